@@ -1,0 +1,53 @@
+"""The exception tree. Third-party errors are wrapped at the boundary with `raise … from e`.
+
+    PipelineError                 anything the user can act on; the CLI prints it, exit 1
+    ├── ConfigError               config.toml is missing or invalid; exit 2
+    ├── FetchError                one URL could not be retrieved (network, HTTP status, size cap)
+    ├── ParseError                bytes that are not a usable feed
+    ├── StoreError                the SQLite database cannot be read or written
+    ├── EmbedError                the embedding model cannot be loaded or run
+    └── LockError                 another run holds the lock
+
+Per-source FetchError/ParseError become results in the run report, never abort the other sources.
+Anything else (TypeError, KeyError, sqlite3.ProgrammingError) is a bug and propagates.
+"""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """Base of every error the user can act on."""
+
+
+class ConfigError(PipelineError):
+    """config.toml is missing or invalid; `problems` lists each as 'dotted.path: message'."""
+
+    def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+    def __str__(self) -> str:
+        head = super().__str__()
+        if not self.problems:
+            return head
+        return head + "\n" + "\n".join(f"  {p}" for p in self.problems)
+
+
+class FetchError(PipelineError):
+    """One URL could not be retrieved."""
+
+
+class ParseError(PipelineError):
+    """Bytes that are not a usable feed or file."""
+
+
+class StoreError(PipelineError):
+    """The database cannot be opened, read or written."""
+
+
+class EmbedError(PipelineError):
+    """The embedding model cannot be loaded or run."""
+
+
+class LockError(PipelineError):
+    """Another run holds the lock."""

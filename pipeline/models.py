@@ -1,0 +1,190 @@
+"""Records shared by every stage: frozen dataclasses, tuples, UTC-aware datetimes.
+
+Imports nothing from the package. Stages exchange these instead of importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Community signals about a paper (Hugging Face daily papers, mostly)."""
+
+    upvotes: int | None = None
+    comments: int | None = None
+    github_url: str | None = None
+    github_stars: int | None = None
+    project_url: str | None = None
+    ai_summary: str | None = None
+    ai_keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One item exactly as a source read it, before canonical ids and cleaning.
+
+    `raw_id` is whatever identifies the item in its feed (an arXiv abs URL, an `oai:arXiv.org:…`
+    guid, a bare arXiv id, a DOI, a URL); `normalize` turns it into a `paper_id`.
+    """
+
+    source: str
+    title: str
+    abstract: str
+    raw_id: str | None = None
+    link: str | None = None
+    doi: str | None = None
+    authors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    published: datetime | None = None
+    updated: datetime | None = None
+    announced: date | None = None
+    announce_type: str | None = None
+    pdf_url: str | None = None
+    signals: Signals | None = None
+
+
+@dataclass(frozen=True)
+class Paper:
+    """A paper with its canonical id (`arxiv:2404.01234`, `doi:10.1/x`, `url:https://…`)."""
+
+    paper_id: str
+    title: str
+    abstract: str
+    authors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    url: str | None = None
+    pdf_url: str | None = None
+    version: int | None = None
+    doi: str | None = None
+    published: datetime | None = None
+    announced: date | None = None
+    announce_type: str | None = None
+    first_seen: datetime | None = None
+    sources: tuple[str, ...] = ()
+    signals: Signals = field(default_factory=Signals)
+
+    @property
+    def text(self) -> str:
+        """The text that is embedded: title first, since the model truncates long inputs."""
+        return f"{self.title}. {self.abstract}".strip()
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A theme the user configured in config.toml."""
+
+    slug: str
+    name: str
+    description: str
+    keywords: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+    min_similarity: float | None = None
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Where one paper landed: its primary topic slug (or None) and the other topics it fits."""
+
+    paper_id: str
+    primary: str | None
+    score: float
+    also: tuple[str, ...] = ()
+    scores: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Theme:
+    """A discovered theme: a cluster of papers that matched no configured topic."""
+
+    theme_id: str
+    label: str
+    terms: tuple[str, ...]
+    paper_ids: tuple[str, ...]
+    representative: str
+
+
+@dataclass(frozen=True)
+class PaperEntry:
+    """A paper as shown in a digest section."""
+
+    paper: Paper
+    score: float
+    summary: str
+    code_url: str | None = None
+    also: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of a digest: a configured topic, a discovered theme, or Other."""
+
+    key: str
+    title: str
+    kind: str  # "topic" | "theme" | "other"
+    entries: tuple[PaperEntry, ...]
+    description: str = ""
+    terms: tuple[str, ...] = ()
+    history: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceCount:
+    """How one source fared over the digest's window, for the Coverage section."""
+
+    name: str
+    n_papers: int
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One week's digest, ready to render."""
+
+    week: str
+    start: date
+    end: date
+    title: str
+    n_papers: int
+    sections: tuple[Section, ...]
+    coverage: tuple[SourceCount, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    """What ingesting one source did: a count, or the error that stopped it."""
+
+    name: str
+    n_entries: int = 0
+    n_new: int = 0
+    n_updated: int = 0
+    n_skipped: int = 0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class RunReport:
+    """The outcome of `digest run` / `ingest` / `build`, printed by the CLI (mutable while running)."""
+
+    command: str
+    started: datetime
+    finished: datetime | None = None
+    sources: list[SourceResult] = field(default_factory=list)
+    n_new: int = 0
+    n_embedded: int = 0
+    week: str | None = None
+    n_papers_in_digest: int = 0
+    digest_path: str | None = None
+    error: str | None = None
+
+    @property
+    def all_sources_failed(self) -> bool:
+        return bool(self.sources) and all(not s.ok for s in self.sources)
