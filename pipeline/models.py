@@ -172,7 +172,7 @@ class SourceResult:
 
 @dataclass
 class RunReport:
-    """The outcome of `digest run` / `ingest` / `build`, printed by the CLI (mutable while running)."""
+    """What `digest run` / `ingest` / `build` did; printed by the CLI, filled in while running."""
 
     command: str
     started: datetime

@@ -1,0 +1,48 @@
+"""Source kinds: one pure parser per kind turning fetched bytes into `Entry` records.
+
+Every parser has the signature `(content, source, headers=None) -> list[Entry]` and raises only
+ParseError on unusable bytes. No network, no files, no heavy imports (feedparser at most).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from pipeline.errors import ConfigError
+from pipeline.models import Entry
+from pipeline.sources.arxiv import parse_arxiv_api, parse_arxiv_rss
+from pipeline.sources.files import parse_file
+from pipeline.sources.hf import parse_hf_daily
+from pipeline.sources.rss import parse_rss
+
+Parser = Callable[[bytes, str, Mapping[str, str] | None], list[Entry]]
+
+PARSERS: dict[str, Parser] = {
+    "arxiv-rss": parse_arxiv_rss,
+    "arxiv-api": parse_arxiv_api,
+    "hf-daily": parse_hf_daily,
+    "rss": parse_rss,
+    "file": parse_file,
+}
+
+__all__ = [
+    "PARSERS",
+    "parse_arxiv_api",
+    "parse_arxiv_rss",
+    "parse_file",
+    "parse_hf_daily",
+    "parse_rss",
+    "parse_source",
+]
+
+
+def parse_source(
+    kind: str, content: bytes, source: str, headers: Mapping[str, str] | None = None
+) -> list[Entry]:
+    """Parse `content` with the parser registered for `kind` ("arxiv-rss", "rss", "file", …)."""
+    try:
+        parser = PARSERS[kind]
+    except KeyError:
+        known = ", ".join(sorted(PARSERS))
+        raise ConfigError(f"{source}: unknown source kind {kind!r} (known: {known})") from None
+    return parser(content, source, headers)

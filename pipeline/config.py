@@ -1,0 +1,459 @@
+"""config.toml -> validated, frozen Settings; all problems reported at once, as dotted paths.
+
+Imports only `models`, `errors`, pydantic and the standard library (apscheduler lazily, for crons).
+Non-goals: no I/O beyond reading the one file; no defaults hidden outside the models below.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+from pipeline.errors import ConfigError
+from pipeline.models import Topic
+
+DATABASE_FILENAME = "pipeline.sqlite3"
+PACKAGED_MODEL = "all-MiniLM-L6-v2"  # this exact name loads the offline copy shipped as a package
+SourceKind = Literal["arxiv-rss", "arxiv-api", "hf-daily", "rss", "file"]
+AnnounceType = Literal["new", "cross", "replace", "replace-cross"]
+
+_SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+_TOPIC_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+_ISO_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+def _problem(kind: str, message: str) -> PydanticCustomError:
+    # No ctx: pydantic then uses the message verbatim (user text may contain braces).
+    return PydanticCustomError(kind, message)
+
+
+def _between(low: float, high: float) -> AfterValidator:
+    def check(value: float) -> float:
+        if not low <= value <= high:  # also catches nan
+            raise _problem("range", f"must be between {low} and {high}, got {value}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _matching(pattern: re.Pattern[str], rule: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise _problem("pattern", f"must be {rule}, got {value!r}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _check_not_blank(value: str) -> str:
+    if not value.strip():
+        raise _problem("blank", "must not be empty")
+    return value.strip()  # multi-line TOML strings end with a newline
+
+
+def _check_not_empty_list(values: tuple[str, ...]) -> tuple[str, ...]:
+    if not values:
+        raise _problem("empty", "must list at least one value")
+    return values
+
+
+def _check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _problem(
+            "timezone", f"must be an IANA time zone like 'UTC' or 'Europe/Berlin', got {name!r}"
+        ) from None
+    return name
+
+
+def _check_cron(expression: str) -> str:
+    from apscheduler.triggers.cron import CronTrigger  # lazy: only needed while validating
+
+    try:
+        CronTrigger.from_crontab(expression, timezone="UTC")
+    except ValueError as e:
+        reason = str(e)[:1].lower() + str(e)[1:]
+        raise _problem(
+            "cron",
+            f"must be a 5-field crontab expression like '0 7 * * mon', "
+            f"got {expression!r} ({reason})",
+        ) from None
+    return expression
+
+
+def _check_week(week: str) -> str:
+    if week in ("last-complete", "latest"):
+        return week
+    match = _ISO_WEEK.fullmatch(week)
+    if not match:
+        raise _problem(
+            "week",
+            f"must be 'last-complete', 'latest' or an ISO week like '2025-W24', got {week!r}",
+        )
+    year, number = int(match[1]), int(match[2])
+    try:
+        date.fromisocalendar(year, number, 1)
+    except ValueError:
+        raise _problem("week", f"week {number} does not exist in {year}, got {week!r}") from None
+    return week
+
+
+def _check_url(url: str) -> str:
+    if not url.strip():
+        raise _problem("blank", "must not be empty")
+    if _URL_SCHEME.match(url) and not url.startswith(("http://", "https://", "file://")):
+        raise _problem("url", f"must be an http(s) URL, a file:// URL or a local path, got {url!r}")
+    return url
+
+
+def _check_contact(contact: str) -> str:
+    if contact and not _EMAIL.fullmatch(contact):
+        raise _problem("email", f"must be an e-mail address, got {contact!r}")
+    return contact
+
+
+def _empty_to_none(value: object) -> object:
+    return None if value == "" else value
+
+
+StrictBool = Annotated[bool, Strict()]
+StrictInt = Annotated[int, Strict()]
+UnitFloat = Annotated[float, Strict(), _between(0, 1)]
+Text = Annotated[str, Strict(), AfterValidator(_check_not_blank)]
+TimeZone = Annotated[str, Strict(), AfterValidator(_check_timezone)]
+Cron = Annotated[str, Strict(), AfterValidator(_check_cron)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class PathsSettings(_Section):
+    """[paths]: where data and digests live; relative paths resolve against the config's folder."""
+
+    model_config = ConfigDict(validate_default=True)
+
+    data_dir: Path = Path("data")
+    digests_dir: Path = Path("digests")
+    templates_dir: Annotated[Path | None, BeforeValidator(_empty_to_none)] = None
+
+    @field_validator("data_dir", "digests_dir", "templates_dir")
+    @classmethod
+    def _resolve(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        base = info.context.get("base_dir") if isinstance(info.context, dict) else None
+        if value is None or base is None:
+            return value
+        return (Path(base) / value.expanduser()).resolve()
+
+
+class FetchSettings(_Section):
+    """[fetch]: HTTP politeness and limits."""
+
+    user_agent: Text = "pipeline-digest/0.1"
+    contact: Annotated[str, Strict(), AfterValidator(_check_contact)] = ""
+    timeout_s: Annotated[float, Strict(), Field(gt=0)] = 30.0
+    max_bytes: Annotated[int, Strict(), Field(gt=0)] = 50_000_000
+    retries: Annotated[int, Strict(), Field(ge=0)] = 3
+
+
+class EmbedSettings(_Section):
+    """[embed]: the sentence-transformers model and how it runs."""
+
+    model: Text = PACKAGED_MODEL
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    batch_size: Annotated[int, Strict(), _between(1, 1024)] = 32
+    max_seq_length: Annotated[int, Strict(), Field(ge=0)] = 0
+    progress: StrictBool = True
+
+
+class ThemesSettings(_Section):
+    """[themes]: topic assignment thresholds and clustering of the leftovers."""
+
+    min_similarity: UnitFloat = 0.45
+    also_margin: UnitFloat = 0.05
+    min_theme_size: Annotated[int, Strict(), Field(ge=2)] = 3
+    max_themes: Annotated[int, Strict(), Field(ge=1)] = 12
+    seed: StrictInt = 0
+
+
+class DigestSettings(_Section):
+    """[digest]: which week to build and how much to show."""
+
+    title: Text = "Weekly research digest"
+    week: Annotated[str, Strict(), AfterValidator(_check_week)] = "last-complete"
+    top_per_section: Annotated[int, Strict(), Field(ge=1)] = 10
+    timezone: TimeZone = "UTC"
+
+
+class ScheduleSettings(_Section):
+    """[schedule]: crontab expressions for `digest serve`."""
+
+    ingest_cron: Cron = "0 2 * * mon-fri"
+    build_cron: Cron = "0 7 * * mon"
+    timezone: TimeZone = "UTC"
+
+
+class SourceSettings(_Section):
+    """One [[sources]] entry: a feed or file to ingest."""
+
+    name: Annotated[
+        str, Strict(), _matching(_SOURCE_NAME, "lowercase letters, digits, '.', '_' or '-'")
+    ]
+    kind: SourceKind
+    url: Annotated[str, Strict(), AfterValidator(_check_url)]
+    announce_types: Annotated[tuple[AnnounceType, ...], AfterValidator(_check_not_empty_list)] = (
+        "new",
+        "cross",
+    )
+    enabled: StrictBool = True
+
+    @field_validator("announce_types")
+    @classmethod
+    def _only_for_arxiv_rss(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        # Runs only when the file sets announce_types; other kinds would silently ignore it.
+        kind = info.data.get("kind")
+        if kind is not None and kind != "arxiv-rss":
+            raise _problem("announce_types", f"only applies to kind 'arxiv-rss', not {kind!r}")
+        return value
+
+
+class TopicSettings(_Section):
+    """One [[topics]] entry: a theme to match papers against zero-shot."""
+
+    slug: Annotated[str, Strict(), _matching(_TOPIC_SLUG, "lowercase letters, digits or '-'")]
+    name: Text
+    description: Text
+    keywords: tuple[Text, ...] = ()
+    exclude: tuple[Text, ...] = ()
+    examples: tuple[Text, ...] = ()
+    min_similarity: UnitFloat | None = None
+
+    def as_model(self) -> Topic:
+        """This topic as the record the stages exchange."""
+        return Topic(**self.model_dump())
+
+
+class Settings(_Section):
+    """The whole configuration; build it with `load_settings`."""
+
+    paths: PathsSettings = Field(default_factory=PathsSettings)
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+    embed: EmbedSettings = Field(default_factory=EmbedSettings)
+    themes: ThemesSettings = Field(default_factory=ThemesSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    sources: tuple[SourceSettings, ...] = ()
+    topics: tuple[TopicSettings, ...] = ()
+    config_path: Path
+
+    @property
+    def enabled_sources(self) -> tuple[SourceSettings, ...]:
+        """The sources to ingest (enabled = true)."""
+        return tuple(s for s in self.sources if s.enabled)
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite database file inside data_dir."""
+        return self.paths.data_dir / DATABASE_FILENAME
+
+    @property
+    def user_agent(self) -> str:
+        """The User-Agent header: fetch.user_agent plus the contact address, if one is set."""
+        if not self.fetch.contact:
+            return self.fetch.user_agent
+        return f"{self.fetch.user_agent} (mailto:{self.fetch.contact})"
+
+    def resolve_url(self, source: SourceSettings) -> str:
+        """The source's URL; a relative local path is made absolute against the config's folder."""
+        if _URL_SCHEME.match(source.url):
+            return source.url
+        return str((self.config_path.parent / Path(source.url).expanduser()).resolve())
+
+    def topics_as_models(self) -> tuple[Topic, ...]:
+        """The configured topics as `pipeline.models.Topic` records, in file order."""
+        return tuple(t.as_model() for t in self.topics)
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate a config file; raise ConfigError listing every problem."""
+    config_path = Path(path).expanduser().resolve()
+    data = _read_toml(path, config_path)
+    problems = _find_duplicates(data)
+    if data.pop("config_path", None) is not None:
+        problems.insert(0, "config_path: unknown key (it is set from the config file's location)")
+    data.setdefault("paths", {})  # so the default paths, too, resolve against the config's folder
+    try:
+        settings = Settings.model_validate(
+            {**data, "config_path": config_path}, context={"base_dir": config_path.parent}
+        )
+    except ValidationError as e:
+        problems = [_describe(error) for error in e.errors()] + problems
+    if problems:
+        noun = "problem" if len(problems) == 1 else "problems"
+        raise ConfigError(f"{path} has {len(problems)} {noun}:", problems=tuple(problems))
+    return settings
+
+
+def _read_toml(path: Path, resolved: Path) -> dict[str, Any]:
+    try:
+        with resolved.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path} is not valid TOML: {e}") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path} is not UTF-8 text: {e}") from e
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror or e}") from e
+
+
+def _find_duplicates(data: dict[str, Any]) -> list[str]:
+    """Cross-entry checks pydantic cannot express per entry: unique source names and topic slugs."""
+    problems = []
+    for section, key in (("sources", "name"), ("topics", "slug")):
+        items = data.get(section)
+        if not isinstance(items, list):
+            continue
+        first_index: dict[str, int] = {}
+        for i, item in enumerate(items):
+            value = item.get(key) if isinstance(item, dict) else None
+            if not isinstance(value, str):
+                continue
+            if value in first_index:
+                where = f"{section}[{first_index[value]}]"
+                problems.append(f"{section}[{i}].{key}: duplicate {key} {value!r} (see {where})")
+            else:
+                first_index[value] = i
+    return problems
+
+
+def _describe(error: ErrorDetails) -> str:
+    """One pydantic error as 'dotted.path: plain-English message'."""
+    loc = error["loc"]
+    message = _MESSAGES.get(error["type"], _default_message)(error)
+    return f"{_dotted(loc)}: {message}" if loc else message
+
+
+def _dotted(loc: Sequence[int | str]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else part)
+    return path
+
+
+def _shown(value: object) -> str:
+    """A value as it looks in TOML, shortened."""
+    if isinstance(value, dict | list):
+        return "a table" if isinstance(value, dict) else "an array"
+    text = repr(value) if isinstance(value, str) else str(value)
+    text = text.lower() if isinstance(value, bool) else text
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_TOML_TYPES = {bool: "boolean", int: "integer", float: "float", str: "string"}
+
+
+def _got(value: object) -> str:
+    if isinstance(value, dict | list):
+        return f"got {_shown(value)}"
+    return f"got {_shown(value)} ({_TOML_TYPES.get(type(value), type(value).__name__)})"
+
+
+def _expected(what: str) -> Callable[[ErrorDetails], str]:
+    return lambda error: f"must be {what}, {_got(error['input'])}"
+
+
+def _unknown_key(error: ErrorDetails) -> str:
+    key = str(error["loc"][-1])
+    known = [name for name in _fields_at(error["loc"][:-1]) if name != "config_path"]
+    close = difflib.get_close_matches(key, known, n=1)
+    return "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+def _fields_at(loc: Sequence[int | str]) -> list[str]:
+    """The keys allowed in the table at `loc`, found by walking the Settings models."""
+    model: Any = Settings
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        model = next((a for a in get_args(field.annotation) if a is not Ellipsis), field.annotation)
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return []
+    return list(model.model_fields)
+
+
+def _one_of(error: ErrorDetails) -> str:
+    expected = str(error.get("ctx", {}).get("expected", ""))
+    head, _, last = expected.rpartition(" or ")
+    choices = f"{head}, {last}" if head else expected
+    return f"must be one of {choices}, got {_shown(error['input'])}"
+
+
+def _not_a_list(error: ErrorDetails) -> str:
+    loc = error["loc"]
+    if len(loc) == 1 and loc[0] in ("sources", "topics"):
+        return f"must be an array of tables (write [[{loc[0]}]]), {_got(error['input'])}"
+    return f"must be an array, {_got(error['input'])}"
+
+
+def _bound(word: str) -> Callable[[ErrorDetails], str]:
+    def message(error: ErrorDetails) -> str:
+        ctx = error.get("ctx", {})
+        limit = next(iter(ctx.values()), "?")
+        if isinstance(limit, float) and limit.is_integer():
+            limit = int(limit)
+        return f"must be {word} {limit}, got {_shown(error['input'])}"
+
+    return message
+
+
+def _default_message(error: ErrorDetails) -> str:
+    message = error["msg"].removeprefix("Value error, ")
+    return message[:1].lower() + message[1:]
+
+
+_MESSAGES: dict[str, Callable[[ErrorDetails], str]] = {
+    "missing": lambda error: "required key is missing",
+    "extra_forbidden": _unknown_key,
+    "literal_error": _one_of,
+    "string_type": _expected("a string"),
+    "int_type": _expected("an integer"),
+    "float_type": _expected("a number"),
+    "bool_type": _expected("true or false"),
+    "path_type": _expected("a path (a string)"),
+    "model_type": _expected("a table"),
+    "dict_type": _expected("a table"),
+    "tuple_type": _not_a_list,
+    "list_type": _not_a_list,
+    "finite_number": lambda error: f"must be a finite number, got {_shown(error['input'])}",
+    "greater_than": _bound("greater than"),
+    "greater_than_equal": _bound("at least"),
+    "less_than": _bound("less than"),
+    "less_than_equal": _bound("at most"),
+}

@@ -1,0 +1,267 @@
+"""Entries -> Papers: canonical ids (`arxiv:` > `doi:` > `url:` > `title:`), clean text, dedupe.
+
+Pure: imports only `models`, `errors` and the standard library; no I/O, no clock. The store calls
+`merge_papers` too, so a paper seen again later merges exactly as within one run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import date
+from html.parser import HTMLParser
+from typing import TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from pipeline.errors import ParseError
+from pipeline.models import Entry, Paper, Signals
+
+_ID = r"(?:(?P<new>\d{4}\.\d{4,5})|(?P<old>[a-zA-Z]+(?:-[a-zA-Z]+)*(?:\.[a-zA-Z]{2})?/\d{7}))"
+_VERSION = r"(?:v(?P<version>\d+))?"
+_ARXIV_FORMS = [
+    re.compile(rf"(?i:arxiv:)?\s*{_ID}{_VERSION}"),
+    re.compile(rf"(?i:oai:arxiv\.org:){_ID}{_VERSION}"),
+    re.compile(
+        rf"(?i:https?://(?:[a-z0-9-]+\.)*arxiv\.org/(?:abs|pdf|html)/){_ID}{_VERSION}"
+        r"(?i:\.pdf)?/?(?:[?#].*)?"
+    ),
+    re.compile(rf"(?i:(?:doi:\s*|https?://(?:dx\.)?doi\.org/)?10\.48550/arxiv\.){_ID}{_VERSION}"),
+]
+_DOI_PREFIX = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/)", re.IGNORECASE)
+_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
+_TAG = re.compile(
+    r"</?(?:a|b|i|u|p|br|em|strong|sub|sup|div|span|font|tt|code|pre|ul|ol|li|h[1-6]|img|"
+    r"blockquote|(?:jats|mml):[\w-]+)\b[^<>]*>",
+    re.IGNORECASE,
+)
+_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z][a-z0-9]*);", re.IGNORECASE)
+_NOT_WORD = re.compile(r"[\W_]+")
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_SCHEME_RANK = {"arxiv": 0, "doi": 1, "url": 2, "title": 3}
+_ANNOUNCE_RANK = {"new": 0, "cross": 1, "replace": 2, "replace-cross": 3}
+_MIN_TITLE_MATCH = 20  # shorter normalised titles ("editorial", "issue information") never merge
+
+D = TypeVar("D", bound=date)
+
+
+def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
+    """Find the arXiv id in an abs/pdf URL, oai guid, "arXiv:…" or bare id -> (id, version)."""
+    for pattern in _ARXIV_FORMS:
+        match = pattern.fullmatch(text.strip())
+        if match is None:
+            continue
+        version = int(match["version"]) if match["version"] else None
+        if match["new"]:
+            return (match["new"], version) if _is_new_style(match["new"]) else None
+        archive, number = match["old"].split("/")
+        name, _, subject = archive.partition(".")
+        return (f"{name.lower()}{'.' + subject.upper() if subject else ''}/{number}", version)
+    return None
+
+
+def canonical_id(entry: Entry) -> tuple[str, int | None]:
+    """The entry's paper_id and arXiv version: arXiv id, else DOI, else URL, else title hash."""
+    for candidate in (entry.raw_id, entry.link, entry.pdf_url, entry.doi):
+        found = parse_arxiv_id(candidate) if candidate else None
+        if found:
+            return f"arxiv:{found[0]}", found[1]
+    doi = clean_doi(entry.doi) or clean_doi(entry.raw_id)
+    if doi:
+        return f"doi:{doi.lower()}", None
+    for candidate in (entry.raw_id, entry.link):
+        url = normalize_url(candidate) if candidate else None
+        if url:
+            return f"url:{url}", None
+    digest = hashlib.sha1(normalize_title(entry.title).encode("utf-8")).hexdigest()
+    return f"title:{digest[:16]}", None
+
+
+def clean_doi(value: str | None) -> str | None:
+    """The bare DOI ("10.1101/x") from "doi:…", a doi.org link or a bare DOI; None otherwise."""
+    if not value:
+        return None
+    bare = _DOI_PREFIX.sub("", value.strip())
+    return bare if _DOI.match(bare) else None
+
+
+def normalize_url(url: str) -> str | None:
+    """Lowercase scheme and host; drop fragment, utm_* parameters, trailing slash (None: no URL)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not k.startswith("utm_")
+    ]
+    path = parts.path.rstrip("/")
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, urlencode(query), ""))
+
+
+def normalize_title(title: str) -> str:
+    """Casefolded title with punctuation removed and whitespace collapsed, for near-dup matching."""
+    text = unicodedata.normalize("NFKC", clean_text(title)).casefold()
+    return " ".join(_NOT_WORD.sub(" ", text).split())
+
+
+def clean_text(text: str, *, keep_paragraphs: bool = False) -> str:
+    """Strip stray HTML and control characters, unescape entities, collapse whitespace."""
+    if _TAG.search(text):
+        text = _strip_tags(text)
+    elif _ENTITY.search(text):
+        text = html.unescape(text)
+    text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
+    if not keep_paragraphs:
+        return " ".join(text.split())
+    paragraphs = (" ".join(p.split()) for p in _PARAGRAPH_BREAK.split(text))
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def normalize_entry(entry: Entry) -> Paper:
+    """Turn one source entry into a Paper with its canonical id and cleaned text."""
+    title = clean_text(entry.title)
+    if not title:
+        raise ParseError(f"{entry.source}: an entry has no title (raw id {entry.raw_id!r})")
+    paper_id, version = canonical_id(entry)
+    url, pdf_url = entry.link, entry.pdf_url
+    if paper_id.startswith("arxiv:"):
+        arxiv_id = paper_id.removeprefix("arxiv:")
+        url = f"https://arxiv.org/abs/{arxiv_id}"  # unversioned: readers want the latest
+        pdf_url = pdf_url or f"https://arxiv.org/pdf/{arxiv_id}"
+    elif paper_id.startswith("url:") and not url:
+        url = paper_id.removeprefix("url:")
+    return Paper(
+        paper_id=paper_id,
+        title=title,
+        abstract=clean_text(entry.abstract, keep_paragraphs=True),
+        authors=tuple(a for a in (clean_text(a) for a in entry.authors) if a),
+        categories=_union(entry.categories),
+        url=url,
+        pdf_url=pdf_url,
+        version=version,
+        doi=clean_doi(entry.doi),
+        published=entry.published or entry.updated,
+        announced=entry.announced,
+        announce_type=entry.announce_type,
+        sources=(entry.source,),
+        signals=entry.signals or Signals(),
+    )
+
+
+def dedupe(papers: Iterable[Paper]) -> list[Paper]:
+    """Merge papers sharing a paper_id or a normalised title; first-seen order is kept."""
+    merged: list[Paper] = []
+    by_id: dict[str, int] = {}
+    by_title: dict[str, int] = {}
+    for paper in papers:
+        title_key = normalize_title(paper.title)
+        index = by_id.get(paper.paper_id)
+        if index is None and len(title_key) >= _MIN_TITLE_MATCH:
+            index = by_title.get(title_key)
+            if index is not None and _distinct_arxiv(merged[index], paper):
+                index = None
+        if index is None:
+            index = len(merged)
+            merged.append(paper)
+        else:
+            merged[index] = merge_papers(merged[index], paper)
+        by_id[paper.paper_id] = by_id[merged[index].paper_id] = index
+        by_title.setdefault(title_key, index)
+    return merged
+
+
+def merge_papers(a: Paper, b: Paper) -> Paper:
+    """Merge two records of one paper: best id, newest version's text, unions, merged signals."""
+    newer, older = (b, a) if (b.version or 0) > (a.version or 0) else (a, b)
+    paper_id = min(a.paper_id, b.paper_id, key=lambda pid: _SCHEME_RANK[pid.split(":", 1)[0]])
+    best = a if paper_id == a.paper_id else b
+    return replace(
+        newer,
+        paper_id=paper_id,
+        title=newer.title or older.title,
+        abstract=newer.abstract or older.abstract,
+        authors=newer.authors or older.authors,
+        categories=_union(a.categories + b.categories),
+        url=best.url or newer.url or older.url,
+        pdf_url=best.pdf_url or newer.pdf_url or older.pdf_url,
+        version=max((v for v in (a.version, b.version) if v is not None), default=None),
+        doi=a.doi or b.doi,
+        published=_earliest(a.published, b.published),
+        announced=_earliest(a.announced, b.announced),
+        announce_type=min(
+            (t for t in (a.announce_type, b.announce_type) if t),
+            key=lambda t: _ANNOUNCE_RANK.get(t, len(_ANNOUNCE_RANK)),
+            default=None,
+        ),
+        first_seen=_earliest(a.first_seen, b.first_seen),
+        sources=_union(a.sources + b.sources),
+        signals=merge_signals(a.signals, b.signals),
+    )
+
+
+def merge_signals(a: Signals, b: Signals) -> Signals:
+    """Field-wise merge: counts take the larger value, other fields the first non-empty one."""
+    return Signals(
+        upvotes=_larger(a.upvotes, b.upvotes),
+        comments=_larger(a.comments, b.comments),
+        github_url=a.github_url or b.github_url,
+        github_stars=_larger(a.github_stars, b.github_stars),
+        project_url=a.project_url or b.project_url,
+        ai_summary=a.ai_summary or b.ai_summary,
+        ai_keywords=a.ai_keywords or b.ai_keywords,
+    )
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("p", "br", "div", "li"):
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def _strip_tags(text: str) -> str:
+    extractor = _TextExtractor()
+    extractor.feed(text)
+    extractor.close()
+    return "".join(extractor.parts)
+
+
+def _is_new_style(arxiv_id: str) -> bool:
+    """yymm.nnnn until 2014, yymm.nnnnn from 1501 (arXiv identifier scheme, 2015 change)."""
+    yymm, number = arxiv_id.split(".")
+    if not 1 <= int(yymm[2:]) <= 12:
+        return False
+    return len(number) == (5 if int(yymm) >= 1501 else 4)
+
+
+def _distinct_arxiv(a: Paper, b: Paper) -> bool:
+    """Two different arXiv ids are two papers, however alike their titles."""
+    return (
+        a.paper_id.startswith("arxiv:")
+        and b.paper_id.startswith("arxiv:")
+        and a.paper_id != b.paper_id
+    )
+
+
+def _union(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for v in values if v))
+
+
+def _larger(a: int | None, b: int | None) -> int | None:
+    return max(a, b) if a is not None and b is not None else a if a is not None else b
+
+
+def _earliest(a: D | None, b: D | None) -> D | None:
+    if a is None or b is None:
+        return a if a is not None else b
+    return min(a, b)

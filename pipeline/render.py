@@ -1,0 +1,137 @@
+"""Digest → Markdown through Jinja2 templates (pure: data in, text out).
+
+Feed text is untrusted: every `{{ value }}` is Markdown-escaped unless it is a `Safe` string built
+here (links whose URL was checked to be http/https). Imports only models and jinja2.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import jinja2
+
+from pipeline.models import Digest, Paper, PaperEntry, Section
+
+# Inline syntax that could become live markup: emphasis, code, links/images, raw HTML, autolinks.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+# Block syntax matters only where a value starts a line (headings, lists, quotes, rules).
+_LINE_START = re.compile(r"^(?:([#>+=-])|(\d+)([.)]))")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+_BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+class Safe(str):
+    """Markdown built by this module from checked parts; emitted as is."""
+
+
+def md_escape(text: object) -> str:
+    """Escape Markdown/HTML syntax and drop control/bidi-override characters; one line."""
+    if isinstance(text, Safe):
+        return text
+    cleaned = _CONTROL.sub("", " ".join(str(text).split()))
+    escaped = _MD_SPECIAL.sub(r"\\\1", cleaned)
+    return _LINE_START.sub(_escape_line_start, escaped)
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    if match.group(1):
+        return "\\" + match.group(1)
+    return f"{match.group(2)}\\{match.group(3)}"
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if http(s) with a host, percent-encoding what breaks Markdown; else None."""
+    if not url:
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return quote(url, safe=":/?#=&%@+,;~.-_!$'*")
+
+
+def md_link(text: object, url: str | None) -> Safe:
+    """[text](url) when url is safe, else the escaped text alone."""
+    href = safe_url(url)
+    label = md_escape(text)
+    return Safe(f"[{label}]({href})" if href else label)
+
+
+def sparkline(counts: tuple[int, ...]) -> str:
+    """Counts → '▂▃▅▇' scaled to the largest."""
+    if not counts:
+        return ""
+    top = max(counts) or 1
+    return "".join(
+        _BLOCKS[min(len(_BLOCKS) - 1, round(c / top * (len(_BLOCKS) - 1)))] for c in counts
+    )
+
+
+def anchor(section: Section) -> str:
+    """The anchor GitHub and python-markdown's toc derive from the section heading."""
+    slug = re.sub(r"[^\w\- ]", "", section.title.lower()).strip()
+    return Safe(re.sub(r"\s", "-", slug))
+
+
+def format_authors(paper: Paper, *, limit: int = 4) -> str:
+    """'A, B, C' or 'A, B, C et al.' past `limit` authors."""
+    if not paper.authors:
+        return ""
+    shown = ", ".join(paper.authors[:limit])
+    return shown + (" et al." if len(paper.authors) > limit else "")
+
+
+def paper_links(entry: PaperEntry) -> Safe:
+    """'[abs](…) · [pdf](…) · [code](…)', only the links that are safe."""
+    parts = [
+        md_link(label, url)
+        for label, url in (
+            ("abs", entry.paper.url),
+            ("pdf", entry.paper.pdf_url),
+            ("code", entry.code_url),
+        )
+        if safe_url(url)
+    ]
+    return Safe(" · ".join(parts))
+
+
+def make_environment(templates_dir: Path | None = None) -> jinja2.Environment:
+    """Jinja2 environment: the user's template folder first, then the packaged templates."""
+    loaders: list[jinja2.BaseLoader] = []
+    if templates_dir is not None:
+        loaders.append(jinja2.FileSystemLoader(str(templates_dir)))
+    loaders.append(jinja2.PackageLoader("pipeline", "templates"))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=False,
+        finalize=md_escape,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.do"],
+    )
+    env.globals.update(
+        link=md_link,
+        links=paper_links,
+        authors=format_authors,
+        anchor=anchor,
+        sparkline=sparkline,
+    )
+    return env
+
+
+def render_markdown(
+    digest: Digest, *, top_per_section: int = 10, templates_dir: Path | None = None
+) -> str:
+    """The digest as Markdown."""
+    template = make_environment(templates_dir).get_template("digest.md.j2")
+    context: dict[str, Any] = {"digest": digest, "top": top_per_section}
+    text = template.render(context)
+    return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"

@@ -1,0 +1,149 @@
+"""Local paper lists (JSON or JSONL bytes, e.g. the demo corpus) -> entries.
+
+Pure: receives the file's bytes (reading the file is the caller's job). Accepts a JSON list, a
+JSON object {"papers": [...]}, or JSONL (one object per line, blank lines ignored).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pipeline.errors import ParseError
+from pipeline.models import Entry
+from pipeline.sources.rss import collapse_whitespace, split_authors
+
+logger = logging.getLogger(__name__)
+
+
+def parse_file(
+    content: bytes, source: str, headers: Mapping[str, str] | None = None
+) -> list[Entry]:
+    """Parse a JSON / JSONL paper list; records without a title are skipped with a warning."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ParseError(f"{source}: not UTF-8 text ({e.reason} at byte {e.start})") from e
+    if not text.strip():
+        raise ParseError(f"{source}: empty file")
+    entries = []
+    n_records = 0
+    for label, record in _records(text, source):
+        n_records += 1
+        if not isinstance(record, dict):
+            raise ParseError(
+                f"{source}: {label}: expected a JSON object, got {type(record).__name__}"
+            )
+        entry = _entry(record, source, label)
+        if entry is None:
+            logger.warning("%s: %s: skipped, it has no title", source, label)
+        else:
+            entries.append(entry)
+    if n_records and not entries:
+        raise ParseError(f"{source}: none of the {n_records} records has a title")
+    return entries
+
+
+def _records(text: str, source: str) -> Iterator[tuple[str, Any]]:
+    """Yield (label for messages, record) from whole-file JSON, else line by line as JSONL."""
+    try:
+        document = json.loads(text)
+    except RecursionError as e:
+        raise ParseError(f"{source}: JSON nested too deeply") from e
+    except json.JSONDecodeError as e:
+        if text.lstrip().startswith("["):
+            raise ParseError(f"{source}: line {e.lineno}: not valid JSON ({e.msg})") from e
+        yield from _jsonl_records(text, source)
+        return
+    if isinstance(document, dict):
+        document = document["papers"] if isinstance(document.get("papers"), list) else [document]
+    if not isinstance(document, list):
+        raise ParseError(f"{source}: expected a list of papers, got {type(document).__name__}")
+    yield from ((f"record {i}", r) for i, r in enumerate(document, start=1))
+
+
+def _jsonl_records(text: str, source: str) -> Iterator[tuple[str, Any]]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield f"line {number}", json.loads(line)
+        except (ValueError, RecursionError) as e:
+            raise ParseError(f"{source}: line {number}: not valid JSON ({e})") from e
+
+
+def _entry(record: Mapping[str, Any], source: str, label: str) -> Entry | None:
+    title = _text(record.get("title"))
+    if not title:
+        return None
+    raw_id = _text(record.get("id")) or _text(record.get("arxiv_id"))
+    return Entry(
+        source=source,
+        title=title,
+        abstract=_text(record.get("abstract")) or _text(record.get("summary")),
+        raw_id=raw_id or None,
+        link=_text(record.get("url")) or None,
+        doi=_text(record.get("doi")) or None,
+        authors=_authors(record.get("authors")),
+        categories=_categories(record.get("categories")),
+        published=_published(record, source, label),
+        announced=_announced(record.get("announced"), source, label),
+    )
+
+
+def _text(value: Any) -> str:
+    return collapse_whitespace(value) if isinstance(value, str) else ""
+
+
+def _authors(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return split_authors(value)
+    if isinstance(value, list):
+        return tuple(n for n in (_text(v) for v in value) if n)
+    return ()
+
+
+def _categories(value: Any) -> tuple[str, ...]:
+    items = value.split() if isinstance(value, str) else value if isinstance(value, list) else []
+    return tuple(dict.fromkeys(c for c in (_text(v) for v in items) if c))
+
+
+def _published(record: Mapping[str, Any], source: str, label: str) -> datetime | None:
+    for key in ("published", "created", "date"):
+        value = record.get(key)
+        if value is None:
+            continue
+        parsed = _datetime(value)
+        if parsed is None:
+            logger.warning("%s: %s: ignoring unreadable %s %r", source, label, key, value)
+        return parsed
+    return None
+
+
+def _announced(value: Any, source: str, label: str) -> date | None:
+    if value is None:
+        return None
+    parsed = _parse_iso(value)  # the calendar date as written, whatever its offset
+    if parsed is None:
+        logger.warning("%s: %s: ignoring unreadable announced %r", source, label, value)
+    return parsed.date() if parsed else None
+
+
+def _datetime(value: Any) -> datetime | None:
+    """An ISO date or datetime ("2025-06-05 17:59:58" too) as UTC; naive values are taken as UTC."""
+    parsed = _parse_iso(value)
+    if parsed is None:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _parse_iso(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None

@@ -1,0 +1,64 @@
+"""Shared fixtures: a deterministic fake embedder and small builders for records."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pytest
+
+from pipeline.embed import ProgressCallback, normalize_rows
+from pipeline.models import Paper
+
+
+class FakeEmbedder:
+    """Bag-of-words hashed into 256 dims: texts sharing words get similar unit vectors.
+
+    Deterministic across processes (sha1, not hash()), fast, and it counts what it embedded.
+    """
+
+    dim = 256
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    @property
+    def name(self) -> str:
+        return "fake-bow"
+
+    def embed(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> np.ndarray:
+        self.calls.append(len(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"[a-z]{3,}", text.lower()):
+                bucket = int(hashlib.sha1(word.encode()).hexdigest()[:8], 16) % self.dim
+                out[row, bucket] += 1.0
+        if progress is not None:
+            progress(len(texts))
+        return normalize_rows(out)
+
+    @property
+    def n_embedded(self) -> int:
+        return sum(self.calls)
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+def make_paper(paper_id: str, title: str, abstract: str = "", **fields: object) -> Paper:
+    """A Paper with sensible defaults for tests."""
+    defaults: dict[str, object] = {
+        "authors": ("Ada Lovelace",),
+        "categories": ("cs.LG",),
+        "url": f"https://arxiv.org/abs/{paper_id.split(':', 1)[-1]}",
+        "announced": date(2025, 6, 10),
+        "published": datetime(2025, 6, 9, 12, tzinfo=UTC),
+        "sources": ("test",),
+    }
+    defaults.update(fields)
+    return Paper(paper_id=paper_id, title=title, abstract=abstract, **defaults)  # type: ignore[arg-type]

@@ -1,0 +1,70 @@
+"""assign.py: thresholds per topic, exclusion vetoes, 'also relevant', deterministic ties."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.assign import assign_topics, has_phrase, score_topics, topic_text
+from pipeline.models import Topic
+
+TOPICS = [
+    Topic("nas", "NAS", "architecture search"),
+    Topic("mm", "Multimodal", "vision language", exclude=("survey",)),
+]
+
+
+def _assign(scores: list[list[float]], texts: list[str] | None = None, **kw: object):
+    ids = [f"p{i}" for i in range(len(scores))]
+    texts = texts or ["text"] * len(scores)
+    thresholds = kw.pop("thresholds", {"nas": 0.5, "mm": 0.4})
+    return assign_topics(
+        ids,
+        texts,
+        np.array(scores, dtype=np.float32),
+        TOPICS,
+        thresholds=thresholds,
+        also_margin=float(kw.pop("also_margin", 0.05)),  # type: ignore[arg-type]
+    )
+
+
+def test_assign_topics_uses_each_topics_own_threshold() -> None:
+    result = _assign([[0.45, 0.45]])
+    assert result[0].primary == "mm"  # 0.45 clears mm's 0.4 but not nas's 0.5
+
+
+def test_assign_topics_leaves_papers_under_every_threshold_unassigned() -> None:
+    result = _assign([[0.3, 0.2]])
+    assert result[0].primary is None
+    assert result[0].score == 0.3
+
+
+def test_assign_topics_lists_close_runner_up_as_also_relevant() -> None:
+    close, far = _assign([[0.62, 0.60], [0.62, 0.41]])
+    assert (close.primary, close.also) == ("nas", ("mm",))
+    assert (far.primary, far.also) == ("nas", ())
+
+
+def test_assign_topics_exclude_phrase_vetoes_a_topic() -> None:
+    result = _assign([[0.1, 0.9]], texts=["A survey of vision language models"])
+    assert result[0].primary is None
+
+
+def test_assign_topics_breaks_exact_ties_by_slug() -> None:
+    result = _assign([[0.7, 0.7]], thresholds={"nas": 0.5, "mm": 0.5}, also_margin=0.0)
+    assert result[0].primary == "mm" and result[0].also == ("nas",)
+
+
+def test_has_phrase_matches_whole_words_only() -> None:
+    assert has_phrase("Neural Architecture Search works", ["architecture search"])
+    assert not has_phrase("resurveying", ["survey"])
+
+
+def test_score_topics_is_cosine_of_unit_vectors() -> None:
+    papers = np.array([[1.0, 0.0], [0.6, 0.8]], dtype=np.float32)
+    topics = np.array([[1.0, 0.0]], dtype=np.float32)
+    assert np.allclose(score_topics(papers, topics), [[1.0], [0.6]])
+
+
+def test_topic_text_puts_name_first_and_lists_keywords() -> None:
+    text = topic_text(Topic("nas", "NAS", "Search.", keywords=("darts", "supernet")))
+    assert text == "NAS. Search. Keywords: darts, supernet."

@@ -1,0 +1,71 @@
+"""cluster.py: themes from leftovers; deterministic, order-independent, safe on tiny inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+from conftest import FakeEmbedder
+
+from pipeline.cluster import find_themes, label_groups
+
+GROUPS = {
+    "graph": "graph neural network message passing node classification graph",
+    "speech": "speech recognition audio acoustic speaker speech",
+    "proteins": "protein folding structure prediction amino acid protein",
+}
+
+
+def _corpus(n_per_group: int = 6) -> tuple[list[str], list[str], list[str]]:
+    ids, texts, truth = [], [], []
+    for g, (name, words) in enumerate(GROUPS.items()):
+        for i in range(n_per_group):
+            ids.append(f"arxiv:{g}{i:03d}")
+            texts.append(f"{words} variant{i} study{i % 2}")
+            truth.append(name)
+    return ids, texts, truth
+
+
+def _run(ids: list[str], texts: list[str]) -> tuple[list, list[str]]:
+    vectors = FakeEmbedder().embed(texts)
+    return find_themes(ids, vectors, texts, seed=0, min_theme_size=3, max_themes=8)
+
+
+def test_find_themes_recovers_separated_groups() -> None:
+    ids, texts, truth = _corpus()
+    themes, other = _run(ids, texts)
+    by_id = dict(zip(ids, truth, strict=True))
+    assert len(themes) == 3
+    for theme in themes:
+        assert len({by_id[p] for p in theme.paper_ids}) == 1
+    assert other == []
+
+
+def test_find_themes_is_independent_of_input_order() -> None:
+    ids, texts, _ = _corpus()
+    first = _run(ids, texts)
+    perm = np.random.default_rng(1).permutation(len(ids))
+    second = _run([ids[i] for i in perm], [texts[i] for i in perm])
+    assert first == second
+
+
+def test_find_themes_labels_with_distinctive_phrases() -> None:
+    ids, texts, _truth = _corpus()
+    themes, _ = _run(ids, texts)
+    labels = {t.label for t in themes}
+    assert any("speech" in label for label in labels)
+    assert any("protein" in label for label in labels)
+    for theme in themes:
+        assert 1 <= len(theme.terms) <= 3
+        assert theme.representative in theme.paper_ids
+
+
+def test_find_themes_on_tiny_input_returns_everything_as_other() -> None:
+    ids, texts, _ = _corpus()
+    themes, other = _run(ids[:2], texts[:2])
+    assert themes == [] and other == sorted(ids[:2])
+    assert _run([], []) == ([], [])
+
+
+def test_label_groups_skips_terms_seen_in_only_one_paper() -> None:
+    labels = label_groups([["alpha beta", "alpha gamma"], ["delta", "delta"]], n_terms=3)
+    assert labels[0] == ["alpha"]
+    assert labels[1] == ["delta"]

@@ -1,0 +1,307 @@
+"""Tests for pipeline.config: real TOML files in tmp_path, every problem reported with its path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import Settings, load_settings
+from pipeline.errors import ConfigError
+from pipeline.models import Topic
+
+REPO = Path(__file__).resolve().parent.parent
+
+TOPIC = """
+[[topics]]
+slug = "nas"
+name = "Neural architecture search"
+description = "We search for neural network architectures."
+"""
+
+
+def write_config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def problems_of(tmp_path: Path, text: str) -> tuple[str, ...]:
+    with pytest.raises(ConfigError) as info:
+        load_settings(write_config(tmp_path, text))
+    return info.value.problems
+
+
+def test_load_settings_reads_shipped_config() -> None:
+    settings = load_settings(REPO / "config.toml")
+    slugs = {t.slug for t in settings.topics}
+    assert {"nas", "efficient-attention", "multimodal"} <= slugs
+    assert len(settings.topics) >= 6
+    assert all(6 <= len(t.keywords) <= 15 for t in settings.topics)
+    kinds = {s.kind for s in settings.enabled_sources}
+    assert kinds == {"arxiv-rss", "hf-daily"}
+    assert settings.config_path == (REPO / "config.toml").resolve()
+
+
+def test_load_settings_reads_demo_config_with_existing_files() -> None:
+    settings = load_settings(REPO / "examples" / "demo.toml")
+    assert settings.digest.week == "latest"
+    assert settings.paths.data_dir == (REPO / "data" / "demo").resolve()
+    assert settings.paths.digests_dir == (REPO / "digests").resolve()
+    assert len(settings.sources) == 8
+    assert all(s.kind == "file" for s in settings.sources)
+    assert all(Path(settings.resolve_url(s)).is_file() for s in settings.sources)
+    shipped = load_settings(REPO / "config.toml")
+    assert settings.topics == shipped.topics
+
+
+def test_load_settings_empty_file_gives_defaults(tmp_path: Path) -> None:
+    settings = load_settings(write_config(tmp_path, ""))
+    assert settings.paths.data_dir == tmp_path.resolve() / "data"
+    assert settings.database_path == tmp_path.resolve() / "data" / "pipeline.sqlite3"
+    assert settings.paths.templates_dir is None
+    assert settings.fetch.timeout_s == 30.0
+    assert settings.fetch.max_bytes == 50_000_000
+    assert settings.embed.model == "all-MiniLM-L6-v2"
+    assert settings.embed.batch_size == 32
+    assert settings.themes.min_similarity == 0.45
+    assert settings.digest.week == "last-complete"
+    assert settings.schedule.ingest_cron == "0 2 * * mon-fri"
+    assert settings.sources == ()
+    assert settings.topics == ()
+    assert settings.enabled_sources == ()
+    assert settings.user_agent == "pipeline-digest/0.1"
+
+
+def test_load_settings_resolves_relative_paths_against_config_dir(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        """
+        [paths]
+        data_dir = "../store"
+        digests_dir = "/abs/digests"
+        templates_dir = "templates"
+
+        [[sources]]
+        name = "local"
+        kind = "file"
+        url = "data/papers.jsonl"
+
+        [[sources]]
+        name = "remote"
+        kind = "rss"
+        url = "https://example.org/feed.xml"
+        enabled = false
+        """,
+    )
+    settings = load_settings(path)
+    base = tmp_path.resolve()
+    assert settings.paths.data_dir == base.parent / "store"
+    assert settings.paths.digests_dir == Path("/abs/digests")
+    assert settings.paths.templates_dir == base / "templates"
+    local, remote = settings.sources
+    assert local.url == "data/papers.jsonl"  # kept as written; resolve_url makes it absolute
+    assert settings.resolve_url(local) == str(base / "data" / "papers.jsonl")
+    assert settings.resolve_url(remote) == "https://example.org/feed.xml"
+    assert settings.enabled_sources == (local,)
+
+
+def test_load_settings_user_agent_includes_contact(tmp_path: Path) -> None:
+    settings = load_settings(write_config(tmp_path, '[fetch]\ncontact = "me@example.org"\n'))
+    assert settings.user_agent == "pipeline-digest/0.1 (mailto:me@example.org)"
+
+
+def test_topics_as_models_returns_topic_records(tmp_path: Path) -> None:
+    settings = load_settings(write_config(tmp_path, TOPIC + 'keywords = ["NAS"]\n'))
+    assert settings.topics_as_models() == (
+        Topic(
+            slug="nas",
+            name="Neural architecture search",
+            description="We search for neural network architectures.",
+            keywords=("NAS",),
+        ),
+    )
+
+
+def test_load_settings_reports_unknown_key_with_suggestion(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, '[embed]\nmodle = "x"\n')
+    assert problems == ("embed.modle: unknown key (did you mean 'model'?)",)
+
+
+def test_load_settings_reports_unknown_key_in_list_entry(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, TOPIC + "exampels = []\n")
+    assert problems == ("topics[0].exampels: unknown key (did you mean 'examples'?)",)
+
+
+def test_load_settings_rejects_config_path_key(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, 'config_path = "/etc/x.toml"\n')
+    assert len(problems) == 1
+    assert problems[0].startswith("config_path: unknown key")
+
+
+def test_load_settings_reports_wrong_type(tmp_path: Path) -> None:
+    problems = problems_of(
+        tmp_path, '[fetch]\ntimeout_s = "fast"\nretries = 1.5\n[embed]\nprogress = "yes"\n'
+    )
+    assert problems == (
+        "fetch.timeout_s: must be a number, got 'fast' (string)",
+        "fetch.retries: must be an integer, got 1.5 (float)",
+        "embed.progress: must be true or false, got 'yes' (string)",
+    )
+
+
+def test_load_settings_reports_single_table_instead_of_array(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, '[sources]\nname = "x"\n')
+    assert problems == ("sources: must be an array of tables (write [[sources]]), got a table",)
+
+
+def test_load_settings_reports_out_of_range(tmp_path: Path) -> None:
+    problems = problems_of(
+        tmp_path,
+        "[themes]\nmin_similarity = 1.5\nmin_theme_size = 1\n[fetch]\ntimeout_s = 0\n",
+    )
+    assert set(problems) == {
+        "themes.min_similarity: must be between 0 and 1, got 1.5",
+        "themes.min_theme_size: must be at least 2, got 1",
+        "fetch.timeout_s: must be greater than 0, got 0",
+    }
+
+
+def test_load_settings_reports_unknown_source_kind(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, '[[sources]]\nname = "a"\nkind = "atom"\nurl = "x.xml"\n')
+    assert problems == (
+        "sources[0].kind: must be one of 'arxiv-rss', 'arxiv-api', 'hf-daily', 'rss', 'file', "
+        "got 'atom'",
+    )
+
+
+def test_load_settings_rejects_announce_types_on_other_kinds(tmp_path: Path) -> None:
+    text = (
+        '[[sources]]\nname = "hf"\nkind = "hf-daily"\nurl = "https://x"\nannounce_types = ["new"]\n'
+    )
+    problems = problems_of(tmp_path, text)
+    assert problems == (
+        "sources[0].announce_types: only applies to kind 'arxiv-rss', not 'hf-daily'",
+    )
+
+
+@pytest.mark.parametrize("cron", ["0 2 * *", "61 * * * *", "every monday"])
+def test_load_settings_reports_bad_cron(tmp_path: Path, cron: str) -> None:
+    problems = problems_of(tmp_path, f'[schedule]\nbuild_cron = "{cron}"\n')
+    assert len(problems) == 1
+    assert problems[0].startswith("schedule.build_cron: must be a 5-field crontab expression")
+    assert repr(cron) in problems[0]
+
+
+def test_load_settings_reports_bad_timezone(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, '[digest]\ntimezone = "Mars/Olympus"\n')
+    assert problems == (
+        "digest.timezone: must be an IANA time zone like 'UTC' or 'Europe/Berlin', "
+        "got 'Mars/Olympus'",
+    )
+
+
+@pytest.mark.parametrize("week", ["2025-W24", "2026-W53", "latest", "last-complete"])
+def test_load_settings_accepts_valid_weeks(tmp_path: Path, week: str) -> None:
+    assert load_settings(write_config(tmp_path, f'[digest]\nweek = "{week}"\n')).digest.week == week
+
+
+@pytest.mark.parametrize(
+    ("week", "message"),
+    [
+        ("2025-24", "must be 'last-complete', 'latest' or an ISO week like '2025-W24'"),
+        ("last", "must be 'last-complete', 'latest' or an ISO week like '2025-W24'"),
+        ("2025-W53", "week 53 does not exist in 2025"),
+        ("2025-W00", "week 0 does not exist in 2025"),
+    ],
+)
+def test_load_settings_reports_bad_week(tmp_path: Path, week: str, message: str) -> None:
+    problems = problems_of(tmp_path, f'[digest]\nweek = "{week}"\n')
+    assert problems == (f"digest.week: {message}, got '{week}'",)
+
+
+def test_load_settings_reports_duplicate_slugs_and_names(tmp_path: Path) -> None:
+    source = '[[sources]]\nname = "feed"\nkind = "rss"\nurl = "https://x"\n'
+    problems = problems_of(tmp_path, source * 2 + TOPIC + TOPIC + TOPIC)
+    assert problems == (
+        "sources[1].name: duplicate name 'feed' (see sources[0])",
+        "topics[1].slug: duplicate slug 'nas' (see topics[0])",
+        "topics[2].slug: duplicate slug 'nas' (see topics[0])",
+    )
+
+
+def test_load_settings_reports_missing_topic_description(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, '[[topics]]\nslug = "nas"\nname = "NAS"\n')
+    assert problems == ("topics[0].description: required key is missing",)
+
+
+def test_load_settings_reports_blank_topic_description(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, '[[topics]]\nslug = "nas"\nname = "NAS"\ndescription = " "\n')
+    assert problems == ("topics[0].description: must not be empty",)
+
+
+def test_load_settings_reports_bad_slug_and_source_url(tmp_path: Path) -> None:
+    text = '[[sources]]\nname = "Feed"\nkind = "rss"\nurl = "ftp://x"\n'
+    problems = problems_of(tmp_path, text)
+    assert problems == (
+        "sources[0].name: must be lowercase letters, digits, '.', '_' or '-', got 'Feed'",
+        "sources[0].url: must be an http(s) URL, a file:// URL or a local path, got 'ftp://x'",
+    )
+
+
+def test_load_settings_reports_malformed_toml_with_line(tmp_path: Path) -> None:
+    path = write_config(tmp_path, '[embed]\nmodel = "x\n')
+    with pytest.raises(ConfigError, match=r"is not valid TOML: .*line 2"):
+        load_settings(path)
+
+
+def test_load_settings_reports_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nope.toml"
+    with pytest.raises(ConfigError, match=r"config file not found: .*nope\.toml"):
+        load_settings(path)
+
+
+def test_load_settings_reports_all_problems_at_once(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        """
+        [embed]
+        modle = "x"
+
+        [[topics]]
+        slug = "nas"
+        name = "NAS"
+        description = "Search."
+
+        [[topics]]
+        slug = "attn"
+        name = "Attention"
+        description = "Attention."
+        min_similarity = 1.5
+        """,
+    )
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert str(info.value).splitlines() == [
+        f"{path} has 2 problems:",
+        "  embed.modle: unknown key (did you mean 'model'?)",
+        "  topics[1].min_similarity: must be between 0 and 1, got 1.5",
+    ]
+
+
+def test_settings_is_frozen(tmp_path: Path) -> None:
+    settings = load_settings(write_config(tmp_path, ""))
+    assert isinstance(settings, Settings)
+    with pytest.raises(ValueError, match="frozen"):
+        settings.embed.batch_size = 1  # type: ignore[misc]
+
+
+def test_config_module_import_is_light() -> None:
+    code = "import sys, pipeline.config; print(sorted({'apscheduler', 'torch'} & set(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -1,0 +1,116 @@
+"""fetch.py against a real HTTP server on 127.0.0.1: statuses, retries, caps, timeouts, files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from httpserver import FeedServer, Reply, serve
+
+from pipeline.errors import FetchError
+from pipeline.fetch import fetch_url, make_client, retry_after_s
+
+FEED = b"<rss version='2.0'><channel><title>t</title></channel></rss>"
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with serve() as s:
+        yield s
+
+
+@pytest.fixture
+def client() -> Iterator[httpx.Client]:
+    with make_client(user_agent="pipeline-test/1 (mailto:test@example.org)", timeout_s=2) as c:
+        yield c
+
+
+def _fetch(client: httpx.Client, url: str, **kw: object):
+    sleeps: list[float] = []
+    options: dict[str, object] = {"max_bytes": 10_000, "retries": 2, "sleep": sleeps.append}
+    options.update(kw)
+    return fetch_url(client, url, **options), sleeps  # type: ignore[arg-type]
+
+
+def test_fetch_url_returns_body_headers_and_sends_user_agent(server, client) -> None:
+    url = server.route("/feed", Reply(200, FEED, {"ETag": '"v1"', "Content-Type": "text/xml"}))
+    result, _ = _fetch(client, url)
+    assert result.content == FEED and result.etag == '"v1"'
+    assert result.headers["content-type"] == "text/xml"
+    assert server.hits[0].headers["User-Agent"].startswith("pipeline-test/1 (mailto:")
+
+
+def test_fetch_url_sends_validators_and_understands_304(server, client) -> None:
+    url = server.route("/feed", Reply(304))
+    result, _ = _fetch(client, url, etag='"v1"', last_modified="Mon, 27 Apr 2026 04:00:01 GMT")
+    assert result.not_modified and result.content is None
+    assert server.hits[0].headers["If-None-Match"] == '"v1"'
+    assert server.hits[0].headers["If-Modified-Since"].startswith("Mon, 27 Apr 2026")
+
+
+def test_fetch_url_retries_429_honouring_retry_after(server, client) -> None:
+    url = server.route("/feed", Reply(429, b"", {"Retry-After": "7"}), Reply(200, FEED))
+    result, sleeps = _fetch(client, url)
+    assert result.content == FEED
+    assert sleeps == [7.0]
+    assert len(server.hits) == 2
+
+
+def test_fetch_url_retries_500_then_succeeds_with_backoff(server, client) -> None:
+    url = server.route("/feed", Reply(500), Reply(503), Reply(200, FEED))
+    result, sleeps = _fetch(client, url, backoff_s=1.0)
+    assert result.content == FEED
+    assert len(sleeps) == 2 and 1.0 <= sleeps[0] <= 1.25 and 2.0 <= sleeps[1] <= 2.5
+
+
+def test_fetch_url_gives_up_after_retries_with_clear_error(server, client) -> None:
+    url = server.route("/feed", Reply(500))
+    with pytest.raises(FetchError, match=r"HTTP 500 \(gave up after 3 attempts\)"):
+        _fetch(client, url)
+
+
+def test_fetch_url_does_not_retry_404(server, client) -> None:
+    url = server.route("/missing", Reply(404, b"no"))
+    with pytest.raises(FetchError, match="HTTP 404"):
+        _fetch(client, url)
+    assert len(server.hits) == 1
+
+
+def test_fetch_url_rejects_responses_over_the_size_cap(server, client) -> None:
+    url = server.route("/big", Reply(200, b"x" * 20_000))
+    with pytest.raises(FetchError, match="cap"):
+        _fetch(client, url)
+
+
+def test_fetch_url_times_out_on_a_slow_server(server) -> None:
+    url = server.route("/slow", Reply(200, FEED, delay_s=1.5))
+    with make_client(user_agent="t", timeout_s=0.3) as quick, pytest.raises(FetchError):
+        fetch_url(quick, url, max_bytes=10_000, retries=0)
+
+
+def test_fetch_url_reports_a_truncated_body(server, client) -> None:
+    url = server.route("/cut", Reply(200, FEED, truncate=True))
+    with pytest.raises(FetchError, match="gave up"):
+        _fetch(client, url, retries=0)
+
+
+def test_fetch_url_reads_local_paths_and_file_urls(tmp_path: Path, client) -> None:
+    path = tmp_path / "feed.xml"
+    path.write_bytes(FEED)
+    assert fetch_url(client, str(path), max_bytes=1000).content == FEED
+    assert fetch_url(client, path.as_uri(), max_bytes=1000).content == FEED
+    with pytest.raises(FetchError, match="cannot read"):
+        fetch_url(client, str(tmp_path / "nope.xml"), max_bytes=1000)
+    with pytest.raises(FetchError, match="cap"):
+        fetch_url(client, str(path), max_bytes=10)
+
+
+def test_retry_after_s_reads_seconds_and_http_dates() -> None:
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 4, 27, 4, 0, 0, tzinfo=UTC)
+    assert retry_after_s("12", now=now) == 12.0
+    assert retry_after_s("Mon, 27 Apr 2026 04:00:30 GMT", now=now) == 30.0
+    assert retry_after_s("soon", now=now) is None

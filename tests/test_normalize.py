@@ -1,0 +1,239 @@
+"""Canonical ids, text cleaning, normalisation and dedupe (real feeds from tests/data/feeds)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import ParseError
+from pipeline.models import Entry, Paper, Signals
+from pipeline.normalize import (
+    canonical_id,
+    clean_text,
+    dedupe,
+    merge_papers,
+    normalize_entry,
+    normalize_title,
+    parse_arxiv_id,
+)
+from pipeline.sources.arxiv import parse_arxiv_api, parse_arxiv_rss
+from pipeline.sources.hf import parse_hf_daily
+
+FEEDS = Path(__file__).parent / "data" / "feeds"
+
+
+def entry(**fields: object) -> Entry:
+    values: dict[str, object] = {"source": "test", "title": "A title", "abstract": ""}
+    values.update(fields)
+    return Entry(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2404.01234", ("2404.01234", None)),
+        ("2404.01234v2", ("2404.01234", 2)),
+        ("arXiv:2404.01234v2", ("2404.01234", 2)),
+        ("arxiv:0704.0001", ("0704.0001", None)),
+        ("oai:arXiv.org:2604.21952v1", ("2604.21952", 1)),
+        ("http://arxiv.org/abs/1111.2011v2", ("1111.2011", 2)),
+        ("https://arxiv.org/abs/2604.21952", ("2604.21952", None)),
+        ("https://export.arxiv.org/abs/2404.01234v3", ("2404.01234", 3)),
+        ("https://arxiv.org/pdf/2404.01234v1.pdf", ("2404.01234", 1)),
+        ("https://arxiv.org/pdf/2404.01234", ("2404.01234", None)),
+        ("https://doi.org/10.48550/arXiv.2404.01234", ("2404.01234", None)),
+        ("solv-int/9901001", ("solv-int/9901001", None)),
+        ("math.GT/0309136", ("math.GT/0309136", None)),
+        ("hep-th/9901001v3", ("hep-th/9901001", 3)),
+        ("http://arxiv.org/abs/hep-th/9901001v3", ("hep-th/9901001", 3)),
+        ("oai:arXiv.org:cond-mat/0102536", ("cond-mat/0102536", None)),
+    ],
+)
+def test_parse_arxiv_id_finds_every_form(text: str, expected: tuple[str, int | None]) -> None:
+    assert parse_arxiv_id(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "10.1002/tax.12650",
+        "https://example.com/abs/2404.01234",
+        "2404.1234",  # 4 digits after 2015
+        "1412.12345",  # 5 digits before 2015
+        "2413.01234",  # month 13
+        "pubmed:34929406",
+        "http://biorxiv.org/cgi/content/short/2023.12.16.571984v1?rss=1",
+    ],
+)
+def test_parse_arxiv_id_rejects_non_arxiv_text(text: str) -> None:
+    assert parse_arxiv_id(text) is None
+
+
+def test_canonical_id_prefers_arxiv_then_doi_then_url_then_title() -> None:
+    assert canonical_id(entry(raw_id="oai:arXiv.org:2604.21952v1", doi="10.1/x")) == (
+        "arxiv:2604.21952",
+        1,
+    )
+    assert canonical_id(entry(raw_id="pubmed:1", link="https://arxiv.org/abs/2404.01234v2")) == (
+        "arxiv:2404.01234",
+        2,
+    )
+    assert canonical_id(entry(doi="https://doi.org/10.1002/TAX.12650")) == (
+        "doi:10.1002/tax.12650",
+        None,
+    )
+    assert canonical_id(entry(raw_id="doi:10.1101/2023.12.16.571984")) == (
+        "doi:10.1101/2023.12.16.571984",
+        None,
+    )
+    assert canonical_id(entry(link="HTTPS://Example.COM/papers/1/?utm_source=rss&a=1#top")) == (
+        "url:https://example.com/papers/1?a=1",
+        None,
+    )
+    paper_id, version = canonical_id(entry(title="  Only a Title!  "))
+    assert paper_id == canonical_id(entry(title="only a title"))[0]
+    assert paper_id.startswith("title:") and len(paper_id) == len("title:") + 16
+    assert version is None
+
+
+def test_clean_text_strips_stray_html_and_control_characters() -> None:
+    assert clean_text("A <i>bold</i>\x00 claim &amp; more\t\n here") == "A bold claim & more here"
+    assert clean_text("x < y and p<0.05") == "x < y and p<0.05"
+    assert clean_text("one\n\n  two\nlines", keep_paragraphs=True) == "one\n\ntwo lines"
+
+
+def test_normalize_title_ignores_case_punctuation_and_spacing() -> None:
+    assert normalize_title("Attention Is All You Need!") == normalize_title(
+        "attention is  all you need"
+    )
+    assert normalize_title("Σ-Mem: Online") == "σ mem online"
+
+
+def test_normalize_entry_from_arxiv_rss() -> None:
+    feed = (FEEDS / "arxiv_rss2_cs.LG_2026-04-27_trimmed3items.xml").read_bytes()
+    paper = normalize_entry(parse_arxiv_rss(feed, "arxiv-cs.LG")[0])
+    assert paper.paper_id == "arxiv:2604.21952"
+    assert paper.version == 1
+    assert paper.url == "https://arxiv.org/abs/2604.21952"
+    assert paper.pdf_url == "https://arxiv.org/pdf/2604.21952"
+    assert paper.announced == date(2026, 4, 27)
+    assert paper.announce_type == "new"
+    assert paper.sources == ("arxiv-cs.LG",)
+    assert paper.signals == Signals()
+    assert len(paper.authors) == 6
+
+
+def test_normalize_entry_from_arxiv_api_keeps_journal_doi() -> None:
+    feed = (FEEDS / "arxiv_api_atom_legacyformat_id_list-1111.2011v2_2016_1entry.xml").read_bytes()
+    paper = normalize_entry(parse_arxiv_api(feed, "api")[0])
+    assert (paper.paper_id, paper.version) == ("arxiv:1111.2011", 2)
+    assert paper.doi == "10.1103/PhysRevB.85.115117"
+    assert paper.pdf_url == "http://arxiv.org/pdf/1111.2011v2"
+    assert paper.published == datetime(2011, 11, 8, 18, 48, 36, tzinfo=UTC)
+
+
+def test_normalize_entry_rejects_an_empty_title() -> None:
+    with pytest.raises(ParseError, match=r"^src: "):
+        normalize_entry(entry(source="src", title=" <p></p> "))
+
+
+def paper(paper_id: str, title: str = "A reasonably long paper title", **fields: object) -> Paper:
+    return Paper(paper_id=paper_id, title=title, abstract=str(fields.pop("abstract", "")), **fields)  # type: ignore[arg-type]
+
+
+def test_dedupe_merges_versions_keeping_the_highest() -> None:
+    v1 = paper("arxiv:2404.01234", version=1, abstract="old", sources=("rss",))
+    v2 = paper("arxiv:2404.01234", version=2, abstract="new", sources=("api",))
+    [merged] = dedupe([v1, v2])
+    assert merged.version == 2
+    assert merged.abstract == "new"
+    assert merged.sources == ("rss", "api")
+
+
+def test_dedupe_merges_a_cross_list_from_two_category_feeds() -> None:
+    lg = paper(
+        "arxiv:2604.21952", categories=("cs.LG", "cs.AI"), announce_type="cross", sources=("cs.LG",)
+    )
+    ai = paper(
+        "arxiv:2604.21952", categories=("cs.AI", "cs.RO"), announce_type="new", sources=("cs.AI",)
+    )
+    other = paper("arxiv:2604.21953", title="Something else entirely, at length")
+    merged = dedupe([lg, other, ai])
+    assert [p.paper_id for p in merged] == ["arxiv:2604.21952", "arxiv:2604.21953"]
+    assert merged[0].categories == ("cs.LG", "cs.AI", "cs.RO")
+    assert merged[0].sources == ("cs.LG", "cs.AI")
+    assert merged[0].announce_type == "new"
+
+
+def test_dedupe_merges_rss_and_hf_signals() -> None:
+    hf_feed = (FEEDS / "hf_daily_papers_api_2026-07-31_5entries.json").read_bytes()
+    from_hf = normalize_entry(parse_hf_daily(hf_feed, "hf")[0])
+    from_rss = normalize_entry(
+        entry(
+            source="arxiv-cs.CV",
+            title=from_hf.title,
+            abstract=from_hf.abstract,
+            raw_id="oai:arXiv.org:2607.23193v1",
+            announced=date(2026, 7, 29),
+        )
+    )
+    [merged] = dedupe([from_rss, from_hf])
+    assert merged.paper_id == "arxiv:2607.23193"
+    assert merged.version == 1
+    assert merged.sources == ("arxiv-cs.CV", "hf")
+    assert merged.announced == date(2026, 7, 29)
+    assert merged.signals.upvotes == 3
+    assert merged.signals.github_url == "https://github.com/MAC-AutoML/OmniScope"
+
+
+def test_dedupe_merges_same_title_and_the_arxiv_id_wins() -> None:
+    by_url = paper(
+        "url:https://tldr.takara.ai/p/2604.26238", title="EnerGS: Energy-Based Gaussian Splatting"
+    )
+    by_doi = paper("doi:10.1/energs", title="EnerGS - energy-based Gaussian splatting!")
+    by_arxiv = paper(
+        "arxiv:2604.26238",
+        title="EnerGS: Energy-Based Gaussian Splatting",
+        url="https://arxiv.org/abs/2604.26238",
+    )
+    [merged] = dedupe([by_url, by_doi, by_arxiv])
+    assert merged.paper_id == "arxiv:2604.26238"
+    assert merged.url == "https://arxiv.org/abs/2604.26238"
+    [merged] = dedupe([by_url, by_doi])
+    assert merged.paper_id == "doi:10.1/energs"
+
+
+def test_dedupe_keeps_distinct_arxiv_ids_and_short_generic_titles_apart() -> None:
+    a = paper("arxiv:2404.00001", title="A Survey of Large Language Models")
+    b = paper("arxiv:2404.00002", title="A Survey of Large Language Models")
+    c = paper("doi:10.1/a", title="Editorial")
+    d = paper("doi:10.1/b", title="Editorial")
+    assert len(dedupe([a, b, c, d])) == 4
+
+
+def test_merge_papers_merges_signals_field_wise() -> None:
+    a = paper("arxiv:1", signals=Signals(upvotes=3, github_url="https://github.com/a/b"))
+    b = paper("arxiv:1", signals=Signals(upvotes=7, comments=2, ai_keywords=("x",)))
+    merged = merge_papers(a, b).signals
+    assert merged == Signals(
+        upvotes=7, comments=2, github_url="https://github.com/a/b", ai_keywords=("x",)
+    )
+
+
+def test_merge_papers_prefers_non_empty_fields_and_earliest_dates() -> None:
+    a = paper("arxiv:1", abstract="", published=datetime(2024, 4, 2, tzinfo=UTC), authors=())
+    b = paper(
+        "arxiv:1", abstract="Text", published=datetime(2024, 4, 1, tzinfo=UTC), authors=("X",)
+    )
+    merged = merge_papers(a, b)
+    assert merged.abstract == "Text"
+    assert merged.authors == ("X",)
+    assert merged.published == datetime(2024, 4, 1, tzinfo=UTC)
+
+
+def test_dedupe_output_order_is_first_seen() -> None:
+    papers = [paper(f"doi:10.1/{i}", title=f"Distinct paper title number {i}") for i in range(5)]
+    assert dedupe(reversed(papers)) == list(reversed(papers))

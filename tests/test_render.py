@@ -1,0 +1,123 @@
+"""render.py: golden Markdown, escaping of untrusted feed text, link safety."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import markdown
+import pytest
+from conftest import make_paper
+
+from pipeline.models import Digest, PaperEntry, Section, Signals, SourceCount
+from pipeline.render import md_escape, render_markdown, safe_url, sparkline
+
+GOLDEN = Path(__file__).parent / "data" / "golden" / "digest.md"
+
+
+def _digest() -> Digest:
+    hot = make_paper(
+        "arxiv:2506.00001",
+        "FlashLinear: Linear Attention at Scale",
+        authors=("A. One", "B. Two", "C. Three", "D. Four", "E. Five"),
+        categories=("cs.LG", "cs.CL"),
+        signals=Signals(upvotes=42, comments=3, github_url="https://github.com/x/flashlinear"),
+        pdf_url="https://arxiv.org/pdf/2506.00001",
+    )
+    plain = make_paper("arxiv:2506.00002", "A Plain Paper", authors=("Solo Author",))
+    topic = Section(
+        "efficient-attention",
+        "Efficient attention",
+        "topic",
+        (
+            PaperEntry(
+                hot, 0.71, "We propose FlashLinear.", hot.signals.github_url, ("Multimodal",)
+            ),
+            PaperEntry(plain, 0.52, "It is plain."),
+        ),
+        history=(1, 3, 5, 8),
+    )
+    theme = Section(
+        "theme-1",
+        "graph learning, message passing",
+        "theme",
+        (PaperEntry(plain, 0.8, "Graphs."),),
+        terms=("graph learning", "message passing"),
+    )
+    return Digest(
+        "2025-W24",
+        date(2025, 6, 9),
+        date(2025, 6, 15),
+        "Weekly research digest",
+        2,
+        (topic, theme),
+        (SourceCount("arxiv-cs-lg", 2), SourceCount("hf", 0, "HTTP 500")),
+    )
+
+
+def test_render_markdown_matches_golden_file() -> None:
+    assert render_markdown(_digest(), top_per_section=1) == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_render_markdown_is_deterministic() -> None:
+    assert render_markdown(_digest()) == render_markdown(_digest())
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "[click](javascript:alert(1))",
+        "![img](data:image/png;base64,AAAA)",
+        "<script>alert(1)</script>",
+        '<img src=x onerror="alert(1)">',
+        "**bold** and _em_ and `code`",
+        "{{ 7*7 }} {% for x in y %}",
+    ],
+)
+def test_render_markdown_neutralises_markup_in_titles_and_summaries(payload: str) -> None:
+    evil = make_paper("arxiv:2506.9", payload, authors=(payload,), url="javascript:alert(1)")
+    section = Section("t", payload, "topic", (PaperEntry(evil, 0.5, payload),))
+    digest = Digest("2025-W24", date(2025, 6, 9), date(2025, 6, 15), payload, 1, (section,))
+    text = render_markdown(digest)
+    html = markdown.markdown(text, extensions=["tables"])
+    assert "<script" not in html and "<img" not in html
+    assert 'href="javascript' not in html and 'href="data' not in html
+    assert "<strong>bold" not in html and "<code>" not in html and "<em>em" not in html
+    assert "49" not in text  # template syntax in data is never evaluated
+    assert html.count("<a ") == 1  # the contents link only: the paper's javascript: URL made none
+
+
+def test_md_escape_strips_control_and_bidi_characters() -> None:
+    assert md_escape("a\x00b\u202ec\nd") == "abc d"
+
+
+def test_md_escape_neutralises_block_syntax_at_line_start() -> None:
+    assert md_escape("# heading") == "\\# heading"
+    assert md_escape("1. item") == "1\\. item"
+    assert md_escape("- item") == "\\- item"
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://arxiv.org/abs/1", True),
+        ("http://example.org/a b", True),
+        ("javascript:alert(1)", False),
+        ("data:text/html,hi", False),
+        ("JaVaScRiPt:alert(1)", False),
+        ("//evil.example/x", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_safe_url_allows_only_http_and_https(url: str | None, ok: bool) -> None:
+    assert (safe_url(url) is not None) is ok
+
+
+def test_safe_url_encodes_characters_that_break_markdown_links() -> None:
+    assert safe_url("https://x.org/a)b c") == "https://x.org/a%29b%20c"
+
+
+def test_sparkline_scales_to_largest() -> None:
+    assert sparkline((0, 4, 8)) == "▁▅█"
+    assert sparkline(()) == ""

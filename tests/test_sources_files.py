@@ -1,0 +1,99 @@
+"""Local JSON / JSONL paper lists (the demo corpus format, tests/data/SOURCES.md)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import ParseError
+from pipeline.sources.files import parse_file
+
+SAMPLE = Path(__file__).parent / "data" / "files" / "arxiv-week-2025-06_2025-06-06-08h_first5.jsonl"
+
+
+def test_parse_file_reads_the_demo_jsonl() -> None:
+    entries = parse_file(SAMPLE.read_bytes(), "demo")
+    assert len(entries) == 5
+    first = entries[0]
+    assert first.title == (
+        "VideoMathQA: Benchmarking Mathematical Reasoning via Multimodal Understanding in Videos"
+    )
+    assert first.link == "http://arxiv.org/abs/2506.05349v1"
+    assert first.published == datetime(2025, 6, 5, 17, 59, 58, tzinfo=UTC)  # naive -> UTC
+    assert first.abstract.startswith("Mathematical reasoning in real-world video settings")
+    assert first.source == "demo"
+
+
+def test_parse_file_reads_a_json_list_and_a_papers_object() -> None:
+    records = [
+        {
+            "title": "A",
+            "summary": "S",
+            "arxiv_id": "2404.01234v2",
+            "authors": "Ada Lovelace, Alan Turing",
+            "categories": "cs.LG cs.AI cs.LG",
+            "date": "2024-04-02",
+            "announced": "2024-04-03",
+        }
+    ]
+    for content in (json.dumps(records), json.dumps({"papers": records}, indent=2)):
+        [entry] = parse_file(content.encode(), "f")
+        assert entry.raw_id == "2404.01234v2"
+        assert entry.abstract == "S"
+        assert entry.authors == ("Ada Lovelace", "Alan Turing")
+        assert entry.categories == ("cs.LG", "cs.AI")
+        assert entry.published == datetime(2024, 4, 2, tzinfo=UTC)
+        assert entry.announced == date(2024, 4, 3)
+
+
+def test_parse_file_reads_doi_author_list_and_offset_dates() -> None:
+    record = {
+        "title": "T",
+        "doi": "10.1000/x",
+        "authors": ["A B", " C  D "],
+        "published": "2024-04-02T10:00:00+02:00",
+    }
+    [entry] = parse_file(json.dumps(record).encode(), "f")
+    assert entry.doi == "10.1000/x"
+    assert entry.authors == ("A B", "C D")
+    assert entry.published == datetime(2024, 4, 2, 8, tzinfo=UTC)
+
+
+def test_parse_file_ignores_blank_lines_and_skips_untitled_records(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    content = b'{"title": "One"}\n\n   \n{"abstract": "no title"}\n{"title": "Two"}\n'
+    entries = parse_file(content, "f")
+    assert [e.title for e in entries] == ["One", "Two"]
+    assert "line 4: skipped" in caplog.text
+
+
+def test_parse_file_bad_line_names_the_line_number() -> None:
+    lines = [json.dumps({"title": f"T{i}"}) for i in range(11)] + ['{"title": "broken"']
+    with pytest.raises(ParseError, match=r"^f: line 12: not valid JSON"):
+        parse_file("\n".join(lines).encode(), "f")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty file"),
+        (b"\xff\xfe\xfa not utf-8", "not UTF-8"),
+        (b'{"abstract": "a"}\n{"abstract": "b"}', "none of the 2 records has a title"),
+        (b'"just a string"', "expected a list of papers"),
+        (b"[1, 2]", "record 1: expected a JSON object"),
+        (b'{"title": "ok"}\n[1]', "line 2: expected a JSON object"),
+        (b"[{]", "line 1: not valid JSON"),
+        (b"[" * 100_000, "nested too deeply"),
+    ],
+)
+def test_parse_file_bad_input_raises_parse_error(content: bytes, message: str) -> None:
+    with pytest.raises(ParseError, match=f"^f: .*{message}"):
+        parse_file(content, "f")
+
+
+def test_parse_file_empty_list_is_empty() -> None:
+    assert parse_file(b"[]", "f") == []

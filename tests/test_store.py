@@ -1,0 +1,448 @@
+"""Tests for pipeline.store against real SQLite: temporary files and :memory:."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sqlite3
+import stat
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from pipeline.errors import StoreError
+from pipeline.models import Paper, Signals
+from pipeline.store import SCHEMA_VERSION, Store, UpsertResult
+
+NOW = datetime(2026, 4, 20, 9, 30, tzinfo=UTC)
+LATER = NOW + timedelta(days=1)
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    with Store.open(":memory:") as s:
+        yield s
+
+
+def make_paper(paper_id: str = "arxiv:2404.01234", **changes: Any) -> Paper:
+    return dataclasses.replace(
+        Paper(paper_id, "Sparse attention", "We study attention."), **changes
+    )
+
+
+FULL_PAPER = Paper(
+    paper_id="arxiv:2404.01234",
+    title="Sparse attention for long documents",
+    abstract="We propose a sparse attention scheme.",
+    authors=("Ada Lovelace", "Alan Turing"),
+    categories=("cs.CL", "cs.LG"),
+    url="https://arxiv.org/abs/2404.01234",
+    pdf_url="https://arxiv.org/pdf/2404.01234",
+    version=2,
+    doi="10.1000/xyz123",
+    published=datetime(2026, 4, 15, 17, 59, 1, 123456, tzinfo=UTC),
+    announced=date(2026, 4, 16),
+    announce_type="new",
+    first_seen=datetime(2026, 4, 16, 6, 0, tzinfo=UTC),
+    sources=("arxiv",),
+    signals=Signals(
+        upvotes=12,
+        comments=3,
+        github_url="https://github.com/a/b",
+        github_stars=40,
+        project_url="https://a.github.io/b",
+        ai_summary="A sparse attention scheme.",
+        ai_keywords=("sparse attention", "long context"),
+    ),
+)
+
+
+# -- papers ------------------------------------------------------------------------------------
+
+
+def test_get_paper_round_trips_every_field(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "db.sqlite3") as store:
+        store.upsert_papers([FULL_PAPER], "arxiv", NOW)
+        got = store.get_paper(FULL_PAPER.paper_id)
+    assert got == FULL_PAPER
+    assert got is not None and got.published is not None
+    assert got.published.tzinfo is not None and got.published.utcoffset() == timedelta(0)
+    assert isinstance(got.signals.ai_keywords, tuple)
+
+
+def test_get_paper_missing_is_none(store: Store) -> None:
+    assert store.get_paper("arxiv:0000.00000") is None
+
+
+def test_upsert_papers_stores_non_utc_datetimes_as_utc(store: Store) -> None:
+    cest = datetime(2026, 4, 16, 3, 0, tzinfo=timezone(timedelta(hours=2)))
+    store.upsert_papers([make_paper(published=cest)], "rss", NOW)
+    got = store.get_paper("arxiv:2404.01234")
+    assert got is not None and got.published == cest and got.published.tzinfo == UTC
+
+
+def test_upsert_papers_sets_first_seen_to_now_when_missing(store: Store) -> None:
+    store.upsert_papers([make_paper()], "arxiv", NOW)
+    got = store.get_paper("arxiv:2404.01234")
+    assert got is not None and got.first_seen == NOW
+
+
+def test_upsert_papers_counts_new_then_unchanged(store: Store) -> None:
+    assert store.upsert_papers([FULL_PAPER], "arxiv", NOW) == UpsertResult(1, 0, 0)
+    assert store.upsert_papers([FULL_PAPER], "arxiv", LATER) == UpsertResult(0, 0, 1)
+
+
+def test_upsert_papers_version_upgrade_replaces_text_and_keeps_first_seen(store: Store) -> None:
+    store.upsert_papers([FULL_PAPER], "arxiv", NOW)
+    v3 = make_paper(
+        title="Sparse attention, revised",
+        abstract="A better abstract.",
+        authors=("Ada Lovelace",),
+        version=3,
+        first_seen=LATER,
+    )
+    assert store.upsert_papers([v3], "arxiv", LATER) == UpsertResult(0, 1, 0)
+    got = store.get_paper(FULL_PAPER.paper_id)
+    assert got is not None
+    assert (got.title, got.abstract, got.authors) == (v3.title, v3.abstract, v3.authors)
+    assert got.version == 3
+    assert got.first_seen == FULL_PAPER.first_seen
+    assert got.url == FULL_PAPER.url  # the replacement had none: keep what we had
+
+
+def test_upsert_papers_lower_version_only_fills_empty_fields(store: Store) -> None:
+    store.upsert_papers([make_paper(version=2, url=None)], "arxiv", NOW)
+    old = make_paper(title="Old title", abstract="Old.", version=1, url="https://x.org/p")
+    assert store.upsert_papers([old], "arxiv", LATER) == UpsertResult(0, 1, 0)
+    got = store.get_paper("arxiv:2404.01234")
+    assert got is not None
+    assert (got.title, got.abstract, got.version) == ("Sparse attention", "We study attention.", 2)
+    assert got.url == "https://x.org/p"
+
+
+def test_upsert_papers_merges_categories_dates_and_doi(store: Store) -> None:
+    first = make_paper(
+        categories=("cs.LG", "cs.CL"),
+        announced=date(2026, 4, 17),
+        announce_type="cross",
+        published=datetime(2026, 4, 16, tzinfo=UTC),
+    )
+    second = make_paper(
+        categories=("stat.ML", "cs.LG"),
+        announced=date(2026, 4, 16),
+        announce_type="new",
+        published=datetime(2026, 4, 18, tzinfo=UTC),
+        doi="10.1/abc",
+    )
+    store.upsert_papers([first], "arxiv-cl", NOW)
+    store.upsert_papers([second], "arxiv-lg", LATER)
+    got = store.get_paper("arxiv:2404.01234")
+    assert got is not None
+    assert got.categories == ("cs.LG", "cs.CL", "stat.ML")
+    assert (got.announced, got.announce_type) == (date(2026, 4, 16), "new")
+    assert got.published == datetime(2026, 4, 16, tzinfo=UTC)
+    assert got.doi == "10.1/abc"
+
+
+def test_upsert_papers_lists_every_source(store: Store) -> None:
+    store.upsert_papers([make_paper()], "hf-daily", NOW)
+    result = store.upsert_papers([make_paper()], "arxiv", LATER)
+    assert result == UpsertResult(0, 1, 0)  # a new source is a change to the stored paper
+    got = store.get_paper("arxiv:2404.01234")
+    assert got is not None and got.sources == ("arxiv", "hf-daily")
+    assert store.upsert_papers([make_paper()], "arxiv", LATER) == UpsertResult(0, 0, 1)
+
+
+def test_upsert_papers_merges_signals_field_wise(store: Store) -> None:
+    day1 = Signals(upvotes=3, github_url="https://github.com/a/b", ai_keywords=("nas",))
+    day2 = Signals(upvotes=9, github_stars=100)
+    store.upsert_papers([make_paper(signals=day1)], "hf", NOW)
+    store.upsert_papers([make_paper(signals=day2)], "hf", LATER)
+    got = store.get_paper("arxiv:2404.01234")
+    assert got is not None
+    assert got.signals == Signals(
+        upvotes=9, github_url="https://github.com/a/b", github_stars=100, ai_keywords=("nas",)
+    )
+
+
+def test_upsert_papers_merges_duplicates_within_one_batch(store: Store) -> None:
+    a = make_paper(categories=("cs.CL",))
+    b = make_paper(categories=("cs.AI",))
+    assert store.upsert_papers([a, b], "arxiv", NOW) == UpsertResult(1, 1, 0)
+    got = store.get_paper("arxiv:2404.01234")
+    assert got is not None and got.categories == ("cs.CL", "cs.AI")
+
+
+def test_upsert_papers_is_one_transaction(store: Store) -> None:
+    naive = make_paper("arxiv:2", published=datetime(2026, 4, 1))  # a bug: naive datetime
+    with pytest.raises(ValueError, match="naive"):
+        store.upsert_papers([make_paper("arxiv:1"), naive], "arxiv", NOW)
+    assert store.list_papers(["arxiv:1", "arxiv:2"]) == []
+
+
+def test_list_papers_keeps_order_and_skips_missing(store: Store) -> None:
+    papers = [make_paper(f"arxiv:{i:05d}") for i in range(1000)]
+    store.upsert_papers(papers, "arxiv", NOW)
+    ids = ["arxiv:00999", "nope", "arxiv:00000", *[p.paper_id for p in papers[1:999]]]
+    got = store.list_papers(ids)
+    assert [p.paper_id for p in got] == [i for i in ids if i != "nope"]
+    assert all(p.sources == ("arxiv",) for p in got)
+
+
+def test_find_paper_id_by_doi_and_title_key(store: Store) -> None:
+    store.upsert_papers(
+        [make_paper("doi:10.1/ABC", doi="10.1/ABC"), make_paper("arxiv:1")],
+        "crossref",
+        NOW,
+        title_keys={"arxiv:1": "sparse attention"},
+    )
+    assert store.find_paper_id_by_doi("10.1/abc") == "doi:10.1/ABC"
+    assert store.find_paper_id_by_doi("10.1/other") is None
+    assert store.find_paper_id_by_title_key("sparse attention") == "arxiv:1"
+    assert store.find_paper_id_by_title_key("dense attention") is None
+    # A later upsert without keys keeps the stored key.
+    store.upsert_papers([make_paper("arxiv:1")], "crossref", LATER)
+    assert store.find_paper_id_by_title_key("sparse attention") == "arxiv:1"
+
+
+def test_list_papers_between_uses_announced_then_published_then_first_seen(store: Store) -> None:
+    store.upsert_papers(
+        [
+            # announced wins over a published date outside the window
+            make_paper(
+                "a", announced=date(2026, 4, 14), published=datetime(2026, 3, 1, tzinfo=UTC)
+            ),
+            # published (its UTC date) wins over first_seen
+            make_paper("b", published=datetime(2026, 4, 13, 23, 0, tzinfo=UTC), first_seen=LATER),
+            # only first_seen
+            make_paper("c", first_seen=datetime(2026, 4, 19, 12, tzinfo=UTC)),
+            make_paper("d", announced=date(2026, 4, 20)),  # outside
+            make_paper("e", published=datetime(2026, 4, 12, 23, 59, tzinfo=UTC)),  # outside
+        ],
+        "arxiv",
+        NOW,
+    )
+    got = store.list_papers_between(date(2026, 4, 13), date(2026, 4, 19))
+    assert [p.paper_id for p in got] == ["a", "b", "c"]
+    assert store.get_date_range() == (date(2026, 4, 12), date(2026, 4, 20))
+
+
+def test_get_date_range_empty_is_none(store: Store) -> None:
+    assert store.get_date_range() is None
+    assert store.list_papers_between(date(2000, 1, 1), date(2100, 1, 1)) == []
+
+
+# -- embeddings --------------------------------------------------------------------------------
+
+
+def test_get_vectors_returns_only_hash_matching_rows(store: Store) -> None:
+    rng = np.random.default_rng(0)
+    a, b, c = (rng.standard_normal(8).astype(np.float32) for _ in range(3))
+    store.save_vectors("mini", [("arxiv:1", "h1", a), ("topic:nas", "h2", b)], NOW)
+    store.save_vectors("other-model", [("arxiv:1", "h1", c)], NOW)
+    got = store.get_vectors("mini", [("arxiv:1", "h1"), ("topic:nas", "stale"), ("x", "h3")])
+    assert list(got) == ["arxiv:1"]
+    assert got["arxiv:1"].dtype == np.float32
+    np.testing.assert_array_equal(got["arxiv:1"], a)
+    got["arxiv:1"][0] = 42.0  # a writable copy, not a view of the row's bytes
+    assert store.count_vectors("mini") == 2
+    assert store.count_vectors("other-model") == 1
+
+
+def test_save_vectors_replaces_on_new_hash(store: Store) -> None:
+    store.save_vectors("mini", [("arxiv:1", "h1", np.ones(4, dtype=np.float32))], NOW)
+    store.save_vectors("mini", [("arxiv:1", "h2", np.full(3, 2.0))], LATER)  # float64 in
+    assert store.get_vectors("mini", [("arxiv:1", "h1")]) == {}
+    got = store.get_vectors("mini", [("arxiv:1", "h2")])
+    np.testing.assert_array_equal(got["arxiv:1"], np.full(3, 2.0, dtype=np.float32))
+    assert store.count_vectors("mini") == 1
+
+
+def test_save_vectors_rejects_matrices(store: Store) -> None:
+    with pytest.raises(ValueError, match="1-D"):
+        store.save_vectors("mini", [("arxiv:1", "h", np.zeros((2, 2)))], NOW)
+
+
+def test_get_vectors_handles_10k_items(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    vectors = rng.standard_normal((10_000, 16)).astype(np.float32)
+    rows = [(f"arxiv:{i}", f"h{i}", vectors[i]) for i in range(10_000)]
+    with Store.open(tmp_path / "db.sqlite3") as store:
+        store.save_vectors("mini", rows, NOW)
+        wanted = [(f"arxiv:{i}", f"h{i}" if i % 10 else "stale") for i in range(10_000)]
+        got = store.get_vectors("mini", wanted)
+    assert len(got) == 9_000
+    assert "arxiv:0" not in got
+    for i in (1, 4_321, 9_999):
+        np.testing.assert_array_equal(got[f"arxiv:{i}"], vectors[i])
+
+
+# -- runs, source health, HTTP cache, meta -----------------------------------------------------
+
+
+def test_runs_are_recorded_and_listed_newest_first(store: Store) -> None:
+    first = store.start_run("ingest", NOW)
+    second = store.start_run("run", LATER)
+    store.finish_run(first, NOW + timedelta(minutes=2), "ok", {"n_new": 3, "started": NOW})
+    runs = store.list_runs()
+    assert [r.run_id for r in runs] == [second, first]
+    assert (runs[0].status, runs[0].finished, runs[0].report) == ("running", None, {})
+    assert runs[1].command == "ingest" and runs[1].started == NOW
+    assert runs[1].finished == NOW + timedelta(minutes=2)
+    assert runs[1].report == {"n_new": 3, "started": NOW.isoformat()}
+    assert [r.run_id for r in store.list_runs(limit=1)] == [second]
+
+
+def test_finish_run_unknown_id_raises(store: Store) -> None:
+    with pytest.raises(ValueError, match="no run"):
+        store.finish_run(99, NOW, "ok", {})
+
+
+def test_source_status_counts_failures_and_resets_on_success(store: Store) -> None:
+    store.record_source_result("arxiv", NOW, ok=True, n_entries=10, error=None)
+    store.record_source_result("arxiv", LATER, ok=False, n_entries=0, error="HTTP 503")
+    store.record_source_result("hf", NOW, ok=False, n_entries=0, error="timeout")
+    store.record_source_result("arxiv", LATER, ok=False, n_entries=0, error="HTTP 500")
+    arxiv, hf = store.list_source_status()
+    assert (arxiv.source, arxiv.consecutive_failures, arxiv.ok) == ("arxiv", 2, False)
+    assert (arxiv.last_error, arxiv.last_error_at, arxiv.last_success) == ("HTTP 500", LATER, NOW)
+    assert (hf.consecutive_failures, hf.last_success) == (1, None)
+    done = LATER + timedelta(days=1)
+    store.record_source_result("arxiv", done, ok=True, n_entries=7, error=None)
+    arxiv = store.list_source_status()[0]
+    assert (arxiv.consecutive_failures, arxiv.ok, arxiv.last_success) == (0, True, done)
+    assert arxiv.last_n_entries == 7
+    assert arxiv.last_error == "HTTP 500"  # kept as history; compare last_error_at
+
+
+def test_http_cache_round_trips(store: Store) -> None:
+    url = "https://rss.arxiv.org/rss/cs.LG"
+    assert store.get_http_cache(url) == (None, None)
+    store.save_http_cache(url, '"abc"', "Mon, 20 Apr 2026 00:00:00 GMT", NOW)
+    assert store.get_http_cache(url) == ('"abc"', "Mon, 20 Apr 2026 00:00:00 GMT")
+    store.save_http_cache(url, None, "Tue, 21 Apr 2026 00:00:00 GMT", LATER)
+    assert store.get_http_cache(url) == (None, "Tue, 21 Apr 2026 00:00:00 GMT")
+
+
+def test_meta_round_trips(store: Store) -> None:
+    assert store.get_meta("last_digest") is None
+    store.set_meta("last_digest", "2026-W16")
+    store.set_meta("last_digest", "2026-W17")
+    assert store.get_meta("last_digest") == "2026-W17"
+
+
+# -- opening, migrations, errors ---------------------------------------------------------------
+
+
+def test_open_creates_parent_dir_and_data_survives_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "dir" / "db.sqlite3"
+    with Store.open(path) as store:
+        store.upsert_papers([FULL_PAPER], "arxiv", NOW)
+        store.save_vectors("mini", [("arxiv:1", "h", np.arange(3, dtype=np.float32))], NOW)
+        store.set_meta("k", "v")
+    with Store.open(str(path)) as store:
+        assert store.get_paper(FULL_PAPER.paper_id) == FULL_PAPER
+        assert store.count_vectors("mini") == 1
+        assert store.get_meta("k") == "v"
+
+
+def test_open_sets_wal_foreign_keys_and_latest_user_version(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    Store.open(path).close()
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 1
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        conn.close()
+    with Store.open(path) as store:
+        assert store._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_reopen_is_a_migration_no_op(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    Store.open(path).close()
+    conn = sqlite3.connect(path)
+    schema_before = conn.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall()
+    conn.close()
+    Store.open(path).close()  # would fail with "table papers already exists" if re-applied
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall() == schema_before
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()
+
+
+def test_open_newer_schema_raises_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer"):
+        Store.open(path)
+
+
+def test_open_corrupt_file_raises_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    path.write_bytes(b"this is not a database, just garbage bytes " * 100)
+    with pytest.raises(StoreError, match=r"db\.sqlite3.*not a database") as info:
+        Store.open(path)
+    assert isinstance(info.value.__cause__, sqlite3.DatabaseError)
+
+
+def test_read_only_store_raises_store_error_on_write(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    with Store.open(path) as store:
+        store.set_meta("k", "v")
+    with Store.open(path, read_only=True) as store:
+        assert store.get_meta("k") == "v"
+        with pytest.raises(StoreError, match=r"db\.sqlite3.*readonly"):
+            store.set_meta("k", "w")
+
+
+def test_read_only_file_raises_store_error(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    path = folder / "db.sqlite3"
+    Store.open(path).close()
+    path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        if os.access(path, os.W_OK):  # root ignores file modes: the test could not fail
+            pytest.skip("running as a user that can write read-only files (root)")
+        with pytest.raises(StoreError, match=r"db\.sqlite3"), Store.open(path) as store:
+            store.set_meta("k", "v")
+    finally:
+        folder.chmod(stat.S_IRWXU)
+        path.chmod(stat.S_IRUSR | stat.S_IWUSR)
+
+
+def test_open_missing_read_only_file_raises_store_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="missing"):
+        Store.open(tmp_path / "missing.sqlite3", read_only=True)
+
+
+def test_locked_database_raises_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    with Store.open(path, busy_timeout_s=0.1) as store:
+        other = sqlite3.connect(path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # holds the write lock
+            with pytest.raises(StoreError, match=r"db\.sqlite3.*locked"):
+                store.set_meta("k", "v")
+            with pytest.raises(StoreError, match="locked"):
+                store.upsert_papers([make_paper()], "arxiv", NOW)
+            assert store.get_meta("k") is None  # WAL: readers are not blocked
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        store.set_meta("k", "v")  # usable again once the lock is released
+        assert store.get_meta("k") == "v"
+
+
+def test_closed_store_raises_programming_error(store: Store) -> None:
+    store.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        store.get_meta("k")
