@@ -1,0 +1,114 @@
+"""cli.py: exit codes and messages — 0 ran, 1 failed, 2 usage/config — with the fake embedder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import FakeEmbedder
+
+from pipeline import run
+from pipeline.cli import cli
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def fake_model(monkeypatch: pytest.MonkeyPatch) -> FakeEmbedder:
+    fake = FakeEmbedder()
+    monkeypatch.setattr(run, "make_embedder", lambda settings: fake)
+    return fake
+
+
+def _config(tmp_path: Path, sources: str, extra: str = "") -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[paths]\ndata_dir = "data"\ndigests_dir = "out"\n[digest]\nweek = "2025-W24"\n'
+        f"[embed]\nprogress = false\n{extra}\n{sources}",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _file_source(name: str, url: Path | str) -> str:
+    return f'[[sources]]\nname = "{name}"\nkind = "file"\nurl = "{url}"\n'
+
+
+def _invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_run_writes_digest_and_reports_json(tmp_path: Path) -> None:
+    config = _config(tmp_path, _file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl"))
+    code, out, _ = _invoke("--config", str(config), "run", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["n_new"] == 8 and report["n_embedded"] == 8
+    assert Path(report["digest_path"]) == tmp_path / "out" / "2025-W24.md"
+    assert Path(report["digest_path"]).read_text(encoding="utf-8").startswith("# ")
+
+
+def test_run_with_nothing_new_exits_0_and_says_so(tmp_path: Path) -> None:
+    config = _config(tmp_path, _file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl"))
+    _invoke("--config", str(config), "run")
+    code, out, _ = _invoke("--config", str(config), "run")
+    assert code == 0
+    assert "no new papers" in out
+
+
+def test_run_exits_1_when_every_source_fails(tmp_path: Path) -> None:
+    config = _config(tmp_path, _file_source("gone", tmp_path / "missing.jsonl"))
+    code, out, _ = _invoke("--config", str(config), "run")
+    assert code == 1
+    assert "gone: FAILED" in out and "missing.jsonl" in out
+
+
+def test_run_keeps_going_when_one_source_fails(tmp_path: Path) -> None:
+    sources = _file_source("gone", tmp_path / "missing.jsonl") + _file_source(
+        "d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl"
+    )
+    code, out, _ = _invoke("--config", str(config := _config(tmp_path, sources)), "run", "--json")
+    assert code == 0, out
+    report = json.loads(out)
+    assert [s["error"] is None for s in report["sources"]] == [False, True]
+    assert report["n_new"] == 8
+    assert config.exists()
+
+
+def test_bad_config_exits_2_with_every_problem_listed(tmp_path: Path) -> None:
+    config = _config(tmp_path, "", extra="[themes]\nmin_similarity = 1.5\n[embed2]\n")
+    code, _, err = _invoke("--config", str(config), "run")
+    assert code == 2
+    assert "themes.min_similarity" in err and "embed2" in err
+    assert "Traceback" not in err
+
+
+def test_missing_config_exits_2(tmp_path: Path) -> None:
+    code, _, err = _invoke("--config", str(tmp_path / "nope.toml"), "check-config")
+    assert code == 2
+    assert "not found" in err
+
+
+def test_bad_week_option_is_a_usage_error(tmp_path: Path) -> None:
+    config = _config(tmp_path, "")
+    code, _, err = _invoke("--config", str(config), "build", "--week", "2025-24")
+    assert code == 2
+    assert "ISO week" in err
+
+
+def test_check_config_summarises_the_shipped_configs() -> None:
+    root = Path(__file__).parent.parent
+    for name in ("config.toml", "examples/demo.toml"):
+        code, out, _ = _invoke("--config", str(root / name), "check-config")
+        assert code == 0 and "ok" in out
+
+
+def test_build_of_an_empty_week_writes_a_digest_that_says_so(tmp_path: Path) -> None:
+    config = _config(tmp_path, "")
+    code, out, _ = _invoke("--config", str(config), "build", "--week", "2020-W10")
+    assert code == 0 and "2020-W10.md" in out
+    text = (tmp_path / "out" / "2020-W10.md").read_text(encoding="utf-8")
+    assert "No papers" in text
