@@ -109,7 +109,11 @@ class SentenceTransformerEmbedder:
             # The packaged folder is complete: never let the hub client try the network.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
+            import transformers
             from sentence_transformers import SentenceTransformer
+
+            # Our own bar reports embedding; the library's weight-loading bar is noise in cron mail.
+            transformers.utils.logging.disable_progress_bar()
 
             device = resolve_device(self.device)
             model = SentenceTransformer(path, device=device)
@@ -124,10 +128,13 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> np.ndarray:
         """Embed in chunks so progress can be reported; vectors are L2-normalised float32."""
         model = self._load()
-        dim = int(model.get_sentence_embedding_dimension() or 0)
+        dimension = getattr(model, "get_embedding_dimension", None) or (
+            model.get_sentence_embedding_dimension  # sentence-transformers < 5.2
+        )
+        dim = int(dimension() or 0)
         if not texts:
             return np.zeros((0, dim), dtype=np.float32)
-        chunk = self.batch_size * 8
+        chunk = self.batch_size * 2  # small enough for a smooth progress bar, no measurable cost
         parts = []
         try:
             for start in range(0, len(texts), chunk):

@@ -214,11 +214,10 @@ def ensure_text_vectors(
     try:
         for start in range(0, len(missing), EMBED_CHUNK):
             chunk = missing[start : start + EMBED_CHUNK]
-            vectors = embedder.embed([text for _, _, text in chunk])
+            vectors = embedder.embed([text for _, _, text in chunk], progress=bar.update)
             rows = [(i, h, v) for (i, h, _), v in zip(chunk, vectors, strict=True)]
             store.save_vectors(embedder.name, rows, now)
             have.update({i: v for i, _, v in rows})
-            bar.update(len(chunk))
     finally:
         bar.close()
     if not items:
