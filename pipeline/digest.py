@@ -28,6 +28,56 @@ _CONTRIBUTION = re.compile(
     r"(propose|present|introduce|develop|show|demonstrate|design|study|investigate|find|release)",
     re.IGNORECASE,
 )
+_LATEX_WRAPPERS = re.compile(
+    r"\\(?:emph|textbf|textit|texttt|textsc|textrm|mathrm|mathbf|mathit|text|underline)\{([^{}]*)\}"
+)
+_LATEX_GROUP = re.compile(r"\{\\(?:em|bf|it|tt|sc)\s+([^{}]*)\}")
+_LATEX_HREF = re.compile(r"\\href\{[^{}]*\}\{([^{}]*)\}")
+_LATEX_URL = re.compile(r"\\url\{([^{}]*)\}")
+_LATEX_CITE = re.compile(r"\s*\\(?:cite|citep|citet|ref)\{[^{}]*\}")
+_LATEX_ESCAPE = re.compile(r"\\([%&_#$])")
+_LATEX_SYMBOLS = {
+    "times": "×",
+    "sim": "~",
+    "approx": "≈",
+    "leq": "≤",
+    "le": "≤",
+    "geq": "≥",
+    "ge": "≥",
+    "pm": "±",
+    "rightarrow": "→",
+    "to": "→",
+    "infty": "∞",
+    "ell": "ℓ",
+    "cdot": "·",
+    "alpha": "α",
+    "beta": "β",
+    "gamma": "γ",
+    "delta": "δ",
+    "epsilon": "ε",
+    "theta": "θ",
+    "lambda": "λ",
+    "mu": "μ",
+    "pi": "π",
+    "sigma": "σ",
+    "tau": "τ",
+    "phi": "φ",
+    "omega": "ω",
+}
+_LATEX_SYMBOL = re.compile(
+    r"\\(" + "|".join(sorted(_LATEX_SYMBOLS, key=len, reverse=True)) + r")(?![a-zA-Z])"
+)
+_SIMPLE_MATH = re.compile(r"\$([^$\\]{1,40})\$")
+# Openers that point back at a sentence the summary leaves out ("To this end, we propose …").
+_CONNECTIVE = re.compile(
+    r"^(?:to (?:this end|address (?:this|these|it|them|such)[^,]{0,40}|tackle[^,]{0,40}|"
+    r"overcome[^,]{0,40}|bridge[^,]{0,40}|fill[^,]{0,40}|mitigate[^,]{0,40}|solve[^,]{0,40})|"
+    r"based on (?:this|these|our)[^,]{0,40}|motivated by[^,]{0,40}|in response|"
+    r"therefore|thus|hence|however|consequently|instead|specifically|in particular|moreover|"
+    r"furthermore|additionally|in addition|finally|besides|"
+    r"in this (?:paper|work|study)|here|accordingly),\s+",
+    re.IGNORECASE,
+)
 _CODE_URL = re.compile(r"https?://(?:www\.)?(?:github\.com|gitlab\.com|huggingface\.co)/[\w.\-/]+")
 
 
@@ -59,13 +109,33 @@ def split_sentences(text: str) -> list[str]:
     return sentences
 
 
+def plain_text(text: str) -> str:
+    """Common LaTeX markup in arXiv abstracts made readable: \\emph{x} → x, $\\times$ → ×."""
+    for _ in range(3):  # nested wrappers
+        text = _LATEX_WRAPPERS.sub(r"\1", text)
+    text = _LATEX_CITE.sub("", text)
+    text = _LATEX_GROUP.sub(r"\1", text)
+    text = _LATEX_HREF.sub(r"\1", text)
+    text = _LATEX_URL.sub(r"\1", text)
+    text = _LATEX_SYMBOL.sub(lambda m: _LATEX_SYMBOLS[m.group(1)], text)
+    text = _SIMPLE_MATH.sub(r"\1", text)
+    return _LATEX_ESCAPE.sub(r"\1", text)
+
+
+def _drop_connective(sentence: str) -> str:
+    stripped = _CONNECTIVE.sub("", sentence, count=1)
+    if stripped == sentence or not stripped:
+        return sentence
+    return stripped[0].upper() + stripped[1:]
+
+
 def summarize(abstract: str, *, max_chars: int = 320) -> str:
     """One or two whole sentences: the contribution sentence when there is one, else the opening."""
-    sentences = split_sentences(abstract)
+    sentences = split_sentences(plain_text(abstract))
     if not sentences:
         return ""
     start = next((i for i, s in enumerate(sentences) if _CONTRIBUTION.search(s)), 0)
-    chosen = [sentences[start]]
+    chosen = [_drop_connective(sentences[start])]
     if start + 1 < len(sentences) and len(chosen[0]) + len(sentences[start + 1]) < max_chars:
         chosen.append(sentences[start + 1])
     return " ".join(chosen)

@@ -10,6 +10,7 @@ from pipeline.digest import (
     build_digest,
     find_code_url,
     iso_week,
+    plain_text,
     split_sentences,
     summarize,
     week_bounds,
@@ -104,3 +105,27 @@ def test_build_digest_uses_ai_summary_when_present() -> None:
         [paper], [Assignment("arxiv:a", None, 0.0)], [], [], week="2025-W24", title="T"
     )
     assert digest.sections[0].entries[0].summary == "HF says so."
+
+
+def test_plain_text_turns_common_latex_into_readable_text() -> None:
+    assert plain_text(r"models, \emph{i.e.,} Show-o2") == "models, i.e., Show-o2"
+    assert (
+        plain_text(r"\textbf{ViMaR (\emph{fast})} is $3\times$ faster")
+        == "ViMaR (fast) is 3× faster"
+    )
+    assert (
+        plain_text(r"see \href{https://x.org}{our page} and 50\% less")
+        == "see our page and 50% less"
+    )
+    assert plain_text("costs $O(n)$ time") == "costs O(n) time"
+    assert plain_text(r"the RRG algorithm \cite{f-isaom-10} that") == "the RRG algorithm that"
+
+
+def test_summarize_drops_openers_that_point_at_left_out_sentences() -> None:
+    abstract = (
+        "Long videos are hard. To address this, we propose AdaVideoRAG, a retrieval framework. "
+        "It adapts granularity."
+    )
+    assert summarize(abstract).startswith("We propose AdaVideoRAG, a retrieval framework.")
+    kept = "To train agents we propose a new curriculum. It works."
+    assert summarize(kept).startswith("To train agents we propose")
