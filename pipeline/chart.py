@@ -24,7 +24,7 @@ def render_trend_chart(
     matplotlib.use("Agg")
     from matplotlib.figure import Figure  # a bare Figure: no pyplot global state
 
-    figure = Figure(figsize=(7.2, 3.4), dpi=110)
+    figure = Figure(figsize=(7.2, 4.4), dpi=110)
     axes = figure.add_subplot()
     positions = range(len(weeks))
     for i, (label, counts) in enumerate(series.items()):
@@ -45,7 +45,9 @@ def render_trend_chart(
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
     if series:
-        axes.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        axes.legend(
+            fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2
+        )
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", metadata={"Software": None})

@@ -122,7 +122,9 @@ def run_cmd(ctx: click.Context, week: str | None, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--week", required=True, metavar="YYYY-Www", help="ISO week to e-mail (built already).")
+@click.option(
+    "--week", required=True, metavar="YYYY-Www", help="ISO week to e-mail (built already)."
+)
 @_json_option
 @click.pass_context
 def send(ctx: click.Context, week: str, as_json: bool) -> None:

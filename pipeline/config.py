@@ -144,7 +144,9 @@ def _check_address(address: str) -> str:
 
 def _check_env_name(name: str) -> str:
     if name and not _ENV_NAME.fullmatch(name):
-        raise _problem("env", f"must be an environment variable name like 'SMTP_PASSWORD', got {name!r}")
+        raise _problem(
+            "env", f"must be an environment variable name like 'SMTP_PASSWORD', got {name!r}"
+        )
     return name
 
 
@@ -261,7 +263,9 @@ class EmailSettings(_Section):
         if self.send_after_build and not (self.smtp_host and self.sender and self.recipients):
             problems.append("send_after_build needs smtp_host, sender and recipients")
         if self.security == "none" and (self.username_env or self.password_env):
-            problems.append("security 'none' would send the password unencrypted; use starttls or ssl")
+            problems.append(
+                "security 'none' would send the password unencrypted; use starttls or ssl"
+            )
         if bool(self.username_env) != bool(self.password_env):
             problems.append("set both username_env and password_env, or neither")
         if problems:

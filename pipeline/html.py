@@ -100,12 +100,14 @@ def sanitize_html(fragment: str) -> str:
 
 def markdown_to_html(text: str) -> str:
     """Markdown → a sanitised HTML fragment (tables, anchors on headings)."""
-    raw = markdown.markdown(
-        text,
+    converter = markdown.Markdown(
         extensions=["tables", "sane_lists", TocExtension(slugify=slugify, toc_depth="1-4")],
         output_format="html",
     )
-    return sanitize_html(raw)
+    # The Markdown escapes like CommonMark (any ASCII punctuation); python-markdown's own list
+    # lacks '<' and a few others, which would otherwise show up as stray backslashes.
+    converter.ESCAPED_CHARS.extend(c for c in "<|&\"'" if c not in converter.ESCAPED_CHARS)
+    return sanitize_html(converter.convert(text))
 
 
 class _Styler(HTMLParser):
@@ -215,14 +217,19 @@ class _Texter(HTMLParser):
         elif tag == "li":
             self.blocks.append(
                 textwrap.fill(
-                    text, self.width, initial_indent="- ", subsequent_indent="  ", **_WRAP
+                    text,
+                    self.width,
+                    initial_indent="- ",
+                    subsequent_indent="  ",
+                    break_long_words=False,
+                    break_on_hyphens=False,
                 )
             )
         else:
-            self.blocks.append(textwrap.fill(text, self.width, **_WRAP) + "\n")
-
-
-_WRAP: dict[str, bool] = {"break_long_words": False, "break_on_hyphens": False}
+            wrapped = textwrap.fill(
+                text, self.width, break_long_words=False, break_on_hyphens=False
+            )
+            self.blocks.append(wrapped + "\n")
 
 
 def html_to_text(fragment: str, *, width: int = 78) -> str:

@@ -57,7 +57,8 @@ def make_message(
         html = html.replace(f'src="{name}"', f'src="cid:{cid[1:-1]}"')
     message.add_alternative(html, subtype="html", charset="utf-8")
     if cids:
-        html_part = message.get_payload()[1]
+        html_part = message.get_body(preferencelist=("html",))
+        assert isinstance(html_part, EmailMessage)  # we just added it
         for name, cid in cids.items():
             html_part.add_related(
                 (images or {})[name], "image", "png", cid=cid, filename=name, disposition="inline"

@@ -86,7 +86,7 @@ def write_digest(settings: Settings, digest: Digest, *, now: datetime) -> Writte
 
 
 def list_records(folder: Path) -> list[publish.Record]:
-    """The JSON sidecars already in `folder`; unreadable or foreign ones are skipped with a warning."""
+    """The JSON sidecars in `folder`; unreadable or foreign ones are skipped with a warning."""
     records = []
     for path in sorted(folder.glob("*-W*.json")):
         try:
@@ -97,7 +97,9 @@ def list_records(folder: Path) -> list[publish.Record]:
         if publish.is_record(data):
             records.append(data)
         else:
-            logger.warning("skipping %s: not a version-%d digest sidecar", path, 1)
+            logger.warning(
+                "skipping %s: not a version-%d digest sidecar", path, publish.SCHEMA_VERSION
+            )
     return records
 
 
@@ -137,7 +139,7 @@ def send_digest(settings: Settings, week: str) -> list[str]:
 
 def _credentials(settings: Settings) -> tuple[str | None, str | None]:
     """Username and password from the environment variables the config names (never the file)."""
-    values = []
+    values: list[str | None] = []
     for key in ("username_env", "password_env"):
         name = getattr(settings.email, key)
         if not name:

@@ -65,7 +65,9 @@ def _section(section: Section) -> Record:
     }
 
 
-def digest_record(digest: Digest, *, generated: datetime, files: Mapping[str, str | None]) -> Record:
+def digest_record(
+    digest: Digest, *, generated: datetime, files: Mapping[str, str | None]
+) -> Record:
     """The digest as the JSON sidecar's data; `files` names the outputs written beside it."""
     return {
         "schema_version": SCHEMA_VERSION,

@@ -60,9 +60,24 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
         pytest.skip("openssl is not installed")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
-        + ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"]
-        + ["-addext", "subjectAltName=IP:127.0.0.1"],
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
         check=True,
         capture_output=True,
     )
@@ -70,7 +85,9 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
 
 
 @contextmanager
-def smtp_server(security: str = "none", *, folder: Path | None = None) -> Iterator[tuple[Inbox, int, Path | None]]:
+def smtp_server(
+    security: str = "none", *, folder: Path | None = None
+) -> Iterator[tuple[Inbox, int, Path | None]]:
     """Run a server; yields (inbox, port, CA file). 'starttls'/'ssl' require a login."""
     inbox = Inbox()
     port = free_port()

@@ -58,9 +58,7 @@ def test_send_message_wrong_password_is_a_delivery_error_without_the_password(
     tmp_path: Path,
 ) -> None:
     with smtp_server("starttls", folder=tmp_path) as (inbox, port, cert):
-        server = SmtpServer(
-            "127.0.0.1", port, username=USER, password="wrong-horse", ca_file=cert
-        )
+        server = SmtpServer("127.0.0.1", port, username=USER, password="wrong-horse", ca_file=cert)
         with pytest.raises(DeliveryError, match="rejected the login") as info:
             send_message(_message(), server)  # type: ignore[arg-type]
     assert "wrong-horse" not in str(info.value) and "wrong-horse" not in repr(server)
