@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint venv clean
+.PHONY: demo test lint venv clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,3 +29,7 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) data/demo
+
+# Headless Chromium (Debian package) for the test that screenshots the HTML digest.
+chromium:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)

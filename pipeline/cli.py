@@ -121,6 +121,34 @@ def run_cmd(ctx: click.Context, week: str | None, as_json: bool) -> None:
     _execute(ctx, "run", as_json, week=_check_week(week))
 
 
+@cli.command()
+@click.option(
+    "--week", required=True, metavar="YYYY-Www", help="ISO week to e-mail (built already)."
+)
+@_json_option
+@click.pass_context
+def send(ctx: click.Context, week: str, as_json: bool) -> None:
+    """E-mail an already built digest to the recipients in [email].
+
+    Example: digest send --week 2025-W24
+    """
+    from pipeline import run
+
+    checked = _check_week(week) or week
+    try:
+        report = run.run_send(_settings(ctx), checked)
+    except ConfigError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_USAGE)
+    except PipelineError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_FAILED)
+    if as_json:
+        click.echo(json.dumps(run.report_dict(report), indent=2, sort_keys=True))
+    else:
+        click.echo(run.describe_report(report))
+
+
 @cli.command(name="check-config")
 @click.pass_context
 def check_config(ctx: click.Context) -> None:

@@ -25,6 +25,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
@@ -41,6 +42,7 @@ _TOPIC_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 _ISO_WEEK = re.compile(r"(\d{4})-W(\d{2})")
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _problem(kind: str, message: str) -> PydanticCustomError:
@@ -134,6 +136,26 @@ def _check_contact(contact: str) -> str:
     return contact
 
 
+def _check_address(address: str) -> str:
+    if not _EMAIL.fullmatch(address):
+        raise _problem("email", f"must be an e-mail address, got {address!r}")
+    return address
+
+
+def _check_env_name(name: str) -> str:
+    if name and not _ENV_NAME.fullmatch(name):
+        raise _problem(
+            "env", f"must be an environment variable name like 'SMTP_PASSWORD', got {name!r}"
+        )
+    return name
+
+
+def _check_base_url(url: str) -> str:
+    if url and not (url.startswith(("http://", "https://")) and url.endswith("/")):
+        raise _problem("url", f"must be an http(s) URL ending in '/', or '', got {url!r}")
+    return url
+
+
 def _empty_to_none(value: object) -> object:
     return None if value == "" else value
 
@@ -144,6 +166,7 @@ UnitFloat = Annotated[float, Strict(), _between(0, 1)]
 Text = Annotated[str, Strict(), AfterValidator(_check_not_blank)]
 TimeZone = Annotated[str, Strict(), AfterValidator(_check_timezone)]
 Cron = Annotated[str, Strict(), AfterValidator(_check_cron)]
+EnvName = Annotated[str, Strict(), AfterValidator(_check_env_name)]
 
 
 class _Section(BaseModel):
@@ -207,6 +230,49 @@ class DigestSettings(_Section):
     timezone: TimeZone = "UTC"
 
 
+class OutputsSettings(_Section):
+    """[outputs]: what `build` writes beside digests/<week>.md."""
+
+    write_html: StrictBool = True
+    write_json: StrictBool = True
+    write_feed: StrictBool = True
+    chart_weeks: Annotated[int, Strict(), Field(ge=0, le=104)] = 8
+    base_url: Annotated[str, Strict(), AfterValidator(_check_base_url)] = ""
+
+
+class EmailSettings(_Section):
+    """[email]: SMTP delivery of the digest (`digest send`, or after each build)."""
+
+    send_after_build: StrictBool = False
+    smtp_host: str = ""
+    smtp_port: Annotated[int, Strict(), _between(1, 65535)] = 587
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username_env: EnvName = ""
+    password_env: EnvName = ""
+    sender: Annotated[str, Strict(), AfterValidator(_check_contact)] = ""
+    recipients: tuple[Annotated[str, Strict(), AfterValidator(_check_address)], ...] = ()
+    subject: Text = "{title} · {week}"
+    timeout_s: Annotated[float, Strict(), Field(gt=0)] = 30.0
+    ca_file: Annotated[Path | None, BeforeValidator(_empty_to_none)] = None
+
+    _resolve_ca_file = field_validator("ca_file")(PathsSettings._resolve.__func__)  # type: ignore[attr-defined]
+
+    @model_validator(mode="after")
+    def _complete(self) -> EmailSettings:
+        problems = []
+        if self.send_after_build and not (self.smtp_host and self.sender and self.recipients):
+            problems.append("send_after_build needs smtp_host, sender and recipients")
+        if self.security == "none" and (self.username_env or self.password_env):
+            problems.append(
+                "security 'none' would send the password unencrypted; use starttls or ssl"
+            )
+        if bool(self.username_env) != bool(self.password_env):
+            problems.append("set both username_env and password_env, or neither")
+        if problems:
+            raise _problem("email", "; ".join(problems))
+        return self
+
+
 class ScheduleSettings(_Section):
     """[schedule]: crontab expressions for `digest serve`."""
 
@@ -264,6 +330,8 @@ class Settings(_Section):
     themes: ThemesSettings = Field(default_factory=ThemesSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    outputs: OutputsSettings = Field(default_factory=OutputsSettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
     sources: tuple[SourceSettings, ...] = ()
     topics: tuple[TopicSettings, ...] = ()
     config_path: Path

@@ -6,7 +6,9 @@
     ├── ParseError                bytes that are not a usable feed
     ├── StoreError                the SQLite database cannot be read or written
     ├── EmbedError                the embedding model cannot be loaded or run
-    └── LockError                 another run holds the lock
+    ├── LockError                 another run holds the lock
+    ├── OutputError               a digest output (the Markdown to send, …) is missing or unreadable
+    └── DeliveryError             the SMTP server refused or could not be reached
 
 Per-source FetchError/ParseError become results in the run report, never abort the other sources.
 Anything else (TypeError, KeyError, sqlite3.ProgrammingError) is a bug and propagates.
@@ -51,3 +53,11 @@ class EmbedError(PipelineError):
 
 class LockError(PipelineError):
     """Another run holds the lock."""
+
+
+class OutputError(PipelineError):
+    """A digest output that a command needs is missing or unreadable."""
+
+
+class DeliveryError(PipelineError):
+    """An e-mail could not be delivered to the SMTP server."""

@@ -128,7 +128,7 @@ class Section:
     entries: tuple[PaperEntry, ...]
     description: str = ""
     terms: tuple[str, ...] = ()
-    history: tuple[int, ...] = ()
+    history: tuple[int, ...] = ()  # papers per week, oldest first, ending with this week
 
 
 @dataclass(frozen=True)
@@ -184,6 +184,8 @@ class RunReport:
     n_papers_in_digest: int = 0
     digest_path: str | None = None
     error: str | None = None
+    output_paths: list[str] = field(default_factory=list)
+    emailed_to: list[str] = field(default_factory=list)
 
     @property
     def all_sources_failed(self) -> bool:

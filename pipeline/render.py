@@ -7,6 +7,7 @@ here (links whose URL was checked to be http/https). Imports only models and jin
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -21,6 +22,8 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 _LINE_START = re.compile(r"^(?:([#>+=-])|(\d+)([.)]))")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 _BLOCKS = "▁▂▃▄▅▆▇█"
+_LOCAL_IMAGE = re.compile(r"[\w][\w.-]*\.(?:png|svg|jpg)")
+_LOCAL_FILE = re.compile(r"[\w][\w.-]*\.(?:png|svg|jpg|md|html|json|xml)")
 
 
 class Safe(str):
@@ -73,10 +76,47 @@ def sparkline(counts: tuple[int, ...]) -> str:
     )
 
 
-def anchor(section: Section) -> str:
-    """The anchor GitHub and python-markdown's toc derive from the section heading."""
-    slug = re.sub(r"[^\w\- ]", "", section.title.lower()).strip()
+def trend_arrow(history: tuple[int, ...]) -> str:
+    """'↑', '↓' or '→': this week (the last count) against the mean of the weeks before it.
+
+    'new' when nothing came before; '' without history. ±25 % counts as a change.
+    """
+    if len(history) < 2:
+        return ""
+    current, before = history[-1], history[:-1]
+    baseline = sum(before) / len(before)
+    if baseline == 0:
+        return "new" if current else "→"
+    ratio = current / baseline
+    return "↑" if ratio >= 1.25 else "↓" if ratio <= 0.8 else "→"
+
+
+def trend(history: tuple[int, ...]) -> str:
+    """Sparkline and arrow, e.g. '▂▄▅█ ↑'; '' without at least two weeks of history."""
+    if len(history) < 2:
+        return ""
+    return f"{sparkline(history)} {trend_arrow(history)}"
+
+
+def anchor(section: Section | str) -> str:
+    """The anchor GitHub (and our python-markdown toc slugify) derive from a heading."""
+    title = section if isinstance(section, str) else section.title
+    slug = re.sub(r"[^\w\- ]", "", title.lower()).strip()
     return Safe(re.sub(r"\s", "-", slug))
+
+
+def link_anchor(text: str, target: Section | str) -> Safe:
+    """[text](#anchor) to a heading in the same digest."""
+    return Safe(f"[{md_escape(text)}](#{anchor(target)})")
+
+
+def image(alt: str, src: str) -> Safe:
+    """![alt](src) for a file beside the digest (a bare name such as '2025-W24.png') or an
+    http(s) URL; anything else renders as nothing."""
+    if _LOCAL_IMAGE.fullmatch(src):
+        return Safe(f"![{md_escape(alt)}]({src})")
+    href = safe_url(src)
+    return Safe(f"![{md_escape(alt)}]({href})" if href else "")
 
 
 def format_authors(paper: Paper, *, limit: int = 4) -> str:
@@ -101,6 +141,12 @@ def paper_links(entry: PaperEntry) -> Safe:
     return Safe(" · ".join(parts))
 
 
+def file_link(text: object, name: str) -> Safe:
+    """[text](name) to a file beside this one (a bare file name), else the escaped text."""
+    label = md_escape(text)
+    return Safe(f"[{label}]({name})" if _LOCAL_FILE.fullmatch(name) else label)
+
+
 def make_environment(templates_dir: Path | None = None) -> jinja2.Environment:
     """Jinja2 environment: the user's template folder first, then the packaged templates."""
     loaders: list[jinja2.BaseLoader] = []
@@ -123,15 +169,33 @@ def make_environment(templates_dir: Path | None = None) -> jinja2.Environment:
         authors=format_authors,
         anchor=anchor,
         sparkline=sparkline,
+        trend=trend,
+        link_anchor=link_anchor,
+        image=image,
+        file_link=file_link,
     )
     return env
 
 
 def render_markdown(
-    digest: Digest, *, top_per_section: int = 10, templates_dir: Path | None = None
+    digest: Digest,
+    *,
+    top_per_section: int = 10,
+    templates_dir: Path | None = None,
+    chart: str | None = None,
 ) -> str:
-    """The digest as Markdown."""
+    """The digest as Markdown; `chart` is the trend chart's file name beside it, if there is one."""
     template = make_environment(templates_dir).get_template("digest.md.j2")
-    context: dict[str, Any] = {"digest": digest, "top": top_per_section}
+    context: dict[str, Any] = {"digest": digest, "top": top_per_section, "chart": chart}
     text = template.render(context)
+    return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
+
+
+def render_index(
+    records: Sequence[Mapping[str, Any]], *, title: str, templates_dir: Path | None = None
+) -> str:
+    """digests/index.md: a table linking every week's digest (records: the JSON sidecars)."""
+    template = make_environment(templates_dir).get_template("index.md.j2")
+    ordered = sorted(records, key=lambda r: str(r["week"]), reverse=True)
+    text = template.render({"records": ordered, "title": title})
     return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"

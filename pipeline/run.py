@@ -4,7 +4,9 @@ ingest: for each source: fetch bytes → parse → normalise → dedupe → stor
         a failing source is recorded and reported, never stops the others;
         then embed the papers this run touched that have no vector yet (once ever per content).
 build:  pick the week → list its papers → make sure each has a vector → assign topics →
-        cluster the rest into themes → build the digest → render Markdown → write atomically.
+        cluster the rest into themes → build the digest → `outputs` writes Markdown, HTML, JSON,
+        chart, index and feed atomically → e-mail it when email.send_after_build.
+send:   e-mail an already built week (`outputs.send_digest`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import numpy as np
 
-from pipeline import assign, cluster, digest, fetch, normalize, render
+from pipeline import assign, cluster, digest, fetch, normalize, outputs
 from pipeline.config import Settings, SourceSettings
 from pipeline.embed import Embedder, SentenceTransformerEmbedder, content_hash
 from pipeline.errors import FetchError, ParseError, PipelineError
@@ -260,16 +262,26 @@ def run_build(
     )
     topics = settings.topics_as_models()
     built = _decide(settings, store, embedder, papers, vectors, topics, now=now, week=report.week)
-    text = render.render_markdown(
-        built,
-        top_per_section=settings.digest.top_per_section,
-        templates_dir=settings.paths.templates_dir,
-    )
-    path = settings.paths.digests_dir / f"{report.week}.md"
-    write_atomic(path, text)
-    report.digest_path = str(path)
+    written = outputs.write_digest(settings, built, now=now)
+    report.digest_path = str(written.markdown)
+    report.output_paths = [str(p) for p in written.paths]
     report.n_papers_in_digest = len(papers)
+    if settings.email.send_after_build:
+        try:
+            report.emailed_to = outputs.send_digest(settings, report.week)
+        except PipelineError as e:  # the digest is written; say the e-mail failed, exit 1
+            logger.warning("digest for %s written but not e-mailed: %s", report.week, e)
+            report.error = f"e-mail not sent: {e}"
     report.finished = now
+    return report
+
+
+def run_send(settings: Settings, week: str) -> RunReport:
+    """E-mail an already built digest (digests/<week>.md) to the configured recipients."""
+    now = datetime.now(UTC)
+    report = RunReport(command="send", started=now, week=week)
+    report.emailed_to = outputs.send_digest(settings, week)
+    report.finished = datetime.now(UTC)
     return report
 
 
@@ -444,4 +456,11 @@ def describe_report(report: RunReport) -> str:
         lines.append(
             f"digest for {report.week} ({report.n_papers_in_digest} papers): {report.digest_path}"
         )
+    extra = [p for p in report.output_paths if p != report.digest_path]
+    if extra:
+        lines.append("also wrote: " + ", ".join(Path(p).name for p in extra))
+    if report.emailed_to:
+        lines.append(f"e-mailed {report.week} to {', '.join(report.emailed_to)}")
+    if report.error:
+        lines.append(f"error: {report.error}")
     return "\n".join(lines)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pipeline"
-HEAVY = ("torch", "sentence_transformers", "sklearn", "transformers")
+HEAVY = ("torch", "sentence_transformers", "sklearn", "transformers", "matplotlib")
 
 # Who may import whom inside the package (modules not listed may import only models/errors).
 ALLOWED = {
@@ -16,6 +16,8 @@ ALLOWED = {
     "schedule": {"run", "config", "errors", "models"},
     "run": {"*"},
     "config": {"models", "errors"},
+    # outputs writes under digests/ and sends mail for run: it sequences the output stages.
+    "outputs": {"render", "html", "publish", "chart", "mail", "config"},
     "__main__": {"cli"},
 }
 BASE = {"models", "errors"}
@@ -55,7 +57,7 @@ def test_digest_help_lists_the_commands() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "pipeline", "--help"], capture_output=True, text=True, check=True
     )
-    for command in ("ingest", "build", "run", "check-config"):
+    for command in ("ingest", "build", "run", "send", "check-config"):
         assert command in out.stdout
 
 
@@ -87,3 +89,12 @@ def test_heavy_libraries_are_imported_lazily() -> None:
                 if name.split(".")[0] in HEAVY:
                     problems.append(f"{path.name}: module-level import of {name}")
     assert problems == []
+
+
+def test_only_run_imports_outputs() -> None:
+    importers = [
+        path.name
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if "outputs" in _imports(path) and path.stem not in ("run", "outputs")
+    ]
+    assert importers == []

@@ -305,3 +305,52 @@ def test_config_module_import_is_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_outputs_and_email_defaults_send_nothing(tmp_path: Path) -> None:
+    settings = load_settings(write_config(tmp_path, ""))
+    assert settings.outputs.write_html and settings.outputs.chart_weeks == 8
+    assert not settings.email.send_after_build and settings.email.recipients == ()
+
+
+def test_email_problems_are_reported_with_paths(tmp_path: Path) -> None:
+    problems = problems_of(
+        tmp_path,
+        """
+        [outputs]
+        base_url = "ftp://example.org/"
+        chart_weeks = -1
+        [email]
+        smtp_port = 0
+        security = "tls"
+        username_env = "MY USER"
+        recipients = ["not-an-address"]
+        """,
+    )
+    assert problems == (
+        "outputs.chart_weeks: must be at least 0, got -1",
+        "outputs.base_url: must be an http(s) URL ending in '/', or '', got 'ftp://example.org/'",
+        "email.smtp_port: must be between 1 and 65535, got 0",
+        "email.security: must be one of 'starttls', 'ssl', 'none', got 'tls'",
+        "email.username_env: must be an environment variable name like 'SMTP_PASSWORD', "
+        "got 'MY USER'",
+        "email.recipients[0]: must be an e-mail address, got 'not-an-address'",
+    )
+
+
+def test_email_refuses_a_password_without_encryption_and_incomplete_sending(
+    tmp_path: Path,
+) -> None:
+    problems = problems_of(
+        tmp_path,
+        """
+        [email]
+        send_after_build = true
+        security = "none"
+        username_env = "SMTP_USER"
+        """,
+    )
+    assert len(problems) == 1
+    assert "send_after_build needs smtp_host, sender and recipients" in problems[0]
+    assert "security 'none' would send the password unencrypted" in problems[0]
+    assert "set both username_env and password_env" in problems[0]

@@ -1,0 +1,103 @@
+"""E-mail: a rendered digest → a multipart message (text + HTML, chart inline) → an SMTP server.
+
+The one module that speaks SMTP, as `fetch` is the one that speaks HTTP. Security is STARTTLS or
+implicit TLS (certificates verified); 'none' is for a relay on the same host and never carries a
+password. Credentials arrive as arguments (run reads them from environment variables named in the
+config) and are never logged or put in error messages. Imports errors and the standard library.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+from pipeline.errors import DeliveryError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """Where and how to submit mail; `password` is kept out of repr()."""
+
+    host: str
+    port: int
+    security: str = "starttls"  # "starttls" | "ssl" | "none"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout_s: float = 30.0
+    ca_file: Path | None = None
+
+
+def make_message(
+    *,
+    subject: str,
+    sender: str,
+    recipients: Sequence[str],
+    text: str,
+    html: str,
+    images: Mapping[str, bytes] | None = None,
+) -> EmailMessage:
+    """multipart/alternative (text, then HTML); images named in the HTML's src go inline."""
+    message = EmailMessage()
+    message["Subject"] = " ".join(subject.split())  # no header injection through newlines
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message.set_content(text, subtype="plain", charset="utf-8")
+    cids = {name: make_msgid(domain="digest.local") for name in (images or {})}
+    for name, cid in cids.items():
+        html = html.replace(f'src="{name}"', f'src="cid:{cid[1:-1]}"')
+    message.add_alternative(html, subtype="html", charset="utf-8")
+    if cids:
+        html_part = message.get_body(preferencelist=("html",))
+        assert isinstance(html_part, EmailMessage)  # we just added it
+        for name, cid in cids.items():
+            html_part.add_related(
+                (images or {})[name], "image", "png", cid=cid, filename=name, disposition="inline"
+            )
+    return message
+
+
+def send_message(message: EmailMessage, server: SmtpServer) -> None:
+    """Submit the message; DeliveryError says what failed (never with the password)."""
+    context = ssl.create_default_context(cafile=str(server.ca_file) if server.ca_file else None)
+    where = f"{server.host}:{server.port}"
+    try:
+        smtp: smtplib.SMTP
+        if server.security == "ssl":
+            smtp = smtplib.SMTP_SSL(
+                server.host, server.port, timeout=server.timeout_s, context=context
+            )
+        else:
+            smtp = smtplib.SMTP(server.host, server.port, timeout=server.timeout_s)
+        with smtp:
+            smtp.ehlo()
+            if server.security == "starttls":
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if server.username:
+                smtp.login(server.username, server.password or "")
+            refused = smtp.send_message(message)
+    except smtplib.SMTPAuthenticationError as e:
+        raise DeliveryError(f"SMTP server {where} rejected the login (code {e.smtp_code})") from e
+    except smtplib.SMTPNotSupportedError as e:
+        raise DeliveryError(f"SMTP server {where} does not support {server.security}") from e
+    except smtplib.SMTPRecipientsRefused as e:
+        raise DeliveryError(f"SMTP server {where} refused every recipient") from e
+    except smtplib.SMTPException as e:
+        raise DeliveryError(f"SMTP server {where} failed: {e}") from e
+    except ssl.SSLError as e:
+        raise DeliveryError(f"TLS with SMTP server {where} failed: {e.reason or e}") from e
+    except OSError as e:
+        raise DeliveryError(f"cannot reach SMTP server {where}: {e.strerror or e}") from e
+    for address, (code, reason) in refused.items():
+        logger.warning("SMTP server %s refused %s: %s %r", where, address, code, reason)
+    logger.info("sent %r via %s", message["Subject"], where)

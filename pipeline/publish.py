@@ -1,0 +1,186 @@
+"""A built digest → the records other tools read: the JSON sidecar, trend series, the Atom feed.
+
+Pure: data in, dicts/bytes out; `run` reads and writes the files. The sidecar's format is
+`pipeline/schemas/digest.schema.json` (documented in docs/outputs.md). The feed is built with
+xml.etree, so feed text is always escaped. Imports only models and the standard library.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from importlib import resources
+from typing import Any
+from xml.etree import ElementTree
+
+from pipeline.models import Digest, PaperEntry, Section
+
+SCHEMA_VERSION = 1
+ATOM = "http://www.w3.org/2005/Atom"
+Record = dict[str, Any]
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def load_schema() -> dict[str, Any]:
+    """The JSON Schema of digests/<week>.json, shipped in the package."""
+    text = resources.files("pipeline").joinpath("schemas/digest.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def _paper(entry: PaperEntry) -> Record:
+    paper, signals = entry.paper, entry.paper.signals
+    return {
+        "paper_id": paper.paper_id,
+        "title": paper.title,
+        "authors": list(paper.authors),
+        "categories": list(paper.categories),
+        "url": paper.url,
+        "pdf_url": paper.pdf_url,
+        "code_url": entry.code_url,
+        "summary": entry.summary,
+        "score": entry.score,
+        "also": list(entry.also),
+        "upvotes": signals.upvotes,
+        "comments": signals.comments,
+        "published": paper.published.isoformat() if paper.published else None,
+        "announced": paper.announced.isoformat() if paper.announced else None,
+    }
+
+
+def _section(section: Section) -> Record:
+    return {
+        "key": section.key,
+        "title": section.title,
+        "kind": section.kind,
+        "description": section.description,
+        "terms": list(section.terms),
+        "history": list(section.history),
+        "n_papers": len(section.entries),
+        "papers": [_paper(e) for e in section.entries],
+    }
+
+
+def digest_record(
+    digest: Digest, *, generated: datetime, files: Mapping[str, str | None]
+) -> Record:
+    """The digest as the JSON sidecar's data; `files` names the outputs written beside it."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "week": digest.week,
+        "start": digest.start.isoformat(),
+        "end": digest.end.isoformat(),
+        "title": digest.title,
+        "generated": generated.isoformat(),
+        "n_papers": digest.n_papers,
+        "files": dict(files),
+        "sections": [_section(s) for s in digest.sections],
+        "coverage": [
+            {"source": c.name, "n_papers": c.n_papers, "last_error": c.last_error}
+            for c in digest.coverage
+        ],
+        "notes": list(digest.notes),
+    }
+
+
+def is_record(data: object) -> bool:
+    """Whether loaded JSON looks like a sidecar this version can read (others are skipped)."""
+    return (
+        isinstance(data, dict)
+        and data.get("schema_version") == SCHEMA_VERSION
+        and isinstance(data.get("week"), str)
+        and isinstance(data.get("sections"), list)
+        and all(isinstance(s, dict) for s in data["sections"])
+    )
+
+
+def topic_series(
+    digest: Digest, records: Sequence[Record], *, n_weeks: int
+) -> tuple[list[str], dict[str, list[int]]]:
+    """Weeks (oldest first, ending with this digest's) and papers per configured topic in each.
+
+    Earlier weeks come from earlier sidecars; discovered themes are left out because their keys
+    are not stable from week to week.
+    """
+    prior = sorted((r for r in records if r["week"] < digest.week), key=lambda r: r["week"])
+    prior = prior[-(n_weeks - 1) :] if n_weeks > 1 else []
+    weeks = [r["week"] for r in prior] + [digest.week]
+    series = {}
+    for section in digest.sections:
+        if section.kind != "topic":
+            continue
+        counts = [_count(r, section.key) for r in prior]
+        series[section.key] = [*counts, len(section.entries)]
+    return weeks, series
+
+
+def _count(record: Record, key: str) -> int:
+    for section in record["sections"]:
+        if section.get("key") == key and section.get("kind") == "topic":
+            return int(section.get("n_papers") or 0)
+    return 0
+
+
+def with_history(digest: Digest, series: Mapping[str, Sequence[int]]) -> Digest:
+    """The digest with `series` as the history of sections that have none of their own."""
+    sections = tuple(
+        dataclasses.replace(s, history=tuple(series[s.key]))
+        if not s.history and s.key in series and len(series[s.key]) > 1
+        else s
+        for s in digest.sections
+    )
+    return dataclasses.replace(digest, sections=sections)
+
+
+def _top_sections(record: Record, n: int = 3) -> str:
+    ranked = sorted(record["sections"], key=lambda s: -int(s.get("n_papers") or 0))
+    return ", ".join(f"{s['title']} ({s['n_papers']})" for s in ranked[:n])
+
+
+def render_feed(
+    records: Sequence[Record], *, title: str, base_url: str, feed_key: str, updated: datetime
+) -> bytes:
+    """An Atom feed with one entry per weekly digest, newest first.
+
+    `base_url` is where digests/ is served ('' = links relative to the feed); `feed_key` is any
+    string that stays the same for this feed (it seeds the stable entry ids).
+    """
+    ElementTree.register_namespace("", ATOM)
+    namespace = uuid.uuid5(uuid.NAMESPACE_URL, feed_key)
+    feed = ElementTree.Element(f"{{{ATOM}}}feed")
+    _text(feed, "title", title)
+    _text(feed, "id", namespace.urn)
+    _text(feed, "updated", updated.isoformat())
+    _text(feed, "generator", "pipeline")
+    author = ElementTree.SubElement(feed, f"{{{ATOM}}}author")
+    _text(author, "name", title)
+    _link(feed, f"{base_url}feed.xml", rel="self", kind="application/atom+xml")
+    _link(feed, f"{base_url}index.md", rel="alternate", kind="text/markdown")
+    for record in sorted(records, key=lambda r: r["week"], reverse=True):
+        entry = ElementTree.SubElement(feed, f"{{{ATOM}}}entry")
+        _text(entry, "title", f"{record['title']} · {record['week']}")
+        _text(entry, "id", uuid.uuid5(namespace, record["week"]).urn)
+        _text(entry, "updated", str(record["generated"]))
+        files = record.get("files") or {}
+        page = files.get("html") or files.get("markdown") or f"{record['week']}.md"
+        _link(entry, f"{base_url}{page}", rel="alternate", kind="text/html")
+        summary = f"{record['n_papers']} papers, {record['start']} to {record['end']}"
+        if record["sections"]:
+            summary += f". Largest sections: {_top_sections(record)}."
+        _text(entry, "summary", summary)
+    ElementTree.indent(feed)
+    body: bytes = ElementTree.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return body + b"\n"
+
+
+def _text(parent: ElementTree.Element, tag: str, text: str) -> None:
+    # XML 1.0 cannot carry most control characters at all, escaped or not.
+    ElementTree.SubElement(parent, f"{{{ATOM}}}{tag}").text = _XML_ILLEGAL.sub("", text)
+
+
+def _link(parent: ElementTree.Element, href: str, *, rel: str, kind: str) -> None:
+    ElementTree.SubElement(parent, f"{{{ATOM}}}link", {"rel": rel, "type": kind, "href": href})

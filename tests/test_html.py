@@ -1,0 +1,111 @@
+"""html.py: sanitised e-mail HTML with inline CSS, and its plain-text alternative."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from conftest import make_paper
+from htmlcheck import active_content, hrefs
+from test_render import _digest
+
+from pipeline.html import render_html, render_text, sanitize_html, slugify
+from pipeline.models import Digest, PaperEntry, Section
+from pipeline.render import anchor, render_markdown
+
+PAYLOADS = [
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(1)">',
+    "[click](javascript:alert(1))",
+    '<a href="data:text/html,hi">x</a>',
+    "<style>body{display:none}</style>",
+    '"><svg onload=alert(1)>',
+]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_render_html_has_no_active_content_from_titles_and_summaries(payload: str) -> None:
+    evil = make_paper("arxiv:2506.9", payload, authors=(payload,), url="javascript:alert(1)")
+    section = Section("t", payload, "topic", (PaperEntry(evil, 0.5, payload),))
+    digest = Digest("2025-W24", _digest().start, _digest().end, payload, 1, (section,))
+    page = render_html(render_markdown(digest), title=payload)
+    assert active_content(page) == []
+    assert all(h.startswith("#") for h in hrefs(page))  # the paper's javascript: URL made none
+
+
+def test_sanitize_html_strips_raw_html_a_user_template_might_carry() -> None:
+    dirty = (
+        '<p onclick="x()" style="position:fixed">hi<script>alert(1)</script></p>'
+        '<a href="javascript:alert(1)">a</a><a href="https://ok.example/">b</a>'
+        '<img src="file:///etc/passwd"><iframe src="https://x"></iframe>'
+    )
+    clean = sanitize_html(dirty)
+    assert active_content(clean) == []
+    assert "position" not in clean and "iframe" not in clean and "passwd" not in clean
+    assert hrefs(clean) == ["https://ok.example/"]
+
+
+def test_render_html_inlines_styles_and_keeps_table_alignment() -> None:
+    page = render_html(render_markdown(_digest()), title="t")
+    assert '<h2 id="efficient-attention" style="' in page
+    assert "text-align:right" in page  # the Papers column of the contents table
+    assert "<style" not in page  # e-mail clients drop <style>; everything is inline
+
+
+def test_contents_links_match_heading_ids() -> None:
+    page = render_html(render_markdown(_digest()), title="t")
+    for href in hrefs(page):
+        if href.startswith("#"):
+            assert f'id="{href[1:]}"' in page, href
+
+
+@pytest.mark.parametrize("title", ["Efficient attention", "A/B: tests (v2)", "Ünïcode -- dash"])
+def test_slugify_agrees_with_render_anchor(title: str) -> None:
+    assert slugify(title) == anchor(title)
+
+
+def test_render_text_is_readable_plain_text_with_links() -> None:
+    text = render_text(render_markdown(_digest(), top_per_section=1))
+    assert "Efficient attention\n-------------------" in text
+    assert "1. FlashLinear: Linear Attention at Scale <https://arxiv.org/abs/2506.00001>" in text
+    assert "<a " not in text and "&amp;" not in text and "\\[" not in text
+    assert max(len(line) for line in text.splitlines() if "<http" not in line) <= 78
+
+
+@pytest.mark.skipif(
+    shutil.which("chromium") is None, reason="chromium not installed (make chromium)"
+)
+def test_render_html_screenshot_in_headless_chromium(tmp_path: Path) -> None:
+    page = tmp_path / "digest.html"
+    page.write_text(render_html(render_markdown(_digest()), title="digest"), encoding="utf-8")
+    shot = tmp_path / "digest.png"
+    profile = tempfile.mkdtemp(dir=tmp_path)
+    subprocess.run(
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            "--hide-scrollbars",
+            "--window-size=800,1000",
+            f"--screenshot={shot}",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (width, height) == (800, 1000)
+    # A rendered page is not blank: PNG of a single colour compresses to a few hundred bytes.
+    assert len(data) > 20_000

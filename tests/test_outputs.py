@@ -1,0 +1,206 @@
+"""outputs.py end to end: every file of a built week, valid (schema, feedparser), and e-mailed to a
+real SMTP server on 127.0.0.1 through `digest send`."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import feedparser
+import jsonschema
+import pytest
+from click.testing import CliRunner
+from conftest import make_paper
+from htmlcheck import active_content
+from smtpserver import smtp_server
+
+from pipeline.cli import cli
+from pipeline.config import Settings, load_settings
+from pipeline.models import Digest, PaperEntry, Section, Signals, SourceCount
+from pipeline.outputs import write_digest
+from pipeline.publish import load_schema
+
+NOW = datetime(2025, 6, 16, 7, tzinfo=UTC)
+EVIL = '<script>alert(1)</script><img src=x onerror="alert(2)"> [x](javascript:alert(3))'
+
+
+def _digest(week: str, n_topic: int, start: date) -> Digest:
+    papers = [
+        make_paper(
+            f"arxiv:2506.{i:05d}",
+            f"Linear attention paper {i}" if i else f"Evil {EVIL}",
+            authors=("A. One", "B. Two", "C. Three", "D. Four", "E. Five"),
+            signals=Signals(upvotes=10 - i, comments=2),
+        )
+        for i in range(n_topic)
+    ]
+    entries = tuple(PaperEntry(p, 0.6, f"Summary {EVIL}.") for p in papers)
+    topic = Section("efficient-attention", "Efficient attention", "topic", entries)
+    theme = Section("theme-1", f"graphs {EVIL}", "theme", entries[:1], terms=("graphs",))
+    return Digest(
+        week,
+        start,
+        date.fromordinal(start.toordinal() + 6),
+        "Weekly research digest",
+        n_topic,
+        (topic, theme),
+        (SourceCount("arxiv", n_topic),),
+    )
+
+
+def _settings(tmp_path: Path, extra: str = "") -> Settings:
+    path = tmp_path / "config.toml"
+    path.write_text(textwrap.dedent(extra), encoding="utf-8")
+    return load_settings(path)
+
+
+def test_write_digest_writes_every_output_valid(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, '[outputs]\nbase_url = "https://example.org/d/"\n')
+    write_digest(settings, _digest("2025-W23", 2, date(2025, 6, 2)), now=NOW)
+    written = write_digest(settings, _digest("2025-W24", 5, date(2025, 6, 9)), now=NOW)
+    folder = settings.paths.digests_dir
+    names = sorted(p.name for p in written.paths)
+    assert names == sorted(
+        [
+            "2025-W24-trends.png",
+            "2025-W24.md",
+            "2025-W24.html",
+            "2025-W24.json",
+            "index.md",
+            "feed.xml",
+        ]
+    )
+    record = json.loads((folder / "2025-W24.json").read_text(encoding="utf-8"))
+    jsonschema.validate(record, load_schema())
+    topic = record["sections"][0]
+    assert topic["history"] == [2, 5]  # from the 2025-W23 sidecar, then this week
+    assert record["files"]["chart"] == "2025-W24-trends.png"
+    assert (folder / "2025-W24-trends.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    markdown = (folder / "2025-W24.md").read_text(encoding="utf-8")
+    assert "![Papers per topic over the last weeks](2025-W24-trends.png)" in markdown
+    assert "▄█ ↑" in markdown  # sparkline and arrow for the topic
+    index = (folder / "index.md").read_text(encoding="utf-8")
+    assert index.index("[2025-W24](2025-W24.md)") < index.index("[2025-W23](2025-W23.md)")
+    feed = feedparser.parse((folder / "feed.xml").read_bytes())
+    assert not feed.bozo, feed.get("bozo_exception")
+    assert [e.title for e in feed.entries] == [
+        "Weekly research digest · 2025-W24",
+        "Weekly research digest · 2025-W23",
+    ]
+    assert feed.entries[0].link == "https://example.org/d/2025-W24.html"
+    assert feed.entries[0].id != feed.entries[1].id
+    assert "5 papers" in feed.entries[0].summary
+
+
+def test_write_digest_html_has_no_active_content_from_feed_text(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
+    page = (settings.paths.digests_dir / "2025-W24.html").read_text(encoding="utf-8")
+    assert active_content(page) == []
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # shown as text, not run or dropped
+    assert "\\&lt;" not in page  # and without the Markdown escape's backslash
+
+
+def test_write_digest_rerun_is_idempotent(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    digest = _digest("2025-W24", 3, date(2025, 6, 9))
+    first = write_digest(settings, digest, now=NOW)
+    before = {p.name: p.read_bytes() for p in first.paths}
+    second = write_digest(settings, digest, now=NOW)
+    assert {p.name: p.read_bytes() for p in second.paths} == before
+
+
+def test_write_digest_skips_a_corrupt_sidecar(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = _settings(tmp_path)
+    folder = settings.paths.digests_dir
+    folder.mkdir()
+    (folder / "2025-W22.json").write_text("{not json", encoding="utf-8")
+    write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
+    assert "skipping" in caplog.text and "2025-W22.json" in caplog.text
+    assert "2025-W22" not in (folder / "index.md").read_text(encoding="utf-8")
+
+
+def test_digest_send_emails_the_built_week(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with smtp_server("starttls", folder=tmp_path) as (inbox, port, cert):
+        config = f"""
+            [email]
+            smtp_host = "127.0.0.1"
+            smtp_port = {port}
+            security = "starttls"
+            ca_file = "{cert}"
+            username_env = "TEST_SMTP_USER"
+            password_env = "TEST_SMTP_PASSWORD"
+            sender = "digest@example.org"
+            recipients = ["ada@example.org"]
+        """
+        settings = _settings(tmp_path, config)
+        write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
+        monkeypatch.setenv("TEST_SMTP_USER", "digest-bot")
+        monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret-pa55")
+        result = CliRunner().invoke(
+            cli, ["--config", str(settings.config_path), "send", "--week", "2025-W24"]
+        )
+    assert result.exit_code == 0, result.output
+    assert "e-mailed 2025-W24 to ada@example.org" in result.output
+    message = inbox.messages[0]
+    assert message["Subject"] == "Weekly research digest · 2025-W24"
+    text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    html = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
+    assert "Linear attention paper 1 <https://arxiv.org/abs/2506.00001>" in text
+    assert '<a href="https://arxiv.org/abs/2506.00001"' in html and "<script" not in html
+    assert any(p.get_content_type() == "image/png" for p in message.walk())
+
+
+def test_send_digest_without_credentials_in_environment_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NOT_SET_SMTP_PASSWORD", raising=False)
+    monkeypatch.setenv("TEST_SMTP_USER", "someone")
+    settings = _settings(
+        tmp_path,
+        """
+        [email]
+        smtp_host = "127.0.0.1"
+        username_env = "TEST_SMTP_USER"
+        password_env = "NOT_SET_SMTP_PASSWORD"
+        sender = "digest@example.org"
+        recipients = ["ada@example.org"]
+        """,
+    )
+    write_digest(settings, _digest("2025-W24", 1, date(2025, 6, 9)), now=NOW)
+    result = CliRunner().invoke(
+        cli, ["--config", str(settings.config_path), "send", "--week", "2025-W24"]
+    )
+    assert result.exit_code == 2
+    assert "NOT_SET_SMTP_PASSWORD (email.password_env) is not set" in result.output
+
+
+def test_digest_send_for_a_week_not_built_says_so(tmp_path: Path) -> None:
+    settings = _settings(
+        tmp_path,
+        """
+        [email]
+        smtp_host = "127.0.0.1"
+        sender = "digest@example.org"
+        recipients = ["ada@example.org"]
+        """,
+    )
+    result = CliRunner().invoke(
+        cli, ["--config", str(settings.config_path), "send", "--week", "2025-W30"]
+    )
+    assert result.exit_code == 1
+    assert "2025-W30.md does not exist: build that week first" in result.output
+
+
+def test_write_digest_respects_disabled_outputs(tmp_path: Path) -> None:
+    settings = _settings(
+        tmp_path,
+        "[outputs]\nwrite_html = false\nwrite_json = false\nwrite_feed = false\nchart_weeks = 0\n",
+    )
+    written = write_digest(settings, _digest("2025-W24", 2, date(2025, 6, 9)), now=NOW)
+    assert sorted(p.name for p in written.paths) == ["2025-W24.md", "index.md"]
+    assert "trends.png" not in written.markdown.read_text(encoding="utf-8")

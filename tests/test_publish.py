@@ -1,0 +1,78 @@
+"""publish.py: the JSON sidecar against its schema, topic history, and the Atom feed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import feedparser
+import jsonschema
+import pytest
+from test_render import _digest
+
+from pipeline.publish import (
+    digest_record,
+    is_record,
+    load_schema,
+    render_feed,
+    topic_series,
+    with_history,
+)
+
+NOW = datetime(2025, 6, 16, 7, tzinfo=UTC)
+FILES = {"markdown": "2025-W24.md", "html": None, "chart": None}
+
+
+def test_digest_record_matches_its_schema() -> None:
+    record = digest_record(_digest(), generated=NOW, files=FILES)
+    jsonschema.Draft202012Validator.check_schema(load_schema())
+    jsonschema.validate(record, load_schema())
+    paper = record["sections"][0]["papers"][0]
+    assert paper["upvotes"] == 42 and paper["code_url"] == "https://github.com/x/flashlinear"
+    assert is_record(record)
+
+
+def test_schema_rejects_a_record_missing_papers() -> None:
+    record = digest_record(_digest(), generated=NOW, files=FILES)
+    del record["sections"][0]["papers"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(record, load_schema())
+
+
+def test_topic_series_takes_earlier_weeks_from_sidecars_and_skips_themes() -> None:
+    digest = _digest()
+    old = digest_record(digest, generated=NOW, files=FILES)
+    old["week"], old["sections"][0]["n_papers"] = "2025-W22", 7
+    later = dict(old, week="2025-W30")
+    weeks, series = topic_series(digest, [later, old], n_weeks=8)
+    assert weeks == ["2025-W22", "2025-W24"]
+    assert series == {"efficient-attention": [7, 2]}
+    with_it = with_history(digest, series)
+    assert with_it.sections[0].history == digest.sections[0].history  # its own history wins
+    themed = with_history(digest, {"theme-1": [1, 2]})
+    assert themed.sections[1].history == (1, 2)  # the theme had none of its own
+
+
+def test_render_feed_escapes_titles_and_drops_control_characters() -> None:
+    record = digest_record(_digest(), generated=NOW, files=FILES)
+    record["title"] = 'Digest <b>&</b> "x"\x00\x1b'
+    feed = feedparser.parse(
+        render_feed([record], title="T & <t>", base_url="", feed_key="k", updated=NOW)
+    )
+    assert not feed.bozo, feed.get("bozo_exception")
+    assert feed.feed.title == "T & <t>"
+    assert feed.entries[0].title == 'Digest <b>&</b> "x" · 2025-W24'
+    assert feed.entries[0].link.endswith("2025-W24.md")
+
+
+def test_render_feed_entry_ids_are_stable_across_rebuilds() -> None:
+    record = digest_record(_digest(), generated=NOW, files=FILES)
+    first = feedparser.parse(
+        render_feed([record], title="T", base_url="", feed_key="k", updated=NOW)
+    )
+    again = feedparser.parse(
+        render_feed([record], title="T", base_url="", feed_key="k", updated=NOW)
+    )
+    other = feedparser.parse(
+        render_feed([record], title="T", base_url="", feed_key="j", updated=NOW)
+    )
+    assert first.entries[0].id == again.entries[0].id != other.entries[0].id
