@@ -16,6 +16,8 @@ ALLOWED = {
     "schedule": {"run", "config", "errors", "models"},
     "run": {"*"},
     "config": {"models", "errors"},
+    # Ingest orchestration one tier below run (only run may import it): no assign/cluster/digest.
+    "ingest": {"config", "fetch", "freshness", "normalize", "sources", "store"},
     "__main__": {"cli"},
 }
 BASE = {"models", "errors"}
