@@ -95,8 +95,8 @@ def _source_notes(source: SourceWindow, row: SourceCount) -> list[str]:
         how = _ORIGIN_NAMES.get(origin, origin)
         if n:
             notes.append(
-                f"Source {row.name} missed {day:%a %d %b %Y}; {n} papers of that day were "
-                f"backfilled from {how}."
+                f"Source {row.name} missed {day:%a %d %b %Y}; {n} papers for that day were "
+                f"fetched from {how} instead."
             )
         else:
             notes.append(

@@ -305,7 +305,9 @@ def _backfill_source(
             continue
         dated = [_as_announced(e, day, categories) for e in entries]
         stored = store_entries(settings, store, source, dated, now=now, record_days=False)
-        n_kept = len(stored.paper_ids)
+        # Count the papers now dated that day: one the API window repeats from a neighbouring
+        # day keeps its earlier announcement and is not counted twice.
+        n_kept = sum(p.announced == day for p in store.list_papers(list(stored.paper_ids)))
         store.save_source_day(
             source.name, day, origin, now, n_entries=n_kept, n_filtered=stored.n_filtered
         )
