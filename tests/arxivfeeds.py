@@ -1,3 +1,4 @@
+# ruff: noqa: E501, W291  (feed text reproduced as arXiv serves it: long lines, "new " before a newline)
 """Real arXiv records (tests/data/e2e, from the arxiv-week-2025-06 corpus) wrapped in the formats
 arXiv serves them in: an rss.arxiv.org RSS 2.0 day feed and an export.arxiv.org API Atom page.
 

@@ -20,6 +20,7 @@ from httpserver import FeedServer, Reply, serve
 
 from pipeline import run
 from pipeline.config import Settings, load_settings
+from pipeline.fetch import make_client
 from pipeline.store import Store
 
 TUE, WED, THU, FRI = (date(2025, 6, d) for d in (10, 11, 12, 13))
@@ -34,7 +35,9 @@ def server() -> Iterator[FeedServer]:
         yield s
 
 
-def write_config(tmp_path: Path, server: FeedServer, extra: str = "") -> Settings:
+def write_config(
+    tmp_path: Path, server: FeedServer, extra: str = "", arxiv_extra: str = ""
+) -> Settings:
     path = tmp_path / "config.toml"
     path.write_text(
         f"""
@@ -61,6 +64,7 @@ name = "arxiv-cs-lg"
 kind = "arxiv-rss"
 url = "{server.base}/rss/cs.LG"
 categories = ["cs.LG"]
+{arxiv_extra}
 
 [[sources]]
 name = "hf-daily"
@@ -125,7 +129,10 @@ def test_run_week_with_a_missed_day_backfills_it_exactly_once(tmp_path, server) 
     assert built.n_papers_in_digest == len(every_paper) == 28
     for paper in every_paper:
         assert titled_links(text, paper) == 1, paper
-    assert "missed Wed 11 Jun 2025; 8 papers for that day were fetched from the arXiv API instead" in text
+    assert (
+        "missed Wed 11 Jun 2025; 8 papers for that day were fetched from the arXiv API instead"
+        in text
+    )
     coverage = text.split("## Coverage", 1)[1]
     assert "backfilled 2025-06-11 via the arXiv API: 8 papers" in coverage
 
@@ -179,3 +186,94 @@ def test_run_build_explains_an_empty_week(tmp_path, server) -> None:
         built = run.run_build(settings, store, FakeEmbedder(), now=at(date(2025, 6, 16), 8))
     text = Path(built.digest_path or "").read_text(encoding="utf-8").replace("\\", "")
     assert "No papers for 2025-W24: the sources listed nothing in this window." in text
+
+
+def test_backfill_via_oai_pages_through_resumption_tokens(tmp_path, server) -> None:
+    from pipeline import ingest
+
+    oai = Path(__file__).parent / "data" / "oai"
+    server.route(
+        "/oai",
+        Reply(200, (oai / "arxiv_oai_ListRecords_set-cs_page88_first20.xml").read_bytes()),
+        Reply(200, (oai / "arxiv_oai_ListRecords_set-cs_page89_first20_lastpage.xml").read_bytes()),
+    )
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"""
+[arxiv]
+oai_url = "{server.base}/oai"
+backfill_via = "oai"
+politeness_s = 0.0
+
+[[sources]]
+name = "arxiv-cs-cv"
+kind = "arxiv-rss"
+url = "{server.base}/rss/cs.CV"
+categories = ["cs.CV"]
+""",
+        encoding="utf-8",
+    )
+    settings = load_settings(path)
+    fri, tue = date(2015, 11, 13), date(2015, 11, 17)
+    with Store.open(":memory:") as store, make_client(user_agent="t", timeout_s=5) as c:
+        for day in (fri, tue):
+            store.save_source_day("arxiv-cs-cv", day, "feed", at(day, 6), n_entries=1)
+        filled = ingest.backfill_gaps(settings, store, c, now=at(tue, 6))
+        papers = store.list_papers(filled[0].paper_ids)
+    assert [h.path.split("&", 1)[0] for h in server.hits] == [
+        "/oai?verb=ListRecords",
+        "/oai?verb=ListRecords",
+    ]
+    assert "set=cs&from=2015-11-13&until=2015-11-16" in server.hits[0].path
+    assert "resumptionToken=1122234%7C88001" in server.hits[1].path
+    # Monday 16 Nov's window is Thu 12 - Fri 13 Nov; only cs.CV records submitted then count.
+    assert filled[0].describe() == ("2015-11-16 via arXiv OAI-PMH: 5 papers",)
+    assert sorted(p.paper_id for p in papers) == [
+        "arxiv:1511.04377",
+        "arxiv:1511.04384",
+        "arxiv:1511.04397",
+        "arxiv:1511.04401",
+        "arxiv:1511.04404",
+    ]
+    assert {(p.announced, p.announce_type) for p in papers} == {(date(2015, 11, 16), "new")}
+
+
+def test_filters_and_replace_announcements(tmp_path, server) -> None:
+    """Global and per-source filters drop papers (counted per day); a 'replace' the source does
+    not keep updates a stored paper's version but never adds a paper."""
+    tue = load_day(TUE.isoformat())
+    settings = write_config(
+        tmp_path,
+        server,
+        arxiv_extra='exclude = ["diffusion"]',
+        extra='\n[filters]\nexclude = ["registers"]\n',
+    )
+    feed = rss_day(tue, TUE)
+    server.route("/api/daily_papers", Reply(200, b"[]"))
+    server.route("/rss/cs.LG", Reply(200, feed, RSS))
+    with Store.open(settings.database_path) as store:
+        report = run.run_ingest(settings, store, FakeEmbedder(), now=at(TUE, 6))
+        kept = {p.paper_id for p in store.list_papers_between(TUE, TUE)}
+        # StableMTL ("latent diffusion") and "Vision Transformers Don't Need Trained Registers"
+        assert "arxiv:2506.08013" not in kept and "arxiv:2506.08010" not in kept
+        assert report.sources[0].n_filtered >= 2
+        assert store.list_source_days(TUE, TUE, source="arxiv-cs-lg")[0].n_filtered >= 2
+        first = sorted(kept)[0].removeprefix("arxiv:")
+        replaced = feed.replace(
+            f"{first}v1 Announce Type: new".encode(), f"{first}v2 Announce Type: replace".encode()
+        )
+        replaced = replaced.replace(
+            b"2506.08007v1 Announce Type: new", b"2506.08007v1 Announce Type: replace"
+        )
+        server.route(
+            "/rss/cs.LG",
+            Reply(
+                200,
+                replaced.replace(b"<arxiv:announce_type>new", b"<arxiv:announce_type>replace"),
+                RSS,
+            ),
+        )
+        run.run_ingest(settings, store, FakeEmbedder(), now=at(TUE, 7))
+        stored = store.get_paper(f"arxiv:{first}")
+        assert stored is not None and stored.version == 2
+        assert {p.paper_id for p in store.list_papers_between(TUE, TUE)} == kept
