@@ -467,6 +467,7 @@ def describe_report(report: RunReport) -> str:
                 f"  {source.name}: {source.n_entries} entries, {source.n_new} new, "
                 f"{source.n_updated} updated"
             )
+            lines += [f"    backfilled {line}" for line in source.backfilled]
         else:
             lines.append(f"  {source.name}: FAILED: {source.error}")
     if report.command in ("ingest", "run"):

@@ -158,6 +158,7 @@ def test_run_ingest_records_a_failed_backfill_and_retries_it_next_run(tmp_path, 
         server.route("/api/query", Reply(200, api_page(load_day(WED.isoformat())), ATOM))
         again = run.run_ingest(settings, store, FakeEmbedder(), now=at(THU, 7))
         assert again.sources[0].backfilled == ("2025-06-11 via arXiv API: 8 papers",)
+        assert "    backfilled 2025-06-11 via arXiv API: 8 papers" in run.describe_report(again)
         assert store.list_source_days(WED, WED)[0].origin == "api"
 
 
