@@ -43,6 +43,7 @@ _ISO_WEEK = re.compile(r"(\d{4})-W(\d{2})")
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ARXIV_CATEGORY = re.compile(r"[a-z][a-z-]*(?:\.[A-Za-z-]+)?")
 
 
 def _problem(kind: str, message: str) -> PydanticCustomError:
@@ -228,6 +229,7 @@ class DigestSettings(_Section):
     week: Annotated[str, Strict(), AfterValidator(_check_week)] = "last-complete"
     top_per_section: Annotated[int, Strict(), Field(ge=1)] = 10
     timezone: TimeZone = "UTC"
+    refresh_signals: StrictBool = True
 
 
 class OutputsSettings(_Section):
@@ -281,6 +283,27 @@ class ScheduleSettings(_Section):
     timezone: TimeZone = "UTC"
 
 
+class ArxivSettings(_Section):
+    """[arxiv]: where gaps in arXiv RSS sources are backfilled from, and how politely."""
+
+    api_url: Annotated[str, Strict(), AfterValidator(_check_url)] = (
+        "https://export.arxiv.org/api/query"
+    )
+    oai_url: Annotated[str, Strict(), AfterValidator(_check_url)] = "https://oaipmh.arxiv.org/oai"
+    backfill: StrictBool = True
+    backfill_via: Literal["api", "oai"] = "api"
+    backfill_days: Annotated[int, Strict(), _between(1, 90)] = 14
+    politeness_s: Annotated[float, Strict(), Field(ge=0)] = 3.0
+    page_size: Annotated[int, Strict(), _between(1, 2000)] = 2000
+
+
+class FiltersSettings(_Section):
+    """[filters]: keyword filters applied to every source (case-insensitive, title + abstract)."""
+
+    include: tuple[Text, ...] = ()
+    exclude: tuple[Text, ...] = ()
+
+
 class SourceSettings(_Section):
     """One [[sources]] entry: a feed or file to ingest."""
 
@@ -294,6 +317,22 @@ class SourceSettings(_Section):
         "cross",
     )
     enabled: StrictBool = True
+    categories: tuple[
+        Annotated[str, Strict(), _matching(_ARXIV_CATEGORY, "an arXiv category like 'cs.LG'")],
+        ...,
+    ] = ()
+    include: tuple[Text, ...] = ()
+    exclude: tuple[Text, ...] = ()
+
+    @field_validator("categories")
+    @classmethod
+    def _categories_for_arxiv_rss(
+        cls, value: tuple[str, ...], info: ValidationInfo
+    ) -> tuple[str, ...]:
+        kind = info.data.get("kind")
+        if value and kind is not None and kind != "arxiv-rss":
+            raise _problem("categories", f"only applies to kind 'arxiv-rss', not {kind!r}")
+        return value
 
     @field_validator("announce_types")
     @classmethod
@@ -332,6 +371,8 @@ class Settings(_Section):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     outputs: OutputsSettings = Field(default_factory=OutputsSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
+    arxiv: ArxivSettings = Field(default_factory=ArxivSettings)
+    filters: FiltersSettings = Field(default_factory=FiltersSettings)
     sources: tuple[SourceSettings, ...] = ()
     topics: tuple[TopicSettings, ...] = ()
     config_path: Path

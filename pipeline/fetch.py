@@ -3,6 +3,7 @@
 The only module that touches the network. It knows nothing of feeds or the store: the caller passes
 the cached validators (ETag, Last-Modified) in and saves the new ones from the result.
 Retries only on 429/5xx and transport errors, with exponential backoff that honours Retry-After.
+A `Pacer` spaces requests per host (arXiv's terms: at most one API request every 3 seconds).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import email.utils
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,13 +61,61 @@ def read_local(url: str, *, max_bytes: int) -> FetchResult:
         raise FetchError(f"{url}: cannot read file: {e.strerror or e}") from e
 
 
-def make_client(*, user_agent: str, timeout_s: float) -> httpx.Client:
-    """One HTTP client per run: shared connections, a real User-Agent, timeouts."""
+def make_client(
+    *, user_agent: str, timeout_s: float, max_connections: int | None = None
+) -> httpx.Client:
+    """One HTTP client per run: shared connections, a real User-Agent, timeouts.
+
+    `max_connections=1` keeps every request on one connection (arXiv asks API clients for that).
+    """
     return httpx.Client(
         headers={"User-Agent": user_agent},
         timeout=httpx.Timeout(timeout_s),
         follow_redirects=True,
+        limits=httpx.Limits(max_connections=max_connections),
     )
+
+
+class Pacer:
+    """Per-host politeness: waits so that two requests to one host start `spacing_s` apart.
+
+    Hosts not listed are not paced. The clock and sleep are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        spacing_s: Mapping[str, float],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._spacing = {host.lower(): s for host, s in spacing_s.items()}
+        self._last: dict[str, float] = {}
+        self._clock = clock
+        self._sleep = sleep
+
+    def wait(self, url: str) -> float:
+        """Sleep until `url`'s host may be asked again; return the seconds slept."""
+        host = _host(url)
+        spacing = self._spacing.get(host)
+        last = self._last.get(host)
+        if spacing is None or last is None:
+            return 0.0
+        waited = max(0.0, last + spacing - self._clock())
+        if waited:
+            self._sleep(waited)
+        return waited
+
+    def done(self, url: str) -> None:
+        """Note that a request to `url` just finished: spacing counts from the end of a request,
+        so the server sees the gap even when connecting or sending took a while."""
+        host = _host(url)
+        if host in self._spacing:
+            self._last[host] = self._clock()
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
 
 
 def retry_after_s(value: str | None, *, now: datetime) -> float | None:
@@ -96,8 +145,12 @@ def fetch_url(
     backoff_s: float = 1.0,
     max_wait_s: float = 120.0,
     sleep: Callable[[float], None] = time.sleep,
+    pacer: Pacer | None = None,
 ) -> FetchResult:
-    """GET `url` (conditional when validators are given), retrying 429/5xx and transport errors."""
+    """GET `url` (conditional when validators are given), retrying 429/5xx and transport errors.
+
+    With a `pacer`, every attempt (retries too) waits for the host's politeness interval.
+    """
     if not is_remote(url):
         return read_local(url, max_bytes=max_bytes)
     headers = {}
@@ -107,8 +160,10 @@ def fetch_url(
         headers["If-Modified-Since"] = last_modified
     attempt = 0
     while True:
+        if pacer is not None:
+            pacer.wait(url)
         try:
-            result = _get_once(client, url, headers=headers, max_bytes=max_bytes)
+            result = _get_once(client, url, headers=headers, max_bytes=max_bytes, pacer=pacer)
             if result.status not in RETRY_STATUSES:
                 return _check_status(result)
             wait = retry_after_s(result.headers.get("retry-after"), now=datetime.now(UTC))
@@ -129,6 +184,21 @@ def fetch_url(
 
 
 def _get_once(
+    client: httpx.Client,
+    url: str,
+    *,
+    headers: dict[str, str],
+    max_bytes: int,
+    pacer: Pacer | None = None,
+) -> FetchResult:
+    try:
+        return _stream(client, url, headers=headers, max_bytes=max_bytes)
+    finally:
+        if pacer is not None:
+            pacer.done(url)
+
+
+def _stream(
     client: httpx.Client, url: str, *, headers: dict[str, str], max_bytes: int
 ) -> FetchResult:
     with client.stream("GET", url, headers=headers) as response:

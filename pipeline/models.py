@@ -138,6 +138,26 @@ class SourceCount:
     name: str
     n_papers: int
     last_error: str | None = None
+    n_days: int = 0  # announcement days (arXiv) or fetch days recorded in the window
+    backfilled: tuple[str, ...] = ()  # "2025-06-11 via arXiv API: 8 papers"
+    gaps: tuple[str, ...] = ()  # ISO dates still missing
+    down_since: datetime | None = None  # a failing source's last success
+    n_filtered: int = 0
+
+    @property
+    def status(self) -> str:
+        """One line for the Coverage table: failure, missing days, backfills, or 'ok'."""
+        parts = []
+        if self.last_error:
+            since = f" (last ok {self.down_since:%Y-%m-%d %H:%M} UTC)" if self.down_since else ""
+            parts.append(f"{self.last_error}{since}")
+        if self.gaps:
+            parts.append("missing " + ", ".join(self.gaps))
+        if self.backfilled:
+            parts.append("backfilled " + "; ".join(self.backfilled))
+        if self.n_filtered:
+            parts.append(f"filters removed {self.n_filtered}")
+        return " · ".join(parts) or "ok"
 
 
 @dataclass(frozen=True)
@@ -163,6 +183,8 @@ class SourceResult:
     n_new: int = 0
     n_updated: int = 0
     n_skipped: int = 0
+    n_filtered: int = 0
+    backfilled: tuple[str, ...] = ()
     error: str | None = None
 
     @property

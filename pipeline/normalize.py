@@ -10,7 +10,7 @@ import hashlib
 import html
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import date
 from html.parser import HTMLParser
@@ -150,6 +150,26 @@ def normalize_entry(entry: Entry) -> Paper:
         sources=(entry.source,),
         signals=entry.signals or Signals(),
     )
+
+
+def filter_papers(
+    papers: Iterable[Paper], *, include: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> tuple[list[Paper], int]:
+    """Keep papers whose title or abstract has an `include` phrase (if any) and no `exclude` one.
+
+    Matching ignores case and punctuation and works on whole words ("GAN" does not match
+    "organ"). Returns the kept papers and how many were removed.
+    """
+    wanted = [f" {normalize_title(p)} " for p in include if normalize_title(p)]
+    unwanted = [f" {normalize_title(p)} " for p in exclude if normalize_title(p)]
+    kept, removed = [], 0
+    for paper in papers:
+        text = f" {normalize_title(paper.title)} {normalize_title(paper.abstract)} "
+        if (wanted and not any(w in text for w in wanted)) or any(u in text for u in unwanted):
+            removed += 1
+        else:
+            kept.append(paper)
+    return kept, removed
 
 
 def dedupe(papers: Iterable[Paper]) -> list[Paper]:

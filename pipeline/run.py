@@ -16,7 +16,7 @@ import logging
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,13 +24,12 @@ from zoneinfo import ZoneInfo
 import httpx
 import numpy as np
 
-from pipeline import assign, cluster, digest, fetch, normalize, outputs
-from pipeline.config import Settings, SourceSettings
+from pipeline import assign, cluster, coverage, digest, fetch, freshness, ingest, outputs
+from pipeline.config import Settings
 from pipeline.embed import Embedder, SentenceTransformerEmbedder, content_hash
 from pipeline.errors import FetchError, ParseError, PipelineError
 from pipeline.models import Paper, RunReport, SourceCount, SourceResult, Topic
-from pipeline.sources import parse_source
-from pipeline.store import Store
+from pipeline.store import SourceStatus, Store
 
 logger = logging.getLogger(__name__)
 
@@ -89,13 +88,14 @@ def run_ingest(
     report = RunReport(command="ingest", started=now)
     touched: list[str] = []
     own_client = client is None
-    http = client or fetch.make_client(
-        user_agent=settings.user_agent, timeout_s=settings.fetch.timeout_s
-    )
+    http = client or _make_client(settings)
+    pacer = ingest.make_pacer(settings)
     try:
         for source in settings.enabled_sources:
             try:
-                result, ids = _ingest_source(settings, store, http, source, now=now)
+                result, ids = ingest.ingest_source(
+                    settings, store, http, source, now=now, pacer=pacer
+                )
             except (FetchError, ParseError) as e:
                 logger.warning("source %s failed: %s", source.name, e)
                 result, ids = SourceResult(source.name, error=str(e)), []
@@ -105,6 +105,7 @@ def run_ingest(
             report.sources.append(result)
             report.n_new += result.n_new
             touched.extend(ids)
+        touched += _backfill(settings, store, http, report, now=now, pacer=pacer)
     finally:
         if own_client:
             http.close()
@@ -116,73 +117,33 @@ def run_ingest(
     return report
 
 
-def _ingest_source(
-    settings: Settings, store: Store, client: httpx.Client, source: SourceSettings, *, now: datetime
-) -> tuple[SourceResult, list[str]]:
-    url = settings.resolve_url(source)
-    remote = fetch.is_remote(url)
-    etag, last_modified = store.get_http_cache(url) if remote else (None, None)
-    fetched = fetch.fetch_url(
-        client,
-        url,
-        max_bytes=settings.fetch.max_bytes,
-        retries=settings.fetch.retries,
-        etag=etag,
-        last_modified=last_modified,
+def _make_client(settings: Settings) -> httpx.Client:
+    # One connection at a time: arXiv's terms ask API clients for a single connection.
+    return fetch.make_client(
+        user_agent=settings.user_agent, timeout_s=settings.fetch.timeout_s, max_connections=1
     )
-    if fetched.not_modified or fetched.content is None:
-        logger.info("source %s: not modified", source.name)
-        return SourceResult(source.name), []
-    entries = parse_source(source.kind, fetched.content, source.name, fetched.headers)
-    kept = [e for e in entries if _wanted(source, e.announce_type)]
-    papers = normalize.dedupe(_normalize_all(kept, source.name))
-    papers = [_match_existing(store, p) for p in papers]
-    keys = {p.paper_id: normalize.normalize_title(p.title) for p in papers}
-    upserted = store.upsert_papers(papers, source.name, now, title_keys=keys)
-    if remote:
-        store.save_http_cache(url, fetched.etag, fetched.last_modified, now)
-    logger.info(
-        "source %s: %d entries, %d new, %d updated",
-        source.name,
-        len(entries),
-        upserted.n_new,
-        upserted.n_updated,
-    )
-    result = SourceResult(
-        source.name,
-        n_entries=len(entries),
-        n_new=upserted.n_new,
-        n_updated=upserted.n_updated,
-        n_skipped=len(entries) - len(kept),
-    )
-    return result, [p.paper_id for p in papers]
 
 
-def _wanted(source: SourceSettings, announce_type: str | None) -> bool:
-    """arXiv RSS items are kept by announce type ('new', 'cross', …) as configured per source."""
-    if source.kind != "arxiv-rss" or announce_type is None:
-        return True
-    return announce_type in source.announce_types
-
-
-def _normalize_all(entries: Iterable[object], source: str) -> list[Paper]:
-    papers = []
-    for entry in entries:
-        try:
-            papers.append(normalize.normalize_entry(entry))  # type: ignore[arg-type]
-        except ParseError as e:
-            logger.warning("source %s: skipped an entry: %s", source, e)
-    return papers
-
-
-def _match_existing(store: Store, paper: Paper) -> Paper:
-    """Give a paper the id it already has in the store when its DOI or title matches."""
-    if store.get_paper(paper.paper_id) is not None:
-        return paper
-    existing = (paper.doi and store.find_paper_id_by_doi(paper.doi)) or (
-        store.find_paper_id_by_title_key(normalize.normalize_title(paper.title))
-    )
-    return dataclasses.replace(paper, paper_id=existing) if existing else paper
+def _backfill(
+    settings: Settings,
+    store: Store,
+    client: httpx.Client,
+    report: RunReport,
+    *,
+    now: datetime,
+    pacer: fetch.Pacer,
+) -> list[str]:
+    """Backfill missed arXiv days; add what was filled to each source's result."""
+    touched: list[str] = []
+    for filled in ingest.backfill_gaps(settings, store, client, now=now, pacer=pacer):
+        for i, result in enumerate(report.sources):
+            if result.name == filled.source:
+                report.sources[i] = dataclasses.replace(
+                    result, n_new=result.n_new + filled.n_new, backfilled=filled.describe()
+                )
+        report.n_new += filled.n_new
+        touched += filled.paper_ids
+    return touched
 
 
 # --- embedding ------------------------------------------------------------------------------
@@ -249,6 +210,7 @@ def run_build(
     *,
     now: datetime,
     week: str | None = None,
+    client: httpx.Client | None = None,
 ) -> RunReport:
     """Build and write the digest for one week."""
     report = RunReport(command="build", started=now)
@@ -256,12 +218,23 @@ def run_build(
         week or settings.digest.week, store, now=now, timezone=settings.digest.timezone
     )
     start, end = digest.week_bounds(report.week)
+    problems = _refresh_signals(settings, store, client, start, end, now=now)
     papers = store.list_papers_between(start, end)
     vectors, report.n_embedded = ensure_vectors(
         store, embedder, papers, now=now, progress=settings.embed.progress
     )
     topics = settings.topics_as_models()
-    built = _decide(settings, store, embedder, papers, vectors, topics, now=now, week=report.week)
+    built = _decide(
+        settings,
+        store,
+        embedder,
+        papers,
+        vectors,
+        topics,
+        now=now,
+        week=report.week,
+        refresh_problems=problems,
+    )
     written = outputs.write_digest(settings, built, now=now)
     report.digest_path = str(written.markdown)
     report.output_paths = [str(p) for p in written.paths]
@@ -295,6 +268,7 @@ def _decide(
     *,
     now: datetime,
     week: str,
+    refresh_problems: Sequence[str] = (),
 ) -> digest.Digest:
     ids = [p.paper_id for p in papers]
     texts = [p.text for p in papers]
@@ -321,6 +295,7 @@ def _decide(
         max_themes=settings.themes.max_themes,
     )
     centroid_scores = _theme_scores(themes, ids, vectors)
+    rows, notes = _coverage(settings, store, papers, week=week, now=now, problems=refresh_problems)
     return digest.build_digest(
         papers,
         assignments,
@@ -329,8 +304,8 @@ def _decide(
         week=week,
         title=settings.digest.title,
         theme_scores=centroid_scores,
-        coverage=_coverage(settings, store, papers),
-        notes=_notes(papers, week),
+        coverage=rows,
+        notes=notes,
     )
 
 
@@ -349,21 +324,78 @@ def _theme_scores(
     return scores
 
 
-def _coverage(settings: Settings, store: Store, papers: Sequence[Paper]) -> list[SourceCount]:
+def _coverage(
+    settings: Settings,
+    store: Store,
+    papers: Sequence[Paper],
+    *,
+    week: str,
+    now: datetime,
+    problems: Sequence[str] = (),
+) -> tuple[list[SourceCount], list[str]]:
+    """Coverage rows and notes: per-source counts, failures, gaps and backfills in the week."""
+    start, end = digest.week_bounds(week)
     counts = Counter(source for p in papers for source in p.sources)
     status = {s.source: s for s in store.list_source_status()}
-    rows = []
+    days = store.list_source_days(start, end)
+    windows = []
     for source in settings.enabled_sources:
         health = status.get(source.name)
-        error = health.last_error if health is not None and health.consecutive_failures else None
-        rows.append(SourceCount(source.name, counts.get(source.name, 0), error))
-    return rows
+        failing = health is not None and health.consecutive_failures > 0
+        windows.append(
+            coverage.SourceWindow(
+                name=source.name,
+                kind=source.kind,
+                n_papers=counts.get(source.name, 0),
+                days=tuple(
+                    (d.day, d.origin, d.n_entries, d.n_filtered)
+                    for d in days
+                    if d.source == source.name
+                ),
+                last_error=health.last_error if failing and health else None,
+                down_since=_down_since(health) if failing else None,
+            )
+        )
+    last = min(end, freshness.latest_announcement_day(now))
+    return coverage.describe_coverage(
+        windows,
+        week=week,
+        expected_days=freshness.announcement_days(start, last),
+        n_papers=len(papers),
+        refresh_problems=problems,
+    )
 
 
-def _notes(papers: Sequence[Paper], week: str) -> list[str]:
-    if not papers:
-        return [f"No papers were stored for {week}: the sources had nothing in this window."]
-    return []
+def _down_since(health: SourceStatus | None) -> datetime | None:
+    """When a failing source last worked; None if it never has."""
+    return health.last_success if health is not None else None
+
+
+def _refresh_signals(
+    settings: Settings,
+    store: Store,
+    client: httpx.Client | None,
+    start: date,
+    end: date,
+    *,
+    now: datetime,
+) -> list[str]:
+    """Re-fetch the week's Hugging Face pages so upvotes and stars are current at build time."""
+    if not settings.digest.refresh_signals:
+        return []
+    if not any(s.kind == "hf-daily" for s in settings.enabled_sources):
+        return []
+    today = now.date()
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    days = [d for d in days if d <= today]
+    http = client or _make_client(settings)
+    try:
+        return ingest.refresh_signals(
+            settings, store, http, days, now=now, pacer=ingest.make_pacer(settings)
+        )
+    finally:
+        if client is None:
+            http.close()
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -396,7 +428,7 @@ def run_all(
     """Ingest then build: what cron calls. The report merges both."""
     now = now or datetime.now(UTC)
     ingested = run_ingest(settings, store, embedder, now=now, client=client)
-    built = run_build(settings, store, embedder, now=now, week=week)
+    built = run_build(settings, store, embedder, now=now, week=week, client=client)
     return dataclasses.replace(
         built,
         command="run",
@@ -446,6 +478,7 @@ def describe_report(report: RunReport) -> str:
                 f"  {source.name}: {source.n_entries} entries, {source.n_new} new, "
                 f"{source.n_updated} updated"
             )
+            lines += [f"    backfilled {line}" for line in source.backfilled]
         else:
             lines.append(f"  {source.name}: FAILED: {source.error}")
     if report.command in ("ingest", "run"):

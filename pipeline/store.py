@@ -76,8 +76,24 @@ def _migration_1(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _migration_2(conn: sqlite3.Connection) -> None:
+    """Record what each source delivered per day, for gap detection and the Coverage section.
+
+    day is an arXiv announcement date for arXiv sources (origin 'feed', or 'api'/'oai' when it
+    was backfilled) and the fetch date for other sources; n_filtered counts entries that keyword
+    filters removed.
+    """
+    conn.execute(
+        """CREATE TABLE source_days (
+            source TEXT NOT NULL, day TEXT NOT NULL, origin TEXT NOT NULL,
+            n_entries INTEGER NOT NULL, n_filtered INTEGER NOT NULL DEFAULT 0,
+            fetched TEXT NOT NULL, PRIMARY KEY (source, day, origin)
+        )"""
+    )
+
+
 # Append new migrations; never edit one that has shipped. user_version = len(applied).
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1,)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1, _migration_2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -116,6 +132,18 @@ class SourceStatus:
     @property
     def ok(self) -> bool:
         return self.consecutive_failures == 0
+
+
+@dataclass(frozen=True)
+class SourceDay:
+    """What one source delivered for one day (see migration 2)."""
+
+    source: str
+    day: date
+    origin: str
+    n_entries: int
+    n_filtered: int
+    fetched: datetime
 
 
 class Store:
@@ -401,6 +429,53 @@ class Store:
             )
             for row in rows
         ]
+
+    def save_source_day(
+        self,
+        source: str,
+        day: date,
+        origin: str,
+        now: datetime,
+        *,
+        n_entries: int,
+        n_filtered: int = 0,
+    ) -> None:
+        """Record (replacing) what `source` delivered for `day` through `origin`."""
+        with self._write("record source day") as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO source_days"
+                " (source, day, origin, n_entries, n_filtered, fetched) VALUES (?, ?, ?, ?, ?, ?)",
+                (source, day.isoformat(), origin, n_entries, n_filtered, _iso(now)),
+            )
+
+    def list_source_days(
+        self, start: date, end: date, *, source: str | None = None
+    ) -> list[SourceDay]:
+        """Recorded source days in [start, end], by source, day and origin."""
+        sql = "SELECT * FROM source_days WHERE day BETWEEN ? AND ?"
+        params: list[Any] = [start.isoformat(), end.isoformat()]
+        if source is not None:
+            sql += " AND source = ?"
+            params.append(source)
+        rows = self._select(sql + " ORDER BY source, day, origin", params)
+        return [
+            SourceDay(
+                source=row["source"],
+                day=date.fromisoformat(row["day"]),
+                origin=row["origin"],
+                n_entries=row["n_entries"],
+                n_filtered=row["n_filtered"],
+                fetched=_parse_datetime(row["fetched"]),
+            )
+            for row in rows
+        ]
+
+    def get_first_source_day(self, source: str, origin: str = "feed") -> date | None:
+        """The earliest day `source` delivered through `origin`, or None."""
+        row = self._select(
+            "SELECT min(day) FROM source_days WHERE source = ? AND origin = ?", (source, origin)
+        )[0]
+        return date.fromisoformat(row[0]) if row[0] else None
 
     def get_http_cache(self, url: str) -> tuple[str | None, str | None]:
         """The (ETag, Last-Modified) last seen for `url`, or (None, None)."""

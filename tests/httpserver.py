@@ -29,7 +29,11 @@ class Hit:
 
 
 class FeedServer:
-    """Serves scripted replies per path; the last reply of a script repeats."""
+    """Serves scripted replies per path; the last reply of a script repeats.
+
+    A route may name a path with its query string (matched exactly) or without one (matching any
+    query); `hits` records every request with a server-side monotonic timestamp.
+    """
 
     def __init__(self) -> None:
         self.scripts: dict[str, list[Reply]] = {}
@@ -59,7 +63,10 @@ class FeedServer:
     def _answer(self, handler: BaseHTTPRequestHandler) -> None:
         with self._lock:
             self.hits.append(Hit(handler.path, time.monotonic(), dict(handler.headers.items())))
-            script = self.scripts.get(handler.path, [Reply(404, b"not found")])
+            # An exact path (with its query) wins; else the route for the path without query.
+            script = self.scripts.get(handler.path) or self.scripts.get(
+                handler.path.split("?", 1)[0], [Reply(404, b"not found")]
+            )
             reply = script.pop(0) if len(script) > 1 else script[0]
         if reply.delay_s:
             time.sleep(reply.delay_s)

@@ -18,6 +18,8 @@ ALLOWED = {
     "config": {"models", "errors"},
     # outputs writes under digests/ and sends mail for run: it sequences the output stages.
     "outputs": {"render", "html", "publish", "chart", "mail", "config"},
+    # Ingest orchestration one tier below run (only run may import it): no assign/cluster/digest.
+    "ingest": {"config", "fetch", "freshness", "normalize", "sources", "store"},
     "__main__": {"cli"},
 }
 BASE = {"models", "errors"}

@@ -354,3 +354,46 @@ def test_email_refuses_a_password_without_encryption_and_incomplete_sending(
     assert "send_after_build needs smtp_host, sender and recipients" in problems[0]
     assert "security 'none' would send the password unencrypted" in problems[0]
     assert "set both username_env and password_env" in problems[0]
+def test_load_settings_arxiv_and_filters_defaults(tmp_path: Path) -> None:
+    settings = load_settings(write_config(tmp_path, ""))
+    assert settings.arxiv.api_url == "https://export.arxiv.org/api/query"
+    assert settings.arxiv.politeness_s == 3.0 and settings.arxiv.page_size == 2000
+    assert settings.arxiv.backfill and settings.arxiv.backfill_via == "api"
+    assert settings.filters.include == () and settings.digest.refresh_signals
+
+
+def test_load_settings_reports_bad_arxiv_filters_and_source_keys(tmp_path: Path) -> None:
+    text = """
+        [arxiv]
+        api_url = "ftp://x"
+        backfill_via = "rss"
+        backfill_days = 0
+        page_size = 5000
+        politeness_s = -1.0
+
+        [filters]
+        exclude = [""]
+
+        [[sources]]
+        name = "a"
+        kind = "arxiv-rss"
+        url = "https://rss.arxiv.org/rss/cs.LG"
+        categories = ["cs LG"]
+
+        [[sources]]
+        name = "b"
+        kind = "rss"
+        url = "https://x"
+        categories = ["cs.LG"]
+        include = ["graph"]
+    """
+    assert set(problems_of(tmp_path, text)) == {
+        "arxiv.api_url: must be an http(s) URL, a file:// URL or a local path, got 'ftp://x'",
+        "arxiv.backfill_via: must be one of 'api', 'oai', got 'rss'",
+        "arxiv.backfill_days: must be between 1 and 90, got 0",
+        "arxiv.page_size: must be between 1 and 2000, got 5000",
+        "arxiv.politeness_s: must be at least 0, got -1.0",
+        "filters.exclude[0]: must not be empty",
+        "sources[0].categories[0]: must be an arXiv category like 'cs.LG', got 'cs LG'",
+        "sources[1].categories: only applies to kind 'arxiv-rss', not 'rss'",
+    }

@@ -114,3 +114,36 @@ def test_retry_after_s_reads_seconds_and_http_dates() -> None:
     assert retry_after_s("12", now=now) == 12.0
     assert retry_after_s("Mon, 27 Apr 2026 04:00:30 GMT", now=now) == 30.0
     assert retry_after_s("soon", now=now) is None
+
+
+def test_pacer_spaces_requests_to_one_host_from_the_end_of_the_last(server, client) -> None:
+    from pipeline.fetch import Pacer
+
+    url = server.route("/api", Reply(200, FEED))
+    pacer = Pacer({"127.0.0.1": 0.2})
+    for _ in range(3):
+        fetch_url(client, url, max_bytes=10_000, pacer=pacer)
+    gaps = [b.at - a.at for a, b in zip(server.hits, server.hits[1:], strict=False)]
+    assert len(gaps) == 2 and all(gap >= 0.2 for gap in gaps)
+    other = Pacer({"export.arxiv.org": 60.0})  # other hosts are not slowed down
+    fetch_url(client, url, max_bytes=10_000, pacer=other)
+    assert other.wait(url) == 0.0
+
+
+def test_pacer_keeps_arxivs_three_second_rule_as_the_server_sees_it(server, client) -> None:
+    """arXiv's API terms: no more than one request every 3 seconds (server-side timestamps)."""
+    from pipeline.fetch import Pacer
+
+    url = server.route("/api/query", Reply(500), Reply(200, FEED))
+    pacer = Pacer({"127.0.0.1": 3.0})
+    # A retry is a request too: the 500 is retried with no backoff, yet 3 s apart.
+    fetch_url(client, url, max_bytes=10_000, retries=1, backoff_s=0.0, pacer=pacer)
+    assert len(server.hits) == 2
+    assert server.hits[1].at - server.hits[0].at >= 3.0
+
+
+def test_make_client_can_hold_a_single_connection(server) -> None:
+    url = server.route("/feed", Reply(200, FEED))
+    with make_client(user_agent="t", timeout_s=2, max_connections=1) as one:
+        for _ in range(3):
+            assert fetch_url(one, url, max_bytes=10_000).content == FEED

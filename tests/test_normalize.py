@@ -237,3 +237,21 @@ def test_merge_papers_prefers_non_empty_fields_and_earliest_dates() -> None:
 def test_dedupe_output_order_is_first_seen() -> None:
     papers = [paper(f"doi:10.1/{i}", title=f"Distinct paper title number {i}") for i in range(5)]
     assert dedupe(reversed(papers)) == list(reversed(papers))
+
+
+def test_filter_papers_matches_whole_words_ignoring_case_and_punctuation() -> None:
+    from conftest import make_paper
+
+    from pipeline.normalize import filter_papers
+
+    papers = [
+        make_paper("arxiv:2506.00001", "A GAN for faces"),
+        make_paper("arxiv:2506.00002", "Organ segmentation", "Medical imaging, CT."),
+        make_paper("arxiv:2506.00003", "Graph nets", "We study message-passing."),
+    ]
+    kept, removed = filter_papers(papers, include=["gan", "Message passing"])
+    assert [p.paper_id for p in kept] == ["arxiv:2506.00001", "arxiv:2506.00003"]
+    assert removed == 1
+    kept, removed = filter_papers(papers, exclude=["medical imaging"])
+    assert len(kept) == 2 and removed == 1
+    assert filter_papers(papers) == (papers, 0)

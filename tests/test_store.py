@@ -446,3 +446,42 @@ def test_closed_store_raises_programming_error(store: Store) -> None:
     store.close()
     with pytest.raises(sqlite3.ProgrammingError):
         store.get_meta("k")
+
+
+def test_source_days_are_recorded_replaced_and_listed(tmp_path: Path) -> None:
+    from datetime import date
+
+    now = datetime(2025, 6, 12, 6, tzinfo=UTC)
+    with Store.open(":memory:") as store:
+        assert store.get_first_source_day("a") is None
+        store.save_source_day("a", date(2025, 6, 12), "feed", now, n_entries=3)
+        store.save_source_day("a", date(2025, 6, 12), "feed", now, n_entries=5, n_filtered=1)
+        store.save_source_day("a", date(2025, 6, 11), "api", now, n_entries=8)
+        store.save_source_day("b", date(2025, 6, 10), "feed", now, n_entries=1)
+        rows = store.list_source_days(date(2025, 6, 11), date(2025, 6, 12), source="a")
+        assert [(r.day.day, r.origin, r.n_entries, r.n_filtered) for r in rows] == [
+            (11, "api", 8, 0),
+            (12, "feed", 5, 1),
+        ]
+        assert store.get_first_source_day("a") == date(2025, 6, 12)  # backfills do not count
+        assert len(store.list_source_days(date(2025, 6, 1), date(2025, 6, 30))) == 3
+
+
+def test_open_migrates_a_version_1_database(tmp_path: Path) -> None:
+    import sqlite3
+
+    from pipeline.store import MIGRATIONS
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    MIGRATIONS[0](conn)
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    with Store.open(path) as store:
+        assert (
+            store.list_source_days(datetime(2025, 1, 1).date(), datetime(2026, 1, 1).date()) == []
+        )
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    conn.close()

@@ -47,7 +47,15 @@ def parse_arxiv_api(
     content: bytes, source: str, headers: Mapping[str, str] | None = None
 ) -> list[Entry]:
     """Parse an export.arxiv.org/api/query Atom response (2016 or 2025+ format); 0 results -> []."""
+    return parse_arxiv_api_page(content, source, headers)[0]
+
+
+def parse_arxiv_api_page(
+    content: bytes, source: str, headers: Mapping[str, str] | None = None
+) -> tuple[list[Entry], int | None]:
+    """An API response's entries and its `opensearch:totalResults` (None if absent), for paging."""
     parsed = load_feed(content, source, headers)
+    total_text = str(parsed.feed.get("opensearch_totalresults", "")).strip()
     entries = []
     for item in parsed.entries:
         if "/api/errors" in item.get("id", ""):
@@ -56,7 +64,7 @@ def parse_arxiv_api(
         if item.get("title"):
             entries.append(_api_entry(item, source))
     _check_titles(source, len(parsed.entries), len(entries))
-    return entries
+    return entries, int(total_text) if total_text.isdigit() else None
 
 
 def _check_titles(source: str, n_items: int, n_kept: int) -> None:

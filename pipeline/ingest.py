@@ -1,0 +1,433 @@
+"""Ingesting sources: one source, the backfill of missed arXiv days, and the refresh of HF signals.
+
+Orchestration one tier below `run` (only `run` imports it): it sequences fetch → parse → keep →
+filter → normalise → dedupe → store, so that a feed, an API backfill and a signal refresh all
+store papers the same way. Per-source failures surface as FetchError/ParseError for the caller
+to record; a failed backfill day is logged and retried on the next run, never recorded as done.
+
+    for each missed announcement day of an arxiv-rss source (freshness.find_gaps):
+        pages = API query by submittedDate window (≤ 2,000 a page)  or  OAI-PMH ListRecords
+        entries get announced = that day; store them; record the day as origin 'api'/'oai'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+
+from pipeline import fetch, freshness, normalize
+from pipeline.config import Settings, SourceSettings
+from pipeline.errors import FetchError, ParseError
+from pipeline.models import Entry, Paper, SourceResult
+from pipeline.sources import parse_source
+from pipeline.sources.arxiv import parse_arxiv_api_page
+from pipeline.sources.hf import parse_hf_daily
+from pipeline.sources.oai import parse_arxiv_oai
+from pipeline.store import Store
+
+logger = logging.getLogger(__name__)
+
+_MAX_PAGES = 100  # a runaway server (a token that never ends) stops here
+_ORIGIN_NAMES = {"feed": "feed", "api": "arXiv API", "oai": "arXiv OAI-PMH"}
+_REPLACE_TYPES = ("replace", "replace-cross")
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What storing one batch of entries did."""
+
+    n_entries: int = 0
+    n_new: int = 0
+    n_updated: int = 0
+    n_skipped: int = 0
+    n_filtered: int = 0
+    paper_ids: tuple[str, ...] = ()
+
+
+@dataclass
+class Backfill:
+    """What backfilling one source did: days filled (with counts) and days that failed."""
+
+    source: str
+    filled: list[tuple[date, str, int]] = field(default_factory=list)  # (day, origin, n)
+    failed: list[tuple[date, str]] = field(default_factory=list)
+    n_new: int = 0
+    paper_ids: list[str] = field(default_factory=list)
+
+    def describe(self) -> tuple[str, ...]:
+        """'2025-06-11 via arXiv API: 8 papers' for each filled day."""
+        return tuple(
+            f"{day.isoformat()} via {_ORIGIN_NAMES[origin]}: {n} papers"
+            for day, origin, n in self.filled
+        )
+
+
+def make_pacer(settings: Settings) -> fetch.Pacer:
+    """Politeness per host: arXiv's API, OAI-PMH and RSS hosts get [arxiv] politeness_s."""
+    urls = [settings.arxiv.api_url, settings.arxiv.oai_url]
+    urls += [settings.resolve_url(s) for s in settings.sources if s.kind == "arxiv-rss"]
+    hosts = {urlsplit(u).hostname for u in urls if fetch.is_remote(u)}
+    return fetch.Pacer({h: settings.arxiv.politeness_s for h in hosts if h})
+
+
+def arxiv_categories(settings: Settings, source: SourceSettings) -> list[str]:
+    """The categories an arxiv-rss source follows: configured, else read from its URL."""
+    return list(source.categories) or freshness.categories_from_url(settings.resolve_url(source))
+
+
+# --- one source -----------------------------------------------------------------------------
+
+
+def ingest_source(
+    settings: Settings,
+    store: Store,
+    client: httpx.Client,
+    source: SourceSettings,
+    *,
+    now: datetime,
+    pacer: fetch.Pacer | None = None,
+) -> tuple[SourceResult, list[str]]:
+    """Fetch, parse and store one source; FetchError/ParseError propagate to the caller."""
+    url = settings.resolve_url(source)
+    remote = fetch.is_remote(url)
+    etag, last_modified = store.get_http_cache(url) if remote else (None, None)
+    fetched = fetch.fetch_url(
+        client,
+        url,
+        max_bytes=settings.fetch.max_bytes,
+        retries=settings.fetch.retries,
+        etag=etag,
+        last_modified=last_modified,
+        pacer=pacer,
+    )
+    if fetched.not_modified or fetched.content is None:
+        logger.info("source %s: not modified", source.name)
+        return SourceResult(source.name), []
+    entries = parse_source(source.kind, fetched.content, source.name, fetched.headers)
+    stored = store_entries(settings, store, source, entries, now=now)
+    if remote:
+        store.save_http_cache(url, fetched.etag, fetched.last_modified, now)
+    logger.info(
+        "source %s: %d entries, %d new, %d updated, %d filtered out",
+        source.name,
+        stored.n_entries,
+        stored.n_new,
+        stored.n_updated,
+        stored.n_filtered,
+    )
+    result = SourceResult(
+        source.name,
+        n_entries=stored.n_entries,
+        n_new=stored.n_new,
+        n_updated=stored.n_updated,
+        n_skipped=stored.n_skipped,
+        n_filtered=stored.n_filtered,
+    )
+    return result, list(stored.paper_ids)
+
+
+def store_entries(
+    settings: Settings,
+    store: Store,
+    source: SourceSettings,
+    entries: Sequence[Entry],
+    *,
+    now: datetime,
+    origin: str = "feed",
+    record_days: bool = True,
+) -> Stored:
+    """Keep, filter, normalise, dedupe and store entries; record the days they cover."""
+    kept = [e for e in entries if _wanted(source, e.announce_type)]
+    updates = [e for e in entries if _is_unwanted_replacement(source, e.announce_type)]
+    normalized = _normalize_all(kept, source.name)
+    papers, n_filtered = normalize.filter_papers(
+        normalized,
+        include=(*settings.filters.include, *source.include),
+        exclude=(*settings.filters.exclude, *source.exclude),
+    )
+    filtered_by_day = Counter(p.announced for p in normalized) - Counter(
+        p.announced for p in papers
+    )
+    # A replace announcement the source does not keep still refreshes a paper we already have
+    # (new version, new abstract) but never adds one.
+    papers += [p for p in _normalize_all(updates, source.name) if store.get_paper(p.paper_id)]
+    papers = [_match_existing(store, p) for p in normalize.dedupe(papers)]
+    keys = {p.paper_id: normalize.normalize_title(p.title) for p in papers}
+    upserted = store.upsert_papers(papers, source.name, now, title_keys=keys)
+    if record_days:
+        _record_days(store, source, entries, papers, filtered_by_day, now=now, origin=origin)
+    return Stored(
+        n_entries=len(entries),
+        n_new=upserted.n_new,
+        n_updated=upserted.n_updated,
+        n_skipped=len(entries) - len(kept),
+        n_filtered=n_filtered,
+        paper_ids=tuple(p.paper_id for p in papers),
+    )
+
+
+def _record_days(
+    store: Store,
+    source: SourceSettings,
+    entries: Sequence[Entry],
+    papers: Sequence[Paper],
+    filtered_by_day: Counter[date | None],
+    *,
+    now: datetime,
+    origin: str,
+) -> None:
+    """arXiv feeds: one row per announcement day in the feed; other sources: today's fetch."""
+    if source.kind != "arxiv-rss":
+        n_filtered = sum(filtered_by_day.values())
+        store.save_source_day(
+            source.name, now.date(), origin, now, n_entries=len(papers), n_filtered=n_filtered
+        )
+        return
+    per_day = Counter(p.announced for p in papers if p.announced)
+    for day in sorted({e.announced for e in entries if e.announced}):
+        store.save_source_day(
+            source.name,
+            day,
+            origin,
+            now,
+            n_entries=per_day.get(day, 0),
+            n_filtered=filtered_by_day.get(day, 0),
+        )
+
+
+def _wanted(source: SourceSettings, announce_type: str | None) -> bool:
+    """arXiv RSS items are kept by announce type ('new', 'cross', …) as configured per source."""
+    if source.kind != "arxiv-rss" or announce_type is None:
+        return True
+    return announce_type in source.announce_types
+
+
+def _is_unwanted_replacement(source: SourceSettings, announce_type: str | None) -> bool:
+    return announce_type in _REPLACE_TYPES and not _wanted(source, announce_type)
+
+
+def _normalize_all(entries: Iterable[Entry], source: str) -> list[Paper]:
+    papers = []
+    for entry in entries:
+        try:
+            papers.append(normalize.normalize_entry(entry))
+        except ParseError as e:
+            logger.warning("source %s: skipped an entry: %s", source, e)
+    return papers
+
+
+def _match_existing(store: Store, paper: Paper) -> Paper:
+    """Give a paper the id it already has in the store when its DOI or title matches."""
+    if store.get_paper(paper.paper_id) is not None:
+        return paper
+    existing = (paper.doi and store.find_paper_id_by_doi(paper.doi)) or (
+        store.find_paper_id_by_title_key(normalize.normalize_title(paper.title))
+    )
+    return dataclasses.replace(paper, paper_id=existing) if existing else paper
+
+
+# --- backfill -------------------------------------------------------------------------------
+
+
+def find_source_gaps(settings: Settings, store: Store, name: str, *, now: datetime) -> list[date]:
+    """Announcement days the arXiv source `name` has not delivered yet (within backfill_days)."""
+    last = freshness.latest_announcement_day(now)
+    start = last - timedelta(days=settings.arxiv.backfill_days)
+    seen = {d.day for d in store.list_source_days(start, last, source=name)}
+    return freshness.find_gaps(
+        seen,
+        first_day=store.get_first_source_day(name),
+        last_day=last,
+        max_days=settings.arxiv.backfill_days,
+    )
+
+
+def backfill_gaps(
+    settings: Settings,
+    store: Store,
+    client: httpx.Client,
+    *,
+    now: datetime,
+    pacer: fetch.Pacer | None = None,
+) -> list[Backfill]:
+    """Fill every missed announcement day of every arxiv-rss source through the API or OAI-PMH."""
+    if not settings.arxiv.backfill:
+        return []
+    results = []
+    for source in settings.enabled_sources:
+        if source.kind != "arxiv-rss":
+            continue
+        gaps = find_source_gaps(settings, store, source.name, now=now)
+        if not gaps:
+            continue
+        categories = arxiv_categories(settings, source)
+        if not categories:
+            logger.warning(
+                "source %s: missing %s but cannot backfill: set `categories` for it",
+                source.name,
+                ", ".join(d.isoformat() for d in gaps),
+            )
+            continue
+        results.append(
+            _backfill_source(settings, store, client, source, categories, gaps, now, pacer)
+        )
+    return results
+
+
+def _backfill_source(
+    settings: Settings,
+    store: Store,
+    client: httpx.Client,
+    source: SourceSettings,
+    categories: list[str],
+    gaps: list[date],
+    now: datetime,
+    pacer: fetch.Pacer | None,
+) -> Backfill:
+    origin = settings.arxiv.backfill_via
+    result = Backfill(source.name)
+    for day in gaps:
+        try:
+            if origin == "api":
+                entries = _fetch_api_day(settings, client, source.name, categories, day, pacer)
+            else:
+                entries = _fetch_oai_day(settings, client, source.name, categories, day, pacer)
+        except (FetchError, ParseError) as e:
+            logger.warning("source %s: backfill of %s failed: %s", source.name, day, e)
+            result.failed.append((day, str(e)))
+            continue
+        dated = [_as_announced(e, day, categories) for e in entries]
+        stored = store_entries(settings, store, source, dated, now=now, record_days=False)
+        # Count the papers now dated that day: one the API window repeats from a neighbouring
+        # day keeps its earlier announcement and is not counted twice.
+        n_kept = sum(p.announced == day for p in store.list_papers(list(stored.paper_ids)))
+        store.save_source_day(
+            source.name, day, origin, now, n_entries=n_kept, n_filtered=stored.n_filtered
+        )
+        logger.info("source %s: backfilled %s via %s: %d papers", source.name, day, origin, n_kept)
+        result.filled.append((day, origin, n_kept))
+        result.n_new += stored.n_new
+        result.paper_ids.extend(stored.paper_ids)
+    return result
+
+
+def _as_announced(entry: Entry, day: date, categories: Sequence[str]) -> Entry:
+    """A backfilled entry as the day's feed would have listed it: 'new' if its primary
+    category is followed, else 'cross'."""
+    primary = entry.categories[0] if entry.categories else None
+    kind = "new" if primary in categories else "cross"
+    return dataclasses.replace(entry, announced=day, announce_type=kind)
+
+
+def _fetch_api_day(
+    settings: Settings,
+    client: httpx.Client,
+    name: str,
+    categories: Sequence[str],
+    day: date,
+    pacer: fetch.Pacer | None,
+) -> list[Entry]:
+    entries: list[Entry] = []
+    for _ in range(_MAX_PAGES):
+        url = freshness.api_query_url(
+            settings.arxiv.api_url,
+            categories,
+            day,
+            start=len(entries),
+            max_results=settings.arxiv.page_size,
+        )
+        content = _get(settings, client, url, pacer)
+        page, total = parse_arxiv_api_page(content, f"{name} (backfill {day})")
+        entries += page
+        if not page or total is None or len(entries) >= total:
+            return entries
+    raise FetchError(f"{name}: backfill of {day} did not end after {_MAX_PAGES} pages")
+
+
+def _fetch_oai_day(
+    settings: Settings,
+    client: httpx.Client,
+    name: str,
+    categories: Sequence[str],
+    day: date,
+    pacer: fetch.Pacer | None,
+) -> list[Entry]:
+    """OAI-PMH lists records by datestamp (any change), so keep only those submitted in the
+    day's window and carrying a followed category."""
+    begin, end = freshness.submission_window(day)
+    wanted = set(categories)
+    entries: list[Entry] = []
+    for oai_set in freshness.oai_sets(categories):
+        url = freshness.oai_list_url(settings.arxiv.oai_url, oai_set, day)
+        for _ in range(_MAX_PAGES):
+            page, token = parse_arxiv_oai(
+                _get(settings, client, url, pacer), f"{name} (backfill {day})"
+            )
+            entries += [
+                e
+                for e in page
+                if wanted & set(e.categories)
+                and e.published is not None
+                and begin.date() <= e.published.date() <= end.date()
+            ]
+            if token is None:
+                break
+            url = freshness.oai_resume_url(settings.arxiv.oai_url, token)
+        else:
+            raise FetchError(f"{name}: OAI-PMH backfill of {day} did not end after {_MAX_PAGES}")
+    return entries
+
+
+def _get(settings: Settings, client: httpx.Client, url: str, pacer: fetch.Pacer | None) -> bytes:
+    fetched = fetch.fetch_url(
+        client, url, max_bytes=settings.fetch.max_bytes, retries=settings.fetch.retries, pacer=pacer
+    )
+    return fetched.content or b""
+
+
+# --- Hugging Face signals -------------------------------------------------------------------
+
+
+def refresh_signals(
+    settings: Settings,
+    store: Store,
+    client: httpx.Client,
+    days: Sequence[date],
+    *,
+    now: datetime,
+    pacer: fetch.Pacer | None = None,
+) -> list[str]:
+    """Re-read each hf-daily source's page for `days` so upvotes and stars are current.
+
+    Returns one problem line per day that could not be refreshed; never raises for those.
+    """
+    problems = []
+    for source in settings.enabled_sources:
+        url = settings.resolve_url(source)
+        if source.kind != "hf-daily" or not fetch.is_remote(url):
+            continue
+        for day in days:
+            day_url = _with_date(url, day)
+            try:
+                content = _get(settings, client, day_url, pacer)
+                entries = parse_hf_daily(content, source.name)
+            except (FetchError, ParseError) as e:
+                logger.warning("source %s: cannot refresh signals for %s: %s", source.name, day, e)
+                problems.append(f"{source.name} {day.isoformat()}: {e}")
+                continue
+            store_entries(settings, store, source, entries, now=now, record_days=False)
+    return problems
+
+
+def _with_date(url: str, day: date) -> str:
+    """`…/api/daily_papers` -> `…/api/daily_papers?date=2025-06-11` (replacing any date)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "date"] + [("date", str(day))]
+    return urlunsplit(parts._replace(query=urlencode(query)))

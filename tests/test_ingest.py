@@ -1,0 +1,280 @@
+"""ingest.py through run.py against a real loopback server: a simulated week, backfill, signals.
+
+The week is 2025-W24 with real arXiv records (tests/arxivfeeds.py): the daily run is missed on
+Wednesday 11 June, and Thursday's run must find the gap and backfill it from the API.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from arxivfeeds import api_page, arxiv_id, load_day, rss_day
+from conftest import FakeEmbedder
+from httpserver import FeedServer, Reply, serve
+
+from pipeline import run
+from pipeline.config import Settings, load_settings
+from pipeline.fetch import make_client
+from pipeline.store import Store
+
+TUE, WED, THU, FRI = (date(2025, 6, d) for d in (10, 11, 12, 13))
+RSS = {"Content-Type": "application/rss+xml"}
+ATOM = {"Content-Type": "application/atom+xml"}
+OVERLAP = "2506.08013"  # a Tuesday paper that the API's Wednesday window also returns
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with serve() as s:
+        yield s
+
+
+def write_config(
+    tmp_path: Path, server: FeedServer, extra: str = "", arxiv_extra: str = ""
+) -> Settings:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"""
+[paths]
+data_dir = "data"
+digests_dir = "digests"
+
+[fetch]
+timeout_s = 5.0
+retries = 0
+
+[embed]
+progress = false
+
+[digest]
+week = "2025-W24"
+
+[arxiv]
+api_url = "{server.base}/api/query"
+politeness_s = 0.0
+
+[[sources]]
+name = "arxiv-cs-lg"
+kind = "arxiv-rss"
+url = "{server.base}/rss/cs.LG"
+categories = ["cs.LG"]
+{arxiv_extra}
+
+[[sources]]
+name = "hf-daily"
+kind = "hf-daily"
+url = "{server.base}/api/daily_papers"
+{extra}
+""",
+        encoding="utf-8",
+    )
+    return load_settings(path)
+
+
+def hf_item(paper_id: str, title: str, upvotes: int) -> dict[str, object]:
+    return {
+        "paper": {"id": paper_id, "title": title, "upvotes": upvotes, "githubStars": upvotes * 2},
+        "title": title,
+        "numComments": 3,
+        "githubRepo": "https://github.com/example/stablemtl",
+    }
+
+
+def at(day: date, hour: int) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+def titled_links(text: str, paper: str) -> int:
+    """How often a paper's title links to it (its [abs] link does not count)."""
+    return len(re.findall(rf"\[(?!abs\])[^\]]+\]\(https://arxiv\.org/abs/{paper}\)", text))
+
+
+def test_run_week_with_a_missed_day_backfills_it_exactly_once(tmp_path, server) -> None:
+    days = {d: load_day(d.isoformat()) for d in (TUE, WED, THU, FRI)}
+    tuesday_overlap = next(r for r in days[TUE] if arxiv_id(r) == OVERLAP)
+    settings = write_config(tmp_path, server)
+    embedder = FakeEmbedder()
+    server.route(
+        "/api/daily_papers",
+        Reply(200, json.dumps([hf_item(OVERLAP, tuesday_overlap["title"], 12)]).encode()),
+    )
+    server.route("/api/query", Reply(200, api_page([*days[WED], tuesday_overlap]), ATOM))
+    with Store.open(settings.database_path) as store:
+        for day in (TUE, THU, FRI):  # Wednesday's run never happened
+            server.route("/rss/cs.LG", Reply(200, rss_day(days[day], day), RSS))
+            report = run.run_ingest(settings, store, embedder, now=at(day, 6))
+            assert all(s.ok for s in report.sources), report.sources
+        # Build day: HF upvotes have grown since Tuesday; the build refreshes them.
+        server.route("/api/daily_papers", Reply(200, b"[]"))
+        server.route(
+            f"/api/daily_papers?date={TUE}",
+            Reply(200, json.dumps([hf_item(OVERLAP, tuesday_overlap["title"], 40)]).encode()),
+        )
+        built = run.run_build(settings, store, embedder, now=at(date(2025, 6, 16), 8))
+        merged = store.get_paper(f"arxiv:{OVERLAP}")
+
+    api_hits = [h for h in server.hits if h.path.startswith("/api/query")]
+    assert len(api_hits) == 1  # one gap, one page; Friday's run finds nothing left to fill
+    query = parse_qs(urlsplit(api_hits[0].path).query)["search_query"][0]
+    assert query == "(cat:cs.LG) AND submittedDate:[202506091800 TO 202506101800]"
+
+    text = Path(built.digest_path or "").read_text(encoding="utf-8").replace("\\", "")
+    every_paper = {arxiv_id(r) for records in days.values() for r in records}
+    assert built.n_papers_in_digest == len(every_paper) == 28
+    for paper in every_paper:
+        assert titled_links(text, paper) == 1, paper
+    assert (
+        "missed Wed 11 Jun 2025; 8 papers for that day were fetched from the arXiv API instead"
+        in text
+    )
+    coverage = text.split("## Coverage", 1)[1]
+    assert "backfilled 2025-06-11 via the arXiv API: 8 papers" in coverage
+
+    assert merged is not None
+    assert merged.sources == ("arxiv-cs-lg", "hf-daily")
+    assert merged.announced == TUE  # the API's later copy does not move it to Wednesday
+    assert merged.signals.upvotes == 40 and merged.signals.github_stars == 80
+    assert "▲ 40" in text
+
+
+def test_run_ingest_records_a_failed_backfill_and_retries_it_next_run(tmp_path, server) -> None:
+    settings = write_config(tmp_path, server)
+    tue, thu = load_day(TUE.isoformat()), load_day(THU.isoformat())
+    server.route("/api/daily_papers", Reply(200, b"[]"))
+    server.route("/api/query", Reply(503, b"down"))
+    with Store.open(settings.database_path) as store:
+        server.route("/rss/cs.LG", Reply(200, rss_day(tue, TUE), RSS))
+        run.run_ingest(settings, store, FakeEmbedder(), now=at(TUE, 6))
+        server.route("/rss/cs.LG", Reply(200, rss_day(thu, THU), RSS))
+        report = run.run_ingest(settings, store, FakeEmbedder(), now=at(THU, 6))
+        assert report.sources[0].ok and report.sources[0].backfilled == ()
+        assert {d.day for d in store.list_source_days(TUE, THU)} == {TUE, THU}
+        server.route("/api/query", Reply(200, api_page(load_day(WED.isoformat())), ATOM))
+        again = run.run_ingest(settings, store, FakeEmbedder(), now=at(THU, 7))
+        assert again.sources[0].backfilled == ("2025-06-11 via arXiv API: 8 papers",)
+        assert "    backfilled 2025-06-11 via arXiv API: 8 papers" in run.describe_report(again)
+        assert store.list_source_days(WED, WED)[0].origin == "api"
+
+
+def test_run_build_notes_a_failing_source_and_an_unfilled_gap(tmp_path, server) -> None:
+    settings = write_config(tmp_path, server, extra="")
+    tue = load_day(TUE.isoformat())
+    server.route("/api/daily_papers", Reply(500, b"oops"))
+    server.route("/api/query", Reply(503, b"down"))
+    with Store.open(settings.database_path) as store:
+        server.route("/rss/cs.LG", Reply(200, rss_day(tue, TUE), RSS))
+        run.run_ingest(settings, store, FakeEmbedder(), now=at(TUE, 6))
+        server.route("/rss/cs.LG", Reply(500, b"down"))
+        run.run_ingest(settings, store, FakeEmbedder(), now=at(THU, 6))
+        built = run.run_build(settings, store, FakeEmbedder(), now=at(date(2025, 6, 16), 8))
+    text = Path(built.digest_path or "").read_text(encoding="utf-8").replace("\\", "")
+    assert "Source arxiv-cs-lg has failed since its last success on Tue 10 Jun 2025" in text
+    assert "Source hf-daily has not been read successfully yet" in text
+    assert "Source arxiv-cs-lg has nothing yet for 2025-06-11, 2025-06-12, 2025-06-13" in text
+    assert "Hugging Face signals could not be refreshed" in text
+
+
+def test_run_build_explains_an_empty_week(tmp_path, server) -> None:
+    settings = write_config(tmp_path, server, extra="")
+    server.route("/api/daily_papers", Reply(200, b"[]"))
+    with Store.open(settings.database_path) as store:
+        built = run.run_build(settings, store, FakeEmbedder(), now=at(date(2025, 6, 16), 8))
+    text = Path(built.digest_path or "").read_text(encoding="utf-8").replace("\\", "")
+    assert "No papers for 2025-W24: the sources listed nothing in this window." in text
+
+
+def test_backfill_via_oai_pages_through_resumption_tokens(tmp_path, server) -> None:
+    from pipeline import ingest
+
+    oai = Path(__file__).parent / "data" / "oai"
+    server.route(
+        "/oai",
+        Reply(200, (oai / "arxiv_oai_ListRecords_set-cs_page88_first20.xml").read_bytes()),
+        Reply(200, (oai / "arxiv_oai_ListRecords_set-cs_page89_first20_lastpage.xml").read_bytes()),
+    )
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"""
+[arxiv]
+oai_url = "{server.base}/oai"
+backfill_via = "oai"
+politeness_s = 0.0
+
+[[sources]]
+name = "arxiv-cs-cv"
+kind = "arxiv-rss"
+url = "{server.base}/rss/cs.CV"
+categories = ["cs.CV"]
+""",
+        encoding="utf-8",
+    )
+    settings = load_settings(path)
+    fri, tue = date(2015, 11, 13), date(2015, 11, 17)
+    with Store.open(":memory:") as store, make_client(user_agent="t", timeout_s=5) as c:
+        for day in (fri, tue):
+            store.save_source_day("arxiv-cs-cv", day, "feed", at(day, 6), n_entries=1)
+        filled = ingest.backfill_gaps(settings, store, c, now=at(tue, 6))
+        papers = store.list_papers(filled[0].paper_ids)
+    assert [h.path.split("&", 1)[0] for h in server.hits] == [
+        "/oai?verb=ListRecords",
+        "/oai?verb=ListRecords",
+    ]
+    assert "set=cs&from=2015-11-13&until=2015-11-16" in server.hits[0].path
+    assert "resumptionToken=1122234%7C88001" in server.hits[1].path
+    # Monday 16 Nov's window is Thu 12 - Fri 13 Nov; only cs.CV records submitted then count.
+    assert filled[0].describe() == ("2015-11-16 via arXiv OAI-PMH: 5 papers",)
+    assert sorted(p.paper_id for p in papers) == [
+        "arxiv:1511.04377",
+        "arxiv:1511.04384",
+        "arxiv:1511.04397",
+        "arxiv:1511.04401",
+        "arxiv:1511.04404",
+    ]
+    assert {(p.announced, p.announce_type) for p in papers} == {(date(2015, 11, 16), "new")}
+
+
+def test_filters_and_replace_announcements(tmp_path, server) -> None:
+    """Global and per-source filters drop papers (counted per day); a 'replace' the source does
+    not keep updates a stored paper's version but never adds a paper."""
+    tue = load_day(TUE.isoformat())
+    settings = write_config(
+        tmp_path,
+        server,
+        arxiv_extra='exclude = ["diffusion"]',
+        extra='\n[filters]\nexclude = ["registers"]\n',
+    )
+    feed = rss_day(tue, TUE)
+    server.route("/api/daily_papers", Reply(200, b"[]"))
+    server.route("/rss/cs.LG", Reply(200, feed, RSS))
+    with Store.open(settings.database_path) as store:
+        report = run.run_ingest(settings, store, FakeEmbedder(), now=at(TUE, 6))
+        kept = {p.paper_id for p in store.list_papers_between(TUE, TUE)}
+        # StableMTL ("latent diffusion") and "Vision Transformers Don't Need Trained Registers"
+        assert "arxiv:2506.08013" not in kept and "arxiv:2506.08010" not in kept
+        assert report.sources[0].n_filtered >= 2
+        assert store.list_source_days(TUE, TUE, source="arxiv-cs-lg")[0].n_filtered >= 2
+        first = sorted(kept)[0].removeprefix("arxiv:")
+        replaced = feed.replace(
+            f"{first}v1 Announce Type: new".encode(), f"{first}v2 Announce Type: replace".encode()
+        )
+        replaced = replaced.replace(
+            b"2506.08007v1 Announce Type: new", b"2506.08007v1 Announce Type: replace"
+        )
+        server.route(
+            "/rss/cs.LG",
+            Reply(
+                200,
+                replaced.replace(b"<arxiv:announce_type>new", b"<arxiv:announce_type>replace"),
+                RSS,
+            ),
+        )
+        run.run_ingest(settings, store, FakeEmbedder(), now=at(TUE, 7))
+        stored = store.get_paper(f"arxiv:{first}")
+        assert stored is not None and stored.version == 2
+        assert {p.paper_id for p in store.list_papers_between(TUE, TUE)} == kept
