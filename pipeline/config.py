@@ -96,7 +96,7 @@ def _check_cron(expression: str) -> str:
         reason = str(e)[:1].lower() + str(e)[1:]
         raise _problem(
             "cron",
-            f"must be a 5-field crontab expression like '0 7 * * mon', "
+            f"must be a 5-field crontab expression like '0 7 * * mon' (or 6, seconds first), "
             f"got {expression!r} ({reason})",
         ) from None
     return expression

@@ -81,7 +81,7 @@ class ChildRunner:
 
 
 def child_argv(settings: Settings, *, python: str, verbosity: Sequence[str]) -> list[str]:
-    """`python -m pipeline --config <file> <verbosity…>`: a child's command line, less its command."""
+    """The child command line, less its command: `python -m pipeline --config FILE -v …`."""
     return [python, "-m", "pipeline", "--config", str(settings.config_path), *verbosity]
 
 

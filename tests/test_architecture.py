@@ -56,7 +56,7 @@ def test_digest_help_lists_the_commands() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "pipeline", "--help"], capture_output=True, text=True, check=True
     )
-    for command in ("ingest", "build", "run", "check-config"):
+    for command in ("ingest", "build", "run", "check-config", "serve", "status"):
         assert command in out.stdout
 
 
