@@ -83,7 +83,7 @@ def test_acquire_waits_for_the_holder_to_finish(tmp_path: Path) -> None:
 
 def test_acquire_gives_up_after_waiting(tmp_path: Path) -> None:
     path = tmp_path / "pipeline.lock"
-    with RunLock(path).hold("serve"), pytest.raises(LockError, match="after waiting 0.5 s"):
+    with RunLock(path).hold("serve"), pytest.raises(LockError, match=r"after waiting 0\.5 s"):
         RunLock(path).acquire("run", wait_s=0.5)
 
 

@@ -137,3 +137,10 @@ def test_status_command_on_a_fresh_install(settings: Settings) -> None:
     assert "recent runs: none yet" in result.output
     assert "health: ok (no runs yet)" in result.output
     assert not settings.database_path.exists()  # status only reads
+
+
+def test_a_second_serve_is_refused_and_names_the_first(settings: Settings) -> None:
+    with service.serve_lock(settings).hold("serve"):
+        result = CliRunner().invoke(cli, ["--config", str(settings.config_path), "serve"])
+    assert result.exit_code == 1
+    assert "another run holds the lock: `digest serve` (pid" in result.output
