@@ -100,8 +100,8 @@ def _execute(ctx: click.Context, command: str, as_json: bool, **options: Any) ->
     except KeyboardInterrupt as e:
         signum = getattr(e, "signum", signal.SIGINT)
         click.echo(
-            f"stopped by {signal.Signals(signum).name}: the {command} is recorded as interrupted; "
-            "stored data is consistent and no partial digest was written",
+            f"stopped by {signal.Signals(signum).name}: the {command} (if it had started) is "
+            "recorded as interrupted; stored data is consistent and no partial digest was written",
             err=True,
         )
         sys.exit(128 + signum)

@@ -53,7 +53,9 @@ def run_locked(
         except PipelineError as e:
             logger.error("%s failed after %.1f s: %s", command, time.monotonic() - started, e)
             raise
-    logger.info("%s", summarize_report(report, duration_s=time.monotonic() - started))
+    failed = bool(report.error or report.all_sources_failed)
+    level = logging.WARNING if failed else logging.INFO
+    logger.log(level, "%s", summarize_report(report, duration_s=time.monotonic() - started))
     return report
 
 

@@ -158,7 +158,7 @@ def test_sigterm_during_a_manual_run_rolls_back_and_says_so(
         if run.poll() is None:
             run.kill()
     assert run.returncode == 128 + signal.SIGTERM
-    assert "stopped by SIGTERM: the ingest is recorded as interrupted" in err
+    assert "stopped by SIGTERM: the ingest (if it had started) is recorded as interrupted" in err
     assert "Traceback" not in err
     assert _runs(tmp_path / "data" / "pipeline.sqlite3") == [("ingest", "interrupted")]
     assert read_holder(tmp_path / "data" / "pipeline.lock") is None
