@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.handlers
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,10 +25,21 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 logger = logging.getLogger("pipeline")
 
 
-def _setup_logging(verbose: int, quiet: bool) -> None:
+def _setup_logging(verbose: int, quiet: bool, log_file: Path | None = None) -> None:
     levels = {0: logging.WARNING, 1: logging.INFO}
     level = logging.ERROR if quiet else levels.get(verbose, logging.DEBUG)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if log_file is not None:
+        # Watched: logrotate may move the file away; the handler then reopens it.
+        handlers.append(logging.handlers.WatchedFileHandler(log_file, encoding="utf-8"))
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+    # APScheduler logs every job start and end at INFO: only worth seeing with -vv.
+    logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,14 +53,29 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 )
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+@click.option(
+    "--log-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also append log lines to this file.",
+)
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path, verbose: int, quiet: bool) -> None:
+def cli(
+    ctx: click.Context, config_path: Path, verbose: int, quiet: bool, log_file: Path | None
+) -> None:
     """Track new papers from feeds and write a themed weekly digest.
 
     Example: digest --config examples/demo.toml run
     """
-    _setup_logging(verbose, quiet)
-    ctx.obj = {"config_path": config_path}
+    try:
+        # A service's log is its only output: `serve` logs at INFO unless told otherwise.
+        serving = ctx.invoked_subcommand == "serve" and not verbose
+        _setup_logging(1 if serving else verbose, quiet, log_file)
+    except OSError as e:
+        raise click.BadParameter(
+            f"cannot open {log_file}: {e.strerror}", param_hint="--log-file"
+        ) from None
+    ctx.obj = {"config_path": config_path, "verbose": verbose, "quiet": quiet, "log_file": log_file}
 
 
 def _settings(ctx: click.Context) -> Any:
@@ -58,17 +86,25 @@ def _settings(ctx: click.Context) -> Any:
 
 def _execute(ctx: click.Context, command: str, as_json: bool, **options: Any) -> None:
     """Load settings, run one command of `run`, print the report, exit with its code."""
-    from pipeline import run
+    from pipeline import run, service
 
     try:
         settings = _settings(ctx)
-        report = run.run_command(settings, command, **options)
+        report = service.run_locked(settings, command, **options)
     except ConfigError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(EXIT_USAGE)
     except PipelineError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(EXIT_FAILED)
+    except KeyboardInterrupt as e:
+        signum = getattr(e, "signum", signal.SIGINT)
+        click.echo(
+            f"stopped by {signal.Signals(signum).name}: the {command} (if it had started) is "
+            "recorded as interrupted; stored data is consistent and no partial digest was written",
+            err=True,
+        )
+        sys.exit(128 + signum)
     if as_json:
         click.echo(json.dumps(run.report_dict(report), indent=2, sort_keys=True))
     else:
@@ -80,6 +116,17 @@ def _json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")(func)
 
 
+def _wait_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--wait",
+        "wait_s",
+        type=click.FloatRange(min=0),
+        default=0.0,
+        metavar="SECONDS",
+        help="If another run holds the lock, wait up to SECONDS for it (default: refuse at once).",
+    )(func)
+
+
 def _week_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--week", default=None, metavar="YYYY-Www", help="ISO week to build (default: config)."
@@ -88,37 +135,40 @@ def _week_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 @cli.command()
 @_json_option
+@_wait_option
 @click.pass_context
-def ingest(ctx: click.Context, as_json: bool) -> None:
+def ingest(ctx: click.Context, as_json: bool, wait_s: float) -> None:
     """Fetch every enabled source into the store and embed new papers.
 
     Example: digest ingest
     """
-    _execute(ctx, "ingest", as_json)
+    _execute(ctx, "ingest", as_json, wait_s=wait_s)
 
 
 @cli.command()
 @_week_option
 @_json_option
+@_wait_option
 @click.pass_context
-def build(ctx: click.Context, week: str | None, as_json: bool) -> None:
+def build(ctx: click.Context, week: str | None, as_json: bool, wait_s: float) -> None:
     """Write digests/<week>.md from the papers already stored.
 
     Example: digest build --week 2025-W24
     """
-    _execute(ctx, "build", as_json, week=_check_week(week))
+    _execute(ctx, "build", as_json, week=_check_week(week), wait_s=wait_s)
 
 
 @cli.command(name="run")
 @_week_option
 @_json_option
+@_wait_option
 @click.pass_context
-def run_cmd(ctx: click.Context, week: str | None, as_json: bool) -> None:
+def run_cmd(ctx: click.Context, week: str | None, as_json: bool, wait_s: float) -> None:
     """Ingest, then build the digest (what cron calls).
 
     Example: digest run --json
     """
-    _execute(ctx, "run", as_json, week=_check_week(week))
+    _execute(ctx, "run", as_json, week=_check_week(week), wait_s=wait_s)
 
 
 @cli.command()
@@ -167,6 +217,87 @@ def check_config(ctx: click.Context) -> None:
     )
 
 
+@cli.command()
+@click.option("--no-catch-up", is_flag=True, help="Do not run a missed ingest or build on start.")
+@click.pass_context
+def serve(ctx: click.Context, no_catch_up: bool) -> None:
+    """Run ingest and build on the [schedule] crontab lines until stopped (SIGTERM, Ctrl-C).
+
+    Example: digest --log-file data/digest.log serve
+    """
+    from pipeline import schedule, service
+
+    try:
+        settings = _settings(ctx)
+        guard = service.serve_lock(settings).hold("serve")
+    except ConfigError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_USAGE)
+    except PipelineError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_FAILED)
+    verbosity = ["-q"] if ctx.obj["quiet"] else ["-v"] * max(ctx.obj["verbose"], 1)
+    log_file = ctx.obj["log_file"]
+    if log_file is not None:
+        verbosity += ["--log-file", str(log_file.resolve())]
+    argv = schedule.child_argv(settings, python=sys.executable, verbosity=verbosity)
+    runner = schedule.ChildRunner(argv, wait_s=settings.schedule.misfire_grace_s)
+    with guard:
+        schedule.serve(settings, runner, catch_up=settings.schedule.catch_up and not no_catch_up)
+    click.echo("digest serve stopped", err=True)
+
+
+@cli.command()
+@_json_option
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1))
+@click.pass_context
+def status(ctx: click.Context, as_json: bool, limit: int) -> None:
+    """Recent runs, source health, next fire times, digests; exit 1 if the last run failed.
+
+    Example: digest status --json
+    """
+    from datetime import UTC, datetime
+
+    from pipeline import service
+
+    try:
+        settings = _settings(ctx)
+        state = service.gather_status(settings, now=datetime.now(UTC), limit=limit)
+    except ConfigError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_USAGE)
+    except PipelineError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_FAILED)
+    if as_json:
+        click.echo(json.dumps(service.status_dict(state), indent=2, sort_keys=True))
+    else:
+        click.echo(service.describe_status(state))
+    sys.exit(EXIT_OK if state.healthy else EXIT_FAILED)
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGINT arrived: unwinds like Ctrl-C, so transactions roll back on the way."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _stop_on_signals() -> None:
+    """Raise Stopped in the main thread on the first SIGTERM/SIGINT; ignore the later ones."""
+    received: list[int] = []
+
+    def handler(signum: int, frame: object) -> None:
+        if received:
+            return  # already unwinding: let the cleanup finish
+        received.append(signum)
+        raise Stopped(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, handler)
+
+
 def _check_week(week: str | None) -> str | None:
     import re
 
@@ -179,6 +310,7 @@ def _check_week(week: str | None) -> str | None:
 
 def main() -> None:
     """Console-script entry point."""
+    _stop_on_signals()
     cli(prog_name="digest")
 
 

@@ -1,6 +1,6 @@
 """config.toml -> validated, frozen Settings; all problems reported at once, as dotted paths.
 
-Imports only `models`, `errors`, pydantic and the standard library (apscheduler lazily, for crons).
+Imports only `models`, `errors`, `crontab`, pydantic and the standard library.
 Non-goals: no I/O beyond reading the one file; no defaults hidden outside the models below.
 """
 
@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from pipeline.crontab import make_trigger
 from pipeline.errors import ConfigError
 from pipeline.models import Topic
 
@@ -92,15 +93,13 @@ def _check_timezone(name: str) -> str:
 
 
 def _check_cron(expression: str) -> str:
-    from apscheduler.triggers.cron import CronTrigger  # lazy: only needed while validating
-
     try:
-        CronTrigger.from_crontab(expression, timezone="UTC")
+        make_trigger(expression, "UTC")
     except ValueError as e:
         reason = str(e)[:1].lower() + str(e)[1:]
         raise _problem(
             "cron",
-            f"must be a 5-field crontab expression like '0 7 * * mon', "
+            f"must be a 5-field crontab expression like '0 7 * * mon' (or 6, seconds first), "
             f"got {expression!r} ({reason})",
         ) from None
     return expression
@@ -281,6 +280,8 @@ class ScheduleSettings(_Section):
     ingest_cron: Cron = "0 2 * * mon-fri"
     build_cron: Cron = "0 7 * * mon"
     timezone: TimeZone = "UTC"
+    misfire_grace_s: Annotated[int, Strict(), Field(ge=1)] = 3600
+    catch_up: StrictBool = True
 
 
 class ArxivSettings(_Section):

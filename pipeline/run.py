@@ -463,6 +463,14 @@ def run_command(settings: Settings, command: str, *, week: str | None = None) ->
         except PipelineError as e:
             store.finish_run(run_id, datetime.now(UTC), "failed", {"error": str(e)})
             raise
+        except BaseException as e:
+            # A bug (recorded, then the traceback propagates) or a stop (SIGINT/SIGTERM raise
+            # KeyboardInterrupt): the store's transactions have rolled back; say how it ended.
+            stopped = isinstance(e, KeyboardInterrupt)
+            error = "stopped by a signal" if stopped else f"{type(e).__name__}: {e}"
+            status = "interrupted" if stopped else "failed"
+            store.finish_run(run_id, datetime.now(UTC), status, {"error": error})
+            raise
         report.finished = datetime.now(UTC)
         status = "failed" if report.all_sources_failed else "ok"
         store.finish_run(run_id, report.finished, status, report_dict(report))

@@ -383,17 +383,17 @@ class Store:
     def list_runs(self, limit: int = 20) -> list[RunRow]:
         """The most recent runs, newest first."""
         rows = self._select("SELECT * FROM runs ORDER BY run_id DESC LIMIT ?", (limit,))
-        return [
-            RunRow(
-                run_id=row["run_id"],
-                command=row["command"],
-                started=_parse_datetime(row["started"]),
-                finished=_opt_datetime(row["finished"]),
-                status=row["status"],
-                report=json.loads(row["report"]) if row["report"] else {},
-            )
-            for row in rows
-        ]
+        return [_row_to_run(row) for row in rows]
+
+    def get_last_run(self, commands: Sequence[str], *, status: str | None = None) -> RunRow | None:
+        """The newest run of any of `commands` (with `status`, if given), or None."""
+        marks = ",".join("?" * len(commands))
+        where = f"command IN ({marks})" + (" AND status = ?" if status is not None else "")
+        params = [*commands, *([status] if status is not None else [])]
+        rows = self._select(
+            f"SELECT * FROM runs WHERE {where} ORDER BY run_id DESC LIMIT 1", params
+        )
+        return _row_to_run(rows[0]) if rows else None
 
     def record_source_result(
         self, source: str, now: datetime, *, ok: bool, n_entries: int, error: str | None
@@ -615,6 +615,17 @@ def _paper_to_params(paper: Paper, title_key: str | None) -> tuple[Any, ...]:
         json.dumps(dataclasses.asdict(paper.signals), sort_keys=True),
         title_key,
         effective.isoformat(),
+    )
+
+
+def _row_to_run(row: sqlite3.Row) -> RunRow:
+    return RunRow(
+        run_id=row["run_id"],
+        command=row["command"],
+        started=_parse_datetime(row["started"]),
+        finished=_opt_datetime(row["finished"]),
+        status=row["status"],
+        report=json.loads(row["report"]) if row["report"] else {},
     )
 
 

@@ -397,3 +397,29 @@ def test_load_settings_reports_bad_arxiv_filters_and_source_keys(tmp_path: Path)
         "sources[0].categories[0]: must be an arXiv category like 'cs.LG', got 'cs LG'",
         "sources[1].categories: only applies to kind 'arxiv-rss', not 'rss'",
     }
+def test_load_settings_reads_schedule_options(tmp_path: Path) -> None:
+    settings = load_settings(
+        write_config(
+            tmp_path,
+            '[schedule]\ningest_cron = "*/5 * * * * *"\nmisfire_grace_s = 600\ncatch_up = false\n',
+        )
+    )
+    assert settings.schedule.ingest_cron == "*/5 * * * * *"  # a leading seconds field
+    assert (settings.schedule.misfire_grace_s, settings.schedule.catch_up) == (600, False)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("misfire_grace_s = 0", "schedule.misfire_grace_s: must be at least 1, got 0"),
+        ('misfire_grace_s = "1h"', "schedule.misfire_grace_s: must be an integer, got '1h'"),
+        ('catch_up = "yes"', "schedule.catch_up: must be true or false, got 'yes'"),
+        ('ingest_cron = "* * * * * * *"', "schedule.ingest_cron: must be a 5-field crontab"),
+    ],
+)
+def test_load_settings_reports_bad_schedule_options(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    problems = problems_of(tmp_path, f"[schedule]\n{text}\n")
+    assert len(problems) == 1
+    assert problems[0].startswith(expected)

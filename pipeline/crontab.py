@@ -1,0 +1,56 @@
+"""Crontab lines → APScheduler `CronTrigger`s, and the fire times around a moment.
+
+A line has the standard 5 fields (minute hour day month weekday) or 6 with a leading seconds
+field, which lets tests fire a job every few seconds (`*/2 * * * * *`). Weekdays are best written
+as names: APScheduler 3 numbers them from Monday = 0, unlike classic cron. Imports nothing from
+the package; apscheduler is imported lazily so `digest --help` stays light. Pure: `now` is a
+parameter, never the clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+_FIELDS = ("minute", "hour", "day", "month", "day_of_week")
+# Windows searched, shortest first, for the latest fire time before a moment: short windows keep
+# a every-few-seconds line cheap, long ones still find a yearly line.
+_LOOKBACKS = (
+    timedelta(minutes=2),
+    timedelta(hours=2),
+    timedelta(days=2),
+    timedelta(days=32),
+    timedelta(days=367),
+)
+
+
+def make_trigger(expression: str, timezone: str) -> Any:
+    """A CronTrigger for a 5-field (or seconds-first 6-field) line; ValueError if it is invalid."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    values = expression.split()
+    if len(values) == 5:
+        return CronTrigger(**dict(zip(_FIELDS, values, strict=True)), timezone=timezone)
+    if len(values) == 6:
+        fields = dict(zip(("second", *_FIELDS), values, strict=True))
+        return CronTrigger(**fields, timezone=timezone)
+    raise ValueError(f"wrong number of fields: got {len(values)}, expected 5 (or 6 with seconds)")
+
+
+def next_fire(trigger: Any, now: datetime) -> datetime | None:
+    """The first fire time strictly after `now`, or None if the line never fires again."""
+    return trigger.get_next_fire_time(None, now + timedelta(microseconds=1))
+
+
+def previous_fire(trigger: Any, now: datetime) -> datetime | None:
+    """The latest fire time at or before `now` (within about a year), or None."""
+    for lookback in _LOOKBACKS:
+        fire = trigger.get_next_fire_time(None, now - lookback)
+        if fire is None or fire > now:
+            continue
+        while True:
+            following = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
+            if following is None or following > now:
+                return fire
+            fire = following
+    return None

@@ -1,0 +1,138 @@
+"""APScheduler wiring for `digest serve`: two cron jobs and a catch-up job, nothing more.
+
+Each job runs one `digest ingest|build` in a child process (`ChildRunner`): the child takes the
+run lock like a manual run (waiting up to misfire_grace_s for one to finish), a crash or a leak in
+a run cannot take the service down, and the model's memory goes back to the OS between runs.
+A job that fails raises; APScheduler logs it with its traceback and the next fire retries.
+Stopping: the CLI turns SIGTERM/SIGINT into KeyboardInterrupt in the main thread; `serve` then
+stops the child with SIGTERM (it rolls back and records the run as interrupted) and returns.
+Imports `service` (catch-up), `crontab`, `config`. Decisions live in `service`/`catchup`.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from pipeline import crontab, service
+from pipeline.config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class JobFailed(Exception):
+    """A scheduled command did not succeed (its own log lines say why)."""
+
+
+class JobRunner(Protocol):
+    """Runs one command ('ingest' or 'build') to the end; `terminate` stops the current one."""
+
+    def __call__(self, command: str) -> None: ...
+
+    def terminate(self) -> None: ...
+
+
+class ChildRunner:
+    """Runs `<argv> <command> --wait S` as a child process, one at a time."""
+
+    def __init__(self, argv: Sequence[str], *, wait_s: float) -> None:
+        self._argv = list(argv)
+        self._wait_s = wait_s
+        self._guard = threading.Lock()
+        self._child: subprocess.Popen[bytes] | None = None
+        self._stopping = False
+
+    def __call__(self, command: str) -> None:
+        with self._guard:
+            if self._stopping:
+                return
+            # Own session: a terminal's Ctrl-C reaches only serve, which forwards one SIGTERM.
+            # stdout (the printed report) is dropped: the child logs its summary line to stderr.
+            child = subprocess.Popen(
+                [*self._argv, command, "--wait", f"{self._wait_s:g}"],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            self._child = child
+        try:
+            code = child.wait()
+        finally:
+            with self._guard:
+                self._child = None
+        if code == 0:
+            return
+        if self._stopping and code in (128 + signal.SIGTERM, -signal.SIGTERM):
+            logger.warning("%s was stopped; it is recorded as interrupted", command)
+            return
+        raise JobFailed(f"`digest {command}` exited with status {code}")
+
+    def terminate(self) -> None:
+        """Start no new child; send SIGTERM to the running one, if any."""
+        with self._guard:
+            self._stopping = True
+            if self._child is not None and self._child.poll() is None:
+                self._child.send_signal(signal.SIGTERM)
+
+
+def child_argv(settings: Settings, *, python: str, verbosity: Sequence[str]) -> list[str]:
+    """The child command line, less its command: `python -m pipeline --config FILE -v …`."""
+    return [python, "-m", "pipeline", "--config", str(settings.config_path), *verbosity]
+
+
+def make_scheduler(settings: Settings, run_job: JobRunner, *, catch_up: bool) -> Any:
+    """A BlockingScheduler with the ingest and build cron jobs (and a one-off catch-up job)."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    schedule = settings.schedule
+    scheduler = BlockingScheduler(
+        timezone=schedule.timezone,
+        executors={"default": ThreadPoolExecutor(max_workers=1)},
+        job_defaults={
+            "max_instances": 1,
+            "coalesce": True,
+            "misfire_grace_time": schedule.misfire_grace_s,
+        },
+    )
+    for command, line in (("ingest", schedule.ingest_cron), ("build", schedule.build_cron)):
+        trigger = crontab.make_trigger(line, schedule.timezone)
+        scheduler.add_job(run_job, trigger, args=(command,), id=command, name=command)
+    if catch_up:
+        scheduler.add_job(run_catch_up, args=(settings, run_job), id="catch-up", name="catch-up")
+    return scheduler
+
+
+def run_catch_up(settings: Settings, run_job: JobRunner) -> None:
+    """Run what `service.plan_catch_up` says was missed; raise if any of it failed."""
+    plan = service.plan_catch_up(settings, now=datetime.now(UTC))
+    logger.info("catch-up: %s", ", ".join(plan) if plan else "nothing was missed")
+    failed = []
+    for command in plan:
+        try:
+            run_job(command)
+        except JobFailed as e:
+            logger.error("catch-up %s failed: %s", command, e)
+            failed.append(command)
+    if failed:
+        raise JobFailed(f"catch-up failed: {', '.join(failed)}")
+
+
+def serve(settings: Settings, run_job: JobRunner, *, catch_up: bool) -> None:
+    """Run the scheduler until KeyboardInterrupt (SIGINT/SIGTERM), then stop cleanly."""
+    scheduler = make_scheduler(settings, run_job, catch_up=catch_up)
+    for job in scheduler.get_jobs():
+        logger.info("job %s: %s", job.name, job.trigger)
+    try:
+        scheduler.start()
+    except KeyboardInterrupt:
+        logger.warning("stop requested: finishing up")
+    finally:
+        run_job.terminate()
+        if scheduler.running:
+            scheduler.shutdown(wait=True)  # waits for the job thread, i.e. the child, to end

@@ -1,0 +1,270 @@
+"""Unattended operation around `run`: one run at a time, catch-up after downtime, status.
+
+run_locked:    take the run lock (refuse, or wait, if another run holds it) → run_command →
+               log one summary line with the counts.
+plan_catch_up: read the last successful ingest, the crontab lines and the digests folder →
+               `catchup.plan_catch_up` decides what `digest serve` runs at once on start.
+gather_status: recent runs, source health, next fire times, digests written, the lock holder.
+Imports `run`, `config`, `store`, `lock`, `crontab`, `catchup` and `digest` (week arithmetic);
+never writes under digests/ (only `run` does). Non-goals: scheduling itself (`schedule`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pipeline import catchup, crontab, digest, run
+from pipeline.config import Settings
+from pipeline.errors import PipelineError
+from pipeline.lock import Holder, RunLock, read_holder
+from pipeline.models import RunReport
+from pipeline.store import RunRow, SourceStatus, Store
+
+logger = logging.getLogger(__name__)
+
+RUN_LOCK_FILENAME = "pipeline.lock"
+SERVE_LOCK_FILENAME = "serve.lock"
+
+
+def run_lock(settings: Settings) -> RunLock:
+    """The lock every ingest/build/run takes: data_dir/pipeline.lock."""
+    return RunLock(settings.paths.data_dir / RUN_LOCK_FILENAME)
+
+
+def serve_lock(settings: Settings) -> RunLock:
+    """The lock `digest serve` holds for its lifetime, so that only one scheduler runs."""
+    return RunLock(settings.paths.data_dir / SERVE_LOCK_FILENAME)
+
+
+def run_locked(
+    settings: Settings, command: str, *, week: str | None = None, wait_s: float = 0.0
+) -> RunReport:
+    """Run `command` holding the run lock; LockError names the holder if another run has it."""
+    started = time.monotonic()
+    with run_lock(settings).hold(command, wait_s=wait_s):
+        try:
+            report = run.run_command(settings, command, week=week)
+        except PipelineError as e:
+            logger.error("%s failed after %.1f s: %s", command, time.monotonic() - started, e)
+            raise
+    failed = bool(report.error or report.all_sources_failed)
+    level = logging.WARNING if failed else logging.INFO
+    logger.log(level, "%s", summarize_report(report, duration_s=time.monotonic() - started))
+    return report
+
+
+def summarize_report(report: RunReport, *, duration_s: float) -> str:
+    """One log line: the command, its outcome and counts."""
+    failed = [s.name for s in report.sources if not s.ok]
+    outcome = "failed" if report.error or report.all_sources_failed else "ok"
+    parts = [f"{report.command} {outcome} in {duration_s:.1f} s"]
+    if report.command in ("ingest", "run"):
+        parts.append(f"sources {len(report.sources) - len(failed)}/{len(report.sources)} ok")
+        parts.append(f"{report.n_new} new")
+    parts.append(f"{report.n_embedded} embedded")
+    if report.digest_path:
+        parts.append(f"digest {report.week} ({report.n_papers_in_digest} papers)")
+    if failed:
+        parts.append("failed sources: " + ", ".join(failed))
+    return " · ".join(parts)
+
+
+# --- catch-up -------------------------------------------------------------------------------
+
+
+def plan_catch_up(settings: Settings, *, now: datetime) -> tuple[str, ...]:
+    """What `digest serve` should run at once: a missed ingest and/or a missing digest."""
+    schedule = settings.schedule
+    ingest_trigger = crontab.make_trigger(schedule.ingest_cron, schedule.timezone)
+    build_trigger = crontab.make_trigger(schedule.build_cron, schedule.timezone)
+    with run.open_store(settings) as store:
+        last = store.get_last_run(("ingest", "run"), status="ok")
+        week = run.resolve_week(
+            settings.digest.week, store, now=now, timezone=settings.digest.timezone
+        )
+    return catchup.plan_catch_up(
+        ingest_due=crontab.previous_fire(ingest_trigger, now),
+        last_ingest=last.started if last else None,
+        build_due=crontab.previous_fire(build_trigger, now),
+        week_end=_week_end(week, settings.digest.timezone),
+        has_digest=(settings.paths.digests_dir / f"{week}.md").exists(),
+    )
+
+
+def _week_end(week: str, timezone: str) -> datetime:
+    """The moment an ISO week ends (the next Monday, 00:00 in `timezone`)."""
+    _, sunday = digest.week_bounds(week)
+    monday = sunday + timedelta(days=1)
+    return datetime(monday.year, monday.month, monday.day, tzinfo=ZoneInfo(timezone))
+
+
+# --- status ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One recorded run as `digest status` shows it."""
+
+    run_id: int
+    command: str
+    started: datetime
+    finished: datetime | None
+    duration_s: float | None
+    status: str  # ok | failed | interrupted | running | abandoned
+    n_new: int | None
+    n_embedded: int | None
+    n_sources_failed: int | None
+    week: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class DigestFile:
+    """A digest on disk."""
+
+    week: str
+    path: str
+    modified: datetime
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class Status:
+    """Everything `digest status` reports."""
+
+    now: datetime
+    runs: tuple[RunSummary, ...]
+    sources: tuple[SourceStatus, ...]
+    next_ingest: datetime | None
+    next_build: datetime | None
+    digests: tuple[DigestFile, ...]
+    holder: Holder | None
+
+    @property
+    def last_run(self) -> RunSummary | None:
+        """The newest run that is not still in progress."""
+        return next((r for r in self.runs if r.status != "running"), None)
+
+    @property
+    def healthy(self) -> bool:
+        """False when the last run failed or died without finishing: a health check's answer."""
+        last = self.last_run
+        return last is None or last.status in ("ok", "interrupted")
+
+
+def gather_status(settings: Settings, *, now: datetime, limit: int = 10) -> Status:
+    """Read the store, the crontab lines, the digests folder and the lock into a Status."""
+    holder = read_holder(run_lock(settings).path)
+    rows: list[RunRow] = []
+    sources: list[SourceStatus] = []
+    if settings.database_path.exists():
+        with Store.open(settings.database_path) as store:
+            rows = store.list_runs(limit)
+            sources = store.list_source_status()
+    schedule = settings.schedule
+    return Status(
+        now=now,
+        runs=tuple(_summarize_row(row, holder) for row in rows),
+        sources=tuple(sources),
+        next_ingest=crontab.next_fire(
+            crontab.make_trigger(schedule.ingest_cron, schedule.timezone), now
+        ),
+        next_build=crontab.next_fire(
+            crontab.make_trigger(schedule.build_cron, schedule.timezone), now
+        ),
+        digests=tuple(_list_digests(settings.paths.digests_dir)),
+        holder=holder,
+    )
+
+
+def _summarize_row(row: RunRow, holder: Holder | None) -> RunSummary:
+    report: dict[str, Any] = row.report
+    status = row.status
+    # The lock is taken before the run row is written, so a later holder means another run.
+    if status == "running" and (holder is None or holder.started > row.started):
+        status = "abandoned"  # nobody holds the lock for it: the process died mid-run
+    sources = report.get("sources")
+    return RunSummary(
+        run_id=row.run_id,
+        command=row.command,
+        started=row.started,
+        finished=row.finished,
+        duration_s=(row.finished - row.started).total_seconds() if row.finished else None,
+        status=status,
+        n_new=report.get("n_new"),
+        n_embedded=report.get("n_embedded"),
+        n_sources_failed=sum(1 for s in sources if s.get("error")) if sources else None,
+        week=report.get("week"),
+        error=report.get("error"),
+    )
+
+
+def _list_digests(folder: Path) -> list[DigestFile]:
+    files = []
+    for path in sorted(folder.glob("*-W[0-9][0-9].md")) if folder.is_dir() else []:
+        stat = path.stat()
+        modified = datetime.fromtimestamp(stat.st_mtime).astimezone()
+        files.append(DigestFile(path.stem, str(path), modified, stat.st_size))
+    return files
+
+
+def status_dict(status: Status) -> dict[str, Any]:
+    """The status as JSON-ready data (datetimes as ISO 8601 strings)."""
+    data = asdict(status)
+    data["healthy"] = status.healthy
+    data["last_run"] = asdict(status.last_run) if status.last_run else None
+    return _iso_datetimes(data)
+
+
+def _iso_datetimes(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _iso_datetimes(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_iso_datetimes(v) for v in value]
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def describe_status(status: Status) -> str:
+    """Human lines: now running, recent runs, source health, next fire times, digests."""
+    lines = [f"now running: {status.holder.describe()}" if status.holder else "now running: -"]
+    lines.append("recent runs:" if status.runs else "recent runs: none yet")
+    for r in status.runs:
+        took = f"{r.duration_s:.1f} s" if r.duration_s is not None else "-"
+        counts = [
+            f"{r.n_new} new" if r.n_new is not None else "",
+            f"week {r.week}" if r.week else "",
+        ]
+        if r.n_sources_failed:
+            counts.append(f"{r.n_sources_failed} sources failed")
+        detail = ", ".join(c for c in counts if c)
+        error = f": {r.error}" if r.error and r.status != "ok" else ""
+        lines.append(
+            f"  #{r.run_id} {_local(r.started)} {r.command:<6} {r.status:<11} {took:>8}"
+            f"{'  ' + detail if detail else ''}{error}"
+        )
+    lines.append("sources:" if status.sources else "sources: none recorded yet")
+    for s in status.sources:
+        ok = f"last success {_local(s.last_success)}" if s.last_success else "never succeeded"
+        err = f"; last error {_local(s.last_error_at)}: {s.last_error}" if s.last_error_at else ""
+        state = "ok" if s.ok else f"FAILING ({s.consecutive_failures}x)"
+        lines.append(f"  {s.source}: {state}, {ok}{err}")
+    lines.append(f"next ingest: {_local(status.next_ingest)}")
+    lines.append(f"next build:  {_local(status.next_build)}")
+    newest = (
+        f", newest {status.digests[-1].week}: {status.digests[-1].path}" if status.digests else ""
+    )
+    lines.append(f"digests written: {len(status.digests)}{newest}")
+    last = status.last_run
+    verdict = "no runs yet" if last is None else f"last run {last.status}"
+    lines.append(f"health: {'ok' if status.healthy else 'FAILING'} ({verdict})")
+    return "\n".join(lines)
+
+
+def _local(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z") if moment else "-"

@@ -1,0 +1,126 @@
+"""schedule.py with the real APScheduler: jobs firing every second, a job that raises once and
+runs again, and ChildRunner with real child processes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline import schedule
+from pipeline.config import Settings, load_settings
+
+
+class FlakyRunner:
+    """Records each command; the first ingest raises, like a run that hits a bug."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, float]] = []
+        self.terminated = False
+
+    def __call__(self, command: str) -> None:
+        self.calls.append((command, time.monotonic()))
+        if [c for c, _ in self.calls].count("ingest") == 1 and command == "ingest":
+            raise RuntimeError("injected failure")
+
+    def terminate(self) -> None:
+        self.terminated = True
+
+    def count(self, command: str) -> int:
+        return [c for c, _ in self.calls].count(command)
+
+
+def _settings(tmp_path: Path, *, ingest: str, build: str) -> Settings:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[schedule]\ningest_cron = "{ingest}"\nbuild_cron = "{build}"\nmisfire_grace_s = 5\n',
+        encoding="utf-8",
+    )
+    return load_settings(config)
+
+
+def _wait_for(condition: object, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_jobs_fire_and_a_job_that_raises_is_logged_and_runs_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = _settings(tmp_path, ingest="* * * * * *", build="* * * * * *")
+    runner = FlakyRunner()
+    scheduler = schedule.make_scheduler(settings, runner, catch_up=False)
+    thread = threading.Thread(target=scheduler.start, daemon=True)
+    started = time.monotonic()
+    with caplog.at_level(logging.ERROR, logger="apscheduler"):
+        thread.start()
+        try:
+            _wait_for(lambda: runner.count("ingest") >= 3 and runner.count("build") >= 2, 10)
+        finally:
+            scheduler.shutdown(wait=True)
+            thread.join(5)
+    assert not thread.is_alive()
+    first_fire = runner.calls[0][1] - started
+    assert first_fire < 2.0  # an every-second line fires within a second or two
+    failures = [
+        r for r in caplog.records if r.exc_info and "injected failure" in str(r.exc_info[1])
+    ]
+    assert len(failures) == 1  # logged once, with its traceback, and the scheduler went on
+    assert failures[0].exc_info is not None and failures[0].exc_info[2] is not None
+
+
+def test_make_scheduler_sets_coalescing_single_instance_and_grace(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, ingest="0 2 * * mon-fri", build="0 7 * * mon")
+    runner = FlakyRunner()
+    scheduler = schedule.make_scheduler(settings, runner, catch_up=True)
+    thread = threading.Thread(target=scheduler.start, kwargs={"paused": True}, daemon=True)
+    thread.start()  # job defaults are applied when the scheduler starts
+    _wait_for(lambda: scheduler.running, 5)
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    scheduler.shutdown(wait=True)
+    thread.join(5)
+    assert runner.calls == []  # paused: nothing ran
+    assert set(jobs) == {"ingest", "build", "catch-up"}
+    for job_id in ("ingest", "build"):
+        job = jobs[job_id]
+        assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (1, True, 5)
+        assert job.args == (job_id,)
+    assert "day_of_week='mon-fri'" in str(jobs["ingest"].trigger)
+
+
+EXIT_WITH = "import sys, time; time.sleep(float(sys.argv[1])); sys.exit(int(sys.argv[2]))"
+
+
+def test_child_runner_passes_success_and_raises_on_failure() -> None:
+    runner = schedule.ChildRunner([sys.executable, "-c", EXIT_WITH, "0"], wait_s=5)
+    runner("0")  # exits 0: the command ran
+    with pytest.raises(schedule.JobFailed, match="exited with status 3"):
+        runner("3")
+
+
+def test_child_runner_terminate_stops_the_child_and_starts_no_more() -> None:
+    runner = schedule.ChildRunner([sys.executable, "-c", EXIT_WITH, "60"], wait_s=5)
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            runner("0")
+        except BaseException as e:
+            errors.append(e)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    _wait_for(lambda: runner._child is not None, 10)
+    started = time.monotonic()
+    runner.terminate()
+    thread.join(10)
+    assert not thread.is_alive() and time.monotonic() - started < 5
+    assert errors == []  # a child stopped on request is not a failure
+    runner("0")  # after terminate: returns at once, starts nothing
+    assert runner._child is None

@@ -1,0 +1,169 @@
+"""`digest serve`, `digest run` and `digest status` as real processes (the issue's acceptance).
+
+A real HTTP server on 127.0.0.1 plays the feed: it fails once, answers, then hangs, so that the
+tests can see a failure survived, a run holding the lock, and SIGTERM arriving mid-run.
+These start the real packaged model once (the first successful ingest embeds 8 papers).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from httpserver import FeedServer, Reply, serve
+
+from pipeline.lock import read_holder
+
+E2E = Path(__file__).parent / "data" / "e2e" / "arxiv-2025-06-10.jsonl"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with serve() as s:
+        yield s
+
+
+def _config(tmp_path: Path, url: str, *, ingest: str, build: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"""
+[paths]
+data_dir = "data"
+digests_dir = "digests"
+[fetch]
+retries = 0
+timeout_s = 60.0
+[embed]
+progress = false
+[digest]
+week = "latest"
+[schedule]
+ingest_cron = "{ingest}"
+build_cron = "{build}"
+misfire_grace_s = 5
+[[sources]]
+name = "papers"
+kind = "file"
+url = "{url}"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _digest(config: Path, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "--config", str(config), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(0.1)
+
+
+def _runs(db: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT command, status FROM runs ORDER BY run_id").fetchall()
+
+
+def test_serve_repeats_jobs_survives_a_failure_refuses_a_second_run_and_stops_on_sigterm(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    body = E2E.read_bytes()
+    url = server.route(
+        "/papers.jsonl",
+        Reply(500, b"down"),  # the catch-up ingest fails
+        Reply(200, body),  # the next one stores and embeds 8 papers
+        Reply(200, body),  # then nothing new
+        Reply(200, body, delay_s=60),  # and then it hangs, holding the lock
+    )
+    config = _config(tmp_path, url, ingest="*/2 * * * * *", build="*/3 * * * * *")
+    db = tmp_path / "data" / "pipeline.sqlite3"
+    service = _digest(config, "serve")
+    try:
+        _wait_for(lambda: len(server.hits) >= 4, 120, "the fourth ingest to start")
+        _wait_for(lambda: read_holder(tmp_path / "data" / "pipeline.lock") is not None, 10, "lock")
+
+        second = _digest(config, "run")
+        out, err = second.communicate(timeout=60)
+        assert second.returncode == 1
+        assert "another run holds the lock: `digest ingest` (pid" in err
+        assert "Traceback" not in err
+
+        service.send_signal(signal.SIGTERM)
+        out, err = service.communicate(timeout=30)
+    finally:
+        if service.poll() is None:
+            service.kill()
+    assert service.returncode == 0, err
+    assert "digest serve stopped" in err
+    assert "Traceback" in err  # the failed job is logged with its traceback…
+    assert "ingest failed" in err or "exited with status 1" in err
+
+    runs = _runs(db)
+    assert runs[0] == ("ingest", "failed")  # …and the later ones still ran
+    assert runs.count(("ingest", "ok")) >= 2
+    assert runs.count(("build", "ok")) >= 2
+    assert runs[-1] == ("ingest", "interrupted")
+    assert "running" not in {status for _, status in runs}
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert conn.execute("SELECT count(*) FROM papers").fetchone() == (8,)
+    digests = sorted(p.name for p in (tmp_path / "digests").iterdir())
+    assert "2025-W24.md" in digests
+    assert not [name for name in digests if name.startswith(".")]  # no temp file left behind
+    assert read_holder(tmp_path / "data" / "pipeline.lock") is None
+
+    status = _digest(config, "status", "--json")
+    out, err = status.communicate(timeout=60)
+    assert status.returncode == 0, err  # the last run was interrupted, not failed
+    report = json.loads(out)
+    assert report["runs"][0]["status"] == "interrupted"
+    assert report["last_run"]["command"] == "ingest"
+    assert report["sources"][0]["source"] == "papers"
+    assert report["sources"][0]["last_success"] is not None
+    assert report["next_ingest"] and report["next_build"]
+    assert "2025-W24" in [d["week"] for d in report["digests"]]
+
+
+def test_sigterm_during_a_manual_run_rolls_back_and_says_so(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    url = server.route("/papers.jsonl", Reply(200, E2E.read_bytes(), delay_s=60))
+    config = _config(tmp_path, url, ingest="0 2 * * mon-fri", build="0 7 * * mon")
+    run = _digest(config, "ingest")
+    try:
+        _wait_for(lambda: len(server.hits) >= 1, 60, "the ingest to fetch")
+        run.send_signal(signal.SIGTERM)
+        out, err = run.communicate(timeout=30)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 128 + signal.SIGTERM
+    assert "stopped by SIGTERM: the ingest (if it had started) is recorded as interrupted" in err
+    assert "Traceback" not in err
+    assert _runs(tmp_path / "data" / "pipeline.sqlite3") == [("ingest", "interrupted")]
+    assert read_holder(tmp_path / "data" / "pipeline.lock") is None
+
+    status = _digest(config, "status")
+    out, _ = status.communicate(timeout=60)
+    assert status.returncode == 0
+    assert "interrupted" in out

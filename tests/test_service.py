@@ -1,0 +1,146 @@
+"""service.py: locked runs with a summary line, and `digest status` read from a real store."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline import service
+from pipeline.cli import cli
+from pipeline.config import Settings, load_settings
+from pipeline.errors import LockError
+from pipeline.store import Store
+
+NOW = datetime(2025, 6, 18, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "[embed]\nprogress = false\n"
+        '[schedule]\ningest_cron = "0 2 * * mon-fri"\nbuild_cron = "0 7 * * mon"\n',
+        encoding="utf-8",
+    )
+    return load_settings(config)
+
+
+def _record(
+    store: Store, command: str, status: str | None, started: datetime, **report: object
+) -> None:
+    run_id = store.start_run(command, started)
+    if status is not None:
+        store.finish_run(run_id, started + timedelta(seconds=42), status, report)
+
+
+def test_run_locked_refuses_while_another_run_holds_the_lock(settings: Settings) -> None:
+    with service.run_lock(settings).hold("ingest"), pytest.raises(LockError) as caught:
+        service.run_locked(settings, "build")
+    assert "another run holds the lock: `digest ingest`" in str(caught.value)
+    assert not settings.database_path.exists()  # refused before touching anything
+
+
+def test_run_locked_logs_one_summary_line(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="pipeline.service"):
+        report = service.run_locked(settings, "build", week="2025-W24")
+    lines = [r.getMessage() for r in caplog.records if r.name == "pipeline.service"]
+    assert len(lines) == 1
+    assert lines[0].startswith("build ok in ")
+    assert "0 embedded · digest 2025-W24 (0 papers)" in lines[0]
+    assert report.digest_path is not None and Path(report.digest_path).exists()
+
+
+def test_gather_status_reports_runs_sources_fire_times_and_digests(settings: Settings) -> None:
+    with Store.open(settings.database_path) as store:
+        _record(
+            store,
+            "ingest",
+            "ok",
+            NOW - timedelta(days=1),
+            n_new=12,
+            n_embedded=12,
+            sources=[{"name": "a", "error": None}, {"name": "b", "error": "HTTP 503"}],
+        )
+        store.record_source_result("a", NOW, ok=True, n_entries=30, error=None)
+        store.record_source_result("b", NOW, ok=False, n_entries=0, error="HTTP 503")
+    digests = settings.paths.digests_dir
+    digests.mkdir(parents=True)
+    (digests / "2025-W24.md").write_text("# digest\n", encoding="utf-8")
+    (digests / ".2025-W25.md.abc.tmp").write_text("half", encoding="utf-8")
+
+    status = service.gather_status(settings, now=NOW)
+    (run,) = status.runs
+    assert (run.command, run.status, run.duration_s, run.n_new, run.n_sources_failed) == (
+        "ingest",
+        "ok",
+        42.0,
+        12,
+        1,
+    )
+    assert [(s.source, s.ok, s.last_error) for s in status.sources] == [
+        ("a", True, None),
+        ("b", False, "HTTP 503"),
+    ]
+    assert status.next_ingest == datetime(2025, 6, 19, 2, tzinfo=UTC)
+    assert status.next_build == datetime(2025, 6, 23, 7, tzinfo=UTC)
+    assert [d.week for d in status.digests] == ["2025-W24"]
+    assert status.holder is None and status.healthy
+    text = service.describe_status(status)
+    assert "b: FAILING (1x)" in text and "health: ok (last run ok)" in text
+
+
+def test_a_run_whose_process_died_shows_as_abandoned_and_unhealthy(settings: Settings) -> None:
+    with Store.open(settings.database_path) as store:
+        _record(store, "ingest", "ok", NOW - timedelta(days=1))
+        _record(store, "run", None, NOW - timedelta(hours=1))  # never finished, lock free
+    status = service.gather_status(settings, now=NOW)
+    assert [r.status for r in status.runs] == ["abandoned", "ok"]
+    assert not status.healthy
+
+
+def test_a_run_in_progress_is_not_judged(settings: Settings) -> None:
+    with service.run_lock(settings).hold("run"), Store.open(settings.database_path) as store:
+        _record(store, "ingest", "failed", NOW - timedelta(days=1), error="all sources failed")
+        _record(store, "run", None, datetime.now(UTC))
+        status = service.gather_status(settings, now=NOW)
+    assert [r.status for r in status.runs] == ["running", "failed"]
+    assert status.holder is not None and status.holder.command == "run"
+    assert status.last_run is not None and status.last_run.status == "failed"
+    assert not status.healthy
+
+
+@pytest.mark.parametrize(("last", "code"), [("ok", 0), ("failed", 1), ("interrupted", 0)])
+def test_status_command_exit_code_follows_the_last_run(
+    settings: Settings, last: str, code: int
+) -> None:
+    with Store.open(settings.database_path) as store:
+        _record(store, "build", "failed", NOW - timedelta(days=2), error="boom")
+        _record(store, "ingest", last, NOW - timedelta(days=1))
+    result = CliRunner().invoke(cli, ["--config", str(settings.config_path), "status", "--json"])
+    assert result.exit_code == code, result.output
+    data = json.loads(result.output)
+    assert data["healthy"] is (code == 0)
+    assert [r["status"] for r in data["runs"]] == [last, "failed"]
+    assert data["runs"][1]["error"] == "boom"
+
+
+def test_status_command_on_a_fresh_install(settings: Settings) -> None:
+    result = CliRunner().invoke(cli, ["--config", str(settings.config_path), "status"])
+    assert result.exit_code == 0, result.output
+    assert "recent runs: none yet" in result.output
+    assert "health: ok (no runs yet)" in result.output
+    assert not settings.database_path.exists()  # status only reads
+
+
+def test_a_second_serve_is_refused_and_names_the_first(settings: Settings) -> None:
+    with service.serve_lock(settings).hold("serve"):
+        result = CliRunner().invoke(cli, ["--config", str(settings.config_path), "serve"])
+    assert result.exit_code == 1
+    assert "another run holds the lock: `digest serve` (pid" in result.output
