@@ -149,6 +149,7 @@ class Store:
         try:
             with store._wrap("open"):
                 if not read_only:
+                    store._check_intact()
                     conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA foreign_keys = ON")
                 store._migrate()
@@ -190,6 +191,20 @@ class Store:
                 if self._conn.in_transaction:
                     self._conn.rollback()
                 raise
+
+    def _check_intact(self) -> None:
+        """Refuse to write into a damaged file: our writes could spread the damage (issue 7)."""
+        try:
+            problems = [row[0] for row in self._conn.execute("PRAGMA quick_check(3)")]
+        except sqlite3.DatabaseError as e:
+            if isinstance(e, _BUG_ERRORS):
+                raise
+            problems = [str(e)]
+        if problems != ["ok"]:
+            raise StoreError(
+                f"database {self._label} is damaged ({'; '.join(problems)}); nothing was "
+                "written to it: restore it from a backup, or move it aside to start afresh"
+            )
 
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]

@@ -66,9 +66,15 @@ def build(config: Path, embedder: Embedder, *, now: datetime = NOW) -> RunReport
         return run.run_build(settings, store, embedder, now=now)
 
 
-def query(db: Path, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
-    """Read the database directly (read-only), bypassing the store's own code."""
-    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+def query(
+    db: Path, sql: str, params: Sequence[object] = (), *, immutable: bool = False
+) -> list[tuple[object, ...]]:
+    """Read the database directly (read-only), bypassing the store's own code.
+
+    `immutable` reads a file on a read-only filesystem, where WAL mode cannot create its -shm.
+    """
+    mode = "immutable=1" if immutable else "mode=ro"
+    conn = sqlite3.connect(f"{db.resolve().as_uri()}?{mode}", uri=True)
     try:
         return conn.execute(sql, params).fetchall()
     finally:
