@@ -194,17 +194,15 @@ class Store:
 
     def _check_intact(self) -> None:
         """Refuse to write into a damaged file: our writes could spread the damage (issue 7)."""
+        advice = "nothing was written to it: restore it from a backup, or move it aside"
         try:
             problems = [row[0] for row in self._conn.execute("PRAGMA quick_check(3)")]
         except sqlite3.DatabaseError as e:
             if isinstance(e, _BUG_ERRORS):
                 raise
-            problems = [str(e)]
+            raise StoreError(f"database {self._label} is damaged ({e}); {advice}") from e
         if problems != ["ok"]:
-            raise StoreError(
-                f"database {self._label} is damaged ({'; '.join(problems)}); nothing was "
-                "written to it: restore it from a backup, or move it aside to start afresh"
-            )
+            raise StoreError(f"database {self._label} is damaged ({'; '.join(problems)}); {advice}")
 
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]

@@ -17,9 +17,9 @@ from pipeline.errors import ParseError
 from pipeline.models import Entry
 from pipeline.sources.rss import (
     collapse_whitespace,
+    convert_item,
     detail_text,
     item_authors,
-    convert_item,
     item_datetime,
     load_feed,
 )

@@ -24,7 +24,7 @@ PAYLOADS = [
     "[click me](https://evil{n}.example/x)",
     "![pixel](https://evil{n}.example/i.png)",
     "<script>alert('evil{n}')</script>",
-    '<img src=x onerror="alert(\'evil{n}\')">',
+    "<img src=x onerror=\"alert('evil{n}')\">",
     "[js](javascript:alert('evil{n}'))",
     "[data](data:text/html;base64,PHNjcmlwdD4=#evil{n})",
     "{{{{ 7*191 }}}} evil{n} {{% if true %}}TPL{{% endif %}}",
@@ -46,7 +46,7 @@ PAYLOADS = [
     "data:text/html,<script>evil{n}</script>",
     "JaVaScRiPt:alert('evil{n}')",
     " javascript:alert('evil{n}')",
-    "https://evil{n}.example/a)(b\"onmouseover=\"alert(1)",
+    'https://evil{n}.example/a)(b"onmouseover="alert(1)',
 ]
 URL_PAYLOADS = [p for p in PAYLOADS if ":" in p.split("(")[0] or p.startswith("https")]
 
@@ -158,9 +158,7 @@ def test_no_payload_adds_an_element_or_attribute(rendered: dict) -> None:
 
 def test_every_emitted_link_is_http_or_https(rendered: dict) -> None:
     unsafe = [
-        h
-        for h in rendered["elements"].hrefs
-        if not (h.startswith(("http://", "https://", "#")))
+        h for h in rendered["elements"].hrefs if not (h.startswith(("http://", "https://", "#")))
     ]
     tally.add("unsafe links emitted", len(unsafe))
     assert unsafe == []

@@ -26,16 +26,65 @@ RTL_TITLE = "تعلم الآلة للغة العربية \u202eevil\u202c ומו
 CONTROL_TITLE = "Control\x01 chars\x07 in\x1b[31m a title\x7f"
 # (key, title, abstract, link, guid, date) — None leaves the element out of the item.
 ODD = [
-    ("no-abstract", "A paper without an abstract", None, "https://example.org/p/1", "p-1", "2025-06-05"),
+    (
+        "no-abstract",
+        "A paper without an abstract",
+        None,
+        "https://example.org/p/1",
+        "p-1",
+        "2025-06-05",
+    ),
     ("no-link", "A paper without any link or guid", "Text.", None, None, "2025-06-05"),
     ("long-title", LONG_TITLE, "Long title.", "https://example.org/p/3", "p-3", "2025-06-05"),
-    ("control", CONTROL_TITLE, "Bell\x07 and escape\x1b here.", "https://example.org/p/4", "p-4", "2025-06-05"),
-    ("rtl", RTL_TITLE, "نص عربي \u2067isolate\u2069.", "https://example.org/p/5", "p-5", "2025-06-05"),
-    ("epoch", "A paper dated at the Unix epoch", "Old.", "https://example.org/p/6", "p-6", "1970-01-01"),
-    ("future", "A paper dated in the year 2100", "Future.", "https://example.org/p/7", "p-7", "2100-12-31"),
+    (
+        "control",
+        CONTROL_TITLE,
+        "Bell\x07 and escape\x1b here.",
+        "https://example.org/p/4",
+        "p-4",
+        "2025-06-05",
+    ),
+    (
+        "rtl",
+        RTL_TITLE,
+        "نص عربي \u2067isolate\u2069.",
+        "https://example.org/p/5",
+        "p-5",
+        "2025-06-05",
+    ),
+    (
+        "epoch",
+        "A paper dated at the Unix epoch",
+        "Old.",
+        "https://example.org/p/6",
+        "p-6",
+        "1970-01-01",
+    ),
+    (
+        "future",
+        "A paper dated in the year 2100",
+        "Future.",
+        "https://example.org/p/7",
+        "p-7",
+        "2100-12-31",
+    ),
     ("dup-a", "Duplicate id, first copy", "First.", "https://example.org/p/8", "p-8", "2025-06-05"),
-    ("dup-b", "Duplicate id, second copy", "Second.", "https://example.org/p/8", "p-8", "2025-06-05"),
-    ("normal", "An ordinary paper about graph neural networks", "GNNs.", "https://example.org/p/9", "p-9", "2025-06-05"),
+    (
+        "dup-b",
+        "Duplicate id, second copy",
+        "Second.",
+        "https://example.org/p/8",
+        "p-8",
+        "2025-06-05",
+    ),
+    (
+        "normal",
+        "An ordinary paper about graph neural networks",
+        "GNNs.",
+        "https://example.org/p/9",
+        "p-9",
+        "2025-06-05",
+    ),
 ]
 
 
