@@ -8,8 +8,10 @@ start) is only there to name the holder in the refusal and in `digest status`. I
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
+import logging
 import os
 import socket
 import time
@@ -23,6 +25,8 @@ from pipeline.errors import LockError
 # A contender retries this long before giving up, so that `digest status` probing the lock
 # (a shared lock held for microseconds) never makes a real run fail.
 _GRACE_S = 0.3
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,11 +53,7 @@ class RunLock:
 
     def acquire(self, command: str, *, wait_s: float = 0.0, poll_s: float = 0.2) -> None:
         """Take the lock, waiting up to `wait_s`; LockError naming the holder if it stays taken."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as e:
-            raise LockError(f"cannot open lock file {self.path}: {e.strerror or e}") from e
+        fd = self._open()
         try:
             self._wait_for(fd, wait_s, poll_s)
         except BaseException:  # LockError, or a signal while waiting
@@ -66,8 +66,21 @@ class RunLock:
             "command": command,
             "started": datetime.now(UTC).isoformat(),
         }
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(holder).encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(holder).encode(), 0)
+        except OSError as e:  # disk full, read-only: the flock itself is what excludes others
+            logger.warning("cannot record the lock holder in %s: %s", self.path, e.strerror or e)
+
+    def _open(self) -> int:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            if e.errno in (errno.EROFS, errno.EACCES) and self.path.exists():
+                # flock needs no write access: lock, and let the store report why it can't write.
+                return os.open(self.path, os.O_RDONLY)
+            raise LockError(f"cannot open lock file {self.path}: {e.strerror or e}") from e
 
     def _wait_for(self, fd: int, wait_s: float, poll_s: float) -> None:
         deadline = time.monotonic() + max(wait_s, _GRACE_S)
@@ -87,6 +100,8 @@ class RunLock:
         fd, self._fd = self._fd, None
         try:
             os.ftruncate(fd, 0)
+        except OSError:  # opened read-only, or the disk went away: nothing to clear
+            pass
         finally:
             os.close(fd)  # closing drops the flock
 

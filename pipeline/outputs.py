@@ -36,7 +36,9 @@ def write_digest(settings: Settings, digest: Digest, *, now: datetime) -> Writte
     """Render and write one week's outputs and refresh the index and feed."""
     folder = settings.paths.digests_dir
     options = settings.outputs
-    records = [r for r in list_records(folder) if r["week"] != digest.week]
+    stored = list_records(folder)
+    previous = next((r for r in stored if r["week"] == digest.week), None)
+    records = [r for r in stored if r["week"] != digest.week]
     weeks, series = publish.topic_series(digest, records, n_weeks=max(options.chart_weeks, 1))
     digest = publish.with_history(digest, series)
     written: list[Path] = []
@@ -65,6 +67,9 @@ def write_digest(settings: Settings, digest: Digest, *, now: datetime) -> Writte
         written.append(_write(folder / html_name, page.encode("utf-8")))
     files = {"markdown": markdown_path.name, "html": html_name, "chart": chart_name}
     record = publish.digest_record(digest, generated=now, files=files)
+    if previous is not None and _same_content(previous, record):
+        # A rebuild of unchanged content keeps its time, so reruns leave every file byte-identical.
+        record = {**record, "generated": previous["generated"]}
     if options.write_json:
         data = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
         written.append(_write(folder / f"{digest.week}.json", data.encode("utf-8")))
@@ -79,10 +84,16 @@ def write_digest(settings: Settings, digest: Digest, *, now: datetime) -> Writte
             title=settings.digest.title,
             base_url=options.base_url,
             feed_key=options.base_url or str(folder),
-            updated=now,
+            updated=max(datetime.fromisoformat(str(r["generated"])) for r in everything),
         )
         written.append(_write(folder / "feed.xml", feed))
     return Written(markdown_path, tuple(written))
+
+
+def _same_content(a: publish.Record, b: publish.Record) -> bool:
+    return {k: v for k, v in a.items() if k != "generated"} == {
+        k: v for k, v in b.items() if k != "generated"
+    }
 
 
 def list_records(folder: Path) -> list[publish.Record]:

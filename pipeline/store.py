@@ -177,6 +177,7 @@ class Store:
         try:
             with store._wrap("open"):
                 if not read_only:
+                    store._check_intact()
                     conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA foreign_keys = ON")
                 store._migrate()
@@ -218,6 +219,23 @@ class Store:
                 if self._conn.in_transaction:
                     self._conn.rollback()
                 raise
+
+    def _check_intact(self) -> None:
+        """Refuse to write into a damaged file: our writes could spread the damage (issue 7)."""
+        advice = "nothing was written to it: restore it from a backup, or move it aside"
+        try:
+            problems = [row[0] for row in self._conn.execute("PRAGMA quick_check(3)")]
+        except sqlite3.OperationalError as e:  # cannot open or lock it: not damage
+            raise StoreError(
+                f"database {self._label} cannot be opened for writing ({e}): "
+                "is the file or its folder read-only, or the disk full?"
+            ) from e
+        except sqlite3.DatabaseError as e:
+            if isinstance(e, _BUG_ERRORS):
+                raise
+            raise StoreError(f"database {self._label} is damaged ({e}); {advice}") from e
+        if problems != ["ok"]:
+            raise StoreError(f"database {self._label} is damaged ({'; '.join(problems)}); {advice}")
 
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]

@@ -354,6 +354,8 @@ def test_email_refuses_a_password_without_encryption_and_incomplete_sending(
     assert "send_after_build needs smtp_host, sender and recipients" in problems[0]
     assert "security 'none' would send the password unencrypted" in problems[0]
     assert "set both username_env and password_env" in problems[0]
+
+
 def test_load_settings_arxiv_and_filters_defaults(tmp_path: Path) -> None:
     settings = load_settings(write_config(tmp_path, ""))
     assert settings.arxiv.api_url == "https://export.arxiv.org/api/query"
@@ -397,6 +399,8 @@ def test_load_settings_reports_bad_arxiv_filters_and_source_keys(tmp_path: Path)
         "sources[0].categories[0]: must be an arXiv category like 'cs.LG', got 'cs LG'",
         "sources[1].categories: only applies to kind 'arxiv-rss', not 'rss'",
     }
+
+
 def test_load_settings_reads_schedule_options(tmp_path: Path) -> None:
     settings = load_settings(
         write_config(

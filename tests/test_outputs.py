@@ -108,8 +108,14 @@ def test_write_digest_rerun_is_idempotent(tmp_path: Path) -> None:
     digest = _digest("2025-W24", 3, date(2025, 6, 9))
     first = write_digest(settings, digest, now=NOW)
     before = {p.name: p.read_bytes() for p in first.paths}
-    second = write_digest(settings, digest, now=NOW)
+    # A week later, unchanged content: the sidecar keeps its time, so every byte is the same.
+    second = write_digest(settings, digest, now=NOW.replace(year=NOW.year + 1))
     assert {p.name: p.read_bytes() for p in second.paths} == before
+    changed = write_digest(
+        settings, _digest("2025-W24", 4, date(2025, 6, 9)), now=NOW.replace(year=NOW.year + 1)
+    )
+    record = json.loads((changed.markdown.with_suffix(".json")).read_text(encoding="utf-8"))
+    assert record["generated"].startswith(str(NOW.year + 1))  # new content, new time
 
 
 def test_write_digest_skips_a_corrupt_sidecar(

@@ -17,6 +17,7 @@ from pipeline.errors import ParseError
 from pipeline.models import Entry
 from pipeline.sources.rss import (
     collapse_whitespace,
+    convert_item,
     detail_text,
     item_authors,
     item_datetime,
@@ -38,7 +39,12 @@ def parse_arxiv_rss(
     """Parse an rss.arxiv.org RSS 2.0 feed; a day with no announcements gives []."""
     parsed = load_feed(content, source, headers)
     feed_date = parsed.feed.get("published")
-    entries = [_rss_entry(item, source, feed_date) for item in parsed.entries if item.get("title")]
+    entries = [
+        entry
+        for number, item in enumerate(parsed.entries, start=1)
+        if item.get("title")
+        and (entry := convert_item(_rss_entry, item, source, number, feed_date)) is not None
+    ]
     _check_titles(source, len(parsed.entries), len(entries))
     return entries
 
@@ -57,22 +63,23 @@ def parse_arxiv_api_page(
     parsed = load_feed(content, source, headers)
     total_text = str(parsed.feed.get("opensearch_totalresults", "")).strip()
     entries = []
-    for item in parsed.entries:
-        if "/api/errors" in item.get("id", ""):
+    for number, item in enumerate(parsed.entries, start=1):
+        if "/api/errors" in str(item.get("id", "")):
             # The API reports a bad query as a feed holding one entry titled "Error".
             raise ParseError(f"{source}: arXiv API error: {item.get('summary', '').strip()}")
-        if item.get("title"):
-            entries.append(_api_entry(item, source))
+        entry = convert_item(_api_entry, item, source, number) if item.get("title") else None
+        if entry is not None:
+            entries.append(entry)
     _check_titles(source, len(parsed.entries), len(entries))
     return entries, int(total_text) if total_text.isdigit() else None
 
 
 def _check_titles(source: str, n_items: int, n_kept: int) -> None:
-    """Warn about items skipped for lack of a title; fail when none was usable."""
+    """Warn about items skipped for lack of a title (or malformed); fail when none was usable."""
     if n_items and not n_kept:
-        raise ParseError(f"{source}: none of the {n_items} items has a title")
+        raise ParseError(f"{source}: none of the {n_items} items has a usable title")
     if n_kept < n_items:
-        logger.warning("%s: skipped %d items with no title", source, n_items - n_kept)
+        logger.warning("%s: skipped %d items with no usable title", source, n_items - n_kept)
 
 
 def _rss_entry(item: Mapping[str, Any], source: str, feed_date: str | None) -> Entry:

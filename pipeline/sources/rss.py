@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
@@ -33,6 +33,9 @@ _WHITESPACE = re.compile(r"\s+")
 _INITIALS = re.compile(r"^(?:[A-Z][a-z]?\.?[- ]?)+$")
 _DOI_PREFIXES = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/)", re.IGNORECASE)
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
+# What a broken item raises in our converters: a cut-off or garbled feed makes feedparser return
+# items holding dicts or None where text belongs, or links without an href (issue 7).
+_MALFORMED = (TypeError, KeyError, AttributeError, ValueError)
 
 
 class _TextExtractor(HTMLParser):
@@ -132,19 +135,37 @@ def parse_rss(content: bytes, source: str, headers: Mapping[str, str] | None = N
     parsed = load_feed(content, source, headers)
     entries = []
     for index, item in enumerate(parsed.entries):
-        entry = _entry_from_item(item, source)
-        if entry is None:
-            logger.warning("%s: skipping item %d, it has no title", source, index + 1)
-        else:
+        entry = convert_item(_entry_from_item, item, source, index + 1)
+        if entry is not None:
             entries.append(entry)
     if parsed.entries and not entries:
         raise ParseError(f"{source}: none of the {len(parsed.entries)} items has a title")
     return entries
 
 
+def convert_item(
+    convert: Callable[..., Entry | None],
+    item: Mapping[str, Any],
+    source: str,
+    number: int,
+    *args: Any,
+) -> Entry | None:
+    """`convert(item, source, *args)`, or None with a warning when the item is malformed.
+
+    A malformed item is untrusted data to skip (STYLE.md example 3), never a traceback that would
+    stop the other sources; the caller raises ParseError when no item at all is usable.
+    """
+    try:
+        return convert(item, source, *args)
+    except _MALFORMED as e:
+        logger.warning("%s: skipping item %d, it is malformed (%r)", source, number, e)
+        return None
+
+
 def _entry_from_item(item: Mapping[str, Any], source: str) -> Entry | None:
     title = detail_text(item.get("title_detail"), item.get("title", ""))
     if not title:
+        logger.warning("%s: skipping an item with no title (id %r)", source, item.get("id"))
         return None
     abstract, authors = _unlabel(_abstract(item), item_authors(item))
     published = item_datetime(item, "published_parsed", "created_parsed", "updated_parsed")

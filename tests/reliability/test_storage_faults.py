@@ -1,0 +1,178 @@
+"""The database read-only, locked by another process, corrupt, or on a full disk.
+
+Each fault must end `digest ingest` with a clear StoreError message and exit 1, never a traceback,
+and must not cost a paper that was already stored. Read-only and disk-full use a real small tmpfs
+(mounted by the test; skipped with the reason where mounting is not permitted).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import FakeEmbedder
+
+from pipeline import run
+from pipeline.cli import cli
+from reliability import tally
+from reliability.helpers import DATA, GOOD_COUNT, GOOD_FILE, query, toml_str
+
+BIG_FILE = DATA / "reliability" / "arxiv-oai-cs-2016-page90.jsonl"
+
+
+@pytest.fixture(autouse=True)
+def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(run, "make_embedder", lambda settings: FakeEmbedder())
+
+
+def _config(tmp_path: Path, data_dir: Path, *sources: Path) -> Path:
+    lines = [f"[paths]\ndata_dir = {toml_str(str(data_dir))}", 'digests_dir = "digests"']
+    lines.append("[embed]\nprogress = false")
+    for i, path in enumerate(sources):
+        lines.append(f'[[sources]]\nname = "s{i}"\nkind = "file"\nurl = {toml_str(str(path))}')
+    path = tmp_path / "config.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _ingest(config: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["--config", str(config), "ingest"])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        tally.add("tracebacks")
+        raise result.exception
+    return result.exit_code, result.stderr
+
+
+def _n_papers(data_dir: Path, *, immutable: bool = False) -> int:
+    db = data_dir / "pipeline.sqlite3"
+    return int(query(db, "SELECT count(*) FROM papers", immutable=immutable)[0][0])
+
+
+def _expect_store_error(code: int, err: str, *words: str) -> None:
+    tally.add("storage faults tried")
+    # The run's one-line summary is logged first; the error line names the database.
+    lines = [line for line in err.splitlines() if line.startswith("error: database")]
+    clear = code == 1 and bool(lines) and all(w in lines[0] for w in words)
+    if not clear or "Traceback" in err:
+        tally.add("storage faults without StoreError")
+    assert clear, (code, err)
+
+
+def _stored_intact(data_dir: Path, expected: int, *, immutable: bool = False) -> None:
+    n = _n_papers(data_dir, immutable=immutable)
+    tally.add("stored papers lost in storage faults", max(0, expected - n))
+    assert n >= expected
+
+
+def _mount(*args: str) -> None:
+    subprocess.run(["mount", *args], check=True, capture_output=True, text=True)
+
+
+@pytest.fixture
+def small_fs(tmp_path: Path) -> Iterator[Path]:
+    """A real 1 MiB tmpfs, or a skip saying why there cannot be one here."""
+    target = tmp_path / "fs"
+    target.mkdir()
+    try:
+        _mount("-t", "tmpfs", "-o", "size=1m", "tmpfs", str(target))
+    except (OSError, subprocess.CalledProcessError) as e:
+        pytest.skip(f"cannot mount a tmpfs here (needs root/CAP_SYS_ADMIN): {e}")
+    try:
+        yield target
+    finally:
+        subprocess.run(["umount", "-l", str(target)], check=False)
+
+
+def test_read_only_database_is_a_store_error_and_keeps_what_was_stored(
+    tmp_path: Path, small_fs: Path
+) -> None:
+    data = small_fs / "data"
+    assert _ingest(_config(tmp_path, data, GOOD_FILE))[0] == 0
+    _mount("-o", "remount,ro", str(small_fs))
+    code, err = _ingest(_config(tmp_path, data, GOOD_FILE, BIG_FILE))
+    _expect_store_error(code, err, "pipeline.sqlite3", "read")
+    _stored_intact(data, GOOD_COUNT, immutable=True)
+    _mount("-o", "remount,rw", str(small_fs))
+    _stored_intact(data, GOOD_COUNT)
+
+
+def test_full_disk_is_a_store_error_and_keeps_what_was_stored(
+    tmp_path: Path, small_fs: Path
+) -> None:
+    data = small_fs / "data"
+    assert _ingest(_config(tmp_path, data, GOOD_FILE))[0] == 0
+    filler = small_fs / "filler"
+    try:  # take every free byte
+        with filler.open("wb") as handle:
+            while True:
+                handle.write(b"\0" * 4096)
+                handle.flush()
+    except OSError:
+        pass
+    code, err = _ingest(_config(tmp_path, data, GOOD_FILE, BIG_FILE))
+    _expect_store_error(code, err, "pipeline.sqlite3", "full")
+    filler.unlink()
+    _stored_intact(data, GOOD_COUNT)
+
+
+def test_database_locked_by_another_process_is_a_store_error_then_recovers(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    config = _config(tmp_path, data, GOOD_FILE)
+    assert _ingest(config)[0] == 0
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time\n"
+            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(60)\n",
+            str(data / "pipeline.sqlite3"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        code, err = _ingest(_config(tmp_path, data, GOOD_FILE, BIG_FILE))
+        waited = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait()
+    _expect_store_error(code, err, "pipeline.sqlite3", "locked")
+    assert waited >= 4  # it waited for the busy timeout before giving up
+    _stored_intact(data, GOOD_COUNT)
+    assert _ingest(_config(tmp_path, data, GOOD_FILE, BIG_FILE))[0] == 0  # lock gone: it works
+
+
+@pytest.mark.parametrize("damage", ["header", "truncated", "zeros"])
+def test_corrupt_database_is_a_store_error_and_is_left_untouched(
+    tmp_path: Path, damage: str
+) -> None:
+    data = tmp_path / "data"
+    config = _config(tmp_path, data, BIG_FILE)
+    assert _ingest(config)[0] == 0
+    db = data / "pipeline.sqlite3"
+    for suffix in ("-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    content = db.read_bytes()
+    if damage == "header":
+        broken = os.urandom(100) + content[100:]
+    elif damage == "truncated":
+        broken = content[: len(content) // 3]
+    else:
+        middle = len(content) // 2
+        broken = content[:middle] + b"\0" * 8192 + content[middle + 8192 :]
+    db.write_bytes(broken)
+    code, err = _ingest(config)
+    _expect_store_error(code, err, "pipeline.sqlite3")
+    assert "damaged" in err or "not a database" in err
+    assert db.read_bytes() == broken  # nothing rewritten or "repaired" behind the user's back
