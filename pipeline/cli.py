@@ -139,6 +139,52 @@ def check_config(ctx: click.Context) -> None:
     )
 
 
+def _tune_call(ctx: click.Context, action: Callable[[Any, Any], Any]) -> Any:
+    """Load settings, open the store, call `action(settings, store)`; map errors to exit codes."""
+    from pipeline import run
+
+    try:
+        settings = _settings(ctx)
+        with run.open_store(settings) as store:
+            return action(settings, store)
+    except ConfigError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_USAGE)
+    except PipelineError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command(name="eval")
+@click.option(
+    "--labels",
+    "labels_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="JSONL file: one labelled paper per line.",
+)
+@_json_option
+@click.pass_context
+def eval_cmd(ctx: click.Context, labels_path: Path, as_json: bool) -> None:
+    """Score the configured topics and discovered themes against hand-labelled papers.
+
+    Example: digest --config config.toml eval --labels benchmarks/labels/seed-trending-dev.jsonl
+    """
+    from pipeline import run, tune
+
+    def action(settings: Any, store: Any) -> Any:
+        labels = tune.load_labels(labels_path)
+        return tune.run_eval(settings, store, run.make_embedder(settings), labels)
+
+    report = _tune_call(ctx, action)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, sort_keys=True))
+    else:
+        from pipeline import tune
+
+        click.echo(tune.describe_eval(report))
+
+
 def _check_week(week: str | None) -> str | None:
     import re
 

@@ -129,6 +129,7 @@ class Section:
     description: str = ""
     terms: tuple[str, ...] = ()
     history: tuple[int, ...] = ()
+    trend: str = ""  # "new" | "growing" | "shrinking" | "" (steady or no history)
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ def test_find_themes_labels_with_distinctive_phrases() -> None:
     assert any("speech" in label for label in labels)
     assert any("protein" in label for label in labels)
     for theme in themes:
-        assert 1 <= len(theme.terms) <= 3
+        assert 1 <= len(theme.terms) <= 4
         assert theme.representative in theme.paper_ids
 
 
