@@ -1,10 +1,10 @@
-"""Papers → configured topics: semantic similarity plus lexical evidence, per-topic thresholds (pure).
+"""Papers → configured topics: semantic similarity plus keyword evidence, per-topic thresholds.
 
 Takes vectors and plain parameters, never Settings or a Store. A paper's score for a topic is the
 cosine between the paper and the topic's best prototype (its description text, or one of its
 example papers) plus `keyword_weight` per keyword phrase the paper contains (title hits count
 twice, at most MAX_KEYWORD_HITS in all). Each paper gets at most one primary topic (its digest
-section) and may list other topics it is "also relevant to". Imports only models and numpy.
+section) and may list other topics it is "also relevant to". Pure; imports only models, numpy.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from pipeline.models import Assignment, Topic
 #: More keyword hits than this add nothing: one strong phrase repeated should not dominate.
 MAX_KEYWORD_HITS = 3
 _WORD = re.compile(r"[a-z0-9]+")
-_ACRONYM = re.compile(
-    r"^\S*[A-Z]\S*[A-Z]\S*$"
-)  # one token with 2+ capitals: NAS, DARTS, FlashAttention
+# One token with two or more capitals (NAS, DARTS, FlashAttention) is matched case-sensitively.
+_ACRONYM = re.compile(r"^\S*[A-Z]\S*[A-Z]\S*$")
 
 
 def topic_text(topic: Topic) -> str:
@@ -95,7 +94,7 @@ def semantic_scores(
     prototype_topics: Sequence[int],
     n_topics: int,
 ) -> np.ndarray:
-    """(n_papers, n_topics): each topic's best cosine over its prototypes (description, examples)."""
+    """(n_papers, n_topics): each topic's best cosine over its prototypes (text, examples)."""
     out = np.full((paper_vectors.shape[0], n_topics), -1.0, dtype=np.float32)
     if n_topics == 0 or paper_vectors.shape[0] == 0 or len(prototype_topics) == 0:
         return np.maximum(out, 0.0)

@@ -185,6 +185,62 @@ def eval_cmd(ctx: click.Context, labels_path: Path, as_json: bool) -> None:
         click.echo(tune.describe_eval(report))
 
 
+@cli.command(name="topics")
+@_week_option
+@click.option(
+    "--compare",
+    "other_config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Another config: list the papers whose topic changes under it.",
+)
+@click.pass_context
+def topics_cmd(ctx: click.Context, week: str | None, other_config: Path | None) -> None:
+    """Per topic: count, papers just above/below the threshold, suggested keywords.
+
+    Example: digest topics --week 2025-W25 --compare tuned.toml
+    """
+    from pipeline import run, tune
+    from pipeline.config import load_settings
+
+    week = _check_week(week)
+
+    def action(settings: Any, store: Any) -> str:
+        embedder = run.make_embedder(settings)
+        scored = tune.score_week(settings, store, embedder, week=week)
+        if other_config is None:
+            return tune.describe_topics(scored)
+        other = load_settings(other_config)
+        changed = tune.compare_configs(
+            scored, tune.score_week(other, store, embedder, week=scored.week)
+        )
+        lines = [f"{scored.week}: {len(changed)} papers change topic under {other_config}"]
+        lines += [f"  {pid}  {old} → {new}  {title[:70]}" for pid, title, old, new in changed]
+        return "\n".join(lines)
+
+    click.echo(_tune_call(ctx, action))
+
+
+@cli.command(name="explain")
+@click.argument("paper_id")
+@click.pass_context
+def explain_cmd(ctx: click.Context, paper_id: str) -> None:
+    """Per-topic scores of one stored paper and why it landed where it did.
+
+    Example: digest explain arxiv:2506.01234
+    """
+    from pipeline import run, tune
+
+    click.echo(
+        _tune_call(
+            ctx,
+            lambda settings, store: tune.explain_paper(
+                settings, store, run.make_embedder(settings), paper_id
+            ),
+        )
+    )
+
+
 def _check_week(week: str | None) -> str | None:
     import re
 

@@ -21,12 +21,71 @@ MIN_K = 4  # below this, a busy week collapses into "ML" vs "everything else"
 SAMPLE_SIZE = 2000
 #: Academic boilerplate that is frequent in every cluster of abstracts and never a good label.
 BOILERPLATE = frozenset(
-    """paper propose proposed proposes approach approaches method methods methodology result
-    results show shows shown study studies novel new based using use used work works present
-    presents presented introduce introduces existing state art performance experiments
-    experimental demonstrate demonstrates problem problems framework task tasks model models data
-    large achieve achieves significantly significant improve improves improved different various
-    analysis provide provides paper proposes address challenges challenge key effective""".split()
+    [
+        "paper",
+        "propose",
+        "proposed",
+        "proposes",
+        "approach",
+        "approaches",
+        "method",
+        "methods",
+        "methodology",
+        "result",
+        "results",
+        "show",
+        "shows",
+        "shown",
+        "study",
+        "studies",
+        "novel",
+        "new",
+        "based",
+        "using",
+        "use",
+        "used",
+        "work",
+        "works",
+        "present",
+        "presents",
+        "presented",
+        "introduce",
+        "introduces",
+        "existing",
+        "state",
+        "art",
+        "performance",
+        "experiments",
+        "experimental",
+        "demonstrate",
+        "demonstrates",
+        "problem",
+        "problems",
+        "framework",
+        "task",
+        "tasks",
+        "model",
+        "models",
+        "data",
+        "large",
+        "achieve",
+        "achieves",
+        "significantly",
+        "significant",
+        "improve",
+        "improves",
+        "improved",
+        "different",
+        "various",
+        "analysis",
+        "provide",
+        "provides",
+        "address",
+        "challenges",
+        "challenge",
+        "key",
+        "effective",
+    ]
 )
 
 

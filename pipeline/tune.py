@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import assign, cluster, run
+from pipeline import assign, cluster, digest, run
 from pipeline.config import Settings
 from pipeline.embed import Embedder, content_hash
 from pipeline.errors import ParseError
@@ -220,3 +220,136 @@ def describe_eval(report: dict[str, Any]) -> str:
 
 def _cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
+
+
+# --- topics and explain ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeekScores:
+    """One week's papers with their topic evidence and assignments."""
+
+    week: str
+    papers: list[Paper]
+    scores: assign.TopicScores
+    assignments: list[Any]
+    thresholds: dict[str, float]
+    topics: tuple[Topic, ...]
+
+
+def score_week(
+    settings: Settings, store: Store, embedder: Embedder, *, week: str | None = None
+) -> WeekScores:
+    """Score and assign one week's stored papers exactly as `digest build` would."""
+    now = datetime.now().astimezone()
+    chosen = run.resolve_week(
+        week or settings.digest.week, store, now=now, timezone=settings.digest.timezone
+    )
+    start, end = digest.week_bounds(chosen)
+    papers = store.list_papers_between(start, end)
+    vectors, _ = run.ensure_vectors(store, embedder, papers, now=now)
+    topics = settings.topics_as_models()
+    scored = run.score_papers(settings, store, embedder, papers, vectors, topics, now=now)
+    thresholds = run.topic_thresholds(settings, topics)
+    assignments = assign.assign_topics(
+        [p.paper_id for p in papers],
+        [p.text for p in papers],
+        scored.combined,
+        topics,
+        thresholds=thresholds,
+        also_margin=settings.themes.also_margin,
+    )
+    return WeekScores(chosen, papers, scored, assignments, thresholds, topics)
+
+
+def describe_topics(week: WeekScores, *, n_near: int = 3, n_keywords: int = 5) -> str:
+    """Per topic: count, the papers just above and just below its threshold, suggested keywords."""
+    lines = [f"{week.week}: {len(week.papers)} papers"]
+    for col, topic in enumerate(week.topics):
+        threshold = week.thresholds[topic.slug]
+        column = week.scores.combined[:, col]
+        members = [i for i, a in enumerate(week.assignments) if a.primary == topic.slug]
+        lines.append(
+            f"\n{topic.slug} ({topic.name}): {len(members)} papers, threshold {threshold:.2f}"
+        )
+        above = sorted(
+            (i for i in range(len(column)) if column[i] >= threshold), key=lambda i: column[i]
+        )
+        below = sorted(
+            (i for i in range(len(column)) if column[i] < threshold), key=lambda i: -column[i]
+        )
+        for label, rows in (("just above", above[:n_near]), ("just below", below[:n_near])):
+            for i in rows:
+                paper = week.papers[i]
+                lines.append(f"  {label} {column[i]:.3f}  {paper.paper_id}  {paper.title[:72]}")
+        suggested = suggest_keywords([week.papers[i].text for i in members], topic, n=n_keywords)
+        if suggested:
+            lines.append("  suggested keywords: " + ", ".join(suggested))
+    return "\n".join(lines)
+
+
+def suggest_keywords(texts: Sequence[str], topic: Topic, *, n: int) -> list[str]:
+    """Phrases frequent in the topic's papers and not yet among its keywords."""
+    if len(texts) < 2:
+        return []
+    terms = cluster.label_groups([list(texts)], n_terms=n + len(topic.keywords))[0]
+    have = {k.casefold() for k in topic.keywords}
+    return [t for t in terms if t.casefold() not in have][:n]
+
+
+def compare_configs(before: WeekScores, after: WeekScores) -> list[tuple[str, str, str, str]]:
+    """(paper_id, title, old primary, new primary) for each paper whose topic changes."""
+    old = {a.paper_id: a.primary or "-" for a in before.assignments}
+    titles = {p.paper_id: p.title for p in after.papers}
+    return [
+        (a.paper_id, titles[a.paper_id], old.get(a.paper_id, "-"), a.primary or "-")
+        for a in after.assignments
+        if old.get(a.paper_id, "-") != (a.primary or "-")
+    ]
+
+
+def explain_paper(settings: Settings, store: Store, embedder: Embedder, paper_id: str) -> str:
+    """Per-topic scores of one stored paper and why it landed where it did."""
+    paper = store.get_paper(paper_id) or store.get_paper(f"arxiv:{paper_id}")
+    if paper is None:
+        raise ParseError(f"no stored paper with id {paper_id!r} (ids look like arxiv:2506.01234)")
+    now = datetime.now().astimezone()
+    vectors, _ = run.ensure_vectors(store, embedder, [paper], now=now)
+    topics = settings.topics_as_models()
+    scored = run.score_papers(settings, store, embedder, [paper], vectors, topics, now=now)
+    thresholds = run.topic_thresholds(settings, topics)
+    result = assign.assign_topics(
+        [paper.paper_id],
+        [paper.text],
+        scored.combined,
+        topics,
+        thresholds=thresholds,
+        also_margin=settings.themes.also_margin,
+    )[0]
+    lines = [
+        f"{paper.paper_id}: {paper.title}",
+        f"{'topic':22} {'cosine':>7} {'kw':>3} {'score':>6} {'thresh':>6}  verdict",
+    ]
+    for col, topic in enumerate(topics):
+        found = assign.matched_keywords(paper.text, topic.keywords)
+        score = float(scored.combined[0, col])
+        vetoed = bool(topic.exclude) and assign.has_phrase(paper.text, topic.exclude)
+        verdict = (
+            "vetoed by exclude"
+            if vetoed
+            else ("passes" if score >= thresholds[topic.slug] else "below threshold")
+        )
+        cosine, hits = float(scored.semantic[0, col]), int(scored.keywords[0, col])
+        lines.append(
+            f"{topic.slug:22} {cosine:7.3f} {hits:3d} {score:6.3f} "
+            f"{thresholds[topic.slug]:6.2f}  {verdict}"
+            + (f" (keywords: {', '.join(found)})" if found else "")
+        )
+    if result.primary:
+        also = f"; also relevant to {', '.join(result.also)}" if result.also else ""
+        lines.append(f"→ primary topic {result.primary} (score {result.score:.3f}){also}")
+    else:
+        lines.append(
+            "→ no topic: clustered with the other unmatched papers into a discovered theme"
+        )
+    return "\n".join(lines)

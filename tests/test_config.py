@@ -305,3 +305,10 @@ def test_config_module_import_is_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_load_settings_validates_keyword_weight(tmp_path: Path) -> None:
+    good = load_settings(write_config(tmp_path, "[themes]\nkeyword_weight = 0.1\n"))
+    assert good.themes.keyword_weight == 0.1
+    problems = problems_of(tmp_path, "[themes]\nkeyword_weight = 0.9\n")
+    assert problems == ("themes.keyword_weight: must be between 0 and 0.5, got 0.9",)

@@ -104,3 +104,13 @@ def test_build_digest_uses_ai_summary_when_present() -> None:
         [paper], [Assignment("arxiv:a", None, 0.0)], [], [], week="2025-W24", title="T"
     )
     assert digest.sections[0].entries[0].summary == "HF says so."
+
+
+def test_trend_marks_new_growing_shrinking() -> None:
+    from pipeline.digest import trend
+
+    assert trend((0, 0, 0), 5) == "new"
+    assert trend((4, 4, 4), 9) == "growing"
+    assert trend((10, 10), 5) == "shrinking"
+    assert trend((10, 10), 10) == ""
+    assert trend((), 5) == ""
