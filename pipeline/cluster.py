@@ -18,6 +18,9 @@ import numpy as np
 from pipeline.models import Theme
 
 MIN_K = 4  # below this, a busy week collapses into "ML" vs "everything else"
+#: A paper of a cluster too small to be a theme joins the nearest theme when its cosine to that
+#: theme's centroid is at least this (p10 of pairwise cosines among related abstracts is ~0.35).
+MIN_JOIN_SIMILARITY = 0.35
 SAMPLE_SIZE = 2000
 #: Academic boilerplate that is frequent in every cluster of abstracts and never a good label.
 BOILERPLATE = frozenset(
@@ -107,7 +110,7 @@ def find_themes(
     docs = [texts[i] for i in order]
     labels = _cluster_labels(x, seed=seed, min_theme_size=min_theme_size, max_themes=max_themes)
     groups = [np.flatnonzero(labels == k) for k in sorted(set(labels.tolist())) if k >= 0]
-    groups = [g for g in groups if len(g) >= min_theme_size]
+    groups = _absorb_small(x, groups, min_theme_size=min_theme_size)
     if not groups:
         return [], ids
     terms = label_groups([[docs[i] for i in g] for g in groups], n_terms=4)
@@ -132,6 +135,25 @@ def find_themes(
     return themes, other
 
 
+def _absorb_small(
+    x: np.ndarray, groups: list[np.ndarray], *, min_theme_size: int
+) -> list[np.ndarray]:
+    """Drop clusters under min_theme_size; their papers join the nearest theme if close enough."""
+    big = [g for g in groups if len(g) >= min_theme_size]
+    small = [i for g in groups if len(g) < min_theme_size for i in g.tolist()]
+    if not big or not small:
+        return big
+    centroids = np.stack([x[g].mean(axis=0) for g in big])
+    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+    similarity = x[small] @ centroids.T
+    joined: list[list[int]] = [g.tolist() for g in big]
+    for row, paper in enumerate(small):
+        best = int(np.argmax(similarity[row]))
+        if similarity[row, best] >= MIN_JOIN_SIMILARITY:
+            joined[best].append(paper)
+    return [np.asarray(sorted(g)) for g in joined]
+
+
 def _cluster_labels(
     x: np.ndarray, *, seed: int, min_theme_size: int, max_themes: int
 ) -> np.ndarray:
@@ -151,7 +173,8 @@ def _kmeans_labels(x: np.ndarray, *, seed: int, min_theme_size: int, max_themes:
 
     n = x.shape[0]
     n_distinct = len(np.unique(x, axis=0))
-    k_max = min(max_themes, n // min_theme_size, n_distinct)
+    # Room for themes of twice the minimum size, so small weeks do not shatter into singletons.
+    k_max = min(max_themes, n // (2 * min_theme_size), n_distinct)
     if k_max < 2:
         return np.zeros(n, dtype=int)
     k = choose_k(x, k_min=min(MIN_K, k_max), k_max=k_max, seed=seed)

@@ -85,3 +85,13 @@ def test_find_themes_chooses_the_number_of_themes_from_the_data() -> None:
     vectors = FakeEmbedder().embed(texts)
     themes, _ = find_themes(ids, vectors, texts, seed=0, min_theme_size=3, max_themes=8)
     assert len(themes) == 3  # not max_themes, not 2
+
+
+def test_find_themes_folds_a_stray_paper_into_the_nearest_theme() -> None:
+    ids, texts, _ = _corpus(n_per_group=8)
+    ids.append("arxiv:9000")
+    texts.append("speech recognition audio acoustic speaker speech graph")
+    vectors = FakeEmbedder().embed(texts)
+    themes, other = find_themes(ids, vectors, texts, seed=0, min_theme_size=3, max_themes=8)
+    assert other == []
+    assert any("arxiv:9000" in t.paper_ids for t in themes)
