@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint venv clean chromium
+.PHONY: demo test lint venv clean chromium eval
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+
+# Topic F1, theme NMI vs KMeans, unthemed fraction and time on benchmarks/labels (see its README).
+eval: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/compare.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline tests

@@ -298,6 +298,108 @@ def _stop_on_signals() -> None:
         signal.signal(signum, handler)
 
 
+def _tune_call(ctx: click.Context, action: Callable[[Any, Any], Any]) -> Any:
+    """Load settings, open the store, call `action(settings, store)`; map errors to exit codes."""
+    from pipeline import run
+
+    try:
+        settings = _settings(ctx)
+        with run.open_store(settings) as store:
+            return action(settings, store)
+    except ConfigError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_USAGE)
+    except PipelineError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command(name="eval")
+@click.option(
+    "--labels",
+    "labels_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="JSONL file: one labelled paper per line.",
+)
+@_json_option
+@click.pass_context
+def eval_cmd(ctx: click.Context, labels_path: Path, as_json: bool) -> None:
+    """Score the configured topics and discovered themes against hand-labelled papers.
+
+    Example: digest --config config.toml eval --labels benchmarks/labels/seed-trending-dev.jsonl
+    """
+    from pipeline import run, tune
+
+    def action(settings: Any, store: Any) -> Any:
+        labels = tune.load_labels(labels_path)
+        return tune.run_eval(settings, store, run.make_embedder(settings), labels)
+
+    report = _tune_call(ctx, action)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, sort_keys=True))
+    else:
+        from pipeline import tune
+
+        click.echo(tune.describe_eval(report))
+
+
+@cli.command(name="topics")
+@_week_option
+@click.option(
+    "--compare",
+    "other_config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Another config: list the papers whose topic changes under it.",
+)
+@click.pass_context
+def topics_cmd(ctx: click.Context, week: str | None, other_config: Path | None) -> None:
+    """Per topic: count, papers just above/below the threshold, suggested keywords.
+
+    Example: digest topics --week 2025-W25 --compare tuned.toml
+    """
+    from pipeline import run, tune
+    from pipeline.config import load_settings
+
+    week = _check_week(week)
+
+    def action(settings: Any, store: Any) -> str:
+        embedder = run.make_embedder(settings)
+        scored = tune.score_week(settings, store, embedder, week=week)
+        if other_config is None:
+            return tune.describe_topics(scored)
+        other = load_settings(other_config)
+        changed = tune.compare_configs(
+            scored, tune.score_week(other, store, embedder, week=scored.week)
+        )
+        lines = [f"{scored.week}: {len(changed)} papers change topic under {other_config}"]
+        lines += [f"  {pid}  {old} → {new}  {title[:70]}" for pid, title, old, new in changed]
+        return "\n".join(lines)
+
+    click.echo(_tune_call(ctx, action))
+
+
+@cli.command(name="explain")
+@click.argument("paper_id")
+@click.pass_context
+def explain_cmd(ctx: click.Context, paper_id: str) -> None:
+    """Per-topic scores of one stored paper and why it landed where it did.
+
+    Example: digest explain arxiv:2506.01234
+    """
+    from pipeline import run, tune
+
+    click.echo(
+        _tune_call(
+            ctx,
+            lambda settings, store: tune.explain_paper(
+                settings, store, run.make_embedder(settings), paper_id
+            ),
+        )
+    )
+
+
 def _check_week(week: str | None) -> str | None:
     import re
 

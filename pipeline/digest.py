@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 
 from pipeline.models import (
@@ -172,6 +173,7 @@ def build_digest(
     theme_scores: Mapping[str, float] | None = None,
     coverage: Sequence[SourceCount] = (),
     notes: Sequence[str] = (),
+    history: Mapping[str, tuple[int, ...]] | None = None,
 ) -> Digest:
     """Group the week's papers into sections: configured topics, discovered themes, then Other."""
     by_id = {p.paper_id: p for p in papers}
@@ -203,6 +205,8 @@ def build_digest(
     ]
     if rest:
         sections.append(Section("other", "Other papers", "other", _rank(rest)))
+    if history:
+        sections = [_with_history(s, history.get(s.key, ())) for s in sections]
     start, end = week_bounds(week)
     return Digest(
         week, start, end, title, len(by_id), tuple(sections), tuple(coverage), tuple(notes)
@@ -210,3 +214,24 @@ def build_digest(
 
 
 _NONE = Assignment("", None, 0.0)
+
+
+def _with_history(section: Section, earlier: tuple[int, ...]) -> Section:
+    """Attach the counts of earlier weeks (oldest first) plus this week's, and the trend."""
+    if section.kind == "other":
+        return section
+    counts = (*earlier, len(section.entries))
+    return replace(section, history=counts, trend=trend(earlier, len(section.entries)))
+
+
+def trend(earlier: Sequence[int], now: int) -> str:
+    """'new' when no earlier week had it; 'growing'/'shrinking' when ±25 % vs the earlier mean."""
+    seen = [c for c in earlier if c > 0]
+    if not seen:
+        return "new" if earlier else ""
+    mean = sum(seen) / len(seen)
+    if now >= 1.25 * mean and now - mean >= 2:
+        return "growing"
+    if now <= 0.8 * mean and mean - now >= 2:
+        return "shrinking"
+    return ""

@@ -129,6 +129,7 @@ class Section:
     description: str = ""
     terms: tuple[str, ...] = ()
     history: tuple[int, ...] = ()  # papers per week, oldest first, ending with this week
+    trend: str = ""  # "new" | "growing" | "shrinking" | "" (steady or no history)
 
 
 @dataclass(frozen=True)

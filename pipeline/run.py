@@ -28,8 +28,8 @@ from pipeline import assign, cluster, coverage, digest, fetch, freshness, ingest
 from pipeline.config import Settings
 from pipeline.embed import Embedder, SentenceTransformerEmbedder, content_hash
 from pipeline.errors import FetchError, ParseError, PipelineError
-from pipeline.models import Paper, RunReport, SourceCount, SourceResult, Topic
-from pipeline.store import SourceStatus, Store
+from pipeline.models import Assignment, Paper, RunReport, SourceCount, SourceResult, Topic
+from pipeline.store import SourceStatus, Store, WeekSection
 
 logger = logging.getLogger(__name__)
 
@@ -272,28 +272,18 @@ def _decide(
 ) -> digest.Digest:
     ids = [p.paper_id for p in papers]
     texts = [p.text for p in papers]
-    topic_items = [
-        (f"topic:{t.slug}", content_hash(assign.topic_text(t)), assign.topic_text(t))
-        for t in topics
-    ]
-    topic_vectors, _ = ensure_text_vectors(store, embedder, topic_items, now=now)
-    if topics and papers:
-        scores = assign.score_topics(vectors, topic_vectors)
-    else:
-        scores = np.zeros((len(papers), len(topics)), dtype=np.float32)
-    thresholds = {t.slug: t.min_similarity or settings.themes.min_similarity for t in topics}
+    scored = score_papers(settings, store, embedder, papers, vectors, topics, now=now)
     assignments = assign.assign_topics(
-        ids, texts, scores, topics, thresholds=thresholds, also_margin=settings.themes.also_margin
+        ids,
+        texts,
+        scored.combined,
+        topics,
+        thresholds=topic_thresholds(settings, topics),
+        also_margin=settings.themes.also_margin,
     )
     rest = [i for i, a in enumerate(assignments) if a.primary is None]
-    themes, _ = cluster.find_themes(
-        [ids[i] for i in rest],
-        vectors[rest] if rest else np.zeros((0, 1), dtype=np.float32),
-        [texts[i] for i in rest],
-        seed=settings.themes.seed,
-        min_theme_size=settings.themes.min_theme_size,
-        max_themes=settings.themes.max_themes,
-    )
+    themes, _ = find_week_themes(settings, papers, vectors, rest)
+    themes, history = _continue_themes(store, themes, assignments, ids, vectors, week=week, now=now)
     centroid_scores = _theme_scores(themes, ids, vectors)
     rows, notes = _coverage(settings, store, papers, week=week, now=now, problems=refresh_problems)
     return digest.build_digest(
@@ -306,7 +296,159 @@ def _decide(
         theme_scores=centroid_scores,
         coverage=rows,
         notes=notes,
+        history=history,
     )
+
+
+#: Weeks of history shown in sparklines and searched for a recurring theme.
+HISTORY_WEEKS = 4
+#: Cosine between theme centroids above which this week's theme is last week's theme again.
+SAME_THEME_SIMILARITY = 0.85
+
+
+def _continue_themes(
+    store: Store,
+    themes: Sequence[cluster.Theme],
+    assignments: Sequence[Assignment],
+    ids: Sequence[str],
+    vectors: np.ndarray,
+    *,
+    week: str,
+    now: datetime,
+) -> tuple[list[cluster.Theme], dict[str, tuple[int, ...]]]:
+    """Give recurring themes their earlier id and label; remember this week; counts per key."""
+    monday, _ = digest.week_bounds(week)
+    earlier_weeks = [
+        digest.iso_week(monday - timedelta(weeks=n)) for n in range(HISTORY_WEEKS, 0, -1)
+    ]
+    earlier = store.list_week_sections(earlier_weeks)
+    known = {s.key: s for s in earlier if s.kind == "theme" and s.centroid is not None}
+    centroids = _theme_centroids(themes, ids, vectors)
+    same = cluster.match_themes(
+        {t.theme_id: centroids[t.theme_id] for t in themes},
+        {key: s.centroid for key, s in known.items() if s.centroid is not None},
+        min_similarity=SAME_THEME_SIMILARITY,
+    )
+    kept = []
+    for theme in themes:
+        old = known.get(same.get(theme.theme_id, ""))
+        if old is not None:
+            centroids[old.key] = centroids.pop(theme.theme_id)
+            theme = dataclasses.replace(theme, theme_id=old.key, label=old.label)
+        kept.append(theme)
+    counts: dict[tuple[str, str], int] = {(s.week, s.key): s.n_papers for s in earlier}
+    keys = {a.primary for a in assignments if a.primary} | {t.theme_id for t in kept}
+    history = {k: tuple(counts.get((w, k), 0) for w in earlier_weeks) for k in keys}
+    if not earlier:
+        history = {}  # the first digest has no trend to show
+    store.save_week_sections(week, _week_rows(week, kept, assignments, centroids), now)
+    return kept, history
+
+
+def _theme_centroids(
+    themes: Sequence[cluster.Theme], ids: Sequence[str], vectors: np.ndarray
+) -> dict[str, np.ndarray]:
+    index = {pid: i for i, pid in enumerate(ids)}
+    found = {}
+    for theme in themes:
+        centroid = vectors[[index[pid] for pid in theme.paper_ids]].mean(axis=0)
+        found[theme.theme_id] = centroid / (np.linalg.norm(centroid) or 1.0)
+    return found
+
+
+def _week_rows(
+    week: str,
+    themes: Sequence[cluster.Theme],
+    assignments: Sequence[Assignment],
+    centroids: dict[str, np.ndarray],
+) -> list[WeekSection]:
+    topic_counts = Counter(a.primary for a in assignments if a.primary)
+    rows = [
+        WeekSection(week, slug, "topic", slug, (), n) for slug, n in sorted(topic_counts.items())
+    ]
+    for theme in themes:
+        rows.append(
+            WeekSection(
+                week,
+                theme.theme_id,
+                "theme",
+                theme.label,
+                theme.terms,
+                len(theme.paper_ids),
+                theme.representative,
+                centroids[theme.theme_id],
+            )
+        )
+    return rows
+
+
+def find_week_themes(
+    settings: Settings, papers: Sequence[Paper], vectors: np.ndarray, rows: Sequence[int]
+) -> tuple[list[cluster.Theme], list[str]]:
+    """Cluster the papers at `rows` (those no topic took) into discovered themes."""
+    rows = list(rows)
+    return cluster.find_themes(
+        [papers[i].paper_id for i in rows],
+        vectors[rows] if rows else np.zeros((0, 1), dtype=np.float32),
+        [papers[i].text for i in rows],
+        seed=settings.themes.seed,
+        min_theme_size=settings.themes.min_theme_size,
+        max_themes=settings.themes.max_themes,
+    )
+
+
+def score_papers(
+    settings: Settings,
+    store: Store,
+    embedder: Embedder,
+    papers: Sequence[Paper],
+    vectors: np.ndarray,
+    topics: Sequence[Topic],
+    *,
+    now: datetime,
+) -> assign.TopicScores:
+    """Each paper's evidence for each topic: best prototype cosine plus keyword hits."""
+    prototypes: list[tuple[str, str, str]] = []
+    owners: list[int] = []
+    for index, topic in enumerate(topics):
+        for key, text in topic_prototypes(store, topic):
+            prototypes.append((f"topic:{topic.slug}:{key}", content_hash(text), text))
+            owners.append(index)
+    proto_vectors, _ = ensure_text_vectors(store, embedder, prototypes, now=now)
+    paper_vectors = vectors if len(papers) else np.zeros((0, 1), dtype=np.float32)
+    semantic = assign.semantic_scores(paper_vectors, proto_vectors, owners, len(topics))
+    return assign.combine_scores(
+        semantic,
+        [p.title for p in papers],
+        [p.text for p in papers],
+        topics,
+        keyword_weight=settings.themes.keyword_weight,
+    )
+
+
+def topic_prototypes(store: Store, topic: Topic) -> list[tuple[str, str]]:
+    """(key, text) of what a topic is compared with: its own text, then each example paper.
+
+    An example that is an arXiv id of a stored paper stands for that paper's title and abstract;
+    any other example (a title, or an id not stored yet) is embedded as written.
+    """
+    found = [("text", assign.topic_text(topic))]
+    for number, example in enumerate(topic.examples):
+        paper = store.get_paper(_example_id(example))
+        found.append((f"example{number}", paper.text if paper is not None else example))
+    return found
+
+
+def _example_id(example: str) -> str:
+    text = example.strip()
+    text = text.removeprefix("arxiv:").removeprefix("arXiv:")
+    return f"arxiv:{text.split('v')[0]}" if text[:4].isdigit() and "." in text[:6] else text
+
+
+def topic_thresholds(settings: Settings, topics: Sequence[Topic]) -> dict[str, float]:
+    """Each topic's own min_similarity, else the [themes] default."""
+    default = settings.themes.min_similarity
+    return {t.slug: t.min_similarity if t.min_similarity is not None else default for t in topics}
 
 
 def _theme_scores(

@@ -92,8 +92,29 @@ def _migration_2(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_3(conn: sqlite3.Connection) -> None:
+    """Weekly sections (topics and discovered themes) with counts and centroids (issue 3).
+
+    One row per (week, key): key is a topic slug or a theme id; kind 'topic' or 'theme'; terms a
+    JSON array; centroid float32 bytes (themes only), so next week's clusters can be matched to it.
+    """
+    conn.execute(
+        """CREATE TABLE week_sections (
+            week TEXT NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL, label TEXT NOT NULL,
+            terms TEXT NOT NULL, n_papers INTEGER NOT NULL, representative TEXT,
+            centroid BLOB, created TEXT NOT NULL,
+            PRIMARY KEY (week, key)
+        )"""
+    )
+    conn.execute("CREATE INDEX week_sections_key ON week_sections (key)")
+
+
 # Append new migrations; never edit one that has shipped. user_version = len(applied).
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1, _migration_2)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _migration_1,
+    _migration_2,
+    _migration_3,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -116,6 +137,20 @@ class RunRow:
     finished: datetime | None
     status: str
     report: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WeekSection:
+    """One digest section of one week, as remembered for continuity and trends."""
+
+    week: str
+    key: str
+    kind: str  # "topic" | "theme"
+    label: str
+    terms: tuple[str, ...]
+    n_papers: int
+    representative: str | None = None
+    centroid: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -510,6 +545,56 @@ class Store:
                 " VALUES (?, ?, ?, ?)",
                 (url, etag, last_modified, _iso(now)),
             )
+
+    def save_week_sections(self, week: str, sections: Sequence[WeekSection], now: datetime) -> None:
+        """Replace everything stored for `week` by `sections` (a rebuild overwrites), atomically."""
+        params = [
+            (
+                s.week,
+                s.key,
+                s.kind,
+                s.label,
+                json.dumps(list(s.terms)),
+                s.n_papers,
+                s.representative,
+                None if s.centroid is None else np.asarray(s.centroid, np.float32).tobytes(),
+                _iso(now),
+            )
+            for s in sections
+        ]
+        with self._write("save week sections") as conn:
+            conn.execute("DELETE FROM week_sections WHERE week = ?", (week,))
+            conn.executemany(
+                "INSERT INTO week_sections (week, key, kind, label, terms, n_papers,"
+                " representative, centroid, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                params,
+            )
+
+    def list_week_sections(self, weeks: Sequence[str]) -> list[WeekSection]:
+        """The stored sections of `weeks`, ordered by week then key."""
+        if not weeks:
+            return []
+        marks = ",".join("?" * len(weeks))
+        rows = self._select(
+            f"SELECT * FROM week_sections WHERE week IN ({marks}) ORDER BY week, key", list(weeks)
+        )
+        return [
+            WeekSection(
+                week=row["week"],
+                key=row["key"],
+                kind=row["kind"],
+                label=row["label"],
+                terms=tuple(json.loads(row["terms"])),
+                n_papers=row["n_papers"],
+                representative=row["representative"],
+                centroid=(
+                    None
+                    if row["centroid"] is None
+                    else np.frombuffer(row["centroid"], dtype=np.float32).copy()
+                ),
+            )
+            for row in rows
+        ]
 
     def get_meta(self, key: str) -> str | None:
         """The value stored under `key`, or None."""

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.assign import assign_topics, has_phrase, score_topics, topic_text
+from pipeline.assign import (
+    MAX_KEYWORD_HITS,
+    assign_topics,
+    combine_scores,
+    has_phrase,
+    keyword_hits,
+    matched_keywords,
+    score_topics,
+    semantic_scores,
+    topic_text,
+)
 from pipeline.models import Topic
 
 TOPICS = [
@@ -68,3 +78,43 @@ def test_score_topics_is_cosine_of_unit_vectors() -> None:
 def test_topic_text_puts_name_first_and_lists_keywords() -> None:
     text = topic_text(Topic("nas", "NAS", "Search.", keywords=("darts", "supernet")))
     assert text == "NAS. Search. Keywords: darts, supernet."
+
+
+def test_matched_keywords_folds_plurals_hyphens_and_case() -> None:
+    text = "We study Vision Language Models and state-space models."
+    found = matched_keywords(text, ["vision-language model", "state space model", "Mamba"])
+    assert found == ["vision-language model", "state space model"]
+
+
+def test_matched_keywords_matches_acronyms_case_sensitively() -> None:
+    assert matched_keywords("Our NAS method and two VLMs", ["NAS", "VLM"]) == ["NAS", "VLM"]
+    assert matched_keywords("the nasal cavity; vlm", ["NAS", "VLM"]) == []
+
+
+def test_keyword_hits_counts_title_twice_and_caps() -> None:
+    topics = [Topic("a", "A", "d", keywords=("mamba",)), Topic("b", "B", "d", keywords=("x", "y"))]
+    hits = keyword_hits("Mamba", "Mamba. A mamba model.", topics)
+    assert hits.tolist() == [2.0, 0.0]
+    many = [Topic("c", "C", "d", keywords=("p", "q", "r", "s"))]
+    assert keyword_hits("p q r s", "p q r s", many).tolist() == [MAX_KEYWORD_HITS]
+
+
+def test_semantic_scores_take_each_topics_best_prototype() -> None:
+    papers = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    prototypes = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]], dtype=np.float32)
+    scores = semantic_scores(papers, prototypes, [0, 0, 1], 2)
+    assert np.allclose(scores, [[1.0, 0.6], [1.0, 0.8]])
+
+
+def test_combine_scores_adds_the_keyword_bonus() -> None:
+    topics = [Topic("nas", "NAS", "d", keywords=("architecture search",))]
+    semantic = np.array([[0.5], [0.5]], dtype=np.float32)
+    scored = combine_scores(
+        semantic,
+        ["Fast architecture search", "Other"],
+        ["Fast architecture search. We search.", "Other. Nothing."],
+        topics,
+        keyword_weight=0.05,
+    )
+    assert np.allclose(scored.combined[:, 0], [0.6, 0.5])
+    assert scored.keywords[:, 0].tolist() == [2.0, 0.0]

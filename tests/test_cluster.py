@@ -54,7 +54,7 @@ def test_find_themes_labels_with_distinctive_phrases() -> None:
     assert any("speech" in label for label in labels)
     assert any("protein" in label for label in labels)
     for theme in themes:
-        assert 1 <= len(theme.terms) <= 3
+        assert 1 <= len(theme.terms) <= 4
         assert theme.representative in theme.paper_ids
 
 
@@ -69,3 +69,29 @@ def test_label_groups_skips_terms_seen_in_only_one_paper() -> None:
     labels = label_groups([["alpha beta", "alpha gamma"], ["delta", "delta"]], n_terms=3)
     assert labels[0] == ["alpha"]
     assert labels[1] == ["delta"]
+
+
+def test_match_themes_pairs_close_centroids_one_to_one() -> None:
+    from pipeline.cluster import match_themes
+
+    new = {"a": np.array([1.0, 0.0]), "b": np.array([0.99, 0.14]), "c": np.array([0.0, 1.0])}
+    old = {"old-x": np.array([1.0, 0.0]), "old-y": np.array([-1.0, 0.0])}
+    assert match_themes(new, old, min_similarity=0.85) == {"a": "old-x"}
+    assert match_themes(new, {}, min_similarity=0.85) == {}
+
+
+def test_find_themes_chooses_the_number_of_themes_from_the_data() -> None:
+    ids, texts, _ = _corpus(n_per_group=8)
+    vectors = FakeEmbedder().embed(texts)
+    themes, _ = find_themes(ids, vectors, texts, seed=0, min_theme_size=3, max_themes=8)
+    assert len(themes) == 3  # not max_themes, not 2
+
+
+def test_find_themes_folds_a_stray_paper_into_the_nearest_theme() -> None:
+    ids, texts, _ = _corpus(n_per_group=8)
+    ids.append("arxiv:9000")
+    texts.append("speech recognition audio acoustic speaker speech graph")
+    vectors = FakeEmbedder().embed(texts)
+    themes, other = find_themes(ids, vectors, texts, seed=0, min_theme_size=3, max_themes=8)
+    assert other == []
+    assert any("arxiv:9000" in t.paper_ids for t in themes)

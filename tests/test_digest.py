@@ -129,3 +129,11 @@ def test_summarize_drops_openers_that_point_at_left_out_sentences() -> None:
     assert summarize(abstract).startswith("We propose AdaVideoRAG, a retrieval framework.")
     kept = "To train agents we propose a new curriculum. It works."
     assert summarize(kept).startswith("To train agents we propose")
+def test_trend_marks_new_growing_shrinking() -> None:
+    from pipeline.digest import trend
+
+    assert trend((0, 0, 0), 5) == "new"
+    assert trend((4, 4, 4), 9) == "growing"
+    assert trend((10, 10), 5) == "shrinking"
+    assert trend((10, 10), 10) == ""
+    assert trend((), 5) == ""

@@ -483,5 +483,25 @@ def test_open_migrates_a_version_1_database(tmp_path: Path) -> None:
             store.list_source_days(datetime(2025, 1, 1).date(), datetime(2026, 1, 1).date()) == []
         )
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     conn.close()
+
+
+def test_week_sections_round_trip_and_rebuild_replaces(store: Store) -> None:
+    from pipeline.store import WeekSection
+
+    centroid = np.array([0.6, 0.8], dtype=np.float32)
+    first = [
+        WeekSection("2025-W24", "nas", "topic", "nas", (), 3),
+        WeekSection("2025-W24", "theme-1", "theme", "graphs", ("graph",), 5, "arxiv:1", centroid),
+    ]
+    store.save_week_sections("2025-W24", first, NOW)
+    got = store.list_week_sections(["2025-W24", "2025-W23"])
+    assert [(s.key, s.n_papers, s.terms) for s in got] == [
+        ("nas", 3, ()),
+        ("theme-1", 5, ("graph",)),
+    ]
+    assert got[0].centroid is None and np.allclose(got[1].centroid, centroid)
+    store.save_week_sections("2025-W24", first[:1], LATER)
+    assert [s.key for s in store.list_week_sections(["2025-W24"])] == ["nas"]
+    assert store.list_week_sections([]) == []

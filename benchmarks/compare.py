@@ -1,0 +1,95 @@
+"""Benchmark: topic F1, theme NMI/ARI vs KMeans baselines, unthemed fraction, run time.
+
+Runs `digest eval` (the same code as the command) with the default config.toml on every labelled
+file in benchmarks/labels/, dev and held-out splits side by side, and adds a second baseline: the
+walking skeleton's KMeans with k chosen by silhouette. Vectors are cached in the config's store
+(data/pipeline.sqlite3), so only the first run embeds (~1,600 abstracts, a few minutes on 2 cores).
+
+Example: make eval    (or: HF_HUB_OFFLINE=1 python benchmarks/compare.py)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline import run, tune  # noqa: E402
+from pipeline.config import load_settings  # noqa: E402
+
+FILES = (
+    "seed-trending-dev",
+    "seed-trending-heldout",
+    "week-2025-06-dev",
+    "week-2025-06-heldout",
+    "oai-2016-dev",
+    "oai-2016-heldout",
+)
+FOCUS = ("nas", "efficient-attention", "multimodal")
+
+
+def silhouette_kmeans_nmi(vectors: np.ndarray, groups: list[str], seed: int) -> float:
+    """The skeleton's clustering: KMeans for k in 2..12, k with the best cosine silhouette."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import normalized_mutual_info_score, silhouette_score
+    from threadpoolctl import threadpool_limits
+
+    best, best_score = None, -1.0
+    with threadpool_limits(limits=1):
+        for k in range(2, 13):
+            labels = KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(vectors)
+            score = silhouette_score(vectors, labels, metric="cosine")
+            if score > best_score:
+                best, best_score = labels, float(score)
+    return float(normalized_mutual_info_score(groups, best))
+
+
+def main() -> None:
+    settings = load_settings(ROOT / "config.toml")
+    embedder = run.make_embedder(settings)
+    results = {}
+    with run.open_store(settings) as store:
+        for name in FILES:
+            labels = tune.load_labels(ROOT / "benchmarks" / "labels" / f"{name}.jsonl")
+            started = time.perf_counter()
+            report = tune.run_eval(settings, store, embedder, labels)
+            report["seconds_total"] = round(time.perf_counter() - started, 2)
+            grouped = [item for item in labels if item.group is not None]
+            if len(grouped) > 20:
+                vectors, _ = run.ensure_vectors(
+                    store, embedder, [i.paper for i in grouped], now=run.datetime.now(run.UTC)
+                )
+                report["baseline_silhouette_kmeans_nmi"] = round(
+                    silhouette_kmeans_nmi(vectors, [str(i.group) for i in grouped], 0), 4
+                )
+            focus = [report["topics"][s]["f1"] for s in FOCUS if report["topics"][s]["f1"]]
+            report["focus_macro_f1"] = round(float(np.mean(focus)), 4) if focus else None
+            results[name] = report
+            print(_line(name, report), flush=True)
+    out = ROOT / "benchmarks" / "results.json"
+    out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"written {out.relative_to(ROOT)}")
+
+
+def _line(name: str, r: dict) -> str:
+    parts = [f"{name:22} n={r['n_papers']:4}"]
+    if r.get("focus_macro_f1") is not None:
+        f1 = " ".join(f"{s}={r['topics'][s]['f1']}" for s in FOCUS)
+        parts.append(f"F1 nas/ea/mm macro={r['focus_macro_f1']} ({f1}) all-topic={r['macro_f1']}")
+    if r.get("nmi") is not None:
+        parts.append(
+            f"NMI ours={r['nmi']} kmeans(k=groups)={r.get('baseline_kmeans_nmi')} "
+            f"kmeans(silhouette)={r.get('baseline_silhouette_kmeans_nmi')} ARI={r['ari']}"
+        )
+    parts.append(f"unthemed={r['unthemed_fraction']} time={r['seconds_total']}s")
+    return " | ".join(parts)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,355 @@
+"""Tools for tuning topics: `digest eval`, `digest topics`, `digest explain` (orchestration).
+
+Only `cli` imports this module; it imports `run` (scoring, clustering, the store) and the stages.
+It decides nothing new: it runs the same scoring and clustering as `digest build` and reports.
+Labelled papers are embedded through the store, so a second `eval` of the same file is fast.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline import assign, cluster, digest, run
+from pipeline.config import Settings
+from pipeline.embed import Embedder, content_hash
+from pipeline.errors import ParseError
+from pipeline.models import Paper, Topic
+from pipeline.store import Store
+
+
+@dataclass(frozen=True)
+class LabelledPaper:
+    """One line of a labels file: a paper, the topics it belongs to, and those acceptable."""
+
+    paper: Paper
+    topics: tuple[str, ...]
+    maybe: tuple[str, ...]
+    group: str | None
+
+
+def load_labels(path: Path) -> list[LabelledPaper]:
+    """Read a JSONL labels file; ParseError names the line and the problem."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ParseError(f"cannot read labels file {path}: {e}") from e
+    found = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        found.append(_parse_label_line(line, f"{path}:{number}", number))
+    if not found:
+        raise ParseError(f"labels file {path} has no papers")
+    return found
+
+
+def _parse_label_line(line: str, where: str, number: int) -> LabelledPaper:
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise ParseError(f"{where}: not valid JSON: {e.msg}") from e
+    if not isinstance(data, dict):
+        raise ParseError(f"{where}: expected a JSON object")
+    title, abstract = data.get("title"), data.get("abstract", "")
+    if not isinstance(title, str) or not title.strip():
+        raise ParseError(f"{where}: 'title' must be a non-empty string")
+    if not isinstance(abstract, str):
+        raise ParseError(f"{where}: 'abstract' must be a string")
+    lists = {}
+    for key in ("topics", "maybe"):
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ParseError(f"{where}: {key!r} must be a list of topic slugs")
+        lists[key] = tuple(value)
+    group = data.get("group")
+    if group is not None and not isinstance(group, str | int):
+        raise ParseError(f"{where}: 'group' must be a string")
+    text = f"{title.strip()}. {abstract.strip()}"
+    paper_id = f"label:{content_hash(text)}"
+    paper = Paper(paper_id=paper_id, title=title.strip(), abstract=abstract.strip())
+    return LabelledPaper(
+        paper, lists["topics"], lists["maybe"], None if group is None else str(group)
+    )
+
+
+# --- eval -----------------------------------------------------------------------------------
+
+
+def run_eval(
+    settings: Settings, store: Store, embedder: Embedder, labels: Sequence[LabelledPaper]
+) -> dict[str, Any]:
+    """Assign and cluster the labelled papers like a digest build; score against the labels."""
+    started = time.perf_counter()
+    now = datetime.now().astimezone()
+    papers = [item.paper for item in labels]
+    vectors, _ = run.ensure_vectors(store, embedder, papers, now=now)
+    topics = settings.topics_as_models()
+    partition, assignments, unthemed = _partition(settings, store, embedder, papers, vectors, now)
+    report: dict[str, Any] = {
+        "n_papers": len(papers),
+        "topics": _topic_metrics(labels, assignments, topics),
+    }
+    scored = [m["f1"] for m in report["topics"].values() if m["f1"] is not None]
+    report["macro_f1"] = round(float(np.mean(scored)), 4) if scored else None
+    report["unthemed_fraction"] = round(unthemed / len(papers), 4)
+    report.update(_group_metrics(labels, partition, vectors, seed=settings.themes.seed))
+    report["seconds"] = round(time.perf_counter() - started, 2)
+    return report
+
+
+def _partition(
+    settings: Settings,
+    store: Store,
+    embedder: Embedder,
+    papers: Sequence[Paper],
+    vectors: np.ndarray,
+    now: datetime,
+) -> tuple[list[str], list[Any], int]:
+    """Each paper's section key (topic slug, theme id or 'other'), the assignments, # unthemed."""
+    topics = settings.topics_as_models()
+    ids = [p.paper_id for p in papers]
+    scored = run.score_papers(settings, store, embedder, papers, vectors, topics, now=now)
+    assignments = assign.assign_topics(
+        ids,
+        [p.text for p in papers],
+        scored.combined,
+        topics,
+        thresholds=run.topic_thresholds(settings, topics),
+        also_margin=settings.themes.also_margin,
+    )
+    rest = [i for i, a in enumerate(assignments) if a.primary is None]
+    themes, other = run.find_week_themes(settings, papers, vectors, rest)
+    where = {pid: theme.theme_id for theme in themes for pid in theme.paper_ids}
+    keys = [a.primary or where.get(a.paper_id, "other") for a in assignments]
+    return keys, assignments, len(other)
+
+
+def _topic_metrics(
+    labels: Sequence[LabelledPaper], assignments: Sequence[Any], topics: Sequence[Topic]
+) -> dict[str, dict[str, float | int | None]]:
+    """Per topic: precision (maybe counts as right), recall over `topics`, F1, support."""
+    metrics: dict[str, dict[str, float | int | None]] = {}
+    for topic in topics:
+        predicted = [
+            item
+            for item, a in zip(labels, assignments, strict=True)
+            if a.primary == topic.slug or topic.slug in a.also
+        ]
+        right = sum(1 for item in predicted if topic.slug in item.topics + item.maybe)
+        support = sum(1 for item in labels if topic.slug in item.topics)
+        found = sum(1 for item in predicted if topic.slug in item.topics)
+        precision = right / len(predicted) if predicted else (None if not support else 0.0)
+        recall = found / support if support else None
+        f1 = None
+        if precision is not None and recall is not None:
+            f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        metrics[topic.slug] = {
+            "precision": _round(precision),
+            "recall": _round(recall),
+            "f1": _round(f1),
+            "support": support,
+            "predicted": len(predicted),
+        }
+    return metrics
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _group_metrics(
+    labels: Sequence[LabelledPaper], partition: Sequence[str], vectors: np.ndarray, *, seed: int
+) -> dict[str, Any]:
+    """NMI/ARI of the theme partition against `group`, and of a plain KMeans baseline."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    rows = [i for i, item in enumerate(labels) if item.group is not None]
+    if not rows:
+        return {"nmi": None, "ari": None}
+    groups = [labels[i].group for i in rows]
+    ours = [partition[i] for i in rows]
+    n_groups = len(set(groups))
+    result: dict[str, Any] = {
+        "nmi": round(float(normalized_mutual_info_score(groups, ours)), 4),
+        "ari": round(float(adjusted_rand_score(groups, ours)), 4),
+        "n_groups": n_groups,
+        "n_sections": len(set(ours)),
+    }
+    if n_groups >= 2 and len(rows) > n_groups:
+        # The baseline is told the true number of groups, which our clustering is not.
+        baseline = KMeans(n_clusters=n_groups, n_init=4, random_state=seed).fit_predict(
+            vectors[rows]
+        )
+        result["baseline_kmeans_nmi"] = round(
+            float(normalized_mutual_info_score(groups, baseline)), 4
+        )
+        result["baseline_kmeans_ari"] = round(float(adjusted_rand_score(groups, baseline)), 4)
+    return result
+
+
+def describe_eval(report: dict[str, Any]) -> str:
+    """The eval report as a few human lines."""
+    lines = [f"{report['n_papers']} labelled papers"]
+    lines.append(f"{'topic':24} {'prec':>6} {'recall':>6} {'F1':>6} {'support':>7}")
+    for slug, m in report["topics"].items():
+        cells = [_cell(m["precision"]), _cell(m["recall"]), _cell(m["f1"])]
+        lines.append(f"{slug:24} {cells[0]:>6} {cells[1]:>6} {cells[2]:>6} {m['support']:>7}")
+    lines.append(f"macro F1: {_cell(report['macro_f1'])}")
+    if report.get("nmi") is not None:
+        lines.append(
+            f"themes vs groups: NMI {report['nmi']:.3f}, ARI {report['ari']:.3f}"
+            + (
+                f" (KMeans baseline NMI {report['baseline_kmeans_nmi']:.3f}, "
+                f"ARI {report['baseline_kmeans_ari']:.3f})"
+                if "baseline_kmeans_nmi" in report
+                else ""
+            )
+        )
+    lines.append(f"unthemed: {report['unthemed_fraction']:.1%}")
+    return "\n".join(lines)
+
+
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+# --- topics and explain ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeekScores:
+    """One week's papers with their topic evidence and assignments."""
+
+    week: str
+    papers: list[Paper]
+    scores: assign.TopicScores
+    assignments: list[Any]
+    thresholds: dict[str, float]
+    topics: tuple[Topic, ...]
+
+
+def score_week(
+    settings: Settings, store: Store, embedder: Embedder, *, week: str | None = None
+) -> WeekScores:
+    """Score and assign one week's stored papers exactly as `digest build` would."""
+    now = datetime.now().astimezone()
+    chosen = run.resolve_week(
+        week or settings.digest.week, store, now=now, timezone=settings.digest.timezone
+    )
+    start, end = digest.week_bounds(chosen)
+    papers = store.list_papers_between(start, end)
+    vectors, _ = run.ensure_vectors(store, embedder, papers, now=now)
+    topics = settings.topics_as_models()
+    scored = run.score_papers(settings, store, embedder, papers, vectors, topics, now=now)
+    thresholds = run.topic_thresholds(settings, topics)
+    assignments = assign.assign_topics(
+        [p.paper_id for p in papers],
+        [p.text for p in papers],
+        scored.combined,
+        topics,
+        thresholds=thresholds,
+        also_margin=settings.themes.also_margin,
+    )
+    return WeekScores(chosen, papers, scored, assignments, thresholds, topics)
+
+
+def describe_topics(week: WeekScores, *, n_near: int = 3, n_keywords: int = 5) -> str:
+    """Per topic: count, the papers just above and just below its threshold, suggested keywords."""
+    lines = [f"{week.week}: {len(week.papers)} papers"]
+    for col, topic in enumerate(week.topics):
+        threshold = week.thresholds[topic.slug]
+        column = week.scores.combined[:, col]
+        members = [i for i, a in enumerate(week.assignments) if a.primary == topic.slug]
+        lines.append(
+            f"\n{topic.slug} ({topic.name}): {len(members)} papers, threshold {threshold:.2f}"
+        )
+        above = sorted(
+            (i for i in range(len(column)) if column[i] >= threshold), key=lambda i: column[i]
+        )
+        below = sorted(
+            (i for i in range(len(column)) if column[i] < threshold), key=lambda i: -column[i]
+        )
+        for label, rows in (("just above", above[:n_near]), ("just below", below[:n_near])):
+            for i in rows:
+                paper = week.papers[i]
+                lines.append(f"  {label} {column[i]:.3f}  {paper.paper_id}  {paper.title[:72]}")
+        suggested = suggest_keywords([week.papers[i].text for i in members], topic, n=n_keywords)
+        if suggested:
+            lines.append("  suggested keywords: " + ", ".join(suggested))
+    return "\n".join(lines)
+
+
+def suggest_keywords(texts: Sequence[str], topic: Topic, *, n: int) -> list[str]:
+    """Phrases frequent in the topic's papers and not yet among its keywords."""
+    if len(texts) < 2:
+        return []
+    terms = cluster.label_groups([list(texts)], n_terms=n + len(topic.keywords))[0]
+    have = {k.casefold() for k in topic.keywords}
+    return [t for t in terms if t.casefold() not in have][:n]
+
+
+def compare_configs(before: WeekScores, after: WeekScores) -> list[tuple[str, str, str, str]]:
+    """(paper_id, title, old primary, new primary) for each paper whose topic changes."""
+    old = {a.paper_id: a.primary or "-" for a in before.assignments}
+    titles = {p.paper_id: p.title for p in after.papers}
+    return [
+        (a.paper_id, titles[a.paper_id], old.get(a.paper_id, "-"), a.primary or "-")
+        for a in after.assignments
+        if old.get(a.paper_id, "-") != (a.primary or "-")
+    ]
+
+
+def explain_paper(settings: Settings, store: Store, embedder: Embedder, paper_id: str) -> str:
+    """Per-topic scores of one stored paper and why it landed where it did."""
+    paper = store.get_paper(paper_id) or store.get_paper(f"arxiv:{paper_id}")
+    if paper is None:
+        raise ParseError(f"no stored paper with id {paper_id!r} (ids look like arxiv:2506.01234)")
+    now = datetime.now().astimezone()
+    vectors, _ = run.ensure_vectors(store, embedder, [paper], now=now)
+    topics = settings.topics_as_models()
+    scored = run.score_papers(settings, store, embedder, [paper], vectors, topics, now=now)
+    thresholds = run.topic_thresholds(settings, topics)
+    result = assign.assign_topics(
+        [paper.paper_id],
+        [paper.text],
+        scored.combined,
+        topics,
+        thresholds=thresholds,
+        also_margin=settings.themes.also_margin,
+    )[0]
+    lines = [
+        f"{paper.paper_id}: {paper.title}",
+        f"{'topic':22} {'cosine':>7} {'kw':>3} {'score':>6} {'thresh':>6}  verdict",
+    ]
+    for col, topic in enumerate(topics):
+        found = assign.matched_keywords(paper.text, topic.keywords)
+        score = float(scored.combined[0, col])
+        vetoed = bool(topic.exclude) and assign.has_phrase(paper.text, topic.exclude)
+        verdict = (
+            "vetoed by exclude"
+            if vetoed
+            else ("passes" if score >= thresholds[topic.slug] else "below threshold")
+        )
+        cosine, hits = float(scored.semantic[0, col]), int(scored.keywords[0, col])
+        lines.append(
+            f"{topic.slug:22} {cosine:7.3f} {hits:3d} {score:6.3f} "
+            f"{thresholds[topic.slug]:6.2f}  {verdict}"
+            + (f" (keywords: {', '.join(found)})" if found else "")
+        )
+    if result.primary:
+        also = f"; also relevant to {', '.join(result.also)}" if result.also else ""
+        lines.append(f"→ primary topic {result.primary} (score {result.score:.3f}){also}")
+    else:
+        lines.append(
+            "→ no topic: clustered with the other unmatched papers into a discovered theme"
+        )
+    return "\n".join(lines)
