@@ -72,7 +72,7 @@ def main() -> None:
             report["focus_macro_f1"] = round(float(np.mean(focus)), 4) if focus else None
             results[name] = report
             print(_line(name, report), flush=True)
-    out = ROOT / "benchmarks" / "results.json"
+    out = ROOT / "benchmarks" / "themes-results.json"
     out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     print(f"written {out.relative_to(ROOT)}")
 

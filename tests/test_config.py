@@ -427,6 +427,8 @@ def test_load_settings_reports_bad_schedule_options(
     problems = problems_of(tmp_path, f"[schedule]\n{text}\n")
     assert len(problems) == 1
     assert problems[0].startswith(expected)
+
+
 def test_load_settings_validates_keyword_weight(tmp_path: Path) -> None:
     good = load_settings(write_config(tmp_path, "[themes]\nkeyword_weight = 0.1\n"))
     assert good.themes.keyword_weight == 0.1

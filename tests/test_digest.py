@@ -129,6 +129,8 @@ def test_summarize_drops_openers_that_point_at_left_out_sentences() -> None:
     assert summarize(abstract).startswith("We propose AdaVideoRAG, a retrieval framework.")
     kept = "To train agents we propose a new curriculum. It works."
     assert summarize(kept).startswith("To train agents we propose")
+
+
 def test_trend_marks_new_growing_shrinking() -> None:
     from pipeline.digest import trend
 
