@@ -69,3 +69,24 @@ def test_label_groups_skips_terms_seen_in_only_one_paper() -> None:
     labels = label_groups([["alpha beta", "alpha gamma"], ["delta", "delta"]], n_terms=3)
     assert labels[0] == ["alpha"]
     assert labels[1] == ["delta"]
+
+
+def test_find_themes_on_a_large_week_chooses_k_on_a_sample_and_labels_central_papers() -> None:
+    # Over SELECTION_SAMPLE papers: k is chosen on a sample, then one fit labels everyone.
+    rng = np.random.default_rng(0)
+    centres = np.eye(3, 16, dtype=np.float32)
+    words = list(GROUPS.values())
+    truth = rng.integers(0, 3, size=1500)
+    x = centres[truth] + rng.normal(scale=0.05, size=(1500, 16)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    ids = [f"arxiv:{i:05d}" for i in range(1500)]
+    texts = [f"{words[g]} run{i}" for i, g in enumerate(truth)]
+    themes, other = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=8)
+    assert len(themes) == 3 and other == []
+    by_id = dict(zip(ids, truth.tolist(), strict=True))
+    for theme in themes:
+        assert len({by_id[p] for p in theme.paper_ids}) == 1
+    assert {t.label.split(",")[0] for t in themes} <= set(" ".join(words).split())
+    assert (themes, other) == find_themes(
+        ids[::-1], x[::-1], texts[::-1], seed=0, min_theme_size=3, max_themes=8
+    )
