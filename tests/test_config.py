@@ -305,3 +305,14 @@ def test_config_module_import_is_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_load_settings_embed_backend_defaults_to_torch_and_accepts_onnx(tmp_path: Path) -> None:
+    assert load_settings(write_config(tmp_path, "")).embed.backend == "torch"
+    settings = load_settings(write_config(tmp_path, '[embed]\nbackend = "onnx-int8"\n'))
+    assert settings.embed.backend == "onnx-int8"
+
+
+def test_load_settings_rejects_unknown_embed_backend(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, '[embed]\nbackend = "tensorrt"\n')
+    assert problems == ("embed.backend: must be one of 'torch', 'onnx', 'onnx-int8', got 'tensorrt'",)
