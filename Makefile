@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint venv clean
+.PHONY: demo test lint venv clean bench bench-embed
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,14 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+
+# Speed figures (issue 8): prints a table, writes benchmarks/results.json. ~10 min on 2 cores.
+bench: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.bench_speed
+
+# Embedding options (torch / onnx / onnx-int8 / shorter max_seq_length): speed and quality.
+bench-embed: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.bench_embed_options
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline tests

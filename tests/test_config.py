@@ -315,4 +315,6 @@ def test_load_settings_embed_backend_defaults_to_torch_and_accepts_onnx(tmp_path
 
 def test_load_settings_rejects_unknown_embed_backend(tmp_path: Path) -> None:
     problems = problems_of(tmp_path, '[embed]\nbackend = "tensorrt"\n')
-    assert problems == ("embed.backend: must be one of 'torch', 'onnx', 'onnx-int8', got 'tensorrt'",)
+    assert problems == (
+        "embed.backend: must be one of 'torch', 'onnx', 'onnx-int8', got 'tensorrt'",
+    )
