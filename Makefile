@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint venv clean chromium eval
+.PHONY: demo test lint venv clean chromium eval bench bench-embed
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ test: $(STAMP)
 # Topic F1, theme NMI vs KMeans, unthemed fraction and time on benchmarks/labels (see its README).
 eval: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/compare.py
+
+# Speed figures (issue 8): prints a table, writes benchmarks/results.json. ~10 min on 2 cores.
+bench: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.bench_speed
+
+# Embedding options (torch / onnx / onnx-int8 / shorter max_seq_length): speed and quality.
+bench-embed: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.bench_embed_options
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline tests

@@ -209,6 +209,8 @@ class EmbedSettings(_Section):
     batch_size: Annotated[int, Strict(), _between(1, 1024)] = 32
     max_seq_length: Annotated[int, Strict(), Field(ge=0)] = 0
     progress: StrictBool = True
+    # "onnx"/"onnx-int8" run the same model on onnxruntime (pip install .[onnx]); issue 8.
+    backend: Literal["torch", "onnx", "onnx-int8"] = "torch"
 
 
 class ThemesSettings(_Section):

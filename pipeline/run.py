@@ -26,7 +26,13 @@ import numpy as np
 
 from pipeline import assign, cluster, coverage, digest, fetch, freshness, ingest, outputs
 from pipeline.config import Settings
-from pipeline.embed import Embedder, SentenceTransformerEmbedder, content_hash
+from pipeline.embed import (
+    ONNX_BACKENDS,
+    Embedder,
+    OnnxEmbedder,
+    SentenceTransformerEmbedder,
+    content_hash,
+)
 from pipeline.errors import FetchError, ParseError, PipelineError
 from pipeline.models import Assignment, Paper, RunReport, SourceCount, SourceResult, Topic
 from pipeline.store import SourceStatus, Store, WeekSection
@@ -60,6 +66,15 @@ class Progress:
 
 def make_embedder(settings: Settings) -> Embedder:
     """The configured sentence-transformers model (loaded on first use)."""
+    if settings.embed.backend in ONNX_BACKENDS:
+        return OnnxEmbedder(
+            settings.embed.model,
+            cache_dir=settings.paths.data_dir / "models",
+            quantize=ONNX_BACKENDS[settings.embed.backend],
+            device=settings.embed.device,
+            batch_size=settings.embed.batch_size,
+            max_seq_length=settings.embed.max_seq_length,
+        )
     return SentenceTransformerEmbedder(
         settings.embed.model,
         device=settings.embed.device,

@@ -95,3 +95,29 @@ def test_find_themes_folds_a_stray_paper_into_the_nearest_theme() -> None:
     themes, other = find_themes(ids, vectors, texts, seed=0, min_theme_size=3, max_themes=8)
     assert other == []
     assert any("arxiv:9000" in t.paper_ids for t in themes)
+
+
+def test_find_themes_on_a_large_week_chooses_k_on_a_sample_and_labels_central_papers() -> None:
+    # Over SELECTION_SAMPLE papers: k is chosen on a sample, then one fit labels everyone.
+    rng = np.random.default_rng(0)
+    centres = np.eye(3, 16, dtype=np.float32)
+    words = list(GROUPS.values())
+    truth = rng.integers(0, 3, size=1500)
+    x = centres[truth] + rng.normal(scale=0.05, size=(1500, 16)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    ids = [f"arxiv:{i:05d}" for i in range(1500)]
+    texts = [f"{words[g]} run{i}" for i, g in enumerate(truth)]
+    themes, other = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=8)
+    assert other == []
+    by_id = dict(zip(ids, truth.tolist(), strict=True))
+    # Each theme is pure, and every true group is found (a big week has at least MIN_K themes,
+    # so one group may be split in two).
+    for theme in themes:
+        assert len({by_id[p] for p in theme.paper_ids}) == 1
+    assert {by_id[t.paper_ids[0]] for t in themes} == {0, 1, 2}
+    assert 3 <= len(themes) <= 4
+    vocabulary = set(" ".join(words).split())
+    assert all(set(t.terms[0].split()) <= vocabulary for t in themes)  # labels: the group's words
+    assert (themes, other) == find_themes(
+        ids[::-1], x[::-1], texts[::-1], seed=0, min_theme_size=3, max_themes=8
+    )

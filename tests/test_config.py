@@ -434,3 +434,16 @@ def test_load_settings_validates_keyword_weight(tmp_path: Path) -> None:
     assert good.themes.keyword_weight == 0.1
     problems = problems_of(tmp_path, "[themes]\nkeyword_weight = 0.9\n")
     assert problems == ("themes.keyword_weight: must be between 0 and 0.5, got 0.9",)
+
+
+def test_load_settings_embed_backend_defaults_to_torch_and_accepts_onnx(tmp_path: Path) -> None:
+    assert load_settings(write_config(tmp_path, "")).embed.backend == "torch"
+    settings = load_settings(write_config(tmp_path, '[embed]\nbackend = "onnx-int8"\n'))
+    assert settings.embed.backend == "onnx-int8"
+
+
+def test_load_settings_rejects_unknown_embed_backend(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, '[embed]\nbackend = "tensorrt"\n')
+    assert problems == (
+        "embed.backend: must be one of 'torch', 'onnx', 'onnx-int8', got 'tensorrt'",
+    )
