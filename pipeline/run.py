@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -128,6 +126,9 @@ def run_ingest(
     _, report.n_embedded = ensure_vectors(
         store, embedder, papers, now=now, progress=settings.embed.progress
     )
+    # Topic prototypes too (a no-op once cached), so the weekly build never loads the model.
+    prototypes, _ = _prototype_items(store, settings.topics_as_models())
+    ensure_text_vectors(store, embedder, prototypes, now=now)
     report.finished = now
     return report
 
@@ -423,12 +424,7 @@ def score_papers(
     now: datetime,
 ) -> assign.TopicScores:
     """Each paper's evidence for each topic: best prototype cosine plus keyword hits."""
-    prototypes: list[tuple[str, str, str]] = []
-    owners: list[int] = []
-    for index, topic in enumerate(topics):
-        for key, text in topic_prototypes(store, topic):
-            prototypes.append((f"topic:{topic.slug}:{key}", content_hash(text), text))
-            owners.append(index)
+    prototypes, owners = _prototype_items(store, topics)
     proto_vectors, _ = ensure_text_vectors(store, embedder, prototypes, now=now)
     paper_vectors = vectors if len(papers) else np.zeros((0, 1), dtype=np.float32)
     semantic = assign.semantic_scores(paper_vectors, proto_vectors, owners, len(topics))
@@ -439,6 +435,19 @@ def score_papers(
         topics,
         keyword_weight=settings.themes.keyword_weight,
     )
+
+
+def _prototype_items(
+    store: Store, topics: Sequence[Topic]
+) -> tuple[list[tuple[str, str, str]], list[int]]:
+    """(item_id, content_hash, text) of every topic prototype, and the topic index of each."""
+    items: list[tuple[str, str, str]] = []
+    owners: list[int] = []
+    for index, topic in enumerate(topics):
+        for key, text in topic_prototypes(store, topic):
+            items.append((f"topic:{topic.slug}:{key}", content_hash(text), text))
+            owners.append(index)
+    return items, owners
 
 
 def topic_prototypes(store: Store, topic: Topic) -> list[tuple[str, str]]:
@@ -553,21 +562,6 @@ def _refresh_signals(
     finally:
         if client is None:
             http.close()
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- run ------------------------------------------------------------------------------------
