@@ -114,15 +114,18 @@ def find_themes(
     if not groups:
         return [], ids
     terms = label_groups([[docs[i] for i in g] for g in groups], n_terms=4)
-    themes = []
+    themes: list[Theme] = []
     themed: set[int] = set()
     for group, group_terms in zip(groups, terms, strict=True):
         centroid = x[group].mean(axis=0)
         rep = group[int(np.argmax(x[group] @ centroid))]
         members = tuple(sorted(ids[i] for i in group))
+        theme_id = _theme_id(group_terms, members)
+        if any(t.theme_id == theme_id for t in themes):  # two themes labelled alike
+            theme_id = _theme_id((), members)
         themes.append(
             Theme(
-                theme_id=_theme_id(group_terms, members),
+                theme_id=theme_id,
                 label=", ".join(group_terms[:3]) if group_terms else "Miscellaneous",
                 terms=tuple(group_terms),
                 paper_ids=members,

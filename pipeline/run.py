@@ -339,18 +339,24 @@ def _continue_themes(
     ]
     earlier = store.list_week_sections(earlier_weeks)
     known = {s.key: s for s in earlier if s.kind == "theme" and s.centroid is not None}
-    centroids = _theme_centroids(themes, ids, vectors)
+    own = _theme_centroids(themes, ids, vectors)
+    # Matched by position, not id: ids are only unique among this week's themes.
     same = cluster.match_themes(
-        {t.theme_id: centroids[t.theme_id] for t in themes},
+        {str(i): own[i] for i in range(len(themes))},
         {key: s.centroid for key, s in known.items() if s.centroid is not None},
         min_similarity=SAME_THEME_SIMILARITY,
     )
-    kept = []
-    for theme in themes:
-        old = known.get(same.get(theme.theme_id, ""))
+    claimed = set(same.values())
+    kept: list[cluster.Theme] = []
+    centroids: dict[str, np.ndarray] = {}
+    for i, theme in enumerate(themes):
+        old = known.get(same.get(str(i), ""))
         if old is not None:
-            centroids[old.key] = centroids.pop(theme.theme_id)
             theme = dataclasses.replace(theme, theme_id=old.key, label=old.label)
+        elif theme.theme_id in claimed or theme.theme_id in centroids:
+            # Its label-derived id is an earlier theme's that another cluster continues.
+            theme = dataclasses.replace(theme, theme_id=f"{theme.theme_id}-{week.lower()}")
+        centroids[theme.theme_id] = own[i]
         kept.append(theme)
     counts: dict[tuple[str, str], int] = {(s.week, s.key): s.n_papers for s in earlier}
     keys = {a.primary for a in assignments if a.primary} | {t.theme_id for t in kept}
@@ -363,12 +369,12 @@ def _continue_themes(
 
 def _theme_centroids(
     themes: Sequence[cluster.Theme], ids: Sequence[str], vectors: np.ndarray
-) -> dict[str, np.ndarray]:
+) -> list[np.ndarray]:
     index = {pid: i for i, pid in enumerate(ids)}
-    found = {}
+    found = []
     for theme in themes:
         centroid = vectors[[index[pid] for pid in theme.paper_ids]].mean(axis=0)
-        found[theme.theme_id] = centroid / (np.linalg.norm(centroid) or 1.0)
+        found.append(centroid / (np.linalg.norm(centroid) or 1.0))
     return found
 
 

@@ -121,3 +121,18 @@ def test_find_themes_on_a_large_week_chooses_k_on_a_sample_and_labels_central_pa
     assert (themes, other) == find_themes(
         ids[::-1], x[::-1], texts[::-1], seed=0, min_theme_size=3, max_themes=8
     )
+
+
+def test_find_themes_gives_alike_labelled_themes_distinct_ids() -> None:
+    # Two well-separated groups of papers that use the same words get the same label terms;
+    # their ids must still differ (the digest, and the week's stored sections, key on them).
+    rng = np.random.default_rng(3)
+    centres = np.eye(2, 8, dtype=np.float32)
+    truth = np.repeat([0, 1], 6)
+    x = centres[truth] + rng.normal(scale=0.01, size=(12, 8)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    ids = [f"arxiv:{i:03d}" for i in range(12)]
+    texts = ["graph neural network message passing"] * 12
+    themes, _ = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=4)
+    assert len(themes) >= 2
+    assert len({t.theme_id for t in themes}) == len(themes)
