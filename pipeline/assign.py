@@ -19,7 +19,6 @@ from pipeline.models import Assignment, Topic
 
 #: More keyword hits than this add nothing: one strong phrase repeated should not dominate.
 MAX_KEYWORD_HITS = 3
-_WORD = re.compile(r"[a-z0-9]+")
 # One token with two or more capitals (NAS, DARTS, FlashAttention) is matched case-sensitively.
 _ACRONYM = re.compile(r"^\S*[A-Z]\S*[A-Z]\S*$")
 
@@ -42,14 +41,42 @@ def has_phrase(text: str, phrases: Sequence[str]) -> bool:
     return False
 
 
-def _stem(word: str) -> str:
-    # Plural folding only ("models" → "model", not "class" → "clas"): enough for key phrases.
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+# Plural folding only ("models" → "model", not "class" → "clas"): a word of 4+ characters ending
+# in one "s". Done as one regex pass, not per word: it runs on every paper of the week.
+_PLURAL = re.compile(r"(?<=[a-z0-9]{2}[a-rt-z0-9])s\b")
 
 
 def _normal_words(text: str) -> str:
     """Lower case, hyphens and slashes as spaces, plurals folded: ' vision language model '."""
-    return " " + " ".join(_stem(w) for w in _WORD.findall(text.casefold())) + " "
+    words = _PLURAL.sub("", _NOT_WORD.sub(" ", text.casefold()).strip())
+    return f" {words} "
+
+
+class KeywordMatcher:
+    """One topic's keyword phrases, prepared once: its acronyms (NAS, VLM) as one compiled
+    alternation, its other phrases in the normalised form they are looked up in."""
+
+    def __init__(self, keywords: Sequence[str]) -> None:
+        self._keywords = tuple(dict.fromkeys(keywords))
+        acronyms = [k for k in self._keywords if _ACRONYM.match(k)]
+        self._phrases = {
+            k: phrase
+            for k in self._keywords
+            if k not in acronyms and (phrase := _normal_words(k)).strip()
+        }
+        self._acronyms: re.Pattern[str] | None = None
+        if acronyms:
+            # Longest first, so "VLMs" is not read as "VLM" + "s" when both are keywords.
+            ordered = sorted(acronyms, key=len, reverse=True)
+            alternation = "|".join(re.escape(a) for a in ordered)
+            self._acronyms = re.compile(rf"(?<![A-Za-z0-9])({alternation})s?(?![A-Za-z0-9])")
+
+    def matches(self, text: str, words: str) -> list[str]:
+        """Keywords found in `text`, whose `_normal_words` form is `words`, in keyword order."""
+        found = set(self._acronyms.findall(text)) if self._acronyms is not None else set()
+        found.update(k for k, phrase in self._phrases.items() if phrase in words)
+        return [k for k in self._keywords if k in found]
 
 
 def matched_keywords(text: str, keywords: Sequence[str]) -> list[str]:
@@ -58,25 +85,20 @@ def matched_keywords(text: str, keywords: Sequence[str]) -> list[str]:
     "vision-language model" matches "Vision Language Models"; "NAS" matches "NAS" or "NASs" but not
     "nas" inside "Nasdaq" or lower-case prose.
     """
-    words = _normal_words(text)
-    found = []
-    for keyword in keywords:
-        if _ACRONYM.match(keyword):
-            pattern = r"(?<![A-Za-z0-9])" + re.escape(keyword) + r"s?(?![A-Za-z0-9])"
-            hit = re.search(pattern, text) is not None
-        else:
-            phrase = _normal_words(keyword)
-            hit = phrase.strip() != "" and phrase in words
-        if hit:
-            found.append(keyword)
-    return found
+    return KeywordMatcher(keywords).matches(text, _normal_words(text))
 
 
-def keyword_hits(title: str, text: str, topics: Sequence[Topic]) -> np.ndarray:
+def keyword_hits(
+    title: str,
+    text: str,
+    topics: Sequence[Topic],
+    matchers: Sequence[KeywordMatcher] | None = None,
+) -> np.ndarray:
     """(n_topics,) capped count of keyword phrases in text; a phrase in the title counts twice."""
+    matchers = matchers or [KeywordMatcher(t.keywords) for t in topics]
+    text_words, title_words = _normal_words(text), _normal_words(title)
     counts = [
-        len(matched_keywords(text, t.keywords)) + len(matched_keywords(title, t.keywords))
-        for t in topics
+        len(m.matches(text, text_words)) + len(m.matches(title, title_words)) for m in matchers
     ]
     return np.minimum(np.asarray(counts, dtype=np.float32), MAX_KEYWORD_HITS)
 
@@ -123,9 +145,15 @@ def combine_scores(
 ) -> TopicScores:
     """Add lexical evidence to the semantic scores."""
     hits = np.zeros(semantic.shape, dtype=np.float32)
-    for row, (title, text) in enumerate(zip(titles, texts, strict=True)):
-        if topics:
-            hits[row] = keyword_hits(title, text, topics)
+    if topics:
+        # Every topic's keywords in one matcher: one pass over each text finds all their acronyms.
+        everything = KeywordMatcher([k for t in topics for k in t.keywords])
+        per_topic = [set(t.keywords) for t in topics]
+        for row, (title, text) in enumerate(zip(titles, texts, strict=True)):
+            in_text = set(everything.matches(text, _normal_words(text)))
+            in_title = set(everything.matches(title, _normal_words(title)))
+            hits[row] = [len(k & in_text) + len(k & in_title) for k in per_topic]
+        np.minimum(hits, MAX_KEYWORD_HITS, out=hits)
     combined = np.asarray(semantic + keyword_weight * hits, dtype=np.float32)
     return TopicScores(semantic, hits, combined)
 

@@ -22,6 +22,8 @@ MIN_K = 4  # below this, a busy week collapses into "ML" vs "everything else"
 #: theme's centroid is at least this (p10 of pairwise cosines among related abstracts is ~0.35).
 MIN_JOIN_SIMILARITY = 0.35
 SAMPLE_SIZE = 2000
+#: Papers per theme (the most central) that its label phrases are drawn from.
+LABEL_PAPERS = 100
 #: Academic boilerplate that is frequent in every cluster of abstracts and never a good label.
 BOILERPLATE = frozenset(
     [
@@ -113,12 +115,16 @@ def find_themes(
     groups = _absorb_small(x, groups, min_theme_size=min_theme_size)
     if not groups:
         return [], ids
-    terms = label_groups([[docs[i] for i in g] for g in groups], n_terms=4)
+    # Each theme is labelled from its most central papers: the phrases are as distinctive, and
+    # the n-gram counting no longer grows with the week (3.7 s → bounded at 10k papers).
+    central = [
+        g[np.argsort(-(x[g] @ x[g].mean(axis=0)), kind="stable")[:LABEL_PAPERS]] for g in groups
+    ]
+    terms = label_groups([[docs[i] for i in np.sort(c)] for c in central], n_terms=4)
     themes: list[Theme] = []
     themed: set[int] = set()
-    for group, group_terms in zip(groups, terms, strict=True):
-        centroid = x[group].mean(axis=0)
-        rep = group[int(np.argmax(x[group] @ centroid))]
+    for group, core, group_terms in zip(groups, central, terms, strict=True):
+        rep = core[0]
         members = tuple(sorted(ids[i] for i in group))
         theme_id = _theme_id(group_terms, members)
         if any(t.theme_id == theme_id for t in themes):  # two themes labelled alike
