@@ -230,6 +230,7 @@ class DigestSettings(_Section):
     title: Text = "Weekly research digest"
     week: Annotated[str, Strict(), AfterValidator(_check_week)] = "last-complete"
     top_per_section: Annotated[int, Strict(), Field(ge=1)] = 10
+    more_per_section: Annotated[int, Strict(), Field(ge=0)] = 25
     timezone: TimeZone = "UTC"
     refresh_signals: StrictBool = True
 

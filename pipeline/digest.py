@@ -97,13 +97,14 @@ def iso_week(day: date) -> str:
 
 def split_sentences(text: str) -> list[str]:
     """Split an abstract into sentences without breaking at common abbreviations."""
+    present = [(i, abbr) for i, abbr in enumerate(_ABBREVIATIONS) if abbr in text]
     protected = text
-    for i, abbr in enumerate(_ABBREVIATIONS):
+    for i, abbr in present:
         protected = protected.replace(abbr, f"\x00{i}\x00")
     parts = _SENTENCE_END.split(protected)
     sentences = []
     for part in parts:
-        for i, abbr in enumerate(_ABBREVIATIONS):
+        for i, abbr in present:
             part = part.replace(f"\x00{i}\x00", abbr)
         if part.strip():
             sentences.append(part.strip())
@@ -112,6 +113,8 @@ def split_sentences(text: str) -> list[str]:
 
 def plain_text(text: str) -> str:
     """Common LaTeX markup in arXiv abstracts made readable: \\emph{x} → x, $\\times$ → ×."""
+    if "\\" not in text and "$" not in text:
+        return text  # most abstracts: nothing to do, and this runs for every paper of the week
     for _ in range(3):  # nested wrappers
         text = _LATEX_WRAPPERS.sub(r"\1", text)
     text = _LATEX_CITE.sub("", text)

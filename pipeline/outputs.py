@@ -55,6 +55,7 @@ def write_digest(settings: Settings, digest: Digest, *, now: datetime) -> Writte
     text = render.render_markdown(
         digest,
         top_per_section=settings.digest.top_per_section,
+        more_per_section=settings.digest.more_per_section,
         templates_dir=settings.paths.templates_dir,
         chart=chart_name,
     )

@@ -181,12 +181,18 @@ def render_markdown(
     digest: Digest,
     *,
     top_per_section: int = 10,
+    more_per_section: int = 25,
     templates_dir: Path | None = None,
     chart: str | None = None,
 ) -> str:
     """The digest as Markdown; `chart` is the trend chart's file name beside it, if there is one."""
     template = make_environment(templates_dir).get_template("digest.md.j2")
-    context: dict[str, Any] = {"digest": digest, "top": top_per_section, "chart": chart}
+    context: dict[str, Any] = {
+        "digest": digest,
+        "top": top_per_section,
+        "more": more_per_section,
+        "chart": chart,
+    }
     text = template.render(context)
     return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
 

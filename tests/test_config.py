@@ -447,3 +447,10 @@ def test_load_settings_rejects_unknown_embed_backend(tmp_path: Path) -> None:
     assert problems == (
         "embed.backend: must be one of 'torch', 'onnx', 'onnx-int8', got 'tensorrt'",
     )
+
+
+def test_more_per_section_defaults_to_25_and_rejects_negatives(tmp_path: Path) -> None:
+    assert load_settings(write_config(tmp_path, "")).digest.more_per_section == 25
+    assert problems_of(tmp_path, "[digest]\nmore_per_section = -1\n") == (
+        "digest.more_per_section: must be at least 0, got -1",
+    )

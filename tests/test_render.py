@@ -122,3 +122,15 @@ def test_safe_url_encodes_characters_that_break_markdown_links() -> None:
 def test_sparkline_scales_to_largest() -> None:
     assert sparkline((0, 4, 8)) == "▁▅█"
     assert sparkline(()) == ""
+
+
+def test_render_markdown_caps_the_more_list_and_says_how_many_are_left() -> None:
+    papers = [make_paper(f"arxiv:2506.{i:05d}", f"Paper number {i}") for i in range(40)]
+    section = Section("t", "Topic", "topic", tuple(PaperEntry(p, 0.5, "S.") for p in papers))
+    digest = Digest("2025-W24", date(2025, 6, 9), date(2025, 6, 15), "T", 40, (section,))
+    text = render_markdown(digest, top_per_section=5, more_per_section=10)
+    assert "More in this topic (35)" in text
+    assert "Paper number 14" in text and "Paper number 15" not in text
+    assert "… and 25 more" in text
+    uncapped = render_markdown(digest, top_per_section=5, more_per_section=100)
+    assert "Paper number 39" in uncapped and "… and" not in uncapped
