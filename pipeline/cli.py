@@ -12,7 +12,8 @@ import logging
 import logging.handlers
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,19 @@ def cli(
     ctx.obj = {"config_path": config_path, "verbose": verbose, "quiet": quiet, "log_file": log_file}
 
 
+@contextmanager
+def _exit_on_errors() -> Iterator[None]:
+    """ConfigError exits 2, any other PipelineError 1, each with its message: never a traceback."""
+    try:
+        yield
+    except ConfigError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_USAGE)
+    except PipelineError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_FAILED)
+
+
 def _settings(ctx: click.Context) -> Any:
     from pipeline.config import load_settings
 
@@ -89,14 +103,9 @@ def _execute(ctx: click.Context, command: str, as_json: bool, **options: Any) ->
     from pipeline import run, service
 
     try:
-        settings = _settings(ctx)
-        report = service.run_locked(settings, command, **options)
-    except ConfigError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(EXIT_USAGE)
-    except PipelineError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(EXIT_FAILED)
+        with _exit_on_errors():
+            settings = _settings(ctx)
+            report = service.run_locked(settings, command, **options)
     except KeyboardInterrupt as e:
         signum = getattr(e, "signum", signal.SIGINT)
         click.echo(
@@ -185,14 +194,8 @@ def send(ctx: click.Context, week: str, as_json: bool) -> None:
     from pipeline import run
 
     checked = _check_week(week) or week
-    try:
+    with _exit_on_errors():
         report = run.run_send(_settings(ctx), checked)
-    except ConfigError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(EXIT_USAGE)
-    except PipelineError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(EXIT_FAILED)
     if as_json:
         click.echo(json.dumps(run.report_dict(report), indent=2, sort_keys=True))
     else:
@@ -206,11 +209,8 @@ def check_config(ctx: click.Context) -> None:
 
     Example: digest --config config.toml check-config
     """
-    try:
+    with _exit_on_errors():
         settings = _settings(ctx)
-    except ConfigError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(EXIT_USAGE)
     click.echo(
         f"{settings.config_path}: ok · {len(settings.enabled_sources)} sources enabled · "
         f"{len(settings.topics)} topics · model {settings.embed.model}"
@@ -227,15 +227,9 @@ def serve(ctx: click.Context, no_catch_up: bool) -> None:
     """
     from pipeline import schedule, service
 
-    try:
+    with _exit_on_errors():
         settings = _settings(ctx)
         guard = service.serve_lock(settings).hold("serve")
-    except ConfigError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(EXIT_USAGE)
-    except PipelineError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(EXIT_FAILED)
     verbosity = ["-q"] if ctx.obj["quiet"] else ["-v"] * max(ctx.obj["verbose"], 1)
     log_file = ctx.obj["log_file"]
     if log_file is not None:
@@ -260,15 +254,9 @@ def status(ctx: click.Context, as_json: bool, limit: int) -> None:
 
     from pipeline import service
 
-    try:
+    with _exit_on_errors():
         settings = _settings(ctx)
         state = service.gather_status(settings, now=datetime.now(UTC), limit=limit)
-    except ConfigError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(EXIT_USAGE)
-    except PipelineError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(EXIT_FAILED)
     if as_json:
         click.echo(json.dumps(service.status_dict(state), indent=2, sort_keys=True))
     else:
@@ -302,16 +290,10 @@ def _tune_call(ctx: click.Context, action: Callable[[Any, Any], Any]) -> Any:
     """Load settings, open the store, call `action(settings, store)`; map errors to exit codes."""
     from pipeline import run
 
-    try:
+    with _exit_on_errors():
         settings = _settings(ctx)
         with run.open_store(settings) as store:
             return action(settings, store)
-    except ConfigError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(EXIT_USAGE)
-    except PipelineError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(EXIT_FAILED)
 
 
 @cli.command(name="eval")
