@@ -113,10 +113,12 @@ def test_digest_groups_real_papers_into_the_topics_they_are_about(runs: dict) ->
         sections[heading.strip()] = body
     # Read by hand: 2506.08008 (VLMs overlook their visual representations) and 2506.09047
     # (modality-specific circuits in VLMs) are vision-language papers; 2506.08009 (Self Forcing)
-    # is autoregressive video diffusion; Gradual Metaprogramming is about neither.
+    # is autoregressive video diffusion and 2506.09045 (MagCache) speeds up video generation;
+    # Gradual Metaprogramming is about neither.
     assert "2506.08008" in sections["Multimodal models"]
     assert "2506.09047" in sections["Multimodal models"]
     assert "2506.08009" in sections["Video generation"]
+    assert "2506.09045" in sections["Video generation"]
     assert "Gradual Metaprogramming" not in sections["Multimodal models"]
     assert "Gradual Metaprogramming" not in sections["Video generation"]
     assert text.count("](https://arxiv.org/abs/") >= 16  # every paper is listed with its link
