@@ -20,6 +20,7 @@ from pipeline.models import (
     SourceCount,
     Theme,
     Topic,
+    trend_of,
 )
 
 _ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "etc.", "vs.", "cf.", "Fig.", "Eq.", "resp.", "approx.")
@@ -228,13 +229,5 @@ def _with_history(section: Section, earlier: tuple[int, ...]) -> Section:
 
 
 def trend(earlier: Sequence[int], now: int) -> str:
-    """'new' when no earlier week had it; 'growing'/'shrinking' when ±25 % vs the earlier mean."""
-    seen = [c for c in earlier if c > 0]
-    if not seen:
-        return "new" if earlier else ""
-    mean = sum(seen) / len(seen)
-    if now >= 1.25 * mean and now - mean >= 2:
-        return "growing"
-    if now <= 0.8 * mean and mean - now >= 2:
-        return "shrinking"
-    return ""
+    """'new' / 'growing' / 'shrinking' / '' (see models.trend_of)."""
+    return trend_of(earlier, now)

@@ -5,6 +5,7 @@ Imports nothing from the package. Stages exchange these instead of importing eac
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -116,6 +117,21 @@ class PaperEntry:
     summary: str
     code_url: str | None = None
     also: tuple[str, ...] = ()
+
+
+def trend_of(earlier: Sequence[int], now: int) -> str:
+    """'new', 'growing', 'shrinking' or '' (steady): this week's count against the mean of the
+    earlier weeks that had any (weeks without data say nothing), a change being ±25 % and at
+    least 2 papers. The one rule every output (Markdown, JSON, chart legend) shows."""
+    seen = [c for c in earlier if c > 0]
+    if not seen:
+        return "new" if earlier and now else ""
+    mean = sum(seen) / len(seen)
+    if now >= 1.25 * mean and now - mean >= 2:
+        return "growing"
+    if now <= 0.8 * mean and mean - now >= 2:
+        return "shrinking"
+    return ""
 
 
 @dataclass(frozen=True)

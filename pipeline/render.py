@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit
 
 import jinja2
 
-from pipeline.models import Digest, Paper, PaperEntry, Section
+from pipeline.models import Digest, Paper, PaperEntry, Section, trend_of
 
 # Inline syntax that could become live markup: emphasis, code, links/images, raw HTML, autolinks.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
@@ -76,26 +76,24 @@ def sparkline(counts: tuple[int, ...]) -> str:
     )
 
 
-def trend_arrow(history: tuple[int, ...]) -> str:
-    """'↑', '↓' or '→': this week (the last count) against the mean of the weeks before it.
+_ARROWS = {"growing": "↑", "shrinking": "↓", "new": "new", "": "→"}
 
-    'new' when nothing came before; '' without history. ±25 % counts as a change.
-    """
+
+def trend_arrow(history: tuple[int, ...]) -> str:
+    """'↑', '↓', '→' or 'new' for the last count against the earlier ones (models.trend_of)."""
     if len(history) < 2:
         return ""
-    current, before = history[-1], history[:-1]
-    baseline = sum(before) / len(before)
-    if baseline == 0:
-        return "new" if current else "→"
-    ratio = current / baseline
-    return "↑" if ratio >= 1.25 else "↓" if ratio <= 0.8 else "→"
+    return _ARROWS[trend_of(history[:-1], history[-1])]
 
 
 def trend(history: tuple[int, ...]) -> str:
-    """Sparkline and arrow, e.g. '▂▄▅█ ↑'; '' without at least two weeks of history."""
+    """Sparkline and arrow, e.g. '▂▄▅█ ↑'. Weeks before the first with papers are left out."""
     if len(history) < 2:
         return ""
-    return f"{sparkline(history)} {trend_arrow(history)}"
+    first = next((i for i, c in enumerate(history) if c > 0), len(history) - 1)
+    shown = history[first:]
+    arrow = trend_arrow(history)
+    return f"{sparkline(shown)} {arrow}" if len(shown) > 1 else arrow
 
 
 def anchor(section: Section | str) -> str:

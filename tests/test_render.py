@@ -134,3 +134,24 @@ def test_render_markdown_caps_the_more_list_and_says_how_many_are_left() -> None
     assert "… and 25 more" in text
     uncapped = render_markdown(digest, top_per_section=5, more_per_section=100)
     assert "Paper number 39" in uncapped and "… and" not in uncapped
+
+
+def test_trend_arrow_and_words_follow_one_rule() -> None:
+    from pipeline.models import trend_of
+    from pipeline.render import trend_arrow
+
+    # Weeks without data say nothing: 0, 0, 10, 10 then 5 is shrinking, not compared with 5.0.
+    assert trend_of((0, 0, 10, 10), 5) == "shrinking"
+    assert trend_arrow((0, 0, 10, 10, 5)) == "↓"
+    assert trend_arrow((4, 4, 9)) == "↑" and trend_of((4, 4), 9) == "growing"
+    assert trend_arrow((0, 0, 0, 19)) == "new" and trend_of((0, 0, 0), 19) == "new"
+    assert trend_arrow((10, 11)) == "→"  # within ±25 %
+    assert trend_arrow((3, 4)) == "→"  # +33 % but one paper: not a trend
+
+
+def test_trend_leaves_out_the_weeks_before_the_first_with_papers() -> None:
+    from pipeline.render import trend
+
+    assert trend((0, 0, 0, 2, 8)) == "▃█ ↑"  # 2 of 8 is the third of eight blocks
+    assert trend((0, 0, 0, 0, 19)) == "new"
+    assert trend((5,)) == ""
