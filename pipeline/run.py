@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -39,8 +39,6 @@ logger = logging.getLogger(__name__)
 
 #: Vectors are computed and saved in chunks this size, so a killed run keeps what it finished.
 EMBED_CHUNK = 256
-
-ProgressFactory = Callable[[int, str], "Progress"]
 
 
 class Progress:
@@ -287,20 +285,13 @@ def _decide(
     refresh_problems: Sequence[str] = (),
 ) -> digest.Digest:
     ids = [p.paper_id for p in papers]
-    texts = [p.text for p in papers]
-    scored = score_papers(settings, store, embedder, papers, vectors, topics, now=now)
-    assignments = assign.assign_topics(
-        ids,
-        texts,
-        scored.combined,
-        topics,
-        thresholds=topic_thresholds(settings, topics),
-        also_margin=settings.themes.also_margin,
-    )
+    _, _, assignments = assign_papers(settings, store, embedder, papers, vectors, topics, now=now)
     rest = [i for i, a in enumerate(assignments) if a.primary is None]
     themes, _ = find_week_themes(settings, papers, vectors, rest)
-    themes, history = _continue_themes(store, themes, assignments, ids, vectors, week=week, now=now)
-    centroid_scores = _theme_scores(themes, ids, vectors)
+    themes, history, centroids = _continue_themes(
+        store, themes, assignments, ids, vectors, week=week, now=now
+    )
+    centroid_scores = _theme_scores(themes, ids, vectors, centroids)
     rows, notes = _coverage(settings, store, papers, week=week, now=now, problems=refresh_problems)
     return digest.build_digest(
         papers,
@@ -331,8 +322,11 @@ def _continue_themes(
     *,
     week: str,
     now: datetime,
-) -> tuple[list[cluster.Theme], dict[str, tuple[int, ...]]]:
-    """Give recurring themes their earlier id and label; remember this week; counts per key."""
+) -> tuple[list[cluster.Theme], dict[str, tuple[int, ...]], dict[str, np.ndarray]]:
+    """Give recurring themes their earlier id and label; remember this week.
+
+    Returns the themes, the earlier weeks' counts per section key, and each theme's centroid.
+    """
     monday, _ = digest.week_bounds(week)
     earlier_weeks = [
         digest.iso_week(monday - timedelta(weeks=n)) for n in range(HISTORY_WEEKS, 0, -1)
@@ -364,7 +358,7 @@ def _continue_themes(
     if not earlier:
         history = {}  # the first digest has no trend to show
     store.save_week_sections(week, _week_rows(week, kept, assignments, centroids), now)
-    return kept, history
+    return kept, history, centroids
 
 
 def _theme_centroids(
@@ -417,6 +411,33 @@ def find_week_themes(
         min_theme_size=settings.themes.min_theme_size,
         max_themes=settings.themes.max_themes,
     )
+
+
+def assign_papers(
+    settings: Settings,
+    store: Store,
+    embedder: Embedder,
+    papers: Sequence[Paper],
+    vectors: np.ndarray,
+    topics: Sequence[Topic],
+    *,
+    now: datetime,
+) -> tuple[assign.TopicScores, dict[str, float], list[Assignment]]:
+    """Score papers against topics and pick each one's primary topic, as every build does.
+
+    Returns the scores, the per-topic thresholds used, and the assignments (in paper order).
+    """
+    scored = score_papers(settings, store, embedder, papers, vectors, topics, now=now)
+    thresholds = topic_thresholds(settings, topics)
+    assignments = assign.assign_topics(
+        [p.paper_id for p in papers],
+        [p.text for p in papers],
+        scored.combined,
+        topics,
+        thresholds=thresholds,
+        also_margin=settings.themes.also_margin,
+    )
+    return scored, thresholds, assignments
 
 
 def score_papers(
@@ -482,15 +503,17 @@ def topic_thresholds(settings: Settings, topics: Sequence[Topic]) -> dict[str, f
 
 
 def _theme_scores(
-    themes: Sequence[cluster.Theme], ids: Sequence[str], vectors: np.ndarray
+    themes: Sequence[cluster.Theme],
+    ids: Sequence[str],
+    vectors: np.ndarray,
+    centroids: dict[str, np.ndarray],
 ) -> dict[str, float]:
     """Each themed paper's cosine to its theme's centroid: how typical it is of the theme."""
     index = {pid: i for i, pid in enumerate(ids)}
     scores: dict[str, float] = {}
     for theme in themes:
         rows = [index[pid] for pid in theme.paper_ids]
-        centroid = vectors[rows].mean(axis=0)
-        centroid /= np.linalg.norm(centroid) or 1.0
+        centroid = centroids[theme.theme_id]
         for pid, score in zip(theme.paper_ids, vectors[rows] @ centroid, strict=True):
             scores[pid] = float(score)
     return scores

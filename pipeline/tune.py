@@ -115,15 +115,8 @@ def _partition(
 ) -> tuple[list[str], list[Any], int]:
     """Each paper's section key (topic slug, theme id or 'other'), the assignments, # unthemed."""
     topics = settings.topics_as_models()
-    ids = [p.paper_id for p in papers]
-    scored = run.score_papers(settings, store, embedder, papers, vectors, topics, now=now)
-    assignments = assign.assign_topics(
-        ids,
-        [p.text for p in papers],
-        scored.combined,
-        topics,
-        thresholds=run.topic_thresholds(settings, topics),
-        also_margin=settings.themes.also_margin,
+    _, _, assignments = run.assign_papers(
+        settings, store, embedder, papers, vectors, topics, now=now
     )
     rest = [i for i, a in enumerate(assignments) if a.primary is None]
     themes, other = run.find_week_themes(settings, papers, vectors, rest)
@@ -249,15 +242,8 @@ def score_week(
     papers = store.list_papers_between(start, end)
     vectors, _ = run.ensure_vectors(store, embedder, papers, now=now)
     topics = settings.topics_as_models()
-    scored = run.score_papers(settings, store, embedder, papers, vectors, topics, now=now)
-    thresholds = run.topic_thresholds(settings, topics)
-    assignments = assign.assign_topics(
-        [p.paper_id for p in papers],
-        [p.text for p in papers],
-        scored.combined,
-        topics,
-        thresholds=thresholds,
-        also_margin=settings.themes.also_margin,
+    scored, thresholds, assignments = run.assign_papers(
+        settings, store, embedder, papers, vectors, topics, now=now
     )
     return WeekScores(chosen, papers, scored, assignments, thresholds, topics)
 
@@ -316,16 +302,10 @@ def explain_paper(settings: Settings, store: Store, embedder: Embedder, paper_id
     now = datetime.now().astimezone()
     vectors, _ = run.ensure_vectors(store, embedder, [paper], now=now)
     topics = settings.topics_as_models()
-    scored = run.score_papers(settings, store, embedder, [paper], vectors, topics, now=now)
-    thresholds = run.topic_thresholds(settings, topics)
-    result = assign.assign_topics(
-        [paper.paper_id],
-        [paper.text],
-        scored.combined,
-        topics,
-        thresholds=thresholds,
-        also_margin=settings.themes.also_margin,
-    )[0]
+    scored, thresholds, assigned = run.assign_papers(
+        settings, store, embedder, [paper], vectors, topics, now=now
+    )
+    result = assigned[0]
     lines = [
         f"{paper.paper_id}: {paper.title}",
         f"{'topic':22} {'cosine':>7} {'kw':>3} {'score':>6} {'thresh':>6}  verdict",
