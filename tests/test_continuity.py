@@ -1,0 +1,165 @@
+"""Discovered themes across weeks, built end to end: ingest → build W1, W2, W3 on one store.
+
+Three research areas with their own vocabularies (the fake embedder maps shared words to close
+vectors, so each area is one theme); their sizes change week by week. What a reader of three
+consecutive digests must see: a recurring theme keeps its id and label, a theme seen for the first
+time is marked new, and counts versus the earlier weeks give growing / shrinking and a sparkline.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import FakeEmbedder
+
+from pipeline import run
+from pipeline.config import load_settings
+
+VOCABULARY = {
+    "protein": "protein folding structure prediction residues backbone contact maps amino acid "
+    "sequences tertiary structure",
+    "traffic": "traffic flow forecasting road sensors congestion vehicles urban mobility "
+    "spatiotemporal graphs",
+    "compiler": "compiler optimization loop tiling intermediate representation code generation "
+    "register allocation kernels",
+}
+#: Papers per area in weeks W23, W24, W25 (Mondays 2025-06-02, -09, -16).
+SIZES = {
+    "protein": (6, 6, 12),
+    "traffic": (8, 8, 3),
+    "compiler": (0, 6, 6),
+}
+WEEKS = ("2025-W23", "2025-W24", "2025-W25")
+MONDAYS = (date(2025, 6, 2), date(2025, 6, 9), date(2025, 6, 16))
+
+CONFIG = """
+[paths]
+data_dir = "data"
+digests_dir = "digests"
+
+[embed]
+progress = false
+
+[themes]
+min_theme_size = 3
+max_themes = 6
+
+[[sources]]
+name = "papers"
+kind = "file"
+url = "{papers}"
+
+[[topics]]
+slug = "astronomy"
+name = "Radio astronomy"
+description = "Radio telescopes and pulsar timing."
+keywords = ["pulsar timing", "radio telescope"]
+"""
+
+
+def _papers() -> list[dict[str, str]]:
+    lines = []
+    n = 0
+    for area, sizes in SIZES.items():
+        words = VOCABULARY[area].split()
+        for week, (monday, size) in enumerate(zip(MONDAYS, sizes, strict=True)):
+            for i in range(size):
+                n += 1
+                # Each paper drops a different pair of the area's words: alike, never identical.
+                kept = [w for j, w in enumerate(words) if j not in (i % len(words), week)]
+                created = datetime.combine(monday + timedelta(days=i % 5), datetime.min.time())
+                lines.append(
+                    {
+                        "created": created.replace(hour=12).strftime("%Y-%m-%d %H:%M:%S"),
+                        "title": f"{area.title()} study {week}-{i}: {' '.join(kept[:4])}",
+                        "abstract": f"We study {' '.join(kept)}. Paper {n} of week {week}.",
+                        "url": f"http://arxiv.org/abs/2506.{n:05d}v1",
+                    }
+                )
+    return lines
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    root = tmp_path_factory.mktemp("continuity")
+    papers = root / "papers.jsonl"
+    papers.write_text("\n".join(json.dumps(p) for p in _papers()) + "\n", encoding="utf-8")
+    config = root / "config.toml"
+    config.write_text(CONFIG.format(papers=papers), encoding="utf-8")
+    settings = load_settings(config)
+    embedder = FakeEmbedder()
+    now = datetime(2025, 6, 23, 8, tzinfo=UTC)
+    records = {}
+    with run.open_store(settings) as store:
+        run.run_ingest(settings, store, embedder, now=now)
+        for week in WEEKS:
+            run.run_build(settings, store, embedder, now=now, week=week)
+            sidecar = Path(settings.paths.digests_dir) / f"{week}.json"
+            records[week] = {
+                "json": json.loads(sidecar.read_text(encoding="utf-8")),
+                "markdown": sidecar.with_suffix(".md").read_text(encoding="utf-8"),
+            }
+    return records
+
+
+def _themes_by_area(record: dict) -> dict[str, dict]:
+    """Each theme section of a digest, keyed by the area all its papers come from."""
+    found = {}
+    for section in record["json"]["sections"]:
+        if section["kind"] != "theme":
+            continue
+        areas = {p["title"].split()[0].lower() for p in section["papers"]}
+        assert len(areas) == 1, f"theme {section['title']!r} mixes {areas}"
+        found[areas.pop()] = section
+    return found
+
+
+def test_every_area_is_one_theme_each_week(built: dict) -> None:
+    for week, sizes in zip(WEEKS, zip(*SIZES.values(), strict=True), strict=True):
+        themes = _themes_by_area(built[week])
+        expected = {area for area, n in zip(SIZES, sizes, strict=True) if n}
+        assert set(themes) == expected, week
+        for area, n in zip(SIZES, sizes, strict=True):
+            if n:
+                assert themes[area]["n_papers"] == n, (week, area)
+
+
+def test_a_recurring_theme_keeps_its_id_and_label(built: dict) -> None:
+    first, second, third = (_themes_by_area(built[w]) for w in WEEKS)
+    for area in ("protein", "traffic"):
+        assert first[area]["key"] == second[area]["key"] == third[area]["key"], area
+        assert first[area]["title"] == second[area]["title"] == third[area]["title"], area
+    assert second["compiler"]["key"] == third["compiler"]["key"]
+    keys = {t["key"] for t in third.values()}
+    assert len(keys) == 3
+
+
+def test_history_counts_the_earlier_weeks(built: dict) -> None:
+    third = _themes_by_area(built["2025-W25"])
+    # Four earlier weeks (W21–W24) then this week; W21 and W22 had no papers.
+    assert third["protein"]["history"] == [0, 0, 6, 6, 12]
+    assert third["traffic"]["history"] == [0, 0, 8, 8, 3]
+    assert third["compiler"]["history"] == [0, 0, 0, 6, 6]
+    assert _themes_by_area(built["2025-W23"])["protein"]["history"] == []  # the first digest
+
+
+def test_markdown_marks_new_growing_and_shrinking_with_sparklines(built: dict) -> None:
+    second, third = built["2025-W24"]["markdown"], built["2025-W25"]["markdown"]
+    compiler = _themes_by_area(built["2025-W24"])["compiler"]["title"]
+    assert _mark(second, compiler) == "new"
+    themes = _themes_by_area(built["2025-W25"])
+    assert _mark(third, themes["protein"]["title"]) == "▅▅█ ↑"
+    assert _mark(third, themes["traffic"]["title"]) == "██▄ ↓"
+    assert _mark(third, themes["compiler"]["title"]) == "██ →"
+
+
+def _mark(markdown: str, title: str) -> str:
+    """The trend cell of a theme's row in the digest's contents table."""
+    for line in markdown.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("↳ [") and title in cells[0]:
+            return cells[2]
+    raise AssertionError(f"no contents row for {title!r}")
