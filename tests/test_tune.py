@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import FakeEmbedder, make_paper
@@ -62,6 +63,16 @@ def test_run_eval_scores_topics_against_labels(setup: tuple[Path, Path]) -> None
     assert report["topics"]["graphs"]["recall"] == 1.0
     assert 0.0 <= report["macro_f1"] <= 1.0 and report["n_papers"] == 6
     assert report["nmi"] is not None and "baseline_kmeans_nmi" in report
+    assert "baseline_silhouette_kmeans_nmi" in report
+
+
+def test_silhouette_kmeans_finds_the_number_of_separated_blobs() -> None:
+    rng = np.random.default_rng(0)
+    centres = np.eye(8)[:3] * 10
+    x = np.concatenate([c + rng.normal(scale=0.3, size=(20, 8)) for c in centres])
+    labels = tune.silhouette_kmeans(x, seed=0)
+    assert len(set(labels.tolist())) == 3
+    assert all(len(set(labels[i : i + 20].tolist())) == 1 for i in (0, 20, 40))
 
 
 def test_eval_command_prints_json_and_is_repeatable(setup: tuple[Path, Path]) -> None:
