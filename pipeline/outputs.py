@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ def write_digest(settings: Settings, digest: Digest, *, now: datetime) -> Writte
     """Render and write one week's outputs and refresh the index and feed."""
     folder = settings.paths.digests_dir
     options = settings.outputs
+    _sweep_temp_files(folder, now=time.time())
     stored = list_records(folder)
     previous = next((r for r in stored if r["week"] == digest.week), None)
     records = [r for r in stored if r["week"] != digest.week]
@@ -171,6 +173,23 @@ def _read(path: Path) -> bytes:
         raise OutputError(f"{path} does not exist: build that week first (digest build)") from None
     except OSError as e:
         raise OutputError(f"cannot read {path}: {e.strerror or e}") from e
+
+
+#: A temp file this old is the remains of a killed write (a live one exists for milliseconds).
+STALE_TEMP_S = 600
+
+
+def _sweep_temp_files(folder: Path, *, now: float) -> None:
+    """Remove `.NAME.*.tmp` files a killed build left behind; never a finished output."""
+    if not folder.is_dir():
+        return
+    for path in folder.glob(".*.tmp"):
+        try:
+            if now - path.stat().st_mtime > STALE_TEMP_S:
+                path.unlink()
+                logger.info("removed %s, left by an interrupted write", path)
+        except OSError:  # gone already, or not ours to remove: harmless either way
+            continue
 
 
 def _write(path: Path, data: bytes) -> Path:

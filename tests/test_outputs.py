@@ -4,7 +4,9 @@ real SMTP server on 127.0.0.1 through `digest send`."""
 from __future__ import annotations
 
 import json
+import os
 import textwrap
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -116,6 +118,21 @@ def test_write_digest_rerun_is_idempotent(tmp_path: Path) -> None:
     )
     record = json.loads((changed.markdown.with_suffix(".json")).read_text(encoding="utf-8"))
     assert record["generated"].startswith(str(NOW.year + 1))  # new content, new time
+
+
+def test_write_digest_removes_temp_files_a_killed_write_left(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    folder = settings.paths.digests_dir
+    folder.mkdir(parents=True)
+    stale = folder / ".2025-W23.md.k3j2.tmp"
+    fresh = folder / ".2025-W23.html.a8b1.tmp"  # a write in progress right now: kept
+    for path in (stale, fresh):
+        path.write_text("half a dige", encoding="utf-8")
+    hour_ago = time.time() - 3600
+    os.utime(stale, (hour_ago, hour_ago))
+    write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
+    assert not stale.exists() and fresh.exists()
+    assert (folder / "2025-W24.md").exists()
 
 
 def test_write_digest_skips_a_corrupt_sidecar(
