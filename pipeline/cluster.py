@@ -11,7 +11,10 @@ quadratic in the number of papers. scikit-learn is imported lazily. Imports only
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
+from functools import cache
+from importlib import resources
 
 import numpy as np
 
@@ -90,8 +93,43 @@ BOILERPLATE = frozenset(
         "challenge",
         "key",
         "effective",
+        # verbs and fillers of abstract prose that read as nonsense labels ("gained increasing")
+        "achieved",
+        "align",
+        "beneficial",
+        "check",
+        "differences",
+        "employ",
+        "employs",
+        "enhancements",
+        "fostering",
+        "gained",
+        "involve",
+        "involves",
+        "leverage",
+        "leverages",
+        "leveraging",
+        "presenting",
+        "remarkable",
+        "removing",
+        "struggle",
+        "struggles",
+        "success",
     ]
 )
+#: Papers of the week outside the themes' label papers that phrases are contrasted with.
+BACKGROUND_SIZE = 1000
+#: A label phrase must appear in at least this share of its theme's label papers (and in two).
+MIN_PHRASE_SHARE = 0.1
+#: A phrase is replaced by a longer one containing it that appears in at least this share of
+#: the papers it appears in ("learning" → "reinforcement learning").
+PROMOTE_SHARE = 0.5
+
+_URL = re.compile(r"https?://\S+|www\.\S+|\S+\.(?:com|org|io|html?)\b\S*")
+_PAREN = re.compile(r"\(\s*[^()\s]{1,12}\s*\)")  # "(LLMs)", "(RL)": the acronym repeats words
+_LATEX = re.compile(r"\$[^$]*\$|\\[a-zA-Z]+")
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*|\S")
+_ADVERB = re.compile(r"(?:ally|ously|ively|ently|antly|edly|ingly|arly)$")
 
 
 def find_themes(
@@ -102,8 +140,13 @@ def find_themes(
     seed: int,
     min_theme_size: int,
     max_themes: int,
+    background: Sequence[str] = (),
 ) -> tuple[list[Theme], list[str]]:
-    """Cluster the papers; return the themes (largest first) and the ids left in "Other"."""
+    """Cluster the papers; return the themes (largest first) and the ids left in "Other".
+
+    `background`: texts of the week's other papers (those a topic took), which label phrases
+    are contrasted with besides the other themes: a phrase common to the whole week is no label.
+    """
     order = sorted(range(len(paper_ids)), key=lambda i: paper_ids[i])
     ids = [paper_ids[i] for i in order]
     if len(ids) < max(min_theme_size, 2):
@@ -120,7 +163,17 @@ def find_themes(
     central = [
         g[np.argsort(-(x[g] @ x[g].mean(axis=0)), kind="stable")[:LABEL_PAPERS]] for g in groups
     ]
-    terms = label_groups([[docs[i] for i in np.sort(c)] for c in central], n_terms=4)
+    in_label = np.zeros(len(docs), dtype=bool)
+    for c in central:
+        in_label[c] = True
+    # Sorted, so the sample (and the labels) do not depend on the order papers arrive in.
+    rest = sorted([docs[i] for i in np.flatnonzero(~in_label)] + list(background))
+    if len(rest) > BACKGROUND_SIZE:
+        keep = np.random.default_rng(seed).choice(len(rest), BACKGROUND_SIZE, replace=False)
+        rest = [rest[i] for i in np.sort(keep)]
+    terms = label_groups(
+        [[docs[i] for i in np.sort(c)] for c in central], n_terms=4, background=rest
+    )
     themes: list[Theme] = []
     themed: set[int] = set()
     for group, core, group_terms in zip(groups, central, terms, strict=True):
@@ -212,50 +265,122 @@ def choose_k(x: np.ndarray, *, k_min: int, k_max: int, seed: int) -> int:
     return best_k
 
 
-def label_groups(groups: Sequence[Sequence[str]], *, n_terms: int) -> list[list[str]]:
-    """Class-based TF-IDF over 1–3-grams: the phrases most distinctive of each group.
+def label_groups(
+    groups: Sequence[Sequence[str]], *, n_terms: int, background: Sequence[str] = ()
+) -> list[list[str]]:
+    """The 1–3-word phrases most distinctive of each group against the others and `background`.
 
-    A phrase must occur in at least two papers of the group (or all of a group smaller than two),
-    must not be boilerplate, and must not overlap a phrase already chosen.
+    Candidates are runs of words between punctuation and stop words (so no phrase spans "and"),
+    URLs, LaTeX and parenthesised acronyms removed. A phrase scores by the share of the group's
+    papers it appears in times the log of how much more often it appears there than in the
+    other papers (a longer phrase counts more). It must appear in two papers of the group and in
+    MIN_PHRASE_SHARE of them, must not be generic academic vocabulary alone, must not share a
+    word with a phrase already chosen, and gives way to a longer phrase containing it that
+    covers most of its papers.
     """
     from sklearn.feature_extraction.text import CountVectorizer
 
+    sizes = [len(g) for g in groups]
     docs = [doc for group in groups for doc in group]
-    owner = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
-    vectorizer = CountVectorizer(
-        ngram_range=(1, 3),
-        stop_words=sorted(_stop_words() | BOILERPLATE),
-        token_pattern=r"(?u)\b[a-zA-Z][\w-]+\b",
-    )
+    vectorizer = CountVectorizer(analyzer=phrases, binary=True, min_df=2)
     try:
-        doc_terms = vectorizer.fit_transform(docs).tocsr()
-    except ValueError:  # every word was a stop word
+        matrix = vectorizer.fit_transform(docs + list(background)).tocsr()
+    except ValueError:  # no phrase in two papers
         return [[] for _ in groups]
-    vocab = vectorizer.get_feature_names_out()
-    member = _membership(owner, len(groups))
-    counts = np.asarray((member @ doc_terms).todense(), dtype=np.float64)
-    doc_freq = np.asarray((member @ (doc_terms > 0).astype(np.float64)).todense())
-    tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1.0)
-    avg_words = counts.sum() / max(len(groups), 1)
-    idf = np.log1p(avg_words / np.maximum(counts.sum(axis=0), 1.0))
-    # A phrase that is as frequent as its words says more than they do: favour longer n-grams.
-    n_words = np.array([len(str(term).split()) for term in vocab], dtype=np.float64)
-    weights = tf * idf * np.sqrt(n_words)
+    vocab = [str(term) for term in vectorizer.get_feature_names_out()]
+    usable = np.array([_is_label(term) for term in vocab])
+    n_words = np.array([term.count(" ") + 1 for term in vocab], dtype=np.float64)
+    owner = np.repeat(np.arange(len(groups)), sizes)
+    doc_freq = np.asarray((_membership(owner, len(groups)) @ matrix[: len(docs)]).todense())
+    total = np.asarray(matrix.sum(axis=0)).ravel()
+    n_all = matrix.shape[0]
     labels = []
-    for row, df, group in zip(weights, doc_freq, groups, strict=True):
-        min_df = min(2, len(group))
+    for df, size in zip(doc_freq, sizes, strict=True):
+        inside = df / max(size, 1)
+        outside = (total - df) / max(n_all - size, 1)
+        score = inside * np.log((inside + 1e-3) / (outside + 1e-3)) * np.sqrt(n_words)
+        score[(df < max(min(2, size), MIN_PHRASE_SHARE * size)) | ~usable] = 0.0
         chosen: list[str] = []
-        for j in np.argsort(-row, kind="stable"):
-            term = str(vocab[j])
-            if row[j] <= 0 or df[j] < min_df:
-                continue
-            if any(_overlaps(term, c) for c in chosen):
-                continue
-            chosen.append(term)
-            if len(chosen) == n_terms:
+        for j in np.argsort(-score, kind="stable"):
+            if score[j] <= 0 or len(chosen) == n_terms:
                 break
+            term = _longer_phrase(int(j), vocab, df, score, n_words)
+            if not any(_overlaps(term, c) for c in chosen):
+                chosen.append(term)
         labels.append(chosen)
     return labels
+
+
+def _longer_phrase(
+    j: int, vocab: Sequence[str], df: np.ndarray, score: np.ndarray, n_words: np.ndarray
+) -> str:
+    """vocab[j], or the most frequent longer scoring phrase containing it that covers most of it."""
+    padded = f" {vocab[j]} "
+    longer = [
+        int(k)
+        for k in np.flatnonzero(
+            (df >= PROMOTE_SHARE * df[j]) & (n_words > n_words[j]) & (score > 0)
+        )
+        if padded in f" {vocab[int(k)]} "
+    ]
+    if not longer:
+        return vocab[j]
+    return vocab[max(longer, key=lambda k: (df[k], score[k], vocab[k]))]
+
+
+def phrases(text: str, n_max: int = 3) -> list[str]:
+    """Candidate label phrases of one text: 1..n_max-word runs between stop words/punctuation."""
+    text = _clean(text)
+    stop = _label_stop_words()
+    found: list[str] = []
+    run: list[str] = []
+    for token in [*_TOKEN.findall(text), "."]:
+        word = token.lower()
+        if word[0].isalpha() and len(word) > 1 and word not in stop:
+            run.append(_singular(word))
+            continue
+        for n in range(1, n_max + 1):
+            found.extend(" ".join(run[i : i + n]) for i in range(len(run) - n + 1))
+        run = []
+    return found
+
+
+def _singular(word: str) -> str:
+    """'networks' → 'network', 'strategies' → 'strategy', 'patches' → 'patch'; 'analysis',
+    'robotics', 'bias' stay. Labels read in the singular; plural and singular count as one."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ches", "shes", "xes", "sses")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(_KEEP_S):
+        return word[:-1]
+    return word
+
+
+_KEEP_S = ("ss", "us", "is", "ics", "as", "os", "ys")
+
+
+def _clean(text: str) -> str:
+    """URLs and LaTeX become phrase breaks; parenthesised acronyms ("(LLMs)") go."""
+    return _LATEX.sub(" . ", _PAREN.sub(" ", _URL.sub(" . ", text)))
+
+
+def _is_label(phrase: str) -> bool:
+    """Not generic vocabulary alone, no adverb, no one- or two-letter word on its own."""
+    words = phrase.split()
+    if len(words) == 1 and len(words[0]) < 3:
+        return False
+    if any(_ADVERB.search(w) for w in words):
+        return False
+    return not all(w in generic_words() for w in words)
+
+
+@cache
+def generic_words() -> frozenset[str]:
+    """Words common to abstracts of every field (pipeline/data/generic_words.txt)."""
+    text = resources.files("pipeline").joinpath("data/generic_words.txt").read_text("utf-8")
+    words = [line.strip() for line in text.splitlines() if line.strip()[:1] not in ("", "#")]
+    return frozenset(_singular(w) for w in words)  # compared with folded phrase words
 
 
 def _membership(owner: np.ndarray, n_groups: int) -> object:
@@ -263,6 +388,11 @@ def _membership(owner: np.ndarray, n_groups: int) -> object:
 
     n = len(owner)
     return csr_matrix((np.ones(n), (owner, np.arange(n))), shape=(n_groups, n))
+
+
+@cache
+def _label_stop_words() -> frozenset[str]:
+    return _stop_words() | BOILERPLATE
 
 
 def _stop_words() -> frozenset[str]:

@@ -403,6 +403,7 @@ def find_week_themes(
 ) -> tuple[list[cluster.Theme], list[str]]:
     """Cluster the papers at `rows` (those no topic took) into discovered themes."""
     rows = list(rows)
+    taken = set(rows)
     return cluster.find_themes(
         [papers[i].paper_id for i in rows],
         vectors[rows] if rows else np.zeros((0, 1), dtype=np.float32),
@@ -410,6 +411,7 @@ def find_week_themes(
         seed=settings.themes.seed,
         min_theme_size=settings.themes.min_theme_size,
         max_themes=settings.themes.max_themes,
+        background=[p.text for i, p in enumerate(papers) if i not in taken],
     )
 
 

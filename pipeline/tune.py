@@ -293,17 +293,27 @@ def describe_topics(week: WeekScores, *, n_near: int = 3, n_keywords: int = 5) -
             for i in rows:
                 paper = week.papers[i]
                 lines.append(f"  {label} {column[i]:.3f}  {paper.paper_id}  {paper.title[:72]}")
-        suggested = suggest_keywords([week.papers[i].text for i in members], topic, n=n_keywords)
+        inside = set(members)
+        suggested = suggest_keywords(
+            [week.papers[i].text for i in members],
+            topic,
+            n=n_keywords,
+            background=[p.text for i, p in enumerate(week.papers) if i not in inside],
+        )
         if suggested:
             lines.append("  suggested keywords: " + ", ".join(suggested))
     return "\n".join(lines)
 
 
-def suggest_keywords(texts: Sequence[str], topic: Topic, *, n: int) -> list[str]:
-    """Phrases frequent in the topic's papers and not yet among its keywords."""
+def suggest_keywords(
+    texts: Sequence[str], topic: Topic, *, n: int, background: Sequence[str] = ()
+) -> list[str]:
+    """Phrases frequent in the topic's papers, rarer in `background`, not yet among its keywords."""
     if len(texts) < 2:
         return []
-    terms = cluster.label_groups([list(texts)], n_terms=n + len(topic.keywords))[0]
+    terms = cluster.label_groups(
+        [list(texts)], n_terms=n + len(topic.keywords), background=background
+    )[0]
     have = {k.casefold() for k in topic.keywords}
     return [t for t in terms if t.casefold() not in have][:n]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from conftest import FakeEmbedder
 
-from pipeline.cluster import find_themes, label_groups
+from pipeline.cluster import find_themes, generic_words, label_groups, phrases
 
 GROUPS = {
     "graph": "graph neural network message passing node classification graph",
@@ -69,6 +69,39 @@ def test_label_groups_skips_terms_seen_in_only_one_paper() -> None:
     labels = label_groups([["alpha beta", "alpha gamma"], ["delta", "delta"]], n_terms=3)
     assert labels[0] == ["alpha"]
     assert labels[1] == ["delta"]
+
+
+def test_phrases_never_span_stop_words_urls_or_acronyms_and_fold_plurals() -> None:
+    found = phrases(
+        "Agents and policies (RL) for robotics: see https://x.org/a-b. Strategies $O(n)$ win."
+    )
+    assert "agent" in found and "policy" in found and "robotics" in found
+    assert "strategy" in found and "win" in found
+    assert not any(" " in p and {"agent", "policy"} <= set(p.split()) for p in found)
+    assert not any("rl" in p.split() or "https" in p or "org" in p for p in found)
+
+
+def test_label_groups_prefers_the_phrase_over_its_generic_word() -> None:
+    rl = [f"Reinforcement learning for control task {i}. We train a policy." for i in range(5)]
+    other = [f"Speech recognition with learning of acoustic units {i}." for i in range(5)]
+    labels = label_groups([rl, other], n_terms=2)
+    assert labels[0][0] == "reinforcement learning"  # not "learning", not "reinforcement"
+    assert labels[1][0] in {"speech recognition", "acoustic unit"}
+
+
+def test_label_groups_contrasts_with_the_background() -> None:
+    group = [f"Protein folding with transformer encoders, run {i}." for i in range(4)]
+    week = [f"Transformer encoder for translation, take {i}." for i in range(40)]
+    assert "transformer encoder" in label_groups([group], n_terms=4)[0]
+    with_week = label_groups([group], n_terms=4, background=week)[0]
+    assert with_week[0] == "protein folding" and "transformer encoder" not in with_week
+
+
+def test_label_groups_never_labels_with_generic_words_alone() -> None:
+    generic = sorted(generic_words())[:3]
+    docs = [f"{' '.join(generic)} graph coloring {i}" for i in range(4)]
+    labels = label_groups([docs, ["speech audio", "speech audio"]], n_terms=4)
+    assert labels[0] and all(not set(t.split()) <= generic_words() for t in labels[0])
 
 
 def test_match_themes_pairs_close_centroids_one_to_one() -> None:
