@@ -408,6 +408,14 @@ def _overlaps(a: str, b: str) -> bool:
     return bool(wa & wb)
 
 
+def describes(terms: Sequence[str], texts: Sequence[str]) -> float:
+    """The share of `texts` containing at least one of the label phrases `terms`."""
+    if not texts:
+        return 0.0
+    wanted = {" ".join(_singular(w) for w in term.lower().split()) for term in terms}
+    return sum(1 for text in texts if wanted & set(phrases(text))) / len(texts)
+
+
 def match_themes(
     centroids: Mapping[str, np.ndarray],
     previous: Mapping[str, np.ndarray],

@@ -289,7 +289,7 @@ def _decide(
     rest = [i for i, a in enumerate(assignments) if a.primary is None]
     themes, _ = find_week_themes(settings, papers, vectors, rest)
     themes, history, centroids = _continue_themes(
-        store, themes, assignments, ids, vectors, week=week, now=now
+        store, themes, assignments, ids, vectors, [p.text for p in papers], week=week, now=now
     )
     centroid_scores = _theme_scores(themes, ids, vectors, centroids)
     rows, notes = _coverage(settings, store, papers, week=week, now=now, problems=refresh_problems)
@@ -311,6 +311,11 @@ def _decide(
 HISTORY_WEEKS = 4
 #: Cosine between theme centroids above which this week's theme is last week's theme again.
 SAME_THEME_SIMILARITY = 0.85
+#: ...and its label must still describe this week's papers: at least this share of them (of up
+#: to LABEL_CHECK_PAPERS) contain one of its phrases. Centroids of, say, every LLM-heavy cluster
+#: are alike; without this a 47-paper LLM theme inherited a 6-paper RAG theme's label.
+SAME_THEME_LABEL_SHARE = 0.25
+LABEL_CHECK_PAPERS = 100
 
 
 def _continue_themes(
@@ -319,6 +324,7 @@ def _continue_themes(
     assignments: Sequence[Assignment],
     ids: Sequence[str],
     vectors: np.ndarray,
+    texts: Sequence[str],
     *,
     week: str,
     now: datetime,
@@ -343,8 +349,13 @@ def _continue_themes(
     claimed = set(same.values())
     kept: list[cluster.Theme] = []
     centroids: dict[str, np.ndarray] = {}
+    text_of = dict(zip(ids, texts, strict=True))
     for i, theme in enumerate(themes):
         old = known.get(same.get(str(i), ""))
+        if old is not None:
+            sample = [text_of[pid] for pid in theme.paper_ids[:LABEL_CHECK_PAPERS]]
+            if cluster.describes(old.label.split(", "), sample) < SAME_THEME_LABEL_SHARE:
+                old = None  # close in embedding space, but about something else now
         if old is not None:
             theme = dataclasses.replace(theme, theme_id=old.key, label=old.label)
         elif theme.theme_id in claimed or theme.theme_id in centroids:

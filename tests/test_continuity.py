@@ -12,11 +12,14 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import FakeEmbedder
 
 from pipeline import run
 from pipeline.config import load_settings
+from pipeline.models import Theme
+from pipeline.store import Store
 
 VOCABULARY = {
     "protein": "protein folding structure prediction residues backbone contact maps amino acid "
@@ -163,3 +166,51 @@ def _mark(markdown: str, title: str) -> str:
         if len(cells) == 3 and cells[0].startswith("↳ [") and title in cells[0]:
             return cells[2]
     raise AssertionError(f"no contents row for {title!r}")
+
+
+def _theme(theme_id: str, label: str, ids: list[str]) -> Theme:
+    return Theme(theme_id, label, tuple(label.split(", ")), tuple(ids), ids[0])
+
+
+def test_a_close_theme_about_something_else_is_not_continued() -> None:
+    """Alike centroids (every LLM-heavy cluster is) are not enough: the label must still fit."""
+    direction = np.zeros(8, dtype=np.float32)
+    direction[0] = 1.0
+    first_ids = [f"a{i}" for i in range(4)]
+    now = datetime(2025, 6, 23, tzinfo=UTC)
+    with Store.open(":memory:") as store:
+        run._continue_themes(
+            store,
+            [_theme("theme-old", "pulsar timing, radio telescope", first_ids)],
+            [],
+            first_ids,
+            np.tile(direction, (4, 1)),
+            ["Pulsar timing with a radio telescope."] * 4,
+            week="2025-W23",
+            now=now,
+        )
+        same = [f"b{i}" for i in range(4)]
+        other = [f"c{i}" for i in range(4)]
+        texts = ["Pulsar timing arrays, again."] * 4 + ["Protein folding at scale."] * 4
+        kept, _, _ = run._continue_themes(
+            store,
+            [_theme("theme-b", "pulsar timing array", same)],
+            [],
+            same + other,
+            np.tile(direction, (8, 1)),
+            texts,
+            week="2025-W24",
+            now=now,
+        )
+        assert (kept[0].theme_id, kept[0].label) == ("theme-old", "pulsar timing, radio telescope")
+        kept, _, _ = run._continue_themes(
+            store,
+            [_theme("theme-c", "protein folding", other)],
+            [],
+            same + other,
+            np.tile(direction, (8, 1)),
+            texts,
+            week="2025-W25",
+            now=now,
+        )
+        assert (kept[0].theme_id, kept[0].label) == ("theme-c", "protein folding")
