@@ -125,7 +125,9 @@ MIN_PHRASE_SHARE = 0.1
 #: the papers it appears in ("learning" → "reinforcement learning").
 PROMOTE_SHARE = 0.5
 
-_URL = re.compile(r"https?://\S+|www\.\S+|\S+\.(?:com|org|io|html?)\b\S*")
+_URL = re.compile(r"(?:https?://|www\.)\S+")
+_DOMAIN = re.compile(r"[\w.-]+\.(?:com|org|io|net)\b\S*")  # "github.com/x/y" without a scheme
+_DOMAIN_ENDS = (".com", ".org", ".io", ".net")
 _PAREN = re.compile(r"\(\s*[^()\s]{1,12}\s*\)")  # "(LLMs)", "(RL)": the acronym repeats words
 _LATEX = re.compile(r"\$[^$]*\$|\\[a-zA-Z]+")
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*|\S")
@@ -330,19 +332,36 @@ def _longer_phrase(
 
 def phrases(text: str, n_max: int = 3) -> list[str]:
     """Candidate label phrases of one text: 1..n_max-word runs between stop words/punctuation."""
-    text = _clean(text)
-    stop = _label_stop_words()
+    words = _label_words()
     found: list[str] = []
     run: list[str] = []
-    for token in [*_TOKEN.findall(text), "."]:
-        word = token.lower()
-        if word[0].isalpha() and len(word) > 1 and word not in stop:
-            run.append(_singular(word))
+    for token in _TOKEN.findall(_clean(text).lower()):
+        word = words.get(token)
+        if word is None:
+            word = words[token] = _label_word(token)
+        if word:
+            run.append(word)
             continue
-        for n in range(1, n_max + 1):
-            found.extend(" ".join(run[i : i + n]) for i in range(len(run) - n + 1))
+        found.extend(_ngrams(run, n_max))
         run = []
+    found.extend(_ngrams(run, n_max))
     return found
+
+
+def _ngrams(run: list[str], n_max: int) -> list[str]:
+    return [" ".join(run[i : i + n]) for n in range(1, n_max + 1) for i in range(len(run) - n + 1)]
+
+
+@cache
+def _label_words() -> dict[str, str]:
+    """Token → its folded form, or '' for a phrase break; filled as tokens are first seen."""
+    return {}
+
+
+def _label_word(token: str) -> str:
+    if not token[0].isalpha() or len(token) < 2 or token in _label_stop_words():
+        return ""
+    return _singular(token)
 
 
 def _singular(word: str) -> str:
@@ -362,7 +381,10 @@ _KEEP_S = ("ss", "us", "is", "ics", "as", "os", "ys")
 
 def _clean(text: str) -> str:
     """URLs and LaTeX become phrase breaks; parenthesised acronyms ("(LLMs)") go."""
-    return _LATEX.sub(" . ", _PAREN.sub(" ", _URL.sub(" . ", text)))
+    text = _URL.sub(" . ", text)
+    if any(end in text for end in _DOMAIN_ENDS):  # the domain pattern is slow: only if needed
+        text = _DOMAIN.sub(" . ", text)
+    return _LATEX.sub(" . ", _PAREN.sub(" ", text))
 
 
 def _is_label(phrase: str) -> bool:

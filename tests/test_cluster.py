@@ -74,11 +74,13 @@ def test_label_groups_skips_terms_seen_in_only_one_paper() -> None:
 def test_phrases_never_span_stop_words_urls_or_acronyms_and_fold_plurals() -> None:
     found = phrases(
         "Agents and policies (RL) for robotics: see https://x.org/a-b. Strategies $O(n)$ win."
+        " Code: github.com/lab/repo."
     )
     assert "agent" in found and "policy" in found and "robotics" in found
     assert "strategy" in found and "win" in found
     assert not any(" " in p and {"agent", "policy"} <= set(p.split()) for p in found)
     assert not any("rl" in p.split() or "https" in p or "org" in p for p in found)
+    assert not any("github" in p or "repo" in p for p in found)
 
 
 def test_label_groups_prefers_the_phrase_over_its_generic_word() -> None:
