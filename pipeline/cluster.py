@@ -124,6 +124,7 @@ MIN_PHRASE_SHARE = 0.1
 #: A phrase is replaced by a longer one containing it that appears in at least this share of
 #: the papers it appears in ("learning" → "reinforcement learning").
 PROMOTE_SHARE = 0.5
+MAX_CACHED_WORDS = 200_000
 
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 _DOMAIN = re.compile(r"[\w.-]+\.(?:com|org|io|net)\b\S*")  # "github.com/x/y" without a scheme
@@ -338,6 +339,8 @@ def phrases(text: str, n_max: int = 3) -> list[str]:
     for token in _TOKEN.findall(_clean(text).lower()):
         word = words.get(token)
         if word is None:
+            if len(words) > MAX_CACHED_WORDS:  # a long-lived process: keep the memo bounded
+                words.clear()
             word = words[token] = _label_word(token)
         if word:
             run.append(word)
