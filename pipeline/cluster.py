@@ -5,7 +5,8 @@ same papers give the same themes whatever order they arrive in. The number of th
 from the data: KMeans for each k in [MIN_K, max_themes] on a seeded sample of at most SAMPLE_SIZE
 papers, keeping the k with the lowest Davies–Bouldin index (silhouette, the usual choice, picks
 k = 2 on real abstracts: see benchmarks/README.md); then KMeans on all papers, started from that
-sample fit's centres. Nothing is quadratic in the number of papers. scikit-learn is imported lazily. Imports only models and numpy.
+sample fit's centres. Nothing is quadratic in the number of papers. scikit-learn is imported
+lazily. Imports only models and numpy.
 """
 
 from __future__ import annotations

@@ -168,49 +168,38 @@ def _mark(markdown: str, title: str) -> str:
     raise AssertionError(f"no contents row for {title!r}")
 
 
+def _continue(store: Store, theme: Theme, texts: dict[str, str], week: str) -> Theme:
+    """Run one week's continuity step for one theme; every paper on the same unit vector."""
+    direction = np.zeros(8, dtype=np.float32)
+    direction[0] = 1.0
+    kept, _, _ = run._continue_themes(
+        store,
+        [theme],
+        [],
+        list(texts),
+        np.tile(direction, (len(texts), 1)),
+        list(texts.values()),
+        week=week,
+        now=datetime(2025, 6, 23, tzinfo=UTC),
+    )
+    return kept[0]
+
+
 def _theme(theme_id: str, label: str, ids: list[str]) -> Theme:
     return Theme(theme_id, label, tuple(label.split(", ")), tuple(ids), ids[0])
 
 
 def test_a_close_theme_about_something_else_is_not_continued() -> None:
     """Alike centroids (every LLM-heavy cluster is) are not enough: the label must still fit."""
-    direction = np.zeros(8, dtype=np.float32)
-    direction[0] = 1.0
-    first_ids = [f"a{i}" for i in range(4)]
-    now = datetime(2025, 6, 23, tzinfo=UTC)
+    first = {f"a{i}": "Pulsar timing with a radio telescope." for i in range(4)}
+    same = [f"b{i}" for i in range(4)]
+    other = [f"c{i}" for i in range(4)]
+    texts = {pid: "Pulsar timing arrays, again." for pid in same}
+    texts |= {pid: "Protein folding at scale." for pid in other}
     with Store.open(":memory:") as store:
-        run._continue_themes(
-            store,
-            [_theme("theme-old", "pulsar timing, radio telescope", first_ids)],
-            [],
-            first_ids,
-            np.tile(direction, (4, 1)),
-            ["Pulsar timing with a radio telescope."] * 4,
-            week="2025-W23",
-            now=now,
-        )
-        same = [f"b{i}" for i in range(4)]
-        other = [f"c{i}" for i in range(4)]
-        texts = ["Pulsar timing arrays, again."] * 4 + ["Protein folding at scale."] * 4
-        kept, _, _ = run._continue_themes(
-            store,
-            [_theme("theme-b", "pulsar timing array", same)],
-            [],
-            same + other,
-            np.tile(direction, (8, 1)),
-            texts,
-            week="2025-W24",
-            now=now,
-        )
-        assert (kept[0].theme_id, kept[0].label) == ("theme-old", "pulsar timing, radio telescope")
-        kept, _, _ = run._continue_themes(
-            store,
-            [_theme("theme-c", "protein folding", other)],
-            [],
-            same + other,
-            np.tile(direction, (8, 1)),
-            texts,
-            week="2025-W25",
-            now=now,
-        )
-        assert (kept[0].theme_id, kept[0].label) == ("theme-c", "protein folding")
+        old = _theme("theme-old", "pulsar timing, radio telescope", list(first))
+        _continue(store, old, first, "2025-W23")
+        kept = _continue(store, _theme("theme-b", "pulsar timing array", same), texts, "2025-W24")
+        assert (kept.theme_id, kept.label) == ("theme-old", "pulsar timing, radio telescope")
+        kept = _continue(store, _theme("theme-c", "protein folding", other), texts, "2025-W25")
+        assert (kept.theme_id, kept.label) == ("theme-c", "protein folding")
