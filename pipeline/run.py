@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import numpy as np
 
-from pipeline import assign, cluster, coverage, digest, fetch, freshness, ingest, outputs
+from pipeline import assign, cluster, coverage, digest, fetch, freshness, ingest, labels, outputs
 from pipeline.config import Settings
 from pipeline.embed import (
     ONNX_BACKENDS,
@@ -354,7 +354,7 @@ def _continue_themes(
         old = known.get(same.get(str(i), ""))
         if old is not None:
             sample = [text_of[pid] for pid in theme.paper_ids[:LABEL_CHECK_PAPERS]]
-            if cluster.describes(old.label.split(", "), sample) < SAME_THEME_LABEL_SHARE:
+            if labels.describes(old.label.split(", "), sample) < SAME_THEME_LABEL_SHARE:
                 old = None  # close in embedding space, but about something else now
         if old is not None:
             theme = dataclasses.replace(theme, theme_id=old.key, label=old.label)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import assign, cluster, digest, run
+from pipeline import assign, digest, labels, run
 from pipeline.config import Settings
 from pipeline.embed import Embedder, content_hash
 from pipeline.errors import ParseError
@@ -311,7 +311,7 @@ def suggest_keywords(
     """Phrases frequent in the topic's papers, rarer in `background`, not yet among its keywords."""
     if len(texts) < 2:
         return []
-    terms = cluster.label_groups(
+    terms = labels.label_groups(
         [list(texts)], n_terms=n + len(topic.keywords), background=background
     )[0]
     have = {k.casefold() for k in topic.keywords}

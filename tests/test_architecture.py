@@ -14,7 +14,8 @@ HEAVY = ("torch", "sentence_transformers", "sklearn", "transformers", "matplotli
 ALLOWED = {
     "cli": {"run", "config", "errors", "schedule", "models", "service", "tune"},
     # Tuning tools (eval, topics, explain): orchestration beside run, called only by cli.
-    "tune": {"run", "assign", "cluster", "digest", "config", "embed", "store"},
+    "tune": {"run", "assign", "labels", "digest", "config", "embed", "store"},
+    "cluster": {"labels"},
     "schedule": {"run", "config", "errors", "models", "service", "crontab"},
     "service": {"run", "config", "store", "lock", "crontab", "catchup", "digest"},
     "run": {"*"},

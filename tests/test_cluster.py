@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from conftest import FakeEmbedder
 
-from pipeline.cluster import find_themes, generic_words, label_groups, phrases
+from pipeline.cluster import find_themes
+from pipeline.labels import generic_words, label_groups, phrases
 
 GROUPS = {
     "graph": "graph neural network message passing node classification graph",
