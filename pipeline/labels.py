@@ -99,6 +99,7 @@ BOILERPLATE = frozenset(
         "leverages",
         "leveraging",
         "presenting",
+        "proposing",
         "remarkable",
         "removing",
         "struggle",
