@@ -113,6 +113,8 @@ MIN_PHRASE_SHARE = 0.1
 #: the papers it appears in ("learning" → "reinforcement learning").
 PROMOTE_SHARE = 0.5
 MAX_CACHED_WORDS = 200_000
+#: Token → its folded form, or '' for a phrase break; filled as tokens are first seen.
+_WORDS: dict[str, str] = {}
 
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 _DOMAIN = re.compile(r"[\w.-]+\.(?:com|org|io|net)\b\S*")  # "github.com/x/y" without a scheme
@@ -188,7 +190,7 @@ def _longer_phrase(
 
 def phrases(text: str, n_max: int = 3) -> list[str]:
     """Candidate label phrases of one text: 1..n_max-word runs between stop words/punctuation."""
-    words = _label_words()
+    words = _WORDS
     found: list[str] = []
     run: list[str] = []
     for token in _TOKEN.findall(_clean(text).lower()):
@@ -208,12 +210,6 @@ def phrases(text: str, n_max: int = 3) -> list[str]:
 
 def _ngrams(run: list[str], n_max: int) -> list[str]:
     return [" ".join(run[i : i + n]) for n in range(1, n_max + 1) for i in range(len(run) - n + 1)]
-
-
-@cache
-def _label_words() -> dict[str, str]:
-    """Token → its folded form, or '' for a phrase break; filled as tokens are first seen."""
-    return {}
 
 
 def _label_word(token: str) -> str:
@@ -283,9 +279,7 @@ def _stop_words() -> frozenset[str]:
 
 def _overlaps(a: str, b: str) -> bool:
     """Phrases sharing a word, plurals folded ('network' overlaps 'neural networks')."""
-    wa = {w.removesuffix("s") for w in a.split()}
-    wb = {w.removesuffix("s") for w in b.split()}
-    return bool(wa & wb)
+    return bool({_singular(w) for w in a.split()} & {_singular(w) for w in b.split()})
 
 
 def describes(terms: Sequence[str], texts: Sequence[str]) -> float:

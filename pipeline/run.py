@@ -289,7 +289,7 @@ def _decide(
     rest = [i for i, a in enumerate(assignments) if a.primary is None]
     themes, _ = find_week_themes(settings, papers, vectors, rest)
     themes, history, centroids = _continue_themes(
-        store, themes, assignments, ids, vectors, [p.text for p in papers], week=week, now=now
+        store, themes, assignments, papers, vectors, week=week, now=now
     )
     centroid_scores = _theme_scores(themes, ids, vectors, centroids)
     rows, notes = _coverage(settings, store, papers, week=week, now=now, problems=refresh_problems)
@@ -322,9 +322,8 @@ def _continue_themes(
     store: Store,
     themes: Sequence[cluster.Theme],
     assignments: Sequence[Assignment],
-    ids: Sequence[str],
+    papers: Sequence[Paper],
     vectors: np.ndarray,
-    texts: Sequence[str],
     *,
     week: str,
     now: datetime,
@@ -339,7 +338,7 @@ def _continue_themes(
     ]
     earlier = store.list_week_sections(earlier_weeks)
     known = {s.key: s for s in earlier if s.kind == "theme" and s.centroid is not None}
-    own = _theme_centroids(themes, ids, vectors)
+    own = _theme_centroids(themes, [p.paper_id for p in papers], vectors)
     # Matched by position, not id: ids are only unique among this week's themes.
     same = cluster.match_themes(
         {str(i): own[i] for i in range(len(themes))},
@@ -349,11 +348,11 @@ def _continue_themes(
     claimed = set(same.values())
     kept: list[cluster.Theme] = []
     centroids: dict[str, np.ndarray] = {}
-    text_of = dict(zip(ids, texts, strict=True))
+    paper_of = {p.paper_id: p for p in papers}
     for i, theme in enumerate(themes):
         old = known.get(same.get(str(i), ""))
         if old is not None:
-            sample = [text_of[pid] for pid in theme.paper_ids[:LABEL_CHECK_PAPERS]]
+            sample = [paper_of[pid].text for pid in theme.paper_ids[:LABEL_CHECK_PAPERS]]
             if labels.describes(old.label.split(", "), sample) < SAME_THEME_LABEL_SHARE:
                 old = None  # close in embedding space, but about something else now
         if old is not None:
@@ -415,14 +414,15 @@ def find_week_themes(
     """Cluster the papers at `rows` (those no topic took) into discovered themes."""
     rows = list(rows)
     taken = set(rows)
+    texts = [p.text for p in papers]
     return cluster.find_themes(
         [papers[i].paper_id for i in rows],
         vectors[rows] if rows else np.zeros((0, 1), dtype=np.float32),
-        [papers[i].text for i in rows],
+        [texts[i] for i in rows],
         seed=settings.themes.seed,
         min_theme_size=settings.themes.min_theme_size,
         max_themes=settings.themes.max_themes,
-        background=[p.text for i, p in enumerate(papers) if i not in taken],
+        background=[text for i, text in enumerate(texts) if i not in taken],
     )
 
 

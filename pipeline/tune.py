@@ -276,6 +276,7 @@ def score_week(
 def describe_topics(week: WeekScores, *, n_near: int = 3, n_keywords: int = 5) -> str:
     """Per topic: count, the papers just above and just below its threshold, suggested keywords."""
     lines = [f"{week.week}: {len(week.papers)} papers"]
+    texts = [p.text for p in week.papers]
     for col, topic in enumerate(week.topics):
         threshold = week.thresholds[topic.slug]
         column = week.scores.combined[:, col]
@@ -295,10 +296,10 @@ def describe_topics(week: WeekScores, *, n_near: int = 3, n_keywords: int = 5) -
                 lines.append(f"  {label} {column[i]:.3f}  {paper.paper_id}  {paper.title[:72]}")
         inside = set(members)
         suggested = suggest_keywords(
-            [week.papers[i].text for i in members],
+            [texts[i] for i in members],
             topic,
             n=n_keywords,
-            background=[p.text for i, p in enumerate(week.papers) if i not in inside],
+            background=[text for i, text in enumerate(texts) if i not in inside],
         )
         if suggested:
             lines.append("  suggested keywords: " + ", ".join(suggested))

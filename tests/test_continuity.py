@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FakeEmbedder
+from conftest import FakeEmbedder, make_paper
 
 from pipeline import run
 from pipeline.config import load_settings
@@ -176,9 +176,8 @@ def _continue(store: Store, theme: Theme, texts: dict[str, str], week: str) -> T
         store,
         [theme],
         [],
-        list(texts),
+        [make_paper(pid, text) for pid, text in texts.items()],
         np.tile(direction, (len(texts), 1)),
-        list(texts.values()),
         week=week,
         now=datetime(2025, 6, 23, tzinfo=UTC),
     )
