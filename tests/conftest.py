@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 
 import numpy as np
 import pytest
+from httpserver import FeedServer, serve
 
 from pipeline.embed import ProgressCallback, normalize_rows
 from pipeline.models import Paper
@@ -43,6 +44,13 @@ class FakeEmbedder:
     @property
     def n_embedded(self) -> int:
         return sum(self.calls)
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    """A real HTTP server on 127.0.0.1 serving whatever the test routes to it."""
+    with serve() as s:
+        yield s
 
 
 @pytest.fixture

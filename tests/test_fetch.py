@@ -7,18 +7,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from httpserver import FeedServer, Reply, serve
+from httpserver import Reply
 
 from pipeline.errors import FetchError
 from pipeline.fetch import fetch_url, make_client, retry_after_s
 
 FEED = b"<rss version='2.0'><channel><title>t</title></channel></rss>"
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with serve() as s:
-        yield s
 
 
 @pytest.fixture

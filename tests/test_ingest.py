@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from arxivfeeds import api_page, arxiv_id, load_day, rss_day
 from conftest import FakeEmbedder
-from httpserver import FeedServer, Reply, serve
+from httpserver import FeedServer, Reply
 
 from pipeline import run
 from pipeline.config import Settings, load_settings
@@ -27,12 +25,6 @@ TUE, WED, THU, FRI = (date(2025, 6, d) for d in (10, 11, 12, 13))
 RSS = {"Content-Type": "application/rss+xml"}
 ATOM = {"Content-Type": "application/atom+xml"}
 OVERLAP = "2506.08013"  # a Tuesday paper that the API's Wednesday window also returns
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with serve() as s:
-        yield s
 
 
 def write_config(

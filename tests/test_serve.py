@@ -14,22 +14,15 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-from httpserver import FeedServer, Reply, serve
+from httpserver import FeedServer, Reply
 
 from pipeline.lock import read_holder
 
 E2E = Path(__file__).parent / "data" / "e2e" / "arxiv-2025-06-10.jsonl"
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with serve() as s:
-        yield s
 
 
 def _config(tmp_path: Path, url: str, *, ingest: str, build: str) -> Path:
