@@ -12,7 +12,7 @@ lazily. Imports only labels, models and numpy.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -173,10 +173,12 @@ def match_themes(
     previous: Mapping[str, np.ndarray],
     *,
     min_similarity: float,
+    accept: Callable[[str, str], bool] | None = None,
 ) -> dict[str, str]:
     """This week's theme id → an earlier theme id whose centroid is close enough (one-to-one).
 
     Greedy by similarity, highest first; ties broken by ids so the result is deterministic.
+    `accept(new_id, old_id)`, when given, can refuse a close pair; both stay free for others.
     """
     pairs = []
     for new_id, c in centroids.items():
@@ -190,6 +192,8 @@ def match_themes(
         if similarity < min_similarity:
             break
         if new_id in matched or old_id in used:
+            continue
+        if accept is not None and not accept(new_id, old_id):
             continue
         matched[new_id] = old_id
         used.add(old_id)

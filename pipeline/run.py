@@ -339,22 +339,26 @@ def _continue_themes(
     earlier = store.list_week_sections(earlier_weeks)
     known = {s.key: s for s in earlier if s.kind == "theme" and s.centroid is not None}
     own = _theme_centroids(themes, [p.paper_id for p in papers], vectors)
+    paper_of = {p.paper_id: p for p in papers}
+
+    def label_fits(position: str, old_key: str) -> bool:
+        """Close in embedding space is not enough: the earlier label must still fit."""
+        members = themes[int(position)].paper_ids[:LABEL_CHECK_PAPERS]
+        sample = [paper_of[pid].text for pid in members]
+        return labels.describes(known[old_key].label.split(", "), sample) >= SAME_THEME_LABEL_SHARE
+
     # Matched by position, not id: ids are only unique among this week's themes.
     same = cluster.match_themes(
         {str(i): own[i] for i in range(len(themes))},
         {key: s.centroid for key, s in known.items() if s.centroid is not None},
         min_similarity=SAME_THEME_SIMILARITY,
+        accept=label_fits,
     )
     claimed = set(same.values())
     kept: list[cluster.Theme] = []
     centroids: dict[str, np.ndarray] = {}
-    paper_of = {p.paper_id: p for p in papers}
     for i, theme in enumerate(themes):
         old = known.get(same.get(str(i), ""))
-        if old is not None:
-            sample = [paper_of[pid].text for pid in theme.paper_ids[:LABEL_CHECK_PAPERS]]
-            if labels.describes(old.label.split(", "), sample) < SAME_THEME_LABEL_SHARE:
-                old = None  # close in embedding space, but about something else now
         if old is not None:
             theme = dataclasses.replace(theme, theme_id=old.key, label=old.label)
         elif theme.theme_id in claimed or theme.theme_id in centroids:

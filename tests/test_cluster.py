@@ -116,6 +116,15 @@ def test_match_themes_pairs_close_centroids_one_to_one() -> None:
     assert match_themes(new, {}, min_similarity=0.85) == {}
 
 
+def test_match_themes_leaves_a_refused_pair_free_for_the_next_closest() -> None:
+    from pipeline.cluster import match_themes
+
+    new = {"a": np.array([1.0, 0.0]), "b": np.array([0.99, 0.14])}
+    old = {"old-x": np.array([1.0, 0.0])}
+    refuse_a = lambda new_id, old_id: new_id != "a"  # noqa: E731
+    assert match_themes(new, old, min_similarity=0.85, accept=refuse_a) == {"b": "old-x"}
+
+
 def test_find_themes_chooses_the_number_of_themes_from_the_data() -> None:
     ids, texts, _ = _corpus(n_per_group=8)
     vectors = FakeEmbedder().embed(texts)
