@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from benchmarks.make_oai_labels import read_records  # noqa: E402
-from pipeline import labels  # noqa: E402
+from pipeline.topics import labels  # noqa: E402
 
 MIN_SHARE = 0.01
 MIN_ENTROPY = 0.85

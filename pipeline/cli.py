@@ -100,12 +100,13 @@ def _settings(ctx: click.Context) -> Any:
 
 def _execute(ctx: click.Context, command: str, as_json: bool, **options: Any) -> None:
     """Load settings, run one command of `run`, print the report, exit with its code."""
-    from pipeline import run, service
+    from pipeline import run
+    from pipeline.service import runner
 
     try:
         with _exit_on_errors():
             settings = _settings(ctx)
-            report = service.run_locked(settings, command, **options)
+            report = runner.run_locked(settings, command, **options)
     except KeyboardInterrupt as e:
         signum = getattr(e, "signum", signal.SIGINT)
         click.echo(
@@ -225,19 +226,19 @@ def serve(ctx: click.Context, no_catch_up: bool) -> None:
 
     Example: digest --log-file data/digest.log serve
     """
-    from pipeline import schedule, service
+    from pipeline.service import runner, schedule
 
     with _exit_on_errors():
         settings = _settings(ctx)
-        guard = service.serve_lock(settings).hold("serve")
+        guard = runner.serve_lock(settings).hold("serve")
     verbosity = ["-q"] if ctx.obj["quiet"] else ["-v"] * max(ctx.obj["verbose"], 1)
     log_file = ctx.obj["log_file"]
     if log_file is not None:
         verbosity += ["--log-file", str(log_file.resolve())]
     argv = schedule.child_argv(settings, python=sys.executable, verbosity=verbosity)
-    runner = schedule.ChildRunner(argv, wait_s=settings.schedule.misfire_grace_s)
+    child = schedule.ChildRunner(argv, wait_s=settings.schedule.misfire_grace_s)
     with guard:
-        schedule.serve(settings, runner, catch_up=settings.schedule.catch_up and not no_catch_up)
+        schedule.serve(settings, child, catch_up=settings.schedule.catch_up and not no_catch_up)
     click.echo("digest serve stopped", err=True)
 
 
@@ -252,15 +253,15 @@ def status(ctx: click.Context, as_json: bool, limit: int) -> None:
     """
     from datetime import UTC, datetime
 
-    from pipeline import service
+    from pipeline.service import runner
 
     with _exit_on_errors():
         settings = _settings(ctx)
-        state = service.gather_status(settings, now=datetime.now(UTC), limit=limit)
+        state = runner.gather_status(settings, now=datetime.now(UTC), limit=limit)
     if as_json:
-        click.echo(json.dumps(service.status_dict(state), indent=2, sort_keys=True))
+        click.echo(json.dumps(runner.status_dict(state), indent=2, sort_keys=True))
     else:
-        click.echo(service.describe_status(state))
+        click.echo(runner.describe_status(state))
     sys.exit(EXIT_OK if state.healthy else EXIT_FAILED)
 
 

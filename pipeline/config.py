@@ -29,9 +29,9 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from pipeline.crontab import make_trigger
 from pipeline.errors import ConfigError
 from pipeline.models import Topic
+from pipeline.service.crontab import make_trigger
 
 DATABASE_FILENAME = "pipeline.sqlite3"
 PACKAGED_MODEL = "all-MiniLM-L6-v2"  # this exact name loads the offline copy shipped as a package

@@ -17,12 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import assign, digest, labels, run
+from pipeline import run
 from pipeline.config import Settings
+from pipeline.digest import build as digest
 from pipeline.embed import Embedder, content_hash
 from pipeline.errors import ParseError
 from pipeline.models import Paper, Topic
 from pipeline.store import Store
+from pipeline.topics import assign, labels
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.assign import (
+from pipeline.models import Topic
+from pipeline.topics.assign import (
     MAX_KEYWORD_HITS,
     assign_topics,
     combine_scores,
@@ -15,7 +16,6 @@ from pipeline.assign import (
     semantic_scores,
     topic_text,
 )
-from pipeline.models import Topic
 
 TOPICS = [
     Topic("nas", "NAS", "architecture search"),

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from conftest import FakeEmbedder
 
-from pipeline import run, service
-from pipeline.catchup import plan_catch_up
+from pipeline import run
 from pipeline.config import Settings, load_settings
+from pipeline.service import runner
+from pipeline.service.catchup import plan_catch_up
 
 E2E = Path(__file__).parent / "data" / "e2e" / "arxiv-2025-06-10.jsonl"
 MON_0700 = datetime(2025, 6, 16, 7, 0, tzinfo=UTC)
@@ -101,24 +102,24 @@ def _build(settings: Settings, now: datetime) -> str:
 def test_catch_up_after_simulated_downtime(settings: Settings) -> None:
     at = lambda *args: datetime(*args, tzinfo=UTC)  # noqa: E731
     # Never run: a fresh install ingests and builds at once.
-    assert service.plan_catch_up(settings, now=at(2025, 6, 16, 8)) == ("ingest", "build")
+    assert runner.plan_catch_up(settings, now=at(2025, 6, 16, 8)) == ("ingest", "build")
     _ingest(settings, at(2025, 6, 16, 2, 0, 5))
     assert _build(settings, at(2025, 6, 16, 7)) == "2025-W24"
-    assert service.plan_catch_up(settings, now=at(2025, 6, 16, 8)) == ()
+    assert runner.plan_catch_up(settings, now=at(2025, 6, 16, 8)) == ()
 
     # Down from Monday until Thursday morning: Tuesday to Thursday's ingests were missed.
-    assert service.plan_catch_up(settings, now=at(2025, 6, 19, 10)) == ("ingest",)
+    assert runner.plan_catch_up(settings, now=at(2025, 6, 19, 10)) == ("ingest",)
     _ingest(settings, at(2025, 6, 19, 10))
-    assert service.plan_catch_up(settings, now=at(2025, 6, 19, 11)) == ()
+    assert runner.plan_catch_up(settings, now=at(2025, 6, 19, 11)) == ()
 
     # Down over the weekend until Monday 09:00: the ingest and the W25 digest were missed…
-    assert service.plan_catch_up(settings, now=at(2025, 6, 23, 9)) == ("ingest", "build")
+    assert runner.plan_catch_up(settings, now=at(2025, 6, 23, 9)) == ("ingest", "build")
     # …but at 05:00, after the 02:00 ingest, the 07:00 build is not due yet.
     _ingest(settings, at(2025, 6, 23, 2, 0, 5))
-    assert service.plan_catch_up(settings, now=at(2025, 6, 23, 5)) == ()
-    assert service.plan_catch_up(settings, now=at(2025, 6, 23, 9)) == ("build",)
+    assert runner.plan_catch_up(settings, now=at(2025, 6, 23, 5)) == ()
+    assert runner.plan_catch_up(settings, now=at(2025, 6, 23, 9)) == ("build",)
     assert _build(settings, at(2025, 6, 23, 9)) == "2025-W25"
-    assert service.plan_catch_up(settings, now=at(2025, 6, 23, 9, 1)) == ()
+    assert runner.plan_catch_up(settings, now=at(2025, 6, 23, 9, 1)) == ()
 
 
 def test_a_failed_ingest_is_retried_on_start(settings: Settings) -> None:
@@ -127,4 +128,4 @@ def test_a_failed_ingest_is_retried_on_start(settings: Settings) -> None:
         run_id = store.start_run("ingest", now)
         store.finish_run(run_id, now, "failed", {"error": "network down"})
     later = datetime(2025, 6, 16, 3, tzinfo=UTC)
-    assert service.plan_catch_up(settings, now=later)[0] == "ingest"
+    assert runner.plan_catch_up(settings, now=later)[0] == "ingest"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.chart import render_trend_chart
+from pipeline.digest.chart import render_trend_chart
 
 
 def _size(png: bytes) -> tuple[int, int]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from conftest import FakeEmbedder
 
-from pipeline.cluster import find_themes
-from pipeline.labels import generic_words, label_groups, phrases
+from pipeline.topics.cluster import find_themes
+from pipeline.topics.labels import generic_words, label_groups, phrases
 
 GROUPS = {
     "graph": "graph neural network message passing node classification graph",
@@ -108,7 +108,7 @@ def test_label_groups_never_labels_with_generic_words_alone() -> None:
 
 
 def test_match_themes_pairs_close_centroids_one_to_one() -> None:
-    from pipeline.cluster import match_themes
+    from pipeline.topics.cluster import match_themes
 
     new = {"a": np.array([1.0, 0.0]), "b": np.array([0.99, 0.14]), "c": np.array([0.0, 1.0])}
     old = {"old-x": np.array([1.0, 0.0]), "old-y": np.array([-1.0, 0.0])}
@@ -117,7 +117,7 @@ def test_match_themes_pairs_close_centroids_one_to_one() -> None:
 
 
 def test_match_themes_leaves_a_refused_pair_free_for_the_next_closest() -> None:
-    from pipeline.cluster import match_themes
+    from pipeline.topics.cluster import match_themes
 
     new = {"a": np.array([1.0, 0.0]), "b": np.array([0.99, 0.14])}
     old = {"old-x": np.array([1.0, 0.0])}

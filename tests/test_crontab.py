@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipeline.crontab import make_trigger, next_fire, previous_fire
+from pipeline.service.crontab import make_trigger, next_fire, previous_fire
 
 
 def test_previous_and_next_fire_of_a_weekday_line() -> None:

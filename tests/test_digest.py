@@ -6,7 +6,7 @@ from datetime import date
 
 from conftest import make_paper
 
-from pipeline.digest import (
+from pipeline.digest.build import (
     build_digest,
     find_code_url,
     iso_week,
@@ -132,7 +132,7 @@ def test_summarize_drops_openers_that_point_at_left_out_sentences() -> None:
 
 
 def test_trend_marks_new_growing_shrinking() -> None:
-    from pipeline.digest import trend
+    from pipeline.digest.build import trend
 
     assert trend((0, 0, 0), 5) == "new"
     assert trend((4, 4, 4), 9) == "growing"

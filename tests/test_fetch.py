@@ -10,7 +10,7 @@ import pytest
 from httpserver import Reply
 
 from pipeline.errors import FetchError
-from pipeline.fetch import fetch_url, make_client, retry_after_s
+from pipeline.ingest.fetch import fetch_url, make_client, retry_after_s
 
 FEED = b"<rss version='2.0'><channel><title>t</title></channel></rss>"
 
@@ -111,7 +111,7 @@ def test_retry_after_s_reads_seconds_and_http_dates() -> None:
 
 
 def test_pacer_spaces_requests_to_one_host_from_the_end_of_the_last(server, client) -> None:
-    from pipeline.fetch import Pacer
+    from pipeline.ingest.fetch import Pacer
 
     url = server.route("/api", Reply(200, FEED))
     pacer = Pacer({"127.0.0.1": 0.2})
@@ -126,7 +126,7 @@ def test_pacer_spaces_requests_to_one_host_from_the_end_of_the_last(server, clie
 
 def test_pacer_keeps_arxivs_three_second_rule_as_the_server_sees_it(server, client) -> None:
     """arXiv's API terms: no more than one request every 3 seconds (server-side timestamps)."""
-    from pipeline.fetch import Pacer
+    from pipeline.ingest.fetch import Pacer
 
     url = server.route("/api/query", Reply(500), Reply(200, FEED))
     pacer = Pacer({"127.0.0.1": 3.0})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from urllib.parse import parse_qs, urlsplit
 
-from pipeline.freshness import (
+from pipeline.ingest.freshness import (
     announcement_days,
     api_query_url,
     categories_from_url,

@@ -12,9 +12,9 @@ from conftest import make_paper
 from htmlcheck import active_content, hrefs
 from test_render import _digest
 
-from pipeline.html import render_html, render_text, sanitize_html, slugify
+from pipeline.digest.html import render_html, render_text, sanitize_html, slugify
+from pipeline.digest.render import anchor, render_markdown
 from pipeline.models import Digest, PaperEntry, Section
-from pipeline.render import anchor, render_markdown
 
 PAYLOADS = [
     "<script>alert(1)</script>",

@@ -18,7 +18,7 @@ from httpserver import FeedServer, Reply
 
 from pipeline import run
 from pipeline.config import Settings, load_settings
-from pipeline.fetch import make_client
+from pipeline.ingest.fetch import make_client
 from pipeline.store import Store
 
 TUE, WED, THU, FRI = (date(2025, 6, d) for d in (10, 11, 12, 13))
@@ -182,7 +182,7 @@ def test_run_build_explains_an_empty_week(tmp_path, server) -> None:
 
 
 def test_backfill_via_oai_pages_through_resumption_tokens(tmp_path, server) -> None:
-    from pipeline import ingest
+    from pipeline.run import ingest
 
     oai = Path(__file__).parent / "data" / "oai"
     server.route(

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import LockError
-from pipeline.lock import RunLock, read_holder
+from pipeline.service.lock import RunLock, read_holder
 
 ROOT = Path(__file__).resolve().parent.parent
 HOLD = (
     "import sys, time\n"
     "from pathlib import Path\n"
-    "from pipeline.lock import RunLock\n"
+    "from pipeline.service.lock import RunLock\n"
     "lock = RunLock(Path(sys.argv[1]))\n"
     "lock.acquire('ingest')\n"
     "print('locked', flush=True)\n"

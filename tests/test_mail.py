@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from smtpserver import PASSWORD, USER, free_port, smtp_server
 
+from pipeline.digest.mail import SmtpServer, make_message, send_message
 from pipeline.errors import DeliveryError
-from pipeline.mail import SmtpServer, make_message, send_message
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 

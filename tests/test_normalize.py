@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ParseError
-from pipeline.models import Entry, Paper, Signals
-from pipeline.normalize import (
+from pipeline.ingest.normalize import (
     canonical_id,
     clean_text,
     dedupe,
@@ -18,8 +17,9 @@ from pipeline.normalize import (
     normalize_title,
     parse_arxiv_id,
 )
-from pipeline.sources.arxiv import parse_arxiv_api, parse_arxiv_rss
-from pipeline.sources.hf import parse_hf_daily
+from pipeline.ingest.sources.arxiv import parse_arxiv_api, parse_arxiv_rss
+from pipeline.ingest.sources.hf import parse_hf_daily
+from pipeline.models import Entry, Paper, Signals
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 
@@ -242,7 +242,7 @@ def test_dedupe_output_order_is_first_seen() -> None:
 def test_filter_papers_matches_whole_words_ignoring_case_and_punctuation() -> None:
     from conftest import make_paper
 
-    from pipeline.normalize import filter_papers
+    from pipeline.ingest.normalize import filter_papers
 
     papers = [
         make_paper("arxiv:2506.00001", "A GAN for faces"),

@@ -20,9 +20,9 @@ from smtpserver import smtp_server
 
 from pipeline.cli import cli
 from pipeline.config import Settings, load_settings
+from pipeline.digest.outputs import write_digest
+from pipeline.digest.publish import load_schema
 from pipeline.models import Digest, PaperEntry, Section, Signals, SourceCount
-from pipeline.outputs import write_digest
-from pipeline.publish import load_schema
 
 NOW = datetime(2025, 6, 16, 7, tzinfo=UTC)
 EVIL = '<script>alert(1)</script><img src=x onerror="alert(2)"> [x](javascript:alert(3))'

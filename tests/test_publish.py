@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 from test_render import _digest
 
-from pipeline.publish import (
+from pipeline.digest.publish import (
     digest_record,
     is_record,
     load_schema,

@@ -9,8 +9,8 @@ import markdown
 import pytest
 from conftest import make_paper
 
+from pipeline.digest.render import md_escape, render_markdown, safe_url, sparkline
 from pipeline.models import Digest, PaperEntry, Section, Signals, SourceCount
-from pipeline.render import md_escape, render_markdown, safe_url, sparkline
 
 GOLDEN = Path(__file__).parent / "data" / "golden" / "digest.md"
 
@@ -137,8 +137,8 @@ def test_render_markdown_caps_the_more_list_and_says_how_many_are_left() -> None
 
 
 def test_trend_arrow_and_words_follow_one_rule() -> None:
+    from pipeline.digest.render import trend_arrow
     from pipeline.models import trend_of
-    from pipeline.render import trend_arrow
 
     # Weeks without data say nothing: 0, 0, 10, 10 then 5 is shrinking, not compared with 5.0.
     assert trend_of((0, 0, 10, 10), 5) == "shrinking"
@@ -150,7 +150,7 @@ def test_trend_arrow_and_words_follow_one_rule() -> None:
 
 
 def test_trend_leaves_out_the_weeks_before_the_first_with_papers() -> None:
-    from pipeline.render import trend
+    from pipeline.digest.render import trend
 
     assert trend((0, 0, 0, 2, 8)) == "▃█ ↑"  # 2 of 8 is the third of eight blocks
     assert trend((0, 0, 0, 0, 19)) == "new"

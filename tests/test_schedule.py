@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import schedule
 from pipeline.config import Settings, load_settings
+from pipeline.service import schedule
 
 
 class FlakyRunner:

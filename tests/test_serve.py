@@ -19,7 +19,7 @@ from pathlib import Path
 
 from httpserver import FeedServer, Reply
 
-from pipeline.lock import read_holder
+from pipeline.service.lock import read_holder
 
 E2E = Path(__file__).parent / "data" / "e2e" / "arxiv-2025-06-10.jsonl"
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pipeline import service
 from pipeline.cli import cli
 from pipeline.config import Settings, load_settings
 from pipeline.errors import LockError
+from pipeline.service import runner
 from pipeline.store import Store
 
 NOW = datetime(2025, 6, 18, 12, 0, tzinfo=UTC)
@@ -39,8 +39,8 @@ def _record(
 
 
 def test_run_locked_refuses_while_another_run_holds_the_lock(settings: Settings) -> None:
-    with service.run_lock(settings).hold("ingest"), pytest.raises(LockError) as caught:
-        service.run_locked(settings, "build")
+    with runner.run_lock(settings).hold("ingest"), pytest.raises(LockError) as caught:
+        runner.run_locked(settings, "build")
     assert "another run holds the lock: `digest ingest`" in str(caught.value)
     assert not settings.database_path.exists()  # refused before touching anything
 
@@ -48,9 +48,9 @@ def test_run_locked_refuses_while_another_run_holds_the_lock(settings: Settings)
 def test_run_locked_logs_one_summary_line(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="pipeline.service"):
-        report = service.run_locked(settings, "build", week="2025-W24")
-    lines = [r.getMessage() for r in caplog.records if r.name == "pipeline.service"]
+    with caplog.at_level(logging.INFO, logger="pipeline.service.runner"):
+        report = runner.run_locked(settings, "build", week="2025-W24")
+    lines = [r.getMessage() for r in caplog.records if r.name == "pipeline.service.runner"]
     assert len(lines) == 1
     assert lines[0].startswith("build ok in ")
     assert "0 embedded · digest 2025-W24 (0 papers)" in lines[0]
@@ -75,7 +75,7 @@ def test_gather_status_reports_runs_sources_fire_times_and_digests(settings: Set
     (digests / "2025-W24.md").write_text("# digest\n", encoding="utf-8")
     (digests / ".2025-W25.md.abc.tmp").write_text("half", encoding="utf-8")
 
-    status = service.gather_status(settings, now=NOW)
+    status = runner.gather_status(settings, now=NOW)
     (run,) = status.runs
     assert (run.command, run.status, run.duration_s, run.n_new, run.n_sources_failed) == (
         "ingest",
@@ -92,7 +92,7 @@ def test_gather_status_reports_runs_sources_fire_times_and_digests(settings: Set
     assert status.next_build == datetime(2025, 6, 23, 7, tzinfo=UTC)
     assert [d.week for d in status.digests] == ["2025-W24"]
     assert status.holder is None and status.healthy
-    text = service.describe_status(status)
+    text = runner.describe_status(status)
     assert "b: FAILING (1x)" in text and "health: ok (last run ok)" in text
 
 
@@ -100,16 +100,16 @@ def test_a_run_whose_process_died_shows_as_abandoned_and_unhealthy(settings: Set
     with Store.open(settings.database_path) as store:
         _record(store, "ingest", "ok", NOW - timedelta(days=1))
         _record(store, "run", None, NOW - timedelta(hours=1))  # never finished, lock free
-    status = service.gather_status(settings, now=NOW)
+    status = runner.gather_status(settings, now=NOW)
     assert [r.status for r in status.runs] == ["abandoned", "ok"]
     assert not status.healthy
 
 
 def test_a_run_in_progress_is_not_judged(settings: Settings) -> None:
-    with service.run_lock(settings).hold("run"), Store.open(settings.database_path) as store:
+    with runner.run_lock(settings).hold("run"), Store.open(settings.database_path) as store:
         _record(store, "ingest", "failed", NOW - timedelta(days=1), error="all sources failed")
         _record(store, "run", None, datetime.now(UTC))
-        status = service.gather_status(settings, now=NOW)
+        status = runner.gather_status(settings, now=NOW)
     assert [r.status for r in status.runs] == ["running", "failed"]
     assert status.holder is not None and status.holder.command == "run"
     assert status.last_run is not None and status.last_run.status == "failed"
@@ -140,7 +140,7 @@ def test_status_command_on_a_fresh_install(settings: Settings) -> None:
 
 
 def test_a_second_serve_is_refused_and_names_the_first(settings: Settings) -> None:
-    with service.serve_lock(settings).hold("serve"):
+    with runner.serve_lock(settings).hold("serve"):
         result = CliRunner().invoke(cli, ["--config", str(settings.config_path), "serve"])
     assert result.exit_code == 1
     assert "another run holds the lock: `digest serve` (pid" in result.output

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ParseError
-from pipeline.sources import PARSERS, parse_source
-from pipeline.sources.arxiv import parse_arxiv_api, parse_arxiv_rss
+from pipeline.ingest.sources import PARSERS, parse_source
+from pipeline.ingest.sources.arxiv import parse_arxiv_api, parse_arxiv_rss
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ParseError
-from pipeline.sources.files import parse_file
+from pipeline.ingest.sources.files import parse_file
 
 SAMPLE = Path(__file__).parent / "data" / "files" / "arxiv-week-2025-06_2025-06-06-08h_first5.jsonl"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ParseError
+from pipeline.ingest.sources.hf import parse_hf_daily
 from pipeline.models import Signals
-from pipeline.sources.hf import parse_hf_daily
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ParseError
-from pipeline.sources.oai import parse_arxiv_oai
+from pipeline.ingest.sources.oai import parse_arxiv_oai
 
 OAI = Path(__file__).parent / "data" / "oai"
 PAGE = OAI / "arxiv_oai_ListRecords_set-cs_page88_first20.xml"

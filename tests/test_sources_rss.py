@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ParseError
-from pipeline.sources import PARSERS
-from pipeline.sources.rss import html_to_text, parse_rss, split_authors
+from pipeline.ingest.sources import PARSERS
+from pipeline.ingest.sources.rss import html_to_text, parse_rss, split_authors
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 ALL_FEEDS = sorted(p.relative_to(FEEDS).as_posix() for p in FEEDS.rglob("*") if p.is_file())

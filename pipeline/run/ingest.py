@@ -22,14 +22,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from pipeline import fetch, freshness, normalize
 from pipeline.config import Settings, SourceSettings
 from pipeline.errors import FetchError, ParseError
+from pipeline.ingest import fetch, freshness, normalize
+from pipeline.ingest.sources import parse_source
+from pipeline.ingest.sources.arxiv import parse_arxiv_api_page
+from pipeline.ingest.sources.hf import parse_hf_daily
+from pipeline.ingest.sources.oai import parse_arxiv_oai
 from pipeline.models import Entry, Paper, SourceResult
-from pipeline.sources import parse_source
-from pipeline.sources.arxiv import parse_arxiv_api_page
-from pipeline.sources.hf import parse_hf_daily
-from pipeline.sources.oai import parse_arxiv_oai
 from pipeline.store import Store
 
 logger = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pipeline.errors import ParseError
+from pipeline.ingest.sources.rss import collapse_whitespace, split_authors
 from pipeline.models import Entry
-from pipeline.sources.rss import collapse_whitespace, split_authors
 
 logger = logging.getLogger(__name__)
 

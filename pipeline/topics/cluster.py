@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from pipeline.labels import label_groups
 from pipeline.models import Theme
+from pipeline.topics.labels import label_groups
 
 MIN_K = 4  # below this, a busy week collapses into "ML" vs "everything else"
 #: A paper of a cluster too small to be a theme joins the nearest theme when its cosine to that

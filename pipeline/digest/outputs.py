@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from pipeline import chart, html, mail, publish, render
 from pipeline.config import Settings
+from pipeline.digest import chart, html, mail, publish, render
 from pipeline.errors import ConfigError, OutputError
 from pipeline.models import Digest
 

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from pipeline.errors import ParseError
+from pipeline.ingest.sources.rss import collapse_whitespace
 from pipeline.models import Entry
-from pipeline.sources.rss import collapse_whitespace
 
 logger = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pipeline import crontab, service
 from pipeline.config import Settings
+from pipeline.service import crontab, runner
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def make_scheduler(settings: Settings, run_job: JobRunner, *, catch_up: bool) ->
 
 def run_catch_up(settings: Settings, run_job: JobRunner) -> None:
     """Run what `service.plan_catch_up` says was missed; raise if any of it failed."""
-    plan = service.plan_catch_up(settings, now=datetime.now(UTC))
+    plan = runner.plan_catch_up(settings, now=datetime.now(UTC))
     logger.info("catch-up: %s", ", ".join(plan) if plan else "nothing was missed")
     failed = []
     for command in plan:

@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo
 import httpx
 import numpy as np
 
-from pipeline import assign, cluster, coverage, digest, fetch, freshness, ingest, labels, outputs
 from pipeline.config import Settings
+from pipeline.digest import build as digest
+from pipeline.digest import coverage, outputs
 from pipeline.embed import (
     ONNX_BACKENDS,
     Embedder,
@@ -32,8 +33,11 @@ from pipeline.embed import (
     content_hash,
 )
 from pipeline.errors import FetchError, ParseError, PipelineError
+from pipeline.ingest import fetch, freshness
 from pipeline.models import Assignment, Paper, RunReport, SourceCount, SourceResult, Topic
+from pipeline.run import ingest
 from pipeline.store import SourceStatus, Store, WeekSection
+from pipeline.topics import assign, cluster, labels
 
 logger = logging.getLogger(__name__)
 

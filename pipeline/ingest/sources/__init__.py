@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from pipeline.errors import ConfigError
+from pipeline.ingest.sources.arxiv import parse_arxiv_api, parse_arxiv_rss
+from pipeline.ingest.sources.files import parse_file
+from pipeline.ingest.sources.hf import parse_hf_daily
+from pipeline.ingest.sources.rss import parse_rss
 from pipeline.models import Entry
-from pipeline.sources.arxiv import parse_arxiv_api, parse_arxiv_rss
-from pipeline.sources.files import parse_file
-from pipeline.sources.hf import parse_hf_daily
-from pipeline.sources.rss import parse_rss
 
 Parser = Callable[[bytes, str, Mapping[str, str] | None], list[Entry]]
 

@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pipeline import catchup, crontab, digest, run
+from pipeline import run
 from pipeline.config import Settings
+from pipeline.digest import build as digest
 from pipeline.errors import PipelineError
-from pipeline.lock import Holder, RunLock, read_holder
 from pipeline.models import RunReport
+from pipeline.service import catchup, crontab
+from pipeline.service.lock import Holder, RunLock, read_holder
 from pipeline.store import RunRow, SourceStatus, Store
 
 logger = logging.getLogger(__name__)

@@ -14,8 +14,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from pipeline.errors import ParseError
-from pipeline.models import Entry
-from pipeline.sources.rss import (
+from pipeline.ingest.sources.rss import (
     collapse_whitespace,
     convert_item,
     detail_text,
@@ -23,6 +22,7 @@ from pipeline.sources.rss import (
     item_datetime,
     load_feed,
 )
+from pipeline.models import Entry
 
 logger = logging.getLogger(__name__)
 
