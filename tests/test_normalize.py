@@ -12,7 +12,6 @@ from pipeline.ingest.normalize import (
     canonical_id,
     clean_text,
     dedupe,
-    merge_papers,
     normalize_entry,
     normalize_title,
     parse_arxiv_id,
@@ -212,26 +211,6 @@ def test_dedupe_keeps_distinct_arxiv_ids_and_short_generic_titles_apart() -> Non
     c = paper("doi:10.1/a", title="Editorial")
     d = paper("doi:10.1/b", title="Editorial")
     assert len(dedupe([a, b, c, d])) == 4
-
-
-def test_merge_papers_merges_signals_field_wise() -> None:
-    a = paper("arxiv:1", signals=Signals(upvotes=3, github_url="https://github.com/a/b"))
-    b = paper("arxiv:1", signals=Signals(upvotes=7, comments=2, ai_keywords=("x",)))
-    merged = merge_papers(a, b).signals
-    assert merged == Signals(
-        upvotes=7, comments=2, github_url="https://github.com/a/b", ai_keywords=("x",)
-    )
-
-
-def test_merge_papers_prefers_non_empty_fields_and_earliest_dates() -> None:
-    a = paper("arxiv:1", abstract="", published=datetime(2024, 4, 2, tzinfo=UTC), authors=())
-    b = paper(
-        "arxiv:1", abstract="Text", published=datetime(2024, 4, 1, tzinfo=UTC), authors=("X",)
-    )
-    merged = merge_papers(a, b)
-    assert merged.abstract == "Text"
-    assert merged.authors == ("X",)
-    assert merged.published == datetime(2024, 4, 1, tzinfo=UTC)
 
 
 def test_dedupe_output_order_is_first_seen() -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from pipeline.errors import StoreError
+from pipeline.ingest.normalize import update_paper
 from pipeline.models import Paper, Signals
 from pipeline.store import SCHEMA_VERSION, Store, UpsertResult
 
@@ -66,7 +67,7 @@ FULL_PAPER = Paper(
 
 def test_get_paper_round_trips_every_field(tmp_path: Path) -> None:
     with Store.open(tmp_path / "db.sqlite3") as store:
-        store.upsert_papers([FULL_PAPER], "arxiv", NOW)
+        store.upsert_papers([FULL_PAPER], "arxiv", NOW, merge=update_paper)
         got = store.get_paper(FULL_PAPER.paper_id)
     assert got == FULL_PAPER
     assert got is not None and got.published is not None
@@ -80,99 +81,41 @@ def test_get_paper_missing_is_none(store: Store) -> None:
 
 def test_upsert_papers_stores_non_utc_datetimes_as_utc(store: Store) -> None:
     cest = datetime(2026, 4, 16, 3, 0, tzinfo=timezone(timedelta(hours=2)))
-    store.upsert_papers([make_paper(published=cest)], "rss", NOW)
+    store.upsert_papers([make_paper(published=cest)], "rss", NOW, merge=update_paper)
     got = store.get_paper("arxiv:2404.01234")
     assert got is not None and got.published == cest and got.published.tzinfo == UTC
 
 
 def test_upsert_papers_sets_first_seen_to_now_when_missing(store: Store) -> None:
-    store.upsert_papers([make_paper()], "arxiv", NOW)
+    store.upsert_papers([make_paper()], "arxiv", NOW, merge=update_paper)
     got = store.get_paper("arxiv:2404.01234")
     assert got is not None and got.first_seen == NOW
 
 
 def test_upsert_papers_counts_new_then_unchanged(store: Store) -> None:
-    assert store.upsert_papers([FULL_PAPER], "arxiv", NOW) == UpsertResult(1, 0, 0)
-    assert store.upsert_papers([FULL_PAPER], "arxiv", LATER) == UpsertResult(0, 0, 1)
-
-
-def test_upsert_papers_version_upgrade_replaces_text_and_keeps_first_seen(store: Store) -> None:
-    store.upsert_papers([FULL_PAPER], "arxiv", NOW)
-    v3 = make_paper(
-        title="Sparse attention, revised",
-        abstract="A better abstract.",
-        authors=("Ada Lovelace",),
-        version=3,
-        first_seen=LATER,
+    assert store.upsert_papers([FULL_PAPER], "arxiv", NOW, merge=update_paper) == UpsertResult(
+        1, 0, 0
     )
-    assert store.upsert_papers([v3], "arxiv", LATER) == UpsertResult(0, 1, 0)
-    got = store.get_paper(FULL_PAPER.paper_id)
-    assert got is not None
-    assert (got.title, got.abstract, got.authors) == (v3.title, v3.abstract, v3.authors)
-    assert got.version == 3
-    assert got.first_seen == FULL_PAPER.first_seen
-    assert got.url == FULL_PAPER.url  # the replacement had none: keep what we had
-
-
-def test_upsert_papers_lower_version_only_fills_empty_fields(store: Store) -> None:
-    store.upsert_papers([make_paper(version=2, url=None)], "arxiv", NOW)
-    old = make_paper(title="Old title", abstract="Old.", version=1, url="https://x.org/p")
-    assert store.upsert_papers([old], "arxiv", LATER) == UpsertResult(0, 1, 0)
-    got = store.get_paper("arxiv:2404.01234")
-    assert got is not None
-    assert (got.title, got.abstract, got.version) == ("Sparse attention", "We study attention.", 2)
-    assert got.url == "https://x.org/p"
-
-
-def test_upsert_papers_merges_categories_dates_and_doi(store: Store) -> None:
-    first = make_paper(
-        categories=("cs.LG", "cs.CL"),
-        announced=date(2026, 4, 17),
-        announce_type="cross",
-        published=datetime(2026, 4, 16, tzinfo=UTC),
+    assert store.upsert_papers([FULL_PAPER], "arxiv", LATER, merge=update_paper) == UpsertResult(
+        0, 0, 1
     )
-    second = make_paper(
-        categories=("stat.ML", "cs.LG"),
-        announced=date(2026, 4, 16),
-        announce_type="new",
-        published=datetime(2026, 4, 18, tzinfo=UTC),
-        doi="10.1/abc",
-    )
-    store.upsert_papers([first], "arxiv-cl", NOW)
-    store.upsert_papers([second], "arxiv-lg", LATER)
-    got = store.get_paper("arxiv:2404.01234")
-    assert got is not None
-    assert got.categories == ("cs.LG", "cs.CL", "stat.ML")
-    assert (got.announced, got.announce_type) == (date(2026, 4, 16), "new")
-    assert got.published == datetime(2026, 4, 16, tzinfo=UTC)
-    assert got.doi == "10.1/abc"
 
 
 def test_upsert_papers_lists_every_source(store: Store) -> None:
-    store.upsert_papers([make_paper()], "hf-daily", NOW)
-    result = store.upsert_papers([make_paper()], "arxiv", LATER)
+    store.upsert_papers([make_paper()], "hf-daily", NOW, merge=update_paper)
+    result = store.upsert_papers([make_paper()], "arxiv", LATER, merge=update_paper)
     assert result == UpsertResult(0, 1, 0)  # a new source is a change to the stored paper
     got = store.get_paper("arxiv:2404.01234")
     assert got is not None and got.sources == ("arxiv", "hf-daily")
-    assert store.upsert_papers([make_paper()], "arxiv", LATER) == UpsertResult(0, 0, 1)
-
-
-def test_upsert_papers_merges_signals_field_wise(store: Store) -> None:
-    day1 = Signals(upvotes=3, github_url="https://github.com/a/b", ai_keywords=("nas",))
-    day2 = Signals(upvotes=9, github_stars=100)
-    store.upsert_papers([make_paper(signals=day1)], "hf", NOW)
-    store.upsert_papers([make_paper(signals=day2)], "hf", LATER)
-    got = store.get_paper("arxiv:2404.01234")
-    assert got is not None
-    assert got.signals == Signals(
-        upvotes=9, github_url="https://github.com/a/b", github_stars=100, ai_keywords=("nas",)
+    assert store.upsert_papers([make_paper()], "arxiv", LATER, merge=update_paper) == UpsertResult(
+        0, 0, 1
     )
 
 
 def test_upsert_papers_merges_duplicates_within_one_batch(store: Store) -> None:
     a = make_paper(categories=("cs.CL",))
     b = make_paper(categories=("cs.AI",))
-    assert store.upsert_papers([a, b], "arxiv", NOW) == UpsertResult(1, 1, 0)
+    assert store.upsert_papers([a, b], "arxiv", NOW, merge=update_paper) == UpsertResult(1, 1, 0)
     got = store.get_paper("arxiv:2404.01234")
     assert got is not None and got.categories == ("cs.CL", "cs.AI")
 
@@ -180,13 +123,13 @@ def test_upsert_papers_merges_duplicates_within_one_batch(store: Store) -> None:
 def test_upsert_papers_is_one_transaction(store: Store) -> None:
     naive = make_paper("arxiv:2", published=datetime(2026, 4, 1))  # a bug: naive datetime
     with pytest.raises(ValueError, match="naive"):
-        store.upsert_papers([make_paper("arxiv:1"), naive], "arxiv", NOW)
+        store.upsert_papers([make_paper("arxiv:1"), naive], "arxiv", NOW, merge=update_paper)
     assert store.list_papers(["arxiv:1", "arxiv:2"]) == []
 
 
 def test_list_papers_keeps_order_and_skips_missing(store: Store) -> None:
     papers = [make_paper(f"arxiv:{i:05d}") for i in range(1000)]
-    store.upsert_papers(papers, "arxiv", NOW)
+    store.upsert_papers(papers, "arxiv", NOW, merge=update_paper)
     ids = ["arxiv:00999", "nope", "arxiv:00000", *[p.paper_id for p in papers[1:999]]]
     got = store.list_papers(ids)
     assert [p.paper_id for p in got] == [i for i in ids if i != "nope"]
@@ -199,13 +142,14 @@ def test_find_paper_id_by_doi_and_title_key(store: Store) -> None:
         "crossref",
         NOW,
         title_keys={"arxiv:1": "sparse attention"},
+        merge=update_paper,
     )
     assert store.find_paper_id_by_doi("10.1/abc") == "doi:10.1/ABC"
     assert store.find_paper_id_by_doi("10.1/other") is None
     assert store.find_paper_id_by_title_key("sparse attention") == "arxiv:1"
     assert store.find_paper_id_by_title_key("dense attention") is None
     # A later upsert without keys keeps the stored key.
-    store.upsert_papers([make_paper("arxiv:1")], "crossref", LATER)
+    store.upsert_papers([make_paper("arxiv:1")], "crossref", LATER, merge=update_paper)
     assert store.find_paper_id_by_title_key("sparse attention") == "arxiv:1"
 
 
@@ -225,6 +169,7 @@ def test_list_papers_between_uses_announced_then_published_then_first_seen(store
         ],
         "arxiv",
         NOW,
+        merge=update_paper,
     )
     got = store.list_papers_between(date(2026, 4, 13), date(2026, 4, 19))
     assert [p.paper_id for p in got] == ["a", "b", "c"]
@@ -341,7 +286,7 @@ def test_meta_round_trips(store: Store) -> None:
 def test_open_creates_parent_dir_and_data_survives_reopen(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "dir" / "db.sqlite3"
     with Store.open(path) as store:
-        store.upsert_papers([FULL_PAPER], "arxiv", NOW)
+        store.upsert_papers([FULL_PAPER], "arxiv", NOW, merge=update_paper)
         store.save_vectors("mini", [("arxiv:1", "h", np.arange(3, dtype=np.float32))], NOW)
         store.set_meta("k", "v")
     with Store.open(str(path)) as store:
@@ -433,7 +378,7 @@ def test_locked_database_raises_store_error(tmp_path: Path) -> None:
             with pytest.raises(StoreError, match=r"db\.sqlite3.*locked"):
                 store.set_meta("k", "v")
             with pytest.raises(StoreError, match="locked"):
-                store.upsert_papers([make_paper()], "arxiv", NOW)
+                store.upsert_papers([make_paper()], "arxiv", NOW, merge=update_paper)
             assert store.get_meta("k") is None  # WAL: readers are not blocked
         finally:
             other.execute("ROLLBACK")

@@ -14,6 +14,7 @@ from pipeline import run, tune
 from pipeline.cli import cli
 from pipeline.config import load_settings
 from pipeline.errors import ParseError
+from pipeline.ingest.normalize import update_paper
 from pipeline.store import Store
 
 CONFIG = """
@@ -122,7 +123,7 @@ def _store_week(config: Path) -> None:
         make_paper("arxiv:2506.00003", "Protein folding", "amino acid structure"),
     ]
     with Store.open(settings.database_path) as store:
-        store.upsert_papers(papers, "test", run.datetime.now(run.UTC))
+        store.upsert_papers(papers, "test", run.datetime.now(run.UTC), merge=update_paper)
 
 
 def test_explain_command_shows_scores_and_verdict(setup: tuple[Path, Path]) -> None:

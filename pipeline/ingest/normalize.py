@@ -1,7 +1,20 @@
 """Entries -> Papers: canonical ids (`arxiv:` > `doi:` > `url:` > `title:`), clean text, dedupe.
 
-Pure: imports only `models`, `errors` and the standard library; no I/O, no clock. The store calls
-`merge_papers` too, so a paper seen again later merges exactly as within one run.
+Pure: imports only `models`, `errors` and the standard library; no I/O, no clock.
+
+The one owner of the merge rules, in two flavours that share every field rule but the signals:
+
+- `merge_papers(a, b)`: two records of one paper seen together (one run, `dedupe`): the best id
+  scheme wins, and counts (upvotes, comments, stars) take the larger value.
+- `update_paper(stored, incoming)`: a stored record seen again by a later run; the store calls
+  the rule it is given (`Store.upsert_papers(..., merge=update_paper)`). The stored id is kept,
+  and the latest non-empty signals win, so a build-time refresh shows current upvotes.
+
+Shared field rules: title, abstract and authors come from the higher version (ties: the first
+record); the URL from the record with the best id scheme, then the higher version, then the
+first record; the DOI is the first one known; categories and sources are unioned; published,
+announced and first_seen are the earliest; the announce type is that of the earliest
+announcement, ties broken by rank (new < cross < replace < replace-cross).
 """
 
 from __future__ import annotations
@@ -11,7 +24,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import date
 from html.parser import HTMLParser
 from typing import TypeVar
@@ -195,36 +208,24 @@ def dedupe(papers: Iterable[Paper]) -> list[Paper]:
 
 
 def merge_papers(a: Paper, b: Paper) -> Paper:
-    """Merge two records of one paper: best id, newest version's text, unions, merged signals."""
-    newer, older = (b, a) if (b.version or 0) > (a.version or 0) else (a, b)
+    """Merge two records of one paper seen together: best id, larger counts (see module doc)."""
     paper_id = min(a.paper_id, b.paper_id, key=lambda pid: _SCHEME_RANK[pid.split(":", 1)[0]])
-    best = a if paper_id == a.paper_id else b
     return replace(
-        newer,
-        paper_id=paper_id,
-        title=newer.title or older.title,
-        abstract=newer.abstract or older.abstract,
-        authors=newer.authors or older.authors,
-        categories=_union(a.categories + b.categories),
-        url=best.url or newer.url or older.url,
-        pdf_url=best.pdf_url or newer.pdf_url or older.pdf_url,
-        version=max((v for v in (a.version, b.version) if v is not None), default=None),
-        doi=a.doi or b.doi,
-        published=_earliest(a.published, b.published),
-        announced=_earliest(a.announced, b.announced),
-        announce_type=min(
-            (t for t in (a.announce_type, b.announce_type) if t),
-            key=lambda t: _ANNOUNCE_RANK.get(t, len(_ANNOUNCE_RANK)),
-            default=None,
-        ),
-        first_seen=_earliest(a.first_seen, b.first_seen),
-        sources=_union(a.sources + b.sources),
-        signals=merge_signals(a.signals, b.signals),
+        _merge_fields(a, b), paper_id=paper_id, signals=merge_signals(a.signals, b.signals)
+    )
+
+
+def update_paper(stored: Paper, incoming: Paper) -> Paper:
+    """A stored paper updated by a later sighting: its id kept, the latest signals win."""
+    return replace(
+        _merge_fields(stored, incoming),
+        paper_id=stored.paper_id,
+        signals=update_signals(stored.signals, incoming.signals),
     )
 
 
 def merge_signals(a: Signals, b: Signals) -> Signals:
-    """Field-wise merge: counts take the larger value, other fields the first non-empty one."""
+    """Seen together: counts take the larger value, other fields the first non-empty one."""
     return Signals(
         upvotes=_larger(a.upvotes, b.upvotes),
         comments=_larger(a.comments, b.comments),
@@ -234,6 +235,67 @@ def merge_signals(a: Signals, b: Signals) -> Signals:
         ai_summary=a.ai_summary or b.ai_summary,
         ai_keywords=a.ai_keywords or b.ai_keywords,
     )
+
+
+def update_signals(stored: Signals, incoming: Signals) -> Signals:
+    """Seen later: each incoming value replaces the stored one unless it is missing."""
+    changes = {
+        f.name: getattr(incoming, f.name)
+        for f in fields(Signals)
+        if getattr(incoming, f.name) not in (None, ())
+    }
+    return replace(stored, **changes)
+
+
+def _merge_fields(first: Paper, second: Paper) -> Paper:
+    """Every field rule both merges share; the id and signals are the caller's."""
+    newer, older = (second, first) if _is_newer(second, first) else (first, second)
+    announcer = _announcer(first, second)
+    return replace(
+        first,
+        title=newer.title or older.title,
+        abstract=newer.abstract or older.abstract,
+        authors=newer.authors or older.authors,
+        categories=_union(first.categories + second.categories),
+        url=_link(first, second, "url"),
+        pdf_url=_link(first, second, "pdf_url"),
+        version=max((v for v in (first.version, second.version) if v is not None), default=None),
+        doi=first.doi or second.doi,
+        published=_earliest(first.published, second.published),
+        announced=announcer.announced,
+        announce_type=announcer.announce_type
+        or (second if announcer is first else first).announce_type,
+        first_seen=_earliest(first.first_seen, second.first_seen),
+        sources=_union(first.sources + second.sources),
+    )
+
+
+def _is_newer(a: Paper, b: Paper) -> bool:
+    """`a` is a strictly higher arXiv version than `b`."""
+    return (a.version or 0) > (b.version or 0)
+
+
+def _announcer(first: Paper, second: Paper) -> Paper:
+    """The record of the earliest announcement; same day (or none): the better announce type."""
+
+    def key(paper: Paper) -> tuple[bool, date, int]:
+        rank = _ANNOUNCE_RANK.get(paper.announce_type or "", len(_ANNOUNCE_RANK))
+        return (paper.announced is None, paper.announced or date.min, rank)
+
+    return second if key(second) < key(first) else first
+
+
+def _link(first: Paper, second: Paper, field: str) -> str | None:
+    """A URL field: from the best id scheme, then the higher version, then the first record."""
+
+    def rank(paper: Paper) -> tuple[int, bool]:
+        return (_SCHEME_RANK[paper.paper_id.split(":", 1)[0]], not _is_newer(paper, other(paper)))
+
+    def other(paper: Paper) -> Paper:
+        return second if paper is first else first
+
+    ordered = sorted((first, second), key=rank)  # stable: ties keep the first record first
+    return next((getattr(p, field) for p in ordered if getattr(p, field)), None)
 
 
 class _TextExtractor(HTMLParser):

@@ -160,7 +160,9 @@ def store_entries(
     papers += [p for p in _normalize_all(updates, source.name) if store.get_paper(p.paper_id)]
     papers = [_match_existing(store, p) for p in normalize.dedupe(papers)]
     keys = {p.paper_id: normalize.normalize_title(p.title) for p in papers}
-    upserted = store.upsert_papers(papers, source.name, now, title_keys=keys)
+    upserted = store.upsert_papers(
+        papers, source.name, now, merge=normalize.update_paper, title_keys=keys
+    )
     if record_days:
         _record_days(store, source, entries, papers, filtered_by_day, now=now, origin=origin)
     return Stored(

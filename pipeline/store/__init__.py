@@ -1,11 +1,12 @@
 """SQLite storage: schema, migrations, and every SQL statement in the package.
 
-The only module that talks to the database. It stores papers (merging what each source says about
-them), embeddings keyed by (item, model, content hash), runs, source health, HTTP validators and
-small key/value state. Imports only `models` and `errors`. Non-goals: deciding what a paper *is*
-(normalize), when to re-embed (the caller compares hashes), or holding a lock between runs.
-sqlite3 errors the user can act on (locked, read-only, corrupt, disk full) become `StoreError`;
-`ProgrammingError` / `IntegrityError` are our bugs and propagate.
+The only module that talks to the database. It stores papers (combining a stored paper with a
+new sighting by the merge rule the caller passes: the rules live in `ingest.normalize`),
+embeddings keyed by (item, model, content hash), runs, source health, HTTP validators and small
+key/value state. Imports only `models` and `errors`. Non-goals: deciding what a paper *is* or
+how two records of it combine (normalize), when to re-embed (the caller compares hashes), or
+holding a lock between runs. sqlite3 errors the user can act on (locked, read-only, corrupt,
+disk full) become `StoreError`; `ProgrammingError` / `IntegrityError` are our bugs and propagate.
 """
 
 from __future__ import annotations
@@ -300,18 +301,22 @@ class Store:
         source: str,
         now: datetime,
         *,
+        merge: Callable[[Paper, Paper], Paper],
         title_keys: Mapping[str, str] | None = None,
     ) -> UpsertResult:
-        """Insert or merge a batch of papers listed by `source`, in one transaction.
+        """Insert a batch of papers listed by `source`, or combine each with the stored one.
 
-        A stored paper counts as updated when the merge changed it, its title key changed, or
-        `source` lists it for the first time; otherwise as unchanged.
+        `merge(stored, incoming)` is the caller's rule (`normalize.update_paper`), called inside
+        this one transaction; the store holds no merge policy. A stored paper counts as updated
+        when the merge changed it, its title key changed, or `source` lists it for the first
+        time; otherwise as unchanged.
         """
         keys = title_keys or {}
         outcomes = {"new": 0, "updated": 0, "unchanged": 0}
         with self._write("save papers") as conn:
             for paper in papers:
-                outcomes[_upsert_paper(conn, paper, source, now, keys.get(paper.paper_id))] += 1
+                outcome = _upsert_paper(conn, paper, source, now, keys.get(paper.paper_id), merge)
+                outcomes[outcome] += 1
         return UpsertResult(
             n_new=outcomes["new"],
             n_updated=outcomes["updated"],
@@ -629,7 +634,12 @@ _UPSERT_SOURCE = (
 
 
 def _upsert_paper(
-    conn: sqlite3.Connection, paper: Paper, source: str, now: datetime, title_key: str | None
+    conn: sqlite3.Connection,
+    paper: Paper,
+    source: str,
+    now: datetime,
+    title_key: str | None,
+    merge: Callable[[Paper, Paper], Paper],
 ) -> str:
     """Save one paper inside the caller's transaction; return 'new', 'updated' or 'unchanged'."""
     row = conn.execute(f"{_SELECT_PAPERS} WHERE p.paper_id = ?", (paper.paper_id,)).fetchone()
@@ -639,7 +649,10 @@ def _upsert_paper(
         outcome = "new"
     else:
         stored = _row_to_paper(row)
-        merged = _merge_papers(stored, paper)
+        # paper_sources, not the merge, owns the list of sources.
+        merged = dataclasses.replace(merge(stored, paper), sources=stored.sources)
+        if merged.paper_id != stored.paper_id:
+            raise ValueError(f"merge rule changed the id of {stored.paper_id!r}")
         title_key = title_key if title_key is not None else row["title_key"]
         changed = merged != stored or title_key != row["title_key"]
         if not changed:
@@ -649,48 +662,6 @@ def _upsert_paper(
     conn.execute(_UPSERT_PAPER, _paper_to_params(merged, title_key))
     conn.execute(_UPSERT_SOURCE, source_params)
     return outcome
-
-
-def _merge_papers(stored: Paper, incoming: Paper) -> Paper:
-    """Combine what is stored with what a source now says.
-
-    first_seen is kept; version is the max. A higher incoming version replaces title, abstract,
-    authors, url and pdf_url (where it has them); otherwise the incoming values only fill empty
-    fields. Categories are unioned (stored first); announced and published are the earliest
-    known; doi is filled if missing; signals are merged field-wise.
-    """
-    replace = (incoming.version or 0) > (stored.version or 0)
-    first, second = (incoming, stored) if replace else (stored, incoming)
-    earlier_announcement = incoming.announced is not None and (
-        stored.announced is None or incoming.announced < stored.announced
-    )
-    announcer, other = (incoming, stored) if earlier_announcement else (stored, incoming)
-    published = [d for d in (stored.published, incoming.published) if d is not None]
-    return dataclasses.replace(
-        stored,
-        title=first.title or second.title,
-        abstract=first.abstract or second.abstract,
-        authors=first.authors or second.authors,
-        url=first.url or second.url,
-        pdf_url=first.pdf_url or second.pdf_url,
-        version=max(stored.version or 0, incoming.version or 0) or None,
-        categories=tuple(dict.fromkeys((*stored.categories, *incoming.categories))),
-        announced=announcer.announced,
-        announce_type=announcer.announce_type or other.announce_type,
-        published=min(published) if published else None,
-        doi=stored.doi or incoming.doi,
-        signals=_merge_signals(stored.signals, incoming.signals),
-    )
-
-
-def _merge_signals(stored: Signals, incoming: Signals) -> Signals:
-    """Field-wise: an incoming value wins over the stored one unless it is missing."""
-    changes: dict[str, Any] = {}
-    for f in dataclasses.fields(Signals):
-        value = getattr(incoming, f.name)
-        if value is not None and value != ():
-            changes[f.name] = value
-    return dataclasses.replace(stored, **changes)
 
 
 def _paper_to_params(paper: Paper, title_key: str | None) -> tuple[Any, ...]:
