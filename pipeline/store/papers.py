@@ -1,0 +1,208 @@
+"""Papers and the sources that list them: the only SQL about papers.
+
+How a stored paper and a new sighting combine is not decided here: `upsert_papers` calls the merge
+rule its caller passes (`ingest.normalize.update_paper`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pipeline.models import Paper, Signals
+from pipeline.store.db import _CHUNK, Database, _iso, _opt_datetime, _parse_datetime
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """How many papers of a batch were new, changed, or already stored as-is."""
+
+    n_new: int = 0
+    n_updated: int = 0
+    n_unchanged: int = 0
+
+
+class Papers(Database):
+    """Reading and writing papers."""
+
+    def upsert_papers(
+        self,
+        papers: Sequence[Paper],
+        source: str,
+        now: datetime,
+        *,
+        merge: Callable[[Paper, Paper], Paper],
+        title_keys: Mapping[str, str] | None = None,
+    ) -> UpsertResult:
+        """Insert a batch of papers listed by `source`, or combine each with the stored one.
+
+        `merge(stored, incoming)` is the caller's rule (`normalize.update_paper`), called inside
+        this one transaction; the store holds no merge policy. A stored paper counts as updated
+        when the merge changed it, its title key changed, or `source` lists it for the first
+        time; otherwise as unchanged.
+        """
+        keys = title_keys or {}
+        outcomes = {"new": 0, "updated": 0, "unchanged": 0}
+        with self._write("save papers") as conn:
+            for paper in papers:
+                outcome = _upsert_paper(conn, paper, source, now, keys.get(paper.paper_id), merge)
+                outcomes[outcome] += 1
+        return UpsertResult(
+            n_new=outcomes["new"],
+            n_updated=outcomes["updated"],
+            n_unchanged=outcomes["unchanged"],
+        )
+
+    def get_paper(self, paper_id: str) -> Paper | None:
+        """The stored paper with its sources, or None."""
+        rows = self._select(f"{_SELECT_PAPERS} WHERE p.paper_id = ?", (paper_id,))
+        return _row_to_paper(rows[0]) if rows else None
+
+    def list_papers(self, paper_ids: Sequence[str]) -> list[Paper]:
+        """Stored papers in the order of `paper_ids`; unknown ids are skipped."""
+        found: dict[str, Paper] = {}
+        unique = list(dict.fromkeys(paper_ids))
+        for start in range(0, len(unique), _CHUNK):
+            chunk = unique[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for row in self._select(f"{_SELECT_PAPERS} WHERE p.paper_id IN ({marks})", chunk):
+                found[row["paper_id"]] = _row_to_paper(row)
+        return [found[i] for i in paper_ids if i in found]
+
+    def find_paper_id_by_doi(self, doi: str) -> str | None:
+        """The id of a stored paper with this DOI (case-insensitive), or None."""
+        rows = self._select(
+            "SELECT paper_id FROM papers WHERE lower(doi) = lower(?) ORDER BY paper_id LIMIT 1",
+            (doi,),
+        )
+        return rows[0]["paper_id"] if rows else None
+
+    def find_paper_id_by_title_key(self, title_key: str) -> str | None:
+        """The id of a stored paper whose normalised title is `title_key`, or None."""
+        rows = self._select(
+            "SELECT paper_id FROM papers WHERE title_key = ? ORDER BY paper_id LIMIT 1",
+            (title_key,),
+        )
+        return rows[0]["paper_id"] if rows else None
+
+    def list_papers_between(self, start: date, end: date) -> list[Paper]:
+        """Papers whose effective date lies in [start, end], ordered by paper_id."""
+        rows = self._select(
+            f"{_SELECT_PAPERS} WHERE p.effective_date BETWEEN ? AND ? ORDER BY p.paper_id",
+            (start.isoformat(), end.isoformat()),
+        )
+        return [_row_to_paper(row) for row in rows]
+
+    def get_date_range(self) -> tuple[date, date] | None:
+        """The earliest and latest effective dates stored, or None when there are no papers."""
+        row = self._select("SELECT min(effective_date), max(effective_date) FROM papers")[0]
+        if row[0] is None:
+            return None
+        return date.fromisoformat(row[0]), date.fromisoformat(row[1])
+
+
+_SELECT_PAPERS = (
+    "SELECT p.*, (SELECT json_group_array(s.source) FROM paper_sources s"
+    " WHERE s.paper_id = p.paper_id) AS sources FROM papers p"
+)
+_PAPER_COLUMNS = (
+    "paper_id, title, abstract, authors, categories, url, pdf_url, version, doi, published,"
+    " announced, announce_type, first_seen, signals, title_key, effective_date"
+)
+# ON CONFLICT DO UPDATE, not INSERT OR REPLACE: REPLACE deletes the row, which would cascade
+# to paper_sources.
+_UPSERT_PAPER = (
+    f"INSERT INTO papers ({_PAPER_COLUMNS}) VALUES ({','.join('?' * 16)})"
+    " ON CONFLICT (paper_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _PAPER_COLUMNS.split(", ")[1:])
+)
+_UPSERT_SOURCE = (
+    "INSERT INTO paper_sources (paper_id, source, first_seen, last_seen) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (paper_id, source) DO UPDATE SET last_seen = excluded.last_seen"
+)
+
+
+def _upsert_paper(
+    conn: sqlite3.Connection,
+    paper: Paper,
+    source: str,
+    now: datetime,
+    title_key: str | None,
+    merge: Callable[[Paper, Paper], Paper],
+) -> str:
+    """Save one paper inside the caller's transaction; return 'new', 'updated' or 'unchanged'."""
+    row = conn.execute(f"{_SELECT_PAPERS} WHERE p.paper_id = ?", (paper.paper_id,)).fetchone()
+    source_params = (paper.paper_id, source, _iso(now), _iso(now))
+    if row is None:
+        merged = dataclasses.replace(paper, first_seen=paper.first_seen or now, sources=())
+        outcome = "new"
+    else:
+        stored = _row_to_paper(row)
+        # paper_sources, not the merge, owns the list of sources.
+        merged = dataclasses.replace(merge(stored, paper), sources=stored.sources)
+        if merged.paper_id != stored.paper_id:
+            raise ValueError(f"merge rule changed the id of {stored.paper_id!r}")
+        title_key = title_key if title_key is not None else row["title_key"]
+        changed = merged != stored or title_key != row["title_key"]
+        if not changed:
+            conn.execute(_UPSERT_SOURCE, source_params)
+            return "unchanged" if source in stored.sources else "updated"
+        outcome = "updated"
+    conn.execute(_UPSERT_PAPER, _paper_to_params(merged, title_key))
+    conn.execute(_UPSERT_SOURCE, source_params)
+    return outcome
+
+
+def _paper_to_params(paper: Paper, title_key: str | None) -> tuple[Any, ...]:
+    assert paper.first_seen is not None  # set by upsert_papers before saving
+    if paper.announced is not None:
+        effective = paper.announced
+    elif paper.published is not None:
+        effective = paper.published.astimezone(UTC).date()
+    else:
+        effective = paper.first_seen.astimezone(UTC).date()
+    return (
+        paper.paper_id,
+        paper.title,
+        paper.abstract,
+        json.dumps(list(paper.authors)),
+        json.dumps(list(paper.categories)),
+        paper.url,
+        paper.pdf_url,
+        paper.version,
+        paper.doi,
+        _iso(paper.published) if paper.published else None,
+        paper.announced.isoformat() if paper.announced else None,
+        paper.announce_type,
+        _iso(paper.first_seen),
+        json.dumps(dataclasses.asdict(paper.signals), sort_keys=True),
+        title_key,
+        effective.isoformat(),
+    )
+
+
+def _row_to_paper(row: sqlite3.Row) -> Paper:
+    signals = json.loads(row["signals"])
+    signals["ai_keywords"] = tuple(signals.get("ai_keywords") or ())
+    return Paper(
+        paper_id=row["paper_id"],
+        title=row["title"],
+        abstract=row["abstract"],
+        authors=tuple(json.loads(row["authors"])),
+        categories=tuple(json.loads(row["categories"])),
+        url=row["url"],
+        pdf_url=row["pdf_url"],
+        version=row["version"],
+        doi=row["doi"],
+        published=_opt_datetime(row["published"]),
+        announced=date.fromisoformat(row["announced"]) if row["announced"] else None,
+        announce_type=row["announce_type"],
+        first_seen=_parse_datetime(row["first_seen"]),
+        sources=tuple(sorted(json.loads(row["sources"]))),
+        signals=Signals(**signals),
+    )

@@ -1,0 +1,279 @@
+"""Runs, source health and days, HTTP validators, week sections and small key/value state."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+
+from pipeline.store.db import Database, _iso, _json_default, _opt_datetime, _parse_datetime
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One recorded run of a command."""
+
+    run_id: int
+    command: str
+    started: datetime
+    finished: datetime | None
+    status: str
+    report: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WeekSection:
+    """One digest section of one week, as remembered for continuity and trends."""
+
+    week: str
+    key: str
+    kind: str  # "topic" | "theme"
+    label: str
+    terms: tuple[str, ...]
+    n_papers: int
+    representative: str | None = None
+    centroid: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """The health of one source across runs."""
+
+    source: str
+    last_success: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    consecutive_failures: int
+    last_n_entries: int | None
+
+    @property
+    def ok(self) -> bool:
+        return self.consecutive_failures == 0
+
+
+@dataclass(frozen=True)
+class SourceDay:
+    """What one source delivered for one day (see migration 2)."""
+
+    source: str
+    day: date
+    origin: str
+    n_entries: int
+    n_filtered: int
+    fetched: datetime
+
+
+class Runs(Database):
+    """What each run did and what it remembers for the next one."""
+
+    def start_run(self, command: str, now: datetime) -> int:
+        """Record the start of a run and return its id."""
+        with self._write("record run") as conn:
+            cursor = conn.execute(
+                "INSERT INTO runs (command, started, status) VALUES (?, ?, 'running')",
+                (command, _iso(now)),
+            )
+        assert cursor.lastrowid is not None  # an INSERT into a rowid table always sets it
+        return cursor.lastrowid
+
+    def finish_run(
+        self, run_id: int, now: datetime, status: str, report: Mapping[str, Any]
+    ) -> None:
+        """Record how a run ended, with its report as JSON."""
+        text = json.dumps(report, sort_keys=True, default=_json_default)
+        with self._write("record run") as conn:
+            cursor = conn.execute(
+                "UPDATE runs SET finished = ?, status = ?, report = ? WHERE run_id = ?",
+                (_iso(now), status, text, run_id),
+            )
+            if cursor.rowcount == 0:
+                raise ValueError(f"no run with id {run_id}")
+
+    def list_runs(self, limit: int = 20) -> list[RunRow]:
+        """The most recent runs, newest first."""
+        rows = self._select("SELECT * FROM runs ORDER BY run_id DESC LIMIT ?", (limit,))
+        return [_row_to_run(row) for row in rows]
+
+    def get_last_run(self, commands: Sequence[str], *, status: str | None = None) -> RunRow | None:
+        """The newest run of any of `commands` (with `status`, if given), or None."""
+        marks = ",".join("?" * len(commands))
+        where = f"command IN ({marks})" + (" AND status = ?" if status is not None else "")
+        params = [*commands, *([status] if status is not None else [])]
+        rows = self._select(
+            f"SELECT * FROM runs WHERE {where} ORDER BY run_id DESC LIMIT 1", params
+        )
+        return _row_to_run(rows[0]) if rows else None
+
+    def record_source_result(
+        self, source: str, now: datetime, *, ok: bool, n_entries: int, error: str | None
+    ) -> None:
+        """Record one attempt to read `source`: success resets the failure count."""
+        with self._write("record source status") as conn:
+            conn.execute("INSERT OR IGNORE INTO source_status (source) VALUES (?)", (source,))
+            if ok:
+                conn.execute(
+                    "UPDATE source_status SET last_success = ?, consecutive_failures = 0,"
+                    " last_n_entries = ? WHERE source = ?",
+                    (_iso(now), n_entries, source),
+                )
+            else:
+                conn.execute(
+                    "UPDATE source_status SET last_error = ?, last_error_at = ?,"
+                    " consecutive_failures = consecutive_failures + 1, last_n_entries = ?"
+                    " WHERE source = ?",
+                    (error, _iso(now), n_entries, source),
+                )
+
+    def list_source_status(self) -> list[SourceStatus]:
+        """The health of every source ever recorded, by name."""
+        rows = self._select("SELECT * FROM source_status ORDER BY source")
+        return [
+            SourceStatus(
+                source=row["source"],
+                last_success=_opt_datetime(row["last_success"]),
+                last_error=row["last_error"],
+                last_error_at=_opt_datetime(row["last_error_at"]),
+                consecutive_failures=row["consecutive_failures"],
+                last_n_entries=row["last_n_entries"],
+            )
+            for row in rows
+        ]
+
+    def save_source_day(
+        self,
+        source: str,
+        day: date,
+        origin: str,
+        now: datetime,
+        *,
+        n_entries: int,
+        n_filtered: int = 0,
+    ) -> None:
+        """Record (replacing) what `source` delivered for `day` through `origin`."""
+        with self._write("record source day") as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO source_days"
+                " (source, day, origin, n_entries, n_filtered, fetched) VALUES (?, ?, ?, ?, ?, ?)",
+                (source, day.isoformat(), origin, n_entries, n_filtered, _iso(now)),
+            )
+
+    def list_source_days(
+        self, start: date, end: date, *, source: str | None = None
+    ) -> list[SourceDay]:
+        """Recorded source days in [start, end], by source, day and origin."""
+        sql = "SELECT * FROM source_days WHERE day BETWEEN ? AND ?"
+        params: list[Any] = [start.isoformat(), end.isoformat()]
+        if source is not None:
+            sql += " AND source = ?"
+            params.append(source)
+        rows = self._select(sql + " ORDER BY source, day, origin", params)
+        return [
+            SourceDay(
+                source=row["source"],
+                day=date.fromisoformat(row["day"]),
+                origin=row["origin"],
+                n_entries=row["n_entries"],
+                n_filtered=row["n_filtered"],
+                fetched=_parse_datetime(row["fetched"]),
+            )
+            for row in rows
+        ]
+
+    def get_first_source_day(self, source: str, origin: str = "feed") -> date | None:
+        """The earliest day `source` delivered through `origin`, or None."""
+        row = self._select(
+            "SELECT min(day) FROM source_days WHERE source = ? AND origin = ?", (source, origin)
+        )[0]
+        return date.fromisoformat(row[0]) if row[0] else None
+
+    def get_http_cache(self, url: str) -> tuple[str | None, str | None]:
+        """The (ETag, Last-Modified) last seen for `url`, or (None, None)."""
+        rows = self._select("SELECT etag, last_modified FROM http_cache WHERE url = ?", (url,))
+        return (rows[0]["etag"], rows[0]["last_modified"]) if rows else (None, None)
+
+    def save_http_cache(
+        self, url: str, etag: str | None, last_modified: str | None, now: datetime
+    ) -> None:
+        """Remember the validators of the latest response from `url`."""
+        with self._write("save HTTP cache") as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO http_cache (url, etag, last_modified, updated)"
+                " VALUES (?, ?, ?, ?)",
+                (url, etag, last_modified, _iso(now)),
+            )
+
+    def save_week_sections(self, week: str, sections: Sequence[WeekSection], now: datetime) -> None:
+        """Replace everything stored for `week` by `sections` (a rebuild overwrites), atomically."""
+        params = [
+            (
+                s.week,
+                s.key,
+                s.kind,
+                s.label,
+                json.dumps(list(s.terms)),
+                s.n_papers,
+                s.representative,
+                None if s.centroid is None else np.asarray(s.centroid, np.float32).tobytes(),
+                _iso(now),
+            )
+            for s in sections
+        ]
+        with self._write("save week sections") as conn:
+            conn.execute("DELETE FROM week_sections WHERE week = ?", (week,))
+            conn.executemany(
+                "INSERT INTO week_sections (week, key, kind, label, terms, n_papers,"
+                " representative, centroid, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                params,
+            )
+
+    def list_week_sections(self, weeks: Sequence[str]) -> list[WeekSection]:
+        """The stored sections of `weeks`, ordered by week then key."""
+        if not weeks:
+            return []
+        marks = ",".join("?" * len(weeks))
+        rows = self._select(
+            f"SELECT * FROM week_sections WHERE week IN ({marks}) ORDER BY week, key", list(weeks)
+        )
+        return [
+            WeekSection(
+                week=row["week"],
+                key=row["key"],
+                kind=row["kind"],
+                label=row["label"],
+                terms=tuple(json.loads(row["terms"])),
+                n_papers=row["n_papers"],
+                representative=row["representative"],
+                centroid=(
+                    None
+                    if row["centroid"] is None
+                    else np.frombuffer(row["centroid"], dtype=np.float32).copy()
+                ),
+            )
+            for row in rows
+        ]
+
+    def get_meta(self, key: str) -> str | None:
+        """The value stored under `key`, or None."""
+        rows = self._select("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0]["value"] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store `value` under `key`, replacing any previous value."""
+        with self._write("save meta") as conn:
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def _row_to_run(row: sqlite3.Row) -> RunRow:
+    return RunRow(
+        run_id=row["run_id"],
+        command=row["command"],
+        started=_parse_datetime(row["started"]),
+        finished=_opt_datetime(row["finished"]),
+        status=row["status"],
+        report=json.loads(row["report"]) if row["report"] else {},
+    )

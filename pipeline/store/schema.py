@@ -1,0 +1,93 @@
+"""The schema as numbered migrations: append new ones, never edit one that has shipped."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+_SCHEMA_V1 = (
+    # Datetimes are ISO 8601 UTC text, dates ISO dates, tuples JSON arrays, Signals a JSON object.
+    # title_key is the caller's normalised title (for dedup); effective_date is announced, else
+    # date(published), else date(first_seen), computed at write time.
+    """CREATE TABLE papers (
+        paper_id TEXT PRIMARY KEY, title TEXT NOT NULL, abstract TEXT NOT NULL,
+        authors TEXT NOT NULL, categories TEXT NOT NULL, url TEXT, pdf_url TEXT,
+        version INTEGER, doi TEXT, published TEXT, announced TEXT, announce_type TEXT,
+        first_seen TEXT NOT NULL, signals TEXT NOT NULL,
+        title_key TEXT, effective_date TEXT NOT NULL
+    )""",
+    "CREATE INDEX papers_doi ON papers (doi)",
+    "CREATE INDEX papers_title_key ON papers (title_key)",
+    "CREATE INDEX papers_effective_date ON papers (effective_date)",
+    """CREATE TABLE paper_sources (
+        paper_id TEXT NOT NULL REFERENCES papers (paper_id) ON DELETE CASCADE,
+        source TEXT NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+        PRIMARY KEY (paper_id, source)
+    )""",
+    # item_id is a paper_id or a caller key such as 'topic:nas'; vector is float32 bytes.
+    """CREATE TABLE embeddings (
+        item_id TEXT NOT NULL, model TEXT NOT NULL, content_hash TEXT NOT NULL,
+        dim INTEGER NOT NULL, vector BLOB NOT NULL, created TEXT NOT NULL,
+        PRIMARY KEY (item_id, model)
+    )""",
+    """CREATE TABLE runs (
+        run_id INTEGER PRIMARY KEY AUTOINCREMENT, command TEXT NOT NULL, started TEXT NOT NULL,
+        finished TEXT, status TEXT NOT NULL, report TEXT
+    )""",
+    """CREATE TABLE source_status (
+        source TEXT PRIMARY KEY, last_success TEXT, last_error TEXT, last_error_at TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0, last_n_entries INTEGER
+    )""",
+    """CREATE TABLE http_cache (
+        url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, updated TEXT NOT NULL
+    )""",
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
+
+
+def _migration_1(conn: sqlite3.Connection) -> None:
+    """Create the initial schema."""
+    for statement in _SCHEMA_V1:
+        conn.execute(statement)
+
+
+def _migration_2(conn: sqlite3.Connection) -> None:
+    """Record what each source delivered per day, for gap detection and the Coverage section.
+
+    day is an arXiv announcement date for arXiv sources (origin 'feed', or 'api'/'oai' when it
+    was backfilled) and the fetch date for other sources; n_filtered counts entries that keyword
+    filters removed.
+    """
+    conn.execute(
+        """CREATE TABLE source_days (
+            source TEXT NOT NULL, day TEXT NOT NULL, origin TEXT NOT NULL,
+            n_entries INTEGER NOT NULL, n_filtered INTEGER NOT NULL DEFAULT 0,
+            fetched TEXT NOT NULL, PRIMARY KEY (source, day, origin)
+        )"""
+    )
+
+
+def _migration_3(conn: sqlite3.Connection) -> None:
+    """Weekly sections (topics and discovered themes) with counts and centroids (issue 3).
+
+    One row per (week, key): key is a topic slug or a theme id; kind 'topic' or 'theme'; terms a
+    JSON array; centroid float32 bytes (themes only), so next week's clusters can be matched to it.
+    """
+    conn.execute(
+        """CREATE TABLE week_sections (
+            week TEXT NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL, label TEXT NOT NULL,
+            terms TEXT NOT NULL, n_papers INTEGER NOT NULL, representative TEXT,
+            centroid BLOB, created TEXT NOT NULL,
+            PRIMARY KEY (week, key)
+        )"""
+    )
+    conn.execute("CREATE INDEX week_sections_key ON week_sections (key)")
+
+
+# Append new migrations; never edit one that has shipped. user_version = len(applied).
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _migration_1,
+    _migration_2,
+    _migration_3,
+)
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,55 @@
+"""Embeddings keyed by (item, model, content hash); the caller decides when to re-embed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import numpy as np
+
+from pipeline.store.db import _CHUNK, Database, _iso
+
+
+class Vectors(Database):
+    """Reading and writing embedding vectors."""
+
+    def get_vectors(self, model: str, items: Sequence[tuple[str, str]]) -> dict[str, np.ndarray]:
+        """Stored float32 vectors for (item_id, content_hash) pairs whose hash still matches."""
+        wanted = dict(items)
+        ids = list(wanted)
+        vectors: dict[str, np.ndarray] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._select(
+                "SELECT item_id, content_hash, vector FROM embeddings"
+                f" WHERE model = ? AND item_id IN ({marks})",
+                [model, *chunk],
+            )
+            for row in rows:
+                if row["content_hash"] == wanted[row["item_id"]]:
+                    vectors[row["item_id"]] = np.frombuffer(row["vector"], dtype=np.float32).copy()
+        return vectors
+
+    def save_vectors(
+        self, model: str, rows: Sequence[tuple[str, str, np.ndarray]], now: datetime
+    ) -> None:
+        """Upsert (item_id, content_hash, vector) rows for `model`, in one transaction."""
+        params = []
+        for item_id, content_hash, vector in rows:
+            array = np.ascontiguousarray(vector, dtype=np.float32)
+            if array.ndim != 1:
+                raise ValueError(f"vector for {item_id} has shape {array.shape}, expected 1-D")
+            params.append((item_id, model, content_hash, len(array), array.tobytes(), _iso(now)))
+        with self._write("save embeddings") as conn:
+            conn.executemany(
+                "INSERT INTO embeddings (item_id, model, content_hash, dim, vector, created)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (item_id, model) DO UPDATE SET"
+                " content_hash = excluded.content_hash, dim = excluded.dim,"
+                " vector = excluded.vector, created = excluded.created",
+                params,
+            )
+
+    def count_vectors(self, model: str) -> int:
+        """How many vectors are stored for `model`, whatever their hash."""
+        return int(self._select("SELECT count(*) FROM embeddings WHERE model = ?", (model,))[0][0])
