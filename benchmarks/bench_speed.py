@@ -4,8 +4,8 @@
 
 Figures, all in one run on real data through the pipeline's public run functions:
   ingest   papers/s of `run_ingest` (read + parse + normalise + store) on the OAI records;
-  embed    the embed stage (`run.ensure_vectors`) vs raw `SentenceTransformer.encode`, same texts,
-           same process, interleaved rounds, best of each;
+  embed    the embed stage (`embed.cache.ensure_vectors`) vs raw `SentenceTransformer.encode`,
+           same texts, same process, interleaved rounds, best of each;
   rerun    a second ingest + build of the same demo papers embeds 0 texts (topics included);
   build    `digest build` of a 10k-paper week with every vector cached: in-process time, CLI wall
            time and the CLI child's peak RSS; then 1k/10k/50k scaling per step.
@@ -37,6 +37,7 @@ from benchmarks.steptimer import BUILD_STEPS, INGEST_STEPS, timed_steps
 from pipeline import run
 from pipeline.config import Settings, load_settings
 from pipeline.embed import SentenceTransformerEmbedder, resolve_device
+from pipeline.embed.cache import ensure_vectors
 from pipeline.models import Paper
 from pipeline.store import Store
 
@@ -121,7 +122,7 @@ def bench_embed(n_texts: int, rounds: int, device: str) -> dict[str, Any]:
         raw_s.append(time.perf_counter() - start)
         with Store.open(":memory:") as store:
             start = time.perf_counter()
-            vectors, n_embedded = run.ensure_vectors(
+            vectors, n_embedded = ensure_vectors(
                 store, embedder, papers, now=speed_data.bench_now()
             )
             stage_s.append(time.perf_counter() - start)
@@ -160,7 +161,7 @@ def bench_rerun(n_papers: int, work: Path) -> dict[str, Any]:
             given.clear()
             now = speed_data.bench_now()
             ingested = run.run_ingest(settings, store, embedder, now=now)
-            week = run.resolve_week("latest", store, now=now, timezone="UTC")
+            week = run.choose_week("latest", store, now=now, timezone="UTC")
             built = run.run_build(settings, store, embedder, now=now, week=week)
             passes.append(
                 {

@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline import run, tune  # noqa: E402
 from pipeline.config import load_settings  # noqa: E402
+from pipeline.embed.cache import ensure_vectors  # noqa: E402
 
 FILES = (
     "seed-trending-dev",
@@ -50,7 +51,7 @@ def oracle_spread(store: Any, embedder: Any, labels: list[tune.LabelledPaper]) -
     grouped = [item for item in labels if item.group is not None]
     if len(grouped) < 20:
         return {}
-    vectors, _ = run.ensure_vectors(
+    vectors, _ = ensure_vectors(
         store, embedder, [item.paper for item in grouped], now=datetime.now(UTC)
     )
     groups = [str(item.group) for item in grouped]

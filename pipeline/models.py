@@ -5,9 +5,11 @@ Imports nothing from the package. Stages exchange these instead of importing eac
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,34 @@ class Theme:
     terms: tuple[str, ...]
     paper_ids: tuple[str, ...]
     representative: str
+
+
+@dataclass(frozen=True)
+class WeekSection:
+    """One digest section of one week, as remembered for continuity and trends."""
+
+    week: str
+    key: str
+    kind: str  # "topic" | "theme"
+    label: str
+    terms: tuple[str, ...]
+    n_papers: int
+    representative: str | None = None
+    centroid: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Week:
+    """One ISO week's papers with their vectors (row i is papers[i]), loaded once per build."""
+
+    week: str
+    papers: tuple[Paper, ...]
+    vectors: np.ndarray
+    index: Mapping[str, int]  # paper_id -> row
+
+    @property
+    def texts(self) -> list[str]:
+        return [p.text for p in self.papers]
 
 
 @dataclass(frozen=True)

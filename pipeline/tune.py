@@ -19,10 +19,10 @@ import numpy as np
 
 from pipeline import run
 from pipeline.config import Settings
-from pipeline.digest import build as digest
 from pipeline.embed import Embedder, content_hash
+from pipeline.embed.cache import ensure_vectors
 from pipeline.errors import ParseError
-from pipeline.models import Paper, Topic
+from pipeline.models import Paper, Topic, Week
 from pipeline.store import Store
 from pipeline.topics import assign, labels
 
@@ -92,7 +92,7 @@ def run_eval(
     started = time.perf_counter()
     now = datetime.now().astimezone()
     papers = [item.paper for item in labels]
-    vectors, _ = run.ensure_vectors(store, embedder, papers, now=now)
+    vectors, _ = ensure_vectors(store, embedder, papers, now=now)
     topics = settings.topics_as_models()
     partition, assignments, unthemed = _partition(settings, store, embedder, papers, vectors, now)
     # What a digest build would spend on these papers; scoring and the baselines come after.
@@ -123,7 +123,8 @@ def _partition(
         settings, store, embedder, papers, vectors, topics, now=now
     )
     rest = [i for i, a in enumerate(assignments) if a.primary is None]
-    themes, other = run.find_week_themes(settings, papers, vectors, rest)
+    labelled = Week("labels", tuple(papers), vectors, {p.paper_id: i for i, p in enumerate(papers)})
+    themes, other = run.find_week_themes(settings, labelled, rest)
     where = {pid: theme.theme_id for theme in themes for pid in theme.paper_ids}
     keys = [a.primary or where.get(a.paper_id, "other") for a in assignments]
     return keys, assignments, len(other)
@@ -262,15 +263,14 @@ def score_week(
 ) -> WeekScores:
     """Score and assign one week's stored papers exactly as `digest build` would."""
     now = datetime.now().astimezone()
-    chosen = run.resolve_week(
+    chosen = run.choose_week(
         week or settings.digest.week, store, now=now, timezone=settings.digest.timezone
     )
-    start, end = digest.week_bounds(chosen)
-    papers = store.list_papers_between(start, end)
-    vectors, _ = run.ensure_vectors(store, embedder, papers, now=now)
+    loaded, _ = run.load_week(store, embedder, chosen, now=now)
+    papers = list(loaded.papers)
     topics = settings.topics_as_models()
     scored, thresholds, assignments = run.assign_papers(
-        settings, store, embedder, papers, vectors, topics, now=now
+        settings, store, embedder, papers, loaded.vectors, topics, now=now
     )
     return WeekScores(chosen, papers, scored, assignments, thresholds, topics)
 
@@ -338,7 +338,7 @@ def explain_paper(settings: Settings, store: Store, embedder: Embedder, paper_id
     if paper is None:
         raise ParseError(f"no stored paper with id {paper_id!r} (ids look like arxiv:2506.01234)")
     now = datetime.now().astimezone()
-    vectors, _ = run.ensure_vectors(store, embedder, [paper], now=now)
+    vectors, _ = ensure_vectors(store, embedder, [paper], now=now)
     topics = settings.topics_as_models()
     scored, thresholds, assigned = run.assign_papers(
         settings, store, embedder, [paper], vectors, topics, now=now

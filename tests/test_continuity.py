@@ -18,8 +18,10 @@ from conftest import FakeEmbedder, make_paper
 
 from pipeline import run
 from pipeline.config import load_settings
-from pipeline.models import Theme
+from pipeline.models import Theme, Week
+from pipeline.run.weeks import earlier_weeks
 from pipeline.store import Store
+from pipeline.topics.continuity import continue_themes
 
 VOCABULARY = {
     "protein": "protein folding structure prediction residues backbone contact maps amino acid "
@@ -172,16 +174,19 @@ def _continue(store: Store, theme: Theme, texts: dict[str, str], week: str) -> T
     """Run one week's continuity step for one theme; every paper on the same unit vector."""
     direction = np.zeros(8, dtype=np.float32)
     direction[0] = 1.0
-    kept, _, _ = run._continue_themes(
-        store,
-        [theme],
-        [],
-        [make_paper(pid, text) for pid, text in texts.items()],
+    papers = tuple(make_paper(pid, text) for pid, text in texts.items())
+    loaded = Week(
+        week,
+        papers,
         np.tile(direction, (len(texts), 1)),
-        week=week,
-        now=datetime(2025, 6, 23, tzinfo=UTC),
+        {p.paper_id: i for i, p in enumerate(papers)},
     )
-    return kept[0]
+    before = earlier_weeks(week, 4)
+    continued = continue_themes(
+        [theme], store.list_week_sections(before), week=loaded, assignments=[], earlier_weeks=before
+    )
+    store.save_week_sections(week, continued.sections, datetime(2025, 6, 23, tzinfo=UTC))
+    return continued.themes[0]
 
 
 def _theme(theme_id: str, label: str, ids: list[str]) -> Theme:

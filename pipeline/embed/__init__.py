@@ -1,6 +1,9 @@
-"""Text → unit vectors. `Embedder` is the seam; `SentenceTransformerEmbedder` the real one.
+"""Text → unit vectors. `Embedder` is the seam; two real backends implement it.
 
-torch and sentence-transformers are imported lazily, inside `SentenceTransformerEmbedder`, so that
+`SentenceTransformerEmbedder` runs the model with torch; `OnnxEmbedder` (embed.backend "onnx" or
+"onnx-int8") exports it once to an ONNX graph, optionally int8-quantised, under data_dir/models and
+runs it with onnxruntime. When to embed at all is `embed.cache`'s policy (content-hash keyed).
+torch, sentence-transformers and onnxruntime are imported lazily, inside the backends, so that
 `digest --help` and the pure stages never load them. Imports only models/errors/stdlib/numpy.
 """
 

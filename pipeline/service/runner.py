@@ -87,7 +87,7 @@ def plan_catch_up(settings: Settings, *, now: datetime) -> tuple[str, ...]:
     build_trigger = crontab.make_trigger(schedule.build_cron, schedule.timezone)
     with run.open_store(settings) as store:
         last = store.get_last_run(("ingest", "run"), status="ok")
-        week = run.resolve_week(
+        week = run.choose_week(
             settings.digest.week, store, now=now, timezone=settings.digest.timezone
         )
     return catchup.plan_catch_up(

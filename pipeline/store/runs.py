@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.models import WeekSection
 from pipeline.store.db import Database, _iso, _json_default, _opt_datetime, _parse_datetime
 
 
@@ -24,20 +25,6 @@ class RunRow:
     finished: datetime | None
     status: str
     report: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class WeekSection:
-    """One digest section of one week, as remembered for continuity and trends."""
-
-    week: str
-    key: str
-    kind: str  # "topic" | "theme"
-    label: str
-    terms: tuple[str, ...]
-    n_papers: int
-    representative: str | None = None
-    centroid: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,98 @@
+"""Build-time glue about sources: Coverage rows and the Hugging Face signal refresh."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+import httpx
+
+from pipeline.config import Settings
+from pipeline.digest import coverage
+from pipeline.ingest import fetch, freshness
+from pipeline.models import Paper, SourceCount
+from pipeline.run import ingest
+from pipeline.run.weeks import week_bounds
+from pipeline.store import SourceStatus, Store
+
+
+def describe_week_coverage(
+    settings: Settings,
+    store: Store,
+    papers: Sequence[Paper],
+    *,
+    week: str,
+    now: datetime,
+    problems: Sequence[str] = (),
+) -> tuple[list[SourceCount], list[str]]:
+    """Coverage rows and notes: per-source counts, failures, gaps and backfills in the week."""
+    start, end = week_bounds(week)
+    counts = Counter(source for p in papers for source in p.sources)
+    status = {s.source: s for s in store.list_source_status()}
+    days = store.list_source_days(start, end)
+    windows = []
+    for source in settings.enabled_sources:
+        health = status.get(source.name)
+        failing = health is not None and health.consecutive_failures > 0
+        windows.append(
+            coverage.SourceWindow(
+                name=source.name,
+                kind=source.kind,
+                n_papers=counts.get(source.name, 0),
+                days=tuple(
+                    (d.day, d.origin, d.n_entries, d.n_filtered)
+                    for d in days
+                    if d.source == source.name
+                ),
+                last_error=health.last_error if failing and health else None,
+                down_since=_down_since(health) if failing else None,
+            )
+        )
+    last = min(end, freshness.latest_announcement_day(now))
+    return coverage.describe_coverage(
+        windows,
+        week=week,
+        expected_days=freshness.announcement_days(start, last),
+        n_papers=len(papers),
+        refresh_problems=problems,
+    )
+
+
+def _down_since(health: SourceStatus | None) -> datetime | None:
+    """When a failing source last worked; None if it never has."""
+    return health.last_success if health is not None else None
+
+
+def refresh_week_signals(
+    settings: Settings,
+    store: Store,
+    client: httpx.Client | None,
+    start: date,
+    end: date,
+    *,
+    now: datetime,
+) -> list[str]:
+    """Re-fetch the week's Hugging Face pages so upvotes and stars are current at build time."""
+    if not settings.digest.refresh_signals:
+        return []
+    if not any(s.kind == "hf-daily" for s in settings.enabled_sources):
+        return []
+    today = now.date()
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    days = [d for d in days if d <= today]
+    http = client or make_client(settings)
+    try:
+        return ingest.refresh_signals(
+            settings, store, http, days, now=now, pacer=ingest.make_pacer(settings)
+        )
+    finally:
+        if client is None:
+            http.close()
+
+
+def make_client(settings: Settings) -> httpx.Client:
+    """The HTTP client of a run: one connection at a time (arXiv's terms ask API clients that)."""
+    return fetch.make_client(
+        user_agent=settings.user_agent, timeout_s=settings.fetch.timeout_s, max_connections=1
+    )

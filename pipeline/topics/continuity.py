@@ -1,0 +1,137 @@
+"""Theme continuity across weeks: pure, given this week's themes and earlier weeks' sections.
+
+A theme whose centroid is close to an earlier week's theme, and whose papers the earlier label
+still describes, keeps the earlier id and label; the counts per section key over the earlier
+weeks become the digest's trend history; the sections to remember for next week are returned for
+the caller to save.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.models import Assignment, Theme, Week, WeekSection
+from pipeline.topics import cluster, labels
+
+#: Cosine between theme centroids above which this week's theme is last week's theme again.
+SAME_THEME_SIMILARITY = 0.85
+#: ...and its label must still describe this week's papers: at least this share of them (of up
+#: to LABEL_CHECK_PAPERS) contain one of its phrases. Centroids of, say, every LLM-heavy cluster
+#: are alike; without this a 47-paper LLM theme inherited a 6-paper RAG theme's label.
+SAME_THEME_LABEL_SHARE = 0.25
+LABEL_CHECK_PAPERS = 100
+
+
+@dataclass(frozen=True)
+class Continuity:
+    """This week's themes as continued, their trend history, centroids and sections to save."""
+
+    themes: list[Theme]
+    history: dict[str, tuple[int, ...]]
+    centroids: dict[str, np.ndarray]
+    sections: list[WeekSection]
+
+
+def continue_themes(
+    themes: Sequence[Theme],
+    earlier_sections: Sequence[WeekSection],
+    *,
+    week: Week,
+    assignments: Sequence[Assignment],
+    earlier_weeks: Sequence[str],
+) -> Continuity:
+    """Give recurring themes their earlier id and label; say what to remember of this week.
+
+    `earlier_sections` are the stored sections of `earlier_weeks` (oldest first); the history
+    counts each section key of this week over those weeks (empty when nothing earlier is known:
+    the first digest has no trend to show).
+    """
+    known = {s.key: s for s in earlier_sections if s.kind == "theme" and s.centroid is not None}
+    own = theme_centroids(themes, week)
+
+    def label_fits(position: str, old_key: str) -> bool:
+        """Close in embedding space is not enough: the earlier label must still fit."""
+        members = themes[int(position)].paper_ids[:LABEL_CHECK_PAPERS]
+        sample = [week.papers[week.index[pid]].text for pid in members]
+        return labels.describes(known[old_key].label.split(", "), sample) >= SAME_THEME_LABEL_SHARE
+
+    # Matched by position, not id: ids are only unique among this week's themes.
+    same = cluster.match_themes(
+        {str(i): own[i] for i in range(len(themes))},
+        {key: s.centroid for key, s in known.items() if s.centroid is not None},
+        min_similarity=SAME_THEME_SIMILARITY,
+        accept=label_fits,
+    )
+    claimed = set(same.values())
+    kept: list[Theme] = []
+    centroids: dict[str, np.ndarray] = {}
+    for i, theme in enumerate(themes):
+        old = known.get(same.get(str(i), ""))
+        if old is not None:
+            theme = dataclasses.replace(theme, theme_id=old.key, label=old.label)
+        elif theme.theme_id in claimed or theme.theme_id in centroids:
+            # Its label-derived id is an earlier theme's that another cluster continues.
+            theme = dataclasses.replace(theme, theme_id=f"{theme.theme_id}-{week.week.lower()}")
+        centroids[theme.theme_id] = own[i]
+        kept.append(theme)
+    counts = {(s.week, s.key): s.n_papers for s in earlier_sections}
+    keys = {a.primary for a in assignments if a.primary} | {t.theme_id for t in kept}
+    history = {k: tuple(counts.get((w, k), 0) for w in earlier_weeks) for k in keys}
+    if not earlier_sections:
+        history = {}
+    sections = week_sections(week.week, kept, assignments, centroids)
+    return Continuity(kept, history, centroids, sections)
+
+
+def theme_centroids(themes: Sequence[Theme], week: Week) -> list[np.ndarray]:
+    """Each theme's unit-length mean vector, in theme order."""
+    found = []
+    for theme in themes:
+        centroid = week.vectors[[week.index[pid] for pid in theme.paper_ids]].mean(axis=0)
+        found.append(centroid / (np.linalg.norm(centroid) or 1.0))
+    return found
+
+
+def theme_scores(
+    themes: Sequence[Theme], week: Week, centroids: dict[str, np.ndarray]
+) -> dict[str, float]:
+    """Each themed paper's cosine to its theme's centroid: how typical it is of the theme."""
+    scores: dict[str, float] = {}
+    for theme in themes:
+        rows = [week.index[pid] for pid in theme.paper_ids]
+        centroid = centroids[theme.theme_id]
+        for pid, score in zip(theme.paper_ids, week.vectors[rows] @ centroid, strict=True):
+            scores[pid] = float(score)
+    return scores
+
+
+def week_sections(
+    week: str,
+    themes: Sequence[Theme],
+    assignments: Sequence[Assignment],
+    centroids: dict[str, np.ndarray],
+) -> list[WeekSection]:
+    """What to remember of this week: each topic's count, each theme with its centroid."""
+    topic_counts = Counter(a.primary for a in assignments if a.primary)
+    rows = [
+        WeekSection(week, slug, "topic", slug, (), n) for slug, n in sorted(topic_counts.items())
+    ]
+    for theme in themes:
+        rows.append(
+            WeekSection(
+                week,
+                theme.theme_id,
+                "theme",
+                theme.label,
+                theme.terms,
+                len(theme.paper_ids),
+                theme.representative,
+                centroids[theme.theme_id],
+            )
+        )
+    return rows
