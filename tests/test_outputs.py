@@ -20,7 +20,13 @@ from smtpserver import smtp_server
 
 from pipeline.cli import cli
 from pipeline.config import Settings, load_settings
-from pipeline.digest.outputs import write_digest
+from pipeline.digest.outputs import (
+    list_records,
+    plan_files,
+    send_written,
+    write_digest,
+    write_files,
+)
 from pipeline.digest.publish import load_schema
 from pipeline.models import Digest, PaperEntry, Section, Signals, SourceCount
 
@@ -227,3 +233,51 @@ def test_write_digest_respects_disabled_outputs(tmp_path: Path) -> None:
     written = write_digest(settings, _digest("2025-W24", 2, date(2025, 6, 9)), now=NOW)
     assert sorted(p.name for p in written.paths) == ["2025-W24.md", "index.md"]
     assert "trends.png" not in written.markdown.read_text(encoding="utf-8")
+
+
+def test_write_files_renames_nothing_when_one_file_cannot_be_written(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    folder = settings.paths.digests_dir
+    write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    planned = plan_files(
+        settings, _digest("2025-W24", 4, date(2025, 6, 9)), list_records(folder), now=NOW
+    )
+    (tmp_path / "not-a-folder").write_text("a file", encoding="utf-8")
+    items = list(planned.items())
+    # A real OS error halfway through: this target's folder is a regular file.
+    broken = dict([*items[:2], (tmp_path / "not-a-folder" / "x.md", b"x"), *items[2:]])
+    with pytest.raises(OSError):
+        write_files(broken)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # no temp file left
+    assert planned[folder / "2025-W24.md"] != before["2025-W24.md"]  # there was news to write
+
+
+def test_plan_files_writes_nothing(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    planned = plan_files(settings, _digest("2025-W24", 3, date(2025, 6, 9)), [], now=NOW)
+    folder = settings.paths.digests_dir
+    assert {p.name for p in planned} >= {"2025-W24.md", "2025-W24.html", "index.md", "feed.xml"}
+    assert not folder.exists() or not any(folder.iterdir())
+
+
+def test_send_written_mails_the_built_bytes_not_the_file_on_disk(
+    tmp_path: Path,
+) -> None:
+    with smtp_server() as (inbox, port, _):
+        settings = _settings(
+            tmp_path,
+            f"""
+            [email]
+            smtp_host = "127.0.0.1"
+            smtp_port = {port}
+            security = "none"
+            sender = "digest@example.org"
+            recipients = ["ada@example.org"]
+            """,
+        )
+        written = write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
+        written.markdown.write_text("# Changed on disk after the build\n", encoding="utf-8")
+        assert send_written(settings, "2025-W24", written) == ["ada@example.org"]
+    text = inbox.messages[0].get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Linear attention paper 1" in text and "Changed on disk" not in text

@@ -1,8 +1,10 @@
-"""Write every output of a built digest under digests/, and e-mail it. Called only by `run`.
+"""The only writer of digests/, and the e-mail of a digest. Called only by `run`.
 
-build:  earlier sidecars → topic history + trend chart → Markdown → HTML → JSON sidecar →
-        index.md → feed.xml, each written atomically (temp file, then rename).
-send:   digests/<week>.md (+ chart) → HTML and plain text → multipart e-mail → SMTP.
+build:  read the earlier sidecars → `plan_files` (pure: topic history + trend chart → Markdown →
+        HTML → JSON sidecar → index.md → feed.xml, as path → bytes) → `write_files`: every file
+        to a temp file first, renamed only once all were written.
+send:   digests/<week>.md (+ chart), or the bytes a build just planned → HTML and plain text →
+        multipart e-mail → SMTP.
 The deciding is done by render/html/publish/chart; this module only sequences them and does I/O.
 """
 
@@ -13,6 +15,7 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,33 +30,49 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Written:
-    """What `write_digest` wrote: the Markdown's path and every file, in order."""
+    """What `write_digest` wrote: the Markdown's path and every file with its bytes, in order."""
 
     markdown: Path
-    paths: tuple[Path, ...]
+    files: Mapping[Path, bytes]
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        return tuple(self.files)
 
 
 def write_digest(settings: Settings, digest: Digest, *, now: datetime) -> Written:
-    """Render and write one week's outputs and refresh the index and feed."""
+    """Read the earlier sidecars, plan every output of one week, then write them all at once."""
+    folder = settings.paths.digests_dir
+    _sweep_temp_files(folder, now=time.time())
+    files = plan_files(settings, digest, list_records(folder), now=now)
+    write_files(files)
+    return Written(folder / f"{digest.week}.md", files)
+
+
+def plan_files(
+    settings: Settings, digest: Digest, stored: Sequence[publish.Record], *, now: datetime
+) -> dict[Path, bytes]:
+    """Every file of one week's build and its bytes, in write order; writes nothing.
+
+    `stored` are the sidecars already in digests/ (earlier weeks, and this week's if rebuilt):
+    they give the chart its series, and the index and feed their other weeks.
+    """
     folder = settings.paths.digests_dir
     options = settings.outputs
-    _sweep_temp_files(folder, now=time.time())
-    stored = list_records(folder)
     previous = next((r for r in stored if r["week"] == digest.week), None)
     records = [r for r in stored if r["week"] != digest.week]
     weeks, series = publish.topic_series(digest, records, n_weeks=max(options.chart_weeks, 1))
     digest = publish.with_history(digest, series)
-    written: list[Path] = []
+    files: dict[Path, bytes] = {}
     chart_name = None
     if options.chart_weeks and series:
         names = {s.key: s.title for s in digest.sections}
-        png = chart.render_trend_chart(
+        chart_name = f"{digest.week}-trends.png"
+        files[folder / chart_name] = chart.render_trend_chart(
             weeks,
             {names[key]: counts for key, counts in series.items()},
             title=f"Papers per topic, {weeks[0]} to {weeks[-1]}",
         )
-        chart_name = f"{digest.week}-trends.png"
-        written.append(_write(folder / chart_name, png))
     text = render.render_markdown(
         digest,
         top_per_section=settings.digest.top_per_section,
@@ -61,36 +80,35 @@ def write_digest(settings: Settings, digest: Digest, *, now: datetime) -> Writte
         templates_dir=settings.paths.templates_dir,
         chart=chart_name,
     )
-    markdown_path = _write(folder / f"{digest.week}.md", text.encode("utf-8"))
-    written.append(markdown_path)
+    markdown_name = f"{digest.week}.md"
+    files[folder / markdown_name] = text.encode("utf-8")
     html_name = None
     if options.write_html:
         html_name = f"{digest.week}.html"
         page = html.render_html(text, title=f"{digest.title} · {digest.week}")
-        written.append(_write(folder / html_name, page.encode("utf-8")))
-    files = {"markdown": markdown_path.name, "html": html_name, "chart": chart_name}
-    record = publish.digest_record(digest, generated=now, files=files)
+        files[folder / html_name] = page.encode("utf-8")
+    names_written = {"markdown": markdown_name, "html": html_name, "chart": chart_name}
+    record = publish.digest_record(digest, generated=now, files=names_written)
     if previous is not None and _same_content(previous, record):
         # A rebuild of unchanged content keeps its time, so reruns leave every file byte-identical.
         record = {**record, "generated": previous["generated"]}
     if options.write_json:
         data = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
-        written.append(_write(folder / f"{digest.week}.json", data.encode("utf-8")))
+        files[folder / f"{digest.week}.json"] = data.encode("utf-8")
     everything = [*records, record]
     index = render.render_index(
         everything, title=settings.digest.title, templates_dir=settings.paths.templates_dir
     )
-    written.append(_write(folder / "index.md", index.encode("utf-8")))
+    files[folder / "index.md"] = index.encode("utf-8")
     if options.write_feed:
-        feed = publish.render_feed(
+        files[folder / "feed.xml"] = publish.render_feed(
             everything,
             title=settings.digest.title,
             base_url=options.base_url,
             feed_key=options.base_url or str(folder),
             updated=max(datetime.fromisoformat(str(r["generated"])) for r in everything),
         )
-        written.append(_write(folder / "feed.xml", feed))
-    return Written(markdown_path, tuple(written))
+    return files
 
 
 def _same_content(a: publish.Record, b: publish.Record) -> bool:
@@ -118,16 +136,34 @@ def list_records(folder: Path) -> list[publish.Record]:
 
 
 def send_digest(settings: Settings, week: str) -> list[str]:
-    """E-mail digests/<week>.md (with its chart inline) to the configured recipients."""
+    """E-mail the already built digests/<week>.md (with its chart inline) to the recipients."""
+    folder = settings.paths.digests_dir
+    _check_email(settings)
+    text = _read(folder / f"{week}.md")
+    chart_path = folder / f"{week}-trends.png"
+    images = {chart_path.name: _read(chart_path)} if chart_path.is_file() else {}
+    return _send(settings, week, text, images)
+
+
+def send_written(settings: Settings, week: str, written: Written) -> list[str]:
+    """E-mail what a build just produced, from its bytes (nothing is read back from disk)."""
+    _check_email(settings)
+    chart_name = f"{week}-trends.png"
+    chart_path = written.markdown.parent / chart_name
+    images = {chart_name: written.files[chart_path]} if chart_path in written.files else {}
+    return _send(settings, week, written.files[written.markdown], images)
+
+
+def _check_email(settings: Settings) -> None:
     email = settings.email
     if not (email.smtp_host and email.sender and email.recipients):
         raise ConfigError("to send digests, set email.smtp_host, email.sender and email.recipients")
-    folder = settings.paths.digests_dir
-    text = _read(folder / f"{week}.md").decode("utf-8", errors="replace")
-    chart_name = f"{week}-trends.png"
-    images = {}
-    if (folder / chart_name).is_file():
-        images[chart_name] = _read(folder / chart_name)
+
+
+def _send(settings: Settings, week: str, markdown: bytes, images: dict[str, bytes]) -> list[str]:
+    email = settings.email
+    assert email.sender is not None and email.smtp_host is not None  # _check_email
+    text = markdown.decode("utf-8", errors="replace")
     title = settings.digest.title
     message = mail.make_message(
         subject=email.subject.replace("{title}", title).replace("{week}", week),
@@ -192,8 +228,27 @@ def _sweep_temp_files(folder: Path, *, now: float) -> None:
             continue
 
 
-def _write(path: Path, data: bytes) -> Path:
-    """Write via a temp file in the same folder, then rename: readers never see half a file."""
+def write_files(files: Mapping[Path, bytes]) -> None:
+    """Write every file to a temp file beside it, then rename them all.
+
+    Nothing is renamed until every temp file is written and synced, so a full disk or a failed
+    write leaves the old outputs whole (never a new .md beside an old .html); readers never see
+    half a file.
+    """
+    temps: list[tuple[str, Path]] = []
+    try:
+        for path, data in files.items():
+            temps.append((_write_temp(path, data), path))
+    except BaseException:
+        for tmp, _ in temps:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    for tmp, path in temps:
+        os.replace(tmp, path)
+
+
+def _write_temp(path: Path, data: bytes) -> str:
+    """`data` in a synced, readable temp file in `path`'s folder; the temp file's name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -202,8 +257,7 @@ def _write(path: Path, data: bytes) -> Path:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; digests are meant to be read and served
-        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
+    return tmp

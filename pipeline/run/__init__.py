@@ -182,7 +182,7 @@ def run_build(
     report.n_papers_in_digest = len(loaded.papers)
     if settings.email.send_after_build:
         try:
-            report.emailed_to = outputs.send_digest(settings, report.week)
+            report.emailed_to = outputs.send_written(settings, report.week, written)
         except PipelineError as e:  # the digest is written; say the e-mail failed, exit 1
             logger.warning("digest for %s written but not e-mailed: %s", report.week, e)
             report.error = f"e-mail not sent: {e}"
