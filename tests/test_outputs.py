@@ -241,7 +241,11 @@ def test_write_files_renames_nothing_when_one_file_cannot_be_written(tmp_path: P
     write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     planned = plan_files(
-        settings, _digest("2025-W24", 4, date(2025, 6, 9)), list_records(folder), now=NOW
+        settings,
+        _digest("2025-W24", 4, date(2025, 6, 9)),
+        list_records(folder),
+        now=NOW,
+        earlier={},
     )
     (tmp_path / "not-a-folder").write_text("a file", encoding="utf-8")
     items = list(planned.items())
@@ -255,7 +259,9 @@ def test_write_files_renames_nothing_when_one_file_cannot_be_written(tmp_path: P
 
 def test_plan_files_writes_nothing(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
-    planned = plan_files(settings, _digest("2025-W24", 3, date(2025, 6, 9)), [], now=NOW)
+    planned = plan_files(
+        settings, _digest("2025-W24", 3, date(2025, 6, 9)), [], now=NOW, earlier={}
+    )
     folder = settings.paths.digests_dir
     assert {p.name for p in planned} >= {"2025-W24.md", "2025-W24.html", "index.md", "feed.xml"}
     assert not folder.exists() or not any(folder.iterdir())
@@ -281,3 +287,18 @@ def test_send_written_mails_the_built_bytes_not_the_file_on_disk(
         assert send_written(settings, "2025-W24", written) == ["ada@example.org"]
     text = inbox.messages[0].get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "Linear attention paper 1" in text and "Changed on disk" not in text
+
+
+def test_chart_counts_come_from_the_store_and_sidecars_only_fill_weeks_it_lacks(
+    tmp_path: Path,
+) -> None:
+    settings = _settings(tmp_path)
+    folder = settings.paths.digests_dir
+    write_digest(settings, _digest("2025-W22", 5, date(2025, 5, 26)), now=NOW)  # a sidecar only
+    write_digest(settings, _digest("2025-W23", 6, date(2025, 6, 2)), now=NOW)  # and in the store
+    week = _digest("2025-W24", 3, date(2025, 6, 9))
+    earlier = {"2025-W23": {"efficient-attention": 4}}
+    planned = plan_files(settings, week, list_records(folder), now=NOW, earlier=earlier)
+    record = json.loads(planned[folder / "2025-W24.json"])
+    topic = next(s for s in record["sections"] if s["key"] == "efficient-attention")
+    assert topic["history"] == [5, 4, 3]  # W22 from its sidecar, W23 from the store (not 6)

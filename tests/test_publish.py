@@ -14,6 +14,7 @@ from pipeline.digest.publish import (
     is_record,
     load_schema,
     render_feed,
+    topic_counts,
     topic_series,
     with_history,
 )
@@ -38,14 +39,28 @@ def test_schema_rejects_a_record_missing_papers() -> None:
         jsonschema.validate(record, load_schema())
 
 
-def test_topic_series_takes_earlier_weeks_from_sidecars_and_skips_themes() -> None:
+def test_topic_series_takes_earlier_weeks_before_this_one_and_skips_themes() -> None:
     digest = _digest()
-    old = digest_record(digest, generated=NOW, files=FILES)
-    old["week"], old["sections"][0]["n_papers"] = "2025-W22", 7
-    later = dict(old, week="2025-W30")
-    weeks, series = topic_series(digest, [later, old], n_weeks=8)
-    assert weeks == ["2025-W22", "2025-W24"]
-    assert series == {"efficient-attention": [7, 2]}
+    earlier = {
+        "2025-W30": {"efficient-attention": 9},
+        "2025-W22": {"efficient-attention": 7},
+        "2025-W21": {},
+        "2025-W20": {"efficient-attention": 1},
+    }
+    weeks, series = topic_series(digest, earlier, n_weeks=3)
+    assert weeks == ["2025-W21", "2025-W22", "2025-W24"]
+    assert series == {"efficient-attention": [0, 7, 2]}
+
+
+def test_topic_counts_reads_a_sidecars_topics_only() -> None:
+    record = digest_record(_digest(), generated=NOW, files=FILES)
+    record["sections"][0]["n_papers"] = 7
+    assert topic_counts(record) == {"efficient-attention": 7}
+
+
+def test_with_history_fills_only_sections_without_their_own() -> None:
+    digest = _digest()
+    series = {"efficient-attention": [7, 2]}
     with_it = with_history(digest, series)
     assert with_it.sections[0].history == digest.sections[0].history  # its own history wins
     themed = with_history(digest, {"theme-1": [1, 2]})

@@ -450,3 +450,14 @@ def test_week_sections_round_trip_and_rebuild_replaces(store: Store) -> None:
     store.save_week_sections("2025-W24", first[:1], LATER)
     assert [s.key for s in store.list_week_sections(["2025-W24"])] == ["nas"]
     assert store.list_week_sections([]) == []
+
+
+def test_list_sections_before_gives_the_latest_built_weeks_before_one(store: Store) -> None:
+    from pipeline.store import WeekSection
+
+    for week, n in (("2025-W20", 1), ("2025-W22", 2), ("2025-W23", 3), ("2025-W25", 5)):
+        store.save_week_sections(week, [WeekSection(week, "nas", "topic", "nas", (), n)], NOW)
+    got = store.list_sections_before("2025-W24", 2)
+    assert [(s.week, s.n_papers) for s in got] == [("2025-W22", 2), ("2025-W23", 3)]
+    assert store.list_sections_before("2025-W20", 4) == []
+    assert store.list_sections_before("2025-W24", 0) == []

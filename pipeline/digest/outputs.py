@@ -1,6 +1,7 @@
 """The only writer of digests/, and the e-mail of a digest. Called only by `run`.
 
-build:  read the earlier sidecars → `plan_files` (pure: topic history + trend chart → Markdown →
+build:  read the earlier sidecars → `plan_files` (pure: trend chart from the store's history, the
+        sidecars only for weeks built before the store kept it → Markdown →
         HTML → JSON sidecar → index.md → feed.xml, as path → bytes) → `write_files`: every file
         to a temp file first, renamed only once all were written.
 send:   digests/<week>.md (+ chart), or the bytes a build just planned → HTML and plain text →
@@ -40,28 +41,47 @@ class Written:
         return tuple(self.files)
 
 
-def write_digest(settings: Settings, digest: Digest, *, now: datetime) -> Written:
-    """Read the earlier sidecars, plan every output of one week, then write them all at once."""
+def write_digest(
+    settings: Settings,
+    digest: Digest,
+    *,
+    now: datetime,
+    earlier: Mapping[str, Mapping[str, int]] | None = None,
+) -> Written:
+    """Read the earlier sidecars, plan every output of one week, then write them all at once.
+
+    `earlier` is the trend history the caller knows (week → papers per topic, from the store).
+    """
     folder = settings.paths.digests_dir
     _sweep_temp_files(folder, now=time.time())
-    files = plan_files(settings, digest, list_records(folder), now=now)
+    files = plan_files(settings, digest, list_records(folder), now=now, earlier=earlier or {})
     write_files(files)
     return Written(folder / f"{digest.week}.md", files)
 
 
 def plan_files(
-    settings: Settings, digest: Digest, stored: Sequence[publish.Record], *, now: datetime
+    settings: Settings,
+    digest: Digest,
+    stored: Sequence[publish.Record],
+    *,
+    now: datetime,
+    earlier: Mapping[str, Mapping[str, int]],
 ) -> dict[Path, bytes]:
     """Every file of one week's build and its bytes, in write order; writes nothing.
 
+    `earlier` (week → papers per topic, from the store) gives the trend chart its series.
     `stored` are the sidecars already in digests/ (earlier weeks, and this week's if rebuilt):
-    they give the chart its series, and the index and feed their other weeks.
+    they give the index and feed their other weeks, and, only for weeks `earlier` lacks (built
+    before the store kept week sections), the chart's counts.
     """
     folder = settings.paths.digests_dir
     options = settings.outputs
     previous = next((r for r in stored if r["week"] == digest.week), None)
     records = [r for r in stored if r["week"] != digest.week]
-    weeks, series = publish.topic_series(digest, records, n_weeks=max(options.chart_weeks, 1))
+    fallback = {r["week"]: publish.topic_counts(r) for r in records if r["week"] not in earlier}
+    weeks, series = publish.topic_series(
+        digest, {**fallback, **earlier}, n_weeks=max(options.chart_weeks, 1)
+    )
     digest = publish.with_history(digest, series)
     files: dict[Path, bytes] = {}
     chart_name = None

@@ -99,30 +99,31 @@ def is_record(data: object) -> bool:
 
 
 def topic_series(
-    digest: Digest, records: Sequence[Record], *, n_weeks: int
+    digest: Digest, earlier: Mapping[str, Mapping[str, int]], *, n_weeks: int
 ) -> tuple[list[str], dict[str, list[int]]]:
     """Weeks (oldest first, ending with this digest's) and papers per configured topic in each.
 
-    Earlier weeks come from earlier sidecars; discovered themes are left out because their keys
-    are not stable from week to week.
+    `earlier` maps each earlier built week to its papers per topic (the store's week sections,
+    `topic_counts` of a sidecar for a week built before the store kept them); weeks after this
+    digest's are ignored. Discovered themes are left out: their keys are not stable.
     """
-    prior = sorted((r for r in records if r["week"] < digest.week), key=lambda r: r["week"])
+    prior = sorted(w for w in earlier if w < digest.week)
     prior = prior[-(n_weeks - 1) :] if n_weeks > 1 else []
-    weeks = [r["week"] for r in prior] + [digest.week]
-    series = {}
-    for section in digest.sections:
-        if section.kind != "topic":
-            continue
-        counts = [_count(r, section.key) for r in prior]
-        series[section.key] = [*counts, len(section.entries)]
-    return weeks, series
+    series = {
+        section.key: [*(earlier[w].get(section.key, 0) for w in prior), len(section.entries)]
+        for section in digest.sections
+        if section.kind == "topic"
+    }
+    return [*prior, digest.week], series
 
 
-def _count(record: Record, key: str) -> int:
-    for section in record["sections"]:
-        if section.get("key") == key and section.get("kind") == "topic":
-            return int(section.get("n_papers") or 0)
-    return 0
+def topic_counts(record: Record) -> dict[str, int]:
+    """Papers per configured topic in one sidecar."""
+    return {
+        str(section.get("key")): int(section.get("n_papers") or 0)
+        for section in record["sections"]
+        if section.get("kind") == "topic"
+    }
 
 
 def with_history(digest: Digest, series: Mapping[str, Sequence[int]]) -> Digest:

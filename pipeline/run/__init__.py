@@ -176,7 +176,8 @@ def run_build(
         store, embedder, report.week, now=now, progress=settings.embed.progress
     )
     built = _decide(settings, store, embedder, loaded, now=now, refresh_problems=problems)
-    written = outputs.write_digest(settings, built, now=now)
+    earlier = _topic_history(store, report.week, settings.outputs.chart_weeks)
+    written = outputs.write_digest(settings, built, now=now, earlier=earlier)
     report.digest_path = str(written.markdown)
     report.output_paths = [str(p) for p in written.paths]
     report.n_papers_in_digest = len(loaded.papers)
@@ -188,6 +189,16 @@ def run_build(
             report.error = f"e-mail not sent: {e}"
     report.finished = now
     return report
+
+
+def _topic_history(store: Store, week: str, n_weeks: int) -> dict[str, dict[str, int]]:
+    """Papers per topic in each of the latest `n_weeks` - 1 built weeks before `week`."""
+    history: dict[str, dict[str, int]] = {}
+    for section in store.list_sections_before(week, n_weeks - 1):
+        counts = history.setdefault(section.week, {})
+        if section.kind == "topic":
+            counts[section.key] = section.n_papers
+    return history
 
 
 def run_send(settings: Settings, week: str) -> RunReport:

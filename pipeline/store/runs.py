@@ -244,6 +244,16 @@ class Runs(Database):
             for row in rows
         ]
 
+    def list_sections_before(self, week: str, n_weeks: int) -> list[WeekSection]:
+        """The stored sections of the latest `n_weeks` weeks before `week` that have any."""
+        if n_weeks <= 0:
+            return []
+        rows = self._select(
+            "SELECT DISTINCT week FROM week_sections WHERE week < ? ORDER BY week DESC LIMIT ?",
+            (week, n_weeks),
+        )
+        return self.list_week_sections([row["week"] for row in reversed(rows)])
+
     def get_meta(self, key: str) -> str | None:
         """The value stored under `key`, or None."""
         rows = self._select("SELECT value FROM meta WHERE key = ?", (key,))
