@@ -182,7 +182,7 @@ def test_run_build_explains_an_empty_week(tmp_path, server) -> None:
 
 
 def test_backfill_via_oai_pages_through_resumption_tokens(tmp_path, server) -> None:
-    from pipeline.run import ingest
+    from pipeline.run import backfill
 
     oai = Path(__file__).parent / "data" / "oai"
     server.route(
@@ -211,7 +211,7 @@ categories = ["cs.CV"]
     with Store.open(":memory:") as store, make_client(user_agent="t", timeout_s=5) as c:
         for day in (fri, tue):
             store.save_source_day("arxiv-cs-cv", day, "feed", at(day, 6), n_entries=1)
-        filled = ingest.backfill_gaps(settings, store, c, now=at(tue, 6))
+        filled = backfill.backfill_gaps(settings, store, c, now=at(tue, 6))
         papers = store.list_papers(filled[0].paper_ids)
     assert [h.path.split("&", 1)[0] for h in server.hits] == [
         "/oai?verb=ListRecords",

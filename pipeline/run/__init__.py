@@ -29,7 +29,7 @@ from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
 from pipeline.errors import FetchError, ParseError, PipelineError
 from pipeline.ingest import fetch
 from pipeline.models import RunReport, SourceResult, Topic, Week
-from pipeline.run import ingest
+from pipeline.run import backfill, ingest
 from pipeline.run.coverage import describe_week_coverage, make_client, refresh_week_signals
 from pipeline.run.scoring import assign_papers, find_week_themes, prototype_items
 from pipeline.run.week import choose_week, load_week
@@ -142,7 +142,7 @@ def _backfill(
 ) -> list[str]:
     """Backfill missed arXiv days; add what was filled to each source's result."""
     touched: list[str] = []
-    for filled in ingest.backfill_gaps(settings, store, client, now=now, pacer=pacer):
+    for filled in backfill.backfill_gaps(settings, store, client, now=now, pacer=pacer):
         for i, result in enumerate(report.sources):
             if result.name == filled.source:
                 report.sources[i] = dataclasses.replace(
