@@ -174,20 +174,22 @@ def send_written(settings: Settings, week: str, written: Written) -> list[str]:
     return _send(settings, week, written.files[written.markdown], images)
 
 
-def _check_email(settings: Settings) -> None:
+def _check_email(settings: Settings) -> tuple[str, str]:
+    """The SMTP host and sender, or ConfigError when e-mail is not configured."""
     email = settings.email
     if not (email.smtp_host and email.sender and email.recipients):
         raise ConfigError("to send digests, set email.smtp_host, email.sender and email.recipients")
+    return email.smtp_host, email.sender
 
 
 def _send(settings: Settings, week: str, markdown: bytes, images: dict[str, bytes]) -> list[str]:
     email = settings.email
-    assert email.sender is not None and email.smtp_host is not None  # _check_email
+    host, sender = _check_email(settings)
     text = markdown.decode("utf-8", errors="replace")
     title = settings.digest.title
     message = mail.make_message(
         subject=email.subject.replace("{title}", title).replace("{week}", week),
-        sender=email.sender,
+        sender=sender,
         recipients=email.recipients,
         text=html.render_text(text),
         html=html.render_html(text, title=f"{title} · {week}"),
@@ -195,7 +197,7 @@ def _send(settings: Settings, week: str, markdown: bytes, images: dict[str, byte
     )
     username, password = _credentials(settings)
     server = mail.SmtpServer(
-        email.smtp_host,
+        host,
         email.smtp_port,
         security=email.security,
         username=username,

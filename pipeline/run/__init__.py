@@ -16,8 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
-from pathlib import Path
+from datetime import UTC, datetime
 
 import httpx
 
@@ -31,6 +30,7 @@ from pipeline.ingest import fetch
 from pipeline.models import RunReport, SourceResult, Topic, Week
 from pipeline.run import backfill, ingest
 from pipeline.run.coverage import describe_week_coverage, make_client, refresh_week_signals
+from pipeline.run.report import describe_report, report_dict
 from pipeline.run.scoring import assign_papers, find_week_themes, prototype_items
 from pipeline.run.week import choose_week, load_week
 from pipeline.run.weeks import earlier_weeks
@@ -278,15 +278,6 @@ def run_all(
     )
 
 
-def report_dict(report: RunReport) -> dict[str, object]:
-    """The report as JSON-ready data."""
-    data = dataclasses.asdict(report)
-    for key in ("started", "finished"):
-        value = data[key]
-        data[key] = value.isoformat() if isinstance(value, datetime | date) else value
-    return data
-
-
 def run_command(settings: Settings, command: str, *, week: str | None = None) -> RunReport:
     """Open the store, run `ingest`, `build` or `run`, and record the run in the store."""
     now = datetime.now(UTC)
@@ -315,33 +306,3 @@ def run_command(settings: Settings, command: str, *, week: str | None = None) ->
         status = "failed" if report.all_sources_failed else "ok"
         store.finish_run(run_id, report.finished, status, report_dict(report))
     return report
-
-
-def describe_report(report: RunReport) -> str:
-    """A few human lines: what each source did, what was embedded, where the digest is."""
-    lines = []
-    for source in report.sources:
-        if source.ok:
-            lines.append(
-                f"  {source.name}: {source.n_entries} entries, {source.n_new} new, "
-                f"{source.n_updated} updated"
-            )
-            lines += [f"    backfilled {line}" for line in source.backfilled]
-        else:
-            lines.append(f"  {source.name}: FAILED: {source.error}")
-    if report.command in ("ingest", "run"):
-        head = f"{report.n_new} new papers" if report.n_new else "no new papers"
-        lines.insert(0, f"ingest: {head} from {len(report.sources)} sources")
-    lines.append(f"embedded {report.n_embedded} papers")
-    if report.digest_path:
-        lines.append(
-            f"digest for {report.week} ({report.n_papers_in_digest} papers): {report.digest_path}"
-        )
-    extra = [p for p in report.output_paths if p != report.digest_path]
-    if extra:
-        lines.append("also wrote: " + ", ".join(Path(p).name for p in extra))
-    if report.emailed_to:
-        lines.append(f"e-mailed {report.week} to {', '.join(report.emailed_to)}")
-    if report.error:
-        lines.append(f"error: {report.error}")
-    return "\n".join(lines)

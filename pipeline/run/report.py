@@ -1,0 +1,48 @@
+"""A run's report as JSON-ready data (recorded in the store) and as a few human lines (cli)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+from pathlib import Path
+
+from pipeline.models import RunReport
+
+
+def report_dict(report: RunReport) -> dict[str, object]:
+    """The report as JSON-ready data."""
+    data = dataclasses.asdict(report)
+    for key in ("started", "finished"):
+        value = data[key]
+        data[key] = value.isoformat() if isinstance(value, datetime | date) else value
+    return data
+
+
+def describe_report(report: RunReport) -> str:
+    """A few human lines: what each source did, what was embedded, where the digest is."""
+    lines = []
+    for source in report.sources:
+        if source.ok:
+            lines.append(
+                f"  {source.name}: {source.n_entries} entries, {source.n_new} new, "
+                f"{source.n_updated} updated"
+            )
+            lines += [f"    backfilled {line}" for line in source.backfilled]
+        else:
+            lines.append(f"  {source.name}: FAILED: {source.error}")
+    if report.command in ("ingest", "run"):
+        head = f"{report.n_new} new papers" if report.n_new else "no new papers"
+        lines.insert(0, f"ingest: {head} from {len(report.sources)} sources")
+    lines.append(f"embedded {report.n_embedded} papers")
+    if report.digest_path:
+        lines.append(
+            f"digest for {report.week} ({report.n_papers_in_digest} papers): {report.digest_path}"
+        )
+    extra = [p for p in report.output_paths if p != report.digest_path]
+    if extra:
+        lines.append("also wrote: " + ", ".join(Path(p).name for p in extra))
+    if report.emailed_to:
+        lines.append(f"e-mailed {report.week} to {', '.join(report.emailed_to)}")
+    if report.error:
+        lines.append(f"error: {report.error}")
+    return "\n".join(lines)
