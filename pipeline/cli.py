@@ -19,7 +19,8 @@ from typing import Any
 
 import click
 
-from pipeline.errors import ConfigError, PipelineError
+from pipeline.errors import ConfigError, PipelineError, UsageError
+from pipeline.models import Command
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -81,10 +82,10 @@ def cli(
 
 @contextmanager
 def _exit_on_errors() -> Iterator[None]:
-    """ConfigError exits 2, any other PipelineError 1, each with its message: never a traceback."""
+    """ConfigError, UsageError exit 2, any other PipelineError 1, with its message: no traceback."""
     try:
         yield
-    except ConfigError as e:
+    except (ConfigError, UsageError) as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(EXIT_USAGE)
     except PipelineError as e:
@@ -98,7 +99,7 @@ def _settings(ctx: click.Context) -> Any:
     return load_settings(ctx.obj["config_path"])
 
 
-def _execute(ctx: click.Context, command: str, as_json: bool, **options: Any) -> None:
+def _execute(ctx: click.Context, command: Command, as_json: bool, **options: Any) -> None:
     """Load settings, run one command of `run`, print the report, exit with its code."""
     from pipeline import run
     from pipeline.service import runner
@@ -152,7 +153,7 @@ def ingest(ctx: click.Context, as_json: bool, wait_s: float) -> None:
 
     Example: digest ingest
     """
-    _execute(ctx, "ingest", as_json, wait_s=wait_s)
+    _execute(ctx, Command.INGEST, as_json, wait_s=wait_s)
 
 
 @cli.command()
@@ -165,7 +166,7 @@ def build(ctx: click.Context, week: str | None, as_json: bool, wait_s: float) ->
 
     Example: digest build --week 2025-W24
     """
-    _execute(ctx, "build", as_json, week=_check_week(week), wait_s=wait_s)
+    _execute(ctx, Command.BUILD, as_json, week=_check_week(week), wait_s=wait_s)
 
 
 @cli.command(name="run")
@@ -178,7 +179,7 @@ def run_cmd(ctx: click.Context, week: str | None, as_json: bool, wait_s: float) 
 
     Example: digest run --json
     """
-    _execute(ctx, "run", as_json, week=_check_week(week), wait_s=wait_s)
+    _execute(ctx, Command.RUN, as_json, week=_check_week(week), wait_s=wait_s)
 
 
 @cli.command()

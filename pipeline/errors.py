@@ -2,6 +2,7 @@
 
     PipelineError                 anything the user can act on; the CLI prints it, exit 1
     ├── ConfigError               config.toml is missing or invalid; exit 2
+    ├── UsageError                a command the CLI cannot act on (an unknown one); exit 2
     ├── FetchError                one URL could not be retrieved (network, HTTP status, size cap)
     ├── ParseError                bytes that are not a usable feed
     ├── StoreError                the SQLite database cannot be read or written
@@ -33,6 +34,10 @@ class ConfigError(PipelineError):
         if not self.problems:
             return head
         return head + "\n" + "\n".join(f"  {p}" for p in self.problems)
+
+
+class UsageError(PipelineError):
+    """A command or option that cannot be acted on, such as an unknown command; exit 2."""
 
 
 class FetchError(PipelineError):

@@ -8,8 +8,26 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 
 import numpy as np
+
+
+class Command(StrEnum):
+    """What a `digest` run does: a closed set, so an unknown command can never mean "run".
+
+    The values are the CLI's command names and what the store records for each run.
+    """
+
+    INGEST = "ingest"  # fetch every source, store and embed new papers
+    BUILD = "build"  # write the week's digest from stored papers
+    RUN = "run"  # ingest, then build (what cron calls)
+    SEND = "send"  # e-mail a digest already built
+
+    @property
+    def ingests(self) -> bool:
+        """True for the commands that fetch sources (their reports count new papers)."""
+        return self in (Command.INGEST, Command.RUN)
 
 
 @dataclass(frozen=True)
@@ -243,7 +261,7 @@ class SourceResult:
 class RunReport:
     """What `digest run` / `ingest` / `build` did; printed by the CLI, filled in while running."""
 
-    command: str
+    command: Command
     started: datetime
     finished: datetime | None = None
     sources: list[SourceResult] = field(default_factory=list)

@@ -99,6 +99,14 @@ def test_bad_week_option_is_a_usage_error(tmp_path: Path) -> None:
     assert "ISO week" in err
 
 
+def test_unknown_command_is_a_usage_error_that_names_it(tmp_path: Path) -> None:
+    config = _config(tmp_path, _file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl"))
+    code, _, err = _invoke("--config", str(config), "bogus")
+    assert code == 2
+    assert "'bogus'" in err
+    assert not (tmp_path / "data").exists() and not (tmp_path / "out").exists()  # nothing ran
+
+
 def test_check_config_summarises_the_shipped_configs() -> None:
     root = Path(__file__).parent.parent
     for name in ("config.toml", "examples/demo.toml"):

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from pipeline.cli import cli
 from pipeline.config import Settings, load_settings
-from pipeline.errors import LockError
+from pipeline.errors import LockError, UsageError
+from pipeline.models import Command
 from pipeline.service import runner
 from pipeline.store import Store
 
@@ -40,16 +41,42 @@ def _record(
 
 def test_run_locked_refuses_while_another_run_holds_the_lock(settings: Settings) -> None:
     with runner.run_lock(settings).hold("ingest"), pytest.raises(LockError) as caught:
-        runner.run_locked(settings, "build")
+        runner.run_locked(settings, Command.BUILD)
     assert "another run holds the lock: `digest ingest`" in str(caught.value)
     assert not settings.database_path.exists()  # refused before touching anything
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        ("bogus", "unknown command 'bogus'"),
+        ("", "unknown command ''"),
+        ("INGEST", "unknown command 'INGEST'"),
+        (Command.SEND, "command 'send' does not run under the run lock"),
+    ],
+)
+def test_run_locked_refuses_a_command_it_does_not_run(
+    settings: Settings, command: str, message: str
+) -> None:
+    # Commands used to travel as strings and anything unknown silently meant `run`.
+    with pytest.raises(UsageError) as caught:
+        runner.run_locked(settings, command)  # type: ignore[arg-type]
+    assert message in str(caught.value) and "ingest, build, run" in str(caught.value)
+    assert not settings.database_path.exists()  # refused before the lock, the store or a digest
+    assert not runner.run_lock(settings).path.exists()
+    assert not settings.paths.digests_dir.exists()
+
+
+def test_run_locked_takes_a_command_spelled_as_its_string(settings: Settings) -> None:
+    report = runner.run_locked(settings, "build", week="2025-W24")  # type: ignore[arg-type]
+    assert report.command is Command.BUILD
 
 
 def test_run_locked_logs_one_summary_line(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO, logger="pipeline.service.runner"):
-        report = runner.run_locked(settings, "build", week="2025-W24")
+        report = runner.run_locked(settings, Command.BUILD, week="2025-W24")
     lines = [r.getMessage() for r in caplog.records if r.name == "pipeline.service.runner"]
     assert len(lines) == 1
     assert lines[0].startswith("build ok in ")

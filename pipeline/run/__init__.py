@@ -25,9 +25,9 @@ from pipeline.digest import build as digest
 from pipeline.digest import outputs
 from pipeline.embed import ONNX_BACKENDS, Embedder, OnnxEmbedder, SentenceTransformerEmbedder
 from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
-from pipeline.errors import FetchError, ParseError, PipelineError
+from pipeline.errors import FetchError, ParseError, PipelineError, UsageError
 from pipeline.ingest import fetch
-from pipeline.models import RunReport, SourceResult, Topic, Week
+from pipeline.models import Command, RunReport, SourceResult, Topic, Week
 from pipeline.run import backfill, ingest
 from pipeline.run.coverage import describe_week_coverage, make_client, refresh_week_signals
 from pipeline.run.report import describe_report, report_dict
@@ -38,7 +38,9 @@ from pipeline.store import Store
 from pipeline.topics import continuity
 
 __all__ = [
+    "RUNNABLE",
     "assign_papers",
+    "check_command",
     "choose_week",
     "describe_report",
     "ensure_vectors",
@@ -96,7 +98,7 @@ def run_ingest(
     client: httpx.Client | None = None,
 ) -> RunReport:
     """Fetch every enabled source into the store, then embed what is new."""
-    report = RunReport(command="ingest", started=now)
+    report = RunReport(command=Command.INGEST, started=now)
     touched: list[str] = []
     own_client = client is None
     http = client or make_client(settings)
@@ -166,7 +168,7 @@ def run_build(
     client: httpx.Client | None = None,
 ) -> RunReport:
     """Build and write the digest for one week."""
-    report = RunReport(command="build", started=now)
+    report = RunReport(command=Command.BUILD, started=now)
     report.week = choose_week(
         week or settings.digest.week, store, now=now, timezone=settings.digest.timezone
     )
@@ -204,7 +206,7 @@ def _topic_history(store: Store, week: str, n_weeks: int) -> dict[str, dict[str,
 def run_send(settings: Settings, week: str) -> RunReport:
     """E-mail an already built digest (digests/<week>.md) to the configured recipients."""
     now = datetime.now(UTC)
-    report = RunReport(command="send", started=now, week=week)
+    report = RunReport(command=Command.SEND, started=now, week=week)
     report.emailed_to = outputs.send_digest(settings, week)
     report.finished = datetime.now(UTC)
     return report
@@ -271,25 +273,39 @@ def run_all(
     built = run_build(settings, store, embedder, now=now, week=week, client=client)
     return dataclasses.replace(
         built,
-        command="run",
+        command=Command.RUN,
         sources=ingested.sources,
         n_new=ingested.n_new,
         n_embedded=ingested.n_embedded + built.n_embedded,
     )
 
 
-def run_command(settings: Settings, command: str, *, week: str | None = None) -> RunReport:
+RUNNABLE = (Command.INGEST, Command.BUILD, Command.RUN)
+
+
+def check_command(command: str) -> Command:
+    """`command` as one of RUNNABLE; UsageError names anything else (never a silent `run`)."""
+    expected = ", ".join(RUNNABLE)
+    if command not in Command.__members__.values():
+        raise UsageError(f"unknown command '{command}' (expected one of: {expected})")
+    if command not in RUNNABLE:
+        raise UsageError(f"command '{command}' does not run under the run lock ({expected} do)")
+    return Command(command)
+
+
+def run_command(settings: Settings, command: Command, *, week: str | None = None) -> RunReport:
     """Open the store, run `ingest`, `build` or `run`, and record the run in the store."""
+    command = check_command(command)
     now = datetime.now(UTC)
     with open_store(settings) as store:
         run_id = store.start_run(command, now)
         embedder = make_embedder(settings)
         try:
-            if command == "ingest":
+            if command is Command.INGEST:
                 report = run_ingest(settings, store, embedder, now=now)
-            elif command == "build":
+            elif command is Command.BUILD:
                 report = run_build(settings, store, embedder, now=now, week=week)
-            else:
+            else:  # Command.RUN: check_command let nothing else through
                 report = run_all(settings, store, embedder, now=now, week=week)
         except PipelineError as e:
             store.finish_run(run_id, datetime.now(UTC), "failed", {"error": str(e)})

@@ -30,7 +30,7 @@ def describe_report(report: RunReport) -> str:
             lines += [f"    backfilled {line}" for line in source.backfilled]
         else:
             lines.append(f"  {source.name}: FAILED: {source.error}")
-    if report.command in ("ingest", "run"):
+    if report.command.ingests:
         head = f"{report.n_new} new papers" if report.n_new else "no new papers"
         lines.insert(0, f"ingest: {head} from {len(report.sources)} sources")
     lines.append(f"embedded {report.n_embedded} papers")

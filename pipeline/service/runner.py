@@ -23,7 +23,7 @@ from pipeline import run
 from pipeline.config import Settings
 from pipeline.digest import build as digest
 from pipeline.errors import PipelineError
-from pipeline.models import RunReport
+from pipeline.models import Command, RunReport
 from pipeline.service import catchup, crontab
 from pipeline.service.lock import Holder, RunLock, read_holder
 from pipeline.store import RunRow, SourceStatus, Store
@@ -45,9 +45,13 @@ def serve_lock(settings: Settings) -> RunLock:
 
 
 def run_locked(
-    settings: Settings, command: str, *, week: str | None = None, wait_s: float = 0.0
+    settings: Settings, command: Command, *, week: str | None = None, wait_s: float = 0.0
 ) -> RunReport:
-    """Run `command` holding the run lock; LockError names the holder if another run has it."""
+    """Run `command` holding the run lock; LockError names the holder if another run has it.
+
+    An unknown command is a UsageError before the lock or the store is touched.
+    """
+    command = run.check_command(command)
     started = time.monotonic()
     with run_lock(settings).hold(command, wait_s=wait_s):
         try:
@@ -66,7 +70,7 @@ def summarize_report(report: RunReport, *, duration_s: float) -> str:
     failed = [s.name for s in report.sources if not s.ok]
     outcome = "failed" if report.error or report.all_sources_failed else "ok"
     parts = [f"{report.command} {outcome} in {duration_s:.1f} s"]
-    if report.command in ("ingest", "run"):
+    if report.command.ingests:
         parts.append(f"sources {len(report.sources) - len(failed)}/{len(report.sources)} ok")
         parts.append(f"{report.n_new} new")
     parts.append(f"{report.n_embedded} embedded")
@@ -80,13 +84,13 @@ def summarize_report(report: RunReport, *, duration_s: float) -> str:
 # --- catch-up -------------------------------------------------------------------------------
 
 
-def plan_catch_up(settings: Settings, *, now: datetime) -> tuple[str, ...]:
+def plan_catch_up(settings: Settings, *, now: datetime) -> tuple[Command, ...]:
     """What `digest serve` should run at once: a missed ingest and/or a missing digest."""
     schedule = settings.schedule
     ingest_trigger = crontab.make_trigger(schedule.ingest_cron, schedule.timezone)
     build_trigger = crontab.make_trigger(schedule.build_cron, schedule.timezone)
     with run.open_store(settings) as store:
-        last = store.get_last_run(("ingest", "run"), status="ok")
+        last = store.get_last_run((Command.INGEST, Command.RUN), status="ok")
         week = run.choose_week(
             settings.digest.week, store, now=now, timezone=settings.digest.timezone
         )

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pipeline.config import Settings
+from pipeline.models import Command
 from pipeline.service import crontab, runner
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class JobFailed(Exception):
 class JobRunner(Protocol):
     """Runs one command ('ingest' or 'build') to the end; `terminate` stops the current one."""
 
-    def __call__(self, command: str) -> None: ...
+    def __call__(self, command: Command) -> None: ...
 
     def terminate(self) -> None: ...
 
@@ -47,7 +48,7 @@ class ChildRunner:
         self._child: subprocess.Popen[bytes] | None = None
         self._stopping = False
 
-    def __call__(self, command: str) -> None:
+    def __call__(self, command: Command) -> None:
         with self._guard:
             if self._stopping:
                 return
@@ -100,7 +101,8 @@ def make_scheduler(settings: Settings, run_job: JobRunner, *, catch_up: bool) ->
             "misfire_grace_time": schedule.misfire_grace_s,
         },
     )
-    for command, line in (("ingest", schedule.ingest_cron), ("build", schedule.build_cron)):
+    jobs = ((Command.INGEST, schedule.ingest_cron), (Command.BUILD, schedule.build_cron))
+    for command, line in jobs:
         trigger = crontab.make_trigger(line, schedule.timezone)
         scheduler.add_job(run_job, trigger, args=(command,), id=command, name=command)
     if catch_up:
