@@ -1,4 +1,4 @@
-"""Shared fixtures: a deterministic fake embedder and small builders for records."""
+"""Shared fixtures: a deterministic fake embedder and small builders for records and configs."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ import hashlib
 import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
+import tomli_w
 from httpserver import FeedServer, serve
 
+from pipeline.config import Settings, load_settings
 from pipeline.embed import ProgressCallback, normalize_rows
 from pipeline.models import Paper
 
@@ -70,3 +73,29 @@ def make_paper(paper_id: str, title: str, abstract: str = "", **fields: object) 
     }
     defaults.update(fields)
     return Paper(paper_id=paper_id, title=title, abstract=abstract, **defaults)  # type: ignore[arg-type]
+
+
+def write_config(folder: Path, /, *, filename: str = "config.toml", **sections: object) -> Path:
+    """Write folder/`filename` (config.toml) from TOML sections given as keywords; return its path.
+
+    Each keyword is a section (`digest={"week": "2025-W24"}`) or an array of tables
+    (`sources=[file_source("a", path)]`, `topics=[{...}]`). Progress bars are off unless `embed`
+    turns them on. Paths in the file resolve against `folder`, like a real config's.
+    Example: write_config(tmp_path, schedule={"ingest_cron": "0 2 * * *"})
+    """
+    embed = sections.get("embed", {})
+    assert isinstance(embed, dict), "embed= takes a dict of [embed] keys"
+    data = {**sections, "embed": {"progress": False, **embed}}
+    path = folder / filename
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return path
+
+
+def make_settings(folder: Path, /, **sections: object) -> Settings:
+    """Settings loaded from `write_config(folder, **sections)`: the one way tests build them."""
+    return load_settings(write_config(folder, **sections))
+
+
+def file_source(name: str, url: Path | str) -> dict[str, str]:
+    """A `[[sources]]` table reading a local JSONL/feed file (kind = "file")."""
+    return {"name": name, "kind": "file", "url": str(url)}

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import FakeEmbedder
+from conftest import FakeEmbedder, file_source, make_settings
 
 from pipeline import run
-from pipeline.config import Settings, load_settings
+from pipeline.config import Settings
 from pipeline.service import runner
 from pipeline.service.catchup import plan_catch_up
 
@@ -77,14 +77,11 @@ def test_plan_catch_up_puts_ingest_before_build() -> None:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     (tmp_path / "papers.jsonl").write_bytes(E2E.read_bytes())
-    config = tmp_path / "config.toml"
-    config.write_text(
-        "[embed]\nprogress = false\n"
-        '[schedule]\ningest_cron = "0 2 * * mon-fri"\nbuild_cron = "0 7 * * mon"\n'
-        '[[sources]]\nname = "papers"\nkind = "file"\nurl = "papers.jsonl"\n',
-        encoding="utf-8",
+    return make_settings(
+        tmp_path,
+        schedule={"ingest_cron": "0 2 * * mon-fri", "build_cron": "0 7 * * mon"},
+        sources=[file_source("papers", "papers.jsonl")],
     )
-    return load_settings(config)
 
 
 def _ingest(settings: Settings, now: datetime) -> None:

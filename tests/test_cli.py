@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import FakeEmbedder
+from conftest import FakeEmbedder, file_source, write_config
 
 from pipeline import run
 from pipeline.cli import cli
@@ -22,18 +22,14 @@ def fake_model(monkeypatch: pytest.MonkeyPatch) -> FakeEmbedder:
     return fake
 
 
-def _config(tmp_path: Path, sources: str, extra: str = "") -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[paths]\ndata_dir = "data"\ndigests_dir = "out"\n[digest]\nweek = "2025-W24"\n'
-        f"[embed]\nprogress = false\n{extra}\n{sources}",
-        encoding="utf-8",
+def _config(tmp_path: Path, *sources: dict[str, str], **sections: object) -> Path:
+    return write_config(
+        tmp_path,
+        paths={"digests_dir": "out"},
+        digest={"week": "2025-W24"},
+        sources=list(sources),
+        **sections,
     )
-    return path
-
-
-def _file_source(name: str, url: Path | str) -> str:
-    return f'[[sources]]\nname = "{name}"\nkind = "file"\nurl = "{url}"\n'
 
 
 def _invoke(*args: str) -> tuple[int, str, str]:
@@ -42,7 +38,7 @@ def _invoke(*args: str) -> tuple[int, str, str]:
 
 
 def test_run_writes_digest_and_reports_json(tmp_path: Path) -> None:
-    config = _config(tmp_path, _file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl"))
+    config = _config(tmp_path, file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl"))
     code, out, _ = _invoke("--config", str(config), "run", "--json")
     assert code == 0
     report = json.loads(out)
@@ -52,7 +48,7 @@ def test_run_writes_digest_and_reports_json(tmp_path: Path) -> None:
 
 
 def test_run_with_nothing_new_exits_0_and_says_so(tmp_path: Path) -> None:
-    config = _config(tmp_path, _file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl"))
+    config = _config(tmp_path, file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl"))
     _invoke("--config", str(config), "run")
     code, out, _ = _invoke("--config", str(config), "run")
     assert code == 0
@@ -60,17 +56,19 @@ def test_run_with_nothing_new_exits_0_and_says_so(tmp_path: Path) -> None:
 
 
 def test_run_exits_1_when_every_source_fails(tmp_path: Path) -> None:
-    config = _config(tmp_path, _file_source("gone", tmp_path / "missing.jsonl"))
+    config = _config(tmp_path, file_source("gone", tmp_path / "missing.jsonl"))
     code, out, _ = _invoke("--config", str(config), "run")
     assert code == 1
     assert "gone: FAILED" in out and "missing.jsonl" in out
 
 
 def test_run_keeps_going_when_one_source_fails(tmp_path: Path) -> None:
-    sources = _file_source("gone", tmp_path / "missing.jsonl") + _file_source(
-        "d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl"
+    config = _config(
+        tmp_path,
+        file_source("gone", tmp_path / "missing.jsonl"),
+        file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl"),
     )
-    code, out, _ = _invoke("--config", str(config := _config(tmp_path, sources)), "run", "--json")
+    code, out, _ = _invoke("--config", str(config), "run", "--json")
     assert code == 0, out
     report = json.loads(out)
     assert [s["error"] is None for s in report["sources"]] == [False, True]
@@ -79,7 +77,7 @@ def test_run_keeps_going_when_one_source_fails(tmp_path: Path) -> None:
 
 
 def test_bad_config_exits_2_with_every_problem_listed(tmp_path: Path) -> None:
-    config = _config(tmp_path, "", extra="[themes]\nmin_similarity = 1.5\n[embed2]\n")
+    config = _config(tmp_path, themes={"min_similarity": 1.5}, embed2={})
     code, _, err = _invoke("--config", str(config), "run")
     assert code == 2
     assert "themes.min_similarity" in err and "embed2" in err
@@ -93,14 +91,14 @@ def test_missing_config_exits_2(tmp_path: Path) -> None:
 
 
 def test_bad_week_option_is_a_usage_error(tmp_path: Path) -> None:
-    config = _config(tmp_path, "")
+    config = _config(tmp_path)
     code, _, err = _invoke("--config", str(config), "build", "--week", "2025-24")
     assert code == 2
     assert "ISO week" in err
 
 
 def test_unknown_command_is_a_usage_error_that_names_it(tmp_path: Path) -> None:
-    config = _config(tmp_path, _file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl"))
+    config = _config(tmp_path, file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl"))
     code, _, err = _invoke("--config", str(config), "bogus")
     assert code == 2
     assert "'bogus'" in err
@@ -115,7 +113,7 @@ def test_check_config_summarises_the_shipped_configs() -> None:
 
 
 def test_build_of_an_empty_week_writes_a_digest_that_says_so(tmp_path: Path) -> None:
-    config = _config(tmp_path, "")
+    config = _config(tmp_path)
     code, out, _ = _invoke("--config", str(config), "build", "--week", "2020-W10")
     assert code == 0 and "2020-W10.md" in out
     text = (tmp_path / "out" / "2020-W10.md").read_text(encoding="utf-8")

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FakeEmbedder, make_paper
+from conftest import FakeEmbedder, file_source, make_paper, make_settings
 
 from pipeline import run
-from pipeline.config import load_settings
 from pipeline.models import Theme, Week
 from pipeline.run.weeks import earlier_weeks
 from pipeline.store import Store
@@ -40,29 +39,12 @@ SIZES = {
 WEEKS = ("2025-W23", "2025-W24", "2025-W25")
 MONDAYS = (date(2025, 6, 2), date(2025, 6, 9), date(2025, 6, 16))
 
-CONFIG = """
-[paths]
-data_dir = "data"
-digests_dir = "digests"
-
-[embed]
-progress = false
-
-[themes]
-min_theme_size = 3
-max_themes = 6
-
-[[sources]]
-name = "papers"
-kind = "file"
-url = "{papers}"
-
-[[topics]]
-slug = "astronomy"
-name = "Radio astronomy"
-description = "Radio telescopes and pulsar timing."
-keywords = ["pulsar timing", "radio telescope"]
-"""
+TOPIC = {
+    "slug": "astronomy",
+    "name": "Radio astronomy",
+    "description": "Radio telescopes and pulsar timing.",
+    "keywords": ["pulsar timing", "radio telescope"],
+}
 
 
 def _papers() -> list[dict[str, str]]:
@@ -92,9 +74,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     root = tmp_path_factory.mktemp("continuity")
     papers = root / "papers.jsonl"
     papers.write_text("\n".join(json.dumps(p) for p in _papers()) + "\n", encoding="utf-8")
-    config = root / "config.toml"
-    config.write_text(CONFIG.format(papers=papers), encoding="utf-8")
-    settings = load_settings(config)
+    settings = make_settings(
+        root,
+        themes={"min_theme_size": 3, "max_themes": 6},
+        sources=[file_source("papers", papers)],
+        topics=[TOPIC],
+    )
     embedder = FakeEmbedder()
     now = datetime(2025, 6, 23, 8, tzinfo=UTC)
     records = {}

@@ -8,13 +8,12 @@ they run wherever onnxruntime is installed, which `make test` ensures (the dev e
 from __future__ import annotations
 
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import make_settings
 
-from pipeline.config import load_settings
 from pipeline.embed import OnnxEmbedder, SentenceTransformerEmbedder
 from pipeline.errors import EmbedError
 from pipeline.run import make_embedder
@@ -83,16 +82,14 @@ def test_onnx_embedder_without_onnxruntime_names_the_extra(
 
 
 def test_make_embedder_follows_embed_backend(tmp_path: Path) -> None:
-    config = tmp_path / "config.toml"
     for backend, kind, name in [
         ("torch", SentenceTransformerEmbedder, "all-MiniLM-L6-v2"),
         ("onnx", OnnxEmbedder, "all-MiniLM-L6-v2"),
         ("onnx-int8", OnnxEmbedder, "all-MiniLM-L6-v2@int8@seq128"),
     ]:
-        text = f'[embed]\nbackend = "{backend}"\n'
+        embed: dict[str, object] = {"backend": backend}
         if backend == "onnx-int8":
-            text += "max_seq_length = 128\n"
-        config.write_text(textwrap.dedent(text), encoding="utf-8")
-        embedder = make_embedder(load_settings(config))
+            embed["max_seq_length"] = 128
+        embedder = make_embedder(make_settings(tmp_path, embed=embed))
         assert isinstance(embedder, kind) and embedder.name == name
     assert embedder.cache_dir == (tmp_path / "data" / "models").resolve()

@@ -12,48 +12,26 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import file_source, write_config
 
 pytestmark = pytest.mark.model
 
 DATA = Path(__file__).parent / "data" / "e2e"
 
-CONFIG = """
-[paths]
-data_dir = "data"
-digests_dir = "digests"
-
-[embed]
-progress = false
-
-[digest]
-week = "2025-W24"
-title = "E2E digest"
-
-[themes]
-min_theme_size = 2
-
-[[sources]]
-name = "day-10"
-kind = "file"
-url = "{day10}"
-
-[[sources]]
-name = "day-11"
-kind = "file"
-url = "{day11}"
-
-[[topics]]
-slug = "multimodal"
-name = "Multimodal models"
-description = "Vision-language models that combine images or video with text."
-keywords = ["vision-language model", "VLM", "multimodal large language model"]
-
-[[topics]]
-slug = "video-generation"
-name = "Video generation"
-description = "Diffusion and autoregressive models that generate video."
-keywords = ["video diffusion", "video generation"]
-"""
+TOPICS = [
+    {
+        "slug": "multimodal",
+        "name": "Multimodal models",
+        "description": "Vision-language models that combine images or video with text.",
+        "keywords": ["vision-language model", "VLM", "multimodal large language model"],
+    },
+    {
+        "slug": "video-generation",
+        "name": "Video generation",
+        "description": "Diffusion and autoregressive models that generate video.",
+        "keywords": ["video diffusion", "video generation"],
+    },
+]
 
 
 def _digest(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -70,10 +48,15 @@ def _digest(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     root = tmp_path_factory.mktemp("e2e")
-    config = root / "config.toml"
-    config.write_text(
-        CONFIG.format(day10=DATA / "arxiv-2025-06-10.jsonl", day11=DATA / "arxiv-2025-06-11.jsonl"),
-        encoding="utf-8",
+    config = write_config(
+        root,
+        digest={"week": "2025-W24", "title": "E2E digest"},
+        themes={"min_theme_size": 2},
+        sources=[
+            file_source("day-10", DATA / "arxiv-2025-06-10.jsonl"),
+            file_source("day-11", DATA / "arxiv-2025-06-11.jsonl"),
+        ],
+        topics=TOPICS,
     )
     first = _digest(config, "run", "--json")
     assert first.returncode == 0, first.stderr

@@ -13,11 +13,11 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from arxivfeeds import api_page, arxiv_id, load_day, rss_day
-from conftest import FakeEmbedder
+from conftest import FakeEmbedder, make_settings
 from httpserver import FeedServer, Reply
 
 from pipeline import run
-from pipeline.config import Settings, load_settings
+from pipeline.config import Settings
 from pipeline.ingest.fetch import make_client
 from pipeline.store import Store
 
@@ -27,46 +27,31 @@ ATOM = {"Content-Type": "application/atom+xml"}
 OVERLAP = "2506.08013"  # a Tuesday paper that the API's Wednesday window also returns
 
 
-def write_config(
-    tmp_path: Path, server: FeedServer, extra: str = "", arxiv_extra: str = ""
+def _settings(
+    tmp_path: Path,
+    server: FeedServer,
+    *,
+    arxiv_exclude: list[str] | None = None,
+    **sections: object,
 ) -> Settings:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"""
-[paths]
-data_dir = "data"
-digests_dir = "digests"
-
-[fetch]
-timeout_s = 5.0
-retries = 0
-
-[embed]
-progress = false
-
-[digest]
-week = "2025-W24"
-
-[arxiv]
-api_url = "{server.base}/api/query"
-politeness_s = 0.0
-
-[[sources]]
-name = "arxiv-cs-lg"
-kind = "arxiv-rss"
-url = "{server.base}/rss/cs.LG"
-categories = ["cs.LG"]
-{arxiv_extra}
-
-[[sources]]
-name = "hf-daily"
-kind = "hf-daily"
-url = "{server.base}/api/daily_papers"
-{extra}
-""",
-        encoding="utf-8",
+    """An arXiv RSS source and the HF daily papers, both served by `server`."""
+    arxiv: dict[str, object] = {
+        "name": "arxiv-cs-lg",
+        "kind": "arxiv-rss",
+        "url": f"{server.base}/rss/cs.LG",
+        "categories": ["cs.LG"],
+    }
+    if arxiv_exclude is not None:
+        arxiv["exclude"] = arxiv_exclude
+    hf = {"name": "hf-daily", "kind": "hf-daily", "url": f"{server.base}/api/daily_papers"}
+    return make_settings(
+        tmp_path,
+        fetch={"timeout_s": 5.0, "retries": 0},
+        digest={"week": "2025-W24"},
+        arxiv={"api_url": f"{server.base}/api/query", "politeness_s": 0.0},
+        sources=[arxiv, hf],
+        **sections,
     )
-    return load_settings(path)
 
 
 def hf_item(paper_id: str, title: str, upvotes: int) -> dict[str, object]:
@@ -90,7 +75,7 @@ def titled_links(text: str, paper: str) -> int:
 def test_run_week_with_a_missed_day_backfills_it_exactly_once(tmp_path, server) -> None:
     days = {d: load_day(d.isoformat()) for d in (TUE, WED, THU, FRI)}
     tuesday_overlap = next(r for r in days[TUE] if arxiv_id(r) == OVERLAP)
-    settings = write_config(tmp_path, server)
+    settings = _settings(tmp_path, server)
     embedder = FakeEmbedder()
     server.route(
         "/api/daily_papers",
@@ -136,7 +121,7 @@ def test_run_week_with_a_missed_day_backfills_it_exactly_once(tmp_path, server) 
 
 
 def test_run_ingest_records_a_failed_backfill_and_retries_it_next_run(tmp_path, server) -> None:
-    settings = write_config(tmp_path, server)
+    settings = _settings(tmp_path, server)
     tue, thu = load_day(TUE.isoformat()), load_day(THU.isoformat())
     server.route("/api/daily_papers", Reply(200, b"[]"))
     server.route("/api/query", Reply(503, b"down"))
@@ -155,7 +140,7 @@ def test_run_ingest_records_a_failed_backfill_and_retries_it_next_run(tmp_path, 
 
 
 def test_run_build_notes_a_failing_source_and_an_unfilled_gap(tmp_path, server) -> None:
-    settings = write_config(tmp_path, server, extra="")
+    settings = _settings(tmp_path, server)
     tue = load_day(TUE.isoformat())
     server.route("/api/daily_papers", Reply(500, b"oops"))
     server.route("/api/query", Reply(503, b"down"))
@@ -173,7 +158,7 @@ def test_run_build_notes_a_failing_source_and_an_unfilled_gap(tmp_path, server) 
 
 
 def test_run_build_explains_an_empty_week(tmp_path, server) -> None:
-    settings = write_config(tmp_path, server, extra="")
+    settings = _settings(tmp_path, server)
     server.route("/api/daily_papers", Reply(200, b"[]"))
     with Store.open(settings.database_path) as store:
         built = run.run_build(settings, store, FakeEmbedder(), now=at(date(2025, 6, 16), 8))
@@ -190,23 +175,18 @@ def test_backfill_via_oai_pages_through_resumption_tokens(tmp_path, server) -> N
         Reply(200, (oai / "arxiv_oai_ListRecords_set-cs_page88_first20.xml").read_bytes()),
         Reply(200, (oai / "arxiv_oai_ListRecords_set-cs_page89_first20_lastpage.xml").read_bytes()),
     )
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"""
-[arxiv]
-oai_url = "{server.base}/oai"
-backfill_via = "oai"
-politeness_s = 0.0
-
-[[sources]]
-name = "arxiv-cs-cv"
-kind = "arxiv-rss"
-url = "{server.base}/rss/cs.CV"
-categories = ["cs.CV"]
-""",
-        encoding="utf-8",
+    settings = make_settings(
+        tmp_path,
+        arxiv={"oai_url": f"{server.base}/oai", "backfill_via": "oai", "politeness_s": 0.0},
+        sources=[
+            {
+                "name": "arxiv-cs-cv",
+                "kind": "arxiv-rss",
+                "url": f"{server.base}/rss/cs.CV",
+                "categories": ["cs.CV"],
+            }
+        ],
     )
-    settings = load_settings(path)
     fri, tue = date(2015, 11, 13), date(2015, 11, 17)
     with Store.open(":memory:") as store, make_client(user_agent="t", timeout_s=5) as c:
         for day in (fri, tue):
@@ -235,11 +215,8 @@ def test_filters_and_replace_announcements(tmp_path, server) -> None:
     """Global and per-source filters drop papers (counted per day); a 'replace' the source does
     not keep updates a stored paper's version but never adds a paper."""
     tue = load_day(TUE.isoformat())
-    settings = write_config(
-        tmp_path,
-        server,
-        arxiv_extra='exclude = ["diffusion"]',
-        extra='\n[filters]\nexclude = ["registers"]\n',
+    settings = _settings(
+        tmp_path, server, arxiv_exclude=["diffusion"], filters={"exclude": ["registers"]}
     )
     feed = rss_day(tue, TUE)
     server.route("/api/daily_papers", Reply(200, b"[]"))

@@ -11,10 +11,9 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conftest import FakeEmbedder
+from conftest import FakeEmbedder, make_settings
 
 from pipeline import run
-from pipeline.config import load_settings
 from pipeline.store import Store
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
@@ -58,19 +57,14 @@ def _source_name(index: int) -> str:
 def test_every_fixture_feed_ingests_without_a_traceback(tmp_path: Path) -> None:
     feeds = sorted(p.relative_to(FEEDS).as_posix() for p in FEEDS.rglob("*") if p.is_file())
     assert len(feeds) >= 60  # all of ../shared/fixtures/feeds was copied
-    blocks = []
+    sources = []
     for index, name in enumerate(feeds):
         path = FEEDS / name
         if name.endswith(".recorded.json"):  # an HTTP recording: ingest the body it recorded
             path = tmp_path / f"{index}.xml"
             path.write_text(json.loads((FEEDS / name).read_bytes())["body"], encoding="utf-8")
-        blocks.append(
-            f'[[sources]]\nname = "{_source_name(index)}"\nkind = "{_kind(name)}"\n'
-            f'url = "{path.as_uri()}"\n'
-        )
-    config = tmp_path / "config.toml"
-    config.write_text("[embed]\nprogress = false\n\n" + "\n".join(blocks), encoding="utf-8")
-    settings = load_settings(config)
+        sources.append({"name": _source_name(index), "kind": _kind(name), "url": path.as_uri()})
+    settings = make_settings(tmp_path, sources=sources)
 
     with Store.open(":memory:") as store:
         report = run.run_ingest(

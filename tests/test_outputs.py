@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import textwrap
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -14,12 +13,11 @@ import feedparser
 import jsonschema
 import pytest
 from click.testing import CliRunner
-from conftest import make_paper
+from conftest import make_paper, make_settings
 from htmlcheck import active_content
 from smtpserver import smtp_server
 
 from pipeline.cli import cli
-from pipeline.config import Settings, load_settings
 from pipeline.digest.outputs import (
     list_records,
     plan_files,
@@ -58,14 +56,8 @@ def _digest(week: str, n_topic: int, start: date) -> Digest:
     )
 
 
-def _settings(tmp_path: Path, extra: str = "") -> Settings:
-    path = tmp_path / "config.toml"
-    path.write_text(textwrap.dedent(extra), encoding="utf-8")
-    return load_settings(path)
-
-
 def test_write_digest_writes_every_output_valid(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, '[outputs]\nbase_url = "https://example.org/d/"\n')
+    settings = make_settings(tmp_path, outputs={"base_url": "https://example.org/d/"})
     write_digest(settings, _digest("2025-W23", 2, date(2025, 6, 2)), now=NOW)
     written = write_digest(settings, _digest("2025-W24", 5, date(2025, 6, 9)), now=NOW)
     folder = settings.paths.digests_dir
@@ -103,7 +95,7 @@ def test_write_digest_writes_every_output_valid(tmp_path: Path) -> None:
 
 
 def test_write_digest_html_has_no_active_content_from_feed_text(tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
+    settings = make_settings(tmp_path)
     write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
     page = (settings.paths.digests_dir / "2025-W24.html").read_text(encoding="utf-8")
     assert active_content(page) == []
@@ -112,7 +104,7 @@ def test_write_digest_html_has_no_active_content_from_feed_text(tmp_path: Path) 
 
 
 def test_write_digest_rerun_is_idempotent(tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
+    settings = make_settings(tmp_path)
     digest = _digest("2025-W24", 3, date(2025, 6, 9))
     first = write_digest(settings, digest, now=NOW)
     before = {p.name: p.read_bytes() for p in first.paths}
@@ -127,7 +119,7 @@ def test_write_digest_rerun_is_idempotent(tmp_path: Path) -> None:
 
 
 def test_write_digest_removes_temp_files_a_killed_write_left(tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
+    settings = make_settings(tmp_path)
     folder = settings.paths.digests_dir
     folder.mkdir(parents=True)
     stale = folder / ".2025-W23.md.k3j2.tmp"
@@ -144,7 +136,7 @@ def test_write_digest_removes_temp_files_a_killed_write_left(tmp_path: Path) -> 
 def test_write_digest_skips_a_corrupt_sidecar(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = _settings(tmp_path)
+    settings = make_settings(tmp_path)
     folder = settings.paths.digests_dir
     folder.mkdir()
     (folder / "2025-W22.json").write_text("{not json", encoding="utf-8")
@@ -153,20 +145,25 @@ def test_write_digest_skips_a_corrupt_sidecar(
     assert "2025-W22" not in (folder / "index.md").read_text(encoding="utf-8")
 
 
+# [email] keys every send test needs; each test adds its own credentials and transport.
+EMAIL = {
+    "smtp_host": "127.0.0.1",
+    "sender": "digest@example.org",
+    "recipients": ["ada@example.org"],
+}
+
+
 def test_digest_send_emails_the_built_week(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with smtp_server("starttls", folder=tmp_path) as (inbox, port, cert):
-        config = f"""
-            [email]
-            smtp_host = "127.0.0.1"
-            smtp_port = {port}
-            security = "starttls"
-            ca_file = "{cert}"
-            username_env = "TEST_SMTP_USER"
-            password_env = "TEST_SMTP_PASSWORD"
-            sender = "digest@example.org"
-            recipients = ["ada@example.org"]
-        """
-        settings = _settings(tmp_path, config)
+        email = {
+            **EMAIL,
+            "smtp_port": port,
+            "security": "starttls",
+            "ca_file": str(cert),
+            "username_env": "TEST_SMTP_USER",
+            "password_env": "TEST_SMTP_PASSWORD",
+        }
+        settings = make_settings(tmp_path, email=email)
         write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
         monkeypatch.setenv("TEST_SMTP_USER", "digest-bot")
         monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret-pa55")
@@ -189,16 +186,9 @@ def test_send_digest_without_credentials_in_environment_is_a_config_error(
 ) -> None:
     monkeypatch.delenv("NOT_SET_SMTP_PASSWORD", raising=False)
     monkeypatch.setenv("TEST_SMTP_USER", "someone")
-    settings = _settings(
+    settings = make_settings(
         tmp_path,
-        """
-        [email]
-        smtp_host = "127.0.0.1"
-        username_env = "TEST_SMTP_USER"
-        password_env = "NOT_SET_SMTP_PASSWORD"
-        sender = "digest@example.org"
-        recipients = ["ada@example.org"]
-        """,
+        email={**EMAIL, "username_env": "TEST_SMTP_USER", "password_env": "NOT_SET_SMTP_PASSWORD"},
     )
     write_digest(settings, _digest("2025-W24", 1, date(2025, 6, 9)), now=NOW)
     result = CliRunner().invoke(
@@ -209,15 +199,7 @@ def test_send_digest_without_credentials_in_environment_is_a_config_error(
 
 
 def test_digest_send_for_a_week_not_built_says_so(tmp_path: Path) -> None:
-    settings = _settings(
-        tmp_path,
-        """
-        [email]
-        smtp_host = "127.0.0.1"
-        sender = "digest@example.org"
-        recipients = ["ada@example.org"]
-        """,
-    )
+    settings = make_settings(tmp_path, email=EMAIL)
     result = CliRunner().invoke(
         cli, ["--config", str(settings.config_path), "send", "--week", "2025-W30"]
     )
@@ -226,9 +208,9 @@ def test_digest_send_for_a_week_not_built_says_so(tmp_path: Path) -> None:
 
 
 def test_write_digest_respects_disabled_outputs(tmp_path: Path) -> None:
-    settings = _settings(
+    settings = make_settings(
         tmp_path,
-        "[outputs]\nwrite_html = false\nwrite_json = false\nwrite_feed = false\nchart_weeks = 0\n",
+        outputs={"write_html": False, "write_json": False, "write_feed": False, "chart_weeks": 0},
     )
     written = write_digest(settings, _digest("2025-W24", 2, date(2025, 6, 9)), now=NOW)
     assert sorted(p.name for p in written.paths) == ["2025-W24.md", "index.md"]
@@ -236,7 +218,7 @@ def test_write_digest_respects_disabled_outputs(tmp_path: Path) -> None:
 
 
 def test_write_files_renames_nothing_when_one_file_cannot_be_written(tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
+    settings = make_settings(tmp_path)
     folder = settings.paths.digests_dir
     write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
@@ -258,7 +240,7 @@ def test_write_files_renames_nothing_when_one_file_cannot_be_written(tmp_path: P
 
 
 def test_plan_files_writes_nothing(tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
+    settings = make_settings(tmp_path)
     planned = plan_files(
         settings, _digest("2025-W24", 3, date(2025, 6, 9)), [], now=NOW, earlier={}
     )
@@ -271,17 +253,7 @@ def test_send_written_mails_the_built_bytes_not_the_file_on_disk(
     tmp_path: Path,
 ) -> None:
     with smtp_server() as (inbox, port, _):
-        settings = _settings(
-            tmp_path,
-            f"""
-            [email]
-            smtp_host = "127.0.0.1"
-            smtp_port = {port}
-            security = "none"
-            sender = "digest@example.org"
-            recipients = ["ada@example.org"]
-            """,
-        )
+        settings = make_settings(tmp_path, email={**EMAIL, "smtp_port": port, "security": "none"})
         written = write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
         written.markdown.write_text("# Changed on disk after the build\n", encoding="utf-8")
         assert send_written(settings, "2025-W24", written) == ["ada@example.org"]
@@ -292,7 +264,7 @@ def test_send_written_mails_the_built_bytes_not_the_file_on_disk(
 def test_chart_counts_come_from_the_store_and_sidecars_only_fill_weeks_it_lacks(
     tmp_path: Path,
 ) -> None:
-    settings = _settings(tmp_path)
+    settings = make_settings(tmp_path)
     folder = settings.paths.digests_dir
     write_digest(settings, _digest("2025-W22", 5, date(2025, 5, 26)), now=NOW)  # a sidecar only
     write_digest(settings, _digest("2025-W23", 6, date(2025, 6, 2)), now=NOW)  # and in the store

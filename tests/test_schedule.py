@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import make_settings
 
-from pipeline.config import Settings, load_settings
+from pipeline.config import Settings
 from pipeline.service import schedule
 
 
@@ -35,12 +36,9 @@ class FlakyRunner:
 
 
 def _settings(tmp_path: Path, *, ingest: str, build: str) -> Settings:
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[schedule]\ningest_cron = "{ingest}"\nbuild_cron = "{build}"\nmisfire_grace_s = 5\n',
-        encoding="utf-8",
+    return make_settings(
+        tmp_path, schedule={"ingest_cron": ingest, "build_cron": build, "misfire_grace_s": 5}
     )
-    return load_settings(config)
 
 
 def _wait_for(condition: object, timeout_s: float) -> None:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from conftest import file_source, write_config
 from httpserver import FeedServer, Reply
 
 from pipeline.service.lock import read_holder
@@ -26,31 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _config(tmp_path: Path, url: str, *, ingest: str, build: str) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"""
-[paths]
-data_dir = "data"
-digests_dir = "digests"
-[fetch]
-retries = 0
-timeout_s = 60.0
-[embed]
-progress = false
-[digest]
-week = "latest"
-[schedule]
-ingest_cron = "{ingest}"
-build_cron = "{build}"
-misfire_grace_s = 5
-[[sources]]
-name = "papers"
-kind = "file"
-url = "{url}"
-""",
-        encoding="utf-8",
+    return write_config(
+        tmp_path,
+        fetch={"retries": 0, "timeout_s": 60.0},
+        digest={"week": "latest"},
+        schedule={"ingest_cron": ingest, "build_cron": build, "misfire_grace_s": 5},
+        sources=[file_source("papers", url)],
     )
-    return path
 
 
 def _digest(config: Path, *args: str) -> subprocess.Popen[str]:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import make_settings
 
 from pipeline.cli import cli
-from pipeline.config import Settings, load_settings
+from pipeline.config import Settings
 from pipeline.errors import LockError, UsageError
 from pipeline.models import Command
 from pipeline.service import runner
@@ -22,13 +23,9 @@ NOW = datetime(2025, 6, 18, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    config = tmp_path / "config.toml"
-    config.write_text(
-        "[embed]\nprogress = false\n"
-        '[schedule]\ningest_cron = "0 2 * * mon-fri"\nbuild_cron = "0 7 * * mon"\n',
-        encoding="utf-8",
+    return make_settings(
+        tmp_path, schedule={"ingest_cron": "0 2 * * mon-fri", "build_cron": "0 7 * * mon"}
     )
-    return load_settings(config)
 
 
 def _record(

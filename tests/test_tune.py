@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import FakeEmbedder, make_paper
+from conftest import FakeEmbedder, make_paper, write_config
 
 from pipeline import run, tune
 from pipeline.cli import cli
@@ -17,23 +17,20 @@ from pipeline.errors import ParseError
 from pipeline.ingest.normalize import update_paper
 from pipeline.store import Store
 
-CONFIG = """
-[paths]
-data_dir = "data"
-[themes]
-min_similarity = 0.3
-min_theme_size = 2
-[[topics]]
-slug = "speech"
-name = "Speech"
-description = "speech recognition audio acoustic"
-keywords = ["speech recognition"]
-[[topics]]
-slug = "graphs"
-name = "Graphs"
-description = "graph neural network message passing"
-keywords = ["graph neural network"]
-"""
+TOPICS = [
+    {
+        "slug": "speech",
+        "name": "Speech",
+        "description": "speech recognition audio acoustic",
+        "keywords": ["speech recognition"],
+    },
+    {
+        "slug": "graphs",
+        "name": "Graphs",
+        "description": "graph neural network message passing",
+        "keywords": ["graph neural network"],
+    },
+]
 LABELS = [
     {"title": "Speech recognition", "abstract": "audio acoustic speech", "topics": ["speech"]},
     {"title": "Acoustic models", "abstract": "speech audio", "topics": ["speech"], "group": "a"},
@@ -46,8 +43,9 @@ LABELS = [
 
 @pytest.fixture
 def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    config = tmp_path / "config.toml"
-    config.write_text(CONFIG, encoding="utf-8")
+    config = write_config(
+        tmp_path, themes={"min_similarity": 0.3, "min_theme_size": 2}, topics=TOPICS
+    )
     labels = tmp_path / "labels.jsonl"
     labels.write_text("\n".join(json.dumps(x) for x in LABELS) + "\n", encoding="utf-8")
     monkeypatch.setattr(run, "make_embedder", lambda settings: FakeEmbedder())
@@ -146,8 +144,12 @@ def test_topics_command_lists_boundaries_and_compares_configs(
     result = CliRunner().invoke(cli, base)
     assert result.exit_code == 0, result.output
     assert "speech (Speech): 1 papers" in result.output and "just below" in result.output
-    strict = tmp_path / "strict.toml"
-    strict.write_text(CONFIG.replace("min_similarity = 0.3", "min_similarity = 0.99"), "utf-8")
+    strict = write_config(
+        tmp_path,
+        filename="strict.toml",
+        themes={"min_similarity": 0.99, "min_theme_size": 2},
+        topics=TOPICS,
+    )
     compared = CliRunner().invoke(cli, [*base, "--compare", str(strict)])
     assert compared.exit_code == 0, compared.output
     changes = [line for line in compared.output.splitlines() if " → " in line]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+
+import conftest
 
 from pipeline import run
 from pipeline.config import load_settings
@@ -24,32 +25,25 @@ KINDS = ("arxiv-rss", "arxiv-api", "hf-daily", "rss", "file")
 NOW = datetime(2025, 6, 16, 8, tzinfo=UTC)
 
 
-def toml_str(value: str) -> str:
-    """A TOML basic string (JSON's escaping is a subset TOML accepts for these values)."""
-    return json.dumps(value)
-
-
 def write_config(
-    root: Path, sources: Sequence[tuple[str, str, str]], *, extra: str = "", week: str = "2025-W23"
+    root: Path,
+    sources: Sequence[tuple[str, str, str]],
+    *,
+    week: str = "2025-W23",
+    digest: dict[str, object] | None = None,
+    **sections: object,
 ) -> Path:
-    """config.toml under `root` with the given (name, kind, url) sources and no topics."""
-    lines = [
-        "[paths]",
-        'data_dir = "data"',
-        'digests_dir = "digests"',
-        "[embed]",
-        "progress = false",
-        'device = "cpu"',
-        "[digest]",
-        f"week = {toml_str(week)}",
-        extra,
-    ]
-    for name, kind, url in sources:
-        lines += ["[[sources]]", f"name = {toml_str(name)}", f"kind = {toml_str(kind)}"]
-        lines.append(f"url = {toml_str(url)}")
-    path = root / "config.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    """config.toml under `root` with the given (name, kind, url) sources and no topics.
+
+    The shared builder (conftest.write_config) on CPU; `digest` and `sections` add TOML keys.
+    """
+    return conftest.write_config(
+        root,
+        embed={"device": "cpu"},
+        digest={"week": week, **(digest or {})},
+        sources=[{"name": name, "kind": kind, "url": url} for name, kind, url in sources],
+        **sections,
+    )
 
 
 def ingest(config: Path, embedder: Embedder, *, now: datetime = NOW) -> RunReport:

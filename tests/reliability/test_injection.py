@@ -122,12 +122,9 @@ def _digest_html(root: Path, words: list[str]) -> tuple[str, _Elements]:
     config = write_config(
         root,
         [("jsonl", "file", str(root / "papers.jsonl")), ("rss", "rss", str(root / "papers.xml"))],
-        extra="[themes]\nmin_theme_size = 1000",
+        themes={"min_theme_size": 1000},
+        digest={"top_per_section": 1000},
     )
-    text = config.read_text(encoding="utf-8").replace(
-        "[digest]\n", "[digest]\ntop_per_section = 1000\n"
-    )
-    config.write_text(text, encoding="utf-8")
     report = ingest(config, FakeEmbedder())
     assert all(s.ok for s in report.sources), report.sources
     built = build(config, FakeEmbedder())

@@ -244,7 +244,7 @@ def test_a_50mb_response_is_rejected_by_the_cap_with_bounded_memory(
 ) -> None:
     with _big_server(declare_length) as url:
         sources = [("good", "file", str(GOOD_FILE)), ("huge", "rss", url)]
-        config = write_config(tmp_path, sources, extra=f"[fetch]\nmax_bytes = {max_bytes}")
+        config = write_config(tmp_path, sources, fetch={"max_bytes": max_bytes})
         tally.add("oversized responses tried")
         tracemalloc.start()
         try:

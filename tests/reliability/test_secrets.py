@@ -54,7 +54,7 @@ def test_secret_environment_values_never_reach_any_output(
 
 @pytest.mark.parametrize("table", ["smtp", "email", "fetch"])
 def test_a_password_in_config_toml_is_refused(tmp_path: Path, table: str) -> None:
-    config = write_config(tmp_path, [], extra=f'[{table}]\npassword = "hunter2"')
+    config = write_config(tmp_path, [], **{table: {"password": "hunter2"}})
     result = CliRunner().invoke(cli, ["--config", str(config), "check-config"])
     assert result.exit_code == 2
     assert "hunter2" not in result.output

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import FakeEmbedder
+from conftest import FakeEmbedder, file_source, write_config
 
 from pipeline import run
 from pipeline.cli import cli
 from reliability import tally
-from reliability.helpers import DATA, GOOD_COUNT, GOOD_FILE, query, toml_str
+from reliability.helpers import DATA, GOOD_COUNT, GOOD_FILE, query
 
 BIG_FILE = DATA / "reliability" / "arxiv-oai-cs-2016-page90.jsonl"
 
@@ -32,13 +32,11 @@ def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _config(tmp_path: Path, data_dir: Path, *sources: Path) -> Path:
-    lines = [f"[paths]\ndata_dir = {toml_str(str(data_dir))}", 'digests_dir = "digests"']
-    lines.append("[embed]\nprogress = false")
-    for i, path in enumerate(sources):
-        lines.append(f'[[sources]]\nname = "s{i}"\nkind = "file"\nurl = {toml_str(str(path))}')
-    path = tmp_path / "config.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return write_config(
+        tmp_path,
+        paths={"data_dir": str(data_dir)},
+        sources=[file_source(f"s{i}", path) for i, path in enumerate(sources)],
+    )
 
 
 def _ingest(config: Path) -> tuple[int, str]:
