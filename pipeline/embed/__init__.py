@@ -52,7 +52,8 @@ def normalize_rows(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (vectors / norms).astype(np.float32, copy=False)
+    normalized: np.ndarray = (vectors / norms).astype(np.float32, copy=False)
+    return normalized
 
 
 def resolve_device(device: str) -> str:
@@ -118,7 +119,7 @@ class SentenceTransformerEmbedder:
             from sentence_transformers import SentenceTransformer
 
             # Our own bar reports embedding; the library's weight-loading bar is noise in cron mail.
-            transformers.utils.logging.disable_progress_bar()
+            transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
             device = resolve_device(self.device)
             model = SentenceTransformer(path, device=device)

@@ -27,7 +27,7 @@ from pipeline.embed import ONNX_BACKENDS, Embedder, OnnxEmbedder, SentenceTransf
 from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
 from pipeline.errors import FetchError, ParseError, PipelineError, UsageError
 from pipeline.ingest import fetch
-from pipeline.models import Command, RunReport, SourceResult, Topic, Week
+from pipeline.models import Command, Digest, RunReport, SourceResult, Topic, Week
 from pipeline.run import backfill, ingest
 from pipeline.run.coverage import describe_week_coverage, make_client, refresh_week_signals
 from pipeline.run.report import describe_report, report_dict
@@ -220,7 +220,7 @@ def _decide(
     *,
     now: datetime,
     refresh_problems: Sequence[str] = (),
-) -> digest.Digest:
+) -> Digest:
     """Assign, cluster, continue themes (saving the week's sections) and build the digest."""
     topics: Sequence[Topic] = settings.topics_as_models()
     papers = list(week.papers)

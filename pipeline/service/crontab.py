@@ -39,17 +39,20 @@ def make_trigger(expression: str, timezone: str) -> Any:
 
 def next_fire(trigger: Any, now: datetime) -> datetime | None:
     """The first fire time strictly after `now`, or None if the line never fires again."""
-    return trigger.get_next_fire_time(None, now + timedelta(microseconds=1))
+    fire: datetime | None = trigger.get_next_fire_time(None, now + timedelta(microseconds=1))
+    return fire
 
 
 def previous_fire(trigger: Any, now: datetime) -> datetime | None:
     """The latest fire time at or before `now` (within about a year), or None."""
     for lookback in _LOOKBACKS:
-        fire = trigger.get_next_fire_time(None, now - lookback)
+        fire: datetime | None = trigger.get_next_fire_time(None, now - lookback)
         if fire is None or fire > now:
             continue
         while True:
-            following = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
+            following: datetime | None = trigger.get_next_fire_time(
+                fire, fire + timedelta(microseconds=1)
+            )
             if following is None or following > now:
                 return fire
             fire = following

@@ -225,7 +225,8 @@ def status_dict(status: Status) -> dict[str, Any]:
     data = asdict(status)
     data["healthy"] = status.healthy
     data["last_run"] = asdict(status.last_run) if status.last_run else None
-    return _iso_datetimes(data)
+    iso: dict[str, Any] = _iso_datetimes(data)
+    return iso
 
 
 def _iso_datetimes(value: Any) -> Any:

@@ -18,9 +18,10 @@ import sqlite3
 from pathlib import Path
 
 from pipeline.errors import StoreError
+from pipeline.models import WeekSection
 from pipeline.store.db import _BUG_ERRORS
 from pipeline.store.papers import Papers, UpsertResult
-from pipeline.store.runs import RunRow, Runs, SourceDay, SourceStatus, WeekSection
+from pipeline.store.runs import RunRow, Runs, SourceDay, SourceStatus
 from pipeline.store.schema import MIGRATIONS, SCHEMA_VERSION
 from pipeline.store.vectors import Vectors
 
