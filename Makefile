@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint venv clean chromium eval bench bench-embed
+.PHONY: demo test test-fast lint venv clean chromium eval bench bench-embed
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,15 @@ demo: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/digest --config examples/demo.toml build --week 2025-W24
 	HF_HUB_OFFLINE=1 $(BIN)/digest --config examples/demo.toml build
 
+# Every test. Any non-zero pytest status fails the target, 5 ("no tests ran") included: a run
+# that selected nothing is never green. PYTEST_ARGS passes options through (-x, -k NAME, a path).
 test: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The developer loop: everything but the tests marked slow (kill trials, serve, end-to-end, ONNX,
+# the real model), in about a minute. CI runs `make test`, which includes them.
+test-fast: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 # Topic F1, theme NMI vs KMeans, unthemed fraction and time on benchmarks/labels (see its README).
 eval: $(STAMP)

@@ -39,6 +39,7 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.model
+@pytest.mark.slow
 def test_onnx_embedder_matches_the_torch_vectors(reference: np.ndarray, cache_dir: Path) -> None:
     pytest.importorskip("onnxruntime")
     embedder = OnnxEmbedder(cache_dir=cache_dir, device="cpu", batch_size=4)
@@ -50,6 +51,7 @@ def test_onnx_embedder_matches_the_torch_vectors(reference: np.ndarray, cache_di
 
 
 @pytest.mark.model
+@pytest.mark.slow
 def test_onnx_int8_is_close_and_cached_under_its_own_name(
     reference: np.ndarray, cache_dir: Path
 ) -> None:
@@ -64,6 +66,7 @@ def test_onnx_int8_is_close_and_cached_under_its_own_name(
 
 
 @pytest.mark.model
+@pytest.mark.slow
 def test_onnx_graph_is_exported_once_and_reused(cache_dir: Path) -> None:
     pytest.importorskip("onnxruntime")
     OnnxEmbedder(cache_dir=cache_dir, device="cpu").embed(TEXTS[:1])

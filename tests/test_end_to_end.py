@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import file_source, write_config
 
-pytestmark = pytest.mark.model
+pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 DATA = Path(__file__).parent / "data" / "e2e"
 

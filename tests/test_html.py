@@ -75,6 +75,7 @@ def test_render_text_is_readable_plain_text_with_links() -> None:
     assert max(len(line) for line in text.splitlines() if "<http" not in line) <= 78
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     shutil.which("chromium") is None, reason="chromium not installed (make chromium)"
 )

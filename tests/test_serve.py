@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from conftest import file_source, write_config
 from httpserver import FeedServer, Reply
 
@@ -24,6 +25,8 @@ from pipeline.service.lock import read_holder
 
 E2E = Path(__file__).parent / "data" / "e2e" / "arxiv-2025-06-10.jsonl"
 ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = [pytest.mark.model, pytest.mark.slow]  # real processes and the real model
 
 
 def _config(tmp_path: Path, url: str, *, ingest: str, build: str) -> Path:

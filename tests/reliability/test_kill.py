@@ -31,7 +31,7 @@ import pytest
 from reliability import tally
 from reliability.helpers import DATA, TESTS, write_config
 
-pytestmark = pytest.mark.model
+pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 SAMPLE = DATA / "reliability" / "arxiv-oai-cs-2016-page90.jsonl"
 N_SOURCES, PER_SOURCE, STRIDE = 12, 60, 7
