@@ -335,11 +335,11 @@ def eval_cmd(ctx: click.Context, labels_path: Path, as_json: bool) -> None:
     "other_config",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="Another config: list the papers whose topic changes under it.",
+    help="Another config: list the papers whose section (topic or theme) changes under it.",
 )
 @click.pass_context
 def topics_cmd(ctx: click.Context, week: str | None, other_config: Path | None) -> None:
-    """Per topic: count, papers just above/below the threshold, suggested keywords.
+    """Per topic: count, papers just inside/outside its boundary, suggested keywords.
 
     Example: digest topics --week 2025-W25 --compare tuned.toml
     """
@@ -357,20 +357,20 @@ def topics_cmd(ctx: click.Context, week: str | None, other_config: Path | None) 
         changed = tune.compare_configs(
             scored, tune.score_week(other, store, embedder, week=scored.week)
         )
-        lines = [f"{scored.week}: {len(changed)} papers change topic under {other_config}"]
-        lines += [f"  {pid}  {old} → {new}  {title[:70]}" for pid, title, old, new in changed]
-        return "\n".join(lines)
+        return tune.describe_comparison(changed, str(other_config))
 
     click.echo(_tune_call(ctx, action))
 
 
 @cli.command(name="explain")
-@click.argument("paper_id")
+@click.argument("paper")
 @click.pass_context
-def explain_cmd(ctx: click.Context, paper_id: str) -> None:
-    """Per-topic scores of one stored paper and why it landed where it did.
+def explain_cmd(ctx: click.Context, paper: str) -> None:
+    """Where one stored paper landed, the evidence per topic, and what would move it.
 
-    Example: digest explain arxiv:2506.01234
+    PAPER is what a digest shows: arxiv:2506.13755, 2506.13755v2, or an abs/pdf link.
+
+    Example: digest explain https://arxiv.org/abs/2506.13755
     """
     from pipeline import run, tune
 
@@ -378,10 +378,35 @@ def explain_cmd(ctx: click.Context, paper_id: str) -> None:
         _tune_call(
             ctx,
             lambda settings, store: tune.explain_paper(
-                settings, store, run.make_embedder(settings), paper_id
+                settings, store, run.make_embedder(settings), paper
             ),
         )
     )
+
+
+@cli.command(name="mark")
+@click.argument("paper")
+@click.option("--topic", "slug", required=True, help="The topic's slug, e.g. nas.")
+@click.option("--not", "counter", is_flag=True, help="The paper does NOT belong to the topic.")
+@click.pass_context
+def mark_cmd(ctx: click.Context, paper: str, slug: str, counter: bool) -> None:
+    """Add PAPER to a topic's examples (--not: counter_examples) in the config file in use.
+
+    Comments and layout of the file are kept; prints which papers move at the next build.
+
+    Example: digest mark arxiv:2506.13755 --topic nas --not
+    """
+    from pipeline import run, tune
+
+    result = _tune_call(
+        ctx,
+        lambda settings, store: tune.mark_paper(
+            settings, store, run.make_embedder(settings), paper, slug, counter=counter
+        ),
+    )
+    click.echo(result.message)
+    if result.comparison is not None:
+        click.echo(tune.describe_comparison(result.comparison, "the edited config"))
 
 
 def _check_week(week: str | None) -> str | None:

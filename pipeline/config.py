@@ -350,7 +350,11 @@ class SourceSettings(_Section):
 
 
 class TopicSettings(_Section):
-    """One [[topics]] entry: a theme to match papers against zero-shot."""
+    """One [[topics]] entry: a theme to match papers against; its boundary is learnt from the store.
+
+    `examples` / `counter_examples` are papers (arXiv ids, abs/pdf links or titles) that belong /
+    must not belong; `min_similarity` overrides the learnt boundary with a fixed cosine threshold.
+    """
 
     slug: Annotated[str, Strict(), _matching(_TOPIC_SLUG, "lowercase letters, digits or '-'")]
     name: Text
@@ -358,6 +362,7 @@ class TopicSettings(_Section):
     keywords: tuple[Text, ...] = ()
     exclude: tuple[Text, ...] = ()
     examples: tuple[Text, ...] = ()
+    counter_examples: tuple[Text, ...] = ()
     min_similarity: UnitFloat | None = None
 
     def as_model(self) -> Topic:
@@ -571,3 +576,47 @@ _MESSAGES: dict[str, Callable[[ErrorDetails], str]] = {
     "less_than": _bound("less than"),
     "less_than_equal": _bound("at most"),
 }
+
+
+# --- editing topics in place (`digest mark`) ---------------------------------------------------
+
+
+def add_topic_paper(
+    text: str, slug: str, paper_id: str, *, comment: str = "", counter: bool = False
+) -> str:
+    """config.toml text with `paper_id` added to topic `slug`'s examples (or counter_examples).
+
+    Comments and layout are kept (tomlkit round-trip); only the one list changes, and the paper
+    leaves the opposite list if it was there. ConfigError when the text is not TOML or has no
+    such topic. Returns `text` unchanged when the paper is already listed.
+    """
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    try:
+        document = tomlkit.parse(text)
+    except TOMLKitError as e:
+        raise ConfigError(f"not valid TOML: {e}") from e
+    topics = document.get("topics", [])
+    entry = next((t for t in topics if isinstance(t, dict) and t.get("slug") == slug), None)
+    if entry is None:
+        known = ", ".join(str(t.get("slug")) for t in topics if isinstance(t, dict)) or "none"
+        raise ConfigError(f"no topic with slug {slug!r} (topics: {known})")
+    key, other = ("counter_examples", "examples") if counter else ("examples", "counter_examples")
+    if paper_id in entry.get(key, []):
+        return text
+    if paper_id in entry.get(other, []):
+        entry[other].remove(paper_id)
+        if not entry[other]:
+            entry[other] = tomlkit.array()
+    if key not in entry:
+        entry[key] = tomlkit.array()
+    values = entry[key]
+    if not isinstance(values, tomlkit.items.Array):
+        raise ConfigError(f"topics.{slug}.{key}: must be a list of strings")
+    one_line = "\n" not in values.as_string()
+    # One paper per line, with its title as a comment: the list stays readable as it grows.
+    values.add_line(paper_id, comment=comment.replace("\n", " ") or None, indent="    ")
+    if one_line:
+        values.add_line(indent="")
+    return tomlkit.dumps(document)

@@ -103,6 +103,7 @@ class Topic:
     keywords: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
+    counter_examples: tuple[str, ...] = ()
     min_similarity: float | None = None
 
 

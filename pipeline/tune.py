@@ -1,4 +1,4 @@
-"""Tools for tuning topics: `digest eval`, `digest topics`, `digest explain` (orchestration).
+"""Tools for tuning topics: `digest eval`, `topics`, `explain` and `mark` (orchestration).
 
 Only `cli` imports this module; it imports `run` (scoring, clustering, the store) and the stages.
 It decides nothing new: it runs the same scoring and clustering as `digest build` and reports.
@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pipeline import run
-from pipeline.config import Settings
+from pipeline.config import Settings, add_topic_paper, load_settings
+from pipeline.digest import build as digest
 from pipeline.embed import Embedder, content_hash
-from pipeline.embed.cache import ensure_vectors
-from pipeline.errors import ParseError
+from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
+from pipeline.errors import ConfigError, ParseError
 from pipeline.models import Paper, Topic, Week
+from pipeline.run import scoring
 from pipeline.store import Store
 from pipeline.topics import assign, labels
 
@@ -243,25 +246,30 @@ def _cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-# --- topics and explain ---------------------------------------------------------------------
+# --- topics, explain, mark --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class WeekScores:
-    """One week's papers with their topic evidence and assignments."""
+    """One week's papers with their topic evidence, assignments and digest sections."""
 
     week: str
     papers: list[Paper]
     scores: assign.TopicScores
     assignments: list[Any]
-    thresholds: dict[str, float]
     topics: tuple[Topic, ...]
+    sections: dict[str, str]  # paper_id → topic slug, 'theme: <label>' or 'other'
+
+    @property
+    def margin(self) -> np.ndarray:
+        """(n_papers, n_topics) distance from each topic's boundary; ≥ 0 is inside."""
+        return self.scores.margin if self.scores.margin is not None else self.scores.combined
 
 
 def score_week(
     settings: Settings, store: Store, embedder: Embedder, *, week: str | None = None
 ) -> WeekScores:
-    """Score and assign one week's stored papers exactly as `digest build` would."""
+    """Score, assign and cluster one week's stored papers exactly as `digest build` would."""
     now = datetime.now().astimezone()
     chosen = run.choose_week(
         week or settings.digest.week, store, now=now, timezone=settings.digest.timezone
@@ -269,39 +277,41 @@ def score_week(
     loaded, _ = run.load_week(store, embedder, chosen, now=now)
     papers = list(loaded.papers)
     topics = settings.topics_as_models()
-    scored, thresholds, assignments = run.assign_papers(
+    scored, _, assignments = run.assign_papers(
         settings, store, embedder, papers, loaded.vectors, topics, now=now
     )
-    return WeekScores(chosen, papers, scored, assignments, thresholds, topics)
+    rest = [i for i, a in enumerate(assignments) if a.primary is None]
+    themes, _ = run.find_week_themes(settings, loaded, rest) if rest else ([], [])
+    sections = {a.paper_id: a.primary or "other" for a in assignments}
+    sections.update({pid: f"theme: {t.label}" for t in themes for pid in t.paper_ids})
+    return WeekScores(chosen, papers, scored, assignments, topics, sections)
 
 
 def describe_topics(week: WeekScores, *, n_near: int = 3, n_keywords: int = 5) -> str:
-    """Per topic: count, the papers just above and just below its threshold, suggested keywords."""
+    """Per topic: count, the papers just inside and just outside its boundary, keywords to add."""
     lines = [f"{week.week}: {len(week.papers)} papers"]
     texts = [p.text for p in week.papers]
     for col, topic in enumerate(week.topics):
-        threshold = week.thresholds[topic.slug]
-        column = week.scores.combined[:, col]
+        column = week.margin[:, col]
         members = [i for i, a in enumerate(week.assignments) if a.primary == topic.slug]
-        lines.append(
-            f"\n{topic.slug} ({topic.name}): {len(members)} papers, threshold {threshold:.2f}"
+        boundary = (
+            f"fixed min_similarity {topic.min_similarity:.2f}"
+            if topic.min_similarity is not None
+            else "boundary learnt from the store"
         )
-        above = sorted(
-            (i for i in range(len(column)) if column[i] >= threshold), key=lambda i: column[i]
-        )
-        below = sorted(
-            (i for i in range(len(column)) if column[i] < threshold), key=lambda i: -column[i]
-        )
-        for label, rows in (("just above", above[:n_near]), ("just below", below[:n_near])):
+        lines.append(f"\n{topic.slug} ({topic.name}): {len(members)} papers, {boundary}")
+        inside = sorted((i for i in range(len(column)) if column[i] >= 0), key=lambda i: column[i])
+        outside = sorted((i for i in range(len(column)) if column[i] < 0), key=lambda i: -column[i])
+        for label, rows in (("just inside", inside[:n_near]), ("just outside", outside[:n_near])):
             for i in rows:
                 paper = week.papers[i]
-                lines.append(f"  {label} {column[i]:.3f}  {paper.paper_id}  {paper.title[:72]}")
-        inside = set(members)
+                lines.append(f"  {label} {column[i]:+.2f}  {paper.paper_id}  {paper.title[:70]}")
+        members_set = set(members)
         suggested = suggest_keywords(
             [texts[i] for i in members],
             topic,
             n=n_keywords,
-            background=[text for i, text in enumerate(texts) if i not in inside],
+            background=[text for i, text in enumerate(texts) if i not in members_set],
         )
         if suggested:
             lines.append("  suggested keywords: " + ", ".join(suggested))
@@ -321,53 +331,191 @@ def suggest_keywords(
     return [t for t in terms if t.casefold() not in have][:n]
 
 
-def compare_configs(before: WeekScores, after: WeekScores) -> list[tuple[str, str, str, str]]:
-    """(paper_id, title, old primary, new primary) for each paper whose topic changes."""
-    old = {a.paper_id: a.primary or "-" for a in before.assignments}
+@dataclass(frozen=True)
+class Comparison:
+    """What changes between two configs on one week: moved papers and section sizes."""
+
+    week: str
+    moved: list[tuple[str, str, str, str]]  # (paper_id, title, section before, section after)
+    sizes: dict[str, tuple[int, int]]  # section → (papers before, papers after)
+
+
+def compare_configs(before: WeekScores, after: WeekScores) -> Comparison:
+    """Every paper whose section (topic, discovered theme or other) changes, and section sizes."""
     titles = {p.paper_id: p.title for p in after.papers}
-    return [
-        (a.paper_id, titles[a.paper_id], old.get(a.paper_id, "-"), a.primary or "-")
-        for a in after.assignments
-        if old.get(a.paper_id, "-") != (a.primary or "-")
+    moved = [
+        (pid, titles[pid], before.sections.get(pid, "other"), section)
+        for pid, section in after.sections.items()
+        if before.sections.get(pid, "other") != section
     ]
+    old, new = Counter(before.sections.values()), Counter(after.sections.values())
+    order = [t.slug for t in after.topics] + sorted(set(old) | set(new))
+    sizes = {key: (old[key], new[key]) for key in dict.fromkeys(order)}
+    return Comparison(after.week, sorted(moved), sizes)
 
 
-def explain_paper(settings: Settings, store: Store, embedder: Embedder, paper_id: str) -> str:
-    """Per-topic scores of one stored paper and why it landed where it did."""
-    paper = store.get_paper(paper_id) or store.get_paper(f"arxiv:{paper_id}")
+def describe_comparison(comparison: Comparison, other: str) -> str:
+    """The comparison as lines: moved papers, then each section's size before → after."""
+    lines = [f"{comparison.week}: {len(comparison.moved)} papers change section under {other}"]
+    lines += [f"  {pid}  {old} → {new}  {title[:60]}" for pid, title, old, new in comparison.moved]
+    lines.append("sections (papers before → after):")
+    lines += [f"  {key:40} {a:4d} → {b:4d}" for key, (a, b) in comparison.sizes.items() if a or b]
+    return "\n".join(lines)
+
+
+def find_paper(store: Store, reference: str) -> Paper:
+    """The stored paper a reference names: arxiv:ID, ID with version, abs or pdf link, or an id."""
+    paper_id = scoring.paper_ref_id(reference)
+    paper = store.get_paper(paper_id)
     if paper is None:
-        raise ParseError(f"no stored paper with id {paper_id!r} (ids look like arxiv:2506.01234)")
-    now = datetime.now().astimezone()
-    vectors, _ = ensure_vectors(store, embedder, [paper], now=now)
-    topics = settings.topics_as_models()
-    scored, thresholds, assigned = run.assign_papers(
-        settings, store, embedder, [paper], vectors, topics, now=now
-    )
-    result = assigned[0]
+        raise ParseError(
+            f"no stored paper {paper_id!r} (from {reference!r}); ids look like arxiv:2506.01234,"
+            " 2506.01234v2 or https://arxiv.org/abs/2506.01234 — run `digest ingest` first"
+        )
+    return paper
+
+
+def paper_week(paper: Paper) -> str:
+    """The ISO week a paper's digest is: its announcement day, else publication, else first seen."""
+    day = paper.announced
+    if day is None and paper.published is not None:
+        day = paper.published.astimezone(UTC).date()
+    if day is None and paper.first_seen is not None:
+        day = paper.first_seen.astimezone(UTC).date()
+    return digest.iso_week(day) if day is not None else digest.iso_week(datetime.now(UTC).date())
+
+
+def explain_paper(settings: Settings, store: Store, embedder: Embedder, reference: str) -> str:
+    """Where one stored paper landed, the evidence per topic, and what would move it."""
+    paper = find_paper(store, reference)
+    week = score_week(settings, store, embedder, week=paper_week(paper))
+    row = next(i for i, p in enumerate(week.papers) if p.paper_id == paper.paper_id)
+    result = week.assignments[row]
+    pulls = _example_pulls(settings, store, embedder, paper, week.topics)
     lines = [
         f"{paper.paper_id}: {paper.title}",
-        f"{'topic':22} {'cosine':>7} {'kw':>3} {'score':>6} {'thresh':>6}  verdict",
+        f"{week.week}: in section {_section_name(week.sections[paper.paper_id])}",
+        f"{'topic':22} {'cosine':>6} {'margin':>7}  verdict",
     ]
-    for col, topic in enumerate(topics):
-        found = assign.matched_keywords(paper.text, topic.keywords)
-        score = float(scored.combined[0, col])
+    for col, topic in enumerate(week.topics):
+        margin = float(week.margin[row, col])
         vetoed = bool(topic.exclude) and assign.has_phrase(paper.text, topic.exclude)
+        counter = paper.paper_id in scoring.counter_example_ids(store, topic)
         verdict = (
             "vetoed by exclude"
             if vetoed
-            else ("passes" if score >= thresholds[topic.slug] else "below threshold")
+            else "a counter-example"
+            if counter
+            else ("inside the boundary" if margin >= 0 else "outside the boundary")
         )
-        cosine, hits = float(scored.semantic[0, col]), int(scored.keywords[0, col])
+        found = assign.matched_keywords(paper.text, topic.keywords)
         lines.append(
-            f"{topic.slug:22} {cosine:7.3f} {hits:3d} {score:6.3f} "
-            f"{thresholds[topic.slug]:6.2f}  {verdict}"
-            + (f" (keywords: {', '.join(found)})" if found else "")
+            f"{topic.slug:22} {week.scores.semantic[row, col]:6.3f} {margin:+7.2f}  {verdict}"
         )
-    if result.primary:
-        also = f"; also relevant to {', '.join(result.also)}" if result.also else ""
-        lines.append(f"→ primary topic {result.primary} (score {result.score:.3f}){also}")
-    else:
-        lines.append(
-            "→ no topic: clustered with the other unmatched papers into a discovered theme"
-        )
+        if found:
+            lines.append(f"{'':22}   keywords: {', '.join(found)}")
+        lines.append(f"{'':22}   boundary: {_boundary_words(topic)}")
+        if pulls.get(topic.slug):
+            lines.append(f"{'':22}   pulled by example {pulls[topic.slug]}")
+    lines.append(_what_would_change(paper, result, week.topics, week.margin[row]))
     return "\n".join(lines)
+
+
+def _section_name(section: str) -> str:
+    if section == "other":
+        return "Other (no topic, no discovered theme)"
+    return section if section.startswith("theme: ") else f"topic {section}"
+
+
+def _boundary_words(topic: Topic) -> str:
+    if topic.min_similarity is not None:
+        return f"fixed: min_similarity {topic.min_similarity:.2f} on cosine + keyword bonus"
+    return "learnt from the store (margin in standard deviations of the topic's score)"
+
+
+def _example_pulls(
+    settings: Settings, store: Store, embedder: Embedder, paper: Paper, topics: Sequence[Topic]
+) -> dict[str, str]:
+    """Per topic, the example the paper is closest to, when it is closer than the topic text."""
+    now = datetime.now().astimezone()
+    found = {}
+    vector, _ = ensure_vectors(store, embedder, [paper], now=now)
+    for topic in topics:
+        prototypes = scoring.topic_prototypes(store, topic)
+        if len(prototypes) < 2:
+            continue
+        items = [(f"topic:{topic.slug}:{k}", content_hash(t), t) for k, t in prototypes]
+        vectors, _ = ensure_text_vectors(store, embedder, items, now=now)
+        cosines = vectors @ vector[0]
+        best = int(np.argmax(cosines))
+        if best > 0:
+            example = topic.examples[best - 1]
+            found[topic.slug] = f"{example} (cosine {cosines[best]:.3f})"
+    return found
+
+
+def _what_would_change(
+    paper: Paper, result: Any, topics: Sequence[Topic], margins: np.ndarray
+) -> str:
+    """One or two sentences: the nearest topic it could join, or how to take it out."""
+    mark = f"digest mark {paper.paper_id} --topic"
+    if result.primary is not None:
+        return (
+            f"→ to take it out of {result.primary}: `{mark} {result.primary} --not`"
+            " (adds it to the topic's counter_examples)"
+        )
+    if not topics:
+        return "→ no topics are configured"
+    nearest = int(np.argmax(margins))
+    return (
+        f"→ nearest topic: {topics[nearest].slug}, {-float(margins[nearest]):.2f} outside its"
+        f" boundary; `{mark} {topics[nearest].slug}` adds it to the topic's examples"
+    )
+
+
+@dataclass(frozen=True)
+class MarkResult:
+    """What `digest mark` did: the message, and the papers that move at the next build."""
+
+    changed: bool
+    message: str
+    comparison: Comparison | None
+
+
+def mark_paper(
+    settings: Settings,
+    store: Store,
+    embedder: Embedder,
+    reference: str,
+    slug: str,
+    *,
+    counter: bool = False,
+) -> MarkResult:
+    """Add a stored paper to a topic's examples (or counter_examples) in the config file in use.
+
+    The file keeps its comments and layout; the new file is validated before it replaces the
+    old one (atomically), and the next build's week is scored under both to say what moves.
+    """
+    paper = find_paper(store, reference)
+    path = settings.config_path
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read config file {path}: {e}") from e
+    updated = add_topic_paper(text, slug, paper.paper_id, comment=paper.title, counter=counter)
+    key = "counter_examples" if counter else "examples"
+    if updated == text:
+        return MarkResult(False, f"{paper.paper_id} is already in {slug}'s {key}", None)
+    temporary = path.with_name(f".{path.name}.mark.tmp")
+    try:
+        temporary.write_text(updated, encoding="utf-8")
+        new_settings = load_settings(temporary).model_copy(update={"config_path": path})
+        before = score_week(settings, store, embedder)
+        comparison = compare_configs(
+            before, score_week(new_settings, store, embedder, week=before.week)
+        )
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    message = f"added {paper.paper_id} ({paper.title[:60]}) to {slug}'s {key} in {path}"
+    return MarkResult(True, message, comparison)

@@ -6,6 +6,7 @@ stage: it reads settings and passes plain parameters down.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -14,7 +15,9 @@ import numpy as np
 from pipeline.config import Settings
 from pipeline.embed import Embedder, content_hash
 from pipeline.embed.cache import ensure_text_vectors
+from pipeline.ingest import normalize
 from pipeline.models import Assignment, Paper, Theme, Topic, Week
+from pipeline.run import boundaries as boundaries_mod
 from pipeline.store import Store
 from pipeline.topics import assign, cluster
 
@@ -31,17 +34,21 @@ def assign_papers(
 ) -> tuple[assign.TopicScores, dict[str, float], list[Assignment]]:
     """Score papers against topics and pick each one's primary topic, as every build does.
 
-    Returns the scores, the per-topic thresholds used, and the assignments (in paper order).
+    Returns the scores, the per-topic thresholds on `scores.margin` (0: each topic's boundary),
+    and the assignments (in paper order).
     """
     scored = score_papers(settings, store, embedder, papers, vectors, topics, now=now)
-    thresholds = topic_thresholds(settings, topics)
+    thresholds = {t.slug: 0.0 for t in topics}
+    margin = scored.margin if scored.margin is not None else scored.combined
     assignments = assign.assign_topics(
         [p.paper_id for p in papers],
         [p.text for p in papers],
-        scored.combined,
+        margin,
         topics,
         thresholds=thresholds,
-        also_margin=settings.themes.also_margin,
+        # also_margin is in cosine units; margins count FIXED_SCALE steps of cosine.
+        also_margin=settings.themes.also_margin / assign.FIXED_SCALE,
+        vetoed={t.slug: counter_example_ids(store, t) for t in topics},
     )
     return scored, thresholds, assignments
 
@@ -56,36 +63,54 @@ def score_papers(
     *,
     now: datetime,
 ) -> assign.TopicScores:
-    """Each paper's evidence for each topic: best prototype cosine plus keyword hits."""
+    """Each paper's evidence for each topic: prototype cosine, keyword hits, boundary margin.
+
+    A topic without its own min_similarity gets a boundary learnt from the whole store
+    (`boundaries.learn_boundaries`); with too little evidence, the [themes] min_similarity.
+    """
     prototypes, owners = prototype_items(store, topics)
     proto_vectors, _ = ensure_text_vectors(store, embedder, prototypes, now=now)
     paper_vectors = vectors if len(papers) else np.zeros((0, 1), dtype=np.float32)
     semantic = assign.semantic_scores(paper_vectors, proto_vectors, owners, len(topics))
-    return assign.combine_scores(
+    scored = assign.combine_scores(
         semantic,
         [p.title for p in papers],
         [p.text for p in papers],
         topics,
         keyword_weight=settings.themes.keyword_weight,
     )
-
-
-def find_week_themes(
-    settings: Settings, week: Week, rows: Sequence[int]
-) -> tuple[list[Theme], list[str]]:
-    """Cluster the papers at `rows` (those no topic took) into discovered themes."""
-    rows = list(rows)
-    taken = set(rows)
-    texts = week.texts
-    return cluster.find_themes(
-        [week.papers[i].paper_id for i in rows],
-        week.vectors[rows] if rows else np.zeros((0, 1), dtype=np.float32),
-        [texts[i] for i in rows],
-        seed=settings.themes.seed,
-        min_theme_size=settings.themes.min_theme_size,
-        max_themes=settings.themes.max_themes,
-        background=[text for i, text in enumerate(texts) if i not in taken],
+    learnt: list[assign.Boundary | None] = [None] * len(topics)
+    examples = [
+        [col for col, (item, _, _) in enumerate(prototypes) if _is_example(item, t)] for t in topics
+    ]
+    if len(papers) and any(t.min_similarity is None for t in topics):
+        learnt = boundaries_mod.learn_boundaries(
+            store,
+            embedder.name,
+            topics,
+            papers,
+            paper_vectors,
+            prototypes=(proto_vectors, owners),
+            examples=examples,
+            counter_ids=[counter_example_ids(store, t) for t in topics],
+        )
+    default = settings.themes.min_similarity
+    boundaries = [
+        b if t.min_similarity is None else None for t, b in zip(topics, learnt, strict=True)
+    ]
+    fixed = [
+        t.min_similarity if t.min_similarity is not None else (None if b else default)
+        for t, b in zip(topics, boundaries, strict=True)
+    ]
+    own_text = boundaries_mod.text_cosines(
+        paper_vectors, (proto_vectors, owners), examples, len(topics)
     )
+    margin = assign.topic_margins(scored, paper_vectors, own_text, boundaries, fixed)
+    return dataclasses.replace(scored, margin=margin)
+
+
+def _is_example(item_id: str, topic: Topic) -> bool:
+    return item_id.startswith(f"topic:{topic.slug}:example")
 
 
 def prototype_items(
@@ -104,23 +129,47 @@ def prototype_items(
 def topic_prototypes(store: Store, topic: Topic) -> list[tuple[str, str]]:
     """(key, text) of what a topic is compared with: its own text, then each example paper.
 
-    An example that is an arXiv id of a stored paper stands for that paper's title and abstract;
-    any other example (a title, or an id not stored yet) is embedded as written.
+    An example that is an arXiv id or link of a stored paper stands for that paper's title and
+    abstract; any other example (a title, or an id not stored yet) is embedded as written.
     """
     found = [("text", assign.topic_text(topic))]
     for number, example in enumerate(topic.examples):
-        paper = store.get_paper(_example_id(example))
+        paper = store.get_paper(paper_ref_id(example))
         found.append((f"example{number}", paper.text if paper is not None else example))
     return found
 
 
-def _example_id(example: str) -> str:
-    text = example.strip()
-    text = text.removeprefix("arxiv:").removeprefix("arXiv:")
-    return f"arxiv:{text.split('v')[0]}" if text[:4].isdigit() and "." in text[:6] else text
+def counter_example_ids(store: Store, topic: Topic) -> frozenset[str]:
+    """The stored paper ids a topic's counter_examples name (arXiv ids, links or titles)."""
+    found = set()
+    for reference in topic.counter_examples:
+        paper_id = paper_ref_id(reference)
+        if store.get_paper(paper_id) is None:
+            title_key = normalize.normalize_title(reference)
+            paper_id = store.find_paper_id_by_title_key(title_key) or paper_id
+        found.add(paper_id)
+    return frozenset(found)
 
 
-def topic_thresholds(settings: Settings, topics: Sequence[Topic]) -> dict[str, float]:
-    """Each topic's own min_similarity, else the [themes] default."""
-    default = settings.themes.min_similarity
-    return {t.slug: t.min_similarity if t.min_similarity is not None else default for t in topics}
+def paper_ref_id(reference: str) -> str:
+    """arxiv:2506.13755, 2506.13755v2, an abs or pdf link → 'arxiv:2506.13755'; else as written."""
+    parsed = normalize.parse_arxiv_id(reference)
+    return f"arxiv:{parsed[0]}" if parsed is not None else reference.strip()
+
+
+def find_week_themes(
+    settings: Settings, week: Week, rows: Sequence[int]
+) -> tuple[list[Theme], list[str]]:
+    """Cluster the papers at `rows` (those no topic took) into discovered themes."""
+    rows = list(rows)
+    taken = set(rows)
+    texts = week.texts
+    return cluster.find_themes(
+        [week.papers[i].paper_id for i in rows],
+        week.vectors[rows] if rows else np.zeros((0, 1), dtype=np.float32),
+        [texts[i] for i in rows],
+        seed=settings.themes.seed,
+        min_theme_size=settings.themes.min_theme_size,
+        max_themes=settings.themes.max_themes,
+        background=[text for i, text in enumerate(texts) if i not in taken],
+    )

@@ -128,11 +128,13 @@ def semantic_scores(
 
 @dataclass(frozen=True)
 class TopicScores:
-    """Per-paper, per-topic evidence: cosine, keyword hits, and the combined score."""
+    """Per-paper, per-topic evidence: cosine, keyword hits, combined score, margin."""
 
     semantic: np.ndarray  # (n_papers, n_topics) best prototype cosine
     keywords: np.ndarray  # (n_papers, n_topics) capped keyword hit counts
     combined: np.ndarray  # semantic + keyword_weight * keywords
+    # (n_papers, n_topics) distance from each topic's boundary (≥ 0: inside); see topic_margins.
+    margin: np.ndarray | None = None
 
 
 def combine_scores(
@@ -166,8 +168,14 @@ def assign_topics(
     *,
     thresholds: Mapping[str, float],
     also_margin: float,
+    vetoed: Mapping[str, frozenset[str]] | None = None,
 ) -> list[Assignment]:
-    """Each paper's primary topic (best score over its threshold, not vetoed) and 'also' list."""
+    """Each paper's primary topic (best score over its threshold, not vetoed) and 'also' list.
+
+    A paper is vetoed from a topic by the topic's `exclude` phrases or by being one of the
+    `vetoed[slug]` paper ids (its counter-examples).
+    """
+    vetoed = vetoed or {}
     result = []
     for row, (paper_id, text) in enumerate(zip(paper_ids, texts, strict=True)):
         candidates: list[tuple[float, str]] = []
@@ -178,6 +186,8 @@ def assign_topics(
             if score < thresholds[topic.slug]:
                 continue
             if topic.exclude and has_phrase(text, topic.exclude):
+                continue
+            if paper_id in vetoed.get(topic.slug, ()):
                 continue
             candidates.append((score, topic.slug))
         # Highest score first; the slug breaks ties so the result never depends on dict order.
@@ -190,3 +200,146 @@ def assign_topics(
         also = tuple(slug for score, slug in candidates[1:] if score >= top_score - also_margin)
         result.append(Assignment(paper_id, primary, top_score, also, tuple(all_scores)))
     return result
+
+
+# --- boundaries learnt from the store (issue 16) ----------------------------------------------
+
+#: Below this many weak positives (keyword hits plus examples) in the store, a topic has too
+#: little to learn from and falls back to the fixed `min_similarity` threshold.
+MIN_WEAK_POSITIVES = 5
+#: Fixed-threshold margins are (score - min_similarity) / FIXED_SCALE, so that they compare with
+#: learnt margins (in standard deviations of the topic's score over the store): 0.1 is about one
+#: standard deviation of a topic's cosine over a store of arXiv abstracts.
+FIXED_SCALE = 0.1
+#: Part of every cached boundary's key: bump it when fit_boundary changes what it computes.
+BOUNDARY_VERSION = 2
+#: The share of a boundary's direction that comes from the topic's examples, when it has some.
+EXAMPLE_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """A topic's boundary learnt from the store, without labels.
+
+    A paper's score is its projection on `direction` (from the store's mean towards the topic's
+    weak positives) plus its best prototype cosine; it belongs when the score is ≥ `threshold`.
+    Margins are (score - threshold) / `scale`, the score's standard deviation over the store.
+    """
+
+    direction: np.ndarray
+    threshold: float
+    scale: float
+    n_weak_positive: int
+    label_frequency: float  # estimated share of the topic's papers that carry a keyword
+
+    def margins(self, vectors: np.ndarray, cosines: np.ndarray) -> np.ndarray:
+        """(n,) signed distance of each paper from the boundary, in standard deviations."""
+        if vectors.shape[0] == 0:
+            return np.zeros(0, dtype=np.float32)
+        score = vectors @ self.direction + cosines
+        return np.asarray((score - self.threshold) / self.scale, dtype=np.float32)
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-able form, for the boundary cache."""
+        return {
+            "direction": [round(float(v), 7) for v in self.direction],
+            "threshold": self.threshold,
+            "scale": self.scale,
+            "n_weak_positive": self.n_weak_positive,
+            "label_frequency": self.label_frequency,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Boundary:
+        """The inverse of `to_json`; KeyError/TypeError/ValueError on a malformed entry."""
+        return cls(
+            np.asarray(data["direction"], dtype=np.float32),
+            float(data["threshold"]),  # type: ignore[arg-type]
+            float(data["scale"]),  # type: ignore[arg-type]
+            int(data["n_weak_positive"]),  # type: ignore[call-overload]
+            float(data["label_frequency"]),  # type: ignore[arg-type]
+        )
+
+
+def fit_boundary(
+    vectors: np.ndarray,
+    cosines: np.ndarray,
+    hits: np.ndarray,
+    *,
+    example_vectors: np.ndarray | None = None,
+    counter_rows: Sequence[int] = (),
+) -> Boundary | None:
+    """Learn one topic's boundary from the whole store (`vectors`, unit rows), or None.
+
+    Positive-unlabelled learning: papers with a keyword hit (and the topic's examples) are weak
+    positives, the store is the background. The direction is the weak positives' mean minus the
+    store's mean; the score adds the prototype cosine, so the topic's own words still count. The
+    threshold maximises an F1 estimated without labels: if keyword hits are a fair sample of the
+    topic's papers, the share c of hits among the surest papers (score above the hits' median)
+    estimates how many papers carry a keyword, so hits above a threshold / c estimates the true
+    positives above it and hits / c all of them. Counter-example rows never count as positives.
+    None when there are fewer than MIN_WEAK_POSITIVES weak positives.
+    """
+    weak = np.asarray(hits, dtype=np.float32) > 0
+    weak[list(counter_rows)] = False
+    examples = example_vectors if example_vectors is not None else np.zeros((0, vectors.shape[1]))
+    n_weak = int(weak.sum()) + len(examples)
+    if n_weak < MIN_WEAK_POSITIVES or vectors.shape[0] < 2 * MIN_WEAK_POSITIVES:
+        return None
+    # Examples are certain where keyword hits are guesses: together they weigh EXAMPLE_SHARE.
+    share = EXAMPLE_SHARE
+    example_weight = (
+        max(1.0, share / (1 - share) * weak.sum() / len(examples)) if len(examples) else 0.0
+    )
+    total = weak.sum() + example_weight * len(examples)
+    positive_mean = (vectors[weak].sum(axis=0) + example_weight * examples.sum(axis=0)) / total
+    direction = positive_mean - vectors.mean(axis=0)
+    norm = float(np.linalg.norm(direction))
+    if norm == 0.0:
+        return None
+    direction = (direction / norm).astype(np.float32)
+    score = vectors @ direction + cosines
+    threshold, frequency = _estimated_f1_threshold(score, weak)
+    scale = float(score.std()) or 1.0
+    return Boundary(direction, threshold, scale, n_weak, frequency)
+
+
+def _estimated_f1_threshold(score: np.ndarray, weak: np.ndarray) -> tuple[float, float]:
+    """The threshold with the best label-free F1 estimate, and the estimated label frequency."""
+    if not weak.any():  # only examples: keep the papers as close as the examples' median
+        return float(np.median(score)), 1.0
+    surest = score >= np.median(score[weak])
+    frequency = float(weak[surest].mean())
+    n_topic = weak.sum() / frequency
+    candidates = np.unique(np.quantile(score, np.linspace(0.0, 0.999, 400)))
+    order = np.sort(score)
+    weak_sorted = np.sort(score[weak])
+    # Papers (all, and weak positives) at or above each candidate, by binary search.
+    n_above = len(order) - np.searchsorted(order, candidates, side="left")
+    weak_above = len(weak_sorted) - np.searchsorted(weak_sorted, candidates, side="left")
+    estimated_f1 = 2 * (weak_above / frequency) / (n_above + n_topic)
+    # Ties go to the higher threshold: np.argmax takes the first, so search from the top.
+    best = len(candidates) - 1 - int(np.argmax(estimated_f1[::-1]))
+    return float(candidates[best]), frequency
+
+
+def topic_margins(
+    scores: TopicScores,
+    vectors: np.ndarray,
+    text_cosines: np.ndarray,
+    boundaries: Sequence[Boundary | None],
+    fixed: Sequence[float | None],
+) -> np.ndarray:
+    """(n_papers, n_topics) margins: a topic with a fixed threshold (`fixed[t]`, its
+    min_similarity) or no boundary is judged by (combined - threshold) / FIXED_SCALE, the others
+    by their learnt boundary over the vectors and their cosine with the topic's own text.
+    `fixed[t]` must be set where `boundaries[t]` is None."""
+    margins = np.zeros(scores.combined.shape, dtype=np.float32)
+    for col, (boundary, threshold) in enumerate(zip(boundaries, fixed, strict=True)):
+        if threshold is not None or boundary is None:
+            if threshold is None:
+                raise ValueError(f"topic column {col} has neither a boundary nor a threshold")
+            margins[:, col] = (scores.combined[:, col] - threshold) / FIXED_SCALE
+        else:
+            margins[:, col] = boundary.margins(vectors, text_cosines[:, col])
+    return margins

@@ -1,0 +1,58 @@
+"""Bundle the shared 7,000-record arXiv OAI corpus as compact JSONL for the topic benchmark.
+
+Reads every ListRecords page in ../shared/fixtures/corpora/arxiv-oai-cs-2016 (real OAI-PMH
+responses) and writes benchmarks/data/oai-cs-2016-papers.jsonl.gz: one object per record with
+`id` (arxiv:…), `title`, `abstract` (whitespace collapsed) and `categories` (all of them, in arXiv's
+order), sorted by id, duplicates dropped. `eval_topics.py` reads only this file, so the benchmark
+runs from a fresh clone.
+
+Example: python benchmarks/make_topic_corpus.py
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SHARED = HERE.parent.parent.parent / "shared" / "fixtures" / "corpora" / "arxiv-oai-cs-2016"
+CORPUS = HERE / "data" / "oai-cs-2016-papers.jsonl.gz"
+ARXIV = "{http://arxiv.org/OAI/arXiv/}"
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def read_page(path: Path) -> list[dict[str, object]]:
+    """Every record of one OAI-PMH page with an abstract and at least one category."""
+    records = []
+    for node in ET.parse(path).getroot().iter(f"{ARXIV}arXiv"):
+        categories = (node.findtext(f"{ARXIV}categories") or "").split()
+        abstract = _one_line(node.findtext(f"{ARXIV}abstract") or "")
+        if not categories or not abstract:
+            continue
+        records.append(
+            {
+                "id": "arxiv:" + (node.findtext(f"{ARXIV}id") or "").strip(),
+                "title": _one_line(node.findtext(f"{ARXIV}title") or ""),
+                "abstract": abstract,
+                "categories": categories,
+            }
+        )
+    return records
+
+
+def main(source: Path = SHARED) -> None:
+    records = {str(r["id"]): r for page in sorted(source.glob("*.xml")) for r in read_page(page)}
+    lines = [json.dumps(records[k], ensure_ascii=False) for k in sorted(records)]
+    with gzip.open(CORPUS, "wt", encoding="utf-8", compresslevel=9) as out:
+        out.write("\n".join(lines) + "\n")
+    print(f"{CORPUS.name}: {len(lines)} papers")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""Topic boundaries learnt from the whole store (issue 16): gather the background, fit, cache.
+
+Sequencing only; the learning itself is `topics.assign.fit_boundary` (pure). The background is
+every stored paper that has a vector for the model, plus the papers being scored (a week, or the
+papers of a labels file), so a topic with two papers this week still gets a boundary drawn from
+thousands. A fitted boundary is cached in the store's meta table under a key made of the topic's
+text, keywords, examples and counter-examples, the model and the store's size, so a warm build
+refits nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+
+from pipeline.models import Paper, Topic
+from pipeline.store import Store
+from pipeline.topics import assign
+
+logger = logging.getLogger(__name__)
+
+_META_PREFIX = "topic-boundary:"
+
+
+def learn_boundaries(
+    store: Store,
+    model: str,
+    topics: Sequence[Topic],
+    papers: Sequence[Paper],
+    vectors: np.ndarray,
+    *,
+    prototypes: tuple[np.ndarray, Sequence[int]],
+    examples: Sequence[Sequence[int]],
+    counter_ids: Sequence[frozenset[str]],
+) -> list[assign.Boundary | None]:
+    """Each topic's boundary (None: too little evidence, use min_similarity), cached in meta.
+
+    `prototypes` are the prototype vectors and the topic index of each; `examples[t]` are the
+    columns of those prototypes that are topic t's example papers; `counter_ids[t]` its
+    counter-example paper ids.
+    """
+    scope = _scope_key(store, model, papers)
+    keys = [
+        _topic_key(topic, scope, counter)
+        for topic, counter in zip(topics, counter_ids, strict=True)
+    ]
+    found: list[assign.Boundary | None] = []
+    missing = []
+    for index, (topic, key) in enumerate(zip(topics, keys, strict=True)):
+        cached = _load(store, topic.slug, key)
+        if cached is None:
+            missing.append(index)
+        found.append(cached[0] if cached is not None else None)
+    if not missing:
+        return found
+    ids, background = _background(store, model, papers, vectors)
+    texts = [p.text for p in ids]
+    proto_vectors, _ = prototypes
+    # The learnt score uses the topic's own text; examples shape the direction instead.
+    cosines = text_cosines(background, prototypes, examples, len(topics))
+    hits = assign.combine_scores(
+        cosines, [p.title for p in ids], texts, topics, keyword_weight=0.0
+    ).keywords
+    row_of = {p.paper_id: row for row, p in enumerate(ids)}
+    for index in missing:
+        topic = topics[index]
+        counter_rows = [row_of[pid] for pid in counter_ids[index] if pid in row_of]
+        boundary = assign.fit_boundary(
+            background,
+            cosines[:, index],
+            hits[:, index],
+            example_vectors=proto_vectors[list(examples[index])],
+            counter_rows=counter_rows,
+        )
+        found[index] = boundary
+        _save(store, topic.slug, keys[index], boundary)
+    return found
+
+
+def text_cosines(
+    vectors: np.ndarray,
+    prototypes: tuple[np.ndarray, Sequence[int]],
+    examples: Sequence[Sequence[int]],
+    n_topics: int,
+) -> np.ndarray:
+    """(n, n_topics) cosine of each vector with each topic's own text (not its examples)."""
+    proto_vectors, owners = prototypes
+    example_columns = {col for columns in examples for col in columns}
+    keep = [col for col in range(len(owners)) if col not in example_columns]
+    return assign.semantic_scores(
+        vectors, proto_vectors[keep], [owners[col] for col in keep], n_topics
+    )
+
+
+def _background(
+    store: Store, model: str, papers: Sequence[Paper], vectors: np.ndarray
+) -> tuple[list[Paper], np.ndarray]:
+    """Every stored paper with a current vector for `model`, then `papers` not among them."""
+    from pipeline.embed import content_hash
+
+    span = store.get_date_range()
+    stored = store.list_papers_between(*span) if span is not None else []
+    have = store.get_vectors(model, [(p.paper_id, content_hash(p.text)) for p in stored])
+    chosen = [p for p in stored if p.paper_id in have]
+    rows = [have[p.paper_id] for p in chosen]
+    seen = {p.paper_id for p in chosen}
+    for paper, vector in zip(papers, vectors, strict=True):
+        if paper.paper_id not in seen:
+            chosen.append(paper)
+            rows.append(vector)
+    if not rows:
+        return [], np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), np.float32)
+    return chosen, np.stack(rows).astype(np.float32, copy=False)
+
+
+def _scope_key(store: Store, model: str, papers: Sequence[Paper]) -> str:
+    """What the background depends on: the model, the store's size and span, the scored papers."""
+    digest = hashlib.sha256()
+    span = store.get_date_range()
+    digest.update(f"{model}|{store.count_vectors(model)}|{span}|".encode())
+    for paper_id in sorted(p.paper_id for p in papers):
+        digest.update(paper_id.encode() + b"\n")
+    return digest.hexdigest()
+
+
+def _topic_key(topic: Topic, scope: str, counter_ids: frozenset[str]) -> str:
+    fields = [
+        assign.topic_text(topic),
+        list(topic.keywords),
+        list(topic.examples),
+        sorted(counter_ids),
+        scope,
+        assign.BOUNDARY_VERSION,
+    ]
+    return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
+
+
+def _load(store: Store, slug: str, key: str) -> tuple[assign.Boundary | None] | None:
+    """(boundary,) when the cache holds one for `key`, else None; a bad entry is a miss."""
+    raw = store.get_meta(_META_PREFIX + slug)
+    if raw is None:
+        return None
+    try:
+        entry = json.loads(raw)
+        if entry.get("key") != key:
+            return None
+        data = entry.get("boundary")
+        return (None if data is None else assign.Boundary.from_json(data),)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        logger.warning("ignoring a malformed cached boundary for topic %s", slug)
+        return None
+
+
+def _save(store: Store, slug: str, key: str, boundary: assign.Boundary | None) -> None:
+    value = {"key": key, "boundary": None if boundary is None else boundary.to_json()}
+    store.set_meta(_META_PREFIX + slug, json.dumps(value))
