@@ -225,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     results = {}
     with Store.open(":memory:") as store:
-        store.upsert_papers(papers, "oai-cs-2016", NOW)
+        store.upsert_papers(papers, "oai-cs-2016", NOW, merge=lambda stored, new: new)
         store.save_vectors(
             embedder.name,
             [(p.paper_id, content_hash(p.text), v) for p, v in zip(papers, vectors, strict=True)],

@@ -494,7 +494,8 @@ def mark_paper(
     """Add a stored paper to a topic's examples (or counter_examples) in the config file in use.
 
     The file keeps its comments and layout; the new file is validated before it replaces the
-    old one (atomically), and the next build's week is scored under both to say what moves.
+    old one (atomically), and the paper's week is scored under both to say what will move when
+    that week is built again.
     """
     paper = find_paper(store, reference)
     path = settings.config_path
@@ -510,10 +511,9 @@ def mark_paper(
     try:
         temporary.write_text(updated, encoding="utf-8")
         new_settings = load_settings(temporary).model_copy(update={"config_path": path})
-        before = score_week(settings, store, embedder)
-        comparison = compare_configs(
-            before, score_week(new_settings, store, embedder, week=before.week)
-        )
+        week = paper_week(paper)
+        before = score_week(settings, store, embedder, week=week)
+        comparison = compare_configs(before, score_week(new_settings, store, embedder, week=week))
         temporary.replace(path)
     finally:
         temporary.unlink(missing_ok=True)

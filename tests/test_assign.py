@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from pipeline.models import Topic
 from pipeline.topics.assign import (
+    FIXED_SCALE,
     MAX_KEYWORD_HITS,
+    MIN_WEAK_POSITIVES,
+    Boundary,
     assign_topics,
     combine_scores,
+    fit_boundary,
     has_phrase,
     keyword_hits,
     matched_keywords,
     score_topics,
     semantic_scores,
+    topic_margins,
     topic_text,
 )
 
@@ -118,3 +125,93 @@ def test_combine_scores_adds_the_keyword_bonus() -> None:
     )
     assert np.allclose(scored.combined[:, 0], [0.6, 0.5])
     assert scored.keywords[:, 0].tolist() == [2.0, 0.0]
+
+
+# --- boundaries learnt from the store (issue 16) ----------------------------------------------
+
+
+def _store_like(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """600 unit vectors: 60 of a topic (20 with a keyword hit), 540 of five other areas."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(6, 32))
+    rows = [centres[0] + rng.normal(scale=0.9, size=32) for _ in range(60)]
+    rows += [centres[1 + i % 5] + rng.normal(scale=0.9, size=32) for i in range(540)]
+    vectors = np.asarray(rows, dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    in_topic = np.arange(600) < 60
+    hits = np.zeros(600, dtype=np.float32)
+    hits[:20] = 1.0  # a third of the topic names its keyword ...
+    hits[100:106] = 1.0  # ... and a few other papers do too (a keyword is a weak label)
+    text = centres[0] + rng.normal(scale=2.0, size=32)  # a one-sentence description: noisy
+    cosines = vectors @ (text / np.linalg.norm(text))
+    return vectors, cosines.astype(np.float32), hits, in_topic
+
+
+def _f1(predicted: np.ndarray, gold: np.ndarray) -> float:
+    tp = int((predicted & gold).sum())
+    return 2 * tp / (predicted.sum() + gold.sum())
+
+
+def test_fit_boundary_finds_topic_papers_that_lack_the_keyword() -> None:
+    vectors, cosines, hits, in_topic = _store_like()
+    boundary = fit_boundary(vectors, cosines, hits)
+    assert boundary is not None
+    inside = boundary.margins(vectors, cosines) >= 0
+    assert inside[20:60].mean() > 0.8  # most topic papers without a keyword hit are found
+    assert _f1(inside, in_topic) > _f1(hits > 0, in_topic) + 0.2
+    assert inside[60:].mean() < 0.05
+
+
+def test_fit_boundary_is_deterministic_and_round_trips_json() -> None:
+    vectors, cosines, hits, _ = _store_like()
+    first, second = fit_boundary(vectors, cosines, hits), fit_boundary(vectors, cosines, hits)
+    assert first is not None and second is not None
+    assert np.array_equal(first.margins(vectors, cosines), second.margins(vectors, cosines))
+    again = Boundary.from_json(json.loads(json.dumps(first.to_json())))
+    assert np.allclose(again.margins(vectors, cosines), first.margins(vectors, cosines), atol=1e-5)
+
+
+def test_fit_boundary_needs_a_few_weak_positives() -> None:
+    vectors, cosines, hits, _ = _store_like()
+    few = np.zeros_like(hits)
+    few[: MIN_WEAK_POSITIVES - 1] = 1.0
+    assert fit_boundary(vectors, cosines, few) is None
+    # Examples count as weak positives too.
+    assert fit_boundary(vectors, cosines, few, example_vectors=vectors[30:32]) is not None
+
+
+def test_fit_boundary_examples_pull_the_direction_towards_them() -> None:
+    vectors, cosines, hits, _ = _store_like()
+    plain = fit_boundary(vectors, cosines, hits)
+    taught = fit_boundary(vectors, cosines, hits, example_vectors=vectors[20:40])
+    assert plain is not None and taught is not None
+    examples_mean = vectors[20:40].mean(axis=0)
+    assert taught.direction @ examples_mean > plain.direction @ examples_mean
+    assert (taught.margins(vectors, cosines)[20:40] >= 0).mean() >= 0.9
+
+
+def test_topic_margins_puts_fixed_thresholds_on_the_same_scale() -> None:
+    scores = combine_scores(
+        np.array([[0.62, 0.5]], dtype=np.float32), ["t"], ["t"], TOPICS, keyword_weight=0.0
+    )
+    vectors, cosines, hits, _ = _store_like()
+    boundary = fit_boundary(vectors, cosines, hits)
+    margins = topic_margins(
+        scores, vectors[:1], cosines[:1, None].repeat(2, 1), [None, boundary], [0.6, None]
+    )
+    assert np.isclose(margins[0, 0], 0.02 / FIXED_SCALE)
+    assert np.isclose(margins[0, 1], boundary.margins(vectors[:1], cosines[:1])[0])
+
+
+def test_assign_topics_vetoes_counter_examples() -> None:
+    result = assign_topics(
+        ["p0", "p1"],
+        ["text", "text"],
+        np.array([[0.9, 0.9], [0.9, 0.1]], dtype=np.float32),
+        TOPICS,
+        thresholds={"nas": 0.5, "mm": 0.4},
+        also_margin=0.05,
+        vetoed={"nas": frozenset({"p0"})},
+    )
+    assert result[0].primary == "mm" and "nas" not in result[0].also
+    assert result[1].primary == "nas"

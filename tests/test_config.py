@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import subprocess
 import sys
 import textwrap
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import Settings, load_settings
+from pipeline.config import Settings, add_topic_paper, load_settings
 from pipeline.errors import ConfigError
 from pipeline.models import Topic
 
@@ -454,3 +455,30 @@ def test_more_per_section_defaults_to_25_and_rejects_negatives(tmp_path: Path) -
     assert problems_of(tmp_path, "[digest]\nmore_per_section = -1\n") == (
         "digest.more_per_section: must be at least 0, got -1",
     )
+
+
+def test_add_topic_paper_round_trips_the_shipped_config() -> None:
+    shipped = (Path(__file__).resolve().parent.parent / "config.toml").read_text(encoding="utf-8")
+    once = add_topic_paper(shipped, "nas", "arxiv:2506.13755", comment="A NAS paper")
+    twice = add_topic_paper(once, "multimodal", "arxiv:2506.00001", counter=True)
+    before, after = shipped.splitlines(), twice.splitlines()
+    edits = difflib.SequenceMatcher(a=before, b=after, autojunk=False).get_opcodes()
+    removed = [line for tag, i1, i2, _, _ in edits if tag != "equal" for line in before[i1:i2]]
+    added = [line for tag, _, _, j1, j2 in edits if tag != "equal" for line in after[j1:j2]]
+    assert removed == ["examples = []"]  # nas's empty list became a multi-line one
+    assert added == [
+        "examples = [",
+        '    "arxiv:2506.13755", # A NAS paper',
+        "]",
+        "counter_examples = [",
+        '    "arxiv:2506.00001",',
+        "]",
+    ]
+    assert add_topic_paper(twice, "nas", "arxiv:2506.13755") == twice  # already listed
+
+
+def test_add_topic_paper_names_what_is_wrong() -> None:
+    with pytest.raises(ConfigError, match="no topic with slug 'nope'"):
+        add_topic_paper('[[topics]]\nslug = "a"\n', "nope", "arxiv:1")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        add_topic_paper("[[topics]\n", "a", "arxiv:1")

@@ -13,7 +13,7 @@ from conftest import FakeEmbedder, make_paper, write_config
 
 from pipeline import run, tune
 from pipeline.cli import cli
-from pipeline.config import load_settings
+from pipeline.config import add_topic_paper, load_settings
 from pipeline.errors import ParseError
 from pipeline.ingest.normalize import update_paper
 from pipeline.store import Store
@@ -160,3 +160,122 @@ def test_topics_command_lists_boundaries_and_compares_configs(
     assert changes and all(" → theme: " in line or " → other" in line for line in changes)
     assert f"{len(changes)} papers change section" in compared.output
     assert re.search(r"graphs\s+1 →\s+0", compared.output)
+
+
+# --- mark, explain by any reference, counter-examples (issue 16) -------------------------------
+
+COMMENTED = CONFIG.replace(
+    'keywords = ["speech recognition"]',
+    'keywords = ["speech recognition"]   # what users search for\nexamples = []  # none yet',
+).replace("[[topics]]", "# --- a topic ---\n[[topics]]")
+
+
+def test_mark_adds_the_paper_keeping_comments_and_reports_moves(
+    setup: tuple[Path, Path],
+) -> None:
+    config, _ = setup
+    config.write_text(COMMENTED, encoding="utf-8")
+    _store_week(config)
+    link = "https://arxiv.org/pdf/2506.00003v2"
+    result = CliRunner().invoke(cli, ["--config", str(config), "mark", link, "--topic", "speech"])
+    assert result.exit_code == 0, result.output
+    assert "added arxiv:2506.00003 (Protein folding) to speech's examples" in result.output
+    assert "papers change section" in result.output
+    after = config.read_text(encoding="utf-8").splitlines()
+    before = COMMENTED.splitlines()
+    # Only the examples line became a list: every other line is kept, in order.
+    assert [line for line in before if line != "examples = []  # none yet"] == [
+        line for line in after if line in before
+    ]
+    assert '    "arxiv:2506.00003", # Protein folding' in after
+    assert load_settings(config).topics[0].examples == ("arxiv:2506.00003",)
+
+
+def test_mark_not_moves_the_paper_to_counter_examples(setup: tuple[Path, Path]) -> None:
+    config, _ = setup
+    _store_week(config)
+    base = ["--config", str(config), "mark", "2506.00001v1", "--topic", "speech"]
+    assert CliRunner().invoke(cli, base).exit_code == 0
+    result = CliRunner().invoke(cli, [*base, "--not"])
+    assert result.exit_code == 0, result.output
+    topic = load_settings(config).topics[0]
+    assert (topic.examples, topic.counter_examples) == ((), ("arxiv:2506.00001",))
+    assert re.search(r"arxiv:2506.00001\s+speech → ", result.output)  # it leaves the topic
+    again = CliRunner().invoke(cli, [*base, "--not"])
+    assert "already in speech's counter_examples" in again.output
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["arxiv:2506.00001", "--topic", "nope"], 2, "no topic with slug 'nope' (topics: speech"),
+        (["2506.09999", "--topic", "speech"], 1, "no stored paper 'arxiv:2506.09999'"),
+        (["not-a-paper", "--topic", "speech"], 1, "no stored paper 'not-a-paper'"),
+    ],
+)
+def test_mark_reports_bad_input_and_leaves_the_file_alone(
+    setup: tuple[Path, Path], args: list[str], code: int, message: str
+) -> None:
+    config, _ = setup
+    _store_week(config)
+    result = CliRunner().invoke(cli, ["--config", str(config), "mark", *args])
+    assert result.exit_code == code and message in result.output
+    assert "Traceback" not in result.output
+    assert config.read_text(encoding="utf-8") == CONFIG
+    assert [p.name for p in config.parent.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "arxiv:2506.00002",
+        "2506.00002v3",
+        "https://arxiv.org/abs/2506.00002",
+        "arxiv.org/pdf/2506.00002",
+    ],
+)
+def test_explain_accepts_what_a_digest_shows(setup: tuple[Path, Path], reference: str) -> None:
+    config, _ = setup
+    _store_week(config)
+    result = CliRunner().invoke(cli, ["--config", str(config), "explain", reference])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("arxiv:2506.00002: Graph neural network")
+    assert "in section topic graphs" in result.output
+
+
+def _speech_store(tmp_path: Path) -> tuple[Path, list[str]]:
+    """A store where the speech topic learns its boundary (no min_similarity of its own, ten
+    keyword hits): 30 speech papers, 60 others."""
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG.replace("min_similarity = 0.3", "min_similarity = 0.9"), "utf-8")
+    words = ["audio", "acoustic", "speaker", "phoneme", "spoken", "prosody", "voice"]
+    other = ["protein", "galaxy", "market", "soil", "bridge", "glacier", "enzyme"]
+    papers = []
+    for i in range(90):
+        pool = words if i < 30 else other
+        picked = " ".join(pool[(i + k) % len(pool)] for k in range(6))
+        # A third of the speech papers name the keyword phrase, as real abstracts do.
+        named = " for speech recognition" if i < 30 and i % 3 == 0 else ""
+        papers.append(make_paper(f"arxiv:2506.{i:05d}", f"Study {i}", f"{picked} model{named}"))
+    with Store.open(load_settings(config).database_path) as store:
+        store.upsert_papers(papers, "test", run.datetime.now(run.UTC), merge=update_paper)
+    return config, [p.paper_id for p in papers]
+
+
+def test_counter_examples_remove_them_and_move_at_most_five_others(tmp_path: Path) -> None:
+    config, _ = _speech_store(tmp_path)
+    settings = load_settings(config)
+    with Store.open(settings.database_path) as store:
+        before = tune.score_week(settings, store, FakeEmbedder(), week="2025-W24")
+        speech = sorted(pid for pid, s in before.sections.items() if s == "speech")
+        assert len(speech) >= 10
+        wrong = speech[:5]
+        text = config.read_text(encoding="utf-8")
+        for paper_id in wrong:
+            text = add_topic_paper(text, "speech", paper_id, counter=True)
+        config.write_text(text, encoding="utf-8")
+        after = tune.score_week(load_settings(config), store, FakeEmbedder(), week="2025-W24")
+    moved = tune.compare_configs(before, after).moved
+    assert all(after.sections[pid] != "speech" for pid in wrong)
+    topic_moves = [m for m in moved if "speech" in (m[2], m[3]) and m[0] not in wrong]
+    assert len(topic_moves) <= 5

