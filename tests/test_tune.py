@@ -164,10 +164,33 @@ def test_topics_command_lists_boundaries_and_compares_configs(
 
 # --- mark, explain by any reference, counter-examples (issue 16) -------------------------------
 
-COMMENTED = CONFIG.replace(
-    'keywords = ["speech recognition"]',
-    'keywords = ["speech recognition"]   # what users search for\nexamples = []  # none yet',
-).replace("[[topics]]", "# --- a topic ---\n[[topics]]")
+# A hand-written config with comments, the way users keep theirs.
+COMMENTED = """# My digest
+[paths]
+data_dir = "data"   # next to this file
+
+[embed]
+progress = false
+
+[themes]
+min_similarity = 0.3
+min_theme_size = 2
+
+# --- a topic ---
+[[topics]]
+slug = "speech"
+name = "Speech"
+description = "speech recognition audio acoustic"
+keywords = ["speech recognition"]   # what users search for
+examples = []  # none yet
+
+# --- another topic ---
+[[topics]]
+slug = "graphs"
+name = "Graphs"
+description = "graph neural network message passing"
+keywords = ["graph neural network"]
+"""
 
 
 def test_mark_adds_the_paper_keeping_comments_and_reports_moves(
@@ -218,10 +241,11 @@ def test_mark_reports_bad_input_and_leaves_the_file_alone(
 ) -> None:
     config, _ = setup
     _store_week(config)
+    text = config.read_text(encoding="utf-8")
     result = CliRunner().invoke(cli, ["--config", str(config), "mark", *args])
     assert result.exit_code == code and message in result.output
     assert "Traceback" not in result.output
-    assert config.read_text(encoding="utf-8") == CONFIG
+    assert config.read_text(encoding="utf-8") == text
     assert [p.name for p in config.parent.iterdir() if p.name.startswith(".")] == []
 
 
@@ -246,8 +270,9 @@ def test_explain_accepts_what_a_digest_shows(setup: tuple[Path, Path], reference
 def _speech_store(tmp_path: Path) -> tuple[Path, list[str]]:
     """A store where the speech topic learns its boundary (no min_similarity of its own, ten
     keyword hits): 30 speech papers, 60 others."""
-    config = tmp_path / "config.toml"
-    config.write_text(CONFIG.replace("min_similarity = 0.3", "min_similarity = 0.9"), "utf-8")
+    config = write_config(
+        tmp_path, themes={"min_similarity": 0.9, "min_theme_size": 2}, topics=TOPICS
+    )
     words = ["audio", "acoustic", "speaker", "phoneme", "spoken", "prosody", "voice"]
     other = ["protein", "galaxy", "market", "soil", "bridge", "glacier", "enzyme"]
     papers = []
