@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint venv clean chromium eval bench bench-embed
+.PHONY: demo test test-fast lint venv clean chromium eval eval-topics bench bench-embed
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ test-fast: $(STAMP)
 # Topic F1, theme NMI vs KMeans, unthemed fraction and time on benchmarks/labels (see its README).
 eval: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/compare.py
+
+# Newcomer-style topics against arXiv categories on 7,000 abstracts (issue 16; benchmarks/README.md).
+# The first run embeds the abstracts (30-40 min on 2 busy cores; cached in benchmarks/.cache).
+eval-topics: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.eval_topics --json benchmarks/topics-results.json
 
 # Speed figures (issue 8): prints a table, writes benchmarks/results.json. ~10 min on 2 cores.
 bench: $(STAMP)
