@@ -74,6 +74,9 @@ def learn_boundaries(
             cosines[:, index],
             hits[:, index],
             example_vectors=proto_vectors[list(examples[index])],
+            example_cosines=text_cosines(
+                proto_vectors[list(examples[index])], prototypes, examples, len(topics)
+            )[:, index],
             counter_rows=counter_rows,
         )
         found[index] = boundary

@@ -212,7 +212,10 @@ MIN_WEAK_POSITIVES = 5
 #: standard deviation of a topic's cosine over a store of arXiv abstracts.
 FIXED_SCALE = 0.1
 #: Part of every cached boundary's key: bump it when fit_boundary changes what it computes.
-BOUNDARY_VERSION = 2
+BOUNDARY_VERSION = 3
+#: With this many examples or more, the examples (not only the keyword hits) say what share of
+#: the topic lies above each threshold.
+MIN_EXAMPLES_FOR_RECALL = 3
 #: The share of a boundary's direction that comes from the topic's examples, when it has some.
 EXAMPLE_SHARE = 0.5
 
@@ -267,22 +270,27 @@ def fit_boundary(
     hits: np.ndarray,
     *,
     example_vectors: np.ndarray | None = None,
+    example_cosines: np.ndarray | None = None,
     counter_rows: Sequence[int] = (),
 ) -> Boundary | None:
     """Learn one topic's boundary from the whole store (`vectors`, unit rows), or None.
 
     Positive-unlabelled learning: papers with a keyword hit (and the topic's examples) are weak
     positives, the store is the background. The direction is the weak positives' mean minus the
-    store's mean; the score adds the prototype cosine, so the topic's own words still count. The
-    threshold maximises an F1 estimated without labels: if keyword hits are a fair sample of the
-    topic's papers, the share c of hits among the surest papers (score above the hits' median)
-    estimates how many papers carry a keyword, so hits above a threshold / c estimates the true
-    positives above it and hits / c all of them. Counter-example rows never count as positives.
+    store's mean; the score adds the cosine with the topic's text (`cosines`; `example_cosines`
+    for the examples), so the topic's own words still count. The threshold maximises an F1
+    estimated without labels: if keyword hits are a fair sample of the topic's papers, the share
+    c of hits among the surest papers (score above the hits' median) estimates how many papers
+    carry a keyword, so hits above a threshold / c estimates the true positives above it and
+    hits / c all of them. With MIN_EXAMPLES_FOR_RECALL examples or more, their leave-one-out
+    scores estimate the recall at each threshold instead, and the topic's size is the mean of
+    the two estimates. Counter-example rows never count as positives.
     None when there are fewer than MIN_WEAK_POSITIVES weak positives.
     """
     weak = np.asarray(hits, dtype=np.float32) > 0
     weak[list(counter_rows)] = False
-    examples = example_vectors if example_vectors is not None else np.zeros((0, vectors.shape[1]))
+    dim = vectors.shape[1] if vectors.ndim == 2 else 0
+    examples = example_vectors if example_vectors is not None else np.zeros((0, dim), np.float32)
     n_weak = int(weak.sum()) + len(examples)
     if n_weak < MIN_WEAK_POSITIVES or vectors.shape[0] < 2 * MIN_WEAK_POSITIVES:
         return None
@@ -291,33 +299,59 @@ def fit_boundary(
     example_weight = (
         max(1.0, share / (1 - share) * weak.sum() / len(examples)) if len(examples) else 0.0
     )
+    weak_sum, example_sum = vectors[weak].sum(axis=0), examples.sum(axis=0)
     total = weak.sum() + example_weight * len(examples)
-    positive_mean = (vectors[weak].sum(axis=0) + example_weight * examples.sum(axis=0)) / total
-    direction = positive_mean - vectors.mean(axis=0)
-    norm = float(np.linalg.norm(direction))
-    if norm == 0.0:
+    background_mean = vectors.mean(axis=0)
+    direction = _unit((weak_sum + example_weight * example_sum) / total - background_mean)
+    if direction is None:
         return None
-    direction = (direction / norm).astype(np.float32)
     score = vectors @ direction + cosines
-    threshold, frequency = _estimated_f1_threshold(score, weak)
+    example_scores = None
+    if len(examples) >= MIN_EXAMPLES_FOR_RECALL and example_cosines is not None:
+        # Leave-one-out: each example scored by the direction the others give, so the examples
+        # that shaped the direction do not look surer than the topic's unseen papers.
+        rest = total - example_weight
+        example_scores = np.zeros(len(examples), dtype=np.float32)
+        for i, (vector, cosine) in enumerate(zip(examples, example_cosines, strict=True)):
+            without = (weak_sum + example_weight * (example_sum - vector)) / rest
+            loo = _unit(without - background_mean)
+            example_scores[i] = float(vector @ (loo if loo is not None else direction)) + cosine
+    threshold, frequency = _estimated_f1_threshold(score, weak, example_scores)
     scale = float(score.std()) or 1.0
     return Boundary(direction, threshold, scale, n_weak, frequency)
 
 
-def _estimated_f1_threshold(score: np.ndarray, weak: np.ndarray) -> tuple[float, float]:
+def _unit(vector: np.ndarray) -> np.ndarray | None:
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm).astype(np.float32) if norm > 0 else None
+
+
+def _estimated_f1_threshold(
+    score: np.ndarray, weak: np.ndarray, example_scores: np.ndarray | None = None
+) -> tuple[float, float]:
     """The threshold with the best label-free F1 estimate, and the estimated label frequency."""
-    if not weak.any():  # only examples: keep the papers as close as the examples' median
-        return float(np.median(score)), 1.0
-    surest = score >= np.median(score[weak])
-    frequency = float(weak[surest].mean())
-    n_topic = weak.sum() / frequency
     candidates = np.unique(np.quantile(score, np.linspace(0.0, 0.999, 400)))
     order = np.sort(score)
-    weak_sorted = np.sort(score[weak])
-    # Papers (all, and weak positives) at or above each candidate, by binary search.
     n_above = len(order) - np.searchsorted(order, candidates, side="left")
-    weak_above = len(weak_sorted) - np.searchsorted(weak_sorted, candidates, side="left")
-    estimated_f1 = 2 * (weak_above / frequency) / (n_above + n_topic)
+    sizes, frequency = [], 1.0
+    if weak.any():
+        surest = score >= np.median(score[weak])
+        frequency = float(weak[surest].mean())
+        sizes.append(weak.sum() / frequency)
+        weak_sorted = np.sort(score[weak])
+        weak_above = len(weak_sorted) - np.searchsorted(weak_sorted, candidates, side="left")
+        recall = weak_above / weak.sum()
+    if example_scores is not None and len(example_scores):
+        # Half the examples score above their median: so do about half the topic's papers.
+        sizes.append(2.0 * float((score >= np.median(example_scores)).sum()))
+        examples_sorted = np.sort(example_scores)
+        recall = (
+            len(examples_sorted) - np.searchsorted(examples_sorted, candidates, side="left")
+        ) / len(examples_sorted)
+    if not sizes:  # only a few examples: keep the papers as close as their median
+        return float(np.median(score)), 1.0
+    n_topic = float(np.mean(sizes))
+    estimated_f1 = 2 * recall * n_topic / (n_above + n_topic)
     # Ties go to the higher threshold: np.argmax takes the first, so search from the top.
     best = len(candidates) - 1 - int(np.argmax(estimated_f1[::-1]))
     return float(candidates[best]), frequency
