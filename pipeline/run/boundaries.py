@@ -4,7 +4,7 @@ Sequencing only; the learning itself is `topics.assign.fit_boundary` (pure). The
 every stored paper that has a vector for the model, plus the papers being scored (a week, or the
 papers of a labels file), so a topic with two papers this week still gets a boundary drawn from
 thousands. A fitted boundary is cached in the store's meta table under a key made of the topic's
-text, keywords, examples and counter-examples, the model and the store's size, so a warm build
+text, keywords and examples, the model and the store's size, so a warm build
 refits nothing.
 """
 
@@ -35,19 +35,15 @@ def learn_boundaries(
     *,
     prototypes: tuple[np.ndarray, Sequence[int]],
     examples: Sequence[Sequence[int]],
-    counter_ids: Sequence[frozenset[str]],
 ) -> list[assign.Boundary | None]:
     """Each topic's boundary (None: too little evidence, use min_similarity), cached in meta.
 
     `prototypes` are the prototype vectors and the topic index of each; `examples[t]` are the
-    columns of those prototypes that are topic t's example papers; `counter_ids[t]` its
-    counter-example paper ids.
+    columns of those prototypes that are topic t's example papers. Counter-examples play no
+    part: they are vetoed at assignment, so marking one moves that paper only.
     """
     scope = _scope_key(store, model, papers)
-    keys = [
-        _topic_key(topic, scope, counter)
-        for topic, counter in zip(topics, counter_ids, strict=True)
-    ]
+    keys = [_topic_key(topic, scope) for topic in topics]
     found: list[assign.Boundary | None] = []
     missing = []
     for index, (topic, key) in enumerate(zip(topics, keys, strict=True)):
@@ -65,10 +61,8 @@ def learn_boundaries(
     hits = assign.combine_scores(
         cosines, [p.title for p in ids], texts, topics, keyword_weight=0.0
     ).keywords
-    row_of = {p.paper_id: row for row, p in enumerate(ids)}
     for index in missing:
         topic = topics[index]
-        counter_rows = [row_of[pid] for pid in counter_ids[index] if pid in row_of]
         boundary = assign.fit_boundary(
             background,
             cosines[:, index],
@@ -77,7 +71,6 @@ def learn_boundaries(
             example_cosines=text_cosines(
                 proto_vectors[list(examples[index])], prototypes, examples, len(topics)
             )[:, index],
-            counter_rows=counter_rows,
         )
         found[index] = boundary
         _save(store, topic.slug, keys[index], boundary)
@@ -134,12 +127,11 @@ def _scope_key(store: Store, model: str, papers: Sequence[Paper]) -> str:
     return digest.hexdigest()
 
 
-def _topic_key(topic: Topic, scope: str, counter_ids: frozenset[str]) -> str:
+def _topic_key(topic: Topic, scope: str) -> str:
     fields = [
         assign.topic_text(topic),
         list(topic.keywords),
         list(topic.examples),
-        sorted(counter_ids),
         scope,
         assign.BOUNDARY_VERSION,
     ]

@@ -93,7 +93,6 @@ def score_papers(
             paper_vectors,
             prototypes=(proto_vectors, owners),
             examples=examples,
-            counter_ids=[counter_example_ids(store, t) for t in topics],
         )
     default = settings.themes.min_similarity
     boundaries = [

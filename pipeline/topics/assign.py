@@ -271,7 +271,6 @@ def fit_boundary(
     *,
     example_vectors: np.ndarray | None = None,
     example_cosines: np.ndarray | None = None,
-    counter_rows: Sequence[int] = (),
 ) -> Boundary | None:
     """Learn one topic's boundary from the whole store (`vectors`, unit rows), or None.
 
@@ -284,11 +283,11 @@ def fit_boundary(
     carry a keyword, so hits above a threshold / c estimates the true positives above it and
     hits / c all of them. With MIN_EXAMPLES_FOR_RECALL examples or more, their leave-one-out
     scores estimate the recall at each threshold instead, and the topic's size is the mean of
-    the two estimates. Counter-example rows never count as positives.
-    None when there are fewer than MIN_WEAK_POSITIVES weak positives.
+    the two estimates. Counter-examples are not seen here: they are vetoed in `assign_topics`,
+    so marking one moves that paper and no other. None when there are fewer than
+    MIN_WEAK_POSITIVES weak positives.
     """
     weak = np.asarray(hits, dtype=np.float32) > 0
-    weak[list(counter_rows)] = False
     dim = vectors.shape[1] if vectors.ndim == 2 else 0
     examples = example_vectors if example_vectors is not None else np.zeros((0, dim), np.float32)
     n_weak = int(weak.sum()) + len(examples)
