@@ -197,6 +197,8 @@ class FetchSettings(_Section):
     user_agent: Text = "pipeline-digest/0.1"
     contact: Annotated[str, Strict(), AfterValidator(_check_contact)] = ""
     timeout_s: Annotated[float, Strict(), Field(gt=0)] = 30.0
+    request_timeout_s: Annotated[float, Strict(), Field(gt=0)] = 120.0
+    source_timeout_s: Annotated[float, Strict(), Field(gt=0)] = 300.0
     max_bytes: Annotated[int, Strict(), Field(gt=0)] = 50_000_000
     retries: Annotated[int, Strict(), Field(ge=0)] = 3
 

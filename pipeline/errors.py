@@ -16,6 +16,8 @@ Anything else (TypeError, KeyError, sqlite3.ProgrammingError) is a bug and propa
 
 from __future__ import annotations
 
+import re
+
 
 class PipelineError(Exception):
     """Base of every error the user can act on."""
@@ -61,3 +63,25 @@ class OutputError(PipelineError):
 
 class DeliveryError(PipelineError):
     """An e-mail could not be delivered to the SMTP server."""
+
+
+_SECRET_KEYS = (
+    "access_token|api_key|apikey|auth|key|passwd|password|pwd|secret|sig|signature|token"
+    "|client_secret|session|sessionid|code"
+)
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@?#]*@")
+_SECRET_PARAM = re.compile(rf"(?i)([?&;](?:[a-z0-9_.-]*[_-])?(?:{_SECRET_KEYS})=)[^&;#\s]*")
+REDACTED = "REDACTED"
+
+
+def redact(text: str) -> str:
+    """`text` with the secrets of every URL in it replaced: the user:password@ part and the values
+    of query parameters named like secrets (api_key=, token=, sig=, access_token=, …).
+
+    Pure and idempotent; applied to every URL or error message that is shown, logged or stored.
+
+    >>> redact("https://u:p@h.org/f?api_key=s3&q=x: HTTP 500")
+    'https://REDACTED@h.org/f?api_key=REDACTED&q=x: HTTP 500'
+    """
+    text = _URL_USERINFO.sub(rf"\g<1>{REDACTED}@", text)
+    return _SECRET_PARAM.sub(rf"\g<1>{REDACTED}", text)

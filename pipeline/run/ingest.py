@@ -80,12 +80,19 @@ def ingest_source(
         retries=settings.fetch.retries,
         etag=etag,
         last_modified=last_modified,
+        request_timeout_s=settings.fetch.request_timeout_s,
+        deadline_s=settings.fetch.source_timeout_s,
         pacer=pacer,
     )
     if fetched.not_modified or fetched.content is None:
         logger.info("source %s: not modified", source.name)
         return SourceResult(source.name), []
-    entries = parse_source(source.kind, fetched.content, source.name, fetched.headers)
+    try:
+        entries = parse_source(source.kind, fetched.content, source.name, fetched.headers)
+    except (ValueError, OverflowError, RecursionError) as e:
+        # Parsers turn bad bytes into ParseError; this is the net under third-party parsing
+        # (feedparser, json) so that one feed's data can fail only its own source.
+        raise ParseError(f"{source.name}: unreadable feed ({type(e).__name__}: {e})") from e
     stored = store_entries(settings, store, source, entries, now=now)
     if remote:
         store.save_http_cache(url, fetched.etag, fetched.last_modified, now)
@@ -215,7 +222,13 @@ def _match_existing(store: Store, paper: Paper) -> Paper:
 
 def _get(settings: Settings, client: httpx.Client, url: str, pacer: fetch.Pacer | None) -> bytes:
     fetched = fetch.fetch_url(
-        client, url, max_bytes=settings.fetch.max_bytes, retries=settings.fetch.retries, pacer=pacer
+        client,
+        url,
+        max_bytes=settings.fetch.max_bytes,
+        retries=settings.fetch.retries,
+        request_timeout_s=settings.fetch.request_timeout_s,
+        deadline_s=settings.fetch.source_timeout_s,
+        pacer=pacer,
     )
     return fetched.content or b""
 
@@ -243,6 +256,11 @@ def refresh_signals(
             continue
         for day in days:
             day_url = _with_date(url, day)
+            down = pacer.unreachable(day_url) if pacer is not None else None
+            if down:
+                logger.warning("source %s: not refreshing signals, host unreachable", source.name)
+                problems.append(f"{source.name}: signals not refreshed, host unreachable ({down})")
+                break
             try:
                 content = _get(settings, client, day_url, pacer)
                 entries = parse_hf_daily(content, source.name)
