@@ -21,14 +21,18 @@ import logging
 import os
 import random
 import re
+import ssl
 import stat
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import httpcore
 import httpx
 
 from pipeline.errors import FetchError, redact
@@ -108,11 +112,15 @@ def make_client(
 
     `max_connections=1` keeps every request on one connection (arXiv asks API clients for that).
     """
+    transport = httpx.HTTPTransport(limits=httpx.Limits(max_connections=max_connections))
+    pool = getattr(transport, "_pool", None)
+    if isinstance(pool, httpcore.ConnectionPool):  # bound every socket call by fetch's deadline
+        pool._network_backend = _DeadlineBackend(pool._network_backend)
     return httpx.Client(
         headers={"User-Agent": user_agent},
         timeout=httpx.Timeout(timeout_s),
         follow_redirects=True,
-        limits=httpx.Limits(max_connections=max_connections),
+        transport=transport,
     )
 
 
@@ -283,19 +291,83 @@ def _overdue(started: float, end: float | None, request_timeout_s: float | None)
     return f"no complete answer within {request_timeout_s:g} s"
 
 
-class _Deadline(dict[str, float | None]):
-    """httpx/httpcore timeouts that shrink as a deadline nears: each read, write and connect asks
-    for its timeout when it starts, so a server dripping a byte a second (headers too) runs out of
-    time at the deadline rather than resetting a per-read timeout forever."""
+#: The monotonic time the request in flight (in this thread or task) must end by, or None.
+_REQUEST_END: ContextVar[float | None] = ContextVar("request_end", default=None)
 
-    def __init__(self, timeouts: Mapping[str, float | None], end: float) -> None:
-        super().__init__(timeouts)
-        self._end = end
 
-    def get(self, key: str, default: float | None = None) -> float | None:  # type: ignore[override]
-        left = max(0.001, self._end - time.monotonic())
-        value = super().get(key, default)
-        return left if value is None else min(value, left)
+def _time_left(timeout: float | None) -> float | None:
+    """`timeout` shortened to what is left of the request's deadline; ReadTimeout past it."""
+    end = _REQUEST_END.get()
+    if end is None:
+        return timeout
+    left = end - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout("the whole request took too long")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose every read, write and TLS handshake ends by the request deadline.
+
+    httpcore computes the read timeout once per response head: a server dripping a byte a second
+    keeps each read under it forever. Asking the deadline on every socket call bounds the whole.
+    """
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _time_left(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _time_left(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(ssl_context, server_hostname, _time_left(timeout))
+        return _DeadlineStream(inner)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's network backend with every stream a `_DeadlineStream`."""
+
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_tcp(
+            host, port, _time_left(timeout), local_address, socket_options
+        )
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_unix_socket(path, _time_left(timeout), socket_options)
+        return _DeadlineStream(stream)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
 
 
 def _get_once(
@@ -322,11 +394,13 @@ def _stream(
     max_bytes: int,
     end: float | None = None,
 ) -> FetchResult:
-    extensions = {}
-    if end is not None:
-        extensions["timeout"] = _Deadline(client.timeout.as_dict(), end)
-    request = client.build_request("GET", url, headers=headers, extensions=extensions)
-    response = client.send(request, stream=True)
+    request = client.build_request("GET", url, headers=headers)
+    token = _REQUEST_END.set(end)
+    try:
+        response = client.send(request, stream=True)
+    except BaseException:
+        _REQUEST_END.reset(token)
+        raise
     try:
         declared = response.headers.get("content-length")
         if declared and _COUNT.fullmatch(declared) and int(declared) > max_bytes:
@@ -351,6 +425,7 @@ def _stream(
         )
     finally:
         response.close()
+        _REQUEST_END.reset(token)
 
 
 def _check_status(result: FetchResult) -> FetchResult:
