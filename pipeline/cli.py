@@ -19,11 +19,23 @@ from typing import Any
 
 import click
 
-from pipeline.errors import ConfigError, PipelineError
+from pipeline.errors import ConfigError, PipelineError, redact
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 logger = logging.getLogger("pipeline")
+
+
+class _RedactSecrets(logging.Filter):
+    """Every logged line passes through `errors.redact`: httpx logs each request's full URL at
+    INFO, and a URL may carry user:password@ or api_key= (issue 15)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
 
 
 def _setup_logging(verbose: int, quiet: bool, log_file: Path | None = None) -> None:
@@ -39,6 +51,8 @@ def _setup_logging(verbose: int, quiet: bool, log_file: Path | None = None) -> N
         handlers=handlers,
         force=True,
     )
+    for handler in handlers:
+        handler.addFilter(_RedactSecrets())
     # APScheduler logs every job start and end at INFO: only worth seeing with -vv.
     logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
 
