@@ -138,9 +138,13 @@ def _same_content(a: publish.Record, b: publish.Record) -> bool:
 
 
 def list_records(folder: Path) -> list[publish.Record]:
-    """The JSON sidecars in `folder`; unreadable or foreign ones are skipped with a warning."""
+    """The JSON sidecars in `folder`; unreadable or foreign ones, and links (whatever they point
+    at, inside digests/ or not), are skipped with a warning."""
     records = []
     for path in sorted(folder.glob("*-W*.json")):
+        if path.is_symlink() or not path.is_file():
+            logger.warning("skipping %s: not a regular file (links are never followed)", path)
+            continue
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:

@@ -148,3 +148,35 @@ def test_offline_run_ends_fast_says_every_source_failed_and_asks_no_host_twice(
     assert not retried, [r.getMessage() for r in retried]
     refreshed = [r for r in caplog.records if "cannot refresh signals" in r.getMessage()]
     assert len(refreshed) <= 1, [r.getMessage() for r in refreshed]
+
+
+def test_a_nan_or_infinite_vector_is_refused_by_the_store(tmp_path: Path) -> None:
+    import numpy as np
+
+    from pipeline.errors import StoreError
+
+    tally.add("hostile inputs tried", 2)
+    with Store.open(tmp_path / "db.sqlite3") as store:
+        for bad in (np.nan, np.inf):
+            vector = np.array([0.5, bad, 0.1], dtype=np.float32)
+            with pytest.raises(StoreError, match="NaN or infinite"):
+                store.save_vectors("m", [("arxiv:1", "h", vector)], NOW)
+        assert store.count_vectors("m") == 0
+
+
+def test_a_symlinked_sidecar_in_digests_is_never_followed(tmp_path: Path) -> None:
+    """A `*-W*.json` link (here to a file outside digests/) must not reach index.md or feed.xml."""
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], extra=NO_BACKFILL)
+    ingest(config, FakeEmbedder())
+    build(config, FakeEmbedder())
+    digests = tmp_path / "digests"
+    record = json.loads((digests / "2025-W23.json").read_text(encoding="utf-8"))
+    record.update(week="2025-W10", title="Planted through a symlink")
+    outside = tmp_path / "elsewhere.json"
+    outside.write_text(json.dumps(record), encoding="utf-8")
+    (digests / "2025-W10.json").symlink_to(outside)
+    tally.add("hostile inputs tried")
+    build(config, FakeEmbedder())
+    for name in ("index.md", "feed.xml"):
+        text = (digests / name).read_text(encoding="utf-8")
+        assert "2025-W10" not in text and "Planted" not in text, name
