@@ -107,9 +107,16 @@ def _exit_on_errors() -> Iterator[None]:
 
 
 def _settings(ctx: click.Context) -> Any:
-    from pipeline.config import load_settings
+    """Validated settings whose data and digests folders are usable; ConfigError otherwise."""
+    from pipeline.config import check_paths, load_settings
 
-    return load_settings(ctx.obj["config_path"])
+    path = ctx.obj["config_path"]
+    settings = load_settings(path)
+    problems = check_paths(settings)
+    if problems:
+        noun = "problem" if len(problems) == 1 else "problems"
+        raise ConfigError(f"{path} has {len(problems)} {noun}:", problems=tuple(problems))
+    return settings
 
 
 def _execute(ctx: click.Context, command: str, as_json: bool, **options: Any) -> None:
@@ -224,8 +231,17 @@ def check_config(ctx: click.Context) -> None:
 
     Example: digest --config config.toml check-config
     """
+    from pipeline.config import audit, load_settings
+
     with _exit_on_errors():
-        settings = _settings(ctx)
+        path = ctx.obj["config_path"]
+        settings = load_settings(path)
+        problems, warnings = audit(settings)
+        for warning in warnings:
+            click.echo(f"warning: {warning}", err=True)
+        if problems:
+            noun = "problem" if len(problems) == 1 else "problems"
+            raise ConfigError(f"{path} has {len(problems)} {noun}:", problems=tuple(problems))
     click.echo(
         f"{settings.config_path}: ok · {len(settings.enabled_sources)} sources enabled · "
         f"{len(settings.topics)} topics · model {settings.embed.model}"
@@ -398,12 +414,12 @@ def explain_cmd(ctx: click.Context, paper_id: str) -> None:
 
 
 def _check_week(week: str | None) -> str | None:
-    import re
+    """--week as typed: ASCII, an existing ISO week, a year in range; usage error (exit 2) else."""
+    from pipeline.config import week_problem
 
-    if week is not None and not re.fullmatch(r"\d{4}-W(0[1-9]|[1-4]\d|5[0-3])", week):
-        raise click.BadParameter(
-            f"expected an ISO week like 2025-W24, got {week!r}", param_hint="--week"
-        )
+    problem = week_problem(week) if week is not None else None
+    if problem:
+        raise click.BadParameter(problem, param_hint="--week")
     return week
 
 
