@@ -152,3 +152,26 @@ def test_a_paper_dated_9999_12_31_does_not_crash_a_latest_build(tmp_path: Path) 
     tally.add("hostile inputs tried")
     report = build(config, FakeEmbedder())
     assert report.week and report.week.startswith("2025-"), report.week
+
+
+def test_a_full_disk_while_writing_outputs_is_an_error_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ENOSPC injected at the first fsync of a digest output: exit 1 naming the file."""
+    import errno
+
+    from pipeline.digest import outputs
+
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], extra=NO_BACKFILL)
+    ingest(config, FakeEmbedder())
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(outputs.os, "fsync", full)
+    monkeypatch.setattr("pipeline.run.make_embedder", lambda settings: FakeEmbedder())
+    tally.add("storage faults tried")
+    result = _invoke(["--config", str(config), "build", "--week", "2025-W23"])
+    assert result.exit_code == 1, result.output
+    assert "cannot write" in result.stderr and "No space left" in result.stderr, result.stderr
+    assert not list((tmp_path / "digests").glob(".*.tmp"))
