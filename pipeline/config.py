@@ -3,8 +3,9 @@
 Imports only `models`, `errors`, `crontab`, pydantic and the standard library.
 Non-goals: `load_settings` does no I/O beyond reading the one file; no defaults hidden outside the
 models below. What needs the filesystem is separate and called by the CLI before any work starts:
-`check_paths` (data and digests dirs are writable folders; every command) and `audit` (also file
-sources exist, the model is available, and warnings: empty contact, numeric cron weekdays).
+`check_paths` (data and digests dirs are folders, or can be; every command) and `audit` (also
+writable, file sources exist, the model is available, and warnings: empty contact, numeric cron
+weekdays).
 """
 
 from __future__ import annotations
@@ -467,29 +468,34 @@ def load_settings(path: Path) -> Settings:
     return settings
 
 
-def check_paths(settings: Settings) -> list[str]:
-    """Problems with data_dir and digests_dir: each must be a writable folder, or one that can be
-    created (its nearest existing parent a writable folder). Looks at the filesystem only."""
+def check_paths(settings: Settings, *, writable: bool = False) -> list[str]:
+    """Problems with data_dir and digests_dir: each must be a folder or creatable as one (no file
+    in the way); with `writable`, also writable. Looks at the filesystem only.
+
+    Every command checks the shape first; a folder that turns read-only is the store's error
+    (StoreError, exit 1) at run time, and `check-config` asks for `writable`.
+    """
     problems = []
     for key in ("data_dir", "digests_dir"):
         path: Path = getattr(settings.paths, key)
-        problem = _folder_problem(path)
+        problem = _folder_problem(path, writable=writable)
         if problem:
             problems.append(f"paths.{key}: {path} {problem}")
     return problems
 
 
-def _folder_problem(path: Path) -> str | None:
+def _folder_problem(path: Path, *, writable: bool) -> str | None:
+    access = os.W_OK | os.X_OK
     if path.exists():
         if not path.is_dir():
             return "is not a folder"
-        return None if os.access(path, os.W_OK | os.X_OK) else "is not writable"
+        return "is not writable" if writable and not os.access(path, access) else None
     parent = path.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir():
         return f"cannot be created: {parent} is not a folder"
-    if not os.access(parent, os.W_OK | os.X_OK):
+    if writable and not os.access(parent, access):
         return f"does not exist and cannot be created in {parent} (not writable)"
     return None
 
@@ -502,7 +508,7 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
     Warnings: an empty fetch.contact (arXiv asks API clients for one), numeric day-of-week
     fields in cron lines (APScheduler counts 0 = Monday, so crontab's '1-5' means Tue-Sat).
     """
-    problems = check_paths(settings)
+    problems = check_paths(settings, writable=True)
     for index, source in enumerate(settings.sources):
         url = settings.resolve_url(source)
         if not source.enabled or url.startswith(("http://", "https://")):
