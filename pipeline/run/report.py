@@ -32,7 +32,10 @@ def describe_report(report: RunReport) -> str:
             lines.append(f"  {source.name}: FAILED: {source.error}")
     if report.command in ("ingest", "run"):
         head = f"{report.n_new} new papers" if report.n_new else "no new papers"
-        lines.insert(0, f"ingest: {head} from {len(report.sources)} sources")
+        head = f"{head} from {len(report.sources)} sources"
+        if report.all_sources_failed:
+            head = f"all {len(report.sources)} sources failed, no new papers"
+        lines.insert(0, f"ingest: {head}")
     lines.append(f"embedded {report.n_embedded} papers")
     if report.digest_path:
         lines.append(

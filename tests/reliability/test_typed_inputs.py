@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 from conftest import FakeEmbedder, make_paper
 
 from pipeline.cli import cli
+from pipeline.ingest.normalize import update_paper
 from pipeline.store import Store
 from reliability import tally
 from reliability.helpers import GOOD_FILE, build, ingest, write_config
@@ -148,7 +149,7 @@ def test_a_paper_dated_9999_12_31_does_not_crash_a_latest_build(tmp_path: Path) 
         announced=date(9999, 12, 31),
     )
     with Store.open(tmp_path / "data" / "pipeline.sqlite3") as store:
-        store.upsert_papers([far], "good", datetime(2025, 6, 16, tzinfo=UTC))
+        store.upsert_papers([far], "good", datetime(2025, 6, 16, tzinfo=UTC), merge=update_paper)
     tally.add("hostile inputs tried")
     report = build(config, FakeEmbedder())
     assert report.week and report.week.startswith("2025-"), report.week
