@@ -47,8 +47,9 @@ AnnounceType = Literal["new", "cross", "replace", "replace-cross"]
 _SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
 _TOPIC_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 _ISO_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")  # ASCII digits: \d takes '２０２５' too
-#: Weeks outside these years are typing mistakes (and near year 1 or 9999, date arithmetic fails).
-MIN_YEAR, MAX_YEAR = 1990, 2100
+#: Weeks outside these years (the Unix epoch to 2100) are typing mistakes; near year 1 or 9999
+#: date arithmetic fails.
+MIN_YEAR, MAX_YEAR = 1970, 2100
 _HEADER_TEXT = re.compile(r"[\x20-\x7e]*")  # what an HTTP header value can carry
 _NUMERIC_WEEKDAYS = re.compile(r"(?<![a-z])[0-7](?:-[0-7])?(?:,[0-7](?:-[0-7])?)*(?:/\d+)?$")
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
