@@ -12,6 +12,9 @@
 
 Per-source FetchError/ParseError become results in the run report, never abort the other sources.
 Anything else (TypeError, KeyError, sqlite3.ProgrammingError) is a bug and propagates.
+
+`redact` strips secrets (user:password@, api_key=, token=, …) from any text holding URLs; every
+message that names a URL passes through it before it is shown, logged or stored.
 """
 
 from __future__ import annotations
