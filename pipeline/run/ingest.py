@@ -41,6 +41,7 @@ class Stored:
     n_updated: int = 0
     n_skipped: int = 0
     n_filtered: int = 0
+    n_invalid: int = 0
     paper_ids: tuple[str, ...] = ()
 
 
@@ -111,6 +112,7 @@ def ingest_source(
         n_updated=stored.n_updated,
         n_skipped=stored.n_skipped,
         n_filtered=stored.n_filtered,
+        n_invalid=stored.n_invalid,
     )
     return result, list(stored.paper_ids)
 
@@ -139,7 +141,9 @@ def store_entries(
     )
     # A replace announcement the source does not keep still refreshes a paper we already have
     # (new version, new abstract) but never adds one.
-    papers += [p for p in _normalize_all(updates, source.name) if store.get_paper(p.paper_id)]
+    refreshed = _normalize_all(updates, source.name)
+    n_invalid = len(kept) - len(normalized) + len(updates) - len(refreshed)
+    papers += [p for p in refreshed if store.get_paper(p.paper_id)]
     papers = [_match_existing(store, p) for p in normalize.dedupe(papers)]
     keys = {p.paper_id: normalize.normalize_title(p.title) for p in papers}
     upserted = store.upsert_papers(
@@ -153,6 +157,7 @@ def store_entries(
         n_updated=upserted.n_updated,
         n_skipped=len(entries) - len(kept),
         n_filtered=n_filtered,
+        n_invalid=n_invalid,
         paper_ids=tuple(p.paper_id for p in papers),
     )
 

@@ -23,9 +23,10 @@ def describe_report(report: RunReport) -> str:
     lines = []
     for source in report.sources:
         if source.ok:
+            bad = f", {source.n_invalid} bad entries skipped" if source.n_invalid else ""
             lines.append(
                 f"  {source.name}: {source.n_entries} entries, {source.n_new} new, "
-                f"{source.n_updated} updated"
+                f"{source.n_updated} updated{bad}"
             )
             lines += [f"    backfilled {line}" for line in source.backfilled]
         else:

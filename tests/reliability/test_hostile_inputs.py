@@ -123,6 +123,27 @@ def test_a_bad_value_is_a_bad_entry_and_the_next_source_lands(
         assert any("fine" in t for t in stored), stored
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        _jsonl().replace(b"one bad value", b"\\ud800 value"),
+        _jsonl(id="2506.01234v18446744073709551616"),
+    ],
+    ids=["lone-surrogate", "arxiv-version-2^64"],
+)
+def test_bad_entries_are_counted_in_the_source_result(tmp_path: Path, content: bytes) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(content)
+    sources = [("bad", "file", str(bad)), ("good", "file", str(GOOD_FILE))]
+    tally.add("hostile inputs tried")
+    report = _ingest_counted(write_config(tmp_path, sources, extra=NO_BACKFILL))
+    result = report.sources[0]
+    assert (result.ok, result.n_new, result.n_invalid) == (True, 1, 1), result
+    from pipeline.run.report import describe_report
+
+    assert "bad: 2 entries, 1 new, 0 updated, 1 bad entries skipped" in describe_report(report)
+
+
 def test_field_lengths_are_capped_at_normalisation(tmp_path: Path) -> None:
     """A 5 MB title, abstract and author list land cut to the caps (the attack used 45 MB)."""
     from pipeline.ingest import normalize
