@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -32,6 +33,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pipeline.errors import ParseError
 from pipeline.models import Entry, Paper, Signals
+
+logger = logging.getLogger(__name__)
 
 _ID = r"(?:(?P<new>\d{4}\.\d{4,5})|(?P<old>[a-zA-Z]+(?:-[a-zA-Z]+)*(?:\.[a-zA-Z]{2})?/\d{7}))"
 _VERSION = r"(?:v(?P<version>\d+))?"
@@ -53,21 +56,40 @@ _TAG = re.compile(
 )
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z][a-z0-9]*);", re.IGNORECASE)
 _NOT_WORD = re.compile(r"[\W_]+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _SCHEME_RANK = {"arxiv": 0, "doi": 1, "url": 2, "title": 3}
 _ANNOUNCE_RANK = {"new": 0, "cross": 1, "replace": 2, "replace-cross": 3}
 _MIN_TITLE_MATCH = 20  # shorter normalised titles ("editorial", "issue information") never merge
+_MAX_VERSION_DIGITS = 6  # arXiv versions are small; "v99999999999999999999" is a bad entry
+
+#: Field caps applied at normalisation (a longer value is cut with a warning). Far above any real
+#: paper (arXiv caps abstracts at 1,920 characters; the longest author lists are ~3,000 names),
+#: far below what would make one entry cost gigabytes (a 45 MB title did, issue 15).
+MAX_TITLE_CHARS = 2_000
+MAX_ABSTRACT_CHARS = 50_000
+MAX_AUTHORS = 3_000
+MAX_NAME_CHARS = 300
+MAX_FIELD_CHARS = 2_000  # ids, links, categories, a code or project URL
+MAX_SUMMARY_CHARS = 10_000  # Hugging Face ai_summary
+MAX_KEYWORDS = 100
 
 D = TypeVar("D", bound=date)
 
 
 def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
-    """Find the arXiv id in an abs/pdf URL, oai guid, "arXiv:…" or bare id -> (id, version)."""
+    """Find the arXiv id in an abs/pdf URL, oai guid, "arXiv:…" or bare id -> (id, version).
+
+    Raises ParseError for a version no arXiv paper has (over six digits).
+    """
     for pattern in _ARXIV_FORMS:
         match = pattern.fullmatch(text.strip())
         if match is None:
             continue
-        version = int(match["version"]) if match["version"] else None
+        digits = match["version"]
+        if digits and len(digits) > _MAX_VERSION_DIGITS:
+            raise ParseError(f"arXiv version out of range in {text[:80]!r}")
+        version = int(digits) if digits else None
         if match["new"]:
             return (match["new"], version) if _is_new_style(match["new"]) else None
         archive, number = match["old"].split("/")
@@ -135,10 +157,15 @@ def clean_text(text: str, *, keep_paragraphs: bool = False) -> str:
 
 
 def normalize_entry(entry: Entry) -> Paper:
-    """Turn one source entry into a Paper with its canonical id and cleaned text."""
-    title = clean_text(entry.title)
+    """Turn one source entry into a Paper with its canonical id and cleaned text.
+
+    Over-long fields are cut to the MAX_* caps with a warning. Raises ParseError for a bad entry:
+    no title, an arXiv version out of range, or text that cannot be stored (a lone surrogate such
+    as `&#xD800;`).
+    """
+    title = _capped(entry, "title", clean_text(entry.title[: MAX_TITLE_CHARS * 4]), MAX_TITLE_CHARS)
     if not title:
-        raise ParseError(f"{entry.source}: an entry has no title (raw id {entry.raw_id!r})")
+        raise ParseError(f"{entry.source}: an entry has no title (raw id {_shown(entry.raw_id)})")
     paper_id, version = canonical_id(entry)
     url, pdf_url = entry.link, entry.pdf_url
     if paper_id.startswith("arxiv:"):
@@ -147,22 +174,85 @@ def normalize_entry(entry: Entry) -> Paper:
         pdf_url = pdf_url or f"https://arxiv.org/pdf/{arxiv_id}"
     elif paper_id.startswith("url:") and not url:
         url = paper_id.removeprefix("url:")
-    return Paper(
-        paper_id=paper_id,
+    abstract = clean_text(entry.abstract[: MAX_ABSTRACT_CHARS * 4], keep_paragraphs=True)
+    authors = entry.authors
+    if len(authors) > MAX_AUTHORS:
+        logger.warning(
+            "%s: %r: keeping %d of %d authors", entry.source, title[:80], MAX_AUTHORS, len(authors)
+        )
+        authors = authors[:MAX_AUTHORS]
+    paper = Paper(
+        paper_id=paper_id[:MAX_FIELD_CHARS],
         title=title,
-        abstract=clean_text(entry.abstract, keep_paragraphs=True),
-        authors=tuple(a for a in (clean_text(a) for a in entry.authors) if a),
-        categories=_union(entry.categories),
-        url=url,
-        pdf_url=pdf_url,
+        abstract=_capped(entry, "abstract", abstract, MAX_ABSTRACT_CHARS),
+        authors=tuple(a[:MAX_NAME_CHARS] for a in (clean_text(a) for a in authors) if a),
+        categories=tuple(c[:MAX_FIELD_CHARS] for c in _union(entry.categories[:MAX_KEYWORDS])),
+        url=_cut(url),
+        pdf_url=_cut(pdf_url),
         version=version,
-        doi=clean_doi(entry.doi),
+        doi=_cut(clean_doi(entry.doi)),
         published=entry.published or entry.updated,
         announced=entry.announced,
-        announce_type=entry.announce_type,
+        announce_type=_cut(entry.announce_type),
         sources=(entry.source,),
-        signals=entry.signals or Signals(),
+        signals=_capped_signals(entry.signals or Signals()),
     )
+    bad = _unstorable_field(paper)
+    if bad:
+        raise ParseError(f"{entry.source}: {_shown(entry.raw_id)}: {bad} holds a lone surrogate")
+    return paper
+
+
+def _capped(entry: Entry, name: str, text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    logger.warning(
+        "%s: %s: %s cut from %d to %d characters",
+        entry.source,
+        _shown(entry.raw_id),
+        name,
+        len(text),
+        limit,
+    )
+    return text[:limit]
+
+
+def _cut(value: str | None) -> str | None:
+    return value[:MAX_FIELD_CHARS] if value else value
+
+
+def _capped_signals(signals: Signals) -> Signals:
+    return replace(
+        signals,
+        github_url=_cut(signals.github_url),
+        project_url=_cut(signals.project_url),
+        ai_summary=signals.ai_summary[:MAX_SUMMARY_CHARS] if signals.ai_summary else None,
+        ai_keywords=tuple(k[:MAX_NAME_CHARS] for k in signals.ai_keywords[:MAX_KEYWORDS]),
+    )
+
+
+def _unstorable_field(paper: Paper) -> str | None:
+    """The name of the first text field UTF-8 cannot encode (a lone surrogate), else None."""
+    s = paper.signals
+    fields: dict[str, tuple[str | None, ...]] = {
+        "paper_id": (paper.paper_id,),
+        "title": (paper.title,),
+        "abstract": (paper.abstract,),
+        "authors": paper.authors,
+        "categories": paper.categories,
+        "link": (paper.url, paper.pdf_url, paper.doi, paper.announce_type),
+        "signals": (s.github_url, s.project_url, s.ai_summary, *s.ai_keywords),
+    }
+    for name, values in fields.items():
+        for value in values:
+            if value and _SURROGATE.search(value):
+                return name
+    return None
+
+
+def _shown(raw_id: str | None) -> str:
+    """An entry's raw id for a message: short and printable."""
+    return repr(raw_id[:80]) if raw_id else "(no id)"
 
 
 def filter_papers(

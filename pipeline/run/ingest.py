@@ -41,6 +41,7 @@ class Stored:
     n_updated: int = 0
     n_skipped: int = 0
     n_filtered: int = 0
+    n_invalid: int = 0
     paper_ids: tuple[str, ...] = ()
 
 
@@ -80,12 +81,19 @@ def ingest_source(
         retries=settings.fetch.retries,
         etag=etag,
         last_modified=last_modified,
+        request_timeout_s=settings.fetch.request_timeout_s,
+        deadline_s=settings.fetch.source_timeout_s,
         pacer=pacer,
     )
     if fetched.not_modified or fetched.content is None:
         logger.info("source %s: not modified", source.name)
         return SourceResult(source.name), []
-    entries = parse_source(source.kind, fetched.content, source.name, fetched.headers)
+    try:
+        entries = parse_source(source.kind, fetched.content, source.name, fetched.headers)
+    except (ValueError, OverflowError, RecursionError) as e:
+        # Parsers turn bad bytes into ParseError; this is the net under third-party parsing
+        # (feedparser, json) so that one feed's data can fail only its own source.
+        raise ParseError(f"{source.name}: unreadable feed ({type(e).__name__}: {e})") from e
     stored = store_entries(settings, store, source, entries, now=now)
     if remote:
         store.save_http_cache(url, fetched.etag, fetched.last_modified, now)
@@ -104,6 +112,7 @@ def ingest_source(
         n_updated=stored.n_updated,
         n_skipped=stored.n_skipped,
         n_filtered=stored.n_filtered,
+        n_invalid=stored.n_invalid,
     )
     return result, list(stored.paper_ids)
 
@@ -132,7 +141,9 @@ def store_entries(
     )
     # A replace announcement the source does not keep still refreshes a paper we already have
     # (new version, new abstract) but never adds one.
-    papers += [p for p in _normalize_all(updates, source.name) if store.get_paper(p.paper_id)]
+    refreshed = _normalize_all(updates, source.name)
+    n_invalid = len(kept) - len(normalized) + len(updates) - len(refreshed)
+    papers += [p for p in refreshed if store.get_paper(p.paper_id)]
     papers = [_match_existing(store, p) for p in normalize.dedupe(papers)]
     keys = {p.paper_id: normalize.normalize_title(p.title) for p in papers}
     upserted = store.upsert_papers(
@@ -146,6 +157,7 @@ def store_entries(
         n_updated=upserted.n_updated,
         n_skipped=len(entries) - len(kept),
         n_filtered=n_filtered,
+        n_invalid=n_invalid,
         paper_ids=tuple(p.paper_id for p in papers),
     )
 
@@ -215,7 +227,13 @@ def _match_existing(store: Store, paper: Paper) -> Paper:
 
 def _get(settings: Settings, client: httpx.Client, url: str, pacer: fetch.Pacer | None) -> bytes:
     fetched = fetch.fetch_url(
-        client, url, max_bytes=settings.fetch.max_bytes, retries=settings.fetch.retries, pacer=pacer
+        client,
+        url,
+        max_bytes=settings.fetch.max_bytes,
+        retries=settings.fetch.retries,
+        request_timeout_s=settings.fetch.request_timeout_s,
+        deadline_s=settings.fetch.source_timeout_s,
+        pacer=pacer,
     )
     return fetched.content or b""
 
@@ -243,6 +261,11 @@ def refresh_signals(
             continue
         for day in days:
             day_url = _with_date(url, day)
+            down = pacer.unreachable(day_url) if pacer is not None else None
+            if down:
+                logger.warning("source %s: not refreshing signals, host unreachable", source.name)
+                problems.append(f"{source.name}: signals not refreshed, host unreachable ({down})")
+                break
             try:
                 content = _get(settings, client, day_url, pacer)
                 entries = parse_hf_daily(content, source.name)

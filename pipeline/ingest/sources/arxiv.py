@@ -26,6 +26,8 @@ from pipeline.models import Entry
 
 logger = logging.getLogger(__name__)
 
+_COUNT = re.compile(r"[0-9]{1,18}")
+
 # "arXiv:2604.21952v1 Announce Type: new \nAbstract: This work presents …"
 _RSS_DESCRIPTION = re.compile(
     r"^\s*arXiv:(?P<id>\S+)\s+Announce Type:\s*(?P<type>\S+)\s+Abstract:\s*(?P<abstract>.*)$",
@@ -71,7 +73,16 @@ def parse_arxiv_api_page(
         if entry is not None:
             entries.append(entry)
     _check_titles(source, len(parsed.entries), len(entries))
-    return entries, int(total_text) if total_text.isdigit() else None
+    return entries, _total(total_text, source)
+
+
+def _total(text: str, source: str) -> int | None:
+    """totalResults as a count; anything but 1-18 ASCII digits ('²', 5,000 digits) is unknown."""
+    if _COUNT.fullmatch(text):
+        return int(text)
+    if text:
+        logger.warning("%s: ignoring unreadable totalResults %r", source, text[:40])
+    return None
 
 
 def _check_titles(source: str, n_items: int, n_kept: int) -> None:

@@ -30,12 +30,14 @@ _SKIP_TAGS = frozenset({"script", "style"})
 # Bozo reasons that say nothing about the feed's structure: a wrong charset or Content-Type.
 _SURVIVABLE = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 _WHITESPACE = re.compile(r"\s+")
+_CHARREF = re.compile(rb"&#(?:[xX](?P<hex>[0-9a-fA-F]{1,64})|(?P<dec>[0-9]{1,64}));")
 _INITIALS = re.compile(r"^(?:[A-Z][a-z]?\.?[- ]?)+$")
 _DOI_PREFIXES = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/)", re.IGNORECASE)
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 # What a broken item raises in our converters: a cut-off or garbled feed makes feedparser return
-# items holding dicts or None where text belongs, or links without an href (issue 7).
-_MALFORMED = (TypeError, KeyError, AttributeError, ValueError)
+# items holding dicts or None where text belongs, or links without an href (issue 7); a date
+# near year 1 or 9999 overflows once its offset is applied (issue 15).
+_MALFORMED = (TypeError, KeyError, AttributeError, ValueError, OverflowError)
 
 
 class _TextExtractor(HTMLParser):
@@ -118,7 +120,10 @@ def load_feed(
         raise ParseError(f"{source}: empty document")
     # feedparser reads only lower-case header names ("content-type").
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
-    parsed = feedparser.parse(content, response_headers=response_headers)
+    try:
+        parsed = feedparser.parse(_replace_bad_charrefs(content), response_headers=response_headers)
+    except (ValueError, OverflowError, RecursionError) as e:  # feedparser's own limits
+        raise ParseError(f"{source}: not a usable feed ({type(e).__name__}: {e})") from e
     reason = parsed.get("bozo_exception")
     if parsed.get("bozo") and not parsed.entries and not isinstance(reason, _SURVIVABLE):
         raise ParseError(f"{source}: not a usable feed ({type(reason).__name__}: {reason})")
@@ -128,6 +133,17 @@ def load_feed(
         n_entries = len(parsed.entries)
         logger.warning("%s: feed is not clean, keeping %d entries: %s", source, n_entries, reason)
     return parsed
+
+
+def _replace_bad_charrefs(content: bytes) -> bytes:
+    """`&#xD800;` (a lone surrogate) or `&#x110000;` (past Unicode) -> U+FFFD's reference:
+    feedparser's loose parser turns them into text that cannot be encoded, and crashes."""
+
+    def fix(match: re.Match[bytes]) -> bytes:
+        code = int(match["hex"], 16) if match["hex"] else int(match["dec"])
+        return match[0] if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else b"&#xFFFD;"
+
+    return _CHARREF.sub(fix, content) if b"&#" in content else content
 
 
 def parse_rss(content: bytes, source: str, headers: Mapping[str, str] | None = None) -> list[Entry]:
