@@ -25,7 +25,7 @@ from pipeline.models import RunReport
 from reliability import tally
 from reliability.helpers import GOOD_COUNT, GOOD_FILE, ingest, query, write_config
 
-NO_BACKFILL = "[arxiv]\nbackfill = false"
+NO_BACKFILL: dict[str, object] = {"arxiv": {"backfill": False}}
 
 
 def _rss(title: str, date: str = "Thu, 05 Jun 2025 10:00:00 GMT") -> bytes:
@@ -116,7 +116,7 @@ def test_a_bad_value_is_a_bad_entry_and_the_next_source_lands(
     bad.write_bytes(content)
     sources = [("bad", kind, str(bad)), ("good", "file", str(GOOD_FILE))]
     tally.add("hostile inputs tried")
-    report = _ingest_counted(write_config(tmp_path, sources, extra=NO_BACKFILL))
+    report = _ingest_counted(write_config(tmp_path, sources, **NO_BACKFILL))
     _check_good_landed(report, "bad")
     if kind != "arxiv-api":  # the API sample has one entry; the others a fine neighbour too
         stored = {t for (t,) in query(_db(tmp_path), "SELECT title FROM papers")}
@@ -136,7 +136,7 @@ def test_bad_entries_are_counted_in_the_source_result(tmp_path: Path, content: b
     bad.write_bytes(content)
     sources = [("bad", "file", str(bad)), ("good", "file", str(GOOD_FILE))]
     tally.add("hostile inputs tried")
-    report = _ingest_counted(write_config(tmp_path, sources, extra=NO_BACKFILL))
+    report = _ingest_counted(write_config(tmp_path, sources, **NO_BACKFILL))
     result = report.sources[0]
     assert (result.ok, result.n_new, result.n_invalid) == (True, 1, 1), result
     from pipeline.run.report import describe_report
@@ -154,7 +154,7 @@ def test_field_lengths_are_capped_at_normalisation(tmp_path: Path) -> None:
     path.write_text(json.dumps({**record, "id": "big-1"}), encoding="utf-8")
     sources = [("huge", "file", str(path)), ("good", "file", str(GOOD_FILE))]
     tally.add("hostile inputs tried")
-    report = _ingest_counted(write_config(tmp_path, sources, extra=NO_BACKFILL))
+    report = _ingest_counted(write_config(tmp_path, sources, **NO_BACKFILL))
     _check_good_landed(report, "huge")
     (title, abstract, authors) = query(
         _db(tmp_path),
@@ -179,7 +179,7 @@ def test_a_fifo_or_a_device_as_a_file_source_fails_at_once(tmp_path: Path) -> No
     ]
     tally.add("hostile inputs tried", 3)
     started = time.monotonic()
-    report = _ingest_counted(write_config(tmp_path, sources, extra=NO_BACKFILL))
+    report = _ingest_counted(write_config(tmp_path, sources, **NO_BACKFILL))
     elapsed = time.monotonic() - started
     if elapsed > 20:
         tally.add("hangs")
@@ -240,9 +240,9 @@ def _http(body: bytes, *headers: bytes, status: bytes = b"200 OK") -> bytes:
 
 
 FEED = _rss("A paper from a slow or odd server")
-FAST_LIMITS = (
-    "[fetch]\ntimeout_s = 1.0\nrequest_timeout_s = 2.0\nsource_timeout_s = 4.0\nretries = 1"
-)
+FAST_LIMITS: dict[str, object] = {
+    "fetch": {"timeout_s": 1.0, "request_timeout_s": 2.0, "source_timeout_s": 4.0, "retries": 1}
+}
 
 
 @pytest.mark.parametrize(
@@ -254,7 +254,7 @@ def test_a_dripping_server_is_cut_off_by_the_request_deadline(
     """One byte every 0.3 s keeps each read under timeout_s: only a total deadline ends it."""
     with _raw_server(_http(FEED), drip_s=0.3, drip_from=drip_from) as url:
         sources = [("drip", "rss", url), ("good", "file", str(GOOD_FILE))]
-        config = write_config(tmp_path, sources, extra=f"{NO_BACKFILL}\n{FAST_LIMITS}")
+        config = write_config(tmp_path, sources, **NO_BACKFILL, **FAST_LIMITS)
         tally.add("hostile inputs tried")
         started = time.monotonic()
         report = _ingest_counted(config)
@@ -275,9 +275,10 @@ def test_a_dripping_server_is_cut_off_by_the_request_deadline(
 def test_a_bad_retry_after_is_ignored(tmp_path: Path, case: str, header: bytes) -> None:
     with _raw_server(_http(b"busy", header, status=b"503 Service Unavailable")) as url:
         sources = [("busy", "rss", url), ("good", "file", str(GOOD_FILE))]
-        extra = f"{NO_BACKFILL}\n[fetch]\nretries = 0"
         tally.add("hostile inputs tried")
-        report = _ingest_counted(write_config(tmp_path, sources, extra=extra))
+        report = _ingest_counted(
+            write_config(tmp_path, sources, **NO_BACKFILL, fetch={"retries": 0})
+        )
     _check_good_landed(report, "busy")
     assert "HTTP 503" in (report.sources[0].error or "")
 
@@ -287,7 +288,7 @@ def test_a_non_ascii_etag_is_never_stored_nor_sent_back(tmp_path: Path) -> None:
     odd = _http(FEED, b'ETag: "\xe9t\xe9"', b"Last-Modified: lundi \xb2")
     with _raw_server(odd) as url:
         sources = [("odd", "rss", url), ("good", "file", str(GOOD_FILE))]
-        config = write_config(tmp_path, sources, extra=NO_BACKFILL)
+        config = write_config(tmp_path, sources, **NO_BACKFILL)
         tally.add("hostile inputs tried")
         first = _ingest_counted(config)
         second = _ingest_counted(config)
@@ -300,7 +301,7 @@ def test_a_non_ascii_etag_is_never_stored_nor_sent_back(tmp_path: Path) -> None:
 def test_an_already_stored_non_ascii_etag_does_not_crash_later_ingests(tmp_path: Path) -> None:
     with _raw_server(_http(FEED)) as url:
         sources = [("odd", "rss", url), ("good", "file", str(GOOD_FILE))]
-        config = write_config(tmp_path, sources, extra=NO_BACKFILL)
+        config = write_config(tmp_path, sources, **NO_BACKFILL)
         _ingest_counted(config)
         import sqlite3
 

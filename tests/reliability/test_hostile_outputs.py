@@ -24,7 +24,7 @@ from pipeline.store import Store
 from reliability import tally
 from reliability.helpers import GOOD_FILE, NOW, build, ingest, query, write_config
 
-NO_BACKFILL = "[arxiv]\nbackfill = false"
+NO_BACKFILL: dict[str, object] = {"arxiv": {"backfill": False}}
 # Each payload is text GFM turns into markup without any Markdown syntax of ours.
 PAYLOADS = {
     "tilde-fence": "~~~",
@@ -66,7 +66,7 @@ def test_feed_text_opens_no_code_block_link_or_strikethrough_under_gfm(tmp_path:
     config = write_config(
         tmp_path,
         [("payloads", "file", str(_papers(tmp_path)))],
-        extra="[themes]\nmin_theme_size = 1000",
+        themes={"min_theme_size": 1000},
     )
     tally.add("payloads tried", len(PAYLOADS) + 1)
     assert all(s.ok for s in ingest(config, FakeEmbedder()).sources)
@@ -102,7 +102,7 @@ def test_secrets_in_a_failing_source_url_reach_no_output_log_or_database(
     port = _closed_port()
     url = f"http://reader:pa55word@127.0.0.1:{port}/feed?api_key=K3Y0&access_token=T0K3N&q=ml"
     config = write_config(
-        tmp_path, [("secret", "rss", url), ("good", "file", str(GOOD_FILE))], extra=NO_BACKFILL
+        tmp_path, [("secret", "rss", url), ("good", "file", str(GOOD_FILE))], **NO_BACKFILL
     )
     caplog.set_level(logging.DEBUG)
     report = ingest(config, FakeEmbedder())
@@ -131,7 +131,7 @@ def test_offline_run_ends_fast_says_every_source_failed_and_asks_no_host_twice(
         ("blog", "rss", "http://feeds.example.invalid/rss"),
         ("hf", "hf-daily", f"{refused}/api/daily_papers"),
     ]
-    config = write_config(tmp_path, sources, extra=NO_BACKFILL)
+    config = write_config(tmp_path, sources, **NO_BACKFILL)
     settings = load_settings(config)
     caplog.set_level(logging.WARNING)
     tally.add("hostile inputs tried")
@@ -166,7 +166,7 @@ def test_a_nan_or_infinite_vector_is_refused_by_the_store(tmp_path: Path) -> Non
 
 def test_a_symlinked_sidecar_in_digests_is_never_followed(tmp_path: Path) -> None:
     """A `*-W*.json` link (here to a file outside digests/) must not reach index.md or feed.xml."""
-    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], extra=NO_BACKFILL)
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL)
     ingest(config, FakeEmbedder())
     build(config, FakeEmbedder())
     digests = tmp_path / "digests"

@@ -22,7 +22,7 @@ from pipeline.store import Store
 from reliability import tally
 from reliability.helpers import GOOD_FILE, build, ingest, write_config
 
-NO_BACKFILL = "[arxiv]\nbackfill = false"
+NO_BACKFILL: dict[str, object] = {"arxiv": {"backfill": False}}
 
 
 def _invoke(args: list[str], env: dict[str, str] | None = None) -> Result:
@@ -44,7 +44,7 @@ CONFIG_WEEKS = ["0001-W01", "9999-W52", "２０２５-W01", "2025-W０1"]
 def test_a_bad_week_on_the_command_line_is_a_usage_error(
     tmp_path: Path, command: str, week: str
 ) -> None:
-    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], extra=NO_BACKFILL)
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL)
     result = _invoke(["--config", str(config), command, "--week", week])
     assert result.exit_code == 2, result.output
     assert "--week" in result.stderr, result.stderr
@@ -62,7 +62,7 @@ def test_a_bad_week_in_config_fails_check_config_naming_the_key(tmp_path: Path, 
 def test_a_digests_dir_that_is_a_file_is_named_before_any_work(
     tmp_path: Path, command: list[str]
 ) -> None:
-    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], extra=NO_BACKFILL)
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL)
     (tmp_path / "digests").write_text("I am a file\n", encoding="utf-8")
     result = _invoke(["--config", str(config), *command])
     assert result.exit_code == 2, result.output
@@ -70,17 +70,17 @@ def test_a_digests_dir_that_is_a_file_is_named_before_any_work(
 
 
 def test_a_data_dir_under_a_file_is_named_before_any_work(tmp_path: Path) -> None:
-    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], extra=NO_BACKFILL)
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], paths={"data_dir": "blocker/data"}
+    )
     (tmp_path / "blocker").write_text("", encoding="utf-8")
-    text = config.read_text(encoding="utf-8").replace('"data"', '"blocker/data"')
-    config.write_text(text, encoding="utf-8")
     result = _invoke(["--config", str(config), "status"])
     assert result.exit_code == 2 and "paths.data_dir" in result.stderr, result.output
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
 def test_an_unwritable_data_dir_is_named(tmp_path: Path) -> None:
-    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], extra=NO_BACKFILL)
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL)
     (tmp_path / "data").mkdir(mode=0o500)
     result = _invoke(["--config", str(config), "check-config"])
     assert result.exit_code == 2 and "paths.data_dir" in result.stderr, result.output
@@ -93,7 +93,7 @@ def test_a_non_ascii_header_value_fails_check_config(tmp_path: Path, key: str, v
     config = write_config(
         tmp_path,
         [("good", "file", str(GOOD_FILE))],
-        extra=f'[fetch]\n{key} = "{value}"',
+        fetch={key: value},
     )
     result = _invoke(["--config", str(config), "check-config"])
     assert result.exit_code == 2 and f"fetch.{key}" in result.stderr, result.stderr
@@ -103,7 +103,7 @@ def test_file_sources_are_found_relative_to_the_config_or_named(tmp_path: Path) 
     """A config copied elsewhere whose relative file sources are missing is not 'ok'."""
     (tmp_path / "here.jsonl").write_bytes(GOOD_FILE.read_bytes())
     sources = [("here", "file", "here.jsonl"), ("gone", "file", "data/missing.jsonl")]
-    config = write_config(tmp_path, sources, extra=NO_BACKFILL)
+    config = write_config(tmp_path, sources, **NO_BACKFILL)
     result = _invoke(["--config", str(config), "check-config"])
     assert result.exit_code == 2, result.output
     assert "sources[1].url" in result.stderr and "missing.jsonl" in result.stderr
@@ -114,7 +114,7 @@ def test_check_config_warns_on_empty_contact_and_numeric_cron_weekdays(tmp_path:
     config = write_config(
         tmp_path,
         [("arxiv", "arxiv-api", "https://export.arxiv.org/api/query?search_query=cat:cs.LG")],
-        extra='[schedule]\ningest_cron = "0 2 * * 1-5"',
+        schedule={"ingest_cron": "0 2 * * 1-5"},
     )
     result = _invoke(["--config", str(config), "check-config"])
     assert result.exit_code == 0, result.output
@@ -126,20 +126,15 @@ def test_a_model_not_available_offline_fails_check_config(tmp_path: Path) -> Non
     config = write_config(
         tmp_path,
         [("good", "file", str(GOOD_FILE))],
-        extra='[embed]\nmodel = "no-such-org/no-such-model-for-tests"',
+        embed={"model": "no-such-org/no-such-model-for-tests"},
     )
-    text = config.read_text(encoding="utf-8")
-    # write_config already opened an [embed] table; fold the model into it.
-    text = text.replace('[embed]\nmodel = "no-such-org/no-such-model-for-tests"', "")
-    text = text.replace("[embed]\n", '[embed]\nmodel = "no-such-org/no-such-model-for-tests"\n', 1)
-    config.write_text(text, encoding="utf-8")
     result = _invoke(["--config", str(config), "check-config"], env={"HF_HUB_OFFLINE": "1"})
     assert result.exit_code == 2 and "embed.model" in result.stderr, result.output
 
 
 def test_a_paper_dated_9999_12_31_does_not_crash_a_latest_build(tmp_path: Path) -> None:
     config = write_config(
-        tmp_path, [("good", "file", str(GOOD_FILE))], extra=NO_BACKFILL, week="latest"
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, week="latest"
     )
     ingest(config, FakeEmbedder())
     far = make_paper(
@@ -163,7 +158,7 @@ def test_a_full_disk_while_writing_outputs_is_an_error_not_a_traceback(
 
     from pipeline.digest import outputs
 
-    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], extra=NO_BACKFILL)
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL)
     ingest(config, FakeEmbedder())
 
     def full(fd: int) -> None:
