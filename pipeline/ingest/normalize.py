@@ -1,6 +1,7 @@
 """Entries -> Papers: canonical ids (`arxiv:` > `doi:` > `url:` > `title:`), clean text, dedupe.
 
-Pure: imports only `models`, `errors` and the standard library; no I/O, no clock.
+Pure: imports only `models`, `errors`, the field-cleaning rules in `clean` and the standard
+library; no I/O, no clock.
 
 The one owner of the merge rules, in two flavours that share every field rule but the signals:
 
@@ -32,6 +33,7 @@ from typing import TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pipeline.errors import ParseError
+from pipeline.ingest.clean import clean_doi, doi_from_link, fix_text, fold_key, split_names
 from pipeline.models import Entry, Paper, Signals
 
 logger = logging.getLogger(__name__)
@@ -47,8 +49,11 @@ _ARXIV_FORMS = [
     ),
     re.compile(rf"(?i:(?:doi:\s*|https?://(?:dx\.)?doi\.org/)?10\.48550/arxiv\.){_ID}{_VERSION}"),
 ]
-_DOI_PREFIX = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/)", re.IGNORECASE)
-_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
+# Query parameters that say where a click came from, not what it points at: dropped from url: ids.
+_TRACKING = frozenset(
+    {"af", "track", "rss", "fbclid", "gclid", "mc_cid", "mc_eid", "cmpid", "dgcid", "wt.mc_id"}
+    | {"_hsenc", "_hsmi", "sc_cid", "ito"}
+)
 _TAG = re.compile(
     r"</?(?:a|b|i|u|p|br|em|strong|sub|sup|div|span|font|tt|code|pre|ul|ol|li|h[1-6]|img|"
     r"blockquote|(?:jats|mml):[\w-]+)\b[^<>]*>",
@@ -82,8 +87,9 @@ def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
 
     Raises ParseError for a version no arXiv paper has (over six digits).
     """
+    text = fold_key(text).strip()  # fullwidth or Arabic-Indic digits are the same id (issue 14)
     for pattern in _ARXIV_FORMS:
-        match = pattern.fullmatch(text.strip())
+        match = pattern.fullmatch(text)
         if match is None:
             continue
         digits = match["version"]
@@ -99,12 +105,16 @@ def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
 
 
 def canonical_id(entry: Entry) -> tuple[str, int | None]:
-    """The entry's paper_id and arXiv version: arXiv id, else DOI, else URL, else title hash."""
+    """The entry's paper_id and arXiv version: arXiv id, else DOI, else URL, else title hash.
+
+    A DOI is read from the entry's DOI field, its raw id, or a link whose path holds one
+    (publishers serve /doi/full/10.1080/…).
+    """
     for candidate in (entry.raw_id, entry.link, entry.pdf_url, entry.doi):
         found = parse_arxiv_id(candidate) if candidate else None
         if found:
             return f"arxiv:{found[0]}", found[1]
-    doi = clean_doi(entry.doi) or clean_doi(entry.raw_id)
+    doi = entry_doi(entry)
     if doi:
         return f"doi:{doi.lower()}", None
     for candidate in (entry.raw_id, entry.link):
@@ -115,40 +125,54 @@ def canonical_id(entry: Entry) -> tuple[str, int | None]:
     return f"title:{digest[:16]}", None
 
 
-def clean_doi(value: str | None) -> str | None:
-    """The bare DOI ("10.1101/x") from "doi:…", a doi.org link or a bare DOI; None otherwise."""
-    if not value:
-        return None
-    bare = _DOI_PREFIX.sub("", value.strip())
-    return bare if _DOI.match(bare) else None
+def entry_doi(entry: Entry) -> str | None:
+    """The entry's DOI: its DOI field, else its raw id, else a DOI in its link's path."""
+    return (
+        clean_doi(entry.doi)
+        or clean_doi(entry.raw_id)
+        or doi_from_link(entry.link)
+        or doi_from_link(entry.raw_id)
+    )
 
 
 def normalize_url(url: str) -> str | None:
-    """Lowercase scheme and host; drop fragment, utm_* parameters, trailing slash (None: no URL)."""
-    parts = urlsplit(url.strip())
+    """Lowercase scheme and host; drop fragment, tracking parameters (utm_*, ?TRACK=RSS, ?af=R),
+    trailing slash (None: not an absolute http(s) URL)."""
+    parts = urlsplit(strip_invisible_url(url))
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
     query = [
         (k, v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.startswith("utm_")
+        if not k.lower().startswith("utm_") and k.lower() not in _TRACKING
     ]
     path = parts.path.rstrip("/")
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, urlencode(query), ""))
 
 
+def strip_invisible_url(url: str) -> str:
+    """A URL as compared: NFKC, invisible characters removed, ends stripped."""
+    return fold_key(url).strip()
+
+
 def normalize_title(title: str) -> str:
-    """Casefolded title with punctuation removed and whitespace collapsed, for near-dup matching."""
-    text = unicodedata.normalize("NFKC", clean_text(title)).casefold()
+    """Casefolded title with punctuation removed and whitespace collapsed, for near-dup matching.
+
+    NFKC with format characters removed first, so a soft hyphen or zero-width space inside a
+    word does not split it (issue 14).
+    """
+    text = fold_key(clean_text(title)).casefold()
     return " ".join(_NOT_WORD.sub(" ", text).split())
 
 
 def clean_text(text: str, *, keep_paragraphs: bool = False) -> str:
-    """Strip stray HTML and control characters, unescape entities, collapse whitespace."""
+    """Strip stray HTML and control characters, unescape entities, repair mojibake, decode TeX
+    accents, drop BOMs and zero-width characters, collapse whitespace."""
     if _TAG.search(text):
         text = _strip_tags(text)
     elif _ENTITY.search(text):
         text = html.unescape(text)
+    text = fix_text(text)
     text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
     if not keep_paragraphs:
         return " ".join(text.split())
@@ -185,12 +209,12 @@ def normalize_entry(entry: Entry) -> Paper:
         paper_id=paper_id[:MAX_FIELD_CHARS],
         title=title,
         abstract=_capped(entry, "abstract", abstract, MAX_ABSTRACT_CHARS),
-        authors=tuple(a[:MAX_NAME_CHARS] for a in (clean_text(a) for a in authors) if a),
+        authors=tuple(a[:MAX_NAME_CHARS] for a in split_names(tuple(map(clean_text, authors)))),
         categories=tuple(c[:MAX_FIELD_CHARS] for c in _union(entry.categories[:MAX_KEYWORDS])),
         url=_cut(url),
         pdf_url=_cut(pdf_url),
         version=version,
-        doi=_cut(clean_doi(entry.doi)),
+        doi=_cut(entry_doi(entry)),
         published=entry.published or entry.updated,
         announced=entry.announced,
         announce_type=_cut(entry.announce_type),
@@ -253,6 +277,25 @@ def _unstorable_field(paper: Paper) -> str | None:
 def _shown(raw_id: str | None) -> str:
     """An entry's raw id for a message: short and printable."""
     return repr(raw_id[:80]) if raw_id else "(no id)"
+
+
+def hold_back_incomplete(entries: Sequence[Entry]) -> tuple[list[Entry], list[Entry]]:
+    """(kept, held back): entries with no abstract and no authors or date, from a batch whose
+    other entries mostly have them, are what a cut-off feed leaves of its last item (issue 14).
+
+    Feeds that never carry abstracts (a table of contents) keep every entry.
+    """
+    complete = [e for e in entries if e.abstract.strip() and e.authors]
+    if len(complete) * 2 < len(entries):
+        return list(entries), []
+    kept: list[Entry] = []
+    held: list[Entry] = []
+    for entry in entries:
+        missing = not entry.abstract.strip() and (
+            not entry.authors or not (entry.published or entry.updated or entry.announced)
+        )
+        (held if missing else kept).append(entry)
+    return kept, held
 
 
 def filter_papers(

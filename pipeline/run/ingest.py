@@ -88,8 +88,10 @@ def ingest_source(
     if fetched.not_modified or fetched.content is None:
         logger.info("source %s: not modified", source.name)
         return SourceResult(source.name), []
+    # The feed's URL resolves its relative links when it declares no xml:base (issue 14).
+    headers = {"content-location": url, **fetched.headers} if remote else fetched.headers
     try:
-        entries = parse_source(source.kind, fetched.content, source.name, fetched.headers)
+        entries = parse_source(source.kind, fetched.content, source.name, headers)
     except (ValueError, OverflowError, RecursionError) as e:
         # Parsers turn bad bytes into ParseError; this is the net under third-party parsing
         # (feedparser, json) so that one feed's data can fail only its own source.
@@ -128,8 +130,16 @@ def store_entries(
     record_days: bool = True,
 ) -> Stored:
     """Keep, filter, normalise, dedupe and store entries; record the days they cover."""
-    kept = [e for e in entries if _wanted(source, e.announce_type)]
-    updates = [e for e in entries if _is_unwanted_replacement(source, e.announce_type)]
+    complete, held = normalize.hold_back_incomplete(entries)
+    for entry in held:
+        logger.warning(
+            "source %s: held back an incomplete entry (no abstract, authors or date; the feed "
+            "may be cut off): %r",
+            source.name,
+            entry.raw_id or entry.title,
+        )
+    kept = [e for e in complete if _wanted(source, e.announce_type)]
+    updates = [e for e in complete if _is_unwanted_replacement(source, e.announce_type)]
     normalized = _normalize_all(kept, source.name)
     papers, n_filtered = normalize.filter_papers(
         normalized,
