@@ -247,7 +247,7 @@ def test_soft_hyphen_and_zero_width_space_do_not_defeat_title_dedupe() -> None:
     title = "Contrastive representation learning for molecular graphs"
     hidden = title.replace("representation", "repre\u00adsenta\u200btion")
     a = Paper(paper_id="url:https://a.example/1", title=title, abstract="")
-    b = Paper(paper_id="url:https://b.example/1", title=hidden, abstract="")
+    b = Paper(paper_id="doi:10.1234/b.1", title=hidden, abstract="")
     assert normalize_title(hidden) == normalize_title(title)
     assert len(dedupe([a, b])) == 1
 

@@ -319,7 +319,8 @@ def filter_papers(
 
 
 def dedupe(papers: Iterable[Paper]) -> list[Paper]:
-    """Merge papers sharing a paper_id or a normalised title; first-seen order is kept."""
+    """Merge papers sharing a paper_id, or a normalised title when no identifier contradicts it
+    (`is_contradicted`); first-seen order is kept."""
     merged: list[Paper] = []
     by_id: dict[str, int] = {}
     by_title: dict[str, int] = {}
@@ -328,7 +329,7 @@ def dedupe(papers: Iterable[Paper]) -> list[Paper]:
         index = by_id.get(paper.paper_id)
         if index is None and len(title_key) >= _MIN_TITLE_MATCH:
             index = by_title.get(title_key)
-            if index is not None and _distinct_arxiv(merged[index], paper):
+            if index is not None and is_contradicted(merged[index], paper):
                 index = None
         if index is None:
             index = len(merged)
@@ -459,13 +460,18 @@ def _is_new_style(arxiv_id: str) -> bool:
     return len(number) == (5 if int(yymm) >= 1501 else 4)
 
 
-def _distinct_arxiv(a: Paper, b: Paper) -> bool:
-    """Two different arXiv ids are two papers, however alike their titles."""
-    return (
-        a.paper_id.startswith("arxiv:")
-        and b.paper_id.startswith("arxiv:")
-        and a.paper_id != b.paper_id
-    )
+def is_contradicted(a: Paper, b: Paper) -> bool:
+    """True when the identifiers of two same-titled papers say they are different items.
+
+    Two ids of one scheme (two arXiv ids, two DOIs, two URLs) or two different DOIs are two
+    papers, however alike their titles (issue 14: two registry entries with one title and two
+    identifiers became one paper). Ids of different schemes (a url: aggregator record and a doi:
+    journal record) do not contradict each other.
+    """
+    scheme_a, scheme_b = a.paper_id.split(":", 1)[0], b.paper_id.split(":", 1)[0]
+    if scheme_a == scheme_b != "title" and a.paper_id != b.paper_id:
+        return True
+    return bool(a.doi and b.doi and a.doi.lower() != b.doi.lower())
 
 
 def _union(values: Iterable[str]) -> tuple[str, ...]:

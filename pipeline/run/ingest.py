@@ -154,7 +154,14 @@ def store_entries(
     refreshed = _normalize_all(updates, source.name)
     n_invalid = len(kept) - len(normalized) + len(updates) - len(refreshed)
     papers += [p for p in refreshed if store.get_paper(p.paper_id)]
-    papers = [_match_existing(store, p) for p in normalize.dedupe(papers)]
+    deduped = normalize.dedupe(papers)
+    if len(deduped) < len(papers):
+        logger.info(
+            "source %s: %d entries merged into other entries of the same paper",
+            source.name,
+            len(papers) - len(deduped),
+        )
+    papers = [_match_existing(store, p) for p in deduped]
     keys = {p.paper_id: normalize.normalize_title(p.title) for p in papers}
     upserted = store.upsert_papers(
         papers, source.name, now, merge=normalize.update_paper, title_keys=keys
@@ -223,12 +230,22 @@ def _normalize_all(entries: Iterable[Entry], source: str) -> list[Paper]:
 
 
 def _match_existing(store: Store, paper: Paper) -> Paper:
-    """Give a paper the id it already has in the store when its DOI or title matches."""
+    """Give a paper the id it already has in the store when its DOI matches, or its title does
+    and no identifier contradicts it (two items with different ids are never merged)."""
     if store.get_paper(paper.paper_id) is not None:
         return paper
-    existing = (paper.doi and store.find_paper_id_by_doi(paper.doi)) or (
-        store.find_paper_id_by_title_key(normalize.normalize_title(paper.title))
-    )
+    existing = paper.doi and store.find_paper_id_by_doi(paper.doi)
+    if not existing:
+        by_title = store.find_paper_id_by_title_key(normalize.normalize_title(paper.title))
+        stored = store.get_paper(by_title) if by_title else None
+        if stored is not None and not normalize.is_contradicted(stored, paper):
+            existing = stored.paper_id
+        elif stored is not None:
+            logger.info(
+                "%s and stored %s share a title but not an identifier: kept apart",
+                paper.paper_id,
+                stored.paper_id,
+            )
     return dataclasses.replace(paper, paper_id=existing) if existing else paper
 
 
