@@ -58,7 +58,10 @@ def test_clean_name_reads_names_as_the_publisher_shows_them(raw: str, expected: 
 def test_split_names_splits_and_joined_and_semicolon_lists() -> None:
     assert split_names(("Suping Wang and Jianguo Xu",)) == ("Suping Wang", "Jianguo Xu")
     assert split_names(("Doan-Nhu, Hai; Nguyen-Ngoc, Lam",)) == ("Hai Doan-Nhu", "Lam Nguyen-Ngoc")
-    assert split_names(("Ada Lovelace", "", "Alan Turing")) == ("Ada Lovelace", "Alan Turing")
+    assert split_names(("Ada Lovelace", "", "Alan Turing", "et al.")) == (
+        "Ada Lovelace",
+        "Alan Turing",
+    )
 
 
 def test_fix_text_strips_bom_and_zero_width_but_keeps_words() -> None:

@@ -72,29 +72,33 @@ def decode_tex(text: str) -> str:
 
 
 def fix_text(text: str) -> str:
-    """Shown text made faithful: mojibake repaired, entities and TeX accents decoded, NFC."""
+    """Shown text made faithful: mojibake repaired, entities decoded, invisibles dropped, NFC.
+
+    TeX is left alone here (abstracts are full of it); names and titles add `decode_tex`.
+    """
     if _looks_encoded(text):
         text = ftfy.fix_encoding(text)  # before stripping: a soft hyphen can be half of "Ã\xad"
     text = strip_invisible(text)
     if "&" in text:
         text = html.unescape(text)
-    return unicodedata.normalize("NFC", decode_tex(text))
+    return unicodedata.normalize("NFC", text)
 
 
 def split_names(names: tuple[str, ...]) -> tuple[str, ...]:
-    """Names one per item: "A and B", "A & B" and "A; B" split; "Last, First" -> "First Last"."""
+    """Names one per item: "A and B", "A & B" and "A; B" split; "Last, First" -> "First Last";
+    "et al." is not a name."""
     result: list[str] = []
     for name in names:
         for piece in _AND.split(name):
             cleaned = clean_name(piece)
-            if cleaned:
+            if cleaned and cleaned.casefold().rstrip(".") not in ("et al", "others"):
                 result.append(cleaned)
     return tuple(result)
 
 
 def clean_name(name: str) -> str:
     """One personal name as shown: e-mail removed, TeX decoded, "Last, First[, Jr.]" reordered."""
-    text = " ".join(fix_text(_EMAIL.sub(" ", name)).split()).strip(" ,;")
+    text = " ".join(decode_tex(fix_text(_EMAIL.sub(" ", name))).split()).strip(" ,;")
     if text.startswith("(") and text.endswith(")"):
         text = text[1:-1].strip()  # "mail@host (Name)" left "(Name)"
     if "," not in text:

@@ -33,7 +33,14 @@ from typing import TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pipeline.errors import ParseError
-from pipeline.ingest.clean import clean_doi, doi_from_link, fix_text, fold_key, split_names
+from pipeline.ingest.clean import (
+    clean_doi,
+    decode_tex,
+    doi_from_link,
+    fix_text,
+    fold_key,
+    split_names,
+)
 from pipeline.models import Entry, Paper, Signals
 
 logger = logging.getLogger(__name__)
@@ -166,8 +173,8 @@ def normalize_title(title: str) -> str:
 
 
 def clean_text(text: str, *, keep_paragraphs: bool = False) -> str:
-    """Strip stray HTML and control characters, unescape entities, repair mojibake, decode TeX
-    accents, drop BOMs and zero-width characters, collapse whitespace."""
+    """Strip stray HTML and control characters, unescape entities, repair mojibake, drop BOMs and
+    zero-width characters, collapse whitespace."""
     if _TAG.search(text):
         text = _strip_tags(text)
     elif _ENTITY.search(text):
@@ -187,7 +194,9 @@ def normalize_entry(entry: Entry) -> Paper:
     no title, an arXiv version out of range, or text that cannot be stored (a lone surrogate such
     as `&#xD800;`).
     """
-    title = _capped(entry, "title", clean_text(entry.title[: MAX_TITLE_CHARS * 4]), MAX_TITLE_CHARS)
+    # TeX accents are decoded in titles, as in names (arXiv titles carry them).
+    text = decode_tex(clean_text(entry.title[: MAX_TITLE_CHARS * 4]))
+    title = _capped(entry, "title", text, MAX_TITLE_CHARS)
     if not title:
         raise ParseError(f"{entry.source}: an entry has no title (raw id {_shown(entry.raw_id)})")
     paper_id, version = canonical_id(entry)
