@@ -79,3 +79,37 @@ def test_every_fixture_twice_in_both_orders_gives_the_same_store(tmp_path: Path)
     assert "arxiv:2604.21953" in forward  # from the RSS feed; the cut-off Atom entry held back
     assert forward["arxiv:2604.21952"][6] is not None  # announced
     assert len(forward) >= 20
+
+
+def _aggregator_copy(tmp_path: Path) -> Path:
+    """The real cs.LG feed as an aggregator re-lists it: ids claiming v99, an earlier day and its
+    own titles (issue 14, item 14)."""
+    feed = FIXTURES[5][1].read_text(encoding="utf-8")
+    for arxiv_id in ("2604.21952", "2604.21953", "2604.21956"):
+        feed = feed.replace(f"<link>https://arxiv.org/abs/{arxiv_id}</link>", "")
+        feed = feed.replace(f"arXiv:{arxiv_id}v1", f"arXiv:{arxiv_id}v99")
+        feed = feed.replace(f"oai:arXiv.org:{arxiv_id}v1", f"https://arxiv.org/abs/{arxiv_id}v99")
+    feed = feed.replace("<title>", "<title>Rewritten: ").replace("27 Apr 2026", "20 Apr 2026")
+    path = tmp_path / "aggregator.xml"
+    path.write_text(feed, encoding="utf-8")
+    return path
+
+
+def test_an_aggregator_never_rewrites_what_arxiv_said(tmp_path: Path) -> None:
+    arxiv = [FIXTURES[5]]
+    aggregator = [("rss", _aggregator_copy(tmp_path))]
+    snapshots = []
+    for order in ([arxiv, aggregator], [aggregator, arxiv], [arxiv]):
+        with Store.open(":memory:") as store:
+            for sources in order:
+                _ingest(tmp_path, sources, store)
+            snapshots.append(_snapshot(store))
+            versions = {p.paper_id: p.version for p in store.list_papers(list(snapshots[-1]))}
+        assert versions == dict.fromkeys(snapshots[-1], 1)
+    arxiv_then_aggregator, aggregator_then_arxiv, arxiv_alone = snapshots
+    owned = [0, 1, 2, 6]  # title, abstract, authors, announced
+    for snapshot in (arxiv_then_aggregator, aggregator_then_arxiv):
+        assert {k: [v[i] for i in owned] for k, v in snapshot.items()} == {
+            k: [v[i] for i in owned] for k, v in arxiv_alone.items()
+        }
+    assert {s[6] for s in arxiv_alone.values()} == {datetime(2026, 4, 27).date()}

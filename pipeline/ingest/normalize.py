@@ -307,6 +307,19 @@ def hold_back_incomplete(entries: Sequence[Entry]) -> tuple[list[Entry], list[En
     return kept, held
 
 
+def limit_to_authority(paper: Paper, *, speaks_for_arxiv: bool) -> Paper:
+    """What a source may say about a paper: arXiv's own feeds own an arXiv paper's version,
+    announcement day and categories; an aggregator (a journal-style RSS, Hugging Face) only adds
+    links, a DOI and signals, and its text stands in until arXiv's arrives (issue 14).
+
+    An aggregator re-listing an arXiv id as "v99" or with an earlier announcement day therefore
+    neither replaces arXiv's title and abstract nor moves the paper out of its week.
+    """
+    if speaks_for_arxiv or not paper.paper_id.startswith("arxiv:"):
+        return paper
+    return replace(paper, version=None, announced=None, announce_type=None, categories=())
+
+
 def filter_papers(
     papers: Iterable[Paper], *, include: Sequence[str] = (), exclude: Sequence[str] = ()
 ) -> tuple[list[Paper], int]:

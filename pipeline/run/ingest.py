@@ -30,6 +30,8 @@ from pipeline.store import Store
 logger = logging.getLogger(__name__)
 
 _REPLACE_TYPES = ("replace", "replace-cross")
+# Source kinds that are arXiv itself: they own an arXiv paper's text, version and announcement.
+_ARXIV_KINDS = frozenset({"arxiv-rss", "arxiv-api"})
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ def store_entries(
         )
     kept = [e for e in complete if _wanted(source, e.announce_type)]
     updates = [e for e in complete if _is_unwanted_replacement(source, e.announce_type)]
-    normalized = _normalize_all(kept, source.name)
+    normalized = _normalize_all(kept, source)
     papers, n_filtered = normalize.filter_papers(
         normalized,
         include=(*settings.filters.include, *source.include),
@@ -151,7 +153,7 @@ def store_entries(
     )
     # A replace announcement the source does not keep still refreshes a paper we already have
     # (new version, new abstract) but never adds one.
-    refreshed = _normalize_all(updates, source.name)
+    refreshed = _normalize_all(updates, source)
     n_invalid = len(kept) - len(normalized) + len(updates) - len(refreshed)
     papers += [p for p in refreshed if store.get_paper(p.paper_id)]
     deduped = normalize.dedupe(papers)
@@ -219,13 +221,16 @@ def _is_unwanted_replacement(source: SourceSettings, announce_type: str | None) 
     return announce_type in _REPLACE_TYPES and not _wanted(source, announce_type)
 
 
-def _normalize_all(entries: Iterable[Entry], source: str) -> list[Paper]:
+def _normalize_all(entries: Iterable[Entry], source: SourceSettings) -> list[Paper]:
     papers = []
+    speaks_for_arxiv = source.kind in _ARXIV_KINDS
     for entry in entries:
         try:
-            papers.append(normalize.normalize_entry(entry))
+            paper = normalize.normalize_entry(entry)
         except ParseError as e:
-            logger.warning("source %s: skipped an entry: %s", source, e)
+            logger.warning("source %s: skipped an entry: %s", source.name, e)
+            continue
+        papers.append(normalize.limit_to_authority(paper, speaks_for_arxiv=speaks_for_arxiv))
     return papers
 
 
