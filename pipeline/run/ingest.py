@@ -30,8 +30,10 @@ from pipeline.store import Store
 logger = logging.getLogger(__name__)
 
 _REPLACE_TYPES = ("replace", "replace-cross")
-# Source kinds that are arXiv itself: they own an arXiv paper's text, version and announcement.
-_ARXIV_KINDS = frozenset({"arxiv-rss", "arxiv-api"})
+# Source kinds that speak for arXiv: its own feeds, and local files (the user's own import of
+# arXiv metadata, like the demo corpus). They own an arXiv paper's version and announcement day;
+# aggregators (rss, hf-daily) only add links, a DOI and signals.
+_ARXIV_KINDS = frozenset({"arxiv-rss", "arxiv-api", "file"})
 
 
 @dataclass(frozen=True)
