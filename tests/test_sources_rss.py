@@ -15,6 +15,7 @@ import pytest
 from recorded import read_recorded_body
 
 from pipeline.errors import ParseError
+from pipeline.ingest.normalize import normalize_entry
 from pipeline.ingest.sources import PARSERS
 from pipeline.ingest.sources.rss import html_to_text, parse_rss, split_authors
 
@@ -223,3 +224,15 @@ def test_random_and_truncated_bytes_raise_only_parse_error(kind: str) -> None:
             PARSERS[kind](content, "fuzz", None)
         except ParseError as e:
             assert str(e).startswith("fuzz: ")
+
+
+def test_parse_rss_author_with_non_ascii_email_keeps_the_whole_name() -> None:
+    # feedparser splits this at "ß" into email "info@jonas.gro" and name "ße-stries.de (Jonas…"
+    # (issue 14, item 11); RSS 2.0 <author> is "email (Name)".
+    content = (
+        '<rss version="2.0"><channel><title>t</title><item><title>A paper</title>'
+        "<author>info@jonas.große-stries.de (Jonas Große Sundrup)</author>"
+        "</item></channel></rss>"
+    ).encode()
+    [entry] = parse_rss(content, "blog")
+    assert normalize_entry(entry).authors == ("Jonas Große Sundrup",)

@@ -31,7 +31,7 @@ _TEX = re.compile(
     r"|\\[uvHcdbrk] [A-Za-z]"  # \v z
     r"|\\(?:ss|o|O|l|L|ae|AE|oe|OE|aa|AA|i|j)(?![A-Za-z])(?:\{\}|\s)?"  # \ss, \o
 )
-_EMAIL = re.compile(r"\S+@\S+\.[^\s()]+")
+_EMAIL = re.compile(r"[^\s()<>]+@[^\s()<>]+")
 _AND = re.compile(r"\s+(?:and|&)\s+|\s*;\s*", re.IGNORECASE)
 _DOI_PREFIX = re.compile(
     r"^(?:doi:\s*|info:doi/|urn:doi:|https?://(?:dx\.)?doi\.org/)", re.IGNORECASE

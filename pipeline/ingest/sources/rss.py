@@ -226,6 +226,11 @@ def _detail_lines(detail: Mapping[str, Any]) -> list[str]:
 def item_authors(item: Mapping[str, Any]) -> tuple[str, ...]:
     """Author names of a feed item; a single comma-separated string is split into names."""
     names = [a.get("name", "") for a in item.get("authors", []) if a.get("name")]
+    raw = item.get("author")
+    if len(names) == 1 and isinstance(raw, str) and "@" in raw:
+        # feedparser cuts "mail@große.de (Name)" at the first non-ASCII character of the address
+        # ("ße.de (Name"): the raw string is cleaned by normalize instead.
+        names = [raw]
     if len(names) == 1:
         return split_authors(names[0])
     return tuple(collapse_whitespace(n) for n in names)
