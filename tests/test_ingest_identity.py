@@ -107,9 +107,26 @@ def test_an_aggregator_never_rewrites_what_arxiv_said(tmp_path: Path) -> None:
             versions = {p.paper_id: p.version for p in store.list_papers(list(snapshots[-1]))}
         assert versions == dict.fromkeys(snapshots[-1], 1)
     arxiv_then_aggregator, aggregator_then_arxiv, arxiv_alone = snapshots
-    owned = [0, 1, 2, 6]  # title, abstract, authors, announced
-    for snapshot in (arxiv_then_aggregator, aggregator_then_arxiv):
-        assert {k: [v[i] for i in owned] for k, v in snapshot.items()} == {
-            k: [v[i] for i in owned] for k, v in arxiv_alone.items()
-        }
+    assert arxiv_then_aggregator == arxiv_alone
+    assert aggregator_then_arxiv == arxiv_alone
     assert {s[6] for s in arxiv_alone.values()} == {datetime(2026, 4, 27).date()}
+
+
+def test_the_arxiv_id_wins_whichever_source_arrives_first(tmp_path: Path) -> None:
+    # Takara's feed links to its own site (url: ids); the API names the same papers by arXiv id
+    # (issue 14, item 6: 2604.26919 was stored as url: when Takara came first).
+    takara = [("rss", DATA / "feeds" / "takara_tldr_daily_ai_papers_rss_2026-04-30.xml")]
+    name = "arxiv_api_atom_newformat_cat-csLG-OR-csAI_2026-04-30_20entries.xml"
+    api = [("arxiv-api", DATA / "feeds" / name)]
+    snapshots = []
+    for order in ([takara, api], [api, takara]):
+        with Store.open(":memory:") as store:
+            for sources in order:
+                _ingest(tmp_path, sources, store)
+                _ingest(tmp_path, sources, store)
+            snapshots.append(_snapshot(store))
+            paper = store.get_paper("arxiv:2604.26919")
+            assert paper is not None and len(paper.sources) == 2
+    takara_first, api_first = snapshots
+    assert "url:https://tldr.takara.ai/p/2604.26919" not in takara_first
+    assert takara_first == api_first

@@ -14,6 +14,7 @@ import unicodedata
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
+from html.parser import HTMLParser
 
 import ftfy
 from nameparser.config import CONSTANTS
@@ -31,6 +32,13 @@ _TEX = re.compile(
     r"|\\[uvHcdbrk] [A-Za-z]"  # \v z
     r"|\\(?:ss|o|O|l|L|ae|AE|oe|OE|aa|AA|i|j)(?![A-Za-z])(?:\{\}|\s)?"  # \ss, \o
 )
+_TAG = re.compile(
+    r"</?(?:a|b|i|u|p|br|em|strong|sub|sup|div|span|font|tt|code|pre|ul|ol|li|h[1-6]|img|"
+    r"blockquote|(?:jats|mml):[\w-]+)\b[^<>]*>",
+    re.IGNORECASE,
+)
+_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z][a-z0-9]*);", re.IGNORECASE)
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _EMAIL = re.compile(r"[^\s()<>]+@[^\s()<>]+")
 _AND = re.compile(r"\s+(?:and|&)\s+|\s*;\s*", re.IGNORECASE)
 _DOI_PREFIX = re.compile(
@@ -69,6 +77,21 @@ def decode_tex(text: str) -> str:
     if "\\" not in text:
         return text
     return unicodedata.normalize("NFC", _TEX.sub(lambda m: _tex_to_text(m.group()), text))
+
+
+def clean_text(text: str, *, keep_paragraphs: bool = False) -> str:
+    """Feed text as shown: stray HTML and control characters stripped, entities unescaped,
+    mojibake repaired, BOMs and zero-width characters dropped, whitespace collapsed."""
+    if _TAG.search(text):
+        text = _strip_tags(text)
+    elif _ENTITY.search(text):
+        text = html.unescape(text)
+    text = fix_text(text)
+    text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
+    if not keep_paragraphs:
+        return " ".join(text.split())
+    paragraphs = (" ".join(p.split()) for p in _PARAGRAPH_BREAK.split(text))
+    return "\n\n".join(p for p in paragraphs if p)
 
 
 def fix_text(text: str) -> str:
@@ -155,3 +178,23 @@ def _tex_to_text(fragment: str) -> str:
 def _looks_encoded(text: str) -> bool:
     """UTF-8 read as Latin-1/cp1252 leaves 'Ã', 'Â' or 'â€' pairs; plain text rarely has them."""
     return any(marker in text for marker in ("Ã", "Â", "â€", "Ä", "Å"))
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("p", "br", "div", "li"):
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def _strip_tags(text: str) -> str:
+    extractor = _TextExtractor()
+    extractor.feed(text)
+    extractor.close()
+    return "".join(extractor.parts)

@@ -16,28 +16,31 @@ record); the URL from the record with the best id scheme, then the higher versio
 first record; the DOI is the first one known; categories and sources are unioned; published,
 announced and first_seen are the earliest; the announce type is that of the earliest
 announcement, ties broken by rank (new < cross < replace < replace-cross).
+
+Authority (issue 14): arXiv's own sources own an arXiv paper's text, version and announcement
+day. `limit_to_authority` strips the version, day and categories from an aggregator's record of
+an arXiv paper, and when only one of two records comes from arXiv, its title, abstract, authors
+and published date win whatever the order. Title matches never merge records whose identifiers
+contradict each other (`is_contradicted`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import html
 import logging
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import fields, replace
 from datetime import date
-from html.parser import HTMLParser
 from typing import TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pipeline.errors import ParseError
 from pipeline.ingest.clean import (
     clean_doi,
+    clean_text,
     decode_tex,
     doi_from_link,
-    fix_text,
     fold_key,
     split_names,
 )
@@ -61,15 +64,8 @@ _TRACKING = frozenset(
     {"af", "track", "rss", "fbclid", "gclid", "mc_cid", "mc_eid", "cmpid", "dgcid", "wt.mc_id"}
     | {"_hsenc", "_hsmi", "sc_cid", "ito"}
 )
-_TAG = re.compile(
-    r"</?(?:a|b|i|u|p|br|em|strong|sub|sup|div|span|font|tt|code|pre|ul|ol|li|h[1-6]|img|"
-    r"blockquote|(?:jats|mml):[\w-]+)\b[^<>]*>",
-    re.IGNORECASE,
-)
-_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z][a-z0-9]*);", re.IGNORECASE)
 _NOT_WORD = re.compile(r"[\W_]+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _SCHEME_RANK = {"arxiv": 0, "doi": 1, "url": 2, "title": 3}
 _ANNOUNCE_RANK = {"new": 0, "cross": 1, "replace": 2, "replace-cross": 3}
 _MIN_TITLE_MATCH = 20  # shorter normalised titles ("editorial", "issue information") never merge
@@ -170,21 +166,6 @@ def normalize_title(title: str) -> str:
     """
     text = fold_key(clean_text(title)).casefold()
     return " ".join(_NOT_WORD.sub(" ", text).split())
-
-
-def clean_text(text: str, *, keep_paragraphs: bool = False) -> str:
-    """Strip stray HTML and control characters, unescape entities, repair mojibake, drop BOMs and
-    zero-width characters, collapse whitespace."""
-    if _TAG.search(text):
-        text = _strip_tags(text)
-    elif _ENTITY.search(text):
-        text = html.unescape(text)
-    text = fix_text(text)
-    text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
-    if not keep_paragraphs:
-        return " ".join(text.split())
-    paragraphs = (" ".join(p.split()) for p in _PARAGRAPH_BREAK.split(text))
-    return "\n\n".join(p for p in paragraphs if p)
 
 
 def normalize_entry(entry: Entry) -> Paper:
@@ -365,7 +346,7 @@ def dedupe(papers: Iterable[Paper]) -> list[Paper]:
 
 def merge_papers(a: Paper, b: Paper) -> Paper:
     """Merge two records of one paper seen together: best id, larger counts (see module doc)."""
-    paper_id = min(a.paper_id, b.paper_id, key=lambda pid: _SCHEME_RANK[pid.split(":", 1)[0]])
+    paper_id = better_id(a.paper_id, b.paper_id)
     return replace(
         _merge_fields(a, b), paper_id=paper_id, signals=merge_signals(a.signals, b.signals)
     )
@@ -406,6 +387,9 @@ def update_signals(stored: Signals, incoming: Signals) -> Signals:
 def _merge_fields(first: Paper, second: Paper) -> Paper:
     """Every field rule both merges share; the id and signals are the caller's."""
     newer, older = (second, first) if _is_newer(second, first) else (first, second)
+    arxiv = [p for p in (first, second) if _speaks_for_arxiv(p)]
+    if len(arxiv) == 1:  # arXiv's record owns the text and date over an aggregator's (issue 14)
+        newer, older = arxiv[0], (second if arxiv[0] is first else first)
     announcer = _announcer(first, second)
     return replace(
         first,
@@ -417,13 +401,30 @@ def _merge_fields(first: Paper, second: Paper) -> Paper:
         pdf_url=_link(first, second, "pdf_url"),
         version=max((v for v in (first.version, second.version) if v is not None), default=None),
         doi=first.doi or second.doi,
-        published=_earliest(first.published, second.published),
+        published=(
+            newer.published or older.published
+            if len(arxiv) == 1
+            else _earliest(first.published, second.published)
+        ),
         announced=announcer.announced,
         announce_type=announcer.announce_type
         or (second if announcer is first else first).announce_type,
         first_seen=_earliest(first.first_seen, second.first_seen),
         sources=_union(first.sources + second.sources),
     )
+
+
+def _speaks_for_arxiv(paper: Paper) -> bool:
+    """A record of an arXiv paper from arXiv's own feeds: only those carry a version or an
+    announcement day (`limit_to_authority` strips both from aggregators' records)."""
+    return paper.paper_id.startswith("arxiv:") and (
+        paper.version is not None or paper.announced is not None
+    )
+
+
+def better_id(a: str, b: str) -> str:
+    """The canonical one of two ids of one paper: `arxiv:` > `doi:` > `url:` > `title:`."""
+    return min(a, b, key=lambda pid: _SCHEME_RANK[pid.split(":", 1)[0]])
 
 
 def _is_newer(a: Paper, b: Paper) -> bool:
@@ -452,26 +453,6 @@ def _link(first: Paper, second: Paper, field: str) -> str | None:
 
     ordered = sorted((first, second), key=rank)  # stable: ties keep the first record first
     return next((getattr(p, field) for p in ordered if getattr(p, field)), None)
-
-
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("p", "br", "div", "li"):
-            self.parts.append(" ")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def _strip_tags(text: str) -> str:
-    extractor = _TextExtractor()
-    extractor.feed(text)
-    extractor.close()
-    return "".join(extractor.parts)
 
 
 def _is_new_style(arxiv_id: str) -> bool:

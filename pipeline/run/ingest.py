@@ -238,7 +238,12 @@ def _normalize_all(entries: Iterable[Entry], source: SourceSettings) -> list[Pap
 
 def _match_existing(store: Store, paper: Paper) -> Paper:
     """Give a paper the id it already has in the store when its DOI matches, or its title does
-    and no identifier contradicts it (two items with different ids are never merged)."""
+    and no identifier contradicts it (two items with different ids are never merged).
+
+    When the paper's own id is the better one (an arXiv entry for a paper an aggregator stored
+    under `url:`), the stored paper is re-keyed instead, so the id does not depend on the order
+    in which sources arrive (issue 14).
+    """
     if store.get_paper(paper.paper_id) is not None:
         return paper
     existing = paper.doi and store.find_paper_id_by_doi(paper.doi)
@@ -253,7 +258,13 @@ def _match_existing(store: Store, paper: Paper) -> Paper:
                 paper.paper_id,
                 stored.paper_id,
             )
-    return dataclasses.replace(paper, paper_id=existing) if existing else paper
+    if not existing:
+        return paper
+    if normalize.better_id(existing, paper.paper_id) == paper.paper_id:
+        logger.info("stored paper %s is %s: re-keyed", existing, paper.paper_id)
+        store.rekey_paper(existing, paper.paper_id)
+        return paper
+    return dataclasses.replace(paper, paper_id=existing)
 
 
 # --- backfill -------------------------------------------------------------------------------
