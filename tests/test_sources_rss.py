@@ -236,3 +236,36 @@ def test_parse_rss_author_with_non_ascii_email_keeps_the_whole_name() -> None:
     ).encode()
     [entry] = parse_rss(content, "blog")
     assert normalize_entry(entry).authors == ("Jonas Große Sundrup",)
+
+
+# The Atom spec's example entry (RFC 4287 §1.1) with its link made relative, as the issue found it.
+_RELATIVE_ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <title>Example Feed</title>
+  <updated>2003-12-13T18:30:02Z</updated>
+  <author><name>John Doe</name></author>
+  <id>urn:uuid:60a76c80-d399-11d9-b93C-0003939e0af6</id>
+  <entry>
+    <title>Atom-Powered Robots Run Amok</title>
+    <link href="/blog/2003/12/13/atom03"/>
+    <id>urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a</id>
+    <updated>2003-12-13T18:30:02Z</updated>
+    <summary>Some text.</summary>
+  </entry>
+</feed>"""
+
+
+def test_parse_rss_resolves_relative_links_against_the_feed_url() -> None:
+    headers = {"Content-Location": "https://example.org/feeds/atom.xml"}
+    [entry] = parse_rss(_RELATIVE_ATOM, "blog", headers)
+    assert entry.link == "https://example.org/blog/2003/12/13/atom03"
+    assert normalize_entry(entry).paper_id == "url:https://example.org/blog/2003/12/13/atom03"
+
+
+def test_parse_rss_resolves_relative_links_against_the_site_link() -> None:
+    content = _RELATIVE_ATOM.replace(
+        b"<title>Example Feed</title>",
+        b'<title>Example Feed</title><link href="http://example.org/"/>',
+    )
+    [entry] = parse_rss(content, "blog")
+    assert entry.link == "http://example.org/blog/2003/12/13/atom03"
