@@ -31,6 +31,7 @@ FIXTURES = [
     ("hf-daily", DATA / "feeds" / "hf_daily_papers_api_2026-06-12_30entries.json"),
     ("rss", DATA / "feeds" / "journal_cambridge_canadian-entomologist_rss1.0_rdf_2021-12-21.xml"),
     ("rss", DATA / "feeds" / "biorxiv_rss1.0_rdf_genomics_2023-12-16_1item.xml"),
+    ("rss", DATA / "issue14" / "microbiologyresearch_ijsem_rss2_2021-12-21_item2.xml"),
 ]
 
 

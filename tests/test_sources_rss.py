@@ -269,3 +269,15 @@ def test_parse_rss_resolves_relative_links_against_the_site_link() -> None:
     )
     [entry] = parse_rss(content, "blog")
     assert entry.link == "http://example.org/blog/2003/12/13/atom03"
+
+
+def test_ijsem_and_joined_authors_and_a_doi_in_a_tracked_link() -> None:
+    # Issue 14 items 8 and 13: "Silvio Hering and Michael E. J. Buhl", "?TRACK=RSS".
+    path = FEEDS.parent / "issue14" / "microbiologyresearch_ijsem_rss2_2021-12-21_item2.xml"
+    [entry] = parse_rss(path.read_bytes(), "ijsem")
+    paper = normalize_entry(entry)
+    assert paper.authors == ("Moritz K. Jansson", "Silvio Hering", "Michael E. J. Buhl")
+    assert paper.paper_id == "doi:10.1099/ijsem.0.005100"
+    assert paper.doi == "10.1099/ijsem.0.005100"
+    assert paper.published == datetime(2021, 12, 20, tzinfo=UTC)
+    assert paper.abstract.startswith("A strain of obligately anaerobically growing Gram-positive")
