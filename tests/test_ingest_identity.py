@@ -140,3 +140,21 @@ def test_the_arxiv_id_wins_whichever_source_arrives_first(tmp_path: Path) -> Non
     takara_first, api_first = snapshots
     assert "url:https://tldr.takara.ai/p/2604.26919" not in takara_first
     assert takara_first == api_first
+
+
+def test_two_arxiv_papers_sharing_a_doi_stay_two(tmp_path: Path) -> None:
+    # A DOI match never merges two different arXiv ids (issue 14: distinct items never merge).
+    doi = "</dc:creator>\n      <arxiv:DOI>10.1145/3746027.3755001</arxiv:DOI>"
+    paths = []
+    for name in (
+        "arxiv_rss2_cs.LG_2026-04-27_trimmed3items",
+        "arxiv_rss2_cs.AI_2026-04-27_trimmed3items",
+    ):
+        feed = (DATA / "feeds" / f"{name}.xml").read_text(encoding="utf-8")
+        paths.append(tmp_path / f"feed-{len(paths)}.xml")
+        paths[-1].write_text(feed.replace("</dc:creator>", doi, 1), encoding="utf-8")
+    with Store.open(":memory:") as store:
+        _ingest(tmp_path, [("arxiv-rss", paths[0])], store)
+        _ingest(tmp_path, [("arxiv-rss", paths[1])], store)
+        ids = set(_snapshot(store))
+    assert len(ids) == 6 and all(i.startswith("arxiv:") for i in ids)

@@ -269,6 +269,13 @@ def _shown(raw_id: str | None) -> str:
     return repr(raw_id[:80]) if raw_id else "(no id)"
 
 
+def matchable_title(title: str) -> str | None:
+    """The title key two records may be merged by, or None for a title too short or generic to
+    identify a paper ("Editorial", "Issue information")."""
+    key = normalize_title(title)
+    return key if len(key) >= _MIN_TITLE_MATCH else None
+
+
 def hold_back_incomplete(entries: Sequence[Entry]) -> tuple[list[Entry], list[Entry]]:
     """(kept, held back): entries with no abstract and no authors or date, from a batch whose
     other entries mostly have them, are what a cut-off feed leaves of its last item (issue 14).

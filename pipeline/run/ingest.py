@@ -246,18 +246,22 @@ def _match_existing(store: Store, paper: Paper) -> Paper:
     """
     if store.get_paper(paper.paper_id) is not None:
         return paper
-    existing = paper.doi and store.find_paper_id_by_doi(paper.doi)
-    if not existing:
-        by_title = store.find_paper_id_by_title_key(normalize.normalize_title(paper.title))
-        stored = store.get_paper(by_title) if by_title else None
-        if stored is not None and not normalize.is_contradicted(stored, paper):
+    existing = None
+    by_doi = store.find_paper_id_by_doi(paper.doi) if paper.doi else None
+    key = normalize.matchable_title(paper.title)
+    by_title = store.find_paper_id_by_title_key(key) if key else None
+    for candidate in dict.fromkeys(c for c in (by_doi, by_title) if c):
+        stored = store.get_paper(candidate)
+        if stored is None:
+            continue
+        if not normalize.is_contradicted(stored, paper):
             existing = stored.paper_id
-        elif stored is not None:
-            logger.info(
-                "%s and stored %s share a title but not an identifier: kept apart",
-                paper.paper_id,
-                stored.paper_id,
-            )
+            break
+        logger.info(
+            "%s and stored %s share a DOI or title but not an identifier: kept apart",
+            paper.paper_id,
+            candidate,
+        )
     if not existing:
         return paper
     if normalize.better_id(existing, paper.paper_id) == paper.paper_id:
