@@ -162,10 +162,10 @@ def parse_date(text: str | None) -> datetime | None:
     value = text.strip()
     try:
         parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         try:
             parsed = datetime.fromisoformat(value)
-        except ValueError:
+        except (ValueError, OverflowError):
             return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
