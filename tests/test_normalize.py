@@ -8,15 +8,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ParseError
-from pipeline.ingest.normalize import (
-    canonical_id,
-    clean_text,
-    dedupe,
-    hold_back_incomplete,
-    normalize_entry,
-    normalize_title,
-    parse_arxiv_id,
-)
+from pipeline.ingest.ids import canonical_id, normalize_title, parse_arxiv_id
+from pipeline.ingest.normalize import clean_text, dedupe, hold_back_incomplete, normalize_entry
 from pipeline.ingest.sources.arxiv import parse_arxiv_api, parse_arxiv_rss
 from pipeline.ingest.sources.hf import parse_hf_daily
 from pipeline.models import Entry, Paper, Signals

@@ -1,7 +1,7 @@
-"""Entries -> Papers: canonical ids (`arxiv:` > `doi:` > `url:` > `title:`), clean text, dedupe.
+"""Entries -> Papers: canonical ids (from `ids`), clean text (from `clean`), field caps, dedupe.
 
-Pure: imports only `models`, `errors`, the field-cleaning rules in `clean` and the standard
-library; no I/O, no clock.
+Pure: imports only `models`, `errors`, the field-cleaning rules in `clean`, the identity rules in
+`ids` and the standard library; no I/O, no clock.
 
 The one owner of the merge rules, in two flavours that share every field rule but the signals:
 
@@ -26,50 +26,29 @@ contradict each other (`is_contradicted`).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import fields, replace
 from datetime import date
 from typing import TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pipeline.errors import ParseError
-from pipeline.ingest.clean import (
-    clean_doi,
-    clean_text,
-    decode_tex,
-    doi_from_link,
-    fold_key,
-    split_names,
+from pipeline.ingest.clean import clean_text, decode_tex, split_names
+from pipeline.ingest.ids import (
+    better_id,
+    canonical_id,
+    entry_doi,
+    id_rank,
+    matchable_title,
+    normalize_title,
 )
 from pipeline.models import Entry, Paper, Signals
 
 logger = logging.getLogger(__name__)
 
-_ID = r"(?:(?P<new>\d{4}\.\d{4,5})|(?P<old>[a-zA-Z]+(?:-[a-zA-Z]+)*(?:\.[a-zA-Z]{2})?/\d{7}))"
-_VERSION = r"(?:v(?P<version>\d+))?"
-_ARXIV_FORMS = [
-    re.compile(rf"(?i:arxiv:)?\s*{_ID}{_VERSION}"),
-    re.compile(rf"(?i:oai:arxiv\.org:){_ID}{_VERSION}"),
-    re.compile(
-        rf"(?i:https?://(?:[a-z0-9-]+\.)*arxiv\.org/(?:abs|pdf|html)/){_ID}{_VERSION}"
-        r"(?i:\.pdf)?/?(?:[?#].*)?"
-    ),
-    re.compile(rf"(?i:(?:doi:\s*|https?://(?:dx\.)?doi\.org/)?10\.48550/arxiv\.){_ID}{_VERSION}"),
-]
-# Query parameters that say where a click came from, not what it points at: dropped from url: ids.
-_TRACKING = frozenset(
-    {"af", "track", "rss", "fbclid", "gclid", "mc_cid", "mc_eid", "cmpid", "dgcid", "wt.mc_id"}
-    | {"_hsenc", "_hsmi", "sc_cid", "ito"}
-)
-_NOT_WORD = re.compile(r"[\W_]+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_SCHEME_RANK = {"arxiv": 0, "doi": 1, "url": 2, "title": 3}
 _ANNOUNCE_RANK = {"new": 0, "cross": 1, "replace": 2, "replace-cross": 3}
-_MIN_TITLE_MATCH = 20  # shorter normalised titles ("editorial", "issue information") never merge
-_MAX_VERSION_DIGITS = 6  # arXiv versions are small; "v99999999999999999999" is a bad entry
 
 #: Field caps applied at normalisation (a longer value is cut with a warning). Far above any real
 #: paper (arXiv caps abstracts at 1,920 characters; the longest author lists are ~3,000 names),
@@ -83,89 +62,6 @@ MAX_SUMMARY_CHARS = 10_000  # Hugging Face ai_summary
 MAX_KEYWORDS = 100
 
 D = TypeVar("D", bound=date)
-
-
-def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
-    """Find the arXiv id in an abs/pdf URL, oai guid, "arXiv:…" or bare id -> (id, version).
-
-    Raises ParseError for a version no arXiv paper has (over six digits).
-    """
-    text = fold_key(text).strip()  # fullwidth or Arabic-Indic digits are the same id (issue 14)
-    for pattern in _ARXIV_FORMS:
-        match = pattern.fullmatch(text)
-        if match is None:
-            continue
-        digits = match["version"]
-        if digits and len(digits) > _MAX_VERSION_DIGITS:
-            raise ParseError(f"arXiv version out of range in {text[:80]!r}")
-        version = int(digits) if digits else None
-        if match["new"]:
-            return (match["new"], version) if _is_new_style(match["new"]) else None
-        archive, number = match["old"].split("/")
-        name, _, subject = archive.partition(".")
-        return (f"{name.lower()}{'.' + subject.upper() if subject else ''}/{number}", version)
-    return None
-
-
-def canonical_id(entry: Entry) -> tuple[str, int | None]:
-    """The entry's paper_id and arXiv version: arXiv id, else DOI, else URL, else title hash.
-
-    A DOI is read from the entry's DOI field, its raw id, or a link whose path holds one
-    (publishers serve /doi/full/10.1080/…).
-    """
-    for candidate in (entry.raw_id, entry.link, entry.pdf_url, entry.doi):
-        found = parse_arxiv_id(candidate) if candidate else None
-        if found:
-            return f"arxiv:{found[0]}", found[1]
-    doi = entry_doi(entry)
-    if doi:
-        return f"doi:{doi.lower()}", None
-    for candidate in (entry.raw_id, entry.link):
-        url = normalize_url(candidate) if candidate else None
-        if url:
-            return f"url:{url}", None
-    digest = hashlib.sha1(normalize_title(entry.title).encode("utf-8")).hexdigest()
-    return f"title:{digest[:16]}", None
-
-
-def entry_doi(entry: Entry) -> str | None:
-    """The entry's DOI: its DOI field, else its raw id, else a DOI in its link's path."""
-    return (
-        clean_doi(entry.doi)
-        or clean_doi(entry.raw_id)
-        or doi_from_link(entry.link)
-        or doi_from_link(entry.raw_id)
-    )
-
-
-def normalize_url(url: str) -> str | None:
-    """Lowercase scheme and host; drop fragment, tracking parameters (utm_*, ?TRACK=RSS, ?af=R),
-    trailing slash (None: not an absolute http(s) URL)."""
-    parts = urlsplit(strip_invisible_url(url))
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith("utm_") and k.lower() not in _TRACKING
-    ]
-    path = parts.path.rstrip("/")
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, urlencode(query), ""))
-
-
-def strip_invisible_url(url: str) -> str:
-    """A URL as compared: NFKC, invisible characters removed, ends stripped."""
-    return fold_key(url).strip()
-
-
-def normalize_title(title: str) -> str:
-    """Casefolded title with punctuation removed and whitespace collapsed, for near-dup matching.
-
-    NFKC with format characters removed first, so a soft hyphen or zero-width space inside a
-    word does not split it (issue 14).
-    """
-    text = fold_key(clean_text(title)).casefold()
-    return " ".join(_NOT_WORD.sub(" ", text).split())
 
 
 def normalize_entry(entry: Entry) -> Paper:
@@ -269,13 +165,6 @@ def _shown(raw_id: str | None) -> str:
     return repr(raw_id[:80]) if raw_id else "(no id)"
 
 
-def matchable_title(title: str) -> str | None:
-    """The title key two records may be merged by, or None for a title too short or generic to
-    identify a paper ("Editorial", "Issue information")."""
-    key = normalize_title(title)
-    return key if len(key) >= _MIN_TITLE_MATCH else None
-
-
 def hold_back_incomplete(entries: Sequence[Entry]) -> tuple[list[Entry], list[Entry]]:
     """(kept, held back): entries with no abstract and no authors or date, from a batch whose
     other entries mostly have them, are what a cut-off feed leaves of its last item (issue 14).
@@ -337,7 +226,7 @@ def dedupe(papers: Iterable[Paper]) -> list[Paper]:
     for paper in papers:
         title_key = normalize_title(paper.title)
         index = by_id.get(paper.paper_id)
-        if index is None and len(title_key) >= _MIN_TITLE_MATCH:
+        if index is None and matchable_title(paper.title):
             index = by_title.get(title_key)
             if index is not None and is_contradicted(merged[index], paper):
                 index = None
@@ -429,11 +318,6 @@ def _speaks_for_arxiv(paper: Paper) -> bool:
     )
 
 
-def better_id(a: str, b: str) -> str:
-    """The canonical one of two ids of one paper: `arxiv:` > `doi:` > `url:` > `title:`."""
-    return min(a, b, key=lambda pid: _SCHEME_RANK[pid.split(":", 1)[0]])
-
-
 def _is_newer(a: Paper, b: Paper) -> bool:
     """`a` is a strictly higher arXiv version than `b`."""
     return (a.version or 0) > (b.version or 0)
@@ -453,21 +337,13 @@ def _link(first: Paper, second: Paper, field: str) -> str | None:
     """A URL field: from the best id scheme, then the higher version, then the first record."""
 
     def rank(paper: Paper) -> tuple[int, bool]:
-        return (_SCHEME_RANK[paper.paper_id.split(":", 1)[0]], not _is_newer(paper, other(paper)))
+        return (id_rank(paper.paper_id), not _is_newer(paper, other(paper)))
 
     def other(paper: Paper) -> Paper:
         return second if paper is first else first
 
     ordered = sorted((first, second), key=rank)  # stable: ties keep the first record first
     return next((getattr(p, field) for p in ordered if getattr(p, field)), None)
-
-
-def _is_new_style(arxiv_id: str) -> bool:
-    """yymm.nnnn until 2014, yymm.nnnnn from 1501 (arXiv identifier scheme, 2015 change)."""
-    yymm, number = arxiv_id.split(".")
-    if not 1 <= int(yymm[2:]) <= 12:
-        return False
-    return len(number) == (5 if int(yymm) >= 1501 else 4)
 
 
 def is_contradicted(a: Paper, b: Paper) -> bool:

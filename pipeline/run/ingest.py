@@ -21,7 +21,7 @@ import httpx
 
 from pipeline.config import Settings, SourceSettings
 from pipeline.errors import FetchError, ParseError
-from pipeline.ingest import fetch, freshness, normalize
+from pipeline.ingest import fetch, freshness, ids, normalize
 from pipeline.ingest.sources import parse_source
 from pipeline.ingest.sources.hf import parse_hf_daily
 from pipeline.models import Entry, Paper, SourceResult
@@ -166,7 +166,7 @@ def store_entries(
             len(papers) - len(deduped),
         )
     papers = [_match_existing(store, p) for p in deduped]
-    keys = {p.paper_id: normalize.normalize_title(p.title) for p in papers}
+    keys = {p.paper_id: ids.normalize_title(p.title) for p in papers}
     upserted = store.upsert_papers(
         papers, source.name, now, merge=normalize.update_paper, title_keys=keys
     )
@@ -248,7 +248,7 @@ def _match_existing(store: Store, paper: Paper) -> Paper:
         return paper
     existing = None
     by_doi = store.find_paper_id_by_doi(paper.doi) if paper.doi else None
-    key = normalize.matchable_title(paper.title)
+    key = ids.matchable_title(paper.title)
     by_title = store.find_paper_id_by_title_key(key) if key else None
     for candidate in dict.fromkeys(c for c in (by_doi, by_title) if c):
         stored = store.get_paper(candidate)
@@ -264,7 +264,7 @@ def _match_existing(store: Store, paper: Paper) -> Paper:
         )
     if not existing:
         return paper
-    if normalize.better_id(existing, paper.paper_id) == paper.paper_id:
+    if ids.better_id(existing, paper.paper_id) == paper.paper_id:
         logger.info("stored paper %s is %s: re-keyed", existing, paper.paper_id)
         store.rekey_paper(existing, paper.paper_id)
         return paper
