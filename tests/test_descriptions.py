@@ -47,6 +47,13 @@ def test_pubmed_description_drops_citation_label_and_pmid_line() -> None:
     assert first.abstract.endswith("which we named Gyrodactylus banmae.")
     assert "PMID" not in first.abstract and "Parasitol Int." not in first.abstract
     assert first.doi == "10.1016/j.parint.2021.102531"
+    entries = parse_rss(path.read_bytes(), "pubmed")
+    assert not [e.raw_id for e in entries if "PMID" in e.abstract or "ABSTRACT" in e.abstract]
+    # "PMID:34925870 | PMC:PMC8672069 | DOI:10.1098/rsos.211237" is not abstract text either.
+    [rsos] = [e for e in entries if e.doi == "10.1098/rsos.211237"]
+    assert rsos.abstract.endswith(
+        "emerged in palaeotropical western Pangea by late Carboniferous times."
+    )
 
 
 def test_taylor_and_francis_citation_only_description_is_no_abstract() -> None:

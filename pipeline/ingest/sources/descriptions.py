@@ -19,7 +19,9 @@ from dataclasses import dataclass
 _LABEL = re.compile(r"^(?:abstract|summary)\b\s*[:.]?\s*(?P<rest>.*)$", re.IGNORECASE)
 _AUTHORS = re.compile(r"^(?:authors?|author\(s\))\s*:\s*(?P<names>.+)$", re.IGNORECASE)
 _DOI = re.compile(r"\bdoi\s*:\s*(?P<doi>10\.\d{4,9}/\S+?)[.,;]?(?=\s|$)", re.IGNORECASE)
-_PMID = re.compile(r"^PMID:\s*\d+(?:\s*\|\s*DOI:\s*(?P<doi>\S+))?$", re.IGNORECASE)
+# "PMID:34925870 | PMC:PMC8672069 | DOI:10.1098/rsos.211237": PubMed's identifier line.
+_PMID = re.compile(r"^PMID:\s*\d+(?:\s*\|\s*[A-Z]+:\s*\S+)*$", re.IGNORECASE)
+_PMID_DOI = re.compile(r"\|\s*DOI:\s*(?P<doi>\S+)", re.IGNORECASE)
 _CITATION = re.compile(
     r"^(?:vol(?:ume)?\.?\s*\d+|publication date:).{0,200}$", re.IGNORECASE | re.DOTALL
 )
@@ -72,9 +74,9 @@ def _drop_trailer(lines: list[str]) -> tuple[list[str], str | None]:
     doi = None
     while lines:
         last = lines[-1]
-        pmid = _PMID.match(last)
-        if pmid:
-            doi = doi or pmid["doi"]
+        if _PMID.match(last):
+            found = _PMID_DOI.search(last)
+            doi = doi or (found["doi"] if found else None)
         elif last.casefold() not in _LINK_LABELS:
             break
         lines = lines[:-1]
