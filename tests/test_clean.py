@@ -49,6 +49,7 @@ def test_decode_tex_leaves_math_alone() -> None:
         ("Smith, V.", "V. Smith"),  # an initial, not the suffix "V"
         ("mail@stries.de (Jonas Große Sundrup)", "Jonas Große Sundrup"),  # item 11
         ("\ufeffAurora RamÃ\xadrez", "Aurora Ramírez"),  # BOM and mojibake
+        ("Hege Vårdal ( )", "Hege Vårdal"),  # the OJS Entomologisk Tidskrift feed
     ],
 )
 def test_clean_name_reads_names_as_the_publisher_shows_them(raw: str, expected: str) -> None:

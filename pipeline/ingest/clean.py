@@ -39,6 +39,7 @@ _TAG = re.compile(
 )
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z][a-z0-9]*);", re.IGNORECASE)
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]")  # OJS: "Hege Vårdal ( )", an empty affiliation
 _EMAIL = re.compile(r"[^\s()<>]+@[^\s()<>]+")
 _AND = re.compile(r"\s+(?:and|&)\s+|\s*;\s*", re.IGNORECASE)
 _DOI_PREFIX = re.compile(
@@ -121,7 +122,8 @@ def split_names(names: tuple[str, ...]) -> tuple[str, ...]:
 
 def clean_name(name: str) -> str:
     """One personal name as shown: e-mail removed, TeX decoded, "Last, First[, Jr.]" reordered."""
-    text = " ".join(decode_tex(fix_text(_EMAIL.sub(" ", name))).split()).strip(" ,;")
+    text = _EMPTY_BRACKETS.sub(" ", decode_tex(fix_text(_EMAIL.sub(" ", name))))
+    text = " ".join(text.split()).strip(" ,;")
     if text.startswith("(") and text.endswith(")"):
         text = text[1:-1].strip()  # "mail@host (Name)" left "(Name)"
     if "," not in text:
