@@ -24,7 +24,7 @@ from pipeline.embed.cache import ensure_vectors
 from pipeline.errors import ParseError
 from pipeline.models import Paper, Topic, Week
 from pipeline.store import Store
-from pipeline.topics import assign, labels
+from pipeline.topics import assign, cluster, labels
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,6 @@ def _group_metrics(
     """NMI/ARI of the theme partition against `group`, and of a plain KMeans baseline."""
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-    from threadpoolctl import threadpool_limits
 
     rows = [i for i, item in enumerate(labels) if item.group is not None]
     if not rows:
@@ -184,7 +183,7 @@ def _group_metrics(
         "n_sections": len(set(ours)),
     }
     if n_groups >= 2 and len(rows) > n_groups:
-        with threadpool_limits(limits=1):
+        with cluster.one_thread():
             # Told the true number of groups, which our clustering is not: an upper reference.
             baseline = KMeans(n_clusters=n_groups, n_init=4, random_state=seed).fit_predict(
                 vectors[rows]

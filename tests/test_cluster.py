@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
+
 import numpy as np
 from conftest import FakeEmbedder
 
@@ -181,3 +185,31 @@ def test_find_themes_gives_alike_labelled_themes_distinct_ids() -> None:
     themes, _ = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=4)
     assert len(themes) >= 2
     assert len({t.theme_id for t in themes}) == len(themes)
+
+
+def test_cluster_labels_runs_every_thread_pool_single_threaded_in_a_cold_process() -> None:
+    # threadpoolctl limits only libraries already loaded; scikit-learn's OpenMP and SciPy's
+    # OpenBLAS used to load inside the limit and kept every core (issue 17: 20 s vs 4 s cold).
+    script = """
+import ast
+import subprocess
+import sys
+
+import numpy as np
+from threadpoolctl import threadpool_info
+from pipeline.topics import cluster
+seen = []
+def record(x, **kw):
+    import sklearn.cluster  # what the real step imports first
+    seen.extend(threadpool_info())
+    return np.zeros(len(x), int)
+cluster._kmeans_labels = record
+cluster._cluster_labels(np.eye(4, dtype=np.float32), seed=0, min_theme_size=1, max_themes=2)
+print(sorted({(d["internal_api"], d["num_threads"]) for d in seen}))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300
+    )
+    pools = ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    assert ("openmp", 1) in pools  # scikit-learn's runtime is loaded and limited
+    assert all(n_threads == 1 for _, n_threads in pools), pools

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 
 import numpy as np
 
@@ -122,10 +123,21 @@ def _cluster_labels(
     One BLAS/OpenMP thread: on a busy 2-core machine KMeans with its default threads was 10–40×
     slower (1.2 s vs 0.03 s for 800 papers, 12.6 s vs 1.5 s for 10,000; benchmarks/README.md).
     """
+    with one_thread():
+        return _kmeans_labels(x, seed=seed, min_theme_size=min_theme_size, max_themes=max_themes)
+
+
+def one_thread() -> AbstractContextManager[object]:
+    """A context in which scikit-learn's OpenMP and every BLAS run one thread.
+
+    threadpoolctl limits only the libraries already loaded: entered before scikit-learn's
+    OpenMP runtime and SciPy's OpenBLAS were, it left them at every core, and a cold process
+    spent ~20 s instead of ~4 s in its first clustering (issue 17). So they are loaded first.
+    """
+    import sklearn.cluster  # noqa: F401  (loads libgomp and SciPy's OpenBLAS)
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1):
-        return _kmeans_labels(x, seed=seed, min_theme_size=min_theme_size, max_themes=max_themes)
+    return threadpool_limits(limits=1)
 
 
 def _kmeans_labels(x: np.ndarray, *, seed: int, min_theme_size: int, max_themes: int) -> np.ndarray:
