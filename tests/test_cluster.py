@@ -5,12 +5,14 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from collections.abc import Sequence
 
 import numpy as np
+import pytest
 from conftest import FakeEmbedder
 
-from pipeline.topics.cluster import find_themes
-from pipeline.topics.labels import generic_words, label_groups, phrases
+from pipeline.topics.cluster import MIN_COHESION, cohesion, find_themes
+from pipeline.topics.labels import describes, generic_words, label_groups, name_groups, phrases
 
 GROUPS = {
     "graph": "graph neural network message passing node classification graph",
@@ -213,3 +215,76 @@ print(sorted({(d["internal_api"], d["num_threads"]) for d in seen}))
     pools = ast.literal_eval(done.stdout.strip().splitlines()[-1])
     assert ("openmp", 1) in pools  # scikit-learn's runtime is loaded and limited
     assert all(n_threads == 1 for _, n_threads in pools), pools
+
+
+def test_cohesion_is_the_mean_cosine_between_distinct_papers() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(7, 5))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    pairs = [float(x[i] @ x[j]) for i in range(7) for j in range(7) if i != j]
+    assert cohesion(x) == pytest.approx(np.mean(pairs))
+    assert cohesion(x[:1]) == 1.0
+
+
+def _blobs(n_groups: int, n_per_group: int, *, scale: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = np.eye(n_groups, 32, dtype=np.float32)
+    x = np.repeat(centres, n_per_group, axis=0)
+    x += rng.normal(scale=scale, size=x.shape).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_find_themes_splits_a_cluster_that_does_not_cohere() -> None:
+    # Six separated areas but room for only two themes at first: each first-level theme
+    # mixed three areas (cohesion ~0.15). Shown themes must each be one area.
+    x = _blobs(6, 8, scale=0.2)  # cosine ~0.45 within an area, as for related abstracts
+    truth = np.repeat(np.arange(6), 8)
+    ids = [f"arxiv:{i:03d}" for i in range(len(x))]
+    texts = [f"area{g} topic{g} words{g}" for g in truth]
+    themes, other = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=2)
+    by_id = dict(zip(ids, truth.tolist(), strict=True))
+    assert sorted(len({by_id[p] for p in t.paper_ids}) for t in themes) == [1] * 6
+    assert other == []
+    assert all(cohesion(x[[ids.index(p) for p in t.paper_ids]]) >= MIN_COHESION for t in themes)
+
+
+def test_find_themes_sends_papers_that_cohere_with_nothing_to_other() -> None:
+    # Two tight areas and a scatter of unrelated papers: the scatter is "Other", not a theme.
+    tight = _blobs(2, 10, scale=0.05)
+    scatter = np.eye(12, 32, k=20, dtype=np.float32)  # orthogonal to the areas and each other
+    x = np.vstack([tight, scatter])
+    ids = [f"arxiv:{i:03d}" for i in range(len(x))]
+    texts = ["speech audio"] * 10 + ["graph network"] * 10 + [f"stray{i}" for i in range(12)]
+    themes, other = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=4)
+    assert sorted(len(t.paper_ids) for t in themes) == [10, 10]
+    assert other == ids[20:]
+
+
+def test_name_groups_joins_two_phrases_and_keeps_acronyms_in_their_case() -> None:
+    llm = [f"LLMs are open to jailbreak prompts; case {i} of an LLM." for i in range(6)]
+    speech = [f"Speech synthesis of music audio sample{i}." for i in range(6)]
+    names = name_groups([llm, speech])
+    assert names[0].name == "Jailbreak prompt and LLM"
+    assert names[0].fit == 1.0
+    assert names[1].name.startswith(("Speech", "Music"))
+    assert " and " in names[1].name
+
+
+def test_name_groups_drops_candidates_far_from_the_theme() -> None:
+    # "remain unexplored" is in every text of the group, but an embedder says it is not what
+    # the group is about.
+    group = [f"Protein folding remains unexplored; structure prediction {i}." for i in range(6)]
+
+    def embed(phrases: Sequence[str]) -> np.ndarray:
+        return np.asarray([[0.0, 1.0] if "unexplored" in p else [1.0, 0.0] for p in phrases])
+
+    unchecked = name_groups([group])[0]
+    checked = name_groups([group], centroids=np.asarray([[1.0, 0.0]]), embed=embed)[0]
+    assert "unexplored" in " ".join(unchecked.terms)
+    assert "unexplored" not in checked.name.lower() + " ".join(checked.terms)
+    assert checked.name
+
+
+def test_describes_reads_a_name_joined_with_and() -> None:
+    texts = ["speech recognition systems", "music generation models", "graph networks"]
+    assert describes(["Speech recognition and music generation"], texts) == pytest.approx(2 / 3)

@@ -71,9 +71,12 @@ def score_papers(
 
 
 def find_week_themes(
-    settings: Settings, week: Week, rows: Sequence[int]
+    settings: Settings, week: Week, rows: Sequence[int], *, embedder: Embedder | None = None
 ) -> tuple[list[Theme], list[str]]:
-    """Cluster the papers at `rows` (those no topic took) into discovered themes."""
+    """Cluster the papers at `rows` (those no topic took) into discovered themes.
+
+    `embedder` (the papers' own) checks that name candidates are about the theme.
+    """
     rows = list(rows)
     taken = set(rows)
     texts = week.texts
@@ -85,6 +88,7 @@ def find_week_themes(
         min_theme_size=settings.themes.min_theme_size,
         max_themes=settings.themes.max_themes,
         background=[text for i, text in enumerate(texts) if i not in taken],
+        embed_phrases=None if embedder is None else embedder.embed,
     )
 
 
