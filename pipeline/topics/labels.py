@@ -1,10 +1,10 @@
 """Names for groups of papers: the 1–3-word phrases most distinctive of each group (pure).
 
 Used for discovered themes' names (`name_groups`, from cluster.find_themes), suggested topic
-keywords (tune) and to check that an earlier theme's name still fits this week's papers (run). Candidates are runs of words
-between stop words and punctuation; words common to abstracts of every field
-(pipeline/data/generic_words.txt, measured by benchmarks/make_generic_words.py) never make a
-label alone. scikit-learn is imported lazily. Imports only numpy.
+keywords (tune) and to check that an earlier theme's name still fits this week's papers (run).
+Candidates are runs of words between stop words and punctuation; words common to abstracts of
+every field (pipeline/data/generic_words.txt, measured by benchmarks/make_generic_words.py)
+never make a label alone. scikit-learn is imported lazily. Imports only numpy.
 """
 
 from __future__ import annotations
