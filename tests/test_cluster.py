@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from conftest import FakeEmbedder
 
+from pipeline.topics import cluster
 from pipeline.topics.cluster import MIN_COHESION, cohesion, find_themes
 from pipeline.topics.labels import describes, generic_words, label_groups, name_groups, phrases
 
@@ -189,24 +190,23 @@ def test_find_themes_gives_alike_labelled_themes_distinct_ids() -> None:
     assert len({t.theme_id for t in themes}) == len(themes)
 
 
-def test_cluster_labels_runs_every_thread_pool_single_threaded_in_a_cold_process() -> None:
+def test_find_themes_clusters_with_every_thread_pool_single_threaded_in_a_cold_process() -> None:
     # threadpoolctl limits only libraries already loaded; scikit-learn's OpenMP and SciPy's
     # OpenBLAS used to load inside the limit and kept every core (issue 17: 20 s vs 4 s cold).
     script = """
-import ast
-import subprocess
-import sys
-
 import numpy as np
+import scipy.cluster.hierarchy as hierarchy
 from threadpoolctl import threadpool_info
 from pipeline.topics import cluster
 seen = []
-def record(x, **kw):
-    import sklearn.cluster  # what the real step imports first
+real = hierarchy.linkage
+def record(*args, **kwargs):
     seen.extend(threadpool_info())
-    return np.zeros(len(x), int)
-cluster._kmeans_labels = record
-cluster._cluster_labels(np.eye(4, dtype=np.float32), seed=0, min_theme_size=1, max_themes=2)
+    return real(*args, **kwargs)
+hierarchy.linkage = record
+x = np.repeat(np.eye(2, 8, dtype=np.float32), 4, axis=0)
+cluster.find_themes([f"p{i}" for i in range(8)], x, ["a b"] * 8, seed=0, min_theme_size=2,
+                    max_themes=4)
 print(sorted({(d["internal_api"], d["num_threads"]) for d in seen}))
 """
     done = subprocess.run(
@@ -234,18 +234,56 @@ def _blobs(n_groups: int, n_per_group: int, *, scale: float, seed: int = 0) -> n
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def test_find_themes_splits_a_cluster_that_does_not_cohere() -> None:
-    # Six separated areas but room for only two themes at first: each first-level theme
-    # mixed three areas (cohesion ~0.15). Shown themes must each be one area.
-    x = _blobs(6, 8, scale=0.2)  # cosine ~0.45 within an area, as for related abstracts
+def test_find_themes_shows_each_area_as_its_own_theme_up_to_max_themes() -> None:
+    # Six separated areas: six one-area themes (the old KMeans, given k <= 2, mixed three areas
+    # per theme). With room for four, the two smallest areas go to "Other", not into a theme.
+    x = _blobs(6, 8, scale=0.15)  # cosine ~0.6 within an area
     truth = np.repeat(np.arange(6), 8)
+    x, truth = x[:-2], truth[:-2]  # area 5 is the smallest
     ids = [f"arxiv:{i:03d}" for i in range(len(x))]
     texts = [f"area{g} topic{g} words{g}" for g in truth]
-    themes, other = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=2)
     by_id = dict(zip(ids, truth.tolist(), strict=True))
+    themes, other = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=8)
     assert sorted(len({by_id[p] for p in t.paper_ids}) for t in themes) == [1] * 6
     assert other == []
     assert all(cohesion(x[[ids.index(p) for p in t.paper_ids]]) >= MIN_COHESION for t in themes)
+    themes, other = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=4)
+    assert len(themes) == 4
+    assert {by_id[p] for p in other} == {4, 5}  # area 4 loses the tie on its first paper
+
+
+def test_find_themes_over_the_linkage_sample_joins_the_rest_to_the_nearest_theme(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cluster, "LINKAGE_SAMPLE", 30)
+    x = _blobs(3, 20, scale=0.15)
+    truth = np.repeat(np.arange(3), 20)
+    ids = [f"arxiv:{i:03d}" for i in range(len(x))]
+    texts = [f"area{g} topic{g}" for g in truth]
+    themes, other = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=8)
+    by_id = dict(zip(ids, truth.tolist(), strict=True))
+    assert sorted(len(t.paper_ids) for t in themes) == [20, 20, 20] and other == []
+    assert all(len({by_id[p] for p in t.paper_ids}) == 1 for t in themes)
+    # The sample is drawn by hashing ids: dropping papers outside it changes no other paper.
+    sampled = _sampled(x, ids)
+    assert len(sampled) == 30
+    fewer = [i for i, p in enumerate(ids) if p in sampled or i % 2 == 0]
+    again, _ = find_themes(
+        [ids[i] for i in fewer],
+        x[fewer],
+        [texts[i] for i in fewer],
+        seed=0,
+        min_theme_size=3,
+        max_themes=8,
+    )
+    assert {frozenset(t.paper_ids) & sampled for t in again} == {
+        frozenset(t.paper_ids) & sampled for t in themes
+    }
+
+
+def _sampled(x: np.ndarray, ids: list[str]) -> set[str]:
+    rows, _ = cluster._linkage_groups(x, ids, seed=0)
+    return {ids[int(i)] for g in rows for i in g}
 
 
 def test_find_themes_sends_papers_that_cohere_with_nothing_to_other() -> None:

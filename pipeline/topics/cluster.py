@@ -1,15 +1,17 @@
-"""Papers that matched no topic → discovered themes, labelled with distinctive phrases (pure).
+"""Papers that matched no topic → discovered themes, named with distinctive phrases (pure).
 
-Deterministic: input is sorted by paper id before clustering and every estimator is seeded, so the
-same papers give the same themes whatever order they arrive in. The number of themes is chosen
-from the data: KMeans for each k in [MIN_K, max_themes] on a seeded sample of at most SAMPLE_SIZE
-papers, keeping the k with the lowest Davies–Bouldin index (silhouette, the usual choice, picks
-k = 2 on real abstracts: see benchmarks/README.md); then KMeans on all papers, started from that
-sample fit's centres. A cluster whose papers do not hang together (`cohesion` under
-MIN_COHESION) is then split in two until its parts do; parts too small to be a theme join the
-nearest theme if close to it, else go to "Other" (issue 17: a grab-bag under a made-up name
-was worse than an honest "Other"). Nothing is quadratic in the number of papers.
-scikit-learn is imported lazily. Imports only labels, models and numpy.
+Deterministic: input is sorted by paper id before clustering, so the same papers give the same
+themes whatever order they arrive in. Themes are average-linkage clusters on cosine distance:
+two groups merge while the mean cosine between their papers is at least MIN_LINK_SIMILARITY, so
+the number of themes follows from the data. Each merge looks only at the two groups, so adding
+a topic that takes a few papers leaves the other groups as they were (KMeans restarted from a
+random sample regrouped 40–48 % of the demo weeks' other papers; benchmarks/README.md). A group
+that does not hang together (`cohesion` under MIN_COHESION) or is too small to be a theme is
+not shown: its papers join the nearest theme when close to its centroid, else go to "Other"
+(issue 17: a grab-bag under a made-up name is worse than an honest "Other"). Weeks over
+LINKAGE_SAMPLE papers are clustered on a sample chosen by hashing paper ids (stable when papers
+come and go); the rest join the nearest theme. SciPy/scikit-learn are imported lazily. Imports
+only labels, models and numpy.
 """
 
 from __future__ import annotations
@@ -23,16 +25,18 @@ import numpy as np
 from pipeline.models import Theme
 from pipeline.topics.labels import name_groups
 
-MIN_K = 4  # below this, a busy week collapses into "ML" vs "everything else"
-#: A theme is shown only when the mean cosine between its papers (`cohesion`) is at least this;
-#: a cluster below it is split in two until its parts cohere. On the demo weeks every theme a
-#: reader judged mixed or a grab-bag scored under 0.37 and 6 of 8 coherent ones over 0.39
-#: (benchmarks/labels/theme-judgements.jsonl).
+#: Average linkage stops merging two groups when the mean cosine between their papers is
+#: under this (cosine distance 0.6). Related abstracts of one field sit at 0.4–0.5.
+MIN_LINK_SIMILARITY = 0.40
+#: A theme is shown only when the mean cosine between its papers (`cohesion`) is at least this.
+#: On the demo weeks' hand-judged themes, 21 of 31 at or over 0.38 read as coherent and 2 as a
+#: grab-bag; under it 6 of 28 (benchmarks/labels/theme-judgements.jsonl).
 MIN_COHESION = 0.38
-#: A paper of a part too small to be a theme joins the nearest theme when its cosine to that
-#: theme's centroid is at least this; otherwise it goes to "Other".
+#: A paper outside the themes joins the nearest one when its cosine to that theme's centroid is
+#: at least this; otherwise it goes to "Other".
 MIN_JOIN_SIMILARITY = 0.40
-SAMPLE_SIZE = 2000
+#: Most papers clustered pairwise (memory and time grow with the square).
+LINKAGE_SAMPLE = 3000
 #: Papers per theme (the most central) that its label phrases are drawn from.
 LABEL_PAPERS = 100
 #: Papers of the week outside the themes' label papers that phrases are contrasted with.
@@ -63,10 +67,9 @@ def find_themes(
         return [], ids
     x = np.asarray(vectors, dtype=np.float32)[order]
     docs = [texts[i] for i in order]
-    labels = _cluster_labels(x, seed=seed, min_theme_size=min_theme_size, max_themes=max_themes)
-    groups = [np.flatnonzero(labels == k) for k in sorted(set(labels.tolist())) if k >= 0]
-    groups, leftovers = _coherent_groups(x, groups, seed=seed, min_theme_size=min_theme_size)
-    groups = _absorb(x, groups, leftovers)
+    groups, leftovers = _linkage_groups(x, ids, seed=seed)
+    groups, rest_rows = _shown(x, groups, min_theme_size=min_theme_size, max_themes=max_themes)
+    groups = _absorb(x, groups, sorted(leftovers + rest_rows))
     if not groups:
         return [], ids
     # Each theme is labelled from its most central papers: the phrases are as distinctive, and
@@ -125,38 +128,40 @@ def cohesion(x: np.ndarray) -> float:
     return float((total @ total - np.einsum("ij,ij->", x, x)) / (n * (n - 1)))
 
 
-def _coherent_groups(
-    x: np.ndarray, groups: list[np.ndarray], *, seed: int, min_theme_size: int
+def _linkage_groups(
+    x: np.ndarray, ids: Sequence[str], *, seed: int
 ) -> tuple[list[np.ndarray], list[int]]:
-    """Split each group in two until its parts cohere (`MIN_COHESION`).
+    """Average-linkage groups of the (sampled) rows, and the rows left out of the sample."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
 
-    Returns the coherent parts of at least min_theme_size papers and the rows of the parts too
-    small to split further. Each group is split on its own, so the result does not depend on
-    the order they are visited in.
-    """
-    coherent: list[np.ndarray] = []
-    leftovers: list[int] = []
-    queue = list(groups)
+    rows = np.arange(len(ids))
+    if len(ids) > LINKAGE_SAMPLE:  # by hash of the id: a paper's draw does not depend on others
+        keys = [hashlib.sha1(f"{seed}:{pid}".encode()).hexdigest() for pid in ids]
+        rows = np.sort(np.argsort(keys, kind="stable")[:LINKAGE_SAMPLE])
+    unit = x[rows].astype(np.float64)
+    unit /= np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
     with one_thread():
-        while queue:
-            group = queue.pop()
-            if len(group) >= min_theme_size and cohesion(x[group]) >= MIN_COHESION:
-                coherent.append(group)
-            elif len(group) < 2 * min_theme_size:
-                leftovers.extend(group.tolist())
-            else:
-                queue.extend(_bisect(x, group, seed=seed))
-    return sorted(coherent, key=lambda g: int(g[0])), sorted(leftovers)
+        distance = np.clip(1.0 - unit @ unit.T, 0.0, 2.0)  # a zero vector is 1 from everything
+        np.fill_diagonal(distance, 0.0)
+        tree = linkage(squareform(distance, checks=False), method="average")
+    cut = fcluster(tree, t=1.0 - MIN_LINK_SIMILARITY, criterion="distance")
+    groups = [rows[cut == k] for k in np.unique(cut)]
+    left_out = sorted(set(range(len(ids))) - set(rows.tolist()))
+    return sorted(groups, key=lambda g: int(g[0])), left_out
 
 
-def _bisect(x: np.ndarray, group: np.ndarray, *, seed: int) -> list[np.ndarray]:
-    from sklearn.cluster import KMeans
-
-    halves = KMeans(n_clusters=2, n_init=4, random_state=seed).fit_predict(x[group])
-    parts = [group[halves == 0], group[halves == 1]]
-    if min(len(p) for p in parts) == 0:  # identical vectors: nothing to split on
-        return [group[:1], group[1:]]
-    return parts
+def _shown(
+    x: np.ndarray, groups: list[np.ndarray], *, min_theme_size: int, max_themes: int
+) -> tuple[list[np.ndarray], list[int]]:
+    """The groups shown as themes (big enough, coherent, the max_themes largest) and the rows
+    of the others."""
+    fit = [g for g in groups if len(g) >= min_theme_size and cohesion(x[g]) >= MIN_COHESION]
+    fit.sort(key=lambda g: (-len(g), int(g[0])))
+    shown = sorted(fit[:max_themes], key=lambda g: int(g[0]))
+    kept = {int(g[0]) for g in shown}
+    rest = [int(i) for g in groups if int(g[0]) not in kept for i in g]
+    return shown, rest
 
 
 def _absorb(x: np.ndarray, groups: list[np.ndarray], leftovers: list[int]) -> list[np.ndarray]:
@@ -174,18 +179,6 @@ def _absorb(x: np.ndarray, groups: list[np.ndarray], leftovers: list[int]) -> li
     return [np.asarray(sorted(g)) for g in joined]
 
 
-def _cluster_labels(
-    x: np.ndarray, *, seed: int, min_theme_size: int, max_themes: int
-) -> np.ndarray:
-    """KMeans with k chosen by Davies–Bouldin on a sample; final fit on everything.
-
-    One BLAS/OpenMP thread: on a busy 2-core machine KMeans with its default threads was 10–40×
-    slower (1.2 s vs 0.03 s for 800 papers, 12.6 s vs 1.5 s for 10,000; benchmarks/README.md).
-    """
-    with one_thread():
-        return _kmeans_labels(x, seed=seed, min_theme_size=min_theme_size, max_themes=max_themes)
-
-
 def one_thread() -> AbstractContextManager[object]:
     """A context in which scikit-learn's OpenMP and every BLAS run one thread.
 
@@ -197,46 +190,6 @@ def one_thread() -> AbstractContextManager[object]:
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1)
-
-
-def _kmeans_labels(x: np.ndarray, *, seed: int, min_theme_size: int, max_themes: int) -> np.ndarray:
-    from sklearn.cluster import KMeans
-
-    n = x.shape[0]
-    n_distinct = len(np.unique(x, axis=0))
-    # Room for themes of twice the minimum size, so small weeks do not shatter into singletons.
-    k_max = min(max_themes, n // (2 * min_theme_size), n_distinct)
-    if k_max < 2:
-        return np.zeros(n, dtype=int)
-    centres = choose_k(x, k_min=min(MIN_K, k_max), k_max=k_max, seed=seed)
-    if centres is None:
-        return np.asarray(KMeans(n_clusters=k_max, n_init=4, random_state=seed).fit_predict(x))
-    # Started from the sample's centres, the fit on every paper converges in a few steps:
-    # 0.6 s instead of 1.5 s for four fresh starts on 10,000 papers.
-    return np.asarray(KMeans(n_clusters=len(centres), init=centres, n_init=1).fit_predict(x))
-
-
-def choose_k(x: np.ndarray, *, k_min: int, k_max: int, seed: int) -> np.ndarray | None:
-    """Centres of the KMeans with the lowest Davies–Bouldin index for k in [k_min, k_max], fit
-    on a seeded sample; None when there is no choice to make (k_min ≥ k_max)."""
-    from sklearn.cluster import KMeans
-    from sklearn.metrics import davies_bouldin_score
-
-    if k_min >= k_max:
-        return None
-    sample = x
-    if x.shape[0] > SAMPLE_SIZE:
-        rows = np.random.default_rng(seed).choice(x.shape[0], SAMPLE_SIZE, replace=False)
-        sample = x[np.sort(rows)]
-    best, best_score = None, float("inf")
-    for k in range(k_min, k_max + 1):
-        model = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(sample)
-        if len(set(model.labels_.tolist())) < 2:
-            continue
-        score = float(davies_bouldin_score(sample, model.labels_))
-        if score < best_score - 1e-9:
-            best, best_score = np.asarray(model.cluster_centers_, dtype=x.dtype), score
-    return best
 
 
 def match_themes(
