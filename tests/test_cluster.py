@@ -326,3 +326,29 @@ def test_name_groups_drops_candidates_far_from_the_theme() -> None:
 def test_describes_reads_a_name_joined_with_and() -> None:
     texts = ["speech recognition systems", "music generation models", "graph networks"]
     assert describes(["Speech recognition and music generation"], texts) == pytest.approx(2 / 3)
+
+
+def test_theme_of_papers_maps_every_clustered_paper_and_adding_a_topic_moves_only_its_papers() -> (
+    None
+):
+    # Four areas; a new topic takes one area's papers. Every other paper keeps its theme.
+    x = _blobs(4, 8, scale=0.15)
+    truth = np.repeat(np.arange(4), 8)
+    ids = [f"arxiv:{i:03d}" for i in range(len(x))]
+    texts = [f"area{g} topic{g} words{g}" for g in truth]
+    before = cluster.theme_of_papers(
+        *find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=8)
+    )
+    assert set(before) == set(ids)
+    rest = [i for i in range(len(ids)) if truth[i] != 2]
+    after = cluster.theme_of_papers(
+        *find_themes(
+            [ids[i] for i in rest],
+            x[rest],
+            [texts[i] for i in rest],
+            seed=0,
+            min_theme_size=3,
+            max_themes=8,
+        )
+    )
+    assert {pid: before[pid] for pid in after} == after

@@ -115,6 +115,14 @@ def find_themes(
     return themes, other
 
 
+def theme_of_papers(themes: Sequence[Theme], other: Sequence[str]) -> dict[str, str]:
+    """Each clustered paper's theme id, "other" for those in Other: what `topics --compare`
+    diffs between two configs (find_themes is pure, so the same papers give the same map)."""
+    found = {pid: "other" for pid in other}
+    found.update({pid: theme.theme_id for theme in themes for pid in theme.paper_ids})
+    return found
+
+
 def cohesion(x: np.ndarray) -> float:
     """Mean cosine between distinct rows of L2-normalised `x` (1.0 for fewer than two rows).
 
