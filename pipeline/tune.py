@@ -128,7 +128,9 @@ def _partition(
     )
     rest = [i for i, a in enumerate(assignments) if a.primary is None]
     labelled = Week("labels", tuple(papers), vectors, {p.paper_id: i for i, p in enumerate(papers)})
-    themes, other = run.find_week_themes(settings, labelled, rest, embedder=embedder)
+    themes, other = run.find_week_themes(
+        settings, labelled, rest, embedder=embedder, store=store, now=now
+    )
     where = {pid: theme.theme_id for theme in themes for pid in theme.paper_ids}
     keys = [a.primary or where.get(a.paper_id, "other") for a in assignments]
     return keys, assignments, themes, len(other)

@@ -174,3 +174,20 @@ def test_theme_metrics_report_cohesion_and_name_fit() -> None:
     assert metrics["theme_cohesion"] == 0.5  # 1.0 and 0.0, equal sizes
     assert metrics["coherent_theme_share"] == 0.5
     assert metrics["theme_name_fit"] == 0.75  # both speech papers, one of the other two
+
+
+def test_run_eval_twice_embeds_theme_name_candidates_once(setup: tuple[Path, Path]) -> None:
+    # Theme names are checked against the embedder; the phrases' vectors are cached in the
+    # store like the papers', so a rerun loads no model for them.
+    config, labels = setup
+    settings = load_settings(config)
+    embedder = FakeEmbedder()
+    with Store.open(":memory:") as store:
+        first = tune.run_eval(settings, store, embedder, tune.load_labels(labels))
+        embedded = embedder.n_embedded
+        second = tune.run_eval(settings, store, embedder, tune.load_labels(labels))
+    assert first["n_themes"] >= 1  # the protein papers make a theme, named through the cache
+    assert embedder.n_embedded == embedded
+    assert {k: v for k, v in first.items() if k != "seconds"} == {
+        k: v for k, v in second.items() if k != "seconds"
+    }
