@@ -369,7 +369,8 @@ def _surface_forms(texts: Sequence[str]) -> dict[str, str]:
     seen: dict[str, Counter[str]] = {}
     for text in texts:
         for token in _TOKEN.findall(_clean(text)):
-            if token[0].isalpha() and any(c.isupper() for c in token[1:]):
+            # "LLMs", "O-RAN", "ResNet"; not a Title-Case "Retrieval-Augmented"
+            if token[0].isalpha() and any(_inner_upper(part) for part in token.split("-")):
                 word = _singular(token.lower())
                 seen.setdefault(word, Counter())[token] += 1
     plain = Counter(_singular(token) for text in texts for token in _TOKEN.findall(_clean(text)))
@@ -379,6 +380,10 @@ def _surface_forms(texts: Sequence[str]) -> dict[str, str]:
         if n > plain[word]:  # written this way more often than in lower case
             forms[word] = _singular_surface(form)
     return forms
+
+
+def _inner_upper(part: str) -> bool:
+    return any(c.isupper() for c in part[1:])
 
 
 def _singular_surface(token: str) -> str:
