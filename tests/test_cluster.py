@@ -358,5 +358,6 @@ def test_name_groups_keeps_title_case_hyphenated_words_in_lower_case() -> None:
     # Titles write "Retrieval-Augmented Generation"; the name must not copy that case, but an
     # acronym written with a hyphen ("O-RAN") keeps its own.
     group = [f"Retrieval-Augmented Generation for O-RAN, case {i}" for i in range(6)]
-    name = name_groups([group])[0].name
-    assert name == "Retrieval-augmented generation and O-RAN"
+    assert name_groups([group])[0].name == "Retrieval-augmented generation and O-RAN"
+    wifi = [f"Indoor Localization with Wi-Fi, case {i}" for i in range(6)]
+    assert name_groups([wifi])[0].name == "Indoor localization and Wi-Fi"

@@ -369,8 +369,8 @@ def _surface_forms(texts: Sequence[str]) -> dict[str, str]:
     seen: dict[str, Counter[str]] = {}
     for text in texts:
         for token in _TOKEN.findall(_clean(text)):
-            # "LLMs", "O-RAN", "ResNet"; not a Title-Case "Retrieval-Augmented"
-            if token[0].isalpha() and any(_inner_upper(part) for part in token.split("-")):
+            # "LLMs", "O-RAN", "ResNet", "Wi-Fi"; not a Title-Case "Retrieval-Augmented"
+            if token[0].isalpha() and _written_specially(token):
                 word = _singular(token.lower())
                 seen.setdefault(word, Counter())[token] += 1
     plain = Counter(_singular(token) for text in texts for token in _TOKEN.findall(_clean(text)))
@@ -382,8 +382,12 @@ def _surface_forms(texts: Sequence[str]) -> dict[str, str]:
     return forms
 
 
-def _inner_upper(part: str) -> bool:
-    return any(c.isupper() for c in part[1:])
+def _written_specially(token: str) -> bool:
+    """A capital after a part's first letter, or short capitalised hyphen parts ("Wi-Fi")."""
+    parts = token.split("-")
+    if any(c.isupper() for part in parts for c in part[1:]):
+        return True
+    return len(parts) > 1 and all(len(p) <= 3 and p[:1].isupper() for p in parts)
 
 
 def _singular_surface(token: str) -> str:
