@@ -59,7 +59,8 @@ def find_themes(
     `background`: texts of the week's other papers (those a topic took), which label phrases
     are contrasted with besides the other themes: a phrase common to the whole week is no label.
     `embed_phrases`: the papers' embedder; name candidates far from the theme are dropped.
-    A cluster that does not cohere is split; what is left is "Other".
+    Papers of groups not shown (too small, not coherent, beyond max_themes) join the nearest
+    theme when close to it; what is left is "Other".
     """
     order = sorted(range(len(paper_ids)), key=lambda i: paper_ids[i])
     ids = [paper_ids[i] for i in order]
