@@ -198,7 +198,8 @@ def one_thread() -> AbstractContextManager[object]:
     import sklearn.cluster  # noqa: F401  (loads libgomp and SciPy's OpenBLAS)
     from threadpoolctl import threadpool_limits
 
-    return threadpool_limits(limits=1)
+    limited: AbstractContextManager[object] = threadpool_limits(limits=1)
+    return limited
 
 
 def match_themes(
