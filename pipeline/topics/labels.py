@@ -295,13 +295,19 @@ def describes(terms: Sequence[str], texts: Sequence[str]) -> float:
     wanted = {
         " ".join(_singular(w) for w in part.split())
         for term in terms
-        for part in _NAME_JOINS.split(term.lower())
-        if part.strip()
+        for part in name_parts(term.lower())
     }
     return sum(1 for text in texts if wanted & set(phrases(text))) / len(texts)
 
 
 _NAME_JOINS = re.compile(r",|\band\b")
+
+
+def name_parts(name: str) -> list[str]:
+    """The phrases a name is made of: "Speech and music" → ["Speech", "music"]."""
+    return [part.strip() for part in _NAME_JOINS.split(name) if part.strip()]
+
+
 #: Distinctive phrases per group that the name is chosen from.
 NAME_CANDIDATES = 8
 MAX_NAME_WORDS = 4
