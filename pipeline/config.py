@@ -259,7 +259,7 @@ class ThemesSettings(_Section):
     also_margin: UnitFloat = 0.05
     keyword_weight: Annotated[float, Strict(), _between(0, 0.5)] = 0.05
     min_theme_size: Annotated[int, Strict(), Field(ge=2)] = 3
-    max_themes: Annotated[int, Strict(), Field(ge=1)] = 12
+    max_themes: Annotated[int, Strict(), Field(ge=1)] = 24
     seed: StrictInt = 0
 
 
