@@ -19,12 +19,24 @@ from typing import Any
 
 import click
 
-from pipeline.errors import ConfigError, PipelineError, UsageError
+from pipeline.errors import ConfigError, PipelineError, UsageError, redact
 from pipeline.models import Command
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 logger = logging.getLogger("pipeline")
+
+
+class _RedactSecrets(logging.Filter):
+    """Every logged line passes through `errors.redact`: httpx logs each request's full URL at
+    INFO, and a URL may carry user:password@ or api_key= (issue 15)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
 
 
 def _setup_logging(verbose: int, quiet: bool, log_file: Path | None = None) -> None:
@@ -40,6 +52,8 @@ def _setup_logging(verbose: int, quiet: bool, log_file: Path | None = None) -> N
         handlers=handlers,
         force=True,
     )
+    for handler in handlers:
+        handler.addFilter(_RedactSecrets())
     # APScheduler logs every job start and end at INFO: only worth seeing with -vv.
     logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
 
@@ -94,9 +108,16 @@ def _exit_on_errors() -> Iterator[None]:
 
 
 def _settings(ctx: click.Context) -> Any:
-    from pipeline.config import load_settings
+    """Validated settings whose data and digests folders are usable; ConfigError otherwise."""
+    from pipeline.config import check_paths, load_settings
 
-    return load_settings(ctx.obj["config_path"])
+    path = ctx.obj["config_path"]
+    settings = load_settings(path)
+    problems = check_paths(settings)
+    if problems:
+        noun = "problem" if len(problems) == 1 else "problems"
+        raise ConfigError(f"{path} has {len(problems)} {noun}:", problems=tuple(problems))
+    return settings
 
 
 def _execute(ctx: click.Context, command: Command, as_json: bool, **options: Any) -> None:
@@ -211,8 +232,17 @@ def check_config(ctx: click.Context) -> None:
 
     Example: digest --config config.toml check-config
     """
+    from pipeline.config import audit, load_settings
+
     with _exit_on_errors():
-        settings = _settings(ctx)
+        path = ctx.obj["config_path"]
+        settings = load_settings(path)
+        problems, warnings = audit(settings)
+        for warning in warnings:
+            click.echo(f"warning: {warning}", err=True)
+        if problems:
+            noun = "problem" if len(problems) == 1 else "problems"
+            raise ConfigError(f"{path} has {len(problems)} {noun}:", problems=tuple(problems))
     click.echo(
         f"{settings.config_path}: ok · {len(settings.enabled_sources)} sources enabled · "
         f"{len(settings.topics)} topics · model {settings.embed.model}"
@@ -410,12 +440,12 @@ def mark_cmd(ctx: click.Context, paper: str, slug: str, counter: bool) -> None:
 
 
 def _check_week(week: str | None) -> str | None:
-    import re
+    """--week as typed: ASCII, an existing ISO week, a year in range; usage error (exit 2) else."""
+    from pipeline.config import week_problem
 
-    if week is not None and not re.fullmatch(r"\d{4}-W(0[1-9]|[1-4]\d|5[0-3])", week):
-        raise click.BadParameter(
-            f"expected an ISO week like 2025-W24, got {week!r}", param_hint="--week"
-        )
+    problem = week_problem(week) if week is not None else None
+    if problem:
+        raise click.BadParameter(problem, param_hint="--week")
     return week
 
 

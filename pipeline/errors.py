@@ -13,9 +13,14 @@
 
 Per-source FetchError/ParseError become results in the run report, never abort the other sources.
 Anything else (TypeError, KeyError, sqlite3.ProgrammingError) is a bug and propagates.
+
+`redact` strips secrets (user:password@, api_key=, token=, …) from any text holding URLs; every
+message that names a URL passes through it before it is shown, logged or stored.
 """
 
 from __future__ import annotations
+
+import re
 
 
 class PipelineError(Exception):
@@ -66,3 +71,25 @@ class OutputError(PipelineError):
 
 class DeliveryError(PipelineError):
     """An e-mail could not be delivered to the SMTP server."""
+
+
+_SECRET_KEYS = (
+    "access_token|api_key|apikey|auth|key|passwd|password|pwd|secret|sig|signature|token"
+    "|client_secret|session|sessionid|code"
+)
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@?#]*@")
+_SECRET_PARAM = re.compile(rf"(?i)([?&;](?:[a-z0-9_.-]*[_-])?(?:{_SECRET_KEYS})=)[^&;#\s]*")
+REDACTED = "REDACTED"
+
+
+def redact(text: str) -> str:
+    """`text` with the secrets of every URL in it replaced: the user:password@ part and the values
+    of query parameters named like secrets (api_key=, token=, sig=, access_token=, …).
+
+    Pure and idempotent; applied to every URL or error message that is shown, logged or stored.
+
+    >>> redact("https://u:p@h.org/f?api_key=s3&q=x: HTTP 500")
+    'https://REDACTED@h.org/f?api_key=REDACTED&q=x: HTTP 500'
+    """
+    text = _URL_USERINFO.sub(rf"\g<1>{REDACTED}@", text)
+    return _SECRET_PARAM.sub(rf"\g<1>{REDACTED}", text)

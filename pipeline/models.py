@@ -250,6 +250,7 @@ class SourceResult:
     n_updated: int = 0
     n_skipped: int = 0
     n_filtered: int = 0
+    n_invalid: int = 0  # bad entries skipped at normalisation (a lone surrogate, a bad version)
     backfilled: tuple[str, ...] = ()
     error: str | None = None
 

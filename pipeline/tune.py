@@ -24,10 +24,10 @@ from pipeline.digest import build as digest
 from pipeline.embed import Embedder, content_hash
 from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
 from pipeline.errors import ConfigError, ParseError
-from pipeline.models import Paper, Topic, Week
+from pipeline.models import Paper, Theme, Topic, Week
 from pipeline.run import scoring
 from pipeline.store import Store
-from pipeline.topics import assign, labels
+from pipeline.topics import assign, cluster, labels
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,9 @@ def run_eval(
     papers = [item.paper for item in labels]
     vectors, _ = ensure_vectors(store, embedder, papers, now=now)
     topics = settings.topics_as_models()
-    partition, assignments, unthemed = _partition(settings, store, embedder, papers, vectors, now)
+    partition, assignments, themes, unthemed = _partition(
+        settings, store, embedder, papers, vectors, now
+    )
     # What a digest build would spend on these papers; scoring and the baselines come after.
     seconds = round(time.perf_counter() - started, 2)
     report: dict[str, Any] = {
@@ -107,6 +109,7 @@ def run_eval(
     scored = [m["f1"] for m in report["topics"].values() if m["f1"] is not None]
     report["macro_f1"] = round(float(np.mean(scored)), 4) if scored else None
     report["unthemed_fraction"] = round(unthemed / len(papers), 4)
+    report.update(_theme_metrics(themes, papers, vectors))
     report.update(_group_metrics(labels, partition, vectors, seed=settings.themes.seed))
     report["seconds"] = seconds
     return report
@@ -119,18 +122,48 @@ def _partition(
     papers: Sequence[Paper],
     vectors: np.ndarray,
     now: datetime,
-) -> tuple[list[str], list[Any], int]:
-    """Each paper's section key (topic slug, theme id or 'other'), the assignments, # unthemed."""
+) -> tuple[list[str], list[Any], list[Theme], int]:
+    """Each paper's section key (topic slug, theme id or 'other'), the assignments, the themes
+    and the number of papers in "Other"."""
     topics = settings.topics_as_models()
     _, _, assignments = run.assign_papers(
         settings, store, embedder, papers, vectors, topics, now=now
     )
     rest = [i for i, a in enumerate(assignments) if a.primary is None]
     labelled = Week("labels", tuple(papers), vectors, {p.paper_id: i for i, p in enumerate(papers)})
-    themes, other = run.find_week_themes(settings, labelled, rest)
+    themes, other = run.find_week_themes(
+        settings, labelled, rest, embedder=embedder, store=store, now=now
+    )
     where = {pid: theme.theme_id for theme in themes for pid in theme.paper_ids}
     keys = [a.primary or where.get(a.paper_id, "other") for a in assignments]
-    return keys, assignments, len(other)
+    return keys, assignments, themes, len(other)
+
+
+def _theme_metrics(
+    themes: Sequence[Theme], papers: Sequence[Paper], vectors: np.ndarray
+) -> dict[str, Any]:
+    """How far the themes hang together, whatever the labels say (issue 17).
+
+    `theme_cohesion`: mean cosine between papers of the same theme, averaged over themes
+    weighted by size; `coherent_theme_share`: share of themes at or over cluster.MIN_COHESION;
+    `theme_name_fit`: share of themed papers containing a phrase of their theme's name.
+    """
+    if not themes:
+        return {"n_themes": 0, "theme_cohesion": None, "coherent_theme_share": None}
+    row = {p.paper_id: i for i, p in enumerate(papers)}
+    sizes = np.array([len(t.paper_ids) for t in themes], dtype=np.float64)
+    scores = np.array(
+        [cluster.cohesion(vectors[[row[pid] for pid in t.paper_ids]]) for t in themes]
+    )
+    fits = [
+        labels.describes([t.label], [papers[row[pid]].text for pid in t.paper_ids]) for t in themes
+    ]
+    return {
+        "n_themes": len(themes),
+        "theme_cohesion": round(float(sizes @ scores / sizes.sum()), 4),
+        "coherent_theme_share": round(float(np.mean(scores >= cluster.MIN_COHESION)), 4),
+        "theme_name_fit": round(float(sizes @ np.array(fits) / sizes.sum()), 4),
+    }
 
 
 def _topic_metrics(
@@ -172,7 +205,6 @@ def _group_metrics(
     """NMI/ARI of the theme partition against `group`, and of a plain KMeans baseline."""
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-    from threadpoolctl import threadpool_limits
 
     rows = [i for i, item in enumerate(labels) if item.group is not None]
     if not rows:
@@ -187,7 +219,7 @@ def _group_metrics(
         "n_sections": len(set(ours)),
     }
     if n_groups >= 2 and len(rows) > n_groups:
-        with threadpool_limits(limits=1):
+        with cluster.one_thread():
             # Told the true number of groups, which our clustering is not: an upper reference.
             baseline = KMeans(n_clusters=n_groups, n_init=4, random_state=seed).fit_predict(
                 vectors[rows]
@@ -281,7 +313,9 @@ def score_week(
         settings, store, embedder, papers, loaded.vectors, topics, now=now
     )
     rest = [i for i, a in enumerate(assignments) if a.primary is None]
-    themes, _ = run.find_week_themes(settings, loaded, rest) if rest else ([], [])
+    themes, _ = run.find_week_themes(
+        settings, loaded, rest, embedder=embedder, store=store, now=now
+    )
     sections = {a.paper_id: a.primary or "other" for a in assignments}
     sections.update({pid: f"theme: {t.label}" for t in themes for pid in t.paper_ids})
     return WeekScores(chosen, papers, scored, assignments, topics, sections)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
+from collections.abc import Sequence
+
 import numpy as np
+import pytest
 from conftest import FakeEmbedder
 
-from pipeline.topics.cluster import find_themes
-from pipeline.topics.labels import generic_words, label_groups, phrases
+from pipeline.topics import cluster
+from pipeline.topics.cluster import MIN_COHESION, cohesion, find_themes
+from pipeline.topics.labels import describes, generic_words, label_groups, name_groups, phrases
 
 GROUPS = {
     "graph": "graph neural network message passing node classification graph",
@@ -181,3 +188,176 @@ def test_find_themes_gives_alike_labelled_themes_distinct_ids() -> None:
     themes, _ = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=4)
     assert len(themes) >= 2
     assert len({t.theme_id for t in themes}) == len(themes)
+
+
+def test_find_themes_clusters_with_every_thread_pool_single_threaded_in_a_cold_process() -> None:
+    # threadpoolctl limits only libraries already loaded; scikit-learn's OpenMP and SciPy's
+    # OpenBLAS used to load inside the limit and kept every core (issue 17: 20 s vs 4 s cold).
+    script = """
+import numpy as np
+import scipy.cluster.hierarchy as hierarchy
+from threadpoolctl import threadpool_info
+from pipeline.topics import cluster
+seen = []
+real = hierarchy.linkage
+def record(*args, **kwargs):
+    seen.extend(threadpool_info())
+    return real(*args, **kwargs)
+hierarchy.linkage = record
+x = np.repeat(np.eye(2, 8, dtype=np.float32), 4, axis=0)
+cluster.find_themes([f"p{i}" for i in range(8)], x, ["a b"] * 8, seed=0, min_theme_size=2,
+                    max_themes=4)
+print(sorted({(d["internal_api"], d["num_threads"]) for d in seen}))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300
+    )
+    pools = ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    assert ("openmp", 1) in pools  # scikit-learn's runtime is loaded and limited
+    assert all(n_threads == 1 for _, n_threads in pools), pools
+
+
+def test_cohesion_is_the_mean_cosine_between_distinct_papers() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(7, 5))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    pairs = [float(x[i] @ x[j]) for i in range(7) for j in range(7) if i != j]
+    assert cohesion(x) == pytest.approx(np.mean(pairs))
+    assert cohesion(x[:1]) == 1.0
+
+
+def _blobs(n_groups: int, n_per_group: int, *, scale: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = np.eye(n_groups, 32, dtype=np.float32)
+    x = np.repeat(centres, n_per_group, axis=0)
+    x += rng.normal(scale=scale, size=x.shape).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_find_themes_shows_each_area_as_its_own_theme_up_to_max_themes() -> None:
+    # Six separated areas: six one-area themes (the old KMeans, given k <= 2, mixed three areas
+    # per theme). With room for four, the two smallest areas go to "Other", not into a theme.
+    x = _blobs(6, 8, scale=0.15)  # cosine ~0.6 within an area
+    truth = np.repeat(np.arange(6), 8)
+    x, truth = x[:-2], truth[:-2]  # area 5 is the smallest
+    ids = [f"arxiv:{i:03d}" for i in range(len(x))]
+    texts = [f"area{g} topic{g} words{g}" for g in truth]
+    by_id = dict(zip(ids, truth.tolist(), strict=True))
+    themes, other = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=8)
+    assert sorted(len({by_id[p] for p in t.paper_ids}) for t in themes) == [1] * 6
+    assert other == []
+    assert all(cohesion(x[[ids.index(p) for p in t.paper_ids]]) >= MIN_COHESION for t in themes)
+    themes, other = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=4)
+    assert len(themes) == 4
+    assert {by_id[p] for p in other} == {4, 5}  # area 4 loses the tie on its first paper
+
+
+def test_find_themes_over_the_linkage_sample_joins_the_rest_to_the_nearest_theme(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cluster, "LINKAGE_SAMPLE", 30)
+    x = _blobs(3, 20, scale=0.15)
+    truth = np.repeat(np.arange(3), 20)
+    ids = [f"arxiv:{i:03d}" for i in range(len(x))]
+    texts = [f"area{g} topic{g}" for g in truth]
+    themes, other = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=8)
+    by_id = dict(zip(ids, truth.tolist(), strict=True))
+    assert sorted(len(t.paper_ids) for t in themes) == [20, 20, 20] and other == []
+    assert all(len({by_id[p] for p in t.paper_ids}) == 1 for t in themes)
+    # The sample is drawn by hashing ids: dropping papers outside it changes no other paper.
+    sampled = _sampled(x, ids)
+    assert len(sampled) == 30
+    fewer = [i for i, p in enumerate(ids) if p in sampled or i % 2 == 0]
+    again, _ = find_themes(
+        [ids[i] for i in fewer],
+        x[fewer],
+        [texts[i] for i in fewer],
+        seed=0,
+        min_theme_size=3,
+        max_themes=8,
+    )
+    assert {frozenset(t.paper_ids) & sampled for t in again} == {
+        frozenset(t.paper_ids) & sampled for t in themes
+    }
+
+
+def _sampled(x: np.ndarray, ids: list[str]) -> set[str]:
+    rows, _ = cluster._linkage_groups(x, ids, seed=0)
+    return {ids[int(i)] for g in rows for i in g}
+
+
+def test_find_themes_sends_papers_that_cohere_with_nothing_to_other() -> None:
+    # Two tight areas and a scatter of unrelated papers: the scatter is "Other", not a theme.
+    tight = _blobs(2, 10, scale=0.05)
+    scatter = np.eye(12, 32, k=20, dtype=np.float32)  # orthogonal to the areas and each other
+    x = np.vstack([tight, scatter])
+    ids = [f"arxiv:{i:03d}" for i in range(len(x))]
+    texts = ["speech audio"] * 10 + ["graph network"] * 10 + [f"stray{i}" for i in range(12)]
+    themes, other = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=4)
+    assert sorted(len(t.paper_ids) for t in themes) == [10, 10]
+    assert other == ids[20:]
+
+
+def test_name_groups_joins_two_phrases_and_keeps_acronyms_in_their_case() -> None:
+    llm = [f"LLMs are open to jailbreak prompts; case {i} of an LLM." for i in range(6)]
+    speech = [f"Speech synthesis of music audio sample{i}." for i in range(6)]
+    names = name_groups([llm, speech])
+    assert names[0].name == "Jailbreak prompt and LLM"
+    assert names[0].fit == 1.0
+    assert names[1].name.startswith(("Speech", "Music"))
+    assert " and " in names[1].name
+
+
+def test_name_groups_drops_candidates_far_from_the_theme() -> None:
+    # "remain unexplored" is in every text of the group, but an embedder says it is not what
+    # the group is about.
+    group = [f"Protein folding remains unexplored; structure prediction {i}." for i in range(6)]
+
+    def embed(phrases: Sequence[str]) -> np.ndarray:
+        return np.asarray([[0.0, 1.0] if "unexplored" in p else [1.0, 0.0] for p in phrases])
+
+    unchecked = name_groups([group])[0]
+    checked = name_groups([group], centroids=np.asarray([[1.0, 0.0]]), embed=embed)[0]
+    assert "unexplored" in " ".join(unchecked.terms)
+    assert "unexplored" not in checked.name.lower() + " ".join(checked.terms)
+    assert checked.name
+
+
+def test_describes_reads_a_name_joined_with_and() -> None:
+    texts = ["speech recognition systems", "music generation models", "graph networks"]
+    assert describes(["Speech recognition and music generation"], texts) == pytest.approx(2 / 3)
+
+
+def test_theme_of_papers_maps_every_clustered_paper_and_adding_a_topic_moves_only_its_papers() -> (
+    None
+):
+    # Four areas; a new topic takes one area's papers. Every other paper keeps its theme.
+    x = _blobs(4, 8, scale=0.15)
+    truth = np.repeat(np.arange(4), 8)
+    ids = [f"arxiv:{i:03d}" for i in range(len(x))]
+    texts = [f"area{g} topic{g} words{g}" for g in truth]
+    before = cluster.theme_of_papers(
+        *find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=8)
+    )
+    assert set(before) == set(ids)
+    rest = [i for i in range(len(ids)) if truth[i] != 2]
+    after = cluster.theme_of_papers(
+        *find_themes(
+            [ids[i] for i in rest],
+            x[rest],
+            [texts[i] for i in rest],
+            seed=0,
+            min_theme_size=3,
+            max_themes=8,
+        )
+    )
+    assert {pid: before[pid] for pid in after} == after
+
+
+def test_name_groups_keeps_title_case_hyphenated_words_in_lower_case() -> None:
+    # Titles write "Retrieval-Augmented Generation"; the name must not copy that case, but an
+    # acronym written with a hyphen ("O-RAN") keeps its own.
+    group = [f"Retrieval-Augmented Generation for O-RAN, case {i}" for i in range(6)]
+    assert name_groups([group])[0].name == "Retrieval-augmented generation and O-RAN"
+    wifi = [f"Indoor Localization with Wi-Fi, case {i}" for i in range(6)]
+    assert name_groups([wifi])[0].name == "Indoor localization and Wi-Fi"

@@ -189,6 +189,24 @@ def test_a_close_theme_about_something_else_is_not_continued() -> None:
         old = _theme("theme-old", "pulsar timing, radio telescope", list(first))
         _continue(store, old, first, "2025-W23")
         kept = _continue(store, _theme("theme-b", "pulsar timing array", same), texts, "2025-W24")
-        assert (kept.theme_id, kept.label) == ("theme-old", "pulsar timing, radio telescope")
+        # Continued; no paper this week mentions a radio telescope, so the name is this week's.
+        assert (kept.theme_id, kept.label) == ("theme-old", "pulsar timing array")
         kept = _continue(store, _theme("theme-c", "protein folding", other), texts, "2025-W25")
         assert (kept.theme_id, kept.label) == ("theme-c", "protein folding")
+
+
+def test_a_continued_theme_whose_name_no_longer_fits_keeps_its_id_and_takes_a_new_name() -> None:
+    """A carried-over name is checked every week: a phrase none of this week's papers has goes."""
+    first = {f"a{i}": "Speech recognition and music generation." for i in range(4)}
+    speech = {f"b{i}": "Speech recognition for meetings." for i in range(4)}
+    with Store.open(":memory:") as store:
+        _continue(
+            store,
+            _theme("theme-old", "Speech recognition and music generation", list(first)),
+            first,
+            "2025-W23",
+        )
+        kept = _continue(
+            store, _theme("theme-b", "Speech recognition", list(speech)), speech, "2025-W24"
+        )
+        assert (kept.theme_id, kept.label) == ("theme-old", "Speech recognition")

@@ -7,11 +7,11 @@ error that names its source; one bad feed never stops the others.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 from conftest import FakeEmbedder, make_settings
+from recorded import read_recorded_body
 
 from pipeline import run
 from pipeline.store import Store
@@ -62,7 +62,7 @@ def test_every_fixture_feed_ingests_without_a_traceback(tmp_path: Path) -> None:
         path = FEEDS / name
         if name.endswith(".recorded.json"):  # an HTTP recording: ingest the body it recorded
             path = tmp_path / f"{index}.xml"
-            path.write_text(json.loads((FEEDS / name).read_bytes())["body"], encoding="utf-8")
+            path.write_bytes(read_recorded_body(FEEDS / name))
         sources.append({"name": _source_name(index), "kind": _kind(name), "url": path.as_uri()})
     settings = make_settings(tmp_path, sources=sources)
 

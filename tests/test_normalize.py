@@ -8,14 +8,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ParseError
-from pipeline.ingest.normalize import (
-    canonical_id,
-    clean_text,
-    dedupe,
-    normalize_entry,
-    normalize_title,
-    parse_arxiv_id,
-)
+from pipeline.ingest.ids import canonical_id, normalize_title, parse_arxiv_id
+from pipeline.ingest.normalize import clean_text, dedupe, hold_back_incomplete, normalize_entry
 from pipeline.ingest.sources.arxiv import parse_arxiv_api, parse_arxiv_rss
 from pipeline.ingest.sources.hf import parse_hf_daily
 from pipeline.models import Entry, Paper, Signals
@@ -234,3 +228,58 @@ def test_filter_papers_matches_whole_words_ignoring_case_and_punctuation() -> No
     kept, removed = filter_papers(papers, exclude=["medical imaging"])
     assert len(kept) == 2 and removed == 1
     assert filter_papers(papers) == (papers, 0)
+
+
+def test_look_alike_arxiv_ids_are_one_paper() -> None:
+    # Fullwidth and Arabic-Indic digits (issue 14, item 15).
+    for raw in ("arXiv:２６０４.２１９５２v1", "arXiv:٢٦٠٤.٢١٩٥٢v1"):
+        assert parse_arxiv_id(raw) == ("2604.21952", 1)
+
+
+def test_soft_hyphen_and_zero_width_space_do_not_defeat_title_dedupe() -> None:
+    title = "Contrastive representation learning for molecular graphs"
+    hidden = title.replace("representation", "repre\u00adsenta\u200btion")
+    a = Paper(paper_id="url:https://a.example/1", title=title, abstract="")
+    b = Paper(paper_id="doi:10.1234/b.1", title=hidden, abstract="")
+    assert normalize_title(hidden) == normalize_title(title)
+    assert len(dedupe([a, b])) == 1
+
+
+def test_canonical_id_drops_tracking_parameters_and_reads_a_doi_in_the_link() -> None:
+    tracked = Entry(source="s", title="t", abstract="", link="https://x.org/a?TRACK=RSS&id=7")
+    assert canonical_id(tracked) == ("url:https://x.org/a?id=7", None)
+    tandf = Entry(
+        source="s",
+        title="t",
+        abstract="",
+        link="https://www.tandfonline.com/doi/full/10.1080/09397140.2021.1992835?af=R",
+    )
+    assert canonical_id(tandf) == ("doi:10.1080/09397140.2021.1992835", None)
+
+
+def test_hold_back_incomplete_keeps_back_a_cut_off_last_entry() -> None:
+    path = Path(__file__).parent / "data" / "issue14"
+    content = (path / "arxiv_atom_cs.LG_2026-04-27_from-rss2_truncated.xml").read_bytes()
+    entries = parse_arxiv_rss(content, "cs.LG atom")
+    assert len(entries) == 2
+    kept, held = hold_back_incomplete(entries)
+    assert [e.raw_id for e in kept] == ["2604.21952v1"]
+    assert [e.raw_id for e in held] == ["oai:arXiv.org:2604.21953v1"]
+
+
+def test_hold_back_incomplete_keeps_a_table_of_contents_feed() -> None:
+    entries = [Entry(source="toc", title=f"Paper {i}", abstract="") for i in range(3)]
+    assert hold_back_incomplete(entries) == (entries, [])
+
+
+def test_normalize_entry_cleans_names_and_titles_from_every_source() -> None:
+    entry = Entry(
+        source="s",
+        title="\ufeffGraph learning for S{\\o}gaard's corpus",
+        abstract="",
+        raw_id="2604.21952",
+        authors=('J\\"org Deigm\\"oller and Suping Wang', "Forney, G. David, Jr."),
+    )
+    paper = normalize_entry(entry)
+    assert paper.title == "Graph learning for Søgaard's corpus"
+    assert paper.authors == ("Jörg Deigmöller", "Suping Wang", "G. David Forney Jr.")

@@ -26,6 +26,7 @@ from pipeline.digest.outputs import (
     write_files,
 )
 from pipeline.digest.publish import load_schema
+from pipeline.errors import OutputError
 from pipeline.models import Digest, PaperEntry, Section, Signals, SourceCount
 
 NOW = datetime(2025, 6, 16, 7, tzinfo=UTC)
@@ -233,7 +234,7 @@ def test_write_files_renames_nothing_when_one_file_cannot_be_written(tmp_path: P
     items = list(planned.items())
     # A real OS error halfway through: this target's folder is a regular file.
     broken = dict([*items[:2], (tmp_path / "not-a-folder" / "x.md", b"x"), *items[2:]])
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError, match="not-a-folder"):
         write_files(broken)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # no temp file left
     assert planned[folder / "2025-W24.md"] != before["2025-W24.md"]  # there was news to write

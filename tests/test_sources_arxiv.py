@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from recorded import read_recorded_body
 
 from pipeline.errors import ParseError
 from pipeline.ingest.sources import PARSERS, parse_source
@@ -17,10 +17,9 @@ FEEDS = Path(__file__).parent / "data" / "feeds"
 
 def read_feed(name: str) -> bytes:
     """A fixture feed's bytes; `.recorded.json` files hold the HTTP body in `.body`."""
-    content = (FEEDS / name).read_bytes()
     if name.endswith(".recorded.json"):
-        return str(json.loads(content)["body"]).encode("utf-8")
-    return content
+        return read_recorded_body(FEEDS / name)
+    return (FEEDS / name).read_bytes()
 
 
 def test_parse_arxiv_rss_reads_announce_type_and_version() -> None:
@@ -145,3 +144,35 @@ def test_parse_arxiv_unusable_bytes_raise_parse_error(kind: str, content: bytes)
 def test_parsers_registry_names_every_kind() -> None:
     assert set(PARSERS) == {"arxiv-rss", "arxiv-api", "hf-daily", "rss", "file"}
     assert PARSERS["arxiv-rss"] is parse_arxiv_rss
+
+
+ISSUE14 = Path(__file__).parent / "data" / "issue14"
+
+
+def test_parse_arxiv_rss_reads_atom_iso_dates_as_the_announcement_day() -> None:
+    # rss.arxiv.org/atom dates are ISO 8601, not e-mail dates (issue 14, item 1).
+    content = (ISSUE14 / "arxiv_atom_cs.LG_2026-04-27_from-rss2_truncated.xml").read_bytes()
+    first = parse_arxiv_rss(content, "cs.LG atom")[0]
+    assert first.published == datetime(2026, 4, 27, 4, 0, tzinfo=UTC)
+    assert first.announced == date(2026, 4, 27)
+    assert first.announce_type == "new"
+    assert first.abstract.startswith("This work presents a multi-layered methodology")
+
+
+def test_parse_arxiv_rss_reads_the_arxiv_doi_element() -> None:
+    feed = (FEEDS / "arxiv_rss2_cs.LG_2026-04-27_trimmed3items.xml").read_text(encoding="utf-8")
+    # The element rss.arxiv.org adds when the authors registered a DOI (issue 14, item 2).
+    feed = feed.replace(
+        "</dc:creator>", "</dc:creator>\n      <arxiv:DOI>10.1145/3746027.3755001</arxiv:DOI>", 1
+    )
+    first = parse_arxiv_rss(feed.encode("utf-8"), "cs.LG")[0]
+    assert first.doi == "10.1145/3746027.3755001"
+
+
+def test_recorded_api_response_is_read_as_the_utf8_the_server_sent() -> None:
+    name = "arxiv_api_atom_newformat_all-testing_2026-04-12_100entries.recorded.json"
+    entries = parse_arxiv_api(read_feed(name), "api")
+    assert len(entries) == 100
+    [entry] = [e for e in entries if e.raw_id == "http://arxiv.org/abs/2405.13786v1"]
+    assert entry.authors == ("Aurora Ramírez", "Mario Berrios", "José Raúl Romero", "Robert Feldt")
+    assert not any("Ã" in a for e in entries for a in e.authors)

@@ -46,3 +46,12 @@ def test_parse_arxiv_oai_no_records_is_empty_and_other_errors_are_parse_errors()
         parse_arxiv_oai(b"<OAI-PMH", "oai")
     with pytest.raises(ParseError, match="not an OAI-PMH response"):
         parse_arxiv_oai(b"<rss/>", "oai")
+
+
+def test_parse_arxiv_oai_keeps_name_suffixes() -> None:
+    # Real records whose <keyname> is "MacCartney," followed by <suffix>Jr.</suffix> (issue 14).
+    path = Path(__file__).parent / "data" / "issue14"
+    content = (path / "arxiv_oai_ListRecords_set-cs_page88_suffix_records.xml").read_bytes()
+    first, second = parse_arxiv_oai(content, "oai")[0]
+    assert first.authors[1] == "George R. MacCartney Jr."
+    assert second.authors[0] == "Alexander G. Ororbia II"

@@ -7,14 +7,15 @@ Also the robustness sweep: every copied feed either parses or raises ParseError,
 
 from __future__ import annotations
 
-import json
 import random
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from recorded import read_recorded_body
 
 from pipeline.errors import ParseError
+from pipeline.ingest.normalize import normalize_entry
 from pipeline.ingest.sources import PARSERS
 from pipeline.ingest.sources.rss import html_to_text, parse_rss, split_authors
 
@@ -62,9 +63,8 @@ def test_parse_rss_wiley_prism_doi_and_newline_separated_authors() -> None:
         "Peter G. Wilson",
         "Margaret Byrne",
     )
-    assert first.abstract.startswith(
-        "Abstract Leptospermum is an ecologically"
-    )  # not "TAXON, EarlyView."
+    # Not "TAXON, EarlyView.", and the "Abstract" heading is not part of the abstract.
+    assert first.abstract.startswith("Leptospermum is an ecologically")
     assert first.published == datetime(2021, 12, 20, 8, 9, 28, tzinfo=UTC)
 
 
@@ -200,7 +200,7 @@ def test_split_authors_handles_the_common_shapes() -> None:
 def test_every_fixture_parses_or_raises_parse_error(kind: str, name: str) -> None:
     content = read_feed(name)
     if name.endswith(".recorded.json"):
-        content = str(json.loads(content)["body"]).encode()
+        content = read_recorded_body(FEEDS / name)
     try:
         entries = PARSERS[kind](content, name, None)
     except ParseError as e:
@@ -224,3 +224,60 @@ def test_random_and_truncated_bytes_raise_only_parse_error(kind: str) -> None:
             PARSERS[kind](content, "fuzz", None)
         except ParseError as e:
             assert str(e).startswith("fuzz: ")
+
+
+def test_parse_rss_author_with_non_ascii_email_keeps_the_whole_name() -> None:
+    # feedparser splits this at "ß" into email "info@jonas.gro" and name "ße-stries.de (Jonas…"
+    # (issue 14, item 11); RSS 2.0 <author> is "email (Name)".
+    content = (
+        '<rss version="2.0"><channel><title>t</title><item><title>A paper</title>'
+        "<author>info@jonas.große-stries.de (Jonas Große Sundrup)</author>"
+        "</item></channel></rss>"
+    ).encode()
+    [entry] = parse_rss(content, "blog")
+    assert normalize_entry(entry).authors == ("Jonas Große Sundrup",)
+
+
+# The Atom spec's example entry (RFC 4287 §1.1) with its link made relative, as the issue found it.
+_RELATIVE_ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <title>Example Feed</title>
+  <updated>2003-12-13T18:30:02Z</updated>
+  <author><name>John Doe</name></author>
+  <id>urn:uuid:60a76c80-d399-11d9-b93C-0003939e0af6</id>
+  <entry>
+    <title>Atom-Powered Robots Run Amok</title>
+    <link href="/blog/2003/12/13/atom03"/>
+    <id>urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a</id>
+    <updated>2003-12-13T18:30:02Z</updated>
+    <summary>Some text.</summary>
+  </entry>
+</feed>"""
+
+
+def test_parse_rss_resolves_relative_links_against_the_feed_url() -> None:
+    headers = {"Content-Location": "https://example.org/feeds/atom.xml"}
+    [entry] = parse_rss(_RELATIVE_ATOM, "blog", headers)
+    assert entry.link == "https://example.org/blog/2003/12/13/atom03"
+    assert normalize_entry(entry).paper_id == "url:https://example.org/blog/2003/12/13/atom03"
+
+
+def test_parse_rss_resolves_relative_links_against_the_site_link() -> None:
+    content = _RELATIVE_ATOM.replace(
+        b"<title>Example Feed</title>",
+        b'<title>Example Feed</title><link href="http://example.org/"/>',
+    )
+    [entry] = parse_rss(content, "blog")
+    assert entry.link == "http://example.org/blog/2003/12/13/atom03"
+
+
+def test_ijsem_and_joined_authors_and_a_doi_in_a_tracked_link() -> None:
+    # Issue 14 items 8 and 13: "Silvio Hering and Michael E. J. Buhl", "?TRACK=RSS".
+    path = FEEDS.parent / "issue14" / "microbiologyresearch_ijsem_rss2_2021-12-21_item2.xml"
+    [entry] = parse_rss(path.read_bytes(), "ijsem")
+    paper = normalize_entry(entry)
+    assert paper.authors == ("Moritz K. Jansson", "Silvio Hering", "Michael E. J. Buhl")
+    assert paper.paper_id == "doi:10.1099/ijsem.0.005100"
+    assert paper.doi == "10.1099/ijsem.0.005100"
+    assert paper.published == datetime(2021, 12, 20, tzinfo=UTC)
+    assert paper.abstract.startswith("A strain of obligately anaerobically growing Gram-positive")

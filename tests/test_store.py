@@ -461,3 +461,24 @@ def test_list_sections_before_gives_the_latest_built_weeks_before_one(store: Sto
     assert [(s.week, s.n_papers) for s in got] == [("2025-W22", 2), ("2025-W23", 3)]
     assert store.list_sections_before("2025-W20", 4) == []
     assert store.list_sections_before("2025-W24", 0) == []
+
+
+def test_rekey_paper_moves_sources_vectors_and_week_sections(store: Store) -> None:
+    from pipeline.store import WeekSection
+
+    old, new = "url:https://tldr.takara.ai/p/2604.26919", "arxiv:2604.26919"
+    store.upsert_papers([make_paper(old)], "takara", NOW, merge=update_paper)
+    store.save_vectors("mini", [(old, "h1", np.ones(4, dtype=np.float32))], NOW)
+    section = WeekSection("2026-W18", "theme-1", "theme", "causal", ("causal",), 1, old)
+    store.save_week_sections("2026-W18", [section], NOW)
+
+    store.rekey_paper(old, new)
+
+    assert store.get_paper(old) is None
+    moved = store.get_paper(new)
+    assert moved is not None and moved.sources == ("takara",) and moved.title == "Sparse attention"
+    assert set(store.get_vectors("mini", [(new, "h1")])) == {new}
+    assert store.get_vectors("mini", [(old, "h1")]) == {}
+    assert store.list_week_sections(["2026-W18"])[0].representative == new
+    with pytest.raises(ValueError, match="is stored"):
+        store.rekey_paper(new, new)

@@ -16,6 +16,7 @@ from pipeline.cli import cli
 from pipeline.config import add_topic_paper, load_settings
 from pipeline.errors import ParseError
 from pipeline.ingest.normalize import update_paper
+from pipeline.models import Paper, Theme
 from pipeline.store import Store
 
 TOPICS = [
@@ -64,6 +65,7 @@ def test_run_eval_scores_topics_against_labels(setup: tuple[Path, Path]) -> None
     assert 0.0 <= report["macro_f1"] <= 1.0 and report["n_papers"] == 6
     assert report["nmi"] is not None and "baseline_kmeans_nmi" in report
     assert "baseline_silhouette_kmeans_nmi" in report
+    assert report["theme_cohesion"] is None or 0.0 <= report["theme_cohesion"] <= 1.0
 
 
 def test_silhouette_kmeans_finds_the_number_of_separated_blobs() -> None:
@@ -304,3 +306,37 @@ def test_counter_examples_remove_them_and_move_at_most_five_others(tmp_path: Pat
     assert all(after.sections[pid] != "speech" for pid in wrong)
     topic_moves = [m for m in moved if "speech" in (m[2], m[3]) and m[0] not in wrong]
     assert len(topic_moves) <= 5
+
+
+def test_theme_metrics_report_cohesion_and_name_fit() -> None:
+    papers = [
+        Paper(paper_id=f"arxiv:{i}", title=title, abstract="")
+        for i, title in enumerate(["speech audio", "speech codecs", "graphs", "proteins"])
+    ]
+    vectors = np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=np.float32)
+    themes = [
+        Theme("t1", "Speech", ("speech",), ("arxiv:0", "arxiv:1"), "arxiv:0"),
+        Theme("t2", "Graph", ("graph",), ("arxiv:2", "arxiv:3"), "arxiv:2"),
+    ]
+    metrics = tune._theme_metrics(themes, papers, vectors)
+    assert metrics["n_themes"] == 2
+    assert metrics["theme_cohesion"] == 0.5  # 1.0 and 0.0, equal sizes
+    assert metrics["coherent_theme_share"] == 0.5
+    assert metrics["theme_name_fit"] == 0.75  # both speech papers, one of the other two
+
+
+def test_run_eval_twice_embeds_theme_name_candidates_once(setup: tuple[Path, Path]) -> None:
+    # Theme names are checked against the embedder; the phrases' vectors are cached in the
+    # store like the papers', so a rerun loads no model for them.
+    config, labels = setup
+    settings = load_settings(config)
+    embedder = FakeEmbedder()
+    with Store.open(":memory:") as store:
+        first = tune.run_eval(settings, store, embedder, tune.load_labels(labels))
+        embedded = embedder.n_embedded
+        second = tune.run_eval(settings, store, embedder, tune.load_labels(labels))
+    assert first["n_themes"] >= 1  # the protein papers make a theme, named through the cache
+    assert embedder.n_embedded == embedded
+    assert {k: v for k, v in first.items() if k != "seconds"} == {
+        k: v for k, v in second.items() if k != "seconds"
+    }

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from pipeline.errors import redact
 from pipeline.models import SourceCount
 
 _ORIGIN_NAMES = {"api": "the arXiv API", "oai": "arXiv OAI-PMH"}
@@ -68,7 +69,7 @@ def _row(source: SourceWindow, expected_days: Sequence[date]) -> SourceCount:
     return SourceCount(
         name=source.name,
         n_papers=source.n_papers,
-        last_error=source.last_error,
+        last_error=redact(source.last_error) if source.last_error else None,
         n_days=len(days),
         backfilled=backfilled,
         gaps=gaps,

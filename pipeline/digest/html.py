@@ -106,7 +106,7 @@ def markdown_to_html(text: str) -> str:
     )
     # The Markdown escapes like CommonMark (any ASCII punctuation); python-markdown's own list
     # lacks '<' and a few others, which would otherwise show up as stray backslashes.
-    converter.ESCAPED_CHARS.extend(c for c in "<|&\"'" if c not in converter.ESCAPED_CHARS)
+    converter.ESCAPED_CHARS.extend(c for c in "<|&\"'~:@" if c not in converter.ESCAPED_CHARS)
     return sanitize_html(converter.convert(text))
 
 

@@ -138,9 +138,13 @@ def _same_content(a: publish.Record, b: publish.Record) -> bool:
 
 
 def list_records(folder: Path) -> list[publish.Record]:
-    """The JSON sidecars in `folder`; unreadable or foreign ones are skipped with a warning."""
+    """The JSON sidecars in `folder`; unreadable or foreign ones, and links (whatever they point
+    at, inside digests/ or not), are skipped with a warning."""
     records = []
     for path in sorted(folder.glob("*-W*.json")):
+        if path.is_symlink() or not path.is_file():
+            logger.warning("skipping %s: not a regular file (links are never followed)", path)
+            continue
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -255,15 +259,19 @@ def write_files(files: Mapping[Path, bytes]) -> None:
 
     Nothing is renamed until every temp file is written and synced, so a full disk or a failed
     write leaves the old outputs whole (never a new .md beside an old .html); readers never see
-    half a file.
+    half a file. A failed write is an OutputError naming the file, never a traceback.
     """
     temps: list[tuple[str, Path]] = []
     try:
         for path, data in files.items():
             temps.append((_write_temp(path, data), path))
-    except BaseException:
+    except BaseException as e:
         for tmp, _ in temps:
             Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):  # disk full, read-only, a file where a folder should be
+            raise OutputError(
+                f"cannot write {path}: {e.strerror or e}; nothing was replaced"
+            ) from e
         raise
     for tmp, path in temps:
         os.replace(tmp, path)

@@ -7,6 +7,7 @@ here (links whose URL was checked to be http/https). Imports only models and jin
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,19 @@ import jinja2
 
 from pipeline.models import Digest, Paper, PaperEntry, Section, trend_of
 
-# Inline syntax that could become live markup: emphasis, code, links/images, raw HTML, autolinks.
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+# Inline syntax that could become live markup: emphasis, code, links/images, raw HTML, autolinks,
+# strikethrough and fences (`~`; a value starting "~~~" would open a code block under GFM).
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 # Block syntax matters only where a value starts a line (headings, lists, quotes, rules).
 _LINE_START = re.compile(r"^(?:([#>+=-])|(\d+)([.)]))")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+# GFM's extended autolinks need no markup: "https://…", "www.…", "mailto:…". A backslash before
+# the ':' or '.' that triggers them keeps the text and drops the link. An e-mail address is found
+# after escapes are decoded, so only an (invisible) empty HTML comment before its '@' stops it.
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9]):(?=//)|(?<=\bmailto):|(?<=\bxmpp):|(?<=\bwww)\.")
+_EMAIL_AT = re.compile(r"(?<=[\w.+-])@(?=[\w-])")
+# Control characters, bidi overrides/isolates, and every other invisible format character
+# (zero-width spaces and joiners, word joiner, BOM, soft hyphen, Unicode tag characters).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _BLOCKS = "▁▂▃▄▅▆▇█"
 _LOCAL_IMAGE = re.compile(r"[\w][\w.-]*\.(?:png|svg|jpg)")
 _LOCAL_FILE = re.compile(r"[\w][\w.-]*\.(?:png|svg|jpg|md|html|json|xml)")
@@ -31,12 +40,22 @@ class Safe(str):
 
 
 def md_escape(text: object) -> str:
-    """Escape Markdown/HTML syntax and drop control/bidi-override characters; one line."""
+    """Escape Markdown/HTML syntax, GFM autolinks, strikethrough and fences, and drop control and
+    invisible characters (bidi overrides, zero-width, tag characters); one line."""
     if isinstance(text, Safe):
         return text
-    cleaned = _CONTROL.sub("", " ".join(str(text).split()))
+    cleaned = _drop_invisible(" ".join(str(text).split()))
     escaped = _MD_SPECIAL.sub(r"\\\1", cleaned)
+    escaped = _AUTOLINK.sub(r"\\\g<0>", escaped)
+    escaped = _EMAIL_AT.sub("<!-- -->@", escaped)
     return _LINE_START.sub(_escape_line_start, escaped)
+
+
+def _drop_invisible(text: str) -> str:
+    text = _CONTROL.sub("", text)
+    if text.isascii():
+        return text
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
 
 
 def _escape_line_start(match: re.Match[str]) -> str:

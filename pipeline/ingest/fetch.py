@@ -2,29 +2,49 @@
 
 The only module that touches the network. It knows nothing of feeds or the store: the caller passes
 the cached validators (ETag, Last-Modified) in and saves the new ones from the result.
-Retries only on 429/5xx and transport errors, with exponential backoff that honours Retry-After.
-A `Pacer` spaces requests per host (arXiv's terms: at most one API request every 3 seconds).
+Retries only on 429/5xx and read/protocol errors, with exponential backoff that honours
+Retry-After. A connection or DNS failure is not retried: the `Pacer` (one per run) remembers the
+host as unreachable and later requests to it in the same run fail at once. The `Pacer` also spaces
+requests per host (arXiv's terms: at most one API request every 3 seconds).
+
+Every input is bounded: `timeout_s` per read, `request_timeout_s` for a whole request (a server
+dripping a byte a second, headers included), `deadline_s` for a whole fetch with its retries, and
+`max_bytes` for every body, local files included (regular files only: never a FIFO or a device).
+Validators and headers that are not printable ASCII are dropped, never stored or sent back, and
+every URL in a message passes through `errors.redact` (no user:password@, api_key=, token=).
 """
 
 from __future__ import annotations
 
 import email.utils
 import logging
+import os
 import random
+import re
+import ssl
+import stat
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import httpcore
 import httpx
 
-from pipeline.errors import FetchError
+from pipeline.errors import FetchError, redact
 
 logger = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: Connection failures that a retry seconds later will not cure (no network, DNS, refused).
+UNREACHABLE = (httpx.ConnectError, httpx.ConnectTimeout)
+_HEADER_VALUE = re.compile(r"[\x20-\x7e]{1,1000}")
+_SECONDS = re.compile(r"[0-9]{1,9}")
+_COUNT = re.compile(r"[0-9]{1,18}")
 
 
 @dataclass(frozen=True)
@@ -49,16 +69,40 @@ def is_remote(url: str) -> bool:
 
 
 def read_local(url: str, *, max_bytes: int) -> FetchResult:
-    """Read a local path or file:// URL, refusing files over the size cap."""
+    """Read a local path or file:// URL: a regular file of at most `max_bytes`.
+
+    A FIFO, a device (`/dev/zero`), a socket or a folder is refused before it is opened, and the
+    read itself stops at the cap (a file that grows while it is read cannot get past it).
+    """
     parts = urlsplit(url)
     path = Path(unquote(parts.path)) if parts.scheme == "file" else Path(url)
+    shown = redact(url)
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise FetchError(f"{url}: file is {size} bytes, over the {max_bytes}-byte cap")
-        return FetchResult(url, path.read_bytes())
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):
+            raise FetchError(f"{shown}: not a regular file ({_file_kind(mode)}), refused")
+        # O_NONBLOCK: a path swapped for a FIFO after the check still cannot hang the open.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise FetchError(f"{shown}: not a regular file, refused")
+            content = file.read(max_bytes + 1)
     except OSError as e:
-        raise FetchError(f"{url}: cannot read file: {e.strerror or e}") from e
+        raise FetchError(f"{shown}: cannot read file: {e.strerror or e}") from e
+    if len(content) > max_bytes:
+        raise FetchError(f"{shown}: file is over the {max_bytes}-byte cap")
+    return FetchResult(url, content)
+
+
+def _file_kind(mode: int) -> str:
+    kinds = {
+        stat.S_ISDIR: "a folder",
+        stat.S_ISFIFO: "a FIFO",
+        stat.S_ISCHR: "a character device",
+        stat.S_ISBLK: "a block device",
+        stat.S_ISSOCK: "a socket",
+    }
+    return next((name for check, name in kinds.items() if check(mode)), "not a plain file")
 
 
 def make_client(
@@ -68,18 +112,24 @@ def make_client(
 
     `max_connections=1` keeps every request on one connection (arXiv asks API clients for that).
     """
+    transport = httpx.HTTPTransport(limits=httpx.Limits(max_connections=max_connections))
+    pool = getattr(transport, "_pool", None)
+    if isinstance(pool, httpcore.ConnectionPool):  # bound every socket call by fetch's deadline
+        pool._network_backend = _DeadlineBackend(pool._network_backend)
     return httpx.Client(
         headers={"User-Agent": user_agent},
         timeout=httpx.Timeout(timeout_s),
         follow_redirects=True,
-        limits=httpx.Limits(max_connections=max_connections),
+        transport=transport,
     )
 
 
 class Pacer:
-    """Per-host politeness: waits so that two requests to one host start `spacing_s` apart.
+    """Per-host memory for one run: politeness spacing, and hosts found unreachable.
 
-    Hosts not listed are not paced. The clock and sleep are injectable for tests.
+    Waits so that two requests to a listed host start `spacing_s` apart (hosts not listed are not
+    paced). A host that refused or failed a connection (`mark_unreachable`) is not asked again by
+    the same run: `fetch_url` fails at once for it. The clock and sleep are injectable for tests.
     """
 
     def __init__(
@@ -91,8 +141,17 @@ class Pacer:
     ) -> None:
         self._spacing = {host.lower(): s for host, s in spacing_s.items()}
         self._last: dict[str, float] = {}
+        self._unreachable: dict[str, str] = {}
         self._clock = clock
         self._sleep = sleep
+
+    def mark_unreachable(self, url: str, problem: str) -> None:
+        """Remember that `url`'s host could not be connected to in this run."""
+        self._unreachable[_host(url)] = problem
+
+    def unreachable(self, url: str) -> str | None:
+        """Why `url`'s host was unreachable earlier in this run, or None."""
+        return self._unreachable.get(_host(url))
 
     def wait(self, url: str) -> float:
         """Sleep until `url`'s host may be asked again; return the seconds slept."""
@@ -123,15 +182,26 @@ def retry_after_s(value: str | None, *, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if _SECONDS.fullmatch(value):  # ASCII digits only: '\xb2'.isdigit() is True
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
+    try:
+        return max(0.0, (when - now).total_seconds())
+    except (OverflowError, TypeError):
+        return None
+
+
+def header_value(value: str | None) -> str | None:
+    """`value` if it can be sent back as an HTTP header (printable ASCII, ≤ 1,000 chars), else None.
+
+    A server's non-ASCII ETag would crash every later conditional request if it were kept.
+    """
+    return value if value is not None and _HEADER_VALUE.fullmatch(value) else None
 
 
 def fetch_url(
@@ -144,43 +214,160 @@ def fetch_url(
     last_modified: str | None = None,
     backoff_s: float = 1.0,
     max_wait_s: float = 120.0,
+    request_timeout_s: float | None = None,
+    deadline_s: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
     pacer: Pacer | None = None,
 ) -> FetchResult:
-    """GET `url` (conditional when validators are given), retrying 429/5xx and transport errors.
+    """GET `url` (conditional when validators are given), retrying 429/5xx and read errors.
 
-    With a `pacer`, every attempt (retries too) waits for the host's politeness interval.
+    `request_timeout_s` bounds each attempt from connecting to the last body byte; `deadline_s`
+    bounds the whole call, waits between retries included. With a `pacer`, every attempt waits for
+    the host's politeness interval, and a host it knows as unreachable is not asked at all.
     """
     if not is_remote(url):
         return read_local(url, max_bytes=max_bytes)
+    shown = redact(url)
+    started = time.monotonic()
+    end = started + deadline_s if deadline_s is not None else None
     headers = {}
-    if etag:
-        headers["If-None-Match"] = etag
-    if last_modified:
-        headers["If-Modified-Since"] = last_modified
+    if header_value(etag):
+        headers["If-None-Match"] = str(etag)
+    if header_value(last_modified):
+        headers["If-Modified-Since"] = str(last_modified)
     attempt = 0
     while True:
         if pacer is not None:
+            known = pacer.unreachable(url)
+            if known:
+                raise FetchError(f"{shown}: host unreachable earlier in this run ({known})")
             pacer.wait(url)
+        attempt_end = _earliest(end, _after(request_timeout_s))
         try:
-            result = _get_once(client, url, headers=headers, max_bytes=max_bytes, pacer=pacer)
+            result = _get_once(
+                client, url, headers=headers, max_bytes=max_bytes, pacer=pacer, end=attempt_end
+            )
             if result.status not in RETRY_STATUSES:
                 return _check_status(result)
             wait = retry_after_s(result.headers.get("retry-after"), now=datetime.now(UTC))
             problem = f"HTTP {result.status}"
+        except UNREACHABLE as e:
+            problem = f"{type(e).__name__}: {redact(str(e))}"
+            if pacer is not None:
+                pacer.mark_unreachable(url, problem)
+            raise FetchError(f"{shown}: {problem} (not retried: cannot connect)") from e
         except httpx.TransportError as e:
-            wait, problem = None, f"{type(e).__name__}: {e}"
+            wait, problem = None, f"{type(e).__name__}: {redact(str(e))}"
+            if attempt_end is not None and time.monotonic() >= attempt_end:
+                raise FetchError(f"{shown}: {_overdue(started, end, request_timeout_s)}") from e
         except (httpx.HTTPError, httpx.InvalidURL) as e:  # redirects loop, bad encoding, bad URL
-            raise FetchError(f"{url}: {type(e).__name__}: {e}") from e
+            raise FetchError(f"{shown}: {type(e).__name__}: {redact(str(e))}") from e
         if attempt >= retries:
-            raise FetchError(f"{url}: {problem} (gave up after {attempt + 1} attempts)")
+            raise FetchError(f"{shown}: {problem} (gave up after {attempt + 1} attempts)")
         if wait is None:
             wait = backoff_s * (2**attempt) * (1 + random.random() * 0.25)
         if wait > max_wait_s:
-            raise FetchError(f"{url}: {problem}; server asks to wait {wait:.0f} s, over the limit")
-        logger.warning("%s: %s; retrying in %.1f s", url, problem, wait)
+            raise FetchError(
+                f"{shown}: {problem}; server asks to wait {wait:.0f} s, over the limit"
+            )
+        if end is not None and time.monotonic() + wait > end:
+            raise FetchError(f"{shown}: {problem}; no time left to retry within {deadline_s:g} s")
+        logger.warning("%s: %s; retrying in %.1f s", shown, problem, wait)
         sleep(wait)
         attempt += 1
+
+
+def _after(seconds: float | None) -> float | None:
+    return time.monotonic() + seconds if seconds is not None else None
+
+
+def _earliest(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _overdue(started: float, end: float | None, request_timeout_s: float | None) -> str:
+    if end is not None and time.monotonic() >= end:
+        return f"no answer within the {end - started:g}-second deadline"
+    return f"no complete answer within {request_timeout_s:g} s"
+
+
+#: The monotonic time the request in flight (in this thread or task) must end by, or None.
+_REQUEST_END: ContextVar[float | None] = ContextVar("request_end", default=None)
+
+
+def _time_left(timeout: float | None) -> float | None:
+    """`timeout` shortened to what is left of the request's deadline; ReadTimeout past it."""
+    end = _REQUEST_END.get()
+    if end is None:
+        return timeout
+    left = end - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout("the whole request took too long")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose every read, write and TLS handshake ends by the request deadline.
+
+    httpcore computes the read timeout once per response head: a server dripping a byte a second
+    keeps each read under it forever. Asking the deadline on every socket call bounds the whole.
+    """
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _time_left(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _time_left(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(ssl_context, server_hostname, _time_left(timeout))
+        return _DeadlineStream(inner)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's network backend with every stream a `_DeadlineStream`."""
+
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_tcp(
+            host, port, _time_left(timeout), local_address, socket_options
+        )
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_unix_socket(path, _time_left(timeout), socket_options)
+        return _DeadlineStream(stream)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
 
 
 def _get_once(
@@ -190,38 +377,58 @@ def _get_once(
     headers: dict[str, str],
     max_bytes: int,
     pacer: Pacer | None = None,
+    end: float | None = None,
 ) -> FetchResult:
     try:
-        return _stream(client, url, headers=headers, max_bytes=max_bytes)
+        return _stream(client, url, headers=headers, max_bytes=max_bytes, end=end)
     finally:
         if pacer is not None:
             pacer.done(url)
 
 
 def _stream(
-    client: httpx.Client, url: str, *, headers: dict[str, str], max_bytes: int
+    client: httpx.Client,
+    url: str,
+    *,
+    headers: dict[str, str],
+    max_bytes: int,
+    end: float | None = None,
 ) -> FetchResult:
-    with client.stream("GET", url, headers=headers) as response:
+    request = client.build_request("GET", url, headers=headers)
+    token = _REQUEST_END.set(end)
+    try:
+        response = client.send(request, stream=True)
+    except BaseException:
+        _REQUEST_END.reset(token)
+        raise
+    try:
         declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > max_bytes:
-            raise FetchError(f"{url}: response is {declared} bytes, over the {max_bytes}-byte cap")
+        if declared and _COUNT.fullmatch(declared) and int(declared) > max_bytes:
+            raise FetchError(
+                f"{redact(url)}: response is {declared} bytes, over the {max_bytes}-byte cap"
+            )
         chunks, total = [], 0
         for chunk in response.iter_bytes():
             total += len(chunk)
             if total > max_bytes:
-                raise FetchError(f"{url}: response exceeds the {max_bytes}-byte cap")
+                raise FetchError(f"{redact(url)}: response exceeds the {max_bytes}-byte cap")
+            if end is not None and time.monotonic() > end:
+                raise httpx.ReadTimeout("the whole response took too long", request=request)
             chunks.append(chunk)
         return FetchResult(
             url=url,
             content=b"".join(chunks) if response.status_code != 304 else None,
-            headers={k.lower(): v for k, v in response.headers.items()},
+            headers={k.lower(): v for k, v in response.headers.items() if header_value(v)},
             status=response.status_code,
-            etag=response.headers.get("etag"),
-            last_modified=response.headers.get("last-modified"),
+            etag=header_value(response.headers.get("etag")),
+            last_modified=header_value(response.headers.get("last-modified")),
         )
+    finally:
+        response.close()
+        _REQUEST_END.reset(token)
 
 
 def _check_status(result: FetchResult) -> FetchResult:
     if result.status == 304 or 200 <= result.status < 300:
         return result
-    raise FetchError(f"{result.url}: HTTP {result.status}")
+    raise FetchError(f"{redact(result.url)}: HTTP {result.status}")

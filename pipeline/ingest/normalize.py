@@ -1,6 +1,7 @@
-"""Entries -> Papers: canonical ids (`arxiv:` > `doi:` > `url:` > `title:`), clean text, dedupe.
+"""Entries -> Papers: canonical ids (from `ids`), clean text (from `clean`), field caps, dedupe.
 
-Pure: imports only `models`, `errors` and the standard library; no I/O, no clock.
+Pure: imports only `models`, `errors`, the field-cleaning rules in `clean`, the identity rules in
+`ids` and the standard library; no I/O, no clock.
 
 The one owner of the merge rules, in two flavours that share every field rule but the signals:
 
@@ -15,130 +16,66 @@ record); the URL from the record with the best id scheme, then the higher versio
 first record; the DOI is the first one known; categories and sources are unioned; published,
 announced and first_seen are the earliest; the announce type is that of the earliest
 announcement, ties broken by rank (new < cross < replace < replace-cross).
+
+Authority (issue 14): arXiv's own sources own an arXiv paper's text, version and announcement
+day. `limit_to_authority` strips the version, day and categories from an aggregator's record of
+an arXiv paper, and when only one of two records comes from arXiv, its title, abstract, authors
+and published date win whatever the order. Title matches never merge records whose identifiers
+contradict each other (`is_contradicted`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import html
+import logging
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import fields, replace
 from datetime import date
-from html.parser import HTMLParser
 from typing import TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pipeline.errors import ParseError
+from pipeline.ingest.clean import clean_text, decode_tex, split_names
+from pipeline.ingest.ids import (
+    better_id,
+    canonical_id,
+    entry_doi,
+    id_rank,
+    matchable_title,
+    normalize_title,
+)
 from pipeline.models import Entry, Paper, Signals
 
-_ID = r"(?:(?P<new>\d{4}\.\d{4,5})|(?P<old>[a-zA-Z]+(?:-[a-zA-Z]+)*(?:\.[a-zA-Z]{2})?/\d{7}))"
-_VERSION = r"(?:v(?P<version>\d+))?"
-_ARXIV_FORMS = [
-    re.compile(rf"(?i:arxiv:)?\s*{_ID}{_VERSION}"),
-    re.compile(rf"(?i:oai:arxiv\.org:){_ID}{_VERSION}"),
-    re.compile(
-        rf"(?i:https?://(?:[a-z0-9-]+\.)*arxiv\.org/(?:abs|pdf|html)/){_ID}{_VERSION}"
-        r"(?i:\.pdf)?/?(?:[?#].*)?"
-    ),
-    re.compile(rf"(?i:(?:doi:\s*|https?://(?:dx\.)?doi\.org/)?10\.48550/arxiv\.){_ID}{_VERSION}"),
-]
-_DOI_PREFIX = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/)", re.IGNORECASE)
-_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
-_TAG = re.compile(
-    r"</?(?:a|b|i|u|p|br|em|strong|sub|sup|div|span|font|tt|code|pre|ul|ol|li|h[1-6]|img|"
-    r"blockquote|(?:jats|mml):[\w-]+)\b[^<>]*>",
-    re.IGNORECASE,
-)
-_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z][a-z0-9]*);", re.IGNORECASE)
-_NOT_WORD = re.compile(r"[\W_]+")
-_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-_SCHEME_RANK = {"arxiv": 0, "doi": 1, "url": 2, "title": 3}
+logger = logging.getLogger(__name__)
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _ANNOUNCE_RANK = {"new": 0, "cross": 1, "replace": 2, "replace-cross": 3}
-_MIN_TITLE_MATCH = 20  # shorter normalised titles ("editorial", "issue information") never merge
+
+#: Field caps applied at normalisation (a longer value is cut with a warning). Far above any real
+#: paper (arXiv caps abstracts at 1,920 characters; the longest author lists are ~3,000 names),
+#: far below what would make one entry cost gigabytes (a 45 MB title did, issue 15).
+MAX_TITLE_CHARS = 2_000
+MAX_ABSTRACT_CHARS = 50_000
+MAX_AUTHORS = 3_000
+MAX_NAME_CHARS = 300
+MAX_FIELD_CHARS = 2_000  # ids, links, categories, a code or project URL
+MAX_SUMMARY_CHARS = 10_000  # Hugging Face ai_summary
+MAX_KEYWORDS = 100
 
 D = TypeVar("D", bound=date)
 
 
-def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
-    """Find the arXiv id in an abs/pdf URL, oai guid, "arXiv:…" or bare id -> (id, version)."""
-    for pattern in _ARXIV_FORMS:
-        match = pattern.fullmatch(text.strip())
-        if match is None:
-            continue
-        version = int(match["version"]) if match["version"] else None
-        if match["new"]:
-            return (match["new"], version) if _is_new_style(match["new"]) else None
-        archive, number = match["old"].split("/")
-        name, _, subject = archive.partition(".")
-        return (f"{name.lower()}{'.' + subject.upper() if subject else ''}/{number}", version)
-    return None
-
-
-def canonical_id(entry: Entry) -> tuple[str, int | None]:
-    """The entry's paper_id and arXiv version: arXiv id, else DOI, else URL, else title hash."""
-    for candidate in (entry.raw_id, entry.link, entry.pdf_url, entry.doi):
-        found = parse_arxiv_id(candidate) if candidate else None
-        if found:
-            return f"arxiv:{found[0]}", found[1]
-    doi = clean_doi(entry.doi) or clean_doi(entry.raw_id)
-    if doi:
-        return f"doi:{doi.lower()}", None
-    for candidate in (entry.raw_id, entry.link):
-        url = normalize_url(candidate) if candidate else None
-        if url:
-            return f"url:{url}", None
-    digest = hashlib.sha1(normalize_title(entry.title).encode("utf-8")).hexdigest()
-    return f"title:{digest[:16]}", None
-
-
-def clean_doi(value: str | None) -> str | None:
-    """The bare DOI ("10.1101/x") from "doi:…", a doi.org link or a bare DOI; None otherwise."""
-    if not value:
-        return None
-    bare = _DOI_PREFIX.sub("", value.strip())
-    return bare if _DOI.match(bare) else None
-
-
-def normalize_url(url: str) -> str | None:
-    """Lowercase scheme and host; drop fragment, utm_* parameters, trailing slash (None: no URL)."""
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.startswith("utm_")
-    ]
-    path = parts.path.rstrip("/")
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, urlencode(query), ""))
-
-
-def normalize_title(title: str) -> str:
-    """Casefolded title with punctuation removed and whitespace collapsed, for near-dup matching."""
-    text = unicodedata.normalize("NFKC", clean_text(title)).casefold()
-    return " ".join(_NOT_WORD.sub(" ", text).split())
-
-
-def clean_text(text: str, *, keep_paragraphs: bool = False) -> str:
-    """Strip stray HTML and control characters, unescape entities, collapse whitespace."""
-    if _TAG.search(text):
-        text = _strip_tags(text)
-    elif _ENTITY.search(text):
-        text = html.unescape(text)
-    text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
-    if not keep_paragraphs:
-        return " ".join(text.split())
-    paragraphs = (" ".join(p.split()) for p in _PARAGRAPH_BREAK.split(text))
-    return "\n\n".join(p for p in paragraphs if p)
-
-
 def normalize_entry(entry: Entry) -> Paper:
-    """Turn one source entry into a Paper with its canonical id and cleaned text."""
-    title = clean_text(entry.title)
+    """Turn one source entry into a Paper with its canonical id and cleaned text.
+
+    Over-long fields are cut to the MAX_* caps with a warning. Raises ParseError for a bad entry:
+    no title, an arXiv version out of range, or text that cannot be stored (a lone surrogate such
+    as `&#xD800;`).
+    """
+    # TeX accents are decoded in titles, as in names (arXiv titles carry them).
+    text = decode_tex(clean_text(entry.title[: MAX_TITLE_CHARS * 4]))
+    title = _capped(entry, "title", text, MAX_TITLE_CHARS)
     if not title:
-        raise ParseError(f"{entry.source}: an entry has no title (raw id {entry.raw_id!r})")
+        raise ParseError(f"{entry.source}: an entry has no title (raw id {_shown(entry.raw_id)})")
     paper_id, version = canonical_id(entry)
     url, pdf_url = entry.link, entry.pdf_url
     if paper_id.startswith("arxiv:"):
@@ -147,22 +84,117 @@ def normalize_entry(entry: Entry) -> Paper:
         pdf_url = pdf_url or f"https://arxiv.org/pdf/{arxiv_id}"
     elif paper_id.startswith("url:") and not url:
         url = paper_id.removeprefix("url:")
-    return Paper(
-        paper_id=paper_id,
+    abstract = clean_text(entry.abstract[: MAX_ABSTRACT_CHARS * 4], keep_paragraphs=True)
+    authors = entry.authors
+    if len(authors) > MAX_AUTHORS:
+        logger.warning(
+            "%s: %r: keeping %d of %d authors", entry.source, title[:80], MAX_AUTHORS, len(authors)
+        )
+        authors = authors[:MAX_AUTHORS]
+    paper = Paper(
+        paper_id=paper_id[:MAX_FIELD_CHARS],
         title=title,
-        abstract=clean_text(entry.abstract, keep_paragraphs=True),
-        authors=tuple(a for a in (clean_text(a) for a in entry.authors) if a),
-        categories=_union(entry.categories),
-        url=url,
-        pdf_url=pdf_url,
+        abstract=_capped(entry, "abstract", abstract, MAX_ABSTRACT_CHARS),
+        authors=tuple(a[:MAX_NAME_CHARS] for a in split_names(tuple(map(clean_text, authors)))),
+        categories=tuple(c[:MAX_FIELD_CHARS] for c in _union(entry.categories[:MAX_KEYWORDS])),
+        url=_cut(url),
+        pdf_url=_cut(pdf_url),
         version=version,
-        doi=clean_doi(entry.doi),
+        doi=_cut(entry_doi(entry)),
         published=entry.published or entry.updated,
         announced=entry.announced,
-        announce_type=entry.announce_type,
+        announce_type=_cut(entry.announce_type),
         sources=(entry.source,),
-        signals=entry.signals or Signals(),
+        signals=_capped_signals(entry.signals or Signals()),
     )
+    bad = _unstorable_field(paper)
+    if bad:
+        raise ParseError(f"{entry.source}: {_shown(entry.raw_id)}: {bad} holds a lone surrogate")
+    return paper
+
+
+def _capped(entry: Entry, name: str, text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    logger.warning(
+        "%s: %s: %s cut from %d to %d characters",
+        entry.source,
+        _shown(entry.raw_id),
+        name,
+        len(text),
+        limit,
+    )
+    return text[:limit]
+
+
+def _cut(value: str | None) -> str | None:
+    return value[:MAX_FIELD_CHARS] if value else value
+
+
+def _capped_signals(signals: Signals) -> Signals:
+    return replace(
+        signals,
+        github_url=_cut(signals.github_url),
+        project_url=_cut(signals.project_url),
+        ai_summary=signals.ai_summary[:MAX_SUMMARY_CHARS] if signals.ai_summary else None,
+        ai_keywords=tuple(k[:MAX_NAME_CHARS] for k in signals.ai_keywords[:MAX_KEYWORDS]),
+    )
+
+
+def _unstorable_field(paper: Paper) -> str | None:
+    """The name of the first text field UTF-8 cannot encode (a lone surrogate), else None."""
+    s = paper.signals
+    fields: dict[str, tuple[str | None, ...]] = {
+        "paper_id": (paper.paper_id,),
+        "title": (paper.title,),
+        "abstract": (paper.abstract,),
+        "authors": paper.authors,
+        "categories": paper.categories,
+        "link": (paper.url, paper.pdf_url, paper.doi, paper.announce_type),
+        "signals": (s.github_url, s.project_url, s.ai_summary, *s.ai_keywords),
+    }
+    for name, values in fields.items():
+        for value in values:
+            if value and _SURROGATE.search(value):
+                return name
+    return None
+
+
+def _shown(raw_id: str | None) -> str:
+    """An entry's raw id for a message: short and printable."""
+    return repr(raw_id[:80]) if raw_id else "(no id)"
+
+
+def hold_back_incomplete(entries: Sequence[Entry]) -> tuple[list[Entry], list[Entry]]:
+    """(kept, held back): entries with no abstract and no authors or date, from a batch whose
+    other entries mostly have them, are what a cut-off feed leaves of its last item (issue 14).
+
+    Feeds that never carry abstracts (a table of contents) keep every entry.
+    """
+    complete = [e for e in entries if e.abstract.strip() and e.authors]
+    if len(complete) * 2 < len(entries):
+        return list(entries), []
+    kept: list[Entry] = []
+    held: list[Entry] = []
+    for entry in entries:
+        missing = not entry.abstract.strip() and (
+            not entry.authors or not (entry.published or entry.updated or entry.announced)
+        )
+        (held if missing else kept).append(entry)
+    return kept, held
+
+
+def limit_to_authority(paper: Paper, *, speaks_for_arxiv: bool) -> Paper:
+    """What a source may say about a paper: arXiv's own feeds own an arXiv paper's version,
+    announcement day and categories; an aggregator (a journal-style RSS, Hugging Face) only adds
+    links, a DOI and signals, and its text stands in until arXiv's arrives (issue 14).
+
+    An aggregator re-listing an arXiv id as "v99" or with an earlier announcement day therefore
+    neither replaces arXiv's title and abstract nor moves the paper out of its week.
+    """
+    if speaks_for_arxiv or not paper.paper_id.startswith("arxiv:"):
+        return paper
+    return replace(paper, version=None, announced=None, announce_type=None, categories=())
 
 
 def filter_papers(
@@ -186,16 +218,17 @@ def filter_papers(
 
 
 def dedupe(papers: Iterable[Paper]) -> list[Paper]:
-    """Merge papers sharing a paper_id or a normalised title; first-seen order is kept."""
+    """Merge papers sharing a paper_id, or a normalised title when no identifier contradicts it
+    (`is_contradicted`); first-seen order is kept."""
     merged: list[Paper] = []
     by_id: dict[str, int] = {}
     by_title: dict[str, int] = {}
     for paper in papers:
         title_key = normalize_title(paper.title)
         index = by_id.get(paper.paper_id)
-        if index is None and len(title_key) >= _MIN_TITLE_MATCH:
+        if index is None and matchable_title(paper.title):
             index = by_title.get(title_key)
-            if index is not None and _distinct_arxiv(merged[index], paper):
+            if index is not None and is_contradicted(merged[index], paper):
                 index = None
         if index is None:
             index = len(merged)
@@ -209,7 +242,7 @@ def dedupe(papers: Iterable[Paper]) -> list[Paper]:
 
 def merge_papers(a: Paper, b: Paper) -> Paper:
     """Merge two records of one paper seen together: best id, larger counts (see module doc)."""
-    paper_id = min(a.paper_id, b.paper_id, key=lambda pid: _SCHEME_RANK[pid.split(":", 1)[0]])
+    paper_id = better_id(a.paper_id, b.paper_id)
     return replace(
         _merge_fields(a, b), paper_id=paper_id, signals=merge_signals(a.signals, b.signals)
     )
@@ -250,6 +283,9 @@ def update_signals(stored: Signals, incoming: Signals) -> Signals:
 def _merge_fields(first: Paper, second: Paper) -> Paper:
     """Every field rule both merges share; the id and signals are the caller's."""
     newer, older = (second, first) if _is_newer(second, first) else (first, second)
+    arxiv = [p for p in (first, second) if _speaks_for_arxiv(p)]
+    if len(arxiv) == 1:  # arXiv's record owns the text and date over an aggregator's (issue 14)
+        newer, older = arxiv[0], (second if arxiv[0] is first else first)
     announcer = _announcer(first, second)
     return replace(
         first,
@@ -261,12 +297,24 @@ def _merge_fields(first: Paper, second: Paper) -> Paper:
         pdf_url=_link(first, second, "pdf_url"),
         version=max((v for v in (first.version, second.version) if v is not None), default=None),
         doi=first.doi or second.doi,
-        published=_earliest(first.published, second.published),
+        published=(
+            newer.published or older.published
+            if len(arxiv) == 1
+            else _earliest(first.published, second.published)
+        ),
         announced=announcer.announced,
         announce_type=announcer.announce_type
         or (second if announcer is first else first).announce_type,
         first_seen=_earliest(first.first_seen, second.first_seen),
         sources=_union(first.sources + second.sources),
+    )
+
+
+def _speaks_for_arxiv(paper: Paper) -> bool:
+    """A record of an arXiv paper from arXiv's own feeds: only those carry a version or an
+    announcement day (`limit_to_authority` strips both from aggregators' records)."""
+    return paper.paper_id.startswith("arxiv:") and (
+        paper.version is not None or paper.announced is not None
     )
 
 
@@ -289,7 +337,7 @@ def _link(first: Paper, second: Paper, field: str) -> str | None:
     """A URL field: from the best id scheme, then the higher version, then the first record."""
 
     def rank(paper: Paper) -> tuple[int, bool]:
-        return (_SCHEME_RANK[paper.paper_id.split(":", 1)[0]], not _is_newer(paper, other(paper)))
+        return (id_rank(paper.paper_id), not _is_newer(paper, other(paper)))
 
     def other(paper: Paper) -> Paper:
         return second if paper is first else first
@@ -298,41 +346,18 @@ def _link(first: Paper, second: Paper, field: str) -> str | None:
     return next((getattr(p, field) for p in ordered if getattr(p, field)), None)
 
 
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
+def is_contradicted(a: Paper, b: Paper) -> bool:
+    """True when the identifiers of two same-titled papers say they are different items.
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("p", "br", "div", "li"):
-            self.parts.append(" ")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def _strip_tags(text: str) -> str:
-    extractor = _TextExtractor()
-    extractor.feed(text)
-    extractor.close()
-    return "".join(extractor.parts)
-
-
-def _is_new_style(arxiv_id: str) -> bool:
-    """yymm.nnnn until 2014, yymm.nnnnn from 1501 (arXiv identifier scheme, 2015 change)."""
-    yymm, number = arxiv_id.split(".")
-    if not 1 <= int(yymm[2:]) <= 12:
-        return False
-    return len(number) == (5 if int(yymm) >= 1501 else 4)
-
-
-def _distinct_arxiv(a: Paper, b: Paper) -> bool:
-    """Two different arXiv ids are two papers, however alike their titles."""
-    return (
-        a.paper_id.startswith("arxiv:")
-        and b.paper_id.startswith("arxiv:")
-        and a.paper_id != b.paper_id
-    )
+    Two ids of one scheme (two arXiv ids, two DOIs, two URLs) or two different DOIs are two
+    papers, however alike their titles (issue 14: two registry entries with one title and two
+    identifiers became one paper). Ids of different schemes (a url: aggregator record and a doi:
+    journal record) do not contradict each other.
+    """
+    scheme_a, scheme_b = a.paper_id.split(":", 1)[0], b.paper_id.split(":", 1)[0]
+    if scheme_a == scheme_b != "title" and a.paper_id != b.paper_id:
+        return True
+    return bool(a.doi and b.doi and a.doi.lower() != b.doi.lower())
 
 
 def _union(values: Iterable[str]) -> tuple[str, ...]:

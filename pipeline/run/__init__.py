@@ -96,13 +96,18 @@ def run_ingest(
     *,
     now: datetime,
     client: httpx.Client | None = None,
+    pacer: fetch.Pacer | None = None,
 ) -> RunReport:
-    """Fetch every enabled source into the store, then embed what is new."""
+    """Fetch every enabled source into the store, then embed what is new.
+
+    `pacer` carries per-host state across one run's steps (a host found unreachable while
+    ingesting is not asked again by the build's signal refresh).
+    """
     report = RunReport(command=Command.INGEST, started=now)
     touched: list[str] = []
     own_client = client is None
     http = client or make_client(settings)
-    pacer = ingest.make_pacer(settings)
+    pacer = pacer or ingest.make_pacer(settings)
     try:
         for source in settings.enabled_sources:
             try:
@@ -166,6 +171,7 @@ def run_build(
     now: datetime,
     week: str | None = None,
     client: httpx.Client | None = None,
+    pacer: fetch.Pacer | None = None,
 ) -> RunReport:
     """Build and write the digest for one week."""
     report = RunReport(command=Command.BUILD, started=now)
@@ -173,7 +179,7 @@ def run_build(
         week or settings.digest.week, store, now=now, timezone=settings.digest.timezone
     )
     start, end = digest.week_bounds(report.week)
-    problems = refresh_week_signals(settings, store, client, start, end, now=now)
+    problems = refresh_week_signals(settings, store, client, start, end, now=now, pacer=pacer)
     loaded, report.n_embedded = load_week(
         store, embedder, report.week, now=now, progress=settings.embed.progress
     )
@@ -228,7 +234,7 @@ def _decide(
         settings, store, embedder, papers, week.vectors, topics, now=now
     )
     rest = [i for i, a in enumerate(assignments) if a.primary is None]
-    themes, _ = find_week_themes(settings, week, rest)
+    themes, _ = find_week_themes(settings, week, rest, embedder=embedder, store=store, now=now)
     before = earlier_weeks(week.week, HISTORY_WEEKS)
     continued = continuity.continue_themes(
         themes,
@@ -269,8 +275,9 @@ def run_all(
 ) -> RunReport:
     """Ingest then build: what cron calls. The report merges both."""
     now = now or datetime.now(UTC)
-    ingested = run_ingest(settings, store, embedder, now=now, client=client)
-    built = run_build(settings, store, embedder, now=now, week=week, client=client)
+    pacer = ingest.make_pacer(settings)  # one per run: a host that failed is not asked again
+    ingested = run_ingest(settings, store, embedder, now=now, client=client, pacer=pacer)
+    built = run_build(settings, store, embedder, now=now, week=week, client=client, pacer=pacer)
     return dataclasses.replace(
         built,
         command=Command.RUN,

@@ -72,8 +72,12 @@ def refresh_week_signals(
     end: date,
     *,
     now: datetime,
+    pacer: fetch.Pacer | None = None,
 ) -> list[str]:
-    """Re-fetch the week's Hugging Face pages so upvotes and stars are current at build time."""
+    """Re-fetch the week's Hugging Face pages so upvotes and stars are current at build time.
+
+    `pacer` is the run's: a host the ingest found unreachable is not asked again.
+    """
     if not settings.digest.refresh_signals:
         return []
     if not any(s.kind == "hf-daily" for s in settings.enabled_sources):
@@ -84,7 +88,7 @@ def refresh_week_signals(
     http = client or make_client(settings)
     try:
         return ingest.refresh_signals(
-            settings, store, http, days, now=now, pacer=ingest.make_pacer(settings)
+            settings, store, http, days, now=now, pacer=pacer or ingest.make_pacer(settings)
         )
     finally:
         if client is None:

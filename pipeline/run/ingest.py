@@ -21,7 +21,7 @@ import httpx
 
 from pipeline.config import Settings, SourceSettings
 from pipeline.errors import FetchError, ParseError
-from pipeline.ingest import fetch, freshness, normalize
+from pipeline.ingest import fetch, freshness, ids, normalize
 from pipeline.ingest.sources import parse_source
 from pipeline.ingest.sources.hf import parse_hf_daily
 from pipeline.models import Entry, Paper, SourceResult
@@ -30,6 +30,10 @@ from pipeline.store import Store
 logger = logging.getLogger(__name__)
 
 _REPLACE_TYPES = ("replace", "replace-cross")
+# Source kinds that speak for arXiv: its own feeds, and local files (the user's own import of
+# arXiv metadata, like the demo corpus). They own an arXiv paper's version and announcement day;
+# aggregators (rss, hf-daily) only add links, a DOI and signals.
+_ARXIV_KINDS = frozenset({"arxiv-rss", "arxiv-api", "file"})
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class Stored:
     n_updated: int = 0
     n_skipped: int = 0
     n_filtered: int = 0
+    n_invalid: int = 0
     paper_ids: tuple[str, ...] = ()
 
 
@@ -80,12 +85,21 @@ def ingest_source(
         retries=settings.fetch.retries,
         etag=etag,
         last_modified=last_modified,
+        request_timeout_s=settings.fetch.request_timeout_s,
+        deadline_s=settings.fetch.source_timeout_s,
         pacer=pacer,
     )
     if fetched.not_modified or fetched.content is None:
         logger.info("source %s: not modified", source.name)
         return SourceResult(source.name), []
-    entries = parse_source(source.kind, fetched.content, source.name, fetched.headers)
+    # The feed's URL resolves its relative links when it declares no xml:base (issue 14).
+    headers = {"content-location": url, **fetched.headers} if remote else fetched.headers
+    try:
+        entries = parse_source(source.kind, fetched.content, source.name, headers)
+    except (ValueError, OverflowError, RecursionError) as e:
+        # Parsers turn bad bytes into ParseError; this is the net under third-party parsing
+        # (feedparser, json) so that one feed's data can fail only its own source.
+        raise ParseError(f"{source.name}: unreadable feed ({type(e).__name__}: {e})") from e
     stored = store_entries(settings, store, source, entries, now=now)
     if remote:
         store.save_http_cache(url, fetched.etag, fetched.last_modified, now)
@@ -104,6 +118,7 @@ def ingest_source(
         n_updated=stored.n_updated,
         n_skipped=stored.n_skipped,
         n_filtered=stored.n_filtered,
+        n_invalid=stored.n_invalid,
     )
     return result, list(stored.paper_ids)
 
@@ -119,9 +134,17 @@ def store_entries(
     record_days: bool = True,
 ) -> Stored:
     """Keep, filter, normalise, dedupe and store entries; record the days they cover."""
-    kept = [e for e in entries if _wanted(source, e.announce_type)]
-    updates = [e for e in entries if _is_unwanted_replacement(source, e.announce_type)]
-    normalized = _normalize_all(kept, source.name)
+    complete, held = normalize.hold_back_incomplete(entries)
+    for entry in held:
+        logger.warning(
+            "source %s: held back an incomplete entry (no abstract, authors or date; the feed "
+            "may be cut off): %r",
+            source.name,
+            entry.raw_id or entry.title,
+        )
+    kept = [e for e in complete if _wanted(source, e.announce_type)]
+    updates = [e for e in complete if _is_unwanted_replacement(source, e.announce_type)]
+    normalized = _normalize_all(kept, source)
     papers, n_filtered = normalize.filter_papers(
         normalized,
         include=(*settings.filters.include, *source.include),
@@ -132,9 +155,18 @@ def store_entries(
     )
     # A replace announcement the source does not keep still refreshes a paper we already have
     # (new version, new abstract) but never adds one.
-    papers += [p for p in _normalize_all(updates, source.name) if store.get_paper(p.paper_id)]
-    papers = [_match_existing(store, p) for p in normalize.dedupe(papers)]
-    keys = {p.paper_id: normalize.normalize_title(p.title) for p in papers}
+    refreshed = _normalize_all(updates, source)
+    n_invalid = len(kept) - len(normalized) + len(updates) - len(refreshed)
+    papers += [p for p in refreshed if store.get_paper(p.paper_id)]
+    deduped = normalize.dedupe(papers)
+    if len(deduped) < len(papers):
+        logger.info(
+            "source %s: %d entries merged into other entries of the same paper",
+            source.name,
+            len(papers) - len(deduped),
+        )
+    papers = [_match_existing(store, p) for p in deduped]
+    keys = {p.paper_id: ids.normalize_title(p.title) for p in papers}
     upserted = store.upsert_papers(
         papers, source.name, now, merge=normalize.update_paper, title_keys=keys
     )
@@ -146,6 +178,7 @@ def store_entries(
         n_updated=upserted.n_updated,
         n_skipped=len(entries) - len(kept),
         n_filtered=n_filtered,
+        n_invalid=n_invalid,
         paper_ids=tuple(p.paper_id for p in papers),
     )
 
@@ -190,24 +223,52 @@ def _is_unwanted_replacement(source: SourceSettings, announce_type: str | None) 
     return announce_type in _REPLACE_TYPES and not _wanted(source, announce_type)
 
 
-def _normalize_all(entries: Iterable[Entry], source: str) -> list[Paper]:
+def _normalize_all(entries: Iterable[Entry], source: SourceSettings) -> list[Paper]:
     papers = []
+    speaks_for_arxiv = source.kind in _ARXIV_KINDS
     for entry in entries:
         try:
-            papers.append(normalize.normalize_entry(entry))
+            paper = normalize.normalize_entry(entry)
         except ParseError as e:
-            logger.warning("source %s: skipped an entry: %s", source, e)
+            logger.warning("source %s: skipped an entry: %s", source.name, e)
+            continue
+        papers.append(normalize.limit_to_authority(paper, speaks_for_arxiv=speaks_for_arxiv))
     return papers
 
 
 def _match_existing(store: Store, paper: Paper) -> Paper:
-    """Give a paper the id it already has in the store when its DOI or title matches."""
+    """Give a paper the id it already has in the store when its DOI matches, or its title does
+    and no identifier contradicts it (two items with different ids are never merged).
+
+    When the paper's own id is the better one (an arXiv entry for a paper an aggregator stored
+    under `url:`), the stored paper is re-keyed instead, so the id does not depend on the order
+    in which sources arrive (issue 14).
+    """
     if store.get_paper(paper.paper_id) is not None:
         return paper
-    existing = (paper.doi and store.find_paper_id_by_doi(paper.doi)) or (
-        store.find_paper_id_by_title_key(normalize.normalize_title(paper.title))
-    )
-    return dataclasses.replace(paper, paper_id=existing) if existing else paper
+    existing = None
+    by_doi = store.find_paper_id_by_doi(paper.doi) if paper.doi else None
+    key = ids.matchable_title(paper.title)
+    by_title = store.find_paper_id_by_title_key(key) if key else None
+    for candidate in dict.fromkeys(c for c in (by_doi, by_title) if c):
+        stored = store.get_paper(candidate)
+        if stored is None:
+            continue
+        if not normalize.is_contradicted(stored, paper):
+            existing = stored.paper_id
+            break
+        logger.info(
+            "%s and stored %s share a DOI or title but not an identifier: kept apart",
+            paper.paper_id,
+            candidate,
+        )
+    if not existing:
+        return paper
+    if ids.better_id(existing, paper.paper_id) == paper.paper_id:
+        logger.info("stored paper %s is %s: re-keyed", existing, paper.paper_id)
+        store.rekey_paper(existing, paper.paper_id)
+        return paper
+    return dataclasses.replace(paper, paper_id=existing)
 
 
 # --- backfill -------------------------------------------------------------------------------
@@ -215,7 +276,13 @@ def _match_existing(store: Store, paper: Paper) -> Paper:
 
 def _get(settings: Settings, client: httpx.Client, url: str, pacer: fetch.Pacer | None) -> bytes:
     fetched = fetch.fetch_url(
-        client, url, max_bytes=settings.fetch.max_bytes, retries=settings.fetch.retries, pacer=pacer
+        client,
+        url,
+        max_bytes=settings.fetch.max_bytes,
+        retries=settings.fetch.retries,
+        request_timeout_s=settings.fetch.request_timeout_s,
+        deadline_s=settings.fetch.source_timeout_s,
+        pacer=pacer,
     )
     return fetched.content or b""
 
@@ -243,6 +310,11 @@ def refresh_signals(
             continue
         for day in days:
             day_url = _with_date(url, day)
+            down = pacer.unreachable(day_url) if pacer is not None else None
+            if down:
+                logger.warning("source %s: not refreshing signals, host unreachable", source.name)
+                problems.append(f"{source.name}: signals not refreshed, host unreachable ({down})")
+                break
             try:
                 content = _get(settings, client, day_url, pacer)
                 entries = parse_hf_daily(content, source.name)

@@ -23,16 +23,20 @@ def describe_report(report: RunReport) -> str:
     lines = []
     for source in report.sources:
         if source.ok:
+            bad = f", {source.n_invalid} bad entries skipped" if source.n_invalid else ""
             lines.append(
                 f"  {source.name}: {source.n_entries} entries, {source.n_new} new, "
-                f"{source.n_updated} updated"
+                f"{source.n_updated} updated{bad}"
             )
             lines += [f"    backfilled {line}" for line in source.backfilled]
         else:
             lines.append(f"  {source.name}: FAILED: {source.error}")
     if report.command.ingests:
         head = f"{report.n_new} new papers" if report.n_new else "no new papers"
-        lines.insert(0, f"ingest: {head} from {len(report.sources)} sources")
+        head = f"{head} from {len(report.sources)} sources"
+        if report.all_sources_failed:
+            head = f"all {len(report.sources)} sources failed, no new papers"
+        lines.insert(0, f"ingest: {head}")
     lines.append(f"embedded {report.n_embedded} papers")
     if report.digest_path:
         lines.append(

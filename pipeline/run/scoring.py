@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import numpy as np
@@ -16,7 +16,7 @@ import numpy as np
 from pipeline.config import Settings
 from pipeline.embed import Embedder, content_hash
 from pipeline.embed.cache import ensure_text_vectors
-from pipeline.ingest import normalize
+from pipeline.ingest import ids
 from pipeline.models import Assignment, Paper, Theme, Topic, Week
 from pipeline.run import boundaries as boundaries_mod
 from pipeline.store import Store
@@ -145,7 +145,7 @@ def counter_example_ids(store: Store, topic: Topic) -> frozenset[str]:
     for reference in topic.counter_examples:
         paper_id = paper_ref_id(reference)
         if store.get_paper(paper_id) is None:
-            title_key = normalize.normalize_title(reference)
+            title_key = ids.normalize_title(reference)
             paper_id = store.find_paper_id_by_title_key(title_key) or paper_id
         found.add(paper_id)
     return frozenset(found)
@@ -159,14 +159,24 @@ def paper_ref_id(reference: str) -> str:
     text = reference.strip()
     if re.match(r"(?i)(?:www\.|export\.)?arxiv\.org/", text):
         text = "https://" + text
-    parsed = normalize.parse_arxiv_id(text)
+    parsed = ids.parse_arxiv_id(text)
     return f"arxiv:{parsed[0]}" if parsed is not None else reference.strip()
 
 
 def find_week_themes(
-    settings: Settings, week: Week, rows: Sequence[int]
+    settings: Settings,
+    week: Week,
+    rows: Sequence[int],
+    *,
+    embedder: Embedder | None = None,
+    store: Store | None = None,
+    now: datetime | None = None,
 ) -> tuple[list[Theme], list[str]]:
-    """Cluster the papers at `rows` (those no topic took) into discovered themes."""
+    """Cluster the papers at `rows` (those no topic took) into discovered themes.
+
+    `embedder` (the papers' own) checks that name candidates are about the theme; with `store`
+    and `now` their vectors are cached there, so a rebuild does not load the model for them.
+    """
     rows = list(rows)
     taken = set(rows)
     texts = week.texts
@@ -178,4 +188,21 @@ def find_week_themes(
         min_theme_size=settings.themes.min_theme_size,
         max_themes=settings.themes.max_themes,
         background=[text for i, text in enumerate(texts) if i not in taken],
+        embed_phrases=_phrase_embedder(embedder, store, now),
     )
+
+
+def _phrase_embedder(
+    embedder: Embedder | None, store: Store | None, now: datetime | None
+) -> Callable[[Sequence[str]], np.ndarray] | None:
+    if embedder is None or store is None or now is None:
+        return None if embedder is None else embedder.embed
+    cached_by: Embedder = embedder
+    cache: Store = store
+    when: datetime = now
+
+    def embed(phrases: Sequence[str]) -> np.ndarray:
+        items = [(f"phrase:{content_hash(p)}", content_hash(p), p) for p in phrases]
+        return ensure_text_vectors(cache, cached_by, items, now=when)[0]
+
+    return embed

@@ -13,14 +13,15 @@ __all__ = ["earlier_weeks", "iso_week", "resolve_week", "week_bounds"]
 def resolve_week(choice: str, *, latest_day: date | None, now: datetime, timezone: str) -> str:
     """'last-complete' | 'latest' | 'YYYY-Www' → an ISO week.
 
-    'latest' is the week of `latest_day` (the newest paper stored); with no papers, and for
+    'latest' is the week of `latest_day` (the newest paper stored) but never later than today's
+    (a feed's paper dated 9999-12-31 crashed every build); with no papers, and for
     'last-complete', the week before `now` in `timezone`.
     """
     if choice not in ("last-complete", "latest"):
         return choice
-    if choice == "latest" and latest_day is not None:
-        return iso_week(latest_day)
     today = now.astimezone(ZoneInfo(timezone)).date()
+    if choice == "latest" and latest_day is not None:
+        return iso_week(min(latest_day, today))
     return iso_week(today - timedelta(days=7))
 
 

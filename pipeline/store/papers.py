@@ -98,6 +98,25 @@ class Papers(Database):
         )
         return [_row_to_paper(row) for row in rows]
 
+    def rekey_paper(self, old_id: str, new_id: str) -> None:
+        """Store the paper `old_id` under `new_id` with everything that references it: its
+        sources, embeddings and week sections (a `url:` record later recognised as `arxiv:`).
+
+        `new_id` must not be stored yet: merging two stored papers is not a re-key.
+        """
+        columns = _PAPER_COLUMNS.split(", ")[1:]
+        with self._write("re-key paper") as conn:
+            if conn.execute("SELECT 1 FROM papers WHERE paper_id = ?", (new_id,)).fetchone():
+                raise ValueError(f"cannot re-key {old_id} to {new_id}: {new_id} is stored")
+            conn.execute(
+                f"INSERT INTO papers (paper_id, {', '.join(columns)})"
+                f" SELECT ?, {', '.join(columns)} FROM papers WHERE paper_id = ?",
+                (new_id, old_id),
+            )
+            for sql in _REKEY_REFERENCES:
+                conn.execute(sql, (new_id, old_id))
+            conn.execute("DELETE FROM papers WHERE paper_id = ?", (old_id,))
+
     def get_date_range(self) -> tuple[date, date] | None:
         """The earliest and latest effective dates stored, or None when there are no papers."""
         row = self._select("SELECT min(effective_date), max(effective_date) FROM papers")[0]
@@ -120,6 +139,12 @@ _UPSERT_PAPER = (
     f"INSERT INTO papers ({_PAPER_COLUMNS}) VALUES ({','.join('?' * 16)})"
     " ON CONFLICT (paper_id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in _PAPER_COLUMNS.split(", ")[1:])
+)
+# Every column that holds a paper_id, for `rekey_paper`.
+_REKEY_REFERENCES = (
+    "UPDATE paper_sources SET paper_id = ? WHERE paper_id = ?",
+    "UPDATE embeddings SET item_id = ? WHERE item_id = ?",
+    "UPDATE week_sections SET representative = ? WHERE representative = ?",
 )
 _UPSERT_SOURCE = (
     "INSERT INTO paper_sources (paper_id, source, first_seen, last_seen) VALUES (?, ?, ?, ?)"

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import numpy as np
 
+from pipeline.errors import StoreError
 from pipeline.store.db import _CHUNK, Database, _iso
 
 
@@ -28,18 +29,28 @@ class Vectors(Database):
             )
             for row in rows:
                 if row["content_hash"] == wanted[row["item_id"]]:
-                    vectors[row["item_id"]] = np.frombuffer(row["vector"], dtype=np.float32).copy()
+                    vector = np.frombuffer(row["vector"], dtype=np.float32).copy()
+                    if np.isfinite(vector).all():  # one stored before NaN was refused: recompute
+                        vectors[row["item_id"]] = vector
         return vectors
 
     def save_vectors(
         self, model: str, rows: Sequence[tuple[str, str, np.ndarray]], now: datetime
     ) -> None:
-        """Upsert (item_id, content_hash, vector) rows for `model`, in one transaction."""
+        """Upsert (item_id, content_hash, vector) rows for `model`, in one transaction.
+
+        A vector holding NaN or an infinity is refused (StoreError, nothing saved): it would make
+        every similarity with it NaN and write invalid JSON into the digest's sidecar.
+        """
         params = []
         for item_id, content_hash, vector in rows:
             array = np.ascontiguousarray(vector, dtype=np.float32)
             if array.ndim != 1:
                 raise ValueError(f"vector for {item_id} has shape {array.shape}, expected 1-D")
+            if not np.isfinite(array).all():
+                raise StoreError(
+                    f"the {model} vector for {item_id} holds NaN or infinite values; not stored"
+                )
             params.append((item_id, model, content_hash, len(array), array.tobytes(), _iso(now)))
         with self._write("save embeddings") as conn:
             conn.executemany(

@@ -1,9 +1,9 @@
 """Theme continuity across weeks: pure, given this week's themes and earlier weeks' sections.
 
 A theme whose centroid is close to an earlier week's theme, and whose papers the earlier label
-still describes, keeps the earlier id and label; the counts per section key over the earlier
-weeks become the digest's trend history; the sections to remember for next week are returned for
-the caller to save.
+still describes, keeps the earlier id, and its label while every phrase of it still fits; the
+counts per section key over the earlier weeks become the digest's trend history; the sections to
+remember for next week are returned for the caller to save.
 """
 
 from __future__ import annotations
@@ -25,6 +25,10 @@ SAME_THEME_SIMILARITY = 0.85
 #: are alike; without this a 47-paper LLM theme inherited a 6-paper RAG theme's label.
 SAME_THEME_LABEL_SHARE = 0.25
 LABEL_CHECK_PAPERS = 100
+#: A continued theme keeps its earlier name only while every phrase of it is still in this share
+#: of its papers; otherwise it keeps its id and takes this week's name (issue 17: "language, llm,
+#: code generation" was carried over to a week without a code-generation paper).
+NAME_PART_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -54,11 +58,14 @@ def continue_themes(
     known = {s.key: s for s in earlier_sections if s.kind == "theme" and s.centroid is not None}
     own = theme_centroids(themes, week)
 
+    def sample(position: int) -> list[str]:
+        members = themes[position].paper_ids[:LABEL_CHECK_PAPERS]
+        return [week.papers[week.index[pid]].text for pid in members]
+
     def label_fits(position: str, old_key: str) -> bool:
         """Close in embedding space is not enough: the earlier label must still fit."""
-        members = themes[int(position)].paper_ids[:LABEL_CHECK_PAPERS]
-        sample = [week.papers[week.index[pid]].text for pid in members]
-        return labels.describes(known[old_key].label.split(", "), sample) >= SAME_THEME_LABEL_SHARE
+        fit = labels.describes([known[old_key].label], sample(int(position)))
+        return fit >= SAME_THEME_LABEL_SHARE
 
     # Matched by position, not id: ids are only unique among this week's themes.
     same = cluster.match_themes(
@@ -73,7 +80,14 @@ def continue_themes(
     for i, theme in enumerate(themes):
         old = known.get(same.get(str(i), ""))
         if old is not None:
-            theme = dataclasses.replace(theme, theme_id=old.key, label=old.label)
+            texts = sample(i)
+            still = all(
+                labels.describes([part], texts) >= NAME_PART_SHARE
+                for part in labels.name_parts(old.label)
+            )
+            theme = dataclasses.replace(
+                theme, theme_id=old.key, label=old.label if still else theme.label
+            )
         elif theme.theme_id in claimed or theme.theme_id in centroids:
             # Its label-derived id is an earlier theme's that another cluster continues.
             theme = dataclasses.replace(theme, theme_id=f"{theme.theme_id}-{week.week.lower()}")

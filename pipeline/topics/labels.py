@@ -1,16 +1,18 @@
 """Names for groups of papers: the 1–3-word phrases most distinctive of each group (pure).
 
-Used for discovered themes (cluster.find_themes), suggested topic keywords (tune) and to check
-that an earlier theme's label still fits this week's papers (run). Candidates are runs of words
-between stop words and punctuation; words common to abstracts of every field
-(pipeline/data/generic_words.txt, measured by benchmarks/make_generic_words.py) never make a
-label alone. scikit-learn is imported lazily. Imports only numpy.
+Used for discovered themes' names (`name_groups`, from cluster.find_themes), suggested topic
+keywords (tune) and to check that an earlier theme's name still fits this week's papers (run).
+Candidates are runs of words between stop words and punctuation; words common to abstracts of
+every field (pipeline/data/generic_words.txt, measured by benchmarks/make_generic_words.py)
+never make a label alone. scikit-learn is imported lazily. Imports only numpy.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
@@ -283,8 +285,119 @@ def _overlaps(a: str, b: str) -> bool:
 
 
 def describes(terms: Sequence[str], texts: Sequence[str]) -> float:
-    """The share of `texts` containing at least one of the label phrases `terms`."""
+    """The share of `texts` containing at least one of the label phrases `terms`.
+
+    A name such as "Speech and music generation" counts as its phrases ("speech", "music
+    generation"): names are joined with "and" and phrases never span it.
+    """
     if not texts:
         return 0.0
-    wanted = {" ".join(_singular(w) for w in term.lower().split()) for term in terms}
+    wanted = {
+        " ".join(_singular(w) for w in part.split())
+        for term in terms
+        for part in name_parts(term.lower())
+    }
     return sum(1 for text in texts if wanted & set(phrases(text))) / len(texts)
+
+
+_NAME_JOINS = re.compile(r",|\band\b")
+
+
+def name_parts(name: str) -> list[str]:
+    """The phrases a name is made of: "Speech and music" → ["Speech", "music"]."""
+    return [part.strip() for part in _NAME_JOINS.split(name) if part.strip()]
+
+
+#: Distinctive phrases per group that the name is chosen from.
+NAME_CANDIDATES = 8
+MAX_NAME_WORDS = 4
+#: With an embedder, a candidate whose cosine to the group's centroid is under this is prose,
+#: not a subject ("remain unexplored" 0.11, "finding suggest" 0.12, "today" 0.09 against
+#: "human-robot teaming" 0.54, "weather event" 0.43 on the demo weeks; benchmarks/README.md).
+MIN_NAME_RELEVANCE = 0.2
+
+
+@dataclass(frozen=True)
+class GroupName:
+    """A group's name as a reader sees it, its key phrases and the share of texts it fits."""
+
+    name: str
+    terms: tuple[str, ...]
+    fit: float
+
+
+def name_groups(
+    groups: Sequence[Sequence[str]],
+    *,
+    background: Sequence[str] = (),
+    centroids: np.ndarray | None = None,
+    embed: Callable[[Sequence[str]], np.ndarray] | None = None,
+) -> list[GroupName]:
+    """A 1–4-word name for each group of texts, checked against the group's own texts.
+
+    The name is the group's most distinctive phrase (`label_groups`) joined by "and" to the
+    next one that fits in MAX_NAME_WORDS ("Speech and music", "Pose estimation and camera"):
+    one phrase alone named fewer of a theme's papers and read vaguer ("Language", "Scene").
+    With `embed` and the groups' unit `centroids`, candidates far from the centroid are
+    dropped first, KeyBERT-style. Acronyms keep the case the texts write them in ("LLM",
+    "MRI"). `fit` is the share of the texts containing one of the name's phrases.
+    """
+    candidates = label_groups(groups, n_terms=NAME_CANDIDATES, background=background)
+    names = []
+    for row, (texts, found) in enumerate(zip(groups, candidates, strict=True)):
+        surface = _surface_forms(texts)
+        shown = [" ".join(surface.get(w, w) for w in term.split()) for term in found]
+        if embed is not None and centroids is not None and shown:
+            relevance = np.asarray(embed(shown)) @ centroids[row]
+            kept = [i for i in range(len(shown)) if relevance[i] >= MIN_NAME_RELEVANCE]
+            found, shown = [found[i] for i in kept], [shown[i] for i in kept]
+        names.append(_name_of(found, shown, texts))
+    return names
+
+
+def _name_of(found: Sequence[str], shown: Sequence[str], texts: Sequence[str]) -> GroupName:
+    if not found:
+        return GroupName("", (), 0.0)
+    parts = [0]
+    for j in range(1, len(found)):
+        if len(found[0].split()) + len(found[j].split()) <= MAX_NAME_WORDS:
+            parts.append(j)
+            break
+    name = " and ".join(shown[j] for j in parts)
+    fit = describes([found[j] for j in parts], texts)
+    return GroupName(name[:1].upper() + name[1:], tuple(found[:4]), fit)
+
+
+def _surface_forms(texts: Sequence[str]) -> dict[str, str]:
+    """Folded word → the form the texts mostly write it in, when that is not lower case:
+    acronyms ("LLMs" → "LLM") and names written mixed-case ("ResNet"); capitalised sentence
+    starts do not count."""
+    seen: dict[str, Counter[str]] = {}
+    for text in texts:
+        for token in _TOKEN.findall(_clean(text)):
+            # "LLMs", "O-RAN", "ResNet", "Wi-Fi"; not a Title-Case "Retrieval-Augmented"
+            if token[0].isalpha() and _written_specially(token):
+                word = _singular(token.lower())
+                seen.setdefault(word, Counter())[token] += 1
+    plain = Counter(_singular(token) for text in texts for token in _TOKEN.findall(_clean(text)))
+    forms = {}
+    for word, counts in seen.items():
+        form, n = counts.most_common(1)[0]
+        if n > plain[word]:  # written this way more often than in lower case
+            forms[word] = _singular_surface(form)
+    return forms
+
+
+def _written_specially(token: str) -> bool:
+    """A capital after a part's first letter, or short capitalised hyphen parts ("Wi-Fi")."""
+    parts = token.split("-")
+    if any(c.isupper() for part in parts for c in part[1:]):
+        return True
+    return len(parts) > 1 and all(len(p) <= 3 and p[:1].isupper() for p in parts)
+
+
+def _singular_surface(token: str) -> str:
+    """'LLMs' → 'LLM'; 'GANs' → 'GAN'; 'MRI' stays."""
+    if len(token) > 2 and token.endswith("s") and token[:-1].isupper():
+        return token[:-1]
+    return token

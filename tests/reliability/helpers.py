@@ -31,6 +31,7 @@ def write_config(
     *,
     week: str = "2025-W23",
     digest: dict[str, object] | None = None,
+    embed: dict[str, object] | None = None,
     **sections: object,
 ) -> Path:
     """config.toml under `root` with the given (name, kind, url) sources and no topics.
@@ -39,7 +40,7 @@ def write_config(
     """
     return conftest.write_config(
         root,
-        embed={"device": "cpu"},
+        embed={"device": "cpu", **(embed or {})},
         digest={"week": week, **(digest or {})},
         sources=[{"name": name, "kind": kind, "url": url} for name, kind, url in sources],
         **sections,

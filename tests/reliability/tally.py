@@ -17,6 +17,8 @@ ORDER = (
     "failures without source and reason",
     "good sources lost",
     "oversized responses tried",
+    "hostile inputs tried",
+    "hangs",
     "kill trials (ingest)",
     "kill trials (build)",
     "kills mid-store (some batches on disk)",

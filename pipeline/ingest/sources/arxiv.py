@@ -1,4 +1,4 @@
-"""arXiv feeds -> entries: the daily rss.arxiv.org RSS 2.0 and the export.arxiv.org API Atom.
+"""arXiv feeds -> entries: the daily rss.arxiv.org RSS 2.0 / Atom and the export.arxiv.org API.
 
 Pure: takes bytes, no network or file I/O. Unusable input raises ParseError naming the source.
 Canonical ids are not decided here (that is `normalize`); entries keep the version-bearing id.
@@ -9,22 +9,27 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
-from email.utils import parsedate_to_datetime
+from datetime import UTC, date
 from typing import Any
 
 from pipeline.errors import ParseError
+from pipeline.ingest.clean import parse_date
 from pipeline.ingest.sources.rss import (
     collapse_whitespace,
     convert_item,
     detail_text,
+    feed_base,
     item_authors,
     item_datetime,
+    item_doi,
+    item_link,
     load_feed,
 )
 from pipeline.models import Entry
 
 logger = logging.getLogger(__name__)
+
+_COUNT = re.compile(r"[0-9]{1,18}")
 
 # "arXiv:2604.21952v1 Announce Type: new \nAbstract: This work presents …"
 _RSS_DESCRIPTION = re.compile(
@@ -36,14 +41,15 @@ _RSS_DESCRIPTION = re.compile(
 def parse_arxiv_rss(
     content: bytes, source: str, headers: Mapping[str, str] | None = None
 ) -> list[Entry]:
-    """Parse an rss.arxiv.org RSS 2.0 feed; a day with no announcements gives []."""
+    """Parse an rss.arxiv.org RSS 2.0 or Atom feed; a day with no announcements gives []."""
     parsed = load_feed(content, source, headers)
-    feed_date = parsed.feed.get("published")
+    feed_date = parsed.feed.get("published") or parsed.feed.get("updated")
+    base = feed_base(parsed, headers)
     entries = [
         entry
         for number, item in enumerate(parsed.entries, start=1)
         if item.get("title")
-        and (entry := convert_item(_rss_entry, item, source, number, feed_date)) is not None
+        and (entry := convert_item(_rss_entry, item, source, number, feed_date, base)) is not None
     ]
     _check_titles(source, len(parsed.entries), len(entries))
     return entries
@@ -71,7 +77,16 @@ def parse_arxiv_api_page(
         if entry is not None:
             entries.append(entry)
     _check_titles(source, len(parsed.entries), len(entries))
-    return entries, int(total_text) if total_text.isdigit() else None
+    return entries, _total(total_text, source)
+
+
+def _total(text: str, source: str) -> int | None:
+    """totalResults as a count; anything but 1-18 ASCII digits ('²', 5,000 digits) is unknown."""
+    if _COUNT.fullmatch(text):
+        return int(text)
+    if text:
+        logger.warning("%s: ignoring unreadable totalResults %r", source, text[:40])
+    return None
 
 
 def _check_titles(source: str, n_items: int, n_kept: int) -> None:
@@ -82,19 +97,24 @@ def _check_titles(source: str, n_items: int, n_kept: int) -> None:
         logger.warning("%s: skipped %d items with no usable title", source, n_items - n_kept)
 
 
-def _rss_entry(item: Mapping[str, Any], source: str, feed_date: str | None) -> Entry:
+def _rss_entry(
+    item: Mapping[str, Any], source: str, feed_date: str | None, base: str | None
+) -> Entry:
     description = item.get("summary", "")
     match = _RSS_DESCRIPTION.match(description)
     raw_id = match["id"] if match else item.get("id")
     abstract = match["abstract"] if match else description
     announce_type = item.get("arxiv_announce_type") or (match["type"] if match else None)
-    local = _local_datetime(item.get("published") or feed_date)
+    # RSS dates are RFC 822, Atom dates ISO 8601; both keep their US Eastern offset here, which
+    # decides the announcement day (issue 14: Atom dates were read as e-mail dates and lost).
+    local = parse_date(item.get("published") or item.get("updated") or feed_date)
     return Entry(
         source=source,
         title=detail_text(item.get("title_detail"), item.get("title", "")),
         abstract=collapse_whitespace(abstract),
         raw_id=raw_id or None,
-        link=item.get("link") or None,
+        link=item_link(item, base),
+        doi=item_doi(item),
         authors=item_authors(item),
         categories=_unique(t.get("term") for t in item.get("tags", [])),
         published=local.astimezone(UTC) if local else None,
@@ -112,7 +132,7 @@ def _api_entry(item: Mapping[str, Any], source: str) -> Entry:
         abstract=detail_text(item.get("summary_detail"), item.get("summary", "")),
         raw_id=item.get("id") or None,
         link=next((x["href"] for x in links if x.get("rel") == "alternate"), item.get("link")),
-        doi=collapse_whitespace(item["arxiv_doi"]) if item.get("arxiv_doi") else None,
+        doi=item_doi(item),
         authors=tuple(
             collapse_whitespace(a["name"]) for a in item.get("authors", []) if a.get("name")
         ),
@@ -121,17 +141,6 @@ def _api_entry(item: Mapping[str, Any], source: str) -> Entry:
         updated=item_datetime(item, "updated_parsed"),
         pdf_url=next((x["href"] for x in links if x.get("title") == "pdf"), None),
     )
-
-
-def _local_datetime(value: str | None) -> datetime | None:
-    """The RSS pubDate in its own offset: arXiv announces at midnight US Eastern."""
-    if not value:
-        return None
-    try:
-        parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _utc_date(item: Mapping[str, Any]) -> date | None:

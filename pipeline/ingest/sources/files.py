@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pipeline.errors import ParseError
+from pipeline.ingest.sources import safejson
 from pipeline.ingest.sources.rss import collapse_whitespace, split_authors
 from pipeline.models import Entry
 
@@ -37,20 +38,34 @@ def parse_file(
             raise ParseError(
                 f"{source}: {label}: expected a JSON object, got {type(record).__name__}"
             )
-        entry = _entry(record, source, label)
-        if entry is None:
-            logger.warning("%s: %s: skipped, it has no title", source, label)
-        else:
+        entry = _checked_entry(record, source, label)
+        if entry is not None:
             entries.append(entry)
     if n_records and not entries:
         raise ParseError(f"{source}: none of the {n_records} records has a title")
     return entries
 
 
+def _checked_entry(record: Mapping[str, Any], source: str, label: str) -> Entry | None:
+    """The record's entry, or None with a warning when it has no title or holds a bad value
+    (an integer out of range, a date that overflows once its offset is applied)."""
+    if safejson.has_bad_number(record):
+        logger.warning("%s: %s: skipped, it holds an out-of-range number", source, label)
+        return None
+    try:
+        entry = _entry(record, source, label)
+    except (ValueError, OverflowError) as e:
+        logger.warning("%s: %s: skipped, it holds a bad value (%s)", source, label, e)
+        return None
+    if entry is None:
+        logger.warning("%s: %s: skipped, it has no title", source, label)
+    return entry
+
+
 def _records(text: str, source: str) -> Iterator[tuple[str, Any]]:
     """Yield (label for messages, record) from whole-file JSON, else line by line as JSONL."""
     try:
-        document = json.loads(text)
+        document = safejson.loads(text)
     except RecursionError as e:
         raise ParseError(f"{source}: JSON nested too deeply") from e
     except json.JSONDecodeError as e:
@@ -70,7 +85,7 @@ def _jsonl_records(text: str, source: str) -> Iterator[tuple[str, Any]]:
         if not line.strip():
             continue
         try:
-            yield f"line {number}", json.loads(line)
+            yield f"line {number}", safejson.loads(line)
         except (ValueError, RecursionError) as e:
             raise ParseError(f"{source}: line {number}: not valid JSON ({e})") from e
 

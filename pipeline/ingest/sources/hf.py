@@ -6,13 +6,13 @@ from its nested `paper` object, since both layouts occur in real responses.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.errors import ParseError
+from pipeline.ingest.sources import safejson
 from pipeline.models import Entry, Signals
 
 logger = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ def parse_hf_daily(
 ) -> list[Entry]:
     """Parse a daily_papers JSON list into entries carrying upvotes, code links and AI summaries."""
     try:
-        items = json.loads(content)
+        items = safejson.loads(content)
     except ValueError as e:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
         raise ParseError(f"{source}: not valid JSON ({e})") from e
     except RecursionError as e:
@@ -32,7 +32,14 @@ def parse_hf_daily(
         raise ParseError(f"{source}: expected a JSON list of papers, got {type(items).__name__}")
     entries = []
     for index, item in enumerate(items):
-        entry = _entry(item, source) if isinstance(item, dict) else None
+        if isinstance(item, dict) and safejson.has_bad_number(item):
+            logger.warning("%s: skipping item %d, it holds an out-of-range number", source, index)
+            continue
+        try:
+            entry = _entry(item, source) if isinstance(item, dict) else None
+        except (ValueError, OverflowError) as e:
+            logger.warning("%s: skipping item %d, it holds a bad value (%s)", source, index, e)
+            continue
         if entry is None:
             logger.warning("%s: skipping item %d, it has no paper id or title", source, index)
         else:
@@ -68,7 +75,7 @@ def _entry(item: Mapping[str, Any], source: str) -> Entry | None:
             github_stars=_int(field("githubStars")),
             project_url=_text(field("projectPage")) or None,
             ai_summary=_text(field("ai_summary")) or None,
-            ai_keywords=tuple(k for k in map(_text, field("ai_keywords") or ()) if k),
+            ai_keywords=_keywords(field("ai_keywords")),
         ),
     )
 
@@ -83,6 +90,13 @@ def _authors(value: Any) -> tuple[str, ...]:
         elif isinstance(author, str):
             names.append(_text(author))
     return tuple(n for n in names if n)
+
+
+def _keywords(value: Any) -> tuple[str, ...]:
+    """A list of keyword strings; anything else (a number, an object) is no keywords."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(k for k in map(_text, value) if k)
 
 
 def _text(value: Any) -> str:

@@ -81,7 +81,10 @@ def _text(element: ET.Element, name: str) -> str:
 
 
 def _author(author: ET.Element) -> str:
-    return collapse_whitespace(f"{_text(author, 'forenames')} {_text(author, 'keyname')}")
+    """forenames keyname suffix: "Harry B. Hunt III" (arXiv writes "Heath," before "Jr.")."""
+    keyname = _text(author, "keyname").rstrip(",").strip()
+    parts = (_text(author, "forenames"), keyname, _text(author, "suffix"))
+    return collapse_whitespace(" ".join(p for p in parts if p))
 
 
 def _date(text: str) -> datetime | None:

@@ -14,10 +14,13 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
 from pipeline.errors import ParseError
+from pipeline.ingest.clean import clean_doi
+from pipeline.ingest.sources.descriptions import unpack_description
 from pipeline.models import Entry
 
 logger = logging.getLogger(__name__)
@@ -30,33 +33,34 @@ _SKIP_TAGS = frozenset({"script", "style"})
 # Bozo reasons that say nothing about the feed's structure: a wrong charset or Content-Type.
 _SURVIVABLE = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 _WHITESPACE = re.compile(r"\s+")
+_CHARREF = re.compile(rb"&#(?:[xX](?P<hex>[0-9a-fA-F]{1,64})|(?P<dec>[0-9]{1,64}));")
 _INITIALS = re.compile(r"^(?:[A-Z][a-z]?\.?[- ]?)+$")
-_DOI_PREFIXES = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/)", re.IGNORECASE)
-_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 # What a broken item raises in our converters: a cut-off or garbled feed makes feedparser return
-# items holding dicts or None where text belongs, or links without an href (issue 7).
-_MALFORMED = (TypeError, KeyError, AttributeError, ValueError)
+# items holding dicts or None where text belongs, or links without an href (issue 7); a date
+# near year 1 or 9999 overflows once its offset is applied (issue 15).
+_MALFORMED = (TypeError, KeyError, AttributeError, ValueError, OverflowError)
 
 
 class _TextExtractor(HTMLParser):
-    """Collects the text of an HTML fragment; block elements become spaces."""
+    """Collects the text of an HTML fragment; block elements become `block` (a space)."""
 
-    def __init__(self) -> None:
+    def __init__(self, block: str = " ") -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self._block = block
         self._skipping = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP_TAGS:
             self._skipping += 1
         elif tag in _BLOCK_TAGS:
-            self.parts.append(" ")
+            self.parts.append(self._block)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIP_TAGS:
             self._skipping = max(0, self._skipping - 1)
         elif tag in _BLOCK_TAGS:
-            self.parts.append(" ")
+            self.parts.append(self._block)
 
     def handle_data(self, data: str) -> None:
         if not self._skipping:
@@ -92,14 +96,6 @@ def split_authors(text: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def clean_doi(value: str | None) -> str | None:
-    """Return the bare DOI ("10.1101/x") from "doi:…", a doi.org link or a bare DOI, else None."""
-    if not value:
-        return None
-    bare = _DOI_PREFIXES.sub("", value.strip()).split("?")[0]
-    return bare if _DOI.match(bare) else None
-
-
 def _struct_to_datetime(value: Any) -> datetime | None:
     """Turn one of feedparser's *_parsed structs (always UTC) into an aware datetime."""
     if not isinstance(value, time.struct_time):
@@ -118,7 +114,10 @@ def load_feed(
         raise ParseError(f"{source}: empty document")
     # feedparser reads only lower-case header names ("content-type").
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
-    parsed = feedparser.parse(content, response_headers=response_headers)
+    try:
+        parsed = feedparser.parse(_replace_bad_charrefs(content), response_headers=response_headers)
+    except (ValueError, OverflowError, RecursionError) as e:  # feedparser's own limits
+        raise ParseError(f"{source}: not a usable feed ({type(e).__name__}: {e})") from e
     reason = parsed.get("bozo_exception")
     if parsed.get("bozo") and not parsed.entries and not isinstance(reason, _SURVIVABLE):
         raise ParseError(f"{source}: not a usable feed ({type(reason).__name__}: {reason})")
@@ -130,12 +129,24 @@ def load_feed(
     return parsed
 
 
+def _replace_bad_charrefs(content: bytes) -> bytes:
+    """`&#xD800;` (a lone surrogate) or `&#x110000;` (past Unicode) -> U+FFFD's reference:
+    feedparser's loose parser turns them into text that cannot be encoded, and crashes."""
+
+    def fix(match: re.Match[bytes]) -> bytes:
+        code = int(match["hex"], 16) if match["hex"] else int(match["dec"])
+        return match[0] if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else b"&#xFFFD;"
+
+    return _CHARREF.sub(fix, content) if b"&#" in content else content
+
+
 def parse_rss(content: bytes, source: str, headers: Mapping[str, str] | None = None) -> list[Entry]:
     """Parse any RSS/Atom/RDF feed into entries; a valid feed with no items gives []."""
     parsed = load_feed(content, source, headers)
+    base = feed_base(parsed, headers)
     entries = []
     for index, item in enumerate(parsed.entries):
-        entry = convert_item(_entry_from_item, item, source, index + 1)
+        entry = convert_item(_entry_from_item, item, source, index + 1, base)
         if entry is not None:
             entries.append(entry)
     if parsed.entries and not entries:
@@ -162,20 +173,21 @@ def convert_item(
         return None
 
 
-def _entry_from_item(item: Mapping[str, Any], source: str) -> Entry | None:
+def _entry_from_item(item: Mapping[str, Any], source: str, base: str | None) -> Entry | None:
     title = detail_text(item.get("title_detail"), item.get("title", ""))
     if not title:
         logger.warning("%s: skipping an item with no title (id %r)", source, item.get("id"))
         return None
-    abstract, authors = _unlabel(_abstract(item), item_authors(item))
+    unpacked = unpack_description(_description_lines(item), title)
+    authors = item_authors(item) or split_authors(unpacked.authors or "")
     published = item_datetime(item, "published_parsed", "created_parsed", "updated_parsed")
     return Entry(
         source=source,
         title=title,
-        abstract=abstract,
+        abstract=unpacked.abstract,
         raw_id=item.get("id") or None,
-        link=item.get("link") or None,
-        doi=_doi(item),
+        link=item_link(item, base),
+        doi=item_doi(item) or clean_doi(unpacked.doi),
         authors=authors,
         categories=tuple(t["term"] for t in item.get("tags", []) if t.get("term")),
         published=published,
@@ -191,41 +203,71 @@ def detail_text(detail: Mapping[str, Any] | None, fallback: str) -> str:
     return collapse_whitespace(value or "")
 
 
-def _abstract(item: Mapping[str, Any]) -> str:
+def _description_lines(item: Mapping[str, Any]) -> list[str]:
+    """The item's description as text lines (one per HTML block), for `unpack_description`."""
     # Wiley's summary is "TAXON, EarlyView." and PubMed's is cut at 500 characters, while their
     # <content:encoded> holds the whole abstract: take the longest text on offer.
-    candidates = [detail_text(item.get("summary_detail"), item.get("summary", ""))]
-    candidates += [detail_text(c, "") for c in item.get("content", [])]
-    return max(candidates, key=len)
+    details = [item.get("summary_detail") or {"value": item.get("summary", "")}]
+    details += list(item.get("content", []))
+    candidates = [_detail_lines(d) for d in details]
+    return max(candidates, key=lambda lines: sum(len(line) for line in lines))
 
 
-def _unlabel(abstract: str, authors: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
-    """Undo feeds that pack labelled metadata into the description."""
-    if abstract.startswith("Publication date:") and "Author(s):" in abstract:
-        # ScienceDirect: "Publication date: … Source: … Author(s): A, B" and no abstract at all.
-        return "", authors or split_authors(abstract.rsplit("Author(s):", 1)[1])
-    if abstract.startswith("Authors:") and " Summary: " in abstract:
-        # The python-feedgen "Hugging Face Daily Papers" feed: "Authors: … Upvotes: n Summary: …".
-        head, summary = abstract.split(" Summary: ", 1)
-        names = head.removeprefix("Authors:").split(" Upvotes:")[0]
-        return summary.strip(), authors or split_authors(names)
-    return abstract, authors
+def _detail_lines(detail: Mapping[str, Any]) -> list[str]:
+    value = detail.get("value") or ""
+    if "html" not in (detail.get("type") or "html"):
+        return [collapse_whitespace(line) for line in value.splitlines()]
+    extractor = _TextExtractor(block="\0")  # lines break at HTML blocks, not source newlines
+    extractor.feed(value)
+    extractor.close()
+    return [collapse_whitespace(line) for line in "".join(extractor.parts).split("\0")]
 
 
 def item_authors(item: Mapping[str, Any]) -> tuple[str, ...]:
     """Author names of a feed item; a single comma-separated string is split into names."""
     names = [a.get("name", "") for a in item.get("authors", []) if a.get("name")]
+    raw = item.get("author")
+    if len(names) == 1 and isinstance(raw, str) and "@" in raw:
+        # feedparser cuts "mail@große.de (Name)" at the first non-ASCII character of the address
+        # ("ße.de (Name"): the raw string is cleaned by normalize instead.
+        names = [raw]
     if len(names) == 1:
         return split_authors(names[0])
     return tuple(collapse_whitespace(n) for n in names)
 
 
-def _doi(item: Mapping[str, Any]) -> str | None:
-    for key in ("prism_doi", "dc_identifier", "id", "link"):
-        doi = clean_doi(item.get(key))
+def item_doi(item: Mapping[str, Any]) -> str | None:
+    """The item's DOI from every place feeds put one: prism:doi, arxiv:doi, dc:identifier, the
+    id, or a doi.org link among its links."""
+    keys = ("prism_doi", "arxiv_doi", "dc_identifier", "id", "link")
+    hrefs = [link.get("href") for link in item.get("links", []) if isinstance(link, Mapping)]
+    for value in [item.get(key) for key in keys] + hrefs:
+        doi = clean_doi(value) if isinstance(value, str) else None
         if doi:
             return doi
     return None
+
+
+def feed_base(parsed: Mapping[str, Any], headers: Mapping[str, str] | None) -> str | None:
+    """The URL relative item links resolve against when the feed gives no xml:base: the feed's
+    own URL (Content-Location, set by ingest) else the site link of the feed."""
+    location = {k.lower(): v for k, v in (headers or {}).items()}.get("content-location")
+    site = parsed.get("feed", {}).get("link")
+    for base in (location, site):
+        if isinstance(base, str) and urlsplit(base).scheme in ("http", "https"):
+            return base
+    return None
+
+
+def item_link(item: Mapping[str, Any], base: str | None) -> str | None:
+    """The item's link, made absolute: feedparser resolves xml:base, `base` the rest."""
+    link = item.get("link")
+    if not isinstance(link, str) or not link.strip():
+        return None
+    link = link.strip()
+    if base and not urlsplit(link).scheme:
+        return urljoin(base, link)
+    return link
 
 
 def item_datetime(item: Mapping[str, Any], *keys: str) -> datetime | None:

@@ -1,0 +1,116 @@
+"""Discovered themes on the demo weeks (issue 17): size of "Other", cohesion, and how many papers
+move to another theme when one topic is added to the config.
+
+    make demo                      # once: fills data/demo/pipeline.sqlite3 with the vectors
+    python -m benchmarks.bench_themes [--store data/demo/pipeline.sqlite3] [--titles FILE]
+
+For each demo week: the papers no topic takes are clustered as `digest build` does; then again
+with examples/demo.toml plus a "Speech and audio" topic (the edit of issue 17). A paper counts as
+regrouped when its theme under the second config is not the one its first theme mapped to (old
+and new themes paired one-to-one by shared papers, "Other" included). `--titles` writes every
+theme's titles, the file benchmarks/labels/theme-judgements.jsonl was judged from.
+Reads a copy of the store; writes nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipeline import run
+from pipeline.config import Settings, load_settings
+from pipeline.digest import build as digest
+from pipeline.topics import cluster
+
+ROOT = Path(__file__).resolve().parent.parent
+WEEKS = ("2025-W23", "2025-W24", "2025-W25")
+SPEECH_TOPIC = '''
+[[topics]]
+slug = "speech"
+name = "Speech and audio"
+description = """
+We propose a model for speech and audio: automatic speech recognition, text-to-speech \\
+synthesis, speaker diarization, spoken language models, music generation and music information \\
+retrieval, audio captioning and sound event detection, evaluated on word error rate, MOS and \\
+audio quality."""
+keywords = ["speech recognition", "text-to-speech", "speaker", "audio", "music", "ASR", "TTS"]
+'''
+
+
+def week_themes(
+    settings: Settings, week: str
+) -> tuple[dict[str, str], list[cluster.Theme], dict[str, str]]:
+    """Each unassigned paper's theme id ('other' for Other), the themes, every paper's title."""
+    now = datetime(2025, 6, 21, tzinfo=UTC)
+    embedder = run.make_embedder(settings)
+    with run.open_store(settings) as store:
+        start, end = digest.week_bounds(week)
+        papers = store.list_papers_between(start, end)
+        vectors, _ = run.ensure_vectors(store, embedder, papers, now=now)
+        topics = settings.topics_as_models()
+        _, _, assignments = run.assign_papers(
+            settings, store, embedder, papers, vectors, topics, now=now
+        )
+    rest = [i for i, a in enumerate(assignments) if a.primary is None]
+    themes, other = run.find_week_themes(settings, papers, vectors, rest, embedder=embedder)
+    where = {pid: t.theme_id for t in themes for pid in t.paper_ids}
+    where.update({pid: "other" for pid in other})
+    return where, themes, {p.paper_id: p.title for p in papers}
+
+
+def regrouped(before: Mapping[str, str], after: Mapping[str, str]) -> tuple[int, int]:
+    """Papers in both partitions whose group changed, after pairing groups by overlap; total."""
+    common = sorted(set(before) & set(after))
+    overlap = Counter((before[p], after[p]) for p in common)
+    pairs: dict[str, str] = {}
+    used: set[str] = set()
+    for (old, new), _ in sorted(overlap.items(), key=lambda kv: (-kv[1], kv[0])):
+        if old not in pairs and new not in used:
+            pairs[old] = new
+            used.add(new)
+    return sum(1 for p in common if pairs.get(before[p]) != after[p]), len(common)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", type=Path, default=ROOT / "data/demo/pipeline.sqlite3")
+    parser.add_argument("--titles", type=Path, help="write each theme's titles here")
+    args = parser.parse_args()
+    demo = (ROOT / "examples/demo.toml").read_text(encoding="utf-8")
+    lines = []
+    with tempfile.TemporaryDirectory() as tmp:
+        configs = {}
+        for name, text in (("demo", demo), ("demo+speech", demo + SPEECH_TOPIC)):
+            folder = Path(tmp) / name
+            (folder / "data").mkdir(parents=True)
+            shutil.copy(args.store, folder / "data/pipeline.sqlite3")
+            text = text.replace('"../data/demo"', f'"{folder / "data"}"').replace(
+                'url = "data/', f'url = "{ROOT / "examples/data"}/'
+            )
+            (folder / "config.toml").write_text(text, encoding="utf-8")
+            configs[name] = load_settings(folder / "config.toml")
+        for week in WEEKS:
+            before, themes, titles = week_themes(configs["demo"], week)
+            after, _, _ = week_themes(configs["demo+speech"], week)
+            moved, common = regrouped(before, after)
+            n_other = sum(1 for v in before.values() if v == "other")
+            print(
+                f"{week}: {len(titles)} papers, {len(before)} to themes, {len(themes)} themes, "
+                f"Other {n_other} ({n_other / max(len(before), 1):.0%}); with a speech topic "
+                f"{len(set(before) - set(after))} taken, {moved} of {common} others regrouped "
+                f"({moved / max(common, 1):.1%})"
+            )
+            for theme in themes:
+                lines.append(f"\n## {week} {theme.label} ({len(theme.paper_ids)} papers)")
+                lines.extend(f"    {titles[pid]}" for pid in theme.paper_ids)
+    if args.titles:
+        args.titles.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

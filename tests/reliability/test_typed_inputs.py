@@ -1,0 +1,173 @@
+"""Issue 15: what a user types is validated where it is typed — exit 2 naming the key, no traceback.
+
+Weeks on the command line and in config.toml, folders that are files, header values that are not
+ASCII, file sources that do not exist where the config says, a model that is not on this machine,
+and the warnings check-config owes (empty contact, numeric cron weekdays). Also: a stored paper
+dated 9999-12-31 with week = "latest" must not crash builds.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from conftest import FakeEmbedder, make_paper
+
+from pipeline.cli import cli
+from pipeline.ingest.normalize import update_paper
+from pipeline.store import Store
+from reliability import tally
+from reliability.helpers import GOOD_FILE, build, ingest, write_config
+
+NO_BACKFILL: dict[str, object] = {"arxiv": {"backfill": False}}
+
+
+def _invoke(args: list[str], env: dict[str, str] | None = None) -> Result:
+    result = CliRunner().invoke(cli, args, env=env)
+    tally.add("configs tried")
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        tally.add("tracebacks")
+        raise result.exception
+    return result
+
+
+# Each crashed or was accepted on main (config.toml already refused 2025-W53 and 0000-W01).
+CLI_WEEKS = ["2025-W53", "0000-W01", "0001-W01", "9999-W52", "２０２５-W01"]
+CONFIG_WEEKS = ["0001-W01", "9999-W52", "２０２５-W01", "2025-W０1"]
+
+
+@pytest.mark.parametrize("week", CLI_WEEKS)
+@pytest.mark.parametrize("command", ["build", "run"])
+def test_a_bad_week_on_the_command_line_is_a_usage_error(
+    tmp_path: Path, command: str, week: str
+) -> None:
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL)
+    result = _invoke(["--config", str(config), command, "--week", week])
+    assert result.exit_code == 2, result.output
+    assert "--week" in result.stderr, result.stderr
+    assert not (tmp_path / "digests").exists()  # nothing was written before the check
+
+
+@pytest.mark.parametrize("week", CONFIG_WEEKS)
+def test_a_bad_week_in_config_fails_check_config_naming_the_key(tmp_path: Path, week: str) -> None:
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], week=week)
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2 and "digest.week" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("command", [["check-config"], ["status"], ["build"], ["ingest"]])
+def test_a_digests_dir_that_is_a_file_is_named_before_any_work(
+    tmp_path: Path, command: list[str]
+) -> None:
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL)
+    (tmp_path / "digests").write_text("I am a file\n", encoding="utf-8")
+    result = _invoke(["--config", str(config), *command])
+    assert result.exit_code == 2, result.output
+    assert "paths.digests_dir" in result.stderr and "not a folder" in result.stderr
+
+
+def test_a_data_dir_under_a_file_is_named_before_any_work(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], paths={"data_dir": "blocker/data"}
+    )
+    (tmp_path / "blocker").write_text("", encoding="utf-8")
+    result = _invoke(["--config", str(config), "status"])
+    assert result.exit_code == 2 and "paths.data_dir" in result.stderr, result.output
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_an_unwritable_data_dir_is_named(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL)
+    (tmp_path / "data").mkdir(mode=0o500)
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2 and "paths.data_dir" in result.stderr, result.output
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("contact", "jösé@example.org"), ("user_agent", "bøt/1")]
+)
+def test_a_non_ascii_header_value_fails_check_config(tmp_path: Path, key: str, value: str) -> None:
+    config = write_config(
+        tmp_path,
+        [("good", "file", str(GOOD_FILE))],
+        fetch={key: value},
+    )
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2 and f"fetch.{key}" in result.stderr, result.stderr
+
+
+def test_file_sources_are_found_relative_to_the_config_or_named(tmp_path: Path) -> None:
+    """A config copied elsewhere whose relative file sources are missing is not 'ok'."""
+    (tmp_path / "here.jsonl").write_bytes(GOOD_FILE.read_bytes())
+    sources = [("here", "file", "here.jsonl"), ("gone", "file", "data/missing.jsonl")]
+    config = write_config(tmp_path, sources, **NO_BACKFILL)
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert "sources[1].url" in result.stderr and "missing.jsonl" in result.stderr
+    assert "sources[0]" not in result.stderr
+
+
+def test_check_config_warns_on_empty_contact_and_numeric_cron_weekdays(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path,
+        [("arxiv", "arxiv-api", "https://export.arxiv.org/api/query?search_query=cat:cs.LG")],
+        schedule={"ingest_cron": "0 2 * * 1-5"},
+    )
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 0, result.output
+    assert "warning: fetch.contact" in result.stderr
+    assert "warning: schedule.ingest_cron" in result.stderr and "mon-fri" in result.stderr
+
+
+def test_a_model_not_available_offline_fails_check_config(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path,
+        [("good", "file", str(GOOD_FILE))],
+        embed={"model": "no-such-org/no-such-model-for-tests"},
+    )
+    result = _invoke(["--config", str(config), "check-config"], env={"HF_HUB_OFFLINE": "1"})
+    assert result.exit_code == 2 and "embed.model" in result.stderr, result.output
+
+
+def test_a_paper_dated_9999_12_31_does_not_crash_a_latest_build(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, week="latest"
+    )
+    ingest(config, FakeEmbedder())
+    far = make_paper(
+        "url:https://example.org/far",
+        "A paper from the end of time",
+        published=datetime(9999, 12, 31, tzinfo=UTC),
+        announced=date(9999, 12, 31),
+    )
+    with Store.open(tmp_path / "data" / "pipeline.sqlite3") as store:
+        store.upsert_papers([far], "good", datetime(2025, 6, 16, tzinfo=UTC), merge=update_paper)
+    tally.add("hostile inputs tried")
+    report = build(config, FakeEmbedder())
+    assert report.week and report.week.startswith("2025-"), report.week
+
+
+def test_a_full_disk_while_writing_outputs_is_an_error_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ENOSPC injected at the first fsync of a digest output: exit 1 naming the file."""
+    import errno
+
+    from pipeline.digest import outputs
+
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL)
+    ingest(config, FakeEmbedder())
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(outputs.os, "fsync", full)
+    monkeypatch.setattr("pipeline.run.make_embedder", lambda settings: FakeEmbedder())
+    tally.add("storage faults tried")
+    result = _invoke(["--config", str(config), "build", "--week", "2025-W23"])
+    assert result.exit_code == 1, result.output
+    assert "cannot write" in result.stderr and "No space left" in result.stderr, result.stderr
+    assert not list((tmp_path / "digests").glob(".*.tmp"))

@@ -1,0 +1,160 @@
+"""Identity across sources (issue 14): no two distinct items merged, the same store whatever the
+order in which sources arrive. Real recorded feeds, ingested through run_ingest into SQLite."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from conftest import FakeEmbedder
+
+from pipeline import run
+from pipeline.config import load_settings
+from pipeline.store import Store
+
+DATA = Path(__file__).parent / "data"
+NOW = datetime(2026, 5, 4, 6, tzinfo=UTC)
+FIXTURES = [
+    ("rss", DATA / "issue14" / "pensoft_zookeys_rss0.91_2021-12-21_items1and8.xml"),
+    ("rss", DATA / "issue14" / "schweizerbart_nova-hedwigia_rss2_2021-12-21_item1.xml"),
+    ("rss", DATA / "feeds" / "pubmed_search_rss2_new-species_2021-12-21.xml"),
+    ("rss", DATA / "feeds" / "journal_tandf_zoology-middle-east_rss1.0_rdf_2021-12-21.xml"),
+    ("rss", DATA / "feeds" / "journal_wiley_taxon_toc_rss2_prism_2021-12-21.xml"),
+    ("arxiv-rss", DATA / "feeds" / "arxiv_rss2_cs.LG_2026-04-27_trimmed3items.xml"),
+    ("arxiv-rss", DATA / "issue14" / "arxiv_atom_cs.LG_2026-04-27_from-rss2_truncated.xml"),
+    ("rss", DATA / "feeds" / "takara_tldr_daily_ai_papers_rss_2026-04-30.xml"),
+    (
+        "arxiv-api",
+        DATA / "feeds" / "arxiv_api_atom_newformat_cat-csLG-OR-csAI_2026-04-30_20entries.xml",
+    ),
+    ("rss", DATA / "feeds" / "hf_daily_papers_community_rss_2026-04-30.xml"),
+    ("hf-daily", DATA / "feeds" / "hf_daily_papers_api_2026-06-12_30entries.json"),
+    ("rss", DATA / "feeds" / "journal_cambridge_canadian-entomologist_rss1.0_rdf_2021-12-21.xml"),
+    ("rss", DATA / "feeds" / "biorxiv_rss1.0_rdf_genomics_2023-12-16_1item.xml"),
+    ("rss", DATA / "issue14" / "microbiologyresearch_ijsem_rss2_2021-12-21_item2.xml"),
+]
+
+
+def _ingest(tmp_path: Path, sources: list[tuple[str, Path]], store: Store) -> None:
+    blocks = [
+        f'[[sources]]\nname = "{path.stem[:40].lower()}"\nkind = "{kind}"\n'
+        f'url = "{path.as_uri()}"\n'
+        for kind, path in sources
+    ]
+    config = tmp_path / "config.toml"
+    config.write_text("[embed]\nprogress = false\n\n" + "\n".join(blocks), encoding="utf-8")
+    run.run_ingest(load_settings(config), store, FakeEmbedder(), now=NOW)
+
+
+def _snapshot(store: Store) -> dict[str, tuple[object, ...]]:
+    first, last = store.get_date_range() or (NOW.date(), NOW.date())
+    return {
+        p.paper_id: (p.title, p.abstract, p.authors, p.doi, p.url, p.published, p.announced)
+        for p in store.list_papers_between(first, last)
+    }
+
+
+def test_same_title_with_different_identifiers_stays_two_papers(tmp_path: Path) -> None:
+    # Two real Pensoft items made to share a title: their DOIs still say two papers.
+    feed = FIXTURES[0][1].read_text(encoding="utf-8")
+    same = feed.replace(
+        "Morphological investigation of genital organs and first insights into the phylogeny of "
+        "the genus Siciliaria Vest, 1867 as a basis for a taxonomic revision (Mollusca, "
+        "Gastropoda, Clausiliidae)",
+        "Checklist and keys to Deltocephalinae leafhoppers (Hemiptera, Cicadellidae) from Pakistan",
+    )
+    one, other = tmp_path / "one.xml", tmp_path / "other.xml"
+    one.write_text(same, encoding="utf-8")
+    other.write_text(same.replace("zookeys.1078.47616", "zookeys.1078.99999"), encoding="utf-8")
+    with Store.open(":memory:") as store:
+        _ingest(tmp_path, [("rss", one)], store)
+        _ingest(tmp_path, [("rss", other)], store)
+        ids = set(_snapshot(store))
+    assert ids == {
+        "doi:10.3897/zookeys.1078.47616",
+        "doi:10.3897/zookeys.1077.67081",
+        "doi:10.3897/zookeys.1078.99999",
+    }
+
+
+def test_every_fixture_twice_in_both_orders_gives_the_same_store(tmp_path: Path) -> None:
+    snapshots = []
+    for order in (FIXTURES, FIXTURES[::-1]):
+        with Store.open(":memory:") as store:
+            _ingest(tmp_path, order, store)
+            _ingest(tmp_path, order, store)
+            snapshots.append(_snapshot(store))
+    forward, backward = snapshots
+    assert forward == backward
+    assert "arxiv:2604.21953" in forward  # from the RSS feed; the cut-off Atom entry held back
+    assert forward["arxiv:2604.21952"][6] is not None  # announced
+    assert len(forward) >= 100
+
+
+def _aggregator_copy(tmp_path: Path) -> Path:
+    """The real cs.LG feed as an aggregator re-lists it: ids claiming v99, an earlier day and its
+    own titles (issue 14, item 14)."""
+    feed = FIXTURES[5][1].read_text(encoding="utf-8")
+    for arxiv_id in ("2604.21952", "2604.21953", "2604.21956"):
+        feed = feed.replace(f"<link>https://arxiv.org/abs/{arxiv_id}</link>", "")
+        feed = feed.replace(f"arXiv:{arxiv_id}v1", f"arXiv:{arxiv_id}v99")
+        feed = feed.replace(f"oai:arXiv.org:{arxiv_id}v1", f"https://arxiv.org/abs/{arxiv_id}v99")
+    feed = feed.replace("<title>", "<title>Rewritten: ").replace("27 Apr 2026", "20 Apr 2026")
+    path = tmp_path / "aggregator.xml"
+    path.write_text(feed, encoding="utf-8")
+    return path
+
+
+def test_an_aggregator_never_rewrites_what_arxiv_said(tmp_path: Path) -> None:
+    arxiv = [FIXTURES[5]]
+    aggregator = [("rss", _aggregator_copy(tmp_path))]
+    snapshots = []
+    for order in ([arxiv, aggregator], [aggregator, arxiv], [arxiv]):
+        with Store.open(":memory:") as store:
+            for sources in order:
+                _ingest(tmp_path, sources, store)
+            snapshots.append(_snapshot(store))
+            versions = {p.paper_id: p.version for p in store.list_papers(list(snapshots[-1]))}
+        assert versions == dict.fromkeys(snapshots[-1], 1)
+    arxiv_then_aggregator, aggregator_then_arxiv, arxiv_alone = snapshots
+    assert arxiv_then_aggregator == arxiv_alone
+    assert aggregator_then_arxiv == arxiv_alone
+    assert {s[6] for s in arxiv_alone.values()} == {datetime(2026, 4, 27).date()}
+
+
+def test_the_arxiv_id_wins_whichever_source_arrives_first(tmp_path: Path) -> None:
+    # Takara's feed links to its own site (url: ids); the API names the same papers by arXiv id
+    # (issue 14, item 6: 2604.26919 was stored as url: when Takara came first).
+    takara = [("rss", DATA / "feeds" / "takara_tldr_daily_ai_papers_rss_2026-04-30.xml")]
+    name = "arxiv_api_atom_newformat_cat-csLG-OR-csAI_2026-04-30_20entries.xml"
+    api = [("arxiv-api", DATA / "feeds" / name)]
+    snapshots = []
+    for order in ([takara, api], [api, takara]):
+        with Store.open(":memory:") as store:
+            for sources in order:
+                _ingest(tmp_path, sources, store)
+                _ingest(tmp_path, sources, store)
+            snapshots.append(_snapshot(store))
+            paper = store.get_paper("arxiv:2604.26919")
+            assert paper is not None and len(paper.sources) == 2
+    takara_first, api_first = snapshots
+    assert "url:https://tldr.takara.ai/p/2604.26919" not in takara_first
+    assert takara_first == api_first
+
+
+def test_two_arxiv_papers_sharing_a_doi_stay_two(tmp_path: Path) -> None:
+    # A DOI match never merges two different arXiv ids (issue 14: distinct items never merge).
+    doi = "</dc:creator>\n      <arxiv:DOI>10.1145/3746027.3755001</arxiv:DOI>"
+    paths = []
+    for name in (
+        "arxiv_rss2_cs.LG_2026-04-27_trimmed3items",
+        "arxiv_rss2_cs.AI_2026-04-27_trimmed3items",
+    ):
+        feed = (DATA / "feeds" / f"{name}.xml").read_text(encoding="utf-8")
+        paths.append(tmp_path / f"feed-{len(paths)}.xml")
+        paths[-1].write_text(feed.replace("</dc:creator>", doi, 1), encoding="utf-8")
+    with Store.open(":memory:") as store:
+        _ingest(tmp_path, [("arxiv-rss", paths[0])], store)
+        _ingest(tmp_path, [("arxiv-rss", paths[1])], store)
+        ids = set(_snapshot(store))
+    assert len(ids) == 6 and all(i.startswith("arxiv:") for i in ids)
