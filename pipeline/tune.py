@@ -463,7 +463,7 @@ def _section_name(section: str) -> str:
 
 def _boundary_words(topic: Topic) -> str:
     if topic.min_similarity is not None:
-        return f"fixed: min_similarity {topic.min_similarity:.2f} on cosine + keyword bonus"
+        return f"fixed: min_similarity {topic.min_similarity:.2f} on cosine + keyword bonus (margin / 0.1)"
     return "learnt from the store (margin in standard deviations of the topic's score)"
 
 
