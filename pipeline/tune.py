@@ -463,7 +463,8 @@ def _section_name(section: str) -> str:
 
 def _boundary_words(topic: Topic) -> str:
     if topic.min_similarity is not None:
-        return f"fixed: min_similarity {topic.min_similarity:.2f} on cosine + keyword bonus (margin / 0.1)"
+        threshold = f"{topic.min_similarity:.2f}"
+        return f"fixed: min_similarity {threshold} on cosine + keyword bonus (margin in 0.1s)"
     return "learnt from the store (margin in standard deviations of the topic's score)"
 
 
