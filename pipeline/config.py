@@ -268,8 +268,11 @@ class DigestSettings(_Section):
 
     title: Text = "Weekly research digest"
     week: Annotated[str, Strict(), AfterValidator(_check_week)] = "last-complete"
-    top_per_section: Annotated[int, Strict(), Field(ge=1)] = 10
-    more_per_section: Annotated[int, Strict(), Field(ge=0)] = 25
+    # Length at real scale (issue 13): ~10 highlights + 5 per topic in full, the rest title lines.
+    highlights: Annotated[int, Strict(), Field(ge=0, le=50)] = 10
+    top_per_section: Annotated[int, Strict(), Field(ge=1)] = 5
+    more_per_section: Annotated[int, Strict(), Field(ge=0)] = 15
+    themes: Literal["compact", "full", "off"] = "compact"
     timezone: TimeZone = "UTC"
     refresh_signals: StrictBool = True
 

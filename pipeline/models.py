@@ -166,6 +166,8 @@ class PaperEntry:
     summary: str
     code_url: str | None = None
     also: tuple[str, ...] = ()
+    importance: float = 0.0  # digest.build.importance: relevance plus community signals
+    reasons: tuple[str, ...] = ()  # why it ranks where it does, a few words each
 
 
 def trend_of(earlier: Sequence[int], now: int) -> str:
@@ -238,6 +240,7 @@ class Digest:
     sections: tuple[Section, ...]
     coverage: tuple[SourceCount, ...] = ()
     notes: tuple[str, ...] = ()
+    highlights: tuple[PaperEntry, ...] = ()  # "This week": the most important topic papers
 
 
 @dataclass(frozen=True)

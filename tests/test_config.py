@@ -450,8 +450,8 @@ def test_load_settings_rejects_unknown_embed_backend(tmp_path: Path) -> None:
     )
 
 
-def test_more_per_section_defaults_to_25_and_rejects_negatives(tmp_path: Path) -> None:
-    assert load_settings(write_config(tmp_path, "")).digest.more_per_section == 25
+def test_more_per_section_defaults_to_15_and_rejects_negatives(tmp_path: Path) -> None:
+    assert load_settings(write_config(tmp_path, "")).digest.more_per_section == 15
     assert problems_of(tmp_path, "[digest]\nmore_per_section = -1\n") == (
         "digest.more_per_section: must be at least 0, got -1",
     )
@@ -482,3 +482,15 @@ def test_add_topic_paper_names_what_is_wrong() -> None:
         add_topic_paper('[[topics]]\nslug = "a"\n', "nope", "arxiv:1")
     with pytest.raises(ConfigError, match="not valid TOML"):
         add_topic_paper("[[topics]\n", "a", "arxiv:1")
+
+
+def test_digest_themes_and_highlights_are_validated(tmp_path: Path) -> None:
+    defaults = load_settings(write_config(tmp_path, "")).digest
+    assert (defaults.themes, defaults.highlights) == ("compact", 10)
+    settings = load_settings(write_config(tmp_path, '[digest]\nthemes = "off"\nhighlights = 0\n'))
+    assert (settings.digest.themes, settings.digest.highlights) == ("off", 0)
+    problems = problems_of(tmp_path, '[digest]\nthemes = "none"\nhighlights = -1\n')
+    assert problems == (
+        "digest.highlights: must be at least 0, got -1",
+        "digest.themes: must be one of 'compact', 'full', 'off', got 'none'",
+    )

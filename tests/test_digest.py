@@ -6,15 +6,8 @@ from datetime import date
 
 from conftest import make_paper
 
-from pipeline.digest.build import (
-    build_digest,
-    find_code_url,
-    iso_week,
-    plain_text,
-    split_sentences,
-    summarize,
-    week_bounds,
-)
+from pipeline.digest.build import build_digest, find_code_url, iso_week, week_bounds
+from pipeline.digest.summary import latex_to_text, plain_text, split_sentences, summarize
 from pipeline.models import Assignment, Signals, Theme, Topic
 
 
@@ -50,11 +43,14 @@ def test_summarize_prefers_the_contribution_sentence_and_ends_on_a_full_stop() -
     assert summary in abstract
 
 
-def test_summarize_never_cuts_mid_sentence_on_long_abstracts() -> None:
+def test_summarize_caps_length_on_whole_sentences() -> None:
     long_sentence = "We propose " + "a very long clause, " * 40 + "and stop here."
-    abstract = long_sentence + " Another sentence follows."
-    summary = summarize(abstract)
-    assert summary == long_sentence
+    abstract = "Models are big. " + long_sentence + " Another sentence follows."
+    # the contribution sentence is too long: the opening sentence (and the next) stand in
+    assert summarize(abstract, max_chars=320) == "Models are big."
+    only_long = summarize(long_sentence, max_chars=320)
+    assert len(only_long) <= 320 and only_long.endswith("clause …")
+    assert long_sentence.startswith(only_long.removesuffix(" …"))
 
 
 def test_find_code_url_from_signals_then_abstract() -> None:
@@ -82,21 +78,82 @@ def test_build_digest_groups_topics_themes_and_other_in_order() -> None:
     digest = build_digest(papers, assignments, themes, topics, week="2025-W24", title="T")
     assert [s.key for s in digest.sections] == ["nas", "mm", "theme-x", "other"]
     nas = digest.sections[0]
-    assert [e.paper.paper_id for e in nas.entries] == ["arxiv:1", "arxiv:0"]  # by score
+    assert [e.paper.paper_id for e in nas.entries] == ["arxiv:1", "arxiv:0"]  # by relevance
     assert nas.entries[0].also == ("Multimodal",)
     assert [e.paper.paper_id for e in digest.sections[3].entries] == ["arxiv:5"]
     assert digest.n_papers == 6
 
 
-def test_build_digest_ranks_upvoted_papers_first() -> None:
+def test_build_digest_ranks_by_importance_signals_over_a_small_fit_gap() -> None:
     papers = [
         make_paper("arxiv:a", "A", signals=Signals(upvotes=3)),
-        make_paper("arxiv:b", "B", signals=Signals(upvotes=40)),
+        make_paper("arxiv:b", "B", signals=Signals(upvotes=40, comments=5)),
+        make_paper("arxiv:c", "C"),
     ]
     topics = [Topic("t", "T", "d")]
-    assignments = [Assignment("arxiv:a", "t", 0.9), Assignment("arxiv:b", "t", 0.5)]
+    assignments = [
+        Assignment("arxiv:a", "t", 0.64),
+        Assignment("arxiv:b", "t", 0.58),
+        Assignment("arxiv:c", "t", 0.66),
+    ]
     digest = build_digest(papers, assignments, [], topics, week="2025-W24", title="T")
-    assert [e.paper.paper_id for e in digest.sections[0].entries] == ["arxiv:b", "arxiv:a"]
+    entries = digest.sections[0].entries
+    assert [e.paper.paper_id for e in entries] == ["arxiv:b", "arxiv:a", "arxiv:c"]
+    assert entries[0].reasons == ("▲ 40 upvotes", "5 comments")
+    assert entries[2].reasons == ()
+
+
+def test_build_digest_without_signals_ranks_by_relevance_nudged_by_code_and_sources() -> None:
+    papers = [
+        make_paper("arxiv:a", "A", "We propose A."),
+        make_paper("arxiv:b", "B", "We propose B."),
+        make_paper("arxiv:c", "C", "Code: https://github.com/o/c.", sources=("rss", "api")),
+    ]
+    topics = [Topic("t", "T", "d")]
+    assignments = [
+        Assignment("arxiv:a", "t", 0.60),
+        Assignment("arxiv:b", "t", 0.75),
+        Assignment("arxiv:c", "t", 0.56),
+    ]
+    digest = build_digest(papers, assignments, [], topics, week="2025-W24", title="T")
+    entries = digest.sections[0].entries
+    assert [e.paper.paper_id for e in entries] == ["arxiv:b", "arxiv:c", "arxiv:a"]
+    assert entries[1].reasons == ("code available", "in 2 of your sources")
+
+
+def test_build_digest_highlights_span_topics_and_say_why() -> None:
+    topics = [Topic("x", "X", "d"), Topic("y", "Y", "d")]
+    papers, assignments = [], []
+    for i in range(6):  # topic x: six papers, all upvoted more than anything in y
+        papers.append(make_paper(f"arxiv:x{i}", f"X{i}", signals=Signals(upvotes=100 - i)))
+        assignments.append(Assignment(f"arxiv:x{i}", "x", 0.6))
+    for i in range(3):
+        papers.append(make_paper(f"arxiv:y{i}", f"Y{i}"))
+        assignments.append(Assignment(f"arxiv:y{i}", "y", 0.6 + i / 100))
+    digest = build_digest(
+        papers, assignments, [], topics, week="2025-W24", title="T", n_highlights=4
+    )
+    picked = [e.paper.paper_id for e in digest.highlights]
+    assert picked == ["arxiv:x0", "arxiv:x1", "arxiv:y2", "arxiv:y1"]  # two each: a fair share
+    assert digest.highlights[0].reasons == ("▲ 100 upvotes", "#1 of 6 in X")
+    assert digest.highlights[2].reasons == ("#1 of 3 in Y",)
+    few = build_digest(papers, assignments, [], topics, week="2025-W24", title="T", n_highlights=8)
+    assert len(few.highlights) == 8  # y has only three: x fills the rest
+    none = build_digest(papers, assignments, [], topics, week="2025-W24", title="T", n_highlights=0)
+    assert none.highlights == ()
+
+
+def test_build_digest_themes_off_lists_their_papers_under_other() -> None:
+    papers = [make_paper(f"arxiv:{i}", f"P{i}") for i in range(3)]
+    assignments = [Assignment(f"arxiv:{i}", None, 0.0) for i in range(3)]
+    themes = [Theme("theme-x", "x", ("x",), ("arxiv:0", "arxiv:1"), "arxiv:0")]
+    shown = build_digest(papers, assignments, themes, [], week="2025-W24", title="T")
+    assert [s.kind for s in shown.sections] == ["theme", "other"]
+    off = build_digest(
+        papers, assignments, themes, [], week="2025-W24", title="T", themes_shown="off"
+    )
+    assert [s.kind for s in off.sections] == ["other"]
+    assert len(off.sections[0].entries) == 3
 
 
 def test_build_digest_uses_ai_summary_when_present() -> None:
@@ -129,6 +186,26 @@ def test_summarize_drops_openers_that_point_at_left_out_sentences() -> None:
     assert summarize(abstract).startswith("We propose AdaVideoRAG, a retrieval framework.")
     kept = "To train agents we propose a new curriculum. It works."
     assert summarize(kept).startswith("To train agents we propose")
+    leaning = (
+        "Prior work found that retrieval helps. Exploiting these findings, we design RAGX, "
+        "a retriever. It is fast."
+    )
+    assert summarize(leaning) == "We design RAGX, a retriever. It is fast."
+    # a contribution sentence that only makes sense after the left-out one is skipped
+    pointing = "Agents fail at long tasks. These failures lead us to propose Plan-R. Plan-R works."
+    assert (
+        summarize(pointing)
+        == "Agents fail at long tasks. These failures lead us to propose Plan-R."
+    )
+
+
+def test_latex_to_text_renders_title_markup() -> None:
+    assert latex_to_text("PB$^2$: Preference Learning") == "PB²: Preference Learning"
+    assert latex_to_text(r"$\alpha$-Net: 50% faster with $O(n^2)$ cost") == (
+        "α-Net: 50% faster with O(n²) cost"
+    )
+    assert latex_to_text(r"\textsc{Quux}: x$_{t+1}$ for \$5") == "Quux: xₜ₊₁ for $5"
+    assert latex_to_text("No markup_here at all") == "No markup_here at all"
 
 
 def test_trend_marks_new_growing_shrinking() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -31,7 +32,13 @@ def _digest() -> Digest:
         "topic",
         (
             PaperEntry(
-                hot, 0.71, "We propose FlashLinear.", hot.signals.github_url, ("Multimodal",)
+                hot,
+                0.71,
+                "We propose FlashLinear.",
+                hot.signals.github_url,
+                ("Multimodal",),
+                1.2,
+                ("▲ 42 upvotes", "3 comments", "code available"),
             ),
             PaperEntry(plain, 0.52, "It is plain."),
         ),
@@ -52,6 +59,12 @@ def _digest() -> Digest:
         2,
         (topic, theme),
         (SourceCount("arxiv-cs-lg", 2), SourceCount("hf", 0, "HTTP 500")),
+        highlights=(
+            replace(
+                topic.entries[0],
+                reasons=(*topic.entries[0].reasons, "#1 of 2 in Efficient attention"),
+            ),
+        ),
     )
 
 
@@ -155,3 +168,22 @@ def test_trend_leaves_out_the_weeks_before_the_first_with_papers() -> None:
     assert trend((0, 0, 0, 2, 8)) == "▃█ ↑"  # 2 of 8 is the third of eight blocks
     assert trend((0, 0, 0, 0, 19)) == "new"
     assert trend((5,)) == ""
+
+
+def test_render_markdown_themes_compact_by_default_full_on_request_and_other_as_lines() -> None:
+    papers = [make_paper(f"arxiv:2506.{i:05d}", f"Paper number {i}") for i in range(8)]
+    theme = Section(
+        "theme-1",
+        "graphs",
+        "theme",
+        tuple(PaperEntry(p, 0.9 - i / 10, f"Summary {i}.") for i, p in enumerate(papers[:5])),
+    )
+    other = Section("other", "Other papers", "other", (PaperEntry(papers[5], 0, "Other."),))
+    digest = Digest("2025-W24", date(2025, 6, 9), date(2025, 6, 15), "T", 6, (theme, other))
+    compact = render_markdown(digest)
+    assert "- [Paper number 2](" in compact and "Paper number 3" not in compact
+    assert "… and 2 more" in compact
+    assert "Summary" not in compact and "Other." not in compact  # titles only
+    assert "- [Paper number 5](" in compact
+    full = render_markdown(digest, themes_shown="full")
+    assert "**1. [Paper number 0](" in full and "Summary 0." in full

@@ -1,7 +1,8 @@
 """One week's papers, assignments and themes → a `Digest` ready to render (pure).
 
-Chooses, groups and orders; writes nothing. Summaries are extractive (whole sentences only) unless a
-source supplied one. Imports only models and the stdlib.
+Chooses, groups and orders; writes nothing. Sections and the "This week" highlights are ranked by
+`rank.importance`; summaries are extractive (`summary.summarize`) unless a source supplied one, and
+titles have their LaTeX rendered. Imports only models, its sibling modules and the stdlib.
 """
 
 from __future__ import annotations
@@ -11,6 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 
+from pipeline.digest.rank import importance, pick_highlights, rank, reasons
+from pipeline.digest.summary import (
+    cap_length,
+    latex_to_text,
+    summarize,
+)
 from pipeline.models import (
     Assignment,
     Digest,
@@ -23,63 +30,6 @@ from pipeline.models import (
     trend_of,
 )
 
-_ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "etc.", "vs.", "cf.", "Fig.", "Eq.", "resp.", "approx.")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
-_CONTRIBUTION = re.compile(
-    r"\b(we|this (paper|work|study)|here,? we|in this (paper|work))\b[^.]{0,60}?\b"
-    r"(propose|present|introduce|develop|show|demonstrate|design|study|investigate|find|release)",
-    re.IGNORECASE,
-)
-_LATEX_WRAPPERS = re.compile(
-    r"\\(?:emph|textbf|textit|texttt|textsc|textrm|mathrm|mathbf|mathit|text|underline)\{([^{}]*)\}"
-)
-_LATEX_GROUP = re.compile(r"\{\\(?:em|bf|it|tt|sc)\s+([^{}]*)\}")
-_LATEX_HREF = re.compile(r"\\href\{[^{}]*\}\{([^{}]*)\}")
-_LATEX_URL = re.compile(r"\\url\{([^{}]*)\}")
-_LATEX_CITE = re.compile(r"\s*\\(?:cite|citep|citet|ref)\{[^{}]*\}")
-_LATEX_ESCAPE = re.compile(r"\\([%&_#$])")
-_LATEX_SYMBOLS = {
-    "times": "×",
-    "sim": "~",
-    "approx": "≈",
-    "leq": "≤",
-    "le": "≤",
-    "geq": "≥",
-    "ge": "≥",
-    "pm": "±",
-    "rightarrow": "→",
-    "to": "→",
-    "infty": "∞",
-    "ell": "ℓ",
-    "cdot": "·",
-    "alpha": "α",
-    "beta": "β",
-    "gamma": "γ",
-    "delta": "δ",
-    "epsilon": "ε",
-    "theta": "θ",
-    "lambda": "λ",
-    "mu": "μ",
-    "pi": "π",
-    "sigma": "σ",
-    "tau": "τ",
-    "phi": "φ",
-    "omega": "ω",
-}
-_LATEX_SYMBOL = re.compile(
-    r"\\(" + "|".join(sorted(_LATEX_SYMBOLS, key=len, reverse=True)) + r")(?![a-zA-Z])"
-)
-_SIMPLE_MATH = re.compile(r"\$([^$\\]{1,40})\$")
-# Openers that point back at a sentence the summary leaves out ("To this end, we propose …").
-_CONNECTIVE = re.compile(
-    r"^(?:to (?:this end|address (?:this|these|it|them|such)[^,]{0,40}|tackle[^,]{0,40}|"
-    r"overcome[^,]{0,40}|bridge[^,]{0,40}|fill[^,]{0,40}|mitigate[^,]{0,40}|solve[^,]{0,40})|"
-    r"based on (?:this|these|our)[^,]{0,40}|motivated by[^,]{0,40}|in response|"
-    r"therefore|thus|hence|however|consequently|instead|specifically|in particular|moreover|"
-    r"furthermore|additionally|in addition|finally|besides|"
-    r"in this (?:paper|work|study)|here|accordingly),\s+",
-    re.IGNORECASE,
-)
 _CODE_URL = re.compile(r"https?://(?:www\.)?(?:github\.com|gitlab\.com|huggingface\.co)/[\w.\-/]+")
 
 
@@ -96,56 +46,6 @@ def iso_week(day: date) -> str:
     return f"{year}-W{number:02d}"
 
 
-def split_sentences(text: str) -> list[str]:
-    """Split an abstract into sentences without breaking at common abbreviations."""
-    present = [(i, abbr) for i, abbr in enumerate(_ABBREVIATIONS) if abbr in text]
-    protected = text
-    for i, abbr in present:
-        protected = protected.replace(abbr, f"\x00{i}\x00")
-    parts = _SENTENCE_END.split(protected)
-    sentences = []
-    for part in parts:
-        for i, abbr in present:
-            part = part.replace(f"\x00{i}\x00", abbr)
-        if part.strip():
-            sentences.append(part.strip())
-    return sentences
-
-
-def plain_text(text: str) -> str:
-    """Common LaTeX markup in arXiv abstracts made readable: \\emph{x} → x, $\\times$ → ×."""
-    if "\\" not in text and "$" not in text:
-        return text  # most abstracts: nothing to do, and this runs for every paper of the week
-    for _ in range(3):  # nested wrappers
-        text = _LATEX_WRAPPERS.sub(r"\1", text)
-    text = _LATEX_CITE.sub("", text)
-    text = _LATEX_GROUP.sub(r"\1", text)
-    text = _LATEX_HREF.sub(r"\1", text)
-    text = _LATEX_URL.sub(r"\1", text)
-    text = _LATEX_SYMBOL.sub(lambda m: _LATEX_SYMBOLS[m.group(1)], text)
-    text = _SIMPLE_MATH.sub(r"\1", text)
-    return _LATEX_ESCAPE.sub(r"\1", text)
-
-
-def _drop_connective(sentence: str) -> str:
-    stripped = _CONNECTIVE.sub("", sentence, count=1)
-    if stripped == sentence or not stripped:
-        return sentence
-    return stripped[0].upper() + stripped[1:]
-
-
-def summarize(abstract: str, *, max_chars: int = 320) -> str:
-    """One or two whole sentences: the contribution sentence when there is one, else the opening."""
-    sentences = split_sentences(plain_text(abstract))
-    if not sentences:
-        return ""
-    start = next((i for i, s in enumerate(sentences) if _CONTRIBUTION.search(s)), 0)
-    chosen = [_drop_connective(sentences[start])]
-    if start + 1 < len(sentences) and len(chosen[0]) + len(sentences[start + 1]) < max_chars:
-        chosen.append(sentences[start + 1])
-    return " ".join(chosen)
-
-
 def find_code_url(paper: Paper) -> str | None:
     """A code link: the source's repository signal, else a repository URL named in the abstract."""
     if paper.signals.github_url:
@@ -154,15 +54,26 @@ def find_code_url(paper: Paper) -> str | None:
     return match.group(0).rstrip(".,;)") if match else None
 
 
+#: Longest summary shown, in characters (whole sentences; see summary.cap_length).
+SUMMARY_CHARS = 320
+THEMES_SHOWN = ("compact", "full", "off")
+
+
 def _entry(paper: Paper, score: float, also: tuple[str, ...] = ()) -> PaperEntry:
-    summary = paper.signals.ai_summary or summarize(paper.abstract)
-    return PaperEntry(paper, round(score, 4), summary, find_code_url(paper), also)
-
-
-def _rank(entries: list[PaperEntry]) -> tuple[PaperEntry, ...]:
-    # Community signal first (when a source has it), then fit to the theme; the id breaks ties.
-    return tuple(
-        sorted(entries, key=lambda e: (-(e.paper.signals.upvotes or 0), -e.score, e.paper.paper_id))
+    if paper.signals.ai_summary:
+        summary = cap_length(" ".join(paper.signals.ai_summary.split()), SUMMARY_CHARS)
+    else:
+        summary = summarize(paper.abstract, max_chars=SUMMARY_CHARS)
+    code_url = find_code_url(paper)
+    has_code = code_url is not None
+    return PaperEntry(
+        replace(paper, title=latex_to_text(paper.title)),
+        round(score, 4),
+        summary,
+        code_url,
+        also,
+        round(importance(paper, score, has_code=has_code), 4),
+        reasons(paper, has_code=has_code),
     )
 
 
@@ -178,8 +89,16 @@ def build_digest(
     coverage: Sequence[SourceCount] = (),
     notes: Sequence[str] = (),
     history: Mapping[str, tuple[int, ...]] | None = None,
+    n_highlights: int = 10,
+    themes_shown: str = "compact",
 ) -> Digest:
-    """Group the week's papers into sections: configured topics, discovered themes, then Other."""
+    """Group the week's papers into sections: configured topics, discovered themes, then Other,
+    each ranked by importance, plus about `n_highlights` picks across the topics. With
+    `themes_shown="off"` the themes' papers are listed under Other instead."""
+    if themes_shown not in THEMES_SHOWN:
+        raise ValueError(f"themes_shown must be one of {THEMES_SHOWN}, got {themes_shown!r}")
+    if themes_shown == "off":
+        themes = ()
     by_id = {p.paper_id: p for p in papers}
     assigned = {a.paper_id: a for a in assignments}
     names = {t.slug: t.name for t in topics}
@@ -192,7 +111,7 @@ def build_digest(
         ]
         if entries:
             sections.append(
-                Section(topic.slug, topic.name, "topic", _rank(entries), topic.description)
+                Section(topic.slug, topic.name, "topic", rank(entries), topic.description)
             )
     themed: set[str] = set()
     scores = theme_scores or {}
@@ -200,7 +119,7 @@ def build_digest(
         entries = [_entry(by_id[pid], scores.get(pid, 0.0)) for pid in theme.paper_ids]
         themed.update(theme.paper_ids)
         sections.append(
-            Section(theme.theme_id, theme.label, "theme", _rank(entries), terms=theme.terms)
+            Section(theme.theme_id, theme.label, "theme", rank(entries), terms=theme.terms)
         )
     rest = [
         _entry(p, 0.0)
@@ -208,12 +127,21 @@ def build_digest(
         if p.paper_id not in themed and assigned.get(p.paper_id, _NONE).primary is None
     ]
     if rest:
-        sections.append(Section("other", "Other papers", "other", _rank(rest)))
+        sections.append(Section("other", "Other papers", "other", rank(rest)))
     if history:
         sections = [_with_history(s, history.get(s.key, ())) for s in sections]
     start, end = week_bounds(week)
+    highlights = pick_highlights([s for s in sections if s.kind == "topic"], n_highlights)
     return Digest(
-        week, start, end, title, len(by_id), tuple(sections), tuple(coverage), tuple(notes)
+        week,
+        start,
+        end,
+        title,
+        len(by_id),
+        tuple(sections),
+        tuple(coverage),
+        tuple(notes),
+        highlights,
     )
 
 

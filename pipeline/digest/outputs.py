@@ -99,6 +99,7 @@ def plan_files(
         more_per_section=settings.digest.more_per_section,
         templates_dir=settings.paths.templates_dir,
         chart=chart_name,
+        themes_shown=settings.digest.themes,
     )
     markdown_name = f"{digest.week}.md"
     files[folder / markdown_name] = text.encode("utf-8")

@@ -201,14 +201,19 @@ def render_markdown(
     more_per_section: int = 25,
     templates_dir: Path | None = None,
     chart: str | None = None,
+    themes_shown: str = "compact",
 ) -> str:
-    """The digest as Markdown; `chart` is the trend chart's file name beside it, if there is one."""
+    """The digest as Markdown; `chart` is the trend chart's file name beside it, if there is one.
+    Topics show `top_per_section` papers in full and up to `more_per_section` more as title
+    lines; discovered themes are three title lines each unless `themes_shown` is "full"; Other
+    is title lines only."""
     template = make_environment(templates_dir).get_template("digest.md.j2")
     context: dict[str, Any] = {
         "digest": digest,
         "top": top_per_section,
         "more": more_per_section,
         "chart": chart,
+        "themes_shown": themes_shown,
     }
     text = template.render(context)
     return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"

@@ -258,6 +258,8 @@ def _decide(
         coverage=rows,
         notes=notes,
         history=continued.history,
+        n_highlights=settings.digest.highlights,
+        themes_shown=settings.digest.themes,
     )
 
 

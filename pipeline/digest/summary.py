@@ -1,0 +1,213 @@
+"""Paper text made readable on its own: LaTeX → text, and a short extractive summary (pure).
+
+Titles go through pylatexenc (`PB$^2$` → `PB²`); abstracts through a few cheap rewrites (most have
+no markup and this runs for every paper of the week). A summary is whole sentences chosen from the
+abstract, never one that starts by pointing back at a sentence left out (issue 13), capped in
+length. Imports only the standard library and pylatexenc.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from pylatexenc.latex2text import LatexNodes2Text
+from pylatexenc.latexwalker import LatexWalkerError
+
+_ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "etc.", "vs.", "cf.", "Fig.", "Eq.", "resp.", "approx.")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+_CONTRIBUTION = re.compile(
+    r"\b(we|this (paper|work|study)|here,? we|in this (paper|work))\b[^.]{0,60}?\b"
+    r"(propose|present|introduce|develop|show|demonstrate|design|study|investigate|find|release)",
+    re.IGNORECASE,
+)
+_LATEX_WRAPPERS = re.compile(
+    r"\\(?:emph|textbf|textit|texttt|textsc|textrm|mathrm|mathbf|mathit|text|underline)\{([^{}]*)\}"
+)
+_LATEX_GROUP = re.compile(r"\{\\(?:em|bf|it|tt|sc)\s+([^{}]*)\}")
+_LATEX_HREF = re.compile(r"\\href\{[^{}]*\}\{([^{}]*)\}")
+_LATEX_URL = re.compile(r"\\url\{([^{}]*)\}")
+_LATEX_CITE = re.compile(r"\s*\\(?:cite|citep|citet|ref)\{[^{}]*\}")
+_LATEX_ESCAPE = re.compile(r"\\([%&_#$])")
+_LATEX_SYMBOLS = {
+    "times": "×",
+    "sim": "~",
+    "approx": "≈",
+    "leq": "≤",
+    "le": "≤",
+    "geq": "≥",
+    "ge": "≥",
+    "pm": "±",
+    "rightarrow": "→",
+    "to": "→",
+    "infty": "∞",
+    "ell": "ℓ",
+    "cdot": "·",
+    "alpha": "α",
+    "beta": "β",
+    "gamma": "γ",
+    "delta": "δ",
+    "epsilon": "ε",
+    "theta": "θ",
+    "lambda": "λ",
+    "mu": "μ",
+    "pi": "π",
+    "sigma": "σ",
+    "tau": "τ",
+    "phi": "φ",
+    "omega": "ω",
+}
+_LATEX_SYMBOL = re.compile(
+    r"\\(" + "|".join(sorted(_LATEX_SYMBOLS, key=len, reverse=True)) + r")(?![a-zA-Z])"
+)
+_SIMPLE_MATH = re.compile(r"\$([^$\\]{1,40})\$")
+# Openers that point back at a sentence the summary leaves out ("To this end, we propose …").
+_CONNECTIVE = re.compile(
+    r"^(?:to (?:this end|address (?:this|these|it|them|such)[^,]{0,40}|tackle[^,]{0,40}|"
+    r"overcome[^,]{0,40}|bridge[^,]{0,40}|fill[^,]{0,40}|mitigate[^,]{0,40}|solve[^,]{0,40})|"
+    r"based on (?:this|these|our)[^,]{0,40}|motivated by[^,]{0,40}|in response|"
+    r"therefore|thus|hence|however|consequently|instead|specifically|in particular|moreover|"
+    r"furthermore|additionally|in addition|finally|besides|"
+    r"in this (?:paper|work|study)|here|accordingly),\s+",
+    re.IGNORECASE,
+)
+_SUPERSCRIPTS = dict(zip("0123456789+-=()nix", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱˣ", strict=True))
+_SUBSCRIPTS = dict(zip("0123456789+-=()aeoxhklmnpst", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜ", strict=True))
+_SCRIPT = re.compile(r"([\^_])(?:\{([^{}]{1,12})\}|([0-9a-zA-Z+\-]))")
+_BARE_PERCENT = re.compile(r"(?<!\\)%")
+_BARE_DOLLAR = re.compile(r"(?<!\\)\$")
+# A sentence that opens by pointing at one the summary leaves out: "These results suggest …",
+# "Such methods …", "It also …". "This paper/work/study …" introduces, it does not point back.
+_BACK_REFERENCE = re.compile(
+    r"^(?:these|those|such|they|it|its|this(?!\s+(?:paper|work|study|article|survey|thesis|"
+    r"report|letter|position|tutorial|dissertation|note|chapter|benchmark|dataset)\b))\b",
+    re.IGNORECASE,
+)
+# An opening clause that leans on what came before ("Exploiting these findings, we …", "Building
+# on this insight, …"): dropped when the rest is a sentence of its own.
+_LEANING_CLAUSE = re.compile(
+    r"^(?![^,]*\b(?:we|our|I)\b)[A-Z][\w\s-]{0,50}?"
+    r"\b(?:this|these|those|such|above|aforementioned|them|it)\b"
+    r"(?!\s+(?:paper|work|study|article|letter)\b)[\w\s-]{0,30},\s+(?=[a-zA-Z])"
+)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split an abstract into sentences without breaking at common abbreviations."""
+    present = [(i, abbr) for i, abbr in enumerate(_ABBREVIATIONS) if abbr in text]
+    protected = text
+    for i, abbr in present:
+        protected = protected.replace(abbr, f"\x00{i}\x00")
+    parts = _SENTENCE_END.split(protected)
+    sentences = []
+    for part in parts:
+        for i, abbr in present:
+            part = part.replace(f"\x00{i}\x00", abbr)
+        if part.strip():
+            sentences.append(part.strip())
+    return sentences
+
+
+def plain_text(text: str) -> str:
+    """Common LaTeX markup in arXiv abstracts made readable: \\emph{x} → x, $\\times$ → ×."""
+    if "\\" not in text and "$" not in text:
+        return text  # most abstracts: nothing to do, and this runs for every paper of the week
+    for _ in range(3):  # nested wrappers
+        text = _LATEX_WRAPPERS.sub(r"\1", text)
+    text = _LATEX_CITE.sub("", text)
+    text = _LATEX_GROUP.sub(r"\1", text)
+    text = _LATEX_HREF.sub(r"\1", text)
+    text = _LATEX_URL.sub(r"\1", text)
+    text = _LATEX_SYMBOL.sub(lambda m: _LATEX_SYMBOLS[m.group(1)], text)
+    text = _SIMPLE_MATH.sub(r"\1", text)
+    return _LATEX_ESCAPE.sub(r"\1", text)
+
+
+def _drop_connective(sentence: str) -> str:
+    stripped = _CONNECTIVE.sub("", sentence, count=1)
+    if stripped == sentence or not stripped:
+        return sentence
+    return stripped[0].upper() + stripped[1:]
+
+
+def _scripts(match: re.Match[str]) -> str:
+    body = match.group(2) if match.group(2) is not None else match.group(3)
+    table = _SUPERSCRIPTS if match.group(1) == "^" else _SUBSCRIPTS
+    if all(c in table for c in body):
+        return "".join(table[c] for c in body)
+    return match.group(0)
+
+
+@cache
+def _latex_converter() -> LatexNodes2Text:
+    return LatexNodes2Text(math_mode="text", keep_braced_groups=False)
+
+
+def latex_to_text(text: str) -> str:
+    """A title's LaTeX as plain text: `PB$^2$` → `PB²`, `$\\alpha$-Net` → `α-Net`; a title
+    without markup is returned unchanged, and one pylatexenc cannot parse falls back to the
+    cheap rewrites of `plain_text`."""
+    if "\\" not in text and "$" not in text:
+        return text
+    text = _LATEX_CITE.sub("", text)
+    text = _SCRIPT.sub(_scripts, text)
+    text = _BARE_PERCENT.sub(r"\\%", text)  # "50%" in a title is a percent, not a comment
+    if len(_BARE_DOLLAR.findall(text)) % 2:  # an unpaired dollar is money, not math
+        text = _BARE_DOLLAR.sub(r"\\$", text)
+    try:
+        converted = _latex_converter().latex_to_text(text)
+    except LatexWalkerError:  # pylatexenc is tolerant by default; this is the odd leftover
+        return plain_text(text)
+    return " ".join(str(converted).split())
+
+
+def _stands_alone(sentence: str) -> str | None:
+    """The sentence, its leaning opener dropped; None when it only makes sense after another."""
+    sentence = _drop_connective(sentence)
+    leaning = _LEANING_CLAUSE.match(sentence)
+    if leaning:
+        rest = sentence[leaning.end() :]
+        sentence = rest[0].upper() + rest[1:]
+    return None if _BACK_REFERENCE.match(sentence) else sentence
+
+
+def cap_length(text: str, max_chars: int) -> str:
+    """Whole sentences up to `max_chars`; a first sentence longer than that is cut at its last
+    clause break (else word) before the cap, with '…'."""
+    if len(text) <= max_chars:
+        return text
+    kept = ""
+    for sentence in split_sentences(text):
+        joined = f"{kept} {sentence}".strip()
+        if len(joined) > max_chars:
+            break
+        kept = joined
+    if kept:
+        return kept
+    head = text[: max_chars - 1]
+    cut = max(head.rfind(", "), head.rfind("; "), head.rfind(": "))
+    if cut < max_chars // 2:
+        cut = head.rfind(" ")
+    return head[: max(cut, 1)].rstrip(" ,;:") + " …"
+
+
+def summarize(abstract: str, *, max_chars: int = 320) -> str:
+    """One or two whole sentences that stand alone: the contribution sentence when there is one
+    that fits in `max_chars`, else the opening, else the next that fits; a sentence longer than
+    that is cut at a clause break only when no sentence fits (see cap_length)."""
+    sentences = split_sentences(plain_text(abstract))
+    if not sentences:
+        return ""
+    starts = [i for i, s in enumerate(sentences) if _CONTRIBUTION.search(s)]
+    candidates = []
+    for start in dict.fromkeys([*starts, *range(len(sentences))]):
+        alone = _stands_alone(sentences[start])
+        if alone is not None:
+            candidates.append((start, alone))
+    if not candidates:
+        candidates = [(0, _drop_connective(sentences[0]))]
+    start, first = next(((i, s) for i, s in candidates if len(s) <= max_chars), candidates[0])
+    chosen = [first]
+    if start + 1 < len(sentences) and len(first) + len(sentences[start + 1]) < max_chars:
+        chosen.append(sentences[start + 1])
+    return cap_length(" ".join(chosen), max_chars)
