@@ -135,8 +135,8 @@ def test_build_digest_highlights_span_topics_and_say_why() -> None:
     )
     picked = [e.paper.paper_id for e in digest.highlights]
     assert picked == ["arxiv:x0", "arxiv:x1", "arxiv:y2", "arxiv:y1"]  # two each: a fair share
-    assert digest.highlights[0].reasons == ("▲ 100 upvotes", "#1 of 6 in X")
-    assert digest.highlights[2].reasons == ("#1 of 3 in Y",)
+    assert digest.highlights[0].reasons == ("▲ 100 upvotes", "1st of 6 in X")
+    assert digest.highlights[2].reasons == ("1st of 3 in Y",)
     few = build_digest(papers, assignments, [], topics, week="2025-W24", title="T", n_highlights=8)
     assert len(few.highlights) == 8  # y has only three: x fills the rest
     none = build_digest(papers, assignments, [], topics, week="2025-W24", title="T", n_highlights=0)

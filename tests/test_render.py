@@ -62,7 +62,7 @@ def _digest() -> Digest:
         highlights=(
             replace(
                 topic.entries[0],
-                reasons=(*topic.entries[0].reasons, "#1 of 2 in Efficient attention"),
+                reasons=(*topic.entries[0].reasons, "1st of 2 in Efficient attention"),
             ),
         ),
     )

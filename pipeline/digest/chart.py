@@ -1,54 +1,87 @@
 """Trend chart: papers per topic over the last weeks, as PNG bytes (pure: data in, bytes out).
 
-matplotlib is imported inside the function, on the Agg backend (no display, thread-safe enough
-for the scheduler); `run` writes the file. Imports only the standard library at module level.
+Drawn to be read on a phone (issue 13): 5 inches at 160 dpi, shown at 400 px wide the text is
+still ~11 px; the legend sits below the plot in one column, so long topic names are never cut;
+counts are whole numbers, so the y ticks are too; a topic keeps its colour when the config changes
+(the colour comes from its slug, not its position). matplotlib is imported inside the function, on
+the Agg backend (no display, thread-safe enough for the scheduler); `run` writes the file. Imports
+only the standard library at module level.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Mapping, Sequence
 
-_COLOURS = (
+PALETTE = (
     "#0969da", "#cf222e", "#1a7f37", "#8250df", "#bf8700", "#0598bc", "#bc4c00", "#6e7781",
-    "#e85aad", "#4d2d00",
+    "#e85aad", "#4d2d00", "#2da44e", "#a475f9",
 )  # fmt: skip
+WIDTH_IN, DPI = 5.0, 160
+PLOT_HEIGHT_IN, LEGEND_ROW_IN = 2.6, 0.24
+
+
+def colours_for(keys: Sequence[str]) -> dict[str, str]:
+    """A colour per key from a hash of the key itself; two keys that hash alike are resolved in
+    sorted order (the next free colour), so reordering or adding keys rarely moves a colour."""
+    taken: set[int] = set()
+    colours = {}
+    for key in sorted(set(keys)):
+        slot = int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) % len(PALETTE)
+        for step in range(len(PALETTE)):
+            if (slot + step) % len(PALETTE) not in taken or len(taken) >= len(PALETTE):
+                slot = (slot + step) % len(PALETTE)
+                break
+        taken.add(slot)
+        colours[key] = PALETTE[slot]
+    return colours
 
 
 def render_trend_chart(
-    weeks: Sequence[str], series: Mapping[str, Sequence[int]], *, title: str
+    weeks: Sequence[str],
+    series: Mapping[str, Sequence[int]],
+    *,
+    title: str,
+    colour_keys: Mapping[str, str] | None = None,
 ) -> bytes:
-    """A line per series (label → counts aligned with `weeks`), as a PNG."""
+    """A line per series (label → counts aligned with `weeks`), as a PNG. `colour_keys` maps a
+    label to the stable key its colour comes from (a topic's slug); default: the label."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure  # a bare Figure: no pyplot global state
+    from matplotlib.ticker import MaxNLocator
 
-    figure = Figure(figsize=(7.2, 4.4), dpi=110)
+    keys = {label: (colour_keys or {}).get(label, label) for label in series}
+    colours = colours_for(list(keys.values()))
+    height = PLOT_HEIGHT_IN + LEGEND_ROW_IN * len(series)
+    figure = Figure(figsize=(WIDTH_IN, height), dpi=DPI, layout="constrained")
     axes = figure.add_subplot()
     positions = range(len(weeks))
-    for i, (label, counts) in enumerate(series.items()):
+    for label, counts in series.items():
         axes.plot(
             positions,
             list(counts),
             marker="o",
             linewidth=2,
             markersize=4,
-            color=_COLOURS[i % len(_COLOURS)],
+            color=colours[keys[label]],
             label=label,
         )
     axes.set_xticks(list(positions), [w.replace("-W", "\nW") for w in weeks], fontsize=8)
+    axes.set_xlim(-0.5, max(len(weeks) - 0.5, 0.5))
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=2))
+    top = max((max(c, default=0) for c in series.values()), default=0)
+    axes.set_ylim(0, max(top, 1) * 1.1)
+    axes.tick_params(axis="y", labelsize=8)
     axes.set_ylabel("papers", fontsize=9)
-    axes.set_ylim(bottom=0)
     axes.set_title(title, fontsize=10, loc="left")
     axes.grid(axis="y", color="#eaeef2")
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
     if series:
-        axes.legend(
-            fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2
-        )
-    figure.tight_layout()
+        figure.legend(fontsize=9, frameon=False, loc="outside lower left", ncols=1)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", metadata={"Software": None})
     return buffer.getvalue()

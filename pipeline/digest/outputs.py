@@ -92,6 +92,7 @@ def plan_files(
             weeks,
             {names[key]: counts for key, counts in series.items()},
             title=f"Papers per topic, {weeks[0]} to {weeks[-1]}",
+            colour_keys={names[key]: key for key in series},
         )
     text = render.render_markdown(
         digest,

@@ -84,7 +84,7 @@ def rank(entries: Sequence[PaperEntry]) -> tuple[PaperEntry, ...]:
 def pick_highlights(sections: Sequence[Section], n: int) -> tuple[PaperEntry, ...]:
     """About `n` of the most important papers across the given (ranked) sections, each section
     giving at most its fair share until every section has had its turn; each pick's reasons end
-    with where it ranks ("#1 of 34 in Robot learning")."""
+    with where it ranks ("1st of 34 in Robot learning")."""
     if n <= 0 or not sections:
         return ()
     share = max(1, math.ceil(n / len(sections)))
@@ -103,6 +103,12 @@ def pick_highlights(sections: Sequence[Section], n: int) -> tuple[PaperEntry, ..
     return tuple(_with_place(entry, position, section) for entry, position, section in picked)
 
 
+def ordinal(n: int) -> str:
+    """1 → '1st', 2 → '2nd', 11 → '11th', 23 → '23rd'."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def _with_place(entry: PaperEntry, position: int, section: Section) -> PaperEntry:
-    place = f"#{position + 1} of {len(section.entries)} in {section.title}"
+    place = f"{ordinal(position + 1)} of {len(section.entries)} in {section.title}"
     return replace(entry, reasons=(*entry.reasons, place))
