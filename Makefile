@@ -16,13 +16,16 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# The bundled data spans three ISO weeks: build them in order, as a weekly service would have,
-# so the latest digest (printed last) shows trends against the earlier ones.
+# The bundled arXiv data spans three ISO weeks: build them in order, as a weekly service would
+# have, so each shows trends against the earlier ones; then the latest week, the Hugging Face
+# daily page (authors, upvotes, stars). Everything goes to digests/demo/, not digests/.
+DEMO := HF_HUB_OFFLINE=1 $(BIN)/digest --config examples/demo.toml
 demo: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/digest --config examples/demo.toml ingest
-	HF_HUB_OFFLINE=1 $(BIN)/digest --config examples/demo.toml build --week 2025-W23
-	HF_HUB_OFFLINE=1 $(BIN)/digest --config examples/demo.toml build --week 2025-W24
-	HF_HUB_OFFLINE=1 $(BIN)/digest --config examples/demo.toml build
+	$(DEMO) ingest
+	$(DEMO) build --week 2025-W23
+	$(DEMO) build --week 2025-W24
+	$(DEMO) build --week 2025-W25
+	$(DEMO) build
 
 # Every test. Any non-zero pytest status fails the target, 5 ("no tests ran") included: a run
 # that selected nothing is never green. PYTEST_ARGS passes options through (-x, -k NAME, a path).
@@ -57,8 +60,9 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) data/demo
+	rm -rf $(VENV) data/demo digests/demo
 
-# Headless Chromium (Debian package) for the test that screenshots the HTML digest.
+# Headless Chromium (Debian package) for the tests that load the HTML digest in a browser
+# (screenshot; layout at 400 px). .ci/run installs it, so in CI those tests always run.
 chromium:
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import html
+import json
+import os
+import re
 import shutil
 import subprocess
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +17,7 @@ from conftest import make_paper
 from htmlcheck import active_content, hrefs
 from test_render import _digest
 
+from pipeline.digest.chart import render_trend_chart
 from pipeline.digest.html import render_html, render_text, sanitize_html, slugify
 from pipeline.digest.render import anchor, render_markdown
 from pipeline.models import Digest, PaperEntry, Section
@@ -75,16 +81,16 @@ def test_render_text_is_readable_plain_text_with_links() -> None:
     assert max(len(line) for line in text.splitlines() if "<http" not in line) <= 78
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(
-    shutil.which("chromium") is None, reason="chromium not installed (make chromium)"
+# CI installs Chromium (.ci/run: make chromium) and sets REQUIRE_CHROMIUM: there these tests
+# always run, and fail if the browser is missing; elsewhere they are skipped without it.
+needs_chromium = pytest.mark.skipif(
+    shutil.which("chromium") is None and not os.environ.get("REQUIRE_CHROMIUM"),
+    reason="chromium not installed (make chromium)",
 )
-def test_render_html_screenshot_in_headless_chromium(tmp_path: Path) -> None:
-    page = tmp_path / "digest.html"
-    page.write_text(render_html(render_markdown(_digest()), title="digest"), encoding="utf-8")
-    shot = tmp_path / "digest.png"
-    profile = tempfile.mkdtemp(dir=tmp_path)
-    subprocess.run(
+
+
+def _chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [
             "chromium",
             "--headless",
@@ -96,13 +102,26 @@ def test_render_html_screenshot_in_headless_chromium(tmp_path: Path) -> None:
             "--no-first-run",
             f"--user-data-dir={profile}",
             "--hide-scrollbars",
-            "--window-size=800,1000",
-            f"--screenshot={shot}",
-            page.as_uri(),
+            *args,
         ],
         check=True,
         capture_output=True,
-        timeout=60,
+        text=True,
+        timeout=90,
+    )
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_render_html_screenshot_in_headless_chromium(tmp_path: Path) -> None:
+    page = tmp_path / "digest.html"
+    page.write_text(render_html(render_markdown(_digest()), title="digest"), encoding="utf-8")
+    shot = tmp_path / "digest.png"
+    _chromium(
+        Path(tempfile.mkdtemp(dir=tmp_path)),
+        "--window-size=800,1000",
+        f"--screenshot={shot}",
+        page.as_uri(),
     )
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -110,3 +129,73 @@ def test_render_html_screenshot_in_headless_chromium(tmp_path: Path) -> None:
     assert (width, height) == (800, 1000)
     # A rendered page is not blank: PNG of a single colour compresses to a few hundred bytes.
     assert len(data) > 20_000
+
+
+# Run in the browser after the page loaded; the digest itself never carries a script (sanitised).
+# Headless Chromium's window is at least 500 px wide, so the digest is shown in a 400 px iframe and
+# posts what it measured to the page around it, which --dump-dom prints.
+_PHONE = """<!DOCTYPE html><html><body style="margin:0">
+<iframe src="digest.html" style="width:400px;height:900px;border:0"></iframe>
+<script>
+window.addEventListener("message", (event) => {
+  const out = document.createElement("pre");
+  out.id = "layout-facts";
+  out.textContent = event.data;
+  document.body.appendChild(out);
+});
+</script></body></html>"""
+_FACTS_SCRIPT = """<script>
+window.addEventListener("load", () => {
+  const root = document.documentElement;
+  const anchors = [...document.querySelectorAll('a[href^="#"]')].map(
+    (a) => decodeURIComponent(a.getAttribute("href").slice(1)));
+  const facts = {
+    viewport: window.innerWidth,
+    scroll_width: root.scrollWidth,
+    anchors: anchors.length,
+    unresolved: anchors.filter((id) => !document.getElementById(id)),
+    images: [...document.images].map((i) => [i.getAttribute("src"), i.naturalWidth]),
+  };
+  window.parent.postMessage(JSON.stringify(facts), "*");
+});
+</script>"""
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_render_html_reads_on_a_400px_phone(tmp_path: Path) -> None:
+    """What a reader on a phone meets: no sideways scrolling, every contents link lands on a
+    heading, the chart loads."""
+    long_title = (
+        "Supercalifragilistic" * 6 + " and a very long unbroken URL " + "https://x.org/" + "a" * 120
+    )
+    long = make_paper("arxiv:2506.00003", long_title, authors=("A. Verylongsurname" * 4,))
+    base = _digest()
+    topic = base.sections[0]
+    entries = (*topic.entries, PaperEntry(long, 0.5, long_title, "https://github.com/" + "b" * 90))
+    digest = replace(
+        base, sections=(replace(topic, title=long_title[:80], entries=entries), *base.sections[1:])
+    )
+    chart = render_trend_chart(
+        ["2025-W23", "2025-W24"], {long_title[:60]: [1, 2], "NAS": [3, 1]}, title="t"
+    )
+    (tmp_path / "2025-W24-trends.png").write_bytes(chart)
+    markdown = render_markdown(digest, top_per_section=5, chart="2025-W24-trends.png")
+    page = render_html(markdown, title="digest")
+    assert active_content(page) == []
+    (tmp_path / "digest.html").write_text(page.replace("</body>", _FACTS_SCRIPT + "</body>"))
+    (tmp_path / "phone.html").write_text(_PHONE)
+    result = _chromium(
+        Path(tempfile.mkdtemp(dir=tmp_path)),
+        "--window-size=600,1000",
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+        (tmp_path / "phone.html").as_uri(),
+    )
+    found = re.search(r'<pre id="layout-facts">(.*?)</pre>', result.stdout, re.DOTALL)
+    assert found, result.stdout[-2000:]
+    facts = json.loads(html.unescape(found.group(1)))
+    assert facts["viewport"] == 400
+    assert facts["scroll_width"] <= facts["viewport"], facts  # no horizontal scroll
+    assert facts["anchors"] >= 4 and facts["unresolved"] == []
+    assert facts["images"] == [["2025-W24-trends.png", 800]]  # loaded: it has a width

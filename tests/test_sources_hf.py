@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -28,6 +28,8 @@ def test_parse_hf_daily_reads_ids_titles_and_signals() -> None:
     assert first.abstract.startswith("Large Language Models (LLMs) are increasingly used")
     assert first.authors == ("Etienne Casanova", "Rafal Kocielnik", "R. Michael Alvarez")
     assert first.published == datetime(2026, 5, 29, 20, 0, tzinfo=UTC)  # the item's publishedAt
+    # listed on the daily page of 12 June: that is when this source announced it
+    assert {e.announced for e in entries} == {date(2026, 6, 12)}
     assert first.signals is not None
     assert (first.signals.upvotes, first.signals.comments) == (0, 2)
     assert first.signals.github_url is None and first.signals.project_url is None

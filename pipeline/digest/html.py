@@ -61,8 +61,8 @@ _PAGE = """<!DOCTYPE html>
 <title>{title}</title>
 </head>
 <body style="margin:0;padding:0;background:#f4f5f7">
-<div style="max-width:760px;margin:0 auto;padding:28px 32px;background:#ffffff;font-family:{font};\
-font-size:15px;line-height:1.5;color:#1f2328">
+<div style="max-width:760px;margin:0 auto;padding:20px 16px;background:#ffffff;font-family:{font};\
+font-size:15px;line-height:1.5;color:#1f2328;overflow-wrap:anywhere;word-break:break-word">
 {body}
 </div>
 </body>

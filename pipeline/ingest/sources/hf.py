@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pipeline.errors import ParseError
@@ -68,6 +68,9 @@ def _entry(item: Mapping[str, Any], source: str) -> Entry | None:
         raw_id=paper_id,
         authors=_authors(field("authors")),
         published=_datetime(field("publishedAt")),
+        # The day Hugging Face listed it: a daily page is that day's announcement, as arXiv's
+        # RSS is (the store keeps the earliest announcement, so arXiv's own date still wins).
+        announced=_date(field("submittedOnDailyAt")),
         signals=Signals(
             upvotes=_int(field("upvotes")),
             comments=_int(field("numComments")),
@@ -105,6 +108,11 @@ def _text(value: Any) -> str:
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _date(value: Any) -> date | None:
+    parsed = _datetime(value)
+    return parsed.date() if parsed else None
 
 
 def _datetime(value: Any) -> datetime | None:
