@@ -278,6 +278,7 @@ class RunReport:
     error: str | None = None
     output_paths: list[str] = field(default_factory=list)
     emailed_to: list[str] = field(default_factory=list)
+    not_done: list[str] = field(default_factory=list)  # what was deliberately left out, and why
 
     @property
     def all_sources_failed(self) -> bool:

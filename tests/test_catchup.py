@@ -92,8 +92,11 @@ def _ingest(settings: Settings, now: datetime) -> None:
 
 
 def _build(settings: Settings, now: datetime) -> str:
-    with run.open_store(settings) as store:
-        return run.run_build(settings, store, FakeEmbedder(), now=now).week or ""
+    with run.open_store(settings) as store:  # recorded, as run_command does
+        run_id = store.start_run("build", now)
+        report = run.run_build(settings, store, FakeEmbedder(), now=now)
+        store.finish_run(run_id, now, "ok", run.report_dict(report))
+    return report.week or ""
 
 
 def test_catch_up_after_simulated_downtime(settings: Settings) -> None:

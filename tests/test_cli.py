@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import FakeEmbedder, file_source, write_config
+from smtpserver import smtp_server
 
 from pipeline import run
 from pipeline.cli import cli
@@ -112,9 +113,50 @@ def test_check_config_summarises_the_shipped_configs() -> None:
         assert code == 0 and "ok" in out
 
 
-def test_build_of_an_empty_week_writes_a_digest_that_says_so(tmp_path: Path) -> None:
+def test_build_of_an_empty_week_publishes_nothing_and_says_why(tmp_path: Path) -> None:
     config = _config(tmp_path)
     code, out, _ = _invoke("--config", str(config), "build", "--week", "2020-W10")
-    assert code == 0 and "2020-W10.md" in out
-    text = (tmp_path / "out" / "2020-W10.md").read_text(encoding="utf-8")
-    assert "No papers" in text
+    assert code == 0
+    assert "no papers for 2020-W10: no digest written or sent" in out
+    folder = tmp_path / "out"
+    assert not folder.exists() or not any(folder.iterdir())  # no digest, index or feed
+
+
+def _mail(port: int) -> dict[str, object]:
+    return {
+        "send_after_build": True,
+        "smtp_host": "127.0.0.1",
+        "smtp_port": port,
+        "security": "none",
+        "sender": "digest@example.org",
+        "recipients": ["ada@example.org"],
+    }
+
+
+def test_two_runs_with_send_after_build_send_one_email(tmp_path: Path) -> None:
+    with smtp_server("none") as (inbox, port, _):
+        source = file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl")
+        config = str(_config(tmp_path, source, email=_mail(port)))
+        first = _invoke("--config", config, "run")
+        second = _invoke("--config", config, "run")
+        assert len(inbox.messages) == 1
+        assert first[0] == 0 and "e-mailed 2025-W24 to ada@example.org" in first[1]
+        assert second[0] == 0 and "2025-W24 was e-mailed on" in second[1]
+        assert "--force" in second[1]
+        again = _invoke("--config", config, "send", "--week", "2025-W24")
+        assert again[0] == 0 and len(inbox.messages) == 1
+        forced = _invoke("--config", config, "send", "--week", "2025-W24", "--force")
+        assert forced[0] == 0 and "e-mailed 2025-W24" in forced[1]
+        assert len(inbox.messages) == 2
+
+
+def test_run_where_every_source_failed_publishes_and_mails_nothing(tmp_path: Path) -> None:
+    with smtp_server("none") as (inbox, port, _):
+        gone = file_source("gone", tmp_path / "missing.jsonl")
+        config = str(_config(tmp_path, gone, email=_mail(port)))
+        code, out, _ = _invoke("--config", config, "run")
+        assert code == 1
+        assert "every source failed: no digest built or e-mailed" in out
+        assert inbox.messages == []
+    folder = tmp_path / "out"
+    assert not folder.exists() or not any(folder.iterdir())  # no digest, index.md or feed.xml

@@ -77,8 +77,9 @@ def test_run_locked_logs_one_summary_line(
     lines = [r.getMessage() for r in caplog.records if r.name == "pipeline.service.runner"]
     assert len(lines) == 1
     assert lines[0].startswith("build ok in ")
-    assert "0 embedded · digest 2025-W24 (0 papers)" in lines[0]
-    assert report.digest_path is not None and Path(report.digest_path).exists()
+    assert "0 embedded · No papers for 2025-W24" in lines[0]  # an empty week publishes nothing
+    assert lines[0].endswith("no papers for 2025-W24: no digest written or sent")
+    assert report.digest_path is None
 
 
 def test_gather_status_reports_runs_sources_fire_times_and_digests(settings: Settings) -> None:

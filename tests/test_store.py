@@ -428,8 +428,18 @@ def test_open_migrates_a_version_1_database(tmp_path: Path) -> None:
             store.list_source_days(datetime(2025, 1, 1).date(), datetime(2026, 1, 1).date()) == []
         )
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     conn.close()
+
+
+def test_deliveries_remember_the_last_send_of_each_week(store: Store) -> None:
+    assert store.get_delivery("2025-W24") is None
+    store.save_delivery("2025-W24", NOW, ["a@example.org"])
+    assert store.get_delivery("2025-W24") == NOW
+    assert store.get_delivery("2025-W25") is None
+    later = NOW + timedelta(days=1)
+    store.save_delivery("2025-W24", later, ["a@example.org", "b@example.org"])  # --force resend
+    assert store.get_delivery("2025-W24") == later
 
 
 def test_week_sections_round_trip_and_rebuild_replaces(store: Store) -> None:

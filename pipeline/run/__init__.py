@@ -183,6 +183,13 @@ def run_build(
     loaded, report.n_embedded = load_week(
         store, embedder, report.week, now=now, progress=settings.embed.progress
     )
+    if not loaded.papers:  # a future, pre-data or failed week: publishing it announces nothing
+        _, why = describe_week_coverage(
+            settings, store, (), week=report.week, now=now, problems=problems
+        )
+        report.not_done += [*why, f"no papers for {report.week}: no digest written or sent"]
+        report.finished = now
+        return report
     built = _decide(settings, store, embedder, loaded, now=now, refresh_problems=problems)
     earlier = _topic_history(store, report.week, settings.outputs.chart_weeks)
     written = outputs.write_digest(settings, built, now=now, earlier=earlier)
@@ -191,7 +198,7 @@ def run_build(
     report.n_papers_in_digest = len(loaded.papers)
     if settings.email.send_after_build:
         try:
-            report.emailed_to = outputs.send_written(settings, report.week, written)
+            _send_once(settings, store, report, now=now, written=written)
         except PipelineError as e:  # the digest is written; say the e-mail failed, exit 1
             logger.warning("digest for %s written but not e-mailed: %s", report.week, e)
             report.error = f"e-mail not sent: {e}"
@@ -209,11 +216,39 @@ def _topic_history(store: Store, week: str, n_weeks: int) -> dict[str, dict[str,
     return history
 
 
-def run_send(settings: Settings, week: str) -> RunReport:
-    """E-mail an already built digest (digests/<week>.md) to the configured recipients."""
+def _send_once(
+    settings: Settings,
+    store: Store,
+    report: RunReport,
+    *,
+    now: datetime,
+    force: bool = False,
+    written: outputs.Written | None = None,
+) -> None:
+    """E-mail report.week (what a build just `written`, else the files on disk) unless the store
+    says it was e-mailed already; `force` sends anyway."""
+    week = report.week or ""
+    sent = store.get_delivery(week)
+    if sent is not None and not force:
+        report.not_done.append(
+            f"{week} was e-mailed on {sent:%Y-%m-%d %H:%M} UTC; not sent again "
+            f"(digest send --week {week} --force resends it)"
+        )
+        return
+    if written is not None:
+        report.emailed_to = outputs.send_written(settings, week, written)
+    else:
+        report.emailed_to = outputs.send_digest(settings, week)
+    store.save_delivery(week, now, report.emailed_to)
+
+
+def run_send(settings: Settings, week: str, *, force: bool = False) -> RunReport:
+    """E-mail an already built digest (digests/<week>.md) to the configured recipients, once:
+    a week already e-mailed is sent again only with `force`."""
     now = datetime.now(UTC)
     report = RunReport(command=Command.SEND, started=now, week=week)
-    report.emailed_to = outputs.send_digest(settings, week)
+    with open_store(settings) as store:
+        _send_once(settings, store, report, now=now, force=force)
     report.finished = datetime.now(UTC)
     return report
 
@@ -279,6 +314,10 @@ def run_all(
     now = now or datetime.now(UTC)
     pacer = ingest.make_pacer(settings)  # one per run: a host that failed is not asked again
     ingested = run_ingest(settings, store, embedder, now=now, client=client, pacer=pacer)
+    if ingested.all_sources_failed:  # nothing real to publish: no digest, index, feed or e-mail
+        ingested.command = Command.RUN
+        ingested.not_done.append("every source failed: no digest built or e-mailed")
+        return ingested
     built = run_build(settings, store, embedder, now=now, week=week, client=client, pacer=pacer)
     return dataclasses.replace(
         built,

@@ -47,6 +47,7 @@ def describe_report(report: RunReport) -> str:
         lines.append("also wrote: " + ", ".join(Path(p).name for p in extra))
     if report.emailed_to:
         lines.append(f"e-mailed {report.week} to {', '.join(report.emailed_to)}")
+    lines += report.not_done
     if report.error:
         lines.append(f"error: {report.error}")
     return "\n".join(lines)

@@ -78,7 +78,7 @@ def summarize_report(report: RunReport, *, duration_s: float) -> str:
         parts.append(f"digest {report.week} ({report.n_papers_in_digest} papers)")
     if failed:
         parts.append("failed sources: " + ", ".join(failed))
-    return " · ".join(parts)
+    return " · ".join([*parts, *report.not_done])
 
 
 # --- catch-up -------------------------------------------------------------------------------
@@ -91,15 +91,18 @@ def plan_catch_up(settings: Settings, *, now: datetime) -> tuple[Command, ...]:
     build_trigger = crontab.make_trigger(schedule.build_cron, schedule.timezone)
     with run.open_store(settings) as store:
         last = store.get_last_run((Command.INGEST, Command.RUN), status="ok")
+        last_build = store.get_last_run((Command.BUILD, Command.RUN), status="ok")
         week = run.choose_week(
             settings.digest.week, store, now=now, timezone=settings.digest.timezone
         )
+    # A week without papers is built but writes no digest (issue 13): its build has still run.
+    built = last_build is not None and last_build.report.get("week") == week
     return catchup.plan_catch_up(
         ingest_due=crontab.previous_fire(ingest_trigger, now),
         last_ingest=last.started if last else None,
         build_due=crontab.previous_fire(build_trigger, now),
         week_end=_week_end(week, settings.digest.timezone),
-        has_digest=(settings.paths.digests_dir / f"{week}.md").exists(),
+        has_digest=built or (settings.paths.digests_dir / f"{week}.md").exists(),
     )
 
 

@@ -1,4 +1,4 @@
-"""Runs, source health and days, HTTP validators, week sections and small key/value state."""
+"""Runs, source health and days, HTTP validators, week sections, e-mails sent, key/value state."""
 
 from __future__ import annotations
 
@@ -80,6 +80,21 @@ class Runs(Database):
             )
             if cursor.rowcount == 0:
                 raise ValueError(f"no run with id {run_id}")
+
+    def get_delivery(self, week: str) -> datetime | None:
+        """When the digest of `week` was last e-mailed, or None if it never was."""
+        rows = self._select("SELECT sent_at FROM deliveries WHERE week = ?", (week,))
+        return _parse_datetime(rows[0]["sent_at"]) if rows else None
+
+    def save_delivery(self, week: str, now: datetime, recipients: Sequence[str]) -> None:
+        """Record that the digest of `week` was e-mailed to `recipients` at `now`."""
+        with self._write("record e-mail") as conn:
+            conn.execute(
+                "INSERT INTO deliveries (week, sent_at, recipients) VALUES (?, ?, ?)"
+                " ON CONFLICT (week) DO UPDATE SET"
+                " sent_at = excluded.sent_at, recipients = excluded.recipients",
+                (week, _iso(now), json.dumps(list(recipients))),
+            )
 
     def list_runs(self, limit: int = 20) -> list[RunRow]:
         """The most recent runs, newest first."""

@@ -84,10 +84,21 @@ def _migration_3(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX week_sections_key ON week_sections (key)")
 
 
+def _migration_4(conn: sqlite3.Connection) -> None:
+    """Digests e-mailed, one row per week, so a week is mailed once however often `run` runs
+    (issue 13); recipients a JSON array."""
+    conn.execute(
+        """CREATE TABLE deliveries (
+            week TEXT PRIMARY KEY, sent_at TEXT NOT NULL, recipients TEXT NOT NULL
+        )"""
+    )
+
+
 # Append new migrations; never edit one that has shipped. user_version = len(applied).
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_1,
     _migration_2,
     _migration_3,
+    _migration_4,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
