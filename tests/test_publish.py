@@ -29,6 +29,18 @@ def test_digest_record_matches_its_schema() -> None:
     jsonschema.validate(record, load_schema())
     paper = record["sections"][0]["papers"][0]
     assert paper["upvotes"] == 42 and paper["code_url"] == "https://github.com/x/flashlinear"
+    assert paper["importance"] == 1.2
+    assert record["highlights"] == [
+        {
+            "paper_id": "arxiv:2506.00001",
+            "reasons": [
+                "▲ 42 upvotes",
+                "3 comments",
+                "code available",
+                "1st of 2 in Efficient attention",
+            ],
+        }
+    ]
     assert is_record(record)
 
 

@@ -44,6 +44,7 @@ def _paper(entry: PaperEntry) -> Record:
         "code_url": entry.code_url,
         "summary": entry.summary,
         "score": entry.score,
+        "importance": entry.importance,
         "also": list(entry.also),
         "upvotes": signals.upvotes,
         "comments": signals.comments,
@@ -84,6 +85,9 @@ def digest_record(
             for c in digest.coverage
         ],
         "notes": list(digest.notes),
+        "highlights": [
+            {"paper_id": e.paper.paper_id, "reasons": list(e.reasons)} for e in digest.highlights
+        ],
     }
 
 
