@@ -191,6 +191,12 @@ def test_summarize_drops_openers_that_point_at_left_out_sentences() -> None:
         "a retriever. It is fast."
     )
     assert summarize(leaning) == "We design RAGX, a retriever. It is fast."
+    challenge = "Reasoning is long. To address the challenge, we propose ReCUT. It is short."
+    assert summarize(challenge) == "We propose ReCUT. It is short."
+    for opener in ("To address this problem we", "Finally we", "Thus in this work, we"):
+        assert summarize(f"Old text. {opener} present Quux.") == "We present Quux."
+    specific = "Reasoning is long. To address the challenge of length, we propose ReCUT."
+    assert summarize(specific) == "To address the challenge of length, we propose ReCUT."
     # a contribution sentence that only makes sense after the left-out one is skipped
     pointing = "Agents fail at long tasks. These failures lead us to propose Plan-R. Plan-R works."
     assert (

@@ -87,8 +87,18 @@ _BACK_REFERENCE = re.compile(
 # on this insight, …"): dropped when the rest is a sentence of its own.
 _LEANING_CLAUSE = re.compile(
     r"^(?![^,]*\b(?:we|our|I)\b)[A-Z][\w\s-]{0,50}?"
-    r"\b(?:this|these|those|such|above|aforementioned|them|it)\b"
-    r"(?!\s+(?:paper|work|study|article|letter)\b)[\w\s-]{0,30},\s+(?=[a-zA-Z])"
+    r"\b(?:(?:this|these|those|such|above|aforementioned|them|it)\b"
+    r"(?!\s+(?:paper|work|study|article|letter)\b)|the\s+(?:challenges?|problems?|issues?|gaps?|"
+    r"limitations?|shortcomings?|findings?|observations?|insights?|results?)\b(?!\s+of\b))"
+    r"[\w\s-]{0,30},\s+(?=[a-zA-Z])"
+)
+# ... and the same without the comma, where "we" starts the sentence proper ("To address this
+# problem we present …", "Finally we discuss …", "Thus in this work, we …").
+_LEANING_BEFORE_WE = re.compile(
+    r"^(?:[A-Z][\w\s-]{0,40}?\b(?:this|these|those|such)\b(?!\s+(?:paper|work|study)\b)"
+    r"[\w\s-]{0,30}?|(?:finally|thus|hence|therefore|moreover|furthermore|then|next|also)\b"
+    r"[\w\s-]{0,20}?),?\s+(?=we\b)",
+    re.IGNORECASE,
 )
 
 
@@ -164,7 +174,7 @@ def latex_to_text(text: str) -> str:
 def _stands_alone(sentence: str) -> str | None:
     """The sentence, its leaning opener dropped; None when it only makes sense after another."""
     sentence = _drop_connective(sentence)
-    leaning = _LEANING_CLAUSE.match(sentence)
+    leaning = _LEANING_CLAUSE.match(sentence) or _LEANING_BEFORE_WE.match(sentence)
     if leaning:
         rest = sentence[leaning.end() :]
         sentence = rest[0].upper() + rest[1:]
