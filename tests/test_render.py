@@ -183,7 +183,7 @@ def test_render_markdown_themes_compact_by_default_full_on_request_and_other_as_
     compact = render_markdown(digest)
     assert "- [Paper number 2](" in compact and "Paper number 3" not in compact
     assert "… and 2 more" in compact
-    assert "Summary" not in compact and "Other." not in compact  # titles only
-    assert "- [Paper number 5](" in compact
+    assert "Summary" not in compact  # a compact theme is title lines only
+    assert "**1. [Paper number 5](" in compact and "Other." in compact  # Other: like a topic
     full = render_markdown(digest, themes_shown="full")
     assert "**1. [Paper number 0](" in full and "Summary 0." in full

@@ -204,9 +204,8 @@ def render_markdown(
     themes_shown: str = "compact",
 ) -> str:
     """The digest as Markdown; `chart` is the trend chart's file name beside it, if there is one.
-    Topics show `top_per_section` papers in full and up to `more_per_section` more as title
-    lines; discovered themes are three title lines each unless `themes_shown` is "full"; Other
-    is title lines only."""
+    Topics and Other show `top_per_section` papers in full and up to `more_per_section` more as
+    title lines; discovered themes are three title lines each unless `themes_shown` is "full"."""
     template = make_environment(templates_dir).get_template("digest.md.j2")
     context: dict[str, Any] = {
         "digest": digest,
