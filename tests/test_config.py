@@ -51,9 +51,10 @@ def test_load_settings_reads_demo_config_with_existing_files() -> None:
     settings = load_settings(REPO / "examples" / "demo.toml")
     assert settings.digest.week == "latest"
     assert settings.paths.data_dir == (REPO / "data" / "demo").resolve()
-    assert settings.paths.digests_dir == (REPO / "digests").resolve()
-    assert len(settings.sources) == 8
-    assert all(s.kind == "file" for s in settings.sources)
+    # its own folder: a real config's digests/index.md and feed.xml never list demo weeks
+    assert settings.paths.digests_dir == (REPO / "digests" / "demo").resolve()
+    assert len(settings.sources) == 9
+    assert [s.kind for s in settings.sources] == ["file"] * 8 + ["hf-daily"]
     assert all(Path(settings.resolve_url(s)).is_file() for s in settings.sources)
     shipped = load_settings(REPO / "config.toml")
     assert settings.topics == shipped.topics
