@@ -40,11 +40,10 @@ STYLES = {
     "h3": "font-size:17px;line-height:1.3;margin:24px 0 10px;color:#1f2328",
     "h4": "font-size:15px;margin:16px 0 8px;color:#1f2328",
     "p": "margin:0 0 10px",
-    "a": "color:#0969da;text-decoration:none",
+    "a": "color:#0969da",
     "em": f"color:{_MUTED}",
     "ul": "margin:0 0 14px;padding-left:22px",
     "ol": "margin:0 0 14px;padding-left:22px",
-    "li": "margin:0 0 4px",
     "blockquote": f"margin:0 0 14px;padding:6px 12px;border-left:4px solid #d0d7de;color:{_MUTED}",
     "table": "border-collapse:collapse;width:100%;margin:0 0 16px;font-size:14px",
     "th": "text-align:left;padding:5px 8px;border-bottom:2px solid #d0d7de",
@@ -94,7 +93,9 @@ def sanitize_html(fragment: str) -> str:
         url_schemes={"http", "https"},
         attribute_filter=_keep_attribute,
         filter_style_properties={"text-align"},
-        link_rel="noopener noreferrer",
+        # No rel: links never open a new window (no target), so noopener would change nothing,
+        # and on ~350 links it cost 9 KB of a busy week's e-mail (Gmail clips at ~102 KB).
+        link_rel=None,
     )
 
 
