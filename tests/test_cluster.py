@@ -364,3 +364,21 @@ def test_name_groups_keeps_title_case_hyphenated_words_in_lower_case() -> None:
     assert name_groups([group])[0].name == "Retrieval-augmented generation and O-RAN"
     wifi = [f"Indoor Localization with Wi-Fi, case {i}" for i in range(6)]
     assert name_groups([wifi])[0].name == "Indoor localization and Wi-Fi"
+
+
+def test_name_groups_joins_a_second_phrase_only_when_a_title_names_it() -> None:
+    # "find gap" is as distinctive as "LLM" in the abstracts, but no title says it: it is
+    # prose, and the second phrase is the next one a title names.
+    texts = [
+        f"Code generation with LLMs, study {i}. Our manual analysis finds gaps." for i in range(6)
+    ]
+    titles = [f"Code generation with LLMs, study {i}" for i in range(6)]
+    assert name_groups([texts])[0].name == "Code generation and find gap"
+    assert name_groups([texts], titles=[titles])[0].name == "Code generation and LLM"
+
+
+def test_name_groups_keeps_a_lower_case_first_letter_and_series() -> None:
+    texts = [f"fMRI time series of subject {i}" for i in range(6)]
+    name = name_groups([texts])[0].name
+    assert name.startswith("fMRI")
+    assert "series" in name

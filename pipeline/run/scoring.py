@@ -183,4 +183,5 @@ def find_week_themes(
         max_themes=settings.themes.max_themes,
         background=[text for i, text in enumerate(texts) if i not in taken],
         background_vectors=week.vectors[[i for i in range(len(texts)) if i not in taken]],
+        titles=[week.papers[i].title for i in rows],
     )

@@ -53,13 +53,15 @@ def find_themes(
     max_themes: int,
     background: Sequence[str] = (),
     background_vectors: np.ndarray | None = None,
+    titles: Sequence[str] | None = None,
 ) -> tuple[list[Theme], list[str]]:
     """Cluster the papers; return the themes (largest first) and the ids left in "Other".
 
     `background`: texts of the week's other papers (those a topic took), which label phrases
     are contrasted with besides the other themes: a phrase common to the whole week is no label.
     `background_vectors` (their vectors, row for row): with them a name candidate whose papers
-    lie mostly away from the theme is dropped (labels.MIN_NAME_RELEVANCE).
+    lie mostly away from the theme is dropped (labels.MIN_NAME_RELEVANCE). `titles` (the
+    papers', row for row): with them a name phrase must be in some of the theme's titles.
     Papers of groups not shown (too small, not coherent, beyond max_themes, or with no name
     that fits most of their papers) join the nearest theme when close to it; what is left is
     "Other".
@@ -98,6 +100,7 @@ def find_themes(
         [[docs[i] for i in r] for r in label_rows],
         background=[text for text, _ in rest],
         vectors=np.vstack([x[r] for r in label_rows] + [v[None, :] for _, v in rest]),
+        titles=None if titles is None else [[titles[order[i]] for i in r] for r in label_rows],
     )
     # A group no phrase names fairly is not shown under a made-up name: its papers join the
     # nearest named theme when close to it, else "Other" (issue 17).

@@ -254,6 +254,8 @@ def _label_word(token: str) -> str:
 def _singular(word: str) -> str:
     """'networks' → 'network', 'strategies' → 'strategy', 'patches' → 'patch'; 'analysis',
     'robotics', 'bias' stay. Labels read in the singular; plural and singular count as one."""
+    if word in _KEEP:
+        return word
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 4 and word.endswith(("ches", "shes", "xes", "sses")):
@@ -264,6 +266,7 @@ def _singular(word: str) -> str:
 
 
 _KEEP_S = ("ss", "us", "is", "ics", "as", "os", "ys")
+_KEEP = frozenset(["series", "species"])
 
 
 def _clean(text: str) -> str:
@@ -354,6 +357,10 @@ PART_SHARE = 0.2
 #: group's centroid the phrase is prose spread over the week ("clarify", "evolve", "manual"),
 #: not the group's subject. Calibrated on demo week 2025-W24's names (benchmarks/README.md).
 MIN_NAME_RELEVANCE = 0.6
+#: With the groups' titles, a name's second phrase must be in at least this many of them. The
+#: lead phrase, in LEAD_SHARE of the papers, is seldom prose; a second one chosen by
+#: distinctiveness alone often was in small themes ("Agent and evolve", "Code and manual").
+MIN_TITLE_PAPERS = 1
 
 
 @dataclass(frozen=True)
@@ -373,6 +380,7 @@ def name_groups(
     *,
     background: Sequence[str] = (),
     vectors: np.ndarray | None = None,
+    titles: Sequence[Sequence[str]] | None = None,
 ) -> list[GroupName]:
     """A 1–4-word name for each group of texts that fits most of the group's own texts.
 
@@ -397,8 +405,16 @@ def name_groups(
         found = _distinctive(counts, row, NAME_CANDIDATES)
         if relevance is not None:
             found = [j for j in found if relevance[row, j] >= MIN_NAME_RELEVANCE]
-        names.append(_name_of(counts, row, found, _surface_forms(texts)))
+        titled = None if titles is None else _in_titles(found, counts.vocab, titles[row])
+        names.append(_name_of(counts, row, found, _surface_forms(texts), titled=titled))
     return names
+
+
+def _in_titles(found: Sequence[int], vocab: Sequence[str], titles: Sequence[str]) -> set[int]:
+    """The candidates found in at least MIN_TITLE_PAPERS of the titles: a subject is what
+    titles name ("speech", "O-RAN", "camera"), abstract prose is not ("clarify", "evolve")."""
+    in_titles = Counter(p for title in titles for p in set(phrases(title)))
+    return {j for j in found if in_titles[vocab[j]] >= min(MIN_TITLE_PAPERS, len(titles))}
 
 
 def _relevance(counts: _Counts, vectors: np.ndarray) -> np.ndarray:
@@ -414,7 +430,14 @@ def _relevance(counts: _Counts, vectors: np.ndarray) -> np.ndarray:
     return result
 
 
-def _name_of(counts: _Counts, row: int, found: Sequence[int], surface: dict[str, str]) -> GroupName:
+def _name_of(
+    counts: _Counts,
+    row: int,
+    found: Sequence[int],
+    surface: dict[str, str],
+    *,
+    titled: set[int] | None = None,
+) -> GroupName:
     start = sum(counts.sizes[:row])
     size = counts.sizes[row]
     if not found or not size:
@@ -430,7 +453,8 @@ def _name_of(counts: _Counts, row: int, found: Sequence[int], surface: dict[str,
         for second in found[a + 1 :]:
             together = len(papers[lead] | papers[second]) / size
             fits = words[lead] + words[second] <= MAX_NAME_WORDS and together >= NAME_FIT
-            if fits and share[second] >= PART_SHARE:
+            subject = titled is None or second in titled
+            if fits and subject and share[second] >= PART_SHARE:
                 return _shown_name((lead, second), counts, surface, together, terms)
         if share[lead] >= NAME_FIT:
             return _shown_name((lead,), counts, surface, share[lead], terms)
@@ -448,7 +472,9 @@ def _shown_name(
     name = " and ".join(shown)
     lead = tuple(counts.vocab[j] for j in parts)
     rest = tuple(t for t in terms if t not in lead)
-    return GroupName(name[:1].upper() + name[1:], (lead + rest)[:4], fit)
+    if not _written_specially(name.split(" ", 1)[0]):  # "fMRI", "iPhone" keep their case
+        name = name[:1].upper() + name[1:]
+    return GroupName(name, (lead + rest)[:4], fit)
 
 
 def _surface_forms(texts: Sequence[str]) -> dict[str, str]:
