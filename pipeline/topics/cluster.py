@@ -8,7 +8,8 @@ a topic that takes a few papers leaves the other groups as they were (KMeans res
 random sample regrouped 40–48 % of the demo weeks' other papers; benchmarks/README.md). A group
 that does not hang together (`cohesion` under MIN_COHESION) or is too small to be a theme is
 not shown: its papers join the nearest theme when close to its centroid, else go to "Other"
-(issue 17: a grab-bag under a made-up name is worse than an honest "Other"). Weeks over
+(issue 17: a grab-bag under a made-up name is worse than an honest "Other"); so is a group no
+name fits (labels.name_groups). Weeks over
 LINKAGE_SAMPLE papers are clustered on a sample chosen by hashing paper ids (stable when papers
 come and go); the rest join the nearest theme. SciPy/scikit-learn are imported lazily. Imports
 only labels, models and numpy.
