@@ -15,6 +15,7 @@ Reads a copy of the store; writes nothing else.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import tempfile
 from collections import Counter
@@ -24,8 +25,8 @@ from pathlib import Path
 
 from pipeline import run
 from pipeline.config import Settings, load_settings
-from pipeline.digest import build as digest
-from pipeline.topics import cluster
+from pipeline.run.week import load_week
+from pipeline.topics import cluster, labels
 
 ROOT = Path(__file__).resolve().parent.parent
 WEEKS = ("2025-W23", "2025-W24", "2025-W25")
@@ -44,23 +45,36 @@ keywords = ["speech recognition", "text-to-speech", "speaker", "audio", "music",
 
 def week_themes(
     settings: Settings, week: str
-) -> tuple[dict[str, str], list[cluster.Theme], dict[str, str]]:
-    """Each unassigned paper's theme id ('other' for Other), the themes, every paper's title."""
+) -> tuple[dict[str, str], list[cluster.Theme], dict[str, str], list[dict[str, object]]]:
+    """Each unassigned paper's theme id ('other' for Other), the themes, every paper's title,
+    and per theme its name, size, cohesion and the share of its papers the name fits."""
     now = datetime(2025, 6, 21, tzinfo=UTC)
     embedder = run.make_embedder(settings)
     with run.open_store(settings) as store:
-        start, end = digest.week_bounds(week)
-        papers = store.list_papers_between(start, end)
-        vectors, _ = run.ensure_vectors(store, embedder, papers, now=now)
+        loaded, _ = load_week(store, embedder, week, now=now)
+        papers = list(loaded.papers)
         topics = settings.topics_as_models()
         _, _, assignments = run.assign_papers(
-            settings, store, embedder, papers, vectors, topics, now=now
+            settings, store, embedder, papers, loaded.vectors, topics, now=now
         )
     rest = [i for i, a in enumerate(assignments) if a.primary is None]
-    themes, other = run.find_week_themes(settings, papers, vectors, rest, embedder=embedder)
+    themes, other = run.find_week_themes(settings, loaded, rest)
     where = {pid: t.theme_id for t in themes for pid in t.paper_ids}
     where.update({pid: "other" for pid in other})
-    return where, themes, {p.paper_id: p.title for p in papers}
+    rows = []
+    for theme in themes:
+        at = [loaded.index[pid] for pid in theme.paper_ids]
+        texts = [papers[i].text for i in at]
+        rows.append(
+            {
+                "week": week,
+                "label": theme.label,
+                "n_papers": len(at),
+                "cohesion": round(cluster.cohesion(loaded.vectors[at]), 3),
+                "name_fit": round(labels.describes([theme.label], texts), 2),
+            }
+        )
+    return where, themes, {p.paper_id: p.title for p in papers}, rows
 
 
 def regrouped(before: Mapping[str, str], after: Mapping[str, str]) -> tuple[int, int]:
@@ -80,9 +94,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, default=ROOT / "data/demo/pipeline.sqlite3")
     parser.add_argument("--titles", type=Path, help="write each theme's titles here")
+    parser.add_argument(
+        "--json", type=Path, help="write one line per theme: week, name, size, cohesion, name fit"
+    )
     args = parser.parse_args()
     demo = (ROOT / "examples/demo.toml").read_text(encoding="utf-8")
     lines = []
+    records: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         configs = {}
         for name, text in (("demo", demo), ("demo+speech", demo + SPEECH_TOPIC)):
@@ -95,8 +113,9 @@ def main() -> None:
             (folder / "config.toml").write_text(text, encoding="utf-8")
             configs[name] = load_settings(folder / "config.toml")
         for week in WEEKS:
-            before, themes, titles = week_themes(configs["demo"], week)
-            after, _, _ = week_themes(configs["demo+speech"], week)
+            before, themes, titles, rows = week_themes(configs["demo"], week)
+            after, _, _, _ = week_themes(configs["demo+speech"], week)
+            records.extend(rows)
             moved, common = regrouped(before, after)
             n_other = sum(1 for v in before.values() if v == "other")
             print(
@@ -110,6 +129,9 @@ def main() -> None:
                 lines.extend(f"    {titles[pid]}" for pid in theme.paper_ids)
     if args.titles:
         args.titles.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if args.json:
+        text = "".join(json.dumps(r) + "\n" for r in records)
+        args.json.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

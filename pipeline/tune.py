@@ -131,9 +131,7 @@ def _partition(
     )
     rest = [i for i, a in enumerate(assignments) if a.primary is None]
     labelled = Week("labels", tuple(papers), vectors, {p.paper_id: i for i, p in enumerate(papers)})
-    themes, other = run.find_week_themes(
-        settings, labelled, rest, embedder=embedder, store=store, now=now
-    )
+    themes, other = run.find_week_themes(settings, labelled, rest)
     where = {pid: theme.theme_id for theme in themes for pid in theme.paper_ids}
     keys = [a.primary or where.get(a.paper_id, "other") for a in assignments]
     return keys, assignments, themes, len(other)
@@ -313,9 +311,7 @@ def score_week(
         settings, store, embedder, papers, loaded.vectors, topics, now=now
     )
     rest = [i for i, a in enumerate(assignments) if a.primary is None]
-    themes, _ = run.find_week_themes(
-        settings, loaded, rest, embedder=embedder, store=store, now=now
-    )
+    themes, _ = run.find_week_themes(settings, loaded, rest)
     sections = {a.paper_id: a.primary or "other" for a in assignments}
     sections.update({pid: f"theme: {t.label}" for t in themes for pid in t.paper_ids})
     return WeekScores(chosen, papers, scored, assignments, topics, sections)

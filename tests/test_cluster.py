@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
-from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -185,7 +184,8 @@ def test_find_themes_gives_alike_labelled_themes_distinct_ids() -> None:
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     ids = [f"arxiv:{i:03d}" for i in range(12)]
     texts = ["graph neural network message passing"] * 12
-    themes, _ = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=4)
+    week = ["protein folding structure"] * 20  # the rest of the week: the phrases are distinctive
+    themes, _ = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=4, background=week)
     assert len(themes) >= 2
     assert len({t.theme_id for t in themes}) == len(themes)
 
@@ -308,19 +308,22 @@ def test_name_groups_joins_two_phrases_and_keeps_acronyms_in_their_case() -> Non
     assert " and " in names[1].name
 
 
-def test_name_groups_drops_candidates_far_from_the_theme() -> None:
-    # "remain unexplored" is in every text of the group, but an embedder says it is not what
-    # the group is about.
-    group = [f"Protein folding remains unexplored; structure prediction {i}." for i in range(6)]
-
-    def embed(phrases: Sequence[str]) -> np.ndarray:
-        return np.asarray([[0.0, 1.0] if "unexplored" in p else [1.0, 0.0] for p in phrases])
-
-    unchecked = name_groups([group])[0]
-    checked = name_groups([group], centroids=np.asarray([[1.0, 0.0]]), embed=embed)[0]
-    assert "unexplored" in " ".join(unchecked.terms)
-    assert "unexplored" not in checked.name.lower() + " ".join(checked.terms)
-    assert checked.name
+def test_name_groups_names_only_what_fits_most_of_the_group() -> None:
+    # Each distinctive phrase is in a quarter of the papers: no name fits most of them.
+    mixed = [
+        f"{word} case{i}"
+        for word in ("tabla drums", "glacier melt", "bond yields", "moth wings")
+        for i in range(4)
+    ]
+    name = name_groups([mixed])[0]
+    assert name.name == ""
+    assert name.fit < 0.5
+    # One phrase in most papers leads; a phrase in a sixth of them is not joined to it.
+    fitting = [f"Glacier melt rates {i}" for i in range(10)] + ["tabla drums"] * 2
+    name = name_groups([fitting])[0]
+    assert name.name.startswith("Glacier melt")
+    assert "tabla" not in name.name.lower()
+    assert name.fit >= 0.5
 
 
 def test_describes_reads_a_name_joined_with_and() -> None:
@@ -361,3 +364,21 @@ def test_name_groups_keeps_title_case_hyphenated_words_in_lower_case() -> None:
     assert name_groups([group])[0].name == "Retrieval-augmented generation and O-RAN"
     wifi = [f"Indoor Localization with Wi-Fi, case {i}" for i in range(6)]
     assert name_groups([wifi])[0].name == "Indoor localization and Wi-Fi"
+
+
+def test_name_groups_joins_a_second_phrase_only_when_a_title_names_it() -> None:
+    # "find gap" is as distinctive as "LLM" in the abstracts, but no title says it: it is
+    # prose, and the second phrase is the next one a title names.
+    texts = [
+        f"Code generation with LLMs, study {i}. Our manual analysis finds gaps." for i in range(6)
+    ]
+    titles = [f"Code generation with LLMs, study {i}" for i in range(6)]
+    assert name_groups([texts])[0].name == "Code generation and find gap"
+    assert name_groups([texts], titles=[titles])[0].name == "Code generation and LLM"
+
+
+def test_name_groups_keeps_a_lower_case_first_letter_and_series() -> None:
+    texts = [f"fMRI time series of subject {i}" for i in range(6)]
+    name = name_groups([texts])[0].name
+    assert name.startswith("fMRI")
+    assert "series" in name

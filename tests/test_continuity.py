@@ -210,3 +210,21 @@ def test_a_continued_theme_whose_name_no_longer_fits_keeps_its_id_and_takes_a_ne
             store, _theme("theme-b", "Speech recognition", list(speech)), speech, "2025-W24"
         )
         assert (kept.theme_id, kept.label) == ("theme-old", "Speech recognition")
+
+
+def test_a_continued_name_that_fits_only_a_minority_of_the_theme_is_replaced() -> None:
+    """Each phrase of the earlier name is still in some papers, but together in only 3 of 8:
+    the name no longer fits most of the theme (issue 17), so this week's name is shown."""
+    first = {f"a{i}": "Speech recognition and music generation." for i in range(4)}
+    texts = {"b0": "Speech recognition for meetings.", "b1": "Speech recognition in cars."}
+    texts |= {"b2": "Music generation with codecs."}
+    texts |= {f"b{i}": "Neural audio codecs at low bitrate." for i in range(3, 8)}
+    with Store.open(":memory:") as store:
+        _continue(
+            store,
+            _theme("theme-old", "Speech recognition and music generation", list(first)),
+            first,
+            "2025-W23",
+        )
+        kept = _continue(store, _theme("theme-b", "Audio codec", list(texts)), texts, "2025-W24")
+        assert (kept.theme_id, kept.label) == ("theme-old", "Audio codec")

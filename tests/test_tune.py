@@ -325,9 +325,9 @@ def test_theme_metrics_report_cohesion_and_name_fit() -> None:
     assert metrics["theme_name_fit"] == 0.75  # both speech papers, one of the other two
 
 
-def test_run_eval_twice_embeds_theme_name_candidates_once(setup: tuple[Path, Path]) -> None:
-    # Theme names are checked against the embedder; the phrases' vectors are cached in the
-    # store like the papers', so a rerun loads no model for them.
+def test_run_eval_twice_embeds_nothing_the_second_time(setup: tuple[Path, Path]) -> None:
+    # Theme names are checked against the papers' cached vectors, never the embedder, so a
+    # rerun embeds nothing at all.
     config, labels = setup
     settings = load_settings(config)
     embedder = FakeEmbedder()
@@ -335,7 +335,7 @@ def test_run_eval_twice_embeds_theme_name_candidates_once(setup: tuple[Path, Pat
         first = tune.run_eval(settings, store, embedder, tune.load_labels(labels))
         embedded = embedder.n_embedded
         second = tune.run_eval(settings, store, embedder, tune.load_labels(labels))
-    assert first["n_themes"] >= 1  # the protein papers make a theme, named through the cache
+    assert first["n_themes"] >= 1  # the protein papers make a theme
     assert embedder.n_embedded == embedded
     assert {k: v for k, v in first.items() if k != "seconds"} == {
         k: v for k, v in second.items() if k != "seconds"

@@ -269,7 +269,7 @@ def _decide(
         settings, store, embedder, papers, week.vectors, topics, now=now
     )
     rest = [i for i, a in enumerate(assignments) if a.primary is None]
-    themes, _ = find_week_themes(settings, week, rest, embedder=embedder, store=store, now=now)
+    themes, _ = find_week_themes(settings, week, rest)
     before = earlier_weeks(week.week, HISTORY_WEEKS)
     continued = continuity.continue_themes(
         themes,

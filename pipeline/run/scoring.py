@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 import numpy as np
@@ -164,18 +164,12 @@ def paper_ref_id(reference: str) -> str:
 
 
 def find_week_themes(
-    settings: Settings,
-    week: Week,
-    rows: Sequence[int],
-    *,
-    embedder: Embedder | None = None,
-    store: Store | None = None,
-    now: datetime | None = None,
+    settings: Settings, week: Week, rows: Sequence[int]
 ) -> tuple[list[Theme], list[str]]:
     """Cluster the papers at `rows` (those no topic took) into discovered themes.
 
-    `embedder` (the papers' own) checks that name candidates are about the theme; with `store`
-    and `now` their vectors are cached there, so a rebuild does not load the model for them.
+    Needs only the week's cached vectors: theme names are checked against the papers' own
+    vectors and texts, so a build never loads the embedding model for them.
     """
     rows = list(rows)
     taken = set(rows)
@@ -188,21 +182,6 @@ def find_week_themes(
         min_theme_size=settings.themes.min_theme_size,
         max_themes=settings.themes.max_themes,
         background=[text for i, text in enumerate(texts) if i not in taken],
-        embed_phrases=_phrase_embedder(embedder, store, now),
+        background_vectors=week.vectors[[i for i in range(len(texts)) if i not in taken]],
+        titles=[week.papers[i].title for i in rows],
     )
-
-
-def _phrase_embedder(
-    embedder: Embedder | None, store: Store | None, now: datetime | None
-) -> Callable[[Sequence[str]], np.ndarray] | None:
-    if embedder is None or store is None or now is None:
-        return None if embedder is None else embedder.embed
-    cached_by: Embedder = embedder
-    cache: Store = store
-    when: datetime = now
-
-    def embed(phrases: Sequence[str]) -> np.ndarray:
-        items = [(f"phrase:{content_hash(p)}", content_hash(p), p) for p in phrases]
-        return ensure_text_vectors(cache, cached_by, items, now=when)[0]
-
-    return embed

@@ -8,7 +8,8 @@ a topic that takes a few papers leaves the other groups as they were (KMeans res
 random sample regrouped 40–48 % of the demo weeks' other papers; benchmarks/README.md). A group
 that does not hang together (`cohesion` under MIN_COHESION) or is too small to be a theme is
 not shown: its papers join the nearest theme when close to its centroid, else go to "Other"
-(issue 17: a grab-bag under a made-up name is worse than an honest "Other"). Weeks over
+(issue 17: a grab-bag under a made-up name is worse than an honest "Other"); so is a group no
+name fits (labels.name_groups). Weeks over
 LINKAGE_SAMPLE papers are clustered on a sample chosen by hashing paper ids (stable when papers
 come and go); the rest join the nearest theme. SciPy/scikit-learn are imported lazily. Imports
 only labels, models and numpy.
@@ -52,15 +53,19 @@ def find_themes(
     min_theme_size: int,
     max_themes: int,
     background: Sequence[str] = (),
-    embed_phrases: Callable[[Sequence[str]], np.ndarray] | None = None,
+    background_vectors: np.ndarray | None = None,
+    titles: Sequence[str] | None = None,
 ) -> tuple[list[Theme], list[str]]:
     """Cluster the papers; return the themes (largest first) and the ids left in "Other".
 
     `background`: texts of the week's other papers (those a topic took), which label phrases
     are contrasted with besides the other themes: a phrase common to the whole week is no label.
-    `embed_phrases`: the papers' embedder; name candidates far from the theme are dropped.
-    Papers of groups not shown (too small, not coherent, beyond max_themes) join the nearest
-    theme when close to it; what is left is "Other".
+    `background_vectors` (their vectors, row for row): with them a name candidate whose papers
+    lie mostly away from the theme is dropped (labels.MIN_NAME_RELEVANCE). `titles` (the
+    papers', row for row): with them a name phrase must be in some of the theme's titles.
+    Papers of groups not shown (too small, not coherent, beyond max_themes, or with no name
+    that fits most of their papers) join the nearest theme when close to it; what is left is
+    "Other".
     """
     order = sorted(range(len(paper_ids)), key=lambda i: paper_ids[i])
     ids = [paper_ids[i] for i in order]
@@ -82,18 +87,28 @@ def find_themes(
     for c in central:
         in_label[c] = True
     # Sorted, so the sample (and the labels) do not depend on the order papers arrive in.
-    rest = sorted([docs[i] for i in np.flatnonzero(~in_label)] + list(background))
+    # Background papers without vectors count for the phrases' contrast, not their vectors.
+    if background_vectors is None:
+        background_vectors = np.zeros((len(background), x.shape[1]), dtype=np.float32)
+    outside = [(docs[i], x[i]) for i in np.flatnonzero(~in_label)]
+    outside += zip(background, np.asarray(background_vectors, dtype=np.float32), strict=True)
+    rest = sorted(outside, key=lambda pair: pair[0])
     if len(rest) > BACKGROUND_SIZE:
         keep = np.random.default_rng(seed).choice(len(rest), BACKGROUND_SIZE, replace=False)
         rest = [rest[i] for i in np.sort(keep)]
-    centroids = np.stack([x[g].mean(axis=0) for g in groups])
-    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+    label_rows = [np.sort(c) for c in central]
     names = name_groups(
-        [[docs[i] for i in np.sort(c)] for c in central],
-        background=rest,
-        centroids=centroids,
-        embed=embed_phrases,
+        [[docs[i] for i in r] for r in label_rows],
+        background=[text for text, _ in rest],
+        vectors=np.vstack([x[r] for r in label_rows] + [v[None, :] for _, v in rest]),
+        titles=None if titles is None else [[titles[order[i]] for i in r] for r in label_rows],
     )
+    # A group no phrase names fairly is not shown under a made-up name: its papers join the
+    # nearest named theme when close to it, else "Other" (issue 17).
+    named = [k for k, name in enumerate(names) if name.name]
+    unnamed = sorted(int(i) for k, g in enumerate(groups) if not names[k].name for i in g)
+    groups = _absorb(x, [groups[k] for k in named], unnamed)
+    central, names = [central[k] for k in named], [names[k] for k in named]
     themes: list[Theme] = []
     themed: set[int] = set()
     for group, core, name in zip(groups, central, names, strict=True):

@@ -1,7 +1,7 @@
 """Theme continuity across weeks: pure, given this week's themes and earlier weeks' sections.
 
 A theme whose centroid is close to an earlier week's theme, and whose papers the earlier label
-still describes, keeps the earlier id, and its label while every phrase of it still fits; the
+still describes, keeps the earlier id, and its label while it still fits most of them; the
 counts per section key over the earlier weeks become the digest's trend history; the sections to
 remember for next week are returned for the caller to save.
 """
@@ -26,8 +26,9 @@ SAME_THEME_SIMILARITY = 0.85
 SAME_THEME_LABEL_SHARE = 0.25
 LABEL_CHECK_PAPERS = 100
 #: A continued theme keeps its earlier name only while every phrase of it is still in this share
-#: of its papers; otherwise it keeps its id and takes this week's name (issue 17: "language, llm,
-#: code generation" was carried over to a week without a code-generation paper).
+#: of its papers and the name as a whole fits most of them (labels.NAME_FIT), as a new name must;
+#: otherwise it keeps its id and takes this week's name (issue 17: "language, llm, code
+#: generation" was carried over to a week without a code-generation paper).
 NAME_PART_SHARE = 0.1
 
 
@@ -81,7 +82,7 @@ def continue_themes(
         old = known.get(same.get(str(i), ""))
         if old is not None:
             texts = sample(i)
-            still = all(
+            still = labels.describes([old.label], texts) >= labels.NAME_FIT and all(
                 labels.describes([part], texts) >= NAME_PART_SHARE
                 for part in labels.name_parts(old.label)
             )

@@ -9,12 +9,14 @@ never make a label alone. scikit-learn is imported lazily. Imports only numpy.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import numpy as np
 
@@ -140,6 +142,28 @@ def label_groups(
     word with a phrase already chosen, and gives way to a longer phrase containing it that
     covers most of its papers.
     """
+    counts = _count_phrases(groups, background)
+    if counts is None:
+        return [[] for _ in groups]
+    return [
+        [counts.vocab[j] for j in _distinctive(counts, row, n_terms)] for row in range(len(groups))
+    ]
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """Which label papers (the groups', then the background's) contain which phrase."""
+
+    matrix: Any  # scipy.sparse CSR, papers × phrases, binary
+    vocab: list[str]
+    usable: np.ndarray
+    n_words: np.ndarray
+    doc_freq: np.ndarray  # groups × phrases
+    total: np.ndarray
+    sizes: list[int]
+
+
+def _count_phrases(groups: Sequence[Sequence[str]], background: Sequence[str]) -> _Counts | None:
     from sklearn.feature_extraction.text import CountVectorizer
 
     sizes = [len(g) for g in groups]
@@ -148,35 +172,42 @@ def label_groups(
     try:
         matrix = vectorizer.fit_transform(docs + list(background)).tocsr()
     except ValueError:  # no phrase in two papers
-        return [[] for _ in groups]
+        return None
     vocab = [str(term) for term in vectorizer.get_feature_names_out()]
-    usable = np.array([_is_label(term) for term in vocab])
-    n_words = np.array([term.count(" ") + 1 for term in vocab], dtype=np.float64)
     owner = np.repeat(np.arange(len(groups)), sizes)
     doc_freq = np.asarray((_membership(owner, len(groups)) @ matrix[: len(docs)]).todense())
-    total = np.asarray(matrix.sum(axis=0)).ravel()
-    n_all = matrix.shape[0]
-    labels = []
-    for df, size in zip(doc_freq, sizes, strict=True):
-        inside = df / max(size, 1)
-        outside = (total - df) / max(n_all - size, 1)
-        score = inside * np.log((inside + 1e-3) / (outside + 1e-3)) * np.sqrt(n_words)
-        score[(df < max(min(2, size), MIN_PHRASE_SHARE * size)) | ~usable] = 0.0
-        chosen: list[str] = []
-        for j in np.argsort(-score, kind="stable"):
-            if score[j] <= 0 or len(chosen) == n_terms:
-                break
-            term = _longer_phrase(int(j), vocab, df, score, n_words)
-            if not any(_overlaps(term, c) for c in chosen):
-                chosen.append(term)
-        labels.append(chosen)
-    return labels
+    return _Counts(
+        matrix=matrix,
+        vocab=vocab,
+        usable=np.array([_is_label(term) for term in vocab]),
+        n_words=np.array([term.count(" ") + 1 for term in vocab], dtype=np.float64),
+        doc_freq=doc_freq,
+        total=np.asarray(matrix.sum(axis=0)).ravel(),
+        sizes=sizes,
+    )
+
+
+def _distinctive(counts: _Counts, row: int, n_terms: int) -> list[int]:
+    """Column indices of group `row`'s n_terms most distinctive phrases, best first."""
+    df, size = counts.doc_freq[row], counts.sizes[row]
+    inside = df / max(size, 1)
+    outside = (counts.total - df) / max(counts.matrix.shape[0] - size, 1)
+    score = inside * np.log((inside + 1e-3) / (outside + 1e-3)) * np.sqrt(counts.n_words)
+    score[(df < max(min(2, size), MIN_PHRASE_SHARE * size)) | ~counts.usable] = 0.0
+    chosen: list[int] = []
+    for j in np.argsort(-score, kind="stable"):
+        if score[j] <= 0 or len(chosen) == n_terms:
+            break
+        term = _longer_phrase(int(j), counts.vocab, df, score, counts.n_words)
+        if not any(_overlaps(counts.vocab[term], counts.vocab[c]) for c in chosen):
+            chosen.append(term)
+    return chosen
 
 
 def _longer_phrase(
     j: int, vocab: Sequence[str], df: np.ndarray, score: np.ndarray, n_words: np.ndarray
-) -> str:
-    """vocab[j], or the most frequent longer scoring phrase containing it that covers most of it."""
+) -> int:
+    """j, or the most frequent longer scoring phrase containing vocab[j] that covers most of it."""
     padded = f" {vocab[j]} "
     longer = [
         int(k)
@@ -186,8 +217,8 @@ def _longer_phrase(
         if padded in f" {vocab[int(k)]} "
     ]
     if not longer:
-        return vocab[j]
-    return vocab[max(longer, key=lambda k: (df[k], score[k], vocab[k]))]
+        return j
+    return max(longer, key=lambda k: (df[k], score[k], vocab[k]))
 
 
 def phrases(text: str, n_max: int = 3) -> list[str]:
@@ -223,6 +254,8 @@ def _label_word(token: str) -> str:
 def _singular(word: str) -> str:
     """'networks' → 'network', 'strategies' → 'strategy', 'patches' → 'patch'; 'analysis',
     'robotics', 'bias' stay. Labels read in the singular; plural and singular count as one."""
+    if word in _KEEP:
+        return word
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 4 and word.endswith(("ches", "shes", "xes", "sses")):
@@ -233,6 +266,7 @@ def _singular(word: str) -> str:
 
 
 _KEEP_S = ("ss", "us", "is", "ics", "as", "os", "ys")
+_KEEP = frozenset(["series", "species"])
 
 
 def _clean(text: str) -> str:
@@ -311,15 +345,30 @@ def name_parts(name: str) -> list[str]:
 #: Distinctive phrases per group that the name is chosen from.
 NAME_CANDIDATES = 8
 MAX_NAME_WORDS = 4
-#: With an embedder, a candidate whose cosine to the group's centroid is under this is prose,
-#: not a subject ("remain unexplored" 0.11, "finding suggest" 0.12, "today" 0.09 against
-#: "human-robot teaming" 0.54, "weather event" 0.43 on the demo weeks; benchmarks/README.md).
-MIN_NAME_RELEVANCE = 0.2
+#: A name must fit most of its group: at least this share of the texts contain one of its
+#: phrases (issue 17: "a name must fit most of them"), its first phrase at least LEAD_SHARE
+#: of them and a second phrase at least PART_SHARE ("Binary gender and english" is no name for
+#: gender and culture in NLP where "english" is in a fifth of the papers).
+NAME_FIT = 0.5
+LEAD_SHARE = 0.3
+PART_SHARE = 0.2
+#: A candidate phrase stands for the mean vector of the papers (the groups' and the
+#: background's) that contain it, so no embedding model is needed. Under this cosine to the
+#: group's centroid the phrase is prose spread over the week ("clarify", "evolve", "manual"),
+#: not the group's subject. Calibrated on demo week 2025-W24's names (benchmarks/README.md).
+MIN_NAME_RELEVANCE = 0.6
+#: With the groups' titles, a name's second phrase must be in at least this many of them. The
+#: lead phrase, in LEAD_SHARE of the papers, is seldom prose; a second one chosen by
+#: distinctiveness alone often was in small themes ("Agent and evolve", "Code and manual").
+MIN_TITLE_PAPERS = 1
 
 
 @dataclass(frozen=True)
 class GroupName:
-    """A group's name as a reader sees it, its key phrases and the share of texts it fits."""
+    """A group's name as a reader sees it, its key phrases and the share of texts it fits.
+
+    An empty name means no candidate fits most of the group: the group is not named from noise.
+    """
 
     name: str
     terms: tuple[str, ...]
@@ -330,42 +379,102 @@ def name_groups(
     groups: Sequence[Sequence[str]],
     *,
     background: Sequence[str] = (),
-    centroids: np.ndarray | None = None,
-    embed: Callable[[Sequence[str]], np.ndarray] | None = None,
+    vectors: np.ndarray | None = None,
+    titles: Sequence[Sequence[str]] | None = None,
 ) -> list[GroupName]:
-    """A 1–4-word name for each group of texts, checked against the group's own texts.
+    """A 1–4-word name for each group of texts that fits most of the group's own texts.
 
-    The name is the group's most distinctive phrase (`label_groups`) joined by "and" to the
-    next one that fits in MAX_NAME_WORDS ("Speech and music", "Pose estimation and camera"):
-    one phrase alone named fewer of a theme's papers and read vaguer ("Language", "Scene").
-    With `embed` and the groups' unit `centroids`, candidates far from the centroid are
-    dropped first, KeyBERT-style. Acronyms keep the case the texts write them in ("LLM",
-    "MRI"). `fit` is the share of the texts containing one of the name's phrases.
+    Candidates are the group's most distinctive phrases (`label_groups`: the share of the
+    group's texts containing a phrase against its share of the other texts), a purely lexical
+    test. With `vectors` (unit rows for the groups' texts, then the background's), a candidate
+    whose papers' mean vector is under MIN_NAME_RELEVANCE from the group's centroid is dropped
+    first: KeyBERT-style, but from the papers' cached vectors, so a build never loads the
+    embedding model to name its themes (issue 17). The name
+    is the first candidate, in order of distinctiveness, in LEAD_SHARE of the texts, joined by
+    "and" to the next one within MAX_NAME_WORDS when together they cover NAME_FIT of the texts
+    ("Speech and music"), or alone when it does; else the next candidate leads. When none
+    fits, the name is empty. Acronyms keep the case the texts write them in ("LLM", "MRI").
+    `fit` is the share of the texts containing one of the name's phrases.
     """
-    candidates = label_groups(groups, n_terms=NAME_CANDIDATES, background=background)
+    counts = _count_phrases(groups, background)
+    if counts is None:
+        return [GroupName("", (), 0.0) for _ in groups]
+    relevance = _relevance(counts, np.asarray(vectors)) if vectors is not None else None
     names = []
-    for row, (texts, found) in enumerate(zip(groups, candidates, strict=True)):
-        surface = _surface_forms(texts)
-        shown = [" ".join(surface.get(w, w) for w in term.split()) for term in found]
-        if embed is not None and centroids is not None and shown:
-            relevance = np.asarray(embed(shown)) @ centroids[row]
-            kept = [i for i in range(len(shown)) if relevance[i] >= MIN_NAME_RELEVANCE]
-            found, shown = [found[i] for i in kept], [shown[i] for i in kept]
-        names.append(_name_of(found, shown, texts))
+    for row, texts in enumerate(groups):
+        found = _distinctive(counts, row, NAME_CANDIDATES)
+        if relevance is not None:
+            found = [j for j in found if relevance[row, j] >= MIN_NAME_RELEVANCE]
+        titled = None if titles is None else _in_titles(found, counts.vocab, titles[row])
+        names.append(_name_of(counts, row, found, _surface_forms(texts), titled=titled))
     return names
 
 
-def _name_of(found: Sequence[str], shown: Sequence[str], texts: Sequence[str]) -> GroupName:
-    if not found:
+def _in_titles(found: Sequence[int], vocab: Sequence[str], titles: Sequence[str]) -> set[int]:
+    """The candidates found in at least MIN_TITLE_PAPERS of the titles: a subject is what
+    titles name ("speech", "O-RAN", "camera"), abstract prose is not ("clarify", "evolve")."""
+    in_titles = Counter(p for title in titles for p in set(phrases(title)))
+    return {j for j in found if in_titles[vocab[j]] >= min(MIN_TITLE_PAPERS, len(titles))}
+
+
+def _relevance(counts: _Counts, vectors: np.ndarray) -> np.ndarray:
+    """groups × phrases: cosine between each group's centroid and the mean vector of the
+    papers containing each phrase."""
+    x = vectors.astype(np.float64)
+    phrase_vectors = np.asarray(counts.matrix.T @ x)
+    phrase_vectors /= np.maximum(np.linalg.norm(phrase_vectors, axis=1, keepdims=True), 1e-12)
+    bounds = np.cumsum([0, *counts.sizes])
+    centroids = np.stack([x[a:b].mean(axis=0) for a, b in itertools.pairwise(bounds)])
+    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+    result: np.ndarray = centroids @ phrase_vectors.T
+    return result
+
+
+def _name_of(
+    counts: _Counts,
+    row: int,
+    found: Sequence[int],
+    surface: dict[str, str],
+    *,
+    titled: set[int] | None = None,
+) -> GroupName:
+    start = sum(counts.sizes[:row])
+    size = counts.sizes[row]
+    if not found or not size:
         return GroupName("", (), 0.0)
-    parts = [0]
-    for j in range(1, len(found)):
-        if len(found[0].split()) + len(found[j].split()) <= MAX_NAME_WORDS:
-            parts.append(j)
-            break
-    name = " and ".join(shown[j] for j in parts)
-    fit = describes([found[j] for j in parts], texts)
-    return GroupName(name[:1].upper() + name[1:], tuple(found[:4]), fit)
+    block = counts.matrix[start : start + size]
+    papers = {j: set(block[:, j].nonzero()[0].tolist()) for j in found}
+    share = {j: len(papers[j]) / size for j in found}
+    words = {j: counts.vocab[j].count(" ") + 1 for j in found}
+    terms = tuple(counts.vocab[j] for j in found[:4])
+    for a, lead in enumerate(found):
+        if share[lead] < LEAD_SHARE:
+            continue
+        for second in found[a + 1 :]:
+            together = len(papers[lead] | papers[second]) / size
+            fits = words[lead] + words[second] <= MAX_NAME_WORDS and together >= NAME_FIT
+            subject = titled is None or second in titled
+            if fits and subject and share[second] >= PART_SHARE:
+                return _shown_name((lead, second), counts, surface, together, terms)
+        if share[lead] >= NAME_FIT:
+            return _shown_name((lead,), counts, surface, share[lead], terms)
+    return GroupName("", terms, max(share.values()))
+
+
+def _shown_name(
+    parts: Sequence[int],
+    counts: _Counts,
+    surface: dict[str, str],
+    fit: float,
+    terms: tuple[str, ...],
+) -> GroupName:
+    shown = [" ".join(surface.get(w, w) for w in counts.vocab[j].split()) for j in parts]
+    name = " and ".join(shown)
+    lead = tuple(counts.vocab[j] for j in parts)
+    rest = tuple(t for t in terms if t not in lead)
+    if not _written_specially(name.split(" ", 1)[0]):  # "fMRI", "iPhone" keep their case
+        name = name[:1].upper() + name[1:]
+    return GroupName(name, (lead + rest)[:4], fit)
 
 
 def _surface_forms(texts: Sequence[str]) -> dict[str, str]:
