@@ -200,7 +200,25 @@ def test_topic_margins_puts_fixed_thresholds_on_the_same_scale() -> None:
         scores, vectors[:1], cosines[:1, None].repeat(2, 1), [None, boundary], [0.6, None]
     )
     assert np.isclose(margins[0, 0], 0.02 / FIXED_SCALE)
-    assert np.isclose(margins[0, 1], boundary.margins(vectors[:1], cosines[:1])[0])
+    expected = boundary.margins(vectors[:1], cosines[:1], scores.keywords[:1, 1])[0]
+    assert np.isclose(margins[0, 1], expected)
+
+
+def test_keyword_evidence_moves_the_learnt_bar() -> None:
+    # Two papers 0.4 standard deviations either side of a learnt threshold.
+    direction = np.array([1.0, 0.0], dtype=np.float32)
+    vectors = np.array([[0.46, 0.0], [0.54, 0.0]], dtype=np.float32)
+    cosines = np.zeros(2, dtype=np.float32)
+    named, unnamed = np.ones(2), np.zeros(2)
+    # Keywords cover nearly the whole topic: naming one lets a paper in just below the
+    # threshold, naming none keeps it out just above it.
+    covered = Boundary(direction, 0.5, 0.1, 40, label_frequency=0.95)
+    assert list(covered.margins(vectors, cosines) >= 0) == [False, True]
+    assert list(covered.margins(vectors, cosines, named) >= 0) == [True, True]
+    assert list(covered.margins(vectors, cosines, unnamed) >= 0) == [False, False]
+    # Keywords cover half the topic or less: a paper without one keeps the learnt threshold.
+    partial = Boundary(direction, 0.5, 0.1, 40, label_frequency=0.4)
+    assert list(partial.margins(vectors, cosines, unnamed) >= 0) == [False, True]
 
 
 def test_assign_topics_vetoes_counter_examples() -> None:

@@ -212,7 +212,16 @@ MIN_WEAK_POSITIVES = 5
 #: standard deviation of a topic's cosine over a store of arXiv abstracts.
 FIXED_SCALE = 0.1
 #: Part of every cached boundary's key: bump it when fit_boundary changes what it computes.
-BOUNDARY_VERSION = 3
+BOUNDARY_VERSION = 4
+#: A paper that names one of the topic's keywords is inside from this many standard deviations
+#: below the learnt threshold: the keyword is evidence the embedding does not see. Chosen on the
+#: dev sets only (benchmarks/README.md, "Keyword evidence").
+KEYWORD_SLACK = 0.5
+#: A paper that names none of the keywords must be this many standard deviations above the
+#: threshold, times (2c - 1) where c is the estimated share of the topic's papers that carry a
+#: keyword: when the keywords cover nearly the whole topic (c near 1), a paper without any is
+#: rarely in it; when they cover half of it or less, the learnt threshold stands as it is.
+NO_KEYWORD_BAR = 1.0
 #: With this many examples or more, the examples (not only the keyword hits) say what share of
 #: the topic lies above each threshold.
 MIN_EXAMPLES_FOR_RECALL = 3
@@ -225,8 +234,10 @@ class Boundary:
     """A topic's boundary learnt from the store, without labels.
 
     A paper's score is its projection on `direction` (from the store's mean towards the topic's
-    weak positives) plus its best prototype cosine; it belongs when the score is ≥ `threshold`.
-    Margins are (score - threshold) / `scale`, the score's standard deviation over the store.
+    weak positives) plus its best prototype cosine, compared with `threshold`, in units of
+    `scale` (the score's standard deviation over the store). Keyword evidence then moves the
+    bar (see `margins`): a paper naming a keyword needs less, one naming none needs more when
+    the keywords cover most of the topic (`label_frequency` near 1).
     """
 
     direction: np.ndarray
@@ -235,12 +246,26 @@ class Boundary:
     n_weak_positive: int
     label_frequency: float  # estimated share of the topic's papers that carry a keyword
 
-    def margins(self, vectors: np.ndarray, cosines: np.ndarray) -> np.ndarray:
-        """(n,) signed distance of each paper from the boundary, in standard deviations."""
+    def margins(
+        self, vectors: np.ndarray, cosines: np.ndarray, hits: np.ndarray | None = None
+    ) -> np.ndarray:
+        """(n,) signed distance of each paper from the boundary, in standard deviations (≥ 0:
+        inside). With `hits` (keyword hit counts), a paper with a hit is KEYWORD_SLACK closer
+        to the inside, one without is `no_keyword_bar` further from it."""
         if vectors.shape[0] == 0:
             return np.zeros(0, dtype=np.float32)
         score = vectors @ self.direction + cosines
-        return np.asarray((score - self.threshold) / self.scale, dtype=np.float32)
+        raw = (score - self.threshold) / self.scale
+        if hits is not None:
+            named = np.asarray(hits) > 0
+            raw = np.where(named, raw + KEYWORD_SLACK, raw - self.no_keyword_bar)
+        return np.asarray(raw, dtype=np.float32)
+
+    @property
+    def no_keyword_bar(self) -> float:
+        """How far above the threshold a paper naming no keyword must be: NO_KEYWORD_BAR ×
+        (2c - 1), 0 when c ≤ 0.5."""
+        return NO_KEYWORD_BAR * max(0.0, 2.0 * self.label_frequency - 1.0)
 
     def to_json(self) -> dict[str, object]:
         """A JSON-able form, for the boundary cache."""
@@ -365,7 +390,8 @@ def topic_margins(
 ) -> np.ndarray:
     """(n_papers, n_topics) margins: a topic with a fixed threshold (`fixed[t]`, its
     min_similarity) or no boundary is judged by (combined - threshold) / FIXED_SCALE, the others
-    by their learnt boundary over the vectors and their cosine with the topic's own text.
+    by their learnt boundary over the vectors, their cosine with the topic's own text and
+    whether they name one of its keywords (`Boundary.margins`).
     `fixed[t]` must be set where `boundaries[t]` is None."""
     margins = np.zeros(scores.combined.shape, dtype=np.float32)
     for col, (boundary, threshold) in enumerate(zip(boundaries, fixed, strict=True)):
@@ -374,5 +400,7 @@ def topic_margins(
                 raise ValueError(f"topic column {col} has neither a boundary nor a threshold")
             margins[:, col] = (scores.combined[:, col] - threshold) / FIXED_SCALE
         else:
-            margins[:, col] = boundary.margins(vectors, text_cosines[:, col])
+            margins[:, col] = boundary.margins(
+                vectors, text_cosines[:, col], scores.keywords[:, col]
+            )
     return margins
