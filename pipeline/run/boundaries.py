@@ -4,9 +4,9 @@ Sequencing only; the learning itself is `topics.assign.fit_boundary` (pure). The
 at most MAX_BACKGROUND stored papers that have a vector for the model (a fixed sample: those whose
 id hashes lowest), plus the papers being scored (a week, or the papers of a labels file), so a
 topic with two papers this week still gets a boundary drawn from thousands, and a refit after an
-ingest reads and keyword-matches 2,000 papers, not the whole store. A fitted boundary is cached in the store's meta table under a key made of the topic's
-text, keywords and examples, the model and the store's size, so a warm build
-refits nothing.
+ingest reads and keyword-matches 2,000 papers, not the whole store. A fitted boundary is cached
+in the store's meta table under a key made of the topic's text, keywords and examples, the model
+and the store's size, so a warm build refits nothing.
 """
 
 from __future__ import annotations
