@@ -233,3 +233,22 @@ def test_assign_topics_vetoes_counter_examples() -> None:
     )
     assert result[0].primary == "mm" and "nas" not in result[0].also
     assert result[1].primary == "nas"
+
+
+def test_assign_topics_ranks_a_papers_topics_by_rank_not_by_keyword_lifted_margin() -> None:
+    # Inside both topics; keyword evidence lifted "mm" above "nas", but without it "nas" leads.
+    margins = np.array([[0.2, 0.6]], dtype=np.float32)
+    rank = np.array([[0.2, 0.1]], dtype=np.float32)
+    thresholds = {"nas": 0.0, "mm": 0.0}
+
+    def primary_and_also(rank: np.ndarray | None, also_margin: float) -> tuple[object, ...]:
+        (result,) = assign_topics(
+            ["p0"], ["text"], margins, TOPICS, thresholds=thresholds, also_margin=also_margin,
+            rank=rank,
+        )  # fmt: skip
+        return result.primary, result.also
+
+    assert primary_and_also(None, 0.5) == ("mm", ("nas",))
+    assert primary_and_also(rank, 0.5) == ("nas", ("mm",))
+    # Out of "also" when its rank is further than also_margin below the primary's.
+    assert primary_and_also(rank, 0.05) == ("nas", ())

@@ -50,6 +50,7 @@ def assign_papers(
         # also_margin is in cosine units; margins count FIXED_SCALE steps of cosine.
         also_margin=settings.themes.also_margin / assign.FIXED_SCALE,
         vetoed={t.slug: counter_example_ids(store, t) for t in topics},
+        rank=scored.rank,
     )
     return scored, thresholds, assignments
 
@@ -106,7 +107,10 @@ def score_papers(
         paper_vectors, (proto_vectors, owners), examples, len(topics)
     )
     margin = assign.topic_margins(scored, paper_vectors, own_text, boundaries, fixed)
-    return dataclasses.replace(scored, margin=margin)
+    rank = assign.topic_margins(
+        scored, paper_vectors, own_text, boundaries, fixed, keyword_evidence=False
+    )
+    return dataclasses.replace(scored, margin=margin, rank=rank)
 
 
 def _is_example(item_id: str, topic: Topic) -> bool:

@@ -135,6 +135,8 @@ class TopicScores:
     combined: np.ndarray  # semantic + keyword_weight * keywords
     # (n_papers, n_topics) distance from each topic's boundary (≥ 0: inside); see topic_margins.
     margin: np.ndarray | None = None
+    # (n_papers, n_topics) the same without keyword evidence: orders the topics a paper is in.
+    rank: np.ndarray | None = None
 
 
 def combine_scores(
@@ -169,16 +171,20 @@ def assign_topics(
     thresholds: Mapping[str, float],
     also_margin: float,
     vetoed: Mapping[str, frozenset[str]] | None = None,
+    rank: np.ndarray | None = None,
 ) -> list[Assignment]:
     """Each paper's primary topic (best score over its threshold, not vetoed) and 'also' list.
 
     A paper is vetoed from a topic by the topic's `exclude` phrases or by being one of the
-    `vetoed[slug]` paper ids (its counter-examples).
+    `vetoed[slug]` paper ids (its counter-examples). With `rank`, the topics a paper is in are
+    ordered (primary first, 'also' within `also_margin` of it) by `rank` instead of `scores`:
+    keyword evidence then decides whether a paper is in a topic, not which of its topics leads.
     """
     vetoed = vetoed or {}
+    order = scores if rank is None else rank
     result = []
     for row, (paper_id, text) in enumerate(zip(paper_ids, texts, strict=True)):
-        candidates: list[tuple[float, str]] = []
+        candidates: list[tuple[float, float, str]] = []
         all_scores = []
         for col, topic in enumerate(topics):
             score = float(scores[row, col])
@@ -189,15 +195,15 @@ def assign_topics(
                 continue
             if paper_id in vetoed.get(topic.slug, ()):
                 continue
-            candidates.append((score, topic.slug))
-        # Highest score first; the slug breaks ties so the result never depends on dict order.
-        candidates.sort(key=lambda c: (-c[0], c[1]))
+            candidates.append((float(order[row, col]), score, topic.slug))
+        # Highest first; the slug breaks ties so the result never depends on dict order.
+        candidates.sort(key=lambda c: (-c[0], c[2]))
         if not candidates:
             best = max((s for _, s in all_scores), default=0.0)
             result.append(Assignment(paper_id, None, best, (), tuple(all_scores)))
             continue
-        top_score, primary = candidates[0]
-        also = tuple(slug for score, slug in candidates[1:] if score >= top_score - also_margin)
+        top_rank, top_score, primary = candidates[0]
+        also = tuple(slug for rank_, _, slug in candidates[1:] if rank_ >= top_rank - also_margin)
         result.append(Assignment(paper_id, primary, top_score, also, tuple(all_scores)))
     return result
 
@@ -387,11 +393,14 @@ def topic_margins(
     text_cosines: np.ndarray,
     boundaries: Sequence[Boundary | None],
     fixed: Sequence[float | None],
+    *,
+    keyword_evidence: bool = True,
 ) -> np.ndarray:
     """(n_papers, n_topics) margins: a topic with a fixed threshold (`fixed[t]`, its
     min_similarity) or no boundary is judged by (combined - threshold) / FIXED_SCALE, the others
     by their learnt boundary over the vectors, their cosine with the topic's own text and
-    whether they name one of its keywords (`Boundary.margins`).
+    whether they name one of its keywords (`Boundary.margins`; not with `keyword_evidence`
+    False, the order `assign_topics` ranks a paper's topics in).
     `fixed[t]` must be set where `boundaries[t]` is None."""
     margins = np.zeros(scores.combined.shape, dtype=np.float32)
     for col, (boundary, threshold) in enumerate(zip(boundaries, fixed, strict=True)):
@@ -400,7 +409,6 @@ def topic_margins(
                 raise ValueError(f"topic column {col} has neither a boundary nor a threshold")
             margins[:, col] = (scores.combined[:, col] - threshold) / FIXED_SCALE
         else:
-            margins[:, col] = boundary.margins(
-                vectors, text_cosines[:, col], scores.keywords[:, col]
-            )
+            hits = scores.keywords[:, col] if keyword_evidence else None
+            margins[:, col] = boundary.margins(vectors, text_cosines[:, col], hits)
     return margins
