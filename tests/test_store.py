@@ -136,6 +136,13 @@ def test_list_papers_keeps_order_and_skips_missing(store: Store) -> None:
     assert all(p.sources == ("arxiv",) for p in got)
 
 
+def test_list_paper_ids_lists_every_stored_id_sorted(store: Store) -> None:
+    assert store.list_paper_ids() == []
+    papers = [make_paper(f"arxiv:{i:05d}") for i in (3, 1, 2)]
+    store.upsert_papers(papers, "arxiv", NOW, merge=update_paper)
+    assert store.list_paper_ids() == ["arxiv:00001", "arxiv:00002", "arxiv:00003"]
+
+
 def test_find_paper_id_by_doi_and_title_key(store: Store) -> None:
     store.upsert_papers(
         [make_paper("doi:10.1/ABC", doi="10.1/ABC"), make_paper("arxiv:1")],

@@ -109,10 +109,8 @@ def _background(
     `papers` not among them."""
     from pipeline.embed import content_hash
 
-    span = store.get_date_range()
-    stored = store.list_papers_between(*span) if span is not None else []
-    if len(stored) > MAX_BACKGROUND:
-        stored = sorted(stored, key=lambda p: _id_hash(p.paper_id))[:MAX_BACKGROUND]
+    sample = sorted(store.list_paper_ids(), key=_id_hash)[:MAX_BACKGROUND]
+    stored = store.list_papers(sorted(sample))
     have = store.get_vectors(model, [(p.paper_id, content_hash(p.text)) for p in stored])
     chosen = [p for p in stored if p.paper_id in have]
     rows = [have[p.paper_id] for p in chosen]

@@ -74,6 +74,12 @@ class Papers(Database):
                 found[row["paper_id"]] = _row_to_paper(row)
         return [found[i] for i in paper_ids if i in found]
 
+    def list_paper_ids(self) -> list[str]:
+        """Every stored paper's id, sorted: cheap where loading the papers is not."""
+        return [
+            row["paper_id"] for row in self._select("SELECT paper_id FROM papers ORDER BY paper_id")
+        ]
+
     def find_paper_id_by_doi(self, doi: str) -> str | None:
         """The id of a stored paper with this DOI (case-insensitive), or None."""
         rows = self._select(
