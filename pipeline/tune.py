@@ -295,6 +295,11 @@ class WeekScores:
         """(n_papers, n_topics) distance from each topic's boundary; ≥ 0 is inside."""
         return self.scores.margin if self.scores.margin is not None else self.scores.combined
 
+    @property
+    def rank(self) -> np.ndarray:
+        """`margin` without keyword evidence (what orders a paper's topics)."""
+        return self.scores.rank if self.scores.rank is not None else self.margin
+
 
 def score_week(
     settings: Settings, store: Store, embedder: Embedder, *, week: str | None = None
@@ -445,6 +450,14 @@ def explain_paper(settings: Settings, store: Store, embedder: Embedder, referenc
         if found:
             lines.append(f"{'':22}   keywords: {', '.join(found)}")
         lines.append(f"{'':22}   boundary: {_boundary_words(topic)}")
+        shift = margin - float(week.rank[row, col])
+        if abs(shift) > 1e-6:
+            why = (
+                "names a keyword, so it needs less"
+                if shift > 0
+                else "names no keyword, and the keywords cover most of the topic"
+            )
+            lines.append(f"{'':22}   keyword evidence: {shift:+.2f} ({why})")
         if pulls.get(topic.slug):
             lines.append(f"{'':22}   pulled by example {pulls[topic.slug]}")
     lines.append(_what_would_change(paper, result, week.topics, week.margin[row]))

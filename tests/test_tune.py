@@ -141,6 +141,29 @@ def test_explain_command_shows_scores_and_verdict(setup: tuple[Path, Path]) -> N
     assert missing.exit_code == 1 and "no stored paper" in missing.output
 
 
+def test_explain_shows_how_keyword_evidence_moved_a_learnt_boundary(
+    setup: tuple[Path, Path],
+) -> None:
+    config, _ = setup
+    settings = load_settings(config)
+    speech = [
+        make_paper(f"arxiv:2506.0001{i}", f"Speech recognition {i}", "audio acoustic speech")
+        for i in range(6)
+    ]
+    other = [
+        make_paper(f"arxiv:2506.0002{i}", f"Protein folding {i}", "amino acid structure")
+        for i in range(6)
+    ]
+    with Store.open(settings.database_path) as store:
+        store.upsert_papers(speech + other, "test", run.datetime.now(run.UTC), merge=update_paper)
+    result = CliRunner().invoke(cli, ["--config", str(config), "explain", "2506.00010"])
+    assert result.exit_code == 0, result.output
+    # 6 keyword papers in a 12-paper store: speech learns its boundary; graphs (no keyword
+    # paper) falls back to min_similarity and shows no keyword evidence.
+    assert "keyword evidence: +0.50 (names a keyword, so it needs less)" in result.output
+    assert result.output.count("keyword evidence") == 1
+
+
 def test_topics_command_lists_boundaries_and_compares_configs(
     setup: tuple[Path, Path], tmp_path: Path
 ) -> None:
