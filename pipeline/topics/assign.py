@@ -303,7 +303,7 @@ def fit_boundary(
     example_vectors: np.ndarray | None = None,
     example_cosines: np.ndarray | None = None,
 ) -> Boundary | None:
-    """Learn one topic's boundary from the whole store (`vectors`, unit rows), or None.
+    """Learn one topic's boundary from the store's papers (`vectors`, unit rows), or None.
 
     Positive-unlabelled learning: papers with a keyword hit (and the topic's examples) are weak
     positives, the store is the background. The direction is the weak positives' mean minus the
