@@ -18,8 +18,8 @@ wrong inclusions. Vectors are cached in benchmarks/.cache (git-ignored): the fir
 7,000 abstracts (30–40 minutes on 2 busy CPU cores).
 
 A second set, closer to the issue's acceptance case (topics/newcomer-2025.toml): eight ML topics
-judged on 300 hand-labelled papers of one June-2025 arXiv week (labels/newcomer-2025.jsonl: 200
-"dev" papers, 100 "heldout" ones labelled after the decision rule was chosen), with the whole
+judged on 400 hand-labelled papers of one June-2025 arXiv week (labels/newcomer-2025.jsonl: 200
+"dev" papers, 200 "heldout" ones labelled after the decision rule was chosen), with the whole
 week (807 papers, data/arxiv-week-2025-06-papers.jsonl.gz) as the store. How the labels were
 made: benchmarks/README.md.
 
