@@ -18,6 +18,7 @@ from pipeline.errors import ParseError
 from pipeline.ingest.normalize import update_paper
 from pipeline.models import Paper, Theme
 from pipeline.store import Store
+from pipeline.tune.evaluate import _theme_metrics
 
 TOPICS = [
     {
@@ -341,7 +342,7 @@ def test_theme_metrics_report_cohesion_and_name_fit() -> None:
         Theme("t1", "Speech", ("speech",), ("arxiv:0", "arxiv:1"), "arxiv:0"),
         Theme("t2", "Graph", ("graph",), ("arxiv:2", "arxiv:3"), "arxiv:2"),
     ]
-    metrics = tune._theme_metrics(themes, papers, vectors)
+    metrics = _theme_metrics(themes, papers, vectors)
     assert metrics["n_themes"] == 2
     assert metrics["theme_cohesion"] == 0.5  # 1.0 and 0.0, equal sizes
     assert metrics["coherent_theme_share"] == 0.5

@@ -1,0 +1,191 @@
+"""`digest explain` and `digest mark`: why one paper landed where it did, and teaching a topic.
+
+PAPER may be written as a digest shows it: arxiv:ID, ID with a version, an abs or pdf link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from pipeline.config import Settings, add_topic_paper, load_settings
+from pipeline.digest import build as digest
+from pipeline.embed import Embedder, content_hash
+from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
+from pipeline.errors import ConfigError, ParseError
+from pipeline.models import Paper, Topic
+from pipeline.run import scoring
+from pipeline.store import Store
+from pipeline.topics import assign
+from pipeline.tune.topics import Comparison, compare_configs, score_week
+
+
+def find_paper(store: Store, reference: str) -> Paper:
+    """The stored paper a reference names: arxiv:ID, ID with version, abs or pdf link, or an id."""
+    paper_id = scoring.paper_ref_id(reference)
+    paper = store.get_paper(paper_id)
+    if paper is None:
+        raise ParseError(
+            f"no stored paper {paper_id!r} (from {reference!r}); ids look like arxiv:2506.01234,"
+            " 2506.01234v2 or https://arxiv.org/abs/2506.01234 — run `digest ingest` first"
+        )
+    return paper
+
+
+def paper_week(paper: Paper) -> str:
+    """The ISO week a paper's digest is: its announcement day, else publication, else first seen."""
+    day = paper.announced
+    if day is None and paper.published is not None:
+        day = paper.published.astimezone(UTC).date()
+    if day is None and paper.first_seen is not None:
+        day = paper.first_seen.astimezone(UTC).date()
+    return digest.iso_week(day) if day is not None else digest.iso_week(datetime.now(UTC).date())
+
+
+def explain_paper(settings: Settings, store: Store, embedder: Embedder, reference: str) -> str:
+    """Where one stored paper landed, the evidence per topic, and what would move it."""
+    paper = find_paper(store, reference)
+    week = score_week(settings, store, embedder, week=paper_week(paper))
+    row = next(i for i, p in enumerate(week.papers) if p.paper_id == paper.paper_id)
+    result = week.assignments[row]
+    pulls = _example_pulls(settings, store, embedder, paper, week.topics)
+    lines = [
+        f"{paper.paper_id}: {paper.title}",
+        f"{week.week}: in section {_section_name(week.sections[paper.paper_id])}",
+        f"{'topic':22} {'cosine':>6} {'margin':>7}  verdict",
+    ]
+    for col, topic in enumerate(week.topics):
+        margin = float(week.margin[row, col])
+        vetoed = bool(topic.exclude) and assign.has_phrase(paper.text, topic.exclude)
+        counter = paper.paper_id in scoring.counter_example_ids(store, topic)
+        verdict = (
+            "vetoed by exclude"
+            if vetoed
+            else "a counter-example"
+            if counter
+            else ("inside the boundary" if margin >= 0 else "outside the boundary")
+        )
+        found = assign.matched_keywords(paper.text, topic.keywords)
+        lines.append(
+            f"{topic.slug:22} {week.scores.semantic[row, col]:6.3f} {margin:+7.2f}  {verdict}"
+        )
+        if found:
+            lines.append(f"{'':22}   keywords: {', '.join(found)}")
+        lines.append(f"{'':22}   boundary: {_boundary_words(topic)}")
+        shift = margin - float(week.rank[row, col])
+        if abs(shift) > 1e-6:
+            why = (
+                "names a keyword, so it needs less"
+                if shift > 0
+                else "names no keyword, and the keywords cover most of the topic"
+            )
+            lines.append(f"{'':22}   keyword evidence: {shift:+.2f} ({why})")
+        if pulls.get(topic.slug):
+            lines.append(f"{'':22}   pulled by example {pulls[topic.slug]}")
+    lines.append(_what_would_change(paper, result, week.topics, week.margin[row]))
+    return "\n".join(lines)
+
+
+def _section_name(section: str) -> str:
+    if section == "other":
+        return "Other (no topic, no discovered theme)"
+    return section if section.startswith("theme: ") else f"topic {section}"
+
+
+def _boundary_words(topic: Topic) -> str:
+    if topic.min_similarity is not None:
+        threshold = f"{topic.min_similarity:.2f}"
+        return f"fixed: min_similarity {threshold} on cosine + keyword bonus (margin in 0.1s)"
+    return "learnt from the store (margin in standard deviations of the topic's score)"
+
+
+def _example_pulls(
+    settings: Settings, store: Store, embedder: Embedder, paper: Paper, topics: Sequence[Topic]
+) -> dict[str, str]:
+    """Per topic, the example the paper is closest to, when it is closer than the topic text."""
+    now = datetime.now().astimezone()
+    found = {}
+    vector, _ = ensure_vectors(store, embedder, [paper], now=now)
+    for topic in topics:
+        prototypes = scoring.topic_prototypes(store, topic)
+        if len(prototypes) < 2:
+            continue
+        items = [(f"topic:{topic.slug}:{k}", content_hash(t), t) for k, t in prototypes]
+        vectors, _ = ensure_text_vectors(store, embedder, items, now=now)
+        cosines = vectors @ vector[0]
+        best = int(np.argmax(cosines))
+        if best > 0:
+            example = topic.examples[best - 1]
+            found[topic.slug] = f"{example} (cosine {cosines[best]:.3f})"
+    return found
+
+
+def _what_would_change(
+    paper: Paper, result: Any, topics: Sequence[Topic], margins: np.ndarray
+) -> str:
+    """One or two sentences: the nearest topic it could join, or how to take it out."""
+    mark = f"digest mark {paper.paper_id} --topic"
+    if result.primary is not None:
+        return (
+            f"→ to take it out of {result.primary}: `{mark} {result.primary} --not`"
+            " (adds it to the topic's counter_examples)"
+        )
+    if not topics:
+        return "→ no topics are configured"
+    nearest = int(np.argmax(margins))
+    return (
+        f"→ nearest topic: {topics[nearest].slug}, {-float(margins[nearest]):.2f} outside its"
+        f" boundary; `{mark} {topics[nearest].slug}` adds it to the topic's examples"
+    )
+
+
+@dataclass(frozen=True)
+class MarkResult:
+    """What `digest mark` did: the message, and the papers that move at the next build."""
+
+    changed: bool
+    message: str
+    comparison: Comparison | None
+
+
+def mark_paper(
+    settings: Settings,
+    store: Store,
+    embedder: Embedder,
+    reference: str,
+    slug: str,
+    *,
+    counter: bool = False,
+) -> MarkResult:
+    """Add a stored paper to a topic's examples (or counter_examples) in the config file in use.
+
+    The file keeps its comments and layout; the new file is validated before it replaces the
+    old one (atomically), and the paper's week is scored under both to say what will move when
+    that week is built again.
+    """
+    paper = find_paper(store, reference)
+    path = settings.config_path
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read config file {path}: {e}") from e
+    updated = add_topic_paper(text, slug, paper.paper_id, comment=paper.title, counter=counter)
+    key = "counter_examples" if counter else "examples"
+    if updated == text:
+        return MarkResult(False, f"{paper.paper_id} is already in {slug}'s {key}", None)
+    temporary = path.with_name(f".{path.name}.mark.tmp")
+    try:
+        temporary.write_text(updated, encoding="utf-8")
+        new_settings = load_settings(temporary).model_copy(update={"config_path": path})
+        week = paper_week(paper)
+        before = score_week(settings, store, embedder, week=week)
+        comparison = compare_configs(before, score_week(new_settings, store, embedder, week=week))
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    message = f"added {paper.paper_id} ({paper.title[:60]}) to {slug}'s {key} in {path}"
+    return MarkResult(True, message, comparison)

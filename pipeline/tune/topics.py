@@ -1,0 +1,137 @@
+"""`digest topics`: per-topic scores of a week, suggested keywords, `--compare` of two configs."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from pipeline import run
+from pipeline.config import Settings
+from pipeline.embed import Embedder
+from pipeline.models import Paper, Topic
+from pipeline.store import Store
+from pipeline.topics import assign, labels
+
+
+@dataclass(frozen=True)
+class WeekScores:
+    """One week's papers with their topic evidence, assignments and digest sections."""
+
+    week: str
+    papers: list[Paper]
+    scores: assign.TopicScores
+    assignments: list[Any]
+    topics: tuple[Topic, ...]
+    sections: dict[str, str]  # paper_id → topic slug, 'theme: <label>' or 'other'
+
+    @property
+    def margin(self) -> np.ndarray:
+        """(n_papers, n_topics) distance from each topic's boundary; ≥ 0 is inside."""
+        return self.scores.margin if self.scores.margin is not None else self.scores.combined
+
+    @property
+    def rank(self) -> np.ndarray:
+        """`margin` without keyword evidence (what orders a paper's topics)."""
+        return self.scores.rank if self.scores.rank is not None else self.margin
+
+
+def score_week(
+    settings: Settings, store: Store, embedder: Embedder, *, week: str | None = None
+) -> WeekScores:
+    """Score, assign and cluster one week's stored papers exactly as `digest build` would."""
+    now = datetime.now().astimezone()
+    chosen = run.choose_week(
+        week or settings.digest.week, store, now=now, timezone=settings.digest.timezone
+    )
+    loaded, _ = run.load_week(store, embedder, chosen, now=now)
+    papers = list(loaded.papers)
+    topics = settings.topics_as_models()
+    scored, _, assignments = run.assign_papers(
+        settings, store, embedder, papers, loaded.vectors, topics, now=now
+    )
+    rest = [i for i, a in enumerate(assignments) if a.primary is None]
+    themes, _ = run.find_week_themes(settings, loaded, rest)
+    sections = {a.paper_id: a.primary or "other" for a in assignments}
+    sections.update({pid: f"theme: {t.label}" for t in themes for pid in t.paper_ids})
+    return WeekScores(chosen, papers, scored, assignments, topics, sections)
+
+
+def describe_topics(week: WeekScores, *, n_near: int = 3, n_keywords: int = 5) -> str:
+    """Per topic: count, the papers just inside and just outside its boundary, keywords to add."""
+    lines = [f"{week.week}: {len(week.papers)} papers"]
+    texts = [p.text for p in week.papers]
+    for col, topic in enumerate(week.topics):
+        column = week.margin[:, col]
+        members = [i for i, a in enumerate(week.assignments) if a.primary == topic.slug]
+        boundary = (
+            f"fixed min_similarity {topic.min_similarity:.2f}"
+            if topic.min_similarity is not None
+            else "boundary learnt from the store"
+        )
+        lines.append(f"\n{topic.slug} ({topic.name}): {len(members)} papers, {boundary}")
+        inside = sorted((i for i in range(len(column)) if column[i] >= 0), key=lambda i: column[i])
+        outside = sorted((i for i in range(len(column)) if column[i] < 0), key=lambda i: -column[i])
+        for label, rows in (("just inside", inside[:n_near]), ("just outside", outside[:n_near])):
+            for i in rows:
+                paper = week.papers[i]
+                lines.append(f"  {label} {column[i]:+.2f}  {paper.paper_id}  {paper.title[:70]}")
+        members_set = set(members)
+        suggested = suggest_keywords(
+            [texts[i] for i in members],
+            topic,
+            n=n_keywords,
+            background=[text for i, text in enumerate(texts) if i not in members_set],
+        )
+        if suggested:
+            lines.append("  suggested keywords: " + ", ".join(suggested))
+    return "\n".join(lines)
+
+
+def suggest_keywords(
+    texts: Sequence[str], topic: Topic, *, n: int, background: Sequence[str] = ()
+) -> list[str]:
+    """Phrases frequent in the topic's papers, rarer in `background`, not yet among its keywords."""
+    if len(texts) < 2:
+        return []
+    terms = labels.label_groups(
+        [list(texts)], n_terms=n + len(topic.keywords), background=background
+    )[0]
+    have = {k.casefold() for k in topic.keywords}
+    return [t for t in terms if t.casefold() not in have][:n]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What changes between two configs on one week: moved papers and section sizes."""
+
+    week: str
+    moved: list[tuple[str, str, str, str]]  # (paper_id, title, section before, section after)
+    sizes: dict[str, tuple[int, int]]  # section → (papers before, papers after)
+
+
+def compare_configs(before: WeekScores, after: WeekScores) -> Comparison:
+    """Every paper whose section (topic, discovered theme or other) changes, and section sizes."""
+    titles = {p.paper_id: p.title for p in after.papers}
+    moved = [
+        (pid, titles[pid], before.sections.get(pid, "other"), section)
+        for pid, section in after.sections.items()
+        if before.sections.get(pid, "other") != section
+    ]
+    old, new = Counter(before.sections.values()), Counter(after.sections.values())
+    order = [t.slug for t in after.topics] + sorted(set(old) | set(new))
+    sizes = {key: (old[key], new[key]) for key in dict.fromkeys(order)}
+    return Comparison(after.week, sorted(moved), sizes)
+
+
+def describe_comparison(comparison: Comparison, other: str) -> str:
+    """The comparison as lines: moved papers, then each section's size before → after."""
+    lines = [f"{comparison.week}: {len(comparison.moved)} papers change section under {other}"]
+    lines += [f"  {pid}  {old} → {new}  {title[:60]}" for pid, title, old, new in comparison.moved]
+    lines.append("sections (papers before → after):")
+    lines += [f"  {key:40} {a:4d} → {b:4d}" for key, (a, b) in comparison.sizes.items() if a or b]
+    return "\n".join(lines)
