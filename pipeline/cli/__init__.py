@@ -319,127 +319,6 @@ def _stop_on_signals() -> None:
         signal.signal(signum, handler)
 
 
-def _tune_call(ctx: click.Context, action: Callable[[Any, Any], Any]) -> Any:
-    """Load settings, open the store, call `action(settings, store)`; map errors to exit codes."""
-    from pipeline import run
-
-    with _exit_on_errors():
-        settings = _settings(ctx)
-        with run.open_store(settings) as store:
-            return action(settings, store)
-
-
-@cli.command(name="eval")
-@click.option(
-    "--labels",
-    "labels_path",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="JSONL file: one labelled paper per line.",
-)
-@_json_option
-@click.pass_context
-def eval_cmd(ctx: click.Context, labels_path: Path, as_json: bool) -> None:
-    """Score the configured topics and discovered themes against hand-labelled papers.
-
-    Example: digest --config config.toml eval --labels benchmarks/labels/seed-trending-dev.jsonl
-    """
-    from pipeline import run, tune
-
-    def action(settings: Any, store: Any) -> Any:
-        labels = tune.load_labels(labels_path)
-        return tune.run_eval(settings, store, run.make_embedder(settings), labels)
-
-    report = _tune_call(ctx, action)
-    if as_json:
-        click.echo(json.dumps(report, indent=2, sort_keys=True))
-    else:
-        from pipeline import tune
-
-        click.echo(tune.describe_eval(report))
-
-
-@cli.command(name="topics")
-@_week_option
-@click.option(
-    "--compare",
-    "other_config",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Another config: list the papers whose section (topic or theme) changes under it.",
-)
-@click.pass_context
-def topics_cmd(ctx: click.Context, week: str | None, other_config: Path | None) -> None:
-    """Per topic: count, papers just inside/outside its boundary, suggested keywords.
-
-    Example: digest topics --week 2025-W25 --compare tuned.toml
-    """
-    from pipeline import run, tune
-    from pipeline.config import load_settings
-
-    week = _check_week(week)
-
-    def action(settings: Any, store: Any) -> str:
-        embedder = run.make_embedder(settings)
-        scored = tune.score_week(settings, store, embedder, week=week)
-        if other_config is None:
-            return tune.describe_topics(scored)
-        other = load_settings(other_config)
-        changed = tune.compare_configs(
-            scored, tune.score_week(other, store, embedder, week=scored.week)
-        )
-        return tune.describe_comparison(changed, str(other_config))
-
-    click.echo(_tune_call(ctx, action))
-
-
-@cli.command(name="explain")
-@click.argument("paper")
-@click.pass_context
-def explain_cmd(ctx: click.Context, paper: str) -> None:
-    """Where one stored paper landed, the evidence per topic, and what would move it.
-
-    PAPER is what a digest shows: arxiv:2506.13755, 2506.13755v2, or an abs/pdf link.
-
-    Example: digest explain https://arxiv.org/abs/2506.13755
-    """
-    from pipeline import run, tune
-
-    click.echo(
-        _tune_call(
-            ctx,
-            lambda settings, store: tune.explain_paper(
-                settings, store, run.make_embedder(settings), paper
-            ),
-        )
-    )
-
-
-@cli.command(name="mark")
-@click.argument("paper")
-@click.option("--topic", "slug", required=True, help="The topic's slug, e.g. nas.")
-@click.option("--not", "counter", is_flag=True, help="The paper does NOT belong to the topic.")
-@click.pass_context
-def mark_cmd(ctx: click.Context, paper: str, slug: str, counter: bool) -> None:
-    """Add PAPER to a topic's examples (--not: counter_examples) in the config file in use.
-
-    Comments and layout of the file are kept; prints which papers move at the next build.
-
-    Example: digest mark arxiv:2506.13755 --topic nas --not
-    """
-    from pipeline import run, tune
-
-    result = _tune_call(
-        ctx,
-        lambda settings, store: tune.mark_paper(
-            settings, store, run.make_embedder(settings), paper, slug, counter=counter
-        ),
-    )
-    click.echo(result.message)
-    if result.comparison is not None:
-        click.echo(tune.describe_comparison(result.comparison, "the edited config"))
-
-
 def _check_week(week: str | None) -> str | None:
     """--week as typed: ASCII, an existing ISO week, a year in range; usage error (exit 2) else."""
     from pipeline.config import week_problem
@@ -448,6 +327,10 @@ def _check_week(week: str | None) -> str | None:
     if problem:
         raise click.BadParameter(problem, param_hint="--week")
     return week
+
+
+# The tuning commands register themselves on `cli` when their module is imported.
+from pipeline.cli import tuning  # noqa: E402, F401
 
 
 def main() -> None:
