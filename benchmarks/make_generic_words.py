@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from benchmarks.make_oai_labels import read_records  # noqa: E402
-from pipeline.topics import labels  # noqa: E402
+from pipeline.topics import phrases  # noqa: E402
 
 MIN_SHARE = 0.01
 MIN_ENTROPY = 0.85
@@ -36,11 +36,11 @@ def main() -> None:
     records = [
         r for page in sorted((HERE / "data" / "oai").glob("*.xml")) for r in read_records(page)
     ]
-    stop = labels._stop_words()
+    stop = phrases._stop_words()
     words_of, category_of = [], []
     for record in records:
         text = f"{record['title']}. {record['abstract']}"
-        words = {w.lower() for w in labels._TOKEN.findall(labels._clean(text))}
+        words = {w.lower() for w in phrases._TOKEN.findall(phrases._clean(text))}
         words_of.append({w for w in words if w[0].isalpha() and len(w) > 1} - stop)
         category_of.append(str(record["group"]))
     per_category = Counter(category_of)

@@ -12,7 +12,8 @@ from conftest import FakeEmbedder
 
 from pipeline.topics import cluster
 from pipeline.topics.cluster import MIN_COHESION, cohesion, find_themes
-from pipeline.topics.labels import describes, generic_words, label_groups, name_groups, phrases
+from pipeline.topics.labels import describes, label_groups, name_groups
+from pipeline.topics.phrases import generic_words, phrases
 
 GROUPS = {
     "graph": "graph neural network message passing node classification graph",

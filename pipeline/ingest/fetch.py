@@ -1,11 +1,12 @@
 """Bytes for one source URL: http(s) through httpx, or a local file / file:// URL read directly.
 
-The only module that touches the network. It knows nothing of feeds or the store: the caller passes
-the cached validators (ETag, Last-Modified) in and saves the new ones from the result.
-Retries only on 429/5xx and read/protocol errors, with exponential backoff that honours
-Retry-After. A connection or DNS failure is not retried: the `Pacer` (one per run) remembers the
-host as unreachable and later requests to it in the same run fail at once. The `Pacer` also spaces
-requests per host (arXiv's terms: at most one API request every 3 seconds).
+The only module that touches the network (with `deadline`, the socket-level bound on a request). It
+knows nothing of feeds or the store: the caller passes the cached validators (ETag, Last-Modified)
+in and saves the new ones from the result. Retries only on 429/5xx and read/protocol errors, with
+exponential backoff that honours Retry-After. A connection or DNS failure is not retried: the
+`Pacer` (one per run) remembers the host as unreachable and later requests to it in the same run
+fail at once. The `Pacer` also spaces requests per host (arXiv's terms: at most one API request
+every 3 seconds).
 
 Every input is bounded: `timeout_s` per read, `request_timeout_s` for a whole request (a server
 dripping a byte a second, headers included), `deadline_s` for a whole fetch with its retries, and
@@ -21,21 +22,19 @@ import logging
 import os
 import random
 import re
-import ssl
 import stat
 import time
-from collections.abc import Callable, Iterable, Mapping
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httpcore
 import httpx
 
 from pipeline.errors import FetchError, redact
+from pipeline.ingest.deadline import REQUEST_END, DeadlineBackend
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +114,7 @@ def make_client(
     transport = httpx.HTTPTransport(limits=httpx.Limits(max_connections=max_connections))
     pool = getattr(transport, "_pool", None)
     if isinstance(pool, httpcore.ConnectionPool):  # bound every socket call by fetch's deadline
-        pool._network_backend = _DeadlineBackend(pool._network_backend)
+        pool._network_backend = DeadlineBackend(pool._network_backend)
     return httpx.Client(
         headers={"User-Agent": user_agent},
         timeout=httpx.Timeout(timeout_s),
@@ -291,85 +290,6 @@ def _overdue(started: float, end: float | None, request_timeout_s: float | None)
     return f"no complete answer within {request_timeout_s:g} s"
 
 
-#: The monotonic time the request in flight (in this thread or task) must end by, or None.
-_REQUEST_END: ContextVar[float | None] = ContextVar("request_end", default=None)
-
-
-def _time_left(timeout: float | None) -> float | None:
-    """`timeout` shortened to what is left of the request's deadline; ReadTimeout past it."""
-    end = _REQUEST_END.get()
-    if end is None:
-        return timeout
-    left = end - time.monotonic()
-    if left <= 0:
-        raise httpcore.ReadTimeout("the whole request took too long")
-    return left if timeout is None else min(timeout, left)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A socket stream whose every read, write and TLS handshake ends by the request deadline.
-
-    httpcore computes the read timeout once per response head: a server dripping a byte a second
-    keeps each read under it forever. Asking the deadline on every socket call bounds the whole.
-    """
-
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _time_left(timeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _time_left(timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        inner = self._inner.start_tls(ssl_context, server_hostname, _time_left(timeout))
-        return _DeadlineStream(inner)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    """httpcore's network backend with every stream a `_DeadlineStream`."""
-
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
-        self._inner = inner
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        stream = self._inner.connect_tcp(
-            host, port, _time_left(timeout), local_address, socket_options
-        )
-        return _DeadlineStream(stream)
-
-    def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        stream = self._inner.connect_unix_socket(path, _time_left(timeout), socket_options)
-        return _DeadlineStream(stream)
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
 def _get_once(
     client: httpx.Client,
     url: str,
@@ -395,11 +315,11 @@ def _stream(
     end: float | None = None,
 ) -> FetchResult:
     request = client.build_request("GET", url, headers=headers)
-    token = _REQUEST_END.set(end)
+    token = REQUEST_END.set(end)
     try:
         response = client.send(request, stream=True)
     except BaseException:
-        _REQUEST_END.reset(token)
+        REQUEST_END.reset(token)
         raise
     try:
         declared = response.headers.get("content-length")
@@ -425,7 +345,7 @@ def _stream(
         )
     finally:
         response.close()
-        _REQUEST_END.reset(token)
+        REQUEST_END.reset(token)
 
 
 def _check_status(result: FetchResult) -> FetchResult:

@@ -1,0 +1,240 @@
+"""Candidate label phrases of a text: runs of words between stop words and punctuation (pure).
+
+Words fold to the singular; generic words (pipeline/data/generic_words.txt, measured by
+benchmarks/make_generic_words.py) never make a label alone; `surface_forms` keeps acronyms'
+case ("LLM") for names. scikit-learn is imported lazily; imports no other pipeline module."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from functools import cache
+from importlib import resources
+
+#: Academic boilerplate that is frequent in every cluster of abstracts and never a good label.
+BOILERPLATE = frozenset(
+    [
+        "paper",
+        "propose",
+        "proposed",
+        "proposes",
+        "approach",
+        "approaches",
+        "method",
+        "methods",
+        "methodology",
+        "result",
+        "results",
+        "show",
+        "shows",
+        "shown",
+        "study",
+        "studies",
+        "novel",
+        "new",
+        "based",
+        "using",
+        "use",
+        "used",
+        "work",
+        "works",
+        "present",
+        "presents",
+        "presented",
+        "introduce",
+        "introduces",
+        "existing",
+        "state",
+        "art",
+        "performance",
+        "experiments",
+        "experimental",
+        "demonstrate",
+        "demonstrates",
+        "problem",
+        "problems",
+        "framework",
+        "task",
+        "tasks",
+        "model",
+        "models",
+        "data",
+        "large",
+        "achieve",
+        "achieves",
+        "significantly",
+        "significant",
+        "improve",
+        "improves",
+        "improved",
+        "different",
+        "various",
+        "analysis",
+        "provide",
+        "provides",
+        "address",
+        "challenges",
+        "challenge",
+        "key",
+        "effective",
+        # verbs and fillers of abstract prose that read as nonsense labels ("gained increasing")
+        "achieved",
+        "align",
+        "beneficial",
+        "check",
+        "differences",
+        "employ",
+        "employs",
+        "enhancements",
+        "fostering",
+        "gained",
+        "involve",
+        "involves",
+        "leverage",
+        "leverages",
+        "leveraging",
+        "presenting",
+        "proposing",
+        "remarkable",
+        "removing",
+        "struggle",
+        "struggles",
+        "success",
+    ]
+)
+MAX_CACHED_WORDS = 200_000
+#: Token → its folded form, or '' for a phrase break; filled as tokens are first seen.
+_WORDS: dict[str, str] = {}
+_URL = re.compile(r"(?:https?://|www\.)\S+")
+_DOMAIN = re.compile(r"[\w.-]+\.(?:com|org|io|net)\b\S*")  # "github.com/x/y" without a scheme
+_DOMAIN_ENDS = (".com", ".org", ".io", ".net")
+_PAREN = re.compile(r"\(\s*[^()\s]{1,12}\s*\)")  # "(LLMs)", "(RL)": the acronym repeats words
+_LATEX = re.compile(r"\$[^$]*\$|\\[a-zA-Z]+")
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*|\S")
+_ADVERB = re.compile(r"(?:ally|ously|ively|ently|antly|edly|ingly|arly)$")
+
+
+def phrases(text: str, n_max: int = 3) -> list[str]:
+    """Candidate label phrases of one text: 1..n_max-word runs between stop words/punctuation."""
+    words = _WORDS
+    found: list[str] = []
+    run: list[str] = []
+    for token in _TOKEN.findall(_clean(text).lower()):
+        word = words.get(token)
+        if word is None:
+            if len(words) > MAX_CACHED_WORDS:  # a long-lived process: keep the memo bounded
+                words.clear()
+            word = words[token] = _label_word(token)
+        if word:
+            run.append(word)
+            continue
+        found.extend(_ngrams(run, n_max))
+        run = []
+    found.extend(_ngrams(run, n_max))
+    return found
+
+
+def _ngrams(run: list[str], n_max: int) -> list[str]:
+    return [" ".join(run[i : i + n]) for n in range(1, n_max + 1) for i in range(len(run) - n + 1)]
+
+
+def _label_word(token: str) -> str:
+    if not token[0].isalpha() or len(token) < 2 or token in _label_stop_words():
+        return ""
+    return singular(token)
+
+
+def singular(word: str) -> str:
+    """'networks' → 'network', 'strategies' → 'strategy', 'patches' → 'patch'; 'analysis',
+    'robotics', 'bias' stay. Labels read in the singular; plural and singular count as one."""
+    if word in _KEEP:
+        return word
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ches", "shes", "xes", "sses")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(_KEEP_S):
+        return word[:-1]
+    return word
+
+
+_KEEP_S = ("ss", "us", "is", "ics", "as", "os", "ys")
+_KEEP = frozenset(["series", "species"])
+
+
+def _clean(text: str) -> str:
+    """URLs and LaTeX become phrase breaks; parenthesised acronyms ("(LLMs)") go."""
+    text = _URL.sub(" . ", text)
+    if any(end in text for end in _DOMAIN_ENDS):  # the domain pattern is slow: only if needed
+        text = _DOMAIN.sub(" . ", text)
+    return _LATEX.sub(" . ", _PAREN.sub(" ", text))
+
+
+def is_label(phrase: str) -> bool:
+    """Not generic vocabulary alone, no adverb, no one- or two-letter word on its own."""
+    words = phrase.split()
+    if len(words) == 1 and len(words[0]) < 3:
+        return False
+    if any(_ADVERB.search(w) for w in words):
+        return False
+    return not all(w in generic_words() for w in words)
+
+
+@cache
+def generic_words() -> frozenset[str]:
+    """Words common to abstracts of every field (pipeline/data/generic_words.txt)."""
+    text = resources.files("pipeline").joinpath("data/generic_words.txt").read_text("utf-8")
+    words = [line.strip() for line in text.splitlines() if line.strip()[:1] not in ("", "#")]
+    return frozenset(singular(w) for w in words)  # compared with folded phrase words
+
+
+@cache
+def _label_stop_words() -> frozenset[str]:
+    return _stop_words() | BOILERPLATE
+
+
+def _stop_words() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+def overlaps(a: str, b: str) -> bool:
+    """Phrases sharing a word, plurals folded ('network' overlaps 'neural networks')."""
+    return bool({singular(w) for w in a.split()} & {singular(w) for w in b.split()})
+
+
+def surface_forms(texts: Sequence[str]) -> dict[str, str]:
+    """Folded word → the form the texts mostly write it in, when that is not lower case:
+    acronyms ("LLMs" → "LLM") and names written mixed-case ("ResNet"); capitalised sentence
+    starts do not count."""
+    seen: dict[str, Counter[str]] = {}
+    for text in texts:
+        for token in _TOKEN.findall(_clean(text)):
+            # "LLMs", "O-RAN", "ResNet", "Wi-Fi"; not a Title-Case "Retrieval-Augmented"
+            if token[0].isalpha() and written_specially(token):
+                word = singular(token.lower())
+                seen.setdefault(word, Counter())[token] += 1
+    plain = Counter(singular(token) for text in texts for token in _TOKEN.findall(_clean(text)))
+    forms = {}
+    for word, counts in seen.items():
+        form, n = counts.most_common(1)[0]
+        if n > plain[word]:  # written this way more often than in lower case
+            forms[word] = _singular_surface(form)
+    return forms
+
+
+def written_specially(token: str) -> bool:
+    """A capital after a part's first letter, or short capitalised hyphen parts ("Wi-Fi")."""
+    parts = token.split("-")
+    if any(c.isupper() for part in parts for c in part[1:]):
+        return True
+    return len(parts) > 1 and all(len(p) <= 3 and p[:1].isupper() for p in parts)
+
+
+def _singular_surface(token: str) -> str:
+    """'LLMs' → 'LLM'; 'GANs' → 'GAN'; 'MRI' stays."""
+    if len(token) > 2 and token.endswith("s") and token[:-1].isupper():
+        return token[:-1]
+    return token
