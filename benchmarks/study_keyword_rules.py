@@ -1,6 +1,6 @@
 """How keyword evidence should combine with a learnt boundary (issue 16, round 2): dev sets only.
 
-Fits each topic's boundary (`assign.fit_boundary`, no keyword rule) on a seeded 2,000-paper
+Fits each topic's boundary (`calibrate.fit_boundary`, no keyword rule) on a seeded 2,000-paper
 sample of the corpus, then scores decision rules on the two DEV sets — the dev topics on the dev
 half of the 7,000 OAI papers (arXiv-category gold) and the 2025 topics on the 200 "dev" papers of
 labels/newcomer-2025.jsonl (hand labels) — never on a held-out set. A paper is in a topic when
@@ -21,7 +21,7 @@ from benchmarks import eval_topics as ev
 from pipeline import run
 from pipeline.config import load_settings
 from pipeline.models import Paper, Topic
-from pipeline.topics import assign
+from pipeline.topics import assign, calibrate
 
 Features = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -35,7 +35,7 @@ def features(papers: list[Paper], vectors: np.ndarray, topics: list[Topic],
     sample = np.sort(np.random.default_rng(0).permutation(len(papers))[:2000])
     margins, frequency = np.zeros_like(cosines), np.zeros(len(topics))
     for j in range(len(topics)):
-        boundary = assign.fit_boundary(vectors[sample], cosines[sample, j], hits[sample, j])
+        boundary = calibrate.fit_boundary(vectors[sample], cosines[sample, j], hits[sample, j])
         assert boundary is not None
         margins[:, j] = boundary.margins(vectors, cosines[:, j])
         frequency[j] = boundary.label_frequency

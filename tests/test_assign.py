@@ -8,20 +8,22 @@ import numpy as np
 
 from pipeline.models import Topic
 from pipeline.topics.assign import (
-    FIXED_SCALE,
     MAX_KEYWORD_HITS,
-    MIN_WEAK_POSITIVES,
-    Boundary,
     assign_topics,
     combine_scores,
-    fit_boundary,
     has_phrase,
     keyword_hits,
     matched_keywords,
     score_topics,
     semantic_scores,
-    topic_margins,
     topic_text,
+)
+from pipeline.topics.calibrate import (
+    FIXED_SCALE,
+    MIN_WEAK_POSITIVES,
+    Boundary,
+    fit_boundary,
+    topic_margins,
 )
 
 TOPICS = [

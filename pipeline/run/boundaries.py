@@ -1,6 +1,6 @@
 """Topic boundaries learnt from the whole store (issue 16): gather the background, fit, cache.
 
-Sequencing only; the learning itself is `topics.assign.fit_boundary` (pure). The background is
+Sequencing only; the learning itself is `topics.calibrate.fit_boundary` (pure). The background is
 at most MAX_BACKGROUND stored papers that have a vector for the model (a fixed sample: those whose
 id hashes lowest), plus the papers being scored (a week, or the papers of a labels file), so a
 topic with two papers this week still gets a boundary drawn from thousands, and a refit after an
@@ -20,7 +20,7 @@ import numpy as np
 
 from pipeline.models import Paper, Topic
 from pipeline.store import Store
-from pipeline.topics import assign
+from pipeline.topics import assign, calibrate
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def learn_boundaries(
     *,
     prototypes: tuple[np.ndarray, Sequence[int]],
     examples: Sequence[Sequence[int]],
-) -> list[assign.Boundary | None]:
+) -> list[calibrate.Boundary | None]:
     """Each topic's boundary (None: too little evidence, use min_similarity), cached in meta.
 
     `prototypes` are the prototype vectors and the topic index of each; `examples[t]` are the
@@ -49,7 +49,7 @@ def learn_boundaries(
     """
     scope = _scope_key(store, model, papers)
     keys = [_topic_key(topic, scope) for topic in topics]
-    found: list[assign.Boundary | None] = []
+    found: list[calibrate.Boundary | None] = []
     missing = []
     for index, (topic, key) in enumerate(zip(topics, keys, strict=True)):
         cached = _load(store, topic.slug, key)
@@ -68,7 +68,7 @@ def learn_boundaries(
     ).keywords
     for index in missing:
         topic = topics[index]
-        boundary = assign.fit_boundary(
+        boundary = calibrate.fit_boundary(
             background,
             cosines[:, index],
             hits[:, index],
@@ -144,12 +144,12 @@ def _topic_key(topic: Topic, scope: str) -> str:
         list(topic.keywords),
         list(topic.examples),
         scope,
-        assign.BOUNDARY_VERSION,
+        calibrate.BOUNDARY_VERSION,
     ]
     return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
 
 
-def _load(store: Store, slug: str, key: str) -> tuple[assign.Boundary | None] | None:
+def _load(store: Store, slug: str, key: str) -> tuple[calibrate.Boundary | None] | None:
     """(boundary,) when the cache holds one for `key`, else None; a bad entry is a miss."""
     raw = store.get_meta(_META_PREFIX + slug)
     if raw is None:
@@ -159,12 +159,12 @@ def _load(store: Store, slug: str, key: str) -> tuple[assign.Boundary | None] | 
         if entry.get("key") != key:
             return None
         data = entry.get("boundary")
-        return (None if data is None else assign.Boundary.from_json(data),)
+        return (None if data is None else calibrate.Boundary.from_json(data),)
     except (ValueError, TypeError, KeyError, AttributeError):
         logger.warning("ignoring a malformed cached boundary for topic %s", slug)
         return None
 
 
-def _save(store: Store, slug: str, key: str, boundary: assign.Boundary | None) -> None:
+def _save(store: Store, slug: str, key: str, boundary: calibrate.Boundary | None) -> None:
     value = {"key": key, "boundary": None if boundary is None else boundary.to_json()}
     store.set_meta(_META_PREFIX + slug, json.dumps(value))

@@ -20,7 +20,7 @@ from pipeline.ingest import ids
 from pipeline.models import Assignment, Paper, Theme, Topic, Week
 from pipeline.run import boundaries as boundaries_mod
 from pipeline.store import Store
-from pipeline.topics import assign, cluster
+from pipeline.topics import assign, calibrate, cluster
 
 
 def assign_papers(
@@ -48,7 +48,7 @@ def assign_papers(
         topics,
         thresholds=thresholds,
         # also_margin is in cosine units; margins count FIXED_SCALE steps of cosine.
-        also_margin=settings.themes.also_margin / assign.FIXED_SCALE,
+        also_margin=settings.themes.also_margin / calibrate.FIXED_SCALE,
         vetoed={t.slug: counter_example_ids(store, t) for t in topics},
         rank=scored.rank,
     )
@@ -81,7 +81,7 @@ def score_papers(
         topics,
         keyword_weight=settings.themes.keyword_weight,
     )
-    learnt: list[assign.Boundary | None] = [None] * len(topics)
+    learnt: list[calibrate.Boundary | None] = [None] * len(topics)
     examples = [
         [col for col, (item, _, _) in enumerate(prototypes) if _is_example(item, t)] for t in topics
     ]
@@ -106,8 +106,8 @@ def score_papers(
     own_text = boundaries_mod.text_cosines(
         paper_vectors, (proto_vectors, owners), examples, len(topics)
     )
-    margin = assign.topic_margins(scored, paper_vectors, own_text, boundaries, fixed)
-    rank = assign.topic_margins(
+    margin = calibrate.topic_margins(scored, paper_vectors, own_text, boundaries, fixed)
+    rank = calibrate.topic_margins(
         scored, paper_vectors, own_text, boundaries, fixed, keyword_evidence=False
     )
     return dataclasses.replace(scored, margin=margin, rank=rank)

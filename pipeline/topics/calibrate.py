@@ -1,0 +1,218 @@
+"""A topic's boundary learnt from the store, no labels needed (issue 16).
+
+Keyword-hit papers (and examples) are weak positives, the store a background; a boundary is a
+direction plus a threshold chosen by an F1 estimated without labels. Pure: vectors and plain
+parameters in, margins out; run/boundaries.py caches fitted boundaries in the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.topics.assign import TopicScores
+
+#: Below this many weak positives (keyword hits plus examples) in the store, a topic has too
+#: little to learn from and falls back to the fixed `min_similarity` threshold.
+MIN_WEAK_POSITIVES = 5
+#: Fixed-threshold margins are (score - min_similarity) / FIXED_SCALE, so that they compare with
+#: learnt margins (in standard deviations of the topic's score over the store): 0.1 is about one
+#: standard deviation of a topic's cosine over a store of arXiv abstracts.
+FIXED_SCALE = 0.1
+#: Part of every cached boundary's key: bump it when fit_boundary changes what it computes.
+BOUNDARY_VERSION = 4
+#: A paper that names one of the topic's keywords is inside from this many standard deviations
+#: below the learnt threshold: the keyword is evidence the embedding does not see. Chosen on the
+#: dev sets only (benchmarks/README.md, "Keyword evidence").
+KEYWORD_SLACK = 0.5
+#: A paper that names none of the keywords must be this many standard deviations above the
+#: threshold, times (2c - 1) where c is the estimated share of the topic's papers that carry a
+#: keyword: when the keywords cover nearly the whole topic (c near 1), a paper without any is
+#: rarely in it; when they cover half of it or less, the learnt threshold stands as it is.
+NO_KEYWORD_BAR = 1.0
+#: With this many examples or more, the examples (not only the keyword hits) say what share of
+#: the topic lies above each threshold.
+MIN_EXAMPLES_FOR_RECALL = 3
+#: The share of a boundary's direction that comes from the topic's examples, when it has some.
+EXAMPLE_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """A topic's boundary learnt from the store, without labels.
+
+    A paper's score is its projection on `direction` (from the store's mean towards the topic's
+    weak positives) plus its best prototype cosine, compared with `threshold`, in units of
+    `scale` (the score's standard deviation over the store). Keyword evidence then moves the
+    bar (see `margins`): a paper naming a keyword needs less, one naming none needs more when
+    the keywords cover most of the topic (`label_frequency` near 1).
+    """
+
+    direction: np.ndarray
+    threshold: float
+    scale: float
+    n_weak_positive: int
+    label_frequency: float  # estimated share of the topic's papers that carry a keyword
+
+    def margins(
+        self, vectors: np.ndarray, cosines: np.ndarray, hits: np.ndarray | None = None
+    ) -> np.ndarray:
+        """(n,) signed distance of each paper from the boundary, in standard deviations (≥ 0:
+        inside). With `hits` (keyword hit counts), a paper with a hit is KEYWORD_SLACK closer
+        to the inside, one without is `no_keyword_bar` further from it."""
+        if vectors.shape[0] == 0:
+            return np.zeros(0, dtype=np.float32)
+        score = vectors @ self.direction + cosines
+        raw = (score - self.threshold) / self.scale
+        if hits is not None:
+            named = np.asarray(hits) > 0
+            raw = np.where(named, raw + KEYWORD_SLACK, raw - self.no_keyword_bar)
+        return np.asarray(raw, dtype=np.float32)
+
+    @property
+    def no_keyword_bar(self) -> float:
+        """How far above the threshold a paper naming no keyword must be: NO_KEYWORD_BAR ×
+        (2c - 1), 0 when c ≤ 0.5."""
+        return NO_KEYWORD_BAR * max(0.0, 2.0 * self.label_frequency - 1.0)
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-able form, for the boundary cache."""
+        return {
+            "direction": [round(float(v), 7) for v in self.direction],
+            "threshold": self.threshold,
+            "scale": self.scale,
+            "n_weak_positive": self.n_weak_positive,
+            "label_frequency": self.label_frequency,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Boundary:
+        """The inverse of `to_json`; KeyError/TypeError/ValueError on a malformed entry."""
+        return cls(
+            np.asarray(data["direction"], dtype=np.float32),
+            float(data["threshold"]),  # type: ignore[arg-type]
+            float(data["scale"]),  # type: ignore[arg-type]
+            int(data["n_weak_positive"]),  # type: ignore[call-overload]
+            float(data["label_frequency"]),  # type: ignore[arg-type]
+        )
+
+
+def fit_boundary(
+    vectors: np.ndarray,
+    cosines: np.ndarray,
+    hits: np.ndarray,
+    *,
+    example_vectors: np.ndarray | None = None,
+    example_cosines: np.ndarray | None = None,
+) -> Boundary | None:
+    """Learn one topic's boundary from the store's papers (`vectors`, unit rows), or None.
+
+    Positive-unlabelled learning: papers with a keyword hit (and the topic's examples) are weak
+    positives, the store is the background. The direction is the weak positives' mean minus the
+    store's mean; the score adds the cosine with the topic's text (`cosines`; `example_cosines`
+    for the examples), so the topic's own words still count. The threshold maximises an F1
+    estimated without labels: if keyword hits are a fair sample of the topic's papers, the share
+    c of hits among the surest papers (score above the hits' median) estimates how many papers
+    carry a keyword, so hits above a threshold / c estimates the true positives above it and
+    hits / c all of them. With MIN_EXAMPLES_FOR_RECALL examples or more, their leave-one-out
+    scores estimate the recall at each threshold instead, and the topic's size is the mean of
+    the two estimates. Counter-examples are not seen here: they are vetoed in `assign_topics`,
+    so marking one moves that paper and no other. None when there are fewer than
+    MIN_WEAK_POSITIVES weak positives.
+    """
+    weak = np.asarray(hits, dtype=np.float32) > 0
+    dim = vectors.shape[1] if vectors.ndim == 2 else 0
+    examples = example_vectors if example_vectors is not None else np.zeros((0, dim), np.float32)
+    n_weak = int(weak.sum()) + len(examples)
+    if n_weak < MIN_WEAK_POSITIVES or vectors.shape[0] < 2 * MIN_WEAK_POSITIVES:
+        return None
+    # Examples are certain where keyword hits are guesses: together they weigh EXAMPLE_SHARE.
+    share = EXAMPLE_SHARE
+    example_weight = (
+        max(1.0, share / (1 - share) * weak.sum() / len(examples)) if len(examples) else 0.0
+    )
+    weak_sum, example_sum = vectors[weak].sum(axis=0), examples.sum(axis=0)
+    total = weak.sum() + example_weight * len(examples)
+    background_mean = vectors.mean(axis=0)
+    direction = _unit((weak_sum + example_weight * example_sum) / total - background_mean)
+    if direction is None:
+        return None
+    score = vectors @ direction + cosines
+    example_scores = None
+    if len(examples) >= MIN_EXAMPLES_FOR_RECALL and example_cosines is not None:
+        # Leave-one-out: each example scored by the direction the others give, so the examples
+        # that shaped the direction do not look surer than the topic's unseen papers.
+        rest = total - example_weight
+        example_scores = np.zeros(len(examples), dtype=np.float32)
+        for i, (vector, cosine) in enumerate(zip(examples, example_cosines, strict=True)):
+            without = (weak_sum + example_weight * (example_sum - vector)) / rest
+            loo = _unit(without - background_mean)
+            example_scores[i] = float(vector @ (loo if loo is not None else direction)) + cosine
+    threshold, frequency = _estimated_f1_threshold(score, weak, example_scores)
+    scale = float(score.std()) or 1.0
+    return Boundary(direction, threshold, scale, n_weak, frequency)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray | None:
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm).astype(np.float32) if norm > 0 else None
+
+
+def _estimated_f1_threshold(
+    score: np.ndarray, weak: np.ndarray, example_scores: np.ndarray | None = None
+) -> tuple[float, float]:
+    """The threshold with the best label-free F1 estimate, and the estimated label frequency."""
+    candidates = np.unique(np.quantile(score, np.linspace(0.0, 0.999, 400)))
+    order = np.sort(score)
+    n_above = len(order) - np.searchsorted(order, candidates, side="left")
+    sizes, frequency = [], 1.0
+    if weak.any():
+        surest = score >= np.median(score[weak])
+        frequency = float(weak[surest].mean())
+        sizes.append(weak.sum() / frequency)
+        weak_sorted = np.sort(score[weak])
+        weak_above = len(weak_sorted) - np.searchsorted(weak_sorted, candidates, side="left")
+        recall = weak_above / weak.sum()
+    if example_scores is not None and len(example_scores):
+        # Half the examples score above their median: so do about half the topic's papers.
+        sizes.append(2.0 * float((score >= np.median(example_scores)).sum()))
+        examples_sorted = np.sort(example_scores)
+        recall = (
+            len(examples_sorted) - np.searchsorted(examples_sorted, candidates, side="left")
+        ) / len(examples_sorted)
+    if not sizes:  # only a few examples: keep the papers as close as their median
+        return float(np.median(score)), 1.0
+    n_topic = float(np.mean(sizes))
+    estimated_f1 = 2 * recall * n_topic / (n_above + n_topic)
+    # Ties go to the higher threshold: np.argmax takes the first, so search from the top.
+    best = len(candidates) - 1 - int(np.argmax(estimated_f1[::-1]))
+    return float(candidates[best]), frequency
+
+
+def topic_margins(
+    scores: TopicScores,
+    vectors: np.ndarray,
+    text_cosines: np.ndarray,
+    boundaries: Sequence[Boundary | None],
+    fixed: Sequence[float | None],
+    *,
+    keyword_evidence: bool = True,
+) -> np.ndarray:
+    """(n_papers, n_topics) margins: a topic with a fixed threshold (`fixed[t]`, its
+    min_similarity) or no boundary is judged by (combined - threshold) / FIXED_SCALE, the others
+    by their learnt boundary over the vectors, their cosine with the topic's own text and
+    whether they name one of its keywords (`Boundary.margins`; not with `keyword_evidence`
+    False, the order `assign_topics` ranks a paper's topics in).
+    `fixed[t]` must be set where `boundaries[t]` is None."""
+    margins = np.zeros(scores.combined.shape, dtype=np.float32)
+    for col, (boundary, threshold) in enumerate(zip(boundaries, fixed, strict=True)):
+        if threshold is not None or boundary is None:
+            if threshold is None:
+                raise ValueError(f"topic column {col} has neither a boundary nor a threshold")
+            margins[:, col] = (scores.combined[:, col] - threshold) / FIXED_SCALE
+        else:
+            hits = scores.keywords[:, col] if keyword_evidence else None
+            margins[:, col] = boundary.margins(vectors, text_cosines[:, col], hits)
+    return margins
