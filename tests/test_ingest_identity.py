@@ -158,3 +158,41 @@ def test_two_arxiv_papers_sharing_a_doi_stay_two(tmp_path: Path) -> None:
         _ingest(tmp_path, [("arxiv-rss", paths[1])], store)
         ids = set(_snapshot(store))
     assert len(ids) == 6 and all(i.startswith("arxiv:") for i in ids)
+
+
+def test_an_arxiv_paper_known_only_from_an_aggregator_keeps_its_categories(tmp_path: Path) -> None:
+    # The real cs.LG feed re-listed by an aggregator (kind rss): the categories it lists stand in
+    # until arXiv's own record arrives, then arXiv's win whatever the order (issue 14).
+    relisted = tmp_path / "relisted.xml"
+    feed = FIXTURES[5][1].read_text(encoding="utf-8")
+    relisted.write_text(feed.replace("<category>", "<category>agg."), encoding="utf-8")
+    with Store.open(":memory:") as store:
+        _ingest(tmp_path, [FIXTURES[5]], store)
+        arxiv_alone = {p.paper_id: p.categories for p in store.list_papers(_ids(store))}
+    assert all(arxiv_alone.values())
+    aggregator = ("rss", relisted)
+    for order in ([aggregator], [aggregator, FIXTURES[5]], [FIXTURES[5], aggregator]):
+        with Store.open(":memory:") as store:
+            for source in order:
+                _ingest(tmp_path, [source], store)
+            stored = {p.paper_id: p.categories for p in store.list_papers(_ids(store))}
+        assert set(stored) == set(arxiv_alone)
+        if len(order) == 1:
+            assert all(c and all(x.startswith("agg.") for x in c) for c in stored.values())
+        else:
+            assert stored == arxiv_alone
+
+
+def test_links_shown_to_readers_carry_no_tracking_parameters(tmp_path: Path) -> None:
+    # The real IJSEM feed links with ?TRACK=RSS; only the id dropped it before (issue 14, item 13).
+    with Store.open(":memory:") as store:
+        _ingest(tmp_path, [FIXTURES[13]], store)
+        paper = store.get_paper("doi:10.1099/ijsem.0.005100")
+    assert paper is not None
+    assert paper.url == (
+        "https://www.microbiologyresearch.org/content/journal/ijsem/10.1099/ijsem.0.005100"
+    )
+
+
+def _ids(store: Store) -> list[str]:
+    return list(_snapshot(store))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ParseError
-from pipeline.ingest.ids import canonical_id, normalize_title, parse_arxiv_id
+from pipeline.ingest.ids import canonical_id, normalize_title, parse_arxiv_id, strip_tracking
 from pipeline.ingest.normalize import clean_text, dedupe, hold_back_incomplete, normalize_entry
 from pipeline.ingest.sources.arxiv import parse_arxiv_api, parse_arxiv_rss
 from pipeline.ingest.sources.hf import parse_hf_daily
@@ -255,6 +255,20 @@ def test_canonical_id_drops_tracking_parameters_and_reads_a_doi_in_the_link() ->
         link="https://www.tandfonline.com/doi/full/10.1080/09397140.2021.1992835?af=R",
     )
     assert canonical_id(tandf) == ("doi:10.1080/09397140.2021.1992835", None)
+
+
+def test_links_shown_to_readers_lose_tracking_parameters_and_keep_the_rest() -> None:
+    # Only ids dropped them before (issue 14); the rest of the link stays byte for byte.
+    assert strip_tracking("https://x.org/a?TRACK=RSS") == "https://x.org/a"
+    assert (
+        strip_tracking("https://x.org/A?q=a%20b&utm_source=rss&af=R#s")
+        == "https://x.org/A?q=a%20b#s"
+    )
+    assert strip_tracking("https://x.org/a?id=7") == "https://x.org/a?id=7"
+    paper = normalize_entry(
+        Entry(source="s", title="A title", abstract="", link="https://x.org/a?TRACK=RSS&id=7")
+    )
+    assert (paper.paper_id, paper.url) == ("url:https://x.org/a?id=7", "https://x.org/a?id=7")
 
 
 def test_hold_back_incomplete_keeps_back_a_cut_off_last_entry() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from pipeline.errors import ParseError
 from pipeline.ingest.clean import clean_doi, clean_text, doi_from_link, fold_key
@@ -97,12 +97,30 @@ def normalize_url(url: str) -> str | None:
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
     query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith("utm_") and k.lower() not in _TRACKING
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)
     ]
     path = parts.path.rstrip("/")
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, urlencode(query), ""))
+
+
+def strip_tracking(url: str) -> str:
+    """A link as shown to readers: tracking parameters (utm_*, ?TRACK=RSS, ?af=R) dropped, the
+    rest of the URL kept byte for byte (issue 14: only ids dropped them before)."""
+    head, mark, rest = url.partition("?")
+    if not mark:
+        return url
+    query, hash_, fragment = rest.partition("#")
+    kept = [
+        pair
+        for pair in query.split("&")
+        if pair and not _is_tracking(unquote_plus(pair.partition("=")[0]))
+    ]
+    return head + ("?" + "&".join(kept) if kept else "") + hash_ + fragment
+
+
+def _is_tracking(key: str) -> bool:
+    key = key.strip().lower()
+    return key.startswith("utm_") or key in _TRACKING
 
 
 def strip_invisible_url(url: str) -> str:

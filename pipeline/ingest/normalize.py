@@ -13,15 +13,16 @@ The one owner of the merge rules, in two flavours that share every field rule bu
 
 Shared field rules: title, abstract and authors come from the higher version (ties: the first
 record); the URL from the record with the best id scheme, then the higher version, then the
-first record; the DOI is the first one known; categories and sources are unioned; published,
-announced and first_seen are the earliest; the announce type is that of the earliest
-announcement, ties broken by rank (new < cross < replace < replace-cross).
+first record; the DOI is the first one known; categories (but see Authority) and sources are
+unioned; published, announced and first_seen are the earliest; the announce type is that of the
+earliest announcement, ties broken by rank (new < cross < replace < replace-cross).
 
-Authority (issue 14): arXiv's own sources own an arXiv paper's text, version and announcement
-day. `limit_to_authority` strips the version, day and categories from an aggregator's record of
-an arXiv paper, and when only one of two records comes from arXiv, its title, abstract, authors
-and published date win whatever the order. Title matches never merge records whose identifiers
-contradict each other (`is_contradicted`).
+Authority (issue 14): arXiv's own sources own an arXiv paper's text, version, categories and
+announcement day. `limit_to_authority` strips the version and day from an aggregator's record of
+an arXiv paper (its text and categories stand in until arXiv's arrive), and when only one of two
+records comes from arXiv, its title, abstract, authors, categories and published date win
+whatever the order. Title matches never merge records whose identifiers contradict each other
+(`is_contradicted`). Links shown to readers lose their tracking parameters, as ids do.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from pipeline.ingest.ids import (
     id_rank,
     matchable_title,
     normalize_title,
+    strip_tracking,
 )
 from pipeline.models import Entry, Paper, Signals
 
@@ -84,6 +86,7 @@ def normalize_entry(entry: Entry) -> Paper:
         pdf_url = pdf_url or f"https://arxiv.org/pdf/{arxiv_id}"
     elif paper_id.startswith("url:") and not url:
         url = paper_id.removeprefix("url:")
+    url, pdf_url = (strip_tracking(u) if u else u for u in (url, pdf_url))
     abstract = clean_text(entry.abstract[: MAX_ABSTRACT_CHARS * 4], keep_paragraphs=True)
     authors = entry.authors
     if len(authors) > MAX_AUTHORS:
@@ -187,14 +190,15 @@ def hold_back_incomplete(entries: Sequence[Entry]) -> tuple[list[Entry], list[En
 def limit_to_authority(paper: Paper, *, speaks_for_arxiv: bool) -> Paper:
     """What a source may say about a paper: arXiv's own feeds own an arXiv paper's version,
     announcement day and categories; an aggregator (a journal-style RSS, Hugging Face) only adds
-    links, a DOI and signals, and its text stands in until arXiv's arrives (issue 14).
+    links, a DOI and signals, and its text and categories stand in until arXiv's arrive (issue
+    14: a paper known only from an aggregator keeps the categories it lists).
 
     An aggregator re-listing an arXiv id as "v99" or with an earlier announcement day therefore
     neither replaces arXiv's title and abstract nor moves the paper out of its week.
     """
     if speaks_for_arxiv or not paper.paper_id.startswith("arxiv:"):
         return paper
-    return replace(paper, version=None, announced=None, announce_type=None, categories=())
+    return replace(paper, version=None, announced=None, announce_type=None)
 
 
 def filter_papers(
@@ -292,7 +296,11 @@ def _merge_fields(first: Paper, second: Paper) -> Paper:
         title=newer.title or older.title,
         abstract=newer.abstract or older.abstract,
         authors=newer.authors or older.authors,
-        categories=_union(first.categories + second.categories),
+        categories=(
+            arxiv[0].categories
+            if len(arxiv) == 1 and arxiv[0].categories
+            else _union(first.categories + second.categories)
+        ),
         url=_link(first, second, "url"),
         pdf_url=_link(first, second, "pdf_url"),
         version=max((v for v in (first.version, second.version) if v is not None), default=None),
