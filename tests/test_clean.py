@@ -50,6 +50,8 @@ def test_decode_tex_leaves_math_alone() -> None:
         ("mail@stries.de (Jonas Große Sundrup)", "Jonas Große Sundrup"),  # item 11
         ("\ufeffAurora RamÃ\xadrez", "Aurora Ramírez"),  # BOM and mojibake
         ("Hege Vårdal ( )", "Hege Vårdal"),  # the OJS Entomologisk Tidskrift feed
+        ("Fran\\ccois Charpillet", "François Charpillet"),  # arXiv 0707.2506: accent glued on
+        ("Jan \\v Zitek", "Jan Žitek"),
     ],
 )
 def test_clean_name_reads_names_as_the_publisher_shows_them(raw: str, expected: str) -> None:

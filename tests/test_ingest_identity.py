@@ -1,15 +1,20 @@
-"""Identity across sources (issue 14): no two distinct items merged, the same store whatever the
-order in which sources arrive. Real recorded feeds, ingested through run_ingest into SQLite."""
+"""Identity and fidelity across sources (issue 14): no two distinct items merged, the same store
+whatever the order in which sources arrive, and the fields each recorded payload should give.
+Real recorded feeds, ingested through run_ingest (OAI pages as the backfill stores them) into
+SQLite."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from itertools import groupby
 from pathlib import Path
 
 from conftest import FakeEmbedder
 
 from pipeline import run
 from pipeline.config import load_settings
+from pipeline.ingest.sources.oai import parse_arxiv_oai
+from pipeline.run.ingest import store_entries
 from pipeline.store import Store
 
 DATA = Path(__file__).parent / "data"
@@ -32,18 +37,31 @@ FIXTURES = [
     ("rss", DATA / "feeds" / "journal_cambridge_canadian-entomologist_rss1.0_rdf_2021-12-21.xml"),
     ("rss", DATA / "feeds" / "biorxiv_rss1.0_rdf_genomics_2023-12-16_1item.xml"),
     ("rss", DATA / "issue14" / "microbiologyresearch_ijsem_rss2_2021-12-21_item2.xml"),
+    ("oai", DATA / "issue14" / "arxiv_oai_ListRecords_set-cs_page88_suffix_records.xml"),
+    ("oai", DATA / "issue14" / "arxiv_oai_ListRecords_set-cs_page88_tex_title_records.xml"),
+    ("oai", DATA / "issue14" / "arxiv_oai_ListRecords_set-cs_2016-03-01_tex_author_record.xml"),
 ]
 
 
 def _ingest(tmp_path: Path, sources: list[tuple[str, Path]], store: Store) -> None:
-    blocks = [
-        f'[[sources]]\nname = "{path.stem[:40].lower()}"\nkind = "{kind}"\n'
-        f'url = "{path.as_uri()}"\n'
-        for kind, path in sources
-    ]
-    config = tmp_path / "config.toml"
-    config.write_text("[embed]\nprogress = false\n\n" + "\n".join(blocks), encoding="utf-8")
-    run.run_ingest(load_settings(config), store, FakeEmbedder(), now=NOW)
+    """Feeds through run_ingest, in order; an OAI-PMH page ("oai") the way the OAI backfill
+    stores it (store_entries for the arXiv source), since OAI is a backfill path, not a kind."""
+    for is_oai, group in groupby(sources, key=lambda source: source[0] == "oai"):
+        kinds = [("arxiv-api" if is_oai else kind, path) for kind, path in group]
+        blocks = [
+            f'[[sources]]\nname = "{path.stem[:40].lower()}"\nkind = "{kind}"\n'
+            f'url = "{path.as_uri()}"\n'
+            for kind, path in kinds
+        ]
+        config = tmp_path / "config.toml"
+        config.write_text("[embed]\nprogress = false\n\n" + "\n".join(blocks), encoding="utf-8")
+        settings = load_settings(config)
+        if not is_oai:
+            run.run_ingest(settings, store, FakeEmbedder(), now=NOW)
+            continue
+        for source, (_, path) in zip(settings.sources, kinds, strict=True):
+            entries, _token = parse_arxiv_oai(path.read_bytes(), source.name)
+            store_entries(settings, store, source, entries, now=NOW, record_days=False)
 
 
 def _snapshot(store: Store) -> dict[str, tuple[object, ...]]:
@@ -78,6 +96,8 @@ def test_same_title_with_different_identifiers_stays_two_papers(tmp_path: Path) 
 
 
 def test_every_fixture_twice_in_both_orders_gives_the_same_store(tmp_path: Path) -> None:
+    # Every payload recorded for this issue takes part, so a new one cannot be left out.
+    assert set((DATA / "issue14").iterdir()) <= {path for _, path in FIXTURES}
     snapshots = []
     for order in (FIXTURES, FIXTURES[::-1]):
         with Store.open(":memory:") as store:
@@ -88,6 +108,7 @@ def test_every_fixture_twice_in_both_orders_gives_the_same_store(tmp_path: Path)
     assert forward == backward
     assert "arxiv:2604.21953" in forward  # from the RSS feed; the cut-off Atom entry held back
     assert forward["arxiv:2604.21952"][6] is not None  # announced
+    assert {"arxiv:1511.06938", "arxiv:1511.07949", "arxiv:0707.2506"} <= set(forward)  # OAI
     assert len(forward) >= 100
 
 
@@ -196,3 +217,27 @@ def test_links_shown_to_readers_carry_no_tracking_parameters(tmp_path: Path) -> 
 
 def _ids(store: Store) -> list[str]:
     return list(_snapshot(store))
+
+
+def test_recorded_tex_and_non_ascii_names_are_stored_as_unicode(tmp_path: Path) -> None:
+    # Real arXiv OAI records with TeX in titles and a name ("Fran\\ccois", an accent glued to its
+    # letter), and a real OUP RSS <author> with non-ASCII names (tests/data/SOURCES.md).
+    oup = DATA / "feeds" / "journal_oup_zool-j-linnean-soc_rss2_silverchair_2021-12-21.xml"
+    with Store.open(":memory:") as store:
+        _ingest(tmp_path, [*FIXTURES[-2:], ("rss", oup)], store)
+        stored = _snapshot(store)
+    assert stored["arxiv:1511.05875"][:1] + stored["arxiv:1511.05875"][2:3] == (
+        "On Mäkelä's Conjectures: deciding if a morphic word avoids long abelian-powers",
+        ("Michaël Rao", "Matthieu Rosenfeld"),
+    )
+    assert stored["arxiv:1511.06436"][0] == "On the robust hardness of Gröbner basis computation"
+    assert stored["arxiv:1511.07949"][0] == (
+        "Rényi Information Complexity and an Information Theoretic Characterization of the "
+        "Partition Bound"
+    )
+    assert stored["arxiv:0707.2506"][2] == ("Raghav Aras", "Alain Dutech", "François Charpillet")
+    assert stored["doi:10.1093/zoolinnean/zlab032"][2] == (
+        "Jażdżewska A",
+        "Brandt A",
+        "Martínez Arbizu P",
+    )

@@ -32,6 +32,9 @@ _TEX = re.compile(
     r"|\\[uvHcdbrk] [A-Za-z]"  # \v z
     r"|\\(?:ss|o|O|l|L|ae|AE|oe|OE|aa|AA|i|j)(?![A-Za-z])(?:\{\}|\s)?"  # \ss, \o
 )
+# In a name, a letter-named accent glued to its letter ("Fran\\ccois", a real arXiv author) is
+# that accent on that letter; in titles and abstracts such a run may be a macro, so names only.
+_GLUED_ACCENT = re.compile(r"\\([uvHcdbrk])([A-Za-z])")
 _TAG = re.compile(
     r"</?(?:a|b|i|u|p|br|em|strong|sub|sup|div|span|font|tt|code|pre|ul|ol|li|h[1-6]|img|"
     r"blockquote|(?:jats|mml):[\w-]+)\b[^<>]*>",
@@ -122,7 +125,8 @@ def split_names(names: tuple[str, ...]) -> tuple[str, ...]:
 
 def clean_name(name: str) -> str:
     """One personal name as shown: e-mail removed, TeX decoded, "Last, First[, Jr.]" reordered."""
-    text = _EMPTY_BRACKETS.sub(" ", decode_tex(fix_text(_EMAIL.sub(" ", name))))
+    text = _GLUED_ACCENT.sub(r"\\\1{\2}", fix_text(_EMAIL.sub(" ", name)))
+    text = _EMPTY_BRACKETS.sub(" ", decode_tex(text))
     text = " ".join(text.split()).strip(" ,;")
     if text.startswith("(") and text.endswith(")"):
         text = text[1:-1].strip()  # "mail@host (Name)" left "(Name)"
