@@ -209,14 +209,19 @@ def summarize(abstract: str, *, max_chars: int = 320) -> str:
     if not sentences:
         return ""
     starts = [i for i, s in enumerate(sentences) if _CONTRIBUTION.search(s)]
-    candidates = []
-    for start in dict.fromkeys([*starts, *range(len(sentences))]):
-        alone = _stands_alone(sentences[start])
-        if alone is not None:
-            candidates.append((start, alone))
-    if not candidates:
-        candidates = [(0, _drop_connective(sentences[0]))]
-    start, first = next(((i, s) for i, s in candidates if len(s) <= max_chars), candidates[0])
+    # Candidates in order of preference, judged lazily: a build summarises every paper of the
+    # week, and most abstracts are settled by their first candidate.
+    fallback: tuple[int, str] | None = None
+    for index in dict.fromkeys([*starts, *range(len(sentences))]):
+        alone = _stands_alone(sentences[index])
+        if alone is None:
+            continue
+        if len(alone) <= max_chars:
+            start, first = index, alone
+            break
+        fallback = fallback or (index, alone)
+    else:
+        start, first = fallback or (0, _drop_connective(sentences[0]))
     chosen = [first]
     if start + 1 < len(sentences) and len(first) + len(sentences[start + 1]) < max_chars:
         chosen.append(sentences[start + 1])
