@@ -12,7 +12,9 @@ keyword whose margin is below the sample's `FAR` quantile (far from the topic), 
 Each model's decision threshold is chosen by the same label-free F1 estimate as the boundaries
 (`calibrate._estimated_f1_threshold`, with any keyword hit as the weak label), and its score is
 put in standard deviations over the sample so that the build's rule applies unchanged: a paper
-is in a topic when that margin is ≥ 0 and within 0.5 of its best topic's.
+is in a topic when that margin is ≥ 0 and within 0.5 of its best topic's. Because those weak
+labels are made of two of the features, a "cross-view" variant (`cross_view_margins`) learns the
+lexical features' weights from embedding-side labels instead and adds them to the margin.
 
 Scored on the two DEV sets only (the dev topics on the dev half of the 7,000 OAI papers, arXiv
 category gold; the 2025 topics on the 200 "dev" papers of labels/newcomer-2025.jsonl), never on a
