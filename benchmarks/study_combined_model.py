@@ -15,6 +15,8 @@ put in standard deviations over the sample so that the build's rule applies unch
 is in a topic when that margin is ≥ 0 and within 0.5 of its best topic's. Because those weak
 labels are made of two of the features, a "cross-view" variant (`cross_view_margins`) learns the
 lexical features' weights from embedding-side labels instead and adds them to the margin.
+A last variant keeps round 2's keyword rule but replaces the boundary's mean-difference direction
+by a logistic model over the embedding itself (`embedding_model_margins`).
 
 Scored on the two DEV sets only (the dev topics on the dev half of the 7,000 OAI papers, arXiv
 category gold; the 2025 topics on the 200 "dev" papers of labels/newcomer-2025.jsonl), never on a
@@ -53,6 +55,7 @@ class Evidence:
     abstract: np.ndarray
     sample: np.ndarray
     frequency: np.ndarray
+    vectors: np.ndarray
 
     @property
     def hits(self) -> np.ndarray:
@@ -79,7 +82,7 @@ def evidence(papers: list[Paper], vectors: np.ndarray, topics: list[Topic],
         assert boundary is not None
         margins[:, j] = boundary.margins(vectors, cosines[:, j])
         frequency[j] = boundary.label_frequency
-    return Evidence(margins, cosines, title, abstract, sample, frequency)
+    return Evidence(margins, cosines, title, abstract, sample, frequency, vectors)
 
 
 def round2_margins(ev_: Evidence) -> np.ndarray:
@@ -143,6 +146,25 @@ def cross_view_margins(
     return out
 
 
+def embedding_model_margins(ev_: Evidence, *, c: float) -> np.ndarray:
+    """A discriminative direction instead of the boundary's mean difference: a logistic model
+    over the embedding (any keyword hit against the rest of the sample), plus the text cosine,
+    each in sd; its threshold by the label-free F1 estimate, then round 2's keyword rule."""
+    out = np.zeros_like(ev_.margin)
+    s = ev_.sample
+    for j in range(out.shape[1]):
+        hit = ev_.hits[s, j] > 0
+        model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
+        model.fit(ev_.vectors[s], hit.astype(int))
+        score = model.decision_function(ev_.vectors)
+        score = score / (score[s].std() or 1.0) + ev_.cosine[:, j] / (ev_.cosine[s, j].std() or 1.0)
+        threshold, _ = calibrate._estimated_f1_threshold(score[s], hit)
+        raw = (score - threshold) / (score[s].std() or 1.0)
+        bar = calibrate.NO_KEYWORD_BAR * max(0.0, 2 * ev_.frequency[j] - 1)
+        out[:, j] = np.where(ev_.hits[:, j] > 0, raw + calibrate.KEYWORD_SLACK, raw - bar)
+    return out
+
+
 def inside(margins: np.ndarray) -> np.ndarray:
     top = margins.max(axis=1, keepdims=True)
     return (margins >= 0) & (margins >= top - ALSO_MARGIN)
@@ -201,6 +223,8 @@ def main() -> None:
     rules["cross-view with intercept, far 0.8"] = lambda e: cross_view_margins(
         e, rethreshold=False, intercept=True, far=0.8
     )
+    for c in (0.1, 1.0):
+        rules[f"embedding LR, C {c}, round 2 rule"] = lambda e, c=c: embedding_model_margins(e, c=c)
     print(f"{'rule':42}" + "".join(f"{name:>22}" for name, *_ in sets))
     results = {}
     for name, rule in rules.items():
