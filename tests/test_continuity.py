@@ -228,3 +228,37 @@ def test_a_continued_name_that_fits_only_a_minority_of_the_theme_is_replaced() -
         )
         kept = _continue(store, _theme("theme-b", "Audio codec", list(texts)), texts, "2025-W24")
         assert (kept.theme_id, kept.label) == ("theme-old", "Audio codec")
+
+
+def test_topics_compare_names_themes_as_the_built_digest_does(tmp_path: Path) -> None:
+    """`digest topics --compare` keys papers by section; a theme carried over from an earlier
+    week must carry the name the digest shows, or a rename would read as a move (issue 17)."""
+    from pipeline import tune
+
+    papers = tmp_path / "papers.jsonl"
+    papers.write_text("\n".join(json.dumps(p) for p in _papers()) + "\n", encoding="utf-8")
+    settings = make_settings(
+        tmp_path,
+        themes={"min_theme_size": 3, "max_themes": 6},
+        sources=[file_source("papers", papers)],
+        topics=[TOPIC],
+    )
+    embedder = FakeEmbedder()
+    now = datetime(2025, 6, 23, 8, tzinfo=UTC)
+    with run.open_store(settings) as store:
+        run.run_ingest(settings, store, embedder, now=now)
+        for week in WEEKS:
+            run.run_build(settings, store, embedder, now=now, week=week)
+        for week in WEEKS[1:]:
+            sidecar = json.loads(
+                (Path(settings.paths.digests_dir) / f"{week}.json").read_text(encoding="utf-8")
+            )
+            shown = {
+                paper["paper_id"]: f"theme: {section['title']}"
+                for section in sidecar["sections"]
+                if section["kind"] == "theme"
+                for paper in section["papers"]
+            }
+            scored = tune.score_week(settings, store, embedder, week=week)
+            predicted = {pid: s for pid, s in scored.sections.items() if s.startswith("theme: ")}
+            assert predicted == shown, week

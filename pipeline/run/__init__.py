@@ -27,7 +27,7 @@ from pipeline.embed import ONNX_BACKENDS, Embedder, OnnxEmbedder, SentenceTransf
 from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
 from pipeline.errors import FetchError, ParseError, PipelineError, UsageError
 from pipeline.ingest import fetch
-from pipeline.models import Command, Digest, RunReport, SourceResult, Topic, Week
+from pipeline.models import Assignment, Command, Digest, RunReport, SourceResult, Topic, Week
 from pipeline.run import backfill, ingest
 from pipeline.run.coverage import describe_week_coverage, make_client, refresh_week_signals
 from pipeline.run.report import describe_report, report_dict
@@ -42,6 +42,7 @@ __all__ = [
     "assign_papers",
     "check_command",
     "choose_week",
+    "continue_week_themes",
     "describe_report",
     "ensure_vectors",
     "find_week_themes",
@@ -253,6 +254,26 @@ def run_send(settings: Settings, week: str, *, force: bool = False) -> RunReport
     return report
 
 
+def continue_week_themes(
+    settings: Settings, store: Store, week: Week, assignments: Sequence[Assignment]
+) -> continuity.Continuity:
+    """The week's discovered themes continued from the stored earlier weeks (ids, labels, history).
+
+    Reads only: `digest build` saves the result; `digest topics --compare` shows it, so both name
+    a theme the same way.
+    """
+    rest = [i for i, a in enumerate(assignments) if a.primary is None]
+    themes, _ = find_week_themes(settings, week, rest)
+    before = earlier_weeks(week.week, HISTORY_WEEKS)
+    return continuity.continue_themes(
+        themes,
+        store.list_week_sections(before),
+        week=week,
+        assignments=assignments,
+        earlier_weeks=before,
+    )
+
+
 def _decide(
     settings: Settings,
     store: Store,
@@ -268,16 +289,7 @@ def _decide(
     _, _, assignments = assign_papers(
         settings, store, embedder, papers, week.vectors, topics, now=now
     )
-    rest = [i for i, a in enumerate(assignments) if a.primary is None]
-    themes, _ = find_week_themes(settings, week, rest)
-    before = earlier_weeks(week.week, HISTORY_WEEKS)
-    continued = continuity.continue_themes(
-        themes,
-        store.list_week_sections(before),
-        week=week,
-        assignments=assignments,
-        earlier_weeks=before,
-    )
+    continued = continue_week_themes(settings, store, week, assignments)
     store.save_week_sections(week.week, continued.sections, now)
     rows, notes = describe_week_coverage(
         settings, store, papers, week=week.week, now=now, problems=refresh_problems

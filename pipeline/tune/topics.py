@@ -54,8 +54,7 @@ def score_week(
     scored, _, assignments = run.assign_papers(
         settings, store, embedder, papers, loaded.vectors, topics, now=now
     )
-    rest = [i for i, a in enumerate(assignments) if a.primary is None]
-    themes, _ = run.find_week_themes(settings, loaded, rest)
+    themes = run.continue_week_themes(settings, store, loaded, assignments).themes
     sections = {a.paper_id: a.primary or "other" for a in assignments}
     sections.update({pid: f"theme: {t.label}" for t in themes for pid in t.paper_ids})
     return WeekScores(chosen, papers, scored, assignments, topics, sections)
