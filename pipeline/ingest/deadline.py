@@ -2,11 +2,17 @@
 
 httpcore bounds each socket read on its own, so a server dripping a byte a second never times out.
 `fetch` sets `REQUEST_END` around each request; every read, write, connect and TLS handshake of
-the client's streams then gets at most the time left (ReadTimeout once it is spent)."""
+the client's streams then gets at most the time left (ReadTimeout once it is spent).
+
+Name resolution is bounded too: `socket.getaddrinfo` has no timeout of its own (a resolver that
+never answers held a source forever), so `connect_tcp` resolves in a daemon thread, waits at most
+the connect timeout or the time left, and connects to the addresses it got, in order."""
 
 from __future__ import annotations
 
+import socket
 import ssl
+import threading
 import time
 from collections.abc import Iterable
 from contextvars import ContextVar
@@ -27,6 +33,31 @@ def _time_left(timeout: float | None) -> float | None:
     if left <= 0:
         raise httpcore.ReadTimeout("the whole request took too long")
     return left if timeout is None else min(timeout, left)
+
+
+def resolve(host: str, port: int, timeout: float | None) -> list[str]:
+    """The addresses of `host`, asked of the OS resolver in a daemon thread given `timeout` s.
+
+    ConnectTimeout when the resolver has not answered in time (its thread is left to finish on
+    its own), ConnectError when it fails (no such host, no network).
+    """
+    answer: list[list[str] | OSError] = []
+
+    def ask() -> None:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            answer.append(list(dict.fromkeys(str(info[4][0]) for info in infos)))
+        except OSError as e:
+            answer.append(e)
+
+    thread = threading.Thread(target=ask, name=f"resolve {host}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if not answer:
+        raise httpcore.ConnectTimeout(f"no DNS answer for {host} within {timeout:g} s")
+    if isinstance(answer[0], OSError):
+        raise httpcore.ConnectError(str(answer[0])) from answer[0]
+    return answer[0]
 
 
 class _DeadlineStream(httpcore.NetworkStream):
@@ -75,10 +106,18 @@ class DeadlineBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        stream = self._inner.connect_tcp(
-            host, port, _time_left(timeout), local_address, socket_options
-        )
-        return _DeadlineStream(stream)
+        """Resolve `host` within the time left, then connect to its addresses in turn."""
+        errors: list[httpcore.ConnectError] = []
+        for address in resolve(host, port, _time_left(timeout)):
+            try:
+                stream = self._inner.connect_tcp(
+                    address, port, _time_left(timeout), local_address, socket_options
+                )
+            except httpcore.ConnectError as e:  # refused on this address: try the next
+                errors.append(e)
+                continue
+            return _DeadlineStream(stream)
+        raise errors[-1] if errors else httpcore.ConnectError(f"no address for {host}")
 
     def connect_unix_socket(
         self,

@@ -3,14 +3,15 @@
 The only module that touches the network (with `deadline`, the socket-level bound on a request). It
 knows nothing of feeds or the store: the caller passes the cached validators (ETag, Last-Modified)
 in and saves the new ones from the result. Retries only on 429/5xx and read/protocol errors, with
-exponential backoff that honours Retry-After. A connection or DNS failure is not retried: the
-`Pacer` (one per run) remembers the host as unreachable and later requests to it in the same run
-fail at once. The `Pacer` also spaces requests per host (arXiv's terms: at most one API request
-every 3 seconds).
+exponential backoff that honours Retry-After. A redirect off http(s) (ftp:, file:) fails at once.
+A connection or DNS failure is not retried: the `Pacer` (one per run) remembers the host as
+unreachable and later requests to it in the same run fail at once. The `Pacer` also spaces requests
+per host (arXiv's terms: at most one API request every 3 seconds).
 
 Every input is bounded: `timeout_s` per read, `request_timeout_s` for a whole request (a server
-dripping a byte a second, headers included), `deadline_s` for a whole fetch with its retries, and
-`max_bytes` for every body, local files included (regular files only: never a FIFO or a device).
+dripping a byte a second, headers included, a DNS resolver that never answers), `deadline_s` for a
+whole fetch with its retries, and `max_bytes` for every body, local files included (regular files
+only: never a FIFO or a device).
 Validators and headers that are not printable ASCII are dropped, never stored or sent back, and
 every URL in a message passes through `errors.redact` (no user:password@, api_key=, token=).
 """
@@ -255,6 +256,10 @@ def fetch_url(
             if pacer is not None:
                 pacer.mark_unreachable(url, problem)
             raise FetchError(f"{shown}: {problem} (not retried: cannot connect)") from e
+        except httpx.UnsupportedProtocol as e:  # `url` is http(s): only a redirect leads here
+            raise FetchError(
+                f"{shown}: redirected to a URL that is not http(s) ({redact(str(e))}); not retried"
+            ) from e
         except httpx.TransportError as e:
             wait, problem = None, f"{type(e).__name__}: {redact(str(e))}"
             if attempt_end is not None and time.monotonic() >= attempt_end:

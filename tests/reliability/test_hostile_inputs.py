@@ -312,3 +312,61 @@ def test_an_already_stored_non_ascii_etag_does_not_crash_later_ingests(tmp_path:
         tally.add("hostile inputs tried")
         report = _ingest_counted(config)
     assert all(s.ok for s in report.sources), report.sources
+
+
+@pytest.mark.parametrize(
+    "location",
+    [b"ftp://example.org/feed.xml", b"file:///etc/passwd", b"gopher://example.org/1"],
+    ids=["ftp", "file", "gopher"],
+)
+def test_a_redirect_to_a_non_http_url_fails_at_once(tmp_path: Path, location: bytes) -> None:
+    """A server's Location is not ours to follow off http(s), nor a transient error to retry."""
+    moved = _http(b"", b"Location: " + location, status=b"302 Found")
+    with _raw_server(moved) as url:
+        sources = [("moved", "rss", url), ("good", "file", str(GOOD_FILE))]
+        config = write_config(tmp_path, sources, **NO_BACKFILL, fetch={"retries": 3})
+        tally.add("hostile inputs tried")
+        started = time.monotonic()
+        report = _ingest_counted(config)
+        elapsed = time.monotonic() - started
+    _check_good_landed(report, "moved")
+    error = report.sources[0].error or ""
+    assert "redirected to a URL that is not http(s)" in error and "gave up" not in error, error
+    assert elapsed < 5, f"retried for {elapsed:.0f} s"
+
+
+@contextmanager
+def _hanging_resolver(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """socket.getaddrinfo (the OS boundary) never answers for `*.hang.test` until released."""
+    released = threading.Event()
+    real = socket.getaddrinfo
+
+    def hang(host: object, *args: object, **kwargs: object) -> object:
+        if isinstance(host, str | bytes) and str(host).rstrip("'").endswith("hang.test"):
+            released.wait(60)
+            raise socket.gaierror(socket.EAI_NONAME, "released")
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", hang)
+    try:
+        yield
+    finally:
+        released.set()
+
+
+def test_a_hanging_resolver_is_cut_off_by_the_request_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """getaddrinfo blocks with no timeout of its own: only the request deadline ends it."""
+    with _hanging_resolver(monkeypatch):
+        sources = [("dns", "rss", "http://feeds.hang.test/rss"), ("good", "file", str(GOOD_FILE))]
+        config = write_config(tmp_path, sources, **NO_BACKFILL, **FAST_LIMITS)
+        tally.add("hostile inputs tried")
+        started = time.monotonic()
+        report = _ingest_counted(config)
+        elapsed = time.monotonic() - started
+    if elapsed > 10:
+        tally.add("hangs")
+    assert elapsed < 10, f"the resolver held the run {elapsed:.0f} s"
+    _check_good_landed(report, "dns")
+    assert "feeds.hang.test" in (report.sources[0].error or ""), report.sources[0]
