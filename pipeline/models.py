@@ -5,7 +5,7 @@ Imports nothing from the package. Stages exchange these instead of importing eac
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -65,6 +65,15 @@ class Entry:
     announce_type: str | None = None
     pdf_url: str | None = None
     signals: Signals | None = None
+
+
+class Entries(list[Entry]):
+    """A parser's entries, with how many of the feed's items it skipped as bad (no title, a date
+    that overflows, an out-of-range number): the source's result counts them, not only the log."""
+
+    def __init__(self, entries: Iterable[Entry] = (), *, n_bad: int = 0) -> None:
+        super().__init__(entries)
+        self.n_bad = n_bad
 
 
 @dataclass(frozen=True)
@@ -253,7 +262,7 @@ class SourceResult:
     n_updated: int = 0
     n_skipped: int = 0
     n_filtered: int = 0
-    n_invalid: int = 0  # bad entries skipped at normalisation (a lone surrogate, a bad version)
+    n_invalid: int = 0  # bad entries skipped by the parser (no title, a huge number) or normalize
     backfilled: tuple[str, ...] = ()
     error: str | None = None
 

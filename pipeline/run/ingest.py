@@ -101,6 +101,7 @@ def ingest_source(
         # (feedparser, json) so that one feed's data can fail only its own source.
         raise ParseError(f"{source.name}: unreadable feed ({type(e).__name__}: {e})") from e
     stored = store_entries(settings, store, source, entries, now=now)
+    n_bad = entries.n_bad  # skipped by the parser: no title, a date that overflows, a huge number
     if remote:
         store.save_http_cache(url, fetched.etag, fetched.last_modified, now)
     logger.info(
@@ -113,12 +114,12 @@ def ingest_source(
     )
     result = SourceResult(
         source.name,
-        n_entries=stored.n_entries,
+        n_entries=stored.n_entries + n_bad,
         n_new=stored.n_new,
         n_updated=stored.n_updated,
         n_skipped=stored.n_skipped,
         n_filtered=stored.n_filtered,
-        n_invalid=stored.n_invalid,
+        n_invalid=stored.n_invalid + n_bad,
     )
     return result, list(stored.paper_ids)
 

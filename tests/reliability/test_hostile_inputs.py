@@ -123,18 +123,29 @@ def test_a_bad_value_is_a_bad_entry_and_the_next_source_lands(
         assert any("fine" in t for t in stored), stored
 
 
-@pytest.mark.parametrize(
-    "content",
-    [
-        _jsonl().replace(b"one bad value", b"\\ud800 value"),
-        _jsonl(id="2506.01234v18446744073709551616"),
-    ],
-    ids=["lone-surrogate", "arxiv-version-2^64"],
-)
-def test_bad_entries_are_counted_in_the_source_result(tmp_path: Path, content: bytes) -> None:
-    bad = tmp_path / "bad.jsonl"
+BAD_BYTES = {case: content for case, _, content in BAD_VALUES}
+# (case id, source kind, bytes): one bad entry beside a fine one. The first two are refused at
+# normalisation; the others skipped by the parser, which only logged them before (issue 15).
+COUNTED = [
+    ("jsonl-lone-surrogate", "file", _jsonl().replace(b"one bad value", b"\\ud800 value")),
+    ("jsonl-arxiv-version-2^64", "file", _jsonl(id="2506.01234v18446744073709551616")),
+    ("jsonl-5000-digit-int", "file", BAD_BYTES["jsonl-5000-digit-int"]),
+    ("jsonl-year-9999-with-offset", "file", _jsonl(published="9999-12-31T23:00:00-05:00")),
+    ("jsonl-no-title", "file", _jsonl(title="")),
+    ("rss-no-title", "rss", _rss("")),
+    ("arxiv-rss-no-title", "arxiv-rss", _rss("")),
+    ("hf-year-9999-with-offset", "hf-daily", _hf(publishedAt="9999-12-31T23:00:00-05:00")),
+    ("hf-5000-digit-upvotes", "hf-daily", BAD_BYTES["hf-5000-digit-upvotes"]),
+]
+
+
+@pytest.mark.parametrize(("case", "kind", "content"), COUNTED, ids=[c[0] for c in COUNTED])
+def test_bad_entries_are_counted_in_the_source_result(
+    tmp_path: Path, case: str, kind: str, content: bytes
+) -> None:
+    bad = tmp_path / "bad.dat"
     bad.write_bytes(content)
-    sources = [("bad", "file", str(bad)), ("good", "file", str(GOOD_FILE))]
+    sources = [("bad", kind, str(bad)), ("good", "file", str(GOOD_FILE))]
     tally.add("hostile inputs tried")
     report = _ingest_counted(write_config(tmp_path, sources, **NO_BACKFILL))
     result = report.sources[0]

@@ -1,7 +1,8 @@
 """Source kinds: one pure parser per kind turning fetched bytes into `Entry` records.
 
-Every parser has the signature `(content, source, headers=None) -> list[Entry]` and raises only
-ParseError on unusable bytes. No network, no files, no heavy imports (feedparser at most).
+Every parser has the signature `(content, source, headers=None) -> Entries` (a list of `Entry`
+with `n_bad`, the items skipped as bad) and raises only ParseError on unusable bytes. No network,
+no files, no heavy imports (feedparser at most).
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from pipeline.ingest.sources.arxiv import parse_arxiv_api, parse_arxiv_rss
 from pipeline.ingest.sources.files import parse_file
 from pipeline.ingest.sources.hf import parse_hf_daily
 from pipeline.ingest.sources.rss import parse_rss
-from pipeline.models import Entry
+from pipeline.models import Entries
 
-Parser = Callable[[bytes, str, Mapping[str, str] | None], list[Entry]]
+Parser = Callable[[bytes, str, Mapping[str, str] | None], Entries]
 
 PARSERS: dict[str, Parser] = {
     "arxiv-rss": parse_arxiv_rss,
@@ -38,7 +39,7 @@ __all__ = [
 
 def parse_source(
     kind: str, content: bytes, source: str, headers: Mapping[str, str] | None = None
-) -> list[Entry]:
+) -> Entries:
     """Parse `content` with the parser registered for `kind` ("arxiv-rss", "rss", "file", …)."""
     try:
         parser = PARSERS[kind]

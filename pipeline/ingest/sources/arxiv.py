@@ -25,7 +25,7 @@ from pipeline.ingest.sources.rss import (
     item_link,
     load_feed,
 )
-from pipeline.models import Entry
+from pipeline.models import Entries, Entry
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ _RSS_DESCRIPTION = re.compile(
 
 def parse_arxiv_rss(
     content: bytes, source: str, headers: Mapping[str, str] | None = None
-) -> list[Entry]:
+) -> Entries:
     """Parse an rss.arxiv.org RSS 2.0 or Atom feed; a day with no announcements gives []."""
     parsed = load_feed(content, source, headers)
     feed_date = parsed.feed.get("published") or parsed.feed.get("updated")
@@ -52,19 +52,19 @@ def parse_arxiv_rss(
         and (entry := convert_item(_rss_entry, item, source, number, feed_date, base)) is not None
     ]
     _check_titles(source, len(parsed.entries), len(entries))
-    return entries
+    return Entries(entries, n_bad=len(parsed.entries) - len(entries))
 
 
 def parse_arxiv_api(
     content: bytes, source: str, headers: Mapping[str, str] | None = None
-) -> list[Entry]:
+) -> Entries:
     """Parse an export.arxiv.org/api/query Atom response (2016 or 2025+ format); 0 results -> []."""
     return parse_arxiv_api_page(content, source, headers)[0]
 
 
 def parse_arxiv_api_page(
     content: bytes, source: str, headers: Mapping[str, str] | None = None
-) -> tuple[list[Entry], int | None]:
+) -> tuple[Entries, int | None]:
     """An API response's entries and its `opensearch:totalResults` (None if absent), for paging."""
     parsed = load_feed(content, source, headers)
     total_text = str(parsed.feed.get("opensearch_totalresults", "")).strip()
@@ -77,7 +77,7 @@ def parse_arxiv_api_page(
         if entry is not None:
             entries.append(entry)
     _check_titles(source, len(parsed.entries), len(entries))
-    return entries, _total(total_text, source)
+    return Entries(entries, n_bad=len(parsed.entries) - len(entries)), _total(total_text, source)
 
 
 def _total(text: str, source: str) -> int | None:

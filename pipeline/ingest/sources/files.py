@@ -15,15 +15,14 @@ from typing import Any
 from pipeline.errors import ParseError
 from pipeline.ingest.sources import safejson
 from pipeline.ingest.sources.rss import collapse_whitespace, split_authors
-from pipeline.models import Entry
+from pipeline.models import Entries, Entry
 
 logger = logging.getLogger(__name__)
 
 
-def parse_file(
-    content: bytes, source: str, headers: Mapping[str, str] | None = None
-) -> list[Entry]:
-    """Parse a JSON / JSONL paper list; records without a title are skipped with a warning."""
+def parse_file(content: bytes, source: str, headers: Mapping[str, str] | None = None) -> Entries:
+    """Parse a JSON / JSONL paper list; records without a title or with a bad value are skipped
+    with a warning and counted (`n_bad`)."""
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -43,7 +42,7 @@ def parse_file(
             entries.append(entry)
     if n_records and not entries:
         raise ParseError(f"{source}: none of the {n_records} records has a title")
-    return entries
+    return Entries(entries, n_bad=n_records - len(entries))
 
 
 def _checked_entry(record: Mapping[str, Any], source: str, label: str) -> Entry | None:

@@ -13,14 +13,14 @@ from typing import Any
 
 from pipeline.errors import ParseError
 from pipeline.ingest.sources import safejson
-from pipeline.models import Entry, Signals
+from pipeline.models import Entries, Entry, Signals
 
 logger = logging.getLogger(__name__)
 
 
 def parse_hf_daily(
     content: bytes, source: str, headers: Mapping[str, str] | None = None
-) -> list[Entry]:
+) -> Entries:
     """Parse a daily_papers JSON list into entries carrying upvotes, code links and AI summaries."""
     try:
         items = safejson.loads(content)
@@ -46,7 +46,7 @@ def parse_hf_daily(
             entries.append(entry)
     if items and not entries:
         raise ParseError(f"{source}: none of the {len(items)} items is a paper")
-    return entries
+    return Entries(entries, n_bad=len(items) - len(entries))
 
 
 def _entry(item: Mapping[str, Any], source: str) -> Entry | None:

@@ -21,7 +21,7 @@ import feedparser
 from pipeline.errors import ParseError
 from pipeline.ingest.clean import clean_doi
 from pipeline.ingest.sources.descriptions import unpack_description
-from pipeline.models import Entry
+from pipeline.models import Entries, Entry
 
 logger = logging.getLogger(__name__)
 
@@ -140,8 +140,11 @@ def _replace_bad_charrefs(content: bytes) -> bytes:
     return _CHARREF.sub(fix, content) if b"&#" in content else content
 
 
-def parse_rss(content: bytes, source: str, headers: Mapping[str, str] | None = None) -> list[Entry]:
-    """Parse any RSS/Atom/RDF feed into entries; a valid feed with no items gives []."""
+def parse_rss(content: bytes, source: str, headers: Mapping[str, str] | None = None) -> Entries:
+    """Parse any RSS/Atom/RDF feed into entries; a valid feed with no items gives [].
+
+    Items without a title or holding a bad value are skipped, logged and counted (`n_bad`).
+    """
     parsed = load_feed(content, source, headers)
     base = feed_base(parsed, headers)
     entries = []
@@ -151,7 +154,7 @@ def parse_rss(content: bytes, source: str, headers: Mapping[str, str] | None = N
             entries.append(entry)
     if parsed.entries and not entries:
         raise ParseError(f"{source}: none of the {len(parsed.entries)} items has a title")
-    return entries
+    return Entries(entries, n_bad=len(parsed.entries) - len(entries))
 
 
 def convert_item(
