@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -141,3 +142,21 @@ def test_make_client_can_hold_a_single_connection(server) -> None:
     with make_client(user_agent="t", timeout_s=2, max_connections=1) as one:
         for _ in range(3):
             assert fetch_url(one, url, max_bytes=10_000).content == FEED
+
+
+def test_a_host_is_tried_on_each_address_it_resolves_to(server, client, monkeypatch) -> None:
+    """Resolving in our own thread keeps create_connection's fallback: a refused address (here
+    127.0.0.2, where nothing listens) moves on to the next one."""
+    url = server.route("/feed", Reply(200, FEED))
+    port = int(url.split(":")[2].split("/")[0])
+    real = socket.getaddrinfo
+
+    def two_homes(host, *args, **kwargs):
+        if host == "two-homes.test":
+            tcp = (socket.AF_INET, socket.SOCK_STREAM, 6, "")
+            return [(*tcp, ("127.0.0.2", port)), (*tcp, ("127.0.0.1", port))]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", two_homes)
+    result, _ = _fetch(client, url.replace("127.0.0.1", "two-homes.test"))
+    assert result.content == FEED
