@@ -43,6 +43,7 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: Connection failures that a retry seconds later will not cure (no network, DNS, refused).
 UNREACHABLE = (httpx.ConnectError, httpx.ConnectTimeout)
 _HEADER_VALUE = re.compile(r"[\x20-\x7e]{1,1000}")
+_SCHEME = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.-]*):")
 _SECONDS = re.compile(r"[0-9]{1,9}")
 _COUNT = re.compile(r"[0-9]{1,18}")
 
@@ -121,7 +122,24 @@ def make_client(
         timeout=httpx.Timeout(timeout_s),
         follow_redirects=True,
         transport=transport,
+        event_hooks={"response": [refuse_odd_redirect]},
     )
+
+
+def refuse_odd_redirect(response: httpx.Response) -> None:
+    """End the fetch (FetchError, never retried) at a 3xx whose Location is not http(s).
+
+    A feed has no business sending us to ftp:, file: or javascript:; httpx would fail on each with a
+    transport or URL error, retried or unclear. A relative Location (no scheme) is followed.
+    """
+    if not response.has_redirect_location:
+        return
+    scheme = _SCHEME.match(response.headers.get("location", ""))
+    if scheme and scheme[1].lower() not in ("http", "https"):
+        raise FetchError(
+            f"{redact(str(response.request.url))}: redirected to a URL that is not http(s) "
+            f"({scheme[1][:20]!r}); not retried"
+        )
 
 
 class Pacer:

@@ -327,8 +327,14 @@ def test_an_already_stored_non_ascii_etag_does_not_crash_later_ingests(tmp_path:
 
 @pytest.mark.parametrize(
     "location",
-    [b"ftp://example.org/feed.xml", b"file:///etc/passwd", b"gopher://example.org/1"],
-    ids=["ftp", "file", "gopher"],
+    [
+        b"ftp://example.org/feed.xml",
+        b"file:///etc/passwd",
+        b"gopher://example.org/1",
+        b"javascript:alert(1)",
+        b"data:text/xml,<rss/>",
+    ],
+    ids=["ftp", "file", "gopher", "javascript", "data"],
 )
 def test_a_redirect_to_a_non_http_url_fails_at_once(tmp_path: Path, location: bytes) -> None:
     """A server's Location is not ours to follow off http(s), nor a transient error to retry."""
