@@ -210,13 +210,15 @@ def surface_forms(texts: Sequence[str]) -> dict[str, str]:
     acronyms ("LLMs" → "LLM") and names written mixed-case ("ResNet"); capitalised sentence
     starts do not count."""
     seen: dict[str, Counter[str]] = {}
-    for text in texts:
+    plain: Counter[str] = Counter()
+    for text in texts:  # one tokenisation per text: this runs over every paper of a theme
         for token in _TOKEN.findall(_clean(text)):
-            # "LLMs", "O-RAN", "ResNet", "Wi-Fi"; not a Title-Case "Retrieval-Augmented"
-            if token[0].isalpha() and written_specially(token):
+            plain[singular(token)] += 1
+            # "LLMs", "O-RAN", "ResNet", "Wi-Fi"; not a Title-Case "Retrieval-Augmented".
+            # An all-lower-case token is never written specially: skip the check.
+            if token[0].isalpha() and not token.islower() and written_specially(token):
                 word = singular(token.lower())
                 seen.setdefault(word, Counter())[token] += 1
-    plain = Counter(singular(token) for text in texts for token in _TOKEN.findall(_clean(text)))
     forms = {}
     for word, counts in seen.items():
         form, n = counts.most_common(1)[0]
