@@ -35,6 +35,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from benchmarks import eval_topics as ev
+from benchmarks.study_keyword_rules import load_dev_sets, macro
 from pipeline import run
 from pipeline.config import load_settings
 from pipeline.models import Paper, Topic
@@ -170,31 +171,10 @@ def inside(margins: np.ndarray) -> np.ndarray:
     return (margins >= 0) & (margins >= top - ALSO_MARGIN)
 
 
-def per_topic_f1(pred: np.ndarray, gold: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Per-topic F1 on `rows` (nan where the topic has no gold paper there)."""
-    out = []
-    for j in range(gold.shape[1]):
-        p, g = pred[rows, j], gold[rows, j]
-        out.append(np.nan if not g.any() else 2 * (p & g).sum() / (p.sum() + g.sum()))
-    return np.array(out)
-
-
 def main() -> None:
     embedder = run.make_embedder(load_settings(ev.TOPIC_FILES["dev"]))
-    sets = []
-    papers, categories = ev.load_corpus()
-    vectors = ev.load_vectors(papers, embedder.name)
-    topics = load_settings(ev.TOPIC_FILES["dev"]).topics_as_models()
-    gold = np.array([[ev.GOLD[t.slug] in c for t in topics] for c in categories])
-    sets.append(("oai dev", topics, evidence(papers, vectors, topics, embedder), gold,
-                 ~ev.heldout_half(papers)))  # fmt: skip
-    week, labels = ev.load_week()
-    vectors = ev.load_vectors(week, embedder.name, corpus="week-2025-06")
-    topics = load_settings(ev.WEEK_TOPICS).topics_as_models()
-    gold = np.array([[t.slug in labels.get(p.paper_id, ("", set()))[1] for t in topics]
-                     for p in week])  # fmt: skip
-    rows = np.array([labels.get(p.paper_id, ("", set()))[0] == "dev" for p in week])
-    sets.append(("2025 dev", topics, evidence(week, vectors, topics, embedder), gold, rows))
+    sets = [(d.name, d.topics, evidence(d.papers, d.vectors, d.topics, embedder), d.gold, d.rows)
+            for d in load_dev_sets(embedder)]  # fmt: skip
 
     all4 = (0, 1, 2, 3)
     rules = {
@@ -230,8 +210,8 @@ def main() -> None:
     for name, rule in rules.items():
         cells = ""
         for set_name, _, e, gold, rows in sets:
-            f1 = per_topic_f1(inside(rule(e)), gold, rows)
-            base = per_topic_f1(e.hits > 0, gold, rows)
+            f1 = macro(inside(rule(e)), gold, rows)
+            base = macro(e.hits > 0, gold, rows)
             below = int(np.nansum((base < 0.95) & (f1 < base - 1e-9)))
             results[name, set_name] = f1
             cells += f"{np.nanmean(f1):>14.3f} ({below} below)"

@@ -14,6 +14,7 @@ Example: HF_HUB_OFFLINE=1 python -m benchmarks.study_keyword_rules
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -51,22 +52,38 @@ def macro(pred: np.ndarray, gold: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return np.array(out)
 
 
-def main() -> None:
-    embedder = run.make_embedder(load_settings(ev.TOPIC_FILES["dev"]))
-    sets = []
+@dataclass(frozen=True)
+class DevSet:
+    """One dev set: its papers, their vectors, the topics, gold membership and the dev rows."""
+
+    name: str
+    papers: list[Paper]
+    vectors: np.ndarray
+    topics: list[Topic]
+    gold: np.ndarray
+    rows: np.ndarray
+
+
+def load_dev_sets(embedder: run.Embedder) -> list[DevSet]:
+    """The two dev sets every study chooses on: OAI dev topics (dev half), 2025 dev labels."""
     papers, categories = ev.load_corpus()
-    vectors = ev.load_vectors(papers, embedder.name)
     topics = load_settings(ev.TOPIC_FILES["dev"]).topics_as_models()
     gold = np.array([[ev.GOLD[t.slug] in c for t in topics] for c in categories])
-    sets.append(("oai dev", *features(papers, vectors, topics, embedder), gold,
-                 ~ev.heldout_half(papers)))  # fmt: skip
+    oai = DevSet("oai dev", papers, ev.load_vectors(papers, embedder.name), list(topics), gold,
+                 ~ev.heldout_half(papers))  # fmt: skip
     week, labels = ev.load_week()
-    vectors = ev.load_vectors(week, embedder.name, corpus="week-2025-06")
     topics = load_settings(ev.WEEK_TOPICS).topics_as_models()
     gold = np.array([[t.slug in labels.get(p.paper_id, ("", set()))[1] for t in topics]
                      for p in week])  # fmt: skip
     rows = np.array([labels.get(p.paper_id, ("", set()))[0] == "dev" for p in week])
-    sets.append(("2025 dev", *features(week, vectors, topics, embedder), gold, rows))
+    vectors = ev.load_vectors(week, embedder.name, corpus="week-2025-06")
+    return [oai, DevSet("2025 dev", week, vectors, list(topics), gold, rows)]
+
+
+def main() -> None:
+    embedder = run.make_embedder(load_settings(ev.TOPIC_FILES["dev"]))
+    sets = [(d.name, *features(d.papers, d.vectors, d.topics, embedder), d.gold, d.rows)
+            for d in load_dev_sets(embedder)]  # fmt: skip
     rules: dict[str, Callable[[np.ndarray], tuple[float, np.ndarray]]] = {
         "learnt margin only": lambda c: (0.0, 0.0 * c),
         "keyword OR margin > 0": lambda c: (99.0, 0.0 * c),
