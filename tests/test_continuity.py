@@ -17,6 +17,7 @@ import pytest
 from conftest import FakeEmbedder, file_source, make_paper, make_settings
 
 from pipeline import run
+from pipeline.config import Settings
 from pipeline.models import Theme, Week
 from pipeline.run.weeks import earlier_weeks
 from pipeline.store import Store
@@ -69,24 +70,34 @@ def _papers() -> list[dict[str, str]]:
     return lines
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    root = tmp_path_factory.mktemp("continuity")
+def _settings(root: Path) -> Settings:
+    """Three areas' papers as one file source, the astronomy topic, small themes allowed."""
     papers = root / "papers.jsonl"
     papers.write_text("\n".join(json.dumps(p) for p in _papers()) + "\n", encoding="utf-8")
-    settings = make_settings(
+    return make_settings(
         root,
         themes={"min_theme_size": 3, "max_themes": 6},
         sources=[file_source("papers", papers)],
         topics=[TOPIC],
     )
-    embedder = FakeEmbedder()
+
+
+def _build_weeks(settings: Settings, store: Store, embedder: FakeEmbedder) -> None:
+    """Ingest once, then build W23, W24, W25 in order, as a weekly service would."""
     now = datetime(2025, 6, 23, 8, tzinfo=UTC)
+    run.run_ingest(settings, store, embedder, now=now)
+    for week in WEEKS:
+        run.run_build(settings, store, embedder, now=now, week=week)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    settings = _settings(tmp_path_factory.mktemp("continuity"))
+    embedder = FakeEmbedder()
     records = {}
     with run.open_store(settings) as store:
-        run.run_ingest(settings, store, embedder, now=now)
+        _build_weeks(settings, store, embedder)
         for week in WEEKS:
-            run.run_build(settings, store, embedder, now=now, week=week)
             sidecar = Path(settings.paths.digests_dir) / f"{week}.json"
             records[week] = {
                 "json": json.loads(sidecar.read_text(encoding="utf-8")),
@@ -235,20 +246,10 @@ def test_topics_compare_names_themes_as_the_built_digest_does(tmp_path: Path) ->
     week must carry the name the digest shows, or a rename would read as a move (issue 17)."""
     from pipeline import tune
 
-    papers = tmp_path / "papers.jsonl"
-    papers.write_text("\n".join(json.dumps(p) for p in _papers()) + "\n", encoding="utf-8")
-    settings = make_settings(
-        tmp_path,
-        themes={"min_theme_size": 3, "max_themes": 6},
-        sources=[file_source("papers", papers)],
-        topics=[TOPIC],
-    )
+    settings = _settings(tmp_path)
     embedder = FakeEmbedder()
-    now = datetime(2025, 6, 23, 8, tzinfo=UTC)
     with run.open_store(settings) as store:
-        run.run_ingest(settings, store, embedder, now=now)
-        for week in WEEKS:
-            run.run_build(settings, store, embedder, now=now, week=week)
+        _build_weeks(settings, store, embedder)
         for week in WEEKS[1:]:
             sidecar = json.loads(
                 (Path(settings.paths.digests_dir) / f"{week}.json").read_text(encoding="utf-8")
