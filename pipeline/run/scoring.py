@@ -170,13 +170,17 @@ def paper_ref_id(reference: str) -> str:
 def find_week_themes(
     settings: Settings, week: Week, rows: Sequence[int]
 ) -> tuple[list[Theme], list[str]]:
-    """Cluster the papers at `rows` (those no topic took) into discovered themes.
+    """Discovered themes of the papers at `rows` (those no topic took).
+
+    The groups are found among all the week's papers (cluster.find_themes' `background_ids`),
+    so which papers the topics take does not change how the others are grouped.
 
     Needs only the week's cached vectors: theme names are checked against the papers' own
     vectors and texts, so a build never loads the embedding model for them.
     """
     rows = list(rows)
-    taken = set(rows)
+    untaken = set(rows)
+    taken = [i for i in range(len(week.papers)) if i not in untaken]
     texts = week.texts
     return cluster.find_themes(
         [week.papers[i].paper_id for i in rows],
@@ -185,7 +189,8 @@ def find_week_themes(
         seed=settings.themes.seed,
         min_theme_size=settings.themes.min_theme_size,
         max_themes=settings.themes.max_themes,
-        background=[text for i, text in enumerate(texts) if i not in taken],
-        background_vectors=week.vectors[[i for i in range(len(texts)) if i not in taken]],
+        background=[texts[i] for i in taken],
+        background_vectors=week.vectors[taken],
+        background_ids=[week.papers[i].paper_id for i in taken],
         titles=[week.papers[i].title for i in rows],
     )

@@ -3,9 +3,11 @@
 Deterministic: input is sorted by paper id before clustering, so the same papers give the same
 themes whatever order they arrive in. Themes are average-linkage clusters on cosine distance:
 two groups merge while the mean cosine between their papers is at least MIN_LINK_SIMILARITY, so
-the number of themes follows from the data. Each merge looks only at the two groups, so adding
-a topic that takes a few papers leaves the other groups as they were (KMeans restarted from a
-random sample regrouped 40–48 % of the demo weeks' other papers; benchmarks/README.md). A group
+the number of themes follows from the data. Given the ids of the papers the topics took
+(`background_ids`), the groups are found among the whole week and shown without those papers, so
+the grouping does not depend on the config: adding a topic moves the papers it takes and at most
+the few of a group that shrinks out of view (clustering only the untaken papers regrouped 5–14 %
+of the demo weeks' other papers, KMeans 40–48 %; benchmarks/README.md). A group
 that does not hang together (`cohesion` under MIN_COHESION) or is too small to be a theme is
 not shown: its papers join the nearest theme when close to its centroid, else go to "Other"
 (issue 17: a grab-bag under a made-up name is worse than an honest "Other"); so is a group no
@@ -54,6 +56,7 @@ def find_themes(
     max_themes: int,
     background: Sequence[str] = (),
     background_vectors: np.ndarray | None = None,
+    background_ids: Sequence[str] | None = None,
     titles: Sequence[str] | None = None,
 ) -> tuple[list[Theme], list[str]]:
     """Cluster the papers; return the themes (largest first) and the ids left in "Other".
@@ -66,6 +69,11 @@ def find_themes(
     Papers of groups not shown (too small, not coherent, beyond max_themes, or with no name
     that fits most of their papers) join the nearest theme when close to it; what is left is
     "Other".
+
+    `background_ids` (the background papers' ids, row for row, with `background_vectors`): the
+    groups are then found among ALL the week's papers and only the papers passed in are shown.
+    The grouping no longer depends on which papers the configured topics take, so adding a
+    topic moves the papers it takes and, at most, the few whose group shrinks out of view.
     """
     order = sorted(range(len(paper_ids)), key=lambda i: paper_ids[i])
     ids = [paper_ids[i] for i in order]
@@ -73,7 +81,10 @@ def find_themes(
         return [], ids
     x = np.asarray(vectors, dtype=np.float32)[order]
     docs = [texts[i] for i in order]
-    groups, leftovers = _linkage_groups(x, ids, seed=seed)
+    context = None
+    if background_ids is not None and background_vectors is not None and len(background_ids):
+        context = (list(background_ids), np.asarray(background_vectors, dtype=np.float32))
+    groups, leftovers = _linkage_groups(x, ids, seed=seed, context=context)
     groups, rest_rows = _shown(x, groups, min_theme_size=min_theme_size, max_themes=max_themes)
     groups = _absorb(x, groups, sorted(leftovers + rest_rows))
     if not groups:
@@ -153,12 +164,28 @@ def cohesion(x: np.ndarray) -> float:
 
 
 def _linkage_groups(
-    x: np.ndarray, ids: Sequence[str], *, seed: int
+    x: np.ndarray,
+    ids: Sequence[str],
+    *,
+    seed: int,
+    context: tuple[list[str], np.ndarray] | None = None,
 ) -> tuple[list[np.ndarray], list[int]]:
-    """Average-linkage groups of the (sampled) rows, and the rows left out of the sample."""
+    """Average-linkage groups of the (sampled) rows, and the rows left out of the sample.
+
+    With `context` (ids and vectors of other papers of the week) the linkage runs over the
+    rows and the context together, in id order, and each group keeps only its rows of `x`.
+    """
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
 
+    n = len(ids)
+    if context is not None:
+        all_ids = list(ids) + context[0]
+        order = np.asarray(sorted(range(len(all_ids)), key=lambda i: all_ids[i]), dtype=int)
+        x = np.vstack([x, context[1]])[order]
+        ids = [all_ids[i] for i in order]
+    else:
+        order = np.arange(n)
     rows = np.arange(len(ids))
     if len(ids) > LINKAGE_SAMPLE:  # by hash of the id: a paper's draw does not depend on others
         keys = [hashlib.sha1(f"{seed}:{pid}".encode()).hexdigest() for pid in ids]
@@ -170,8 +197,10 @@ def _linkage_groups(
         np.fill_diagonal(distance, 0.0)
         tree = linkage(squareform(distance, checks=False), method="average")
     cut = fcluster(tree, t=1.0 - MIN_LINK_SIMILARITY, criterion="distance")
-    groups = [rows[cut == k] for k in np.unique(cut)]
-    left_out = sorted(set(range(len(ids))) - set(rows.tolist()))
+    own = order[rows]  # each sampled row's index among the caller's rows (≥ n: context)
+    groups = [np.sort(own[(cut == k) & (own < n)]) for k in np.unique(cut)]
+    groups = [g for g in groups if len(g)]
+    left_out = sorted(set(range(n)) - set(own.tolist()))
     return sorted(groups, key=lambda g: int(g[0])), left_out
 
 
