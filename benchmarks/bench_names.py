@@ -1,0 +1,280 @@
+"""Discovered themes' names, old against new, side by side (issue 17, names part).
+
+    make demo                      # once: fills data/demo/pipeline.sqlite3 with the vectors
+    python -m benchmarks.bench_names [--ref main] [--store data/demo/pipeline.sqlite3]
+        [--oai-slices 3] [--titles FILE] [--time]
+
+Inputs: the papers no topic takes in each demo week (as `digest build` clusters them; the week's
+other papers are the background), and `--oai-slices` random slices of 700 papers of the bundled
+OAI 2016 corpus (seed 17, no topics: every paper is clustered; vectors from
+benchmarks/.cache, embedded once). The demo weeks are where the naming rules were developed;
+the OAI slices were not looked at while developing them (held out).
+
+Each input is clustered by `cluster.find_themes` twice: once with the pipeline of git `--ref`
+(exported with `git archive` into a temporary folder, run in a subprocess) and once with this
+checkout's. Themes are paired by shared papers; for each pair the old and new names, the theme's
+size and each name's fit (`labels.describes` on all its papers) are printed, then per input the
+share of papers in "Other" and the count of names fitting at least `labels.NAME_FIT`. `--time`
+times `labels.name_groups` inside find_themes on a 3,000-paper OAI input (median of 3) with both
+pipelines. `--titles FILE` writes each new theme's titles beside both names, for reading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+WEEKS = ("2025-W23", "2025-W24", "2025-W25")
+SLICE_SIZE = 700
+SLICE_SEED = 17
+TIME_SIZE = 3000
+
+#: Run in a subprocess with the pipeline to measure first on sys.path: cluster the inputs,
+#: time name_groups, write the themes.
+_RUNNER = """
+import pickle, sys, time
+from pipeline.topics import cluster, labels
+spent = []
+def timed(*args, **kwargs):
+    start = time.perf_counter()
+    try:
+        return original(*args, **kwargs)
+    finally:
+        spent.append(time.perf_counter() - start)
+original = cluster.name_groups
+cluster.name_groups = timed
+inputs = pickle.load(open(sys.argv[1], "rb"))
+out = []
+for item in inputs:
+    spent.clear()
+    themes, other = cluster.find_themes(
+        item["ids"], item["vectors"], item["texts"], seed=0,
+        min_theme_size=item["min_theme_size"], max_themes=item["max_themes"],
+        background=item["background"], background_vectors=item["background_vectors"],
+        titles=item["titles"],
+    )
+    texts = dict(zip(item["ids"], item["texts"]))
+    out.append({
+        "themes": [
+            (t.label, list(t.paper_ids),
+             labels.describes([t.label], [texts[p] for p in t.paper_ids]))
+            for t in themes
+        ],
+        "other": list(other),
+        "naming_s": sum(spent),
+        "name_fit": labels.NAME_FIT,
+    })
+pickle.dump(out, open(sys.argv[2], "wb"))
+"""
+
+
+def demo_inputs(store: Path) -> list[dict[str, Any]]:
+    """Per demo week: the papers no topic of examples/demo.toml takes, and the rest."""
+    from pipeline import run
+    from pipeline.config import load_settings
+    from pipeline.run.week import load_week
+
+    now = datetime(2025, 6, 21, tzinfo=UTC)
+    inputs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "data").mkdir()
+        shutil.copy(store, Path(tmp) / "data/pipeline.sqlite3")
+        text = (ROOT / "examples/demo.toml").read_text(encoding="utf-8")
+        text = text.replace('"../data/demo"', f'"{Path(tmp) / "data"}"').replace(
+            'url = "data/', f'url = "{ROOT / "examples/data"}/'
+        )
+        (Path(tmp) / "config.toml").write_text(text, encoding="utf-8")
+        settings = load_settings(Path(tmp) / "config.toml")
+        embedder = run.make_embedder(settings)
+        with run.open_store(settings) as opened:
+            for week in WEEKS:
+                loaded, _ = load_week(opened, embedder, week, now=now)
+                papers = list(loaded.papers)
+                _, _, assignments = run.assign_papers(
+                    settings,
+                    opened,
+                    embedder,
+                    papers,
+                    loaded.vectors,
+                    settings.topics_as_models(),
+                    now=now,
+                )
+                rows = [i for i, a in enumerate(assignments) if a.primary is None]
+                rest = [i for i in range(len(papers)) if i not in set(rows)]
+                inputs.append(
+                    {
+                        "name": f"demo {week}",
+                        "ids": [papers[i].paper_id for i in rows],
+                        "vectors": loaded.vectors[rows],
+                        "texts": [papers[i].text for i in rows],
+                        "titles": [papers[i].title for i in rows],
+                        "background": [papers[i].text for i in rest],
+                        "background_vectors": loaded.vectors[rest],
+                        "min_theme_size": settings.themes.min_theme_size,
+                        "max_themes": settings.themes.max_themes,
+                    }
+                )
+    return inputs
+
+
+def oai_inputs(n_slices: int, size: int) -> list[dict[str, Any]]:
+    """`n_slices` random slices of `size` OAI 2016 papers (seed SLICE_SEED), all clustered."""
+    from benchmarks import eval_topics
+    from pipeline.config.settings import ThemesSettings
+
+    if n_slices < 1:
+        return []
+    papers, _ = eval_topics.load_corpus()
+    vectors = eval_topics.load_vectors(papers, "all-MiniLM-L6-v2")
+    defaults = ThemesSettings()
+    rng = np.random.default_rng(SLICE_SEED)
+    inputs = []
+    for k in range(n_slices):
+        rows = np.sort(rng.choice(len(papers), size, replace=False))
+        inputs.append(
+            {
+                "name": f"oai slice {k + 1} ({size})",
+                "ids": [papers[i].paper_id for i in rows],
+                "vectors": vectors[rows],
+                "texts": [papers[i].text for i in rows],
+                "titles": [papers[i].title for i in rows],
+                "background": [],
+                "background_vectors": np.zeros((0, vectors.shape[1]), dtype=np.float32),
+                "min_theme_size": defaults.min_theme_size,
+                "max_themes": defaults.max_themes,
+            }
+        )
+    return inputs
+
+
+def run_pipeline(source: Path, inputs: Sequence[dict[str, Any]], tmp: Path) -> list[Any]:
+    """find_themes on every input with the pipeline package found in `source`."""
+    given, taken = tmp / "inputs.pickle", tmp / f"out-{abs(hash(source))}.pickle"
+    with given.open("wb") as f:
+        pickle.dump(list(inputs), f)
+    env = {"PYTHONPATH": str(source), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
+    subprocess.run(
+        [sys.executable, "-c", _RUNNER, str(given), str(taken)], check=True, env=env, cwd=source
+    )
+    with taken.open("rb") as f:
+        result: list[Any] = pickle.load(f)
+    return result
+
+
+def export(ref: str, tmp: Path) -> Path:
+    """The `pipeline` package (and its data) as of git `ref`, in a folder of its own."""
+    folder = tmp / "ref"
+    folder.mkdir()
+    archive = subprocess.run(
+        ["git", "archive", ref, "pipeline"], cwd=ROOT, check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
+def paired(old: Sequence[Any], new: Sequence[Any]) -> list[tuple[int | None, int | None]]:
+    """Old and new themes paired one-to-one by shared papers, largest overlap first."""
+    overlap = Counter(
+        (a, b)
+        for a, (_, ids_a, _) in enumerate(old)
+        for b, (_, ids_b, _) in enumerate(new)
+        for _ in set(ids_a) & set(ids_b)
+    )
+    pairs: list[tuple[int | None, int | None]] = []
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    for (a, b), _ in sorted(overlap.items(), key=lambda kv: (-kv[1], kv[0])):
+        if a not in used_a and b not in used_b:
+            pairs.append((a, b))
+            used_a.add(a)
+            used_b.add(b)
+    pairs += [(a, None) for a in range(len(old)) if a not in used_a]
+    pairs += [(None, b) for b in range(len(new)) if b not in used_b]
+    return sorted(pairs, key=lambda p: -len(new[p[1]][1] if p[1] is not None else old[p[0]][1]))
+
+
+def report(inputs: Sequence[dict[str, Any]], old: Sequence[Any], new: Sequence[Any]) -> list[str]:
+    """Print the side-by-side table; return the titles listing for --titles."""
+    listing = []
+    for item, before, after in zip(inputs, old, new, strict=True):
+        n = len(item["ids"])
+        fit = after["name_fit"]
+        print(f"\n# {item['name']}: {n} papers")
+        for a, b in paired(before["themes"], after["themes"]):
+            left = before["themes"][a] if a is not None else ("—", [], 0.0)
+            right = after["themes"][b] if b is not None else ("—", [], 0.0)
+            print(
+                f"  {left[0]:<45.45} {len(left[1]):>3} {left[2]:.2f} | "
+                f"{right[0]:<45.45} {len(right[1]):>3} {right[2]:.2f}"
+            )
+            if b is not None:
+                titles = dict(zip(item["ids"], item["titles"], strict=True))
+                listing.append(f"\n## {item['name']}: {right[0]}  (was: {left[0]})")
+                listing.extend(f"    {titles[p]}" for p in right[1])
+        for label, result in (("old", before), ("new", after)):
+            fits = sum(1 for _, _, f in result["themes"] if f >= fit)
+            print(
+                f"  {label}: {len(result['themes'])} themes, {fits} names fit ≥ {fit:.0%} of their"
+                f" papers, Other {len(result['other']) / n:.1%}, naming {result['naming_s']:.2f} s"
+            )
+    return listing
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ref", default="main", help="git revision of the 'old' names")
+    parser.add_argument("--store", type=Path, default=ROOT / "data/demo/pipeline.sqlite3")
+    parser.add_argument("--oai-slices", type=int, default=3)
+    parser.add_argument("--no-demo", action="store_true", help="only the OAI slices")
+    parser.add_argument("--titles", type=Path, help="write each new theme's titles here")
+    parser.add_argument("--json", type=Path, help="write both runs' names here")
+    parser.add_argument("--time", action="store_true", help="time naming on 3,000 papers")
+    args = parser.parse_args()
+    inputs = [] if args.no_demo else demo_inputs(args.store)
+    inputs += oai_inputs(args.oai_slices, SLICE_SIZE)
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        source = export(args.ref, tmp)
+        old, new = run_pipeline(source, inputs, tmp), run_pipeline(ROOT, inputs, tmp)
+        listing = report(inputs, old, new)
+        if args.time:
+            big = oai_inputs(1, TIME_SIZE)
+            times = {"old": [], "new": []}
+            for _ in range(3):
+                times["old"].append(run_pipeline(source, big, tmp)[0]["naming_s"])
+                times["new"].append(run_pipeline(ROOT, big, tmp)[0]["naming_s"])
+            print(
+                f"\nname_groups on {TIME_SIZE} OAI papers, median of 3 (runs "
+                f"interleaved): old {statistics.median(times['old']):.2f} s "
+                f"{times['old']}, new {statistics.median(times['new']):.2f} s {times['new']}"
+            )
+    if args.titles:
+        args.titles.write_text("\n".join(listing) + "\n", encoding="utf-8")
+    if args.json:
+        names = [
+            {
+                "input": i["name"],
+                "old": [t[0] for t in o["themes"]],
+                "new": [t[0] for t in n["themes"]],
+            }
+            for i, o, n in zip(inputs, old, new, strict=True)
+        ]
+        args.json.write_text(json.dumps(names, indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
