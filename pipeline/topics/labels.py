@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from pipeline.topics.phrases import (
+    acronyms,
     is_label,
     overlaps,
     phrases,
     singular,
     surface_forms,
+    title_support,
     written_specially,
 )
+from pipeline.topics.words import BROAD_TERMS, is_noun_phrase
 
 #: A label phrase must appear in at least this share of its theme's label papers (and in two).
 MIN_PHRASE_SHARE = 0.1
@@ -89,13 +91,18 @@ def _count_phrases(groups: Sequence[Sequence[str]], background: Sequence[str]) -
     )
 
 
-def _distinctive(counts: _Counts, row: int, n_terms: int) -> list[int]:
-    """Column indices of group `row`'s n_terms most distinctive phrases, best first."""
+def _distinctive(
+    counts: _Counts, row: int, n_terms: int, *, allowed: np.ndarray | None = None
+) -> list[int]:
+    """Column indices of group `row`'s n_terms most distinctive phrases, best first, among the
+    `allowed` ones (all usable phrases when None)."""
     df, size = counts.doc_freq[row], counts.sizes[row]
     inside = df / max(size, 1)
     outside = (counts.total - df) / max(counts.matrix.shape[0] - size, 1)
     score = inside * np.log((inside + 1e-3) / (outside + 1e-3)) * np.sqrt(counts.n_words)
     score[(df < max(min(2, size), MIN_PHRASE_SHARE * size)) | ~counts.usable] = 0.0
+    if allowed is not None:
+        score[~allowed] = 0.0
     chosen: list[int] = []
     for j in np.argsort(-score, kind="stable"):
         if score[j] <= 0 or len(chosen) == n_terms:
@@ -169,10 +176,14 @@ PART_SHARE = 0.2
 #: group's centroid the phrase is prose spread over the week ("clarify", "evolve", "manual"),
 #: not the group's subject. Calibrated on demo week 2025-W24's names (benchmarks/README.md).
 MIN_NAME_RELEVANCE = 0.6
-#: With the groups' titles, a name's second phrase must be in at least this many of them. The
-#: lead phrase, in LEAD_SHARE of the papers, is seldom prose; a second one chosen by
-#: distinctiveness alone often was in small themes ("Agent and evolve", "Code and manual").
-MIN_TITLE_PAPERS = 1
+#: With the groups' titles, a name's second phrase must be in phrases.MIN_TITLE_PAPERS of
+#: them: chosen by distinctiveness alone it often was prose in small themes ("Agent and
+#: evolve", "Code and manual"). A lead with a word in a title is tried first.
+#: A second phrase in at least this share (one in ten) of the texts outside the group (the
+#: other groups' and the week's other papers) is the week's common vocabulary, not this
+#: group's subject: it joins a name only when the lead alone does not fit ("Land cover and
+#: dataset").
+COMMON_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -212,21 +223,32 @@ def name_groups(
     if counts is None:
         return [GroupName("", (), 0.0) for _ in groups]
     relevance = _relevance(counts, np.asarray(vectors)) if vectors is not None else None
+    surfaces = [surface_forms(texts) for texts in groups]
+    nominal = _nominal(counts, set().union(*surfaces))
+    expansions = acronyms(itertools.chain(*groups))
     names = []
-    for row, texts in enumerate(groups):
-        found = _distinctive(counts, row, NAME_CANDIDATES)
+    for row, surface in enumerate(surfaces):
+        found = _distinctive(counts, row, NAME_CANDIDATES, allowed=nominal)
         if relevance is not None:
             found = [j for j in found if relevance[row, j] >= MIN_NAME_RELEVANCE]
-        titled = None if titles is None else _in_titles(found, counts.vocab, titles[row])
-        names.append(_name_of(counts, row, found, surface_forms(texts), titled=titled))
+        titled = None
+        if titles is not None:
+            support = title_support([counts.vocab[j] for j in found], titles[row], expansions)
+            titled = (
+                {j for j, s in zip(found, support, strict=True) if s.phrase},
+                {j for j, s in zip(found, support, strict=True) if s.word},
+            )
+        names.append(_name_of(counts, row, found, surface, titled=titled, expansions=expansions))
     return names
 
 
-def _in_titles(found: Sequence[int], vocab: Sequence[str], titles: Sequence[str]) -> set[int]:
-    """The candidates found in at least MIN_TITLE_PAPERS of the titles: a subject is what
-    titles name ("speech", "O-RAN", "camera"), abstract prose is not ("clarify", "evolve")."""
-    in_titles = Counter(p for title in titles for p in set(phrases(title)))
-    return {j for j in found if in_titles[vocab[j]] >= min(MIN_TITLE_PAPERS, len(titles))}
+def _nominal(counts: _Counts, special: set[str]) -> np.ndarray:
+    """Per phrase: whether it can name an area, a noun phrase (words.is_noun_phrase); only
+    the phrases in two papers of a group are candidates, the rest are not looked at."""
+    result = np.zeros(len(counts.vocab), dtype=bool)
+    for j in np.flatnonzero(counts.usable & (counts.doc_freq.max(axis=0) >= 2)):
+        result[j] = is_noun_phrase(counts.vocab[j], special)
+    return result
 
 
 def _relevance(counts: _Counts, vectors: np.ndarray) -> np.ndarray:
@@ -248,7 +270,8 @@ def _name_of(
     found: Sequence[int],
     surface: dict[str, str],
     *,
-    titled: set[int] | None = None,
+    titled: tuple[set[int], set[int]] | None = None,
+    expansions: Mapping[str, frozenset[str]] | None = None,
 ) -> GroupName:
     start = sum(counts.sizes[:row])
     size = counts.sizes[row]
@@ -256,21 +279,78 @@ def _name_of(
         return GroupName("", (), 0.0)
     block = counts.matrix[start : start + size]
     papers = {j: set(block[:, j].nonzero()[0].tolist()) for j in found}
-    share = {j: len(papers[j]) / size for j in found}
-    words = {j: counts.vocab[j].count(" ") + 1 for j in found}
+    outside = (counts.total - counts.doc_freq[row]) / max(counts.matrix.shape[0] - size, 1)
+    pick = _Pick(counts.vocab, found, papers, size, outside, expansions or {})
+    # The candidates the titles write, and those with a word in them (phrases.title_support).
+    in_titles, with_title_word = (set(found), set(found)) if titled is None else titled
     terms = tuple(counts.vocab[j] for j in found[:4])
-    for a, lead in enumerate(found):
-        if share[lead] < LEAD_SHARE:
-            continue
-        for second in found[a + 1 :]:
-            together = len(papers[lead] | papers[second]) / size
-            fits = words[lead] + words[second] <= MAX_NAME_WORDS and together >= NAME_FIT
-            subject = titled is None or second in titled
-            if fits and subject and share[second] >= PART_SHARE:
-                return _shown_name((lead, second), counts, surface, together, terms)
-        if share[lead] >= NAME_FIT:
-            return _shown_name((lead,), counts, surface, share[lead], terms)
-    return GroupName("", terms, max(share.values()))
+    # Titles name a subject ("indoor localization"), abstract prose seldom does ("suite"):
+    # first a lead with a word in the titles, then any lead (a group's few titles may not
+    # repeat its subject).
+    first = [j for j in found if j in with_title_word]
+    for leads in (first, found):
+        for lead in leads:
+            parts = pick.parts(lead, in_titles)
+            if len(parts) == 2 and parts[0] not in with_title_word:
+                parts = parts[::-1]  # the titles' subject first: "Human mobility and car"
+            if parts:
+                fit = len(set().union(*(papers[j] for j in parts))) / size
+                return _shown_name(parts, counts, surface, fit, terms)
+    return GroupName("", terms, max(len(p) for p in papers.values()) / size)
+
+
+@dataclass(frozen=True)
+class _Pick:
+    """A group's name candidates and which papers each is in, to choose a name's parts."""
+
+    vocab: Sequence[str]
+    found: Sequence[int]
+    papers: dict[int, set[int]]
+    size: int
+    outside: np.ndarray  # per phrase, its share of the texts outside the group
+    expansions: Mapping[str, frozenset[str]]
+
+    def share(self, *parts: int) -> float:
+        return len(set().union(*(self.papers[j] for j in parts))) / self.size
+
+    def parts(self, lead: int, titled: set[int]) -> tuple[int, ...]:
+        """`lead` and the second phrase that makes the name fit, or `lead` alone, or none.
+
+        The second must be in the titles, not repeat the lead (words or acronyms: "AI
+        system" and "artificial intelligence") and not be a broad term the rest of the week
+        also uses ("Land cover and dataset") unless the lead needs it to fit."""
+        if self.share(lead) < LEAD_SHARE:
+            return ()
+        seconds = [
+            j
+            for j in self.found
+            if j in titled
+            and j != lead
+            and self.share(j) >= PART_SHARE
+            and self.share(lead, j) >= NAME_FIT
+            and len(f"{self.vocab[lead]} {self.vocab[j]}".split()) <= MAX_NAME_WORDS
+            and not overlaps(self.vocab[lead], self.vocab[j], self.expansions)
+        ]
+        specific = [j for j in seconds if not self.broad(j)]
+        if specific:
+            return (lead, specific[0])
+        if self.share(lead) >= NAME_FIT:
+            return (self._narrowest(lead),)
+        return (lead, seconds[0]) if seconds else ()
+
+    def broad(self, j: int) -> bool:
+        """A phrase the rest of the week also uses, or a whole field's name."""
+        return bool(self.outside[j] >= COMMON_SHARE) or self.vocab[j] in BROAD_TERMS
+
+    def _narrowest(self, lead: int) -> int:
+        """An acronym that fits as well and whose words include the lead's ("LLM" for
+        "language"): the narrower name of the same subject."""
+        words = set(self.vocab[lead].split())
+        for j in self.found:
+            expansion = self.expansions.get(self.vocab[j], frozenset())
+            if words <= expansion and self.share(j) >= NAME_FIT:
+                return j
+        return lead
 
 
 def _shown_name(

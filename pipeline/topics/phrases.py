@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
@@ -152,7 +153,7 @@ def singular(word: str) -> str:
         return word
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
-    if len(word) > 4 and word.endswith(("ches", "shes", "xes", "sses")):
+    if len(word) > 4 and word.endswith(("ches", "shes", "xes", "sses", "iases")):
         return word[:-2]
     if len(word) > 3 and word.endswith("s") and not word.endswith(_KEEP_S):
         return word[:-1]
@@ -200,9 +201,78 @@ def _stop_words() -> frozenset[str]:
     return frozenset(ENGLISH_STOP_WORDS)
 
 
-def overlaps(a: str, b: str) -> bool:
-    """Phrases sharing a word, plurals folded ('network' overlaps 'neural networks')."""
-    return bool({singular(w) for w in a.split()} & {singular(w) for w in b.split()})
+def overlaps(a: str, b: str, expansions: Mapping[str, frozenset[str]] | None = None) -> bool:
+    """Phrases sharing a word, plurals folded ('network' overlaps 'neural networks'), or,
+    with `expansions` (from `acronyms`), a word of the other's acronyms ('llm' overlaps
+    'language', 'ai system' overlaps 'artificial intelligence')."""
+    words_a = {singular(w) for w in a.split()}
+    words_b = {singular(w) for w in b.split()}
+    if expansions:
+        words_a = words_a.union(*(expansions.get(w, ()) for w in words_a))
+        words_b = words_b.union(*(expansions.get(w, ()) for w in words_b))
+    return bool(words_a & words_b)
+
+
+#: A phrase is in the titles when at least this many of them contain it.
+MIN_TITLE_PAPERS = 1
+
+
+@dataclass(frozen=True)
+class TitleSupport:
+    """Whether titles write a phrase (`phrase`) or a word of it or of its acronym (`word`)."""
+
+    phrase: bool
+    word: bool
+
+
+def title_support(
+    terms: Sequence[str], titles: Sequence[str], expansions: Mapping[str, frozenset[str]]
+) -> list[TitleSupport]:
+    """For each folded phrase, whether MIN_TITLE_PAPERS of the titles contain it, and whether
+    they contain one of its words or of its acronym's ("RAG": "Retrieval-Augmented
+    Generation"): titles name a subject ("speech", "O-RAN", "camera"), abstract prose
+    seldom ("clarify", "evolve", "suite")."""
+    in_titles = Counter(p for title in titles for p in set(phrases(title)))
+    need = min(MIN_TITLE_PAPERS, len(titles))
+
+    def has_word(term: str) -> bool:
+        words = set(term.split()).union(*(expansions.get(w, ()) for w in term.split()))
+        return any(in_titles[w] >= need for w in words)
+
+    return [TitleSupport(in_titles[t] >= need, has_word(t)) for t in terms]
+
+
+_DEFINED = re.compile(r"((?:[A-Za-z][A-Za-z-]*\s+){1,6})\(\s*([A-Za-z][A-Za-z0-9-]{1,11})\s*\)")
+
+
+def acronyms(texts: Iterable[str]) -> dict[str, frozenset[str]]:
+    """Folded acronym → the folded label words the texts define it by: "Large Language Models
+    (LLMs)" gives 'llm' → {'large', 'language'} ("model" is no label word), "Retrieval-Augmented
+    Generation (RAG)" gives 'rag' → {'retrieval', 'augmented', 'generation'}."""
+    found: dict[str, frozenset[str]] = {}
+    for text in texts:
+        if "(" not in text:  # the pattern is slow: only where an acronym can be defined
+            continue
+        for before, acronym in _DEFINED.findall(text):
+            letters = _singular_surface(acronym)
+            if sum(c.isupper() for c in letters) < 2:  # "(see)", "(i)" define nothing
+                continue
+            words = _defined_by(before.split(), letters.lower().replace("-", ""))
+            if words:
+                found.setdefault(singular(acronym.lower()), words)
+    return found
+
+
+def _defined_by(tokens: Sequence[str], letters: str) -> frozenset[str]:
+    """The label words of the last tokens whose initials (of words or of hyphen parts) spell
+    `letters`, or none."""
+    for k in range(1, len(tokens) + 1):
+        tail = tokens[-k:]
+        parts = [p for t in tail for p in t.split("-") if p]
+        if letters in ("".join(t[0] for t in tail).lower(), "".join(p[0] for p in parts).lower()):
+            words = (_label_word(p.lower()) for p in parts)
+            return frozenset(w for w in words if w)
+    return frozenset()
 
 
 def surface_forms(texts: Sequence[str]) -> dict[str, str]:
