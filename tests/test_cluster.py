@@ -303,7 +303,9 @@ def test_name_groups_joins_two_phrases_and_keeps_acronyms_in_their_case() -> Non
     llm = [f"LLMs are open to jailbreak prompts; case {i} of an LLM." for i in range(6)]
     speech = [f"Speech synthesis of music audio sample{i}." for i in range(6)]
     names = name_groups([llm, speech])
-    assert names[0].name == "Jailbreak prompt and LLM"
+    # "LLM" fits too, but a field's name adds nothing to a lead that fits alone (issue 17);
+    # its case is kept where it leads (tests/test_labels.py).
+    assert names[0].name == "Jailbreak prompt"
     assert names[0].fit == 1.0
     assert names[1].name.startswith(("Speech", "Music"))
     assert " and " in names[1].name
@@ -368,14 +370,14 @@ def test_name_groups_keeps_title_case_hyphenated_words_in_lower_case() -> None:
 
 
 def test_name_groups_joins_a_second_phrase_only_when_a_title_names_it() -> None:
-    # "find gap" is as distinctive as "LLM" in the abstracts, but no title says it: it is
+    # "find gap" is as distinctive as "GPU" in the abstracts, but no title says it: it is
     # prose, and the second phrase is the next one a title names.
     texts = [
-        f"Code generation with LLMs, study {i}. Our manual analysis finds gaps." for i in range(6)
+        f"Code generation for GPUs, study {i}. Our manual analysis finds gaps." for i in range(6)
     ]
-    titles = [f"Code generation with LLMs, study {i}" for i in range(6)]
+    titles = [f"Code generation for GPUs, study {i}" for i in range(6)]
     assert name_groups([texts])[0].name == "Code generation and find gap"
-    assert name_groups([texts], titles=[titles])[0].name == "Code generation and LLM"
+    assert name_groups([texts], titles=[titles])[0].name == "Code generation and GPU"
 
 
 def test_name_groups_keeps_a_lower_case_first_letter_and_series() -> None:

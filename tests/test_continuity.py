@@ -57,7 +57,10 @@ def _papers() -> list[dict[str, str]]:
             for i in range(size):
                 n += 1
                 # Each paper drops a different pair of the area's words: alike, never identical.
-                kept = [w for j, w in enumerate(words) if j not in (i % len(words), week)]
+                # Never one of the first four, which its title names (names are taken from the
+                # titles' subject first, and a carried name must fit the next week's papers).
+                dropped = (4 + i % (len(words) - 4), len(words) - 1 - week)
+                kept = [w for j, w in enumerate(words) if j not in dropped]
                 created = datetime.combine(monday + timedelta(days=i % 5), datetime.min.time())
                 lines.append(
                     {

@@ -1,0 +1,57 @@
+"""Theme names people would write (issue 17): noun phrases, the titles' subject first, no
+half that repeats the other or names a whole field (pipeline/topics/labels.py)."""
+
+from __future__ import annotations
+
+from pipeline.topics.labels import NAME_FIT, name_groups
+
+SPEECH = [f"Speech synthesis of music audio sample{i}." for i in range(6)]
+
+
+def test_name_groups_names_with_a_noun_phrase_not_a_verb_or_an_adjective() -> None:
+    # "continuing" and "clinical" are in every paper, "sepsis onset" in two thirds: the name
+    # is the noun phrase ("Clinical and continuing" before).
+    group = [f"Continuing, clinical: sepsis onset, case{i}." for i in range(4)]
+    group += [f"Continuing, clinical: case{i}." for i in range(4, 6)]
+    name = name_groups([group, SPEECH])[0]
+    assert name.name == "Sepsis onset"
+    assert name.fit >= NAME_FIT
+
+
+def test_name_groups_does_not_join_a_phrase_to_its_own_acronym() -> None:
+    # The texts define "AI": "AI system" and "artificial intelligence" are one subject.
+    group = [f"Artificial intelligence (AI), essay{i}: AI systems." for i in range(6)]
+    name = name_groups([group, SPEECH])[0].name
+    assert " and " not in name
+    assert name in ("AI system", "Artificial intelligence")
+
+
+def test_name_groups_prefers_the_acronym_to_the_word_it_abbreviates() -> None:
+    # "Language and LLM" repeated itself; "LLM" is the narrower name, in its usual case.
+    group = [f"Large language models (LLMs), case{i}: language. LLM." for i in range(6)]
+    assert name_groups([group, SPEECH])[0].name == "LLM"
+
+
+def test_name_groups_leaves_out_a_second_half_the_whole_week_uses() -> None:
+    # "dataset" is in every background paper: "Land cover and dataset" says no more than
+    # "Land cover", which fits alone.
+    group = [f"Land cover, case{i}: dataset." for i in range(4)]
+    group += [f"Dataset, case{i}." for i in range(4, 6)]
+    background = [f"A dataset of robot grasps, part{i}." for i in range(10)]
+    name = name_groups([group, SPEECH], background=background)[0]
+    assert name.name == "Land cover"
+    assert name.fit >= NAME_FIT
+
+
+def test_name_groups_leads_with_the_subject_the_titles_name() -> None:
+    # "profile suite" is in every abstract, "human mobility" in five of six and in the titles.
+    texts = [f"Human mobility, city{i}. Profile suite." for i in range(5)]
+    texts.append("Profile suite, city9.")
+    titles = [f"Human mobility in city{i}" for i in range(5)] + ["City9"]
+    name = name_groups([texts, SPEECH], titles=[titles, SPEECH])[0]
+    assert name.name == "Human mobility"
+
+
+def test_name_groups_is_deterministic() -> None:
+    groups = [[f"Human mobility, city{i}. Profile suite." for i in range(6)], SPEECH]
+    assert name_groups(groups) == name_groups([list(g) for g in groups])

@@ -1,0 +1,85 @@
+"""Which folded phrases can head a name (pipeline/topics/words.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.topics.phrases import acronyms, overlaps
+from pipeline.topics.words import is_noun_phrase
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "speech",
+        "music",
+        "signal",
+        "retrieval",
+        "narrative",
+        "learning",
+        "reasoning",
+        "deep reinforcement learning",
+        "image denoising",
+        "human mobility",
+        "signalized intersection",
+        "state",
+        "climate",
+        "co-simulation",
+        "speed",
+    ],
+)
+def test_is_noun_phrase_accepts_nouns(phrase: str) -> None:
+    assert is_noun_phrase(phrase)
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "continuing",
+        "generalizing",
+        "uncovering",
+        "clinical",
+        "visual",
+        "social",
+        "agentic",
+        "spurious",
+        "genomic",
+        "non-verbal",
+        "llm centered",
+        "partially ordered",
+        "accelerate",
+        "quantify",
+        "real-world",
+        "multi-view",
+        "open-ended",
+        "latent",
+    ],
+)
+def test_is_noun_phrase_rejects_verbs_adjectives_and_participles(phrase: str) -> None:
+    assert not is_noun_phrase(phrase)
+
+
+def test_is_noun_phrase_accepts_a_name_the_texts_write_specially() -> None:
+    assert not is_noun_phrase("wi-fi")
+    assert is_noun_phrase("wi-fi", special={"wi-fi"})
+
+
+def test_acronyms_reads_definitions_from_the_texts() -> None:
+    found = acronyms(
+        [
+            "Large Language Models (LLMs) and retrieval-augmented generation (RAG).",
+            "Artificial intelligence (AI) on the Internet of Things (IoT), see (i) and (see).",
+        ]
+    )
+    assert found["llm"] == {"language"}  # "large" and "models" are no label words
+    assert found["rag"] == {"retrieval", "augmented", "generation"}
+    assert found["ai"] == {"artificial", "intelligence"}
+    assert found["iot"] == {"internet", "thing"}
+    assert "i" not in found and "see" not in found
+
+
+def test_overlaps_through_acronyms() -> None:
+    found = acronyms(["Artificial intelligence (AI) systems."])
+    assert overlaps("ai system", "artificial intelligence", found)
+    assert not overlaps("ai system", "artificial intelligence")
+    assert not overlaps("speech", "music", found)
