@@ -242,24 +242,26 @@ def title_support(
     return [TitleSupport(in_titles[t] >= need, has_word(t)) for t in terms]
 
 
-_DEFINED = re.compile(r"((?:[A-Za-z][A-Za-z-]*\s+){1,6})\(\s*([A-Za-z][A-Za-z0-9-]{1,11})\s*\)")
+_DEFINED = re.compile(r"\(\s*([A-Za-z][A-Za-z0-9-]{1,11})\s*\)")
+_BEFORE = re.compile(r"[A-Za-z][A-Za-z-]*")
 
 
 def acronyms(texts: Iterable[str]) -> dict[str, frozenset[str]]:
     """Folded acronym → the folded label words the texts define it by: "Large Language Models
-    (LLMs)" gives 'llm' → {'large', 'language'} ("model" is no label word), "Retrieval-Augmented
-    Generation (RAG)" gives 'rag' → {'retrieval', 'augmented', 'generation'}."""
+    (LLMs)" gives 'llm' → {'language'} ("large", "model" are no label words), "Retrieval-
+    Augmented Generation (RAG)" gives 'rag' → {'retrieval', 'augmented', 'generation'}."""
     found: dict[str, frozenset[str]] = {}
     for text in texts:
-        if "(" not in text:  # the pattern is slow: only where an acronym can be defined
+        if "(" not in text:
             continue
-        for before, acronym in _DEFINED.findall(text):
-            letters = _singular_surface(acronym)
+        for match in _DEFINED.finditer(text):
+            letters = _singular_surface(match.group(1))
             if sum(c.isupper() for c in letters) < 2:  # "(see)", "(i)" define nothing
                 continue
-            words = _defined_by(before.split(), letters.lower().replace("-", ""))
+            before = _BEFORE.findall(text[max(0, match.start() - 80) : match.start()])
+            words = _defined_by(before[-6:], letters.lower().replace("-", ""))
             if words:
-                found.setdefault(singular(acronym.lower()), words)
+                found.setdefault(singular(match.group(1).lower()), words)
     return found
 
 
