@@ -55,3 +55,12 @@ def test_name_groups_leads_with_the_subject_the_titles_name() -> None:
 def test_name_groups_is_deterministic() -> None:
     groups = [[f"Human mobility, city{i}. Profile suite." for i in range(6)], SPEECH]
     assert name_groups(groups) == name_groups([list(g) for g in groups])
+
+
+def test_name_groups_keeps_dimensions_and_leaves_out_other_numbers() -> None:
+    # "3D" was split into "3" and "d", so a 3D-vision group lost its subject; "40x" and
+    # "2025" are no words, and the comparative "faster" is no area.
+    group = [f"3D reconstruction of scene{i} from 40x faster 2025 video." for i in range(6)]
+    name = name_groups([group, SPEECH])[0].name
+    assert name.startswith("3D reconstruction")
+    assert "faster" not in name.lower() and "40x" not in name.lower()

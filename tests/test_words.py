@@ -53,6 +53,8 @@ def test_is_noun_phrase_accepts_nouns(phrase: str) -> None:
         "multi-view",
         "open-ended",
         "latent",
+        "faster",
+        "outperform prior",
     ],
 )
 def test_is_noun_phrase_rejects_verbs_adjectives_and_participles(phrase: str) -> None:

@@ -112,7 +112,9 @@ _DOMAIN = re.compile(r"[\w.-]+\.(?:com|org|io|net)\b\S*")  # "github.com/x/y" wi
 _DOMAIN_ENDS = (".com", ".org", ".io", ".net")
 _PAREN = re.compile(r"\(\s*[^()\s]{1,12}\s*\)")  # "(LLMs)", "(RL)": the acronym repeats words
 _LATEX = re.compile(r"\$[^$]*\$|\\[a-zA-Z]+")
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*|\S")
+#: Words, hyphenated words, and dimensions and generations ("3D", "6G"), which name areas
+#: ("3D reconstruction", "6G networks"); other numbers ("40x", "8B", "2025") break phrases.
+_TOKEN = re.compile(r"(?:[A-Za-z][A-Za-z0-9]*|[0-9][DdGg](?![A-Za-z0-9]))(?:-[A-Za-z0-9]+)*|\S")
 _ADVERB = re.compile(r"(?:ally|ously|ively|ently|antly|edly|ingly|arly)$")
 
 
@@ -141,7 +143,7 @@ def _ngrams(run: list[str], n_max: int) -> list[str]:
 
 
 def _label_word(token: str) -> str:
-    if not token[0].isalpha() or len(token) < 2 or token in _label_stop_words():
+    if not token[-1].isalnum() or len(token) < 2 or token in _label_stop_words():
         return ""
     return singular(token)
 
@@ -288,7 +290,7 @@ def surface_forms(texts: Sequence[str]) -> dict[str, str]:
             plain[singular(token)] += 1
             # "LLMs", "O-RAN", "ResNet", "Wi-Fi"; not a Title-Case "Retrieval-Augmented".
             # An all-lower-case token is never written specially: skip the check.
-            if token[0].isalpha() and not token.islower() and written_specially(token):
+            if token[0].isalnum() and not token.islower() and written_specially(token):
                 word = singular(token.lower())
                 seen.setdefault(word, Counter())[token] += 1
     forms = {}

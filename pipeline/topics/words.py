@@ -54,7 +54,9 @@ ADJECTIVES = _listed(
     deep large small fast slow open free aware specific wise like agnostic centric level
     driven hidden unseen given proven frozen written known unknown grown shown chosen
     bayesian gaussian euclidean riemannian markovian human-centered real-world state-of-the-art
-    fair secure private smart safe"""
+    fair secure private smart safe sparse dense convex finite discrete
+    faster better larger smaller higher lower stronger easier greater deeper wider longer
+    shorter simpler cheaper"""
 )
 #: Verbs of abstract prose with no telling ending ("we assess", "to deliver").
 VERBS = _listed(
@@ -108,7 +110,7 @@ def is_noun_phrase(phrase: str, special: Container[str] = ()) -> bool:
     head = words[-1]
     if head in special:
         return True
-    if head in VERBS or _VERB_END.search(head):
+    if any(w in VERBS for w in words) or _VERB_END.search(head):
         return False
     if "-" in head and len(words) == 1:
         return head in NOUN_ING or bool(_NOUN_END.search(head))
