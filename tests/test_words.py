@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.topics.phrases import acronyms, overlaps
+from pipeline.topics.phrases import acronyms, overlaps, repeats, singular
 from pipeline.topics.words import is_noun_phrase
 
 
@@ -55,6 +55,7 @@ def test_is_noun_phrase_accepts_nouns(phrase: str) -> None:
         "latent",
         "faster",
         "outperform prior",
+        "finitely",
     ],
 )
 def test_is_noun_phrase_rejects_verbs_adjectives_and_participles(phrase: str) -> None:
@@ -85,3 +86,22 @@ def test_overlaps_through_acronyms() -> None:
     assert overlaps("ai system", "artificial intelligence", found)
     assert not overlaps("ai system", "artificial intelligence")
     assert not overlaps("speech", "music", found)
+
+
+def test_repeats_finds_halves_that_name_one_thing() -> None:
+    found = acronyms(["Artificial intelligence (AI) systems."])
+    assert repeats("ai system", "artificial intelligence", found)
+    assert repeats("recommendation", "recommender system", {})
+    assert repeats("low-rank", "rank", {})
+    assert not repeats("speech", "music", found)
+    assert not repeats("storage", "dynamic workload", found)
+
+
+def test_singular_folds_latin_plurals() -> None:
+    assert [singular(w) for w in ("vertices", "matrices", "indices", "corpora")] == [
+        "vertex",
+        "matrix",
+        "index",
+        "corpus",
+    ]
+    assert singular("devices") == "device"

@@ -19,6 +19,7 @@ from pipeline.topics.phrases import (
     is_label,
     overlaps,
     phrases,
+    repeats,
     singular,
     surface_forms,
     title_support,
@@ -329,7 +330,7 @@ class _Pick:
             and self.share(j) >= PART_SHARE
             and self.share(lead, j) >= NAME_FIT
             and len(f"{self.vocab[lead]} {self.vocab[j]}".split()) <= MAX_NAME_WORDS
-            and not overlaps(self.vocab[lead], self.vocab[j], self.expansions)
+            and not repeats(self.vocab[lead], self.vocab[j], self.expansions)
         ]
         specific = [j for j in seconds if not self.broad(j)]
         if specific:

@@ -153,6 +153,8 @@ def singular(word: str) -> str:
     'robotics', 'bias' stay. Labels read in the singular; plural and singular count as one."""
     if word in _KEEP:
         return word
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 4 and word.endswith(("ches", "shes", "xes", "sses", "iases")):
@@ -164,6 +166,14 @@ def singular(word: str) -> str:
 
 _KEEP_S = ("ss", "us", "is", "ics", "as", "os", "ys")
 _KEEP = frozenset(["series", "species"])
+_IRREGULAR = {
+    "vertices": "vertex",
+    "matrices": "matrix",
+    "indices": "index",
+    "simplices": "simplex",
+    "appendices": "appendix",
+    "corpora": "corpus",
+}
 
 
 def _clean(text: str) -> str:
@@ -213,6 +223,21 @@ def overlaps(a: str, b: str, expansions: Mapping[str, frozenset[str]] | None = N
         words_a = words_a.union(*(expansions.get(w, ()) for w in words_a))
         words_b = words_b.union(*(expansions.get(w, ()) for w in words_b))
     return bool(words_a & words_b)
+
+
+#: Words sharing this many first letters share a stem ("recommendation", "recommender").
+STEM_LETTERS = 7
+
+
+def repeats(a: str, b: str, expansions: Mapping[str, frozenset[str]]) -> bool:
+    """Whether two phrases name one thing, so "a and b" repeats itself: they overlap (a word,
+    a hyphen part or an acronym's word in common: "low-rank" and "rank", "AI system" and
+    "artificial intelligence") or two of their words share a stem ("recommendation" and
+    "recommender system")."""
+    if overlaps(a.replace("-", " "), b.replace("-", " "), expansions):
+        return True
+    stems_a = {w[:STEM_LETTERS] for w in a.replace("-", " ").split() if len(w) >= STEM_LETTERS}
+    return any(w[:STEM_LETTERS] in stems_a for w in b.replace("-", " ").split())
 
 
 #: A phrase is in the titles when at least this many of them contain it.

@@ -92,6 +92,8 @@ BROAD_TERMS = frozenset(
         "neural network",
     ]
 )
+#: Nouns ending in -ly; other -ly words are adverbs.
+NOUN_LY = _listed("family assembly anomaly supply reply ally monopoly butterfly rally jelly")
 _ADJECTIVE_END = re.compile(r"(?:ic|al|ous|ive|able|ible|ful|less|ular|inear|ary)$")
 _VERB_END = re.compile(r"(?:ize|ify)$")
 #: Endings of nouns made from verbs and adjectives: a hyphenated word that ends in one
@@ -127,6 +129,8 @@ def is_noun(word: str, *, alone: bool = True) -> bool:
         return False
     if last.endswith("ing"):
         return not alone
+    if last.endswith("ly"):  # adverbs ("finitely"); the suffix list of phrases misses some
+        return last in NOUN_LY
     if last.endswith("ed") and not last.endswith("eed"):  # "speed", "seed", "feed" are nouns
         return False
     if last.endswith("ate"):
