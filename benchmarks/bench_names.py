@@ -6,16 +6,17 @@
 
 Inputs: the papers no topic takes in each demo week (as `digest build` clusters them; the week's
 other papers are the background), and `--oai-slices` random slices of 700 papers of the bundled
-OAI 2016 corpus (seed 17, no topics: every paper is clustered; vectors from
-benchmarks/.cache, embedded once). The demo weeks are where the naming rules were developed;
-the OAI slices were not looked at while developing them (held out).
+OAI 2016 corpus (`--slice-seed`, 17 by default; no topics: every paper is clustered; vectors
+from benchmarks/.cache, embedded once). The demo weeks are where the naming rules were
+developed; the OAI slices are held out (`--slice-seed 29 --unseen-after 17`: three more
+slices of papers the seed-17 slices do not hold, for a second reading).
 
 Each input is clustered by `cluster.find_themes` twice: once with the pipeline of git `--ref`
 (exported with `git archive` into a temporary folder, run in a subprocess) and once with this
 checkout's. Themes are paired by shared papers; for each pair the old and new names, the theme's
 size and each name's fit (`labels.describes` on all its papers) are printed, then per input the
 share of papers in "Other" and the count of names fitting at least `labels.NAME_FIT`. `--time`
-times `labels.name_groups` inside find_themes on a 3,000-paper OAI input (median of 3) with both
+times `labels.name_groups` inside find_themes on a 3,000-paper OAI input (median of 5) with both
 pipelines. `--titles FILE` writes each new theme's titles beside both names, for reading.
 """
 
@@ -131,8 +132,12 @@ def demo_inputs(store: Path) -> list[dict[str, Any]]:
     return inputs
 
 
-def oai_inputs(n_slices: int, size: int) -> list[dict[str, Any]]:
-    """`n_slices` random slices of `size` OAI 2016 papers (seed SLICE_SEED), all clustered."""
+def oai_inputs(
+    n_slices: int, size: int, seed: int = SLICE_SEED, *, unseen_after: int | None = None
+) -> list[dict[str, Any]]:
+    """`n_slices` random slices of `size` OAI 2016 papers (seed `seed`), all clustered. With
+    `unseen_after`, only papers that no slice drawn with seed `unseen_after` holds: a second
+    held-out reading on papers the first did not show."""
     from benchmarks import eval_topics
     from pipeline.config.settings import ThemesSettings
 
@@ -140,14 +145,17 @@ def oai_inputs(n_slices: int, size: int) -> list[dict[str, Any]]:
         return []
     papers, _ = eval_topics.load_corpus()
     vectors = eval_topics.load_vectors(papers, "all-MiniLM-L6-v2")
+    pool = np.arange(len(papers))
+    if unseen_after is not None:
+        seen = np.concatenate(_slices(len(papers), n_slices, size, unseen_after))
+        pool = np.setdiff1d(pool, seen)
     defaults = ThemesSettings()
-    rng = np.random.default_rng(SLICE_SEED)
     inputs = []
-    for k in range(n_slices):
-        rows = np.sort(rng.choice(len(papers), size, replace=False))
+    for k, rows in enumerate(_slices(len(pool), n_slices, size, seed)):
+        rows = pool[rows]
         inputs.append(
             {
-                "name": f"oai slice {k + 1} ({size})",
+                "name": f"oai slice {k + 1} ({size}, seed {seed})",
                 "ids": [papers[i].paper_id for i in rows],
                 "vectors": vectors[rows],
                 "texts": [papers[i].text for i in rows],
@@ -159,6 +167,11 @@ def oai_inputs(n_slices: int, size: int) -> list[dict[str, Any]]:
             }
         )
     return inputs
+
+
+def _slices(n: int, n_slices: int, size: int, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [np.sort(rng.choice(n, size, replace=False)) for _ in range(n_slices)]
 
 
 def run_pipeline(source: Path, inputs: Sequence[dict[str, Any]], tmp: Path) -> list[Any]:
@@ -239,13 +252,19 @@ def main() -> None:
     parser.add_argument("--ref", default="main", help="git revision of the 'old' names")
     parser.add_argument("--store", type=Path, default=ROOT / "data/demo/pipeline.sqlite3")
     parser.add_argument("--oai-slices", type=int, default=3)
+    parser.add_argument("--slice-seed", type=int, default=SLICE_SEED)
+    parser.add_argument(
+        "--unseen-after", type=int, help="draw only papers the slices of this seed do not hold"
+    )
     parser.add_argument("--no-demo", action="store_true", help="only the OAI slices")
     parser.add_argument("--titles", type=Path, help="write each new theme's titles here")
     parser.add_argument("--json", type=Path, help="write both runs' names here")
     parser.add_argument("--time", action="store_true", help="time naming on 3,000 papers")
     args = parser.parse_args()
     inputs = [] if args.no_demo else demo_inputs(args.store)
-    inputs += oai_inputs(args.oai_slices, SLICE_SIZE)
+    inputs += oai_inputs(
+        args.oai_slices, SLICE_SIZE, args.slice_seed, unseen_after=args.unseen_after
+    )
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         source = export(args.ref, tmp)
@@ -254,11 +273,11 @@ def main() -> None:
         if args.time:
             big = oai_inputs(1, TIME_SIZE)
             times = {"old": [], "new": []}
-            for _ in range(3):
+            for _ in range(5):
                 times["old"].append(run_pipeline(source, big, tmp)[0]["naming_s"])
                 times["new"].append(run_pipeline(ROOT, big, tmp)[0]["naming_s"])
             print(
-                f"\nname_groups on {TIME_SIZE} OAI papers, median of 3 (runs "
+                f"\nname_groups on {TIME_SIZE} OAI papers, median of 5 (runs "
                 f"interleaved): old {statistics.median(times['old']):.2f} s "
                 f"{times['old']}, new {statistics.median(times['new']):.2f} s {times['new']}"
             )

@@ -105,3 +105,4 @@ def test_singular_folds_latin_plurals() -> None:
         "corpus",
     ]
     assert singular("devices") == "device"
+    assert [singular(w) for w in ("videos", "scenarios", "chaos")] == ["video", "scenario", "chaos"]

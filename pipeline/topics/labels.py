@@ -229,18 +229,41 @@ def name_groups(
     expansions = acronyms(itertools.chain(*groups))
     names = []
     for row, surface in enumerate(surfaces):
-        found = _distinctive(counts, row, NAME_CANDIDATES, allowed=nominal)
-        if relevance is not None:
-            found = [j for j in found if relevance[row, j] >= MIN_NAME_RELEVANCE]
-        titled = None
-        if titles is not None:
-            support = title_support([counts.vocab[j] for j in found], titles[row], expansions)
-            titled = (
-                {j for j, s in zip(found, support, strict=True) if s.phrase},
-                {j for j, s in zip(found, support, strict=True) if s.word},
+        # Noun phrases first; only a group none of them names is named as before, adjectives
+        # included ("Parallel and distributed"), rather than sent to Other unnamed.
+        for allowed in (nominal, None):
+            found = _distinctive(counts, row, NAME_CANDIDATES, allowed=allowed)
+            if relevance is not None:
+                found = [j for j in found if relevance[row, j] >= MIN_NAME_RELEVANCE]
+            name = _name_of(
+                counts,
+                row,
+                found,
+                surface,
+                titled=_titled(found, counts.vocab, titles, row, expansions),
+                expansions=expansions,
             )
-        names.append(_name_of(counts, row, found, surface, titled=titled, expansions=expansions))
+            if name.name:
+                break
+        names.append(name)
     return names
+
+
+def _titled(
+    found: Sequence[int],
+    vocab: Sequence[str],
+    titles: Sequence[Sequence[str]] | None,
+    row: int,
+    expansions: Mapping[str, frozenset[str]],
+) -> tuple[set[int], set[int]] | None:
+    """The candidates group `row`'s titles write, and those with a word in them."""
+    if titles is None:
+        return None
+    support = title_support([vocab[j] for j in found], titles[row], expansions)
+    return (
+        {j for j, s in zip(found, support, strict=True) if s.phrase},
+        {j for j, s in zip(found, support, strict=True) if s.word},
+    )
 
 
 def _nominal(counts: _Counts, special: set[str]) -> np.ndarray:

@@ -149,9 +149,10 @@ def _label_word(token: str) -> str:
 
 
 def singular(word: str) -> str:
-    """'networks' → 'network', 'strategies' → 'strategy', 'patches' → 'patch'; 'analysis',
-    'robotics', 'bias' stay. Labels read in the singular; plural and singular count as one."""
-    if word in _KEEP:
+    """'networks' → 'network', 'strategies' → 'strategy', 'patches' → 'patch', 'videos' →
+    'video'; 'analysis', 'robotics', 'bias', 'chaos' stay. Labels read in the singular;
+    plural and singular count as one."""
+    if word in _KEEP or word in _KEEP_OS:
         return word
     if word in _IRREGULAR:
         return _IRREGULAR[word]
@@ -164,7 +165,8 @@ def singular(word: str) -> str:
     return word
 
 
-_KEEP_S = ("ss", "us", "is", "ics", "as", "os", "ys")
+_KEEP_S = ("ss", "us", "is", "ics", "as", "ys")
+_KEEP_OS = frozenset(["chaos", "cosmos", "ethos", "kudos", "logos", "pathos", "ios", "macos"])
 _KEEP = frozenset(["series", "species"])
 _IRREGULAR = {
     "vertices": "vertex",
