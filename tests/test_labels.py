@@ -69,7 +69,7 @@ def test_name_groups_keeps_dimensions_and_leaves_out_other_numbers() -> None:
 def test_name_groups_names_a_group_only_adjectives_fit_as_before() -> None:
     # No noun phrase is in most papers: the adjectives name the group rather than none (a
     # group without a name is not shown and its papers go elsewhere).
-    group = [f"Parallel, sparse: case{i}." for i in range(6)]
+    group = [f"Genomic, clinical: case{i}." for i in range(6)]
     name = name_groups([group, SPEECH])[0]
-    assert name.name in ("Parallel and sparse", "Sparse and parallel")
+    assert name.name in ("Genomic and clinical", "Clinical and genomic")
     assert name.fit == 1.0
