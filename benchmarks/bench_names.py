@@ -9,7 +9,8 @@ other papers are the background), and `--oai-slices` random slices of 700 papers
 OAI 2016 corpus (`--slice-seed`, 17 by default; no topics: every paper is clustered; vectors
 from benchmarks/.cache, embedded once). The demo weeks are where the naming rules were
 developed; the OAI slices are held out (`--slice-seed 29 --unseen-after 17`: three more
-slices of papers the seed-17 slices do not hold, for a second reading).
+slices of papers the seed-17 slices do not hold, for a second reading; `--slice-seed 41
+--unseen-after 17 29` for a third).
 
 Each input is clustered by `cluster.find_themes` twice: once with the pipeline of git `--ref`
 (exported with `git archive` into a temporary folder, run in a subprocess) and once with this
@@ -133,11 +134,11 @@ def demo_inputs(store: Path) -> list[dict[str, Any]]:
 
 
 def oai_inputs(
-    n_slices: int, size: int, seed: int = SLICE_SEED, *, unseen_after: int | None = None
+    n_slices: int, size: int, seed: int = SLICE_SEED, *, unseen_after: Sequence[int] = ()
 ) -> list[dict[str, Any]]:
     """`n_slices` random slices of `size` OAI 2016 papers (seed `seed`), all clustered. With
-    `unseen_after`, only papers that no slice drawn with seed `unseen_after` holds: a second
-    held-out reading on papers the first did not show."""
+    `unseen_after`, only papers that no slice drawn with those seeds holds: another held-out
+    reading on papers the earlier ones did not show."""
     from benchmarks import eval_topics
     from pipeline.config.settings import ThemesSettings
 
@@ -146,9 +147,8 @@ def oai_inputs(
     papers, _ = eval_topics.load_corpus()
     vectors = eval_topics.load_vectors(papers, "all-MiniLM-L6-v2")
     pool = np.arange(len(papers))
-    if unseen_after is not None:
-        seen = np.concatenate(_slices(len(papers), n_slices, size, unseen_after))
-        pool = np.setdiff1d(pool, seen)
+    for earlier in unseen_after:  # each earlier reading drew from the papers left before it
+        pool = np.setdiff1d(pool, pool[np.concatenate(_slices(len(pool), n_slices, size, earlier))])
     defaults = ThemesSettings()
     inputs = []
     for k, rows in enumerate(_slices(len(pool), n_slices, size, seed)):
@@ -254,7 +254,11 @@ def main() -> None:
     parser.add_argument("--oai-slices", type=int, default=3)
     parser.add_argument("--slice-seed", type=int, default=SLICE_SEED)
     parser.add_argument(
-        "--unseen-after", type=int, help="draw only papers the slices of this seed do not hold"
+        "--unseen-after",
+        type=int,
+        nargs="*",
+        default=[],
+        help="draw only papers the slices of these seeds (in order) do not hold",
     )
     parser.add_argument("--no-demo", action="store_true", help="only the OAI slices")
     parser.add_argument("--titles", type=Path, help="write each new theme's titles here")
