@@ -213,12 +213,15 @@ def name_groups(
     test. With `vectors` (unit rows for the groups' texts, then the background's), a candidate
     whose papers' mean vector is under MIN_NAME_RELEVANCE from the group's centroid is dropped
     first: KeyBERT-style, but from the papers' cached vectors, so a build never loads the
-    embedding model to name its themes (issue 17). The name
-    is the first candidate, in order of distinctiveness, in LEAD_SHARE of the texts, joined by
-    "and" to the next one within MAX_NAME_WORDS when together they cover NAME_FIT of the texts
-    ("Speech and music"), or alone when it does; else the next candidate leads. When none
-    fits, the name is empty. Acronyms keep the case the texts write them in ("LLM", "MRI").
-    `fit` is the share of the texts containing one of the name's phrases.
+    embedding model to name its themes (issue 17). Candidates are noun phrases
+    (words.is_noun_phrase); only when none names a group are all its phrases tried. The name
+    is the first candidate in LEAD_SHARE of the texts (with `titles`, one with a word in them
+    first), joined by "and" to another within MAX_NAME_WORDS that is in a title when together
+    they cover NAME_FIT of the texts ("Speech and music"), or alone when it does; else the next
+    candidate leads. The second must not repeat the first (phrases.repeats) nor be broad
+    (BROAD_TERMS, COMMON_SHARE) when the first fits alone. When none fits, the name is empty.
+    Acronyms keep the case the texts write them in ("LLM", "MRI", "3D"). `fit` is the share of
+    the texts containing one of the name's phrases.
     """
     counts = _count_phrases(groups, background)
     if counts is None:
