@@ -48,7 +48,7 @@ TIME_SIZE = 3000
 #: Run in a subprocess with the pipeline to measure first on sys.path: cluster the inputs,
 #: time name_groups, write the themes.
 _RUNNER = """
-import pickle, sys, time
+import inspect, pickle, sys, time
 from pipeline.topics import cluster, labels
 spent = []
 def timed(*args, **kwargs):
@@ -60,14 +60,17 @@ def timed(*args, **kwargs):
 original = cluster.name_groups
 cluster.name_groups = timed
 inputs = pickle.load(open(sys.argv[1], "rb"))
+# Revisions that group the whole week take the taken papers' ids (cluster.find_themes).
+whole_week = "background_ids" in inspect.signature(cluster.find_themes).parameters
 out = []
 for item in inputs:
     spent.clear()
+    extra = {"background_ids": item["background_ids"]} if whole_week else {}
     themes, other = cluster.find_themes(
         item["ids"], item["vectors"], item["texts"], seed=0,
         min_theme_size=item["min_theme_size"], max_themes=item["max_themes"],
         background=item["background"], background_vectors=item["background_vectors"],
-        titles=item["titles"],
+        titles=item["titles"], **extra,
     )
     texts = dict(zip(item["ids"], item["texts"]))
     out.append({
@@ -126,6 +129,7 @@ def demo_inputs(store: Path) -> list[dict[str, Any]]:
                         "titles": [papers[i].title for i in rows],
                         "background": [papers[i].text for i in rest],
                         "background_vectors": loaded.vectors[rest],
+                        "background_ids": [papers[i].paper_id for i in rest],
                         "min_theme_size": settings.themes.min_theme_size,
                         "max_themes": settings.themes.max_themes,
                     }
@@ -162,6 +166,7 @@ def oai_inputs(
                 "titles": [papers[i].title for i in rows],
                 "background": [],
                 "background_vectors": np.zeros((0, vectors.shape[1]), dtype=np.float32),
+                "background_ids": [],
                 "min_theme_size": defaults.min_theme_size,
                 "max_themes": defaults.max_themes,
             }
