@@ -136,6 +136,9 @@ class Theme:
     terms: tuple[str, ...]
     paper_ids: tuple[str, ...]
     representative: str
+    #: On a week with more coherent groups than `max_themes`: the groups this broad theme
+    #: gathers (each a Theme without sub-themes, largest first); empty otherwise.
+    subthemes: tuple[Theme, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,8 @@ class Section:
     terms: tuple[str, ...] = ()
     history: tuple[int, ...] = ()  # papers per week, oldest first, ending with this week
     trend: str = ""  # "new" | "growing" | "shrinking" | "" (steady or no history)
+    #: A broad discovered theme's sub-themes: (name, paper ids), largest first.
+    subthemes: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)

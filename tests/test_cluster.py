@@ -237,7 +237,8 @@ def _blobs(n_groups: int, n_per_group: int, *, scale: float, seed: int = 0) -> n
 
 def test_find_themes_shows_each_area_as_its_own_theme_up_to_max_themes() -> None:
     # Six separated areas: six one-area themes (the old KMeans, given k <= 2, mixed three areas
-    # per theme). With room for four, the two smallest areas go to "Other", not into a theme.
+    # per theme). With room for four, the nearest areas become sub-themes of broad themes: no
+    # area is lost to "Other" and each sub-theme is still one area (issue 17).
     x = _blobs(6, 8, scale=0.15)  # cosine ~0.6 within an area
     truth = np.repeat(np.arange(6), 8)
     x, truth = x[:-2], truth[:-2]  # area 5 is the smallest
@@ -249,8 +250,14 @@ def test_find_themes_shows_each_area_as_its_own_theme_up_to_max_themes() -> None
     assert other == []
     assert all(cohesion(x[[ids.index(p) for p in t.paper_ids]]) >= MIN_COHESION for t in themes)
     themes, other = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=4)
-    assert len(themes) == 4
-    assert {by_id[p] for p in other} == {4, 5}  # area 4 loses the tie on its first paper
+    assert len(themes) == 4 and other == []
+    fine = [sub for t in themes for sub in (t.subthemes or (t,))]
+    assert sorted(len({by_id[p] for p in t.paper_ids}) for t in fine) == [1] * 6
+    broad = [t for t in themes if t.subthemes]
+    assert broad and all(len(t.subthemes) >= 2 for t in broad)
+    for t in broad:
+        assert set(t.paper_ids) == {p for sub in t.subthemes for p in sub.paper_ids}
+        assert t.label  # named from its own papers, or after its largest sub-theme
 
 
 def test_find_themes_over_the_linkage_sample_joins_the_rest_to_the_nearest_theme(

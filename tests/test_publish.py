@@ -103,3 +103,18 @@ def test_render_feed_entry_ids_are_stable_across_rebuilds() -> None:
         render_feed([record], title="T", base_url="", feed_key="j", updated=NOW)
     )
     assert first.entries[0].id == again.entries[0].id != other.entries[0].id
+
+
+def test_digest_record_lists_subthemes_and_matches_its_schema() -> None:
+    from test_render import _broad_theme_digest
+
+    record = digest_record(_broad_theme_digest(), generated=NOW, files=FILES)
+    jsonschema.validate(record, load_schema())
+    assert record["sections"][0]["subthemes"] == [
+        {
+            "title": "MIMO *channels*",
+            "paper_ids": ["arxiv:2506.00000", "arxiv:2506.00001", "arxiv:2506.00002"],
+        },
+        {"title": "Relaying", "paper_ids": ["arxiv:2506.00003", "arxiv:2506.00004"]},
+    ]
+    assert "subthemes" not in digest_record(_digest(), generated=NOW, files=FILES)["sections"][0]

@@ -187,3 +187,24 @@ def test_render_markdown_themes_compact_by_default_full_on_request_and_other_as_
     assert "**1. [Paper number 5](" in compact and "Other." in compact  # Other: like a topic
     full = render_markdown(digest, themes_shown="full")
     assert "**1. [Paper number 0](" in full and "Summary 0." in full
+
+
+def _broad_theme_digest() -> Digest:
+    papers = [make_paper(f"arxiv:2506.{i:05d}", f"Paper number {i}") for i in range(5)]
+    theme = Section(
+        "theme-1",
+        "Wireless communication",
+        "theme",
+        tuple(PaperEntry(p, 0.5, "") for p in papers),
+        subthemes=(
+            ("MIMO *channels*", tuple(p.paper_id for p in papers[:3])),
+            ("Relaying", tuple(p.paper_id for p in papers[3:])),
+        ),
+    )
+    return Digest("2025-W24", date(2025, 6, 9), date(2025, 6, 15), "T", 5, (theme,))
+
+
+def test_render_markdown_lists_a_broad_themes_subthemes_with_sizes() -> None:
+    text = render_markdown(_broad_theme_digest())
+    assert "Sub-themes: MIMO \\*channels\\* (3) · Relaying (2)" in text
+    assert "Sub-themes" not in render_markdown(_digest())

@@ -118,8 +118,16 @@ def build_digest(
     for theme in themes:
         entries = [_entry(by_id[pid], scores.get(pid, 0.0)) for pid in theme.paper_ids]
         themed.update(theme.paper_ids)
+        subthemes = tuple((sub.label, sub.paper_ids) for sub in theme.subthemes)
         sections.append(
-            Section(theme.theme_id, theme.label, "theme", rank(entries), terms=theme.terms)
+            Section(
+                theme.theme_id,
+                theme.label,
+                "theme",
+                rank(entries),
+                terms=theme.terms,
+                subthemes=subthemes,
+            )
         )
     rest = [
         _entry(p, 0.0)

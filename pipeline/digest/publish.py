@@ -54,7 +54,7 @@ def _paper(entry: PaperEntry) -> Record:
 
 
 def _section(section: Section) -> Record:
-    return {
+    record: Record = {
         "key": section.key,
         "title": section.title,
         "kind": section.kind,
@@ -64,6 +64,11 @@ def _section(section: Section) -> Record:
         "n_papers": len(section.entries),
         "papers": [_paper(e) for e in section.entries],
     }
+    if section.subthemes:
+        record["subthemes"] = [
+            {"title": name, "paper_ids": list(ids)} for name, ids in section.subthemes
+        ]
+    return record
 
 
 def digest_record(

@@ -26,7 +26,7 @@ from contextlib import AbstractContextManager
 import numpy as np
 
 from pipeline.models import Theme
-from pipeline.topics.labels import name_groups
+from pipeline.topics.labels import GroupName, name_groups
 
 #: Average linkage stops merging two groups when the mean cosine between their papers is
 #: under this (cosine distance 0.6). Related abstracts of one field sit at 0.4–0.5.
@@ -42,6 +42,8 @@ MIN_JOIN_SIMILARITY = 0.40
 LINKAGE_SAMPLE = 3000
 #: Papers per theme (the most central) that its label phrases are drawn from.
 LABEL_PAPERS = 100
+#: The same for a sub-theme (a week with more groups than max_themes has many small ones).
+SUBTHEME_LABEL_PAPERS = 20
 #: Papers of the week outside the themes' label papers that phrases are contrasted with.
 BACKGROUND_SIZE = 1000
 
@@ -85,44 +87,77 @@ def find_themes(
     if background_ids is not None and background_vectors is not None and len(background_ids):
         context = (list(background_ids), np.asarray(background_vectors, dtype=np.float32))
     groups, leftovers = _linkage_groups(x, ids, seed=seed, context=context)
-    groups, rest_rows = _shown(x, groups, min_theme_size=min_theme_size, max_themes=max_themes)
+    groups, rest_rows = _shown(x, groups, min_theme_size=min_theme_size)
     groups = _absorb(x, groups, sorted(leftovers + rest_rows))
     if not groups:
         return [], ids
-    # Each theme is labelled from its most central papers: the phrases are as distinctive, and
-    # the n-gram counting no longer grows with the week (3.7 s → bounded at 10k papers).
-    central = [
-        g[np.argsort(-(x[g] @ x[g].mean(axis=0)), kind="stable")[:LABEL_PAPERS]] for g in groups
-    ]
-    in_label = np.zeros(len(docs), dtype=bool)
-    for c in central:
-        in_label[c] = True
     # Sorted, so the sample (and the labels) do not depend on the order papers arrive in.
     # Background papers without vectors count for the phrases' contrast, not their vectors.
     if background_vectors is None:
         background_vectors = np.zeros((len(background), x.shape[1]), dtype=np.float32)
-    outside = [(docs[i], x[i]) for i in np.flatnonzero(~in_label)]
-    outside += zip(background, np.asarray(background_vectors, dtype=np.float32), strict=True)
-    rest = sorted(outside, key=lambda pair: pair[0])
-    if len(rest) > BACKGROUND_SIZE:
-        keep = np.random.default_rng(seed).choice(len(rest), BACKGROUND_SIZE, replace=False)
-        rest = [rest[i] for i in np.sort(keep)]
-    label_rows = [np.sort(c) for c in central]
-    names = name_groups(
-        [[docs[i] for i in r] for r in label_rows],
-        background=[text for text, _ in rest],
-        vectors=np.vstack([x[r] for r in label_rows] + [v[None, :] for _, v in rest]),
-        titles=None if titles is None else [[titles[order[i]] for i in r] for r in label_rows],
-    )
+    bg = (list(background), np.asarray(background_vectors, dtype=np.float32))
+    row_titles = None if titles is None else [titles[i] for i in order]
+    # On a week with more groups than max_themes the groups become sub-themes of broad themes:
+    # each is named from fewer central papers, so naming costs about the same either way.
+    many = len(groups) > max_themes
+    label_papers = SUBTHEME_LABEL_PAPERS if many else LABEL_PAPERS
+    names = _name(x, docs, groups, bg, row_titles, seed=seed, label_papers=label_papers)
     # A group no phrase names fairly is not shown under a made-up name: its papers join the
     # nearest named theme when close to it, else "Other" (issue 17).
     named = [k for k, name in enumerate(names) if name.name]
     unnamed = sorted(int(i) for k, g in enumerate(groups) if not names[k].name for i in g)
     groups = _absorb(x, [groups[k] for k in named], unnamed)
-    central, names = [central[k] for k in named], [names[k] for k in named]
+    themes = _themes(x, ids, groups, [names[k] for k in named])
+    if len(themes) > max_themes:
+        themes = _broaden(x, ids, docs, groups, themes, bg, row_titles, seed, max_themes)
+    themes.sort(key=lambda t: (-len(t.paper_ids), t.theme_id))
+    themed = {pid for t in themes for pid in t.paper_ids}
+    return themes, [pid for pid in ids if pid not in themed]
+
+
+def _central(x: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+    """The `n` rows of `group` closest to its centroid, most central first."""
+    return group[np.argsort(-(x[group] @ x[group].mean(axis=0)), kind="stable")[:n]]
+
+
+def _name(
+    x: np.ndarray,
+    docs: Sequence[str],
+    groups: Sequence[np.ndarray],
+    background: tuple[list[str], np.ndarray],
+    titles: Sequence[str] | None,
+    *,
+    seed: int,
+    label_papers: int,
+) -> list[GroupName]:
+    """Each group's name, from its most central papers against the rest and `background`."""
+    # Each theme is labelled from its most central papers: the phrases are as distinctive, and
+    # the n-gram counting no longer grows with the week (3.7 s → bounded at 10k papers).
+    central = [_central(x, g, label_papers) for g in groups]
+    in_label = np.zeros(len(docs), dtype=bool)
+    for c in central:
+        in_label[c] = True
+    outside = [(docs[int(i)], x[i]) for i in np.flatnonzero(~in_label)]
+    outside += zip(background[0], background[1], strict=True)
+    rest = sorted(outside, key=lambda pair: pair[0])
+    if len(rest) > BACKGROUND_SIZE:
+        keep = np.random.default_rng(seed).choice(len(rest), BACKGROUND_SIZE, replace=False)
+        rest = [rest[i] for i in np.sort(keep)]
+    label_rows = [np.sort(c) for c in central]
+    return name_groups(
+        [[docs[i] for i in r] for r in label_rows],
+        background=[text for text, _ in rest],
+        vectors=np.vstack([x[r] for r in label_rows] + [v[None, :] for _, v in rest]),
+        titles=None if titles is None else [[titles[i] for i in r] for r in label_rows],
+    )
+
+
+def _themes(
+    x: np.ndarray, ids: Sequence[str], groups: Sequence[np.ndarray], names: Sequence[GroupName]
+) -> list[Theme]:
+    """A Theme per named group (ids from its name's terms, distinct when two read alike)."""
     themes: list[Theme] = []
-    themed: set[int] = set()
-    for group, core, name in zip(groups, central, names, strict=True):
+    for group, name in zip(groups, names, strict=True):
         members = tuple(sorted(ids[i] for i in group))
         theme_id = _theme_id(name.terms, members)
         if any(t.theme_id == theme_id for t in themes):  # two themes labelled alike
@@ -133,20 +168,68 @@ def find_themes(
                 label=name.name,
                 terms=name.terms,
                 paper_ids=members,
-                representative=ids[core[0]],
+                representative=ids[int(_central(x, group, 1)[0])],
             )
         )
-        themed.update(group.tolist())
-    themes.sort(key=lambda t: (-len(t.paper_ids), t.theme_id))
-    other = [ids[i] for i in range(len(ids)) if i not in themed]
-    return themes, other
+    return themes
 
 
-def theme_of_papers(themes: Sequence[Theme], other: Sequence[str]) -> dict[str, str]:
+def _broaden(
+    x: np.ndarray,
+    ids: Sequence[str],
+    docs: Sequence[str],
+    groups: Sequence[np.ndarray],
+    themes: Sequence[Theme],
+    background: tuple[list[str], np.ndarray],
+    titles: Sequence[str] | None,
+    seed: int,
+    max_themes: int,
+) -> list[Theme]:
+    """At most `max_themes` broad themes, each gathering the nearest themes as sub-themes.
+
+    The themes' centroids are joined by average linkage (cosine) until `max_themes` are left;
+    a broad theme of several is named from its own central papers like any theme, or, when no
+    phrase fits most of them, after its largest sub-theme.
+    """
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    centroids = np.stack([x[g].mean(axis=0) for g in groups]).astype(np.float64)
+    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+    with one_thread():
+        tree = linkage(centroids, method="average", metric="cosine")
+    cut = fcluster(tree, t=max_themes, criterion="maxclust")
+    parts = [np.flatnonzero(cut == k) for k in np.unique(cut)]
+    joined = [p for p in parts if len(p) > 1]
+    rows = [np.sort(np.concatenate([groups[int(k)] for k in p])) for p in joined]
+    names = _name(x, docs, rows, background, titles, seed=seed, label_papers=LABEL_PAPERS)
+    broad = [themes[int(p[0])] for p in parts if len(p) == 1]
+    for part, group, name in zip(joined, rows, names, strict=True):
+        subs = sorted((themes[int(k)] for k in part), key=lambda t: (-len(t.paper_ids), t.theme_id))
+        label, terms = (name.name, name.terms) if name.name else (subs[0].label, subs[0].terms)
+        members = tuple(sorted(ids[i] for i in group))
+        broad.append(
+            Theme(
+                theme_id=_theme_id(("broad", *terms), members),
+                label=label,
+                terms=terms,
+                paper_ids=members,
+                representative=ids[int(_central(x, group, 1)[0])],
+                subthemes=tuple(subs),
+            )
+        )
+    return broad
+
+
+def theme_of_papers(
+    themes: Sequence[Theme], other: Sequence[str], *, subthemes: bool = False
+) -> dict[str, str]:
     """Each clustered paper's theme id, "other" for those in Other: what `topics --compare`
-    diffs between two configs (find_themes is pure, so the same papers give the same map)."""
+    diffs between two configs (find_themes is pure, so the same papers give the same map).
+    With `subthemes`, a broad theme's papers get their sub-theme's id."""
     found = {pid: "other" for pid in other}
-    found.update({pid: theme.theme_id for theme in themes for pid in theme.paper_ids})
+    for theme in themes:
+        for part in theme.subthemes if subthemes and theme.subthemes else (theme,):
+            found.update({pid: part.theme_id for pid in part.paper_ids})
     return found
 
 
@@ -205,13 +288,10 @@ def _linkage_groups(
 
 
 def _shown(
-    x: np.ndarray, groups: list[np.ndarray], *, min_theme_size: int, max_themes: int
+    x: np.ndarray, groups: list[np.ndarray], *, min_theme_size: int
 ) -> tuple[list[np.ndarray], list[int]]:
-    """The groups shown as themes (big enough, coherent, the max_themes largest) and the rows
-    of the others."""
-    fit = [g for g in groups if len(g) >= min_theme_size and cohesion(x[g]) >= MIN_COHESION]
-    fit.sort(key=lambda g: (-len(g), int(g[0])))
-    shown = sorted(fit[:max_themes], key=lambda g: int(g[0]))
+    """The groups that can be themes (big enough and coherent) and the rows of the others."""
+    shown = [g for g in groups if len(g) >= min_theme_size and cohesion(x[g]) >= MIN_COHESION]
     kept = {int(g[0]) for g in shown}
     rest = [int(i) for g in groups if int(g[0]) not in kept for i in g]
     return shown, rest
