@@ -431,3 +431,17 @@ def test_adding_a_topic_moves_only_the_papers_it_takes() -> None:
     kept = set(ids) - set(topic_ids)
     before = {frozenset(set(t.paper_ids) & kept) for t in no_topic} - {frozenset()}
     assert {frozenset(t.paper_ids) for t in with_topic} == before
+
+
+def test_theme_of_papers_gives_subtheme_ids_when_asked() -> None:
+    x = _blobs(6, 8, scale=0.15)
+    ids = [f"arxiv:{i:03d}" for i in range(len(x))]
+    texts = [f"area{i // 8} topic{i // 8} words{i // 8}" for i in range(len(x))]
+    themes, other = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=3)
+    broad = cluster.theme_of_papers(themes, other)
+    fine = cluster.theme_of_papers(themes, other, subthemes=True)
+    assert len(set(broad.values())) == 3 and len(set(fine.values())) == 6
+    for theme in themes:
+        for sub in theme.subthemes:
+            assert {fine[p] for p in sub.paper_ids} == {sub.theme_id}
+            assert {broad[p] for p in sub.paper_ids} == {theme.theme_id}

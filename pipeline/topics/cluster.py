@@ -13,8 +13,10 @@ not shown: its papers join the nearest theme when close to its centroid, else go
 (issue 17: a grab-bag under a made-up name is worse than an honest "Other"); so is a group no
 name fits (labels.name_groups). Weeks over
 LINKAGE_SAMPLE papers are clustered on a sample chosen by hashing paper ids (stable when papers
-come and go); the rest join the nearest theme. SciPy/scikit-learn are imported lazily. Imports
-only labels, models and numpy.
+come and go); the rest join the nearest theme. When more than `max_themes` groups are shown,
+the nearest are gathered (average linkage on their centroids) into `max_themes` broad themes
+whose `subthemes` they become, instead of sending the smaller ones to "Other".
+SciPy/scikit-learn are imported lazily. Imports only labels, models and numpy.
 """
 
 from __future__ import annotations
