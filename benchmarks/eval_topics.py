@@ -19,9 +19,10 @@ wrong inclusions. Vectors are cached in benchmarks/.cache (git-ignored): the fir
 
 A second set, closer to the issue's acceptance case (topics/newcomer-2025.toml): eight ML topics
 judged on 400 hand-labelled papers of one June-2025 arXiv week (labels/newcomer-2025.jsonl: 200
-"dev" papers, 200 "heldout" ones labelled after the decision rule was chosen), with the whole
-week (807 papers, data/arxiv-week-2025-06-papers.jsonl.gz) as the store. How the labels were
-made: benchmarks/README.md.
+"dev" papers, 200 "heldout" ones labelled after the decision rule was chosen; and
+labels/newcomer-2025-b.jsonl, 200 other papers of the week labelled by a second annotator,
+"heldout-b"), with the whole week (807 papers, data/arxiv-week-2025-06-papers.jsonl.gz) as the
+store. How the labels were made: benchmarks/README.md.
 
 Example: python -m benchmarks.eval_topics --json benchmarks/topics-results.json
 """
@@ -56,6 +57,9 @@ TOPIC_FILES = {"dev": HERE / "topics" / "newcomer-dev.toml",
 WEEK_CORPUS = HERE / "data" / "arxiv-week-2025-06-papers.jsonl.gz"
 WEEK_TOPICS = HERE / "topics" / "newcomer-2025.toml"
 WEEK_LABELS = HERE / "labels" / "newcomer-2025.jsonl"
+# A second annotator's 200 papers of the same week (none of the 400 above): a second held-out set.
+WEEK_LABELS_B = HERE / "labels" / "newcomer-2025-b.jsonl"
+WEEK_SPLITS = ("dev", "heldout", "heldout-b")
 GOLD = {
     "security": "cs.CR", "vision": "cs.CV", "robotics": "cs.RO", "retrieval": "cs.IR",
     "databases": "cs.DB", "networking": "cs.NI", "nlp": "cs.CL", "game-theory": "cs.GT",
@@ -98,9 +102,14 @@ def load_week() -> tuple[list[Paper], dict[str, tuple[str, set[str]]]]:
     with gzip.open(WEEK_CORPUS, "rt", encoding="utf-8") as f:
         rows = [json.loads(line) for line in f if line.strip()]
     papers = [Paper(r["id"], r["title"], r["abstract"], first_seen=NOW) for r in rows]
-    with WEEK_LABELS.open(encoding="utf-8") as f:
-        labels = [json.loads(line) for line in f if line.strip()]
-    return papers, {r["id"]: (r["split"], set(r["topics"])) for r in labels}
+    labels: dict[str, tuple[str, set[str]]] = {}
+    for path, suffix in ((WEEK_LABELS, ""), (WEEK_LABELS_B, "-b")):
+        with path.open(encoding="utf-8") as f:
+            for r in (json.loads(line) for line in f if line.strip()):
+                if r["id"] in labels:
+                    raise ValueError(f"{path.name}: {r['id']} is labelled twice")
+                labels[r["id"]] = (r["split"] + suffix, set(r["topics"]))
+    return papers, labels
 
 
 def load_vectors(
@@ -234,7 +243,7 @@ def evaluate_week(papers: list[Paper], labels: dict[str, tuple[str, set[str]]],
         "learnt": memberships(settings, store, embedder, papers, vectors),
     }
     results = {}
-    for split in ("dev", "heldout"):
+    for split in WEEK_SPLITS:
         rows = np.array([labels.get(p.paper_id, ("", set()))[0] == split for p in papers])
         result: dict[str, Any] = {"n_papers": int(rows.sum()), "topics": {}, "macro_f1": {}}
         scored = [j for j in range(len(topics)) if gold[rows, j].any()]
