@@ -190,6 +190,14 @@ def rules() -> dict[str, Callable[[dict[str, np.ndarray]], np.ndarray]]:
             out[f"expansion terms ≥ {k}: bar × {1 - relief}"] = lambda f, k=k, r=relief: decide(
                 adjusted(f, f["named"], bar_relief=np.where(f["prf"] >= k, r, 0.0)), f["m"]
             )
+    for slack in (1.0, 2.0, 99.0):
+        out[f"any keyword: slack {slack} (not 0.5), title listed"] = lambda f, s=slack: decide(
+            adj := adjusted(f, f["named"], s), lifted(f["m"], adj, f["title"] > 0)
+        )
+    for relief in (0.5, 1.0):
+        out[f"no keyword: bar × {1 - relief}, title listed"] = lambda f, r=relief: decide(
+            adj := adjusted(f, f["named"], bar_relief=r), lifted(f["m"], adj, f["title"] > 0)
+        )
     for also in (1.0, 99.0):
         out[f"also_margin {also} sd (not 0.5)"] = lambda f, a=also: decide(
             adjusted(f, f["named"]), f["m"], a
