@@ -42,8 +42,9 @@ eval: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/compare.py
 
 # Newcomer-style topics against arXiv categories on 7,000 abstracts, and against hand labels of
-# 400 papers of a June-2025 week (issue 16; benchmarks/README.md). The first run embeds the
-# abstracts (30-40 min on 2 busy cores; cached in benchmarks/.cache).
+# 600 papers of a June-2025 week by two annotators, 200 of them labelled by both (issue 16;
+# benchmarks/README.md). The first run embeds the abstracts (30-40 min on 2 busy cores; cached
+# in benchmarks/.cache).
 eval-topics: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.eval_topics --json benchmarks/topics-results.json
 

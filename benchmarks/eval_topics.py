@@ -18,10 +18,12 @@ wrong inclusions. Vectors are cached in benchmarks/.cache (git-ignored): the fir
 7,000 abstracts (30–40 minutes on 2 busy CPU cores).
 
 A second set, closer to the issue's acceptance case (topics/newcomer-2025.toml): eight ML topics
-judged on 400 hand-labelled papers of one June-2025 arXiv week (labels/newcomer-2025.jsonl: 200
-"dev" papers, 200 "heldout" ones labelled after the decision rule was chosen), with the whole
-week (807 papers, data/arxiv-week-2025-06-papers.jsonl.gz) as the store. How the labels were
-made: benchmarks/README.md.
+judged on hand-labelled papers of one June-2025 arXiv week: labels/newcomer-2025.jsonl (200 "dev"
+papers, 200 "heldout" ones labelled after the decision rule was chosen), newcomer-2025-b.jsonl
+(200 other papers labelled by a second annotator, "heldout-b") and newcomer-2025-dev-b.jsonl
+(the 200 dev papers labelled again by the second annotator, "dev-b"), with the whole week (807
+papers, data/arxiv-week-2025-06-papers.jsonl.gz) as the store. How the labels were made:
+benchmarks/README.md.
 
 Example: python -m benchmarks.eval_topics --json benchmarks/topics-results.json
 """
@@ -56,6 +58,14 @@ TOPIC_FILES = {"dev": HERE / "topics" / "newcomer-dev.toml",
 WEEK_CORPUS = HERE / "data" / "arxiv-week-2025-06-papers.jsonl.gz"
 WEEK_TOPICS = HERE / "topics" / "newcomer-2025.toml"
 WEEK_LABELS = HERE / "labels" / "newcomer-2025.jsonl"
+# A second annotator (round 4): 200 other papers of the week ("heldout-b", a second held-out
+# set), and the first annotator's 200 dev papers labelled again from whole abstracts ("dev-b").
+WEEK_LABEL_FILES = {
+    WEEK_LABELS: "",
+    HERE / "labels" / "newcomer-2025-b.jsonl": "-b",
+    HERE / "labels" / "newcomer-2025-dev-b.jsonl": "-b",
+}
+WEEK_SPLITS = ("dev", "dev-b", "heldout", "heldout-b")
 GOLD = {
     "security": "cs.CR", "vision": "cs.CV", "robotics": "cs.RO", "retrieval": "cs.IR",
     "databases": "cs.DB", "networking": "cs.NI", "nlp": "cs.CL", "game-theory": "cs.GT",
@@ -93,14 +103,20 @@ def load_corpus() -> tuple[list[Paper], list[set[str]]]:
     return papers, [set(r["categories"]) for r in rows]
 
 
-def load_week() -> tuple[list[Paper], dict[str, tuple[str, set[str]]]]:
-    """The June-2025 week's papers (in id order) and, per labelled id, its split and topics."""
+def load_week() -> tuple[list[Paper], dict[str, dict[str, set[str]]]]:
+    """The June-2025 week's papers (in id order) and, per split, each labelled id's topics."""
     with gzip.open(WEEK_CORPUS, "rt", encoding="utf-8") as f:
         rows = [json.loads(line) for line in f if line.strip()]
     papers = [Paper(r["id"], r["title"], r["abstract"], first_seen=NOW) for r in rows]
-    with WEEK_LABELS.open(encoding="utf-8") as f:
-        labels = [json.loads(line) for line in f if line.strip()]
-    return papers, {r["id"]: (r["split"], set(r["topics"])) for r in labels}
+    splits: dict[str, dict[str, set[str]]] = {}
+    for path, suffix in WEEK_LABEL_FILES.items():
+        with path.open(encoding="utf-8") as f:
+            for r in (json.loads(line) for line in f if line.strip()):
+                split = splits.setdefault(r["split"] + suffix, {})
+                if r["id"] in split:
+                    raise ValueError(f"{path.name}: {r['id']} is labelled twice")
+                split[r["id"]] = set(r["topics"])
+    return papers, splits
 
 
 def load_vectors(
@@ -218,13 +234,11 @@ def evaluate(name: str, papers: list[Paper], categories: list[set[str]], vectors
     return result
 
 
-def evaluate_week(papers: list[Paper], labels: dict[str, tuple[str, set[str]]],
+def evaluate_week(papers: list[Paper], splits: dict[str, dict[str, set[str]]],
                   vectors: np.ndarray, store: Store, embedder: Any) -> dict[str, Any]:  # fmt: skip
     """Keywords, the old fixed threshold and the learnt boundary on the hand-labelled week."""
     settings = load_settings(WEEK_TOPICS)
     topics = settings.topics_as_models()
-    gold = np.array([[t.slug in labels.get(p.paper_id, ("", set()))[1] for t in topics]
-                     for p in papers])  # fmt: skip
     fixed = [replace(t, min_similarity=settings.themes.min_similarity) for t in topics]
     variants = {
         "keywords": keyword_matches(papers, topics),
@@ -234,8 +248,11 @@ def evaluate_week(papers: list[Paper], labels: dict[str, tuple[str, set[str]]],
         "learnt": memberships(settings, store, embedder, papers, vectors),
     }
     results = {}
-    for split in ("dev", "heldout"):
-        rows = np.array([labels.get(p.paper_id, ("", set()))[0] == split for p in papers])
+    for split in WEEK_SPLITS:
+        labels = splits[split]
+        rows = np.array([p.paper_id in labels for p in papers])
+        gold = np.array([[t.slug in labels.get(p.paper_id, set()) for t in topics]
+                         for p in papers])  # fmt: skip
         result: dict[str, Any] = {"n_papers": int(rows.sum()), "topics": {}, "macro_f1": {}}
         scored = [j for j in range(len(topics)) if gold[rows, j].any()]
         for j in scored:

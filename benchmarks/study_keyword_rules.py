@@ -65,19 +65,24 @@ class DevSet:
 
 
 def load_dev_sets(embedder: run.Embedder) -> list[DevSet]:
-    """The two dev sets every study chooses on: OAI dev topics (dev half), 2025 dev labels."""
+    """The dev sets every study chooses on: OAI dev topics (dev half); the 2025 dev papers with
+    the first annotator's labels ("2025 dev") and with the second annotator's ("2025 dev-b")."""
     papers, categories = ev.load_corpus()
     topics = load_settings(ev.TOPIC_FILES["dev"]).topics_as_models()
     gold = np.array([[ev.GOLD[t.slug] in c for t in topics] for c in categories])
     oai = DevSet("oai dev", papers, ev.load_vectors(papers, embedder.name), list(topics), gold,
                  ~ev.heldout_half(papers))  # fmt: skip
-    week, labels = ev.load_week()
+    week, splits = ev.load_week()
     topics = load_settings(ev.WEEK_TOPICS).topics_as_models()
-    gold = np.array([[t.slug in labels.get(p.paper_id, ("", set()))[1] for t in topics]
-                     for p in week])  # fmt: skip
-    rows = np.array([labels.get(p.paper_id, ("", set()))[0] == "dev" for p in week])
     vectors = ev.load_vectors(week, embedder.name, corpus="week-2025-06")
-    return [oai, DevSet("2025 dev", week, vectors, list(topics), gold, rows)]
+    sets = [oai]
+    for split in ("dev", "dev-b"):
+        labels = splits[split]
+        gold = np.array([[t.slug in labels.get(p.paper_id, set()) for t in topics]
+                         for p in week])  # fmt: skip
+        rows = np.array([p.paper_id in labels for p in week])
+        sets.append(DevSet(f"2025 {split}", week, vectors, list(topics), gold, rows))
+    return sets
 
 
 def main() -> None:

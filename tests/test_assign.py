@@ -23,6 +23,7 @@ from pipeline.topics.calibrate import (
     MIN_WEAK_POSITIVES,
     Boundary,
     fit_boundary,
+    lift_strong_ranks,
     topic_margins,
 )
 
@@ -254,3 +255,58 @@ def test_assign_topics_ranks_a_papers_topics_by_rank_not_by_keyword_lifted_margi
     assert primary_and_also(rank, 0.5) == ("nas", ("mm",))
     # Out of "also" when its rank is further than also_margin below the primary's.
     assert primary_and_also(rank, 0.05) == ("nas", ())
+
+
+def test_lift_strong_ranks_lists_a_strongly_named_topic_and_keeps_the_primary() -> None:
+    # Inside both topics; "mm" is named in the title but ranks 2.5 below "nas".
+    rank = np.array([[3.0, 0.5], [3.0, 0.5], [3.0, 0.5]], dtype=np.float32)
+    inside = np.array([[True, True], [True, True], [True, False]])
+    strong = np.array([[False, True], [False, False], [False, True]])
+    lifted = lift_strong_ranks(rank, inside, strong)
+    margins = np.ones_like(rank)
+    thresholds = {"nas": 0.0, "mm": 0.0}
+    results = assign_topics(
+        ["p0", "p1", "p2"], ["text"] * 3, np.where(inside, margins, -1.0), TOPICS,
+        thresholds=thresholds, also_margin=0.5, rank=lifted,
+    )  # fmt: skip
+    assert [(r.primary, r.also) for r in results] == [
+        ("nas", ("mm",)),  # strong evidence: listed, and "nas" stays primary
+        ("nas", ()),  # a single keyword is not strong: the also_margin still applies
+        ("nas", ()),  # outside the boundary: never lifted
+    ]
+    assert lifted[0, 1] < lifted[0, 0] and np.array_equal(lifted[1:], rank[1:])
+
+
+def test_topic_margins_lifts_only_learnt_topics_named_in_the_title() -> None:
+    vectors, cosines, hits, _ = _store_like()
+    boundary = fit_boundary(vectors, cosines, hits)
+    assert boundary is not None
+    titles = ["Plain", "Plain", "Architecture search for vision language models"]
+    texts = ["plain text", "vision language, architecture search", "more text"]
+    topics = [
+        Topic("nas", "NAS", "s", keywords=("architecture search",)),
+        Topic("mm", "MM", "m", keywords=("vision language", "architecture search")),
+    ]
+    # Three papers on the topic (inside the learnt boundary); "nas" has a fixed threshold of
+    # 0.6 and cosine 0.9, so it ranks far above the learnt "mm" for every one of them.
+    rows = np.argsort(-boundary.margins(vectors, cosines))[:3]
+    semantic = np.array([[0.9, float(cosines[r])] for r in rows], dtype=np.float32)
+    full = [f"{title}. {text}" for title, text in zip(titles, texts, strict=True)]
+    scores = combine_scores(semantic, titles, full, topics, keyword_weight=0.0)
+    args = (scores, vectors[rows], np.repeat(cosines[rows, None], 2, 1), [None, boundary])
+    rank = topic_margins(*args, [0.6, None], keyword_evidence=False)
+    plain = boundary.margins(vectors[rows], cosines[rows])
+    # Two keywords in the abstract are not enough; a keyword in the title lifts "mm" to just
+    # below "nas" (listed, not primary); the fixed "nas" is never moved.
+    assert np.allclose(rank[:2, 1], plain[:2])
+    assert plain[2] < rank[2, 1] < rank[2, 0] and np.isclose(rank[2, 1], rank[2, 0], atol=0.01)
+    assert np.allclose(rank[:, 0], (0.9 - 0.6) / FIXED_SCALE)
+
+
+def test_matched_keywords_reads_british_spellings_as_american_both_ways() -> None:
+    assert matched_keywords("Post-training quantisation of LLMs", ["quantization"])
+    assert matched_keywords("Quantized and quantization-aware", ["model quantisation"]) == []
+    assert matched_keywords("Optimising policies", ["policy optimization"]) == []
+    assert matched_keywords("policy optimisation at scale", ["policy optimization"])
+    assert matched_keywords("An analysed corpus", ["analyzed corpus"])
+    assert matched_keywords("the noise model", ["noise"])  # -ise words stay equal to themselves

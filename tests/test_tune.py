@@ -163,6 +163,8 @@ def test_explain_shows_how_keyword_evidence_moved_a_learnt_boundary(
     # paper) falls back to min_similarity and shows no keyword evidence.
     assert "keyword evidence: +0.50 (names a keyword, so it needs less)" in result.output
     assert result.output.count("keyword evidence") == 1
+    # "Speech recognition" is in its title: listed with its other topics (round 4).
+    assert "named in the title: listed with the paper's other topics" in result.output
 
 
 def test_topics_command_lists_boundaries_and_compares_configs(

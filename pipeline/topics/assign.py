@@ -47,9 +47,17 @@ _NOT_WORD = re.compile(r"[^a-z0-9]+")
 _PLURAL = re.compile(r"(?<=[a-z0-9]{2}[a-rt-z0-9])s\b")
 
 
+# British -ise/-yse spellings read as -ize/-yze ("quantisation" is "quantization"), on both the
+# keyword and the text, so either spelling of a keyword finds either in a paper (issue 16, round
+# 4; "noise" becoming "noize" on both sides is harmless).
+_BRITISH = re.compile(r"(?<=[a-z]{2})([iy])s(ation|ations|e|ed|es|ing|er|ers)\b")
+
+
 def _normal_words(text: str) -> str:
-    """Lower case, hyphens and slashes as spaces, plurals folded: ' vision language model '."""
-    words = _PLURAL.sub("", _NOT_WORD.sub(" ", text.casefold()).strip())
+    """Lower case, hyphens and slashes as spaces, plurals folded, British -ise as -ize:
+    ' vision language model '."""
+    words = _BRITISH.sub(r"\1z\2", _NOT_WORD.sub(" ", text.casefold()).strip())
+    words = _PLURAL.sub("", words)
     return f" {words} "
 
 
@@ -137,6 +145,8 @@ class TopicScores:
     margin: np.ndarray | None = None
     # (n_papers, n_topics) the same without keyword evidence: orders the topics a paper is in.
     rank: np.ndarray | None = None
+    # (n_papers, n_topics) bool: one of the topic's keywords is in the paper's title.
+    titled: np.ndarray | None = None
 
 
 def combine_scores(
@@ -149,6 +159,7 @@ def combine_scores(
 ) -> TopicScores:
     """Add lexical evidence to the semantic scores."""
     hits = np.zeros(semantic.shape, dtype=np.float32)
+    titled = np.zeros(semantic.shape, dtype=bool)
     if topics:
         # Every topic's keywords in one matcher: one pass over each text finds all their acronyms.
         everything = KeywordMatcher([k for t in topics for k in t.keywords])
@@ -157,9 +168,10 @@ def combine_scores(
             in_text = set(everything.matches(text, _normal_words(text)))
             in_title = set(everything.matches(title, _normal_words(title)))
             hits[row] = [len(k & in_text) + len(k & in_title) for k in per_topic]
+            titled[row] = [bool(k & in_title) for k in per_topic]
         np.minimum(hits, MAX_KEYWORD_HITS, out=hits)
     combined = np.asarray(semantic + keyword_weight * hits, dtype=np.float32)
-    return TopicScores(semantic, hits, combined)
+    return TopicScores(semantic, hits, combined, titled=titled)
 
 
 def assign_topics(

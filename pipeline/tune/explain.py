@@ -20,8 +20,8 @@ from pipeline.errors import ConfigError, ParseError
 from pipeline.models import Paper, Topic
 from pipeline.run import scoring
 from pipeline.store import Store
-from pipeline.topics import assign
-from pipeline.tune.topics import Comparison, compare_configs, score_week
+from pipeline.topics import assign, calibrate
+from pipeline.tune.topics import Comparison, WeekScores, compare_configs, score_week
 
 
 def find_paper(store: Store, reference: str) -> Paper:
@@ -76,18 +76,33 @@ def explain_paper(settings: Settings, store: Store, embedder: Embedder, referenc
         if found:
             lines.append(f"{'':22}   keywords: {', '.join(found)}")
         lines.append(f"{'':22}   boundary: {_boundary_words(topic)}")
-        shift = margin - float(week.rank[row, col])
-        if abs(shift) > 1e-6:
-            why = (
-                "names a keyword, so it needs less"
-                if shift > 0
-                else "names no keyword, and the keywords cover most of the topic"
-            )
-            lines.append(f"{'':22}   keyword evidence: {shift:+.2f} ({why})")
+        lines.extend(_keyword_evidence(week, row, col, topic))
         if pulls.get(topic.slug):
             lines.append(f"{'':22}   pulled by example {pulls[topic.slug]}")
     lines.append(_what_would_change(paper, result, week.topics, week.margin[row]))
     return "\n".join(lines)
+
+
+def _keyword_evidence(week: WeekScores, row: int, col: int, topic: Topic) -> list[str]:
+    """How keyword evidence moved a learnt boundary for this paper (nothing for a fixed one)."""
+    margin, titled = float(week.margin[row, col]), week.scores.titled
+    strong = titled is not None and bool(titled[row, col]) and margin >= 0
+    if topic.min_similarity is None and strong:
+        # Its rank was lifted (calibrate.lift_strong_ranks): margin - rank is no longer the shift.
+        slack = calibrate.KEYWORD_SLACK
+        return [
+            f"{'':22}   keyword evidence: {slack:+.2f} (names a keyword, so it needs less)",
+            f"{'':22}   named in the title: listed with the paper's other topics",
+        ]
+    shift = margin - float(week.rank[row, col])
+    if abs(shift) <= 1e-6:
+        return []
+    why = (
+        "names a keyword, so it needs less"
+        if shift > 0
+        else "names no keyword, and the keywords cover most of the topic"
+    )
+    return [f"{'':22}   keyword evidence: {shift:+.2f} ({why})"]
 
 
 def _section_name(section: str) -> str:
