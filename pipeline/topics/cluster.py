@@ -13,9 +13,9 @@ not shown: its papers join the nearest theme when close to its centroid, else go
 (issue 17: a grab-bag under a made-up name is worse than an honest "Other"); so is a group no
 name fits (labels.name_groups). Weeks over
 LINKAGE_SAMPLE papers are clustered on a sample chosen by hashing paper ids (stable when papers
-come and go); the rest join the nearest theme. When more than `max_themes` groups are shown,
-the nearest are gathered (average linkage on their centroids) into `max_themes` broad themes
-whose `subthemes` they become, instead of sending the smaller ones to "Other".
+come and go); the rest join the nearest theme. When more than `max_themes` groups can be shown,
+those whose centroids are close (average linkage, MIN_LINK_SIMILARITY) are gathered into broad
+themes whose `subthemes` they become, and the `max_themes` largest are shown.
 SciPy/scikit-learn are imported lazily. Imports only labels, models and numpy.
 """
 
@@ -133,6 +133,8 @@ def _name(
     label_papers: int,
 ) -> list[GroupName]:
     """Each group's name, from its most central papers against the rest and `background`."""
+    if not groups:
+        return []
     # Each theme is labelled from its most central papers: the phrases are as distinctive, and
     # the n-gram counting no longer grows with the week (3.7 s → bounded at 10k papers).
     central = [_central(x, g, label_papers) for g in groups]
@@ -189,9 +191,12 @@ def _broaden(
 ) -> list[Theme]:
     """At most `max_themes` broad themes, each gathering the nearest themes as sub-themes.
 
-    The themes' centroids are joined by average linkage (cosine) until `max_themes` are left;
-    a broad theme of several is named from its own central papers like any theme, or, when no
-    phrase fits most of them, after its largest sub-theme.
+    The themes' centroids are joined by average linkage while the mean cosine between them is
+    at least MIN_LINK_SIMILARITY (forcing the joins down to `max_themes` made broad themes of
+    unrelated areas: on 2,625 arXiv cs papers a third of them had a majority category, against
+    half with this cut). The `max_themes` largest are shown; the papers of the others go to
+    "Other". A broad theme of several is named from its own central papers like any theme, or,
+    when no phrase fits most of them, after its largest sub-theme.
     """
     from scipy.cluster.hierarchy import fcluster, linkage
 
@@ -199,8 +204,11 @@ def _broaden(
     centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
     with one_thread():
         tree = linkage(centroids, method="average", metric="cosine")
-    cut = fcluster(tree, t=max_themes, criterion="maxclust")
+    cut = fcluster(tree, t=1.0 - MIN_LINK_SIMILARITY, criterion="distance")
     parts = [np.flatnonzero(cut == k) for k in np.unique(cut)]
+    size = [sum(len(groups[int(k)]) for k in p) for p in parts]
+    order = sorted(range(len(parts)), key=lambda j: (-size[j], int(parts[j][0])))
+    parts = [parts[j] for j in order[:max_themes]]
     joined = [p for p in parts if len(p) > 1]
     rows = [np.sort(np.concatenate([groups[int(k)] for k in p])) for p in joined]
     names = _name(x, docs, rows, background, titles, seed=seed, label_papers=LABEL_PAPERS)
