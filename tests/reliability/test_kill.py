@@ -13,6 +13,7 @@ are), a few in the embedding phase, and build kills anywhere in the build (it ne
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -87,16 +88,20 @@ def _complete(config: Path, command: str) -> tuple[float, float, str]:
     return (max(stored) if stored else total), total, err
 
 
-def _kill_after(config: Path, command: str, delay_s: float) -> bool:
-    """Start `command`, SIGKILL it after `delay_s`; False when it finished first."""
+def _kill_after(config: Path, command: str, delay_s: float) -> tuple[bool, float]:
+    """Start `command`, SIGKILL it after `delay_s`: whether it was killed (False when it
+    finished first) and the seconds it ran."""
     proc = _start(config, command)
-    time.sleep(delay_s)
+    started = time.monotonic()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=delay_s)
+    ran_s = time.monotonic() - started
     killed = proc.poll() is None
     if killed:
         proc.send_signal(signal.SIGKILL)
     _, err = proc.communicate(timeout=600)
     assert "Traceback" not in err, err
-    return killed
+    return killed, ran_s
 
 
 def _db(root: Path) -> sqlite3.Connection:
@@ -171,9 +176,14 @@ def trials(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     log: list[dict[str, object]] = []
 
     def trial(command: str, delay_s: float, low_s: float, high_s: float) -> None:
-        """Kill once after `delay_s`; redraw in [low_s, high_s) when the run finished first."""
+        """Kill once after `delay_s`; when the run finished first, redraw below the time it took
+        (a rerun has less left to do than the reference run the range came from, and a loaded
+        machine makes the reference slow: fixed ranges let 5 of 25 trials miss every time)."""
         for _ in range(5):
-            killed = _kill_after(disturbed, command, delay_s)
+            killed, ran_s = _kill_after(disturbed, command, delay_s)
+            if not killed:
+                high_s = min(high_s, ran_s)
+                low_s = min(low_s, high_s / 2)
             delay_s = rng.uniform(low_s, high_s)
             state = _check_after_kill(root)
             files = _digest_files(root)
