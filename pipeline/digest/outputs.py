@@ -115,8 +115,7 @@ def plan_files(
         # A rebuild of unchanged content keeps its time, so reruns leave every file byte-identical.
         record = {**record, "generated": previous["generated"]}
     if options.write_json:
-        data = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
-        files[folder / f"{digest.week}.json"] = data.encode("utf-8")
+        files[folder / f"{digest.week}.json"] = publish.record_json(record).encode("utf-8")
     everything = [*records, record]
     index = render.render_index(
         everything, title=settings.digest.title, templates_dir=settings.paths.templates_dir
