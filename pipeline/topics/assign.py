@@ -213,21 +213,24 @@ def assign_topics(
     keyword evidence then decides whether a paper is in a topic, not which of its topics leads.
     """
     vetoed = vetoed or {}
-    order = scores if rank is None else rank
+    # Python floats once, not one numpy scalar per paper and topic (the same values).
+    score_rows = np.asarray(scores).tolist() if len(paper_ids) else []
+    order_rows = score_rows if rank is None else np.asarray(rank).tolist()
+    slugs = [topic.slug for topic in topics]
     result = []
     for row, (paper_id, text) in enumerate(zip(paper_ids, texts, strict=True)):
         candidates: list[tuple[float, float, str]] = []
-        all_scores = []
+        row_scores = score_rows[row]
+        all_scores = [(slug, round(row_scores[col], 4)) for col, slug in enumerate(slugs)]
         for col, topic in enumerate(topics):
-            score = float(scores[row, col])
-            all_scores.append((topic.slug, round(score, 4)))
+            score = row_scores[col]
             if score < thresholds[topic.slug]:
                 continue
             if topic.exclude and has_phrase(text, topic.exclude):
                 continue
             if paper_id in vetoed.get(topic.slug, ()):
                 continue
-            candidates.append((float(order[row, col]), score, topic.slug))
+            candidates.append((order_rows[row][col], score, topic.slug))
         # Highest first; the slug breaks ties so the result never depends on dict order.
         candidates.sort(key=lambda c: (-c[0], c[2]))
         if not candidates:
