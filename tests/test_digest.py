@@ -63,6 +63,13 @@ def test_summarize_prefers_the_contribution_sentence_and_ends_on_a_full_stop() -
     assert summary in abstract
 
 
+def test_summarize_finds_contribution_sentences_in_any_case_and_script() -> None:
+    shouting = "Robots fall over. Nothing helps. HERE WE PRESENT QUUX, A PLANNER."
+    assert summarize(shouting) == "HERE WE PRESENT QUUX, A PLANNER."
+    accented = "Robots fall over. Nothing helps. Ici, we présent nothing. We show Ünï works."
+    assert summarize(accented) == "We show Ünï works."
+
+
 def test_summarize_caps_length_on_whole_sentences() -> None:
     long_sentence = "We propose " + "a very long clause, " * 40 + "and stop here."
     abstract = "Models are big. " + long_sentence + " Another sentence follows."
