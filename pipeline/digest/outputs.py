@@ -1,9 +1,11 @@
 """The only writer of digests/, and the e-mail of a digest. Called only by `run`.
 
-build:  read the earlier sidecars → `plan_files` (pure: trend chart from the store's history, the
-        sidecars only for weeks built before the store kept it → Markdown →
-        HTML → JSON sidecar → index.md → feed.xml, as path → bytes) → `write_files`: every file
-        to a temp file first, renamed only once all were written.
+build:  read the earlier sidecars (this week's own only as bytes: a rebuild of unchanged content
+        keeps its `generated` time, and equal bytes say so without parsing 10,000 papers) →
+        `plan_files` (pure: trend chart from the store's history, the sidecars only for weeks
+        built before the store kept it → Markdown → HTML → JSON sidecar → index.md → feed.xml,
+        as path → bytes) → `write_files`: every file to a temp file first, renamed only once
+        all were written.
 send:   digests/<week>.md (+ chart), or the bytes a build just planned → HTML and plain text →
         multipart e-mail → SMTP.
 The deciding is done by render/html/publish/chart; this module only sequences them and does I/O.
