@@ -120,7 +120,8 @@ _encode_string: Any = getattr(json.encoder, "c_encode_basestring", None) or (
 
 
 def _encode(value: object, newline: str, out: list[str]) -> None:
-    """Append `value` as indented JSON; `newline` is a newline plus the current indentation."""
+    """Append `value` as indented JSON; `newline` is a newline plus the current indentation.
+    The commonest leaves (exactly str, int or None) are written in the loops, not by a call."""
     if isinstance(value, str):
         out.append(_encode_string(value))
     elif value is None:
@@ -141,7 +142,13 @@ def _encode(value: object, newline: str, out: list[str]) -> None:
         out.append("[")
         for i, item in enumerate(value):
             out.append(inner if i == 0 else "," + inner)
-            _encode(item, inner, out)
+            kind = type(item)
+            if kind is str:
+                out.append(_encode_string(item))
+            elif kind is int:
+                out.append(int.__repr__(item))
+            else:
+                _encode(item, inner, out)
         out.append(newline + "]")
     elif isinstance(value, dict):
         if not value:
@@ -153,7 +160,15 @@ def _encode(value: object, newline: str, out: list[str]) -> None:
             if not isinstance(key, str):
                 raise _Unsupported
             out.append((inner if i == 0 else "," + inner) + _encode_string(key) + ": ")
-            _encode(item, inner, out)
+            kind = type(item)
+            if kind is str:
+                out.append(_encode_string(item))
+            elif item is None:
+                out.append("null")
+            elif kind is int:
+                out.append(int.__repr__(item))
+            else:
+                _encode(item, inner, out)
         out.append(newline + "}")
     else:
         raise _Unsupported
