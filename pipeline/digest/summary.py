@@ -119,8 +119,8 @@ def split_sentences(text: str) -> list[str]:
     for part in parts:
         for i, abbr in present:
             part = part.replace(f"\x00{i}\x00", abbr)
-        if part.strip():
-            sentences.append(part.strip())
+        if stripped := part.strip():
+            sentences.append(stripped)
     return sentences
 
 
