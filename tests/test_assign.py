@@ -96,6 +96,20 @@ def test_matched_keywords_folds_plurals_hyphens_and_case() -> None:
     assert found == ["vision-language model", "state space model"]
 
 
+def test_matched_keywords_finds_phrases_sharing_a_first_word() -> None:
+    keywords = ["language", "language model", "large language model", "model"]
+    assert matched_keywords("Large language models.", keywords) == keywords
+    assert matched_keywords("A language for models", keywords) == ["language", "model"]
+    assert matched_keywords("languages modelled", keywords) == ["language"]
+
+
+def test_matched_keywords_reads_non_ascii_text_like_ascii() -> None:
+    # An en dash, a ligature (casefolds to "fi") and accents: the slower non-ASCII path.
+    text = "Vision–Language Models for ﬁne-tuning on café data"
+    found = matched_keywords(text, ["vision-language model", "fine-tuning", "cafe"])
+    assert found == ["vision-language model", "fine-tuning"]
+
+
 def test_matched_keywords_matches_acronyms_case_sensitively() -> None:
     assert matched_keywords("Our NAS method and two VLMs", ["NAS", "VLM"]) == ["NAS", "VLM"]
     assert matched_keywords("the nasal cavity; vlm", ["NAS", "VLM"]) == []

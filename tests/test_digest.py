@@ -31,6 +31,26 @@ def test_split_sentences_keeps_abbreviations_inside_sentences() -> None:
     ]
 
 
+def test_split_sentences_splits_at_any_whitespace_before_a_sentence_start_only() -> None:
+    text = 'One ends.\t\n  "Two" starts. (Three) too! 4 more? and not here.  [Five]'
+    assert split_sentences(text) == [
+        "One ends.",
+        '"Two" starts.',
+        "(Three) too!",
+        "4 more? and not here.",
+        "[Five]",
+    ]
+
+
+def test_summarize_takes_the_first_contribution_sentence_that_stands_alone() -> None:
+    abstract = (
+        "Robots fall over. To this end, such methods we propose fail. "
+        "These results show nothing. We present Quux, a planner. Quux is fast."
+    )
+    # The first contribution sentence only points back ("such methods"), the second is shown.
+    assert summarize(abstract) == "We present Quux, a planner. Quux is fast."
+
+
 def test_summarize_prefers_the_contribution_sentence_and_ends_on_a_full_stop() -> None:
     abstract = (
         "Large language models are everywhere. They are expensive to run. "
@@ -41,6 +61,13 @@ def test_summarize_prefers_the_contribution_sentence_and_ends_on_a_full_stop() -
     assert summary.startswith("In this paper we propose Quux")
     assert summary.endswith(".")
     assert summary in abstract
+
+
+def test_summarize_finds_contribution_sentences_in_any_case_and_script() -> None:
+    shouting = "Robots fall over. Nothing helps. HERE WE PRESENT QUUX, A PLANNER."
+    assert summarize(shouting) == "HERE WE PRESENT QUUX, A PLANNER."
+    accented = "Robots fall over. Nothing helps. Ici, we présent nothing. We show Ünï works."
+    assert summarize(accented) == "We show Ünï works."
 
 
 def test_summarize_caps_length_on_whole_sentences() -> None:

@@ -119,6 +119,41 @@ def test_write_digest_rerun_is_idempotent(tmp_path: Path) -> None:
     assert record["generated"].startswith(str(NOW.year + 1))  # new content, new time
 
 
+def test_write_digest_rerun_keeps_the_time_of_a_sidecar_reformatted_by_hand(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path)
+    digest = _digest("2025-W24", 3, date(2025, 6, 9))
+    sidecar = write_digest(settings, digest, now=NOW).markdown.with_suffix(".json")
+    sidecar.write_text(json.dumps(json.loads(sidecar.read_bytes())), encoding="utf-8")
+    write_digest(settings, digest, now=NOW.replace(year=NOW.year + 1))
+    assert json.loads(sidecar.read_bytes())["generated"] == NOW.isoformat()
+
+
+def test_write_digest_lists_a_sidecar_renamed_to_this_weeks_name_under_its_own_week(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path)
+    folder = settings.paths.digests_dir
+    write_digest(settings, _digest("2025-W23", 2, date(2025, 6, 2)), now=NOW)
+    (folder / "2025-W23.json").rename(folder / "2025-W24.json")
+    write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
+    index = (folder / "index.md").read_text(encoding="utf-8")
+    assert "[2025-W23](2025-W23.md)" in index and "[2025-W24](2025-W24.md)" in index
+
+
+def test_write_digest_replaces_a_corrupt_sidecar_of_its_own_week(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(tmp_path)
+    folder = settings.paths.digests_dir
+    folder.mkdir()
+    (folder / "2025-W24.json").write_text("{not json", encoding="utf-8")
+    write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
+    assert "skipping" in caplog.text and "2025-W24.json" in caplog.text
+    assert json.loads((folder / "2025-W24.json").read_bytes())["generated"] == NOW.isoformat()
+
+
 def test_write_digest_removes_temp_files_a_killed_write_left(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     folder = settings.paths.digests_dir

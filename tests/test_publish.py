@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from datetime import UTC, datetime
 
 import feedparser
@@ -13,6 +15,7 @@ from pipeline.digest.publish import (
     digest_record,
     is_record,
     load_schema,
+    record_json,
     render_feed,
     topic_counts,
     topic_series,
@@ -118,3 +121,18 @@ def test_digest_record_lists_subthemes_and_matches_its_schema() -> None:
         {"title": "Relaying", "paper_ids": ["arxiv:2506.00003", "arxiv:2506.00004"]},
     ]
     assert "subthemes" not in digest_record(_digest(), generated=NOW, files=FILES)["sections"][0]
+
+
+def test_record_json_writes_what_json_dumps_writes() -> None:
+    record = digest_record(_digest(), generated=NOW, files=FILES)
+    record["notes"] = ['é \u2028 \x00 " \\ /\t', ""]
+    record["extra"] = {"": [None, True, False, 0, -1, 10**30, 1.0, -0.0, 1e-7, 1e22, 0.1234]}
+    record["empty"] = [[], {}, [[]], {"a": {}}, ("x", ("y",))]
+    record["odd"] = [math.nan, math.inf, -math.inf]
+    assert record_json(record) == json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_record_json_leaves_what_it_does_not_know_to_json() -> None:
+    assert record_json({1: "int key"}) == '{\n  "1": "int key"\n}\n'
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        record_json({"x": object()})

@@ -136,6 +136,22 @@ def test_list_papers_keeps_order_and_skips_missing(store: Store) -> None:
     assert all(p.sources == ("arxiv",) for p in got)
 
 
+def test_list_papers_gives_each_paper_its_own_signals_sources_and_categories(
+    store: Store,
+) -> None:
+    plain = make_paper("arxiv:1", categories=("cs.CL",))
+    full = dataclasses.replace(FULL_PAPER, paper_id="arxiv:2")
+    also_plain = make_paper("arxiv:3", categories=("cs.CL",))
+    store.upsert_papers([plain, full, also_plain], "arxiv", NOW, merge=update_paper)
+    store.upsert_papers([full], "hf-daily", NOW, merge=update_paper)
+    got = store.list_papers(["arxiv:1", "arxiv:2", "arxiv:3"])
+    assert [p.signals for p in got] == [Signals(), FULL_PAPER.signals, Signals()]
+    assert [p.sources for p in got] == [("arxiv",), ("arxiv", "hf-daily"), ("arxiv",)]
+    assert [p.categories for p in got] == [("cs.CL",), FULL_PAPER.categories, ("cs.CL",)]
+    between = store.list_papers_between(date(1900, 1, 1), date(2999, 1, 1))
+    assert [p.signals for p in between] == [p.signals for p in got]
+
+
 def test_list_paper_ids_lists_every_stored_id_sorted(store: Store) -> None:
     assert store.list_paper_ids() == []
     papers = [make_paper(f"arxiv:{i:05d}") for i in (3, 1, 2)]

@@ -66,8 +66,9 @@ def _entry(paper: Paper, score: float, also: tuple[str, ...] = ()) -> PaperEntry
         summary = summarize(paper.abstract, max_chars=SUMMARY_CHARS)
     code_url = find_code_url(paper)
     has_code = code_url is not None
+    title = latex_to_text(paper.title)
     return PaperEntry(
-        replace(paper, title=latex_to_text(paper.title)),
+        paper if title == paper.title else replace(paper, title=title),  # most have no LaTeX
         round(score, 4),
         summary,
         code_url,

@@ -1,9 +1,11 @@
 """The only writer of digests/, and the e-mail of a digest. Called only by `run`.
 
-build:  read the earlier sidecars → `plan_files` (pure: trend chart from the store's history, the
-        sidecars only for weeks built before the store kept it → Markdown →
-        HTML → JSON sidecar → index.md → feed.xml, as path → bytes) → `write_files`: every file
-        to a temp file first, renamed only once all were written.
+build:  read the earlier sidecars (this week's own only as bytes: a rebuild of unchanged content
+        keeps its `generated` time, and equal bytes say so without parsing 10,000 papers) →
+        `plan_files` (pure: trend chart from the store's history, the sidecars only for weeks
+        built before the store kept it → Markdown → HTML → JSON sidecar → index.md → feed.xml,
+        as path → bytes) → `write_files`: every file to a temp file first, renamed only once
+        all were written.
 send:   digests/<week>.md (+ chart), or the bytes a build just planned → HTML and plain text →
         multipart e-mail → SMTP.
 The deciding is done by render/html/publish/chart; this module only sequences them and does I/O.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -54,9 +57,38 @@ def write_digest(
     """
     folder = settings.paths.digests_dir
     _sweep_temp_files(folder, now=time.time())
-    files = plan_files(settings, digest, list_records(folder), now=now, earlier=earlier or {})
+    stored, rebuilt = _read_sidecars(folder, digest.week)
+    files = plan_files(settings, digest, stored, now=now, earlier=earlier or {}, rebuilt=rebuilt)
     write_files(files)
     return Written(folder / f"{digest.week}.md", files)
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    """The week's own sidecar, read but not parsed: a sidecar can hold 10,000 papers, and a
+    rebuild of unchanged content only needs to see that its bytes are the same. `position` is
+    its place among the other stored records (they are listed in path order)."""
+
+    path: Path
+    data: bytes
+    position: int
+
+
+def _read_sidecars(folder: Path, week: str) -> tuple[list[publish.Record], Rebuilt | None]:
+    """What list_records(folder) gives, with the week's own sidecar left unparsed (a Rebuilt)
+    where that changes nothing: it is a regular file and no other sidecar is of that week."""
+    own = folder / f"{week}.json"
+    if own.is_symlink() or not own.is_file():
+        return list_records(folder), None
+    listed = _list_sidecars(folder, skip=own)
+    if any(record["week"] == week for _, record in listed):
+        return list_records(folder), None
+    try:
+        data = own.read_bytes()
+    except OSError:
+        return list_records(folder), None  # which says why it skips the file
+    position = sum(1 for path, _ in listed if path < own)
+    return [record for _, record in listed], Rebuilt(own, data, position)
 
 
 def plan_files(
@@ -66,13 +98,15 @@ def plan_files(
     *,
     now: datetime,
     earlier: Mapping[str, Mapping[str, int]],
+    rebuilt: Rebuilt | None = None,
 ) -> dict[Path, bytes]:
     """Every file of one week's build and its bytes, in write order; writes nothing.
 
     `earlier` (week → papers per topic, from the store) gives the trend chart its series.
     `stored` are the sidecars already in digests/ (earlier weeks, and this week's if rebuilt):
     they give the index and feed their other weeks, and, only for weeks `earlier` lacks (built
-    before the store kept week sections), the chart's counts.
+    before the store kept week sections), the chart's counts. `rebuilt` is this week's sidecar
+    when `stored` leaves it out (see write_digest); it is parsed only if its bytes differ.
     """
     folder = settings.paths.digests_dir
     options = settings.outputs
@@ -111,12 +145,22 @@ def plan_files(
         files[folder / html_name] = page.encode("utf-8")
     names_written = {"markdown": markdown_name, "html": html_name, "chart": chart_name}
     record = publish.digest_record(digest, generated=now, files=names_written)
+    sidecar = None
+    if rebuilt is not None:
+        sidecar = _unchanged_sidecar(record, rebuilt.data)
+        if sidecar is not None:
+            record = {**record, "generated": sidecar[0]}
+        else:
+            previous = _parse_sidecar(rebuilt.path, rebuilt.data)
+            if previous is not None and previous["week"] != digest.week:  # renamed by hand
+                listed = [*stored[: rebuilt.position], previous, *stored[rebuilt.position :]]
+                return plan_files(settings, digest, listed, now=now, earlier=earlier)
     if previous is not None and _same_content(previous, record):
         # A rebuild of unchanged content keeps its time, so reruns leave every file byte-identical.
         record = {**record, "generated": previous["generated"]}
     if options.write_json:
-        data = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
-        files[folder / f"{digest.week}.json"] = data.encode("utf-8")
+        text = sidecar[1] if sidecar is not None else publish.record_json(record)
+        files[folder / f"{digest.week}.json"] = text.encode("utf-8")
     everything = [*records, record]
     index = render.render_index(
         everything, title=settings.digest.title, templates_dir=settings.paths.templates_dir
@@ -133,6 +177,24 @@ def plan_files(
     return files
 
 
+# The top-level "generated" line as record_json writes it (nested keys are indented further).
+_GENERATED = re.compile(rb'\n  "generated": ("(?:[^"\\\n]|\\.)*"),\n')
+# A NaN value (or text that looks like one inside a string, which only costs the fast path).
+_NAN = re.compile(rb"(?:: |\n +)NaN(?:,|\n)")
+
+
+def _unchanged_sidecar(record: publish.Record, data: bytes) -> tuple[str, str] | None:
+    """(its generated time, its text) when the sidecar `data` is `record` as written at that
+    time, byte for byte; else None. Equal bytes mean equal content; NaN, which never equals
+    itself, is left to the parsed comparison."""
+    match = _GENERATED.search(data)
+    if match is None or _NAN.search(data):
+        return None
+    generated = json.loads(match.group(1))
+    text = publish.record_json({**record, "generated": generated})
+    return (generated, text) if text.encode("utf-8") == data else None
+
+
 def _same_content(a: publish.Record, b: publish.Record) -> bool:
     return {k: v for k, v in a.items() if k != "generated"} == {
         k: v for k, v in b.items() if k != "generated"
@@ -142,23 +204,41 @@ def _same_content(a: publish.Record, b: publish.Record) -> bool:
 def list_records(folder: Path) -> list[publish.Record]:
     """The JSON sidecars in `folder`; unreadable or foreign ones, and links (whatever they point
     at, inside digests/ or not), are skipped with a warning."""
+    return [record for _, record in _list_sidecars(folder)]
+
+
+def _list_sidecars(folder: Path, *, skip: Path | None = None) -> list[tuple[Path, publish.Record]]:
+    """(path, record) of each readable sidecar in path order, except `skip`."""
     records = []
     for path in sorted(folder.glob("*-W*.json")):
+        if path == skip:
+            continue
         if path.is_symlink() or not path.is_file():
             logger.warning("skipping %s: not a regular file (links are never followed)", path)
             continue
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            data = path.read_bytes()
+        except OSError as e:
             logger.warning("skipping %s: %s", path, e)
             continue
-        if publish.is_record(data):
-            records.append(data)
-        else:
-            logger.warning(
-                "skipping %s: not a version-%d digest sidecar", path, publish.SCHEMA_VERSION
-            )
+        record = _parse_sidecar(path, data)
+        if record is not None:
+            records.append((path, record))
     return records
+
+
+def _parse_sidecar(path: Path, data: bytes) -> publish.Record | None:
+    """The sidecar record in `data` (read from `path`), or None with a warning saying why."""
+    try:  # newlines read as text mode reads them, so error positions stay the same
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+        record: publish.Record = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        logger.warning("skipping %s: %s", path, e)
+        return None
+    if not publish.is_record(record):
+        logger.warning("skipping %s: not a version-%d digest sidecar", path, publish.SCHEMA_VERSION)
+        return None
+    return record
 
 
 def send_digest(settings: Settings, week: str) -> list[str]:

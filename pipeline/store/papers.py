@@ -66,12 +66,13 @@ class Papers(Database):
     def list_papers(self, paper_ids: Sequence[str]) -> list[Paper]:
         """Stored papers in the order of `paper_ids`; unknown ids are skipped."""
         found: dict[str, Paper] = {}
+        shared: dict[str, Any] = {}
         unique = list(dict.fromkeys(paper_ids))
         for start in range(0, len(unique), _CHUNK):
             chunk = unique[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
             for row in self._select(f"{_SELECT_PAPERS} WHERE p.paper_id IN ({marks})", chunk):
-                found[row["paper_id"]] = _row_to_paper(row)
+                found[row["paper_id"]] = _row_to_paper(row, shared)
         return [found[i] for i in paper_ids if i in found]
 
     def list_paper_ids(self) -> list[str]:
@@ -102,7 +103,8 @@ class Papers(Database):
             f"{_SELECT_PAPERS} WHERE p.effective_date BETWEEN ? AND ? ORDER BY p.paper_id",
             (start.isoformat(), end.isoformat()),
         )
-        return [_row_to_paper(row) for row in rows]
+        shared: dict[str, Any] = {}
+        return [_row_to_paper(row, shared) for row in rows]
 
     def rekey_paper(self, old_id: str, new_id: str) -> None:
         """Store the paper `old_id` under `new_id` with everything that references it: its
@@ -217,15 +219,17 @@ def _paper_to_params(paper: Paper, title_key: str | None) -> tuple[Any, ...]:
     )
 
 
-def _row_to_paper(row: sqlite3.Row) -> Paper:
-    signals = json.loads(row["signals"])
-    signals["ai_keywords"] = tuple(signals.get("ai_keywords") or ())
+def _row_to_paper(row: sqlite3.Row, shared: dict[str, Any] | None = None) -> Paper:
+    """A stored row as a Paper. `shared` (one dict per listing) lets papers whose signals,
+    sources or categories are stored as the same text share one parsed (immutable) value: a
+    week of one source parses "{...no signals...}" and '["arxiv"]' once, not 10,000 times."""
+    shared = {} if shared is None else shared
     return Paper(
         paper_id=row["paper_id"],
         title=row["title"],
         abstract=row["abstract"],
         authors=tuple(json.loads(row["authors"])),
-        categories=tuple(json.loads(row["categories"])),
+        categories=_parsed(shared, "categories", row["categories"], _tuple),
         url=row["url"],
         pdf_url=row["pdf_url"],
         version=row["version"],
@@ -234,6 +238,27 @@ def _row_to_paper(row: sqlite3.Row) -> Paper:
         announced=date.fromisoformat(row["announced"]) if row["announced"] else None,
         announce_type=row["announce_type"],
         first_seen=_parse_datetime(row["first_seen"]),
-        sources=tuple(sorted(json.loads(row["sources"]))),
-        signals=Signals(**signals),
+        sources=_parsed(shared, "sources", row["sources"], _sorted_tuple),
+        signals=_parsed(shared, "signals", row["signals"], _signals),
     )
+
+
+def _parsed(shared: dict[str, Any], column: str, text: str, parse: Callable[[str], Any]) -> Any:
+    key = f"{column}\x00{text}"
+    if key not in shared:
+        shared[key] = parse(text)
+    return shared[key]
+
+
+def _tuple(text: str) -> tuple[str, ...]:
+    return tuple(json.loads(text))
+
+
+def _sorted_tuple(text: str) -> tuple[str, ...]:
+    return tuple(sorted(json.loads(text)))
+
+
+def _signals(text: str) -> Signals:
+    signals = json.loads(text)
+    signals["ai_keywords"] = tuple(signals.get("ai_keywords") or ())
+    return Signals(**signals)
