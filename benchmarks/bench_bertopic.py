@@ -56,7 +56,7 @@ def ours(ids: list[str], vectors: np.ndarray, texts: list[str], *, max_themes: i
     themes, other = cluster.find_themes(
         ids, vectors, texts, seed=0, min_theme_size=3, max_themes=max_themes
     )
-    where = cluster.theme_of_papers(themes, other, subthemes=True)
+    where = cluster.theme_of_papers(themes, other)
     return [where[pid] for pid in ids]
 
 

@@ -1,5 +1,6 @@
-"""How a big week's themes are gathered into `max_themes` broad ones (issue 17): forcing the
-joins down to exactly `max_themes` against cutting the centroid linkage at a similarity.
+"""Two-level themes, tried for issue 17 and not shipped: a big week's themes gathered into
+`max_themes` broad ones, forcing the joins down to exactly `max_themes` or cutting the
+centroid linkage at a similarity.
 
     python -m benchmarks.bench_broad [--vectors benchmarks/.cache/oai-cs-2016-all-MiniLM-L6-v2.npy]
 

@@ -136,9 +136,6 @@ class Theme:
     terms: tuple[str, ...]
     paper_ids: tuple[str, ...]
     representative: str
-    #: On a week with more coherent groups than `max_themes`: the groups this broad theme
-    #: gathers (each a Theme without sub-themes, largest first); empty otherwise.
-    subthemes: tuple[Theme, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -209,8 +206,8 @@ class Section:
     terms: tuple[str, ...] = ()
     history: tuple[int, ...] = ()  # papers per week, oldest first, ending with this week
     trend: str = ""  # "new" | "growing" | "shrinking" | "" (steady or no history)
-    #: A broad discovered theme's sub-themes: (name, paper ids), largest first.
-    subthemes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: A discovered theme past `[themes] max_themes`: listed in one line under "More themes".
+    minor: bool = False
 
 
 @dataclass(frozen=True)

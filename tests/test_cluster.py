@@ -237,53 +237,21 @@ def _blobs(n_groups: int, n_per_group: int, *, scale: float, seed: int = 0) -> n
 
 def test_find_themes_shows_each_area_as_its_own_theme_up_to_max_themes() -> None:
     # Six separated areas: six one-area themes (the old KMeans, given k <= 2, mixed three areas
-    # per theme). With room for four, the two smallest areas go to "Other": unrelated areas are
-    # never gathered into a broad theme.
+    # per theme). With room for four, all six are still themes (the digest lists the two
+    # smallest under "More themes"): a coherent area is never sent to "Other" for the count.
     x = _blobs(6, 8, scale=0.15)  # cosine ~0.6 within an area
     truth = np.repeat(np.arange(6), 8)
     x, truth = x[:-2], truth[:-2]  # area 5 is the smallest
     ids = [f"arxiv:{i:03d}" for i in range(len(x))]
     texts = [f"area{g} topic{g} words{g}" for g in truth]
     by_id = dict(zip(ids, truth.tolist(), strict=True))
-    themes, other = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=8)
-    assert sorted(len({by_id[p] for p in t.paper_ids}) for t in themes) == [1] * 6
-    assert other == []
+    for max_themes in (8, 4):
+        themes, other = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=max_themes)
+        assert sorted(len({by_id[p] for p in t.paper_ids}) for t in themes) == [1] * 6
+        assert other == []
+        sizes = [len(t.paper_ids) for t in themes]
+        assert sizes == sorted(sizes, reverse=True)
     assert all(cohesion(x[[ids.index(p) for p in t.paper_ids]]) >= MIN_COHESION for t in themes)
-    themes, other = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=4)
-    assert len(themes) == 4 and not any(t.subthemes for t in themes)
-    assert {by_id[p] for p in other} == {4, 5}  # area 4 loses the tie on its first paper
-
-
-def _paired_blobs(n_pairs: int, n_per_area: int, *, seed: int = 0) -> np.ndarray:
-    """Areas in pairs: papers of one pair's two areas ~0.3 apart, their centroids ~0.5."""
-    rng = np.random.default_rng(seed)
-    basis = np.eye(2 * n_pairs, 32, dtype=np.float32)
-    centres = []
-    for k in range(n_pairs):
-        u, w = basis[2 * k], basis[2 * k + 1]
-        centres += [u, 0.5 * u + np.sqrt(0.75) * w]
-    x = np.repeat(np.stack(centres), n_per_area, axis=0)
-    x += rng.normal(scale=0.12, size=x.shape).astype(np.float32)
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
-
-
-def test_find_themes_past_max_themes_gathers_related_areas_as_subthemes() -> None:
-    # Issue 17: a big week's groups past max_themes went to "Other". Now groups whose centroids
-    # are close are gathered into broad themes listing them as sub-themes, each still one area.
-    x = _paired_blobs(3, 8)
-    truth = np.repeat(np.arange(6), 8)
-    ids = [f"arxiv:{i:03d}" for i in range(len(x))]
-    texts = [f"pair{g // 2} area{g} words{g}" for g in truth]
-    by_id = dict(zip(ids, truth.tolist(), strict=True))
-    themes, other = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=8)
-    assert len(themes) == 6 and not any(t.subthemes for t in themes) and other == []
-    themes, other = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=4)
-    assert len(themes) == 3 and other == []
-    for t in themes:
-        assert len(t.subthemes) == 2 and t.label
-        assert [len({by_id[p] for p in sub.paper_ids}) for sub in t.subthemes] == [1, 1]
-        assert len({by_id[p] // 2 for p in t.paper_ids}) == 1  # one pair per broad theme
-        assert set(t.paper_ids) == {p for sub in t.subthemes for p in sub.paper_ids}
 
 
 def test_find_themes_over_the_linkage_sample_joins_the_rest_to_the_nearest_theme(
@@ -457,17 +425,3 @@ def test_adding_a_topic_moves_only_the_papers_it_takes() -> None:
     kept = set(ids) - set(topic_ids)
     before = {frozenset(set(t.paper_ids) & kept) for t in no_topic} - {frozenset()}
     assert {frozenset(t.paper_ids) for t in with_topic} == before
-
-
-def test_theme_of_papers_gives_subtheme_ids_when_asked() -> None:
-    x = _paired_blobs(3, 8)
-    ids = [f"arxiv:{i:03d}" for i in range(len(x))]
-    texts = [f"pair{i // 16} area{i // 8} words{i // 8}" for i in range(len(x))]
-    themes, other = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=3)
-    broad = cluster.theme_of_papers(themes, other)
-    fine = cluster.theme_of_papers(themes, other, subthemes=True)
-    assert len(set(broad.values())) == 3 and len(set(fine.values())) == 6
-    for theme in themes:
-        for sub in theme.subthemes:
-            assert {fine[p] for p in sub.paper_ids} == {sub.theme_id}
-            assert {broad[p] for p in sub.paper_ids} == {theme.theme_id}

@@ -183,6 +183,23 @@ def test_build_digest_themes_off_lists_their_papers_under_other() -> None:
     assert len(off.sections[0].entries) == 3
 
 
+def test_build_digest_marks_themes_past_max_themes_minor() -> None:
+    papers = [make_paper(f"arxiv:{i}", f"P{i}") for i in range(6)]
+    assignments = [Assignment(f"arxiv:{i}", None, 0.0) for i in range(6)]
+    themes = [
+        Theme(f"theme-{k}", f"t{k}", (f"t{k}",), (f"arxiv:{2 * k}", f"arxiv:{2 * k + 1}"), "")
+        for k in range(3)
+    ]
+    digest = build_digest(papers, assignments, themes, [], week="2025-W24", title="T", max_themes=2)
+    assert [(s.key, s.minor) for s in digest.sections] == [
+        ("theme-0", False),
+        ("theme-1", False),
+        ("theme-2", True),
+    ]
+    unlimited = build_digest(papers, assignments, themes, [], week="2025-W24", title="T")
+    assert not any(s.minor for s in unlimited.sections)
+
+
 def test_build_digest_uses_ai_summary_when_present() -> None:
     paper = make_paper("arxiv:a", "A", "We propose X.", signals=Signals(ai_summary="HF says so."))
     digest = build_digest(

@@ -108,19 +108,13 @@ def test_render_feed_entry_ids_are_stable_across_rebuilds() -> None:
     assert first.entries[0].id == again.entries[0].id != other.entries[0].id
 
 
-def test_digest_record_lists_subthemes_and_matches_its_schema() -> None:
-    from test_render import _broad_theme_digest
+def test_digest_record_marks_minor_themes_and_matches_its_schema() -> None:
+    from test_render import _minor_theme_digest
 
-    record = digest_record(_broad_theme_digest(), generated=NOW, files=FILES)
+    record = digest_record(_minor_theme_digest(), generated=NOW, files=FILES)
     jsonschema.validate(record, load_schema())
-    assert record["sections"][0]["subthemes"] == [
-        {
-            "title": "MIMO *channels*",
-            "paper_ids": ["arxiv:2506.00000", "arxiv:2506.00001", "arxiv:2506.00002"],
-        },
-        {"title": "Relaying", "paper_ids": ["arxiv:2506.00003", "arxiv:2506.00004"]},
-    ]
-    assert "subthemes" not in digest_record(_digest(), generated=NOW, files=FILES)["sections"][0]
+    assert [s.get("minor", False) for s in record["sections"]] == [False, True]
+    assert record["sections"][1]["n_papers"] == 2 and len(record["sections"][1]["papers"]) == 2
 
 
 def test_record_json_writes_what_json_dumps_writes() -> None:

@@ -189,22 +189,27 @@ def test_render_markdown_themes_compact_by_default_full_on_request_and_other_as_
     assert "**1. [Paper number 0](" in full and "Summary 0." in full
 
 
-def _broad_theme_digest() -> Digest:
+def _minor_theme_digest() -> Digest:
     papers = [make_paper(f"arxiv:2506.{i:05d}", f"Paper number {i}") for i in range(5)]
-    theme = Section(
-        "theme-1",
-        "Wireless communication",
-        "theme",
-        tuple(PaperEntry(p, 0.5, "") for p in papers),
-        subthemes=(
-            ("MIMO *channels*", tuple(p.paper_id for p in papers[:3])),
-            ("Relaying", tuple(p.paper_id for p in papers[3:])),
-        ),
+    big = Section(
+        "theme-1", "Wireless *channels*", "theme", tuple(PaperEntry(p, 0.5, "") for p in papers[:3])
     )
-    return Digest("2025-W24", date(2025, 6, 9), date(2025, 6, 15), "T", 5, (theme,))
+    small = Section(
+        "theme-2",
+        "Relay *networks*",
+        "theme",
+        (PaperEntry(papers[3], 0.2, ""), PaperEntry(papers[4], 0.7, "")),
+        minor=True,
+    )
+    return Digest("2025-W24", date(2025, 6, 9), date(2025, 6, 15), "T", 5, (big, small))
 
 
-def test_render_markdown_lists_a_broad_themes_subthemes_with_sizes() -> None:
-    text = render_markdown(_broad_theme_digest())
-    assert "Sub-themes: MIMO \\*channels\\* (3) · Relaying (2)" in text
-    assert "Sub-themes" not in render_markdown(_digest())
+def test_render_markdown_lists_themes_past_max_themes_in_one_line_each() -> None:
+    text = render_markdown(_minor_theme_digest())
+    assert "### Wireless \\*channels\\*" in text and "### Relay" not in text
+    assert "### More themes" in text
+    # Name, size and the most central paper (highest score), on one line.
+    assert "- **Relay \\*networks\\*** · 2 papers · [Paper number 4](" in text
+    assert "Paper number 3" not in text
+    assert "More themes](#more-themes) (1) | 2 |" in text  # one row in the contents
+    assert "More themes" not in render_markdown(_digest())

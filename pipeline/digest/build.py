@@ -92,10 +92,12 @@ def build_digest(
     history: Mapping[str, tuple[int, ...]] | None = None,
     n_highlights: int = 10,
     themes_shown: str = "compact",
+    max_themes: int | None = None,
 ) -> Digest:
     """Group the week's papers into sections: configured topics, discovered themes, then Other,
     each ranked by importance, plus about `n_highlights` picks across the topics. With
-    `themes_shown="off"` the themes' papers are listed under Other instead."""
+    `themes_shown="off"` the themes' papers are listed under Other instead. Themes past the
+    first `max_themes` (given largest first) are `minor`: listed in one line each."""
     if themes_shown not in THEMES_SHOWN:
         raise ValueError(f"themes_shown must be one of {THEMES_SHOWN}, got {themes_shown!r}")
     if themes_shown == "off":
@@ -116,18 +118,13 @@ def build_digest(
             )
     themed: set[str] = set()
     scores = theme_scores or {}
-    for theme in themes:
+    for n_themes, theme in enumerate(themes):
         entries = [_entry(by_id[pid], scores.get(pid, 0.0)) for pid in theme.paper_ids]
         themed.update(theme.paper_ids)
-        subthemes = tuple((sub.label, sub.paper_ids) for sub in theme.subthemes)
+        minor = max_themes is not None and n_themes >= max_themes
         sections.append(
             Section(
-                theme.theme_id,
-                theme.label,
-                "theme",
-                rank(entries),
-                terms=theme.terms,
-                subthemes=subthemes,
+                theme.theme_id, theme.label, "theme", rank(entries), terms=theme.terms, minor=minor
             )
         )
     rest = [

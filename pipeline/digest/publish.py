@@ -64,10 +64,8 @@ def _section(section: Section) -> Record:
         "n_papers": len(section.entries),
         "papers": [_paper(e) for e in section.entries],
     }
-    if section.subthemes:
-        record["subthemes"] = [
-            {"title": name, "paper_ids": list(ids)} for name, ids in section.subthemes
-        ]
+    if section.minor:
+        record["minor"] = True
     return record
 
 

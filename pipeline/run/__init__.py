@@ -307,6 +307,7 @@ def _decide(
         history=continued.history,
         n_highlights=settings.digest.highlights,
         themes_shown=settings.digest.themes,
+        max_themes=settings.themes.max_themes,
     )
 
 

@@ -13,9 +13,9 @@ not shown: its papers join the nearest theme when close to its centroid, else go
 (issue 17: a grab-bag under a made-up name is worse than an honest "Other"); so is a group no
 name fits (labels.name_groups). Weeks over
 LINKAGE_SAMPLE papers are clustered on a sample chosen by hashing paper ids (stable when papers
-come and go); the rest join the nearest theme. When more than `max_themes` groups can be shown,
-those whose centroids are close (average linkage, MIN_LINK_SIMILARITY) are gathered into broad
-themes whose `subthemes` they become, and the `max_themes` largest are shown.
+come and go); the rest join the nearest theme. Every group that coheres and has a name is a
+theme, however many there are: the digest shows the `max_themes` largest in full and lists the
+others compactly ("More themes") rather than sending their papers to "Other".
 SciPy/scikit-learn are imported lazily. Imports only labels, models and numpy.
 """
 
@@ -44,8 +44,8 @@ MIN_JOIN_SIMILARITY = 0.40
 LINKAGE_SAMPLE = 3000
 #: Papers per theme (the most central) that its label phrases are drawn from.
 LABEL_PAPERS = 100
-#: The same for a sub-theme (a week with more groups than max_themes has many small ones).
-SUBTHEME_LABEL_PAPERS = 20
+#: The same for a group past the max_themes largest (a big week has hundreds of small ones).
+MINOR_LABEL_PAPERS = 20
 #: Papers of the week outside the themes' label papers that phrases are contrasted with.
 BACKGROUND_SIZE = 1000
 
@@ -70,9 +70,11 @@ def find_themes(
     `background_vectors` (their vectors, row for row): with them a name candidate whose papers
     lie mostly away from the theme is dropped (labels.MIN_NAME_RELEVANCE). `titles` (the
     papers', row for row): with them a name phrase must be in some of the theme's titles.
-    Papers of groups not shown (too small, not coherent, beyond max_themes, or with no name
-    that fits most of their papers) join the nearest theme when close to it; what is left is
-    "Other".
+    Papers of groups not shown (too small, not coherent, or with no name that fits most of
+    their papers) join the nearest theme when close to it; what is left is "Other". Every
+    other group is a theme, however many: `max_themes` only sets how many (the largest) are
+    named from LABEL_PAPERS central papers rather than MINOR_LABEL_PAPERS; the digest shows
+    that many in full.
 
     `background_ids` (the background papers' ids, row for row, with `background_vectors`): the
     groups are then found among ALL the week's papers and only the papers passed in are shown.
@@ -99,10 +101,12 @@ def find_themes(
         background_vectors = np.zeros((len(background), x.shape[1]), dtype=np.float32)
     bg = (list(background), np.asarray(background_vectors, dtype=np.float32))
     row_titles = None if titles is None else [titles[i] for i in order]
-    # On a week with more groups than max_themes the groups become sub-themes of broad themes:
-    # each is named from fewer central papers, so naming costs about the same either way.
-    many = len(groups) > max_themes
-    label_papers = SUBTHEME_LABEL_PAPERS if many else LABEL_PAPERS
+    # Groups past the max_themes largest (the digest lists them in one line each) are named
+    # from fewer central papers, so naming a week with hundreds costs about what 24 do.
+    by_size = sorted(range(len(groups)), key=lambda k: (-len(groups[k]), int(groups[k][0])))
+    label_papers = [LABEL_PAPERS] * len(groups)
+    for k in by_size[max_themes:]:
+        label_papers[k] = MINOR_LABEL_PAPERS
     names = _name(x, docs, groups, bg, row_titles, seed=seed, label_papers=label_papers)
     # A group no phrase names fairly is not shown under a made-up name: its papers join the
     # nearest named theme when close to it, else "Other" (issue 17).
@@ -110,8 +114,6 @@ def find_themes(
     unnamed = sorted(int(i) for k, g in enumerate(groups) if not names[k].name for i in g)
     groups = _absorb(x, [groups[k] for k in named], unnamed)
     themes = _themes(x, ids, groups, [names[k] for k in named])
-    if len(themes) > max_themes:
-        themes = _broaden(x, ids, docs, groups, themes, bg, row_titles, seed, max_themes)
     themes.sort(key=lambda t: (-len(t.paper_ids), t.theme_id))
     themed = {pid for t in themes for pid in t.paper_ids}
     return themes, [pid for pid in ids if pid not in themed]
@@ -130,14 +132,14 @@ def _name(
     titles: Sequence[str] | None,
     *,
     seed: int,
-    label_papers: int,
+    label_papers: Sequence[int],
 ) -> list[GroupName]:
     """Each group's name, from its most central papers against the rest and `background`."""
     if not groups:
         return []
     # Each theme is labelled from its most central papers: the phrases are as distinctive, and
     # the n-gram counting no longer grows with the week (3.7 s → bounded at 10k papers).
-    central = [_central(x, g, label_papers) for g in groups]
+    central = [_central(x, g, n) for g, n in zip(groups, label_papers, strict=True)]
     in_label = np.zeros(len(docs), dtype=bool)
     for c in central:
         in_label[c] = True
@@ -178,68 +180,11 @@ def _themes(
     return themes
 
 
-def _broaden(
-    x: np.ndarray,
-    ids: Sequence[str],
-    docs: Sequence[str],
-    groups: Sequence[np.ndarray],
-    themes: Sequence[Theme],
-    background: tuple[list[str], np.ndarray],
-    titles: Sequence[str] | None,
-    seed: int,
-    max_themes: int,
-) -> list[Theme]:
-    """At most `max_themes` broad themes, each gathering the nearest themes as sub-themes.
-
-    The themes' centroids are joined by average linkage while the mean cosine between them is
-    at least MIN_LINK_SIMILARITY (forcing the joins down to `max_themes` made broad themes of
-    unrelated areas: on 2,625 arXiv cs papers a third of them had a majority category, against
-    half with this cut). The `max_themes` largest are shown; the papers of the others go to
-    "Other". A broad theme of several is named from its own central papers like any theme, or,
-    when no phrase fits most of them, after its largest sub-theme.
-    """
-    from scipy.cluster.hierarchy import fcluster, linkage
-
-    centroids = np.stack([x[g].mean(axis=0) for g in groups]).astype(np.float64)
-    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
-    with one_thread():
-        tree = linkage(centroids, method="average", metric="cosine")
-    cut = fcluster(tree, t=1.0 - MIN_LINK_SIMILARITY, criterion="distance")
-    parts = [np.flatnonzero(cut == k) for k in np.unique(cut)]
-    size = [sum(len(groups[int(k)]) for k in p) for p in parts]
-    order = sorted(range(len(parts)), key=lambda j: (-size[j], int(parts[j][0])))
-    parts = [parts[j] for j in order[:max_themes]]
-    joined = [p for p in parts if len(p) > 1]
-    rows = [np.sort(np.concatenate([groups[int(k)] for k in p])) for p in joined]
-    names = _name(x, docs, rows, background, titles, seed=seed, label_papers=LABEL_PAPERS)
-    broad = [themes[int(p[0])] for p in parts if len(p) == 1]
-    for part, group, name in zip(joined, rows, names, strict=True):
-        subs = sorted((themes[int(k)] for k in part), key=lambda t: (-len(t.paper_ids), t.theme_id))
-        label, terms = (name.name, name.terms) if name.name else (subs[0].label, subs[0].terms)
-        members = tuple(sorted(ids[i] for i in group))
-        broad.append(
-            Theme(
-                theme_id=_theme_id(("broad", *terms), members),
-                label=label,
-                terms=terms,
-                paper_ids=members,
-                representative=ids[int(_central(x, group, 1)[0])],
-                subthemes=tuple(subs),
-            )
-        )
-    return broad
-
-
-def theme_of_papers(
-    themes: Sequence[Theme], other: Sequence[str], *, subthemes: bool = False
-) -> dict[str, str]:
+def theme_of_papers(themes: Sequence[Theme], other: Sequence[str]) -> dict[str, str]:
     """Each clustered paper's theme id, "other" for those in Other: what `topics --compare`
-    diffs between two configs (find_themes is pure, so the same papers give the same map).
-    With `subthemes`, a broad theme's papers get their sub-theme's id."""
+    diffs between two configs (find_themes is pure, so the same papers give the same map)."""
     found = {pid: "other" for pid in other}
-    for theme in themes:
-        for part in theme.subthemes if subthemes and theme.subthemes else (theme,):
-            found.update({pid: part.theme_id for pid in part.paper_ids})
+    found.update({pid: theme.theme_id for theme in themes for pid in theme.paper_ids})
     return found
 
 

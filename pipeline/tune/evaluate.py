@@ -119,8 +119,8 @@ def _partition(
     vectors: np.ndarray,
     now: datetime,
 ) -> tuple[list[str], list[Any], list[Theme], int]:
-    """Each paper's section key (topic slug, theme or sub-theme id, or 'other'), the
-    assignments, the themes and the number of papers in "Other"."""
+    """Each paper's section key (topic slug, theme id or 'other'), the assignments, the themes
+    and the number of papers in "Other"."""
     topics = settings.topics_as_models()
     _, _, assignments = run.assign_papers(
         settings, store, embedder, papers, vectors, topics, now=now
@@ -128,8 +128,7 @@ def _partition(
     rest = [i for i, a in enumerate(assignments) if a.primary is None]
     labelled = Week("labels", tuple(papers), vectors, {p.paper_id: i for i, p in enumerate(papers)})
     themes, other = run.find_week_themes(settings, labelled, rest)
-    # The finest partition the digest shows: a broad theme's papers by sub-theme (issue 17).
-    where = cluster.theme_of_papers(themes, other, subthemes=True)
+    where = cluster.theme_of_papers(themes, other)
     keys = [a.primary or where.get(a.paper_id, "other") for a in assignments]
     return keys, assignments, themes, len(other)
 
