@@ -366,3 +366,36 @@ def test_run_eval_twice_embeds_nothing_the_second_time(setup: tuple[Path, Path])
     assert {k: v for k, v in first.items() if k != "seconds"} == {
         k: v for k, v in second.items() if k != "seconds"
     }
+
+
+def _sections(week: str, sections: dict[str, str]) -> tune.WeekScores:
+    papers = [Paper(paper_id=pid, title=f"T {pid}", abstract="") for pid in sections]
+    return tune.WeekScores(week, papers, None, [], (), sections)  # type: ignore[arg-type]
+
+
+def test_compare_reports_a_renamed_theme_once_not_as_moved_papers() -> None:
+    # Issue 17: a theme that gains one paper and swaps its name's halves kept all its papers,
+    # yet `topics --compare` listed each of them as a move.
+    before = {f"p{i}": "theme: Phishing detection and LLM" for i in range(6)}
+    before |= {"g1": "theme: Binary gender", "g2": "theme: Binary gender", "g3": "other"}
+    after = {f"p{i}": "theme: LLM and phishing detection" for i in range(6)}
+    after |= {"g1": "theme: LLM and phishing detection", "g2": "speech", "g3": "other"}
+    comparison = tune.compare_configs(_sections("W", before), _sections("W", after))
+    assert comparison.renamed == {
+        "theme: Phishing detection and LLM": "theme: LLM and phishing detection"
+    }
+    assert [(m[0], m[2], m[3]) for m in comparison.moved] == [
+        ("g1", "theme: Binary gender", "theme: LLM and phishing detection"),
+        ("g2", "theme: Binary gender", "speech"),
+    ]
+    assert comparison.sizes["theme: Phishing detection and LLM"] == (6, 7)
+    text = tune.describe_comparison(comparison, "other.toml")
+    assert "2 papers change section" in text
+    assert "theme: Phishing detection and LLM → theme: LLM and phishing detection" in text
+
+
+def test_compare_does_not_call_a_theme_that_lost_most_papers_renamed() -> None:
+    before = {f"p{i}": "theme: A" for i in range(4)}
+    after = {"p0": "theme: B", "p1": "theme: B", "p2": "x", "p3": "x"}
+    comparison = tune.compare_configs(_sections("W", before), _sections("W", after))
+    assert comparison.renamed == {} and len(comparison.moved) == 4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -111,26 +112,59 @@ class Comparison:
     week: str
     moved: list[tuple[str, str, str, str]]  # (paper_id, title, section before, section after)
     sizes: dict[str, tuple[int, int]]  # section → (papers before, papers after)
+    renamed: dict[str, str] = dataclasses.field(default_factory=dict)  # theme section → new
 
 
 def compare_configs(before: WeekScores, after: WeekScores) -> Comparison:
-    """Every paper whose section (topic, discovered theme or other) changes, and section sizes."""
+    """Every paper whose section (topic, discovered theme or other) changes, and section sizes.
+
+    A discovered theme that keeps most of its papers under the other config but comes out
+    under another name is the same section, renamed (`renamed`): its papers that stay are not
+    counted as moved, so a theme that gains one paper and swaps its name's halves is not a move
+    of all its papers (issue 17).
+    """
     titles = {p.paper_id: p.title for p in after.papers}
+    renamed = _renamed_themes(before.sections, after.sections)
+    same = {new: old for old, new in renamed.items()}
     moved = [
         (pid, titles[pid], before.sections.get(pid, "other"), section)
         for pid, section in after.sections.items()
-        if before.sections.get(pid, "other") != section
+        if before.sections.get(pid, "other") != same.get(section, section)
     ]
-    old, new = Counter(before.sections.values()), Counter(after.sections.values())
+    old = Counter(before.sections.values())
+    new = Counter(same.get(s, s) for s in after.sections.values())
     order = [t.slug for t in after.topics] + sorted(set(old) | set(new))
     sizes = {key: (old[key], new[key]) for key in dict.fromkeys(order)}
-    return Comparison(after.week, sorted(moved), sizes)
+    return Comparison(after.week, sorted(moved), sizes, renamed)
+
+
+def _renamed_themes(before: dict[str, str], after: dict[str, str]) -> dict[str, str]:
+    """Theme sections of `before` → the differently named theme of `after` holding most of
+    their papers, paired one to one, largest overlap first."""
+    overlap = Counter(
+        (old, after[pid])
+        for pid, old in before.items()
+        if pid in after and old.startswith("theme: ") and after[pid].startswith("theme: ")
+    )
+    size = Counter(before.values())
+    renamed: dict[str, str] = {}
+    taken: set[str] = set()
+    for (old, new), n in sorted(overlap.items(), key=lambda kv: (-kv[1], kv[0])):
+        if old in renamed or new in taken or 2 * n <= size[old]:
+            continue
+        renamed[old] = new
+        taken.add(new)
+    return {old: new for old, new in renamed.items() if old != new}
 
 
 def describe_comparison(comparison: Comparison, other: str) -> str:
-    """The comparison as lines: moved papers, then each section's size before → after."""
+    """The comparison as lines: moved papers, renamed themes, each section's size before →
+    after."""
     lines = [f"{comparison.week}: {len(comparison.moved)} papers change section under {other}"]
     lines += [f"  {pid}  {old} → {new}  {title[:60]}" for pid, title, old, new in comparison.moved]
+    if comparison.renamed:
+        lines.append("themes renamed (most of their papers stay):")
+        lines += [f"  {old} → {new}" for old, new in sorted(comparison.renamed.items())]
     lines.append("sections (papers before → after):")
     lines += [f"  {key:40} {a:4d} → {b:4d}" for key, (a, b) in comparison.sizes.items() if a or b]
     return "\n".join(lines)
