@@ -130,6 +130,20 @@ def test_build_digest_ranks_by_importance_signals_over_a_small_fit_gap() -> None
     assert entries[2].reasons == ()
 
 
+def test_reasons_say_one_upvote_and_the_only_paper_of_a_section() -> None:
+    # Read from outside: "▲ 1 upvotes" and "1st of 1 in Robot learning".
+    topics = [Topic("t", "Robot learning", "d")]
+    paper = make_paper("arxiv:a", "A", signals=Signals(upvotes=1, comments=1))
+    digest = build_digest(
+        [paper], [Assignment("arxiv:a", "t", 0.6)], [], topics, week="2025-W24", title="T"
+    )
+    assert digest.highlights[0].reasons == (
+        "▲ 1 upvote",
+        "1 comment",
+        "the only paper in Robot learning",
+    )
+
+
 def test_build_digest_without_signals_ranks_by_relevance_nudged_by_code_and_sources() -> None:
     papers = [
         make_paper("arxiv:a", "A", "We propose A."),

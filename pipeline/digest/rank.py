@@ -63,7 +63,7 @@ def reasons(paper: Paper, *, has_code: bool) -> tuple[str, ...]:
     signals = paper.signals
     found = []
     if signals.upvotes:
-        found.append(f"▲ {_count(signals.upvotes)} upvotes")
+        found.append(f"▲ {_count(signals.upvotes)} upvote{'s' if signals.upvotes != 1 else ''}")
     if signals.comments:
         found.append(f"{signals.comments} comment{'s' if signals.comments != 1 else ''}")
     if signals.github_stars:
@@ -111,4 +111,6 @@ def ordinal(n: int) -> str:
 
 def _with_place(entry: PaperEntry, position: int, section: Section) -> PaperEntry:
     place = f"{ordinal(position + 1)} of {len(section.entries)} in {section.title}"
+    if len(section.entries) == 1:
+        place = f"the only paper in {section.title}"
     return replace(entry, reasons=(*entry.reasons, place))
