@@ -95,89 +95,9 @@ def digest_record(
 
 
 def record_json(record: Record) -> str:
-    """The sidecar's text: exactly `json.dumps(record, indent=2, ensure_ascii=False)` plus a
-    newline, written without the standard library's pure-Python indenting encoder (a third of a
-    second for a 10,000-paper week). Anything it does not know (a non-string key, an unknown
-    type) is left to json.dumps, errors included."""
-    chunks: list[str] = []
-    try:
-        _encode(record, "\n", chunks)
-    except _Unsupported:
-        return json.dumps(record, indent=2, ensure_ascii=False) + "\n"
-    chunks.append("\n")
-    return "".join(chunks)
-
-
-class _Unsupported(Exception):
-    pass
-
-
-_encode_string: Any = getattr(json.encoder, "c_encode_basestring", None) or (
-    json.encoder.py_encode_basestring
-)
-
-
-def _encode(value: object, newline: str, out: list[str]) -> None:
-    """Append `value` as indented JSON; `newline` is a newline plus the current indentation.
-    The commonest leaves (exactly str, int or None) are written in the loops, not by a call."""
-    if isinstance(value, str):
-        out.append(_encode_string(value))
-    elif value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, int):
-        out.append(int.__repr__(value))
-    elif isinstance(value, float):
-        out.append(_float(value))
-    elif isinstance(value, list | tuple):
-        if not value:
-            out.append("[]")
-            return
-        inner = newline + "  "
-        out.append("[")
-        for i, item in enumerate(value):
-            out.append(inner if i == 0 else "," + inner)
-            kind = type(item)
-            if kind is str:
-                out.append(_encode_string(item))
-            elif kind is int:
-                out.append(int.__repr__(item))
-            else:
-                _encode(item, inner, out)
-        out.append(newline + "]")
-    elif isinstance(value, dict):
-        if not value:
-            out.append("{}")
-            return
-        inner = newline + "  "
-        out.append("{")
-        for i, (key, item) in enumerate(value.items()):
-            if not isinstance(key, str):
-                raise _Unsupported
-            out.append((inner if i == 0 else "," + inner) + _encode_string(key) + ": ")
-            kind = type(item)
-            if kind is str:
-                out.append(_encode_string(item))
-            elif item is None:
-                out.append("null")
-            elif kind is int:
-                out.append(int.__repr__(item))
-            else:
-                _encode(item, inner, out)
-        out.append(newline + "}")
-    else:
-        raise _Unsupported
-
-
-def _float(value: float) -> str:
-    if value != value:
-        return "NaN"
-    if value in (float("inf"), float("-inf")):
-        return "Infinity" if value > 0 else "-Infinity"
-    return float.__repr__(value)
+    """The sidecar's text: the record as JSON indented by two, non-ASCII kept, and a newline
+    (the one format both the writer and the unchanged-rebuild check use)."""
+    return json.dumps(record, indent=2, ensure_ascii=False) + "\n"
 
 
 def is_record(data: object) -> bool:
