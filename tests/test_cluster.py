@@ -235,6 +235,34 @@ def _blobs(n_groups: int, n_per_group: int, *, scale: float, seed: int = 0) -> n
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
+def _themes_of(
+    x: np.ndarray,
+    ids: list[str],
+    texts: list[str],
+    rows: list[int],
+    *,
+    taken: list[int] | None = None,
+) -> tuple[list, list[str]]:
+    """find_themes (seed 0, themes of 3+, at most 8) on the papers at `rows`; those at `taken`
+    are the papers a topic took (the week's other papers, passed with their ids)."""
+    context: dict[str, object] = {}
+    if taken:
+        context = {
+            "background": [texts[i] for i in taken],
+            "background_vectors": x[taken],
+            "background_ids": [ids[i] for i in taken],
+        }
+    return find_themes(
+        [ids[i] for i in rows],
+        x[rows],
+        [texts[i] for i in rows],
+        seed=0,
+        min_theme_size=3,
+        max_themes=8,
+        **context,
+    )
+
+
 def test_find_themes_shows_each_area_as_its_own_theme_up_to_max_themes() -> None:
     # Six separated areas: six one-area themes (the old KMeans, given k <= 2, mixed three areas
     # per theme). With room for four, all six are still themes (the digest lists the two
@@ -270,14 +298,7 @@ def test_find_themes_over_the_linkage_sample_joins_the_rest_to_the_nearest_theme
     sampled = _sampled(x, ids)
     assert len(sampled) == 30
     fewer = [i for i, p in enumerate(ids) if p in sampled or i % 2 == 0]
-    again, _ = find_themes(
-        [ids[i] for i in fewer],
-        x[fewer],
-        [texts[i] for i in fewer],
-        seed=0,
-        min_theme_size=3,
-        max_themes=8,
-    )
+    again, _ = _themes_of(x, ids, texts, fewer)
     assert {frozenset(t.paper_ids) & sampled for t in again} == {
         frozenset(t.paper_ids) & sampled for t in themes
     }
@@ -348,16 +369,7 @@ def test_theme_of_papers_maps_every_clustered_paper_and_adding_a_topic_moves_onl
     )
     assert set(before) == set(ids)
     rest = [i for i in range(len(ids)) if truth[i] != 2]
-    after = cluster.theme_of_papers(
-        *find_themes(
-            [ids[i] for i in rest],
-            x[rest],
-            [texts[i] for i in rest],
-            seed=0,
-            min_theme_size=3,
-            max_themes=8,
-        )
-    )
+    after = cluster.theme_of_papers(*_themes_of(x, ids, texts, rest))
     assert {pid: before[pid] for pid in after} == after
 
 
@@ -411,17 +423,7 @@ def test_adding_a_topic_moves_only_the_papers_it_takes() -> None:
     no_topic, _ = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=8)
     rest = [i for i, p in enumerate(ids) if p not in topic_ids]
     taken = [i for i, p in enumerate(ids) if p in topic_ids]
-    with_topic, _ = find_themes(
-        [ids[i] for i in rest],
-        x[rest],
-        [texts[i] for i in rest],
-        seed=0,
-        min_theme_size=3,
-        max_themes=8,
-        background=[texts[i] for i in taken],
-        background_vectors=x[taken],
-        background_ids=topic_ids,
-    )
+    with_topic, _ = _themes_of(x, ids, texts, rest, taken=taken)
     kept = set(ids) - set(topic_ids)
     before = {frozenset(set(t.paper_ids) & kept) for t in no_topic} - {frozenset()}
     assert {frozenset(t.paper_ids) for t in with_topic} == before

@@ -135,8 +135,6 @@ def _name(
     label_papers: Sequence[int],
 ) -> list[GroupName]:
     """Each group's name, from its most central papers against the rest and `background`."""
-    if not groups:
-        return []
     # Each theme is labelled from its most central papers: the phrases are as distinctive, and
     # the n-gram counting no longer grows with the week (3.7 s → bounded at 10k papers).
     central = [_central(x, g, n) for g, n in zip(groups, label_papers, strict=True)]
