@@ -9,10 +9,9 @@ from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
 
-from conftest import FakeEmbedder
+from conftest import FakeEmbedder, make_settings
 
 from pipeline import run
-from pipeline.config import load_settings
 from pipeline.ingest.sources.oai import parse_arxiv_oai
 from pipeline.run.ingest import store_entries
 from pipeline.store import Store
@@ -48,14 +47,11 @@ def _ingest(tmp_path: Path, sources: list[tuple[str, Path]], store: Store) -> No
     stores it (store_entries for the arXiv source), since OAI is a backfill path, not a kind."""
     for is_oai, group in groupby(sources, key=lambda source: source[0] == "oai"):
         kinds = [("arxiv-api" if is_oai else kind, path) for kind, path in group]
-        blocks = [
-            f'[[sources]]\nname = "{path.stem[:40].lower()}"\nkind = "{kind}"\n'
-            f'url = "{path.as_uri()}"\n'
+        sources = [
+            {"name": path.stem[:40].lower(), "kind": kind, "url": path.as_uri()}
             for kind, path in kinds
         ]
-        config = tmp_path / "config.toml"
-        config.write_text("[embed]\nprogress = false\n\n" + "\n".join(blocks), encoding="utf-8")
-        settings = load_settings(config)
+        settings = make_settings(tmp_path, sources=sources)
         if not is_oai:
             run.run_ingest(settings, store, FakeEmbedder(), now=NOW)
             continue
