@@ -108,15 +108,20 @@ def _ingest_counted(config: Path) -> RunReport:
         raise
 
 
-@pytest.mark.parametrize(("case", "kind", "content"), BAD_VALUES, ids=[c[0] for c in BAD_VALUES])
-def test_a_bad_value_is_a_bad_entry_and_the_next_source_lands(
-    tmp_path: Path, case: str, kind: str, content: bytes
-) -> None:
+def _ingest_bad_beside_good(tmp_path: Path, kind: str, content: bytes) -> RunReport:
+    """Ingest source "bad" (`content` as a `kind` source), then a good file source, counted."""
     bad = tmp_path / "bad.dat"
     bad.write_bytes(content)
     sources = [("bad", kind, str(bad)), ("good", "file", str(GOOD_FILE))]
     tally.add("hostile inputs tried")
-    report = _ingest_counted(write_config(tmp_path, sources, **NO_BACKFILL))
+    return _ingest_counted(write_config(tmp_path, sources, **NO_BACKFILL))
+
+
+@pytest.mark.parametrize(("case", "kind", "content"), BAD_VALUES, ids=[c[0] for c in BAD_VALUES])
+def test_a_bad_value_is_a_bad_entry_and_the_next_source_lands(
+    tmp_path: Path, case: str, kind: str, content: bytes
+) -> None:
+    report = _ingest_bad_beside_good(tmp_path, kind, content)
     _check_good_landed(report, "bad")
     if kind != "arxiv-api":  # the API sample has one entry; the others a fine neighbour too
         stored = {t for (t,) in query(_db(tmp_path), "SELECT title FROM papers")}
@@ -143,11 +148,7 @@ COUNTED = [
 def test_bad_entries_are_counted_in_the_source_result(
     tmp_path: Path, case: str, kind: str, content: bytes
 ) -> None:
-    bad = tmp_path / "bad.dat"
-    bad.write_bytes(content)
-    sources = [("bad", kind, str(bad)), ("good", "file", str(GOOD_FILE))]
-    tally.add("hostile inputs tried")
-    report = _ingest_counted(write_config(tmp_path, sources, **NO_BACKFILL))
+    report = _ingest_bad_beside_good(tmp_path, kind, content)
     result = report.sources[0]
     assert (result.ok, result.n_new, result.n_invalid) == (True, 1, 1), result
     from pipeline.run.report import describe_report
