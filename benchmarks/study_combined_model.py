@@ -35,7 +35,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from benchmarks import eval_topics as ev
-from benchmarks.study_keyword_rules import load_dev_sets, macro
+from benchmarks.study_keyword_rules import fitted_margins, load_dev_sets, macro
 from pipeline import run
 from pipeline.config import load_settings
 from pipeline.models import Paper, Topic
@@ -77,12 +77,7 @@ def evidence(papers: list[Paper], vectors: np.ndarray, topics: list[Topic],
             abstract[i, j] = min(len(m.matches(p.abstract, a_words)), assign.MAX_KEYWORD_HITS)
     hits = np.minimum(abstract + 2 * title, assign.MAX_KEYWORD_HITS)
     sample = np.sort(np.random.default_rng(0).permutation(len(papers))[:SAMPLE])
-    margins, frequency = np.zeros_like(cosines), np.zeros(len(topics))
-    for j in range(len(topics)):
-        boundary = calibrate.fit_boundary(vectors[sample], cosines[sample, j], hits[sample, j])
-        assert boundary is not None
-        margins[:, j] = boundary.margins(vectors, cosines[:, j])
-        frequency[j] = boundary.label_frequency
+    margins, frequency = fitted_margins(vectors, cosines, hits, sample)
     return Evidence(margins, cosines, title, abstract, sample, frequency, vectors)
 
 

@@ -34,13 +34,22 @@ def features(papers: list[Paper], vectors: np.ndarray, topics: list[Topic],
     matchers = [assign.KeywordMatcher(t.keywords) for t in topics]
     hits = np.array([assign.keyword_hits(p.title, p.text, topics, matchers) for p in papers])
     sample = np.sort(np.random.default_rng(0).permutation(len(papers))[:2000])
-    margins, frequency = np.zeros_like(cosines), np.zeros(len(topics))
-    for j in range(len(topics)):
+    margins, frequency = fitted_margins(vectors, cosines, hits, sample)
+    return margins, hits > 0, frequency
+
+
+def fitted_margins(
+    vectors: np.ndarray, cosines: np.ndarray, hits: np.ndarray, sample: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each topic's boundary fitted on the `sample` rows: (every paper's margins, the
+    boundaries' label frequencies)."""
+    margins, frequency = np.zeros_like(cosines), np.zeros(cosines.shape[1])
+    for j in range(cosines.shape[1]):
         boundary = calibrate.fit_boundary(vectors[sample], cosines[sample, j], hits[sample, j])
         assert boundary is not None
         margins[:, j] = boundary.margins(vectors, cosines[:, j])
         frequency[j] = boundary.label_frequency
-    return margins, hits > 0, frequency
+    return margins, frequency
 
 
 def macro(pred: np.ndarray, gold: np.ndarray, rows: np.ndarray) -> np.ndarray:
