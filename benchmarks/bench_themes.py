@@ -18,7 +18,6 @@ import argparse
 import json
 import shutil
 import tempfile
-from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +26,7 @@ from pipeline import run
 from pipeline.config import Settings, load_settings
 from pipeline.run.week import load_week
 from pipeline.topics import cluster, labels
+from pipeline.tune.topics import pair_by_overlap
 
 ROOT = Path(__file__).resolve().parent.parent
 WEEKS = ("2025-W23", "2025-W24", "2025-W25")
@@ -80,13 +80,7 @@ def week_themes(
 def regrouped(before: Mapping[str, str], after: Mapping[str, str]) -> tuple[int, int]:
     """Papers in both partitions whose group changed, after pairing groups by overlap; total."""
     common = sorted(set(before) & set(after))
-    overlap = Counter((before[p], after[p]) for p in common)
-    pairs: dict[str, str] = {}
-    used: set[str] = set()
-    for (old, new), _ in sorted(overlap.items(), key=lambda kv: (-kv[1], kv[0])):
-        if old not in pairs and new not in used:
-            pairs[old] = new
-            used.add(new)
+    pairs = pair_by_overlap(before, after)
     return sum(1 for p in common if pairs.get(before[p]) != after[p]), len(common)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -141,20 +141,28 @@ def compare_configs(before: WeekScores, after: WeekScores) -> Comparison:
 def _renamed_themes(before: dict[str, str], after: dict[str, str]) -> dict[str, str]:
     """Theme sections of `before` → the differently named theme of `after` holding most of
     their papers, paired one to one, largest overlap first."""
-    overlap = Counter(
-        (old, after[pid])
-        for pid, old in before.items()
-        if pid in after and old.startswith("theme: ") and after[pid].startswith("theme: ")
-    )
+    themes_before = {pid: s for pid, s in before.items() if s.startswith("theme: ")}
+    themes_after = {pid: s for pid, s in after.items() if s.startswith("theme: ")}
+    pairs = pair_by_overlap(themes_before, themes_after, majority=True)
+    return {old: new for old, new in pairs.items() if old != new}
+
+
+def pair_by_overlap(
+    before: Mapping[str, str], after: Mapping[str, str], *, majority: bool = False
+) -> dict[str, str]:
+    """Each group of `before` (item → group) → the group of `after` sharing the most of its
+    items, one to one, largest overlap first (ties by names). With `majority`, only when that
+    is more than half of the `before` group."""
+    overlap = Counter((old, after[item]) for item, old in before.items() if item in after)
     size = Counter(before.values())
-    renamed: dict[str, str] = {}
+    pairs: dict[str, str] = {}
     taken: set[str] = set()
     for (old, new), n in sorted(overlap.items(), key=lambda kv: (-kv[1], kv[0])):
-        if old in renamed or new in taken or 2 * n <= size[old]:
+        if old in pairs or new in taken or (majority and 2 * n <= size[old]):
             continue
-        renamed[old] = new
+        pairs[old] = new
         taken.add(new)
-    return {old: new for old, new in renamed.items() if old != new}
+    return pairs
 
 
 def describe_comparison(comparison: Comparison, other: str) -> str:
