@@ -12,7 +12,8 @@ developed; the OAI slices are held out (`--slice-seed 29 --unseen-after 17`: thr
 slices of papers the seed-17 slices do not hold, for a second reading; `--slice-seed 41
 --unseen-after 17 29` for a third).
 
-Each input is clustered by `cluster.find_themes` twice: once with the pipeline of git `--ref`
+Each input is clustered by `cluster.find_themes` twice (with this checkout's research areas,
+topics/areas.py, where the pipeline takes them): once with the pipeline of git `--ref`
 (exported with `git archive` into a temporary folder, run in a subprocess) and once with this
 checkout's. Themes are paired by shared papers; for each pair the old and new names, the theme's
 size and each name's fit (`labels.describes` on all its papers) are printed, then per input the
@@ -49,6 +50,7 @@ TIME_SIZE = 3000
 #: time name_groups, write the themes.
 _RUNNER = """
 import inspect, pickle, sys, time
+import numpy as np
 from pipeline.topics import cluster, labels
 spent = []
 def timed(*args, **kwargs):
@@ -62,10 +64,17 @@ cluster.name_groups = timed
 inputs = pickle.load(open(sys.argv[1], "rb"))
 # Revisions that group the whole week take the taken papers' ids (cluster.find_themes).
 whole_week = "background_ids" in inspect.signature(cluster.find_themes).parameters
+# Revisions that name themes by research area take the areas' names and vectors.
+by_area = "areas" in inspect.signature(cluster.find_themes).parameters
 out = []
 for item in inputs:
     spent.clear()
     extra = {"background_ids": item["background_ids"]} if whole_week else {}
+    if by_area:
+        from pipeline.topics.areas import Areas, area_names
+        names = area_names()
+        vectors = item["area_vectors"]
+        extra["areas"] = Areas(names, np.stack([vectors[n] for n in names]))
     themes, other = cluster.find_themes(
         item["ids"], item["vectors"], item["texts"], seed=0,
         min_theme_size=item["min_theme_size"], max_themes=item["max_themes"],
@@ -174,6 +183,17 @@ def oai_inputs(
     return inputs
 
 
+def area_vectors() -> dict[str, np.ndarray]:
+    """Each research-area name of this checkout's vocabulary → its vector (the demo's model)."""
+    from pipeline import run
+    from pipeline.config import load_settings
+    from pipeline.topics.areas import area_names
+
+    names = list(area_names())
+    embedder = run.make_embedder(load_settings(ROOT / "examples/demo.toml"))
+    return dict(zip(names, embedder.embed(names), strict=True))
+
+
 def _slices(n: int, n_slices: int, size: int, seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     return [np.sort(rng.choice(n, size, replace=False)) for _ in range(n_slices)]
@@ -274,6 +294,9 @@ def main() -> None:
     inputs += oai_inputs(
         args.oai_slices, SLICE_SIZE, args.slice_seed, unseen_after=args.unseen_after
     )
+    vectors = area_vectors()
+    for item in inputs:
+        item["area_vectors"] = vectors
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         source = export(args.ref, tmp)

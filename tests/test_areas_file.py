@@ -1,5 +1,5 @@
 """The research-area vocabulary a discovered theme may be named from
-(pipeline/topics/data/areas.txt): enough names, each a short title-like phrase, none twice."""
+(pipeline/data/areas.txt): enough names, each a short title-like phrase, none twice."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ MAX_CHARS = 40
 
 
 def _load_area_names() -> list[str]:
-    text = resources.files("pipeline.topics").joinpath("data/areas.txt").read_text("utf-8")
+    text = resources.files("pipeline").joinpath("data/areas.txt").read_text("utf-8")
     return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 

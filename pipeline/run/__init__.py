@@ -31,7 +31,7 @@ from pipeline.models import Assignment, Command, Digest, RunReport, SourceResult
 from pipeline.run import backfill, ingest
 from pipeline.run.coverage import describe_week_coverage, make_client, refresh_week_signals
 from pipeline.run.report import describe_report, report_dict
-from pipeline.run.scoring import assign_papers, find_week_themes, prototype_items
+from pipeline.run.scoring import area_vectors, assign_papers, find_week_themes, prototype_items
 from pipeline.run.week import choose_week, load_week
 from pipeline.run.weeks import earlier_weeks
 from pipeline.store import Store
@@ -39,6 +39,7 @@ from pipeline.topics import continuity
 
 __all__ = [
     "RUNNABLE",
+    "area_vectors",
     "assign_papers",
     "check_command",
     "choose_week",
@@ -255,7 +256,13 @@ def run_send(settings: Settings, week: str, *, force: bool = False) -> RunReport
 
 
 def continue_week_themes(
-    settings: Settings, store: Store, week: Week, assignments: Sequence[Assignment]
+    settings: Settings,
+    store: Store,
+    embedder: Embedder,
+    week: Week,
+    assignments: Sequence[Assignment],
+    *,
+    now: datetime,
 ) -> continuity.Continuity:
     """The week's discovered themes continued from the stored earlier weeks (ids, labels, history).
 
@@ -263,7 +270,8 @@ def continue_week_themes(
     a theme the same way.
     """
     rest = [i for i, a in enumerate(assignments) if a.primary is None]
-    themes, _ = find_week_themes(settings, week, rest)
+    areas = area_vectors(store, embedder, now=now)
+    themes, _ = find_week_themes(settings, week, rest, areas=areas)
     before = earlier_weeks(week.week, HISTORY_WEEKS)
     return continuity.continue_themes(
         themes,
@@ -289,7 +297,7 @@ def _decide(
     _, _, assignments = assign_papers(
         settings, store, embedder, papers, week.vectors, topics, now=now
     )
-    continued = continue_week_themes(settings, store, week, assignments)
+    continued = continue_week_themes(settings, store, embedder, week, assignments, now=now)
     store.save_week_sections(week.week, continued.sections, now)
     rows, notes = describe_week_coverage(
         settings, store, papers, week=week.week, now=now, problems=refresh_problems

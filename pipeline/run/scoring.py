@@ -20,6 +20,7 @@ from pipeline.ingest import ids
 from pipeline.models import Assignment, Paper, Theme, Topic, Week
 from pipeline.run import boundaries as boundaries_mod
 from pipeline.store import Store
+from pipeline.topics import areas as areas_mod
 from pipeline.topics import assign, calibrate, cluster
 
 
@@ -167,10 +168,20 @@ def paper_ref_id(reference: str) -> str:
     return f"arxiv:{parsed[0]}" if parsed is not None else reference.strip()
 
 
+def area_vectors(store: Store, embedder: Embedder, *, now: datetime) -> areas_mod.Areas:
+    """The research areas that name discovered themes, with their vectors (cached in the store:
+    only the first build with a model embeds the few hundred names)."""
+    names = areas_mod.area_names()
+    items = [(f"area:{name}", content_hash(name), name) for name in names]
+    vectors, _ = ensure_text_vectors(store, embedder, items, now=now)
+    return areas_mod.Areas(names, vectors)
+
+
 def find_week_themes(
-    settings: Settings, week: Week, rows: Sequence[int]
+    settings: Settings, week: Week, rows: Sequence[int], *, areas: areas_mod.Areas | None
 ) -> tuple[list[Theme], list[str]]:
-    """Discovered themes of the papers at `rows` (those no topic took).
+    """Discovered themes of the papers at `rows` (those no topic took), named by research
+    area where one fits (`areas`, from `area_vectors`; None: by phrases only).
 
     The groups are found among all the week's papers (cluster.find_themes' `background_ids`),
     so which papers the topics take does not change how the others are grouped.
@@ -193,4 +204,5 @@ def find_week_themes(
         background_vectors=week.vectors[taken],
         background_ids=[week.papers[i].paper_id for i in taken],
         titles=[week.papers[i].title for i in rows],
+        areas=areas,
     )

@@ -28,6 +28,7 @@ from contextlib import AbstractContextManager
 import numpy as np
 
 from pipeline.models import Theme
+from pipeline.topics.areas import Areas, name_by_area
 from pipeline.topics.labels import GroupName, name_groups
 
 #: Average linkage stops merging two groups when the mean cosine between their papers is
@@ -62,6 +63,7 @@ def find_themes(
     background_vectors: np.ndarray | None = None,
     background_ids: Sequence[str] | None = None,
     titles: Sequence[str] | None = None,
+    areas: Areas | None = None,
 ) -> tuple[list[Theme], list[str]]:
     """Cluster the papers; return the themes (largest first) and the ids left in "Other".
 
@@ -75,6 +77,9 @@ def find_themes(
     other group is a theme, however many: `max_themes` only sets how many (the largest) are
     named from LABEL_PAPERS central papers rather than MINOR_LABEL_PAPERS; the digest shows
     that many in full.
+
+    `areas` (research-area names and vectors, topics/areas.py): a group an area fits is named
+    by it, whether or not a phrase names it; the others keep their phrases.
 
     `background_ids` (the background papers' ids, row for row, with `background_vectors`): the
     groups are then found among ALL the week's papers and only the papers passed in are shown.
@@ -97,6 +102,7 @@ def find_themes(
         return [], ids
     # Sorted, so the sample (and the labels) do not depend on the order papers arrive in.
     # Background papers without vectors count for the phrases' contrast, not their vectors.
+    week_vectors = x if background_vectors is None else np.vstack([x, background_vectors])
     if background_vectors is None:
         background_vectors = np.zeros((len(background), x.shape[1]), dtype=np.float32)
     bg = (list(background), np.asarray(background_vectors, dtype=np.float32))
@@ -108,6 +114,12 @@ def find_themes(
     for k in by_size[max_themes:]:
         label_papers[k] = MINOR_LABEL_PAPERS
     names = _name(x, docs, groups, bg, row_titles, seed=seed, label_papers=label_papers)
+    if areas is not None:  # the research area that fits a group names it (topics/areas.py)
+        by_area = name_by_area(groups, week_vectors, areas, texts=[*docs, *background])
+        names = [
+            GroupName(area, name.terms or (area,), name.fit) if area else name
+            for name, area in zip(names, by_area, strict=True)
+        ]
     # A group no phrase names fairly is not shown under a made-up name: its papers join the
     # nearest named theme when close to it, else "Other" (issue 17).
     named = [k for k, name in enumerate(names) if name.name]

@@ -1,7 +1,8 @@
 """Theme continuity across weeks: pure, given this week's themes and earlier weeks' sections.
 
 A theme whose centroid is close to an earlier week's theme, and whose papers the earlier label
-still describes, keeps the earlier id, and its label while it still fits most of them; the
+still describes, keeps the earlier id, and its label while it still fits most of them (a
+research area's name, topics/areas.py, is chosen afresh each week and is not carried over); the
 counts per section key over the earlier weeks become the digest's trend history; the sections to
 remember for next week are returned for the caller to save.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.models import Assignment, Theme, Week, WeekSection
-from pipeline.topics import cluster, labels
+from pipeline.topics import areas, cluster, labels
 
 #: Cosine between theme centroids above which this week's theme is last week's theme again.
 SAME_THEME_SIMILARITY = 0.85
@@ -63,9 +64,17 @@ def continue_themes(
         members = themes[position].paper_ids[:LABEL_CHECK_PAPERS]
         return [week.papers[week.index[pid]].text for pid in members]
 
+    area_names = frozenset(areas.area_names())
+
     def label_fits(position: str, old_key: str) -> bool:
-        """Close in embedding space is not enough: the earlier label must still fit."""
-        fit = labels.describes([known[old_key].label], sample(int(position)))
+        """Close in embedding space is not enough: the earlier label must still fit (a research
+        area's name: be chosen again, or its key phrases still describe the papers)."""
+        old = known[old_key]
+        if old.label in area_names and themes[int(position)].label == old.label:
+            return True
+        # An area's name need not be in the texts: its key phrases are checked instead.
+        said = list(old.terms[:2]) if old.label in area_names else [old.label]
+        fit = labels.describes(said, sample(int(position)))
         return fit >= SAME_THEME_LABEL_SHARE
 
     # Matched by position, not id: ids are only unique among this week's themes.
@@ -82,9 +91,15 @@ def continue_themes(
         old = known.get(same.get(str(i), ""))
         if old is not None:
             texts = sample(i)
-            still = labels.describes([old.label], texts) >= labels.NAME_FIT and all(
-                labels.describes([part], texts) >= NAME_PART_SHARE
-                for part in labels.name_parts(old.label)
+            # An area's name, this week's or the earlier one, is never replaced by phrases.
+            by_area = theme.label in area_names or old.label in area_names
+            still = (
+                not by_area
+                and labels.describes([old.label], texts) >= labels.NAME_FIT
+                and all(
+                    labels.describes([part], texts) >= NAME_PART_SHARE
+                    for part in labels.name_parts(old.label)
+                )
             )
             theme = dataclasses.replace(
                 theme, theme_id=old.key, label=old.label if still else theme.label

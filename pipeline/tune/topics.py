@@ -55,7 +55,9 @@ def score_week(
     scored, _, assignments = run.assign_papers(
         settings, store, embedder, papers, loaded.vectors, topics, now=now
     )
-    themes = run.continue_week_themes(settings, store, loaded, assignments).themes
+    themes = run.continue_week_themes(
+        settings, store, embedder, loaded, assignments, now=now
+    ).themes
     sections = {a.paper_id: a.primary or "other" for a in assignments}
     sections.update({pid: f"theme: {t.label}" for t in themes for pid in t.paper_ids})
     return WeekScores(chosen, papers, scored, assignments, topics, sections)

@@ -1,0 +1,226 @@
+"""Research-area names for discovered themes (pure, given vectors).
+
+Extracted phrases name a theme by its words ("Subsystem and read", "Patient and insight"); a
+reader names it by its area ("Storage systems"). So a theme is named, when one fits, by the
+research area from a vocabulary of names a researcher would write (pipeline/data/areas.txt,
+written independently of this project's data) that its papers are closest to, measured against
+the rest of the week: each area's cosine to each paper less the area's mean cosine over the
+week (a broad area such as "Machine learning" is close to every paper, so raw cosine would
+always pick it), and a paper *fits* an area when the area is among its AREA_TOP highest by
+that score. (Dividing by the spread as well let areas nobody in the week is about win each
+paper's top on noise.) A
+theme takes the area with the highest mean score over its papers among those that
+fit at least MIN_AREA_FIT of them, score at least MIN_AREA_SCORE and lie within MIN_AREA_COSINE
+of their centroid; two themes never share a
+name (the better-fitting one keeps it). A theme no area fits keeps its extracted phrases.
+Imports only numpy.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.topics.phrases import singular
+
+#: A paper fits an area when the area is among its this many best (less the week's mean)...
+AREA_TOP = 25
+#: An area names a theme only when it fits at least this share of the theme's papers...
+MIN_AREA_FIT = 0.5
+#: ...and their mean score for it (cosine less the week's mean cosine) is at least this...
+MIN_AREA_SCORE = 0.1
+#: ...and its cosine to the theme's centroid at least this: the relative score alone would let
+#: the least unrelated area of a vocabulary that has no name for the theme's subject name it.
+MIN_AREA_COSINE = 0.3
+#: Every word of the name (stop words aside) must be in at least this share of the theme's
+#: papers: a vocabulary's nearest name is often one whose key word no paper uses ("Algorithmic
+#: trading" for bandit papers, "Zero-knowledge proofs" for argumentation).
+MIN_WORD_SHARE = 0.25
+#: A name word marks a theme when it is at least this many times as common there as in the
+#: week; a paper fits the name only if it has a marking word ("Graph neural networks" needs
+#: "graph", not "network").
+DISTINCT_RATIO = 2.0
+#: ...and is in under this share of the week's papers: "learning" in a theme where every paper
+#: says it does not make "Continual learning" fit papers that never say "continual".
+COMMON_WORD_SHARE = 0.2
+#: Papers (the most central) and week papers the words are counted on.
+CHECK_PAPERS = 100
+WEEK_SAMPLE = 1000
+
+
+@dataclass(frozen=True)
+class Areas:
+    """Area names and their unit vectors (row i is names[i])."""
+
+    names: tuple[str, ...]
+    vectors: np.ndarray
+
+
+def parse_area_names(text: str, *, source: str) -> tuple[str, ...]:
+    """Names from an areas file: one per line; blank lines and lines starting with `#` skipped.
+
+    A name given twice (ignoring case) is a mistake in the file: ValueError naming `source`
+    and the line, since two rows with one name would split its papers' votes.
+    """
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        name = raw.strip()
+        if not name or name.startswith("#"):
+            continue
+        key = name.casefold()
+        if key in seen:
+            raise ValueError(f"{source}:{number}: {name!r} repeats line {seen[key]}")
+        seen[key] = number
+        names.append(name)
+    return tuple(names)
+
+
+@functools.cache
+def area_names() -> tuple[str, ...]:
+    """The packaged vocabulary (pipeline/data/areas.txt)."""
+    text = resources.files("pipeline").joinpath("data/areas.txt").read_text("utf-8")
+    return parse_area_names(text, source=str(Path("pipeline/data/areas.txt")))
+
+
+def name_by_area(
+    groups: Sequence[np.ndarray],
+    week_vectors: np.ndarray,
+    areas: Areas,
+    *,
+    texts: Sequence[str],
+) -> list[str | None]:
+    """Each group's area name, or None when no area fits it (see the module docstring).
+
+    `groups` are row indices into `week_vectors` and `texts`, the vectors and texts of every
+    paper of the week (the groups' and the rest), which the areas' scores are measured against.
+    """
+    if not groups or not len(areas.names) or week_vectors.shape[0] < 2:
+        return [None] * len(groups)
+    scores = _centred(week_vectors, areas.vectors)
+    top = min(AREA_TOP, scores.shape[1])
+    best = np.argpartition(-scores, top - 1, axis=1)[:, :top]
+    in_top = np.zeros(scores.shape, dtype=bool)
+    np.put_along_axis(in_top, best, True, axis=1)
+    unit_areas = _unit(areas.vectors)
+    unit_week = _unit(week_vectors)
+    words = _Words(texts)
+    name_words = [_words_of(name) for name in areas.names]
+    candidates: list[tuple[float, int, int]] = []  # (-score, group, area)
+    for k, group in enumerate(groups):
+        mean = scores[group].mean(axis=0)
+        centroid = _unit(unit_week[group].mean(axis=0, keepdims=True))[0]
+        close = unit_areas @ centroid
+        good = (in_top[group].mean(axis=0) >= MIN_AREA_FIT) & (mean >= MIN_AREA_SCORE)
+        central = group[np.argsort(-(unit_week[group] @ centroid), kind="stable")[:CHECK_PAPERS]]
+        for column in np.flatnonzero(good & (close >= MIN_AREA_COSINE)):
+            grounded = _grounded(name_words[int(column)], central, in_top[:, column], words)
+            if grounded is not None:
+                candidates.append((-float(mean[column]) * grounded, k, int(column)))
+    named: list[str | None] = [None] * len(groups)
+    taken: set[int] = set()
+    for _, k, area in sorted(candidates):  # best pairs first; ties by group, then area order
+        if named[k] is None and area not in taken:
+            named[k] = areas.names[area]
+            taken.add(area)
+    return named
+
+
+def _grounded(
+    name: tuple[str, ...], rows: np.ndarray, in_top: np.ndarray, words: _Words
+) -> float | None:
+    """How well a name's words bear out an area the vectors chose for the papers at `rows`:
+    None when a word is in under MIN_WORD_SHARE of them, or when under MIN_AREA_FIT of them
+    both have the area among their best and contain one of the words that mark the group
+    (DISTINCT_RATIO times as common there as in the week, and not common in the week: any
+    word when none does). Else the
+    share of papers that fit, times 1 + the share of the name's words that mark the group."""
+    if not name:
+        return None
+    share = {w: words.share(w, rows) for w in name}
+    if min(share.values()) < MIN_WORD_SHARE:
+        return None
+    marking = [
+        w
+        for w in name
+        if share[w] >= DISTINCT_RATIO * words.week_share(w)
+        and words.week_share(w) < COMMON_WORD_SHARE
+    ]
+    wanted = marking or list(name)
+    fit = float(np.mean([in_top[r] and words.has_any(int(r), wanted) for r in rows]))
+    if fit < MIN_AREA_FIT:
+        return None
+    return fit * (1.0 + len(marking) / len(name))
+
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_STOP = frozenset(["a", "an", "and", "as", "by", "for", "from", "in", "of", "on", "the", "to"])
+
+
+_SUFFIXES = ("ions", "ion", "ings", "ing", "ed", "al", "ity", "ive")
+
+
+@functools.cache
+def _root(word: str) -> str:
+    """A word folded with its close derivations, so a name's words are found however a text
+    inflects them: "reconstruction", "reconstructing" → "reconstruct"; "emotional" → "emot"."""
+    word = singular(word)
+    for _ in range(2):
+        for suffix in _SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+                word = word[: -len(suffix)]
+                break
+        else:
+            break
+    return word
+
+
+def _words_of(text: str) -> tuple[str, ...]:
+    return tuple(_root(w) for w in _TOKEN.findall(text.lower()) if w not in _STOP)
+
+
+class _Words:
+    """The words of the week's texts, read once per text and only when asked for."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self._texts = texts
+        self._sets: dict[int, frozenset[str]] = {}
+        n = len(texts)
+        self._sample = np.unique(np.linspace(0, n - 1, min(n, WEEK_SAMPLE)).astype(int))
+        self._week: dict[str, float] = {}
+
+    def of(self, row: int) -> frozenset[str]:
+        if row not in self._sets:
+            self._sets[row] = frozenset(_words_of(self._texts[row]))
+        return self._sets[row]
+
+    def has_any(self, row: int, words: Sequence[str]) -> bool:
+        found = self.of(row)
+        return any(w in found for w in words)
+
+    def share(self, word: str, rows: np.ndarray) -> float:
+        return sum(word in self.of(int(r)) for r in rows) / max(len(rows), 1)
+
+    def week_share(self, word: str) -> float:
+        if word not in self._week:
+            self._week[word] = self.share(word, self._sample)
+        return self._week[word]
+
+
+def _centred(week_vectors: np.ndarray, area_vectors: np.ndarray) -> np.ndarray:
+    """Cosine of every paper to every area less the area's mean cosine over the week."""
+    cosine = _unit(week_vectors) @ _unit(area_vectors).T
+    centred: np.ndarray = cosine - cosine.mean(axis=0)
+    return centred
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    x = np.asarray(rows, dtype=np.float32)
+    unit: np.ndarray = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    return unit

@@ -1,0 +1,157 @@
+"""Research-area names for discovered themes (topics/areas.py), on constructed vectors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.topics import areas
+from pipeline.topics.areas import Areas, name_by_area, parse_area_names
+
+NAMES = (
+    "Speech recognition",
+    "Storage systems",
+    "Malware detection",
+    "Quantum computing",
+    *(f"Area {k}" for k in range(4, 400)),
+)
+AREAS = len(NAMES)
+DIM = 512
+
+
+def _near(direction: np.ndarray, n: int, rng: np.random.Generator, noise: float) -> np.ndarray:
+    rows = direction[None, :] + noise * rng.standard_normal((n, direction.size))
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+TEXTS = (
+    ["speech recognition of spoken words"] * 8
+    + ["storage systems for disks"] * 8
+    + ["malware detection in binaries"] * 8
+    + [f"an unrelated subject number {k}" for k in range(24)]
+)
+
+
+def _world() -> tuple[Areas, np.ndarray]:
+    """400 areas along the first 400 axes (a vocabulary's size). The week: 8 papers near each
+    of the first three areas (rows 0–23), then 24 papers spread over the axes no area names."""
+    rng = np.random.default_rng(0)
+    basis = np.eye(DIM, dtype=np.float32)
+    spread = rng.standard_normal((24, DIM)) * np.r_[np.full(AREAS, 0.02), np.ones(DIM - AREAS)]
+    week = [_near(basis[a], 8, rng, 0.05) for a in range(3)] + [spread]
+    x = np.vstack(week).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return Areas(NAMES, basis[:AREAS]), x
+
+
+def _only(monkeypatch: pytest.MonkeyPatch, rule: str) -> None:
+    """Switch off every rule of name_by_area but `rule`."""
+    off = {"MIN_AREA_FIT": 0.0, "MIN_AREA_SCORE": -99.0, "MIN_AREA_COSINE": -1.0}
+    for name, value in off.items():
+        if name != rule:
+            monkeypatch.setattr(areas, name, value)
+
+
+def test_a_group_is_named_by_the_area_its_papers_lie_towards() -> None:
+    vocabulary, week = _world()
+    groups = [np.arange(0, 8), np.arange(8, 16), np.arange(16, 24)]
+    assert name_by_area(groups, week, vocabulary, texts=TEXTS) == list(NAMES[:3])
+
+
+def test_a_group_no_area_describes_keeps_no_area_name() -> None:
+    vocabulary, week = _world()
+    assert name_by_area([np.arange(24, 32)], week, vocabulary, texts=TEXTS) == [None]
+
+
+def test_an_area_must_fit_most_papers_not_a_few(monkeypatch: pytest.MonkeyPatch) -> None:
+    vocabulary, week = _world()
+    mixed = np.r_[np.arange(0, 3), np.arange(8, 11), np.arange(16, 18)]  # 3 + 3 + 2 areas
+    assert name_by_area([mixed], week, vocabulary, texts=TEXTS) == [None]
+    _only(monkeypatch, "MIN_AREA_FIT")
+    assert name_by_area([mixed], week, vocabulary, texts=TEXTS) == [None]
+    monkeypatch.setattr(areas, "MIN_AREA_FIT", 0.3)
+    assert name_by_area([mixed], week, vocabulary, texts=TEXTS) in (
+        ["Speech recognition"],
+        ["Storage systems"],
+    )
+
+
+def test_the_least_unrelated_area_is_no_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    vocabulary, week = _world()
+    # Papers about an unnamed subject (axis 450) that lean faintly towards quantum computing:
+    # the area is their best by far against the week, but not close to what they are about.
+    rng = np.random.default_rng(1)
+    leaning = _near(0.2 * np.eye(DIM)[3] + np.eye(DIM)[450], 6, rng, 0.02)
+    week = np.vstack([week, leaning]).astype(np.float32)
+    group = [np.arange(len(week) - 6, len(week))]
+    texts = [*TEXTS, *["quantum computing on a new subject"] * 6]
+    assert name_by_area(group, week, vocabulary, texts=texts) == [None]
+    _only(monkeypatch, "MIN_AREA_COSINE")
+    assert name_by_area(group, week, vocabulary, texts=texts) == [None]
+    monkeypatch.setattr(areas, "MIN_AREA_COSINE", 0.1)
+    assert name_by_area(group, week, vocabulary, texts=texts) == ["Quantum computing"]
+
+
+def test_an_area_close_to_the_whole_week_names_no_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    vocabulary, week = _world()
+    # A broad area equally close to every paper the groups hold ("Machine learning").
+    broad = np.zeros(DIM, dtype=np.float32)
+    broad[:3] = 1.0
+    vocabulary = Areas(("Machine learning",), broad[None, :] / np.linalg.norm(broad))
+    week = week[:24]
+    texts = [f"machine learning: {text}" for text in TEXTS[:24]]
+    _only(monkeypatch, "MIN_AREA_SCORE")
+    assert name_by_area([np.arange(0, 8)], week, vocabulary, texts=texts) == [None]
+    monkeypatch.setattr(areas, "MIN_AREA_SCORE", -1.0)
+    assert name_by_area([np.arange(0, 8)], week, vocabulary, texts=texts) == ["Machine learning"]
+
+
+def test_two_groups_never_share_an_area_name() -> None:
+    vocabulary, week = _world()
+    names = name_by_area([np.arange(0, 5), np.arange(3, 8)], week, vocabulary, texts=TEXTS)
+    assert names.count("Speech recognition") == 1
+
+
+def test_a_name_whose_words_the_papers_do_not_use_is_refused() -> None:
+    vocabulary, week = _world()
+    # The vectors and the word "speech" say speech; no paper says "recognition".
+    texts = ["speech and spoken words"] * 8 + TEXTS[8:]
+    assert name_by_area([np.arange(0, 8)], week, vocabulary, texts=texts) == [None]
+    # Said by three of the eight, the word is enough.
+    texts[:3] = ["speech recognition"] * 3
+    assert name_by_area([np.arange(0, 8)], week, vocabulary, texts=texts) == [NAMES[0]]
+
+
+def test_a_paper_fits_a_name_only_with_a_word_that_marks_the_group() -> None:
+    vocabulary = Areas(("Graph neural networks",), np.eye(DIM, dtype=np.float32)[:1])
+    _, week = _world()
+    # Every paper of the week says "network"; only 3 of the 8 near the area say "graph".
+    texts = [f"neural network {t}" for t in TEXTS]
+    texts[:3] = [f"graph {t}" for t in texts[:3]]
+    assert name_by_area([np.arange(0, 8)], week, vocabulary, texts=texts) == [None]
+    texts[3:5] = [f"graph {t}" for t in texts[3:5]]  # 5 of the 8
+    assert name_by_area([np.arange(0, 8)], week, vocabulary, texts=texts) == [
+        "Graph neural networks"
+    ]
+
+
+def test_area_names_are_read_from_a_file_with_comments() -> None:
+    text = (
+        "# vision\nComputer vision\n\n  Depth estimation  \n# C# is fine inside a name\nC# tools\n"
+    )
+    assert parse_area_names(text, source="areas.txt") == (
+        "Computer vision",
+        "Depth estimation",
+        "C# tools",
+    )
+
+
+def test_a_name_given_twice_is_an_error_naming_the_line() -> None:
+    with pytest.raises(ValueError, match=r"areas\.txt:3: 'computer vision' repeats line 1"):
+        parse_area_names("Computer vision\nRobotics\ncomputer vision\n", source="areas.txt")
+
+
+def test_the_packaged_vocabulary_loads() -> None:
+    names = areas.area_names()
+    assert len(names) >= 30
+    assert len({n.casefold() for n in names}) == len(names)
