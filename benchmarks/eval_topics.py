@@ -23,9 +23,8 @@ papers, 200 "heldout" ones labelled after the decision rule was chosen), newcome
 (200 other papers labelled by a second annotator, "heldout-b"), newcomer-2025-dev-b.jsonl
 (the 200 dev papers labelled again by the second annotator, "dev-b") and newcomer-2025-c.jsonl
 (the other 207 papers, labelled by a third annotator, "heldout-c"), with the whole week (807
-papers, data/arxiv-week-2025-06-papers.jsonl.gz) as the store. The learnt boundary is also
-scored with keywords matched as written ("learnt, no variants": the rule before round 5). How
-the labels were made: benchmarks/README.md.
+papers, data/arxiv-week-2025-06-papers.jsonl.gz) as the store. How the labels were made:
+benchmarks/README.md.
 
 Example: python -m benchmarks.eval_topics --json benchmarks/topics-results.json
 """
@@ -37,8 +36,7 @@ import gzip
 import json
 import time
 import zlib
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,9 +69,6 @@ WEEK_LABEL_FILES = {
     HERE / "labels" / "newcomer-2025-c.jsonl": "-c",
 }
 WEEK_SPLITS = ("dev", "dev-b", "heldout", "heldout-b", "heldout-c")
-#: The column for the learnt boundary with keywords matched as written (no KEYWORD_VARIANTS):
-#: the rule before round 5, for comparison.
-NO_VARIANTS = "learnt, no variants"
 GOLD = {
     "security": "cs.CR", "vision": "cs.CV", "robotics": "cs.RO", "retrieval": "cs.IR",
     "databases": "cs.DB", "networking": "cs.NI", "nlp": "cs.CL", "game-theory": "cs.GT",
@@ -167,21 +162,9 @@ def memberships(
     return out
 
 
-@contextmanager
-def keyword_variants(kinds: Sequence[str]) -> Iterator[None]:
-    """The build's matcher reads keywords with these variant kinds while inside."""
-    saved = assign.KEYWORD_VARIANTS
-    assign.KEYWORD_VARIANTS = tuple(kinds)
-    try:
-        yield
-    finally:
-        assign.KEYWORD_VARIANTS = saved
-
-
 def keyword_matches(papers: Sequence[Paper], topics: Sequence[Topic]) -> np.ndarray:
-    """Plain keyword matching (what the cv-arxiv-daily family does): any keyword in the text,
-    as written (plurals, hyphens and case folded; no KEYWORD_VARIANTS)."""
-    matchers = [assign.KeywordMatcher(t.keywords, variants=()) for t in topics]
+    """Plain keyword matching (what the cv-arxiv-daily family does): any keyword in the text."""
+    matchers = [assign.KeywordMatcher(t.keywords) for t in topics]
     return np.array([assign.keyword_hits(p.title, p.text, topics, matchers) > 0 for p in papers])
 
 
@@ -225,8 +208,6 @@ def evaluate(name: str, papers: list[Paper], categories: list[set[str]], vectors
         )
     learnt = memberships(settings, store, embedder, papers, vectors)
     variants["learnt"] = learnt
-    with keyword_variants(()):
-        variants[NO_VARIANTS] = memberships(settings, store, embedder, papers, vectors)
     for n in (5, 20):
         taught = [
             replace(t, examples=tuple(papers[r].paper_id
@@ -269,8 +250,6 @@ def evaluate_week(papers: list[Paper], splits: dict[str, dict[str, set[str]]],
         ),
         "learnt": memberships(settings, store, embedder, papers, vectors),
     }
-    with keyword_variants(()):
-        variants[NO_VARIANTS] = memberships(settings, store, embedder, papers, vectors)
     results = {}
     for split in WEEK_SPLITS:
         labels = splits[split]
@@ -295,7 +274,7 @@ def describe(name: str, result: dict[str, Any]) -> str:
     """One table per topic file: per-topic F1 of each variant, then the macro F1."""
     keys = list(result["macro_f1"])
     short = [k.replace("learnt + ", "+").replace(" examples", "ex").replace("counter-", "ctr-")
-              .replace(NO_VARIANTS, "no-variants") for k in keys]  # fmt: skip
+             for k in keys]  # fmt: skip
     where = "hand-labelled" if name.startswith("2025") else "held-out half"
     lines = [f"\n{name} topics, {where}: {result['n_papers']} papers",
              f"{'topic':22} {'n':>4} " + " ".join(f"{s:>11}" for s in short)]  # fmt: skip

@@ -88,7 +88,7 @@ def plain_counts(papers: Sequence[Paper], topics: Sequence[Topic]) -> tuple[np.n
             title_hit[i, j] = bool(m.matches(p.title, twords))
             distinct[i, j] = len(found)
             occurrences[i, j] = sum(
-                words.count(assign._normal_words(f)) if f in m._forms else p.text.count(f)
+                words.count(assign._normal_words(f)) if f in m._phrases else p.text.count(f)
                 for f in found
             )
     return title_hit, distinct, occurrences

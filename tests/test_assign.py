@@ -9,11 +9,9 @@ import numpy as np
 from pipeline.models import Topic
 from pipeline.topics.assign import (
     MAX_KEYWORD_HITS,
-    KeywordMatcher,
     assign_topics,
     combine_scores,
     has_phrase,
-    keyword_forms,
     keyword_hits,
     matched_keywords,
     score_topics,
@@ -326,53 +324,3 @@ def test_matched_keywords_reads_british_spellings_as_american_both_ways() -> Non
     assert matched_keywords("policy optimisation at scale", ["policy optimization"])
     assert matched_keywords("An analysed corpus", ["analyzed corpus"])
     assert matched_keywords("the noise model", ["noise"])  # -ise words stay equal to themselves
-
-
-def test_keyword_forms_joined_writes_a_hyphenated_keyword_as_one_word() -> None:
-    assert " selfsupervized " in keyword_forms("self-supervised", ["joined"])
-    assert matched_keywords("A selfsupervised pretext task", ["self-supervised"])
-    assert matched_keywords("Self supervised and self-supervised", ["self-supervised"])
-
-
-def test_keyword_forms_participle_swaps_ion_ed_ing_e() -> None:
-    assert matched_keywords("weights are pruned", ["pruning"]) == ["pruning"]
-    assert matched_keywords("with self-supervision", ["self-supervised"])
-    assert matched_keywords("encrypted traffic", ["encryption"])
-    # Not a stem: "testing" never becomes "test", and "motion" is too short to have one.
-    assert matched_keywords("on the test set", ["testing"]) == []
-    assert keyword_forms("motion", ["participle"]) == [" motion "]
-
-
-def test_keyword_forms_derived_and_plural_only_when_asked() -> None:
-    assert matched_keywords("an interpretable model", ["interpretability"]) == []
-    assert " interpretable " in keyword_forms("interpretability", ["derived"])
-    assert " compressed " in keyword_forms("compression", ["derived"])
-    assert " quantized " in keyword_forms("quantization", ["derived"])
-    assert " policie " in keyword_forms("policy", ["plural"])  # "policies", as the text folds it
-    assert " biase " in keyword_forms("bias", ["plural"])
-    assert KeywordMatcher(["interpretability"], variants=["derived"]).matches(
-        "an interpretable model", " an interpretable model "
-    ) == ["interpretability"]
-
-
-def test_keyword_forms_head_swaps_a_generic_word_but_never_drops_it() -> None:
-    head = KeywordMatcher(["diffusion model"], variants=["head"])
-    assert head.forms_found("A diffusion-based planner") == [("diffusion model", "diffusion-based")]
-    assert head.forms_found("Diffusion Transformers at scale")
-    assert head.forms_found("information diffusion in social graphs") == []
-    assert " network compression " in keyword_forms("model compression", ["head"])
-    # "transformer" is a head a keyword may become, not one it may lose.
-    assert " graph based " not in keyword_forms("graph transformer", ["head"])
-    # The shipped rule does not include the head swap.
-    assert matched_keywords("A diffusion-based planner", ["diffusion model"]) == []
-
-
-def test_forms_found_reports_the_keyword_as_written_and_the_form_in_the_text() -> None:
-    matcher = KeywordMatcher(["self-supervised", "pruning", "NAS"])
-    text = "NAS with SelfSupervised pretraining; pruning and pruned weights"
-    assert matcher.forms_found(text) == [
-        ("self-supervised", "SelfSupervised"),
-        ("pruning", "pruning"),
-        ("NAS", "NAS"),
-    ]
-    assert matcher.forms_found("Pruned networks") == [("pruning", "Pruned")]

@@ -145,7 +145,6 @@ def _topic_key(topic: Topic, scope: str) -> str:
         list(topic.examples),
         scope,
         calibrate.BOUNDARY_VERSION,
-        list(assign.KEYWORD_VARIANTS),  # which keyword forms count as hits (weak positives)
     ]
     return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
 

@@ -71,114 +71,23 @@ def _normal_words(text: str) -> str:
     return f" {_PLURAL.sub('', words)} "
 
 
-#: The kinds of keyword variant a newcomer would accept as the same keyword (issue 16, round 5),
-#: all generated from the keyword once, never by rewriting the paper's text (see
-#: `keyword_forms`): "joined" — the words of a hyphenated keyword (or a two-word one) written
-#: together ("self-supervised" finds "selfsupervised"); "plural" — plurals the text folding
-#: does not undo ("policy" finds "policies", "bias" "biases"); "derived" — the last word's
-#: derivational family, for a few safe suffixes only ("interpretability" ↔ "interpretable",
-#: "quantization" ↔ "quantized", "compression" ↔ "compressed"); "participle" — the last word's
-#: -ion / -ed / -ing / -e forms ("pruning" ↔ "pruned", "self-supervised" ↔ "self-supervision");
-#: "head" — a generic word (model, network, method, …) at either end of a multi-word keyword
-#: read as any other, at the end also as "-based" or "transformer" ("diffusion model" finds
-#: "diffusion-based", "diffusion transformer"; never "diffusion" alone).
-VARIANT_KINDS = ("joined", "plural", "derived", "participle", "head")
-#: The kinds the matcher uses, chosen on the dev sets only (benchmarks/README.md, "Fifth round";
-#: `python -m benchmarks.study_keyword_variants`): "participle" lifts the arXiv dev topics
-#: (0.643 → 0.655) and changes nothing on the hand-labelled ones; "joined" changes no dev paper.
-#: "derived" cost interpretability ("interpretable" is loose: 0.50 → 0.38), "plural" retrieval
-#: ("queries"), and "head" gained nothing.
-KEYWORD_VARIANTS: tuple[str, ...] = ("joined", "participle")
-# Derivational families: a word ending in one suffix of a family also reads as its stem plus
-# each other suffix of that family (the longest matching suffix decides; the stem keeps at least
-# _MIN_STEM characters, so "mission" is not "mi" + "ss").
-_DERIVED = (
-    ("ability", "able"),
-    ("ization", "ize", "ized", "izing"),
-    ("ssion", "ss", "ssed", "ssing"),
-)
-_PARTICIPLE = (("ion", "ed", "ing", "e"),)
-_MIN_STEM = 4
-# Generic words a keyword's specific part is built around; at the end of a keyword these may
-# also read as "based" ("diffusion-based") or "transformer" (not the other way round: "graph
-# transformer" does not become "graph-based").
-_GENERIC = ("model", "network", "method", "approach", "framework", "architecture", "system",
-            "algorithm")  # fmt: skip
-_GENERIC_END = (*_GENERIC, "based", "transformer")
-
-
-def _swap_suffix(word: str, families: Sequence[tuple[str, ...]]) -> list[str]:
-    """`word` with, in each family, its longest suffix of that family swapped for the others."""
-    out = []
-    for family in families:
-        suffix = max((s for s in family if word.endswith(s)), key=len, default=None)
-        if suffix is None or len(word) - len(suffix) < _MIN_STEM:
-            continue
-        stem = word[: len(word) - len(suffix)]
-        out += [stem + s for s in family if s != suffix]
-        if "ion" in family and stem.endswith(("iz", "yz")):
-            # The text folding reads "supervised" as "supervized" but leaves "supervision".
-            out.append(stem[:-1] + "sion")
-    return list(dict.fromkeys(out))
-
-
-def keyword_forms(keyword: str, kinds: Sequence[str] = VARIANT_KINDS) -> list[str]:
-    """The normalised forms a (non-acronym) keyword is looked up in: its own first, then its
-    variants of the given kinds (see VARIANT_KINDS), without repeats.
-
-    >>> keyword_forms("diffusion model", ["head"])[:3]
-    [' diffusion model ', ' diffusion network ', ' diffusion method ']
-    """
-    base = _normal_words(keyword).split()
-    if not base:
-        return []
-    phrases = [base]
-    if "joined" in kinds:
-        groups = [_normal_words(g).split() for g in keyword.split()]
-        if any(len(g) > 1 for g in groups):  # a hyphenated word: "self-supervised"
-            phrases.append([w for g in groups for w in (["".join(g)] if len(g) > 1 else g)])
-        if len(base) == 2:
-            phrases.append(["".join(base)])
-    families = [
-        *(_DERIVED if "derived" in kinds else ()),
-        *(_PARTICIPLE if "participle" in kinds else ()),
-    ]
-    phrases += [[*w[:-1], end] for w in list(phrases) for end in _swap_suffix(w[-1], families)]
-    if "head" in kinds and len(base) > 1:
-        if base[-1] in _GENERIC and base[-2] not in _GENERIC:
-            phrases += [[*base[:-1], h] for h in _GENERIC_END if h != base[-1]]
-        if base[0] in _GENERIC and base[1] not in _GENERIC:
-            phrases += [[h, *base[1:]] for h in _GENERIC if h != base[0]]
-    if "plural" in kinds:
-        # Plurals the text folding leaves as "…ie" and "…e" ("policies", "biases", "boxes"),
-        # formed from the last word as written ("bias", which the folding reads as "bia").
-        written = _NOT_WORD.sub(" ", keyword.casefold()).split()[-1:] or [""]
-        for words in list(phrases):
-            last = written[0] if words[-1] == base[-1] else words[-1]
-            if len(last) > 2 and last.endswith("y") and last[-2] not in "aeiou":
-                phrases.append([*words[:-1], last[:-1] + "ie"])
-            elif last.endswith(("s", "x", "z", "ch", "sh")):
-                phrases.append([*words[:-1], last + "e"])
-    return list(dict.fromkeys(f" {' '.join(words)} " for words in phrases))
-
-
 class KeywordMatcher:
     """One topic's keyword phrases, prepared once: its acronyms (NAS, VLM) as one compiled
-    alternation, its other phrases in the normalised forms they are looked up in (their own and
-    their KEYWORD_VARIANTS, see `keyword_forms`); a variant found counts as its keyword."""
+    alternation, its other phrases in the normalised form they are looked up in."""
 
-    def __init__(self, keywords: Sequence[str], variants: Sequence[str] | None = None) -> None:
+    def __init__(self, keywords: Sequence[str]) -> None:
         self._keywords = tuple(dict.fromkeys(keywords))
-        kinds = KEYWORD_VARIANTS if variants is None else tuple(variants)
         acronyms = [k for k in self._keywords if _ACRONYM.match(k)]
-        self._forms = {k: keyword_forms(k, kinds) for k in self._keywords if k not in acronyms}
-        self._forms = {k: forms for k, forms in self._forms.items() if forms}
-        # Forms by their first word: only those whose first word is among the text's words can
+        self._phrases = {
+            k: phrase
+            for k in self._keywords
+            if k not in acronyms and (phrase := _normal_words(k)).strip()
+        }
+        # Phrases by their first word: only those whose first word is among the text's words can
         # occur in it, so a text is searched for a handful of phrases, not every keyword.
         self._by_first_word: dict[str, list[tuple[str, str]]] = {}
-        for keyword, forms in self._forms.items():
-            for form in forms:
-                self._by_first_word.setdefault(form.split()[0], []).append((keyword, form))
+        for keyword, phrase in self._phrases.items():
+            self._by_first_word.setdefault(phrase.split()[0], []).append((keyword, phrase))
         self._acronym_list = tuple(acronyms)
         self._acronyms: re.Pattern[str] | None = None
         if acronyms:
@@ -194,35 +103,8 @@ class KeywordMatcher:
         if self._acronyms is not None and any(a in text for a in self._acronym_list):
             found.update(self._acronyms.findall(text))
         for first in self._by_first_word.keys() & words.split():
-            found.update(k for k, form in self._by_first_word[first] if form in words)
+            found.update(k for k, phrase in self._by_first_word[first] if phrase in words)
         return [k for k in self._keywords if k in found] if found else []
-
-    def forms_found(self, text: str) -> list[tuple[str, str]]:
-        """(keyword as written, the form found in `text`) for each keyword found, in keyword
-        order: the form is the keyword itself, or the variant that matched ("diffusion based")."""
-        words = _normal_words(text)
-        out = []
-        for keyword in self.matches(text, words):
-            forms = self._forms.get(keyword, [])
-            variant = (
-                None
-                if not forms or forms[0] in words
-                else next((f for f in forms[1:] if f in words), None)
-            )
-            out.append((keyword, _as_written(text, variant) if variant else keyword))
-        return out
-
-
-def _as_written(text: str, form: str) -> str:
-    """The stretch of `text` whose normalised words are `form` (its first occurrence), as the
-    text spells it: "Diffusion-Based" for the form " diffusion based "."""
-    spans = [m.span() for m in re.finditer(r"[^\W_]+", text)]
-    words = [_normal_words(text[a:b]).strip() for a, b in spans]
-    wanted = form.split()
-    for i in range(len(words) - len(wanted) + 1):
-        if words[i : i + len(wanted)] == wanted:
-            return text[spans[i][0] : spans[i + len(wanted) - 1][1]]
-    return form.strip()
 
 
 def matched_keywords(text: str, keywords: Sequence[str]) -> list[str]:

@@ -69,25 +69,18 @@ def explain_paper(settings: Settings, store: Store, embedder: Embedder, referenc
             if counter
             else ("inside the boundary" if margin >= 0 else "outside the boundary")
         )
-        found = describe_keywords(paper.text, topic.keywords)
+        found = assign.matched_keywords(paper.text, topic.keywords)
         lines.append(
             f"{topic.slug:22} {week.scores.semantic[row, col]:6.3f} {margin:+7.2f}  {verdict}"
         )
         if found:
-            lines.append(f"{'':22}   keywords: {found}")
+            lines.append(f"{'':22}   keywords: {', '.join(found)}")
         lines.append(f"{'':22}   boundary: {_boundary_words(topic)}")
         lines.extend(_keyword_evidence(week, row, col, topic))
         if pulls.get(topic.slug):
             lines.append(f"{'':22}   pulled by example {pulls[topic.slug]}")
     lines.append(_what_would_change(paper, result, week.topics, week.margin[row]))
     return "\n".join(lines)
-
-
-def describe_keywords(text: str, keywords: Sequence[str]) -> str:
-    """The keywords found in `text` as the user wrote them, each variant with the form the text
-    uses: 'speech recognition, self-supervised (as "selfsupervised")'; '' when none is."""
-    found = assign.KeywordMatcher(keywords).forms_found(text)
-    return ", ".join(k if form == k else f'{k} (as "{form}")' for k, form in found)
 
 
 def _keyword_evidence(week: WeekScores, row: int, col: int, topic: Topic) -> list[str]:
