@@ -20,8 +20,9 @@ wrong inclusions. Vectors are cached in benchmarks/.cache (git-ignored): the fir
 A second set, closer to the issue's acceptance case (topics/newcomer-2025.toml): eight ML topics
 judged on hand-labelled papers of one June-2025 arXiv week: labels/newcomer-2025.jsonl (200 "dev"
 papers, 200 "heldout" ones labelled after the decision rule was chosen), newcomer-2025-b.jsonl
-(200 other papers labelled by a second annotator, "heldout-b") and newcomer-2025-dev-b.jsonl
-(the 200 dev papers labelled again by the second annotator, "dev-b"), with the whole week (807
+(200 other papers labelled by a second annotator, "heldout-b"), newcomer-2025-dev-b.jsonl
+(the 200 dev papers labelled again by the second annotator, "dev-b") and newcomer-2025-c.jsonl
+(the other 207 papers, labelled by a third annotator, "heldout-c"), with the whole week (807
 papers, data/arxiv-week-2025-06-papers.jsonl.gz) as the store. How the labels were made:
 benchmarks/README.md.
 
@@ -64,8 +65,10 @@ WEEK_LABEL_FILES = {
     WEEK_LABELS: "",
     HERE / "labels" / "newcomer-2025-b.jsonl": "-b",
     HERE / "labels" / "newcomer-2025-dev-b.jsonl": "-b",
+    # A third annotator (round 5): the 207 week papers in no file above ("heldout-c").
+    HERE / "labels" / "newcomer-2025-c.jsonl": "-c",
 }
-WEEK_SPLITS = ("dev", "dev-b", "heldout", "heldout-b")
+WEEK_SPLITS = ("dev", "dev-b", "heldout", "heldout-b", "heldout-c")
 GOLD = {
     "security": "cs.CR", "vision": "cs.CV", "robotics": "cs.RO", "retrieval": "cs.IR",
     "databases": "cs.DB", "networking": "cs.NI", "nlp": "cs.CL", "game-theory": "cs.GT",
