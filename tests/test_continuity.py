@@ -244,6 +244,40 @@ def test_a_continued_name_that_fits_only_a_minority_of_the_theme_is_replaced() -
         assert (kept.theme_id, kept.label) == ("theme-old", "Audio codec")
 
 
+def _area_theme(theme_id: str, label: str, terms: str, ids: list[str]) -> Theme:
+    """A theme named by a research area (topics/areas.py), with its key phrases as terms."""
+    return Theme(theme_id, label, tuple(terms.split(", ")), tuple(ids), ids[0])
+
+
+def test_a_theme_named_by_area_continues_when_the_area_is_chosen_again() -> None:
+    """An area's name is rarely in the texts ("Storage systems" over papers on SSDs and LSM
+    trees): a recurring theme keeps its id when this week's naming picks the same area."""
+    first = {f"a{i}": "Log-structured merge trees on SSDs." for i in range(4)}
+    again = {f"b{i}": "Key-value stores on persistent memory." for i in range(4)}
+    with Store.open(":memory:") as store:
+        old = _area_theme("theme-old", "Storage systems", "merge tree, ssd", list(first))
+        _continue(store, old, first, "2025-W23")
+        new = _area_theme("theme-b", "Storage systems", "key-value store", list(again))
+        kept = _continue(store, new, again, "2025-W24")
+        assert (kept.theme_id, kept.label) == ("theme-old", "Storage systems")
+
+
+def test_an_area_name_is_not_carried_over_to_a_theme_named_otherwise() -> None:
+    """Neither way: an earlier area name does not replace this week's phrase name (areas are
+    chosen afresh each week), and an earlier phrase name does not replace an area name."""
+    first = {f"a{i}": "Log-structured merge trees on SSDs." for i in range(4)}
+    again = {f"b{i}": "Log-structured merge trees on SSDs, again." for i in range(4)}
+    with Store.open(":memory:") as store:
+        old = _area_theme("theme-old", "Storage systems", "merge tree, ssd", list(first))
+        _continue(store, old, first, "2025-W23")
+        # The area was not chosen this week; its key phrases still describe the papers.
+        kept = _continue(store, _theme("theme-b", "merge tree", list(again)), again, "2025-W24")
+        assert (kept.theme_id, kept.label) == ("theme-old", "merge tree")
+        area = _area_theme("theme-c", "Storage systems", "lsm tree", list(again))
+        kept = _continue(store, area, again, "2025-W25")
+        assert (kept.theme_id, kept.label) == ("theme-old", "Storage systems")
+
+
 def test_topics_compare_names_themes_as_the_built_digest_does(tmp_path: Path) -> None:
     """`digest topics --compare` keys papers by section; a theme carried over from an earlier
     week must carry the name the digest shows, or a rename would read as a move (issue 17)."""
