@@ -57,7 +57,7 @@ def week_themes(
         _, _, assignments = run.assign_papers(
             settings, store, embedder, papers, loaded.vectors, topics, now=now
         )
-        areas = run.area_vectors(store, embedder, now=now)
+        areas = run.area_vectors(settings, store, embedder, now=now)
     rest = [i for i, a in enumerate(assignments) if a.primary is None]
     themes, other = run.find_week_themes(settings, loaded, rest, areas=areas)
     where = {pid: t.theme_id for t in themes for pid in t.paper_ids}

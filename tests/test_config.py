@@ -495,3 +495,25 @@ def test_digest_themes_and_highlights_are_validated(tmp_path: Path) -> None:
         "digest.highlights: must be at least 0, got -1",
         "digest.themes: must be one of 'compact', 'full', 'off', got 'none'",
     )
+
+
+def test_themes_areas_accepts_builtin_off_or_a_file_relative_to_the_config(
+    tmp_path: Path,
+) -> None:
+    assert load_settings(write_config(tmp_path, "")).themes.areas == "builtin"
+    off = write_config(tmp_path, '[themes]\nareas = "off"\n')
+    assert load_settings(off).themes.areas == "off"
+    (tmp_path / "fields.txt").write_text("# my field\nPhotonics\nLaser physics\n", "utf-8")
+    mine = load_settings(write_config(tmp_path, '[themes]\nareas = "fields.txt"\n'))
+    assert mine.themes.areas == str((tmp_path / "fields.txt").resolve())
+
+
+def test_a_bad_areas_file_is_a_config_problem_naming_it(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, '[themes]\nareas = "missing.txt"\n')
+    assert any("themes.areas" in p and "missing.txt" in p for p in found), found
+    (tmp_path / "twice.txt").write_text("Photonics\nphotonics\n", "utf-8")
+    found = problems_of(tmp_path, '[themes]\nareas = "twice.txt"\n')
+    assert any("twice.txt:2: 'photonics' repeats line 1" in p for p in found), found
+    (tmp_path / "empty.txt").write_text("# nothing yet\n", "utf-8")
+    found = problems_of(tmp_path, '[themes]\nareas = "empty.txt"\n')
+    assert any("names no research area" in p for p in found), found

@@ -73,14 +73,18 @@ def _papers() -> list[dict[str, str]]:
     return lines
 
 
-def _settings(root: Path) -> Settings:
-    """Three areas' papers as one file source, the astronomy topic, small themes allowed."""
+def _write_papers(root: Path) -> Path:
     papers = root / "papers.jsonl"
     papers.write_text("\n".join(json.dumps(p) for p in _papers()) + "\n", encoding="utf-8")
+    return papers
+
+
+def _settings(root: Path) -> Settings:
+    """Three areas' papers as one file source, the astronomy topic, small themes allowed."""
     return make_settings(
         root,
         themes={"min_theme_size": 3, "max_themes": 6},
-        sources=[file_source("papers", papers)],
+        sources=[file_source("papers", _write_papers(root))],
         topics=[TOPIC],
     )
 
@@ -169,8 +173,11 @@ def _mark(markdown: str, title: str) -> str:
     raise AssertionError(f"no contents row for {title!r}")
 
 
-def _continue(store: Store, theme: Theme, texts: dict[str, str], week: str) -> Theme:
-    """Run one week's continuity step for one theme; every paper on the same unit vector."""
+def _continue(
+    store: Store, theme: Theme, texts: dict[str, str], week: str, areas: tuple[str, ...] = ()
+) -> Theme:
+    """Run one week's continuity step for one theme; every paper on the same unit vector;
+    `areas`: the research areas themes may be named by."""
     direction = np.zeros(8, dtype=np.float32)
     direction[0] = 1.0
     papers = tuple(make_paper(pid, text) for pid, text in texts.items())
@@ -182,7 +189,12 @@ def _continue(store: Store, theme: Theme, texts: dict[str, str], week: str) -> T
     )
     before = earlier_weeks(week, 4)
     continued = continue_themes(
-        [theme], store.list_week_sections(before), week=loaded, assignments=[], earlier_weeks=before
+        [theme],
+        store.list_week_sections(before),
+        week=loaded,
+        assignments=[],
+        earlier_weeks=before,
+        area_names=areas,
     )
     store.save_week_sections(week, continued.sections, datetime(2025, 6, 23, tzinfo=UTC))
     return continued.themes[0]
@@ -244,6 +256,9 @@ def test_a_continued_name_that_fits_only_a_minority_of_the_theme_is_replaced() -
         assert (kept.theme_id, kept.label) == ("theme-old", "Audio codec")
 
 
+AREAS = ("Storage systems", "Speech recognition")
+
+
 def _area_theme(theme_id: str, label: str, terms: str, ids: list[str]) -> Theme:
     """A theme named by a research area (topics/areas.py), with its key phrases as terms."""
     return Theme(theme_id, label, tuple(terms.split(", ")), tuple(ids), ids[0])
@@ -256,9 +271,9 @@ def test_a_theme_named_by_area_continues_when_the_area_is_chosen_again() -> None
     again = {f"b{i}": "Key-value stores on persistent memory." for i in range(4)}
     with Store.open(":memory:") as store:
         old = _area_theme("theme-old", "Storage systems", "merge tree, ssd", list(first))
-        _continue(store, old, first, "2025-W23")
+        _continue(store, old, first, "2025-W23", AREAS)
         new = _area_theme("theme-b", "Storage systems", "key-value store", list(again))
-        kept = _continue(store, new, again, "2025-W24")
+        kept = _continue(store, new, again, "2025-W24", AREAS)
         assert (kept.theme_id, kept.label) == ("theme-old", "Storage systems")
 
 
@@ -269,12 +284,14 @@ def test_an_area_name_is_not_carried_over_to_a_theme_named_otherwise() -> None:
     again = {f"b{i}": "Log-structured merge trees on SSDs, again." for i in range(4)}
     with Store.open(":memory:") as store:
         old = _area_theme("theme-old", "Storage systems", "merge tree, ssd", list(first))
-        _continue(store, old, first, "2025-W23")
+        _continue(store, old, first, "2025-W23", AREAS)
         # The area was not chosen this week; its key phrases still describe the papers.
-        kept = _continue(store, _theme("theme-b", "merge tree", list(again)), again, "2025-W24")
+        kept = _continue(
+            store, _theme("theme-b", "merge tree", list(again)), again, "2025-W24", AREAS
+        )
         assert (kept.theme_id, kept.label) == ("theme-old", "merge tree")
         area = _area_theme("theme-c", "Storage systems", "lsm tree", list(again))
-        kept = _continue(store, area, again, "2025-W25")
+        kept = _continue(store, area, again, "2025-W25", AREAS)
         assert (kept.theme_id, kept.label) == ("theme-old", "Storage systems")
 
 
@@ -300,3 +317,38 @@ def test_topics_compare_names_themes_as_the_built_digest_does(tmp_path: Path) ->
             scored = tune.score_week(settings, store, embedder, week=week)
             predicted = {pid: s for pid, s in scored.sections.items() if s.startswith("theme: ")}
             assert predicted == shown, week
+
+
+@pytest.mark.parametrize("areas", ["off", "file"])
+def test_themes_are_named_by_the_configured_areas(tmp_path: Path, areas: str) -> None:
+    """`[themes] areas`: a file of the user's own area names names the themes it fits; "off"
+    leaves every theme its phrases."""
+    vocabulary = tmp_path / "areas.txt"
+    vocabulary.write_text(
+        "# a protein lab's areas\nProtein folding\nCompiler optimization\n"
+        "Galaxy formation\n",
+        encoding="utf-8",
+    )
+    settings = make_settings(
+        tmp_path,
+        themes={
+            "min_theme_size": 3,
+            "max_themes": 6,
+            "areas": str(vocabulary) if areas == "file" else "off",
+        },
+        sources=[file_source("papers", _write_papers(tmp_path))],
+        topics=[TOPIC],
+    )
+    embedder = FakeEmbedder()
+    with run.open_store(settings) as store:
+        _build_weeks(settings, store, embedder)
+    sidecar = Path(settings.paths.digests_dir) / "2025-W24.json"
+    themes = _themes_by_area({"json": json.loads(sidecar.read_text(encoding="utf-8"))})
+    names = {area: section["title"] for area, section in themes.items()}
+    if areas == "file":
+        assert names["protein"] == "Protein folding"
+        assert names["compiler"] == "Compiler optimization"
+        assert names["traffic"] not in ("Galaxy formation", "Compiler optimization")
+    else:
+        vocabulary_names = {"Protein folding", "Compiler optimization"}
+        assert not vocabulary_names & set(names.values()), names

@@ -182,3 +182,23 @@ Text = Annotated[str, Strict(), AfterValidator(_check_not_blank)]
 TimeZone = Annotated[str, Strict(), AfterValidator(_check_timezone)]
 Cron = Annotated[str, Strict(), AfterValidator(_check_cron)]
 EnvName = Annotated[str, Strict(), AfterValidator(_check_env_name)]
+
+
+def parse_area_names(text: str, *, source: str) -> tuple[str, ...]:
+    """Names from an areas file: one per line; blank lines and lines starting with `#` skipped.
+
+    A name given twice (ignoring case) is a mistake in the file: ValueError naming `source`
+    and the line, since two rows with one name would split its papers' votes.
+    """
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        name = raw.strip()
+        if not name or name.startswith("#"):
+            continue
+        key = name.casefold()
+        if key in seen:
+            raise ValueError(f"{source}:{number}: {name!r} repeats line {seen[key]}")
+        seen[key] = number
+        names.append(name)
+    return tuple(names)

@@ -47,6 +47,7 @@ from pipeline.config.rules import (
     _empty_to_none,
     _matching,
     _problem,
+    parse_area_names,
 )
 from pipeline.models import Topic
 
@@ -108,6 +109,25 @@ class ThemesSettings(_Section):
     min_theme_size: Annotated[int, Strict(), Field(ge=2)] = 3
     max_themes: Annotated[int, Strict(), Field(ge=1)] = 24
     seed: StrictInt = 0
+    # "builtin" (pipeline/data/areas.txt), "off", or a file of research-area names of your own.
+    areas: Text = "builtin"
+
+    @field_validator("areas")
+    @classmethod
+    def _check_areas(cls, value: str, info: ValidationInfo) -> str:
+        if value in ("builtin", "off"):
+            return value
+        base = info.context.get("base_dir") if isinstance(info.context, dict) else None
+        path = Path(value).expanduser()
+        path = (Path(base) / path).resolve() if base is not None else path
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = f'not "builtin", "off" or a readable file of area names: {exc}'
+            raise ValueError(reason) from None
+        if not parse_area_names(text, source=str(path)):
+            raise ValueError(f"{path} names no research area")
+        return str(path)
 
 
 class DigestSettings(_Section):

@@ -270,7 +270,7 @@ def continue_week_themes(
     a theme the same way.
     """
     rest = [i for i, a in enumerate(assignments) if a.primary is None]
-    areas = area_vectors(store, embedder, now=now)
+    areas = area_vectors(settings, store, embedder, now=now)
     themes, _ = find_week_themes(settings, week, rest, areas=areas)
     before = earlier_weeks(week.week, HISTORY_WEEKS)
     return continuity.continue_themes(
@@ -279,6 +279,7 @@ def continue_week_themes(
         week=week,
         assignments=assignments,
         earlier_weeks=before,
+        area_names=areas.names if areas is not None else (),
     )
 
 

@@ -168,10 +168,15 @@ def paper_ref_id(reference: str) -> str:
     return f"arxiv:{parsed[0]}" if parsed is not None else reference.strip()
 
 
-def area_vectors(store: Store, embedder: Embedder, *, now: datetime) -> areas_mod.Areas:
-    """The research areas that name discovered themes, with their vectors (cached in the store:
-    only the first build with a model embeds the few hundred names)."""
-    names = areas_mod.area_names()
+def area_vectors(
+    settings: Settings, store: Store, embedder: Embedder, *, now: datetime
+) -> areas_mod.Areas | None:
+    """The research areas that name discovered themes (`[themes] areas`), with their vectors
+    (cached in the store: only the first build with a model embeds the few hundred names);
+    None when naming by area is off."""
+    names = areas_mod.area_names(settings.themes.areas)
+    if not names:
+        return None
     items = [(f"area:{name}", content_hash(name), name) for name in names]
     vectors, _ = ensure_text_vectors(store, embedder, items, now=now)
     return areas_mod.Areas(names, vectors)

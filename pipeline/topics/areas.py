@@ -1,19 +1,20 @@
-"""Research-area names for discovered themes (pure, given vectors).
+"""Research-area names for discovered themes (pure, given vectors and texts).
 
 Extracted phrases name a theme by its words ("Subsystem and read", "Patient and insight"); a
-reader names it by its area ("Storage systems"). So a theme is named, when one fits, by the
-research area from a vocabulary of names a researcher would write (pipeline/data/areas.txt,
-written independently of this project's data) that its papers are closest to, measured against
-the rest of the week: each area's cosine to each paper less the area's mean cosine over the
-week (a broad area such as "Machine learning" is close to every paper, so raw cosine would
-always pick it), and a paper *fits* an area when the area is among its AREA_TOP highest by
-that score. (Dividing by the spread as well let areas nobody in the week is about win each
-paper's top on noise.) A
-theme takes the area with the highest mean score over its papers among those that
-fit at least MIN_AREA_FIT of them, score at least MIN_AREA_SCORE and lie within MIN_AREA_COSINE
-of their centroid; two themes never share a
-name (the better-fitting one keeps it). A theme no area fits keeps its extracted phrases.
-Imports only numpy.
+reader names it by its area ("Storage systems"). So a theme is named, when one fits, from a
+vocabulary of names a researcher would write (pipeline/data/areas.txt, written independently of
+this project's data; `[themes] areas` can name another file). Each area's cosine to each paper
+of the week, less the area's mean cosine over the week, scores how much the paper is about it
+(a broad area such as "Machine learning" is close to every paper, so raw cosine would always
+pick it; dividing by the spread as well let areas nobody in the week is about win on noise); a
+paper is near an area among its AREA_TOP best. An area is a candidate for a theme when it is
+near at least MIN_AREA_FIT of its papers, scores MIN_AREA_SCORE on average and lies within
+MIN_AREA_COSINE of the theme's centroid; then the texts must bear it out (`_grounded`): one of
+the papers uses the name as a phrase, every word of it is in MIN_WORD_SHARE of them, and
+MIN_AREA_FIT of them are near the area AND contain a word of the name that marks the theme.
+The theme takes the candidate with the best mean score times that share; two themes never share
+a name (the better pair keeps it). A theme no area fits keeps its extracted phrases
+(labels.name_groups). Imports numpy, config's file rules and phrases.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.config.rules import parse_area_names
 from pipeline.topics.phrases import singular
 
 #: A paper fits an area when the area is among its this many best (less the week's mean)...
@@ -49,6 +51,10 @@ DISTINCT_RATIO = 2.0
 #: ...and is in under this share of the week's papers: "learning" in a theme where every paper
 #: says it does not make "Continual learning" fit papers that never say "continual".
 COMMON_WORD_SHARE = 0.2
+#: At least this many of the theme's papers must use the name itself (its words together, in
+#: order, inflections and stop words aside): each word of "Quantum key distribution" or
+#: "Traffic simulation" is in papers on quantum theory or on network traffic, the area is not.
+MIN_PHRASE_PAPERS = 1
 #: Papers (the most central) and week papers the words are counted on.
 CHECK_PAPERS = 100
 WEEK_SAMPLE = 1000
@@ -62,31 +68,16 @@ class Areas:
     vectors: np.ndarray
 
 
-def parse_area_names(text: str, *, source: str) -> tuple[str, ...]:
-    """Names from an areas file: one per line; blank lines and lines starting with `#` skipped.
-
-    A name given twice (ignoring case) is a mistake in the file: ValueError naming `source`
-    and the line, since two rows with one name would split its papers' votes.
-    """
-    names: list[str] = []
-    seen: dict[str, int] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        name = raw.strip()
-        if not name or name.startswith("#"):
-            continue
-        key = name.casefold()
-        if key in seen:
-            raise ValueError(f"{source}:{number}: {name!r} repeats line {seen[key]}")
-        seen[key] = number
-        names.append(name)
-    return tuple(names)
-
-
 @functools.cache
-def area_names() -> tuple[str, ...]:
-    """The packaged vocabulary (pipeline/data/areas.txt)."""
-    text = resources.files("pipeline").joinpath("data/areas.txt").read_text("utf-8")
-    return parse_area_names(text, source=str(Path("pipeline/data/areas.txt")))
+def area_names(source: str = "builtin") -> tuple[str, ...]:
+    """The vocabulary `[themes] areas` names: "builtin" (pipeline/data/areas.txt) or a file
+    (checked when the config was loaded); "off" gives none."""
+    if source == "off":
+        return ()
+    if source == "builtin":
+        text = resources.files("pipeline").joinpath("data/areas.txt").read_text("utf-8")
+        return parse_area_names(text, source=str(Path("pipeline/data/areas.txt")))
+    return parse_area_names(Path(source).read_text(encoding="utf-8"), source=source)
 
 
 def name_by_area(
@@ -112,6 +103,7 @@ def name_by_area(
     unit_week = _unit(week_vectors)
     words = _Words(texts)
     name_words = [_words_of(name) for name in areas.names]
+    name_parts = [[_words_of(part) for part in _PARTS.split(name)] for name in areas.names]
     candidates: list[tuple[float, int, int]] = []  # (-score, group, area)
     for k, group in enumerate(groups):
         mean = scores[group].mean(axis=0)
@@ -119,10 +111,12 @@ def name_by_area(
         close = unit_areas @ centroid
         good = (in_top[group].mean(axis=0) >= MIN_AREA_FIT) & (mean >= MIN_AREA_SCORE)
         central = group[np.argsort(-(unit_week[group] @ centroid), kind="stable")[:CHECK_PAPERS]]
-        for column in np.flatnonzero(good & (close >= MIN_AREA_COSINE)):
-            grounded = _grounded(name_words[int(column)], central, in_top[:, column], words)
+        for area in (int(c) for c in np.flatnonzero(good & (close >= MIN_AREA_COSINE))):
+            grounded = _grounded(
+                name_words[area], name_parts[area], central, in_top[:, area], words
+            )
             if grounded is not None:
-                candidates.append((-float(mean[column]) * grounded, k, int(column)))
+                candidates.append((-float(mean[area]) * grounded, k, area))
     named: list[str | None] = [None] * len(groups)
     taken: set[int] = set()
     for _, k, area in sorted(candidates):  # best pairs first; ties by group, then area order
@@ -133,15 +127,21 @@ def name_by_area(
 
 
 def _grounded(
-    name: tuple[str, ...], rows: np.ndarray, in_top: np.ndarray, words: _Words
+    name: tuple[str, ...],
+    parts: Sequence[tuple[str, ...]],
+    rows: np.ndarray,
+    in_top: np.ndarray,
+    words: _Words,
 ) -> float | None:
     """How well a name's words bear out an area the vectors chose for the papers at `rows`:
-    None when a word is in under MIN_WORD_SHARE of them, or when under MIN_AREA_FIT of them
+    None when under MIN_PHRASE_PAPERS of them use the name itself (one of its `parts`, when
+    it joins two with "and"), when a word is in under
+    MIN_WORD_SHARE of them, or when under MIN_AREA_FIT of them
     both have the area among their best and contain one of the words that mark the group
     (DISTINCT_RATIO times as common there as in the week, and not common in the week: any
     word when none does). Else the
     share of papers that fit, times 1 + the share of the name's words that mark the group."""
-    if not name:
+    if not name or words.using(parts, rows) < MIN_PHRASE_PAPERS:
         return None
     share = {w: words.share(w, rows) for w in name}
     if min(share.values()) < MIN_WORD_SHARE:
@@ -160,6 +160,7 @@ def _grounded(
 
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_PARTS = re.compile(r",|\band\b")
 _STOP = frozenset(["a", "an", "and", "as", "by", "for", "from", "in", "of", "on", "the", "to"])
 
 
@@ -191,14 +192,29 @@ class _Words:
     def __init__(self, texts: Sequence[str]) -> None:
         self._texts = texts
         self._sets: dict[int, frozenset[str]] = {}
+        self._runs: dict[int, str] = {}
         n = len(texts)
         self._sample = np.unique(np.linspace(0, n - 1, min(n, WEEK_SAMPLE)).astype(int))
         self._week: dict[str, float] = {}
 
     def of(self, row: int) -> frozenset[str]:
         if row not in self._sets:
-            self._sets[row] = frozenset(_words_of(self._texts[row]))
+            self._read(row)
         return self._sets[row]
+
+    def using(self, parts: Sequence[Sequence[str]], rows: np.ndarray) -> int:
+        """How many of the texts at `rows` have one of the name's parts ("Speech and audio":
+        "speech", "audio") with its words together, in order."""
+        phrases = [f" {' '.join(part)} " for part in parts if part]
+        for row in rows:
+            if int(row) not in self._runs:
+                self._read(int(row))
+        return sum(any(p in self._runs[int(r)] for p in phrases) for r in rows)
+
+    def _read(self, row: int) -> None:
+        found = _words_of(self._texts[row])
+        self._sets[row] = frozenset(found)
+        self._runs[row] = f" {' '.join(found)} "
 
     def has_any(self, row: int, words: Sequence[str]) -> bool:
         found = self.of(row)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from pipeline.models import Assignment, Theme, Week, WeekSection
-from pipeline.topics import areas, cluster, labels
+from pipeline.topics import cluster, labels
 
 #: Cosine between theme centroids above which this week's theme is last week's theme again.
 SAME_THEME_SIMILARITY = 0.85
@@ -50,12 +50,14 @@ def continue_themes(
     week: Week,
     assignments: Sequence[Assignment],
     earlier_weeks: Sequence[str],
+    area_names: Collection[str] = (),
 ) -> Continuity:
     """Give recurring themes their earlier id and label; say what to remember of this week.
 
     `earlier_sections` are the stored sections of `earlier_weeks` (oldest first); the history
     counts each section key of this week over those weeks (empty when nothing earlier is known:
-    the first digest has no trend to show).
+    the first digest has no trend to show). `area_names`: the research areas themes may be
+    named by (topics/areas.py), whose names are chosen afresh each week, not carried over.
     """
     known = {s.key: s for s in earlier_sections if s.kind == "theme" and s.centroid is not None}
     own = theme_centroids(themes, week)
@@ -64,16 +66,16 @@ def continue_themes(
         members = themes[position].paper_ids[:LABEL_CHECK_PAPERS]
         return [week.papers[week.index[pid]].text for pid in members]
 
-    area_names = frozenset(areas.area_names())
+    areas = frozenset(area_names)
 
     def label_fits(position: str, old_key: str) -> bool:
         """Close in embedding space is not enough: the earlier label must still fit (a research
         area's name: be chosen again, or its key phrases still describe the papers)."""
         old = known[old_key]
-        if old.label in area_names and themes[int(position)].label == old.label:
+        if old.label in areas and themes[int(position)].label == old.label:
             return True
         # An area's name need not be in the texts: its key phrases are checked instead.
-        said = list(old.terms[:2]) if old.label in area_names else [old.label]
+        said = list(old.terms[:2]) if old.label in areas else [old.label]
         fit = labels.describes(said, sample(int(position)))
         return fit >= SAME_THEME_LABEL_SHARE
 
@@ -92,7 +94,7 @@ def continue_themes(
         if old is not None:
             texts = sample(i)
             # An area's name, this week's or the earlier one, is never replaced by phrases.
-            by_area = theme.label in area_names or old.label in area_names
+            by_area = theme.label in areas or old.label in areas
             still = (
                 not by_area
                 and labels.describes([old.label], texts) >= labels.NAME_FIT

@@ -127,7 +127,7 @@ def _partition(
     )
     rest = [i for i, a in enumerate(assignments) if a.primary is None]
     labelled = Week("labels", tuple(papers), vectors, {p.paper_id: i for i, p in enumerate(papers)})
-    areas = run.area_vectors(store, embedder, now=now)
+    areas = run.area_vectors(settings, store, embedder, now=now)
     themes, other = run.find_week_themes(settings, labelled, rest, areas=areas)
     where = cluster.theme_of_papers(themes, other)
     keys = [a.primary or where.get(a.paper_id, "other") for a in assignments]
