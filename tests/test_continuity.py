@@ -325,8 +325,7 @@ def test_themes_are_named_by_the_configured_areas(tmp_path: Path, areas: str) ->
     leaves every theme its phrases."""
     vocabulary = tmp_path / "areas.txt"
     vocabulary.write_text(
-        "# a protein lab's areas\nProtein folding\nCompiler optimization\n"
-        "Galaxy formation\n",
+        "# a protein lab's areas\nProtein folding\nCompiler optimization\nGalaxy formation\n",
         encoding="utf-8",
     )
     settings = make_settings(
