@@ -122,6 +122,20 @@ def test_a_name_whose_words_the_papers_do_not_use_is_refused() -> None:
     assert name_by_area([np.arange(0, 8)], week, vocabulary, texts=texts) == [NAMES[0]]
 
 
+def test_a_name_one_paper_uses_needs_an_area_close_to_the_theme(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    vocabulary, week = _world()
+    texts = ["speech recognition"] + ["recognition of speech"] * 7 + TEXTS[8:]
+    # The speech papers lie close around the area: one paper saying the name is enough...
+    assert name_by_area([np.arange(0, 8)], week, vocabulary, texts=texts) == [NAMES[0]]
+    # ...but not when "very close" is out of reach: then two must say it.
+    monkeypatch.setattr(areas, "CLOSE_AREA_COSINE", 1.01)
+    assert name_by_area([np.arange(0, 8)], week, vocabulary, texts=texts) == [None]
+    texts[1] = "speech recognition again"
+    assert name_by_area([np.arange(0, 8)], week, vocabulary, texts=texts) == [NAMES[0]]
+
+
 def test_a_paper_fits_a_name_only_with_a_word_that_marks_the_group() -> None:
     vocabulary = Areas(("Graph neural networks",), np.eye(DIM, dtype=np.float32)[:1])
     _, week = _world()
