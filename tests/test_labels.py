@@ -32,6 +32,16 @@ def test_name_groups_prefers_the_acronym_to_the_word_it_abbreviates() -> None:
     assert name_groups([group, SPEECH])[0].name == "LLM"
 
 
+def test_key_phrases_keep_acronyms_in_the_case_the_texts_write_them() -> None:
+    # Shown under the theme's name ("key phrases: LLM, ..."): "llm" was issue 17's complaint.
+    group = [
+        f"Large language models (LLMs), case{i}: language. LLM. RAG pipeline." for i in range(6)
+    ]
+    terms = name_groups([group, SPEECH])[0].terms
+    assert "LLM" in terms
+    assert not any(t in ("llm", "rag pipeline") for t in terms), terms
+
+
 def test_name_groups_leaves_out_a_second_half_the_whole_week_uses() -> None:
     # "dataset" is in every background paper: "Land cover and dataset" says no more than
     # "Land cover", which fits alone.

@@ -324,5 +324,6 @@ def match_themes(
 
 
 def _theme_id(terms: Sequence[str], members: Sequence[str]) -> str:
-    basis = "|".join(terms) if terms else "|".join(members)
+    # Lower-cased: key phrases show acronyms as written ("LLM"), ids stay as they were.
+    basis = "|".join(t.lower() for t in terms) if terms else "|".join(members)
     return "theme-" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:8]

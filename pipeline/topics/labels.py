@@ -393,4 +393,5 @@ def _shown_name(
     rest = tuple(t for t in terms if t not in lead)
     if not written_specially(name.split(" ", 1)[0]):  # "fMRI", "iPhone" keep their case
         name = name[:1].upper() + name[1:]
-    return GroupName(name, (lead + rest)[:4], fit)
+    terms = tuple(" ".join(surface.get(w, w) for w in t.split()) for t in (lead + rest)[:4])
+    return GroupName(name, terms, fit)
