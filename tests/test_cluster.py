@@ -305,7 +305,7 @@ def test_find_themes_over_the_linkage_sample_joins_the_rest_to_the_nearest_theme
 
 
 def _sampled(x: np.ndarray, ids: list[str]) -> set[str]:
-    rows, _ = cluster._linkage_groups(x, ids, seed=0)
+    rows, _, _ = cluster._linkage_groups(x, ids, seed=0)
     return {ids[int(i)] for g in rows for i in g}
 
 
@@ -398,32 +398,3 @@ def test_name_groups_keeps_a_lower_case_first_letter_and_series() -> None:
     name = name_groups([texts])[0].name
     assert name.startswith("fMRI")
     assert "series" in name
-
-
-def _bridged_week() -> tuple[np.ndarray, list[str], list[str], list[str]]:
-    """Areas A and B (cosine ~0.3 apart) and between them T, a topic's area close to both."""
-    rng = np.random.default_rng(3)
-    u = np.eye(1, 32, 0, dtype=np.float32)[0]
-    v = 0.3 * u + np.sqrt(1 - 0.3**2) * np.eye(1, 32, 1, dtype=np.float32)[0]
-    t = (u + v) / np.linalg.norm(u + v)
-    x = np.vstack([np.repeat(c[None, :], 6, axis=0) for c in (u, v, t)])
-    x += rng.normal(scale=0.04, size=x.shape).astype(np.float32)
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    ids = [f"arxiv:{i:03d}" for i in range(len(x))]
-    words = ["protein folding structure"] * 12 + ["speech recognition audio"] * 6
-    texts = [f"{w} variant{i}" for i, w in enumerate(words)]
-    return x, ids, texts, ids[12:]
-
-
-def test_adding_a_topic_moves_only_the_papers_it_takes() -> None:
-    # Issue 17: with T's papers taken by a new topic, A and B were clustered without them and
-    # split into two themes; the groups now come from the whole week, so the papers no topic
-    # takes keep their grouping whatever the topics take.
-    x, ids, texts, topic_ids = _bridged_week()
-    no_topic, _ = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=8)
-    rest = [i for i, p in enumerate(ids) if p not in topic_ids]
-    taken = [i for i, p in enumerate(ids) if p in topic_ids]
-    with_topic, _ = _themes_of(x, ids, texts, rest, taken=taken)
-    kept = set(ids) - set(topic_ids)
-    before = {frozenset(set(t.paper_ids) & kept) for t in no_topic} - {frozenset()}
-    assert {frozenset(t.paper_ids) for t in with_topic} == before

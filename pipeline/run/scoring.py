@@ -209,5 +209,6 @@ def find_week_themes(
         background_vectors=week.vectors[taken],
         background_ids=[week.papers[i].paper_id for i in taken],
         titles=[week.papers[i].title for i in rows],
+        background_titles=[week.papers[i].title for i in taken],
         areas=areas,
     )

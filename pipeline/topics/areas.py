@@ -91,11 +91,15 @@ def name_by_area(
     areas: Areas,
     *,
     texts: Sequence[str],
+    shown: Sequence[np.ndarray] | None = None,
 ) -> list[str | None]:
     """Each group's area name, or None when no area fits it (see the module docstring).
 
     `groups` are row indices into `week_vectors` and `texts`, the vectors and texts of every
     paper of the week (the groups' and the rest), which the areas' scores are measured against.
+    `shown` (row for row with `groups`: the part of each group a reader sees, when the group
+    is named whole): the area must also be near MIN_AREA_FIT of those papers, and their texts
+    bear it out (one of them using the name is enough).
     """
     if not groups or not len(areas.names) or week_vectors.shape[0] < 2:
         return [None] * len(groups)
@@ -121,6 +125,11 @@ def name_by_area(
             grounded = _grounded(
                 name_words[area], name_parts[area], central, in_top[:, area], words, using=using
             )
+            if grounded is not None and shown is not None:  # and by the papers a reader sees
+                seen = shown[k][:CHECK_PAPERS]
+                if _grounded(name_words[area], name_parts[area], seen, in_top[:, area], words,
+                             using=1) is None:  # fmt: skip
+                    grounded = None
             if grounded is not None:
                 candidates.append((-float(mean[area]) * grounded, k, area))
     named: list[str | None] = [None] * len(groups)

@@ -29,7 +29,7 @@ import numpy as np
 
 from pipeline.models import Theme
 from pipeline.topics.areas import Areas, name_by_area
-from pipeline.topics.labels import GroupName, name_groups
+from pipeline.topics.labels import NAME_FIT, GroupName, describes, name_groups
 
 #: Average linkage stops merging two groups when the mean cosine between their papers is
 #: under this (cosine distance 0.6). Related abstracts of one field sit at 0.4–0.5.
@@ -63,6 +63,7 @@ def find_themes(
     background_vectors: np.ndarray | None = None,
     background_ids: Sequence[str] | None = None,
     titles: Sequence[str] | None = None,
+    background_titles: Sequence[str] | None = None,
     areas: Areas | None = None,
 ) -> tuple[list[Theme], list[str]]:
     """Cluster the papers; return the themes (largest first) and the ids left in "Other".
@@ -95,8 +96,8 @@ def find_themes(
     context = None
     if background_ids is not None and background_vectors is not None and len(background_ids):
         context = (list(background_ids), np.asarray(background_vectors, dtype=np.float32))
-    groups, leftovers = _linkage_groups(x, ids, seed=seed, context=context)
-    groups, rest_rows = _shown(x, groups, min_theme_size=min_theme_size)
+    groups, whole, leftovers = _linkage_groups(x, ids, seed=seed, context=context)
+    groups, whole, rest_rows = _shown(x, groups, whole, min_theme_size=min_theme_size)
     groups = _absorb(x, groups, sorted(leftovers + rest_rows))
     if not groups:
         return [], ids
@@ -113,9 +114,20 @@ def find_themes(
     label_papers = [LABEL_PAPERS] * len(groups)
     for k in by_size[max_themes:]:
         label_papers[k] = MINOR_LABEL_PAPERS
-    names = _name(x, docs, groups, bg, row_titles, seed=seed, label_papers=label_papers)
+    # A week the linkage samples is named by the shown papers: its groups are partly guessed
+    # by centroid anyway, and naming twice (the fallback below) cost 30 % of a 10k build.
+    if context is None or len(ids) + len(context[0]) > LINKAGE_SAMPLE:
+        names = _name(x, docs, groups, bg, row_titles, seed=seed, label_papers=label_papers)
+        named_by = groups
+    else:
+        names, named_by = _name_whole(
+            x, docs, groups, whole, (week_vectors, background, background_titles),
+            row_titles, seed=seed, label_papers=label_papers,
+        )  # fmt: skip
     if areas is not None:  # the research area that fits a group names it (topics/areas.py)
-        by_area = name_by_area(groups, week_vectors, areas, texts=[*docs, *background])
+        by_area = name_by_area(
+            named_by, week_vectors, areas, texts=[*docs, *background], shown=groups
+        )
         names = [
             GroupName(area, name.terms or (area,), name.fit) if area else name
             for name, area in zip(names, by_area, strict=True)
@@ -168,6 +180,49 @@ def _name(
     )
 
 
+def _name_whole(
+    x: np.ndarray,
+    docs: Sequence[str],
+    groups: Sequence[np.ndarray],
+    whole: Sequence[np.ndarray],
+    week: tuple[np.ndarray, Sequence[str], Sequence[str] | None],
+    titles: Sequence[str] | None,
+    *,
+    seed: int,
+    label_papers: Sequence[int],
+) -> tuple[list[GroupName], list[np.ndarray]]:
+    """Names of the shown `groups` taken from their `whole` groups (the papers the topics took
+    included), so a name does not change with the config; and the rows each was named by.
+
+    `week`: the week's vectors (the rows, then the taken papers), the taken papers' texts and
+    titles. A group whose name fits under NAME_FIT of its shown papers (it names what the
+    topics took) is named by its shown papers alone (all such groups in one pass). Only for
+    weeks the linkage does not sample: `whole` holds every paper of such a week's groups.
+    """
+    vectors, taken_texts, taken_titles = week
+    all_titles = None
+    if titles is not None:
+        taken = taken_titles if taken_titles is not None else [""] * len(taken_texts)
+        all_titles = [*titles, *taken]
+    nothing: tuple[list[str], np.ndarray] = ([], np.zeros((0, x.shape[1]), dtype=np.float32))
+    names = _name(vectors, [*docs, *taken_texts], whole, nothing, all_titles, seed=seed,
+                  label_papers=label_papers)  # fmt: skip
+    named_by = list(whole)
+    # A name must fit most of the papers shown under it.
+    misfits = [
+        k
+        for k, name in enumerate(names)
+        if not name.name or describes([name.name], [docs[i] for i in groups[k]]) < NAME_FIT
+    ]
+    if misfits:  # named by their shown papers alone, all in one pass
+        background = (list(taken_texts), np.asarray(vectors[len(x) :], dtype=np.float32))
+        again = _name(x, docs, [groups[k] for k in misfits], background, titles, seed=seed,
+                      label_papers=[label_papers[k] for k in misfits])  # fmt: skip
+        for k, name in zip(misfits, again, strict=True):
+            names[k], named_by[k] = name, groups[k]
+    return names, named_by
+
+
 def _themes(
     x: np.ndarray, ids: Sequence[str], groups: Sequence[np.ndarray], names: Sequence[GroupName]
 ) -> list[Theme]:
@@ -217,8 +272,10 @@ def _linkage_groups(
     *,
     seed: int,
     context: tuple[list[str], np.ndarray] | None = None,
-) -> tuple[list[np.ndarray], list[int]]:
-    """Average-linkage groups of the (sampled) rows, and the rows left out of the sample.
+) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
+    """Average-linkage groups of the (sampled) rows, the same groups whole (context rows
+    included, numbered after the rows: n + i is context row i), and the rows left out of the
+    sample.
 
     With `context` (ids and vectors of other papers of the week) the linkage runs over the
     rows and the context together, in id order, and each group keeps only its rows of `x`.
@@ -246,20 +303,21 @@ def _linkage_groups(
         tree = linkage(squareform(distance, checks=False), method="average")
     cut = fcluster(tree, t=1.0 - MIN_LINK_SIMILARITY, criterion="distance")
     own = order[rows]  # each sampled row's index among the caller's rows (≥ n: context)
-    groups = [np.sort(own[(cut == k) & (own < n)]) for k in np.unique(cut)]
-    groups = [g for g in groups if len(g)]
+    pairs = [(np.sort(own[(cut == k) & (own < n)]), np.sort(own[cut == k])) for k in np.unique(cut)]
+    pairs = sorted((p for p in pairs if len(p[0])), key=lambda p: int(p[0][0]))
     left_out = sorted(set(range(n)) - set(own.tolist()))
-    return sorted(groups, key=lambda g: int(g[0])), left_out
+    return [p[0] for p in pairs], [p[1] for p in pairs], left_out
 
 
 def _shown(
-    x: np.ndarray, groups: list[np.ndarray], *, min_theme_size: int
-) -> tuple[list[np.ndarray], list[int]]:
-    """The groups that can be themes (big enough and coherent) and the rows of the others."""
-    shown = [g for g in groups if len(g) >= min_theme_size and cohesion(x[g]) >= MIN_COHESION]
-    kept = {int(g[0]) for g in shown}
-    rest = [int(i) for g in groups if int(g[0]) not in kept for i in g]
-    return shown, rest
+    x: np.ndarray, groups: list[np.ndarray], whole: list[np.ndarray], *, min_theme_size: int
+) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
+    """The groups that can be themes (big enough and coherent), the same groups `whole`, and
+    the rows of the others."""
+    can = [len(g) >= min_theme_size and cohesion(x[g]) >= MIN_COHESION for g in groups]
+    shown = [g for g, ok in zip(groups, can, strict=True) if ok]
+    rest = [int(i) for g, ok in zip(groups, can, strict=True) if not ok for i in g]
+    return shown, [w for w, ok in zip(whole, can, strict=True) if ok], rest
 
 
 def _absorb(x: np.ndarray, groups: list[np.ndarray], leftovers: list[int]) -> list[np.ndarray]:
