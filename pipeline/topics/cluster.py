@@ -11,12 +11,15 @@ of the demo weeks' other papers, KMeans 40–48 %; benchmarks/README.md). A grou
 that does not hang together (`cohesion` under MIN_COHESION) or is too small to be a theme is
 not shown: its papers join the nearest theme when close to its centroid, else go to "Other"
 (issue 17: a grab-bag under a made-up name is worse than an honest "Other"); so is a group no
-name fits (labels.name_groups). Weeks over
+name fits (labels.name_groups). A group is named by the research area that fits it
+(topics/areas.py), else by its phrases; both are taken from the whole group, the papers the
+topics took included, while the name fits most of the papers shown, so a topic taking a few of
+a theme's papers does not rename it (`_name_whole`). Weeks over
 LINKAGE_SAMPLE papers are clustered on a sample chosen by hashing paper ids (stable when papers
 come and go); the rest join the nearest theme. Every group that coheres and has a name is a
 theme, however many there are: the digest shows the `max_themes` largest in full and lists the
 others compactly ("More themes") rather than sending their papers to "Other".
-SciPy/scikit-learn are imported lazily. Imports only labels, models and numpy.
+SciPy/scikit-learn are imported lazily. Imports only areas, labels, models and numpy.
 """
 
 from __future__ import annotations
