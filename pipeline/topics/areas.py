@@ -119,14 +119,14 @@ def name_by_area(
         centroid = _unit(unit_week[group].mean(axis=0, keepdims=True))[0]
         close = unit_areas @ centroid
         good = (in_top[group].mean(axis=0) >= MIN_AREA_FIT) & (mean >= MIN_AREA_SCORE)
-        central = group[np.argsort(-(unit_week[group] @ centroid), kind="stable")[:CHECK_PAPERS]]
+        central = _most_central(group, unit_week)
         for area in (int(c) for c in np.flatnonzero(good & (close >= MIN_AREA_COSINE))):
             using = 1 if close[area] >= CLOSE_AREA_COSINE else MIN_PHRASE_PAPERS
             grounded = _grounded(
                 name_words[area], name_parts[area], central, in_top[:, area], words, using=using
             )
             if grounded is not None and shown is not None:  # and by the papers a reader sees
-                seen = shown[k][:CHECK_PAPERS]
+                seen = _most_central(shown[k], unit_week)
                 if _grounded(name_words[area], name_parts[area], seen, in_top[:, area], words,
                              using=1) is None:  # fmt: skip
                     grounded = None
@@ -139,6 +139,12 @@ def name_by_area(
             named[k] = areas.names[area]
             taken.add(area)
     return named
+
+
+def _most_central(rows: np.ndarray, unit_week: np.ndarray) -> np.ndarray:
+    """The CHECK_PAPERS of `rows` closest to their centroid."""
+    centroid = unit_week[rows].mean(axis=0)
+    return rows[np.argsort(-(unit_week[rows] @ centroid), kind="stable")[:CHECK_PAPERS]]
 
 
 def _grounded(

@@ -83,7 +83,9 @@ def find_themes(
     that many in full.
 
     `areas` (research-area names and vectors, topics/areas.py): a group an area fits is named
-    by it, whether or not a phrase names it; the others keep their phrases.
+    by it, whether or not a phrase names it; the others keep their phrases. Both names come
+    from the whole group, `background_titles` (the taken papers', row for row) included, on
+    weeks the linkage does not sample (`_name_whole`).
 
     `background_ids` (the background papers' ids, row for row, with `background_vectors`): the
     groups are then found among ALL the week's papers and only the papers passed in are shown.
@@ -128,8 +130,9 @@ def find_themes(
             row_titles, seed=seed, label_papers=label_papers,
         )  # fmt: skip
     if areas is not None:  # the research area that fits a group names it (topics/areas.py)
+        shown = None if named_by is groups else groups  # named whole: check what is shown
         by_area = name_by_area(
-            named_by, week_vectors, areas, texts=[*docs, *background], shown=groups
+            named_by, week_vectors, areas, texts=[*docs, *background], shown=shown
         )
         names = [
             GroupName(area, name.terms or (area,), name.fit) if area else name
