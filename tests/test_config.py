@@ -13,6 +13,7 @@ import pytest
 from pipeline.config import Settings, add_topic_paper, load_settings
 from pipeline.errors import ConfigError
 from pipeline.models import Topic
+from pipeline.topics.areas import area_names
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -506,6 +507,10 @@ def test_themes_areas_accepts_builtin_off_or_a_file_relative_to_the_config(
     (tmp_path / "fields.txt").write_text("# my field\nPhotonics\nLaser physics\n", "utf-8")
     mine = load_settings(write_config(tmp_path, '[themes]\nareas = "fields.txt"\n'))
     assert mine.themes.areas == str((tmp_path / "fields.txt").resolve())
+    # A file saved with a byte-order mark (Windows editors) reads the same.
+    (tmp_path / "bom.txt").write_text("\ufeffPhotonics\nLaser physics\n", "utf-8")
+    bom = load_settings(write_config(tmp_path, '[themes]\nareas = "bom.txt"\n'))
+    assert area_names(bom.themes.areas) == ("Photonics", "Laser physics")
 
 
 def test_a_bad_areas_file_is_a_config_problem_naming_it(tmp_path: Path) -> None:

@@ -121,7 +121,7 @@ class ThemesSettings(_Section):
         path = Path(value).expanduser()
         path = (Path(base) / path).resolve() if base is not None else path
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             reason = f'not "builtin", "off" or a readable file of area names: {exc}'
             raise ValueError(reason) from None

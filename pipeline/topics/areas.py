@@ -82,7 +82,7 @@ def area_names(source: str = "builtin") -> tuple[str, ...]:
     if source == "builtin":
         text = resources.files("pipeline").joinpath("data/areas.txt").read_text("utf-8")
         return parse_area_names(text, source=str(Path("pipeline/data/areas.txt")))
-    return parse_area_names(Path(source).read_text(encoding="utf-8"), source=source)
+    return parse_area_names(Path(source).read_text(encoding="utf-8-sig"), source=source)
 
 
 def name_by_area(
