@@ -67,7 +67,7 @@ WEEK_SAMPLE = 1000
 
 @dataclass(frozen=True)
 class Areas:
-    """Area names and their unit vectors (row i is names[i])."""
+    """Area names and their vectors (row i is names[i]; any length, they are normalised)."""
 
     names: tuple[str, ...]
     vectors: np.ndarray
@@ -103,16 +103,16 @@ def name_by_area(
     """
     if not groups or not len(areas.names) or week_vectors.shape[0] < 2:
         return [None] * len(groups)
-    scores = _centred(week_vectors, areas.vectors)
+    unit_areas = _unit(areas.vectors)
+    unit_week = _unit(week_vectors)
+    cosine = unit_week @ unit_areas.T
+    scores = cosine - cosine.mean(axis=0)  # less each area's mean over the week
     top = min(AREA_TOP, scores.shape[1])
     best = np.argpartition(-scores, top - 1, axis=1)[:, :top]
     in_top = np.zeros(scores.shape, dtype=bool)
     np.put_along_axis(in_top, best, True, axis=1)
-    unit_areas = _unit(areas.vectors)
-    unit_week = _unit(week_vectors)
     words = _Words(texts)
-    name_words = [_words_of(name) for name in areas.names]
-    name_parts = [[_words_of(part) for part in _PARTS.split(name)] for name in areas.names]
+    name_words, name_parts = _name_words(areas.names)
     candidates: list[tuple[float, int, int]] = []  # (-score, group, area)
     for k, group in enumerate(groups):
         mean = scores[group].mean(axis=0)
@@ -141,6 +141,16 @@ def name_by_area(
     return named
 
 
+@functools.cache
+def _name_words(
+    names: tuple[str, ...],
+) -> tuple[list[tuple[str, ...]], list[list[tuple[str, ...]]]]:
+    """Each name's words and the words of each of its parts, read once per vocabulary."""
+    return [_words_of(name) for name in names], [
+        [_words_of(part) for part in _PARTS.split(name)] for name in names
+    ]
+
+
 def _most_central(rows: np.ndarray, unit_week: np.ndarray) -> np.ndarray:
     """The CHECK_PAPERS of `rows` closest to their centroid."""
     centroid = unit_week[rows].mean(axis=0)
@@ -156,14 +166,14 @@ def _grounded(
     *,
     using: int,
 ) -> float | None:
-    """How well a name's words bear out an area the vectors chose for the papers at `rows`:
-    None when under `using` of them use the name itself (one of its `parts`, when it joins
-    two with "and"), when a word is in under
-    MIN_WORD_SHARE of them, or when under MIN_AREA_FIT of them
-    both have the area among their best and contain one of the words that mark the group
-    (DISTINCT_RATIO times as common there as in the week, and not common in the week: any
-    word when none does). Else the
-    share of papers that fit, times 1 + the share of the name's words that mark the group."""
+    """How well a name's words bear out an area the vectors chose for the papers at `rows`.
+
+    None when under `using` of them use the name itself (one of its `parts`, when it joins two
+    with "and"), when a word is in under MIN_WORD_SHARE of them, or when under MIN_AREA_FIT of
+    them both have the area among their best and contain one of the words that mark the group
+    (DISTINCT_RATIO times as common there as in the week, and not common in the week: any word
+    when none does). Else the share of papers that fit, times 1 + the share of the name's words
+    that mark the group."""
     if not name or words.using(parts, rows) < using:
         return None
     share = {w: words.share(w, rows) for w in name}
@@ -250,13 +260,6 @@ class _Words:
         if word not in self._week:
             self._week[word] = self.share(word, self._sample)
         return self._week[word]
-
-
-def _centred(week_vectors: np.ndarray, area_vectors: np.ndarray) -> np.ndarray:
-    """Cosine of every paper to every area less the area's mean cosine over the week."""
-    cosine = _unit(week_vectors) @ _unit(area_vectors).T
-    centred: np.ndarray = cosine - cosine.mean(axis=0)
-    return centred
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
