@@ -109,6 +109,7 @@ def find_themes(
     # Sorted, so the sample (and the labels) do not depend on the order papers arrive in.
     # Background papers without vectors count for the phrases' contrast, not their vectors.
     week_vectors = x if background_vectors is None else np.vstack([x, background_vectors])
+    week_texts = [*docs, *background]
     if background_vectors is None:
         background_vectors = np.zeros((len(background), x.shape[1]), dtype=np.float32)
     bg = (list(background), np.asarray(background_vectors, dtype=np.float32))
@@ -125,15 +126,17 @@ def find_themes(
         names = _name(x, docs, groups, bg, row_titles, seed=seed, label_papers=label_papers)
         named_by = groups
     else:
+        week_titles = None
+        if row_titles is not None:
+            taken_titles = background_titles or [""] * len(background)
+            week_titles = [*row_titles, *taken_titles]
         names, named_by = _name_whole(
-            x, docs, groups, whole, (week_vectors, background, background_titles),
-            row_titles, seed=seed, label_papers=label_papers,
+            x, docs, groups, whole, bg, row_titles, (week_vectors, week_texts, week_titles),
+            seed=seed, label_papers=label_papers,
         )  # fmt: skip
     if areas is not None:  # the research area that fits a group names it (topics/areas.py)
         shown = None if named_by is groups else groups  # named whole: check what is shown
-        by_area = name_by_area(
-            named_by, week_vectors, areas, texts=[*docs, *background], shown=shown
-        )
+        by_area = name_by_area(named_by, week_vectors, areas, texts=week_texts, shown=shown)
         names = [
             GroupName(area, name.terms or (area,), name.fit) if area else name
             for name, area in zip(names, by_area, strict=True)
@@ -191,8 +194,9 @@ def _name_whole(
     docs: Sequence[str],
     groups: Sequence[np.ndarray],
     whole: Sequence[np.ndarray],
-    week: tuple[np.ndarray, Sequence[str], Sequence[str] | None],
+    background: tuple[list[str], np.ndarray],
     titles: Sequence[str] | None,
+    week: tuple[np.ndarray, Sequence[str], Sequence[str] | None],
     *,
     seed: int,
     label_papers: Sequence[int],
@@ -200,18 +204,15 @@ def _name_whole(
     """Names of the shown `groups` taken from their `whole` groups (the papers the topics took
     included), so a name does not change with the config; and the rows each was named by.
 
-    `week`: the week's vectors (the rows, then the taken papers), the taken papers' texts and
-    titles. A group whose name fits under NAME_FIT of its shown papers (it names what the
-    topics took) is named by its shown papers alone (all such groups in one pass). Only for
-    weeks the linkage does not sample: `whole` holds every paper of such a week's groups.
+    `background`: the taken papers' texts and vectors; `week`: the week's vectors, texts and
+    titles (the rows', then the taken papers'). A group whose name fits under NAME_FIT of its
+    shown papers (it names what the topics took) is named by its shown papers alone (all such
+    groups in one pass). Only for weeks the linkage does not sample: `whole` holds every
+    paper of such a week's groups.
     """
-    vectors, taken_texts, taken_titles = week
-    all_titles = None
-    if titles is not None:
-        taken = taken_titles if taken_titles is not None else [""] * len(taken_texts)
-        all_titles = [*titles, *taken]
+    vectors, texts, week_titles = week
     nothing: tuple[list[str], np.ndarray] = ([], np.zeros((0, x.shape[1]), dtype=np.float32))
-    names = _name(vectors, [*docs, *taken_texts], whole, nothing, all_titles, seed=seed,
+    names = _name(vectors, texts, whole, nothing, week_titles, seed=seed,
                   label_papers=label_papers)  # fmt: skip
     named_by = list(whole)
     # A name must fit most of the papers shown under it.
@@ -221,7 +222,6 @@ def _name_whole(
         if not name.name or describes([name.name], [docs[i] for i in groups[k]]) < NAME_FIT
     ]
     if misfits:  # named by their shown papers alone, all in one pass
-        background = (list(taken_texts), np.asarray(vectors[len(x) :], dtype=np.float32))
         again = _name(x, docs, [groups[k] for k in misfits], background, titles, seed=seed,
                       label_papers=[label_papers[k] for k in misfits])  # fmt: skip
         for k, name in zip(misfits, again, strict=True):
