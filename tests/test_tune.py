@@ -391,7 +391,27 @@ def test_compare_reports_a_renamed_theme_once_not_as_moved_papers() -> None:
     assert comparison.sizes["theme: Phishing detection and LLM"] == (6, 7)
     text = tune.describe_comparison(comparison, "other.toml")
     assert "2 papers change section" in text
-    assert "theme: Phishing detection and LLM → theme: LLM and phishing detection" in text
+    assert (
+        "theme: Phishing detection and LLM → theme: LLM and phishing detection"
+        "  (1 paper from theme: Binary gender)" in text
+    )
+
+
+def test_compare_says_why_a_theme_was_renamed_or_that_nothing_explains_it() -> None:
+    # Issue 17: a rename counts as a move only when its name changes without reason, so the
+    # report says what the renamed theme gave away or took in, or that only its name changed.
+    before = {f"a{i}": "theme: Pilot and engagement" for i in range(7)}
+    before |= {f"b{i}": "theme: Time series" for i in range(4)}
+    after = {f"a{i}": "theme: Pilot and student" for i in range(5)}
+    after |= {"a5": "speech", "a6": "speech"}
+    after |= {f"b{i}": "theme: Recurrent networks" for i in range(4)}
+    comparison = tune.compare_configs(_sections("W", before), _sections("W", after))
+    text = tune.describe_comparison(comparison, "other.toml")
+    assert "theme: Pilot and engagement → theme: Pilot and student  (2 papers to speech)" in text
+    assert (
+        "theme: Time series → theme: Recurrent networks  (the same papers: only the name changed)"
+        in text
+    )
 
 
 def test_compare_does_not_call_a_theme_that_lost_most_papers_renamed() -> None:

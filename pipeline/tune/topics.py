@@ -167,6 +167,21 @@ def pair_by_overlap(
     return pairs
 
 
+def _why_renamed(comparison: Comparison, old: str, new: str) -> str:
+    """What changed in a renamed theme's papers: those it gave to or took from other sections
+    ("1 paper to speech"), or that only the name changed (issue 17: a rename counts as a move
+    when nothing explains it)."""
+    gave = Counter(after for _, _, before, after in comparison.moved if before == old)
+    took = Counter(before for _, _, before, after in comparison.moved if after == new)
+    reasons = [f"{_papers(n)} to {section}" for section, n in sorted(gave.items())]
+    reasons += [f"{_papers(n)} from {section}" for section, n in sorted(took.items())]
+    return ", ".join(reasons) or "the same papers: only the name changed"
+
+
+def _papers(n: int) -> str:
+    return f"{n} paper" if n == 1 else f"{n} papers"
+
+
 def describe_comparison(comparison: Comparison, other: str) -> str:
     """The comparison as lines: moved papers, renamed themes, each section's size before →
     after."""
@@ -174,7 +189,10 @@ def describe_comparison(comparison: Comparison, other: str) -> str:
     lines += [f"  {pid}  {old} → {new}  {title[:60]}" for pid, title, old, new in comparison.moved]
     if comparison.renamed:
         lines.append("themes renamed (most of their papers stay):")
-        lines += [f"  {old} → {new}" for old, new in sorted(comparison.renamed.items())]
+        lines += [
+            f"  {old} → {new}  ({_why_renamed(comparison, old, new)})"
+            for old, new in sorted(comparison.renamed.items())
+        ]
     lines.append("sections (papers before → after):")
     lines += [f"  {key:40} {a:4d} → {b:4d}" for key, (a, b) in comparison.sizes.items() if a or b]
     return "\n".join(lines)
