@@ -7,7 +7,9 @@ move to another theme when one topic is added to the config.
 For each demo week: the papers no topic takes are clustered as `digest build` does; then again
 with examples/demo.toml plus a "Speech and audio" topic (the edit of issue 17). A paper counts as
 regrouped when its theme under the second config is not the one its first theme mapped to (old
-and new themes paired one-to-one by shared papers, "Other" included). `--titles` writes every
+and new themes paired one-to-one by shared papers, "Other" included). A paired theme whose name
+changed is a rename: with a reason when it gave papers to or took papers from another section,
+without one when only its name changed (issue 17 counts only the latter as moves). `--titles` writes every
 theme's titles, the file benchmarks/labels/theme-judgements.jsonl was judged from.
 Reads a copy of the store; writes nothing else.
 """
@@ -85,6 +87,30 @@ def regrouped(before: Mapping[str, str], after: Mapping[str, str]) -> tuple[int,
     return sum(1 for p in common if pairs.get(before[p]) != after[p]), len(common)
 
 
+def renames(
+    before: Mapping[str, str],
+    after: Mapping[str, str],
+    names_before: Mapping[str, str],
+    names_after: Mapping[str, str],
+) -> tuple[int, int]:
+    """Papers of themes paired by overlap whose name changed: (with a reason: the theme gave
+    papers to or took papers from another section, without one: only the name changed)."""
+    pairs = pair_by_overlap(before, after)
+    reason = no_reason = 0
+    for old, new in pairs.items():
+        if old == "other" or names_before.get(old) == names_after.get(new):
+            continue
+        stay = sum(1 for p in before if before[p] == old and after.get(p) == new)
+        changed = any(before[p] == old for p in before if after.get(p) != new) or any(
+            after[p] == new for p in after if before.get(p) != old
+        )
+        if changed:
+            reason += stay
+        else:
+            no_reason += stay
+    return reason, no_reason
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, default=ROOT / "data/demo/pipeline.sqlite3")
@@ -109,15 +135,22 @@ def main() -> None:
             configs[name] = load_settings(folder / "config.toml")
         for week in WEEKS:
             before, themes, titles, rows = week_themes(configs["demo"], week)
-            after, _, _, _ = week_themes(configs["demo+speech"], week)
+            after, themes_after, _, _ = week_themes(configs["demo+speech"], week)
             records.extend(rows)
             moved, common = regrouped(before, after)
+            reason, no_reason = renames(
+                before,
+                after,
+                {t.theme_id: t.label for t in themes},
+                {t.theme_id: t.label for t in themes_after},
+            )
             n_other = sum(1 for v in before.values() if v == "other")
             print(
                 f"{week}: {len(titles)} papers, {len(before)} to themes, {len(themes)} themes, "
                 f"Other {n_other} ({n_other / max(len(before), 1):.0%}); with a speech topic "
                 f"{len(set(before) - set(after))} taken, {moved} of {common} others regrouped "
-                f"({moved / max(common, 1):.1%})"
+                f"({moved / max(common, 1):.1%}); renamed: {reason} papers in themes that gave "
+                f"or took papers, {no_reason} in themes whose papers stayed the same"
             )
             for theme in themes:
                 lines.append(f"\n## {week} {theme.label} ({len(theme.paper_ids)} papers)")
