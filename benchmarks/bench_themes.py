@@ -9,8 +9,8 @@ with examples/demo.toml plus a "Speech and audio" topic (the edit of issue 17). 
 regrouped when its theme under the second config is not the one its first theme mapped to (old
 and new themes paired one-to-one by shared papers, "Other" included). A paired theme whose name
 changed is a rename: with a reason when it gave papers to or took papers from another section,
-without one when only its name changed (issue 17 counts only the latter as moves). `--titles` writes every
-theme's titles, the file benchmarks/labels/theme-judgements.jsonl was judged from.
+without one when only its name changed (issue 17 counts only the latter as moves). `--titles`
+writes every theme's titles, the file benchmarks/labels/theme-judgements.jsonl was judged from.
 Reads a copy of the store; writes nothing else.
 """
 
