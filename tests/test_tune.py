@@ -15,6 +15,7 @@ from pipeline import run, tune
 from pipeline.cli import cli
 from pipeline.config import add_topic_paper, load_settings
 from pipeline.errors import ParseError
+from pipeline.ingest.ids import normalize_title
 from pipeline.ingest.normalize import update_paper
 from pipeline.models import Paper, Theme
 from pipeline.store import Store
@@ -124,8 +125,11 @@ def _store_week(config: Path) -> None:
         make_paper("arxiv:2506.00002", "Graph neural network", "message passing graph"),
         make_paper("arxiv:2506.00003", "Protein folding", "amino acid structure"),
     ]
+    keys = {p.paper_id: normalize_title(p.title) for p in papers}  # as ingest stores them
     with Store.open(settings.database_path) as store:
-        store.upsert_papers(papers, "test", run.datetime.now(run.UTC), merge=update_paper)
+        store.upsert_papers(
+            papers, "test", run.datetime.now(run.UTC), merge=update_paper, title_keys=keys
+        )
 
 
 def test_explain_command_shows_scores_and_verdict(setup: tuple[Path, Path]) -> None:
@@ -293,6 +297,23 @@ def test_explain_accepts_what_a_digest_shows(setup: tuple[Path, Path], reference
     assert result.exit_code == 0, result.output
     assert result.output.startswith("arxiv:2506.00002: Graph neural network")
     assert "in section topic graphs" in result.output
+
+
+def test_explain_and_mark_accept_a_title_copied_from_the_digest(
+    setup: tuple[Path, Path],
+) -> None:
+    # A digest lists themes' papers by title only: the title is what a reader can copy.
+    config, _ = setup
+    _store_week(config)
+    base = ["--config", str(config)]
+    result = CliRunner().invoke(cli, [*base, "explain", "  graph NEURAL network. "])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("arxiv:2506.00002: Graph neural network")
+    marked = CliRunner().invoke(cli, [*base, "mark", "Protein folding", "--topic", "speech"])
+    assert marked.exit_code == 1 and "no stored paper 'Protein folding'" in marked.output
+    marked = CliRunner().invoke(cli, [*base, "mark", "Graph neural network", "--topic", "speech"])
+    assert marked.exit_code == 0, marked.output
+    assert load_settings(config).topics[0].examples == ("arxiv:2506.00002",)
 
 
 def _speech_store(tmp_path: Path) -> tuple[Path, list[str]]:

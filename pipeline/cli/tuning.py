@@ -95,7 +95,8 @@ def topics_cmd(ctx: click.Context, week: str | None, other_config: Path | None) 
 def explain_cmd(ctx: click.Context, paper: str) -> None:
     """Where one stored paper landed, the evidence per topic, and what would move it.
 
-    PAPER is what a digest shows: arxiv:2506.13755, 2506.13755v2, or an abs/pdf link.
+    PAPER is what a digest shows: arxiv:2506.13755, 2506.13755v2, an abs/pdf link, or the
+    paper's title.
 
     Example: digest explain https://arxiv.org/abs/2506.13755
     """
@@ -119,7 +120,8 @@ def explain_cmd(ctx: click.Context, paper: str) -> None:
 def mark_cmd(ctx: click.Context, paper: str, slug: str, counter: bool) -> None:
     """Add PAPER to a topic's examples (--not: counter_examples) in the config file in use.
 
-    Comments and layout of the file are kept; prints which papers move at the next build.
+    PAPER as for `digest explain`; the paper's id is written, its title as a comment. Comments
+    and layout of the file are kept; prints which papers move at the next build.
 
     Example: digest mark arxiv:2506.13755 --topic nas --not
     """

@@ -146,14 +146,21 @@ def topic_prototypes(store: Store, topic: Topic) -> list[tuple[str, str]]:
 
 def counter_example_ids(store: Store, topic: Topic) -> frozenset[str]:
     """The stored paper ids a topic's counter_examples name (arXiv ids, links or titles)."""
-    found = set()
-    for reference in topic.counter_examples:
-        paper_id = paper_ref_id(reference)
-        if store.get_paper(paper_id) is None:
-            title_key = ids.normalize_title(reference)
-            paper_id = store.find_paper_id_by_title_key(title_key) or paper_id
-        found.add(paper_id)
-    return frozenset(found)
+    return frozenset(
+        stored_paper_id(store, reference) or paper_ref_id(reference)
+        for reference in topic.counter_examples
+    )
+
+
+def stored_paper_id(store: Store, reference: str) -> str | None:
+    """The id of the stored paper a reference names: an arXiv id or link (`paper_ref_id`),
+    else its title as a digest shows it (case, punctuation and spacing aside; a title too
+    short to identify a paper matches nothing); None when no stored paper matches."""
+    paper_id = paper_ref_id(reference)
+    if store.get_paper(paper_id) is not None:
+        return paper_id
+    title_key = ids.matchable_title(reference)
+    return store.find_paper_id_by_title_key(title_key) if title_key else None
 
 
 def paper_ref_id(reference: str) -> str:

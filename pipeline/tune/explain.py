@@ -1,6 +1,7 @@
 """`digest explain` and `digest mark`: why one paper landed where it did, and teaching a topic.
 
-PAPER may be written as a digest shows it: arxiv:ID, ID with a version, an abs or pdf link.
+PAPER may be written as a digest shows it: arxiv:ID, ID with a version, an abs or pdf link, or
+the paper's title.
 """
 
 from __future__ import annotations
@@ -25,13 +26,15 @@ from pipeline.tune.topics import Comparison, WeekScores, compare_configs, score_
 
 
 def find_paper(store: Store, reference: str) -> Paper:
-    """The stored paper a reference names: arxiv:ID, ID with version, abs or pdf link, or an id."""
-    paper_id = scoring.paper_ref_id(reference)
-    paper = store.get_paper(paper_id)
+    """The stored paper a reference names: arxiv:ID, ID with version, abs or pdf link, an id,
+    or the paper's title as the digest shows it."""
+    paper_id = scoring.stored_paper_id(store, reference)
+    paper = store.get_paper(paper_id) if paper_id is not None else None
     if paper is None:
         raise ParseError(
-            f"no stored paper {paper_id!r} (from {reference!r}); ids look like arxiv:2506.01234,"
-            " 2506.01234v2 or https://arxiv.org/abs/2506.01234 — run `digest ingest` first"
+            f"no stored paper {scoring.paper_ref_id(reference)!r} (from {reference!r}); ids look"
+            " like arxiv:2506.01234, 2506.01234v2 or https://arxiv.org/abs/2506.01234, or give"
+            " the paper's title as the digest shows it — run `digest ingest` first"
         )
     return paper
 
