@@ -115,7 +115,7 @@ def test_label_groups_never_labels_with_generic_words_alone() -> None:
 
 
 def test_match_themes_pairs_close_centroids_one_to_one() -> None:
-    from pipeline.topics.cluster import match_themes
+    from pipeline.topics.continuity import match_themes
 
     new = {"a": np.array([1.0, 0.0]), "b": np.array([0.99, 0.14]), "c": np.array([0.0, 1.0])}
     old = {"old-x": np.array([1.0, 0.0]), "old-y": np.array([-1.0, 0.0])}
@@ -124,7 +124,7 @@ def test_match_themes_pairs_close_centroids_one_to_one() -> None:
 
 
 def test_match_themes_leaves_a_refused_pair_free_for_the_next_closest() -> None:
-    from pipeline.topics.cluster import match_themes
+    from pipeline.topics.continuity import match_themes
 
     new = {"a": np.array([1.0, 0.0]), "b": np.array([0.99, 0.14])}
     old = {"old-x": np.array([1.0, 0.0])}

@@ -70,3 +70,30 @@ def test_a_theme_whose_name_fits_only_the_taken_papers_is_named_by_what_is_shown
     # The topic takes 4 of the 7 folding papers: "Protein folding" would fit 3 of the 8 shown.
     after, _ = _themes_of(x, ids, texts, list(range(4, 18)), taken=[0, 1, 2, 3])
     assert "Protein docking" in [t.label for t in after]
+
+
+def test_a_theme_shows_no_key_phrase_only_the_taken_papers_use() -> None:
+    # Issue 17: a theme named from its whole group listed the taken papers' phrases as its key
+    # phrases (the demo's image theme showed "VLM" after the multimodal topic took every
+    # vision-language paper). Its id still comes from all the terms, so it does not change.
+    x, ids, texts = _protein_week(12)
+    for i in range(12):
+        texts[i] = f"Protein folding {'with cryo microscopy' if i < 3 else 'of enzymes'} s{i}."
+    before, _ = _themes_of(x, ids, texts, list(range(18)))
+    after, _ = _themes_of(x, ids, texts, list(range(3, 18)), taken=[0, 1, 2])
+    folding = next(t for t in before if t.label.startswith("Protein folding"))
+    shown = next(t for t in after if t.theme_id == folding.theme_id)
+    assert "cryo microscopy" in folding.terms
+    assert shown.label == folding.label and "cryo microscopy" not in shown.terms
+
+
+def test_a_name_part_only_the_taken_papers_use_is_not_shown() -> None:
+    # Issue 17: "Diffusion and sample quality" named demo papers none of which is about sample
+    # quality: that half of the whole group's name came from the papers a topic took.
+    x, ids, texts = _protein_week(12)
+    for i in range(4):
+        texts[i] = f"Protein folding with cryo microscopy sample{i}."
+    before, _ = _themes_of(x, ids, texts, list(range(18)))
+    after, _ = _themes_of(x, ids, texts, list(range(4, 18)), taken=[0, 1, 2, 3])
+    assert "Protein folding and cryo microscopy" in [t.label for t in before]
+    assert "Protein folding" in [t.label for t in after]

@@ -13,8 +13,9 @@ not shown: its papers join the nearest theme when close to its centroid, else go
 (issue 17: a grab-bag under a made-up name is worse than an honest "Other"); so is a group no
 name fits (labels.name_groups). A group is named by the research area that fits it
 (topics/areas.py), else by its phrases; both are taken from the whole group, the papers the
-topics took included, while the name fits most of the papers shown, so a topic taking a few of
-a theme's papers does not rename it (`_name_whole`). Weeks over
+topics took included, while the name fits the papers shown (most use one of its phrases, each
+phrase is in one of them), so a topic taking a few of a theme's papers does not rename it
+(`_name_whole`); its key phrases are those its shown papers use. Weeks over
 LINKAGE_SAMPLE papers are clustered on a sample chosen by hashing paper ids (stable when papers
 come and go); the rest join the nearest theme. Every group that coheres and has a name is a
 theme, however many there are: the digest shows the `max_themes` largest in full and lists the
@@ -25,14 +26,14 @@ SciPy/scikit-learn are imported lazily. Imports only areas, labels, models and n
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 
 import numpy as np
 
 from pipeline.models import Theme
 from pipeline.topics.areas import Areas, name_by_area
-from pipeline.topics.labels import NAME_FIT, GroupName, describes, name_groups
+from pipeline.topics.labels import NAME_FIT, GroupName, describes, name_groups, name_parts
 
 #: Average linkage stops merging two groups when the mean cosine between their papers is
 #: under this (cosine distance 0.6). Related abstracts of one field sit at 0.4–0.5.
@@ -146,7 +147,7 @@ def find_themes(
     named = [k for k, name in enumerate(names) if name.name]
     unnamed = sorted(int(i) for k, g in enumerate(groups) if not names[k].name for i in g)
     groups = _absorb(x, [groups[k] for k in named], unnamed)
-    themes = _themes(x, ids, groups, [names[k] for k in named])
+    themes = _themes(x, ids, groups, [names[k] for k in named], docs)
     themes.sort(key=lambda t: (-len(t.paper_ids), t.theme_id))
     themed = {pid for t in themes for pid in t.paper_ids}
     return themes, [pid for pid in ids if pid not in themed]
@@ -216,11 +217,7 @@ def _name_whole(
                   label_papers=label_papers)  # fmt: skip
     named_by = list(whole)
     # A name must fit most of the papers shown under it.
-    misfits = [
-        k
-        for k, name in enumerate(names)
-        if not name.name or describes([name.name], [docs[i] for i in groups[k]]) < NAME_FIT
-    ]
+    misfits = [k for k, name in enumerate(names) if not _fits(name, [docs[i] for i in groups[k]])]
     if misfits:  # named by their shown papers alone, all in one pass
         again = _name(x, docs, [groups[k] for k in misfits], background, titles, seed=seed,
                       label_papers=[label_papers[k] for k in misfits])  # fmt: skip
@@ -229,21 +226,48 @@ def _name_whole(
     return names, named_by
 
 
+def _fits(name: GroupName, texts: Sequence[str]) -> bool:
+    """Whether a name fits the papers shown under it: NAME_FIT of them use one of its phrases,
+    and each of its phrases is in one of them ("Diffusion and sample quality" named from a
+    group whose sample-quality papers a topic took does not)."""
+    return (
+        bool(name.name)
+        and describes([name.name], texts) >= NAME_FIT
+        and all(describes([part], texts) > 0 for part in name_parts(name.name))
+    )
+
+
 def _themes(
-    x: np.ndarray, ids: Sequence[str], groups: Sequence[np.ndarray], names: Sequence[GroupName]
+    x: np.ndarray,
+    ids: Sequence[str],
+    groups: Sequence[np.ndarray],
+    names: Sequence[GroupName],
+    docs: Sequence[str],
 ) -> list[Theme]:
-    """A Theme per named group (ids from its name's terms, distinct when two read alike)."""
+    """A Theme per named group (ids from its name's terms, distinct when two read alike).
+
+    Its key phrases are the name's own phrases and those of its terms that its papers (`docs`,
+    row for row with `x`) use, two of them or every one of a smaller theme: a theme named from
+    its whole group, the papers the topics took included, does not show their phrases ("VLM"
+    over image papers whose vision-language papers a topic took). The id still comes from all
+    the terms, so it does not change with the config."""
     themes: list[Theme] = []
     for group, name in zip(groups, names, strict=True):
         members = tuple(sorted(ids[i] for i in group))
         theme_id = _theme_id(name.terms, members)
         if any(t.theme_id == theme_id for t in themes):  # two themes labelled alike
             theme_id = _theme_id((), members)
+        texts, own = [docs[i] for i in group], {p.lower() for p in name_parts(name.name)}
+        used = [
+            t
+            for t in name.terms
+            if t.lower() in own or describes([t], texts) * len(texts) >= min(2, len(texts))
+        ]
         themes.append(
             Theme(
                 theme_id=theme_id,
                 label=name.name,
-                terms=name.terms,
+                terms=tuple(used) or name.terms[:1],
                 paper_ids=members,
                 representative=ids[int(_central(x, group, 1)[0])],
             )
@@ -353,38 +377,6 @@ def one_thread() -> AbstractContextManager[object]:
 
     limited: AbstractContextManager[object] = threadpool_limits(limits=1)
     return limited
-
-
-def match_themes(
-    centroids: Mapping[str, np.ndarray],
-    previous: Mapping[str, np.ndarray],
-    *,
-    min_similarity: float,
-    accept: Callable[[str, str], bool] | None = None,
-) -> dict[str, str]:
-    """This week's theme id → an earlier theme id whose centroid is close enough (one-to-one).
-
-    Greedy by similarity, highest first; ties broken by ids so the result is deterministic.
-    `accept(new_id, old_id)`, when given, can refuse a close pair; both stay free for others.
-    """
-    pairs = []
-    for new_id, c in centroids.items():
-        for old_id, p in previous.items():
-            denom = float(np.linalg.norm(c) * np.linalg.norm(p)) or 1.0
-            pairs.append((float(c @ p) / denom, new_id, old_id))
-    pairs.sort(key=lambda t: (-t[0], t[1], t[2]))
-    matched: dict[str, str] = {}
-    used: set[str] = set()
-    for similarity, new_id, old_id in pairs:
-        if similarity < min_similarity:
-            break
-        if new_id in matched or old_id in used:
-            continue
-        if accept is not None and not accept(new_id, old_id):
-            continue
-        matched[new_id] = old_id
-        used.add(old_id)
-    return matched
 
 
 def _theme_id(terms: Sequence[str], members: Sequence[str]) -> str:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from pipeline.models import Assignment, Theme, Week, WeekSection
-from pipeline.topics import cluster, labels
+from pipeline.topics import labels
 
 #: Cosine between theme centroids above which this week's theme is last week's theme again.
 SAME_THEME_SIMILARITY = 0.85
@@ -80,7 +80,7 @@ def continue_themes(
         return fit >= SAME_THEME_LABEL_SHARE
 
     # Matched by position, not id: ids are only unique among this week's themes.
-    same = cluster.match_themes(
+    same = match_themes(
         {str(i): own[i] for i in range(len(themes))},
         {key: s.centroid for key, s in known.items() if s.centroid is not None},
         min_similarity=SAME_THEME_SIMILARITY,
@@ -167,3 +167,35 @@ def week_sections(
             )
         )
     return rows
+
+
+def match_themes(
+    centroids: Mapping[str, np.ndarray],
+    previous: Mapping[str, np.ndarray],
+    *,
+    min_similarity: float,
+    accept: Callable[[str, str], bool] | None = None,
+) -> dict[str, str]:
+    """This week's theme id → an earlier theme id whose centroid is close enough (one-to-one).
+
+    Greedy by similarity, highest first; ties broken by ids so the result is deterministic.
+    `accept(new_id, old_id)`, when given, can refuse a close pair; both stay free for others.
+    """
+    pairs = []
+    for new_id, c in centroids.items():
+        for old_id, p in previous.items():
+            denom = float(np.linalg.norm(c) * np.linalg.norm(p)) or 1.0
+            pairs.append((float(c @ p) / denom, new_id, old_id))
+    pairs.sort(key=lambda t: (-t[0], t[1], t[2]))
+    matched: dict[str, str] = {}
+    used: set[str] = set()
+    for similarity, new_id, old_id in pairs:
+        if similarity < min_similarity:
+            break
+        if new_id in matched or old_id in used:
+            continue
+        if accept is not None and not accept(new_id, old_id):
+            continue
+        matched[new_id] = old_id
+        used.add(old_id)
+    return matched
