@@ -4,6 +4,7 @@ natural mix (~70 categories, most small).
 
     pip install bertopic               # benchmark only: never a dependency of the pipeline
     python -m benchmarks.bench_bertopic [--vectors /tmp/oai-vectors.npy] [--sizes 1000,7000]
+    python -m benchmarks.bench_bertopic --gold acm|msc [--vectors …]   # fine: authors' classes
 
 Vectors are the real model's (all-MiniLM-L6-v2) for `title. abstract`, cached in the .npy given
 (embedded on the first run: ~5 min per 1,000 papers on a busy 2-core machine). Our partition is
@@ -12,6 +13,15 @@ topics); BERTopic runs with its defaults (UMAP 5-d, HDBSCAN min_cluster_size 10)
 UMAP seed, on precomputed embeddings. Both leave papers unthemed ("Other" / outliers -1): NMI
 and ARI count those as one more cluster, as `digest eval` does; the share is printed beside.
 Subsets are the first n records in id order.
+
+`--gold acm|msc`: finer, independent labels, the ACM or MSC classes the authors gave their
+paper (labels/oai-2016-classes.jsonl, from make_acm_labels.py; 578 and 387 papers). Both methods
+still cluster every paper of the subset (default: all 7,000, a week of mixed papers); NMI and ARI
+(and AMI, NMI corrected for chance) are computed on the papers with such a class only, gold =
+their first listed class, at two levels: ACM as given ("I.2.7") and its first two parts ("I.2");
+MSC's 5-character code ("68T05"; papers whose first code is shorter are left out at this level)
+and its 2-digit top ("68"). Unthemed papers count as one cluster; their share in the labelled
+subset is printed, as are each level's labelled papers, gold classes and the groups they fall in.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ from pipeline.topics import cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "benchmarks/data/oai-cs-2016-papers.jsonl.gz"
+CLASSES = ROOT / "benchmarks/labels/oai-2016-classes.jsonl"
 
 
 def load_corpus(path: Path) -> tuple[list[str], list[str], list[str]]:
@@ -36,6 +47,30 @@ def load_corpus(path: Path) -> tuple[list[str], list[str], list[str]]:
         rows = [json.loads(line) for line in f]
     texts = [f"{r['title']}. {r['abstract']}".strip() for r in rows]
     return [r["id"] for r in rows], texts, [r["categories"][0] for r in rows]
+
+
+def acm_levels(classes: list[str]) -> dict[str, str]:
+    """The first ACM class as given ("I.2.7") and its first two parts ("I.2")."""
+    first = classes[0]
+    return {"acm": first, "acm-2": ".".join(first.split(".")[:2])}
+
+
+def msc_levels(codes: list[str]) -> dict[str, str]:
+    """The first MSC code when it is a full 5-character one ("68T05"), and its top ("68")."""
+    first = codes[0]
+    return ({"msc": first} if len(first) == 5 else {}) | {"msc-2": first[:2]}
+
+
+def load_classes(path: Path, gold: str) -> dict[str, dict[str, str]]:
+    """Level → {paper id: its first class at that level}, for the papers with a `gold` class."""
+    levels: dict[str, dict[str, str]] = {}
+    with path.open(encoding="utf-8") as f:
+        for row in (json.loads(line) for line in f if line.strip()):
+            if row[gold]:
+                found = acm_levels(row[gold]) if gold == "acm" else msc_levels(row[gold])
+                for level, label in found.items():
+                    levels.setdefault(level, {})[row["id"]] = label
+    return levels
 
 
 def load_vectors(path: Path, texts: list[str]) -> np.ndarray:
@@ -82,18 +117,53 @@ def scores(found: list[str], truth: list[str], outlier: str) -> dict[str, float]
     }
 
 
+def fine_scores(
+    ids: list[str], found: list[str], levels: dict[str, dict[str, str]], outlier: str
+) -> dict[str, object]:
+    """Scores on the labelled papers only, per level; groups and unthemed share over all too."""
+    from sklearn.metrics import adjusted_mutual_info_score
+
+    out: dict[str, object] = {
+        "groups_all": len(set(found) - {outlier}),
+        "unthemed_all": round(sum(1 for f in found if f == outlier) / len(found), 3),
+    }
+    for level, gold in levels.items():
+        where = [i for i, pid in enumerate(ids) if pid in gold]
+        sub = [found[i] for i in where]
+        truth = [gold[ids[i]] for i in where]
+        ami = round(float(adjusted_mutual_info_score(truth, sub)), 3)
+        out[level] = scores(sub, truth, outlier) | {"ami": ami}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--vectors", type=Path, default=Path("/tmp/oai-cs-2016-vectors.npy"))
-    parser.add_argument("--sizes", default="1000,7000")
+    parser.add_argument("--sizes", help="default 1000,7000 (category), 7000 (acm, msc)")
+    parser.add_argument(
+        "--gold",
+        choices=("category", "acm", "msc"),
+        default="category",
+        help="primary arXiv category (default), or the authors' first ACM / MSC class",
+    )
     parser.add_argument("--max-themes", type=int, default=24, help="ours (shipped: 24)")
     parser.add_argument("--skip-bertopic", action="store_true")
     args = parser.parse_args()
     ids, texts, truth = load_corpus(args.corpus)
     vectors = load_vectors(args.vectors, texts)
-    for n in [int(s) for s in args.sizes.split(",")]:
-        line = {"papers": n, "categories": len(set(truth[:n]))}
+    sizes = args.sizes or ("1000,7000" if args.gold == "category" else "7000")
+    fine = {} if args.gold == "category" else load_classes(CLASSES, args.gold)
+    for n in [int(s) for s in sizes.split(",")]:
+        if fine:
+            first = set(ids[:n])
+            levels = {k: {p: c for p, c in v.items() if p in first} for k, v in fine.items()}
+            line: dict[str, object] = {"papers": n, "gold": args.gold} | {
+                level: {"labelled": len(gold), "classes": len(set(gold.values()))}
+                for level, gold in levels.items()
+            }
+        else:
+            line = {"papers": n, "categories": len(set(truth[:n]))}
         methods = (("ours", "other"),) + (() if args.skip_bertopic else (("bertopic", "-1"),))
         for name, outlier in methods:
             start = time.perf_counter()
@@ -101,9 +171,11 @@ def main() -> None:
                 found = ours(ids[:n], vectors[:n], texts[:n], max_themes=args.max_themes)
             else:
                 found = bertopic(vectors[:n], texts[:n])
-            line[name] = scores(found, truth[:n], outlier) | {
-                "seconds": round(time.perf_counter() - start, 1)
-            }
+            seconds = {"seconds": round(time.perf_counter() - start, 1)}
+            if fine:
+                line[name] = fine_scores(ids[:n], found, levels, outlier) | seconds
+            else:
+                line[name] = scores(found, truth[:n], outlier) | seconds
         print(json.dumps(line))
 
 
