@@ -16,12 +16,14 @@ Subsets are the first n records in id order.
 
 `--gold acm|msc`: finer, independent labels, the ACM or MSC classes the authors gave their
 paper (labels/oai-2016-classes.jsonl, from make_acm_labels.py; 578 and 387 papers). Both methods
-still cluster every paper of the subset (default: all 7,000, a week of mixed papers); NMI and ARI
-(and AMI, NMI corrected for chance) are computed on the papers with such a class only, gold =
-their first listed class, at two levels: ACM as given ("I.2.7") and its first two parts ("I.2");
-MSC's 5-character code ("68T05"; papers whose first code is shorter are left out at this level)
-and its 2-digit top ("68"). Unthemed papers count as one cluster; their share in the labelled
-subset is printed, as are each level's labelled papers, gold classes and the groups they fall in.
+still cluster every paper of the subset (default: all 7,000, a week of mixed papers); scores are
+computed on the papers with such a class only, gold = their first listed class, at two levels:
+ACM as given ("I.2.7") and its first two parts ("I.2"); MSC's 5-character code ("68T05"; papers
+whose first code is shorter are left out at this level) and its 2-digit top ("68"). Beside NMI
+and ARI: AMI (NMI corrected for chance) and `nmi_shuffled`, the NMI of the same groups with the
+papers shuffled among them, the chance level that NMI's bias towards many groups gives. Unthemed
+papers count as one cluster; their share in the labelled subset is printed, as are each level's
+labelled papers, gold classes and the groups these papers fall in.
 """
 
 from __future__ import annotations
@@ -121,7 +123,7 @@ def fine_scores(
     ids: list[str], found: list[str], levels: dict[str, dict[str, str]], outlier: str
 ) -> dict[str, object]:
     """Scores on the labelled papers only, per level; groups and unthemed share over all too."""
-    from sklearn.metrics import adjusted_mutual_info_score
+    from sklearn.metrics import adjusted_mutual_info_score, normalized_mutual_info_score
 
     out: dict[str, object] = {
         "groups_all": len(set(found) - {outlier}),
@@ -132,7 +134,15 @@ def fine_scores(
         sub = [found[i] for i in where]
         truth = [gold[ids[i]] for i in where]
         ami = round(float(adjusted_mutual_info_score(truth, sub)), 3)
-        out[level] = scores(sub, truth, outlier) | {"ami": ami}
+        # NMI at chance: the same group sizes, papers shuffled among them (20 draws, seed 0).
+        rng = np.random.default_rng(0)
+        chance = np.mean(
+            [normalized_mutual_info_score(truth, rng.permutation(sub)) for _ in range(20)]
+        )
+        out[level] = scores(sub, truth, outlier) | {
+            "ami": ami,
+            "nmi_shuffled": round(float(chance), 3),
+        }
     return out
 
 
