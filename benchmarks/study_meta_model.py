@@ -1,17 +1,17 @@
 """One evidence model across topics, trained on dev gold labels (issue 16, round 6).
 
-The shipped rule moves each learnt boundary's margin by two hand-chosen constants
-(`calibrate.KEYWORD_SLACK`, `NO_KEYWORD_BAR`). Rounds 3–4 tried per-topic models trained on weak
-labels and failed: the weak labels are made of the features. Here ONE LogisticRegression over
-topic-agnostic features of a (paper, topic) pair is trained on the GOLD labels of the dev topics
-and papers, and applied unchanged to topics it never saw. Features: the boundary's margin
-without the keyword rule (sd), the cosine with the topic's text, a keyword in the title (0/1),
-the build's capped keyword count (0–3), "names a keyword" (0/1), the topic's estimated label
-frequency c, the shipped rule's "no keyword × (2c − 1)⁺" term, and the paper's gap to its best
-topic's margin. The model only decides whether a paper is in a topic (its log-odds above a
-threshold replace the keyword-adjusted margin); the order of a paper's topics, the `also_margin`
-cut and the title lift stay the build's (`decide` reproduces `assign_topics`; checked against
-`run.assign_papers` on every set).
+The rule shipped until this round moved each learnt boundary's margin by two hand-chosen constants
+(`study_keyword_rules.KEYWORD_SLACK`, `NO_KEYWORD_BAR`; "shipped" below). Rounds 3–4 tried per-
+topic models trained on weak labels and failed: the weak labels are made of the features. Here
+ONE LogisticRegression over topic-agnostic features of a (paper, topic) pair is trained on the
+GOLD labels of the dev topics and papers, and applied unchanged to topics it never saw.
+Features: the boundary's margin without the keyword rule (sd), the cosine with the topic's text,
+a keyword in the title (0/1), the build's capped keyword count (0–3), "names a keyword" (0/1),
+the topic's estimated label frequency c, the shipped rule's "no keyword × (2c − 1)⁺" term, and
+the paper's gap to its best topic's margin. The model only decides whether a paper is in a topic
+(its log-odds above a threshold replace the keyword-adjusted margin); the order of a paper's
+topics, the `also_margin` cut and the title lift stay the build's (`decide` reproduces
+`assign_topics`; checked against `run.assign_papers` on every set).
 
 Evidence is taken from the build itself: `run.score_papers` on an in-memory store of the corpus,
 as `eval_topics` does, with `calibrate.topic_margins` wrapped to record what it is given.
@@ -42,6 +42,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from benchmarks import eval_topics as ev
+from benchmarks import study_keyword_rules as skr
 from pipeline import run
 from pipeline.config import Settings, load_settings
 from pipeline.embed import content_hash
@@ -72,13 +73,21 @@ class Evidence:
 
     topics: list[Topic]
     margin: np.ndarray  # the learnt boundary's margin, no keyword rule (fixed topics: theirs)
-    shipped: np.ndarray  # the build's margin with its keyword rule
+    built: np.ndarray  # the build's own margin (whatever rule it ships), for `check`
     cosine: np.ndarray
     hits: np.ndarray
     titled: np.ndarray
     frequency: np.ndarray  # (k,) label frequency c (1 for fixed topics)
     learnt: np.ndarray  # (k,) bool: the topic has a learnt boundary
     also: float
+
+    @property
+    def shipped(self) -> np.ndarray:
+        """Margins under the round-2 keyword rule (shipped until round 6): +KEYWORD_SLACK with a
+        keyword, -NO_KEYWORD_BAR × (2c - 1)⁺ without; fixed topics as built."""
+        bar = skr.NO_KEYWORD_BAR * np.maximum(0.0, 2 * self.frequency - 1)
+        rule = np.where(self.hits > 0, self.margin + skr.KEYWORD_SLACK, self.margin - bar[None, :])
+        return np.where(self.learnt[None, :], rule.astype(np.float32), self.built)
 
     def features(self) -> np.ndarray:
         """(n, k, len(FEATURES))."""
@@ -219,7 +228,7 @@ def check(e: Evidence, settings: Settings, store: Store, embedder: Any, papers: 
           vectors: np.ndarray) -> None:  # fmt: skip
     """`decide` on the build's own margins gives the build's memberships."""
     built = ev.memberships(settings, store, embedder, papers, vectors)
-    mine = decide(e, e.shipped)
+    mine = decide(e, e.built)
     if not np.array_equal(built, mine):
         raise AssertionError(f"decide differs from the build on {int((built != mine).sum())}")
 
@@ -278,7 +287,7 @@ def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, columns: tuple[int, ...], c
 def model_margins(e: Evidence, log_odds: np.ndarray, threshold: float) -> np.ndarray:
     """Learnt topics: log-odds minus logit(threshold) (≥ 0: inside); fixed topics as built."""
     cut = float(np.log(threshold / (1 - threshold)))
-    return np.where(e.learnt[None, :], log_odds - cut, e.shipped)
+    return np.where(e.learnt[None, :], log_odds - cut, e.built)
 
 
 def cross_validate(splits: Sequence[Split], columns: tuple[int, ...], c: float,
