@@ -49,7 +49,7 @@ from pipeline.config import Settings, load_settings
 from pipeline.embed import ProgressCallback, content_hash
 from pipeline.models import Paper, Topic
 from pipeline.store import Store
-from pipeline.topics import assign
+from pipeline.topics import assign, calibrate
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "data" / "oai-cs-2016-papers.jsonl.gz"
@@ -293,6 +293,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    p = 1 / (1 + np.exp(-calibrate.EVIDENCE_CUT))
+    print(f"learnt = the boundary learnt from the store, then one evidence model across topics"
+          f" (calibrate.EVIDENCE_WEIGHTS, round 6: inside at P >= {p:.2f})")  # fmt: skip
     papers, categories = load_corpus()
     name = run.make_embedder(load_settings(TOPIC_FILES["dev"])).name
     vectors = load_vectors(papers, name)

@@ -1,6 +1,6 @@
 """A learnt combination of the evidence (issue 16, round 3): dev sets only.
 
-Round 2 moves a learnt boundary by a fixed keyword rule (`calibrate.KEYWORD_SLACK`,
+Round 2 moves a learnt boundary by a fixed keyword rule (`skr.KEYWORD_SLACK`,
 `NO_KEYWORD_BAR`). This study asks whether a per-topic model that *learns* how to weigh the
 evidence does better: a LogisticRegression per topic, trained WITHOUT labels on the same seeded
 2,000-paper sample of the store the boundaries are fitted on, over four features — the learnt
@@ -35,6 +35,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from benchmarks import eval_topics as ev
+from benchmarks import study_keyword_rules as skr
 from benchmarks.study_keyword_rules import fitted_margins, load_dev_sets, macro
 from pipeline import run
 from pipeline.config import load_settings
@@ -83,8 +84,8 @@ def evidence(papers: list[Paper], vectors: np.ndarray, topics: list[Topic],
 
 def round2_margins(ev_: Evidence) -> np.ndarray:
     """The build's current rule: +KEYWORD_SLACK with a keyword, -bar·(2c-1)+ without."""
-    bar = calibrate.NO_KEYWORD_BAR * np.maximum(0.0, 2 * ev_.frequency - 1)
-    return np.where(ev_.hits > 0, ev_.margin + calibrate.KEYWORD_SLACK, ev_.margin - bar[None, :])
+    bar = skr.NO_KEYWORD_BAR * np.maximum(0.0, 2 * ev_.frequency - 1)
+    return np.where(ev_.hits > 0, ev_.margin + skr.KEYWORD_SLACK, ev_.margin - bar[None, :])
 
 
 def model_margins(ev_: Evidence, *, far: float | None, columns: tuple[int, ...],
@@ -156,8 +157,8 @@ def embedding_model_margins(ev_: Evidence, *, c: float) -> np.ndarray:
         score = score / (score[s].std() or 1.0) + ev_.cosine[:, j] / (ev_.cosine[s, j].std() or 1.0)
         threshold, _ = calibrate._estimated_f1_threshold(score[s], hit)
         raw = (score - threshold) / (score[s].std() or 1.0)
-        bar = calibrate.NO_KEYWORD_BAR * max(0.0, 2 * ev_.frequency[j] - 1)
-        out[:, j] = np.where(ev_.hits[:, j] > 0, raw + calibrate.KEYWORD_SLACK, raw - bar)
+        bar = skr.NO_KEYWORD_BAR * max(0.0, 2 * ev_.frequency[j] - 1)
+        out[:, j] = np.where(ev_.hits[:, j] > 0, raw + skr.KEYWORD_SLACK, raw - bar)
     return out
 
 

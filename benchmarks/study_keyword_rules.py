@@ -24,6 +24,11 @@ from pipeline.config import load_settings
 from pipeline.models import Paper, Topic
 from pipeline.topics import assign, calibrate
 
+#: The round-2 keyword rule, shipped in calibrate.py until round 6 replaced it by the evidence
+#: model (benchmarks/README.md): a keyword moves the margin +0.5 sd, none -1.0 × (2c - 1)⁺ sd.
+KEYWORD_SLACK = 0.5
+NO_KEYWORD_BAR = 1.0
+
 Features = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 

@@ -210,7 +210,7 @@ def main() -> None:
     sets = []
     for d in skr.load_dev_sets(embedder):
         margins, named, frequency = skr.features(d.papers, d.vectors, d.topics, embedder)
-        bar = calibrate.NO_KEYWORD_BAR * np.maximum(0.0, 2 * frequency - 1)
+        bar = skr.NO_KEYWORD_BAR * np.maximum(0.0, 2 * frequency - 1)
         f = {"m": margins, "bar": np.broadcast_to(bar, margins.shape), "named": named}
         f["title"], f["distinct"], f["occ"] = plain_counts(d.papers, d.topics)
         f["hits"] = np.minimum(f["title"] + f["distinct"], assign.MAX_KEYWORD_HITS)

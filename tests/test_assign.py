@@ -22,6 +22,7 @@ from pipeline.topics.calibrate import (
     FIXED_SCALE,
     MIN_WEAK_POSITIVES,
     Boundary,
+    evidence_margins,
     fit_boundary,
     lift_strong_ranks,
     topic_margins,
@@ -217,25 +218,46 @@ def test_topic_margins_puts_fixed_thresholds_on_the_same_scale() -> None:
         scores, vectors[:1], cosines[:1, None].repeat(2, 1), [None, boundary], [0.6, None]
     )
     assert np.isclose(margins[0, 0], 0.02 / FIXED_SCALE)
-    expected = boundary.margins(vectors[:1], cosines[:1], scores.keywords[:1, 1])[0]
-    assert np.isclose(margins[0, 1], expected)
+    raw = boundary.margins(vectors[:1], cosines[:1])[:, None]
+    expected = evidence_margins(
+        raw,
+        cosines[:1, None],
+        scores.keywords[:1, 1:],
+        np.zeros((1, 1)),
+        np.array([boundary.label_frequency]),
+    )
+    assert np.isclose(margins[0, 1], expected[0, 0])
 
 
-def test_keyword_evidence_moves_the_learnt_bar() -> None:
-    # Two papers 0.4 standard deviations either side of a learnt threshold.
-    direction = np.array([1.0, 0.0], dtype=np.float32)
-    vectors = np.array([[0.46, 0.0], [0.54, 0.0]], dtype=np.float32)
-    cosines = np.zeros(2, dtype=np.float32)
-    named, unnamed = np.ones(2), np.zeros(2)
-    # Keywords cover nearly the whole topic: naming one lets a paper in just below the
-    # threshold, naming none keeps it out just above it.
-    covered = Boundary(direction, 0.5, 0.1, 40, label_frequency=0.95)
-    assert list(covered.margins(vectors, cosines) >= 0) == [False, True]
-    assert list(covered.margins(vectors, cosines, named) >= 0) == [True, True]
-    assert list(covered.margins(vectors, cosines, unnamed) >= 0) == [False, False]
-    # Keywords cover half the topic or less: a paper without one keeps the learnt threshold.
-    partial = Boundary(direction, 0.5, 0.1, 40, label_frequency=0.4)
-    assert list(partial.margins(vectors, cosines, unnamed) >= 0) == [False, True]
+def test_evidence_model_moves_the_learnt_bar() -> None:
+    # Papers at the same margin (0 sd, on the boundary), one learnt topic, cosine 0.5.
+    raw, cos = np.zeros((1, 1)), np.full((1, 1), 0.5)
+
+    def margin(hits: float, titled: float, c: float, *, raw_: np.ndarray = raw,
+               cos_: np.ndarray = cos) -> float:  # fmt: skip
+        return float(evidence_margins(raw_, cos_, np.full((1, 1), hits),
+                                      np.full((1, 1), titled), np.array([c]))[0, 0])  # fmt: skip
+
+    # Keywords cover nearly the whole topic (c near 1): naming one lets a paper on the boundary
+    # in, naming none keeps it out.
+    assert margin(1, 0, 0.95) >= 0 > margin(0, 0, 0.95)
+    # More evidence never hurts: a second keyword, the keyword in the title.
+    assert margin(0, 0, 0.95) < margin(1, 0, 0.95) < margin(2, 0, 0.95) < margin(3, 1, 0.95)
+    # A paper naming no keyword is judged less harshly when keywords cover little of the topic.
+    assert margin(0, 0, 0.4) > margin(0, 0, 0.95)
+    # The topic's own text counts beyond the boundary's margin (the old rule ignored it): at
+    # the same margin, a paper closer to the topic's words is further inside.
+    assert margin(1, 0, 0.95, cos_=np.full((1, 1), 0.6)) > margin(1, 0, 0.95)
+
+
+def test_evidence_model_lowers_a_topic_far_below_the_papers_best() -> None:
+    # Same margin and evidence for topic 0; in the second paper, another learnt topic leads by
+    # 3 sd, so topic 0 is less likely to be what the paper is about (the old rule ignored it).
+    raw = np.array([[0.2, -1.0], [0.2, 3.2]])
+    cos, hits, titled = np.full((2, 2), 0.4), np.ones((2, 2)), np.zeros((2, 2))
+    margins = evidence_margins(raw, cos, hits, titled, np.array([0.9, 0.9]))
+    assert margins[0, 0] > margins[1, 0]
+    assert margins.dtype == np.float32
 
 
 def test_assign_topics_vetoes_counter_examples() -> None:

@@ -164,9 +164,10 @@ def test_explain_shows_how_keyword_evidence_moved_a_learnt_boundary(
     result = CliRunner().invoke(cli, ["--config", str(config), "explain", "2506.00010"])
     assert result.exit_code == 0, result.output
     # 6 keyword papers in a 12-paper store: speech learns its boundary; graphs (no keyword
-    # paper) falls back to min_similarity and shows no keyword evidence.
-    assert "keyword evidence: +0.50 (names a keyword, so it needs less)" in result.output
-    assert result.output.count("keyword evidence") == 1
+    # paper) falls back to min_similarity and shows no evidence line.
+    assert "evidence beyond the boundary: +" in result.output
+    assert "(names a keyword; text, topics)" in result.output
+    assert result.output.count("evidence beyond the boundary") == 1
     # "Speech recognition" is in its title: listed with its other topics (round 4).
     assert "named in the title: listed with the paper's other topics" in result.output
 

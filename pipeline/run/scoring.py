@@ -111,7 +111,15 @@ def score_papers(
     rank = calibrate.topic_margins(
         scored, paper_vectors, own_text, boundaries, fixed, keyword_evidence=False
     )
-    return dataclasses.replace(scored, margin=margin, rank=rank)
+    raw = calibrate.topic_margins(
+        dataclasses.replace(scored, titled=None),
+        paper_vectors,
+        own_text,
+        boundaries,
+        fixed,
+        keyword_evidence=False,
+    )
+    return dataclasses.replace(scored, margin=margin, rank=rank, raw=raw)
 
 
 def _is_example(item_id: str, topic: Topic) -> bool:

@@ -167,6 +167,8 @@ class TopicScores:
     rank: np.ndarray | None = None
     # (n_papers, n_topics) bool: one of the topic's keywords is in the paper's title.
     titled: np.ndarray | None = None
+    # (n_papers, n_topics) the boundary's margin alone: no evidence model, no title lift.
+    raw: np.ndarray | None = None
 
 
 def combine_scores(

@@ -23,15 +23,30 @@ MIN_WEAK_POSITIVES = 5
 FIXED_SCALE = 0.1
 #: Part of every cached boundary's key: bump it when fit_boundary changes what it computes.
 BOUNDARY_VERSION = 4
-#: A paper that names one of the topic's keywords is inside from this many standard deviations
-#: below the learnt threshold: the keyword is evidence the embedding does not see. Chosen on the
-#: dev sets only (benchmarks/README.md, "Keyword evidence").
-KEYWORD_SLACK = 0.5
-#: A paper that names none of the keywords must be this many standard deviations above the
-#: threshold, times (2c - 1) where c is the estimated share of the topic's papers that carry a
-#: keyword: when the keywords cover nearly the whole topic (c near 1), a paper without any is
-#: rarely in it; when they cover half of it or less, the learnt threshold stands as it is.
-NO_KEYWORD_BAR = 1.0
+#: Whether a paper is in a learnt topic is decided by one logistic model over evidence that
+#: means the same for every topic (issue 16, round 6): the boundary's margin, the cosine with the
+#: topic's text, its keywords named (in the title; capped count; any), the topic's label
+#: frequency c, "names none" × (2c − 1)⁺, and the gap to the paper's best learnt topic. Fitted
+#: once on the gold labels of the dev topics and papers (OAI dev topics, 2025 dev and dev-b),
+#: features, C 0.01 and the threshold chosen leave-one-topic-out; refit with
+#: `python -m benchmarks.study_meta_model` (benchmarks/README.md, round 6). Weights in raw
+#: feature units; a paper is inside when its log-odds reach EVIDENCE_CUT (P ≥ 0.2).
+EVIDENCE_WEIGHTS = {
+    "cosine": 3.7577,
+    "title": 0.3149,
+    "hits": 0.4987,
+    "named": 0.5220,
+    "c": 1.3498,
+    "bar": -1.6845,
+    "gap": 0.4879,
+}
+#: The model's weight on the boundary's margin: the log-odds are put back in standard
+#: deviations of the margin by dividing by it, so a margin still reads as one.
+MARGIN_WEIGHT = 1.0540
+EVIDENCE_INTERCEPT = -3.5371
+EVIDENCE_CUT = -1.3863  # log(0.2 / 0.8)
+#: The gap to the paper's best learnt topic is floored here (sd), as in the fitting.
+GAP_FLOOR = -5.0
 #: With this many examples or more, the examples (not only the keyword hits) say what share of
 #: the topic lies above each threshold.
 MIN_EXAMPLES_FOR_RECALL = 3
@@ -45,9 +60,8 @@ class Boundary:
 
     A paper's score is its projection on `direction` (from the store's mean towards the topic's
     weak positives) plus its best prototype cosine, compared with `threshold`, in units of
-    `scale` (the score's standard deviation over the store). Keyword evidence then moves the
-    bar (see `margins`): a paper naming a keyword needs less, one naming none needs more when
-    the keywords cover most of the topic (`label_frequency` near 1).
+    `scale` (the score's standard deviation over the store). Keyword and other evidence then
+    moves that margin (`evidence_margins`, which uses `label_frequency`).
     """
 
     direction: np.ndarray
@@ -56,26 +70,13 @@ class Boundary:
     n_weak_positive: int
     label_frequency: float  # estimated share of the topic's papers that carry a keyword
 
-    def margins(
-        self, vectors: np.ndarray, cosines: np.ndarray, hits: np.ndarray | None = None
-    ) -> np.ndarray:
+    def margins(self, vectors: np.ndarray, cosines: np.ndarray) -> np.ndarray:
         """(n,) signed distance of each paper from the boundary, in standard deviations (≥ 0:
-        inside). With `hits` (keyword hit counts), a paper with a hit is KEYWORD_SLACK closer
-        to the inside, one without is `no_keyword_bar` further from it."""
+        inside), before any keyword evidence."""
         if vectors.shape[0] == 0:
             return np.zeros(0, dtype=np.float32)
         score = vectors @ self.direction + cosines
-        raw = (score - self.threshold) / self.scale
-        if hits is not None:
-            named = np.asarray(hits) > 0
-            raw = np.where(named, raw + KEYWORD_SLACK, raw - self.no_keyword_bar)
-        return np.asarray(raw, dtype=np.float32)
-
-    @property
-    def no_keyword_bar(self) -> float:
-        """How far above the threshold a paper naming no keyword must be: NO_KEYWORD_BAR ×
-        (2c - 1), 0 when c ≤ 0.5."""
-        return NO_KEYWORD_BAR * max(0.0, 2.0 * self.label_frequency - 1.0)
+        return np.asarray((score - self.threshold) / self.scale, dtype=np.float32)
 
     def to_json(self) -> dict[str, object]:
         """A JSON-able form, for the boundary cache."""
@@ -191,6 +192,40 @@ def _estimated_f1_threshold(
     return float(candidates[best]), frequency
 
 
+def evidence_margins(
+    raw: np.ndarray,
+    cosines: np.ndarray,
+    hits: np.ndarray,
+    titled: np.ndarray,
+    frequency: np.ndarray,
+) -> np.ndarray:
+    """(n, m) margins of m learnt topics after the evidence model (≥ 0: inside), in standard
+    deviations: the model's log-odds minus EVIDENCE_CUT, divided by MARGIN_WEIGHT.
+
+    `raw` are the boundaries' margins (`Boundary.margins`), `cosines` the cosines with each
+    topic's text, `hits` the capped keyword counts, `titled` whether a keyword is in the title,
+    `frequency` (m,) each boundary's label frequency c. The gap is taken over these m topics.
+    """
+    raw = np.asarray(raw, dtype=np.float64)
+    if raw.size == 0:
+        return raw.astype(np.float32)
+    named = (np.asarray(hits) > 0).astype(np.float64)
+    c = np.broadcast_to(np.asarray(frequency, dtype=np.float64)[None, :], raw.shape)
+    features = {
+        "cosine": cosines,
+        "title": titled,
+        "hits": hits,
+        "named": named,
+        "c": c,
+        "bar": (1.0 - named) * np.maximum(0.0, 2.0 * c - 1.0),
+        "gap": np.maximum(raw - raw.max(axis=1, keepdims=True), GAP_FLOOR),
+    }
+    log_odds = MARGIN_WEIGHT * raw + EVIDENCE_INTERCEPT
+    for name, weight in EVIDENCE_WEIGHTS.items():
+        log_odds = log_odds + weight * np.asarray(features[name], dtype=np.float64)
+    return np.asarray((log_odds - EVIDENCE_CUT) / MARGIN_WEIGHT, dtype=np.float32)
+
+
 def topic_margins(
     scores: TopicScores,
     vectors: np.ndarray,
@@ -202,11 +237,10 @@ def topic_margins(
 ) -> np.ndarray:
     """(n_papers, n_topics) margins: a topic with a fixed threshold (`fixed[t]`, its
     min_similarity) or no boundary is judged by (combined - threshold) / FIXED_SCALE, the others
-    by their learnt boundary over the vectors, their cosine with the topic's own text and
-    whether they name one of its keywords (`Boundary.margins`; not with `keyword_evidence`
-    False, the order `assign_topics` ranks a paper's topics in — except that a learnt topic
-    inside the boundary and named in the paper's title ranks just below the paper's best topic,
-    see `lift_strong_ranks`).
+    by their learnt boundary over the vectors and their cosine with the topic's own text, then
+    the evidence model (`evidence_margins`; not with `keyword_evidence` False, the order
+    `assign_topics` ranks a paper's topics in — except that a learnt topic inside and named in
+    the paper's title ranks just below the paper's best topic, see `lift_strong_ranks`).
     `fixed[t]` must be set where `boundaries[t]` is None."""
     margins = np.zeros(scores.combined.shape, dtype=np.float32)
     learnt = np.zeros(len(boundaries), dtype=bool)
@@ -217,14 +251,27 @@ def topic_margins(
             margins[:, col] = (scores.combined[:, col] - threshold) / FIXED_SCALE
         else:
             learnt[col] = True
-            hits = scores.keywords[:, col] if keyword_evidence else None
-            margins[:, col] = boundary.margins(vectors, text_cosines[:, col], hits)
-    if keyword_evidence or not learnt.any():
+            margins[:, col] = boundary.margins(vectors, text_cosines[:, col])
+    if not learnt.any():
+        return margins
+    if keyword_evidence:
+        titled = scores.titled if scores.titled is not None else np.zeros(margins.shape, bool)
+        margins[:, learnt] = evidence_margins(
+            margins[:, learnt],
+            text_cosines[:, learnt],
+            scores.keywords[:, learnt],
+            titled[:, learnt],
+            np.array([b.label_frequency for b in _learnt(boundaries, learnt)]),
+        )
         return margins
     if scores.titled is None:
         return margins
     inside = topic_margins(scores, vectors, text_cosines, boundaries, fixed) >= 0
     return lift_strong_ranks(margins, inside, learnt[None, :] & scores.titled)
+
+
+def _learnt(boundaries: Sequence[Boundary | None], learnt: np.ndarray) -> list[Boundary]:
+    return [b for b, on in zip(boundaries, learnt, strict=True) if on and b is not None]
 
 
 def lift_strong_ranks(rank: np.ndarray, inside: np.ndarray, strong: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from pipeline.errors import ConfigError, ParseError
 from pipeline.models import Paper, Topic
 from pipeline.run import scoring
 from pipeline.store import Store
-from pipeline.topics import assign, calibrate
+from pipeline.topics import assign
 from pipeline.tune.topics import Comparison, WeekScores, compare_configs, score_week
 
 
@@ -87,25 +87,18 @@ def explain_paper(settings: Settings, store: Store, embedder: Embedder, referenc
 
 
 def _keyword_evidence(week: WeekScores, row: int, col: int, topic: Topic) -> list[str]:
-    """How keyword evidence moved a learnt boundary for this paper (nothing for a fixed one)."""
-    margin, titled = float(week.margin[row, col]), week.scores.titled
-    strong = titled is not None and bool(titled[row, col]) and margin >= 0
-    if topic.min_similarity is None and strong:
-        # Its rank was lifted (calibrate.lift_strong_ranks): margin - rank is no longer the shift.
-        slack = calibrate.KEYWORD_SLACK
-        return [
-            f"{'':22}   keyword evidence: {slack:+.2f} (names a keyword, so it needs less)",
-            f"{'':22}   named in the title: listed with the paper's other topics",
-        ]
-    shift = margin - float(week.rank[row, col])
-    if abs(shift) <= 1e-6:
-        return []
-    why = (
-        "names a keyword, so it needs less"
-        if shift > 0
-        else "names no keyword, and the keywords cover most of the topic"
-    )
-    return [f"{'':22}   keyword evidence: {shift:+.2f} ({why})"]
+    """How the evidence model moved a learnt boundary for this paper (nothing for a fixed one)."""
+    scores, margin = week.scores, float(week.margin[row, col])
+    raw = scores.raw if scores.raw is not None else week.rank
+    lines = []
+    shift = margin - float(raw[row, col])
+    if topic.min_similarity is None and abs(shift) > 1e-6:
+        why = "names a keyword" if scores.keywords[row, col] > 0 else "names no keyword"
+        lines.append(f"{'':22}   evidence beyond the boundary: {shift:+.2f} ({why}; text, topics)")
+    titled = scores.titled is not None and bool(scores.titled[row, col])
+    if topic.min_similarity is None and titled and margin >= 0:
+        lines.append(f"{'':22}   named in the title: listed with the paper's other topics")
+    return lines
 
 
 def _section_name(section: str) -> str:
