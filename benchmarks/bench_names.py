@@ -71,10 +71,13 @@ for item in inputs:
     spent.clear()
     extra = {"background_ids": item["background_ids"]} if whole_week else {}
     if by_area:
-        from pipeline.topics.areas import Areas, area_names
-        names = area_names()
+        from pipeline.topics import areas as area_module
+        names = area_module.area_names()
         vectors = item["area_vectors"]
-        extra["areas"] = Areas(names, np.stack([vectors[n] for n in names]))
+        # Revisions that widen a too-narrow area name to its field take the fields too.
+        fields = getattr(area_module, "area_fields", dict)()
+        extra["areas"] = area_module.Areas(names, np.stack([vectors[n] for n in names]),
+                                           **({"fields": fields} if fields else {}))
     themes, other = cluster.find_themes(
         item["ids"], item["vectors"], item["texts"], seed=0,
         min_theme_size=item["min_theme_size"], max_themes=item["max_themes"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pipeline.config.rules import parse_area_fields
 from pipeline.topics import areas
 from pipeline.topics.areas import Areas, name_by_area, parse_area_names
 
@@ -147,6 +148,42 @@ def test_a_paper_fits_a_name_only_with_a_word_that_marks_the_group() -> None:
     assert name_by_area([np.arange(0, 8)], week, vocabulary, texts=texts) == [
         "Graph neural networks"
     ]
+
+
+def test_a_name_few_of_its_papers_write_is_widened_to_its_field() -> None:
+    # Issue 17: readers found area names too narrow ("Speech emotion recognition" over speech
+    # papers two of which are on emotion). When under half a theme's papers write its area's
+    # name and most write the words of the field it is listed under, the field names it.
+    world, week = _world()
+    fields = {"Speech recognition": "Speech and audio"}
+    vocabulary = Areas(world.names, world.vectors, fields)
+    texts = ["speech recognition of words"] * 3 + ["spoken speech synthesis"] * 5 + TEXTS[8:]
+    group = [np.arange(0, 8)]
+    assert name_by_area(group, week, world, texts=texts) == ["Speech recognition"]
+    assert name_by_area(group, week, vocabulary, texts=texts) == ["Speech and audio"]
+    texts[3] = "speech recognition again"  # half of them write the name: it is not too narrow
+    assert name_by_area(group, week, vocabulary, texts=texts) == ["Speech recognition"]
+
+
+def test_a_field_most_papers_do_not_write_names_nothing() -> None:
+    world, week = _world()
+    vocabulary = Areas(world.names, world.vectors, {"Speech recognition": "Audio processing"})
+    texts = ["speech recognition of words"] * 3 + ["spoken speech synthesis"] * 5 + TEXTS[8:]
+    names = name_by_area([np.arange(0, 8)], week, vocabulary, texts=texts)
+    assert names == ["Speech recognition"]
+
+
+def test_fields_are_the_headings_names_are_listed_under() -> None:
+    text = (
+        "# Broad areas\nMachine learning\n# Speech and audio\nSpeech recognition\n"
+        "Voice conversion\n# Machine learning: theory\nPAC learning\n\n# Education\n"
+        "Intelligent tutoring\n# Other applications\nSports analytics\n"
+    )
+    assert parse_area_fields(text) == {
+        "Speech recognition": "Speech and audio",
+        "Voice conversion": "Speech and audio",
+        "Intelligent tutoring": "Education",
+    }
 
 
 def test_area_names_are_read_from_a_file_with_comments() -> None:

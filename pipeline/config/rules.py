@@ -202,3 +202,32 @@ def parse_area_names(text: str, *, source: str) -> tuple[str, ...]:
         seen[key] = number
         names.append(name)
     return tuple(names)
+
+
+def parse_area_fields(text: str) -> dict[str, str]:
+    """Each name of an areas file → the field it is listed under: the last `# Field` comment
+    line above it that reads as a name (at most five words, no ":" or ","; "# Broad areas"
+    and fields starting "Other" excepted), when there is one. A field names a theme whose
+    area name only a minority of its papers write (topics/areas.py)."""
+    fields: dict[str, str] = {}
+    field: str | None = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("#"):
+            heading = line.lstrip("#").strip()
+            if heading:
+                field = heading if _is_field_name(heading) else None
+            continue
+        if line and field is not None and line.casefold() != field.casefold():
+            fields[line] = field
+    return fields
+
+
+def _is_field_name(heading: str) -> bool:
+    words = heading.split()
+    return (
+        0 < len(words) <= 5
+        and not any(c in heading for c in ":,")
+        and words[0] not in ("Broad", "Other", "Format", "How", "To")
+        and heading[:1].isupper()
+    )

@@ -279,7 +279,7 @@ def continue_week_themes(
         week=week,
         assignments=assignments,
         earlier_weeks=before,
-        area_names=areas.names if areas is not None else (),
+        area_names=(*areas.names, *areas.fields.values()) if areas is not None else (),
     )
 
 

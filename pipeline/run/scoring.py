@@ -194,7 +194,7 @@ def area_vectors(
         return None
     items = [(f"area:{name}", content_hash(name), name) for name in names]
     vectors, _ = ensure_text_vectors(store, embedder, items, now=now)
-    return areas_mod.Areas(names, vectors)
+    return areas_mod.Areas(names, vectors, areas_mod.area_fields(settings.themes.areas))
 
 
 def find_week_themes(

@@ -14,7 +14,9 @@ papers use the name as a phrase (MIN_PHRASE_PAPERS of them, or one when the area
 close to the centroid), every word of it is in MIN_WORD_SHARE of them, and
 MIN_AREA_FIT of them are near the area AND contain a word of the name that marks the theme.
 The theme takes the candidate with the best mean score times that share; two themes never share
-a name (the better pair keeps it). A theme no area fits keeps its extracted phrases
+a name (the better pair keeps it). A name under FIELD_SHARE of the theme's papers write is too
+narrow: the field it is listed under (`Areas.fields`) names the theme instead when most of its
+papers write the field's words (`_widen`). A theme no area fits keeps its extracted phrases
 (labels.name_groups). Imports numpy, config's file rules and phrases.
 """
 
@@ -22,14 +24,14 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from pipeline.config.rules import parse_area_names
+from pipeline.config.rules import parse_area_fields, parse_area_names
 from pipeline.topics.phrases import singular
 
 #: A paper fits an area when the area is among its this many best (less the week's mean)...
@@ -65,12 +67,21 @@ CHECK_PAPERS = 100
 WEEK_SAMPLE = 1000
 
 
+#: A theme's area name that under this share of its papers write (as a phrase) is too narrow
+#: for it: it is named by the area's field instead (`Areas.fields`: "Speech and audio" for
+#: speech papers of which two are on emotion recognition), when most of them write the field's
+#: words. Readers' main complaint about area names (benchmarks/README.md, sixth round).
+FIELD_SHARE = 0.5
+
+
 @dataclass(frozen=True)
 class Areas:
-    """Area names and their vectors (row i is names[i]; any length, they are normalised)."""
+    """Area names and their vectors (row i is names[i]; any length, they are normalised), and
+    each name's field (`parse_area_fields`: the `# Field` line it is listed under), if any."""
 
     names: tuple[str, ...]
     vectors: np.ndarray
+    fields: Mapping[str, str] = field(default_factory=dict)
 
 
 @functools.cache
@@ -83,6 +94,22 @@ def area_names(source: str = "builtin") -> tuple[str, ...]:
         text = resources.files("pipeline").joinpath("data/areas.txt").read_text("utf-8")
         return parse_area_names(text, source=str(Path("pipeline/data/areas.txt")))
     return parse_area_names(Path(source).read_text(encoding="utf-8-sig"), source=source)
+
+
+def area_fields(source: str = "builtin") -> dict[str, str]:
+    """Each name of the vocabulary `[themes] areas` names → its field (`parse_area_fields`)."""
+    return dict(_area_fields(source))
+
+
+@functools.cache
+def _area_fields(source: str) -> tuple[tuple[str, str], ...]:
+    if source == "off":
+        return ()
+    if source == "builtin":
+        text = resources.files("pipeline").joinpath("data/areas.txt").read_text("utf-8")
+    else:
+        text = Path(source).read_text(encoding="utf-8-sig")
+    return tuple(parse_area_fields(text).items())
 
 
 def name_by_area(
@@ -138,6 +165,34 @@ def name_by_area(
         if named[k] is None and area not in taken:
             named[k] = areas.names[area]
             taken.add(area)
+    return _widen(named, groups if shown is None else shown, areas, words, unit_week)
+
+
+def _widen(
+    named: list[str | None],
+    rows: Sequence[np.ndarray],
+    areas: Areas,
+    words: _Words,
+    unit_week: np.ndarray,
+) -> list[str | None]:
+    """Each area name that under FIELD_SHARE of its theme's papers (`rows`, the most central)
+    write, replaced by its field when FIELD_SHARE of them write one of the field's parts and
+    no other theme is named so; the largest theme first, so it keeps a shared field."""
+    used = {name.casefold() for name in named if name}
+    for k in sorted(range(len(named)), key=lambda k: (-len(rows[k]), k)):
+        name = named[k]
+        wider = areas.fields.get(name) if name else None
+        if not name or not wider or wider.casefold() in used:
+            continue
+        central = _most_central(rows[k], unit_week)
+        if words.using(_name_words(areas.names)[1][areas.names.index(name)], central) >= (
+            FIELD_SHARE * len(central)
+        ):
+            continue
+        parts = [_words_of(part) for part in _PARTS.split(wider)]
+        if words.using(parts, central) >= FIELD_SHARE * len(central):
+            named[k] = wider
+            used.add(wider.casefold())
     return named
 
 
