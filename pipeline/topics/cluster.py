@@ -20,7 +20,7 @@ LINKAGE_SAMPLE papers are clustered on a sample chosen by hashing paper ids (sta
 come and go); the rest join the nearest theme. Every group that coheres and has a name is a
 theme, however many there are: the digest shows the `max_themes` largest in full and lists the
 others compactly ("More themes") rather than sending their papers to "Other".
-SciPy/scikit-learn are imported lazily. Imports only areas, labels, models and numpy.
+SciPy/scikit-learn are imported lazily. Imports only areas, labels, phrases, models and numpy.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ import numpy as np
 
 from pipeline.models import Theme
 from pipeline.topics.areas import Areas, name_by_area
-from pipeline.topics.labels import NAME_FIT, GroupName, describes, name_groups, name_parts
+from pipeline.topics.labels import NAME_FIT, GroupName, describes, name_groups
+from pipeline.topics.phrases import name_parts, used_by
 
 #: Average linkage stops merging two groups when the mean cosine between their papers is
 #: under this (cosine distance 0.6). Related abstracts of one field sit at 0.4–0.5.
@@ -233,7 +234,7 @@ def _fits(name: GroupName, texts: Sequence[str]) -> bool:
     return (
         bool(name.name)
         and describes([name.name], texts) >= NAME_FIT
-        and all(describes([part], texts) > 0 for part in name_parts(name.name))
+        and all(used_by(name_parts(name.name), texts, 1))
     )
 
 
@@ -257,17 +258,15 @@ def _themes(
         theme_id = _theme_id(name.terms, members)
         if any(t.theme_id == theme_id for t in themes):  # two themes labelled alike
             theme_id = _theme_id((), members)
-        texts, own = [docs[i] for i in group], {p.lower() for p in name_parts(name.name)}
-        used = [
-            t
-            for t in name.terms
-            if t.lower() in own or describes([t], texts) * len(texts) >= min(2, len(texts))
-        ]
+        own = {p.lower() for p in name_parts(name.name)}
+        texts = [docs[i] for i in group]
+        used = used_by(name.terms, texts, min(2, len(texts)))
+        terms = tuple(t for t, u in zip(name.terms, used, strict=True) if u or t.lower() in own)
         themes.append(
             Theme(
                 theme_id=theme_id,
                 label=name.name,
-                terms=tuple(used) or name.terms[:1],
+                terms=terms or name.terms[:1],
                 paper_ids=members,
                 representative=ids[int(_central(x, group, 1)[0])],
             )

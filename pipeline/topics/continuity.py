@@ -18,6 +18,7 @@ import numpy as np
 
 from pipeline.models import Assignment, Theme, Week, WeekSection
 from pipeline.topics import labels
+from pipeline.topics.phrases import name_parts
 
 #: Cosine between theme centroids above which this week's theme is last week's theme again.
 SAME_THEME_SIMILARITY = 0.85
@@ -100,7 +101,7 @@ def continue_themes(
                 and labels.describes([old.label], texts) >= labels.NAME_FIT
                 and all(
                     labels.describes([part], texts) >= NAME_PART_SHARE
-                    for part in labels.name_parts(old.label)
+                    for part in name_parts(old.label)
                 )
             )
             theme = dataclasses.replace(

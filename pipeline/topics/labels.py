@@ -7,7 +7,6 @@ continuity). Phrases come from topics/phrases; scikit-learn is imported lazily."
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,9 +17,9 @@ from pipeline.topics.phrases import (
     acronyms,
     is_label,
     overlaps,
+    phrase_forms,
     phrases,
     repeats,
-    singular,
     surface_forms,
     title_support,
     written_specially,
@@ -146,20 +145,8 @@ def describes(terms: Sequence[str], texts: Sequence[str]) -> float:
     """
     if not texts:
         return 0.0
-    wanted = {
-        " ".join(singular(w) for w in part.split())
-        for term in terms
-        for part in name_parts(term.lower())
-    }
+    wanted = phrase_forms(terms)
     return sum(1 for text in texts if wanted & set(phrases(text))) / len(texts)
-
-
-_NAME_JOINS = re.compile(r",|\band\b")
-
-
-def name_parts(name: str) -> list[str]:
-    """The phrases a name is made of: "Speech and music" → ["Speech", "music"]."""
-    return [part.strip() for part in _NAME_JOINS.split(name) if part.strip()]
 
 
 #: Distinctive phrases per group that the name is chosen from.

@@ -138,6 +138,39 @@ def phrases(text: str, n_max: int = 3) -> list[str]:
     return found
 
 
+_NAME_JOINS = re.compile(r",|\band\b")
+
+
+def name_parts(name: str) -> list[str]:
+    """The phrases a name is made of: "Speech and music" → ["Speech", "music"]."""
+    return [part.strip() for part in _NAME_JOINS.split(name) if part.strip()]
+
+
+def phrase_forms(terms: Sequence[str]) -> set[str]:
+    """The folded phrases (as `phrases` writes them) that label phrases or names stand for:
+    each name's parts, lower case, singular."""
+    return {
+        " ".join(singular(w) for w in part.split())
+        for term in terms
+        for part in name_parts(term.lower())
+    }
+
+
+def used_by(terms: Sequence[str], texts: Sequence[str], at_least: int) -> list[bool]:
+    """Per term: whether at least `at_least` of `texts` contain it (as labels.describes counts
+    a text). Each text is read once, and only until every term is settled."""
+    wanted = [phrase_forms([term]) for term in terms]
+    hits = [0] * len(terms)
+    for text in texts:
+        open_terms = [k for k in range(len(terms)) if hits[k] < at_least]
+        if not open_terms:
+            break
+        found = set(phrases(text))
+        for k in open_terms:
+            hits[k] += bool(wanted[k] & found)
+    return [n >= at_least for n in hits]
+
+
 def _ngrams(run: list[str], n_max: int) -> list[str]:
     return [" ".join(run[i : i + n]) for n in range(1, n_max + 1) for i in range(len(run) - n + 1)]
 
