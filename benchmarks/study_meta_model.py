@@ -14,7 +14,7 @@ topics, the `also_margin` cut and the title lift stay the build's (`decide` repr
 `assign_topics`; checked against `run.assign_papers` on every set).
 
 Evidence is taken from the build itself: `run.score_papers` on an in-memory store of the corpus,
-as `eval_topics` does, with `calibrate.topic_margins` wrapped to record what it is given.
+as `eval_topics` does, with `calibrate.margin_views` wrapped to record what it is given.
 
 Dev (training and choice, leave-one-topic-out): the OAI dev topics on the dev half (arXiv
 category gold); the 2025 topics on the 200 dev papers, first annotator ("2025 dev") and second
@@ -102,23 +102,22 @@ class Evidence:
 
 def collect(settings: Settings, store: Store, embedder: Any, papers: list[Paper],
             vectors: np.ndarray) -> Evidence:  # fmt: skip
-    """Run the build's scoring once, recording the arguments of `calibrate.topic_margins`."""
+    """Run the build's scoring once, recording the arguments of `calibrate.margin_views`."""
     topics = list(settings.topics_as_models())
     seen: dict[str, Any] = {}
-    original = calibrate.topic_margins
+    original = calibrate.margin_views
 
-    def recording(scores, vecs, text_cosines, boundaries, fixed, **kw):  # type: ignore[no-untyped-def]
-        if kw.get("keyword_evidence", True):
-            seen.update(scores=scores, vectors=vecs, cos=text_cosines, b=boundaries, fixed=fixed)
-        return original(scores, vecs, text_cosines, boundaries, fixed, **kw)
+    def recording(scores, vecs, text_cosines, boundaries, fixed):  # type: ignore[no-untyped-def]
+        seen.update(scores=scores, vectors=vecs, cos=text_cosines, b=boundaries, fixed=fixed)
+        return original(scores, vecs, text_cosines, boundaries, fixed)
 
-    calibrate.topic_margins = recording  # type: ignore[assignment]
+    calibrate.margin_views = recording  # type: ignore[assignment]
     try:
         scored = scoring.score_papers(
             settings, store, embedder, papers, vectors, topics, now=ev.NOW
         )
     finally:
-        calibrate.topic_margins = original  # type: ignore[assignment]
+        calibrate.margin_views = original  # type: ignore[assignment]
     scores, boundaries, fixed = seen["scores"], seen["b"], seen["fixed"]
     learnt = np.array([b is not None and f is None for b, f in zip(boundaries, fixed, strict=True)])
     margin = np.zeros(scores.combined.shape, dtype=np.float64)

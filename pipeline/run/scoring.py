@@ -107,18 +107,7 @@ def score_papers(
     own_text = boundaries_mod.text_cosines(
         paper_vectors, (proto_vectors, owners), examples, len(topics)
     )
-    margin = calibrate.topic_margins(scored, paper_vectors, own_text, boundaries, fixed)
-    rank = calibrate.topic_margins(
-        scored, paper_vectors, own_text, boundaries, fixed, keyword_evidence=False
-    )
-    raw = calibrate.topic_margins(
-        dataclasses.replace(scored, titled=None),
-        paper_vectors,
-        own_text,
-        boundaries,
-        fixed,
-        keyword_evidence=False,
-    )
+    margin, rank, raw = calibrate.margin_views(scored, paper_vectors, own_text, boundaries, fixed)
     return dataclasses.replace(scored, margin=margin, rank=rank, raw=raw)
 
 

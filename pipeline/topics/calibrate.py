@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -226,6 +227,55 @@ def evidence_margins(
     return np.asarray((log_odds - EVIDENCE_CUT) / MARGIN_WEIGHT, dtype=np.float32)
 
 
+class MarginViews(NamedTuple):
+    """A week's (n_papers, n_topics) margins three ways (`margin_views`)."""
+
+    margin: np.ndarray  # decides whether a paper is in a topic (the evidence model's)
+    rank: np.ndarray  # orders a paper's topics: no evidence model, strong titles lifted
+    raw: np.ndarray  # the boundaries' and thresholds' margins alone (what explain compares)
+
+
+def margin_views(
+    scores: TopicScores,
+    vectors: np.ndarray,
+    text_cosines: np.ndarray,
+    boundaries: Sequence[Boundary | None],
+    fixed: Sequence[float | None],
+) -> MarginViews:
+    """The margins of `topic_margins`, with and without the evidence model, from one pass
+    over the boundaries. A topic with a fixed threshold (`fixed[t]`, its min_similarity) or no
+    boundary is judged by (combined - threshold) / FIXED_SCALE, the others by their learnt
+    boundary over the vectors and their cosine with the topic's own text, then the evidence
+    model (`evidence_margins`). `rank` is `raw` except that a learnt topic inside and named
+    in the paper's title ranks just below the paper's best topic (`lift_strong_ranks`).
+    `fixed[t]` must be set where `boundaries[t]` is None."""
+    raw = np.zeros(scores.combined.shape, dtype=np.float32)
+    learnt = np.zeros(len(boundaries), dtype=bool)
+    for col, (boundary, threshold) in enumerate(zip(boundaries, fixed, strict=True)):
+        if threshold is not None or boundary is None:
+            if threshold is None:
+                raise ValueError(f"topic column {col} has neither a boundary nor a threshold")
+            raw[:, col] = (scores.combined[:, col] - threshold) / FIXED_SCALE
+        else:
+            learnt[col] = True
+            raw[:, col] = boundary.margins(vectors, text_cosines[:, col])
+    if not learnt.any():
+        return MarginViews(raw, raw, raw)
+    titled = scores.titled if scores.titled is not None else np.zeros(raw.shape, bool)
+    margin = raw.copy()
+    margin[:, learnt] = evidence_margins(
+        raw[:, learnt],
+        text_cosines[:, learnt],
+        scores.keywords[:, learnt],
+        titled[:, learnt],
+        np.array([b.label_frequency for b in _learnt(boundaries, learnt)]),
+    )
+    if scores.titled is None:
+        return MarginViews(margin, raw, raw)
+    rank = lift_strong_ranks(raw, margin >= 0, learnt[None, :] & scores.titled)
+    return MarginViews(margin, rank, raw)
+
+
 def topic_margins(
     scores: TopicScores,
     vectors: np.ndarray,
@@ -235,39 +285,11 @@ def topic_margins(
     *,
     keyword_evidence: bool = True,
 ) -> np.ndarray:
-    """(n_papers, n_topics) margins: a topic with a fixed threshold (`fixed[t]`, its
-    min_similarity) or no boundary is judged by (combined - threshold) / FIXED_SCALE, the others
-    by their learnt boundary over the vectors and their cosine with the topic's own text, then
-    the evidence model (`evidence_margins`; not with `keyword_evidence` False, the order
-    `assign_topics` ranks a paper's topics in — except that a learnt topic inside and named in
-    the paper's title ranks just below the paper's best topic, see `lift_strong_ranks`).
-    `fixed[t]` must be set where `boundaries[t]` is None."""
-    margins = np.zeros(scores.combined.shape, dtype=np.float32)
-    learnt = np.zeros(len(boundaries), dtype=bool)
-    for col, (boundary, threshold) in enumerate(zip(boundaries, fixed, strict=True)):
-        if threshold is not None or boundary is None:
-            if threshold is None:
-                raise ValueError(f"topic column {col} has neither a boundary nor a threshold")
-            margins[:, col] = (scores.combined[:, col] - threshold) / FIXED_SCALE
-        else:
-            learnt[col] = True
-            margins[:, col] = boundary.margins(vectors, text_cosines[:, col])
-    if not learnt.any():
-        return margins
-    if keyword_evidence:
-        titled = scores.titled if scores.titled is not None else np.zeros(margins.shape, bool)
-        margins[:, learnt] = evidence_margins(
-            margins[:, learnt],
-            text_cosines[:, learnt],
-            scores.keywords[:, learnt],
-            titled[:, learnt],
-            np.array([b.label_frequency for b in _learnt(boundaries, learnt)]),
-        )
-        return margins
-    if scores.titled is None:
-        return margins
-    inside = topic_margins(scores, vectors, text_cosines, boundaries, fixed) >= 0
-    return lift_strong_ranks(margins, inside, learnt[None, :] & scores.titled)
+    """(n_papers, n_topics) margins (`margin_views`): with `keyword_evidence` the evidence
+    model's, which decide whether a paper is in a topic; without, the order `assign_topics`
+    ranks a paper's topics in."""
+    views = margin_views(scores, vectors, text_cosines, boundaries, fixed)
+    return views.margin if keyword_evidence else views.rank
 
 
 def _learnt(boundaries: Sequence[Boundary | None], learnt: np.ndarray) -> list[Boundary]:
