@@ -228,6 +228,6 @@ def _is_field_name(heading: str) -> bool:
     return (
         0 < len(words) <= 5
         and not any(c in heading for c in ":,")
-        and words[0] not in ("Broad", "Other", "Format", "How", "To")
+        and words[0] not in ("Broad", "Other")
         and heading[:1].isupper()
     )

@@ -90,10 +90,8 @@ def area_names(source: str = "builtin") -> tuple[str, ...]:
     (checked when the config was loaded); "off" gives none."""
     if source == "off":
         return ()
-    if source == "builtin":
-        text = resources.files("pipeline").joinpath("data/areas.txt").read_text("utf-8")
-        return parse_area_names(text, source=str(Path("pipeline/data/areas.txt")))
-    return parse_area_names(Path(source).read_text(encoding="utf-8-sig"), source=source)
+    shown = str(Path("pipeline/data/areas.txt")) if source == "builtin" else source
+    return parse_area_names(_vocabulary(source), source=shown)
 
 
 def area_fields(source: str = "builtin") -> dict[str, str]:
@@ -103,13 +101,15 @@ def area_fields(source: str = "builtin") -> dict[str, str]:
 
 @functools.cache
 def _area_fields(source: str) -> tuple[tuple[str, str], ...]:
-    if source == "off":
-        return ()
+    return () if source == "off" else tuple(parse_area_fields(_vocabulary(source)).items())
+
+
+@functools.cache
+def _vocabulary(source: str) -> str:
+    """The text of the vocabulary file `source` names ("builtin": the packaged one)."""
     if source == "builtin":
-        text = resources.files("pipeline").joinpath("data/areas.txt").read_text("utf-8")
-    else:
-        text = Path(source).read_text(encoding="utf-8-sig")
-    return tuple(parse_area_fields(text).items())
+        return resources.files("pipeline").joinpath("data/areas.txt").read_text("utf-8")
+    return Path(source).read_text(encoding="utf-8-sig")
 
 
 def name_by_area(
@@ -159,38 +159,39 @@ def name_by_area(
                     grounded = None
             if grounded is not None:
                 candidates.append((-float(mean[area]) * grounded, k, area))
-    named: list[str | None] = [None] * len(groups)
+    chosen: list[int | None] = [None] * len(groups)
     taken: set[int] = set()
     for _, k, area in sorted(candidates):  # best pairs first; ties by group, then area order
-        if named[k] is None and area not in taken:
-            named[k] = areas.names[area]
+        if chosen[k] is None and area not in taken:
+            chosen[k] = area
             taken.add(area)
-    return _widen(named, groups if shown is None else shown, areas, words, unit_week)
+    return _widen(chosen, groups if shown is None else shown, areas, words, unit_week)
 
 
 def _widen(
-    named: list[str | None],
+    chosen: list[int | None],
     rows: Sequence[np.ndarray],
     areas: Areas,
     words: _Words,
     unit_week: np.ndarray,
 ) -> list[str | None]:
-    """Each area name that under FIELD_SHARE of its theme's papers (`rows`, the most central)
-    write, replaced by its field when FIELD_SHARE of them write one of the field's parts and
-    no other theme is named so; the largest theme first, so it keeps a shared field."""
+    """Each theme's area name (`chosen`: its row of `areas`), or its field instead when under
+    FIELD_SHARE of the theme's papers (`rows`, the most central) write the name, FIELD_SHARE
+    of them write one of the field's parts and no other theme is named so; the largest theme
+    first, so it keeps a shared field."""
+    named = [None if area is None else areas.names[area] for area in chosen]
     used = {name.casefold() for name in named if name}
+    parts = _name_words(areas.names)[1]
     for k in sorted(range(len(named)), key=lambda k: (-len(rows[k]), k)):
-        name = named[k]
-        wider = areas.fields.get(name) if name else None
-        if not name or not wider or wider.casefold() in used:
+        area = chosen[k]
+        wider = areas.fields.get(areas.names[area]) if area is not None else None
+        if area is None or not wider or wider.casefold() in used:
             continue
         central = _most_central(rows[k], unit_week)
-        if words.using(_name_words(areas.names)[1][areas.names.index(name)], central) >= (
-            FIELD_SHARE * len(central)
+        enough = FIELD_SHARE * len(central)
+        if words.using(parts[area], central) < enough and (
+            words.using(_name_words((wider,))[1][0], central) >= enough
         ):
-            continue
-        parts = [_words_of(part) for part in _PARTS.split(wider)]
-        if words.using(parts, central) >= FIELD_SHARE * len(central):
             named[k] = wider
             used.add(wider.casefold())
     return named
