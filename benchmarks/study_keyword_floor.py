@@ -241,9 +241,9 @@ def compare(splits: Sequence[smm.Split], papers: dict[str, list[Paper]],
     rule's mean macro F1, total topics below keyword matching and predictions."""
     lexes = [lexical(papers[s.name], s.evidence) for s in splits]
     width = 44
-    print(f"\n{'rule':{width}}" + "".join(f"{s.name:>26}" for s in splits) + "      mean")
+    print(f"\n{'rule':{width}}" + "".join(f"{s.name:>36}" for s in splits) + "      mean")
     keyword_cells = [s.summary(s.evidence.hits > 0) for s in splits]
-    print(f"{'keywords':{width}}" + "".join(f"{m:>22.3f} (-)" for m, _, _ in keyword_cells)
+    print(f"{'keywords':{width}}" + "".join(f"{m:>32.3f} (-)" for m, _, _ in keyword_cells)
           + f"{np.mean([m for m, _, _ in keyword_cells]):>10.3f}")  # fmt: skip
     out: Scored = {}
     for name, rule in rules.items():
@@ -253,7 +253,7 @@ def compare(splits: Sequence[smm.Split], papers: dict[str, list[Paper]],
         cells = [s.summary(p) for s, p in zip(splits, preds, strict=True)]
         below = sum(b for _, b, _ in cells)
         mean = float(np.mean([m for m, _, _ in cells]))
-        line = "".join(f"{m:>22.3f} ({b})" for m, b, _ in cells)
+        line = "".join(f"{m:>32.3f} ({b})" for m, b, _ in cells)
         print(f"{name:{width}}{line}{mean:>10.3f}  below {below}", flush=True)
         out[name] = (mean, below, preds)
     return out
