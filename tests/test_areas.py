@@ -206,3 +206,56 @@ def test_the_packaged_vocabulary_loads() -> None:
     names = areas.area_names()
     assert len(names) >= 30
     assert len({n.casefold() for n in names}) == len(names)
+
+
+def _spanning_world() -> tuple[Areas, np.ndarray]:
+    """Eight papers (rows 0–7) between three areas of one field, none close to any one; the
+    rest of the week as in `_world`."""
+    world, week = _world()
+    rng = np.random.default_rng(1)
+    basis = np.eye(DIM, dtype=np.float32)
+    week = week.copy()
+    week[:8] = _near(basis[4] + basis[5] + basis[6], 8, rng, 0.04)
+    names = ("Speech recognition", "Storage systems", "Malware detection", "Quantum computing",
+             "Medical imaging", "Clinical decision support", "Surgical video analysis",
+             *NAMES[7:])  # fmt: skip
+    fields = dict.fromkeys(names[4:7], "Medicine and health")
+    return Areas(names, world.vectors, fields), week
+
+
+def test_a_theme_no_area_names_takes_the_field_its_best_areas_share() -> None:
+    # Issue 17, round 7: a medical theme of imaging, clinical and surgical papers that no one
+    # area fits was named by its phrases ("Foundation and dataset"); a reader names the field.
+    vocabulary, week = _spanning_world()
+    texts = ["medical scans read by a model", "clinical notes of patients", "surgical robots",
+             "medical records", "clinical trials of drugs", "medical devices",
+             "surgical planning", "hospital clinical triage", *TEXTS[8:]]  # fmt: skip
+    group = [np.arange(0, 8)]
+    assert name_by_area(group, week, vocabulary, texts=texts) == ["Medicine and health"]
+    # Without fields the vocabulary has no name for it: the theme keeps its phrases.
+    plain = Areas(vocabulary.names, vocabulary.vectors)
+    assert name_by_area(group, week, plain, texts=texts) == [None]
+
+
+def test_a_field_its_papers_do_not_bear_out_names_nothing() -> None:
+    vocabulary, week = _spanning_world()
+    # The vectors point at the medical areas but only 3 of 8 texts write a word of them.
+    texts = ["medical scans", "clinical notes", "surgical robots", *TEXTS[8:13], *TEXTS[8:]]
+    assert name_by_area([np.arange(0, 8)], week, vocabulary, texts=texts) == [None]
+    # Broad words ("machine", "learning", "model") bear out no field.
+    texts = ["machine learning model"] * 8 + TEXTS[8:]
+    assert name_by_area([np.arange(0, 8)], week, vocabulary, texts=texts) == [None]
+
+
+def test_a_field_two_themes_would_take_names_neither() -> None:
+    # Which of the two is larger must not decide: a topic taking one paper would rename both.
+    vocabulary, week = _spanning_world()
+    rng = np.random.default_rng(2)
+    basis = np.eye(DIM, dtype=np.float32)
+    week = week.copy()
+    week[8:16] = _near(basis[4] + basis[5] + basis[6], 8, rng, 0.04)
+    texts = ["medical study"] * 8 + ["clinical study"] * 8 + TEXTS[16:]
+    names = name_by_area([np.arange(0, 8), np.arange(8, 16)], week, vocabulary, texts=texts)
+    assert names == [None, None]
+    one = name_by_area([np.arange(0, 8)], week, vocabulary, texts=texts)
+    assert one == ["Medicine and health"]

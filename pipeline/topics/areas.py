@@ -16,14 +16,16 @@ MIN_AREA_FIT of them are near the area AND contain a word of the name that marks
 The theme takes the candidate with the best mean score times that share; two themes never share
 a name (the better pair keeps it). A name under FIELD_SHARE of the theme's papers write is too
 narrow: the field it is listed under (`Areas.fields`) names the theme instead when most of its
-papers write the field's words (`_widen`). A theme no area fits keeps its extracted phrases
-(labels.name_groups). Imports numpy, config's file rules and phrases.
+papers write the field's words (`_widen`). A theme no area fits takes the field most of its
+closest areas are listed under, when its papers bear that out and no other theme would take it
+(`_by_field`); else it keeps its extracted phrases (labels.name_groups). Imports numpy, config's file rules, phrases and words.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -33,6 +35,7 @@ import numpy as np
 
 from pipeline.config.rules import parse_area_fields, parse_area_names
 from pipeline.topics.phrases import singular
+from pipeline.topics.words import BROAD_TERMS
 
 #: A paper fits an area when the area is among its this many best (less the week's mean)...
 AREA_TOP = 25
@@ -72,6 +75,13 @@ WEEK_SAMPLE = 1000
 #: speech papers of which two are on emotion recognition), when most of them write the field's
 #: words. Readers' main complaint about area names (benchmarks/README.md, sixth round).
 FIELD_SHARE = 0.5
+#: A theme no area names is named by a field when at least FIELD_VOTES of its FIELD_VOTERS
+#: best areas (by mean score) are listed under it and MIN_AREA_FIT of its papers write a word
+#: of those names or the field's that marks the theme (`_by_field`): a reader names such a
+#: theme by its field ("Medicine and health" over imaging, surgery and survival papers) where
+#: its own words made "Foundation and dataset" (benchmarks/README.md, seventh round).
+FIELD_VOTERS = 5
+FIELD_VOTES = 3
 
 
 @dataclass(frozen=True)
@@ -141,8 +151,11 @@ def name_by_area(
     words = _Words(texts)
     name_words, name_parts = _name_words(areas.names)
     candidates: list[tuple[float, int, int]] = []  # (-score, group, area)
+    leading: list[np.ndarray] = []  # per group, its FIELD_VOTERS best areas by mean score
     for k, group in enumerate(groups):
         mean = scores[group].mean(axis=0)
+        best_areas = np.argsort(-mean, kind="stable")[:FIELD_VOTERS]
+        leading.append(best_areas[mean[best_areas] >= MIN_AREA_SCORE])
         centroid = _unit(unit_week[group].mean(axis=0, keepdims=True))[0]
         close = unit_areas @ centroid
         good = (in_top[group].mean(axis=0) >= MIN_AREA_FIT) & (mean >= MIN_AREA_SCORE)
@@ -165,7 +178,64 @@ def name_by_area(
         if chosen[k] is None and area not in taken:
             chosen[k] = area
             taken.add(area)
-    return _widen(chosen, groups if shown is None else shown, areas, words, unit_week)
+    rows = groups if shown is None else shown
+    named = _widen(chosen, rows, areas, words, unit_week)
+    return _by_field(named, leading, rows, areas, words, unit_week)
+
+
+def _by_field(
+    named: list[str | None],
+    leading: Sequence[np.ndarray],
+    rows: Sequence[np.ndarray],
+    areas: Areas,
+    words: _Words,
+    unit_week: np.ndarray,
+) -> list[str | None]:
+    """Each theme's name, a theme no area names taking the field (`Areas.fields`) that
+    FIELD_VOTES of its `leading` areas (its best by mean score) are listed under, when the
+    texts bear it out: MIN_AREA_FIT of its most central papers (`rows`) write a word that marks
+    the theme (as in `_grounded`) and comes from the field's name or those areas' names. A
+    field two such themes would take, or another theme's name, names neither: which theme is
+    larger must not decide a name (adding a topic would rename the other)."""
+    wanted: dict[int, str] = {}
+    for k, name in enumerate(named):
+        if name is None:
+            field_name = _field_of(leading[k], rows[k], areas, words, unit_week)
+            if field_name is not None:
+                wanted[k] = field_name
+    taken = {name.casefold() for name in named if name}
+    claims = Counter(field_name.casefold() for field_name in wanted.values())
+    result = list(named)
+    for k, field_name in wanted.items():
+        if claims[field_name.casefold()] == 1 and field_name.casefold() not in taken:
+            result[k] = field_name
+    return result
+
+
+def _field_of(
+    leading: np.ndarray, rows: np.ndarray, areas: Areas, words: _Words, unit_week: np.ndarray
+) -> str | None:
+    """The field FIELD_VOTES of the `leading` areas share, if the texts at `rows` bear it out."""
+    votes: dict[str, list[int]] = {}
+    for area in (int(a) for a in leading):
+        field_name = areas.fields.get(areas.names[area])
+        if field_name:
+            votes.setdefault(field_name, []).append(area)
+    chosen = [f for f, voters in votes.items() if len(voters) >= FIELD_VOTES]
+    if not chosen:
+        return None
+    central = _most_central(rows, unit_week)
+    vocabulary = {w for a in votes[chosen[0]] for w in _words_of(areas.names[a])}
+    vocabulary |= set(_words_of(chosen[0]))
+    vocabulary -= _BROAD_WORDS  # "machine" bears out no field of machine learning
+    marking = [
+        w
+        for w in sorted(vocabulary)
+        if words.share(w, central) >= max(DISTINCT_RATIO * words.week_share(w), 1e-9)
+        and words.week_share(w) < COMMON_WORD_SHARE
+    ]
+    fit = float(np.mean([words.has_any(int(r), marking) for r in central]))
+    return chosen[0] if marking and fit >= MIN_AREA_FIT else None
 
 
 def _widen(
@@ -273,6 +343,11 @@ def _root(word: str) -> str:
 
 def _words_of(text: str) -> tuple[str, ...]:
     return tuple(_root(w) for w in _TOKEN.findall(text.lower()) if w not in _STOP)
+
+
+#: Words of the names of whole fields of AI ("machine learning", "neural network", "LLM"):
+#: in a theme they mark no field in particular.
+_BROAD_WORDS = frozenset(w for term in BROAD_TERMS for w in _words_of(term))
 
 
 class _Words:
