@@ -247,8 +247,9 @@ def test_a_field_its_papers_do_not_bear_out_names_nothing() -> None:
     assert name_by_area([np.arange(0, 8)], week, vocabulary, texts=texts) == [None]
 
 
-def test_a_field_two_themes_would_take_names_neither() -> None:
-    # Which of the two is larger must not decide: a topic taking one paper would rename both.
+def test_every_theme_whose_areas_share_a_field_takes_it() -> None:
+    # Which of them is larger must not decide (a topic taking one paper would rename the
+    # other): both take the field, and cluster.find_themes shows them as one theme.
     vocabulary, week = _spanning_world()
     rng = np.random.default_rng(2)
     basis = np.eye(DIM, dtype=np.float32)
@@ -256,6 +257,4 @@ def test_a_field_two_themes_would_take_names_neither() -> None:
     week[8:16] = _near(basis[4] + basis[5] + basis[6], 8, rng, 0.04)
     texts = ["medical study"] * 8 + ["clinical study"] * 8 + TEXTS[16:]
     names = name_by_area([np.arange(0, 8), np.arange(8, 16)], week, vocabulary, texts=texts)
-    assert names == [None, None]
-    one = name_by_area([np.arange(0, 8)], week, vocabulary, texts=texts)
-    assert one == ["Medicine and health"]
+    assert names == ["Medicine and health"] * 2

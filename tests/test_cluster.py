@@ -398,3 +398,21 @@ def test_name_groups_keeps_a_lower_case_first_letter_and_series() -> None:
     name = name_groups([texts])[0].name
     assert name.startswith("fMRI")
     assert "series" in name
+
+
+def test_groups_named_alike_are_shown_as_one_theme() -> None:
+    # Issue 17, round 7: three small groups that one field names (areas._by_field) read as one
+    # theme of that field, not as three headings; the largest group's key phrases stay.
+    from pipeline.topics.cluster import _merge_alike
+    from pipeline.topics.labels import GroupName
+
+    groups = [np.array([0, 1]), np.array([2, 3, 4]), np.array([5, 6]), np.array([7])]
+    names = [
+        GroupName("Natural language processing", ("phishing",), 0.5),
+        GroupName("Natural language processing", ("gender",), 0.5),
+        GroupName("Robotics", ("grasp",), 0.5),
+        GroupName("natural language processing", ("corpus",), 0.5),
+    ]
+    merged, kept = _merge_alike(groups, names)
+    assert [g.tolist() for g in merged] == [[0, 1, 2, 3, 4, 7], [5, 6]]
+    assert [n.terms for n in kept] == [("gender",), ("grasp",)]

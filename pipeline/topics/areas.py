@@ -18,14 +18,14 @@ a name (the better pair keeps it). A name under FIELD_SHARE of the theme's paper
 narrow: the field it is listed under (`Areas.fields`) names the theme instead when most of its
 papers write the field's words (`_widen`). A theme no area fits takes the field most of its
 closest areas are listed under, when its papers bear that out and no other theme would take it
-(`_by_field`); else it keeps its extracted phrases (labels.name_groups). Imports numpy, config's file rules, phrases and words.
+(`_by_field`; themes that take one field are shown as one); else it keeps its extracted
+phrases (labels.name_groups). Imports numpy, config's file rules, phrases and words.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -195,20 +195,16 @@ def _by_field(
     FIELD_VOTES of its `leading` areas (its best by mean score) are listed under, when the
     texts bear it out: MIN_AREA_FIT of its most central papers (`rows`) write a word that marks
     the theme (as in `_grounded`) and comes from the field's name or those areas' names. A
-    field two such themes would take, or another theme's name, names neither: which theme is
-    larger must not decide a name (adding a topic would rename the other)."""
-    wanted: dict[int, str] = {}
+    field another theme has as its name names none; several themes may take one field (the
+    caller shows them as one theme: cluster.find_themes), so which of them is larger decides
+    nothing (adding a topic would rename the other)."""
+    taken = {name.casefold() for name in named if name}
+    result = list(named)
     for k, name in enumerate(named):
         if name is None:
             field_name = _field_of(leading[k], rows[k], areas, words, unit_week)
-            if field_name is not None:
-                wanted[k] = field_name
-    taken = {name.casefold() for name in named if name}
-    claims = Counter(field_name.casefold() for field_name in wanted.values())
-    result = list(named)
-    for k, field_name in wanted.items():
-        if claims[field_name.casefold()] == 1 and field_name.casefold() not in taken:
-            result[k] = field_name
+            if field_name is not None and field_name.casefold() not in taken:
+                result[k] = field_name
     return result
 
 

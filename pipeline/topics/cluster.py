@@ -143,6 +143,7 @@ def find_themes(
             GroupName(area, name.terms or (area,), name.fit) if area else name
             for name, area in zip(names, by_area, strict=True)
         ]
+        groups, names = _merge_alike(groups, names)
     # A group no phrase names fairly is not shown under a made-up name: its papers join the
     # nearest named theme when close to it, else "Other" (issue 17).
     named = [k for k, name in enumerate(names) if name.name]
@@ -152,6 +153,30 @@ def find_themes(
     themes.sort(key=lambda t: (-len(t.paper_ids), t.theme_id))
     themed = {pid for t in themes for pid in t.paper_ids}
     return themes, [pid for pid in ids if pid not in themed]
+
+
+def _merge_alike(
+    groups: Sequence[np.ndarray], names: Sequence[GroupName]
+) -> tuple[list[np.ndarray], list[GroupName]]:
+    """Groups named alike become one theme: several small groups of one field that no area of
+    their own names ("Natural language processing" for a group on phishing, one on gender and
+    one on text corpora: areas._by_field) read as one field's theme, not as three headings
+    made of their words. The largest group's key phrases (and so its theme id) stay."""
+    order = sorted(range(len(groups)), key=lambda k: (-len(groups[k]), int(groups[k][0])))
+    merged: list[np.ndarray] = []
+    kept: list[GroupName] = []
+    where: dict[str, int] = {}
+    for k in order:
+        label = names[k].name.casefold()
+        if label and label in where:
+            j = where[label]
+            merged[j] = np.sort(np.concatenate([merged[j], groups[k]]))
+            continue
+        if label:
+            where[label] = len(merged)
+        merged.append(np.asarray(groups[k]))
+        kept.append(names[k])
+    return merged, kept
 
 
 def _central(x: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
