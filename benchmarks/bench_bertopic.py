@@ -5,6 +5,7 @@ natural mix (~70 categories, most small).
     pip install bertopic               # benchmark only: never a dependency of the pipeline
     python -m benchmarks.bench_bertopic [--vectors /tmp/oai-vectors.npy] [--sizes 1000,7000]
     python -m benchmarks.bench_bertopic --gold acm|msc [--vectors …]   # fine: authors' classes
+    python -m benchmarks.bench_bertopic --gold acm --skip-bertopic --areas  # ours, as a build
 
 Vectors are the real model's (all-MiniLM-L6-v2) for `title. abstract`, cached in the .npy given
 (embedded on the first run: ~5 min per 1,000 papers on a busy 2-core machine). Our partition is
@@ -37,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.topics import cluster
+from pipeline.topics.areas import Areas, area_fields, area_names
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "benchmarks/data/oai-cs-2016-papers.jsonl.gz"
@@ -88,11 +90,21 @@ def load_vectors(path: Path, texts: list[str]) -> np.ndarray:
     return vectors
 
 
-def ours(ids: list[str], vectors: np.ndarray, texts: list[str], *, max_themes: int) -> list[str]:
-    """Each paper's theme id, "other" for Other."""
+def ours(
+    ids: list[str],
+    vectors: np.ndarray,
+    texts: list[str],
+    *,
+    max_themes: int,
+    areas: Areas | None = None,
+    titles: list[str] | None = None,
+) -> list[str]:
+    """Each paper's theme id, "other" for Other (`areas`, `titles`: named, and fields merged,
+    as a build does with the shipped vocabulary)."""
     themes, other = cluster.find_themes(
-        ids, vectors, texts, seed=0, min_theme_size=3, max_themes=max_themes
-    )
+        ids, vectors, texts, seed=0, min_theme_size=3, max_themes=max_themes, areas=areas,
+        titles=titles,
+    )  # fmt: skip
     where = cluster.theme_of_papers(themes, other)
     return [where[pid] for pid in ids]
 
@@ -159,9 +171,23 @@ def main() -> None:
     )
     parser.add_argument("--max-themes", type=int, default=24, help="ours (shipped: 24)")
     parser.add_argument("--skip-bertopic", action="store_true")
+    parser.add_argument(
+        "--areas",
+        action="store_true",
+        help="ours with the shipped area vocabulary, as a build names (and merges) themes",
+    )
     args = parser.parse_args()
     ids, texts, truth = load_corpus(args.corpus)
     vectors = load_vectors(args.vectors, texts)
+    vocabulary = titles = None
+    if args.areas:
+        with gzip.open(args.corpus, "rt", encoding="utf-8") as f:
+            titles = [json.loads(line)["title"] for line in f]
+        from pipeline.embed import SentenceTransformerEmbedder
+
+        names = area_names("builtin")
+        embedded = SentenceTransformerEmbedder(device="cpu").embed(list(names))
+        vocabulary = Areas(names, embedded, area_fields("builtin"))
     sizes = args.sizes or ("1000,7000" if args.gold == "category" else "7000")
     fine = {} if args.gold == "category" else load_classes(CLASSES, args.gold)
     for n in [int(s) for s in sizes.split(",")]:
@@ -178,7 +204,10 @@ def main() -> None:
         for name, outlier in methods:
             start = time.perf_counter()
             if name == "ours":
-                found = ours(ids[:n], vectors[:n], texts[:n], max_themes=args.max_themes)
+                found = ours(
+                    ids[:n], vectors[:n], texts[:n], max_themes=args.max_themes,
+                    areas=vocabulary, titles=None if titles is None else titles[:n],
+                )  # fmt: skip
             else:
                 found = bertopic(vectors[:n], texts[:n])
             seconds = {"seconds": round(time.perf_counter() - start, 1)}
