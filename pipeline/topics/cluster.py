@@ -12,7 +12,9 @@ that does not hang together (`cohesion` under MIN_COHESION) or is too small to b
 not shown: its papers join the nearest theme when close to its centroid, else go to "Other"
 (issue 17: a grab-bag under a made-up name is worse than an honest "Other"); so is a group no
 name fits (labels.name_groups). A group is named by the research area that fits it
-(topics/areas.py), else by its phrases; both are taken from the whole group, the papers the
+(topics/areas.py) or, when none does, by the field most of its closest areas are listed
+under (groups that take one field are shown as one theme: `_merge_alike`), else by its
+phrases; both are taken from the whole group, the papers the
 topics took included, while the name fits the papers shown (most use one of its phrases, each
 phrase is in one of them), so a topic taking a few of a theme's papers does not rename it
 (`_name_whole`); its key phrases are those its shown papers use. Weeks over
