@@ -255,6 +255,23 @@ def test_every_theme_whose_areas_share_a_field_takes_it() -> None:
     basis = np.eye(DIM, dtype=np.float32)
     week = week.copy()
     week[8:16] = _near(basis[4] + basis[5] + basis[6], 8, rng, 0.04)
-    texts = ["medical study"] * 8 + ["clinical study"] * 8 + TEXTS[16:]
+    texts = ["medical video study"] * 8 + ["clinical surgical study"] * 8 + TEXTS[16:]
     names = name_by_area([np.arange(0, 8), np.arange(8, 16)], week, vocabulary, texts=texts)
     assert names == ["Medicine and health"] * 2
+
+
+def test_one_word_all_its_areas_share_does_not_bear_out_a_field_alone() -> None:
+    # Held-out reading, round 7: erasure-code papers lie near "Code generation", "Code search"
+    # and "Code review", and all write "code": "Software engineering" misled. The one word the
+    # voters share bears the field out only with the field's own words beside it.
+    world, week = _spanning_world()
+    names = (*world.names[:4], "Code generation", "Code search", "Code review", *NAMES[7:])
+    vocabulary = Areas(names, world.vectors, dict.fromkeys(names[4:7], "Software engineering"))
+    texts = ["erasure code for storage", "a repair code", "code rate bounds", "codes and locality",
+             "regenerating code", "code for distributed storage", "polar code", "the code length",
+             *TEXTS[8:]]  # fmt: skip
+    assert name_by_area([np.arange(0, 8)], week, vocabulary, texts=texts) == [None]
+    texts[:4] = [f"software {t}" for t in texts[:4]]  # a quarter write the field's own words
+    assert name_by_area([np.arange(0, 8)], week, vocabulary, texts=texts) == [
+        "Software engineering"
+    ]

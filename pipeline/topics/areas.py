@@ -194,8 +194,9 @@ def _by_field(
     """Each theme's name, a theme no area names taking the field (`Areas.fields`) that
     FIELD_VOTES of its `leading` areas (its best by mean score) are listed under, when the
     texts bear it out: MIN_AREA_FIT of its most central papers (`rows`) write a word that marks
-    the theme (as in `_grounded`) and comes from the field's name or those areas' names. A
-    field another theme has as its name names none; several themes may take one field (the
+    the theme (as in `_grounded`) and comes from the field's name or those areas' names (two
+    such words, or one and the field's own words in MIN_WORD_SHARE of them). A field another
+    theme has as its name names none; several themes may take one field (the
     caller shows them as one theme: cluster.find_themes), so which of them is larger decides
     nothing (adding a topic would rename the other)."""
     taken = {name.casefold() for name in named if name}
@@ -231,7 +232,11 @@ def _field_of(
         and words.week_share(w) < COMMON_WORD_SHARE
     ]
     fit = float(np.mean([words.has_any(int(r), marking) for r in central]))
-    return chosen[0] if marking and fit >= MIN_AREA_FIT else None
+    own = [w for w in _words_of(chosen[0]) if w not in _BROAD_WORDS]
+    # One word shared by every voter ("code" of "Code generation", "Code summarization") can
+    # be another field's word ("erasure code"): then the field's own words must be written.
+    borne = len(marking) >= 2 or any(words.share(w, central) >= MIN_WORD_SHARE for w in own)
+    return chosen[0] if marking and fit >= MIN_AREA_FIT and borne else None
 
 
 def _widen(
