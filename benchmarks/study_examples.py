@@ -20,6 +20,7 @@ from dataclasses import replace
 import numpy as np
 
 from benchmarks import eval_topics as ev
+from pipeline import run
 from pipeline.config import load_settings
 from pipeline.embed import content_hash
 from pipeline.store import Store
@@ -36,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     papers, categories = ev.load_corpus()
     settings = load_settings(ev.TOPIC_FILES[args.topics])
     topics = settings.topics_as_models()
-    vectors = ev.load_vectors(papers, ev.run.make_embedder(settings).name)
+    vectors = ev.load_vectors(papers, run.make_embedder(settings).name)
     embedder = ev.CachedEmbedder(
         {content_hash(p.text): v for p, v in zip(papers, vectors, strict=True)}
     )
