@@ -20,10 +20,9 @@ from dataclasses import replace
 import numpy as np
 
 from benchmarks import eval_topics as ev
+from benchmarks.study_meta_model import corpus_store
 from pipeline import run
 from pipeline.config import load_settings
-from pipeline.embed import content_hash
-from pipeline.store import Store
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -38,19 +37,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = load_settings(ev.TOPIC_FILES[args.topics])
     topics = settings.topics_as_models()
     vectors = ev.load_vectors(papers, run.make_embedder(settings).name)
-    embedder = ev.CachedEmbedder(
-        {content_hash(p.text): v for p, v in zip(papers, vectors, strict=True)}
-    )
     gold = np.array([[ev.GOLD[t.slug] in c for t in topics] for c in categories])
     test, dev = ev.heldout_half(papers), ~ev.heldout_half(papers)
     f1 = np.zeros((len(sizes), args.draws, len(topics)))
-    with Store.open(":memory:") as store:
-        store.upsert_papers(papers, "oai-cs-2016", ev.NOW, merge=lambda stored, new: new)
-        store.save_vectors(
-            embedder.name,
-            [(p.paper_id, content_hash(p.text), v) for p, v in zip(papers, vectors, strict=True)],
-            ev.NOW,
-        )
+    store, embedder = corpus_store(papers, vectors, "oai-cs-2016")
+    with store:
         for d in range(args.draws):
             for i, n in enumerate(sizes):
                 if n == 0 and d > 0:
