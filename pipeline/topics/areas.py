@@ -17,9 +17,10 @@ The theme takes the candidate with the best mean score times that share; two the
 a name (the better pair keeps it). A name under FIELD_SHARE of the theme's papers write is too
 narrow: the field it is listed under (`Areas.fields`) names the theme instead when most of its
 papers write the field's words (`_widen`). A theme no area fits takes the field most of its
-closest areas are listed under, when its papers bear that out and no other theme would take it
-(`_by_field`; themes that take one field are shown as one); else it keeps its extracted
-phrases (labels.name_groups). Imports numpy, config's file rules, phrases and words.
+closest areas are listed under, when its papers bear that out and no other theme has it as its
+name (`_by_field`; themes that take one field are shown as one: cluster.find_themes); else it
+keeps its extracted phrases (labels.name_groups). Imports numpy, config's file rules, phrases
+and words.
 """
 
 from __future__ import annotations
@@ -222,17 +223,12 @@ def _field_of(
     if not chosen:
         return None
     central = _most_central(rows, unit_week)
-    vocabulary = {w for a in votes[chosen[0]] for w in _words_of(areas.names[a])}
-    vocabulary |= set(_words_of(chosen[0]))
-    vocabulary -= _BROAD_WORDS  # "machine" bears out no field of machine learning
-    marking = [
-        w
-        for w in sorted(vocabulary)
-        if words.share(w, central) >= max(DISTINCT_RATIO * words.week_share(w), 1e-9)
-        and words.week_share(w) < COMMON_WORD_SHARE
-    ]
-    fit = float(np.mean([words.has_any(int(r), marking) for r in central]))
     own = [w for w in _words_of(chosen[0]) if w not in _BROAD_WORDS]
+    voters = {w for a in votes[chosen[0]] for w in _words_of(areas.names[a])}
+    # "machine" bears out no field of machine learning; a word no paper writes marks nothing.
+    vocabulary = sorted((voters - _BROAD_WORDS) | set(own))
+    marking = [w for w in _marking(vocabulary, central, words) if words.share(w, central) > 0]
+    fit = float(np.mean([words.has_any(int(r), marking) for r in central]))
     # One word shared by every voter ("code" of "Code generation", "Code summarization") can
     # be another field's word ("erasure code"): then the field's own words must be written.
     borne = len(marking) >= 2 or any(words.share(w, central) >= MIN_WORD_SHARE for w in own)
@@ -284,6 +280,17 @@ def _most_central(rows: np.ndarray, unit_week: np.ndarray) -> np.ndarray:
     return rows[np.argsort(-(unit_week[rows] @ centroid), kind="stable")[:CHECK_PAPERS]]
 
 
+def _marking(candidates: Sequence[str], rows: np.ndarray, words: _Words) -> list[str]:
+    """The `candidates` that mark the papers at `rows`: DISTINCT_RATIO times as common there
+    as in the week, and in under COMMON_WORD_SHARE of the week."""
+    return [
+        w
+        for w in candidates
+        if words.share(w, rows) >= DISTINCT_RATIO * words.week_share(w)
+        and words.week_share(w) < COMMON_WORD_SHARE
+    ]
+
+
 def _grounded(
     name: tuple[str, ...],
     parts: Sequence[tuple[str, ...]],
@@ -303,15 +310,9 @@ def _grounded(
     that mark the group."""
     if not name or words.using(parts, rows) < using:
         return None
-    share = {w: words.share(w, rows) for w in name}
-    if min(share.values()) < MIN_WORD_SHARE:
+    if min(words.share(w, rows) for w in name) < MIN_WORD_SHARE:
         return None
-    marking = [
-        w
-        for w in name
-        if share[w] >= DISTINCT_RATIO * words.week_share(w)
-        and words.week_share(w) < COMMON_WORD_SHARE
-    ]
+    marking = _marking(name, rows, words)
     wanted = marking or list(name)
     fit = float(np.mean([in_top[r] and words.has_any(int(r), wanted) for r in rows]))
     if fit < MIN_AREA_FIT:
