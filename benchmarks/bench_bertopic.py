@@ -45,12 +45,13 @@ CORPUS = ROOT / "benchmarks/data/oai-cs-2016-papers.jsonl.gz"
 CLASSES = ROOT / "benchmarks/labels/oai-2016-classes.jsonl"
 
 
-def load_corpus(path: Path) -> tuple[list[str], list[str], list[str]]:
-    """Ids, `title. abstract` texts and primary categories of the corpus records."""
+def load_corpus(path: Path) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Ids, `title. abstract` texts, primary categories and titles of the corpus records."""
     with gzip.open(path, "rt", encoding="utf-8") as f:
         rows = [json.loads(line) for line in f]
     texts = [f"{r['title']}. {r['abstract']}".strip() for r in rows]
-    return [r["id"] for r in rows], texts, [r["categories"][0] for r in rows]
+    titles = [r["title"] for r in rows]
+    return [r["id"] for r in rows], texts, [r["categories"][0] for r in rows], titles
 
 
 def acm_levels(classes: list[str]) -> dict[str, str]:
@@ -177,12 +178,10 @@ def main() -> None:
         help="ours with the shipped area vocabulary, as a build names (and merges) themes",
     )
     args = parser.parse_args()
-    ids, texts, truth = load_corpus(args.corpus)
+    ids, texts, truth, titles = load_corpus(args.corpus)
     vectors = load_vectors(args.vectors, texts)
-    vocabulary = titles = None
+    vocabulary = None
     if args.areas:
-        with gzip.open(args.corpus, "rt", encoding="utf-8") as f:
-            titles = [json.loads(line)["title"] for line in f]
         from pipeline.embed import SentenceTransformerEmbedder
 
         names = area_names("builtin")
@@ -206,7 +205,7 @@ def main() -> None:
             if name == "ours":
                 found = ours(
                     ids[:n], vectors[:n], texts[:n], max_themes=args.max_themes,
-                    areas=vocabulary, titles=None if titles is None else titles[:n],
+                    areas=vocabulary, titles=titles[:n] if args.areas else None,
                 )  # fmt: skip
             else:
                 found = bertopic(vectors[:n], texts[:n])

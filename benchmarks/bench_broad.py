@@ -34,7 +34,7 @@ def main() -> None:
     )
     parser.add_argument("--max-themes", type=int, default=24)
     args = parser.parse_args()
-    ids, texts, truth = load_corpus(CORPUS)
+    ids, texts, truth, _ = load_corpus(CORPUS)
     vectors = load_vectors(args.vectors, texts)
     for n in (1000, 2625, 7000):
         themes, _ = cluster.find_themes(
