@@ -70,6 +70,9 @@ out = []
 for item in inputs:
     spent.clear()
     extra = {"background_ids": item["background_ids"]} if whole_week else {}
+    # Revisions that name a group from its whole (taken papers included) take their titles too.
+    if "background_titles" in inspect.signature(cluster.find_themes).parameters:
+        extra["background_titles"] = item["background_titles"]
     if by_area:
         from pipeline.topics import areas as area_module
         names = area_module.area_names()
@@ -142,6 +145,7 @@ def demo_inputs(store: Path) -> list[dict[str, Any]]:
                         "background": [papers[i].text for i in rest],
                         "background_vectors": loaded.vectors[rest],
                         "background_ids": [papers[i].paper_id for i in rest],
+                        "background_titles": [papers[i].title for i in rest],
                         "min_theme_size": settings.themes.min_theme_size,
                         "max_themes": settings.themes.max_themes,
                     }
@@ -179,6 +183,7 @@ def oai_inputs(
                 "background": [],
                 "background_vectors": np.zeros((0, vectors.shape[1]), dtype=np.float32),
                 "background_ids": [],
+                "background_titles": [],
                 "min_theme_size": defaults.min_theme_size,
                 "max_themes": defaults.max_themes,
             }
