@@ -416,3 +416,42 @@ def test_groups_named_alike_are_shown_as_one_theme() -> None:
     merged, kept = _merge_alike(groups, names)
     assert [g.tolist() for g in merged] == [[0, 1, 2, 3, 4, 7], [5, 6]]
     assert [n.terms for n in kept] == [("gender",), ("grasp",)]
+
+
+def test_papers_no_theme_holds_become_a_theme_only_under_a_research_area() -> None:
+    # Issue 17, round 8: five storage papers too loosely related for the linkage (mean cosine
+    # about 0.36 < 0.40) were all "Other"; grouped again more loosely they are a theme when an
+    # area names them, and five equally loose papers no area names stay "Other".
+    from pipeline.topics.areas import Areas
+
+    rng = np.random.default_rng(3)
+    dim = 512
+    basis = np.eye(dim, dtype=np.float32)
+    names = ("Speech recognition", "Storage systems", *(f"Area {k}" for k in range(2, 60)))
+    vocabulary = Areas(names, basis[:60])
+
+    def loose(axis: int, n: int) -> np.ndarray:
+        noise = rng.standard_normal((n, dim)) * (np.arange(dim) >= 100)
+        noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+        return 0.6 * basis[axis] + 0.8 * noise
+
+    tight = basis[0] + 0.05 * rng.standard_normal((8, dim))
+    x = np.vstack([tight, loose(1, 5), loose(90, 5)]).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    ids = [f"arxiv:{i:03d}" for i in range(len(x))]
+    texts = (
+        [f"speech recognition of spoken words {i}" for i in range(8)]
+        + [f"storage systems for disks and flash {i}" for i in range(5)]
+        + [f"a subject of its own number {i}" for i in range(5)]
+    )
+    assert all(0.3 <= cohesion(x[a:b]) < 0.4 for a, b in ((8, 13), (13, 18)))
+    _, plain_other = find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=4)
+    assert sorted(plain_other) == ids[8:]
+    themes, other = find_themes(
+        ids, x, texts, seed=0, min_theme_size=3, max_themes=4, areas=vocabulary
+    )
+    assert {t.label: sorted(t.paper_ids) for t in themes} == {
+        "Speech recognition": ids[:8],
+        "Storage systems": ids[8:13],
+    }
+    assert other == ids[13:]

@@ -11,10 +11,12 @@ of the demo weeks' other papers, KMeans 40–48 %; benchmarks/README.md). A grou
 that does not hang together (`cohesion` under MIN_COHESION) or is too small to be a theme is
 not shown: its papers join the nearest theme when close to its centroid, else go to "Other"
 (issue 17: a grab-bag under a made-up name is worse than an honest "Other"); so is a group no
-name fits (labels.name_groups). A group is named by the research area that fits it
-(topics/areas.py) or, when none does, by the field most of its closest areas are listed
-under (groups that take one field are shown as one theme: `_merge_alike`), else by its
-phrases; both are taken from the whole group, the papers the
+name fits (labels.name_groups). What is then left is grouped once more, more loosely
+(REST_LINK_SIMILARITY), and such a group is shown only when a research area or field names
+it (`_gather_rest`), joining the theme of that name if there is one. A group is named by the
+research area that fits it (topics/areas.py) or, when none does, by the field most of its
+closest areas are listed under (groups that take one field are shown as one theme:
+`_merge_alike`), else by its phrases; both are taken from the whole group, the papers the
 topics took included, while the name fits the papers shown (most use one of its phrases, each
 phrase is in one of them), so a topic taking a few of a theme's papers does not rename it
 (`_name_whole`); its key phrases are those its shown papers use. Weeks over
@@ -48,6 +50,11 @@ MIN_COHESION = 0.38
 #: A paper outside the themes joins the nearest one when its cosine to that theme's centroid is
 #: at least this; otherwise it goes to "Other".
 MIN_JOIN_SIMILARITY = 0.40
+#: Papers no theme holds are grouped again, merging while their mean cosine is at least this;
+#: such a group is shown only when a research area or field names it (`_gather_rest`). Looser
+#: (0.25) made grab-bags such as motion planning with 3-SAT and bandit hardness; tighter (0.34)
+#: found half as many (benchmarks/README.md, eighth round).
+REST_LINK_SIMILARITY = 0.30
 #: Most papers clustered pairwise (memory and time grow with the square).
 LINKAGE_SAMPLE = 3000
 #: Papers per theme (the most central) that its label phrases are drawn from.
@@ -151,10 +158,68 @@ def find_themes(
     named = [k for k, name in enumerate(names) if name.name]
     unnamed = sorted(int(i) for k, g in enumerate(groups) if not names[k].name for i in g)
     groups = _absorb(x, [groups[k] for k in named], unnamed)
-    themes = _themes(x, ids, groups, [names[k] for k in named], docs)
+    names = [names[k] for k in named]
+    if areas is not None:  # what is left may still hold a few papers of one research area
+        groups, names = _gather_rest(
+            x, ids, docs, groups, names, areas, (week_vectors, week_texts), bg, row_titles,
+            seed=seed, min_theme_size=min_theme_size,
+        )  # fmt: skip
+    themes = _themes(x, ids, groups, names, docs)
     themes.sort(key=lambda t: (-len(t.paper_ids), t.theme_id))
     themed = {pid for t in themes for pid in t.paper_ids}
     return themes, [pid for pid in ids if pid not in themed]
+
+
+def _gather_rest(
+    x: np.ndarray,
+    ids: Sequence[str],
+    docs: Sequence[str],
+    groups: list[np.ndarray],
+    names: list[GroupName],
+    areas: Areas,
+    week: tuple[np.ndarray, Sequence[str]],
+    background: tuple[list[str], np.ndarray],
+    titles: Sequence[str] | None,
+    *,
+    seed: int,
+    min_theme_size: int,
+) -> tuple[list[np.ndarray], list[GroupName]]:
+    """The papers no theme holds, grouped more loosely (mean cosine REST_LINK_SIMILARITY), and
+    each such group of `min_theme_size` or more kept only when a research area or field names
+    it (areas.name_by_area): a loose group is shown only under a name its papers bear out, so
+    it reads as that area's papers rather than a grab-bag. One named like a theme joins it
+    ("Robotics": three robot papers the first pass left out). `week`: the vectors and texts
+    the areas' scores are measured against, the rows of `x` first."""
+    held = np.zeros(len(x), dtype=bool)
+    for group in groups:
+        held[group] = True
+    rest = np.flatnonzero(~held)
+    if len(rest) < max(min_theme_size, 2):
+        return groups, names
+    found, _, _ = _linkage_groups(
+        x[rest], [ids[int(i)] for i in rest], seed=seed, similarity=REST_LINK_SIMILARITY
+    )
+    loose = [rest[g] for g in found if len(g) >= min_theme_size]
+    if not loose:
+        return groups, names
+    by_area = name_by_area(loose, week[0], areas, texts=week[1])
+    keep = [k for k, area in enumerate(by_area) if area]
+    if not keep:
+        return groups, names
+    phrases = _name(x, docs, [loose[k] for k in keep], background, titles, seed=seed,
+                    label_papers=[MINOR_LABEL_PAPERS] * len(keep))  # fmt: skip
+    merged, kept = list(groups), list(names)
+    where = {name.name.casefold(): j for j, name in enumerate(names)}
+    for k, phrase in zip(keep, phrases, strict=True):
+        area = str(by_area[k])
+        if area.casefold() in where:
+            j = where[area.casefold()]
+            merged[j] = np.sort(np.concatenate([merged[j], loose[k]]))
+            continue
+        where[area.casefold()] = len(merged)
+        merged.append(np.sort(loose[k]))
+        kept.append(GroupName(area, phrase.terms or (area,), phrase.fit))
+    return merged, kept
 
 
 def _merge_alike(
@@ -328,6 +393,7 @@ def _linkage_groups(
     *,
     seed: int,
     context: tuple[list[str], np.ndarray] | None = None,
+    similarity: float = MIN_LINK_SIMILARITY,
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
     """Average-linkage groups of the (sampled) rows, the same groups whole (context rows
     included, numbered after the rows: n + i is context row i), and the rows left out of the
@@ -357,7 +423,7 @@ def _linkage_groups(
         distance = np.clip(1.0 - unit @ unit.T, 0.0, 2.0)  # a zero vector is 1 from everything
         np.fill_diagonal(distance, 0.0)
         tree = linkage(squareform(distance, checks=False), method="average")
-    cut = fcluster(tree, t=1.0 - MIN_LINK_SIMILARITY, criterion="distance")
+    cut = fcluster(tree, t=1.0 - similarity, criterion="distance")
     own = order[rows]  # each sampled row's index among the caller's rows (≥ n: context)
     pairs = [(np.sort(own[(cut == k) & (own < n)]), np.sort(own[cut == k])) for k in np.unique(cut)]
     pairs = sorted((p for p in pairs if len(p[0])), key=lambda p: int(p[0][0]))
