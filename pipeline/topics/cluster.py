@@ -63,6 +63,8 @@ LABEL_PAPERS = 100
 MINOR_LABEL_PAPERS = 20
 #: Papers of the week outside the themes' label papers that phrases are contrasted with.
 BACKGROUND_SIZE = 1000
+#: The same for the loose groups of `_gather_rest`, whose names come from the areas.
+REST_BACKGROUND_SIZE = 250
 
 
 def find_themes(
@@ -206,8 +208,10 @@ def _gather_rest(
     keep = [k for k, area in enumerate(by_area) if area]
     if not keep:
         return groups, names
+    # Only their key phrases come from this (the area names them): a smaller contrast will do.
     phrases = _name(x, docs, [loose[k] for k in keep], background, titles, seed=seed,
-                    label_papers=[MINOR_LABEL_PAPERS] * len(keep))  # fmt: skip
+                    label_papers=[MINOR_LABEL_PAPERS] * len(keep),
+                    background_size=REST_BACKGROUND_SIZE)  # fmt: skip
     merged, kept = list(groups), list(names)
     where = {name.name.casefold(): j for j, name in enumerate(names)}
     for k, phrase in zip(keep, phrases, strict=True):
@@ -260,8 +264,10 @@ def _name(
     *,
     seed: int,
     label_papers: Sequence[int],
+    background_size: int = BACKGROUND_SIZE,
 ) -> list[GroupName]:
-    """Each group's name, from its most central papers against the rest and `background`."""
+    """Each group's name, from its most central papers against the rest and `background`
+    (`background_size` of them at most, drawn at random)."""
     # Each theme is labelled from its most central papers: the phrases are as distinctive, and
     # the n-gram counting no longer grows with the week (3.7 s → bounded at 10k papers).
     central = [_central(x, g, n) for g, n in zip(groups, label_papers, strict=True)]
@@ -271,8 +277,8 @@ def _name(
     outside = [(docs[int(i)], x[i]) for i in np.flatnonzero(~in_label)]
     outside += zip(background[0], background[1], strict=True)
     rest = sorted(outside, key=lambda pair: pair[0])
-    if len(rest) > BACKGROUND_SIZE:
-        keep = np.random.default_rng(seed).choice(len(rest), BACKGROUND_SIZE, replace=False)
+    if len(rest) > background_size:
+        keep = np.random.default_rng(seed).choice(len(rest), background_size, replace=False)
         rest = [rest[i] for i in np.sort(keep)]
     label_rows = [np.sort(c) for c in central]
     return name_groups(
