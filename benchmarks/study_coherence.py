@@ -1,0 +1,175 @@
+"""Can a measured cohesion tell the themes readers call coherent from the rest? (issue 17)
+
+    make demo                      # once: fills data/demo/pipeline.sqlite3 with the vectors
+    python -m benchmarks.study_coherence [--store data/demo/pipeline.sqlite3]
+
+Issue 17 asks that a theme be shown only when its papers hang together, by a cohesion
+calibrated against readers' judgements. This clusters the demo weeks (as `digest build` does)
+and the held-out OAI slice of seed 41 (as `bench_names --no-demo --oai-slices 1 --slice-seed
+41 --unseen-after 17 29` does) with this checkout, pairs each theme with a blind reader's
+verdict on it (labels/theme-demo-r7-final.jsonl, labels/theme-oai41-r7.jsonl: same input, same
+name, same size, so themes this checkout changed drop out), and prints for each measure the
+ROC AUC of "coherent" against "mixed or grab-bag" on each set (0.5: no better than chance).
+
+Measures, per theme: its size; `cohesion` (mean cosine between its papers); the cosine to the
+centroid under which its weakest quarter lies; the best share of its papers that have one area
+of the `areas` vocabulary among their 25 best, or one field among their 3 best; the share of
+its papers the linkage did not put in its group (joined later as the nearest theme); the share
+of its linkage group the topics took; the share of its papers its name's phrases describe, and
+of its titles with a word of its name; how many linkage groups it was made from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks import bench_names
+from pipeline.config import load_settings
+from pipeline.topics import areas as areas_mod
+from pipeline.topics import cluster, labels
+from pipeline.topics.areas import Areas
+
+ROOT = Path(__file__).resolve().parent.parent
+READINGS = {
+    "demo": ROOT / "benchmarks/labels/theme-demo-r7-final.jsonl",
+    "oai": ROOT / "benchmarks/labels/theme-oai41-r7.jsonl",
+}
+MEASURES = (
+    "size", "cohesion", "weak_quarter", "best_area", "best_field", "joined", "taken",
+    "name_fit", "title_fit", "groups",
+)  # fmt: skip
+
+
+def measures(item: dict[str, Any], vocabulary: Areas, seed: int) -> list[dict[str, Any]]:
+    """Each theme of one input with its measures (see the module docstring)."""
+    ids, texts, titles = item["ids"], item["texts"], item["titles"]
+    vectors = np.asarray(item["vectors"], dtype=np.float32)
+    extra: dict[str, Any] = {}
+    context = None
+    if item["background_ids"]:
+        extra = {
+            "background": item["background"],
+            "background_vectors": item["background_vectors"],
+            "background_ids": item["background_ids"],
+            "background_titles": item["background_titles"],
+        }
+        context = (list(item["background_ids"]), np.asarray(item["background_vectors"]))
+    themes, _ = cluster.find_themes(
+        ids, vectors, texts, seed=seed, min_theme_size=item["min_theme_size"],
+        max_themes=item["max_themes"], titles=titles, areas=vocabulary, **extra,
+    )  # fmt: skip
+    order = sorted(range(len(ids)), key=lambda i: ids[i])
+    sorted_ids = [ids[i] for i in order]
+    x = vectors[order]
+    groups, whole, _ = cluster._linkage_groups(x, sorted_ids, seed=seed, context=context)
+    linked: dict[str, tuple[int, int, int]] = {}  # paper → (group, shown size, whole size)
+    for k, (group, full) in enumerate(zip(groups, whole, strict=True)):
+        if len(group) >= item["min_theme_size"] and cluster.cohesion(x[group]) >= (
+            cluster.MIN_COHESION
+        ):
+            for i in group:
+                linked[sorted_ids[int(i)]] = (k, len(group), len(full))
+    week = vectors if context is None else np.vstack([vectors, context[1]])
+    unit = areas_mod._unit(week)
+    scores = unit @ areas_mod._unit(vocabulary.vectors).T
+    best = np.argsort(-(scores - scores.mean(axis=0)), axis=1)
+    fields = [vocabulary.fields.get(name) for name in vocabulary.names]
+    row = {pid: i for i, pid in enumerate(ids)}
+    found = []
+    for theme in themes:
+        rows = [row[pid] for pid in theme.paper_ids]
+        n = len(rows)
+        near = Counter(a for r in rows for a in set(best[r, :25].tolist()))
+        by_field = Counter(f for r in rows for f in {fields[a] for a in best[r, :3]} if f)
+        members = unit[rows]
+        centre = areas_mod._unit(members.mean(axis=0, keepdims=True))[0]
+        name_words = {areas_mod._root(w) for w in re.findall(r"[a-z0-9]+", theme.label.lower())}
+        name_words -= {areas_mod._root(w) for w in areas_mod._STOP}
+        title_fit = np.mean(
+            [
+                bool(name_words & {areas_mod._root(w) for w in re.findall(r"[a-z0-9]+", t)})
+                for t in (titles[r].lower() for r in rows)
+            ]
+        )
+        link = [linked[pid] for pid in theme.paper_ids if pid in linked]
+        found.append(
+            {
+                "input": item["name"],
+                "name": theme.label,
+                "size": n,
+                "cohesion": cluster.cohesion(members),
+                "weak_quarter": float(np.sort(members @ centre)[max(0, n // 4 - 1)]),
+                "best_area": near.most_common(1)[0][1] / n,
+                "best_field": by_field.most_common(1)[0][1] / n if by_field else 0.0,
+                "joined": 1 - len(link) / n,
+                "taken": max((1 - shown / full for _, shown, full in link), default=0.0),
+                "name_fit": labels.describes([theme.label], [texts[r] for r in rows]),
+                "title_fit": float(title_fit),
+                "groups": len({k for k, _, _ in link}),
+            }
+        )
+    return found
+
+
+def verdicts() -> dict[tuple[str, str, int], str]:
+    """(input, name, size) → the reader's coherence verdict, for both readings."""
+    found = {}
+    for path in READINGS.values():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            r = json.loads(line)
+            where = r.get("input") or f"demo {r['week']}"
+            found[(where, r["name_shown"], int(r["n_papers"]))] = r["coherence"]
+    return found
+
+
+def auc(positive: Sequence[float], negative: Sequence[float]) -> float:
+    """P(a positive scores above a negative), ties counting half (the ROC AUC)."""
+    wins = sum((p > q) + 0.5 * (p == q) for p in positive for q in negative)
+    return wins / (len(positive) * len(negative))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", type=Path, default=ROOT / "data/demo/pipeline.sqlite3")
+    args = parser.parse_args(argv)
+    names = bench_names.area_vectors()
+    vocabulary = Areas(tuple(names), np.stack(list(names.values())), areas_mod.area_fields())
+    seed = load_settings(ROOT / "examples/demo.toml").themes.seed
+    rows = []
+    for item in bench_names.demo_inputs(args.store):
+        rows += measures(item, vocabulary, seed)
+    for item in bench_names.oai_inputs(1, bench_names.SLICE_SIZE, 41, unseen_after=(17, 29)):
+        rows += measures(item, vocabulary, 0)
+    judged = verdicts()
+    print(f"{'measure':14s} {'demo weeks':>16s} {'OAI seed 41':>16s}")
+    sets = {}
+    for part in ("demo", "oai"):
+        paired = [
+            (r, judged[(r["input"], r["name"], r["size"])])
+            for r in rows
+            if r["input"].startswith(part) and (r["input"], r["name"], r["size"]) in judged
+        ]
+        sets[part] = paired
+    counts = {
+        part: f"{sum(v == 'coherent' for _, v in p)}/{len(p)} coherent" for part, p in sets.items()
+    }
+    print(f"{'(themes)':14s} {counts['demo']:>16s} {counts['oai']:>16s}")
+    for measure in MEASURES:
+        line = f"{measure:14s}"
+        for part in ("demo", "oai"):
+            good = [r[measure] for r, v in sets[part] if v == "coherent"]
+            bad = [r[measure] for r, v in sets[part] if v != "coherent"]
+            line += f" {auc(good, bad):>16.2f}"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
