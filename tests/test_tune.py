@@ -262,6 +262,34 @@ def test_mark_not_moves_the_paper_to_counter_examples(setup: tuple[Path, Path]) 
 
 
 @pytest.mark.parametrize(
+    "listed", ["2506.00002v2", "https://arxiv.org/abs/2506.00002", "Graph Neural Network"]
+)
+def test_mark_knows_the_paper_in_any_form_the_config_lists_it(
+    setup: tuple[Path, Path], listed: str
+) -> None:
+    # Round 8: a config listing `examples = ["2506.00002v2"]` (the README's own form) got a
+    # second "arxiv:2506.00002" from `mark`, and `mark --not` left the first in examples, so
+    # the paper was both an example and a counter-example of the topic.
+    config, _ = setup
+    config.write_text(
+        COMMENTED.replace('keywords = ["graph neural network"]\n', "")
+        + f'keywords = ["graph neural network"]\nexamples = ["{listed}"]  # GNN\n',
+        encoding="utf-8",
+    )
+    _store_week(config)
+    text = config.read_text(encoding="utf-8")
+    base = ["--config", str(config), "mark", "arxiv:2506.00002", "--topic", "graphs"]
+    again = CliRunner().invoke(cli, base)
+    assert again.exit_code == 0, again.output
+    assert "arxiv:2506.00002 is already in graphs's examples" in again.output
+    assert config.read_text(encoding="utf-8") == text
+    moved = CliRunner().invoke(cli, [*base, "--not"])
+    assert moved.exit_code == 0, moved.output
+    graphs = load_settings(config).topics[1]
+    assert (graphs.examples, graphs.counter_examples) == ((), ("arxiv:2506.00002",))
+
+
+@pytest.mark.parametrize(
     ("args", "code", "message"),
     [
         (["arxiv:2506.00001", "--topic", "nope"], 2, "no topic with slug 'nope' (topics: speech"),

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pipeline.errors import ConfigError
 
 
 def add_topic_paper(
-    text: str, slug: str, paper_id: str, *, comment: str = "", counter: bool = False
+    text: str,
+    slug: str,
+    paper_id: str,
+    *,
+    comment: str = "",
+    counter: bool = False,
+    same: Callable[[str], bool] | None = None,
 ) -> str:
     """config.toml text with `paper_id` added to topic `slug`'s examples (or counter_examples).
 
     Comments and layout are kept (tomlkit round-trip); only the one list changes, and the paper
-    leaves the opposite list if it was there. ConfigError when the text is not TOML or has no
-    such topic. Returns `text` unchanged when the paper is already listed.
+    leaves the opposite list if it was there. `same` says whether a listed entry names the
+    paper (another form of its id, a link, its title; default: the entry is `paper_id`).
+    ConfigError when the text is not TOML or has no such topic. Returns `text` unchanged when
+    the paper is already listed.
     """
     import tomlkit
     from tomlkit.exceptions import TOMLKitError
 
+    names_paper = same or (lambda listed: listed == paper_id)
     try:
         document = tomlkit.parse(text)
     except TOMLKitError as e:
@@ -27,10 +38,12 @@ def add_topic_paper(
         known = ", ".join(str(t.get("slug")) for t in topics if isinstance(t, dict)) or "none"
         raise ConfigError(f"no topic with slug {slug!r} (topics: {known})")
     key, other = ("counter_examples", "examples") if counter else ("examples", "counter_examples")
-    if paper_id in entry.get(key, []):
+    if any(names_paper(str(item)) for item in entry.get(key, [])):
         return text
-    if paper_id in entry.get(other, []):
-        entry[other].remove(paper_id)
+    opposite = [item for item in entry.get(other, []) if names_paper(str(item))]
+    if opposite:
+        for item in opposite:
+            entry[other].remove(item)
         if not entry[other]:
             entry[other] = tomlkit.array()
     if key not in entry:

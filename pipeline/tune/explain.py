@@ -154,6 +154,11 @@ def _what_would_change(
     )
 
 
+def _names_paper(store: Store, reference: str, paper_id: str) -> bool:
+    """Whether a listed example names the paper: its id in any form, a link, or its title."""
+    return paper_id in (scoring.paper_ref_id(reference), scoring.stored_paper_id(store, reference))
+
+
 @dataclass(frozen=True)
 class MarkResult:
     """What `digest mark` did: the message, and the papers that move at the next build."""
@@ -184,7 +189,14 @@ def mark_paper(
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"cannot read config file {path}: {e}") from e
-    updated = add_topic_paper(text, slug, paper.paper_id, comment=paper.title, counter=counter)
+    updated = add_topic_paper(
+        text,
+        slug,
+        paper.paper_id,
+        comment=paper.title,
+        counter=counter,
+        same=lambda listed: _names_paper(store, listed, paper.paper_id),
+    )
     key = "counter_examples" if counter else "examples"
     if updated == text:
         return MarkResult(False, f"{paper.paper_id} is already in {slug}'s {key}", None)
