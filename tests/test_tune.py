@@ -289,6 +289,30 @@ def test_mark_knows_the_paper_in_any_form_the_config_lists_it(
     assert (graphs.examples, graphs.counter_examples) == ((), ("arxiv:2506.00002",))
 
 
+@pytest.mark.parametrize("bom", ["", "\ufeff"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_mark_keeps_line_endings_and_byte_order_mark(
+    setup: tuple[Path, Path], bom: str, newline: str
+) -> None:
+    # Round 8: a config saved with CRLF line endings came back with every line rewritten as LF,
+    # and one with a byte-order mark (Windows editors) was refused by every command as "not
+    # valid TOML: Invalid statement (at line 1, column 1)".
+    config, _ = setup
+    original = bom + COMMENTED.replace("\n", newline)
+    config.write_bytes(original.encode("utf-8"))
+    _store_week(config)
+    result = CliRunner().invoke(
+        cli, ["--config", str(config), "mark", "2506.00003", "--topic", "speech"]
+    )
+    assert result.exit_code == 0, result.output
+    added = newline.join(
+        ["examples = [", '    "arxiv:2506.00003", # Protein folding', "]  # none yet"]
+    )
+    expected = original.replace("examples = []  # none yet", added)
+    assert config.read_bytes() == expected.encode("utf-8")
+    assert load_settings(config).topics[0].examples == ("arxiv:2506.00003",)
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [

@@ -157,8 +157,8 @@ def _model_problem(model: str) -> str | None:
 
 def _read_toml(path: Path, resolved: Path) -> dict[str, Any]:
     try:
-        with resolved.open("rb") as f:
-            return tomllib.load(f)
+        # A byte-order mark (Windows editors write one) is not part of the TOML.
+        return tomllib.loads(resolved.read_bytes().decode("utf-8").removeprefix("\ufeff"))
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except tomllib.TOMLDecodeError as e:

@@ -28,8 +28,13 @@ def add_topic_paper(
     from tomlkit.exceptions import TOMLKitError
 
     names_paper = same or (lambda listed: listed == paper_id)
+    # A byte-order mark and CRLF line endings stay as they were; tomlkit writes the new lines
+    # with "\n", so a CRLF file is edited as LF and written back as CRLF.
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    body = text.removeprefix(bom)
+    crlf = "\r\n" in body and body.count("\r\n") == body.count("\n")
     try:
-        document = tomlkit.parse(text)
+        document = tomlkit.parse(body.replace("\r\n", "\n") if crlf else body)
     except TOMLKitError as e:
         raise ConfigError(f"not valid TOML: {e}") from e
     topics = document.get("topics", [])
@@ -56,4 +61,5 @@ def add_topic_paper(
     values.add_line(paper_id, comment=comment.replace("\n", " ") or None, indent="    ")
     if one_line:
         values.add_line(indent="")
-    return tomlkit.dumps(document)
+    updated = tomlkit.dumps(document)
+    return bom + (updated.replace("\n", "\r\n") if crlf else updated)

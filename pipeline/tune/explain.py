@@ -186,7 +186,7 @@ def mark_paper(
     paper = find_paper(store, reference)
     path = settings.config_path
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")  # as it is: line endings are kept
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"cannot read config file {path}: {e}") from e
     updated = add_topic_paper(
@@ -202,7 +202,7 @@ def mark_paper(
         return MarkResult(False, f"{paper.paper_id} is already in {slug}'s {key}", None)
     temporary = path.with_name(f".{path.name}.mark.tmp")
     try:
-        temporary.write_text(updated, encoding="utf-8")
+        temporary.write_bytes(updated.encode("utf-8"))
         new_settings = load_settings(temporary).model_copy(update={"config_path": path})
         week = paper_week(paper)
         before = score_week(settings, store, embedder, week=week)
