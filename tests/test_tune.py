@@ -313,6 +313,31 @@ def test_mark_keeps_line_endings_and_byte_order_mark(
     assert load_settings(config).topics[0].examples == ("arxiv:2506.00003",)
 
 
+def test_mark_refuses_a_read_only_config_and_keeps_permissions(setup: tuple[Path, Path]) -> None:
+    # Round 8: a config chmod 444 was silently replaced by a new 644 file, and a config in a
+    # folder mark could not write to (a read-only mount; here a folder in the way of its
+    # temporary file) ended in an OSError traceback.
+    config, _ = setup
+    _store_week(config)
+    text = config.read_text(encoding="utf-8")
+    mark = ["--config", str(config), "mark", "2506.00003", "--topic", "speech"]
+    config.chmod(0o444)
+    result = CliRunner().invoke(cli, mark)
+    assert result.exit_code == 2, result.output
+    assert f"error: config file {config} is read-only" in result.output
+    assert config.read_text(encoding="utf-8") == text and config.stat().st_mode & 0o777 == 0o444
+    config.chmod(0o640)
+    (config.parent / f".{config.name}.mark.tmp").mkdir()
+    result = CliRunner().invoke(cli, mark)
+    assert result.exit_code == 2, result.output
+    assert f"error: cannot write config file {config}: Is a directory" in result.output
+    assert config.read_text(encoding="utf-8") == text
+    (config.parent / f".{config.name}.mark.tmp").rmdir()
+    assert CliRunner().invoke(cli, mark).exit_code == 0
+    assert config.stat().st_mode & 0o777 == 0o640
+    assert load_settings(config).topics[0].examples == ("arxiv:2506.00003",)
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [

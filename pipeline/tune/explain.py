@@ -6,6 +6,9 @@ the paper's title.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -187,6 +190,7 @@ def mark_paper(
     path = settings.config_path
     try:
         text = path.read_bytes().decode("utf-8")  # as it is: line endings are kept
+        mode = stat.S_IMODE(path.stat().st_mode)
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"cannot read config file {path}: {e}") from e
     updated = add_topic_paper(
@@ -200,15 +204,26 @@ def mark_paper(
     key = "counter_examples" if counter else "examples"
     if updated == text:
         return MarkResult(False, f"{paper.paper_id} is already in {slug}'s {key}", None)
+    # A file made read-only (or on a read-only mount) is not replaced behind its owner's back.
+    if not mode & 0o222 or not os.access(path, os.W_OK):
+        raise ConfigError(f"config file {path} is read-only: make it writable to mark papers")
     temporary = path.with_name(f".{path.name}.mark.tmp")
     try:
-        temporary.write_bytes(updated.encode("utf-8"))
+        try:
+            temporary.write_bytes(updated.encode("utf-8"))
+            temporary.chmod(mode)  # the new file keeps the old one's permissions
+        except OSError as e:
+            raise ConfigError(f"cannot write config file {path}: {e.strerror or e}") from e
         new_settings = load_settings(temporary).model_copy(update={"config_path": path})
         week = paper_week(paper)
         before = score_week(settings, store, embedder, week=week)
         comparison = compare_configs(before, score_week(new_settings, store, embedder, week=week))
-        temporary.replace(path)
+        try:
+            temporary.replace(path)
+        except OSError as e:
+            raise ConfigError(f"cannot write config file {path}: {e.strerror or e}") from e
     finally:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # on a read-only mount even this fails
+            temporary.unlink(missing_ok=True)
     message = f"added {paper.paper_id} ({paper.title[:60]}) to {slug}'s {key} in {path}"
     return MarkResult(True, message, comparison)
