@@ -247,6 +247,21 @@ def test_mark_adds_the_paper_keeping_comments_and_reports_moves(
     assert load_settings(config).topics[0].examples == ("arxiv:2506.00003",)
 
 
+def test_mark_adds_a_new_list_under_its_topic_not_under_the_next_topics_comment(
+    setup: tuple[Path, Path],
+) -> None:
+    # Round 8: speech has no counter_examples key, and `mark --not` put it after the
+    # "# --- another topic ---" comment that opens the graphs topic.
+    config, _ = setup
+    config.write_text(COMMENTED, encoding="utf-8")
+    _store_week(config)
+    mark = ["--config", str(config), "mark", "2506.00003", "--topic", "speech", "--not"]
+    assert CliRunner().invoke(cli, mark).exit_code == 0
+    added = '\ncounter_examples = [\n    "arxiv:2506.00003", # Protein folding\n]\n'
+    line = "examples = []  # none yet\n"
+    assert config.read_text(encoding="utf-8") == COMMENTED.replace(line, line.rstrip() + added)
+
+
 def test_mark_not_moves_the_paper_to_counter_examples(setup: tuple[Path, Path]) -> None:
     config, _ = setup
     _store_week(config)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from pipeline.errors import ConfigError
 
@@ -52,7 +53,7 @@ def add_topic_paper(
         if not entry[other]:
             entry[other] = tomlkit.array()
     if key not in entry:
-        entry[key] = tomlkit.array()
+        _add_empty_list(entry, key)
     values = entry[key]
     if not isinstance(values, tomlkit.items.Array):
         raise ConfigError(f"topics.{slug}.{key}: must be a list of strings")
@@ -63,3 +64,14 @@ def add_topic_paper(
         values.add_line(indent="")
     updated = tomlkit.dumps(document)
     return bom + (updated.replace("\n", "\r\n") if crlf else updated)
+
+
+def _add_empty_list(entry: Any, key: str) -> None:
+    """`key = []` right after the topic's last value: tomlkit keeps the blank lines and comments
+    that open the next [[topics]] in this table, and a plain `entry[key] = …` lands under them."""
+    import tomlkit
+    from tomlkit.items import AoT, Table
+
+    body = entry.value.body
+    values = [name for name, item in body if name is not None and not isinstance(item, Table | AoT)]
+    entry.value._insert_after(values[-1], key, tomlkit.array())
