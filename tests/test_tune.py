@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -193,6 +194,48 @@ def test_topics_command_lists_boundaries_and_compares_configs(
     assert changes and all(" → theme: " in line or " → other" in line for line in changes)
     assert f"{len(changes)} papers change section" in compared.output
     assert re.search(r"graphs\s+1 →\s+0", compared.output)
+
+
+class _OneVectorEmbedder(FakeEmbedder):
+    """Another model: every text gets the same vector, so every paper fits every topic."""
+
+    @property
+    def name(self) -> str:
+        return "fake-one-vector"
+
+    def embed(self, texts: Sequence[str], progress: object = None) -> np.ndarray:
+        self.calls.append(len(texts))
+        return np.full((len(texts), self.dim), self.dim**-0.5, dtype=np.float32)
+
+
+def test_topics_compare_scores_the_other_config_with_its_own_model(
+    setup: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Round 8: `--compare` with a config naming another embedding model scored it with this
+    # config's model and printed "0 papers change section", where its build would re-embed.
+    config, _ = setup
+    _store_week(config)
+    monkeypatch.setattr(
+        run,
+        "make_embedder",
+        lambda s: _OneVectorEmbedder() if s.embed.model == "other-model" else FakeEmbedder(),
+    )
+    other = write_config(
+        tmp_path,
+        filename="other.toml",
+        embed={"model": "other-model"},
+        themes={"min_similarity": 0.3, "min_theme_size": 2},
+        topics=TOPICS,
+    )
+    week = ["topics", "--week", "2025-W24"]
+    compared = CliRunner().invoke(cli, ["--config", str(config), *week, "--compare", str(other)])
+    assert compared.exit_code == 0, compared.output
+    alone = CliRunner().invoke(cli, ["--config", str(other), *week])
+    for slug, name in (("speech", "Speech"), ("graphs", "Graphs")):
+        after = re.search(rf"{slug}\s+\d+ →\s+(\d+)", compared.output)
+        count = re.search(rf"{slug} \({name}\): (\d+) papers", alone.output)
+        assert after and count and after[1] == count[1], (compared.output, alone.output)
+    assert "0 papers change section" not in compared.output
 
 
 # --- mark, explain by any reference, counter-examples (issue 16) -------------------------------

@@ -81,8 +81,12 @@ def topics_cmd(ctx: click.Context, week: str | None, other_config: Path | None) 
         if other_config is None:
             return tune.describe_topics(scored)
         other = load_settings(other_config)
+        # Its own model, as its build would use (the same one is loaded once).
+        other_embedder = run.make_embedder(other)
+        if other_embedder.name == embedder.name:
+            other_embedder = embedder
         changed = tune.compare_configs(
-            scored, tune.score_week(other, store, embedder, week=scored.week)
+            scored, tune.score_week(other, store, other_embedder, week=scored.week)
         )
         return tune.describe_comparison(changed, str(other_config))
 
