@@ -452,6 +452,36 @@ def test_explain_and_mark_accept_a_title_copied_from_the_digest(
     assert load_settings(config).topics[0].examples == ("arxiv:2506.00002",)
 
 
+def test_explain_and_mark_refuse_a_title_two_stored_papers_share(
+    setup: tuple[Path, Path],
+) -> None:
+    # Round 8: a title shared by two stored papers (arXiv ids differ, so they stay two)
+    # silently named the one with the lower id, and `mark` wrote that id into the config.
+    config, _ = setup
+    _store_week(config)
+    twin = make_paper("arxiv:2506.00004", "Graph Neural Network", "a survey of message passing")
+    with Store.open(load_settings(config).database_path) as store:
+        store.upsert_papers(
+            [twin],
+            "test",
+            run.datetime.now(run.UTC),
+            merge=update_paper,
+            title_keys={twin.paper_id: normalize_title(twin.title)},
+        )
+    text = config.read_text(encoding="utf-8")
+    base = ["--config", str(config)]
+    for command in (["explain"], ["mark", "--topic", "speech"]):
+        result = CliRunner().invoke(cli, [*base, *command, "graph neural network"])
+        assert result.exit_code == 1, result.output
+        assert (
+            "error: 'graph neural network' is the title of 2 stored papers"
+            " (arxiv:2506.00002, arxiv:2506.00004): give the id" in result.output
+        )
+    assert config.read_text(encoding="utf-8") == text
+    result = CliRunner().invoke(cli, [*base, "explain", "2506.00004"])
+    assert result.output.startswith("arxiv:2506.00004: Graph Neural Network"), result.output
+
+
 def _speech_store(tmp_path: Path) -> tuple[Path, list[str]]:
     """A store where the speech topic learns its boundary (no min_similarity of its own, ten
     keyword hits): 30 speech papers, 60 others."""

@@ -160,6 +160,16 @@ def stored_paper_id(store: Store, reference: str) -> str | None:
     return store.find_paper_id_by_title_key(title_key) if title_key else None
 
 
+def stored_paper_ids(store: Store, reference: str) -> list[str]:
+    """Every stored paper a reference names: the one of an arXiv id or link, else all those
+    with that title (two papers may share one: a reference must then name the id)."""
+    paper_id = paper_ref_id(reference)
+    if store.get_paper(paper_id) is not None:
+        return [paper_id]
+    title_key = ids.matchable_title(reference)
+    return store.list_paper_ids_by_title_key(title_key) if title_key else []
+
+
 def paper_ref_id(reference: str) -> str:
     """arxiv:2506.13755, 2506.13755v2, an abs or pdf link → 'arxiv:2506.13755'; else as written.
 

@@ -97,6 +97,13 @@ class Papers(Database):
         )
         return rows[0]["paper_id"] if rows else None
 
+    def list_paper_ids_by_title_key(self, title_key: str) -> list[str]:
+        """The ids of every stored paper whose normalised title is `title_key`, in order."""
+        rows = self._select(
+            "SELECT paper_id FROM papers WHERE title_key = ? ORDER BY paper_id", (title_key,)
+        )
+        return [row["paper_id"] for row in rows]
+
     def list_papers_between(self, start: date, end: date) -> list[Paper]:
         """Papers whose effective date lies in [start, end], ordered by paper_id."""
         rows = self._select(

@@ -31,8 +31,13 @@ from pipeline.tune.topics import Comparison, WeekScores, compare_configs, score_
 def find_paper(store: Store, reference: str) -> Paper:
     """The stored paper a reference names: arxiv:ID, ID with version, abs or pdf link, an id,
     or the paper's title as the digest shows it."""
-    paper_id = scoring.stored_paper_id(store, reference)
-    paper = store.get_paper(paper_id) if paper_id is not None else None
+    found = scoring.stored_paper_ids(store, reference)
+    if len(found) > 1:
+        raise ParseError(
+            f"{reference.strip()!r} is the title of {len(found)} stored papers"
+            f" ({', '.join(found)}): give the id of the one you mean"
+        )
+    paper = store.get_paper(found[0]) if found else None
     if paper is None:
         raise ParseError(
             f"no stored paper {scoring.paper_ref_id(reference)!r} (from {reference!r}); ids look"
