@@ -11,12 +11,12 @@ import os
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
 
-from pipeline.config import Settings, add_topic_paper, load_settings
+from pipeline.config import Settings, add_topic_paper, load_settings, week_problem
 from pipeline.digest import build as digest
 from pipeline.embed import Embedder, content_hash
 from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
@@ -49,17 +49,32 @@ def find_paper(store: Store, reference: str) -> Paper:
 
 def paper_week(paper: Paper) -> str:
     """The ISO week a paper's digest is: its announcement day, else publication, else first seen."""
+    return digest.iso_week(_paper_day(paper))
+
+
+def _paper_day(paper: Paper) -> date:
     day = paper.announced
     if day is None and paper.published is not None:
         day = paper.published.astimezone(UTC).date()
     if day is None and paper.first_seen is not None:
         day = paper.first_seen.astimezone(UTC).date()
-    return digest.iso_week(day) if day is not None else digest.iso_week(datetime.now(UTC).date())
+    return day if day is not None else datetime.now(UTC).date()
+
+
+def _in_no_digest(paper: Paper) -> str | None:
+    """Why no digest covers the paper's week (a feed's 9999-12-31: no week can be built or
+    scored for it), or None."""
+    if week_problem(paper_week(paper)) is None:
+        return None
+    return f"{paper.paper_id} is dated {_paper_day(paper).isoformat()}: no digest covers that week"
 
 
 def explain_paper(settings: Settings, store: Store, embedder: Embedder, reference: str) -> str:
     """Where one stored paper landed, the evidence per topic, and what would move it."""
     paper = find_paper(store, reference)
+    problem = _in_no_digest(paper)
+    if problem:
+        raise ParseError(problem)
     week = score_week(settings, store, embedder, week=paper_week(paper))
     row = next(i for i, p in enumerate(week.papers) if p.paper_id == paper.paper_id)
     result = week.assignments[row]
@@ -221,8 +236,11 @@ def mark_paper(
             raise ConfigError(f"cannot write config file {path}: {e.strerror or e}") from e
         new_settings = load_settings(temporary).model_copy(update={"config_path": path})
         week = paper_week(paper)
-        before = score_week(settings, store, embedder, week=week)
-        comparison = compare_configs(before, score_week(new_settings, store, embedder, week=week))
+        comparison, unscored = None, _in_no_digest(paper)
+        if unscored is None:
+            before = score_week(settings, store, embedder, week=week)
+            after = score_week(new_settings, store, embedder, week=week)
+            comparison = compare_configs(before, after)
         try:
             temporary.replace(path)
         except OSError as e:
@@ -231,4 +249,6 @@ def mark_paper(
         with contextlib.suppress(OSError):  # on a read-only mount even this fails
             temporary.unlink(missing_ok=True)
     message = f"added {paper.paper_id} ({paper.title[:60]}) to {slug}'s {key} in {path}"
+    if unscored:
+        message += f" ({unscored}, so no moves are predicted)"
     return MarkResult(True, message, comparison)

@@ -150,6 +150,32 @@ def test_a_paper_dated_9999_12_31_does_not_crash_a_latest_build(tmp_path: Path) 
     assert report.week and report.week.startswith("2025-"), report.week
 
 
+@pytest.mark.parametrize("day", [date(9999, 12, 31), date(1, 1, 1)])
+def test_explain_and_mark_a_paper_dated_where_no_digest_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, day: date
+) -> None:
+    """Round 8: `explain` (and `mark`, predicting moves) of such a paper scored its week
+    9999-W52 and ended in 'OverflowError: date value out of range'."""
+    topic = {"slug": "far", "name": "Far", "description": "the end of time", "examples": []}
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[topic]
+    )
+    far = make_paper("arxiv:2506.99991", "A paper from the end of time", announced=day)
+    with Store.open(tmp_path / "data" / "pipeline.sqlite3") as store:
+        store.upsert_papers([far], "good", datetime(2025, 6, 16, tzinfo=UTC), merge=update_paper)
+    monkeypatch.setattr("pipeline.run.make_embedder", lambda settings: FakeEmbedder())
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "explain", "2506.99991"])
+    assert result.exit_code == 1, result.output
+    assert f"arxiv:2506.99991 is dated {day.isoformat()}: no digest covers that week" in (
+        result.stderr
+    )
+    result = _invoke(["--config", str(config), "mark", "2506.99991", "--topic", "far"])
+    assert result.exit_code == 0, result.output
+    assert "so no moves are predicted" in result.output
+    assert '"arxiv:2506.99991", # A paper from the end of time' in config.read_text("utf-8")
+
+
 def test_a_full_disk_while_writing_outputs_is_an_error_not_a_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
