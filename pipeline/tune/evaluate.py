@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -102,6 +103,16 @@ def run_eval(
         "n_papers": len(papers),
         "topics": _topic_metrics(labels, assignments, topics),
     }
+    # A slug the config does not have (a typo, another config's topic) is scored nowhere: say so.
+    configured = {topic.slug for topic in topics}
+    unknown = Counter(
+        slug
+        for item in labels
+        for slug in dict.fromkeys(item.topics + item.maybe)
+        if slug not in configured
+    )
+    if unknown:
+        report["unknown_topics"] = dict(sorted(unknown.items()))
     scored = [m["f1"] for m in report["topics"].values() if m["f1"] is not None]
     report["macro_f1"] = round(float(np.mean(scored)), 4) if scored else None
     report["unthemed_fraction"] = round(unthemed / len(papers), 4)
@@ -253,6 +264,9 @@ def describe_eval(report: dict[str, Any]) -> str:
         cells = [_cell(m["precision"]), _cell(m["recall"]), _cell(m["f1"])]
         lines.append(f"{slug:24} {cells[0]:>6} {cells[1]:>6} {cells[2]:>6} {m['support']:>7}")
     lines.append(f"macro F1: {_cell(report['macro_f1'])}")
+    if report.get("unknown_topics"):
+        named = ", ".join(f"{slug} ({n})" for slug, n in report["unknown_topics"].items())
+        lines.append(f"not scored, no such topic in the config (labelled papers): {named}")
     if report.get("nmi") is not None:
         lines.append(
             f"themes vs groups: NMI {report['nmi']:.3f}, ARI {report['ari']:.3f}"
