@@ -55,6 +55,9 @@ MIN_JOIN_SIMILARITY = 0.40
 #: (0.25) made grab-bags such as motion planning with 3-SAT and bandit hardness; tighter (0.34)
 #: found half as many (benchmarks/README.md, eighth round).
 REST_LINK_SIMILARITY = 0.30
+#: ...on at most this many of them (by hash of the id): a real week leaves a tenth of its
+#: papers there; a week left mostly unthemed would pay a second full linkage for nothing.
+REST_SAMPLE = 1500
 #: Most papers clustered pairwise (memory and time grow with the square).
 LINKAGE_SAMPLE = 3000
 #: Papers per theme (the most central) that its label phrases are drawn from.
@@ -199,7 +202,11 @@ def _gather_rest(
     if len(rest) < max(min_theme_size, 2):
         return groups, names
     found, _, _ = _linkage_groups(
-        x[rest], [ids[int(i)] for i in rest], seed=seed, similarity=REST_LINK_SIMILARITY
+        x[rest],
+        [ids[int(i)] for i in rest],
+        seed=seed,
+        similarity=REST_LINK_SIMILARITY,
+        sample=REST_SAMPLE,
     )
     loose = [rest[g] for g in found if len(g) >= min_theme_size]
     if not loose:
@@ -400,6 +407,7 @@ def _linkage_groups(
     seed: int,
     context: tuple[list[str], np.ndarray] | None = None,
     similarity: float = MIN_LINK_SIMILARITY,
+    sample: int = LINKAGE_SAMPLE,
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
     """Average-linkage groups of the (sampled) rows, the same groups whole (context rows
     included, numbered after the rows: n + i is context row i), and the rows left out of the
@@ -420,9 +428,9 @@ def _linkage_groups(
     else:
         order = np.arange(n)
     rows = np.arange(len(ids))
-    if len(ids) > LINKAGE_SAMPLE:  # by hash of the id: a paper's draw does not depend on others
+    if len(ids) > sample:  # by hash of the id: a paper's draw does not depend on others
         keys = [hashlib.sha1(f"{seed}:{pid}".encode()).hexdigest() for pid in ids]
-        rows = np.sort(np.argsort(keys, kind="stable")[:LINKAGE_SAMPLE])
+        rows = np.sort(np.argsort(keys, kind="stable")[:sample])
     unit = x[rows].astype(np.float64)
     unit /= np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
     with one_thread():
