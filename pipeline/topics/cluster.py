@@ -407,7 +407,7 @@ def _linkage_groups(
     seed: int,
     context: tuple[list[str], np.ndarray] | None = None,
     similarity: float = MIN_LINK_SIMILARITY,
-    sample: int = LINKAGE_SAMPLE,
+    sample: int | None = None,
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
     """Average-linkage groups of the (sampled) rows, the same groups whole (context rows
     included, numbered after the rows: n + i is context row i), and the rows left out of the
@@ -415,6 +415,8 @@ def _linkage_groups(
 
     With `context` (ids and vectors of other papers of the week) the linkage runs over the
     rows and the context together, in id order, and each group keeps only its rows of `x`.
+    Groups merge while their mean cosine is at least `similarity`; at most `sample` rows
+    (LINKAGE_SAMPLE by default) are linked.
     """
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
@@ -428,9 +430,10 @@ def _linkage_groups(
     else:
         order = np.arange(n)
     rows = np.arange(len(ids))
-    if len(ids) > sample:  # by hash of the id: a paper's draw does not depend on others
+    most = LINKAGE_SAMPLE if sample is None else sample
+    if len(ids) > most:  # by hash of the id: a paper's draw does not depend on others
         keys = [hashlib.sha1(f"{seed}:{pid}".encode()).hexdigest() for pid in ids]
-        rows = np.sort(np.argsort(keys, kind="stable")[:sample])
+        rows = np.sort(np.argsort(keys, kind="stable")[:most])
     unit = x[rows].astype(np.float64)
     unit /= np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
     with one_thread():
