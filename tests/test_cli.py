@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import FakeEmbedder, file_source, write_config
-from smtpserver import smtp_server
+from smtpserver import free_port, smtp_server
 
 from pipeline import run
 from pipeline.cli import cli
@@ -160,3 +160,19 @@ def test_run_where_every_source_failed_publishes_and_mails_nothing(tmp_path: Pat
         assert inbox.messages == []
     folder = tmp_path / "out"
     assert not folder.exists() or not any(folder.iterdir())  # no digest, index.md or feed.xml
+
+
+def test_a_build_whose_email_failed_is_recorded_failed_and_status_says_so(tmp_path: Path) -> None:
+    # The build exits 1 (the digest is written, the e-mail is not); `digest status` must not
+    # call that run ok, or a health check reading its exit code misses the failure.
+    source = file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl")
+    config = str(_config(tmp_path, source, email=_mail(free_port())))  # nothing listens there
+    _invoke("--config", config, "ingest")
+    code, out, _ = _invoke("--config", config, "build")
+    assert code == 1 and "e-mail not sent" in out
+    assert (tmp_path / "out" / "2025-W24.md").is_file()
+    code, out, _ = _invoke("--config", config, "status")
+    assert code == 1, out
+    assert "health: FAILING (last run failed)" in out
+    code, out, _ = _invoke("--config", config, "status", "--json")
+    assert json.loads(out)["last_run"]["status"] == "failed"

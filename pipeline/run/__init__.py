@@ -389,6 +389,7 @@ def run_command(settings: Settings, command: Command, *, week: str | None = None
             store.finish_run(run_id, datetime.now(UTC), status, {"error": error})
             raise
         report.finished = datetime.now(UTC)
-        status = "failed" if report.all_sources_failed else "ok"
+        # Whatever the CLI exits 1 for is a failed run here too (an e-mail that was not sent).
+        status = "failed" if report.error or report.all_sources_failed else "ok"
         store.finish_run(run_id, report.finished, status, report_dict(report))
     return report
