@@ -67,6 +67,14 @@ def _check_not_blank(value: str) -> str:
     return value.strip()  # multi-line TOML strings end with a newline
 
 
+def _check_has_word(value: str) -> str:
+    # Phrases are matched on their words (case and punctuation aside): "(" or ".*" has none, so
+    # as a keyword it matched nothing and as a filter's include it turned the filter off.
+    if not any(c.isalnum() for c in value):
+        raise _problem("phrase", f"must contain a letter or digit, got {value!r}")
+    return value
+
+
 def _check_not_empty_list(values: tuple[str, ...]) -> tuple[str, ...]:
     if not values:
         raise _problem("empty", "must list at least one value")
@@ -179,6 +187,7 @@ StrictBool = Annotated[bool, Strict()]
 StrictInt = Annotated[int, Strict()]
 UnitFloat = Annotated[float, Strict(), _between(0, 1)]
 Text = Annotated[str, Strict(), AfterValidator(_check_not_blank)]
+Phrase = Annotated[str, Strict(), AfterValidator(_check_not_blank), AfterValidator(_check_has_word)]
 TimeZone = Annotated[str, Strict(), AfterValidator(_check_timezone)]
 Cron = Annotated[str, Strict(), AfterValidator(_check_cron)]
 EnvName = Annotated[str, Strict(), AfterValidator(_check_env_name)]

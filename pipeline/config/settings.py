@@ -30,6 +30,7 @@ from pipeline.config.rules import (
     AnnounceType,
     Cron,
     EnvName,
+    Phrase,
     SourceKind,
     StrictBool,
     StrictInt,
@@ -214,8 +215,8 @@ class ArxivSettings(_Section):
 class FiltersSettings(_Section):
     """[filters]: keyword filters applied to every source (case-insensitive, title + abstract)."""
 
-    include: tuple[Text, ...] = ()
-    exclude: tuple[Text, ...] = ()
+    include: tuple[Phrase, ...] = ()
+    exclude: tuple[Phrase, ...] = ()
 
 
 class SourceSettings(_Section):
@@ -235,8 +236,8 @@ class SourceSettings(_Section):
         Annotated[str, Strict(), _matching(_ARXIV_CATEGORY, "an arXiv category like 'cs.LG'")],
         ...,
     ] = ()
-    include: tuple[Text, ...] = ()
-    exclude: tuple[Text, ...] = ()
+    include: tuple[Phrase, ...] = ()
+    exclude: tuple[Phrase, ...] = ()
 
     @field_validator("categories")
     @classmethod
@@ -268,8 +269,8 @@ class TopicSettings(_Section):
     slug: Annotated[str, Strict(), _matching(_TOPIC_SLUG, "lowercase letters, digits or '-'")]
     name: Text
     description: Text
-    keywords: tuple[Text, ...] = ()
-    exclude: tuple[Text, ...] = ()
+    keywords: tuple[Phrase, ...] = ()
+    exclude: tuple[Phrase, ...] = ()
     examples: tuple[Text, ...] = ()
     counter_examples: tuple[Text, ...] = ()
     min_similarity: UnitFloat | None = None

@@ -122,6 +122,25 @@ def test_check_config_warns_on_empty_contact_and_numeric_cron_weekdays(tmp_path:
     assert "warning: schedule.ingest_cron" in result.stderr and "mon-fri" in result.stderr
 
 
+def test_a_keyword_or_filter_phrase_without_a_letter_or_digit_fails_check_config(
+    tmp_path: Path,
+) -> None:
+    # Phrases are matched on their words; "(" or ".*" has none, so it silently matched nothing
+    # as a keyword and, in [filters] include, switched the filter off (every paper kept).
+    topic = {"slug": "t", "name": "T", "description": "d.", "keywords": ["(", "C++"]}
+    config = write_config(
+        tmp_path,
+        [("good", "file", str(GOOD_FILE))],
+        topics=[{**topic, "exclude": [".*"]}],
+        filters={"include": ["+"]},
+    )
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    for key in ("topics[0].keywords[0]", "topics[0].exclude[0]", "filters.include[0]"):
+        assert f"{key}: must contain a letter or digit" in result.stderr, result.stderr
+    assert "keywords[1]" not in result.stderr  # C++ is a phrase
+
+
 def test_a_model_not_available_offline_fails_check_config(tmp_path: Path) -> None:
     config = write_config(
         tmp_path,
