@@ -116,6 +116,14 @@ def test_matched_keywords_matches_acronyms_case_sensitively() -> None:
     assert matched_keywords("the nasal cavity; vlm", ["NAS", "VLM"]) == []
 
 
+def test_matched_keywords_reads_plus_and_hash_as_part_of_the_name() -> None:
+    # "C++" and "C#" were read as the word "c": every "C[0,1]", "Appendix C" or "in C" matched.
+    keywords = ["C++", "C#", "F#"]
+    assert matched_keywords("Bases for C[0,1], as in Appendix C; written in C.", keywords) == []
+    assert matched_keywords("Porting c++ and C#-style code", keywords) == ["C++", "C#"]
+    assert matched_keywords("A C+ grade, a C-arm", keywords) == []
+
+
 def test_keyword_hits_counts_title_twice_and_caps() -> None:
     topics = [Topic("a", "A", "d", keywords=("mamba",)), Topic("b", "B", "d", keywords=("x", "y"))]
     hits = keyword_hits("Mamba", "Mamba. A mamba model.", topics)

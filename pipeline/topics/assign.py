@@ -21,6 +21,9 @@ from pipeline.models import Assignment, Topic
 MAX_KEYWORD_HITS = 3
 # One token with two or more capitals (NAS, DARTS, FlashAttention) is matched case-sensitively.
 _ACRONYM = re.compile(r"^\S*[A-Z]\S*[A-Z]\S*$")
+# "+" and "#" are part of a name (C++, C#, F#): such a keyword is matched as written, case folded;
+# read as words it was "c", which every "Appendix C" and "C[0,1]" has.
+_NAME_SIGNS = re.compile(r"[+#]")
 
 
 def topic_text(topic: Topic) -> str:
@@ -78,10 +81,11 @@ class KeywordMatcher:
     def __init__(self, keywords: Sequence[str]) -> None:
         self._keywords = tuple(dict.fromkeys(keywords))
         acronyms = [k for k in self._keywords if _ACRONYM.match(k)]
+        signed = [k for k in self._keywords if k not in acronyms and _NAME_SIGNS.search(k)]
         self._phrases = {
             k: phrase
             for k in self._keywords
-            if k not in acronyms and (phrase := _normal_words(k)).strip()
+            if k not in acronyms and k not in signed and (phrase := _normal_words(k)).strip()
         }
         # Phrases by their first word: only those whose first word is among the text's words can
         # occur in it, so a text is searched for a handful of phrases, not every keyword.
@@ -95,6 +99,12 @@ class KeywordMatcher:
             ordered = sorted(acronyms, key=len, reverse=True)
             alternation = "|".join(re.escape(a) for a in ordered)
             self._acronyms = re.compile(rf"(?<![A-Za-z0-9])({alternation})s?(?![A-Za-z0-9])")
+        self._signed = {k.casefold(): k for k in signed}
+        self._signed_pattern: re.Pattern[str] | None = None
+        if signed:
+            ordered = sorted(self._signed, key=len, reverse=True)
+            alternation = "|".join(re.escape(k) for k in ordered)
+            self._signed_pattern = re.compile(rf"(?<![\w+#])({alternation})(?![\w+#])", re.I)
 
     def matches(self, text: str, words: str) -> list[str]:
         """Keywords found in `text`, whose `_normal_words` form is `words`, in keyword order."""
@@ -102,6 +112,8 @@ class KeywordMatcher:
         # The regex only where an acronym occurs at all (a plain substring test is much cheaper).
         if self._acronyms is not None and any(a in text for a in self._acronym_list):
             found.update(self._acronyms.findall(text))
+        if self._signed_pattern is not None and ("+" in text or "#" in text):
+            found.update(self._signed[m.casefold()] for m in self._signed_pattern.findall(text))
         for first in self._by_first_word.keys() & words.split():
             found.update(k for k, phrase in self._by_first_word[first] if phrase in words)
         return [k for k in self._keywords if k in found] if found else []
