@@ -147,6 +147,7 @@ def test_two_runs_with_send_after_build_send_one_email(tmp_path: Path) -> None:
         assert again[0] == 0 and len(inbox.messages) == 1
         forced = _invoke("--config", config, "send", "--week", "2025-W24", "--force")
         assert forced[0] == 0 and "e-mailed 2025-W24" in forced[1]
+        assert "embedded" not in forced[1] + again[1]  # send embeds nothing: no "embedded 0"
         assert len(inbox.messages) == 2
 
 

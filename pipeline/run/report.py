@@ -6,7 +6,7 @@ import dataclasses
 from datetime import date, datetime
 from pathlib import Path
 
-from pipeline.models import RunReport
+from pipeline.models import Command, RunReport
 
 
 def report_dict(report: RunReport) -> dict[str, object]:
@@ -37,7 +37,8 @@ def describe_report(report: RunReport) -> str:
         if report.all_sources_failed:
             head = f"all {len(report.sources)} sources failed, no new papers"
         lines.insert(0, f"ingest: {head}")
-    lines.append(f"embedded {report.n_embedded} papers")
+    if report.command is not Command.SEND:  # a send only mails files already built
+        lines.append(f"embedded {report.n_embedded} papers")
     if report.digest_path:
         lines.append(
             f"digest for {report.week} ({report.n_papers_in_digest} papers): {report.digest_path}"
