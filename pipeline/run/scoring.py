@@ -152,12 +152,10 @@ def counter_example_ids(store: Store, topic: Topic) -> frozenset[str]:
 def stored_paper_id(store: Store, reference: str) -> str | None:
     """The id of the stored paper a reference names: an arXiv id or link (`paper_ref_id`),
     else its title as a digest shows it (case, punctuation and spacing aside; a title too
-    short to identify a paper matches nothing); None when no stored paper matches."""
-    paper_id = paper_ref_id(reference)
-    if store.get_paper(paper_id) is not None:
-        return paper_id
-    title_key = ids.matchable_title(reference)
-    return store.find_paper_id_by_title_key(title_key) if title_key else None
+    short to identify a paper matches nothing; of two papers with one title, the lower id);
+    None when no stored paper matches."""
+    found = stored_paper_ids(store, reference)
+    return found[0] if found else None
 
 
 def stored_paper_ids(store: Store, reference: str) -> list[str]:
