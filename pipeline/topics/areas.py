@@ -123,6 +123,24 @@ def _vocabulary(source: str) -> str:
     return Path(source).read_text(encoding="utf-8-sig")
 
 
+class WeekScores:
+    """How much each paper of a week is about each area, measured once for every naming of
+    that week (cluster.find_themes names its themes, then the loose groups of what is left):
+    the papers' unit vectors, each area's cosine less its mean over the week (`scores`),
+    whether an area is among a paper's AREA_TOP best (`in_top`), and the texts' words."""
+
+    def __init__(self, week_vectors: np.ndarray, areas: Areas, texts: Sequence[str]) -> None:
+        self.unit_areas = _unit(areas.vectors)
+        self.unit_week = _unit(week_vectors)
+        cosine = self.unit_week @ self.unit_areas.T
+        self.scores = cosine - cosine.mean(axis=0)  # less each area's mean over the week
+        top = min(AREA_TOP, self.scores.shape[1])
+        best = np.argpartition(-self.scores, top - 1, axis=1)[:, :top]
+        self.in_top = np.zeros(self.scores.shape, dtype=bool)
+        np.put_along_axis(self.in_top, best, True, axis=1)
+        self.words = _Words(texts)
+
+
 def name_by_area(
     groups: Sequence[np.ndarray],
     week_vectors: np.ndarray,
@@ -130,6 +148,7 @@ def name_by_area(
     *,
     texts: Sequence[str],
     shown: Sequence[np.ndarray] | None = None,
+    week: WeekScores | None = None,
 ) -> list[str | None]:
     """Each group's area name, or None when no area fits it (see the module docstring).
 
@@ -137,19 +156,14 @@ def name_by_area(
     paper of the week (the groups' and the rest), which the areas' scores are measured against.
     `shown` (row for row with `groups`: the part of each group a reader sees, when the group
     is named whole): the area must also be near MIN_AREA_FIT of those papers, and their texts
-    bear it out (one of them using the name is enough).
+    bear it out (one of them using the name is enough). `week`: these vectors' and texts'
+    WeekScores, when the caller names the same week more than once.
     """
     if not groups or not len(areas.names) or week_vectors.shape[0] < 2:
         return [None] * len(groups)
-    unit_areas = _unit(areas.vectors)
-    unit_week = _unit(week_vectors)
-    cosine = unit_week @ unit_areas.T
-    scores = cosine - cosine.mean(axis=0)  # less each area's mean over the week
-    top = min(AREA_TOP, scores.shape[1])
-    best = np.argpartition(-scores, top - 1, axis=1)[:, :top]
-    in_top = np.zeros(scores.shape, dtype=bool)
-    np.put_along_axis(in_top, best, True, axis=1)
-    words = _Words(texts)
+    week = week or WeekScores(week_vectors, areas, texts)
+    unit_areas, unit_week, scores = week.unit_areas, week.unit_week, week.scores
+    in_top, words = week.in_top, week.words
     name_words, name_parts = _name_words(areas.names)
     candidates: list[tuple[float, int, int]] = []  # (-score, group, area)
     leading: list[np.ndarray] = []  # per group, its FIELD_VOTERS best areas by mean score

@@ -36,7 +36,7 @@ from contextlib import AbstractContextManager
 import numpy as np
 
 from pipeline.models import Theme
-from pipeline.topics.areas import Areas, name_by_area
+from pipeline.topics.areas import Areas, WeekScores, name_by_area
 from pipeline.topics.labels import NAME_FIT, GroupName, describes, name_groups
 from pipeline.topics.phrases import name_parts, used_by
 
@@ -152,7 +152,11 @@ def find_themes(
         )  # fmt: skip
     if areas is not None:  # the research area that fits a group names it (topics/areas.py)
         shown = None if named_by is groups else groups  # named whole: check what is shown
-        by_area = name_by_area(named_by, week_vectors, areas, texts=week_texts, shown=shown)
+        # Measured once, as _gather_rest names again (an empty vocabulary names nothing).
+        scored = WeekScores(week_vectors, areas, week_texts) if len(areas.names) else None
+        by_area = name_by_area(
+            named_by, week_vectors, areas, texts=week_texts, shown=shown, week=scored
+        )
         names = [
             GroupName(area, name.terms or (area,), name.fit) if area else name
             for name, area in zip(names, by_area, strict=True)
@@ -166,8 +170,8 @@ def find_themes(
     names = [names[k] for k in named]
     if areas is not None:  # what is left may still hold a few papers of one research area
         groups, names = _gather_rest(
-            x, ids, docs, groups, names, areas, (week_vectors, week_texts), bg, row_titles,
-            seed=seed, min_theme_size=min_theme_size,
+            x, ids, docs, groups, names, areas, (week_vectors, week_texts, scored), bg,
+            row_titles, seed=seed, min_theme_size=min_theme_size,
         )  # fmt: skip
     themes = _themes(x, ids, groups, names, docs)
     themes.sort(key=lambda t: (-len(t.paper_ids), t.theme_id))
@@ -182,7 +186,7 @@ def _gather_rest(
     groups: list[np.ndarray],
     names: list[GroupName],
     areas: Areas,
-    week: tuple[np.ndarray, Sequence[str]],
+    week: tuple[np.ndarray, Sequence[str], WeekScores | None],
     background: tuple[list[str], np.ndarray],
     titles: Sequence[str] | None,
     *,
@@ -194,7 +198,7 @@ def _gather_rest(
     it (areas.name_by_area): a loose group is shown only under a name its papers bear out, so
     it reads as that area's papers rather than a grab-bag. One named like a theme joins it
     ("Robotics": three robot papers the first pass left out). `week`: the vectors and texts
-    the areas' scores are measured against, the rows of `x` first."""
+    the areas' scores are measured against, the rows of `x` first, and those scores."""
     held = np.zeros(len(x), dtype=bool)
     for group in groups:
         held[group] = True
@@ -211,7 +215,7 @@ def _gather_rest(
     loose = [rest[g] for g in found if len(g) >= min_theme_size]
     if not loose:
         return groups, names
-    by_area = name_by_area(loose, week[0], areas, texts=week[1])
+    by_area = name_by_area(loose, week[0], areas, texts=week[1], week=week[2])
     keep = [k for k, area in enumerate(by_area) if area]
     if not keep:
         return groups, names
