@@ -455,3 +455,31 @@ def test_papers_no_theme_holds_become_a_theme_only_under_a_research_area() -> No
         "Storage systems": ids[8:13],
     }
     assert other == ids[13:]
+
+
+def test_a_theme_of_one_field_keeps_its_id_when_a_topic_shrinks_its_largest_group() -> None:
+    # Issue 17, round 9 (found from outside): groups one field names are shown as one theme
+    # whose key phrases are its largest group's; its id came from them, so a `digest mark`
+    # that let a topic take papers of that group changed the theme's id while its name and
+    # most of its papers stayed, and `topics --compare` counted every paper as moved.
+    from pipeline.topics.cluster import _merge_alike, _themes
+    from pipeline.topics.labels import GroupName
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(8, 16)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    ids = [f"2506.{k:05d}" for k in range(8)]
+    docs = [f"paper {k} on phishing and gender in text corpora" for k in range(8)]
+
+    def theme_id(groups: list[np.ndarray]) -> str:
+        names = [
+            GroupName("Natural language processing", ("phishing",), 0.5, area=True),
+            GroupName("Natural language processing", ("gender",), 0.5, area=True),
+        ]
+        themes = _themes(x, ids, *_merge_alike(groups, names), docs)
+        assert [t.label for t in themes] == ["Natural language processing"]
+        return themes[0].theme_id
+
+    before = theme_id([np.array([0, 1, 2, 3, 4]), np.array([5, 6, 7])])
+    after = theme_id([np.array([0, 1]), np.array([5, 6, 7])])  # a topic took 2, 3, 4
+    assert before == after

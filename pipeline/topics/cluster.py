@@ -158,7 +158,7 @@ def find_themes(
             named_by, week_vectors, areas, texts=week_texts, shown=shown, week=scored
         )
         names = [
-            GroupName(area, name.terms or (area,), name.fit) if area else name
+            GroupName(area, name.terms or (area,), name.fit, area=True) if area else name
             for name, area in zip(names, by_area, strict=True)
         ]
         groups, names = _merge_alike(groups, names)
@@ -233,7 +233,7 @@ def _gather_rest(
             continue
         where[area.casefold()] = len(merged)
         merged.append(np.sort(loose[k]))
-        kept.append(GroupName(area, phrase.terms or (area,), phrase.fit))
+        kept.append(GroupName(area, phrase.terms or (area,), phrase.fit, area=True))
     return merged, kept
 
 
@@ -243,7 +243,8 @@ def _merge_alike(
     """Groups named alike become one theme: several small groups of one field that no area of
     their own names ("Natural language processing" for a group on phishing, one on gender and
     one on text corpora: areas._by_field) read as one field's theme, not as three headings
-    made of their words. The largest group's key phrases (and so its theme id) stay."""
+    made of their words. The largest group's key phrases stay; the theme's id comes from
+    the field's name (`_themes`), so it does not change when a topic shrinks that group."""
     order = sorted(range(len(groups)), key=lambda k: (-len(groups[k]), int(groups[k][0])))
     merged: list[np.ndarray] = []
     kept: list[GroupName] = []
@@ -360,11 +361,14 @@ def _themes(
     row for row with `x`) use, two of them or every one of a smaller theme: a theme named from
     its whole group, the papers the topics took included, does not show their phrases ("VLM"
     over image papers whose vision-language papers a topic took). The id still comes from all
-    the terms, so it does not change with the config."""
+    the terms, so it does not change with the config; a theme named by a research area or
+    field takes its id from that name (groups of one field are shown as one: `_merge_alike`)."""
     themes: list[Theme] = []
     for group, name in zip(groups, names, strict=True):
         members = tuple(sorted(ids[i] for i in group))
-        theme_id = _theme_id(name.terms, members)
+        # An area's or field's name is the theme's identity: its key phrases come from
+        # whichever of the groups it joins is largest, which a topic taking papers can change.
+        theme_id = _theme_id((name.name,) if name.area else name.terms, members)
         if any(t.theme_id == theme_id for t in themes):  # two themes labelled alike
             theme_id = _theme_id((), members)
         own = {p.lower() for p in name_parts(name.name)}

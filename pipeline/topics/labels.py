@@ -179,11 +179,13 @@ class GroupName:
     """A group's name as a reader sees it, its key phrases and the share of texts it fits.
 
     An empty name means no candidate fits most of the group: the group is not named from noise.
+    `area`: the name is a research area's or field's (topics/areas.py), not the group's phrases.
     """
 
     name: str
     terms: tuple[str, ...]
     fit: float
+    area: bool = False
 
 
 def name_groups(
