@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -154,28 +154,41 @@ def demo_inputs(store: Path) -> list[dict[str, Any]]:
 
 
 def oai_inputs(
-    n_slices: int, size: int, seed: int = SLICE_SEED, *, unseen_after: Sequence[int] = ()
+    n_slices: int,
+    size: int,
+    seed: int = SLICE_SEED,
+    *,
+    unseen_after: Sequence[int] = (),
+    categories: Collection[str] = (),
+    unseen_slices: int | None = None,
 ) -> list[dict[str, Any]]:
     """`n_slices` random slices of `size` OAI 2016 papers (seed `seed`), all clustered. With
     `unseen_after`, only papers that no slice drawn with those seeds holds: another held-out
-    reading on papers the earlier ones did not show."""
+    reading on papers the earlier ones did not show. With `categories`, only papers listed in
+    one of these arXiv categories (cross-lists included, as a subscriber to those listings
+    gets them), drawn after the earlier slices are set aside. The earlier readings drew
+    `unseen_slices` slices of SLICE_SIZE each (default: `n_slices` of `size`)."""
     from benchmarks import eval_topics
     from pipeline.config.settings import ThemesSettings
 
     if n_slices < 1:
         return []
-    papers, _ = eval_topics.load_corpus()
+    papers, listed = eval_topics.load_corpus()
     vectors = eval_topics.load_vectors(papers, "all-MiniLM-L6-v2")
     pool = np.arange(len(papers))
     for earlier in unseen_after:  # each earlier reading drew from the papers left before it
-        pool = np.setdiff1d(pool, pool[np.concatenate(_slices(len(pool), n_slices, size, earlier))])
+        drawn = (n_slices, size) if unseen_slices is None else (unseen_slices, SLICE_SIZE)
+        pool = np.setdiff1d(pool, pool[np.concatenate(_slices(len(pool), *drawn, earlier))])
+    if categories:
+        pool = np.array([i for i in pool if listed[i] & set(categories)], dtype=int)
     defaults = ThemesSettings()
     inputs = []
     for k, rows in enumerate(_slices(len(pool), n_slices, size, seed)):
         rows = pool[rows]
         inputs.append(
             {
-                "name": f"oai slice {k + 1} ({size}, seed {seed})",
+                "name": f"oai slice {k + 1} ({size}, seed {seed})"
+                + (f" of {'/'.join(sorted(categories))}" if categories else ""),
                 "ids": [papers[i].paper_id for i in rows],
                 "vectors": vectors[rows],
                 "texts": [papers[i].text for i in rows],
@@ -294,13 +307,30 @@ def main() -> None:
         help="draw only papers the slices of these seeds (in order) do not hold",
     )
     parser.add_argument("--no-demo", action="store_true", help="only the OAI slices")
+    parser.add_argument("--slice-size", type=int, default=SLICE_SIZE)
+    parser.add_argument(
+        "--unseen-slices",
+        type=int,
+        help=f"how many slices of {SLICE_SIZE} the --unseen-after readings drew "
+        "(default: --oai-slices of --slice-size)",
+    )
+    parser.add_argument(
+        "--categories",
+        default="",
+        help="comma-separated arXiv categories: slices of the papers listed in one of them",
+    )
     parser.add_argument("--titles", type=Path, help="write each new theme's titles here")
     parser.add_argument("--json", type=Path, help="write both runs' names here")
     parser.add_argument("--time", action="store_true", help="time naming on 3,000 papers")
     args = parser.parse_args()
     inputs = [] if args.no_demo else demo_inputs(args.store)
     inputs += oai_inputs(
-        args.oai_slices, SLICE_SIZE, args.slice_seed, unseen_after=args.unseen_after
+        args.oai_slices,
+        args.slice_size,
+        args.slice_seed,
+        unseen_after=args.unseen_after,
+        categories=[c for c in args.categories.split(",") if c],
+        unseen_slices=args.unseen_slices,
     )
     vectors = area_vectors()
     for item in inputs:
