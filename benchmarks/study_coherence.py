@@ -5,18 +5,23 @@
 
 Issue 17 asks that a theme be shown only when its papers hang together, by a cohesion
 calibrated against readers' judgements. This clusters the demo weeks (as `digest build` does)
-and the held-out OAI slice of seed 41 (as `bench_names --no-demo --oai-slices 1 --slice-seed
-41 --unseen-after 17 29` does) with this checkout, pairs each theme with a blind reader's
-verdict on it (labels/theme-demo-r7-final.jsonl, labels/theme-oai41-r7.jsonl: same input, same
-name, same size, so themes this checkout changed drop out), and prints for each measure the
-ROC AUC of "coherent" against "mixed or grab-bag" on each set (0.5: no better than chance).
+and two held-out OAI slices (seed 41 as `bench_names --no-demo --oai-slices 1 --slice-seed 41
+--unseen-after 17 29` does, seed 61 with `--unseen-after 17 29 41 53`) with this checkout,
+pairs each theme with a blind reader's verdict on it (READINGS: same input, same name, same
+size, so themes this checkout changed drop out; a theme read twice takes the later verdict),
+and prints for each measure the ROC AUC of "coherent" against "mixed or grab-bag" on each set
+(0.5: no better than chance).
 
 Measures, per theme: its size; `cohesion` (mean cosine between its papers); the cosine to the
 centroid under which its weakest quarter lies; the best share of its papers that have one area
 of the `areas` vocabulary among their 25 best, or one field among their 3 best; the share of
 its papers the linkage did not put in its group (joined later as the nearest theme); the share
 of its linkage group the topics took; the share of its papers its name's phrases describe, and
-of its titles with a word of its name; how many linkage groups it was made from.
+of its titles with a word of its name; how many linkage groups it was made from. Added in the
+ninth round: `contrast` (cohesion less the mean cosine of its papers to the whole week, the
+topics' papers included: a week of one field is alike everywhere), `neighbours` (the share of
+its papers' NEIGHBOURS nearest papers of the week that are in it) and `separation` (the mean,
+over its papers, of the cosine to its centroid less that to the nearest other theme's).
 """
 
 from __future__ import annotations
@@ -38,14 +43,21 @@ from pipeline.topics import cluster, labels
 from pipeline.topics.areas import Areas
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Per set: the readings paired with this checkout's themes (same input, name and size).
 READINGS = {
-    "demo": ROOT / "benchmarks/labels/theme-demo-r7-final.jsonl",
-    "oai": ROOT / "benchmarks/labels/theme-oai41-r7.jsonl",
+    "demo": (
+        ROOT / "benchmarks/labels/theme-demo-r7-final.jsonl",
+        ROOT / "benchmarks/labels/theme-demo-r8.jsonl",
+    ),
+    "oai41": (ROOT / "benchmarks/labels/theme-oai41-r7.jsonl",),
+    "oai61": (ROOT / "benchmarks/labels/theme-oai61-r8.jsonl",),
 }
 MEASURES = (
     "size", "cohesion", "weak_quarter", "best_area", "best_field", "joined", "taken",
-    "name_fit", "title_fit", "groups",
+    "name_fit", "title_fit", "groups", "contrast", "neighbours", "separation",
 )  # fmt: skip
+#: Nearest papers of the week per member that `neighbours` looks at (fewer in smaller themes).
+NEIGHBOURS = 5
 
 
 def measures(item: dict[str, Any], vocabulary: Areas, seed: int) -> list[dict[str, Any]]:
@@ -83,10 +95,23 @@ def measures(item: dict[str, Any], vocabulary: Areas, seed: int) -> list[dict[st
     best = np.argsort(-(scores - scores.mean(axis=0)), axis=1)
     fields = [vocabulary.fields.get(name) for name in vocabulary.names]
     row = {pid: i for i, pid in enumerate(ids)}
+    similar = unit[: len(ids)] @ unit.T  # the theme papers against the whole week
+    np.fill_diagonal(similar, -np.inf)
+    centres = {
+        t.theme_id: areas_mod._unit(
+            unit[[row[p] for p in t.paper_ids]].mean(axis=0, keepdims=True)
+        )[0]
+        for t in themes
+    }
     found = []
     for theme in themes:
         rows = [row[pid] for pid in theme.paper_ids]
         n = len(rows)
+        k = max(1, min(n - 1, NEIGHBOURS))
+        nearest = np.argsort(-similar[rows], axis=1, kind="stable")[:, :k]
+        others = [c for tid, c in centres.items() if tid != theme.theme_id]
+        own = unit[rows] @ centres[theme.theme_id]
+        rival = (unit[rows] @ np.stack(others).T).max(axis=1) if others else np.zeros(n)
         near = Counter(a for r in rows for a in set(best[r, :25].tolist()))
         by_field = Counter(f for r in rows for f in {fields[a] for a in best[r, :3]} if f)
         members = unit[rows]
@@ -113,17 +138,22 @@ def measures(item: dict[str, Any], vocabulary: Areas, seed: int) -> list[dict[st
                 "taken": max((1 - shown / full for _, shown, full in link), default=0.0),
                 "name_fit": labels.describes([theme.label], [texts[r] for r in rows]),
                 "title_fit": float(title_fit),
-                "groups": len({k for k, _, _ in link}),
+                "groups": len({g for g, _, _ in link}),
+                # how much closer its papers are to each other than to the week's papers
+                "contrast": cluster.cohesion(members) - float((members @ unit.T).mean()),
+                "neighbours": float(np.isin(nearest, rows).mean()),
+                "separation": float(np.mean(own - rival)),
             }
         )
     return found
 
 
 def verdicts() -> dict[tuple[str, str, int], str]:
-    """(input, name, size) → the reader's coherence verdict, for both readings."""
+    """(input, name, size) → the reader's coherence verdict (the later reading of a theme
+    read twice)."""
     found = {}
-    for path in READINGS.values():
-        for line in path.read_text(encoding="utf-8").splitlines():
+    for paths in READINGS.values():
+        for line in (ln for p in paths for ln in p.read_text(encoding="utf-8").splitlines()):
             r = json.loads(line)
             where = r.get("input") or f"demo {r['week']}"
             found[(where, r["name_shown"], int(r["n_papers"]))] = r["coherence"]
@@ -146,28 +176,31 @@ def main(argv: Sequence[str] | None = None) -> None:
     rows = []
     for item in bench_names.demo_inputs(args.store):
         rows += measures(item, vocabulary, seed)
-    for item in bench_names.oai_inputs(1, bench_names.SLICE_SIZE, 41, unseen_after=(17, 29)):
-        rows += measures(item, vocabulary, 0)
+    slices = {"oai41": (41, (17, 29)), "oai61": (61, (17, 29, 41, 53))}
+    for part, (slice_seed, earlier) in slices.items():
+        for item in bench_names.oai_inputs(
+            1, bench_names.SLICE_SIZE, slice_seed, unseen_after=earlier
+        ):
+            rows += [dict(r, part=part) for r in measures(item, vocabulary, 0)]
     judged = verdicts()
-    print(f"{'measure':14s} {'demo weeks':>16s} {'OAI seed 41':>16s}")
+    print(f"{'measure':14s}" + "".join(f"{part:>18s}" for part in READINGS))
     sets = {}
-    for part in ("demo", "oai"):
-        paired = [
+    for part in READINGS:
+        sets[part] = [
             (r, judged[(r["input"], r["name"], r["size"])])
             for r in rows
-            if r["input"].startswith(part) and (r["input"], r["name"], r["size"]) in judged
+            if r.get("part", "demo") == part and (r["input"], r["name"], r["size"]) in judged
         ]
-        sets[part] = paired
     counts = {
         part: f"{sum(v == 'coherent' for _, v in p)}/{len(p)} coherent" for part, p in sets.items()
     }
-    print(f"{'(themes)':14s} {counts['demo']:>16s} {counts['oai']:>16s}")
+    print(f"{'(themes)':14s}" + "".join(f"{counts[part]:>18s}" for part in READINGS))
     for measure in MEASURES:
         line = f"{measure:14s}"
-        for part in ("demo", "oai"):
+        for part in READINGS:
             good = [r[measure] for r, v in sets[part] if v == "coherent"]
             bad = [r[measure] for r, v in sets[part] if v != "coherent"]
-            line += f" {auc(good, bad):>16.2f}"
+            line += f"{auc(good, bad):>18.2f}"
         print(line)
 
 
