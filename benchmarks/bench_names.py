@@ -2,7 +2,7 @@
 
     make demo                      # once: fills data/demo/pipeline.sqlite3 with the vectors
     python -m benchmarks.bench_names [--ref main] [--store data/demo/pipeline.sqlite3]
-        [--oai-slices 3] [--titles FILE] [--time]
+        [--oai-slices 3] [--titles FILE] [--reading FILE] [--time]
 
 Inputs: the papers no topic takes in each demo week (as `digest build` clusters them; the week's
 other papers are the background), and `--oai-slices` random slices of 700 papers of the bundled
@@ -19,7 +19,8 @@ checkout's. Themes are paired by shared papers; for each pair the old and new na
 size and each name's fit (`labels.describes` on all its papers) are printed, then per input the
 share of papers in "Other" and the count of names fitting at least `labels.NAME_FIT`. `--time`
 times `labels.name_groups` inside find_themes on a 3,000-paper OAI input (median of 5) with both
-pipelines. `--titles FILE` writes each new theme's titles beside both names, for reading.
+pipelines. `--titles FILE` writes each new theme's titles beside both names, for reading;
+`--reading FILE` writes them under the new name only, numbered, for a blind reader.
 """
 
 from __future__ import annotations
@@ -293,6 +294,20 @@ def report(inputs: Sequence[dict[str, Any]], old: Sequence[Any], new: Sequence[A
     return listing
 
 
+def reading(inputs: Sequence[dict[str, Any]], new: Sequence[Any]) -> str:
+    """This checkout's themes as a blind reader gets them: numbered, a name and its titles."""
+    lines = ["# Discovered themes of one week of arXiv papers", ""]
+    item = 0
+    for given, found in zip(inputs, new, strict=True):
+        titles = dict(zip(given["ids"], given["titles"], strict=True))
+        for name, ids, _ in found["themes"]:
+            item += 1
+            lines.append(f"## Item {item}: {name}  ({len(ids)} papers)")
+            lines += [f"- {titles[p]}" for p in ids]
+            lines.append("")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ref", default="main", help="git revision of the 'old' names")
@@ -320,6 +335,11 @@ def main() -> None:
         help="comma-separated arXiv categories: slices of the papers listed in one of them",
     )
     parser.add_argument("--titles", type=Path, help="write each new theme's titles here")
+    parser.add_argument(
+        "--reading",
+        type=Path,
+        help="write each new theme's name and titles here, numbered, for a blind reader",
+    )
     parser.add_argument("--json", type=Path, help="write both runs' names here")
     parser.add_argument("--time", action="store_true", help="time naming on 3,000 papers")
     args = parser.parse_args()
@@ -353,6 +373,8 @@ def main() -> None:
             )
     if args.titles:
         args.titles.write_text("\n".join(listing) + "\n", encoding="utf-8")
+    if args.reading:
+        args.reading.write_text(reading(inputs, new), encoding="utf-8")
     if args.json:
         names = [
             {
