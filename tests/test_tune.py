@@ -167,7 +167,7 @@ def test_explain_command_shows_scores_and_verdict(setup: tuple[Path, Path]) -> N
     )
     assert "digest mark arxiv:2506.00001 --topic speech --not" in result.output
     missing = CliRunner().invoke(cli, ["--config", str(config), "explain", "arxiv:9999.99999"])
-    assert missing.exit_code == 1 and "no stored paper" in missing.output
+    assert missing.exit_code == 2 and "no stored paper" in missing.output
 
 
 def test_explain_shows_how_keyword_evidence_moved_a_learnt_boundary(
@@ -423,8 +423,9 @@ def test_mark_refuses_a_read_only_config_and_keeps_permissions(setup: tuple[Path
     ("args", "code", "message"),
     [
         (["arxiv:2506.00001", "--topic", "nope"], 2, "no topic with slug 'nope' (topics: speech"),
-        (["2506.09999", "--topic", "speech"], 1, "no stored paper 'arxiv:2506.09999'"),
-        (["not-a-paper", "--topic", "speech"], 1, "no stored paper 'not-a-paper'"),
+        (["2506.09999", "--topic", "speech"], 2, "no stored paper 'arxiv:2506.09999'"),
+        (["not-a-paper", "--topic", "speech"], 2, "no stored paper 'not-a-paper'"),
+        (["2506.09999", "--topic", "nope"], 2, "no stored paper 'arxiv:2506.09999'"),
     ],
 )
 def test_mark_reports_bad_input_and_leaves_the_file_alone(
@@ -438,6 +439,26 @@ def test_mark_reports_bad_input_and_leaves_the_file_alone(
     assert "Traceback" not in result.output
     assert config.read_text(encoding="utf-8") == text
     assert [p.name for p in config.parent.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("reference", ["2506.09999", "https://arxiv.org/abs/2506.09999", ""])
+def test_explain_and_mark_exit_2_for_a_paper_not_in_the_store(
+    setup: tuple[Path, Path], reference: str
+) -> None:
+    # Round 9: a paper not in the store was exit 1 ("the run failed") for both commands, while
+    # `mark --topic nope` was exit 2: both are input the user typed wrong (STYLE.md: exit 2).
+    config, _ = setup
+    _store_week(config)
+    base = ["--config", str(config)]
+    for command in (
+        ["explain"],
+        ["mark", "--topic", "speech"],
+        ["mark", "--topic", "speech", "--not"],
+    ):
+        result = CliRunner().invoke(cli, [*base, *command, reference])
+        assert result.exit_code == 2, result.output
+        assert result.output.startswith("error: no stored paper ")
+        assert result.output.count("\n") == 1 and "Traceback" not in result.output
 
 
 @pytest.mark.parametrize(
@@ -469,7 +490,7 @@ def test_explain_and_mark_accept_a_title_copied_from_the_digest(
     assert result.exit_code == 0, result.output
     assert result.output.startswith("arxiv:2506.00002: Graph neural network")
     marked = CliRunner().invoke(cli, [*base, "mark", "Protein folding", "--topic", "speech"])
-    assert marked.exit_code == 1 and "no stored paper 'Protein folding'" in marked.output
+    assert marked.exit_code == 2 and "no stored paper 'Protein folding'" in marked.output
     marked = CliRunner().invoke(cli, [*base, "mark", "Graph neural network", "--topic", "speech"])
     assert marked.exit_code == 0, marked.output
     assert load_settings(config).topics[0].examples == ("arxiv:2506.00002",)
@@ -495,7 +516,7 @@ def test_explain_and_mark_refuse_a_title_two_stored_papers_share(
     base = ["--config", str(config)]
     for command in (["explain"], ["mark", "--topic", "speech"]):
         result = CliRunner().invoke(cli, [*base, *command, "graph neural network"])
-        assert result.exit_code == 1, result.output
+        assert result.exit_code == 2, result.output
         assert (
             "error: 'graph neural network' is the title of 2 stored papers"
             " (arxiv:2506.00002, arxiv:2506.00004): give the id" in result.output

@@ -20,7 +20,7 @@ from pipeline.config import Settings, add_topic_paper, load_settings, week_probl
 from pipeline.digest import build as digest
 from pipeline.embed import Embedder, content_hash
 from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
-from pipeline.errors import ConfigError, ParseError
+from pipeline.errors import ConfigError, ParseError, UsageError
 from pipeline.models import Paper, Topic
 from pipeline.run import scoring
 from pipeline.store import Store
@@ -30,16 +30,17 @@ from pipeline.tune.topics import Comparison, WeekScores, compare_configs, score_
 
 def find_paper(store: Store, reference: str) -> Paper:
     """The stored paper a reference names: arxiv:ID, ID with version, abs or pdf link, an id,
-    or the paper's title as the digest shows it."""
+    or the paper's title as the digest shows it. UsageError (exit 2, as an unknown --topic) when
+    it names no stored paper or several."""
     found = scoring.stored_paper_ids(store, reference)
     if len(found) > 1:
-        raise ParseError(
+        raise UsageError(
             f"{reference.strip()!r} is the title of {len(found)} stored papers"
             f" ({', '.join(found)}): give the id of the one you mean"
         )
     paper = store.get_paper(found[0]) if found else None
     if paper is None:
-        raise ParseError(
+        raise UsageError(
             f"no stored paper {scoring.paper_ref_id(reference)!r} (from {reference!r}); ids look"
             " like arxiv:2506.01234, 2506.01234v2 or https://arxiv.org/abs/2506.01234, or give"
             " the paper's title as the digest shows it — run `digest ingest` first"
