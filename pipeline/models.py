@@ -222,11 +222,16 @@ class SourceCount:
     gaps: tuple[str, ...] = ()  # ISO dates still missing
     down_since: datetime | None = None  # a failing source's last success
     n_filtered: int = 0
+    configured: str = "enabled"  # "disabled" or "removed": read once, no longer in the config
 
     @property
     def status(self) -> str:
         """One line for the Coverage table: failure, missing days, backfills, or 'ok'."""
         parts = []
+        if self.configured == "removed":
+            parts.append("removed from the config")
+        elif self.configured == "disabled":
+            parts.append("disabled in the config")
         if self.last_error:
             since = f" (last ok {self.down_since:%Y-%m-%d %H:%M} UTC)" if self.down_since else ""
             parts.append(f"{self.last_error}{since}")

@@ -177,3 +177,32 @@ def test_a_build_whose_email_failed_is_recorded_failed_and_status_says_so(tmp_pa
     assert "health: FAILING (last run failed)" in out
     code, out, _ = _invoke("--config", config, "status", "--json")
     assert json.loads(out)["last_run"]["status"] == "failed"
+
+
+def test_a_source_removed_from_the_config_keeps_its_coverage_row_and_shows_in_status(
+    tmp_path: Path,
+) -> None:
+    # Round 9: after a source was dropped from config.toml, `status` still listed it as "ok"
+    # among the sources read, and the Coverage table lost its row while its papers stayed in
+    # the digest: the rows no longer added up to the week's papers.
+    d10 = file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl")
+    d11 = file_source("d11", DATA / "e2e" / "arxiv-2025-06-11.jsonl")
+    config = _config(tmp_path, d10, d11)
+    assert _invoke("--config", str(config), "ingest")[0] == 0
+    config = _config(tmp_path, d10, {**d11, "name": "d11-off", "enabled": False})
+    code, out, _ = _invoke("--config", str(config), "build")
+    assert code == 0, out
+    coverage = (tmp_path / "out" / "2025-W24.md").read_text(encoding="utf-8")
+    coverage = coverage.split("## Coverage", 1)[1]
+    assert "| d10 | 8 | ok |" in coverage
+    assert "| d11 | 8 | removed from the config |" in coverage
+    assert "d11-off" not in coverage  # disabled and never read: nothing to account for
+    sidecar = json.loads((tmp_path / "out" / "2025-W24.json").read_text(encoding="utf-8"))
+    assert sum(c["n_papers"] for c in sidecar["coverage"]) == sidecar["n_papers"] == 16
+    code, out, _ = _invoke("--config", str(config), "status")
+    assert code == 0, out
+    assert "  d10: ok, last success" in out
+    assert "  d11: removed from the config, last success" in out
+    code, out, _ = _invoke("--config", str(config), "status", "--json")
+    states = {s["source"]: s["configured"] for s in json.loads(out)["sources"]}
+    assert states == {"d10": "enabled", "d11": "removed"}

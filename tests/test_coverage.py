@@ -155,3 +155,18 @@ def test_describe_coverage_gives_each_reason_for_an_empty_digest() -> None:
 def test_describe_coverage_does_not_call_a_digest_with_papers_empty() -> None:
     _, notes = _describe(_arxiv(n_papers=0, last_error="HTTP 503"), n_papers=3)
     assert not any(note.startswith("No papers") for note in notes)
+
+
+def test_describe_coverage_marks_a_source_no_longer_configured_and_finds_no_gaps_in_it() -> None:
+    # Round 9: a source removed from (or disabled in) the config keeps a row for the papers it
+    # gave the week; it is read no more, so its missing days are no gap and it is not "failing".
+    removed = _arxiv((MON, "feed", 9, 0), n_papers=9, configured="removed")
+    disabled = SourceWindow("blog", "rss", 2, days=((MON, "feed", 2, 0),), configured="disabled")
+    rows, notes = _describe(removed, disabled)
+    assert [(r.name, r.n_papers, r.gaps, r.status) for r in rows] == [
+        ("arxiv-cs-lg", 9, (), "removed from the config"),
+        ("blog", 2, (), "disabled in the config"),
+    ]
+    assert notes == []
+    _, notes = _describe(_arxiv(n_papers=0, configured="removed"), n_papers=0)
+    assert notes == ["No papers for 2025-W24: no sources are enabled."]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import make_settings
+from conftest import file_source, make_settings
 
 from pipeline.cli import cli
 from pipeline.config import Settings
@@ -82,7 +82,12 @@ def test_run_locked_logs_one_summary_line(
     assert report.digest_path is None
 
 
-def test_gather_status_reports_runs_sources_fire_times_and_digests(settings: Settings) -> None:
+def test_gather_status_reports_runs_sources_fire_times_and_digests(tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path,
+        schedule={"ingest_cron": "0 2 * * mon-fri", "build_cron": "0 7 * * mon"},
+        sources=[file_source("a", "a.jsonl"), file_source("b", "b.jsonl")],
+    )
     with Store.open(settings.database_path) as store:
         _record(
             store,

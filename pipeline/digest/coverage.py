@@ -27,6 +27,9 @@ class SourceWindow:
     days: tuple[tuple[date, str, int, int], ...] = ()  # (day, origin, n_entries, n_filtered)
     last_error: str | None = None
     down_since: datetime | None = None
+    # "disabled" or "removed": its papers are in the week, but it is read no more, so it has
+    # neither gaps nor failures to report.
+    configured: str = "enabled"
 
 
 def describe_coverage(
@@ -58,7 +61,7 @@ def describe_coverage(
 def _row(source: SourceWindow, expected_days: Sequence[date]) -> SourceCount:
     days = {d for d, *_ in source.days}
     gaps: tuple[str, ...] = ()
-    if source.kind == "arxiv-rss" and source.days:
+    if source.kind == "arxiv-rss" and source.days and source.configured == "enabled":
         first = min(days)
         gaps = tuple(d.isoformat() for d in expected_days if d >= first and d not in days)
     backfilled = tuple(
@@ -75,6 +78,7 @@ def _row(source: SourceWindow, expected_days: Sequence[date]) -> SourceCount:
         gaps=gaps,
         down_since=source.down_since,
         n_filtered=sum(f for *_, f in source.days),
+        configured=source.configured,
     )
 
 
@@ -119,11 +123,14 @@ def _why_empty(
     expected_days: Sequence[date],
 ) -> str:
     reasons = []
-    if not sources:
+    enabled = [r for r in rows if r.configured == "enabled"]
+    if not enabled:
         reasons.append("no sources are enabled")
-    elif all(r.last_error for r in rows):
+    elif all(r.last_error for r in enabled):
         reasons.append("every source is failing")
-    if any(s.kind == "arxiv-rss" for s in sources) and not expected_days:
+    if any(s.kind == "arxiv-rss" and s.configured == "enabled" for s in sources) and not (
+        expected_days
+    ):
         reasons.append("arXiv made no announcements in this window yet (none on weekends)")
     n_filtered = sum(r.n_filtered for r in rows)
     if n_filtered:

@@ -26,27 +26,37 @@ def describe_week_coverage(
     now: datetime,
     problems: Sequence[str] = (),
 ) -> tuple[list[SourceCount], list[str]]:
-    """Coverage rows and notes: per-source counts, failures, gaps and backfills in the week."""
+    """Coverage rows and notes: per-source counts, failures, gaps and backfills in the week.
+
+    One row per enabled source, then one per source disabled in or removed from the config
+    whose papers or fetch days are in the week, so the rows still add up to the week's papers.
+    """
     start, end = week_bounds(week)
     counts = Counter(source for p in papers for source in p.sources)
     status = {s.source: s for s in store.list_source_status()}
     days = store.list_source_days(start, end)
+    kinds = {s.name: s.kind for s in settings.sources}
+    configured = {s.name: "enabled" if s.enabled else "disabled" for s in settings.sources}
+    read = set(counts) | {d.source for d in days}
+    names = [s.name for s in settings.enabled_sources]
+    names += [s.name for s in settings.sources if not s.enabled and s.name in read]
+    names += sorted(read - set(configured))
     windows = []
-    for source in settings.enabled_sources:
-        health = status.get(source.name)
+    for name in names:
+        state = configured.get(name, "removed")
+        health = status.get(name) if state == "enabled" else None
         failing = health is not None and health.consecutive_failures > 0
         windows.append(
             coverage.SourceWindow(
-                name=source.name,
-                kind=source.kind,
-                n_papers=counts.get(source.name, 0),
+                name=name,
+                kind=kinds.get(name, ""),
+                n_papers=counts.get(name, 0),
                 days=tuple(
-                    (d.day, d.origin, d.n_entries, d.n_filtered)
-                    for d in days
-                    if d.source == source.name
+                    (d.day, d.origin, d.n_entries, d.n_filtered) for d in days if d.source == name
                 ),
                 last_error=health.last_error if failing and health else None,
                 down_since=_down_since(health) if failing else None,
+                configured=state,
             )
         )
     last = min(end, freshness.latest_announcement_day(now))

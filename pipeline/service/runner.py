@@ -154,6 +154,14 @@ class Status:
     next_build: datetime | None
     digests: tuple[DigestFile, ...]
     holder: Holder | None
+    enabled_sources: tuple[str, ...] = ()  # the config's, to tell a removed source by
+    disabled_sources: tuple[str, ...] = ()
+
+    def source_config(self, name: str) -> str:
+        """'enabled', 'disabled', or 'removed' for a recorded source the config no longer has."""
+        if name in self.enabled_sources:
+            return "enabled"
+        return "disabled" if name in self.disabled_sources else "removed"
 
     @property
     def last_run(self) -> RunSummary | None:
@@ -189,6 +197,8 @@ def gather_status(settings: Settings, *, now: datetime, limit: int = 10) -> Stat
         ),
         digests=tuple(_list_digests(settings.paths.digests_dir)),
         holder=holder,
+        enabled_sources=tuple(s.name for s in settings.enabled_sources),
+        disabled_sources=tuple(s.name for s in settings.sources if not s.enabled),
     )
 
 
@@ -226,6 +236,9 @@ def _list_digests(folder: Path) -> list[DigestFile]:
 def status_dict(status: Status) -> dict[str, Any]:
     """The status as JSON-ready data (datetimes as ISO 8601 strings)."""
     data = asdict(status)
+    del data["enabled_sources"], data["disabled_sources"]
+    for source in data["sources"]:
+        source["configured"] = status.source_config(source["source"])
     data["healthy"] = status.healthy
     data["last_run"] = asdict(status.last_run) if status.last_run else None
     iso: dict[str, Any] = _iso_datetimes(data)
@@ -263,6 +276,11 @@ def describe_status(status: Status) -> str:
         ok = f"last success {_local(s.last_success)}" if s.last_success else "never succeeded"
         err = f"; last error {_local(s.last_error_at)}: {s.last_error}" if s.last_error_at else ""
         state = "ok" if s.ok else f"FAILING ({s.consecutive_failures}x)"
+        configured = status.source_config(s.source)
+        if configured != "enabled":  # no longer read: its health is history, not a problem
+            state = (
+                "removed from the config" if configured == "removed" else "disabled in the config"
+            )
         lines.append(f"  {s.source}: {state}, {ok}{err}")
     lines.append(f"next ingest: {_local(status.next_ingest)}")
     lines.append(f"next build:  {_local(status.next_build)}")
