@@ -230,6 +230,24 @@ def test_filter_papers_matches_whole_words_ignoring_case_and_punctuation() -> No
     assert filter_papers(papers) == (papers, 0)
 
 
+def test_filter_papers_matches_a_phrase_with_plus_or_hash_as_written() -> None:
+    # Round 9: "C++" was the word "c" here, as it was for topic keywords before round 8.
+    from conftest import make_paper
+
+    from pipeline.ingest.normalize import filter_papers
+
+    papers = [
+        make_paper("arxiv:2506.00001", "A C++ library", "Header-only C++/CUDA code."),
+        make_paper("arxiv:2506.00002", "Schauder bases in C[0,1]", "See appendix C."),
+        make_paper("arxiv:2506.00003", "C++17 parsing and C+++ typos", "F# too."),
+    ]
+    assert filter_papers(papers, include=["c++"]) == ([papers[0]], 2)
+    assert filter_papers(papers, include=["C++ CUDA"]) == ([papers[0]], 2)
+    assert filter_papers(papers, exclude=["C++"]) == (papers[1:], 1)
+    assert filter_papers(papers, include=["F#"]) == ([papers[2]], 2)
+    assert filter_papers(papers, include=["c"]) == (papers, 0)  # the word c, as before
+
+
 def test_look_alike_arxiv_ids_are_one_paper() -> None:
     # Fullwidth and Arabic-Indic digits (issue 14, item 15).
     for raw in ("arXiv:２６０４.２１９５２v1", "arXiv:٢٦٠٤.٢١٩٥٢v1"):

@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields, replace
 from datetime import date
 from typing import TypeVar
 
 from pipeline.errors import ParseError
-from pipeline.ingest.clean import clean_text, decode_tex, split_names
+from pipeline.ingest.clean import clean_text, decode_tex, fold_key, split_names
 from pipeline.ingest.ids import (
     better_id,
     canonical_id,
@@ -207,18 +207,45 @@ def filter_papers(
     """Keep papers whose title or abstract has an `include` phrase (if any) and no `exclude` one.
 
     Matching ignores case and punctuation and works on whole words ("GAN" does not match
-    "organ"). Returns the kept papers and how many were removed.
+    "organ"); a phrase with "+" or "#" (C++, C#) keeps them, as topic keywords do. Returns the
+    kept papers and how many were removed.
     """
-    wanted = [f" {normalize_title(p)} " for p in include if normalize_title(p)]
-    unwanted = [f" {normalize_title(p)} " for p in exclude if normalize_title(p)]
+    wanted = [m for m in map(_phrase_test, include) if m is not None]
+    unwanted = [m for m in map(_phrase_test, exclude) if m is not None]
     kept, removed = [], 0
     for paper in papers:
-        text = f" {normalize_title(paper.title)} {normalize_title(paper.abstract)} "
-        if (wanted and not any(w in text for w in wanted)) or any(u in text for u in unwanted):
+        words = f" {normalize_title(paper.title)} {normalize_title(paper.abstract)} "
+        text = _signed_text(paper)
+        if (wanted and not any(w(words, text) for w in wanted)) or any(
+            u(words, text) for u in unwanted
+        ):
             removed += 1
         else:
             kept.append(paper)
     return kept, removed
+
+
+# "+" and "#" are part of a name (C++, C#, F#): read as words "C++" was "c", so an include of
+# C++ kept every "Appendix C" or "C[0,1]" paper and an exclude dropped them. Matched as written,
+# case folded, like a topic keyword (topics.assign.KeywordMatcher).
+_NAME_SIGNS = re.compile(r"[+#]")
+_SIGNED_TOKEN = re.compile(r"(?:[^\W_]|[+#])+")
+
+
+def _phrase_test(phrase: str) -> Callable[[str, str], bool] | None:
+    """A test on (the paper's normalised words, its folded text) for one filter phrase, or None
+    for a phrase with no word in it."""
+    if not _NAME_SIGNS.search(phrase):
+        key = normalize_title(phrase)
+        return (lambda words, _text: f" {key} " in words) if key else None
+    tokens = _SIGNED_TOKEN.findall(fold_key(clean_text(phrase)).casefold())
+    body = r"(?:[^\w+#]|_)+".join(re.escape(t) for t in tokens)
+    pattern = re.compile(rf"(?<![^\W_])(?<![+#]){body}(?![^\W_])(?![+#])")
+    return lambda _words, text: pattern.search(text) is not None
+
+
+def _signed_text(paper: Paper) -> str:
+    return fold_key(clean_text(f"{paper.title}\n{paper.abstract}")).casefold()
 
 
 def dedupe(papers: Iterable[Paper]) -> list[Paper]:

@@ -8,6 +8,7 @@ dated 9999-12-31 with week = "latest" must not crash builds.
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from pipeline.cli import cli
 from pipeline.ingest.normalize import update_paper
 from pipeline.store import Store
 from reliability import tally
-from reliability.helpers import GOOD_FILE, build, ingest, write_config
+from reliability.helpers import GOOD_FILE, build, ingest, query, write_config
 
 NO_BACKFILL: dict[str, object] = {"arxiv": {"backfill": False}}
 
@@ -139,6 +140,53 @@ def test_a_keyword_or_filter_phrase_without_a_letter_or_digit_fails_check_config
     for key in ("topics[0].keywords[0]", "topics[0].exclude[0]", "filters.include[0]"):
         assert f"{key}: must contain a letter or digit" in result.stderr, result.stderr
     assert "keywords[1]" not in result.stderr  # C++ is a phrase
+
+
+PAPERS_WITH_C = [
+    ("2506.00001", "Fuzzing C++ compilers with large language models", "We fuzz c++ front ends."),
+    ("2506.00002", "Schauder bases in C[0,1]", "Appendix C holds the proofs."),
+    ("2506.00003", "A static analyzer for C# programs", "Built on Roslyn."),
+    ("2506.00004", "Graph neural networks", "Message passing."),
+]
+
+
+@pytest.mark.parametrize(
+    ("filters", "kept"),
+    [
+        ({"include": ["C++"]}, ["2506.00001"]),
+        ({"include": ["C#", "c++ compilers"]}, ["2506.00001", "2506.00003"]),
+        ({"exclude": ["C++"]}, ["2506.00002", "2506.00003", "2506.00004"]),
+        ({"exclude": ["C#"]}, ["2506.00001", "2506.00002", "2506.00004"]),
+        ({"include": ["appendix c"]}, ["2506.00002"]),
+    ],
+)
+def test_a_filter_phrase_with_plus_or_hash_matches_as_written(
+    tmp_path: Path, filters: dict[str, list[str]], kept: list[str]
+) -> None:
+    """Round 9: [filters] read "C++" and "C#" as the word "c", as keywords did until round 8:
+    include = ["C++"] kept the C[0,1] paper, exclude = ["C++"] dropped it and the C# one."""
+    feed = tmp_path / "papers.jsonl"
+    feed.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "created": "2025-06-09 17:59:59",
+                    "title": title,
+                    "abstract": abstract,
+                    "url": f"http://arxiv.org/abs/{arxiv_id}v1",
+                }
+            )
+            + "\n"
+            for arxiv_id, title, abstract in PAPERS_WITH_C
+        ),
+        encoding="utf-8",
+    )
+    config = write_config(tmp_path, [("papers", "file", str(feed))], **NO_BACKFILL, filters=filters)
+    tally.add("hostile inputs tried")
+    report = ingest(config, FakeEmbedder())
+    assert report.sources[0].n_filtered == len(PAPERS_WITH_C) - len(kept)
+    rows = query(tmp_path / "data" / "pipeline.sqlite3", "SELECT paper_id FROM papers")
+    assert sorted(str(r[0]).removeprefix("arxiv:") for r in rows) == kept
 
 
 def test_a_model_not_available_offline_fails_check_config(tmp_path: Path) -> None:
