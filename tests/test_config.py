@@ -354,9 +354,54 @@ def test_email_refuses_a_password_without_encryption_and_incomplete_sending(
         """,
     )
     assert len(problems) == 1
-    assert "send_after_build needs smtp_host, sender and recipients" in problems[0]
+    assert (
+        "send_after_build is true but email.smtp_host, email.sender and email.recipients"
+        " are empty" in problems[0]
+    )
     assert "security 'none' would send the password unencrypted" in problems[0]
     assert "set both username_env and password_env" in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("email", "problem"),
+    [
+        (
+            'send_after_build = true\nsmtp_host = "localhost"\nsender = "me@example.org"',
+            "email: send_after_build is true but email.recipients is empty",
+        ),
+        (
+            'smtp_host = "localhost"\nsender = "me@example.org"\nrecipients = []',
+            "email.recipients: must list at least one address to send digests"
+            " (email.smtp_host is set)",
+        ),
+        (
+            'smtp_host = "localhost"\nrecipients = ["a@example.org"]',
+            "email.sender: must be set to send digests (email.smtp_host is set)",
+        ),
+        (
+            'smtp_host = "h"\nsender = "me@example.org"\nrecipients = ["a@example.org", "  "]',
+            "email.recipients[1]: must be an e-mail address, got '  '",
+        ),
+        (
+            'smtp_host = "h"\nsender = "m@example.org"\nrecipients = ["a@x.org", "A@x.org"]',
+            "email.recipients[1]: 'A@x.org' is listed twice",
+        ),
+    ],
+)
+def test_check_config_names_the_email_key_that_stops_sending(
+    tmp_path: Path, email: str, problem: str
+) -> None:
+    # Round 9: an [email] with an smtp_host but no recipients passed check-config (`digest send`
+    # refused it later), and send_after_build without them was one line naming no key.
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    config = tmp_path / "config.toml"
+    config.write_text(f"[email]\n{email}\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines()[1:] == [f"  {problem}"]
 
 
 def test_load_settings_arxiv_and_filters_defaults(tmp_path: Path) -> None:

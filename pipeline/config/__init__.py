@@ -96,7 +96,8 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
     """What `check-config` adds to validation: (problems, warnings), each 'dotted.key: message'.
 
     Problems: the folders (`check_paths`), file sources that do not exist (relative paths are
-    read from the config file's folder), an embedding model that cannot be loaded offline.
+    read from the config file's folder), an embedding model that cannot be loaded offline, an
+    [email] with an smtp_host but no sender or recipients (`digest send` would refuse it).
     Warnings: an empty fetch.contact (arXiv asks API clients for one), numeric day-of-week
     fields in cron lines (APScheduler counts 0 = Monday, so crontab's '1-5' means Tue-Sat).
     """
@@ -109,6 +110,7 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
         if not path.is_file():
             what = "does not exist" if not path.exists() else "is not a regular file"
             problems.append(f"sources[{index}].url: {path} {what} (source {source.name!r})")
+    problems += _email_problems(settings)
     warnings = []
     model = _model_problem(settings.embed.model)
     offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
@@ -132,6 +134,28 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
                 "here (crontab's 1-5 would mean Tue-Sat); write names like 'mon-fri'"
             )
     return problems, warnings
+
+
+def _email_problems(settings: Settings) -> list[str]:
+    """An smtp_host says e-mail is meant to work: `digest send` needs a sender and recipients
+    (with send_after_build, validation already requires them), each recipient once."""
+    email = settings.email
+    if not email.smtp_host:
+        return []
+    problems = []
+    if not email.sender:
+        problems.append("email.sender: must be set to send digests (email.smtp_host is set)")
+    if not email.recipients:
+        problems.append(
+            "email.recipients: must list at least one address to send digests"
+            " (email.smtp_host is set)"
+        )
+    seen: set[str] = set()
+    for index, address in enumerate(email.recipients):
+        if address.casefold() in seen:
+            problems.append(f"email.recipients[{index}]: {address!r} is listed twice")
+        seen.add(address.casefold())
+    return problems
 
 
 def _model_problem(model: str) -> str | None:

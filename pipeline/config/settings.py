@@ -175,8 +175,15 @@ class EmailSettings(_Section):
     @model_validator(mode="after")
     def _complete(self) -> EmailSettings:
         problems = []
-        if self.send_after_build and not (self.smtp_host and self.sender and self.recipients):
-            problems.append("send_after_build needs smtp_host, sender and recipients")
+        missing = [key for key in ("smtp_host", "sender", "recipients") if not getattr(self, key)]
+        if self.send_after_build and missing:
+            # Named one by one: "needs smtp_host, sender and recipients" left the reader to find
+            # which was empty.
+            named = [f"email.{key}" for key in missing]
+            empty = " and ".join([", ".join(named[:-1]), named[-1]] if named[:-1] else named)
+            problems.append(
+                f"send_after_build is true but {empty} {'is' if len(missing) == 1 else 'are'} empty"
+            )
         if self.security == "none" and (self.username_env or self.password_env):
             problems.append(
                 "security 'none' would send the password unencrypted; use starttls or ssl"
