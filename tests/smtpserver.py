@@ -6,6 +6,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -112,3 +113,40 @@ def smtp_server(
         yield inbox, port, cert
     finally:
         controller.stop()
+
+
+@contextmanager
+def scripted_server(replies: list[bytes]) -> Iterator[int]:
+    """A raw TCP server on 127.0.0.1 that is not a real SMTP server: on each connection it sends
+    replies[0] as the greeting, then one more reply per line it reads, then hangs up.
+    Yields the port."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn, conn.makefile("rb") as lines:
+                conn.settimeout(5)
+                try:
+                    for index, reply in enumerate(replies):
+                        if index:
+                            lines.readline()
+                        conn.sendall(reply)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()

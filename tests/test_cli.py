@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import FakeEmbedder, file_source, write_config
-from smtpserver import free_port, smtp_server
+from smtpserver import free_port, scripted_server, smtp_server
 
 from pipeline import run
 from pipeline.cli import cli
@@ -177,6 +177,26 @@ def test_a_build_whose_email_failed_is_recorded_failed_and_status_says_so(tmp_pa
     assert "health: FAILING (last run failed)" in out
     code, out, _ = _invoke("--config", config, "status", "--json")
     assert json.loads(out)["last_run"]["status"] == "failed"
+
+
+def test_send_to_a_server_with_a_garbage_greeting_is_one_line_and_the_build_is_failed(
+    tmp_path: Path,
+) -> None:
+    # Round 9: "error: SMTP server 127.0.0.1:PORT failed: (-1, b'/1.1 400 Bad Request')".
+    source = file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl")
+    with scripted_server([b"HTTP/1.1 400 Bad Request\r\n\r\n"]) as port:
+        config = str(_config(tmp_path, source, email=_mail(port)))
+        _invoke("--config", config, "ingest")
+        code, out, _ = _invoke("--config", config, "build")
+        assert code == 1
+        said = f"SMTP server 127.0.0.1:{port} answered 'HTTP/1.1 400 Bad Request' instead of"
+        assert f"e-mail not sent: {said}" in out
+        code, out, err = _invoke("--config", config, "send", "--week", "2025-W24")
+    assert code == 1 and out == ""
+    assert err.startswith(f"error: {said}") and err.count("\n") == 1
+    code, out, _ = _invoke("--config", config, "status", "--json")
+    last = json.loads(out)["last_run"]
+    assert last["status"] == "failed" and said in last["error"]
 
 
 def test_a_source_removed_from_the_config_keeps_its_coverage_row_and_shows_in_status(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from smtpserver import PASSWORD, USER, free_port, smtp_server
+from smtpserver import PASSWORD, USER, free_port, scripted_server, smtp_server
 
 from pipeline.digest.mail import SmtpServer, make_message, send_message
 from pipeline.errors import DeliveryError
@@ -77,3 +77,34 @@ def test_send_message_to_a_closed_port_is_a_delivery_error() -> None:
     server = SmtpServer("127.0.0.1", free_port(), security="none", timeout_s=5)
     with pytest.raises(DeliveryError, match="cannot reach SMTP server"):
         send_message(_message(), server)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("replies", "message"),
+    [
+        (
+            [b"HTTP/1.1 400 Bad Request\r\n\r\n"],
+            "answered 'HTTP/1.1 400 Bad Request' instead of an SMTP greeting ('220 ...'):"
+            " is smtp_port an SMTP server's port?",
+        ),
+        ([b"\xff\xfegarbage\r\n"], "answered '\ufffd\ufffdgarbage' instead of an SMTP greeting"),
+        ([b"554 5.3.2 not now\r\n"], "answered '554 5.3.2 not now' instead of an SMTP greeting"),
+        (
+            [b"220 ok\r\n", *[b"SSH-2.0-OpenSSH_9.6\r\n"] * 4],
+            "answered 'SSH-2.0-OpenSSH_9.6', which",
+        ),
+        ([b""], "closed the connection without a greeting"),
+        ([b"220 ok\r\n"], "closed the connection after '220 ok'"),
+    ],
+)
+def test_send_message_to_a_server_that_does_not_speak_smtp_quotes_what_it_said(
+    replies: list[bytes], message: str
+) -> None:
+    # Round 9: a greeting that is not "220 ..." gave "SMTP server h:p failed: (-1, b'/1.1 400
+    # Bad Request')": smtplib drops the first four characters of a reply with no status code.
+    with scripted_server(replies) as port:
+        server = SmtpServer("127.0.0.1", port, security="none", timeout_s=5)
+        with pytest.raises(DeliveryError) as caught:
+            send_message(_message(), server)  # type: ignore[arg-type]
+    assert str(caught.value).startswith(f"SMTP server 127.0.0.1:{port} {message}")
+    assert "\n" not in str(caught.value)

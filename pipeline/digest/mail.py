@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from pipeline.errors import DeliveryError
 
@@ -70,14 +71,15 @@ def send_message(message: EmailMessage, server: SmtpServer) -> None:
     """Submit the message; DeliveryError says what failed (never with the password)."""
     context = ssl.create_default_context(cafile=str(server.ca_file) if server.ca_file else None)
     where = f"{server.host}:{server.port}"
+    replies = _Replies()
     try:
         smtp: smtplib.SMTP
         if server.security == "ssl":
-            smtp = smtplib.SMTP_SSL(
-                server.host, server.port, timeout=server.timeout_s, context=context
+            smtp = _SMTPSSL(
+                server.host, server.port, timeout=server.timeout_s, context=context, replies=replies
             )
         else:
-            smtp = smtplib.SMTP(server.host, server.port, timeout=server.timeout_s)
+            smtp = _SMTP(server.host, server.port, timeout=server.timeout_s, replies=replies)
         with smtp:
             smtp.ehlo()
             if server.security == "starttls":
@@ -86,12 +88,31 @@ def send_message(message: EmailMessage, server: SmtpServer) -> None:
             if server.username:
                 smtp.login(server.username, server.password or "")
             refused = smtp.send_message(message)
+    except smtplib.SMTPConnectError as e:  # a greeting other than 220
+        raise DeliveryError(
+            f"SMTP server {where} answered {replies.quoted()} instead of an SMTP greeting"
+            " ('220 ...')" + (": is smtp_port an SMTP server's port?" if e.smtp_code == -1 else "")
+        ) from e
     except smtplib.SMTPAuthenticationError as e:
         raise DeliveryError(f"SMTP server {where} rejected the login (code {e.smtp_code})") from e
     except smtplib.SMTPNotSupportedError as e:
         raise DeliveryError(f"SMTP server {where} does not support {server.security}") from e
     except smtplib.SMTPRecipientsRefused as e:
         raise DeliveryError(f"SMTP server {where} refused every recipient") from e
+    except smtplib.SMTPResponseException as e:
+        if e.smtp_code == -1:  # no status code: smtplib's message lacks the first 4 characters
+            raise DeliveryError(
+                f"SMTP server {where} answered {replies.quoted()}, which is not SMTP"
+            ) from e
+        answer = (
+            e.smtp_error.decode("utf-8", errors="replace")
+            if isinstance(e.smtp_error, bytes)
+            else e.smtp_error
+        )
+        raise DeliveryError(f"SMTP server {where} failed: {e.smtp_code} {answer}") from e
+    except smtplib.SMTPServerDisconnected as e:
+        after = f"after {replies.quoted()}" if replies.last else "without a greeting"
+        raise DeliveryError(f"SMTP server {where} closed the connection {after}") from e
     except smtplib.SMTPException as e:
         raise DeliveryError(f"SMTP server {where} failed: {e}") from e
     except ssl.SSLError as e:
@@ -101,3 +122,51 @@ def send_message(message: EmailMessage, server: SmtpServer) -> None:
     for address, (code, reason) in refused.items():
         logger.warning("SMTP server %s refused %s: %s %r", where, address, code, reason)
     logger.info("sent %r via %s", message["Subject"], where)
+
+
+class _Replies:
+    """The last line an SMTP server sent. For a reply with no status code smtplib keeps only what
+    follows its first four characters ("HTTP/1.1 400 Bad Request" became "/1.1 400 Bad Request"),
+    so an error could not quote what the server said."""
+
+    def __init__(self) -> None:
+        self.last = b""
+
+    def quoted(self) -> str:
+        """The line as a quoted, one-line string of at most 100 characters."""
+        text = self.last.decode("utf-8", errors="replace").strip()
+        return repr(text if len(text) <= 100 else text[:97] + "...") if text else "nothing"
+
+
+class _ReplyFile:
+    """The file smtplib reads replies from, noting each line in `_Replies`."""
+
+    def __init__(self, file: BinaryIO, replies: _Replies) -> None:
+        self._file = file
+        self._replies = replies
+
+    def readline(self, size: int = -1) -> bytes:
+        line = self._file.readline(size)
+        if line:
+            self._replies.last = line
+        return line
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _SMTP(smtplib.SMTP):
+    """smtplib.SMTP whose replies are read through `_ReplyFile`."""
+
+    def __init__(self, *args: Any, replies: _Replies, **kwargs: Any) -> None:
+        self._replies = replies
+        super().__init__(*args, **kwargs)
+
+    def getreply(self) -> tuple[int, bytes]:
+        if self.file is None and self.sock is not None:  # a new connection, or after STARTTLS
+            self.file = _ReplyFile(self.sock.makefile("rb"), self._replies)
+        return super().getreply()
+
+
+class _SMTPSSL(_SMTP, smtplib.SMTP_SSL):
+    """The same over implicit TLS."""
