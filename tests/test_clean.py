@@ -11,6 +11,7 @@ import pytest
 from pipeline.ingest.clean import (
     clean_doi,
     clean_name,
+    clean_text,
     decode_tex,
     doi_from_link,
     fix_text,
@@ -93,3 +94,24 @@ def test_parse_date_reads_rfc822_and_iso8601_keeping_the_offset() -> None:
     assert parse_date("Mon, 27 Apr 2026 00:00:00 -0400") == datetime(2026, 4, 27, tzinfo=eastern)
     assert parse_date("2021-12-21") == datetime(2021, 12, 21, tzinfo=UTC)
     assert parse_date("not a date") is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("Bounds when $k<p$ and $q>r$ hold", "Bounds when $k<p$ and $q>r$ hold"),
+        (
+            "Graphs with $n<b$ vertices and $m>2n$ edges",
+            "Graphs with $n<b$ vertices and $m>2n$ edges",
+        ),
+        ("Scaling <i>in vivo</i> imaging of H<sub>2</sub>O", "Scaling in vivo imaging of H2O"),
+        (
+            "<jats:p xmlns:jats=\"u\">An <a href='x' target=_blank >abstract</a></jats:p>",
+            "An abstract",
+        ),
+        ("Line<br/>break<BR >here", "Line break here"),
+    ],
+)
+def test_clean_text_keeps_tex_inequalities_that_look_like_a_tag(raw: str, shown: str) -> None:
+    # Round 9: "$k<p$ and $q>r$" was read as a <p> tag and stripped: "Bounds when $kr$ hold".
+    assert clean_text(raw) == shown

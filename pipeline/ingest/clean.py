@@ -35,9 +35,12 @@ _TEX = re.compile(
 # In a name, a letter-named accent glued to its letter ("Fran\\ccois", a real arXiv author) is
 # that accent on that letter; in titles and abstracts such a run may be a macro, so names only.
 _GLUED_ACCENT = re.compile(r"\\([uvHcdbrk])([A-Za-z])")
+# A tag's name is followed by attributes, "/" or ">": not by "$", so TeX's "$k<p$ and $q>r$"
+# is no <p> tag (it was stripped, leaving "$kr$").
 _TAG = re.compile(
     r"</?(?:a|b|i|u|p|br|em|strong|sub|sup|div|span|font|tt|code|pre|ul|ol|li|h[1-6]|img|"
-    r"blockquote|(?:jats|mml):[\w-]+)\b[^<>]*>",
+    r"blockquote|(?:jats|mml):[\w-]+)"
+    r"(?:\s+[^\s<>$=/\"']+(?:\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*'|[^\s\"'<>]+))?)*\s*/?>",
     re.IGNORECASE,
 )
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z][a-z0-9]*);", re.IGNORECASE)
