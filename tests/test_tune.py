@@ -170,10 +170,9 @@ def test_explain_command_shows_scores_and_verdict(setup: tuple[Path, Path]) -> N
     assert missing.exit_code == 2 and "no stored paper" in missing.output
 
 
-def test_explain_shows_how_keyword_evidence_moved_a_learnt_boundary(
-    setup: tuple[Path, Path],
-) -> None:
-    config, _ = setup
+def _store_learnable_speech(config: Path) -> None:
+    """6 speech-recognition papers and 6 protein papers: `speech` has enough keyword papers to
+    learn its boundary; `graphs` (no paper names its keyword) has none."""
     settings = load_settings(config)
     speech = [
         make_paper(f"arxiv:2506.0001{i}", f"Speech recognition {i}", "audio acoustic speech")
@@ -185,6 +184,13 @@ def test_explain_shows_how_keyword_evidence_moved_a_learnt_boundary(
     ]
     with Store.open(settings.database_path) as store:
         store.upsert_papers(speech + other, "test", run.datetime.now(run.UTC), merge=update_paper)
+
+
+def test_explain_shows_how_keyword_evidence_moved_a_learnt_boundary(
+    setup: tuple[Path, Path],
+) -> None:
+    config, _ = setup
+    _store_learnable_speech(config)
     result = CliRunner().invoke(cli, ["--config", str(config), "explain", "2506.00010"])
     assert result.exit_code == 0, result.output
     # 6 keyword papers in a 12-paper store: speech learns its boundary; graphs (no keyword
@@ -194,6 +200,34 @@ def test_explain_shows_how_keyword_evidence_moved_a_learnt_boundary(
     assert result.output.count("evidence beyond the boundary") == 1
     # "Speech recognition" is in its title: listed with its other topics (round 4).
     assert "named in the title: listed with the paper's other topics" in result.output
+
+
+def test_topics_and_explain_say_when_a_topic_has_no_learnt_boundary(
+    setup: tuple[Path, Path],
+) -> None:
+    # Round 9 (newcomer): three speech topics written as the README suggests (one sentence,
+    # 3-5 keywords) on the bundled arXiv days each had 1-2 keyword papers, so every one was
+    # judged by [themes] min_similarity, yet `topics` and `explain` said "boundary learnt from
+    # the store" for all three.
+    config, _ = setup
+    _store_learnable_speech(config)
+    result = CliRunner().invoke(cli, ["--config", str(config), "topics", "--week", "2025-W24"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split(" ")[0]: line for line in result.output.splitlines() if "(" in line}
+    assert lines["speech"].endswith("boundary learnt from the store"), result.output
+    assert lines["graphs"].endswith(
+        "fixed [themes] min_similarity 0.30: no boundary learnt, as fewer than 5 stored papers"
+        " name its keywords or are its examples (or the store holds under 10 papers)"
+    ), result.output
+    explained = CliRunner().invoke(cli, ["--config", str(config), "explain", "2506.00010"])
+    assert explained.exit_code == 0, explained.output
+    lines_out = [line.strip() for line in explained.output.splitlines()]
+    boundaries = [line for line in lines_out if line.startswith("boundary: ")]
+    assert boundaries[0].startswith("boundary: learnt from the store"), explained.output
+    assert boundaries[1].startswith(
+        "boundary: fixed: [themes] min_similarity 0.30 on cosine + keyword bonus (margin in"
+        " 0.1s); no boundary learnt, as fewer than 5 stored papers name its keywords"
+    ), explained.output
 
 
 def test_topics_command_lists_boundaries_and_compares_configs(

@@ -25,7 +25,13 @@ from pipeline.models import Paper, Topic
 from pipeline.run import scoring
 from pipeline.store import Store
 from pipeline.topics import assign
-from pipeline.tune.topics import Comparison, WeekScores, compare_configs, score_week
+from pipeline.tune.topics import (
+    NOT_LEARNT,
+    Comparison,
+    WeekScores,
+    compare_configs,
+    score_week,
+)
 
 
 def find_paper(store: Store, reference: str) -> Paper:
@@ -102,25 +108,25 @@ def explain_paper(settings: Settings, store: Store, embedder: Embedder, referenc
         )
         if found:
             lines.append(f"{'':22}   keywords: {', '.join(found)}")
-        lines.append(f"{'':22}   boundary: {_boundary_words(topic)}")
-        lines.extend(_keyword_evidence(week, row, col, topic))
+        lines.append(f"{'':22}   boundary: {_boundary_words(week, col)}")
+        lines.extend(_keyword_evidence(week, row, col))
         if pulls.get(topic.slug):
             lines.append(f"{'':22}   pulled by example {pulls[topic.slug]}")
     lines.append(_what_would_change(paper, result, week.topics, week.margin[row]))
     return "\n".join(lines)
 
 
-def _keyword_evidence(week: WeekScores, row: int, col: int, topic: Topic) -> list[str]:
+def _keyword_evidence(week: WeekScores, row: int, col: int) -> list[str]:
     """How the evidence model moved a learnt boundary for this paper (nothing for a fixed one)."""
     scores, margin = week.scores, float(week.margin[row, col])
     raw = scores.raw if scores.raw is not None else week.rank
     lines = []
     shift = margin - float(raw[row, col])
-    if topic.min_similarity is None and abs(shift) > 1e-6:
+    if _is_learnt(week, col) and abs(shift) > 1e-6:
         why = "names a keyword" if scores.keywords[row, col] > 0 else "names no keyword"
         lines.append(f"{'':22}   evidence beyond the boundary: {shift:+.2f} ({why}; text, topics)")
     titled = scores.titled is not None and bool(scores.titled[row, col])
-    if topic.min_similarity is None and titled and margin >= 0:
+    if _is_learnt(week, col) and titled and margin >= 0:
         lines.append(f"{'':22}   named in the title: listed with the paper's other topics")
     return lines
 
@@ -131,11 +137,21 @@ def _section_name(section: str) -> str:
     return section if section.startswith("theme: ") else f"topic {section}"
 
 
-def _boundary_words(topic: Topic) -> str:
+def _boundary_words(week: WeekScores, col: int) -> str:
+    topic = week.topics[col]
     if topic.min_similarity is not None:
         threshold = f"{topic.min_similarity:.2f}"
         return f"fixed: min_similarity {threshold} on cosine + keyword bonus (margin in 0.1s)"
-    return "learnt from the store (margin in standard deviations of the topic's score)"
+    if _is_learnt(week, col):
+        return "learnt from the store (margin in standard deviations of the topic's score)"
+    return (
+        f"fixed: [themes] min_similarity {week.fallback_similarity:.2f} on cosine + keyword"
+        f" bonus (margin in 0.1s); {NOT_LEARNT}"
+    )
+
+
+def _is_learnt(week: WeekScores, col: int) -> bool:
+    return col < len(week.learnt) and week.learnt[col]
 
 
 def _example_pulls(

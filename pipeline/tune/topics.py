@@ -14,9 +14,11 @@ import numpy as np
 from pipeline import run
 from pipeline.config import Settings
 from pipeline.embed import Embedder
-from pipeline.models import Paper, Topic
+from pipeline.embed.cache import ensure_text_vectors
+from pipeline.models import Paper, Topic, Week
+from pipeline.run import boundaries, scoring
 from pipeline.store import Store
-from pipeline.topics import assign, labels
+from pipeline.topics import assign, calibrate, labels
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,10 @@ class WeekScores:
     assignments: list[Any]
     topics: tuple[Topic, ...]
     sections: dict[str, str]  # paper_id → topic slug, 'theme: <label>' or 'other'
+    # Per topic: judged by a boundary learnt from the store (else by a fixed threshold: its own
+    # min_similarity or, with too few keyword papers to learn from, [themes] min_similarity).
+    learnt: tuple[bool, ...] = ()
+    fallback_similarity: float = 0.0  # [themes] min_similarity
 
     @property
     def margin(self) -> np.ndarray:
@@ -60,7 +66,63 @@ def score_week(
     ).themes
     sections = {a.paper_id: a.primary or "other" for a in assignments}
     sections.update({pid: f"theme: {t.label}" for t in themes for pid in t.paper_ids})
-    return WeekScores(chosen, papers, scored, assignments, topics, sections)
+    learnt = _learnt_topics(store, embedder, loaded, topics, now=now)
+    return WeekScores(
+        chosen,
+        papers,
+        scored,
+        assignments,
+        topics,
+        sections,
+        learnt=learnt,
+        fallback_similarity=settings.themes.min_similarity,
+    )
+
+
+def _learnt_topics(
+    store: Store, embedder: Embedder, loaded: Week, topics: Sequence[Topic], *, now: datetime
+) -> tuple[bool, ...]:
+    """Which topics have a boundary learnt from the store this week. The scoring just done
+    cached every boundary (None: too little evidence), so this reads them back and fits nothing."""
+    if not loaded.papers or all(t.min_similarity is not None for t in topics):
+        return tuple(False for _ in topics)
+    items, owners = scoring.prototype_items(store, topics)
+    vectors, _ = ensure_text_vectors(store, embedder, items, now=now)
+    examples = [
+        [col for col, (item, _, _) in enumerate(items) if item.startswith(f"topic:{slug}:example")]
+        for slug in (t.slug for t in topics)
+    ]
+    found = boundaries.learn_boundaries(
+        store,
+        embedder.name,
+        topics,
+        list(loaded.papers),
+        loaded.vectors,
+        prototypes=(vectors, owners),
+        examples=examples,
+    )
+    return tuple(
+        t.min_similarity is None and b is not None for t, b in zip(topics, found, strict=True)
+    )
+
+
+def describe_boundary(week: WeekScores, col: int) -> str:
+    """How topic `col` is judged this week: its own threshold, a learnt boundary, or the
+    [themes] fallback because too few stored papers name its keywords."""
+    topic = week.topics[col]
+    if topic.min_similarity is not None:
+        return f"fixed min_similarity {topic.min_similarity:.2f}"
+    if col < len(week.learnt) and week.learnt[col]:
+        return "boundary learnt from the store"
+    return f"fixed [themes] min_similarity {week.fallback_similarity:.2f}: {NOT_LEARNT}"
+
+
+# Why a topic without its own min_similarity has no learnt boundary (calibrate.fit_boundary).
+NOT_LEARNT = (
+    f"no boundary learnt, as fewer than {calibrate.MIN_WEAK_POSITIVES} stored papers name its"
+    " keywords or are its examples (or the store holds under"
+    f" {2 * calibrate.MIN_WEAK_POSITIVES} papers)"
+)
 
 
 def describe_topics(week: WeekScores, *, n_near: int = 3, n_keywords: int = 5) -> str:
@@ -70,11 +132,7 @@ def describe_topics(week: WeekScores, *, n_near: int = 3, n_keywords: int = 5) -
     for col, topic in enumerate(week.topics):
         column = week.margin[:, col]
         members = [i for i, a in enumerate(week.assignments) if a.primary == topic.slug]
-        boundary = (
-            f"fixed min_similarity {topic.min_similarity:.2f}"
-            if topic.min_similarity is not None
-            else "boundary learnt from the store"
-        )
+        boundary = describe_boundary(week, col)
         lines.append(f"\n{topic.slug} ({topic.name}): {len(members)} papers, {boundary}")
         inside = sorted((i for i in range(len(column)) if column[i] >= 0), key=lambda i: column[i])
         outside = sorted((i for i in range(len(column)) if column[i] < 0), key=lambda i: -column[i])
