@@ -122,6 +122,27 @@ def test_build_of_an_empty_week_publishes_nothing_and_says_why(tmp_path: Path) -
     assert not folder.exists() or not any(folder.iterdir())  # no digest, index or feed
 
 
+def test_a_build_of_an_empty_week_names_the_week_that_has_papers(tmp_path: Path) -> None:
+    # Round 9 (newcomer): a config replaying old files builds "last-complete", months after its
+    # papers; the run said "No papers for 2026-W48" and stopped there, without the way out.
+    config = _config(tmp_path, file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl"))
+    code, out, _ = _invoke("--config", str(config), "build", "--week", "2020-W10")
+    assert code == 0
+    assert out.splitlines()[-1] == "hint: the store holds no papers yet; run " + (
+        f"`digest --config {config} ingest` first"
+    )
+    code, out, _ = _invoke("--config", str(config), "run", "--week", "2020-W10")
+    assert code == 0 and "no papers for 2020-W10: no digest written or sent" in out
+    assert out.splitlines()[-1] == (
+        "hint: the newest week with stored papers is 2025-W24: "
+        f"`digest --config {config} build --week 2025-W24`"
+    )
+    code, out, _ = _invoke("--config", str(config), "build", "--week", "2025-W24")
+    assert code == 0 and "hint:" not in out
+    code, out, _ = _invoke("--config", str(config), "build", "--week", "2020-W10", "--json")
+    assert code == 0 and "hint" not in out and json.loads(out)["digest_path"] is None
+
+
 def _mail(port: int) -> dict[str, object]:
     return {
         "send_after_build": True,

@@ -253,6 +253,30 @@ def test_topics_command_lists_boundaries_and_compares_configs(
     assert re.search(r"graphs\s+1 →\s+0", compared.output)
 
 
+def test_topics_of_an_empty_week_names_the_week_that_has_papers(
+    setup: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # Round 9 (newcomer): `digest topics` on the default week of a replayed feed printed
+    # "2026-W48: 0 papers" and one empty line per topic; `--compare` "0 papers change section".
+    config, _ = setup
+    base = ["--config", str(config), "topics", "--week", "2020-W10"]
+    empty = CliRunner().invoke(cli, base)
+    assert empty.exit_code == 0, empty.output
+    assert empty.output.splitlines() == [
+        "2020-W10: no stored papers",
+        f"hint: the store holds no papers yet; run `digest --config {config} ingest` first",
+    ]
+    _store_week(config)
+    for extra, command in (([], "topics"), (["--compare", "b.toml"], "topics --compare b.toml")):
+        result = CliRunner().invoke(cli, [*base, *extra])
+        assert result.exit_code == 0, result.output
+        assert result.output.splitlines() == [
+            "2020-W10: no stored papers",
+            "hint: the newest week with stored papers is 2025-W24: "
+            f"`digest --config {config} {command} --week 2025-W24`",
+        ]
+
+
 class _OneVectorEmbedder(FakeEmbedder):
     """Another model: every text gets the same vector, so every paper fits every topic."""
 

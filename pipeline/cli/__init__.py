@@ -141,7 +141,44 @@ def _execute(ctx: click.Context, command: Command, as_json: bool, **options: Any
         click.echo(json.dumps(run.report_dict(report), indent=2, sort_keys=True))
     else:
         click.echo(run.describe_report(report))
+        if command in (Command.BUILD, Command.RUN):
+            _hint_if_empty(ctx, settings, report)
     sys.exit(EXIT_FAILED if report.error or report.all_sources_failed else EXIT_OK)
+
+
+def _hint_if_empty(ctx: click.Context, settings: Any, report: Any) -> None:
+    """After a build that found no paper in its week, say which week to build instead."""
+    from pipeline import run
+
+    if not report.week or report.digest_path or report.error or report.all_sources_failed:
+        return
+    with run.open_store(settings) as store:
+        hint = _empty_week_hint(ctx, settings, store, report.week, "build")
+    if hint:
+        click.echo(hint)
+
+
+def _empty_week_hint(ctx: click.Context, settings: Any, store: Any, week: str, command: str) -> str:
+    """What to run when `week` holds no stored paper: the newest week that holds some (a
+    replay of old files, or a first run on a Monday, builds an empty "last-complete" week), or
+    an ingest when the store is empty; "" when `week` is that newest week already."""
+    from datetime import UTC, datetime
+
+    from pipeline import run
+
+    config = ctx.obj["config_path"]
+    digest = "digest" if config == Path("config.toml") else f"digest --config {config}"
+    if store.get_date_range() is None:
+        return f"hint: the store holds no papers yet; run `{digest} ingest` first"
+    newest = run.choose_week(
+        "latest", store, now=datetime.now(UTC), timezone=settings.digest.timezone
+    )
+    if newest == week:
+        return ""
+    return (
+        f"hint: the newest week with stored papers is {newest}: "
+        f"`{digest} {command} --week {newest}`"
+    )
 
 
 def _json_option(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -12,7 +12,15 @@ from typing import Any
 
 import click
 
-from pipeline.cli import _check_week, _exit_on_errors, _json_option, _settings, _week_option, cli
+from pipeline.cli import (
+    _check_week,
+    _empty_week_hint,
+    _exit_on_errors,
+    _json_option,
+    _settings,
+    _week_option,
+    cli,
+)
 
 
 def _tune_call(ctx: click.Context, action: Callable[[Any, Any], Any]) -> Any:
@@ -78,6 +86,10 @@ def topics_cmd(ctx: click.Context, week: str | None, other_config: Path | None) 
     def action(settings: Any, store: Any) -> str:
         embedder = run.make_embedder(settings)
         scored = tune.score_week(settings, store, embedder, week=week)
+        if not scored.papers:  # nothing to show or compare: say which week has papers
+            command = "topics" if other_config is None else f"topics --compare {other_config}"
+            hint = _empty_week_hint(ctx, settings, store, scored.week, command)
+            return "\n".join(filter(None, [f"{scored.week}: no stored papers", hint]))
         if other_config is None:
             return tune.describe_topics(scored)
         other = load_settings(other_config)
