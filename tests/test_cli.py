@@ -91,6 +91,21 @@ def test_missing_config_exits_2(tmp_path: Path) -> None:
     assert "not found" in err
 
 
+def test_missing_default_config_says_where_it_looked_and_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Round 9 (newcomer): `digest run` in a folder without config.toml answered "config file
+    # not found: config.toml" — not where it looked, nor how to give one.
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["run"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: config file not found: config.toml ({tmp_path.resolve() / 'config.toml'});"
+        ' name another with `digest --config PATH`, or write one (README, "Configuration";'
+        " examples/demo.toml is a complete one)\n"
+    )
+
+
 def test_bad_week_option_is_a_usage_error(tmp_path: Path) -> None:
     config = _config(tmp_path)
     code, _, err = _invoke("--config", str(config), "build", "--week", "2025-24")

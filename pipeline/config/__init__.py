@@ -184,7 +184,11 @@ def _read_toml(path: Path, resolved: Path) -> dict[str, Any]:
         # A byte-order mark (Windows editors write one) is not part of the TOML.
         return tomllib.loads(resolved.read_bytes().decode("utf-8").removeprefix("\ufeff"))
     except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
+        where = f" ({resolved})" if str(path) != str(resolved) else ""
+        raise ConfigError(
+            f"config file not found: {path}{where}; name another with `digest --config PATH`,"
+            ' or write one (README, "Configuration"; examples/demo.toml is a complete one)'
+        ) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path} is not valid TOML: {e}") from e
     except UnicodeDecodeError as e:
