@@ -238,7 +238,8 @@ def test_topics_command_lists_boundaries_and_compares_configs(
     base = ["--config", str(config), "topics", "--week", "2025-W24"]
     result = CliRunner().invoke(cli, base)
     assert result.exit_code == 0, result.output
-    assert "speech (Speech): 1 papers" in result.output and "just outside" in result.output
+    assert "speech (Speech): 1 paper in its section, 2 inside its boundary;" in result.output
+    assert "just outside" in result.output
     strict = write_config(
         tmp_path,
         filename="strict.toml",
@@ -249,7 +250,7 @@ def test_topics_command_lists_boundaries_and_compares_configs(
     assert compared.exit_code == 0, compared.output
     changes = [line for line in compared.output.splitlines() if "arxiv:" in line]
     assert changes and all(" → theme: " in line or " → other" in line for line in changes)
-    assert f"{len(changes)} papers change section" in compared.output
+    assert len(changes) == 1 and "2025-W24: 1 paper changes section under" in compared.output
     assert re.search(r"graphs\s+1 →\s+0", compared.output)
 
 
@@ -314,7 +315,7 @@ def test_topics_compare_scores_the_other_config_with_its_own_model(
     alone = CliRunner().invoke(cli, ["--config", str(other), *week])
     for slug, name in (("speech", "Speech"), ("graphs", "Graphs")):
         after = re.search(rf"{slug}\s+\d+ →\s+(\d+)", compared.output)
-        count = re.search(rf"{slug} \({name}\): (\d+) papers", alone.output)
+        count = re.search(rf"{slug} \({name}\): (\d+) papers? in its section", alone.output)
         assert after and count and after[1] == count[1], (compared.output, alone.output)
     assert "0 papers change section" not in compared.output
 
@@ -360,7 +361,7 @@ def test_mark_adds_the_paper_keeping_comments_and_reports_moves(
     result = CliRunner().invoke(cli, ["--config", str(config), "mark", link, "--topic", "speech"])
     assert result.exit_code == 0, result.output
     assert "added arxiv:2506.00003 (Protein folding) to speech's examples" in result.output
-    assert "papers change section" in result.output
+    assert "2025-W24: 1 paper changes section under the edited config" in result.output
     after = config.read_text(encoding="utf-8").splitlines()
     before = COMMENTED.splitlines()
     # Only the examples line became a list: every other line is kept, in order.

@@ -127,14 +127,19 @@ NOT_LEARNT = (
 
 def describe_topics(week: WeekScores, *, n_near: int = 3, n_keywords: int = 5) -> str:
     """Per topic: count, the papers just inside and just outside its boundary, keywords to add."""
-    lines = [f"{week.week}: {len(week.papers)} papers"]
+    lines = [f"{week.week}: {_papers(len(week.papers))}"]
     texts = [p.text for p in week.papers]
     for col, topic in enumerate(week.topics):
         column = week.margin[:, col]
         members = [i for i, a in enumerate(week.assignments) if a.primary == topic.slug]
         boundary = describe_boundary(week, col)
-        lines.append(f"\n{topic.slug} ({topic.name}): {len(members)} papers, {boundary}")
         inside = sorted((i for i in range(len(column)) if column[i] >= 0), key=lambda i: column[i])
+        # Its section holds the papers it is the primary topic of; a paper inside its boundary
+        # may lead with another topic (then this one is "also relevant").
+        lines.append(
+            f"\n{topic.slug} ({topic.name}): {_papers(len(members))} in its section,"
+            f" {len(inside)} inside its boundary; {boundary}"
+        )
         outside = sorted((i for i in range(len(column)) if column[i] < 0), key=lambda i: -column[i])
         for label, rows in (("just inside", inside[:n_near]), ("just outside", outside[:n_near])):
             for i in rows:
@@ -243,7 +248,9 @@ def _papers(n: int) -> str:
 def describe_comparison(comparison: Comparison, other: str) -> str:
     """The comparison as lines: moved papers, renamed themes, each section's size before →
     after."""
-    lines = [f"{comparison.week}: {len(comparison.moved)} papers change section under {other}"]
+    n_moved = _papers(len(comparison.moved))
+    verb = "changes" if len(comparison.moved) == 1 else "change"
+    lines = [f"{comparison.week}: {n_moved} {verb} section under {other}"]
     lines += [f"  {pid}  {old} → {new}  {title[:60]}" for pid, title, old, new in comparison.moved]
     if comparison.renamed:
         lines.append("themes renamed (most of their papers stay):")
