@@ -313,10 +313,14 @@ def test_topics_compare_scores_the_other_config_with_its_own_model(
     compared = CliRunner().invoke(cli, ["--config", str(config), *week, "--compare", str(other)])
     assert compared.exit_code == 0, compared.output
     alone = CliRunner().invoke(cli, ["--config", str(other), *week])
+    mine = CliRunner().invoke(cli, ["--config", str(config), *week])
     for slug, name in (("speech", "Speech"), ("graphs", "Graphs")):
-        after = re.search(rf"{slug}\s+\d+ →\s+(\d+)", compared.output)
+        # A section whose size does not change is not listed: its size is this config's.
+        changed = re.search(rf"{slug}\s+\d+ →\s+(\d+)", compared.output)
+        before = re.search(rf"{slug} \({name}\): (\d+) papers? in its section", mine.output)
         count = re.search(rf"{slug} \({name}\): (\d+) papers? in its section", alone.output)
-        assert after and count and after[1] == count[1], (compared.output, alone.output)
+        after = changed[1] if changed else before[1] if before else None
+        assert count and after == count[1], (compared.output, alone.output)
     assert "0 papers change section" not in compared.output
 
 
@@ -709,3 +713,23 @@ def test_compare_does_not_call_a_theme_that_lost_most_papers_renamed() -> None:
     after = {"p0": "theme: B", "p1": "theme: B", "p2": "x", "p3": "x"}
     comparison = tune.compare_configs(_sections("W", before), _sections("W", after))
     assert comparison.renamed == {} and len(comparison.moved) == 4
+
+
+def test_compare_lists_only_the_sections_that_change_size() -> None:
+    # Round 9 (newcomer): `digest mark` of one paper printed 30 section sizes, 28 of them
+    # unchanged; a week of 250 themes hid its two changes among 250 lines.
+    before = {"p0": "speech", "p1": "other", "p2": "theme: A", "p3": "theme: A"}
+    before |= {"p4": "theme: Machine learning security and privacy", "p5": "theme: B"}
+    after = {**before, "p0": "other", "p4": "theme: B"}
+    comparison = tune.compare_configs(_sections("W", before), _sections("W", after))
+    lines = tune.describe_comparison(comparison, "other.toml").splitlines()
+    width = len("theme: Machine learning security and privacy")
+    assert lines[0] == "W: 2 papers change section under other.toml"
+    assert lines[3:] == [
+        "sections that change size (papers before → after):",
+        f"  {'other':{width}}    1 →    2",
+        f"  {'speech':{width}}    1 →    0",
+        f"  {'theme: B':{width}}    1 →    2",
+        f"  {'theme: Machine learning security and privacy':{width}}    1 →    0",
+        "1 other section keeps its size",
+    ]

@@ -258,6 +258,16 @@ def describe_comparison(comparison: Comparison, other: str) -> str:
             f"  {old} → {new}  ({_why_renamed(comparison, old, new)})"
             for old, new in sorted(comparison.renamed.items())
         ]
-    lines.append("sections (papers before → after):")
-    lines += [f"  {key:40} {a:4d} → {b:4d}" for key, (a, b) in comparison.sizes.items() if a or b]
+    changed = {key: (a, b) for key, (a, b) in comparison.sizes.items() if a != b}
+    same = sum(1 for a, b in comparison.sizes.values() if a == b and (a or b))
+    # Only the sections that change: a week of 250 themes listed every one, the few that moved
+    # lost among them.
+    if changed:
+        lines.append("sections that change size (papers before → after):")
+        width = max(40, *(len(key) for key in changed))
+        lines += [f"  {key:{width}} {a:4d} → {b:4d}" for key, (a, b) in changed.items()]
+    if same:
+        lines.append(
+            "1 other section keeps its size" if same == 1 else f"{same} other sections keep theirs"
+        )
     return "\n".join(lines)
