@@ -236,6 +236,14 @@ def test_plain_text_turns_common_latex_into_readable_text() -> None:
     assert plain_text(r"the RRG algorithm \cite{f-isaom-10} that") == "the RRG algorithm that"
 
 
+def test_plain_text_pairs_dollars_so_a_kept_span_does_not_open_the_next() -> None:
+    # Round 9 (newcomer): the demo's W24 digest read "a length-n sequence $\bm{x} over a q$-ary
+    # alphabet": the closing dollar of the kept "$\bm{x}$" opened a span " over a ".
+    abstract = r"a length-$n$ sequence $\bm{x}$ over a $q$-ary alphabet, radius $t$"
+    assert plain_text(abstract) == r"a length-n sequence $\bm{x}$ over a q-ary alphabet, radius t"
+    assert plain_text(r"costs \$5 and \$10 per $n$") == "costs $5 and $10 per n"
+
+
 def test_summarize_drops_openers_that_point_at_left_out_sentences() -> None:
     abstract = (
         "Long videos are hard. To address this, we propose AdaVideoRAG, a retrieval framework. "

@@ -66,7 +66,10 @@ _LATEX_SYMBOLS = {
 _LATEX_SYMBOL = re.compile(
     r"\\(" + "|".join(sorted(_LATEX_SYMBOLS, key=len, reverse=True)) + r")(?![a-zA-Z])"
 )
-_SIMPLE_MATH = re.compile(r"\$([^$\\]{1,40})\$")
+# Every $…$ span, the dollars paired left to right (an escaped \$ is no delimiter): only the
+# short ones without a command are unwrapped. Matching just those let the closing dollar of
+# "$\bm{x}$" open a span, so "$\bm{x}$ over a $q$-ary" read "$\bm{x} over a q$-ary".
+_MATH_SPAN = re.compile(r"(?<!\\)\$([^$]*?)(?<!\\)\$")
 # Openers that point back at a sentence the summary leaves out ("To this end, we propose …").
 _CONNECTIVE = re.compile(
     r"^(?:to (?:this end|address (?:this|these|it|them|such)[^,]{0,40}|tackle[^,]{0,40}|"
@@ -135,8 +138,14 @@ def plain_text(text: str) -> str:
     text = _LATEX_HREF.sub(r"\1", text)
     text = _LATEX_URL.sub(r"\1", text)
     text = _LATEX_SYMBOL.sub(lambda m: _LATEX_SYMBOLS[m.group(1)], text)
-    text = _SIMPLE_MATH.sub(r"\1", text)
+    text = _MATH_SPAN.sub(_simple_math, text)
     return _LATEX_ESCAPE.sub(r"\1", text)
+
+
+def _simple_math(match: re.Match[str]) -> str:
+    """`$O(n)$` → `O(n)`; a span with a command (`$\\bm{x}$`) or a long one stays as written."""
+    body = match.group(1)
+    return body if 0 < len(body) <= 40 and "\\" not in body else match.group(0)
 
 
 def _drop_connective(sentence: str) -> str:
