@@ -3,72 +3,78 @@ real digests and the crontab lines with an injected clock."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from conftest import FakeEmbedder, file_source, make_settings
+from smtpserver import free_port, smtp_server
 
 from pipeline import run
 from pipeline.config import Settings
 from pipeline.service import runner
-from pipeline.service.catchup import plan_catch_up
+from pipeline.service.catchup import missed_weeks, plan_catch_up
 
 E2E = Path(__file__).parent / "data" / "e2e" / "arxiv-2025-06-10.jsonl"
 MON_0700 = datetime(2025, 6, 16, 7, 0, tzinfo=UTC)
 WEEK_END = datetime(2025, 6, 16, tzinfo=UTC)
 
 
+W24 = [("2025-W24", WEEK_END)]
+
+
+def _plan(**kwargs: object) -> tuple[str, ...]:
+    return tuple(map(str, plan_catch_up(**kwargs)))  # type: ignore[arg-type]
+
+
 def test_plan_catch_up_runs_a_missed_ingest() -> None:
-    plan = plan_catch_up(
+    plan = _plan(
         ingest_due=datetime(2025, 6, 13, 2, tzinfo=UTC),
         last_ingest=datetime(2025, 6, 12, 2, tzinfo=UTC),
         build_due=None,
-        week_end=WEEK_END,
-        has_digest=True,
+        weeks=W24,
+        done={"2025-W24"},
     )
     assert plan == ("ingest",)
 
 
 def test_plan_catch_up_skips_an_ingest_that_ran_after_it_was_due() -> None:
     due = datetime(2025, 6, 13, 2, tzinfo=UTC)
-    kwargs = {"build_due": MON_0700, "week_end": WEEK_END, "has_digest": True}
-    assert plan_catch_up(ingest_due=due, last_ingest=due, **kwargs) == ()  # type: ignore[arg-type]
-    assert plan_catch_up(ingest_due=None, last_ingest=None, **kwargs) == ()  # type: ignore[arg-type]
+    kwargs = {"build_due": MON_0700, "weeks": W24, "done": {"2025-W24"}}
+    assert _plan(ingest_due=due, last_ingest=due, **kwargs) == ()
+    assert _plan(ingest_due=None, last_ingest=None, **kwargs) == ()
 
 
 @pytest.mark.parametrize(
-    ("build_due", "has_digest", "expected"),
+    ("build_due", "done", "expected"),
     [
-        (MON_0700, False, ("build",)),  # the scheduled build came after the week: missed
-        (datetime(2025, 6, 9, 7, tzinfo=UTC), False, ()),  # not yet due for this week
-        (MON_0700, True, ()),  # the digest exists
-        (None, False, ()),
+        (MON_0700, set(), ("build 2025-W24",)),  # the scheduled build came after the week: missed
+        (datetime(2025, 6, 9, 7, tzinfo=UTC), set(), ()),  # not yet due for this week
+        (MON_0700, {"2025-W24"}, ()),  # the digest exists
+        (None, set(), ()),
     ],
 )
 def test_plan_catch_up_builds_a_missing_digest_only_once_its_build_was_due(
-    build_due: datetime | None, has_digest: bool, expected: tuple[str, ...]
+    build_due: datetime | None, done: set[str], expected: tuple[str, ...]
 ) -> None:
     last = datetime(2025, 6, 16, 2, tzinfo=UTC)
-    plan = plan_catch_up(
-        ingest_due=last,
-        last_ingest=last,
-        build_due=build_due,
-        week_end=WEEK_END,
-        has_digest=has_digest,
-    )
+    plan = _plan(ingest_due=last, last_ingest=last, build_due=build_due, weeks=W24, done=done)
     assert plan == expected
 
 
 def test_plan_catch_up_puts_ingest_before_build() -> None:
-    plan = plan_catch_up(
-        ingest_due=MON_0700,
-        last_ingest=None,
-        build_due=MON_0700,
-        week_end=WEEK_END,
-        has_digest=False,
-    )
-    assert plan == ("ingest", "build")
+    plan = _plan(ingest_due=MON_0700, last_ingest=None, build_due=MON_0700, weeks=W24, done=())
+    assert plan == ("ingest", "build 2025-W24")
+
+
+def test_missed_weeks_are_those_since_the_last_done_oldest_first_and_capped() -> None:
+    assert missed_weeks("2025-W24", {"2025-W21"}, limit=8) == ["2025-W22", "2025-W23", "2025-W24"]
+    assert missed_weeks("2025-W02", {"2024-W51"}, limit=8) == ["2024-W52", "2025-W01", "2025-W02"]
+    assert missed_weeks("2025-W24", {"2025-W23"}, limit=8) == ["2025-W24"]
+    assert missed_weeks("2025-W24", set(), limit=8) == ["2025-W24"]  # a new install: this week
+    assert missed_weeks("2025-W24", {"2024-W10"}, limit=3) == ["2025-W22", "2025-W23", "2025-W24"]
+    assert missed_weeks("2025-W24", {"2026-W01"}, limit=8) == ["2025-W24"]  # a later week: clock
 
 
 # --- read from a real store, digests folder and crontab lines ---------------------------------
@@ -91,35 +97,40 @@ def _ingest(settings: Settings, now: datetime) -> None:
         store.finish_run(run_id, now, "ok", run.report_dict(report))
 
 
-def _build(settings: Settings, now: datetime) -> str:
+def _build(settings: Settings, now: datetime, week: str | None = None) -> str:
     with run.open_store(settings) as store:  # recorded, as run_command does
         run_id = store.start_run("build", now)
-        report = run.run_build(settings, store, FakeEmbedder(), now=now)
-        store.finish_run(run_id, now, "ok", run.report_dict(report))
+        report = run.run_build(settings, store, FakeEmbedder(), now=now, week=week)
+        status = "failed" if report.error else "ok"
+        store.finish_run(run_id, now, status, run.report_dict(report))
     return report.week or ""
+
+
+def _planned(settings: Settings, now: datetime) -> tuple[str, ...]:
+    return tuple(map(str, runner.plan_catch_up(settings, now=now)))
 
 
 def test_catch_up_after_simulated_downtime(settings: Settings) -> None:
     at = lambda *args: datetime(*args, tzinfo=UTC)  # noqa: E731
     # Never run: a fresh install ingests and builds at once.
-    assert runner.plan_catch_up(settings, now=at(2025, 6, 16, 8)) == ("ingest", "build")
+    assert _planned(settings, now=at(2025, 6, 16, 8)) == ("ingest", "build 2025-W24")
     _ingest(settings, at(2025, 6, 16, 2, 0, 5))
     assert _build(settings, at(2025, 6, 16, 7)) == "2025-W24"
-    assert runner.plan_catch_up(settings, now=at(2025, 6, 16, 8)) == ()
+    assert _planned(settings, now=at(2025, 6, 16, 8)) == ()
 
     # Down from Monday until Thursday morning: Tuesday to Thursday's ingests were missed.
-    assert runner.plan_catch_up(settings, now=at(2025, 6, 19, 10)) == ("ingest",)
+    assert _planned(settings, now=at(2025, 6, 19, 10)) == ("ingest",)
     _ingest(settings, at(2025, 6, 19, 10))
-    assert runner.plan_catch_up(settings, now=at(2025, 6, 19, 11)) == ()
+    assert _planned(settings, now=at(2025, 6, 19, 11)) == ()
 
     # Down over the weekend until Monday 09:00: the ingest and the W25 digest were missed…
-    assert runner.plan_catch_up(settings, now=at(2025, 6, 23, 9)) == ("ingest", "build")
+    assert _planned(settings, now=at(2025, 6, 23, 9)) == ("ingest", "build 2025-W25")
     # …but at 05:00, after the 02:00 ingest, the 07:00 build is not due yet.
     _ingest(settings, at(2025, 6, 23, 2, 0, 5))
-    assert runner.plan_catch_up(settings, now=at(2025, 6, 23, 5)) == ()
-    assert runner.plan_catch_up(settings, now=at(2025, 6, 23, 9)) == ("build",)
+    assert _planned(settings, now=at(2025, 6, 23, 5)) == ()
+    assert _planned(settings, now=at(2025, 6, 23, 9)) == ("build 2025-W25",)
     assert _build(settings, at(2025, 6, 23, 9)) == "2025-W25"
-    assert runner.plan_catch_up(settings, now=at(2025, 6, 23, 9, 1)) == ()
+    assert _planned(settings, now=at(2025, 6, 23, 9, 1)) == ()
 
 
 def test_a_failed_ingest_is_retried_on_start(settings: Settings) -> None:
@@ -128,4 +139,96 @@ def test_a_failed_ingest_is_retried_on_start(settings: Settings) -> None:
         run_id = store.start_run("ingest", now)
         store.finish_run(run_id, now, "failed", {"error": "network down"})
     later = datetime(2025, 6, 16, 3, tzinfo=UTC)
-    assert runner.plan_catch_up(settings, now=later)[0] == "ingest"
+    assert str(runner.plan_catch_up(settings, now=later)[0]) == "ingest"
+
+
+# --- weeks missed while down, and e-mails that failed -------------------------------------------
+
+AT = datetime(2025, 6, 26, 10, tzinfo=UTC)  # a Thursday in W26: W23, W24 and W25 are complete
+
+
+def _three_weeks(tmp_path: Path, port: int) -> Settings:
+    """Two papers announced in each of W23, W24, W25; W22 built on 2 June; send_after_build."""
+    days = {"2025-W23": "2025-06-03", "2025-W24": "2025-06-10", "2025-W25": "2025-06-17"}
+    lines = [
+        json.dumps(
+            {
+                "id": f"arxiv:2506.0{n}{k}",
+                "title": f"Sparse attention study {n}{k} for {week}",
+                "abstract": "We study sparse attention for long-context language models.",
+                "announced": day,
+            }
+        )
+        for n, (week, day) in enumerate(days.items(), start=1)
+        for k in range(2)
+    ]
+    (tmp_path / "papers.jsonl").write_text("\n".join(lines) + "\n")
+    settings = make_settings(
+        tmp_path,
+        schedule={"ingest_cron": "0 2 * * mon-fri", "build_cron": "0 7 * * mon"},
+        email={
+            "send_after_build": True,
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
+            "security": "none",
+            "sender": "digest@example.org",
+            "recipients": ["me@example.org"],
+        },
+        sources=[file_source("papers", "papers.jsonl")],
+    )
+    with run.open_store(settings) as store:
+        run_id = store.start_run("build", datetime(2025, 6, 2, 7, tzinfo=UTC))
+        store.finish_run(run_id, datetime(2025, 6, 2, 7, tzinfo=UTC), "ok", {"week": "2025-W22"})
+    return settings
+
+
+def _run_plan(settings: Settings, now: datetime) -> None:
+    for step in runner.plan_catch_up(settings, now=now):
+        if step.week is None:
+            _ingest(settings, now)
+        else:
+            _build(settings, now, step.week)
+
+
+def test_three_weeks_down_builds_and_mails_each_missed_week_once_in_order(
+    tmp_path: Path,
+) -> None:
+    # Down from 2 June to 26 June: catch-up built W25 only, and W23 and W24 were never built.
+    with smtp_server("none") as (inbox, port, _):
+        settings = _three_weeks(tmp_path, port)
+        assert _planned(settings, AT) == (
+            "ingest",
+            "build 2025-W23",
+            "build 2025-W24",
+            "build 2025-W25",
+        )
+        _run_plan(settings, AT)
+        assert _planned(settings, AT) == ()  # a restart right after plans nothing more
+        _run_plan(settings, AT)
+    subjects = [str(m["Subject"]) for m in inbox.messages]
+    assert [s[-8:] for s in subjects] == ["2025-W23", "2025-W24", "2025-W25"]
+    for week in ("2025-W23", "2025-W24", "2025-W25"):
+        assert (settings.paths.digests_dir / f"{week}.md").exists()
+
+
+def test_a_week_whose_e_mail_failed_is_built_and_mailed_again_on_catch_up(
+    tmp_path: Path,
+) -> None:
+    # The digest was written but the SMTP server was down: catch-up said "nothing was missed"
+    # (the .md existed), so the week was never e-mailed.
+    settings = _three_weeks(tmp_path, free_port())  # nothing listens there
+    _ingest(settings, datetime(2025, 6, 23, 2, tzinfo=UTC))
+    for week in ("2025-W23", "2025-W24"):
+        _build(settings, datetime(2025, 6, 23, 7, tzinfo=UTC), week)
+    with run.open_store(settings) as store:
+        store.save_delivery("2025-W23", datetime(2025, 6, 23, 7, tzinfo=UTC), ["me@example.org"])
+    assert _build(settings, datetime(2025, 6, 23, 7, tzinfo=UTC)) == "2025-W25"  # not sent
+    assert (settings.paths.digests_dir / "2025-W25.md").exists()
+    _ingest(settings, AT)
+    assert _planned(settings, AT) == ("build 2025-W24", "build 2025-W25")  # W23 was sent
+    with smtp_server("none") as (inbox, port, _):
+        settings = _three_weeks(tmp_path, port)
+        _run_plan(settings, AT)
+        assert _planned(settings, AT) == ()
+        _run_plan(settings, AT)
+    assert [str(m["Subject"])[-8:] for m in inbox.messages] == ["2025-W24", "2025-W25"]

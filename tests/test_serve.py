@@ -15,13 +15,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from conftest import file_source, write_config
 from httpserver import FeedServer, Reply
+from smtpserver import free_port, smtp_server
 
+from pipeline.digest.build import week_bounds
+from pipeline.run.weeks import earlier_weeks, resolve_week
 from pipeline.service.lock import read_holder
+from pipeline.store import Store
 
 E2E = Path(__file__).parent / "data" / "e2e" / "arxiv-2025-06-10.jsonl"
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,3 +151,71 @@ def test_sigterm_during_a_manual_run_rolls_back_and_says_so(
     out, _ = status.communicate(timeout=60)
     assert status.returncode == 0
     assert "interrupted" in out
+
+
+def test_serve_after_three_weeks_down_builds_and_mails_each_missed_week_once(
+    tmp_path: Path,
+) -> None:
+    # Catch-up built only the newest missed week, and a week whose e-mail failed was never sent.
+    now = datetime.now(UTC)
+    newest = resolve_week("last-complete", latest_day=None, now=now, timezone="UTC")
+    missed, built = [*earlier_weeks(newest, 2), newest], earlier_weeks(newest, 3)[0]
+    records = [
+        {
+            "id": f"arxiv:2506.{n:05d}",
+            "title": f"Sparse attention for long context, part {n}",
+            "abstract": "We study sparse attention and state space models for long sequences.",
+            "announced": week_bounds(week)[0].isoformat(),
+        }
+        for n, week in enumerate(missed, start=1)
+    ]
+    (tmp_path / "papers.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+
+    def configure(port: int) -> Path:
+        return write_config(
+            tmp_path,
+            schedule={"ingest_cron": "0 2 * * mon-fri", "build_cron": "0 0 * * mon"},
+            email={
+                "send_after_build": True,
+                "smtp_host": "127.0.0.1",
+                "smtp_port": port,
+                "security": "none",
+                "sender": "digest@example.org",
+                "recipients": ["me@example.org"],
+            },
+            sources=[file_source("papers", "papers.jsonl")],
+        )
+
+    db = tmp_path / "data" / "pipeline.sqlite3"
+    config = configure(free_port())  # the SMTP server is down at first
+    with Store.open(db) as store:  # the last build before the downtime
+        run_id = store.start_run("build", now - timedelta(days=22))
+        store.finish_run(run_id, now - timedelta(days=22), "ok", {"week": built})
+
+    log = tmp_path / "serve.log"
+
+    def serve_until(condition: Callable[[], bool], what: str) -> str:
+        log.write_text("")
+        service = _digest(config, "--log-file", str(log), "serve")
+        try:
+            _wait_for(condition, 180, what)
+            service.send_signal(signal.SIGTERM)
+            _, err = service.communicate(timeout=60)
+        finally:
+            if service.poll() is None:
+                service.kill()
+        assert service.returncode == 0, err
+        return err
+
+    builds = lambda: [s for c, s in _runs(db) if c == "build" and s != "running"]  # noqa: E731
+    err = serve_until(lambda: len(builds()) >= 4, "three catch-up builds")
+    assert f"catch-up: ingest, build {missed[0]}, build {missed[1]}, build {missed[2]}" in err
+    assert builds() == ["ok", "failed", "failed", "failed"]  # written, not e-mailed
+    with smtp_server("none") as (inbox, port, _):
+        config = configure(port)
+        serve_until(lambda: len(inbox.messages) >= 3 and len(builds()) >= 7, "three e-mails")
+        err = serve_until(lambda: "catch-up:" in log.read_text(), "the restart's catch-up")
+    assert "catch-up: nothing was missed" in err
+    assert [str(m["Subject"])[-8:] for m in inbox.messages] == missed  # once each, in order
+    for week in missed:
+        assert (tmp_path / "digests" / f"{week}.md").exists()

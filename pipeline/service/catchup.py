@@ -1,15 +1,30 @@
 """Catch-up after downtime: which commands `digest serve` should run at once when it starts.
 
 Pure: it takes the moments that matter (the latest scheduled fire times, the last successful
-ingest, the end of the week a build would write) and decides; the caller reads them from the
-store, the crontab lines and the clock. Imports only `models` (the Command type).
+ingest, the end of each week a build would write) and decides; the caller reads them from the
+store, the crontab lines and the clock. Imports only `models` (the Command type) and the ISO-week
+arithmetic of `digest.build`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from pipeline.digest.build import iso_week, week_bounds
 from pipeline.models import Command
+
+
+@dataclass(frozen=True)
+class Step:
+    """One command to run; a build names its week."""
+
+    command: Command
+    week: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.command} {self.week}" if self.week else str(self.command)
 
 
 def plan_catch_up(
@@ -17,18 +32,32 @@ def plan_catch_up(
     ingest_due: datetime | None,
     last_ingest: datetime | None,
     build_due: datetime | None,
-    week_end: datetime,
-    has_digest: bool,
-) -> tuple[Command, ...]:
-    """The commands to run now, in order: ('ingest', 'build'), one of them, or ().
+    weeks: Sequence[tuple[str, datetime]],
+    done: Collection[str],
+) -> tuple[Step, ...]:
+    """The steps to run now, in order: the ingest first, then one build per missed week.
 
     ingest: the latest scheduled ingest (`ingest_due`) has no successful ingest since it began.
-    build: the week a build would write (ending at `week_end`) has no digest, and its scheduled
-    build (the latest build fire time, `build_due`) came after the week ended, so it was missed.
+    build: each of `weeks` (week, the moment it ends; oldest first) that is not `done` and whose
+    scheduled build (the latest build fire time, `build_due`) came after it ended, so was missed.
     """
-    plan: list[Command] = []
+    plan: list[Step] = []
     if ingest_due is not None and (last_ingest is None or last_ingest < ingest_due):
-        plan.append(Command.INGEST)
-    if not has_digest and build_due is not None and build_due >= week_end:
-        plan.append(Command.BUILD)
+        plan.append(Step(Command.INGEST))
+    for week, week_end in weeks:
+        if week not in done and build_due is not None and build_due >= week_end:
+            plan.append(Step(Command.BUILD, week))
     return tuple(plan)
+
+
+def missed_weeks(week: str, done: Collection[str], *, limit: int) -> list[str]:
+    """The weeks after the newest `done` one before `week`, through `week`, oldest first: at
+    most `limit` of them, and only `week` when none before it was ever done (a new install)."""
+    monday, _ = week_bounds(week)
+    weeks = [week]
+    for n in range(1, limit):
+        earlier = iso_week(monday - timedelta(weeks=n))
+        if earlier in done:
+            return weeks[::-1]
+        weeks.append(earlier)
+    return weeks[::-1] if any(w < week for w in done) else [week]

@@ -2,8 +2,9 @@
 
 run_locked:    take the run lock (refuse, or wait, if another run holds it) → run_command →
                log one summary line with the counts.
-plan_catch_up: read the last successful ingest, the crontab lines and the digests folder →
-               `catchup.plan_catch_up` decides what `digest serve` runs at once on start.
+plan_catch_up: read the last successful ingest, each week's last build, the e-mails sent, the
+               crontab lines and the digests folder → `catchup.plan_catch_up` decides what
+               `digest serve` runs on start (and which builds after each scheduled ingest).
 gather_status: recent runs, source health, next fire times, digests written, the lock holder.
 Imports `run`, `config`, `store`, `lock`, `crontab`, `catchup` and `digest` (week arithmetic);
 never writes under digests/ (only `run` does). Non-goals: scheduling itself (`schedule`).
@@ -31,6 +32,8 @@ from pipeline.store import RunRow, SourceStatus, Store
 logger = logging.getLogger(__name__)
 
 RUN_LOCK_FILENAME = "pipeline.lock"
+#: Most missed weeks built on catch-up, oldest first (a digest a year late helps nobody).
+MAX_CATCH_UP_WEEKS = 8
 SERVE_LOCK_FILENAME = "serve.lock"
 
 
@@ -84,25 +87,39 @@ def summarize_report(report: RunReport, *, duration_s: float) -> str:
 # --- catch-up -------------------------------------------------------------------------------
 
 
-def plan_catch_up(settings: Settings, *, now: datetime) -> tuple[Command, ...]:
-    """What `digest serve` should run at once: a missed ingest and/or a missing digest."""
+def plan_catch_up(
+    settings: Settings, *, now: datetime, ingest: bool = True
+) -> tuple[catchup.Step, ...]:
+    """What `digest serve` should run at once: a missed ingest (unless not `ingest`), then a
+    build of each week since the last one done whose digest is missing or was not e-mailed."""
     schedule = settings.schedule
     ingest_trigger = crontab.make_trigger(schedule.ingest_cron, schedule.timezone)
     build_trigger = crontab.make_trigger(schedule.build_cron, schedule.timezone)
+    files = {p.stem for p in _digest_files(settings.paths.digests_dir)}
     with run.open_store(settings) as store:
         last = store.get_last_run((Command.INGEST, Command.RUN), status="ok")
-        last_build = store.get_last_run((Command.BUILD, Command.RUN), status="ok")
+        outcomes = store.list_week_outcomes()
+        sent = {w for w in {*outcomes, *files} if store.get_delivery(w) is not None}
         week = run.choose_week(
             settings.digest.week, store, now=now, timezone=settings.digest.timezone
         )
-    # A week without papers is built but writes no digest (issue 13): its build has still run.
-    built = last_build is not None and last_build.report.get("week") == week
+    mailed = settings.email.send_after_build
+    # A week without papers is built but writes no digest (issue 13): its build has run. A
+    # digest whose e-mail failed (its build is recorded failed) is not done until it is sent.
+    done = {
+        w
+        for w in {*outcomes, *files}
+        if outcomes.get(w) == "ok" or (w in files and (not mailed or w in sent))
+    }
+    weeks = [week]
+    if settings.digest.week == "last-complete":  # a fixed or 'latest' week has nothing to miss
+        weeks = catchup.missed_weeks(week, done, limit=MAX_CATCH_UP_WEEKS)
     return catchup.plan_catch_up(
-        ingest_due=crontab.previous_fire(ingest_trigger, now),
+        ingest_due=crontab.previous_fire(ingest_trigger, now) if ingest else None,
         last_ingest=last.started if last else None,
         build_due=crontab.previous_fire(build_trigger, now),
-        week_end=_week_end(week, settings.digest.timezone),
-        has_digest=built or (settings.paths.digests_dir / f"{week}.md").exists(),
+        weeks=[(w, _week_end(w, settings.digest.timezone)) for w in weeks],
+        done=done,
     )
 
 
@@ -224,9 +241,13 @@ def _summarize_row(row: RunRow, holder: Holder | None) -> RunSummary:
     )
 
 
+def _digest_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*-W[0-9][0-9].md")) if folder.is_dir() else []
+
+
 def _list_digests(folder: Path) -> list[DigestFile]:
     files = []
-    for path in sorted(folder.glob("*-W[0-9][0-9].md")) if folder.is_dir() else []:
+    for path in _digest_files(folder):
         stat = path.stat()
         modified = datetime.fromtimestamp(stat.st_mtime).astimezone()
         files.append(DigestFile(path.stem, str(path), modified, stat.st_size))

@@ -33,13 +33,13 @@ class JobFailed(Exception):
 class JobRunner(Protocol):
     """Runs one command ('ingest' or 'build') to the end; `terminate` stops the current one."""
 
-    def __call__(self, command: Command) -> None: ...
+    def __call__(self, command: Command, week: str | None = None) -> None: ...
 
     def terminate(self) -> None: ...
 
 
 class ChildRunner:
-    """Runs `<argv> <command> --wait S` as a child process, one at a time."""
+    """Runs `<argv> <command> [--week W] --wait S` as a child process, one at a time."""
 
     def __init__(self, argv: Sequence[str], *, wait_s: float) -> None:
         self._argv = list(argv)
@@ -48,14 +48,21 @@ class ChildRunner:
         self._child: subprocess.Popen[bytes] | None = None
         self._stopping = False
 
-    def __call__(self, command: Command) -> None:
+    def __call__(self, command: Command, week: str | None = None) -> None:
+        what = f"{command} --week {week}" if week else command
         with self._guard:
             if self._stopping:
                 return
             # Own session: a terminal's Ctrl-C reaches only serve, which forwards one SIGTERM.
             # stdout (the printed report) is dropped: the child logs its summary line to stderr.
             child = subprocess.Popen(
-                [*self._argv, command, "--wait", f"{self._wait_s:g}"],
+                [
+                    *self._argv,
+                    command,
+                    *(["--week", week] if week else []),
+                    "--wait",
+                    f"{self._wait_s:g}",
+                ],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 start_new_session=True,
@@ -69,9 +76,9 @@ class ChildRunner:
         if code == 0:
             return
         if self._stopping and code in (128 + signal.SIGTERM, -signal.SIGTERM):
-            logger.warning("%s was stopped; it is recorded as interrupted", command)
+            logger.warning("%s was stopped; it is recorded as interrupted", what)
             return
-        raise JobFailed(f"`digest {command}` exited with status {code}")
+        raise JobFailed(f"`digest {what}` exited with status {code}")
 
     def terminate(self) -> None:
         """Start no new child; send SIGTERM to the running one, if any."""
@@ -101,26 +108,35 @@ def make_scheduler(settings: Settings, run_job: JobRunner, *, catch_up: bool) ->
             "misfire_grace_time": schedule.misfire_grace_s,
         },
     )
-    jobs = ((Command.INGEST, schedule.ingest_cron), (Command.BUILD, schedule.build_cron))
-    for command, line in jobs:
-        trigger = crontab.make_trigger(line, schedule.timezone)
-        scheduler.add_job(run_job, trigger, args=(command,), id=command, name=command)
+    ingest = crontab.make_trigger(schedule.ingest_cron, schedule.timezone)
+    build = crontab.make_trigger(schedule.build_cron, schedule.timezone)
+    # After each scheduled ingest, a week whose build was skipped (the machine slept through it)
+    # or whose e-mail failed is built again: otherwise only a restart would ever retry it.
+    scheduler.add_job(run_ingest, ingest, args=(settings, run_job), id="ingest", name="ingest")
+    scheduler.add_job(run_job, build, args=(Command.BUILD,), id="build", name="build")
     if catch_up:
         scheduler.add_job(run_catch_up, args=(settings, run_job), id="catch-up", name="catch-up")
     return scheduler
 
 
-def run_catch_up(settings: Settings, run_job: JobRunner) -> None:
+def run_ingest(settings: Settings, run_job: JobRunner) -> None:
+    """The scheduled ingest, then the builds of missed or unsent weeks (`run_catch_up`)."""
+    run_job(Command.INGEST)
+    run_catch_up(settings, run_job, ingest=False)
+
+
+def run_catch_up(settings: Settings, run_job: JobRunner, *, ingest: bool = True) -> None:
     """Run what `service.plan_catch_up` says was missed; raise if any of it failed."""
-    plan = runner.plan_catch_up(settings, now=datetime.now(UTC))
-    logger.info("catch-up: %s", ", ".join(plan) if plan else "nothing was missed")
+    plan = runner.plan_catch_up(settings, now=datetime.now(UTC), ingest=ingest)
+    if plan or ingest:
+        logger.info("catch-up: %s", ", ".join(map(str, plan)) if plan else "nothing was missed")
     failed = []
-    for command in plan:
+    for step in plan:
         try:
-            run_job(command)
+            run_job(step.command, step.week)
         except JobFailed as e:
-            logger.error("catch-up %s failed: %s", command, e)
-            failed.append(command)
+            logger.error("catch-up %s failed: %s", step, e)
+            failed.append(str(step))
     if failed:
         raise JobFailed(f"catch-up failed: {', '.join(failed)}")
 

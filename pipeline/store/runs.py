@@ -111,6 +111,15 @@ class Runs(Database):
         )
         return _row_to_run(rows[0]) if rows else None
 
+    def list_week_outcomes(self) -> dict[str, str]:
+        """Each week a build or run wrote (or found empty): the status of the latest such run."""
+        rows = self._select(
+            "SELECT json_extract(report, '$.week') AS week, status FROM runs"
+            " WHERE command IN ('build', 'run') AND json_valid(report)"
+            " AND json_extract(report, '$.week') IS NOT NULL ORDER BY run_id"
+        )
+        return {row["week"]: row["status"] for row in rows}
+
     def record_source_result(
         self, source: str, now: datetime, *, ok: bool, n_entries: int, error: str | None
     ) -> None:
