@@ -95,7 +95,7 @@ def test_make_scheduler_sets_coalescing_single_instance_and_grace(tmp_path: Path
     for job_id in ("ingest", "build"):
         job = jobs[job_id]
         assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (1, True, 5)
-    assert jobs["build"].args == ("build",)
+    assert jobs["build"].func is schedule.run_build
     assert jobs["ingest"].func is schedule.run_ingest  # the ingest, then missed builds
     assert "day_of_week='mon-fri'" in str(jobs["ingest"].trigger)
 
@@ -167,3 +167,31 @@ def test_a_scheduled_ingest_builds_the_week_whose_build_the_machine_slept_throug
         thread.join(5)
     fired = list(zip([c for c, _ in runner.calls], runner.weeks, strict=True))[1:]
     assert fired[:2] == [("ingest", None), ("build", week)]
+
+
+def test_a_failed_job_and_a_damaged_store_are_one_line_errors_not_tracebacks(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Each failed job was logged by APScheduler with a traceback (a StoreError's two), though
+    # none was a bug: "Job "catch-up ..." raised an exception / Traceback (most recent call last)".
+    settings = _settings(tmp_path, ingest="* * * * * *", build="* * * * * *")
+    settings.database_path.parent.mkdir(parents=True)
+    settings.database_path.write_text("not a database\n")
+    runner = schedule.ChildRunner([sys.executable, "-c", "import sys; sys.exit(1)"], wait_s=5)
+    scheduler = schedule.make_scheduler(settings, runner, catch_up=True)
+    thread = threading.Thread(target=scheduler.start, daemon=True)
+    caplog.set_level(logging.INFO)
+
+    def failed(job: str) -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.getMessage().startswith(job)]
+
+    thread.start()
+    try:
+        _wait_for(lambda: failed("ingest failed") and failed("build failed"), 10)
+    finally:
+        scheduler.shutdown(wait=True)
+        thread.join(5)
+    assert [r for r in caplog.records if r.exc_info] == []
+    assert failed("catch-up failed: database ") and "is damaged" in failed("catch-up failed")[0]
+    assert failed("build failed")[0] == "build failed: `digest build` exited with status 1"
+    assert failed("ingest failed")[0] == "ingest failed: `digest ingest` exited with status 1"

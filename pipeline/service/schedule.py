@@ -3,7 +3,8 @@
 Each job runs one `digest ingest|build` in a child process (`ChildRunner`): the child takes the
 run lock like a manual run (waiting up to misfire_grace_s for one to finish), a crash or a leak in
 a run cannot take the service down, and the model's memory goes back to the OS between runs.
-A job that fails raises; APScheduler logs it with its traceback and the next fire retries.
+A job that fails is logged in one line (`digest ingest` exited with status 1, the store is
+damaged); only a bug raises, and APScheduler logs it with its traceback. The next fire retries.
 Stopping: the CLI turns SIGTERM/SIGINT into KeyboardInterrupt in the main thread; `serve` then
 stops the child with SIGTERM (it rolls back and records the run as interrupted) and returns.
 Imports `service` (catch-up), `crontab`, `config`. Decisions live in `service`/`catchup`.
@@ -15,11 +16,13 @@ import logging
 import signal
 import subprocess
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pipeline.config import Settings
+from pipeline.errors import PipelineError
 from pipeline.models import Command
 from pipeline.service import crontab, runner
 
@@ -113,32 +116,48 @@ def make_scheduler(settings: Settings, run_job: JobRunner, *, catch_up: bool) ->
     # After each scheduled ingest, a week whose build was skipped (the machine slept through it)
     # or whose e-mail failed is built again: otherwise only a restart would ever retry it.
     scheduler.add_job(run_ingest, ingest, args=(settings, run_job), id="ingest", name="ingest")
-    scheduler.add_job(run_job, build, args=(Command.BUILD,), id="build", name="build")
+    scheduler.add_job(run_build, build, args=(run_job,), id="build", name="build")
     if catch_up:
         scheduler.add_job(run_catch_up, args=(settings, run_job), id="catch-up", name="catch-up")
     return scheduler
 
 
+@contextmanager
+def _one_line_errors(job: str) -> Iterator[None]:
+    """A job's expected failure (a child that exited non-zero, an unusable store) as one error
+    line: a traceback in the journal would read as a bug. A bug still propagates."""
+    try:
+        yield
+    except (JobFailed, PipelineError) as e:
+        logger.error("%s failed: %s", job, e)
+
+
+def run_build(run_job: JobRunner) -> None:
+    """The scheduled build of the configured week."""
+    with _one_line_errors("build"):
+        run_job(Command.BUILD)
+
+
 def run_ingest(settings: Settings, run_job: JobRunner) -> None:
     """The scheduled ingest, then the builds of missed or unsent weeks (`run_catch_up`)."""
-    run_job(Command.INGEST)
-    run_catch_up(settings, run_job, ingest=False)
+    with _one_line_errors("ingest"):
+        run_job(Command.INGEST)
+        _catch_up(settings, run_job, ingest=False)
 
 
-def run_catch_up(settings: Settings, run_job: JobRunner, *, ingest: bool = True) -> None:
-    """Run what `service.plan_catch_up` says was missed; raise if any of it failed."""
+def run_catch_up(settings: Settings, run_job: JobRunner) -> None:
+    """Run what `service.plan_catch_up` says was missed on start; log what failed."""
+    with _one_line_errors("catch-up"):
+        _catch_up(settings, run_job, ingest=True)
+
+
+def _catch_up(settings: Settings, run_job: JobRunner, *, ingest: bool) -> None:
     plan = runner.plan_catch_up(settings, now=datetime.now(UTC), ingest=ingest)
     if plan or ingest:
         logger.info("catch-up: %s", ", ".join(map(str, plan)) if plan else "nothing was missed")
-    failed = []
-    for step in plan:
-        try:
+    for step in plan:  # one failed step is logged; the next still runs
+        with _one_line_errors(f"catch-up {step}"):
             run_job(step.command, step.week)
-        except JobFailed as e:
-            logger.error("catch-up %s failed: %s", step, e)
-            failed.append(str(step))
-    if failed:
-        raise JobFailed(f"catch-up failed: {', '.join(failed)}")
 
 
 def serve(settings: Settings, run_job: JobRunner, *, catch_up: bool) -> None:
