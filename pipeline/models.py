@@ -279,6 +279,18 @@ class SourceResult:
 
 
 @dataclass
+class CaughtUpWeek:
+    """A missed earlier week that `digest run` built after its ingest, before its own week."""
+
+    week: str
+    digest_path: str | None = None
+    n_papers: int = 0
+    emailed_to: list[str] = field(default_factory=list)
+    error: str | None = None
+    not_done: list[str] = field(default_factory=list)
+
+
+@dataclass
 class RunReport:
     """What `digest run` / `ingest` / `build` did; printed by the CLI, filled in while running."""
 
@@ -295,6 +307,7 @@ class RunReport:
     output_paths: list[str] = field(default_factory=list)
     emailed_to: list[str] = field(default_factory=list)
     not_done: list[str] = field(default_factory=list)  # what was deliberately left out, and why
+    caught_up: list[CaughtUpWeek] = field(default_factory=list)  # `run`: missed weeks built too
 
     @property
     def all_sources_failed(self) -> bool:

@@ -13,8 +13,9 @@ from smtpserver import free_port, smtp_server
 
 from pipeline import run
 from pipeline.config import Settings
+from pipeline.models import Command
 from pipeline.service import runner
-from pipeline.service.catchup import missed_weeks, plan_catch_up
+from pipeline.service.catchup import missed_weeks, plan_catch_up, skipped_before
 
 E2E = Path(__file__).parent / "data" / "e2e" / "arxiv-2025-06-10.jsonl"
 MON_0700 = datetime(2025, 6, 16, 7, 0, tzinfo=UTC)
@@ -232,3 +233,43 @@ def test_a_week_whose_e_mail_failed_is_built_and_mailed_again_on_catch_up(
         assert _planned(settings, AT) == ()
         _run_plan(settings, AT)
     assert [str(m["Subject"])[-8:] for m in inbox.messages] == ["2025-W24", "2025-W25"]
+
+
+def test_digest_run_after_three_weeks_down_builds_and_mails_each_missed_week_once_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Round 9: `digest serve` caught up every missed week, but cron and systemd timers call
+    # `digest run`, which built only the last complete week: after three weeks down, W23 and
+    # W24 never got a digest or an e-mail.
+    monkeypatch.setattr(run, "make_embedder", lambda settings: FakeEmbedder())
+    with smtp_server("none") as (inbox, port, _):
+        settings = _three_weeks(tmp_path, port)
+        assert runner.missed_before(settings, now=AT) == ["2025-W23", "2025-W24"]
+        report = runner.run_locked(settings, Command.RUN, now=AT)
+        assert report.error is None and report.week == "2025-W25"
+        assert [c.week for c in report.caught_up] == ["2025-W23", "2025-W24"]
+        assert "missed week 2025-W23 (2 papers)" in run.describe_report(report)
+        assert runner.missed_before(settings, now=AT) == []
+        runner.run_locked(settings, Command.RUN, now=AT)  # the next day's run: nothing more
+    assert [str(m["Subject"])[-8:] for m in inbox.messages] == ["2025-W23", "2025-W24", "2025-W25"]
+    for week in ("2025-W23", "2025-W24", "2025-W25"):
+        assert (settings.paths.digests_dir / f"{week}.md").exists()
+
+
+def test_digest_run_of_a_given_week_or_a_new_install_builds_only_that_week(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run, "make_embedder", lambda settings: FakeEmbedder())
+    settings = _three_weeks(tmp_path, free_port())
+    report = runner.run_locked(settings, Command.RUN, week="2025-W25", now=AT)
+    assert report.caught_up == []  # a week given on the command line is built alone
+    (tmp_path / "new").mkdir()
+    fresh = make_settings(tmp_path / "new", sources=[file_source("p", tmp_path / "papers.jsonl")])
+    assert runner.missed_before(fresh, now=AT) == []  # nothing was ever built: only this week
+
+
+def test_weeks_left_out_for_the_catch_up_limit_are_named() -> None:
+    weeks = missed_weeks("2025-W24", {"2024-W10"}, limit=3)
+    assert skipped_before(weeks, {"2024-W10"}) == "2025-W21"
+    assert skipped_before(["2025-W22", "2025-W23"], {"2025-W21"}) is None
+    assert skipped_before(["2025-W24"], set()) is None

@@ -233,7 +233,10 @@ def build(ctx: click.Context, week: str | None, as_json: bool, wait_s: float) ->
 @_wait_option
 @click.pass_context
 def run_cmd(ctx: click.Context, week: str | None, as_json: bool, wait_s: float) -> None:
-    """Ingest, then build the digest (what cron calls).
+    """Ingest, then build the digest (what cron calls), after any weeks missed since the last one.
+
+    Without --week and with [digest] week = "last-complete", each earlier week since the last
+    one done that has no digest or was not e-mailed is built first, oldest first (at most 8).
 
     Example: digest run --json
     """

@@ -27,7 +27,16 @@ from pipeline.embed import ONNX_BACKENDS, Embedder, OnnxEmbedder, SentenceTransf
 from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
 from pipeline.errors import FetchError, ParseError, PipelineError, UsageError
 from pipeline.ingest import fetch
-from pipeline.models import Assignment, Command, Digest, RunReport, SourceResult, Topic, Week
+from pipeline.models import (
+    Assignment,
+    CaughtUpWeek,
+    Command,
+    Digest,
+    RunReport,
+    SourceResult,
+    Topic,
+    Week,
+)
 from pipeline.run import backfill, ingest
 from pipeline.run.coverage import describe_week_coverage, make_client, refresh_week_signals
 from pipeline.run.report import describe_report, report_dict
@@ -331,8 +340,11 @@ def run_all(
     now: datetime | None = None,
     week: str | None = None,
     client: httpx.Client | None = None,
+    earlier: Sequence[str] = (),
 ) -> RunReport:
-    """Ingest then build: what cron calls. The report merges both."""
+    """Ingest then build: what cron calls. The report merges both. `earlier`: weeks missed
+    while the machine was down (service.runner decides), built oldest first after the ingest
+    and before this run's week, each e-mailed once as a build would."""
     now = now or datetime.now(UTC)
     pacer = ingest.make_pacer(settings)  # one per run: a host that failed is not asked again
     ingested = run_ingest(settings, store, embedder, now=now, client=client, pacer=pacer)
@@ -340,13 +352,32 @@ def run_all(
         ingested.command = Command.RUN
         ingested.not_done.append("every source failed: no digest built or e-mailed")
         return ingested
+    caught_up, n_embedded = [], ingested.n_embedded
+    for missed in earlier:
+        done = run_build(
+            settings, store, embedder, now=now, week=missed, client=client, pacer=pacer
+        )
+        n_embedded += done.n_embedded
+        caught_up.append(
+            CaughtUpWeek(
+                week=missed,
+                digest_path=done.digest_path,
+                n_papers=done.n_papers_in_digest,
+                emailed_to=done.emailed_to,
+                error=done.error,
+                not_done=done.not_done,
+            )
+        )
     built = run_build(settings, store, embedder, now=now, week=week, client=client, pacer=pacer)
+    failed = [f"{c.week}: {c.error}" for c in caught_up if c.error]
     return dataclasses.replace(
         built,
         command=Command.RUN,
         sources=ingested.sources,
         n_new=ingested.n_new,
-        n_embedded=ingested.n_embedded + built.n_embedded,
+        n_embedded=n_embedded + built.n_embedded,
+        caught_up=caught_up,
+        error="; ".join([*failed, *([built.error] if built.error else [])]) or None,
     )
 
 
@@ -363,10 +394,18 @@ def check_command(command: str) -> Command:
     return Command(command)
 
 
-def run_command(settings: Settings, command: Command, *, week: str | None = None) -> RunReport:
-    """Open the store, run `ingest`, `build` or `run`, and record the run in the store."""
+def run_command(
+    settings: Settings,
+    command: Command,
+    *,
+    week: str | None = None,
+    earlier: Sequence[str] = (),
+    now: datetime | None = None,
+) -> RunReport:
+    """Open the store, run `ingest`, `build` or `run` (with the `earlier` weeks it missed:
+    `run_all`), and record the run in the store. `now`: the clock, for tests."""
     command = check_command(command)
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     with open_store(settings) as store:
         run_id = store.start_run(command, now)
         embedder = make_embedder(settings)
@@ -376,7 +415,7 @@ def run_command(settings: Settings, command: Command, *, week: str | None = None
             elif command is Command.BUILD:
                 report = run_build(settings, store, embedder, now=now, week=week)
             else:  # Command.RUN: check_command let nothing else through
-                report = run_all(settings, store, embedder, now=now, week=week)
+                report = run_all(settings, store, embedder, now=now, week=week, earlier=earlier)
         except PipelineError as e:
             store.finish_run(run_id, datetime.now(UTC), "failed", {"error": str(e)})
             raise

@@ -39,6 +39,14 @@ def describe_report(report: RunReport) -> str:
         lines.insert(0, f"ingest: {head}")
     if report.command is not Command.SEND:  # a send only mails files already built
         lines.append(f"embedded {report.n_embedded} papers")
+    for missed in report.caught_up:  # weeks a `run` built first, missed while it was down
+        if missed.digest_path:
+            lines.append(
+                f"missed week {missed.week} ({missed.n_papers} papers): {missed.digest_path}"
+            )
+        if missed.emailed_to:
+            lines.append(f"e-mailed {missed.week} to {', '.join(missed.emailed_to)}")
+        lines += missed.not_done
     if report.digest_path:
         lines.append(
             f"digest for {report.week} ({report.n_papers_in_digest} papers): {report.digest_path}"

@@ -61,3 +61,15 @@ def missed_weeks(week: str, done: Collection[str], *, limit: int) -> list[str]:
             return weeks[::-1]
         weeks.append(earlier)
     return weeks[::-1] if any(w < week for w in done) else [week]
+
+
+def skipped_before(weeks: Sequence[str], done: Collection[str]) -> str | None:
+    """The newest week `missed_weeks` left out for its limit (the week before `weeks` when it
+    is not done but an older one is), or None when nothing was left out."""
+    if not weeks:
+        return None
+    monday, _ = week_bounds(weeks[0])
+    before = iso_week(monday - timedelta(weeks=1))
+    if before in done or not any(w < before for w in done):
+        return None
+    return before

@@ -1,7 +1,7 @@
 """Unattended operation around `run`: one run at a time, catch-up after downtime, status.
 
-run_locked:    take the run lock (refuse, or wait, if another run holds it) → run_command →
-               log one summary line with the counts.
+run_locked:    take the run lock (refuse, or wait, if another run holds it) → the weeks a
+               `run` missed (`missed_before`) → run_command → log one summary line.
 plan_catch_up: read the last successful ingest, each week's last build, the e-mails sent, the
                crontab lines and the digests folder → `catchup.plan_catch_up` decides what
                `digest serve` runs on start (and which builds after each scheduled ingest).
@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -48,17 +48,28 @@ def serve_lock(settings: Settings) -> RunLock:
 
 
 def run_locked(
-    settings: Settings, command: Command, *, week: str | None = None, wait_s: float = 0.0
+    settings: Settings,
+    command: Command,
+    *,
+    week: str | None = None,
+    wait_s: float = 0.0,
+    now: datetime | None = None,
 ) -> RunReport:
     """Run `command` holding the run lock; LockError names the holder if another run has it.
 
-    An unknown command is a UsageError before the lock or the store is touched.
+    A `run` of the configured week ("last-complete") first builds, after its ingest, the weeks
+    before it missed while the machine was down (`missed_before`), as `digest serve` catches
+    up: cron and systemd timers run `digest run`. An unknown command is a UsageError before the
+    lock or the store is touched. `now`: the clock, for tests.
     """
     command = run.check_command(command)
     started = time.monotonic()
     with run_lock(settings).hold(command, wait_s=wait_s):
         try:
-            report = run.run_command(settings, command, week=week)
+            earlier: list[str] = []
+            if command is Command.RUN and week is None:
+                earlier = missed_before(settings, now=now or datetime.now(UTC))
+            report = run.run_command(settings, command, week=week, earlier=earlier, now=now)
         except PipelineError as e:
             logger.error("%s failed after %.1f s: %s", command, time.monotonic() - started, e)
             raise
@@ -95,14 +106,36 @@ def plan_catch_up(
     schedule = settings.schedule
     ingest_trigger = crontab.make_trigger(schedule.ingest_cron, schedule.timezone)
     build_trigger = crontab.make_trigger(schedule.build_cron, schedule.timezone)
-    files = {p.stem for p in _digest_files(settings.paths.digests_dir)}
     with run.open_store(settings) as store:
         last = store.get_last_run((Command.INGEST, Command.RUN), status="ok")
-        outcomes = store.list_week_outcomes()
-        sent = {w for w in {*outcomes, *files} if store.get_delivery(w) is not None}
-        week = run.choose_week(
-            settings.digest.week, store, now=now, timezone=settings.digest.timezone
-        )
+        _, weeks = _weeks_to_build(settings, store, now=now)
+    return catchup.plan_catch_up(
+        ingest_due=crontab.previous_fire(ingest_trigger, now) if ingest else None,
+        last_ingest=last.started if last else None,
+        build_due=crontab.previous_fire(build_trigger, now),
+        weeks=[(w, _week_end(w, settings.digest.timezone)) for w in weeks],
+        done=set(),  # _weeks_to_build left out the weeks done
+    )
+
+
+def missed_before(settings: Settings, *, now: datetime) -> list[str]:
+    """The weeks before this run's week (`[digest] week = "last-complete"` only) since the
+    last one done, oldest first, at most MAX_CATCH_UP_WEEKS - 1: what `digest run` builds
+    after its ingest and before its own week."""
+    with run.open_store(settings) as store:
+        week, weeks = _weeks_to_build(settings, store, now=now)
+    return [w for w in weeks if w != week]
+
+
+def _weeks_to_build(settings: Settings, store: Store, *, now: datetime) -> tuple[str, list[str]]:
+    """The configured week, and the weeks through it not done yet, oldest first: those since
+    the last one done (at most MAX_CATCH_UP_WEEKS) with "last-complete", else that week if
+    it is not done. Done: its last build succeeded, or with none recorded its digest exists
+    and (with send_after_build) was e-mailed."""
+    files = {p.stem for p in _digest_files(settings.paths.digests_dir)}
+    outcomes = store.list_week_outcomes()
+    sent = {w for w in {*outcomes, *files} if store.get_delivery(w) is not None}
+    week = run.choose_week(settings.digest.week, store, now=now, timezone=settings.digest.timezone)
     mailed = settings.email.send_after_build
     # A week without papers is built but writes no digest (issue 13): its build has run. A
     # digest whose e-mail failed (its build is recorded failed) is not done until it is sent.
@@ -114,13 +147,14 @@ def plan_catch_up(
     weeks = [week]
     if settings.digest.week == "last-complete":  # a fixed or 'latest' week has nothing to miss
         weeks = catchup.missed_weeks(week, done, limit=MAX_CATCH_UP_WEEKS)
-    return catchup.plan_catch_up(
-        ingest_due=crontab.previous_fire(ingest_trigger, now) if ingest else None,
-        last_ingest=last.started if last else None,
-        build_due=crontab.previous_fire(build_trigger, now),
-        weeks=[(w, _week_end(w, settings.digest.timezone)) for w in weeks],
-        done=done,
-    )
+        skipped = catchup.skipped_before(weeks, done)
+        if skipped:
+            logger.warning(
+                "more than %d weeks were missed: %s and the weeks before it back to the last "
+                "digest are not built (digest build --week %s builds one)",
+                MAX_CATCH_UP_WEEKS, skipped, skipped,
+            )  # fmt: skip
+    return week, [w for w in weeks if w not in done]
 
 
 def _week_end(week: str, timezone: str) -> datetime:
