@@ -11,7 +11,7 @@ only the dev topics on the dev half were looked at while choosing how boundaries
 Scoring runs the build's own code (`run.assign_papers`) on an in-memory store holding the whole
 corpus; a paper counts as in a topic when it is its primary topic or listed as "also relevant".
 Compared: plain keyword matching of the same keywords; the fixed threshold every topic had
-before issue 16 ([themes] min_similarity, default 0.45; and 0.58 as in config.toml); the
+before issue 16 ([themes] min_similarity, then 0.45 by default; and 0.58, then config.toml's); the
 boundary learnt from the store; and the learnt boundary with 5 and 20 examples per topic (and 5
 counter-examples), drawn at random (seed 0) from the dev half's gold papers / the dev half's
 wrong inclusions. Vectors are cached in benchmarks/.cache (git-ignored): the first run embeds
@@ -201,7 +201,7 @@ def evaluate(name: str, papers: list[Paper], categories: list[set[str]], vectors
     gold = np.array([[GOLD[t.slug] in c for t in topics] for c in categories])
     test, dev = heldout_half(papers), ~heldout_half(papers)
     variants: dict[str, np.ndarray] = {"keywords": keyword_matches(papers, topics)}
-    for threshold in (settings.themes.min_similarity, 0.58):
+    for threshold in (calibrate.DEFAULT_SIMILARITY, 0.58):
         fixed = [replace(t, min_similarity=threshold) for t in topics]
         variants[f"fixed {threshold:.2f}"] = memberships(
             with_topics(settings, fixed), store, embedder, papers, vectors
@@ -242,10 +242,10 @@ def evaluate_week(papers: list[Paper], splits: dict[str, dict[str, set[str]]],
     """Keywords, the old fixed threshold and the learnt boundary on the hand-labelled week."""
     settings = load_settings(WEEK_TOPICS)
     topics = settings.topics_as_models()
-    fixed = [replace(t, min_similarity=settings.themes.min_similarity) for t in topics]
+    fixed = [replace(t, min_similarity=calibrate.DEFAULT_SIMILARITY) for t in topics]
     variants = {
         "keywords": keyword_matches(papers, topics),
-        f"fixed {settings.themes.min_similarity:.2f}": memberships(
+        f"fixed {calibrate.DEFAULT_SIMILARITY:.2f}": memberships(
             with_topics(settings, fixed), store, embedder, papers, vectors
         ),
         "learnt": memberships(settings, store, embedder, papers, vectors),

@@ -70,7 +70,7 @@ def test_load_settings_empty_file_gives_defaults(tmp_path: Path) -> None:
     assert settings.fetch.max_bytes == 50_000_000
     assert settings.embed.model == "all-MiniLM-L6-v2"
     assert settings.embed.batch_size == 32
-    assert settings.themes.min_similarity == 0.45
+    assert settings.themes.min_similarity is None  # read from the store per topic (round 9)
     assert settings.digest.week == "last-complete"
     assert settings.schedule.ingest_cron == "0 2 * * mon-fri"
     assert settings.sources == ()

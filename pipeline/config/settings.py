@@ -104,7 +104,8 @@ class EmbedSettings(_Section):
 class ThemesSettings(_Section):
     """[themes]: topic assignment thresholds and clustering of the leftovers."""
 
-    min_similarity: UnitFloat = 0.45
+    # None: a topic that cannot learn its boundary is judged by a threshold read from the store.
+    min_similarity: UnitFloat | None = None
     also_margin: UnitFloat = 0.05
     keyword_weight: Annotated[float, Strict(), _between(0, 0.5)] = 0.05
     min_theme_size: Annotated[int, Strict(), Field(ge=2)] = 3

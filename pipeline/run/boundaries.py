@@ -1,4 +1,5 @@
 """Topic boundaries learnt from the whole store (issue 16): gather the background, fit, cache.
+A topic with too little evidence to learn one gets a threshold read from the same background.
 
 Sequencing only; the learning itself is `topics.calibrate.fit_boundary` (pure). The background is
 at most MAX_BACKGROUND stored papers that have a vector for the model (a fixed sample: those whose
@@ -40,16 +41,20 @@ def learn_boundaries(
     *,
     prototypes: tuple[np.ndarray, Sequence[int]],
     examples: Sequence[Sequence[int]],
-) -> list[calibrate.Boundary | None]:
-    """Each topic's boundary (None: too little evidence, use min_similarity), cached in meta.
+    keyword_weight: float,
+) -> list[calibrate.Boundary | calibrate.Fallback | None]:
+    """Each topic's boundary, cached in meta; with too little evidence to learn one, the
+    threshold read from the background's scores (`calibrate.store_threshold`, the score
+    being the cosine with the topic's prototypes plus `keyword_weight` per keyword named), or
+    None when the background is too small for that too.
 
     `prototypes` are the prototype vectors and the topic index of each; `examples[t]` are the
     columns of those prototypes that are topic t's example papers. Counter-examples play no
     part: they are vetoed at assignment, so marking one moves that paper only.
     """
     scope = _scope_key(store, model, papers)
-    keys = [_topic_key(topic, scope) for topic in topics]
-    found: list[calibrate.Boundary | None] = []
+    keys = [_topic_key(topic, scope, keyword_weight) for topic in topics]
+    found: list[calibrate.Boundary | calibrate.Fallback | None] = []
     missing = []
     for index, (topic, key) in enumerate(zip(topics, keys, strict=True)):
         cached = _load(store, topic.slug, key)
@@ -60,25 +65,32 @@ def learn_boundaries(
         return found
     ids, background = _background(store, model, papers, vectors)
     texts = [p.text for p in ids]
-    proto_vectors, _ = prototypes
+    proto_vectors, owners = prototypes
     # The learnt score uses the topic's own text; examples shape the direction instead.
     cosines = text_cosines(background, prototypes, examples, len(topics))
-    hits = assign.combine_scores(
-        cosines, [p.title for p in ids], texts, topics, keyword_weight=0.0
-    ).keywords
+    # The score a topic that learns nothing is judged by (scoring.score_papers), over the store.
+    scored = assign.combine_scores(
+        assign.semantic_scores(background, proto_vectors, owners, len(topics)),
+        [p.title for p in ids],
+        texts,
+        topics,
+        keyword_weight=keyword_weight,
+    )
     for index in missing:
         topic = topics[index]
-        boundary = calibrate.fit_boundary(
+        learnt: calibrate.Boundary | calibrate.Fallback | None = calibrate.fit_boundary(
             background,
             cosines[:, index],
-            hits[:, index],
+            scored.keywords[:, index],
             example_vectors=proto_vectors[list(examples[index])],
             example_cosines=text_cosines(
                 proto_vectors[list(examples[index])], prototypes, examples, len(topics)
             )[:, index],
         )
-        found[index] = boundary
-        _save(store, topic.slug, keys[index], boundary)
+        if learnt is None:
+            learnt = calibrate.store_threshold(scored.combined[:, index])
+        found[index] = learnt
+        _save(store, topic.slug, keys[index], learnt)
     return found
 
 
@@ -138,19 +150,23 @@ def _scope_key(store: Store, model: str, papers: Sequence[Paper]) -> str:
     return digest.hexdigest()
 
 
-def _topic_key(topic: Topic, scope: str) -> str:
+def _topic_key(topic: Topic, scope: str, keyword_weight: float) -> str:
     fields = [
         assign.topic_text(topic),
         list(topic.keywords),
         list(topic.examples),
         scope,
         calibrate.BOUNDARY_VERSION,
+        keyword_weight,
     ]
     return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
 
 
-def _load(store: Store, slug: str, key: str) -> tuple[calibrate.Boundary | None] | None:
-    """(boundary,) when the cache holds one for `key`, else None; a bad entry is a miss."""
+def _load(
+    store: Store, slug: str, key: str
+) -> tuple[calibrate.Boundary | calibrate.Fallback | None] | None:
+    """(boundary or fallback,) when the cache holds one for `key`, else None; a bad entry is
+    a miss."""
     raw = store.get_meta(_META_PREFIX + slug)
     if raw is None:
         return None
@@ -158,13 +174,21 @@ def _load(store: Store, slug: str, key: str) -> tuple[calibrate.Boundary | None]
         entry = json.loads(raw)
         if entry.get("key") != key:
             return None
-        data = entry.get("boundary")
-        return (None if data is None else calibrate.Boundary.from_json(data),)
+        if entry.get("boundary") is not None:
+            return (calibrate.Boundary.from_json(entry["boundary"]),)
+        data = entry.get("fallback")
+        return (None if data is None else calibrate.Fallback.from_json(data),)
     except (ValueError, TypeError, KeyError, AttributeError):
         logger.warning("ignoring a malformed cached boundary for topic %s", slug)
         return None
 
 
-def _save(store: Store, slug: str, key: str, boundary: calibrate.Boundary | None) -> None:
-    value = {"key": key, "boundary": None if boundary is None else boundary.to_json()}
+def _save(
+    store: Store, slug: str, key: str, learnt: calibrate.Boundary | calibrate.Fallback | None
+) -> None:
+    value = {
+        "key": key,
+        "boundary": learnt.to_json() if isinstance(learnt, calibrate.Boundary) else None,
+        "fallback": learnt.to_json() if isinstance(learnt, calibrate.Fallback) else None,
+    }
     store.set_meta(_META_PREFIX + slug, json.dumps(value))

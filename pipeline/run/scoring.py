@@ -69,7 +69,9 @@ def score_papers(
     """Each paper's evidence for each topic: prototype cosine, keyword hits, boundary margin.
 
     A topic without its own min_similarity gets a boundary learnt from the whole store
-    (`boundaries.learn_boundaries`); with too little evidence, the [themes] min_similarity.
+    (`boundaries.learn_boundaries`); with too little evidence, the [themes] min_similarity if
+    set, else a threshold read from the store's scores for it (`calibrate.store_threshold`;
+    calibrate.DEFAULT_SIMILARITY on a store too small for that).
     """
     prototypes, owners = prototype_items(store, topics)
     proto_vectors, _ = ensure_text_vectors(store, embedder, prototypes, now=now)
@@ -82,7 +84,7 @@ def score_papers(
         topics,
         keyword_weight=settings.themes.keyword_weight,
     )
-    learnt: list[calibrate.Boundary | None] = [None] * len(topics)
+    learnt: list[calibrate.Boundary | calibrate.Fallback | None] = [None] * len(topics)
     examples = [
         [col for col, (item, _, _) in enumerate(prototypes) if _is_example(item, t)] for t in topics
     ]
@@ -95,20 +97,36 @@ def score_papers(
             paper_vectors,
             prototypes=(proto_vectors, owners),
             examples=examples,
+            keyword_weight=settings.themes.keyword_weight,
         )
-    default = settings.themes.min_similarity
     boundaries = [
-        b if t.min_similarity is None else None for t, b in zip(topics, learnt, strict=True)
+        b if t.min_similarity is None and isinstance(b, calibrate.Boundary) else None
+        for t, b in zip(topics, learnt, strict=True)
     ]
     fixed = [
-        t.min_similarity if t.min_similarity is not None else (None if b else default)
-        for t, b in zip(topics, boundaries, strict=True)
+        None if b is not None else fixed_threshold(settings, t, found)
+        for t, b, found in zip(topics, boundaries, learnt, strict=True)
     ]
     own_text = boundaries_mod.text_cosines(
         paper_vectors, (proto_vectors, owners), examples, len(topics)
     )
     margin, rank, raw = calibrate.margin_views(scored, paper_vectors, own_text, boundaries, fixed)
     return dataclasses.replace(scored, margin=margin, rank=rank, raw=raw)
+
+
+def fixed_threshold(
+    settings: Settings, topic: Topic, found: calibrate.Boundary | calibrate.Fallback | None
+) -> float:
+    """The threshold a topic without a learnt boundary is judged by: its own min_similarity,
+    else [themes] min_similarity when set, else the one read from the store (`found`), else
+    calibrate.DEFAULT_SIMILARITY."""
+    if topic.min_similarity is not None:
+        return topic.min_similarity
+    if settings.themes.min_similarity is not None:
+        return settings.themes.min_similarity
+    if isinstance(found, calibrate.Fallback):
+        return found.threshold
+    return calibrate.DEFAULT_SIMILARITY
 
 
 def _is_example(item_id: str, topic: Topic) -> bool:

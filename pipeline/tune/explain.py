@@ -26,10 +26,10 @@ from pipeline.run import scoring
 from pipeline.store import Store
 from pipeline.topics import assign
 from pipeline.tune.topics import (
-    NOT_LEARNT,
     Comparison,
     WeekScores,
     compare_configs,
+    describe_boundary,
     score_week,
 )
 
@@ -144,10 +144,7 @@ def _boundary_words(week: WeekScores, col: int) -> str:
         return f"fixed: min_similarity {threshold} on cosine + keyword bonus (margin in 0.1s)"
     if _is_learnt(week, col):
         return "learnt from the store (margin in standard deviations of the topic's score)"
-    return (
-        f"fixed: [themes] min_similarity {week.fallback_similarity:.2f} on cosine + keyword"
-        f" bonus (margin in 0.1s); {NOT_LEARNT}"
-    )
+    return f"{describe_boundary(week, col)}; on cosine + keyword bonus (margin in 0.1s)"
 
 
 def _is_learnt(week: WeekScores, col: int) -> bool:

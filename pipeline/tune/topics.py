@@ -31,10 +31,13 @@ class WeekScores:
     assignments: list[Any]
     topics: tuple[Topic, ...]
     sections: dict[str, str]  # paper_id → topic slug, 'theme: <label>' or 'other'
-    # Per topic: judged by a boundary learnt from the store (else by a fixed threshold: its own
-    # min_similarity or, with too few keyword papers to learn from, [themes] min_similarity).
+    # Per topic: judged by a boundary learnt from the store, else by a threshold (`fixed`): its
+    # own min_similarity or, with too few keyword papers to learn from, [themes] min_similarity
+    # when set, else one read from the store (`judged_by` says which: scoring.fixed_threshold).
     learnt: tuple[bool, ...] = ()
-    fallback_similarity: float = 0.0  # [themes] min_similarity
+    fixed: tuple[float | None, ...] = ()
+    judged_by: tuple[str, ...] = ()  # "own", "learnt", "themes", "store" or "default"
+    store_papers: tuple[int, ...] = ()  # papers a "store" threshold was read from
 
     @property
     def margin(self) -> np.ndarray:
@@ -66,7 +69,10 @@ def score_week(
     ).themes
     sections = {a.paper_id: a.primary or "other" for a in assignments}
     sections.update({pid: f"theme: {t.label}" for t in themes for pid in t.paper_ids})
-    learnt = _learnt_topics(store, embedder, loaded, topics, now=now)
+    found = _learnt_topics(
+        store, embedder, loaded, topics, now=now, keyword_weight=settings.themes.keyword_weight
+    )
+    judged_by = tuple(_judged_by(settings, t, f) for t, f in zip(topics, found, strict=True))
     return WeekScores(
         chosen,
         papers,
@@ -74,18 +80,42 @@ def score_week(
         assignments,
         topics,
         sections,
-        learnt=learnt,
-        fallback_similarity=settings.themes.min_similarity,
+        learnt=tuple(how == "learnt" for how in judged_by),
+        fixed=tuple(
+            None if how == "learnt" else scoring.fixed_threshold(settings, t, f)
+            for how, t, f in zip(judged_by, topics, found, strict=True)
+        ),
+        judged_by=judged_by,
+        store_papers=tuple(f.n_papers if isinstance(f, calibrate.Fallback) else 0 for f in found),
     )
 
 
+def _judged_by(
+    settings: Settings, topic: Topic, found: calibrate.Boundary | calibrate.Fallback | None
+) -> str:
+    if topic.min_similarity is not None:
+        return "own"
+    if isinstance(found, calibrate.Boundary):
+        return "learnt"
+    if settings.themes.min_similarity is not None:
+        return "themes"
+    return "store" if isinstance(found, calibrate.Fallback) else "default"
+
+
 def _learnt_topics(
-    store: Store, embedder: Embedder, loaded: Week, topics: Sequence[Topic], *, now: datetime
-) -> tuple[bool, ...]:
-    """Which topics have a boundary learnt from the store this week. The scoring just done
-    cached every boundary (None: too little evidence), so this reads them back and fits nothing."""
+    store: Store,
+    embedder: Embedder,
+    loaded: Week,
+    topics: Sequence[Topic],
+    *,
+    now: datetime,
+    keyword_weight: float,
+) -> list[calibrate.Boundary | calibrate.Fallback | None]:
+    """Each topic's boundary learnt from the store this week, or the threshold read from it
+    (None: neither). The scoring just done cached them all, so this reads them back and fits
+    nothing."""
     if not loaded.papers or all(t.min_similarity is not None for t in topics):
-        return tuple(False for _ in topics)
+        return [None for _ in topics]
     items, owners = scoring.prototype_items(store, topics)
     vectors, _ = ensure_text_vectors(store, embedder, items, now=now)
     examples = [
@@ -100,21 +130,31 @@ def _learnt_topics(
         loaded.vectors,
         prototypes=(vectors, owners),
         examples=examples,
+        keyword_weight=keyword_weight,
     )
-    return tuple(
-        t.min_similarity is None and b is not None for t, b in zip(topics, found, strict=True)
-    )
+    return list(found)
 
 
 def describe_boundary(week: WeekScores, col: int) -> str:
-    """How topic `col` is judged this week: its own threshold, a learnt boundary, or the
-    [themes] fallback because too few stored papers name its keywords."""
+    """How topic `col` is judged this week: its own threshold, a learnt boundary, or, because
+    too few stored papers name its keywords, [themes] min_similarity or a threshold read from
+    the store."""
     topic = week.topics[col]
     if topic.min_similarity is not None:
         return f"fixed min_similarity {topic.min_similarity:.2f}"
-    if col < len(week.learnt) and week.learnt[col]:
+    how = week.judged_by[col] if col < len(week.judged_by) else "default"
+    if how == "learnt":
         return "boundary learnt from the store"
-    return f"fixed [themes] min_similarity {week.fallback_similarity:.2f}: {NOT_LEARNT}"
+    threshold = week.fixed[col] if col < len(week.fixed) else None
+    value = f"{threshold:.2f}" if threshold is not None else "?"
+    if how == "themes":
+        return f"fixed [themes] min_similarity {value}: {NOT_LEARNT}"
+    if how == "store":
+        return (
+            f"threshold {value} read from the store (its score's mean + "
+            f"{calibrate.FALLBACK_SD:g} sd over {week.store_papers[col]} papers): {NOT_LEARNT}"
+        )
+    return f"fixed {value}: {NOT_LEARNT}; too few stored papers to read a threshold from"
 
 
 # Why a topic without its own min_similarity has no learnt boundary (calibrate.fit_boundary).
