@@ -11,8 +11,10 @@ cosine with the topic's text plus the keyword bonus, `assign.combine_scores`):
 - fixed 0.45 (the default before this round, calibrate.DEFAULT_SIMILARITY) and 0.58 (the
   shipped configs' before this round);
 - z k: the topic's mean score over the store plus k standard deviations of it, for k in K_VALUES;
+- z2 >= f: the same with k = 2, but at least f, for f in FLOORS;
 - build: what `digest build` now does in that case (`calibrate.store_threshold`, FALLBACK_SD
-  standard deviations over run/boundaries' sample of at most 2,000 stored papers).
+  standard deviations over run/boundaries' sample of at most 2,000 stored papers, at least
+  FALLBACK_FLOOR).
 
 Chosen on the dev sets only (OAI dev topics on the dev half, 2025 dev and dev-b): the rule with
 the best mean macro F1. `--heldout` then scores the held-out sets (OAI held-out topics and OAI dev
@@ -39,6 +41,7 @@ from pipeline.store import Store
 from pipeline.topics import calibrate
 
 K_VALUES = (1.0, 1.5, 2.0, 2.5, 3.0)
+FLOORS = (0.25, 0.3, 0.35, 0.4)
 
 
 def rules(settings: Any, store: Store, embedder: Any, papers: list[Paper], vectors: np.ndarray
@@ -67,6 +70,14 @@ def rules(settings: Any, store: Store, embedder: Any, papers: list[Paper], vecto
     for k in K_VALUES:
         cut = [replace(t, min_similarity=float(mean[j] + k * sd[j])) for j, t in enumerate(topics)]
         found[f"z {k:g}"] = ev.memberships(
+            ev.with_topics(settings, cut), store, embedder, papers, vectors
+        )
+    for floor in FLOORS:
+        cut = [
+            replace(t, min_similarity=max(floor, float(mean[j] + 2 * sd[j])))
+            for j, t in enumerate(topics)
+        ]
+        found[f"z2 >= {floor:g}"] = ev.memberships(
             ev.with_topics(settings, cut), store, embedder, papers, vectors
         )
     return found

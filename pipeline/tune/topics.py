@@ -152,7 +152,8 @@ def describe_boundary(week: WeekScores, col: int) -> str:
     if how == "store":
         return (
             f"threshold {value} read from the store (its score's mean + "
-            f"{calibrate.FALLBACK_SD:g} sd over {week.store_papers[col]} papers): {NOT_LEARNT}"
+            f"{calibrate.FALLBACK_SD:g} sd over {week.store_papers[col]} papers, at least"
+            f" {calibrate.FALLBACK_FLOOR:g}): {NOT_LEARNT}"
         )
     return f"fixed {value}: {NOT_LEARNT}; too few stored papers to read a threshold from"
 
