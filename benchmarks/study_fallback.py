@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks import eval_topics as ev
+from benchmarks.study_meta_model import corpus_store
 from pipeline.config import load_settings
-from pipeline.embed.cache import content_hash
 from pipeline.models import Paper
 from pipeline.run import scoring
 from pipeline.store import Store
@@ -92,20 +92,6 @@ def macro(found: dict[str, np.ndarray], gold: np.ndarray, rows: np.ndarray) -> d
     }
 
 
-def _store(papers: list[Paper], vectors: np.ndarray, corpus: str) -> tuple[Store, Any]:
-    embedder = ev.CachedEmbedder(
-        {content_hash(p.text): v for p, v in zip(papers, vectors, strict=True)}
-    )
-    store = Store.open(":memory:")
-    store.upsert_papers(papers, corpus, ev.NOW, merge=lambda stored, new: new)
-    store.save_vectors(
-        embedder.name,
-        [(p.paper_id, content_hash(p.text), v) for p, v in zip(papers, vectors, strict=True)],
-        ev.NOW,
-    )
-    return store, embedder
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--heldout", action="store_true", help="also score the held-out sets")
@@ -113,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     table: dict[str, dict[str, float]] = {}
     papers, categories = ev.load_corpus()
     vectors = ev.load_vectors(papers, "all-MiniLM-L6-v2")
-    store, embedder = _store(papers, vectors, "oai-cs-2016")
+    store, embedder = corpus_store(papers, vectors, "oai-cs-2016")
     test = ev.heldout_half(papers)
     for name in ("dev", "heldout"):
         settings = load_settings(ev.TOPIC_FILES[name])
@@ -127,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     store.close()
     week, splits = ev.load_week()
     week_vectors = ev.load_vectors(week, "all-MiniLM-L6-v2", corpus="week-2025-06")
-    store, embedder = _store(week, week_vectors, "week-2025-06")
+    store, embedder = corpus_store(week, week_vectors, "week-2025-06")
     settings = load_settings(ev.WEEK_TOPICS)
     topics = settings.topics_as_models()
     found = rules(settings, store, embedder, week, week_vectors)
