@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -40,6 +41,44 @@ def test_previous_fire_finds_a_yearly_line() -> None:
     trigger = make_trigger("0 0 1 1 *", "UTC")
     now = datetime(2025, 12, 31, tzinfo=UTC)
     assert previous_fire(trigger, now) == datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def _previous_fire_within(trigger: object, now: datetime, timeout_s: float = 10.0) -> object:
+    """previous_fire run in a thread: a hang fails the test instead of stalling the suite."""
+    found: list[object] = []
+    worker = threading.Thread(target=lambda: found.append(previous_fire(trigger, now)), daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    assert found, f"previous_fire did not return within {timeout_s} s at {now}"
+    return found[0]
+
+
+@pytest.mark.parametrize(
+    "now, expected",
+    [
+        # Europe/Berlin falls back on 26 Oct 2025: 02:30 happens at 00:30 and at 01:30 UTC.
+        (datetime(2025, 10, 26, 1, 45, tzinfo=UTC), datetime(2025, 10, 26, 1, 30, tzinfo=UTC)),
+        (datetime(2025, 10, 26, 12, tzinfo=UTC), datetime(2025, 10, 26, 1, 30, tzinfo=UTC)),
+        (datetime(2025, 10, 27, 1, tzinfo=UTC), datetime(2025, 10, 26, 1, 30, tzinfo=UTC)),
+        (datetime(2025, 10, 27, 23, tzinfo=UTC), datetime(2025, 10, 27, 1, 30, tzinfo=UTC)),
+        (datetime(2025, 10, 28, 0, tzinfo=UTC), datetime(2025, 10, 27, 1, 30, tzinfo=UTC)),
+    ],
+)
+def test_previous_fire_returns_across_a_dst_fall_back(now: datetime, expected: datetime) -> None:
+    # Round 9: APScheduler 3 answers "the fire after 02:30 CET" with that same 02:30 CET, so
+    # previous_fire looped forever for a day after the change: `digest status` hung, and
+    # `digest serve`'s catch-up job held the only job thread, so no ingest or build ran again.
+    trigger = make_trigger("30 2 * * *", "Europe/Berlin")
+    fire = _previous_fire_within(trigger, now)
+    assert isinstance(fire, datetime) and fire.astimezone(UTC) == expected
+
+
+def test_previous_fire_of_a_seconds_line_across_a_dst_fall_back() -> None:
+    trigger = make_trigger("*/20 * * * * *", "Europe/Berlin")
+    for minutes in (0, 29, 61, 119):
+        now = datetime(2025, 10, 26, 0, 0, 10, tzinfo=UTC) + timedelta(minutes=minutes)
+        fire = _previous_fire_within(trigger, now)
+        assert isinstance(fire, datetime) and fire.astimezone(UTC) == now - timedelta(seconds=10)
 
 
 @pytest.mark.parametrize("line", ["0 2 * *", "* * * * * * *", "61 * * * *", "0 7 * * funday"])

@@ -9,7 +9,7 @@ parameter, never the clock.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 _FIELDS = ("minute", "hour", "day", "month", "day_of_week")
@@ -50,10 +50,24 @@ def previous_fire(trigger: Any, now: datetime) -> datetime | None:
         if fire is None or fire > now:
             continue
         while True:
-            following: datetime | None = trigger.get_next_fire_time(
-                fire, fire + timedelta(microseconds=1)
-            )
+            following = _fire_after(trigger, fire)
             if following is None or following > now:
                 return fire
             fire = following
+    return None
+
+
+# Where to look for the fire after one, nearest first: in the hour a DST fall-back repeats,
+# APScheduler 3 answers "the fire after 02:30 CET" with 02:30 CET itself, so `previous_fire`
+# looped forever for a day after the change. Fire times are compared in UTC: Python compares
+# two times of one zone by their wall clock, and 02:30 CEST then equals 02:30 CET.
+_STEPS = (timedelta(microseconds=1), timedelta(seconds=1), timedelta(minutes=1), timedelta(hours=1))
+
+
+def _fire_after(trigger: Any, fire: datetime) -> datetime | None:
+    """The first fire time strictly after `fire` (None if the line never fires again)."""
+    for step in _STEPS:
+        following: datetime | None = trigger.get_next_fire_time(fire, fire + step)
+        if following is None or following.astimezone(UTC) > fire.astimezone(UTC):
+            return following
     return None
