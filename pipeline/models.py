@@ -270,6 +270,7 @@ class SourceResult:
     n_skipped: int = 0
     n_filtered: int = 0
     n_invalid: int = 0  # bad entries skipped by the parser (no title, a huge number) or normalize
+    n_held_back: int = 0  # incomplete entries held back: the feed may have been cut off
     backfilled: tuple[str, ...] = ()
     error: str | None = None
 

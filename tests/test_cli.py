@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import FakeEmbedder, file_source, write_config
+from httpserver import FeedServer, Reply
 from smtpserver import free_port, scripted_server, smtp_server
 
 from pipeline import run
@@ -262,3 +263,30 @@ def test_a_source_removed_from_the_config_keeps_its_coverage_row_and_shows_in_st
     code, out, _ = _invoke("--config", str(config), "status", "--json")
     states = {s["source"]: s["configured"] for s in json.loads(out)["sources"]}
     assert states == {"d10": "enabled", "d11": "removed"}
+
+
+_CUT_OFF_FEED = b"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Journal</title>
+<item><title>Sparse attention for long documents</title><link>https://example.org/a/1</link>
+<description>We study sparse attention over long documents.</description>
+<dc:creator>Ada Lovelace</dc:creator><pubDate>Tue, 10 Jun 2025 08:00:00 GMT</pubDate></item>
+<item><title>Diffusion models for tabular data</title><link>https://example.org/a/2</link>
+<description>We adapt diffusion models to tabular data.</description>
+<dc:creator>Alan Turing</dc:creator><pubDate>Tue, 10 Jun 2025 08:00:00 GMT</pubDate></item>
+<item><title>A third paper whose</title><link>https://example.org/a/3</link></item>
+</channel></rss>
+"""
+
+
+def test_an_entry_held_back_as_cut_off_is_counted_in_the_source_line(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    # Round 9: the held-back entry was only a WARNING log line; the report (what cron mails)
+    # read "3 entries, 2 new, 0 updated", as if the third entry had landed.
+    url = server.route("/feed.xml", Reply(200, _CUT_OFF_FEED))
+    config = _config(tmp_path, {"name": "journal", "kind": "rss", "url": url})
+    code, out, _ = _invoke("--config", str(config), "ingest")
+    assert code == 0, out
+    assert "journal: 3 entries, 2 new, 0 updated, 1 held back (incomplete" in out
+    code, out, _ = _invoke("--config", str(config), "ingest", "--json")
+    assert json.loads(out)["sources"][0]["n_held_back"] == 1

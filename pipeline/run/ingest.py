@@ -46,6 +46,7 @@ class Stored:
     n_skipped: int = 0
     n_filtered: int = 0
     n_invalid: int = 0
+    n_held_back: int = 0
     paper_ids: tuple[str, ...] = ()
 
 
@@ -105,12 +106,13 @@ def ingest_source(
     if remote:
         store.save_http_cache(url, fetched.etag, fetched.last_modified, now)
     logger.info(
-        "source %s: %d entries, %d new, %d updated, %d filtered out",
+        "source %s: %d entries, %d new, %d updated, %d filtered out, %d held back",
         source.name,
         stored.n_entries,
         stored.n_new,
         stored.n_updated,
         stored.n_filtered,
+        stored.n_held_back,
     )
     result = SourceResult(
         source.name,
@@ -120,6 +122,7 @@ def ingest_source(
         n_skipped=stored.n_skipped,
         n_filtered=stored.n_filtered,
         n_invalid=stored.n_invalid + n_bad,
+        n_held_back=stored.n_held_back,
     )
     return result, list(stored.paper_ids)
 
@@ -180,6 +183,7 @@ def store_entries(
         n_skipped=len(entries) - len(kept),
         n_filtered=n_filtered,
         n_invalid=n_invalid,
+        n_held_back=len(held),
         paper_ids=tuple(p.paper_id for p in papers),
     )
 

@@ -24,6 +24,11 @@ def describe_report(report: RunReport) -> str:
     for source in report.sources:
         if source.ok:
             bad = f", {source.n_invalid} bad entries skipped" if source.n_invalid else ""
+            if source.n_held_back:  # a cron mail's reader must see it, not only the log
+                bad += (
+                    f", {source.n_held_back} held back (incomplete: no abstract, authors or "
+                    "date; the feed may be cut off)"
+                )
             lines.append(
                 f"  {source.name}: {source.n_entries} entries, {source.n_new} new, "
                 f"{source.n_updated} updated{bad}"
