@@ -195,3 +195,50 @@ def test_a_failed_job_and_a_damaged_store_are_one_line_errors_not_tracebacks(
     assert failed("catch-up failed: database ") and "is damaged" in failed("catch-up failed")[0]
     assert failed("build failed")[0] == "build failed: `digest build` exited with status 1"
     assert failed("ingest failed")[0] == "ingest failed: `digest ingest` exited with status 1"
+
+
+def test_a_config_broken_while_serve_runs_fails_each_job_in_one_line_until_fixed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Round 9: the child read the edited file and exited 2; its error reached only serve's
+    # stderr (not --log-file), and the job's line said "`digest ingest` exited with status 2".
+    settings = _settings(tmp_path, ingest="* * * * * *", build="0 0 1 1 *")
+    good = settings.config_path.read_text(encoding="utf-8")
+    ran = tmp_path / "ran.txt"
+    # The child reads the config as `digest ingest` does: exit 2 with the error on stderr.
+    child = (
+        "import sys; from pipeline.config import load_settings\n"
+        f"try: load_settings({str(settings.config_path)!r})\n"
+        "except Exception as e: sys.exit(f'error: {e}')\n"
+        f"open({str(ran)!r}, 'a').write(sys.argv[1] + '\\n')"
+    )
+    runner = schedule.ChildRunner([sys.executable, "-c", child], wait_s=5)
+    scheduler = schedule.make_scheduler(settings, runner, catch_up=False)
+    thread = threading.Thread(target=scheduler.start, daemon=True)
+    caplog.set_level(logging.INFO)
+
+    def errors() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+    def runs() -> int:
+        return len(ran.read_text().splitlines()) if ran.exists() else 0
+
+    thread.start()
+    try:
+        _wait_for(lambda: runs() >= 1, 10)
+        settings.config_path.write_text(good + "\n[digest\n", encoding="utf-8")  # a syntax error
+        _wait_for(lambda: len(errors()) >= 1, 10)
+        first = errors()[0]
+        assert first.startswith("ingest failed: ") and "is not valid TOML" in first, first
+        topic = '\n[[topics]]\nslug = "sparse"\nname = "Sparse attention"\n'  # no description
+        settings.config_path.write_text(good + topic, encoding="utf-8")
+        _wait_for(lambda: any("topics[0]" in e for e in errors()), 10)
+        n_runs = runs()
+        settings.config_path.write_text(good, encoding="utf-8")  # fixed: no restart needed
+        _wait_for(lambda: runs() > n_runs, 10)
+    finally:
+        scheduler.shutdown(wait=True)
+        thread.join(5)
+    assert [r for r in caplog.records if r.exc_info] == []
+    named = next(e for e in errors() if "topics[0]" in e)
+    assert "\n" not in named and named.startswith(f"ingest failed: {settings.config_path} has 1")

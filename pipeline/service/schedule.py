@@ -5,6 +5,8 @@ run lock like a manual run (waiting up to misfire_grace_s for one to finish), a 
 a run cannot take the service down, and the model's memory goes back to the OS between runs.
 A job that fails is logged in one line (`digest ingest` exited with status 1, the store is
 damaged); only a bug raises, and APScheduler logs it with its traceback. The next fire retries.
+Each job first reads the config file again: edited while serve runs, a topic added reaches the
+next build, and a mistake fails the job in one line that names it, until the file is fixed.
 Stopping: the CLI turns SIGTERM/SIGINT into KeyboardInterrupt in the main thread; `serve` then
 stops the child with SIGTERM (it rolls back and records the run as interrupted) and returns.
 Imports `service` (catch-up), `crontab`, `config`. Decisions live in `service`/`catchup`.
@@ -21,8 +23,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pipeline.config import Settings
-from pipeline.errors import PipelineError
+from pipeline.config import Settings, check_paths, load_settings
+from pipeline.errors import ConfigError, PipelineError
 from pipeline.models import Command
 from pipeline.service import crontab, runner
 
@@ -116,7 +118,7 @@ def make_scheduler(settings: Settings, run_job: JobRunner, *, catch_up: bool) ->
     # After each scheduled ingest, a week whose build was skipped (the machine slept through it)
     # or whose e-mail failed is built again: otherwise only a restart would ever retry it.
     scheduler.add_job(run_ingest, ingest, args=(settings, run_job), id="ingest", name="ingest")
-    scheduler.add_job(run_build, build, args=(run_job,), id="build", name="build")
+    scheduler.add_job(run_build, build, args=(settings, run_job), id="build", name="build")
     if catch_up:
         scheduler.add_job(run_catch_up, args=(settings, run_job), id="catch-up", name="catch-up")
     return scheduler
@@ -128,19 +130,44 @@ def _one_line_errors(job: str) -> Iterator[None]:
     line: a traceback in the journal would read as a bug. A bug still propagates."""
     try:
         yield
+    except ConfigError as e:  # its problems are one per line: joined, the line names them all
+        logger.error("%s failed: %s", job, " ".join([e.args[0], "; ".join(e.problems)]).strip())
     except (JobFailed, PipelineError) as e:
         logger.error("%s failed: %s", job, e)
 
 
-def run_build(run_job: JobRunner) -> None:
+def reload_settings(settings: Settings) -> Settings:
+    """The config file as it is now, checked as a command checks it (ConfigError otherwise).
+
+    The child reads the file too, but its error reached only serve's stderr, and the job's own
+    line said no more than "`digest ingest` exited with status 2". The crontab lines are read
+    once, when serve starts: a change to them is logged until serve is restarted.
+    """
+    fresh = load_settings(settings.config_path)
+    problems = check_paths(fresh)
+    if problems:
+        noun = "problem" if len(problems) == 1 else "problems"
+        raise ConfigError(
+            f"{settings.config_path} has {len(problems)} {noun}:", problems=tuple(problems)
+        )
+    if fresh.schedule != settings.schedule:
+        logger.warning(
+            "[schedule] changed in %s: restart digest serve to apply it", fresh.config_path
+        )
+    return fresh
+
+
+def run_build(settings: Settings, run_job: JobRunner) -> None:
     """The scheduled build of the configured week."""
     with _one_line_errors("build"):
+        reload_settings(settings)
         run_job(Command.BUILD)
 
 
 def run_ingest(settings: Settings, run_job: JobRunner) -> None:
     """The scheduled ingest, then the builds of missed or unsent weeks (`run_catch_up`)."""
     with _one_line_errors("ingest"):
+        settings = reload_settings(settings)
         run_job(Command.INGEST)
         _catch_up(settings, run_job, ingest=False)
 
@@ -148,7 +175,7 @@ def run_ingest(settings: Settings, run_job: JobRunner) -> None:
 def run_catch_up(settings: Settings, run_job: JobRunner) -> None:
     """Run what `service.plan_catch_up` says was missed on start; log what failed."""
     with _one_line_errors("catch-up"):
-        _catch_up(settings, run_job, ingest=True)
+        _catch_up(reload_settings(settings), run_job, ingest=True)
 
 
 def _catch_up(settings: Settings, run_job: JobRunner, *, ingest: bool) -> None:
