@@ -25,7 +25,7 @@ from pipeline.digest import build as digest
 from pipeline.digest import outputs
 from pipeline.embed import ONNX_BACKENDS, Embedder, OnnxEmbedder, SentenceTransformerEmbedder
 from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
-from pipeline.errors import FetchError, ParseError, PipelineError, UsageError
+from pipeline.errors import FetchError, ParseError, PipelineError, StoreError, UsageError
 from pipeline.ingest import fetch
 from pipeline.models import (
     Assignment,
@@ -93,8 +93,20 @@ def make_embedder(settings: Settings) -> Embedder:
 
 
 def open_store(settings: Settings) -> Store:
-    """The SQLite store under data_dir."""
-    return Store.open(settings.database_path)
+    """The SQLite store under data_dir; StoreError if it was emptied beside written digests."""
+    path = settings.database_path
+    # SQLite takes a 0-byte file for a new database: a store truncated or replaced (a failed
+    # copy, a restore) would start over silently, `status` reading "no runs yet, health ok",
+    # without the e-mail records that keep a week from being mailed twice.
+    wal = path.with_name(path.name + "-wal")
+    emptied = path.is_file() and path.stat().st_size == 0 and not wal.exists()
+    if emptied and any(settings.paths.digests_dir.glob("*-W[0-9][0-9].md")):
+        raise StoreError(
+            f"database {path} is empty (0 bytes), but {settings.paths.digests_dir} holds "
+            "digests: the file was truncated or replaced. Restore it from a backup; or delete "
+            "it to start a new store (run history and the record of e-mails sent are lost)"
+        )
+    return Store.open(path)
 
 
 # --- ingest ---------------------------------------------------------------------------------

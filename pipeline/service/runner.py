@@ -232,7 +232,7 @@ def gather_status(settings: Settings, *, now: datetime, limit: int = 10) -> Stat
     rows: list[RunRow] = []
     sources: list[SourceStatus] = []
     if settings.database_path.exists():
-        with Store.open(settings.database_path) as store:
+        with run.open_store(settings) as store:
             rows = store.list_runs(limit)
             sources = store.list_source_status()
     schedule = settings.schedule

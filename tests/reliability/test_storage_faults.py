@@ -174,3 +174,30 @@ def test_corrupt_database_is_a_store_error_and_is_left_untouched(
     _expect_store_error(code, err, "pipeline.sqlite3")
     assert "damaged" in err or "not a database" in err
     assert db.read_bytes() == broken  # nothing rewritten or "repaired" behind the user's back
+
+
+def test_a_store_emptied_beside_written_digests_is_a_store_error_not_a_fresh_start(
+    tmp_path: Path,
+) -> None:
+    # Round 9: a database file replaced by an empty one (a failed copy, a restore) was taken by
+    # SQLite for a new database: `status` read "recent runs: none yet ... health: ok" beside the
+    # digests already written, and the next run started over without the e-mail records that
+    # keep a week from being mailed twice.
+    data = tmp_path / "data"
+    config = write_config(
+        tmp_path,
+        paths={"data_dir": str(data), "digests_dir": "out"},
+        digest={"week": "2025-W24"},
+        sources=[file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl")],
+    )
+    assert CliRunner().invoke(cli, ["--config", str(config), "run"]).exit_code == 0
+    db = data / "pipeline.sqlite3"
+    for suffix in ("-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    db.write_bytes(b"")
+    for command in ("status", "run", "build", "ingest"):
+        result = CliRunner().invoke(cli, ["--config", str(config), command])
+        _expect_store_error(result.exit_code, result.stderr, "pipeline.sqlite3", "is empty")
+        assert db.stat().st_size == 0  # left as it is, for the user to restore
+    db.unlink()  # what the message says to do to start over: a new store works
+    assert CliRunner().invoke(cli, ["--config", str(config), "run"]).exit_code == 0
