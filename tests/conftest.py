@@ -96,6 +96,18 @@ def make_settings(folder: Path, /, **sections: object) -> Settings:
     return load_settings(write_config(folder, **sections))
 
 
+def mail_to_loopback(port: int) -> dict[str, object]:
+    """An `[email]` table that mails each built week to a test SMTP server on 127.0.0.1."""
+    return {
+        "send_after_build": True,
+        "smtp_host": "127.0.0.1",
+        "smtp_port": port,
+        "security": "none",
+        "sender": "digest@example.org",
+        "recipients": ["me@example.org"],
+    }
+
+
 def file_source(name: str, url: Path | str) -> dict[str, str]:
     """A `[[sources]]` table reading a local JSONL/feed file (kind = "file")."""
     return {"name": name, "kind": "file", "url": str(url)}

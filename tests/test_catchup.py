@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import FakeEmbedder, file_source, make_settings
+from conftest import FakeEmbedder, file_source, mail_to_loopback, make_settings
 from smtpserver import free_port, smtp_server
 
 from pipeline import run
@@ -167,14 +167,7 @@ def _three_weeks(tmp_path: Path, port: int) -> Settings:
     settings = make_settings(
         tmp_path,
         schedule={"ingest_cron": "0 2 * * mon-fri", "build_cron": "0 7 * * mon"},
-        email={
-            "send_after_build": True,
-            "smtp_host": "127.0.0.1",
-            "smtp_port": port,
-            "security": "none",
-            "sender": "digest@example.org",
-            "recipients": ["me@example.org"],
-        },
+        email=mail_to_loopback(port),
         sources=[file_source("papers", "papers.jsonl")],
     )
     with run.open_store(settings) as store:

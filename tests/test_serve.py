@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import file_source, write_config
+from conftest import file_source, mail_to_loopback, write_config
 from httpserver import FeedServer, Reply
 from smtpserver import free_port, smtp_server
 
@@ -175,14 +175,7 @@ def test_serve_after_three_weeks_down_builds_and_mails_each_missed_week_once(
         return write_config(
             tmp_path,
             schedule={"ingest_cron": "0 2 * * mon-fri", "build_cron": "0 0 * * mon"},
-            email={
-                "send_after_build": True,
-                "smtp_host": "127.0.0.1",
-                "smtp_port": port,
-                "security": "none",
-                "sender": "digest@example.org",
-                "recipients": ["me@example.org"],
-            },
+            email=mail_to_loopback(port),
             sources=[file_source("papers", "papers.jsonl")],
         )
 
