@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import FakeEmbedder, file_source, write_config
+from conftest import FakeEmbedder, file_source, mail_to_loopback, write_config
 from httpserver import FeedServer, Reply
 from smtpserver import free_port, scripted_server, smtp_server
 
@@ -159,25 +159,14 @@ def test_a_build_of_an_empty_week_names_the_week_that_has_papers(tmp_path: Path)
     assert code == 0 and "hint" not in out and json.loads(out)["digest_path"] is None
 
 
-def _mail(port: int) -> dict[str, object]:
-    return {
-        "send_after_build": True,
-        "smtp_host": "127.0.0.1",
-        "smtp_port": port,
-        "security": "none",
-        "sender": "digest@example.org",
-        "recipients": ["ada@example.org"],
-    }
-
-
 def test_two_runs_with_send_after_build_send_one_email(tmp_path: Path) -> None:
     with smtp_server("none") as (inbox, port, _):
         source = file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl")
-        config = str(_config(tmp_path, source, email=_mail(port)))
+        config = str(_config(tmp_path, source, email=mail_to_loopback(port)))
         first = _invoke("--config", config, "run")
         second = _invoke("--config", config, "run")
         assert len(inbox.messages) == 1
-        assert first[0] == 0 and "e-mailed 2025-W24 to ada@example.org" in first[1]
+        assert first[0] == 0 and "e-mailed 2025-W24 to me@example.org" in first[1]
         assert second[0] == 0 and "2025-W24 was e-mailed on" in second[1]
         assert "--force" in second[1]
         again = _invoke("--config", config, "send", "--week", "2025-W24")
@@ -191,7 +180,7 @@ def test_two_runs_with_send_after_build_send_one_email(tmp_path: Path) -> None:
 def test_run_where_every_source_failed_publishes_and_mails_nothing(tmp_path: Path) -> None:
     with smtp_server("none") as (inbox, port, _):
         gone = file_source("gone", tmp_path / "missing.jsonl")
-        config = str(_config(tmp_path, gone, email=_mail(port)))
+        config = str(_config(tmp_path, gone, email=mail_to_loopback(port)))
         code, out, _ = _invoke("--config", config, "run")
         assert code == 1
         assert "every source failed: no digest built or e-mailed" in out
@@ -204,7 +193,8 @@ def test_a_build_whose_email_failed_is_recorded_failed_and_status_says_so(tmp_pa
     # The build exits 1 (the digest is written, the e-mail is not); `digest status` must not
     # call that run ok, or a health check reading its exit code misses the failure.
     source = file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl")
-    config = str(_config(tmp_path, source, email=_mail(free_port())))  # nothing listens there
+    nobody = free_port()  # nothing listens there
+    config = str(_config(tmp_path, source, email=mail_to_loopback(nobody)))
     _invoke("--config", config, "ingest")
     code, out, _ = _invoke("--config", config, "build")
     assert code == 1 and "e-mail not sent" in out
@@ -222,7 +212,7 @@ def test_send_to_a_server_with_a_garbage_greeting_is_one_line_and_the_build_is_f
     # Round 9: "error: SMTP server 127.0.0.1:PORT failed: (-1, b'/1.1 400 Bad Request')".
     source = file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl")
     with scripted_server([b"HTTP/1.1 400 Bad Request\r\n\r\n"]) as port:
-        config = str(_config(tmp_path, source, email=_mail(port)))
+        config = str(_config(tmp_path, source, email=mail_to_loopback(port)))
         _invoke("--config", config, "ingest")
         code, out, _ = _invoke("--config", config, "build")
         assert code == 1
