@@ -73,8 +73,7 @@ def score_papers(
     set, else a threshold read from the store's scores for it (`calibrate.store_threshold`;
     calibrate.DEFAULT_SIMILARITY on a store too small for that).
     """
-    prototypes, owners = prototype_items(store, topics)
-    proto_vectors, _ = ensure_text_vectors(store, embedder, prototypes, now=now)
+    proto_vectors, owners, examples = _prototypes(store, embedder, topics, now=now)
     paper_vectors = vectors if len(papers) else np.zeros((0, 1), dtype=np.float32)
     semantic = assign.semantic_scores(paper_vectors, proto_vectors, owners, len(topics))
     scored = assign.combine_scores(
@@ -84,23 +83,10 @@ def score_papers(
         topics,
         keyword_weight=settings.themes.keyword_weight,
     )
-    learnt: list[calibrate.Boundary | calibrate.Fallback | None] = [None] * len(topics)
-    examples = [
-        [col for col, (item, _, _) in enumerate(prototypes) if _is_example(item, t)] for t in topics
-    ]
-    if len(papers) and any(t.min_similarity is None for t in topics):
-        learnt = boundaries_mod.learn_boundaries(
-            store,
-            embedder.name,
-            topics,
-            papers,
-            paper_vectors,
-            prototypes=(proto_vectors, owners),
-            examples=examples,
-            keyword_weight=settings.themes.keyword_weight,
-        )
+    learnt = _learn(settings, store, embedder, papers, paper_vectors, topics,
+                    (proto_vectors, owners, examples))  # fmt: skip
     boundaries = [
-        b if t.min_similarity is None and isinstance(b, calibrate.Boundary) else None
+        b if isinstance(b, calibrate.Boundary) and judged_by(settings, t, b) == "learnt" else None
         for t, b in zip(topics, learnt, strict=True)
     ]
     fixed = [
@@ -114,19 +100,85 @@ def score_papers(
     return dataclasses.replace(scored, margin=margin, rank=rank, raw=raw)
 
 
-def fixed_threshold(
-    settings: Settings, topic: Topic, found: calibrate.Boundary | calibrate.Fallback | None
-) -> float:
-    """The threshold a topic without a learnt boundary is judged by: its own min_similarity,
-    else [themes] min_similarity when set, else the one read from the store (`found`), else
-    calibrate.DEFAULT_SIMILARITY."""
+Learnt = calibrate.Boundary | calibrate.Fallback | None
+
+
+def learn_topic_boundaries(
+    settings: Settings,
+    store: Store,
+    embedder: Embedder,
+    papers: Sequence[Paper],
+    vectors: np.ndarray,
+    topics: Sequence[Topic],
+    *,
+    now: datetime,
+) -> list[Learnt]:
+    """Each topic's boundary learnt from the store, or the threshold read from it, as
+    `score_papers` uses them (cached: after a build this reads them back and fits nothing)."""
+    context = _prototypes(store, embedder, topics, now=now)
+    return _learn(settings, store, embedder, papers, vectors, topics, context)
+
+
+def judged_by(settings: Settings, topic: Topic, found: Learnt) -> str:
+    """How a topic is judged: "own" (its min_similarity), "learnt" (a boundary learnt from the
+    store), or, with too little evidence, "themes" ([themes] min_similarity), "store" (a
+    threshold read from the store) or "default" (calibrate.DEFAULT_SIMILARITY)."""
     if topic.min_similarity is not None:
-        return topic.min_similarity
+        return "own"
+    if isinstance(found, calibrate.Boundary):
+        return "learnt"
     if settings.themes.min_similarity is not None:
+        return "themes"
+    return "store" if isinstance(found, calibrate.Fallback) else "default"
+
+
+def fixed_threshold(settings: Settings, topic: Topic, found: Learnt) -> float:
+    """The threshold a topic without a learnt boundary is judged by (`judged_by`)."""
+    how = judged_by(settings, topic, found)
+    if how == "own" and topic.min_similarity is not None:
+        return topic.min_similarity
+    if how == "themes" and settings.themes.min_similarity is not None:
         return settings.themes.min_similarity
-    if isinstance(found, calibrate.Fallback):
+    if how == "store" and isinstance(found, calibrate.Fallback):
         return found.threshold
     return calibrate.DEFAULT_SIMILARITY
+
+
+def _prototypes(
+    store: Store, embedder: Embedder, topics: Sequence[Topic], *, now: datetime
+) -> tuple[np.ndarray, list[int], list[list[int]]]:
+    """Every topic prototype's vector, the topic index of each, and per topic the columns
+    that are its example papers."""
+    prototypes, owners = prototype_items(store, topics)
+    proto_vectors, _ = ensure_text_vectors(store, embedder, prototypes, now=now)
+    examples = [
+        [col for col, (item, _, _) in enumerate(prototypes) if _is_example(item, t)] for t in topics
+    ]
+    return proto_vectors, owners, examples
+
+
+def _learn(
+    settings: Settings,
+    store: Store,
+    embedder: Embedder,
+    papers: Sequence[Paper],
+    vectors: np.ndarray,
+    topics: Sequence[Topic],
+    context: tuple[np.ndarray, list[int], list[list[int]]],
+) -> list[Learnt]:
+    if not len(papers) or all(t.min_similarity is not None for t in topics):
+        return [None] * len(topics)
+    proto_vectors, owners, examples = context
+    return boundaries_mod.learn_boundaries(
+        store,
+        embedder.name,
+        topics,
+        papers,
+        vectors,
+        prototypes=(proto_vectors, owners),
+        examples=examples,
+        keyword_weight=settings.themes.keyword_weight,
+    )
 
 
 def _is_example(item_id: str, topic: Topic) -> bool:

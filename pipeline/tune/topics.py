@@ -14,9 +14,8 @@ import numpy as np
 from pipeline import run
 from pipeline.config import Settings
 from pipeline.embed import Embedder
-from pipeline.embed.cache import ensure_text_vectors
-from pipeline.models import Paper, Topic, Week
-from pipeline.run import boundaries, scoring
+from pipeline.models import Paper, Topic
+from pipeline.run import scoring
 from pipeline.store import Store
 from pipeline.topics import assign, calibrate, labels
 
@@ -34,10 +33,14 @@ class WeekScores:
     # Per topic: judged by a boundary learnt from the store, else by a threshold (`fixed`): its
     # own min_similarity or, with too few keyword papers to learn from, [themes] min_similarity
     # when set, else one read from the store (`judged_by` says which: scoring.fixed_threshold).
-    learnt: tuple[bool, ...] = ()
-    fixed: tuple[float | None, ...] = ()
+    fixed: tuple[float, ...] = ()  # the threshold of each topic not "learnt"
     judged_by: tuple[str, ...] = ()  # "own", "learnt", "themes", "store" or "default"
     store_papers: tuple[int, ...] = ()  # papers a "store" threshold was read from
+
+    @property
+    def learnt(self) -> tuple[bool, ...]:
+        """Per topic: judged by a boundary learnt from the store."""
+        return tuple(how == "learnt" for how in self.judged_by)
 
     @property
     def margin(self) -> np.ndarray:
@@ -69,10 +72,9 @@ def score_week(
     ).themes
     sections = {a.paper_id: a.primary or "other" for a in assignments}
     sections.update({pid: f"theme: {t.label}" for t in themes for pid in t.paper_ids})
-    found = _learnt_topics(
-        store, embedder, loaded, topics, now=now, keyword_weight=settings.themes.keyword_weight
+    found = scoring.learn_topic_boundaries(
+        settings, store, embedder, papers, loaded.vectors, topics, now=now
     )
-    judged_by = tuple(_judged_by(settings, t, f) for t, f in zip(topics, found, strict=True))
     return WeekScores(
         chosen,
         papers,
@@ -80,59 +82,14 @@ def score_week(
         assignments,
         topics,
         sections,
-        learnt=tuple(how == "learnt" for how in judged_by),
         fixed=tuple(
-            None if how == "learnt" else scoring.fixed_threshold(settings, t, f)
-            for how, t, f in zip(judged_by, topics, found, strict=True)
+            scoring.fixed_threshold(settings, t, f) for t, f in zip(topics, found, strict=True)
         ),
-        judged_by=judged_by,
+        judged_by=tuple(
+            scoring.judged_by(settings, t, f) for t, f in zip(topics, found, strict=True)
+        ),
         store_papers=tuple(f.n_papers if isinstance(f, calibrate.Fallback) else 0 for f in found),
     )
-
-
-def _judged_by(
-    settings: Settings, topic: Topic, found: calibrate.Boundary | calibrate.Fallback | None
-) -> str:
-    if topic.min_similarity is not None:
-        return "own"
-    if isinstance(found, calibrate.Boundary):
-        return "learnt"
-    if settings.themes.min_similarity is not None:
-        return "themes"
-    return "store" if isinstance(found, calibrate.Fallback) else "default"
-
-
-def _learnt_topics(
-    store: Store,
-    embedder: Embedder,
-    loaded: Week,
-    topics: Sequence[Topic],
-    *,
-    now: datetime,
-    keyword_weight: float,
-) -> list[calibrate.Boundary | calibrate.Fallback | None]:
-    """Each topic's boundary learnt from the store this week, or the threshold read from it
-    (None: neither). The scoring just done cached them all, so this reads them back and fits
-    nothing."""
-    if not loaded.papers or all(t.min_similarity is not None for t in topics):
-        return [None for _ in topics]
-    items, owners = scoring.prototype_items(store, topics)
-    vectors, _ = ensure_text_vectors(store, embedder, items, now=now)
-    examples = [
-        [col for col, (item, _, _) in enumerate(items) if item.startswith(f"topic:{slug}:example")]
-        for slug in (t.slug for t in topics)
-    ]
-    found = boundaries.learn_boundaries(
-        store,
-        embedder.name,
-        topics,
-        list(loaded.papers),
-        loaded.vectors,
-        prototypes=(vectors, owners),
-        examples=examples,
-        keyword_weight=keyword_weight,
-    )
-    return list(found)
 
 
 def describe_boundary(week: WeekScores, col: int) -> str:
