@@ -17,6 +17,7 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 
@@ -92,6 +93,11 @@ def make_embedder(settings: Settings) -> Embedder:
     )
 
 
+def digest_files(folder: Path) -> list[Path]:
+    """The weekly Markdown digests written in `folder` (none when it does not exist)."""
+    return sorted(folder.glob("*-W[0-9][0-9].md")) if folder.is_dir() else []
+
+
 def open_store(settings: Settings) -> Store:
     """The SQLite store under data_dir; StoreError if it was emptied beside written digests."""
     path = settings.database_path
@@ -100,7 +106,7 @@ def open_store(settings: Settings) -> Store:
     # without the e-mail records that keep a week from being mailed twice.
     wal = path.with_name(path.name + "-wal")
     emptied = path.is_file() and path.stat().st_size == 0 and not wal.exists()
-    if emptied and any(settings.paths.digests_dir.glob("*-W[0-9][0-9].md")):
+    if emptied and digest_files(settings.paths.digests_dir):
         raise StoreError(
             f"database {path} is empty (0 bytes), but {settings.paths.digests_dir} holds "
             "digests: the file was truncated or replaced. Restore it from a backup; or delete "

@@ -108,13 +108,13 @@ def plan_catch_up(
     build_trigger = crontab.make_trigger(schedule.build_cron, schedule.timezone)
     with run.open_store(settings) as store:
         last = store.get_last_run((Command.INGEST, Command.RUN), status="ok")
-        _, weeks = _weeks_to_build(settings, store, now=now)
+        _, weeks, done = _weeks_to_build(settings, store, now=now)
     return catchup.plan_catch_up(
         ingest_due=crontab.previous_fire(ingest_trigger, now) if ingest else None,
         last_ingest=last.started if last else None,
         build_due=crontab.previous_fire(build_trigger, now),
         weeks=[(w, _week_end(w, settings.digest.timezone)) for w in weeks],
-        done=set(),  # _weeks_to_build left out the weeks done
+        done=done,
     )
 
 
@@ -123,16 +123,18 @@ def missed_before(settings: Settings, *, now: datetime) -> list[str]:
     last one done, oldest first, at most MAX_CATCH_UP_WEEKS - 1: what `digest run` builds
     after its ingest and before its own week."""
     with run.open_store(settings) as store:
-        week, weeks = _weeks_to_build(settings, store, now=now)
-    return [w for w in weeks if w != week]
+        week, weeks, done = _weeks_to_build(settings, store, now=now)
+    return [w for w in weeks if w != week and w not in done]
 
 
-def _weeks_to_build(settings: Settings, store: Store, *, now: datetime) -> tuple[str, list[str]]:
-    """The configured week, and the weeks through it not done yet, oldest first: those since
-    the last one done (at most MAX_CATCH_UP_WEEKS) with "last-complete", else that week if
-    it is not done. Done: its last build succeeded, or with none recorded its digest exists
-    and (with send_after_build) was e-mailed."""
-    files = {p.stem for p in _digest_files(settings.paths.digests_dir)}
+def _weeks_to_build(
+    settings: Settings, store: Store, *, now: datetime
+) -> tuple[str, list[str], set[str]]:
+    """The configured week, the weeks through it that may need a build, oldest first (those
+    since the last one done, at most MAX_CATCH_UP_WEEKS, with "last-complete"; else that week
+    alone), and the weeks done: their last build succeeded, or with none recorded their digest
+    exists and (with send_after_build) was e-mailed."""
+    files = {p.stem for p in run.digest_files(settings.paths.digests_dir)}
     outcomes = store.list_week_outcomes()
     sent = {w for w in {*outcomes, *files} if store.get_delivery(w) is not None}
     week = run.choose_week(settings.digest.week, store, now=now, timezone=settings.digest.timezone)
@@ -154,7 +156,7 @@ def _weeks_to_build(settings: Settings, store: Store, *, now: datetime) -> tuple
                 "digest are not built (digest build --week %s builds one)",
                 MAX_CATCH_UP_WEEKS, skipped, skipped,
             )  # fmt: skip
-    return week, [w for w in weeks if w not in done]
+    return week, weeks, done
 
 
 def _week_end(week: str, timezone: str) -> datetime:
@@ -275,13 +277,9 @@ def _summarize_row(row: RunRow, holder: Holder | None) -> RunSummary:
     )
 
 
-def _digest_files(folder: Path) -> list[Path]:
-    return sorted(folder.glob("*-W[0-9][0-9].md")) if folder.is_dir() else []
-
-
 def _list_digests(folder: Path) -> list[DigestFile]:
     files = []
-    for path in _digest_files(folder):
+    for path in run.digest_files(folder):
         stat = path.stat()
         modified = datetime.fromtimestamp(stat.st_mtime).astimezone()
         files.append(DigestFile(path.stem, str(path), modified, stat.st_size))
