@@ -20,15 +20,7 @@ NOW = datetime(2025, 6, 10, tzinfo=UTC)
 
 
 def _stored(papers: list[Paper]) -> Store:
-    store = Store.open(":memory:")
-    store.upsert_papers(papers, "test", NOW, merge=lambda stored, new: new)
-    vectors = np.eye(len(papers), 4, dtype=np.float32)
-    store.save_vectors(
-        "m",
-        [(p.paper_id, content_hash(p.text), v) for p, v in zip(papers, vectors, strict=True)],
-        NOW,
-    )
-    return store
+    return _with_vectors(papers, np.eye(len(papers), 4, dtype=np.float32), "m")
 
 
 def test_background_is_a_fixed_sample_plus_the_scored_papers(
