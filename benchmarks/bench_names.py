@@ -103,8 +103,12 @@ pickle.dump(out, open(sys.argv[2], "wb"))
 """
 
 
-def demo_inputs(store: Path) -> list[dict[str, Any]]:
-    """Per demo week: the papers no topic of examples/demo.toml takes, and the rest."""
+def demo_inputs(store: Path, *, june: str = "") -> list[dict[str, Any]]:
+    """Per demo week: the papers no topic of examples/demo.toml takes, and the rest.
+
+    `june` "topics" or "none": the three weeks' papers as one week (all 807 bundled arXiv
+    papers of June 2025, about twice the busiest demo week), with the demo's topics taking
+    theirs first or with no topics."""
     from pipeline import run
     from pipeline.config import load_settings
     from pipeline.run.week import load_week
@@ -122,29 +126,33 @@ def demo_inputs(store: Path) -> list[dict[str, Any]]:
         settings = load_settings(Path(tmp) / "config.toml")
         embedder = run.make_embedder(settings)
         with run.open_store(settings) as opened:
-            for week in WEEKS:
-                loaded, _ = load_week(opened, embedder, week, now=now)
-                papers = list(loaded.papers)
+            weeks = [load_week(opened, embedder, week, now=now)[0] for week in WEEKS]
+            parts = [(list(w.papers), w.vectors) for w in weeks]
+            if june:
+                parts = [
+                    ([p for w in weeks for p in w.papers], np.vstack([w.vectors for w in weeks]))
+                ]
+            for week, (papers, vectors) in zip(WEEKS, parts, strict=False):
                 _, _, assignments = run.assign_papers(
                     settings,
                     opened,
                     embedder,
                     papers,
-                    loaded.vectors,
-                    settings.topics_as_models(),
+                    vectors,
+                    settings.topics_as_models() if june != "none" else [],
                     now=now,
                 )
                 rows = [i for i, a in enumerate(assignments) if a.primary is None]
                 rest = [i for i in range(len(papers)) if i not in set(rows)]
                 inputs.append(
                     {
-                        "name": f"demo {week}",
+                        "name": f"demo June 2025 ({june} topics)" if june else f"demo {week}",
                         "ids": [papers[i].paper_id for i in rows],
-                        "vectors": loaded.vectors[rows],
+                        "vectors": vectors[rows],
                         "texts": [papers[i].text for i in rows],
                         "titles": [papers[i].title for i in rows],
                         "background": [papers[i].text for i in rest],
-                        "background_vectors": loaded.vectors[rest],
+                        "background_vectors": vectors[rest],
                         "background_ids": [papers[i].paper_id for i in rest],
                         "background_titles": [papers[i].title for i in rest],
                         "min_theme_size": settings.themes.min_theme_size,
@@ -334,6 +342,13 @@ def main() -> None:
         default="",
         help="comma-separated arXiv categories: slices of the papers listed in one of them",
     )
+    parser.add_argument(
+        "--june",
+        choices=("topics", "none"),
+        default="",
+        help="instead of the demo weeks, all their papers as one week, with the demo's "
+        "topics or none",
+    )
     parser.add_argument("--titles", type=Path, help="write each new theme's titles here")
     parser.add_argument(
         "--reading",
@@ -343,7 +358,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write both runs' names here")
     parser.add_argument("--time", action="store_true", help="time naming on 3,000 papers")
     args = parser.parse_args()
-    inputs = [] if args.no_demo else demo_inputs(args.store)
+    inputs = [] if args.no_demo else demo_inputs(args.store, june=args.june)
     inputs += oai_inputs(
         args.oai_slices,
         args.slice_size,

@@ -51,11 +51,15 @@ READINGS = {
     ),
     "oai41": (ROOT / "benchmarks/labels/theme-oai41-r7.jsonl",),
     "oai61": (ROOT / "benchmarks/labels/theme-oai61-r8.jsonl",),
+    "ml71": (ROOT / "benchmarks/labels/theme-ml71-r9.jsonl",),
 }
 MEASURES = (
     "size", "cohesion", "weak_quarter", "best_area", "best_field", "joined", "taken",
-    "name_fit", "title_fit", "groups", "contrast", "neighbours", "separation",
+    "name_fit", "title_fit", "groups", "contrast", "neighbours", "separation", "name_lift",
+    "title_lift",
 )  # fmt: skip
+#: The dense machine-learning week of the ninth round's reading (`bench_names --categories`).
+ML_CATEGORIES = ("cs.LG", "stat.ML", "cs.CL", "cs.CV", "cs.AI", "cs.NE", "cs.IR")
 #: Nearest papers of the week per member that `neighbours` looks at (fewer in smaller themes).
 NEIGHBOURS = 5
 
@@ -103,6 +107,10 @@ def measures(item: dict[str, Any], vocabulary: Areas, seed: int) -> list[dict[st
         )[0]
         for t in themes
     }
+    words = [{areas_mod._root(w) for w in re.findall(r"[a-z0-9]+", t.lower())} for t in texts]
+    title_words = [
+        {areas_mod._root(w) for w in re.findall(r"[a-z0-9]+", t.lower())} for t in titles
+    ]
     found = []
     for theme in themes:
         rows = [row[pid] for pid in theme.paper_ids]
@@ -125,6 +133,8 @@ def measures(item: dict[str, Any], vocabulary: Areas, seed: int) -> list[dict[st
             ]
         )
         link = [linked[pid] for pid in theme.paper_ids if pid in linked]
+        has_name = [bool(name_words & set(words[r])) for r in range(len(ids))]
+        in_title = [bool(name_words & set(title_words[r])) for r in range(len(ids))]
         found.append(
             {
                 "input": item["name"],
@@ -143,6 +153,11 @@ def measures(item: dict[str, Any], vocabulary: Areas, seed: int) -> list[dict[st
                 "contrast": cluster.cohesion(members) - float((members @ unit.T).mean()),
                 "neighbours": float(np.isin(nearest, rows).mean()),
                 "separation": float(np.mean(own - rival)),
+                # how much more often its papers carry a word of its name than the week's do
+                "name_lift": float(np.mean([has_name[r] for r in rows]))
+                / max(float(np.mean(has_name)), 1e-3),
+                "title_lift": float(np.mean([in_title[r] for r in rows]))
+                / max(float(np.mean(in_title)), 1e-3),
             }
         )
     return found
@@ -182,6 +197,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             1, bench_names.SLICE_SIZE, slice_seed, unseen_after=earlier
         ):
             rows += [dict(r, part=part) for r in measures(item, vocabulary, 0)]
+    for item in bench_names.oai_inputs(
+        1, 1000, 71, unseen_after=(17,), categories=ML_CATEGORIES, unseen_slices=3
+    ):
+        rows += [dict(r, part="ml71") for r in measures(item, vocabulary, 0)]
     judged = verdicts()
     print(f"{'measure':14s}" + "".join(f"{part:>18s}" for part in READINGS))
     sets = {}
@@ -201,6 +220,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             good = [r[measure] for r, v in sets[part] if v == "coherent"]
             bad = [r[measure] for r, v in sets[part] if v != "coherent"]
             line += f"{auc(good, bad):>18.2f}"
+        print(line)
+    print("\ngrab-bag against the rest (AUC of not being a grab-bag)")
+    for measure in MEASURES:
+        line = f"{measure:14s}"
+        for part in READINGS:
+            good = [r[measure] for r, v in sets[part] if v != "grab-bag"]
+            bad = [r[measure] for r, v in sets[part] if v == "grab-bag"]
+            line += f"{auc(good, bad):>18.2f}" if good and bad else f"{'-':>18s}"
         print(line)
 
 
