@@ -55,7 +55,10 @@ HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "data" / "oai-cs-2016-papers.jsonl.gz"
 CACHE = HERE / ".cache"
 TOPIC_FILES = {"dev": HERE / "topics" / "newcomer-dev.toml",
-               "heldout": HERE / "topics" / "newcomer-heldout.toml"}  # fmt: skip
+               "heldout": HERE / "topics" / "newcomer-heldout.toml",
+               # round 10: written blind from the category names alone, by a writer who saw no
+               # paper, code or other topics file; never used to choose anything
+               "fresh": HERE / "topics" / "newcomer-fresh.toml"}  # fmt: skip
 WEEK_CORPUS = HERE / "data" / "arxiv-week-2025-06-papers.jsonl.gz"
 WEEK_TOPICS = HERE / "topics" / "newcomer-2025.toml"
 WEEK_LABELS = HERE / "labels" / "newcomer-2025.jsonl"
@@ -75,6 +78,10 @@ GOLD = {
     "logic": "cs.LO", "social-networks": "cs.SI", "hci": "cs.HC", "software-engineering": "cs.SE",
     "programming-languages": "cs.PL", "distributed": "cs.DC", "evolutionary": "cs.NE",
     "geometry": "cs.CG",
+    # the fresh topics (round 10)
+    "information-theory": "cs.IT", "algorithms": "cs.DS", "complexity": "cs.CC",
+    "control": "cs.SY", "society": "cs.CY", "digital-libraries": "cs.DL", "sound": "cs.SD",
+    "multiagent": "cs.MA",
 }  # fmt: skip
 NOW = datetime(2016, 3, 9, tzinfo=UTC)
 

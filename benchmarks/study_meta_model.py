@@ -185,24 +185,28 @@ def corpus_store(papers: list[Paper], vectors: np.ndarray, source: str) -> tuple
     return store, embedder
 
 
-def load_splits(heldout: bool) -> list[Split]:
-    """The dev splits, or (heldout) the held-out ones; each checked against the build."""
+def load_splits(heldout: bool, *, fresh: bool = False) -> list[Split]:
+    """The dev splits, or (heldout) the held-out ones; each checked against the build. `fresh`:
+    only the fresh OAI topics (round 10, never used to choose anything) on every paper."""
     name = run.make_embedder(load_settings(ev.TOPIC_FILES["dev"])).name
     papers, categories = ev.load_corpus()
     vectors = ev.load_vectors(papers, name)
     half = ev.heldout_half(papers)
     out = []
     store, embedder = corpus_store(papers, vectors, "oai-cs-2016")
-    oai_files = ["heldout", "dev"] if heldout else ["dev"]
+    oai_files = ["fresh"] if fresh else ["heldout", "dev"] if heldout else ["dev"]
     for file in oai_files:
         settings = load_settings(ev.TOPIC_FILES[file])
         e = collect(settings, store, embedder, papers, vectors)
         check(e, settings, store, embedder, papers, vectors)
         gold = np.array([[ev.GOLD[t.slug] in c for t in e.topics] for c in categories])
-        rows = half if heldout else ~half
-        label = f"OAI {file} topics, {'held-out' if heldout else 'dev'} half"
+        rows = np.ones_like(half) if fresh else half if heldout else ~half
+        part = "all papers" if fresh else "held-out half" if heldout else "dev half"
+        label = f"OAI {file} topics, {part}"
         out.append(Split(label, e, gold, rows, [f"oai:{t.slug}" for t in e.topics]))
     store.close()
+    if fresh:
+        return out
     week, labels = ev.load_week()
     week_vectors = ev.load_vectors(week, name, corpus="week-2025-06")
     store, embedder = corpus_store(week, week_vectors, "week-2025-06")
