@@ -280,3 +280,59 @@ def test_an_entry_held_back_as_cut_off_is_counted_in_the_source_line(
     assert "journal: 3 entries, 2 new, 0 updated, 1 held back (incomplete" in out
     code, out, _ = _invoke("--config", str(config), "ingest", "--json")
     assert json.loads(out)["sources"][0]["n_held_back"] == 1
+
+
+def _rss(*items: tuple[str, str]) -> bytes:
+    """An RSS 2.0 feed of (title, RFC 822 date) items."""
+    body = "".join(
+        f"<item><title>{title}</title><link>https://example.org/{title.split()[0]}</link>"
+        f"<description>What {title} finds about graph learning.</description>"
+        f"<pubDate>{when}</pubDate></item>"
+        for title, when in items
+    )
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>j</title>'
+        f"<link>https://example.org</link><description>d</description>{body}</channel></rss>"
+    ).encode()
+
+
+def test_a_week_is_the_readers_week_so_a_sunday_evening_utc_paper_is_mailed_in_tokyo(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    # Round 10: with [digest] timezone = "Asia/Tokyo", a paper published Sunday 20:00 UTC
+    # (Monday 05:00 in Tokyo) was dated by its UTC day into 2025-W24, whose digest had been
+    # built and mailed at Monday 07:00 Tokyo before the paper was ingested; 2025-W25's left it
+    # out, so no e-mail ever listed it.
+    wednesday = ("Alpha wednesday paper", "Wed, 11 Jun 2025 10:00:00 +0000")
+    sunday_evening = ("Bravo sunday evening paper", "Sun, 15 Jun 2025 20:00:00 +0000")
+    tuesday = ("Charlie tuesday paper", "Tue, 17 Jun 2025 10:00:00 +0000")
+    url = server.route(
+        "/feed.xml",
+        Reply(body=_rss(wednesday)),
+        Reply(body=_rss(wednesday, sunday_evening, tuesday)),
+    )
+    with smtp_server("none") as (inbox, port, _):
+        config = str(
+            write_config(
+                tmp_path,
+                paths={"digests_dir": "out"},
+                digest={"timezone": "Asia/Tokyo"},
+                sources=[{"name": "journal", "kind": "rss", "url": url}],
+                email=mail_to_loopback(port),
+            )
+        )
+        # Monday 02:00 Tokyo: the ingest sees the Wednesday paper; 07:00: 2025-W24 is mailed.
+        assert _invoke("--config", config, "ingest")[0] == 0
+        assert _invoke("--config", config, "build", "--week", "2025-W24")[0] == 0
+        # Tuesday 02:00 Tokyo: the other two arrive; the week that ended is rebuilt, the next
+        # week is built and mailed a week later.
+        assert _invoke("--config", config, "ingest")[0] == 0
+        assert _invoke("--config", config, "build", "--week", "2025-W24")[0] == 0
+        assert _invoke("--config", config, "build", "--week", "2025-W25")[0] == 0
+        mailed = {m["Subject"][-8:]: m.get_body(("plain",)).get_content() for m in inbox.messages}
+    assert set(mailed) == {"2025-W24", "2025-W25"}
+    assert "Bravo sunday evening paper" in mailed["2025-W25"]
+    assert "Bravo sunday evening paper" not in mailed["2025-W24"]
+    w24 = json.loads((tmp_path / "out" / "2025-W24.json").read_text(encoding="utf-8"))
+    w25 = json.loads((tmp_path / "out" / "2025-W25.json").read_text(encoding="utf-8"))
+    assert (w24["n_papers"], w25["n_papers"]) == (1, 2)

@@ -199,6 +199,34 @@ def test_list_papers_between_uses_announced_then_published_then_first_seen(store
     assert store.get_date_range() == (date(2026, 4, 12), date(2026, 4, 20))
 
 
+def test_list_papers_between_dates_a_paper_by_the_readers_day(store: Store) -> None:
+    # Sunday 20:00 UTC is Monday 05:00 in Tokyo and Sunday 13:00 in Los Angeles; an
+    # announcement date is a listing's date, the same everywhere.
+    sunday_evening = datetime(2026, 4, 19, 20, tzinfo=UTC)
+    store.upsert_papers(
+        [
+            make_paper("late", announced=None, published=sunday_evening),
+            make_paper("seen", announced=None, published=None, first_seen=sunday_evening),
+            make_paper("listed", announced=date(2026, 4, 19), published=sunday_evening),
+            make_paper("early", announced=None, published=datetime(2026, 4, 13, 3, tzinfo=UTC)),
+        ],
+        "rss",
+        NOW,
+        merge=update_paper,
+    )
+    w16, w17 = (date(2026, 4, 13), date(2026, 4, 19)), (date(2026, 4, 20), date(2026, 4, 26))
+    ids = lambda span, zone: [p.paper_id for p in store.list_papers_between(*span, timezone=zone)]  # noqa: E731
+    assert ids(w16, "UTC") == ["early", "late", "listed", "seen"]
+    assert ids(w16, "Asia/Tokyo") == ["early", "listed"]
+    assert ids(w17, "Asia/Tokyo") == ["late", "seen"]
+    assert ids(w16, "America/Los_Angeles") == ["late", "listed", "seen"]  # "early": Sunday W15
+    assert store.get_date_range(timezone="Asia/Tokyo") == (date(2026, 4, 13), date(2026, 4, 20))
+    assert store.get_date_range(timezone="America/Los_Angeles") == (
+        date(2026, 4, 12),
+        date(2026, 4, 19),
+    )
+
+
 def test_get_date_range_empty_is_none(store: Store) -> None:
     assert store.get_date_range() is None
     assert store.list_papers_between(date(2000, 1, 1), date(2100, 1, 1)) == []

@@ -210,7 +210,12 @@ def run_build(
     start, end = digest.week_bounds(report.week)
     problems = refresh_week_signals(settings, store, client, start, end, now=now, pacer=pacer)
     loaded, report.n_embedded = load_week(
-        store, embedder, report.week, now=now, progress=settings.embed.progress
+        store,
+        embedder,
+        report.week,
+        now=now,
+        progress=settings.embed.progress,
+        timezone=settings.digest.timezone,
     )
     if not loaded.papers:  # a future, pre-data or failed week: publishing it announces nothing
         _, why = describe_week_coverage(

@@ -15,11 +15,21 @@ from pipeline.store import Store
 
 
 def load_week(
-    store: Store, embedder: Embedder, week: str, *, now: datetime, progress: bool = False
+    store: Store,
+    embedder: Embedder,
+    week: str,
+    *,
+    now: datetime,
+    progress: bool = False,
+    timezone: str = "UTC",
 ) -> tuple[Week, int]:
-    """The week's papers (by paper_id) and vectors; also how many vectors were computed now."""
+    """The week's papers (by paper_id) and vectors; also how many vectors were computed now.
+
+    The week is the reader's: Monday to Sunday in `timezone` (`[digest] timezone`), as the
+    digest's title dates say; a paper's day is `store.effective_day` there.
+    """
     start, end = week_bounds(week)
-    papers = store.list_papers_between(start, end)
+    papers = store.list_papers_between(start, end, timezone=timezone)
     vectors, n_embedded = ensure_vectors(store, embedder, papers, now=now, progress=progress)
     index = {p.paper_id: i for i, p in enumerate(papers)}
     return Week(week, tuple(papers), vectors, index), n_embedded
@@ -27,5 +37,5 @@ def load_week(
 
 def choose_week(choice: str, store: Store, *, now: datetime, timezone: str) -> str:
     """Resolve a configured or given week choice against what the store holds."""
-    span = store.get_date_range()
+    span = store.get_date_range(timezone=timezone)
     return resolve_week(choice, latest_day=span[1] if span else None, now=now, timezone=timezone)

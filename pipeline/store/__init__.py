@@ -20,7 +20,7 @@ from pathlib import Path
 from pipeline.errors import StoreError
 from pipeline.models import WeekSection
 from pipeline.store.db import _BUG_ERRORS
-from pipeline.store.papers import Papers, UpsertResult
+from pipeline.store.papers import Papers, UpsertResult, effective_day
 from pipeline.store.runs import RunRow, Runs, SourceDay, SourceStatus
 from pipeline.store.schema import MIGRATIONS, SCHEMA_VERSION
 from pipeline.store.vectors import Vectors
@@ -34,6 +34,7 @@ __all__ = [
     "Store",
     "UpsertResult",
     "WeekSection",
+    "effective_day",
 ]
 
 

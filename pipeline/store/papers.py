@@ -1,7 +1,8 @@
 """Papers and the sources that list them: the only SQL about papers.
 
 How a stored paper and a new sighting combine is not decided here: `upsert_papers` calls the merge
-rule its caller passes (`ingest.normalize.update_paper`).
+rule its caller passes (`ingest.normalize.update_paper`). Which day a paper belongs to, for a
+reader in a given time zone, is decided here (`effective_day`), where the week's query is.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pipeline.models import Paper, Signals
 from pipeline.store.db import _CHUNK, Database, _iso, _opt_datetime, _parse_datetime
@@ -104,8 +106,19 @@ class Papers(Database):
         )
         return [row["paper_id"] for row in rows]
 
-    def list_papers_between(self, start: date, end: date) -> list[Paper]:
-        """Papers whose effective date lies in [start, end], ordered by paper_id."""
+    def list_papers_between(self, start: date, end: date, *, timezone: str = "UTC") -> list[Paper]:
+        """Papers whose day (`effective_day` for a reader in `timezone`) lies in [start, end],
+        ordered by paper_id."""
+        if timezone == "UTC":
+            return self._list_stored_between(start, end)
+        # The stored effective_date is the UTC day; a local day is at most one day from it
+        # (offsets run from -12 to +14 hours), so read one more day on each side and decide.
+        zone = ZoneInfo(timezone)
+        papers = self._list_stored_between(_shift(start, -1), _shift(end, 1))
+        return [p for p in papers if start <= effective_day(p, zone) <= end]
+
+    def _list_stored_between(self, start: date, end: date) -> list[Paper]:
+        """Papers whose stored effective_date (the UTC day) lies in [start, end]."""
         rows = self._select(
             f"{_SELECT_PAPERS} WHERE p.effective_date BETWEEN ? AND ? ORDER BY p.paper_id",
             (start.isoformat(), end.isoformat()),
@@ -132,12 +145,48 @@ class Papers(Database):
                 conn.execute(sql, (new_id, old_id))
             conn.execute("DELETE FROM papers WHERE paper_id = ?", (old_id,))
 
-    def get_date_range(self) -> tuple[date, date] | None:
-        """The earliest and latest effective dates stored, or None when there are no papers."""
+    def get_date_range(self, *, timezone: str = "UTC") -> tuple[date, date] | None:
+        """The earliest and latest days stored (`effective_day` in `timezone`), or None when
+        there are no papers."""
         row = self._select("SELECT min(effective_date), max(effective_date) FROM papers")[0]
         if row[0] is None:
             return None
-        return date.fromisoformat(row[0]), date.fromisoformat(row[1])
+        first, last = date.fromisoformat(row[0]), date.fromisoformat(row[1])
+        if timezone == "UTC":
+            return first, last
+        # A local day is within one day of the UTC one: the extremes are among these papers.
+        zone = ZoneInfo(timezone)
+        early = self._list_stored_between(first, _shift(first, 1))
+        late = self._list_stored_between(_shift(last, -1), last)
+        return (
+            min(effective_day(p, zone) for p in early),
+            max(effective_day(p, zone) for p in late),
+        )
+
+
+def effective_day(paper: Paper, zone: tzinfo = UTC) -> date:
+    """The day that decides a paper's week for a reader in `zone`: its announcement date as the
+    source gives it (the date of a listing: an arXiv mailing, a Hugging Face daily page), else
+    the day in `zone` it was published, else the day in `zone` it was first stored.
+
+    In UTC this is the stored effective_date. Elsewhere a paper published Sunday 20:00 UTC is a
+    Monday paper in Tokyo: dated by the UTC day it joined the week whose digest was mailed
+    before it appeared, and the next week's digest left it out, so no e-mail listed it.
+    """
+    if paper.announced is not None:
+        return paper.announced
+    moment = paper.published or paper.first_seen
+    if moment is None:
+        raise ValueError(f"paper {paper.paper_id} has no date: not stored yet")
+    return moment.astimezone(zone).date()
+
+
+def _shift(day: date, days: int) -> date:
+    """`day` moved by `days`, held within the dates Python can write."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return day
 
 
 _SELECT_PAPERS = (
@@ -200,12 +249,7 @@ def _upsert_paper(
 
 def _paper_to_params(paper: Paper, title_key: str | None) -> tuple[Any, ...]:
     assert paper.first_seen is not None  # set by upsert_papers before saving
-    if paper.announced is not None:
-        effective = paper.announced
-    elif paper.published is not None:
-        effective = paper.published.astimezone(UTC).date()
-    else:
-        effective = paper.first_seen.astimezone(UTC).date()
+    effective = effective_day(paper)  # the UTC day; list_papers_between reads others from it
     return (
         paper.paper_id,
         paper.title,
