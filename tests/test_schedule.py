@@ -174,10 +174,14 @@ def test_a_failed_job_and_a_damaged_store_are_one_line_errors_not_tracebacks(
 ) -> None:
     # Each failed job was logged by APScheduler with a traceback (a StoreError's two), though
     # none was a bug: "Job "catch-up ..." raised an exception / Traceback (most recent call last)".
+    # Round 10: a job on a damaged store then logged two lines, the child's (naming the file)
+    # and its own "build failed: `digest build` exited with status 1"; now one, the store's.
     settings = _settings(tmp_path, ingest="* * * * * *", build="* * * * * *")
     settings.database_path.parent.mkdir(parents=True)
     settings.database_path.write_text("not a database\n")
-    runner = schedule.ChildRunner([sys.executable, "-c", "import sys; sys.exit(1)"], wait_s=5)
+    started = tmp_path / "child-started"
+    child = f"import sys; open({str(started)!r}, 'w'); sys.exit(1)"
+    runner = schedule.ChildRunner([sys.executable, "-c", child], wait_s=5)
     scheduler = schedule.make_scheduler(settings, runner, catch_up=True)
     thread = threading.Thread(target=scheduler.start, daemon=True)
     caplog.set_level(logging.INFO)
@@ -192,9 +196,12 @@ def test_a_failed_job_and_a_damaged_store_are_one_line_errors_not_tracebacks(
         scheduler.shutdown(wait=True)
         thread.join(5)
     assert [r for r in caplog.records if r.exc_info] == []
-    assert failed("catch-up failed: database ") and "is damaged" in failed("catch-up failed")[0]
-    assert failed("build failed")[0] == "build failed: `digest build` exited with status 1"
-    assert failed("ingest failed")[0] == "ingest failed: `digest ingest` exited with status 1"
+    damaged = f"database {settings.database_path} is damaged (file is not a database); "
+    advice = "nothing was written to it: restore it from a backup, or move it aside"
+    for job in ("catch-up", "build", "ingest"):
+        assert set(failed(f"{job} failed")) == {f"{job} failed: {damaged}{advice}"}
+    assert not started.exists()  # no child was started on it
+    assert settings.database_path.read_text() == "not a database\n"
 
 
 def test_a_config_broken_while_serve_runs_fails_each_job_in_one_line_until_fixed(

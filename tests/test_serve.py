@@ -212,3 +212,42 @@ def test_serve_after_three_weeks_down_builds_and_mails_each_missed_week_once(
     assert [str(m["Subject"])[-8:] for m in inbox.messages] == missed  # once each, in order
     for week in missed:
         assert (tmp_path / "digests" / f"{week}.md").exists()
+
+
+def test_serve_on_a_store_replaced_by_garbage_fails_each_job_in_the_stores_one_line(
+    tmp_path: Path,
+) -> None:
+    # Round 10: each job logged two lines, the child's (naming the file) and its own "build
+    # failed: `digest build` exited with status 1". Now one line per fire, no child, no
+    # traceback, the file untouched, and `digest status` exits 1 naming it.
+    config = _config(tmp_path, str(E2E), ingest="*/2 * * * * *", build="1/2 * * * * *")
+    db = tmp_path / "data" / "pipeline.sqlite3"
+    db.parent.mkdir()
+    garbage = os.urandom(64 * 1024)
+    db.write_bytes(garbage)
+    log = tmp_path / "serve.log"
+    started = time.monotonic()
+    service = _digest(config, "--log-file", str(log), "serve")
+    try:
+        failed = lambda job: log.read_text().count(f" {job} failed: ") if log.exists() else 0  # noqa: E731
+        _wait_for(lambda: failed("ingest") >= 2 and failed("build") >= 2, 60, "two failed fires")
+        service.send_signal(signal.SIGTERM)
+        _, err = service.communicate(timeout=30)
+    finally:
+        if service.poll() is None:
+            service.kill()
+    elapsed_s = time.monotonic() - started
+    assert service.returncode == 0, err
+    assert "Traceback" not in err
+    errors = [line for line in log.read_text().splitlines() if " ERROR " in line]
+    said = f"database {db} is damaged (file is not a database); nothing was written to it"
+    for line in errors:
+        job = line.split(": ", 1)[1].split(" failed: ")[0]
+        assert job in ("catch-up", "ingest", "build"), line
+        assert line.endswith(f"{job} failed: {said}: restore it from a backup, or move it aside")
+    assert len(errors) <= elapsed_s + 2  # one line per fire (a fire each second), no spinning
+    assert db.read_bytes() == garbage
+    status = _digest(config, "status")
+    out, err = status.communicate(timeout=60)
+    assert status.returncode == 1 and out == ""
+    assert err.startswith(f"error: {said}") and err.count("\n") == 1

@@ -95,6 +95,13 @@ def summarize_report(report: RunReport, *, duration_s: float) -> str:
     return " · ".join([*parts, *report.not_done])
 
 
+def check_store(settings: Settings) -> None:
+    """Open and close the store a run would open: StoreError, naming the file and what to do,
+    when it is damaged or was emptied beside written digests (`run.open_store`)."""
+    with run.open_store(settings):
+        pass
+
+
 # --- catch-up -------------------------------------------------------------------------------
 
 

@@ -6,7 +6,10 @@ a run cannot take the service down, and the model's memory goes back to the OS b
 A job that fails is logged in one line (`digest ingest` exited with status 1, the store is
 damaged); only a bug raises, and APScheduler logs it with its traceback. The next fire retries.
 Each job first reads the config file again: edited while serve runs, a topic added reaches the
-next build, and a mistake fails the job in one line that names it, until the file is fixed.
+next build, and a mistake fails the job in one line that names it, until the file is fixed. It
+then opens the store: a damaged or emptied one fails the job in the store's one line (the file,
+what to do) before a child starts, not in the child's line and a second one that says only "exited
+with status 1".
 Stopping: the CLI turns SIGTERM/SIGINT into KeyboardInterrupt in the main thread; `serve` then
 stops the child with SIGTERM (it rolls back and records the run as interrupted) and returns.
 Imports `service` (catch-up), `crontab`, `config`. Decisions live in `service`/`catchup`.
@@ -160,7 +163,7 @@ def reload_settings(settings: Settings) -> Settings:
 def run_build(settings: Settings, run_job: JobRunner) -> None:
     """The scheduled build of the configured week."""
     with _one_line_errors("build"):
-        reload_settings(settings)
+        runner.check_store(reload_settings(settings))
         run_job(Command.BUILD)
 
 
@@ -168,6 +171,7 @@ def run_ingest(settings: Settings, run_job: JobRunner) -> None:
     """The scheduled ingest, then the builds of missed or unsent weeks (`run_catch_up`)."""
     with _one_line_errors("ingest"):
         settings = reload_settings(settings)
+        runner.check_store(settings)
         run_job(Command.INGEST)
         _catch_up(settings, run_job, ingest=False)
 
