@@ -5,6 +5,7 @@ SQLite."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
@@ -237,3 +238,46 @@ def test_recorded_tex_and_non_ascii_names_are_stored_as_unicode(tmp_path: Path) 
         "Brandt A",
         "Martínez Arbizu P",
     )
+
+
+def test_a_paper_reissued_under_another_link_form_is_one_paper_with_the_newer_version(
+    tmp_path: Path,
+) -> None:
+    # Round 10: "arxiv.org/abs/ID" and "www.arxiv.org/pdf/ID" (no scheme) were no arXiv id, so
+    # the revised version was stored again under title: (its title had changed) and the week's
+    # digest listed the paper twice. Every link form of one id is one paper, v2's text kept.
+    first, second = tmp_path / "v1.jsonl", tmp_path / "v2.jsonl"
+    forms = [
+        ("https://arxiv.org/abs/2506.01234v1", "arxiv.org/abs/2506.01234v2"),
+        ("https://arxiv.org/pdf/2506.05555v1", "www.arxiv.org/pdf/2506.05555v2.pdf"),
+        ("http://export.arxiv.org/abs/2506.07777v1", "https://arxiv.org/abs/2506.07777v2"),
+    ]
+    for path, version in ((first, 0), (second, 1)):
+        path.write_text(
+            "".join(
+                json.dumps(
+                    {
+                        "title": f"Paper {n} on sparse attention, version {version + 1}",
+                        "abstract": f"Version {version + 1} of paper {n}.",
+                        "url": links[version],
+                        "announced": f"2025-06-1{version}",
+                    }
+                )
+                + "\n"
+                for n, links in enumerate(forms)
+            ),
+            encoding="utf-8",
+        )
+    settings = make_settings(
+        tmp_path,
+        digest={"week": "2025-W24"},
+        sources=[{"name": f.stem, "kind": "file", "url": str(f)} for f in (first, second)],
+    )
+    with run.open_store(settings) as store:
+        run.run_ingest(settings, store, FakeEmbedder(), now=NOW)
+        built = run.run_build(settings, store, FakeEmbedder(), now=NOW)
+        papers = {p.paper_id: p for p in store.list_papers(store.list_paper_ids())}
+    assert sorted(papers) == ["arxiv:2506.01234", "arxiv:2506.05555", "arxiv:2506.07777"]
+    assert {(p.version, p.title.rsplit(" ", 1)[-1]) for p in papers.values()} == {(2, "2")}
+    assert {p.sources for p in papers.values()} == {("v1", "v2")}
+    assert built.n_papers_in_digest == 3

@@ -42,10 +42,19 @@ def entry(**fields: object) -> Entry:
         ("hep-th/9901001v3", ("hep-th/9901001", 3)),
         ("http://arxiv.org/abs/hep-th/9901001v3", ("hep-th/9901001", 3)),
         ("oai:arXiv.org:cond-mat/0102536", ("cond-mat/0102536", None)),
+        # Round 10: without a scheme these were no arXiv id, so a second row under title:.
+        ("arxiv.org/abs/2404.01234v2", ("2404.01234", 2)),
+        ("www.arxiv.org/pdf/2404.01234v1.pdf", ("2404.01234", 1)),
+        ("//export.arxiv.org/abs/hep-th/9901001", ("hep-th/9901001", None)),
     ],
 )
 def test_parse_arxiv_id_finds_every_form(text: str, expected: tuple[str, int | None]) -> None:
     assert parse_arxiv_id(text) == expected
+
+
+@pytest.mark.parametrize("text", ["notarxiv.org/abs/2404.01234", "arxiv.org/list/2404.01234"])
+def test_parse_arxiv_id_refuses_other_hosts_and_paths(text: str) -> None:
+    assert parse_arxiv_id(text) is None
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,11 @@ _VERSION = r"(?:v(?P<version>\d+))?"
 _ARXIV_FORMS = [
     re.compile(rf"(?i:arxiv:)?\s*{_ID}{_VERSION}"),
     re.compile(rf"(?i:oai:arxiv\.org:){_ID}{_VERSION}"),
+    # The scheme may be left out ("arxiv.org/abs/…", "www.arxiv.org/pdf/…", "//arxiv.org/…"), as
+    # hand-written files and some feeds do: read as no arXiv id, the paper was stored a second
+    # time under `title:` and listed twice in one digest.
     re.compile(
-        rf"(?i:https?://(?:[a-z0-9-]+\.)*arxiv\.org/(?:abs|pdf|html)/){_ID}{_VERSION}"
+        rf"(?i:(?:(?:https?:)?//)?(?:[a-z0-9-]+\.)*arxiv\.org/(?:abs|pdf|html)/){_ID}{_VERSION}"
         r"(?i:\.pdf)?/?(?:[?#].*)?"
     ),
     re.compile(rf"(?i:(?:doi:\s*|https?://(?:dx\.)?doi\.org/)?10\.48550/arxiv\.){_ID}{_VERSION}"),
