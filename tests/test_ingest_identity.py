@@ -6,6 +6,7 @@ SQLite."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
@@ -281,3 +282,54 @@ def test_a_paper_reissued_under_another_link_form_is_one_paper_with_the_newer_ve
     assert {(p.version, p.title.rsplit(" ", 1)[-1]) for p in papers.values()} == {(2, "2")}
     assert {p.sources for p in papers.values()} == {("v1", "v2")}
     assert built.n_papers_in_digest == 3
+
+
+def test_c_plus_plus_and_c_titles_are_two_papers_each_with_its_own_text(tmp_path: Path) -> None:
+    # Round 10: normalize_title read "C++" as "c": two papers with no id, one on C++ templates
+    # and one on C, had one title: id and were stored as one, the second abstract lost.
+    titles = {
+        "C++ templates for generic numerical programming": "We study C++ templates.",
+        "C templates for generic numerical programming": "We study macros in C.",
+        "F# type providers for typed data access": "Providers in F#.",
+        "F type providers for typed data access": "Providers in F.",
+    }
+    source = tmp_path / "papers.jsonl"
+    source.write_text(
+        "".join(
+            json.dumps({"title": t, "abstract": a, "published": "2025-06-10"}) + "\n"
+            for t, a in titles.items()
+        ),
+        encoding="utf-8",
+    )
+    settings = make_settings(tmp_path, sources=[{"name": "p", "kind": "file", "url": str(source)}])
+    with run.open_store(settings) as store:
+        run.run_ingest(settings, store, FakeEmbedder(), now=NOW)
+        run.run_ingest(settings, store, FakeEmbedder(), now=NOW)  # seen again: still four
+        stored = store.list_papers(store.list_paper_ids())
+    assert {p.title: p.abstract for p in stored} == titles
+
+
+def test_a_paper_stored_under_an_earlier_title_key_still_merges_by_title(tmp_path: Path) -> None:
+    # A store written before "c++" kept its pluses holds "c templates …" as this paper's key;
+    # an aggregator's record of it must still join it, and a "C templates" paper must not.
+    title = "C++ templates for generic numerical programming"
+    arxiv = {"title": title, "abstract": "C++.", "id": "2506.01234", "published": "2025-06-10"}
+    aggregator = {"title": title, "abstract": "C++.", "url": "https://agg.example/p/1"}
+    other = {"title": title.replace("C++", "C"), "abstract": "C.", "url": "https://agg.example/2"}
+    first = tmp_path / "arxiv.jsonl"
+    first.write_text(json.dumps(arxiv) + "\n", encoding="utf-8")
+    settings = make_settings(tmp_path, sources=[{"name": "a", "kind": "file", "url": str(first)}])
+    with run.open_store(settings) as store:
+        run.run_ingest(settings, store, FakeEmbedder(), now=NOW)
+    with sqlite3.connect(settings.database_path) as conn:  # the key an earlier version wrote
+        conn.execute(
+            "UPDATE papers SET title_key = 'c templates for generic numerical programming'"
+        )
+    second = tmp_path / "aggregator.jsonl"
+    second.write_text(json.dumps(aggregator) + "\n" + json.dumps(other) + "\n", encoding="utf-8")
+    settings = make_settings(tmp_path, sources=[{"name": "g", "kind": "file", "url": str(second)}])
+    with run.open_store(settings) as store:
+        run.run_ingest(settings, store, FakeEmbedder(), now=NOW)
+        stored = {p.paper_id: p for p in store.list_papers(store.list_paper_ids())}
+    assert sorted(stored) == ["arxiv:2506.01234", "url:https://agg.example/2"]
+    assert stored["arxiv:2506.01234"].sources == ("a", "g")

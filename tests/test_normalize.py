@@ -137,6 +137,18 @@ def test_normalize_entry_from_arxiv_api_keeps_journal_doi() -> None:
     assert paper.published == datetime(2011, 11, 8, 18, 48, 36, tzinfo=UTC)
 
 
+def test_normalize_title_keeps_a_words_closing_plus_and_hash() -> None:
+    # Round 10: "C++ templates" and "C templates" were one title key ("c templates"), so two
+    # papers without ids were stored as one.
+    assert normalize_title("C++ Templates, Explained") == "c++ templates explained"
+    assert normalize_title("Rust vs. C#: a study") == "rust vs c# a study"
+    assert normalize_title("C++ templates") != normalize_title("C templates")
+    assert normalize_title("F# type providers") != normalize_title("F type providers")
+    # Elsewhere "+" and "#" are punctuation, as before: dedupe still folds these.
+    assert normalize_title("A + B: 2+2 in C++11") == normalize_title("a b -- 2 2 in C 11")
+    assert normalize_title("#1: K-means++ seeding") == "1 k means++ seeding"
+
+
 def test_normalize_entry_rejects_an_empty_title() -> None:
     with pytest.raises(ParseError, match=r"^src: "):
         normalize_entry(entry(source="src", title=" <p></p> "))

@@ -34,7 +34,10 @@ _TRACKING = frozenset(
     {"af", "track", "rss", "fbclid", "gclid", "mc_cid", "mc_eid", "cmpid", "dgcid", "wt.mc_id"}
     | {"_hsenc", "_hsmi", "sc_cid", "ito"}
 )
-_NOT_WORD = re.compile(r"[\W_]+")
+# A title's words; "+" and "#" ending a word belong to it ("C++", "C#", "F#": languages), but
+# not inside one ("2+2", "C++11") or alone ("A + B"). Folded to "c", "C++ templates" and "C
+# templates" were one title: two id-less papers were stored as one, the second's text lost.
+_TITLE_WORD = re.compile(r"[^\W_]+(?:[+#]++(?![^\W_]))?")
 _SCHEME_RANK = {"arxiv": 0, "doi": 1, "url": 2, "title": 3}
 _MIN_TITLE_MATCH = 20  # shorter normalised titles ("editorial", "issue information") never merge
 _MAX_VERSION_DIGITS = 6  # arXiv versions are small; "v99999999999999999999" is a bad entry
@@ -132,13 +135,26 @@ def strip_invisible_url(url: str) -> str:
 
 
 def normalize_title(title: str) -> str:
-    """Casefolded title with punctuation removed and whitespace collapsed, for near-dup matching.
+    """Casefolded title with punctuation removed (but a word's closing "+"/"#": "c++", "c#") and
+    whitespace collapsed, for near-dup matching.
 
     NFKC with format characters removed first, so a soft hyphen or zero-width space inside a
     word does not split it (issue 14).
     """
     text = fold_key(clean_text(title)).casefold()
-    return " ".join(_NOT_WORD.sub(" ", text).split())
+    return " ".join(_TITLE_WORD.findall(text))
+
+
+def title_words(text: str) -> str:
+    """Casefolded words of `text`, all punctuation ("+" and "#" too) removed: what a filter
+    phrase without "+" or "#" is looked for in ("c" is a word of "C++ code")."""
+    return legacy_title_key(normalize_title(text))
+
+
+def legacy_title_key(key: str) -> str:
+    """`key` as `normalize_title` wrote it before a word kept its "+" and "#" ("c++ x" -> "c x"):
+    the title key of a paper stored by an earlier version and not seen since."""
+    return " ".join(word.rstrip("+#") for word in key.split())
 
 
 def matchable_title(title: str) -> str | None:

@@ -44,6 +44,7 @@ from pipeline.ingest.ids import (
     matchable_title,
     normalize_title,
     strip_tracking,
+    title_words,
 )
 from pipeline.models import Entry, Paper, Signals
 
@@ -214,7 +215,7 @@ def filter_papers(
     unwanted = [m for m in map(_phrase_test, exclude) if m is not None]
     kept, removed = [], 0
     for paper in papers:
-        words = f" {normalize_title(paper.title)} {normalize_title(paper.abstract)} "
+        words = f" {title_words(paper.title)} {title_words(paper.abstract)} "
         text = _signed_text(paper)
         if (wanted and not any(w(words, text) for w in wanted)) or any(
             u(words, text) for u in unwanted
@@ -236,7 +237,7 @@ def _phrase_test(phrase: str) -> Callable[[str, str], bool] | None:
     """A test on (the paper's normalised words, its folded text) for one filter phrase, or None
     for a phrase with no word in it."""
     if not _NAME_SIGNS.search(phrase):
-        key = normalize_title(phrase)
+        key = title_words(phrase)
         return (lambda words, _text: f" {key} " in words) if key else None
     tokens = _SIGNED_TOKEN.findall(fold_key(clean_text(phrase)).casefold())
     body = r"(?:[^\w+#]|_)+".join(re.escape(t) for t in tokens)

@@ -254,7 +254,7 @@ def _match_existing(store: Store, paper: Paper) -> Paper:
     existing = None
     by_doi = store.find_paper_id_by_doi(paper.doi) if paper.doi else None
     key = ids.matchable_title(paper.title)
-    by_title = store.find_paper_id_by_title_key(key) if key else None
+    by_title = _find_by_title_key(store, key) if key else None
     for candidate in dict.fromkeys(c for c in (by_doi, by_title) if c):
         stored = store.get_paper(candidate)
         if stored is None:
@@ -274,6 +274,21 @@ def _match_existing(store: Store, paper: Paper) -> Paper:
         store.rekey_paper(existing, paper.paper_id)
         return paper
     return dataclasses.replace(paper, paper_id=existing)
+
+
+def _find_by_title_key(store: Store, key: str) -> str | None:
+    """The first stored paper whose title's key is `key`. A store written before a word kept its
+    closing "+" or "#" holds "c x" as the key of "C++ x": a row found under `key` or under that
+    older form is this paper only if its title has `key` now ("C x" is not "C++ x")."""
+    legacy = ids.legacy_title_key(key)
+    found = store.list_paper_ids_by_title_key(key)
+    if legacy != key:
+        found += store.list_paper_ids_by_title_key(legacy)
+    for paper_id in found:
+        stored = store.get_paper(paper_id)
+        if stored is not None and ids.normalize_title(stored.title) == key:
+            return paper_id
+    return None
 
 
 # --- backfill -------------------------------------------------------------------------------
