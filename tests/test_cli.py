@@ -57,6 +57,18 @@ def test_run_with_nothing_new_exits_0_and_says_so(tmp_path: Path) -> None:
     assert "no new papers" in out
 
 
+def test_a_run_that_embeds_nothing_does_not_say_embedded_0(tmp_path: Path) -> None:
+    # Round 10: every build (and an ingest with nothing new) printed "embedded 0 papers", a
+    # line a cron mail's reader cannot act on; the first ingest says what it embedded.
+    config = _config(tmp_path, file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl"))
+    code, first, _ = _invoke("--config", str(config), "ingest")
+    assert code == 0 and "\nembedded 8 " in first
+    for command in ("build", "ingest", "run"):
+        code, out, _ = _invoke("--config", str(config), command)
+        assert code == 0 and "embedded" not in out, (command, out)
+    assert "no new papers" in out
+
+
 def test_run_exits_1_when_every_source_fails(tmp_path: Path) -> None:
     config = _config(tmp_path, file_source("gone", tmp_path / "missing.jsonl"))
     code, out, _ = _invoke("--config", str(config), "run")

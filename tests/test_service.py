@@ -77,7 +77,8 @@ def test_run_locked_logs_one_summary_line(
     lines = [r.getMessage() for r in caplog.records if r.name == "pipeline.service.runner"]
     assert len(lines) == 1
     assert lines[0].startswith("build ok in ")
-    assert "0 embedded · No papers for 2025-W24" in lines[0]  # an empty week publishes nothing
+    assert " · No papers for 2025-W24" in lines[0]  # an empty week publishes nothing
+    assert "embedded" not in lines[0]  # round 10: "0 embedded" said nothing a reader could use
     assert lines[0].endswith("no papers for 2025-W24: no digest written or sent")
     assert report.digest_path is None
 

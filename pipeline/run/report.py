@@ -6,7 +6,7 @@ import dataclasses
 from datetime import date, datetime
 from pathlib import Path
 
-from pipeline.models import Command, RunReport
+from pipeline.models import RunReport
 
 
 def report_dict(report: RunReport) -> dict[str, object]:
@@ -42,8 +42,9 @@ def describe_report(report: RunReport) -> str:
         if report.all_sources_failed:
             head = f"all {len(report.sources)} sources failed, no new papers"
         lines.insert(0, f"ingest: {head}")
-    if report.command is not Command.SEND:  # a send only mails files already built
-        lines.append(f"embedded {report.n_embedded} papers")
+    if report.n_embedded:  # "embedded 0 papers" after every build read as if nothing was done
+        noun = "paper" if report.n_embedded == 1 else "papers"
+        lines.append(f"embedded {report.n_embedded} new {noun}")
     for missed in report.caught_up:  # weeks a `run` built first, missed while it was down
         if missed.digest_path:
             lines.append(

@@ -87,7 +87,8 @@ def summarize_report(report: RunReport, *, duration_s: float) -> str:
     if report.command.ingests:
         parts.append(f"sources {len(report.sources) - len(failed)}/{len(report.sources)} ok")
         parts.append(f"{report.n_new} new")
-    parts.append(f"{report.n_embedded} embedded")
+    if report.n_embedded:  # a build that embeds nothing (the usual case) says nothing of it
+        parts.append(f"{report.n_embedded} embedded")
     if report.digest_path:
         parts.append(f"digest {report.week} ({report.n_papers_in_digest} papers)")
     if failed:
