@@ -348,3 +348,28 @@ def test_a_week_is_the_readers_week_so_a_sunday_evening_utc_paper_is_mailed_in_t
     w24 = json.loads((tmp_path / "out" / "2025-W24.json").read_text(encoding="utf-8"))
     w25 = json.loads((tmp_path / "out" / "2025-W25.json").read_text(encoding="utf-8"))
     assert (w24["n_papers"], w25["n_papers"]) == (1, 2)
+
+
+def test_explain_names_the_readers_week_of_a_sunday_evening_utc_paper(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    # explain and mark scored a paper in the week of its UTC day, so for a reader in Tokyo they
+    # named 2025-W24 for a paper that 2025-W25's digest lists.
+    papers = [
+        ("Alpha wednesday paper", "Wed, 11 Jun 2025 10:00:00 +0000"),
+        ("Bravo sunday evening paper", "Sun, 15 Jun 2025 20:00:00 +0000"),
+        ("Charlie tuesday paper", "Tue, 17 Jun 2025 10:00:00 +0000"),
+    ]
+    url = server.route("/feed.xml", Reply(body=_rss(*papers)))
+    config = str(
+        write_config(
+            tmp_path,
+            paths={"digests_dir": "out"},
+            digest={"timezone": "Asia/Tokyo"},
+            sources=[{"name": "journal", "kind": "rss", "url": url}],
+        )
+    )
+    assert _invoke("--config", config, "ingest")[0] == 0
+    code, out, err = _invoke("--config", config, "explain", "Bravo sunday evening paper")
+    assert code == 0, err
+    assert "2025-W25" in out and "2025-W24" not in out

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
 from pipeline.errors import ConfigError, ParseError, UsageError
 from pipeline.models import Paper, Topic
 from pipeline.run import scoring
-from pipeline.store import Store
+from pipeline.store import Store, effective_day
 from pipeline.topics import assign
 from pipeline.tune.topics import (
     Comparison,
@@ -54,35 +55,36 @@ def find_paper(store: Store, reference: str) -> Paper:
     return paper
 
 
-def paper_week(paper: Paper) -> str:
-    """The ISO week a paper's digest is: its announcement day, else publication, else first seen."""
-    return digest.iso_week(_paper_day(paper))
+def paper_week(paper: Paper, timezone: str = "UTC") -> str:
+    """The ISO week whose digest lists a paper for a reader in `timezone` ([digest] timezone):
+    the week of its day there (`store.effective_day`: announcement, else publication, else
+    first seen), as `digest build` decides it."""
+    return digest.iso_week(_paper_day(paper, timezone))
 
 
-def _paper_day(paper: Paper) -> date:
-    day = paper.announced
-    if day is None and paper.published is not None:
-        day = paper.published.astimezone(UTC).date()
-    if day is None and paper.first_seen is not None:
-        day = paper.first_seen.astimezone(UTC).date()
-    return day if day is not None else datetime.now(UTC).date()
+def _paper_day(paper: Paper, timezone: str) -> date:
+    try:
+        return effective_day(paper, ZoneInfo(timezone))
+    except ValueError:  # not stored yet: no date of its own
+        return datetime.now(UTC).date()
 
 
-def _in_no_digest(paper: Paper) -> str | None:
+def _in_no_digest(paper: Paper, timezone: str) -> str | None:
     """Why no digest covers the paper's week (a feed's 9999-12-31: no week can be built or
     scored for it), or None."""
-    if week_problem(paper_week(paper)) is None:
+    if week_problem(paper_week(paper, timezone)) is None:
         return None
-    return f"{paper.paper_id} is dated {_paper_day(paper).isoformat()}: no digest covers that week"
+    day = _paper_day(paper, timezone).isoformat()
+    return f"{paper.paper_id} is dated {day}: no digest covers that week"
 
 
 def explain_paper(settings: Settings, store: Store, embedder: Embedder, reference: str) -> str:
     """Where one stored paper landed, the evidence per topic, and what would move it."""
     paper = find_paper(store, reference)
-    problem = _in_no_digest(paper)
+    problem = _in_no_digest(paper, settings.digest.timezone)
     if problem:
         raise ParseError(problem)
-    week = score_week(settings, store, embedder, week=paper_week(paper))
+    week = score_week(settings, store, embedder, week=paper_week(paper, settings.digest.timezone))
     row = next(i for i, p in enumerate(week.papers) if p.paper_id == paper.paper_id)
     result = week.assignments[row]
     pulls = _example_pulls(settings, store, embedder, paper, week.topics)
@@ -249,8 +251,8 @@ def mark_paper(
         except OSError as e:
             raise ConfigError(f"cannot write config file {path}: {e.strerror or e}") from e
         new_settings = load_settings(temporary).model_copy(update={"config_path": path})
-        week = paper_week(paper)
-        comparison, unscored = None, _in_no_digest(paper)
+        week = paper_week(paper, settings.digest.timezone)
+        comparison, unscored = None, _in_no_digest(paper, settings.digest.timezone)
         if unscored is None:
             before = score_week(settings, store, embedder, week=week)
             after = score_week(new_settings, store, embedder, week=week)

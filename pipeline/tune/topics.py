@@ -61,7 +61,7 @@ def score_week(
     chosen = run.choose_week(
         week or settings.digest.week, store, now=now, timezone=settings.digest.timezone
     )
-    loaded, _ = run.load_week(store, embedder, chosen, now=now)
+    loaded, _ = run.load_week(store, embedder, chosen, now=now, timezone=settings.digest.timezone)
     papers = list(loaded.papers)
     topics = settings.topics_as_models()
     scored, _, assignments = run.assign_papers(
