@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.topics import cluster
-from pipeline.topics.areas import Areas, area_fields, area_names
+from pipeline.topics.areas import Areas, area_fields, area_names, broad_areas
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "benchmarks/data/oai-cs-2016-papers.jsonl.gz"
@@ -186,7 +186,7 @@ def main() -> None:
 
         names = area_names("builtin")
         embedded = SentenceTransformerEmbedder(device="cpu").embed(list(names))
-        vocabulary = Areas(names, embedded, area_fields("builtin"))
+        vocabulary = Areas(names, embedded, area_fields("builtin"), broad_areas("builtin"))
     sizes = args.sizes or ("1000,7000" if args.gold == "category" else "7000")
     fine = {} if args.gold == "category" else load_classes(CLASSES, args.gold)
     for n in [int(s) for s in sizes.split(",")]:

@@ -80,8 +80,11 @@ for item in inputs:
         vectors = item["area_vectors"]
         # Revisions that widen a too-narrow area name to its field take the fields too.
         fields = getattr(area_module, "area_fields", dict)()
+        # ...and those that name a theme by a broad area take the broad areas.
+        broad = getattr(area_module, "broad_areas", frozenset)()
         extra["areas"] = area_module.Areas(names, np.stack([vectors[n] for n in names]),
-                                           **({"fields": fields} if fields else {}))
+                                           **({"fields": fields} if fields else {}),
+                                           **({"broad": broad} if broad else {}))
     themes, other = cluster.find_themes(
         item["ids"], item["vectors"], item["texts"], seed=0,
         min_theme_size=item["min_theme_size"], max_themes=item["max_themes"],

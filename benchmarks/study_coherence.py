@@ -186,7 +186,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--store", type=Path, default=ROOT / "data/demo/pipeline.sqlite3")
     args = parser.parse_args(argv)
     names = bench_names.area_vectors()
-    vocabulary = Areas(tuple(names), np.stack(list(names.values())), areas_mod.area_fields())
+    vocabulary = Areas(
+        tuple(names),
+        np.stack(list(names.values())),
+        areas_mod.area_fields(),
+        areas_mod.broad_areas(),
+    )
     seed = load_settings(ROOT / "examples/demo.toml").themes.seed
     rows = []
     for item in bench_names.demo_inputs(args.store):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.config.rules import parse_area_fields
+from pipeline.config.rules import parse_area_fields, parse_broad_areas
 from pipeline.topics import areas
 from pipeline.topics.areas import Areas, name_by_area, parse_area_names
 
@@ -275,3 +275,43 @@ def test_one_word_all_its_areas_share_does_not_bear_out_a_field_alone() -> None:
     assert name_by_area([np.arange(0, 8)], week, vocabulary, texts=texts) == [
         "Software engineering"
     ]
+
+
+def test_broad_areas_are_the_names_under_the_broad_areas_heading() -> None:
+    text = (
+        "# Research areas\n#\n# Broad areas\nMachine learning\nComputer vision\n\n"
+        "# Speech and audio\nSpeech recognition\n# Machine learning: theory\nPAC learning\n"
+    )
+    assert parse_broad_areas(text) == {"Machine learning", "Computer vision"}
+    assert {"Computer vision", "Algorithms and data structures"} <= areas.broad_areas()
+    assert "Speech recognition" not in areas.broad_areas()
+
+
+def _broadly(
+    vocabulary: Areas, week: np.ndarray, texts: list[str], names: list[str], titles: list[str],
+    *, weak: bool = True,
+) -> list[str | None]:  # fmt: skip
+    scores = areas.WeekScores(week, vocabulary, texts)
+    return areas.name_broadly([np.arange(8, 16)], names, [weak], titles, vocabulary, scores)
+
+
+def test_a_phrase_name_its_titles_do_not_write_gives_way_to_its_broad_area() -> None:
+    # Round 10: themes no area named kept phrase names their titles seldom write ("Tight" over
+    # four graph-algorithm papers, "Pilot and technology" over AI policy papers), which readers
+    # called poor; the broad area their papers lie towards names them instead.
+    world, week = _world()
+    vocabulary = Areas(world.names, world.vectors, broad=frozenset({"Storage systems"}))
+    texts = list(TEXTS)
+    titles = [f"Paper {k} on caching" for k in range(len(TEXTS))]  # the week's, row for row
+    names = ["Overhead and read"]
+    assert _broadly(vocabulary, week, texts, names, titles) == ["Storage systems"]
+    # ...not when most titles write the phrase name, nor for a name that is an area's already,
+    written = titles[:8] + ["Read overhead"] * 5 + titles[13:]
+    assert _broadly(vocabulary, week, texts, names, written) == [None]
+    assert _broadly(vocabulary, week, texts, names, titles, weak=False) == [None]
+    # ...nor by an area no broad one, nor by one whose words the papers do not write.
+    assert _broadly(world, week, texts, names, titles) == [None]
+    unwritten = ["caching for disks"] * 8
+    assert _broadly(vocabulary, week, TEXTS[:8] + unwritten + TEXTS[16:], names, titles) == [None]
+    # Another theme named so keeps the name.
+    assert _broadly(vocabulary, week, texts, ["Storage systems"], titles) == [None]

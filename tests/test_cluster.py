@@ -483,3 +483,47 @@ def test_a_theme_of_one_field_keeps_its_id_when_a_topic_shrinks_its_largest_grou
     before = theme_id([np.array([0, 1, 2, 3, 4]), np.array([5, 6, 7])])
     after = theme_id([np.array([0, 1]), np.array([5, 6, 7])])  # a topic took 2, 3, 4
     assert before == after
+
+
+def test_a_theme_whose_titles_do_not_write_its_phrase_name_takes_its_broad_area() -> None:
+    # Issue 17, round 10: a theme no area named by the usual rules kept a phrase name that its
+    # titles do not write; a reader calls it poor. The broad area its papers lie towards names
+    # it when its papers write that area's marking word ("storage").
+    from pipeline.topics.areas import Areas
+
+    rng = np.random.default_rng(4)
+    dim = 512
+    basis = np.eye(dim, dtype=np.float32)
+    names = ("Speech recognition", "Storage systems", *(f"Area {k}" for k in range(2, 60)))
+    # ...among a week of 56 papers: "storage" marks the theme only when the week seldom says it.
+    spread = rng.standard_normal((40, dim)) * (np.arange(dim) >= 100)
+    x = np.vstack(
+        [
+            basis[0] + 0.05 * rng.standard_normal((8, dim)),
+            basis[1] + 0.05 * rng.standard_normal((8, dim)),
+            spread,
+        ]
+    ).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    ids = [f"arxiv:{i:03d}" for i in range(len(x))]
+    texts = (
+        [f"speech recognition of spoken words {i}" for i in range(8)]
+        + [f"caching layers for flash storage and their wear {i}" for i in range(8)]
+        + [f"a subject of its own number {i}" for i in range(40)]
+    )
+    titles = (
+        [f"Recognising speech, part {i}" for i in range(8)]
+        + [f"A note on devices, part {i}" for i in range(8)]
+        + [f"Subject {i}" for i in range(40)]
+    )
+
+    def labels(vocabulary: Areas) -> dict[str, list[str]]:
+        themes, _ = find_themes(
+            ids, x, texts, seed=0, min_theme_size=3, max_themes=4, areas=vocabulary, titles=titles
+        )
+        return {t.label: sorted(t.paper_ids) for t in themes}
+
+    before = labels(Areas(names, basis[:60]))
+    assert before["Speech recognition"] == ids[:8] and "Storage systems" not in before
+    after = labels(Areas(names, basis[:60], broad=frozenset({"Storage systems"})))
+    assert after == {"Speech recognition": ids[:8], "Storage systems": ids[8:16]}

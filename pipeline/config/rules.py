@@ -232,6 +232,24 @@ def parse_area_fields(text: str) -> dict[str, str]:
     return fields
 
 
+def parse_broad_areas(text: str) -> frozenset[str]:
+    """The names an areas file lists under its "# Broad areas" comment line (up to the next
+    heading): whole research areas ("Computer vision", "Algorithmic game theory"), which may
+    name a theme whose own phrases its titles do not use (topics/areas.py, `name_broadly`)."""
+    found: set[str] = set()
+    inside = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("#"):
+            heading = line.lstrip("#").strip()
+            if heading:
+                inside = heading.casefold() == "broad areas"
+            continue
+        if line and inside:
+            found.add(line)
+    return frozenset(found)
+
+
 def _is_field_name(heading: str) -> bool:
     words = heading.split()
     return (

@@ -261,7 +261,10 @@ def area_vectors(
         return None
     items = [(f"area:{name}", content_hash(name), name) for name in names]
     vectors, _ = ensure_text_vectors(store, embedder, items, now=now)
-    return areas_mod.Areas(names, vectors, areas_mod.area_fields(settings.themes.areas))
+    source = settings.themes.areas
+    return areas_mod.Areas(
+        names, vectors, areas_mod.area_fields(source), areas_mod.broad_areas(source)
+    )
 
 
 def find_week_themes(

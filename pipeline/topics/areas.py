@@ -19,7 +19,8 @@ narrow: the field it is listed under (`Areas.fields`) names the theme instead wh
 papers write the field's words (`_widen`). A theme no area fits takes the field most of its
 closest areas are listed under, when its papers bear that out and no other theme has it as its
 name (`_by_field`; themes that take one field are shown as one: cluster.find_themes); else it
-keeps its extracted phrases (labels.name_groups). Imports numpy, config's file rules, phrases
+keeps its extracted phrases (labels.name_groups), unless its titles do not write them: then the
+broad area its papers lie towards names it (`name_broadly`). Imports numpy, config's file rules, phrases
 and words.
 """
 
@@ -34,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.config.rules import parse_area_fields, parse_area_names
+from pipeline.config.rules import parse_area_fields, parse_area_names, parse_broad_areas
 from pipeline.topics.phrases import singular
 from pipeline.topics.words import BROAD_TERMS
 
@@ -83,16 +84,28 @@ FIELD_SHARE = 0.5
 #: its own words made "Foundation and dataset" (benchmarks/README.md, seventh round).
 FIELD_VOTERS = 5
 FIELD_VOTES = 3
+#: A theme named by its own phrases whose titles under this share write a word of the name is
+#: weakly named ("Tight", "Pilot and technology", "Maximum")...
+WEAK_TITLE_FIT = 0.5
+#: ...and takes the broad area (`Areas.broad`) its papers score best on instead, when that
+#: area is among the AREA_TOP best of at least this share of its papers, MIN_AREA_FIT of them
+#: write a word of its name that marks the theme, and it lies within BROAD_COSINE of their
+#: centroid (`name_broadly`): "Algorithms and data structures", "AI policy and governance",
+#: "Causal inference" (benchmarks/README.md, tenth round).
+BROAD_FIT = 0.6
+BROAD_COSINE = 0.5
 
 
 @dataclass(frozen=True)
 class Areas:
-    """Area names and their vectors (row i is names[i]; any length, they are normalised), and
-    each name's field (`parse_area_fields`: the `# Field` line it is listed under), if any."""
+    """Area names and their vectors (row i is names[i]; any length, they are normalised),
+    each name's field (`parse_area_fields`: the `# Field` line it is listed under), if any, and
+    the names of whole research areas (`parse_broad_areas`: those under "# Broad areas")."""
 
     names: tuple[str, ...]
     vectors: np.ndarray
     fields: Mapping[str, str] = field(default_factory=dict)
+    broad: frozenset[str] = frozenset()
 
 
 @functools.cache
@@ -108,6 +121,13 @@ def area_names(source: str = "builtin") -> tuple[str, ...]:
 def area_fields(source: str = "builtin") -> dict[str, str]:
     """Each name of the vocabulary `[themes] areas` names → its field (`parse_area_fields`)."""
     return dict(_area_fields(source))
+
+
+@functools.cache
+def broad_areas(source: str = "builtin") -> frozenset[str]:
+    """The names of whole research areas in the vocabulary `[themes] areas` names
+    (`parse_broad_areas`)."""
+    return frozenset() if source == "off" else parse_broad_areas(_vocabulary(source))
 
 
 @functools.cache
@@ -196,6 +216,68 @@ def name_by_area(
     rows = groups if shown is None else shown
     named = _widen(chosen, rows, areas, words, unit_week)
     return _by_field(named, leading, rows, areas, words, unit_week)
+
+
+def name_broadly(
+    groups: Sequence[np.ndarray],
+    names: Sequence[str],
+    weak: Sequence[bool],
+    titles: Sequence[str],
+    areas: Areas,
+    week: WeekScores,
+) -> list[str | None]:
+    """For each theme whose phrase name is weak, the broad area that names it instead, or None.
+
+    `groups`: rows of the week (`week`'s rows; `titles` row for row with them); `names`: every
+    theme's current name, none of which a broad area may repeat; `weak`: which themes are
+    named by their own phrases (not by an area or field). A phrase name that under
+    WEAK_TITLE_FIT of the theme's titles write (a word of it) tells a reader little ("Tight"
+    over four graph-algorithm papers). The broad area (`Areas.broad`) its papers score best on
+    (mean score) names it instead when that area is near BROAD_FIT of them (among their
+    AREA_TOP best), lies within BROAD_COSINE of their centroid, and MIN_AREA_FIT of its most
+    central papers write a word of the area's name that marks the theme (`_marking`). A broad
+    area made only of the words of whole fields of AI ("Machine learning", "Large language
+    models") names nothing here. The themes whose area scores best choose first; two themes
+    never share a name."""
+    # "Machine learning", "Deep learning", "Large language models": whole fields of AI, which
+    # name no theme in particular (their words are all _BROAD_WORDS).
+    broad = [
+        a
+        for a, name in enumerate(areas.names)
+        if name in areas.broad and not set(_words_of(name)) <= _BROAD_WORDS
+    ]
+    result: list[str | None] = [None] * len(groups)
+    if not broad:
+        return result
+    taken = {name.casefold() for name in names if name}
+    candidates: list[tuple[float, int, int]] = []
+    name_words, _ = _name_words(areas.names)
+    for k, group in enumerate(groups):
+        if not weak[k] or not len(group):
+            continue
+        own = set(_words_of(names[k]))
+        title_fit = float(np.mean([bool(own & set(_words_of(titles[int(r)]))) for r in group]))
+        if title_fit >= WEAK_TITLE_FIT:
+            continue
+        mean = week.scores[group][:, broad].mean(axis=0)
+        best = int(np.argmax(mean))
+        area = broad[best]
+        if week.in_top[group, area].mean() < BROAD_FIT:
+            continue
+        central = _most_central(group, week.unit_week)
+        words = week.words
+        marking = _marking(name_words[area], central, words)
+        fit = float(np.mean([words.has_any(int(r), marking) for r in central]))
+        centroid = _unit(week.unit_week[group].mean(axis=0, keepdims=True))[0]
+        close = float(week.unit_areas[area] @ centroid)
+        if marking and fit >= MIN_AREA_FIT and close >= BROAD_COSINE:
+            candidates.append((-float(mean[best]), k, area))
+    for _, k, area in sorted(candidates):
+        name = areas.names[area]
+        if name.casefold() not in taken:
+            result[k] = name
+            taken.add(name.casefold())
+    return result
 
 
 def _by_field(

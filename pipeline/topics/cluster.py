@@ -19,7 +19,8 @@ closest areas are listed under (groups that take one field are shown as one them
 `_merge_alike`), else by its phrases; both are taken from the whole group, the papers the
 topics took included, while the name fits the papers shown (most use one of its phrases, each
 phrase is in one of them), so a topic taking a few of a theme's papers does not rename it
-(`_name_whole`); its key phrases are those its shown papers use. Weeks over
+(`_name_whole`); its key phrases are those its shown papers use. A phrase name its titles do
+not write then gives way to the broad area its papers lie towards (areas.name_broadly). Weeks over
 LINKAGE_SAMPLE papers are clustered on a sample chosen by hashing paper ids (stable when papers
 come and go); the rest join the nearest theme. Every group that coheres and has a name is a
 theme, however many there are: the digest shows the `max_themes` largest in full and lists the
@@ -36,7 +37,7 @@ from contextlib import AbstractContextManager
 import numpy as np
 
 from pipeline.models import Theme
-from pipeline.topics.areas import Areas, WeekScores, name_by_area
+from pipeline.topics.areas import Areas, WeekScores, name_broadly, name_by_area
 from pipeline.topics.labels import NAME_FIT, GroupName, describes, name_groups
 from pipeline.topics.phrases import name_parts, used_by
 
@@ -173,6 +174,16 @@ def find_themes(
             x, ids, docs, groups, names, areas, (week_vectors, week_texts, scored), bg,
             row_titles, seed=seed, min_theme_size=min_theme_size,
         )  # fmt: skip
+    if areas is not None and scored is not None and row_titles is not None:
+        # A phrase name few of its titles write gives way to the broad area it belongs to.
+        broadly = name_broadly(
+            groups, [n.name for n in names], [not n.area for n in names], row_titles, areas,
+            scored,
+        )  # fmt: skip
+        names = [
+            GroupName(area, name.terms, name.fit, area=True) if area else name
+            for name, area in zip(names, broadly, strict=True)
+        ]
     themes = _themes(x, ids, groups, names, docs)
     themes.sort(key=lambda t: (-len(t.paper_ids), t.theme_id))
     themed = {pid for t in themes for pid in t.paper_ids}
