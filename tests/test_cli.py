@@ -308,6 +308,27 @@ def _rss(*items: tuple[str, str]) -> bytes:
     ).encode()
 
 
+#: A Wednesday paper, one published Sunday 20:00 UTC (Monday 05:00 in Tokyo), a Tuesday one.
+_EDGE_OF_WEEK = (
+    ("Alpha wednesday paper", "Wed, 11 Jun 2025 10:00:00 +0000"),
+    ("Bravo sunday evening paper", "Sun, 15 Jun 2025 20:00:00 +0000"),
+    ("Charlie tuesday paper", "Tue, 17 Jun 2025 10:00:00 +0000"),
+)
+
+
+def _tokyo_config(tmp_path: Path, url: str, **sections: object) -> str:
+    """A config whose reader is in Tokyo, reading the RSS feed at `url`."""
+    return str(
+        write_config(
+            tmp_path,
+            paths={"digests_dir": "out"},
+            digest={"timezone": "Asia/Tokyo"},
+            sources=[{"name": "journal", "kind": "rss", "url": url}],
+            **sections,
+        )
+    )
+
+
 def test_a_week_is_the_readers_week_so_a_sunday_evening_utc_paper_is_mailed_in_tokyo(
     tmp_path: Path, server: FeedServer
 ) -> None:
@@ -315,24 +336,14 @@ def test_a_week_is_the_readers_week_so_a_sunday_evening_utc_paper_is_mailed_in_t
     # (Monday 05:00 in Tokyo) was dated by its UTC day into 2025-W24, whose digest had been
     # built and mailed at Monday 07:00 Tokyo before the paper was ingested; 2025-W25's left it
     # out, so no e-mail ever listed it.
-    wednesday = ("Alpha wednesday paper", "Wed, 11 Jun 2025 10:00:00 +0000")
-    sunday_evening = ("Bravo sunday evening paper", "Sun, 15 Jun 2025 20:00:00 +0000")
-    tuesday = ("Charlie tuesday paper", "Tue, 17 Jun 2025 10:00:00 +0000")
+    wednesday, sunday_evening, tuesday = _EDGE_OF_WEEK
     url = server.route(
         "/feed.xml",
         Reply(body=_rss(wednesday)),
         Reply(body=_rss(wednesday, sunday_evening, tuesday)),
     )
     with smtp_server("none") as (inbox, port, _):
-        config = str(
-            write_config(
-                tmp_path,
-                paths={"digests_dir": "out"},
-                digest={"timezone": "Asia/Tokyo"},
-                sources=[{"name": "journal", "kind": "rss", "url": url}],
-                email=mail_to_loopback(port),
-            )
-        )
+        config = _tokyo_config(tmp_path, url, email=mail_to_loopback(port))
         # Monday 02:00 Tokyo: the ingest sees the Wednesday paper; 07:00: 2025-W24 is mailed.
         assert _invoke("--config", config, "ingest")[0] == 0
         assert _invoke("--config", config, "build", "--week", "2025-W24")[0] == 0
@@ -355,20 +366,8 @@ def test_explain_names_the_readers_week_of_a_sunday_evening_utc_paper(
 ) -> None:
     # explain and mark scored a paper in the week of its UTC day, so for a reader in Tokyo they
     # named 2025-W24 for a paper that 2025-W25's digest lists.
-    papers = [
-        ("Alpha wednesday paper", "Wed, 11 Jun 2025 10:00:00 +0000"),
-        ("Bravo sunday evening paper", "Sun, 15 Jun 2025 20:00:00 +0000"),
-        ("Charlie tuesday paper", "Tue, 17 Jun 2025 10:00:00 +0000"),
-    ]
-    url = server.route("/feed.xml", Reply(body=_rss(*papers)))
-    config = str(
-        write_config(
-            tmp_path,
-            paths={"digests_dir": "out"},
-            digest={"timezone": "Asia/Tokyo"},
-            sources=[{"name": "journal", "kind": "rss", "url": url}],
-        )
-    )
+    url = server.route("/feed.xml", Reply(body=_rss(*_EDGE_OF_WEEK)))
+    config = _tokyo_config(tmp_path, url)
     assert _invoke("--config", config, "ingest")[0] == 0
     code, out, err = _invoke("--config", config, "explain", "Bravo sunday evening paper")
     assert code == 0, err
