@@ -372,3 +372,52 @@ def test_explain_names_the_readers_week_of_a_sunday_evening_utc_paper(
     code, out, err = _invoke("--config", config, "explain", "Bravo sunday evening paper")
     assert code == 0, err
     assert "2025-W25" in out and "2025-W24" not in out
+
+
+def test_a_paper_dated_without_a_time_is_in_its_days_week_for_a_reader_in_los_angeles(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    # A feed's dc:date "2025-06-16" (a Monday) was read as midnight UTC, Sunday 17:00 in Los
+    # Angeles: 2025-W24's digest, dated 9-15 June, listed it and 2025-W25's did not.
+    items = "".join(
+        f"<item><title>{title}</title><link>https://example.org/{title.split()[0]}</link>"
+        f"<description>What {title} finds about graph learning.</description>"
+        f"<dc:date>{day}</dc:date></item>"
+        for title, day in (
+            ("Monday dated paper on graph learning", "2025-06-16"),
+            ("Sunday dated paper on graph learning", "2025-06-15"),
+        )
+    )
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        f"<channel><title>j</title><link>https://example.org</link>{items}</channel></rss>"
+    )
+    url = server.route("/feed.xml", Reply(body=feed.encode()))
+    config = str(
+        write_config(
+            tmp_path,
+            paths={"digests_dir": "out"},
+            digest={"timezone": "America/Los_Angeles"},
+            sources=[{"name": "journal", "kind": "rss", "url": url}],
+        )
+    )
+    assert _invoke("--config", config, "ingest")[0] == 0
+    for week in ("2025-W24", "2025-W25"):
+        assert _invoke("--config", config, "build", "--week", week)[0] == 0
+    listed = {
+        week: [
+            paper["title"]
+            for section in json.loads((tmp_path / "out" / f"{week}.json").read_text("utf-8"))[
+                "sections"
+            ]
+            for paper in section["papers"]
+        ]
+        for week in ("2025-W24", "2025-W25")
+    }
+    assert listed == {
+        "2025-W24": ["Sunday dated paper on graph learning"],
+        "2025-W25": ["Monday dated paper on graph learning"],
+    }
+    code, out, err = _invoke("--config", config, "explain", "Monday dated paper on graph learning")
+    assert code == 0, err
+    assert "2025-W25" in out and "2025-W24" not in out

@@ -227,6 +227,36 @@ def test_list_papers_between_dates_a_paper_by_the_readers_day(store: Store) -> N
     )
 
 
+def test_a_date_written_without_a_time_is_that_day_for_every_reader(store: Store) -> None:
+    # A file's "published": "2025-06-16" (or an RSS dc:date) is stored as midnight UTC: in Los
+    # Angeles that was Sunday 17:00, so a Monday paper joined the week before, whose digest's
+    # dates end on the Sunday. A real time of day is still the reader's.
+    store.upsert_papers(
+        [
+            make_paper("monday", announced=None, published=datetime(2025, 6, 16, tzinfo=UTC)),
+            make_paper("sunday", announced=None, published=datetime(2025, 6, 15, tzinfo=UTC)),
+            make_paper("evening", announced=None, published=datetime(2025, 6, 16, 3, tzinfo=UTC)),
+        ],
+        "rss",
+        NOW,
+        merge=update_paper,
+    )
+    w24, w25 = (date(2025, 6, 9), date(2025, 6, 15)), (date(2025, 6, 16), date(2025, 6, 22))
+    for zone in ("America/Los_Angeles", "Asia/Tokyo", "Pacific/Kiritimati", "UTC"):
+        ids = [p.paper_id for p in store.list_papers_between(*w25, timezone=zone)]
+        assert "monday" in ids and "sunday" not in ids, zone
+    assert [
+        p.paper_id for p in store.list_papers_between(*w24, timezone="America/Los_Angeles")
+    ] == [
+        "evening",
+        "sunday",
+    ]
+    assert store.get_date_range(timezone="America/Los_Angeles") == (
+        date(2025, 6, 15),
+        date(2025, 6, 16),
+    )
+
+
 def test_get_date_range_empty_is_none(store: Store) -> None:
     assert store.get_date_range() is None
     assert store.list_papers_between(date(2000, 1, 1), date(2100, 1, 1)) == []

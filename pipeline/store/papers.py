@@ -12,7 +12,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -167,18 +167,30 @@ class Papers(Database):
 def effective_day(paper: Paper, zone: tzinfo = UTC) -> date:
     """The day that decides a paper's week for a reader in `zone`: its announcement date as the
     source gives it (the date of a listing: an arXiv mailing, a Hugging Face daily page), else
-    the day in `zone` it was published, else the day in `zone` it was first stored.
+    the day in `zone` it was published, else the day in `zone` it was first stored. A
+    publication date written without a time of day (a file's "2025-06-16", an RSS dc:date) is
+    stored as midnight UTC, and is that day for every reader.
 
     In UTC this is the stored effective_date. Elsewhere a paper published Sunday 20:00 UTC is a
     Monday paper in Tokyo: dated by the UTC day it joined the week whose digest was mailed
-    before it appeared, and the next week's digest left it out, so no e-mail listed it.
+    before it appeared, and the next week's digest left it out, so no e-mail listed it. A
+    Monday dated "2025-06-16" was Sunday 17:00 in Los Angeles: the week before's digest, under
+    dates that end the day before it, listed it.
     """
     if paper.announced is not None:
         return paper.announced
+    if paper.published is not None and _is_date_only(paper.published):
+        return paper.published.astimezone(UTC).date()
     moment = paper.published or paper.first_seen
     if moment is None:
         raise ValueError(f"paper {paper.paper_id} has no date: not stored yet")
     return moment.astimezone(zone).date()
+
+
+def _is_date_only(moment: datetime) -> bool:
+    """Whether a publication moment is a date the source wrote without a time: sources store
+    one as midnight UTC (a feed's or a file's date alone, arXiv OAI's `created`)."""
+    return moment.astimezone(UTC).time() == time(0)
 
 
 def _shift(day: date, days: int) -> date:
