@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import FakeEmbedder, make_paper, write_config
+from httpserver import FeedServer, Reply
 
 from pipeline import run, tune
 from pipeline.cli import cli
@@ -734,3 +735,61 @@ def test_compare_lists_only_the_sections_that_change_size() -> None:
         f"  {'theme: Machine learning security and privacy':{width}}    1 →    0",
         "1 other section keeps its size",
     ]
+
+
+def test_compare_with_a_config_in_another_timezone_names_the_papers_that_join_or_leave_the_week(
+    tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Round 10: a config whose [digest] timezone differs holds other papers in the week. For
+    # 2025-W24 in Los Angeles against Tokyo, `topics --compare` said "0 papers change section"
+    # above "graphs 3 → 1" (the two Sunday-evening-UTC papers left unnamed), and for 2025-W25
+    # it listed them as "other → graphs", from a section of a week that never held them.
+    items = (
+        ("Alpha midweek paper on graph learning", "Wed, 11 Jun 2025 10:00:00 +0000"),
+        ("Bravo sunday evening paper on graph learning", "Sun, 15 Jun 2025 20:00:00 +0000"),
+        ("Charlie sunday late paper on graph learning", "Sun, 15 Jun 2025 22:00:00 +0000"),
+        ("Delta tuesday paper on graph learning", "Tue, 17 Jun 2025 10:00:00 +0000"),
+    )
+    body = "".join(
+        f"<item><title>{title}</title><link>https://example.org/{title.split()[0]}</link>"
+        f"<description>{title} about graph learning.</description><pubDate>{when}</pubDate>"
+        "</item>"
+        for title, when in items
+    )
+    feed = (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>j</title>{body}</channel></rss>'
+    )
+    url = server.route("/feed.xml", Reply(body=feed.encode()))
+    configs = {}
+    for name, zone in (("la.toml", "America/Los_Angeles"), ("tokyo.toml", "Asia/Tokyo")):
+        configs[name] = write_config(
+            tmp_path,
+            filename=name,
+            digest={"timezone": zone},
+            sources=[{"name": "journal", "kind": "rss", "url": url}],
+            topics=[
+                {
+                    "slug": "graphs",
+                    "name": "Graph learning",
+                    "description": "Graph learning: neural networks on graphs.",
+                    "keywords": ["graph learning"],
+                    "min_similarity": 0.0,
+                }
+            ],
+        )
+    la, tokyo = (str(configs["la.toml"]), str(configs["tokyo.toml"]))
+    monkeypatch.setattr(run, "make_embedder", lambda settings: FakeEmbedder())
+    assert CliRunner().invoke(cli, ["--config", la, "ingest"]).exit_code == 0
+    out = {}
+    for week in ("2025-W24", "2025-W25"):
+        result = CliRunner().invoke(
+            cli, ["--config", la, "topics", "--week", week, "--compare", tokyo]
+        )
+        assert result.exit_code == 0, result.output
+        out[week] = result.stdout
+    assert "2025-W24: 2 papers change section" in out["2025-W24"]
+    assert "graphs → (outside the week)  Bravo sunday evening" in out["2025-W24"]
+    assert "graphs → (outside the week)  Charlie sunday late" in out["2025-W24"]
+    assert "(outside the week) → graphs  Bravo sunday evening" in out["2025-W25"]
+    assert "other → graphs" not in out["2025-W25"]
+    assert "[digest] timezone put that paper in another week" in out["2025-W25"]

@@ -178,6 +178,10 @@ class Comparison:
     renamed: dict[str, str] = dataclasses.field(default_factory=dict)  # theme section → new
 
 
+#: Where a paper is under a config whose week does not hold it (another [digest] timezone).
+OUTSIDE = "(outside the week)"
+
+
 def compare_configs(before: WeekScores, after: WeekScores) -> Comparison:
     """Every paper whose section (topic, discovered theme or other) changes, and section sizes.
 
@@ -186,19 +190,25 @@ def compare_configs(before: WeekScores, after: WeekScores) -> Comparison:
     counted as moved, so a theme that gains one paper and swaps its name's halves is not a move
     of all its papers (issue 17).
     """
-    titles = {p.paper_id: p.title for p in after.papers}
+    titles = {p.paper_id: p.title for p in (*before.papers, *after.papers)}
     renamed = _renamed_themes(before.sections, after.sections)
     same = {new: old for old, new in renamed.items()}
+    # A config with another [digest] timezone holds other papers in the week: each that joins
+    # or leaves it moves from or to OUTSIDE (it was counted "from other", or not at all).
     moved = [
-        (pid, titles[pid], before.sections.get(pid, "other"), section)
-        for pid, section in after.sections.items()
-        if before.sections.get(pid, "other") != same.get(section, section)
+        (pid, titles[pid], _section(before, pid), _section(after, pid))
+        for pid in dict.fromkeys([*before.sections, *after.sections])
+        if _section(before, pid) != same.get(_section(after, pid), _section(after, pid))
     ]
     old = Counter(before.sections.values())
     new = Counter(same.get(s, s) for s in after.sections.values())
     order = [t.slug for t in after.topics] + sorted(set(old) | set(new))
     sizes = {key: (old[key], new[key]) for key in dict.fromkeys(order)}
     return Comparison(after.week, sorted(moved), sizes, renamed)
+
+
+def _section(week: WeekScores, paper_id: str) -> str:
+    return week.sections.get(paper_id, OUTSIDE)
 
 
 def _renamed_themes(before: dict[str, str], after: dict[str, str]) -> dict[str, str]:
@@ -250,6 +260,10 @@ def describe_comparison(comparison: Comparison, other: str) -> str:
     verb = "changes" if len(comparison.moved) == 1 else "change"
     lines = [f"{comparison.week}: {n_moved} {verb} section under {other}"]
     lines += [f"  {pid}  {old} → {new}  {title[:60]}" for pid, title, old, new in comparison.moved]
+    if any(OUTSIDE in (old, new) for _, _, old, new in comparison.moved):
+        lines.append(
+            f"{OUTSIDE}: the two configs' [digest] timezone put that paper in another week"
+        )
     if comparison.renamed:
         lines.append("themes renamed (most of their papers stay):")
         lines += [
