@@ -421,3 +421,13 @@ def test_a_paper_dated_without_a_time_is_in_its_days_week_for_a_reader_in_los_an
     code, out, err = _invoke("--config", config, "explain", "Monday dated paper on graph learning")
     assert code == 0, err
     assert "2025-W25" in out and "2025-W24" not in out
+
+
+def test_a_one_paper_week_is_reported_as_one_paper(tmp_path: Path, server: FeedServer) -> None:
+    # Found from outside (round 10): "digest for 2025-W24 (1 papers)", "from 1 sources".
+    url = server.route("/feed.xml", Reply(body=_rss(_EDGE_OF_WEEK[0])))
+    config = _tokyo_config(tmp_path, url)
+    code, out, _ = _invoke("--config", config, "ingest")
+    assert code == 0 and "ingest: 1 new paper from 1 source\n" in out
+    code, out, _ = _invoke("--config", config, "build", "--week", "2025-W24")
+    assert code == 0 and "digest for 2025-W24 (1 paper): " in out

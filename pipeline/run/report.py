@@ -37,25 +37,25 @@ def describe_report(report: RunReport) -> str:
         else:
             lines.append(f"  {source.name}: FAILED: {source.error}")
     if report.command.ingests:
-        head = f"{report.n_new} new papers" if report.n_new else "no new papers"
-        head = f"{head} from {len(report.sources)} sources"
+        head = f"{_papers(report.n_new, 'new ')}" if report.n_new else "no new papers"
+        n = len(report.sources)
+        head = f"{head} from {n} source{'' if n == 1 else 's'}"
         if report.all_sources_failed:
             head = f"all {len(report.sources)} sources failed, no new papers"
         lines.insert(0, f"ingest: {head}")
     if report.n_embedded:  # "embedded 0 papers" after every build read as if nothing was done
-        noun = "paper" if report.n_embedded == 1 else "papers"
-        lines.append(f"embedded {report.n_embedded} new {noun}")
+        lines.append(f"embedded {_papers(report.n_embedded, 'new ')}")
     for missed in report.caught_up:  # weeks a `run` built first, missed while it was down
         if missed.digest_path:
             lines.append(
-                f"missed week {missed.week} ({missed.n_papers} papers): {missed.digest_path}"
+                f"missed week {missed.week} ({_papers(missed.n_papers)}): {missed.digest_path}"
             )
         if missed.emailed_to:
             lines.append(f"e-mailed {missed.week} to {', '.join(missed.emailed_to)}")
         lines += missed.not_done
     if report.digest_path:
         lines.append(
-            f"digest for {report.week} ({report.n_papers_in_digest} papers): {report.digest_path}"
+            f"digest for {report.week} ({_papers(report.n_papers_in_digest)}): {report.digest_path}"
         )
     extra = [p for p in report.output_paths if p != report.digest_path]
     if extra:
@@ -66,3 +66,8 @@ def describe_report(report: RunReport) -> str:
     if report.error:
         lines.append(f"error: {report.error}")
     return "\n".join(lines)
+
+
+def _papers(n: int, kind: str = "") -> str:
+    """ "1 paper", "3 new papers": a count a cron mail's reader reads as a sentence."""
+    return f"{n} {kind}paper" if n == 1 else f"{n} {kind}papers"
