@@ -431,3 +431,18 @@ def test_a_one_paper_week_is_reported_as_one_paper(tmp_path: Path, server: FeedS
     assert code == 0 and "ingest: 1 new paper from 1 source\n" in out
     code, out, _ = _invoke("--config", config, "build", "--week", "2025-W24")
     assert code == 0 and "digest for 2025-W24 (1 paper): " in out
+
+
+def test_explain_finds_a_paper_by_the_link_it_is_stored_under(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    # Found from outside (round 10): a paper with no arXiv id is stored as url:<its link>;
+    # `explain <its link>`, what a reader copies from the digest, said "no stored paper".
+    url = server.route("/feed.xml", Reply(body=_rss(*_EDGE_OF_WEEK)))
+    config = _tokyo_config(tmp_path, url)
+    assert _invoke("--config", config, "ingest")[0] == 0
+    code, out, err = _invoke("--config", config, "explain", "https://example.org/Bravo/")
+    assert code == 0, err
+    assert "url:https://example.org/Bravo" in out
+    code, _, err = _invoke("--config", config, "explain", "https://example.org/Nobody")
+    assert code == 2 and "no stored paper" in err

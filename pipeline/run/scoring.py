@@ -16,7 +16,7 @@ import numpy as np
 from pipeline.config import Settings
 from pipeline.embed import Embedder, content_hash
 from pipeline.embed.cache import ensure_text_vectors
-from pipeline.ingest import ids
+from pipeline.ingest import clean, ids
 from pipeline.models import Assignment, Paper, Theme, Topic, Week
 from pipeline.run import boundaries as boundaries_mod
 from pipeline.store import Store
@@ -229,11 +229,19 @@ def stored_paper_id(store: Store, reference: str) -> str | None:
 
 
 def stored_paper_ids(store: Store, reference: str) -> list[str]:
-    """Every stored paper a reference names: the one of an arXiv id or link, else all those
-    with that title (two papers may share one: a reference must then name the id)."""
-    paper_id = paper_ref_id(reference)
-    if store.get_paper(paper_id) is not None:
-        return [paper_id]
+    """Every stored paper a reference names: the one of an arXiv id or link, a DOI or a link
+    (the ids a paper without an arXiv id is stored under: doi:…, url:…), else all those with
+    that title (two papers may share one: a reference must then name the id)."""
+    text = reference.strip()
+    doi, url = clean.clean_doi(text), ids.normalize_url(text)
+    candidates = [
+        paper_ref_id(reference),
+        f"doi:{doi.lower()}" if doi else "",
+        f"url:{url}" if url else "",
+    ]
+    for paper_id in filter(None, candidates):
+        if store.get_paper(paper_id) is not None:
+            return [paper_id]
     title_key = ids.matchable_title(reference)
     return store.list_paper_ids_by_title_key(title_key) if title_key else []
 

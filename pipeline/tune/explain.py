@@ -37,8 +37,8 @@ from pipeline.tune.topics import (
 
 def find_paper(store: Store, reference: str) -> Paper:
     """The stored paper a reference names: arxiv:ID, ID with version, abs or pdf link, an id,
-    or the paper's title as the digest shows it. UsageError (exit 2, as an unknown --topic) when
-    it names no stored paper or several."""
+    the DOI or link of a paper without an arXiv id, or the paper's title as the digest shows
+    it. UsageError (exit 2, as an unknown --topic) when it names no stored paper or several."""
     found = scoring.stored_paper_ids(store, reference)
     if len(found) > 1:
         raise UsageError(
