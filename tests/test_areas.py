@@ -315,3 +315,35 @@ def test_a_phrase_name_its_titles_do_not_write_gives_way_to_its_broad_area() -> 
     assert _broadly(vocabulary, week, TEXTS[:8] + unwritten + TEXTS[16:], names, titles) == [None]
     # Another theme named so keeps the name.
     assert _broadly(vocabulary, week, texts, ["Storage systems"], titles) == [None]
+
+
+def test_a_theme_that_is_a_whole_field_of_the_week_takes_the_fields_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Round 10: in a week of 807 June 2025 papers the largest themes were 144 computer-vision
+    # papers named "3D scene understanding" and 130 LLM papers named "Reasoning and
+    # reinforcement learning", which readers called poor: a theme that large is a field of the
+    # week, named by the broad area its papers lie towards, even one of whole-field words.
+    world, week = _world()
+    names = ("Speech recognition", "Machine learning", *world.names[2:])
+    vocabulary = Areas(names, world.vectors, broad=frozenset({"Machine learning"}))
+    titles = [f"Paper {k} on devices" for k in range(len(TEXTS))]
+    scores = areas.WeekScores(week, vocabulary, list(TEXTS))
+    group = [np.arange(8, 16)]
+
+    def named(current: str, *, weak: bool) -> list[str | None]:
+        return areas.name_broadly(group, [current], [weak], titles, vocabulary, scores)
+
+    # 8 papers are no field of the week, and a small theme never takes "Machine learning"...
+    assert named("Overhead and read", weak=True) == [None]
+    assert named("Disk caching", weak=False) == [None]
+    monkeypatch.setattr(areas, "LARGE_THEME_PAPERS", 8)
+    # ...but a theme that large does, whether its name is a phrase or an area's,
+    assert named("Overhead and read", weak=True) == ["Machine learning"]
+    assert named("Disk caching", weak=False) == ["Machine learning"]
+    # unless its titles write its name, or it has a broad area's name already.
+    written = titles[:8] + ["Disk caching at scale"] * 5 + titles[13:]
+    assert areas.name_broadly(group, ["Disk caching"], [False], written, vocabulary, scores) == [
+        None
+    ]
+    assert named("Machine learning", weak=False) == [None]

@@ -94,6 +94,14 @@ WEAK_TITLE_FIT = 0.5
 #: "Causal inference" (benchmarks/README.md, tenth round).
 BROAD_FIT = 0.6
 BROAD_COSINE = 0.5
+#: A theme of at least this many papers and this share of the week's themed papers is a whole
+#: field of the week ("3D scene understanding" over 144 computer-vision papers, "Reasoning and
+#: reinforcement learning" over 130 LLM papers: readers called both poor): whatever its name,
+#: when under WEAK_TITLE_FIT of its titles write it, the broad area its papers score best on
+#: names it ("Computer vision", "Large language models"), if it scores MIN_AREA_SCORE and lies
+#: within MIN_AREA_COSINE of their centroid (`name_broadly`).
+LARGE_THEME_PAPERS = 20
+LARGE_THEME_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -237,39 +245,50 @@ def name_broadly(
     AREA_TOP best), lies within BROAD_COSINE of their centroid, and MIN_AREA_FIT of its most
     central papers write a word of the area's name that marks the theme (`_marking`). A broad
     area made only of the words of whole fields of AI ("Machine learning", "Large language
-    models") names nothing here. The themes whose area scores best choose first; two themes
-    never share a name."""
+    models") names nothing here. A theme of LARGE_THEME_PAPERS and LARGE_THEME_SHARE of the
+    themed papers is a field of the week: whatever its name (but a broad area's or a field's),
+    when under WEAK_TITLE_FIT of its titles write it, the broad area its papers score best on
+    names it, whole-field ones included, if it scores MIN_AREA_SCORE on average and lies within
+    MIN_AREA_COSINE of their centroid ("Computer vision" over 144 papers on 3D scenes, video and
+    VLMs). The themes whose area scores best choose first; two themes never share a name."""
     # "Machine learning", "Deep learning", "Large language models": whole fields of AI, which
-    # name no theme in particular (their words are all _BROAD_WORDS).
-    broad = [
-        a
-        for a, name in enumerate(areas.names)
-        if name in areas.broad and not set(_words_of(name)) <= _BROAD_WORDS
-    ]
+    # name no small theme in particular (their words are all _BROAD_WORDS).
+    every = [a for a, name in enumerate(areas.names) if name in areas.broad]
+    broad = [a for a in every if not set(_words_of(areas.names[a])) <= _BROAD_WORDS]
     result: list[str | None] = [None] * len(groups)
-    if not broad:
+    if not every:
         return result
     taken = {name.casefold() for name in names if name}
+    known = {n.casefold() for n in areas.broad} | {f.casefold() for f in areas.fields.values()}
+    large = max(LARGE_THEME_PAPERS, LARGE_THEME_SHARE * sum(len(g) for g in groups))
     candidates: list[tuple[float, int, int]] = []
     name_words, _ = _name_words(areas.names)
     for k, group in enumerate(groups):
-        if not weak[k] or not len(group):
+        big = len(group) >= large and names[k].casefold() not in known
+        if not (weak[k] or big) or not len(group):
             continue
         own = set(_words_of(names[k]))
         title_fit = float(np.mean([bool(own & set(_words_of(titles[int(r)]))) for r in group]))
         if title_fit >= WEAK_TITLE_FIT:
             continue
-        mean = week.scores[group][:, broad].mean(axis=0)
+        pool = every if big else broad
+        if not pool:
+            continue
+        mean = week.scores[group][:, pool].mean(axis=0)
         best = int(np.argmax(mean))
-        area = broad[best]
+        area = pool[best]
+        centroid = _unit(week.unit_week[group].mean(axis=0, keepdims=True))[0]
+        close = float(week.unit_areas[area] @ centroid)
+        if big:  # a whole field of the week: its papers seldom write its name
+            if mean[best] >= MIN_AREA_SCORE and close >= MIN_AREA_COSINE:
+                candidates.append((-float(mean[best]), k, area))
+            continue
         if week.in_top[group, area].mean() < BROAD_FIT:
             continue
         central = _most_central(group, week.unit_week)
         words = week.words
         marking = _marking(name_words[area], central, words)
         fit = float(np.mean([words.has_any(int(r), marking) for r in central]))
-        centroid = _unit(week.unit_week[group].mean(axis=0, keepdims=True))[0]
-        close = float(week.unit_areas[area] @ centroid)
         if marking and fit >= MIN_AREA_FIT and close >= BROAD_COSINE:
             candidates.append((-float(mean[best]), k, area))
     for _, k, area in sorted(candidates):
