@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from smtpserver import free_port, scripted_server, smtp_server
 
 from pipeline import run
 from pipeline.cli import cli
+from pipeline.config import load_settings
 
 DATA = Path(__file__).parent / "data"
 
@@ -446,3 +448,87 @@ def test_explain_finds_a_paper_by_the_link_it_is_stored_under(
     assert "url:https://example.org/Bravo" in out
     code, _, err = _invoke("--config", config, "explain", "https://example.org/Nobody")
     assert code == 2 and "no stored paper" in err
+
+
+#: The edge of the week, and a paper published Monday 03:00 UTC (Sunday 20:00 in Los Angeles).
+_AROUND_MIDNIGHT = (
+    *_EDGE_OF_WEEK,
+    ("Delta monday early utc paper", "Mon, 16 Jun 2025 03:00:00 +0000"),
+)
+
+
+def _as_the_previous_version_left_it(database: Path) -> None:
+    """The store as the version before week boundaries left it (schema 4): it built and mailed
+    UTC weeks and recorded no boundary."""
+    conn = sqlite3.connect(database)
+    conn.execute("DROP TABLE IF EXISTS week_boundaries")
+    conn.execute("PRAGMA user_version = 4")
+    conn.commit()
+    conn.close()
+
+
+def _mail_two_weeks(
+    tmp_path: Path, url: str, zones: tuple[str, str], *, upgrade: bool
+) -> dict[str, list[str]]:
+    """Build and e-mail 2025-W24 with [digest] timezone = zones[0], then 2025-W25 with zones[1]
+    (`upgrade`: the first by the previous version); the titles each e-mail listed."""
+    with smtp_server("none") as (inbox, port, _):
+        for week, zone in zip(("2025-W24", "2025-W25"), zones, strict=True):
+            config = _zone_config(tmp_path, url, zone, email=mail_to_loopback(port))
+            if week == "2025-W24":
+                assert _invoke("--config", config, "ingest")[0] == 0
+            assert _invoke("--config", config, "build", "--week", week)[0] == 0
+            if upgrade and week == "2025-W24":
+                _as_the_previous_version_left_it(tmp_path / "data" / "pipeline.sqlite3")
+        mailed = {m["Subject"][-8:]: m.get_body(("plain",)).get_content() for m in inbox.messages}
+    return {week: [t for t, _ in _AROUND_MIDNIGHT if t in body] for week, body in mailed.items()}
+
+
+def _zone_config(tmp_path: Path, url: str, zone: str, **sections: object) -> str:
+    return str(
+        write_config(
+            tmp_path,
+            paths={"digests_dir": "out"},
+            digest={"timezone": zone},
+            sources=[{"name": "journal", "kind": "rss", "url": url}],
+            **sections,
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("zones", "upgrade", "in_w24"),
+    [
+        # Upgrading from UTC weeks: in Tokyo the Sunday-evening-UTC paper, mailed in 2025-W24,
+        # was mailed again in 2025-W25; in Los Angeles the Monday-03:00-UTC paper (Sunday
+        # evening there) was in neither e-mail.
+        (("UTC", "Asia/Tokyo"), True, ("Alpha", "Bravo")),
+        (("UTC", "America/Los_Angeles"), True, ("Alpha", "Bravo")),
+        # Changing [digest] timezone between two weeks does the same.
+        (("Asia/Tokyo", "America/Los_Angeles"), False, ("Alpha",)),
+        (("America/Los_Angeles", "Asia/Tokyo"), False, ("Alpha", "Bravo", "Delta")),
+    ],
+)
+def test_every_paper_is_mailed_once_across_an_upgrade_or_a_change_of_timezone(
+    tmp_path: Path,
+    server: FeedServer,
+    zones: tuple[str, str],
+    upgrade: bool,
+    in_w24: tuple[str, ...],
+) -> None:
+    url = server.route("/feed.xml", Reply(body=_rss(*_AROUND_MIDNIGHT)))
+    mailed = _mail_two_weeks(tmp_path, url, zones, upgrade=upgrade)
+    titles = [title for title, _ in _AROUND_MIDNIGHT]
+    assert mailed["2025-W24"] == [t for t in titles if t.split()[0] in in_w24]
+    assert mailed["2025-W25"] == [t for t in titles if t.split()[0] not in in_w24]
+    # explain names the week whose e-mail listed the paper (it crashed on a paper the week
+    # it named did not hold).
+    config = _zone_config(tmp_path, url, zones[1])
+    for title in titles:
+        code, out, err = _invoke("--config", config, "explain", title)
+        week = "2025-W24" if title.split()[0] in in_w24 else "2025-W25"
+        assert code == 0, err
+        assert f"\n{week}: in section" in out, (title, out)
+    # Later weeks are the new zone's: the boundary after 2025-W25 is drawn there.
+    with run.open_store(load_settings(Path(config))) as store:
+        assert store.list_week_boundaries(["2025-W26"]) == {"2025-W26": zones[1]}

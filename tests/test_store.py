@@ -257,6 +257,85 @@ def test_a_date_written_without_a_time_is_that_day_for_every_reader(store: Store
     )
 
 
+def test_list_papers_between_starts_the_week_in_the_zone_its_first_monday_was_drawn_in(
+    store: Store,
+) -> None:
+    # A week whose Monday was drawn in UTC (the week before was built so) and whose end is the
+    # reader's in Tokyo: Sunday 20:00 UTC stays in the week before; Sunday 20:00 UTC a week
+    # later is Monday in Tokyo, the week after.
+    store.upsert_papers(
+        [
+            make_paper("before", announced=None, published=datetime(2025, 6, 15, 20, tzinfo=UTC)),
+            make_paper("first", announced=None, published=datetime(2025, 6, 16, 3, tzinfo=UTC)),
+            make_paper("last", announced=None, published=datetime(2025, 6, 22, 14, tzinfo=UTC)),
+            make_paper("after", announced=None, published=datetime(2025, 6, 22, 20, tzinfo=UTC)),
+        ],
+        "rss",
+        NOW,
+        merge=update_paper,
+    )
+    w25 = (date(2025, 6, 16), date(2025, 6, 22))
+    between = lambda **zones: [p.paper_id for p in store.list_papers_between(*w25, **zones)]  # noqa: E731
+    assert between(timezone="Asia/Tokyo") == ["before", "first", "last"]
+    assert between(timezone="Asia/Tokyo", start_timezone="UTC") == ["first", "last"]
+    assert between(timezone="UTC", start_timezone="Asia/Tokyo") == [
+        "after",
+        "before",
+        "first",
+        "last",
+    ]
+    assert between(timezone="UTC", start_timezone="UTC") == ["after", "first", "last"]
+
+
+def test_save_week_boundaries_keeps_the_zone_a_boundary_was_first_drawn_in(store: Store) -> None:
+    store.save_week_boundaries({"2025-W24": "UTC", "2025-W25": "UTC"})
+    store.save_week_boundaries({"2025-W25": "Asia/Tokyo", "2025-W26": "Asia/Tokyo"})
+    assert store.list_week_boundaries(["2025-W24", "2025-W25", "2025-W26", "2025-W27"]) == {
+        "2025-W24": "UTC",
+        "2025-W25": "UTC",
+        "2025-W26": "Asia/Tokyo",
+    }
+    assert store.list_week_boundaries([]) == {}
+
+
+def test_open_records_the_weeks_an_earlier_version_built_as_utc_weeks(tmp_path: Path) -> None:
+    # The previous version (schema 4) dated papers by their UTC day: each week it built (its
+    # sections saved, its digest mailed, a run that wrote it) starts and ends at midnight UTC.
+    from pipeline.store import MIGRATIONS
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    for migration in MIGRATIONS[:4]:
+        migration(conn)
+    conn.execute(
+        "INSERT INTO week_sections (week, key, kind, label, terms, n_papers, created)"
+        " VALUES ('2025-W24', 'graphs', 'topic', 'Graphs', '[]', 3, '2025-06-16T07:00:00+00:00')"
+    )
+    conn.execute("INSERT INTO deliveries VALUES ('2024-W52', '2024-12-30T07:00:00+00:00', '[]')")
+    conn.execute(
+        "INSERT INTO runs (command, started, status, report) VALUES ('run', "
+        '\'2025-01-06T07:00:00+00:00\', \'ok\', \'{"week": "2025-W01", "digest_path": "d"}\')'
+    )
+    conn.execute(
+        "INSERT INTO runs (command, started, status, report) VALUES ('build', "
+        "'2025-03-03T07:00:00+00:00', 'ok', '{\"week\": \"2025-W09\", \"digest_path\": null}')"
+    )
+    conn.execute("PRAGMA user_version = 4")
+    conn.commit()
+    conn.close()
+    with Store.open(path) as store:
+        recorded = store.list_week_boundaries(
+            ["2024-W52", "2025-W01", "2025-W02", "2025-W09", "2025-W24", "2025-W25", "2025-W26"]
+        )
+    assert recorded == {
+        "2024-W52": "UTC",
+        "2025-W01": "UTC",
+        "2025-W02": "UTC",
+        "2025-W24": "UTC",
+        "2025-W25": "UTC",
+    }
+
+
 def test_get_date_range_empty_is_none(store: Store) -> None:
     assert store.get_date_range() is None
     assert store.list_papers_between(date(2000, 1, 1), date(2100, 1, 1)) == []
@@ -509,7 +588,7 @@ def test_open_migrates_a_version_1_database(tmp_path: Path) -> None:
             store.list_source_days(datetime(2025, 1, 1).date(), datetime(2026, 1, 1).date()) == []
         )
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     conn.close()
 
 

@@ -3,11 +3,12 @@
 ingest: for each source: fetch bytes → parse → normalise → dedupe → store (one transaction);
         a failing source is recorded and reported, never stops the others;
         then embed the papers this run touched that have no vector yet (once ever per content).
-build:  pick the week (`weeks`) → `load_week` (papers + vectors, embedding what is missing) →
+build:  pick the week (`weeks`) → `load_week` (papers + vectors, embedding what is missing;
+        a boundary an earlier digest drew stays in the zone it was drawn in) →
         assign topics and cluster the rest (`scoring`) → `topics.continuity` (saved as the
         week's sections) → build the digest → `digest.outputs`, the only writer of digests/,
-        writes Markdown, HTML, JSON, chart, index and feed → e-mail it when
-        email.send_after_build.
+        writes Markdown, HTML, JSON, chart, index and feed → record the week's boundaries →
+        e-mail it when email.send_after_build.
 send:   e-mail an already built week (`outputs.send_digest`).
 """
 
@@ -42,7 +43,7 @@ from pipeline.run import backfill, ingest
 from pipeline.run.coverage import describe_week_coverage, make_client, refresh_week_signals
 from pipeline.run.report import describe_report, report_dict
 from pipeline.run.scoring import area_vectors, assign_papers, find_week_themes, prototype_items
-from pipeline.run.week import choose_week, load_week
+from pipeline.run.week import choose_week, load_week, paper_week, record_week_boundaries
 from pipeline.run.weeks import earlier_weeks
 from pipeline.store import Store
 from pipeline.topics import continuity
@@ -60,6 +61,7 @@ __all__ = [
     "load_week",
     "make_embedder",
     "open_store",
+    "paper_week",
     "report_dict",
     "run_all",
     "run_build",
@@ -227,6 +229,8 @@ def run_build(
     built = _decide(settings, store, embedder, loaded, now=now, refresh_problems=problems)
     earlier = _topic_history(store, report.week, settings.outputs.chart_weeks)
     written = outputs.write_digest(settings, built, now=now, earlier=earlier)
+    # The next week starts where this digest ended, whatever [digest] timezone says by then.
+    record_week_boundaries(store, report.week, settings.digest.timezone)
     report.digest_path = str(written.markdown)
     report.output_paths = [str(p) for p in written.paths]
     report.n_papers_in_digest = len(loaded.papers)

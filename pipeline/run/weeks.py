@@ -1,13 +1,23 @@
-"""Which ISO week a build means: pure, given the newest stored day, the clock and a timezone."""
+"""Which ISO week a build means, and which time zones draw its boundaries: pure, given the
+newest stored day, the clock, a timezone and the boundaries recorded by earlier digests."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pipeline.digest.build import iso_week, week_bounds
 
-__all__ = ["earlier_weeks", "iso_week", "resolve_week", "week_bounds"]
+__all__ = [
+    "boundary_zones",
+    "earlier_weeks",
+    "iso_week",
+    "next_week",
+    "resolve_week",
+    "week_bounds",
+    "week_of_day",
+]
 
 
 def resolve_week(choice: str, *, latest_day: date | None, now: datetime, timezone: str) -> str:
@@ -29,3 +39,37 @@ def earlier_weeks(week: str, n: int) -> list[str]:
     """The `n` ISO weeks before `week`, oldest first."""
     monday, _ = week_bounds(week)
     return [iso_week(monday - timedelta(weeks=k)) for k in range(n, 0, -1)]
+
+
+def next_week(week: str) -> str:
+    """The ISO week after `week`."""
+    monday, _ = week_bounds(week)
+    return iso_week(monday + timedelta(weeks=1))
+
+
+def boundary_zones(week: str, recorded: Mapping[str, str], timezone: str) -> tuple[str, str]:
+    """The time zones in which `week` starts (its Monday 00:00) and ends (the next Monday's).
+
+    A boundary is drawn in the zone the first digest on either side of it drew it in
+    (`recorded`: week → the zone of the boundary that starts it), else in `timezone`
+    ([digest] timezone). So after a change of timezone, or an upgrade from UTC weeks, the week
+    after the last one built starts where that digest ended: none of its papers is listed
+    again, and none it left to the next week is lost.
+    """
+    return recorded.get(week, timezone), recorded.get(next_week(week), timezone)
+
+
+def week_of_day(day_in: Callable[[str], date], recorded: Mapping[str, str], timezone: str) -> str:
+    """The week whose boundaries (`boundary_zones`) hold a paper whose day in a zone is
+    `day_in(zone)`. `recorded` needs the week of its day in `timezone` and the week after.
+
+    Zones are at most a day or two apart, so a paper moves at most to a neighbouring week.
+    """
+    week = iso_week(day_in(timezone))
+    first, last = boundary_zones(week, recorded, timezone)
+    monday, sunday = week_bounds(week)
+    if day_in(first) < monday:
+        return iso_week(monday - timedelta(weeks=1))
+    if day_in(last) > sunday:
+        return next_week(week)
+    return week

@@ -106,16 +106,23 @@ class Papers(Database):
         )
         return [row["paper_id"] for row in rows]
 
-    def list_papers_between(self, start: date, end: date, *, timezone: str = "UTC") -> list[Paper]:
+    def list_papers_between(
+        self, start: date, end: date, *, timezone: str = "UTC", start_timezone: str | None = None
+    ) -> list[Paper]:
         """Papers whose day (`effective_day` for a reader in `timezone`) lies in [start, end],
-        ordered by paper_id."""
-        if timezone == "UTC":
+        ordered by paper_id. With `start_timezone`, `start` is a day in that zone instead: the
+        papers on or after it there and on or before `end` in `timezone` (a week whose first
+        Monday was drawn in another zone)."""
+        start_timezone = start_timezone or timezone
+        if timezone == start_timezone == "UTC":
             return self._list_stored_between(start, end)
         # The stored effective_date is the UTC day; a local day is at most one day from it
         # (offsets run from -12 to +14 hours), so read one more day on each side and decide.
-        zone = ZoneInfo(timezone)
+        first, last = ZoneInfo(start_timezone), ZoneInfo(timezone)
         papers = self._list_stored_between(_shift(start, -1), _shift(end, 1))
-        return [p for p in papers if start <= effective_day(p, zone) <= end]
+        return [
+            p for p in papers if effective_day(p, first) >= start and effective_day(p, last) <= end
+        ]
 
     def _list_stored_between(self, start: date, end: date) -> list[Paper]:
         """Papers whose stored effective_date (the UTC day) lies in [start, end]."""

@@ -1,4 +1,5 @@
-"""Runs, source health and days, HTTP validators, week sections, e-mails sent, key/value state."""
+"""Runs, source health and days, HTTP validators, week sections and boundaries, e-mails sent,
+key/value state."""
 
 from __future__ import annotations
 
@@ -277,6 +278,25 @@ class Runs(Database):
             (week, n_weeks),
         )
         return self.list_week_sections([row["week"] for row in reversed(rows)])
+
+    def list_week_boundaries(self, weeks: Sequence[str]) -> dict[str, str]:
+        """The recorded time zone of the boundary that starts each of `weeks` (where recorded)."""
+        if not weeks:
+            return {}
+        marks = ",".join("?" * len(weeks))
+        rows = self._select(
+            f"SELECT week, timezone FROM week_boundaries WHERE week IN ({marks})", list(weeks)
+        )
+        return {row["week"]: row["timezone"] for row in rows}
+
+    def save_week_boundaries(self, boundaries: Mapping[str, str]) -> None:
+        """Record the time zone of the boundary that starts each week, where none is recorded
+        yet: the first digest to draw a boundary fixes it."""
+        with self._write("save week boundaries") as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO week_boundaries (week, timezone) VALUES (?, ?)",
+                list(boundaries.items()),
+            )
 
     def get_meta(self, key: str) -> str | None:
         """The value stored under `key`, or None."""

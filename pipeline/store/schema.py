@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from datetime import date, timedelta
 
 _SCHEMA_V1 = (
     # Datetimes are ISO 8601 UTC text, dates ISO dates, tuples JSON arrays, Signals a JSON object.
@@ -94,11 +95,42 @@ def _migration_4(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_5(conn: sqlite3.Connection) -> None:
+    """The time zone each week boundary (the Monday 00:00 that starts `week`) was drawn in, fixed
+    by the first digest that used it, so a later [digest] timezone moves no paper across a
+    boundary a digest already drew: it would be mailed twice, or never.
+
+    Weeks built before this (their sections saved, their digest mailed, or a run that wrote
+    one) were built with UTC weeks: both boundaries of each are recorded as UTC.
+    """
+    conn.execute("CREATE TABLE week_boundaries (week TEXT PRIMARY KEY, timezone TEXT NOT NULL)")
+    built = conn.execute(
+        "SELECT week FROM week_sections UNION SELECT week FROM deliveries"
+        " UNION SELECT json_extract(report, '$.week') FROM runs"
+        " WHERE command IN ('build', 'run') AND json_valid(report)"
+        " AND json_extract(report, '$.digest_path') IS NOT NULL"
+    ).fetchall()
+    weeks = {w for (week,) in built if week for w in (week, _next_week(week))}
+    conn.executemany(
+        "INSERT INTO week_boundaries (week, timezone) VALUES (?, 'UTC')",
+        [(w,) for w in sorted(weeks)],
+    )
+
+
+def _next_week(week: str) -> str:
+    """'2025-W52' → '2026-W01' (the store's own arithmetic: it imports no stage)."""
+    year, number = week.split("-W")
+    following = date.fromisocalendar(int(year), int(number), 1) + timedelta(weeks=1)
+    iso_year, iso_number, _ = following.isocalendar()
+    return f"{iso_year}-W{iso_number:02d}"
+
+
 # Append new migrations; never edit one that has shipped. user_version = len(applied).
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_1,
     _migration_2,
     _migration_3,
     _migration_4,
+    _migration_5,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from pipeline import run
 from pipeline.config import Settings, add_topic_paper, load_settings, week_problem
 from pipeline.digest import build as digest
 from pipeline.embed import Embedder, content_hash
@@ -55,10 +56,17 @@ def find_paper(store: Store, reference: str) -> Paper:
     return paper
 
 
-def paper_week(paper: Paper, timezone: str = "UTC") -> str:
+def paper_week(store: Store, paper: Paper, timezone: str = "UTC") -> str:
     """The ISO week whose digest lists a paper for a reader in `timezone` ([digest] timezone):
     the week of its day there (`store.effective_day`: announcement, else publication, else
-    first seen), as `digest build` decides it."""
+    first seen), unless an earlier digest drew that week's boundary in another zone, as
+    `digest build` decides it (`run.paper_week`)."""
+    if _in_no_digest(paper, timezone):
+        return _naive_week(paper, timezone)
+    return run.paper_week(store, paper, timezone)
+
+
+def _naive_week(paper: Paper, timezone: str) -> str:
     return digest.iso_week(_paper_day(paper, timezone))
 
 
@@ -72,7 +80,7 @@ def _paper_day(paper: Paper, timezone: str) -> date:
 def _in_no_digest(paper: Paper, timezone: str) -> str | None:
     """Why no digest covers the paper's week (a feed's 9999-12-31: no week can be built or
     scored for it), or None."""
-    if week_problem(paper_week(paper, timezone)) is None:
+    if week_problem(_naive_week(paper, timezone)) is None:
         return None
     day = _paper_day(paper, timezone).isoformat()
     return f"{paper.paper_id} is dated {day}: no digest covers that week"
@@ -84,8 +92,12 @@ def explain_paper(settings: Settings, store: Store, embedder: Embedder, referenc
     problem = _in_no_digest(paper, settings.digest.timezone)
     if problem:
         raise ParseError(problem)
-    week = score_week(settings, store, embedder, week=paper_week(paper, settings.digest.timezone))
-    row = next(i for i, p in enumerate(week.papers) if p.paper_id == paper.paper_id)
+    chosen = paper_week(store, paper, settings.digest.timezone)
+    week = score_week(settings, store, embedder, week=chosen)
+    rows = [i for i, p in enumerate(week.papers) if p.paper_id == paper.paper_id]
+    if not rows:  # paper_week and load_week draw the same boundaries: a bug if reached
+        raise RuntimeError(f"{paper.paper_id} is dated in {chosen}, but not among its papers")
+    row = rows[0]
     result = week.assignments[row]
     pulls = _example_pulls(settings, store, embedder, paper, week.topics)
     lines = [
@@ -251,7 +263,7 @@ def mark_paper(
         except OSError as e:
             raise ConfigError(f"cannot write config file {path}: {e.strerror or e}") from e
         new_settings = load_settings(temporary).model_copy(update={"config_path": path})
-        week = paper_week(paper, settings.digest.timezone)
+        week = paper_week(store, paper, settings.digest.timezone)
         comparison, unscored = None, _in_no_digest(paper, settings.digest.timezone)
         if unscored is None:
             before = score_week(settings, store, embedder, week=week)
