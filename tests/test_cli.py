@@ -532,3 +532,28 @@ def test_every_paper_is_mailed_once_across_an_upgrade_or_a_change_of_timezone(
     # Later weeks are the new zone's: the boundary after 2025-W25 is drawn there.
     with run.open_store(load_settings(Path(config))) as store:
         assert store.list_week_boundaries(["2025-W26"]) == {"2025-W26": zones[1]}
+
+
+def test_check_config_warns_of_a_build_line_that_fires_before_the_readers_week_ends(
+    tmp_path: Path,
+) -> None:
+    # Found from outside (round 10): with [schedule] timezone left at UTC and the reader in Los
+    # Angeles, the Monday 07:00 build fired on Sunday evening there and made every digest a
+    # week late; nothing said so.
+    west = write_config(
+        tmp_path, paths={"digests_dir": "out"}, digest={"timezone": "America/Los_Angeles"}
+    )
+    code, _, err = _invoke("--config", str(west), "check-config")
+    assert code == 0
+    assert "warning: schedule.build_cron: fires Mon 07:00 UTC, which is Sun 23:00" in err
+    assert 'set [schedule] timezone = "America/Los_Angeles"' in err
+    for fixed in (
+        {
+            "digest": {"timezone": "America/Los_Angeles"},
+            "schedule": {"timezone": "America/Los_Angeles"},
+        },
+        {"digest": {"timezone": "Asia/Tokyo"}},
+    ):
+        config = write_config(tmp_path, paths={"digests_dir": "out"}, **fixed)
+        code, _, err = _invoke("--config", str(config), "check-config")
+        assert code == 0 and "schedule.build_cron" not in err

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipeline.service.crontab import make_trigger, next_fire, previous_fire
+from pipeline.service.crontab import early_build, make_trigger, next_fire, previous_fire
 
 
 def test_previous_and_next_fire_of_a_weekday_line() -> None:
@@ -85,3 +85,21 @@ def test_previous_fire_of_a_seconds_line_across_a_dst_fall_back() -> None:
 def test_make_trigger_rejects_bad_lines(line: str) -> None:
     with pytest.raises(ValueError):
         make_trigger(line, "UTC")
+
+
+def test_a_utc_monday_build_comes_before_the_week_ends_in_los_angeles() -> None:
+    # Round 10 (found from outside): [schedule] timezone left at UTC with [digest] timezone
+    # "America/Los_Angeles" fires the Monday 07:00 build on Sunday 23:00 (winter) there, so
+    # each "last-complete" build made the digest of the week before.
+    now = datetime(2025, 12, 1, tzinfo=UTC)
+    early = early_build("0 7 * * mon", "UTC", "America/Los_Angeles", now)
+    assert early is not None
+    here, there = early
+    assert (here.strftime("%a %H:%M"), there.strftime("%a %H:%M")) == ("Mon 07:00", "Sun 23:00")
+    # East of UTC, or read in the digest's own zone, the week has ended when it fires.
+    assert early_build("0 7 * * mon", "UTC", "Asia/Tokyo", now) is None
+    assert early_build("0 7 * * mon", "America/Los_Angeles", "America/Los_Angeles", now) is None
+    # In summer (UTC-7) Monday 07:00 UTC is Monday 00:00 there: on time; the next winter's is not.
+    summer = datetime(2025, 6, 1, tzinfo=UTC)
+    found = early_build("0 7 * * mon", "UTC", "America/Los_Angeles", summer)
+    assert found is not None and found[0].month == 11

@@ -14,13 +14,17 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from pipeline.errors import ConfigError, PipelineError, UsageError, redact
 from pipeline.models import Command
+
+if TYPE_CHECKING:
+    from pipeline.config import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -279,6 +283,7 @@ def check_config(ctx: click.Context) -> None:
         path = ctx.obj["config_path"]
         settings = load_settings(path)
         problems, warnings = audit(settings)
+        warnings += _schedule_warnings(settings)
         for warning in warnings:
             click.echo(f"warning: {warning}", err=True)
         if problems:
@@ -288,6 +293,26 @@ def check_config(ctx: click.Context) -> None:
         f"{settings.config_path}: ok · {len(settings.enabled_sources)} sources enabled · "
         f"{len(settings.topics)} topics · model {settings.embed.model}"
     )
+
+
+def _schedule_warnings(settings: Settings) -> list[str]:
+    """A build line that fires before the week ends in [digest] timezone (`crontab.early_build`):
+    each "last-complete" build then makes the digest of the week before."""
+    from pipeline.service.crontab import early_build
+
+    schedule, zone = settings.schedule, settings.digest.timezone
+    if settings.digest.week != "last-complete" or schedule.timezone == zone:
+        return []
+    early = early_build(schedule.build_cron, schedule.timezone, zone, datetime.now(UTC))
+    if early is None:
+        return []
+    here, there = early
+    return [
+        f"schedule.build_cron: fires {here:%a %H:%M} {schedule.timezone}, which is"
+        f" {there:%a %H:%M} in [digest] timezone {zone}, before the week has ended there:"
+        " each build makes the digest of the week before, a week late; set [schedule]"
+        f' timezone = "{zone}"'
+    ]
 
 
 @cli.command()

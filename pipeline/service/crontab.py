@@ -71,3 +71,32 @@ def _fire_after(trigger: Any, fire: datetime) -> datetime | None:
         if following is None or following.astimezone(UTC) > fire.astimezone(UTC):
             return following
     return None
+
+
+def early_build(
+    expression: str, schedule_timezone: str, digest_timezone: str, now: datetime
+) -> tuple[datetime, datetime] | None:
+    """The first of the next LATE_CHECK_FIRES fires of a build line (read in
+    `schedule_timezone`) that comes before the week has ended in `digest_timezone`: the
+    moment there and in `digest_timezone`, else None.
+
+    A build of "last-complete" builds the week before its moment in `[digest] timezone`. A
+    line for Monday 07:00 UTC fires on Sunday 23:00 in Los Angeles, before that week ends
+    there, so it builds the week before and every digest goes out a week late."""
+    from zoneinfo import ZoneInfo
+
+    trigger = make_trigger(expression, schedule_timezone)
+    fire = next_fire(trigger, now)
+    for _ in range(LATE_CHECK_FIRES):
+        if fire is None:
+            return None
+        here = fire.astimezone(ZoneInfo(schedule_timezone))
+        there = fire.astimezone(ZoneInfo(digest_timezone))
+        if there.isocalendar()[:2] < here.isocalendar()[:2]:
+            return here, there
+        fire = next_fire(trigger, fire)
+    return None
+
+
+#: Fires `early_build` looks at: two months of a daily line, a year of a weekly one.
+LATE_CHECK_FIRES = 60
