@@ -37,25 +37,26 @@ def describe_report(report: RunReport) -> str:
         else:
             lines.append(f"  {source.name}: FAILED: {source.error}")
     if report.command.ingests:
-        head = f"{_papers(report.n_new, 'new ')}" if report.n_new else "no new papers"
-        n = len(report.sources)
-        head = f"{head} from {n} source{'' if n == 1 else 's'}"
+        head = count(report.n_new, "new paper") if report.n_new else "no new papers"
+        head = f"{head} from {count(len(report.sources), 'source')}"
         if report.all_sources_failed:
             head = f"all {len(report.sources)} sources failed, no new papers"
         lines.insert(0, f"ingest: {head}")
     if report.n_embedded:  # "embedded 0 papers" after every build read as if nothing was done
-        lines.append(f"embedded {_papers(report.n_embedded, 'new ')}")
+        lines.append(f"embedded {count(report.n_embedded, 'new paper')}")
     for missed in report.caught_up:  # weeks a `run` built first, missed while it was down
         if missed.digest_path:
             lines.append(
-                f"missed week {missed.week} ({_papers(missed.n_papers)}): {missed.digest_path}"
+                f"missed week {missed.week} ({count(missed.n_papers, 'paper')}):"
+                f" {missed.digest_path}"
             )
         if missed.emailed_to:
             lines.append(f"e-mailed {missed.week} to {', '.join(missed.emailed_to)}")
         lines += missed.not_done
     if report.digest_path:
         lines.append(
-            f"digest for {report.week} ({_papers(report.n_papers_in_digest)}): {report.digest_path}"
+            f"digest for {report.week} ({count(report.n_papers_in_digest, 'paper')}):"
+            f" {report.digest_path}"
         )
     extra = [p for p in report.output_paths if p != report.digest_path]
     if extra:
@@ -68,6 +69,6 @@ def describe_report(report: RunReport) -> str:
     return "\n".join(lines)
 
 
-def _papers(n: int, kind: str = "") -> str:
-    """ "1 paper", "3 new papers": a count a cron mail's reader reads as a sentence."""
-    return f"{n} {kind}paper" if n == 1 else f"{n} {kind}papers"
+def count(n: int, noun: str) -> str:
+    """A count a reader reads as a sentence: "1 paper", "3 new papers" (`noun` singular)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

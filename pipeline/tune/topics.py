@@ -16,6 +16,7 @@ from pipeline.config import Settings
 from pipeline.embed import Embedder
 from pipeline.models import Paper, Topic
 from pipeline.run import scoring
+from pipeline.run.report import count
 from pipeline.store import Store
 from pipeline.topics import assign, calibrate, labels
 
@@ -125,7 +126,7 @@ NOT_LEARNT = (
 
 def describe_topics(week: WeekScores, *, n_near: int = 3, n_keywords: int = 5) -> str:
     """Per topic: count, the papers just inside and just outside its boundary, keywords to add."""
-    lines = [f"{week.week}: {_papers(len(week.papers))}"]
+    lines = [f"{week.week}: {count(len(week.papers), 'paper')}"]
     texts = [p.text for p in week.papers]
     for col, topic in enumerate(week.topics):
         column = week.margin[:, col]
@@ -135,7 +136,7 @@ def describe_topics(week: WeekScores, *, n_near: int = 3, n_keywords: int = 5) -
         # Its section holds the papers it is the primary topic of; a paper inside its boundary
         # may lead with another topic (then this one is "also relevant").
         lines.append(
-            f"\n{topic.slug} ({topic.name}): {_papers(len(members))} in its section,"
+            f"\n{topic.slug} ({topic.name}): {count(len(members), 'paper')} in its section,"
             f" {len(inside)} inside its boundary; {boundary}"
         )
         outside = sorted((i for i in range(len(column)) if column[i] < 0), key=lambda i: -column[i])
@@ -244,19 +245,15 @@ def _why_renamed(comparison: Comparison, old: str, new: str) -> str:
     when nothing explains it)."""
     gave = Counter(after for _, _, before, after in comparison.moved if before == old)
     took = Counter(before for _, _, before, after in comparison.moved if after == new)
-    reasons = [f"{_papers(n)} to {section}" for section, n in sorted(gave.items())]
-    reasons += [f"{_papers(n)} from {section}" for section, n in sorted(took.items())]
+    reasons = [f"{count(n, 'paper')} to {section}" for section, n in sorted(gave.items())]
+    reasons += [f"{count(n, 'paper')} from {section}" for section, n in sorted(took.items())]
     return ", ".join(reasons) or "the same papers: only the name changed"
-
-
-def _papers(n: int) -> str:
-    return f"{n} paper" if n == 1 else f"{n} papers"
 
 
 def describe_comparison(comparison: Comparison, other: str) -> str:
     """The comparison as lines: moved papers, renamed themes, each section's size before →
     after."""
-    n_moved = _papers(len(comparison.moved))
+    n_moved = count(len(comparison.moved), "paper")
     verb = "changes" if len(comparison.moved) == 1 else "change"
     lines = [f"{comparison.week}: {n_moved} {verb} section under {other}"]
     lines += [f"  {pid}  {old} → {new}  {title[:60]}" for pid, title, old, new in comparison.moved]
