@@ -158,10 +158,7 @@ def find_themes(
         by_area = name_by_area(
             named_by, week_vectors, areas, texts=week_texts, shown=shown, week=scored
         )
-        names = [
-            GroupName(area, name.terms or (area,), name.fit, area=True) if area else name
-            for name, area in zip(names, by_area, strict=True)
-        ]
+        names = _by_areas(names, by_area)
         groups, names = _merge_alike(groups, names)
     # A group no phrase names fairly is not shown under a made-up name: its papers join the
     # nearest named theme when close to it, else "Other" (issue 17).
@@ -180,14 +177,23 @@ def find_themes(
             groups, [n.name for n in names], [not n.area for n in names], row_titles, areas,
             scored,
         )  # fmt: skip
-        names = [
-            GroupName(area, name.terms, name.fit, area=True) if area else name
-            for name, area in zip(names, broadly, strict=True)
-        ]
+        names = _by_areas(names, broadly)
     themes = _themes(x, ids, groups, names, docs)
     themes.sort(key=lambda t: (-len(t.paper_ids), t.theme_id))
     themed = {pid for t in themes for pid in t.paper_ids}
     return themes, [pid for pid in ids if pid not in themed]
+
+
+def _by_areas(names: Sequence[GroupName], areas: Sequence[str | None]) -> list[GroupName]:
+    """Each group's name, the area's where one names it (`areas`, row for row)."""
+    return [
+        _area_name(area, name) if area else name for name, area in zip(names, areas, strict=True)
+    ]
+
+
+def _area_name(area: str, phrases: GroupName) -> GroupName:
+    """A group named by a research area or field, keeping its phrases as key phrases."""
+    return GroupName(area, phrases.terms or (area,), phrases.fit, area=True)
 
 
 def _gather_rest(
@@ -244,7 +250,7 @@ def _gather_rest(
             continue
         where[area.casefold()] = len(merged)
         merged.append(np.sort(loose[k]))
-        kept.append(GroupName(area, phrase.terms or (area,), phrase.fit, area=True))
+        kept.append(_area_name(area, phrase))
     return merged, kept
 
 
