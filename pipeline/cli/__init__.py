@@ -166,8 +166,6 @@ def _empty_week_hint(ctx: click.Context, settings: Any, store: Any, week: str, c
     """What to run when `week` holds no stored paper: the newest week that holds some (a
     replay of old files, or a first run on a Monday, builds an empty "last-complete" week), or
     an ingest when the store is empty; "" when `week` is that newest week already."""
-    from datetime import UTC, datetime
-
     from pipeline import run
 
     config = ctx.obj["config_path"]

@@ -144,7 +144,7 @@ def _weeks_to_build(
     exists and (with send_after_build) was e-mailed."""
     files = {p.stem for p in run.digest_files(settings.paths.digests_dir)}
     outcomes = store.list_week_outcomes()
-    sent = {w for w in {*outcomes, *files} if store.get_delivery(w) is not None}
+    sent = store.list_delivered_weeks()
     week = run.choose_week(settings.digest.week, store, now=now, timezone=settings.digest.timezone)
     mailed = settings.email.send_after_build
     # A week without papers is built but writes no digest (issue 13): its build has run. A

@@ -87,6 +87,10 @@ class Runs(Database):
         rows = self._select("SELECT sent_at FROM deliveries WHERE week = ?", (week,))
         return _parse_datetime(rows[0]["sent_at"]) if rows else None
 
+    def list_delivered_weeks(self) -> set[str]:
+        """Every week whose digest was e-mailed."""
+        return {row["week"] for row in self._select("SELECT week FROM deliveries")}
+
     def save_delivery(self, week: str, now: datetime, recipients: Sequence[str]) -> None:
         """Record that the digest of `week` was e-mailed to `recipients` at `now`."""
         with self._write("record e-mail") as conn:
