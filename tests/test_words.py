@@ -106,3 +106,15 @@ def test_singular_folds_latin_plurals() -> None:
     ]
     assert singular("devices") == "device"
     assert [singular(w) for w in ("videos", "scenarios", "chaos")] == ["video", "scenario", "chaos"]
+
+
+def test_singular_keeps_the_e_of_che_and_ie_words() -> None:
+    # A held-out slice's theme was named "Store and cach": "caches" lost its "e" with "es".
+    words = ("caches", "niches", "avalanches", "headaches", "tranches")
+    assert [singular(w) for w in words] == ["cache", "niche", "avalanche", "headache", "tranche"]
+    assert [singular(w) for w in ("movies", "cookies", "heroes")] == ["movie", "cookie", "hero"]
+    assert [singular(w) for w in ("patches", "searches", "approaches")] == [
+        "patch",
+        "search",
+        "approach",
+    ]

@@ -189,6 +189,8 @@ def singular(word: str) -> str:
         return word
     if word in _IRREGULAR:
         return _IRREGULAR[word]
+    if word[:-1] in _CHE:  # "caches": not "cach"
+        return word[:-1]
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 4 and word.endswith(("ches", "shes", "xes", "sses", "iases")):
@@ -201,12 +203,36 @@ def singular(word: str) -> str:
 _KEEP_S = ("ss", "us", "is", "ics", "as", "ys")
 _KEEP_OS = frozenset(["chaos", "cosmos", "ethos", "kudos", "logos", "pathos", "ios", "macos"])
 _KEEP = frozenset(["series", "species"])
+#: Singulars ending in "che", whose plural "-ches" would otherwise lose the "e" with the "es".
+_CHE = frozenset(
+    [
+        "cache",
+        "niche",
+        "avalanche",
+        "headache",
+        "tranche",
+        "cliche",
+        "psyche",
+        "moustache",
+        "mustache",
+        "quiche",
+        "creche",
+        "microniche",
+    ]
+)
 _IRREGULAR = {
     "vertices": "vertex",
     "matrices": "matrix",
     "indices": "index",
     "simplices": "simplex",
     "appendices": "appendix",
+    "movies": "movie",
+    "cookies": "cookie",
+    "calories": "calorie",
+    "zombies": "zombie",
+    "selfies": "selfie",
+    "heroes": "hero",
+    "echoes": "echo",
     "corpora": "corpus",
 }
 
