@@ -28,10 +28,12 @@ class Inbox:
     """What the server received: parsed messages with their envelope recipients."""
 
     messages: list[EmailMessage] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)  # each message's bytes as received
     recipients: list[list[str]] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.raw.append(envelope.content)
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append(parsed)  # type: ignore[arg-type]
         self.recipients.append(list(envelope.rcpt_tos))
@@ -87,13 +89,14 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
 
 @contextmanager
 def smtp_server(
-    security: str = "none", *, folder: Path | None = None
+    security: str = "none", *, folder: Path | None = None, smtputf8: bool = True
 ) -> Iterator[tuple[Inbox, int, Path | None]]:
-    """Run a server; yields (inbox, port, CA file). 'starttls'/'ssl' require a login."""
+    """Run a server; yields (inbox, port, CA file). 'starttls'/'ssl' require a login;
+    `smtputf8` False: a server that does not offer SMTPUTF8 (RFC 6531)."""
     inbox = Inbox()
     port = free_port()
     cert = None
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
     if security != "none":
         assert folder is not None
         cert, key = make_certificate(folder)
