@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
 from pipeline.models import Digest, PaperEntry, Section
@@ -39,9 +40,9 @@ def _paper(entry: PaperEntry) -> Record:
         "title": paper.title,
         "authors": list(paper.authors),
         "categories": list(paper.categories),
-        "url": paper.url,
-        "pdf_url": paper.pdf_url,
-        "code_url": entry.code_url,
+        "url": _web_link(paper.url),
+        "pdf_url": _web_link(paper.pdf_url),
+        "code_url": _web_link(entry.code_url),
         "summary": entry.summary,
         "score": entry.score,
         "importance": entry.importance,
@@ -51,6 +52,18 @@ def _paper(entry: PaperEntry) -> Record:
         "published": paper.published.isoformat() if paper.published else None,
         "announced": paper.announced.isoformat() if paper.announced else None,
     }
+
+
+def _web_link(url: str | None) -> str | None:
+    """The link if it is http(s) with a host, else None: a script that makes a page of the
+    sidecar must not be handed a feed's javascript: or data: link (the .md and .html drop them)."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
 
 def _section(section: Section) -> Record:

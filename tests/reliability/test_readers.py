@@ -144,6 +144,18 @@ def test_json_sidecar_validates_against_its_schema_and_round_trips(built: dict) 
     assert max(len(p["authors"]) for p in papers) == 500
 
 
+def test_json_sidecar_gives_no_link_a_browser_would_run(built: dict) -> None:
+    links = [
+        (p["title"], key, p[key])
+        for p in _sidecar_papers(built["out"] / f"{W23}.json")
+        for key in ("url", "pdf_url", "code_url")
+        if p[key] is not None
+    ]
+    # A script turning the sidecar into a page must not be handed javascript: or data: links.
+    assert [link for link in links if not link[2].startswith(("http://", "https://"))] == []
+    assert ("URL with spaces and quotes", "url", "https://example.org/a b\"c'd<e>f") in links
+
+
 def _sidecar_papers(path: Path) -> list[dict[str, object]]:
     record = json.loads(path.read_text(encoding="utf-8"))
     return [p for s in record["sections"] for p in s["papers"]]
