@@ -51,6 +51,7 @@ def test_decode_tex_leaves_math_alone() -> None:
         ("mail@stries.de (Jonas Große Sundrup)", "Jonas Große Sundrup"),  # item 11
         ("\ufeffAurora RamÃ\xadrez", "Aurora Ramírez"),  # BOM and mojibake
         ("Hege Vårdal ( )", "Hege Vårdal"),  # the OJS Entomologisk Tidskrift feed
+        ("Eve Smith <eve@example.org>", "Eve Smith"),  # RFC 5322 name-addr; was "Eve Smith < >"
         ("Fran\\ccois Charpillet", "François Charpillet"),  # arXiv 0707.2506: accent glued on
         ("Jan \\v Zitek", "Jan Žitek"),
     ],

@@ -45,7 +45,8 @@ _TAG = re.compile(
 )
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z][a-z0-9]*);", re.IGNORECASE)
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-_EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]")  # OJS: "Hege Vårdal ( )", an empty affiliation
+# OJS: "Hege Vårdal ( )", an empty affiliation; "Name <mail@host>" once the address is removed
+_EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]|<\s*>")
 _EMAIL = re.compile(r"[^\s()<>]+@[^\s()<>]+")
 _AND = re.compile(r"\s+(?:and|&)\s+|\s*;\s*", re.IGNORECASE)
 _DOI_PREFIX = re.compile(

@@ -222,6 +222,7 @@ def test_markdown_keeps_its_structure_under_every_renderer(built: dict, renderer
         "blockquote": 0,
     }
     shown = " ".join("".join(page.text).split())
+    assert "Eve, Mallory" in shown  # "Eve <eve@evil.example>" is the author Eve, not "Eve < >"
     if renderer != "python-markdown":  # it shows CommonMark's \< \| \~ escapes as written
         for words in ("Stars *bold* _em_ | pipe | `code` [x](https", "<script>alert('x')</script>"):
             assert words in shown
