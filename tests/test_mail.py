@@ -108,3 +108,48 @@ def test_send_message_to_a_server_that_does_not_speak_smtp_quotes_what_it_said(
             send_message(_message(), server)  # type: ignore[arg-type]
     assert str(caught.value).startswith(f"SMTP server 127.0.0.1:{port} {message}")
     assert "\n" not in str(caught.value)
+
+
+def _to(*recipients: str) -> object:
+    return make_message(
+        subject="Digest", sender="digest@example.org", recipients=recipients, text="t", html="h"
+    )
+
+
+def test_send_message_to_a_non_ascii_address_needs_smtputf8_and_says_so() -> None:
+    # A server without SMTPUTF8 (RFC 6531) cannot take zoë@example.org; the error blamed the
+    # security setting: "SMTP server 127.0.0.1:N does not support none".
+    with smtp_server("none", smtputf8=False) as (inbox, port, _):
+        server = SmtpServer("127.0.0.1", port, security="none", timeout_s=5)
+        with pytest.raises(DeliveryError) as caught:
+            send_message(_to("ada@example.org", "zoë@example.org"), server)  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        f"SMTP server 127.0.0.1:{port} does not accept non-ASCII addresses (no SMTPUTF8),"
+        " which 'zoë@example.org' needs"
+    )
+    assert inbox.messages == []
+    with smtp_server("none") as (inbox, port, _):  # one that offers SMTPUTF8 takes it
+        send_message(_to("zoë@example.org"), SmtpServer("127.0.0.1", port, security="none"))  # type: ignore[arg-type]
+    assert inbox.recipients == [["zoë@example.org"]]
+
+
+@pytest.mark.parametrize(
+    ("security", "username", "message"),
+    [
+        ("starttls", None, "does not support STARTTLS"),
+        ("none", USER, "offers no login (AUTH): is a login needed there?"),
+    ],
+)
+def test_send_message_names_the_extension_a_server_lacks(
+    security: str, username: str | None, message: str
+) -> None:
+    # A server without AUTH was reported as not supporting the security setting ("does not
+    # support none"), whatever it lacked.
+    with smtp_server("none") as (inbox, port, _):
+        server = SmtpServer(
+            "127.0.0.1", port, security=security, username=username, password=PASSWORD
+        )
+        with pytest.raises(DeliveryError) as caught:
+            send_message(_to("ada@example.org"), server)  # type: ignore[arg-type]
+    assert str(caught.value) == f"SMTP server 127.0.0.1:{port} {message}"
+    assert inbox.messages == []

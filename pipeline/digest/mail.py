@@ -72,6 +72,7 @@ def send_message(message: EmailMessage, server: SmtpServer) -> None:
     context = ssl.create_default_context(cafile=str(server.ca_file) if server.ca_file else None)
     where = f"{server.host}:{server.port}"
     replies = _Replies()
+    step = "starttls"  # what SMTPNotSupportedError is about: the extension the step needs
     try:
         smtp: smtplib.SMTP
         if server.security == "ssl":
@@ -86,7 +87,9 @@ def send_message(message: EmailMessage, server: SmtpServer) -> None:
                 smtp.starttls(context=context)
                 smtp.ehlo()
             if server.username:
+                step = "login"
                 smtp.login(server.username, server.password or "")
+            step = "send"
             refused = smtp.send_message(message)
     except smtplib.SMTPConnectError as e:  # a greeting other than 220
         raise DeliveryError(
@@ -96,7 +99,7 @@ def send_message(message: EmailMessage, server: SmtpServer) -> None:
     except smtplib.SMTPAuthenticationError as e:
         raise DeliveryError(f"SMTP server {where} rejected the login (code {e.smtp_code})") from e
     except smtplib.SMTPNotSupportedError as e:
-        raise DeliveryError(f"SMTP server {where} does not support {server.security}") from e
+        raise DeliveryError(f"SMTP server {where} {_lacks(step, message)}") from e
     except smtplib.SMTPRecipientsRefused as e:
         raise DeliveryError(f"SMTP server {where} refused every recipient") from e
     except smtplib.SMTPResponseException as e:
@@ -122,6 +125,17 @@ def send_message(message: EmailMessage, server: SmtpServer) -> None:
     for address, (code, reason) in refused.items():
         logger.warning("SMTP server %s refused %s: %s %r", where, address, code, reason)
     logger.info("sent %r via %s", message["Subject"], where)
+
+
+def _lacks(step: str, message: EmailMessage) -> str:
+    """What the server lacks for `step`, said to the reader who must change something."""
+    if step == "login":
+        return "offers no login (AUTH): is a login needed there?"
+    if step == "send":  # smtplib needs SMTPUTF8 only for a non-ASCII address (RFC 6531)
+        addresses = [a.addr_spec for key in ("From", "To") for a in message[key].addresses]
+        named = ", ".join(repr(a) for a in addresses if not a.isascii())
+        return f"does not accept non-ASCII addresses (no SMTPUTF8), which {named} needs"
+    return "does not support STARTTLS"
 
 
 class _Replies:
