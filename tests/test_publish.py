@@ -94,6 +94,27 @@ def test_render_feed_escapes_titles_and_drops_control_characters() -> None:
     assert feed.entries[0].link.endswith("2025-W24.md")
 
 
+@pytest.mark.parametrize(
+    ("html", "link", "kind"),
+    [("2025-W24.html", "2025-W24.html", "text/html"), (None, "2025-W24.md", None)],
+)
+def test_render_feed_links_the_feed_and_each_entry_to_a_page_feed_readers_open(
+    html: str | None, link: str, kind: str | None
+) -> None:
+    # feedparser (and readers built on it) takes an alternate link only when its type is HTML or
+    # absent: the feed's index.md, typed text/markdown, gave feed.link 'urn:uuid:…'; with
+    # write_html = false an entry's .md was typed text/html, which it is not.
+    record = digest_record(_digest(), generated=NOW, files={**FILES, "html": html})
+    feed = feedparser.parse(
+        render_feed([record], title="T", base_url="", feed_key="k", updated=NOW)
+    )
+    assert feed.feed.link == "index.md"
+    assert feed.entries[0].link == link
+    raw = render_feed([record], title="T", base_url="", feed_key="k", updated=NOW).decode()
+    typed = f' type="{kind}"' if kind else ""
+    assert f'<link rel="alternate"{typed} href="{link}" />' in raw
+
+
 def test_render_feed_entry_ids_are_stable_across_rebuilds() -> None:
     record = digest_record(_digest(), generated=NOW, files=FILES)
     first = feedparser.parse(

@@ -186,7 +186,7 @@ def render_feed(
     author = ElementTree.SubElement(feed, f"{{{ATOM}}}author")
     _text(author, "name", title)
     _link(feed, f"{base_url}feed.xml", rel="self", kind="application/atom+xml")
-    _link(feed, f"{base_url}index.md", rel="alternate", kind="text/markdown")
+    _link(feed, f"{base_url}index.md", rel="alternate", kind=_page_type("index.md"))
     for record in sorted(records, key=lambda r: r["week"], reverse=True):
         entry = ElementTree.SubElement(feed, f"{{{ATOM}}}entry")
         _text(entry, "title", f"{record['title']} · {record['week']}")
@@ -194,7 +194,7 @@ def render_feed(
         _text(entry, "updated", str(record["generated"]))
         files = record.get("files") or {}
         page = files.get("html") or files.get("markdown") or f"{record['week']}.md"
-        _link(entry, f"{base_url}{page}", rel="alternate", kind="text/html")
+        _link(entry, f"{base_url}{page}", rel="alternate", kind=_page_type(page))
         summary = f"{record['n_papers']} papers, {record['start']} to {record['end']}"
         if record["sections"]:
             summary += f". Largest sections: {_top_sections(record)}."
@@ -209,5 +209,13 @@ def _text(parent: ElementTree.Element, tag: str, text: str) -> None:
     ElementTree.SubElement(parent, f"{{{ATOM}}}{tag}").text = _XML_ILLEGAL.sub("", text)
 
 
-def _link(parent: ElementTree.Element, href: str, *, rel: str, kind: str) -> None:
-    ElementTree.SubElement(parent, f"{{{ATOM}}}link", {"rel": rel, "type": kind, "href": href})
+def _page_type(name: str) -> str | None:
+    """text/html for an .html page; no type for Markdown. Readers built on feedparser take an
+    alternate link only when its type is HTML or absent: with type="text/markdown" the feed's
+    and a Markdown-only entry's link became their urn:uuid id, and "text/html" would be false."""
+    return "text/html" if name.endswith(".html") else None
+
+
+def _link(parent: ElementTree.Element, href: str, *, rel: str, kind: str | None) -> None:
+    attributes = {"rel": rel, "type": kind, "href": href} if kind else {"rel": rel, "href": href}
+    ElementTree.SubElement(parent, f"{{{ATOM}}}link", attributes)

@@ -166,6 +166,7 @@ def test_atom_feed_parses_clean_with_stable_ids_and_grows_by_one_entry(built: di
     for feed in (first, second, rebuilt):
         assert feed.bozo == 0 and feed.version == "atom10"
         assert feed.feed.title and feed.feed.id and feed.feed.updated and feed.feed.author
+        assert feed.feed.link == "index.md"  # not its urn:uuid id
         ids = [e.id for e in feed.entries]
         assert len(ids) == len(set(ids))
         for entry in feed.entries:
