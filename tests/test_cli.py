@@ -143,6 +143,20 @@ def test_check_config_summarises_the_shipped_configs() -> None:
         assert code == 0 and "ok" in out
 
 
+def test_check_config_counts_one_source_and_one_topic_in_the_singular(tmp_path: Path) -> None:
+    topic = {
+        "slug": "nas",
+        "name": "NAS",
+        "description": "Architecture search.",
+        "keywords": ["NAS"],
+    }
+    config = _config(tmp_path, file_source("one", tmp_path / "one.jsonl"), topics=[topic])
+    (tmp_path / "one.jsonl").write_text('{"title": "t"}\n', encoding="utf-8")
+    code, out, _ = _invoke("--config", str(config), "check-config")
+    # It said "1 sources enabled · 1 topics".
+    assert code == 0 and " ok · 1 source enabled · 1 topic · model " in out
+
+
 def test_build_of_an_empty_week_publishes_nothing_and_says_why(tmp_path: Path) -> None:
     config = _config(tmp_path)
     code, out, _ = _invoke("--config", str(config), "build", "--week", "2020-W10")

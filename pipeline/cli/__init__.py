@@ -276,6 +276,7 @@ def check_config(ctx: click.Context) -> None:
     Example: digest --config config.toml check-config
     """
     from pipeline.config import audit, load_settings
+    from pipeline.run.report import count
 
     with _exit_on_errors():
         path = ctx.obj["config_path"]
@@ -288,8 +289,8 @@ def check_config(ctx: click.Context) -> None:
             noun = "problem" if len(problems) == 1 else "problems"
             raise ConfigError(f"{path} has {len(problems)} {noun}:", problems=tuple(problems))
     click.echo(
-        f"{settings.config_path}: ok · {len(settings.enabled_sources)} sources enabled · "
-        f"{len(settings.topics)} topics · model {settings.embed.model}"
+        f"{settings.config_path}: ok · {count(len(settings.enabled_sources), 'source')} enabled · "
+        f"{count(len(settings.topics), 'topic')} · model {settings.embed.model}"
     )
 
 
