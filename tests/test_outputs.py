@@ -13,11 +13,12 @@ import feedparser
 import jsonschema
 import pytest
 from click.testing import CliRunner
-from conftest import make_paper, make_settings
+from conftest import make_paper, make_settings, write_config
 from htmlcheck import active_content
 from smtpserver import smtp_server
 
 from pipeline.cli import cli
+from pipeline.config import load_settings
 from pipeline.digest.outputs import (
     list_records,
     plan_files,
@@ -93,6 +94,24 @@ def test_write_digest_writes_every_output_valid(tmp_path: Path) -> None:
     assert feed.entries[0].link == "https://example.org/d/2025-W24.html"
     assert feed.entries[0].id != feed.entries[1].id
     assert "5 papers" in feed.entries[0].summary
+
+
+def test_feed_keeps_its_ids_when_digests_move_or_base_url_is_set(tmp_path: Path) -> None:
+    # The ids were seeded by base_url, else by the folder's absolute path: moving the install
+    # (or serving it and setting base_url) gave every past week a new id, and feed readers
+    # showed them all again as new entries.
+    (tmp_path / "a").mkdir()
+    settings = make_settings(tmp_path / "a")
+    write_digest(settings, _digest("2025-W23", 2, date(2025, 6, 2)), now=NOW)
+    before = feedparser.parse((settings.paths.digests_dir / "feed.xml").read_bytes())
+    (tmp_path / "a").rename(tmp_path / "b")
+    moved = load_settings(write_config(tmp_path / "b", outputs={"base_url": "https://x.org/d/"}))
+    write_digest(moved, _digest("2025-W24", 5, date(2025, 6, 9)), now=NOW)
+    after = feedparser.parse((moved.paths.digests_dir / "feed.xml").read_bytes())
+    assert after.feed.id == before.feed.id
+    assert [e.id for e in after.entries][1:] == [e.id for e in before.entries]
+    assert after.entries[0].id not in {e.id for e in before.entries}
+    assert after.entries[1].link == "https://x.org/d/2025-W23.html"
 
 
 def test_write_digest_html_has_no_active_content_from_feed_text(tmp_path: Path) -> None:

@@ -58,9 +58,27 @@ def write_digest(
     folder = settings.paths.digests_dir
     _sweep_temp_files(folder, now=time.time())
     stored, rebuilt = _read_sidecars(folder, digest.week)
-    files = plan_files(settings, digest, stored, now=now, earlier=earlier or {}, rebuilt=rebuilt)
+    files = plan_files(
+        settings,
+        digest,
+        stored,
+        now=now,
+        earlier=earlier or {},
+        rebuilt=rebuilt,
+        feed_id=_read_feed_id(folder / "feed.xml"),
+    )
     write_files(files)
     return Written(folder / f"{digest.week}.md", files)
+
+
+def _read_feed_id(path: Path) -> str | None:
+    """The id of the feed.xml a build replaces (never through a link), or None."""
+    if path.is_symlink() or not path.is_file():
+        return None
+    try:
+        return publish.feed_id(path.read_bytes())
+    except OSError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -99,6 +117,7 @@ def plan_files(
     now: datetime,
     earlier: Mapping[str, Mapping[str, int]],
     rebuilt: Rebuilt | None = None,
+    feed_id: str | None = None,
 ) -> dict[Path, bytes]:
     """Every file of one week's build and its bytes, in write order; writes nothing.
 
@@ -107,6 +126,7 @@ def plan_files(
     they give the index and feed their other weeks, and, only for weeks `earlier` lacks (built
     before the store kept week sections), the chart's counts. `rebuilt` is this week's sidecar
     when `stored` leaves it out (see write_digest); it is parsed only if its bytes differ.
+    `feed_id` is the id of the feed.xml already there, which the new feed keeps.
     """
     folder = settings.paths.digests_dir
     options = settings.outputs
@@ -154,7 +174,9 @@ def plan_files(
             previous = _parse_sidecar(rebuilt.path, rebuilt.data)
             if previous is not None and previous["week"] != digest.week:  # renamed by hand
                 listed = [*stored[: rebuilt.position], previous, *stored[rebuilt.position :]]
-                return plan_files(settings, digest, listed, now=now, earlier=earlier)
+                return plan_files(
+                    settings, digest, listed, now=now, earlier=earlier, feed_id=feed_id
+                )
     if previous is not None and _same_content(previous, record):
         # A rebuild of unchanged content keeps its time, so reruns leave every file byte-identical.
         record = {**record, "generated": previous["generated"]}
@@ -172,6 +194,7 @@ def plan_files(
             title=settings.digest.title,
             base_url=options.base_url,
             feed_key=options.base_url or str(folder),
+            keep_id=feed_id,
             updated=max(datetime.fromisoformat(str(r["generated"])) for r in everything),
         )
     return files

@@ -24,6 +24,7 @@ SCHEMA_VERSION = 1
 ATOM = "http://www.w3.org/2005/Atom"
 Record = dict[str, Any]
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_FEED_ID = re.compile(rb"<id>urn:uuid:([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})</id>")
 
 
 def load_schema() -> dict[str, Any]:
@@ -168,16 +169,30 @@ def _top_sections(record: Record, n: int = 3) -> str:
     return ", ".join(f"{s['title']} ({s['n_papers']})" for s in ranked[:n])
 
 
+def feed_id(feed: bytes) -> str | None:
+    """The urn:uuid id of a feed `render_feed` wrote (the one before its entries), or None."""
+    match = _FEED_ID.search(feed.split(b"<entry", 1)[0])
+    return match.group(1).decode("ascii") if match else None
+
+
 def render_feed(
-    records: Sequence[Record], *, title: str, base_url: str, feed_key: str, updated: datetime
+    records: Sequence[Record],
+    *,
+    title: str,
+    base_url: str,
+    feed_key: str,
+    updated: datetime,
+    keep_id: str | None = None,
 ) -> bytes:
     """An Atom feed with one entry per weekly digest, newest first.
 
     `base_url` is where digests/ is served ('' = links relative to the feed); `feed_key` is any
-    string that stays the same for this feed (it seeds the stable entry ids).
+    string that stays the same for this feed (it seeds the stable entry ids) unless `keep_id`,
+    the id of the feed this one replaces (`feed_id`), is given: then that id and its entries'
+    ids are kept, so a feed reader sees no week twice after digests/ moved or base_url changed.
     """
     ElementTree.register_namespace("", ATOM)
-    namespace = uuid.uuid5(uuid.NAMESPACE_URL, feed_key)
+    namespace = uuid.UUID(keep_id) if keep_id else uuid.uuid5(uuid.NAMESPACE_URL, feed_key)
     feed = ElementTree.Element(f"{{{ATOM}}}feed")
     _text(feed, "title", title)
     _text(feed, "id", namespace.urn)
