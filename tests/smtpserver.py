@@ -89,12 +89,17 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
 
 @contextmanager
 def smtp_server(
-    security: str = "none", *, folder: Path | None = None, smtputf8: bool = True
+    security: str = "none",
+    *,
+    folder: Path | None = None,
+    smtputf8: bool = True,
+    port: int | None = None,
 ) -> Iterator[tuple[Inbox, int, Path | None]]:
-    """Run a server; yields (inbox, port, CA file). 'starttls'/'ssl' require a login;
-    `smtputf8` False: a server that does not offer SMTPUTF8 (RFC 6531)."""
+    """Run a server (on `port`, else a free one); yields (inbox, port, CA file).
+    'starttls'/'ssl' require a login; `smtputf8` False: a server that does not offer
+    SMTPUTF8 (RFC 6531)."""
     inbox = Inbox()
-    port = free_port()
+    port = port or free_port()
     cert = None
     kwargs: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
     if security != "none":

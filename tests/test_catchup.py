@@ -78,6 +78,24 @@ def test_missed_weeks_are_those_since_the_last_done_oldest_first_and_capped() ->
     assert missed_weeks("2025-W24", {"2026-W01"}, limit=8) == ["2025-W24"]  # a later week: clock
 
 
+def test_missed_weeks_with_none_done_reach_back_to_the_first_week_built() -> None:
+    # A new install whose first digest (W22) was written but not e-mailed: with nothing done,
+    # catch-up looked at the current week alone, and W22 was never mailed.
+    assert missed_weeks("2025-W24", set(), limit=8, tried={"2025-W22"}) == [
+        "2025-W22",
+        "2025-W23",
+        "2025-W24",
+    ]
+    assert missed_weeks("2025-W24", set(), limit=2, tried={"2025-W20"}) == ["2025-W23", "2025-W24"]
+    assert missed_weeks("2025-W24", set(), limit=8, tried={"2025-W25"}) == ["2025-W24"]
+    done, tried = {"2025-W21"}, {"2025-W19", "2025-W21", "2025-W23"}
+    assert missed_weeks("2025-W24", done, limit=8, tried=tried) == [
+        "2025-W22",
+        "2025-W23",
+        "2025-W24",
+    ]
+
+
 # --- read from a real store, digests folder and crontab lines ---------------------------------
 
 

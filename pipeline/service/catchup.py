@@ -50,9 +50,12 @@ def plan_catch_up(
     return tuple(plan)
 
 
-def missed_weeks(week: str, done: Collection[str], *, limit: int) -> list[str]:
+def missed_weeks(
+    week: str, done: Collection[str], *, limit: int, tried: Collection[str] = ()
+) -> list[str]:
     """The weeks after the newest `done` one before `week`, through `week`, oldest first: at
-    most `limit` of them, and only `week` when none before it was ever done (a new install)."""
+    most `limit` of them. When none before it was ever done, those since the oldest `tried`
+    one (built, but its e-mail failed), else only `week` (a new install)."""
     monday, _ = week_bounds(week)
     weeks = [week]
     for n in range(1, limit):
@@ -60,7 +63,10 @@ def missed_weeks(week: str, done: Collection[str], *, limit: int) -> list[str]:
         if earlier in done:
             return weeks[::-1]
         weeks.append(earlier)
-    return weeks[::-1] if any(w < week for w in done) else [week]
+    if any(w < week for w in done):
+        return weeks[::-1]
+    oldest = min((w for w in tried if w < week), default=week)
+    return [w for w in weeks[::-1] if w >= oldest]
 
 
 def skipped_before(weeks: Sequence[str], done: Collection[str]) -> str | None:

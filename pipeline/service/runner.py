@@ -127,8 +127,8 @@ def plan_catch_up(
 
 
 def missed_before(settings: Settings, *, now: datetime) -> list[str]:
-    """The weeks before this run's week (`[digest] week = "last-complete"` only) since the
-    last one done, oldest first, at most MAX_CATCH_UP_WEEKS - 1: what `digest run` builds
+    """The weeks before this run's week (`[digest] week = "last-complete"` or "latest") since
+    the last one done, oldest first, at most MAX_CATCH_UP_WEEKS - 1: what `digest run` builds
     after its ingest and before its own week."""
     with run.open_store(settings) as store:
         week, weeks, done = _weeks_to_build(settings, store, now=now)
@@ -139,9 +139,10 @@ def _weeks_to_build(
     settings: Settings, store: Store, *, now: datetime
 ) -> tuple[str, list[str], set[str]]:
     """The configured week, the weeks through it that may need a build, oldest first (those
-    since the last one done, at most MAX_CATCH_UP_WEEKS, with "last-complete"; else that week
-    alone), and the weeks done: their last build succeeded, or with none recorded their digest
-    exists and (with send_after_build) was e-mailed."""
+    since the last one done, or the first one built, at most MAX_CATCH_UP_WEEKS, with
+    "last-complete" or "latest"; a fixed week alone), and the weeks done: their last build
+    succeeded, or with none recorded their digest exists and (with send_after_build) was
+    e-mailed."""
     files = {p.stem for p in run.digest_files(settings.paths.digests_dir)}
     outcomes = store.list_week_outcomes()
     sent = store.list_delivered_weeks()
@@ -155,8 +156,11 @@ def _weeks_to_build(
         if outcomes.get(w) == "ok" or (w in files and (not mailed or w in sent))
     }
     weeks = [week]
-    if settings.digest.week == "last-complete":  # a fixed or 'latest' week has nothing to miss
-        weeks = catchup.missed_weeks(week, done, limit=MAX_CATCH_UP_WEEKS)
+    # A fixed week has nothing to miss. "latest" does: when a week's papers arrive before the
+    # week before it was mailed (its e-mail failed, or serve was down), it moves on past it.
+    if settings.digest.week in ("last-complete", "latest"):
+        tried = {*outcomes, *files}
+        weeks = catchup.missed_weeks(week, done, limit=MAX_CATCH_UP_WEEKS, tried=tried)
         skipped = catchup.skipped_before(weeks, done)
         if skipped:
             logger.warning(
