@@ -124,6 +124,12 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
         warnings.append(
             "fetch.contact: empty; arXiv asks API clients to give a contact e-mail address"
         )
+    if settings.digest.week == "latest" and settings.email.send_after_build:
+        warnings.append(
+            'digest.week: "latest" with email.send_after_build mails each week at its first '
+            "build, so papers of that week ingested later are never e-mailed; "
+            '"last-complete" mails a week once it has ended'
+        )
     for key in ("ingest_cron", "build_cron"):
         expression = getattr(settings.schedule, key)
         fields = expression.split()
