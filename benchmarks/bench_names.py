@@ -227,6 +227,19 @@ def area_vectors() -> dict[str, np.ndarray]:
     return dict(zip(names, embedder.embed(names), strict=True))
 
 
+def area_vocabulary() -> Any:
+    """This checkout's research areas as find_themes takes them (topics/areas.Areas)."""
+    from pipeline.topics import areas as areas_mod
+
+    vectors = area_vectors()
+    return areas_mod.Areas(
+        tuple(vectors),
+        np.stack(list(vectors.values())),
+        areas_mod.area_fields(),
+        areas_mod.broad_areas(),
+    )
+
+
 def _slices(n: int, n_slices: int, size: int, seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     return [np.sort(rng.choice(n, size, replace=False)) for _ in range(n_slices)]

@@ -30,7 +30,7 @@ import argparse
 import json
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +163,29 @@ def measures(item: dict[str, Any], vocabulary: Areas, seed: int) -> list[dict[st
     return found
 
 
+def read_inputs(
+    store: Path, demo_seed: int, *, june: bool = False
+) -> Iterator[tuple[str, dict[str, Any], int]]:
+    """(set, input, seed) of every input readers judged: the demo weeks (with `june`, also
+    their papers as one week with and without topics), OAI slices 41 and 61 and the ML
+    slice 71, as bench_names drew them for those readings."""
+    for item in bench_names.demo_inputs(store):
+        yield "demo", item, demo_seed
+    for kind in ("topics", "none") if june else ():
+        for item in bench_names.demo_inputs(store, june=kind):
+            yield f"june-{kind}", item, demo_seed
+    slices = {"oai41": (41, (17, 29)), "oai61": (61, (17, 29, 41, 53))}
+    for part, (slice_seed, earlier) in slices.items():
+        for item in bench_names.oai_inputs(
+            1, bench_names.SLICE_SIZE, slice_seed, unseen_after=earlier
+        ):
+            yield part, item, 0
+    for item in bench_names.oai_inputs(
+        1, 1000, 71, unseen_after=(17,), categories=ML_CATEGORIES, unseen_slices=3
+    ):
+        yield "ml71", item, 0
+
+
 def verdicts() -> dict[tuple[str, str, int], str]:
     """(input, name, size) → the reader's coherence verdict (the later reading of a theme
     read twice)."""
@@ -185,27 +208,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, default=ROOT / "data/demo/pipeline.sqlite3")
     args = parser.parse_args(argv)
-    names = bench_names.area_vectors()
-    vocabulary = Areas(
-        tuple(names),
-        np.stack(list(names.values())),
-        areas_mod.area_fields(),
-        areas_mod.broad_areas(),
-    )
+    vocabulary = bench_names.area_vocabulary()
     seed = load_settings(ROOT / "examples/demo.toml").themes.seed
     rows = []
-    for item in bench_names.demo_inputs(args.store):
-        rows += measures(item, vocabulary, seed)
-    slices = {"oai41": (41, (17, 29)), "oai61": (61, (17, 29, 41, 53))}
-    for part, (slice_seed, earlier) in slices.items():
-        for item in bench_names.oai_inputs(
-            1, bench_names.SLICE_SIZE, slice_seed, unseen_after=earlier
-        ):
-            rows += [dict(r, part=part) for r in measures(item, vocabulary, 0)]
-    for item in bench_names.oai_inputs(
-        1, 1000, 71, unseen_after=(17,), categories=ML_CATEGORIES, unseen_slices=3
-    ):
-        rows += [dict(r, part="ml71") for r in measures(item, vocabulary, 0)]
+    for part, item, item_seed in read_inputs(args.store, seed):
+        rows += [dict(r, part=part) for r in measures(item, vocabulary, item_seed)]
     judged = verdicts()
     print(f"{'measure':14s}" + "".join(f"{part:>18s}" for part in READINGS))
     sets = {}

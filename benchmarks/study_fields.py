@@ -172,14 +172,9 @@ def main() -> None:
     from benchmarks import bench_names
     from pipeline.config import load_settings
     from pipeline.config.settings import ThemesSettings
-    from pipeline.topics import areas as areas_mod
     from pipeline.topics import cluster
 
-    area_vectors = bench_names.area_vectors()
-    vocabulary = areas_mod.Areas(
-        tuple(area_vectors), np.stack(list(area_vectors.values())),
-        areas_mod.area_fields(), areas_mod.broad_areas(),
-    )  # fmt: skip
+    vocabulary = bench_names.area_vocabulary()
     inputs: list[tuple[dict[str, Any], int]] = []
     demo_seed = load_settings(ROOT / "examples/demo.toml").themes.seed
     inputs += [(item, demo_seed) for item in bench_names.demo_inputs(

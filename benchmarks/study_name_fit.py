@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import bench_names
-from benchmarks.study_coherence import ML_CATEGORIES, auc
+from benchmarks.study_coherence import auc, read_inputs
 from pipeline.config import load_settings
 from pipeline.topics import areas as areas_mod
 from pipeline.topics import cluster
@@ -122,29 +122,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--store", type=Path, default=ROOT / "data/demo/pipeline.sqlite3")
     parser.add_argument("--list", action="store_true", help="print every paired theme")
     args = parser.parse_args(argv)
-    names = bench_names.area_vectors()
-    vocabulary = Areas(
-        tuple(names),
-        np.stack(list(names.values())),
-        areas_mod.area_fields(),
-        areas_mod.broad_areas(),
-    )
+    vocabulary = bench_names.area_vocabulary()
     seed = load_settings(ROOT / "examples/demo.toml").themes.seed
-    rows = [dict(r, part="demo") for i in bench_names.demo_inputs(args.store)
-            for r in measures(i, vocabulary, seed)]  # fmt: skip
-    for june in ("topics", "none"):
-        for item in bench_names.demo_inputs(args.store, june=june):
-            rows += [dict(r, part=f"june-{june}") for r in measures(item, vocabulary, seed)]
-    slices = {"oai41": (41, (17, 29)), "oai61": (61, (17, 29, 41, 53))}
-    for part, (slice_seed, earlier) in slices.items():
-        for item in bench_names.oai_inputs(
-            1, bench_names.SLICE_SIZE, slice_seed, unseen_after=earlier
-        ):
-            rows += [dict(r, part=part) for r in measures(item, vocabulary, 0)]
-    for item in bench_names.oai_inputs(
-        1, 1000, 71, unseen_after=(17,), categories=ML_CATEGORIES, unseen_slices=3
-    ):
-        rows += [dict(r, part="ml71") for r in measures(item, vocabulary, 0)]
+    rows = []
+    for part, item, item_seed in read_inputs(args.store, seed, june=True):
+        rows += [dict(r, part=part) for r in measures(item, vocabulary, item_seed)]
     read = readings()
     paired = [(r, read[(r["input"], r["name"], r["size"])]) for r in rows
               if (r["input"], r["name"], r["size"]) in read]  # fmt: skip

@@ -28,7 +28,6 @@ from benchmarks import bench_names
 from pipeline.config import load_settings
 from pipeline.topics import areas as areas_mod
 from pipeline.topics import cluster
-from pipeline.topics.areas import Areas
 
 ROOT = Path(__file__).resolve().parent.parent
 WEEKS = ("2025-W23", "2025-W25")
@@ -175,11 +174,7 @@ def readings() -> dict[int, dict[str, str]]:
 
 
 def main() -> None:
-    names = bench_names.area_vectors()
-    vocabulary = Areas(
-        tuple(names), np.stack(list(names.values())), areas_mod.area_fields(),
-        areas_mod.broad_areas(),
-    )  # fmt: skip
+    vocabulary = bench_names.area_vocabulary()
     seed = load_settings(ROOT / "examples/demo.toml").themes.seed
     read = readings()
     fields = [vocabulary.fields.get(n) for n in vocabulary.names]

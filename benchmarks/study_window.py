@@ -25,9 +25,7 @@ import numpy as np
 
 from benchmarks import bench_names
 from pipeline.config import load_settings
-from pipeline.topics import areas as areas_mod
 from pipeline.topics import cluster
-from pipeline.topics.areas import Areas
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,13 +55,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--store", type=Path, default=ROOT / "data/demo/pipeline.sqlite3")
     parser.add_argument("--min-shown", type=int, default=0, help="see the module docstring")
     args = parser.parse_args(argv)
-    names = bench_names.area_vectors()
-    vocabulary = Areas(
-        tuple(names),
-        np.stack(list(names.values())),
-        areas_mod.area_fields(),
-        areas_mod.broad_areas(),
-    )
+    vocabulary = bench_names.area_vocabulary()
     seed = load_settings(ROOT / "examples/demo.toml").themes.seed
     if args.min_shown:
         cluster._shown = _shown_from(args.min_shown)  # type: ignore[assignment]
