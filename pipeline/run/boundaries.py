@@ -117,11 +117,11 @@ def _background(
     store: Store, model: str, papers: Sequence[Paper], vectors: np.ndarray
 ) -> tuple[list[Paper], np.ndarray]:
     """Up to MAX_BACKGROUND stored papers with a current vector for `model` (the sample is the
-    ids that hash lowest, so it does not depend on the order papers were stored in), then
-    `papers` not among them."""
+    ids that hash lowest, `store.list_sample_paper_ids`, so it does not depend on the order
+    papers were stored in), then `papers` not among them."""
     from pipeline.embed import content_hash
 
-    sample = sorted(store.list_paper_ids(), key=_id_hash)[:MAX_BACKGROUND]
+    sample = store.list_sample_paper_ids(MAX_BACKGROUND)
     stored = store.list_papers(sorted(sample))
     have = store.get_vectors(model, [(p.paper_id, content_hash(p.text)) for p in stored])
     chosen = [p for p in stored if p.paper_id in have]
@@ -134,10 +134,6 @@ def _background(
     if not rows:
         return [], np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), np.float32)
     return chosen, np.stack(rows).astype(np.float32, copy=False)
-
-
-def _id_hash(paper_id: str) -> str:
-    return hashlib.sha256(paper_id.encode()).hexdigest()
 
 
 def _scope_key(store: Store, model: str, papers: Sequence[Paper]) -> str:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from pipeline.models import Paper, Signals
 from pipeline.store.db import _CHUNK, Database, _iso, _opt_datetime, _parse_datetime
+from pipeline.store.schema import sample_key
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,12 @@ class Papers(Database):
             row["paper_id"] for row in self._select("SELECT paper_id FROM papers ORDER BY paper_id")
         ]
 
+    def list_sample_paper_ids(self, n: int) -> list[str]:
+        """The ids of the `n` stored papers whose `sample_key` (a hash of the id) is lowest, in
+        that order: a fixed sample of the store, read through an index."""
+        rows = self._select("SELECT paper_id FROM papers ORDER BY sample_key LIMIT ?", (n,))
+        return [row["paper_id"] for row in rows]
+
     def find_paper_id_by_doi(self, doi: str) -> str | None:
         """The id of a stored paper with this DOI (case-insensitive), or None."""
         rows = self._select(
@@ -139,14 +146,14 @@ class Papers(Database):
 
         `new_id` must not be stored yet: merging two stored papers is not a re-key.
         """
-        columns = _PAPER_COLUMNS.split(", ")[1:]
+        columns = [c for c in _PAPER_COLUMNS.split(", ")[1:] if c != "sample_key"]
         with self._write("re-key paper") as conn:
             if conn.execute("SELECT 1 FROM papers WHERE paper_id = ?", (new_id,)).fetchone():
                 raise ValueError(f"cannot re-key {old_id} to {new_id}: {new_id} is stored")
             conn.execute(
-                f"INSERT INTO papers (paper_id, {', '.join(columns)})"
-                f" SELECT ?, {', '.join(columns)} FROM papers WHERE paper_id = ?",
-                (new_id, old_id),
+                f"INSERT INTO papers (paper_id, sample_key, {', '.join(columns)})"
+                f" SELECT ?, ?, {', '.join(columns)} FROM papers WHERE paper_id = ?",
+                (new_id, sample_key(new_id), old_id),
             )
             for sql in _REKEY_REFERENCES:
                 conn.execute(sql, (new_id, old_id))
@@ -214,12 +221,12 @@ _SELECT_PAPERS = (
 )
 _PAPER_COLUMNS = (
     "paper_id, title, abstract, authors, categories, url, pdf_url, version, doi, published,"
-    " announced, announce_type, first_seen, signals, title_key, effective_date"
+    " announced, announce_type, first_seen, signals, title_key, effective_date, sample_key"
 )
 # ON CONFLICT DO UPDATE, not INSERT OR REPLACE: REPLACE deletes the row, which would cascade
 # to paper_sources.
 _UPSERT_PAPER = (
-    f"INSERT INTO papers ({_PAPER_COLUMNS}) VALUES ({','.join('?' * 16)})"
+    f"INSERT INTO papers ({_PAPER_COLUMNS}) VALUES ({','.join('?' * 17)})"
     " ON CONFLICT (paper_id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in _PAPER_COLUMNS.split(", ")[1:])
 )
@@ -286,6 +293,7 @@ def _paper_to_params(paper: Paper, title_key: str | None) -> tuple[Any, ...]:
         json.dumps(dataclasses.asdict(paper.signals), sort_keys=True),
         title_key,
         effective.isoformat(),
+        sample_key(paper.paper_id),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -117,6 +118,30 @@ def _migration_5(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_6(conn: sqlite3.Connection) -> None:
+    """An index on lower(doi): an ingest looks up every new paper that has a DOI by it, case
+    aside (`find_paper_id_by_doi`), and without this index each lookup read the whole papers
+    table (about 0.3 s a paper in a store of 1.5 million, three years of a busy field)."""
+    conn.execute("CREATE INDEX papers_doi_lower ON papers (lower(doi))")
+
+
+def _migration_7(conn: sqlite3.Connection) -> None:
+    """papers.sample_key (`sample_key` of the id), indexed: the background topic boundaries are
+    fitted on is the MAX_BACKGROUND papers whose key is lowest (`run.boundaries`), and without
+    the column the first build after each ingest read every stored id and hashed it in Python
+    (about 3 s at 1.5 million papers) where the index gives the same sample in one short read."""
+    conn.execute("ALTER TABLE papers ADD COLUMN sample_key TEXT")
+    conn.create_function("pipeline_sample_key", 1, sample_key, deterministic=True)
+    conn.execute("UPDATE papers SET sample_key = pipeline_sample_key(paper_id)")
+    conn.execute("CREATE INDEX papers_sample_key ON papers (sample_key)")
+
+
+def sample_key(paper_id: str) -> str:
+    """The sha256 of a paper id, in hex: an order of the papers that does not depend on the
+    order they were stored in (a fixed sample is a prefix of it)."""
+    return hashlib.sha256(paper_id.encode()).hexdigest()
+
+
 def _next_week(week: str) -> str:
     """'2025-W52' → '2026-W01' (the store's own arithmetic: it imports no stage)."""
     year, number = week.split("-W")
@@ -132,5 +157,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_3,
     _migration_4,
     _migration_5,
+    _migration_6,
+    _migration_7,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
