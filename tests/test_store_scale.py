@@ -125,3 +125,24 @@ def test_the_sample_is_the_ids_that_hash_lowest_and_follows_a_re_key(store: Stor
     store.rekey_paper("arxiv:2604.00001", "url:https://example.org/one")
     store.rekey_paper("arxiv:2604.00002", "doi:10.1/two")
     assert store.list_sample_paper_ids(100) == by_hash(store.list_paper_ids())
+
+
+def test_a_warm_build_keys_its_boundaries_without_reading_every_row(store: Store) -> None:
+    # Round 11: the cache key counted the model's vectors (a scan of every row) on every build,
+    # and the store's date range (also what each build, plan and `topics` choose a week by)
+    # read the whole effective_date index: min() and max() in one SELECT.
+    from pipeline.run import boundaries
+
+    papers = _papers(20)
+    store.upsert_papers(papers, "a", NOW, merge=update_paper)
+    rows = [(p.paper_id, "h", np.ones(4, np.float32)) for p in papers]
+    store.save_vectors("m", rows, NOW)
+    plans = _plans(store, lambda: boundaries._scope_key(store, "m", papers[:3]))
+    assert len(plans) == 2 and not any(
+        f"SCAN {table}" in plan for plan in plans for table in ("papers", "embeddings")
+    ), plans
+    before = boundaries._scope_key(store, "m", papers[:3])
+    store.save_vectors("m", rows[:5], NOW)  # the same items again: nothing new
+    assert boundaries._scope_key(store, "m", papers[:3]) == before
+    store.save_vectors("m", [("arxiv:9999.00001", "h", np.ones(4, np.float32))], NOW)
+    assert boundaries._scope_key(store, "m", papers[:3]) != before

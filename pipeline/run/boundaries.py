@@ -7,7 +7,7 @@ id hashes lowest), plus the papers being scored (a week, or the papers of a labe
 topic with two papers this week still gets a boundary drawn from thousands, and a refit after an
 ingest reads and keyword-matches 2,000 papers, not the whole store. A fitted boundary is cached
 in the store's meta table under a key made of the topic's text, keywords and examples, the model
-and the store's size, so a warm build refits nothing.
+and the vectors stored, so a warm build refits nothing.
 """
 
 from __future__ import annotations
@@ -137,10 +137,12 @@ def _background(
 
 
 def _scope_key(store: Store, model: str, papers: Sequence[Paper]) -> str:
-    """What the background depends on: the model, the store's size and span, the scored papers."""
+    """What the background depends on: the model, the vectors stored (their watermark: it
+    moves with each new one, where counting them read every row on every build), the store's
+    span, the scored papers."""
     digest = hashlib.sha256()
     span = store.get_date_range()
-    digest.update(f"{model}|{store.count_vectors(model)}|{span}|".encode())
+    digest.update(f"{model}|{store.get_vector_watermark()}|{span}|".encode())
     for paper_id in sorted(p.paper_id for p in papers):
         digest.update(paper_id.encode() + b"\n")
     return digest.hexdigest()

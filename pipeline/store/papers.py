@@ -162,7 +162,12 @@ class Papers(Database):
     def get_date_range(self, *, timezone: str = "UTC") -> tuple[date, date] | None:
         """The earliest and latest days stored (`effective_day` in `timezone`), or None when
         there are no papers."""
-        row = self._select("SELECT min(effective_date), max(effective_date) FROM papers")[0]
+        # Two subqueries: SQLite reads min() and max() from the index's ends only one per
+        # SELECT; `SELECT min(…), max(…)` read the whole index, each build and plan.
+        row = self._select(
+            "SELECT (SELECT min(effective_date) FROM papers),"
+            " (SELECT max(effective_date) FROM papers)"
+        )[0]
         if row[0] is None:
             return None
         first, last = date.fromisoformat(row[0]), date.fromisoformat(row[1])

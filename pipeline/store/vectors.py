@@ -64,3 +64,9 @@ class Vectors(Database):
     def count_vectors(self, model: str) -> int:
         """How many vectors are stored for `model`, whatever their hash."""
         return int(self._select("SELECT count(*) FROM embeddings WHERE model = ?", (model,))[0][0])
+
+    def get_vector_watermark(self) -> int:
+        """A number that grows each time a vector is stored for an item and model that had none
+        (the newest row's id; 0 when there is none): what a cache keyed on the stored vectors
+        reads, in one step where counting them reads every row."""
+        return int(self._select("SELECT coalesce(max(rowid), 0) FROM embeddings")[0][0])
