@@ -329,3 +329,41 @@ def test_chart_counts_come_from_the_store_and_sidecars_only_fill_weeks_it_lacks(
     record = json.loads(planned[folder / "2025-W24.json"])
     topic = next(s for s in record["sections"] if s["key"] == "efficient-attention")
     assert topic["history"] == [5, 4, 3]  # W22 from its sidecar, W23 from the store (not 6)
+
+
+def test_a_build_parses_each_earlier_sidecar_once_and_again_only_when_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # After a year of 10,000-paper weeks, every build parsed every earlier sidecar (500 MB) for
+    # index.md and feed.xml: 19 s of each build (benchmarks/README.md, "Years of papers").
+    from pipeline.digest import outputs
+
+    settings = make_settings(tmp_path)
+    folder = settings.paths.digests_dir
+    weeks = [("2025-W22", date(2025, 5, 26)), ("2025-W23", date(2025, 6, 2))]
+    for week, start in weeks:
+        write_digest(settings, _digest(week, 3, start), now=NOW)
+    parsed: list[str] = []
+    real = outputs._parse_sidecar
+    monkeypatch.setattr(
+        outputs, "_parse_sidecar", lambda path, data: parsed.append(path.name) or real(path, data)
+    )
+    this = _digest("2025-W24", 3, date(2025, 6, 9))
+    write_digest(settings, this, now=NOW)
+    first = {name: (folder / name).read_bytes() for name in ("index.md", "feed.xml")}
+    parsed.clear()
+    write_digest(settings, this, now=NOW)  # a rebuild: the earlier weeks are not parsed
+    assert parsed == []
+    assert {name: (folder / name).read_bytes() for name in ("index.md", "feed.xml")} == first
+    # An earlier sidecar rewritten (a rebuild of that week with more papers) is read again.
+    write_digest(settings, _digest("2025-W22", 5, date(2025, 5, 26)), now=NOW)
+    parsed.clear()
+    write_digest(settings, this, now=NOW)
+    # W22 is read again; W23 is not (W24's own may be: its trend now counts W22's papers).
+    assert "2025-W22.json" in parsed and "2025-W23.json" not in parsed
+    index = (folder / "index.md").read_text(encoding="utf-8")
+    assert "| 5 |" in index  # W22's new count, from the summary read again
+    # The cache is no source of truth: without it the same files come out.
+    (settings.paths.data_dir / outputs.SUMMARIES_FILE).write_text("{broken", encoding="utf-8")
+    write_digest(settings, this, now=NOW)
+    assert (folder / "index.md").read_text(encoding="utf-8") == index

@@ -57,7 +57,8 @@ def write_digest(
     """
     folder = settings.paths.digests_dir
     _sweep_temp_files(folder, now=time.time())
-    stored, rebuilt = _read_sidecars(folder, digest.week)
+    summaries = _Summaries(settings.paths.data_dir / SUMMARIES_FILE)
+    stored, rebuilt = _read_sidecars(folder, digest.week, summaries)
     files = plan_files(
         settings,
         digest,
@@ -68,6 +69,7 @@ def write_digest(
         feed_id=_read_feed_id(folder / "feed.xml"),
     )
     write_files(files)
+    summaries.save()
     return Written(folder / f"{digest.week}.md", files)
 
 
@@ -92,13 +94,18 @@ class Rebuilt:
     position: int
 
 
-def _read_sidecars(folder: Path, week: str) -> tuple[list[publish.Record], Rebuilt | None]:
+def _read_sidecars(
+    folder: Path, week: str, summaries: _Summaries | None = None
+) -> tuple[list[publish.Record], Rebuilt | None]:
     """What list_records(folder) gives, with the week's own sidecar left unparsed (a Rebuilt)
-    where that changes nothing: it is a regular file and no other sidecar is of that week."""
+    where that changes nothing: it is a regular file and no other sidecar is of that week.
+    The other weeks' sidecars are read as `summaries` (their papers left out) when given."""
     own = folder / f"{week}.json"
+    if not own.is_symlink() and not own.exists():  # the week's first build
+        return [record for _, record in _list_sidecars(folder, summaries=summaries)], None
     if own.is_symlink() or not own.is_file():
         return list_records(folder), None
-    listed = _list_sidecars(folder, skip=own)
+    listed = _list_sidecars(folder, skip=own, summaries=summaries)
     if any(record["week"] == week for _, record in listed):
         return list_records(folder), None
     try:
@@ -230,14 +237,22 @@ def list_records(folder: Path) -> list[publish.Record]:
     return [record for _, record in _list_sidecars(folder)]
 
 
-def _list_sidecars(folder: Path, *, skip: Path | None = None) -> list[tuple[Path, publish.Record]]:
-    """(path, record) of each readable sidecar in path order, except `skip`."""
+def _list_sidecars(
+    folder: Path, *, skip: Path | None = None, summaries: _Summaries | None = None
+) -> list[tuple[Path, publish.Record]]:
+    """(path, record) of each readable sidecar in path order, except `skip`; with
+    `summaries`, each as its summary (sections without their papers), read from there while
+    the file is unchanged."""
     records = []
     for path in sorted(folder.glob("*-W*.json")):
         if path == skip:
             continue
         if path.is_symlink() or not path.is_file():
             logger.warning("skipping %s: not a regular file (links are never followed)", path)
+            continue
+        known = summaries.get(path) if summaries is not None else None
+        if known is not None:
+            records.append((path, known))
             continue
         try:
             data = path.read_bytes()
@@ -246,8 +261,71 @@ def _list_sidecars(folder: Path, *, skip: Path | None = None) -> list[tuple[Path
             continue
         record = _parse_sidecar(path, data)
         if record is not None:
+            if summaries is not None:
+                record = summaries.put(path, record)
             records.append((path, record))
     return records
+
+
+#: In data_dir: what index.md and feed.xml need of each sidecar in digests/ (its sections
+#: without their papers), keyed by file name, size and modification time. A year of
+#: 10,000-paper weeks holds 500 MB of sidecars: parsing them all took 19 s of every build
+#: (benchmarks/README.md, "Years of papers").
+SUMMARIES_FILE = "sidecar-summaries.json"
+
+
+class _Summaries:
+    """The sidecar summaries kept in `path`, read once and written back by `save` when
+    changed. A missing, unreadable or foreign file is an empty cache: every sidecar is then
+    parsed, as before."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._changed = False
+        self._entries: dict[str, list[object]] = {}
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        if isinstance(loaded, dict) and loaded.get("version") == publish.SCHEMA_VERSION:
+            entries = loaded.get("files")
+            if isinstance(entries, dict):
+                self._entries = entries
+
+    def get(self, path: Path) -> publish.Record | None:
+        entry = self._entries.get(path.name)
+        if not isinstance(entry, list) or len(entry) != 3 or entry[:2] != _stamp(path):
+            return None
+        record = entry[2]
+        return record if publish.is_record(record) else None  # type: ignore[return-value]
+
+    def put(self, path: Path, record: publish.Record) -> publish.Record:
+        summary = {
+            **record,
+            "sections": [{**s, "papers": []} for s in record["sections"]],
+        }
+        self._entries[path.name] = [*_stamp(path), summary]
+        self._changed = True
+        return summary
+
+    def save(self) -> None:
+        if not self._changed:
+            return
+        text = json.dumps({"version": publish.SCHEMA_VERSION, "files": self._entries})
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            write_files({self._path: text.encode("utf-8")})
+        except (OSError, OutputError) as e:  # a cache: the next build parses the sidecars
+            logger.warning("could not save %s: %s", self._path, e)
+
+
+def _stamp(path: Path) -> list[object]:
+    """[size, modification time in ns] of a file, or [] when it cannot be read."""
+    try:
+        info = path.stat()
+    except OSError:
+        return []
+    return [info.st_size, info.st_mtime_ns]
 
 
 def _parse_sidecar(path: Path, data: bytes) -> publish.Record | None:
