@@ -72,6 +72,18 @@ def _add_empty_list(entry: Any, key: str) -> None:
     import tomlkit
     from tomlkit.items import AoT, Table
 
-    body = entry.value.body
-    values = [name for name, item in body if name is not None and not isinstance(item, Table | AoT)]
-    entry.value._insert_after(values[-1], key, tomlkit.array())
+    container = entry.value
+    body = container.body
+    last = max(
+        i for i, (name, item) in enumerate(body)
+        if name is not None and not isinstance(item, Table | AoT)
+    )  # fmt: skip
+    # tomlkit has no public insert: _insert_at (kept from 0.11 to 0.15.3, where the
+    # _insert_after this used was removed) places the key after the topic's last value.
+    trivia = body[last][1].trivia
+    if "\n" not in trivia.trail:
+        trivia.trail += "\n"
+    if last + 1 < len(body):
+        container._insert_at(last + 1, key, tomlkit.array())
+    else:  # nothing after it: an append lands in the same place
+        container.append(key, tomlkit.array())
