@@ -2,7 +2,8 @@
 
 Pure: data in, dicts/bytes out; `run` reads and writes the files. The sidecar's format is
 `pipeline/schemas/digest.schema.json` (documented in docs/outputs.md). The feed is built with
-xml.etree, so feed text is always escaped. Imports only models and the standard library.
+xml.etree, so feed text is always escaped. Imports only models, render's link rule and the
+standard library.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
+from pipeline.digest.render import web_url
 from pipeline.models import Digest, PaperEntry, Section
 
 SCHEMA_VERSION = 1
@@ -56,15 +57,10 @@ def _paper(entry: PaperEntry) -> Record:
 
 
 def _web_link(url: str | None) -> str | None:
-    """The link if it is http(s) with a host, else None: a script that makes a page of the
-    sidecar must not be handed a feed's javascript: or data: link (the .md and .html drop them)."""
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+    """The link if it is http(s) with a host (`render.web_url`, the .md's and .html's rule),
+    else None: a script that makes a page of the sidecar must not be handed a feed's
+    javascript: or data: link."""
+    return url if web_url(url) else None
 
 
 def _section(section: Section) -> Record:

@@ -64,8 +64,9 @@ def _escape_line_start(match: re.Match[str]) -> str:
     return f"{match.group(2)}\\{match.group(3)}"
 
 
-def safe_url(url: str | None) -> str | None:
-    """The URL if http(s) with a host, percent-encoding what breaks Markdown; else None."""
+def web_url(url: str | None) -> str | None:
+    """The URL, stripped, if it is http(s) with a host; else None (javascript:, data:, a
+    relative or broken link): the only links any output carries."""
     if not url:
         return None
     url = url.strip()
@@ -73,9 +74,13 @@ def safe_url(url: str | None) -> str | None:
         parts = urlsplit(url)
     except ValueError:
         return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return quote(url, safe=":/?#=&%@+,;~.-_!$'*")
+    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if http(s) with a host (`web_url`), percent-encoding what breaks Markdown."""
+    checked = web_url(url)
+    return quote(checked, safe=":/?#=&%@+,;~.-_!$'*") if checked else None
 
 
 def md_link(text: object, url: str | None) -> Safe:
