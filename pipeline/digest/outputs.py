@@ -250,7 +250,9 @@ def _list_sidecars(
         if path.is_symlink() or not path.is_file():
             logger.warning("skipping %s: not a regular file (links are never followed)", path)
             continue
-        known = summaries.get(path) if summaries is not None else None
+        # Stamped before it is read: a file changed meanwhile is read again next time.
+        stamp = _stamp(path) if summaries is not None else []
+        known = summaries.get(path.name, stamp) if summaries is not None else None
         if known is not None:
             records.append((path, known))
             continue
@@ -262,7 +264,7 @@ def _list_sidecars(
         record = _parse_sidecar(path, data)
         if record is not None:
             if summaries is not None:
-                record = summaries.put(path, record)
+                record = summaries.put(path.name, stamp, record)
             records.append((path, record))
     return records
 
@@ -292,20 +294,23 @@ class _Summaries:
             if isinstance(entries, dict):
                 self._entries = entries
 
-    def get(self, path: Path) -> publish.Record | None:
-        entry = self._entries.get(path.name)
-        if not isinstance(entry, list) or len(entry) != 3 or entry[:2] != _stamp(path):
+    def get(self, name: str, stamp: list[object]) -> publish.Record | None:
+        """The summary of sidecar `name` if kept for this `stamp` (`_stamp`), else None."""
+        entry = self._entries.get(name)
+        if not stamp or not isinstance(entry, list) or len(entry) != 3 or entry[:2] != stamp:
             return None
         record = entry[2]
         return record if publish.is_record(record) else None  # type: ignore[return-value]
 
-    def put(self, path: Path, record: publish.Record) -> publish.Record:
+    def put(self, name: str, stamp: list[object], record: publish.Record) -> publish.Record:
+        """Keep the summary of sidecar `name` (its `record` as read at `stamp`); return it."""
         summary = {
             **record,
             "sections": [{**s, "papers": []} for s in record["sections"]],
         }
-        self._entries[path.name] = [*_stamp(path), summary]
-        self._changed = True
+        if stamp:
+            self._entries[name] = [*stamp, summary]
+            self._changed = True
         return summary
 
     def save(self) -> None:
