@@ -240,6 +240,25 @@ def area_vocabulary() -> Any:
     )
 
 
+def item_themes(item: dict[str, Any], areas: Any, seed: int) -> tuple[list[Any], list[str]]:
+    """find_themes on one input (`demo_inputs`, `oai_inputs`) as a build runs it: the themes
+    and the ids left in "Other"."""
+    from pipeline.topics import cluster
+
+    extra: dict[str, Any] = {}
+    if item["background_ids"]:
+        extra = {key: item[key] for key in BACKGROUND_KEYS}
+    return cluster.find_themes(
+        item["ids"], np.asarray(item["vectors"], dtype=np.float32), item["texts"], seed=seed,
+        min_theme_size=item["min_theme_size"], max_themes=item["max_themes"],
+        titles=item["titles"], areas=areas, **extra,
+    )  # fmt: skip
+
+
+#: An input's papers the topics took: grouped with the others, never shown (find_themes).
+BACKGROUND_KEYS = ("background", "background_vectors", "background_ids", "background_titles")
+
+
 def _slices(n: int, n_slices: int, size: int, seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     return [np.sort(rng.choice(n, size, replace=False)) for _ in range(n_slices)]

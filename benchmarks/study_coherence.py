@@ -68,20 +68,10 @@ def measures(item: dict[str, Any], vocabulary: Areas, seed: int) -> list[dict[st
     """Each theme of one input with its measures (see the module docstring)."""
     ids, texts, titles = item["ids"], item["texts"], item["titles"]
     vectors = np.asarray(item["vectors"], dtype=np.float32)
-    extra: dict[str, Any] = {}
     context = None
     if item["background_ids"]:
-        extra = {
-            "background": item["background"],
-            "background_vectors": item["background_vectors"],
-            "background_ids": item["background_ids"],
-            "background_titles": item["background_titles"],
-        }
         context = (list(item["background_ids"]), np.asarray(item["background_vectors"]))
-    themes, _ = cluster.find_themes(
-        ids, vectors, texts, seed=seed, min_theme_size=item["min_theme_size"],
-        max_themes=item["max_themes"], titles=titles, areas=vocabulary, **extra,
-    )  # fmt: skip
+    themes, _ = bench_names.item_themes(item, vocabulary, seed)
     order = sorted(range(len(ids)), key=lambda i: ids[i])
     sorted_ids = [ids[i] for i in order]
     x = vectors[order]

@@ -172,7 +172,6 @@ def main() -> None:
     from benchmarks import bench_names
     from pipeline.config import load_settings
     from pipeline.config.settings import ThemesSettings
-    from pipeline.topics import cluster
 
     vocabulary = bench_names.area_vocabulary()
     inputs: list[tuple[dict[str, Any], int]] = []
@@ -195,15 +194,7 @@ def main() -> None:
             "min_theme_size": defaults.min_theme_size, "max_themes": defaults.max_themes,
         }, 0))  # fmt: skip
     for item, seed in inputs:
-        extra = {}
-        if item["background_ids"]:
-            extra = {k: item[k] for k in ("background", "background_vectors", "background_ids",
-                                          "background_titles")}  # fmt: skip
-        themes, other = cluster.find_themes(
-            item["ids"], item["vectors"], item["texts"], seed=seed,
-            min_theme_size=item["min_theme_size"], max_themes=item["max_themes"],
-            titles=item["titles"], areas=vocabulary, **extra,
-        )  # fmt: skip
+        themes, other = bench_names.item_themes(item, vocabulary, seed)
         after, left = gather(themes, other, list(item["ids"]), np.asarray(item["vectors"]),
                              classify, names, chosen, item["min_theme_size"])  # fmt: skip
         n = len(item["ids"])

@@ -36,7 +36,6 @@ from benchmarks import bench_names
 from benchmarks.study_coherence import auc, read_inputs
 from pipeline.config import load_settings
 from pipeline.topics import areas as areas_mod
-from pipeline.topics import cluster
 from pipeline.topics.areas import Areas
 from pipeline.topics.phrases import generic_words
 
@@ -74,18 +73,7 @@ def measures(item: dict[str, Any], vocabulary: Areas, seed: int) -> list[dict[st
     """Each theme of one input with its measures (see the module docstring)."""
     ids, texts, titles = item["ids"], item["texts"], item["titles"]
     vectors = np.asarray(item["vectors"], dtype=np.float32)
-    extra: dict[str, Any] = {}
-    if item["background_ids"]:
-        extra = {
-            "background": item["background"],
-            "background_vectors": item["background_vectors"],
-            "background_ids": item["background_ids"],
-            "background_titles": item["background_titles"],
-        }
-    themes, _ = cluster.find_themes(
-        ids, vectors, texts, seed=seed, min_theme_size=item["min_theme_size"],
-        max_themes=item["max_themes"], titles=titles, areas=vocabulary, **extra,
-    )  # fmt: skip
+    themes, _ = bench_names.item_themes(item, vocabulary, seed)
     week = vectors
     if item["background_ids"]:
         week = np.vstack([vectors, np.asarray(item["background_vectors"])])

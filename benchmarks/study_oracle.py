@@ -27,7 +27,6 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from benchmarks import bench_names
 from pipeline.config import load_settings
 from pipeline.topics import areas as areas_mod
-from pipeline.topics import cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 WEEKS = ("2025-W23", "2025-W25")
@@ -186,13 +185,7 @@ def main() -> None:
         week = item["name"].split()[-1]
         if week not in WEEKS:
             continue
-        themes, other = cluster.find_themes(
-            item["ids"], item["vectors"], item["texts"], seed=seed,
-            min_theme_size=item["min_theme_size"], max_themes=item["max_themes"],
-            titles=item["titles"], areas=vocabulary, background=item["background"],
-            background_vectors=item["background_vectors"],
-            background_ids=item["background_ids"], background_titles=item["background_titles"],
-        )  # fmt: skip
+        themes, other = bench_names.item_themes(item, vocabulary, seed)
         ours = {pid: "Other" for pid in other}
         ours.update({pid: t.label for t in themes for pid in t.paper_ids})
         ids = list(item["ids"])
