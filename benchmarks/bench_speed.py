@@ -49,16 +49,27 @@ WEEK = "2016-W10"
 RESULTS = speed_data.ROOT / "benchmarks" / "results.json"
 
 
-def write_config(folder: Path, source_file: Path, *, progress: bool = False) -> Path:
-    """A config with one `file` source and the demo's topics, data under `folder`."""
+def write_config(
+    folder: Path,
+    source_file: Path,
+    *,
+    progress: bool = False,
+    week: str = WEEK,
+    name: str = "bench",
+    relative: bool = False,
+) -> Path:
+    """A config with one `file` source (`name`; with `relative`, its file named relative to
+    the config, so the folder can be copied) and the demo's topics, building `week`, data
+    under `folder`."""
     demo = (speed_data.ROOT / "examples" / "demo.toml").read_text("utf-8")
     topics = demo[demo.index("[[topics]]") :]
     text = (
         f'[paths]\ndata_dir = "data"\ndigests_dir = "digests"\n\n'
         f"[fetch]\nmax_bytes = 1_000_000_000\n\n"
         f"[embed]\nprogress = {str(progress).lower()}\n\n"
-        f'[digest]\nweek = "{WEEK}"\n\n'
-        f'[[sources]]\nname = "bench"\nkind = "file"\nurl = "{source_file}"\n\n{topics}'
+        f'[digest]\nweek = "{week}"\n\n'
+        f'[[sources]]\nname = "{name}"\nkind = "file"\n'
+        f'url = "{source_file.name if relative else source_file}"\n\n{topics}'
     )
     path = folder / "config.toml"
     path.write_text(text, encoding="utf-8")

@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from benchmarks import speed_data
+from benchmarks import bench_speed, speed_data
 from pipeline import run
 from pipeline.config import Settings, load_settings
 from pipeline.embed import SentenceTransformerEmbedder, content_hash
@@ -118,7 +118,9 @@ def prepare_store(
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     source = folder / "small.jsonl"
-    settings = load_settings(write_config(folder, source))
+    settings = load_settings(
+        bench_speed.write_config(folder, source, week=LATEST_WEEK, name="small", relative=True)
+    )
     model = SentenceTransformerEmbedder(settings.embed.model).name
     now = speed_data.bench_now()
     mondays = [LATEST_MONDAY - timedelta(weeks=k) for k in range(n_weeks - 1, -1, -1)]
@@ -144,21 +146,6 @@ def prepare_store(
     add_history(settings, mondays[:-1], now=now)
     marker.write_text(json.dumps(wanted), encoding="utf-8")
     return settings
-
-
-def write_config(folder: Path, source: Path) -> Path:
-    """A config with one `file` source and the demo's topics (some learnt), data under `folder`."""
-    demo = (speed_data.ROOT / "examples" / "demo.toml").read_text("utf-8")
-    topics = demo[demo.index("[[topics]]") :]
-    text = (
-        f'[paths]\ndata_dir = "data"\ndigests_dir = "digests"\n\n'
-        f"[embed]\nprogress = false\n\n"
-        f'[digest]\nweek = "{LATEST_WEEK}"\n\n'
-        f'[[sources]]\nname = "small"\nkind = "file"\nurl = "{source.name}"\n\n{topics}'
-    )
-    path = folder / "config.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def week_papers(
