@@ -1,0 +1,129 @@
+"""Would grouping "Other" by the authors' arXiv category read well? (issue 17)
+
+    HF_HUB_OFFLINE=1 python -m benchmarks.study_categories [--seeds 41 53] [--reading F --key K]
+
+The demo weeks' "Other" holds one-off subjects of many fields, which two readers grouped by
+field by hand (`study_oracle`); a classifier of the field from the packaged embedding was too
+imprecise for it (`study_fields`). arXiv papers carry their field: the categories their authors
+chose. This clusters OAI 2016 slices of 700 papers as a build does, with the eight newcomer dev
+topics (topics/newcomer-dev.toml) taking their papers first, so a third of each slice is gone as
+on the demo weeks, then places each paper left in "Other" by `topics/categories.py` (the first
+of its categories that names a field; a field with `min_theme_size` papers becomes a theme named
+by it). Prints "Other" before and after and every group. `--reading` writes the new groups of the
+slices mixed with as many of the build's own themes of the same slices (drawn at random, seeded)
+for a blind reader, numbered, names and titles only; `--key` says which was which.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks import bench_names
+from benchmarks import eval_topics as ev
+from benchmarks import study_meta_model as smm
+from pipeline.config import load_settings
+from pipeline.config.settings import ThemesSettings
+from pipeline.topics import categories
+
+SLICES = 3
+SIZE = 700
+
+
+def listed_categories() -> dict[str, list[str]]:
+    """Each OAI paper's categories in the record's order (the primary one first)."""
+    with gzip.open(ev.CORPUS, "rt", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return {r["id"]: list(r["categories"]) for r in rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[41, 53])
+    parser.add_argument("--reading", type=Path)
+    parser.add_argument("--key", type=Path)
+    args = parser.parse_args()
+    papers, _ = ev.load_corpus()
+    listed = listed_categories()
+    vectors = ev.load_vectors(papers, "all-MiniLM-L6-v2")
+    store, embedder = smm.corpus_store(papers, vectors, "oai-cs-2016")
+    settings = load_settings(ev.TOPIC_FILES["dev"])
+    taken = ev.memberships(settings, store, embedder, papers, vectors).any(axis=1)
+    store.close()
+    vocabulary = bench_names.area_vocabulary()
+    defaults = ThemesSettings()
+    row_of = {p.paper_id: i for i, p in enumerate(papers)}
+    items: list[dict[str, Any]] = []
+    for seed in args.seeds:
+        for k, rows in enumerate(bench_names._slices(len(papers), SLICES, SIZE, seed)):
+            mine = [int(i) for i in rows if not taken[i]]
+            bg = [int(i) for i in rows if taken[i]]
+            item = {
+                "name": f"oai slice {k + 1} (seed {seed})",
+                "ids": [papers[i].paper_id for i in mine],
+                "vectors": vectors[mine],
+                "texts": [papers[i].text for i in mine],
+                "titles": [papers[i].title for i in mine],
+                "background": [papers[i].text for i in bg],
+                "background_vectors": vectors[bg],
+                "background_ids": [papers[i].paper_id for i in bg],
+                "background_titles": [papers[i].title for i in bg],
+                "min_theme_size": defaults.min_theme_size,
+                "max_themes": defaults.max_themes,
+            }
+            themes, other = bench_names.item_themes(item, vocabulary, defaults.seed)
+
+            def central(ids: list[str]) -> str:
+                x = vectors[[row_of[p] for p in ids]]
+                return ids[int(np.argmax(x @ x.mean(axis=0)))]
+
+            after, left = categories.group_by_category(
+                other, listed, themes, min_size=defaults.min_theme_size, central=central
+            )
+            n = len(mine)
+            new = after[len(themes) :]
+            pairs = zip(after[: len(themes)], themes, strict=True)
+            joined = sum(len(a.paper_ids) - len(b.paper_ids) for a, b in pairs)
+            print(f"{item['name']}: {n} papers for themes ({len(bg)} taken by topics), "
+                  f"{len(themes)} themes; Other {len(other)} ({len(other) / n:.1%}) -> "
+                  f"{len(left)} ({len(left) / n:.1%}); {len(new)} category themes, "
+                  f"{joined} papers joined a theme of the field's name")  # fmt: skip
+            for t in new:
+                print(f"   {t.label} ({t.terms[0]}, {len(t.paper_ids)})")
+            items.append({"slice": item["name"], "themes": themes, "new": new})
+    if args.reading:
+        write_reading(items, papers, args.reading, args.key)
+
+
+def write_reading(items: list[dict[str, Any]], papers: list[Any], reading: Path,
+                  key: Path | None) -> None:  # fmt: skip
+    """The new groups and as many of the build's themes, shuffled; names and titles only."""
+    title = {p.paper_id: p.title for p in papers}
+    rng = random.Random(2026)
+    entries = []
+    for item in items:
+        entries += [(item["slice"], "category", t) for t in item["new"]]
+        own = [t for t in item["themes"] if len(t.paper_ids) <= 12]
+        drawn = rng.sample(own, min(len(own), len(item["new"])))
+        entries += [(item["slice"], "build", t) for t in drawn]
+    rng.shuffle(entries)
+    lines, keys = [], []
+    for n, (where, kind, t) in enumerate(entries, start=1):
+        lines.append(f"## {n}. {t.label}\n")
+        lines += [f"- {title[p]}" for p in t.paper_ids]
+        lines.append("")
+        keys.append({"item": n, "slice": where, "kind": kind, "label": t.label,
+                     "n_papers": len(t.paper_ids)})  # fmt: skip
+    reading.write_text("\n".join(lines), encoding="utf-8")
+    if key is not None:
+        key.write_text("".join(json.dumps(k) + "\n" for k in keys), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""What no discovered theme holds, grouped by the authors' own arXiv category (issue 17).
+
+The papers a week leaves after its themes are mostly one-off subjects of many fields: a word
+problem for symmetric groups, a nurse-scheduling encoding, a memristor Ising machine. Readers
+who grouped them by hand put most into field-sized themes ("Algorithms and complexity",
+"Human-computer interaction"); the embedding does not know a paper's field well enough to do
+the same. arXiv papers carry it: the categories their authors chose, the primary one first
+(arXiv RSS, API and OAI-PMH records list it first). So each such paper is placed under the
+first of its categories that names a field (known to pipeline/data/arxiv-categories.txt and not
+a catch-all such as cs.LG or cs.AI), and a field with `min_size` papers becomes a theme named by
+it ("Systems and control"), or joins the theme already named so. The rest stay in "Other".
+Papers without arXiv categories (Hugging Face pages, most RSS feeds) are never grouped.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from importlib import resources
+
+from pipeline.models import Theme
+
+#: Categories too broad to name a group a reader would call one area: the catch-all listings
+#: and the "other"/"general" ones. A paper listed first in one is placed by its next category.
+CATCH_ALL = frozenset(
+    {
+        "cs.AI",
+        "cs.LG",
+        "stat.ML",
+        "cs.NE",
+        "cs.OH",
+        "cs.GL",
+        "math.GM",
+        "stat.OT",
+        "q-bio.OT",
+        "cond-mat.other",
+        "physics.gen-ph",
+    }
+)
+#: arXiv's aliases: the same category under two codes, grouped as one.
+ALIASES = {
+    "eess.SY": "cs.SY",
+    "math.IT": "cs.IT",
+    "math.NA": "cs.NA",
+    "math.ST": "stat.TH",
+    "math.MP": "math-ph",
+    "q-fin.EC": "econ.GN",
+}
+_CODE = re.compile(r"^[a-z-]+(\.[A-Za-z-]+)?$")
+
+
+@functools.cache
+def category_names() -> dict[str, str]:
+    """arXiv category code → the name a heading uses (pipeline/data/arxiv-categories.txt)."""
+    text = resources.files("pipeline").joinpath("data/arxiv-categories.txt").read_text("utf-8")
+    names: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            code, name = line.split("\t")
+            names[code.strip()] = name.strip()
+    return names
+
+
+def field_of(categories: Sequence[str]) -> str | None:
+    """The first listed arXiv category that names a field (its canonical code), or None."""
+    names = category_names()
+    for raw in categories:
+        code = ALIASES.get(raw.strip(), raw.strip())
+        if _CODE.match(code) and code in names and code not in CATCH_ALL:
+            return code
+    return None
+
+
+def group_by_category(
+    other: Sequence[str],
+    categories_of: Mapping[str, Sequence[str]],
+    themes: Sequence[Theme],
+    *,
+    min_size: int,
+    central: Callable[[Sequence[str]], str],
+) -> tuple[list[Theme], list[str]]:
+    """`themes` with the papers of `other` placed by arXiv category, and what is left.
+
+    A field with at least `min_size` of these papers becomes a theme named by the field (after
+    the discovered ones, largest first); a field whose name a discovered theme already bears
+    adds its papers to that theme, however few. `central(ids)` picks a new theme's
+    representative paper. Deterministic: the same papers and categories give the same result.
+    """
+    names = category_names()
+    by_field: dict[str, list[str]] = {}
+    for pid in other:
+        code = field_of(categories_of.get(pid, ()))
+        if code is not None:
+            by_field.setdefault(code, []).append(pid)
+    named = {t.label.casefold(): i for i, t in enumerate(themes)}
+    out = list(themes)
+    new: list[Theme] = []
+    placed: set[str] = set()
+    for code in sorted(by_field):
+        members = sorted(by_field[code])
+        label = names[code]
+        if label.casefold() in named:
+            i = named[label.casefold()]
+            out[i] = Theme(
+                theme_id=out[i].theme_id,
+                label=out[i].label,
+                terms=out[i].terms,
+                paper_ids=tuple(sorted((*out[i].paper_ids, *members))),
+                representative=out[i].representative,
+            )
+        elif len(members) >= min_size:
+            new.append(
+                Theme(
+                    theme_id=category_theme_id(code),
+                    label=label,
+                    terms=(f"arXiv {code}",),
+                    paper_ids=tuple(members),
+                    representative=central(members),
+                )
+            )
+        else:
+            continue
+        placed.update(members)
+    new.sort(key=lambda t: (-len(t.paper_ids), t.label))
+    return out + new, [pid for pid in other if pid not in placed]
+
+
+def category_theme_id(code: str) -> str:
+    """A category theme's id: its code's, so it is the same theme every week."""
+    return "theme-" + hashlib.sha1(f"arxiv:{code}".encode()).hexdigest()[:8]
