@@ -213,3 +213,20 @@ def test_render_markdown_lists_themes_past_max_themes_in_one_line_each() -> None
     assert "Paper number 3" not in text
     assert "More themes](#more-themes) (1) | 2 |" in text  # one row in the contents
     assert "More themes" not in render_markdown(_digest())
+
+
+def test_a_theme_of_an_arxiv_category_says_so_instead_of_key_phrases() -> None:
+    digest = _digest()
+    grouped = replace(
+        digest.sections[1],
+        key="theme-cs-cr",
+        title="Cryptography and security",
+        terms=("arXiv cs.CR",),
+    )
+    text = render_markdown(replace(digest, sections=(digest.sections[0], grouped)))
+    assert "### Cryptography and security\n\n*Papers of arXiv cs.CR · 1 paper*" in text
+    assert "key phrases: arXiv" not in text
+    # A discovered theme keeps its caption.
+    assert "*Discovered theme · 1 paper · key phrases: graph learning, message passing*" in (
+        render_markdown(digest)
+    )

@@ -113,6 +113,9 @@ class ThemesSettings(_Section):
     seed: StrictInt = 0
     # "builtin" (pipeline/data/areas.txt), "off", or a file of research-area names of your own.
     areas: Text = "builtin"
+    # Papers no theme holds grouped by their arXiv category (topics/categories.py); off by
+    # default: read blind, such groups were no more coherent than issue 17 asks of a theme.
+    arxiv_categories: StrictBool = False
 
     @field_validator("areas")
     @classmethod

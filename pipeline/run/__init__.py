@@ -46,7 +46,7 @@ from pipeline.run.scoring import area_vectors, assign_papers, find_week_themes, 
 from pipeline.run.week import choose_week, load_week, paper_week, record_week_boundaries
 from pipeline.run.weeks import earlier_weeks
 from pipeline.store import Store
-from pipeline.topics import continuity
+from pipeline.topics import categories, continuity
 
 __all__ = [
     "RUNNABLE",
@@ -315,7 +315,11 @@ def continue_week_themes(
         week=week,
         assignments=assignments,
         earlier_weeks=before,
-        area_names=(*areas.names, *areas.fields.values()) if areas is not None else (),
+        area_names=(
+            *(areas.names if areas is not None else ()),
+            *(areas.fields.values() if areas is not None else ()),
+            *categories.category_names().values(),
+        ),
     )
 
 

@@ -21,7 +21,7 @@ from pipeline.models import Assignment, Paper, Theme, Topic, Week
 from pipeline.run import boundaries as boundaries_mod
 from pipeline.store import Store
 from pipeline.topics import areas as areas_mod
-from pipeline.topics import assign, calibrate, cluster
+from pipeline.topics import assign, calibrate, categories, cluster
 
 
 def assign_papers(
@@ -286,12 +286,15 @@ def find_week_themes(
 
     Needs only the week's cached vectors: theme names are checked against the papers' own
     vectors and texts, so a build never loads the embedding model for them.
+
+    What no theme holds is then grouped by the papers' arXiv categories
+    (`[themes] arxiv_categories`, topics/categories.py); the rest is "Other".
     """
     rows = list(rows)
     untaken = set(rows)
     taken = [i for i in range(len(week.papers)) if i not in untaken]
     texts = week.texts
-    return cluster.find_themes(
+    themes, other = cluster.find_themes(
         [week.papers[i].paper_id for i in rows],
         week.vectors[rows] if rows else np.zeros((0, 1), dtype=np.float32),
         [texts[i] for i in rows],
@@ -304,4 +307,18 @@ def find_week_themes(
         titles=[week.papers[i].title for i in rows],
         background_titles=[week.papers[i].title for i in taken],
         areas=areas,
+    )
+    if not settings.themes.arxiv_categories:
+        return themes, other
+
+    def central(ids: Sequence[str]) -> str:
+        x = week.vectors[[week.index[pid] for pid in ids]]
+        return ids[int(np.argmax(x @ x.mean(axis=0)))]
+
+    return categories.group_by_category(
+        other,
+        {p.paper_id: p.categories for p in week.papers},
+        themes,
+        min_size=settings.themes.min_theme_size,
+        central=central,
     )

@@ -131,7 +131,13 @@ def _partition(
     now: datetime,
 ) -> tuple[list[str], list[Any], list[Theme], int]:
     """Each paper's section key (topic slug, theme id or 'other'), the assignments, the themes
-    and the number of papers in "Other"."""
+    and the number of papers in "Other".
+
+    Without the build's last step, grouping what no theme holds by arXiv category: labelled
+    sets are often arXiv categories themselves, and the figures are of the discovered themes.
+    """
+    themes_settings = settings.themes.model_copy(update={"arxiv_categories": False})
+    settings = settings.model_copy(update={"themes": themes_settings})
     topics = settings.topics_as_models()
     _, _, assignments = run.assign_papers(
         settings, store, embedder, papers, vectors, topics, now=now

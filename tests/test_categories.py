@@ -1,0 +1,126 @@
+"""What no discovered theme holds, grouped by the authors' arXiv category (issue 17)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from conftest import make_paper, make_settings
+
+from pipeline import run
+from pipeline.ingest.sources import arxiv
+from pipeline.models import Theme, Week
+from pipeline.topics.categories import (
+    category_names,
+    category_theme_id,
+    field_of,
+    group_by_category,
+)
+
+DATA = Path(__file__).parent / "data" / "feeds"
+
+
+def _theme(label: str, *ids: str) -> Theme:
+    return Theme(f"theme-{label}", label, ("phrase",), tuple(ids), ids[0])
+
+
+def _first(ids: list[str] | tuple[str, ...]) -> str:
+    return sorted(ids)[0]
+
+
+def test_a_paper_is_placed_by_its_first_category_that_names_a_field() -> None:
+    assert field_of(("cs.DS", "cs.CC")) == "cs.DS"  # the primary category first
+    assert field_of(("cs.LG", "cs.AI", "cs.CR")) == "cs.CR"  # catch-alls are skipped
+    assert field_of(("eess.SY", "cs.LG")) == "cs.SY"  # an alias joins its category
+    assert field_of(("math.IT",)) == "cs.IT"
+    # Free-text tags of other feeds and unknown codes are never a field; nor are catch-alls.
+    assert field_of(("Machine Learning", "genomics", "cs.XX")) is None
+    assert field_of(("cs.LG", "stat.ML", "cs.AI")) is None
+    assert field_of(()) is None
+
+
+def test_every_category_has_a_short_plain_name() -> None:
+    names = category_names()
+    assert names["cs.DS"] == "Data structures and algorithms"
+    assert names["cs.CV"] == "Computer vision"
+    assert len(names) > 150
+    assert all(1 <= len(n.split()) <= 5 and n[0].isupper() for n in names.values())
+
+
+def test_a_field_with_enough_papers_becomes_a_theme_named_by_it() -> None:
+    cats = {
+        "a1": ("cs.DS",),
+        "a2": ("cs.DS", "cs.CC"),
+        "a3": ("cs.LG", "cs.DS"),
+        "b1": ("cs.HC",),
+        "b2": ("cs.HC",),
+        "c1": ("Machine Learning",),
+    }
+    themes, other = group_by_category(
+        ["c1", "b2", "a3", "b1", "a1", "a2"], cats, [], min_size=3, central=_first
+    )
+    assert [(t.label, t.paper_ids, t.terms) for t in themes] == [
+        ("Data structures and algorithms", ("a1", "a2", "a3"), ("arXiv cs.DS",))
+    ]
+    assert themes[0].theme_id == category_theme_id("cs.DS")
+    assert themes[0].representative == "a1"
+    assert other == ["c1", "b2", "b1"]  # in the order given
+
+
+def test_a_field_a_theme_is_named_by_joins_that_theme_however_few() -> None:
+    robots = _theme("Robotics", "r1", "r2", "r3")
+    themes, other = group_by_category(
+        ["x1", "x2"], {"x1": ("cs.RO",), "x2": ("cs.GR",)}, [robots], min_size=3, central=_first
+    )
+    assert [t.paper_ids for t in themes] == [("r1", "r2", "r3", "x1")]
+    assert themes[0].theme_id == robots.theme_id and themes[0].label == "Robotics"
+    assert other == ["x2"]
+
+
+def test_category_themes_follow_the_discovered_ones_largest_first() -> None:
+    cats = {f"s{i}": ("cs.SE",) for i in range(3)} | {f"d{i}": ("cs.DC",) for i in range(4)}
+    found = [_theme("Speech and audio", "p1", "p2", "p3")]
+    themes, other = group_by_category(sorted(cats), cats, found, min_size=3, central=_first)
+    assert [t.label for t in themes] == [
+        "Speech and audio",
+        "Distributed and parallel computing",
+        "Software engineering",
+    ]
+    assert other == []
+
+
+def _week(papers: list, vectors: np.ndarray) -> Week:
+    return Week("2025-W25", tuple(papers), vectors, {p.paper_id: i for i, p in enumerate(papers)})
+
+
+def test_a_build_groups_its_other_papers_by_category_when_turned_on(tmp_path: Path) -> None:
+    # Eight papers in eight directions: no theme forms, all would be "Other".
+    vectors = np.eye(8, 16, dtype=np.float32)
+    codes = ["cs.CR", "cs.CR", "cs.CR", "cs.DL", "cs.LG", "cs.CR", "cs.DL", "cs.LG"]
+    papers = [
+        make_paper(f"arxiv:2506.{i:05d}", f"Paper {i} on subject {i}", categories=(code,))
+        for i, code in enumerate(codes)
+    ]
+    week = _week(papers, vectors)
+    settings = make_settings(tmp_path, themes={"areas": "off", "arxiv_categories": True})
+    themes, other = run.find_week_themes(settings, week, range(8), areas=None)
+    assert [(t.label, len(t.paper_ids)) for t in themes] == [("Cryptography and security", 4)]
+    assert sorted(other) == sorted(
+        p.paper_id for p, c in zip(papers, codes, strict=True) if c != "cs.CR"
+    )
+
+    default = make_settings(tmp_path, themes={"areas": "off"})  # off unless asked for
+    themes, other = run.find_week_themes(default, week, range(8), areas=None)
+    assert themes == [] and len(other) == 8
+
+
+def test_categories_read_from_real_arxiv_feed_bytes_name_the_primary_field() -> None:
+    # The recorded API response lists arxiv:primary_category first: a signal-processing paper
+    # cross-listed to cs.AI is placed in signal processing.
+    feed = (
+        DATA / "arxiv_api_atom_newformat_cat-csLG-OR-csAI_2026-04-30_20entries.xml"
+    ).read_bytes()
+    entries = arxiv.parse_arxiv_api(feed, "api")
+    assert entries[7].categories[0] == "eess.SP"
+    assert field_of(entries[7].categories) == "eess.SP"
+    assert field_of(entries[2].categories) == "math.OC"
