@@ -147,22 +147,28 @@ def demo_inputs(store: Path, *, june: str = "") -> list[dict[str, Any]]:
                 )
                 rows = [i for i, a in enumerate(assignments) if a.primary is None]
                 rest = [i for i in range(len(papers)) if i not in set(rows)]
-                inputs.append(
-                    {
-                        "name": f"demo June 2025 ({june} topics)" if june else f"demo {week}",
-                        "ids": [papers[i].paper_id for i in rows],
-                        "vectors": vectors[rows],
-                        "texts": [papers[i].text for i in rows],
-                        "titles": [papers[i].title for i in rows],
-                        "background": [papers[i].text for i in rest],
-                        "background_vectors": vectors[rest],
-                        "background_ids": [papers[i].paper_id for i in rest],
-                        "background_titles": [papers[i].title for i in rest],
-                        "min_theme_size": settings.themes.min_theme_size,
-                        "max_themes": settings.themes.max_themes,
-                    }
-                )
+                name = f"demo June 2025 ({june} topics)" if june else f"demo {week}"
+                inputs.append(week_input(name, papers, vectors, rows, rest, settings.themes))
     return inputs
+
+
+def week_input(name: str, papers: Sequence[Any], vectors: np.ndarray, rows: Sequence[int],
+               rest: Sequence[int], themes: Any) -> dict[str, Any]:  # fmt: skip
+    """One input of find_themes as a build makes it: the papers at `rows` (no topic took them)
+    with the rest of the week as background; `themes`: the [themes] settings."""
+    return {
+        "name": name,
+        "ids": [papers[i].paper_id for i in rows],
+        "vectors": vectors[list(rows)],
+        "texts": [papers[i].text for i in rows],
+        "titles": [papers[i].title for i in rows],
+        "background": [papers[i].text for i in rest],
+        "background_vectors": vectors[list(rest)],
+        "background_ids": [papers[i].paper_id for i in rest],
+        "background_titles": [papers[i].title for i in rest],
+        "min_theme_size": themes.min_theme_size,
+        "max_themes": themes.max_themes,
+    }
 
 
 def oai_inputs(

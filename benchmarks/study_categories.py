@@ -64,19 +64,8 @@ def main() -> None:
         for k, rows in enumerate(bench_names._slices(len(papers), SLICES, SIZE, seed)):
             mine = [int(i) for i in rows if not taken[i]]
             bg = [int(i) for i in rows if taken[i]]
-            item = {
-                "name": f"oai slice {k + 1} (seed {seed})",
-                "ids": [papers[i].paper_id for i in mine],
-                "vectors": vectors[mine],
-                "texts": [papers[i].text for i in mine],
-                "titles": [papers[i].title for i in mine],
-                "background": [papers[i].text for i in bg],
-                "background_vectors": vectors[bg],
-                "background_ids": [papers[i].paper_id for i in bg],
-                "background_titles": [papers[i].title for i in bg],
-                "min_theme_size": defaults.min_theme_size,
-                "max_themes": defaults.max_themes,
-            }
+            name = f"oai slice {k + 1} (seed {seed})"
+            item = bench_names.week_input(name, papers, vectors, mine, bg, defaults)
             themes, other = bench_names.item_themes(item, vocabulary, defaults.seed)
 
             def central(ids: list[str]) -> str:
