@@ -76,9 +76,11 @@ def main() -> None:
                 other, listed, themes, min_size=defaults.min_theme_size, central=central
             )
             n = len(mine)
-            new = after[len(themes) :]
-            pairs = zip(after[: len(themes)], themes, strict=True)
-            joined = sum(len(a.paper_ids) - len(b.paper_ids) for a, b in pairs)
+            own = {t.theme_id for t in themes}
+            new = [t for t in after if t.theme_id not in own]
+            joined = sum(len(t.paper_ids) for t in after if t.theme_id in own) - sum(
+                len(t.paper_ids) for t in themes
+            )
             print(f"{item['name']}: {n} papers for themes ({len(bg)} taken by topics), "
                   f"{len(themes)} themes; Other {len(other)} ({len(other) / n:.1%}) -> "
                   f"{len(left)} ({len(left) / n:.1%}); {len(new)} category themes, "

@@ -77,14 +77,20 @@ def test_a_field_a_theme_is_named_by_joins_that_theme_however_few() -> None:
     assert other == ["x2"]
 
 
-def test_category_themes_follow_the_discovered_ones_largest_first() -> None:
+def test_category_themes_take_their_place_among_the_discovered_ones_by_size() -> None:
+    # The digest shows the `max_themes` first in full and the rest one line each, "largest
+    # first": a 4-paper field must not follow a 3-paper theme.
     cats = {f"s{i}": ("cs.SE",) for i in range(3)} | {f"d{i}": ("cs.DC",) for i in range(4)}
-    found = [_theme("Speech and audio", "p1", "p2", "p3")]
+    found = [
+        _theme("Speech and audio", "p1", "p2", "p3", "p4", "p5"),
+        _theme("Hashing", "h1", "h2", "h3"),
+    ]
     themes, other = group_by_category(sorted(cats), cats, found, min_size=3, central=_first)
-    assert [t.label for t in themes] == [
-        "Speech and audio",
-        "Distributed and parallel computing",
-        "Software engineering",
+    assert [(t.label, len(t.paper_ids)) for t in themes] == [
+        ("Speech and audio", 5),
+        ("Distributed and parallel computing", 4),
+        ("Hashing", 3),
+        ("Software engineering", 3),
     ]
     assert other == []
 

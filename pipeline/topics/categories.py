@@ -85,10 +85,11 @@ def group_by_category(
 ) -> tuple[list[Theme], list[str]]:
     """`themes` with the papers of `other` placed by arXiv category, and what is left.
 
-    A field with at least `min_size` of these papers becomes a theme named by the field (after
-    the discovered ones, largest first); a field whose name a discovered theme already bears
-    adds its papers to that theme, however few. `central(ids)` picks a new theme's
-    representative paper. Deterministic: the same papers and categories give the same result.
+    A field with at least `min_size` of these papers becomes a theme named by the field, placed
+    before the first discovered theme smaller than it (so `max_themes` shows the largest); a
+    field whose name a discovered theme already bears adds its papers to that theme, however
+    few. `central(ids)` picks a new theme's representative paper. Deterministic: the same
+    papers and categories give the same result.
     """
     names = category_names()
     by_field: dict[str, list[str]] = {}
@@ -126,7 +127,11 @@ def group_by_category(
             continue
         placed.update(members)
     new.sort(key=lambda t: (-len(t.paper_ids), t.label))
-    return out + new, [pid for pid in other if pid not in placed]
+    for theme in new:  # by size among the discovered ones: the `max_themes` largest are shown
+        size = len(theme.paper_ids)
+        at = next((i for i, t in enumerate(out) if len(t.paper_ids) < size), len(out))
+        out.insert(at, theme)
+    return out, [pid for pid in other if pid not in placed]
 
 
 def category_theme_id(code: str) -> str:
