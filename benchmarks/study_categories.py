@@ -8,10 +8,12 @@ imprecise for it (`study_fields`). arXiv papers carry their field: the categorie
 chose. This clusters OAI 2016 slices of 700 papers as a build does, with the eight newcomer dev
 topics (topics/newcomer-dev.toml) taking their papers first, so a third of each slice is gone as
 on the demo weeks, then places each paper left in "Other" by `topics/categories.py` (the first
-of its categories that names a field; a field with `min_theme_size` papers becomes a theme named
-by it). Prints "Other" before and after and every group. `--reading` writes the new groups of the
-slices mixed with as many of the build's own themes of the same slices (drawn at random, seeded)
-for a blind reader, numbered, names and titles only; `--key` says which was which.
+of its categories that names a field; a field with `categories.MIN_PAPERS` papers becomes a theme
+named by it). Prints "Other" before and after and every group. `--reading` writes the new groups
+of the slices mixed with as many of the build's own themes of the same slices (drawn at random,
+seeded) for a blind reader, numbered, names and titles only; `--key` says which was which.
+`--papers` writes the papers a field joined to a theme of its name mixed with as many of those
+themes' own papers (their key beside `--key`, `.papers.jsonl`).
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[41, 53])
     parser.add_argument("--reading", type=Path)
     parser.add_argument("--key", type=Path)
+    parser.add_argument(
+        "--papers", type=Path, help="also: papers joined to a theme, and as many of its own"
+    )
     args = parser.parse_args()
     papers, _ = ev.load_corpus()
     listed = listed_categories()
@@ -87,9 +92,18 @@ def main() -> None:
                   f"{joined} papers joined a theme of the field's name")  # fmt: skip
             for t in new:
                 print(f"   {t.label} ({t.terms[0]}, {len(t.paper_ids)})")
-            items.append({"slice": item["name"], "themes": themes, "new": new})
+            before = {t.theme_id: set(t.paper_ids) for t in themes}
+            joins = [
+                (t.label, pid, pid not in before[t.theme_id])
+                for t in after
+                if t.theme_id in own and len(t.paper_ids) > len(before[t.theme_id])
+                for pid in t.paper_ids
+            ]
+            items.append({"slice": item["name"], "themes": themes, "new": new, "joins": joins})
     if args.reading:
         write_reading(items, papers, args.reading, args.key)
+    if args.papers:
+        write_papers(items, papers, args.papers, args.key)
 
 
 def write_reading(items: list[dict[str, Any]], papers: list[Any], reading: Path,
@@ -114,6 +128,28 @@ def write_reading(items: list[dict[str, Any]], papers: list[Any], reading: Path,
     reading.write_text("\n".join(lines), encoding="utf-8")
     if key is not None:
         key.write_text("".join(json.dumps(k) + "\n" for k in keys), encoding="utf-8")
+
+
+def write_papers(items: list[dict[str, Any]], papers: list[Any], path: Path,
+                 key: Path | None) -> None:  # fmt: skip
+    """Each paper a field joined to a theme, and as many of that theme's own papers, shuffled:
+    one line each, the heading and the title, for a reader to judge whether it belongs."""
+    title = {p.paper_id: p.title for p in papers}
+    rng = random.Random(2027)
+    entries = []
+    for item in items:
+        joined = [(h, pid, "joined") for h, pid, new in item["joins"] if new]
+        own = [(h, pid, "own") for h, pid, new in item["joins"] if not new]
+        entries += joined + rng.sample(own, min(len(own), len(joined)))
+    rng.shuffle(entries)
+    lines = [f"{n}. [{h}] {title[pid]}" for n, (h, pid, _) in enumerate(entries, start=1)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if key is not None:
+        rows = [{"item": n, "heading": h, "paper_id": pid, "kind": kind}
+                for n, (h, pid, kind) in enumerate(entries, start=1)]  # fmt: skip
+        key.with_suffix(".papers.jsonl").write_text(
+            "".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8"
+        )
 
 
 if __name__ == "__main__":
