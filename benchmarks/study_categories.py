@@ -13,7 +13,8 @@ named by it). Prints "Other" before and after and every group. `--reading` write
 of the slices mixed with as many of the build's own themes of the same slices (drawn at random,
 seeded) for a blind reader, numbered, names and titles only; `--key` says which was which.
 `--papers` writes the papers a field joined to a theme of its name mixed with as many of those
-themes' own papers (their key beside `--key`, `.papers.jsonl`).
+themes' own papers (their key beside `--key`, `.papers.jsonl`). `--agreement`: whether the share
+of a theme's papers in its commonest primary arXiv category predicts the readers' verdicts.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import argparse
 import gzip
 import json
 import random
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +56,61 @@ def main() -> None:
     parser.add_argument(
         "--papers", type=Path, help="also: papers joined to a theme, and as many of its own"
     )
+    parser.add_argument(
+        "--agreement",
+        action="store_true",
+        help="instead: how well the share of a theme's papers in its commonest primary arXiv "
+        "category predicts the readers' coherence of this build's themes in both readings",
+    )
     args = parser.parse_args()
+    if args.agreement:
+        agreement_study()
+        return
     papers, _ = ev.load_corpus()
     listed = listed_categories()
+    vectors = ev.load_vectors(papers, "all-MiniLM-L6-v2")
+    defaults = ThemesSettings()
+    row_of = {p.paper_id: i for i, p in enumerate(papers)}
+    items: list[dict[str, Any]] = []
+
+    def central(ids: list[str]) -> str:
+        x = vectors[[row_of[p] for p in ids]]
+        return ids[int(np.argmax(x @ x.mean(axis=0)))]
+
+    for item, themes, other in slice_items(args.seeds):
+        after, left = categories.group_by_category(
+            other, listed, themes, min_size=defaults.min_theme_size, central=central
+        )
+        n, bg = len(item["ids"]), item["background_ids"]
+        own = {t.theme_id for t in themes}
+        new = [t for t in after if t.theme_id not in own]
+        joined = sum(len(t.paper_ids) for t in after if t.theme_id in own) - sum(
+            len(t.paper_ids) for t in themes
+        )
+        print(f"{item['name']}: {n} papers for themes ({len(bg)} taken by topics), "
+              f"{len(themes)} themes; Other {len(other)} ({len(other) / n:.1%}) -> "
+              f"{len(left)} ({len(left) / n:.1%}); {len(new)} category themes, "
+              f"{joined} papers joined a theme of the field's name")  # fmt: skip
+        for t in new:
+            print(f"   {t.label} ({t.terms[0]}, {len(t.paper_ids)})")
+        before = {t.theme_id: set(t.paper_ids) for t in themes}
+        joins = [
+            (t.label, pid, pid not in before[t.theme_id])
+            for t in after
+            if t.theme_id in own and len(t.paper_ids) > len(before[t.theme_id])
+            for pid in t.paper_ids
+        ]
+        items.append({"slice": item["name"], "themes": themes, "new": new, "joins": joins})
+    if args.reading:
+        write_reading(items, papers, args.reading, args.key)
+    if args.papers:
+        write_papers(items, papers, args.papers, args.key)
+
+
+def slice_items(seeds: Sequence[int]) -> Iterator[tuple[dict[str, Any], list[Any], list[str]]]:
+    """Per slice of `seeds`: find_themes' input (the dev topics' papers as background), this
+    build's themes and the ids left in "Other"."""
+    papers, _ = ev.load_corpus()
     vectors = ev.load_vectors(papers, "all-MiniLM-L6-v2")
     store, embedder = smm.corpus_store(papers, vectors, "oai-cs-2016")
     settings = load_settings(ev.TOPIC_FILES["dev"])
@@ -63,47 +118,43 @@ def main() -> None:
     store.close()
     vocabulary = bench_names.area_vocabulary()
     defaults = ThemesSettings()
-    row_of = {p.paper_id: i for i, p in enumerate(papers)}
-    items: list[dict[str, Any]] = []
-    for seed in args.seeds:
+    for seed in seeds:
         for k, rows in enumerate(bench_names._slices(len(papers), SLICES, SIZE, seed)):
             mine = [int(i) for i in rows if not taken[i]]
             bg = [int(i) for i in rows if taken[i]]
             name = f"oai slice {k + 1} (seed {seed})"
             item = bench_names.week_input(name, papers, vectors, mine, bg, defaults)
             themes, other = bench_names.item_themes(item, vocabulary, defaults.seed)
+            yield item, themes, other
 
-            def central(ids: list[str]) -> str:
-                x = vectors[[row_of[p] for p in ids]]
-                return ids[int(np.argmax(x @ x.mean(axis=0)))]
 
-            after, left = categories.group_by_category(
-                other, listed, themes, min_size=defaults.min_theme_size, central=central
-            )
-            n = len(mine)
-            own = {t.theme_id for t in themes}
-            new = [t for t in after if t.theme_id not in own]
-            joined = sum(len(t.paper_ids) for t in after if t.theme_id in own) - sum(
-                len(t.paper_ids) for t in themes
-            )
-            print(f"{item['name']}: {n} papers for themes ({len(bg)} taken by topics), "
-                  f"{len(themes)} themes; Other {len(other)} ({len(other) / n:.1%}) -> "
-                  f"{len(left)} ({len(left) / n:.1%}); {len(new)} category themes, "
-                  f"{joined} papers joined a theme of the field's name")  # fmt: skip
-            for t in new:
-                print(f"   {t.label} ({t.terms[0]}, {len(t.paper_ids)})")
-            before = {t.theme_id: set(t.paper_ids) for t in themes}
-            joins = [
-                (t.label, pid, pid not in before[t.theme_id])
-                for t in after
-                if t.theme_id in own and len(t.paper_ids) > len(before[t.theme_id])
-                for pid in t.paper_ids
-            ]
-            items.append({"slice": item["name"], "themes": themes, "new": new, "joins": joins})
-    if args.reading:
-        write_reading(items, papers, args.reading, args.key)
-    if args.papers:
-        write_papers(items, papers, args.papers, args.key)
+def agreement_study() -> None:
+    """ROC AUC of a theme's primary-category agreement (and of its size) against "coherent",
+    per reading, over this build's own themes the readers judged beside the category themes."""
+    from sklearn.metrics import roc_auc_score
+
+    listed = listed_categories()
+    themes = {
+        (item["name"], theme.label): theme
+        for item, found, _ in slice_items([431, 433, 457, 461, 463])
+        for theme in found
+    }
+    for name in ("theme-categories-r12.jsonl", "theme-categories-r12-fresh.jsonl"):
+        path = ev.HERE / "labels" / name
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        rows = [r for r in rows if r.get("part", "group") == "group" and r["kind"] == "build"]
+        coherent, share, size = [], [], []
+        for r in rows:
+            theme = themes[(r["slice"], r["heading"])]
+            firsts = Counter(listed[pid][0] for pid in theme.paper_ids)
+            coherent.append(r["coherence"] == "coherent")
+            share.append(firsts.most_common(1)[0][1] / len(theme.paper_ids))
+            size.append(len(theme.paper_ids))
+        y, x = np.array(coherent), np.array(share)
+        print(f"{name}: {len(rows)} judgements, {y.mean():.0%} coherent; AUC of the agreement "
+              f"{roc_auc_score(y, x):.2f}, of the size {roc_auc_score(y, size):.2f}; coherent "
+              f"with agreement < 0.5: {y[x < 0.5].mean():.0%} of {int((x < 0.5).sum())}, "
+              f">= 0.5: {y[x >= 0.5].mean():.0%} of {int((x >= 0.5).sum())}")  # fmt: skip
 
 
 def write_reading(items: list[dict[str, Any]], papers: list[Any], reading: Path,
