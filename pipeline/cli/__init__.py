@@ -156,7 +156,7 @@ def _hint_if_empty(ctx: click.Context, settings: Any, report: Any) -> None:
 
     if not report.week or report.digest_path or report.error or report.all_sources_failed:
         return
-    with run.open_store(settings) as store:
+    with run.open_store(settings, writing=False) as store:
         hint = _empty_week_hint(ctx, settings, store, report.week, "build")
     if hint:
         click.echo(hint)

@@ -100,21 +100,27 @@ def digest_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*-W[0-9][0-9].md")) if folder.is_dir() else []
 
 
-def open_store(settings: Settings) -> Store:
-    """The SQLite store under data_dir; StoreError if it was emptied beside written digests."""
+def open_store(settings: Settings, *, writing: bool = True) -> Store:
+    """The SQLite store under data_dir; StoreError if it was emptied beside written digests.
+
+    Not `writing` (status, catch-up planning): opened read-only, without the check that reads
+    the whole file before a write (`Store.open_to_read`; issue 7 guards writes).
+    """
     path = settings.database_path
     # SQLite takes a 0-byte file for a new database: a store truncated or replaced (a failed
     # copy, a restore) would start over silently, `status` reading "no runs yet, health ok",
-    # without the e-mail records that keep a week from being mailed twice.
+    # without the e-mail records that keep a week from being mailed twice. (A reader leaves
+    # an empty -wal file behind: it holds no transaction.)
     wal = path.with_name(path.name + "-wal")
-    emptied = path.is_file() and path.stat().st_size == 0 and not wal.exists()
+    wal_empty = not wal.is_file() or wal.stat().st_size == 0
+    emptied = path.is_file() and path.stat().st_size == 0 and wal_empty
     if emptied and digest_files(settings.paths.digests_dir):
         raise StoreError(
             f"database {path} is empty (0 bytes), but {settings.paths.digests_dir} holds "
             "digests: the file was truncated or replaced. Restore it from a backup; or delete "
             "it to start a new store (run history and the record of e-mails sent are lost)"
         )
-    return Store.open(path)
+    return Store.open(path) if writing else Store.open_to_read(path)
 
 
 # --- ingest ---------------------------------------------------------------------------------

@@ -97,8 +97,9 @@ def summarize_report(report: RunReport, *, duration_s: float) -> str:
 
 
 def check_store(settings: Settings) -> None:
-    """Open and close the store a run would open: StoreError, naming the file and what to do,
-    when it is damaged or was emptied beside written digests (`run.open_store`)."""
+    """Open and close the store a run would open, for writing: StoreError, naming the file and
+    what to do, when it is damaged or was emptied beside written digests (`run.open_store`;
+    read whole only when changed since our last clean close, or a week after the last check)."""
     with run.open_store(settings):
         pass
 
@@ -114,7 +115,7 @@ def plan_catch_up(
     schedule = settings.schedule
     ingest_trigger = crontab.make_trigger(schedule.ingest_cron, schedule.timezone)
     build_trigger = crontab.make_trigger(schedule.build_cron, schedule.timezone)
-    with run.open_store(settings) as store:
+    with run.open_store(settings, writing=False) as store:
         last = store.get_last_run((Command.INGEST, Command.RUN), status="ok")
         _, weeks, done = _weeks_to_build(settings, store, now=now)
     return catchup.plan_catch_up(
@@ -130,7 +131,7 @@ def missed_before(settings: Settings, *, now: datetime) -> list[str]:
     """The weeks before this run's week (`[digest] week = "last-complete"` or "latest") since
     the last one done, oldest first, at most MAX_CATCH_UP_WEEKS - 1: what `digest run` builds
     after its ingest and before its own week."""
-    with run.open_store(settings) as store:
+    with run.open_store(settings, writing=False) as store:
         week, weeks, done = _weeks_to_build(settings, store, now=now)
     return [w for w in weeks if w != week and w not in done]
 
@@ -246,7 +247,7 @@ def gather_status(settings: Settings, *, now: datetime, limit: int = 10) -> Stat
     rows: list[RunRow] = []
     sources: list[SourceStatus] = []
     if settings.database_path.exists():
-        with run.open_store(settings) as store:
+        with run.open_store(settings, writing=False) as store:
             rows = store.list_runs(limit)
             sources = store.list_source_status()
     schedule = settings.schedule

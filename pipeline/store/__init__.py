@@ -1,7 +1,8 @@
 """SQLite storage: schema, migrations, and every SQL statement in the package.
 
 Modules: `schema` (numbered migrations), `db` (connection plumbing), `papers`, `vectors`,
-`runs` (runs, source health, HTTP cache, week sections, meta); `Store` combines them.
+`runs` (runs, source health, HTTP cache, week sections, meta), `intact` (when a writer must read
+the file whole first: issue 7); `Store` combines them.
 
 The only module that talks to the database. It stores papers (combining a stored paper with a
 new sighting by the merge rule the caller passes: the rules live in `ingest.normalize`),
@@ -14,12 +15,15 @@ disk full) become `StoreError`; `ProgrammingError` / `IntegrityError` are our bu
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.errors import StoreError
 from pipeline.models import WeekSection
-from pipeline.store.db import _BUG_ERRORS
+from pipeline.store import intact
+from pipeline.store.db import DAMAGE_ADVICE
 from pipeline.store.papers import Papers, UpsertResult, effective_day
 from pipeline.store.runs import RunRow, Runs, SourceDay, SourceStatus
 from pipeline.store.schema import MIGRATIONS, SCHEMA_VERSION
@@ -39,40 +43,63 @@ __all__ = [
 
 
 class Store(Papers, Vectors, Runs):
-    """A connection to the pipeline database; open with `Store.open(path)`."""
+    """A connection to the pipeline database: `Store.open(path)` to write (the file is checked
+    first: issue 7), `Store.open_to_read(path)` for commands that only read."""
+
+    def __init__(self, connection: sqlite3.Connection, label: str) -> None:
+        super().__init__(connection, label)
+        self._path: Path | None = None  # the database file (None: ':memory:')
+        self._opened: intact.FileState | None = None  # the file as it was before opening
+        self._stamp: intact.Stamp | None = None  # the stamp found beside it then
+        self._checked: datetime | None = None  # a writing Store's last full check: stamped
+        self._closed = False
 
     @classmethod
     def open(
         cls, path: Path | str, *, busy_timeout_s: float = 5.0, read_only: bool = False
     ) -> Store:
-        """Open (creating if needed) and migrate the database at `path`, or ':memory:'."""
+        """Open (creating if needed) and migrate the database at `path`, or ':memory:'.
+
+        For writing, the file is first read whole (`PRAGMA quick_check`) unless the stamp of
+        the last clean close matches it and the last full check is under a week old
+        (`intact.needs_check`); a damaged file is a StoreError and nothing is written to it.
+        `read_only`: no check, every write a StoreError (an older schema too: it is not
+        migrated); see `open_to_read`.
+        """
         label = str(path)
-        try:
-            if label == ":memory:":
-                conn = sqlite3.connect(":memory:", timeout=busy_timeout_s, isolation_level=None)
-            else:
-                file = Path(path)
-                if not read_only:
-                    file.parent.mkdir(parents=True, exist_ok=True)
-                target = f"{file.resolve().as_uri()}?mode={'ro' if read_only else 'rwc'}"
-                conn = sqlite3.connect(
-                    target, timeout=busy_timeout_s, isolation_level=None, uri=True
-                )
-        except (OSError, sqlite3.OperationalError) as e:
-            raise StoreError(f"cannot open database {label}: {e}") from e
-        conn.row_factory = sqlite3.Row
+        file = None if label == ":memory:" else Path(path)
+        opened, stamp = None, None
+        if file is not None and not read_only:
+            opened, stamp = intact.observe(file), intact.load_stamp(file)
+        conn = _connect(label, file, busy_timeout_s=busy_timeout_s, read_only=read_only)
         store = cls(conn, label)
+        store._path = file
         try:
             with store._wrap("open"):
                 if not read_only:
-                    store._check_intact()
-                    conn.execute("PRAGMA journal_mode = WAL")
+                    now = datetime.now(UTC)
+                    full = intact.needs_check(stamp, opened, now=now)
+                    store._prepare_to_write(check=full)
+                    store._opened, store._stamp = opened, stamp
+                    store._checked = stamp.checked if stamp and not full else now
                 conn.execute("PRAGMA foreign_keys = ON")
-                store._migrate()
+                store._migrate(read_only=read_only)
         except BaseException:
             conn.close()
             raise
         return store
+
+    @classmethod
+    def open_to_read(cls, path: Path | str, *, busy_timeout_s: float = 5.0) -> Store:
+        """Open the database at `path` for a command that only reads: no integrity check (a
+        reader cannot spread damage) and no write (`read_only`). A file it cannot read as it
+        is (missing or empty, an older schema to migrate, a damaged first page, no -wal file
+        in a folder it cannot write) is opened by `open` instead, which creates, migrates or
+        refuses it in the words a writer gets."""
+        try:
+            return cls.open(path, busy_timeout_s=busy_timeout_s, read_only=True)
+        except StoreError:
+            return cls.open(path, busy_timeout_s=busy_timeout_s)
 
     def __enter__(self) -> Store:
         return self
@@ -81,28 +108,54 @@ class Store(Papers, Vectors, Runs):
         self.close()
 
     def close(self) -> None:
-        """Close the connection; safe to call twice."""
+        """Close the connection; a writing Store then stamps the file. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
         self._conn.close()
+        if self._path is not None and self._checked is not None:
+            intact.save_stamp(
+                self._path,
+                opened=self._opened,
+                known=self._stamp,
+                checked=self._checked,
+                wrote=self._wrote,
+            )
 
-    def _check_intact(self) -> None:
-        """Refuse to write into a damaged file: our writes could spread the damage (issue 7)."""
-        advice = "nothing was written to it: restore it from a backup, or move it aside"
+    def schema_version(self) -> int:
+        """The file's schema version (`PRAGMA user_version`)."""
+        with self._wrap("read"):
+            version: int = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        return version
+
+    def _suspect_damage(self) -> None:
+        """Damage or an I/O fault was seen: no stamp now or at close, so the next writer (this
+        Store's included) reads the file whole."""
+        self._checked = None
+        if self._path is not None:
+            intact.forget_stamp(self._path)
+
+    def _prepare_to_write(self, *, check: bool) -> None:
+        """Refuse to write into a damaged file: our writes could spread the damage (issue 7).
+        With `check` read it whole first; then switch to WAL."""
         try:
-            problems = [row[0] for row in self._conn.execute("PRAGMA quick_check(3)")]
+            if check:
+                problems = [row[0] for row in self._conn.execute("PRAGMA quick_check(3)")]
+                if problems != ["ok"]:
+                    self._suspect_damage()
+                    raise StoreError(
+                        f"database {self._label} is damaged ({'; '.join(problems)}); "
+                        f"{DAMAGE_ADVICE}"
+                    )
+            self._conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.OperationalError as e:  # cannot open or lock it: not damage
             raise StoreError(
                 f"database {self._label} cannot be opened for writing ({e}): "
                 "is the file or its folder read-only, or the disk full?"
             ) from e
-        except sqlite3.DatabaseError as e:
-            if isinstance(e, _BUG_ERRORS):
-                raise
-            raise StoreError(f"database {self._label} is damaged ({e}); {advice}") from e
-        if problems != ["ok"]:
-            raise StoreError(f"database {self._label} is damaged ({'; '.join(problems)}); {advice}")
 
-    def _migrate(self) -> None:
-        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+    def _migrate(self, *, read_only: bool = False) -> None:
+        version = self.schema_version()
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"database {self._label} has schema version {version}, newer than this "
@@ -110,9 +163,45 @@ class Store(Papers, Vectors, Runs):
             )
         if version == SCHEMA_VERSION:
             return
+        if read_only:
+            raise StoreError(
+                f"database {self._label} has schema version {version}, older than this "
+                f"program's {SCHEMA_VERSION}: open it for writing to migrate it"
+            )
         with self._write("migrate") as conn:
             # Re-read inside the write lock: another process may have migrated meanwhile.
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
                 migration(conn)
                 conn.execute(f"PRAGMA user_version = {number}")
+
+
+def _connect(
+    label: str, file: Path | None, *, busy_timeout_s: float, read_only: bool
+) -> sqlite3.Connection:
+    """A connection to ':memory:' or `file`: created if missing, unless `read_only`."""
+    try:
+        if file is None:
+            conn = sqlite3.connect(":memory:", timeout=busy_timeout_s, isolation_level=None)
+        else:
+            if not read_only:
+                file.parent.mkdir(parents=True, exist_ok=True)
+            target = f"{file.resolve().as_uri()}?mode={'ro' if read_only else 'rwc'}"
+            if read_only and _is_frozen(file):
+                target += "&immutable=1"
+            conn = sqlite3.connect(target, timeout=busy_timeout_s, isolation_level=None, uri=True)
+    except (OSError, sqlite3.OperationalError) as e:
+        raise StoreError(f"cannot open database {label}: {e}") from e
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _is_frozen(file: Path) -> bool:
+    """Whether nobody can change `file` while we read it: on a filesystem mounted read-only,
+    with no -wal file. SQLite cannot create the -wal and -shm files a reader of a WAL database
+    needs there, and reads it as `immutable` (no locks) instead."""
+    try:
+        read_only_mount = bool(os.statvfs(file.parent).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+    return read_only_mount and not file.with_name(file.name + "-wal").exists()

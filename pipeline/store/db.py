@@ -18,6 +18,12 @@ from pipeline.errors import StoreError
 _CHUNK = 900
 # Errors that mean our SQL is wrong, not that the database is unusable: let them propagate.
 _BUG_ERRORS = (sqlite3.ProgrammingError, sqlite3.IntegrityError, sqlite3.InterfaceError)
+# SQLite's primary result codes for a damaged file, and for faults after which we vouch for
+# nothing (the store's stamp is removed, so the next writer reads the file whole: issue 7).
+_DAMAGE_CODES = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+_SUSPECT_CODES = {*_DAMAGE_CODES, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL}
+RESTORE_ADVICE = "restore it from a backup, or move it aside"
+DAMAGE_ADVICE = f"nothing was written to it: {RESTORE_ADVICE}"
 
 
 class Database:
@@ -26,6 +32,7 @@ class Database:
     def __init__(self, connection: sqlite3.Connection, label: str) -> None:
         self._conn = connection
         self._label = label
+        self._wrote = False  # a transaction committed through this connection
 
     @contextmanager
     def _wrap(self, action: str) -> Iterator[None]:
@@ -34,7 +41,16 @@ class Database:
         except sqlite3.DatabaseError as e:
             if isinstance(e, _BUG_ERRORS):
                 raise
+            if _error_code(e) in _SUSPECT_CODES:
+                self._suspect_damage()
+            if _error_code(e) in _DAMAGE_CODES:
+                # Its transaction rolled back; earlier ones of this Store may be in the file.
+                advice = RESTORE_ADVICE if self._wrote else DAMAGE_ADVICE
+                raise StoreError(f"database {self._label} is damaged ({e}); {advice}") from e
             raise StoreError(f"database {self._label}: cannot {action}: {e}") from e
+
+    def _suspect_damage(self) -> None:
+        """Called when SQLite reports damage or an I/O fault; the store forgets its stamp."""
 
     @contextmanager
     def _write(self, action: str) -> Iterator[sqlite3.Connection]:
@@ -44,6 +60,7 @@ class Database:
             try:
                 yield self._conn
                 self._conn.execute("COMMIT")
+                self._wrote = True
             except BaseException:
                 if self._conn.in_transaction:
                     self._conn.rollback()
@@ -52,6 +69,12 @@ class Database:
     def _select(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._wrap("read"):
             return self._conn.execute(sql, params).fetchall()
+
+
+def _error_code(error: sqlite3.DatabaseError) -> int | None:
+    """SQLite's primary result code of `error` (its extended code's low byte), if it has one."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
 
 
 def _iso(moment: datetime) -> str:
