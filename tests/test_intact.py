@@ -1,5 +1,5 @@
 """store.intact: a writer reads the whole file (quick_check) only when it may have changed since
-our last clean close; commands that only read never do (round 12).
+our last clean close; commands that only read do not, but `status` when a writer would (round 12).
 
 Each open's SQL is watched through `sqlite3.Connection.set_trace_callback`, so a test sees
 whether `PRAGMA quick_check` ran without mocking it away.
@@ -355,22 +355,54 @@ def _status(config: Path) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_status_and_catch_up_planning_never_read_the_store_whole(
+def test_catch_up_planning_never_reads_the_store_whole(
     tmp_path: Path, statements: list[str]
 ) -> None:
-    # `digest status` paid the writers' check though it writes nothing: 3.1 s at 100 weeks.
+    # The plan paid the writers' check though it writes nothing: 4.7 s at 100 weeks; the jobs
+    # it plans are writers, which check as they must.
     config = _ingested(tmp_path)
     db = tmp_path / "data" / "pipeline.sqlite3"
     intact.stamp_path(db).unlink()  # a writer would check now
     before = db.read_bytes(), db.stat().st_mtime_ns
     statements.clear()
-    code, out, _ = _status(config)
-    assert code == 0 and "d10: ok" in out
     settings = load_settings(config)
     runner.plan_catch_up(settings, now=datetime(2025, 6, 16, 8, tzinfo=UTC))
     runner.missed_before(settings, now=datetime(2025, 6, 16, 8, tzinfo=UTC))
     assert _checks(statements) == 0
     assert (db.read_bytes(), db.stat().st_mtime_ns) == before
+
+
+def test_status_reads_the_store_whole_only_when_the_next_writer_would(
+    tmp_path: Path, statements: list[str]
+) -> None:
+    # `digest status` paid the writers' check on every call (3.1 s at 100 weeks); its exit
+    # status is the store's health, so it still checks whenever a writer would.
+    config = _ingested(tmp_path)
+    db = tmp_path / "data" / "pipeline.sqlite3"
+    before = db.read_bytes(), db.stat().st_mtime_ns
+    statements.clear()
+    code, out, _ = _status(config)
+    assert code == 0 and "d10: ok" in out
+    assert _checks(statements) == 0  # as our last clean close left it
+    intact.stamp_path(db).unlink()  # now a writer would check
+    assert _status(config) == (code, out, "")
+    assert _checks(statements) == 1
+    assert (db.read_bytes(), db.stat().st_mtime_ns) == before  # read, never written
+
+
+def test_status_reports_damage_the_next_writer_would_refuse(tmp_path: Path) -> None:
+    # Deep in the file, where listing the runs does not read: the writer's check finds it,
+    # so `status` must too, or a monitor reading its exit status sees a healthy store while
+    # every job fails.
+    config = _ingested(tmp_path)
+    db = tmp_path / "data" / "pipeline.sqlite3"
+    content = db.read_bytes()
+    middle = len(content) // 2 // 4096 * 4096
+    db.write_bytes(content[:middle] + b"\0" * 4096 + content[middle + 4096 :])
+    code, _, err = _status(config)
+    assert code == 1 and "is damaged" in err
+    with pytest.raises(StoreError, match="is damaged"):
+        Store.open(db)
 
 
 def test_status_reads_while_another_process_holds_the_store_for_writing(

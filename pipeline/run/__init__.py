@@ -100,11 +100,13 @@ def digest_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*-W[0-9][0-9].md")) if folder.is_dir() else []
 
 
-def open_store(settings: Settings, *, writing: bool = True) -> Store:
+def open_store(settings: Settings, *, writing: bool = True, verify: bool = False) -> Store:
     """The SQLite store under data_dir; StoreError if it was emptied beside written digests.
 
     Not `writing` (status, catch-up planning): opened read-only, without the check that reads
-    the whole file before a write (`Store.open_to_read`; issue 7 guards writes).
+    the whole file before a write (`Store.open_to_read`; issue 7 guards writes), unless
+    `verify` (status): then read whole when the next writer would, so a store it would refuse
+    is reported damaged.
     """
     path = settings.database_path
     # SQLite takes a 0-byte file for a new database: a store truncated or replaced (a failed
@@ -120,7 +122,7 @@ def open_store(settings: Settings, *, writing: bool = True) -> Store:
             "digests: the file was truncated or replaced. Restore it from a backup; or delete "
             "it to start a new store (run history and the record of e-mails sent are lost)"
         )
-    return Store.open(path) if writing else Store.open_to_read(path)
+    return Store.open(path) if writing else Store.open_to_read(path, verify=verify)
 
 
 # --- ingest ---------------------------------------------------------------------------------

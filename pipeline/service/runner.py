@@ -247,7 +247,8 @@ def gather_status(settings: Settings, *, now: datetime, limit: int = 10) -> Stat
     rows: list[RunRow] = []
     sources: list[SourceStatus] = []
     if settings.database_path.exists():
-        with run.open_store(settings, writing=False) as store:
+        # Read whole when the next writer would: `status` exits 1 on a store a job refuses.
+        with run.open_store(settings, writing=False, verify=True) as store:
             rows = store.list_runs(limit)
             sources = store.list_source_status()
     schedule = settings.schedule

@@ -90,16 +90,47 @@ class Store(Papers, Vectors, Runs):
         return store
 
     @classmethod
-    def open_to_read(cls, path: Path | str, *, busy_timeout_s: float = 5.0) -> Store:
+    def open_to_read(
+        cls, path: Path | str, *, busy_timeout_s: float = 5.0, verify: bool = False
+    ) -> Store:
         """Open the database at `path` for a command that only reads: no integrity check (a
         reader cannot spread damage) and no write (`read_only`). A file it cannot read as it
         is (missing or empty, an older schema to migrate, a damaged first page, no -wal file
         in a folder it cannot write) is opened by `open` instead, which creates, migrates or
-        refuses it in the words a writer gets."""
+        refuses it in the words a writer gets.
+
+        `verify` (`digest status`, whose exit status reports the store's health): read the
+        file whole when the next writer would (`intact.needs_check`), so a store a writer
+        would refuse is reported damaged; a file as our last clean close left it is not read.
+        """
         try:
-            return cls.open(path, busy_timeout_s=busy_timeout_s, read_only=True)
+            store = cls.open(path, busy_timeout_s=busy_timeout_s, read_only=True)
         except StoreError:
             return cls.open(path, busy_timeout_s=busy_timeout_s)
+        try:
+            if verify:
+                store._verify()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def _verify(self) -> None:
+        """A reader's check: `PRAGMA quick_check` when a writer opening now would run it."""
+        if self._path is None:
+            return
+        now = datetime.now(UTC)
+        if not intact.needs_check(
+            intact.load_stamp(self._path), intact.observe(self._path), now=now
+        ):
+            return
+        with self._wrap("check"):
+            problems = [row[0] for row in self._conn.execute("PRAGMA quick_check(3)")]
+        if problems != ["ok"]:
+            self._suspect_damage()
+            raise StoreError(
+                f"database {self._label} is damaged ({'; '.join(problems)}); {DAMAGE_ADVICE}"
+            )
 
     def __enter__(self) -> Store:
         return self
