@@ -37,6 +37,7 @@ def test_a_paper_is_placed_by_its_first_category_that_names_a_field() -> None:
     # Free-text tags of other feeds and unknown codes are never a field; nor are catch-alls.
     assert field_of(("Machine Learning", "genomics", "cs.XX")) is None
     assert field_of(("cs.LG", "stat.ML", "cs.AI")) is None
+    assert field_of(("cs.CY", "cs.HC")) == "cs.HC"  # a listing of many subjects, not a field
     assert field_of(()) is None
 
 
