@@ -114,7 +114,7 @@ class ThemesSettings(_Section):
     # "builtin" (pipeline/data/areas.txt), "off", or a file of research-area names of your own.
     areas: Text = "builtin"
     # Papers no theme holds grouped by their arXiv category (topics/categories.py); off by
-    # default: read blind, such groups were less often coherent (73 %) than issue 17 asks (80 %).
+    # default: read blind, such groups were less often coherent (65-73 %) than issue 17 asks (80 %).
     arxiv_categories: StrictBool = False
 
     @field_validator("areas")

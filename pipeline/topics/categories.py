@@ -6,7 +6,7 @@ who grouped them by hand put most into field-sized themes ("Algorithms and compl
 "Human-computer interaction"); the embedding does not know a paper's field well enough to do
 the same. arXiv papers carry it: the categories their authors chose, the primary one first
 (arXiv RSS, API and OAI-PMH records list it first). With `[themes] arxiv_categories` on (off by
-default: read blind on fresh slices, 73 % of such groups were coherent, no grab-bag, short of
+default: in three blind readings of fresh slices 65-73 % of such groups were coherent, short of
 issue 17's 80 %; benchmarks/README.md, twelfth round) each such paper is placed under the
 first of its categories that names a field (known to pipeline/data/arxiv-categories.txt and not
 a catch-all such as cs.LG or cs.AI), and a field with MIN_PAPERS papers becomes a theme named
