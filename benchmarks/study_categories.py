@@ -130,16 +130,22 @@ def slice_items(seeds: Sequence[int]) -> Iterator[tuple[dict[str, Any], list[Any
 
 def agreement_study() -> None:
     """ROC AUC of a theme's primary-category agreement (and of its size) against "coherent",
-    per reading, over this build's own themes the readers judged beside the category themes."""
+    per reading, over this build's own themes the readers judged beside the category themes.
+    (The themes are found with this checkout's code: cs.CY is a catch-all since the third
+    reading, which changes only the category themes, not these.)"""
     from sklearn.metrics import roc_auc_score
 
     listed = listed_categories()
     themes = {
         (item["name"], theme.label): theme
-        for item, found, _ in slice_items([431, 433, 457, 461, 463])
+        for item, found, _ in slice_items([431, 433, 457, 461, 463, 467, 479, 487])
         for theme in found
     }
-    for name in ("theme-categories-r12.jsonl", "theme-categories-r12-fresh.jsonl"):
+    for name in (
+        "theme-categories-r12.jsonl",
+        "theme-categories-r12-fresh.jsonl",
+        "theme-categories-r12-third.jsonl",
+    ):
         path = ev.HERE / "labels" / name
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
         rows = [r for r in rows if r.get("part", "group") == "group" and r["kind"] == "build"]
