@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import subprocess
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -111,3 +113,23 @@ def mail_to_loopback(port: int) -> dict[str, object]:
 def file_source(name: str, url: Path | str) -> dict[str, str]:
     """A `[[sources]]` table reading a local JSONL/feed file (kind = "file")."""
     return {"name": name, "kind": "file", "url": str(url)}
+
+
+def mount(*args: str) -> None:
+    """`mount ARGS` (root or CAP_SYS_ADMIN), raising on failure."""
+    subprocess.run(["mount", *args], check=True, capture_output=True, text=True)
+
+
+@contextmanager
+def tmpfs(target: Path, size: str) -> Iterator[Path]:
+    """A real tmpfs of `size` mounted at `target` (created), unmounted after; a pytest skip
+    saying why when there cannot be one here."""
+    target.mkdir()
+    try:
+        mount("-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(target))
+    except (OSError, subprocess.CalledProcessError) as e:
+        pytest.skip(f"cannot mount a tmpfs here (needs root/CAP_SYS_ADMIN): {e}")
+    try:
+        yield target
+    finally:
+        subprocess.run(["umount", "-l", str(target)], check=False)

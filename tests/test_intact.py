@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import FakeEmbedder, file_source, write_config
+from conftest import FakeEmbedder, file_source, mount, tmpfs, write_config
 
 from pipeline import run
 from pipeline.cli import cli
@@ -481,20 +481,8 @@ def test_open_to_read_a_damaged_file_says_what_a_writer_says(tmp_path: Path) -> 
 @pytest.fixture
 def read_only_fs(tmp_path: Path) -> Iterator[Path]:
     """A real small tmpfs that the test remounts read-only, or a skip saying why not."""
-    target = tmp_path / "fs"
-    target.mkdir()
-    try:
-        subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(target)],
-            check=True,
-            capture_output=True,
-        )
-    except (OSError, subprocess.CalledProcessError) as e:
-        pytest.skip(f"cannot mount a tmpfs here (needs root/CAP_SYS_ADMIN): {e}")
-    try:
+    with tmpfs(tmp_path / "fs", "8m") as target:
         yield target
-    finally:
-        subprocess.run(["umount", "-l", str(target)], check=False)
 
 
 def test_status_works_on_a_read_only_filesystem_and_prints_the_same(
@@ -512,10 +500,10 @@ def test_status_works_on_a_read_only_filesystem_and_prints_the_same(
     expected = _status(config)
     for suffix in ("-wal", "-shm"):  # as a clean close of the last connection leaves it
         Path(f"{read_only_fs / 'data' / 'pipeline.sqlite3'}{suffix}").unlink(missing_ok=True)
-    subprocess.run(["mount", "-o", "remount,ro", str(read_only_fs)], check=True)
+    mount("-o", "remount,ro", str(read_only_fs))
     try:
         assert _status(config) == expected
         ingest = CliRunner().invoke(cli, ["--config", str(config), "ingest"])
         assert ingest.exit_code == 1 and "read-only" in ingest.stderr  # a writer is refused
     finally:
-        subprocess.run(["mount", "-o", "remount,rw", str(read_only_fs)], check=True)
+        mount("-o", "remount,rw", str(read_only_fs))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import FakeEmbedder, file_source, write_config
+from conftest import FakeEmbedder, file_source, mount, tmpfs, write_config
 
 from pipeline import run
 from pipeline.cli import cli
@@ -68,23 +68,11 @@ def _stored_intact(data_dir: Path, expected: int, *, immutable: bool = False) ->
     assert n >= expected
 
 
-def _mount(*args: str) -> None:
-    subprocess.run(["mount", *args], check=True, capture_output=True, text=True)
-
-
 @pytest.fixture
 def small_fs(tmp_path: Path) -> Iterator[Path]:
     """A real 1 MiB tmpfs, or a skip saying why there cannot be one here."""
-    target = tmp_path / "fs"
-    target.mkdir()
-    try:
-        _mount("-t", "tmpfs", "-o", "size=1m", "tmpfs", str(target))
-    except (OSError, subprocess.CalledProcessError) as e:
-        pytest.skip(f"cannot mount a tmpfs here (needs root/CAP_SYS_ADMIN): {e}")
-    try:
+    with tmpfs(tmp_path / "fs", "1m") as target:
         yield target
-    finally:
-        subprocess.run(["umount", "-l", str(target)], check=False)
 
 
 def test_read_only_database_is_a_store_error_and_keeps_what_was_stored(
@@ -92,11 +80,11 @@ def test_read_only_database_is_a_store_error_and_keeps_what_was_stored(
 ) -> None:
     data = small_fs / "data"
     assert _ingest(_config(tmp_path, data, GOOD_FILE))[0] == 0
-    _mount("-o", "remount,ro", str(small_fs))
+    mount("-o", "remount,ro", str(small_fs))
     code, err = _ingest(_config(tmp_path, data, GOOD_FILE, BIG_FILE))
     _expect_store_error(code, err, "pipeline.sqlite3", "read")
     _stored_intact(data, GOOD_COUNT, immutable=True)
-    _mount("-o", "remount,rw", str(small_fs))
+    mount("-o", "remount,rw", str(small_fs))
     _stored_intact(data, GOOD_COUNT)
 
 
