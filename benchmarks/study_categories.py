@@ -35,7 +35,7 @@ from benchmarks import eval_topics as ev
 from benchmarks import study_meta_model as smm
 from pipeline.config import load_settings
 from pipeline.config.settings import ThemesSettings
-from pipeline.topics import categories
+from pipeline.topics import categories, cluster
 
 SLICES = 3
 SIZE = 700
@@ -74,8 +74,8 @@ def main() -> None:
     items: list[dict[str, Any]] = []
 
     def central(ids: list[str]) -> str:
-        x = vectors[[row_of[p] for p in ids]]
-        return ids[int(np.argmax(x @ x.mean(axis=0)))]
+        rows = np.array([row_of[p] for p in ids])
+        return papers[int(cluster.central_rows(vectors, rows, 1)[0])].paper_id
 
     for item, themes, other in slice_items(args.seeds):
         after, left = categories.group_by_category(

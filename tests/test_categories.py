@@ -150,3 +150,12 @@ def test_categories_read_from_real_arxiv_feed_bytes_name_the_primary_field() -> 
     assert entries[7].categories[0] == "eess.SP"
     assert field_of(entries[7].categories) == "eess.SP"
     assert field_of(entries[2].categories) == "math.OC"
+
+
+def test_continuity_keeps_category_names_only_when_the_option_is_on(tmp_path: Path) -> None:
+    # With the option off, a phrase name that reads like a category ("Graphics") must stay a
+    # phrase name, which continuity re-checks and may replace each week.
+    off = make_settings(tmp_path, themes={"areas": "off"})
+    on = make_settings(tmp_path, themes={"areas": "off", "arxiv_categories": True})
+    assert "Graphics" not in run.kept_names(off, None)
+    assert "Graphics" in run.kept_names(on, None)

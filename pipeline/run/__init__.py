@@ -46,6 +46,7 @@ from pipeline.run.scoring import area_vectors, assign_papers, find_week_themes, 
 from pipeline.run.week import choose_week, load_week, paper_week, record_week_boundaries
 from pipeline.run.weeks import earlier_weeks
 from pipeline.store import Store
+from pipeline.topics import areas as areas_mod
 from pipeline.topics import categories, continuity
 
 __all__ = [
@@ -323,11 +324,18 @@ def continue_week_themes(
         week=week,
         assignments=assignments,
         earlier_weeks=before,
-        area_names=(
-            *(areas.names if areas is not None else ()),
-            *(areas.fields.values() if areas is not None else ()),
-            *categories.category_names().values(),
-        ),
+        area_names=kept_names(settings, areas),
+    )
+
+
+def kept_names(settings: Settings, areas: areas_mod.Areas | None) -> tuple[str, ...]:
+    """Theme names continuity never replaces by key phrases: the research areas and fields, and
+    with `[themes] arxiv_categories` the categories' names. A phrase name that happens to read
+    like a category ("Graphics", "Logic") stays a phrase name when the option is off."""
+    return (
+        *(areas.names if areas is not None else ()),
+        *(areas.fields.values() if areas is not None else ()),
+        *(categories.category_names().values() if settings.themes.arxiv_categories else ()),
     )
 
 

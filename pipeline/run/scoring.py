@@ -312,8 +312,8 @@ def find_week_themes(
         return themes, other
 
     def central(ids: Sequence[str]) -> str:
-        x = week.vectors[[week.index[pid] for pid in ids]]
-        return ids[int(np.argmax(x @ x.mean(axis=0)))]
+        rows = np.array([week.index[pid] for pid in ids])
+        return week.papers[int(cluster.central_rows(week.vectors, rows, 1)[0])].paper_id
 
     return categories.group_by_category(
         other,

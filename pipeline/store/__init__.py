@@ -125,12 +125,7 @@ class Store(Papers, Vectors, Runs):
         ):
             return
         with self._wrap("check"):
-            problems = [row[0] for row in self._conn.execute("PRAGMA quick_check(3)")]
-        if problems != ["ok"]:
-            self._suspect_damage()
-            raise StoreError(
-                f"database {self._label} is damaged ({'; '.join(problems)}); {DAMAGE_ADVICE}"
-            )
+            self._quick_check()
 
     def __enter__(self) -> Store:
         return self
@@ -166,18 +161,21 @@ class Store(Papers, Vectors, Runs):
         if self._path is not None:
             intact.forget_stamp(self._path)
 
+    def _quick_check(self) -> None:
+        """Read the file whole (`PRAGMA quick_check`); StoreError, and no stamp, if damaged."""
+        problems = [row[0] for row in self._conn.execute("PRAGMA quick_check(3)")]
+        if problems != ["ok"]:
+            self._suspect_damage()
+            raise StoreError(
+                f"database {self._label} is damaged ({'; '.join(problems)}); {DAMAGE_ADVICE}"
+            )
+
     def _prepare_to_write(self, *, check: bool) -> None:
         """Refuse to write into a damaged file: our writes could spread the damage (issue 7).
         With `check` read it whole first; then switch to WAL."""
         try:
             if check:
-                problems = [row[0] for row in self._conn.execute("PRAGMA quick_check(3)")]
-                if problems != ["ok"]:
-                    self._suspect_damage()
-                    raise StoreError(
-                        f"database {self._label} is damaged ({'; '.join(problems)}); "
-                        f"{DAMAGE_ADVICE}"
-                    )
+                self._quick_check()
             self._conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.OperationalError as e:  # cannot open or lock it: not damage
             raise StoreError(

@@ -123,6 +123,8 @@ def group_by_category(
                 Theme(
                     theme_id=category_theme_id(code),
                     label=label,
+                    # Its only term: digest.md.j2 captions a theme whose first term starts
+                    # "arXiv " as "Papers of arXiv cs.SY" instead of listing key phrases.
                     terms=(f"arXiv {code}",),
                     paper_ids=tuple(members),
                     representative=central(members),

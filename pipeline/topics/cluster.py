@@ -279,7 +279,7 @@ def _merge_alike(
     return merged, kept
 
 
-def _central(x: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+def central_rows(x: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
     """The `n` rows of `group` closest to its centroid, most central first."""
     return group[np.argsort(-(x[group] @ x[group].mean(axis=0)), kind="stable")[:n]]
 
@@ -299,7 +299,7 @@ def _name(
     (`background_size` of them at most, drawn at random)."""
     # Each theme is labelled from its most central papers: the phrases are as distinctive, and
     # the n-gram counting no longer grows with the week (3.7 s → bounded at 10k papers).
-    central = [_central(x, g, n) for g, n in zip(groups, label_papers, strict=True)]
+    central = [central_rows(x, g, n) for g, n in zip(groups, label_papers, strict=True)]
     in_label = np.zeros(len(docs), dtype=bool)
     for c in central:
         in_label[c] = True
@@ -398,7 +398,7 @@ def _themes(
                 label=name.name,
                 terms=terms or name.terms[:1],
                 paper_ids=members,
-                representative=ids[int(_central(x, group, 1)[0])],
+                representative=ids[int(central_rows(x, group, 1)[0])],
             )
         )
     return themes
