@@ -11,7 +11,8 @@ on the demo weeks, then places each paper left in "Other" by `topics/categories.
 of its categories that names a field; a field with `categories.MIN_PAPERS` papers becomes a theme
 named by it). Prints "Other" before and after and every group. `--reading` writes the new groups
 of the slices mixed with as many of the build's own themes of the same slices (drawn at random,
-seeded) for a blind reader, numbered, names and titles only; `--key` says which was which.
+seeded, from those of 12 papers or fewer; with `--any-size` from every size) for a blind reader,
+numbered, names and titles only; `--key` says which was which.
 `--papers` writes the papers a field joined to a theme of its name mixed with as many of those
 themes' own papers (their key beside `--key`, `.papers.jsonl`). `--agreement`: whether the share
 of a theme's papers in its commonest primary arXiv category predicts the readers' verdicts.
@@ -55,6 +56,12 @@ def main() -> None:
     parser.add_argument("--key", type=Path)
     parser.add_argument(
         "--papers", type=Path, help="also: papers joined to a theme, and as many of its own"
+    )
+    parser.add_argument(
+        "--any-size",
+        action="store_true",
+        help="draw the build's themes for --reading from every size (default: 12 papers or "
+        "fewer, as in the twelfth round's readings)",
     )
     parser.add_argument(
         "--agreement",
@@ -102,7 +109,7 @@ def main() -> None:
         ]
         items.append({"slice": item["name"], "themes": themes, "new": new, "joins": joins})
     if args.reading:
-        write_reading(items, papers, args.reading, args.key)
+        write_reading(items, papers, args.reading, args.key, any_size=args.any_size)
     if args.papers:
         write_papers(items, papers, args.papers, args.key)
 
@@ -164,14 +171,15 @@ def agreement_study() -> None:
 
 
 def write_reading(items: list[dict[str, Any]], papers: list[Any], reading: Path,
-                  key: Path | None) -> None:  # fmt: skip
-    """The new groups and as many of the build's themes, shuffled; names and titles only."""
+                  key: Path | None, *, any_size: bool = False) -> None:  # fmt: skip
+    """The new groups and as many of the build's themes (of 12 papers or fewer, or with
+    `any_size` of every size), shuffled; names and titles only."""
     title = {p.paper_id: p.title for p in papers}
     rng = random.Random(2026)
     entries = []
     for item in items:
         entries += [(item["slice"], "category", t) for t in item["new"]]
-        own = [t for t in item["themes"] if len(t.paper_ids) <= 12]
+        own = [t for t in item["themes"] if any_size or len(t.paper_ids) <= 12]
         drawn = rng.sample(own, min(len(own), len(item["new"])))
         entries += [(item["slice"], "build", t) for t in drawn]
     rng.shuffle(entries)
