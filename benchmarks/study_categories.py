@@ -67,7 +67,7 @@ def main() -> None:
         "--agreement",
         action="store_true",
         help="instead: how well the share of a theme's papers in its commonest primary arXiv "
-        "category predicts the readers' coherence of this build's themes in both readings",
+        "category predicts the readers' coherence of this build's themes in the readings",
     )
     args = parser.parse_args()
     if args.agreement:
@@ -145,13 +145,14 @@ def agreement_study() -> None:
     listed = listed_categories()
     themes = {
         (item["name"], theme.label): theme
-        for item, found, _ in slice_items([431, 433, 457, 461, 463, 467, 479, 487])
+        for item, found, _ in slice_items([431, 433, 457, 461, 463, 467, 479, 487, 503, 509, 521])
         for theme in found
     }
     for name in (
         "theme-categories-r12.jsonl",
         "theme-categories-r12-fresh.jsonl",
         "theme-categories-r12-third.jsonl",
+        "theme-categories-r13.jsonl",
     ):
         path = ev.HERE / "labels" / name
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
