@@ -119,7 +119,7 @@ def _week(papers: list, vectors: np.ndarray) -> Week:
     return Week("2025-W25", tuple(papers), vectors, {p.paper_id: i for i, p in enumerate(papers)})
 
 
-def test_a_build_groups_its_other_papers_by_category_when_turned_on(tmp_path: Path) -> None:
+def test_a_build_groups_its_other_papers_by_category_unless_turned_off(tmp_path: Path) -> None:
     # Eight papers in eight directions: no theme forms, all would be "Other".
     vectors = np.eye(8, 16, dtype=np.float32)
     codes = ["cs.CR", "cs.CR", "cs.CR", "cs.DL", "cs.LG", "cs.CR", "cs.DL", "cs.LG"]
@@ -128,15 +128,20 @@ def test_a_build_groups_its_other_papers_by_category_when_turned_on(tmp_path: Pa
         for i, code in enumerate(codes)
     ]
     week = _week(papers, vectors)
-    settings = make_settings(tmp_path, themes={"areas": "off", "arxiv_categories": True})
-    themes, other = run.find_week_themes(settings, week, range(8), areas=None)
+    default = make_settings(tmp_path, themes={"areas": "off"})  # on unless turned off
+    themes, other = run.find_week_themes(default, week, range(8), areas=None)
     assert [(t.label, len(t.paper_ids)) for t in themes] == [("Cryptography and security", 4)]
     assert sorted(other) == sorted(
         p.paper_id for p, c in zip(papers, codes, strict=True) if c != "cs.CR"
     )
 
-    default = make_settings(tmp_path, themes={"areas": "off"})  # off unless asked for
-    themes, other = run.find_week_themes(default, week, range(8), areas=None)
+    off = make_settings(tmp_path, themes={"areas": "off", "arxiv_categories": False})
+    themes, other = run.find_week_themes(off, week, range(8), areas=None)
+    assert themes == [] and len(other) == 8
+
+    # Papers that carry no arXiv category (Hugging Face pages, most feeds) are never grouped.
+    bare = [make_paper(p.paper_id, p.title, categories=()) for p in papers]
+    themes, other = run.find_week_themes(default, _week(bare, vectors), range(8), areas=None)
     assert themes == [] and len(other) == 8
 
 
@@ -155,7 +160,7 @@ def test_categories_read_from_real_arxiv_feed_bytes_name_the_primary_field() -> 
 def test_continuity_keeps_category_names_only_when_the_option_is_on(tmp_path: Path) -> None:
     # With the option off, a phrase name that reads like a category ("Graphics") must stay a
     # phrase name, which continuity re-checks and may replace each week.
-    off = make_settings(tmp_path, themes={"areas": "off"})
+    off = make_settings(tmp_path, themes={"areas": "off", "arxiv_categories": False})
     on = make_settings(tmp_path, themes={"areas": "off", "arxiv_categories": True})
     assert "Graphics" not in run.kept_names(off, None)
     assert "Graphics" in run.kept_names(on, None)
