@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pipeline.config.edit import add_topic_paper
+from pipeline.config.edit import add_topic_paper, locked_config, replace_config, write_temporary
 from pipeline.config.messages import _describe
 from pipeline.config.rules import _NUMERIC_WEEKDAYS, DATABASE_FILENAME, PACKAGED_MODEL, week_problem
 from pipeline.config.settings import Settings, SourceSettings, TopicSettings
@@ -36,7 +36,10 @@ __all__ = [
     "audit",
     "check_paths",
     "load_settings",
+    "locked_config",
+    "replace_config",
     "week_problem",
+    "write_temporary",
 ]
 
 

@@ -1,11 +1,92 @@
-"""Editing config.toml in place (`digest mark`): one list changes, comments and layout stay."""
+"""Editing config.toml in place (`digest mark`): one list changes, comments and layout stay.
+
+`locked_config` and `replace_config` are the file's side: one edit at a time, and the file is
+replaced whole (synced temp file, then rename) or not at all.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import fcntl
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ConfigError
+
+
+@contextlib.contextmanager
+def locked_config(path: Path) -> Iterator[bytes]:
+    """The config file's bytes, read under an exclusive flock on the file itself, held until the
+    block ends: a second `digest mark` waits, then reads what the first one wrote (two at once
+    each read the same file and the later rename dropped the other's paper). The lock is taken
+    on whatever file `path` names once it is held, so a wait across a rename is not lost."""
+    while True:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError as e:
+            raise ConfigError(f"cannot read config file {path}: {e.strerror or e}") from e
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # flock needs no write access: a 444 file locks too
+            held, named = os.fstat(fd), os.stat(path)
+            if (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino):
+                break
+        except FileNotFoundError:
+            pass  # replaced and gone while we waited: lock the new one
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+    try:
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read()
+        yield data
+    finally:
+        os.close(fd)  # closing drops the flock
+
+
+def replace_config(path: Path, original: bytes) -> None:
+    """Replace the config file with its temporary file (`write_temporary`), atomically and
+    durably, unless the file no longer holds `original` (an editor saved it meanwhile:
+    ConfigError, nothing replaced)."""
+    temporary = path.with_name(f".{path.name}.mark.tmp")
+    try:
+        if path.read_bytes() != original:
+            raise ConfigError(
+                f"config file {path} changed while `digest mark` ran (saved from an editor?);"
+                " nothing was written: run the command again"
+            )
+        temporary.replace(path)
+        _sync_folder(path.parent)
+    except OSError as e:
+        raise ConfigError(f"cannot write config file {path}: {e.strerror or e}") from e
+
+
+def write_temporary(path: Path, data: bytes, *, mode: int) -> Path:
+    """`data` in `.NAME.mark.tmp` beside the config file, on disk (fsync) and with the config's
+    permissions, so a crash after the rename never leaves an empty or partial config."""
+    temporary = path.with_name(f".{path.name}.mark.tmp")
+    try:
+        with temporary.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temporary.chmod(mode)  # the new file keeps the old one's permissions
+    except OSError as e:
+        raise ConfigError(f"cannot write config file {path}: {e.strerror or e}") from e
+    return temporary
+
+
+def _sync_folder(folder: Path) -> None:
+    """The rename itself on disk; a folder that cannot be opened for that (some filesystems)
+    still has the renamed file, which is all the edit needs."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def add_topic_paper(

@@ -18,7 +18,15 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from pipeline import run
-from pipeline.config import Settings, add_topic_paper, load_settings, week_problem
+from pipeline.config import (
+    Settings,
+    add_topic_paper,
+    load_settings,
+    locked_config,
+    replace_config,
+    week_problem,
+    write_temporary,
+)
 from pipeline.digest import build as digest
 from pipeline.embed import Embedder, content_hash
 from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
@@ -236,46 +244,40 @@ def mark_paper(
     """
     paper = find_paper(store, reference)
     path = settings.config_path
-    try:
-        text = path.read_bytes().decode("utf-8")  # as it is: line endings are kept
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read config file {path}: {e}") from e
-    updated = add_topic_paper(
-        text,
-        slug,
-        paper.paper_id,
-        comment=paper.title,
-        counter=counter,
-        same=lambda listed: _names_paper(store, listed, paper.paper_id),
-    )
-    key = "counter_examples" if counter else "examples"
-    if updated == text:
-        return MarkResult(False, f"{paper.paper_id} is already in {slug}'s {key}", None)
-    # A file made read-only (or on a read-only mount) is not replaced behind its owner's back.
-    if not mode & 0o222 or not os.access(path, os.W_OK):
-        raise ConfigError(f"config file {path} is read-only: make it writable to mark papers")
-    temporary = path.with_name(f".{path.name}.mark.tmp")
-    try:
+    # Read, edit, check and replace under the file's lock: a second `mark` waits for this one.
+    with locked_config(path) as original:
         try:
-            temporary.write_bytes(updated.encode("utf-8"))
-            temporary.chmod(mode)  # the new file keeps the old one's permissions
-        except OSError as e:
-            raise ConfigError(f"cannot write config file {path}: {e.strerror or e}") from e
-        new_settings = load_settings(temporary).model_copy(update={"config_path": path})
-        week = paper_week(store, paper, settings.digest.timezone)
-        comparison, unscored = None, _in_no_digest(paper, settings.digest.timezone)
-        if unscored is None:
-            before = score_week(settings, store, embedder, week=week)
-            after = score_week(new_settings, store, embedder, week=week)
-            comparison = compare_configs(before, after)
+            text = original.decode("utf-8")  # as it is: line endings are kept
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"cannot read config file {path}: {e}") from e
+        updated = add_topic_paper(
+            text,
+            slug,
+            paper.paper_id,
+            comment=paper.title,
+            counter=counter,
+            same=lambda listed: _names_paper(store, listed, paper.paper_id),
+        )
+        key = "counter_examples" if counter else "examples"
+        if updated == text:
+            return MarkResult(False, f"{paper.paper_id} is already in {slug}'s {key}", None)
+        # A file made read-only (or on a read-only mount) is not replaced behind its owner's back.
+        if not mode & 0o222 or not os.access(path, os.W_OK):
+            raise ConfigError(f"config file {path} is read-only: make it writable to mark papers")
         try:
-            temporary.replace(path)
-        except OSError as e:
-            raise ConfigError(f"cannot write config file {path}: {e.strerror or e}") from e
-    finally:
-        with contextlib.suppress(OSError):  # on a read-only mount even this fails
-            temporary.unlink(missing_ok=True)
+            temporary = write_temporary(path, updated.encode("utf-8"), mode=mode)
+            new_settings = load_settings(temporary).model_copy(update={"config_path": path})
+            week = paper_week(store, paper, settings.digest.timezone)
+            comparison, unscored = None, _in_no_digest(paper, settings.digest.timezone)
+            if unscored is None:
+                before = score_week(settings, store, embedder, week=week)
+                after = score_week(new_settings, store, embedder, week=week)
+                comparison = compare_configs(before, after)
+            replace_config(path, original)
+        finally:
+            with contextlib.suppress(OSError):  # on a read-only mount even this fails
+                path.with_name(f".{path.name}.mark.tmp").unlink(missing_ok=True)
     message = f"added {paper.paper_id} ({paper.title[:60]}) to {slug}'s {key} in {path}"
     if unscored:
         message += f" ({unscored}, so no moves are predicted)"
