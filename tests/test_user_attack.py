@@ -192,3 +192,37 @@ def test_two_marks_at_once_both_land(config: Path, tmp_path: Path) -> None:
         .replace("examples = [\n]\n", "")
         == CONFIG
     )
+
+
+# --- reading the digest: titles as arXiv authors write them ------------------------------------
+
+
+def _build(config: Path, week: str = "2025-W24") -> str:
+    """`digest build --week` through the CLI; the Markdown digest it wrote."""
+    result = CliRunner().invoke(cli, ["--config", str(config), "build", "--week", week])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    return (config.parent / "digests" / f"{week}.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("title", "shown"),
+    [
+        (
+            r"FastKV: code at \href{https://github.com/fast/kv}{GitHub}",
+            "FastKV: code at GitHub \\<https\\://github.com/fast/kv\\>",
+        ),
+        # Cut short: shown as written (the Markdown escapes its backslash), no traceback.
+        (r"FastKV \href", r"FastKV \\href"),
+        (r"FastKV \colorbox{red}", r"FastKV \\colorbox{red}"),
+    ],
+)
+def test_build_survives_a_title_with_a_link_macro(config: Path, title: str, shown: str) -> None:
+    # Round 13: a feed title with \href{url}{text} made pylatexenc raise IndexError while the
+    # digest converted the title's LaTeX: `digest run` and `build` ended in a traceback, and
+    # every later run failed the same way while the paper was in the store (the week's digest
+    # was never written again). Each of pylatexenc's macros written without its arguments was
+    # tried: \author, \date, \colorbox and others failed the same way.
+    _store(config, [*PAPERS, make_paper("arxiv:2506.00004", title, "key value cache")])
+    markdown = _build(config)
+    assert f"[{shown}](https://arxiv.org/abs/2506.00004)" in markdown
