@@ -226,3 +226,15 @@ def test_build_survives_a_title_with_a_link_macro(config: Path, title: str, show
     _store(config, [*PAPERS, make_paper("arxiv:2506.00004", title, "key value cache")])
     markdown = _build(config)
     assert f"[{shown}](https://arxiv.org/abs/2506.00004)" in markdown
+
+
+def test_build_shows_the_words_of_a_typewriter_title(config: Path) -> None:
+    # Round 13: the demo's "A Smooth Sea Never Made a Skilled $\texttt{SAILOR}$: Robust
+    # Imitation via Learning to Search" (arXiv 2506.05294) was shown as "… a Skilled : Robust
+    # Imitation …": pylatexenc has no text for \texttt, \textsf, \textup, \textmd or \mbox and
+    # dropped their argument, the method's name.
+    title = r"A Smooth Sea Never Made a Skilled $\texttt{SAILOR}$: \textsf{Robust} \mbox{Imitation}"
+    _store(config, [*PAPERS, make_paper("arxiv:2506.05294", title, "imitation learning")])
+    markdown = _build(config)
+    shown = "A Smooth Sea Never Made a Skilled SAILOR: Robust Imitation"
+    assert f"[{shown}](https://arxiv.org/abs/2506.05294)" in markdown

@@ -12,7 +12,8 @@ import re
 from collections.abc import Iterator
 from functools import cache
 
-from pylatexenc.latex2text import LatexNodes2Text
+from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec
+from pylatexenc.latex2text import get_default_latex_context_db as text_macros
 from pylatexenc.latexwalker import LatexWalker, LatexWalkerError
 from pylatexenc.latexwalker import get_default_latex_context_db as parsed_macros
 from pylatexenc.macrospec import LatexContextDb, MacroSpec
@@ -165,9 +166,18 @@ def _scripts(match: re.Match[str]) -> str:
     return match.group(0)
 
 
+# Font switches whose argument pylatexenc's parser reads but its text specs do not name, so
+# the argument was dropped: "A Smooth Sea Never Made a Skilled $\\texttt{SAILOR}$" showed as
+# "… a Skilled : Robust Imitation" (round 13). Their text is the argument.
+_KEEP_ARGUMENT = ("texttt", "textsf", "textup", "textmd", "mbox")
+
+
 @cache
 def _latex_converter() -> LatexNodes2Text:
-    return LatexNodes2Text(math_mode="text", keep_braced_groups=False)
+    macros = text_macros()
+    kept = [MacroTextSpec(name, "%(1)s") for name in _KEEP_ARGUMENT]
+    macros.add_context_category("titles", prepend=True, macros=kept)
+    return LatexNodes2Text(latex_context=macros, math_mode="text", keep_braced_groups=False)
 
 
 @cache
