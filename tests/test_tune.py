@@ -16,6 +16,7 @@ from httpserver import FeedServer, Reply
 from pipeline import run, tune
 from pipeline.cli import cli
 from pipeline.config import add_topic_paper, load_settings
+from pipeline.digest.summary import latex_to_text
 from pipeline.errors import ParseError
 from pipeline.ingest.ids import normalize_title
 from pipeline.ingest.normalize import update_paper
@@ -559,6 +560,34 @@ def test_explain_and_mark_accept_a_title_copied_from_the_digest(
     marked = CliRunner().invoke(cli, [*base, "mark", "Graph neural network", "--topic", "speech"])
     assert marked.exit_code == 0, marked.output
     assert load_settings(config).topics[0].examples == ("arxiv:2506.00002",)
+
+
+def test_explain_finds_a_latex_title_as_the_digest_shows_it(setup: tuple[Path, Path]) -> None:
+    # Round 13: the digest shows "Learning α-divergences in O(n²) time" for a feed title with
+    # LaTeX; copied from the digest it named no stored paper, though the README promises a
+    # title copied from a digest works.
+    config, _ = setup
+    _store_week(config)
+    raw = r"Learning $\alpha$-divergences in $O(n^2)$ time with \textsc{Sketch}"
+    paper = make_paper("arxiv:2506.00009", raw, "message passing graph")
+    with Store.open(load_settings(config).database_path) as store:
+        store.upsert_papers(
+            [paper],
+            "test",
+            run.datetime.now(run.UTC),
+            merge=update_paper,
+            title_keys={paper.paper_id: normalize_title(paper.title)},
+        )
+    shown = latex_to_text(raw)
+    assert "α" in shown and "$" not in shown
+    result = CliRunner().invoke(cli, ["--config", str(config), "explain", shown])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("arxiv:2506.00009: Learning")
+    # The title as fed (LaTeX and all) still works, and a near miss still names no paper.
+    result = CliRunner().invoke(cli, ["--config", str(config), "explain", raw])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(cli, ["--config", str(config), "explain", shown + " revisited"])
+    assert result.exit_code == 2 and "no stored paper" in result.output
 
 
 def test_explain_and_mark_refuse_a_title_two_stored_papers_share(

@@ -14,6 +14,7 @@ from datetime import datetime
 import numpy as np
 
 from pipeline.config import Settings
+from pipeline.digest.summary import latex_to_text
 from pipeline.embed import Embedder, content_hash
 from pipeline.embed.cache import ensure_text_vectors
 from pipeline.ingest import clean, ids
@@ -231,7 +232,8 @@ def stored_paper_id(store: Store, reference: str) -> str | None:
 def stored_paper_ids(store: Store, reference: str) -> list[str]:
     """Every stored paper a reference names: the one of an arXiv id or link, a DOI or a link
     (the ids a paper without an arXiv id is stored under: doi:…, url:…), else all those with
-    that title (two papers may share one: a reference must then name the id)."""
+    that title, as fed or as the digest shows it (LaTeX converted); two papers may share one: a
+    reference must then name the id."""
     text = reference.strip()
     doi, url = clean.clean_doi(text), ids.normalize_url(text)
     candidates = [
@@ -243,7 +245,21 @@ def stored_paper_ids(store: Store, reference: str) -> list[str]:
         if store.get_paper(paper_id) is not None:
             return [paper_id]
     title_key = ids.matchable_title(reference)
-    return store.list_paper_ids_by_title_key(title_key) if title_key else []
+    if not title_key:
+        return []
+    found = store.list_paper_ids_by_title_key(title_key)
+    if found:
+        return found
+    # A title with LaTeX is shown converted ("Learning α-divergences in O(n²)"): compare the
+    # converted titles that hold the reference's longest plain word (a few, read on demand).
+    words = sorted(re.findall(r"[A-Za-z]{4,}", reference), key=len, reverse=True)
+    if not words:
+        return []
+    return [
+        paper_id
+        for paper_id, title in store.list_titles_with_markup(words[0])
+        if ids.matchable_title(latex_to_text(title)) == title_key
+    ]
 
 
 def paper_ref_id(reference: str) -> str:

@@ -113,6 +113,18 @@ class Papers(Database):
         )
         return [row["paper_id"] for row in rows]
 
+    def list_titles_with_markup(self, word: str) -> list[tuple[str, str]]:
+        """(paper_id, title) of every stored paper whose title holds LaTeX markup (a backslash
+        or a dollar) and `word` (case-insensitive), in id order: the few titles a digest shows
+        otherwise than they are stored."""
+        rows = self._select(
+            "SELECT paper_id, title FROM papers"
+            " WHERE (instr(title, '\\') > 0 OR instr(title, '$') > 0)"
+            " AND instr(lower(title), lower(?)) > 0 ORDER BY paper_id",
+            (word,),
+        )
+        return [(row["paper_id"], row["title"]) for row in rows]
+
     def list_papers_between(
         self, start: date, end: date, *, timezone: str = "UTC", start_timezone: str | None = None
     ) -> list[Paper]:
