@@ -277,6 +277,24 @@ def test_one_word_all_its_areas_share_does_not_bear_out_a_field_alone() -> None:
     ]
 
 
+def test_a_second_word_few_papers_write_does_not_bear_out_a_field() -> None:
+    # Held-out reading, round 13: 14 coding-theory papers near "Code search" all wrote "code"
+    # and two wrote "search": two marking words passed, and "Software engineering" named them.
+    # A word bears the field out beside the shared one only when as many papers write it as
+    # the field's own words would need (a quarter); here one of eight does.
+    world, week = _spanning_world()
+    names = (*world.names[:4], "Code generation", "Code search", "Code review", *NAMES[7:])
+    vocabulary = Areas(names, world.vectors, dict.fromkeys(names[4:7], "Software engineering"))
+    texts = ["search over erasure codes", "a repair code", "code rate bounds", "codes and locality",
+             "regenerating code", "code for distributed storage", "polar code", "the code length",
+             *TEXTS[8:]]  # fmt: skip
+    assert name_by_area([np.arange(0, 8)], week, vocabulary, texts=texts) == [None]
+    texts[1] = "search for a repair code"  # a quarter write "search"
+    assert name_by_area([np.arange(0, 8)], week, vocabulary, texts=texts) == [
+        "Software engineering"
+    ]
+
+
 def test_broad_areas_are_the_names_under_the_broad_areas_heading() -> None:
     text = (
         "# Research areas\n#\n# Broad areas\nMachine learning\nComputer vision\n\n"
