@@ -105,6 +105,17 @@ def test_md_escape_strips_control_and_bidi_characters() -> None:
     assert md_escape("a\x00b\u202ec\nd") == "abc d"
 
 
+def test_md_escape_keeps_the_joiners_words_and_emoji_are_written_with() -> None:
+    # Round 13: ingest keeps zero-width (non-)joiners in shown text (Persian and Indic words,
+    # emoji sequences need them) and the digest dropped them: "👩‍🔬" showed as "👩🔬".
+    scientist = "\U0001f469\u200d\U0001f52c"
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
+    assert md_escape(f"A {scientist} reads {persian}") == f"A {scientist} reads {persian}"
+    # Between Latin letters, beside a space or another format character, they hide nothing
+    # but a spoofed word: dropped, as bidi overrides always are.
+    assert md_escape("pay\u200dpal \u200dx \u202e\u200d\U0001f52c") == "paypal x \U0001f52c"
+
+
 def test_md_escape_neutralises_block_syntax_at_line_start() -> None:
     assert md_escape("# heading") == "\\# heading"
     assert md_escape("1. item") == "1\\. item"

@@ -28,8 +28,10 @@ _LINE_START = re.compile(r"^(?:([#>+=-])|(\d+)([.)]))")
 _AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9]):(?=//)|(?<=\bmailto):|(?<=\bxmpp):|(?<=\bwww)\.")
 _EMAIL_AT = re.compile(r"(?<=[\w.+-])@(?=[\w-])")
 # Control characters, bidi overrides/isolates, and every other invisible format character
-# (zero-width spaces and joiners, word joiner, BOM, soft hyphen, Unicode tag characters).
+# (zero-width spaces, word joiner, BOM, soft hyphen, Unicode tag characters); zero-width
+# (non-)joiners only where they join nothing a word or emoji needs (`_joins`).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_JOINERS = "\u200c\u200d"
 _BLOCKS = "▁▂▃▄▅▆▇█"
 _LOCAL_IMAGE = re.compile(r"[\w][\w.-]*\.(?:png|svg|jpg)")
 _LOCAL_FILE = re.compile(r"[\w][\w.-]*\.(?:png|svg|jpg|md|html|json|xml)")
@@ -41,7 +43,8 @@ class Safe(str):
 
 def md_escape(text: object) -> str:
     """Escape Markdown/HTML syntax, GFM autolinks, strikethrough and fences, and drop control and
-    invisible characters (bidi overrides, zero-width, tag characters); one line."""
+    invisible characters (bidi overrides, zero-width spaces, tag characters; zero-width joiners
+    unless a word or emoji needs them); one line."""
     if isinstance(text, Safe):
         return text
     cleaned = _drop_invisible(" ".join(str(text).split()))
@@ -55,7 +58,23 @@ def _drop_invisible(text: str) -> str:
     text = _CONTROL.sub("", text)
     if text.isascii():
         return text
-    return "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return "".join(
+        c
+        for i, c in enumerate(text)
+        if unicodedata.category(c) != "Cf" or (c in _JOINERS and _joins(text, i))
+    )
+
+
+def _joins(text: str, i: int) -> bool:
+    """Whether the zero-width (non-)joiner at `i` stands between two visible non-ASCII
+    characters, as in a Persian or Indic word or an emoji sequence ("👩‍🔬"), where ingest keeps
+    it (ingest/clean.py); between Latin letters it only hides a spoofed word."""
+    if not 0 < i < len(text) - 1:
+        return False
+    return all(
+        not n.isascii() and unicodedata.category(n)[0] not in "CZ"
+        for n in (text[i - 1], text[i + 1])
+    )
 
 
 def _escape_line_start(match: re.Match[str]) -> str:
