@@ -138,13 +138,15 @@ def slice_items(seeds: Sequence[int]) -> Iterator[tuple[dict[str, Any], list[Any
 def agreement_study() -> None:
     """ROC AUC of a theme's primary-category agreement (and of its size) against "coherent",
     per reading, over this build's own themes the readers judged beside the category themes.
-    (The themes are found with this checkout's code: cs.CY is a catch-all since the third
-    reading, which changes only the category themes, not these.)"""
+    (The themes are found with this checkout's code: a judged theme it no longer finds, by
+    slice, name and size, drops out and is counted. cs.CY became a catch-all after the second
+    reading, which changed only the category themes; the thirteenth round's field rule renamed
+    one theme of the second reading.)"""
     from sklearn.metrics import roc_auc_score
 
     listed = listed_categories()
     themes = {
-        (item["name"], theme.label): theme
+        (item["name"], theme.label, len(theme.paper_ids)): theme
         for item, found, _ in slice_items([431, 433, 457, 461, 463, 467, 479, 487, 503, 509, 521])
         for theme in found
     }
@@ -158,14 +160,18 @@ def agreement_study() -> None:
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
         rows = [r for r in rows if r.get("part", "group") == "group" and r["kind"] == "build"]
         coherent, share, size = [], [], []
-        for r in rows:
-            theme = themes[(r["slice"], r["heading"])]
+        found = [(r, themes.get((r["slice"], r["heading"], r["n_papers"]))) for r in rows]
+        lost = sum(theme is None for _, theme in found)
+        for r, theme in found:
+            if theme is None:
+                continue
             firsts = Counter(listed[pid][0] for pid in theme.paper_ids)
             coherent.append(r["coherence"] == "coherent")
             share.append(firsts.most_common(1)[0][1] / len(theme.paper_ids))
             size.append(len(theme.paper_ids))
         y, x = np.array(coherent), np.array(share)
-        print(f"{name}: {len(rows)} judgements, {y.mean():.0%} coherent; AUC of the agreement "
+        print(f"{name}: {len(y)} judgements ({lost} of themes this checkout no longer finds "
+              f"left out), {y.mean():.0%} coherent; AUC of the agreement "
               f"{roc_auc_score(y, x):.2f}, of the size {roc_auc_score(y, size):.2f}; coherent "
               f"with agreement < 0.5: {y[x < 0.5].mean():.0%} of {int((x < 0.5).sum())}, "
               f">= 0.5: {y[x >= 0.5].mean():.0%} of {int((x >= 0.5).sum())}")  # fmt: skip
