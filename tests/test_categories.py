@@ -91,8 +91,8 @@ def test_a_field_joins_a_theme_whose_name_begins_with_it_rather_than_stand_besid
     cats = {f"x{i}": ("cs.NI",) for i in range(4)}
     themes, other = group_by_category(sorted(cats), cats, [social, net], min_size=3, central=_first)
     assert [(t.label, len(t.paper_ids)) for t in themes] == [
+        ("Networking and communications", 7),  # and moves up by its new size
         ("Social networking", 3),
-        ("Networking and communications", 7),
     ]
     assert other == []
 
@@ -111,6 +111,25 @@ def test_category_themes_take_their_place_among_the_discovered_ones_by_size() ->
         ("Distributed and parallel computing", 5),
         ("Software engineering", 4),
         ("Hashing", 3),
+    ]
+    assert other == []
+
+
+def test_a_theme_that_papers_of_its_field_join_moves_up_by_its_new_size() -> None:
+    # Round 13, a 600-paper arXiv week: "Robotics" grew from 8 to 11 papers by cs.RO joins and
+    # was still listed after 9-paper themes, so a digest could show a smaller theme in full
+    # (`max_themes`) and list the larger one under "More themes".
+    cats = {f"r{i}": ("cs.RO",) for i in range(3)}
+    found = [
+        _theme("Wireless networks", *(f"w{i}" for i in range(10))),
+        _theme("Bandits", *(f"b{i}" for i in range(9))),
+        _theme("Robotics", *(f"o{i}" for i in range(8))),
+    ]
+    themes, other = group_by_category(sorted(cats), cats, found, min_size=3, central=_first)
+    assert [(t.label, len(t.paper_ids)) for t in themes] == [
+        ("Robotics", 11),
+        ("Wireless networks", 10),
+        ("Bandits", 9),
     ]
     assert other == []
 

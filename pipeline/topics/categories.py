@@ -93,10 +93,11 @@ def group_by_category(
     """`themes` with the papers of `other` placed by arXiv category, and what is left.
 
     A field with at least `min_size` (and MIN_PAPERS) of these papers becomes a theme named by
-    the field, placed before the first discovered theme smaller than it (so `max_themes` shows
-    the largest); a field whose name a discovered theme already bears, alone or first ("X and
-    …"), adds its papers to that theme, however few. `central(ids)` picks a new theme's
-    representative paper. Deterministic: the same papers and categories give the same result.
+    the field; a field whose name a discovered theme already bears, alone or first ("X and …"),
+    adds its papers to that theme, however few. The themes come back largest first (so
+    `max_themes` shows the largest), a new one after the discovered ones of its size.
+    `central(ids)` picks a new theme's representative paper. Deterministic: the same papers and
+    categories give the same result.
     """
     names = category_names()
     by_field: dict[str, list[str]] = {}
@@ -135,10 +136,9 @@ def group_by_category(
             continue
         placed.update(members)
     new.sort(key=lambda t: (-len(t.paper_ids), t.label))
-    for theme in new:  # by size among the discovered ones: the `max_themes` largest are shown
-        size = len(theme.paper_ids)
-        at = next((i for i, t in enumerate(out) if len(t.paper_ids) < size), len(out))
-        out.insert(at, theme)
+    # Largest first, a theme that papers joined included, so the `max_themes` largest are the
+    # ones shown in full; a new theme follows the discovered ones of its size (a stable sort).
+    out = sorted([*out, *new], key=lambda t: -len(t.paper_ids))
     return out, [pid for pid in other if pid not in placed]
 
 
