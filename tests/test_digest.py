@@ -70,6 +70,19 @@ def test_summarize_finds_contribution_sentences_in_any_case_and_script() -> None
     assert summarize(accented) == "We show Ünï works."
 
 
+def test_summarize_passes_over_sentences_that_need_the_authors_own_macros() -> None:
+    # Round 13: the demo's highlights read "We introduce \\name, a novel method …": the
+    # authors' LaTeX macro, which no reader can expand. Math ($\\alpha$) is no such sentence.
+    abstract = (
+        "Reasoning needs rewards at every step. We introduce \\name, a tree-sampling method. "
+        "Unlike prior work, \\name needs no reward model. We show gains on $\\alpha$-tasks."
+    )
+    summary = summarize(abstract)
+    assert summary.startswith("We show gains on") and "\\name" not in summary
+    # No sentence without one: the contribution sentence, macro and all, rather than nothing.
+    assert summarize("We introduce \\name, a method.") == "We introduce \\name, a method."
+
+
 def test_summarize_caps_length_on_whole_sentences() -> None:
     long_sentence = "We propose " + "a very long clause, " * 40 + "and stop here."
     abstract = "Models are big. " + long_sentence + " Another sentence follows."

@@ -18,6 +18,9 @@ from pylatexenc.latexwalker import LatexWalker, LatexWalkerError
 from pylatexenc.latexwalker import get_default_latex_context_db as parsed_macros
 from pylatexenc.macrospec import LatexContextDb, MacroSpec
 
+# A LaTeX macro, and the math spans where one is expected (checked after `plain_text`).
+_MACRO = re.compile(r"\\[A-Za-z]+")
+_MATH_SPANS = re.compile(r"\$[^$]*\$|\\\(.*?\\\)")
 _ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "etc.", "vs.", "cf.", "Fig.", "Eq.", "resp.", "approx.")
 # Whitespace after . ! or ? before what opens a sentence. The lookbehind follows the first
 # space (not before it) so the scan jumps from space to space: the same splits, half the time.
@@ -214,13 +217,22 @@ def latex_to_text(text: str) -> str:
 
 
 def _stands_alone(sentence: str) -> str | None:
-    """The sentence, its leaning opener dropped; None when it only makes sense after another."""
+    """The sentence, its leaning opener dropped; None when it only makes sense after another,
+    or needs a macro of the authors' own ("We introduce \\name, …": `plain_text` has turned
+    every macro it knows into text, and math spans stay as written)."""
+    if _own_macro(sentence):
+        return None
     sentence = _drop_connective(sentence)
     leaning = _LEANING_CLAUSE.match(sentence) or _LEANING_BEFORE_WE.match(sentence)
     if leaning:
         rest = sentence[leaning.end() :]
         sentence = rest[0].upper() + rest[1:]
     return None if _BACK_REFERENCE.match(sentence) else sentence
+
+
+def _own_macro(sentence: str) -> bool:
+    """Whether a LaTeX macro is left outside the sentence's math ($…$, \\(…\\))."""
+    return "\\" in sentence and bool(_MACRO.search(_MATH_SPANS.sub("", sentence)))
 
 
 def cap_length(text: str, max_chars: int) -> str:
@@ -288,6 +300,7 @@ def summarize(abstract: str, *, max_chars: int = 320) -> str:
     else:
         start, first = fallback or (0, _drop_connective(sentences[0]))
     chosen = [first]
-    if start + 1 < len(sentences) and len(first) + len(sentences[start + 1]) < max_chars:
-        chosen.append(sentences[start + 1])
+    follows = sentences[start + 1] if start + 1 < len(sentences) else ""
+    if follows and len(first) + len(follows) < max_chars and not _own_macro(follows):
+        chosen.append(follows)
     return cap_length(" ".join(chosen), max_chars)
