@@ -210,8 +210,10 @@ def latex_to_text(text: str) -> str:
         converted = _latex_converter().nodelist_to_text(nodes)
     # Feed text is untrusted: pylatexenc parses tolerantly, but a macro written without the
     # arguments its text spec reads (`\\href` or `\\author` alone, `\\colorbox{red}`) fails in
-    # the spec with one of these (round 13: each of its 1,035 macros, written bare, tried).
-    except (LatexWalkerError, IndexError, KeyError, AttributeError):
+    # the spec with one of these (round 13: each of its 1,035 macros, written bare, tried);
+    # an empty or cut-off matrix (`$\\begin{pmatrix}\\end{pmatrix}$`, `\\begin{array}{`)
+    # fails in its layout with ValueError (max() of no cells).
+    except (LatexWalkerError, IndexError, KeyError, AttributeError, ValueError):
         return plain_text(text)
     return " ".join(str(converted).split())
 
