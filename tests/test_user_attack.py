@@ -5,6 +5,8 @@ the fake embedder stands in for the model."""
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import os
 import subprocess
 import sys
@@ -19,7 +21,7 @@ from conftest import FakeEmbedder, make_paper
 
 from pipeline import run
 from pipeline.cli import cli
-from pipeline.config import load_settings
+from pipeline.config import edit, load_settings
 from pipeline.embed import ProgressCallback
 from pipeline.ingest.ids import normalize_title
 from pipeline.ingest.normalize import update_paper
@@ -120,6 +122,39 @@ def test_mark_keeps_an_edit_saved_while_it_ran(
     speech = load_settings(config).topics[0]
     assert speech.keywords == ("speech", "asr")
     assert speech.counter_examples == ("arxiv:2506.00003",)
+
+
+def _nfs_flock(fd: int, operation: int) -> None:
+    """flock as an NFS client does it: a byte-range lock, whose exclusive form needs a
+    descriptor open for writing (flock(2): EBADF otherwise)."""
+    if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+    real_flock(fd, operation)
+
+
+real_flock = fcntl.flock
+
+
+def test_mark_locks_a_config_on_nfs(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Review, round 13: the lock was taken on a descriptor open for reading only, which an NFS
+    # home folder refuses for an exclusive lock: `digest mark` ended in an OSError traceback
+    # where, before the lock, it had worked.
+    monkeypatch.setattr(edit.fcntl, "flock", _nfs_flock)
+    mark = ["--config", str(config), "mark", "2506.00003", "--topic", "speech", "--not"]
+    result = CliRunner().invoke(cli, mark)
+    assert result.exit_code == 0, result.output
+    assert load_settings(config).topics[0].counter_examples == ("arxiv:2506.00003",)
+
+    # A mount whose locks cannot be had at all (no lock daemon): a message, nothing written.
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(edit.fcntl, "flock", no_locks)
+    before = config.read_bytes()
+    result = CliRunner().invoke(cli, [*mark[:3], "2506.00001", "--topic", "speech"])
+    assert result.exit_code == 2, result.output
+    assert f"error: cannot lock config file {config}: No locks available" in result.output
+    assert config.read_bytes() == before
 
 
 # A `digest mark` process whose fake embedder, on its first call (scoring the week, after the

@@ -7,6 +7,7 @@ replaced whole (synced temp file, then rename) or not at all.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 from collections.abc import Callable, Iterator
@@ -23,12 +24,12 @@ def locked_config(path: Path) -> Iterator[bytes]:
     each read the same file and the later rename dropped the other's paper). The lock is taken
     on whatever file `path` names once it is held, so a wait across a rename is not lost."""
     while True:
+        fd = _open_to_lock(path)
         try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError as e:
-            raise ConfigError(f"cannot read config file {path}: {e.strerror or e}") from e
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # flock needs no write access: a 444 file locks too
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError as e:  # ENOLCK: an NFS mount without its lock daemon
+                raise ConfigError(f"cannot lock config file {path}: {e.strerror or e}") from e
             held, named = os.fstat(fd), os.stat(path)
             if (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino):
                 break
@@ -44,6 +45,24 @@ def locked_config(path: Path) -> Iterator[bytes]:
         yield data
     finally:
         os.close(fd)  # closing drops the flock
+
+
+def _open_to_lock(path: Path) -> int:
+    """The config file opened for writing where it may be: an NFS client emulates flock by a
+    byte-range lock, whose exclusive form needs a descriptor open for writing (EBADF, and a
+    traceback from `digest mark`, otherwise). A file that is not writable (444, a read-only
+    mount) is opened for reading, where flock is local; mark refuses to replace it anyway."""
+    try:
+        return os.open(path, os.O_RDWR)
+    except (PermissionError, IsADirectoryError):
+        pass
+    except OSError as e:
+        if e.errno != errno.EROFS:
+            raise ConfigError(f"cannot read config file {path}: {e.strerror or e}") from e
+    try:
+        return os.open(path, os.O_RDONLY)
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror or e}") from e
 
 
 def replace_config(path: Path, original: bytes) -> None:
