@@ -251,13 +251,16 @@ def stored_paper_ids(store: Store, reference: str) -> list[str]:
     if found:
         return found
     # A title with LaTeX is shown converted ("Learning α-divergences in O(n²)"): compare the
-    # converted titles that hold the reference's longest plain word (a few, read on demand).
-    words = sorted(re.findall(r"[A-Za-z]{4,}", reference), key=len, reverse=True)
+    # converted titles that hold the reference's plain words (its longest eight), a few read on
+    # demand. One word alone ("Learning") let a title naming no paper, a counter-example typed
+    # from memory, convert thousands of titles of a years-old store at every build.
+    found_words = {w.casefold() for w in re.findall(r"[A-Za-z]{4,}", reference)}
+    words = sorted(found_words, key=lambda w: (-len(w), w))[:8]
     if not words:
         return []
     return [
         paper_id
-        for paper_id, title in store.list_titles_with_markup(words[0])
+        for paper_id, title in store.list_titles_with_markup(words)
         if ids.matchable_title(latex_to_text(title)) == title_key
     ]
 

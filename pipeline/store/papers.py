@@ -113,15 +113,16 @@ class Papers(Database):
         )
         return [row["paper_id"] for row in rows]
 
-    def list_titles_with_markup(self, word: str) -> list[tuple[str, str]]:
+    def list_titles_with_markup(self, words: Sequence[str]) -> list[tuple[str, str]]:
         """(paper_id, title) of every stored paper whose title holds LaTeX markup (a backslash
-        or a dollar) and `word` (case-insensitive), in id order: the few titles a digest shows
-        otherwise than they are stored."""
+        or a dollar) and each of `words` (ASCII, case-insensitive), in id order: the few titles
+        a digest shows otherwise than they are stored. The table is read whole: no index
+        serves a substring."""
+        held = "".join(" AND instr(lower(title), lower(?)) > 0" for _ in words)
         rows = self._select(
             "SELECT paper_id, title FROM papers"
-            " WHERE (instr(title, '\\') > 0 OR instr(title, '$') > 0)"
-            " AND instr(lower(title), lower(?)) > 0 ORDER BY paper_id",
-            (word,),
+            f" WHERE (instr(title, '\\') > 0 OR instr(title, '$') > 0){held} ORDER BY paper_id",
+            tuple(words),
         )
         return [(row["paper_id"], row["title"]) for row in rows]
 
