@@ -12,7 +12,9 @@ made of its phrases (not an area, field or broad area of the vocabulary, not a c
 and of whose papers at least AGREEMENT share their first field category (`categories.field_of`):
 the candidate is that category's name, unless another theme of the slice bears it (then none);
 two themes that would take one name leave it to the larger. `--reading` writes every candidate
-with both headings in random order (names and titles only), `--key` which heading was which.
+with both headings in random order (names and titles only), `--key` which heading was which;
+with `--as-shown`, each heading of a theme among the `max_themes` largest is followed by the
+caption a digest prints under it (its key phrases), as the digest shows it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 from benchmarks import bench_names
 from benchmarks import eval_topics as ev
 from benchmarks.study_categories import listed_categories, slice_items
+from pipeline.config.settings import ThemesSettings
 from pipeline.topics import categories
 
 #: Share of a theme's papers whose first field category must be the same.
@@ -61,13 +64,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[541, 547, 557])
     parser.add_argument("--reading", type=Path)
     parser.add_argument("--key", type=Path)
+    parser.add_argument(
+        "--as-shown",
+        action="store_true",
+        help="under each heading, the caption a digest prints for a theme among the "
+        "max_themes largest (its key phrases), as the digest shows it",
+    )
     args = parser.parse_args(argv)
     listed = listed_categories()
     vocabulary = bench_names.area_vocabulary()
     papers, _ = ev.load_corpus()
     title = {p.paper_id: p.title for p in papers}
-    items: list[tuple[str, Any, str]] = []
+    items: list[tuple[str, Any, str, bool]] = []
     for item, themes, _ in slice_items(args.seeds):
+        by_size = sorted(themes, key=lambda t: (-len(t.paper_ids), t.theme_id))
+        full = {t.theme_id for t in by_size[: ThemesSettings().max_themes]}
         found = candidates(themes, listed, vocabulary)
         phrase_named = sum(
             t.label not in set(vocabulary.names) | set(vocabulary.fields.values()) for t in themes
@@ -76,17 +87,31 @@ def main(argv: Sequence[str] | None = None) -> None:
               f"field, {len(found)} with a dominant category")  # fmt: skip
         for theme, name in found:
             print(f"   {theme.label!r} -> {name!r} ({len(theme.paper_ids)} papers)")
-            items.append((item["name"], theme, name))
+            items.append((item["name"], theme, name, theme.theme_id in full))
     if args.reading:
         rng = random.Random(2028)
         rng.shuffle(items)
         lines, keys = [], []
-        for n, (where, theme, name) in enumerate(items, start=1):
+        for n, (where, theme, name, shown_full) in enumerate(items, start=1):
             a, b = (theme.label, name) if rng.random() < 0.5 else (name, theme.label)
-            lines += [f"## Item {n}", "", f"- Heading A: {a}", f"- Heading B: {b}", ""]
+            lines += [f"## Item {n}", ""]
+            if args.as_shown and shown_full:
+                size = len(theme.paper_ids)
+                caption = (
+                    f"*Discovered theme · {size} papers · key phrases: {', '.join(theme.terms)}*"
+                )
+                lines += [
+                    f"- Heading A: {a}",
+                    f"  {caption}",
+                    f"- Heading B: {b}",
+                    f"  {caption}",
+                    "",
+                ]
+            else:
+                lines += [f"- Heading A: {a}", f"- Heading B: {b}", ""]
             lines += [f"  - {title[p]}" for p in theme.paper_ids] + [""]
             keys.append({"item": n, "slice": where, "n_papers": len(theme.paper_ids),
-                         "phrase": theme.label, "category": name,
+                         "phrase": theme.label, "category": name, "full": shown_full,
                          "A": "phrase" if a == theme.label else "category"})  # fmt: skip
         args.reading.write_text("\n".join(lines), encoding="utf-8")
         if args.key:
