@@ -16,6 +16,7 @@ from pipeline.topics.categories import (
     category_theme_id,
     field_of,
     group_by_category,
+    name_by_category,
 )
 
 DATA = Path(__file__).parent / "data" / "feeds"
@@ -183,3 +184,61 @@ def test_continuity_keeps_category_names_only_when_the_option_is_on(tmp_path: Pa
     on = make_settings(tmp_path, themes={"areas": "off", "arxiv_categories": True})
     assert "Graphics" not in run.kept_names(off, None)
     assert "Graphics" in run.kept_names(on, None)
+
+
+def test_a_phrase_named_theme_most_of_whose_papers_share_a_field_takes_its_name() -> None:
+    # Thirteenth round, read blind: "Code" over papers on linear codes (cs.IT) read better as
+    # "Information theory".
+    cats = {"c1": ("cs.IT", "math.IT"), "c2": ("cs.IT",), "c3": ("cs.LG", "cs.IT"),
+            "c4": ("cs.DS",), "s1": ("cs.SD",), "s2": ("eess.AS",)}  # fmt: skip
+    code = _theme("Code", "c1", "c2", "c3", "c4")
+    speech = _theme("Speech and audio", "s1", "s2")  # an area's name: kept
+    named = name_by_category([code, speech], cats, fixed={"Speech and audio"})
+    assert [t.label for t in named] == ["Information theory", "Speech and audio"]
+    assert named[0].theme_id == code.theme_id and named[0].terms == code.terms
+    assert named[0].paper_ids == code.paper_ids
+    # Under half in one field, or no categories at all (Hugging Face pages): phrases stay.
+    assert name_by_category([code], {"c1": ("cs.IT",), "c4": ("cs.DS",)})[0].label == "Code"
+    assert name_by_category([code], {})[0].label == "Code"
+
+
+def test_a_field_name_another_theme_bears_is_not_taken_and_the_larger_theme_wins() -> None:
+    cats = {f"a{i}": ("cs.IT",) for i in range(5)} | {f"b{i}": ("cs.IT",) for i in range(3)}
+    big = _theme("Code", *(f"a{i}" for i in range(5)))
+    small = _theme("Coding", *(f"b{i}" for i in range(3)))
+    assert [t.label for t in name_by_category([small, big], cats)] == [
+        "Coding",
+        "Information theory",
+    ]
+    shown = _theme("Information theory", "x1", "x2", "x3")  # a category theme of that field
+    assert [t.label for t in name_by_category([big, shown], cats)] == [
+        "Code",
+        "Information theory",
+    ]
+
+
+def test_a_build_names_a_phrase_theme_by_its_field_only_with_the_option(tmp_path: Path) -> None:
+    # Two tight groups of four papers: one all cs.CR, one of uncategorised papers.
+    rng = np.random.default_rng(0)
+    base = np.eye(2, 16, dtype=np.float32)
+    vectors = np.vstack([base[k] + 0.01 * rng.standard_normal((4, 16)) for k in (0, 1)])
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    topic = ["lattice sieve", "protein folding"]
+    papers = [
+        make_paper(
+            f"arxiv:2506.{i:05d}",
+            f"On {topic[i // 4]} {i}",
+            f"A {topic[i // 4]} study number {i}.",
+            categories=("cs.CR",) if i < 4 else (),
+        )
+        for i in range(8)
+    ]
+    week = _week(papers, vectors)
+    on = make_settings(tmp_path, themes={"areas": "off", "min_theme_size": 3})
+    off = make_settings(
+        tmp_path, themes={"areas": "off", "min_theme_size": 3, "arxiv_categories": False}
+    )
+    labels_on = sorted(t.label for t in run.find_week_themes(on, week, range(8), areas=None)[0])
+    labels_off = sorted(t.label for t in run.find_week_themes(off, week, range(8), areas=None)[0])
+    assert labels_off == ["Lattice sieve", "Protein folding"]
+    assert labels_on == ["Cryptography and security", "Protein folding"]

@@ -113,10 +113,11 @@ class ThemesSettings(_Section):
     seed: StrictInt = 0
     # "builtin" (pipeline/data/areas.txt), "off", or a file of research-area names of your own.
     areas: Text = "builtin"
-    # Papers no theme holds grouped by their arXiv category (topics/categories.py). Read blind,
-    # such groups were as coherent as the discovered themes a digest shows and better named, and
-    # took "Other" under 15 % (benchmarks/README.md, thirteenth round). No effect on papers that
-    # carry no arXiv category.
+    # Papers no theme holds grouped by their arXiv category, and themes named only by their
+    # phrases named by their papers' field (topics/categories.py). Read blind, such groups were
+    # as coherent as the discovered themes a digest shows and better named, and took "Other"
+    # under 15 % (benchmarks/README.md, thirteenth round). No effect on papers that carry no
+    # arXiv category.
     arxiv_categories: StrictBool = True
 
     @field_validator("areas")

@@ -307,7 +307,8 @@ def find_week_themes(
     vectors and texts, so a build never loads the embedding model for them.
 
     What no theme holds is then grouped by the papers' arXiv categories
-    (`[themes] arxiv_categories`, topics/categories.py); the rest is "Other".
+    (`[themes] arxiv_categories`, topics/categories.py); the rest is "Other". With that option
+    a theme named by its own phrases takes the name of the field most of its papers are in.
     """
     rows = list(rows)
     untaken = set(rows)
@@ -334,10 +335,10 @@ def find_week_themes(
         rows = np.array([week.index[pid] for pid in ids])
         return week.papers[int(cluster.central_rows(week.vectors, rows, 1)[0])].paper_id
 
-    return categories.group_by_category(
-        other,
-        {p.paper_id: p.categories for p in week.papers},
-        themes,
-        min_size=settings.themes.min_theme_size,
-        central=central,
+    listed = {p.paper_id: p.categories for p in week.papers}
+    themes, other = categories.group_by_category(
+        other, listed, themes, min_size=settings.themes.min_theme_size, central=central
     )
+    # A theme named by its phrases whose papers mostly share a field takes the field's name.
+    fixed = () if areas is None else {*areas.names, *areas.fields.values(), *areas.broad}
+    return categories.name_by_category(themes, listed, fixed=fixed), other
