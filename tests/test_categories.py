@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
-from conftest import make_paper, make_settings
+import pytest
+from click.testing import CliRunner
+from conftest import FakeEmbedder, file_source, make_paper, make_settings, write_config
 
 from pipeline import run
+from pipeline.cli import cli
 from pipeline.ingest.sources import arxiv
 from pipeline.models import Theme, Week
 from pipeline.topics.categories import (
@@ -242,3 +246,43 @@ def test_a_build_names_a_phrase_theme_by_its_field_only_with_the_option(tmp_path
     labels_off = sorted(t.label for t in run.find_week_themes(off, week, range(8), areas=None)[0])
     assert labels_off == ["Lattice sieve", "Protein folding"]
     assert labels_on == ["Cryptography and security", "Protein folding"]
+
+
+def test_a_built_digest_of_arxiv_papers_groups_other_by_field_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The shipped default, through `digest ingest` and `digest build` on a file of papers as
+    # arXiv lists them: twelve papers on twelve subjects (no theme forms), five listed first in
+    # cs.CR, four in cs.DS (one behind the cs.LG catch-all), three only in catch-alls.
+    subjects = ["lattice", "phishing", "malware", "firewall", "cipher", "heap", "trie",
+                "matching", "sorting", "neuron", "reward", "kernel"]  # fmt: skip
+    codes = [["cs.CR"]] * 5 + [["cs.DS"]] * 3 + [["cs.LG", "cs.DS"], ["cs.LG"], ["cs.AI"]]
+    codes += [["stat.ML"]]
+    lines = [
+        json.dumps(
+            {
+                "id": f"2506.{i:05d}",
+                "title": f"On {s} {i}",
+                "abstract": f"A {s} study.",
+                "categories": c,
+                "published": "2025-06-17",
+            }
+        )
+        for i, (s, c) in enumerate(zip(subjects, codes, strict=True))
+    ]
+    (tmp_path / "week.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = write_config(
+        tmp_path,
+        paths={"data_dir": "data", "digests_dir": "digests"},
+        themes={"areas": "off"},
+        digest={"week": "2025-W25"},
+        sources=[file_source("week", tmp_path / "week.jsonl")],
+    )
+    monkeypatch.setattr(run, "make_embedder", lambda settings: FakeEmbedder())
+    for command in (["ingest"], ["build"]):
+        result = CliRunner().invoke(cli, ["--config", str(config), *command])
+        assert result.exit_code == 0, result.output
+    text = (tmp_path / "digests" / "2025-W25.md").read_text(encoding="utf-8")
+    assert "### Cryptography and security\n\n*Papers of arXiv cs.CR · 5 papers" in text
+    assert "### Data structures and algorithms\n\n*Papers of arXiv cs.DS · 4 papers" in text
+    assert "*3 papers that fit no topic or theme" in text
