@@ -215,6 +215,9 @@ def test_two_marks_at_once_both_land(config: Path, tmp_path: Path) -> None:
     second_output, _ = second.communicate(timeout=60)
     assert (first.returncode, second.returncode) == (0, 0), first_output + second_output
     assert "added arxiv:2506.00003" in first_output and "added arxiv:2506.00001" in second_output
+    # The one that waited said so (scoring can take minutes: a silent wait reads as a hang).
+    assert "being edited by another `digest mark`: waiting" in second_output
+    assert "waiting" not in first_output
     speech = load_settings(config).topics[0]
     assert speech.counter_examples == ("arxiv:2506.00003",)
     assert speech.examples == ("arxiv:2506.00001",)
