@@ -20,7 +20,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pipeline.config.edit import add_topic_paper, locked_config, replace_config, write_temporary
+from pipeline.config.edit import (
+    add_topic_paper,
+    locked_config,
+    replace_config,
+    temporary_config,
+    write_temporary,
+)
 from pipeline.config.messages import _describe
 from pipeline.config.rules import _NUMERIC_WEEKDAYS, DATABASE_FILENAME, PACKAGED_MODEL, week_problem
 from pipeline.config.settings import Settings, SourceSettings, TopicSettings
@@ -38,6 +44,7 @@ __all__ = [
     "load_settings",
     "locked_config",
     "replace_config",
+    "temporary_config",
     "week_problem",
     "write_temporary",
 ]

@@ -78,11 +78,16 @@ def _open_to_lock(path: Path) -> int:
         raise ConfigError(f"cannot read config file {path}: {e.strerror or e}") from e
 
 
+def temporary_config(path: Path) -> Path:
+    """Where `digest mark` writes the edited config before it replaces the file: beside it."""
+    return path.with_name(f".{path.name}.mark.tmp")
+
+
 def replace_config(path: Path, original: bytes) -> None:
     """Replace the config file with its temporary file (`write_temporary`), atomically and
     durably, unless the file no longer holds `original` (an editor saved it meanwhile:
     ConfigError, nothing replaced)."""
-    temporary = path.with_name(f".{path.name}.mark.tmp")
+    temporary = temporary_config(path)
     try:
         if path.read_bytes() != original:
             raise ConfigError(
@@ -98,7 +103,7 @@ def replace_config(path: Path, original: bytes) -> None:
 def write_temporary(path: Path, data: bytes, *, mode: int) -> Path:
     """`data` in `.NAME.mark.tmp` beside the config file, on disk (fsync) and with the config's
     permissions, so a crash after the rename never leaves an empty or partial config."""
-    temporary = path.with_name(f".{path.name}.mark.tmp")
+    temporary = temporary_config(path)
     try:
         with temporary.open("wb") as handle:
             handle.write(data)

@@ -24,6 +24,7 @@ from pipeline.config import (
     load_settings,
     locked_config,
     replace_config,
+    temporary_config,
     week_problem,
     write_temporary,
 )
@@ -277,7 +278,7 @@ def mark_paper(
             replace_config(path, original)
         finally:
             with contextlib.suppress(OSError):  # on a read-only mount even this fails
-                path.with_name(f".{path.name}.mark.tmp").unlink(missing_ok=True)
+                temporary_config(path).unlink(missing_ok=True)
     message = f"added {paper.paper_id} ({paper.title[:60]}) to {slug}'s {key} in {path}"
     if unscored:
         message += f" ({unscored}, so no moves are predicted)"
