@@ -36,7 +36,7 @@ from benchmarks import eval_topics as ev
 from benchmarks import study_meta_model as smm
 from pipeline.config import load_settings
 from pipeline.config.settings import ThemesSettings
-from pipeline.topics import categories, cluster
+from pipeline.topics import areas, categories
 
 SLICES = 3
 SIZE = 700
@@ -82,7 +82,7 @@ def main() -> None:
 
     def central(ids: list[str]) -> str:
         rows = np.array([row_of[p] for p in ids])
-        return papers[int(cluster.central_rows(vectors, rows, 1)[0])].paper_id
+        return papers[int(areas.central_rows(vectors, rows, 1)[0])].paper_id
 
     for item, themes, other in slice_items(args.seeds):
         after, left = categories.group_by_category(

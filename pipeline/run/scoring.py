@@ -333,7 +333,7 @@ def find_week_themes(
 
     def central(ids: Sequence[str]) -> str:
         rows = np.array([week.index[pid] for pid in ids])
-        return week.papers[int(cluster.central_rows(week.vectors, rows, 1)[0])].paper_id
+        return week.papers[int(areas_mod.central_rows(week.vectors, rows, 1)[0])].paper_id
 
     listed = {p.paper_id: p.categories for p in week.papers}
     themes, other = categories.group_by_category(

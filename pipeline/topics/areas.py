@@ -392,10 +392,15 @@ def _name_words(
     ]
 
 
+def central_rows(x: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+    """The `n` rows of `group` closest to its centroid, most central first (the one rule for
+    "most central": names are checked on them, cluster labels themes from them)."""
+    return group[np.argsort(-(x[group] @ x[group].mean(axis=0)), kind="stable")[:n]]
+
+
 def _most_central(rows: np.ndarray, unit_week: np.ndarray) -> np.ndarray:
     """The CHECK_PAPERS of `rows` closest to their centroid."""
-    centroid = unit_week[rows].mean(axis=0)
-    return rows[np.argsort(-(unit_week[rows] @ centroid), kind="stable")[:CHECK_PAPERS]]
+    return central_rows(unit_week, rows, CHECK_PAPERS)
 
 
 def _marking(candidates: Sequence[str], rows: np.ndarray, words: _Words) -> list[str]:

@@ -37,7 +37,7 @@ from contextlib import AbstractContextManager
 import numpy as np
 
 from pipeline.models import Theme
-from pipeline.topics.areas import Areas, WeekScores, name_broadly, name_by_area
+from pipeline.topics.areas import Areas, WeekScores, central_rows, name_broadly, name_by_area
 from pipeline.topics.labels import NAME_FIT, GroupName, describes, name_groups
 from pipeline.topics.phrases import name_parts, used_by
 
@@ -277,11 +277,6 @@ def _merge_alike(
         merged.append(np.asarray(groups[k]))
         kept.append(names[k])
     return merged, kept
-
-
-def central_rows(x: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
-    """The `n` rows of `group` closest to its centroid, most central first."""
-    return group[np.argsort(-(x[group] @ x[group].mean(axis=0)), kind="stable")[:n]]
 
 
 def _name(
