@@ -42,7 +42,7 @@ def candidates(themes: Sequence[Any], listed: dict[str, list[str]], vocabulary: 
     """(theme, category name) for each phrase-named theme of one slice that one category's
     papers make at least AGREEMENT of."""
     names = categories.category_names()
-    by_area = set(vocabulary.names) | set(vocabulary.fields.values()) | set(vocabulary.broad)
+    by_area = vocabulary.theme_names()
     taken = {t.label.casefold() for t in themes}
     found: dict[str, tuple[Any, str]] = {}
     for theme in sorted(themes, key=lambda t: (-len(t.paper_ids), t.theme_id)):
@@ -80,9 +80,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         by_size = sorted(themes, key=lambda t: (-len(t.paper_ids), t.theme_id))
         full = {t.theme_id for t in by_size[: ThemesSettings().max_themes]}
         found = candidates(themes, listed, vocabulary)
-        phrase_named = sum(
-            t.label not in set(vocabulary.names) | set(vocabulary.fields.values()) for t in themes
-        )
+        phrase_named = sum(t.label not in vocabulary.theme_names() for t in themes)
         print(f"{item['name']}: {len(themes)} themes, {phrase_named} not named by an area or "
               f"field, {len(found)} with a dominant category")  # fmt: skip
         for theme, name in found:

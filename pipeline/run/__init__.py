@@ -333,8 +333,7 @@ def kept_names(settings: Settings, areas: areas_mod.Areas | None) -> tuple[str, 
     with `[themes] arxiv_categories` the categories' names. A phrase name that happens to read
     like a category ("Graphics", "Logic") stays a phrase name when the option is off."""
     return (
-        *(areas.names if areas is not None else ()),
-        *(areas.fields.values() if areas is not None else ()),
+        *(sorted(areas.theme_names()) if areas is not None else ()),
         *(categories.category_names().values() if settings.themes.arxiv_categories else ()),
     )
 

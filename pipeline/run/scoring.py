@@ -340,5 +340,5 @@ def find_week_themes(
         other, listed, themes, min_size=settings.themes.min_theme_size, central=central
     )
     # A theme named by its phrases whose papers mostly share a field takes the field's name.
-    fixed = () if areas is None else {*areas.names, *areas.fields.values(), *areas.broad}
+    fixed = areas.theme_names() if areas is not None else frozenset()
     return categories.name_by_category(themes, listed, fixed=fixed), other

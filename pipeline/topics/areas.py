@@ -115,6 +115,11 @@ class Areas:
     fields: Mapping[str, str] = field(default_factory=dict)
     broad: frozenset[str] = frozenset()
 
+    def theme_names(self) -> frozenset[str]:
+        """Every name this vocabulary can give a theme: its areas (broad ones included) and
+        their fields. Chosen afresh each week; never replaced by key phrases."""
+        return frozenset({*self.names, *self.fields.values(), *self.broad})
+
 
 @functools.cache
 def area_names(source: str = "builtin") -> tuple[str, ...]:
