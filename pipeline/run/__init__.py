@@ -45,7 +45,7 @@ from pipeline.run.report import describe_report, report_dict
 from pipeline.run.scoring import area_vectors, assign_papers, find_week_themes, prototype_items
 from pipeline.run.week import choose_week, load_week, paper_week, record_week_boundaries
 from pipeline.run.weeks import earlier_weeks
-from pipeline.store import Store
+from pipeline.store import Store, wal_path
 from pipeline.topics import areas as areas_mod
 from pipeline.topics import categories, continuity
 
@@ -114,7 +114,7 @@ def open_store(settings: Settings, *, writing: bool = True, verify: bool = False
     # copy, a restore) would start over silently, `status` reading "no runs yet, health ok",
     # without the e-mail records that keep a week from being mailed twice. (A reader leaves
     # an empty -wal file behind: it holds no transaction.)
-    wal = path.with_name(path.name + "-wal")
+    wal = wal_path(path)
     wal_empty = not wal.is_file() or wal.stat().st_size == 0
     emptied = path.is_file() and path.stat().st_size == 0 and wal_empty
     if emptied and digest_files(settings.paths.digests_dir):

@@ -24,6 +24,7 @@ from pipeline.errors import StoreError
 from pipeline.models import WeekSection
 from pipeline.store import intact
 from pipeline.store.db import DAMAGE_ADVICE
+from pipeline.store.intact import wal_path
 from pipeline.store.papers import Papers, UpsertResult, effective_day
 from pipeline.store.runs import RunRow, Runs, SourceDay, SourceStatus
 from pipeline.store.schema import MIGRATIONS, SCHEMA_VERSION
@@ -39,6 +40,7 @@ __all__ = [
     "UpsertResult",
     "WeekSection",
     "effective_day",
+    "wal_path",
 ]
 
 
@@ -233,4 +235,4 @@ def _is_frozen(file: Path) -> bool:
         read_only_mount = bool(os.statvfs(file.parent).f_flag & os.ST_RDONLY)
     except OSError:
         return False
-    return read_only_mount and not file.with_name(file.name + "-wal").exists()
+    return read_only_mount and not wal_path(file).exists()

@@ -61,11 +61,16 @@ def stamp_path(database: Path) -> Path:
     return database.with_name(database.name + ".checked")
 
 
+def wal_path(database: Path) -> Path:
+    """SQLite's write-ahead log of `database` in WAL mode: beside it, `<name>-wal`."""
+    return database.with_name(database.name + "-wal")
+
+
 def observe(database: Path) -> FileState | None:
     """The database file's state; None when it is missing or a -wal file holds data (a writer
     has it open, or one ended without closing: its transactions are not in the file yet)."""
     try:
-        if database.with_name(database.name + "-wal").stat().st_size > 0:
+        if wal_path(database).stat().st_size > 0:
             return None
     except FileNotFoundError:
         pass
