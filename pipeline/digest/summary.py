@@ -18,9 +18,9 @@ from pylatexenc.latexwalker import LatexWalker, LatexWalkerError
 from pylatexenc.latexwalker import get_default_latex_context_db as parsed_macros
 from pylatexenc.macrospec import LatexContextDb, MacroSpec
 
-# A LaTeX macro, and the math spans where one is expected (checked after `plain_text`).
+# A LaTeX macro, and \(…\) math, where one is expected as in $…$ (`_MATH_SPAN`).
 _MACRO = re.compile(r"\\[A-Za-z]+")
-_MATH_SPANS = re.compile(r"\$[^$]*\$|\\\(.*?\\\)")
+_PAREN_MATH = re.compile(r"\\\(.*?\\\)")
 _ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "etc.", "vs.", "cf.", "Fig.", "Eq.", "resp.", "approx.")
 # Whitespace after . ! or ? before what opens a sentence. The lookbehind follows the first
 # space (not before it) so the scan jumps from space to space: the same splits, half the time.
@@ -234,7 +234,9 @@ def _stands_alone(sentence: str) -> str | None:
 
 def _own_macro(sentence: str) -> bool:
     """Whether a LaTeX macro is left outside the sentence's math ($…$, \\(…\\))."""
-    return "\\" in sentence and bool(_MACRO.search(_MATH_SPANS.sub("", sentence)))
+    if "\\" not in sentence:
+        return False
+    return bool(_MACRO.search(_PAREN_MATH.sub("", _MATH_SPAN.sub("", sentence))))
 
 
 def cap_length(text: str, max_chars: int) -> str:
