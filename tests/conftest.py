@@ -63,6 +63,35 @@ def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
 
 
+#: A hand-written config with comments, the way users keep theirs (`digest mark` must keep it).
+COMMENTED_CONFIG = """# My digest
+[paths]
+data_dir = "data"   # next to this file
+
+[embed]
+progress = false
+
+[themes]
+min_similarity = 0.3
+min_theme_size = 2
+
+# --- a topic ---
+[[topics]]
+slug = "speech"
+name = "Speech"
+description = "speech recognition audio acoustic"
+keywords = ["speech recognition"]   # what users search for
+examples = []  # none yet
+
+# --- another topic ---
+[[topics]]
+slug = "graphs"
+name = "Graphs"
+description = "graph neural network message passing"
+keywords = ["graph neural network"]
+"""
+
+
 def make_paper(paper_id: str, title: str, abstract: str = "", **fields: object) -> Paper:
     """A Paper with sensible defaults for tests."""
     defaults: dict[str, object] = {

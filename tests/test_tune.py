@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import FakeEmbedder, make_paper, write_config
+from conftest import COMMENTED_CONFIG, FakeEmbedder, make_paper, write_config
 from httpserver import FeedServer, Reply
 
 from pipeline import run, tune
@@ -329,33 +329,7 @@ def test_topics_compare_scores_the_other_config_with_its_own_model(
 
 # --- mark, explain by any reference, counter-examples (issue 16) -------------------------------
 
-# A hand-written config with comments, the way users keep theirs.
-COMMENTED = """# My digest
-[paths]
-data_dir = "data"   # next to this file
-
-[embed]
-progress = false
-
-[themes]
-min_similarity = 0.3
-min_theme_size = 2
-
-# --- a topic ---
-[[topics]]
-slug = "speech"
-name = "Speech"
-description = "speech recognition audio acoustic"
-keywords = ["speech recognition"]   # what users search for
-examples = []  # none yet
-
-# --- another topic ---
-[[topics]]
-slug = "graphs"
-name = "Graphs"
-description = "graph neural network message passing"
-keywords = ["graph neural network"]
-"""
+COMMENTED = COMMENTED_CONFIG
 
 
 def test_mark_adds_the_paper_keeping_comments_and_reports_moves(

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import FakeEmbedder, make_paper
+from conftest import COMMENTED_CONFIG, FakeEmbedder, make_paper
 
 from pipeline import run
 from pipeline.cli import cli
@@ -30,32 +30,8 @@ from pipeline.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# A config as users keep theirs: comments, one topic per table.
-CONFIG = """# My digest
-[paths]
-data_dir = "data"   # next to this file
-
-[embed]
-progress = false
-
-[themes]
-min_similarity = 0.3
-min_theme_size = 2
-
-# --- a topic ---
-[[topics]]
-slug = "speech"
-name = "Speech"
-description = "speech recognition audio acoustic"
-keywords = ["speech recognition"]   # what users search for
-
-# --- another topic ---
-[[topics]]
-slug = "graphs"
-name = "Graphs"
-description = "graph neural network message passing"
-keywords = ["graph neural network"]
-"""
+# A config as users keep theirs: comments, one topic per table (no examples list yet).
+CONFIG = COMMENTED_CONFIG.replace("examples = []  # none yet\n", "")
 
 PAPERS = [
     make_paper("arxiv:2506.00001", "Speech recognition", "audio acoustic speech"),
