@@ -4,6 +4,7 @@ half that repeats the other or names a whole field (pipeline/topics/labels.py)."
 from __future__ import annotations
 
 from pipeline.topics.labels import NAME_FIT, name_groups
+from pipeline.topics.phrases import surface_forms
 
 SPEECH = [f"Speech synthesis of music audio sample{i}." for i in range(6)]
 
@@ -83,3 +84,24 @@ def test_name_groups_names_a_group_only_adjectives_fit_as_before() -> None:
     name = name_groups([group, SPEECH])[0]
     assert name.name in ("Genomic and clinical", "Clinical and genomic")
     assert name.fit == 1.0
+
+
+def test_name_groups_leaves_a_verb_out_of_a_name() -> None:
+    # Read blind in the thirteenth round: "Consider nonadaptive group" over group-testing
+    # papers, from the phrase "we consider nonadaptive group testing".
+    group = [f"We consider nonadaptive group testing, case{i}." for i in range(6)]
+    name = name_groups([group, SPEECH])[0].name
+    assert name and "consider" not in name.lower()
+
+
+def test_a_word_one_paper_writes_specially_keeps_its_case_only_where_papers_agree() -> None:
+    # One paper's method name, "EXPected Similarity Estimation (EXPoSE)", written five times,
+    # made the theme "Learning and EXPected similarity estimation"; three others write
+    # "expected" as the word it is.
+    group = ["EXPected similarity estimation. EXPected kernels. EXPected loss. EXPected: EXPected."]
+    group += [f"The expected similarity of kernel{i}." for i in range(3)]
+    assert surface_forms(group).get("expected") is None
+    # A name the papers write specially, once each, keeps its case ("ResNet").
+    assert surface_forms([f"A ResNet for case{i}, trained." for i in range(3)])["resnet"] == (
+        "ResNet"
+    )

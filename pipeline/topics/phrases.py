@@ -368,21 +368,29 @@ def _defined_by(tokens: Sequence[str], letters: str) -> frozenset[str]:
 def surface_forms(texts: Sequence[str]) -> dict[str, str]:
     """Folded word → the form the texts mostly write it in, when that is not lower case:
     acronyms ("LLMs" → "LLM") and names written mixed-case ("ResNet"); capitalised sentence
-    starts do not count."""
+    starts do not count. Texts are counted, not tokens: one paper that writes its method's
+    name "EXPected Similarity Estimation" five times does not outvote three that write
+    "expected"."""
     seen: dict[str, Counter[str]] = {}
     plain: Counter[str] = Counter()
     for text in texts:  # one tokenisation per text: this runs over every paper of a theme
+        special: set[str] = set()
+        lower: set[str] = set()
         for token in _TOKEN.findall(_clean(text)):
-            plain[singular(token)] += 1
+            lower.add(singular(token))
             # "LLMs", "O-RAN", "ResNet", "Wi-Fi"; not a Title-Case "Retrieval-Augmented".
             # An all-lower-case token is never written specially: skip the check.
             if token[0].isalnum() and not token.islower() and written_specially(token):
-                word = singular(token.lower())
-                seen.setdefault(word, Counter())[token] += 1
+                special.add(token)
+        plain.update(lower)
+        for token in special:
+            seen.setdefault(singular(token.lower()), Counter())[token] += 1
     forms = {}
     for word, counts in seen.items():
-        form, n = counts.most_common(1)[0]
-        if n > plain[word]:  # written this way more often than in lower case
+        # The commonest special form, ties to the first in code-point order: a text counts
+        # once per form, so ties are common and must not depend on set order.
+        form, n = min(counts.items(), key=lambda item: (-item[1], item[0]))
+        if n > plain[word]:  # written this way by more texts than write it in lower case
             forms[word] = _singular_surface(form)
     return forms
 

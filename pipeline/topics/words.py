@@ -64,7 +64,9 @@ VERBS = _listed(
     evolve continue tackle explore examine obtain employ enhance exploit outperform surpass
     remain allow offer lead yield accelerate mitigate facilitate investigate demonstrate
     incorporate integrate validate evaluate generate simulate illustrate differentiate
-    uncover achieve address adopt boost clarify highlight introduce mimic reduce suggest"""
+    uncover achieve address adopt boost clarify highlight introduce mimic reduce suggest
+    consider let assume describe discuss depend recover prove derive establish provide apply
+    utilize improve solve observe"""
 )
 #: -ate words that are nouns ("state", "climate"); other -ate words are verbs or adjectives.
 NOUN_ATE = _listed(
