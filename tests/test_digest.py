@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
 
-from conftest import make_paper
+from conftest import FakeEmbedder, make_paper, make_settings
 
+from pipeline import run
 from pipeline.digest.build import build_digest, find_code_url, iso_week, week_bounds
+from pipeline.digest.rank import importance
 from pipeline.digest.summary import latex_to_text, plain_text, split_sentences, summarize
 from pipeline.models import Assignment, Signals, Theme, Topic
 
@@ -312,3 +316,47 @@ def test_trend_marks_new_growing_shrinking() -> None:
     assert trend((10, 10), 5) == "shrinking"
     assert trend((10, 10), 10) == ""
     assert trend((), 5) == ""
+
+
+def test_a_built_digest_weighs_fit_on_the_scale_the_ranking_is_written_for(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    # Read from outside in the demo's Hugging Face week: a 2-upvote paper led "This week"
+    # over one with 118 upvotes in the same topic, because the build passed the topic's
+    # boundary margin (standard deviations, or steps of 0.1 cosine: 1-4 here) where the
+    # ranking adds upvotes worth at most 0.30 to a topic score of cosine + keyword bonus.
+    source = Path(__file__).parent / "data/feeds/hf_daily_papers_api_2026-06-12_30entries.json"
+    settings = make_settings(
+        tmp_path,
+        paths={"data_dir": "data", "digests_dir": "out"},
+        sources=[{"name": "hf", "kind": "hf-daily", "url": str(source)}],
+        topics=[
+            {
+                "slug": "agents",
+                "name": "Agents",
+                "description": "language model agents that act, plan and use tools",
+                "keywords": ["agent", "agents"],
+                "min_similarity": 0.0,
+            }
+        ],
+        digest={"refresh_signals": False},
+    )
+    now = datetime(2026, 6, 15, 8, tzinfo=UTC)
+    with run.open_store(settings) as store:
+        run.run_ingest(settings, store, fake_embedder, now=now)
+        run.run_build(settings, store, fake_embedder, now=now, week="2026-W24")
+    record = json.loads((tmp_path / "out/2026-W24.json").read_text(encoding="utf-8"))
+    (section,) = [s for s in record["sections"] if s["kind"] == "topic"]
+    assert len(section["papers"]) >= 10
+    fits = []
+    for entry in section["papers"]:
+        paper = make_paper(
+            entry["paper_id"],
+            entry["title"],
+            signals=Signals(upvotes=entry["upvotes"], comments=entry["comments"]),
+        )
+        fits.append(entry["importance"] - importance(paper, 0.0, has_code=bool(entry["code_url"])))
+    # What is left is the fit, cosine + keyword bonus (at most 3 × keyword_weight), plus the
+    # GitHub stars' weight (at most 0.10), which the sidecar does not carry.
+    assert max(fits) <= 1.0 + 3 * 0.05 + 0.10 + 1e-6, fits
+    assert min(fits) >= -1.0, fits

@@ -59,7 +59,11 @@ SUMMARY_CHARS = 320
 THEMES_SHOWN = ("compact", "full", "off")
 
 
-def _entry(paper: Paper, score: float, also: tuple[str, ...] = ()) -> PaperEntry:
+def _entry(
+    paper: Paper, score: float, also: tuple[str, ...] = (), *, relevance: float | None = None
+) -> PaperEntry:
+    """`score`: the paper's score for its section (a topic's boundary margin, a theme's
+    closeness); `relevance`: its fit on the ranking's scale (rank.importance), `score` if None."""
     if paper.signals.ai_summary:
         summary = cap_length(" ".join(paper.signals.ai_summary.split()), SUMMARY_CHARS)
     else:
@@ -73,7 +77,7 @@ def _entry(paper: Paper, score: float, also: tuple[str, ...] = ()) -> PaperEntry
         summary,
         code_url,
         also,
-        round(importance(paper, score, has_code=has_code), 4),
+        round(importance(paper, score if relevance is None else relevance, has_code=has_code), 4),
         reasons(paper, has_code=has_code),
     )
 
@@ -87,6 +91,7 @@ def build_digest(
     week: str,
     title: str,
     theme_scores: Mapping[str, float] | None = None,
+    topic_relevance: Mapping[str, float] | None = None,
     coverage: Sequence[SourceCount] = (),
     notes: Sequence[str] = (),
     history: Mapping[str, tuple[int, ...]] | None = None,
@@ -95,7 +100,9 @@ def build_digest(
     max_themes: int | None = None,
 ) -> Digest:
     """Group the week's papers into sections: configured topics, discovered themes, then Other,
-    each ranked by importance, plus about `n_highlights` picks across the topics. With
+    each ranked by importance, plus about `n_highlights` picks across the topics. A topic's
+    papers enter importance with `topic_relevance` (cosine + keyword bonus for their primary
+    topic, the scale rank.importance weighs signals against) where given, else their score. With
     `themes_shown="off"` the themes' papers are listed under Other instead. Themes past the
     first `max_themes` (given largest first) are `minor`: listed in one line each."""
     if themes_shown not in THEMES_SHOWN:
@@ -108,7 +115,12 @@ def build_digest(
     sections = []
     for topic in topics:
         entries = [
-            _entry(by_id[a.paper_id], a.score, tuple(names[s] for s in a.also))
+            _entry(
+                by_id[a.paper_id],
+                a.score,
+                tuple(names[s] for s in a.also),
+                relevance=(topic_relevance or {}).get(a.paper_id),
+            )
             for a in assignments
             if a.primary == topic.slug
         ]

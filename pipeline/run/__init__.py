@@ -42,7 +42,13 @@ from pipeline.models import (
 from pipeline.run import backfill, ingest
 from pipeline.run.coverage import describe_week_coverage, make_client, refresh_week_signals
 from pipeline.run.report import describe_report, report_dict
-from pipeline.run.scoring import area_vectors, assign_papers, find_week_themes, prototype_items
+from pipeline.run.scoring import (
+    area_vectors,
+    assign_papers,
+    find_week_themes,
+    prototype_items,
+    topic_relevance,
+)
 from pipeline.run.week import choose_week, load_week, paper_week, record_week_boundaries
 from pipeline.run.weeks import earlier_weeks
 from pipeline.store import Store, wal_path
@@ -350,7 +356,7 @@ def _decide(
     """Assign, cluster, continue themes (saving the week's sections) and build the digest."""
     topics: Sequence[Topic] = settings.topics_as_models()
     papers = list(week.papers)
-    _, _, assignments = assign_papers(
+    scored, _, assignments = assign_papers(
         settings, store, embedder, papers, week.vectors, topics, now=now
     )
     continued = continue_week_themes(settings, store, embedder, week, assignments, now=now)
@@ -366,6 +372,7 @@ def _decide(
         week=week.week,
         title=settings.digest.title,
         theme_scores=continuity.theme_scores(continued.themes, week, continued.centroids),
+        topic_relevance=topic_relevance(scored, assignments, topics),
         coverage=rows,
         notes=notes,
         history=continued.history,

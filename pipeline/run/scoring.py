@@ -57,6 +57,22 @@ def assign_papers(
     return scored, thresholds, assignments
 
 
+def topic_relevance(
+    scored: assign.TopicScores, assignments: Sequence[Assignment], topics: Sequence[Topic]
+) -> dict[str, float]:
+    """Each topic paper's fit to its primary topic on the scale the digest's ranking weighs
+    upvotes and stars against (digest.rank, README "Ranking"): cosine + keyword bonus. The
+    boundary margin decides membership; in standard deviations or 0.1-cosine steps (1-4 for
+    most papers) it made a 2-upvote paper lead one with 118 upvotes. `assignments` are in the
+    order of `scored`'s rows."""
+    column = {topic.slug: k for k, topic in enumerate(topics)}
+    return {
+        a.paper_id: float(scored.combined[row, column[a.primary]])
+        for row, a in enumerate(assignments)
+        if a.primary is not None
+    }
+
+
 def score_papers(
     settings: Settings,
     store: Store,
