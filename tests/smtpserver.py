@@ -94,11 +94,13 @@ def smtp_server(
     folder: Path | None = None,
     smtputf8: bool = True,
     port: int | None = None,
+    inbox: Inbox | None = None,
 ) -> Iterator[tuple[Inbox, int, Path | None]]:
     """Run a server (on `port`, else a free one); yields (inbox, port, CA file).
     'starttls'/'ssl' require a login; `smtputf8` False: a server that does not offer
-    SMTPUTF8 (RFC 6531)."""
-    inbox = Inbox()
+    SMTPUTF8 (RFC 6531); `inbox`: an Inbox subclass with its own handlers (refusing a
+    recipient, say)."""
+    inbox = inbox or Inbox()
     port = port or free_port()
     cert = None
     kwargs: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}

@@ -311,7 +311,7 @@ def test_send_written_mails_the_built_bytes_not_the_file_on_disk(
         settings = make_settings(tmp_path, email={**EMAIL, "smtp_port": port, "security": "none"})
         written = write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
         written.markdown.write_text("# Changed on disk after the build\n", encoding="utf-8")
-        assert send_written(settings, "2025-W24", written) == ["ada@example.org"]
+        assert send_written(settings, "2025-W24", written).sent_to == ("ada@example.org",)
     text = inbox.messages[0].get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "Linear attention paper 1" in text and "Changed on disk" not in text
 

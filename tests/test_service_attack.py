@@ -6,12 +6,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import file_source, mail_to_loopback, write_config
+from conftest import FakeEmbedder, file_source, mail_to_loopback, write_config
+from smtpserver import Inbox, smtp_server
 
+from pipeline import run
 from pipeline.cli import cli
+from pipeline.config import load_settings
+from pipeline.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 E2E = Path(__file__).parent / "data" / "e2e" / "arxiv-2025-06-10.jsonl"
@@ -27,6 +32,42 @@ def _config(tmp_path: Path, port: int, **email: object) -> Path:
 
 
 # --- e-mail: once, and only to whom the server took it for ------------------------------------
+
+
+class _RefusesOne(Inbox):
+    """A server that has no mailbox for one address (550), as a real one does after someone
+    left: it takes the message for the others."""
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address == "gone@example.org":
+            return "550 5.1.1 <gone@example.org>: no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_recipient_the_server_refuses_is_named_and_not_reported_as_mailed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Round 14: the refusal went to the log only; the run said "e-mailed 2025-W24 to
+    # me@example.org, gone@example.org" and the store recorded both as sent.
+    monkeypatch.setattr(run, "make_embedder", lambda settings: FakeEmbedder())
+    inbox = _RefusesOne()
+    with smtp_server("none", inbox=inbox) as (_, port, _):
+        config = _config(tmp_path, port, recipients=["me@example.org", "gone@example.org"])
+        result = CliRunner().invoke(cli, ["--config", str(config), "run", "--week", "2025-W24"])
+    assert result.exit_code == 0, result.output
+    assert "e-mailed 2025-W24 to me@example.org\n" in result.output
+    assert (
+        "SMTP server refused gone@example.org (550 5.1.1 <gone@example.org>: no such user):"
+        " 2025-W24 was not e-mailed to it" in result.output
+    )
+    assert inbox.recipients == [["me@example.org"]]
+    with Store.open(load_settings(config).database_path) as store:
+        assert store.get_delivery("2025-W24") is not None
+        (sent_to,) = store._select("SELECT recipients FROM deliveries")[0]
+    assert sent_to == '["me@example.org"]'
 
 
 @pytest.mark.parametrize(

@@ -67,8 +67,12 @@ def make_message(
     return message
 
 
-def send_message(message: EmailMessage, server: SmtpServer) -> None:
-    """Submit the message; DeliveryError says what failed (never with the password)."""
+def send_message(message: EmailMessage, server: SmtpServer) -> dict[str, str]:
+    """Submit the message; DeliveryError says what failed (never with the password).
+
+    Returns the recipients the server refused while taking the message for the others (each
+    with its reply): the caller must not report the digest as sent to them.
+    """
     context = ssl.create_default_context(cafile=str(server.ca_file) if server.ca_file else None)
     where = f"{server.host}:{server.port}"
     replies = _Replies()
@@ -122,9 +126,14 @@ def send_message(message: EmailMessage, server: SmtpServer) -> None:
         raise DeliveryError(f"TLS with SMTP server {where} failed: {e.reason or e}") from e
     except OSError as e:
         raise DeliveryError(f"cannot reach SMTP server {where}: {e.strerror or e}") from e
-    for address, (code, reason) in refused.items():
-        logger.warning("SMTP server %s refused %s: %s %r", where, address, code, reason)
+    refusals = {
+        address: f"{code} {reason.decode('utf-8', errors='replace')}"
+        for address, (code, reason) in refused.items()
+    }
+    for address, reply in refusals.items():
+        logger.warning("SMTP server %s refused %s: %s", where, address, reply)
     logger.info("sent %r via %s", message["Subject"], where)
+    return refusals
 
 
 def _lacks(step: str, message: EmailMessage) -> str:

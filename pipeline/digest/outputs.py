@@ -347,7 +347,7 @@ def _parse_sidecar(path: Path, data: bytes) -> publish.Record | None:
     return record
 
 
-def send_digest(settings: Settings, week: str) -> list[str]:
+def send_digest(settings: Settings, week: str) -> Delivery:
     """E-mail the already built digests/<week>.md (with its chart inline) to the recipients."""
     folder = settings.paths.digests_dir
     _check_email(settings)
@@ -357,7 +357,7 @@ def send_digest(settings: Settings, week: str) -> list[str]:
     return _send(settings, week, text, images)
 
 
-def send_written(settings: Settings, week: str, written: Written) -> list[str]:
+def send_written(settings: Settings, week: str, written: Written) -> Delivery:
     """E-mail what a build just produced, from its bytes (nothing is read back from disk)."""
     _check_email(settings)
     chart_name = f"{week}-trends.png"
@@ -374,7 +374,15 @@ def _check_email(settings: Settings) -> tuple[str, str]:
     return email.smtp_host, email.sender
 
 
-def _send(settings: Settings, week: str, markdown: bytes, images: dict[str, bytes]) -> list[str]:
+@dataclass(frozen=True)
+class Delivery:
+    """Who the SMTP server took a digest for, and whom it refused (address → its reply)."""
+
+    sent_to: tuple[str, ...]
+    refused: Mapping[str, str]
+
+
+def _send(settings: Settings, week: str, markdown: bytes, images: dict[str, bytes]) -> Delivery:
     email = settings.email
     host, sender = _check_email(settings)
     text = markdown.decode("utf-8", errors="replace")
@@ -397,8 +405,8 @@ def _send(settings: Settings, week: str, markdown: bytes, images: dict[str, byte
         timeout_s=email.timeout_s,
         ca_file=email.ca_file,
     )
-    mail.send_message(message, server)
-    return list(email.recipients)
+    refused = mail.send_message(message, server)
+    return Delivery(tuple(r for r in email.recipients if r not in refused), refused)
 
 
 def _credentials(settings: Settings) -> tuple[str | None, str | None]:

@@ -289,9 +289,15 @@ def _send_once(
         )
         return
     if written is not None:
-        report.emailed_to = outputs.send_written(settings, week, written)
+        delivery = outputs.send_written(settings, week, written)
     else:
-        report.emailed_to = outputs.send_digest(settings, week)
+        delivery = outputs.send_digest(settings, week)
+    # Round 14: a recipient the server refused was still reported and recorded as mailed.
+    report.emailed_to = list(delivery.sent_to)
+    report.not_done += [
+        f"SMTP server refused {address} ({reply}): {week} was not e-mailed to it"
+        for address, reply in delivery.refused.items()
+    ]
     store.save_delivery(week, now, report.emailed_to)
 
 
