@@ -4,6 +4,9 @@ processes; the fake embedder stands in for the model."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,11 +14,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from conftest import FakeEmbedder, file_source, mail_to_loopback, write_config
-from smtpserver import Inbox, smtp_server
+from smtpserver import Inbox, free_port, smtp_server
 
 from pipeline import run
 from pipeline.cli import cli
 from pipeline.config import load_settings
+from pipeline.models import Command
+from pipeline.service import runner
 from pipeline.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +37,51 @@ def _config(tmp_path: Path, port: int, **email: object) -> Path:
 
 
 # --- e-mail: once, and only to whom the server took it for ------------------------------------
+
+
+class _SendsMeanwhile(Inbox):
+    """A server that, before it accepts the first message, lets `digest send` of the same week
+    run to its end in another process: a user or a second timer sending while a build mails."""
+
+    def __init__(self, config: Path, week: str) -> None:
+        super().__init__()
+        self.config, self.week = config, week
+        self.meanwhile: tuple[int, str] | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.meanwhile is None:
+            self.meanwhile = (-1, "")
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "pipeline", "--config", str(self.config),
+                "send", "--week", self.week,
+                cwd=ROOT,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )  # fmt: skip
+            out, _ = await process.communicate()
+            self.meanwhile = (process.returncode or 0, out.decode())
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_send_while_a_build_mails_the_same_week_does_not_mail_it_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Round 14: `digest send` took no lock. While a build with send_after_build was handing
+    # the week to the SMTP server (not yet recorded as sent), `digest send --week W` found it
+    # unsent too, and the recipients got the digest twice.
+    monkeypatch.setattr(run, "make_embedder", lambda settings: FakeEmbedder())
+    port = free_port()
+    config = _config(tmp_path, port)
+    settings = load_settings(config)
+    inbox = _SendsMeanwhile(config, "2025-W24")
+    with smtp_server("none", port=port, inbox=inbox):
+        report = runner.run_locked(settings, Command.RUN, week="2025-W24", now=NOW)
+    assert report.error is None and report.emailed_to == ["me@example.org"]
+    assert inbox.meanwhile is not None
+    code, said = inbox.meanwhile
+    assert code == 1 and "another run holds the lock: `digest run`" in said
+    assert len(inbox.messages) == 1
 
 
 class _RefusesOne(Inbox):

@@ -251,17 +251,19 @@ def run_cmd(ctx: click.Context, week: str | None, as_json: bool, wait_s: float) 
 )
 @click.option("--force", is_flag=True, help="Send even if this week was e-mailed before.")
 @_json_option
+@_wait_option
 @click.pass_context
-def send(ctx: click.Context, week: str, force: bool, as_json: bool) -> None:
+def send(ctx: click.Context, week: str, force: bool, as_json: bool, wait_s: float) -> None:
     """E-mail an already built digest to the recipients in [email], once per week.
 
     Example: digest send --week 2025-W24 [--force]
     """
     from pipeline import run
+    from pipeline.service import runner
 
     checked = _check_week(week) or week
     with _exit_on_errors():
-        report = run.run_send(_settings(ctx), checked, force=force)
+        report = runner.send_locked(_settings(ctx), checked, force=force, wait_s=wait_s)
     if as_json:
         click.echo(json.dumps(run.report_dict(report), indent=2, sort_keys=True))
     else:

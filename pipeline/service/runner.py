@@ -79,6 +79,15 @@ def run_locked(
     return report
 
 
+def send_locked(
+    settings: Settings, week: str, *, force: bool = False, wait_s: float = 0.0
+) -> RunReport:
+    """`digest send` holding the run lock: a build e-mailing the same week (send_after_build)
+    would otherwise find it unsent as this does, and both would mail it (round 14)."""
+    with run_lock(settings).hold(Command.SEND, wait_s=wait_s):
+        return run.run_send(settings, week, force=force)
+
+
 def summarize_report(report: RunReport, *, duration_s: float) -> str:
     """One log line: the command, its outcome and counts."""
     failed = [s.name for s in report.sources if not s.ok]
