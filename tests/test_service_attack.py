@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,12 +14,13 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import FakeEmbedder, file_source, mail_to_loopback, write_config
+from conftest import FakeEmbedder, file_source, mail_to_loopback, make_paper, write_config
 from smtpserver import Inbox, free_port, smtp_server
 
 from pipeline import run
 from pipeline.cli import cli
 from pipeline.config import load_settings
+from pipeline.embed.cache import ensure_vectors
 from pipeline.models import Command
 from pipeline.service import runner
 from pipeline.store import Store
@@ -134,3 +136,34 @@ def test_check_config_names_a_recipient_the_to_header_would_split_or_refuse(
     result = CliRunner().invoke(cli, ["--config", str(config), "check-config"])
     assert result.exit_code == 2
     assert f"email.recipients[1]: must be an e-mail address, got {address!r}" in result.output
+
+
+# --- the store: a damaged embedding-cache row -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["substr(vector, 1, 1021)", "substr(vector, 1, 512)", "'not a vector'", "x''"],
+)
+def test_a_damaged_embedding_row_is_embedded_again_not_a_traceback(
+    tmp_path: Path, damage: str
+) -> None:
+    # Round 14: a vector row cut short (or overwritten by another program) made numpy raise
+    # "buffer size must be a multiple of element size", or np.stack fail on a shorter vector,
+    # in every build, `explain` and `topics` of that paper's week.
+    papers = [
+        make_paper(f"arxiv:2506.0000{i}", f"Paper {i}", f"words of paper {i}") for i in (1, 2)
+    ]
+    path = tmp_path / "pipeline.sqlite3"
+    embedder = FakeEmbedder()
+    with Store.open(path) as store:
+        ensure_vectors(store, embedder, papers, now=NOW)
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute(f"UPDATE embeddings SET vector = {damage} WHERE item_id = 'arxiv:2506.00002'")
+    conn.close()
+    with Store.open(path) as store:
+        vectors, n_embedded = ensure_vectors(store, embedder, papers, now=NOW)
+        again, n_again = ensure_vectors(store, embedder, papers, now=NOW)
+    assert vectors.shape == (2, FakeEmbedder.dim) and n_embedded == 1
+    assert (again == vectors).all() and n_again == 0  # the recomputed vector was stored

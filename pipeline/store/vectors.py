@@ -23,14 +23,14 @@ class Vectors(Database):
             chunk = ids[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
             rows = self._select(
-                "SELECT item_id, content_hash, vector FROM embeddings"
+                "SELECT item_id, content_hash, dim, vector FROM embeddings"
                 f" WHERE model = ? AND item_id IN ({marks})",
                 [model, *chunk],
             )
             for row in rows:
                 if row["content_hash"] == wanted[row["item_id"]]:
-                    vector = np.frombuffer(row["vector"], dtype=np.float32).copy()
-                    if np.isfinite(vector).all():  # one stored before NaN was refused: recompute
+                    vector = _read_vector(row["vector"], row["dim"])
+                    if vector is not None:
                         vectors[row["item_id"]] = vector
         return vectors
 
@@ -70,3 +70,14 @@ class Vectors(Database):
         (the newest row's id; 0 when there is none): what a cache keyed on the stored vectors
         reads, in one step where counting them reads every row."""
         return int(self._select("SELECT coalesce(max(rowid), 0) FROM embeddings")[0][0])
+
+
+def _read_vector(blob: object, dim: int) -> np.ndarray | None:
+    """The stored vector, or None (recompute it) when the row is not a whole finite float32
+    vector of its recorded `dim`: a row cut short or overwritten by another program made
+    numpy raise and every build, `explain` and `topics` end in a traceback (round 14), and one
+    stored before NaN was refused would make every similarity with it NaN."""
+    if not isinstance(blob, bytes) or len(blob) != 4 * dim:
+        return None
+    vector = np.frombuffer(blob, dtype=np.float32).copy()
+    return vector if np.isfinite(vector).all() else None
