@@ -351,3 +351,34 @@ def test_themes_are_named_by_the_configured_areas(tmp_path: Path, areas: str) ->
     else:
         vocabulary_names = {"Protein folding", "Compiler optimization"}
         assert not vocabulary_names & set(names.values()), names
+
+
+class _OtherModel(FakeEmbedder):
+    """Another model (`[embed] model` changed): its own name and a vector of another size."""
+
+    dim = 128
+
+    @property
+    def name(self) -> str:
+        return "fake-bow-128"
+
+
+def test_a_model_of_another_size_builds_the_next_week_without_the_old_centroids(
+    tmp_path: Path,
+) -> None:
+    # Round 14: after `[embed] model` was changed to one with another dimension, the first
+    # build of each of the next weeks compared this week's theme centroids with the stored
+    # ones of the old model and ended in a numpy traceback (matmul: size 256 is different
+    # from 128), until four weeks had passed.
+    settings = _settings(tmp_path)
+    now = datetime(2025, 6, 23, 8, tzinfo=UTC)
+    with run.open_store(settings) as store:
+        run.run_ingest(settings, store, FakeEmbedder(), now=now)
+        for week in WEEKS[:2]:
+            run.run_build(settings, store, FakeEmbedder(), now=now, week=week)
+        report = run.run_build(settings, store, _OtherModel(), now=now, week=WEEKS[2])
+        assert report.error is None and report.n_papers_in_digest == sum(
+            sizes[2] for sizes in SIZES.values()
+        )
+        themes = [s for s in store.list_week_sections([WEEKS[2]]) if s.kind == "theme"]
+    assert themes and all(s.centroid is not None and s.centroid.shape == (128,) for s in themes)

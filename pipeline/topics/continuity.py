@@ -60,7 +60,14 @@ def continue_themes(
     the first digest has no trend to show). `area_names`: the research areas themes may be
     named by (topics/areas.py), whose names are chosen afresh each week, not carried over.
     """
-    known = {s.key: s for s in earlier_sections if s.kind == "theme" and s.centroid is not None}
+    # A centroid of another size was drawn by another model (`[embed] model` changed since):
+    # it lives in another space, and comparing it raised a numpy error in every build (round 14).
+    dim = week.vectors.shape[1] if week.vectors.ndim == 2 else 0
+    known = {
+        s.key: s
+        for s in earlier_sections
+        if s.kind == "theme" and s.centroid is not None and s.centroid.shape == (dim,)
+    }
     own = theme_centroids(themes, week)
 
     def sample(position: int) -> list[str]:
