@@ -825,3 +825,28 @@ def test_compare_with_a_config_in_another_timezone_names_the_papers_that_join_or
     assert "(outside the week) → graphs  Bravo sunday evening" in out["2025-W25"]
     assert "other → graphs" not in out["2025-W25"]
     assert "[digest] timezone put that paper in another week" in out["2025-W25"]
+
+
+def test_suggested_keywords_are_noun_phrases_the_topic_does_not_have_yet() -> None:
+    # Read from outside (`digest topics --week 2025-W24` on the demo): efficient attention was
+    # offered "meet, retain, decoding, token, broad"; a keyword names a subject, and verbs and
+    # adjectives its papers happen to share match anything.
+    from pipeline.models import Topic
+    from pipeline.tune import suggest_keywords
+
+    texts = [
+        "Kernels meet the budget. KV cache eviction for decoding, case1.",
+        "Kernels meet the budget. KV cache eviction for decoding, case2.",
+        "Attention heads retain accuracy. KV cache eviction, case3.",
+        "Attention heads retain accuracy. Token pruning, case4.",
+        "A broad study. Token pruning, case5.",
+        "A broad survey. Token pruning, case6.",
+    ]
+    background = [f"Robot grasping of object{i} with a gripper." for i in range(20)]
+    background += ["KV cache eviction in a database.", "Token pruning of a parser."]
+    topic = Topic("attn", "Attention", "efficient attention", keywords=("sparse kernel",))
+    suggested = suggest_keywords(texts, topic, n=5, background=background)
+    assert suggested, "nothing suggested"
+    assert not [t for t in suggested if t.split()[-1] in ("meet", "retain", "broad")], suggested
+    assert "kv cache eviction" in suggested or "kv cache" in suggested, suggested
+    assert "sparse kernel" not in suggested

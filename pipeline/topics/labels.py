@@ -34,7 +34,11 @@ PROMOTE_SHARE = 0.5
 
 
 def label_groups(
-    groups: Sequence[Sequence[str]], *, n_terms: int, background: Sequence[str] = ()
+    groups: Sequence[Sequence[str]],
+    *,
+    n_terms: int,
+    background: Sequence[str] = (),
+    nouns: bool = False,
 ) -> list[list[str]]:
     """The 1–3-word phrases most distinctive of each group against the others and `background`.
 
@@ -44,13 +48,16 @@ def label_groups(
     other papers (a longer phrase counts more). It must appear in two papers of the group and in
     MIN_PHRASE_SHARE of them, must not be generic academic vocabulary alone, must not share a
     word with a phrase already chosen, and gives way to a longer phrase containing it that
-    covers most of its papers.
+    covers most of its papers. With `nouns`, only noun phrases (words.is_noun_phrase), as for
+    a name: what a keyword or a name must be ("kv cache eviction", not "kernel meet").
     """
     counts = _count_phrases(groups, background)
     if counts is None:
         return [[] for _ in groups]
+    allowed = _nominal(counts, set().union(*map(surface_forms, groups))) if nouns else None
     return [
-        [counts.vocab[j] for j in _distinctive(counts, row, n_terms)] for row in range(len(groups))
+        [counts.vocab[j] for j in _distinctive(counts, row, n_terms, allowed=allowed)]
+        for row in range(len(groups))
     ]
 
 

@@ -66,7 +66,7 @@ VERBS = _listed(
     incorporate integrate validate evaluate generate simulate illustrate differentiate
     uncover achieve address adopt boost clarify highlight introduce mimic reduce suggest
     consider let assume describe discuss depend recover prove derive establish provide apply
-    utilize improve solve observe"""
+    utilize improve solve observe retain meet"""
 )
 #: -ate words that are nouns ("state", "climate"); other -ate words are verbs or adjectives.
 NOUN_ATE = _listed(

@@ -159,14 +159,17 @@ def describe_topics(week: WeekScores, *, n_near: int = 3, n_keywords: int = 5) -
 def suggest_keywords(
     texts: Sequence[str], topic: Topic, *, n: int, background: Sequence[str] = ()
 ) -> list[str]:
-    """Phrases frequent in the topic's papers, rarer in `background`, not yet among its keywords."""
+    """Noun phrases of two words or more frequent in the topic's papers, rarer in `background`,
+    not yet among its keywords. A verb or adjective a few papers share ("meet", "broad") or a
+    single word ("token", "budget") matches papers on anything; every paper naming a keyword
+    counts as evidence for the topic (README, "Topics")."""
     if len(texts) < 2:
         return []
     terms = labels.label_groups(
-        [list(texts)], n_terms=n + len(topic.keywords), background=background
+        [list(texts)], n_terms=3 * n + len(topic.keywords), background=background, nouns=True
     )[0]
     have = {k.casefold() for k in topic.keywords}
-    return [t for t in terms if t.casefold() not in have][:n]
+    return [t for t in terms if t.casefold() not in have and len(t.split()) > 1][:n]
 
 
 @dataclass(frozen=True)
