@@ -14,7 +14,7 @@ checkout as `study_field_agreement` does (the demo weeks, OAI slices 41 and 61, 
 name and size, drop out): `title`, the mean cosine between its papers' title vectors;
 `abstract`, the same over the build's own vectors (title and abstract); `title/week`, the
 title cohesion less the mean title cosine of the input's papers; and size. Prints the ROC AUC
-of each against "coherent" per reading. Recorded in benchmarks/README.md, fourteenth round.
+of each against "coherent" per reading. Recorded in benchmarks/README.md, fourteenth round (AUC 0.68 over 572 themes).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import numpy as np
 from benchmarks import bench_names, study_fields
 from benchmarks import eval_topics as ev
 from benchmarks import study_categories as sc
-from benchmarks.study_coherence import auc, read_inputs, verdicts
-from benchmarks.study_field_agreement import READINGS, SEEDS
+from benchmarks.study_coherence import read_inputs, verdicts
+from benchmarks.study_field_agreement import READINGS, SEEDS, _row
 from pipeline import run
 from pipeline.config import load_settings
 from pipeline.embed import content_hash
@@ -110,17 +110,6 @@ def main() -> None:
     for part in dict.fromkeys(j[0] for j in judged):
         _row(part, [j for j in judged if j[0] == part])
     _row("all", judged)
-
-
-def _row(part: str, rows: list[tuple[str, bool, int, Any]]) -> None:
-    def area(values: list[float]) -> float:
-        pos = [v for (_, c, _, _), v in zip(rows, values, strict=True) if c]
-        neg = [v for (_, c, _, _), v in zip(rows, values, strict=True) if not c]
-        return auc(pos, neg) if pos and neg else float("nan")
-
-    figures = [area([r[3][k] for r in rows]) for k in range(3)] + [area([r[2] for r in rows])]
-    share = np.mean([r[1] for r in rows])
-    print(f"{part:10s} {len(rows):4d} {share:9.0%} " + " ".join(f"{f:6.2f}" for f in figures))
 
 
 if __name__ == "__main__":
