@@ -151,3 +151,25 @@ def test_record_json_leaves_what_it_does_not_know_to_json() -> None:
     assert record_json({1: "int key"}) == '{\n  "1": "int key"\n}\n'
     with pytest.raises(TypeError, match="not JSON serializable"):
         record_json({"x": object()})
+
+
+def test_largest_sections_name_topics_and_themes_not_other() -> None:
+    # Read from outside: the demo's index and feed said W25's "Largest sections: Other papers
+    # (36), Large language models (26), …": what fits nothing says nothing about the week.
+    from pipeline.digest.render import render_index
+
+    record = digest_record(_digest(), generated=NOW, files=FILES)
+    record["sections"] = [
+        {"title": "Other papers", "kind": "other", "n_papers": 36},
+        {"title": "Robot learning", "kind": "topic", "n_papers": 9},
+        {"title": "Speech and audio", "kind": "theme", "n_papers": 5},
+    ]
+    feed = feedparser.parse(
+        render_feed([record], title="T", base_url="", feed_key="k", updated=NOW)
+    )
+    summary = feed.entries[0].summary
+    assert "Robot learning (9), Speech and audio (5)" in summary, summary
+    assert "Other papers" not in summary
+    index = render_index([record], title="T")
+    assert "Robot learning (9); Speech and audio (5)" in index
+    assert "Other papers" not in index

@@ -161,7 +161,10 @@ def with_history(digest: Digest, series: Mapping[str, Sequence[int]]) -> Digest:
 
 
 def _top_sections(record: Record, n: int = 3) -> str:
-    ranked = sorted(record["sections"], key=lambda s: -int(s.get("n_papers") or 0))
+    """The `n` largest topics and themes: "Other" says nothing about what the week held (the
+    index template lists the same)."""
+    named = [s for s in record["sections"] if s.get("kind") != "other"]
+    ranked = sorted(named, key=lambda s: -int(s.get("n_papers") or 0))
     return ", ".join(f"{s['title']} ({s['n_papers']})" for s in ranked[:n])
 
 
@@ -207,8 +210,8 @@ def render_feed(
         page = files.get("html") or files.get("markdown") or f"{record['week']}.md"
         _link(entry, f"{base_url}{page}", rel="alternate", kind=_page_type(page))
         summary = f"{record['n_papers']} papers, {record['start']} to {record['end']}"
-        if record["sections"]:
-            summary += f". Largest sections: {_top_sections(record)}."
+        if top := _top_sections(record):
+            summary += f". Largest sections: {top}."
         _text(entry, "summary", summary)
     ElementTree.indent(feed)
     body: bytes = ElementTree.tostring(feed, encoding="utf-8", xml_declaration=True)
