@@ -131,10 +131,11 @@ def phrases(text: str, n_max: int = 3) -> list[str]:
             word = words[token] = _label_word(token)
         if word:
             run.append(word)
-            continue
+        elif run:  # most tokens between two breaks are none: no n-grams to make
+            found.extend(_ngrams(run, n_max))
+            run = []
+    if run:
         found.extend(_ngrams(run, n_max))
-        run = []
-    found.extend(_ngrams(run, n_max))
     return found
 
 
@@ -172,6 +173,14 @@ def used_by(terms: Sequence[str], texts: Sequence[str], at_least: int) -> list[b
 
 
 def _ngrams(run: list[str], n_max: int) -> list[str]:
+    """The 1..n_max-grams of a run, shortest first, each length left to right."""
+    if n_max == 3 and len(run) <= 3:  # most runs: written out, the same list (a third faster)
+        if len(run) == 1:
+            return run
+        if len(run) == 2:
+            return [run[0], run[1], f"{run[0]} {run[1]}"]
+        a, b, c = run
+        return [a, b, c, f"{a} {b}", f"{b} {c}", f"{a} {b} {c}"]
     return [" ".join(run[i : i + n]) for n in range(1, n_max + 1) for i in range(len(run) - n + 1)]
 
 
@@ -373,17 +382,19 @@ def surface_forms(texts: Sequence[str]) -> dict[str, str]:
     "expected"."""
     seen: dict[str, Counter[str]] = {}
     plain: Counter[str] = Counter()
+    # Each distinct token is folded and checked once for all the texts, not in every text
+    # that writes it (a theme's papers share most of their words): half the time.
+    folded: dict[str, str] = {}
+    special: dict[str, bool] = {}
     for text in texts:  # one tokenisation per text: this runs over every paper of a theme
-        special: set[str] = set()
-        lower: set[str] = set()
-        for token in _TOKEN.findall(_clean(text)):
-            lower.add(singular(token))
+        tokens = set(_TOKEN.findall(_clean(text)))
+        for token in tokens.difference(folded):
+            folded[token] = singular(token)
             # "LLMs", "O-RAN", "ResNet", "Wi-Fi"; not a Title-Case "Retrieval-Augmented".
             # An all-lower-case token is never written specially: skip the check.
-            if token[0].isalnum() and not token.islower() and written_specially(token):
-                special.add(token)
-        plain.update(lower)
-        for token in special:
+            special[token] = token[0].isalnum() and not token.islower() and written_specially(token)
+        plain.update(set(map(folded.__getitem__, tokens)))
+        for token in filter(special.__getitem__, tokens):
             seen.setdefault(singular(token.lower()), Counter())[token] += 1
     forms = {}
     for word, counts in seen.items():

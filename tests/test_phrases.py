@@ -1,0 +1,80 @@
+"""Candidate label phrases and surface forms (pipeline/topics/phrases.py): the faster code of
+round 14 gives what the plain loops below (the code before it) gave, on real abstracts."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from pipeline.topics import phrases as phrases_mod
+from pipeline.topics.phrases import phrases, singular, surface_forms, written_specially
+
+DATA = Path(__file__).parent / "data"
+
+
+def real_papers() -> list[dict[str, str]]:
+    """The real arXiv papers of tests/data (e2e days and the areas week), file by file."""
+    files = [*sorted((DATA / "e2e").glob("*.jsonl")), DATA / "areas" / "week.jsonl"]
+    return [json.loads(line) for f in files for line in f.read_text("utf-8").splitlines()]
+
+
+TEXTS = [f"{p['title']}. {p['abstract']}" for p in real_papers()]
+TITLES = [p["title"] for p in real_papers()]
+
+
+def reference_phrases(text: str, n_max: int = 3) -> list[str]:
+    """phrases() before round 14: every run, however short, through the general n-gram loop."""
+    found: list[str] = []
+    run: list[str] = []
+    for token in phrases_mod._TOKEN.findall(phrases_mod._clean(text).lower()):
+        word = phrases_mod._label_word(token)
+        if word:
+            run.append(word)
+            continue
+        found.extend(
+            " ".join(run[i : i + n]) for n in range(1, n_max + 1) for i in range(len(run) - n + 1)
+        )
+        run = []
+    found.extend(
+        " ".join(run[i : i + n]) for n in range(1, n_max + 1) for i in range(len(run) - n + 1)
+    )
+    return found
+
+
+def reference_surface_forms(texts: list[str]) -> dict[str, str]:
+    """surface_forms() before round 14: every token of every text folded and checked."""
+    seen: dict[str, Counter[str]] = {}
+    plain: Counter[str] = Counter()
+    for text in texts:
+        special: set[str] = set()
+        lower: set[str] = set()
+        for token in phrases_mod._TOKEN.findall(phrases_mod._clean(text)):
+            lower.add(singular(token))
+            if token[0].isalnum() and not token.islower() and written_specially(token):
+                special.add(token)
+        plain.update(lower)
+        for token in special:
+            seen.setdefault(singular(token.lower()), Counter())[token] += 1
+    forms = {}
+    for word, counts in seen.items():
+        form, n = min(counts.items(), key=lambda item: (-item[1], item[0]))
+        if n > plain[word]:
+            forms[word] = phrases_mod._singular_surface(form)
+    return forms
+
+
+@pytest.mark.parametrize("n_max", [1, 2, 3, 4])
+def test_phrases_are_the_plain_loops_on_real_abstracts_and_titles(n_max: int) -> None:
+    for text in [*TEXTS, *TITLES, "", "the and of", "Graph neural networks (GNNs), e.g. LLMs"]:
+        assert phrases(text, n_max) == reference_phrases(text, n_max)
+
+
+def test_surface_forms_are_the_token_by_token_reading_on_real_abstracts() -> None:
+    groups = [TEXTS[i : i + k] for k in (1, 5, 20) for i in range(0, len(TEXTS), k)]
+    groups += [TEXTS, TITLES, [], ["LLMs and llms", "LLMs, LLM", "llm"], ["GANs", "GAN", "gan"]]
+    for texts in groups:
+        assert surface_forms(texts) == reference_surface_forms(texts)
+    assert surface_forms(TEXTS)  # the real texts write acronyms: the check is not vacuous
