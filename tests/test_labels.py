@@ -3,8 +3,14 @@ half that repeats the other or names a whole field (pipeline/topics/labels.py)."
 
 from __future__ import annotations
 
+import itertools
+
+import numpy as np
+from test_phrases import TEXTS, TITLES
+
+from pipeline.topics import labels
 from pipeline.topics.labels import NAME_FIT, name_groups
-from pipeline.topics.phrases import surface_forms
+from pipeline.topics.phrases import phrases, surface_forms
 
 SPEECH = [f"Speech synthesis of music audio sample{i}." for i in range(6)]
 
@@ -105,3 +111,45 @@ def test_a_word_one_paper_writes_specially_keeps_its_case_only_where_papers_agre
     assert surface_forms([f"A ResNet for case{i}, trained." for i in range(3)])["resnet"] == (
         "ResNet"
     )
+
+
+def real_groups() -> tuple[list[list[str]], list[str]]:
+    """Real abstracts of tests/data in groups of 10, 20 and 4, and a background of the rest."""
+    return [TEXTS[:10], TEXTS[10:30], TEXTS[30:34], [TITLES[0]]], TEXTS[34:]
+
+
+def test_count_phrases_is_what_countvectorizer_counted_on_real_abstracts() -> None:
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    groups, background = real_groups()
+    counts = labels._count_phrases(groups, background)
+    assert counts is not None
+    docs = [t for g in groups for t in g] + background
+    vectorizer = CountVectorizer(analyzer=phrases, binary=True, min_df=2)
+    expected = vectorizer.fit_transform(docs).tocsr()  # the code before round 14
+    assert counts.vocab == [str(t) for t in vectorizer.get_feature_names_out()]
+    assert counts.matrix.dtype == expected.dtype
+    assert counts.matrix.shape == expected.shape and (counts.matrix != expected).nnz == 0
+    assert labels._count_phrases([["one text"]], []) is None  # no phrase in two texts
+    assert labels._count_phrases([], []) is None
+
+
+def test_relevance_of_every_phrase_that_can_label_a_group_is_the_full_products() -> None:
+    groups, background = real_groups()
+    counts = labels._count_phrases(groups, background)
+    assert counts is not None
+    vectors = np.random.default_rng(0).standard_normal((counts.matrix.shape[0], 16))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    # The code before round 14: every phrase's papers summed, normalised, compared.
+    x = vectors.astype(np.float64)
+    phrase_vectors = np.asarray(counts.matrix.T @ x)
+    phrase_vectors /= np.maximum(np.linalg.norm(phrase_vectors, axis=1, keepdims=True), 1e-12)
+    bounds = np.cumsum([0, *counts.sizes])
+    centroids = np.stack([x[a:b].mean(axis=0) for a, b in itertools.pairwise(bounds)])
+    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+    expected = centroids @ phrase_vectors.T
+    found = labels._relevance(counts, vectors)
+    for row in range(len(groups)):
+        eligible = labels._eligible(counts, row)
+        assert eligible.any()
+        assert np.array_equal(found[row, eligible], expected[row, eligible])  # to the bit
