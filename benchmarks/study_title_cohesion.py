@@ -14,7 +14,8 @@ checkout as `study_field_agreement` does (the demo weeks, OAI slices 41 and 61, 
 name and size, drop out): `title`, the mean cosine between its papers' title vectors;
 `abstract`, the same over the build's own vectors (title and abstract); `title/week`, the
 title cohesion less the mean title cosine of the input's papers; and size. Prints the ROC AUC
-of each against "coherent" per reading. Recorded in benchmarks/README.md, fourteenth round (AUC 0.68 over 572 themes).
+of each against "coherent" per reading. Recorded in benchmarks/README.md, fourteenth round
+(AUC 0.68 over 572 themes; not adopted).
 """
 
 from __future__ import annotations
