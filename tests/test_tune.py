@@ -20,7 +20,7 @@ from pipeline.digest.summary import latex_to_text
 from pipeline.errors import ParseError
 from pipeline.ingest.ids import normalize_title
 from pipeline.ingest.normalize import update_paper
-from pipeline.models import Paper, Theme
+from pipeline.models import Paper, Theme, Topic
 from pipeline.store import Store
 from pipeline.tune.evaluate import _theme_metrics
 
@@ -696,9 +696,11 @@ def test_run_eval_twice_embeds_nothing_the_second_time(setup: tuple[Path, Path])
     }
 
 
-def _sections(week: str, sections: dict[str, str]) -> tune.WeekScores:
+def _sections(
+    week: str, sections: dict[str, str], topics: tuple[Topic, ...] = ()
+) -> tune.WeekScores:
     papers = [Paper(paper_id=pid, title=f"T {pid}", abstract="") for pid in sections]
-    return tune.WeekScores(week, papers, None, [], (), sections)  # type: ignore[arg-type]
+    return tune.WeekScores(week, papers, None, [], topics, sections)  # type: ignore[arg-type]
 
 
 def test_compare_reports_a_renamed_theme_once_not_as_moved_papers() -> None:
@@ -740,6 +742,68 @@ def test_compare_says_why_a_theme_was_renamed_or_that_nothing_explains_it() -> N
         "theme: Time series → theme: Recurrent networks  (the same papers: only the name changed)"
         in text
     )
+
+
+def _renamed_topic(config: Path, slug: str, new_slug: str, *, text: str | None = None) -> Path:
+    """A copy of `config` beside it where topic `slug` is called `new_slug` (else the same)."""
+    other = config.with_name("renamed.toml")
+    text = text if text is not None else config.read_text(encoding="utf-8")
+    other.write_text(text.replace(f'slug = "{slug}"', f'slug = "{new_slug}"'), encoding="utf-8")
+    return other
+
+
+def test_compare_pairs_a_topic_whose_slug_alone_changed_and_moves_no_paper(
+    tmp_path: Path,
+) -> None:
+    # Round 14 (newcomer): a config that only renames a topic's slug (same name, description
+    # and keywords) listed every paper of that topic as moving, "speech → speech-audio".
+    config, _ = _speech_store(tmp_path)
+    other = _renamed_topic(config, "speech", "speech-audio")
+    with Store.open(load_settings(config).database_path) as store:
+        before = tune.score_week(load_settings(config), store, FakeEmbedder(), week="2025-W24")
+        after = tune.score_week(load_settings(other), store, FakeEmbedder(), week="2025-W24")
+    assert sum(1 for s in before.sections.values() if s == "speech") >= 10
+    comparison = tune.compare_configs(before, after)
+    assert comparison.moved == []
+    assert comparison.renamed == {"speech": "speech-audio"}
+    text = tune.describe_comparison(comparison, "renamed.toml")
+    assert text.splitlines()[0] == "2025-W24: 0 papers change section under renamed.toml"
+    assert "  speech → speech-audio  (the same papers: only the name changed)" in text
+    assert "sections that change size" not in text
+
+
+def test_compare_of_a_renamed_topic_still_lists_the_papers_that_really_move(
+    tmp_path: Path,
+) -> None:
+    # The pairing hides no move: a paper the renamed topic gives away (here a counter-example
+    # added in the same edit) is listed, and the rename says how many left.
+    config, _ = _speech_store(tmp_path)
+    settings = load_settings(config)
+    with Store.open(settings.database_path) as store:
+        before = tune.score_week(settings, store, FakeEmbedder(), week="2025-W24")
+        wrong = sorted(pid for pid, s in before.sections.items() if s == "speech")[0]
+        edited = add_topic_paper(config.read_text(encoding="utf-8"), "speech", wrong, counter=True)
+        other = _renamed_topic(config, "speech", "speech-audio", text=edited)
+        after = tune.score_week(load_settings(other), store, FakeEmbedder(), week="2025-W24")
+    comparison = tune.compare_configs(before, after)
+    assert comparison.renamed == {"speech": "speech-audio"}
+    moves = {pid: (old, new) for pid, _, old, new in comparison.moved}
+    assert moves[wrong][0] == "speech" and moves[wrong][1] != "speech-audio"
+    assert all("speech" not in pair for pid, pair in moves.items() if pid != wrong)
+    text = tune.describe_comparison(comparison, "renamed.toml")
+    assert f"  {wrong}  speech → {moves[wrong][1]}" in text
+    assert f"  speech → speech-audio  (1 paper to {moves[wrong][1]})" in text
+
+
+def test_compare_does_not_pair_a_topic_with_one_that_was_already_there() -> None:
+    # Only a slug that is gone and one that is new can be a rename: a removed topic whose
+    # papers join a topic both configs have is a real move of each of them.
+    topic = Topic("speech", "Speech", "audio")
+    kept = Topic("audio", "Audio", "sound")
+    before = _sections("W", {"p0": "speech", "p1": "speech", "p2": "audio"}, (topic, kept))
+    after = _sections("W", {"p0": "audio", "p1": "audio", "p2": "audio"}, (kept,))
+    comparison = tune.compare_configs(before, after)
+    assert comparison.renamed == {} and len(comparison.moved) == 2
 
 
 def test_compare_does_not_call_a_theme_that_lost_most_papers_renamed() -> None:

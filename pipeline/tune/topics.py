@@ -179,7 +179,9 @@ class Comparison:
     week: str
     moved: list[tuple[str, str, str, str]]  # (paper_id, title, section before, section after)
     sizes: dict[str, tuple[int, int]]  # section → (papers before, papers after)
-    renamed: dict[str, str] = dataclasses.field(default_factory=dict)  # theme section → new
+    # A theme section, or a topic slug the other config no longer has → the one that holds
+    # most of its papers there.
+    renamed: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 #: Where a paper is under a config whose week does not hold it (another [digest] timezone).
@@ -192,10 +194,11 @@ def compare_configs(before: WeekScores, after: WeekScores) -> Comparison:
     A discovered theme that keeps most of its papers under the other config but comes out
     under another name is the same section, renamed (`renamed`): its papers that stay are not
     counted as moved, so a theme that gains one paper and swaps its name's halves is not a move
-    of all its papers (issue 17).
+    of all its papers (issue 17). So is a topic whose slug only the other config lacks, when
+    most of its papers are in a topic only the other config has: a slug changed, not a move.
     """
     titles = {p.paper_id: p.title for p in (*before.papers, *after.papers)}
-    renamed = _renamed_themes(before.sections, after.sections)
+    renamed = _renamed_themes(before.sections, after.sections) | _renamed_topics(before, after)
     same = {new: old for old, new in renamed.items()}
     # A config with another [digest] timezone holds other papers in the week: each that joins
     # or leaves it moves from or to OUTSIDE (it was counted "from other", or not at all).
@@ -222,6 +225,18 @@ def _renamed_themes(before: dict[str, str], after: dict[str, str]) -> dict[str, 
     themes_after = {pid: s for pid, s in after.items() if s.startswith("theme: ")}
     pairs = pair_by_overlap(themes_before, themes_after, majority=True)
     return {old: new for old, new in pairs.items() if old != new}
+
+
+def _renamed_topics(before: WeekScores, after: WeekScores) -> dict[str, str]:
+    """Topic slugs of `before` that `after` lacks → the slug new in `after` holding most of
+    their papers, paired one to one, largest overlap first."""
+    gone = {t.slug for t in before.topics} - {t.slug for t in after.topics}
+    new = {t.slug for t in after.topics} - {t.slug for t in before.topics}
+    return pair_by_overlap(
+        {pid: s for pid, s in before.sections.items() if s in gone},
+        {pid: s for pid, s in after.sections.items() if s in new},
+        majority=True,
+    )
 
 
 def pair_by_overlap(
@@ -264,12 +279,16 @@ def describe_comparison(comparison: Comparison, other: str) -> str:
         lines.append(
             f"{OUTSIDE}: the two configs' [digest] timezone put that paper in another week"
         )
-    if comparison.renamed:
-        lines.append("themes renamed (most of their papers stay):")
-        lines += [
-            f"  {old} → {new}  ({_why_renamed(comparison, old, new)})"
-            for old, new in sorted(comparison.renamed.items())
-        ]
+    renamed = sorted(comparison.renamed.items())
+    for kind, pairs in (
+        ("topics", [(old, new) for old, new in renamed if not old.startswith("theme: ")]),
+        ("themes", [(old, new) for old, new in renamed if old.startswith("theme: ")]),
+    ):
+        if pairs:
+            lines.append(f"{kind} renamed (most of their papers stay):")
+            lines += [
+                f"  {old} → {new}  ({_why_renamed(comparison, old, new)})" for old, new in pairs
+            ]
     changed = {key: (a, b) for key, (a, b) in comparison.sizes.items() if a != b}
     same = sum(1 for a, b in comparison.sizes.values() if a == b and (a or b))
     # Only the sections that change: a week of 250 themes listed every one, the few that moved
