@@ -211,8 +211,12 @@ def test_run_where_every_source_failed_publishes_and_mails_nothing(tmp_path: Pat
         config = str(_config(tmp_path, gone, email=mail_to_loopback(port)))
         code, out, _ = _invoke("--config", config, "run")
         assert code == 1
+        # Round 14 (newcomer): a config with one feed read "ingest: all 1 sources failed".
+        assert out.startswith("ingest: the only source failed, no new papers\n"), out
         assert "every source failed: no digest built or e-mailed" in out
         assert inbox.messages == []
+        code, out, _ = _invoke("--config", config, "status")
+        assert code == 1 and "0 new, 1 source failed" in out, out
     folder = tmp_path / "out"
     assert not folder.exists() or not any(folder.iterdir())  # no digest, index.md or feed.xml
 

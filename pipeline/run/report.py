@@ -40,7 +40,9 @@ def describe_report(report: RunReport) -> str:
         head = count(report.n_new, "new paper") if report.n_new else "no new papers"
         head = f"{head} from {count(len(report.sources), 'source')}"
         if report.all_sources_failed:
-            head = f"all {len(report.sources)} sources failed, no new papers"
+            n = len(report.sources)
+            head = "the only source" if n == 1 else f"all {n} sources"
+            head += " failed, no new papers"
         lines.insert(0, f"ingest: {head}")
     if report.n_embedded:  # "embedded 0 papers" after every build read as if nothing was done
         lines.append(f"embedded {count(report.n_embedded, 'new paper')}")

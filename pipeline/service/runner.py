@@ -25,6 +25,7 @@ from pipeline.config import Settings
 from pipeline.digest import build as digest
 from pipeline.errors import PipelineError
 from pipeline.models import Command, RunReport
+from pipeline.run.report import count
 from pipeline.service import catchup, crontab
 from pipeline.service.lock import Holder, RunLock, read_holder
 from pipeline.store import RunRow, SourceStatus, Store
@@ -340,7 +341,7 @@ def describe_status(status: Status) -> str:
             f"week {r.week}" if r.week else "",
         ]
         if r.n_sources_failed:
-            counts.append(f"{r.n_sources_failed} sources failed")
+            counts.append(f"{count(r.n_sources_failed, 'source')} failed")
         detail = ", ".join(c for c in counts if c)
         error = f": {r.error}" if r.error and r.status != "ok" else ""
         lines.append(
