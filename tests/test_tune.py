@@ -172,6 +172,22 @@ def test_explain_command_shows_scores_and_verdict(setup: tuple[Path, Path]) -> N
     assert missing.exit_code == 2 and "no stored paper" in missing.output
 
 
+def test_explain_of_an_unknown_paper_says_to_ingest_only_when_the_store_is_empty(
+    setup: tuple[Path, Path],
+) -> None:
+    # Round 14 (newcomer): a title mistyped against a store of 810 papers ended in "— run
+    # `digest ingest` first", as if nothing were stored.
+    config, _ = setup
+    base = ["--config", str(config), "explain", "speech recognitoin"]
+    empty = CliRunner().invoke(cli, base)
+    assert empty.exit_code == 2
+    assert "the store holds no papers yet: run `digest ingest` first" in empty.output
+    _store_week(config)
+    typo = CliRunner().invoke(cli, base)
+    assert typo.exit_code == 2 and "no stored paper 'speech recognitoin'" in typo.output
+    assert "ingest" not in typo.output
+
+
 def _store_learnable_speech(config: Path) -> None:
     """6 speech-recognition papers and 6 protein papers: `speech` has enough keyword papers to
     learn its boundary; `graphs` (no paper names its keyword) has none."""

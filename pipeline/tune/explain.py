@@ -57,10 +57,14 @@ def find_paper(store: Store, reference: str) -> Paper:
         )
     paper = store.get_paper(found[0]) if found else None
     if paper is None:
+        # Told to ingest while hundreds of papers were stored, a user with a mistyped title
+        # looks in the wrong place (round 14).
+        empty = store.get_date_range() is None
         raise UsageError(
             f"no stored paper {scoring.paper_ref_id(reference)!r} (from {reference!r}); ids look"
             " like arxiv:2506.01234, 2506.01234v2 or https://arxiv.org/abs/2506.01234, or give"
-            " the paper's title as the digest shows it — run `digest ingest` first"
+            " the paper's title as the digest shows it"
+            + (" — the store holds no papers yet: run `digest ingest` first" if empty else "")
         )
     return paper
 
