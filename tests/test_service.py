@@ -175,3 +175,38 @@ def test_a_second_serve_is_refused_and_names_the_first(settings: Settings) -> No
         result = CliRunner().invoke(cli, ["--config", str(settings.config_path), "serve"])
     assert result.exit_code == 1
     assert "another run holds the lock: `digest serve` (pid" in result.output
+
+
+def test_status_is_unhealthy_while_every_source_fails_though_the_last_run_was_a_build(
+    tmp_path: Path,
+) -> None:
+    # Found following the README as a newcomer: under `serve`, an ingest whose only source
+    # failed was followed by the catch-up build, recorded ok, so `digest status` said
+    # "health: ok" and exited 0 while the feed had never been read; the health check
+    # deploy.md gives (`digest -q status >/dev/null || notify-me`) would never fire.
+    settings = make_settings(
+        tmp_path,
+        sources=[
+            file_source("feed", tmp_path / "feed.jsonl"),
+            file_source("other", tmp_path / "o"),
+        ],
+        schedule={"ingest_cron": "0 2 * * mon-fri", "build_cron": "0 7 * * mon"},
+    )
+    with Store.open(settings.database_path) as store:
+        for day in (3, 2, 1):
+            _record(store, "ingest", "failed", NOW - timedelta(days=day), error="all failed")
+            for name in ("feed", "other"):
+                store.record_source_result(
+                    name, NOW - timedelta(days=day), ok=False, n_entries=0, error="HTTP 503"
+                )
+        _record(store, "build", "ok", NOW - timedelta(hours=20), week="2025-W24")
+    status = runner.gather_status(settings, now=NOW)
+    assert status.last_run is not None and status.last_run.status == "ok"
+    assert not status.healthy
+    assert "health: FAILING (every source failing)" in runner.describe_status(status)
+    result = CliRunner().invoke(cli, ["--config", str(settings.config_path), "status"])
+    assert result.exit_code == 1, result.output
+    # One source of two failing is a partial failure, as before: healthy, the source FAILING.
+    with Store.open(settings.database_path) as store:
+        store.record_source_result("other", NOW, ok=True, n_entries=3, error=None)
+    assert runner.gather_status(settings, now=NOW).healthy

@@ -245,10 +245,19 @@ class Status:
         return next((r for r in self.runs if r.status != "running"), None)
 
     @property
+    def all_sources_failing(self) -> bool:
+        """Every source the config reads failed its latest fetch: no paper is coming in, even
+        when the run after the failed ingest (a catch-up build) went well."""
+        read = [s for s in self.sources if self.source_config(s.source) == "enabled"]
+        return bool(read) and not any(s.ok for s in read)
+
+    @property
     def healthy(self) -> bool:
-        """False when the last run failed or died without finishing: a health check's answer."""
+        """False when the last run failed or died without finishing, or while every source
+        fails: a health check's answer. One source of several failing is not (its line says)."""
         last = self.last_run
-        return last is None or last.status in ("ok", "interrupted")
+        ran_well = last is None or last.status in ("ok", "interrupted")
+        return ran_well and not self.all_sources_failing
 
 
 def gather_status(settings: Settings, *, now: datetime, limit: int = 10) -> Status:
@@ -367,6 +376,8 @@ def describe_status(status: Status) -> str:
     lines.append(f"digests written: {len(status.digests)}{newest}")
     last = status.last_run
     verdict = "no runs yet" if last is None else f"last run {last.status}"
+    if last is not None and status.all_sources_failing and last.status in ("ok", "interrupted"):
+        verdict = "every source failing"
     lines.append(f"health: {'ok' if status.healthy else 'FAILING'} ({verdict})")
     return "\n".join(lines)
 
