@@ -257,6 +257,7 @@ class Digest:
     coverage: tuple[SourceCount, ...] = ()
     notes: tuple[str, ...] = ()
     highlights: tuple[PaperEntry, ...] = ()  # "This week": the most important topic papers
+    quiet_topics: tuple[str, ...] = ()  # names of the configured topics with no paper this week
 
 
 @dataclass(frozen=True)

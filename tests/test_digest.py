@@ -360,3 +360,26 @@ def test_a_built_digest_weighs_fit_on_the_scale_the_ranking_is_written_for(
     # GitHub stars' weight (at most 0.10), which the sidecar does not carry.
     assert max(fits) <= 1.0 + 3 * 0.05 + 0.10 + 1e-6, fits
     assert min(fits) >= -1.0, fits
+
+
+def test_a_digest_names_the_configured_topics_that_had_no_paper_this_week() -> None:
+    # Found following the README as a newcomer: a week where no topic had a paper read
+    # "114 papers · 0 topics" and named none of them, as if none were configured; a topic
+    # with no paper this week was left out of the digest without a word.
+    from pipeline.digest.render import render_markdown
+
+    papers = [make_paper("arxiv:a", "A"), make_paper("arxiv:b", "B")]
+    topics = [Topic("asr", "Speech recognition", "d"), Topic("tts", "Speech synthesis", "d")]
+    assignments = [Assignment("arxiv:a", "asr", 0.7), Assignment("arxiv:b", None, 0.1)]
+    digest = build_digest(papers, assignments, [], topics, week="2025-W24", title="T")
+    assert digest.quiet_topics == ("Speech synthesis",)
+    text = render_markdown(digest)
+    assert "1 of 2 topics" in text
+    assert "No paper this week in: Speech synthesis" in text
+    none = build_digest(
+        papers, [Assignment(p.paper_id, None, 0.1) for p in papers], [], topics,
+        week="2025-W24", title="T",
+    )  # fmt: skip
+    text = render_markdown(none)
+    assert "0 of 2 topics" in text
+    assert "No paper this week in: Speech recognition, Speech synthesis" in text

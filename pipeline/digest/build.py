@@ -150,6 +150,7 @@ def build_digest(
         sections = [_with_history(s, history.get(s.key, ())) for s in sections]
     start, end = week_bounds(week)
     highlights = pick_highlights([s for s in sections if s.kind == "topic"], n_highlights)
+    shown = {s.key for s in sections if s.kind == "topic"}
     return Digest(
         week,
         start,
@@ -160,6 +161,7 @@ def build_digest(
         tuple(coverage),
         tuple(notes),
         highlights,
+        quiet_topics=tuple(t.name for t in topics if t.slug not in shown),
     )
 
 
