@@ -125,7 +125,7 @@ def test_a_recipient_the_server_refuses_is_named_and_not_reported_as_mailed(
 @pytest.mark.parametrize(
     "address",
     ["you@example,org", "Boss<boss@example.org>", "me@example.org>", "a;b@example.org",
-     "me@example..org", "me@example.org."],
+     "me@example..org", "me@example.org.", ".you@example.org"],
 )  # fmt: skip
 def test_check_config_names_a_recipient_the_to_header_would_split_or_refuse(
     tmp_path: Path, address: str
@@ -136,6 +136,24 @@ def test_check_config_names_a_recipient_the_to_header_would_split_or_refuse(
     result = CliRunner().invoke(cli, ["--config", str(config), "check-config"])
     assert result.exit_code == 2
     assert f"email.recipients[1]: must be an e-mail address, got {address!r}" in result.output
+
+
+def test_every_recipient_check_config_accepts_makes_a_to_header() -> None:
+    # Review of round 14: ".you@example.org" passed check-config, and every build that
+    # mailed it ended in "TypeError: 'ValueTerminal' object does not support item assignment"
+    # from the standard library's header parser (a local part that starts with a dot).
+    from pipeline.config.rules import _EMAIL
+    from pipeline.digest.mail import make_message
+
+    locals_ = [".you", "..you", ".", "you.", "a..b", "o'brien", "a+tag", "jos\u00e9"]
+    accepted = [f"{x}@example.org" for x in locals_ if _EMAIL.fullmatch(f"{x}@example.org")]
+    assert len(accepted) >= 5, accepted
+    for address in accepted:
+        for recipients in ([address], ["me@example.org", address], [address, "me@example.org"]):
+            message = make_message(
+                subject="s", sender="me@example.org", recipients=recipients, text="t", html="h"
+            )
+            assert [a.addr_spec for a in message["To"].addresses] == recipients
 
 
 # --- the store: a damaged embedding-cache row -------------------------------------------------

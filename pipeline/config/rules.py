@@ -34,10 +34,13 @@ _HEADER_TEXT = re.compile(r"[\x20-\x7e]*")  # what an HTTP header value can carr
 _NUMERIC_WEEKDAYS = re.compile(r"(?<![a-z])[0-7](?:-[0-7])?(?:,[0-7](?:-[0-7])?)*(?:/\d+)?$")
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 # One bare address: none of the characters a To: header splits or comments on (round 14:
-# "you@example,org" passed, and was mailed to "you@example" and to "org"), and a domain of
-# non-empty dot-separated labels.
+# "you@example,org" passed, and was mailed to "you@example" and to "org"), a local part that
+# does not start with a dot (".you@example.org" made Python's header parser raise TypeError
+# in every build that mailed it) and a domain of non-empty dot-separated labels.
 _NOT_IN_ADDRESS = r'@\s",:;<>()\[\]\\\x00-\x1f\x7f'
-_EMAIL = re.compile(rf"[^{_NOT_IN_ADDRESS}]+@[^{_NOT_IN_ADDRESS}.]+(?:\.[^{_NOT_IN_ADDRESS}.]+)*")
+_EMAIL = re.compile(
+    rf"[^{_NOT_IN_ADDRESS}.][^{_NOT_IN_ADDRESS}]*@[^{_NOT_IN_ADDRESS}.]+(?:\.[^{_NOT_IN_ADDRESS}.]+)*"
+)
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ARXIV_CATEGORY = re.compile(r"[a-z][a-z-]*(?:\.[A-Za-z-]+)?")
 
