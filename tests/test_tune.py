@@ -930,3 +930,24 @@ def test_suggested_keywords_are_noun_phrases_the_topic_does_not_have_yet() -> No
     assert not [t for t in suggested if t.split()[-1] in ("meet", "retain", "broad")], suggested
     assert "kv cache eviction" in suggested or "kv cache" in suggested, suggested
     assert "sparse kernel" not in suggested
+
+
+def test_suggested_keywords_are_not_hidden_by_a_single_word_they_share() -> None:
+    # Review of round 14: single words were chosen among the candidates, then dropped, and each
+    # kept out every phrase sharing a word with it: "reasoning", in all ten papers, hid
+    # "reasoning trace" in four (on the demo's W24 it hid "llm reasoning", and rl-agents was
+    # offered 2 keywords where 3 fit).
+    from pipeline.models import Topic
+    from pipeline.tune import suggest_keywords
+
+    texts = [f"Reasoning traces of case{i}." for i in range(4)]
+    texts += [f"Process reward models improve reasoning, case{i}." for i in range(4, 7)]
+    texts += [f"Chain of thought reasoning, case{i}." for i in range(7, 10)]
+    background = [f"Robot grasping of object{i} with a gripper." for i in range(20)]
+    topic = Topic("reasoning", "Reasoning", "reasoning in language models")
+    suggested = suggest_keywords(texts, topic, n=5, background=background)
+    assert "reasoning trace" in suggested and "process reward" in suggested, suggested
+    # A phrase the topic has as a keyword is not offered again.
+    topic = Topic("reasoning", "Reasoning", "reasoning", keywords=("Process reward",))
+    suggested = suggest_keywords(texts, topic, n=5, background=background)
+    assert "reasoning trace" in suggested and "process reward" not in suggested, suggested

@@ -40,6 +40,7 @@ def label_groups(
     n_terms: int,
     background: Sequence[str] = (),
     nouns: bool = False,
+    min_words: int = 1,
 ) -> list[list[str]]:
     """The 1–3-word phrases most distinctive of each group against the others and `background`.
 
@@ -50,12 +51,15 @@ def label_groups(
     MIN_PHRASE_SHARE of them, must not be generic academic vocabulary alone, must not share a
     word with a phrase already chosen, and gives way to a longer phrase containing it that
     covers most of its papers. With `nouns`, only noun phrases (words.is_noun_phrase), as for
-    a name: what a keyword or a name must be ("kv cache eviction", not "kernel meet").
+    a name: what a keyword or a name must be ("kv cache eviction", not "kernel meet"); only
+    phrases of `min_words` words or more are candidates.
     """
     counts = _count_phrases(groups, background)
     if counts is None:
         return [[] for _ in groups]
-    allowed = _nominal(counts, set().union(*map(surface_forms, groups))) if nouns else None
+    allowed = counts.n_words >= min_words
+    if nouns:
+        allowed &= _nominal(counts, set().union(*map(surface_forms, groups)))
     return [
         [counts.vocab[j] for j in _distinctive(counts, row, n_terms, allowed=allowed)]
         for row in range(len(groups))

@@ -166,10 +166,14 @@ def suggest_keywords(
     if len(texts) < 2:
         return []
     terms = labels.label_groups(
-        [list(texts)], n_terms=3 * n + len(topic.keywords), background=background, nouns=True
+        [list(texts)],
+        n_terms=n + len(topic.keywords),
+        background=background,
+        nouns=True,
+        min_words=2,
     )[0]
     have = {k.casefold() for k in topic.keywords}
-    return [t for t in terms if t.casefold() not in have and len(t.split()) > 1][:n]
+    return [t for t in terms if t.casefold() not in have][:n]
 
 
 @dataclass(frozen=True)
