@@ -50,7 +50,8 @@ def learn_boundaries(
 
     `prototypes` are the prototype vectors and the topic index of each; `examples[t]` are the
     columns of those prototypes that are topic t's example papers. Counter-examples play no
-    part: they are vetoed at assignment, so marking one moves that paper only.
+    part: they are vetoed at assignment, so marking one moves no other paper into or out of a
+    topic (README, `counter_examples`).
     """
     scope = _scope_key(store, model, papers)
     keys = [_topic_key(topic, scope, keyword_weight) for topic in topics]

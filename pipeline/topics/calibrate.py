@@ -162,7 +162,7 @@ def fit_boundary(
     hits / c all of them. With MIN_EXAMPLES_FOR_RECALL examples or more, their leave-one-out
     scores estimate the recall at each threshold instead, and the topic's size is the mean of
     the two estimates. Counter-examples are not seen here: they are vetoed in `assign_topics`,
-    so marking one moves that paper and no other. None when there are fewer than
+    so marking one moves no other paper into or out of a topic. None when there are fewer than
     MIN_WEAK_POSITIVES weak positives.
     """
     weak = np.asarray(hits, dtype=np.float32) > 0
