@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import FakeEmbedder, file_source, mail_to_loopback, make_paper, write_config
@@ -185,3 +186,27 @@ def test_a_damaged_embedding_row_is_embedded_again_not_a_traceback(
         again, n_again = ensure_vectors(store, embedder, papers, now=NOW)
     assert vectors.shape == (2, FakeEmbedder.dim) and n_embedded == 1
     assert (again == vectors).all() and n_again == 0  # the recomputed vector was stored
+
+
+@pytest.mark.parametrize("damage", ["substr(centroid, 1, 6)", "'not a vector'", "x''"])
+def test_a_damaged_theme_centroid_is_left_out_not_a_traceback(tmp_path: Path, damage: str) -> None:
+    # Found in review (round 14): the week sections' theme centroids had the damage 2b8199e
+    # handles for embedding rows; a centroid cut short or overwritten made numpy raise in
+    # every build that reads the earlier weeks. A damaged one is not matched, as if absent.
+    from pipeline.store import WeekSection
+
+    path = tmp_path / "pipeline.sqlite3"
+    centroid = np.array([0.6, 0.8], dtype=np.float32)
+    with Store.open(path) as store:
+        store.save_week_sections(
+            "2025-W24",
+            [WeekSection("2025-W24", "t", "theme", "x", (), 5, "arxiv:1", centroid)],
+            NOW,
+        )
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute(f"UPDATE week_sections SET centroid = {damage}")
+    conn.close()
+    with Store.open(path) as store:
+        (section,) = store.list_week_sections(["2025-W24"])
+    assert section.centroid is None and section.n_papers == 5

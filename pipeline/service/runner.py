@@ -39,7 +39,7 @@ SERVE_LOCK_FILENAME = "serve.lock"
 
 
 def run_lock(settings: Settings) -> RunLock:
-    """The lock every ingest/build/run takes: data_dir/pipeline.lock."""
+    """The lock every ingest/build/run/send takes: data_dir/pipeline.lock."""
     return RunLock(settings.paths.data_dir / RUN_LOCK_FILENAME)
 
 

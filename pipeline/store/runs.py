@@ -14,6 +14,7 @@ import numpy as np
 
 from pipeline.models import WeekSection
 from pipeline.store.db import Database, _iso, _json_default, _opt_datetime, _parse_datetime
+from pipeline.store.vectors import _read_vector
 
 
 @dataclass(frozen=True)
@@ -264,11 +265,8 @@ class Runs(Database):
                 terms=tuple(json.loads(row["terms"])),
                 n_papers=row["n_papers"],
                 representative=row["representative"],
-                centroid=(
-                    None
-                    if row["centroid"] is None
-                    else np.frombuffer(row["centroid"], dtype=np.float32).copy()
-                ),
+                # A damaged one (cut short, overwritten) is not matched, as if absent.
+                centroid=_read_vector(row["centroid"], None),
             )
             for row in rows
         ]

@@ -72,12 +72,15 @@ class Vectors(Database):
         return int(self._select("SELECT coalesce(max(rowid), 0) FROM embeddings")[0][0])
 
 
-def _read_vector(blob: object, dim: int) -> np.ndarray | None:
+def _read_vector(blob: object, dim: int | None) -> np.ndarray | None:
     """The stored vector, or None (recompute it) when the row is not a whole finite float32
-    vector of its recorded `dim`: a row cut short or overwritten by another program made
-    numpy raise and every build, `explain` and `topics` end in a traceback (round 14), and one
-    stored before NaN was refused would make every similarity with it NaN."""
-    if not isinstance(blob, bytes) or len(blob) != 4 * dim:
+    vector of its recorded `dim` (of any length but 0 when None): a row cut short or
+    overwritten by another program made numpy raise and every build, `explain` and `topics`
+    end in a traceback (round 14), and one stored before NaN was refused would make every
+    similarity with it NaN."""
+    if not isinstance(blob, bytes) or not blob or len(blob) % 4:
+        return None
+    if dim is not None and len(blob) != 4 * dim:
         return None
     vector = np.frombuffer(blob, dtype=np.float32).copy()
     return vector if np.isfinite(vector).all() else None
