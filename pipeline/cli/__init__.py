@@ -200,7 +200,7 @@ def _wait_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _week_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "--week", default=None, metavar="YYYY-Www", help="ISO week to build (default: config)."
+        "--week", default=None, metavar="YYYY-Www", help="ISO week (default: [digest] week)."
     )(func)
 
 

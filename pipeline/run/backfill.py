@@ -84,7 +84,8 @@ def backfill_gaps(
         categories = arxiv_categories(settings, source)
         if not categories:
             logger.warning(
-                "source %s: missing %s but cannot backfill: set `categories` for it",
+                "source %s: missing %s but cannot backfill: set `categories` for it"
+                " (or `[arxiv] backfill = false` when replaying recorded feeds)",
                 source.name,
                 ", ".join(d.isoformat() for d in gaps),
             )
