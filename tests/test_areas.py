@@ -260,13 +260,18 @@ def test_every_theme_whose_areas_share_a_field_takes_it() -> None:
     assert names == ["Medicine and health"] * 2
 
 
+def _code_fields() -> tuple[Areas, np.ndarray]:
+    """The spanning world with three "Code …" areas listed under "Software engineering"."""
+    world, week = _spanning_world()
+    names = (*world.names[:4], "Code generation", "Code search", "Code review", *NAMES[7:])
+    return Areas(names, world.vectors, dict.fromkeys(names[4:7], "Software engineering")), week
+
+
 def test_one_word_all_its_areas_share_does_not_bear_out_a_field_alone() -> None:
     # Held-out reading, round 7: erasure-code papers lie near "Code generation", "Code search"
     # and "Code review", and all write "code": "Software engineering" misled. The one word the
     # voters share bears the field out only with the field's own words beside it.
-    world, week = _spanning_world()
-    names = (*world.names[:4], "Code generation", "Code search", "Code review", *NAMES[7:])
-    vocabulary = Areas(names, world.vectors, dict.fromkeys(names[4:7], "Software engineering"))
+    vocabulary, week = _code_fields()
     texts = ["erasure code for storage", "a repair code", "code rate bounds", "codes and locality",
              "regenerating code", "code for distributed storage", "polar code", "the code length",
              *TEXTS[8:]]  # fmt: skip
@@ -282,9 +287,7 @@ def test_a_second_word_few_papers_write_does_not_bear_out_a_field() -> None:
     # and two wrote "search": two marking words passed, and "Software engineering" named them.
     # A word bears the field out beside the shared one only when as many papers write it as
     # the field's own words would need (a quarter); here one of eight does.
-    world, week = _spanning_world()
-    names = (*world.names[:4], "Code generation", "Code search", "Code review", *NAMES[7:])
-    vocabulary = Areas(names, world.vectors, dict.fromkeys(names[4:7], "Software engineering"))
+    vocabulary, week = _code_fields()
     texts = ["search over erasure codes", "a repair code", "code rate bounds", "codes and locality",
              "regenerating code", "code for distributed storage", "polar code", "the code length",
              *TEXTS[8:]]  # fmt: skip
