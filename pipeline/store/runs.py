@@ -14,7 +14,7 @@ import numpy as np
 
 from pipeline.models import WeekSection
 from pipeline.store.db import Database, _iso, _json_default, _opt_datetime, _parse_datetime
-from pipeline.store.vectors import _read_vector
+from pipeline.store.vectors import read_vector
 
 
 @dataclass(frozen=True)
@@ -266,7 +266,7 @@ class Runs(Database):
                 n_papers=row["n_papers"],
                 representative=row["representative"],
                 # A damaged one (cut short, overwritten) is not matched, as if absent.
-                centroid=_read_vector(row["centroid"], None),
+                centroid=read_vector(row["centroid"], None),
             )
             for row in rows
         ]

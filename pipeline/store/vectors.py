@@ -29,7 +29,7 @@ class Vectors(Database):
             )
             for row in rows:
                 if row["content_hash"] == wanted[row["item_id"]]:
-                    vector = _read_vector(row["vector"], row["dim"])
+                    vector = read_vector(row["vector"], row["dim"])
                     if vector is not None:
                         vectors[row["item_id"]] = vector
         return vectors
@@ -72,12 +72,12 @@ class Vectors(Database):
         return int(self._select("SELECT coalesce(max(rowid), 0) FROM embeddings")[0][0])
 
 
-def _read_vector(blob: object, dim: int | None) -> np.ndarray | None:
-    """The stored vector, or None (recompute it) when the row is not a whole finite float32
-    vector of its recorded `dim` (of any length but 0 when None): a row cut short or
-    overwritten by another program made numpy raise and every build, `explain` and `topics`
-    end in a traceback (round 14), and one stored before NaN was refused would make every
-    similarity with it NaN."""
+def read_vector(blob: object, dim: int | None) -> np.ndarray | None:
+    """A stored float32 vector (an embedding row's, a week section's theme centroid), or None
+    (recompute or leave it out) when the blob is not a whole finite float32 vector of its
+    recorded `dim` (of any length but 0 when None): a row cut short or overwritten by another
+    program made numpy raise and every build, `explain` and `topics` end in a traceback (round
+    14), and one stored before NaN was refused would make every similarity with it NaN."""
     if not isinstance(blob, bytes) or not blob or len(blob) % 4:
         return None
     if dim is not None and len(blob) != 4 * dim:
