@@ -252,12 +252,16 @@ class Status:
         return bool(read) and not any(s.ok for s in read)
 
     @property
+    def ran_well(self) -> bool:
+        """The last finished run did not fail or die (an interrupted one counts as well)."""
+        last = self.last_run
+        return last is None or last.status in ("ok", "interrupted")
+
+    @property
     def healthy(self) -> bool:
         """False when the last run failed or died without finishing, or while every source
         fails: a health check's answer. One source of several failing is not (its line says)."""
-        last = self.last_run
-        ran_well = last is None or last.status in ("ok", "interrupted")
-        return ran_well and not self.all_sources_failing
+        return self.ran_well and not self.all_sources_failing
 
 
 def gather_status(settings: Settings, *, now: datetime, limit: int = 10) -> Status:
@@ -376,7 +380,7 @@ def describe_status(status: Status) -> str:
     lines.append(f"digests written: {len(status.digests)}{newest}")
     last = status.last_run
     verdict = "no runs yet" if last is None else f"last run {last.status}"
-    if last is not None and status.all_sources_failing and last.status in ("ok", "interrupted"):
+    if last is not None and status.ran_well and status.all_sources_failing:
         verdict = "every source failing"
     lines.append(f"health: {'ok' if status.healthy else 'FAILING'} ({verdict})")
     return "\n".join(lines)
