@@ -112,6 +112,7 @@ def build_digest(
     by_id = {p.paper_id: p for p in papers}
     assigned = {a.paper_id: a for a in assignments}
     names = {t.slug: t.name for t in topics}
+    relevance = topic_relevance or {}
     sections = []
     for topic in topics:
         entries = [
@@ -119,7 +120,7 @@ def build_digest(
                 by_id[a.paper_id],
                 a.score,
                 tuple(names[s] for s in a.also),
-                relevance=(topic_relevance or {}).get(a.paper_id),
+                relevance=relevance.get(a.paper_id),
             )
             for a in assignments
             if a.primary == topic.slug
