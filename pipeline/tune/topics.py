@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -225,10 +225,7 @@ def _section(week: WeekScores, paper_id: str) -> str:
 def _renamed_themes(before: dict[str, str], after: dict[str, str]) -> dict[str, str]:
     """Theme sections of `before` → the differently named theme of `after` holding most of
     their papers, paired one to one, largest overlap first."""
-    themes_before = {pid: s for pid, s in before.items() if s.startswith("theme: ")}
-    themes_after = {pid: s for pid, s in after.items() if s.startswith("theme: ")}
-    pairs = pair_by_overlap(themes_before, themes_after, majority=True)
-    return {old: new for old, new in pairs.items() if old != new}
+    return _renamed(before, after, _is_theme, _is_theme)
 
 
 def _renamed_topics(before: WeekScores, after: WeekScores) -> dict[str, str]:
@@ -236,11 +233,27 @@ def _renamed_topics(before: WeekScores, after: WeekScores) -> dict[str, str]:
     their papers, paired one to one, largest overlap first."""
     gone = {t.slug for t in before.topics} - {t.slug for t in after.topics}
     new = {t.slug for t in after.topics} - {t.slug for t in before.topics}
-    return pair_by_overlap(
-        {pid: s for pid, s in before.sections.items() if s in gone},
-        {pid: s for pid, s in after.sections.items() if s in new},
+    return _renamed(before.sections, after.sections, gone.__contains__, new.__contains__)
+
+
+def _is_theme(section: str) -> bool:
+    return section.startswith("theme: ")
+
+
+def _renamed(
+    before: Mapping[str, str],
+    after: Mapping[str, str],
+    old: Callable[[str], bool],
+    new: Callable[[str], bool],
+) -> dict[str, str]:
+    """Sections of `before` that `old` admits → the section of `after` that `new` admits and
+    that holds most of their papers (pair_by_overlap, by majority), when it has another name."""
+    pairs = pair_by_overlap(
+        {pid: s for pid, s in before.items() if old(s)},
+        {pid: s for pid, s in after.items() if new(s)},
         majority=True,
     )
+    return {a: b for a, b in pairs.items() if a != b}
 
 
 def pair_by_overlap(
@@ -285,8 +298,8 @@ def describe_comparison(comparison: Comparison, other: str) -> str:
         )
     renamed = sorted(comparison.renamed.items())
     for kind, pairs in (
-        ("topics", [(old, new) for old, new in renamed if not old.startswith("theme: ")]),
-        ("themes", [(old, new) for old, new in renamed if old.startswith("theme: ")]),
+        ("topics", [(old, new) for old, new in renamed if not _is_theme(old)]),
+        ("themes", [(old, new) for old, new in renamed if _is_theme(old)]),
     ):
         if pairs:
             lines.append(f"{kind} renamed (most of their papers stay):")
