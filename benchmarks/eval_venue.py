@@ -1,0 +1,167 @@
+"""Newcomer topics judged by a venue's own author keywords (issue 16, round 15).
+
+`python -m benchmarks.eval_venue`. The issue measured its acceptance case on "about 3,000
+abstracts of one ML venue with the authors' own keywords as gold". This is the nearest set we
+can hold: ICLR 2021 submissions (title, abstract and the keywords their authors typed into
+OpenReview), data/iclr2021-papers.jsonl.gz (SOURCES.md says where from). Papers whose authors
+gave no keyword carry no gold and are left out.
+
+The twelve topics (topics/newcomer-venue.toml) were written as a newcomer writes them, and the
+gold rule below, which maps an author keyword to a topic, was written and committed before any
+ICLR paper was scored. A paper is gold for a topic when one of its author keywords matches the
+topic's pattern (lower case, hyphens and underscores read as spaces). Authors tag unevenly, so
+gold misses papers a reader would file under a topic; precision is measured against what the
+authors said, as in the issue.
+
+Scoring runs the build's own code (`run.assign_papers`) with every paper of the set as the store;
+a paper is in a topic when it is its primary topic or listed as "also relevant". Figures for
+the whole set and for its two halves (by a hash of the id, as eval_topics), so a change chosen
+on one half can be checked on the other. Vectors are cached in benchmarks/.cache.
+
+Example: python -m benchmarks.eval_venue --json benchmarks/venue-results.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks import eval_topics as ev
+from pipeline import run
+from pipeline.config import load_settings
+from pipeline.embed import content_hash
+from pipeline.models import Paper
+from pipeline.store import Store
+
+HERE = Path(__file__).resolve().parent
+CORPUS = HERE / "data" / "iclr2021-papers.jsonl.gz"
+TOPICS = HERE / "topics" / "newcomer-venue.toml"
+
+# Which author keywords put a paper in a topic. Written before scoring (round 15).
+GOLD_RULES = {
+    "gnn": r"\bgraph neural net|\bgnns?\b|\bgraph convolution|\bmessage passing|\bgraph networks?\b"
+    r"|\bgraph representation learning|\bgraph attention|\bgraph transformer",
+    "federated": r"\bfederated\b",
+    "self-supervised": r"\bself supervis",
+    "interpretability": r"\binterpretab|\bexplainab|\bexplanations?\b|\bxai\b|\battribution"
+    r"|\bsaliency",
+    "compression": r"\bmodel compression|\bnetwork compression|\bneural network compression"
+    r"|\bpruning\b|\bquantiz|\bdistillation\b|\blottery ticket|\bbinary neural net|\bbinarized",
+    "speech": r"\bspeech|\baudio|\basr\b|\btext to speech|\btts\b|\bspeaker|\bvoice|\bacoustic",
+    "reinforcement-learning": r"\breinforcement learning|\brl\b|\bpolicy gradient"
+    r"|\bpolicy optimi[sz]ation|\bactor critic|\bq learning|\bmarl\b",
+    "diffusion": r"\bdiffusion models?\b|\bdenoising diffusion|\bscore based|\bscore matching"
+    r"|\bdiffusion probabilistic",
+    "translation": r"\bmachine translation|\bnmt\b",
+    "adversarial": r"\badversarial (robust|example|attack|training|defen|perturbation)"
+    r"|\bcertifi(ed|able) robust|\brandomi[sz]ed smoothing|\brobustness certification",
+    "meta-learning": r"\bmeta learn|\bmetalearn|\blearning to learn|\bmaml\b"
+    r"|\bmeta (rl|reinforcement)",
+    "continual": r"\bcontinual|\blifelong|\bcatastrophic forgetting|\bincremental learning"
+    r"|\bclass incremental",
+}
+
+
+def normalise(keyword: str) -> str:
+    """An author keyword as the gold rule reads it: lower case, '-' and '_' as spaces."""
+    return " ".join(re.sub(r"[-_/]", " ", keyword.lower()).split())
+
+
+def gold_topics(keywords: Sequence[str]) -> set[str]:
+    """The topics whose pattern one of these author keywords matches."""
+    normal = [normalise(k) for k in keywords]
+    return {slug for slug, rule in GOLD_RULES.items() if any(re.search(rule, k) for k in normal)}
+
+
+def load() -> tuple[list[Paper], list[list[str]]]:
+    """The set's papers with at least one author keyword (in file order), and their keywords."""
+    with gzip.open(CORPUS, "rt", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    rows = [r for r in rows if r["keywords"]]
+    papers = [Paper(r["id"], r["title"], r["abstract"], first_seen=ev.NOW) for r in rows]
+    return papers, [r["keywords"] for r in rows]
+
+
+def evaluate(papers: list[Paper], keywords: list[list[str]], vectors: np.ndarray,
+             store: Store, embedder: Any) -> dict[str, Any]:  # fmt: skip
+    """Keyword matching and the build's boundaries, per topic, on the whole set and each half."""
+    settings = load_settings(TOPICS)
+    topics = settings.topics_as_models()
+    gold = np.array([[t.slug in gold_topics(k) for t in topics] for k in keywords])
+    variants = {
+        "keywords": ev.keyword_matches(papers, topics),
+        "learnt": ev.memberships(settings, store, embedder, papers, vectors),
+    }
+    second = ev.heldout_half(papers)
+    results = {}
+    for part, rows in (("all", np.ones(len(papers), bool)), ("half-a", ~second),
+                       ("half-b", second)):  # fmt: skip
+        result: dict[str, Any] = {"n_papers": int(rows.sum()), "topics": {}, "macro_f1": {}}
+        for j, topic in enumerate(topics):
+            result["topics"][topic.slug] = {
+                "support": int(gold[rows, j].sum()),
+                **{k: ev.f1_scores(v[rows, j], gold[rows, j]) for k, v in variants.items()},
+            }
+        for key in variants:
+            f1s = [result["topics"][t.slug][key]["f1"] for t in topics]
+            result["macro_f1"][key] = round(float(np.mean(f1s)), 4)
+        rows_f1 = {t.slug: (result["topics"][t.slug]["keywords"]["f1"],
+                            result["topics"][t.slug]["learnt"]["f1"]) for t in topics}  # fmt: skip
+        result["below_keywords"] = [
+            slug for slug, (kw, built) in rows_f1.items() if kw < 0.95 and built < kw
+        ]
+        results[f"iclr2021-{part}"] = result
+    return results
+
+
+def describe(name: str, result: dict[str, Any]) -> str:
+    """Per-topic precision / recall / F1 of each variant, then the macro F1."""
+    keys = list(result["macro_f1"])
+    header = " ".join(f"{k + ' P/R/F1':>20}" for k in keys)
+    lines = [f"\n{name}: {result['n_papers']} papers", f"{'topic':24} {'n':>4} {header}"]
+    for slug, row in result["topics"].items():
+        cells = " ".join(
+            f"{row[k]['precision']:6.2f}{row[k]['recall']:6.2f}{row[k]['f1']:8.3f}" for k in keys
+        )
+        lines.append(f"{slug:24} {row['support']:4d} {cells}")
+    lines.append(f"{'macro F1':29} " + " ".join(f"{result['macro_f1'][k]:20.3f}" for k in keys))
+    lines.append(f"below keyword matching (where it scores < 0.95): {result['below_keywords']}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    papers, keywords = load()
+    name = run.make_embedder(load_settings(TOPICS)).name
+    vectors = ev.load_vectors(papers, name, corpus="iclr2021")
+    embedder = ev.CachedEmbedder(
+        {content_hash(p.text): v for p, v in zip(papers, vectors, strict=True)}
+    )
+    with Store.open(":memory:") as store:
+        store.upsert_papers(papers, "iclr2021", ev.NOW, merge=lambda stored, new: new)
+        store.save_vectors(
+            embedder.name,
+            [(p.paper_id, content_hash(p.text), v) for p, v in zip(papers, vectors, strict=True)],
+            ev.NOW,
+        )
+        results = evaluate(papers, keywords, vectors, store, embedder)
+    for part, result in results.items():
+        print(describe(part, result), flush=True)
+    print(f"\n{time.perf_counter() - started:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()
