@@ -932,6 +932,23 @@ def test_suggested_keywords_are_noun_phrases_the_topic_does_not_have_yet() -> No
     assert "sparse kernel" not in suggested
 
 
+def test_suggested_keywords_say_what_papers_are_about_not_what_they_say_of_themselves() -> None:
+    # Read from outside (round 14's note): `digest topics --week 2025-W24` on the demo offered
+    # video diffusion "project page" and "recent advancement" beside "video diffusion".
+    from pipeline.models import Topic
+    from pipeline.tune import suggest_keywords
+
+    texts = [
+        f"Recent advancements in video diffusion, case{i}. Project page: https://x.io/{i}"
+        for i in range(6)
+    ]
+    background = [f"Robot grasping of object{i} with a gripper." for i in range(20)]
+    topic = Topic("video", "Video generation", "generating video")
+    suggested = suggest_keywords(texts, topic, n=5, background=background)
+    assert "video diffusion" in suggested, suggested
+    assert not [t for t in suggested if "page" in t or "advancement" in t], suggested
+
+
 def test_suggested_keywords_are_not_hidden_by_a_single_word_they_share() -> None:
     # Review of round 14: single words were chosen among the candidates, then dropped, and each
     # kept out every phrase sharing a word with it: "reasoning", in all ten papers, hid

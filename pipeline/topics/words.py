@@ -74,6 +74,12 @@ NOUN_ATE = _listed(
     debate mandate delegate advocate graduate certificate surrogate duplicate predicate
     senate primate concentrate affiliate conjugate crate skate slate fate mate"""
 )
+#: Words of what an abstract says about itself or the field's state, not its subject: a
+#: keyword made with one ("project page", "recent advancement", "code release") matches papers
+#: on anything (read from outside: `digest topics` on the demo's W24 offered the first two).
+SELF_REFERENCE = _listed(
+    """page website homepage github repository url advancement advance progress recent release"""
+)
 #: Whole fields and the methods every field now uses: as the second half of a name they say
 #: nothing about the group's subject ("Weather event and deep learning"). Folded forms.
 BROAD_TERMS = frozenset(

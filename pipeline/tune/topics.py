@@ -18,7 +18,7 @@ from pipeline.models import Paper, Topic
 from pipeline.run import scoring
 from pipeline.run.report import count
 from pipeline.store import Store
-from pipeline.topics import assign, calibrate, labels
+from pipeline.topics import assign, calibrate, labels, words
 
 
 @dataclass(frozen=True)
@@ -160,20 +160,25 @@ def suggest_keywords(
     texts: Sequence[str], topic: Topic, *, n: int, background: Sequence[str] = ()
 ) -> list[str]:
     """Noun phrases of two words or more frequent in the topic's papers, rarer in `background`,
-    not yet among its keywords. A verb or adjective a few papers share ("meet", "broad") or a
-    single word ("token", "budget") matches papers on anything; every paper naming a keyword
-    counts as evidence for the topic (README, "Topics")."""
+    not yet among its keywords, none about the paper itself ("project page"). A verb or
+    adjective a few papers share ("meet", "broad") or a single word ("token", "budget") matches
+    papers on anything; every paper naming a keyword counts as evidence for the topic (README,
+    "Topics")."""
     if len(texts) < 2:
         return []
     terms = labels.label_groups(
         [list(texts)],
-        n_terms=n + len(topic.keywords),
+        n_terms=n + len(topic.keywords) + 3,  # room for the ones dropped below
         background=background,
         nouns=True,
         min_words=2,
     )[0]
     have = {k.casefold() for k in topic.keywords}
-    return [t for t in terms if t.casefold() not in have][:n]
+    return [
+        t
+        for t in terms
+        if t.casefold() not in have and not words.SELF_REFERENCE.intersection(t.split())
+    ][:n]
 
 
 @dataclass(frozen=True)
