@@ -41,6 +41,7 @@ from pipeline.tune.topics import (
     WeekScores,
     compare_configs,
     describe_boundary,
+    is_theme,
     score_week,
 )
 
@@ -161,7 +162,7 @@ def _keyword_evidence(week: WeekScores, row: int, col: int) -> list[str]:
 def _section_name(section: str) -> str:
     if section == "other":
         return "Other (no topic, no discovered theme)"
-    return section if section.startswith("theme: ") else f"topic {section}"
+    return section if is_theme(section) else f"topic {section}"
 
 
 def _boundary_words(week: WeekScores, col: int) -> str:

@@ -20,6 +20,9 @@ from pipeline.run.report import count
 from pipeline.store import Store
 from pipeline.topics import assign, calibrate, labels, words
 
+#: How `WeekScores.sections` spells a discovered theme: the prefix, then its name.
+THEME_PREFIX = "theme: "
+
 
 @dataclass(frozen=True)
 class WeekScores:
@@ -72,7 +75,7 @@ def score_week(
         settings, store, embedder, loaded, assignments, now=now
     ).themes
     sections = {a.paper_id: a.primary or "other" for a in assignments}
-    sections.update({pid: f"theme: {t.label}" for t in themes for pid in t.paper_ids})
+    sections.update({pid: THEME_PREFIX + t.label for t in themes for pid in t.paper_ids})
     found = scoring.learn_topic_boundaries(
         settings, store, embedder, papers, loaded.vectors, topics, now=now
     )
@@ -230,7 +233,7 @@ def _section(week: WeekScores, paper_id: str) -> str:
 def _renamed_themes(before: dict[str, str], after: dict[str, str]) -> dict[str, str]:
     """Theme sections of `before` → the differently named theme of `after` holding most of
     their papers, paired one to one, largest overlap first."""
-    return _renamed(before, after, _is_theme, _is_theme)
+    return _renamed(before, after, is_theme, is_theme)
 
 
 def _renamed_topics(before: WeekScores, after: WeekScores) -> dict[str, str]:
@@ -241,8 +244,9 @@ def _renamed_topics(before: WeekScores, after: WeekScores) -> dict[str, str]:
     return _renamed(before.sections, after.sections, gone.__contains__, new.__contains__)
 
 
-def _is_theme(section: str) -> bool:
-    return section.startswith("theme: ")
+def is_theme(section: str) -> bool:
+    """Whether a section of `WeekScores.sections` is a discovered theme (not a topic, "other")."""
+    return section.startswith(THEME_PREFIX)
 
 
 def _renamed(
@@ -303,8 +307,8 @@ def describe_comparison(comparison: Comparison, other: str) -> str:
         )
     renamed = sorted(comparison.renamed.items())
     for kind, pairs in (
-        ("topics", [(old, new) for old, new in renamed if not _is_theme(old)]),
-        ("themes", [(old, new) for old, new in renamed if _is_theme(old)]),
+        ("topics", [(old, new) for old, new in renamed if not is_theme(old)]),
+        ("themes", [(old, new) for old, new in renamed if is_theme(old)]),
     ):
         if pairs:
             lines.append(f"{kind} renamed (most of their papers stay):")
