@@ -1,0 +1,58 @@
+"""Write data/iclr2021-papers.jsonl.gz from the ICLR 2021 paper list (issue 16, round 15).
+
+`python -m benchmarks.make_venue_corpus PAPERLIST.tsv` where PAPERLIST.tsv is (a leading part
+of) `paperlist.tsv` of github.com/evanzd/ICLR2021-OpenReviewData, commit 39038e1 (columns
+paper_id, title, link, keywords, abstract; tab-separated; a header line). A last line cut short
+is dropped, as is any line whose link does not name its id. One JSON object per paper: id,
+title, abstract (whitespace collapsed), keywords (the authors', as a list), in file order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "data" / "iclr2021-papers.jsonl.gz"
+HEADER = ["paper_id", "title", "link", "keywords", "abstract"]
+
+
+def rows(text: str) -> Iterator[dict[str, object]]:
+    """The well-formed paper lines of a (possibly truncated) paper list."""
+    lines = text.split("\n")
+    if lines[0].split("\t") != HEADER:
+        raise SystemExit(f"not the paper list: header {lines[0][:80]!r}")
+    complete = lines[1:] if text.endswith("\n") else lines[1:-1]
+    seen: set[str] = set()
+    for line in complete:
+        fields = line.split("\t")
+        if len(fields) != 5:
+            continue
+        paper_id, title, link, keywords, abstract = fields
+        if not link.endswith("id=" + paper_id) or paper_id in seen:
+            continue
+        seen.add(paper_id)
+        yield {
+            "id": paper_id,
+            "title": " ".join(title.split()),
+            "abstract": " ".join(abstract.strip('"').split()),
+            "keywords": [k.strip() for k in keywords.split(",") if k.strip()],
+        }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paperlist", type=Path)
+    args = parser.parse_args(argv)
+    papers = list(rows(args.paperlist.read_text(encoding="utf-8")))
+    with gzip.GzipFile(OUT, "wb", mtime=0) as raw:
+        raw.write("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in papers).encode())
+    with_keywords = sum(1 for p in papers if p["keywords"])
+    print(f"{len(papers)} papers ({with_keywords} with keywords) -> {OUT}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
