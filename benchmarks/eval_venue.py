@@ -29,6 +29,7 @@ import json
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -96,11 +97,28 @@ def evaluate(papers: list[Paper], keywords: list[list[str]], vectors: np.ndarray
     settings = load_settings(TOPICS)
     topics = settings.topics_as_models()
     gold = np.array([[t.slug in gold_topics(k) for t in topics] for k in keywords])
-    variants = {
-        "keywords": ev.keyword_matches(papers, topics),
-        "learnt": ev.memberships(settings, store, embedder, papers, vectors),
-    }
     second = ev.heldout_half(papers)
+    learnt = ev.memberships(settings, store, embedder, papers, vectors)
+    variants = {"keywords": ev.keyword_matches(papers, topics), "learnt": learnt}
+    # Examples drawn from half a's gold papers (scored on half b: the learning curve), and
+    # counter-examples from half a's wrong inclusions, as eval_topics draws them.
+    for n in (5, 20):
+        taught = [
+            replace(t, examples=tuple(papers[r].paper_id
+                                      for r in ev.draw(np.flatnonzero(~second & gold[:, j]), n, j)))
+            for j, t in enumerate(topics)
+        ]  # fmt: skip
+        variants[f"+{n} examples"] = ev.memberships(
+            ev.with_topics(settings, taught), store, embedder, papers, vectors
+        )
+    marked = [ev.draw(np.flatnonzero(~second & learnt[:, j] & ~gold[:, j]), 5, j)
+              for j in range(len(topics))]  # fmt: skip
+    wrong = [
+        replace(t, counter_examples=tuple(papers[r].paper_id for r in marked[j]))
+        for j, t in enumerate(topics)
+    ]
+    corrected = ev.memberships(ev.with_topics(settings, wrong), store, embedder, papers, vectors)
+    variants["+5 counter-examples"] = corrected
     results = {}
     for part, rows in (("all", np.ones(len(papers), bool)), ("half-a", ~second),
                        ("half-b", second)):  # fmt: skip
@@ -119,6 +137,21 @@ def evaluate(papers: list[Paper], keywords: list[list[str]], vectors: np.ndarray
             slug for slug, (kw, built) in rows_f1.items() if kw < 0.95 and built < kw
         ]
         results[f"iclr2021-{part}"] = result
+    # What five counter-examples per topic do: each leaves its topic; how many other papers move.
+    results["counter-examples"] = {
+        t.slug: {
+            "marked": len(marked[j]),
+            "removed": int(sum(not corrected[r, j] for r in marked[j])),
+            "others_moved": int(
+                sum(
+                    learnt[i, j] != corrected[i, j]
+                    for i in range(len(papers))
+                    if i not in marked[j]
+                )
+            ),
+        }
+        for j, t in enumerate(topics)
+    }
     return results
 
 
@@ -157,7 +190,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         results = evaluate(papers, keywords, vectors, store, embedder)
     for part, result in results.items():
-        print(describe(part, result), flush=True)
+        if part.startswith("iclr2021"):
+            print(describe(part, result), flush=True)
+    print(
+        "\ncounter-examples (5 wrong inclusions of half a per topic): removed / other papers moved"
+    )
+    for slug, row in results["counter-examples"].items():
+        print(f"  {slug:24} {row['removed']} of {row['marked']} / {row['others_moved']}")
     print(f"\n{time.perf_counter() - started:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")

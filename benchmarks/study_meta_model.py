@@ -419,27 +419,31 @@ def main(argv: Sequence[str] | None = None) -> None:
         rules: dict[str, Callable[[Split], np.ndarray]] = {
             "keywords": lambda s: s.evidence.hits > 0,
             "shipped": lambda s: decide(s.evidence, s.evidence.shipped),
+            "built": lambda s: decide(s.evidence, s.evidence.built),
             "model": lambda s: decide(
                 s.evidence, model_margins(s.evidence, model.log_odds(s.evidence.features()), t)
             ),
         }
         print(f"\nHELD-OUT (looked at once)\n{'set':48}" + "".join(f"{k:>16}" for k in rules))
         preds = {k: [r(s) for s in held] for k, r in rules.items()}
-        wins, below = 0, {"shipped": 0, "model": 0}
+        # Since round 6 the build ships such a model: with --venue (round 15) a refit must beat
+        # the build, not round 2's rule.
+        base = "built" if args.venue else "shipped"
+        wins, below = 0, {base: 0, "model": 0}
         for i, s in enumerate(held):
             cells = {k: s.summary(preds[k][i])[:2] for k in rules}
             extra = s.name.startswith("OAI dev topics")  # topics seen in training: not in the bar
             print(f"{s.name + (' (extra)' if extra else ''):48}"
                   + "".join(f"{m:>11.3f} ({b})" for m, b in cells.values()))  # fmt: skip
             if not extra:
-                wins += cells["model"][0] > cells["shipped"][0]
+                wins += cells["model"][0] > cells[base][0]
                 below = {k: below[k] + cells[k][1] for k in below}
         # With --venue (round 15) a fifth held-out set: the model must win on four of five.
         sets, need = (5, 4) if args.venue else (4, 3)
-        met = wins >= need and below["model"] <= below["shipped"]
-        print(f"bar (decided before the look): model beats shipped on {wins} of {sets} sets"
+        met = wins >= need and below["model"] <= below[base]
+        print(f"bar (decided before the look): model beats {base} on {wins} of {sets} sets"
               f" (need {need});"
-              f" below keywords {below['model']} against {below['shipped']}: "
+              f" below keywords {below['model']} against {below[base]}: "
               f"{'MET' if met else 'NOT MET'}")  # fmt: skip
         per_topic(held, preds)
     print(f"\n{time.perf_counter() - started:.0f} s")
