@@ -20,27 +20,47 @@ from dataclasses import replace
 import numpy as np
 
 from benchmarks import eval_topics as ev
+from benchmarks import eval_venue
 from benchmarks.study_meta_model import corpus_store
 from pipeline import run
 from pipeline.config import load_settings
+from pipeline.topics import calibrate
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--topics", choices=("dev", "heldout"), default="dev")
+    parser.add_argument(
+        "--topics", choices=("dev", "heldout", "venue", "venue-swap"), default="dev",
+        help="venue: ICLR 2021 (eval_venue), examples from half a, scored on half b;"
+        " venue-swap: from half b, scored on half a (for choosing)",
+    )  # fmt: skip
+    parser.add_argument("--prior", type=float, help="calibrate.EXAMPLE_PRIOR for this run")
     parser.add_argument("--draws", type=int, default=5)
     parser.add_argument("--sizes", default="0,5,10,20")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     sizes = [int(s) for s in args.sizes.split(",")]
-    papers, categories = ev.load_corpus()
-    settings = load_settings(ev.TOPIC_FILES[args.topics])
-    topics = settings.topics_as_models()
-    vectors = ev.load_vectors(papers, run.make_embedder(settings).name)
-    gold = np.array([[ev.GOLD[t.slug] in c for t in topics] for c in categories])
+    if args.prior is not None:
+        calibrate.EXAMPLE_PRIOR = args.prior
+    if args.topics.startswith("venue"):
+        papers, keywords = eval_venue.load()
+        settings = load_settings(eval_venue.TOPICS)
+        topics = settings.topics_as_models()
+        vectors = ev.load_vectors(papers, run.make_embedder(settings).name, corpus="iclr2021")
+        gold = np.array([[t.slug in eval_venue.gold_topics(k) for t in topics] for k in keywords])
+        source = "iclr2021"
+    else:
+        papers, categories = ev.load_corpus()
+        settings = load_settings(ev.TOPIC_FILES[args.topics])
+        topics = settings.topics_as_models()
+        vectors = ev.load_vectors(papers, run.make_embedder(settings).name)
+        gold = np.array([[ev.GOLD[t.slug] in c for t in topics] for c in categories])
+        source = "oai-cs-2016"
     test, dev = ev.heldout_half(papers), ~ev.heldout_half(papers)
+    if args.topics == "venue-swap":
+        test, dev = dev, test
     f1 = np.zeros((len(sizes), args.draws, len(topics)))
-    store, embedder = corpus_store(papers, vectors, "oai-cs-2016")
+    store, embedder = corpus_store(papers, vectors, source)
     with store:
         for d in range(args.draws):
             for i, n in enumerate(sizes):
@@ -60,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 for j in range(len(topics)):
                     f1[i, d, j] = ev.f1_scores(inside[test, j], gold[test, j])["f1"]
             print(f"draw {d + 1}/{args.draws} done", flush=True)
-    print(f"\n{args.topics} topics, F1 on the held-out half, {args.draws} draws of examples")
+    print(f"\n{args.topics} topics, F1 on the held-out half, {args.draws} draws of examples"
+          f" (EXAMPLE_PRIOR {calibrate.EXAMPLE_PRIOR})")  # fmt: skip
     print(f"{'examples':>9} {'macro F1 mean':>14} {'min':>7} {'max':>7}")
     macro = f1.mean(axis=2)
     for i, n in enumerate(sizes):
