@@ -35,7 +35,7 @@ DEFAULT_SIMILARITY = 0.45
 #: standard deviation of a topic's cosine over a store of arXiv abstracts.
 FIXED_SCALE = 0.1
 #: Part of every cached boundary's key: bump it when fit_boundary changes what it computes.
-BOUNDARY_VERSION = 6
+BOUNDARY_VERSION = 5
 #: Whether a paper is in a learnt topic is decided by one logistic model over evidence that
 #: means the same for every topic (issue 16, round 6): the boundary's margin, the cosine with the
 #: topic's text, its keywords named (in the title; capped count; any), the topic's label
@@ -65,9 +65,6 @@ GAP_FLOOR = -5.0
 MIN_EXAMPLES_FOR_RECALL = 3
 #: The share of a boundary's direction that comes from the topic's examples, when it has some.
 EXAMPLE_SHARE = 0.5
-#: How much the keyword hits' estimates of recall and of the topic's size weigh against the
-#: examples', in examples: n examples weigh n / (n + EXAMPLE_PRIOR).
-EXAMPLE_PRIOR = 10.0
 
 
 @dataclass(frozen=True)
@@ -163,12 +160,10 @@ def fit_boundary(
     c of hits among the surest papers (score above the hits' median) estimates how many papers
     carry a keyword, so hits above a threshold / c estimates the true positives above it and
     hits / c all of them. With MIN_EXAMPLES_FOR_RECALL examples or more, their leave-one-out
-    scores estimate the recall at each threshold and the topic's size too; n examples' estimates
-    weigh n / (n + EXAMPLE_PRIOR) against the hits' (five examples' recall moves in steps of
-    0.2, and the threshold just under an example looked best: on ICLR 2021, five examples cut
-    graph neural networks' recall from 0.72 to 0.58). Counter-examples are not seen here: they
-    are vetoed in `assign_topics`, so marking one moves no other paper into or out of a topic.
-    None when there are fewer than MIN_WEAK_POSITIVES weak positives.
+    scores estimate the recall at each threshold instead, and the topic's size is the mean of
+    the two estimates. Counter-examples are not seen here: they are vetoed in `assign_topics`,
+    so marking one moves no other paper into or out of a topic. None when there are fewer than
+    MIN_WEAK_POSITIVES weak positives.
     """
     weak = np.asarray(hits, dtype=np.float32) > 0
     dim = vectors.shape[1] if vectors.ndim == 2 else 0
@@ -223,22 +218,16 @@ def _estimated_f1_threshold(
         weak_sorted = np.sort(score[weak])
         weak_above = len(weak_sorted) - np.searchsorted(weak_sorted, candidates, side="left")
         recall = weak_above / weak.sum()
-    weight = 0.0  # the examples' share of the estimates
     if example_scores is not None and len(example_scores):
         # Half the examples score above their median: so do about half the topic's papers.
         sizes.append(2.0 * float((score >= np.median(example_scores)).sum()))
         examples_sorted = np.sort(example_scores)
-        example_recall = (
+        recall = (
             len(examples_sorted) - np.searchsorted(examples_sorted, candidates, side="left")
         ) / len(examples_sorted)
-        n = len(example_scores)
-        weight = n / (n + EXAMPLE_PRIOR) if weak.any() else 1.0
-        recall = (
-            example_recall if not weak.any() else weight * example_recall + (1 - weight) * recall
-        )
     if not sizes:  # only a few examples: keep the papers as close as their median
         return float(np.median(score)), 1.0
-    n_topic = float(sizes[0]) if len(sizes) == 1 else (1 - weight) * sizes[0] + weight * sizes[1]
+    n_topic = float(np.mean(sizes))
     estimated_f1 = 2 * recall * n_topic / (n_above + n_topic)
     # Ties go to the higher threshold: np.argmax takes the first, so search from the top.
     best = len(candidates) - 1 - int(np.argmax(estimated_f1[::-1]))
