@@ -24,7 +24,6 @@ from benchmarks import eval_venue
 from benchmarks.study_meta_model import corpus_store
 from pipeline import run
 from pipeline.config import load_settings
-from pipeline.topics import calibrate
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -34,14 +33,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="venue: ICLR 2021 (eval_venue), examples from half a, scored on half b;"
         " venue-swap: from half b, scored on half a (for choosing)",
     )  # fmt: skip
-    parser.add_argument("--prior", type=float, help="calibrate.EXAMPLE_PRIOR for this run")
     parser.add_argument("--draws", type=int, default=5)
     parser.add_argument("--sizes", default="0,5,10,20")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     sizes = [int(s) for s in args.sizes.split(",")]
-    if args.prior is not None:
-        calibrate.EXAMPLE_PRIOR = args.prior
     if args.topics.startswith("venue"):
         papers, keywords = eval_venue.load()
         settings = load_settings(eval_venue.TOPICS)
@@ -80,8 +76,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 for j in range(len(topics)):
                     f1[i, d, j] = ev.f1_scores(inside[test, j], gold[test, j])["f1"]
             print(f"draw {d + 1}/{args.draws} done", flush=True)
-    print(f"\n{args.topics} topics, F1 on the held-out half, {args.draws} draws of examples"
-          f" (EXAMPLE_PRIOR {calibrate.EXAMPLE_PRIOR})")  # fmt: skip
+    print(f"\n{args.topics} topics, F1 on the held-out half, {args.draws} draws of examples")
     print(f"{'examples':>9} {'macro F1 mean':>14} {'min':>7} {'max':>7}")
     macro = f1.mean(axis=2)
     for i, n in enumerate(sizes):
