@@ -39,8 +39,9 @@ def best_f1(score: np.ndarray, gold: np.ndarray) -> float:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.parse_args(argv)
-    splits = smm.load_splits(False) + smm.load_splits(True)
+    parser.add_argument("--venue", action="store_true", help="also ICLR 2021's two halves")
+    args = parser.parse_args(argv)
+    splits = smm.load_splits(False, venue=args.venue) + smm.load_splits(True, venue=args.venue)
     print(f"{'split':38s} {'keywords':>8s} {'build':>6s} | ceilings: {'cosine':>6s} "
           f"{'boundary':>8s} {'build':>6s}")  # fmt: skip
     for s in splits:
