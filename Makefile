@@ -47,6 +47,7 @@ eval: $(STAMP)
 # in benchmarks/.cache).
 eval-topics: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.eval_topics --json benchmarks/topics-results.json
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.eval_venue --json benchmarks/venue-results.json
 
 # Speed figures (issue 8): prints a table, writes benchmarks/results.json. ~10 min on 2 cores.
 bench: $(STAMP)
