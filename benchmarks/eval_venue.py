@@ -36,9 +36,9 @@ from typing import Any
 import numpy as np
 
 from benchmarks import eval_topics as ev
+from benchmarks.study_meta_model import corpus_store
 from pipeline import run
 from pipeline.config import load_settings
-from pipeline.embed import content_hash
 from pipeline.models import Paper
 from pipeline.store import Store
 
@@ -178,16 +178,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     papers, keywords = load()
     name = run.make_embedder(load_settings(TOPICS)).name
     vectors = ev.load_vectors(papers, name, corpus="iclr2021")
-    embedder = ev.CachedEmbedder(
-        {content_hash(p.text): v for p, v in zip(papers, vectors, strict=True)}
-    )
-    with Store.open(":memory:") as store:
-        store.upsert_papers(papers, "iclr2021", ev.NOW, merge=lambda stored, new: new)
-        store.save_vectors(
-            embedder.name,
-            [(p.paper_id, content_hash(p.text), v) for p, v in zip(papers, vectors, strict=True)],
-            ev.NOW,
-        )
+    store, embedder = corpus_store(papers, vectors, "iclr2021")
+    with store:
         results = evaluate(papers, keywords, vectors, store, embedder)
     for part, result in results.items():
         if part.startswith("iclr2021"):

@@ -211,11 +211,7 @@ def load_splits(heldout: bool, *, fresh: bool = False, venue: bool = False) -> l
         return out
     week, labels = ev.load_week()
     week_vectors = ev.load_vectors(week, name, corpus="week-2025-06")
-    store, embedder = corpus_store(week, week_vectors, "week-2025-06")
-    settings = load_settings(ev.WEEK_TOPICS)
-    e = collect(settings, store, embedder, week, week_vectors)
-    check(e, settings, store, embedder, week, week_vectors)
-    store.close()
+    e = checked_evidence(load_settings(ev.WEEK_TOPICS), week, week_vectors, "week-2025-06")
     for split in ("heldout", "heldout-b", "heldout-c") if heldout else ("dev", "dev-b"):
         lab = labels[split]
         gold = np.array([[t.slug in lab.get(p.paper_id, set()) for t in e.topics] for p in week])
@@ -226,6 +222,18 @@ def load_splits(heldout: bool, *, fresh: bool = False, venue: bool = False) -> l
     return out
 
 
+def checked_evidence(
+    settings: Settings, papers: list[Paper], vectors: np.ndarray, source: str
+) -> Evidence:
+    """The build's evidence for `settings`' topics with `papers` as the whole store, checked
+    against the build (`check`)."""
+    store, embedder = corpus_store(papers, vectors, source)
+    with store:
+        e = collect(settings, store, embedder, papers, vectors)
+        check(e, settings, store, embedder, papers, vectors)
+    return e
+
+
 def venue_split(heldout: bool, *, shared: set[str]) -> Split:
     """ICLR 2021, the authors' keywords as gold: half a (dev) or half b (held out). A topic the
     2025 file also has (same text) is one leave-one-topic-out group with it."""
@@ -234,11 +242,7 @@ def venue_split(heldout: bool, *, shared: set[str]) -> Split:
     papers, keywords = eval_venue.load()
     name = run.make_embedder(load_settings(eval_venue.TOPICS)).name
     vectors = ev.load_vectors(papers, name, corpus="iclr2021")
-    store, embedder = corpus_store(papers, vectors, "iclr2021")
-    settings = load_settings(eval_venue.TOPICS)
-    e = collect(settings, store, embedder, papers, vectors)
-    check(e, settings, store, embedder, papers, vectors)
-    store.close()
+    e = checked_evidence(load_settings(eval_venue.TOPICS), papers, vectors, "iclr2021")
     gold = np.array([[t.slug in eval_venue.gold_topics(k) for t in e.topics] for k in keywords])
     second = ev.heldout_half(papers)
     groups = [f"2025:{t.slug}" if t.slug in shared else f"iclr:{t.slug}" for t in e.topics]
