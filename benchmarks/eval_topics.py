@@ -147,6 +147,21 @@ def load_vectors(
     return vectors
 
 
+def corpus_store(papers: list[Paper], vectors: np.ndarray, source: str) -> tuple[Store, Any]:
+    """An in-memory store holding `papers` and their vectors, and an embedder that knows them."""
+    embedder = CachedEmbedder(
+        {content_hash(p.text): v for p, v in zip(papers, vectors, strict=True)}
+    )
+    store = Store.open(":memory:")
+    store.upsert_papers(papers, source, NOW, merge=lambda stored, new: new)
+    store.save_vectors(
+        embedder.name,
+        [(p.paper_id, content_hash(p.text), v) for p, v in zip(papers, vectors, strict=True)],
+        NOW,
+    )
+    return store, embedder
+
+
 def heldout_half(papers: Sequence[Paper]) -> np.ndarray:
     """True for the held-out half: a stable hash of the id, not its position."""
     return np.array([zlib.crc32(p.paper_id.encode()) % 2 == 1 for p in papers])

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import eval_topics as ev
-from benchmarks.study_meta_model import corpus_store
+from benchmarks.eval_topics import corpus_store
 from pipeline import run
 from pipeline.config import load_settings
 from pipeline.models import Paper

@@ -43,9 +43,9 @@ from sklearn.linear_model import LogisticRegression
 
 from benchmarks import eval_topics as ev
 from benchmarks import study_keyword_rules as skr
+from benchmarks.eval_topics import corpus_store
 from pipeline import run
 from pipeline.config import Settings, load_settings
-from pipeline.embed import content_hash
 from pipeline.models import Paper, Topic
 from pipeline.run import scoring
 from pipeline.store import Store
@@ -169,20 +169,6 @@ class Split:
         f, base = f1s(pred, self.gold, self.rows), self.keywords()
         below = int(np.nansum((base < 0.95) & (f < base - 1e-9)))
         return float(np.nanmean(f)), below, f
-
-
-def corpus_store(papers: list[Paper], vectors: np.ndarray, source: str) -> tuple[Store, Any]:
-    embedder = ev.CachedEmbedder(
-        {content_hash(p.text): v for p, v in zip(papers, vectors, strict=True)}
-    )
-    store = Store.open(":memory:")
-    store.upsert_papers(papers, source, ev.NOW, merge=lambda stored, new: new)
-    store.save_vectors(
-        embedder.name,
-        [(p.paper_id, content_hash(p.text), v) for p, v in zip(papers, vectors, strict=True)],
-        ev.NOW,
-    )
-    return store, embedder
 
 
 def load_splits(heldout: bool, *, fresh: bool = False, venue: bool = False) -> list[Split]:
