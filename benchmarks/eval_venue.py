@@ -44,6 +44,16 @@ from pipeline.store import Store
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "data" / "iclr2021-papers.jsonl.gz"
+#: The rest of the paper list (its submissions 1,551 to 2,966), copied after every choice of
+#: round 15 was made and scored once (`--part 2`).
+CORPUS_2 = HERE / "data" / "iclr2021-papers-2.jsonl.gz"
+
+
+def corpus_name(part: int) -> str:
+    """The name a part's vectors are cached under (benchmarks/.cache)."""
+    return "iclr2021" if part == 1 else f"iclr2021-{part}"
+
+
 TOPICS = HERE / "topics" / "newcomer-venue.toml"
 
 # Which author keywords put a paper in a topic. Written before scoring (round 15).
@@ -82,9 +92,9 @@ def gold_topics(keywords: Sequence[str]) -> set[str]:
     return {slug for slug, rule in GOLD_RULES.items() if any(re.search(rule, k) for k in normal)}
 
 
-def load() -> tuple[list[Paper], list[list[str]]]:
+def load(part: int = 1) -> tuple[list[Paper], list[list[str]]]:
     """The set's papers with at least one author keyword (in file order), and their keywords."""
-    with gzip.open(CORPUS, "rt", encoding="utf-8") as f:
+    with gzip.open(CORPUS if part == 1 else CORPUS_2, "rt", encoding="utf-8") as f:
         rows = [json.loads(line) for line in f if line.strip()]
     rows = [r for r in rows if r["keywords"]]
     papers = [Paper(r["id"], r["title"], r["abstract"], first_seen=ev.NOW) for r in rows]
@@ -173,12 +183,14 @@ def describe(name: str, result: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--part", type=int, choices=(1, 2), default=1,
+                        help="1: the first 1,550 submissions; 2: the rest")  # fmt: skip
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    papers, keywords = load()
+    papers, keywords = load(args.part)
     name = run.make_embedder(load_settings(TOPICS)).name
-    vectors = ev.load_vectors(papers, name, corpus="iclr2021")
-    store, embedder = corpus_store(papers, vectors, "iclr2021")
+    vectors = ev.load_vectors(papers, name, corpus=corpus_name(args.part))
+    store, embedder = corpus_store(papers, vectors, corpus_name(args.part))
     with store:
         results = evaluate(papers, keywords, vectors, store, embedder)
     for part, result in results.items():

@@ -3,7 +3,9 @@
 `python -m benchmarks.make_venue_corpus PAPERLIST.tsv` where PAPERLIST.tsv is (a leading part
 of) `paperlist.tsv` of github.com/evanzd/ICLR2021-OpenReviewData, commit 39038e1 (columns
 paper_id, title, link, keywords, abstract; tab-separated; a header line). A last line cut short
-is dropped, as is any line whose link does not name its id. One JSON object per paper: id,
+is dropped, as is any line whose link does not name its id; `--exclude` leaves out the papers
+of an earlier part (`--out data/iclr2021-papers-2.jsonl.gz --exclude data/iclr2021-papers.jsonl.gz`
+writes the rest of the list). One JSON object per paper: id,
 title, abstract (whitespace collapsed), keywords (the authors', as a list), in file order.
 """
 
@@ -46,12 +48,18 @@ def rows(text: str) -> Iterator[dict[str, object]]:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paperlist", type=Path)
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--exclude", type=Path, help="leave out the ids this written file holds")
     args = parser.parse_args(argv)
     papers = list(rows(args.paperlist.read_text(encoding="utf-8")))
-    with gzip.GzipFile(OUT, "wb", mtime=0) as raw:
+    if args.exclude:
+        with gzip.open(args.exclude, "rt", encoding="utf-8") as f:
+            known = {json.loads(line)["id"] for line in f if line.strip()}
+        papers = [p for p in papers if p["id"] not in known]
+    with gzip.GzipFile(args.out, "wb", mtime=0) as raw:
         raw.write("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in papers).encode())
     with_keywords = sum(1 for p in papers if p["keywords"])
-    print(f"{len(papers)} papers ({with_keywords} with keywords) -> {OUT}", file=sys.stderr)
+    print(f"{len(papers)} papers ({with_keywords} with keywords) -> {args.out}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -38,18 +38,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="draw examples only among the gold papers the build leaves out (what a user who"
         " marks a missing paper with `digest mark` adds), not among all gold papers",
     )  # fmt: skip
+    parser.add_argument("--part", type=int, choices=(1, 2), default=1,
+                        help="with --topics venue*: which part of the ICLR list")  # fmt: skip
     parser.add_argument("--draws", type=int, default=5)
     parser.add_argument("--sizes", default="0,5,10,20")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.topics.startswith("venue"):
-        papers, keywords = eval_venue.load()
+        papers, keywords = eval_venue.load(args.part)
         settings = load_settings(eval_venue.TOPICS)
         topics = settings.topics_as_models()
-        vectors = ev.load_vectors(papers, run.make_embedder(settings).name, corpus="iclr2021")
+        source = eval_venue.corpus_name(args.part)
+        vectors = ev.load_vectors(papers, run.make_embedder(settings).name, corpus=source)
         gold = np.array([[t.slug in eval_venue.gold_topics(k) for t in topics] for k in keywords])
-        source = "iclr2021"
     else:
         papers, categories = ev.load_corpus()
         settings = load_settings(ev.TOPIC_FILES[args.topics])
