@@ -48,6 +48,7 @@ eval: $(STAMP)
 eval-topics: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.eval_topics --json benchmarks/topics-results.json
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.eval_venue --json benchmarks/venue-results.json
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.eval_venue --part 2 --json benchmarks/venue-results-2.json
 
 # Speed figures (issue 8): prints a table, writes benchmarks/results.json. ~10 min on 2 cores.
 bench: $(STAMP)
