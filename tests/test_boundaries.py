@@ -144,3 +144,37 @@ def test_a_topic_no_stored_paper_is_about_takes_nothing(tmp_path: Path) -> None:
             settings, store, embedder, papers, vectors, [topic], now=NOW
         )
     assert [a.paper_id for a in assigned if a.primary == "bioacoustics"] == []
+
+
+def test_a_second_build_reuses_the_boundaries_the_first_fitted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found timing the warm 10k build (round 15): the first build after an ingest fits the
+    # topics' boundaries, then stores the research areas' name vectors while naming its themes;
+    # that moved the store's vector watermark, so the second build refitted every boundary.
+    from pipeline.embed.cache import ensure_text_vectors
+
+    papers = [
+        Paper(f"arxiv:2506.{i:05d}", f"Compiler pass {i}", f"Register allocation {i} in compilers")
+        for i in range(60)
+    ]
+    embedder = FakeEmbedder()
+    vectors = embedder.embed([p.text for p in papers])
+    topic = Topic("compilers", "Compilers", "compiler optimisation", keywords=("register",))
+    settings = make_settings(tmp_path)
+    fits = []
+    real_fit = calibrate.fit_boundary
+    monkeypatch.setattr(
+        calibrate, "fit_boundary", lambda *a, **k: fits.append(1) or real_fit(*a, **k)
+    )
+    with _with_vectors(papers, vectors, embedder.name) as store:
+        run.assign_papers(settings, store, embedder, papers, vectors, [topic], now=NOW)
+        assert len(fits) == 1
+        items = [(f"area:{name}", content_hash(name), name) for name in ("Compilers", "Robotics")]
+        ensure_text_vectors(store, embedder, items, now=NOW)  # as theme naming does
+        run.assign_papers(settings, store, embedder, papers, vectors, [topic], now=NOW)
+        assert len(fits) == 1, "the second build refitted the boundary"
+        # A paper's new vector still does move it: the background changed.
+        store.save_vectors(embedder.name, [("arxiv:2506.99999", "h", vectors[0])], NOW)
+        run.assign_papers(settings, store, embedder, papers, vectors, [topic], now=NOW)
+        assert len(fits) == 2
