@@ -198,11 +198,10 @@ def fit_boundary(
             loo = _unit(without - background_mean)
             example_scores[i] = float(vector @ (loo if loo is not None else direction)) + cosine
     threshold, frequency = _estimated_f1_threshold(score, weak, example_scores)
-    if example_scores is not None and weak.sum() >= MIN_WEAK_POSITIVES:
-        plain = fit_boundary(vectors, cosines, hits)
-        if plain is not None:
-            n_plain = int((plain.margins(vectors, cosines) >= 0).sum())
-            threshold = _capped(threshold, score, n_plain, len(examples))
+    plain = fit_boundary(vectors, cosines, hits) if example_scores is not None else None
+    if plain is not None:  # None too when the hits alone are too few to learn from
+        n_plain = int((plain.margins(vectors, cosines) >= 0).sum())
+        threshold = _capped(threshold, score, n_plain, len(examples))
     scale = float(score.std()) or 1.0
     return Boundary(direction, threshold, scale, n_weak, frequency)
 
@@ -214,9 +213,9 @@ def _capped(threshold: float, score: np.ndarray, n_plain: int, n_examples: int) 
     the topic: their low scores made five of them grow self-supervised learning from 64 to
     about 250 of 1,372 ICLR 2021 papers (benchmarks/README.md, fifteenth round)."""
     cap = max(int(EXAMPLE_GROWTH * n_plain), n_plain + int(EXAMPLE_GROWTH * n_examples))
-    if cap < 1 or int((score >= threshold).sum()) <= cap:
+    if int((score >= threshold).sum()) <= cap:
         return threshold
-    return max(threshold, float(np.sort(score)[::-1][cap - 1]))
+    return float(np.sort(score)[::-1][cap - 1])  # more than `cap` papers reach `threshold`
 
 
 def _unit(vector: np.ndarray) -> np.ndarray | None:
