@@ -20,7 +20,7 @@ from pipeline.embed.cache import ensure_text_vectors
 from pipeline.ingest import clean, ids
 from pipeline.models import Assignment, Paper, Theme, Topic, Week
 from pipeline.run import boundaries as boundaries_mod
-from pipeline.store import Store
+from pipeline.store import AREA_ITEM, TOPIC_ITEM, Store
 from pipeline.topics import areas as areas_mod
 from pipeline.topics import assign, calibrate, categories, cluster
 
@@ -199,7 +199,7 @@ def _learn(
 
 
 def _is_example(item_id: str, topic: Topic) -> bool:
-    return item_id.startswith(f"topic:{topic.slug}:example")
+    return item_id.startswith(f"{TOPIC_ITEM}{topic.slug}:example")
 
 
 def prototype_items(
@@ -210,7 +210,7 @@ def prototype_items(
     owners: list[int] = []
     for index, topic in enumerate(topics):
         for key, text in topic_prototypes(store, topic):
-            items.append((f"topic:{topic.slug}:{key}", content_hash(text), text))
+            items.append((f"{TOPIC_ITEM}{topic.slug}:{key}", content_hash(text), text))
             owners.append(index)
     return items, owners
 
@@ -302,7 +302,7 @@ def area_vectors(
     names = areas_mod.area_names(settings.themes.areas)
     if not names:
         return None
-    items = [(f"area:{name}", content_hash(name), name) for name in names]
+    items = [(AREA_ITEM + name, content_hash(name), name) for name in names]
     vectors, _ = ensure_text_vectors(store, embedder, items, now=now)
     source = settings.themes.areas
     return areas_mod.Areas(

@@ -28,11 +28,13 @@ from pipeline.store.intact import wal_path
 from pipeline.store.papers import Papers, UpsertResult, effective_day
 from pipeline.store.runs import RunRow, Runs, SourceDay, SourceStatus
 from pipeline.store.schema import MIGRATIONS, SCHEMA_VERSION
-from pipeline.store.vectors import Vectors
+from pipeline.store.vectors import AREA_ITEM, TOPIC_ITEM, Vectors
 
 __all__ = [
+    "AREA_ITEM",
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "TOPIC_ITEM",
     "RunRow",
     "SourceDay",
     "SourceStatus",

@@ -10,6 +10,11 @@ import numpy as np
 from pipeline.errors import StoreError
 from pipeline.store.db import _CHUNK, Database, _iso
 
+#: Item ids of vectors that are not papers': a topic's prototypes ("topic:SLUG:KEY", its text
+#: and examples) and research-area names ("area:NAME"). `get_vector_watermark` skips them.
+TOPIC_ITEM = "topic:"
+AREA_ITEM = "area:"
+
 
 class Vectors(Database):
     """Reading and writing embedding vectors."""
@@ -69,14 +74,15 @@ class Vectors(Database):
         """A number that grows each time a paper's vector is stored for a model that had none
         (the newest such row's id; 0 when there is none): what a cache keyed on the stored
         papers' vectors reads, in one step where counting them reads every row. The vectors of
-        topic texts and research-area names ("topic:…", "area:…" rows, a few, stored by a
+        topic texts and research-area names (TOPIC_ITEM, AREA_ITEM rows, a few, stored by a
         build after it has fitted its topics' boundaries) do not move it: they moved it, and
         the second build after an ingest refitted every boundary (0.7 s on a 10k week)."""
         # Walks back from the newest row (by rowid: no scan) past the few topic and area rows.
         rows = self._select(
             "SELECT rowid FROM embeddings WHERE rowid <= (SELECT max(rowid) FROM embeddings)"
-            " AND substr(item_id, 1, 6) != 'topic:' AND substr(item_id, 1, 5) != 'area:'"
-            " ORDER BY rowid DESC LIMIT 1"
+            " AND substr(item_id, 1, ?) != ? AND substr(item_id, 1, ?) != ?"
+            " ORDER BY rowid DESC LIMIT 1",
+            (len(TOPIC_ITEM), TOPIC_ITEM, len(AREA_ITEM), AREA_ITEM),
         )
         return int(rows[0][0]) if rows else 0
 

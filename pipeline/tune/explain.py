@@ -29,7 +29,7 @@ from pipeline.config import (
     write_temporary,
 )
 from pipeline.digest import build as digest
-from pipeline.embed import Embedder, content_hash
+from pipeline.embed import Embedder
 from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
 from pipeline.errors import ConfigError, ParseError, UsageError
 from pipeline.models import Paper, Topic
@@ -187,10 +187,9 @@ def _example_pulls(
     found = {}
     vector, _ = ensure_vectors(store, embedder, [paper], now=now)
     for topic in topics:
-        prototypes = scoring.topic_prototypes(store, topic)
-        if len(prototypes) < 2:
+        items, _ = scoring.prototype_items(store, [topic])
+        if len(items) < 2:
             continue
-        items = [(f"topic:{topic.slug}:{k}", content_hash(t), t) for k, t in prototypes]
         vectors, _ = ensure_text_vectors(store, embedder, items, now=now)
         cosines = vectors @ vector[0]
         best = int(np.argmax(cosines))
