@@ -67,7 +67,7 @@ VERBS = _listed(
     uncover achieve address adopt boost clarify highlight introduce mimic reduce suggest
     consider let assume describe discuss depend recover prove derive establish provide apply
     utilize improve solve observe retain meet argue manage grow seek fail lack become bring
-    advocate emphasize underscore unveil foster"""
+    emphasize underscore unveil foster"""
 )
 #: -ate words that are nouns ("state", "climate"); other -ate words are verbs or adjectives.
 NOUN_ATE = _listed(
