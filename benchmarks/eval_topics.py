@@ -247,11 +247,19 @@ def evaluate(name: str, papers: list[Paper], categories: list[set[str]], vectors
     variants["learnt + 5 counter-examples"] = memberships(
         with_topics(settings, wrong), store, embedder, papers, vectors
     )
-    result: dict[str, Any] = {"n_papers": int(test.sum()), "topics": {}, "macro_f1": {}}
+    return score_variants(topics, variants, gold, test)
+
+
+def score_variants(
+    topics: Sequence[Topic], variants: dict[str, np.ndarray], gold: np.ndarray, rows: np.ndarray
+) -> dict[str, Any]:
+    """Per topic, its gold support and each variant's precision / recall / F1 on `rows`, and
+    each variant's macro F1 over the topics."""
+    result: dict[str, Any] = {"n_papers": int(rows.sum()), "topics": {}, "macro_f1": {}}
     for j, topic in enumerate(topics):
         result["topics"][topic.slug] = {
-            "support": int(gold[test, j].sum()),
-            **{k: f1_scores(v[test, j], gold[test, j]) for k, v in variants.items()},
+            "support": int(gold[rows, j].sum()),
+            **{k: f1_scores(v[rows, j], gold[rows, j]) for k, v in variants.items()},
         }
     for key in variants:
         scores = [result["topics"][t.slug][key]["f1"] for t in topics]

@@ -132,15 +132,7 @@ def evaluate(papers: list[Paper], keywords: list[list[str]], vectors: np.ndarray
     results = {}
     for part, rows in (("all", np.ones(len(papers), bool)), ("half-a", ~second),
                        ("half-b", second)):  # fmt: skip
-        result: dict[str, Any] = {"n_papers": int(rows.sum()), "topics": {}, "macro_f1": {}}
-        for j, topic in enumerate(topics):
-            result["topics"][topic.slug] = {
-                "support": int(gold[rows, j].sum()),
-                **{k: ev.f1_scores(v[rows, j], gold[rows, j]) for k, v in variants.items()},
-            }
-        for key in variants:
-            f1s = [result["topics"][t.slug][key]["f1"] for t in topics]
-            result["macro_f1"][key] = round(float(np.mean(f1s)), 4)
+        result = ev.score_variants(topics, variants, gold, rows)
         rows_f1 = {t.slug: (result["topics"][t.slug]["keywords"]["f1"],
                             result["topics"][t.slug]["learnt"]["f1"]) for t in topics}  # fmt: skip
         result["below_keywords"] = [
