@@ -38,7 +38,7 @@ import numpy as np
 from benchmarks import eval_topics as ev
 from benchmarks.eval_topics import corpus_store
 from pipeline import run
-from pipeline.config import load_settings
+from pipeline.config import Settings, load_settings
 from pipeline.models import Paper
 from pipeline.store import Store
 
@@ -101,12 +101,21 @@ def load(part: int = 1) -> tuple[list[Paper], list[list[str]]]:
     return papers, [r["keywords"] for r in rows]
 
 
-def evaluate(papers: list[Paper], keywords: list[list[str]], vectors: np.ndarray,
-             store: Store, embedder: Any) -> dict[str, Any]:  # fmt: skip
-    """Keyword matching and the build's boundaries, per topic, on the whole set and each half."""
+def load_set(part: int = 1) -> tuple[list[Paper], Settings, np.ndarray, np.ndarray]:
+    """A part's papers, the settings of its topics (TOPICS), the papers' vectors (cached) and
+    the gold: (n_papers, n_topics), whether an author keyword puts the paper in the topic."""
+    papers, keywords = load(part)
     settings = load_settings(TOPICS)
+    vectors = ev.load_vectors(papers, run.make_embedder(settings).name, corpus=corpus_name(part))
     topics = settings.topics_as_models()
     gold = np.array([[t.slug in gold_topics(k) for t in topics] for k in keywords])
+    return papers, settings, vectors, gold
+
+
+def evaluate(papers: list[Paper], settings: Settings, vectors: np.ndarray, gold: np.ndarray,
+             store: Store, embedder: Any) -> dict[str, Any]:  # fmt: skip
+    """Keyword matching and the build's boundaries, per topic, on the whole set and each half."""
+    topics = settings.topics_as_models()
     second = ev.heldout_half(papers)
     learnt = ev.memberships(settings, store, embedder, papers, vectors)
     variants = {"keywords": ev.keyword_matches(papers, topics), "learnt": learnt}
@@ -179,12 +188,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="1: the first 1,550 submissions; 2: the rest")  # fmt: skip
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    papers, keywords = load(args.part)
-    name = run.make_embedder(load_settings(TOPICS)).name
-    vectors = ev.load_vectors(papers, name, corpus=corpus_name(args.part))
+    papers, settings, vectors, gold = load_set(args.part)
     store, embedder = corpus_store(papers, vectors, corpus_name(args.part))
     with store:
-        results = evaluate(papers, keywords, vectors, store, embedder)
+        results = evaluate(papers, settings, vectors, gold, store, embedder)
     for part, result in results.items():
         if part.startswith("iclr2021"):
             print(describe(part, result), flush=True)

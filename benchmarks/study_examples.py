@@ -46,12 +46,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     started = time.perf_counter()
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.topics.startswith("venue"):
-        papers, keywords = eval_venue.load(args.part)
-        settings = load_settings(eval_venue.TOPICS)
+        papers, settings, vectors, gold = eval_venue.load_set(args.part)
         topics = settings.topics_as_models()
         source = eval_venue.corpus_name(args.part)
-        vectors = ev.load_vectors(papers, run.make_embedder(settings).name, corpus=source)
-        gold = np.array([[t.slug in eval_venue.gold_topics(k) for t in topics] for k in keywords])
     else:
         papers, categories = ev.load_corpus()
         settings = load_settings(ev.TOPIC_FILES[args.topics])

@@ -42,6 +42,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from benchmarks import eval_topics as ev
+from benchmarks import eval_venue
 from benchmarks import study_keyword_rules as skr
 from benchmarks.eval_topics import corpus_store
 from pipeline import run
@@ -223,13 +224,8 @@ def checked_evidence(
 def venue_split(heldout: bool, *, shared: set[str]) -> Split:
     """ICLR 2021, the authors' keywords as gold: half a (dev) or half b (held out). A topic the
     2025 file also has (same text) is one leave-one-topic-out group with it."""
-    from benchmarks import eval_venue
-
-    papers, keywords = eval_venue.load()
-    name = run.make_embedder(load_settings(eval_venue.TOPICS)).name
-    vectors = ev.load_vectors(papers, name, corpus="iclr2021")
-    e = checked_evidence(load_settings(eval_venue.TOPICS), papers, vectors, "iclr2021")
-    gold = np.array([[t.slug in eval_venue.gold_topics(k) for t in e.topics] for k in keywords])
+    papers, settings, vectors, gold = eval_venue.load_set(1)
+    e = checked_evidence(settings, papers, vectors, eval_venue.corpus_name(1))
     second = ev.heldout_half(papers)
     groups = [f"2025:{t.slug}" if t.slug in shared else f"iclr:{t.slug}" for t in e.topics]
     name = "ICLR 2021, half b" if heldout else "ICLR 2021, half a"
