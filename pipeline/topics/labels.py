@@ -6,6 +6,7 @@ continuity). Phrases come from topics/phrases; SciPy is imported lazily."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -255,6 +256,7 @@ def name_groups(
     for row, surface in enumerate(surfaces):
         # Noun phrases first; only a group none of them names is named as before, adjectives
         # included ("Parallel and distributed"), rather than sent to Other unnamed.
+        nouns: list[int] = []
         for allowed in (nominal, None):
             found = _distinctive(counts, row, NAME_CANDIDATES, allowed=allowed)
             if relevance is not None:
@@ -269,6 +271,13 @@ def name_groups(
             )
             if name.name:
                 break
+            nouns = found if allowed is nominal else nouns
+        if len(nouns) >= 2:
+            # Its key phrases stay noun phrases ("extracting structured", "span diverse" and
+            # "encompass" were shown under themes a research area names, which show no name
+            # of these phrases).
+            shown = (" ".join(surface.get(w, w) for w in counts.vocab[j].split()) for j in nouns)
+            name = dataclasses.replace(name, terms=tuple(shown)[:4])
         names.append(name)
     return names
 

@@ -54,7 +54,8 @@ ADJECTIVES = _listed(
     deep large small fast slow open free aware specific wise like agnostic centric level
     driven hidden unseen given proven frozen written known unknown grown shown chosen
     bayesian gaussian euclidean riemannian markovian human-centered real-world state-of-the-art
-    fair secure private smart safe sparse dense convex finite discrete
+    fair secure private smart safe sparse dense convex finite discrete diverse explicit
+    downstream
     faster better larger smaller higher lower stronger easier greater deeper wider longer
     shorter simpler cheaper"""
 )
@@ -67,7 +68,7 @@ VERBS = _listed(
     uncover achieve address adopt boost clarify highlight introduce mimic reduce suggest
     consider let assume describe discuss depend recover prove derive establish provide apply
     utilize improve solve observe retain meet argue manage grow seek fail lack become bring
-    emphasize underscore unveil foster"""
+    emphasize underscore unveil foster encompass decompose learn"""
 )
 #: -ate words that are nouns ("state", "climate"); other -ate words are verbs or adjectives.
 NOUN_ATE = _listed(
@@ -81,6 +82,11 @@ NOUN_ATE = _listed(
 SELF_REFERENCE = _listed(
     """page website homepage github repository url advancement advance progress recent release"""
 )
+#: Nouns of what an abstract offers, not what it is about ("we provide insights", "the
+#: model's ability"): they head no name or key phrase (read from outside: the demo's W24 and
+#: W25 showed "key phrases: kernel, diffusion, insight, training" and "learning, decompose,
+#: ability, human").
+PROSE_NOUNS = _listed("insight ability paradigm")
 #: Whole fields and the methods every field now uses: as the second half of a name they say
 #: nothing about the group's subject ("Weather event and deep learning"). Folded forms.
 BROAD_TERMS = frozenset(
@@ -121,7 +127,7 @@ def is_noun_phrase(phrase: str, special: Container[str] = ()) -> bool:
     head = words[-1]
     if head in special:
         return True
-    if any(w in VERBS for w in words) or _VERB_END.search(head):
+    if any(w in VERBS for w in words) or _VERB_END.search(head) or head in PROSE_NOUNS:
         return False
     if "-" in head and len(words) == 1:
         return head in NOUN_ING or bool(_NOUN_END.search(head))
