@@ -54,8 +54,8 @@ ADJECTIVES = _listed(
     deep large small fast slow open free aware specific wise like agnostic centric level
     driven hidden unseen given proven frozen written known unknown grown shown chosen
     bayesian gaussian euclidean riemannian markovian human-centered real-world state-of-the-art
-    fair secure private smart safe sparse dense convex finite discrete diverse explicit
-    downstream
+    fair secure private smart safe sparse dense convex finite discrete diverse explicit tight
+    downstream fraudulent
     faster better larger smaller higher lower stronger easier greater deeper wider longer
     shorter simpler cheaper"""
 )
