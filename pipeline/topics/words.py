@@ -55,7 +55,8 @@ ADJECTIVES = _listed(
     driven hidden unseen given proven frozen written known unknown grown shown chosen
     bayesian gaussian euclidean riemannian markovian human-centered real-world state-of-the-art
     fair secure private smart safe sparse dense convex finite discrete diverse explicit tight
-    downstream fraudulent
+    downstream fraudulent broken correct distinct false huge infinite smooth planar concurrent
+    computable disjoint lossy raw rigid superior thorough
     faster better larger smaller higher lower stronger easier greater deeper wider longer
     shorter simpler cheaper"""
 )
@@ -68,7 +69,8 @@ VERBS = _listed(
     uncover achieve address adopt boost clarify highlight introduce mimic reduce suggest
     consider let assume describe discuss depend recover prove derive establish provide apply
     utilize improve solve observe retain meet argue manage grow seek fail lack become bring
-    emphasize underscore unveil foster encompass decompose learn"""
+    emphasize underscore unveil foster encompass decompose learn admit behave detect imply infer
+    interact occur perturb preserve satisfy showcase specify teach"""
 )
 #: -ate words that are nouns ("state", "climate"); other -ate words are verbs or adjectives.
 NOUN_ATE = _listed(
@@ -86,7 +88,7 @@ SELF_REFERENCE = _listed(
 #: model's ability"): they head no name or key phrase (read from outside: the demo's W24 and
 #: W25 showed "key phrases: kernel, diffusion, insight, training" and "learning, decompose,
 #: ability, human").
-PROSE_NOUNS = _listed("insight ability paradigm")
+PROSE_NOUNS = _listed("insight ability paradigm consideration idea million limitation")
 #: Whole fields and the methods every field now uses: as the second half of a name they say
 #: nothing about the group's subject ("Weather event and deep learning"). Folded forms.
 BROAD_TERMS = frozenset(
