@@ -34,8 +34,10 @@ from pipeline.topics import calibrate
 #: B: the threshold only (direction from the hits, the examples' recall and size as shipped);
 #: C<k>: ordinary weak positives of weight k each, in the direction and in the hits' recall (size
 #: from the hits); S25: the shipped rule with an examples' share of 0.25 instead of 0.5. Every
-#: rule keeps the examples' cap (`calibrate._capped`).
-RULES = ("shipped", "A", "B", "C1", "C3", "C10", "S25")
+#: rule keeps the examples' cap (`calibrate._capped`). K: the shipped rule with the examples' share
+#: 1 - c (at most 0.5), c the label frequency the hits alone give; K2: 0.5 when c < 0.75, else
+#: 0.25 (sixteenth round, second study).
+RULES = ("shipped", "A", "B", "C1", "C3", "C10", "S25", "K", "K2")
 
 
 def fit_by_rule(rule: str) -> Any:
@@ -61,6 +63,13 @@ def fit_by_rule(rule: str) -> Any:
         if n_weak < calibrate.MIN_WEAK_POSITIVES or len(vectors) < 2 * calibrate.MIN_WEAK_POSITIVES:
             return None
         share = 0.25 if rule == "S25" else calibrate.EXAMPLE_SHARE
+        if rule in ("K", "K2") and len(examples) and weak.any():
+            # The examples' share of the direction by how well the hits alone cover the topic:
+            # c, the hits' share among the surest papers of the hits-only direction.
+            c = _hits_frequency(vectors, cosines, weak)
+            share = (
+                float(np.clip(1.0 - c, 0.0, 0.5)) if rule == "K" else (0.5 if c < 0.75 else 0.25)
+            )
         weight = (
             max(1.0, share / (1 - share) * weak.sum() / len(examples)) if len(examples) else 0.0
         )
@@ -97,6 +106,16 @@ def fit_by_rule(rule: str) -> Any:
         return calibrate.Boundary(direction, threshold, scale, n_weak, frequency)
 
     return fit
+
+
+def _hits_frequency(vectors: np.ndarray, cosines: np.ndarray, weak: np.ndarray) -> float:
+    """The label frequency c the keyword hits alone give (as `calibrate.fit_boundary` without
+    examples estimates it): their share among the papers scoring above the hits' median."""
+    direction = calibrate._unit(vectors[weak].mean(axis=0) - vectors.mean(axis=0))
+    if direction is None:
+        return 1.0
+    score = vectors @ direction + cosines
+    return float(weak[score >= np.median(score[weak])].mean())
 
 
 def _pooled_threshold(
