@@ -110,6 +110,15 @@ def ours(
     return [where[pid] for pid in ids]
 
 
+def shipped_areas() -> Areas:
+    """The shipped research-area vocabulary, embedded by the real model, as a build names."""
+    from pipeline.embed import SentenceTransformerEmbedder
+
+    names = area_names("builtin")
+    embedded = SentenceTransformerEmbedder(device="cpu").embed(list(names))
+    return Areas(names, embedded, area_fields("builtin"), broad_areas("builtin"))
+
+
 def bertopic(vectors: np.ndarray, texts: list[str]) -> list[str]:
     """Each paper's BERTopic topic (-1 = outlier)."""
     from bertopic import BERTopic
@@ -180,13 +189,7 @@ def main() -> None:
     args = parser.parse_args()
     ids, texts, truth, titles = load_corpus(args.corpus)
     vectors = load_vectors(args.vectors, texts)
-    vocabulary = None
-    if args.areas:
-        from pipeline.embed import SentenceTransformerEmbedder
-
-        names = area_names("builtin")
-        embedded = SentenceTransformerEmbedder(device="cpu").embed(list(names))
-        vocabulary = Areas(names, embedded, area_fields("builtin"), broad_areas("builtin"))
+    vocabulary = shipped_areas() if args.areas else None
     sizes = args.sizes or ("1000,7000" if args.gold == "category" else "7000")
     fine = {} if args.gold == "category" else load_classes(CLASSES, args.gold)
     for n in [int(s) for s in sizes.split(",")]:
