@@ -43,6 +43,7 @@ from pipeline.config.rules import (
     _check_contact,
     _check_header_text,
     _check_not_empty_list,
+    _check_slug,
     _check_url,
     _check_week,
     _empty_to_none,
@@ -280,7 +281,12 @@ class TopicSettings(_Section):
     must not belong; `min_similarity` overrides the learnt boundary with a fixed cosine threshold.
     """
 
-    slug: Annotated[str, Strict(), _matching(_TOPIC_SLUG, "lowercase letters, digits or '-'")]
+    slug: Annotated[
+        str,
+        Strict(),
+        _matching(_TOPIC_SLUG, "lowercase letters, digits or '-'"),
+        AfterValidator(_check_slug),
+    ]
     name: Text
     description: Text
     keywords: tuple[Phrase, ...] = ()
