@@ -53,3 +53,39 @@ def test_a_topic_slug_that_names_another_section_fails_check_config(
     result = _invoke(["--config", str(config), "check-config"])
     assert result.exit_code == 2, result.output
     assert f"topics[0].slug: {slug!r} is reserved" in result.stderr, result.stderr
+
+
+# An arXiv version no paper has (over six digits): ingest skips such an entry, but a reference
+# the user typed (an example in config.toml, a paper given to `explain`) still names the paper.
+HUGE_VERSION = "2506.05349v99999999999"
+
+
+def test_an_example_with_an_out_of_range_version_does_not_fail_every_build(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """check-config said ok, then every build (and explain, topics, mark) exited 1 with "arXiv
+    version out of range in '2506.05349v99999999999'", naming no key of the config."""
+    topic = _topic("video", examples=[HUGE_VERSION], counter_examples=[f"arxiv:{HUGE_VERSION}"])
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[topic]
+    )
+    ingest(config, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "build", "--week", WEEK])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "digests" / f"{WEEK}.md").is_file()
+
+
+def test_explain_with_an_out_of_range_version_names_the_paper(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """Was exit 1, "error: arXiv version out of range", where any other version (v0, v7) of a
+    stored paper is explained: the version never picks the paper."""
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[_topic("video")]
+    )
+    ingest(config, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "explain", HUGE_VERSION])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("arxiv:2506.05349: VideoMathQA"), result.output
