@@ -28,7 +28,14 @@ from pipeline.config.edit import (
     write_temporary,
 )
 from pipeline.config.messages import _describe
-from pipeline.config.rules import _NUMERIC_WEEKDAYS, DATABASE_FILENAME, PACKAGED_MODEL, week_problem
+from pipeline.config.rules import (
+    _NUMERIC_WEEKDAYS,
+    DATABASE_FILENAME,
+    PACKAGED_MODEL,
+    SymlinkLoop,
+    absolute_path,
+    week_problem,
+)
 from pipeline.config.settings import Settings, SourceSettings, TopicSettings
 from pipeline.errors import ConfigError
 
@@ -52,7 +59,10 @@ __all__ = [
 
 def load_settings(path: Path) -> Settings:
     """Read and validate a config file; raise ConfigError listing every problem."""
-    config_path = Path(path).expanduser().resolve()
+    try:
+        config_path = absolute_path(Path(path).expanduser())
+    except SymlinkLoop as e:
+        raise ConfigError(f"cannot read config file {path}: {e}") from None
     data = _read_toml(path, config_path)
     problems = _find_duplicates(data)
     if data.pop("config_path", None) is not None:
@@ -118,7 +128,13 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
             continue
         path = Path(url.removeprefix("file://"))
         if not path.is_file():
-            what = "does not exist" if not path.exists() else "is not a regular file"
+            what = (
+                "is not a regular file"
+                if path.exists()
+                else "is a symbolic link to nothing (broken, or a loop)"
+                if path.is_symlink()
+                else "does not exist"
+            )
             problems.append(f"sources[{index}].url: {path} {what} (source {source.name!r})")
     problems += _email_problems(settings)
     warnings = []

@@ -6,8 +6,10 @@ Pure: pydantic validators and plain functions, no I/O. `week_problem` is shared 
 
 from __future__ import annotations
 
+import errno
 import re
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -52,6 +54,21 @@ _ARXIV_CATEGORY = re.compile(r"[a-z][a-z-]*(?:\.[A-Za-z-]+)?")
 def _problem(kind: str, message: str) -> PydanticCustomError:
     # No ctx: pydantic then uses the message verbatim (user text may contain braces).
     return PydanticCustomError(kind, message)
+
+
+class SymlinkLoop(ValueError):
+    """A path whose symbolic links point round in a circle."""
+
+
+def absolute_path(path: Path) -> Path:
+    """`path` made absolute with its symbolic links resolved; SymlinkLoop when they loop
+    (Path.resolve raised RuntimeError there: a traceback from every command, round 16)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError) as e:  # RuntimeError up to Python 3.12, ELOOP after
+        if isinstance(e, OSError) and e.errno != errno.ELOOP:
+            raise
+        raise SymlinkLoop(f"{path} is a loop of symbolic links") from e
 
 
 def _check_slug(value: str) -> str:

@@ -34,6 +34,7 @@ from pipeline.config.rules import (
     SourceKind,
     StrictBool,
     StrictInt,
+    SymlinkLoop,
     Text,
     TimeZone,
     UnitFloat,
@@ -49,6 +50,7 @@ from pipeline.config.rules import (
     _empty_to_none,
     _matching,
     _problem,
+    absolute_path,
     parse_area_names,
 )
 from pipeline.models import Topic
@@ -73,7 +75,7 @@ class PathsSettings(_Section):
         base = info.context.get("base_dir") if isinstance(info.context, dict) else None
         if value is None or base is None:
             return value
-        return (Path(base) / value.expanduser()).resolve()
+        return absolute_path(Path(base) / value.expanduser())
 
 
 class FetchSettings(_Section):
@@ -128,7 +130,7 @@ class ThemesSettings(_Section):
             return value
         base = info.context.get("base_dir") if isinstance(info.context, dict) else None
         path = Path(value).expanduser()
-        path = (Path(base) / path).resolve() if base is not None else path
+        path = absolute_path(Path(base) / path) if base is not None else path
         try:
             text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
@@ -338,7 +340,11 @@ class Settings(_Section):
         """The source's URL; a relative local path is made absolute against the config's folder."""
         if _URL_SCHEME.match(source.url):
             return source.url
-        return str((self.config_path.parent / Path(source.url).expanduser()).resolve())
+        path = self.config_path.parent / Path(source.url).expanduser()
+        try:
+            return str(absolute_path(path))
+        except SymlinkLoop:  # reading it fails that source, naming the loop
+            return str(path)
 
     def topics_as_models(self) -> tuple[Topic, ...]:
         """The configured topics as `pipeline.models.Topic` records, in file order."""

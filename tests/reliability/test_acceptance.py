@@ -89,3 +89,53 @@ def test_explain_with_an_out_of_range_version_names_the_paper(
     result = _invoke(["--config", str(config), "explain", HUGE_VERSION])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("arxiv:2506.05349: VideoMathQA"), result.output
+
+
+def _loop(folder: Path, name: str) -> Path:
+    """`name` in `folder`, a symbolic link to a link that points back to it."""
+    (folder / f"{name}-back").symlink_to(name)
+    (folder / name).symlink_to(f"{name}-back")
+    return folder / name
+
+
+def test_a_config_file_that_is_a_symlink_loop_is_named(tmp_path: Path) -> None:
+    """Was a traceback: RuntimeError: Symlink loop from '…/config.toml'."""
+    config = _loop(tmp_path, "config.toml")
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert f"cannot read config file {config}" in result.stderr, result.stderr
+    assert "symbolic link" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("key", ["data_dir", "digests_dir", "templates_dir"])
+@pytest.mark.parametrize("command", ["check-config", "status"])
+def test_a_folder_that_is_a_symlink_loop_is_named_by_its_key(
+    tmp_path: Path, key: str, command: str
+) -> None:
+    """Was a traceback from every command (RuntimeError: Symlink loop from '…/loop')."""
+    _loop(tmp_path, "loop")
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, paths={key: "loop/sub"}
+    )
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), command])
+    assert result.exit_code == 2, result.output
+    assert f"paths.{key}: " in result.stderr and "symbolic link" in result.stderr, result.stderr
+
+
+def test_a_file_source_that_is_a_symlink_loop_fails_that_source_only(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """Was a traceback from `ingest`, `run` and `check-config`: the loop was met while making
+    the source's relative path absolute, before the source's own error handling."""
+    _loop(tmp_path, "papers.jsonl")
+    sources = [("looped", "file", "papers.jsonl"), ("good", "file", str(GOOD_FILE))]
+    config = write_config(tmp_path, sources, **NO_BACKFILL)
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert "sources[0].url: " in result.stderr and "symbolic link" in result.stderr
+    result = _invoke(["--config", str(config), "ingest"])
+    assert result.exit_code == 0, result.output
+    assert "looped: FAILED" in result.output and "good: 5 entries, 5 new" in result.output
