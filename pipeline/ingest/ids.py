@@ -16,7 +16,7 @@ from pipeline.ingest.clean import clean_doi, clean_text, doi_from_link, fold_key
 from pipeline.models import Entry
 
 _ID = r"(?:(?P<new>\d{4}\.\d{4,5})|(?P<old>[a-zA-Z]+(?:-[a-zA-Z]+)*(?:\.[a-zA-Z]{2})?/\d{7}))"
-_VERSION = r"(?:v(?P<version>\d+))?"
+_VERSION = r"(?:[vV](?P<version>\d+))?"  # "V2" as some hand-written lists write it
 _ARXIV_FORMS = [
     re.compile(rf"(?i:arxiv:)?\s*{_ID}{_VERSION}"),
     re.compile(rf"(?i:oai:arxiv\.org:){_ID}{_VERSION}"),

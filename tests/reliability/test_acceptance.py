@@ -15,7 +15,7 @@ from conftest import FakeEmbedder
 
 from pipeline.cli import cli
 from reliability import tally
-from reliability.helpers import GOOD_FILE, ingest, write_config
+from reliability.helpers import GOOD_FILE, ingest, query, write_config
 
 NO_BACKFILL: dict[str, object] = {"arxiv": {"backfill": False}}
 WEEK = "2025-W23"  # GOOD_FILE's papers
@@ -139,3 +139,33 @@ def test_a_file_source_that_is_a_symlink_loop_fails_that_source_only(
     result = _invoke(["--config", str(config), "ingest"])
     assert result.exit_code == 0, result.output
     assert "looped: FAILED" in result.output and "good: 5 entries, 5 new" in result.output
+
+
+@pytest.mark.parametrize(
+    "reference", ["arXiv:2506.05349V1", "2506.05349V2", "https://arxiv.org/abs/2506.05349V1"]
+)
+def test_an_arxiv_id_with_a_capital_v_names_the_paper(
+    tmp_path: Path, fake_model: None, reference: str
+) -> None:
+    """Was exit 2, "no stored paper 'arXiv:2506.05349V1'": only a lower-case 'v' was read as
+    the version, so the whole reference was taken for a title."""
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[_topic("video")]
+    )
+    ingest(config, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "explain", reference])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("arxiv:2506.05349: VideoMathQA"), result.output
+
+
+def test_a_file_entry_whose_arxiv_id_has_a_capital_v_is_stored_under_it(tmp_path: Path) -> None:
+    """Was stored as `title:…` with no version: not merged with the same paper from arXiv
+    when the titles differ (a later version's), so a digest listed it twice."""
+    feed = tmp_path / "papers.jsonl"
+    feed.write_text('{"id": "arXiv:2506.00001V2", "title": "A hand-written entry"}\n', "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(feed))], **NO_BACKFILL)
+    tally.add("hostile inputs tried")
+    ingest(config, FakeEmbedder())
+    rows = query(tmp_path / "data" / "pipeline.sqlite3", "SELECT paper_id, version FROM papers")
+    assert rows == [("arxiv:2506.00001", 2)]
