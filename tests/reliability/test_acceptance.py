@@ -169,3 +169,25 @@ def test_a_file_entry_whose_arxiv_id_has_a_capital_v_is_stored_under_it(tmp_path
     ingest(config, FakeEmbedder())
     rows = query(tmp_path / "data" / "pipeline.sqlite3", "SELECT paper_id, version FROM papers")
     assert rows == [("arxiv:2506.00001", 2)]
+
+
+@pytest.mark.parametrize(
+    ("names", "problem"),
+    [
+        (["Video", "video!"], "topics[1].name: 'video!' has the link anchor of topics[0].name"),
+        (["Coverage"], "topics[0].name: 'Coverage' is the heading of the digest's own section"),
+        (["Vision", "Other papers"], "topics[1].name: 'Other papers' is the heading of"),
+    ],
+)
+def test_topic_names_whose_headings_collide_fail_check_config(
+    tmp_path: Path, names: list[str], problem: str
+) -> None:
+    """Two topics named alike (a copied [[topics]] block whose name was not changed) or one
+    named like a section the digest writes itself: every row of the contents linked to the
+    first such heading (#coverage three times), and in the .html the others were unreachable
+    (python-markdown made them coverage_1, coverage_2)."""
+    topics = [{**_topic(f"t{i}"), "name": name} for i, name in enumerate(names)]
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], topics=topics)
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert problem in result.stderr, result.stderr
