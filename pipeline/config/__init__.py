@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,14 @@ from pipeline.config.edit import (
     write_temporary,
 )
 from pipeline.config.messages import _describe
-from pipeline.config.rules import _NUMERIC_WEEKDAYS, DATABASE_FILENAME, PACKAGED_MODEL, week_problem
+from pipeline.config.rules import (
+    _NUMERIC_WEEKDAYS,
+    DATABASE_FILENAME,
+    PACKAGED_MODEL,
+    SymlinkLoop,
+    absolute_path,
+    week_problem,
+)
 from pipeline.config.settings import Settings, SourceSettings, TopicSettings
 from pipeline.errors import ConfigError
 
@@ -52,7 +60,10 @@ __all__ = [
 
 def load_settings(path: Path) -> Settings:
     """Read and validate a config file; raise ConfigError listing every problem."""
-    config_path = Path(path).expanduser().resolve()
+    try:
+        config_path = absolute_path(Path(path).expanduser())
+    except SymlinkLoop as e:
+        raise ConfigError(f"cannot read config file {path}: {e}") from None
     data = _read_toml(path, config_path)
     problems = _find_duplicates(data)
     if data.pop("config_path", None) is not None:
@@ -118,7 +129,13 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
             continue
         path = Path(url.removeprefix("file://"))
         if not path.is_file():
-            what = "does not exist" if not path.exists() else "is not a regular file"
+            what = (
+                "is not a regular file"
+                if path.exists()
+                else "is a symbolic link to nothing (broken, or a loop)"
+                if path.is_symlink()
+                else "does not exist"
+            )
             problems.append(f"sources[{index}].url: {path} {what} (source {source.name!r})")
     problems += _email_problems(settings)
     warnings = []
@@ -230,4 +247,54 @@ def _find_duplicates(data: dict[str, Any]) -> list[str]:
                 problems.append(f"{section}[{i}].{key}: duplicate {key} {value!r} (see {where})")
             else:
                 first_index[value] = i
+    return problems + _heading_clashes(data.get("topics"))
+
+
+#: Headings the digest writes itself (templates/digest.md.j2); a topic's name is a heading too.
+_OWN_HEADINGS = (
+    "This week",
+    "Contents",
+    "Discovered themes",
+    "More themes",
+    "Other papers",
+    "Coverage",
+)
+
+
+def _anchor(heading: str) -> str:
+    """The link anchor of a heading, as digest.render.anchor (GitHub's) derives it."""
+    return re.sub(r"\s", "-", re.sub(r"[^\w\- ]", "", heading.strip().lower()).strip())
+
+
+def _heading_clashes(topics: Any) -> list[str]:
+    """Topic names whose heading has the anchor of another topic's or of one of the digest's
+    own sections: the contents linked every such row to the first of them (round 16)."""
+    if not isinstance(topics, list):
+        return []
+    own = {_anchor(h): h for h in _OWN_HEADINGS}
+    problems = []
+    seen: dict[str, int] = {}
+    slugs: set[str | None] = set()
+    for i, topic in enumerate(topics):
+        if not isinstance(topic, dict):
+            continue
+        name, slug = topic.get("name"), topic.get("slug")
+        slug = slug if isinstance(slug, str) else None  # a list or table is not hashable
+        if (slug is not None and slug in slugs) or not isinstance(name, str) or not name.strip():
+            continue  # a repeated slug is the problem already named
+        slugs.add(slug)
+        key = _anchor(name)
+        if key in own:
+            problems.append(
+                f"topics[{i}].name: {name.strip()!r} is the heading of the digest's own section"
+                f" {own[key]!r}; choose another name"
+            )
+        elif key in seen:
+            problems.append(
+                f"topics[{i}].name: {name.strip()!r} has the link anchor of"
+                f" topics[{seen[key]}].name (#{key}): the digest's contents would link both"
+                " to the first; choose another name"
+            )
+        else:
+            seen[key] = i
     return problems

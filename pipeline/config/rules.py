@@ -6,8 +6,10 @@ Pure: pydantic validators and plain functions, no I/O. `week_problem` is shared 
 
 from __future__ import annotations
 
+import errno
 import re
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,6 +28,10 @@ AnnounceType = Literal["new", "cross", "replace", "replace-cross"]
 
 _SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
 _TOPIC_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+# Keys the digest gives its own sections: "other" (papers no topic or theme took) and a
+# discovered theme's id. A topic under one of them was read as that section (round 16: `explain`
+# put a topic `other`'s papers in Other, `topics --compare` saw no move between the two).
+_RESERVED_SLUG = re.compile(r"other|theme-[0-9a-f]{8}")
 _ISO_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")  # ASCII digits: \d takes '２０２５' too
 #: Weeks outside these years (the Unix epoch to 2100) are typing mistakes; near year 1 or 9999
 #: date arithmetic fails.
@@ -48,6 +54,29 @@ _ARXIV_CATEGORY = re.compile(r"[a-z][a-z-]*(?:\.[A-Za-z-]+)?")
 def _problem(kind: str, message: str) -> PydanticCustomError:
     # No ctx: pydantic then uses the message verbatim (user text may contain braces).
     return PydanticCustomError(kind, message)
+
+
+class SymlinkLoop(ValueError):
+    """A path whose symbolic links point round in a circle."""
+
+
+def absolute_path(path: Path) -> Path:
+    """`path` made absolute with its symbolic links resolved; SymlinkLoop when they loop
+    (Path.resolve raised RuntimeError there: a traceback from every command, round 16)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError) as e:  # RuntimeError up to Python 3.12, ELOOP after
+        if isinstance(e, OSError) and e.errno != errno.ELOOP:
+            raise
+        raise SymlinkLoop(f"{path} is a loop of symbolic links") from e
+
+
+def _check_slug(value: str) -> str:
+    """A topic slug must not be a key the digest uses for its own sections."""
+    if _RESERVED_SLUG.fullmatch(value):
+        what = "the section of papers no topic takes" if value == "other" else "a theme's id"
+        raise _problem("reserved", f"{value!r} is reserved ({what}); choose another slug")
+    return value
 
 
 def _between(low: float, high: float) -> AfterValidator:

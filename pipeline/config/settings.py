@@ -34,6 +34,7 @@ from pipeline.config.rules import (
     SourceKind,
     StrictBool,
     StrictInt,
+    SymlinkLoop,
     Text,
     TimeZone,
     UnitFloat,
@@ -43,11 +44,13 @@ from pipeline.config.rules import (
     _check_contact,
     _check_header_text,
     _check_not_empty_list,
+    _check_slug,
     _check_url,
     _check_week,
     _empty_to_none,
     _matching,
     _problem,
+    absolute_path,
     parse_area_names,
 )
 from pipeline.models import Topic
@@ -72,7 +75,7 @@ class PathsSettings(_Section):
         base = info.context.get("base_dir") if isinstance(info.context, dict) else None
         if value is None or base is None:
             return value
-        return (Path(base) / value.expanduser()).resolve()
+        return absolute_path(Path(base) / value.expanduser())
 
 
 class FetchSettings(_Section):
@@ -127,7 +130,7 @@ class ThemesSettings(_Section):
             return value
         base = info.context.get("base_dir") if isinstance(info.context, dict) else None
         path = Path(value).expanduser()
-        path = (Path(base) / path).resolve() if base is not None else path
+        path = absolute_path(Path(base) / path) if base is not None else path
         try:
             text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
@@ -280,7 +283,12 @@ class TopicSettings(_Section):
     must not belong; `min_similarity` overrides the learnt boundary with a fixed cosine threshold.
     """
 
-    slug: Annotated[str, Strict(), _matching(_TOPIC_SLUG, "lowercase letters, digits or '-'")]
+    slug: Annotated[
+        str,
+        Strict(),
+        _matching(_TOPIC_SLUG, "lowercase letters, digits or '-'"),
+        AfterValidator(_check_slug),
+    ]
     name: Text
     description: Text
     keywords: tuple[Phrase, ...] = ()
@@ -332,7 +340,11 @@ class Settings(_Section):
         """The source's URL; a relative local path is made absolute against the config's folder."""
         if _URL_SCHEME.match(source.url):
             return source.url
-        return str((self.config_path.parent / Path(source.url).expanduser()).resolve())
+        path = self.config_path.parent / Path(source.url).expanduser()
+        try:
+            return str(absolute_path(path))
+        except SymlinkLoop:  # reading it fails that source, naming the loop
+            return str(path)
 
     def topics_as_models(self) -> tuple[Topic, ...]:
         """The configured topics as `pipeline.models.Topic` records, in file order."""

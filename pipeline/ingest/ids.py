@@ -16,7 +16,7 @@ from pipeline.ingest.clean import clean_doi, clean_text, doi_from_link, fold_key
 from pipeline.models import Entry
 
 _ID = r"(?:(?P<new>\d{4}\.\d{4,5})|(?P<old>[a-zA-Z]+(?:-[a-zA-Z]+)*(?:\.[a-zA-Z]{2})?/\d{7}))"
-_VERSION = r"(?:v(?P<version>\d+))?"
+_VERSION = r"(?:[vV](?P<version>\d+))?"  # "V2" as some hand-written lists write it
 _ARXIV_FORMS = [
     re.compile(rf"(?i:arxiv:)?\s*{_ID}{_VERSION}"),
     re.compile(rf"(?i:oai:arxiv\.org:){_ID}{_VERSION}"),
@@ -43,10 +43,11 @@ _MIN_TITLE_MATCH = 20  # shorter normalised titles ("editorial", "issue informat
 _MAX_VERSION_DIGITS = 6  # arXiv versions are small; "v99999999999999999999" is a bad entry
 
 
-def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
+def parse_arxiv_id(text: str, *, any_version: bool = False) -> tuple[str, int | None] | None:
     """Find the arXiv id in an abs/pdf URL, oai guid, "arXiv:…" or bare id -> (id, version).
 
-    Raises ParseError for a version no arXiv paper has (over six digits).
+    Raises ParseError for a version no arXiv paper has (over six digits); with `any_version`
+    (a reference a user typed, whose version picks nothing) such a version is read as none.
     """
     text = fold_key(text).strip()  # fullwidth or Arabic-Indic digits are the same id (issue 14)
     for pattern in _ARXIV_FORMS:
@@ -55,7 +56,10 @@ def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
             continue
         digits = match["version"]
         if digits and len(digits) > _MAX_VERSION_DIGITS:
-            raise ParseError(f"arXiv version out of range in {text[:80]!r}")
+            if any_version:
+                digits = None
+            else:
+                raise ParseError(f"arXiv version out of range in {text[:80]!r}")
         version = int(digits) if digits else None
         if match["new"]:
             return (match["new"], version) if _is_new_style(match["new"]) else None

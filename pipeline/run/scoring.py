@@ -284,12 +284,14 @@ def stored_paper_ids(store: Store, reference: str) -> list[str]:
 def paper_ref_id(reference: str) -> str:
     """arxiv:2506.13755, 2506.13755v2, an abs or pdf link → 'arxiv:2506.13755'; else as written.
 
-    A link copied without its scheme (arxiv.org/pdf/2506.13755) is read as https.
+    A link copied without its scheme (arxiv.org/pdf/2506.13755) is read as https. The version
+    picks nothing, so one no paper has (2506.13755v99999999999) still names the paper: as an
+    example in config.toml it failed every build.
     """
     text = reference.strip()
     if re.match(r"(?i)(?:www\.|export\.)?arxiv\.org/", text):
         text = "https://" + text
-    parsed = ids.parse_arxiv_id(text)
+    parsed = ids.parse_arxiv_id(text, any_version=True)
     return f"arxiv:{parsed[0]}" if parsed is not None else reference.strip()
 
 

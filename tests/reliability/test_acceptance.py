@@ -1,0 +1,193 @@
+"""Round 16: inputs an acceptance tester tries from outside — config values that are valid TOML
+but clash with the digest's own names, paper references with odd versions, paths that loop.
+
+Each crashed, failed every build, or gave a wrong answer on main. Real config files, the real
+CLI (CliRunner) and store; the fake embedder stands in for the model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from conftest import FakeEmbedder
+
+from pipeline.cli import cli
+from reliability import tally
+from reliability.helpers import GOOD_FILE, ingest, query, write_config
+
+NO_BACKFILL: dict[str, object] = {"arxiv": {"backfill": False}}
+WEEK = "2025-W23"  # GOOD_FILE's papers
+
+
+def _invoke(args: list[str]) -> Result:
+    result = CliRunner().invoke(cli, args)
+    tally.add("configs tried")
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        tally.add("tracebacks")
+        raise result.exception
+    return result
+
+
+@pytest.fixture
+def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("pipeline.run.make_embedder", lambda settings: FakeEmbedder())
+
+
+def _topic(slug: str, **keys: object) -> dict[str, object]:
+    return {"slug": slug, "name": "Video", "description": "Video question answering.", **keys}
+
+
+@pytest.mark.parametrize("slug", ["other", "theme-0a1b2c3d"])
+def test_a_topic_slug_that_names_another_section_fails_check_config(
+    tmp_path: Path, slug: str
+) -> None:
+    """A topic `other` was taken for the Other section: `explain` said its papers were "in
+    section Other (no topic, no discovered theme)" while the digest listed them under the topic,
+    `topics --compare` saw no move between the two, and the JSON held two sections keyed
+    "other". A slug like a theme id shares the store's (week, key) rows with that theme."""
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[_topic(slug)]
+    )
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert f"topics[0].slug: {slug!r} is reserved" in result.stderr, result.stderr
+
+
+# An arXiv version no paper has (over six digits): ingest skips such an entry, but a reference
+# the user typed (an example in config.toml, a paper given to `explain`) still names the paper.
+HUGE_VERSION = "2506.05349v99999999999"
+
+
+def test_an_example_with_an_out_of_range_version_does_not_fail_every_build(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """check-config said ok, then every build (and explain, topics, mark) exited 1 with "arXiv
+    version out of range in '2506.05349v99999999999'", naming no key of the config."""
+    topic = _topic("video", examples=[HUGE_VERSION], counter_examples=[f"arxiv:{HUGE_VERSION}"])
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[topic]
+    )
+    ingest(config, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "build", "--week", WEEK])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "digests" / f"{WEEK}.md").is_file()
+
+
+def test_explain_with_an_out_of_range_version_names_the_paper(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """Was exit 1, "error: arXiv version out of range", where any other version (v0, v7) of a
+    stored paper is explained: the version never picks the paper."""
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[_topic("video")]
+    )
+    ingest(config, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "explain", HUGE_VERSION])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("arxiv:2506.05349: VideoMathQA"), result.output
+
+
+def _loop(folder: Path, name: str) -> Path:
+    """`name` in `folder`, a symbolic link to a link that points back to it."""
+    (folder / f"{name}-back").symlink_to(name)
+    (folder / name).symlink_to(f"{name}-back")
+    return folder / name
+
+
+def test_a_config_file_that_is_a_symlink_loop_is_named(tmp_path: Path) -> None:
+    """Was a traceback: RuntimeError: Symlink loop from '…/config.toml'."""
+    config = _loop(tmp_path, "config.toml")
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert f"cannot read config file {config}" in result.stderr, result.stderr
+    assert "symbolic link" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("key", ["data_dir", "digests_dir", "templates_dir"])
+@pytest.mark.parametrize("command", ["check-config", "status"])
+def test_a_folder_that_is_a_symlink_loop_is_named_by_its_key(
+    tmp_path: Path, key: str, command: str
+) -> None:
+    """Was a traceback from every command (RuntimeError: Symlink loop from '…/loop')."""
+    _loop(tmp_path, "loop")
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, paths={key: "loop/sub"}
+    )
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), command])
+    assert result.exit_code == 2, result.output
+    assert f"paths.{key}: " in result.stderr and "symbolic link" in result.stderr, result.stderr
+
+
+def test_a_file_source_that_is_a_symlink_loop_fails_that_source_only(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """Was a traceback from `ingest`, `run` and `check-config`: the loop was met while making
+    the source's relative path absolute, before the source's own error handling."""
+    _loop(tmp_path, "papers.jsonl")
+    sources = [("looped", "file", "papers.jsonl"), ("good", "file", str(GOOD_FILE))]
+    config = write_config(tmp_path, sources, **NO_BACKFILL)
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert "sources[0].url: " in result.stderr and "symbolic link" in result.stderr
+    result = _invoke(["--config", str(config), "ingest"])
+    assert result.exit_code == 0, result.output
+    assert "looped: FAILED" in result.output and "good: 5 entries, 5 new" in result.output
+
+
+@pytest.mark.parametrize(
+    "reference", ["arXiv:2506.05349V1", "2506.05349V2", "https://arxiv.org/abs/2506.05349V1"]
+)
+def test_an_arxiv_id_with_a_capital_v_names_the_paper(
+    tmp_path: Path, fake_model: None, reference: str
+) -> None:
+    """Was exit 2, "no stored paper 'arXiv:2506.05349V1'": only a lower-case 'v' was read as
+    the version, so the whole reference was taken for a title."""
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[_topic("video")]
+    )
+    ingest(config, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "explain", reference])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("arxiv:2506.05349: VideoMathQA"), result.output
+
+
+def test_a_file_entry_whose_arxiv_id_has_a_capital_v_is_stored_under_it(tmp_path: Path) -> None:
+    """Was stored as `title:…` with no version: not merged with the same paper from arXiv
+    when the titles differ (a later version's), so a digest listed it twice."""
+    feed = tmp_path / "papers.jsonl"
+    feed.write_text('{"id": "arXiv:2506.00001V2", "title": "A hand-written entry"}\n', "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(feed))], **NO_BACKFILL)
+    tally.add("hostile inputs tried")
+    ingest(config, FakeEmbedder())
+    rows = query(tmp_path / "data" / "pipeline.sqlite3", "SELECT paper_id, version FROM papers")
+    assert rows == [("arxiv:2506.00001", 2)]
+
+
+@pytest.mark.parametrize(
+    ("names", "problem"),
+    [
+        (["Video", "video!"], "topics[1].name: 'video!' has the link anchor of topics[0].name"),
+        (["Coverage"], "topics[0].name: 'Coverage' is the heading of the digest's own section"),
+        (["Vision", "Other papers"], "topics[1].name: 'Other papers' is the heading of"),
+    ],
+)
+def test_topic_names_whose_headings_collide_fail_check_config(
+    tmp_path: Path, names: list[str], problem: str
+) -> None:
+    """Two topics named alike (a copied [[topics]] block whose name was not changed) or one
+    named like a section the digest writes itself: every row of the contents linked to the
+    first such heading (#coverage three times), and in the .html the others were unreachable
+    (python-markdown made them coverage_1, coverage_2)."""
+    topics = [{**_topic(f"t{i}"), "name": name} for i, name in enumerate(names)]
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], topics=topics)
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert problem in result.stderr, result.stderr
