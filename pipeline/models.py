@@ -5,6 +5,7 @@ Imports nothing from the package. Stages exchange these instead of importing eac
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -192,6 +193,23 @@ def trend_of(earlier: Sequence[int], now: int) -> str:
     if now <= 0.8 * mean and mean - now >= 2:
         return "shrinking"
     return ""
+
+
+#: Headings the digest writes itself (templates/digest.md.j2); topics and themes are headings too.
+DIGEST_HEADINGS = (
+    "This week",
+    "Contents",
+    "Discovered themes",
+    "More themes",
+    "Other papers",
+    "Coverage",
+)
+
+
+def heading_anchor(heading: str) -> str:
+    """The link anchor GitHub (and our python-markdown toc slugify) derive from a heading:
+    lower case, punctuation dropped, each space a dash."""
+    return re.sub(r"\s", "-", re.sub(r"[^\w\- ]", "", heading.strip().lower()).strip())
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -383,3 +384,29 @@ def test_a_digest_names_the_configured_topics_that_had_no_paper_this_week() -> N
     text = render_markdown(none)
     assert "0 of 2 topics" in text
     assert "No paper this week in: Speech recognition, Speech synthesis" in text
+
+
+def test_a_theme_named_like_a_topic_has_a_heading_of_its_own() -> None:
+    # Read from outside (round 16): a discovered theme "Robotics" beside the topic "Robotics"
+    # made two headings with one anchor; the contents linked both rows to the topic's, and in
+    # the HTML the theme's heading could not be reached.
+    from pipeline.digest.html import markdown_to_html
+    from pipeline.digest.render import render_markdown
+
+    papers = [make_paper(f"arxiv:{i}", f"Paper {i}", "We propose things.") for i in range(5)]
+    topics = [Topic("robots", "Robotics", "robot learning")]
+    assignments = [Assignment("arxiv:0", "robots", 0.7)] + [
+        Assignment(f"arxiv:{i}", None, 0.1) for i in range(1, 5)
+    ]
+    themes = [
+        Theme("theme-a", "Robotics", ("robot",), ("arxiv:1", "arxiv:2"), "arxiv:1"),
+        Theme("theme-b", "coverage", ("sensor",), ("arxiv:3", "arxiv:4"), "arxiv:3"),
+    ]
+    digest = build_digest(papers, assignments, themes, topics, week="2025-W24", title="T")
+    titles = [s.title for s in digest.sections]
+    assert titles == ["Robotics", "Robotics (discovered)", "coverage (discovered)"]
+    html = markdown_to_html(render_markdown(digest))
+    ids = re.findall(r'<h[1-6][^>]* id="([^"]+)"', html)
+    links = re.findall(r'href="#([^"]+)"', html)
+    assert len(ids) == len(set(ids)), ids
+    assert {"robotics", "robotics-discovered", "coverage-discovered"} <= set(links) <= set(ids)

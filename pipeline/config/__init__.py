@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from pipeline.config.rules import (
 )
 from pipeline.config.settings import Settings, SourceSettings, TopicSettings
 from pipeline.errors import ConfigError
+from pipeline.models import DIGEST_HEADINGS, heading_anchor
 
 __all__ = [
     "DATABASE_FILENAME",
@@ -250,28 +250,12 @@ def _find_duplicates(data: dict[str, Any]) -> list[str]:
     return problems + _heading_clashes(data.get("topics"))
 
 
-#: Headings the digest writes itself (templates/digest.md.j2); a topic's name is a heading too.
-_OWN_HEADINGS = (
-    "This week",
-    "Contents",
-    "Discovered themes",
-    "More themes",
-    "Other papers",
-    "Coverage",
-)
-
-
-def _anchor(heading: str) -> str:
-    """The link anchor of a heading, as digest.render.anchor (GitHub's) derives it."""
-    return re.sub(r"\s", "-", re.sub(r"[^\w\- ]", "", heading.strip().lower()).strip())
-
-
 def _heading_clashes(topics: Any) -> list[str]:
     """Topic names whose heading has the anchor of another topic's or of one of the digest's
     own sections: the contents linked every such row to the first of them (round 16)."""
     if not isinstance(topics, list):
         return []
-    own = {_anchor(h): h for h in _OWN_HEADINGS}
+    own = {heading_anchor(h): h for h in DIGEST_HEADINGS}
     problems = []
     seen: dict[str, int] = {}
     slugs: set[str | None] = set()
@@ -283,7 +267,7 @@ def _heading_clashes(topics: Any) -> list[str]:
         if (slug is not None and slug in slugs) or not isinstance(name, str) or not name.strip():
             continue  # a repeated slug is the problem already named
         slugs.add(slug)
-        key = _anchor(name)
+        key = heading_anchor(name)
         if key in own:
             problems.append(
                 f"topics[{i}].name: {name.strip()!r} is the heading of the digest's own section"

@@ -19,6 +19,7 @@ from pipeline.digest.summary import (
     summarize,
 )
 from pipeline.models import (
+    DIGEST_HEADINGS,
     Assignment,
     Digest,
     Paper,
@@ -27,6 +28,7 @@ from pipeline.models import (
     SourceCount,
     Theme,
     Topic,
+    heading_anchor,
     trend_of,
 )
 
@@ -131,14 +133,14 @@ def build_digest(
             )
     themed: set[str] = set()
     scores = theme_scores or {}
+    headings = {heading_anchor(h) for h in (*DIGEST_HEADINGS, *(t.name for t in topics))}
     for n_themes, theme in enumerate(themes):
         entries = [_entry(by_id[pid], scores.get(pid, 0.0)) for pid in theme.paper_ids]
         themed.update(theme.paper_ids)
         minor = max_themes is not None and n_themes >= max_themes
+        title = _own_heading(theme.label, headings)
         sections.append(
-            Section(
-                theme.theme_id, theme.label, "theme", rank(entries), terms=theme.terms, minor=minor
-            )
+            Section(theme.theme_id, title, "theme", rank(entries), terms=theme.terms, minor=minor)
         )
     rest = [
         _entry(p, 0.0)
@@ -167,6 +169,19 @@ def build_digest(
 
 
 _NONE = Assignment("", None, 0.0)
+
+
+def _own_heading(label: str, taken: set[str]) -> str:
+    """A theme's heading, "(discovered)" added when its anchor is a topic's, one of the
+    digest's own headings' or an earlier theme's (a theme "Robotics" beside the topic
+    "Robotics": the contents linked both rows to the topic). Adds the heading's anchor to
+    `taken`. Read from outside in round 16."""
+    title, n = label, 1
+    while heading_anchor(title) in taken:
+        n += 1
+        title = f"{label} (discovered)" if n == 2 else f"{label} (discovered, {n - 1})"
+    taken.add(heading_anchor(title))
+    return title
 
 
 def _with_history(section: Section, earlier: tuple[int, ...]) -> Section:

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 
 import jinja2
 
-from pipeline.models import Digest, Paper, PaperEntry, Section, trend_of
+from pipeline.models import Digest, Paper, PaperEntry, Section, heading_anchor, trend_of
 
 # Inline syntax that could become live markup: emphasis, code, links/images, raw HTML, autolinks,
 # strikethrough and fences (`~`; a value starting "~~~" would open a code block under GFM).
@@ -141,9 +141,7 @@ def trend(history: tuple[int, ...]) -> str:
 
 def anchor(section: Section | str) -> str:
     """The anchor GitHub (and our python-markdown toc slugify) derive from a heading."""
-    title = section if isinstance(section, str) else section.title
-    slug = re.sub(r"[^\w\- ]", "", title.lower()).strip()
-    return Safe(re.sub(r"\s", "-", slug))
+    return Safe(heading_anchor(section if isinstance(section, str) else section.title))
 
 
 def link_anchor(text: str, target: Section | str) -> Safe:
