@@ -97,3 +97,14 @@ def test_parse_file_bad_input_raises_parse_error(content: bytes, message: str) -
 
 def test_parse_file_empty_list_is_empty() -> None:
     assert parse_file(b"[]", "f") == []
+
+
+def test_parse_file_warns_when_an_id_is_a_number(caplog: pytest.LogCaptureFixture) -> None:
+    # Found from outside (round 16): pandas writes an arXiv id column as numbers (2506.1 for
+    # 2506.10000); the id was dropped without a word.
+    entries = parse_file(
+        b'{"id": 2506.1, "title": "One"}\n{"id": "2506.00002", "title": "Two"}', "f"
+    )
+    assert [e.raw_id for e in entries] == [None, "2506.00002"]
+    assert "line 1: id 2506.1 is a number, not text" in caplog.text
+    assert "line 2" not in caplog.text
