@@ -246,6 +246,20 @@ def test_load_settings_reports_blank_topic_description(tmp_path: Path) -> None:
     assert problems == ("topics[0].description: must not be empty",)
 
 
+def test_load_settings_reports_a_topic_that_wants_and_refuses_one_thing(tmp_path: Path) -> None:
+    # Found from outside (round 16): check-config accepted a keyword also excluded and a paper
+    # both an example and a counter-example; which one won was written nowhere.
+    text = (
+        '[[topics]]\nslug = "nas"\nname = "NAS"\ndescription = "Search."\n'
+        'keywords = ["NAS", "supernet"]\nexclude = ["nas"]\n'
+        'examples = ["2506.13755"]\ncounter_examples = ["2506.13755 "]\n'
+    )
+    assert problems_of(tmp_path, text) == (
+        "topics[0].exclude: 'nas' is also in keywords; keep it in one of them",
+        "topics[0].counter_examples: '2506.13755' is also in examples; keep it in one of them",
+    )
+
+
 def test_load_settings_reports_bad_slug_and_source_url(tmp_path: Path) -> None:
     text = '[[sources]]\nname = "Feed"\nkind = "rss"\nurl = "ftp://x"\n'
     problems = problems_of(tmp_path, text)

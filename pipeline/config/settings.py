@@ -297,6 +297,19 @@ class TopicSettings(_Section):
     counter_examples: tuple[Text, ...] = ()
     min_similarity: UnitFloat | None = None
 
+    @field_validator("exclude", "counter_examples")
+    @classmethod
+    def _not_also_wanted(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        # A phrase both wanted and excluded, or a paper both an example and a counter-example,
+        # says two things at once; which one won was not written anywhere (round 16).
+        key = info.field_name or ""
+        wanted = "keywords" if key == "exclude" else "examples"
+        other = {str(v).strip().casefold() for v in info.data.get(wanted) or ()}
+        both = [v for v in value if str(v).strip().casefold() in other]
+        if both:
+            raise _problem(key, f"{both[0]!r} is also in {wanted}; keep it in one of them")
+        return value
+
     def as_model(self) -> Topic:
         """This topic as the record the stages exchange."""
         return Topic(**self.model_dump())
