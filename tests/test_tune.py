@@ -968,3 +968,19 @@ def test_suggested_keywords_are_not_hidden_by_a_single_word_they_share() -> None
     topic = Topic("reasoning", "Reasoning", "reasoning", keywords=("Process reward",))
     suggested = suggest_keywords(texts, topic, n=5, background=background)
     assert "reasoning trace" in suggested and "process reward" not in suggested, suggested
+
+
+def test_explain_says_why_a_short_title_names_no_paper(setup: tuple[Path, Path]) -> None:
+    # Found from outside (round 16): titles under 20 characters are never looked up (they
+    # would name any paper), but the message only said "no stored paper".
+    config, _ = setup
+    _store_week(config)
+    base = ["--config", str(config), "explain"]
+    short = CliRunner().invoke(cli, [*base, "Protein folding"])
+    assert short.exit_code == 2
+    assert "a title this short is not looked up" in short.output
+    long = CliRunner().invoke(cli, [*base, "A long title that no stored paper carries"])
+    assert long.exit_code == 2 and "no stored paper" in long.output
+    assert "short" not in long.output
+    by_id = CliRunner().invoke(cli, [*base, "arxiv:2506.99999"])
+    assert by_id.exit_code == 2 and "short" not in by_id.output

@@ -281,6 +281,15 @@ def stored_paper_ids(store: Store, reference: str) -> list[str]:
     ]
 
 
+def too_short_a_title(reference: str) -> bool:
+    """Whether a reference is no id, DOI or link, and a title too short to name one paper
+    (`stored_paper_ids` does not look such titles up)."""
+    text = reference.strip()
+    if paper_ref_id(text).startswith("arxiv:") or clean.clean_doi(text) or ids.normalize_url(text):
+        return False
+    return ids.matchable_title(text) is None
+
+
 def paper_ref_id(reference: str) -> str:
     """arxiv:2506.13755, 2506.13755v2, an abs or pdf link → 'arxiv:2506.13755'; else as written.
 

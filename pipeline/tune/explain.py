@@ -66,6 +66,12 @@ def find_paper(store: Store, reference: str) -> Paper:
             " like arxiv:2506.01234, 2506.01234v2 or https://arxiv.org/abs/2506.01234, or give"
             " the paper's title as the digest shows it"
             + (" — the store holds no papers yet: run `digest ingest` first" if empty else "")
+            # A short title ("Same title") is never looked up: it could name any paper.
+            + (
+                "; a title this short is not looked up, give the id or the whole title"
+                if not empty and reference.strip() and scoring.too_short_a_title(reference)
+                else ""
+            )
         )
     return paper
 
