@@ -81,12 +81,17 @@ def test_explain_with_an_out_of_range_version_names_the_paper(
 ) -> None:
     """Was exit 1, "error: arXiv version out of range", where any other version (v0, v7) of a
     stored paper is explained: the version never picks the paper."""
+    _explains_the_stored_paper(tmp_path, HUGE_VERSION)
+
+
+def _explains_the_stored_paper(tmp_path: Path, reference: str) -> None:
+    """`explain REFERENCE` on a store holding the good file's papers names VideoMathQA."""
     config = write_config(
         tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[_topic("video")]
     )
     ingest(config, FakeEmbedder())
     tally.add("hostile inputs tried")
-    result = _invoke(["--config", str(config), "explain", HUGE_VERSION])
+    result = _invoke(["--config", str(config), "explain", reference])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("arxiv:2506.05349: VideoMathQA"), result.output
 
@@ -149,14 +154,7 @@ def test_an_arxiv_id_with_a_capital_v_names_the_paper(
 ) -> None:
     """Was exit 2, "no stored paper 'arXiv:2506.05349V1'": only a lower-case 'v' was read as
     the version, so the whole reference was taken for a title."""
-    config = write_config(
-        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[_topic("video")]
-    )
-    ingest(config, FakeEmbedder())
-    tally.add("hostile inputs tried")
-    result = _invoke(["--config", str(config), "explain", reference])
-    assert result.exit_code == 0, result.output
-    assert result.output.startswith("arxiv:2506.05349: VideoMathQA"), result.output
+    _explains_the_stored_paper(tmp_path, reference)
 
 
 def test_a_file_entry_whose_arxiv_id_has_a_capital_v_is_stored_under_it(tmp_path: Path) -> None:
