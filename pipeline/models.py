@@ -206,10 +206,10 @@ DIGEST_HEADINGS = (
 )
 
 
-def heading_anchor(heading: str) -> str:
+def heading_anchor(heading: str, separator: str = "-") -> str:
     """The link anchor GitHub (and our python-markdown toc slugify) derive from a heading:
-    lower case, punctuation dropped, each space a dash."""
-    return re.sub(r"\s", "-", re.sub(r"[^\w\- ]", "", heading.strip().lower()).strip())
+    lower case, punctuation dropped, each space a dash (`separator`)."""
+    return re.sub(r"\s", separator, re.sub(r"[^\w\- ]", "", heading.strip().lower()).strip())
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ import markdown
 import nh3
 from markdown.extensions.toc import TocExtension
 
+from pipeline.models import heading_anchor
+
 _TAGS = {
     *("h1", "h2", "h3", "h4", "p", "a", "strong", "em", "ul", "ol", "li", "blockquote"),
     *("table", "thead", "tbody", "tr", "th", "td", "img", "code", "pre", "hr", "br"),
@@ -72,8 +74,7 @@ font-size:15px;line-height:1.5;color:#1f2328;overflow-wrap:anywhere;word-break:b
 def slugify(value: str, separator: str = "-") -> str:
     """GitHub's heading anchors (lowercase, punctuation dropped, each space a dash), so the
     Markdown's #links work in the HTML too."""
-    slug = re.sub(r"[^\w\- ]", "", value.lower()).strip()
-    return re.sub(r"\s", separator, slug)
+    return heading_anchor(value, separator)
 
 
 def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:

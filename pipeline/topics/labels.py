@@ -276,8 +276,8 @@ def name_groups(
             # Its key phrases stay noun phrases ("extracting structured", "span diverse" and
             # "encompass" were shown under themes a research area names, which show no name
             # of these phrases).
-            shown = (" ".join(surface.get(w, w) for w in counts.vocab[j].split()) for j in nouns)
-            name = dataclasses.replace(name, terms=tuple(shown)[:4])
+            terms = tuple(_as_written(counts.vocab[j], surface) for j in nouns[:4])
+            name = dataclasses.replace(name, terms=terms)
         names.append(name)
     return names
 
@@ -416,6 +416,11 @@ class _Pick:
         return lead
 
 
+def _as_written(phrase: str, surface: Mapping[str, str]) -> str:
+    """A folded phrase with each word as the texts write it ("llm" → "LLM")."""
+    return " ".join(surface.get(w, w) for w in phrase.split())
+
+
 def _shown_name(
     parts: Sequence[int],
     counts: _Counts,
@@ -423,11 +428,11 @@ def _shown_name(
     fit: float,
     terms: tuple[str, ...],
 ) -> GroupName:
-    shown = [" ".join(surface.get(w, w) for w in counts.vocab[j].split()) for j in parts]
+    shown = [_as_written(counts.vocab[j], surface) for j in parts]
     name = " and ".join(shown)
     lead = tuple(counts.vocab[j] for j in parts)
     rest = tuple(t for t in terms if t not in lead)
     if not written_specially(name.split(" ", 1)[0]):  # "fMRI", "iPhone" keep their case
         name = name[:1].upper() + name[1:]
-    terms = tuple(" ".join(surface.get(w, w) for w in t.split()) for t in (lead + rest)[:4])
+    terms = tuple(_as_written(t, surface) for t in (lead + rest)[:4])
     return GroupName(name, terms, fit)

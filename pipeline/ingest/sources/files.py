@@ -95,12 +95,13 @@ def _entry(record: Mapping[str, Any], source: str, label: str) -> Entry | None:
         return None
     raw_id = _text(record.get("id")) or _text(record.get("arxiv_id"))
     for key in ("id", "arxiv_id"):
-        if isinstance(record.get(key), int | float) and not isinstance(record.get(key), bool):
+        value = record.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
             # A spreadsheet's export writes 2506.10000 as 2506.1: the id cannot be trusted.
             logger.warning(
                 "%s: %s: %s %r is a number, not text; write it in quotes (\"2506.10000\")"
                 " to use it, the paper is matched by its title and links instead",
-                source, label, key, record[key],
+                source, label, key, value,
             )  # fmt: skip
     return Entry(
         source=source,
