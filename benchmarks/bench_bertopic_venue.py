@@ -3,6 +3,7 @@ author keywords: ICLR 2021 (issue 17's clause, sixteenth round).
 
     python -m benchmarks.bench_bertopic_venue --labels-only      # the gold below, no clustering
     python -m benchmarks.bench_bertopic_venue [--max-themes 24,120] [--skip-bertopic] [--json F]
+        [--part 1|2] [--also-unsplit]
 
 Issue 17 asks for "NMI on unseen labelled abstracts at least BERTopic's on the same vectors at the
 fine level, with ARI kept above it"; its own measurement used 2,625 ML-venue papers with ~275
@@ -58,10 +59,10 @@ EMBEDDER = "all-MiniLM-L6-v2"
 NO_KEYWORDS = "iclr2021-nokeywords"
 
 
-def load_all() -> tuple[list[Paper], list[list[str]]]:
-    """Every paper of both parts (file order, part 1 first), keywords or not, and their keywords."""
+def load_all(parts: Sequence[int] = (1, 2)) -> tuple[list[Paper], list[list[str]]]:
+    """Every paper of the parts (file order, part 1 first), keywords or not, and their keywords."""
     rows: list[dict] = []
-    for path in (ev.CORPUS, ev.CORPUS_2):
+    for path in [(ev.CORPUS, ev.CORPUS_2)[part - 1] for part in parts]:
         with gzip.open(path, "rt", encoding="utf-8") as f:
             rows += [json.loads(line) for line in f if line.strip()]
     papers = [Paper(r["id"], r["title"], r["abstract"], first_seen=et.NOW) for r in rows]
@@ -80,15 +81,17 @@ def fine_labels(ids: Sequence[str], keywords: Sequence[Sequence[str]]) -> dict[s
     return labels
 
 
-def week_vectors(papers: Sequence[Paper], keywords: Sequence[Sequence[str]]) -> np.ndarray:
+def week_vectors(papers: Sequence[Paper]) -> np.ndarray:
     """The papers' vectors, row for row: eval_venue's cache for the keyword papers of each part,
-    a cache of their own for the papers without keywords (embedded on the first run)."""
+    a cache of their own for the papers without keywords of both parts (embedded on the first
+    run)."""
     by_id: dict[str, np.ndarray] = {}
     for part in (1, 2):
         kw_papers, _ = ev.load(part)
         vectors = et.load_vectors(kw_papers, EMBEDDER, corpus=ev.corpus_name(part))
         by_id |= {p.paper_id: v for p, v in zip(kw_papers, vectors, strict=True)}
-    bare = [p for p, ks in zip(papers, keywords, strict=True) if not ks]
+    # Both parts' papers without keywords, whichever are asked for: the cache holds them all.
+    bare = [p for p, ks in zip(*load_all(), strict=True) if not ks]
     vectors = et.load_vectors(bare, EMBEDDER, corpus=NO_KEYWORDS)
     by_id |= {p.paper_id: v for p, v in zip(bare, vectors, strict=True)}
     return np.vstack([by_id[p.paper_id] for p in papers]).astype(np.float32)
@@ -111,11 +114,23 @@ def main() -> None:
     parser.add_argument("--labels-only", action="store_true", help="the gold's counts; no run")
     parser.add_argument("--max-themes", default="24,120", help="ours (shipped: 24)")
     parser.add_argument("--skip-bertopic", action="store_true")
+    parser.add_argument(
+        "--also-unsplit", action="store_true",
+        help="ours once more with no group cut for size (cluster.MAX_GROUP_PAPERS off), as"
+        " before the seventeenth round",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, help="write the results here too")
+    parser.add_argument(
+        "--part", type=int, choices=(1, 2),
+        help="cluster and score only this part's papers (labels still by the rule over both"
+        " parts); seventeenth round: part 1 to choose on, part 2 held out",
+    )  # fmt: skip
     args = parser.parse_args()
-    papers, keywords = load_all()
+    every, every_keywords = load_all()
+    labels = fine_labels([p.paper_id for p in every], every_keywords)
+    papers, keywords = load_all((args.part,)) if args.part else (every, every_keywords)
     ids = [p.paper_id for p in papers]
-    labels = fine_labels(ids, keywords)
+    labels = {pid: labels[pid] for pid in ids if pid in labels}
     result: dict[str, object] = {
         "gold": label_counts(labels, len(papers), sum(1 for ks in keywords if ks))
     }
@@ -124,18 +139,28 @@ def main() -> None:
         return
     from benchmarks import bench_bertopic as bb
 
-    vectors = week_vectors(papers, keywords)
+    vectors = week_vectors(papers)
     texts = [p.text for p in papers]
     titles = [p.title for p in papers]
     levels = {"keyword": labels}
     areas = bb.shipped_areas()
     runs: list[tuple[str, str]] = [(f"ours-{n}", "other") for n in args.max_themes.split(",")]
+    if args.also_unsplit:
+        runs.append(("ours-24-unsplit", "other"))
     if not args.skip_bertopic:
         runs.append(("bertopic", "-1"))
     for name, outlier in runs:
         start = time.perf_counter()
         if name == "bertopic":
             found = bb.bertopic(vectors, texts)
+        elif name == "ours-24-unsplit":
+            from pipeline.topics import cluster
+
+            shipped, cluster.MAX_GROUP_PAPERS = cluster.MAX_GROUP_PAPERS, len(papers) + 1
+            try:
+                found = bb.ours(ids, vectors, texts, max_themes=24, areas=areas, titles=titles)
+            finally:
+                cluster.MAX_GROUP_PAPERS = shipped
         else:
             max_themes = int(name.removeprefix("ours-"))
             found = bb.ours(ids, vectors, texts, max_themes=max_themes, areas=areas, titles=titles)

@@ -527,3 +527,46 @@ def test_a_theme_whose_titles_do_not_write_its_phrase_name_takes_its_broad_area(
     assert before["Speech recognition"] == ids[:8] and "Storage systems" not in before
     after = labels(Areas(names, basis[:60], broad=frozenset({"Storage systems"})))
     assert after == {"Speech recognition": ids[:8], "Storage systems": ids[8:16]}
+
+
+def _subfields(sizes: tuple[int, ...], *, seed: int = 0) -> np.ndarray:
+    """Papers of one field in sub-fields of `sizes`: mean cosine about 0.45 across sub-fields
+    (one group at MIN_LINK_SIMILARITY 0.40) and 0.65 within one (apart at 0.50)."""
+    rng = np.random.default_rng(seed)
+    dim = 256
+    rows = []
+    for k, n in enumerate(sizes):
+        centre = np.zeros(dim)
+        centre[0], centre[1 + k] = np.sqrt(0.45), np.sqrt(0.20)
+        rows.append(centre + rng.normal(scale=np.sqrt(0.35 / dim), size=(n, dim)))
+    x = np.vstack(rows).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def _linked(x: np.ndarray) -> list[set[int]]:
+    groups, _, _ = cluster._linkage_groups(x, [f"arxiv:{i:04d}" for i in range(len(x))], seed=0)
+    return [set(g.tolist()) for g in groups]
+
+
+def test_a_group_too_large_to_read_is_cut_into_its_sub_fields() -> None:
+    # Two sub-fields of 30 papers: one linkage group of 60 > MAX_GROUP_PAPERS at 0.40, so it is
+    # cut tighter, into the sub-fields. Of 20 each, the 40 stay one group.
+    assert cluster.MAX_GROUP_PAPERS == 50
+    assert _linked(_subfields((30, 30))) == [set(range(30)), set(range(30, 60))]
+    assert _linked(_subfields((20, 20))) == [set(range(40))]
+
+
+def test_a_large_group_is_cut_by_its_size_in_the_whole_week_whatever_the_topics_take() -> None:
+    # Sub-fields of 30: a topic takes 20 papers of the first. The group is still cut, because
+    # its size counts the taken papers too, so the papers left keep their sub-field's theme.
+    x = _subfields((30, 30))
+    ids = [f"arxiv:{i:04d}" for i in range(len(x))]
+    texts = [f"field{int(i >= 30)} subject{int(i >= 30)} method{int(i >= 30)}" for i in range(60)]
+    before = cluster.theme_of_papers(
+        *find_themes(ids, x, texts, seed=0, min_theme_size=3, max_themes=8)
+    )
+    assert len(set(before.values()) - {"other"}) == 2
+    taken = list(range(20))
+    after = cluster.theme_of_papers(*_themes_of(x, ids, texts, list(range(20, 60)), taken=taken))
+    same = {pid: before[pid] for pid in after}
+    assert {pid: after[pid] for pid in after} == same

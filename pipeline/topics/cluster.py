@@ -44,6 +44,16 @@ from pipeline.topics.phrases import name_parts, used_by
 #: Average linkage stops merging two groups when the mean cosine between their papers is
 #: under this (cosine distance 0.6). Related abstracts of one field sit at 0.4–0.5.
 MIN_LINK_SIMILARITY = 0.40
+#: A linkage group of more than this many papers of the week (the papers the topics took
+#: included, so the split does not depend on the config) is cut again, tighter by SPLIT_STEP at
+#: a time up to SPLIT_SIMILARITY, until its parts are no larger: on a dense week of one field
+#: (a venue's 1,372 submissions) 0.40 leaves groups of 120-220 papers ("Deep neural network
+#: and weight", "Reinforcement learning") that no reader takes in as one theme. Each part is
+#: then a group like any other (shown when big and coherent enough, named by its own papers).
+#: The same average-linkage tree is cut, so a part is a subtree of the group it came from.
+MAX_GROUP_PAPERS = 50
+SPLIT_STEP = 0.05
+SPLIT_SIMILARITY = 0.55
 #: A theme is shown only when the mean cosine between its papers (`cohesion`) is at least this.
 #: Of 106 hand-judged themes of the demo weeks, 51 of the 74 at or over 0.38 read as coherent
 #: and 4 as grab-bags; of the 32 under it, 9 were coherent (benchmarks/labels/theme-judgements).
@@ -228,6 +238,7 @@ def _gather_rest(
         seed=seed,
         similarity=REST_LINK_SIMILARITY,
         sample=REST_SAMPLE,
+        split=False,
     )
     loose = [rest[g] for g in found if len(g) >= min_theme_size]
     if not loose:
@@ -428,6 +439,7 @@ def _linkage_groups(
     context: tuple[list[str], np.ndarray] | None = None,
     similarity: float = MIN_LINK_SIMILARITY,
     sample: int | None = None,
+    split: bool = True,
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
     """Average-linkage groups of the (sampled) rows, the same groups whole (context rows
     included, numbered after the rows: n + i is context row i), and the rows left out of the
@@ -436,7 +448,8 @@ def _linkage_groups(
     With `context` (ids and vectors of other papers of the week) the linkage runs over the
     rows and the context together, in id order, and each group keeps only its rows of `x`.
     Groups merge while their mean cosine is at least `similarity`; at most `sample` rows
-    (LINKAGE_SAMPLE by default) are linked.
+    (LINKAGE_SAMPLE by default) are linked. `split`: a group of over MAX_GROUP_PAPERS linked
+    rows is cut tighter (`_split_large`).
     """
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
@@ -461,11 +474,35 @@ def _linkage_groups(
         np.fill_diagonal(distance, 0.0)
         tree = linkage(squareform(distance, checks=False), method="average")
     cut = fcluster(tree, t=1.0 - similarity, criterion="distance")
+    if split:
+        cut = _split_large(tree, cut, similarity)
     own = order[rows]  # each sampled row's index among the caller's rows (≥ n: context)
     pairs = [(np.sort(own[(cut == k) & (own < n)]), np.sort(own[cut == k])) for k in np.unique(cut)]
     pairs = sorted((p for p in pairs if len(p[0])), key=lambda p: int(p[0][0]))
     left_out = sorted(set(range(n)) - set(own.tolist()))
     return [p[0] for p in pairs], [p[1] for p in pairs], left_out
+
+
+def _split_large(tree: np.ndarray, cut: np.ndarray, similarity: float) -> np.ndarray:
+    """`cut` (fcluster labels of `tree`'s leaves) with every cluster of over MAX_GROUP_PAPERS
+    leaves replaced by its clusters at a tighter cut, SPLIT_STEP at a time, until none is over
+    or the cut reaches SPLIT_SIMILARITY. Clusters within the limit are kept as they are."""
+    from scipy.cluster.hierarchy import fcluster
+
+    labels = np.asarray(cut, dtype=np.int64)
+    level = similarity
+    while level + SPLIT_STEP <= SPLIT_SIMILARITY + 1e-9:
+        sizes = np.bincount(labels)
+        large = np.flatnonzero(sizes > MAX_GROUP_PAPERS)
+        if not len(large):
+            break
+        level = round(level + SPLIT_STEP, 6)
+        finer = fcluster(tree, t=1.0 - level, criterion="distance").astype(np.int64)
+        inside = np.isin(labels, large)
+        # A large cluster's leaves take fresh labels from the finer cut (subtrees of it).
+        labels = np.where(inside, labels.max() + 1 + finer, labels)
+        labels = np.unique(labels, return_inverse=True)[1].astype(np.int64) + 1
+    return labels
 
 
 def _shown(
