@@ -7,6 +7,8 @@ CLI (CliRunner) and store; the fake embedder stands in for the model.
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from conftest import FakeEmbedder
 
 from pipeline.cli import cli
 from reliability import tally
-from reliability.helpers import GOOD_FILE, ingest, query, write_config
+from reliability.helpers import GOOD_FILE, build, ingest, query, write_config
 
 NO_BACKFILL: dict[str, object] = {"arxiv": {"backfill": False}}
 WEEK = "2025-W23"  # GOOD_FILE's papers
@@ -189,3 +191,36 @@ def test_topic_names_whose_headings_collide_fail_check_config(
     result = _invoke(["--config", str(config), "check-config"])
     assert result.exit_code == 2, result.output
     assert problem in result.stderr, result.stderr
+
+
+# --- round 17: what a user running it unattended meets ----------------------------------------
+
+
+def test_papers_dated_ahead_are_listed_in_the_week_they_arrived_and_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A feed's clock or a mistyped year (2031 for 2025) put a paper in a week no digest was
+    built for: every digest left it out and nothing said so. Now the week it was first ingested
+    lists it, and the ingest warns naming it, its date and its source."""
+    papers = tmp_path / "papers.jsonl"
+    lines = [
+        '{"id": "2506.00001", "title": "Graph networks today", "published": "2025-06-11"}',
+        '{"id": "2506.00002", "title": "Graph networks from 2031", "published": "2031-06-11"}',
+        '{"id": "2506.00003", "title": "Graph networks ahead", "announced": "2025-07-30"}',
+        '{"id": "2506.00004", "title": "Graph networks tomorrow", "published": "2025-06-13"}',
+    ]
+    papers.write_text("\n".join(lines) + "\n", "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], week="2025-W24", **NO_BACKFILL)
+    tally.add("hostile inputs tried")
+    caplog.set_level(logging.WARNING)
+    ingest(config, FakeEmbedder(), now=datetime(2025, 6, 12, 8, tzinfo=UTC))
+    warned = [r.getMessage() for r in caplog.records if "dated more than" in r.getMessage()]
+    assert len(warned) == 1, caplog.text
+    assert warned[0].startswith("source mine: 2 papers dated more than 2 days after today"), warned
+    assert "arxiv:2506.00002 (2031-06-11), arxiv:2506.00003 (2025-07-30)" in warned[0], warned
+    build(config, FakeEmbedder())
+    digest = (tmp_path / "digests" / "2025-W24.md").read_text("utf-8")
+    assert "4 papers" in digest, digest
+    listed = (tmp_path / "digests" / "2025-W24.json").read_text("utf-8")
+    for n in range(1, 5):
+        assert f'"arxiv:2506.0000{n}"' in listed, n
