@@ -224,3 +224,36 @@ def test_papers_dated_ahead_are_listed_in_the_week_they_arrived_and_named(
     listed = (tmp_path / "digests" / "2025-W24.json").read_text("utf-8")
     for n in range(1, 5):
         assert f'"arxiv:2506.0000{n}"' in listed, n
+
+
+@pytest.mark.parametrize(
+    ("third_id", "kept_label", "kept_title"),
+    [("arXiv:2506.00001", "line 1", "First export"), ("2506.00001v2", "line 3", "Second export")],
+)
+def test_a_paper_listed_twice_in_a_file_is_named_with_its_lines_and_the_one_kept(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    third_id: str,
+    kept_label: str,
+    kept_title: str,
+) -> None:
+    """Two exports appended into one file: the records of one id became one paper and nothing
+    said which title and abstract won. Now the ingest names the id, its lines and the one kept
+    (the first, unless a later one has a higher arXiv version)."""
+    papers = tmp_path / "papers.jsonl"
+    lines = [
+        '{"id": "2506.00001", "title": "First export", "published": "2025-06-11"}',
+        '{"id": "2506.00002", "title": "Another paper", "published": "2025-06-11"}',
+        f'{{"id": "{third_id}", "title": "Second export", "published": "2025-06-11"}}',
+    ]
+    papers.write_text("\n".join(lines) + "\n", "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    tally.add("hostile inputs tried")
+    caplog.set_level(logging.WARNING)
+    ingest(config, FakeEmbedder())
+    assert (
+        "mine: arxiv:2506.00001 is listed 2 times (line 1, line 3): keeping the title, abstract"
+        f" and authors of {kept_label}"
+    ) in caplog.text, caplog.text
+    rows = query(tmp_path / "data" / "pipeline.sqlite3", "SELECT paper_id, title FROM papers")
+    assert sorted(rows) == [("arxiv:2506.00001", kept_title), ("arxiv:2506.00002", "Another paper")]
