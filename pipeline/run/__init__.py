@@ -107,15 +107,21 @@ def digest_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*-W[0-9][0-9].md")) if folder.is_dir() else []
 
 
-def open_store(settings: Settings, *, writing: bool = True, verify: bool = False) -> Store:
+def open_store(
+    settings: Settings, *, writing: bool = True, verify: bool = False, create: bool = True
+) -> Store:
     """The SQLite store under data_dir; StoreError if it was emptied beside written digests.
 
     Not `writing` (status, catch-up planning): opened read-only, without the check that reads
     the whole file before a write (`Store.open_to_read`; issue 7 guards writes), unless
     `verify` (status): then read whole when the next writer would, so a store it would refuse
-    is reported damaged.
+    is reported damaged. Not `create` (explain, topics, eval, mark: they write only caches):
+    when there is no store yet, an empty one in memory, so such a command on a fresh config
+    says the store holds no papers and leaves no data folder behind.
     """
     path = settings.database_path
+    if not create and not path.exists():
+        return Store.open(":memory:")
     # SQLite takes a 0-byte file for a new database: a store truncated or replaced (a failed
     # copy, a restore) would start over silently, `status` reading "no runs yet, health ok",
     # without the e-mail records that keep a week from being mailed twice. (A reader leaves

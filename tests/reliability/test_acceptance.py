@@ -257,3 +257,27 @@ def test_a_paper_listed_twice_in_a_file_is_named_with_its_lines_and_the_one_kept
     ) in caplog.text, caplog.text
     rows = query(tmp_path / "data" / "pipeline.sqlite3", "SELECT paper_id, title FROM papers")
     assert sorted(rows) == [("arxiv:2506.00001", kept_title), ("arxiv:2506.00002", "Another paper")]
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["explain", "2506.05349"], "the store holds no papers yet: run `digest ingest` first"),
+        (["mark", "2506.05349", "--topic", "video"], "the store holds no papers yet"),
+        (["topics", "--week", WEEK], "the store holds no papers yet; run `digest"),
+        (["status"], "recent runs: none yet"),
+    ],
+)
+def test_a_command_that_reads_on_a_fresh_config_creates_no_store(
+    tmp_path: Path, fake_model: None, args: list[str], said: str
+) -> None:
+    """`explain`, `mark` and `topics` on a config never ingested created data/ and an empty
+    pipeline.sqlite3 (a folder the user then finds beside the config, or a store made by a
+    user who was only looking) before saying the store is empty. (`status` already did not.)"""
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[_topic("video")]
+    )
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), *args])
+    assert said in result.output, result.output
+    assert not (tmp_path / "data").exists(), list((tmp_path / "data").iterdir())
