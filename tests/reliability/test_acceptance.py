@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import FakeEmbedder
+from conftest import FakeEmbedder, mail_to_loopback
+from smtpserver import Inbox, smtp_server
 
 from pipeline.cli import cli
 from reliability import tally
@@ -281,3 +283,35 @@ def test_a_command_that_reads_on_a_fresh_config_creates_no_store(
     result = _invoke(["--config", str(config), *args])
     assert said in result.output, result.output
     assert not (tmp_path / "data").exists(), list((tmp_path / "data").iterdir())
+
+
+class _FailsToSayBye(Inbox):
+    """A relay that takes the message, then answers QUIT with an error (a 421 as it shuts
+    down): the message is already on its way to the recipients."""
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        return "421 4.3.0 closing, shutting down"
+
+
+def test_a_digest_the_server_took_is_not_mailed_again_when_quit_fails(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """The server took the message, then answered QUIT with a 421: the build exited 1 with
+    "e-mail not sent: SMTP server … failed: 421", recorded no delivery, and every later run
+    mailed the same digest again (catch-up retries a week not e-mailed): with such a relay,
+    one more copy per run. (A QUIT that times out was already taken as sent.)"""
+    with smtp_server(inbox=_FailsToSayBye()) as (inbox, port, _):
+        config = write_config(
+            tmp_path,
+            [("good", "file", str(GOOD_FILE))],
+            **NO_BACKFILL,
+            email=mail_to_loopback(port),
+        )
+        ingest(config, FakeEmbedder())
+        tally.add("hostile inputs tried")
+        first = _invoke(["--config", str(config), "build", "--week", WEEK])
+        assert first.exit_code == 0, first.output
+        again = _invoke(["--config", str(config), "build", "--week", WEEK])
+        assert again.exit_code == 0, again.output
+        assert f"{WEEK} was e-mailed on" in again.output, again.output
+    assert len(inbox.messages) == 1
