@@ -315,3 +315,30 @@ def test_a_digest_the_server_took_is_not_mailed_again_when_quit_fails(
         assert again.exit_code == 0, again.output
         assert f"{WEEK} was e-mailed on" in again.output, again.output
     assert len(inbox.messages) == 1
+
+
+def test_send_mails_a_week_to_a_recipient_added_since_and_only_to_them(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A colleague added to [email] recipients after the week was mailed: `digest send --week`
+    said "was e-mailed …; not sent again", and the only way to reach them, `--force`, mailed
+    everyone a second copy. Now `send` mails the recipients the week's record lacks (added
+    since, or refused then), and only them; `--force` still mails everyone."""
+    with smtp_server() as (inbox, port, _):
+        email = mail_to_loopback(port)
+        sources = [("good", "file", str(GOOD_FILE))]
+        config = write_config(tmp_path, sources, **NO_BACKFILL, email=email)
+        ingest(config, FakeEmbedder())
+        assert _invoke(["--config", str(config), "build", "--week", WEEK]).exit_code == 0
+        recipients = ["me@example.org", "colleague@example.org"]
+        config = write_config(
+            tmp_path, sources, **NO_BACKFILL, email={**email, "recipients": recipients}
+        )
+        tally.add("hostile inputs tried")
+        sent = _invoke(["--config", str(config), "send", "--week", WEEK])
+        assert sent.exit_code == 0, sent.output
+        assert f"e-mailed {WEEK} to colleague@example.org\n" in sent.output, sent.output
+        again = _invoke(["--config", str(config), "send", "--week", WEEK])
+        assert f"{WEEK} was e-mailed on" in again.output, again.output
+        assert "not sent again" in again.output, again.output
+    assert inbox.recipients == [["me@example.org"], ["colleague@example.org"]]
