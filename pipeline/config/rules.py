@@ -11,6 +11,7 @@ import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -186,6 +187,16 @@ def _check_url(url: str) -> str:
         raise _problem("blank", "must not be empty")
     if _URL_SCHEME.match(url) and not url.startswith(("http://", "https://", "file://")):
         raise _problem("url", f"must be an http(s) URL, a file:// URL or a local path, got {url!r}")
+    if url.startswith(("http://", "https://")):
+        # A typo such as "http://[::1" or a port past 65535 passed here, then every ingest
+        # ended in a traceback (ValueError from urlsplit) before any source was read.
+        try:
+            parts = urlsplit(url)
+            host, _ = parts.hostname, parts.port  # .port raises for one past 65535
+        except ValueError as e:
+            raise _problem("url", f"is not a valid URL ({e}), got {url!r}") from e
+        if not host:
+            raise _problem("url", f"has no host name, got {url!r}")
     return url
 
 

@@ -342,3 +342,25 @@ def test_send_mails_a_week_to_a_recipient_added_since_and_only_to_them(
         assert f"{WEEK} was e-mailed on" in again.output, again.output
         assert "not sent again" in again.output, again.output
     assert inbox.recipients == [["me@example.org"], ["colleague@example.org"]]
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://[::1/feed", "is not a valid URL (Invalid IPv6 URL)"),
+        ("https://example.org:99999/feed", "is not a valid URL (Port out of range 0-65535)"),
+        ("https:///feed.xml", "has no host name"),
+    ],
+)
+def test_a_source_url_that_is_no_url_fails_check_config(
+    tmp_path: Path, url: str, problem: str
+) -> None:
+    """A typo in an IPv6 literal or a port passed check-config; then every `ingest` and `run`
+    ended in a traceback (ValueError: Invalid IPv6 URL) before any source, the good ones
+    included, was read."""
+    sources = [("typo", "rss", url), ("good", "file", str(GOOD_FILE))]
+    config = write_config(tmp_path, sources, **NO_BACKFILL)
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert f"sources[0].url: {problem}" in result.stderr, result.stderr
