@@ -364,3 +364,16 @@ def test_a_source_url_that_is_no_url_fails_check_config(
     result = _invoke(["--config", str(config), "check-config"])
     assert result.exit_code == 2, result.output
     assert f"sources[0].url: {problem}" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "cron"), [("ingest_cron", "0 2 30 2 *"), ("build_cron", "0 7 31 4,6 *")]
+)
+def test_a_cron_that_never_fires_fails_check_config(tmp_path: Path, key: str, cron: str) -> None:
+    """30 February, 31 April: check-config said ok, `serve` then never ran the job, and
+    `status` showed "next ingest: -" under "health: ok"."""
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], schedule={key: cron})
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert f"schedule.{key}: never fires: no month has the day it names" in result.stderr
