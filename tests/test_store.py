@@ -652,3 +652,49 @@ def test_rekey_paper_moves_sources_vectors_and_week_sections(store: Store) -> No
     assert store.list_week_sections(["2026-W18"])[0].representative == new
     with pytest.raises(ValueError, match="is stored"):
         store.rekey_paper(new, new)
+
+
+def test_a_paper_dated_far_after_it_was_stored_is_in_the_week_it_was_stored(store: Store) -> None:
+    """A date more than two days ahead of first_seen (a feed's clock, a mistyped year) put the
+    paper in a week no digest had been built for: out of sight. Two days ahead still counts
+    (an arXiv announcement is dated the day after the evening it appears)."""
+    seen = datetime(2026, 4, 15, 9, tzinfo=UTC)
+    store.upsert_papers(
+        [
+            make_paper("far", published=datetime(2031, 4, 15, tzinfo=UTC)),
+            make_paper("announced", announced=date(2026, 5, 1)),
+            make_paper("near", announced=date(2026, 4, 17)),
+        ],
+        "feed",
+        seen,
+        merge=update_paper,
+    )
+    week = store.list_papers_between(date(2026, 4, 13), date(2026, 4, 19))
+    assert [p.paper_id for p in week] == ["announced", "far", "near"]
+    tokyo = store.list_papers_between(date(2026, 4, 13), date(2026, 4, 19), timezone="Asia/Tokyo")
+    assert [p.paper_id for p in tokyo] == ["announced", "far", "near"]
+    assert store.get_date_range() == (date(2026, 4, 15), date(2026, 4, 17))
+
+
+def test_open_moves_papers_an_earlier_version_dated_far_ahead(tmp_path: Path) -> None:
+    """A store written before the rule above kept such a paper's far week in effective_date:
+    migrating it puts the paper in the week it was first stored."""
+    from pipeline.store import MIGRATIONS
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    for migration in MIGRATIONS[:7]:
+        migration(conn)
+    for paper_id, effective in (("far", "2031-04-15"), ("near", "2026-04-17")):
+        conn.execute(
+            "INSERT INTO papers (paper_id, title, abstract, authors, categories, first_seen,"
+            " signals, effective_date, published) VALUES (?, 't', 'a', '[]', '[]',"
+            " '2026-04-15T09:00:00+00:00', '{}', ?, ?)",
+            (paper_id, effective, f"{effective}T00:00:00+00:00"),
+        )
+    conn.execute("PRAGMA user_version = 7")
+    conn.commit()
+    conn.close()
+    with Store.open(path) as store:
+        week = store.list_papers_between(date(2026, 4, 13), date(2026, 4, 19))
+    assert [p.paper_id for p in week] == ["far", "near"]

@@ -24,12 +24,15 @@ from pipeline.cli import (
 
 
 def _tune_call(ctx: click.Context, action: Callable[[Any, Any], Any]) -> Any:
-    """Load settings, open the store, call `action(settings, store)`; map errors to exit codes."""
+    """Load settings, open the store, call `action(settings, store)`; map errors to exit codes.
+
+    These commands only read papers (what they write is caches), so they create no store.
+    """
     from pipeline import run
 
     with _exit_on_errors():
         settings = _settings(ctx)
-        with run.open_store(settings) as store:
+        with run.open_store(settings, create=False) as store:
             return action(settings, store)
 
 

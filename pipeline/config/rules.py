@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import errno
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -19,7 +20,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from pipeline.service.crontab import make_trigger
+from pipeline.service.crontab import make_trigger, next_fire
 
 DATABASE_FILENAME = "pipeline.sqlite3"
 PACKAGED_MODEL = "all-MiniLM-L6-v2"  # this exact name loads the offline copy shipped as a package
@@ -129,7 +130,7 @@ def _check_timezone(name: str) -> str:
 
 def _check_cron(expression: str) -> str:
     try:
-        make_trigger(expression, "UTC")
+        trigger = make_trigger(expression, "UTC")
     except ValueError as e:
         reason = str(e)[:1].lower() + str(e)[1:]
         raise _problem(
@@ -137,6 +138,10 @@ def _check_cron(expression: str) -> str:
             f"must be a 5-field crontab expression like '0 7 * * mon' (or 6, seconds first), "
             f"got {expression!r} ({reason})",
         ) from None
+    # A day that no month has ('0 2 30 2 *', 31 April) passed, and `serve` then never ran the
+    # job while `status` said health ok. No field names a year, so any start date will do.
+    if next_fire(trigger, datetime(2000, 1, 1, tzinfo=UTC)) is None:
+        raise _problem("cron", f"never fires: no month has the day it names, got {expression!r}")
     return expression
 
 
@@ -186,6 +191,16 @@ def _check_url(url: str) -> str:
         raise _problem("blank", "must not be empty")
     if _URL_SCHEME.match(url) and not url.startswith(("http://", "https://", "file://")):
         raise _problem("url", f"must be an http(s) URL, a file:// URL or a local path, got {url!r}")
+    if url.startswith(("http://", "https://")):
+        # A typo such as "http://[::1" or a port past 65535 passed here, then every ingest
+        # ended in a traceback (ValueError from urlsplit) before any source was read.
+        try:
+            parts = urlsplit(url)
+            host, _ = parts.hostname, parts.port  # .port raises for one past 65535
+        except ValueError as e:
+            raise _problem("url", f"is not a valid URL ({e}), got {url!r}") from e
+        if not host:
+            raise _problem("url", f"has no host name, got {url!r}")
     return url
 
 

@@ -85,7 +85,7 @@ def send_message(message: EmailMessage, server: SmtpServer) -> dict[str, str]:
             )
         else:
             smtp = _SMTP(server.host, server.port, timeout=server.timeout_s, replies=replies)
-        with smtp:
+        try:
             smtp.ehlo()
             if server.security == "starttls":
                 smtp.starttls(context=context)
@@ -95,6 +95,9 @@ def send_message(message: EmailMessage, server: SmtpServer) -> dict[str, str]:
                 smtp.login(server.username, server.password or "")
             step = "send"
             refused = smtp.send_message(message)
+        except BaseException:
+            smtp.close()
+            raise
     except smtplib.SMTPConnectError as e:  # a greeting other than 220
         raise DeliveryError(
             f"SMTP server {where} answered {replies.quoted()} instead of an SMTP greeting"
@@ -126,6 +129,7 @@ def send_message(message: EmailMessage, server: SmtpServer) -> dict[str, str]:
         raise DeliveryError(f"TLS with SMTP server {where} failed: {e.reason or e}") from e
     except OSError as e:
         raise DeliveryError(f"cannot reach SMTP server {where}: {e.strerror or e}") from e
+    _quit(smtp, where)
     refusals = {
         address: f"{code} {reason.decode('utf-8', errors='replace')}"
         for address, (code, reason) in refused.items()
@@ -134,6 +138,18 @@ def send_message(message: EmailMessage, server: SmtpServer) -> dict[str, str]:
         logger.warning("SMTP server %s refused %s: %s", where, address, reply)
     logger.info("sent %r via %s", message["Subject"], where)
     return refusals
+
+
+def _quit(smtp: smtplib.SMTP, where: str) -> None:
+    """End a session whose message the server has taken. Whatever QUIT gets (a 421 from a
+    relay shutting down, a dropped connection, a timeout) the message is on its way: raising
+    here reported the digest as not sent, and each later run mailed it again."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError) as e:
+        logger.info("SMTP server %s took the message; ending the session failed: %s", where, e)
+    finally:
+        smtp.close()
 
 
 def _lacks(step: str, message: EmailMessage) -> str:

@@ -347,14 +347,17 @@ def _parse_sidecar(path: Path, data: bytes) -> publish.Record | None:
     return record
 
 
-def send_digest(settings: Settings, week: str) -> Delivery:
-    """E-mail the already built digests/<week>.md (with its chart inline) to the recipients."""
+def send_digest(
+    settings: Settings, week: str, *, recipients: Sequence[str] | None = None
+) -> Delivery:
+    """E-mail the already built digests/<week>.md (with its chart inline) to `recipients`,
+    by default every configured one."""
     folder = settings.paths.digests_dir
     _check_email(settings)
     text = _read(folder / f"{week}.md")
     chart_path = folder / f"{week}-trends.png"
     images = {chart_path.name: _read(chart_path)} if chart_path.is_file() else {}
-    return _send(settings, week, text, images)
+    return _send(settings, week, text, images, recipients=recipients)
 
 
 def send_written(settings: Settings, week: str, written: Written) -> Delivery:
@@ -382,15 +385,23 @@ class Delivery:
     refused: Mapping[str, str]
 
 
-def _send(settings: Settings, week: str, markdown: bytes, images: dict[str, bytes]) -> Delivery:
+def _send(
+    settings: Settings,
+    week: str,
+    markdown: bytes,
+    images: dict[str, bytes],
+    *,
+    recipients: Sequence[str] | None = None,
+) -> Delivery:
     email = settings.email
     host, sender = _check_email(settings)
+    recipients = tuple(email.recipients if recipients is None else recipients)
     text = markdown.decode("utf-8", errors="replace")
     title = settings.digest.title
     message = mail.make_message(
         subject=email.subject.replace("{title}", title).replace("{week}", week),
         sender=sender,
-        recipients=email.recipients,
+        recipients=recipients,
         text=html.render_text(text),
         html=html.render_html(text, title=f"{title} · {week}"),
         images=images,
@@ -406,7 +417,7 @@ def _send(settings: Settings, week: str, markdown: bytes, images: dict[str, byte
         ca_file=email.ca_file,
     )
     refused = mail.send_message(message, server)
-    return Delivery(tuple(r for r in email.recipients if r not in refused), refused)
+    return Delivery(tuple(r for r in recipients if r not in refused), refused)
 
 
 def _credentials(settings: Settings) -> tuple[str | None, str | None]:

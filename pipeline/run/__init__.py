@@ -107,15 +107,21 @@ def digest_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*-W[0-9][0-9].md")) if folder.is_dir() else []
 
 
-def open_store(settings: Settings, *, writing: bool = True, verify: bool = False) -> Store:
+def open_store(
+    settings: Settings, *, writing: bool = True, verify: bool = False, create: bool = True
+) -> Store:
     """The SQLite store under data_dir; StoreError if it was emptied beside written digests.
 
     Not `writing` (status, catch-up planning): opened read-only, without the check that reads
     the whole file before a write (`Store.open_to_read`; issue 7 guards writes), unless
     `verify` (status): then read whole when the next writer would, so a store it would refuse
-    is reported damaged.
+    is reported damaged. Not `create` (explain, topics, eval, mark: they write only caches):
+    when there is no store yet, an empty one in memory, so such a command on a fresh config
+    says the store holds no papers and leaves no data folder behind.
     """
     path = settings.database_path
+    if not create and not path.exists():
+        return Store.open(":memory:")
     # SQLite takes a 0-byte file for a new database: a store truncated or replaced (a failed
     # copy, a restore) would start over silently, `status` reading "no runs yet, health ok",
     # without the e-mail records that keep a week from being mailed twice. (A reader leaves
@@ -277,37 +283,51 @@ def _send_once(
     now: datetime,
     force: bool = False,
     written: outputs.Written | None = None,
+    to_missing: bool = False,
 ) -> None:
     """E-mail report.week (what a build just `written`, else the files on disk) unless the store
-    says it was e-mailed already; `force` sends anyway."""
+    says it was e-mailed already; `force` sends anyway. `to_missing` (`digest send`): a week
+    e-mailed already goes to the configured recipients its record lacks (added since, or
+    refused then), and only to them."""
     week = report.week or ""
     sent = store.get_delivery(week)
-    if sent is not None and not force:
+    delivered = store.list_delivered_to(week) if sent is not None else []
+    missing = _not_delivered(settings.email.recipients, delivered) if to_missing else []
+    if sent is not None and not force and not missing:
         report.not_done.append(
             f"{week} was e-mailed on {sent:%Y-%m-%d %H:%M} UTC; not sent again "
             f"(digest send --week {week} --force resends it)"
         )
         return
+    recipients = missing if sent is not None and not force else None
     if written is not None:
         delivery = outputs.send_written(settings, week, written)
     else:
-        delivery = outputs.send_digest(settings, week)
+        delivery = outputs.send_digest(settings, week, recipients=recipients)
     # Round 14: a recipient the server refused was still reported and recorded as mailed.
     report.emailed_to = list(delivery.sent_to)
     report.not_done += [
         f"SMTP server refused {address} ({reply}): {week} was not e-mailed to it"
         for address, reply in delivery.refused.items()
     ]
-    store.save_delivery(week, now, report.emailed_to)
+    kept = delivered if recipients is not None else []
+    store.save_delivery(week, now, [*kept, *_not_delivered(report.emailed_to, kept)])
+
+
+def _not_delivered(recipients: Sequence[str], delivered: Sequence[str]) -> list[str]:
+    """The `recipients` not among `delivered` (addresses compared case aside)."""
+    done = {address.casefold() for address in delivered}
+    return [address for address in recipients if address.casefold() not in done]
 
 
 def run_send(settings: Settings, week: str, *, force: bool = False) -> RunReport:
     """E-mail an already built digest (digests/<week>.md) to the configured recipients, once:
-    a week already e-mailed is sent again only with `force`."""
+    a week already e-mailed goes only to the recipients its record lacks (added since, or
+    refused then), and to everyone again only with `force`."""
     now = datetime.now(UTC)
     report = RunReport(command=Command.SEND, started=now, week=week)
     with open_store(settings) as store:
-        _send_once(settings, store, report, now=now, force=force)
+        _send_once(settings, store, report, now=now, force=force, to_missing=True)
     report.finished = datetime.now(UTC)
     return report
 

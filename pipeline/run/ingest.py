@@ -14,7 +14,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -25,7 +25,8 @@ from pipeline.ingest import fetch, freshness, ids, normalize
 from pipeline.ingest.sources import parse_source
 from pipeline.ingest.sources.hf import parse_hf_daily
 from pipeline.models import Entry, Paper, SourceResult
-from pipeline.store import Store
+from pipeline.store import MAX_DAYS_AHEAD, Store
+from pipeline.store import day_ahead as store_day_ahead
 
 logger = logging.getLogger(__name__)
 
@@ -170,6 +171,7 @@ def store_entries(
             len(papers) - len(deduped),
         )
     papers = [_match_existing(store, p) for p in deduped]
+    _warn_dated_ahead(source, papers, now=now)
     keys = {p.paper_id: ids.normalize_title(p.title) for p in papers}
     upserted = store.upsert_papers(
         papers, source.name, now, merge=normalize.update_paper, title_keys=keys
@@ -185,6 +187,27 @@ def store_entries(
         n_invalid=n_invalid,
         n_held_back=len(held),
         paper_ids=tuple(p.paper_id for p in papers),
+    )
+
+
+def _warn_dated_ahead(source: SourceSettings, papers: Sequence[Paper], *, now: datetime) -> None:
+    """Name the papers whose date lies too far ahead to place them: each goes in the week it
+    was first stored instead (`store.effective_day`), and the user should know why."""
+    ahead = [(p.paper_id, day) for p in papers if (day := store_day_ahead(p, now)) is not None]
+    if not ahead:
+        return
+    shown = ", ".join(f"{paper_id} ({day.isoformat()})" for paper_id, day in ahead[:5])
+    more = f" and {len(ahead) - 5} more" if len(ahead) > 5 else ""
+    logger.warning(
+        "source %s: %d %s dated more than %d days after today (%s); each is listed in the "
+        "week it was first ingested instead: %s%s",
+        source.name,
+        len(ahead),
+        "paper" if len(ahead) == 1 else "papers",
+        MAX_DAYS_AHEAD,
+        now.astimezone(UTC).date().isoformat(),
+        shown,
+        more,
     )
 
 

@@ -25,13 +25,14 @@ from pipeline.models import WeekSection
 from pipeline.store import intact
 from pipeline.store.db import DAMAGE_ADVICE
 from pipeline.store.intact import wal_path
-from pipeline.store.papers import Papers, UpsertResult, effective_day
+from pipeline.store.papers import MAX_DAYS_AHEAD, Papers, UpsertResult, day_ahead, effective_day
 from pipeline.store.runs import RunRow, Runs, SourceDay, SourceStatus
 from pipeline.store.schema import MIGRATIONS, SCHEMA_VERSION
 from pipeline.store.vectors import AREA_ITEM, TOPIC_ITEM, Vectors
 
 __all__ = [
     "AREA_ITEM",
+    "MAX_DAYS_AHEAD",
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "TOPIC_ITEM",
@@ -41,6 +42,7 @@ __all__ = [
     "Store",
     "UpsertResult",
     "WeekSection",
+    "day_ahead",
     "effective_day",
     "wal_path",
 ]

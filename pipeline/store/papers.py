@@ -20,6 +20,11 @@ from pipeline.models import Paper, Signals
 from pipeline.store.db import _CHUNK, Database, _iso, _opt_datetime, _parse_datetime
 from pipeline.store.schema import sample_key
 
+#: How far after the moment a paper was first stored its own date may lie and still place it
+#: (`effective_day`): an arXiv announcement is dated the day after the evening it appears in
+#: US Eastern time, a date without a time of day is midnight UTC; two days cover both.
+MAX_DAYS_AHEAD = 2
+
 
 @dataclass(frozen=True)
 class UpsertResult:
@@ -208,7 +213,12 @@ def effective_day(paper: Paper, zone: tzinfo = UTC) -> date:
     before it appeared, and the next week's digest left it out, so no e-mail listed it. A
     Monday dated "2025-06-16" was Sunday 17:00 in Los Angeles: the week before's digest, under
     dates that end the day before it, listed it.
+
+    A date more than MAX_DAYS_AHEAD days after the paper was first stored (`day_ahead`) is not
+    used: the day it was first stored decides.
     """
+    if paper.first_seen is not None and day_ahead(paper, paper.first_seen) is not None:
+        return paper.first_seen.astimezone(zone).date()
     if paper.announced is not None:
         return paper.announced
     if paper.published is not None and _is_date_only(paper.published):
@@ -217,6 +227,23 @@ def effective_day(paper: Paper, zone: tzinfo = UTC) -> date:
     if moment is None:
         raise ValueError(f"paper {paper.paper_id} has no date: not stored yet")
     return moment.astimezone(zone).date()
+
+
+def day_ahead(paper: Paper, now: datetime) -> date | None:
+    """The day a source gave `paper` (announced, else published; the UTC day) when it lies more
+    than MAX_DAYS_AHEAD days after `now`, else None.
+
+    Such a date (a feed's clock, a mistyped year) would put the paper in a week no digest is
+    built for yet, and the week it names may never be built: the paper would be out of sight.
+    Decided on UTC days, whatever the reader's zone, so a local day stays within one day of the
+    stored effective_date (`list_papers_between` relies on it).
+    """
+    day = paper.announced
+    if day is None and paper.published is not None:
+        day = paper.published.astimezone(UTC).date()
+    if day is None or day <= _shift(now.astimezone(UTC).date(), MAX_DAYS_AHEAD):
+        return None
+    return day
 
 
 def _is_date_only(moment: datetime) -> bool:

@@ -88,6 +88,11 @@ class Runs(Database):
         rows = self._select("SELECT sent_at FROM deliveries WHERE week = ?", (week,))
         return _parse_datetime(rows[0]["sent_at"]) if rows else None
 
+    def list_delivered_to(self, week: str) -> list[str]:
+        """The recipients the digest of `week` was e-mailed to (empty if it never was)."""
+        rows = self._select("SELECT recipients FROM deliveries WHERE week = ?", (week,))
+        return list(json.loads(rows[0]["recipients"])) if rows else []
+
     def list_delivered_weeks(self) -> set[str]:
         """Every week whose digest was e-mailed."""
         return {row["week"] for row in self._select("SELECT week FROM deliveries")}

@@ -10,7 +10,8 @@ from datetime import date, timedelta
 _SCHEMA_V1 = (
     # Datetimes are ISO 8601 UTC text, dates ISO dates, tuples JSON arrays, Signals a JSON object.
     # title_key is the caller's normalised title (for dedup); effective_date is announced, else
-    # date(published), else date(first_seen), computed at write time.
+    # date(published), else date(first_seen), computed at write time (migration 8: first_seen
+    # also when the others lie days after it).
     """CREATE TABLE papers (
         paper_id TEXT PRIMARY KEY, title TEXT NOT NULL, abstract TEXT NOT NULL,
         authors TEXT NOT NULL, categories TEXT NOT NULL, url TEXT, pdf_url TEXT,
@@ -136,6 +137,17 @@ def _migration_7(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX papers_sample_key ON papers (sample_key)")
 
 
+def _migration_8(conn: sqlite3.Connection) -> None:
+    """A paper dated more than two days after it was first stored (a feed's clock, a mistyped
+    year) is placed by the day it was first stored (`papers.effective_day`): before, it sat in
+    the week of that date, which no digest had been built for, out of sight. The SQL is that
+    rule on UTC days (effective_date is the source's day unless it was moved)."""
+    conn.execute(
+        "UPDATE papers SET effective_date = date(first_seen)"
+        " WHERE effective_date > date(first_seen, '+2 days')"
+    )
+
+
 def sample_key(paper_id: str) -> str:
     """The sha256 of a paper id, in hex: an order of the papers that does not depend on the
     order they were stored in (a fixed sample is a prefix of it)."""
@@ -159,5 +171,6 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_5,
     _migration_6,
     _migration_7,
+    _migration_8,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -79,8 +79,9 @@ def find_paper(store: Store, reference: str) -> Paper:
 def paper_week(store: Store, paper: Paper, timezone: str = "UTC") -> str:
     """The ISO week whose digest lists a paper for a reader in `timezone` ([digest] timezone):
     the week of its day there (`store.effective_day`: announcement, else publication, else
-    first seen), unless an earlier digest drew that week's boundary in another zone, as
-    `digest build` decides it (`run.paper_week`)."""
+    first seen; first seen too when the paper's own date lies days after it), unless an
+    earlier digest drew that week's boundary in another zone, as `digest build` decides it
+    (`run.paper_week`)."""
     if _in_no_digest(paper, timezone):
         return _naive_week(paper, timezone)
     return run.paper_week(store, paper, timezone)

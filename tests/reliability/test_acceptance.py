@@ -7,15 +7,19 @@ CLI (CliRunner) and store; the fake embedder stands in for the model.
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import FakeEmbedder
+from conftest import FakeEmbedder, mail_to_loopback
+from smtpserver import Inbox, smtp_server
 
 from pipeline.cli import cli
 from reliability import tally
-from reliability.helpers import GOOD_FILE, ingest, query, write_config
+from reliability.helpers import GOOD_FILE, build, ingest, query, write_config
 
 NO_BACKFILL: dict[str, object] = {"arxiv": {"backfill": False}}
 WEEK = "2025-W23"  # GOOD_FILE's papers
@@ -189,3 +193,187 @@ def test_topic_names_whose_headings_collide_fail_check_config(
     result = _invoke(["--config", str(config), "check-config"])
     assert result.exit_code == 2, result.output
     assert problem in result.stderr, result.stderr
+
+
+# --- round 17: what a user running it unattended meets ----------------------------------------
+
+
+def test_papers_dated_ahead_are_listed_in_the_week_they_arrived_and_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A feed's clock or a mistyped year (2031 for 2025) put a paper in a week no digest was
+    built for: every digest left it out and nothing said so. Now the week it was first ingested
+    lists it, and the ingest warns naming it, its date and its source."""
+    papers = tmp_path / "papers.jsonl"
+    lines = [
+        '{"id": "2506.00001", "title": "Graph networks today", "published": "2025-06-11"}',
+        '{"id": "2506.00002", "title": "Graph networks from 2031", "published": "2031-06-11"}',
+        '{"id": "2506.00003", "title": "Graph networks ahead", "announced": "2025-07-30"}',
+        '{"id": "2506.00004", "title": "Graph networks tomorrow", "published": "2025-06-13"}',
+    ]
+    papers.write_text("\n".join(lines) + "\n", "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], week="2025-W24", **NO_BACKFILL)
+    tally.add("hostile inputs tried")
+    caplog.set_level(logging.WARNING)
+    ingest(config, FakeEmbedder(), now=datetime(2025, 6, 12, 8, tzinfo=UTC))
+    warned = [r.getMessage() for r in caplog.records if "dated more than" in r.getMessage()]
+    assert len(warned) == 1, caplog.text
+    assert warned[0].startswith("source mine: 2 papers dated more than 2 days after today"), warned
+    assert "arxiv:2506.00002 (2031-06-11), arxiv:2506.00003 (2025-07-30)" in warned[0], warned
+    build(config, FakeEmbedder())
+    digest = (tmp_path / "digests" / "2025-W24.md").read_text("utf-8")
+    assert "4 papers" in digest, digest
+    listed = (tmp_path / "digests" / "2025-W24.json").read_text("utf-8")
+    for n in range(1, 5):
+        assert f'"arxiv:2506.0000{n}"' in listed, n
+
+
+@pytest.mark.parametrize(
+    ("third_id", "kept_label", "kept_title"),
+    [("arXiv:2506.00001", "line 1", "First export"), ("2506.00001v2", "line 3", "Second export")],
+)
+def test_a_paper_listed_twice_in_a_file_is_named_with_its_lines_and_the_one_kept(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    third_id: str,
+    kept_label: str,
+    kept_title: str,
+) -> None:
+    """Two exports appended into one file: the records of one id became one paper and nothing
+    said which title and abstract won. Now the ingest names the id, its lines and the one kept
+    (the first, unless a later one has a higher arXiv version)."""
+    papers = tmp_path / "papers.jsonl"
+    lines = [
+        '{"id": "2506.00001", "title": "First export", "published": "2025-06-11"}',
+        '{"id": "2506.00002", "title": "Another paper", "published": "2025-06-11"}',
+        f'{{"id": "{third_id}", "title": "Second export", "published": "2025-06-11"}}',
+    ]
+    papers.write_text("\n".join(lines) + "\n", "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    tally.add("hostile inputs tried")
+    caplog.set_level(logging.WARNING)
+    ingest(config, FakeEmbedder())
+    assert (
+        "mine: arxiv:2506.00001 is listed 2 times (line 1, line 3): keeping the title, abstract"
+        f" and authors of {kept_label}"
+    ) in caplog.text, caplog.text
+    rows = query(tmp_path / "data" / "pipeline.sqlite3", "SELECT paper_id, title FROM papers")
+    assert sorted(rows) == [("arxiv:2506.00001", kept_title), ("arxiv:2506.00002", "Another paper")]
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["explain", "2506.05349"], "the store holds no papers yet: run `digest ingest` first"),
+        (["mark", "2506.05349", "--topic", "video"], "the store holds no papers yet"),
+        (["topics", "--week", WEEK], "the store holds no papers yet; run `digest"),
+        (["status"], "recent runs: none yet"),
+    ],
+)
+def test_a_command_that_reads_on_a_fresh_config_creates_no_store(
+    tmp_path: Path, fake_model: None, args: list[str], said: str
+) -> None:
+    """`explain`, `mark` and `topics` on a config never ingested created data/ and an empty
+    pipeline.sqlite3 (a folder the user then finds beside the config, or a store made by a
+    user who was only looking) before saying the store is empty. (`status` already did not.)"""
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[_topic("video")]
+    )
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), *args])
+    assert said in result.output, result.output
+    assert not (tmp_path / "data").exists(), list((tmp_path / "data").iterdir())
+
+
+class _FailsToSayBye(Inbox):
+    """A relay that takes the message, then answers QUIT with an error (a 421 as it shuts
+    down): the message is already on its way to the recipients."""
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        return "421 4.3.0 closing, shutting down"
+
+
+def test_a_digest_the_server_took_is_not_mailed_again_when_quit_fails(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """The server took the message, then answered QUIT with a 421: the build exited 1 with
+    "e-mail not sent: SMTP server … failed: 421", recorded no delivery, and every later run
+    mailed the same digest again (catch-up retries a week not e-mailed): with such a relay,
+    one more copy per run. (A QUIT that times out was already taken as sent.)"""
+    with smtp_server(inbox=_FailsToSayBye()) as (inbox, port, _):
+        config = write_config(
+            tmp_path,
+            [("good", "file", str(GOOD_FILE))],
+            **NO_BACKFILL,
+            email=mail_to_loopback(port),
+        )
+        ingest(config, FakeEmbedder())
+        tally.add("hostile inputs tried")
+        first = _invoke(["--config", str(config), "build", "--week", WEEK])
+        assert first.exit_code == 0, first.output
+        again = _invoke(["--config", str(config), "build", "--week", WEEK])
+        assert again.exit_code == 0, again.output
+        assert f"{WEEK} was e-mailed on" in again.output, again.output
+    assert len(inbox.messages) == 1
+
+
+def test_send_mails_a_week_to_a_recipient_added_since_and_only_to_them(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A colleague added to [email] recipients after the week was mailed: `digest send --week`
+    said "was e-mailed …; not sent again", and the only way to reach them, `--force`, mailed
+    everyone a second copy. Now `send` mails the recipients the week's record lacks (added
+    since, or refused then), and only them; `--force` still mails everyone."""
+    with smtp_server() as (inbox, port, _):
+        email = mail_to_loopback(port)
+        sources = [("good", "file", str(GOOD_FILE))]
+        config = write_config(tmp_path, sources, **NO_BACKFILL, email=email)
+        ingest(config, FakeEmbedder())
+        assert _invoke(["--config", str(config), "build", "--week", WEEK]).exit_code == 0
+        recipients = ["me@example.org", "colleague@example.org"]
+        config = write_config(
+            tmp_path, sources, **NO_BACKFILL, email={**email, "recipients": recipients}
+        )
+        tally.add("hostile inputs tried")
+        sent = _invoke(["--config", str(config), "send", "--week", WEEK])
+        assert sent.exit_code == 0, sent.output
+        assert f"e-mailed {WEEK} to colleague@example.org\n" in sent.output, sent.output
+        again = _invoke(["--config", str(config), "send", "--week", WEEK])
+        assert f"{WEEK} was e-mailed on" in again.output, again.output
+        assert "not sent again" in again.output, again.output
+    assert inbox.recipients == [["me@example.org"], ["colleague@example.org"]]
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://[::1/feed", "is not a valid URL (Invalid IPv6 URL)"),
+        ("https://example.org:99999/feed", "is not a valid URL (Port out of range 0-65535)"),
+        ("https:///feed.xml", "has no host name"),
+    ],
+)
+def test_a_source_url_that_is_no_url_fails_check_config(
+    tmp_path: Path, url: str, problem: str
+) -> None:
+    """A typo in an IPv6 literal or a port passed check-config; then every `ingest` and `run`
+    ended in a traceback (ValueError: Invalid IPv6 URL) before any source, the good ones
+    included, was read."""
+    sources = [("typo", "rss", url), ("good", "file", str(GOOD_FILE))]
+    config = write_config(tmp_path, sources, **NO_BACKFILL)
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert f"sources[0].url: {problem}" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "cron"), [("ingest_cron", "0 2 30 2 *"), ("build_cron", "0 7 31 4,6 *")]
+)
+def test_a_cron_that_never_fires_fails_check_config(tmp_path: Path, key: str, cron: str) -> None:
+    """30 February, 31 April: check-config said ok, `serve` then never ran the job, and
+    `status` showed "next ingest: -" under "health: ok"."""
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], schedule={key: cron})
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert f"schedule.{key}: never fires: no month has the day it names" in result.stderr

@@ -20,7 +20,7 @@ from conftest import FakeEmbedder
 
 from pipeline.ingest.normalize import MAX_TITLE_CHARS
 from reliability import tally
-from reliability.helpers import GOOD_COUNT, GOOD_FILE, build, ingest, query, write_config
+from reliability.helpers import GOOD_COUNT, GOOD_FILE, NOW, build, ingest, query, write_config
 
 LONG_TITLE = ("Scaling laws for very long titles " * 300)[:10_000]
 RTL_TITLE = "تعلم الآلة للغة العربية \u202eevil\u202c ומודלים בעברית"
@@ -161,9 +161,10 @@ def test_odd_entries_land_beside_normal_ones_and_the_digest_builds(
     assert any(t.startswith("Scaling laws") and len(t) == MAX_TITLE_CHARS for t in titles)
     assert not any(c in t for t in titles for c in "\x01\x07\x1b\x7f")
     assert stored["A paper dated at the Unix epoch"][2] == "1970-01-01"
-    assert stored["A paper dated in the year 2100"][2] == "2100-12-31"
+    # Dated 75 years after it was ingested: placed by the day it was ingested (round 17).
+    assert stored["A paper dated in the year 2100"][2] == NOW.date().isoformat()
     assert len(_stored(tmp_path, "good")) == GOOD_COUNT
-    for week in ("2025-W23", "1970-W01", "2100-W52"):
+    for week in ("2025-W23", "1970-W01", "2025-W25"):
         settings_week = write_config(
             tmp_path, [("good", "file", str(GOOD_FILE)), ("odd", form, str(feed))], week=week
         )
@@ -172,6 +173,8 @@ def test_odd_entries_land_beside_normal_ones_and_the_digest_builds(
         assert "\u202e" not in text and "\x1b" not in text
     epoch = (tmp_path / "digests" / "1970-W01.md").read_text(encoding="utf-8")
     assert "Unix epoch" in epoch
+    ingested = (tmp_path / "digests" / "2025-W25.json").read_text(encoding="utf-8")
+    assert "A paper dated in the year 2100" in ingested
 
 
 def test_non_utf8_bytes_in_a_feed_are_decoded_or_rejected_per_source(tmp_path: Path) -> None:

@@ -217,12 +217,13 @@ def test_a_paper_dated_9999_12_31_does_not_crash_a_latest_build(tmp_path: Path) 
     assert report.week and report.week.startswith("2025-"), report.week
 
 
-@pytest.mark.parametrize("day", [date(9999, 12, 31), date(1, 1, 1)])
+@pytest.mark.parametrize("day", [date(1, 1, 1)])
 def test_explain_and_mark_a_paper_dated_where_no_digest_is(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, day: date
 ) -> None:
     """Round 8: `explain` (and `mark`, predicting moves) of such a paper scored its week
-    9999-W52 and ended in 'OverflowError: date value out of range'."""
+    9999-W52 and ended in 'OverflowError: date value out of range'. (Since round 17 a paper
+    dated 9999 is in the week it was stored: `test_explain_a_paper_dated_9999_...` below.)"""
     topic = {"slug": "far", "name": "Far", "description": "the end of time", "examples": []}
     config = write_config(
         tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[topic]
@@ -241,6 +242,25 @@ def test_explain_and_mark_a_paper_dated_where_no_digest_is(
     assert result.exit_code == 0, result.output
     assert "so no moves are predicted" in result.output
     assert '"arxiv:2506.99991", # A paper from the end of time' in config.read_text("utf-8")
+
+
+def test_explain_a_paper_dated_9999_names_the_week_it_was_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A date that far after the paper was stored is not used (round 17): `explain` names the
+    week of the day it was stored, with no OverflowError on the way."""
+    topic = {"slug": "far", "name": "Far", "description": "the end of time", "examples": []}
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[topic]
+    )
+    far = make_paper("arxiv:2506.99991", "A paper from the end of time", announced=date.max)
+    with Store.open(tmp_path / "data" / "pipeline.sqlite3") as store:
+        store.upsert_papers([far], "good", datetime(2025, 6, 16, tzinfo=UTC), merge=update_paper)
+    monkeypatch.setattr("pipeline.run.make_embedder", lambda settings: FakeEmbedder())
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "explain", "2506.99991"])
+    assert result.exit_code == 0, result.output
+    assert "2025-W25: in section topic far" in result.output, result.output
 
 
 def test_a_full_disk_while_writing_outputs_is_an_error_not_a_traceback(

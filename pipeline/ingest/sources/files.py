@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 from pipeline.errors import ParseError
+from pipeline.ingest.ids import canonical_id
 from pipeline.ingest.sources import safejson
 from pipeline.ingest.sources.rss import collapse_whitespace, split_authors
 from pipeline.models import Entries, Entry
@@ -29,7 +30,7 @@ def parse_file(content: bytes, source: str, headers: Mapping[str, str] | None = 
         raise ParseError(f"{source}: not UTF-8 text ({e.reason} at byte {e.start})") from e
     if not text.strip():
         raise ParseError(f"{source}: empty file")
-    entries = []
+    labelled = []
     n_records = 0
     for label, record in _records(text, source):
         n_records += 1
@@ -39,10 +40,37 @@ def parse_file(content: bytes, source: str, headers: Mapping[str, str] | None = 
             )
         entry = _checked_entry(record, source, label)
         if entry is not None:
-            entries.append(entry)
-    if n_records and not entries:
+            labelled.append((label, entry))
+    if n_records and not labelled:
         raise ParseError(f"{source}: none of the {n_records} records has a title")
-    return Entries(entries, n_bad=n_records - len(entries))
+    _warn_repeated_ids(labelled, source)
+    return Entries((entry for _, entry in labelled), n_bad=n_records - len(labelled))
+
+
+def _warn_repeated_ids(labelled: Sequence[tuple[str, Entry]], source: str) -> None:
+    """Name each paper id the file lists more than once, the records and the one kept.
+
+    The records become one paper (`normalize.dedupe`): the text (title, abstract, authors) of
+    the first record, unless a later one has a higher arXiv version; the others add what it
+    lacks (categories, a DOI, links, an earlier date). A file that lists a paper twice is
+    usually a mistake (two exports appended), so the user is told which record won.
+    """
+    records: dict[str, list[tuple[str, int]]] = {}
+    for label, entry in labelled:
+        try:
+            paper_id, version = canonical_id(entry)
+        except ParseError:
+            continue  # normalisation skips such an entry and says why
+        if not paper_id.startswith("title:"):  # no id of its own: matched by title later
+            records.setdefault(paper_id, []).append((label, version or 0))
+    for paper_id, listed in records.items():
+        if len(listed) > 1:
+            kept = max(listed, key=lambda record: record[1])[0]  # the first of the highest
+            logger.warning(
+                "%s: %s is listed %d times (%s): keeping the title, abstract and authors of"
+                " %s (the first record, or the one with the highest arXiv version)",
+                source, paper_id, len(listed), ", ".join(label for label, _ in listed), kept,
+            )  # fmt: skip
 
 
 def _checked_entry(record: Mapping[str, Any], source: str, label: str) -> Entry | None:
