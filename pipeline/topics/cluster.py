@@ -3,8 +3,10 @@
 Deterministic: input is sorted by paper id before clustering, so the same papers give the same
 themes whatever order they arrive in. Themes are average-linkage clusters on cosine distance:
 two groups merge while the mean cosine between their papers is at least MIN_LINK_SIMILARITY, so
-the number of themes follows from the data. Given the ids of the papers the topics took
-(`background_ids`), the groups are found among the whole week and shown without those papers, so
+the number of themes follows from the data; a group of over MAX_GROUP_PAPERS is cut tighter from
+the same tree (`_split_large`), so a dense week shows sub-fields, not whole fields. Given the
+ids of the papers the topics took (`background_ids`), the groups are found among the whole week
+and shown without those papers, so
 the grouping does not depend on the config: adding a topic moves the papers it takes and at most
 the few of a group that shrinks out of view (clustering only the untaken papers regrouped 5–14 %
 of the demo weeks' other papers, KMeans 40–48 %; benchmarks/README.md). A group
