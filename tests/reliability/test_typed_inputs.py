@@ -199,6 +199,20 @@ def test_a_model_not_available_offline_fails_check_config(tmp_path: Path) -> Non
     assert result.exit_code == 2 and "embed.model" in result.stderr, result.output
 
 
+def _config_with_a_far_paper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, day: date) -> Path:
+    """A config with topic "far" and a store holding arxiv:2506.99991, announced on `day` and
+    stored on 2025-06-16; the fake embedder."""
+    topic = {"slug": "far", "name": "Far", "description": "the end of time", "examples": []}
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[topic]
+    )
+    far = make_paper("arxiv:2506.99991", "A paper from the end of time", announced=day)
+    with Store.open(tmp_path / "data" / "pipeline.sqlite3") as store:
+        store.upsert_papers([far], "good", datetime(2025, 6, 16, tzinfo=UTC), merge=update_paper)
+    monkeypatch.setattr("pipeline.run.make_embedder", lambda settings: FakeEmbedder())
+    return config
+
+
 def test_a_paper_dated_9999_12_31_does_not_crash_a_latest_build(tmp_path: Path) -> None:
     config = write_config(
         tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, week="latest"
@@ -224,14 +238,7 @@ def test_explain_and_mark_a_paper_dated_where_no_digest_is(
     """Round 8: `explain` (and `mark`, predicting moves) of such a paper scored its week
     9999-W52 and ended in 'OverflowError: date value out of range'. (Since round 17 a paper
     dated 9999 is in the week it was stored: `test_explain_a_paper_dated_9999_...` below.)"""
-    topic = {"slug": "far", "name": "Far", "description": "the end of time", "examples": []}
-    config = write_config(
-        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[topic]
-    )
-    far = make_paper("arxiv:2506.99991", "A paper from the end of time", announced=day)
-    with Store.open(tmp_path / "data" / "pipeline.sqlite3") as store:
-        store.upsert_papers([far], "good", datetime(2025, 6, 16, tzinfo=UTC), merge=update_paper)
-    monkeypatch.setattr("pipeline.run.make_embedder", lambda settings: FakeEmbedder())
+    config = _config_with_a_far_paper(tmp_path, monkeypatch, day)
     tally.add("hostile inputs tried")
     result = _invoke(["--config", str(config), "explain", "2506.99991"])
     assert result.exit_code == 1, result.output
@@ -249,14 +256,7 @@ def test_explain_a_paper_dated_9999_names_the_week_it_was_stored(
 ) -> None:
     """A date that far after the paper was stored is not used (round 17): `explain` names the
     week of the day it was stored, with no OverflowError on the way."""
-    topic = {"slug": "far", "name": "Far", "description": "the end of time", "examples": []}
-    config = write_config(
-        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[topic]
-    )
-    far = make_paper("arxiv:2506.99991", "A paper from the end of time", announced=date.max)
-    with Store.open(tmp_path / "data" / "pipeline.sqlite3") as store:
-        store.upsert_papers([far], "good", datetime(2025, 6, 16, tzinfo=UTC), merge=update_paper)
-    monkeypatch.setattr("pipeline.run.make_embedder", lambda settings: FakeEmbedder())
+    config = _config_with_a_far_paper(tmp_path, monkeypatch, date.max)
     tally.add("hostile inputs tried")
     result = _invoke(["--config", str(config), "explain", "2506.99991"])
     assert result.exit_code == 0, result.output
