@@ -570,3 +570,21 @@ def test_a_large_group_is_cut_by_its_size_in_the_whole_week_whatever_the_topics_
     after = cluster.theme_of_papers(*_themes_of(x, ids, texts, list(range(20, 60)), taken=taken))
     same = {pid: before[pid] for pid in after}
     assert {pid: after[pid] for pid in after} == same
+
+
+def test_a_large_group_with_no_sub_fields_is_not_cut_into_fragments(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One blob of 150 papers, mean cosine about 0.45 and no sub-structure: cutting it tighter
+    # only peels fragments off a core, then shatters it (each fragment named for nothing). It
+    # stays one group; a cut that took any two parts would have cut it.
+    rng = np.random.default_rng(3)
+    dim = 384
+    centre = rng.normal(size=dim)
+    x = centre / np.linalg.norm(centre) + rng.normal(scale=1.1 / np.sqrt(dim), size=(150, dim))
+    x = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    assert cohesion(x) >= MIN_COHESION
+    whole = _linked(x)
+    assert max(len(g) for g in whole) == 150
+    monkeypatch.setattr(cluster, "SUBFIELD_PAPERS", 1)
+    assert max(len(g) for g in _linked(x)) < 150

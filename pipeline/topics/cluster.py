@@ -46,9 +46,10 @@ from pipeline.topics.phrases import name_parts, used_by
 #: Average linkage stops merging two groups when the mean cosine between their papers is
 #: under this (cosine distance 0.6). Related abstracts of one field sit at 0.4–0.5.
 MIN_LINK_SIMILARITY = 0.40
-#: A linkage group of more than this many papers of the week (the papers the topics took
-#: included, so the split does not depend on the config) is cut again, tighter by SPLIT_STEP at
-#: a time up to SPLIT_SIMILARITY, until its parts are no larger: on a dense week of one field
+#: A linkage group of more than this many linked papers (the papers the topics took included,
+#: so the cut does not depend on the config; of the LINKAGE_SAMPLE linked on a bigger week) is
+#: cut again, tighter by SPLIT_STEP at a time up to SPLIT_SIMILARITY, until its parts are no
+#: larger (`_split_large`): on a dense week of one field
 #: (a venue's 1,372 submissions) 0.40 leaves groups of 120-220 papers ("Deep neural network
 #: and weight", "Reinforcement learning") that no reader takes in as one theme. Each part is
 #: then a group like any other (shown when big and coherent enough, named by its own papers).
@@ -56,6 +57,12 @@ MIN_LINK_SIMILARITY = 0.40
 MAX_GROUP_PAPERS = 50
 SPLIT_STEP = 0.05
 SPLIT_SIMILARITY = 0.55
+#: A cut is made only where it finds sub-fields: at least two parts of this many papers. A
+#: cluster with no sub-structure (the speed benchmark's synthetic blobs) is otherwise peeled
+#: into one core and fragments at 0.45 and shattered into 35-50 fragments at 0.50, each named
+#: for nothing (1.8 times the warm 10k build's time); a venue's groups split into 2-13 parts,
+#: those of 10 or more holding 53-99 % of the group (benchmarks/README.md, seventeenth round).
+SUBFIELD_PAPERS = 10
 #: A theme is shown only when the mean cosine between its papers (`cohesion`) is at least this.
 #: Of 106 hand-judged themes of the demo weeks, 51 of the 74 at or over 0.38 read as coherent
 #: and 4 as grab-bags; of the 32 under it, 9 were coherent (benchmarks/labels/theme-judgements).
@@ -477,7 +484,7 @@ def _linkage_groups(
         tree = linkage(squareform(distance, checks=False), method="average")
     cut = fcluster(tree, t=1.0 - similarity, criterion="distance")
     if split:
-        cut = _split_large(tree, cut, similarity)
+        cut = _split_large(tree, cut, similarity, unit)
     own = order[rows]  # each sampled row's index among the caller's rows (≥ n: context)
     pairs = [(np.sort(own[(cut == k) & (own < n)]), np.sort(own[cut == k])) for k in np.unique(cut)]
     pairs = sorted((p for p in pairs if len(p[0])), key=lambda p: int(p[0][0]))
@@ -485,26 +492,44 @@ def _linkage_groups(
     return [p[0] for p in pairs], [p[1] for p in pairs], left_out
 
 
-def _split_large(tree: np.ndarray, cut: np.ndarray, similarity: float) -> np.ndarray:
-    """`cut` (fcluster labels of `tree`'s leaves) with every cluster of over MAX_GROUP_PAPERS
-    leaves replaced by its clusters at a tighter cut, SPLIT_STEP at a time, until none is over
-    or the cut reaches SPLIT_SIMILARITY. Clusters within the limit are kept as they are."""
+def _split_large(
+    tree: np.ndarray, cut: np.ndarray, similarity: float, unit: np.ndarray
+) -> np.ndarray:
+    """`cut` (fcluster labels of `tree`'s leaves, whose unit vectors are `unit`) with every
+    cluster of over MAX_GROUP_PAPERS leaves that coheres (MIN_COHESION) replaced by its clusters
+    at a tighter cut, SPLIT_STEP at a time, until none is over or the cut reaches
+    SPLIT_SIMILARITY, where that cut finds sub-fields (two parts of SUBFIELD_PAPERS or more).
+    Other clusters are kept as they are: one that does not cohere is not shown whole, and a
+    cut that only peels small parts off one core, or shatters a cluster with no sub-fields into
+    fragments, would only name many small groups for "Other"."""
     from scipy.cluster.hierarchy import fcluster
 
     labels = np.asarray(cut, dtype=np.int64)
     level = similarity
     while level + SPLIT_STEP <= SPLIT_SIMILARITY + 1e-9:
         sizes = np.bincount(labels)
-        large = np.flatnonzero(sizes > MAX_GROUP_PAPERS)
-        if not len(large):
+        large = [
+            int(k)
+            for k in np.flatnonzero(sizes > MAX_GROUP_PAPERS)
+            if cohesion(unit[labels == k]) >= MIN_COHESION
+        ]
+        if not large:
             break
         level = round(level + SPLIT_STEP, 6)
         finer = fcluster(tree, t=1.0 - level, criterion="distance").astype(np.int64)
-        inside = np.isin(labels, large)
-        # A large cluster's leaves take fresh labels from the finer cut (subtrees of it).
+        # Cut only where the finer cut finds sub-fields: two parts of SUBFIELD_PAPERS or more.
+        # A cut that only peels a few papers off one core waits for the next level.
+        cut_up = [k for k in large if _subfields(finer[labels == k]) >= 2]
+        inside = np.isin(labels, cut_up)
+        # A cut cluster's leaves take fresh labels from the finer cut (subtrees of it).
         labels = np.where(inside, labels.max() + 1 + finer, labels)
         labels = np.unique(labels, return_inverse=True)[1].astype(np.int64) + 1
     return labels
+
+
+def _subfields(parts: np.ndarray) -> int:
+    """How many of the labels in `parts` hold SUBFIELD_PAPERS leaves or more."""
+    return int(np.sum(np.unique(parts, return_counts=True)[1] >= SUBFIELD_PAPERS))
 
 
 def _shown(
