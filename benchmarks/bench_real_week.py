@@ -1,0 +1,99 @@
+"""A warm build of a 10k-paper week of REAL vectors, step by step (seventeenth round).
+
+    python -m benchmarks.bench_real_week [--builds 3] [--unsplit] [--json F]
+
+`make bench`'s 10k week (bench_speed, compare_builds) has synthetic vectors: 25 blobs of random
+unit vectors under real abstracts. Its themes are one or two, because no text fits a blob, so it
+does not show what naming real themes costs. This week holds 9,966 real papers with their real
+MiniLM vectors: the 7,000 OAI records of eval_topics and both parts of the ICLR 2021 set
+(bench_bertopic_venue), announced over the five days of 2016-W10, in a store under
+benchmarks/.cache/real-week (made on the first run; the vectors come from the caches those
+benchmarks fill, embedding what is missing once). The demo's topics are configured, as in
+bench_speed. It times `--builds` warm builds in this process (after one that embeds the topics)
+and prints each, the best, and the steps of the best (benchmarks/steptimer.py).
+`--unsplit`: with no group cut for size (cluster.MAX_GROUP_PAPERS off), as before the
+seventeenth round. Timing figures, never asserts: the machine is shared; compare side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks import bench_bertopic_venue as bv
+from benchmarks import eval_topics as et
+from benchmarks import speed_data
+from benchmarks.bench_speed import WEEK, WEEK_START, write_config
+from benchmarks.steptimer import BUILD_STEPS, timed_steps
+from pipeline import run
+from pipeline.config import load_settings
+from pipeline.embed import SentenceTransformerEmbedder
+from pipeline.embed.cache import content_hash
+from pipeline.topics import cluster
+
+FOLDER = speed_data.ROOT / "benchmarks" / ".cache" / "real-week"
+
+
+def prepare(folder: Path) -> Path:
+    """The week's config (store under `folder`, papers and vectors stored, topics embedded)."""
+    config = folder / "config.toml"
+    if config.exists():
+        return config
+    folder.mkdir(parents=True)
+    iclr, _ = bv.load_all()
+    oai, _ = et.load_corpus()
+    vectors = np.vstack([bv.week_vectors(iclr), et.load_vectors(oai, bv.EMBEDDER)])
+    papers = [
+        replace(p, announced=WEEK_START + timedelta(days=i % 5)) for i, p in enumerate(iclr + oai)
+    ]
+    (folder / "none.jsonl").write_text("", encoding="utf-8")
+    settings = load_settings(write_config(folder, folder / "none.jsonl"))
+    model = SentenceTransformerEmbedder(settings.embed.model, device="cpu")
+    now = speed_data.bench_now()
+    with run.open_store(settings) as store:
+        store.upsert_papers(papers, "bench", now, merge=lambda stored, new: new)
+        store.save_vectors(
+            model.name,
+            [(p.paper_id, content_hash(p.text), v) for p, v in zip(papers, vectors, strict=True)],
+            now,
+        )
+        run.run_build(settings, store, model, now=now, week=WEEK)  # embeds the topics once
+    return config
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--builds", type=int, default=3)
+    parser.add_argument("--unsplit", action="store_true", help="no group cut for size")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    if args.unsplit:
+        cluster.MAX_GROUP_PAPERS = 1 << 30
+    settings = load_settings(prepare(FOLDER))
+    embedder = run.make_embedder(settings)
+    now = speed_data.bench_now()
+    runs = []
+    with run.open_store(settings) as store:
+        for k in range(args.builds):
+            with timed_steps(BUILD_STEPS) as steps:
+                start = time.perf_counter()
+                report = run.run_build(settings, store, embedder, now=now, week=WEEK)
+                seconds = time.perf_counter() - start
+            runs.append(
+                {"seconds": round(seconds, 2), "steps": {s: round(t, 2) for s, t in steps.items()}}
+            )
+            print(f"build {k + 1}: {seconds:.2f} s, {report.n_papers_in_digest} papers", flush=True)
+    best = min(runs, key=lambda r: r["seconds"])
+    print(f"best {best['seconds']} s; its steps: {json.dumps(best['steps'])}")
+    if args.json:
+        args.json.write_text(json.dumps({"unsplit": args.unsplit, "runs": runs}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
