@@ -261,6 +261,31 @@ def test_a_paper_listed_twice_in_a_file_is_named_with_its_lines_and_the_one_kept
     assert sorted(rows) == [("arxiv:2506.00001", kept_title), ("arxiv:2506.00002", "Another paper")]
 
 
+def test_papers_without_an_id_that_share_a_title_are_named_with_their_lines_and_the_one_kept(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Records without an id (no arXiv id, DOI or link) are known by their title: two of one
+    title in a file became one paper, the second's abstract dropped, and nothing said so. Now
+    the ingest names the title, its lines and the one kept (the first); the merge is unchanged."""
+    papers = tmp_path / "papers.jsonl"
+    lines = [
+        '{"title": "Graph networks for weather", "abstract": "One.", "published": "2025-06-11"}',
+        '{"id": "2506.00002", "title": "Another paper", "published": "2025-06-11"}',
+        '{"title": "Graph Networks for Weather.", "abstract": "Two.", "published": "2025-06-11"}',
+    ]
+    papers.write_text("\n".join(lines) + "\n", "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    tally.add("hostile inputs tried")
+    caplog.set_level(logging.WARNING)
+    ingest(config, FakeEmbedder())
+    assert (
+        "mine: 2 records without an id have the title 'Graph networks for weather' (line 1,"
+        " line 3): they are one paper, with the title, abstract and authors of line 1"
+    ) in caplog.text, caplog.text
+    rows = query(tmp_path / "data" / "pipeline.sqlite3", "SELECT title, abstract FROM papers")
+    assert sorted(rows) == [("Another paper", ""), ("Graph networks for weather", "One.")]
+
+
 @pytest.mark.parametrize(
     ("args", "said"),
     [
