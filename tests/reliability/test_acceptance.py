@@ -173,6 +173,51 @@ def test_a_file_entry_whose_arxiv_id_has_a_capital_v_is_stored_under_it(tmp_path
     assert rows == [("arxiv:2506.00001", 2)]
 
 
+LONG_REFERENCE = "Graph networks " * 340  # 5,100 characters: a paste gone wrong
+
+
+@pytest.mark.parametrize("command", [["explain"], ["mark", "--topic", "video"]])
+def test_a_very_long_reference_is_shortened_in_the_error(
+    tmp_path: Path, fake_model: None, command: list[str]
+) -> None:
+    """`explain`/`mark` given 5,000 characters (a paste gone wrong) echoed them whole, twice:
+    "no stored paper '…5,000 characters…' (from '…5,000 characters…')". Now both are cut at
+    80 characters, the error otherwise unchanged."""
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[_topic("video")]
+    )
+    ingest(config, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), command[0], LONG_REFERENCE, *command[1:]])
+    assert result.exit_code == 2, result.output
+    shown = repr(LONG_REFERENCE.strip()[:80] + "…")
+    assert f"no stored paper {shown} (from {shown}); ids look like arxiv:2506.01234" in (
+        result.output
+    ), result.output
+    assert len(result.output) < 600, len(result.output)
+
+
+def test_a_very_long_title_of_several_papers_is_shortened_in_the_error(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A title several stored papers share was echoed whole when naming them (a stored title
+    is at most 2,000 characters)."""
+    title = LONG_REFERENCE[:1_500].strip()
+    papers = tmp_path / "papers.jsonl"
+    lines = [f'{{"id": "2506.0000{n}", "title": "{title}"}}' for n in (1, 2)]
+    papers.write_text("\n".join(lines) + "\n", "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    ingest(config, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "explain", title])
+    assert result.exit_code == 2, result.output
+    assert (
+        f"{title[:80] + '…'!r} is the title of 2 stored papers (arxiv:2506.00001,"
+        " arxiv:2506.00002): give the id of the one you mean"
+    ) in result.output, result.output
+    assert len(result.output) < 600, len(result.output)
+
+
 @pytest.mark.parametrize(
     ("names", "problem"),
     [
