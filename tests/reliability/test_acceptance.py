@@ -447,3 +447,26 @@ def test_a_cron_that_never_fires_fails_check_config(tmp_path: Path, key: str, cr
     result = _invoke(["--config", str(config), "check-config"])
     assert result.exit_code == 2, result.output
     assert f"schedule.{key}: never fires: no month has the day it names" in result.stderr
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 2**64])
+def test_a_themes_seed_out_of_range_fails_check_config(tmp_path: Path, seed: int) -> None:
+    """check-config said ok to `[themes] seed = -1` and to 2**64; numpy's generator (the
+    background sample theme naming draws in a large week) refuses a negative seed, and
+    scikit-learn's KMeans (`digest eval`'s baselines) one of 2**32 or more: a later build or
+    eval failed with a ValueError naming no key of the config."""
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], themes={"seed": seed})
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert f"themes.seed: must be between 0 and 4294967295, got {seed}" in result.stderr
+
+
+def test_the_largest_themes_seed_builds(tmp_path: Path, fake_model: None) -> None:
+    """2**32 - 1, the top of the range, is a seed every use of it takes."""
+    sources = [("good", "file", str(GOOD_FILE))]
+    config = write_config(tmp_path, sources, **NO_BACKFILL, themes={"seed": 2**32 - 1})
+    assert _invoke(["--config", str(config), "check-config"]).exit_code == 0
+    ingest(config, FakeEmbedder())
+    result = _invoke(["--config", str(config), "build", "--week", WEEK])
+    assert result.exit_code == 0, result.output
