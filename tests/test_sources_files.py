@@ -108,3 +108,26 @@ def test_parse_file_warns_when_an_id_is_a_number(caplog: pytest.LogCaptureFixtur
     assert [e.raw_id for e in entries] == [None, "2506.00002"]
     assert "line 1: id 2506.1 is a number, not text" in caplog.text
     assert "line 2" not in caplog.text
+
+
+def test_parse_file_names_a_title_of_records_without_an_id_only_when_they_alone_share_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Two id-less "Editorial" records are one paper (one title: id), so they are named; two
+    # id-less records whose title an identified record has join that record and are not.
+    long = "Graph networks for weather forecasting"
+    content = "\n".join(
+        [
+            '{"title": "Editorial"}',
+            f'{{"title": "{long}"}}',
+            '{"title": "editorial!"}',
+            f'{{"id": "2506.00001", "title": "{long}"}}',
+            f'{{"title": "{long}"}}',
+        ]
+    ).encode()
+    assert len(parse_file(content, "f")) == 5
+    warned = [r.getMessage() for r in caplog.records if "without an id" in r.getMessage()]
+    assert warned == [
+        "f: 2 records without an id have the title 'Editorial' (line 1, line 3): they are one"
+        " paper, with the title, abstract and authors of line 1 (the first record)"
+    ]

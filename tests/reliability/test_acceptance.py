@@ -173,6 +173,51 @@ def test_a_file_entry_whose_arxiv_id_has_a_capital_v_is_stored_under_it(tmp_path
     assert rows == [("arxiv:2506.00001", 2)]
 
 
+LONG_REFERENCE = "Graph networks " * 340  # 5,100 characters: a paste gone wrong
+
+
+@pytest.mark.parametrize("command", [["explain"], ["mark", "--topic", "video"]])
+def test_a_very_long_reference_is_shortened_in_the_error(
+    tmp_path: Path, fake_model: None, command: list[str]
+) -> None:
+    """`explain`/`mark` given 5,000 characters (a paste gone wrong) echoed them whole, twice:
+    "no stored paper '…5,000 characters…' (from '…5,000 characters…')". Now both are cut at
+    80 characters, the error otherwise unchanged."""
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[_topic("video")]
+    )
+    ingest(config, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), command[0], LONG_REFERENCE, *command[1:]])
+    assert result.exit_code == 2, result.output
+    shown = repr(LONG_REFERENCE.strip()[:80] + "…")
+    assert f"no stored paper {shown} (from {shown}); ids look like arxiv:2506.01234" in (
+        result.output
+    ), result.output
+    assert len(result.output) < 600, len(result.output)
+
+
+def test_a_very_long_title_of_several_papers_is_shortened_in_the_error(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A title several stored papers share was echoed whole when naming them (a stored title
+    is at most 2,000 characters)."""
+    title = LONG_REFERENCE[:1_500].strip()
+    papers = tmp_path / "papers.jsonl"
+    lines = [f'{{"id": "2506.0000{n}", "title": "{title}"}}' for n in (1, 2)]
+    papers.write_text("\n".join(lines) + "\n", "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    ingest(config, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "explain", title])
+    assert result.exit_code == 2, result.output
+    assert (
+        f"{title[:80] + '…'!r} is the title of 2 stored papers (arxiv:2506.00001,"
+        " arxiv:2506.00002): give the id of the one you mean"
+    ) in result.output, result.output
+    assert len(result.output) < 600, len(result.output)
+
+
 @pytest.mark.parametrize(
     ("names", "problem"),
     [
@@ -259,6 +304,31 @@ def test_a_paper_listed_twice_in_a_file_is_named_with_its_lines_and_the_one_kept
     ) in caplog.text, caplog.text
     rows = query(tmp_path / "data" / "pipeline.sqlite3", "SELECT paper_id, title FROM papers")
     assert sorted(rows) == [("arxiv:2506.00001", kept_title), ("arxiv:2506.00002", "Another paper")]
+
+
+def test_papers_without_an_id_that_share_a_title_are_named_with_their_lines_and_the_one_kept(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Records without an id (no arXiv id, DOI or link) are known by their title: two of one
+    title in a file became one paper, the second's abstract dropped, and nothing said so. Now
+    the ingest names the title, its lines and the one kept (the first); the merge is unchanged."""
+    papers = tmp_path / "papers.jsonl"
+    lines = [
+        '{"title": "Graph networks for weather", "abstract": "One.", "published": "2025-06-11"}',
+        '{"id": "2506.00002", "title": "Another paper", "published": "2025-06-11"}',
+        '{"title": "Graph Networks for Weather.", "abstract": "Two.", "published": "2025-06-11"}',
+    ]
+    papers.write_text("\n".join(lines) + "\n", "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    tally.add("hostile inputs tried")
+    caplog.set_level(logging.WARNING)
+    ingest(config, FakeEmbedder())
+    assert (
+        "mine: 2 records without an id have the title 'Graph networks for weather' (line 1,"
+        " line 3): they are one paper, with the title, abstract and authors of line 1"
+    ) in caplog.text, caplog.text
+    rows = query(tmp_path / "data" / "pipeline.sqlite3", "SELECT title, abstract FROM papers")
+    assert sorted(rows) == [("Another paper", ""), ("Graph networks for weather", "One.")]
 
 
 @pytest.mark.parametrize(
@@ -377,3 +447,26 @@ def test_a_cron_that_never_fires_fails_check_config(tmp_path: Path, key: str, cr
     result = _invoke(["--config", str(config), "check-config"])
     assert result.exit_code == 2, result.output
     assert f"schedule.{key}: never fires: no month has the day it names" in result.stderr
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 2**64])
+def test_a_themes_seed_out_of_range_fails_check_config(tmp_path: Path, seed: int) -> None:
+    """check-config said ok to `[themes] seed = -1` and to 2**64; numpy's generator (the
+    background sample theme naming draws in a large week) refuses a negative seed, and
+    scikit-learn's KMeans (`digest eval`'s baselines) one of 2**32 or more: a later build or
+    eval failed with a ValueError naming no key of the config."""
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], themes={"seed": seed})
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert f"themes.seed: must be between 0 and 4294967295, got {seed}" in result.stderr
+
+
+def test_the_largest_themes_seed_builds(tmp_path: Path, fake_model: None) -> None:
+    """2**32 - 1, the top of the range, is a seed every use of it takes."""
+    sources = [("good", "file", str(GOOD_FILE))]
+    config = write_config(tmp_path, sources, **NO_BACKFILL, themes={"seed": 2**32 - 1})
+    assert _invoke(["--config", str(config), "check-config"]).exit_code == 0
+    ingest(config, FakeEmbedder())
+    result = _invoke(["--config", str(config), "build", "--week", WEEK])
+    assert result.exit_code == 0, result.output

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pipeline.errors import ParseError
-from pipeline.ingest.ids import canonical_id
+from pipeline.ingest.ids import canonical_id, matchable_title
 from pipeline.ingest.sources import safejson
 from pipeline.ingest.sources.rss import collapse_whitespace, split_authors
 from pipeline.models import Entries, Entry
@@ -44,6 +44,7 @@ def parse_file(content: bytes, source: str, headers: Mapping[str, str] | None = 
     if n_records and not labelled:
         raise ParseError(f"{source}: none of the {n_records} records has a title")
     _warn_repeated_ids(labelled, source)
+    _warn_repeated_titles(labelled, source)
     return Entries((entry for _, entry in labelled), n_bad=n_records - len(labelled))
 
 
@@ -71,6 +72,41 @@ def _warn_repeated_ids(labelled: Sequence[tuple[str, Entry]], source: str) -> No
                 " %s (the first record, or the one with the highest arXiv version)",
                 source, paper_id, len(listed), ", ".join(label for label, _ in listed), kept,
             )  # fmt: skip
+
+
+def _warn_repeated_titles(labelled: Sequence[tuple[str, Entry]], source: str) -> None:
+    """Name each title that more than one record without an id (no arXiv id, DOI or link)
+    carries, the records and the one kept.
+
+    Such a record's paper id is its normalised title (`title:`), so records of one title become
+    one paper (`normalize.dedupe`): the title, abstract and authors of the first, the others
+    adding what it lacks. A title an identified record of the file also has is left out: those
+    records join that paper instead, and which text wins is decided by the merge rules.
+    """
+    records: dict[str, list[tuple[str, Entry]]] = {}
+    identified = set()
+    for label, entry in labelled:
+        try:
+            paper_id, _ = canonical_id(entry)
+        except ParseError:
+            continue  # normalisation skips such an entry and says why
+        if paper_id.startswith("title:"):
+            records.setdefault(paper_id, []).append((label, entry))
+        elif key := matchable_title(entry.title):
+            identified.add(key)
+    for listed in records.values():
+        if len(listed) > 1 and matchable_title(listed[0][1].title) not in identified:
+            title = listed[0][1].title
+            logger.warning(
+                "%s: %d records without an id have the title %r (%s): they are one paper, with"
+                " the title, abstract and authors of %s (the first record)",
+                source, len(listed), _shortened(title), ", ".join(label for label, _ in listed),
+                listed[0][0],
+            )  # fmt: skip
+
+
+def _shortened(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _checked_entry(record: Mapping[str, Any], source: str, label: str) -> Entry | None:
