@@ -273,6 +273,16 @@ def test_papers_dated_ahead_are_listed_in_the_week_they_arrived_and_named(
         assert f'"arxiv:2506.0000{n}"' in listed, n
 
 
+def _ingest_lines(tmp_path: Path, caplog: pytest.LogCaptureFixture, lines: list[str]) -> None:
+    """Ingest `lines` as the JSONL file source "mine", warnings captured."""
+    papers = tmp_path / "papers.jsonl"
+    papers.write_text("\n".join(lines) + "\n", "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    tally.add("hostile inputs tried")
+    caplog.set_level(logging.WARNING)
+    ingest(config, FakeEmbedder())
+
+
 @pytest.mark.parametrize(
     ("third_id", "kept_label", "kept_title"),
     [("arXiv:2506.00001", "line 1", "First export"), ("2506.00001v2", "line 3", "Second export")],
@@ -287,17 +297,12 @@ def test_a_paper_listed_twice_in_a_file_is_named_with_its_lines_and_the_one_kept
     """Two exports appended into one file: the records of one id became one paper and nothing
     said which title and abstract won. Now the ingest names the id, its lines and the one kept
     (the first, unless a later one has a higher arXiv version)."""
-    papers = tmp_path / "papers.jsonl"
     lines = [
         '{"id": "2506.00001", "title": "First export", "published": "2025-06-11"}',
         '{"id": "2506.00002", "title": "Another paper", "published": "2025-06-11"}',
         f'{{"id": "{third_id}", "title": "Second export", "published": "2025-06-11"}}',
     ]
-    papers.write_text("\n".join(lines) + "\n", "utf-8")
-    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
-    tally.add("hostile inputs tried")
-    caplog.set_level(logging.WARNING)
-    ingest(config, FakeEmbedder())
+    _ingest_lines(tmp_path, caplog, lines)
     assert (
         "mine: arxiv:2506.00001 is listed 2 times (line 1, line 3): keeping the title, abstract"
         f" and authors of {kept_label}"
@@ -312,17 +317,12 @@ def test_papers_without_an_id_that_share_a_title_are_named_with_their_lines_and_
     """Records without an id (no arXiv id, DOI or link) are known by their title: two of one
     title in a file became one paper, the second's abstract dropped, and nothing said so. Now
     the ingest names the title, its lines and the one kept (the first); the merge is unchanged."""
-    papers = tmp_path / "papers.jsonl"
     lines = [
         '{"title": "Graph networks for weather", "abstract": "One.", "published": "2025-06-11"}',
         '{"id": "2506.00002", "title": "Another paper", "published": "2025-06-11"}',
         '{"title": "Graph Networks for Weather.", "abstract": "Two.", "published": "2025-06-11"}',
     ]
-    papers.write_text("\n".join(lines) + "\n", "utf-8")
-    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
-    tally.add("hostile inputs tried")
-    caplog.set_level(logging.WARNING)
-    ingest(config, FakeEmbedder())
+    _ingest_lines(tmp_path, caplog, lines)
     assert (
         "mine: 2 records without an id have the title 'Graph networks for weather' (line 1,"
         " line 3): they are one paper, with the title, abstract and authors of line 1"
