@@ -48,7 +48,8 @@ def test_run_writes_digest_and_reports_json(tmp_path: Path) -> None:
     report = json.loads(out)
     assert report["n_new"] == 8 and report["n_embedded"] == 8
     assert Path(report["digest_path"]) == tmp_path / "out" / "2025-W24.md"
-    assert Path(report["digest_path"]).read_text(encoding="utf-8").startswith("# ")
+    text = Path(report["digest_path"]).read_text(encoding="utf-8")
+    assert text.startswith("# Weekly research digest · 2025-W24\n"), text[:200]
 
 
 def test_run_with_nothing_new_exits_0_and_says_so(tmp_path: Path) -> None:

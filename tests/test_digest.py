@@ -386,6 +386,28 @@ def test_a_digest_names_the_configured_topics_that_had_no_paper_this_week() -> N
     assert "No paper this week in: Speech recognition, Speech synthesis" in text
 
 
+def test_a_digest_keeps_its_configured_title_whatever_its_themes_are_called() -> None:
+    # Read from outside (round 17): since round 16 every demo digest was headed by its last
+    # discovered theme ("# Language modeling · 2025-W25"), not by [digest] title: the loop
+    # that gives each theme its heading reused the name of the title's variable.
+    from pipeline.digest.render import render_markdown
+
+    papers = [make_paper(f"arxiv:{i}", f"Paper {i}", "We propose things.") for i in range(5)]
+    topics = [Topic("robots", "Robotics", "robot learning")]
+    assignments = [Assignment("arxiv:0", "robots", 0.7)] + [
+        Assignment(f"arxiv:{i}", None, 0.1) for i in range(1, 5)
+    ]
+    themes = [
+        Theme("theme-a", "Speech and audio", ("speech",), ("arxiv:1", "arxiv:2"), "arxiv:1"),
+        Theme("theme-b", "Language modeling", ("token",), ("arxiv:3", "arxiv:4"), "arxiv:3"),
+    ]
+    digest = build_digest(
+        papers, assignments, themes, topics, week="2025-W25", title="Research digest"
+    )
+    assert digest.title == "Research digest"
+    assert render_markdown(digest).startswith("# Research digest · 2025-W25\n")
+
+
 def test_a_theme_named_like_a_topic_has_a_heading_of_its_own() -> None:
     # Read from outside (round 16): a discovered theme "Robotics" beside the topic "Robotics"
     # made two headings with one anchor; the contents linked both rows to the topic's, and in

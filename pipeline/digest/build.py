@@ -138,9 +138,9 @@ def build_digest(
         entries = [_entry(by_id[pid], scores.get(pid, 0.0)) for pid in theme.paper_ids]
         themed.update(theme.paper_ids)
         minor = max_themes is not None and n_themes >= max_themes
-        title = _own_heading(theme.label, headings)
+        heading = _own_heading(theme.label, headings)
         sections.append(
-            Section(theme.theme_id, title, "theme", rank(entries), terms=theme.terms, minor=minor)
+            Section(theme.theme_id, heading, "theme", rank(entries), terms=theme.terms, minor=minor)
         )
     rest = [
         _entry(p, 0.0)
