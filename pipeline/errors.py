@@ -15,7 +15,8 @@ Per-source FetchError/ParseError become results in the run report, never abort t
 Anything else (TypeError, KeyError, sqlite3.ProgrammingError) is a bug and propagates.
 
 `redact` strips secrets (user:password@, api_key=, token=, …) from any text holding URLs; every
-message that names a URL passes through it before it is shown, logged or stored.
+message that names a URL passes through it before it is shown, logged or stored. `shortened`
+cuts what a user gave to the length a message echoes.
 """
 
 from __future__ import annotations
@@ -93,3 +94,9 @@ def redact(text: str) -> str:
     """
     text = _URL_USERINFO.sub(rf"\g<1>{REDACTED}@", text)
     return _SECRET_PARAM.sub(rf"\g<1>{REDACTED}", text)
+
+
+def shortened(text: str, limit: int = 80) -> str:
+    """`text` as a message echoes it: its first `limit` characters and "…" when longer (a paste
+    gone wrong, 5,000 characters, was echoed whole)."""
+    return text if len(text) <= limit else text[:limit] + "…"

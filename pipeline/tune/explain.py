@@ -31,7 +31,7 @@ from pipeline.config import (
 from pipeline.digest import build as digest
 from pipeline.embed import Embedder
 from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
-from pipeline.errors import ConfigError, ParseError, UsageError
+from pipeline.errors import ConfigError, ParseError, UsageError, shortened
 from pipeline.models import Paper, Topic
 from pipeline.run import scoring
 from pipeline.store import Store, effective_day
@@ -53,7 +53,7 @@ def find_paper(store: Store, reference: str) -> Paper:
     found = scoring.stored_paper_ids(store, reference)
     if len(found) > 1:
         raise UsageError(
-            f"{_shown(reference.strip())!r} is the title of {len(found)} stored papers"
+            f"{shortened(reference.strip())!r} is the title of {len(found)} stored papers"
             f" ({', '.join(found)}): give the id of the one you mean"
         )
     paper = store.get_paper(found[0]) if found else None
@@ -62,8 +62,8 @@ def find_paper(store: Store, reference: str) -> Paper:
         # looks in the wrong place (round 14).
         empty = store.get_date_range() is None
         raise UsageError(
-            f"no stored paper {_shown(scoring.paper_ref_id(reference))!r}"
-            f" (from {_shown(reference)!r}); ids look"
+            f"no stored paper {shortened(scoring.paper_ref_id(reference))!r}"
+            f" (from {shortened(reference)!r}); ids look"
             " like arxiv:2506.01234, 2506.01234v2 or https://arxiv.org/abs/2506.01234, or give"
             " the paper's title as the digest shows it"
             + (" — the store holds no papers yet: run `digest ingest` first" if empty else "")
@@ -75,12 +75,6 @@ def find_paper(store: Store, reference: str) -> Paper:
             )
         )
     return paper
-
-
-def _shown(reference: str, limit: int = 80) -> str:
-    """A reference as an error echoes it: its first `limit` characters and "…" when longer
-    (a paste gone wrong, 5,000 characters, was echoed whole, twice)."""
-    return reference if len(reference) <= limit else reference[:limit] + "…"
 
 
 def paper_week(store: Store, paper: Paper, timezone: str = "UTC") -> str:

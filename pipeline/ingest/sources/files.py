@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pipeline.errors import ParseError
+from pipeline.errors import ParseError, shortened
 from pipeline.ingest.ids import canonical_id, matchable_title
 from pipeline.ingest.sources import safejson
 from pipeline.ingest.sources.rss import collapse_whitespace, split_authors
@@ -43,12 +43,27 @@ def parse_file(content: bytes, source: str, headers: Mapping[str, str] | None = 
             labelled.append((label, entry))
     if n_records and not labelled:
         raise ParseError(f"{source}: none of the {n_records} records has a title")
-    _warn_repeated_ids(labelled, source)
-    _warn_repeated_titles(labelled, source)
+    identified = _identified(labelled)
+    _warn_repeated_ids(identified, source)
+    _warn_repeated_titles(identified, source)
     return Entries((entry for _, entry in labelled), n_bad=n_records - len(labelled))
 
 
-def _warn_repeated_ids(labelled: Sequence[tuple[str, Entry]], source: str) -> None:
+def _identified(labelled: Sequence[tuple[str, Entry]]) -> list[tuple[str, Entry, str, int]]:
+    """Each record's label and entry with its paper id and arXiv version (`ids.canonical_id`:
+    `title:` and a hash for a record with no id of its own), read once for both warnings.
+    An entry with no usable id is left out: normalisation skips it and says why."""
+    found = []
+    for label, entry in labelled:
+        try:
+            paper_id, version = canonical_id(entry)
+        except ParseError:
+            continue
+        found.append((label, entry, paper_id, version or 0))
+    return found
+
+
+def _warn_repeated_ids(identified: Sequence[tuple[str, Entry, str, int]], source: str) -> None:
     """Name each paper id the file lists more than once, the records and the one kept.
 
     The records become one paper (`normalize.dedupe`): the text (title, abstract, authors) of
@@ -57,13 +72,9 @@ def _warn_repeated_ids(labelled: Sequence[tuple[str, Entry]], source: str) -> No
     usually a mistake (two exports appended), so the user is told which record won.
     """
     records: dict[str, list[tuple[str, int]]] = {}
-    for label, entry in labelled:
-        try:
-            paper_id, version = canonical_id(entry)
-        except ParseError:
-            continue  # normalisation skips such an entry and says why
+    for label, _, paper_id, version in identified:
         if not paper_id.startswith("title:"):  # no id of its own: matched by title later
-            records.setdefault(paper_id, []).append((label, version or 0))
+            records.setdefault(paper_id, []).append((label, version))
     for paper_id, listed in records.items():
         if len(listed) > 1:
             kept = max(listed, key=lambda record: record[1])[0]  # the first of the highest
@@ -74,7 +85,7 @@ def _warn_repeated_ids(labelled: Sequence[tuple[str, Entry]], source: str) -> No
             )  # fmt: skip
 
 
-def _warn_repeated_titles(labelled: Sequence[tuple[str, Entry]], source: str) -> None:
+def _warn_repeated_titles(identified: Sequence[tuple[str, Entry, str, int]], source: str) -> None:
     """Name each title that more than one record without an id (no arXiv id, DOI or link)
     carries, the records and the one kept.
 
@@ -84,29 +95,21 @@ def _warn_repeated_titles(labelled: Sequence[tuple[str, Entry]], source: str) ->
     records join that paper instead, and which text wins is decided by the merge rules.
     """
     records: dict[str, list[tuple[str, Entry]]] = {}
-    identified = set()
-    for label, entry in labelled:
-        try:
-            paper_id, _ = canonical_id(entry)
-        except ParseError:
-            continue  # normalisation skips such an entry and says why
+    with_id = set()
+    for label, entry, paper_id, _ in identified:
         if paper_id.startswith("title:"):
             records.setdefault(paper_id, []).append((label, entry))
         elif key := matchable_title(entry.title):
-            identified.add(key)
+            with_id.add(key)
     for listed in records.values():
-        if len(listed) > 1 and matchable_title(listed[0][1].title) not in identified:
+        if len(listed) > 1 and matchable_title(listed[0][1].title) not in with_id:
             title = listed[0][1].title
             logger.warning(
                 "%s: %d records without an id have the title %r (%s): they are one paper, with"
                 " the title, abstract and authors of %s (the first record)",
-                source, len(listed), _shortened(title), ", ".join(label for label, _ in listed),
+                source, len(listed), shortened(title), ", ".join(label for label, _ in listed),
                 listed[0][0],
             )  # fmt: skip
-
-
-def _shortened(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _checked_entry(record: Mapping[str, Any], source: str, label: str) -> Entry | None:
