@@ -33,6 +33,8 @@ import argparse
 import gzip
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +91,18 @@ def load_vectors(path: Path, texts: list[str]) -> np.ndarray:
     vectors = SentenceTransformerEmbedder(device="cpu").embed(texts)
     np.save(path, vectors)
     return vectors
+
+
+@contextmanager
+def unsplit() -> Iterator[None]:
+    """Themes with no group cut for size (`cluster.MAX_GROUP_PAPERS` off), as before the
+    seventeenth round; the shipped limit is back on leaving."""
+    shipped = cluster.MAX_GROUP_PAPERS
+    cluster.MAX_GROUP_PAPERS = 1 << 62
+    try:
+        yield
+    finally:
+        cluster.MAX_GROUP_PAPERS = shipped
 
 
 def ours(

@@ -40,6 +40,7 @@ the scored papers fall in and their unthemed share, and the same over all 2,966 
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
 import json
 import time
@@ -81,6 +82,12 @@ def fine_labels(ids: Sequence[str], keywords: Sequence[Sequence[str]]) -> dict[s
     return labels
 
 
+@functools.cache
+def _without_keywords() -> list[Paper]:
+    """Both parts' papers that list no keyword (read once per process)."""
+    return [p for p, ks in zip(*load_all(), strict=True) if not ks]
+
+
 def week_vectors(papers: Sequence[Paper]) -> np.ndarray:
     """The papers' vectors, row for row: eval_venue's cache for the keyword papers of each part,
     a cache of their own for the papers without keywords of both parts (embedded on the first
@@ -91,7 +98,7 @@ def week_vectors(papers: Sequence[Paper]) -> np.ndarray:
         vectors = et.load_vectors(kw_papers, EMBEDDER, corpus=ev.corpus_name(part))
         by_id |= {p.paper_id: v for p, v in zip(kw_papers, vectors, strict=True)}
     # Both parts' papers without keywords, whichever are asked for: the cache holds them all.
-    bare = [p for p, ks in zip(*load_all(), strict=True) if not ks]
+    bare = _without_keywords()
     vectors = et.load_vectors(bare, EMBEDDER, corpus=NO_KEYWORDS)
     by_id |= {p.paper_id: v for p, v in zip(bare, vectors, strict=True)}
     return np.vstack([by_id[p.paper_id] for p in papers]).astype(np.float32)
@@ -154,13 +161,8 @@ def main() -> None:
         if name == "bertopic":
             found = bb.bertopic(vectors, texts)
         elif name == "ours-24-unsplit":
-            from pipeline.topics import cluster
-
-            shipped, cluster.MAX_GROUP_PAPERS = cluster.MAX_GROUP_PAPERS, len(papers) + 1
-            try:
+            with bb.unsplit():
                 found = bb.ours(ids, vectors, texts, max_themes=24, areas=areas, titles=titles)
-            finally:
-                cluster.MAX_GROUP_PAPERS = shipped
         else:
             max_themes = int(name.removeprefix("ours-"))
             found = bb.ours(ids, vectors, texts, max_themes=max_themes, areas=areas, titles=titles)

@@ -15,6 +15,7 @@ the reading. The reader sees only themes.txt.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 from pathlib import Path
@@ -43,17 +44,16 @@ def main() -> None:
     areas = bb.shipped_areas()
 
     def themes(cut: bool) -> list[Theme]:
-        saved = cluster.MAX_GROUP_PAPERS, cluster.SUBFIELD_PAPERS
+        saved = cluster.SUBFIELD_PAPERS
         cluster.SUBFIELD_PAPERS = args.subfield_papers
-        if not cut:
-            cluster.MAX_GROUP_PAPERS = len(papers) + 1
         try:
-            found, _ = cluster.find_themes(
-                ids, vectors, texts, seed=0, min_theme_size=3, max_themes=24, areas=areas,
-                titles=titles,
-            )  # fmt: skip
+            with contextlib.nullcontext() if cut else bb.unsplit():
+                found, _ = cluster.find_themes(
+                    ids, vectors, texts, seed=0, min_theme_size=3, max_themes=24, areas=areas,
+                    titles=titles,
+                )  # fmt: skip
         finally:
-            cluster.MAX_GROUP_PAPERS, cluster.SUBFIELD_PAPERS = saved
+            cluster.SUBFIELD_PAPERS = saved
         return found
 
     new, old = themes(True), themes(False)
