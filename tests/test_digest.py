@@ -13,7 +13,7 @@ from pipeline import run
 from pipeline.digest.build import build_digest, find_code_url, iso_week, week_bounds
 from pipeline.digest.rank import importance
 from pipeline.digest.summary import latex_to_text, plain_text, split_sentences, summarize
-from pipeline.models import Assignment, Signals, Theme, Topic
+from pipeline.models import Assignment, Digest, Signals, Theme, Topic
 
 
 def test_week_bounds_monday_to_sunday() -> None:
@@ -386,23 +386,29 @@ def test_a_digest_names_the_configured_topics_that_had_no_paper_this_week() -> N
     assert "No paper this week in: Speech recognition, Speech synthesis" in text
 
 
+def _robotics_digest(theme_labels: tuple[str, str], week: str, title: str) -> Digest:
+    """Five papers: one in the topic "Robotics", two in each of two themes of these labels."""
+    papers = [make_paper(f"arxiv:{i}", f"Paper {i}", "We propose things.") for i in range(5)]
+    topics = [Topic("robots", "Robotics", "robot learning")]
+    assignments = [Assignment("arxiv:0", "robots", 0.7)] + [
+        Assignment(f"arxiv:{i}", None, 0.1) for i in range(1, 5)
+    ]
+    first, second = theme_labels
+    themes = [
+        Theme("theme-a", first, ("a",), ("arxiv:1", "arxiv:2"), "arxiv:1"),
+        Theme("theme-b", second, ("b",), ("arxiv:3", "arxiv:4"), "arxiv:3"),
+    ]
+    return build_digest(papers, assignments, themes, topics, week=week, title=title)
+
+
 def test_a_digest_keeps_its_configured_title_whatever_its_themes_are_called() -> None:
     # Read from outside (round 17): since round 16 every demo digest was headed by its last
     # discovered theme ("# Language modeling · 2025-W25"), not by [digest] title: the loop
     # that gives each theme its heading reused the name of the title's variable.
     from pipeline.digest.render import render_markdown
 
-    papers = [make_paper(f"arxiv:{i}", f"Paper {i}", "We propose things.") for i in range(5)]
-    topics = [Topic("robots", "Robotics", "robot learning")]
-    assignments = [Assignment("arxiv:0", "robots", 0.7)] + [
-        Assignment(f"arxiv:{i}", None, 0.1) for i in range(1, 5)
-    ]
-    themes = [
-        Theme("theme-a", "Speech and audio", ("speech",), ("arxiv:1", "arxiv:2"), "arxiv:1"),
-        Theme("theme-b", "Language modeling", ("token",), ("arxiv:3", "arxiv:4"), "arxiv:3"),
-    ]
-    digest = build_digest(
-        papers, assignments, themes, topics, week="2025-W25", title="Research digest"
+    digest = _robotics_digest(
+        ("Speech and audio", "Language modeling"), "2025-W25", "Research digest"
     )
     assert digest.title == "Research digest"
     assert render_markdown(digest).startswith("# Research digest · 2025-W25\n")
@@ -415,16 +421,7 @@ def test_a_theme_named_like_a_topic_has_a_heading_of_its_own() -> None:
     from pipeline.digest.html import markdown_to_html
     from pipeline.digest.render import render_markdown
 
-    papers = [make_paper(f"arxiv:{i}", f"Paper {i}", "We propose things.") for i in range(5)]
-    topics = [Topic("robots", "Robotics", "robot learning")]
-    assignments = [Assignment("arxiv:0", "robots", 0.7)] + [
-        Assignment(f"arxiv:{i}", None, 0.1) for i in range(1, 5)
-    ]
-    themes = [
-        Theme("theme-a", "Robotics", ("robot",), ("arxiv:1", "arxiv:2"), "arxiv:1"),
-        Theme("theme-b", "coverage", ("sensor",), ("arxiv:3", "arxiv:4"), "arxiv:3"),
-    ]
-    digest = build_digest(papers, assignments, themes, topics, week="2025-W24", title="T")
+    digest = _robotics_digest(("Robotics", "coverage"), "2025-W24", "T")
     titles = [s.title for s in digest.sections]
     assert titles == ["Robotics", "Robotics (discovered)", "coverage (discovered)"]
     html = markdown_to_html(render_markdown(digest))
