@@ -41,6 +41,7 @@ from pipeline.config import load_settings
 from pipeline.topics import areas as areas_mod
 from pipeline.topics import cluster, labels
 from pipeline.topics.areas import Areas
+from pipeline.topics.phrases import word_root
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Per set: the readings paired with this checkout's themes (same input, name and size).
@@ -97,10 +98,8 @@ def measures(item: dict[str, Any], vocabulary: Areas, seed: int) -> list[dict[st
         )[0]
         for t in themes
     }
-    words = [{areas_mod._root(w) for w in re.findall(r"[a-z0-9]+", t.lower())} for t in texts]
-    title_words = [
-        {areas_mod._root(w) for w in re.findall(r"[a-z0-9]+", t.lower())} for t in titles
-    ]
+    words = [{word_root(w) for w in re.findall(r"[a-z0-9]+", t.lower())} for t in texts]
+    title_words = [{word_root(w) for w in re.findall(r"[a-z0-9]+", t.lower())} for t in titles]
     found = []
     for theme in themes:
         rows = [row[pid] for pid in theme.paper_ids]
@@ -114,11 +113,11 @@ def measures(item: dict[str, Any], vocabulary: Areas, seed: int) -> list[dict[st
         by_field = Counter(f for r in rows for f in {fields[a] for a in best[r, :3]} if f)
         members = unit[rows]
         centre = areas_mod._unit(members.mean(axis=0, keepdims=True))[0]
-        name_words = {areas_mod._root(w) for w in re.findall(r"[a-z0-9]+", theme.label.lower())}
-        name_words -= {areas_mod._root(w) for w in areas_mod._STOP}
+        name_words = {word_root(w) for w in re.findall(r"[a-z0-9]+", theme.label.lower())}
+        name_words -= {word_root(w) for w in areas_mod._STOP}
         title_fit = np.mean(
             [
-                bool(name_words & {areas_mod._root(w) for w in re.findall(r"[a-z0-9]+", t)})
+                bool(name_words & {word_root(w) for w in re.findall(r"[a-z0-9]+", t)})
                 for t in (titles[r].lower() for r in rows)
             ]
         )

@@ -37,7 +37,7 @@ from benchmarks.study_coherence import auc, read_inputs
 from pipeline.config import load_settings
 from pipeline.topics import areas as areas_mod
 from pipeline.topics.areas import Areas
-from pipeline.topics.phrases import generic_words
+from pipeline.topics.phrases import generic_words, word_root
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = ROOT / "benchmarks/labels"
@@ -81,7 +81,7 @@ def measures(item: dict[str, Any], vocabulary: Areas, seed: int) -> list[dict[st
     scores = scores - scores.mean(axis=0)
     top = np.argsort(-scores, axis=1)[:, :25]
     area_row = {name: a for a, name in enumerate(vocabulary.names)}
-    plain = {areas_mod._root(w) for w in generic_words()} | areas_mod._BROAD_WORDS
+    plain = {word_root(w) for w in generic_words()} | areas_mod._BROAD_WORDS
     row = {pid: i for i, pid in enumerate(ids)}
     found = []
     for theme in themes:

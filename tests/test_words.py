@@ -126,6 +126,17 @@ def test_repeats_finds_halves_that_name_one_thing() -> None:
     assert not repeats("storage", "dynamic workload", found)
 
 
+def test_repeats_finds_short_words_that_are_one_word_derived() -> None:
+    # "Cache and caching", "Sparse and sparsity": two themes of an unseen OAI slice were named
+    # so (eighteenth round's reading), as STEM_LETTERS only compares words of seven letters.
+    assert repeats("cache", "caching", {})
+    assert repeats("sparsity", "sparse", {})
+    assert repeats("network", "networking", {})
+    assert not repeats("graph", "graphic", {})
+    assert not repeats("code", "coding theory", {})  # too short a root to tell
+    assert not repeats("cache", "coherence", {})
+
+
 def test_singular_folds_latin_plurals() -> None:
     assert [singular(w) for w in ("vertices", "matrices", "indices", "corpora")] == [
         "vertex",

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config.rules import parse_area_fields, parse_area_names, parse_broad_areas
-from pipeline.topics.phrases import singular
+from pipeline.topics.phrases import word_root
 from pipeline.topics.words import BROAD_TERMS
 
 #: A paper fits an area when the area is among its this many best (less the week's mean)...
@@ -453,26 +453,8 @@ _PARTS = re.compile(r",|\band\b")
 _STOP = frozenset(["a", "an", "and", "as", "by", "for", "from", "in", "of", "on", "the", "to"])
 
 
-_SUFFIXES = ("ions", "ion", "ings", "ing", "ed", "al", "ity", "ive")
-
-
-@functools.cache
-def _root(word: str) -> str:
-    """A word folded with its close derivations, so a name's words are found however a text
-    inflects them: "reconstruction", "reconstructing" → "reconstruct"; "emotional" → "emot"."""
-    word = singular(word)
-    for _ in range(2):
-        for suffix in _SUFFIXES:
-            if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-                word = word[: -len(suffix)]
-                break
-        else:
-            break
-    return word
-
-
 def _words_of(text: str) -> tuple[str, ...]:
-    return tuple(_root(w) for w in _TOKEN.findall(text.lower()) if w not in _STOP)
+    return tuple(word_root(w) for w in _TOKEN.findall(text.lower()) if w not in _STOP)
 
 
 #: Words of the names of whole fields of AI ("machine learning", "neural network", "LLM"):

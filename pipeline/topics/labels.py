@@ -22,6 +22,7 @@ from pipeline.topics.phrases import (
     phrase_forms,
     phrases,
     repeats,
+    same_word,
     surface_forms,
     title_support,
     written_specially,
@@ -358,7 +359,7 @@ def _name_of(
                 parts = parts[::-1]  # the titles' subject first: "Human mobility and car"
             if parts:
                 fit = len(set().union(*(papers[j] for j in parts))) / size
-                return _shown_name(parts, counts, surface, fit, terms)
+                return _shown_name(pick.written(parts, surface), counts, surface, fit, terms)
     return GroupName("", terms, max(len(p) for p in papers.values()) / size)
 
 
@@ -399,7 +400,26 @@ class _Pick:
             return (lead, specific[0])
         if self.share(lead) >= NAME_FIT:
             return (self._narrowest(lead),)
+        # The lead's other forms ("caching" for "cache") count as the lead: one word, which
+        # `written` shows in one form ("Cache and caching" named a theme of 12 papers).
+        forms = tuple(
+            j for j in self.found if j != lead and same_word(self.vocab[lead], self.vocab[j])
+        )
+        if forms and self.share(lead, *forms) >= NAME_FIT:
+            return (lead, *forms)
         return (lead, seconds[0]) if seconds else ()
+
+    def written(self, parts: tuple[int, ...], surface: Mapping[str, str]) -> tuple[int, ...]:
+        """The parts a name shows: one form of a word written in several (`parts` from
+        `parts`), a noun first ("sparsity", not "sparse"), then the form in more texts."""
+        if len(parts) < 2 or not same_word(self.vocab[parts[0]], self.vocab[parts[1]]):
+            return parts
+        special = set(surface)
+        best = min(
+            parts,
+            key=lambda j: (not is_noun_phrase(self.vocab[j], special), -len(self.papers[j]), j),
+        )
+        return (best,)
 
     def broad(self, j: int) -> bool:
         """A phrase the rest of the week also uses, or a whole field's name."""

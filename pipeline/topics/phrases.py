@@ -302,12 +302,55 @@ STEM_LETTERS = 7
 def repeats(a: str, b: str, expansions: Mapping[str, frozenset[str]]) -> bool:
     """Whether two phrases name one thing, so "a and b" repeats itself: they overlap (a word,
     a hyphen part or an acronym's word in common: "low-rank" and "rank", "AI system" and
-    "artificial intelligence") or two of their words share a stem ("recommendation" and
-    "recommender system")."""
+    "artificial intelligence"), two of their words share a stem ("recommendation" and
+    "recommender system"), or one word is derived from the other ("cache" and "caching",
+    "sparse" and "sparsity": `word_root`, a final "e" aside)."""
     if overlaps(a.replace("-", " "), b.replace("-", " "), expansions):
         return True
-    stems_a = {w[:STEM_LETTERS] for w in a.replace("-", " ").split() if len(w) >= STEM_LETTERS}
-    return any(w[:STEM_LETTERS] in stems_a for w in b.replace("-", " ").split())
+    words_a, words_b = a.replace("-", " ").split(), b.replace("-", " ").split()
+    stems_a = {w[:STEM_LETTERS] for w in words_a if len(w) >= STEM_LETTERS}
+    if any(w[:STEM_LETTERS] in stems_a for w in words_b):
+        return True
+    roots_a = {_bare_root(w) for w in words_a} - {""}
+    return any(_bare_root(w) in roots_a for w in words_b)
+
+
+def same_word(a: str, b: str) -> bool:
+    """Whether two one-word phrases are forms of one word ("cache", "caching"; "sparse",
+    "sparsity"): one derived from the other (`word_root`, a final "e" aside)."""
+    if " " in a or " " in b or a == b:
+        return False
+    root = _bare_root(a)
+    return bool(root) and root == _bare_root(b)
+
+
+def _bare_root(word: str) -> str:
+    """`word_root` without a final "e" ("cache" → "cach", as "caching" is), or "" for a root
+    under MIN_ROOT_LETTERS letters, which tells too little ("cod" of "code" and "coding")."""
+    root = word_root(word)
+    root = root[:-1] if root.endswith("e") else root
+    return root if len(root) >= MIN_ROOT_LETTERS else ""
+
+
+#: Endings word_root folds: a word's close derivations ("reconstruction", "reconstructing").
+_SUFFIXES = ("ions", "ion", "ings", "ing", "ed", "al", "ity", "ive")
+#: Roots shorter than this are not compared (`_bare_root`).
+MIN_ROOT_LETTERS = 4
+
+
+@cache
+def word_root(word: str) -> str:
+    """A word folded with its close derivations, so a name's words are found however a text
+    inflects them: "reconstruction", "reconstructing" → "reconstruct"; "emotional" → "emot"."""
+    word = singular(word)
+    for _ in range(2):
+        for suffix in _SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+                word = word[: -len(suffix)]
+                break
+        else:
+            break
+    return word
 
 
 #: A phrase is in the titles when at least this many of them contain it.
