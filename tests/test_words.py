@@ -85,6 +85,8 @@ def test_is_noun_phrase_accepts_nouns(phrase: str) -> None:
         "superior",
         "lossy",
         "consideration",
+        # "Routing architecture and poor" named a theme of an unseen slice (round 18's reading).
+        "poor",
     ],
 )
 def test_is_noun_phrase_rejects_verbs_adjectives_and_participles(phrase: str) -> None:

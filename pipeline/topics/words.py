@@ -56,7 +56,7 @@ ADJECTIVES = _listed(
     bayesian gaussian euclidean riemannian markovian human-centered real-world state-of-the-art
     fair secure private smart safe sparse dense convex finite discrete diverse explicit tight
     downstream fraudulent broken correct distinct false huge infinite smooth planar concurrent
-    computable disjoint lossy raw rigid superior thorough
+    computable disjoint lossy raw rigid superior thorough poor
     faster better larger smaller higher lower stronger easier greater deeper wider longer
     shorter simpler cheaper"""
 )
