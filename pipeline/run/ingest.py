@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import httpx
 
 from pipeline.config import Settings, SourceSettings
-from pipeline.errors import FetchError, ParseError
+from pipeline.errors import FetchError, ParseError, shortened
 from pipeline.ingest import fetch, freshness, ids, normalize
 from pipeline.ingest.sources import parse_source
 from pipeline.ingest.sources.hf import parse_hf_daily
@@ -171,6 +171,7 @@ def store_entries(
             len(papers) - len(deduped),
         )
     papers = [_match_existing(store, p) for p in deduped]
+    _warn_joined_by_title(store, source, deduped, papers)
     _warn_dated_ahead(source, papers, now=now)
     keys = {p.paper_id: ids.normalize_title(p.title) for p in papers}
     upserted = store.upsert_papers(
@@ -187,6 +188,37 @@ def store_entries(
         n_invalid=n_invalid,
         n_held_back=len(held),
         paper_ids=tuple(p.paper_id for p in papers),
+    )
+
+
+def _warn_joined_by_title(
+    store: Store, source: SourceSettings, incoming: Sequence[Paper], matched: Sequence[Paper]
+) -> None:
+    """Name the records without an id (a `title:` id) that join a stored paper of their title
+    which this source does not list yet (another source's, or an earlier run's): the merge rules
+    make them one more of its sources, and the user should know which paper took their record.
+    A record already among the paper's sources (the same file read again) is not named again."""
+    joined = []
+    for paper, match in zip(incoming, matched, strict=True):
+        if not paper.paper_id.startswith("title:"):
+            continue
+        stored = store.get_paper(match.paper_id)
+        if stored is not None and source.name not in stored.sources:
+            listed = ", ".join(stored.sources) or "no source"
+            joined.append(
+                f"{shortened(paper.title)!r} joined {stored.paper_id}"
+                f" ({shortened(stored.title)!r}, listed by {listed})"
+            )
+    if not joined:
+        return
+    more = f" and {len(joined) - 5} more" if len(joined) > 5 else ""
+    logger.warning(
+        "source %s: %s without an id joined %s of the same title, as one more of its sources: %s%s",
+        source.name,
+        "a record" if len(joined) == 1 else f"{len(joined)} records",
+        "a stored paper" if len(joined) == 1 else "stored papers",
+        ", ".join(joined[:5]),
+        more,
     )
 
 

@@ -470,3 +470,37 @@ def test_the_largest_themes_seed_builds(tmp_path: Path, fake_model: None) -> Non
     ingest(config, FakeEmbedder())
     result = _invoke(["--config", str(config), "build", "--week", WEEK])
     assert result.exit_code == 0, result.output
+
+
+# --- round 18: what a user meets from outside --------------------------------------------------
+
+
+def test_a_record_without_an_id_that_joins_a_stored_paper_is_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A record without an id (no arXiv id, DOI or link) whose title a stored paper has (from
+    another source, or an earlier run) joined that paper without a word: the user's own note
+    became one more source of an arXiv paper. Now the ingest names the source, the title and
+    the stored paper it joined, once; the merge and every record's data are unchanged."""
+    mine = tmp_path / "mine.jsonl"
+    mine.write_text('{"title": "Contrastive flow matching!", "abstract": "My notes."}\n', "utf-8")
+    sources = [("good", "file", str(GOOD_FILE)), ("mine", "file", str(mine))]
+    config = write_config(tmp_path, sources, **NO_BACKFILL)
+    tally.add("hostile inputs tried")
+    caplog.set_level(logging.WARNING)
+    ingest(config, FakeEmbedder())
+    warned = [r.getMessage() for r in caplog.records if "without an id" in r.getMessage()]
+    assert warned == [
+        "source mine: a record without an id joined a stored paper of the same title, as one"
+        " more of its sources: 'Contrastive flow matching!' joined arxiv:2506.05350"
+        " ('Contrastive Flow Matching', listed by good)"
+    ], caplog.text
+    db = tmp_path / "data" / "pipeline.sqlite3"
+    assert query(db, "SELECT count(*) FROM papers") == [(5,)]
+    assert query(db, "SELECT source FROM paper_sources WHERE paper_id = 'arxiv:2506.05350'") == [
+        ("good",),
+        ("mine",),
+    ]
+    caplog.clear()
+    ingest(config, FakeEmbedder())  # the next run: the record already is one of its sources
+    assert "without an id" not in caplog.text, caplog.text
