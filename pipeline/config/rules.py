@@ -7,6 +7,7 @@ Pure: pydantic validators and plain functions, no I/O. `week_problem` is shared 
 from __future__ import annotations
 
 import errno
+import ipaddress
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import httpx
 from pydantic import (
     AfterValidator,
     Strict,
@@ -40,6 +42,12 @@ MIN_YEAR, MAX_YEAR = 1970, 2100
 _HEADER_TEXT = re.compile(r"[\x20-\x7e]*")  # what an HTTP header value can carry
 _NUMERIC_WEEKDAYS = re.compile(r"(?<![a-z])[0-7](?:-[0-7])?(?:,[0-7](?:-[0-7])?)*(?:/\d+)?$")
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+# C0 and C1 controls and the Unicode line and paragraph separators: a NUL, a tab or a line
+# break pasted into a URL (it cut the source's line in the report in two, or failed the fetch).
+_URL_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# A host name as the resolver is asked it (after IDNA): dot-separated labels of 1-63 letters,
+# digits, hyphens or underscores, 253 characters at most, a closing dot allowed.
+_HOST_NAME = re.compile(r"(?=.{1,253}\.?$)[A-Za-z0-9_-]{1,63}(\.[A-Za-z0-9_-]{1,63})*\.?")
 # One bare address: none of the characters a To: header splits or comments on (round 14:
 # "you@example,org" passed, and was mailed to "you@example" and to "org"), a local part that
 # does not start with a dot (".you@example.org" made Python's header parser raise TypeError
@@ -191,6 +199,10 @@ def _check_url(url: str) -> str:
         raise _problem("blank", "must not be empty")
     if _URL_SCHEME.match(url) and not url.startswith(("http://", "https://", "file://")):
         raise _problem("url", f"must be an http(s) URL, a file:// URL or a local path, got {url!r}")
+    if "\x00" in url or (url.startswith(("http://", "https://")) and _URL_CONTROL.search(url)):
+        raise _problem(
+            "url", f"holds a control character (a NUL, a tab or a line break), got {url!r}"
+        )
     if url.startswith(("http://", "https://")):
         # A typo such as "http://[::1" or a port past 65535 passed here, then every ingest
         # ended in a traceback (ValueError from urlsplit) before any source was read.
@@ -201,7 +213,33 @@ def _check_url(url: str) -> str:
             raise _problem("url", f"is not a valid URL ({e}), got {url!r}") from e
         if not host:
             raise _problem("url", f"has no host name, got {url!r}")
+        _check_host(url, host)
     return url
+
+
+def _check_host(url: str, host: str) -> None:
+    """Refuse a host the fetch cannot send to: one httpx cannot IDNA-encode or decode ("xn--zz"
+    ended every ingest in a traceback), or one the resolver cannot be asked (an empty label, one
+    of 64 characters, a space: each passed check-config and failed only at the fetch)."""
+    try:
+        ipaddress.ip_address(host)
+        return  # an IPv4 or IPv6 literal (a zone such as %eth0 included)
+    except ValueError:
+        pass
+    try:
+        parsed = httpx.URL(url)
+        _ = parsed.host  # decodes an "xn--" label; raises for one that is no punycode
+        ascii_host = parsed.raw_host.decode("ascii")
+    except (httpx.InvalidURL, UnicodeError) as e:
+        # httpx says "Invalid IDNA hostname: 'bücher…'"; idna only "Invalid A-label"
+        said = str(e) if isinstance(e, httpx.InvalidURL) else f"Invalid IDNA hostname: {e}"
+        raise _problem("url", f"is not a valid URL ({said}), got {url!r}") from e
+    if not _HOST_NAME.fullmatch(ascii_host):
+        raise _problem(
+            "url",
+            f"host name {host!r} is not valid (dot-separated parts of 1 to 63 letters, digits"
+            f" or hyphens), got {url!r}",
+        )
 
 
 def _check_contact(contact: str) -> str:

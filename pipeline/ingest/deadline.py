@@ -39,15 +39,17 @@ def resolve(host: str, port: int, timeout: float | None) -> list[str]:
     """The addresses of `host`, asked of the OS resolver in a daemon thread given `timeout` s.
 
     ConnectTimeout when the resolver has not answered in time (its thread is left to finish on
-    its own), ConnectError when it fails (no such host, no network).
+    its own), ConnectError when it fails (no such host, no network, a name it cannot be asked).
     """
-    answer: list[list[str] | OSError] = []
+    answer: list[list[str] | OSError | UnicodeError] = []
 
     def ask() -> None:
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
             answer.append(list(dict.fromkeys(str(info[4][0]) for info in infos)))
-        except OSError as e:
+        except (OSError, UnicodeError) as e:
+            # UnicodeError: a name no resolver can be asked (an empty label, one over 63
+            # characters); uncaught, it ended the thread and read as "no DNS answer".
             answer.append(e)
 
     thread = threading.Thread(target=ask, name=f"resolve {host}", daemon=True)
@@ -55,6 +57,9 @@ def resolve(host: str, port: int, timeout: float | None) -> list[str]:
     thread.join(timeout)
     if not answer:
         raise httpcore.ConnectTimeout(f"no DNS answer for {host} within {timeout:g} s")
+    if isinstance(answer[0], UnicodeError):
+        problem = f"host name {host!r} cannot be looked up ({answer[0]})"
+        raise httpcore.ConnectError(problem) from answer[0]
     if isinstance(answer[0], OSError):
         raise httpcore.ConnectError(str(answer[0])) from answer[0]
     return answer[0]

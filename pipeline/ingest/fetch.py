@@ -284,6 +284,8 @@ def fetch_url(
                 raise FetchError(f"{shown}: {_overdue(started, end, request_timeout_s)}") from e
         except (httpx.HTTPError, httpx.InvalidURL) as e:  # redirects loop, bad encoding, bad URL
             raise FetchError(f"{shown}: {type(e).__name__}: {redact(str(e))}") from e
+        except UnicodeError as e:  # a host httpx cannot IDNA-decode ("xn--zz"), or redirected to
+            raise FetchError(f"{shown}: invalid host name ({redact(str(e))}); not retried") from e
         if attempt >= retries:
             raise FetchError(f"{shown}: {problem} (gave up after {attempt + 1} attempts)")
         if wait is None:

@@ -8,6 +8,7 @@ CLI (CliRunner) and store; the fake embedder stands in for the model.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from conftest import FakeEmbedder, mail_to_loopback
+from httpserver import FeedServer, Reply
 from smtpserver import Inbox, smtp_server
 
 from pipeline.cli import cli
@@ -504,3 +506,55 @@ def test_a_record_without_an_id_that_joins_a_stored_paper_is_named(
     caplog.clear()
     ingest(config, FakeEmbedder())  # the next run: the record already is one of its sources
     assert "without an id" not in caplog.text, caplog.text
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://exa mple.org/feed", "host name 'exa mple.org' is not valid"),
+        ("http://example.org/feed\x00.xml", "holds a control character"),
+        ("http://example.org/a\nfeed", "holds a control character"),
+        ("http://xn--zz.example/feed", "is not a valid URL (Invalid IDNA hostname"),
+        ("http://.example.org/feed", "host name '.example.org' is not valid"),
+        ("http://example..org/feed", "host name 'example..org' is not valid"),
+        (f"http://b\u00fccher{'a' * 70}.example/", "is not a valid URL (Invalid IDNA hostname"),
+        (f"http://{'a' * 64}.example/", "host name"),
+    ],
+)
+def test_a_source_url_the_fetch_cannot_send_fails_check_config(
+    tmp_path: Path, url: str, problem: str
+) -> None:
+    """Each passed check-config: then an IDN label httpx cannot decode ('xn--zz') ended every
+    `ingest` in a traceback (idna.core.IDNAError) before the good source was read; an empty or
+    64-character label printed a resolver thread's traceback and failed as "no DNS answer within
+    30 s" after waiting; a NUL or a line break failed the source with the URL cut in two in the
+    report; a space in the host was looked up as it was."""
+    sources = [("typo", "rss", url), ("good", "file", str(GOOD_FILE))]
+    config = write_config(tmp_path, sources, **NO_BACKFILL)
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert f"sources[0].url: {problem}" in result.stderr, result.stderr
+    assert repr(url) in result.stderr, result.stderr
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+@pytest.mark.parametrize("target", ["http://xn--zz.example/feed", "http://.example.org/feed"])
+def test_a_redirect_to_a_host_the_fetch_cannot_send_to_fails_that_source_only(
+    tmp_path: Path, fake_model: None, server: FeedServer, target: str
+) -> None:
+    """A feed that redirects to such a host (no config holds it) ended `ingest` in a traceback
+    (IDNAError), or printed a resolver thread's traceback and failed as "no DNS answer within
+    30 s", though the name was never asked. Now that source fails like any network error,
+    saying why, and the others ingest."""
+    url = server.route("/feed", Reply(302, headers={"Location": target}))
+    sources = [("moved", "rss", url), ("good", "file", str(GOOD_FILE))]
+    config = write_config(tmp_path, sources, **NO_BACKFILL)
+    tally.add("hostile inputs tried")
+    started = time.monotonic()
+    result = _invoke(["--config", str(config), "ingest"])
+    assert result.exit_code == 0, result.output
+    assert "moved: FAILED: " in result.output, result.output
+    assert "good: 5 entries, 5 new" in result.output, result.output
+    assert "no DNS answer" not in result.output, result.output
+    assert time.monotonic() - started < 10
