@@ -108,14 +108,20 @@ def digest_files(folder: Path) -> list[Path]:
 
 
 def open_store(
-    settings: Settings, *, writing: bool = True, verify: bool = False, create: bool = True
+    settings: Settings,
+    *,
+    writing: bool = True,
+    verify: bool = False,
+    create: bool = True,
+    as_found: bool = False,
 ) -> Store:
     """The SQLite store under data_dir; StoreError if it was emptied beside written digests.
 
     Not `writing` (status, catch-up planning): opened read-only, without the check that reads
     the whole file before a write (`Store.open_to_read`; issue 7 guards writes), unless
     `verify` (status): then read whole when the next writer would, so a store it would refuse
-    is reported damaged. Not `create` (explain, topics, eval, mark: they write only caches):
+    is reported damaged; `as_found` (status): an older schema is read as it is, not migrated
+    (`Store.open_to_read`). Not `create` (explain, topics, eval, mark: they write only caches):
     when there is no store yet, an empty one in memory, so such a command on a fresh config
     says the store holds no papers and leaves no data folder behind.
     """
@@ -135,7 +141,9 @@ def open_store(
             "digests: the file was truncated or replaced. Restore it from a backup; or delete "
             "it to start a new store (run history and the record of e-mails sent are lost)"
         )
-    return Store.open(path) if writing else Store.open_to_read(path, verify=verify)
+    if writing:
+        return Store.open(path)
+    return Store.open_to_read(path, verify=verify, as_found=as_found)
 
 
 # --- ingest ---------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from pipeline.models import Command, RunReport
 from pipeline.run.report import count
 from pipeline.service import catchup, crontab
 from pipeline.service.lock import Holder, RunLock, read_holder
-from pipeline.store import RunRow, SourceStatus, Store
+from pipeline.store import SCHEMA_VERSION, RunRow, SourceStatus, Store
 
 logger = logging.getLogger(__name__)
 
@@ -232,6 +232,12 @@ class Status:
     holder: Holder | None
     enabled_sources: tuple[str, ...] = ()  # the config's, to tell a removed source by
     disabled_sources: tuple[str, ...] = ()
+    store_schema: int | None = None  # the store's schema version as found; None: no store
+
+    @property
+    def schema_behind(self) -> bool:
+        """The store has an older schema (or none yet): the next writer migrates it."""
+        return self.store_schema is not None and self.store_schema < SCHEMA_VERSION
 
     def source_config(self, name: str) -> str:
         """'enabled', 'disabled', or 'removed' for a recorded source the config no longer has."""
@@ -269,11 +275,15 @@ def gather_status(settings: Settings, *, now: datetime, limit: int = 10) -> Stat
     holder = read_holder(run_lock(settings).path)
     rows: list[RunRow] = []
     sources: list[SourceStatus] = []
+    schema = None
     if settings.database_path.exists():
         # Read whole when the next writer would: `status` exits 1 on a store a job refuses.
-        with run.open_store(settings, writing=False, verify=True) as store:
-            rows = store.list_runs(limit)
-            sources = store.list_source_status()
+        # An older schema is read as it is: status never writes, so never migrates.
+        with run.open_store(settings, writing=False, verify=True, as_found=True) as store:
+            schema = store.schema_version()
+            if schema >= 1:  # runs and source_status are as schema 1 made them
+                rows = store.list_runs(limit)
+                sources = store.list_source_status()
     schedule = settings.schedule
     return Status(
         now=now,
@@ -289,6 +299,7 @@ def gather_status(settings: Settings, *, now: datetime, limit: int = 10) -> Stat
         holder=holder,
         enabled_sources=tuple(s.name for s in settings.enabled_sources),
         disabled_sources=tuple(s.name for s in settings.sources if not s.enabled),
+        store_schema=schema,
     )
 
 
@@ -327,6 +338,8 @@ def status_dict(status: Status) -> dict[str, Any]:
     """The status as JSON-ready data (datetimes as ISO 8601 strings)."""
     data = asdict(status)
     del data["enabled_sources"], data["disabled_sources"]
+    found = data.pop("store_schema")
+    data["store_schema"] = None if found is None else {"found": found, "current": SCHEMA_VERSION}
     for source in data["sources"]:
         source["configured"] = status.source_config(source["source"])
     data["healthy"] = status.healthy
@@ -378,6 +391,13 @@ def describe_status(status: Status) -> str:
         f", newest {status.digests[-1].week}: {status.digests[-1].path}" if status.digests else ""
     )
     lines.append(f"digests written: {len(status.digests)}{newest}")
+    if status.store_schema == 0:
+        lines.append("store: empty (no tables yet): the next build or ingest creates them")
+    elif status.schema_behind:
+        lines.append(
+            f"store: schema version {status.store_schema}, older than this program's"
+            f" {SCHEMA_VERSION}: the next build or ingest migrates it"
+        )
     last = status.last_run
     verdict = "no runs yet" if last is None else f"last run {last.status}"
     if last is not None and status.ran_well and status.all_sources_failing:

@@ -62,7 +62,12 @@ class Store(Papers, Vectors, Runs):
 
     @classmethod
     def open(
-        cls, path: Path | str, *, busy_timeout_s: float = 5.0, read_only: bool = False
+        cls,
+        path: Path | str,
+        *,
+        busy_timeout_s: float = 5.0,
+        read_only: bool = False,
+        as_found: bool = False,
     ) -> Store:
         """Open (creating if needed) and migrate the database at `path`, or ':memory:'.
 
@@ -70,7 +75,8 @@ class Store(Papers, Vectors, Runs):
         the last clean close matches it and the last full check is under a week old
         (`intact.needs_check`); a damaged file is a StoreError and nothing is written to it.
         `read_only`: no check, every write a StoreError (an older schema too: it is not
-        migrated); see `open_to_read`.
+        migrated, unless `as_found`: then it is opened as it is, for a reader that knows
+        `schema_version` may be older); see `open_to_read`.
         """
         label = str(path)
         file = None if label == ":memory:" else Path(path)
@@ -89,7 +95,7 @@ class Store(Papers, Vectors, Runs):
                     store._opened, store._stamp = opened, stamp
                     store._checked = stamp.checked if stamp and not full else now
                 conn.execute("PRAGMA foreign_keys = ON")
-                store._migrate(read_only=read_only)
+                store._migrate(read_only=read_only, as_found=as_found)
         except BaseException:
             conn.close()
             raise
@@ -97,7 +103,12 @@ class Store(Papers, Vectors, Runs):
 
     @classmethod
     def open_to_read(
-        cls, path: Path | str, *, busy_timeout_s: float = 5.0, verify: bool = False
+        cls,
+        path: Path | str,
+        *,
+        busy_timeout_s: float = 5.0,
+        verify: bool = False,
+        as_found: bool = False,
     ) -> Store:
         """Open the database at `path` for a command that only reads: no integrity check (a
         reader cannot spread damage) and no write (`read_only`). A file it cannot read as it
@@ -108,9 +119,12 @@ class Store(Papers, Vectors, Runs):
         `verify` (`digest status`, whose exit status reports the store's health): read the
         file whole when the next writer would (`intact.needs_check`), so a store a writer
         would refuse is reported damaged; a file as our last clean close left it is not read.
+
+        `as_found` (`digest status`): an older schema (or none, an empty file) is read as it is,
+        never migrated: the caller reads `schema_version` and only the tables that schema has.
         """
         try:
-            store = cls.open(path, busy_timeout_s=busy_timeout_s, read_only=True)
+            store = cls.open(path, busy_timeout_s=busy_timeout_s, read_only=True, as_found=as_found)
         except StoreError:
             return cls.open(path, busy_timeout_s=busy_timeout_s)
         try:
@@ -189,14 +203,14 @@ class Store(Papers, Vectors, Runs):
                 "is the file or its folder read-only, or the disk full?"
             ) from e
 
-    def _migrate(self, *, read_only: bool = False) -> None:
+    def _migrate(self, *, read_only: bool = False, as_found: bool = False) -> None:
         version = self.schema_version()
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"database {self._label} has schema version {version}, newer than this "
                 f"program's {SCHEMA_VERSION}; upgrade the program"
             )
-        if version == SCHEMA_VERSION:
+        if version == SCHEMA_VERSION or (read_only and as_found):
             return
         if read_only:
             raise StoreError(

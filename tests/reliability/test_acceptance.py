@@ -7,7 +7,9 @@ CLI (CliRunner) and store; the fake embedder stands in for the model.
 
 from __future__ import annotations
 
+import json
 import logging
+import sqlite3
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +22,7 @@ from httpserver import FeedServer, Reply
 from smtpserver import Inbox, smtp_server
 
 from pipeline.cli import cli
+from pipeline.store import SCHEMA_VERSION
 from reliability import tally
 from reliability.helpers import GOOD_FILE, build, ingest, query, write_config
 
@@ -558,3 +561,49 @@ def test_a_redirect_to_a_host_the_fetch_cannot_send_to_fails_that_source_only(
     assert "good: 5 entries, 5 new" in result.output, result.output
     assert "no DNS answer" not in result.output, result.output
     assert time.monotonic() - started < 10
+
+
+def _as_schema_4(database: Path) -> None:
+    """The store as the version before week boundaries left it (schema 4; test_cli does this
+    too): no week_boundaries table, no DOI or sample-key index, no papers.sample_key."""
+    conn = sqlite3.connect(database)
+    conn.execute("DROP TABLE week_boundaries")
+    conn.execute("DROP INDEX papers_doi_lower")
+    conn.execute("DROP INDEX papers_sample_key")
+    conn.execute("ALTER TABLE papers DROP COLUMN sample_key")
+    conn.execute("PRAGMA user_version = 4")
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_status_on_an_older_schema_reports_it_and_leaves_the_file_as_it_was(
+    tmp_path: Path, as_json: bool
+) -> None:
+    """`digest status`, a read command, migrated a store an earlier version wrote (it opened it
+    for writing when the read-only open met the older schema): the file changed under a user
+    who was only looking, and on a store kept for the old version (a rollback) it could no
+    longer be read by it. Now status reads it as it is, says which schema it found and that
+    the next build or ingest migrates it, and the file keeps every byte."""
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL)
+    ingest(config, FakeEmbedder())
+    database = tmp_path / "data" / "pipeline.sqlite3"
+    _as_schema_4(database)
+    before = database.read_bytes()
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "status", *(["--json"] if as_json else [])])
+    assert result.exit_code == 0, result.output
+    assert database.read_bytes() == before
+    assert query(database, "PRAGMA user_version") == [(4,)]
+    wal = database.with_name(database.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    if as_json:
+        shown = json.loads(result.stdout)
+        assert shown["store_schema"] == {"found": 4, "current": SCHEMA_VERSION}, shown
+        assert [s["source"] for s in shown["sources"]] == ["good"], shown
+    else:
+        assert (
+            f"store: schema version 4, older than this program's {SCHEMA_VERSION}: the next"
+            " build or ingest migrates it" in result.output
+        ), result.output
+        assert "good: ok, last success" in result.output, result.output
