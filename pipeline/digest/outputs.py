@@ -13,6 +13,7 @@ The deciding is done by render/html/publish/chart; this module only sequences th
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -471,6 +472,8 @@ def write_files(files: Mapping[Path, bytes]) -> None:
     temps: list[tuple[str, Path]] = []
     try:
         for path, data in files.items():
+            if path.is_dir():  # the rename would fail half-way, after replacing the others
+                raise IsADirectoryError(errno.EISDIR, "a folder is in its place")
             temps.append((_write_temp(path, data), path))
     except BaseException as e:
         for tmp, _ in temps:
@@ -480,8 +483,13 @@ def write_files(files: Mapping[Path, bytes]) -> None:
                 f"cannot write {path}: {e.strerror or e}; nothing was replaced"
             ) from e
         raise
-    for tmp, path in temps:
-        os.replace(tmp, path)
+    for n, (tmp, path) in enumerate(temps):
+        try:
+            os.replace(tmp, path)
+        except OSError as e:  # a folder made in its place since: say so, leave no temp file
+            for left, _ in temps[n:]:
+                Path(left).unlink(missing_ok=True)
+            raise OutputError(f"cannot write {path}: {e.strerror or e}") from e
 
 
 def _write_temp(path: Path, data: bytes) -> str:

@@ -607,3 +607,26 @@ def test_status_on_an_older_schema_reports_it_and_leaves_the_file_as_it_was(
             " build or ingest migrates it" in result.output
         ), result.output
         assert "good: ok, last success" in result.output, result.output
+
+
+@pytest.mark.parametrize("name", [f"{WEEK}.md", "index.md"])
+def test_a_folder_in_place_of_an_output_fails_the_build_naming_it(
+    tmp_path: Path, fake_model: None, name: str
+) -> None:
+    """A folder where a digest file goes (a user's `mkdir digests/2025-W23.md`, a sync tool's
+    conflict copy): `build` ended in a traceback (IsADirectoryError from the rename) after
+    renaming the outputs before it, and left the temp files of the others behind. Now it fails
+    naming the file before renaming any, and leaves no temp file."""
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL)
+    ingest(config, FakeEmbedder())
+    digests = tmp_path / "digests"
+    assert _invoke(["--config", str(config), "build", "--week", WEEK]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in digests.iterdir() if p.name != name}
+    (digests / name).unlink()
+    (digests / name).mkdir()
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "build", "--week", WEEK])
+    assert result.exit_code == 1, result.output
+    assert f"cannot write {digests / name}: " in result.output, result.output
+    assert sorted(p.name for p in digests.iterdir()) == sorted([*before, name])
+    assert {n: (digests / n).read_bytes() for n in before} == before
