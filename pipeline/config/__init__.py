@@ -212,10 +212,22 @@ def _model_problem(model: str) -> str | None:
     return f"{model!r} is neither a local folder nor in the Hugging Face cache"
 
 
+#: The largest config file read: a config is a few KB (a few hundred with many examples); a
+#: device or pipe that never ends (`--config /dev/zero`) was read until memory ran out.
+MAX_CONFIG_BYTES = 16 << 20
+
+
 def _read_toml(path: Path, resolved: Path) -> dict[str, Any]:
     try:
+        with resolved.open("rb") as handle:
+            content = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(content) > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"cannot read config file {path}: over {MAX_CONFIG_BYTES >> 20} MiB, too large"
+                " to be a config file (is it a device or a pipe that never ends?)"
+            )
         # A byte-order mark (Windows editors write one) is not part of the TOML.
-        return tomllib.loads(resolved.read_bytes().decode("utf-8").removeprefix("\ufeff"))
+        return tomllib.loads(content.decode("utf-8").removeprefix("\ufeff"))
     except FileNotFoundError:
         where = f" ({resolved})" if str(path) != str(resolved) else ""
         raise ConfigError(

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -630,3 +632,33 @@ def test_a_folder_in_place_of_an_output_fails_the_build_naming_it(
     assert f"cannot write {digests / name}: " in result.output, result.output
     assert sorted(p.name for p in digests.iterdir()) == sorted([*before, name])
     assert {n: (digests / n).read_bytes() for n in before} == before
+
+
+def test_a_config_that_never_ends_is_refused_at_a_size_cap(tmp_path: Path) -> None:
+    """`--config /dev/zero` (or /dev/urandom, a pipe that keeps writing) was read whole into
+    memory: check-config ran until the kernel killed it or another process for memory (a
+    `serve` on the same machine, say). Now a config is read up to 16 MiB, and past that the
+    command says the file is too large to be a config (exit 2). Shown here with a pipe that
+    offers 64 MiB and counts what was taken: a device such as /dev/zero never ends."""
+    pipe = tmp_path / "config.toml"
+    os.mkfifo(pipe)
+    taken = []
+
+    def offer() -> None:
+        chunk = b"#" * (1 << 20)
+        with pipe.open("wb") as out:
+            try:
+                for _ in range(64):
+                    out.write(chunk)
+                    taken.append(len(chunk))
+            except BrokenPipeError:
+                pass
+
+    writer = threading.Thread(target=offer, daemon=True)
+    writer.start()
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(pipe), "check-config"])
+    writer.join(10)
+    assert result.exit_code == 2, result.output
+    assert f"cannot read config file {pipe}: over 16 MiB" in result.stderr, result.stderr
+    assert sum(taken) < 32 << 20, sum(taken)
