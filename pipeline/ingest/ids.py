@@ -102,8 +102,12 @@ def entry_doi(entry: Entry) -> str | None:
 
 def normalize_url(url: str) -> str | None:
     """Lowercase scheme and host; drop fragment, tracking parameters (utm_*, ?TRACK=RSS, ?af=R),
-    trailing slash (None: not an absolute http(s) URL)."""
-    parts = urlsplit(strip_invisible_url(url))
+    trailing slash (None: not an absolute http(s) URL, or one urlsplit cannot read, such as a
+    cut IPv6 literal "http://[::1/x": it failed the record's whole feed, and `explain`)."""
+    try:
+        parts = urlsplit(strip_invisible_url(url))
+    except ValueError:
+        return None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
     query = [

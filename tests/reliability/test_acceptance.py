@@ -662,3 +662,34 @@ def test_a_config_that_never_ends_is_refused_at_a_size_cap(tmp_path: Path) -> No
     assert result.exit_code == 2, result.output
     assert f"cannot read config file {pipe}: over 16 MiB" in result.stderr, result.stderr
     assert sum(taken) < 32 << 20, sum(taken)
+
+
+def test_a_record_whose_link_is_no_url_does_not_fail_its_file(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """One record with a link urlsplit cannot read ("http://[::1/x", a cut IPv6 literal) failed
+    its whole file, "unreadable feed (ValueError: Invalid IPv6 URL)": no paper of it was stored,
+    run after run. And `explain http://[::1` ended in a traceback. Now such a link is no id
+    (the record is known by its title, like one without a link), the file's other papers land,
+    the week builds, and explain says it names no stored paper."""
+    papers = tmp_path / "papers.jsonl"
+    lines = [
+        '{"title": "Graph networks with a cut link", "url": "http://[::1/x",'
+        ' "published": "2025-06-04"}',
+        '{"title": "Graph networks with a good link", "url": "https://example.org/a",'
+        ' "published": "2025-06-04"}',
+    ]
+    papers.write_text("\n".join(lines) + "\n", "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "ingest"])
+    assert result.exit_code == 0, result.output
+    assert "mine: 2 entries, 2 new" in result.output, result.output
+    result = _invoke(["--config", str(config), "build", "--week", WEEK])
+    assert result.exit_code == 0, result.output
+    digest = (tmp_path / "digests" / f"{WEEK}.md").read_text("utf-8")
+    assert "Graph networks with a cut link" in digest, digest
+    assert "http://[::1" not in digest, digest
+    result = _invoke(["--config", str(config), "explain", "http://[::1"])
+    assert result.exit_code == 2, result.output
+    assert "no stored paper 'http://[::1'" in result.output, result.output
