@@ -219,9 +219,14 @@ MAX_CONFIG_BYTES = 16 << 20
 
 def _read_toml(path: Path, resolved: Path) -> dict[str, Any]:
     try:
-        with resolved.open("rb") as handle:
-            content = handle.read(MAX_CONFIG_BYTES + 1)
-        if len(content) > MAX_CONFIG_BYTES:
+        chunks: list[bytes] = []
+        total = 0
+        with resolved.open("rb") as handle:  # in chunks: read(16 MiB) allocates 16 MiB at once
+            while total <= MAX_CONFIG_BYTES and (chunk := handle.read(1 << 16)):
+                chunks.append(chunk)
+                total += len(chunk)
+        content = b"".join(chunks)
+        if total > MAX_CONFIG_BYTES:
             raise ConfigError(
                 f"cannot read config file {path}: over {MAX_CONFIG_BYTES >> 20} MiB, too large"
                 " to be a config file (is it a device or a pipe that never ends?)"
