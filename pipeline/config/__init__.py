@@ -116,13 +116,19 @@ def _folder_problem(path: Path, *, writable: bool) -> str | None:
 def audit(settings: Settings) -> tuple[list[str], list[str]]:
     """What `check-config` adds to validation: (problems, warnings), each 'dotted.key: message'.
 
-    Problems: the folders (`check_paths`), file sources that do not exist (relative paths are
-    read from the config file's folder), an embedding model that cannot be loaded offline, an
-    [email] with an smtp_host but no sender or recipients (`digest send` would refuse it).
+    Problems: the folders (`check_paths`; a templates_dir that is no folder), file sources
+    that do not exist (relative paths are read from the config file's folder), an embedding
+    model that cannot be loaded offline, an [email] with an smtp_host but no sender or
+    recipients (`digest send` would refuse it).
     Warnings: an empty fetch.contact (arXiv asks API clients for one), numeric day-of-week
     fields in cron lines (APScheduler counts 0 = Monday, so crontab's '1-5' means Tue-Sat).
     """
     problems = check_paths(settings, writable=True)
+    templates = settings.paths.templates_dir
+    if templates is not None and not templates.is_dir():
+        # Builds fall back to the packaged templates: the user's overrides would go unused.
+        what = "is not a folder" if templates.exists() else "does not exist"
+        problems.append(f"paths.templates_dir: {templates} {what}")
     for index, source in enumerate(settings.sources):
         url = settings.resolve_url(source)
         if not source.enabled or url.startswith(("http://", "https://")):

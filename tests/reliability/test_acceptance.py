@@ -693,3 +693,20 @@ def test_a_record_whose_link_is_no_url_does_not_fail_its_file(
     result = _invoke(["--config", str(config), "explain", "http://[::1"])
     assert result.exit_code == 2, result.output
     assert "no stored paper 'http://[::1'" in result.output, result.output
+
+
+@pytest.mark.parametrize(("made", "problem"), [("file", "is not a folder"), ("", "does not exist")])
+def test_a_templates_dir_that_is_no_folder_fails_check_config(
+    tmp_path: Path, made: str, problem: str
+) -> None:
+    """`[paths] templates_dir` naming a file (the template itself, not its folder) or a folder
+    that does not exist (a typo) passed check-config, and every build used the packaged
+    templates: the user's overrides were ignored without a word."""
+    if made == "file":
+        (tmp_path / "mine").write_text("{{ digest.title }}\n", "utf-8")
+    sources = [("good", "file", str(GOOD_FILE))]
+    config = write_config(tmp_path, sources, **NO_BACKFILL, paths={"templates_dir": "mine"})
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert f"paths.templates_dir: {tmp_path / 'mine'} {problem}" in result.stderr, result.stderr
