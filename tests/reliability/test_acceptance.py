@@ -532,8 +532,8 @@ def test_a_source_url_the_fetch_cannot_send_fails_check_config(
     """Each passed check-config: then an IDN label httpx cannot decode ('xn--zz') ended every
     `ingest` in a traceback (idna.core.IDNAError) before the good source was read; an empty or
     64-character label printed a resolver thread's traceback and failed as "no DNS answer within
-    30 s" after waiting; a NUL or a line break failed the source with the URL cut in two in the
-    report; a space in the host was looked up as it was."""
+    30 s", though no name was asked; a NUL or a line break failed the source with the URL cut
+    in two in the report; a space in the host was looked up as it was."""
     sources = [("typo", "rss", url), ("good", "file", str(GOOD_FILE))]
     config = write_config(tmp_path, sources, **NO_BACKFILL)
     tally.add("configs tried")
