@@ -41,7 +41,7 @@ import numpy as np
 from pipeline.models import Theme
 from pipeline.topics.areas import Areas, WeekScores, central_rows, name_broadly, name_by_area
 from pipeline.topics.labels import NAME_FIT, GroupName, describes, name_groups
-from pipeline.topics.phrases import name_parts, used_by
+from pipeline.topics.phrases import name_parts, reading_once, used_by
 
 #: Average linkage stops merging two groups when the mean cosine between their papers is
 #: under this (cosine distance 0.6). Related abstracts of one field sit at 0.4–0.5.
@@ -90,6 +90,8 @@ BACKGROUND_SIZE = 1000
 REST_BACKGROUND_SIZE = 250
 
 
+# Each text's phrases are read once per call (phrases.reading_once), never kept between calls.
+@reading_once()
 def find_themes(
     paper_ids: Sequence[str],
     vectors: np.ndarray,

@@ -20,7 +20,7 @@ from pipeline.topics.phrases import (
     is_label,
     overlaps,
     phrase_forms,
-    phrases,
+    phrase_set,
     repeats,
     same_word,
     surface_forms,
@@ -90,7 +90,7 @@ def _count_phrases(groups: Sequence[Sequence[str]], background: Sequence[str]) -
 
     sizes = [len(g) for g in groups]
     docs = [doc for group in groups for doc in group]
-    found = [set(phrases(doc)) for doc in [*docs, *background]]
+    found = [phrase_set(doc) for doc in [*docs, *background]]
     in_texts = Counter(itertools.chain.from_iterable(found))
     vocab = sorted(term for term, n in in_texts.items() if n >= 2)
     if not vocab:  # no phrase in two papers
@@ -180,7 +180,7 @@ def describes(terms: Sequence[str], texts: Sequence[str]) -> float:
     if not texts:
         return 0.0
     wanted = phrase_forms(terms)
-    return sum(1 for text in texts if wanted & set(phrases(text))) / len(texts)
+    return sum(1 for text in texts if wanted & phrase_set(text)) / len(texts)
 
 
 #: Distinctive phrases per group that the name is chosen from.
@@ -246,11 +246,13 @@ def name_groups(
     Acronyms keep the case the texts write them in ("LLM", "MRI", "3D"). `fit` is the share of
     the texts containing one of the name's phrases.
     """
+    # Surface forms first: inside phrases.reading_once they also read the groups' phrases,
+    # which the counts then take from one tokenisation of each text.
+    surfaces = [surface_forms(texts) for texts in groups]
     counts = _count_phrases(groups, background)
     if counts is None:
         return [GroupName("", (), 0.0) for _ in groups]
     relevance = _relevance(counts, np.asarray(vectors)) if vectors is not None else None
-    surfaces = [surface_forms(texts) for texts in groups]
     nominal = _nominal(counts, set().union(*surfaces))
     expansions = acronyms(itertools.chain(*groups))
     names = []

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -120,15 +122,24 @@ _ADVERB = re.compile(r"(?:ally|ously|ively|ently|antly|edly|ingly|arly)$")
 
 def phrases(text: str, n_max: int = 3) -> list[str]:
     """Candidate label phrases of one text: 1..n_max-word runs between stop words/punctuation."""
+    cleaned = _clean(text)
+    return _phrases_of(_TOKEN.findall(cleaned if cleaned.isascii() else cleaned.lower()), n_max)
+
+
+def _phrases_of(tokens: Sequence[str], n_max: int) -> list[str]:
+    """The phrases of a cleaned text's tokens: lower case, or, for an ASCII text, as written
+    (which `surface_forms` reads too). Lower-casing ASCII changes letters only, which every
+    class of _TOKEN holds in both cases, so each token is then the written one lower-cased:
+    _WORDS keys a token as found and folds its lower case."""
     words = _WORDS
     found: list[str] = []
     run: list[str] = []
-    for token in _TOKEN.findall(_clean(text).lower()):
+    for token in tokens:
         word = words.get(token)
         if word is None:
             if len(words) > MAX_CACHED_WORDS:  # a long-lived process: keep the memo bounded
                 words.clear()
-            word = words[token] = _label_word(token)
+            word = words[token] = _label_word(token.lower())
         if word:
             run.append(word)
         elif run:  # most tokens between two breaks are none: no n-grams to make
@@ -136,6 +147,33 @@ def phrases(text: str, n_max: int = 3) -> list[str]:
             run = []
     if run:
         found.extend(_ngrams(run, n_max))
+    return found
+
+
+#: Each text's set of phrases (n_max 3), while `reading_once` holds: one find_themes call
+#: reads the same texts for counts, names, fits and key phrases, and `surface_forms` reads
+#: the groups' texts (ASCII ones) once for their phrases too. Never kept between builds.
+_MEMO: ContextVar[dict[str, frozenset[str]] | None] = ContextVar("phrase_memo", default=None)
+
+
+@contextmanager
+def reading_once() -> Iterator[None]:
+    """A block (one cluster.find_themes call) in which `phrase_set` reads each text once."""
+    token = _MEMO.set({})
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
+def phrase_set(text: str) -> frozenset[str]:
+    """set(phrases(text)), read once per text inside `reading_once`."""
+    memo = _MEMO.get()
+    if memo is None:
+        return frozenset(phrases(text))
+    found = memo.get(text)
+    if found is None:
+        found = memo[text] = frozenset(phrases(text))
     return found
 
 
@@ -166,7 +204,7 @@ def used_by(terms: Sequence[str], texts: Sequence[str], at_least: int) -> list[b
         open_terms = [k for k in range(len(terms)) if hits[k] < at_least]
         if not open_terms:
             break
-        found = set(phrases(text))
+        found = phrase_set(text)
         for k in open_terms:
             hits[k] += bool(wanted[k] & found)
     return [n >= at_least for n in hits]
@@ -372,7 +410,7 @@ def title_support(
     they contain one of its words or of its acronym's ("RAG": "Retrieval-Augmented
     Generation"): titles name a subject ("speech", "O-RAN", "camera"), abstract prose
     seldom ("clarify", "evolve", "suite")."""
-    in_titles = Counter(p for title in titles for p in set(phrases(title)))
+    in_titles = Counter(p for title in titles for p in phrase_set(title))
     need = min(MIN_TITLE_PAPERS, len(titles))
 
     def has_word(term: str) -> bool:
@@ -429,8 +467,13 @@ def surface_forms(texts: Sequence[str]) -> dict[str, str]:
     # that writes it (a theme's papers share most of their words): half the time.
     folded: dict[str, str] = {}
     special: dict[str, bool] = {}
+    memo = _MEMO.get()
     for text in texts:  # one tokenisation per text: this runs over every paper of a theme
-        tokens = set(_TOKEN.findall(_clean(text)))
+        cleaned = _clean(text)
+        written = _TOKEN.findall(cleaned)
+        if memo is not None and text not in memo and cleaned.isascii():  # its phrases too
+            memo[text] = frozenset(_phrases_of(written, 3))
+        tokens = set(written)
         for token in tokens.difference(folded):
             folded[token] = singular(token)
             # "LLMs", "O-RAN", "ResNet", "Wi-Fi"; not a Title-Case "Retrieval-Augmented".
