@@ -78,3 +78,28 @@ def test_surface_forms_are_the_token_by_token_reading_on_real_abstracts() -> Non
     for texts in groups:
         assert surface_forms(texts) == reference_surface_forms(texts)
     assert surface_forms(TEXTS)  # the real texts write acronyms: the check is not vacuous
+
+
+# Lower-casing these changes more than ASCII letters: "İ" becomes two characters, the Kelvin
+# sign "K" an ASCII "k", "ẞ" "ß"; phrases() reads such a text lower-cased as before.
+NON_ASCII = [
+    "İstanbul traffic networks and KELVIN sensors",
+    "A \u212aelvin-scale graph (GNNs) model of Straẞe networks",
+    "Café recommender systems for naïve users, über-fast",
+]
+
+
+def test_phrases_of_ascii_and_other_texts_are_the_plain_loops() -> None:
+    for text in [*NON_ASCII, *(t.upper() for t in TEXTS[:50]), *(t.title() for t in TITLES)]:
+        assert phrases(text) == reference_phrases(text)
+
+
+def test_reading_once_gives_the_same_phrase_sets_and_keeps_nothing_after() -> None:
+    texts = [*TEXTS[:40], *NON_ASCII]
+    plain = [frozenset(reference_phrases(t)) for t in texts]
+    with phrases_mod.reading_once():
+        surface_forms(texts[::2])  # fills the memo from its own reading of the texts
+        assert [phrases_mod.phrase_set(t) for t in texts] == plain
+        assert [phrases_mod.phrase_set(t) for t in texts] == plain  # from the memo
+    assert phrases_mod._MEMO.get() is None
+    assert [phrases_mod.phrase_set(t) for t in texts] == plain
