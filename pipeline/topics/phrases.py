@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
@@ -150,16 +150,27 @@ def _phrases_of(tokens: Sequence[str], n_max: int) -> list[str]:
     return found
 
 
-#: Each text's set of phrases (n_max 3), while `reading_once` holds: one find_themes call
-#: reads the same texts for counts, names, fits and key phrases, and `surface_forms` reads
-#: the groups' texts (ASCII ones) once for their phrases too. Never kept between builds.
-_MEMO: ContextVar[dict[str, frozenset[str]] | None] = ContextVar("phrase_memo", default=None)
+@dataclass
+class _Reading:
+    """What `reading_once` keeps for one block: each text's set of phrases (n_max 3; one
+    find_themes call reads the same texts for counts, names, fits and key phrases, and
+    `surface_forms` reads the groups' ASCII texts once for their phrases too), and each
+    written token's fold and whether it is written specially, for every `surface_forms`
+    call (each named group's texts) of the block."""
+
+    phrases: dict[str, frozenset[str]] = field(default_factory=dict)
+    folded: dict[str, str] = field(default_factory=dict)
+    special: dict[str, bool] = field(default_factory=dict)
+
+
+#: The block's reading, while `reading_once` holds; never kept between builds.
+_MEMO: ContextVar[_Reading | None] = ContextVar("phrase_memo", default=None)
 
 
 @contextmanager
 def reading_once() -> Iterator[None]:
     """A block (one cluster.find_themes call) in which `phrase_set` reads each text once."""
-    token = _MEMO.set({})
+    token = _MEMO.set(_Reading())
     try:
         yield
     finally:
@@ -168,12 +179,12 @@ def reading_once() -> Iterator[None]:
 
 def phrase_set(text: str) -> frozenset[str]:
     """set(phrases(text)), read once per text inside `reading_once`."""
-    memo = _MEMO.get()
-    if memo is None:
+    reading = _MEMO.get()
+    if reading is None:
         return frozenset(phrases(text))
-    found = memo.get(text)
+    found = reading.phrases.get(text)
     if found is None:
-        found = memo[text] = frozenset(phrases(text))
+        found = reading.phrases[text] = frozenset(phrases(text))
     return found
 
 
@@ -286,10 +297,16 @@ _IRREGULAR = {
 
 def _clean(text: str) -> str:
     """URLs and LaTeX become phrase breaks; parenthesised acronyms ("(LLMs)") go."""
-    text = _URL.sub(" . ", text)
+    # Each pattern runs only on a text with the characters any match of it holds.
+    if "://" in text or "www." in text:
+        text = _URL.sub(" . ", text)
     if any(end in text for end in _DOMAIN_ENDS):  # the domain pattern is slow: only if needed
         text = _DOMAIN.sub(" . ", text)
-    return _LATEX.sub(" . ", _PAREN.sub(" ", text))
+    if "(" in text:
+        text = _PAREN.sub(" ", text)
+    if "$" in text or "\\" in text:
+        text = _LATEX.sub(" . ", text)
+    return text
 
 
 def is_label(phrase: str) -> bool:
@@ -462,24 +479,25 @@ def surface_forms(texts: Sequence[str]) -> dict[str, str]:
     name "EXPected Similarity Estimation" five times does not outvote three that write
     "expected"."""
     seen: dict[str, Counter[str]] = {}
-    plain: Counter[str] = Counter()
     # Each distinct token is folded and checked once for all the texts, not in every text
-    # that writes it (a theme's papers share most of their words): half the time.
-    folded: dict[str, str] = {}
-    special: dict[str, bool] = {}
-    memo = _MEMO.get()
+    # that writes it (a theme's papers share most of their words): half the time. Inside
+    # `reading_once`, once for all the groups named.
+    reading = _MEMO.get()
+    folded = {} if reading is None else reading.folded
+    special = {} if reading is None else reading.special
+    words: list[set[str]] = []  # each text's folded tokens
     for text in texts:  # one tokenisation per text: this runs over every paper of a theme
         cleaned = _clean(text)
         written = _TOKEN.findall(cleaned)
-        if memo is not None and text not in memo and cleaned.isascii():  # its phrases too
-            memo[text] = frozenset(_phrases_of(written, 3))
+        if reading is not None and text not in reading.phrases and cleaned.isascii():
+            reading.phrases[text] = frozenset(_phrases_of(written, 3))  # its phrases too
         tokens = set(written)
         for token in tokens.difference(folded):
             folded[token] = singular(token)
             # "LLMs", "O-RAN", "ResNet", "Wi-Fi"; not a Title-Case "Retrieval-Augmented".
             # An all-lower-case token is never written specially: skip the check.
             special[token] = token[0].isalnum() and not token.islower() and written_specially(token)
-        plain.update(set(map(folded.__getitem__, tokens)))
+        words.append(set(map(folded.__getitem__, tokens)))
         for token in filter(special.__getitem__, tokens):
             seen.setdefault(singular(token.lower()), Counter())[token] += 1
     forms = {}
@@ -487,7 +505,9 @@ def surface_forms(texts: Sequence[str]) -> dict[str, str]:
         # The commonest special form, ties to the first in code-point order: a text counts
         # once per form, so ties are common and must not depend on set order.
         form, n = min(counts.items(), key=lambda item: (-item[1], item[0]))
-        if n > plain[word]:  # written this way by more texts than write it in lower case
+        # Written this way by more texts than write it in lower case (counted only for the
+        # words written specially: counting every word of every text was a fifth of this).
+        if n > sum(word in found for found in words):
             forms[word] = _singular_surface(form)
     return forms
 
