@@ -7,6 +7,7 @@ import itertools
 
 import numpy as np
 from test_phrases import TEXTS, TITLES
+from threadpoolctl import threadpool_limits
 
 from pipeline.topics import labels
 from pipeline.topics.labels import NAME_FIT, name_groups
@@ -187,7 +188,10 @@ def test_relevance_of_every_phrase_that_can_label_a_group_is_the_full_products()
     bounds = np.cumsum([0, *counts.sizes])
     centroids = np.stack([x[a:b].mean(axis=0) for a, b in itertools.pairwise(bounds)])
     centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
-    expected = centroids @ phrase_vectors.T
+    # In one BLAS thread, as _relevance computes: a threaded product's last bits depend on how
+    # it splits the work (round 18: 3 of 2.3M cosines of the real 10k week, by 1.7e-16).
+    with threadpool_limits(limits=1, user_api="blas"):
+        expected = centroids @ phrase_vectors.T
     found = labels._relevance(counts, vectors)
     for row in range(len(groups)):
         eligible = labels._eligible(counts, row)
