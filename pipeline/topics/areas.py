@@ -484,10 +484,16 @@ class _Words:
         """How many of the texts at `rows` have one of the name's parts ("Speech and audio":
         "speech", "audio") with its words together, in order."""
         phrases = [f" {' '.join(part)} " for part in parts if part]
-        for row in rows:
-            if int(row) not in self._runs:
-                self._read(int(row))
-        return sum(any(p in self._runs[int(r)] for p in phrases) for r in rows)
+        listed = np.asarray(rows, dtype=np.int64).tolist()
+        runs = self._runs
+        for row in listed:
+            if row not in runs:
+                self._read(row)
+        if len(phrases) == 1:  # most names: counted in C
+            return sum(
+                map(operator.contains, map(runs.__getitem__, listed), itertools.repeat(phrases[0]))
+            )
+        return sum(any(p in run for p in phrases) for run in map(runs.__getitem__, listed))
 
     def _read(self, row: int) -> None:
         found = _words_of(self._texts[row])
