@@ -435,12 +435,19 @@ def test_a_source_url_that_is_no_url_fails_check_config(
     """A typo in an IPv6 literal or a port passed check-config; then every `ingest` and `run`
     ended in a traceback (ValueError: Invalid IPv6 URL) before any source, the good ones
     included, was read."""
+    _check_config_refuses_the_first_source(tmp_path, url, problem)
+
+
+def _check_config_refuses_the_first_source(tmp_path: Path, url: str, problem: str) -> str:
+    """check-config on a config whose first source has `url` and whose second is good: exit 2
+    naming `problem` for sources[0].url; returns what it printed on stderr."""
     sources = [("typo", "rss", url), ("good", "file", str(GOOD_FILE))]
     config = write_config(tmp_path, sources, **NO_BACKFILL)
     tally.add("configs tried")
     result = _invoke(["--config", str(config), "check-config"])
     assert result.exit_code == 2, result.output
     assert f"sources[0].url: {problem}" in result.stderr, result.stderr
+    return result.stderr
 
 
 @pytest.mark.parametrize(
@@ -534,13 +541,8 @@ def test_a_source_url_the_fetch_cannot_send_fails_check_config(
     64-character label printed a resolver thread's traceback and failed as "no DNS answer within
     30 s", though no name was asked; a NUL or a line break failed the source with the URL cut
     in two in the report; a space in the host was looked up as it was."""
-    sources = [("typo", "rss", url), ("good", "file", str(GOOD_FILE))]
-    config = write_config(tmp_path, sources, **NO_BACKFILL)
-    tally.add("configs tried")
-    result = _invoke(["--config", str(config), "check-config"])
-    assert result.exit_code == 2, result.output
-    assert f"sources[0].url: {problem}" in result.stderr, result.stderr
-    assert repr(url) in result.stderr, result.stderr
+    stderr = _check_config_refuses_the_first_source(tmp_path, url, problem)
+    assert repr(url) in stderr, stderr
 
 
 @pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
