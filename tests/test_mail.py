@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-from smtpserver import PASSWORD, USER, free_port, scripted_server, smtp_server
+from smtpserver import PASSWORD, USER, Inbox, free_port, scripted_server, smtp_server
 
 from pipeline.digest.mail import SmtpServer, make_message, send_message
 from pipeline.errors import DeliveryError
@@ -152,4 +153,29 @@ def test_send_message_names_the_extension_a_server_lacks(
         with pytest.raises(DeliveryError) as caught:
             send_message(_to("ada@example.org"), server)  # type: ignore[arg-type]
     assert str(caught.value) == f"SMTP server 127.0.0.1:{port} {message}"
+    assert inbox.messages == []
+
+
+class _RefusesEveryone(Inbox):
+    """A server with no mailbox for any of the digest's recipients (they all left)."""
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        # Gmail's reply takes two lines: one line of ours must still say it on one line.
+        return f"550-5.1.1 <{address}>: no such\r\n550 5.1.1 user"
+
+
+def test_a_server_that_refuses_every_recipient_says_what_it_answered_each() -> None:
+    # Round 18: one recipient refused was named with the server's reply; all of them refused
+    # gave "refused every recipient" and nothing more, so a reader could not tell a mistyped
+    # domain (550 no such user) from a relay that wants a login (554 relay access denied).
+    refusing = smtp_server("none", inbox=_RefusesEveryone())
+    with refusing as (inbox, port, _), pytest.raises(DeliveryError) as caught:
+        send_message(_message(), SmtpServer("127.0.0.1", port, security="none"))  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        f"SMTP server 127.0.0.1:{port} refused every recipient:"
+        " ada@example.org (550 5.1.1 <ada@example.org>: no such 5.1.1 user),"
+        " alan@example.org (550 5.1.1 <alan@example.org>: no such 5.1.1 user)"
+    )
     assert inbox.messages == []

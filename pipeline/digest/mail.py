@@ -107,8 +107,9 @@ def send_message(message: EmailMessage, server: SmtpServer) -> dict[str, str]:
         raise DeliveryError(f"SMTP server {where} rejected the login (code {e.smtp_code})") from e
     except smtplib.SMTPNotSupportedError as e:
         raise DeliveryError(f"SMTP server {where} {_lacks(step, message)}") from e
-    except smtplib.SMTPRecipientsRefused as e:
-        raise DeliveryError(f"SMTP server {where} refused every recipient") from e
+    except smtplib.SMTPRecipientsRefused as e:  # each with its reply: no such user, no relay
+        named = ", ".join(f"{a} ({reply})" for a, reply in _replies_to(e.recipients).items())
+        raise DeliveryError(f"SMTP server {where} refused every recipient: {named}") from e
     except smtplib.SMTPResponseException as e:
         if e.smtp_code == -1:  # no status code: smtplib's message lacks the first 4 characters
             raise DeliveryError(
@@ -130,14 +131,20 @@ def send_message(message: EmailMessage, server: SmtpServer) -> dict[str, str]:
     except OSError as e:
         raise DeliveryError(f"cannot reach SMTP server {where}: {e.strerror or e}") from e
     _quit(smtp, where)
-    refusals = {
-        address: f"{code} {reason.decode('utf-8', errors='replace')}"
-        for address, (code, reason) in refused.items()
-    }
+    refusals = _replies_to(refused)
     for address, reply in refusals.items():
         logger.warning("SMTP server %s refused %s: %s", where, address, reply)
     logger.info("sent %r via %s", message["Subject"], where)
     return refusals
+
+
+def _replies_to(refused: Mapping[str, tuple[int, bytes]]) -> dict[str, str]:
+    """Each refused address with the server's reply to it ('550 5.1.1 ... no such user'), on
+    one line: smtplib joins the lines of a multi-line reply (Gmail's) with newlines."""
+    return {
+        address: " ".join([str(code), *reason.decode("utf-8", errors="replace").split()])
+        for address, (code, reason) in refused.items()
+    }
 
 
 def _quit(smtp: smtplib.SMTP, where: str) -> None:
