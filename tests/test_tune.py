@@ -535,6 +535,47 @@ def test_explain_accepts_what_a_digest_shows(setup: tuple[Path, Path], reference
     assert "in section topic graphs" in result.output
 
 
+@pytest.mark.parametrize(
+    ("reference", "paper_id"),
+    [
+        # arXiv's abs page, "Cite as:", and the stamp down a PDF's margin
+        ("arXiv:2506.00002 [cs.LG]", "arxiv:2506.00002"),
+        ("arXiv:2506.00002v3 [cs.LG] 16 Jun 2025", "arxiv:2506.00002"),
+        ("arXiv:cs/0112017v1 [cs.CL]", "arxiv:cs/0112017"),
+        # a browser's address bar: the scheme left off, or https for a feed's http link
+        ("doi.org/10.1000/XYZ.123", "doi:10.1000/xyz.123"),
+        ("http://example.org/paper/1", "url:https://example.org/paper/1"),
+        ("https://example.org/paper/2/", "url:http://example.org/paper/2"),
+    ],
+)
+def test_explain_and_mark_accept_what_a_browser_shows(
+    setup: tuple[Path, Path], reference: str, paper_id: str
+) -> None:
+    # Round 18: the forms a digest shows were found, but not these, copied from arXiv's pages
+    # or a browser's address bar: "no stored paper".
+    config, _ = setup
+    _store_week(config)
+    settings = load_settings(config)
+    papers = [
+        make_paper("arxiv:cs/0112017", "An old style paper on speech", "audio acoustic speech"),
+        make_paper("doi:10.1000/xyz.123", "A journal paper on graphs", "message passing graph"),
+        make_paper("url:https://example.org/paper/1", "A web page on speech", "speech audio"),
+        make_paper("url:http://example.org/paper/2", "A web page on graphs", "graph nodes"),
+    ]
+    keys = {p.paper_id: normalize_title(p.title) for p in papers}
+    with Store.open(settings.database_path) as store:
+        store.upsert_papers(
+            papers, "test", run.datetime.now(run.UTC), merge=update_paper, title_keys=keys
+        )
+    base = ["--config", str(config)]
+    result = CliRunner().invoke(cli, [*base, "explain", reference])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"{paper_id}: ")
+    marked = CliRunner().invoke(cli, [*base, "mark", reference, "--topic", "speech", "--not"])
+    assert marked.exit_code == 0, marked.output
+    assert load_settings(config).topics[0].counter_examples == (paper_id,)
+
+
 def test_explain_and_mark_accept_a_title_copied_from_the_digest(
     setup: tuple[Path, Path],
 ) -> None:

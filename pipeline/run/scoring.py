@@ -251,11 +251,15 @@ def stored_paper_ids(store: Store, reference: str) -> list[str]:
     that title, as fed or as the digest shows it (LaTeX converted); two papers may share one: a
     reference must then name the id."""
     text = reference.strip()
+    if re.match(r"(?i)(?:dx\.)?doi\.org/", text):  # an address bar copied without its scheme
+        text = "https://" + text
     doi, url = clean.clean_doi(text), ids.normalize_url(text)
     candidates = [
         paper_ref_id(reference),
         f"doi:{doi.lower()}" if doi else "",
         f"url:{url}" if url else "",
+        # A feed's http link opens as https in a browser (and the other way round): one page.
+        f"url:{_other_scheme(url)}" if url else "",
     ]
     for paper_id in filter(None, candidates):
         if store.get_paper(paper_id) is not None:
@@ -281,6 +285,13 @@ def stored_paper_ids(store: Store, reference: str) -> list[str]:
     ]
 
 
+def _other_scheme(url: str) -> str:
+    """The same link over https for http, over http for https."""
+    scheme, sep, rest = url.partition("://")
+    other = {"http": "https", "https": "http"}.get(scheme.lower())
+    return f"{other}{sep}{rest}" if other else ""
+
+
 def too_short_a_title(reference: str) -> bool:
     """Whether a reference is no id, DOI or link, and a title too short to name one paper
     (`stored_paper_ids` does not look such titles up)."""
@@ -290,14 +301,25 @@ def too_short_a_title(reference: str) -> bool:
     return ids.matchable_title(text) is None
 
 
+#: arXiv's "Cite as:" line and the stamp down a PDF's margin, which a reader copies:
+#: "arXiv:2506.13755v2 [cs.LG] 16 Jun 2025" (category, then the day, after the id).
+_CITED = re.compile(
+    r"(?i)(arxiv:\S+)\s+\[[a-z-]+(?:\.[a-z-]+)?\](?:\s+\d{1,2}\s+[a-z]{3}\s+\d{4})?"
+)
+
+
 def paper_ref_id(reference: str) -> str:
-    """arxiv:2506.13755, 2506.13755v2, an abs or pdf link → 'arxiv:2506.13755'; else as written.
+    """arxiv:2506.13755, 2506.13755v2, an abs or pdf link, arXiv's citation ("arXiv:2506.13755
+    [cs.LG]") → 'arxiv:2506.13755'; else as written.
 
     A link copied without its scheme (arxiv.org/pdf/2506.13755) is read as https. The version
     picks nothing, so one no paper has (2506.13755v99999999999) still names the paper: as an
     example in config.toml it failed every build.
     """
     text = reference.strip()
+    cited = _CITED.fullmatch(text)
+    if cited is not None:
+        text = cited[1]
     if re.match(r"(?i)(?:www\.|export\.)?arxiv\.org/", text):
         text = "https://" + text
     parsed = ids.parse_arxiv_id(text, any_version=True)
