@@ -273,6 +273,20 @@ def test_topics_command_lists_boundaries_and_compares_configs(
     assert re.search(r"graphs\s+1 →\s+0", compared.output)
 
 
+def test_topics_compare_with_a_missing_file_names_the_option_not_config(
+    setup: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # Round 18: `--compare tuned.toml` mistyped said "config file not found: tuned.toml; name
+    # another with `digest --config PATH`", which points at the config that was found.
+    config, _ = setup
+    _store_week(config)
+    missing = tmp_path / "tuned.toml"
+    args = ["--config", str(config), "topics", "--week", "2025-W24", "--compare", str(missing)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert result.output == f"error: --compare: config file not found: {missing}\n"
+
+
 def test_topics_of_an_empty_week_names_the_week_that_has_papers(
     setup: tuple[Path, Path], tmp_path: Path
 ) -> None:

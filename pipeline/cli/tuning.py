@@ -83,6 +83,7 @@ def topics_cmd(ctx: click.Context, week: str | None, other_config: Path | None) 
     """
     from pipeline import run, tune
     from pipeline.config import load_settings
+    from pipeline.errors import UsageError
 
     week = _check_week(week)
 
@@ -95,6 +96,8 @@ def topics_cmd(ctx: click.Context, week: str | None, other_config: Path | None) 
             return "\n".join(filter(None, [f"{scored.week}: no stored papers", hint]))
         if other_config is None:
             return tune.describe_topics(scored)
+        if not other_config.exists():  # load_settings' message would point at --config
+            raise UsageError(f"--compare: config file not found: {other_config}")
         other = load_settings(other_config)
         # Its own model, as its build would use (the same one is loaded once).
         other_embedder = run.make_embedder(other)
