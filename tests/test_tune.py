@@ -560,6 +560,13 @@ def test_explain_accepts_what_a_digest_shows(setup: tuple[Path, Path], reference
         ("doi.org/10.1000/XYZ.123", "doi:10.1000/xyz.123"),
         ("http://example.org/paper/1", "url:https://example.org/paper/1"),
         ("https://example.org/paper/2/", "url:http://example.org/paper/2"),
+        # copied out of a plain-text e-mail, Markdown or a sentence: the brackets come along
+        ("<https://arxiv.org/abs/2506.00002>", "arxiv:2506.00002"),
+        ("(arXiv:2506.00002)", "arxiv:2506.00002"),
+        ("\u2039https://doi.org/10.1000/xyz.123\u203a", "doi:10.1000/xyz.123"),
+        ("[http://example.org/paper/1]", "url:https://example.org/paper/1"),
+        # a DOI link as some sites escape it
+        ("https://doi.org/10.1000%2Fxyz.123", "doi:10.1000/xyz.123"),
     ],
 )
 def test_explain_and_mark_accept_what_a_browser_shows(

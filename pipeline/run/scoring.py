@@ -10,6 +10,7 @@ import dataclasses
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from urllib.parse import unquote
 
 import numpy as np
 
@@ -250,9 +251,11 @@ def stored_paper_ids(store: Store, reference: str) -> list[str]:
     (the ids a paper without an arXiv id is stored under: doi:…, url:…), else all those with
     that title, as fed or as the digest shows it (LaTeX converted); two papers may share one: a
     reference must then name the id."""
-    text = reference.strip()
+    text = unwrapped(reference)
     if re.match(r"(?i)(?:dx\.)?doi\.org/", text):  # an address bar copied without its scheme
         text = "https://" + text
+    if re.match(r"(?i)https?://(?:dx\.)?doi\.org/", text):  # "10.1000%2Fx": a DOI escaped
+        text = unquote(text)
     doi, url = clean.clean_doi(text), ids.normalize_url(text)
     candidates = [
         paper_ref_id(reference),
@@ -308,6 +311,20 @@ _CITED = re.compile(
 )
 
 
+#: Brackets a reference is copied in: a plain-text e-mail's <link>, Markdown's (link) or
+#: [link], a sentence's "(arXiv:…)", guillemets and quotes.
+_WRAPPERS = frozenset(zip("<([\u2039\u00ab\u201c\"'", ">)]\u203a\u00bb\u201d\"'", strict=True))
+
+
+def unwrapped(reference: str) -> str:
+    """A reference without surrounding space and the brackets or quotes it was copied in:
+    "<https://arxiv.org/abs/2506.13755>" → "https://arxiv.org/abs/2506.13755"."""
+    text = reference.strip()
+    while len(text) > 2 and (text[0], text[-1]) in _WRAPPERS:
+        text = text[1:-1].strip()
+    return text
+
+
 def paper_ref_id(reference: str) -> str:
     """arxiv:2506.13755, 2506.13755v2, an abs or pdf link, arXiv's citation ("arXiv:2506.13755
     [cs.LG]") → 'arxiv:2506.13755'; else as written.
@@ -316,7 +333,7 @@ def paper_ref_id(reference: str) -> str:
     picks nothing, so one no paper has (2506.13755v99999999999) still names the paper: as an
     example in config.toml it failed every build.
     """
-    text = reference.strip()
+    text = unwrapped(reference)
     cited = _CITED.fullmatch(text)
     if cited is not None:
         text = cited[1]
