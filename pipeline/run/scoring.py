@@ -251,14 +251,10 @@ def stored_paper_ids(store: Store, reference: str) -> list[str]:
     (the ids a paper without an arXiv id is stored under: doi:…, url:…), else all those with
     that title, as fed or as the digest shows it (LaTeX converted); two papers may share one: a
     reference must then name the id."""
-    text = unwrapped(reference)
-    if re.match(r"(?i)(?:dx\.)?doi\.org/", text):  # an address bar copied without its scheme
-        text = "https://" + text
-    if re.match(r"(?i)https?://(?:dx\.)?doi\.org/", text):  # "10.1000%2Fx": a DOI escaped
-        text = unquote(text)
+    text = _as_written(reference)
     doi, url = clean.clean_doi(text), ids.normalize_url(text)
     candidates = [
-        paper_ref_id(reference),
+        paper_ref_id(text),
         f"doi:{doi.lower()}" if doi else "",
         f"url:{url}" if url else "",
         # A feed's http link opens as https in a browser (and the other way round): one page.
@@ -288,6 +284,18 @@ def stored_paper_ids(store: Store, reference: str) -> list[str]:
     ]
 
 
+def _as_written(reference: str) -> str:
+    """A reference as its id, DOI or link is read: out of the brackets it was copied in
+    (`unwrapped`), a doi.org link given its scheme if an address bar dropped it and its path
+    unescaped ("10.1000%2Fx")."""
+    text = unwrapped(reference)
+    if re.match(r"(?i)(?:dx\.)?doi\.org/", text):  # an address bar copied without its scheme
+        text = "https://" + text
+    if re.match(r"(?i)https?://(?:dx\.)?doi\.org/", text):  # "10.1000%2Fx": a DOI escaped
+        text = unquote(text)
+    return text
+
+
 def _other_scheme(url: str) -> str:
     """The same link over https for http, over http for https."""
     scheme, sep, rest = url.partition("://")
@@ -298,10 +306,10 @@ def _other_scheme(url: str) -> str:
 def too_short_a_title(reference: str) -> bool:
     """Whether a reference is no id, DOI or link, and a title too short to name one paper
     (`stored_paper_ids` does not look such titles up)."""
-    text = reference.strip()
+    text = _as_written(reference)
     if paper_ref_id(text).startswith("arxiv:") or clean.clean_doi(text) or ids.normalize_url(text):
         return False
-    return ids.matchable_title(text) is None
+    return ids.matchable_title(reference) is None  # as stored_paper_ids reads a title
 
 
 #: arXiv's "Cite as:" line and the stamp down a PDF's margin, which a reader copies:
