@@ -484,16 +484,20 @@ class _Words:
         """How many of the texts at `rows` have one of the name's parts ("Speech and audio":
         "speech", "audio") with its words together, in order."""
         phrases = [f" {' '.join(part)} " for part in parts if part]
-        listed = np.asarray(rows, dtype=np.int64).tolist()
-        runs = self._runs
-        for row in listed:
-            if row not in runs:
-                self._read(row)
+        listed, runs = self._read_all(rows), self._runs
         if len(phrases) == 1:  # most names: counted in C
             return sum(
                 map(operator.contains, map(runs.__getitem__, listed), itertools.repeat(phrases[0]))
             )
         return sum(any(p in run for p in phrases) for run in map(runs.__getitem__, listed))
+
+    def _read_all(self, rows: np.ndarray) -> list[int]:
+        """`rows` as Python ints, each text among them read (once)."""
+        listed: list[int] = np.asarray(rows, dtype=np.int64).tolist()
+        for row in listed:
+            if row not in self._sets:
+                self._read(row)
+        return listed
 
     def _read(self, row: int) -> None:
         found = _words_of(self._texts[row])
@@ -505,11 +509,7 @@ class _Words:
         return any(w in found for w in words)
 
     def share(self, word: str, rows: np.ndarray) -> float:
-        listed = np.asarray(rows, dtype=np.int64).tolist()
-        sets = self._sets
-        for row in listed:
-            if row not in sets:
-                self._read(row)
+        listed, sets = self._read_all(rows), self._sets
         # Counted in C: the week's share of each word reads its WEEK_SAMPLE texts.
         found = sum(map(operator.contains, map(sets.__getitem__, listed), itertools.repeat(word)))
         return found / max(len(rows), 1)
