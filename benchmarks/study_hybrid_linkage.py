@@ -28,6 +28,7 @@ import gzip
 import hashlib
 import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,9 @@ from pipeline.topics import cluster
 #: The TF-IDF cosine two papers of different subjects typically have (its median on the slices).
 BASELINE = 0.02
 _LEXICAL: dict[str, Any] = {"weight": 0.0}
+#: Two builds' themes that overlap this much (Jaccard) are one theme to a reader: the A/B
+#: reading shows only the themes the other build has no such match for.
+SAME_THEME = 0.75
 
 
 def hybrid_linkage(
@@ -87,10 +91,109 @@ def hybrid_linkage(
     return [p[0] for p in pairs], [p[1] for p in pairs], left_out
 
 
+def fresh_inputs(seed: int = 211) -> list[dict[str, Any]]:
+    """Inputs the weights were not chosen on (nineteenth round): 700 OAI papers that none of
+    the seed-17, 97 and 131 slices holds, and 1,000 ICLR 2021 papers of part 1 (a dense
+    machine-learning week of another year and source), both drawn with `seed`, no topics."""
+    from benchmarks import bench_bertopic_venue as bv
+
+    seen = {pid for k in (97, 131) for i in bench_names.oai_inputs(3, 700, k, unseen_after=[17],
+                                                                   unseen_slices=3)
+            for pid in i["ids"]}  # fmt: skip
+    pool = bench_names.oai_inputs(1, 7000 - 2100, 17, unseen_after=[17], unseen_slices=3)[0]
+    rows = [i for i, pid in enumerate(pool["ids"]) if pid not in seen]
+    rng = np.random.default_rng(seed)
+    oai = _subset(pool, np.sort(rng.choice(rows, 700, replace=False)), f"oai 700 (seed {seed})")
+    papers, _ = bv.load_all(parts=(1,))
+    vectors = bv.week_vectors(papers)
+    chosen = np.sort(np.random.default_rng(seed).choice(len(papers), 1000, replace=False))
+    iclr = dict(
+        oai,
+        name=f"ICLR 2021 part 1, 1,000 papers (seed {seed})",
+        ids=[papers[i].paper_id for i in chosen],
+        vectors=vectors[chosen],
+        texts=[papers[i].text for i in chosen],
+        titles=[papers[i].title for i in chosen],
+    )
+    return [oai, iclr]  # fmt: skip
+
+
+def _subset(item: dict[str, Any], rows: np.ndarray, name: str) -> dict[str, Any]:
+    keys = ("ids", "texts", "titles")
+    return dict(item, name=name, vectors=item["vectors"][rows],
+                **{k: [item[k][int(i)] for i in rows] for k in keys})  # fmt: skip
+
+
+def ab_reading(inputs: list[dict[str, Any]], weight: float, areas: Any, seed: int = 19
+               ) -> tuple[str, list[dict[str, Any]]]:  # fmt: skip
+    """The themes of the build (w = 0) and of `weight` that the other does not have (a theme
+    of SAME_THEME overlap, under any name, counts as had), mixed in a shuffled order per
+    input, for a blind reader: the reading's text and its key (item → input, build, name, size)."""
+    lines = ["# Discovered themes of several weeks of papers", ""]
+    key: list[dict[str, Any]] = []
+    rng = np.random.default_rng(seed)
+    for item in inputs:
+        found = {}
+        for w in (0.0, weight):
+            _LEXICAL["weight"] = w
+            _fit_words(item)
+            themes, other = bench_names.item_themes(item, areas, 0)
+            found[w] = ([(t.label, tuple(t.paper_ids)) for t in themes], len(other))
+        sets = {w: [set(ids) for _, ids in found[w][0]] for w in found}
+        items = [
+            (w, name, ids)
+            for w in found
+            for name, ids in found[w][0]
+            if _closest(set(ids), sets[weight if w == 0.0 else 0.0]) < SAME_THEME
+        ]
+        shared = sum(_closest(s, sets[weight]) >= SAME_THEME for s in sets[0.0])
+        titles = dict(zip(item["ids"], item["titles"], strict=True))
+        lines += [f"# {item['name']}", ""]
+        for k in rng.permutation(len(items)):
+            w, name, ids = items[int(k)]
+            key.append({"item": len(key) + 1, "input": item["name"], "weight": w,
+                        "name_shown": name, "n_papers": len(ids),
+                        "other": found[w][1] / len(item["ids"]),
+                        "themes": len(found[w][0]), "shared_themes": shared})  # fmt: skip
+            lines.append(f"## Item {len(key)}: {name}  ({len(ids)} papers)")
+            lines += [f"- {titles[p]}" for p in ids]
+            lines.append("")
+    return "\n".join(lines) + "\n", key
+
+
+def _closest(members: set[str], others: list[set[str]]) -> float:
+    """The best Jaccard overlap of `members` with one of `others`."""
+    return max((len(members & o) / len(members | o) for o in others), default=0.0)
+
+
+def _fit_words(item: dict[str, Any]) -> None:
+    texts = list(item["texts"]) + list(item["background"])
+    all_ids = list(item["ids"]) + list(item["background_ids"])
+    vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=2)
+    _LEXICAL["matrix"] = vectorizer.fit_transform(texts)
+    _LEXICAL["row"] = {pid: i for i, pid in enumerate(all_ids)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", type=float, nargs="+", default=[0.0, 0.3, 0.6, 1.0])
+    parser.add_argument("--ab-reading", type=Path, help="write an A/B reading of fresh inputs")
+    parser.add_argument("--ab-key", type=Path, help="...and its key (JSONL) here")
+    parser.add_argument("--ab-weight", type=float, default=0.6)
     args = parser.parse_args()
+    if args.ab_reading:
+        fresh = bench_names.demo_inputs(bench_names.ROOT / "data/demo/pipeline.sqlite3")
+        inputs = [fresh[0], fresh[2], *fresh_inputs()]  # W23 and W25 (seen), then unseen
+        original = cluster._linkage_groups
+        cluster._linkage_groups = hybrid_linkage  # type: ignore[assignment]
+        try:
+            text, key = ab_reading(inputs, args.ab_weight, bench_names.area_vocabulary())
+        finally:
+            cluster._linkage_groups = original
+        args.ab_reading.write_text(text, encoding="utf-8")
+        if args.ab_key:
+            args.ab_key.write_text("".join(json.dumps(k) + "\n" for k in key), encoding="utf-8")
+        return
     inputs = bench_names.demo_inputs(bench_names.ROOT / "data/demo/pipeline.sqlite3")
     inputs += bench_names.oai_inputs(2, 700, 97, unseen_after=[17], unseen_slices=3)
     inputs += bench_names.oai_inputs(3, 700, 131, unseen_after=[17], unseen_slices=3)
@@ -118,11 +221,7 @@ def main() -> None:
 def _scores(
     item: dict[str, Any], areas: Any, readers: dict[int, dict[str, str]], primary: dict[str, str]
 ) -> str:
-    texts = list(item["texts"]) + list(item["background"])
-    all_ids = list(item["ids"]) + list(item["background_ids"])
-    vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=2)
-    _LEXICAL["matrix"] = vectorizer.fit_transform(texts)
-    _LEXICAL["row"] = {pid: i for i, pid in enumerate(all_ids)}
+    _fit_words(item)
     themes, other = bench_names.item_themes(item, areas, 0)
     group = {pid: t.theme_id for t in themes for pid in t.paper_ids} | dict.fromkeys(other, "")
     ids = item["ids"]
