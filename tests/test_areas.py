@@ -368,3 +368,17 @@ def test_a_theme_that_is_a_whole_field_of_the_week_takes_the_fields_name(
         None
     ]
     assert named("Machine learning", weak=False) == [None]
+
+
+def test_a_texts_words_are_the_patterns_tokens_however_its_hyphens_sit() -> None:
+    import itertools
+    import random
+
+    texts = [
+        "LSTM- and GRU-based models", "x--y", "a-", "-a", "-", "--", "3-D", "state-of-the-art",
+        "(-1)", "A - B", "e-\tx", "a\x1c-b", "naïve-Bayes", "", "Über-Net -based",
+    ]  # fmt: skip
+    rng = random.Random(5)
+    texts += ["".join(rng.choice("aZ9-- .é\t") for _ in range(12)) for _ in range(2000)]
+    for text in itertools.chain(texts, (t.upper() for t in texts)):
+        assert areas._tokens(text) == areas._TOKEN.findall(text.lower()), text

@@ -373,3 +373,18 @@ def test_matched_keywords_reads_british_spellings_as_american_both_ways() -> Non
     assert matched_keywords("policy optimisation at scale", ["policy optimization"])
     assert matched_keywords("An analysed corpus", ["analyzed corpus"])
     assert matched_keywords("the noise model", ["noise"])  # -ise words stay equal to themselves
+
+
+def test_british_spellings_are_found_where_the_pattern_starting_at_i_or_y_found_them() -> None:
+    import random
+    import re
+
+    from pipeline.topics import assign
+
+    before = re.compile(r"([iy])(?<=[a-z]{2}[iy])s(ation|ations|e|ed|es|ing|er|ers)\b")
+    parts = ["real", "analy", "organ", "i", "y", "s", "is", "ys", "ation", "ations", "e", "ed"]
+    parts += ["es", "ing", "er", "ers", " ", "x"]
+    rng = random.Random(3)
+    for _ in range(5000):
+        text = "".join(rng.choice(parts) for _ in range(rng.randint(0, 8)))
+        assert assign._BRITISH.sub(r"z\1", text) == before.sub(r"\1z\2", text), text

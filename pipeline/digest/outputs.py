@@ -219,7 +219,8 @@ def _unchanged_sidecar(record: publish.Record, data: bytes) -> tuple[str, str] |
     time, byte for byte; else None. Equal bytes mean equal content; NaN, which never equals
     itself, is left to the parsed comparison."""
     match = _GENERATED.search(data)
-    if match is None or _NAN.search(data):
+    # The pattern only where the bytes hold "NaN" at all: a 10k week's 7 MB cost it 0.1 s.
+    if match is None or (b"NaN" in data and _NAN.search(data)):
         return None
     generated = json.loads(match.group(1))
     text = publish.record_json({**record, "generated": generated})

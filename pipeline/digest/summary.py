@@ -33,6 +33,7 @@ _CONTRIBUTION = re.compile(
     rf"({_CONTRIBUTION_VERBS})",
     re.IGNORECASE,
 )
+_VERBS = tuple(_CONTRIBUTION_VERBS.split("|"))
 _LATEX_WRAPPERS = re.compile(
     r"\\(?:emph|textbf|textit|texttt|textsc|textrm|mathrm|mathbf|mathit|text|underline)\{([^{}]*)\}"
 )
@@ -278,9 +279,7 @@ def _may_contribute(sentence: str) -> bool:
     if not sentence.isascii():
         return True
     lowered = sentence.lower()
-    return ("we" in lowered or "this" in lowered) and any(
-        verb in lowered for verb in _CONTRIBUTION_VERBS.split("|")
-    )
+    return ("we" in lowered or "this" in lowered) and any(verb in lowered for verb in _VERBS)
 
 
 def summarize(abstract: str, *, max_chars: int = 320) -> str:
