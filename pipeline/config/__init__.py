@@ -119,7 +119,7 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
     Problems: the folders (`check_paths`; a templates_dir that is no folder), file sources
     that do not exist (relative paths are read from the config file's folder), an embedding
     model that cannot be loaded offline, an [email] with an smtp_host but no sender or
-    recipients (`digest send` would refuse it).
+    recipients (`digest send` would refuse it) or with a ca_file that is not a file.
     Warnings: an empty fetch.contact (arXiv asks API clients for one), numeric day-of-week
     fields in cron lines (APScheduler counts 0 = Monday, so crontab's '1-5' means Tue-Sat).
     """
@@ -177,7 +177,8 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
 
 def _email_problems(settings: Settings) -> list[str]:
     """An smtp_host says e-mail is meant to work: `digest send` needs a sender and recipients
-    (with send_after_build, validation already requires them), each recipient once."""
+    (with send_after_build, validation already requires them), each recipient once, and the
+    ca_file it names."""
     email = settings.email
     if not email.smtp_host:
         return []
@@ -194,6 +195,9 @@ def _email_problems(settings: Settings) -> list[str]:
         if address.casefold() in seen:
             problems.append(f"email.recipients[{index}]: {address!r} is listed twice")
         seen.add(address.casefold())
+    if email.ca_file is not None and not email.ca_file.is_file():  # every send would fail
+        what = "is not a file" if email.ca_file.exists() else "does not exist"
+        problems.append(f"email.ca_file: {email.ca_file} {what}")
     return problems
 
 

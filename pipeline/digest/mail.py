@@ -73,7 +73,7 @@ def send_message(message: EmailMessage, server: SmtpServer) -> dict[str, str]:
     Returns the recipients the server refused while taking the message for the others (each
     with its reply): the caller must not report the digest as sent to them.
     """
-    context = ssl.create_default_context(cafile=str(server.ca_file) if server.ca_file else None)
+    context = _tls_context(server.ca_file)
     where = f"{server.host}:{server.port}"
     replies = _Replies()
     step = "starttls"  # what SMTPNotSupportedError is about: the extension the step needs
@@ -136,6 +136,20 @@ def send_message(message: EmailMessage, server: SmtpServer) -> dict[str, str]:
         logger.warning("SMTP server %s refused %s: %s", where, address, reply)
     logger.info("sent %r via %s", message["Subject"], where)
     return refusals
+
+
+def _tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """The TLS context, trusting `ca_file` when given. A ca_file that is missing or holds no PEM
+    certificate is named (DeliveryError): before, the send ended in a traceback
+    (FileNotFoundError, ssl.SSLError) before any connection was made."""
+    try:
+        return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    except ssl.SSLError as e:  # read, but no certificate in it (a key, a DER file, a typo'd copy)
+        raise DeliveryError(
+            f"email.ca_file {ca_file} holds no PEM certificate ({e.reason or e})"
+        ) from e
+    except OSError as e:
+        raise DeliveryError(f"cannot read email.ca_file {ca_file}: {e.strerror or e}") from e
 
 
 def _replies_to(refused: Mapping[str, tuple[int, bytes]]) -> dict[str, str]:

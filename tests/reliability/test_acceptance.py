@@ -712,3 +712,38 @@ def test_a_templates_dir_that_is_no_folder_fails_check_config(
     result = _invoke(["--config", str(config), "check-config"])
     assert result.exit_code == 2, result.output
     assert f"paths.templates_dir: {tmp_path / 'mine'} {problem}" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [(None, "cannot read email.ca_file {}: No such file"), ("key", "holds no PEM certificate")],
+)
+def test_an_email_ca_file_that_is_missing_or_no_certificate_is_named(
+    tmp_path: Path, fake_model: None, written: str | None, said: str
+) -> None:
+    """`[email] ca_file` naming a file that is not there (a typo) or that holds no certificate
+    (the key file, not the certificate): check-config said ok, and every build with
+    send_after_build (and `digest send`) ended in a traceback, FileNotFoundError or
+    ssl.SSLError, after writing the digest. Now check-config names a missing one, and a send
+    says which file could not be used (exit 1), the digest written."""
+    ca_file = tmp_path / "relay-ca.pem"
+    if written is not None:
+        ca_file.write_text("-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n")
+    with smtp_server() as (inbox, port, _):
+        email = {**mail_to_loopback(port), "ca_file": str(ca_file)}
+        sources = [("good", "file", str(GOOD_FILE))]
+        config = write_config(tmp_path, sources, **NO_BACKFILL, email=email)
+        tally.add("configs tried")
+        checked = _invoke(["--config", str(config), "check-config"])
+        if written is None:
+            assert checked.exit_code == 2, checked.output
+            assert f"email.ca_file: {ca_file} does not exist" in checked.stderr, checked.stderr
+        ingest(config, FakeEmbedder())
+        built = _invoke(["--config", str(config), "build", "--week", WEEK])
+        assert built.exit_code == 1, built.output
+        assert said.format(ca_file) in built.output, built.output
+        assert (tmp_path / "digests" / f"{WEEK}.md").is_file()
+        sent = _invoke(["--config", str(config), "send", "--week", WEEK])
+        assert sent.exit_code == 1, sent.output
+        assert said.format(ca_file) in sent.output, sent.output
+    assert inbox.messages == []
