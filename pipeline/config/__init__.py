@@ -17,6 +17,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from pydantic import ValidationError
 
@@ -133,7 +134,10 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
         url = settings.resolve_url(source)
         if not source.enabled or url.startswith(("http://", "https://")):
             continue
-        path = Path(url.removeprefix("file://"))
+        # Read as the fetch reads it: a file:// URL's path, percent-escapes decoded
+        # (`Path.as_uri()` writes a space as %20) and any host (file://localhost/…) aside.
+        parts = urlsplit(url)
+        path = Path(unquote(parts.path)) if parts.scheme == "file" else Path(url)
         if not path.is_file():
             what = (
                 "is not a regular file"

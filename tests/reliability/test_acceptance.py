@@ -747,3 +747,26 @@ def test_an_email_ca_file_that_is_missing_or_no_certificate_is_named(
         assert sent.exit_code == 1, sent.output
         assert said.format(ca_file) in sent.output, sent.output
     assert inbox.messages == []
+
+
+@pytest.mark.parametrize("host", ["", "localhost"])
+def test_a_file_url_with_an_escaped_space_passes_check_config(
+    tmp_path: Path, fake_model: None, host: str
+) -> None:
+    """A file source written as a file:// URL, the form `Path.as_uri()` and a browser's address
+    bar give (`file:///home/me/my%20papers/p.jsonl`, or with `localhost` as its host): the
+    ingest read it, but check-config said "…/my%20papers/p.jsonl does not exist" (exit 2),
+    looking for the path with its %20 (or `localhost/home/…`) as written."""
+    folder = tmp_path / "my papers"
+    folder.mkdir()
+    papers = folder / "p.jsonl"
+    papers.write_bytes(GOOD_FILE.read_bytes())
+    url = papers.as_uri().replace("file://", f"file://{host}", 1)
+    assert "%20" in url
+    config = write_config(tmp_path, [("mine", "file", url)], **NO_BACKFILL)
+    tally.add("configs tried")
+    checked = _invoke(["--config", str(config), "check-config"])
+    assert checked.exit_code == 0, checked.output
+    result = _invoke(["--config", str(config), "ingest"])
+    assert result.exit_code == 0, result.output
+    assert "mine: 5 entries, 5 new" in result.output, result.output
