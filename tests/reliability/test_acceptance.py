@@ -770,3 +770,21 @@ def test_a_file_url_with_an_escaped_space_passes_check_config(
     result = _invoke(["--config", str(config), "ingest"])
     assert result.exit_code == 0, result.output
     assert "mine: 5 entries, 5 new" in result.output, result.output
+
+
+def test_a_max_seq_length_over_what_the_model_reads_fails_check_config(tmp_path: Path) -> None:
+    """`[embed] max_seq_length = 1024` ("read more of each abstract") for MiniLM, whose position
+    embeddings stop at 512: check-config said ok, and every ingest that met an abstract that
+    long failed in the model ("The size of tensor a (1024) must match the size of tensor b
+    (512)"), naming no key, its papers stored but never embedded. 512 passes."""
+    sources = [("good", "file", str(GOOD_FILE))]
+    config = write_config(tmp_path, sources, embed={"max_seq_length": 1024})
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert (
+        "embed.max_seq_length: 1024 is more tokens than model 'all-MiniLM-L6-v2' reads (512)"
+        in result.stderr
+    ), result.stderr
+    config = write_config(tmp_path, sources, embed={"max_seq_length": 512})
+    assert _invoke(["--config", str(config), "check-config"]).exit_code == 0
