@@ -54,6 +54,10 @@ from pipeline.config.rules import (
 )
 from pipeline.models import Topic
 
+#: Upper bounds of durations in seconds, where a larger value overflowed a clock at run time.
+DAY_S = 86_400
+YEAR_S = 365 * DAY_S
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -179,7 +183,8 @@ class EmailSettings(_Section):
     sender: Annotated[str, Strict(), AfterValidator(_check_contact)] = ""
     recipients: tuple[Annotated[str, Strict(), AfterValidator(_check_address)], ...] = ()
     subject: Text = "{title} · {week}"
-    timeout_s: Annotated[float, Strict(), Field(gt=0)] = 30.0
+    # A day at most: past about 9e9 s the socket refuses the timeout (OverflowError, a traceback).
+    timeout_s: Annotated[float, Strict(), Field(gt=0, le=DAY_S)] = 30.0
     ca_file: Annotated[Path | None, BeforeValidator(_empty_to_none)] = None
 
     _resolve_ca_file = field_validator("ca_file")(PathsSettings._resolve.__func__)  # type: ignore[attr-defined]
@@ -213,7 +218,8 @@ class ScheduleSettings(_Section):
     ingest_cron: Cron = "0 2 * * mon-fri"
     build_cron: Cron = "0 7 * * mon"
     timezone: TimeZone = "UTC"
-    misfire_grace_s: Annotated[int, Strict(), Field(ge=1)] = 3600
+    # A year at most: past about 8.6e13 s every scheduled job failed in APScheduler (timedelta).
+    misfire_grace_s: Annotated[int, Strict(), Field(ge=1, le=YEAR_S)] = 3600
     catch_up: StrictBool = True
 
 
@@ -227,7 +233,8 @@ class ArxivSettings(_Section):
     backfill: StrictBool = True
     backfill_via: Literal["api", "oai"] = "api"
     backfill_days: Annotated[int, Strict(), _between(1, 90)] = 14
-    politeness_s: Annotated[float, Strict(), Field(ge=0)] = 3.0
+    # A day at most: past about 9e9 s the wait itself failed (OverflowError, a traceback).
+    politeness_s: Annotated[float, Strict(), Field(ge=0, le=DAY_S)] = 3.0
     page_size: Annotated[int, Strict(), _between(1, 2000)] = 2000
 
 

@@ -788,3 +788,43 @@ def test_a_max_seq_length_over_what_the_model_reads_fails_check_config(tmp_path:
     ), result.stderr
     config = write_config(tmp_path, sources, embed={"max_seq_length": 512})
     assert _invoke(["--config", str(config), "check-config"]).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "said"),
+    [
+        ("email", "timeout_s", 1e10, "must be at most 86400"),
+        ("arxiv", "politeness_s", 1e10, "must be at most 86400"),
+        ("schedule", "misfire_grace_s", 10**15, "must be at most 31536000"),
+    ],
+)
+def test_a_duration_too_long_for_the_clock_fails_check_config(
+    tmp_path: Path, section: str, key: str, value: float, said: str
+) -> None:
+    """Durations no clock could hold passed check-config: `[email] timeout_s = 1e10` made every
+    send a traceback (OverflowError: timestamp out of range for platform time_t), as did
+    `[arxiv] politeness_s` at the second request to an arXiv host, and with
+    `[schedule] misfire_grace_s = 10**15` `serve` logged a traceback for every job and never
+    ran one. Now each is refused naming its key; a day (a year for misfire_grace_s) is
+    accepted."""
+    sources = [("good", "file", str(GOOD_FILE))]
+    keys = mail_to_loopback(25) if section == "email" else {}
+    config = write_config(tmp_path, sources, **{section: {**keys, key: value}})
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert f"{section}.{key}: {said}" in result.stderr, result.stderr
+    most = 365 * 86_400 if section == "schedule" else 86_400.0
+    config = write_config(tmp_path, sources, **{section: {**keys, key: most}})
+    assert _invoke(["--config", str(config), "check-config"]).exit_code == 0
+
+
+def test_an_email_timeout_of_a_day_sends(tmp_path: Path, fake_model: None) -> None:
+    """The longest `[email] timeout_s` check-config accepts is one the socket takes."""
+    with smtp_server() as (inbox, port, _):
+        email = {**mail_to_loopback(port), "timeout_s": 86_400.0}
+        config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], email=email)
+        ingest(config, FakeEmbedder())
+        result = _invoke(["--config", str(config), "build", "--week", WEEK])
+        assert result.exit_code == 0, result.output
+    assert len(inbox.messages) == 1
