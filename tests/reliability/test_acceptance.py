@@ -828,3 +828,37 @@ def test_an_email_timeout_of_a_day_sends(tmp_path: Path, fake_model: None) -> No
         result = _invoke(["--config", str(config), "build", "--week", WEEK])
         assert result.exit_code == 0, result.output
     assert len(inbox.messages) == 1
+
+
+def test_a_file_records_authors_as_name_objects_are_read_and_odd_values_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A file exported from Hugging Face's or Semantic Scholar's API lists each author as an
+    object, `{"name": "Ada Lovelace"}`: every such paper was stored with no authors, and a
+    `url` or `abstract` of another type (a list of links) was dropped too, without a word.
+    Now `{"name": …}` objects give the names, and a value that cannot be read is named in a
+    warning with its record and key, the paper landing without it."""
+    _ingest_lines(
+        tmp_path,
+        caplog,
+        [
+            '{"id": "2506.00001", "title": "Graph networks by name objects",'
+            ' "authors": [{"name": "Ada Lovelace", "authorId": "1"}, {"name": "Alan Turing"}],'
+            ' "published": "2025-06-04"}',
+            '{"id": "2506.00002", "title": "Graph networks with a list of links",'
+            ' "url": ["https://example.org/a"], "authors": [{"id": 7}],'
+            ' "abstract": {"text": "An abstract."}, "published": "2025-06-04"}',
+        ],
+    )
+    stored = query(tmp_path / "data" / "pipeline.sqlite3", "SELECT paper_id, authors FROM papers")
+    assert sorted(stored) == [
+        ("arxiv:2506.00001", '["Ada Lovelace", "Alan Turing"]'),
+        ("arxiv:2506.00002", "[]"),
+    ]
+    warned = [r.getMessage() for r in caplog.records if "ignoring" in r.getMessage()]
+    assert warned == [
+        "mine: line 2: ignoring abstract {'text': 'An abstract.'}, not text",
+        "mine: line 2: ignoring url ['https://example.org/a'], not text",
+        "mine: line 2: ignoring authors [{'id': 7}], not a name, a list of names or of"
+        ' {"name": …} objects',
+    ], caplog.text
