@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import conftest
 import pytest
 from click.testing import CliRunner, Result
 from conftest import FakeEmbedder, mail_to_loopback
@@ -26,7 +27,7 @@ from smtpserver import Inbox, smtp_server
 from pipeline.cli import cli
 from pipeline.store import SCHEMA_VERSION
 from reliability import tally
-from reliability.helpers import GOOD_FILE, build, ingest, query, write_config
+from reliability.helpers import DATA, GOOD_FILE, build, ingest, query, write_config
 
 NO_BACKFILL: dict[str, object] = {"arxiv": {"backfill": False}}
 WEEK = "2025-W23"  # GOOD_FILE's papers
@@ -862,3 +863,35 @@ def test_a_file_records_authors_as_name_objects_are_read_and_odd_values_named(
         "mine: line 2: ignoring authors [{'id': 7}], not a name, a list of names or of"
         ' {"name": …} objects',
     ], caplog.text
+
+
+def test_two_sources_of_one_feed_both_read_it(
+    tmp_path: Path, fake_model: None, server: FeedServer
+) -> None:
+    """Two sources on one feed URL (one with its own `exclude`, one without): the second sent
+    the ETag the first had just been given, the server answered 304 Not Modified, and the
+    second stored nothing, run after run ("b: 0 entries"), its papers lost without a word.
+    Now a URL more than one enabled source reads is fetched whole for each."""
+    feed = (DATA / "feeds" / "arxiv_rss2_cs.LG_2026-04-27_trimmed3items.xml").read_bytes()
+    url = server.route(
+        "/feed", Reply(200, feed, {"Content-Type": "application/rss+xml"}, etag='"v1"')
+    )
+    exclude = ["learning", "model", "network", "data"]
+    config = conftest.write_config(
+        tmp_path,
+        **NO_BACKFILL,
+        sources=[
+            {"name": "a", "kind": "rss", "url": url, "exclude": exclude},
+            {"name": "b", "kind": "rss", "url": url},
+        ],
+    )
+    tally.add("hostile inputs tried")
+    for _ in range(2):  # the second run too: the cache holds the ETag from the first
+        result = _invoke(["--config", str(config), "ingest"])
+        assert result.exit_code == 0, result.output
+        assert "b: 3 entries" in result.output, result.output
+    stored = query(
+        tmp_path / "data" / "pipeline.sqlite3",
+        "SELECT count(*) FROM paper_sources WHERE source = 'b'",
+    )
+    assert stored == [(3,)]
