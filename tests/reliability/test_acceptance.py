@@ -7,6 +7,7 @@ CLI (CliRunner) and store; the fake embedder stands in for the model.
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import os
@@ -895,3 +896,41 @@ def test_two_sources_of_one_feed_both_read_it(
         "SELECT count(*) FROM paper_sources WHERE source = 'b'",
     )
     assert stored == [(3,)]
+
+
+def test_a_feed_compressed_without_saying_so_is_read(
+    tmp_path: Path, fake_model: None, server: FeedServer
+) -> None:
+    """A server that sends a `.xml.gz` as it is (no Content-Encoding) or compresses twice, and
+    a local `papers.jsonl.gz`: each failed its source as "not a usable feed (… not well-formed
+    (invalid token))" or "not UTF-8 text (invalid start byte at byte 1)", naming no cause. Now
+    gzip data is decompressed (up to fetch.max_bytes). A body that claims gzip and is not is
+    named as such."""
+    feed = (DATA / "feeds" / "arxiv_rss2_cs.LG_2026-04-27_trimmed3items.xml").read_bytes()
+    xml = {"Content-Type": "application/rss+xml"}
+    raw = server.route("/raw.xml.gz", Reply(200, gzip.compress(feed), xml))
+    twice = server.route(
+        "/twice",
+        Reply(200, gzip.compress(gzip.compress(feed)), {**xml, "Content-Encoding": "gzip"}),
+    )
+    lying = server.route("/lying", Reply(200, feed, {**xml, "Content-Encoding": "gzip"}))
+    local = tmp_path / "papers.jsonl.gz"
+    local.write_bytes(gzip.compress(GOOD_FILE.read_bytes()))
+    sources = [("raw", "rss", raw), ("twice", "rss", twice), ("local", "file", str(local))]
+    config = write_config(tmp_path, [*sources, ("lying", "rss", lying)], **NO_BACKFILL)
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "ingest"])
+    assert result.exit_code == 0, result.output
+    for name, n in [("raw", 3), ("twice", 3), ("local", 5)]:
+        assert f"{name}: {n} entries" in result.output, result.output
+    assert (
+        f"lying: FAILED: {lying}: the body does not decompress as its Content-Encoding header says"
+        in result.output
+    ), result.output
+    bomb = tmp_path / "bomb.jsonl.gz"
+    bomb.write_bytes(gzip.compress(b" " * 2_000_000))
+    config = write_config(
+        tmp_path, [("bomb", "file", str(bomb))], **NO_BACKFILL, fetch={"max_bytes": 1_000_000}
+    )
+    result = _invoke(["--config", str(config), "ingest"])
+    assert f"bomb: FAILED: {bomb}: decompresses to over the 1000000-byte cap" in result.output
