@@ -355,7 +355,9 @@ def status(ctx: click.Context, as_json: bool, limit: int) -> None:
 
     with _exit_on_errors():
         settings = _settings(ctx)
-        state = runner.gather_status(settings, now=datetime.now(UTC), limit=limit)
+        # More than SQLite's LIMIT holds ("--limit 99999999999999999999", all of them) was an
+        # OverflowError traceback; every run there is fits in the largest it holds.
+        state = runner.gather_status(settings, now=datetime.now(UTC), limit=min(limit, 2**63 - 1))
     if as_json:
         click.echo(json.dumps(runner.status_dict(state), indent=2, sort_keys=True))
     else:

@@ -934,3 +934,14 @@ def test_a_feed_compressed_without_saying_so_is_read(
     )
     result = _invoke(["--config", str(config), "ingest"])
     assert f"bomb: FAILED: {bomb}: decompresses to over the 1000000-byte cap" in result.output
+
+
+def test_status_with_a_limit_past_what_sqlite_counts_lists_every_run(tmp_path: Path) -> None:
+    """`digest status --limit 99999999999999999999` ("all of them") ended in a traceback,
+    OverflowError: Python int too large to convert to SQLite INTEGER."""
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL)
+    ingest(config, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "status", "--limit", "9" * 20])
+    assert result.exit_code == 0, result.output
+    assert "good: ok, last success" in result.output, result.output
