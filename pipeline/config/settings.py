@@ -298,7 +298,9 @@ class TopicSettings(_Section):
         _matching(_TOPIC_SLUG, "lowercase letters, digits or '-'"),
         AfterValidator(_check_slug),
     ]
-    name: Text
+    # A heading, shown on one line: a line break, a tab or a no-break space (pasted from a web
+    # page) is one space, in the contents' links, the chart's legend and the JSON alike.
+    name: Annotated[Text, AfterValidator(lambda name: " ".join(name.split()))]
     description: Text
     keywords: tuple[Phrase, ...] = ()
     exclude: tuple[Phrase, ...] = ()

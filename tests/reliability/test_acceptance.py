@@ -945,3 +945,46 @@ def test_status_with_a_limit_past_what_sqlite_counts_lists_every_run(tmp_path: P
     result = _invoke(["--config", str(config), "status", "--limit", "9" * 20])
     assert result.exit_code == 0, result.output
     assert "good: ok, last success" in result.output, result.output
+
+
+@pytest.mark.parametrize("name", ["Graph\u00a0networks", "Graph\nnetworks", "Graph \t networks"])
+def test_a_topic_name_with_odd_whitespace_is_linked_from_the_contents(
+    tmp_path: Path, fake_model: None, name: str
+) -> None:
+    """A topic name with a no-break space (pasted from a web page), a line break (a multi-line
+    string) or a tab: the digest showed "## Graph networks", but its contents (and the HTML's)
+    linked to #graphnetworks, which no heading has: the link went nowhere."""
+    topic = {
+        "slug": "graphs",
+        "name": name,
+        "description": "Graph networks.",
+        "keywords": ["graph"],
+        "min_similarity": 0.0,
+    }
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[topic]
+    )
+    ingest(config, FakeEmbedder())
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "build", "--week", WEEK])
+    assert result.exit_code == 0, result.output
+    digest = (tmp_path / "digests" / f"{WEEK}.md").read_text("utf-8")
+    assert "\n## Graph networks\n" in digest, digest
+    assert "[Graph networks](#graph-networks)" in digest, digest
+    page = (tmp_path / "digests" / f"{WEEK}.html").read_text("utf-8")
+    assert 'href="#graph-networks"' in page and 'id="graph-networks"' in page, page
+
+
+def test_topic_names_that_differ_only_in_whitespace_fail_check_config(tmp_path: Path) -> None:
+    """ "Graph networks" and "Graph\u00a0networks" (a no-break space) both show as "## Graph
+    networks": check-config saw two anchors, and the contents linked both rows to the first."""
+    topics = [
+        {"slug": s, "name": n, "description": "Graph networks."}
+        for s, n in [("a", "Graph networks"), ("b", "Graph\u00a0networks")]
+    ]
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], topics=topics)
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert "topics[1].name: " in result.stderr, result.stderr
+    assert "has the link anchor of topics[0].name (#graph-networks)" in result.stderr
