@@ -988,3 +988,30 @@ def test_topic_names_that_differ_only_in_whitespace_fail_check_config(tmp_path: 
     assert result.exit_code == 2, result.output
     assert "topics[1].name: " in result.stderr, result.stderr
     assert "has the link anchor of topics[0].name (#graph-networks)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("cron", "said"),
+    [
+        (
+            "0 2 * * mon\u2013fri",
+            "'mon\u2013fri' holds '\u2013', which cron does not read: write '-'",
+        ),
+        ("0 7 * * mon#1", "'mon#1' holds '#', which cron does not read"),
+        ("0 7 * jan\u2013mar mon", "'jan\u2013mar' holds '\u2013', which cron does not read"),
+    ],
+)
+def test_a_cron_field_with_a_character_cron_does_not_read_fails_check_config(
+    tmp_path: Path, cron: str, said: str
+) -> None:
+    """`ingest_cron = "0 2 * * mon–fri"` with an en dash (a word processor's or a chat app's
+    "-"): check-config said ok and `serve` ingested on Mondays only, `status` showing the
+    Monday as the next ingest; `mon#1` ("first Monday") fired every Monday, `jan–mar` in
+    January only. The scheduler read the name before the odd character and dropped the rest."""
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], schedule={"ingest_cron": cron}
+    )
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert "schedule.ingest_cron: " in result.stderr and said in result.stderr, result.stderr
