@@ -5,6 +5,7 @@ Fields map 1:1 onto TOML keys; the checks they use live in `config.rules`.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -54,6 +55,9 @@ from pipeline.config.rules import (
 )
 from pipeline.models import Topic
 
+#: "$HOME", "${STATE_DIRECTORY}": a variable of the shell or systemd; no path here expands it.
+_ENV_REFERENCE = re.compile(r"\$(\{|[A-Za-z_])")
+
 #: Upper bounds of durations in seconds, where a larger value overflowed a clock at run time.
 DAY_S = 86_400
 YEAR_S = 365 * DAY_S
@@ -76,6 +80,13 @@ class PathsSettings(_Section):
     @classmethod
     def _resolve(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         base = info.context.get("base_dir") if isinstance(info.context, dict) else None
+        if value is not None and _ENV_REFERENCE.search(str(value)):
+            # Nothing expands it: "$HOME/digest-data" made a folder named "$HOME" beside the
+            # config, and the store went there without a word.
+            raise ValueError(
+                f"{str(value)!r} names an environment variable, which is not expanded here:"
+                " write the path itself (~ for your home folder)"
+            )
         if value is None or base is None:
             return value
         return absolute_path(Path(base) / value.expanduser())

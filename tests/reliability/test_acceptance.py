@@ -1015,3 +1015,24 @@ def test_a_cron_field_with_a_character_cron_does_not_read_fails_check_config(
     result = _invoke(["--config", str(config), "check-config"])
     assert result.exit_code == 2, result.output
     assert "schedule.ingest_cron: " in result.stderr and said in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("written", ["$HOME/digest-data", "${STATE_DIRECTORY}/data"])
+def test_a_folder_written_with_an_environment_variable_is_named(
+    tmp_path: Path, written: str
+) -> None:
+    """`data_dir = "$HOME/digest-data"` (as in a shell, or systemd's ${STATE_DIRECTORY}): nothing
+    expands it, so check-config said ok and the first run made a folder named "$HOME" beside
+    the config and kept the store there, where the user never looked."""
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, paths={"data_dir": written}
+    )
+    tally.add("configs tried")
+    for args in (["check-config"], ["ingest"]):
+        result = _invoke(["--config", str(config), *args])
+        assert result.exit_code == 2, result.output
+        assert (
+            f"paths.data_dir: {written!r} names an environment variable, which is not expanded"
+            in result.stderr
+        ), result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
