@@ -1036,3 +1036,38 @@ def test_a_folder_written_with_an_environment_variable_is_named(
             in result.stderr
         ), result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
+
+
+@pytest.mark.parametrize(
+    ("feed", "kind", "said"),
+    [
+        (
+            "hf_daily_papers_api_2026-06-12_30entries.json",
+            "rss",
+            'the response is JSON, not a feed: Hugging Face\'s daily papers are kind "hf-daily"',
+        ),
+        (
+            "arxiv_rss2_cs.LG_2026-04-27_trimmed3items.xml",
+            "hf-daily",
+            'the response is XML, not JSON: an RSS or Atom feed is kind "rss"',
+        ),
+        (
+            "arxiv_rss2_cs.LG_2026-04-27_trimmed3items.xml",
+            "file",
+            'the response is XML, not JSON: an RSS or Atom feed is kind "rss"',
+        ),
+    ],
+)
+def test_a_source_of_the_wrong_kind_says_what_came_back(
+    tmp_path: Path, server: FeedServer, feed: str, kind: str, said: str
+) -> None:
+    """Hugging Face's daily-papers URL under `kind = "rss"` (or a feed under "hf-daily" or
+    "file"), the commonest slip in a new config: the source failed with "not a usable feed
+    (SAXParseException: <unknown>:2:0: syntax error)" or "not valid JSON (Expecting value:
+    line 1 column 1 (char 0))", which says neither what came back nor what to change."""
+    url = server.route("/papers", Reply(200, (DATA / "feeds" / feed).read_bytes()))
+    config = write_config(tmp_path, [("mine", kind, url)], **NO_BACKFILL)
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "ingest"])
+    assert result.exit_code == 1, result.output
+    assert said in result.output, result.output
