@@ -1071,3 +1071,22 @@ def test_a_source_of_the_wrong_kind_says_what_came_back(
     result = _invoke(["--config", str(config), "ingest"])
     assert result.exit_code == 1, result.output
     assert said in result.output, result.output
+
+
+def test_a_json_file_whose_papers_are_under_another_key_says_where(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A page saved from an API, its papers under "data" (Semantic Scholar) or "results"
+    (OpenAlex): the whole object was read as one paper, and the source failed with "none of
+    the 1 records has a title", sending the user to look for titles that were all there."""
+    papers = tmp_path / "papers.json"
+    records = [json.loads(line) for line in GOOD_FILE.read_text("utf-8").splitlines()]
+    papers.write_text(json.dumps({"total": 5, "offset": 0, "data": records}), "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "ingest"])
+    assert result.exit_code == 1, result.output
+    assert (
+        'mine: FAILED: mine: a JSON object with no title and no "papers" list (are they its'
+        " 'data' list?)" in result.output
+    ), result.output

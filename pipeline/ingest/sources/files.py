@@ -140,6 +140,15 @@ def _records(text: str, source: str) -> Iterator[tuple[str, Any]]:
         yield from _jsonl_records(text, source)
         return
     if isinstance(document, dict):
+        if not isinstance(document.get("papers"), list) and "title" not in document:
+            # An API's page ({"data": [...]}, {"results": [...]}) was read as one paper, and
+            # failed as "none of the 1 records has a title".
+            lists = [key for key, value in document.items() if isinstance(value, list)]
+            where = f" (are they its {shortened(lists[0], 40)!r} list?)" if lists else ""
+            raise ParseError(
+                f'{source}: a JSON object with no title and no "papers" list{where}; a file'
+                ' source is a list of papers, {"papers": [...]} or one paper a line (JSONL)'
+            )
         document = document["papers"] if isinstance(document.get("papers"), list) else [document]
     if not isinstance(document, list):
         raise ParseError(f"{source}: expected a list of papers, got {type(document).__name__}")
