@@ -181,6 +181,7 @@ def test_a_server_that_refuses_every_recipient_says_what_it_answered_each() -> N
     assert inbox.messages == []
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_starttls_to_a_port_that_speaks_tls_first_says_so(tmp_path: Path) -> None:
     """security "starttls" (the default) with smtp_port 465, a port that waits for the TLS
     handshake: after timeout_s the send said the server "closed the connection without a

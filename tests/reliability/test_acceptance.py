@@ -1044,17 +1044,17 @@ def test_a_folder_written_with_an_environment_variable_is_named(
         (
             "hf_daily_papers_api_2026-06-12_30entries.json",
             "rss",
-            'the response is JSON, not a feed: Hugging Face\'s daily papers are kind "hf-daily"',
+            'the source gave JSON, not a feed: Hugging Face\'s daily papers are kind "hf-daily"',
         ),
         (
             "arxiv_rss2_cs.LG_2026-04-27_trimmed3items.xml",
             "hf-daily",
-            'the response is XML, not JSON: an RSS or Atom feed is kind "rss"',
+            'the source gave XML, not JSON: an RSS or Atom feed is kind "rss"',
         ),
         (
             "arxiv_rss2_cs.LG_2026-04-27_trimmed3items.xml",
             "file",
-            'the response is XML, not JSON: an RSS or Atom feed is kind "rss"',
+            'the source gave XML, not JSON: an RSS or Atom feed is kind "rss"',
         ),
     ],
 )

@@ -66,16 +66,16 @@ def _kind_hint(kind: str, content: bytes) -> str | None:
     head = content[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if kind in _XML_KINDS and head[:1] in (b"{", b"["):
         return (
-            'the response is JSON, not a feed: Hugging Face\'s daily papers are kind "hf-daily",'
+            'the source gave JSON, not a feed: Hugging Face\'s daily papers are kind "hf-daily",'
             ' a JSON list of papers kind "file"'
         )
     if kind not in _XML_KINDS and head[:1] == b"<":
         if b"<html" in head or b"<!doctype html" in head:
-            return "the response is an HTML page, not JSON (a login, a captcha, an error page?)"
+            return "the source gave an HTML page, not JSON (a login, a captcha, an error page?)"
         return (
-            'the response is XML, not JSON: an RSS or Atom feed is kind "rss"'
+            'the source gave XML, not JSON: an RSS or Atom feed is kind "rss"'
             ' ("arxiv-rss" for arXiv\'s)'
         )
     if head.startswith((b"<!doctype html", b"<html")):
-        return "the response is an HTML page (a login, a captcha, an error page?)"
+        return "the source gave an HTML page (a login, a captcha, an error page?)"
     return None
