@@ -16,6 +16,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,11 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
                 if path.is_symlink()
                 else "does not exist"
             )
-            problems.append(f"sources[{index}].url: {path} {what} (source {source.name!r})")
+            problem = f"sources[{index}].url: {path} {what} (source {source.name!r})"
+            if what == "does not exist" and _HOST_FIRST.match(source.url):
+                # "rss.arxiv.org/rss/cs.LG": a URL without its scheme reads as a local path
+                problem += f"; a web address needs its scheme: https://{source.url}"
+            problems.append(problem)
     problems += _email_problems(settings)
     warnings = []
     model = _model_problem(settings.embed.model)
@@ -185,6 +190,11 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
                 "here (crontab's 1-5 would mean Tue-Sat); write names like 'mon-fri'"
             )
     return problems, warnings
+
+
+#: A path that begins like a host name ("rss.arxiv.org/…", "www.biorxiv.org/…"): two or more
+#: dot-separated labels, the last of letters, then a slash.
+_HOST_FIRST = re.compile(r"(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}(?::[0-9]+)?/")
 
 
 def _email_problems(settings: Settings) -> list[str]:

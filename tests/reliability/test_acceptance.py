@@ -1090,3 +1090,18 @@ def test_a_json_file_whose_papers_are_under_another_key_says_where(
         'mine: FAILED: mine: a JSON object with no title and no "papers" list (are they its'
         " 'data' list?)" in result.output
     ), result.output
+
+
+def test_a_source_url_without_its_scheme_is_named_as_a_web_address(tmp_path: Path) -> None:
+    """`url = "rss.arxiv.org/rss/cs.LG"`, the scheme left out (as a browser's address bar shows
+    it): read as a local path beside the config, check-config said ".../rss.arxiv.org/rss/cs.LG
+    does not exist", which sent the user looking for a file. Now it says what to write."""
+    sources = [("lg", "arxiv-rss", "rss.arxiv.org/rss/cs.LG"), ("good", "file", str(GOOD_FILE))]
+    config = write_config(tmp_path, sources, **NO_BACKFILL)
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert (
+        f"sources[0].url: {tmp_path}/rss.arxiv.org/rss/cs.LG does not exist (source 'lg'); a web"
+        " address needs its scheme: https://rss.arxiv.org/rss/cs.LG" in result.stderr
+    ), result.stderr
