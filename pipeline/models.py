@@ -208,8 +208,11 @@ DIGEST_HEADINGS = (
 
 def heading_anchor(heading: str, separator: str = "-") -> str:
     """The link anchor GitHub (and our python-markdown toc slugify) derive from a heading:
-    lower case, punctuation dropped, each space a dash (`separator`)."""
-    return re.sub(r"\s", separator, re.sub(r"[^\w\- ]", "", heading.strip().lower()).strip())
+    lower case, punctuation dropped, each space a dash (`separator`). A run of whitespace (a
+    line break, a tab, a no-break space) is one space first, as the digest shows the heading
+    (`render.md_escape`): dropped, it linked the contents to an anchor no heading had."""
+    shown = " ".join(heading.split())
+    return re.sub(r"\s", separator, re.sub(r"[^\w\- ]", "", shown.lower()).strip())
 
 
 @dataclass(frozen=True)

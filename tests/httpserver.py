@@ -12,13 +12,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 @dataclass
 class Reply:
-    """One scripted response; `delay_s` sleeps before answering, `truncate` lies about length."""
+    """One scripted response; `delay_s` sleeps before answering, `truncate` lies about length.
+
+    `etag`: sent as the ETag, and a request whose If-None-Match names it is answered 304 Not
+    Modified with no body, as a real server answers a conditional request."""
 
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     truncate: bool = False
+    etag: str | None = None
 
 
 @dataclass
@@ -70,6 +74,12 @@ class FeedServer:
             reply = script.pop(0) if len(script) > 1 else script[0]
         if reply.delay_s:
             time.sleep(reply.delay_s)
+        if reply.etag is not None:
+            headers = {**reply.headers, "ETag": reply.etag}
+            if handler.headers.get("If-None-Match") == reply.etag:
+                reply = Reply(304, b"", headers)
+            else:
+                reply = Reply(reply.status, reply.body, headers, truncate=reply.truncate)
         handler.send_response(reply.status)
         for key, value in reply.headers.items():
             handler.send_header(key, value)

@@ -126,10 +126,10 @@ def smtp_server(
 
 
 @contextmanager
-def scripted_server(replies: list[bytes]) -> Iterator[int]:
+def scripted_server(replies: list[bytes], *, linger_s: float = 0.0) -> Iterator[int]:
     """A raw TCP server on 127.0.0.1 that is not a real SMTP server: on each connection it sends
-    replies[0] as the greeting, then one more reply per line it reads, then hangs up.
-    Yields the port."""
+    replies[0] as the greeting, then one more reply per line it reads, then (after `linger_s`
+    of silence, the connection open) hangs up. Yields the port."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -149,6 +149,7 @@ def scripted_server(replies: list[bytes]) -> Iterator[int]:
                         if index:
                             lines.readline()
                         conn.sendall(reply)
+                    stop.wait(linger_s)
                 except OSError:
                     pass
 

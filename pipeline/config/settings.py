@@ -5,6 +5,7 @@ Fields map 1:1 onto TOML keys; the checks they use live in `config.rules`.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -54,6 +55,13 @@ from pipeline.config.rules import (
 )
 from pipeline.models import Topic
 
+#: "$HOME", "${STATE_DIRECTORY}": a variable of the shell or systemd; no path here expands it.
+_ENV_REFERENCE = re.compile(r"\$(\{|[A-Za-z_])")
+
+#: Upper bounds of durations in seconds, where a larger value overflowed a clock at run time.
+DAY_S = 86_400
+YEAR_S = 365 * DAY_S
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -72,6 +80,13 @@ class PathsSettings(_Section):
     @classmethod
     def _resolve(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         base = info.context.get("base_dir") if isinstance(info.context, dict) else None
+        if value is not None and _ENV_REFERENCE.search(str(value)):
+            # Nothing expands it: "$HOME/digest-data" made a folder named "$HOME" beside the
+            # config, and the store went there without a word.
+            raise ValueError(
+                f"{str(value)!r} names an environment variable, which is not expanded here:"
+                " write the path itself (~ for your home folder)"
+            )
         if value is None or base is None:
             return value
         return absolute_path(Path(base) / value.expanduser())
@@ -179,7 +194,8 @@ class EmailSettings(_Section):
     sender: Annotated[str, Strict(), AfterValidator(_check_contact)] = ""
     recipients: tuple[Annotated[str, Strict(), AfterValidator(_check_address)], ...] = ()
     subject: Text = "{title} · {week}"
-    timeout_s: Annotated[float, Strict(), Field(gt=0)] = 30.0
+    # A day at most: past about 9e9 s the socket refuses the timeout (OverflowError, a traceback).
+    timeout_s: Annotated[float, Strict(), Field(gt=0, le=DAY_S)] = 30.0
     ca_file: Annotated[Path | None, BeforeValidator(_empty_to_none)] = None
 
     _resolve_ca_file = field_validator("ca_file")(PathsSettings._resolve.__func__)  # type: ignore[attr-defined]
@@ -213,7 +229,8 @@ class ScheduleSettings(_Section):
     ingest_cron: Cron = "0 2 * * mon-fri"
     build_cron: Cron = "0 7 * * mon"
     timezone: TimeZone = "UTC"
-    misfire_grace_s: Annotated[int, Strict(), Field(ge=1)] = 3600
+    # A year at most: past about 8.6e13 s every scheduled job failed in APScheduler (timedelta).
+    misfire_grace_s: Annotated[int, Strict(), Field(ge=1, le=YEAR_S)] = 3600
     catch_up: StrictBool = True
 
 
@@ -227,7 +244,8 @@ class ArxivSettings(_Section):
     backfill: StrictBool = True
     backfill_via: Literal["api", "oai"] = "api"
     backfill_days: Annotated[int, Strict(), _between(1, 90)] = 14
-    politeness_s: Annotated[float, Strict(), Field(ge=0)] = 3.0
+    # A day at most: past about 9e9 s the wait itself failed (OverflowError, a traceback).
+    politeness_s: Annotated[float, Strict(), Field(ge=0, le=DAY_S)] = 3.0
     page_size: Annotated[int, Strict(), _between(1, 2000)] = 2000
 
 
@@ -291,7 +309,9 @@ class TopicSettings(_Section):
         _matching(_TOPIC_SLUG, "lowercase letters, digits or '-'"),
         AfterValidator(_check_slug),
     ]
-    name: Text
+    # A heading, shown on one line: a line break, a tab or a no-break space (pasted from a web
+    # page) is one space, in the contents' links, the chart's legend and the JSON alike.
+    name: Annotated[Text, AfterValidator(lambda name: " ".join(name.split()))]
     description: Text
     keywords: tuple[Phrase, ...] = ()
     exclude: tuple[Phrase, ...] = ()

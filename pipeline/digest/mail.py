@@ -73,7 +73,7 @@ def send_message(message: EmailMessage, server: SmtpServer) -> dict[str, str]:
     Returns the recipients the server refused while taking the message for the others (each
     with its reply): the caller must not report the digest as sent to them.
     """
-    context = ssl.create_default_context(cafile=str(server.ca_file) if server.ca_file else None)
+    context = _tls_context(server.ca_file)
     where = f"{server.host}:{server.port}"
     replies = _Replies()
     step = "starttls"  # what SMTPNotSupportedError is about: the extension the step needs
@@ -122,12 +122,20 @@ def send_message(message: EmailMessage, server: SmtpServer) -> dict[str, str]:
         )
         raise DeliveryError(f"SMTP server {where} failed: {e.smtp_code} {answer}") from e
     except smtplib.SMTPServerDisconnected as e:
+        if isinstance(e.__context__, TimeoutError):  # smtplib says "closed" for a read timeout
+            raise DeliveryError(_silent(server, replies)) from e
         after = f"after {replies.quoted()}" if replies.last else "without a greeting"
         raise DeliveryError(f"SMTP server {where} closed the connection {after}") from e
     except smtplib.SMTPException as e:
         raise DeliveryError(f"SMTP server {where} failed: {e}") from e
     except ssl.SSLError as e:
-        raise DeliveryError(f"TLS with SMTP server {where} failed: {e.reason or e}") from e
+        plain = server.security == "ssl" and e.reason == "WRONG_VERSION_NUMBER"
+        hint = (
+            ': it answered in plain text, as a STARTTLS port (587) does: set security = "starttls"'
+            if plain
+            else ""
+        )
+        raise DeliveryError(f"TLS with SMTP server {where} failed: {e.reason or e}{hint}") from e
     except OSError as e:
         raise DeliveryError(f"cannot reach SMTP server {where}: {e.strerror or e}") from e
     _quit(smtp, where)
@@ -136,6 +144,36 @@ def send_message(message: EmailMessage, server: SmtpServer) -> dict[str, str]:
         logger.warning("SMTP server %s refused %s: %s", where, address, reply)
     logger.info("sent %r via %s", message["Subject"], where)
     return refusals
+
+
+def _silent(server: SmtpServer, replies: _Replies) -> str:
+    """What to say of a server that stopped answering within timeout_s. Before, smtplib's "closed
+    the connection without a greeting" sent the reader to look for a refusal; with security
+    "starttls" on a port that speaks TLS first (465) the greeting never comes."""
+    where = f"{server.host}:{server.port}"
+    if replies.last:
+        waited = f"{server.timeout_s:g} s after {replies.quoted()}"
+        return f"SMTP server {where} did not answer within {waited}"
+    hint = (
+        ': does the port speak TLS first (465, say)? then set security = "ssl"'
+        if server.security != "ssl"
+        else ""
+    )
+    return f"SMTP server {where} sent no greeting within {server.timeout_s:g} s{hint}"
+
+
+def _tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """The TLS context, trusting `ca_file` when given. A ca_file that is missing or holds no PEM
+    certificate is named (DeliveryError): before, the send ended in a traceback
+    (FileNotFoundError, ssl.SSLError) before any connection was made."""
+    try:
+        return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    except ssl.SSLError as e:  # read, but no certificate in it (a key, a DER file, a typo'd copy)
+        raise DeliveryError(
+            f"email.ca_file {ca_file} holds no PEM certificate ({e.reason or e})"
+        ) from e
+    except OSError as e:
+        raise DeliveryError(f"cannot read email.ca_file {ca_file}: {e.strerror or e}") from e
 
 
 def _replies_to(refused: Mapping[str, tuple[int, bytes]]) -> dict[str, str]:

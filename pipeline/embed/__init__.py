@@ -126,6 +126,13 @@ class SentenceTransformerEmbedder:
         except (OSError, ValueError, RuntimeError) as e:
             raise EmbedError(f"cannot load embedding model {self.model_name!r}: {e}") from e
         if self.max_seq_length:
+            # (The loaded tokenizer's model_max_length is the model's default length, not this.)
+            config = getattr(getattr(model[0], "auto_model", None), "config", None)
+            _check_seq_length(
+                self.max_seq_length,
+                self.model_name,
+                getattr(config, "max_position_embeddings", None),
+            )
             model.max_seq_length = self.max_seq_length
         logger.info("loaded model %s on %s", self.model_name, device)
         self._model = model
@@ -221,6 +228,13 @@ class OnnxEmbedder:
                 f"embed.backend = 'onnx' needs a local model folder with tokenizer.json; "
                 f"{self.model_name!r} has none (use backend = 'torch')"
             )
+        if self.max_seq_length:
+            _check_seq_length(
+                self.max_seq_length,
+                self.model_name,
+                _json_value(folder / "tokenizer_config.json", "model_max_length"),
+                _json_value(folder / "config.json", "max_position_embeddings"),
+            )
         graph = export_onnx(folder, self.cache_dir, quantize=self.quantize)
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         tokenizer.enable_truncation(self.max_seq_length or _model_max_length(folder))
@@ -255,6 +269,29 @@ class OnnxEmbedder:
             if progress is not None:
                 progress(len(rows))
         return normalize_rows(out)
+
+
+def _check_seq_length(requested: int, model: str, *limits: object) -> None:
+    """EmbedError naming `embed.max_seq_length` when it is over what the model can read: the
+    fewest of `limits` (the tokenizer's model_max_length, the position embeddings; a value that
+    is not a plausible count is no limit). Over it, the first text that long failed every
+    embedding with "The size of tensor a (1024) must match the size of tensor b (512)" (or an
+    onnxruntime traceback), naming no key, while check-config said ok."""
+    known = [n for n in limits if isinstance(n, int) and 0 < n < 1_000_000]
+    if known and requested > min(known):
+        raise EmbedError(
+            f"embed.max_seq_length is {requested}, more tokens than model {model!r} reads"
+            f" ({min(known)}): set it to {min(known)} or less, or 0 for the model's own limit"
+        )
+
+
+def _json_value(path: Path, key: str) -> object:
+    """`key` of the JSON object in `path`, or None when the file or the key is not there."""
+    try:
+        document = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return document.get(key) if isinstance(document, dict) else None
 
 
 def _model_max_length(folder: Path) -> int:

@@ -79,7 +79,10 @@ def ingest_source(
     """Fetch, parse and store one source; FetchError/ParseError propagate to the caller."""
     url = settings.resolve_url(source)
     remote = fetch.is_remote(url)
-    etag, last_modified = store.get_http_cache(url) if remote else (None, None)
+    # The validators are the URL's: a second source of the same feed sent those the first had
+    # just saved, got 304 Not Modified and stored nothing, run after run. Such a URL is read whole.
+    shared = sum(settings.resolve_url(s) == url for s in settings.enabled_sources) > 1
+    etag, last_modified = store.get_http_cache(url) if remote and not shared else (None, None)
     fetched = fetch.fetch_url(
         client,
         url,

@@ -9,10 +9,16 @@ parameter, never the clock.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 _FIELDS = ("minute", "hour", "day", "month", "day_of_week")
+# What a field may hold. APScheduler matched a day or month name at the start of a field and
+# dropped what followed it: "mon–fri" (an en dash, as word processors and chat apps turn "-")
+# fired on Mondays only, "mon#1" every Monday, "jan–mar" in January, without a word.
+_ODD = re.compile(r"[^A-Za-z0-9*/,-]")
 # Windows searched, shortest first, for the latest fire time before a moment: short windows keep
 # a every-few-seconds line cheap, long ones still find a yearly line.
 _LOOKBACKS = (
@@ -29,6 +35,11 @@ def make_trigger(expression: str, timezone: str) -> Any:
     from apscheduler.triggers.cron import CronTrigger
 
     values = expression.split()
+    for value in values:
+        odd = _ODD.search(value)
+        if odd:  # APScheduler reads a name up to the first odd character and drops the rest
+            dash = ": write '-'" if unicodedata.category(odd[0]) == "Pd" else ""
+            raise ValueError(f"{value!r} holds {odd[0]!r}, which cron does not read{dash}")
     if len(values) == 5:
         return CronTrigger(**dict(zip(_FIELDS, values, strict=True)), timezone=timezone)
     if len(values) == 6:

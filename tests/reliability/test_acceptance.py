@@ -7,6 +7,7 @@ CLI (CliRunner) and store; the fake embedder stands in for the model.
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import conftest
 import pytest
 from click.testing import CliRunner, Result
 from conftest import FakeEmbedder, mail_to_loopback
@@ -26,7 +28,7 @@ from smtpserver import Inbox, smtp_server
 from pipeline.cli import cli
 from pipeline.store import SCHEMA_VERSION
 from reliability import tally
-from reliability.helpers import GOOD_FILE, build, ingest, query, write_config
+from reliability.helpers import DATA, GOOD_FILE, build, ingest, query, write_config
 
 NO_BACKFILL: dict[str, object] = {"arxiv": {"backfill": False}}
 WEEK = "2025-W23"  # GOOD_FILE's papers
@@ -712,3 +714,394 @@ def test_a_templates_dir_that_is_no_folder_fails_check_config(
     result = _invoke(["--config", str(config), "check-config"])
     assert result.exit_code == 2, result.output
     assert f"paths.templates_dir: {tmp_path / 'mine'} {problem}" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [(None, "cannot read email.ca_file {}: No such file"), ("key", "holds no PEM certificate")],
+)
+def test_an_email_ca_file_that_is_missing_or_no_certificate_is_named(
+    tmp_path: Path, fake_model: None, written: str | None, said: str
+) -> None:
+    """`[email] ca_file` naming a file that is not there (a typo) or that holds no certificate
+    (the key file, not the certificate): check-config said ok, and every build with
+    send_after_build (and `digest send`) ended in a traceback, FileNotFoundError or
+    ssl.SSLError, after writing the digest. Now check-config names a missing one, and a send
+    says which file could not be used (exit 1), the digest written."""
+    ca_file = tmp_path / "relay-ca.pem"
+    if written is not None:
+        ca_file.write_text("-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n")
+    with smtp_server() as (inbox, port, _):
+        email = {**mail_to_loopback(port), "ca_file": str(ca_file)}
+        sources = [("good", "file", str(GOOD_FILE))]
+        config = write_config(tmp_path, sources, **NO_BACKFILL, email=email)
+        tally.add("configs tried")
+        checked = _invoke(["--config", str(config), "check-config"])
+        if written is None:
+            assert checked.exit_code == 2, checked.output
+            assert f"email.ca_file: {ca_file} does not exist" in checked.stderr, checked.stderr
+        ingest(config, FakeEmbedder())
+        built = _invoke(["--config", str(config), "build", "--week", WEEK])
+        assert built.exit_code == 1, built.output
+        assert said.format(ca_file) in built.output, built.output
+        assert (tmp_path / "digests" / f"{WEEK}.md").is_file()
+        sent = _invoke(["--config", str(config), "send", "--week", WEEK])
+        assert sent.exit_code == 1, sent.output
+        assert said.format(ca_file) in sent.output, sent.output
+    assert inbox.messages == []
+
+
+@pytest.mark.parametrize("host", ["", "localhost"])
+def test_a_file_url_with_an_escaped_space_passes_check_config(
+    tmp_path: Path, fake_model: None, host: str
+) -> None:
+    """A file source written as a file:// URL, the form `Path.as_uri()` and a browser's address
+    bar give (`file:///home/me/my%20papers/p.jsonl`, or with `localhost` as its host): the
+    ingest read it, but check-config said "…/my%20papers/p.jsonl does not exist" (exit 2),
+    looking for the path with its %20 (or `localhost/home/…`) as written."""
+    folder = tmp_path / "my papers"
+    folder.mkdir()
+    papers = folder / "p.jsonl"
+    papers.write_bytes(GOOD_FILE.read_bytes())
+    url = papers.as_uri().replace("file://", f"file://{host}", 1)
+    assert "%20" in url
+    config = write_config(tmp_path, [("mine", "file", url)], **NO_BACKFILL)
+    tally.add("configs tried")
+    checked = _invoke(["--config", str(config), "check-config"])
+    assert checked.exit_code == 0, checked.output
+    result = _invoke(["--config", str(config), "ingest"])
+    assert result.exit_code == 0, result.output
+    assert "mine: 5 entries, 5 new" in result.output, result.output
+
+
+def test_a_max_seq_length_over_what_the_model_reads_fails_check_config(tmp_path: Path) -> None:
+    """`[embed] max_seq_length = 1024` ("read more of each abstract") for MiniLM, whose position
+    embeddings stop at 512: check-config said ok, and every ingest that met an abstract that
+    long failed in the model ("The size of tensor a (1024) must match the size of tensor b
+    (512)"), naming no key, its papers stored but never embedded. 512 passes."""
+    sources = [("good", "file", str(GOOD_FILE))]
+    config = write_config(tmp_path, sources, embed={"max_seq_length": 1024})
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert (
+        "embed.max_seq_length: 1024 is more tokens than model 'all-MiniLM-L6-v2' reads (512)"
+        in result.stderr
+    ), result.stderr
+    config = write_config(tmp_path, sources, embed={"max_seq_length": 512})
+    assert _invoke(["--config", str(config), "check-config"]).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "said"),
+    [
+        ("email", "timeout_s", 1e10, "must be at most 86400"),
+        ("arxiv", "politeness_s", 1e10, "must be at most 86400"),
+        ("schedule", "misfire_grace_s", 10**15, "must be at most 31536000"),
+    ],
+)
+def test_a_duration_too_long_for_the_clock_fails_check_config(
+    tmp_path: Path, section: str, key: str, value: float, said: str
+) -> None:
+    """Durations no clock could hold passed check-config: `[email] timeout_s = 1e10` made every
+    send a traceback (OverflowError: timestamp out of range for platform time_t), as did
+    `[arxiv] politeness_s` at the second request to an arXiv host, and with
+    `[schedule] misfire_grace_s = 10**15` `serve` logged a traceback for every job and never
+    ran one. Now each is refused naming its key; a day (a year for misfire_grace_s) is
+    accepted."""
+    sources = [("good", "file", str(GOOD_FILE))]
+    keys = mail_to_loopback(25) if section == "email" else {}
+    config = write_config(tmp_path, sources, **{section: {**keys, key: value}})
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert f"{section}.{key}: {said}" in result.stderr, result.stderr
+    most = 365 * 86_400 if section == "schedule" else 86_400.0
+    config = write_config(tmp_path, sources, **{section: {**keys, key: most}})
+    assert _invoke(["--config", str(config), "check-config"]).exit_code == 0
+
+
+def test_an_email_timeout_of_a_day_sends(tmp_path: Path, fake_model: None) -> None:
+    """The longest `[email] timeout_s` check-config accepts is one the socket takes."""
+    with smtp_server() as (inbox, port, _):
+        email = {**mail_to_loopback(port), "timeout_s": 86_400.0}
+        config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], email=email)
+        ingest(config, FakeEmbedder())
+        result = _invoke(["--config", str(config), "build", "--week", WEEK])
+        assert result.exit_code == 0, result.output
+    assert len(inbox.messages) == 1
+
+
+def test_a_file_records_authors_as_name_objects_are_read_and_odd_values_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A file exported from Hugging Face's or Semantic Scholar's API lists each author as an
+    object, `{"name": "Ada Lovelace"}`: every such paper was stored with no authors, and a
+    `url` or `abstract` of another type (a list of links) was dropped too, without a word.
+    Now `{"name": …}` objects give the names, and a value that cannot be read is named in a
+    warning with its record and key, the paper landing without it."""
+    _ingest_lines(
+        tmp_path,
+        caplog,
+        [
+            '{"id": "2506.00001", "title": "Graph networks by name objects",'
+            ' "authors": [{"name": "Ada Lovelace", "authorId": "1"}, {"name": "Alan Turing"}],'
+            ' "published": "2025-06-04"}',
+            '{"id": "2506.00002", "title": "Graph networks with a list of links",'
+            ' "url": ["https://example.org/a"], "authors": [{"id": 7}],'
+            ' "abstract": {"text": "An abstract."}, "published": "2025-06-04"}',
+        ],
+    )
+    stored = query(tmp_path / "data" / "pipeline.sqlite3", "SELECT paper_id, authors FROM papers")
+    assert sorted(stored) == [
+        ("arxiv:2506.00001", '["Ada Lovelace", "Alan Turing"]'),
+        ("arxiv:2506.00002", "[]"),
+    ]
+    warned = [r.getMessage() for r in caplog.records if "ignoring" in r.getMessage()]
+    assert warned == [
+        "mine: line 2: ignoring abstract {'text': 'An abstract.'}, not text",
+        "mine: line 2: ignoring url ['https://example.org/a'], not text",
+        "mine: line 2: ignoring authors [{'id': 7}], not a name, a list of names or of"
+        ' {"name": …} objects',
+    ], caplog.text
+
+
+def test_two_sources_of_one_feed_both_read_it(
+    tmp_path: Path, fake_model: None, server: FeedServer
+) -> None:
+    """Two sources on one feed URL (one with its own `exclude`, one without): the second sent
+    the ETag the first had just been given, the server answered 304 Not Modified, and the
+    second stored nothing, run after run ("b: 0 entries"), its papers lost without a word.
+    Now a URL more than one enabled source reads is fetched whole for each."""
+    feed = (DATA / "feeds" / "arxiv_rss2_cs.LG_2026-04-27_trimmed3items.xml").read_bytes()
+    url = server.route(
+        "/feed", Reply(200, feed, {"Content-Type": "application/rss+xml"}, etag='"v1"')
+    )
+    exclude = ["learning", "model", "network", "data"]
+    config = conftest.write_config(
+        tmp_path,
+        **NO_BACKFILL,
+        sources=[
+            {"name": "a", "kind": "rss", "url": url, "exclude": exclude},
+            {"name": "b", "kind": "rss", "url": url},
+        ],
+    )
+    tally.add("hostile inputs tried")
+    for _ in range(2):  # the second run too: the cache holds the ETag from the first
+        result = _invoke(["--config", str(config), "ingest"])
+        assert result.exit_code == 0, result.output
+        assert "b: 3 entries" in result.output, result.output
+    stored = query(
+        tmp_path / "data" / "pipeline.sqlite3",
+        "SELECT count(*) FROM paper_sources WHERE source = 'b'",
+    )
+    assert stored == [(3,)]
+
+
+def test_a_feed_compressed_without_saying_so_is_read(
+    tmp_path: Path, fake_model: None, server: FeedServer
+) -> None:
+    """A server that sends a `.xml.gz` as it is (no Content-Encoding) or compresses twice, and
+    a local `papers.jsonl.gz`: each failed its source as "not a usable feed (… not well-formed
+    (invalid token))" or "not UTF-8 text (invalid start byte at byte 1)", naming no cause. Now
+    gzip data is decompressed (up to fetch.max_bytes). A body that claims gzip and is not is
+    named as such."""
+    feed = (DATA / "feeds" / "arxiv_rss2_cs.LG_2026-04-27_trimmed3items.xml").read_bytes()
+    xml = {"Content-Type": "application/rss+xml"}
+    raw = server.route("/raw.xml.gz", Reply(200, gzip.compress(feed), xml))
+    twice = server.route(
+        "/twice",
+        Reply(200, gzip.compress(gzip.compress(feed)), {**xml, "Content-Encoding": "gzip"}),
+    )
+    lying = server.route("/lying", Reply(200, feed, {**xml, "Content-Encoding": "gzip"}))
+    local = tmp_path / "papers.jsonl.gz"
+    local.write_bytes(gzip.compress(GOOD_FILE.read_bytes()))
+    sources = [("raw", "rss", raw), ("twice", "rss", twice), ("local", "file", str(local))]
+    config = write_config(tmp_path, [*sources, ("lying", "rss", lying)], **NO_BACKFILL)
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "ingest"])
+    assert result.exit_code == 0, result.output
+    for name, n in [("raw", 3), ("twice", 3), ("local", 5)]:
+        assert f"{name}: {n} entries" in result.output, result.output
+    assert (
+        f"lying: FAILED: {lying}: the body does not decompress as its Content-Encoding header says"
+        in result.output
+    ), result.output
+    bomb = tmp_path / "bomb.jsonl.gz"
+    bomb.write_bytes(gzip.compress(b" " * 2_000_000))
+    config = write_config(
+        tmp_path, [("bomb", "file", str(bomb))], **NO_BACKFILL, fetch={"max_bytes": 1_000_000}
+    )
+    result = _invoke(["--config", str(config), "ingest"])
+    assert f"bomb: FAILED: {bomb}: decompresses to over the 1000000-byte cap" in result.output
+
+
+def test_status_with_a_limit_past_what_sqlite_counts_lists_every_run(tmp_path: Path) -> None:
+    """`digest status --limit 99999999999999999999` ("all of them") ended in a traceback,
+    OverflowError: Python int too large to convert to SQLite INTEGER."""
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL)
+    ingest(config, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "status", "--limit", "9" * 20])
+    assert result.exit_code == 0, result.output
+    assert "good: ok, last success" in result.output, result.output
+
+
+@pytest.mark.parametrize("name", ["Graph\u00a0networks", "Graph\nnetworks", "Graph \t networks"])
+def test_a_topic_name_with_odd_whitespace_is_linked_from_the_contents(
+    tmp_path: Path, fake_model: None, name: str
+) -> None:
+    """A topic name with a no-break space (pasted from a web page), a line break (a multi-line
+    string) or a tab: the digest showed "## Graph networks", but its contents (and the HTML's)
+    linked to #graphnetworks, which no heading has: the link went nowhere."""
+    topic = {
+        "slug": "graphs",
+        "name": name,
+        "description": "Graph networks.",
+        "keywords": ["graph"],
+        "min_similarity": 0.0,
+    }
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[topic]
+    )
+    ingest(config, FakeEmbedder())
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "build", "--week", WEEK])
+    assert result.exit_code == 0, result.output
+    digest = (tmp_path / "digests" / f"{WEEK}.md").read_text("utf-8")
+    assert "\n## Graph networks\n" in digest, digest
+    assert "[Graph networks](#graph-networks)" in digest, digest
+    page = (tmp_path / "digests" / f"{WEEK}.html").read_text("utf-8")
+    assert 'href="#graph-networks"' in page and 'id="graph-networks"' in page, page
+
+
+def test_topic_names_that_differ_only_in_whitespace_fail_check_config(tmp_path: Path) -> None:
+    """ "Graph networks" and "Graph\u00a0networks" (a no-break space) both show as "## Graph
+    networks": check-config saw two anchors, and the contents linked both rows to the first."""
+    topics = [
+        {"slug": s, "name": n, "description": "Graph networks."}
+        for s, n in [("a", "Graph networks"), ("b", "Graph\u00a0networks")]
+    ]
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], topics=topics)
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert "topics[1].name: " in result.stderr, result.stderr
+    assert "has the link anchor of topics[0].name (#graph-networks)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("cron", "said"),
+    [
+        (
+            "0 2 * * mon\u2013fri",
+            "'mon\u2013fri' holds '\u2013', which cron does not read: write '-'",
+        ),
+        ("0 7 * * mon#1", "'mon#1' holds '#', which cron does not read"),
+        ("0 7 * jan\u2013mar mon", "'jan\u2013mar' holds '\u2013', which cron does not read"),
+    ],
+)
+def test_a_cron_field_with_a_character_cron_does_not_read_fails_check_config(
+    tmp_path: Path, cron: str, said: str
+) -> None:
+    """`ingest_cron = "0 2 * * mon–fri"` with an en dash (a word processor's or a chat app's
+    "-"): check-config said ok and `serve` ingested on Mondays only, `status` showing the
+    Monday as the next ingest; `mon#1` ("first Monday") fired every Monday, `jan–mar` in
+    January only. The scheduler read the name before the odd character and dropped the rest."""
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], schedule={"ingest_cron": cron}
+    )
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert "schedule.ingest_cron: " in result.stderr and said in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("written", ["$HOME/digest-data", "${STATE_DIRECTORY}/data"])
+def test_a_folder_written_with_an_environment_variable_is_named(
+    tmp_path: Path, written: str
+) -> None:
+    """`data_dir = "$HOME/digest-data"` (as in a shell, or systemd's ${STATE_DIRECTORY}): nothing
+    expands it, so check-config said ok and the first run made a folder named "$HOME" beside
+    the config and kept the store there, where the user never looked."""
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, paths={"data_dir": written}
+    )
+    tally.add("configs tried")
+    for args in (["check-config"], ["ingest"]):
+        result = _invoke(["--config", str(config), *args])
+        assert result.exit_code == 2, result.output
+        assert (
+            f"paths.data_dir: {written!r} names an environment variable, which is not expanded"
+            in result.stderr
+        ), result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
+
+
+@pytest.mark.parametrize(
+    ("feed", "kind", "said"),
+    [
+        (
+            "hf_daily_papers_api_2026-06-12_30entries.json",
+            "rss",
+            'the source gave JSON, not a feed: Hugging Face\'s daily papers are kind "hf-daily"',
+        ),
+        (
+            "arxiv_rss2_cs.LG_2026-04-27_trimmed3items.xml",
+            "hf-daily",
+            'the source gave XML, not JSON: an RSS or Atom feed is kind "rss"',
+        ),
+        (
+            "arxiv_rss2_cs.LG_2026-04-27_trimmed3items.xml",
+            "file",
+            'the source gave XML, not JSON: an RSS or Atom feed is kind "rss"',
+        ),
+    ],
+)
+def test_a_source_of_the_wrong_kind_says_what_came_back(
+    tmp_path: Path, server: FeedServer, feed: str, kind: str, said: str
+) -> None:
+    """Hugging Face's daily-papers URL under `kind = "rss"` (or a feed under "hf-daily" or
+    "file"), the commonest slip in a new config: the source failed with "not a usable feed
+    (SAXParseException: <unknown>:2:0: syntax error)" or "not valid JSON (Expecting value:
+    line 1 column 1 (char 0))", which says neither what came back nor what to change."""
+    url = server.route("/papers", Reply(200, (DATA / "feeds" / feed).read_bytes()))
+    config = write_config(tmp_path, [("mine", kind, url)], **NO_BACKFILL)
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "ingest"])
+    assert result.exit_code == 1, result.output
+    assert said in result.output, result.output
+
+
+def test_a_json_file_whose_papers_are_under_another_key_says_where(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A page saved from an API, its papers under "data" (Semantic Scholar) or "results"
+    (OpenAlex): the whole object was read as one paper, and the source failed with "none of
+    the 1 records has a title", sending the user to look for titles that were all there."""
+    papers = tmp_path / "papers.json"
+    records = [json.loads(line) for line in GOOD_FILE.read_text("utf-8").splitlines()]
+    papers.write_text(json.dumps({"total": 5, "offset": 0, "data": records}), "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "ingest"])
+    assert result.exit_code == 1, result.output
+    assert (
+        'mine: FAILED: mine: a JSON object with no title and no "papers" list (are they its'
+        " 'data' list?)" in result.output
+    ), result.output
+
+
+def test_a_source_url_without_its_scheme_is_named_as_a_web_address(tmp_path: Path) -> None:
+    """`url = "rss.arxiv.org/rss/cs.LG"`, the scheme left out (as a browser's address bar shows
+    it): read as a local path beside the config, check-config said ".../rss.arxiv.org/rss/cs.LG
+    does not exist", which sent the user looking for a file. Now it says what to write."""
+    sources = [("lg", "arxiv-rss", "rss.arxiv.org/rss/cs.LG"), ("good", "file", str(GOOD_FILE))]
+    config = write_config(tmp_path, sources, **NO_BACKFILL)
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert (
+        f"sources[0].url: {tmp_path}/rss.arxiv.org/rss/cs.LG does not exist (source 'lg'); a web"
+        " address needs its scheme: https://rss.arxiv.org/rss/cs.LG" in result.stderr
+    ), result.stderr

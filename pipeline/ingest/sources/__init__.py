@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, ParseError
 from pipeline.ingest.sources.arxiv import parse_arxiv_api, parse_arxiv_rss
 from pipeline.ingest.sources.files import parse_file
 from pipeline.ingest.sources.hf import parse_hf_daily
@@ -46,4 +46,36 @@ def parse_source(
     except KeyError:
         known = ", ".join(sorted(PARSERS))
         raise ConfigError(f"{source}: unknown source kind {kind!r} (known: {known})") from None
-    return parser(content, source, headers)
+    try:
+        return parser(content, source, headers)
+    except ParseError as e:
+        hint = _kind_hint(kind, content)
+        if hint is None:
+            raise
+        raise ParseError(f"{e}; {hint}") from e
+
+
+_XML_KINDS = frozenset({"arxiv-rss", "arxiv-api", "rss"})
+
+
+def _kind_hint(kind: str, content: bytes) -> str | None:
+    """What the bytes a parser refused are, when they are what another kind reads: a source of
+    the wrong kind (Hugging Face's JSON read as `rss`) failed as "not a usable feed
+    (SAXParseException: <unknown>:2:0: syntax error)", or a feed read as `file` as "line 1: not
+    valid JSON", neither saying what came back."""
+    head = content[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if kind in _XML_KINDS and head[:1] in (b"{", b"["):
+        return (
+            'the source gave JSON, not a feed: Hugging Face\'s daily papers are kind "hf-daily",'
+            ' a JSON list of papers kind "file"'
+        )
+    if kind not in _XML_KINDS and head[:1] == b"<":
+        if b"<html" in head or b"<!doctype html" in head:
+            return "the source gave an HTML page, not JSON (a login, a captcha, an error page?)"
+        return (
+            'the source gave XML, not JSON: an RSS or Atom feed is kind "rss"'
+            ' ("arxiv-rss" for arXiv\'s)'
+        )
+    if head.startswith((b"<!doctype html", b"<html")):
+        return "the source gave an HTML page (a login, a captcha, an error page?)"
+    return None

@@ -140,6 +140,15 @@ def _records(text: str, source: str) -> Iterator[tuple[str, Any]]:
         yield from _jsonl_records(text, source)
         return
     if isinstance(document, dict):
+        if not isinstance(document.get("papers"), list) and "title" not in document:
+            # An API's page ({"data": [...]}, {"results": [...]}) was read as one paper, and
+            # failed as "none of the 1 records has a title".
+            lists = [key for key, value in document.items() if isinstance(value, list)]
+            where = f" (are they its {shortened(lists[0], 40)!r} list?)" if lists else ""
+            raise ParseError(
+                f'{source}: a JSON object with no title and no "papers" list{where}; a file'
+                ' source is a list of papers, {"papers": [...]} or one paper a line (JSONL)'
+            )
         document = document["papers"] if isinstance(document.get("papers"), list) else [document]
     if not isinstance(document, list):
         raise ParseError(f"{source}: expected a list of papers, got {type(document).__name__}")
@@ -170,6 +179,10 @@ def _entry(record: Mapping[str, Any], source: str, label: str) -> Entry | None:
                 " to use it, the paper is matched by its title and links instead",
                 source, label, key, value,
             )  # fmt: skip
+    for key in ("abstract", "summary", "url", "doi"):
+        value = record.get(key)
+        if value is not None and not isinstance(value, str):
+            _ignoring(source, label, key, value)
     return Entry(
         source=source,
         title=title,
@@ -177,8 +190,8 @@ def _entry(record: Mapping[str, Any], source: str, label: str) -> Entry | None:
         raw_id=raw_id or None,
         link=_text(record.get("url")) or None,
         doi=_text(record.get("doi")) or None,
-        authors=_authors(record.get("authors")),
-        categories=_categories(record.get("categories")),
+        authors=_authors(record.get("authors"), source, label),
+        categories=_categories(record.get("categories"), source, label),
         published=_published(record, source, label),
         announced=_announced(record.get("announced"), source, label),
     )
@@ -188,16 +201,37 @@ def _text(value: Any) -> str:
     return collapse_whitespace(value) if isinstance(value, str) else ""
 
 
-def _authors(value: Any) -> tuple[str, ...]:
+def _ignoring(source: str, label: str, key: str, value: Any) -> None:
+    """Warn that a value of the wrong type is left out: the paper lands without it, and the
+    user who exported the file should know which field of which record was not read."""
+    logger.warning(
+        "%s: %s: ignoring %s %s, not %s",
+        source, label, key, shortened(repr(value)),
+        "text" if key != "authors" else "a name, a list of names or of {\"name\": …} objects",
+    )  # fmt: skip
+
+
+def _authors(value: Any, source: str, label: str) -> tuple[str, ...]:
+    """Names from one string ("A and B"), a list of names, or a list of {"name": …} objects as
+    Hugging Face's and Semantic Scholar's APIs write them (such objects were dropped unread)."""
+    if value is None:
+        return ()
     if isinstance(value, str):
         return split_authors(value)
-    if isinstance(value, list):
-        return tuple(n for n in (_text(v) for v in value) if n)
-    return ()
+    if not isinstance(value, list):
+        _ignoring(source, label, "authors", value)
+        return ()
+    names = [v.get("name") if isinstance(v, dict) else v for v in value]
+    unread = [v for v, name in zip(value, names, strict=True) if not isinstance(name, str)]
+    if unread:
+        _ignoring(source, label, "authors", unread)
+    return tuple(n for n in (_text(v) for v in names) if n)
 
 
-def _categories(value: Any) -> tuple[str, ...]:
+def _categories(value: Any, source: str, label: str) -> tuple[str, ...]:
     items = value.split() if isinstance(value, str) else value if isinstance(value, list) else []
+    if value is not None and not isinstance(value, str | list):
+        _ignoring(source, label, "categories", value)
     return tuple(dict.fromkeys(c for c in (_text(v) for v in items) if c))
 
 
