@@ -19,6 +19,10 @@ the whole set and for its two halves (by a hash of the id, as eval_topics), so a
 on one half can be checked on the other. Vectors are cached in benchmarks/.cache.
 
 Example: python -m benchmarks.eval_venue --json benchmarks/venue-results.json
+
+Round 19 adds a third venue, `--venue neurips2023`: NeurIPS 2023 accepted papers with their
+authors' keywords, data/neurips2023-papers.jsonl.gz, scored with the same topics, gold rule and
+build.
 """
 
 from __future__ import annotations
@@ -47,11 +51,15 @@ CORPUS = HERE / "data" / "iclr2021-papers.jsonl.gz"
 #: The rest of the paper list (its submissions 1,551 to 2,966), copied after every choice of
 #: round 15 was made and scored once (`--part 2`).
 CORPUS_2 = HERE / "data" / "iclr2021-papers-2.jsonl.gz"
+#: NeurIPS 2023 accepted papers (round 19): orals, spotlights and the first posters of the list.
+CORPUS_NEURIPS = HERE / "data" / "neurips2023-papers.jsonl.gz"
+#: Each venue's parts: the file a part's papers are read from.
+CORPORA = {"iclr2021": {1: CORPUS, 2: CORPUS_2}, "neurips2023": {1: CORPUS_NEURIPS}}
 
 
-def corpus_name(part: int) -> str:
+def corpus_name(part: int, venue: str = "iclr2021") -> str:
     """The name a part's vectors are cached under (benchmarks/.cache)."""
-    return "iclr2021" if part == 1 else f"iclr2021-{part}"
+    return venue if part == 1 else f"{venue}-{part}"
 
 
 TOPICS = HERE / "topics" / "newcomer-venue.toml"
@@ -92,28 +100,31 @@ def gold_topics(keywords: Sequence[str]) -> set[str]:
     return {slug for slug, rule in GOLD_RULES.items() if any(re.search(rule, k) for k in normal)}
 
 
-def load(part: int = 1) -> tuple[list[Paper], list[list[str]]]:
+def load(part: int = 1, venue: str = "iclr2021") -> tuple[list[Paper], list[list[str]]]:
     """The set's papers with at least one author keyword (in file order), and their keywords."""
-    with gzip.open(CORPUS if part == 1 else CORPUS_2, "rt", encoding="utf-8") as f:
+    with gzip.open(CORPORA[venue][part], "rt", encoding="utf-8") as f:
         rows = [json.loads(line) for line in f if line.strip()]
     rows = [r for r in rows if r["keywords"]]
     papers = [Paper(r["id"], r["title"], r["abstract"], first_seen=ev.NOW) for r in rows]
     return papers, [r["keywords"] for r in rows]
 
 
-def load_set(part: int = 1) -> tuple[list[Paper], Settings, np.ndarray, np.ndarray]:
+def load_set(
+    part: int = 1, venue: str = "iclr2021"
+) -> tuple[list[Paper], Settings, np.ndarray, np.ndarray]:
     """A part's papers, the settings of its topics (TOPICS), the papers' vectors (cached) and
     the gold: (n_papers, n_topics), whether an author keyword puts the paper in the topic."""
-    papers, keywords = load(part)
+    papers, keywords = load(part, venue)
     settings = load_settings(TOPICS)
-    vectors = ev.load_vectors(papers, run.make_embedder(settings).name, corpus=corpus_name(part))
+    name = corpus_name(part, venue)
+    vectors = ev.load_vectors(papers, run.make_embedder(settings).name, corpus=name)
     topics = settings.topics_as_models()
     gold = np.array([[t.slug in gold_topics(k) for t in topics] for k in keywords])
     return papers, settings, vectors, gold
 
 
 def evaluate(papers: list[Paper], settings: Settings, vectors: np.ndarray, gold: np.ndarray,
-             store: Store, embedder: Any) -> dict[str, Any]:  # fmt: skip
+             store: Store, embedder: Any, venue: str = "iclr2021") -> dict[str, Any]:  # fmt: skip
     """Keyword matching and the build's boundaries, per topic, on the whole set and each half."""
     topics = settings.topics_as_models()
     second = ev.heldout_half(papers)
@@ -147,7 +158,14 @@ def evaluate(papers: list[Paper], settings: Settings, vectors: np.ndarray, gold:
         result["below_keywords"] = [
             slug for slug, (kw, built) in rows_f1.items() if kw < 0.95 and built < kw
         ]
-        results[f"iclr2021-{part}"] = result
+        # The macro F1 without the topics that have fewer than five gold papers on these rows.
+        kept = [t.slug for t in topics if result["topics"][t.slug]["support"] >= 5]
+        result["macro_f1_min5"] = {
+            k: round(float(np.mean([result["topics"][s][k]["f1"] for s in kept])), 4)
+            for k in variants
+        }
+        result["topics_min5"] = kept
+        results[f"{venue}-{part}"] = result
     # What five counter-examples per topic do: each leaves its topic; how many other papers move.
     results["counter-examples"] = {
         t.slug: {
@@ -177,6 +195,12 @@ def describe(name: str, result: dict[str, Any]) -> str:
         )
         lines.append(f"{slug:24} {row['support']:4d} {cells}")
     lines.append(f"{'macro F1':29} " + " ".join(f"{result['macro_f1'][k]:20.3f}" for k in keys))
+    if "macro_f1_min5" in result:
+        n = len(result["topics_min5"])
+        lines.append(
+            f"{f'macro F1, {n} topics >= 5 gold':29} "
+            + " ".join(f"{result['macro_f1_min5'][k]:20.3f}" for k in keys)
+        )
     lines.append(f"below keyword matching (where it scores < 0.95): {result['below_keywords']}")
     return "\n".join(lines)
 
@@ -186,14 +210,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--part", type=int, choices=(1, 2), default=1,
                         help="1: the first 1,550 submissions; 2: the rest")  # fmt: skip
+    parser.add_argument("--venue", choices=sorted(CORPORA), default="iclr2021",
+                        help="iclr2021 (parts 1 and 2) or neurips2023 (part 1 only)")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.part not in CORPORA[args.venue]:
+        parser.error(f"{args.venue} has no part {args.part}")
     started = time.perf_counter()
-    papers, settings, vectors, gold = load_set(args.part)
-    store, embedder = corpus_store(papers, vectors, corpus_name(args.part))
+    papers, settings, vectors, gold = load_set(args.part, args.venue)
+    store, embedder = corpus_store(papers, vectors, corpus_name(args.part, args.venue))
     with store:
-        results = evaluate(papers, settings, vectors, gold, store, embedder)
+        results = evaluate(papers, settings, vectors, gold, store, embedder, args.venue)
     for part, result in results.items():
-        if part.startswith("iclr2021"):
+        if part.startswith(args.venue):
             print(describe(part, result), flush=True)
     print(
         "\ncounter-examples (5 wrong inclusions of half a per topic): removed / other papers moved"
