@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import logging.handlers
+import math
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -191,11 +192,24 @@ def _json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")(func)
 
 
+class _Seconds(click.FloatRange):
+    """A finite number of seconds, 0 or more: NaN passed FloatRange(min=0) (it is not below
+    0), and a run waiting NaN or infinite seconds for the lock never gave up."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        seconds = super().convert(value, param, ctx)
+        if not math.isfinite(seconds):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return seconds
+
+
 def _wait_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--wait",
         "wait_s",
-        type=click.FloatRange(min=0),
+        type=_Seconds(min=0),
         default=0.0,
         metavar="SECONDS",
         help="If another run holds the lock, wait up to SECONDS for it (default: refuse at once).",

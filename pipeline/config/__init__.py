@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import ipaddress
 import json
 import os
 import re
@@ -197,6 +198,21 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
 _HOST_FIRST = re.compile(r"(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}(?::[0-9]+)?/")
 
 
+#: A host name or IPv4 address as `smtplib` takes it (an IPv6 address is checked apart).
+_HOST_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def _is_host(text: str) -> bool:
+    """Whether `text` is a host name or an IP address alone: no scheme, port or path."""
+    if _HOST_NAME.fullmatch(text):
+        return True
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _email_problems(settings: Settings) -> list[str]:
     """An smtp_host says e-mail is meant to work: `digest send` needs a sender and recipients
     (with send_after_build, validation already requires them), each recipient once, and the
@@ -211,6 +227,11 @@ def _email_problems(settings: Settings) -> list[str]:
         problems.append(
             "email.recipients: must list at least one address to send digests"
             " (email.smtp_host is set)"
+        )
+    if not _is_host(email.smtp_host):  # "host:587", "smtp://host": every send would fail
+        problems.append(
+            f"email.smtp_host: {email.smtp_host!r} is not a host name alone; write the server's"
+            " name or address without a scheme or port, and the port in email.smtp_port"
         )
     seen: set[str] = set()
     for index, address in enumerate(email.recipients):
@@ -289,6 +310,11 @@ def _read_toml(path: Path, resolved: Path) -> dict[str, Any]:
             raise ConfigError(
                 f"cannot read config file {path}: over {MAX_CONFIG_BYTES >> 20} MiB, too large"
                 " to be a config file (is it a device or a pipe that never ends?)"
+            )
+        if content.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16's byte-order marks
+            raise ConfigError(
+                f"{path} is UTF-16 text; save it as UTF-8 (a TOML file is UTF-8: in Notepad,"
+                " Save As with the encoding UTF-8; in PowerShell, Out-File -Encoding utf8)"
             )
         # A byte-order mark (Windows editors write one) is not part of the TOML.
         return tomllib.loads(content.decode("utf-8").removeprefix("\ufeff"))

@@ -1105,3 +1105,43 @@ def test_a_source_url_without_its_scheme_is_named_as_a_web_address(tmp_path: Pat
         f"sources[0].url: {tmp_path}/rss.arxiv.org/rss/cs.LG does not exist (source 'lg'); a web"
         " address needs its scheme: https://rss.arxiv.org/rss/cs.LG" in result.stderr
     ), result.stderr
+
+
+def test_a_config_saved_as_utf16_is_named_so(tmp_path: Path) -> None:
+    """A config.toml saved as UTF-16 (Windows Notepad's "Unicode", PowerShell 5's `>`): the
+    error said "is not UTF-8 text: 'utf-8' codec can't decode byte 0xff in position 0", which
+    names a byte, not the cause. Now it says the file is UTF-16 and to save it as UTF-8."""
+    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        config = tmp_path / f"config-{codec}.toml"
+        config.write_bytes(bom + '[digest]\ntitle = "Mine"\n'.encode(codec))
+        tally.add("configs tried")
+        result = _invoke(["--config", str(config), "check-config"])
+        assert result.exit_code == 2, result.output
+        assert f"{config} is UTF-16 text; save it as UTF-8" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("host", ["smtp.example.org:587", "smtp://smtp.example.org"])
+def test_an_smtp_host_with_a_port_or_scheme_fails_check_config(
+    tmp_path: Path, fake_model: None, host: str
+) -> None:
+    """`smtp_host = "smtp.example.org:587"` (how a mail client shows a server) or with an
+    smtp:// scheme passed check-config, and every send failed later with "…:587:587: Name or
+    service not known". Now check-config names the key and where the port goes."""
+    email = {"smtp_host": host, "sender": "me@example.org", "recipients": ["me@example.org"]}
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, email=email)
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert f"email.smtp_host: {host!r} is not a host name alone" in result.stderr, result.stderr
+    assert "email.smtp_port" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("wait", ["nan", "inf"])
+def test_a_wait_that_is_not_a_number_of_seconds_is_refused(tmp_path: Path, wait: str) -> None:
+    """`digest run --wait nan` was accepted (NaN is not below 0), and a run that found the lock
+    held waited forever; `inf` is no limit either. Now both are usage errors naming --wait."""
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL)
+    for command in ("ingest", "run"):
+        result = _invoke(["--config", str(config), command, "--wait", wait])
+        assert result.exit_code == 2, result.output
+        assert "--wait" in result.output and "a number of seconds" in result.output, result.output
