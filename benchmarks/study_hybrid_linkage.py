@@ -118,6 +118,38 @@ def fresh_inputs(seed: int = 211) -> list[dict[str, Any]]:
     return [oai, iclr]  # fmt: skip
 
 
+def fresh_inputs_r20(seed: int = 223) -> list[dict[str, Any]]:
+    """Inputs for the twentieth round's reading, which neither the weight's choice nor the
+    nineteenth round's reading saw: 700 OAI papers that no seed-17, 97 or 131 slice and not the
+    nineteenth round's 700 (seed 211) hold, and 1,000 NeurIPS 2023 papers (another venue and
+    year than any theme reading so far; issue 16's held-out set, never used for themes), both
+    drawn with `seed`, no topics."""
+    from benchmarks import eval_venue as ev
+
+    read = set(fresh_inputs(211)[0]["ids"])
+    seen = {pid for k in (97, 131) for i in bench_names.oai_inputs(3, 700, k, unseen_after=[17],
+                                                                   unseen_slices=3)
+            for pid in i["ids"]} | read  # fmt: skip
+    pool = bench_names.oai_inputs(1, 7000 - 2100, 17, unseen_after=[17], unseen_slices=3)[0]
+    rows = [i for i, pid in enumerate(pool["ids"]) if pid not in seen]
+    rng = np.random.default_rng(seed)
+    oai = _subset(pool, np.sort(rng.choice(rows, 700, replace=False)), f"oai 700 (seed {seed})")
+    papers, _ = ev.load(1, "neurips2023")
+    vectors = eval_topics.load_vectors(
+        papers, "all-MiniLM-L6-v2", corpus=ev.corpus_name(1, "neurips2023")
+    )
+    chosen = np.sort(np.random.default_rng(seed).choice(len(papers), 1000, replace=False))
+    neurips = dict(
+        oai,
+        name=f"NeurIPS 2023, 1,000 papers (seed {seed})",
+        ids=[papers[i].paper_id for i in chosen],
+        vectors=np.asarray(vectors, dtype=np.float32)[chosen],
+        texts=[papers[i].text for i in chosen],
+        titles=[papers[i].title for i in chosen],
+    )
+    return [oai, neurips]
+
+
 def _subset(item: dict[str, Any], rows: np.ndarray, name: str) -> dict[str, Any]:
     keys = ("ids", "texts", "titles")
     return dict(item, name=name, vectors=item["vectors"][rows],
@@ -180,10 +212,16 @@ def main() -> None:
     parser.add_argument("--ab-reading", type=Path, help="write an A/B reading of fresh inputs")
     parser.add_argument("--ab-key", type=Path, help="...and its key (JSONL) here")
     parser.add_argument("--ab-weight", type=float, default=0.6)
+    parser.add_argument("--ab-round", type=int, choices=(19, 20), default=19,
+                        help="19: the demo weeks and the nineteenth round's inputs; 20: the "
+                             "twentieth round's (fresh_inputs_r20)")  # fmt: skip
     args = parser.parse_args()
     if args.ab_reading:
-        fresh = bench_names.demo_inputs(bench_names.ROOT / "data/demo/pipeline.sqlite3")
-        inputs = [fresh[0], fresh[2], *fresh_inputs()]  # W23 and W25 (seen), then unseen
+        if args.ab_round == 20:
+            inputs = fresh_inputs_r20()
+        else:
+            fresh = bench_names.demo_inputs(bench_names.ROOT / "data/demo/pipeline.sqlite3")
+            inputs = [fresh[0], fresh[2], *fresh_inputs()]  # W23 and W25 (seen), then unseen
         original = cluster._linkage_groups
         cluster._linkage_groups = hybrid_linkage  # type: ignore[assignment]
         try:
