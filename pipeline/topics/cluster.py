@@ -4,7 +4,10 @@ Deterministic: input is sorted by paper id before clustering, so the same papers
 themes whatever order they arrive in. Themes are average-linkage clusters on cosine distance:
 two groups merge while the mean cosine between their papers is at least MIN_LINK_SIMILARITY, so
 the number of themes follows from the data; a group of over MAX_GROUP_PAPERS is cut tighter from
-the same tree (`_split_large`), so a dense week shows sub-fields, not whole fields. Given the
+the same tree (`_split_large`), so a dense week shows sub-fields, not whole fields; a week of
+MIN_DENSE_PAPERS or more denser than REFERENCE_DENSITY is grouped on its vectors less part of
+its mean direction (`_grouping_vectors`), so the thresholds mean there what they mean on the
+weeks they were set on; names, scores and stored centroids use the vectors as given. Given the
 ids of the papers the topics took (`background_ids`), the groups are found among the whole week
 and shown without those papers, so
 the grouping does not depend on the config: adding a topic moves the papers it takes and at most
