@@ -588,3 +588,61 @@ def test_a_large_group_with_no_sub_fields_is_not_cut_into_fragments(
     assert max(len(g) for g in whole) == 150
     monkeypatch.setattr(cluster, "SUBFIELD_PAPERS", 1)
     assert max(len(g) for g in _linked(x)) < 150
+
+
+def _dense_week(n_fields: int) -> tuple[list[str], np.ndarray, list[str]]:
+    """A dense week: every paper shares one direction with the week (0.30), one with its field's
+    other subject (0.45 in all) and one with its own subject (0.62 in all); 10 papers a subject,
+    two subjects a field. Each subject has its own words."""
+    syllables = ["ba", "ko", "ri", "mu", "te", "lo", "shi", "dan"]
+    ids, texts, rows = [], [], []
+    n_subjects, per = 2 * n_fields, 10
+    dims = 1 + n_fields + n_subjects + n_subjects * per
+    for s in range(n_subjects):
+        word = "".join(syllables[(s // 8**k) % 8] for k in range(3)) + "ation"
+        for i in range(per):
+            row = np.zeros(dims)
+            row[0] = np.sqrt(0.30)
+            row[1 + s // 2] = np.sqrt(0.15)
+            row[1 + n_fields + s] = np.sqrt(0.17)
+            row[1 + n_fields + n_subjects + s * per + i] = np.sqrt(0.38)
+            ids.append(f"arxiv:{s:03d}{i:02d}")
+            texts.append(f"Learning {word} models: a study of {word} for {word} tasks, case {i}.")
+            rows.append(row)
+    return ids, np.asarray(rows, dtype=np.float32), texts
+
+
+def _subjects(themes: list) -> list[set[str]]:
+    return [{pid[6:9] for pid in t.paper_ids} for t in themes]
+
+
+def test_a_dense_week_is_grouped_by_subject_not_by_field() -> None:
+    n_fields = -(-cluster.MIN_DENSE_PAPERS // 20)  # a week just past the size
+    ids, vectors, texts = _dense_week(n_fields)
+    themes, _ = find_themes(ids, vectors, texts, seed=0, min_theme_size=3, max_themes=8)
+    assert len(themes) >= 1.5 * n_fields  # at a fixed 0.40 its themes were its fields
+    assert all(len(subjects) == 1 for subjects in _subjects(themes))
+
+
+def test_a_dense_week_under_the_size_keeps_its_fields_together() -> None:
+    n_fields = cluster.MIN_DENSE_PAPERS // 20 - 1  # a week under the size
+    ids, vectors, texts = _dense_week(n_fields)
+    themes, _ = find_themes(ids, vectors, texts, seed=0, min_theme_size=3, max_themes=8)
+    assert themes and all(len(subjects) == 2 for subjects in _subjects(themes))
+
+
+def test_the_dense_week_rule_moves_only_what_the_topics_take() -> None:
+    # The week's mean direction is measured on every paper, the topics' included, so which
+    # papers a topic takes does not move the others' groups.
+    n_fields = -(-cluster.MIN_DENSE_PAPERS // 20)
+    ids, vectors, texts = _dense_week(n_fields)
+    taken = list(range(0, len(ids), 7))
+    rest = [i for i in range(len(ids)) if i not in set(taken)]
+    mine, _ = find_themes([ids[i] for i in rest], vectors[rest], [texts[i] for i in rest],
+                          seed=0, min_theme_size=3, max_themes=8,
+                          background=[texts[i] for i in taken], background_vectors=vectors[taken],
+                          background_ids=[ids[i] for i in taken])  # fmt: skip
+    alone, _ = find_themes(ids, vectors, texts, seed=0, min_theme_size=3, max_themes=8)
+    kept = {frozenset(t.paper_ids) for t in mine}
+    expected = {frozenset(p for p in t.paper_ids if ids.index(p) not in set(taken)) for t in alone}
+    assert kept == expected

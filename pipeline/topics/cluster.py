@@ -4,7 +4,10 @@ Deterministic: input is sorted by paper id before clustering, so the same papers
 themes whatever order they arrive in. Themes are average-linkage clusters on cosine distance:
 two groups merge while the mean cosine between their papers is at least MIN_LINK_SIMILARITY, so
 the number of themes follows from the data; a group of over MAX_GROUP_PAPERS is cut tighter from
-the same tree (`_split_large`), so a dense week shows sub-fields, not whole fields. Given the
+the same tree (`_split_large`), so a dense week shows sub-fields, not whole fields; a week of
+MIN_DENSE_PAPERS or more denser than REFERENCE_DENSITY is grouped on its vectors less part of
+its mean direction (`_grouping_vectors`), so the thresholds mean there what they mean on the
+weeks they were set on; names, scores and stored centroids use the vectors as given. Given the
 ids of the papers the topics took (`background_ids`), the groups are found among the whole week
 and shown without those papers, so
 the grouping does not depend on the config: adding a topic moves the papers it takes and at most
@@ -46,6 +49,15 @@ from pipeline.topics.phrases import name_parts, reading_once, used_by
 #: Average linkage stops merging two groups when the mean cosine between their papers is
 #: under this (cosine distance 0.6). Related abstracts of one field sit at 0.4–0.5.
 MIN_LINK_SIMILARITY = 0.40
+#: The mean cosine between two papers of a week these thresholds were set for (a week of every
+#: field of arXiv). A denser week (a machine-learning week: 0.25-0.33) of at least
+#: MIN_DENSE_PAPERS papers (the linkage's: the topics' included) is grouped on vectors less the
+#: part of the week's mean direction that makes it denser (`_grouping_vectors`): at a fixed
+#: cosine its groups were whole fields (52 % of a NeurIPS week's themes read coherent). A
+#: smaller week has too few papers of one subject for the tighter groups: on the demo weeks
+#: (114-420 papers) "Other" rose from 11-20 % to 26-52 % (benchmarks/README.md, twentieth round).
+REFERENCE_DENSITY = 0.11
+MIN_DENSE_PAPERS = 500
 #: A linkage group of more than this many linked papers (the papers the topics took included,
 #: so the cut does not depend on the config; of the LINKAGE_SAMPLE linked on a bigger week) is
 #: cut again, tighter by SPLIT_STEP at a time up to SPLIT_SIMILARITY, until its parts are no
@@ -139,9 +151,10 @@ def find_themes(
     context = None
     if background_ids is not None and background_vectors is not None and len(background_ids):
         context = (list(background_ids), np.asarray(background_vectors, dtype=np.float32))
-    groups, whole, leftovers = _linkage_groups(x, ids, seed=seed, context=context)
-    groups, whole, rest_rows = _shown(x, groups, whole, min_theme_size=min_theme_size)
-    groups = _absorb(x, groups, sorted(leftovers + rest_rows))
+    xg, grouping_context = _grouping_vectors(x, context)
+    groups, whole, leftovers = _linkage_groups(xg, ids, seed=seed, context=grouping_context)
+    groups, whole, rest_rows = _shown(xg, groups, whole, min_theme_size=min_theme_size)
+    groups = _absorb(xg, groups, sorted(leftovers + rest_rows))
     if not groups:
         return [], ids
     # Sorted, so the sample (and the labels) do not depend on the order papers arrive in.
@@ -185,7 +198,7 @@ def find_themes(
     # nearest named theme when close to it, else "Other" (issue 17).
     named = [k for k, name in enumerate(names) if name.name]
     unnamed = sorted(int(i) for k, g in enumerate(groups) if not names[k].name for i in g)
-    groups = _absorb(x, [groups[k] for k in named], unnamed)
+    groups = _absorb(xg, [groups[k] for k in named], unnamed)
     names = [names[k] for k in named]
     if areas is not None:  # what is left may still hold a few papers of one research area
         groups, names = _gather_rest(
@@ -532,6 +545,28 @@ def _split_large(
 def _subfields(parts: np.ndarray) -> int:
     """How many of the labels in `parts` hold SUBFIELD_PAPERS leaves or more."""
     return int(np.sum(np.unique(parts, return_counts=True)[1] >= SUBFIELD_PAPERS))
+
+
+def _grouping_vectors(
+    x: np.ndarray, context: tuple[list[str], np.ndarray] | None
+) -> tuple[np.ndarray, tuple[list[str], np.ndarray] | None]:
+    """The vectors the papers are grouped on: `x` and the context's, each less beta times the
+    week's mean vector (the papers' and the context's together, so the config does not move
+    it) and normalised, beta chosen so the week's mean cosine between two papers falls to
+    REFERENCE_DENSITY (0 on a week no denser)."""
+    every = x if context is None else np.vstack([x, context[1]])
+    unit = every / np.maximum(np.linalg.norm(every, axis=1, keepdims=True), 1e-12)
+    mean = unit.mean(axis=0)
+    density = float(mean @ mean)
+    r = REFERENCE_DENSITY
+    if density <= r or len(unit) < MIN_DENSE_PAPERS:
+        return x, context
+    beta = 1.0 - float(np.sqrt(max(0.0, 1.0 - (density - r) / (density * (1.0 - r)))))
+    shifted = unit - beta * mean
+    shifted /= np.maximum(np.linalg.norm(shifted, axis=1, keepdims=True), 1e-12)
+    shifted = shifted.astype(np.float32)
+    n = len(x)
+    return shifted[:n], (None if context is None else (context[0], shifted[n:]))
 
 
 def _shown(
