@@ -1,8 +1,8 @@
 """Dense weeks grouped at the density the thresholds were set for (issue 17, twentieth round).
 
     make demo                      # once: fills data/demo/pipeline.sqlite3 with the vectors
-    HF_HUB_OFFLINE=1 python -m benchmarks.study_dense_weeks [--ref main]
-    HF_HUB_OFFLINE=1 python -m benchmarks.study_dense_weeks --ab-reading F --ab-key K [--ref main]
+    HF_HUB_OFFLINE=1 python -m benchmarks.study_dense_weeks [--ref 599898a]
+    HF_HUB_OFFLINE=1 python -m benchmarks.study_dense_weeks --ab-reading F --ab-key K
 
 The linkage merges papers while their mean cosine is at least 0.40 (cluster.MIN_LINK_SIMILARITY),
 a level set on weeks whose papers sit at 0.11 from each other on average (arXiv slices of every
@@ -34,6 +34,8 @@ import numpy as np
 from benchmarks import bench_names, eval_topics
 from benchmarks import study_hybrid_linkage as sh
 
+#: main just before the rule was merged: the grouping it is compared with by default.
+BEFORE = "599898a"
 #: arXiv listings a machine-learning reader subscribes to (bench_names' ML slices).
 ML = ("cs.LG", "stat.ML", "cs.CL", "cs.CV", "cs.AI", "cs.NE", "cs.IR")
 
@@ -140,7 +142,7 @@ def ab_reading(inputs: list[dict[str, Any]], old: list[Any], new: list[Any], see
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ref", default="main", help="git revision of the 'old' grouping")
+    parser.add_argument("--ref", default=BEFORE, help="git revision of the 'old' grouping")
     parser.add_argument("--ab-reading", type=Path, help="write a blind A/B reading here")
     parser.add_argument("--ab-key", type=Path, help="...and its key (JSONL) here")
     args = parser.parse_args()
