@@ -85,17 +85,7 @@ def fresh_inputs(seed: int = 229) -> list[dict[str, Any]]:
     take = np.sort(rng.choice(rows, min(1000, len(rows)), replace=False))
     oai = sh._subset(pool, take, f"cs.LG-listed OAI, {len(take)} papers (seed {seed})")
     part2, _ = bv.load_all(parts=(2,))
-    vectors = bv.week_vectors(part2)
-    chosen = np.sort(np.random.default_rng(seed).choice(len(part2), 1000, replace=False))
-    iclr = dict(
-        oai,
-        name=f"ICLR 2021 part 2, 1,000 papers (seed {seed})",
-        ids=[part2[i].paper_id for i in chosen],
-        vectors=vectors[chosen],
-        texts=[part2[i].text for i in chosen],
-        titles=[part2[i].title for i in chosen],
-    )
-    return [oai, iclr]
+    return [oai, sh.venue_week(oai, part2, bv.week_vectors(part2), seed, "ICLR 2021 part 2")]
 
 
 def both(inputs: list[dict[str, Any]], ref: str) -> tuple[list[Any], list[Any]]:
