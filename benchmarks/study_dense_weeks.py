@@ -8,8 +8,9 @@ The linkage merges papers while their mean cosine is at least 0.40 (cluster.MIN_
 a level set on weeks whose papers sit at 0.11 from each other on average (arXiv slices of every
 field). Papers of one machine-learning week sit at 0.19 (cs.LG-listed OAI papers) to 0.33
 (ICLR 2021), so at 0.40 the groups there are whole fields. `cluster._grouping_vectors` takes
-from each vector of a week of `cluster.MIN_DENSE_PAPERS` or more the share of the week's mean
-direction that brings its mean cosine down to `cluster.REFERENCE_DENSITY`, before grouping.
+from each vector of a week of `cluster.FULL_DENSE_PAPERS` or more the share of the week's mean
+direction that brings its mean cosine down to `cluster.REFERENCE_DENSITY`, before grouping (part
+of the way on a week of more than `cluster.MIN_DENSE_PAPERS`).
 
 Without options: per input (the demo weeks; a 700-paper OAI slice; 1,000 ICLR 2021 papers of
 part 1; 1,000 cs.LG-listed OAI papers, seed 151: the inputs read before), the week's density

@@ -617,7 +617,7 @@ def _subjects(themes: list) -> list[set[str]]:
 
 
 def test_a_dense_week_is_grouped_by_subject_not_by_field() -> None:
-    n_fields = -(-cluster.MIN_DENSE_PAPERS // 20)  # a week just past the size
+    n_fields = cluster.FULL_DENSE_PAPERS // 20  # a week of the size from which it is grouped so
     ids, vectors, texts = _dense_week(n_fields)
     themes, _ = find_themes(ids, vectors, texts, seed=0, min_theme_size=3, max_themes=8)
     assert len(themes) >= 1.5 * n_fields  # at a fixed 0.40 its themes were its fields
@@ -625,16 +625,30 @@ def test_a_dense_week_is_grouped_by_subject_not_by_field() -> None:
 
 
 def test_a_dense_week_under_the_size_keeps_its_fields_together() -> None:
-    n_fields = cluster.MIN_DENSE_PAPERS // 20 - 1  # a week under the size
+    n_fields = cluster.MIN_DENSE_PAPERS // 20  # a week of the size under which nothing changes
     ids, vectors, texts = _dense_week(n_fields)
     themes, _ = find_themes(ids, vectors, texts, seed=0, min_theme_size=3, max_themes=8)
     assert themes and all(len(subjects) == 2 for subjects in _subjects(themes))
 
 
+def test_a_week_between_the_sizes_is_brought_part_of_the_way() -> None:
+    # Half-way between the sizes, half-way to the reference density: the papers of one field's
+    # two subjects sit closer than on a full-size week, further apart than on the plain cosine.
+    n_fields = (cluster.MIN_DENSE_PAPERS + cluster.FULL_DENSE_PAPERS) // 40
+    ids, vectors, _ = _dense_week(n_fields)
+    grouped, _ = cluster._grouping_vectors(vectors, None)
+    full = cluster.REFERENCE_DENSITY
+    mean = grouped.mean(axis=0)
+    plain = vectors.mean(axis=0)
+    assert full < float(mean @ mean) < float(plain @ plain)
+    between = float(grouped[0] @ grouped[10])  # two subjects of field 0
+    assert 0.31 < between < 0.44  # 0.45 on the plain cosine, about 0.30 at full size
+
+
 def test_the_dense_week_rule_moves_only_what_the_topics_take() -> None:
     # The week's mean direction is measured on every paper, the topics' included, so which
     # papers a topic takes does not move the others' groups.
-    n_fields = -(-cluster.MIN_DENSE_PAPERS // 20)
+    n_fields = cluster.FULL_DENSE_PAPERS // 20
     ids, vectors, texts = _dense_week(n_fields)
     taken = list(range(0, len(ids), 7))
     rest = [i for i in range(len(ids)) if i not in set(taken)]

@@ -5,9 +5,9 @@ themes whatever order they arrive in. Themes are average-linkage clusters on cos
 two groups merge while the mean cosine between their papers is at least MIN_LINK_SIMILARITY, so
 the number of themes follows from the data; a group of over MAX_GROUP_PAPERS is cut tighter from
 the same tree (`_split_large`), so a dense week shows sub-fields, not whole fields; a week of
-MIN_DENSE_PAPERS or more denser than REFERENCE_DENSITY is grouped on its vectors less part of
-its mean direction (`_grouping_vectors`), so the thresholds mean there what they mean on the
-weeks they were set on; names, scores and stored centroids use the vectors as given. Given the
+more than MIN_DENSE_PAPERS denser than REFERENCE_DENSITY is grouped on its vectors less part
+of its mean direction (`_grouping_vectors`; fully from FULL_DENSE_PAPERS), so the thresholds
+mean there what they mean on the weeks they were set on; names, scores and stored centroids use the vectors as given. Given the
 ids of the papers the topics took (`background_ids`), the groups are found among the whole week
 and shown without those papers, so
 the grouping does not depend on the config: adding a topic moves the papers it takes and at most
@@ -50,7 +50,7 @@ from pipeline.topics.phrases import name_parts, reading_once, used_by
 #: under this (cosine distance 0.6). Related abstracts of one field sit at 0.4–0.5.
 MIN_LINK_SIMILARITY = 0.40
 #: The mean cosine between two papers of a week these thresholds were set for (a week of every
-#: field of arXiv). A denser week (a machine-learning week: 0.25-0.33) of at least
+#: field of arXiv). A denser week (a machine-learning week: 0.25-0.33) of more than
 #: MIN_DENSE_PAPERS papers (the linkage's: the topics' included) is grouped on vectors less the
 #: part of the week's mean direction that makes it denser (`_grouping_vectors`): at a fixed
 #: cosine its groups were whole fields (52 % of a NeurIPS week's themes read coherent). A
@@ -58,6 +58,9 @@ MIN_LINK_SIMILARITY = 0.40
 #: (114-420 papers) "Other" rose from 11-20 % to 26-52 % (benchmarks/README.md, twentieth round).
 REFERENCE_DENSITY = 0.11
 MIN_DENSE_PAPERS = 500
+#: ...and fully from this many on; in between the mean cosine is brought part of the way, in
+#: proportion, so a week a few papers larger than another is not grouped in another way.
+FULL_DENSE_PAPERS = 1000
 #: A linkage group of more than this many linked papers (the papers the topics took included,
 #: so the cut does not depend on the config; of the LINKAGE_SAMPLE linked on a bigger week) is
 #: cut again, tighter by SPLIT_STEP at a time up to SPLIT_SIMILARITY, until its parts are no
@@ -553,14 +556,16 @@ def _grouping_vectors(
     """The vectors the papers are grouped on: `x` and the context's, each less beta times the
     week's mean vector (the papers' and the context's together, so the config does not move
     it) and normalised, beta chosen so the week's mean cosine between two papers falls to
-    REFERENCE_DENSITY (0 on a week no denser)."""
+    REFERENCE_DENSITY (0 on a week no denser or under MIN_DENSE_PAPERS papers; part of the way
+    on a week under FULL_DENSE_PAPERS)."""
     every = x if context is None else np.vstack([x, context[1]])
     unit = every / np.maximum(np.linalg.norm(every, axis=1, keepdims=True), 1e-12)
     mean = unit.mean(axis=0)
     density = float(mean @ mean)
-    r = REFERENCE_DENSITY
-    if density <= r or len(unit) < MIN_DENSE_PAPERS:
+    share = (len(unit) - MIN_DENSE_PAPERS) / (FULL_DENSE_PAPERS - MIN_DENSE_PAPERS)
+    if density <= REFERENCE_DENSITY or share <= 0:
         return x, context
+    r = density - min(1.0, share) * (density - REFERENCE_DENSITY)
     beta = 1.0 - float(np.sqrt(max(0.0, 1.0 - (density - r) / (density * (1.0 - r)))))
     shifted = unit - beta * mean
     shifted /= np.maximum(np.linalg.norm(shifted, axis=1, keepdims=True), 1e-12)
