@@ -635,7 +635,7 @@ def test_a_week_between_the_sizes_is_brought_part_of_the_way() -> None:
     # Half-way between the sizes, half-way to the reference density: the papers of one field's
     # two subjects sit closer than on a full-size week, further apart than on the plain cosine.
     n_fields = (cluster.MIN_DENSE_PAPERS + cluster.FULL_DENSE_PAPERS) // 40
-    ids, vectors, _ = _dense_week(n_fields)
+    _, vectors, _ = _dense_week(n_fields)
     grouped, _ = cluster._grouping_vectors(vectors, None)
     full = cluster.REFERENCE_DENSITY
     mean = grouped.mean(axis=0)

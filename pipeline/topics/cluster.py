@@ -5,14 +5,14 @@ themes whatever order they arrive in. Themes are average-linkage clusters on cos
 two groups merge while the mean cosine between their papers is at least MIN_LINK_SIMILARITY, so
 the number of themes follows from the data; a group of over MAX_GROUP_PAPERS is cut tighter from
 the same tree (`_split_large`), so a dense week shows sub-fields, not whole fields; a week of
-more than MIN_DENSE_PAPERS denser than REFERENCE_DENSITY is grouped on its vectors less part
-of its mean direction (`_grouping_vectors`; fully from FULL_DENSE_PAPERS), so the thresholds
-mean there what they mean on the weeks they were set on; names, scores and stored centroids use the vectors as given. Given the
-ids of the papers the topics took (`background_ids`), the groups are found among the whole week
-and shown without those papers, so
-the grouping does not depend on the config: adding a topic moves the papers it takes and at most
-the few of a group that shrinks out of view (clustering only the untaken papers regrouped 5–14 %
-of the demo weeks' other papers, KMeans 40–48 %; benchmarks/README.md). A group
+more than MIN_DENSE_PAPERS denser than REFERENCE_DENSITY is grouped on its vectors less part of
+its mean direction (`_grouping_vectors`; fully from FULL_DENSE_PAPERS), so the thresholds mean
+there what they mean on the weeks they were set on; names, scores and stored centroids use the
+vectors as given. Given the ids of the papers the topics took (`background_ids`), the groups
+are found among the whole week and shown without those papers, so the grouping does not depend
+on the config: adding a topic moves the papers it takes and at most the few of a group that
+shrinks out of view (clustering only the untaken papers regrouped 5–14 % of the demo weeks'
+other papers, KMeans 40–48 %; benchmarks/README.md). A group
 that does not hang together (`cohesion` under MIN_COHESION) or is too small to be a theme is
 not shown: its papers join the nearest theme when close to its centroid, else go to "Other"
 (issue 17: a grab-bag under a made-up name is worse than an honest "Other"); so is a group no
