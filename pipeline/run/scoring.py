@@ -333,18 +333,35 @@ def unwrapped(reference: str) -> str:
     return text
 
 
+#: A PDF saved from arXiv, as its download is named: "2506.13755v2.pdf", a second download of it
+#: "2506.13755v2 (1).pdf"; at the end of a path (either slash) or a file:// URL.
+_SAVED_PDF = re.compile(r"(?i)(?:.*[/\\])?(\d{4}\.\d{4,5}(?:v\d+)?)(?:\s*\(\d+\))?\.pdf")
+
+
+def is_pdf_file(reference: str) -> bool:
+    """Whether a reference is a PDF file on disk (a path or a file:// URL), not a link."""
+    text = unwrapped(reference)
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]+)://", text)
+    return text.lower().endswith(".pdf") and (scheme is None or scheme[1].lower() == "file")
+
+
 def paper_ref_id(reference: str) -> str:
     """arxiv:2506.13755, 2506.13755v2, an abs or pdf link, arXiv's citation ("arXiv:2506.13755
-    [cs.LG]") → 'arxiv:2506.13755'; else as written.
+    [cs.LG]"), a PDF saved from arXiv (~/Downloads/2506.13755v2.pdf) → 'arxiv:2506.13755'; else
+    as written.
 
     A link copied without its scheme (arxiv.org/pdf/2506.13755) is read as https. The version
     picks nothing, so one no paper has (2506.13755v99999999999) still names the paper: as an
-    example in config.toml it failed every build.
+    example in config.toml it failed every build. A PDF file is never opened: only arXiv's own
+    name for it is read.
     """
     text = unwrapped(reference)
     cited = _CITED.fullmatch(text)
     if cited is not None:
         text = cited[1]
+    saved = _SAVED_PDF.fullmatch(unquote(text)) if is_pdf_file(text) else None
+    if saved is not None:
+        text = saved[1]
     if re.match(r"(?i)(?:www\.|export\.)?arxiv\.org/", text):
         text = "https://" + text
     parsed = ids.parse_arxiv_id(text, any_version=True)

@@ -1145,3 +1145,39 @@ def test_a_wait_that_is_not_a_number_of_seconds_is_refused(tmp_path: Path, wait:
         result = _invoke(["--config", str(config), command, "--wait", wait])
         assert result.exit_code == 2, result.output
         assert "--wait" in result.output and "a number of seconds" in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "2506.05349v1.pdf",
+        "~/Downloads/2506.05349v2.pdf",
+        "/home/me/Downloads/2506.05349 (1).pdf",
+        "file:///home/me/papers/2506.05349.PDF",
+        "C:\\Users\\me\\Downloads\\2506.05349v1.pdf",
+    ],
+)
+def test_explain_a_pdf_saved_from_arxiv_reads_its_id_from_the_file_name(
+    tmp_path: Path, fake_model: None, reference: str
+) -> None:
+    """arXiv names a downloaded PDF by its id (2506.05349v1.pdf, a second download
+    '2506.05349v1 (1).pdf'): given that file, explain said "no stored paper
+    '~/Downloads/2506.05349v2.pdf'", as if the paper were not stored. Nothing opens the file."""
+    _explains_the_stored_paper(tmp_path, reference)
+
+
+def test_explain_a_pdf_file_named_otherwise_says_a_pdf_is_not_read(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A PDF saved under another name: the error now says the file is not opened and what to
+    give instead, rather than only that no stored paper has that 'id'."""
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[_topic("video")]
+    )
+    ingest(config, FakeEmbedder())
+    pdf = tmp_path / "VideoMathQA paper.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n")
+    result = _invoke(["--config", str(config), "explain", str(pdf)])
+    assert result.exit_code == 2, result.output
+    assert "a PDF file is not opened" in result.output, result.output
+    assert "arXiv's own name for it (2506.01234v2.pdf)" in result.output, result.output
