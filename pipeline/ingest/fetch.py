@@ -70,14 +70,20 @@ def is_remote(url: str) -> bool:
     return urlsplit(url).scheme.lower() in ("http", "https")
 
 
+def local_path(url: str) -> Path:
+    """The file a local source names: a path, or a file:// URL's path (escapes decoded, any
+    host such as localhost aside)."""
+    parts = urlsplit(url)
+    return Path(unquote(parts.path)) if parts.scheme == "file" else Path(url)
+
+
 def read_local(url: str, *, max_bytes: int) -> FetchResult:
     """Read a local path or file:// URL: a regular file of at most `max_bytes`.
 
     A FIFO, a device (`/dev/zero`), a socket or a folder is refused before it is opened, and the
     read itself stops at the cap (a file that grows while it is read cannot get past it).
     """
-    parts = urlsplit(url)
-    path = Path(unquote(parts.path)) if parts.scheme == "file" else Path(url)
+    path = local_path(url)
     shown = redact(url)
     try:
         mode = path.stat().st_mode

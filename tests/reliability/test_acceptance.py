@@ -1181,3 +1181,22 @@ def test_explain_a_pdf_file_named_otherwise_says_a_pdf_is_not_read(
     assert result.exit_code == 2, result.output
     assert "a PDF file is not opened" in result.output, result.output
     assert "arXiv's own name for it (2506.01234v2.pdf)" in result.output, result.output
+
+
+def test_ingest_of_a_source_url_without_its_scheme_names_it_as_a_web_address(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """check-config said a URL written without its scheme needs https://, but a run that was
+    not checked first (cron, serve) said only "lg: FAILED: …/rss.arxiv.org/rss/cs.LG: cannot
+    read file: No such file or directory", in the report, the log and the digest's Coverage."""
+    sources = [("lg", "arxiv-rss", "rss.arxiv.org/rss/cs.LG"), ("good", "file", str(GOOD_FILE))]
+    config = write_config(tmp_path, sources, **NO_BACKFILL)
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "ingest"])
+    assert result.exit_code == 0, result.output
+    assert (
+        f"lg: FAILED: {tmp_path}/rss.arxiv.org/rss/cs.LG: cannot read file: No such file or"
+        " directory; a web address needs its scheme: https://rss.arxiv.org/rss/cs.LG"
+        in result.output
+    ), result.output
+    assert "good: 5 entries, 5 new" in result.output, result.output
