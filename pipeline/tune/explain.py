@@ -305,7 +305,9 @@ def mark_paper(
         finally:
             with contextlib.suppress(OSError):  # on a read-only mount even this fails
                 temporary_config(path).unlink(missing_ok=True)
-    message = f"added {paper.paper_id} ({paper.title[:60]}) to {slug}'s {key} in {path}"
+    # The title whole, as a digest shows it (a real one is under 200 characters), or marked cut.
+    title = shortened(paper.title, 200)
+    message = f"added {paper.paper_id} ({title}) to {slug}'s {key} in {path}"
     if unscored:
         message += f" ({unscored}, so no moves are predicted)"
     return MarkResult(True, message, comparison)

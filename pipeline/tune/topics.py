@@ -14,6 +14,7 @@ import numpy as np
 from pipeline import run
 from pipeline.config import Settings
 from pipeline.embed import Embedder
+from pipeline.errors import shortened
 from pipeline.models import Paper, Topic
 from pipeline.run import scoring
 from pipeline.run.report import count
@@ -146,7 +147,9 @@ def describe_topics(week: WeekScores, *, n_near: int = 3, n_keywords: int = 5) -
         for label, rows in (("just inside", inside[:n_near]), ("just outside", outside[:n_near])):
             for i in rows:
                 paper = week.papers[i]
-                lines.append(f"  {label} {column[i]:+.2f}  {paper.paper_id}  {paper.title[:70]}")
+                lines.append(
+                    f"  {label} {column[i]:+.2f}  {paper.paper_id}  {shortened(paper.title, 70)}"
+                )
         members_set = set(members)
         suggested = suggest_keywords(
             [texts[i] for i in members],
@@ -300,7 +303,10 @@ def describe_comparison(comparison: Comparison, other: str) -> str:
     n_moved = count(len(comparison.moved), "paper")
     verb = "changes" if len(comparison.moved) == 1 else "change"
     lines = [f"{comparison.week}: {n_moved} {verb} section under {other}"]
-    lines += [f"  {pid}  {old} → {new}  {title[:60]}" for pid, title, old, new in comparison.moved]
+    lines += [
+        f"  {pid}  {old} → {new}  {shortened(title, 60)}"
+        for pid, title, old, new in comparison.moved
+    ]
     if any(OUTSIDE in (old, new) for _, _, old, new in comparison.moved):
         lines.append(
             f"{OUTSIDE}: the two configs' [digest] timezone put that paper in another week"

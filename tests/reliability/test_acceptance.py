@@ -1200,3 +1200,21 @@ def test_ingest_of_a_source_url_without_its_scheme_names_it_as_a_web_address(
         in result.output
     ), result.output
     assert "good: 5 entries, 5 new" in result.output, result.output
+
+
+def test_mark_names_the_paper_by_its_whole_title(tmp_path: Path, fake_model: None) -> None:
+    """`mark` confirmed "added arxiv:2506.05349 (VideoMathQA: Benchmarking Mathematical
+    Reasoning via Multimo) to video's examples": the title cut at 60 characters, mid-word and
+    with nothing to say it was cut, read as the paper's title. Now the title is whole (a
+    pasted 2,000-character one is cut at 200, ending in '…'), as the config's comment has it."""
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[_topic("video")]
+    )
+    ingest(config, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "mark", "2506.05349", "--topic", "video"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(
+        "added arxiv:2506.05349 (VideoMathQA: Benchmarking Mathematical Reasoning via"
+        " Multimodal Understanding in Videos) to video's examples"
+    ), result.output
