@@ -215,9 +215,9 @@ def _example_pulls(
         vectors, _ = ensure_text_vectors(store, embedder, items, now=now)
         cosines = vectors @ vector[0]
         best = int(np.argmax(cosines))
-        if best > 0:
-            example = topic.examples[best - 1]
-            found[topic.slug] = f"{example} (cosine {cosines[best]:.3f})"
+        number = scoring.example_number(items[best][0])
+        if number is not None:
+            found[topic.slug] = f"{topic.examples[number]} (cosine {cosines[best]:.3f})"
     return found
 
 

@@ -41,6 +41,8 @@ class WeekScores:
     fixed: tuple[float, ...] = ()  # the threshold of each topic not "learnt"
     judged_by: tuple[str, ...] = ()  # "own", "learnt", "themes", "store" or "default"
     store_papers: tuple[int, ...] = ()  # papers a "store" threshold was read from
+    # Per topic: examples written as an id, DOI or link of no stored paper (left out).
+    unstored: tuple[tuple[str, ...], ...] = ()
 
     @property
     def learnt(self) -> tuple[bool, ...]:
@@ -94,6 +96,7 @@ def score_week(
             scoring.judged_by(settings, t, f) for t, f in zip(topics, found, strict=True)
         ),
         store_papers=tuple(f.n_papers if isinstance(f, calibrate.Fallback) else 0 for f in found),
+        unstored=tuple(tuple(scoring.unstored_examples(store, t)) for t in topics),
     )
 
 
@@ -143,6 +146,12 @@ def describe_topics(week: WeekScores, *, n_near: int = 3, n_keywords: int = 5) -
             f"\n{topic.slug} ({topic.name}): {count(len(members), 'paper')} in its section,"
             f" {len(inside)} inside its boundary; {boundary}"
         )
+        unstored = week.unstored[col] if col < len(week.unstored) else ()
+        if unstored:
+            lines.append(
+                f"  examples that name no stored paper, left out until it is ingested:"
+                f" {', '.join(map(repr, unstored))}"
+            )
         outside = sorted((i for i in range(len(column)) if column[i] < 0), key=lambda i: -column[i])
         for label, rows in (("just inside", inside[:n_near]), ("just outside", outside[:n_near])):
             for i in rows:
