@@ -1262,3 +1262,48 @@ def test_an_example_that_names_no_stored_paper_is_left_out_and_named(
     )
     assert result.exit_code == 0, result.output
     assert result.output.startswith(f"{WEEK}: 0 papers change section"), result.output
+
+
+def test_a_jsonl_file_with_a_line_separator_inside_a_string_is_read(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """JSON lets U+2028, U+2029 and U+0085 (NEL, cp1252's '…' read as Latin-1) stand raw in a
+    string, and json.dumps(ensure_ascii=False), as a user's export script writes JSONL, leaves
+    them so. The file was split at them as at line ends: "papers.jsonl: line 1: not valid JSON
+    (Unterminated string …)", and the whole file failed, run after run."""
+    records = [
+        {"id": "2506.20001", "title": "Line separator", "abstract": "One part\u2028another."},
+        {"id": "2506.20002", "title": "Next line\u0085 in a title", "abstract": "Para\u2029two."},
+        {"id": "2506.20003", "title": "A plain paper", "abstract": "Plain."},
+    ]
+    papers = tmp_path / "papers.jsonl"
+    papers.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "ingest"])
+    assert result.exit_code == 0, result.output
+    assert "mine: 3 entries, 3 new" in result.output, result.output
+    db = tmp_path / "data" / "pipeline.sqlite3"
+    assert [row[0] for row in query(db, "SELECT paper_id FROM papers ORDER BY paper_id")] == [
+        "arxiv:2506.20001",
+        "arxiv:2506.20002",
+        "arxiv:2506.20003",
+    ]
+
+
+def test_a_labels_file_with_a_byte_order_mark_or_a_line_separator_is_read(tmp_path: Path) -> None:
+    """`digest eval --labels` refused a labels file saved by Notepad ("not valid JSON:
+    Unexpected UTF-8 BOM"), which file sources read, and split a line at a raw U+2028 in an
+    abstract ("Unterminated string")."""
+    from pipeline.tune.evaluate import load_labels
+
+    labels = tmp_path / "labels.jsonl"
+    lines = [
+        {"title": "Video QA", "abstract": "One part\u2028another.", "topics": ["video"]},
+        {"title": "Flow matching", "abstract": "Next\u0085line.", "topics": []},
+    ]
+    text = "".join(json.dumps(line, ensure_ascii=False) + "\r\n" for line in lines)
+    labels.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    tally.add("hostile inputs tried")
+    found = load_labels(labels)
+    assert [p.paper.title for p in found] == ["Video QA", "Flow matching"]

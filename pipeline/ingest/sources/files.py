@@ -156,7 +156,7 @@ def _records(text: str, source: str) -> Iterator[tuple[str, Any]]:
 
 
 def _jsonl_records(text: str, source: str) -> Iterator[tuple[str, Any]]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(safejson.json_lines(text), start=1):
         if not line.strip():
             continue
         try:
