@@ -11,6 +11,7 @@ import gzip
 import json
 import logging
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -28,7 +29,7 @@ from smtpserver import Inbox, smtp_server
 from pipeline.cli import cli
 from pipeline.store import SCHEMA_VERSION
 from reliability import tally
-from reliability.helpers import DATA, GOOD_FILE, build, ingest, query, write_config
+from reliability.helpers import DATA, FEEDS, GOOD_FILE, build, ingest, query, write_config
 
 NO_BACKFILL: dict[str, object] = {"arxiv": {"backfill": False}}
 WEEK = "2025-W23"  # GOOD_FILE's papers
@@ -1307,3 +1308,36 @@ def test_a_labels_file_with_a_byte_order_mark_or_a_line_separator_is_read(tmp_pa
     tally.add("hostile inputs tried")
     found = load_labels(labels)
     assert [p.paper.title for p in found] == ["Video QA", "Flow matching"]
+
+
+@pytest.mark.parametrize(
+    ("written", "day"),
+    [
+        ("2021/09/24", "2021-09-24"),
+        ("2021/9/24 16:00:00", "2021-09-24"),
+        ("2021年9月24日", "2021-09-24"),
+        ("2021. 9. 24.", "2021-09-24"),
+        ("2021.09.24", "2021-09-24"),
+        ("2021년 9월 24일", "2021-09-24"),
+        ("2021/12/31", "2021-12-31"),
+    ],
+)
+def test_a_feed_date_written_year_first_with_slashes_or_cjk_units_is_read(
+    tmp_path: Path, fake_model: None, written: str, day: str
+) -> None:
+    """A journal feed dating its items "2021/09/24" (as Chinese, Japanese and Korean CMSs
+    write them, or 2021年9月24日): feedparser read every such date as 1 December of its year,
+    so a paper went to a week months away (one already built: never in a digest) or was
+    warned of as dated in the future, under a day the feed never wrote."""
+    feed = (FEEDS / "journal_cnki_asian-herpetological-research_rss2_zh_2021-12-21.xml").read_text(
+        "utf-8"
+    )
+    dated = re.sub(r"<pubDate>[^<]*</pubDate>", f"<pubDate>{written}</pubDate>", feed)
+    path = tmp_path / "cnki.xml"
+    path.write_text(dated, "utf-8")
+    config = write_config(tmp_path, [("cnki", "rss", str(path))], **NO_BACKFILL)
+    tally.add("hostile inputs tried")
+    ingest(config, FakeEmbedder(), now=datetime(2022, 1, 10, tzinfo=UTC))
+    db = tmp_path / "data" / "pipeline.sqlite3"
+    published = {str(row[0])[:10] for row in query(db, "SELECT published FROM papers")}
+    assert published == {day}, published
