@@ -1341,3 +1341,24 @@ def test_a_feed_date_written_year_first_with_slashes_or_cjk_units_is_read(
     db = tmp_path / "data" / "pipeline.sqlite3"
     published = {str(row[0])[:10] for row in query(db, "SELECT published FROM papers")}
     assert published == {day}, published
+
+
+@pytest.mark.parametrize("stamp", ["Thu, 01 Jan 1970 00:00:00 GMT", "0001-01-01T00:00:00Z"])
+def test_a_feed_item_dated_at_the_epoch_is_in_the_week_it_arrived(
+    tmp_path: Path, fake_model: None, stamp: str
+) -> None:
+    """A CMS that has no date for an item writes the Unix epoch (1970-01-01 00:00 UTC) or .NET's
+    DateTime.MinValue (0001-01-01): the paper was put in 1970-W01, no digest ever listed it,
+    and nothing said so. Such a stamp is no date: the paper is in the week it was ingested."""
+    feed = (FEEDS / "journal_cnki_asian-herpetological-research_rss2_zh_2021-12-21.xml").read_text(
+        "utf-8"
+    )
+    path = tmp_path / "cnki.xml"
+    path.write_text(re.sub(r"<pubDate>[^<]*</pubDate>", f"<pubDate>{stamp}</pubDate>", feed))
+    config = write_config(tmp_path, [("cnki", "rss", str(path))], **NO_BACKFILL, week="2022-W02")
+    ingest(config, FakeEmbedder(), now=datetime(2022, 1, 10, tzinfo=UTC))
+    tally.add("hostile inputs tried")
+    db = tmp_path / "data" / "pipeline.sqlite3"
+    assert {row[0] for row in query(db, "SELECT published FROM papers")} == {None}
+    report = build(config, FakeEmbedder(), now=datetime(2022, 1, 17, tzinfo=UTC))
+    assert report.n_papers_in_digest == len(query(db, "SELECT paper_id FROM papers"))
