@@ -1362,3 +1362,24 @@ def test_a_feed_item_dated_at_the_epoch_is_in_the_week_it_arrived(
     assert {row[0] for row in query(db, "SELECT published FROM papers")} == {None}
     report = build(config, FakeEmbedder(), now=datetime(2022, 1, 17, tzinfo=UTC))
     assert report.n_papers_in_digest == len(query(db, "SELECT paper_id FROM papers"))
+
+
+@pytest.mark.parametrize("max_bytes", [1_000_000_000_000, 2**63 - 1])
+@pytest.mark.parametrize("compressed", [False, True])
+def test_a_huge_max_bytes_reads_a_file_source(
+    tmp_path: Path, fake_model: None, max_bytes: int, compressed: bool
+) -> None:
+    """`max_bytes = 1_000_000_000_000` (a terabyte: "no limit") passed check-config, and every
+    ingest died in a traceback (MemoryError; OverflowError for TOML's largest integer): a local
+    file was read with one read(max_bytes + 1), which asks for that much memory at once."""
+    source = GOOD_FILE
+    if compressed:
+        source = tmp_path / "papers.jsonl.gz"
+        source.write_bytes(gzip.compress(GOOD_FILE.read_bytes()))
+    config = write_config(
+        tmp_path, [("good", "file", str(source))], **NO_BACKFILL, fetch={"max_bytes": max_bytes}
+    )
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "ingest"])
+    assert result.exit_code == 0, result.output
+    assert "good: 5 entries, 5 new" in result.output, result.output
