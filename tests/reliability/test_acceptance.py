@@ -1383,3 +1383,30 @@ def test_a_huge_max_bytes_reads_a_file_source(
     result = _invoke(["--config", str(config), "ingest"])
     assert result.exit_code == 0, result.output
     assert "good: 5 entries, 5 new" in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--config", "", "check-config"],
+        ["--log-file", "", "status"],
+        ["eval", "--labels", ""],
+        ["topics", "--compare", ""],
+    ],
+)
+def test_an_empty_path_option_is_named_not_read_as_the_current_folder(
+    tmp_path: Path, args: list[str]
+) -> None:
+    """`digest --config "$DIGEST_CONFIG" run` with the variable unset in a crontab or unit file
+    said "cannot read config file .: Is a directory"; an empty --log-file, --labels or --compare
+    too named '.', and `topics --compare ""` even suggested `--compare .`. Now each says which
+    option is empty."""
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL)
+    if args[0] != "--config":
+        args = ["--config", str(config), *args]
+    tally.add("configs tried")
+    result = _invoke(args)
+    assert result.exit_code == 2, result.output
+    option = args[args.index("") - 1]
+    assert f"Invalid value for '{option}': is empty" in result.output, result.output
+    assert "Is a directory" not in result.output and " . " not in result.output, result.output
