@@ -1410,3 +1410,29 @@ def test_an_empty_path_option_is_named_not_read_as_the_current_folder(
     option = args[args.index("") - 1]
     assert f"Invalid value for '{option}': is empty" in result.output, result.output
     assert "Is a directory" not in result.output and " . " not in result.output, result.output
+
+
+def test_a_file_record_dated_at_the_epoch_is_in_the_week_it_arrived(
+    tmp_path: Path, fake_model: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A record whose export wrote the Unix epoch for a missing date ("1970-01-01T00:00:00Z",
+    what a timestamp of 0 prints as) went to 1970-W01, which no digest lists, without a word.
+    Now it is ignored with a warning, as an unreadable date is, and the paper is in the week it
+    was ingested. A day alone ("1970-01-01", a real paper's year) is still that day
+    (test_odd_entries)."""
+    papers = tmp_path / "papers.jsonl"
+    records = [
+        {"id": "2506.30003", "title": "An epoch dated paper", "published": "1970-01-01T00:00:00Z"},
+        {"id": "2506.30004", "title": "A dated paper", "published": "2025-06-10"},
+    ]
+    papers.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    caplog.set_level(logging.WARNING)
+    ingest(config, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    db = tmp_path / "data" / "pipeline.sqlite3"
+    assert query(db, "SELECT paper_id, published FROM papers ORDER BY paper_id") == [
+        ("arxiv:2506.30003", None),
+        ("arxiv:2506.30004", "2025-06-10T00:00:00+00:00"),
+    ]
+    assert "mine: line 1: ignoring published '1970-01-01T00:00:00Z'" in caplog.text, caplog.text
