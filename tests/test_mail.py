@@ -220,3 +220,32 @@ def test_a_server_that_stops_answering_is_said_to_have_timed_out() -> None:
     assert (
         str(info.value) == f"SMTP server 127.0.0.1:{port} did not answer within 1 s after '250 ok'"
     )
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "研究ダイジェスト · مختارات البحث — weekly papers on reasoning and vision · 2025-W24",
+        "每周论文摘要 机器学习 自然语言处理 计算机视觉 强化学习 机器人 扩散模型"
+        " 多模态 推理 · 2025-W24",
+        "Еженедельный дайджест статей по машинному обучению и обработке языка · 2025-W24",
+        "Digest · 2025-W24",
+        "A plain ASCII digest title that is long enough to be folded over two lines · 2025-W24",
+    ],
+)
+def test_a_long_non_ascii_subject_arrives_with_its_spaces(subject: str) -> None:
+    """A subject in Chinese, Japanese or Arabic long enough to be folded lost the space where
+    the fold fell: the mail library put it between two encoded words, which a reader drops
+    (RFC 2047), so '机器人 扩散模型' arrived as '机器人扩散模型' and 'مختارات البحث' as one word."""
+    message = make_message(
+        subject=subject,
+        sender="digest@example.org",
+        recipients=["ada@example.org"],
+        text="t",
+        html="h",
+    )
+    with smtp_server("none") as (inbox, port, _):
+        send_message(message, SmtpServer("127.0.0.1", port, security="none"))
+    assert inbox.messages[0]["Subject"] == subject
+    header = inbox.raw[0].split(b"\r\n\r\n", 1)[0].decode("ascii")
+    assert all(len(line) <= 78 for line in header.split("\r\n")), header

@@ -67,11 +67,22 @@ def _setup_logging(verbose: int, quiet: bool, log_file: Path | None = None) -> N
     logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
 
 
+class FilePath(click.Path):
+    """A file's path option. An empty value is refused naming the option: `--config
+    "$DIGEST_CONFIG"` with the variable unset in a crontab or unit file was read as the current
+    folder ("cannot read config file .: Is a directory")."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("is empty (an unset variable in a crontab or unit file?)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FilePath(path_type=Path, dir_okay=False),
     default=Path("config.toml"),
     show_default=True,
     help="Configuration file.",
@@ -80,7 +91,7 @@ def _setup_logging(verbose: int, quiet: bool, log_file: Path | None = None) -> N
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
 @click.option(
     "--log-file",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FilePath(path_type=Path, dir_okay=False),
     default=None,
     help="Also append log lines to this file.",
 )

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from pipeline.cli import (
+    FilePath,
     _check_week,
     _empty_week_hint,
     _exit_on_errors,
@@ -41,7 +42,7 @@ def _tune_call(ctx: click.Context, action: Callable[[Any, Any], Any]) -> Any:
     "--labels",
     "labels_path",
     required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FilePath(path_type=Path, dir_okay=False),
     help="JSONL file: one labelled paper per line.",
 )
 @_json_option
@@ -71,7 +72,7 @@ def eval_cmd(ctx: click.Context, labels_path: Path, as_json: bool) -> None:
 @click.option(
     "--compare",
     "other_config",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FilePath(path_type=Path, dir_okay=False),
     default=None,
     help="Another config: list the papers whose section (topic or theme) changes under it.",
 )

@@ -57,6 +57,7 @@ __all__ = [
     "locked_config",
     "replace_config",
     "temporary_config",
+    "web_address_hint",
     "week_problem",
     "write_temporary",
 ]
@@ -150,9 +151,8 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
                 else "does not exist"
             )
             problem = f"sources[{index}].url: {path} {what} (source {source.name!r})"
-            if what == "does not exist" and _HOST_FIRST.match(source.url):
-                # "rss.arxiv.org/rss/cs.LG": a URL without its scheme reads as a local path
-                problem += f"; a web address needs its scheme: https://{source.url}"
+            if what == "does not exist":
+                problem += web_address_hint(source.url)
             problems.append(problem)
     problems += _email_problems(settings)
     warnings = []
@@ -196,6 +196,13 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
 #: A path that begins like a host name ("rss.arxiv.org/…", "www.biorxiv.org/…"): two or more
 #: dot-separated labels, the last of letters, then a slash.
 _HOST_FIRST = re.compile(r"(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}(?::[0-9]+)?/")
+
+
+def web_address_hint(url: str) -> str:
+    """ "; a web address needs its scheme: https://…" for a source URL written as a browser's
+    address bar shows it ("rss.arxiv.org/rss/cs.LG"), which reads as a local path; else "".
+    Said where such a path is found missing: by check-config and by the ingest."""
+    return f"; a web address needs its scheme: https://{url}" if _HOST_FIRST.match(url) else ""
 
 
 #: A host name or IPv4 address as `smtplib` takes it (an IPv6 address is checked apart).

@@ -13,7 +13,9 @@ import smtplib
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from email.header import Header
 from email.message import EmailMessage
+from email.policy import Policy
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -47,7 +49,8 @@ def make_message(
 ) -> EmailMessage:
     """multipart/alternative (text, then HTML); images named in the HTML's src go inline."""
     message = EmailMessage()
-    message["Subject"] = " ".join(subject.split())  # no header injection through newlines
+    one_line = " ".join(subject.split())  # no header injection through newlines
+    message["Subject"] = one_line if one_line.isascii() else _EncodedSubject(one_line)
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message["Date"] = formatdate(localtime=False, usegmt=True)
@@ -65,6 +68,22 @@ def make_message(
                 (images or {})[name], "image", "png", cid=cid, filename=name, disposition="inline"
             )
     return message
+
+
+class _EncodedSubject(str):
+    """A Subject with non-ASCII text, folded into encoded words that hold its spaces.
+
+    The email policy's own folder put a space between two encoded words where it broke the
+    line, and a reader drops such a space (RFC 2047, 6.2): a long Chinese or Arabic subject
+    arrived with two of its words run together. A value with a `name` is a header object to
+    the policy, which stores it as it is and lets it fold itself (`email.policy`).
+    """
+
+    name = "Subject"
+
+    def fold(self, *, policy: Policy) -> str:
+        encoded = Header(str(self), "utf-8", header_name=self.name).encode(linesep=policy.linesep)
+        return f"{self.name}: {encoded}{policy.linesep}"
 
 
 def send_message(message: EmailMessage, server: SmtpServer) -> dict[str, str]:

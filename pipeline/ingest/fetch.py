@@ -24,12 +24,14 @@ import os
 import random
 import re
 import stat
+import sys
 import time
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 import httpcore
@@ -70,14 +72,20 @@ def is_remote(url: str) -> bool:
     return urlsplit(url).scheme.lower() in ("http", "https")
 
 
+def local_path(url: str) -> Path:
+    """The file a local source names: a path, or a file:// URL's path (escapes decoded, any
+    host such as localhost aside)."""
+    parts = urlsplit(url)
+    return Path(unquote(parts.path)) if parts.scheme == "file" else Path(url)
+
+
 def read_local(url: str, *, max_bytes: int) -> FetchResult:
     """Read a local path or file:// URL: a regular file of at most `max_bytes`.
 
     A FIFO, a device (`/dev/zero`), a socket or a folder is refused before it is opened, and the
     read itself stops at the cap (a file that grows while it is read cannot get past it).
     """
-    parts = urlsplit(url)
-    path = Path(unquote(parts.path)) if parts.scheme == "file" else Path(url)
+    path = local_path(url)
     shown = redact(url)
     try:
         mode = path.stat().st_mode
@@ -88,12 +96,30 @@ def read_local(url: str, *, max_bytes: int) -> FetchResult:
         with os.fdopen(fd, "rb") as file:
             if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
                 raise FetchError(f"{shown}: not a regular file, refused")
-            content = file.read(max_bytes + 1)
+            content = _read_capped(file, max_bytes)
     except OSError as e:
         raise FetchError(f"{shown}: cannot read file: {e.strerror or e}") from e
     if len(content) > max_bytes:
         raise FetchError(f"{shown}: file is over the {max_bytes}-byte cap")
     return FetchResult(url, gunzipped(content, shown=shown, max_bytes=max_bytes))
+
+
+#: How much a local file is read at a time: `max_bytes` is a cap, not a size to ask for.
+_CHUNK = 1 << 20
+
+
+def _read_capped(file: BinaryIO, max_bytes: int) -> bytes:
+    """The file's bytes up to one past `max_bytes`, read in chunks: one read(max_bytes + 1) asked
+    for all that memory at once, and a cap of a terabyte ("no limit") failed every ingest with
+    a MemoryError (OverflowError past what an index holds)."""
+    chunks, size = [], 0
+    while size <= max_bytes:
+        chunk = file.read(min(_CHUNK, max_bytes + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 #: The first bytes of gzip data; no feed, JSON or UTF-8 text begins with them (0x8b continues a
@@ -111,7 +137,7 @@ def gunzipped(content: bytes, *, shown: str, max_bytes: int) -> bytes:
             return content
         inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         try:
-            content = inflate.decompress(content, max_bytes + 1)
+            content = inflate.decompress(content, min(max_bytes + 1, sys.maxsize))
         except zlib.error as e:
             raise FetchError(f"{shown}: gzip-compressed data that does not decompress ({e})") from e
         if len(content) > max_bytes:

@@ -50,6 +50,7 @@ from pipeline.run.scoring import (
     find_week_themes,
     prototype_items,
     topic_relevance,
+    unstored_examples,
 )
 from pipeline.run.week import choose_week, load_week, paper_week, record_week_boundaries
 from pipeline.run.weeks import earlier_weeks
@@ -416,6 +417,14 @@ def _decide(
 ) -> Digest:
     """Assign, cluster, continue themes (saving the week's sections) and build the digest."""
     topics: Sequence[Topic] = settings.topics_as_models()
+    for topic in topics:
+        for example in unstored_examples(store, topic):
+            logger.warning(
+                "topic %s: example %r names no stored paper; it is left out until the paper"
+                " is ingested",
+                topic.slug,
+                example,
+            )
     papers = list(week.papers)
     scored, _, assignments = assign_papers(
         settings, store, embedder, papers, week.vectors, topics, now=now

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from pipeline.config import Settings, SourceSettings
+from pipeline.config import Settings, SourceSettings, web_address_hint
 from pipeline.errors import FetchError, ParseError, shortened
 from pipeline.ingest import fetch, freshness, ids, normalize
 from pipeline.ingest.sources import parse_source
@@ -83,17 +83,26 @@ def ingest_source(
     # just saved, got 304 Not Modified and stored nothing, run after run. Such a URL is read whole.
     shared = sum(settings.resolve_url(s) == url for s in settings.enabled_sources) > 1
     etag, last_modified = store.get_http_cache(url) if remote and not shared else (None, None)
-    fetched = fetch.fetch_url(
-        client,
-        url,
-        max_bytes=settings.fetch.max_bytes,
-        retries=settings.fetch.retries,
-        etag=etag,
-        last_modified=last_modified,
-        request_timeout_s=settings.fetch.request_timeout_s,
-        deadline_s=settings.fetch.source_timeout_s,
-        pacer=pacer,
-    )
+    try:
+        fetched = fetch.fetch_url(
+            client,
+            url,
+            max_bytes=settings.fetch.max_bytes,
+            retries=settings.fetch.retries,
+            etag=etag,
+            last_modified=last_modified,
+            request_timeout_s=settings.fetch.request_timeout_s,
+            deadline_s=settings.fetch.source_timeout_s,
+            pacer=pacer,
+        )
+    except FetchError as e:
+        # "rss.arxiv.org/rss/cs.LG" read as a missing file beside the config: say, as
+        # check-config does, that a web address needs its scheme (a run cron starts is checked
+        # by nobody first).
+        hint = "" if remote or fetch.local_path(url).exists() else web_address_hint(source.url)
+        if hint:
+            raise FetchError(f"{e}{hint}") from e
+        raise
     if fetched.not_modified or fetched.content is None:
         logger.info("source %s: not modified", source.name)
         return SourceResult(source.name), []

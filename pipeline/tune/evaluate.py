@@ -22,6 +22,7 @@ from pipeline.config import Settings
 from pipeline.embed import Embedder, content_hash
 from pipeline.embed.cache import ensure_vectors
 from pipeline.errors import ParseError
+from pipeline.ingest.sources.safejson import json_lines
 from pipeline.models import Paper, Theme, Topic, Week
 from pipeline.store import Store
 from pipeline.topics import cluster, labels
@@ -40,7 +41,8 @@ class LabelledPaper:
 def load_labels(path: Path) -> list[LabelledPaper]:
     """Read a JSONL labels file; ParseError names the line and the problem."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        # A byte-order mark (Notepad's) is read past, as file sources do.
+        lines = json_lines(Path(path).read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError) as e:
         raise ParseError(f"cannot read labels file {path}: {e}") from e
     found = []

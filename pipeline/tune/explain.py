@@ -1,7 +1,7 @@
 """`digest explain` and `digest mark`: why one paper landed where it did, and teaching a topic.
 
 PAPER may be written as a digest shows it: arxiv:ID, ID with a version, an abs or pdf link, or
-the paper's title.
+the paper's title; or as a PDF saved from arXiv (2506.13755v2.pdf: only the file's name is read).
 """
 
 from __future__ import annotations
@@ -61,16 +61,30 @@ def find_paper(store: Store, reference: str) -> Paper:
         # Told to ingest while hundreds of papers were stored, a user with a mistyped title
         # looks in the wrong place (round 14).
         empty = store.get_date_range() is None
+        # A PDF on disk named otherwise than arXiv names it: its name is no id, and nothing
+        # reads the file.
+        unnamed_pdf = scoring.is_pdf_file(reference) and not scoring.paper_ref_id(
+            reference
+        ).startswith("arxiv:")
         raise UsageError(
             f"no stored paper {shortened(scoring.paper_ref_id(reference))!r}"
             f" (from {shortened(reference)!r}); ids look"
             " like arxiv:2506.01234, 2506.01234v2 or https://arxiv.org/abs/2506.01234, or give"
             " the paper's title as the digest shows it"
             + (" — the store holds no papers yet: run `digest ingest` first" if empty else "")
+            + (
+                "; a PDF file is not opened: give the paper's id, link or title, or the file"
+                " under arXiv's own name for it (2506.01234v2.pdf)"
+                if unnamed_pdf
+                else ""
+            )
             # A short title ("Same title") is never looked up: it could name any paper.
             + (
                 "; a title this short is not looked up, give the id or the whole title"
-                if not empty and reference.strip() and scoring.too_short_a_title(reference)
+                if not empty
+                and reference.strip()
+                and not unnamed_pdf
+                and scoring.too_short_a_title(reference)
                 else ""
             )
         )
@@ -201,9 +215,9 @@ def _example_pulls(
         vectors, _ = ensure_text_vectors(store, embedder, items, now=now)
         cosines = vectors @ vector[0]
         best = int(np.argmax(cosines))
-        if best > 0:
-            example = topic.examples[best - 1]
-            found[topic.slug] = f"{example} (cosine {cosines[best]:.3f})"
+        number = scoring.example_number(items[best][0])
+        if number is not None:
+            found[topic.slug] = f"{topic.examples[number]} (cosine {cosines[best]:.3f})"
     return found
 
 
@@ -291,7 +305,9 @@ def mark_paper(
         finally:
             with contextlib.suppress(OSError):  # on a read-only mount even this fails
                 temporary_config(path).unlink(missing_ok=True)
-    message = f"added {paper.paper_id} ({paper.title[:60]}) to {slug}'s {key} in {path}"
+    # The title whole, as a digest shows it (a real one is under 200 characters), or marked cut.
+    title = shortened(paper.title, 200)
+    message = f"added {paper.paper_id} ({title}) to {slug}'s {key} in {path}"
     if unscored:
         message += f" ({unscored}, so no moves are predicted)"
     return MarkResult(True, message, comparison)

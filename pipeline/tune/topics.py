@@ -14,6 +14,7 @@ import numpy as np
 from pipeline import run
 from pipeline.config import Settings
 from pipeline.embed import Embedder
+from pipeline.errors import shortened
 from pipeline.models import Paper, Topic
 from pipeline.run import scoring
 from pipeline.run.report import count
@@ -40,6 +41,8 @@ class WeekScores:
     fixed: tuple[float, ...] = ()  # the threshold of each topic not "learnt"
     judged_by: tuple[str, ...] = ()  # "own", "learnt", "themes", "store" or "default"
     store_papers: tuple[int, ...] = ()  # papers a "store" threshold was read from
+    # Per topic: examples written as an id, DOI or link of no stored paper (left out).
+    unstored: tuple[tuple[str, ...], ...] = ()
 
     @property
     def learnt(self) -> tuple[bool, ...]:
@@ -93,6 +96,7 @@ def score_week(
             scoring.judged_by(settings, t, f) for t, f in zip(topics, found, strict=True)
         ),
         store_papers=tuple(f.n_papers if isinstance(f, calibrate.Fallback) else 0 for f in found),
+        unstored=tuple(tuple(scoring.unstored_examples(store, t)) for t in topics),
     )
 
 
@@ -142,11 +146,19 @@ def describe_topics(week: WeekScores, *, n_near: int = 3, n_keywords: int = 5) -
             f"\n{topic.slug} ({topic.name}): {count(len(members), 'paper')} in its section,"
             f" {len(inside)} inside its boundary; {boundary}"
         )
+        unstored = week.unstored[col] if col < len(week.unstored) else ()
+        if unstored:
+            lines.append(
+                f"  examples that name no stored paper, left out until it is ingested:"
+                f" {', '.join(map(repr, unstored))}"
+            )
         outside = sorted((i for i in range(len(column)) if column[i] < 0), key=lambda i: -column[i])
         for label, rows in (("just inside", inside[:n_near]), ("just outside", outside[:n_near])):
             for i in rows:
                 paper = week.papers[i]
-                lines.append(f"  {label} {column[i]:+.2f}  {paper.paper_id}  {paper.title[:70]}")
+                lines.append(
+                    f"  {label} {column[i]:+.2f}  {paper.paper_id}  {shortened(paper.title, 70)}"
+                )
         members_set = set(members)
         suggested = suggest_keywords(
             [texts[i] for i in members],
@@ -300,7 +312,10 @@ def describe_comparison(comparison: Comparison, other: str) -> str:
     n_moved = count(len(comparison.moved), "paper")
     verb = "changes" if len(comparison.moved) == 1 else "change"
     lines = [f"{comparison.week}: {n_moved} {verb} section under {other}"]
-    lines += [f"  {pid}  {old} → {new}  {title[:60]}" for pid, title, old, new in comparison.moved]
+    lines += [
+        f"  {pid}  {old} → {new}  {shortened(title, 60)}"
+        for pid, title, old, new in comparison.moved
+    ]
     if any(OUTSIDE in (old, new) for _, _, old, new in comparison.moved):
         lines.append(
             f"{OUTSIDE}: the two configs' [digest] timezone put that paper in another week"

@@ -11,6 +11,7 @@ import gzip
 import json
 import logging
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -28,7 +29,7 @@ from smtpserver import Inbox, smtp_server
 from pipeline.cli import cli
 from pipeline.store import SCHEMA_VERSION
 from reliability import tally
-from reliability.helpers import DATA, GOOD_FILE, build, ingest, query, write_config
+from reliability.helpers import DATA, FEEDS, GOOD_FILE, build, ingest, query, write_config
 
 NO_BACKFILL: dict[str, object] = {"arxiv": {"backfill": False}}
 WEEK = "2025-W23"  # GOOD_FILE's papers
@@ -1145,3 +1146,293 @@ def test_a_wait_that_is_not_a_number_of_seconds_is_refused(tmp_path: Path, wait:
         result = _invoke(["--config", str(config), command, "--wait", wait])
         assert result.exit_code == 2, result.output
         assert "--wait" in result.output and "a number of seconds" in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "2506.05349v1.pdf",
+        "~/Downloads/2506.05349v2.pdf",
+        "/home/me/Downloads/2506.05349 (1).pdf",
+        "file:///home/me/papers/2506.05349.PDF",
+        "C:\\Users\\me\\Downloads\\2506.05349v1.pdf",
+    ],
+)
+def test_explain_a_pdf_saved_from_arxiv_reads_its_id_from_the_file_name(
+    tmp_path: Path, fake_model: None, reference: str
+) -> None:
+    """arXiv names a downloaded PDF by its id (2506.05349v1.pdf, a second download
+    '2506.05349v1 (1).pdf'): given that file, explain said "no stored paper
+    '~/Downloads/2506.05349v2.pdf'", as if the paper were not stored. Nothing opens the file."""
+    _explains_the_stored_paper(tmp_path, reference)
+
+
+def test_explain_a_pdf_file_named_otherwise_says_a_pdf_is_not_read(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A PDF saved under another name: the error now says the file is not opened and what to
+    give instead, rather than only that no stored paper has that 'id'."""
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[_topic("video")]
+    )
+    ingest(config, FakeEmbedder())
+    pdf = tmp_path / "VideoMathQA paper.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n")
+    result = _invoke(["--config", str(config), "explain", str(pdf)])
+    assert result.exit_code == 2, result.output
+    assert "a PDF file is not opened" in result.output, result.output
+    assert "arXiv's own name for it (2506.01234v2.pdf)" in result.output, result.output
+
+
+def test_ingest_of_a_source_url_without_its_scheme_names_it_as_a_web_address(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """check-config said a URL written without its scheme needs https://, but a run that was
+    not checked first (cron, serve) said only "lg: FAILED: …/rss.arxiv.org/rss/cs.LG: cannot
+    read file: No such file or directory", in the report, the log and the digest's Coverage."""
+    sources = [("lg", "arxiv-rss", "rss.arxiv.org/rss/cs.LG"), ("good", "file", str(GOOD_FILE))]
+    config = write_config(tmp_path, sources, **NO_BACKFILL)
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "ingest"])
+    assert result.exit_code == 0, result.output
+    assert (
+        f"lg: FAILED: {tmp_path}/rss.arxiv.org/rss/cs.LG: cannot read file: No such file or"
+        " directory; a web address needs its scheme: https://rss.arxiv.org/rss/cs.LG"
+        in result.output
+    ), result.output
+    assert "good: 5 entries, 5 new" in result.output, result.output
+
+
+def test_mark_names_the_paper_by_its_whole_title(tmp_path: Path, fake_model: None) -> None:
+    """`mark` confirmed "added arxiv:2506.05349 (VideoMathQA: Benchmarking Mathematical
+    Reasoning via Multimo) to video's examples": the title cut at 60 characters, mid-word and
+    with nothing to say it was cut, read as the paper's title. Now the title is whole (a
+    pasted 2,000-character one is cut at 200, ending in '…'), as the config's comment has it."""
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[_topic("video")]
+    )
+    ingest(config, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "mark", "2506.05349", "--topic", "video"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(
+        "added arxiv:2506.05349 (VideoMathQA: Benchmarking Mathematical Reasoning via"
+        " Multimodal Understanding in Videos) to video's examples"
+    ), result.output
+
+
+def test_an_example_that_names_no_stored_paper_is_left_out_and_named(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """README's own example (`examples = ["2312.00752"]`, Mamba) names a paper a weekly feed
+    never lists: its characters were embedded as a prototype, and three such famous papers
+    added to a topic took 8 of its 28 papers out on the demo week, without a word. Now an id,
+    DOI or link of no stored paper is left out until the paper is ingested: `topics` names it,
+    each build warns, and the week comes out as without it."""
+    unstored = ["2402.03300", "doi:10.1000/no-such-paper", "https://openreview.net/forum?id=x"]
+    topic = _topic("video", keywords=["video"])
+
+    def config(name: str, examples: list[str]) -> Path:
+        written = write_config(
+            tmp_path,
+            [("good", "file", str(GOOD_FILE))],
+            **NO_BACKFILL,
+            topics=[{**topic, "examples": examples}],
+        )
+        return written.rename(tmp_path / name)
+
+    marked = config("marked.toml", ["2506.05349", *unstored])
+    only_stored = config("stored.toml", ["2506.05349"])
+    ingest(only_stored, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(marked), "topics", "--week", WEEK])
+    assert result.exit_code == 0, result.output
+    assert (
+        "  examples that name no stored paper, left out until it is ingested: '2402.03300',"
+        " 'doi:10.1000/no-such-paper', 'https://openreview.net/forum?id=x'" in result.output
+    ), result.output
+    result = _invoke(["--config", str(marked), "build", "--week", WEEK])
+    assert result.exit_code == 0, result.output
+    assert (
+        "topic video: example '2402.03300' names no stored paper; it is left out until the"
+        " paper is ingested" in result.stderr
+    ), result.stderr
+    # Only the stored example counts: the unstored ones change nothing.
+    result = _invoke(
+        ["--config", str(marked), "topics", "--week", WEEK, "--compare", str(only_stored)]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"{WEEK}: 0 papers change section"), result.output
+
+
+def test_a_jsonl_file_with_a_line_separator_inside_a_string_is_read(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """JSON lets U+2028, U+2029 and U+0085 (NEL, cp1252's '…' read as Latin-1) stand raw in a
+    string, and json.dumps(ensure_ascii=False), as a user's export script writes JSONL, leaves
+    them so. The file was split at them as at line ends: "papers.jsonl: line 1: not valid JSON
+    (Unterminated string …)", and the whole file failed, run after run."""
+    records = [
+        {"id": "2506.20001", "title": "Line separator", "abstract": "One part\u2028another."},
+        {"id": "2506.20002", "title": "Next line\u0085 in a title", "abstract": "Para\u2029two."},
+        {"id": "2506.20003", "title": "A plain paper", "abstract": "Plain."},
+    ]
+    papers = tmp_path / "papers.jsonl"
+    papers.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    tally.add("hostile inputs tried")
+    result = _invoke(["--config", str(config), "ingest"])
+    assert result.exit_code == 0, result.output
+    assert "mine: 3 entries, 3 new" in result.output, result.output
+    db = tmp_path / "data" / "pipeline.sqlite3"
+    assert [row[0] for row in query(db, "SELECT paper_id FROM papers ORDER BY paper_id")] == [
+        "arxiv:2506.20001",
+        "arxiv:2506.20002",
+        "arxiv:2506.20003",
+    ]
+
+
+def test_a_labels_file_with_a_byte_order_mark_or_a_line_separator_is_read(tmp_path: Path) -> None:
+    """`digest eval --labels` refused a labels file saved by Notepad ("not valid JSON:
+    Unexpected UTF-8 BOM"), which file sources read, and split a line at a raw U+2028 in an
+    abstract ("Unterminated string")."""
+    from pipeline.tune.evaluate import load_labels
+
+    labels = tmp_path / "labels.jsonl"
+    lines = [
+        {"title": "Video QA", "abstract": "One part\u2028another.", "topics": ["video"]},
+        {"title": "Flow matching", "abstract": "Next\u0085line.", "topics": []},
+    ]
+    text = "".join(json.dumps(line, ensure_ascii=False) + "\r\n" for line in lines)
+    labels.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    tally.add("hostile inputs tried")
+    found = load_labels(labels)
+    assert [p.paper.title for p in found] == ["Video QA", "Flow matching"]
+
+
+@pytest.mark.parametrize(
+    ("written", "day"),
+    [
+        ("2021/09/24", "2021-09-24"),
+        ("2021/9/24 16:00:00", "2021-09-24"),
+        ("2021年9月24日", "2021-09-24"),
+        ("2021. 9. 24.", "2021-09-24"),
+        ("2021.09.24", "2021-09-24"),
+        ("2021년 9월 24일", "2021-09-24"),
+        ("2021/12/31", "2021-12-31"),
+    ],
+)
+def test_a_feed_date_written_year_first_with_slashes_or_cjk_units_is_read(
+    tmp_path: Path, fake_model: None, written: str, day: str
+) -> None:
+    """A journal feed dating its items "2021/09/24" (as Chinese, Japanese and Korean CMSs
+    write them, or 2021年9月24日): feedparser read every such date as 1 December of its year,
+    so a paper went to a week months away (one already built: never in a digest) or was
+    warned of as dated in the future, under a day the feed never wrote."""
+    feed = (FEEDS / "journal_cnki_asian-herpetological-research_rss2_zh_2021-12-21.xml").read_text(
+        "utf-8"
+    )
+    dated = re.sub(r"<pubDate>[^<]*</pubDate>", f"<pubDate>{written}</pubDate>", feed)
+    path = tmp_path / "cnki.xml"
+    path.write_text(dated, "utf-8")
+    config = write_config(tmp_path, [("cnki", "rss", str(path))], **NO_BACKFILL)
+    tally.add("hostile inputs tried")
+    ingest(config, FakeEmbedder(), now=datetime(2022, 1, 10, tzinfo=UTC))
+    db = tmp_path / "data" / "pipeline.sqlite3"
+    published = {str(row[0])[:10] for row in query(db, "SELECT published FROM papers")}
+    assert published == {day}, published
+
+
+@pytest.mark.parametrize("stamp", ["Thu, 01 Jan 1970 00:00:00 GMT", "0001-01-01T00:00:00Z"])
+def test_a_feed_item_dated_at_the_epoch_is_in_the_week_it_arrived(
+    tmp_path: Path, fake_model: None, stamp: str
+) -> None:
+    """A CMS that has no date for an item writes the Unix epoch (1970-01-01 00:00 UTC) or .NET's
+    DateTime.MinValue (0001-01-01): the paper was put in 1970-W01, no digest ever listed it,
+    and nothing said so. Such a stamp is no date: the paper is in the week it was ingested."""
+    feed = (FEEDS / "journal_cnki_asian-herpetological-research_rss2_zh_2021-12-21.xml").read_text(
+        "utf-8"
+    )
+    path = tmp_path / "cnki.xml"
+    path.write_text(re.sub(r"<pubDate>[^<]*</pubDate>", f"<pubDate>{stamp}</pubDate>", feed))
+    config = write_config(tmp_path, [("cnki", "rss", str(path))], **NO_BACKFILL, week="2022-W02")
+    ingest(config, FakeEmbedder(), now=datetime(2022, 1, 10, tzinfo=UTC))
+    tally.add("hostile inputs tried")
+    db = tmp_path / "data" / "pipeline.sqlite3"
+    assert {row[0] for row in query(db, "SELECT published FROM papers")} == {None}
+    report = build(config, FakeEmbedder(), now=datetime(2022, 1, 17, tzinfo=UTC))
+    assert report.n_papers_in_digest == len(query(db, "SELECT paper_id FROM papers"))
+
+
+@pytest.mark.parametrize("max_bytes", [1_000_000_000_000, 2**63 - 1])
+@pytest.mark.parametrize("compressed", [False, True])
+def test_a_huge_max_bytes_reads_a_file_source(
+    tmp_path: Path, fake_model: None, max_bytes: int, compressed: bool
+) -> None:
+    """`max_bytes = 1_000_000_000_000` (a terabyte: "no limit") passed check-config, and every
+    ingest died in a traceback (MemoryError; OverflowError for TOML's largest integer): a local
+    file was read with one read(max_bytes + 1), which asks for that much memory at once."""
+    source = GOOD_FILE
+    if compressed:
+        source = tmp_path / "papers.jsonl.gz"
+        source.write_bytes(gzip.compress(GOOD_FILE.read_bytes()))
+    config = write_config(
+        tmp_path, [("good", "file", str(source))], **NO_BACKFILL, fetch={"max_bytes": max_bytes}
+    )
+    tally.add("configs tried")
+    result = _invoke(["--config", str(config), "ingest"])
+    assert result.exit_code == 0, result.output
+    assert "good: 5 entries, 5 new" in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--config", "", "check-config"],
+        ["--log-file", "", "status"],
+        ["eval", "--labels", ""],
+        ["topics", "--compare", ""],
+    ],
+)
+def test_an_empty_path_option_is_named_not_read_as_the_current_folder(
+    tmp_path: Path, args: list[str]
+) -> None:
+    """`digest --config "$DIGEST_CONFIG" run` with the variable unset in a crontab or unit file
+    said "cannot read config file .: Is a directory"; an empty --log-file, --labels or --compare
+    too named '.', and `topics --compare ""` even suggested `--compare .`. Now each says which
+    option is empty."""
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL)
+    if args[0] != "--config":
+        args = ["--config", str(config), *args]
+    tally.add("configs tried")
+    result = _invoke(args)
+    assert result.exit_code == 2, result.output
+    option = args[args.index("") - 1]
+    assert f"Invalid value for '{option}': is empty" in result.output, result.output
+    assert "Is a directory" not in result.output and " . " not in result.output, result.output
+
+
+def test_a_file_record_dated_at_the_epoch_is_in_the_week_it_arrived(
+    tmp_path: Path, fake_model: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A record whose export wrote the Unix epoch for a missing date ("1970-01-01T00:00:00Z",
+    what a timestamp of 0 prints as) went to 1970-W01, which no digest lists, without a word.
+    Now it is ignored with a warning, as an unreadable date is, and the paper is in the week it
+    was ingested. A day alone ("1970-01-01", a real paper's year) is still that day
+    (test_odd_entries)."""
+    papers = tmp_path / "papers.jsonl"
+    records = [
+        {"id": "2506.30003", "title": "An epoch dated paper", "published": "1970-01-01T00:00:00Z"},
+        {"id": "2506.30004", "title": "A dated paper", "published": "2025-06-10"},
+    ]
+    papers.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    caplog.set_level(logging.WARNING)
+    ingest(config, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    db = tmp_path / "data" / "pipeline.sqlite3"
+    assert query(db, "SELECT paper_id, published FROM papers ORDER BY paper_id") == [
+        ("arxiv:2506.30003", None),
+        ("arxiv:2506.30004", "2025-06-10T00:00:00+00:00"),
+    ]
+    assert "mine: line 1: ignoring published '1970-01-01T00:00:00Z'" in caplog.text, caplog.text

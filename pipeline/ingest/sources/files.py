@@ -156,7 +156,7 @@ def _records(text: str, source: str) -> Iterator[tuple[str, Any]]:
 
 
 def _jsonl_records(text: str, source: str) -> Iterator[tuple[str, Any]]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(safejson.json_lines(text), start=1):
         if not line.strip():
             continue
         try:
@@ -243,8 +243,19 @@ def _published(record: Mapping[str, Any], source: str, label: str) -> datetime |
         parsed = _datetime(value)
         if parsed is None:
             logger.warning("%s: %s: ignoring unreadable %s %r", source, label, key, value)
+        elif parsed in _NO_DATE and len(str(value).strip()) > len("1970-01-01"):
+            # What an export writes for a missing date (a timestamp of 0, .NET's MinValue, to
+            # the second): read as a date, it put the paper in 1970-W01, which no digest lists.
+            # A day alone ("1970-01-01") may be a real paper's year, and is kept.
+            logger.warning(
+                "%s: %s: ignoring %s %r, which stands for no date", source, label, key, value
+            )
+            return None
         return parsed
     return None
+
+
+_NO_DATE = frozenset({datetime(1970, 1, 1, tzinfo=UTC), datetime(1, 1, 1, tzinfo=UTC)})
 
 
 def _announced(value: Any, source: str, label: str) -> date | None:

@@ -96,9 +96,15 @@ def split_authors(text: str) -> tuple[str, ...]:
     return tuple(names)
 
 
+#: What a site writes for an item it has no date for: the Unix epoch, or .NET's
+#: DateTime.MinValue. Read as dates, they put the paper in 1970-W01, which no digest lists.
+_NO_DATE = frozenset({(1970, 1, 1, 0, 0, 0), (1, 1, 1, 0, 0, 0)})
+
+
 def _struct_to_datetime(value: Any) -> datetime | None:
-    """Turn one of feedparser's *_parsed structs (always UTC) into an aware datetime."""
-    if not isinstance(value, time.struct_time):
+    """Turn one of feedparser's *_parsed structs (always UTC) into an aware datetime (None for
+    a stamp that stands for no date: `_NO_DATE`)."""
+    if not isinstance(value, time.struct_time) or tuple(value[:6]) in _NO_DATE:
         return None
     try:
         return datetime(*value[:6], tzinfo=UTC)
@@ -273,11 +279,40 @@ def item_link(item: Mapping[str, Any], base: str | None) -> str | None:
     return link
 
 
+#: A date written year first with slashes, dots or CJK units, as Chinese, Japanese and Korean
+#: sites write it ("2021/09/24", "2021. 9. 24.", "2021年9月24日", "2021년 9월 24일"), maybe with a
+#: time of day: feedparser reads every such date as 1 December of its year.
+_YEAR_FIRST = re.compile(
+    r"\s*(?P<y>[0-9]{4})\s*(?:/|\.|年|년)\s*(?P<m>[0-9]{1,2})\s*(?:/|\.|月|월)\s*"
+    r"(?P<d>[0-9]{1,2})\s*(?:日|일|\.)?"
+    r"(?:\s+(?P<H>[0-9]{1,2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2}))?)?\s*"
+)
+
+
+def _year_first(text: Any) -> datetime | None:
+    """A `_YEAR_FIRST` date as an aware datetime (its time of day read as UTC, as feedparser
+    reads a time without a zone); None for any other text or a day no calendar has."""
+    found = _YEAR_FIRST.fullmatch(text) if isinstance(text, str) else None
+    if found is None:
+        return None
+    year, month, day, hour, minute, second = (
+        int(found[k] or 0) for k in ("y", "m", "d", "H", "M", "S")
+    )
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 def item_datetime(item: Mapping[str, Any], *keys: str) -> datetime | None:
-    """The first of the item's *_parsed timestamps present, as an aware UTC datetime."""
+    """The first of the item's *_parsed timestamps present, as an aware UTC datetime (a date
+    written year first with slashes or CJK units read from the item's own text: `_YEAR_FIRST`)."""
     for key in keys:
         # `in` first: FeedParserDict.get("updated_parsed") falls back to published_parsed, noisily.
         value = _struct_to_datetime(item[key]) if key in item else None
+        written = key.removesuffix("_parsed")
+        if written in item:
+            value = _year_first(item[written]) or value
         if value is not None:
             return value
     return None

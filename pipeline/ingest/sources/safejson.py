@@ -8,6 +8,7 @@ holding one is a bad entry (`has_bad_number`): the parser skips it, the rest of 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 _MAX_DIGITS = 19  # 2**63 has 19 digits; longer never fits the store
@@ -48,3 +49,11 @@ def has_bad_number(value: Any, *, depth: int = 0) -> bool:
     if isinstance(value, list):
         return any(has_bad_number(v, depth=depth + 1) for v in value)
     return False
+
+
+def json_lines(text: str) -> list[str]:
+    """The lines of a JSONL text, ended by "\\n", "\\r\\n" or "\\r", which no JSON string holds
+    raw. Not `str.splitlines()`: JSON lets U+2028, U+2029 and U+0085 (cp1252's '…' read as
+    Latin-1) stand raw in a string, as json.dumps(ensure_ascii=False) writes them, and a line
+    split there is "not valid JSON": a user's export failed whole."""
+    return re.split(r"\r\n?|\n", text)
