@@ -230,13 +230,14 @@ def _no_collections() -> Iterator[None]:
     """A block in which the cyclic garbage collector does not run. Naming a 10k week makes
     some hundred thousand sets, lists and dicts that live to the end of the build, and every
     collection went over them: at Python's 700 allocations 380 collections per build, 0.85 s
-    of a build on the shared 2-core machine; 0.3-0.45 s at the 10,000 of round 19, and
-    nothing without (benchmarks/README.md, rounds 19 and 20). What a build leaves in cycles
-    (about 130,000 objects on the real 10k week, mostly the week's papers and entries, which
-    the build holds to its end anyway) is collected after it, by the collector's next run;
-    the peak memory of the build did not change. The collector is switched back on however
-    the block ends; one switched off before stays off. Builds run one at a time (the
-    scheduler has one worker), so no other build can switch it on early."""
+    of a build on the shared 2-core machine; 0.33-0.57 s of process CPU at the 10,000 of
+    round 19 (timed by gc.callbacks), and none without (benchmarks/README.md, rounds 19 and
+    20). What a build leaves in cycles (about 130,000 objects on the real 10k week, mostly
+    the week's papers, entries and assignments, which the build holds to its end anyway) is
+    collected after it, by the collector's next run; the build's peak memory did not change.
+    The collector is switched back on however the block ends; one switched off before stays
+    off. Builds run one at a time (the scheduler has one worker), so no other build can
+    switch it on early."""
     enabled = gc.isenabled()
     gc.disable()
     try:
