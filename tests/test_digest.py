@@ -433,25 +433,26 @@ def test_a_theme_named_like_a_topic_has_a_heading_of_its_own() -> None:
     assert {"robotics", "robotics-discovered", "coverage-discovered"} <= set(links) <= set(ids)
 
 
-def test_a_build_collects_garbage_less_often_and_restores_the_thresholds(
+def test_a_build_runs_without_the_garbage_collector_and_switches_it_back_on(
     tmp_path: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    before = gc.get_threshold()
-    seen: list[tuple[int, int, int]] = []
+    assert gc.isenabled()
+    seen: list[bool] = []
 
     def load_week(*args: object, **kwargs: object) -> object:
-        seen.append(gc.get_threshold())
+        seen.append(gc.isenabled())
         raise RuntimeError("stop here")
 
     monkeypatch.setattr(run, "load_week", load_week)
     settings = make_settings(tmp_path, digest={"refresh_signals": False})
     with run.open_store(settings) as store, pytest.raises(RuntimeError, match="stop here"):
         run.run_build(settings, store, fake_embedder, now=datetime(2026, 6, 15, tzinfo=UTC))
-    assert seen == [(max(before[0], run.BUILD_GC_THRESHOLD), *before[1:])]
-    assert gc.get_threshold() == before  # restored, though the build failed
-    gc.set_threshold(0)
+    assert seen == [False]
+    assert gc.isenabled()  # switched back on, though the build failed
+    gc.disable()
     try:
-        with run._few_collections():
-            assert gc.get_threshold()[0] == 0  # a collector switched off stays off
+        with run._no_collections():
+            pass
+        assert not gc.isenabled()  # a collector switched off stays off
     finally:
-        gc.set_threshold(*before)
+        gc.enable()

@@ -226,31 +226,30 @@ def _backfill(
 # --- build ----------------------------------------------------------------------------------
 
 
-#: While a week is built, the cyclic garbage collector looks at new objects after this many
-#: allocations of containers, not Python's 700 (its other thresholds are kept).
-BUILD_GC_THRESHOLD = 10_000
-
-
 @contextmanager
-def _few_collections() -> Iterator[None]:
-    """A block in which the collector's youngest generation runs every BUILD_GC_THRESHOLD
-    container allocations. Naming a 10k week makes some hundred thousand sets, lists and
-    dicts that live to the end of the build: at 700 the collector ran 380 times per build
-    and went over them again and again, 0.85 s of a build on the shared 2-core machine;
-    0.3 s at 10,000 (benchmarks/README.md, round 19). Cyclic garbage is still collected, at
-    the next of the fewer collections. The thresholds are restored however the block ends; a
-    collector switched off (threshold 0) stays off. Builds run one at a time (the scheduler
-    has one worker), so no other build can restore them early."""
-    old = gc.get_threshold()
-    if old[0]:
-        gc.set_threshold(max(old[0], BUILD_GC_THRESHOLD), *old[1:])
+def _no_collections() -> Iterator[None]:
+    """A block in which the cyclic garbage collector does not run. Naming a 10k week makes
+    some hundred thousand sets, lists and dicts that live to the end of the build, and every
+    collection went over them: at Python's 700 allocations 380 collections per build, 0.85 s
+    of a build on the shared 2-core machine; 0.33-0.57 s of process CPU at the 10,000 of
+    round 19 (timed by gc.callbacks), and none without (benchmarks/README.md, rounds 19 and
+    20). What a build leaves in cycles (about 130,000 objects on the real 10k week, mostly
+    the week's papers, entries and assignments, which the build holds to its end anyway) is
+    collected after it, by the collector's next run (a process's peak RSS over one warm build
+    was unchanged; over four in a row, whose cycles can wait for the next, 2 % higher).
+    The collector is switched back on however the block ends; one switched off before stays
+    off. Builds run one at a time (the scheduler has one worker), so no other build can
+    switch it on early."""
+    enabled = gc.isenabled()
+    gc.disable()
     try:
         yield
     finally:
-        gc.set_threshold(*old)
+        if enabled:
+            gc.enable()
 
 
-@_few_collections()
+@_no_collections()
 def run_build(
     settings: Settings,
     store: Store,

@@ -497,7 +497,10 @@ def _linkage_groups(
     unit = x[rows].astype(np.float64)
     unit /= np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
     with one_thread():
-        distance = np.clip(1.0 - unit @ unit.T, 0.0, 2.0)  # a zero vector is 1 from everything
+        distance = unit @ unit.T
+        # In place: two fewer copies of the 3,000 x 3,000 matrix (72 MB each), the same values.
+        np.subtract(1.0, distance, out=distance)
+        np.clip(distance, 0.0, 2.0, out=distance)  # a zero vector is 1 from everything
         np.fill_diagonal(distance, 0.0)
         tree = linkage(squareform(distance, checks=False), method="average")
     cut = fcluster(tree, t=1.0 - similarity, criterion="distance")

@@ -79,6 +79,7 @@ class _Counts:
     doc_freq: np.ndarray  # groups × phrases
     total: np.ndarray
     sizes: list[int]
+    eligible: np.ndarray  # groups × phrases, bool: `_eligible`, for every group at once
 
 
 def _count_phrases(groups: Sequence[Sequence[str]], background: Sequence[str]) -> _Counts | None:
@@ -105,14 +106,19 @@ def _count_phrases(groups: Sequence[Sequence[str]], background: Sequence[str]) -
     matrix.sort_indices()
     owner = np.repeat(np.arange(len(groups)), sizes)
     doc_freq = np.asarray((_membership(owner, len(groups)) @ matrix[: len(docs)]).todense())
+    usable = np.array([is_label(term) for term in vocab])
+    # Per group, the papers a label phrase must be in: two and MIN_PHRASE_SHARE of them (its
+    # one paper, for a group of one).
+    need = np.array([max(min(2, size), MIN_PHRASE_SHARE * size) for size in sizes])
     return _Counts(
         matrix=matrix,
         vocab=vocab,
-        usable=np.array([is_label(term) for term in vocab]),
+        usable=usable,
         n_words=np.array([term.count(" ") + 1 for term in vocab], dtype=np.float64),
         doc_freq=doc_freq,
         total=np.asarray(matrix.sum(axis=0)).ravel(),
         sizes=sizes,
+        eligible=(doc_freq >= need[:, None]) & usable,
     )
 
 
@@ -122,20 +128,23 @@ def _distinctive(
     """Column indices of group `row`'s n_terms most distinctive phrases, best first, among the
     `allowed` ones (all usable phrases when None)."""
     df, size = counts.doc_freq[row], counts.sizes[row]
-    inside = df / max(size, 1)
-    outside = (counts.total - df) / max(counts.matrix.shape[0] - size, 1)
-    score = inside * np.log((inside + 1e-3) / (outside + 1e-3)) * np.sqrt(counts.n_words)
-    score[~_eligible(counts, row)] = 0.0
-    if allowed is not None:
-        score[~allowed] = 0.0
+    wanted = counts.eligible[row] if allowed is None else counts.eligible[row] & allowed
+    # Only the phrases that can label the group are scored (a few hundred of a 10k week's
+    # 38,000; the others scored 0): each one's score is the same number as over every column.
+    columns = np.flatnonzero(wanted)
+    inside = df[columns] / max(size, 1)
+    outside = (counts.total[columns] - df[columns]) / max(counts.matrix.shape[0] - size, 1)
+    score = inside * np.log((inside + 1e-3) / (outside + 1e-3)) * np.sqrt(counts.n_words[columns])
     chosen: list[int] = []
-    # Only the phrases that score are sorted (a few hundred of a 10k week's 38,000): a stable
-    # sort keeps their order, and the loop stopped at the first that did not score.
-    scoring = np.flatnonzero(score > 0)
-    for j in scoring[np.argsort(-score[scoring], kind="stable")]:
+    # A stable sort of the phrases that score, in column order: the loop stopped at the first
+    # that did not score.
+    positive = np.flatnonzero(score > 0)
+    scoring, scores = columns[positive], score[positive]
+    longer = _Longer(counts.vocab, df, counts.n_words, scoring, scores)
+    for j in scoring[np.argsort(-scores, kind="stable")]:
         if len(chosen) == n_terms:
             break
-        term = _longer_phrase(int(j), counts.vocab, df, score, counts.n_words, scoring)
+        term = longer.phrase(int(j))
         if not any(overlaps(counts.vocab[term], counts.vocab[c]) for c in chosen):
             chosen.append(term)
     return chosen
@@ -144,28 +153,40 @@ def _distinctive(
 def _eligible(counts: _Counts, row: int) -> np.ndarray:
     """Per phrase: whether it can label group `row`: usable, and in two of its papers and
     MIN_PHRASE_SHARE of them (in its one paper, for a group of one)."""
-    size = counts.sizes[row]
-    enough = counts.doc_freq[row] >= max(min(2, size), MIN_PHRASE_SHARE * size)
-    result: np.ndarray = enough & counts.usable
+    result: np.ndarray = counts.eligible[row]
     return result
 
 
-def _longer_phrase(
-    j: int,
-    vocab: Sequence[str],
-    df: np.ndarray,
-    score: np.ndarray,
-    n_words: np.ndarray,
-    scoring: np.ndarray,
-) -> int:
-    """j, or the most frequent longer scoring phrase containing vocab[j] that covers most of it.
-    `scoring`: the phrases that score (score > 0), in column order; only they are looked at."""
-    padded = f" {vocab[j]} "
-    wider = (df[scoring] >= PROMOTE_SHARE * df[j]) & (n_words[scoring] > n_words[j])
-    longer = [int(k) for k in scoring[wider] if padded in f" {vocab[int(k)]} "]
-    if not longer:
-        return j
-    return max(longer, key=lambda k: (df[k], score[k], vocab[k]))
+class _Longer:
+    """A group's scoring phrases (`scoring`, in column order, with their `scores`), to find
+    for one of them the longer phrase that covers most of it."""
+
+    def __init__(
+        self,
+        vocab: Sequence[str],
+        df: np.ndarray,
+        n_words: np.ndarray,
+        scoring: np.ndarray,
+        scores: np.ndarray,
+    ) -> None:
+        self._vocab, self._df, self._n_words = vocab, df, n_words
+        self._scoring, self._scores = scoring, scores
+        self._scoring_df, self._scoring_words = df[scoring], n_words[scoring]
+
+    def phrase(self, j: int) -> int:
+        """j, or the most frequent longer scoring phrase containing vocab[j] that covers most
+        of it."""
+        vocab, df = self._vocab, self._df
+        padded = f" {vocab[j]} "
+        wider = np.flatnonzero(
+            (self._scoring_df >= PROMOTE_SHARE * df[j]) & (self._scoring_words > self._n_words[j])
+        )
+        longer = [int(i) for i in wider if padded in f" {vocab[int(self._scoring[i])]} "]
+        if not longer:
+            return j
+        scoring, scores = self._scoring, self._scores
+        best = max(longer, key=lambda i: (df[scoring[i]], scores[i], vocab[int(scoring[i])]))
+        return int(scoring[best])
 
 
 def _membership(owner: np.ndarray, n_groups: int) -> object:
@@ -323,10 +344,7 @@ def _relevance(counts: _Counts, vectors: np.ndarray) -> np.ndarray:
     x = vectors.astype(np.float64)
     # Only the phrases that can label a group (an eighth of them on a 10k week) are summed and
     # compared (the zero rows of the rest cost 80 % of this, round 18); the rest stay 0.
-    wanted = np.zeros(len(counts.vocab), dtype=bool)
-    for row in range(len(counts.sizes)):
-        wanted |= _eligible(counts, row)
-    columns = np.flatnonzero(wanted)
+    columns = np.flatnonzero(counts.eligible.any(axis=0))
     phrase_vectors = counts.matrix.T.tocsr()[columns] @ x
     phrase_vectors /= np.maximum(np.linalg.norm(phrase_vectors, axis=1, keepdims=True), 1e-12)
     bounds = np.cumsum([0, *counts.sizes])
