@@ -15,7 +15,7 @@ from typing import Any
 from pipeline.errors import ParseError, shortened
 from pipeline.ingest.ids import canonical_id, matchable_title
 from pipeline.ingest.sources import safejson
-from pipeline.ingest.sources.rss import collapse_whitespace, split_authors
+from pipeline.ingest.sources.rss import NO_DATE, collapse_whitespace, split_authors
 from pipeline.models import Entries, Entry
 
 logger = logging.getLogger(__name__)
@@ -243,7 +243,7 @@ def _published(record: Mapping[str, Any], source: str, label: str) -> datetime |
         parsed = _datetime(value)
         if parsed is None:
             logger.warning("%s: %s: ignoring unreadable %s %r", source, label, key, value)
-        elif parsed in _NO_DATE and len(str(value).strip()) > len("1970-01-01"):
+        elif parsed in NO_DATE and len(str(value).strip()) > len("1970-01-01"):
             # What an export writes for a missing date (a timestamp of 0, .NET's MinValue, to
             # the second): read as a date, it put the paper in 1970-W01, which no digest lists.
             # A day alone ("1970-01-01") may be a real paper's year, and is kept.
@@ -253,9 +253,6 @@ def _published(record: Mapping[str, Any], source: str, label: str) -> datetime |
             return None
         return parsed
     return None
-
-
-_NO_DATE = frozenset({datetime(1970, 1, 1, tzinfo=UTC), datetime(1, 1, 1, tzinfo=UTC)})
 
 
 def _announced(value: Any, source: str, label: str) -> date | None:

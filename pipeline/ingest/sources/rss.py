@@ -96,20 +96,21 @@ def split_authors(text: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-#: What a site writes for an item it has no date for: the Unix epoch, or .NET's
+#: What a site or an export writes for a paper it has no date for: the Unix epoch, or .NET's
 #: DateTime.MinValue. Read as dates, they put the paper in 1970-W01, which no digest lists.
-_NO_DATE = frozenset({(1970, 1, 1, 0, 0, 0), (1, 1, 1, 0, 0, 0)})
+NO_DATE = frozenset({datetime(1970, 1, 1, tzinfo=UTC), datetime(1, 1, 1, tzinfo=UTC)})
 
 
 def _struct_to_datetime(value: Any) -> datetime | None:
     """Turn one of feedparser's *_parsed structs (always UTC) into an aware datetime (None for
-    a stamp that stands for no date: `_NO_DATE`)."""
-    if not isinstance(value, time.struct_time) or tuple(value[:6]) in _NO_DATE:
+    a stamp that stands for no date: `NO_DATE`)."""
+    if not isinstance(value, time.struct_time):
         return None
     try:
-        return datetime(*value[:6], tzinfo=UTC)
+        stamp = datetime(*value[:6], tzinfo=UTC)
     except (ValueError, OverflowError):
         return None
+    return None if stamp in NO_DATE else stamp
 
 
 def load_feed(
