@@ -194,6 +194,6 @@ def test_relevance_of_every_phrase_that_can_label_a_group_is_the_full_products()
         expected = centroids @ phrase_vectors.T
     found = labels._relevance(counts, vectors)
     for row in range(len(groups)):
-        eligible = labels._eligible(counts, row)
+        eligible = counts.eligible[row]
         assert eligible.any()
         assert np.array_equal(found[row, eligible], expected[row, eligible])  # to the bit

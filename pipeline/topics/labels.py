@@ -79,7 +79,9 @@ class _Counts:
     doc_freq: np.ndarray  # groups × phrases
     total: np.ndarray
     sizes: list[int]
-    eligible: np.ndarray  # groups × phrases, bool: `_eligible`, for every group at once
+    # groups × phrases, bool: whether the phrase can label the group: usable, and in two of its
+    # papers and MIN_PHRASE_SHARE of them (in its one paper, for a group of one)
+    eligible: np.ndarray
 
 
 def _count_phrases(groups: Sequence[Sequence[str]], background: Sequence[str]) -> _Counts | None:
@@ -148,13 +150,6 @@ def _distinctive(
         if not any(overlaps(counts.vocab[term], counts.vocab[c]) for c in chosen):
             chosen.append(term)
     return chosen
-
-
-def _eligible(counts: _Counts, row: int) -> np.ndarray:
-    """Per phrase: whether it can label group `row`: usable, and in two of its papers and
-    MIN_PHRASE_SHARE of them (in its one paper, for a group of one)."""
-    result: np.ndarray = counts.eligible[row]
-    return result
 
 
 class _Longer:
@@ -338,7 +333,7 @@ def _nominal(counts: _Counts, special: set[str]) -> np.ndarray:
 
 def _relevance(counts: _Counts, vectors: np.ndarray) -> np.ndarray:
     """groups × phrases: cosine between each group's centroid and the mean vector of the
-    papers containing each phrase; 0 for a phrase that can label no group (`_eligible`)."""
+    papers containing each phrase; 0 for a phrase that can label no group (`_Counts.eligible`)."""
     from threadpoolctl import threadpool_limits
 
     x = vectors.astype(np.float64)
