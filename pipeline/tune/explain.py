@@ -63,11 +63,10 @@ def find_paper(store: Store, reference: str) -> Paper:
         empty = store.get_date_range() is None
         # A PDF on disk named otherwise than arXiv names it: its name is no id, and nothing
         # reads the file.
-        unnamed_pdf = scoring.is_pdf_file(reference) and not scoring.paper_ref_id(
-            reference
-        ).startswith("arxiv:")
+        read_as = scoring.paper_ref_id(reference)
+        unnamed_pdf = scoring.is_pdf_file(reference) and not read_as.startswith("arxiv:")
         raise UsageError(
-            f"no stored paper {shortened(scoring.paper_ref_id(reference))!r}"
+            f"no stored paper {shortened(read_as)!r}"
             f" (from {shortened(reference)!r}); ids look"
             " like arxiv:2506.01234, 2506.01234v2 or https://arxiv.org/abs/2506.01234, or give"
             " the paper's title as the digest shows it"
