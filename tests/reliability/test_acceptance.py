@@ -53,6 +53,15 @@ def _topic(slug: str, **keys: object) -> dict[str, object]:
     return {"slug": slug, "name": "Video", "description": "Video question answering.", **keys}
 
 
+def _ingested(tmp_path: Path, topic: dict[str, object]) -> Path:
+    """A config of GOOD_FILE's papers (no backfill) and `topic`, its papers ingested."""
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[topic]
+    )
+    ingest(config, FakeEmbedder())
+    return config
+
+
 @pytest.mark.parametrize("slug", ["other", "theme-0a1b2c3d"])
 def test_a_topic_slug_that_names_another_section_fails_check_config(
     tmp_path: Path, slug: str
@@ -80,10 +89,7 @@ def test_an_example_with_an_out_of_range_version_does_not_fail_every_build(
     """check-config said ok, then every build (and explain, topics, mark) exited 1 with "arXiv
     version out of range in '2506.05349v99999999999'", naming no key of the config."""
     topic = _topic("video", examples=[HUGE_VERSION], counter_examples=[f"arxiv:{HUGE_VERSION}"])
-    config = write_config(
-        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[topic]
-    )
-    ingest(config, FakeEmbedder())
+    config = _ingested(tmp_path, topic)
     tally.add("hostile inputs tried")
     result = _invoke(["--config", str(config), "build", "--week", WEEK])
     assert result.exit_code == 0, result.output
@@ -100,10 +106,7 @@ def test_explain_with_an_out_of_range_version_names_the_paper(
 
 def _explains_the_stored_paper(tmp_path: Path, reference: str) -> None:
     """`explain REFERENCE` on a store holding the good file's papers names VideoMathQA."""
-    config = write_config(
-        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[_topic("video")]
-    )
-    ingest(config, FakeEmbedder())
+    config = _ingested(tmp_path, _topic("video"))
     tally.add("hostile inputs tried")
     result = _invoke(["--config", str(config), "explain", reference])
     assert result.exit_code == 0, result.output
@@ -193,10 +196,7 @@ def test_a_very_long_reference_is_shortened_in_the_error(
     """`explain`/`mark` given 5,000 characters (a paste gone wrong) echoed them whole, twice:
     "no stored paper '…5,000 characters…' (from '…5,000 characters…')". Now both are cut at
     80 characters, the error otherwise unchanged."""
-    config = write_config(
-        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[_topic("video")]
-    )
-    ingest(config, FakeEmbedder())
+    config = _ingested(tmp_path, _topic("video"))
     tally.add("hostile inputs tried")
     result = _invoke(["--config", str(config), command[0], LONG_REFERENCE, *command[1:]])
     assert result.exit_code == 2, result.output
@@ -962,10 +962,7 @@ def test_a_topic_name_with_odd_whitespace_is_linked_from_the_contents(
         "keywords": ["graph"],
         "min_similarity": 0.0,
     }
-    config = write_config(
-        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[topic]
-    )
-    ingest(config, FakeEmbedder())
+    config = _ingested(tmp_path, topic)
     tally.add("configs tried")
     result = _invoke(["--config", str(config), "build", "--week", WEEK])
     assert result.exit_code == 0, result.output
@@ -1172,10 +1169,7 @@ def test_explain_a_pdf_file_named_otherwise_says_a_pdf_is_not_read(
 ) -> None:
     """A PDF saved under another name: the error now says the file is not opened and what to
     give instead, rather than only that no stored paper has that 'id'."""
-    config = write_config(
-        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[_topic("video")]
-    )
-    ingest(config, FakeEmbedder())
+    config = _ingested(tmp_path, _topic("video"))
     pdf = tmp_path / "VideoMathQA paper.pdf"
     pdf.write_bytes(b"%PDF-1.4\n")
     result = _invoke(["--config", str(config), "explain", str(pdf)])
@@ -1208,10 +1202,7 @@ def test_mark_names_the_paper_by_its_whole_title(tmp_path: Path, fake_model: Non
     Reasoning via Multimo) to video's examples": the title cut at 60 characters, mid-word and
     with nothing to say it was cut, read as the paper's title. Now the title is whole (a
     pasted 2,000-character one is cut at 200, ending in '…'), as the config's comment has it."""
-    config = write_config(
-        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[_topic("video")]
-    )
-    ingest(config, FakeEmbedder())
+    config = _ingested(tmp_path, _topic("video"))
     tally.add("hostile inputs tried")
     result = _invoke(["--config", str(config), "mark", "2506.05349", "--topic", "video"])
     assert result.exit_code == 0, result.output
