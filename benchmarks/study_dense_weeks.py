@@ -110,24 +110,11 @@ def ab_reading(inputs: list[dict[str, Any]], old: list[Any], new: list[Any], see
     rng = np.random.default_rng(seed)
     for item, a, b in zip(inputs, old, new, strict=True):
         sides = {"ref": a, "branch": b}
-        sets = {s: [set(t[1]) for t in r["themes"]] for s, r in sides.items()}
-        items = [
-            (s, t[0], t[1])
-            for s, r in sides.items()
-            for t in r["themes"]
-            if sh._closest(set(t[1]), sets["branch" if s == "ref" else "ref"]) < sh.SAME_THEME
-        ]
-        titles = dict(zip(item["ids"], item["titles"], strict=True))
+        items = sh.unmatched({s: [(t[0], t[1]) for t in r["themes"]] for s, r in sides.items()})
         lines += [f"# Week: {item['name']}", ""]
-        for k in rng.permutation(len(items)):
-            side, name, ids = items[int(k)]
-            key.append({"item": len(key) + 1, "input": item["name"], "side": side,
-                        "name_shown": name, "n_papers": len(ids),
-                        "other": len(sides[side]["other"]) / len(item["ids"]),
-                        "themes": len(sides[side]["themes"])})  # fmt: skip
-            lines.append(f"## Item {len(key)}: {name}  ({len(ids)} papers)")
-            lines += [f"- {titles[p]}" for p in ids]
-            lines.append("")
+        about = {s: {"other": len(r["other"]) / len(item["ids"]), "themes": len(r["themes"])}
+                 for s, r in sides.items()}  # fmt: skip
+        sh.shuffled_items(lines, key, rng, item, items, "side", about)
     return "\n".join(lines) + "\n", key
 
 

@@ -32,7 +32,7 @@ import gzip
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -174,26 +174,45 @@ def ab_reading(inputs: list[dict[str, Any]], weight: float, areas: Any, seed: in
             _fit_words(item)
             themes, other = bench_names.item_themes(item, areas, 0)
             found[w] = ([(t.label, tuple(t.paper_ids)) for t in themes], len(other))
+        items = unmatched({w: found[w][0] for w in found})
         sets = {w: [set(ids) for _, ids in found[w][0]] for w in found}
-        items = [
-            (w, name, ids)
-            for w in found
-            for name, ids in found[w][0]
-            if _closest(set(ids), sets[weight if w == 0.0 else 0.0]) < SAME_THEME
-        ]
         shared = sum(_closest(s, sets[weight]) >= SAME_THEME for s in sets[0.0])
-        titles = dict(zip(item["ids"], item["titles"], strict=True))
         lines += [f"# {item['name']}", ""]
-        for k in rng.permutation(len(items)):
-            w, name, ids = items[int(k)]
-            key.append({"item": len(key) + 1, "input": item["name"], "weight": w,
-                        "name_shown": name, "n_papers": len(ids),
-                        "other": found[w][1] / len(item["ids"]),
-                        "themes": len(found[w][0]), "shared_themes": shared})  # fmt: skip
-            lines.append(f"## Item {len(key)}: {name}  ({len(ids)} papers)")
-            lines += [f"- {titles[p]}" for p in ids]
-            lines.append("")
+        about = {w: {"other": found[w][1] / len(item["ids"]), "themes": len(found[w][0]),
+                     "shared_themes": shared} for w in found}  # fmt: skip
+        shuffled_items(lines, key, rng, item, items, "weight", about)
     return "\n".join(lines) + "\n", key
+
+
+def unmatched(sides: dict[Any, list[tuple[str, Sequence[str]]]]
+              ) -> list[tuple[Any, str, Sequence[str]]]:  # fmt: skip
+    """Of two sides' themes (side → [(name, ids)]), each (side, name, ids) that no theme of the
+    other side matches: a theme of SAME_THEME overlap, under any name, counts as had."""
+    (a, a_themes), (b, b_themes) = sides.items()
+    sets = {a: [set(ids) for _, ids in a_themes], b: [set(ids) for _, ids in b_themes]}
+    other = {a: b, b: a}
+    return [
+        (side, name, ids)
+        for side, themes in sides.items()
+        for name, ids in themes
+        if _closest(set(ids), sets[other[side]]) < SAME_THEME
+    ]
+
+
+def shuffled_items(lines: list[str], key: list[dict[str, Any]], rng: np.random.Generator,
+                   item: dict[str, Any], items: Sequence[tuple[Any, str, Sequence[str]]],
+                   side_key: str, about: Mapping[Any, dict[str, Any]]) -> None:  # fmt: skip
+    """Append `items` ((side, name, ids) of one input) in a shuffled order to a blind reading
+    (`lines`: each item numbered, with its titles) and its key (item → input, side under
+    `side_key`, name, size, and what `about` says of that side)."""
+    titles = dict(zip(item["ids"], item["titles"], strict=True))
+    for k in rng.permutation(len(items)):
+        side, name, ids = items[int(k)]
+        key.append({"item": len(key) + 1, "input": item["name"], side_key: side,
+                    "name_shown": name, "n_papers": len(ids), **about[side]})  # fmt: skip
+        lines.append(f"## Item {len(key)}: {name}  ({len(ids)} papers)")
+        lines += [f"- {titles[p]}" for p in ids]
+        lines.append("")
 
 
 def _closest(members: set[str], others: list[set[str]]) -> float:
