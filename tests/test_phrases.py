@@ -120,3 +120,12 @@ def test_clean_skipping_patterns_a_text_cannot_match_is_the_plain_cleaning() -> 
     ]
     for text in [*TEXTS, *TITLES, *odd, *NON_ASCII]:
         assert phrases_mod._clean(text) == reference_clean(text)
+
+
+def test_the_packaged_stop_words_are_scikit_learns_list() -> None:
+    # pipeline/data/stop_words.txt is a copy, so that a build need not import scikit-learn;
+    # a scikit-learn release that changes its list must show up here, not in the names.
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    assert phrases_mod._stop_words() == frozenset(ENGLISH_STOP_WORDS)
+    assert len(phrases_mod._stop_words()) == 318

@@ -30,14 +30,14 @@ LINKAGE_SAMPLE papers are clustered on a sample chosen by hashing paper ids (sta
 come and go); the rest join the nearest theme. Every group that coheres and has a name is a
 theme, however many there are: the digest shows the `max_themes` largest in full and lists the
 others compactly ("More themes") rather than sending their papers to "Other".
-SciPy/scikit-learn are imported lazily. Imports only areas, labels, phrases, models and numpy.
+SciPy is imported lazily; a build never imports scikit-learn. Imports only areas, labels,
+phrases, models and numpy.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 
 import numpy as np
 
@@ -480,6 +480,7 @@ def _linkage_groups(
     """
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
+    from threadpoolctl import threadpool_limits
 
     n = len(ids)
     if context is not None:
@@ -496,7 +497,9 @@ def _linkage_groups(
         rows = np.sort(np.argsort(keys, kind="stable")[:most])
     unit = x[rows].astype(np.float64)
     unit /= np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
-    with one_thread():
+    # One BLAS thread (SciPy's and NumPy's libraries are loaded by now: threadpoolctl limits
+    # only those): the same distances to the last bit on any machine, as in labels._relevance.
+    with threadpool_limits(limits=1, user_api="blas"):
         distance = unit @ unit.T
         # In place: two fewer copies of the 3,000 x 3,000 matrix (72 MB each), the same values.
         np.subtract(1.0, distance, out=distance)
@@ -601,20 +604,6 @@ def _absorb(x: np.ndarray, groups: list[np.ndarray], leftovers: list[int]) -> li
         if similarity[row, best] >= MIN_JOIN_SIMILARITY:
             joined[best].append(paper)
     return [np.asarray(sorted(g)) for g in joined]
-
-
-def one_thread() -> AbstractContextManager[object]:
-    """A context in which scikit-learn's OpenMP and every BLAS run one thread.
-
-    threadpoolctl limits only the libraries already loaded: entered before scikit-learn's
-    OpenMP runtime and SciPy's OpenBLAS were, it left them at every core, and a cold process
-    spent ~20 s instead of ~4 s in its first clustering (issue 17). So they are loaded first.
-    """
-    import sklearn.cluster  # noqa: F401  (loads libgomp and SciPy's OpenBLAS)
-    from threadpoolctl import threadpool_limits
-
-    limited: AbstractContextManager[object] = threadpool_limits(limits=1)
-    return limited
 
 
 def _theme_id(terms: Sequence[str], members: Sequence[str]) -> str:

@@ -333,9 +333,12 @@ def _label_stop_words() -> frozenset[str]:
 
 
 def _stop_words() -> frozenset[str]:
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    return frozenset(ENGLISH_STOP_WORDS)
+    """scikit-learn's English stop words, from pipeline/data/stop_words.txt: importing
+    scikit-learn for them cost every `digest build` process 1.0-1.5 s, and nothing else a build
+    does needs it (tests/test_phrases.py checks the copy is scikit-learn's list)."""
+    text = resources.files("pipeline").joinpath("data/stop_words.txt").read_text("utf-8")
+    words = (line.strip() for line in text.splitlines())
+    return frozenset(word for word in words if word[:1] not in ("", "#"))
 
 
 def overlaps(a: str, b: str, expansions: Mapping[str, frozenset[str]] | None = None) -> bool:

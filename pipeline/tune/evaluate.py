@@ -10,6 +10,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -233,7 +234,7 @@ def _group_metrics(
         "n_sections": len(set(ours)),
     }
     if n_groups >= 2 and len(rows) > n_groups:
-        with cluster.one_thread():
+        with _one_thread():
             # Told the true number of groups, which our clustering is not: an upper reference.
             baseline = KMeans(n_clusters=n_groups, n_init=4, random_state=seed).fit_predict(
                 vectors[rows]
@@ -296,3 +297,17 @@ def _cell(value: float | None) -> str:
 
 
 # --- topics, explain, mark --------------------------------------------------------------------
+
+
+def _one_thread() -> AbstractContextManager[object]:
+    """A context in which scikit-learn's OpenMP and every BLAS run one thread.
+
+    threadpoolctl limits only the libraries already loaded: entered before scikit-learn's
+    OpenMP runtime and SciPy's OpenBLAS were, it left them at every core, and a cold process
+    spent ~20 s instead of ~4 s in its first KMeans (issue 17). So they are loaded first.
+    """
+    import sklearn.cluster  # noqa: F401  (loads libgomp and SciPy's OpenBLAS)
+    from threadpoolctl import threadpool_limits
+
+    limited: AbstractContextManager[object] = threadpool_limits(limits=1)
+    return limited
