@@ -132,6 +132,20 @@ def test_keyword_hits_counts_title_twice_and_caps() -> None:
     assert keyword_hits("p q r s", "p q r s", many).tolist() == [MAX_KEYWORD_HITS]
 
 
+def test_keywords_written_twice_in_another_case_or_spelling_count_once() -> None:
+    # A newcomer's keywords often repeat one phrase ("graph neural network", "Graph Neural
+    # Networks"; "quantisation", "quantization"): each copy used to add its own bonus, so a
+    # paper with one phrase scored as if it had two.
+    keywords = ["graph neural network", "Graph Neural Networks", "quantisation", "quantization"]
+    text = "We study graph neural networks under quantization."
+    assert matched_keywords(text, keywords) == ["graph neural network", "quantisation"]
+    twice = [Topic("g", "G", "d", keywords=("graph neural network", "Graph neural networks"))]
+    once = [Topic("g", "G", "d", keywords=("graph neural network",))]
+    assert keyword_hits("Graph neural networks", text, twice).tolist() == (
+        keyword_hits("Graph neural networks", text, once).tolist()
+    )
+
+
 def test_semantic_scores_take_each_topics_best_prototype() -> None:
     papers = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
     prototypes = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]], dtype=np.float32)

@@ -83,11 +83,16 @@ class KeywordMatcher:
         self._keywords = tuple(dict.fromkeys(keywords))
         acronyms = [k for k in self._keywords if _ACRONYM.match(k)]
         signed = [k for k in self._keywords if k not in acronyms and _NAME_SIGNS.search(k)]
-        self._phrases = {
-            k: phrase
-            for k in self._keywords
-            if k not in acronyms and k not in signed and (phrase := _normal_words(k)).strip()
-        }
+        # One keyword per phrase: "GNN message passing" written twice in two cases, or once
+        # British and once American ("quantisation", "quantization"), is one piece of evidence,
+        # not two bonuses (the first spelling is the one reported).
+        self._phrases: dict[str, str] = {}
+        for k in self._keywords:
+            phrase = _normal_words(k)
+            if k in acronyms or k in signed or not phrase.strip():
+                continue
+            if phrase not in self._phrases.values():
+                self._phrases[k] = phrase
         # Phrases by their first word: only those whose first word is among the text's words can
         # occur in it, so a text is searched for a handful of phrases, not every keyword.
         self._by_first_word: dict[str, list[tuple[str, str]]] = {}
