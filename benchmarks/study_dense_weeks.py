@@ -89,6 +89,53 @@ def fresh_inputs(seed: int = 229) -> list[dict[str, Any]]:
     return [oai, sh.venue_week(oai, part2, bv.week_vectors(part2), seed, "ICLR 2021 part 2")]
 
 
+def unread_week() -> dict[str, Any]:
+    """The venue papers no theme reading has drawn (twenty-first round): ICLR 2021 part 1 less
+    its seed-211 draw (nineteenth round), and NeurIPS 2023 less its seed-223 draw (twentieth),
+    as one week of about 1,000 machine-learning papers of two venues and years; no topics.
+    Not unseen by the rules: part 1 whole chose the size cut (seventeenth round) and NeurIPS
+    prompted the dense rule; no reader has seen these papers."""
+    from benchmarks import bench_bertopic_venue as bv
+    from benchmarks import eval_venue as ev
+
+    template = sh.fresh_inputs(211)[0]
+    iclr, _ = bv.load_all(parts=(1,))
+    neurips, _ = ev.load(1, "neurips2023")
+    vectors = [
+        bv.week_vectors(iclr),
+        eval_topics.load_vectors(
+            neurips, "all-MiniLM-L6-v2", corpus=ev.corpus_name(1, "neurips2023")
+        ),
+    ]
+    papers, rows = [], []
+    for venue, seed, vecs in zip((iclr, neurips), (211, 223), vectors, strict=True):
+        drawn = set(np.random.default_rng(seed).choice(len(venue), 1000, replace=False).tolist())
+        for i, paper in enumerate(venue):
+            if i not in drawn:
+                papers.append(paper)
+                rows.append(vecs[i])
+    order = sorted(range(len(papers)), key=lambda i: papers[i].paper_id)
+    return dict(
+        template,
+        name=f"ICLR 2021 part 1 and NeurIPS 2023, the {len(papers)} papers no reading drew",
+        ids=[papers[i].paper_id for i in order],
+        vectors=np.asarray(rows, dtype=np.float32)[order],
+        texts=[papers[i].text for i in order],
+        titles=[papers[i].title for i in order],
+    )
+
+
+def whole_reading(item: dict[str, Any], result: Any, seed: int = 21) -> tuple[str, list[Any]]:
+    """Every theme of one input as built, shuffled, titles only, for a blind reader."""
+    lines = ["# Discovered themes of several weeks of papers", "", f"# Week: {item['name']}", ""]
+    key: list[dict[str, Any]] = []
+    about = {"shipped": {"other": len(result["other"]) / len(item["ids"]),
+                         "themes": len(result["themes"])}}  # fmt: skip
+    items = [("shipped", t[0], t[1]) for t in result["themes"]]
+    sh.shuffled_items(lines, key, np.random.default_rng(seed), item, items, "side", about)
+    return "\n".join(lines) + "\n", key
+
+
 def both(inputs: list[dict[str, Any]], ref: str) -> tuple[list[Any], list[Any]]:
     """find_themes on every input with git `ref`'s pipeline and with this checkout's."""
     vectors = bench_names.area_vectors()
@@ -123,7 +170,23 @@ def main() -> None:
     parser.add_argument("--ref", default=BEFORE, help="git revision of the 'old' grouping")
     parser.add_argument("--ab-reading", type=Path, help="write a blind A/B reading here")
     parser.add_argument("--ab-key", type=Path, help="...and its key (JSONL) here")
+    parser.add_argument(
+        "--whole-reading", type=Path, help="write every theme of the unread week (unread_week) here"
+    )
     args = parser.parse_args()
+    if args.whole_reading:
+        item = unread_week()
+        item["area_vectors"] = bench_names.area_vectors()
+        with tempfile.TemporaryDirectory() as name:
+            (result,) = bench_names.run_pipeline(bench_names.ROOT, [item], Path(name))
+        text, key = whole_reading(item, result)
+        args.whole_reading.write_text(text, encoding="utf-8")
+        if args.ab_key:
+            args.ab_key.write_text("".join(json.dumps(k) + "\n" for k in key), encoding="utf-8")
+        other = len(result["other"]) / len(item["ids"])
+        print(f"{item['name']}: density {density(item):.3f}, {len(result['themes'])} themes,"
+              f" Other {other:.1%}; {len(key)} items written")  # fmt: skip
+        return
     inputs = fresh_inputs() if args.ab_reading else dev_inputs()
     old, new = both(inputs, args.ref)
     for item, a, b in zip(inputs, old, new, strict=True):
