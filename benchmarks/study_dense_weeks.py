@@ -115,14 +115,8 @@ def unread_week() -> dict[str, Any]:
                 papers.append(paper)
                 rows.append(vecs[i])
     order = sorted(range(len(papers)), key=lambda i: papers[i].paper_id)
-    return dict(
-        template,
-        name=f"ICLR 2021 part 1 and NeurIPS 2023, the {len(papers)} papers no reading drew",
-        ids=[papers[i].paper_id for i in order],
-        vectors=np.asarray(rows, dtype=np.float32)[order],
-        texts=[papers[i].text for i in order],
-        titles=[papers[i].title for i in order],
-    )
+    name = f"ICLR 2021 part 1 and NeurIPS 2023, the {len(papers)} papers no reading drew"
+    return sh.week_of(template, name, papers, np.asarray(rows), order)
 
 
 def whole_reading(item: dict[str, Any], result: Any, seed: int = 21) -> tuple[str, list[Any]]:

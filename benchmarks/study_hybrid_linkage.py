@@ -120,13 +120,20 @@ def venue_week(template: dict[str, Any], papers: Sequence[Paper], vectors: np.nd
     """1,000 of a venue's `papers` (and their `vectors`, row for row) drawn with `seed`, as an
     input shaped like `template` (no topics)."""
     chosen = np.sort(np.random.default_rng(seed).choice(len(papers), 1000, replace=False))
+    return week_of(template, f"{venue}, 1,000 papers (seed {seed})", papers, vectors, chosen)
+
+
+def week_of(template: dict[str, Any], name: str, papers: Sequence[Paper], vectors: np.ndarray,
+            rows: Sequence[int]) -> dict[str, Any]:  # fmt: skip
+    """The `papers` at `rows` (and their `vectors`, row for row with `papers`), in that order,
+    as an input shaped like `template` and called `name`."""
     return dict(
         template,
-        name=f"{venue}, 1,000 papers (seed {seed})",
-        ids=[papers[i].paper_id for i in chosen],
-        vectors=np.asarray(vectors, dtype=np.float32)[chosen],
-        texts=[papers[i].text for i in chosen],
-        titles=[papers[i].title for i in chosen],
+        name=name,
+        ids=[papers[i].paper_id for i in rows],
+        vectors=np.asarray(vectors, dtype=np.float32)[np.asarray(rows, dtype=int)],
+        texts=[papers[i].text for i in rows],
+        titles=[papers[i].title for i in rows],
     )
 
 
