@@ -207,7 +207,7 @@ def test_serve_after_three_weeks_down_builds_and_mails_each_missed_week_once(
     with smtp_server("none") as (inbox, port, _):
         config = configure(port)
         serve_until(lambda: len(inbox.messages) >= 3 and len(builds()) >= 7, "three e-mails")
-        err = serve_until(lambda: "catch-up:" in log.read_text(), "the restart's catch-up")
+        err = serve_until(lambda: "catch-up: nothing" in log.read_text(), "the restart's catch-up")
     assert "catch-up: nothing was missed" in err
     assert [str(m["Subject"])[-8:] for m in inbox.messages] == missed  # once each, in order
     for week in missed:

@@ -10,8 +10,9 @@ next build, and a mistake fails the job in one line that names it, until the fil
 then opens the store: a damaged or emptied one fails the job in the store's one line (the file,
 what to do) before a child starts, not in the child's line and a second one that says only "exited
 with status 1".
-Stopping: the CLI turns SIGTERM/SIGINT into KeyboardInterrupt in the main thread; `serve` then
-stops the child with SIGTERM (it rolls back and records the run as interrupted) and returns.
+Stopping: the scheduler runs in its own thread and SIGTERM/SIGINT set an event the main thread
+waits on (`serve`); it then stops the child with SIGTERM (it rolls back and records the run as
+interrupted) and returns.
 Imports `service` (catch-up), `crontab`, `config`. Decisions live in `service`/`catchup`.
 """
 
@@ -94,6 +95,11 @@ class ChildRunner:
             self._stopping = True
             if self._child is not None and self._child.poll() is None:
                 self._child.send_signal(signal.SIGTERM)
+
+
+#: The signals that stop `serve`, and how often its waiting main thread looks at the scheduler.
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+STOP_POLL_S = 1.0
 
 
 def child_argv(settings: Settings, *, python: str, verbosity: Sequence[str]) -> list[str]:
@@ -192,15 +198,45 @@ def _catch_up(settings: Settings, run_job: JobRunner, *, ingest: bool) -> None:
 
 
 def serve(settings: Settings, run_job: JobRunner, *, catch_up: bool) -> None:
-    """Run the scheduler until KeyboardInterrupt (SIGINT/SIGTERM), then stop cleanly."""
+    """Run the scheduler until SIGTERM or SIGINT (or KeyboardInterrupt), then stop cleanly.
+
+    The scheduler runs in a thread of its own; this one (the main thread, where Python runs
+    signal handlers) only waits, and a signal sets an event. Raised in the scheduler's thread, a
+    signal that arrived while APScheduler submitted a job or dispatched an event was caught there
+    (it catches BaseException), logged as "Error submitting job", and serve ran on deaf to the
+    next ones. Must be called from the main thread.
+    """
     scheduler = make_scheduler(settings, run_job, catch_up=catch_up)
     for job in scheduler.get_jobs():
         logger.info("job %s: %s", job.name, job.trigger)
+    stop = threading.Event()
+    failed: list[BaseException] = []
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop.set()  # nothing raised: the main thread is only waiting
+
+    def run() -> None:
+        try:
+            scheduler.start()
+        except BaseException as e:  # re-raised in the main thread
+            failed.append(e)
+
+    previous = {signum: signal.signal(signum, request_stop) for signum in _STOP_SIGNALS}
+    thread = threading.Thread(target=run, name="scheduler", daemon=True)
     try:
-        scheduler.start()
-    except KeyboardInterrupt:
+        thread.start()
+        while thread.is_alive() and not stop.wait(STOP_POLL_S):
+            pass
+        if stop.is_set():
+            logger.warning("stop requested: finishing up")
+    except KeyboardInterrupt:  # a signal before the handler above was in place
         logger.warning("stop requested: finishing up")
     finally:
         run_job.terminate()
         if scheduler.running:
             scheduler.shutdown(wait=True)  # waits for the job thread, i.e. the child, to end
+        thread.join()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if failed:
+        raise failed[0]
