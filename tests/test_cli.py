@@ -478,9 +478,11 @@ _AROUND_MIDNIGHT = (
 
 def _as_the_previous_version_left_it(database: Path) -> None:
     """The store as the version before week boundaries left it (schema 4): it built and mailed
-    UTC weeks and recorded no boundary (nor what later schemas added to papers)."""
+    UTC weeks and recorded no boundary (nor what later schemas added: papers.sample_key, the
+    papers each digest listed)."""
     conn = sqlite3.connect(database)
     conn.execute("DROP TABLE IF EXISTS week_boundaries")
+    conn.execute("DROP TABLE IF EXISTS listed_papers")
     conn.execute("DROP INDEX IF EXISTS papers_doi_lower")
     conn.execute("DROP INDEX IF EXISTS papers_sample_key")
     conn.execute("ALTER TABLE papers DROP COLUMN sample_key")

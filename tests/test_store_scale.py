@@ -78,6 +78,7 @@ def test_a_schema_5_store_upgrades_without_loss(tmp_path: Path) -> None:
         new.set_meta("k", "v")
         expected = new.list_papers(new.list_paper_ids())
     conn = sqlite3.connect(path)  # what schema 5 held: its tables, without the later changes
+    conn.execute("DROP TABLE listed_papers")
     conn.execute("DROP INDEX papers_doi_lower")
     conn.execute("DROP INDEX papers_sample_key")
     conn.execute("ALTER TABLE papers DROP COLUMN sample_key")

@@ -287,6 +287,7 @@ def run_build(
     written = outputs.write_digest(settings, built, now=now, earlier=earlier)
     # The next week starts where this digest ended, whatever [digest] timezone says by then.
     record_week_boundaries(store, report.week, settings.digest.timezone)
+    store.save_listed(report.week, [p.paper_id for p in loaded.papers])
     report.digest_path = str(written.markdown)
     report.output_paths = [str(p) for p in written.paths]
     report.n_papers_in_digest = len(loaded.papers)

@@ -36,13 +36,27 @@ def load_week(
     The week is the reader's: Monday to Sunday in `timezone` (`[digest] timezone`), as the
     digest's title dates say; a paper's day is `store.effective_day` there. A boundary an
     earlier digest drew in another zone stays where it was drawn (`weeks.boundary_zones`).
+    A paper a digest listed stays in that digest's week, whatever day a later source gives it.
     """
-    start, end = week_bounds(week)
-    first, last = week_zones(store, week, timezone)
-    papers = store.list_papers_between(start, end, timezone=last, start_timezone=first)
+    papers = week_papers(store, week, timezone)
     vectors, n_embedded = ensure_vectors(store, embedder, papers, now=now, progress=progress)
     index = {p.paper_id: i for i, p in enumerate(papers)}
     return Week(week, tuple(papers), vectors, index), n_embedded
+
+
+def week_papers(store: Store, week: str, timezone: str) -> list[Paper]:
+    """The papers of `week` by paper_id: those its days hold that no other week's digest
+    listed first, and those its own digest listed first, whatever their day is now (an
+    `arxiv-api` source lists a paper the day it is submitted, arXiv's RSS announces it days
+    later: the paper would be in two digests)."""
+    start, end = week_bounds(week)
+    first, last = week_zones(store, week, timezone)
+    dated = store.list_papers_between(start, end, timezone=last, start_timezone=first)
+    listed = store.list_listed_weeks([p.paper_id for p in dated])
+    papers = {p.paper_id: p for p in dated if listed.get(p.paper_id, week) == week}
+    kept = [i for i in store.list_paper_ids_listed_in(week) if i not in papers]
+    papers.update((p.paper_id, p) for p in store.list_papers(kept))
+    return [papers[i] for i in sorted(papers)]
 
 
 def choose_week(choice: str, store: Store, *, now: datetime, timezone: str) -> str:
@@ -66,6 +80,9 @@ def record_week_boundaries(store: Store, week: str, timezone: str) -> None:
 def paper_week(store: Store, paper: Paper, timezone: str) -> str:
     """The week whose digest lists a stored paper for a reader in `timezone`, as `load_week`
     draws the weeks."""
+    listed = store.list_listed_weeks([paper.paper_id])
+    if paper.paper_id in listed:
+        return listed[paper.paper_id]
     near = iso_week(effective_day(paper, ZoneInfo(timezone)))
     recorded = store.list_week_boundaries([near, next_week(near)])
     return week_of_day(lambda zone: effective_day(paper, ZoneInfo(zone)), recorded, timezone)

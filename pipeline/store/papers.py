@@ -131,6 +131,34 @@ class Papers(Database):
         )
         return [(row["paper_id"], row["title"]) for row in rows]
 
+    def list_listed_weeks(self, paper_ids: Sequence[str]) -> dict[str, str]:
+        """The week whose digest first listed each of `paper_ids`, for those one listed."""
+        found: dict[str, str] = {}
+        unique = list(dict.fromkeys(paper_ids))
+        for start in range(0, len(unique), _CHUNK):
+            chunk = unique[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._select(
+                f"SELECT paper_id, week FROM listed_papers WHERE paper_id IN ({marks})", chunk
+            )
+            found.update((row["paper_id"], row["week"]) for row in rows)
+        return found
+
+    def list_paper_ids_listed_in(self, week: str) -> list[str]:
+        """The ids of the papers `week`'s digest listed first, sorted."""
+        rows = self._select(
+            "SELECT paper_id FROM listed_papers WHERE week = ? ORDER BY paper_id", (week,)
+        )
+        return [row["paper_id"] for row in rows]
+
+    def save_listed(self, week: str, paper_ids: Sequence[str]) -> None:
+        """Record `week` as the digest that listed `paper_ids`, for those no digest listed yet."""
+        with self._write("save listed papers") as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO listed_papers (paper_id, week) VALUES (?, ?)",
+                [(paper_id, week) for paper_id in paper_ids],
+            )
+
     def list_papers_between(
         self, start: date, end: date, *, timezone: str = "UTC", start_timezone: str | None = None
     ) -> list[Paper]:

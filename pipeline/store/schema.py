@@ -148,6 +148,15 @@ def _migration_8(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_9(conn: sqlite3.Connection) -> None:
+    """The week whose digest first listed each paper, so a paper a later source dates in
+    another week (arXiv's RSS announcing, days later, a paper an `arxiv-api` source listed on
+    the day it was submitted) is not listed again by that week's digest. Weeks built before
+    this recorded none: their papers are placed by their day, as they were."""
+    conn.execute("CREATE TABLE listed_papers (paper_id TEXT PRIMARY KEY, week TEXT NOT NULL)")
+    conn.execute("CREATE INDEX listed_papers_week ON listed_papers (week)")
+
+
 def sample_key(paper_id: str) -> str:
     """The sha256 of a paper id, in hex: an order of the papers that does not depend on the
     order they were stored in (a fixed sample is a prefix of it)."""
@@ -172,5 +181,6 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_6,
     _migration_7,
     _migration_8,
+    _migration_9,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

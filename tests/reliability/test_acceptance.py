@@ -1427,3 +1427,47 @@ def test_a_file_record_dated_at_the_epoch_is_in_the_week_it_arrived(
         ("arxiv:2506.30004", "2025-06-10T00:00:00+00:00"),
     ]
     assert "mine: line 1: ignoring published '1970-01-01T00:00:00Z'" in caplog.text, caplog.text
+
+
+def _listed(digests: Path, week: str) -> set[str]:
+    """The ids of every paper the JSON sidecar of `week` lists (none when it wrote none)."""
+    sidecar = digests / f"{week}.json"
+    if not sidecar.is_file():
+        return set()
+    data = json.loads(sidecar.read_text("utf-8"))
+    return {p["paper_id"] for section in data["sections"] for p in section["papers"]}
+
+
+def test_a_paper_the_api_listed_before_arxiv_announced_it_is_in_one_digest(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """An `arxiv-api` source lists a paper on the day it is submitted (Thursday); arXiv's RSS
+    announces it days later, in the next week. The week's digest was built from the API's date,
+    then the announcement moved the paper into the next week, whose digest listed it again:
+    every paper submitted late in a week was e-mailed twice. A paper stays in the digest that
+    first listed it; the announcement day is still stored."""
+    import arxivfeeds
+
+    records = arxivfeeds.load_day("2025-06-12") + arxivfeeds.load_day("2025-06-13")
+    api, rss = tmp_path / "api.xml", tmp_path / "rss.xml"
+    api.write_bytes(arxivfeeds.api_page(records))  # submitted 11 and 12 June: 2025-W24
+    rss.write_bytes(arxivfeeds.rss_day(records, datetime(2025, 6, 16).date()))  # 2025-W25
+    api_only = write_config(tmp_path, [("api", "arxiv-api", str(api))], **NO_BACKFILL)
+    ingest(api_only, FakeEmbedder(), now=datetime(2025, 6, 14, tzinfo=UTC))
+    digests = tmp_path / "digests"
+    assert _invoke(["--config", str(api_only), "build", "--week", "2025-W24"]).exit_code == 0
+    assert len(_listed(digests, "2025-W24")) == len(records)
+    both = write_config(
+        tmp_path, [("api", "arxiv-api", str(api)), ("rss", "arxiv-rss", str(rss))], **NO_BACKFILL
+    )
+    ingest(both, FakeEmbedder(), now=datetime(2025, 6, 16, 8, tzinfo=UTC))
+    tally.add("hostile inputs tried")
+    db = tmp_path / "data" / "pipeline.sqlite3"
+    assert {row[0] for row in query(db, "SELECT announced FROM papers")} == {"2025-06-16"}
+    for week in ("2025-W25", "2025-W24"):
+        result = _invoke(["--config", str(both), "build", "--week", week])
+        assert result.exit_code == 0, result.output
+    assert len(_listed(digests, "2025-W24")) == len(records)
+    assert _listed(digests, "2025-W25") == set()
+    result = _invoke(["--config", str(both), "explain", "2506.10982"])  # the digest's week
+    assert result.exit_code == 0 and "\n2025-W24: in section" in result.output, result.output
