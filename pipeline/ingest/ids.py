@@ -86,8 +86,13 @@ def canonical_id(entry: Entry) -> tuple[str, int | None]:
         url = normalize_url(candidate) if candidate else None
         if url:
             return f"url:{url}", None
-    digest = hashlib.sha1(normalize_title(entry.title).encode("utf-8")).hexdigest()
-    return f"title:{digest[:16]}", None
+    return title_id(entry.title), None
+
+
+def title_id(title: str) -> str:
+    """The id of a paper known only by its title: a hash of the normalised title."""
+    digest = hashlib.sha1(normalize_title(title).encode("utf-8")).hexdigest()
+    return f"title:{digest[:16]}"
 
 
 def entry_doi(entry: Entry) -> str | None:

@@ -161,7 +161,7 @@ def store_entries(
         )
     kept = [e for e in complete if _wanted(source, e.announce_type)]
     updates = [e for e in complete if _is_unwanted_replacement(source, e.announce_type)]
-    normalized = _normalize_all(kept, source)
+    normalized = _by_title_where_links_are_shared(kept, _normalize_all(kept, source), source)
     papers, n_filtered = normalize.filter_papers(
         normalized,
         include=(*settings.filters.include, *source.include),
@@ -306,6 +306,44 @@ def _normalize_all(entries: Iterable[Entry], source: SourceSettings) -> list[Pap
             continue
         papers.append(normalize.limit_to_authority(paper, speaks_for_arxiv=speaks_for_arxiv))
     return papers
+
+
+def _by_title_where_links_are_shared(
+    entries: Sequence[Entry], papers: list[Paper], source: SourceSettings
+) -> list[Paper]:
+    """An `rss` feed's papers known by their title (`title:`, their link kept) where items of
+    other titles share their link, unless one guid names them all (one item posted again): a
+    journal feed that links every item to its issue page. The link names no one paper there,
+    and as an id it made the items one paper, keeping the first one's text: the others were
+    lost. (A file listing one id twice is one paper, named in a warning: `sources.files`.)"""
+    if source.kind != "rss":
+        return papers
+    sharing: dict[str, list[Entry]] = {}
+    for entry in entries:
+        try:
+            paper_id, _ = ids.canonical_id(entry)
+        except ParseError:
+            continue  # skipped by normalisation, which says why
+        if paper_id.startswith("url:"):
+            sharing.setdefault(paper_id, []).append(entry)
+    shared = {
+        paper_id
+        for paper_id, listed in sharing.items()
+        if len({ids.normalize_title(e.title) for e in listed}) > 1
+        and not (listed[0].raw_id and all(e.raw_id == listed[0].raw_id for e in listed))
+    }
+    for paper_id in sorted(shared):
+        logger.warning(
+            "source %s: %d items share the link %s under different titles; each is kept as a"
+            " paper of its own, known by its title",
+            source.name,
+            len(sharing[paper_id]),
+            paper_id.removeprefix("url:"),
+        )
+    return [
+        dataclasses.replace(p, paper_id=ids.title_id(p.title)) if p.paper_id in shared else p
+        for p in papers
+    ]
 
 
 def _match_existing(store: Store, paper: Paper) -> Paper:

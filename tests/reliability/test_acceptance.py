@@ -1471,3 +1471,38 @@ def test_a_paper_the_api_listed_before_arxiv_announced_it_is_in_one_digest(
     assert _listed(digests, "2025-W25") == set()
     result = _invoke(["--config", str(both), "explain", "2506.10982"])  # the digest's week
     assert result.exit_code == 0 and "\n2025-W24: in section" in result.output, result.output
+
+
+def test_feed_items_that_share_one_link_under_different_titles_are_all_kept(
+    tmp_path: Path, fake_model: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A journal feed that links every item to its issue page (or a CMS giving every item one
+    guid) listed four papers; two were stored, each holding the text of the first item of its
+    link, and the other two papers were lost without a word. The link names no one paper
+    there: each item is known by its title, its link kept for readers."""
+    items = [
+        ("Protein folding with transformers", "https://j.example.org/issue/current"),
+        ("Graph networks for traffic forecasting", "https://j.example.org/issue/current"),
+        ("Coral reef bleaching surveys", "https://j.example.org/toc"),
+        ("Bird migration under warming", "https://j.example.org/toc"),
+        ("A paper with its own page", "https://j.example.org/article/5"),
+    ]
+    feed = "".join(
+        f"<item><title>{title}</title><link>{link}</link><description>About {title}."
+        "</description><pubDate>Wed, 04 Jun 2025 10:00:00 GMT</pubDate></item>"
+        for title, link in items
+    )
+    path = tmp_path / "journal.xml"
+    path.write_text(
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>J</title>{feed}</channel></rss>',
+        "utf-8",
+    )
+    config = write_config(tmp_path, [("journal", "rss", str(path))], **NO_BACKFILL)
+    caplog.set_level(logging.WARNING)
+    for _ in range(2):  # a second run finds every paper stored, under the same ids
+        ingest(config, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    db = tmp_path / "data" / "pipeline.sqlite3"
+    stored = query(db, "SELECT title, url FROM papers ORDER BY title")
+    assert stored == sorted(items), stored
+    assert "journal: 2 items share the link https://j.example.org/issue/current" in caplog.text
