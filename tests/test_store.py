@@ -633,7 +633,7 @@ def test_list_sections_before_gives_the_latest_built_weeks_before_one(store: Sto
     assert store.list_sections_before("2025-W24", 0) == []
 
 
-def test_rekey_paper_moves_sources_vectors_and_week_sections(store: Store) -> None:
+def test_rekey_paper_moves_sources_vectors_week_sections_and_listing(store: Store) -> None:
     from pipeline.store import WeekSection
 
     old, new = "url:https://tldr.takara.ai/p/2604.26919", "arxiv:2604.26919"
@@ -641,6 +641,7 @@ def test_rekey_paper_moves_sources_vectors_and_week_sections(store: Store) -> No
     store.save_vectors("mini", [(old, "h1", np.ones(4, dtype=np.float32))], NOW)
     section = WeekSection("2026-W18", "theme-1", "theme", "causal", ("causal",), 1, old)
     store.save_week_sections("2026-W18", [section], NOW)
+    store.save_listed("2026-W18", [old])
 
     store.rekey_paper(old, new)
 
@@ -650,6 +651,8 @@ def test_rekey_paper_moves_sources_vectors_and_week_sections(store: Store) -> No
     assert set(store.get_vectors("mini", [(new, "h1")])) == {new}
     assert store.get_vectors("mini", [(old, "h1")]) == {}
     assert store.list_week_sections(["2026-W18"])[0].representative == new
+    # The digest that listed it still holds it: arXiv's later announcement lists it in no other.
+    assert store.list_listed_weeks([old, new]) == {new: "2026-W18"}
     with pytest.raises(ValueError, match="is stored"):
         store.rekey_paper(new, new)
 

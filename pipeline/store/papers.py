@@ -188,7 +188,8 @@ class Papers(Database):
 
     def rekey_paper(self, old_id: str, new_id: str) -> None:
         """Store the paper `old_id` under `new_id` with everything that references it: its
-        sources, embeddings and week sections (a `url:` record later recognised as `arxiv:`).
+        sources, embeddings, week sections and the digest that listed it (a `url:` record
+        later recognised as `arxiv:`).
 
         `new_id` must not be stored yet: merging two stored papers is not a re-key.
         """
@@ -308,6 +309,7 @@ _REKEY_REFERENCES = (
     "UPDATE paper_sources SET paper_id = ? WHERE paper_id = ?",
     "UPDATE embeddings SET item_id = ? WHERE item_id = ?",
     "UPDATE week_sections SET representative = ? WHERE representative = ?",
+    "UPDATE listed_papers SET paper_id = ? WHERE paper_id = ?",
 )
 _UPSERT_SOURCE = (
     "INSERT INTO paper_sources (paper_id, source, first_seen, last_seen) VALUES (?, ?, ?, ?)"
