@@ -6,12 +6,29 @@ Imports nothing from the package. Stages exchange these instead of importing eac
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Protocol, TypeVar
 
 import numpy as np
+
+_T = TypeVar("_T")
+
+
+class Remember(Protocol):
+    """`remember(inputs, compute)`: compute()'s value, or the value it gave for the same
+    `inputs` before. A pure stage computing one value per paper (a summary, the keywords in its
+    text) takes one, so that `run` can keep the values between builds (`run.derived`); what it
+    returns must equal what `compute` would (JSON values: strings, lists of strings)."""
+
+    def __call__(self, inputs: tuple[str, ...], compute: Callable[[], _T]) -> _T: ...
+
+
+def compute_now(inputs: tuple[str, ...], compute: Callable[[], _T]) -> _T:
+    """The `Remember` that remembers nothing."""
+    return compute()
 
 
 class Command(StrEnum):

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
+from functools import partial
 
 from pipeline.digest.rank import importance, pick_highlights, rank, reasons
 from pipeline.digest.summary import (
@@ -24,10 +25,12 @@ from pipeline.models import (
     Digest,
     Paper,
     PaperEntry,
+    Remember,
     Section,
     SourceCount,
     Theme,
     Topic,
+    compute_now,
     heading_anchor,
     trend_of,
 )
@@ -61,18 +64,32 @@ SUMMARY_CHARS = 320
 THEMES_SHOWN = ("compact", "full", "off")
 
 
-def _entry(
-    paper: Paper, score: float, also: tuple[str, ...] = (), *, relevance: float | None = None
-) -> PaperEntry:
-    """`score`: the paper's score for its section (a topic's boundary margin, a theme's
-    closeness); `relevance`: its fit on the ranking's scale (rank.importance), `score` if None."""
+def readable(paper: Paper) -> list[str]:
+    """[summary, title] as a digest shows them: the source's summary or one extracted from the
+    abstract (`summary.summarize`), and the title with its LaTeX rendered. Reads only the
+    paper's title, abstract and `signals.ai_summary`."""
     if paper.signals.ai_summary:
         summary = cap_length(" ".join(paper.signals.ai_summary.split()), SUMMARY_CHARS)
     else:
         summary = summarize(paper.abstract, max_chars=SUMMARY_CHARS)
+    return [summary, latex_to_text(paper.title)]
+
+
+def _entry(
+    paper: Paper,
+    score: float,
+    also: tuple[str, ...] = (),
+    *,
+    relevance: float | None = None,
+    remember: Remember = compute_now,
+) -> PaperEntry:
+    """`score`: the paper's score for its section (a topic's boundary margin, a theme's
+    closeness); `relevance`: its fit on the ranking's scale (rank.importance), `score` if None.
+    `readable(paper)` is `remember`ed under the paper's title, abstract and source summary."""
+    inputs = (paper.title, paper.abstract, paper.signals.ai_summary or "")
+    summary, title = remember(inputs, partial(readable, paper))
     code_url = find_code_url(paper)
     has_code = code_url is not None
-    title = latex_to_text(paper.title)
     return PaperEntry(
         paper if title == paper.title else replace(paper, title=title),  # most have no LaTeX
         round(score, 4),
@@ -100,13 +117,15 @@ def build_digest(
     n_highlights: int = 10,
     themes_shown: str = "compact",
     max_themes: int | None = None,
+    remember: Remember = compute_now,
 ) -> Digest:
     """Group the week's papers into sections: configured topics, discovered themes, then Other,
     each ranked by importance, plus about `n_highlights` picks across the topics. A topic's
     papers enter importance with `topic_relevance` (cosine + keyword bonus for their primary
     topic, the scale rank.importance weighs signals against) where given, else their score. With
     `themes_shown="off"` the themes' papers are listed under Other instead. Themes past the
-    first `max_themes` (given largest first) are `minor`: listed in one line each."""
+    first `max_themes` (given largest first) are `minor`: listed in one line each. Each paper's
+    summary and title (`readable`) are `remember`ed (run keeps them between builds)."""
     if themes_shown not in THEMES_SHOWN:
         raise ValueError(f"themes_shown must be one of {THEMES_SHOWN}, got {themes_shown!r}")
     if themes_shown == "off":
@@ -123,6 +142,7 @@ def build_digest(
                 a.score,
                 tuple(names[s] for s in a.also),
                 relevance=relevance.get(a.paper_id),
+                remember=remember,
             )
             for a in assignments
             if a.primary == topic.slug
@@ -135,7 +155,9 @@ def build_digest(
     scores = theme_scores or {}
     headings = {heading_anchor(h) for h in (*DIGEST_HEADINGS, *(t.name for t in topics))}
     for n_themes, theme in enumerate(themes):
-        entries = [_entry(by_id[pid], scores.get(pid, 0.0)) for pid in theme.paper_ids]
+        entries = [
+            _entry(by_id[pid], scores.get(pid, 0.0), remember=remember) for pid in theme.paper_ids
+        ]
         themed.update(theme.paper_ids)
         minor = max_themes is not None and n_themes >= max_themes
         heading = _own_heading(theme.label, headings)
@@ -143,7 +165,7 @@ def build_digest(
             Section(theme.theme_id, heading, "theme", rank(entries), terms=theme.terms, minor=minor)
         )
     rest = [
-        _entry(p, 0.0)
+        _entry(p, 0.0, remember=remember)
         for p in papers
         if p.paper_id not in themed and assigned.get(p.paper_id, _NONE).primary is None
     ]

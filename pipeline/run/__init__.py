@@ -26,7 +26,7 @@ import httpx
 
 from pipeline.config import Settings
 from pipeline.digest import build as digest
-from pipeline.digest import outputs
+from pipeline.digest import outputs, summary
 from pipeline.embed import ONNX_BACKENDS, Embedder, OnnxEmbedder, SentenceTransformerEmbedder
 from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
 from pipeline.errors import FetchError, ParseError, PipelineError, StoreError, UsageError
@@ -41,7 +41,7 @@ from pipeline.models import (
     Topic,
     Week,
 )
-from pipeline.run import backfill, ingest
+from pipeline.run import backfill, derived, ingest
 from pipeline.run.coverage import describe_week_coverage, make_client, refresh_week_signals
 from pipeline.run.report import describe_report, report_dict
 from pipeline.run.scoring import (
@@ -282,9 +282,13 @@ def run_build(
         report.not_done += [*why, f"no papers for {report.week}: no digest written or sent"]
         report.finished = now
         return report
-    built = _decide(settings, store, embedder, loaded, now=now, refresh_problems=problems)
+    memo = derived.Memo(settings.paths.data_dir / derived.FILE)
+    built = _decide(
+        settings, store, embedder, loaded, now=now, refresh_problems=problems, memo=memo
+    )
     earlier = _topic_history(store, report.week, settings.outputs.chart_weeks)
     written = outputs.write_digest(settings, built, now=now, earlier=earlier)
+    memo.save()
     # The next week starts where this digest ended, whatever [digest] timezone says by then.
     record_week_boundaries(store, report.week, settings.digest.timezone)
     store.save_listed(report.week, [p.paper_id for p in loaded.papers])
@@ -414,8 +418,11 @@ def _decide(
     *,
     now: datetime,
     refresh_problems: Sequence[str] = (),
+    memo: derived.Memo | None = None,
 ) -> Digest:
-    """Assign, cluster, continue themes (saving the week's sections) and build the digest."""
+    """Assign, cluster, continue themes (saving the week's sections) and build the digest;
+    the per-paper values `memo` holds are not computed again."""
+    memo = memo or derived.Memo(None)
     topics: Sequence[Topic] = settings.topics_as_models()
     for topic in topics:
         for example in unstored_examples(store, topic):
@@ -427,7 +434,7 @@ def _decide(
             )
     papers = list(week.papers)
     scored, _, assignments = assign_papers(
-        settings, store, embedder, papers, week.vectors, topics, now=now
+        settings, store, embedder, papers, week.vectors, topics, now=now, memo=memo
     )
     continued = continue_week_themes(settings, store, embedder, week, assignments, now=now)
     store.save_week_sections(week.week, continued.sections, now)
@@ -449,7 +456,12 @@ def _decide(
         n_highlights=settings.digest.highlights,
         themes_shown=settings.digest.themes,
         max_themes=settings.themes.max_themes,
+        remember=memo.remembering(derived.code_version(_READABLE_CODE, ["pylatexenc"])),
     )
+
+
+#: The modules `digest.build.readable` runs (summaries, titles' LaTeX).
+_READABLE_CODE = (digest, summary)
 
 
 # --- run ------------------------------------------------------------------------------------

@@ -19,8 +19,9 @@ from pipeline.digest.summary import latex_to_text
 from pipeline.embed import Embedder, content_hash
 from pipeline.embed.cache import ensure_text_vectors
 from pipeline.ingest import clean, ids
-from pipeline.models import Assignment, Paper, Theme, Topic, Week
+from pipeline.models import Assignment, Paper, Theme, Topic, Week, compute_now
 from pipeline.run import boundaries as boundaries_mod
+from pipeline.run import derived
 from pipeline.store import AREA_ITEM, TOPIC_ITEM, Store
 from pipeline.topics import areas as areas_mod
 from pipeline.topics import assign, calibrate, categories, cluster
@@ -35,13 +36,14 @@ def assign_papers(
     topics: Sequence[Topic],
     *,
     now: datetime,
+    memo: derived.Memo | None = None,
 ) -> tuple[assign.TopicScores, dict[str, float], list[Assignment]]:
     """Score papers against topics and pick each one's primary topic, as every build does.
 
     Returns the scores, the per-topic thresholds on `scores.margin` (0: each topic's boundary),
-    and the assignments (in paper order).
+    and the assignments (in paper order). The keywords `memo` holds are not looked for again.
     """
-    scored = score_papers(settings, store, embedder, papers, vectors, topics, now=now)
+    scored = score_papers(settings, store, embedder, papers, vectors, topics, now=now, memo=memo)
     thresholds = {t.slug: 0.0 for t in topics}
     margin = scored.margin if scored.margin is not None else scored.combined
     assignments = assign.assign_topics(
@@ -83,8 +85,10 @@ def score_papers(
     topics: Sequence[Topic],
     *,
     now: datetime,
+    memo: derived.Memo | None = None,
 ) -> assign.TopicScores:
-    """Each paper's evidence for each topic: prototype cosine, keyword hits, boundary margin.
+    """Each paper's evidence for each topic: prototype cosine, keyword hits (those `memo` holds
+    not looked for again), boundary margin.
 
     A topic without its own min_similarity gets a boundary learnt from the whole store
     (`boundaries.learn_boundaries`); with too little evidence, the [themes] min_similarity if
@@ -100,6 +104,7 @@ def score_papers(
         [p.text for p in papers],
         topics,
         keyword_weight=settings.themes.keyword_weight,
+        remember=memo.remembering(derived.code_version([assign])) if memo else compute_now,
     )
     learnt = _learn(settings, store, embedder, papers, paper_vectors, topics,
                     (proto_vectors, owners, examples))  # fmt: skip

@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
-from pipeline.models import Assignment, Topic
+from pipeline.models import Assignment, Remember, Topic, compute_now
 
 #: More keyword hits than this add nothing: one strong phrase repeated should not dominate.
 MAX_KEYWORD_HITS = 3
@@ -112,6 +113,15 @@ class KeywordMatcher:
             alternation = "|".join(re.escape(k) for k in ordered)
             self._signed_pattern = re.compile(rf"(?<![\w+#])({alternation})(?![\w+#])", re.I)
 
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        """The keyword phrases, duplicates dropped, in the order given."""
+        return self._keywords
+
+    def found(self, title: str, text: str) -> list[list[str]]:
+        """[the keywords in `text`, those in `title`] (see `matches`)."""
+        return [self.matches(text, _normal_words(text)), self.matches(title, _normal_words(title))]
+
     def matches(self, text: str, words: str) -> list[str]:
         """Keywords found in `text`, whose `_normal_words` form is `words`, in keyword order."""
         found = set()
@@ -196,17 +206,20 @@ def combine_scores(
     topics: Sequence[Topic],
     *,
     keyword_weight: float,
+    remember: Remember = compute_now,
 ) -> TopicScores:
-    """Add lexical evidence to the semantic scores."""
+    """Add lexical evidence to the semantic scores. The keywords found in each paper are
+    `remember`ed under the keyword list, its title and its text."""
     hits = np.zeros(semantic.shape, dtype=np.float32)
     titled = np.zeros(semantic.shape, dtype=bool)
     if topics:
         # Every topic's keywords in one matcher: one pass over each text finds all their acronyms.
         everything = KeywordMatcher([k for t in topics for k in t.keywords])
+        listed = "\n".join(everything.keywords)
         per_topic = [set(t.keywords) for t in topics]
         for row, (title, text) in enumerate(zip(titles, texts, strict=True)):
-            in_text = set(everything.matches(text, _normal_words(text)))
-            in_title = set(everything.matches(title, _normal_words(title)))
+            found = remember((listed, title, text), partial(everything.found, title, text))
+            in_text, in_title = set(found[0]), set(found[1])
             hits[row] = [len(k & in_text) + len(k & in_title) for k in per_topic]
             titled[row] = [bool(k & in_title) for k in per_topic]
         np.minimum(hits, MAX_KEYWORD_HITS, out=hits)
