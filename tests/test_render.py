@@ -241,3 +241,17 @@ def test_a_theme_of_an_arxiv_category_says_so_instead_of_key_phrases() -> None:
     assert "*Discovered theme · 1 paper · key phrases: graph learning, message passing*" in (
         render_markdown(digest)
     )
+
+
+def test_a_template_added_or_edited_in_templates_dir_is_used_by_the_next_render(
+    tmp_path: Path,
+) -> None:
+    # The compiled templates are kept between builds (a long-running `serve`): never stale ones.
+    digest = _digest()
+    packaged = render_markdown(digest, templates_dir=tmp_path)
+    (tmp_path / "digest.md.j2").write_text("first {{ digest.week }}\n", encoding="utf-8")
+    assert render_markdown(digest, templates_dir=tmp_path) == f"first {digest.week}\n"
+    (tmp_path / "digest.md.j2").write_text("second, longer {{ digest.week }}\n", encoding="utf-8")
+    assert render_markdown(digest, templates_dir=tmp_path) == f"second, longer {digest.week}\n"
+    (tmp_path / "digest.md.j2").unlink()
+    assert render_markdown(digest, templates_dir=tmp_path) == packaged
