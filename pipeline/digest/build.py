@@ -53,9 +53,11 @@ def iso_week(day: date) -> str:
 
 def find_code_url(paper: Paper) -> str | None:
     """A code link: the source's repository signal, else a repository URL named in the abstract."""
-    if paper.signals.github_url:
-        return paper.signals.github_url
-    match = _CODE_URL.search(paper.abstract)
+    return paper.signals.github_url or _code_url_in(paper.abstract)
+
+
+def _code_url_in(abstract: str) -> str | None:
+    match = _CODE_URL.search(abstract)
     return match.group(0).rstrip(".,;)") if match else None
 
 
@@ -64,15 +66,16 @@ SUMMARY_CHARS = 320
 THEMES_SHOWN = ("compact", "full", "off")
 
 
-def readable(paper: Paper) -> list[str]:
-    """[summary, title] as a digest shows them: the source's summary or one extracted from the
-    abstract (`summary.summarize`), and the title with its LaTeX rendered. Reads only the
-    paper's title, abstract and `signals.ai_summary`."""
+def readable(paper: Paper) -> list[str | None]:
+    """[summary, title, code link in the abstract] as a digest shows them: the source's summary
+    or one extracted from the abstract (`summary.summarize`), the title with its LaTeX rendered,
+    and the repository link the abstract names, if any (`find_code_url` prefers the source's).
+    Reads only the paper's title, abstract and `signals.ai_summary`."""
     if paper.signals.ai_summary:
         summary = cap_length(" ".join(paper.signals.ai_summary.split()), SUMMARY_CHARS)
     else:
         summary = summarize(paper.abstract, max_chars=SUMMARY_CHARS)
-    return [summary, latex_to_text(paper.title)]
+    return [summary, latex_to_text(paper.title), _code_url_in(paper.abstract)]
 
 
 def _entry(
@@ -87,8 +90,9 @@ def _entry(
     closeness); `relevance`: its fit on the ranking's scale (rank.importance), `score` if None.
     `readable(paper)` is `remember`ed under the paper's title, abstract and source summary."""
     inputs = (paper.title, paper.abstract, paper.signals.ai_summary or "")
-    summary, title = remember(inputs, partial(readable, paper))
-    code_url = find_code_url(paper)
+    shown = remember(inputs, partial(readable, paper))
+    summary, title, in_abstract = str(shown[0]), str(shown[1]), shown[2]
+    code_url = paper.signals.github_url or in_abstract  # find_code_url(paper)
     has_code = code_url is not None
     return PaperEntry(
         paper if title == paper.title else replace(paper, title=title),  # most have no LaTeX

@@ -219,6 +219,8 @@ def combine_scores(
         per_topic = [set(t.keywords) for t in topics]
         for row, (title, text) in enumerate(zip(titles, texts, strict=True)):
             found = remember((listed, title, text), partial(everything.found, title, text))
+            if not (found[0] or found[1]):  # most papers: the row stays zero
+                continue
             in_text, in_title = set(found[0]), set(found[1])
             hits[row] = [len(k & in_text) + len(k & in_title) for k in per_topic]
             titled[row] = [bool(k & in_title) for k in per_topic]
