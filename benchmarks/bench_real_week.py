@@ -1,6 +1,6 @@
 """A warm build of a 10k-paper week of REAL vectors, step by step (seventeenth round).
 
-    python -m benchmarks.bench_real_week [--builds 3] [--unsplit] [--json F]
+    python -m benchmarks.bench_real_week [--builds 3] [--unsplit] [--json F] [--cpu] [--folder D]
 
 `make bench`'s 10k week (bench_speed, compare_builds) has synthetic vectors: 25 blobs of random
 unit vectors under real abstracts. Its themes are one or two, because no text fits a blob, so it
@@ -21,9 +21,11 @@ import argparse
 import contextlib
 import json
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -31,7 +33,7 @@ import numpy as np
 from benchmarks import bench_bertopic as bb
 from benchmarks import bench_bertopic_venue as bv
 from benchmarks import eval_topics as et
-from benchmarks import speed_data
+from benchmarks import speed_data, steptimer
 from benchmarks.bench_speed import WEEK, WEEK_START, write_config
 from benchmarks.steptimer import BUILD_STEPS, timed_steps
 from pipeline import run
@@ -74,32 +76,54 @@ def main() -> None:
     parser.add_argument("--builds", type=int, default=3)
     parser.add_argument("--unsplit", action="store_true", help="no group cut for size")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--cpu", action="store_true", help="process CPU (time.process_time), not wall time"
+    )
+    parser.add_argument(
+        "--folder", type=Path, help="the week's folder (a copy of the default one), not FOLDER"
+    )
     args = parser.parse_args()
     with bb.unsplit() if args.unsplit else contextlib.nullcontext():
-        runs = time_builds(args.builds)
+        runs = time_builds(args.builds, folder=args.folder, cpu=args.cpu)
     best = min(runs, key=lambda r: r["seconds"])
     print(f"best {best['seconds']} s; its steps: {json.dumps(best['steps'])}")
     if args.json:
         args.json.write_text(json.dumps({"unsplit": args.unsplit, "runs": runs}, indent=1) + "\n")
 
 
-def time_builds(builds: int) -> list[dict[str, Any]]:
-    """`builds` warm builds of the week in this process: each one's time and steps."""
-    settings = load_settings(prepare(FOLDER))
+def time_builds(
+    builds: int, *, folder: Path | None = None, cpu: bool = False
+) -> list[dict[str, Any]]:
+    """`builds` warm builds of the week in this process: each one's time and steps (wall time,
+    or with `cpu` this process's CPU time, all threads). `folder`: a copy of FOLDER's
+    config.toml, none.jsonl and data/ (so other builds of the shared one do not interleave)."""
+    settings = load_settings(folder / "config.toml" if folder else prepare(FOLDER))
     embedder = run.make_embedder(settings)
     now = speed_data.bench_now()
     runs: list[dict[str, Any]] = []
-    with run.open_store(settings) as store:
+    clock = time.process_time if cpu else time.perf_counter
+    with run.open_store(settings) as store, _steps_clock(clock):
         for k in range(builds):
             with timed_steps(BUILD_STEPS) as steps:
-                start = time.perf_counter()
+                start = clock()
                 report = run.run_build(settings, store, embedder, now=now, week=WEEK)
-                seconds = time.perf_counter() - start
+                seconds = clock() - start
             runs.append(
                 {"seconds": round(seconds, 2), "steps": {s: round(t, 2) for s, t in steps.items()}}
             )
             print(f"build {k + 1}: {seconds:.2f} s, {report.n_papers_in_digest} papers", flush=True)
     return runs
+
+
+@contextlib.contextmanager
+def _steps_clock(clock: Callable[[], float]) -> Iterator[None]:
+    """benchmarks.steptimer timing its steps by `clock` while the block runs."""
+    saved = steptimer.time
+    steptimer.time = SimpleNamespace(perf_counter=clock)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        steptimer.time = saved
 
 
 if __name__ == "__main__":
