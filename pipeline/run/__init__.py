@@ -47,6 +47,7 @@ from pipeline.run.report import describe_report, report_dict
 from pipeline.run.scoring import (
     area_vectors,
     assign_papers,
+    contradicted_examples,
     find_week_themes,
     prototype_items,
     topic_relevance,
@@ -429,6 +430,13 @@ def _decide(
             logger.warning(
                 "topic %s: example %r names no stored paper; it is left out until the paper"
                 " is ingested",
+                topic.slug,
+                example,
+            )
+        for example in contradicted_examples(store, topic):
+            logger.warning(
+                "topic %s: example %r names a paper its counter_examples name too; it counts"
+                " as a counter-example only",
                 topic.slug,
                 example,
             )

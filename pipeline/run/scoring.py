@@ -229,11 +229,28 @@ def topic_prototypes(store: Store, topic: Topic) -> list[tuple[str, str]]:
     title is embedded as written.
     """
     found = [("text", assign.topic_text(topic))]
+    vetoed = counter_example_ids(store, topic) if topic.counter_examples else frozenset()
     for number, example in enumerate(topic.examples):
         paper = _example_paper(store, example)
+        if paper is not None and paper.paper_id in vetoed:
+            continue  # also a counter-example, written another way: it counts as that only
         if paper is not None or not names_by_id(example):
             found.append((f"example{number}", paper.text if paper is not None else example))
     return found
+
+
+def contradicted_examples(store: Store, topic: Topic) -> list[str]:
+    """A topic's examples that name a paper its counter_examples name too, written another way
+    ("2506.13755" and "https://arxiv.org/abs/2506.13755v2"; written alike, the config is
+    refused): each counts as a counter-example only (`topic_prototypes`)."""
+    if not topic.counter_examples:
+        return []
+    vetoed = counter_example_ids(store, topic)
+    return [
+        example
+        for example in topic.examples
+        if (paper := _example_paper(store, example)) is not None and paper.paper_id in vetoed
+    ]
 
 
 def unstored_examples(store: Store, topic: Topic) -> list[str]:

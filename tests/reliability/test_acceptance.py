@@ -1256,6 +1256,37 @@ def test_an_example_that_names_no_stored_paper_is_left_out_and_named(
     assert result.output.startswith(f"{WEEK}: 0 papers change section"), result.output
 
 
+def test_an_example_that_is_also_a_counter_example_written_another_way_counts_as_one_only(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """README said a paper in both lists is a config error, but only one written alike in both
+    was refused: "2506.05349" in examples and its abs link in counter_examples passed
+    check-config, and the paper, kept out of the topic, still pulled its boundary as an example.
+    Now it counts as a counter-example only, and each build says so."""
+    topic = _topic("video", keywords=["video"])
+    link = "https://arxiv.org/abs/2506.05349v2"
+
+    def config(name: str, **lists: list[str]) -> Path:
+        written = write_config(
+            tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, topics=[{**topic, **lists}]
+        )
+        return written.rename(tmp_path / name)
+
+    both = config("both.toml", examples=["2506.05349"], counter_examples=[link])
+    counter = config("counter.toml", counter_examples=[link])
+    ingest(counter, FakeEmbedder())
+    tally.add("configs tried")
+    result = _invoke(["--config", str(both), "build", "--week", WEEK])
+    assert result.exit_code == 0, result.output
+    assert (
+        "topic video: example '2506.05349' names a paper its counter_examples name too; it"
+        " counts as a counter-example only" in result.stderr
+    ), result.stderr
+    result = _invoke(["--config", str(both), "topics", "--week", WEEK, "--compare", str(counter)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"{WEEK}: 0 papers change section"), result.output
+
+
 def test_a_jsonl_file_with_a_line_separator_inside_a_string_is_read(
     tmp_path: Path, fake_model: None
 ) -> None:
