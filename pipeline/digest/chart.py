@@ -4,15 +4,20 @@ Drawn to be read on a phone (issue 13): 5 inches at 160 dpi, shown at 400 px wid
 still ~11 px; the legend sits below the plot in one column, so long topic names are never cut;
 counts are whole numbers, so the y ticks are too; a topic keeps its colour when the config changes
 (the colour comes from its slug, not its position). matplotlib is imported inside the function, on
-the Agg backend (no display, thread-safe enough for the scheduler); `run` writes the file. Imports
-only the standard library at module level.
+the Agg backend (no display, thread-safe enough for the scheduler), with a config folder it can
+write (`_config_dir_kept`); `run` writes the file. Imports only the standard library at module
+level.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
+import sys
+import tempfile
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 PALETTE = (
     "#0969da", "#cf222e", "#1a7f37", "#8250df", "#bf8700", "#0598bc", "#bc4c00", "#6e7781",
@@ -38,6 +43,36 @@ def colours_for(keys: Sequence[str]) -> dict[str, str]:
     return colours
 
 
+def _config_dir_kept() -> None:
+    """Give matplotlib a folder it can keep its font cache in, when its own cannot be written.
+
+    It keeps it in $XDG_CONFIG_HOME/matplotlib or ~/.config/matplotlib; under a service with a
+    read-only or absent home (systemd's ProtectHome=read-only, HOME=/nonexistent) it warned
+    twice on every build and built its font cache again in a new temporary folder each time.
+    Then MPLCONFIGDIR is a folder of this user's under the system's temporary folder, kept
+    between builds. Nothing changes where the default folder can be written, MPLCONFIGDIR is
+    set, or matplotlib is already imported."""
+    if "MPLCONFIGDIR" in os.environ or "matplotlib" in sys.modules:
+        return
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    default = Path(base, "matplotlib")
+    try:
+        default.mkdir(parents=True, exist_ok=True)
+        if default.is_dir() and os.access(default, os.W_OK):
+            return
+    except OSError:
+        pass
+    user = os.getuid() if hasattr(os, "getuid") else 0
+    own = Path(tempfile.gettempdir(), f"pipeline-matplotlib-{user}")
+    try:
+        own.mkdir(mode=0o700, exist_ok=True)
+        mine = own.is_dir() and own.stat().st_uid == user and os.access(own, os.W_OK)
+    except OSError:
+        return  # matplotlib makes a temporary one, as it did
+    if mine:
+        os.environ["MPLCONFIGDIR"] = str(own)
+
+
 def render_trend_chart(
     weeks: Sequence[str],
     series: Mapping[str, Sequence[int]],
@@ -47,6 +82,7 @@ def render_trend_chart(
 ) -> bytes:
     """A line per series (label → counts aligned with `weeks`), as a PNG. `colour_keys` maps a
     label to the stable key its colour comes from (a topic's slug); default: the label."""
+    _config_dir_kept()
     import matplotlib
 
     matplotlib.use("Agg")
