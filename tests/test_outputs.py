@@ -188,6 +188,25 @@ def test_write_digest_removes_temp_files_a_killed_write_left(tmp_path: Path) -> 
     assert (folder / "2025-W24.md").exists()
 
 
+def test_write_digest_removes_temp_files_a_killed_build_left_in_the_data_folder(
+    tmp_path: Path,
+) -> None:
+    # The build's memo (data_dir/derived-memo.json) and the summaries' file are written the
+    # same way as the digests, so a build killed as it saved them left a temp file there that
+    # nothing removed (round 21).
+    settings = make_settings(tmp_path)
+    data = settings.paths.data_dir
+    data.mkdir(parents=True)
+    stale = data / ".derived-memo.json.k3j2.tmp"
+    fresh = data / ".sidecar-summaries.json.a8b1.tmp"  # a write in progress right now: kept
+    for path in (stale, fresh):
+        path.write_text('{"form', encoding="utf-8")
+    hour_ago = time.time() - 3600
+    os.utime(stale, (hour_ago, hour_ago))
+    write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
+    assert not stale.exists() and fresh.exists()
+
+
 def test_write_digest_skips_a_corrupt_sidecar(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

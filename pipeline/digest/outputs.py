@@ -57,7 +57,10 @@ def write_digest(
     `earlier` is the trend history the caller knows (week → papers per topic, from the store).
     """
     folder = settings.paths.digests_dir
-    _sweep_temp_files(folder, now=time.time())
+    # And the data folder's: its summaries' file and the build's memo (run/derived.py) are
+    # written the same way, so a killed build can leave one there too.
+    for written in (folder, settings.paths.data_dir):
+        _sweep_temp_files(written, now=time.time())
     summaries = _Summaries(settings.paths.data_dir / SUMMARIES_FILE)
     stored, rebuilt = _read_sidecars(folder, digest.week, summaries)
     files = plan_files(
