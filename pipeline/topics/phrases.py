@@ -322,9 +322,7 @@ def is_label(phrase: str) -> bool:
 @cache
 def generic_words() -> frozenset[str]:
     """Words common to abstracts of every field (pipeline/data/generic_words.txt)."""
-    text = resources.files("pipeline").joinpath("data/generic_words.txt").read_text("utf-8")
-    words = [line.strip() for line in text.splitlines() if line.strip()[:1] not in ("", "#")]
-    return frozenset(singular(w) for w in words)  # compared with folded phrase words
+    return frozenset(map(singular, _word_list("generic_words.txt")))  # as phrases fold them
 
 
 @cache
@@ -336,9 +334,14 @@ def _stop_words() -> frozenset[str]:
     """scikit-learn's English stop words, from pipeline/data/stop_words.txt: importing
     scikit-learn for them cost every `digest build` process 1.0-1.5 s, and nothing else a build
     does needs it (tests/test_phrases.py checks the copy is scikit-learn's list)."""
-    text = resources.files("pipeline").joinpath("data/stop_words.txt").read_text("utf-8")
+    return frozenset(_word_list("stop_words.txt"))
+
+
+def _word_list(name: str) -> list[str]:
+    """The words of pipeline/data/`name`: one a line; blank lines and "#" comments skipped."""
+    text = resources.files("pipeline").joinpath(f"data/{name}").read_text("utf-8")
     words = (line.strip() for line in text.splitlines())
-    return frozenset(word for word in words if word[:1] not in ("", "#"))
+    return [word for word in words if word[:1] not in ("", "#")]
 
 
 def overlaps(a: str, b: str, expansions: Mapping[str, frozenset[str]] | None = None) -> bool:

@@ -296,9 +296,6 @@ def _cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-# --- topics, explain, mark --------------------------------------------------------------------
-
-
 def _one_thread() -> AbstractContextManager[object]:
     """A context in which scikit-learn's OpenMP and every BLAS run one thread.
 
@@ -311,3 +308,6 @@ def _one_thread() -> AbstractContextManager[object]:
 
     limited: AbstractContextManager[object] = threadpool_limits(limits=1)
     return limited
+
+
+# --- topics, explain, mark --------------------------------------------------------------------
