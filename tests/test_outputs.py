@@ -176,13 +176,8 @@ def test_write_digest_replaces_a_corrupt_sidecar_of_its_own_week(
 def test_write_digest_removes_temp_files_a_killed_write_left(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     folder = settings.paths.digests_dir
-    folder.mkdir(parents=True)
-    stale = folder / ".2025-W23.md.k3j2.tmp"
-    fresh = folder / ".2025-W23.html.a8b1.tmp"  # a write in progress right now: kept
-    for path in (stale, fresh):
-        path.write_text("half a dige", encoding="utf-8")
-    hour_ago = time.time() - 3600
-    os.utime(stale, (hour_ago, hour_ago))
+    # The html one: a write in progress right now, kept.
+    stale, fresh = _temp_files(folder, ".2025-W23.md.k3j2.tmp", ".2025-W23.html.a8b1.tmp")
     write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
     assert not stale.exists() and fresh.exists()
     assert (folder / "2025-W24.md").exists()
@@ -195,16 +190,23 @@ def test_write_digest_removes_temp_files_a_killed_build_left_in_the_data_folder(
     # same way as the digests, so a build killed as it saved them left a temp file there that
     # nothing removed (round 21).
     settings = make_settings(tmp_path)
-    data = settings.paths.data_dir
-    data.mkdir(parents=True)
-    stale = data / ".derived-memo.json.k3j2.tmp"
-    fresh = data / ".sidecar-summaries.json.a8b1.tmp"  # a write in progress right now: kept
-    for path in (stale, fresh):
-        path.write_text('{"form', encoding="utf-8")
-    hour_ago = time.time() - 3600
-    os.utime(stale, (hour_ago, hour_ago))
+    # The summaries' one: a write in progress right now, kept.
+    stale, fresh = _temp_files(
+        settings.paths.data_dir, ".derived-memo.json.k3j2.tmp", ".sidecar-summaries.json.a8b1.tmp"
+    )
     write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
     assert not stale.exists() and fresh.exists()
+
+
+def _temp_files(folder: Path, stale_name: str, fresh_name: str) -> tuple[Path, Path]:
+    """Two temp files a write leaves in `folder`: one an hour old (a killed write's), one new."""
+    folder.mkdir(parents=True)
+    stale, fresh = folder / stale_name, folder / fresh_name
+    for path in (stale, fresh):
+        path.write_text("half a fil", encoding="utf-8")
+    hour_ago = time.time() - 3600
+    os.utime(stale, (hour_ago, hour_ago))
+    return stale, fresh
 
 
 def test_write_digest_skips_a_corrupt_sidecar(
