@@ -1,0 +1,156 @@
+"""Calendar weeks of arXiv cs with their categories, built as a user's digest is (issue 17).
+
+    HF_HUB_OFFLINE=1 python -m benchmarks.study_real_weeks [--weeks 1602:0 1512:1]
+        [--reading F --key K] [--keep DIR]
+
+The readings of arXiv data since the thirteenth round took random 700-paper slices of the
+bundled OAI 2016 corpus through `cluster.find_themes` alone (`bench_names`), so they left out
+what a build does with arXiv categories (`categories.group_by_category`, `name_by_category`) and
+never saw a week as arXiv announces it. arXiv numbers papers in the order they are submitted,
+so the corpus's papers of one id range are about one week of cs submissions: `--weeks
+1602:0` is 1602.00001-1602.02499 (the first quarter of February 2016's ids), `1512:1`
+1512.02500-1512.04999. Each week goes through the real pipeline in a fresh folder: the shipped
+config.toml (its topics and [themes] defaults) with one file source holding the week's records,
+each with its categories and a date spread over one calendar week in id order, then `digest
+ingest` and `digest build --week`; the week's digest JSON is read back. Prints every theme
+(name, size, how it was named) and "Other". `--reading` writes every theme of every week,
+shuffled (seed 22) and numbered, names and titles only, for blind readers; `--key` which week and
+section each item is, for after the reading. `--keep` keeps the folders (else a temporary one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tomlkit
+
+from benchmarks import eval_topics as ev
+
+ROOT = Path(__file__).resolve().parent.parent
+QUARTER = 2500
+#: A Monday per id prefix: the week the records are dated into (any week would do; the
+#: digest names it).
+MONDAYS = {
+    "1511": date(2015, 11, 9),
+    "1512": date(2015, 12, 7),
+    "1601": date(2016, 1, 11),
+    "1602": date(2016, 2, 1),
+}
+SEED = 22
+
+
+def week_records(prefix: str, quarter: int) -> list[dict[str, Any]]:
+    """The corpus's papers of ids `prefix`.(quarter*2500+1 ... (quarter+1)*2500-1), in id order,
+    as file-source records dated over the 7 days from MONDAYS[prefix]."""
+    with gzip.open(ev.CORPUS, "rt", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    low, high = quarter * QUARTER, (quarter + 1) * QUARTER
+    chosen = []
+    for row in rows:
+        number = row["id"].removeprefix("arxiv:")
+        head, _, tail = number.partition(".")
+        if head == prefix and tail.isdigit() and low <= int(tail) < high:
+            chosen.append((int(tail), number, row))
+    chosen.sort()
+    start = MONDAYS[prefix]
+    out = []
+    for k, (_, number, row) in enumerate(chosen):
+        day = start + timedelta(days=k * 7 // len(chosen))
+        out.append(
+            {
+                "id": number,
+                "url": f"http://arxiv.org/abs/{number}",
+                "title": row["title"],
+                "abstract": row["abstract"],
+                "categories": row["categories"],
+                "published": f"{day.isoformat()}T12:00:00Z",
+            }
+        )
+    return out
+
+
+def write_config(folder: Path, source: Path) -> Path:
+    """The shipped config.toml with its folders in `folder` and `source` its only source."""
+    doc = tomlkit.parse((ROOT / "config.toml").read_text(encoding="utf-8"))
+    doc["paths"]["data_dir"] = str(folder / "data")  # type: ignore[index]
+    doc["paths"]["digests_dir"] = str(folder / "digests")  # type: ignore[index]
+    sources = tomlkit.aot()
+    table = tomlkit.table()
+    table.update({"name": "week", "kind": "file", "url": str(source)})
+    sources.append(table)
+    doc["sources"] = sources
+    path = folder / "config.toml"
+    path.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    return path
+
+
+def build_week(folder: Path, records: list[dict[str, Any]], monday: date) -> dict[str, Any]:
+    """Ingest and build the week in `folder`; its digest JSON."""
+    folder.mkdir(parents=True, exist_ok=True)
+    source = folder / "week.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    config = write_config(folder, source)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    week = f"{monday.isocalendar().year}-W{monday.isocalendar().week:02d}"
+    for args in (["ingest"], ["build", "--week", week]):
+        cmd = [sys.executable, "-m", "pipeline", "--config", str(config), "-q", *args]
+        subprocess.run(cmd, check=True, env=env, cwd=folder)
+    return json.loads((folder / "digests" / f"{week}.json").read_text(encoding="utf-8"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weeks", nargs="+", default=["1602:0", "1512:1"])
+    parser.add_argument("--reading", type=Path)
+    parser.add_argument("--key", type=Path)
+    parser.add_argument("--keep", type=Path)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        base = args.keep or Path(scratch)
+        items: list[tuple[str, dict[str, Any]]] = []
+        for spec in args.weeks:
+            prefix, quarter = spec.split(":")
+            records = week_records(prefix, int(quarter))
+            digest = build_week(base / spec.replace(":", "-"), records, MONDAYS[prefix])
+            low, high = int(quarter) * QUARTER, (int(quarter) + 1) * QUARTER - 1
+            name = (
+                f"arXiv cs {prefix}.{low:05d}-{high:05d} ({digest['week']}, {len(records)} papers)"
+            )
+            themes = [s for s in digest["sections"] if s["kind"] == "theme"]
+            other = [s for s in digest["sections"] if s["kind"] == "other"]
+            themed = sum(len(s["papers"]) for s in themes)
+            left = sum(len(s["papers"]) for s in other)
+            print(f"\n{name}: {len(themes)} themes, {themed} papers, Other {left} "
+                  f"({left / max(themed + left, 1):.1%})")  # fmt: skip
+            for s in themes:
+                print(f"  {len(s['papers']):4d}  {s['title']}  [{', '.join(s['terms'][:4])}]")
+            items += [(name, s) for s in themes]
+    if args.reading:
+        rng = np.random.default_rng(SEED)
+        lines = ["# Discovered themes to judge", ""]
+        key = []
+        for k in rng.permutation(len(items)):
+            week, section = items[int(k)]
+            titles = [p["title"] for p in section["papers"]]
+            key.append({"item": len(key) + 1, "input": week, "name_shown": section["title"],
+                        "n_papers": len(titles), "terms": section["terms"],
+                        "key": section["key"]})  # fmt: skip
+            lines += [f"## Item {len(key)}: {section['title']}  ({len(titles)} papers)"]
+            lines += [f"- {t}" for t in titles] + [""]
+        args.reading.write_text("\n".join(lines), encoding="utf-8")
+        if args.key:
+            args.key.write_text("".join(json.dumps(r) + "\n" for r in key), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
