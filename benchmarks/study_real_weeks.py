@@ -16,6 +16,12 @@ ingest` and `digest build --week`; the week's digest JSON is read back. Prints e
 (name, size, how it was named) and "Other". `--reading` writes every theme of every week,
 shuffled (seed 22) and numbered, names and titles only, for blind readers; `--key` which week and
 section each item is, for after the reading. `--keep` keeps the folders (else a temporary one).
+
+`--ab-from DIR` (with `--reading`, `--key`) builds nothing: it reads the digests a build of
+another checkout left in DIR (`--keep DIR` there), renames them by this checkout's
+`categories.name_by_category` (the themes as that build named them, the vocabulary's names kept,
+each paper's categories from the digest) and writes, shuffled, every theme this changes and
+every theme it made, for a blind A/B reading; the key says which side each item is.
 """
 
 from __future__ import annotations
@@ -108,13 +114,68 @@ def build_week(folder: Path, records: list[dict[str, Any]], monday: date) -> dic
     return json.loads((folder / "digests" / f"{week}.json").read_text(encoding="utf-8"))
 
 
+def renamed(digest: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """The digest's themes as it shows them, and as this checkout's name_by_category leaves
+    them (the Theme objects, largest first)."""
+    from pipeline.models import Theme
+    from pipeline.topics import areas, categories
+
+    sections = [s for s in digest["sections"] if s["kind"] == "theme"]
+    themes = [
+        Theme(s["key"], s["title"], tuple(s["terms"]),
+              tuple(p["paper_id"] for p in s["papers"]), s["papers"][0]["paper_id"])
+        for s in sections
+    ]  # fmt: skip
+    listed = {p["paper_id"]: tuple(p["categories"]) for s in sections for p in s["papers"]}
+    vocabulary = {*areas.area_names(), *areas.area_fields().values(), *areas.broad_areas()}
+    return themes, categories.name_by_category(themes, listed, fixed=vocabulary)
+
+
+def write_ab(folder: Path, reading: Path, key_path: Path) -> None:
+    """The A/B reading of `--ab-from`: per week, the themes the rule changes ("before") and
+    those it makes ("after"), shuffled together."""
+    rng = np.random.default_rng(SEED)
+    items: list[tuple[str, str, Any, dict[str, str]]] = []
+    for week_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+        digest = json.loads(next((week_dir / "digests").glob("*.json")).read_text("utf-8"))
+        titles = {p["paper_id"]: p["title"] for s in digest["sections"] for p in s["papers"]}
+        before, after = renamed(digest)
+
+        def shown(themes: list[Any]) -> set[tuple[str, frozenset[str]]]:
+            return {(t.label, frozenset(t.paper_ids)) for t in themes}
+
+        same = shown(before) & shown(after)
+        week = f"{week_dir.name} ({digest['week']})"
+        print(f"{week}: {len(before)} themes -> {len(after)}")
+        for side, themes in (("before", before), ("after", after)):
+            for t in themes:
+                if (t.label, frozenset(t.paper_ids)) not in same:
+                    print(f"  {side:6s} {len(t.paper_ids):3d} {t.label}")
+                    items.append((week, side, t, titles))
+    lines = ["# Week: arXiv cs (one week)", ""]
+    key = []
+    for k in rng.permutation(len(items)):
+        week, side, theme, titles = items[int(k)]
+        key.append({"item": len(key) + 1, "input": week, "side": side,
+                    "name_shown": theme.label, "n_papers": len(theme.paper_ids),
+                    "paper_ids": list(theme.paper_ids)})  # fmt: skip
+        lines.append(f"## Item {len(key)}: {theme.label}  ({len(theme.paper_ids)} papers)")
+        lines += [f"- {titles[p]}" for p in theme.paper_ids] + [""]
+    reading.write_text("\n".join(lines), encoding="utf-8")
+    key_path.write_text("".join(json.dumps(r) + "\n" for r in key), encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weeks", nargs="+", default=["1602:0", "1512:1"])
     parser.add_argument("--reading", type=Path)
     parser.add_argument("--key", type=Path)
     parser.add_argument("--keep", type=Path)
+    parser.add_argument("--ab-from", type=Path)
     args = parser.parse_args()
+    if args.ab_from:
+        write_ab(args.ab_from, args.reading, args.key)
+        return
     with tempfile.TemporaryDirectory() as scratch:
         base = args.keep or Path(scratch)
         items: list[tuple[str, dict[str, Any]]] = []
