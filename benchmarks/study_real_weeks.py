@@ -22,6 +22,9 @@ another checkout left in DIR (`--keep DIR` there), renames them by this checkout
 `categories.name_by_category` (the themes as that build named them, the vocabulary's names kept,
 each paper's categories from the digest) and writes, shuffled, every theme this changes and
 every theme it made, for a blind A/B reading; the key says which side each item is.
+`--ab-score OUT... --key K` scores that reading by the bar of benchmarks/README.md (twenty-second
+round): pooled over the readers, the share of the changed papers under a name that fits most
+titles and in coherent themes, before and after, and the grab-bags among the themes made.
 """
 
 from __future__ import annotations
@@ -165,6 +168,34 @@ def write_ab(folder: Path, reading: Path, key_path: Path) -> None:
     key_path.write_text("".join(json.dumps(r) + "\n" for r in key), encoding="utf-8")
 
 
+def score_ab(key_path: Path, outs: list[Path]) -> dict[str, Any]:
+    """The bar of the A/B reading, pooled over the readers' judgements (`outs`): for each side,
+    the share of the changed papers under a name read as fitting most titles and the share in
+    themes read coherent (each item weighs its papers), and the grab-bags among the themes made."""
+    key = {r["item"]: r for r in map(json.loads, key_path.read_text("utf-8").splitlines())}
+    sides: dict[str, dict[str, float]] = {}
+    for side in ("before", "after"):
+        papers = fits = coherent = 0
+        grab_bags = 0
+        for out in outs:
+            for line in out.read_text("utf-8").splitlines():
+                judged = json.loads(line)
+                item = key[judged["item"]]
+                if item["side"] != side:
+                    continue
+                n = item["n_papers"]
+                papers += n
+                fits += n * bool(judged["name_fits_most"])
+                coherent += n * (judged["coherence"] == "coherent")
+                grab_bags += judged["coherence"] == "grab-bag"
+        sides[side] = {"papers": papers, "fit": fits / papers, "coherent": coherent / papers,
+                       "grab_bags": grab_bags}  # fmt: skip
+    before, after = sides["before"], sides["after"]
+    passed = (after["fit"] >= before["fit"] and after["coherent"] >= before["coherent"] - 0.05
+              and after["grab_bags"] == 0)  # fmt: skip
+    return {**sides, "passed": passed}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weeks", nargs="+", default=["1602:0", "1512:1"])
@@ -172,7 +203,11 @@ def main() -> None:
     parser.add_argument("--key", type=Path)
     parser.add_argument("--keep", type=Path)
     parser.add_argument("--ab-from", type=Path)
+    parser.add_argument("--ab-score", type=Path, nargs="+", help="the readers' JSONL files")
     args = parser.parse_args()
+    if args.ab_score:
+        print(json.dumps(score_ab(args.key, args.ab_score), indent=2))
+        return
     if args.ab_from:
         write_ab(args.ab_from, args.reading, args.key)
         return
