@@ -21,7 +21,6 @@ from pipeline.topics.categories import (
     field_of,
     group_by_category,
     name_by_category,
-    weak_name,
 )
 
 DATA = Path(__file__).parent / "data" / "feeds"
@@ -210,10 +209,10 @@ def test_a_phrase_named_theme_most_of_whose_papers_share_a_field_takes_its_name(
 def test_a_field_name_another_theme_bears_is_not_taken_and_the_larger_theme_wins() -> None:
     cats = {f"a{i}": ("cs.IT",) for i in range(5)} | {f"b{i}": ("cs.IT",) for i in range(3)}
     big = _theme("Code", *(f"a{i}" for i in range(5)))
-    small = _theme("Linear code and lattice", *(f"b{i}" for i in range(3)))
+    small = _theme("Coding", *(f"b{i}" for i in range(3)))
     assert [t.label for t in name_by_category([small, big], cats)] == [
+        "Coding",
         "Information theory",
-        "Linear code and lattice",
     ]
     shown = _theme("Information theory", "x1", "x2", "x3")  # a category theme of that field
     assert [t.label for t in name_by_category([big, shown], cats)] == [
@@ -287,37 +286,3 @@ def test_a_built_digest_of_arxiv_papers_groups_other_by_field_by_default(
     assert "### Cryptography and security\n\n*Papers of arXiv cs.CR · 5 papers" in text
     assert "### Data structures and algorithms\n\n*Papers of arXiv cs.DS · 4 papers" in text
     assert "*3 papers that fit no topic or theme" in text
-
-
-def test_a_theme_named_by_single_words_joins_the_theme_of_its_field_that_bears_the_name() -> None:
-    # Twenty-second round, a calendar week of arXiv cs: "Return" (three cs.GT papers on
-    # mechanism design) beside "Game theory" (eleven, mostly cs.GT) read as a poor name for
-    # more of the same field; so did "Bound and note" beside "Information theory".
-    cats = {f"g{i}": ("cs.GT",) for i in range(4)} | {"g4": ("cs.DS",)}
-    cats |= {f"r{i}": ("cs.GT", "cs.MA") for i in range(3)}
-    games = _theme("Game theory", *(f"g{i}" for i in range(5)))
-    ret = _theme("Return", "r0", "r1", "r2")
-    named = name_by_category([ret, games], cats, fixed={"Game theory"})
-    assert [(t.label, t.theme_id, t.paper_ids) for t in named] == [
-        ("Game theory", games.theme_id, tuple(sorted([*games.paper_ids, *ret.paper_ids])))
-    ]
-    assert named[0].terms == games.terms and named[0].representative == games.representative
-    # Not when the theme bearing the name is not mostly of that field (a vocabulary's area
-    # over papers of several), nor when the single-word theme is under half in the field.
-    mixed = {**cats, **{f"g{i}": ("cs.DS",) for i in range(3)}}
-    assert [t.label for t in name_by_category([ret, games], mixed, fixed={"Game theory"})] == [
-        "Game theory",
-        "Return",
-    ]
-    half = {**cats, "r1": ("cs.DS",), "r2": ("cs.CC",)}
-    assert [t.label for t in name_by_category([ret, games], half, fixed={"Game theory"})] == [
-        "Game theory",
-        "Return",
-    ]
-
-
-def test_weak_names_are_those_made_of_single_words() -> None:
-    assert weak_name("Return") and weak_name("Bound and note") and weak_name("Speed-up")
-    assert weak_name("Graph, vertex and edge")
-    assert not weak_name("Linear code and lattice")
-    assert not weak_name("Physical-layer network coding")

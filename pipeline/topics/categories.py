@@ -176,67 +176,30 @@ def name_by_category(
     """`themes`, each named by its own phrases taking the name of the field (`field_of`) that
     NAME_AGREEMENT of its papers are placed in: "Information theory" for "Code" over papers on
     linear codes. A theme named by a research area (`fixed`: the vocabulary's names) or by a
-    field keeps its name. When another theme already bears the field's name, a theme named by
-    single words ("Return", "Bound and note": `weak_name`) joins it if NAME_AGREEMENT of that
-    theme's papers are in the field too: beside "Game theory" a reader reads three papers on
-    mechanism design under "Return" better as more of the game-theory theme (its papers join;
-    the bearer's id, name, key phrases and representative stay). A theme named by a longer
-    phrase ("Physical-layer network coding") keeps it. Of two themes that would take one free
-    name, the larger (then the lower id) takes it.
-    Papers without arXiv categories never rename a theme. The themes come back largest first."""
+    field already keeps its name; so does one whose field's name another theme bears, and of
+    two themes of one field only the larger (then the lower id) takes it. Papers without arXiv
+    categories never rename a theme. Only names change: ids, terms and papers stay."""
     names = category_names()
     keep = {*fixed, *names.values()}
-
-    def field(theme: Theme) -> tuple[str | None, int]:
-        placed = (field_of(categories_of.get(pid, ())) for pid in theme.paper_ids)
-        fields = Counter(code for code in placed if code is not None)
-        if not fields:
-            return None, 0
-        return min(fields.items(), key=lambda item: (-item[1], item[0]))
-
-    def of_field(theme: Theme, code: str) -> bool:
-        found, count = field(theme)
-        return found == code and count >= NAME_AGREEMENT * len(theme.paper_ids)
-
+    taken = {theme.label.casefold() for theme in themes}
+    chosen: dict[int, str] = {}
     order = sorted(
         range(len(themes)), key=lambda i: (-len(themes[i].paper_ids), themes[i].theme_id)
     )
-    bearer: dict[str, int] = {}
-    for i in order:
-        bearer.setdefault(themes[i].label.casefold(), i)
-    label = {i: theme.label for i, theme in enumerate(themes)}
-    joins: dict[int, int] = {}
     for i in order:
         theme = themes[i]
         if theme.label in keep or not theme.paper_ids:
             continue
-        code, count = field(theme)
-        if code is None or count < NAME_AGREEMENT * len(theme.paper_ids):
+        placed = (field_of(categories_of.get(pid, ())) for pid in theme.paper_ids)
+        fields = Counter(code for code in placed if code is not None)
+        if not fields:
             continue
+        code, count = min(fields.items(), key=lambda item: (-item[1], item[0]))
         name = names[code]
-        j = bearer.get(name.casefold())
-        if j is None:
-            label[i] = name
-            bearer[name.casefold()] = i
-        elif j != i and j not in joins and weak_name(theme.label) and of_field(themes[j], code):
-            joins[i] = j
-    members: dict[int, list[str]] = {i: list(t.paper_ids) for i, t in enumerate(themes)}
-    for i, j in joins.items():
-        members[j] += members.pop(i)
-    out = [
-        dataclasses.replace(
-            themes[i], label=label[i], paper_ids=tuple(sorted(members[i]))
-        )
-        for i in range(len(themes))
-        if i in members
+        if count >= NAME_AGREEMENT * len(theme.paper_ids) and name.casefold() not in taken:
+            chosen[i] = name
+            taken.add(name.casefold())
+    return [
+        dataclasses.replace(theme, label=chosen[i]) if i in chosen else theme
+        for i, theme in enumerate(themes)
     ]
-    return sorted(out, key=lambda t: -len(t.paper_ids))
-
-
-def weak_name(label: str) -> bool:
-    """Whether a phrase name is made of single words ("Return", "Code and codeword"), which
-    readers judged poor far more often than longer phrases (benchmarks/README.md)."""
-    return all(len(part.split()) == 1 for part in _NAME_PARTS.split(label))
-
-
-_NAME_PARTS = re.compile(r",\s*|\s+and\s+")
