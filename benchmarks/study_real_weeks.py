@@ -21,7 +21,9 @@ section each item is, for after the reading. `--keep` keeps the folders (else a 
 another checkout left in DIR (`--keep DIR` there), renames them by this checkout's
 `categories.name_by_category` (the themes as that build named them, the vocabulary's names kept,
 each paper's categories from the digest) and writes, shuffled, every theme this changes and
-every theme it made, for a blind A/B reading; the key says which side each item is.
+every theme it made, for a blind A/B reading; the key says which side each item is. With
+`--ab-against DIR2` (the same weeks built by this checkout, `--keep DIR2`), the two builds'
+themes are compared instead: every theme not in both, from each side.
 `--ab-score OUT... --key K` scores that reading by the bar of benchmarks/README.md (twenty-second
 round): pooled over the readers, the share of the changed papers under a name that fits most
 titles and in coherent themes, before and after, and the grab-bags among the themes made.
@@ -134,15 +136,24 @@ def renamed(digest: dict[str, Any]) -> tuple[list[Any], list[Any]]:
     return themes, categories.name_by_category(themes, listed, fixed=vocabulary)
 
 
-def write_ab(folder: Path, reading: Path, key_path: Path) -> None:
+def _digest(week_dir: Path) -> dict[str, Any]:
+    return json.loads(next((week_dir / "digests").glob("*.json")).read_text("utf-8"))
+
+
+def write_ab(folder: Path, reading: Path, key_path: Path, against: Path | None = None) -> None:
     """The A/B reading of `--ab-from`: per week, the themes the rule changes ("before") and
-    those it makes ("after"), shuffled together."""
+    those it makes ("after"), shuffled together. With `against` (a folder of the same weeks
+    built by another checkout), "after" is that build's themes, not a renaming."""
     rng = np.random.default_rng(SEED)
     items: list[tuple[str, str, Any, dict[str, str]]] = []
     for week_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
-        digest = json.loads(next((week_dir / "digests").glob("*.json")).read_text("utf-8"))
+        digest = _digest(week_dir)
         titles = {p["paper_id"]: p["title"] for s in digest["sections"] for p in s["papers"]}
         before, after = renamed(digest)
+        if against is not None:
+            other = _digest(against / week_dir.name)
+            titles |= {p["paper_id"]: p["title"] for s in other["sections"] for p in s["papers"]}
+            after = renamed(other)[0]
 
         def shown(themes: list[Any]) -> set[tuple[str, frozenset[str]]]:
             return {(t.label, frozenset(t.paper_ids)) for t in themes}
@@ -203,13 +214,14 @@ def main() -> None:
     parser.add_argument("--key", type=Path)
     parser.add_argument("--keep", type=Path)
     parser.add_argument("--ab-from", type=Path)
+    parser.add_argument("--ab-against", type=Path, help="with --ab-from: the other build")
     parser.add_argument("--ab-score", type=Path, nargs="+", help="the readers' JSONL files")
     args = parser.parse_args()
     if args.ab_score:
         print(json.dumps(score_ab(args.key, args.ab_score), indent=2))
         return
     if args.ab_from:
-        write_ab(args.ab_from, args.reading, args.key)
+        write_ab(args.ab_from, args.reading, args.key, args.ab_against)
         return
     with tempfile.TemporaryDirectory() as scratch:
         base = args.keep or Path(scratch)
