@@ -21,8 +21,6 @@ from pipeline.topics.categories import (
     field_of,
     group_by_category,
     name_by_category,
-    weak_name,
-    without_a_field,
 )
 
 DATA = Path(__file__).parent / "data" / "feeds"
@@ -288,29 +286,3 @@ def test_a_built_digest_of_arxiv_papers_groups_other_by_field_by_default(
     assert "### Cryptography and security\n\n*Papers of arXiv cs.CR · 5 papers" in text
     assert "### Data structures and algorithms\n\n*Papers of arXiv cs.DS · 4 papers" in text
     assert "*3 papers that fit no topic or theme" in text
-
-
-def test_weak_names_are_those_made_of_single_words() -> None:
-    assert weak_name("Return") and weak_name("Bound and note") and weak_name("Speed-up")
-    assert weak_name("Graph, vertex and edge")
-    assert not weak_name("Linear code and lattice")
-    assert not weak_name("Physical-layer network coding")
-
-
-def test_a_theme_of_single_words_over_papers_of_several_fields_is_found() -> None:
-    # Twenty-second round: "Graph and vertex" over cs.DS, math.CO and cs.DM papers read mixed.
-    cats = {"a": ("cs.DS",), "b": ("math.CO",), "c": ("cs.DM",), "d": ("cs.CC", "cs.DS")}
-    cats |= {"e": ("cs.LG",), "f": ("cs.LG",), "g": ("cs.LG",), "h": ("cs.DS",)}
-    loose = _theme("Graph and vertex", "a", "b", "c", "d")
-    assert without_a_field([loose], cats) == [0]
-    # A field holding half of the papers names the theme instead (name_by_category).
-    assert without_a_field([_theme("Graph and vertex", "a", "h", "b", "c")], cats) == []
-    # A longer phrase, an area's name or a category's name is a theme a reader can take.
-    assert without_a_field([_theme("Graph coloring and vertex", "a", "b", "c", "d")], cats) == []
-    assert without_a_field([_theme("Graph theory", "a", "b", "c", "d")], cats,
-                           fixed={"Graph theory"}) == []  # fmt: skip
-    assert without_a_field([_theme("Combinatorics", "a", "b", "c", "d")], cats) == []
-    # Papers mostly without a field (catch-alls only, or no categories: Hugging Face, the
-    # demo's files) are never moved.
-    assert without_a_field([_theme("Graph and vertex", "a", "b", "e", "f", "g")], cats) == []
-    assert without_a_field([loose], {}) == []

@@ -485,15 +485,9 @@ def find_week_themes(
         return week.papers[int(areas_mod.central_rows(week.vectors, rows, 1)[0])].paper_id
 
     listed = {p.paper_id: p.categories for p in week.papers}
-    fixed = areas.theme_names() if areas is not None else frozenset()
-    # A theme of single words over papers of several fields gives its papers back to be placed
-    # by field.
-    loose = set(categories.without_a_field(themes, listed, fixed=fixed))
-    if loose:
-        other = sorted([*other, *(pid for k in loose for pid in themes[k].paper_ids)])
-        themes = [theme for k, theme in enumerate(themes) if k not in loose]
     themes, other = categories.group_by_category(
         other, listed, themes, min_size=settings.themes.min_theme_size, central=central
     )
     # A theme named by its phrases whose papers mostly share a field takes the field's name.
+    fixed = areas.theme_names() if areas is not None else frozenset()
     return categories.name_by_category(themes, listed, fixed=fixed), other

@@ -203,36 +203,3 @@ def name_by_category(
         dataclasses.replace(theme, label=chosen[i]) if i in chosen else theme
         for i, theme in enumerate(themes)
     ]
-
-
-def weak_name(label: str) -> bool:
-    """Whether a phrase name is made of single words ("Return", "Code and codeword")."""
-    return all(len(part.split()) == 1 for part in _NAME_PARTS.split(label))
-
-
-_NAME_PARTS = re.compile(r",\s*|\s+and\s+")
-
-
-def without_a_field(
-    themes: Sequence[Theme],
-    categories_of: Mapping[str, Sequence[str]],
-    *,
-    fixed: Collection[str] = (),
-) -> list[int]:
-    """Indices of the themes a reader would not take as one: named by single words of their
-    own phrases (`weak_name`: "Vertex", "Execution and computing"; not an area's, field's or
-    category's name), of papers that carry arXiv fields (at least half of them do) of which
-    no field holds NAME_AGREEMENT. Read blind on two calendar weeks of arXiv cs, such themes
-    were mostly mixed and poorly named (benchmarks/README.md, twenty-second round); their papers
-    are better placed by their own fields."""
-    keep = {*fixed, *category_names().values()}
-    found = []
-    for k, theme in enumerate(themes):
-        if theme.label in keep or not theme.paper_ids or not weak_name(theme.label):
-            continue
-        placed = [field_of(categories_of.get(pid, ())) for pid in theme.paper_ids]
-        fields = Counter(code for code in placed if code is not None)
-        n = len(theme.paper_ids)
-        if sum(fields.values()) * 2 >= n and max(fields.values()) < NAME_AGREEMENT * n:
-            found.append(k)
-    return found
