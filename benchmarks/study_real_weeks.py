@@ -15,7 +15,8 @@ each with its categories and a date spread over one calendar week in id order, t
 ingest` and `digest build --week`; the week's digest JSON is read back. Prints every theme
 (name, size, how it was named) and "Other". `--reading` writes every theme of every week,
 shuffled (seed 22) and numbered, names and titles only, for blind readers; `--key` which week and
-section each item is, for after the reading. `--keep` keeps the folders (else a temporary one).
+section each item is, for after the reading. `--keep` keeps the folders (else a temporary
+one); with `--built` the weeks a `--keep` run built there are read again, nothing is built.
 
 `--ab-from DIR` (with `--reading`, `--key`) builds nothing: it reads the digests a build of
 another checkout left in DIR (`--keep DIR` there), renames them by this checkout's
@@ -213,6 +214,9 @@ def main() -> None:
     parser.add_argument("--reading", type=Path)
     parser.add_argument("--key", type=Path)
     parser.add_argument("--keep", type=Path)
+    parser.add_argument(
+        "--built", action="store_true", help="with --keep: read the weeks built there, build none"
+    )
     parser.add_argument("--ab-from", type=Path)
     parser.add_argument("--ab-against", type=Path, help="with --ab-from: the other build")
     parser.add_argument("--ab-score", type=Path, nargs="+", help="the readers' JSONL files")
@@ -229,7 +233,9 @@ def main() -> None:
         for spec in args.weeks:
             prefix, quarter = spec.split(":")
             records = week_records(prefix, int(quarter))
-            digest = build_week(base / spec.replace(":", "-"), records, MONDAYS[prefix])
+            folder = base / spec.replace(":", "-")
+            # --built: the digest a `--keep` run left there.
+            digest = _digest(folder) if args.built else build_week(folder, records, MONDAYS[prefix])
             low, high = int(quarter) * QUARTER, (int(quarter) + 1) * QUARTER - 1
             name = (
                 f"arXiv cs {prefix}.{low:05d}-{high:05d} ({digest['week']}, {len(records)} papers)"
