@@ -12,15 +12,20 @@ that its derived memo is warm, as a cron build finds it), a round times, each in
 with PYTHONPATH and the working folder set to the checkout:
 
 - cold: `python -m pipeline --config C build [--week W]`, wall (perf_counter around the child)
-  and CPU (the child's user + system time from os.wait4: what /usr/bin/time prints);
+  and CPU (the child's user + system time, the growth of RUSAGE_CHILDREN when it is reaped:
+  the rusage /usr/bin/time prints);
 - start-up: `python -c pass` and `python -c "import pipeline.cli"`, wall and CPU alike;
 - warm: one process runs `service.runner.run_locked(settings, Command.BUILD, week=W)` (what the
   CLI calls, lock and run record included) twice and reports the second call's wall
   (perf_counter) and CPU (process_time).
 
 gap = cold - warm - `python -c pass` (wall, and CPU alike): what a cron build costs over the
-interpreter's start-up and a warm build. Each figure printed per round; the summary gives each
-side's median. Timing figures, never asserts: the host is shared, compare side by side.
+interpreter's start-up and a warm build. The children may write and read bytecode caches
+(PYTHONDONTWRITEBYTECODE is dropped from their environment), as an installed package's are
+written when it is installed: without them every cold process compiled pipeline's ~80
+modules again (about 0.1 s of CPU here), which no cron build of an installed digest pays.
+Each figure is printed per round; the summary gives each side's median. Timing figures, never
+asserts: the host is shared, compare side by side.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ print(json.dumps({"first": out[0], "warm": out[1]}))
 def child(argv: list[str], checkout: Path) -> tuple[float, float, str]:
     """Run `argv` in a fresh process from `checkout`: (wall s, CPU s, stdout)."""
     env = {**os.environ, "PYTHONPATH": str(checkout), "HF_HUB_OFFLINE": "1"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed package's bytecode is cached
     start = time.perf_counter()
     proc = subprocess.Popen(
         argv, cwd=checkout, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
