@@ -444,7 +444,7 @@ def _skip_the_last_collections() -> None:
     """The process ends next: what the garbage collector tracks now (the imported libraries'
     modules, classes and functions, and a build's papers and entries in cycles, about 110,000
     objects) is left out of the full collections Python runs while shutting down. They only
-    freed memory the process hands back on exit anyway, and took 0.3-0.4 s of CPU after every
+    freed memory the process hands back on exit anyway, and took 0.2-0.4 s of CPU after every
     demo build (round 22). Objects are still released when their last reference goes (open files
     flushed and closed); atexit handlers (logging's flush) run as before."""
     gc.freeze()
