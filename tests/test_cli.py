@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -186,6 +189,72 @@ def test_a_build_of_an_empty_week_names_the_week_that_has_papers(tmp_path: Path)
     assert code == 0 and "hint:" not in out
     code, out, _ = _invoke("--config", str(config), "build", "--week", "2020-W10", "--json")
     assert code == 0 and "hint" not in out and json.loads(out)["digest_path"] is None
+
+
+#: What a `digest build` process never needs: the model (the week's vectors are cached), an HTTP
+#: client and the feed parsers (no Hugging Face page to refresh), the scheduler, the config
+#: editor, SMTP (no e-mail configured).
+NOT_FOR_A_BUILD = [
+    "torch",
+    "sentence_transformers",
+    "transformers",
+    "onnxruntime",
+    "sklearn",
+    "httpx",
+    "httpcore",
+    "feedparser",
+    "ftfy",
+    "nameparser",
+    "rich",
+    "apscheduler",
+    "tomlkit",
+    "smtplib",
+]
+
+#: A child process: the fake model in place of the configured one, then `digest` as cron runs it.
+_BUILD_CHILD = """
+import hashlib, re, sys
+import numpy as np
+from pipeline import run
+from pipeline.cli import main
+from pipeline.embed import normalize_rows
+
+class Fake:  # conftest.FakeEmbedder's vectors, without importing the tests' helpers
+    name = "fake-bow"
+    def embed(self, texts, progress=None):
+        out = np.zeros((len(texts), 256), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"[a-z]{3,}", text.lower()):
+                out[row, int(hashlib.sha1(word.encode()).hexdigest()[:8], 16) % 256] += 1.0
+        return normalize_rows(out)
+
+run.make_embedder = lambda settings: Fake()
+unwanted = set(sys.argv[2:])
+sys.argv = ["digest", "--config", sys.argv[1], "build"]
+try:
+    main()
+except SystemExit as stop:
+    print(stop.code)
+print(sorted({name.split(".")[0] for name in sys.modules} & unwanted))
+"""
+
+
+def test_a_build_process_imports_no_model_http_client_feed_parser_or_smtp(tmp_path: Path) -> None:
+    # Round 22: every cron build is a fresh process, and each library imported for nothing cost
+    # it time (httpx, ftfy, nameparser, feedparser: about 0.25 s of CPU of a 2.5 s demo build).
+    config = _config(tmp_path, file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl"))
+    assert _invoke("--config", str(config), "ingest")[0] == 0
+    done = subprocess.run(
+        [sys.executable, "-c", _BUILD_CHILD, str(config), *NOT_FOR_A_BUILD],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    *_, code, loaded = done.stdout.strip().splitlines()
+    assert code == "0", done.stdout + done.stderr
+    assert (tmp_path / "out" / "2025-W24.md").is_file()
+    assert ast.literal_eval(loaded) == []
 
 
 def test_two_runs_with_send_after_build_send_one_email(tmp_path: Path) -> None:

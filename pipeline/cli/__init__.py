@@ -7,6 +7,7 @@ source failed, 2 a usage or configuration error. Heavy libraries are never impor
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import logging.handlers
@@ -433,7 +434,20 @@ from pipeline.cli import tuning  # noqa: E402, F401
 def main() -> None:
     """Console-script entry point."""
     _stop_on_signals()
-    cli(prog_name="digest")
+    try:
+        cli(prog_name="digest")
+    finally:
+        _skip_the_last_collections()
+
+
+def _skip_the_last_collections() -> None:
+    """The process ends next: what the garbage collector tracks now (the imported libraries'
+    modules, classes and functions, and a build's papers and entries in cycles, about 110,000
+    objects) is left out of the full collections Python runs while shutting down. They only
+    freed memory the process hands back on exit anyway, and took 0.2-0.4 s of CPU after every
+    demo build (round 22). Objects are still released when their last reference goes (open files
+    flushed and closed); atexit handlers (logging's flush) run as before."""
+    gc.freeze()
 
 
 if __name__ == "__main__":  # pragma: no cover

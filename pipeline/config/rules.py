@@ -15,7 +15,6 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import httpx
 from pydantic import (
     AfterValidator,
     Strict,
@@ -226,6 +225,8 @@ def _check_host(url: str, host: str) -> None:
         return  # an IPv4 or IPv6 literal (a zone such as %eth0 included)
     except ValueError:
         pass
+    import httpx  # here, not at the top: a build whose sources are files never loads it
+
     try:
         parsed = httpx.URL(url)
         _ = parsed.host  # decodes an "xn--" label; raises for one that is no punycode

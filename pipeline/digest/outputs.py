@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 from pipeline.config import Settings
-from pipeline.digest import chart, html, mail, publish, render
+from pipeline.digest import chart, html, publish, render
 from pipeline.errors import ConfigError, OutputError
 from pipeline.models import Digest
 
@@ -398,6 +398,8 @@ def _send(
     *,
     recipients: Sequence[str] | None = None,
 ) -> Delivery:
+    from pipeline.digest import mail  # SMTP, TLS and MIME: imported by a build that e-mails
+
     email = settings.email
     host, sender = _check_email(settings)
     recipients = tuple(email.recipients if recipients is None else recipients)

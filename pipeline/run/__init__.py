@@ -21,8 +21,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from pipeline.config import Settings
 from pipeline.digest import build as digest
@@ -30,7 +29,6 @@ from pipeline.digest import outputs, summary
 from pipeline.embed import ONNX_BACKENDS, Embedder, OnnxEmbedder, SentenceTransformerEmbedder
 from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
 from pipeline.errors import FetchError, ParseError, PipelineError, StoreError, UsageError
-from pipeline.ingest import fetch
 from pipeline.models import (
     Assignment,
     CaughtUpWeek,
@@ -41,7 +39,7 @@ from pipeline.models import (
     Topic,
     Week,
 )
-from pipeline.run import backfill, derived, ingest
+from pipeline.run import derived
 from pipeline.run.coverage import describe_week_coverage, make_client, refresh_week_signals
 from pipeline.run.report import describe_report, report_dict
 from pipeline.run.scoring import (
@@ -58,6 +56,11 @@ from pipeline.run.weeks import earlier_weeks
 from pipeline.store import Store, wal_path
 from pipeline.topics import areas as areas_mod
 from pipeline.topics import categories, continuity
+
+if TYPE_CHECKING:  # what only ingesting needs is imported there: a build loads no HTTP client
+    import httpx
+
+    from pipeline.ingest import fetch
 
 __all__ = [
     "RUNNABLE",
@@ -167,6 +170,8 @@ def run_ingest(
     `pacer` carries per-host state across one run's steps (a host found unreachable while
     ingesting is not asked again by the build's signal refresh).
     """
+    from pipeline.run import ingest
+
     report = RunReport(command=Command.INGEST, started=now)
     touched: list[str] = []
     own_client = client is None
@@ -212,6 +217,8 @@ def _backfill(
     pacer: fetch.Pacer,
 ) -> list[str]:
     """Backfill missed arXiv days; add what was filled to each source's result."""
+    from pipeline.run import backfill
+
     touched: list[str] = []
     for filled in backfill.backfill_gaps(settings, store, client, now=now, pacer=pacer):
         for i, result in enumerate(report.sources):
@@ -488,6 +495,8 @@ def run_all(
     """Ingest then build: what cron calls. The report merges both. `earlier`: weeks missed
     while the machine was down (service.runner decides), built oldest first after the ingest
     and before this run's week, each e-mailed once as a build would."""
+    from pipeline.run import ingest
+
     now = now or datetime.now(UTC)
     pacer = ingest.make_pacer(settings)  # one per run: a host that failed is not asked again
     ingested = run_ingest(settings, store, embedder, now=now, client=client, pacer=pacer)

@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-
-import httpx
+from typing import TYPE_CHECKING
 
 from pipeline.config import Settings
 from pipeline.digest import coverage
-from pipeline.ingest import fetch, freshness
+from pipeline.ingest import freshness
 from pipeline.models import Paper, SourceCount
-from pipeline.run import ingest
 from pipeline.run.weeks import week_bounds
 from pipeline.store import SourceStatus, Store
+
+if TYPE_CHECKING:  # the fetching side is imported by the refresh that uses it, not by every build
+    import httpx
+
+    from pipeline.ingest import fetch
 
 
 def describe_week_coverage(
@@ -92,6 +95,8 @@ def refresh_week_signals(
         return []
     if not any(s.kind == "hf-daily" for s in settings.enabled_sources):
         return []
+    from pipeline.run import ingest
+
     today = now.date()
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     days = [d for d in days if d <= today]
@@ -107,6 +112,8 @@ def refresh_week_signals(
 
 def make_client(settings: Settings) -> httpx.Client:
     """The HTTP client of a run: one connection at a time (arXiv's terms ask API clients that)."""
+    from pipeline.ingest import fetch
+
     return fetch.make_client(
         user_agent=settings.user_agent, timeout_s=settings.fetch.timeout_s, max_connections=1
     )

@@ -18,7 +18,6 @@ from pipeline.config import Settings
 from pipeline.digest.summary import latex_to_text
 from pipeline.embed import Embedder, content_hash
 from pipeline.embed.cache import ensure_text_vectors
-from pipeline.ingest import clean, ids
 from pipeline.models import Assignment, Paper, Theme, Topic, Week, compute_now
 from pipeline.run import boundaries as boundaries_mod
 from pipeline.run import derived
@@ -302,6 +301,8 @@ def stored_paper_ids(store: Store, reference: str) -> list[str]:
     (the ids a paper without an arXiv id is stored under: doi:…, url:…), else all those with
     that title, as fed or as the digest shows it (LaTeX converted); two papers may share one: a
     reference must then name the id."""
+    from pipeline.ingest import clean, ids
+
     text = _as_written(reference)
     doi, url = clean.clean_doi(text), ids.normalize_url(text)
     candidates = [
@@ -356,6 +357,8 @@ def _other_scheme(url: str) -> str:
 
 def names_by_id(reference: str) -> bool:
     """Whether a reference is an arXiv id, a DOI or a link (else it is read as a title)."""
+    from pipeline.ingest import clean, ids
+
     text = _as_written(reference)
     return bool(
         paper_ref_id(text).startswith("arxiv:") or clean.clean_doi(text) or ids.normalize_url(text)
@@ -365,6 +368,8 @@ def names_by_id(reference: str) -> bool:
 def too_short_a_title(reference: str) -> bool:
     """Whether a reference is no id, DOI or link, and a title too short to name one paper
     (`stored_paper_ids` does not look such titles up)."""
+    from pipeline.ingest import ids
+
     if names_by_id(reference):
         return False
     return ids.matchable_title(reference) is None  # as stored_paper_ids reads a title
@@ -413,6 +418,8 @@ def paper_ref_id(reference: str) -> str:
     example in config.toml it failed every build. A PDF file is never opened: only arXiv's own
     name for it is read.
     """
+    from pipeline.ingest import ids
+
     text = unwrapped(reference)
     cited = _CITED.fullmatch(text)
     if cited is not None:
