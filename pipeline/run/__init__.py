@@ -292,7 +292,7 @@ def run_build(
     memo.save()
     # The next week starts where this digest ended, whatever [digest] timezone says by then.
     record_week_boundaries(store, report.week, settings.digest.timezone)
-    store.save_listed(report.week, [p.paper_id for p in loaded.papers])
+    store.save_listed(report.week, [p.paper_id for p in loaded.papers], built=now)
     report.digest_path = str(written.markdown)
     report.output_paths = [str(p) for p in written.paths]
     report.n_papers_in_digest = len(loaded.papers)

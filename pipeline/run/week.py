@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from pipeline.embed import Embedder
@@ -48,15 +48,61 @@ def week_papers(store: Store, week: str, timezone: str) -> list[Paper]:
     """The papers of `week` by paper_id: those its days hold that no other week's digest
     listed first, and those its own digest listed first, whatever their day is now (an
     `arxiv-api` source lists a paper the day it is submitted, arXiv's RSS announces it days
-    later: the paper would be in two digests)."""
+    later: the paper would be in two digests).
+
+    A week whose digest was built after the week ended is closed: a rebuild lists what it
+    listed, and a paper stored later with a day in it (an `arxiv-api` source's, a backfill's,
+    a file's new line) is late. A late paper belongs to the first week after its own that is
+    not closed: the next digest built lists it, once."""
+    closed = closed_weeks(store, week, timezone)
+    own = store.list_paper_ids_listed_in(week)
+    if week in closed:
+        return store.list_papers(sorted(own))
     start, end = week_bounds(week)
     first, last = week_zones(store, week, timezone)
     dated = store.list_papers_between(start, end, timezone=last, start_timezone=first)
     listed = store.list_listed_weeks([p.paper_id for p in dated])
     papers = {p.paper_id: p for p in dated if listed.get(p.paper_id, week) == week}
-    kept = [i for i in store.list_paper_ids_listed_in(week) if i not in papers]
+    kept = [i for i in own if i not in papers]
     papers.update((p.paper_id, p) for p in store.list_papers(kept))
+    papers.update((p.paper_id, p) for p in late_papers(store, week, timezone, closed))
     return [papers[i] for i in sorted(papers)]
+
+
+def closed_weeks(store: Store, until: str, timezone: str) -> set[str]:
+    """The weeks up to `until` whose digest listed papers and was last built after the week
+    ended (the Monday 00:00 after it, in the zone its end was drawn in)."""
+    built = store.list_listing_weeks(until)
+    ends = {w: next_week(w) for w in built}
+    recorded = store.list_week_boundaries(sorted({*built, *ends.values()}))
+    closed = set()
+    for w, at in built.items():
+        if at is None:
+            continue
+        _, zone = boundary_zones(w, recorded, timezone)
+        monday = datetime.combine(week_bounds(ends[w])[0], time(0), ZoneInfo(zone))
+        if at >= monday:
+            closed.add(w)
+    return closed
+
+
+def late_papers(store: Store, week: str, timezone: str, closed: set[str]) -> list[Paper]:
+    """The papers no digest listed whose own week is a closed one before `week`."""
+    before = sorted(w for w in closed if w < week)
+    if not before:
+        return []
+    start = week_bounds(before[0])[0] - timedelta(days=1)
+    end = week_bounds(week)[0] + timedelta(days=1)
+    candidates = store.list_unlisted_papers_between(start, end)
+    return [p for p in candidates if own_week(store, p, timezone) in before]
+
+
+def own_week(store: Store, paper: Paper, timezone: str) -> str:
+    """The week of a stored paper's day for a reader in `timezone`, as `load_week` draws the
+    weeks (a boundary an earlier digest drew stays in the zone it was drawn in)."""
+    near = iso_week(effective_day(paper, ZoneInfo(timezone)))
+    recorded = store.list_week_boundaries([near, next_week(near)])
+    return week_of_day(lambda zone: effective_day(paper, ZoneInfo(zone)), recorded, timezone)
 
 
 def choose_week(choice: str, store: Store, *, now: datetime, timezone: str) -> str:
@@ -79,10 +125,13 @@ def record_week_boundaries(store: Store, week: str, timezone: str) -> None:
 
 def paper_week(store: Store, paper: Paper, timezone: str) -> str:
     """The week whose digest lists a stored paper for a reader in `timezone`, as `load_week`
-    draws the weeks."""
+    draws the weeks: the week whose digest listed it, else its own week, else (a late paper,
+    its own week closed) the first week after it that is not closed."""
     listed = store.list_listed_weeks([paper.paper_id])
     if paper.paper_id in listed:
         return listed[paper.paper_id]
-    near = iso_week(effective_day(paper, ZoneInfo(timezone)))
-    recorded = store.list_week_boundaries([near, next_week(near)])
-    return week_of_day(lambda zone: effective_day(paper, ZoneInfo(zone)), recorded, timezone)
+    week = own_week(store, paper, timezone)
+    closed = closed_weeks(store, "9999-W99", timezone)
+    while week in closed:
+        week = next_week(week)
+    return week

@@ -26,8 +26,11 @@ from conftest import FakeEmbedder, mail_to_loopback
 from httpserver import FeedServer, Reply
 from smtpserver import Inbox, smtp_server
 
+from pipeline import run
 from pipeline.cli import cli
-from pipeline.store import SCHEMA_VERSION
+from pipeline.config import load_settings
+from pipeline.models import RunReport
+from pipeline.store import SCHEMA_VERSION, Store
 from reliability import tally
 from reliability.helpers import DATA, FEEDS, GOOD_FILE, build, ingest, query, write_config
 
@@ -1539,3 +1542,43 @@ def test_feed_items_that_share_one_link_under_different_titles_are_all_kept(
     stored = query(db, "SELECT title, url FROM papers ORDER BY title")
     assert stored == sorted(items), stored
     assert "journal: 2 items share the link https://j.example.org/issue/current" in caplog.text
+
+
+def _build_week(config: Path, week: str, now: datetime) -> RunReport:
+    """`digest build --week WEEK` in-process at `now`."""
+    settings = load_settings(config)
+    with Store.open(settings.database_path) as store:
+        return run.run_build(settings, store, FakeEmbedder(), now=now, week=week)
+
+
+def test_a_paper_dated_into_a_week_already_built_is_listed_by_the_next_digest(
+    tmp_path: Path,
+) -> None:
+    """A paper that arrives dated into a week whose digest was already built and e-mailed (an
+    `arxiv-api` source's or a backfill's, a file appended to) was in no digest: the next week's
+    digest holds only its own days, and the old week is not built again. It is listed by the
+    next digest built, once; rebuilding the old week by hand lists what that week listed."""
+    papers = tmp_path / "papers.jsonl"
+    own = [
+        {"id": "2506.40001", "title": "A paper of the first week", "published": "2025-06-10"},
+        {"id": "2506.40002", "title": "A paper of the second week", "published": "2025-06-17"},
+    ]
+    late = {"id": "2506.40003", "title": "A paper dated back", "published": "2025-06-11"}
+    papers.write_text(json.dumps(own[0]) + "\n", "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    ingest(config, FakeEmbedder(), now=datetime(2025, 6, 16, 6, tzinfo=UTC))
+    _build_week(config, "2025-W24", datetime(2025, 6, 16, 7, tzinfo=UTC))
+    digests = tmp_path / "digests"
+    assert _listed(digests, "2025-W24") == {"arxiv:2506.40001"}
+    papers.write_text("".join(json.dumps(r) + "\n" for r in [*own, late]), "utf-8")
+    ingest(config, FakeEmbedder(), now=datetime(2025, 6, 18, 6, tzinfo=UTC))
+    tally.add("hostile inputs tried")
+    _build_week(config, "2025-W25", datetime(2025, 6, 23, 7, tzinfo=UTC))
+    assert _listed(digests, "2025-W25") == {"arxiv:2506.40002", "arxiv:2506.40003"}
+    for week in ("2025-W24", "2025-W25"):  # rebuilt by hand: each lists what it listed
+        _build_week(config, week, datetime(2025, 6, 24, 7, tzinfo=UTC))
+    assert _listed(digests, "2025-W24") == {"arxiv:2506.40001"}
+    assert _listed(digests, "2025-W25") == {"arxiv:2506.40002", "arxiv:2506.40003"}
+    result = _invoke(["--config", str(config), "explain", "2506.40003"])
+    assert result.exit_code == 0 and "\n2025-W25: in section" in result.output, result.output
+
