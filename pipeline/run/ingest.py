@@ -22,6 +22,7 @@ import httpx
 from pipeline.config import Settings, SourceSettings, web_address_hint
 from pipeline.errors import FetchError, ParseError, shortened
 from pipeline.ingest import fetch, freshness, ids, normalize
+from pipeline.ingest.clean import clean_doi
 from pipeline.ingest.sources import parse_source
 from pipeline.ingest.sources.hf import parse_hf_daily
 from pipeline.models import Entry, Paper, SourceResult
@@ -159,7 +160,7 @@ def store_entries(
             source.name,
             entry.raw_id or entry.title,
         )
-    kept = [e for e in complete if _wanted(source, e.announce_type)]
+    kept = _without_shared_guids([e for e in complete if _wanted(source, e.announce_type)], source)
     updates = [e for e in complete if _is_unwanted_replacement(source, e.announce_type)]
     normalized = _by_title_where_links_are_shared(kept, _normalize_all(kept, source), source)
     papers, n_filtered = normalize.filter_papers(
@@ -306,6 +307,51 @@ def _normalize_all(entries: Iterable[Entry], source: SourceSettings) -> list[Pap
             continue
         papers.append(normalize.limit_to_authority(paper, speaks_for_arxiv=speaks_for_arxiv))
     return papers
+
+
+def _without_shared_guids(entries: list[Entry], source: SourceSettings) -> list[Entry]:
+    """An `rss` feed's entries without their guid where one guid is given to items with
+    different links (a broken CMS gives every item the feed's address or the issue's DOI):
+    each is then known by its link (or its title, `_by_title_where_links_are_shared`). The
+    guid names no one paper there, and as an id it made the items one paper, keeping the
+    first one's text: the others were lost. One item posted again (one guid, one link) stays
+    one paper."""
+    if source.kind != "rss":
+        return entries
+    sharing: dict[str, list[Entry]] = {}
+    for entry in entries:
+        if entry.raw_id:
+            sharing.setdefault(entry.raw_id, []).append(entry)
+    shared = {
+        guid
+        for guid, listed in sharing.items()
+        if len({_link_key(e) for e in listed}) > 1
+        or (
+            not any(e.link for e in listed)
+            and len({ids.normalize_title(e.title) for e in listed}) > 1
+        )
+    }
+    for guid in sorted(shared):
+        logger.warning(
+            "source %s: %d items share the guid %r under different links or titles; each is"
+            " kept as a paper of its own, known by its link (else its title)",
+            source.name,
+            len(sharing[guid]),
+            shortened(guid),
+        )
+    return [_without_guid(e) if e.raw_id in shared else e for e in entries]
+
+
+def _without_guid(entry: Entry) -> Entry:
+    """`entry` without its raw id, and without the DOI its parser read from that id."""
+    guid_doi = clean_doi(entry.raw_id)
+    doi = None if guid_doi and clean_doi(entry.doi) == guid_doi else entry.doi
+    return dataclasses.replace(entry, raw_id=None, doi=doi)
+
+
+def _link_key(entry: Entry) -> str | None:
+    """An entry's link as ids compare it (tracking parameters and case of host aside)."""
+    return ids.normalize_url(entry.link) if entry.link else None
 
 
 def _by_title_where_links_are_shared(

@@ -1582,3 +1582,42 @@ def test_a_paper_dated_into_a_week_already_built_is_listed_by_the_next_digest(
     result = _invoke(["--config", str(config), "explain", "2506.40003"])
     assert result.exit_code == 0 and "\n2025-W25: in section" in result.output, result.output
 
+
+@pytest.mark.parametrize("guid", ["https://cms.example.org/feed", "10.5555/journal.issue.7"])
+def test_feed_items_that_share_one_guid_are_each_a_paper(
+    tmp_path: Path, fake_model: None, caplog: pytest.LogCaptureFixture, guid: str
+) -> None:
+    """A broken CMS feed gave every item the same guid (the feed's own address, the issue's
+    DOI): the guid was each item's id, so the four papers were stored as one, the text of the
+    first kept, the other three lost without a word. A guid shared by items with different
+    links names no one paper: each is known by its link, with a warning naming the source."""
+    items = [
+        ("Protein folding with transformers", "https://cms.example.org/a/1"),
+        ("Graph networks for traffic forecasting", "https://cms.example.org/a/2"),
+        ("Coral reef bleaching surveys", "https://cms.example.org/a/3"),
+        ("Bird migration under warming", "https://cms.example.org/a/4"),
+    ]
+    feed = "".join(
+        f"<item><title>{title}</title><link>{link}</link><guid>{guid}</guid>"
+        f"<description>About {title}.</description>"
+        "<pubDate>Wed, 04 Jun 2025 10:00:00 GMT</pubDate></item>"
+        for title, link in items
+    )
+    path = tmp_path / "cms.xml"
+    path.write_text(
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>C</title>{feed}</channel></rss>',
+        "utf-8",
+    )
+    config = write_config(tmp_path, [("cms", "rss", str(path))], **NO_BACKFILL)
+    caplog.set_level(logging.WARNING)
+    for _ in range(2):  # a second run finds every paper stored, under the same ids
+        ingest(config, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    db = tmp_path / "data" / "pipeline.sqlite3"
+    stored = query(db, "SELECT paper_id, title, url FROM papers ORDER BY title")
+    assert [(t, u) for _, t, u in stored] == sorted(items), stored
+    assert [i for i, _, _ in stored] == [f"url:{u}" for _, u in sorted(items)]
+    assert (
+        f"source cms: 4 items share the guid {guid!r} under different links or titles"
+        in caplog.text
+    )
