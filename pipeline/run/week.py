@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,7 @@ def load_week(
     now: datetime,
     progress: bool = False,
     timezone: str = "UTC",
+    on_missing: Callable[[int, int], None] | None = None,
 ) -> tuple[Week, int]:
     """The week's papers (by paper_id) and vectors; also how many vectors were computed now.
 
@@ -37,9 +39,18 @@ def load_week(
     digest's title dates say; a paper's day is `store.effective_day` there. A boundary an
     earlier digest drew in another zone stays where it was drawn (`weeks.boundary_zones`).
     A paper a digest listed stays in that digest's week, whatever day a later source gives it.
+    `on_missing(n, total)` is told, before they are embedded, how many of the week's papers
+    have no vector yet.
     """
     papers = week_papers(store, week, timezone)
-    vectors, n_embedded = ensure_vectors(store, embedder, papers, now=now, progress=progress)
+    vectors, n_embedded = ensure_vectors(
+        store,
+        embedder,
+        papers,
+        now=now,
+        progress=progress,
+        on_missing=None if on_missing is None else lambda n: on_missing(n, len(papers)),
+    )
     index = {p.paper_id: i for i, p in enumerate(papers)}
     return Week(week, tuple(papers), vectors, index), n_embedded
 

@@ -1035,7 +1035,7 @@ def test_a_folder_written_with_an_environment_variable_is_named(
         assert (
             f"paths.data_dir: {written!r} names an environment variable, which is not expanded"
             in result.stderr
-        ), result.stderr
+        ), (result.stderr, result.output)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
 
 
@@ -1621,3 +1621,30 @@ def test_feed_items_that_share_one_guid_are_each_a_paper(
         f"source cms: 4 items share the guid {guid!r} under different links or titles"
         in caplog.text
     )
+
+
+def test_explain_says_it_embeds_the_papers_an_ingest_left_without_vectors(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """`digest explain` and `digest topics` run while an ingest had stored papers but not yet
+    embedded them (or after one was stopped) loaded the model and embedded them without a
+    word: a minute of silence on a CPU, or, offline, a model error nothing explained. They
+    still embed them (as the build would, so the answer is the build's), saying so first."""
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL)
+    ingest(config, FakeEmbedder())
+    db = tmp_path / "data" / "pipeline.sqlite3"
+    tally.add("hostile inputs tried")
+    for args in (["topics"], ["explain", "2506.05349"]):
+        conn = sqlite3.connect(db)  # what an ingest stopped before it embedded leaves
+        with conn:
+            conn.execute(
+                "DELETE FROM embeddings WHERE item_id LIKE 'arxiv:%'"
+                " AND item_id > 'arxiv:2506.05347'"
+            )
+        conn.close()
+        result = _invoke(["--config", str(config), *args])
+        assert result.exit_code == 0, result.output
+        assert (
+            f"{WEEK}: no vector from {FakeEmbedder().name} yet for 3 of its 5 papers"
+            in result.stderr
+        ), result.stderr
