@@ -1648,3 +1648,50 @@ def test_explain_says_it_embeds_the_papers_an_ingest_left_without_vectors(
             f"{WEEK}: no vector from {FakeEmbedder().name} yet for 3 of its 5 papers"
             in result.stderr
         ), result.stderr
+
+
+def _rss(path: Path, items: list[tuple[str, str, str]]) -> None:
+    """An RSS feed at `path` of (title, link, guid) items."""
+    body = "".join(
+        f"<item><title>{title}</title><link>{link}</link><guid>{guid}</guid>"
+        f"<description>About {title}.</description>"
+        "<pubDate>Wed, 04 Jun 2025 10:00:00 GMT</pubDate></item>"
+        for title, link, guid in items
+    )
+    path.write_text(
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>C</title>{body}</channel></rss>',
+        "utf-8",
+    )
+
+
+def test_a_feed_that_lists_one_item_at_a_time_under_one_guid_loses_none(
+    tmp_path: Path, fake_model: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A CMS feed that gives every item the feed's address as its guid, and lists only its
+    newest item: each fetch's item took the id of the paper the first fetch stored, and was
+    merged into it, its own title and link lost without a word. A guid that names a stored
+    paper of another link and title is not that paper; the first item keeps its id. A paper's
+    new version under its DOI guid (bioRxiv: another title, a v2 link) is still that paper."""
+    guid = "https://cms.example.org/feed"
+    first = ("Protein folding with transformers", "https://cms.example.org/a/1", guid)
+    second = ("Coral reef bleaching surveys", "https://cms.example.org/a/2", guid)
+    doi = "10.1101/2025.06.01.123456"
+    v1 = ("Cells in motion", f"https://www.biorxiv.org/content/{doi}v1?rss=1", doi)
+    v2 = ("Cells in motion, revised", f"https://www.biorxiv.org/content/{doi}v2?rss=1", doi)
+    path = tmp_path / "cms.xml"
+    config = write_config(tmp_path, [("cms", "rss", str(path))], **NO_BACKFILL)
+    caplog.set_level(logging.WARNING)
+    for items in ([first, v1], [second, v2], [first, second, v2]):
+        _rss(path, items)
+        ingest(config, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    db = tmp_path / "data" / "pipeline.sqlite3"
+    assert query(db, "SELECT paper_id, title FROM papers ORDER BY paper_id") == [
+        (f"doi:{doi}", "Cells in motion"),
+        ("url:https://cms.example.org/a/2", "Coral reef bleaching surveys"),
+        (f"url:{guid}", "Protein folding with transformers"),
+    ]
+    assert (
+        f"source cms: the guid '{guid}' of 'Coral reef bleaching surveys' names the stored"
+        f" paper url:{guid} ('Protein folding with transformers'), of another link and title"
+    ) in caplog.text
