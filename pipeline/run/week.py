@@ -64,7 +64,7 @@ def week_papers(store: Store, week: str, timezone: str) -> list[Paper]:
     A week whose digest was built after the week ended is closed: a rebuild lists what it
     listed, and a paper stored later with a day in it (an `arxiv-api` source's, a backfill's,
     a file's new line) is late. A late paper belongs to the first week after its own that is
-    not closed: the next digest built lists it, once."""
+    not closed (within LATE_WEEKS of it): the next digest built lists it, once."""
     closed = closed_weeks(store, week, timezone)
     own = store.list_paper_ids_listed_in(week)
     if week in closed:
@@ -97,9 +97,18 @@ def closed_weeks(store: Store, until: str, timezone: str) -> set[str]:
     return closed
 
 
+#: How many weeks back a late paper's own week may lie (`late_papers`): arXiv's backfill reaches
+#: at most 90 days back, Hugging Face pages feature papers of the weeks before. Looking back
+#: further read every paper of every closed week at each build (0.6-0.9 s on a year of 150k
+#: papers, where these 13 weeks take 0.2 s).
+LATE_WEEKS = 13
+
+
 def late_papers(store: Store, week: str, timezone: str, closed: set[str]) -> list[Paper]:
-    """The papers no digest listed whose own week is a closed one before `week`."""
-    before = sorted(w for w in closed if w < week)
+    """The papers no digest listed whose own week is a closed one of the LATE_WEEKS before
+    `week`."""
+    since = iso_week(week_bounds(week)[0] - timedelta(weeks=LATE_WEEKS))
+    before = sorted(w for w in closed if since <= w < week)
     if not before:
         return []
     start = week_bounds(before[0])[0] - timedelta(days=1)
@@ -137,12 +146,15 @@ def record_week_boundaries(store: Store, week: str, timezone: str) -> None:
 def paper_week(store: Store, paper: Paper, timezone: str) -> str:
     """The week whose digest lists a stored paper for a reader in `timezone`, as `load_week`
     draws the weeks: the week whose digest listed it, else its own week, else (a late paper,
-    its own week closed) the first week after it that is not closed."""
+    its own week closed) the week after the newest closed one, whose digest is the next to be
+    built (its own week when that lies over LATE_WEEKS before it: no digest lists the paper)."""
     listed = store.list_listed_weeks([paper.paper_id])
     if paper.paper_id in listed:
         return listed[paper.paper_id]
-    week = own_week(store, paper, timezone)
+    own = own_week(store, paper, timezone)
     closed = closed_weeks(store, "9999-W99", timezone)
-    while week in closed:
-        week = next_week(week)
-    return week
+    if own not in closed:
+        return own
+    week = next_week(max(closed))  # the next digest built, as builds go forward
+    late = week_bounds(week)[0] - week_bounds(own)[0] <= timedelta(weeks=LATE_WEEKS)
+    return week if late else own

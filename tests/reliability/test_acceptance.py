@@ -1695,3 +1695,32 @@ def test_a_feed_that_lists_one_item_at_a_time_under_one_guid_loses_none(
         f"source cms: the guid '{guid}' of 'Coral reef bleaching surveys' names the stored"
         f" paper url:{guid} ('Protein folding with transformers'), of another link and title"
     ) in caplog.text
+
+
+def test_a_paper_dated_months_back_into_a_built_week_is_named_by_explain(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A late paper is listed by the next digest when its own week lies within LATE_WEEKS of
+    that digest's (arXiv's backfill reaches 90 days back); one dated further back into a
+    built week (a file given an old line) is in no digest, and `explain` says so in one line
+    where it would have ended in "not among its papers", a traceback."""
+    papers = tmp_path / "papers.jsonl"
+    old = {"id": "2503.40001", "title": "A paper of March", "published": "2025-03-11"}
+    now = {"id": "2506.40002", "title": "A paper of June", "published": "2025-06-17"}
+    back = {"id": "2503.40003", "title": "A paper dated far back", "published": "2025-03-12"}
+    papers.write_text(json.dumps(old) + "\n", "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    ingest(config, FakeEmbedder(), now=datetime(2025, 3, 17, 6, tzinfo=UTC))
+    _build_week(config, "2025-W11", datetime(2025, 3, 17, 7, tzinfo=UTC))
+    papers.write_text("".join(json.dumps(r) + "\n" for r in [old, now, back]), "utf-8")
+    ingest(config, FakeEmbedder(), now=datetime(2025, 6, 18, 6, tzinfo=UTC))
+    tally.add("hostile inputs tried")
+    _build_week(config, "2025-W25", datetime(2025, 6, 23, 7, tzinfo=UTC))
+    assert _listed(tmp_path / "digests", "2025-W25") == {"arxiv:2506.40002"}
+    result = _invoke(["--config", str(config), "explain", "2503.40003"])
+    assert result.exit_code == 1, result.output  # as for a paper dated 9999-12-31
+    assert (
+        "arxiv:2503.40003 is dated in 2025-W11, whose digest was built before the paper was"
+        " stored; a paper that late (over 13 weeks before the next digest built) is listed by"
+        " no digest"
+    ) in result.stderr, result.stderr
