@@ -4,7 +4,9 @@ ingest: for each source: fetch bytes → parse → normalise → dedupe → stor
         a failing source is recorded and reported, never stops the others;
         then embed the papers this run touched that have no vector yet (once ever per content).
 build:  pick the week (`weeks`) → `load_week` (papers + vectors, embedding what is missing;
-        a boundary an earlier digest drew stays in the zone it was drawn in) →
+        a boundary an earlier digest drew stays in the zone it was drawn in; a week built
+        after it ended lists what it listed, and the next week built takes the papers that
+        arrived late for it: `week.week_papers`) →
         assign topics and cluster the rest (`scoring`) → `topics.continuity` (saved as the
         week's sections) → build the digest → `digest.outputs`, the only writer of digests/,
         writes Markdown, HTML, JSON, chart, index and feed → record the week's boundaries →
