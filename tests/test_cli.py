@@ -669,3 +669,20 @@ def test_check_config_warns_that_latest_mails_a_week_before_its_papers_are_in(
         config = write_config(tmp_path, paths={"digests_dir": "out"}, **fine)
         code, _, err = _invoke("--config", str(config), "check-config")
         assert code == 0 and "digest.week" not in err
+
+
+def test_quiet_is_described_as_what_it_does(tmp_path: Path) -> None:
+    # Round 22: `digest --help` said "-q, --quiet  Only warnings and errors.", but -q logs
+    # errors only (as docs/deploy.md says): a cron line written with -q to keep warnings, about
+    # a source's bad entries or a digest not e-mailed, got none of them.
+    papers = tmp_path / "papers.jsonl"
+    papers.write_text('{"id": 2506.1, "title": "A numbered paper"}\n', encoding="utf-8")
+    for quiet, root in (([], tmp_path / "a"), (["-q"], tmp_path / "b")):
+        root.mkdir()
+        config = _config(root, file_source("mine", papers))
+        code, _, err = _invoke("--config", str(config), *quiet, "ingest")
+        assert code == 0 and ("id 2506.1 is a number" in err) == (not quiet), err
+    code, out, _ = _invoke("--help")
+    assert code == 0
+    quiet = next(line for line in out.splitlines() if "--quiet" in line)
+    assert quiet.split("--quiet")[1].strip() == "Only errors (no warnings).", quiet

@@ -4,6 +4,7 @@ real SMTP server on 127.0.0.1 through `digest send`."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from datetime import UTC, date, datetime
@@ -291,6 +292,29 @@ def test_write_digest_respects_disabled_outputs(tmp_path: Path) -> None:
     written = write_digest(settings, _digest("2025-W24", 2, date(2025, 6, 9)), now=NOW)
     assert sorted(p.name for p in written.paths) == ["2025-W24.md", "index.md"]
     assert "trends.png" not in written.markdown.read_text(encoding="utf-8")
+
+
+def test_a_rebuild_with_an_output_turned_off_removes_that_weeks_old_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Round 22: turning off write_html, write_json or the chart left the last build's
+    # 2025-W24.html, .json and -trends.png beside the fresh 2025-W24.md, out of date (another
+    # week's papers, or none of the new ones) and still served. Only the week built is touched.
+    week, other = _digest("2025-W24", 3, date(2025, 6, 9)), _digest("2025-W23", 2, date(2025, 6, 2))
+    for digest in (other, week):
+        write_digest(make_settings(tmp_path), digest, now=NOW)
+    folder = tmp_path / "digests"
+    before = {p.name for p in folder.iterdir()}
+    assert {"2025-W24.html", "2025-W24.json", "2025-W24-trends.png"} <= before, before
+    off = {"write_html": False, "write_json": False, "chart_weeks": 0}
+    caplog.set_level(logging.WARNING)
+    written = write_digest(
+        make_settings(tmp_path, outputs=off), _digest("2025-W24", 4, date(2025, 6, 9)), now=NOW
+    )
+    after = {p.name for p in folder.iterdir()}
+    assert after == before - {"2025-W24.html", "2025-W24.json", "2025-W24-trends.png"}, after
+    assert "Linear attention paper 3" in written.markdown.read_text(encoding="utf-8")
+    assert f"removed {folder / '2025-W24.html'}, left by an earlier build" in caplog.text
 
 
 def test_write_files_renames_nothing_when_one_file_cannot_be_written(tmp_path: Path) -> None:

@@ -151,11 +151,16 @@ def _store_week(config: Path) -> None:
         make_paper("arxiv:2506.00002", "Graph neural network", "message passing graph"),
         make_paper("arxiv:2506.00003", "Protein folding", "amino acid structure"),
     ]
-    keys = {p.paper_id: normalize_title(p.title) for p in papers}  # as ingest stores them
-    with Store.open(settings.database_path) as store:
-        store.upsert_papers(
-            papers, "test", run.datetime.now(run.UTC), merge=update_paper, title_keys=keys
-        )
+    _store(settings.database_path, papers)
+
+
+def _store(database: Path, papers: list[Paper]) -> None:
+    """Store `papers` and their vectors as an ingest does."""
+    keys = {p.paper_id: normalize_title(p.title) for p in papers}
+    now = run.datetime.now(run.UTC)
+    with Store.open(database) as store:
+        store.upsert_papers(papers, "test", now, merge=update_paper, title_keys=keys)
+        run.ensure_vectors(store, FakeEmbedder(), papers, now=now)
 
 
 def test_explain_command_shows_scores_and_verdict(setup: tuple[Path, Path]) -> None:
@@ -584,10 +589,10 @@ def test_explain_and_mark_accept_what_a_browser_shows(
         make_paper("url:http://example.org/paper/2", "A web page on graphs", "graph nodes"),
     ]
     keys = {p.paper_id: normalize_title(p.title) for p in papers}
+    now = run.datetime.now(run.UTC)
     with Store.open(settings.database_path) as store:
-        store.upsert_papers(
-            papers, "test", run.datetime.now(run.UTC), merge=update_paper, title_keys=keys
-        )
+        store.upsert_papers(papers, "test", now, merge=update_paper, title_keys=keys)
+        run.ensure_vectors(store, FakeEmbedder(), papers, now=now)  # as ingest embeds them
     base = ["--config", str(config)]
     result = CliRunner().invoke(cli, [*base, "explain", reference])
     assert result.exit_code == 0, result.output
@@ -622,14 +627,7 @@ def test_explain_finds_a_latex_title_as_the_digest_shows_it(setup: tuple[Path, P
     _store_week(config)
     raw = r"Learning $\alpha$-divergences in $O(n^2)$ time with \textsc{Sketch}"
     paper = make_paper("arxiv:2506.00009", raw, "message passing graph")
-    with Store.open(load_settings(config).database_path) as store:
-        store.upsert_papers(
-            [paper],
-            "test",
-            run.datetime.now(run.UTC),
-            merge=update_paper,
-            title_keys={paper.paper_id: normalize_title(paper.title)},
-        )
+    _store(load_settings(config).database_path, [paper])
     shown = latex_to_text(raw)
     assert "α" in shown and "$" not in shown
     result = CliRunner().invoke(cli, ["--config", str(config), "explain", shown])
@@ -679,14 +677,7 @@ def test_explain_and_mark_refuse_a_title_two_stored_papers_share(
     config, _ = setup
     _store_week(config)
     twin = make_paper("arxiv:2506.00004", "Graph Neural Network", "a survey of message passing")
-    with Store.open(load_settings(config).database_path) as store:
-        store.upsert_papers(
-            [twin],
-            "test",
-            run.datetime.now(run.UTC),
-            merge=update_paper,
-            title_keys={twin.paper_id: normalize_title(twin.title)},
-        )
+    _store(load_settings(config).database_path, [twin])
     text = config.read_text(encoding="utf-8")
     base = ["--config", str(config)]
     for command in (["explain"], ["mark", "--topic", "speech"]):

@@ -89,7 +89,7 @@ class FilePath(click.Path):
     help="Configuration file.",
 )
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
-@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors (no warnings).")
 @click.option(
     "--log-file",
     type=FilePath(path_type=Path, dir_okay=False),

@@ -73,8 +73,31 @@ def write_digest(
         feed_id=_read_feed_id(folder / "feed.xml"),
     )
     write_files(files)
+    _remove_unwritten(folder, digest.week, files)
     summaries.save()
     return Written(folder / f"{digest.week}.md", files)
+
+
+#: The files of week W a build writes only when an option asks for them ([outputs]).
+_OPTIONAL = ("{week}.html", "{week}.json", "{week}-trends.png")
+
+
+def _remove_unwritten(folder: Path, week: str, files: Mapping[Path, bytes]) -> None:
+    """Remove the week's optional outputs an earlier build wrote and this one did not (the
+    option turned off since, or no chart this time): beside the new Markdown they were out of
+    date and still served. Other weeks' files are left as they are."""
+    for name in _OPTIONAL:
+        path = folder / name.format(week=week)
+        if path in files or not (path.is_file() or path.is_symlink()):
+            continue
+        try:
+            path.unlink()
+        except OSError as e:
+            logger.warning("cannot remove %s, left by an earlier build: %s", path, e.strerror or e)
+            continue
+        logger.warning(
+            "removed %s, left by an earlier build: this build of %s wrote none", path, week
+        )
 
 
 def _read_feed_id(path: Path) -> str | None:

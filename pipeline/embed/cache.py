@@ -7,7 +7,7 @@ vectors are computed and saved in chunks, so a killed run keeps what it finished
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -60,10 +60,13 @@ def ensure_vectors(
     *,
     now: datetime,
     progress: bool = False,
+    on_missing: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, int]:
     """Vectors for `papers` in order, embedding (and saving) only those without a current one."""
     keyed = [(p.paper_id, content_hash(p.text), p.text) for p in papers]
-    return ensure_text_vectors(cache, embedder, keyed, now=now, progress=progress)
+    return ensure_text_vectors(
+        cache, embedder, keyed, now=now, progress=progress, on_missing=on_missing
+    )
 
 
 def ensure_text_vectors(
@@ -73,13 +76,17 @@ def ensure_text_vectors(
     *,
     now: datetime,
     progress: bool = False,
+    on_missing: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, int]:
     """(item_id, content_hash, text) → vectors in order; computes only the missing ones.
 
-    Returns the vectors and how many were computed now.
+    Returns the vectors and how many were computed now. `on_missing` is told how many are
+    missing before the model is loaded for them (a command that says so first).
     """
     have = cache.get_vectors(embedder.name, [(item_id, h) for item_id, h, _ in items])
     missing = [item for item in items if item[0] not in have]
+    if missing and on_missing is not None:
+        on_missing(len(missing))
     bar = Progress(len(missing), "embedding", enabled=progress)
     try:
         for start in range(0, len(missing), EMBED_CHUNK):

@@ -4,7 +4,9 @@ ingest: for each source: fetch bytes → parse → normalise → dedupe → stor
         a failing source is recorded and reported, never stops the others;
         then embed the papers this run touched that have no vector yet (once ever per content).
 build:  pick the week (`weeks`) → `load_week` (papers + vectors, embedding what is missing;
-        a boundary an earlier digest drew stays in the zone it was drawn in) →
+        a boundary an earlier digest drew stays in the zone it was drawn in; a week built
+        after it ended lists what it listed, and the next week built takes the papers that
+        arrived late for it: `week.week_papers`) →
         assign topics and cluster the rest (`scoring`) → `topics.continuity` (saved as the
         week's sections) → build the digest → `digest.outputs`, the only writer of digests/,
         writes Markdown, HTML, JSON, chart, index and feed → record the week's boundaries →
@@ -299,7 +301,7 @@ def run_build(
     memo.save()
     # The next week starts where this digest ended, whatever [digest] timezone says by then.
     record_week_boundaries(store, report.week, settings.digest.timezone)
-    store.save_listed(report.week, [p.paper_id for p in loaded.papers])
+    store.save_listed(report.week, [p.paper_id for p in loaded.papers], built=now)
     report.digest_path = str(written.markdown)
     report.output_paths = [str(p) for p in written.paths]
     report.n_papers_in_digest = len(loaded.papers)

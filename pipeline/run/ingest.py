@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ import httpx
 from pipeline.config import Settings, SourceSettings, web_address_hint
 from pipeline.errors import FetchError, ParseError, shortened
 from pipeline.ingest import fetch, freshness, ids, normalize
+from pipeline.ingest.clean import clean_doi, doi_from_link
 from pipeline.ingest.sources import parse_source
 from pipeline.ingest.sources.hf import parse_hf_daily
 from pipeline.models import Entry, Paper, SourceResult
@@ -159,7 +161,8 @@ def store_entries(
             source.name,
             entry.raw_id or entry.title,
         )
-    kept = [e for e in complete if _wanted(source, e.announce_type)]
+    wanted = [e for e in complete if _wanted(source, e.announce_type)]
+    kept = _without_shared_guids(wanted, source, store)
     updates = [e for e in complete if _is_unwanted_replacement(source, e.announce_type)]
     normalized = _by_title_where_links_are_shared(kept, _normalize_all(kept, source), source)
     papers, n_filtered = normalize.filter_papers(
@@ -306,6 +309,101 @@ def _normalize_all(entries: Iterable[Entry], source: SourceSettings) -> list[Pap
             continue
         papers.append(normalize.limit_to_authority(paper, speaks_for_arxiv=speaks_for_arxiv))
     return papers
+
+
+def _without_shared_guids(
+    entries: list[Entry], source: SourceSettings, store: Store
+) -> list[Entry]:
+    """An `rss` feed's entries without their guid where one guid is given to items with
+    different links (a broken CMS gives every item the feed's address or the issue's DOI):
+    each is then known by its link (or its title, `_by_title_where_links_are_shared`). The
+    guid names no one paper there, and as an id it made the items one paper, keeping the
+    first one's text: the others were lost. One item posted again (one guid, one link) stays
+    one paper. Across fetches too: an item whose guid, a link, names a stored paper of
+    another link and title is another paper (a feed that lists one item at a time); the item
+    that paper was stored from keeps its guid, so it stays that paper. A guid that is an arXiv
+    id names its paper, whatever an aggregator's title and link say."""
+    if source.kind != "rss":
+        return entries
+    sharing: dict[str, list[Entry]] = {}
+    for entry in entries:
+        if entry.raw_id:
+            sharing.setdefault(entry.raw_id, []).append(entry)
+    shared: dict[str, Paper | None] = {}
+    for guid, listed in sorted(sharing.items()):
+        named = _id_by_guid(listed[0])
+        if named is None or named.startswith("arxiv:"):  # an arXiv id names one paper
+            continue
+        # A DOI guid is the paper's own across fetches (a new version's title and link).
+        stored = store.get_paper(named) if named.startswith("url:") else None
+        in_fetch = len({_link_key(e.link) for e in listed}) > 1 or (
+            not any(e.link for e in listed)
+            and len({ids.normalize_title(e.title) for e in listed}) > 1
+        )
+        others = [e for e in listed if not _same(e, stored)] if stored is not None else []
+        if in_fetch:
+            logger.warning(
+                "source %s: %d items share the guid %r under different links or titles; each"
+                " is kept as a paper of its own, known by its link (else its title)",
+                source.name,
+                len(listed),
+                shortened(guid),
+            )
+        elif others and stored is not None:
+            logger.warning(
+                "source %s: the guid %r of %r names the stored paper %s (%r), of another link"
+                " and title; the item is kept as a paper of its own, known by its link (else"
+                " its title)",
+                source.name,
+                shortened(guid),
+                shortened(others[0].title),
+                stored.paper_id,
+                shortened(stored.title),
+            )
+        else:
+            continue
+        shared[guid] = stored
+    return [
+        _without_guid(e) if e.raw_id in shared and not _same(e, shared[e.raw_id]) else e
+        for e in entries
+    ]
+
+
+def _id_by_guid(entry: Entry) -> str | None:
+    """The id the entry's guid gives it, where the guid (not its link or title) decides it."""
+    try:
+        by_guid, _ = ids.canonical_id(entry)
+        otherwise, _ = ids.canonical_id(_without_guid(entry))
+    except ParseError:
+        return None  # skipped by normalisation, which says why
+    return by_guid if by_guid != otherwise else None
+
+
+def _same(entry: Entry, stored: Paper | None) -> bool:
+    """Whether `entry` is the item `stored` was stored from: the same link, or title."""
+    if stored is None:
+        return False
+    same_link = entry.link is not None and _link_key(entry.link) == _link_key(stored.url)
+    return same_link or ids.normalize_title(entry.title) == ids.normalize_title(stored.title)
+
+
+def _without_guid(entry: Entry) -> Entry:
+    """`entry` without its raw id, and without the DOI its parser read from that id."""
+    guid_doi = clean_doi(entry.raw_id)
+    doi = None if guid_doi and clean_doi(entry.doi) == guid_doi else entry.doi
+    return dataclasses.replace(entry, raw_id=None, doi=doi)
+
+
+def _link_key(link: str | None) -> str | None:
+    """A link as ids compare it (tracking parameters and case of host aside); a link whose path
+    holds a DOI is that DOI, its version aside (bioRxiv's …123456v1 and …123456v2 pages)."""
+    if not link:
+        return None
+    doi = doi_from_link(link)
+    return f"doi:{_VERSION_TAIL.sub('', doi)}" if doi else ids.normalize_url(link)
+
+
+_VERSION_TAIL = re.compile(r"v\d+$")
 
 
 def _by_title_where_links_are_shared(

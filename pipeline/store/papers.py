@@ -151,13 +151,44 @@ class Papers(Database):
         )
         return [row["paper_id"] for row in rows]
 
-    def save_listed(self, week: str, paper_ids: Sequence[str]) -> None:
-        """Record `week` as the digest that listed `paper_ids`, for those no digest listed yet."""
+    def list_listing_weeks(self, until: str) -> dict[str, datetime | None]:
+        """Each week up to `until` whose digest listed papers, and when it was last built (as
+        `save_listed` recorded it; else, for a week built before that was recorded, when its
+        sections were saved; None when neither is known)."""
+        rows = self._select(
+            "SELECT w.week, coalesce((SELECT m.value FROM meta m WHERE m.key = ? || w.week),"
+            " (SELECT max(s.created) FROM week_sections s WHERE s.week = w.week)) AS built"
+            " FROM (SELECT DISTINCT week FROM listed_papers WHERE week <= ?) w",
+            (_BUILT_KEY, until),
+        )
+        return {row["week"]: _opt_datetime(row["built"]) for row in rows}
+
+    def list_unlisted_papers_between(self, start: date, end: date) -> list[Paper]:
+        """Papers no digest listed whose stored effective_date (the UTC day) lies in
+        [start, end], ordered by paper_id."""
+        rows = self._select(
+            f"{_SELECT_PAPERS} WHERE p.effective_date BETWEEN ? AND ? AND NOT EXISTS"
+            " (SELECT 1 FROM listed_papers l WHERE l.paper_id = p.paper_id) ORDER BY p.paper_id",
+            (start.isoformat(), end.isoformat()),
+        )
+        shared: dict[str, Any] = {}
+        return [_row_to_paper(row, shared) for row in rows]
+
+    def save_listed(
+        self, week: str, paper_ids: Sequence[str], built: datetime | None = None
+    ) -> None:
+        """Record `week` as the digest that listed `paper_ids`, for those no digest listed yet,
+        and `built` as when that digest was last built (`list_listing_weeks`)."""
         with self._write("save listed papers") as conn:
             conn.executemany(
                 "INSERT OR IGNORE INTO listed_papers (paper_id, week) VALUES (?, ?)",
                 [(paper_id, week) for paper_id in paper_ids],
             )
+            if built is not None:
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                    (_BUILT_KEY + week, _iso(built)),
+                )
 
     def list_papers_between(
         self, start: date, end: date, *, timezone: str = "UTC", start_timezone: str | None = None
@@ -289,6 +320,8 @@ def _shift(day: date, days: int) -> date:
         return day
 
 
+#: The meta key (followed by the week) of when a week's digest was last built.
+_BUILT_KEY = "week-built:"
 _SELECT_PAPERS = (
     "SELECT p.*, (SELECT json_group_array(s.source) FROM paper_sources s"
     " WHERE s.paper_id = p.paper_id) AS sources FROM papers p"

@@ -34,6 +34,7 @@ from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
 from pipeline.errors import ConfigError, ParseError, UsageError, shortened
 from pipeline.models import Paper, Topic
 from pipeline.run import scoring
+from pipeline.run.week import LATE_WEEKS
 from pipeline.store import Store, effective_day
 from pipeline.topics import assign
 from pipeline.tune.topics import (
@@ -130,8 +131,12 @@ def explain_paper(settings: Settings, store: Store, embedder: Embedder, referenc
     chosen = paper_week(store, paper, settings.digest.timezone)
     week = score_week(settings, store, embedder, week=chosen)
     rows = [i for i, p in enumerate(week.papers) if p.paper_id == paper.paper_id]
-    if not rows:  # paper_week and load_week draw the same boundaries: a bug if reached
-        raise RuntimeError(f"{paper.paper_id} is dated in {chosen}, but not among its papers")
+    if not rows:  # paper_week and load_week agree, but for a paper stored too late for any
+        raise ParseError(
+            f"{paper.paper_id} is dated in {chosen}, whose digest was built before the paper"
+            f" was stored; a paper that late (over {LATE_WEEKS} weeks before the next digest"
+            " built) is listed by no digest"
+        )
     row = rows[0]
     result = week.assignments[row]
     pulls = _example_pulls(settings, store, embedder, paper, week.topics)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -20,6 +22,8 @@ from pipeline.run import scoring
 from pipeline.run.report import count
 from pipeline.store import Store
 from pipeline.topics import assign, calibrate, labels, words
+
+logger = logging.getLogger(__name__)
 
 #: How `WeekScores.sections` spells a discovered theme: the prefix, then its name.
 THEME_PREFIX = "theme: "
@@ -68,7 +72,15 @@ def score_week(
     chosen = run.choose_week(
         week or settings.digest.week, store, now=now, timezone=settings.digest.timezone
     )
-    loaded, _ = run.load_week(store, embedder, chosen, now=now, timezone=settings.digest.timezone)
+    loaded, _ = run.load_week(
+        store,
+        embedder,
+        chosen,
+        now=now,
+        timezone=settings.digest.timezone,
+        progress=settings.embed.progress,
+        on_missing=partial(_say_embedding, chosen, embedder.name),
+    )
     papers = list(loaded.papers)
     topics = settings.topics_as_models()
     scored, _, assignments = run.assign_papers(
@@ -97,6 +109,20 @@ def score_week(
         ),
         store_papers=tuple(f.n_papers if isinstance(f, calibrate.Fallback) else 0 for f in found),
         unstored=tuple(tuple(scoring.unstored_examples(store, t)) for t in topics),
+    )
+
+
+def _say_embedding(week: str, model: str, n_missing: int, n_papers: int) -> None:
+    """Say, before the model is loaded, that papers of the week are embedded first (a
+    command that reads would otherwise sit silent for a minute, or fail offline unexplained)."""
+    logger.warning(
+        "%s: no vector from %s yet for %d of its %d papers (an ingest is still embedding"
+        " them, or was stopped before it did, or the model changed): embedding them first,"
+        " as `digest build` would",
+        week,
+        model,
+        n_missing,
+        n_papers,
     )
 
 

@@ -26,8 +26,11 @@ from conftest import FakeEmbedder, mail_to_loopback
 from httpserver import FeedServer, Reply
 from smtpserver import Inbox, smtp_server
 
+from pipeline import run
 from pipeline.cli import cli
-from pipeline.store import SCHEMA_VERSION
+from pipeline.config import load_settings
+from pipeline.models import RunReport
+from pipeline.store import SCHEMA_VERSION, Store
 from reliability import tally
 from reliability.helpers import DATA, FEEDS, GOOD_FILE, build, ingest, query, write_config
 
@@ -1032,7 +1035,7 @@ def test_a_folder_written_with_an_environment_variable_is_named(
         assert (
             f"paths.data_dir: {written!r} names an environment variable, which is not expanded"
             in result.stderr
-        ), result.stderr
+        ), (result.stderr, result.output)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
 
 
@@ -1539,3 +1542,185 @@ def test_feed_items_that_share_one_link_under_different_titles_are_all_kept(
     stored = query(db, "SELECT title, url FROM papers ORDER BY title")
     assert stored == sorted(items), stored
     assert "journal: 2 items share the link https://j.example.org/issue/current" in caplog.text
+
+
+def _build_week(config: Path, week: str, now: datetime) -> RunReport:
+    """`digest build --week WEEK` in-process at `now`."""
+    settings = load_settings(config)
+    with Store.open(settings.database_path) as store:
+        return run.run_build(settings, store, FakeEmbedder(), now=now, week=week)
+
+
+def test_a_paper_dated_into_a_week_already_built_is_listed_by_the_next_digest(
+    tmp_path: Path,
+) -> None:
+    """A paper that arrives dated into a week whose digest was already built and e-mailed (an
+    `arxiv-api` source's or a backfill's, a file appended to) was in no digest: the next week's
+    digest holds only its own days, and the old week is not built again. It is listed by the
+    next digest built, once; rebuilding the old week by hand lists what that week listed."""
+    papers = tmp_path / "papers.jsonl"
+    own = [
+        {"id": "2506.40001", "title": "A paper of the first week", "published": "2025-06-10"},
+        {"id": "2506.40002", "title": "A paper of the second week", "published": "2025-06-17"},
+    ]
+    late = {"id": "2506.40003", "title": "A paper dated back", "published": "2025-06-11"}
+    papers.write_text(json.dumps(own[0]) + "\n", "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    ingest(config, FakeEmbedder(), now=datetime(2025, 6, 16, 6, tzinfo=UTC))
+    _build_week(config, "2025-W24", datetime(2025, 6, 16, 7, tzinfo=UTC))
+    digests = tmp_path / "digests"
+    assert _listed(digests, "2025-W24") == {"arxiv:2506.40001"}
+    papers.write_text("".join(json.dumps(r) + "\n" for r in [*own, late]), "utf-8")
+    ingest(config, FakeEmbedder(), now=datetime(2025, 6, 18, 6, tzinfo=UTC))
+    tally.add("hostile inputs tried")
+    _build_week(config, "2025-W25", datetime(2025, 6, 23, 7, tzinfo=UTC))
+    assert _listed(digests, "2025-W25") == {"arxiv:2506.40002", "arxiv:2506.40003"}
+    for week in ("2025-W24", "2025-W25"):  # rebuilt by hand: each lists what it listed
+        _build_week(config, week, datetime(2025, 6, 24, 7, tzinfo=UTC))
+    assert _listed(digests, "2025-W24") == {"arxiv:2506.40001"}
+    assert _listed(digests, "2025-W25") == {"arxiv:2506.40002", "arxiv:2506.40003"}
+    result = _invoke(["--config", str(config), "explain", "2506.40003"])
+    assert result.exit_code == 0 and "\n2025-W25: in section" in result.output, result.output
+
+
+@pytest.mark.parametrize("guid", ["https://cms.example.org/feed", "10.5555/journal.issue.7"])
+def test_feed_items_that_share_one_guid_are_each_a_paper(
+    tmp_path: Path, fake_model: None, caplog: pytest.LogCaptureFixture, guid: str
+) -> None:
+    """A broken CMS feed gave every item the same guid (the feed's own address, the issue's
+    DOI): the guid was each item's id, so the four papers were stored as one, the text of the
+    first kept, the other three lost without a word. A guid shared by items with different
+    links names no one paper: each is known by its link, with a warning naming the source."""
+    items = [
+        ("Protein folding with transformers", "https://cms.example.org/a/1"),
+        ("Graph networks for traffic forecasting", "https://cms.example.org/a/2"),
+        ("Coral reef bleaching surveys", "https://cms.example.org/a/3"),
+        ("Bird migration under warming", "https://cms.example.org/a/4"),
+    ]
+    feed = "".join(
+        f"<item><title>{title}</title><link>{link}</link><guid>{guid}</guid>"
+        f"<description>About {title}.</description>"
+        "<pubDate>Wed, 04 Jun 2025 10:00:00 GMT</pubDate></item>"
+        for title, link in items
+    )
+    path = tmp_path / "cms.xml"
+    path.write_text(
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>C</title>{feed}</channel></rss>',
+        "utf-8",
+    )
+    config = write_config(tmp_path, [("cms", "rss", str(path))], **NO_BACKFILL)
+    caplog.set_level(logging.WARNING)
+    for _ in range(2):  # a second run finds every paper stored, under the same ids
+        ingest(config, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    db = tmp_path / "data" / "pipeline.sqlite3"
+    stored = query(db, "SELECT paper_id, title, url FROM papers ORDER BY title")
+    assert [(t, u) for _, t, u in stored] == sorted(items), stored
+    assert [i for i, _, _ in stored] == [f"url:{u}" for _, u in sorted(items)]
+    assert (
+        f"source cms: 4 items share the guid {guid!r} under different links or titles"
+        in caplog.text
+    )
+
+
+def test_explain_says_it_embeds_the_papers_an_ingest_left_without_vectors(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """`digest explain` and `digest topics` run while an ingest had stored papers but not yet
+    embedded them (or after one was stopped) loaded the model and embedded them without a
+    word: a minute of silence on a CPU, or, offline, a model error nothing explained. They
+    still embed them (as the build would, so the answer is the build's), saying so first."""
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL)
+    ingest(config, FakeEmbedder())
+    db = tmp_path / "data" / "pipeline.sqlite3"
+    tally.add("hostile inputs tried")
+    for args in (["topics"], ["explain", "2506.05349"]):
+        conn = sqlite3.connect(db)  # what an ingest stopped before it embedded leaves
+        with conn:
+            conn.execute(
+                "DELETE FROM embeddings WHERE item_id LIKE 'arxiv:%'"
+                " AND item_id > 'arxiv:2506.05347'"
+            )
+        conn.close()
+        result = _invoke(["--config", str(config), *args])
+        assert result.exit_code == 0, result.output
+        assert (
+            f"{WEEK}: no vector from {FakeEmbedder().name} yet for 3 of its 5 papers"
+            in result.stderr
+        ), result.stderr
+
+
+def _rss(path: Path, items: list[tuple[str, str, str]]) -> None:
+    """An RSS feed at `path` of (title, link, guid) items."""
+    body = "".join(
+        f"<item><title>{title}</title><link>{link}</link><guid>{guid}</guid>"
+        f"<description>About {title}.</description>"
+        "<pubDate>Wed, 04 Jun 2025 10:00:00 GMT</pubDate></item>"
+        for title, link, guid in items
+    )
+    path.write_text(
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>C</title>{body}</channel></rss>',
+        "utf-8",
+    )
+
+
+def test_a_feed_that_lists_one_item_at_a_time_under_one_guid_loses_none(
+    tmp_path: Path, fake_model: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A CMS feed that gives every item the feed's address as its guid, and lists only its
+    newest item: each fetch's item took the id of the paper the first fetch stored, and was
+    merged into it, its own title and link lost without a word. A guid that names a stored
+    paper of another link and title is not that paper; the first item keeps its id. A paper's
+    new version under its DOI guid (bioRxiv: another title, a v2 link) is still that paper."""
+    guid = "https://cms.example.org/feed"
+    first = ("Protein folding with transformers", "https://cms.example.org/a/1", guid)
+    second = ("Coral reef bleaching surveys", "https://cms.example.org/a/2", guid)
+    doi = "10.1101/2025.06.01.123456"
+    v1 = ("Cells in motion", f"https://www.biorxiv.org/content/{doi}v1?rss=1", doi)
+    v2 = ("Cells in motion, revised", f"https://www.biorxiv.org/content/{doi}v2?rss=1", doi)
+    path = tmp_path / "cms.xml"
+    config = write_config(tmp_path, [("cms", "rss", str(path))], **NO_BACKFILL)
+    caplog.set_level(logging.WARNING)
+    for items in ([first, v1], [second, v2], [first, second, v2]):
+        _rss(path, items)
+        ingest(config, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    db = tmp_path / "data" / "pipeline.sqlite3"
+    assert query(db, "SELECT paper_id, title FROM papers ORDER BY paper_id") == [
+        (f"doi:{doi}", "Cells in motion"),
+        ("url:https://cms.example.org/a/2", "Coral reef bleaching surveys"),
+        (f"url:{guid}", "Protein folding with transformers"),
+    ]
+    assert (
+        f"source cms: the guid '{guid}' of 'Coral reef bleaching surveys' names the stored"
+        f" paper url:{guid} ('Protein folding with transformers'), of another link and title"
+    ) in caplog.text
+
+
+def test_a_paper_dated_months_back_into_a_built_week_is_named_by_explain(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A late paper is listed by the next digest when its own week lies within LATE_WEEKS of
+    that digest's (arXiv's backfill reaches 90 days back); one dated further back into a
+    built week (a file given an old line) is in no digest, and `explain` says so in one line
+    where it would have ended in "not among its papers", a traceback."""
+    papers = tmp_path / "papers.jsonl"
+    old = {"id": "2503.40001", "title": "A paper of March", "published": "2025-03-11"}
+    now = {"id": "2506.40002", "title": "A paper of June", "published": "2025-06-17"}
+    back = {"id": "2503.40003", "title": "A paper dated far back", "published": "2025-03-12"}
+    papers.write_text(json.dumps(old) + "\n", "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    ingest(config, FakeEmbedder(), now=datetime(2025, 3, 17, 6, tzinfo=UTC))
+    _build_week(config, "2025-W11", datetime(2025, 3, 17, 7, tzinfo=UTC))
+    papers.write_text("".join(json.dumps(r) + "\n" for r in [old, now, back]), "utf-8")
+    ingest(config, FakeEmbedder(), now=datetime(2025, 6, 18, 6, tzinfo=UTC))
+    tally.add("hostile inputs tried")
+    _build_week(config, "2025-W25", datetime(2025, 6, 23, 7, tzinfo=UTC))
+    assert _listed(tmp_path / "digests", "2025-W25") == {"arxiv:2506.40002"}
+    result = _invoke(["--config", str(config), "explain", "2503.40003"])
+    assert result.exit_code == 1, result.output  # as for a paper dated 9999-12-31
+    assert (
+        "arxiv:2503.40003 is dated in 2025-W11, whose digest was built before the paper was"
+        " stored; a paper that late (over 13 weeks before the next digest built) is listed by"
+        " no digest"
+    ) in result.stderr, result.stderr
