@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config.rules import parse_area_fields, parse_area_names, parse_broad_areas
-from pipeline.topics.phrases import word_root
+from pipeline.topics.phrases import stored_words, word_root
 from pipeline.topics.words import BROAD_TERMS
 
 #: A paper fits an area when the area is among its this many best (less the week's mean)...
@@ -521,8 +521,14 @@ class _Words:
         return listed
 
     def _read(self, row: int) -> None:
+        text = self._texts[row]
+        kept = stored_words(text)  # a paper's words kept between builds (run/readings.py)
+        if kept is not None:
+            self._sets[row] = frozenset(kept.split())
+            self._runs[row] = f" {kept} "
+            return
         # `_words_of`, each distinct token's root looked up once for the week's texts.
-        found = tuple(filter(None, map(self._roots.__getitem__, _tokens(self._texts[row]))))
+        found = tuple(filter(None, map(self._roots.__getitem__, _tokens(text))))
         self._sets[row] = frozenset(found)
         self._runs[row] = f" {' '.join(found)} "
 
@@ -540,6 +546,13 @@ class _Words:
         if word not in self._week:
             self._week[word] = self.share(word, self._sample)
         return self._week[word]
+
+
+def reading_words(text: str) -> str:
+    """A text's words as `_Words` reads them (`_words_of`: roots, stop words left out), in
+    order and space-separated: what run/readings.py keeps of a paper's text for later builds
+    (phrases.pack_reading)."""
+    return " ".join(filter(None, map(_Roots().__getitem__, _tokens(text))))
 
 
 class _Roots(dict[str, str]):
