@@ -57,10 +57,10 @@ def stamp(version: bytes, paper: Paper) -> bytes:
     return digest.digest()[:STAMP_BYTES]
 
 
-def read(paper: Paper) -> bytes:
-    """A paper's reading, packed to keep (phrases.pack_reading)."""
-    parts = phrases.reading_parts(paper.text, paper.title)
-    return phrases.pack_reading([*parts, areas.reading_words(paper.text)])
+def read(papers: Sequence[Paper]) -> list[bytes]:
+    """The papers' readings, packed to keep (phrases.pack_reading), by one reader."""
+    reader, words = phrases.PaperReader(), areas.words_reader()
+    return [phrases.pack_reading([*reader.parts(p.text, p.title), words(p.text)]) for p in papers]
 
 
 def ensure(store: Store, papers: Sequence[Paper]) -> dict[str, bytes]:
@@ -71,17 +71,14 @@ def ensure(store: Store, papers: Sequence[Paper]) -> dict[str, bytes]:
         return {}
     stamps = {p.paper_id: stamp(version, p) for p in papers}
     kept = store.get_readings(list(stamps))
-    found: dict[str, bytes] = {}
-    fresh: list[tuple[str, bytes, bytes]] = []
-    for paper in papers:
-        row = kept.get(paper.paper_id)
-        if row is not None and row[0] == stamps[paper.paper_id]:
-            found[paper.paper_id] = row[1]
-        elif paper.paper_id not in found:
-            found[paper.paper_id] = packed = read(paper)
-            fresh.append((paper.paper_id, stamps[paper.paper_id], packed))
-    if fresh:
-        store.save_readings(fresh)
+    found = {pid: row[1] for pid, row in kept.items() if row[0] == stamps[pid]}
+    unread = [p for p in dict((p.paper_id, p) for p in papers).values() if p.paper_id not in found]
+    if unread:
+        packed = read(unread)
+        found.update(zip((p.paper_id for p in unread), packed, strict=True))
+        store.save_readings(
+            [(p.paper_id, stamps[p.paper_id], r) for p, r in zip(unread, packed, strict=True)]
+        )
     return found
 
 

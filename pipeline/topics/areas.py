@@ -30,7 +30,7 @@ import functools
 import itertools
 import operator
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -548,11 +548,12 @@ class _Words:
         return self._week[word]
 
 
-def reading_words(text: str) -> str:
+def words_reader() -> Callable[[str], str]:
     """A text's words as `_Words` reads them (`_words_of`: roots, stop words left out), in
     order and space-separated: what run/readings.py keeps of a paper's text for later builds
-    (phrases.pack_reading)."""
-    return " ".join(filter(None, map(_Roots().__getitem__, _tokens(text))))
+    (phrases.pack_reading). Each distinct token's root is looked up once per reader."""
+    roots = _Roots()
+    return lambda text: " ".join(filter(None, map(roots.__getitem__, _tokens(text))))
 
 
 class _Roots(dict[str, str]):

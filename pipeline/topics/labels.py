@@ -74,6 +74,8 @@ class _Counts:
 
     matrix: Any  # scipy.sparse CSR, papers × phrases, binary
     vocab: list[str]
+    # per phrase, phrases.is_label: read only where a phrase is in `need` of a group's papers
+    # or in two of them (`_nominal`); False for the rest
     usable: np.ndarray
     n_words: np.ndarray
     doc_freq: np.ndarray  # groups × phrases
@@ -108,10 +110,15 @@ def _count_phrases(groups: Sequence[Sequence[str]], background: Sequence[str]) -
     matrix.sort_indices()
     owner = np.repeat(np.arange(len(groups)), sizes)
     doc_freq = np.asarray((_membership(owner, len(groups)) @ matrix[: len(docs)]).todense())
-    usable = np.array([is_label(term) for term in vocab])
     # Per group, the papers a label phrase must be in: two and MIN_PHRASE_SHARE of them (its
     # one paper, for a group of one).
     need = np.array([max(min(2, size), MIN_PHRASE_SHARE * size) for size in sizes])
+    # Whether a phrase may label at all, looked at only where it is asked (it can label a
+    # group, or `_nominal` looks at it); False elsewhere, where no caller reads it.
+    usable = np.zeros(len(vocab), dtype=bool)
+    asked = (doc_freq >= need[:, None]).any(axis=0) | (doc_freq.max(axis=0) >= 2)
+    for j in np.flatnonzero(asked).tolist():
+        usable[j] = is_label(vocab[j])
     return _Counts(
         matrix=matrix,
         vocab=vocab,

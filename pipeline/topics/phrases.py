@@ -2,7 +2,7 @@
 
 Words fold to the singular; generic words (pipeline/data/generic_words.txt, measured by
 benchmarks/make_generic_words.py) never make a label alone; `surface_forms` keeps acronyms'
-case ("LLM") for names. A paper's reading can be kept between builds (`reading_parts`, read
+case ("LLM") for names. A paper's reading can be kept between builds (`PaperReader`, read
 back inside `stored_readings`: run/readings.py keeps them in the store). Imports no other
 pipeline module."""
 
@@ -202,29 +202,42 @@ def _phrase_set(text: str) -> frozenset[str]:
     return frozenset(part.split("\n")) if part else frozenset()
 
 
-#: The layout of `reading_parts` (bump it when the parts change); run/readings.py keys the
+#: The layout of `PaperReader.parts` (bump it when the parts change); run/readings.py keys the
 #: kept readings by it and by the source of the rules that make them.
 READING_FORMAT = 1
 #: The parts of a kept reading (`StoredReadings`), in order.
 _PHRASES, _SPECIAL, _FOLDED, _TITLE, _WORDS_PART = range(5)
 
 
-def reading_parts(text: str, title: str) -> list[str]:
-    """What naming reads of a paper's text and title, as strings to keep between builds: the
-    text's phrases (`phrase_set`, one a line, sorted), its tokens written specially and its
-    folded tokens (what `surface_forms` counts of it; space-separated, sorted), and the
-    title's phrases. No phrase holds a line break or a tab, no token a space or a tab."""
-    specials, folded = _surface_reading(text, {}, {}, None)
-    return [
-        "\n".join(sorted(frozenset(phrases(text)))),
-        " ".join(sorted(specials)),
-        " ".join(sorted(folded)),
-        "\n".join(sorted(frozenset(phrases(title)))),
-    ]
+class PaperReader:
+    """Reads papers' texts and titles for keeping (`parts`), each distinct token folded and
+    checked once for all the papers one reader reads."""
+
+    def __init__(self) -> None:
+        self._folded: dict[str, str] = {}
+        self._special: dict[str, bool] = {}
+
+    def parts(self, text: str, title: str) -> list[str]:
+        """What naming reads of a paper's text and title, as strings to keep between builds:
+        the text's phrases (`phrase_set`, one a line, sorted), its tokens written specially
+        and its folded tokens (what `surface_forms` counts of it; space-separated, sorted),
+        and the title's phrases. No phrase holds a line break or a tab, no token a space or
+        a tab."""
+        reading = _Reading()  # an ASCII text's phrases from the surface's tokenisation
+        specials, folded = _surface_reading(text, self._folded, self._special, reading)
+        found = reading.phrases.get(text)
+        if found is None:
+            found = frozenset(phrases(text))
+        return [
+            "\n".join(sorted(found)),
+            " ".join(sorted(specials)),
+            " ".join(sorted(folded)),
+            "\n".join(sorted(frozenset(phrases(title)))),
+        ]
 
 
 def pack_reading(parts: Sequence[str]) -> bytes:
-    """`reading_parts` (and areas' words of the text, `areas.reading_words`) as a kept
+    """`PaperReader.parts` (and areas' words of the text, `areas.reading_words`) as a kept
     reading: tab-joined, UTF-8, compressed (a tenth of a 10k week's store instead of a third)."""
     return zlib.compress("\t".join(parts).encode("utf-8", "surrogatepass"), 1)
 
@@ -616,12 +629,12 @@ def _surface_reading(
     special: dict[str, bool],
     reading: _Reading | None,
     stored: StoredReadings | None = None,
-) -> tuple[Sequence[str], frozenset[str]]:
+) -> tuple[list[str], frozenset[str]]:
     """A text's distinct tokens written specially and its folded tokens (each token through
     `singular`), as `surface_forms` counts them; taken from `stored` when it keeps the text
-    (decoded once per `reading`). `folded` and `special`: each token's fold and check, filled
-    as tokens are first seen. Inside `reading_once` (`reading`) an ASCII text's phrases are
-    kept from the same tokenisation."""
+    (once per `reading`). `folded` and `special`: each token's fold and check, filled as
+    tokens are first seen. Inside `reading_once` (`reading`) an ASCII text's phrases are kept
+    from the same tokenisation."""
     if reading is not None:
         done = reading.surfaces.get(text)
         if done is not None:
