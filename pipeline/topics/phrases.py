@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -192,6 +192,20 @@ def phrase_set(text: str) -> frozenset[str]:
     if found is None:
         found = reading.phrases[text] = _phrase_set(text)
     return found
+
+
+def phrase_list(text: str) -> Collection[str]:
+    """The phrases of `phrase_set(text)`, each once, in no set order: a kept reading's are
+    not made a set (to count them, labels._count_phrases needs none)."""
+    reading = _MEMO.get()
+    found = None if reading is None else reading.phrases.get(text)
+    if found is not None:
+        return found
+    stored = _STORED.get()
+    part = None if stored is None else stored.phrases(text)
+    if part is None:
+        return phrase_set(text)
+    return part.split("\n") if part else []
 
 
 def _phrase_set(text: str) -> frozenset[str]:
