@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 #: Academic boilerplate that is frequent in every cluster of abstracts and never a good label.
@@ -475,12 +475,18 @@ def overlaps(a: str, b: str, expansions: Mapping[str, frozenset[str]] | None = N
     """Phrases sharing a word, plurals folded ('network' overlaps 'neural networks'), or,
     with `expansions` (from `acronyms`), a word of the other's acronyms ('llm' overlaps
     'language', 'ai system' overlaps 'artificial intelligence')."""
-    words_a = {singular(w) for w in a.split()}
-    words_b = {singular(w) for w in b.split()}
+    words_a, words_b = _singular_words(a), _singular_words(b)
     if expansions:
         words_a = words_a.union(*(expansions.get(w, ()) for w in words_a))
         words_b = words_b.union(*(expansions.get(w, ()) for w in words_b))
     return bool(words_a & words_b)
+
+
+@lru_cache(maxsize=1 << 16)
+def _singular_words(phrase: str) -> frozenset[str]:
+    """The words of a phrase, folded (`singular`): read once for the many pairs `overlaps`
+    compares a phrase in (each name candidate with those chosen before it)."""
+    return frozenset(singular(w) for w in phrase.split())
 
 
 #: Words sharing this many first letters share a stem ("recommendation", "recommender").
