@@ -495,6 +495,7 @@ class _Words:
         self._sample = np.unique(np.linspace(0, n - 1, min(n, WEEK_SAMPLE)).astype(int))
         self._week: dict[str, float] = {}
         self._roots = _Roots()
+        self._shared: dict[str, str] = {}  # each kept word's one string object
 
     def of(self, row: int) -> frozenset[str]:
         if row not in self._sets:
@@ -524,7 +525,10 @@ class _Words:
         text = self._texts[row]
         kept = stored_words(text)  # a paper's words kept between builds (run/readings.py)
         if kept is not None:
-            self._sets[row] = frozenset(kept.split())
+            words = kept.split()
+            # One string object per distinct word for all the week's texts, as `_roots` gives
+            # a text read afresh (a fifth of a build's peak memory otherwise).
+            self._sets[row] = frozenset(map(self._shared.setdefault, words, words))
             self._runs[row] = f" {kept} "
             return
         # `_words_of`, each distinct token's root looked up once for the week's texts.

@@ -164,8 +164,6 @@ class _Reading:
     phrases: dict[str, frozenset[str]] = field(default_factory=dict)
     folded: dict[str, str] = field(default_factory=dict)
     special: dict[str, bool] = field(default_factory=dict)
-    # each text's surface reading (`_surface_reading`), once per block
-    surfaces: dict[str, tuple[list[str], frozenset[str]]] = field(default_factory=dict)
 
 
 #: The block's reading, while `reading_once` holds; never kept between builds.
@@ -651,20 +649,13 @@ def _surface_reading(
     stored: StoredReadings | None = None,
 ) -> tuple[list[str], frozenset[str]]:
     """A text's distinct tokens written specially and its folded tokens (each token through
-    `singular`), as `surface_forms` counts them; taken from `stored` when it keeps the text
-    (once per `reading`). `folded` and `special`: each token's fold and check, filled as
-    tokens are first seen. Inside `reading_once` (`reading`) an ASCII text's phrases are kept
-    from the same tokenisation."""
-    if reading is not None:
-        done = reading.surfaces.get(text)
-        if done is not None:
-            return done
+    `singular`), as `surface_forms` counts them; taken from `stored` when it keeps the text.
+    `folded` and `special`: each token's fold and check, filled as tokens are first seen.
+    Inside `reading_once` (`reading`) an ASCII text's phrases are kept from the same
+    tokenisation."""
     kept = None if stored is None else stored.surface(text)
     if kept is not None:
-        result = (kept[0].split(), frozenset(kept[1].split()))
-        if reading is not None:
-            reading.surfaces[text] = result
-        return result
+        return kept[0].split(), frozenset(kept[1].split())
     cleaned = _clean(text)
     written = _TOKEN.findall(cleaned)
     if reading is not None and text not in reading.phrases and cleaned.isascii():
@@ -675,10 +666,7 @@ def _surface_reading(
         # "LLMs", "O-RAN", "ResNet", "Wi-Fi"; not a Title-Case "Retrieval-Augmented".
         # An all-lower-case token is never written specially: skip the check.
         special[token] = token[0].isalnum() and not token.islower() and written_specially(token)
-    result = list(filter(special.__getitem__, tokens)), frozenset(map(folded.__getitem__, tokens))
-    if reading is not None:
-        reading.surfaces[text] = result
-    return result
+    return list(filter(special.__getitem__, tokens)), frozenset(map(folded.__getitem__, tokens))
 
 
 def written_specially(token: str) -> bool:
