@@ -3,15 +3,17 @@
 Naming a week's themes reads its papers' texts: each text's phrases, the tokens it writes
 specially and its words' roots (topics/phrases.py, topics/areas.py), about 2 s of CPU of a
 real 10,000-paper week, every build. A paper's text seldom changes, so what those rules make of
-it is kept, compressed (`phrases.pack_reading`, about 0.45 kB a paper), in the store's
-`paper_readings` table, one row a paper: a build reads the kept readings of its week's papers
-(`kept`), reads afresh only the papers without one, and saves those.
+it is kept, compressed (`phrases.pack_reading`, about 1.1 kB a paper), in the store's
+`paper_readings` table, one row a paper: an ingest reads its new papers (`ensure`), a build
+takes the kept readings of its week's papers (`kept`), reads afresh only the papers without one,
+and saves those.
 
 It cannot go stale: a row counts only when its stamp is the one the paper's title and text
 give under this code (`stamp`: the sha256 of the rules' source files, the word list they read,
 the reading format and Python's Unicode tables, then the title and text). Other text or
 other rules give another stamp, and the paper is read again (its row replaced). Nothing in a
-stamp depends on the machine, so a store copied elsewhere keeps its readings. A paper's row
+stamp names the machine or a path: a store copied to a machine with the same code keeps its
+readings (another Python's Unicode tables read them again). A paper's row
 goes with it (`Store.rekey_paper`), so the table never holds more rows than papers.
 """
 

@@ -250,7 +250,7 @@ class PaperReader:
 
 def pack_reading(parts: Sequence[str]) -> bytes:
     """`PaperReader.parts` (and areas' words of the text, `areas.reading_words`) as a kept
-    reading: tab-joined, UTF-8, compressed (a tenth of a 10k week's store instead of a third)."""
+    reading: tab-joined, UTF-8, compressed (1.1 kB of a real week's paper instead of 3.1 kB)."""
     return zlib.compress("\t".join(parts).encode("utf-8", "surrogatepass"), 1)
 
 
