@@ -41,7 +41,7 @@ from pipeline.models import (
     Topic,
     Week,
 )
-from pipeline.run import derived
+from pipeline.run import derived, readings
 from pipeline.run.coverage import describe_week_coverage, make_client, refresh_week_signals
 from pipeline.run.report import describe_report, report_dict
 from pipeline.run.scoring import (
@@ -167,7 +167,8 @@ def run_ingest(
     client: httpx.Client | None = None,
     pacer: fetch.Pacer | None = None,
 ) -> RunReport:
-    """Fetch every enabled source into the store, then embed what is new.
+    """Fetch every enabled source into the store, then embed (and read, for naming themes)
+    what is new.
 
     `pacer` carries per-host state across one run's steps (a host found unreachable while
     ingesting is not asked again by the build's signal refresh).
@@ -202,6 +203,7 @@ def run_ingest(
     _, report.n_embedded = ensure_vectors(
         store, embedder, papers, now=now, progress=settings.embed.progress
     )
+    readings.ensure(store, papers)  # read for naming themes now, so the build does not
     # Topic prototypes too (a no-op once cached), so the weekly build never loads the model.
     prototypes, _ = prototype_items(store, settings.topics_as_models())
     ensure_text_vectors(store, embedder, prototypes, now=now)
@@ -293,9 +295,11 @@ def run_build(
         report.finished = now
         return report
     memo = derived.Memo(settings.paths.data_dir / derived.FILE)
-    built = _decide(
-        settings, store, embedder, loaded, now=now, refresh_problems=problems, memo=memo
-    )
+    # Theme naming takes the papers' readings the store kept (run/readings.py).
+    with readings.kept(store, loaded.papers):
+        built = _decide(
+            settings, store, embedder, loaded, now=now, refresh_problems=problems, memo=memo
+        )
     earlier = _topic_history(store, report.week, settings.outputs.chart_weeks)
     written = outputs.write_digest(settings, built, now=now, earlier=earlier)
     memo.save()

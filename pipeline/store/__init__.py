@@ -1,8 +1,9 @@
 """SQLite storage: schema, migrations, and every SQL statement in the package.
 
 Modules: `schema` (numbered migrations), `db` (connection plumbing), `papers`, `vectors`,
-`runs` (runs, source health, HTTP cache, week sections, meta), `intact` (when a writer must read
-the file whole first: issue 7); `Store` combines them.
+`runs` (runs, source health, HTTP cache, week sections, meta), `readings` (papers' readings for
+naming themes, a cache), `intact` (when a writer must read the file whole first: issue 7);
+`Store` combines them.
 
 The only module that talks to the database. It stores papers (combining a stored paper with a
 new sighting by the merge rule the caller passes: the rules live in `ingest.normalize`),
@@ -26,6 +27,7 @@ from pipeline.store import intact
 from pipeline.store.db import DAMAGE_ADVICE
 from pipeline.store.intact import wal_path
 from pipeline.store.papers import MAX_DAYS_AHEAD, Papers, UpsertResult, day_ahead, effective_day
+from pipeline.store.readings import Readings
 from pipeline.store.runs import RunRow, Runs, SourceDay, SourceStatus
 from pipeline.store.schema import MIGRATIONS, SCHEMA_VERSION
 from pipeline.store.vectors import AREA_ITEM, TOPIC_ITEM, Vectors
@@ -48,7 +50,7 @@ __all__ = [
 ]
 
 
-class Store(Papers, Vectors, Runs):
+class Store(Papers, Vectors, Runs, Readings):
     """A connection to the pipeline database: `Store.open(path)` to write (the file is checked
     first: issue 7), `Store.open_to_read(path)` for commands that only read."""
 

@@ -220,7 +220,8 @@ class Papers(Database):
     def rekey_paper(self, old_id: str, new_id: str) -> None:
         """Store the paper `old_id` under `new_id` with everything that references it: its
         sources, embeddings, week sections and the digest that listed it (a `url:` record
-        later recognised as `arxiv:`).
+        later recognised as `arxiv:`). Its kept reading (a cache) is dropped: the next build
+        reads the paper again.
 
         `new_id` must not be stored yet: merging two stored papers is not a re-key.
         """
@@ -235,6 +236,8 @@ class Papers(Database):
             )
             for sql in _REKEY_REFERENCES:
                 conn.execute(sql, (new_id, old_id))
+            # A kept reading (a cache, run/readings.py) goes with its paper's old id.
+            conn.execute("DELETE FROM paper_readings WHERE paper_id = ?", (old_id,))
             conn.execute("DELETE FROM papers WHERE paper_id = ?", (old_id,))
 
     def get_date_range(self, *, timezone: str = "UTC") -> tuple[date, date] | None:

@@ -157,6 +157,18 @@ def _migration_9(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX listed_papers_week ON listed_papers (week)")
 
 
+def _migration_10(conn: sqlite3.Connection) -> None:
+    """Papers' readings for naming themes (run/readings.py: a paper's phrases, specially
+    written tokens and words, compressed), one row a paper, under a stamp of its text and the
+    reading rules, so a build does not read every paper's text again. A cache: deleting its
+    rows loses nothing. (IF NOT EXISTS: a file whose version was set back, as the tests of
+    older schemas do, may hold it already.)"""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS paper_readings"
+        " (paper_id TEXT PRIMARY KEY, stamp BLOB NOT NULL, reading BLOB NOT NULL)"
+    )
+
+
 def sample_key(paper_id: str) -> str:
     """The sha256 of a paper id, in hex: an order of the papers that does not depend on the
     order they were stored in (a fixed sample is a prefix of it)."""
@@ -182,5 +194,6 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_7,
     _migration_8,
     _migration_9,
+    _migration_10,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

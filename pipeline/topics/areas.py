@@ -30,7 +30,7 @@ import functools
 import itertools
 import operator
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config.rules import parse_area_fields, parse_area_names, parse_broad_areas
-from pipeline.topics.phrases import word_root
+from pipeline.topics.phrases import stored_words, word_root
 from pipeline.topics.words import BROAD_TERMS
 
 #: A paper fits an area when the area is among its this many best (less the week's mean)...
@@ -495,6 +495,7 @@ class _Words:
         self._sample = np.unique(np.linspace(0, n - 1, min(n, WEEK_SAMPLE)).astype(int))
         self._week: dict[str, float] = {}
         self._roots = _Roots()
+        self._shared: dict[str, str] = {}  # each kept word's one string object
 
     def of(self, row: int) -> frozenset[str]:
         if row not in self._sets:
@@ -521,8 +522,17 @@ class _Words:
         return listed
 
     def _read(self, row: int) -> None:
+        text = self._texts[row]
+        kept = stored_words(text)  # a paper's words kept between builds (run/readings.py)
+        if kept is not None:
+            words = kept.split()
+            # One string object per distinct word for all the week's texts, as `_roots` gives
+            # a text read afresh (a fifth of a build's peak memory otherwise).
+            self._sets[row] = frozenset(map(self._shared.setdefault, words, words))
+            self._runs[row] = f" {kept} "
+            return
         # `_words_of`, each distinct token's root looked up once for the week's texts.
-        found = tuple(filter(None, map(self._roots.__getitem__, _tokens(self._texts[row]))))
+        found = tuple(filter(None, map(self._roots.__getitem__, _tokens(text))))
         self._sets[row] = frozenset(found)
         self._runs[row] = f" {' '.join(found)} "
 
@@ -540,6 +550,14 @@ class _Words:
         if word not in self._week:
             self._week[word] = self.share(word, self._sample)
         return self._week[word]
+
+
+def words_reader() -> Callable[[str], str]:
+    """A text's words as `_Words` reads them (`_words_of`: roots, stop words left out), in
+    order and space-separated: what run/readings.py keeps of a paper's text for later builds
+    (phrases.pack_reading). Each distinct token's root is looked up once per reader."""
+    roots = _Roots()
+    return lambda text: " ".join(filter(None, map(roots.__getitem__, _tokens(text))))
 
 
 class _Roots(dict[str, str]):

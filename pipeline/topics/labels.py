@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from pipeline.topics.phrases import (
     is_label,
     overlaps,
     phrase_forms,
+    phrase_list,
     phrase_set,
     repeats,
     same_word,
@@ -74,6 +74,8 @@ class _Counts:
 
     matrix: Any  # scipy.sparse CSR, papers × phrases, binary
     vocab: list[str]
+    # per phrase, phrases.is_label: read only where a phrase is in `need` of a group's papers
+    # or in two of them (`_nominal`); False for the rest
     usable: np.ndarray
     n_words: np.ndarray
     doc_freq: np.ndarray  # groups × phrases
@@ -88,30 +90,54 @@ def _count_phrases(groups: Sequence[Sequence[str]], background: Sequence[str]) -
     """The phrases in two texts or more (sorted), and which texts contain them; None if none.
 
     What scikit-learn's CountVectorizer(analyzer=phrases, binary=True, min_df=2) gave, counted
-    from each text's set of phrases: its per-phrase Python loop was a third of the naming."""
+    from each text's phrases (`phrase_list`, each once): its per-phrase Python loop was a third
+    of the naming. Each distinct phrase is numbered as first met, in C (`setdefault` with a
+    running count: numbers unique, not consecutive), and counted and mapped to its column in
+    numpy."""
     from scipy.sparse import csr_matrix
 
     sizes = [len(g) for g in groups]
     docs = [doc for group in groups for doc in group]
-    found = [phrase_set(doc) for doc in [*docs, *background]]
-    in_texts = Counter(itertools.chain.from_iterable(found))
-    vocab = sorted(term for term, n in in_texts.items() if n >= 2)
-    if not vocab:  # no phrase in two papers
+    found = [phrase_list(doc) for doc in [*docs, *background]]
+    lengths = np.fromiter(map(len, found), dtype=np.int64, count=len(found))
+    number: dict[str, int] = {}
+    running = itertools.count()
+    numbers = np.fromiter(
+        map(number.setdefault, itertools.chain.from_iterable(found), running),
+        dtype=np.int64,
+        count=int(lengths.sum()),
+    )
+    n_numbers = next(running)
+    in_texts = np.bincount(numbers, minlength=n_numbers)
+    named = np.flatnonzero(in_texts >= 2)
+    if not len(named):  # no phrase in two papers
         return None
-    column = {term: j for j, term in enumerate(vocab)}.get
-    rows = [[j for j in map(column, terms) if j is not None] for terms in found]
-    indptr = np.cumsum([0, *map(len, rows)])
-    indices = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int32, count=indptr[-1])
+    terms = np.empty(n_numbers, dtype=object)
+    terms[np.fromiter(number.values(), dtype=np.int64, count=len(number))] = list(number)
+    twice = terms[named].tolist()
+    order = sorted(range(len(twice)), key=twice.__getitem__)
+    vocab: list[str] = [twice[i] for i in order]
+    column = np.full(n_numbers, -1, dtype=np.int64)
+    column[named[order]] = np.arange(len(vocab))
+    every = column[numbers]
+    kept = every >= 0
+    indices = every[kept].astype(np.int32)
+    indptr = np.concatenate([[0], np.cumsum(kept)])[np.concatenate([[0], np.cumsum(lengths)])]
     matrix = csr_matrix(
         (np.ones(len(indices), dtype=np.int64), indices, indptr), shape=(len(found), len(vocab))
     )
     matrix.sort_indices()
     owner = np.repeat(np.arange(len(groups)), sizes)
     doc_freq = np.asarray((_membership(owner, len(groups)) @ matrix[: len(docs)]).todense())
-    usable = np.array([is_label(term) for term in vocab])
     # Per group, the papers a label phrase must be in: two and MIN_PHRASE_SHARE of them (its
     # one paper, for a group of one).
     need = np.array([max(min(2, size), MIN_PHRASE_SHARE * size) for size in sizes])
+    # Whether a phrase may label at all, looked at only where it is asked (it can label a
+    # group, or `_nominal` looks at it); False elsewhere, where no caller reads it.
+    usable = np.zeros(len(vocab), dtype=bool)
+    asked = (doc_freq >= need[:, None]).any(axis=0) | (doc_freq.max(axis=0) >= 2)
+    for j in np.flatnonzero(asked).tolist():
+        usable[j] = is_label(vocab[j])
     return _Counts(
         matrix=matrix,
         vocab=vocab,

@@ -2,17 +2,20 @@
 
 Words fold to the singular; generic words (pipeline/data/generic_words.txt, measured by
 benchmarks/make_generic_words.py) never make a label alone; `surface_forms` keeps acronyms'
-case ("LLM") for names. scikit-learn is imported lazily; imports no other pipeline module."""
+case ("LLM") for names. A paper's reading can be kept between builds (`PaperReader`, read
+back inside `stored_readings`: run/readings.py keeps them in the store). Imports no other
+pipeline module."""
 
 from __future__ import annotations
 
 import re
+import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 #: Academic boilerplate that is frequent in every cluster of abstracts and never a good label.
@@ -178,14 +181,136 @@ def reading_once() -> Iterator[None]:
 
 
 def phrase_set(text: str) -> frozenset[str]:
-    """set(phrases(text)), read once per text inside `reading_once`."""
+    """set(phrases(text)), read once per text inside `reading_once`, and taken from a kept
+    reading inside `stored_readings` (a paper's text or title)."""
     reading = _MEMO.get()
     if reading is None:
-        return frozenset(phrases(text))
+        return _phrase_set(text)
     found = reading.phrases.get(text)
     if found is None:
-        found = reading.phrases[text] = frozenset(phrases(text))
+        found = reading.phrases[text] = _phrase_set(text)
     return found
+
+
+def phrase_list(text: str) -> Collection[str]:
+    """The phrases of `phrase_set(text)`, each once, in no set order: a kept reading's are
+    not made a set (to count them, labels._count_phrases needs none)."""
+    reading = _MEMO.get()
+    found = None if reading is None else reading.phrases.get(text)
+    if found is not None:
+        return found
+    stored = _STORED.get()
+    part = None if stored is None else stored.phrases(text)
+    if part is None:
+        return phrase_set(text)
+    return part.split("\n") if part else []
+
+
+def _phrase_set(text: str) -> frozenset[str]:
+    stored = _STORED.get()
+    part = None if stored is None else stored.phrases(text)
+    if part is None:
+        return frozenset(phrases(text))
+    return frozenset(part.split("\n")) if part else frozenset()
+
+
+#: The layout of `PaperReader.parts` (bump it when the parts change); run/readings.py keys the
+#: kept readings by it and by the source of the rules that make them.
+READING_FORMAT = 1
+#: The parts of a kept reading (`StoredReadings`), in order.
+_PHRASES, _SPECIAL, _FOLDED, _TITLE, _WORDS_PART = range(5)
+
+
+class PaperReader:
+    """Reads papers' texts and titles for keeping (`parts`), each distinct token folded and
+    checked once for all the papers one reader reads."""
+
+    def __init__(self) -> None:
+        self._folded: dict[str, str] = {}
+        self._special: dict[str, bool] = {}
+
+    def parts(self, text: str, title: str) -> list[str]:
+        """What naming reads of a paper's text and title, as strings to keep between builds:
+        the text's phrases (`phrase_set`, one a line, sorted), its tokens written specially
+        and its folded tokens (what `surface_forms` counts of it; space-separated, sorted),
+        and the title's phrases. No phrase holds a line break or a tab, no token a space or
+        a tab."""
+        reading = _Reading()  # an ASCII text's phrases from the surface's tokenisation
+        specials, folded = _surface_reading(text, self._folded, self._special, reading)
+        found = reading.phrases.get(text)
+        if found is None:
+            found = frozenset(phrases(text))
+        return [
+            "\n".join(sorted(found)),
+            " ".join(sorted(specials)),
+            " ".join(sorted(folded)),
+            "\n".join(sorted(frozenset(phrases(title)))),
+        ]
+
+
+def pack_reading(parts: Sequence[str]) -> bytes:
+    """`PaperReader.parts` (and areas' words of the text, `areas.reading_words`) as a kept
+    reading: tab-joined, UTF-8, compressed (1.1 kB of a real week's paper instead of 3.1 kB)."""
+    return zlib.compress("\t".join(parts).encode("utf-8", "surrogatepass"), 1)
+
+
+class StoredReadings:
+    """Papers' kept readings (`pack_reading`) by their texts and by their titles, each
+    decompressed when first asked for."""
+
+    def __init__(self, by_text: Mapping[str, bytes], by_title: Mapping[str, bytes]) -> None:
+        self._by_text, self._by_title = by_text, by_title
+        self._parts: dict[bytes, list[str]] = {}
+
+    def _of(self, packed: bytes) -> list[str]:
+        parts = self._parts.get(packed)
+        if parts is None:
+            parts = zlib.decompress(packed).decode("utf-8", "surrogatepass").split("\t")
+            self._parts[packed] = parts
+        return parts
+
+    def phrases(self, text: str) -> str | None:
+        """The phrases part of a paper's text or title, or None."""
+        packed = self._by_text.get(text)
+        if packed is not None:
+            return self._of(packed)[_PHRASES]
+        packed = self._by_title.get(text)
+        return None if packed is None else self._of(packed)[_TITLE]
+
+    def surface(self, text: str) -> tuple[str, str] | None:
+        """The specially written and the folded tokens of a paper's text, or None."""
+        packed = self._by_text.get(text)
+        if packed is None:
+            return None
+        parts = self._of(packed)
+        return parts[_SPECIAL], parts[_FOLDED]
+
+    def words(self, text: str) -> str | None:
+        """The part areas keep of a paper's text (`areas.reading_words`), or None."""
+        packed = self._by_text.get(text)
+        return None if packed is None else self._of(packed)[_WORDS_PART]
+
+
+#: The kept readings `phrase_set`, `surface_forms` and areas' words take texts' readings
+#: from, while `stored_readings` holds (a build); None: every text is read.
+_STORED: ContextVar[StoredReadings | None] = ContextVar("stored_readings", default=None)
+
+
+@contextmanager
+def stored_readings(stored: StoredReadings) -> Iterator[None]:
+    """A block (a build) in which the papers' texts and titles `stored` holds are not read
+    again: their kept readings are used."""
+    token = _STORED.set(stored)
+    try:
+        yield
+    finally:
+        _STORED.reset(token)
+
+
+def stored_words(text: str) -> str | None:
+    """Inside `stored_readings`: the areas' part kept for a paper's text, if any."""
+    stored = _STORED.get()
+    return None if stored is None else stored.words(text)
 
 
 _NAME_JOINS = re.compile(r",|\band\b")
@@ -348,12 +473,18 @@ def overlaps(a: str, b: str, expansions: Mapping[str, frozenset[str]] | None = N
     """Phrases sharing a word, plurals folded ('network' overlaps 'neural networks'), or,
     with `expansions` (from `acronyms`), a word of the other's acronyms ('llm' overlaps
     'language', 'ai system' overlaps 'artificial intelligence')."""
-    words_a = {singular(w) for w in a.split()}
-    words_b = {singular(w) for w in b.split()}
+    words_a, words_b = _singular_words(a), _singular_words(b)
     if expansions:
         words_a = words_a.union(*(expansions.get(w, ()) for w in words_a))
         words_b = words_b.union(*(expansions.get(w, ()) for w in words_b))
     return bool(words_a & words_b)
+
+
+@lru_cache(maxsize=1 << 16)
+def _singular_words(phrase: str) -> frozenset[str]:
+    """The words of a phrase, folded (`singular`): read once for the many pairs `overlaps`
+    compares a phrase in (each name candidate with those chosen before it)."""
+    return frozenset(singular(w) for w in phrase.split())
 
 
 #: Words sharing this many first letters share a stem ("recommendation", "recommender").
@@ -491,20 +622,12 @@ def surface_forms(texts: Sequence[str]) -> dict[str, str]:
     reading = _MEMO.get()
     folded = {} if reading is None else reading.folded
     special = {} if reading is None else reading.special
-    words: list[set[str]] = []  # each text's folded tokens
+    stored = _STORED.get()
+    words: list[frozenset[str]] = []  # each text's folded tokens
     for text in texts:  # one tokenisation per text: this runs over every paper of a theme
-        cleaned = _clean(text)
-        written = _TOKEN.findall(cleaned)
-        if reading is not None and text not in reading.phrases and cleaned.isascii():
-            reading.phrases[text] = frozenset(_phrases_of(written, 3))  # its phrases too
-        tokens = set(written)
-        for token in tokens.difference(folded):
-            folded[token] = singular(token)
-            # "LLMs", "O-RAN", "ResNet", "Wi-Fi"; not a Title-Case "Retrieval-Augmented".
-            # An all-lower-case token is never written specially: skip the check.
-            special[token] = token[0].isalnum() and not token.islower() and written_specially(token)
-        words.append(set(map(folded.__getitem__, tokens)))
-        for token in filter(special.__getitem__, tokens):
+        specials, found = _surface_reading(text, folded, special, reading, stored)
+        words.append(found)
+        for token in specials:
             seen.setdefault(singular(token.lower()), Counter())[token] += 1
     forms = {}
     for word, counts in seen.items():
@@ -516,6 +639,34 @@ def surface_forms(texts: Sequence[str]) -> dict[str, str]:
         if n > sum(word in found for found in words):
             forms[word] = _singular_surface(form)
     return forms
+
+
+def _surface_reading(
+    text: str,
+    folded: dict[str, str],
+    special: dict[str, bool],
+    reading: _Reading | None,
+    stored: StoredReadings | None = None,
+) -> tuple[list[str], frozenset[str]]:
+    """A text's distinct tokens written specially and its folded tokens (each token through
+    `singular`), as `surface_forms` counts them; taken from `stored` when it keeps the text.
+    `folded` and `special`: each token's fold and check, filled as tokens are first seen.
+    Inside `reading_once` (`reading`) an ASCII text's phrases are kept from the same
+    tokenisation."""
+    kept = None if stored is None else stored.surface(text)
+    if kept is not None:
+        return kept[0].split(), frozenset(kept[1].split())
+    cleaned = _clean(text)
+    written = _TOKEN.findall(cleaned)
+    if reading is not None and text not in reading.phrases and cleaned.isascii():
+        reading.phrases[text] = frozenset(_phrases_of(written, 3))  # its phrases too
+    tokens = set(written)
+    for token in tokens.difference(folded):
+        folded[token] = singular(token)
+        # "LLMs", "O-RAN", "ResNet", "Wi-Fi"; not a Title-Case "Retrieval-Augmented".
+        # An all-lower-case token is never written specially: skip the check.
+        special[token] = token[0].isalnum() and not token.islower() and written_specially(token)
+    return list(filter(special.__getitem__, tokens)), frozenset(map(folded.__getitem__, tokens))
 
 
 def written_specially(token: str) -> bool:
