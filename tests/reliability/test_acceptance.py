@@ -1509,6 +1509,36 @@ def test_a_paper_the_api_listed_before_arxiv_announced_it_is_in_one_digest(
     assert result.exit_code == 0 and "\n2025-W24: in section" in result.output, result.output
 
 
+def _rss(path: Path, items: list[tuple[str, str, str]]) -> None:
+    """An RSS feed at `path` of (title, link, guid) items; an empty guid writes none."""
+    body = "".join(
+        f"<item><title>{title}</title><link>{link}</link>"
+        + (f"<guid>{guid}</guid>" if guid else "")
+        + f"<description>About {title}.</description>"
+        "<pubDate>Wed, 04 Jun 2025 10:00:00 GMT</pubDate></item>"
+        for title, link, guid in items
+    )
+    path.write_text(
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>C</title>{body}</channel></rss>',
+        "utf-8",
+    )
+
+
+def _rss_ingested_twice(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, name: str, items: list[tuple[str, str, str]]
+) -> Path:
+    """Ingest an RSS source `name` of (title, link, guid) items twice (a second run finds every
+    paper stored, under the same ids), warnings captured; the store's path."""
+    path = tmp_path / f"{name}.xml"
+    _rss(path, items)
+    config = write_config(tmp_path, [(name, "rss", str(path))], **NO_BACKFILL)
+    caplog.set_level(logging.WARNING)
+    for _ in range(2):
+        ingest(config, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    return tmp_path / "data" / "pipeline.sqlite3"
+
+
 def test_feed_items_that_share_one_link_under_different_titles_are_all_kept(
     tmp_path: Path, fake_model: None, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -1523,22 +1553,7 @@ def test_feed_items_that_share_one_link_under_different_titles_are_all_kept(
         ("Bird migration under warming", "https://j.example.org/toc"),
         ("A paper with its own page", "https://j.example.org/article/5"),
     ]
-    feed = "".join(
-        f"<item><title>{title}</title><link>{link}</link><description>About {title}."
-        "</description><pubDate>Wed, 04 Jun 2025 10:00:00 GMT</pubDate></item>"
-        for title, link in items
-    )
-    path = tmp_path / "journal.xml"
-    path.write_text(
-        f'<?xml version="1.0"?><rss version="2.0"><channel><title>J</title>{feed}</channel></rss>',
-        "utf-8",
-    )
-    config = write_config(tmp_path, [("journal", "rss", str(path))], **NO_BACKFILL)
-    caplog.set_level(logging.WARNING)
-    for _ in range(2):  # a second run finds every paper stored, under the same ids
-        ingest(config, FakeEmbedder())
-    tally.add("hostile inputs tried")
-    db = tmp_path / "data" / "pipeline.sqlite3"
+    db = _rss_ingested_twice(tmp_path, caplog, "journal", [(t, u, "") for t, u in items])
     stored = query(db, "SELECT title, url FROM papers ORDER BY title")
     assert stored == sorted(items), stored
     assert "journal: 2 items share the link https://j.example.org/issue/current" in caplog.text
@@ -1597,23 +1612,7 @@ def test_feed_items_that_share_one_guid_are_each_a_paper(
         ("Coral reef bleaching surveys", "https://cms.example.org/a/3"),
         ("Bird migration under warming", "https://cms.example.org/a/4"),
     ]
-    feed = "".join(
-        f"<item><title>{title}</title><link>{link}</link><guid>{guid}</guid>"
-        f"<description>About {title}.</description>"
-        "<pubDate>Wed, 04 Jun 2025 10:00:00 GMT</pubDate></item>"
-        for title, link in items
-    )
-    path = tmp_path / "cms.xml"
-    path.write_text(
-        f'<?xml version="1.0"?><rss version="2.0"><channel><title>C</title>{feed}</channel></rss>',
-        "utf-8",
-    )
-    config = write_config(tmp_path, [("cms", "rss", str(path))], **NO_BACKFILL)
-    caplog.set_level(logging.WARNING)
-    for _ in range(2):  # a second run finds every paper stored, under the same ids
-        ingest(config, FakeEmbedder())
-    tally.add("hostile inputs tried")
-    db = tmp_path / "data" / "pipeline.sqlite3"
+    db = _rss_ingested_twice(tmp_path, caplog, "cms", [(t, u, guid) for t, u in items])
     stored = query(db, "SELECT paper_id, title, url FROM papers ORDER BY title")
     assert [(t, u) for _, t, u in stored] == sorted(items), stored
     assert [i for i, _, _ in stored] == [f"url:{u}" for _, u in sorted(items)]
@@ -1648,20 +1647,6 @@ def test_explain_says_it_embeds_the_papers_an_ingest_left_without_vectors(
             f"{WEEK}: no vector from {FakeEmbedder().name} yet for 3 of its 5 papers"
             in result.stderr
         ), result.stderr
-
-
-def _rss(path: Path, items: list[tuple[str, str, str]]) -> None:
-    """An RSS feed at `path` of (title, link, guid) items."""
-    body = "".join(
-        f"<item><title>{title}</title><link>{link}</link><guid>{guid}</guid>"
-        f"<description>About {title}.</description>"
-        "<pubDate>Wed, 04 Jun 2025 10:00:00 GMT</pubDate></item>"
-        for title, link, guid in items
-    )
-    path.write_text(
-        f'<?xml version="1.0"?><rss version="2.0"><channel><title>C</title>{body}</channel></rss>',
-        "utf-8",
-    )
 
 
 def test_a_feed_that_lists_one_item_at_a_time_under_one_guid_loses_none(
