@@ -70,6 +70,15 @@ class Database:
         with self._wrap("read"):
             return self._conn.execute(sql, params).fetchall()
 
+    def _select_in(
+        self, sql: str, values: Sequence[Any], params: Sequence[Any] = ()
+    ) -> Iterator[sqlite3.Row]:
+        """The rows of `sql` for `values`, _CHUNK at a time (SQLite caps a statement's
+        parameters): its "{marks}" becomes one "?" a value, after the `params`."""
+        for start in range(0, len(values), _CHUNK):
+            chunk = list(values[start : start + _CHUNK])
+            yield from self._select(sql.format(marks=",".join("?" * len(chunk))), [*params, *chunk])
+
 
 def _error_code(error: sqlite3.DatabaseError) -> int | None:
     """SQLite's primary result code of `error` (its extended code's low byte), if it has one."""

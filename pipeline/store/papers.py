@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pipeline.models import Paper, Signals
-from pipeline.store.db import _CHUNK, Database, _iso, _opt_datetime, _parse_datetime
+from pipeline.store.db import Database, _iso, _opt_datetime, _parse_datetime
 from pipeline.store.schema import sample_key
 
 #: How far after the moment a paper was first stored its own date may lie and still place it
@@ -76,11 +76,8 @@ class Papers(Database):
         found: dict[str, Paper] = {}
         shared: dict[str, Any] = {}
         unique = list(dict.fromkeys(paper_ids))
-        for start in range(0, len(unique), _CHUNK):
-            chunk = unique[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            for row in self._select(f"{_SELECT_PAPERS} WHERE p.paper_id IN ({marks})", chunk):
-                found[row["paper_id"]] = _row_to_paper(row, shared)
+        for row in self._select_in(f"{_SELECT_PAPERS} WHERE p.paper_id IN ({{marks}})", unique):
+            found[row["paper_id"]] = _row_to_paper(row, shared)
         return [found[i] for i in paper_ids if i in found]
 
     def list_paper_ids(self) -> list[str]:
@@ -133,16 +130,11 @@ class Papers(Database):
 
     def list_listed_weeks(self, paper_ids: Sequence[str]) -> dict[str, str]:
         """The week whose digest first listed each of `paper_ids`, for those one listed."""
-        found: dict[str, str] = {}
-        unique = list(dict.fromkeys(paper_ids))
-        for start in range(0, len(unique), _CHUNK):
-            chunk = unique[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._select(
-                f"SELECT paper_id, week FROM listed_papers WHERE paper_id IN ({marks})", chunk
-            )
-            found.update((row["paper_id"], row["week"]) for row in rows)
-        return found
+        rows = self._select_in(
+            "SELECT paper_id, week FROM listed_papers WHERE paper_id IN ({marks})",
+            list(dict.fromkeys(paper_ids)),
+        )
+        return {row["paper_id"]: row["week"] for row in rows}
 
     def list_paper_ids_listed_in(self, week: str) -> list[str]:
         """The ids of the papers `week`'s digest listed first, sorted."""

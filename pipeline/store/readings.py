@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.store.db import _CHUNK, Database
+from pipeline.store.db import Database
 
 
 class Readings(Database):
@@ -12,16 +12,11 @@ class Readings(Database):
 
     def get_readings(self, paper_ids: Sequence[str]) -> dict[str, tuple[bytes, bytes]]:
         """Paper id → (stamp, packed reading) of each of `paper_ids` that has a row."""
-        found: dict[str, tuple[bytes, bytes]] = {}
-        for start in range(0, len(paper_ids), _CHUNK):
-            chunk = list(paper_ids[start : start + _CHUNK])
-            rows = self._select(
-                "SELECT paper_id, stamp, reading FROM paper_readings"
-                f" WHERE paper_id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            found.update((row[0], (bytes(row[1]), bytes(row[2]))) for row in rows)
-        return found
+        rows = self._select_in(
+            "SELECT paper_id, stamp, reading FROM paper_readings WHERE paper_id IN ({marks})",
+            paper_ids,
+        )
+        return {row[0]: (bytes(row[1]), bytes(row[2])) for row in rows}
 
     def save_readings(self, rows: Sequence[tuple[str, bytes, bytes]]) -> None:
         """Upsert (paper id, stamp, packed reading) rows in one transaction: a paper's newer

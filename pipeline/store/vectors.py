@@ -8,7 +8,7 @@ from datetime import datetime
 import numpy as np
 
 from pipeline.errors import StoreError
-from pipeline.store.db import _CHUNK, Database, _iso
+from pipeline.store.db import Database, _iso
 
 #: Item ids of vectors that are not papers': a topic's prototypes ("topic:SLUG:KEY", its text
 #: and examples) and research-area names ("area:NAME"). `get_vector_watermark` skips them.
@@ -24,19 +24,17 @@ class Vectors(Database):
         wanted = dict(items)
         ids = list(wanted)
         vectors: dict[str, np.ndarray] = {}
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._select(
-                "SELECT item_id, content_hash, dim, vector FROM embeddings"
-                f" WHERE model = ? AND item_id IN ({marks})",
-                [model, *chunk],
-            )
-            for row in rows:
-                if row["content_hash"] == wanted[row["item_id"]]:
-                    vector = read_vector(row["vector"], row["dim"])
-                    if vector is not None:
-                        vectors[row["item_id"]] = vector
+        rows = self._select_in(
+            "SELECT item_id, content_hash, dim, vector FROM embeddings"
+            " WHERE model = ? AND item_id IN ({marks})",
+            ids,
+            [model],
+        )
+        for row in rows:
+            if row["content_hash"] == wanted[row["item_id"]]:
+                vector = read_vector(row["vector"], row["dim"])
+                if vector is not None:
+                    vectors[row["item_id"]] = vector
         return vectors
 
     def save_vectors(
