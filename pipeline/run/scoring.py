@@ -228,11 +228,11 @@ def topic_prototypes(store: Store, topic: Topic) -> list[tuple[str, str]]:
     title is embedded as written.
     """
     found = [("text", assign.topic_text(topic))]
-    contradicted = set(contradicted_examples(store, topic))
+    vetoed = counter_example_ids(store, topic)
     for number, example in enumerate(topic.examples):
-        if example in contradicted:
-            continue  # also a counter-example, written another way: it counts as that only
         paper = _example_paper(store, example)
+        if paper is not None and paper.paper_id in vetoed:
+            continue  # also a counter-example, written another way: it counts as that only
         if paper is not None or not names_by_id(example):
             found.append((f"example{number}", paper.text if paper is not None else example))
     return found
