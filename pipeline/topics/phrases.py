@@ -199,19 +199,22 @@ def phrase_list(text: str) -> Collection[str]:
     found = None if reading is None else reading.phrases.get(text)
     if found is not None:
         return found
-    stored = _STORED.get()
-    part = None if stored is None else stored.phrases(text)
-    if part is None:
-        return phrase_set(text)
-    return part.split("\n") if part else []
+    kept = _kept_phrases(text)
+    return phrase_set(text) if kept is None else kept
 
 
 def _phrase_set(text: str) -> frozenset[str]:
+    kept = _kept_phrases(text)
+    return frozenset(phrases(text) if kept is None else kept)
+
+
+def _kept_phrases(text: str) -> list[str] | None:
+    """Inside `stored_readings`: the phrases kept for a paper's text or title, else None."""
     stored = _STORED.get()
     part = None if stored is None else stored.phrases(text)
     if part is None:
-        return frozenset(phrases(text))
-    return frozenset(part.split("\n")) if part else frozenset()
+        return None
+    return part.split("\n") if part else []
 
 
 #: The layout of `PaperReader.parts` (bump it when the parts change); run/readings.py keys the
