@@ -33,6 +33,7 @@ titles and in coherent themes, before and after, and the grab-bags among the the
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
 import json
 import os
@@ -61,11 +62,18 @@ MONDAYS = {
 SEED = 22
 
 
+@functools.cache
+def _corpus_rows() -> tuple[dict[str, Any], ...]:
+    """The OAI corpus's records, categories in their order (`eval_topics.load_corpus` gives
+    them as sets, and the primary category must stay first)."""
+    with gzip.open(ev.CORPUS, "rt", encoding="utf-8") as f:
+        return tuple(json.loads(line) for line in f if line.strip())
+
+
 def week_records(prefix: str, quarter: int) -> list[dict[str, Any]]:
     """The corpus's papers of ids `prefix`.(quarter*2500+1 ... (quarter+1)*2500-1), in id order,
     as file-source records dated over the 7 days from MONDAYS[prefix]."""
-    with gzip.open(ev.CORPUS, "rt", encoding="utf-8") as f:
-        rows = [json.loads(line) for line in f if line.strip()]
+    rows = _corpus_rows()
     low, high = quarter * QUARTER, (quarter + 1) * QUARTER
     chosen = []
     for row in rows:
