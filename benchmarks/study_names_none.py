@@ -128,8 +128,8 @@ RULES: dict[str, Rule] = {skf.BUILT: skf.RULES[skf.BUILT]}
 for _m in (0.5, 1.0, 2.0):
     RULES[f"names none: margin >= {_m:g} sd"] = lambda e, lex, m=_m: higher_margin(e, m)
 for _q in (0.1, 0.25):
-    RULES[f"names none: near kw papers (>= {_q:g}-quantile)"] = (
-        lambda e, lex, q=_q: near_keyword_papers(e, q)
+    RULES[f"names none: near kw papers (>= {_q:g}-quantile)"] = lambda e, lex, q=_q: (
+        near_keyword_papers(e, q)
     )
 for _r in (0.25, 0.5):
     RULES[f"names none: at most {_r:g} x kw papers inside"] = lambda e, lex, r=_r: capped(e, r)
