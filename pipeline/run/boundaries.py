@@ -7,11 +7,15 @@ id hashes lowest), plus the papers being scored (a week, or the papers of a labe
 topic with two papers this week still gets a boundary drawn from thousands, and a refit after an
 ingest reads and keyword-matches 2,000 papers, not the whole store. A fitted boundary is cached
 in the store's meta table under a key made of the topic's text, keywords and examples, the model
-and the vectors stored, so a warm build refits nothing.
+and the vectors stored, so a warm build refits nothing. The learnt topics' names-none cuts
+(`calibrate.names_none_cuts`: how far a paper naming none of a topic's keywords must be inside),
+which depend on every learnt topic's boundary, are cached in one more entry, keyed by all of
+theirs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -26,6 +30,7 @@ from pipeline.topics import assign, calibrate
 logger = logging.getLogger(__name__)
 
 _META_PREFIX = "topic-boundary:"
+_CUTS_META = "topic-names-none-cuts"
 #: The most stored papers a boundary is fitted on. Measured on benchmarks/eval_topics.py (dev):
 #: a 2,000-paper sample of the 7,000 gives the same dev macro F1 as all of them (0.661), and the
 #: refit's cost (reading, keyword matching) grows with this number.
@@ -62,22 +67,12 @@ def learn_boundaries(
         if cached is None:
             missing.append(index)
         found.append(cached[0] if cached is not None else None)
-    if not missing:
-        return found
-    ids, background = _background(store, model, papers, vectors)
-    texts = [p.text for p in ids]
-    proto_vectors, owners = prototypes
-    # The learnt score uses the topic's own text; examples shape the direction instead.
-    cosines = text_cosines(background, prototypes, examples, len(topics))
-    # The score a topic that learns nothing is judged by (scoring.score_papers), over the store.
-    scored = assign.combine_scores(
-        assign.semantic_scores(background, proto_vectors, owners, len(topics)),
-        [p.title for p in ids],
-        texts,
-        topics,
-        keyword_weight=keyword_weight,
-    )
+    context = (store, model, topics, papers, vectors, prototypes, examples, keyword_weight)
+    evidence = _store_evidence(*context) if missing else None
+    proto_vectors, _ = prototypes
     for index in missing:
+        assert evidence is not None
+        _, background, cosines, scored = evidence
         topic = topics[index]
         learnt: calibrate.Boundary | calibrate.Fallback | None = calibrate.fit_boundary(
             background,
@@ -92,7 +87,82 @@ def learn_boundaries(
             learnt = calibrate.store_threshold(scored.combined[:, index])
         found[index] = learnt
         _save(store, topic.slug, keys[index], learnt)
+    # The names-none cuts of the topics judged by their learnt boundary (scoring.judged_by).
+    columns = [
+        index
+        for index, (topic, learnt) in enumerate(zip(topics, found, strict=True))
+        if isinstance(learnt, calibrate.Boundary) and topic.min_similarity is None
+    ]
+    if not columns:
+        return found
+    cuts_key = _cuts_key([keys[index] for index in columns])
+    cuts = _load_cuts(store, cuts_key, len(columns))
+    if cuts is None:
+        cuts = _names_none_cuts(
+            evidence or _store_evidence(*context), [found[index] for index in columns], columns
+        )
+        store.set_meta(_CUTS_META, json.dumps({"key": cuts_key, "cuts": cuts}))
+    for index, cut in zip(columns, cuts, strict=True):
+        boundary = found[index]
+        assert isinstance(boundary, calibrate.Boundary)
+        found[index] = dataclasses.replace(boundary, names_none_cut=cut)
     return found
+
+
+#: The store's papers a boundary is learnt from, their vectors, their cosines with each topic's
+#: text and their scores (`assign.combine_scores`).
+_StoreEvidence = tuple[list[Paper], np.ndarray, np.ndarray, assign.TopicScores]
+
+
+def _store_evidence(
+    store: Store,
+    model: str,
+    topics: Sequence[Topic],
+    papers: Sequence[Paper],
+    vectors: np.ndarray,
+    prototypes: tuple[np.ndarray, Sequence[int]],
+    examples: Sequence[Sequence[int]],
+    keyword_weight: float,
+) -> _StoreEvidence:
+    ids, background = _background(store, model, papers, vectors)
+    proto_vectors, owners = prototypes
+    # The learnt score uses the topic's own text; examples shape the direction instead.
+    cosines = text_cosines(background, prototypes, examples, len(topics))
+    # The score a topic that learns nothing is judged by (scoring.score_papers), over the store.
+    scored = assign.combine_scores(
+        assign.semantic_scores(background, proto_vectors, owners, len(topics)),
+        [p.title for p in ids],
+        [p.text for p in ids],
+        topics,
+        keyword_weight=keyword_weight,
+    )
+    return ids, background, cosines, scored
+
+
+def _names_none_cuts(
+    evidence: _StoreEvidence,
+    boundaries: Sequence[calibrate.Boundary | calibrate.Fallback | None],
+    columns: Sequence[int],
+) -> list[float]:
+    """The learnt topics' (`columns`) names-none cuts over the store's papers, their margins
+    taken as `calibrate.margin_views` takes them (evidence model, gap over these topics)."""
+    _, background, cosines, scored = evidence
+    chosen = [b for b in boundaries if isinstance(b, calibrate.Boundary)]
+    if not len(background):
+        return [0.0] * len(columns)
+    pairs = zip(chosen, columns, strict=True)
+    raw = np.stack([b.margins(background, cosines[:, col]) for b, col in pairs], axis=1)
+    titled = scored.titled if scored.titled is not None else np.zeros(scored.keywords.shape, bool)
+    margin = calibrate.evidence_margins(
+        raw,
+        cosines[:, columns],
+        scored.keywords[:, columns],
+        titled[:, columns],
+        np.array([b.label_frequency for b in chosen]),
+    )
+    return [
+        round(float(c), 7) for c in calibrate.names_none_cuts(margin, scored.keywords[:, columns])
+    ]
 
 
 def text_cosines(
@@ -159,6 +229,27 @@ def _topic_key(topic: Topic, scope: str, keyword_weight: float) -> str:
         keyword_weight,
     ]
     return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
+
+
+def _cuts_key(topic_keys: Sequence[str]) -> str:
+    """What the names-none cuts depend on: every learnt topic's boundary key (each holds the
+    store's scope), in order, and the share kept."""
+    fields = [list(topic_keys), calibrate.NAMES_NONE_SHARE, calibrate.BOUNDARY_VERSION]
+    return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
+
+
+def _load_cuts(store: Store, key: str, n: int) -> list[float] | None:
+    """The cached names-none cuts for `key` (n of them), or None; a bad entry is a miss."""
+    raw = store.get_meta(_CUTS_META)
+    if raw is None:
+        return None
+    try:
+        entry = json.loads(raw)
+        cuts = [float(c) for c in entry["cuts"]] if entry.get("key") == key else None
+    except (ValueError, TypeError, KeyError, AttributeError):
+        logger.warning("ignoring malformed cached names-none cuts")
+        return None
+    return cuts if cuts is not None and len(cuts) == n else None
 
 
 def _load(
