@@ -36,7 +36,7 @@ from pipeline.models import Paper, Topic
 from pipeline.run import scoring
 from pipeline.run.week import LATE_WEEKS
 from pipeline.store import Store, effective_day
-from pipeline.topics import assign
+from pipeline.topics import assign, calibrate
 from pipeline.tune.topics import (
     Comparison,
     WeekScores,
@@ -175,10 +175,20 @@ def _keyword_evidence(week: WeekScores, row: int, col: int) -> list[str]:
     scores, margin = week.scores, float(week.margin[row, col])
     raw = scores.raw if scores.raw is not None else week.rank
     lines = []
-    shift = margin - float(raw[row, col])
+    named = scores.keywords[row, col] > 0
+    cut = week.names_none_cuts[col] if col < len(week.names_none_cuts) and not named else 0.0
+    shift = margin - float(raw[row, col]) + cut
     if _is_learnt(week, col) and abs(shift) > 1e-6:
-        why = "names a keyword" if scores.keywords[row, col] > 0 else "names no keyword"
+        why = "names a keyword" if named else "names no keyword"
         lines.append(f"{'':22}   evidence beyond the boundary: {shift:+.2f} ({why}; text, topics)")
+    if _is_learnt(week, col) and cut > 0:
+        share = calibrate.NAMES_NONE_SHARE
+        times = "half" if share == 0.5 else f"{share:g} times"
+        lines.append(
+            f"{'':22}   names none of its keywords: held {cut:.2f} further out (in the margin"
+            f" shown), as a topic keeps at most {times} as many such papers as papers naming"
+            " one, over the store, the surest first"
+        )
     titled = scores.titled is not None and bool(scores.titled[row, col])
     if _is_learnt(week, col) and titled and margin >= 0:
         lines.append(f"{'':22}   named in the title: listed with the paper's other topics")

@@ -47,6 +47,9 @@ class WeekScores:
     store_papers: tuple[int, ...] = ()  # papers a "store" threshold was read from
     # Per topic: examples written as an id, DOI or link of no stored paper (left out).
     unstored: tuple[tuple[str, ...], ...] = ()
+    # Per topic: the margin a paper naming none of a learnt topic's keywords must reach
+    # (`calibrate.names_none_cuts`; 0 for other topics and where no cut is needed).
+    names_none_cuts: tuple[float, ...] = ()
 
     @property
     def learnt(self) -> tuple[bool, ...]:
@@ -109,6 +112,9 @@ def score_week(
         ),
         store_papers=tuple(f.n_papers if isinstance(f, calibrate.Fallback) else 0 for f in found),
         unstored=tuple(tuple(scoring.unstored_examples(store, t)) for t in topics),
+        names_none_cuts=tuple(
+            f.names_none_cut if isinstance(f, calibrate.Boundary) else 0.0 for f in found
+        ),
     )
 
 
