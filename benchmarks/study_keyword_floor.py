@@ -348,11 +348,14 @@ VENUE_SPLITS = {
     "NeurIPS 2023, all papers": ("neurips2023", 1),
 }
 #: eval_venue's figures (keywords, build; macro F1 of the twelve topics, all papers), which the
-#: venue splits must reproduce (benchmarks/README.md, rounds 15 and 19).
+#: venue splits must reproduce (benchmarks/README.md, rounds 15 and 19). Since round 23's
+#: names-none cut (BOUNDARY_VERSION 7) the build scores ICLR part 2 0.735 (0.734 before) and
+#: NeurIPS 2023 0.670 (0.662); the round-20 and round-23 tables were taken before it, so a rerun
+#: now starts from the cut build.
 VENUE_FIGURES = {
     "ICLR 2021 part 1, all papers": (0.661, 0.709),
-    "ICLR 2021 part 2, all papers": (0.678, 0.734),
-    "NeurIPS 2023, all papers": (0.653, 0.662),
+    "ICLR 2021 part 2, all papers": (0.678, 0.735),
+    "NeurIPS 2023, all papers": (0.653, 0.670),
 }
 
 
