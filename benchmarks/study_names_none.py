@@ -25,6 +25,11 @@ after the choice and its bar were committed: NeurIPS 2023 (all 1,456 papers, its
 its third look) and `study_meta_model.load_splits(heldout=True)`, judged by
 `study_keyword_floor.venue_bar`.
 
+The chosen rule (at most 0.5 × as many names-none papers as keyword papers inside) met the bar
+and ships since BOUNDARY_VERSION 7 (`calibrate.names_none_cuts`): on this package the "built"
+rule is already the cut one, and `study_keyword_floor.VENUE_FIGURES` holds its figures; the
+round-23 tables in benchmarks/README.md were taken on the package before it.
+
 Example: HF_HUB_OFFLINE=1 python -m benchmarks.study_names_none [--heldout]
 """
 
