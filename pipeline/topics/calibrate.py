@@ -325,8 +325,8 @@ def names_none_cuts(margin: np.ndarray, hits: np.ndarray) -> np.ndarray:
 
 
 def with_names_none_cuts(margin: np.ndarray, hits: np.ndarray, cuts: np.ndarray) -> np.ndarray:
-    """`margin` (n, m) with each topic's names-none cut (m,) taken from the margins of the
-    papers that name none of its keywords: they are inside only from the cut up."""
+    """`margin` (n, m) with each topic's names-none cut (m,) subtracted from the margins of the
+    papers that name none of its keywords (`hits` 0): they are inside only from the cut up."""
     shift = np.where(np.asarray(hits) > 0, 0.0, np.asarray(cuts, dtype=np.float64)[None, :])
     return np.asarray(np.asarray(margin, dtype=np.float64) - shift, dtype=np.float32)
 
