@@ -41,7 +41,7 @@ from pipeline.models import (
     Topic,
     Week,
 )
-from pipeline.run import derived, readings
+from pipeline.run import derived, readings, signals
 from pipeline.run.coverage import describe_week_coverage, make_client, refresh_week_signals
 from pipeline.run.report import describe_report, report_dict
 from pipeline.run.scoring import (
@@ -342,7 +342,8 @@ def _send_once(
     """E-mail report.week (what a build just `written`, else the files on disk) unless the store
     says it was e-mailed already; `force` sends anyway. `to_missing` (`digest send`): a week
     e-mailed already goes to the configured recipients its record lacks (added since, or
-    refused then), and only to them."""
+    refused then), and only to them. SIGTERM/SIGINT are held from the send to its record
+    (`signals.held`): a stop acts after the delivery is recorded, never between."""
     week = report.week or ""
     sent = store.get_delivery(week)
     delivered = store.list_delivered_to(week) if sent is not None else []
@@ -354,18 +355,21 @@ def _send_once(
         )
         return
     recipients = missing if sent is not None and not force else None
-    if written is not None:
-        delivery = outputs.send_written(settings, week, written)
-    else:
-        delivery = outputs.send_digest(settings, week, recipients=recipients)
-    # Round 14: a recipient the server refused was still reported and recorded as mailed.
-    report.emailed_to = list(delivery.sent_to)
-    report.not_done += [
-        f"SMTP server refused {address} ({reply}): {week} was not e-mailed to it"
-        for address, reply in delivery.refused.items()
-    ]
-    kept = delivered if recipients is not None else []
-    store.save_delivery(week, now, [*kept, *_not_delivered(report.emailed_to, kept)])
+    # Round 23: a SIGTERM after the server took the message, before the record, made the next
+    # run mail the week again. Held from the send to the record, a stop acts after both.
+    with signals.held():
+        if written is not None:
+            delivery = outputs.send_written(settings, week, written)
+        else:
+            delivery = outputs.send_digest(settings, week, recipients=recipients)
+        # Round 14: a recipient the server refused was still reported and recorded as mailed.
+        report.emailed_to = list(delivery.sent_to)
+        report.not_done += [
+            f"SMTP server refused {address} ({reply}): {week} was not e-mailed to it"
+            for address, reply in delivery.refused.items()
+        ]
+        kept = delivered if recipients is not None else []
+        store.save_delivery(week, now, [*kept, *_not_delivered(report.emailed_to, kept)])
 
 
 def _not_delivered(recipients: Sequence[str], delivered: Sequence[str]) -> list[str]:

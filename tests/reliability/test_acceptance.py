@@ -7,12 +7,16 @@ CLI (CliRunner) and store; the fake embedder stands in for the model.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import logging
 import os
 import re
+import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -34,6 +38,7 @@ from pipeline.store import SCHEMA_VERSION, Store
 from reliability import tally
 from reliability.helpers import DATA, FEEDS, GOOD_FILE, build, ingest, query, write_config
 
+ROOT = Path(__file__).resolve().parent.parent.parent
 NO_BACKFILL: dict[str, object] = {"arxiv": {"backfill": False}}
 WEEK = "2025-W23"  # GOOD_FILE's papers
 
@@ -1709,3 +1714,54 @@ def test_a_paper_dated_months_back_into_a_built_week_is_named_by_explain(
         " stored; a paper that late (over 13 weeks before the next digest built) is listed by"
         " no digest"
     ) in result.stderr, result.stderr
+
+
+# --- round 23: a user running it for years --------------------------------------------------
+
+
+class _StopsTheSenderOnData(Inbox):
+    """A relay that takes the message, and while it answers DATA the machine stops the sender
+    (systemd's SIGTERM, a cron timeout): the message is on its way to the readers."""
+
+    pid = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        reply = await super().handle_DATA(server, session, envelope)
+        if self.pid:
+            os.kill(self.pid, signal.SIGTERM)
+            await asyncio.sleep(0.5)  # the signal lands while the sender waits for "250"
+        return reply
+
+
+@pytest.mark.slow
+def test_a_digest_stopped_while_the_relay_takes_it_is_mailed_once(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A SIGTERM (systemd stopping the service, a cron timeout) after the SMTP server took the
+    digest but before the delivery was recorded: the send stopped (exit 143), the store said
+    the week was never e-mailed, and the next run mailed it again: readers got it twice. Now
+    SIGTERM and SIGINT are held from the send to the record, and act after it."""
+    inbox = _StopsTheSenderOnData()
+    with smtp_server(inbox=inbox) as (_, port, _):
+        config = write_config(
+            tmp_path,
+            [("good", "file", str(GOOD_FILE))],
+            **NO_BACKFILL,
+            email={**mail_to_loopback(port), "send_after_build": False},
+        )
+        ingest(config, FakeEmbedder())
+        assert _invoke(["--config", str(config), "build", "--week", WEEK]).exit_code == 0
+        tally.add("hostile inputs tried")
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+        argv = [sys.executable, "-m", "pipeline", "--config", str(config), "send", "--week", WEEK]
+        child = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=env)
+        inbox.pid = child.pid
+        _, err = child.communicate(timeout=120)
+        inbox.pid = 0
+        assert child.returncode == 128 + signal.SIGTERM, err
+        assert "Traceback" not in err, err
+        assert len(inbox.messages) == 1
+        again = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+        assert again.returncode == 0, again.stderr
+        assert f"{WEEK} was e-mailed on" in again.stdout, again.stdout
+    assert len(inbox.messages) == 1
