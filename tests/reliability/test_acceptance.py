@@ -1693,7 +1693,10 @@ def test_a_paper_dated_months_back_into_a_built_week_is_named_by_explain(
     """A late paper is listed by the next digest when its own week lies within LATE_WEEKS of
     that digest's (arXiv's backfill reaches 90 days back); one dated further back into a
     built week (a file given an old line) is in no digest, and `explain` says so in one line
-    where it would have ended in "not among its papers", a traceback."""
+    where it would have ended in "not among its papers", a traceback. Round 23: it said so as
+    an error (exit 1); it is the answer, with the paper's day, its week, when that week was
+    built and when the paper came; and `mark` predicted "2025-W11: 0 papers change section"
+    for a week that does not hold the paper, where it now says the paper is in no digest."""
     papers = tmp_path / "papers.jsonl"
     old = {"id": "2503.40001", "title": "A paper of March", "published": "2025-03-11"}
     now = {"id": "2506.40002", "title": "A paper of June", "published": "2025-06-17"}
@@ -1708,12 +1711,25 @@ def test_a_paper_dated_months_back_into_a_built_week_is_named_by_explain(
     _build_week(config, "2025-W25", datetime(2025, 6, 23, 7, tzinfo=UTC))
     assert _listed(tmp_path / "digests", "2025-W25") == {"arxiv:2506.40002"}
     result = _invoke(["--config", str(config), "explain", "2503.40003"])
-    assert result.exit_code == 1, result.output  # as for a paper dated 9999-12-31
+    # Round 23: an answer, not "error: …" and exit 1 (as for a paper dated 9999-12-31).
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "arxiv:2503.40003: A paper dated far back\n"
+        "in no digest: it is dated 2025-03-12, in 2025-W11, whose digest was built on"
+        " 2025-03-17, before the paper was stored (on 2025-06-18); a paper that late (over 13"
+        " weeks before the next digest built) is listed by no digest\n"
+    ), result.stdout
+    tally.add("hostile inputs tried")
+    config.write_text(
+        config.read_text("utf-8")
+        + '\n[[topics]]\nslug = "late"\nname = "Late"\ndescription = "Papers."\n',
+        "utf-8",
+    )
+    marked = _invoke(["--config", str(config), "mark", "2503.40003", "--topic", "late"])
+    assert marked.exit_code == 0, marked.output
     assert (
-        "arxiv:2503.40003 is dated in 2025-W11, whose digest was built before the paper was"
-        " stored; a paper that late (over 13 weeks before the next digest built) is listed by"
-        " no digest"
-    ) in result.stderr, result.stderr
+        "(arxiv:2503.40003 arrived too late for any digest, so no moves are predicted)"
+    ) in marked.stdout, marked.stdout
 
 
 # --- round 23: a user running it for years --------------------------------------------------
