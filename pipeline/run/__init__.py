@@ -30,7 +30,14 @@ from pipeline.digest import build as digest
 from pipeline.digest import outputs, summary
 from pipeline.embed import ONNX_BACKENDS, Embedder, OnnxEmbedder, SentenceTransformerEmbedder
 from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
-from pipeline.errors import FetchError, ParseError, PipelineError, StoreError, UsageError
+from pipeline.errors import (
+    ConfigError,
+    FetchError,
+    ParseError,
+    PipelineError,
+    StoreError,
+    UsageError,
+)
 from pipeline.models import (
     Assignment,
     CaughtUpWeek,
@@ -151,8 +158,49 @@ def open_store(
             "it to start a new store (run history and the record of e-mails sent are lost)"
         )
     if writing:
-        return Store.open(path)
+        store = Store.open(path)
+        try:
+            _claim_store(store, settings)
+        except BaseException:
+            store.close()
+            raise
+        return store
     return Store.open_to_read(path, verify=verify, as_found=as_found)
+
+
+#: The store's meta keys naming the config file that last wrote it and that config's digests.
+_CONFIG_KEY, _DIGESTS_KEY = "config_path", "digests_dir"
+
+
+def _claim_store(store: Store, settings: Settings) -> None:
+    """Record which config writes the store; ConfigError when another config still in use
+    does, with digests of its own (round 23: a second config sharing one data_dir listed the
+    first one's papers in its digest, and found every week the first one had mailed "e-mailed
+    already": its readers got nothing). A config whose file is gone, or whose digests moved,
+    hands the store over, as does a config that changed its digests_dir."""
+    mine = (str(settings.config_path), str(settings.paths.digests_dir))
+    config, digests = store.get_meta(_CONFIG_KEY), store.get_meta(_DIGESTS_KEY)
+    if (config, digests) == mine:
+        return
+    if (
+        config is not None
+        and digests is not None
+        and config != mine[0]
+        and digests != mine[1]
+        and Path(config).is_file()
+        and digest_files(Path(digests))
+    ):
+        raise ConfigError(
+            f"{settings.config_path} has 1 problem:",
+            problems=(
+                f"paths.data_dir: {settings.paths.data_dir} is the store of {config}, whose"
+                f" digests are in {digests}: two configs cannot share one data_dir (each would"
+                " list the other's papers and take the weeks it built and e-mailed for its"
+                " own); give this config a data_dir of its own",
+            ),
+        )
+    store.set_meta(_CONFIG_KEY, mine[0])
+    store.set_meta(_DIGESTS_KEY, mine[1])
 
 
 # --- ingest ---------------------------------------------------------------------------------

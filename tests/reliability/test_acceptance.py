@@ -1781,3 +1781,53 @@ def test_a_digest_stopped_while_the_relay_takes_it_is_mailed_once(
         assert again.returncode == 0, again.stderr
         assert f"{WEEK} was e-mailed on" in again.stdout, again.stdout
     assert len(inbox.messages) == 1
+
+
+def test_a_second_config_sharing_one_data_dir_is_refused_naming_the_first(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """Two reading lists (two configs, two digests folders) given one `data_dir`: the second
+    one's digest listed the first one's papers, not its own (the week was closed by the
+    first build), and said "2025-W23 was e-mailed on …; not sent again": its readers never
+    got a digest. Now its commands exit 2 naming the data_dir and the config that owns it;
+    the first config, and a config whose digests folder moved, go on as before."""
+    lines = GOOD_FILE.read_text("utf-8").splitlines(keepends=True)
+    with smtp_server() as (inbox, port, _):
+        configs = []
+        for name, part in (("mine", lines[:3]), ("theirs", lines[3:])):
+            (tmp_path / name).mkdir()
+            (tmp_path / name / "p.jsonl").write_text("".join(part), "utf-8")
+            configs.append(
+                write_config(
+                    tmp_path / name,
+                    [(name, "file", "p.jsonl")],
+                    **NO_BACKFILL,
+                    paths={"data_dir": str(tmp_path / "data")},
+                    email={**mail_to_loopback(port), "recipients": [f"{name}@example.org"]},
+                )
+            )
+        mine, theirs = configs
+        assert _invoke(["--config", str(mine), "ingest"]).exit_code == 0
+        assert _invoke(["--config", str(mine), "build", "--week", WEEK]).exit_code == 0
+        tally.add("configs tried")
+        for command in (["ingest"], ["build", "--week", WEEK], ["send", "--week", WEEK]):
+            refused = _invoke(["--config", str(theirs), *command])
+            assert refused.exit_code == 2, refused.output
+            assert (
+                f"paths.data_dir: {tmp_path / 'data'} is the store of {mine}, whose digests"
+                f" are in {tmp_path / 'mine' / 'digests'}: two configs cannot share one data_dir"
+            ) in refused.stderr, refused.stderr
+        assert not (tmp_path / "theirs" / "digests").exists()
+        again = _invoke(["--config", str(mine), "ingest"])
+        assert again.exit_code == 0, again.output
+        (tmp_path / "mine" / "digests").rename(tmp_path / "moved")
+        moved = write_config(
+            tmp_path / "mine",
+            [("mine", "file", "p.jsonl")],
+            **NO_BACKFILL,
+            paths={"data_dir": str(tmp_path / "data"), "digests_dir": str(tmp_path / "moved")},
+            email={**mail_to_loopback(port), "recipients": ["mine@example.org"]},
+        )
+        rebuilt = _invoke(["--config", str(moved), "build", "--week", WEEK])
+        assert rebuilt.exit_code == 0, rebuilt.output
+    assert inbox.recipients == [["mine@example.org"]]
