@@ -1831,3 +1831,28 @@ def test_a_second_config_sharing_one_data_dir_is_refused_naming_the_first(
         rebuilt = _invoke(["--config", str(moved), "build", "--week", WEEK])
         assert rebuilt.exit_code == 0, rebuilt.output
     assert inbox.recipients == [["mine@example.org"]]
+
+
+def test_a_title_with_a_bidi_override_is_stored_and_shown_without_it(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A feed title carrying U+202E (RIGHT-TO-LEFT OVERRIDE): the digest dropped it, but the
+    store kept it, and `explain`, `topics` and the JSON sidecar printed it, so the rest of the
+    terminal line read reversed ("evil" shown as "live"). The cleaning pass drops bidi
+    embeddings, overrides and isolates as it drops direction marks; Arabic and Hebrew stay."""
+    title = "تعلم الآلة \u202eevil\u202c and \u2067עברית\u2069 models"
+    papers = tmp_path / "papers.jsonl"
+    record = {"id": "2506.50001", "title": title, "published": "2025-06-04"}
+    papers.write_text(json.dumps(record) + "\n", "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    ingest(config, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    built = _invoke(["--config", str(config), "build", "--week", WEEK])
+    assert built.exit_code == 0, built.output
+    explained = _invoke(["--config", str(config), "explain", "2506.50001"])
+    assert explained.exit_code == 0, explained.output
+    shown = "تعلم الآلة evil and עברית models"
+    assert f"arxiv:2506.50001: {shown}\n" in explained.stdout, explained.stdout
+    sidecar = json.loads((tmp_path / "digests" / f"{WEEK}.json").read_text("utf-8"))
+    titles = [p["title"] for s in sidecar["sections"] for p in s["papers"]]
+    assert titles == [shown]
