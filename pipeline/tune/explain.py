@@ -289,6 +289,11 @@ def mark_paper(
     """
     paper = find_paper(store, reference)
     path = settings.config_path
+    if not path.is_file():  # round 23: a pipe (`--config <(…)`) was opened to lock: a hang
+        raise ConfigError(
+            f"`digest mark` edits the config file, and {path} is not a file (a pipe?): give"
+            " the file itself with --config"
+        )
     # Read, edit, check and replace under the file's lock: a second `mark` waits for this one.
     with locked_config(path) as original:
         try:

@@ -1856,3 +1856,39 @@ def test_a_title_with_a_bidi_override_is_stored_and_shown_without_it(
     sidecar = json.loads((tmp_path / "digests" / f"{WEEK}.json").read_text("utf-8"))
     titles = [p["title"] for s in sidecar["sections"] for p in s["papers"]]
     assert titles == [shown]
+
+
+def _piped(text: str) -> str:
+    """`/dev/fd/N` of a pipe holding `text`, as bash's `<(…)` hands a command its config."""
+    read, write = os.pipe()
+    os.write(write, text.encode("utf-8"))
+    os.close(write)
+    return f"/dev/fd/{read}"
+
+
+def test_a_config_given_as_a_pipe_is_read_with_paths_from_the_working_directory(
+    tmp_path: Path, fake_model: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`digest --config <(envsubst < config.tmpl) check-config`, which the README says works:
+    every command said "config file not found: /dev/fd/63 (/proc/…/fd/pipe:[…])", the path
+    the pipe resolves to; and `mark` given a pipe would wait on it for ever. Now a pipe is read
+    as named, its relative paths resolve against the working directory, and `mark` says it
+    edits a file."""
+    (tmp_path / "p.jsonl").write_bytes(GOOD_FILE.read_bytes())
+    config = write_config(
+        tmp_path, [("good", "file", "p.jsonl")], **NO_BACKFILL, topics=[_topic("video")]
+    )
+    text = config.read_text("utf-8")
+    config.unlink()
+    monkeypatch.chdir(tmp_path)
+    tally.add("configs tried")
+    checked = _invoke(["--config", _piped(text), "check-config"])
+    assert checked.exit_code == 0, checked.output
+    ingested = _invoke(["--config", _piped(text), "ingest"])
+    assert ingested.exit_code == 0, ingested.output
+    assert "good: 5 entries, 5 new" in ingested.output, ingested.output
+    assert (tmp_path / "data" / "pipeline.sqlite3").is_file()
+    paper = "2506.05349"
+    marked = _invoke(["--config", _piped(text), "mark", paper, "--topic", "video"])
+    assert marked.exit_code == 2, marked.output
+    assert "`digest mark` edits the config file, and /dev/fd/" in marked.stderr, marked.stderr
