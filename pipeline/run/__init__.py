@@ -11,7 +11,8 @@ build:  pick the week (`weeks`) → `load_week` (papers + vectors, embedding wha
         week's sections) → build the digest → `digest.outputs`, the only writer of digests/,
         writes Markdown, HTML, JSON, chart, index and feed → record the week's boundaries →
         e-mail it when email.send_after_build.
-send:   e-mail an already built week (`outputs.send_digest`).
+send:   e-mail an already built week (`outputs.send_digest`); SIGTERM/SIGINT are held from a
+        send to its record in the store (`signals.held`), so a stop never mails a week twice.
 """
 
 from __future__ import annotations
