@@ -27,7 +27,7 @@ from pipeline.digest.outputs import (
     write_digest,
     write_files,
 )
-from pipeline.digest.publish import load_schema
+from pipeline.digest.publish import FEED_WEEKS, load_schema
 from pipeline.errors import OutputError
 from pipeline.models import Digest, PaperEntry, Section, Signals, SourceCount
 
@@ -113,6 +113,27 @@ def test_feed_keeps_its_ids_when_digests_move_or_base_url_is_set(tmp_path: Path)
     assert [e.id for e in after.entries][1:] == [e.id for e in before.entries]
     assert after.entries[0].id not in {e.id for e in before.entries}
     assert after.entries[1].link == "https://x.org/d/2025-W23.html"
+
+
+def test_feed_carries_the_newest_weeks_and_index_lists_them_all(tmp_path: Path) -> None:
+    # Round 23: feed.xml took one entry a week forever (a reader fetched years of entries at
+    # each poll); it now carries the newest FEED_WEEKS, and index.md, the archive, every week.
+    settings = make_settings(tmp_path, outputs={"write_html": False})
+    folder = settings.paths.digests_dir
+    weeks = [f"2025-W{n:02d}" for n in range(1, FEED_WEEKS + 6)]
+    ids = {}
+    for n, week in enumerate(weeks):
+        start = date.fromisocalendar(2025, n + 1, 1)
+        write_digest(settings, _digest(week, 2, start), now=NOW.replace(day=1 + n % 28))
+        entries = feedparser.parse((folder / "feed.xml").read_bytes()).entries
+        assert all(ids.setdefault(e.title, e.id) == e.id for e in entries)  # ids stay
+    feed = feedparser.parse((folder / "feed.xml").read_bytes())
+    assert not feed.bozo, feed.get("bozo_exception")
+    newest = list(reversed(weeks))[:FEED_WEEKS]
+    assert [e.title for e in feed.entries] == [f"Weekly research digest · {w}" for w in newest]
+    assert feed.feed.updated == feed.entries[0].updated
+    index = (folder / "index.md").read_text(encoding="utf-8")
+    assert all(f"[{week}]({week}.md)" in index for week in weeks)
 
 
 def test_write_digest_html_has_no_active_content_from_feed_text(tmp_path: Path) -> None:

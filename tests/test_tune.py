@@ -491,6 +491,51 @@ def test_mark_knows_the_paper_in_any_form_the_config_lists_it(
     assert (graphs.examples, graphs.counter_examples) == ((), ("arxiv:2506.00002",))
 
 
+def _readme_topic() -> str:
+    """The README's own `[[topics]]` example (one example, its title in a trailing comment)."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
+    return next(b for b in blocks if 'examples = ["2312.00752"]' in b)
+
+
+def test_mark_keeps_the_comment_of_a_one_line_list_beside_its_paper() -> None:
+    # Round 23: `examples = ["2312.00752"]     # Mamba: …` (the README's form) came back as
+    # `examples = ["2312.00752",` … `]     # Mamba: …`: the comment that names the paper moved
+    # under the added one, after the closing bracket, and the old paper stayed on the key's line.
+    text = _readme_topic()
+    edited = add_topic_paper(text, "efficient-attention", "arxiv:2506.13755", comment="New")
+    line = next(x for x in text.splitlines() if x.startswith("examples = "))
+    comment = line[line.index("]") + 1 :]
+    assert comment.strip().startswith("# Mamba")
+    assert edited == text.replace(
+        line,
+        "\n".join(
+            ["examples = [", f'    "2312.00752",{comment}', '    "arxiv:2506.13755", # New', "]"]
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("listed", "added"),
+    [
+        (
+            'examples = [\n    "2312.00752",  # Mamba\n    "2401.00001",  # Other\n]  # seeds\n',
+            '    "2401.00001",  # Other\n',
+        ),
+        (
+            'examples = [\n    "2312.00752",  # Mamba\n    "2401.00001",  # Other\n]\n',
+            '    "2401.00001",  # Other\n',
+        ),
+    ],
+)
+def test_mark_adds_one_line_to_a_list_written_over_lines(listed: str, added: str) -> None:
+    # A list written one paper a line, each with its comment: only the new line is added.
+    text = COMMENTED.replace("examples = []  # none yet\n", listed)
+    assert listed in text
+    edited = add_topic_paper(text, "speech", "arxiv:2506.13755", comment="New")
+    assert edited == text.replace(added, added + '    "arxiv:2506.13755", # New\n')
+
+
 @pytest.mark.parametrize("bom", ["", "\ufeff"])
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
 def test_mark_keeps_line_endings_and_byte_order_mark(

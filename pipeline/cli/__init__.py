@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -151,13 +151,11 @@ def _execute(ctx: click.Context, command: Command, as_json: bool, **options: Any
             settings = _settings(ctx)
             report = runner.run_locked(settings, command, **options)
     except KeyboardInterrupt as e:
-        signum = getattr(e, "signum", signal.SIGINT)
-        click.echo(
-            f"stopped by {signal.Signals(signum).name}: the {command} (if it had started) is "
-            "recorded as interrupted; stored data is consistent and no partial digest was written",
-            err=True,
+        _exit_stopped(
+            e,
+            f"the {command} (if it had started) is recorded as interrupted; stored data is "
+            "consistent and no partial digest was written",
         )
-        sys.exit(128 + signum)
     if as_json:
         click.echo(json.dumps(run.report_dict(report), indent=2, sort_keys=True))
     else:
@@ -165,6 +163,13 @@ def _execute(ctx: click.Context, command: Command, as_json: bool, **options: Any
         if command in (Command.BUILD, Command.RUN):
             _hint_if_empty(ctx, settings, report)
     sys.exit(EXIT_FAILED if report.error or report.all_sources_failed else EXIT_OK)
+
+
+def _exit_stopped(e: KeyboardInterrupt, what: str) -> NoReturn:
+    """Exit 128 + the signal that stopped the command, saying `what` it left behind."""
+    signum = getattr(e, "signum", signal.SIGINT)
+    click.echo(f"stopped by {signal.Signals(signum).name}: {what}", err=True)
+    sys.exit(128 + signum)
 
 
 def _hint_if_empty(ctx: click.Context, settings: Any, report: Any) -> None:
@@ -292,8 +297,15 @@ def send(ctx: click.Context, week: str, force: bool, as_json: bool, wait_s: floa
     from pipeline.service import runner
 
     checked = _check_week(week) or week
-    with _exit_on_errors():
-        report = runner.send_locked(_settings(ctx), checked, force=force, wait_s=wait_s)
+    try:
+        with _exit_on_errors():
+            report = runner.send_locked(_settings(ctx), checked, force=force, wait_s=wait_s)
+    except KeyboardInterrupt as e:  # round 23: click said "Aborted!" and exited 1
+        _exit_stopped(
+            e,
+            "a digest the SMTP server took is recorded as e-mailed (a later send does not "
+            "repeat it); nothing else was sent",
+        )
     if as_json:
         click.echo(json.dumps(run.report_dict(report), indent=2, sort_keys=True))
     else:

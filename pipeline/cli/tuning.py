@@ -17,6 +17,7 @@ from pipeline.cli import (
     _check_week,
     _empty_week_hint,
     _exit_on_errors,
+    _exit_stopped,
     _json_option,
     _settings,
     _week_option,
@@ -31,10 +32,13 @@ def _tune_call(ctx: click.Context, action: Callable[[Any, Any], Any]) -> Any:
     """
     from pipeline import run
 
-    with _exit_on_errors():
-        settings = _settings(ctx)
-        with run.open_store(settings, create=False) as store:
-            return action(settings, store)
+    try:
+        with _exit_on_errors():
+            settings = _settings(ctx)
+            with run.open_store(settings, create=False) as store:
+                return action(settings, store)
+    except KeyboardInterrupt as e:  # round 23: click said "Aborted!" and exited 1
+        _exit_stopped(e, "nothing was half-written (`mark` replaces the config file whole or not)")
 
 
 @cli.command(name="eval")

@@ -38,6 +38,7 @@ from pipeline.config.rules import (
     PACKAGED_MODEL,
     SymlinkLoop,
     absolute_path,
+    config_folder,
     week_problem,
 )
 from pipeline.config.settings import Settings, SourceSettings, TopicSettings
@@ -65,18 +66,24 @@ __all__ = [
 
 def load_settings(path: Path) -> Settings:
     """Read and validate a config file; raise ConfigError listing every problem."""
+    given = Path(path).expanduser()
     try:
-        config_path = absolute_path(Path(path).expanduser())
+        config_path = absolute_path(given)
     except SymlinkLoop as e:
         raise ConfigError(f"cannot read config file {path}: {e}") from None
-    data = _read_toml(path, config_path)
+    data = _read_toml(given, config_path)
+    if not config_path.is_file():
+        # A pipe (`--config <(…)`) resolves to "/proc/PID/fd/pipe:[…]", which is no file (round
+        # 23: it was opened there, "not found"): it is read and named as given, and its relative
+        # paths resolve against the working directory (`config_folder`).
+        config_path = Path.cwd() / given
     problems = _find_duplicates(data)
     if data.pop("config_path", None) is not None:
         problems.insert(0, "config_path: unknown key (it is set from the config file's location)")
     data.setdefault("paths", {})  # so the default paths, too, resolve against the config's folder
     try:
         settings = Settings.model_validate(
-            {**data, "config_path": config_path}, context={"base_dir": config_path.parent}
+            {**data, "config_path": config_path}, context={"base_dir": config_folder(config_path)}
         )
     except ValidationError as e:
         problems = [_describe(error) for error in e.errors()] + problems
@@ -305,10 +312,11 @@ MAX_CONFIG_BYTES = 16 << 20
 
 
 def _read_toml(path: Path, resolved: Path) -> dict[str, Any]:
+    """The TOML in the file `path` names (`resolved`: where its links lead, for messages)."""
     try:
         chunks: list[bytes] = []
         total = 0
-        with resolved.open("rb") as handle:  # in chunks: read(16 MiB) allocates 16 MiB at once
+        with path.open("rb") as handle:  # in chunks: read(16 MiB) allocates 16 MiB at once
             while total <= MAX_CONFIG_BYTES and (chunk := handle.read(1 << 16)):
                 chunks.append(chunk)
                 total += len(chunk)

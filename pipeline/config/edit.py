@@ -176,12 +176,30 @@ def add_topic_paper(
     if not isinstance(values, tomlkit.items.Array):
         raise ConfigError(f"topics.{slug}.{key}: must be a list of strings")
     one_line = "\n" not in values.as_string()
+    if one_line and len(values):
+        values = _one_per_line(entry, key, values)
     # One paper per line, with its title as a comment: the list stays readable as it grows.
     values.add_line(paper_id, comment=comment.replace("\n", " ") or None, indent="    ")
-    if one_line:
+    if one_line and len(values) == 1:  # `[]` opened: its closing bracket on a line of its own
         values.add_line(indent="")
     updated = tomlkit.dumps(document)
     return bom + (updated.replace("\n", "\r\n") if crlf else updated)
+
+
+def _one_per_line(entry: Any, key: str, values: Any) -> Any:
+    """The one-line list `entry[key]` opened over lines, its entries as written on one line of
+    their own with the comment that followed the list (`examples = ["2312.00752"]  # Mamba`
+    keeps "# Mamba" beside "2312.00752"); tomlkit would leave them on the `key = [` line and
+    move the comment after the closing bracket, under the added paper."""
+    import tomlkit
+
+    trivia = values.trivia
+    written = values.as_string().strip()[1:-1].strip().rstrip(",").rstrip()
+    comment = f"{trivia.comment_ws}{trivia.comment}" if trivia.comment else ""
+    entry[key] = tomlkit.parse(f"x = [\n    {written},{comment}\n]\n")["x"]
+    opened = entry[key]
+    opened.trivia.comment_ws, opened.trivia.comment = "", ""  # now on the entries' line
+    return opened
 
 
 def _add_empty_list(entry: Any, key: str) -> None:

@@ -68,6 +68,12 @@ class SymlinkLoop(ValueError):
     """A path whose symbolic links point round in a circle."""
 
 
+def config_folder(config_path: Path) -> Path:
+    """The folder a config's relative paths resolve against: the config file's, or for a pipe
+    (`--config <(…)`), which lies in no folder, the working directory."""
+    return config_path.parent if config_path.is_file() else Path.cwd()
+
+
 def absolute_path(path: Path) -> Path:
     """`path` made absolute with its symbolic links resolved; SymlinkLoop when they loop
     (Path.resolve raised RuntimeError there: a traceback from every command, round 16)."""

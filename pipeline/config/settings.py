@@ -51,6 +51,7 @@ from pipeline.config.rules import (
     _matching,
     _problem,
     absolute_path,
+    config_folder,
     parse_area_names,
 )
 from pipeline.models import Topic
@@ -375,7 +376,7 @@ class Settings(_Section):
         """The source's URL; a relative local path is made absolute against the config's folder."""
         if _URL_SCHEME.match(source.url):
             return source.url
-        path = self.config_path.parent / Path(source.url).expanduser()
+        path = config_folder(self.config_path) / Path(source.url).expanduser()
         try:
             return str(absolute_path(path))
         except SymlinkLoop:  # reading it fails that source, naming the loop

@@ -222,14 +222,15 @@ def plan_files(
         everything, title=settings.digest.title, templates_dir=settings.paths.templates_dir
     )
     files[folder / "index.md"] = index.encode("utf-8")
-    if options.write_feed:
+    if options.write_feed:  # the newest FEED_WEEKS weeks; index.md lists them all
+        recent = publish.newest_weeks(everything)
         files[folder / "feed.xml"] = publish.render_feed(
-            everything,
+            recent,
             title=settings.digest.title,
             base_url=options.base_url,
             feed_key=options.base_url or str(folder),
             keep_id=feed_id,
-            updated=max(datetime.fromisoformat(str(r["generated"])) for r in everything),
+            updated=max(datetime.fromisoformat(str(r["generated"])) for r in recent),
         )
     return files
 

@@ -174,6 +174,17 @@ def feed_id(feed: bytes) -> str | None:
     return match.group(1).decode("ascii") if match else None
 
 
+#: How many weeks `feed.xml` carries, the newest: an Atom feed is read for what is new, and one
+#: entry a week forever made it grow without end (round 23). Five months covers a reader away
+#: for a season; `index.md` is the archive and lists every week.
+FEED_WEEKS = 20
+
+
+def newest_weeks(records: Sequence[Record], n: int = FEED_WEEKS) -> list[Record]:
+    """The records of the `n` newest weeks, newest first: what `feed.xml` carries."""
+    return sorted(records, key=lambda r: r["week"], reverse=True)[:n]
+
+
 def render_feed(
     records: Sequence[Record],
     *,
@@ -183,7 +194,8 @@ def render_feed(
     updated: datetime,
     keep_id: str | None = None,
 ) -> bytes:
-    """An Atom feed with one entry per weekly digest, newest first.
+    """An Atom feed with one entry per weekly digest of `records`, newest first (give it
+    `newest_weeks`).
 
     `base_url` is where digests/ is served ('' = links relative to the feed); `feed_key` is any
     string that stays the same for this feed (it seeds the stable entry ids) unless `keep_id`,

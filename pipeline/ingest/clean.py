@@ -23,7 +23,12 @@ from pylatexenc.latex2text import LatexNodes2Text
 # Invisible characters that carry no text: BOM, zero-width space, soft hyphen, word joiner,
 # direction marks. They defeat equality (a title key, an id) and show as nothing. Zero-width
 # (non-)joiners are kept in shown text (Persian and Indic words need them) but not in keys.
-_INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u00ad\u2060\u200e\u200f\u180e"))
+# Bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) too (round 23): the
+# digest dropped them, but `explain`, `topics` and the JSON sidecar printed a title's U+202E,
+# which showed the rest of a terminal line reversed ("evil" read "live"); Arabic and Hebrew
+# text runs right to left without them.
+_BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u00ad\u2060\u200e\u200f\u180e" + _BIDI_CONTROLS))
 # A TeX accent or special letter as arXiv authors type them: \"o, \'{e}, \v{z}, {\o}, \ss, {\"u}.
 _TEX = re.compile(
     r"\{\\[^{}\\]*(?:\{[^{}]*\}[^{}\\]*)?\}"  # {\o}, {\"o}, {\'{e}}
@@ -62,7 +67,8 @@ _SUFFIXES = frozenset(CONSTANTS.suffix_not_acronyms) - {"2", "i", "v"} | {"ii", 
 
 
 def strip_invisible(text: str) -> str:
-    """Drop BOMs, zero-width spaces, soft hyphens and direction marks from shown text."""
+    """Drop BOMs, zero-width spaces, soft hyphens, direction marks and bidi embeddings,
+    overrides and isolates from shown text."""
     return text.translate(_INVISIBLE)
 
 

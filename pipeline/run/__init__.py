@@ -11,7 +11,8 @@ build:  pick the week (`weeks`) → `load_week` (papers + vectors, embedding wha
         week's sections) → build the digest → `digest.outputs`, the only writer of digests/,
         writes Markdown, HTML, JSON, chart, index and feed → record the week's boundaries →
         e-mail it when email.send_after_build.
-send:   e-mail an already built week (`outputs.send_digest`).
+send:   e-mail an already built week (`outputs.send_digest`); SIGTERM/SIGINT are held from a
+        send to its record in the store (`signals.held`), so a stop never mails a week twice.
 """
 
 from __future__ import annotations
@@ -30,7 +31,14 @@ from pipeline.digest import build as digest
 from pipeline.digest import outputs, summary
 from pipeline.embed import ONNX_BACKENDS, Embedder, OnnxEmbedder, SentenceTransformerEmbedder
 from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
-from pipeline.errors import FetchError, ParseError, PipelineError, StoreError, UsageError
+from pipeline.errors import (
+    ConfigError,
+    FetchError,
+    ParseError,
+    PipelineError,
+    StoreError,
+    UsageError,
+)
 from pipeline.models import (
     Assignment,
     CaughtUpWeek,
@@ -41,7 +49,7 @@ from pipeline.models import (
     Topic,
     Week,
 )
-from pipeline.run import derived, readings
+from pipeline.run import derived, readings, signals
 from pipeline.run.coverage import describe_week_coverage, make_client, refresh_week_signals
 from pipeline.run.report import describe_report, report_dict
 from pipeline.run.scoring import (
@@ -151,8 +159,49 @@ def open_store(
             "it to start a new store (run history and the record of e-mails sent are lost)"
         )
     if writing:
-        return Store.open(path)
+        store = Store.open(path)
+        try:
+            _claim_store(store, settings)
+        except BaseException:
+            store.close()
+            raise
+        return store
     return Store.open_to_read(path, verify=verify, as_found=as_found)
+
+
+#: The store's meta keys naming the config file that last wrote it and that config's digests.
+_CONFIG_KEY, _DIGESTS_KEY = "config_path", "digests_dir"
+
+
+def _claim_store(store: Store, settings: Settings) -> None:
+    """Record which config writes the store; ConfigError when another config still in use
+    does, with digests of its own (round 23: a second config sharing one data_dir listed the
+    first one's papers in its digest, and found every week the first one had mailed "e-mailed
+    already": its readers got nothing). A config whose file is gone, or whose digests moved,
+    hands the store over, as does a config that changed its digests_dir."""
+    mine = (str(settings.config_path), str(settings.paths.digests_dir))
+    config, digests = store.get_meta(_CONFIG_KEY), store.get_meta(_DIGESTS_KEY)
+    if (config, digests) == mine:
+        return
+    if (
+        config is not None
+        and digests is not None
+        and config != mine[0]
+        and digests != mine[1]
+        and Path(config).is_file()
+        and digest_files(Path(digests))
+    ):
+        raise ConfigError(
+            f"{settings.config_path} has 1 problem:",
+            problems=(
+                f"paths.data_dir: {settings.paths.data_dir} is the store of {config}, whose"
+                f" digests are in {digests}: two configs cannot share one data_dir (each would"
+                " list the other's papers and take the weeks it built and e-mailed for its"
+                " own); give this config a data_dir of its own",
+            ),
+        )
+    store.set_meta(_CONFIG_KEY, mine[0])
+    store.set_meta(_DIGESTS_KEY, mine[1])
 
 
 # --- ingest ---------------------------------------------------------------------------------
@@ -342,7 +391,8 @@ def _send_once(
     """E-mail report.week (what a build just `written`, else the files on disk) unless the store
     says it was e-mailed already; `force` sends anyway. `to_missing` (`digest send`): a week
     e-mailed already goes to the configured recipients its record lacks (added since, or
-    refused then), and only to them."""
+    refused then), and only to them. SIGTERM/SIGINT are held from the send to its record
+    (`signals.held`): a stop acts after the delivery is recorded, never between."""
     week = report.week or ""
     sent = store.get_delivery(week)
     delivered = store.list_delivered_to(week) if sent is not None else []
@@ -354,18 +404,21 @@ def _send_once(
         )
         return
     recipients = missing if sent is not None and not force else None
-    if written is not None:
-        delivery = outputs.send_written(settings, week, written)
-    else:
-        delivery = outputs.send_digest(settings, week, recipients=recipients)
-    # Round 14: a recipient the server refused was still reported and recorded as mailed.
-    report.emailed_to = list(delivery.sent_to)
-    report.not_done += [
-        f"SMTP server refused {address} ({reply}): {week} was not e-mailed to it"
-        for address, reply in delivery.refused.items()
-    ]
-    kept = delivered if recipients is not None else []
-    store.save_delivery(week, now, [*kept, *_not_delivered(report.emailed_to, kept)])
+    # Round 23: a SIGTERM after the server took the message, before the record, made the next
+    # run mail the week again. Held from the send to the record, a stop acts after both.
+    with signals.held():
+        if written is not None:
+            delivery = outputs.send_written(settings, week, written)
+        else:
+            delivery = outputs.send_digest(settings, week, recipients=recipients)
+        # Round 14: a recipient the server refused was still reported and recorded as mailed.
+        report.emailed_to = list(delivery.sent_to)
+        report.not_done += [
+            f"SMTP server refused {address} ({reply}): {week} was not e-mailed to it"
+            for address, reply in delivery.refused.items()
+        ]
+        kept = delivered if recipients is not None else []
+        store.save_delivery(week, now, [*kept, *_not_delivered(report.emailed_to, kept)])
 
 
 def _not_delivered(recipients: Sequence[str], delivered: Sequence[str]) -> list[str]:

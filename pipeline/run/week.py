@@ -156,5 +156,23 @@ def paper_week(store: Store, paper: Paper, timezone: str) -> str:
     if own not in closed:
         return own
     week = next_week(max(closed))  # the next digest built, as builds go forward
-    late = week_bounds(week)[0] - week_bounds(own)[0] <= timedelta(weeks=LATE_WEEKS)
-    return week if late else own
+    return own if too_late(own, week) else week
+
+
+def too_late(own: str, week: str) -> bool:
+    """Whether a late paper of week `own` is too late for the digest of `week` (`late_papers`:
+    its own week lies over LATE_WEEKS before it)."""
+    return week_bounds(week)[0] - week_bounds(own)[0] > timedelta(weeks=LATE_WEEKS)
+
+
+def unlisted(store: Store, paper: Paper, timezone: str) -> tuple[str, datetime | None] | None:
+    """For a stored paper no digest lists, nor will (`paper_week`: a late paper dated over
+    LATE_WEEKS before the next digest built), its own week and when that week's digest was
+    last built; None for any other paper."""
+    if store.list_listed_weeks([paper.paper_id]):
+        return None
+    own = own_week(store, paper, timezone)
+    closed = closed_weeks(store, "9999-W99", timezone)
+    if own not in closed or not too_late(own, next_week(max(closed))):
+        return None
+    return own, store.list_listing_weeks(own).get(own)

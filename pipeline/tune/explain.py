@@ -34,6 +34,7 @@ from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
 from pipeline.errors import ConfigError, ParseError, UsageError, shortened
 from pipeline.models import Paper, Topic
 from pipeline.run import scoring
+from pipeline.run import week as run_week
 from pipeline.run.week import LATE_WEEKS
 from pipeline.store import Store, effective_day
 from pipeline.topics import assign, calibrate
@@ -122,22 +123,35 @@ def _in_no_digest(paper: Paper, timezone: str) -> str | None:
     return f"{paper.paper_id} is dated {day}: no digest covers that week"
 
 
+def _too_late(store: Store, paper: Paper, timezone: str) -> str | None:
+    """Why no digest lists the paper, for one that arrived too late for any (`run.unlisted`):
+    its day and week, when that week's digest was built and when the paper was stored."""
+    found = run_week.unlisted(store, paper, timezone)
+    if found is None:
+        return None
+    own, built = found
+    day = _paper_day(paper, timezone).isoformat()
+    when = f" on {built:%Y-%m-%d}" if built else ""
+    stored = f" (on {paper.first_seen:%Y-%m-%d})" if paper.first_seen else ""
+    return (
+        f"it is dated {day}, in {own}, whose digest was built{when}, before the paper was"
+        f" stored{stored}; a paper that late (over {LATE_WEEKS} weeks before the next digest"
+        " built) is listed by no digest"
+    )
+
+
 def explain_paper(settings: Settings, store: Store, embedder: Embedder, reference: str) -> str:
     """Where one stored paper landed, the evidence per topic, and what would move it."""
     paper = find_paper(store, reference)
     problem = _in_no_digest(paper, settings.digest.timezone)
     if problem:
         raise ParseError(problem)
+    too_late = _too_late(store, paper, settings.digest.timezone)
+    if too_late:  # round 23: an answer, not an error (it was "error: …", exit 1)
+        return f"{paper.paper_id}: {paper.title}\nin no digest: {too_late}"
     chosen = paper_week(store, paper, settings.digest.timezone)
     week = score_week(settings, store, embedder, week=chosen)
-    rows = [i for i, p in enumerate(week.papers) if p.paper_id == paper.paper_id]
-    if not rows:  # paper_week and load_week agree, but for a paper stored too late for any
-        raise ParseError(
-            f"{paper.paper_id} is dated in {chosen}, whose digest was built before the paper"
-            f" was stored; a paper that late (over {LATE_WEEKS} weeks before the next digest"
-            " built) is listed by no digest"
-        )
-    row = rows[0]
+    row = next(i for i, p in enumerate(week.papers) if p.paper_id == paper.paper_id)
     result = week.assignments[row]
     pulls = _example_pulls(settings, store, embedder, paper, week.topics)
     lines = [
@@ -285,6 +299,11 @@ def mark_paper(
     """
     paper = find_paper(store, reference)
     path = settings.config_path
+    if not path.is_file():  # round 23: a pipe (`--config <(…)`) was opened to lock: a hang
+        raise ConfigError(
+            f"`digest mark` edits the config file, and {path} is not a file (a pipe?): give"
+            " the file itself with --config"
+        )
     # Read, edit, check and replace under the file's lock: a second `mark` waits for this one.
     with locked_config(path) as original:
         try:
@@ -311,6 +330,8 @@ def mark_paper(
             new_settings = load_settings(temporary).model_copy(update={"config_path": path})
             week = paper_week(store, paper, settings.digest.timezone)
             comparison, unscored = None, _in_no_digest(paper, settings.digest.timezone)
+            if unscored is None and _too_late(store, paper, settings.digest.timezone):
+                unscored = f"{paper.paper_id} arrived too late for any digest"
             if unscored is None:
                 before = score_week(settings, store, embedder, week=week)
                 after = score_week(new_settings, store, embedder, week=week)

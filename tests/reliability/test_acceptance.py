@@ -7,12 +7,16 @@ CLI (CliRunner) and store; the fake embedder stands in for the model.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import logging
 import os
 import re
+import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -34,6 +38,7 @@ from pipeline.store import SCHEMA_VERSION, Store
 from reliability import tally
 from reliability.helpers import DATA, FEEDS, GOOD_FILE, build, ingest, query, write_config
 
+ROOT = Path(__file__).resolve().parent.parent.parent
 NO_BACKFILL: dict[str, object] = {"arxiv": {"backfill": False}}
 WEEK = "2025-W23"  # GOOD_FILE's papers
 
@@ -1688,7 +1693,10 @@ def test_a_paper_dated_months_back_into_a_built_week_is_named_by_explain(
     """A late paper is listed by the next digest when its own week lies within LATE_WEEKS of
     that digest's (arXiv's backfill reaches 90 days back); one dated further back into a
     built week (a file given an old line) is in no digest, and `explain` says so in one line
-    where it would have ended in "not among its papers", a traceback."""
+    where it would have ended in "not among its papers", a traceback. Round 23: it said so as
+    an error (exit 1); it is the answer, with the paper's day, its week, when that week was
+    built and when the paper came; and `mark` predicted "2025-W11: 0 papers change section"
+    for a week that does not hold the paper, where it now says the paper is in no digest."""
     papers = tmp_path / "papers.jsonl"
     old = {"id": "2503.40001", "title": "A paper of March", "published": "2025-03-11"}
     now = {"id": "2506.40002", "title": "A paper of June", "published": "2025-06-17"}
@@ -1703,9 +1711,184 @@ def test_a_paper_dated_months_back_into_a_built_week_is_named_by_explain(
     _build_week(config, "2025-W25", datetime(2025, 6, 23, 7, tzinfo=UTC))
     assert _listed(tmp_path / "digests", "2025-W25") == {"arxiv:2506.40002"}
     result = _invoke(["--config", str(config), "explain", "2503.40003"])
-    assert result.exit_code == 1, result.output  # as for a paper dated 9999-12-31
+    # Round 23: an answer, not "error: …" and exit 1 (as for a paper dated 9999-12-31).
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "arxiv:2503.40003: A paper dated far back\n"
+        "in no digest: it is dated 2025-03-12, in 2025-W11, whose digest was built on"
+        " 2025-03-17, before the paper was stored (on 2025-06-18); a paper that late (over 13"
+        " weeks before the next digest built) is listed by no digest\n"
+    ), result.stdout
+    tally.add("hostile inputs tried")
+    config.write_text(
+        config.read_text("utf-8")
+        + '\n[[topics]]\nslug = "late"\nname = "Late"\ndescription = "Papers."\n',
+        "utf-8",
+    )
+    marked = _invoke(["--config", str(config), "mark", "2503.40003", "--topic", "late"])
+    assert marked.exit_code == 0, marked.output
     assert (
-        "arxiv:2503.40003 is dated in 2025-W11, whose digest was built before the paper was"
-        " stored; a paper that late (over 13 weeks before the next digest built) is listed by"
-        " no digest"
-    ) in result.stderr, result.stderr
+        "(arxiv:2503.40003 arrived too late for any digest, so no moves are predicted)"
+    ) in marked.stdout, marked.stdout
+
+
+# --- round 23: a user running it for years --------------------------------------------------
+
+
+class _StopsTheSenderOnData(Inbox):
+    """A relay that takes the message, and while it answers DATA the machine stops the sender
+    (systemd's SIGTERM, a cron timeout): the message is on its way to the readers."""
+
+    pid = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        reply = await super().handle_DATA(server, session, envelope)
+        if self.pid:
+            os.kill(self.pid, signal.SIGTERM)
+            await asyncio.sleep(0.5)  # the signal lands while the sender waits for "250"
+        return reply
+
+
+@pytest.mark.slow
+def test_a_digest_stopped_while_the_relay_takes_it_is_mailed_once(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A SIGTERM (systemd stopping the service, a cron timeout) after the SMTP server took the
+    digest but before the delivery was recorded: the send stopped (exit 143), the store said
+    the week was never e-mailed, and the next run mailed it again: readers got it twice. Now
+    SIGTERM and SIGINT are held from the send to the record, and act after it."""
+    inbox = _StopsTheSenderOnData()
+    with smtp_server(inbox=inbox) as (_, port, _):
+        config = write_config(
+            tmp_path,
+            [("good", "file", str(GOOD_FILE))],
+            **NO_BACKFILL,
+            email={**mail_to_loopback(port), "send_after_build": False},
+        )
+        ingest(config, FakeEmbedder())
+        assert _invoke(["--config", str(config), "build", "--week", WEEK]).exit_code == 0
+        tally.add("hostile inputs tried")
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+        argv = [sys.executable, "-m", "pipeline", "--config", str(config), "send", "--week", WEEK]
+        child = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=env)
+        inbox.pid = child.pid
+        _, err = child.communicate(timeout=120)
+        inbox.pid = 0
+        assert child.returncode == 128 + signal.SIGTERM, err
+        assert "Traceback" not in err, err
+        assert len(inbox.messages) == 1
+        again = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+        assert again.returncode == 0, again.stderr
+        assert f"{WEEK} was e-mailed on" in again.stdout, again.stdout
+    assert len(inbox.messages) == 1
+
+
+def test_a_second_config_sharing_one_data_dir_is_refused_naming_the_first(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """Two reading lists (two configs, two digests folders) given one `data_dir`: the second
+    one's digest listed the first one's papers, not its own (the week was closed by the
+    first build), and said "2025-W23 was e-mailed on …; not sent again": its readers never
+    got a digest. Now its commands exit 2 naming the data_dir and the config that owns it;
+    the first config, and a config whose digests folder moved, go on as before."""
+    lines = GOOD_FILE.read_text("utf-8").splitlines(keepends=True)
+    with smtp_server() as (inbox, port, _):
+        configs = []
+        for name, part in (("mine", lines[:3]), ("theirs", lines[3:])):
+            (tmp_path / name).mkdir()
+            (tmp_path / name / "p.jsonl").write_text("".join(part), "utf-8")
+            configs.append(
+                write_config(
+                    tmp_path / name,
+                    [(name, "file", "p.jsonl")],
+                    **NO_BACKFILL,
+                    paths={"data_dir": str(tmp_path / "data")},
+                    email={**mail_to_loopback(port), "recipients": [f"{name}@example.org"]},
+                )
+            )
+        mine, theirs = configs
+        assert _invoke(["--config", str(mine), "ingest"]).exit_code == 0
+        assert _invoke(["--config", str(mine), "build", "--week", WEEK]).exit_code == 0
+        tally.add("configs tried")
+        for command in (["ingest"], ["build", "--week", WEEK], ["send", "--week", WEEK]):
+            refused = _invoke(["--config", str(theirs), *command])
+            assert refused.exit_code == 2, refused.output
+            assert (
+                f"paths.data_dir: {tmp_path / 'data'} is the store of {mine}, whose digests"
+                f" are in {tmp_path / 'mine' / 'digests'}: two configs cannot share one data_dir"
+            ) in refused.stderr, refused.stderr
+        assert not (tmp_path / "theirs" / "digests").exists()
+        again = _invoke(["--config", str(mine), "ingest"])
+        assert again.exit_code == 0, again.output
+        (tmp_path / "mine" / "digests").rename(tmp_path / "moved")
+        moved = write_config(
+            tmp_path / "mine",
+            [("mine", "file", "p.jsonl")],
+            **NO_BACKFILL,
+            paths={"data_dir": str(tmp_path / "data"), "digests_dir": str(tmp_path / "moved")},
+            email={**mail_to_loopback(port), "recipients": ["mine@example.org"]},
+        )
+        rebuilt = _invoke(["--config", str(moved), "build", "--week", WEEK])
+        assert rebuilt.exit_code == 0, rebuilt.output
+    assert inbox.recipients == [["mine@example.org"]]
+
+
+def test_a_title_with_a_bidi_override_is_stored_and_shown_without_it(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A feed title carrying U+202E (RIGHT-TO-LEFT OVERRIDE): the digest dropped it, but the
+    store kept it, and `explain`, `topics` and the JSON sidecar printed it, so the rest of the
+    terminal line read reversed ("evil" shown as "live"). The cleaning pass drops bidi
+    embeddings, overrides and isolates as it drops direction marks; Arabic and Hebrew stay."""
+    title = "تعلم الآلة \u202eevil\u202c and \u2067עברית\u2069 models"
+    papers = tmp_path / "papers.jsonl"
+    record = {"id": "2506.50001", "title": title, "published": "2025-06-04"}
+    papers.write_text(json.dumps(record) + "\n", "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    ingest(config, FakeEmbedder())
+    tally.add("hostile inputs tried")
+    built = _invoke(["--config", str(config), "build", "--week", WEEK])
+    assert built.exit_code == 0, built.output
+    explained = _invoke(["--config", str(config), "explain", "2506.50001"])
+    assert explained.exit_code == 0, explained.output
+    shown = "تعلم الآلة evil and עברית models"
+    assert f"arxiv:2506.50001: {shown}\n" in explained.stdout, explained.stdout
+    sidecar = json.loads((tmp_path / "digests" / f"{WEEK}.json").read_text("utf-8"))
+    titles = [p["title"] for s in sidecar["sections"] for p in s["papers"]]
+    assert titles == [shown]
+
+
+def _piped(text: str) -> str:
+    """`/dev/fd/N` of a pipe holding `text`, as bash's `<(…)` hands a command its config."""
+    read, write = os.pipe()
+    os.write(write, text.encode("utf-8"))
+    os.close(write)
+    return f"/dev/fd/{read}"
+
+
+def test_a_config_given_as_a_pipe_is_read_with_paths_from_the_working_directory(
+    tmp_path: Path, fake_model: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`digest --config <(envsubst < config.tmpl) check-config`, which the README says works:
+    every command said "config file not found: /dev/fd/63 (/proc/…/fd/pipe:[…])", the path
+    the pipe resolves to; and `mark` given a pipe would wait on it for ever. Now a pipe is read
+    as named, its relative paths resolve against the working directory, and `mark` says it
+    edits a file."""
+    (tmp_path / "p.jsonl").write_bytes(GOOD_FILE.read_bytes())
+    config = write_config(
+        tmp_path, [("good", "file", "p.jsonl")], **NO_BACKFILL, topics=[_topic("video")]
+    )
+    text = config.read_text("utf-8")
+    config.unlink()
+    monkeypatch.chdir(tmp_path)
+    tally.add("configs tried")
+    checked = _invoke(["--config", _piped(text), "check-config"])
+    assert checked.exit_code == 0, checked.output
+    ingested = _invoke(["--config", _piped(text), "ingest"])
+    assert ingested.exit_code == 0, ingested.output
+    assert "good: 5 entries, 5 new" in ingested.output, ingested.output
+    assert (tmp_path / "data" / "pipeline.sqlite3").is_file()
+    paper = "2506.05349"
+    marked = _invoke(["--config", _piped(text), "mark", paper, "--topic", "video"])
+    assert marked.exit_code == 2, marked.output
+    assert "`digest mark` edits the config file, and /dev/fd/" in marked.stderr, marked.stderr
