@@ -1,7 +1,7 @@
 """A cold `digest build` against a warm one: what a fresh process pays beyond the build (round 22).
 
     python -m benchmarks.bench_cold --demo DEMO_TOML --real REAL_TOML [--rounds 3]
-        [--checkout PATH ...] [--python PY]
+        [--checkout PATH ...] [--python PY] [--collections]
 
 Users run `digest build` from cron, so every build is a cold process. For each configuration
 (`--demo`: examples/demo.toml pointed at a copy of data/demo, built with --week 2025-W24;
@@ -20,10 +20,14 @@ with PYTHONPATH and the working folder set to the checkout:
   (perf_counter) and CPU (process_time).
 
 gap = cold - warm - `python -c pass` (wall, and CPU alike): what a cron build costs over the
-interpreter's start-up and a warm build. The children may write and read bytecode caches
-(PYTHONDONTWRITEBYTECODE is dropped from their environment), as an installed package's are
-written when it is installed: without them every cold process compiled pipeline's ~80
-modules again (about 0.1 s of CPU here), which no cron build of an installed digest pays.
+interpreter's start-up and a warm build. With `--collections` (round 23) a round also runs the
+cold build once more with a `gc.callbacks` hook that sums the CPU of the garbage collector's
+runs in that process (`gc_cpu`; the slowest run and what it freed: `gc_max`, `gc_max_freed`).
+
+The children may write and read bytecode caches (PYTHONDONTWRITEBYTECODE is dropped from their
+environment), as an installed package's are written when it is installed: without them every
+cold process compiled pipeline's ~80 modules again (about 0.1 s of CPU here), which no cron
+build of an installed digest pays.
 Each figure is printed per round; the summary gives each side's median. Timing figures, never
 asserts: the host is shared, compare side by side.
 """
@@ -58,6 +62,22 @@ for _ in range(2):
     runner.run_locked(settings, Command.BUILD, week=week)
     out.append((time.perf_counter() - wall, time.process_time() - cpu))
 print(json.dumps({"first": out[0], "warm": out[1]}))
+"""
+
+
+# The cold build again, `gc.callbacks` timing each collection (process CPU), printed at exit.
+COLLECTIONS = """
+import atexit, gc, json, runpy, sys, time
+runs, started = [], []
+def hook(phase, info):
+    if phase == "start":
+        started[:] = [time.process_time()]
+    else:
+        runs.append((time.process_time() - started[0], info["collected"]))
+gc.callbacks.append(hook)
+atexit.register(lambda: print(json.dumps(runs)))
+sys.argv = ["digest", *sys.argv[1:]]
+runpy.run_module("pipeline", run_name="__main__", alter_sys=True)
 """
 
 
@@ -111,10 +131,24 @@ def _week(config: Path) -> list[str]:
     return ["build", "--week", DEMO_WEEK] if config.name == "demo.toml" else ["build"]
 
 
-def one_round(config: Path, checkout: Path, python: str) -> dict[str, Any]:
+def one_round(
+    config: Path, checkout: Path, python: str, collections: bool = False
+) -> dict[str, Any]:
     cold_wall, cold_cpu, _ = child(
         [python, "-m", "pipeline", "--config", str(config), *_week(config)], checkout
     )
+    gc_figures: dict[str, float] = {}
+    if collections:
+        _, _, out = child(
+            [python, "-c", COLLECTIONS, "--config", str(config), "-q", *_week(config)], checkout
+        )
+        runs = json.loads(out.strip().splitlines()[-1])
+        slowest = max(runs, default=(0.0, 0))
+        gc_figures = {
+            "gc_cpu": sum(cpu for cpu, _ in runs),
+            "gc_max": slowest[0],
+            "gc_max_freed": slowest[1],
+        }
     pass_wall, pass_cpu, _ = child([python, "-c", "pass"], checkout)
     cli_wall, cli_cpu, _ = child([python, "-c", "import pipeline.cli"], checkout)
     week = DEMO_WEEK if config.name == "demo.toml" else ""
@@ -133,6 +167,7 @@ def one_round(config: Path, checkout: Path, python: str) -> dict[str, Any]:
         "first_in_process_wall": runs["first"][0],
         "gap_wall": cold_wall - warm_wall - pass_wall,
         "gap_cpu": cold_cpu - warm_cpu - pass_cpu,
+        **gc_figures,
     }
 
 
@@ -145,6 +180,9 @@ def main() -> None:
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench-cold"))
     parser.add_argument("--json", type=Path, help="also write every figure here")
+    parser.add_argument(
+        "--collections", action="store_true", help="also time the collector in a cold build"
+    )
     args = parser.parse_args()
     checkouts = [c.resolve() for c in args.checkout or [ROOT]]
     configs = {name: c.resolve() for name, c in (("demo", args.demo), ("real", args.real)) if c}
@@ -157,7 +195,7 @@ def main() -> None:
     for r in range(args.rounds):
         for name in configs:
             for co in checkouts:
-                figures = one_round(copies[name, str(co)], co, args.python)
+                figures = one_round(copies[name, str(co)], co, args.python, args.collections)
                 results[f"{name} {co}"].append(figures)
                 print(f"round {r + 1} {name} {co}: " + _line(figures), flush=True)
     print("medians:")
@@ -174,6 +212,12 @@ def _line(f: dict[str, float]) -> str:
         f"python -c pass {f['pass_wall']:.3f} / {f['pass_cpu']:.3f}; "
         f"import pipeline.cli {f['cli_wall']:.2f} / {f['cli_cpu']:.2f}; "
         f"gap {f['gap_wall']:.2f} / {f['gap_cpu']:.2f}"
+        + (
+            f"; collections {f['gc_cpu']:.3f} s CPU, slowest {f['gc_max']:.3f}"
+            f" (freed {f['gc_max_freed']:.0f})"
+            if "gc_cpu" in f
+            else ""
+        )
     )
 
 
