@@ -156,16 +156,8 @@ def find_themes(
         context = (list(background_ids), np.asarray(background_vectors, dtype=np.float32))
     xg, grouping_context = _grouping_vectors(x, context)
     groups, whole, leftovers = _linkage_groups(xg, ids, seed=seed, context=grouping_context)
-    # Whether a group can be shown and which group a leftover paper joins are decided on the
-    # whole group, the papers the topics took included, as its name is: a topic taking some of
-    # a group's papers changes neither (taking them from the untaken papers alone regrouped up
-    # to 13 % of a demo week's other papers when a topic was added; benchmarks/README.md,
-    # twenty-third round).
-    every = xg if grouping_context is None else np.vstack([xg, grouping_context[1]])
-    groups, whole, rest_rows = _shown(
-        xg, groups, whole, min_theme_size=min_theme_size, whole_vectors=every
-    )
-    groups = _absorb(xg, groups, sorted(leftovers + rest_rows), centres=[every[w] for w in whole])
+    groups, whole, rest_rows = _shown(xg, groups, whole, min_theme_size=min_theme_size)
+    groups = _absorb(xg, groups, sorted(leftovers + rest_rows))
     if not groups:
         return [], ids
     # Sorted, so the sample (and the labels) do not depend on the order papers arrive in.
@@ -589,38 +581,21 @@ def _grouping_vectors(
 
 
 def _shown(
-    x: np.ndarray,
-    groups: list[np.ndarray],
-    whole: list[np.ndarray],
-    *,
-    min_theme_size: int,
-    whole_vectors: np.ndarray,
+    x: np.ndarray, groups: list[np.ndarray], whole: list[np.ndarray], *, min_theme_size: int
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
-    """The groups that can be themes (`min_theme_size` rows of `x` to show, and coherent as a
-    whole: `whole_vectors[whole[k]]`), the same groups `whole`, and the rows of the others."""
-    can = [
-        len(g) >= min_theme_size and cohesion(whole_vectors[w]) >= MIN_COHESION
-        for g, w in zip(groups, whole, strict=True)
-    ]
+    """The groups that can be themes (big enough and coherent), the same groups `whole`, and
+    the rows of the others."""
+    can = [len(g) >= min_theme_size and cohesion(x[g]) >= MIN_COHESION for g in groups]
     shown = [g for g, ok in zip(groups, can, strict=True) if ok]
     rest = [int(i) for g, ok in zip(groups, can, strict=True) if not ok for i in g]
     return shown, [w for w, ok in zip(whole, can, strict=True) if ok], rest
 
 
-def _absorb(
-    x: np.ndarray,
-    groups: list[np.ndarray],
-    leftovers: list[int],
-    *,
-    centres: Sequence[np.ndarray] | None = None,
-) -> list[np.ndarray]:
-    """Leftover papers join the nearest theme if close enough to its centroid (else "Other").
-
-    `centres` (one array of vectors a group): the centroids are those vectors' (the whole
-    group's, the papers the topics took included), not the group's rows of `x`."""
+def _absorb(x: np.ndarray, groups: list[np.ndarray], leftovers: list[int]) -> list[np.ndarray]:
+    """Leftover papers join the nearest theme if close enough to its centroid (else "Other")."""
     if not groups or not leftovers:
         return groups
-    centroids = np.stack([v.mean(axis=0) for v in (centres or [x[g] for g in groups])])
+    centroids = np.stack([x[g].mean(axis=0) for g in groups])
     centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
     similarity = x[leftovers] @ centroids.T
     joined: list[list[int]] = [g.tolist() for g in groups]
