@@ -116,6 +116,9 @@ def main() -> None:
     parser.add_argument("--store", type=Path, default=ROOT / "data/demo/pipeline.sqlite3")
     parser.add_argument("--titles", type=Path, help="write each theme's titles here")
     parser.add_argument(
+        "--topic", type=Path, help="a file with the [[topics]] table to add (default: SPEECH_TOPIC)"
+    )
+    parser.add_argument(
         "--json", type=Path, help="write one line per theme: week, name, size, cohesion, name fit"
     )
     args = parser.parse_args()
@@ -124,7 +127,8 @@ def main() -> None:
     records: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         configs = {}
-        for name, text in (("demo", demo), ("demo+speech", demo + SPEECH_TOPIC)):
+        added = args.topic.read_text(encoding="utf-8") if args.topic else SPEECH_TOPIC
+        for name, text in (("demo", demo), ("demo+speech", demo + "\n" + added)):
             folder = Path(tmp) / name
             (folder / "data").mkdir(parents=True)
             shutil.copy(args.store, folder / "data/pipeline.sqlite3")
