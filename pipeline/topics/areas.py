@@ -30,6 +30,7 @@ import functools
 import itertools
 import operator
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -493,7 +494,7 @@ class _Words:
         self._runs: dict[int, str] = {}
         n = len(texts)
         self._sample = np.unique(np.linspace(0, n - 1, min(n, WEEK_SAMPLE)).astype(int))
-        self._week: dict[str, float] = {}
+        self._week: Counter[str] | None = None  # in how many sample texts each word is
         self._roots = _Roots()
         self._shared: dict[str, str] = {}  # each kept word's one string object
 
@@ -547,9 +548,11 @@ class _Words:
         return found / max(len(rows), 1)
 
     def week_share(self, word: str) -> float:
-        if word not in self._week:
-            self._week[word] = self.share(word, self._sample)
-        return self._week[word]
+        """`share(word, sample)`: the sample's words counted once, for every word asked."""
+        if self._week is None:
+            listed = self._read_all(self._sample)
+            self._week = Counter(itertools.chain.from_iterable(map(self._sets.__getitem__, listed)))
+        return self._week[word] / max(len(self._sample), 1)
 
 
 def words_reader() -> Callable[[str], str]:
