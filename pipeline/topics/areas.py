@@ -506,11 +506,22 @@ class _Words:
     def using(self, parts: Sequence[Sequence[str]], rows: np.ndarray) -> int:
         """How many of the texts at `rows` have one of the name's parts ("Speech and audio":
         "speech", "audio") with its words together, in order."""
-        phrases = [f" {' '.join(part)} " for part in parts if part]
+        named = [part for part in parts if part]
+        phrases = [f" {' '.join(part)} " for part in named]
         listed, runs = self._read_all(rows), self._runs
         if len(phrases) == 1:  # most names: counted in C
+            # Only a text with the name's first word can hold the name: its set is looked at
+            # first, and only those texts' words are searched.
+            having = itertools.compress(
+                listed,
+                map(
+                    operator.contains,
+                    map(self._sets.__getitem__, listed),
+                    itertools.repeat(named[0][0]),
+                ),
+            )
             return sum(
-                map(operator.contains, map(runs.__getitem__, listed), itertools.repeat(phrases[0]))
+                map(operator.contains, map(runs.__getitem__, having), itertools.repeat(phrases[0]))
             )
         return sum(any(p in run for p in phrases) for run in map(runs.__getitem__, listed))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -303,13 +303,22 @@ def name_groups(
     relevance = _Relevance(counts, np.asarray(vectors)) if vectors is not None else None
     nominal = _nominal(counts, set().union(*surfaces))
     expansions = acronyms(itertools.chain(*groups))
+    # Every group's noun-phrase candidates first, so that their relevance is measured at once.
+    first = [
+        _distinctive(counts, row, NAME_CANDIDATES, allowed=nominal) for row in range(len(groups))
+    ]
+    if relevance is not None:
+        relevance.measure(itertools.chain.from_iterable(first))
     names = []
     for row, surface in enumerate(surfaces):
         # Noun phrases first; only a group none of them names is named as before, adjectives
         # included ("Parallel and distributed"), rather than sent to Other unnamed.
         nouns: list[int] = []
         for allowed in (nominal, None):
-            found = _distinctive(counts, row, NAME_CANDIDATES, allowed=allowed)
+            if allowed is nominal:
+                found = first[row]
+            else:
+                found = _distinctive(counts, row, NAME_CANDIDATES, allowed=allowed)
             if relevance is not None:
                 found = relevance.relevant(row, found)
             name = _name_of(
@@ -402,16 +411,20 @@ class _Relevance:
         self._phrase_vectors: dict[int, np.ndarray] = {}
         self._full: np.ndarray | None = None
 
+    def measure(self, columns: Iterable[int]) -> None:
+        """The mean vectors of the phrases at `columns` (those not measured yet), at once."""
+        missing = sorted({j for j in columns if j not in self._phrase_vectors})
+        if missing:
+            summed = self._by_phrase[missing] @ self._x
+            summed /= np.maximum(np.linalg.norm(summed, axis=1, keepdims=True), 1e-12)
+            self._phrase_vectors.update(zip(missing, summed, strict=True))
+
     def relevant(self, row: int, found: Sequence[int]) -> list[int]:
         """The `found` phrases (columns) whose cosine to group `row` is MIN_NAME_RELEVANCE or
         more, in order."""
         if not found:
             return []
-        missing = sorted({j for j in found if j not in self._phrase_vectors})
-        if missing:
-            summed = self._by_phrase[missing] @ self._x
-            summed /= np.maximum(np.linalg.norm(summed, axis=1, keepdims=True), 1e-12)
-            self._phrase_vectors.update(zip(missing, summed, strict=True))
+        self.measure(found)
         cosine = np.stack([self._phrase_vectors[j] for j in found]) @ self._centroids[row]
         if np.any(np.abs(cosine - MIN_NAME_RELEVANCE) <= RELEVANCE_MARGIN):
             if self._full is None:
