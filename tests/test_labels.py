@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from test_phrases import TEXTS, TITLES
 from threadpoolctl import threadpool_limits
 
@@ -197,3 +198,33 @@ def test_relevance_of_every_phrase_that_can_label_a_group_is_the_full_products()
         eligible = counts.eligible[row]
         assert eligible.any()
         assert np.array_equal(found[row, eligible], expected[row, eligible])  # to the bit
+
+
+def test_relevance_of_name_candidates_decides_as_the_full_product(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    groups, background = real_groups()
+    counts = labels._count_phrases(groups, background)
+    assert counts is not None
+    vectors = np.random.default_rng(1).standard_normal((counts.matrix.shape[0], 16))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    full = labels._relevance(counts, vectors)
+    # Candidates as name_groups takes them, and a few more phrases a group can label.
+    found = [
+        labels._distinctive(counts, row, labels.NAME_CANDIDATES)
+        + np.flatnonzero(counts.eligible[row])[:20].tolist()
+        for row in range(len(groups))
+    ]
+    expected = [
+        [j for j in f if full[row, j] >= labels.MIN_NAME_RELEVANCE] for row, f in enumerate(found)
+    ]
+    assert any(expected) and any(len(e) < len(f) for e, f in zip(expected, found, strict=True))
+    relevance = labels._Relevance(counts, vectors)
+    assert [relevance.relevant(row, f) for row, f in enumerate(found)] == expected
+    assert relevance._full is None  # no cosine this near the bound
+    # A cosine near the bound is left to the full product.
+    monkeypatch.setattr(labels, "RELEVANCE_MARGIN", 1.0)
+    relevance = labels._Relevance(counts, vectors)
+    assert [relevance.relevant(row, f) for row, f in enumerate(found)] == expected
+    assert relevance._full is not None
+    assert relevance.relevant(0, []) == []

@@ -30,6 +30,7 @@ import functools
 import itertools
 import operator
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -493,7 +494,7 @@ class _Words:
         self._runs: dict[int, str] = {}
         n = len(texts)
         self._sample = np.unique(np.linspace(0, n - 1, min(n, WEEK_SAMPLE)).astype(int))
-        self._week: dict[str, float] = {}
+        self._week: Counter[str] | None = None  # in how many sample texts each word is
         self._roots = _Roots()
         self._shared: dict[str, str] = {}  # each kept word's one string object
 
@@ -505,11 +506,22 @@ class _Words:
     def using(self, parts: Sequence[Sequence[str]], rows: np.ndarray) -> int:
         """How many of the texts at `rows` have one of the name's parts ("Speech and audio":
         "speech", "audio") with its words together, in order."""
-        phrases = [f" {' '.join(part)} " for part in parts if part]
+        named = [part for part in parts if part]
+        phrases = [f" {' '.join(part)} " for part in named]
         listed, runs = self._read_all(rows), self._runs
         if len(phrases) == 1:  # most names: counted in C
+            # Only a text with the name's first word can hold the name: its set is looked at
+            # first, and only those texts' words are searched.
+            having = itertools.compress(
+                listed,
+                map(
+                    operator.contains,
+                    map(self._sets.__getitem__, listed),
+                    itertools.repeat(named[0][0]),
+                ),
+            )
             return sum(
-                map(operator.contains, map(runs.__getitem__, listed), itertools.repeat(phrases[0]))
+                map(operator.contains, map(runs.__getitem__, having), itertools.repeat(phrases[0]))
             )
         return sum(any(p in run for p in phrases) for run in map(runs.__getitem__, listed))
 
@@ -547,9 +559,11 @@ class _Words:
         return found / max(len(rows), 1)
 
     def week_share(self, word: str) -> float:
-        if word not in self._week:
-            self._week[word] = self.share(word, self._sample)
-        return self._week[word]
+        """`share(word, sample)`: the sample's words counted once, for every word asked."""
+        if self._week is None:
+            listed = self._read_all(self._sample)
+            self._week = Counter(itertools.chain.from_iterable(map(self._sets.__getitem__, listed)))
+        return self._week[word] / max(len(self._sample), 1)
 
 
 def words_reader() -> Callable[[str], str]:

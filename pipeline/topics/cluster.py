@@ -599,10 +599,12 @@ def _absorb(x: np.ndarray, groups: list[np.ndarray], leftovers: list[int]) -> li
     centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
     similarity = x[leftovers] @ centroids.T
     joined: list[list[int]] = [g.tolist() for g in groups]
-    for row, paper in enumerate(leftovers):
-        best = int(np.argmax(similarity[row]))
-        if similarity[row, best] >= MIN_JOIN_SIMILARITY:
-            joined[best].append(paper)
+    # Each leftover's nearest theme (the first of equals, as argmax row by row) in one call.
+    best = np.argmax(similarity, axis=1)
+    close = similarity[np.arange(len(leftovers)), best] >= MIN_JOIN_SIMILARITY
+    for paper, k, near in zip(leftovers, best.tolist(), close.tolist(), strict=True):
+        if near:
+            joined[k].append(paper)
     return [np.asarray(sorted(g)) for g in joined]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,8 +115,10 @@ def _count_phrases(groups: Sequence[Sequence[str]], background: Sequence[str]) -
     terms = np.empty(n_numbers, dtype=object)
     terms[np.fromiter(number.values(), dtype=np.int64, count=len(number))] = list(number)
     twice = terms[named].tolist()
-    order = sorted(range(len(twice)), key=twice.__getitem__)
-    vocab: list[str] = [twice[i] for i in order]
+    # In code-point order, as sorted() orders str: numpy compares a str array's code points
+    # (no phrase holds the NUL a str array would drop from its end), in a third of the time.
+    order = np.argsort(np.array(twice, dtype=str), kind="stable")
+    vocab: list[str] = [twice[i] for i in order.tolist()]
     column = np.full(n_numbers, -1, dtype=np.int64)
     column[named[order]] = np.arange(len(vocab))
     every = column[numbers]
@@ -298,18 +300,27 @@ def name_groups(
     counts = _count_phrases(groups, background)
     if counts is None:
         return [GroupName("", (), 0.0) for _ in groups]
-    relevance = _relevance(counts, np.asarray(vectors)) if vectors is not None else None
+    relevance = _Relevance(counts, np.asarray(vectors)) if vectors is not None else None
     nominal = _nominal(counts, set().union(*surfaces))
     expansions = acronyms(itertools.chain(*groups))
+    # Every group's noun-phrase candidates first, so that their relevance is measured at once.
+    first = [
+        _distinctive(counts, row, NAME_CANDIDATES, allowed=nominal) for row in range(len(groups))
+    ]
+    if relevance is not None:
+        relevance.measure(itertools.chain.from_iterable(first))
     names = []
     for row, surface in enumerate(surfaces):
         # Noun phrases first; only a group none of them names is named as before, adjectives
         # included ("Parallel and distributed"), rather than sent to Other unnamed.
         nouns: list[int] = []
         for allowed in (nominal, None):
-            found = _distinctive(counts, row, NAME_CANDIDATES, allowed=allowed)
+            if allowed is nominal:
+                found = first[row]
+            else:
+                found = _distinctive(counts, row, NAME_CANDIDATES, allowed=allowed)
             if relevance is not None:
-                found = [j for j in found if relevance[row, j] >= MIN_NAME_RELEVANCE]
+                found = relevance.relevant(row, found)
             name = _name_of(
                 counts,
                 row,
@@ -379,6 +390,55 @@ def _relevance(counts: _Counts, vectors: np.ndarray) -> np.ndarray:
     return result
 
 
+class _Relevance:
+    """`_relevance`'s test for the phrases a name is chosen from: a group's candidates with
+    cosine MIN_NAME_RELEVANCE or more, computed only for the candidates (a few thousand
+    phrases of a 10k week, against the 8,900 that can label some group and the 38,800 columns
+    `_relevance` fills). A candidate's mean vector and a group's centroid are `_relevance`'s;
+    the cosine is a small product of its own, whose last bits can differ from the full
+    product's (BLAS sums differently at other shapes), so a cosine within RELEVANCE_MARGIN of
+    the bound decides nothing: that group's candidates are then judged by `_relevance`
+    itself, and every decision is the full product's."""
+
+    def __init__(self, counts: _Counts, vectors: np.ndarray) -> None:
+        self._counts, self._vectors = counts, vectors
+        self._x = vectors.astype(np.float64)
+        self._by_phrase = counts.matrix.T.tocsr()
+        bounds = np.cumsum([0, *counts.sizes])
+        centroids = np.stack([self._x[a:b].mean(axis=0) for a, b in itertools.pairwise(bounds)])
+        centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+        self._centroids = centroids
+        self._phrase_vectors: dict[int, np.ndarray] = {}
+        self._full: np.ndarray | None = None
+
+    def measure(self, columns: Iterable[int]) -> None:
+        """The mean vectors of the phrases at `columns` (those not measured yet), at once."""
+        missing = sorted({j for j in columns if j not in self._phrase_vectors})
+        if missing:
+            summed = self._by_phrase[missing] @ self._x
+            summed /= np.maximum(np.linalg.norm(summed, axis=1, keepdims=True), 1e-12)
+            self._phrase_vectors.update(zip(missing, summed, strict=True))
+
+    def relevant(self, row: int, found: Sequence[int]) -> list[int]:
+        """The `found` phrases (columns) whose cosine to group `row` is MIN_NAME_RELEVANCE or
+        more, in order."""
+        if not found:
+            return []
+        self.measure(found)
+        cosine = np.stack([self._phrase_vectors[j] for j in found]) @ self._centroids[row]
+        if np.any(np.abs(cosine - MIN_NAME_RELEVANCE) <= RELEVANCE_MARGIN):
+            if self._full is None:
+                self._full = _relevance(self._counts, self._vectors)
+            cosine = self._full[row, list(found)]
+        return [j for j, c in zip(found, cosine.tolist(), strict=True) if c >= MIN_NAME_RELEVANCE]
+
+
+#: How near MIN_NAME_RELEVANCE a candidate's cosine by `_Relevance`'s own product must be for
+#: `_relevance`'s full product to decide (two products of the same unit vectors differ by
+#: 1e-16 or so).
+RELEVANCE_MARGIN = 1e-9
+
+
 def _name_of(
     counts: _Counts,
     row: int,
@@ -394,8 +454,13 @@ def _name_of(
         return GroupName("", (), 0.0)
     # The candidates' columns of the group's rows, dense (at most LABEL_PAPERS × NAME_CANDIDATES):
     # one slice, not a sparse column slice per candidate (three quarters of this function).
-    block = counts.matrix[start : start + size][:, list(found)].toarray()
-    papers = {j: set(np.flatnonzero(block[:, k]).tolist()) for k, j in enumerate(found)}
+    # Read from the CSR arrays (each entry a 1: a text holds each phrase once), not a sparse
+    # slice: what `matrix[rows][:, found].toarray()`'s nonzero rows were, in a fifth of it.
+    matrix = counts.matrix
+    lo, hi = int(matrix.indptr[start]), int(matrix.indptr[start + size])
+    columns = matrix.indices[lo:hi]
+    rows = np.repeat(np.arange(size), np.diff(matrix.indptr[start : start + size + 1]))
+    papers = {j: set(rows[columns == j].tolist()) for j in found}
     outside = (counts.total - counts.doc_freq[row]) / max(counts.matrix.shape[0] - size, 1)
     pick = _Pick(counts.vocab, found, papers, size, outside, expansions or {})
     # The candidates the titles write, and those with a word in them (phrases.title_support).
