@@ -420,7 +420,7 @@ def test_groups_named_alike_are_shown_as_one_theme() -> None:
         GroupName("Robotics", ("grasp",), 0.5),
         GroupName("natural language processing", ("corpus",), 0.5),
     ]
-    merged, kept, _ = _merge_alike(groups, names, groups)
+    merged, kept = _merge_alike(groups, names)
     assert [g.tolist() for g in merged] == [[0, 1, 2, 3, 4, 7], [5, 6]]
     assert [n.terms for n in kept] == [("gender",), ("grasp",)]
 
@@ -483,7 +483,7 @@ def test_a_theme_of_one_field_keeps_its_id_when_a_topic_shrinks_its_largest_grou
             GroupName("Natural language processing", ("phishing",), 0.5, area=True),
             GroupName("Natural language processing", ("gender",), 0.5, area=True),
         ]
-        themes = _themes(x, ids, *_merge_alike(groups, names, groups)[:2], docs)
+        themes = _themes(x, ids, *_merge_alike(groups, names), docs)
         assert [t.label for t in themes] == ["Natural language processing"]
         return themes[0].theme_id
 

@@ -97,34 +97,3 @@ def test_a_name_part_only_the_taken_papers_use_is_not_shown() -> None:
     after, _ = _themes_of(x, ids, texts, list(range(4, 18)), taken=[0, 1, 2, 3])
     assert "Protein folding and cryo microscopy" in [t.label for t in before]
     assert "Protein folding" in [t.label for t in after]
-
-
-def test_a_leftover_paper_joins_the_same_theme_whatever_part_of_it_a_topic_takes() -> None:
-    # Issue 17: a paper no linkage group holds joins the nearest theme's centroid. That centroid
-    # was the theme's shown papers', so a topic taking the theme's papers nearest the leftover
-    # moved it to "Other" (or to another theme): adding a newcomer's topic regrouped up to 13 %
-    # of a demo week's other papers. The centroid is now the whole group's, topics' papers
-    # included, as the group's name already is.
-    rng = np.random.default_rng(7)
-    e = np.eye(4, 32, dtype=np.float32)
-    tilted = (e[0] + e[2]) / np.sqrt(2)  # 4 protein papers leaning towards the leftover
-    x = np.vstack(
-        [np.repeat(tilted[None], 4, 0), np.repeat(e[0][None], 6, 0), np.repeat(e[1][None], 8, 0)]
-    )
-    x += rng.normal(scale=0.01, size=x.shape).astype(np.float32)
-    a, b, g = 0.32, 0.38, 0.36  # the leftover: under 0.40 from every group, linked to none
-    leftover = a * e[0] + b * e[1] + g * e[2] + np.sqrt(1 - a * a - b * b - g * g) * e[3]
-    x = np.vstack([x, leftover[None]]).astype(np.float32)
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    ids = [f"arxiv:{i:03d}" for i in range(19)]
-    texts = [f"Protein folding with structure sample{i}." for i in range(10)]
-    texts += [f"Speech recognition of audio sample{i}." for i in range(10, 18)]
-    texts += ["Protein folding and speech recognition sample18."]
-
-    def theme_of(themes: list) -> str:
-        return next((t.label for t in themes if ids[18] in t.paper_ids), "Other")
-
-    before, _ = _themes_of(x, ids, texts, list(range(19)))
-    after, _ = _themes_of(x, ids, texts, list(range(4, 19)), taken=[0, 1, 2, 3])
-    assert theme_of(before) == "Protein folding"
-    assert theme_of(after) == theme_of(before)

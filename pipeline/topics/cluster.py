@@ -157,17 +157,7 @@ def find_themes(
     xg, grouping_context = _grouping_vectors(x, context)
     groups, whole, leftovers = _linkage_groups(xg, ids, seed=seed, context=grouping_context)
     groups, whole, rest_rows = _shown(xg, groups, whole, min_theme_size=min_theme_size)
-    # A week the linkage saw whole names each group by its own papers before any other joins
-    # it, and a paper joins by the whole group's centroid, the topics' papers included: which
-    # papers join a group then changes neither its name nor whether it has one, and a topic
-    # taking some of a group's papers does not move its joiners (issue 17: adding a newcomer's
-    # topic regrouped over 5 % of a demo week's other papers in 8 of 24 cases;
-    # benchmarks/README.md, twenty-third round). A sampled week's groups are mostly joiners.
-    every = xg if grouping_context is None else np.vstack([xg, grouping_context[1]])
-    pending = sorted(leftovers + rest_rows)
-    sampled = len(ids) + (len(context[0]) if context is not None else 0) > LINKAGE_SAMPLE
-    if sampled:
-        groups, pending = _absorb(xg, groups, pending), []
+    groups = _absorb(xg, groups, sorted(leftovers + rest_rows))
     if not groups:
         return [], ids
     # Sorted, so the sample (and the labels) do not depend on the order papers arrive in.
@@ -206,13 +196,12 @@ def find_themes(
             named_by, week_vectors, areas, texts=week_texts, shown=shown, week=scored
         )
         names = _by_areas(names, by_area)
-        groups, names, whole = _merge_alike(groups, names, whole)
+        groups, names = _merge_alike(groups, names)
     # A group no phrase names fairly is not shown under a made-up name: its papers join the
     # nearest named theme when close to it, else "Other" (issue 17).
     named = [k for k, name in enumerate(names) if name.name]
     unnamed = sorted(int(i) for k, g in enumerate(groups) if not names[k].name for i in g)
-    centres = None if sampled else [every[whole[k]] for k in named]
-    groups = _absorb(xg, [groups[k] for k in named], sorted(unnamed + pending), centres=centres)
+    groups = _absorb(xg, [groups[k] for k in named], unnamed)
     names = [names[k] for k in named]
     if areas is not None:  # what is left may still hold a few papers of one research area
         groups, names = _gather_rest(
@@ -304,32 +293,28 @@ def _gather_rest(
 
 
 def _merge_alike(
-    groups: Sequence[np.ndarray], names: Sequence[GroupName], whole: Sequence[np.ndarray]
-) -> tuple[list[np.ndarray], list[GroupName], list[np.ndarray]]:
+    groups: Sequence[np.ndarray], names: Sequence[GroupName]
+) -> tuple[list[np.ndarray], list[GroupName]]:
     """Groups named alike become one theme: several small groups of one field that no area of
     their own names ("Natural language processing" for a group on phishing, one on gender and
     one on text corpora: areas._by_field) read as one field's theme, not as three headings
     made of their words. The largest group's key phrases stay; the theme's id comes from
-    the field's name (`_themes`), so it does not change when a topic shrinks that group.
-    `whole` (row for row with `groups`) are merged alike and returned third."""
+    the field's name (`_themes`), so it does not change when a topic shrinks that group."""
     order = sorted(range(len(groups)), key=lambda k: (-len(groups[k]), int(groups[k][0])))
     merged: list[np.ndarray] = []
     kept: list[GroupName] = []
-    wholes: list[np.ndarray] = []
     where: dict[str, int] = {}
     for k in order:
         label = names[k].name.casefold()
         if label and label in where:
             j = where[label]
             merged[j] = np.sort(np.concatenate([merged[j], groups[k]]))
-            wholes[j] = np.sort(np.concatenate([wholes[j], whole[k]]))
             continue
         if label:
             where[label] = len(merged)
         merged.append(np.asarray(groups[k]))
         kept.append(names[k])
-        wholes.append(np.asarray(whole[k]))
-    return merged, kept, wholes
+    return merged, kept
 
 
 def _name(
@@ -606,20 +591,11 @@ def _shown(
     return shown, [w for w, ok in zip(whole, can, strict=True) if ok], rest
 
 
-def _absorb(
-    x: np.ndarray,
-    groups: list[np.ndarray],
-    leftovers: list[int],
-    *,
-    centres: Sequence[np.ndarray] | None = None,
-) -> list[np.ndarray]:
-    """Leftover papers join the nearest theme if close enough to its centroid (else "Other").
-
-    `centres` (one array of vectors a group): the centroids are those vectors' (the whole
-    linkage group's, the papers the topics took included), not the group's rows of `x`."""
+def _absorb(x: np.ndarray, groups: list[np.ndarray], leftovers: list[int]) -> list[np.ndarray]:
+    """Leftover papers join the nearest theme if close enough to its centroid (else "Other")."""
     if not groups or not leftovers:
         return groups
-    centroids = np.stack([v.mean(axis=0) for v in (centres or [x[g] for g in groups])])
+    centroids = np.stack([x[g].mean(axis=0) for g in groups])
     centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
     similarity = x[leftovers] @ centroids.T
     joined: list[list[int]] = [g.tolist() for g in groups]
