@@ -9,10 +9,11 @@ more than MIN_DENSE_PAPERS denser than REFERENCE_DENSITY is grouped on its vecto
 its mean direction (`_grouping_vectors`; fully from FULL_DENSE_PAPERS), so the thresholds mean
 there what they mean on the weeks they were set on; names, scores and stored centroids use the
 vectors as given. Given the ids of the papers the topics took (`background_ids`), the groups
-are found among the whole week and shown without those papers, so the grouping does not depend
-on the config: adding a topic moves the papers it takes and at most the few of a group that
-shrinks out of view (clustering only the untaken papers regrouped 5–14 % of the demo weeks'
-other papers, KMeans 40–48 %; benchmarks/README.md). A group
+are found among the whole week and shown without those papers, so the linkage groups do not
+depend on the config (clustering only the untaken papers regrouped 5–14 % of the demo weeks'
+other papers, KMeans 40–48 %; benchmarks/README.md); where a leftover joins (by the centroid of
+a group's shown papers) and whether a shrunk group still has a name do, so a topic written as a
+newcomer writes one still regroups 2–4 % of the other papers (twenty-third round). A group
 that does not hang together (`cohesion` under MIN_COHESION) or is too small to be a theme is
 not shown: its papers join the nearest theme when close to its centroid, else go to "Other"
 (issue 17: a grab-bag under a made-up name is worse than an honest "Other"); so is a group no
@@ -142,8 +143,9 @@ def find_themes(
 
     `background_ids` (the background papers' ids, row for row, with `background_vectors`): the
     groups are then found among ALL the week's papers and only the papers passed in are shown.
-    The grouping no longer depends on which papers the configured topics take, so adding a
-    topic moves the papers it takes and, at most, the few whose group shrinks out of view.
+    The linkage groups no longer depend on which papers the configured topics take; the
+    leftovers' joins and the names of groups a topic shrinks still do (see the module
+    docstring).
     """
     order = sorted(range(len(paper_ids)), key=lambda i: paper_ids[i])
     ids = [paper_ids[i] for i in order]
