@@ -190,6 +190,7 @@ def _claim_store(store: Store, settings: Settings) -> None:
         and digests != mine[1]
         and Path(config).is_file()
         and digest_files(Path(digests))
+        and _stores_in(Path(config), settings.database_path)
     ):
         raise ConfigError(
             f"{settings.config_path} has 1 problem:",
@@ -202,6 +203,20 @@ def _claim_store(store: Store, settings: Settings) -> None:
         )
     store.set_meta(_CONFIG_KEY, mine[0])
     store.set_meta(_DIGESTS_KEY, mine[1])
+
+
+def _stores_in(config: Path, database: Path) -> bool:
+    """Whether the config file `config` keeps its store at `database` now. A store copied or
+    moved elsewhere (a backup restored, a copy to try an edit on) records the config that
+    wrote the original, which keeps its own: the copy is not shared, so its new config takes
+    it over. A config that no longer loads cannot use the store either."""
+    from pipeline.config import load_settings
+
+    try:
+        other = load_settings(config)
+    except Exception:  # any reason it cannot be read: it cannot be using this store
+        return False
+    return other.database_path.resolve() == database.resolve()
 
 
 # --- ingest ---------------------------------------------------------------------------------

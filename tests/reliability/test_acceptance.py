@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -1831,6 +1832,27 @@ def test_a_second_config_sharing_one_data_dir_is_refused_naming_the_first(
         rebuilt = _invoke(["--config", str(moved), "build", "--week", WEEK])
         assert rebuilt.exit_code == 0, rebuilt.output
     assert inbox.recipients == [["mine@example.org"]]
+
+
+def test_a_copy_of_a_store_is_not_taken_for_a_shared_one(tmp_path: Path, fake_model: None) -> None:
+    """Round 23's check refused any config given a store another config had written, so a
+    copy of the store (a backup restored elsewhere, a copy to try a config edit on, as
+    `topics --compare` users do) was refused while the original config still had its
+    digests: "two configs cannot share one data_dir", though nothing was shared. A store is
+    refused only when the config that wrote it still keeps its store at that path."""
+    (tmp_path / "mine").mkdir()
+    shutil.copy(GOOD_FILE, tmp_path / "mine" / "p.jsonl")
+    mine = write_config(tmp_path / "mine", [("mine", "file", "p.jsonl")], **NO_BACKFILL)
+    assert _invoke(["--config", str(mine), "ingest"]).exit_code == 0
+    assert _invoke(["--config", str(mine), "build", "--week", WEEK]).exit_code == 0
+    (tmp_path / "trial").mkdir()
+    shutil.copytree(tmp_path / "mine" / "data", tmp_path / "trial" / "data")
+    shutil.copy(GOOD_FILE, tmp_path / "trial" / "p.jsonl")
+    trial = write_config(tmp_path / "trial", [("mine", "file", "p.jsonl")], **NO_BACKFILL)
+    built = _invoke(["--config", str(trial), "build", "--week", WEEK])
+    assert built.exit_code == 0, built.output
+    assert (tmp_path / "trial" / "digests" / f"{WEEK}.md").is_file()
+    assert _invoke(["--config", str(mine), "build", "--week", WEEK]).exit_code == 0
 
 
 def test_a_title_with_a_bidi_override_is_stored_and_shown_without_it(
