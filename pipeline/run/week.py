@@ -148,15 +148,7 @@ def paper_week(store: Store, paper: Paper, timezone: str) -> str:
     draws the weeks: the week whose digest listed it, else its own week, else (a late paper,
     its own week closed) the week after the newest closed one, whose digest is the next to be
     built (its own week when that lies over LATE_WEEKS before it: no digest lists the paper)."""
-    listed = store.list_listed_weeks([paper.paper_id])
-    if paper.paper_id in listed:
-        return listed[paper.paper_id]
-    own = own_week(store, paper, timezone)
-    closed = closed_weeks(store, "9999-W99", timezone)
-    if own not in closed:
-        return own
-    week = next_week(max(closed))  # the next digest built, as builds go forward
-    return own if too_late(own, week) else week
+    return _placement(store, paper, timezone)[0]
 
 
 def too_late(own: str, week: str) -> bool:
@@ -169,10 +161,19 @@ def unlisted(store: Store, paper: Paper, timezone: str) -> tuple[str, datetime |
     """For a stored paper no digest lists, nor will (`paper_week`: a late paper dated over
     LATE_WEEKS before the next digest built), its own week and when that week's digest was
     last built; None for any other paper."""
-    if store.list_listed_weeks([paper.paper_id]):
-        return None
+    own, late = _placement(store, paper, timezone)
+    return (own, store.list_listing_weeks(own).get(own)) if late else None
+
+
+def _placement(store: Store, paper: Paper, timezone: str) -> tuple[str, bool]:
+    """`paper_week`'s week, and whether the paper is too late for any digest (the week is
+    then its own, closed one)."""
+    listed = store.list_listed_weeks([paper.paper_id])
+    if paper.paper_id in listed:
+        return listed[paper.paper_id], False
     own = own_week(store, paper, timezone)
     closed = closed_weeks(store, "9999-W99", timezone)
-    if own not in closed or not too_late(own, next_week(max(closed))):
-        return None
-    return own, store.list_listing_weeks(own).get(own)
+    if own not in closed:
+        return own, False
+    week = next_week(max(closed))  # the next digest built, as builds go forward
+    return (own, True) if too_late(own, week) else (week, False)
