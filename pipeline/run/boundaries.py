@@ -16,6 +16,7 @@ theirs.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -67,12 +68,26 @@ def learn_boundaries(
         if cached is None:
             missing.append(index)
         found.append(cached[0] if cached is not None else None)
-    context = (store, model, topics, papers, vectors, prototypes, examples, keyword_weight)
-    evidence = _store_evidence(*context) if missing else None
-    proto_vectors, _ = prototypes
+    proto_vectors, owners = prototypes
+
+    @functools.cache
+    def evidence() -> _StoreEvidence:
+        """The store's papers a boundary is learnt from, read and scored once, when needed."""
+        ids, background = _background(store, model, papers, vectors)
+        # The learnt score uses the topic's own text; examples shape the direction instead.
+        cosines = text_cosines(background, prototypes, examples, len(topics))
+        # The score a topic that learns nothing is judged by (scoring.score_papers).
+        scored = assign.combine_scores(
+            assign.semantic_scores(background, proto_vectors, owners, len(topics)),
+            [p.title for p in ids],
+            [p.text for p in ids],
+            topics,
+            keyword_weight=keyword_weight,
+        )
+        return background, cosines, scored
+
     for index in missing:
-        assert evidence is not None
-        _, background, cosines, scored = evidence
+        background, cosines, scored = evidence()
         topic = topics[index]
         learnt: calibrate.Boundary | calibrate.Fallback | None = calibrate.fit_boundary(
             background,
@@ -98,9 +113,7 @@ def learn_boundaries(
     cuts_key = _cuts_key([keys[index] for index in columns])
     cuts = _load_cuts(store, cuts_key, len(columns))
     if cuts is None:
-        cuts = _names_none_cuts(
-            evidence or _store_evidence(*context), [found[index] for index in columns], columns
-        )
+        cuts = _names_none_cuts(evidence(), [found[index] for index in columns], columns)
         store.set_meta(_CUTS_META, json.dumps({"key": cuts_key, "cuts": cuts}))
     for index, cut in zip(columns, cuts, strict=True):
         boundary = found[index]
@@ -109,34 +122,9 @@ def learn_boundaries(
     return found
 
 
-#: The store's papers a boundary is learnt from, their vectors, their cosines with each topic's
-#: text and their scores (`assign.combine_scores`).
-_StoreEvidence = tuple[list[Paper], np.ndarray, np.ndarray, assign.TopicScores]
-
-
-def _store_evidence(
-    store: Store,
-    model: str,
-    topics: Sequence[Topic],
-    papers: Sequence[Paper],
-    vectors: np.ndarray,
-    prototypes: tuple[np.ndarray, Sequence[int]],
-    examples: Sequence[Sequence[int]],
-    keyword_weight: float,
-) -> _StoreEvidence:
-    ids, background = _background(store, model, papers, vectors)
-    proto_vectors, owners = prototypes
-    # The learnt score uses the topic's own text; examples shape the direction instead.
-    cosines = text_cosines(background, prototypes, examples, len(topics))
-    # The score a topic that learns nothing is judged by (scoring.score_papers), over the store.
-    scored = assign.combine_scores(
-        assign.semantic_scores(background, proto_vectors, owners, len(topics)),
-        [p.title for p in ids],
-        [p.text for p in ids],
-        topics,
-        keyword_weight=keyword_weight,
-    )
-    return ids, background, cosines, scored
+#: The store's papers' vectors a boundary is learnt from, their cosines with each topic's text
+#: and their scores (`assign.combine_scores`).
+_StoreEvidence = tuple[np.ndarray, np.ndarray, assign.TopicScores]
 
 
 def _names_none_cuts(
@@ -146,20 +134,13 @@ def _names_none_cuts(
 ) -> list[float]:
     """The learnt topics' (`columns`) names-none cuts over the store's papers, their margins
     taken as `calibrate.margin_views` takes them (evidence model, gap over these topics)."""
-    _, background, cosines, scored = evidence
+    background, cosines, scored = evidence
     chosen = [b for b in boundaries if isinstance(b, calibrate.Boundary)]
     if not len(background):
         return [0.0] * len(columns)
     pairs = zip(chosen, columns, strict=True)
     raw = np.stack([b.margins(background, cosines[:, col]) for b, col in pairs], axis=1)
-    titled = scored.titled if scored.titled is not None else np.zeros(scored.keywords.shape, bool)
-    margin = calibrate.evidence_margins(
-        raw,
-        cosines[:, columns],
-        scored.keywords[:, columns],
-        titled[:, columns],
-        np.array([b.label_frequency for b in chosen]),
-    )
+    margin = calibrate.learnt_evidence(scored, raw, cosines, chosen, list(columns))
     return [
         round(float(c), 7) for c in calibrate.names_none_cuts(margin, scored.keywords[:, columns])
     ]

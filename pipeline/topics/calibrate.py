@@ -365,16 +365,9 @@ def margin_views(
             raw[:, col] = boundary.margins(vectors, text_cosines[:, col])
     if not learnt.any():
         return MarginViews(raw, raw, raw)
-    titled = scores.titled if scores.titled is not None else np.zeros(raw.shape, bool)
     margin = raw.copy()
     chosen = _learnt(boundaries, learnt)
-    evidence = evidence_margins(
-        raw[:, learnt],
-        text_cosines[:, learnt],
-        scores.keywords[:, learnt],
-        titled[:, learnt],
-        np.array([b.label_frequency for b in chosen]),
-    )
+    evidence = learnt_evidence(scores, raw[:, learnt], text_cosines, chosen, learnt)
     margin[:, learnt] = with_names_none_cuts(
         evidence, scores.keywords[:, learnt], np.array([b.names_none_cut for b in chosen])
     )
@@ -382,6 +375,26 @@ def margin_views(
         return MarginViews(margin, raw, raw)
     rank = lift_strong_ranks(raw, margin >= 0, learnt[None, :] & scores.titled)
     return MarginViews(margin, rank, raw)
+
+
+def learnt_evidence(
+    scores: TopicScores,
+    raw: np.ndarray,
+    text_cosines: np.ndarray,
+    chosen: Sequence[Boundary],
+    learnt: np.ndarray | Sequence[int],
+) -> np.ndarray:
+    """The evidence model's margins (`evidence_margins`) of the learnt topics `learnt` (a mask
+    or the columns of `scores` and `text_cosines`), whose boundaries are `chosen` and raw
+    margins `raw` (those columns only), before any names-none cut."""
+    titled = scores.titled if scores.titled is not None else np.zeros(scores.keywords.shape, bool)
+    return evidence_margins(
+        raw,
+        text_cosines[:, learnt],
+        scores.keywords[:, learnt],
+        titled[:, learnt],
+        np.array([b.label_frequency for b in chosen]),
+    )
 
 
 def topic_margins(
