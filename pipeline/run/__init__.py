@@ -188,7 +188,6 @@ def _claim_store(store: Store, settings: Settings) -> None:
         and digests is not None
         and config != mine[0]
         and digests != mine[1]
-        and Path(config).is_file()
         and digest_files(Path(digests))
         and _stores_in(Path(config), settings.database_path)
     ):
@@ -209,7 +208,7 @@ def _stores_in(config: Path, database: Path) -> bool:
     """Whether the config file `config` keeps its store at `database` now. A store copied or
     moved elsewhere (a backup restored, a copy to try an edit on) records the config that
     wrote the original, which keeps its own: the copy is not shared, so its new config takes
-    it over. A config that no longer loads cannot use the store either."""
+    it over. A config that is gone or no longer loads cannot use the store either."""
     from pipeline.config import load_settings
 
     try:
