@@ -92,15 +92,26 @@ def find_paper(store: Store, reference: str) -> Paper:
     return paper
 
 
-def paper_week(store: Store, paper: Paper, timezone: str = "UTC") -> str:
+def paper_week(store: Store, paper: Paper, timezone: str = "UTC", latest: str | None = None) -> str:
     """The ISO week whose digest lists a paper for a reader in `timezone` ([digest] timezone):
     the week of its day there (`store.effective_day`: announcement, else publication, else
     first seen; first seen too when the paper's own date lies days after it), unless an
     earlier digest drew that week's boundary in another zone, as `digest build` decides it
-    (`run.paper_week`)."""
+    (`run.paper_week`; `latest`: the week `digest run` builds now, see `_run_week`)."""
     if _in_no_digest(paper, timezone):
         return _naive_week(paper, timezone)
-    return run.paper_week(store, paper, timezone)
+    return run.paper_week(store, paper, timezone, latest)
+
+
+def _run_week(settings: Settings, store: Store) -> str | None:
+    """The week `digest run` would build now after the weeks it missed ("last-complete" or
+    "latest"; None for a fixed week, which has nothing to catch up): a late paper stored after
+    a long outage is listed by the oldest of the weeks it catches up, not the week after the
+    last digest built (round 24)."""
+    if settings.digest.week not in ("last-complete", "latest"):
+        return None
+    now = datetime.now().astimezone()
+    return run.choose_week(settings.digest.week, store, now=now, timezone=settings.digest.timezone)
 
 
 def _naive_week(paper: Paper, timezone: str) -> str:
@@ -123,10 +134,10 @@ def _in_no_digest(paper: Paper, timezone: str) -> str | None:
     return f"{paper.paper_id} is dated {day}: no digest covers that week"
 
 
-def _too_late(store: Store, paper: Paper, timezone: str) -> str | None:
+def _too_late(store: Store, paper: Paper, timezone: str, latest: str | None = None) -> str | None:
     """Why no digest lists the paper, for one that arrived too late for any (`run.unlisted`):
     its day and week, when that week's digest was built and when the paper was stored."""
-    found = run_week.unlisted(store, paper, timezone)
+    found = run_week.unlisted(store, paper, timezone, latest)
     if found is None:
         return None
     own, built = found
@@ -146,10 +157,11 @@ def explain_paper(settings: Settings, store: Store, embedder: Embedder, referenc
     problem = _in_no_digest(paper, settings.digest.timezone)
     if problem:
         raise ParseError(problem)
-    too_late = _too_late(store, paper, settings.digest.timezone)
+    latest = _run_week(settings, store)
+    too_late = _too_late(store, paper, settings.digest.timezone, latest)
     if too_late:  # round 23: an answer, not an error (it was "error: …", exit 1)
         return f"{paper.paper_id}: {paper.title}\nin no digest: {too_late}"
-    chosen = paper_week(store, paper, settings.digest.timezone)
+    chosen = paper_week(store, paper, settings.digest.timezone, latest)
     week = score_week(settings, store, embedder, week=chosen)
     row = next(i for i, p in enumerate(week.papers) if p.paper_id == paper.paper_id)
     result = week.assignments[row]
@@ -328,9 +340,10 @@ def mark_paper(
         try:
             temporary = write_temporary(path, updated.encode("utf-8"), mode=mode)
             new_settings = load_settings(temporary).model_copy(update={"config_path": path})
-            week = paper_week(store, paper, settings.digest.timezone)
+            latest = _run_week(settings, store)
+            week = paper_week(store, paper, settings.digest.timezone, latest)
             comparison, unscored = None, _in_no_digest(paper, settings.digest.timezone)
-            if unscored is None and _too_late(store, paper, settings.digest.timezone):
+            if unscored is None and _too_late(store, paper, settings.digest.timezone, latest):
                 unscored = f"{paper.paper_id} arrived too late for any digest"
             if unscored is None:
                 before = score_week(settings, store, embedder, week=week)

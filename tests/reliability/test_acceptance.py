@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -1914,3 +1914,50 @@ def test_a_config_given_as_a_pipe_is_read_with_paths_from_the_working_directory(
     marked = _invoke(["--config", _piped(text), "mark", paper, "--topic", "video"])
     assert marked.exit_code == 2, marked.output
     assert "`digest mark` edits the config file, and /dev/fd/" in marked.stderr, marked.stderr
+
+
+# --- round 24: a user running it for years ---------------------------------------------------
+
+
+def _weeks_ago(n: int) -> tuple[str, datetime]:
+    """The ISO week `n` weeks before this one, and its Wednesday noon (UTC)."""
+    today = datetime.now(UTC)
+    monday = datetime(today.year, today.month, today.day, 12, tzinfo=UTC) - timedelta(
+        days=today.weekday(), weeks=n
+    )
+    wednesday = monday + timedelta(days=2)
+    year, week, _ = wednesday.isocalendar()
+    return f"{year}-W{week:02d}", wednesday
+
+
+def test_explain_after_a_long_outage_names_the_week_that_lists_a_late_paper(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """The service was down for twelve weeks after a week's digest was built; a paper then
+    arrives dated into that built week. `digest run` builds at most 8 missed weeks, oldest
+    first, and the first of them lists the late paper; `explain` named the week after the last
+    digest built, which no run builds (and whose digest, built by hand, would not list it)."""
+    built, built_day = _weeks_ago(13)
+    papers = tmp_path / "papers.jsonl"
+    old = {"id": "2501.40001", "title": "A paper before the outage", "published": ""}
+    late = {"id": "2501.40002", "title": "A paper dated back", "published": ""}
+    old["published"] = built_day.date().isoformat()
+    late["published"] = (built_day + timedelta(days=1)).date().isoformat()
+    papers.write_text(json.dumps(old) + "\n", "utf-8")
+    config = write_config(
+        tmp_path, [("mine", "file", str(papers))], week="last-complete", **NO_BACKFILL
+    )
+    ingest(config, FakeEmbedder(), now=built_day + timedelta(days=4))
+    _build_week(config, built, built_day + timedelta(days=5))  # the Monday after: closed
+    papers.write_text(json.dumps(old) + "\n" + json.dumps(late) + "\n", "utf-8")
+    ingest(config, FakeEmbedder(), now=datetime.now(UTC))
+    tally.add("hostile inputs tried")
+    first, _ = _weeks_ago(8)  # the oldest of the 8 weeks `digest run` builds now
+    explained = _invoke(["--config", str(config), "explain", "2501.40002"])
+    assert explained.exit_code == 0, explained.output
+    assert f"\n{first}: in section" in explained.stdout, explained.stdout
+    ran = _invoke(["--config", str(config), "run"])
+    assert ran.exit_code == 0, ran.output
+    assert _listed(tmp_path / "digests", first) == {"arxiv:2501.40002"}
+    explained = _invoke(["--config", str(config), "explain", "2501.40002"])
+    assert f"\n{first}: in section" in explained.stdout, explained.stdout
