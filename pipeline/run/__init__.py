@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import json
 import logging
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -159,6 +161,7 @@ def open_store(
             "it to start a new store (run history and the record of e-mails sent are lost)"
         )
     if writing:
+        claim_digests(settings, write=False)  # before the store is created: nothing written
         store = Store.open(path)
         try:
             _claim_store(store, settings)
@@ -202,6 +205,65 @@ def _claim_store(store: Store, settings: Settings) -> None:
         )
     store.set_meta(_CONFIG_KEY, mine[0])
     store.set_meta(_DIGESTS_KEY, mine[1])
+
+
+#: The file in digests_dir naming the config (and its store) whose builds write the folder.
+DIGESTS_OWNER = ".written-by.json"
+
+
+def claim_digests(settings: Settings, *, write: bool = True) -> None:
+    """ConfigError when digests_dir holds the digests of another config still in use; else,
+    when `write`, record this config as the folder's writer (`DIGESTS_OWNER`). Round 24: two
+    configs with their own data_dir and one digests_dir overwrote each other's week files,
+    index.md and feed.xml without a word. A config that is gone, no longer loads or writes
+    elsewhere (a whole setup copied or moved: its files name the original) hands the folder
+    over, as in `_claim_store`."""
+    folder = settings.paths.digests_dir
+    marker = folder / DIGESTS_OWNER
+    mine = {"config": str(settings.config_path), "database": str(settings.database_path)}
+    try:
+        owner = json.loads(marker.read_text("utf-8"))
+    except (OSError, ValueError):  # none yet (or unreadable: then so is the folder to a build)
+        owner = None
+    if owner == mine:
+        return
+    if (
+        isinstance(owner, dict)
+        and isinstance(owner.get("config"), str)
+        and isinstance(owner.get("database"), str)
+        and owner["config"] != mine["config"]
+        and _writes_digests(Path(owner["config"]), Path(owner["database"]), folder)
+        and Path(owner["database"]).resolve() != settings.database_path.resolve()
+    ):
+        raise ConfigError(
+            f"{settings.config_path} has 1 problem:",
+            problems=(
+                f"paths.digests_dir: {folder} holds the digests of {owner['config']}: two"
+                " configs cannot share one digests_dir (each build would overwrite the"
+                " other's weeks, index.md and feed.xml); give this config a digests_dir of its"
+                f" own (or delete {marker} if {owner['config']} no longer builds there)",
+            ),
+        )
+    if write:
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = marker.with_name(f"{marker.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(mine, indent=1) + "\n", "utf-8")
+        os.replace(temporary, marker)
+
+
+def _writes_digests(config: Path, database: Path, folder: Path) -> bool:
+    """Whether the config file `config` still keeps its store at `database` and writes its
+    digests into `folder` (a copy of a whole setup names the original's files)."""
+    from pipeline.config import load_settings
+
+    try:
+        other = load_settings(config)
+    except Exception:  # any reason it cannot be read: it cannot be building there
+        return False
+    return (
+        other.database_path.resolve() == database.resolve()
+        and other.paths.digests_dir.resolve() == folder.resolve()
+    )
 
 
 def _stores_in(config: Path, database: Path) -> bool:
@@ -364,6 +426,7 @@ def run_build(
             settings, store, embedder, loaded, now=now, refresh_problems=problems, memo=memo
         )
     earlier = _topic_history(store, report.week, settings.outputs.chart_weeks)
+    claim_digests(settings)
     written = outputs.write_digest(settings, built, now=now, earlier=earlier)
     memo.save()
     # The next week starts where this digest ended, whatever [digest] timezone says by then.

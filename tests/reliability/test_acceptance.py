@@ -1961,3 +1961,52 @@ def test_explain_after_a_long_outage_names_the_week_that_lists_a_late_paper(
     assert _listed(tmp_path / "digests", first) == {"arxiv:2501.40002"}
     explained = _invoke(["--config", str(config), "explain", "2501.40002"])
     assert f"\n{first}: in section" in explained.stdout, explained.stdout
+
+
+def test_a_second_config_sharing_one_digests_dir_is_refused_naming_the_first(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """Two reading lists (two configs, two data_dirs) given one `digests_dir`: each build
+    overwrote the other's week files, `index.md` and `feed.xml` without a word (round 23
+    refused only a shared data_dir). The digests folder now names the config that writes it
+    (`.written-by.json`); another config's build exits 2 naming the folder and that config,
+    leaving every file as it was. A whole setup copied elsewhere, or a config that is gone,
+    hands the folder over."""
+    lines = GOOD_FILE.read_text("utf-8").splitlines(keepends=True)
+    configs = []
+    for name, part in (("mine", lines[:3]), ("theirs", lines[3:])):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "p.jsonl").write_text("".join(part), "utf-8")
+        configs.append(
+            write_config(
+                tmp_path / name,
+                [(name, "file", "p.jsonl")],
+                **NO_BACKFILL,
+                paths={"digests_dir": "../digests"},
+            )
+        )
+    mine, theirs = configs
+    digests = tmp_path / "digests"
+    assert _invoke(["--config", str(mine), "run"]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in digests.iterdir()}
+    assert f"{WEEK}.md" in before
+    tally.add("configs tried")
+    for command in (["run"], ["build", "--week", WEEK]):
+        refused = _invoke(["--config", str(theirs), *command])
+        assert refused.exit_code == 2, refused.output
+        assert (
+            f"paths.digests_dir: {digests} holds the digests of {mine}: two configs cannot"
+            " share one digests_dir"
+        ) in refused.stderr, refused.stderr
+        assert {p.name: p.read_bytes() for p in digests.iterdir()} == before
+    theirs_db = tmp_path / "theirs" / "data" / "pipeline.sqlite3"  # refused before the ingest
+    assert not theirs_db.exists() or query(theirs_db, "SELECT count(*) FROM papers") == [(0,)]
+    assert _invoke(["--config", str(mine), "build", "--week", WEEK]).exit_code == 0
+    shutil.copytree(tmp_path, tmp_path.parent / f"{tmp_path.name}-copy")  # a whole setup copied
+    copy = tmp_path.parent / f"{tmp_path.name}-copy"
+    copied = _invoke(["--config", str(copy / "mine" / "config.toml"), "build", "--week", WEEK])
+    assert copied.exit_code == 0, copied.output
+    assert _invoke(["--config", str(mine), "build", "--week", WEEK]).exit_code == 0
+    mine.unlink()  # the first reading list given up: its folder is free
+    taken = _invoke(["--config", str(theirs), "build", "--week", WEEK])
+    assert taken.exit_code == 0, taken.output
