@@ -326,7 +326,7 @@ def check_config(ctx: click.Context) -> None:
         path = ctx.obj["config_path"]
         settings = load_settings(path)
         problems, warnings = audit(settings)
-        warnings += _schedule_warnings(settings)
+        warnings += _schedule_warnings(settings) + _slug_warnings(settings)
         for warning in warnings:
             click.echo(f"warning: {warning}", err=True)
         if problems:
@@ -336,6 +336,20 @@ def check_config(ctx: click.Context) -> None:
         f"{settings.config_path}: ok · {count(len(settings.enabled_sources), 'source')} enabled · "
         f"{count(len(settings.topics), 'topic')} · model {settings.embed.model}"
     )
+
+
+def _slug_warnings(settings: Settings) -> list[str]:
+    """A topic's slug renamed since the last digest (`run.slug_changes`), read from the store
+    when there is one and it opens; check-config judges the file, not the store."""
+    from pipeline import run
+
+    if not settings.database_path.is_file():
+        return []
+    try:
+        with run.open_store(settings, writing=False, create=False) as store:
+            return run.slug_changes(settings, store)
+    except PipelineError:
+        return []
 
 
 def _schedule_warnings(settings: Settings) -> list[str]:

@@ -94,6 +94,7 @@ __all__ = [
     "run_command",
     "run_ingest",
     "run_send",
+    "slug_changes",
 ]
 
 logger = logging.getLogger(__name__)
@@ -426,6 +427,8 @@ def run_build(
             settings, store, embedder, loaded, now=now, refresh_problems=problems, memo=memo
         )
     earlier = _topic_history(store, report.week, settings.outputs.chart_weeks)
+    for warning in slug_changes(settings, store, report.week):
+        logger.warning("%s", warning)
     claim_digests(settings)
     written = outputs.write_digest(settings, built, now=now, earlier=earlier)
     memo.save()
@@ -453,6 +456,38 @@ def _topic_history(store: Store, week: str, n_weeks: int) -> dict[str, dict[str,
         if section.kind == "topic":
             counts[section.key] = section.n_papers
     return history
+
+
+#: How many built weeks back `slug_changes` looks for a configured topic's slug.
+_SLUG_WEEKS = 8
+
+
+def slug_changes(settings: Settings, store: Store, week: str = "9999-W99") -> list[str]:
+    """What a topic's slug renamed since the last digest before `week` does, said plainly (round
+    24): the slug ties a topic's weeks together, so a renamed one's trend starts again ("new")
+    and its chart line restarts. Said when a topic of that digest is no longer configured while
+    a configured one is in none of the _SLUG_WEEKS digests before `week`."""
+    sections = [s for s in store.list_sections_before(week, _SLUG_WEEKS) if s.kind == "topic"]
+    if not sections:
+        return []
+    last = max(s.week for s in sections)
+    configured = [t.slug for t in settings.topics]
+    gone = sorted({s.key for s in sections if s.week == last} - set(configured))
+    seen = {s.key for s in sections}
+    new = [slug for slug in configured if slug not in seen]
+    if not gone or not new:
+        return []
+    olds, news = ", ".join(map(repr, gone)), ", ".join(map(repr, new))
+    return [
+        f"topics: {olds}, in {last}'s digest, {_is(gone)} no longer configured, and {news}"
+        f" {_is(new)} in no digest before it: if a topic's slug was renamed, its trend starts"
+        " again (shown as new) and its chart line over, as the slug ties its weeks together;"
+        " give it its old slug back to keep them (its name can change freely)"
+    ]
+
+
+def _is(items: Sequence[str]) -> str:
+    return "is" if len(items) == 1 else "are"
 
 
 def _send_once(

@@ -2010,3 +2010,43 @@ def test_a_second_config_sharing_one_digests_dir_is_refused_naming_the_first(
     mine.unlink()  # the first reading list given up: its folder is free
     taken = _invoke(["--config", str(theirs), "build", "--week", WEEK])
     assert taken.exit_code == 0, taken.output
+
+
+def test_a_topic_slug_renamed_between_weeks_is_said_at_check_config_and_build(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A topic's slug ties its weeks together (the trend, the chart line). Renamed between two
+    weeks (`rl` to `agents`, a tidier name), the next digest showed the topic as "new" and its
+    line started over, and nothing said why. check-config and the build now say it, naming
+    both slugs and the digest the old one was last in; a rename of the name alone says
+    nothing."""
+    papers = tmp_path / "papers.jsonl"
+    rows = [
+        {"id": f"2506.4{n:04d}", "title": f"Agents {n}", "abstract": "Agents.", "published": d}
+        for n, d in enumerate(["2025-06-10", "2025-06-11", "2025-06-17", "2025-06-18"])
+    ]
+    papers.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    topic = _topic("rl", keywords=["agents"])
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL, topics=[topic])
+    ingest(config, FakeEmbedder(), now=datetime(2025, 6, 19, 6, tzinfo=UTC))
+    assert _invoke(["--config", str(config), "build", "--week", "2025-W24"]).exit_code == 0
+    renamed = write_config(
+        tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL, topics=[{**topic, "slug": "x"}]
+    )
+    tally.add("configs tried")
+    checked = _invoke(["--config", str(renamed), "check-config"])
+    assert checked.exit_code == 0, checked.output
+    said = (
+        "topics: 'rl', in 2025-W24's digest, is no longer configured, and 'x' is in no digest"
+        " before it: if a topic's slug was renamed, its trend starts again"
+    )
+    assert f"warning: {said}" in checked.stderr, checked.stderr
+    built = _invoke(["--config", str(renamed), "build", "--week", "2025-W25"])
+    assert built.exit_code == 0, built.output
+    assert said in built.stderr, built.stderr
+    digest = (tmp_path / "digests" / "2025-W25.md").read_text("utf-8")
+    assert "| [Video](#video) | 2 | new |" in digest, digest
+    named = {**topic, "slug": "x", "name": "Agents"}  # built under 'x': its name is free
+    write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL, topics=[named])
+    checked = _invoke(["--config", str(config), "check-config"])
+    assert "warning" not in checked.stderr, checked.stderr
