@@ -17,6 +17,7 @@ send:   e-mail an already built week (`outputs.send_digest`); SIGTERM/SIGINT are
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import json
@@ -36,6 +37,7 @@ from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
 from pipeline.errors import (
     ConfigError,
     FetchError,
+    OutputError,
     ParseError,
     PipelineError,
     StoreError,
@@ -246,10 +248,16 @@ def claim_digests(settings: Settings, *, write: bool = True) -> None:
             ),
         )
     if write:
-        folder.mkdir(parents=True, exist_ok=True)
         temporary = marker.with_name(f"{marker.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(mine, indent=1) + "\n", "utf-8")
-        os.replace(temporary, marker)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(json.dumps(mine, indent=1) + "\n", "utf-8")
+            os.replace(temporary, marker)
+        except OSError as e:  # read-only, full: as a digest's own file would fail
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
+            problem = e.strerror or e
+            raise OutputError(f"cannot write {marker}: {problem}; nothing was replaced") from e
 
 
 def _writes_digests(config: Path, database: Path, folder: Path) -> bool:
