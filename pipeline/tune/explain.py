@@ -320,7 +320,8 @@ def mark_paper(
     with locked_config(path) as original:
         try:
             text = original.decode("utf-8")  # as it is: line endings are kept
-            mode = stat.S_IMODE(path.stat().st_mode)
+            found = path.stat()
+            mode, owner = stat.S_IMODE(found.st_mode), (found.st_uid, found.st_gid)
         except (OSError, UnicodeDecodeError) as e:
             raise ConfigError(f"cannot read config file {path}: {e}") from e
         updated = add_topic_paper(
@@ -338,7 +339,7 @@ def mark_paper(
         if not mode & 0o222 or not os.access(path, os.W_OK):
             raise ConfigError(f"config file {path} is read-only: make it writable to mark papers")
         try:
-            temporary = write_temporary(path, updated.encode("utf-8"), mode=mode)
+            temporary = write_temporary(path, updated.encode("utf-8"), mode=mode, owner=owner)
             new_settings = load_settings(temporary).model_copy(update={"config_path": path})
             latest = _run_week(settings, store)
             week = paper_week(store, paper, settings.digest.timezone, latest)
