@@ -346,7 +346,8 @@ def _slug_warnings(settings: Settings) -> list[str]:
     if not settings.database_path.is_file():
         return []
     try:
-        with run.open_store(settings, writing=False, create=False) as store:
+        # As found: an older schema is not migrated by a command that only checks.
+        with run.open_store(settings, writing=False, create=False, as_found=True) as store:
             return run.slug_changes(settings, store)
     except PipelineError:
         return []

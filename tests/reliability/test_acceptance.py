@@ -2050,3 +2050,18 @@ def test_a_topic_slug_renamed_between_weeks_is_said_at_check_config_and_build(
     write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL, topics=[named])
     checked = _invoke(["--config", str(config), "check-config"])
     assert "warning" not in checked.stderr, checked.stderr
+
+
+def test_check_config_leaves_a_store_of_an_older_schema_as_it_was(tmp_path: Path) -> None:
+    """check-config reads the store for a topic's slug renamed since the last digest; a store
+    an earlier version wrote is read as it is, never migrated by a command that only checks."""
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL)
+    ingest(config, FakeEmbedder())
+    database = tmp_path / "data" / "pipeline.sqlite3"
+    older = SCHEMA_VERSION - 1  # the last migration creates its table IF NOT EXISTS: it runs
+    with sqlite3.connect(database) as conn:
+        conn.execute(f"PRAGMA user_version = {older}")
+    conn.close()
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 0, result.output
+    assert query(database, "PRAGMA user_version") == [(older,)]
