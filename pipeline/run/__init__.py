@@ -554,9 +554,24 @@ def run_send(settings: Settings, week: str, *, force: bool = False) -> RunReport
     now = datetime.now(UTC)
     report = RunReport(command=Command.SEND, started=now, week=week)
     with open_store(settings) as store:
-        _send_once(settings, store, report, now=now, force=force, to_missing=True)
+        if _built_empty(settings, store, week):  # round 24: it said "build that week first"
+            report.not_done.append(
+                f"no papers for {week}: its build wrote no digest, so there is none to e-mail"
+            )
+        else:
+            _send_once(settings, store, report, now=now, force=force, to_missing=True)
     report.finished = datetime.now(UTC)
     return report
+
+
+def _built_empty(settings: Settings, store: Store, week: str) -> bool:
+    """Whether `week`'s latest build ran and found no papers (so wrote no digest to send)."""
+    markdown = settings.paths.digests_dir / f"{week}.md"
+    return (
+        not markdown.exists()
+        and store.list_week_outcomes().get(week) == "ok"
+        and not store.list_paper_ids_listed_in(week)
+    )
 
 
 def continue_week_themes(

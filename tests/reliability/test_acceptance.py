@@ -2065,3 +2065,30 @@ def test_check_config_leaves_a_store_of_an_older_schema_as_it_was(tmp_path: Path
     result = _invoke(["--config", str(config), "check-config"])
     assert result.exit_code == 0, result.output
     assert query(database, "PRAGMA user_version") == [(older,)]
+
+
+def test_send_of_a_week_built_without_papers_says_so(tmp_path: Path, fake_model: None) -> None:
+    """A week whose build found no papers writes no digest (nothing is published). `digest
+    send --week` of it said "2025-W30.md does not exist: build that week first", exit 1: the
+    user had built it, and building it again writes nothing again. It now says the week had no
+    papers, so there is no digest to e-mail (exit 0, as the build's own answer), and mails
+    nothing; a week never built still says to build it."""
+    with smtp_server() as (inbox, port, _):
+        config = write_config(
+            tmp_path,
+            [("good", "file", str(GOOD_FILE))],
+            **NO_BACKFILL,
+            email=mail_to_loopback(port),
+        )
+        ingest(config, FakeEmbedder())
+        built = _invoke(["--config", str(config), "build", "--week", "2025-W30"])
+        assert built.exit_code == 0 and "no papers for 2025-W30" in built.output, built.output
+        tally.add("hostile inputs tried")
+        sent = _invoke(["--config", str(config), "send", "--week", "2025-W30"])
+        assert sent.exit_code == 0, sent.output
+        assert (
+            "no papers for 2025-W30: its build wrote no digest, so there is none to e-mail"
+        ) in sent.output, sent.output
+        never = _invoke(["--config", str(config), "send", "--week", "2025-W31"])
+        assert never.exit_code == 1 and "build that week first" in never.stderr, never.output
+    assert inbox.messages == []
