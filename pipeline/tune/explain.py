@@ -151,6 +151,19 @@ def _too_late(store: Store, paper: Paper, timezone: str, latest: str | None = No
     )
 
 
+def _skipped(store: Store, week: str) -> list[str]:
+    """A line saying that `week` has no digest while later weeks have (an outage longer than
+    the catch-up reaches, a week left out by hand): no run builds it, so the paper is in no
+    digest until it is built (round 24: explain named the week as if its digest listed it)."""
+    built = store.list_listing_weeks("9999-W99")
+    if week in built or not any(w > week for w in built):
+        return []
+    return [
+        f"(no digest of {week} was built, though later weeks' were: the paper is in none"
+        f" until `digest build --week {week}` builds it)"
+    ]
+
+
 def explain_paper(settings: Settings, store: Store, embedder: Embedder, reference: str) -> str:
     """Where one stored paper landed, the evidence per topic, and what would move it."""
     paper = find_paper(store, reference)
@@ -169,6 +182,7 @@ def explain_paper(settings: Settings, store: Store, embedder: Embedder, referenc
     lines = [
         f"{paper.paper_id}: {paper.title}",
         f"{week.week}: in section {_section_name(week.sections[paper.paper_id])}",
+        *_skipped(store, week.week),
         f"{'topic':22} {'cosine':>6} {'margin':>7}  verdict",
     ]
     for col, topic in enumerate(week.topics):

@@ -1961,6 +1961,21 @@ def test_explain_after_a_long_outage_names_the_week_that_lists_a_late_paper(
     assert _listed(tmp_path / "digests", first) == {"arxiv:2501.40002"}
     explained = _invoke(["--config", str(config), "explain", "2501.40002"])
     assert f"\n{first}: in section" in explained.stdout, explained.stdout
+    assert "no digest of" not in explained.stdout, explained.stdout
+    # A paper of a week the outage left unbuilt (before the 8 the run caught up) is in no
+    # digest: explain named its week as if its digest listed it.
+    skipped, skipped_day = _weeks_ago(10)
+    gap = {"id": "2501.40003", "title": "A paper of a week not built", "published": ""}
+    gap["published"] = skipped_day.date().isoformat()
+    papers.write_text("".join(json.dumps(r) + "\n" for r in [old, late, gap]), "utf-8")
+    ingest(config, FakeEmbedder(), now=datetime.now(UTC))
+    explained = _invoke(["--config", str(config), "explain", "2501.40003"])
+    assert explained.exit_code == 0, explained.output
+    assert (
+        f"\n{skipped}: in section Other (no topic, no discovered theme)\n(no digest of {skipped}"
+        f" was built, though later weeks' were: the paper is in none until `digest build --week"
+        f" {skipped}` builds it)\n"
+    ) in explained.stdout, explained.stdout
 
 
 def test_a_second_config_sharing_one_digests_dir_is_refused_naming_the_first(
