@@ -7,7 +7,9 @@ source failed, 2 a usage or configuration error. Heavy libraries are never impor
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import io
 import json
 import logging
 import logging.handlers
@@ -55,7 +57,11 @@ def _setup_logging(verbose: int, quiet: bool, log_file: Path | None = None) -> N
         # error sent to /dev/null, and cron mailed `digest status`: "health: ok (no runs yet)".
         log_file.parent.mkdir(parents=True, exist_ok=True)
         # Watched: logrotate may move the file away; the handler then reopens it.
-        handlers.append(logging.handlers.WatchedFileHandler(log_file, encoding="utf-8"))
+        handlers.append(
+            logging.handlers.WatchedFileHandler(
+                log_file, encoding="utf-8", errors="surrogateescape"
+            )
+        )
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -104,6 +110,7 @@ def cli(
 
     Example: digest --config examples/demo.toml run
     """
+    _names_as_bytes()
     try:
         # A service's log is its only output: `serve` logs at INFO unless told otherwise.
         serving = ctx.invoked_subcommand == "serve" and not verbose
@@ -113,6 +120,20 @@ def cli(
             f"cannot open {log_file}: {e.strerror}", param_hint="--log-file"
         ) from None
     ctx.obj = {"config_path": config_path, "verbose": verbose, "quiet": quiet, "log_file": log_file}
+
+
+def _names_as_bytes() -> None:
+    """Print a path whose name is not UTF-8 (a folder named on a Latin-1 system: Python reads
+    its bytes as lone surrogates) as its bytes, as `ls` does: under a UTF-8 locale stdout
+    refused them, a UnicodeEncodeError traceback after the work was done (round 24)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and (getattr(stream, "encoding", "") or "").lower() in (
+            "utf-8",
+            "utf8",
+        ):
+            with contextlib.suppress(ValueError, io.UnsupportedOperation):
+                reconfigure(errors="surrogateescape")
 
 
 @contextmanager

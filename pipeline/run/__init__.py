@@ -186,7 +186,7 @@ def _claim_store(store: Store, settings: Settings) -> None:
     already": its readers got nothing). A config whose file is gone, or whose digests moved,
     hands the store over, as does a config that changed its digests_dir."""
     mine = (str(settings.config_path), str(settings.paths.digests_dir))
-    config, digests = store.get_meta(_CONFIG_KEY), store.get_meta(_DIGESTS_KEY)
+    config, digests = _meta_path(store, _CONFIG_KEY), _meta_path(store, _DIGESTS_KEY)
     if (config, digests) == mine:
         return
     if (
@@ -206,8 +206,25 @@ def _claim_store(store: Store, settings: Settings) -> None:
                 " own); give this config a data_dir of its own",
             ),
         )
-    store.set_meta(_CONFIG_KEY, mine[0])
-    store.set_meta(_DIGESTS_KEY, mine[1])
+    store.set_meta(_CONFIG_KEY, _as_text(mine[0]))
+    store.set_meta(_DIGESTS_KEY, _as_text(mine[1]))
+
+
+def _as_text(path: str) -> str:
+    """A path as the store's text keeps it: as it is, or, when it holds bytes that are not
+    UTF-8 (a file name from a Latin-1 system: Python reads them as lone surrogates, which
+    SQLite's text refuses, a traceback at every command), as a JSON string (round 24)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(path)
+    return path
+
+
+def _meta_path(store: Store, key: str) -> str | None:
+    """The path `_as_text` kept under `key` (a path never starts with a quote), or None."""
+    value = store.get_meta(key)
+    return json.loads(value) if value is not None and value.startswith('"') else value
 
 
 #: The file in digests_dir naming the config (and its store) whose builds write the folder.

@@ -2107,3 +2107,33 @@ def test_send_of_a_week_built_without_papers_says_so(tmp_path: Path, fake_model:
         never = _invoke(["--config", str(config), "send", "--week", "2025-W31"])
         assert never.exit_code == 1 and "build that week first" in never.stderr, never.output
     assert inbox.messages == []
+
+
+def test_a_setup_in_a_folder_whose_name_is_not_utf8_builds(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A folder or config file named on a Latin-1 system (`café` as the byte 0xE9), copied to
+    the server as it was: every writing command ended in a UnicodeEncodeError traceback, as
+    the store, which records its config since round 23, and the feed's id took the name as
+    text. Its bytes are kept as they are (and the store's record reads back the same path)."""
+    folder = tmp_path / os.fsdecode(b"caf\xe9")
+    folder.mkdir()
+    shutil.copy(GOOD_FILE, folder / "p.jsonl")
+    config = write_config(folder, [("good", "file", "p.jsonl")], **NO_BACKFILL)
+    config = config.rename(folder / os.fsdecode(b"r\xe9glages.toml"))
+    tally.add("configs tried")
+    for command in (["run"], ["build", "--week", WEEK], ["status"]):
+        result = _invoke(["--config", str(config), *command])
+        assert result.exit_code == 0, result.output
+    assert (folder / "digests" / "feed.xml").is_file()
+    assert _listed(folder / "digests", WEEK)
+    (folder / "other").mkdir()  # another config given its store is refused, naming it
+    other = write_config(
+        folder / "other",
+        [("good", "file", str(GOOD_FILE))],
+        **NO_BACKFILL,
+        paths={"data_dir": "../data", "digests_dir": "digests"},
+    )
+    refused = _invoke(["--config", str(other), "ingest"])
+    shown = os.fsencode(config).decode("utf-8", "replace")  # as CliRunner reads the bytes
+    assert refused.exit_code == 2 and f"is the store of {shown}" in refused.stderr, refused.output
