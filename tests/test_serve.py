@@ -113,7 +113,7 @@ def test_serve_repeats_jobs_survives_a_failure_refuses_a_second_run_and_stops_on
         assert conn.execute("SELECT count(*) FROM papers").fetchone() == (8,)
     digests = sorted(p.name for p in (tmp_path / "digests").iterdir())
     assert "2025-W24.md" in digests
-    assert not [name for name in digests if name.startswith(".")]  # no temp file left behind
+    assert [name for name in digests if name.startswith(".")] == [".written-by.json"]  # no temp
     assert read_holder(tmp_path / "data" / "pipeline.lock") is None
 
     status = _digest(config, "status", "--json")

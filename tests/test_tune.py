@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -583,6 +584,25 @@ def test_mark_refuses_a_read_only_config_and_keeps_permissions(setup: tuple[Path
     assert CliRunner().invoke(cli, mark).exit_code == 0
     assert config.stat().st_mode & 0o777 == 0o640
     assert load_settings(config).topics[0].examples == ("arxiv:2506.00003",)
+
+
+def test_mark_keeps_the_config_files_owner_and_group(setup: tuple[Path, Path]) -> None:
+    # Round 24: `sudo digest --config /srv/digest/config.toml mark …` replaced the service
+    # user's config (digest:digest, 0640) by a new file owned by root:root, 0640: the service,
+    # running as `digest`, could no longer read its config and every job failed.
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give the file another owner")
+    config, _ = setup
+    _store_week(config)
+    os.chown(config, 4242, 4343)
+    config.chmod(0o640)
+    result = CliRunner().invoke(
+        cli, ["--config", str(config), "mark", "2506.00003", "--topic", "speech"]
+    )
+    assert result.exit_code == 0, result.output
+    assert load_settings(config).topics[0].examples == ("arxiv:2506.00003",)
+    kept = config.stat()
+    assert (kept.st_uid, kept.st_gid, kept.st_mode & 0o777) == (4242, 4343, 0o640)
 
 
 @pytest.mark.parametrize(

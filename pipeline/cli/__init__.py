@@ -7,7 +7,9 @@ source failed, 2 a usage or configuration error. Heavy libraries are never impor
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import io
 import json
 import logging
 import logging.handlers
@@ -55,7 +57,11 @@ def _setup_logging(verbose: int, quiet: bool, log_file: Path | None = None) -> N
         # error sent to /dev/null, and cron mailed `digest status`: "health: ok (no runs yet)".
         log_file.parent.mkdir(parents=True, exist_ok=True)
         # Watched: logrotate may move the file away; the handler then reopens it.
-        handlers.append(logging.handlers.WatchedFileHandler(log_file, encoding="utf-8"))
+        handlers.append(
+            logging.handlers.WatchedFileHandler(
+                log_file, encoding="utf-8", errors="surrogateescape"
+            )
+        )
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -104,6 +110,7 @@ def cli(
 
     Example: digest --config examples/demo.toml run
     """
+    _names_as_bytes()
     try:
         # A service's log is its only output: `serve` logs at INFO unless told otherwise.
         serving = ctx.invoked_subcommand == "serve" and not verbose
@@ -113,6 +120,20 @@ def cli(
             f"cannot open {log_file}: {e.strerror}", param_hint="--log-file"
         ) from None
     ctx.obj = {"config_path": config_path, "verbose": verbose, "quiet": quiet, "log_file": log_file}
+
+
+def _names_as_bytes() -> None:
+    """Print a path whose name is not UTF-8 (a folder named on a Latin-1 system: Python reads
+    its bytes as lone surrogates) as its bytes, as `ls` does: under a UTF-8 locale stdout
+    refused them, a UnicodeEncodeError traceback after the work was done (round 24)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and (getattr(stream, "encoding", "") or "").lower() in (
+            "utf-8",
+            "utf8",
+        ):
+            with contextlib.suppress(ValueError, io.UnsupportedOperation):
+                reconfigure(errors="surrogateescape")
 
 
 @contextmanager
@@ -326,7 +347,7 @@ def check_config(ctx: click.Context) -> None:
         path = ctx.obj["config_path"]
         settings = load_settings(path)
         problems, warnings = audit(settings)
-        warnings += _schedule_warnings(settings)
+        warnings += _schedule_warnings(settings) + _slug_warnings(settings)
         for warning in warnings:
             click.echo(f"warning: {warning}", err=True)
         if problems:
@@ -336,6 +357,21 @@ def check_config(ctx: click.Context) -> None:
         f"{settings.config_path}: ok · {count(len(settings.enabled_sources), 'source')} enabled · "
         f"{count(len(settings.topics), 'topic')} · model {settings.embed.model}"
     )
+
+
+def _slug_warnings(settings: Settings) -> list[str]:
+    """A topic's slug renamed since the last digest (`run.slug_changes`), read from the store
+    when there is one and it opens; check-config judges the file, not the store."""
+    from pipeline import run
+
+    if not settings.database_path.is_file():
+        return []
+    try:
+        # As found: an older schema is not migrated by a command that only checks.
+        with run.open_store(settings, writing=False, create=False, as_found=True) as store:
+            return run.slug_changes(settings, store)
+    except PipelineError:
+        return []
 
 
 def _schedule_warnings(settings: Settings) -> list[str]:

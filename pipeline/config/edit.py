@@ -100,19 +100,37 @@ def replace_config(path: Path, original: bytes) -> None:
         raise ConfigError(f"cannot write config file {path}: {e.strerror or e}") from e
 
 
-def write_temporary(path: Path, data: bytes, *, mode: int) -> Path:
+def write_temporary(
+    path: Path, data: bytes, *, mode: int, owner: tuple[int, int] | None = None
+) -> Path:
     """`data` in `.NAME.mark.tmp` beside the config file, on disk (fsync) and with the config's
-    permissions, so a crash after the rename never leaves an empty or partial config."""
+    permissions, so a crash after the rename never leaves an empty or partial config; with the
+    config's `owner` (uid, gid) where this user may give it (round 24: root's `sudo digest mark`
+    handed the service user's config to root, and the service could no longer read it)."""
     temporary = temporary_config(path)
     try:
         with temporary.open("wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        if owner is not None:
+            _give(temporary, owner)
         temporary.chmod(mode)  # the new file keeps the old one's permissions
     except OSError as e:
         raise ConfigError(f"cannot write config file {path}: {e.strerror or e}") from e
     return temporary
+
+
+def _give(path: Path, owner: tuple[int, int]) -> None:
+    """Give `path` the config's owner and group; only root may give a file away, and anyone its
+    own group: what this user may not is left as the new file has it."""
+    uid, gid = owner
+    for attempt in ((uid, gid), (-1, gid)):
+        try:
+            os.chown(path, *attempt)
+            return
+        except PermissionError:
+            continue
 
 
 def _sync_folder(folder: Path) -> None:

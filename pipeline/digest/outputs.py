@@ -228,7 +228,8 @@ def plan_files(
             recent,
             title=settings.digest.title,
             base_url=options.base_url,
-            feed_key=options.base_url or str(folder),
+            # The folder's bytes: a name that is no UTF-8 (a Latin-1 system's) has no str to hash.
+            feed_key=options.base_url or os.fsencode(folder).decode("utf-8", "backslashreplace"),
             keep_id=feed_id,
             updated=max(datetime.fromisoformat(str(r["generated"])) for r in recent),
         )

@@ -17,9 +17,12 @@ send:   e-mail an already built week (`outputs.send_digest`); SIGTERM/SIGINT are
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
+import json
 import logging
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -34,6 +37,7 @@ from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
 from pipeline.errors import (
     ConfigError,
     FetchError,
+    OutputError,
     ParseError,
     PipelineError,
     StoreError,
@@ -92,6 +96,7 @@ __all__ = [
     "run_command",
     "run_ingest",
     "run_send",
+    "slug_changes",
 ]
 
 logger = logging.getLogger(__name__)
@@ -159,6 +164,7 @@ def open_store(
             "it to start a new store (run history and the record of e-mails sent are lost)"
         )
     if writing:
+        claim_digests(settings, write=False)  # before the store is created: nothing written
         store = Store.open(path)
         try:
             _claim_store(store, settings)
@@ -180,7 +186,7 @@ def _claim_store(store: Store, settings: Settings) -> None:
     already": its readers got nothing). A config whose file is gone, or whose digests moved,
     hands the store over, as does a config that changed its digests_dir."""
     mine = (str(settings.config_path), str(settings.paths.digests_dir))
-    config, digests = store.get_meta(_CONFIG_KEY), store.get_meta(_DIGESTS_KEY)
+    config, digests = _meta_path(store, _CONFIG_KEY), _meta_path(store, _DIGESTS_KEY)
     if (config, digests) == mine:
         return
     if (
@@ -200,8 +206,90 @@ def _claim_store(store: Store, settings: Settings) -> None:
                 " own); give this config a data_dir of its own",
             ),
         )
-    store.set_meta(_CONFIG_KEY, mine[0])
-    store.set_meta(_DIGESTS_KEY, mine[1])
+    store.set_meta(_CONFIG_KEY, _as_text(mine[0]))
+    store.set_meta(_DIGESTS_KEY, _as_text(mine[1]))
+
+
+def _as_text(path: str) -> str:
+    """A path as the store's text keeps it: as it is, or, when it holds bytes that are not
+    UTF-8 (a file name from a Latin-1 system: Python reads them as lone surrogates, which
+    SQLite's text refuses, a traceback at every command), as a JSON string (round 24)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(path)
+    return path
+
+
+def _meta_path(store: Store, key: str) -> str | None:
+    """The path `_as_text` kept under `key` (a path never starts with a quote), or None."""
+    value = store.get_meta(key)
+    return json.loads(value) if value is not None and value.startswith('"') else value
+
+
+#: The file in digests_dir naming the config (and its store) whose builds write the folder.
+DIGESTS_OWNER = ".written-by.json"
+
+
+def claim_digests(settings: Settings, *, write: bool = True) -> None:
+    """ConfigError when digests_dir holds the digests of another config still in use; else,
+    when `write`, record this config as the folder's writer (`DIGESTS_OWNER`). Round 24: two
+    configs with their own data_dir and one digests_dir overwrote each other's week files,
+    index.md and feed.xml without a word. A config that is gone, no longer loads or writes
+    elsewhere (a whole setup copied or moved: its files name the original) hands the folder
+    over, as in `_claim_store`."""
+    folder = settings.paths.digests_dir
+    marker = folder / DIGESTS_OWNER
+    mine = {"config": str(settings.config_path), "database": str(settings.database_path)}
+    try:
+        owner = json.loads(marker.read_text("utf-8"))
+    except (OSError, ValueError):  # none yet (or unreadable: then so is the folder to a build)
+        owner = None
+    if owner == mine:
+        return
+    if (
+        isinstance(owner, dict)
+        and isinstance(owner.get("config"), str)
+        and isinstance(owner.get("database"), str)
+        and owner["config"] != mine["config"]
+        and _writes_digests(Path(owner["config"]), Path(owner["database"]), folder)
+        and Path(owner["database"]).resolve() != settings.database_path.resolve()
+    ):
+        raise ConfigError(
+            f"{settings.config_path} has 1 problem:",
+            problems=(
+                f"paths.digests_dir: {folder} holds the digests of {owner['config']}: two"
+                " configs cannot share one digests_dir (each build would overwrite the"
+                " other's weeks, index.md and feed.xml); give this config a digests_dir of its"
+                f" own (or delete {marker} if {owner['config']} no longer builds there)",
+            ),
+        )
+    if write:
+        temporary = marker.with_name(f"{marker.name}.{os.getpid()}.tmp")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(json.dumps(mine, indent=1) + "\n", "utf-8")
+            os.replace(temporary, marker)
+        except OSError as e:  # read-only, full: as a digest's own file would fail
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
+            problem = e.strerror or e
+            raise OutputError(f"cannot write {marker}: {problem}; nothing was replaced") from e
+
+
+def _writes_digests(config: Path, database: Path, folder: Path) -> bool:
+    """Whether the config file `config` still keeps its store at `database` and writes its
+    digests into `folder` (a copy of a whole setup names the original's files)."""
+    from pipeline.config import load_settings
+
+    try:
+        other = load_settings(config)
+    except Exception:  # any reason it cannot be read: it cannot be building there
+        return False
+    return (
+        other.database_path.resolve() == database.resolve()
+        and other.paths.digests_dir.resolve() == folder.resolve()
+    )
 
 
 def _stores_in(config: Path, database: Path) -> bool:
@@ -364,6 +452,9 @@ def run_build(
             settings, store, embedder, loaded, now=now, refresh_problems=problems, memo=memo
         )
     earlier = _topic_history(store, report.week, settings.outputs.chart_weeks)
+    for warning in slug_changes(settings, store, report.week):
+        logger.warning("%s", warning)
+    claim_digests(settings)
     written = outputs.write_digest(settings, built, now=now, earlier=earlier)
     memo.save()
     # The next week starts where this digest ended, whatever [digest] timezone says by then.
@@ -390,6 +481,38 @@ def _topic_history(store: Store, week: str, n_weeks: int) -> dict[str, dict[str,
         if section.kind == "topic":
             counts[section.key] = section.n_papers
     return history
+
+
+#: How many built weeks back `slug_changes` looks for a configured topic's slug.
+_SLUG_WEEKS = 8
+
+
+def slug_changes(settings: Settings, store: Store, week: str = "9999-W99") -> list[str]:
+    """What a topic's slug renamed since the last digest before `week` does, said plainly (round
+    24): the slug ties a topic's weeks together, so a renamed one's trend starts again ("new")
+    and its chart line restarts. Said when a topic of that digest is no longer configured while
+    a configured one is in none of the _SLUG_WEEKS digests before `week`."""
+    sections = [s for s in store.list_sections_before(week, _SLUG_WEEKS) if s.kind == "topic"]
+    if not sections:
+        return []
+    last = max(s.week for s in sections)
+    configured = [t.slug for t in settings.topics]
+    gone = sorted({s.key for s in sections if s.week == last} - set(configured))
+    seen = {s.key for s in sections}
+    new = [slug for slug in configured if slug not in seen]
+    if not gone or not new:
+        return []
+    olds, news = ", ".join(map(repr, gone)), ", ".join(map(repr, new))
+    return [
+        f"topics: {olds}, in {last}'s digest, {_is(gone)} no longer configured, and {news}"
+        f" {_is(new)} in no digest before it: if a topic's slug was renamed, its trend starts"
+        " again (shown as new) and its chart line over, as the slug ties its weeks together;"
+        " give it its old slug back to keep them (its name can change freely)"
+    ]
+
+
+def _is(items: Sequence[str]) -> str:
+    return "is" if len(items) == 1 else "are"
 
 
 def _send_once(
@@ -448,9 +571,24 @@ def run_send(settings: Settings, week: str, *, force: bool = False) -> RunReport
     now = datetime.now(UTC)
     report = RunReport(command=Command.SEND, started=now, week=week)
     with open_store(settings) as store:
-        _send_once(settings, store, report, now=now, force=force, to_missing=True)
+        if _built_empty(settings, store, week):  # round 24: it said "build that week first"
+            report.not_done.append(
+                f"no papers for {week}: its build wrote no digest, so there is none to e-mail"
+            )
+        else:
+            _send_once(settings, store, report, now=now, force=force, to_missing=True)
     report.finished = datetime.now(UTC)
     return report
+
+
+def _built_empty(settings: Settings, store: Store, week: str) -> bool:
+    """Whether `week`'s latest build ran and found no papers (so wrote no digest to send)."""
+    markdown = settings.paths.digests_dir / f"{week}.md"
+    return (
+        not markdown.exists()
+        and store.list_week_outcomes().get(week) == "ok"
+        and not store.list_paper_ids_listed_in(week)
+    )
 
 
 def continue_week_themes(

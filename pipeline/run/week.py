@@ -103,6 +103,11 @@ def closed_weeks(store: Store, until: str, timezone: str) -> set[str]:
 #: papers, where these 13 weeks take 0.2 s).
 LATE_WEEKS = 13
 
+#: Most missed weeks `digest run` and `digest serve` build on catch-up, oldest first (a digest a
+#: year late helps nobody): after a longer outage the first digest built is that many weeks
+#: before the run's own, and it lists the late papers (`paper_week`).
+MAX_CATCH_UP_WEEKS = 8
+
 
 def late_papers(store: Store, week: str, timezone: str, closed: set[str]) -> list[Paper]:
     """The papers no digest listed whose own week is a closed one of the LATE_WEEKS before
@@ -143,12 +148,14 @@ def record_week_boundaries(store: Store, week: str, timezone: str) -> None:
     store.save_week_boundaries({week: first, next_week(week): last})
 
 
-def paper_week(store: Store, paper: Paper, timezone: str) -> str:
+def paper_week(store: Store, paper: Paper, timezone: str, latest: str | None = None) -> str:
     """The week whose digest lists a stored paper for a reader in `timezone`, as `load_week`
     draws the weeks: the week whose digest listed it, else its own week, else (a late paper,
-    its own week closed) the week after the newest closed one, whose digest is the next to be
-    built (its own week when that lies over LATE_WEEKS before it: no digest lists the paper)."""
-    return _placement(store, paper, timezone)[0]
+    its own week closed) the week of the next digest built: the week after the newest closed
+    one, or, when `digest run` would build `latest` (its `[digest] week`) and the weeks since
+    are more than MAX_CATCH_UP_WEEKS, the oldest it builds (its own week when that lies over
+    LATE_WEEKS before it: no digest lists the paper)."""
+    return _placement(store, paper, timezone, latest)[0]
 
 
 def too_late(own: str, week: str) -> bool:
@@ -157,15 +164,17 @@ def too_late(own: str, week: str) -> bool:
     return week_bounds(week)[0] - week_bounds(own)[0] > timedelta(weeks=LATE_WEEKS)
 
 
-def unlisted(store: Store, paper: Paper, timezone: str) -> tuple[str, datetime | None] | None:
+def unlisted(
+    store: Store, paper: Paper, timezone: str, latest: str | None = None
+) -> tuple[str, datetime | None] | None:
     """For a stored paper no digest lists, nor will (`paper_week`: a late paper dated over
     LATE_WEEKS before the next digest built), its own week and when that week's digest was
     last built; None for any other paper."""
-    own, late = _placement(store, paper, timezone)
+    own, late = _placement(store, paper, timezone, latest)
     return (own, store.list_listing_weeks(own).get(own)) if late else None
 
 
-def _placement(store: Store, paper: Paper, timezone: str) -> tuple[str, bool]:
+def _placement(store: Store, paper: Paper, timezone: str, latest: str | None) -> tuple[str, bool]:
     """`paper_week`'s week, and whether the paper is too late for any digest (the week is
     then its own, closed one)."""
     listed = store.list_listed_weeks([paper.paper_id])
@@ -176,4 +185,7 @@ def _placement(store: Store, paper: Paper, timezone: str) -> tuple[str, bool]:
     if own not in closed:
         return own, False
     week = next_week(max(closed))  # the next digest built, as builds go forward
+    if latest is not None and week <= latest:  # round 24: after an outage, catch-up's first
+        oldest = week_bounds(latest)[0] - timedelta(weeks=MAX_CATCH_UP_WEEKS - 1)
+        week = max(week, iso_week(oldest))
     return (own, True) if too_late(own, week) else (week, False)

@@ -26,6 +26,7 @@ from pipeline.digest import build as digest
 from pipeline.errors import PipelineError
 from pipeline.models import Command, RunReport
 from pipeline.run.report import count
+from pipeline.run.week import MAX_CATCH_UP_WEEKS
 from pipeline.service import catchup, crontab
 from pipeline.service.lock import Holder, RunLock, read_holder
 from pipeline.store import SCHEMA_VERSION, RunRow, SourceStatus, Store
@@ -33,8 +34,6 @@ from pipeline.store import SCHEMA_VERSION, RunRow, SourceStatus, Store
 logger = logging.getLogger(__name__)
 
 RUN_LOCK_FILENAME = "pipeline.lock"
-#: Most missed weeks built on catch-up, oldest first (a digest a year late helps nobody).
-MAX_CATCH_UP_WEEKS = 8
 SERVE_LOCK_FILENAME = "serve.lock"
 
 

@@ -92,15 +92,26 @@ def find_paper(store: Store, reference: str) -> Paper:
     return paper
 
 
-def paper_week(store: Store, paper: Paper, timezone: str = "UTC") -> str:
+def paper_week(store: Store, paper: Paper, timezone: str = "UTC", latest: str | None = None) -> str:
     """The ISO week whose digest lists a paper for a reader in `timezone` ([digest] timezone):
     the week of its day there (`store.effective_day`: announcement, else publication, else
     first seen; first seen too when the paper's own date lies days after it), unless an
     earlier digest drew that week's boundary in another zone, as `digest build` decides it
-    (`run.paper_week`)."""
+    (`run.paper_week`; `latest`: the week `digest run` builds now, see `_run_week`)."""
     if _in_no_digest(paper, timezone):
         return _naive_week(paper, timezone)
-    return run.paper_week(store, paper, timezone)
+    return run.paper_week(store, paper, timezone, latest)
+
+
+def _run_week(settings: Settings, store: Store) -> str | None:
+    """The week `digest run` would build now after the weeks it missed ("last-complete" or
+    "latest"; None for a fixed week, which has nothing to catch up): a late paper stored after
+    a long outage is listed by the oldest of the weeks it catches up, not the week after the
+    last digest built (round 24)."""
+    if settings.digest.week not in ("last-complete", "latest"):
+        return None
+    now = datetime.now().astimezone()
+    return run.choose_week(settings.digest.week, store, now=now, timezone=settings.digest.timezone)
 
 
 def _naive_week(paper: Paper, timezone: str) -> str:
@@ -123,10 +134,10 @@ def _in_no_digest(paper: Paper, timezone: str) -> str | None:
     return f"{paper.paper_id} is dated {day}: no digest covers that week"
 
 
-def _too_late(store: Store, paper: Paper, timezone: str) -> str | None:
+def _too_late(store: Store, paper: Paper, timezone: str, latest: str | None = None) -> str | None:
     """Why no digest lists the paper, for one that arrived too late for any (`run.unlisted`):
     its day and week, when that week's digest was built and when the paper was stored."""
-    found = run_week.unlisted(store, paper, timezone)
+    found = run_week.unlisted(store, paper, timezone, latest)
     if found is None:
         return None
     own, built = found
@@ -140,16 +151,30 @@ def _too_late(store: Store, paper: Paper, timezone: str) -> str | None:
     )
 
 
+def _skipped(store: Store, week: str) -> list[str]:
+    """A line saying that `week` has no digest while later weeks have (an outage longer than
+    the catch-up reaches, a week left out by hand): no run builds it, so the paper is in no
+    digest until it is built (round 24: explain named the week as if its digest listed it)."""
+    built = store.list_listing_weeks("9999-W99")
+    if week in built or not any(w > week for w in built):
+        return []
+    return [
+        f"(no digest of {week} was built, though later weeks' were: the paper is in none"
+        f" until `digest build --week {week}` builds it)"
+    ]
+
+
 def explain_paper(settings: Settings, store: Store, embedder: Embedder, reference: str) -> str:
     """Where one stored paper landed, the evidence per topic, and what would move it."""
     paper = find_paper(store, reference)
     problem = _in_no_digest(paper, settings.digest.timezone)
     if problem:
         raise ParseError(problem)
-    too_late = _too_late(store, paper, settings.digest.timezone)
+    latest = _run_week(settings, store)
+    too_late = _too_late(store, paper, settings.digest.timezone, latest)
     if too_late:  # round 23: an answer, not an error (it was "error: …", exit 1)
         return f"{paper.paper_id}: {paper.title}\nin no digest: {too_late}"
-    chosen = paper_week(store, paper, settings.digest.timezone)
+    chosen = paper_week(store, paper, settings.digest.timezone, latest)
     week = score_week(settings, store, embedder, week=chosen)
     row = next(i for i, p in enumerate(week.papers) if p.paper_id == paper.paper_id)
     result = week.assignments[row]
@@ -157,6 +182,7 @@ def explain_paper(settings: Settings, store: Store, embedder: Embedder, referenc
     lines = [
         f"{paper.paper_id}: {paper.title}",
         f"{week.week}: in section {_section_name(week.sections[paper.paper_id])}",
+        *_skipped(store, week.week),
         f"{'topic':22} {'cosine':>6} {'margin':>7}  verdict",
     ]
     for col, topic in enumerate(week.topics):
@@ -308,7 +334,8 @@ def mark_paper(
     with locked_config(path) as original:
         try:
             text = original.decode("utf-8")  # as it is: line endings are kept
-            mode = stat.S_IMODE(path.stat().st_mode)
+            found = path.stat()
+            mode, owner = stat.S_IMODE(found.st_mode), (found.st_uid, found.st_gid)
         except (OSError, UnicodeDecodeError) as e:
             raise ConfigError(f"cannot read config file {path}: {e}") from e
         updated = add_topic_paper(
@@ -326,11 +353,12 @@ def mark_paper(
         if not mode & 0o222 or not os.access(path, os.W_OK):
             raise ConfigError(f"config file {path} is read-only: make it writable to mark papers")
         try:
-            temporary = write_temporary(path, updated.encode("utf-8"), mode=mode)
+            temporary = write_temporary(path, updated.encode("utf-8"), mode=mode, owner=owner)
             new_settings = load_settings(temporary).model_copy(update={"config_path": path})
-            week = paper_week(store, paper, settings.digest.timezone)
+            latest = _run_week(settings, store)
+            week = paper_week(store, paper, settings.digest.timezone, latest)
             comparison, unscored = None, _in_no_digest(paper, settings.digest.timezone)
-            if unscored is None and _too_late(store, paper, settings.digest.timezone):
+            if unscored is None and _too_late(store, paper, settings.digest.timezone, latest):
                 unscored = f"{paper.paper_id} arrived too late for any digest"
             if unscored is None:
                 before = score_week(settings, store, embedder, week=week)

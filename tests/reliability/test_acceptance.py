@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -1914,3 +1914,226 @@ def test_a_config_given_as_a_pipe_is_read_with_paths_from_the_working_directory(
     marked = _invoke(["--config", _piped(text), "mark", paper, "--topic", "video"])
     assert marked.exit_code == 2, marked.output
     assert "`digest mark` edits the config file, and /dev/fd/" in marked.stderr, marked.stderr
+
+
+# --- round 24: a user running it for years ---------------------------------------------------
+
+
+def _weeks_ago(n: int) -> tuple[str, datetime]:
+    """The ISO week `n` weeks before this one, and its Wednesday noon (UTC)."""
+    today = datetime.now(UTC)
+    monday = datetime(today.year, today.month, today.day, 12, tzinfo=UTC) - timedelta(
+        days=today.weekday(), weeks=n
+    )
+    wednesday = monday + timedelta(days=2)
+    year, week, _ = wednesday.isocalendar()
+    return f"{year}-W{week:02d}", wednesday
+
+
+def test_explain_after_a_long_outage_names_the_week_that_lists_a_late_paper(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """The service was down for twelve weeks after a week's digest was built; a paper then
+    arrives dated into that built week. `digest run` builds at most 8 missed weeks, oldest
+    first, and the first of them lists the late paper; `explain` named the week after the last
+    digest built, which no run builds (and whose digest, built by hand, would not list it)."""
+    built, built_day = _weeks_ago(13)
+    papers = tmp_path / "papers.jsonl"
+    old = {"id": "2501.40001", "title": "A paper before the outage", "published": ""}
+    late = {"id": "2501.40002", "title": "A paper dated back", "published": ""}
+    old["published"] = built_day.date().isoformat()
+    late["published"] = (built_day + timedelta(days=1)).date().isoformat()
+    papers.write_text(json.dumps(old) + "\n", "utf-8")
+    config = write_config(
+        tmp_path, [("mine", "file", str(papers))], week="last-complete", **NO_BACKFILL
+    )
+    ingest(config, FakeEmbedder(), now=built_day + timedelta(days=4))
+    _build_week(config, built, built_day + timedelta(days=5))  # the Monday after: closed
+    papers.write_text(json.dumps(old) + "\n" + json.dumps(late) + "\n", "utf-8")
+    ingest(config, FakeEmbedder(), now=datetime.now(UTC))
+    tally.add("hostile inputs tried")
+    first, _ = _weeks_ago(8)  # the oldest of the 8 weeks `digest run` builds now
+    explained = _invoke(["--config", str(config), "explain", "2501.40002"])
+    assert explained.exit_code == 0, explained.output
+    assert f"\n{first}: in section" in explained.stdout, explained.stdout
+    ran = _invoke(["--config", str(config), "run"])
+    assert ran.exit_code == 0, ran.output
+    assert _listed(tmp_path / "digests", first) == {"arxiv:2501.40002"}
+    explained = _invoke(["--config", str(config), "explain", "2501.40002"])
+    assert f"\n{first}: in section" in explained.stdout, explained.stdout
+    assert "no digest of" not in explained.stdout, explained.stdout
+    # A paper of a week the outage left unbuilt (before the 8 the run caught up) is in no
+    # digest: explain named its week as if its digest listed it.
+    skipped, skipped_day = _weeks_ago(10)
+    gap = {"id": "2501.40003", "title": "A paper of a week not built", "published": ""}
+    gap["published"] = skipped_day.date().isoformat()
+    papers.write_text("".join(json.dumps(r) + "\n" for r in [old, late, gap]), "utf-8")
+    ingest(config, FakeEmbedder(), now=datetime.now(UTC))
+    explained = _invoke(["--config", str(config), "explain", "2501.40003"])
+    assert explained.exit_code == 0, explained.output
+    assert (
+        f"\n{skipped}: in section Other (no topic, no discovered theme)\n(no digest of {skipped}"
+        f" was built, though later weeks' were: the paper is in none until `digest build --week"
+        f" {skipped}` builds it)\n"
+    ) in explained.stdout, explained.stdout
+
+
+def test_a_second_config_sharing_one_digests_dir_is_refused_naming_the_first(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """Two reading lists (two configs, two data_dirs) given one `digests_dir`: each build
+    overwrote the other's week files, `index.md` and `feed.xml` without a word (round 23
+    refused only a shared data_dir). The digests folder now names the config that writes it
+    (`.written-by.json`); another config's build exits 2 naming the folder and that config,
+    leaving every file as it was. A whole setup copied elsewhere, or a config that is gone,
+    hands the folder over."""
+    lines = GOOD_FILE.read_text("utf-8").splitlines(keepends=True)
+    configs = []
+    for name, part in (("mine", lines[:3]), ("theirs", lines[3:])):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "p.jsonl").write_text("".join(part), "utf-8")
+        configs.append(
+            write_config(
+                tmp_path / name,
+                [(name, "file", "p.jsonl")],
+                **NO_BACKFILL,
+                paths={"digests_dir": "../digests"},
+            )
+        )
+    mine, theirs = configs
+    digests = tmp_path / "digests"
+    assert _invoke(["--config", str(mine), "run"]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in digests.iterdir()}
+    assert f"{WEEK}.md" in before
+    tally.add("configs tried")
+    for command in (["run"], ["build", "--week", WEEK]):
+        refused = _invoke(["--config", str(theirs), *command])
+        assert refused.exit_code == 2, refused.output
+        assert (
+            f"paths.digests_dir: {digests} holds the digests of {mine}: two configs cannot"
+            " share one digests_dir"
+        ) in refused.stderr, refused.stderr
+        assert {p.name: p.read_bytes() for p in digests.iterdir()} == before
+    theirs_db = tmp_path / "theirs" / "data" / "pipeline.sqlite3"  # refused before the ingest
+    assert not theirs_db.exists() or query(theirs_db, "SELECT count(*) FROM papers") == [(0,)]
+    assert _invoke(["--config", str(mine), "build", "--week", WEEK]).exit_code == 0
+    shutil.copytree(tmp_path, tmp_path.parent / f"{tmp_path.name}-copy")  # a whole setup copied
+    copy = tmp_path.parent / f"{tmp_path.name}-copy"
+    copied = _invoke(["--config", str(copy / "mine" / "config.toml"), "build", "--week", WEEK])
+    assert copied.exit_code == 0, copied.output
+    assert _invoke(["--config", str(mine), "build", "--week", WEEK]).exit_code == 0
+    mine.unlink()  # the first reading list given up: its folder is free
+    taken = _invoke(["--config", str(theirs), "build", "--week", WEEK])
+    assert taken.exit_code == 0, taken.output
+
+
+def test_a_topic_slug_renamed_between_weeks_is_said_at_check_config_and_build(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A topic's slug ties its weeks together (the trend, the chart line). Renamed between two
+    weeks (`rl` to `agents`, a tidier name), the next digest showed the topic as "new" and its
+    line started over, and nothing said why. check-config and the build now say it, naming
+    both slugs and the digest the old one was last in; a rename of the name alone says
+    nothing."""
+    papers = tmp_path / "papers.jsonl"
+    rows = [
+        {"id": f"2506.4{n:04d}", "title": f"Agents {n}", "abstract": "Agents.", "published": d}
+        for n, d in enumerate(["2025-06-10", "2025-06-11", "2025-06-17", "2025-06-18"])
+    ]
+    papers.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    topic = _topic("rl", keywords=["agents"])
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL, topics=[topic])
+    ingest(config, FakeEmbedder(), now=datetime(2025, 6, 19, 6, tzinfo=UTC))
+    assert _invoke(["--config", str(config), "build", "--week", "2025-W24"]).exit_code == 0
+    renamed = write_config(
+        tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL, topics=[{**topic, "slug": "x"}]
+    )
+    tally.add("configs tried")
+    checked = _invoke(["--config", str(renamed), "check-config"])
+    assert checked.exit_code == 0, checked.output
+    said = (
+        "topics: 'rl', in 2025-W24's digest, is no longer configured, and 'x' is in no digest"
+        " before it: if a topic's slug was renamed, its trend starts again"
+    )
+    assert f"warning: {said}" in checked.stderr, checked.stderr
+    built = _invoke(["--config", str(renamed), "build", "--week", "2025-W25"])
+    assert built.exit_code == 0, built.output
+    assert said in built.stderr, built.stderr
+    digest = (tmp_path / "digests" / "2025-W25.md").read_text("utf-8")
+    assert "| [Video](#video) | 2 | new |" in digest, digest
+    named = {**topic, "slug": "x", "name": "Agents"}  # built under 'x': its name is free
+    write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL, topics=[named])
+    checked = _invoke(["--config", str(config), "check-config"])
+    assert "warning" not in checked.stderr, checked.stderr
+
+
+def test_check_config_leaves_a_store_of_an_older_schema_as_it_was(tmp_path: Path) -> None:
+    """check-config reads the store for a topic's slug renamed since the last digest; a store
+    an earlier version wrote is read as it is, never migrated by a command that only checks."""
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL)
+    ingest(config, FakeEmbedder())
+    database = tmp_path / "data" / "pipeline.sqlite3"
+    older = SCHEMA_VERSION - 1  # the last migration creates its table IF NOT EXISTS: it runs
+    with sqlite3.connect(database) as conn:
+        conn.execute(f"PRAGMA user_version = {older}")
+    conn.close()
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 0, result.output
+    assert query(database, "PRAGMA user_version") == [(older,)]
+
+
+def test_send_of_a_week_built_without_papers_says_so(tmp_path: Path, fake_model: None) -> None:
+    """A week whose build found no papers writes no digest (nothing is published). `digest
+    send --week` of it said "2025-W30.md does not exist: build that week first", exit 1: the
+    user had built it, and building it again writes nothing again. It now says the week had no
+    papers, so there is no digest to e-mail (exit 0, as the build's own answer), and mails
+    nothing; a week never built still says to build it."""
+    with smtp_server() as (inbox, port, _):
+        config = write_config(
+            tmp_path,
+            [("good", "file", str(GOOD_FILE))],
+            **NO_BACKFILL,
+            email=mail_to_loopback(port),
+        )
+        ingest(config, FakeEmbedder())
+        built = _invoke(["--config", str(config), "build", "--week", "2025-W30"])
+        assert built.exit_code == 0 and "no papers for 2025-W30" in built.output, built.output
+        tally.add("hostile inputs tried")
+        sent = _invoke(["--config", str(config), "send", "--week", "2025-W30"])
+        assert sent.exit_code == 0, sent.output
+        assert (
+            "no papers for 2025-W30: its build wrote no digest, so there is none to e-mail"
+        ) in sent.output, sent.output
+        never = _invoke(["--config", str(config), "send", "--week", "2025-W31"])
+        assert never.exit_code == 1 and "build that week first" in never.stderr, never.output
+    assert inbox.messages == []
+
+
+def test_a_setup_in_a_folder_whose_name_is_not_utf8_builds(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A folder or config file named on a Latin-1 system (`café` as the byte 0xE9), copied to
+    the server as it was: every writing command ended in a UnicodeEncodeError traceback, as
+    the store, which records its config since round 23, and the feed's id took the name as
+    text. Its bytes are kept as they are (and the store's record reads back the same path)."""
+    folder = tmp_path / os.fsdecode(b"caf\xe9")
+    folder.mkdir()
+    shutil.copy(GOOD_FILE, folder / "p.jsonl")
+    config = write_config(folder, [("good", "file", "p.jsonl")], **NO_BACKFILL)
+    config = config.rename(folder / os.fsdecode(b"r\xe9glages.toml"))
+    tally.add("configs tried")
+    for command in (["run"], ["build", "--week", WEEK], ["status"]):
+        result = _invoke(["--config", str(config), *command])
+        assert result.exit_code == 0, result.output
+    assert (folder / "digests" / "feed.xml").is_file()
+    assert _listed(folder / "digests", WEEK)
+    (folder / "other").mkdir()  # another config given its store is refused, naming it
+    other = write_config(
+        folder / "other",
+        [("good", "file", str(GOOD_FILE))],
+        **NO_BACKFILL,
+        paths={"data_dir": "../data", "digests_dir": "digests"},
+    )
+    refused = _invoke(["--config", str(other), "ingest"])
+    shown = os.fsencode(config).decode("utf-8", "replace")  # as CliRunner reads the bytes
+    assert refused.exit_code == 2 and f"is the store of {shown}" in refused.stderr, refused.output

@@ -144,8 +144,11 @@ def _unstamped(data: bytes) -> bytes:
 
 
 def _digest_files(root: Path) -> dict[str, bytes]:
+    """The folder's outputs; not `.written-by.json`, which names each trial's own config."""
     folder = root / "digests"
-    return {p.name: p.read_bytes() for p in folder.iterdir()} if folder.exists() else {}
+    if not folder.exists():
+        return {}
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.name != ".written-by.json"}
 
 
 def _snapshot(root: Path) -> dict[str, object]:

@@ -189,3 +189,33 @@ def test_a_store_emptied_beside_written_digests_is_a_store_error_not_a_fresh_sta
         assert db.stat().st_size == 0  # left as it is, for the user to restore
     db.unlink()  # what the message says to do to start over: a new store works
     assert CliRunner().invoke(cli, ["--config", str(config), "run"]).exit_code == 0
+
+
+@pytest.mark.parametrize("fault", ["read-only", "full"])
+def test_a_digests_folder_read_only_or_full_fails_the_build_naming_it(
+    tmp_path: Path, small_fs: Path, fault: str
+) -> None:
+    """A build into a digests folder on a filesystem mounted read-only, or full, exits 1
+    naming the file it could not write, never a traceback, and leaves the folder as it was
+    (round 24: the folder's `.written-by.json` is written first)."""
+    digests = small_fs / "digests"
+    digests.mkdir()
+    config = write_config(
+        tmp_path,
+        digest={"week": "2025-W23"},
+        paths={"data_dir": str(tmp_path / "data"), "digests_dir": str(digests)},
+        sources=[file_source("s0", GOOD_FILE)],
+    )
+    assert _ingest(config)[0] == 0
+    if fault == "read-only":
+        mount("-o", "remount,ro", str(small_fs))
+    else:
+        (small_fs / "filler").write_bytes(b"\0" * (1 << 20))  # tmpfs refuses what is over
+    tally.add("storage faults tried")
+    result = CliRunner().invoke(cli, ["--config", str(config), "build"])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        tally.add("tracebacks")
+        raise result.exception
+    assert result.exit_code == 1, result.output
+    assert f"error: cannot write {digests}/" in result.stderr, result.stderr
+    assert sorted(p.name for p in digests.iterdir()) == []
