@@ -3,13 +3,17 @@ move to another theme when one topic is added to the config.
 
     make demo                      # once: fills data/demo/pipeline.sqlite3 with the vectors
     python -m benchmarks.bench_themes [--store data/demo/pipeline.sqlite3] [--titles FILE]
+    python -m benchmarks.bench_themes --topics benchmarks/topics/added-heldout-2
 
 For each demo week: the papers no topic takes are clustered as `digest build` does; then again
 with examples/demo.toml plus a "Speech and audio" topic (the edit of issue 17). A paper counts as
 regrouped when its theme under the second config is not the one its first theme mapped to (old
 and new themes paired one-to-one by shared papers, "Other" included). A paired theme whose name
 changed is a rename: with a reason when it gave papers to or took papers from another section,
-without one when only its name changed (issue 17 counts only the latter as moves). `--titles`
+without one when only its name changed (issue 17 counts only the latter as moves). `--topics
+DIR` adds each `*.toml` of DIR alone (topics written as a newcomer writes them) and sums issue
+17's count per (topic, week): papers regrouped plus those of themes renamed without reason, and
+the cells where that passes 5 % of the other papers (the clause). `--titles`
 writes every theme's titles, the file benchmarks/labels/theme-judgements.jsonl was judged from.
 Reads a copy of the store; writes nothing else.
 """
@@ -111,6 +115,59 @@ def renames(
     return reason, no_reason
 
 
+def configs(store: Path, folder: Path, added: str) -> dict[str, Settings]:
+    """examples/demo.toml, and it with `added` appended, each on its own copy of `store`."""
+    demo = (ROOT / "examples/demo.toml").read_text(encoding="utf-8")
+    found = {}
+    for name, text in (("demo", demo), ("added", demo + "\n" + added)):
+        (folder / name / "data").mkdir(parents=True)
+        shutil.copy(store, folder / name / "data/pipeline.sqlite3")
+        text = text.replace('"../data/demo"', f'"{folder / name / "data"}"').replace(
+            'url = "data/', f'url = "{ROOT / "examples/data"}/'
+        )
+        (folder / name / "config.toml").write_text(text, encoding="utf-8")
+        found[name] = load_settings(folder / name / "config.toml")
+    return found
+
+
+def summarise(store: Path, topics: list[Path]) -> None:
+    """Each topic file added alone on each demo week: issue 17's moves, and the totals."""
+    moved_all = common_all = 0
+    over: list[str] = []
+    base: dict[str, tuple[list[cluster.Theme], dict[str, str]]] = {}
+    for topic in topics:
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = configs(store, Path(tmp), topic.read_text(encoding="utf-8"))
+            for week in WEEKS:
+                if week not in base:
+                    before, themes, _, _ = week_themes(settings["demo"], week)
+                    base[week] = (themes, before)
+                    n_other = sum(1 for v in before.values() if v == "other")
+                    print(f"{week} as configured: {len(themes)} themes, Other {n_other} of "
+                          f"{len(before)} ({n_other / max(len(before), 1):.1%})")  # fmt: skip
+                themes, before = base[week]
+                after, themes_after, _, _ = week_themes(settings["added"], week)
+                moved, common = regrouped(before, after)
+                _, no_reason = renames(
+                    before,
+                    after,
+                    {t.theme_id: t.label for t in themes},
+                    {t.theme_id: t.label for t in themes_after},
+                )
+                share = (moved + no_reason) / max(common, 1)
+                moved_all += moved + no_reason
+                common_all += common
+                cell = f"{topic.stem} {week}"
+                if share > 0.05:
+                    over.append(f"{cell} ({moved + no_reason} of {common})")
+                print(f"{cell}: {len(set(before) - set(after))} taken, {moved} of {common} others "
+                      f"regrouped, {no_reason} renamed without reason: {share:.1%}")  # fmt: skip
+    cells = len(topics) * len(WEEKS)
+    print(f"all: {moved_all} of {common_all} other papers moved "
+          f"({moved_all / max(common_all, 1):.1%}); {len(over)} of {cells} (topic, week) cells "
+          f"over 5 %{': ' + ', '.join(over) if over else ''}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, default=ROOT / "data/demo/pipeline.sqlite3")
@@ -121,7 +178,15 @@ def main() -> None:
     parser.add_argument(
         "--json", type=Path, help="write one line per theme: week, name, size, cohesion, name fit"
     )
+    parser.add_argument(
+        "--topics", type=Path, help="a folder of [[topics]] files, each added alone; sums the moves"
+    )
     args = parser.parse_args()
+    if not args.store.is_file():
+        parser.error(f"no store at {args.store}: run `make demo` first, or pass --store")
+    if args.topics:
+        summarise(args.store, sorted(args.topics.glob("*.toml")))
+        return
     demo = (ROOT / "examples/demo.toml").read_text(encoding="utf-8")
     lines = []
     records: list[dict[str, object]] = []
