@@ -21,6 +21,7 @@ Reads a copy of the store; writes nothing else.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import tempfile
@@ -30,6 +31,7 @@ from pathlib import Path
 
 from pipeline import run
 from pipeline.config import Settings, load_settings
+from pipeline.models import Theme
 from pipeline.run.week import load_week
 from pipeline.topics import cluster, labels
 from pipeline.tune.topics import pair_by_overlap
@@ -51,7 +53,7 @@ keywords = ["speech recognition", "text-to-speech", "speaker", "audio", "music",
 
 def week_themes(
     settings: Settings, week: str
-) -> tuple[dict[str, str], list[cluster.Theme], dict[str, str], list[dict[str, object]]]:
+) -> tuple[dict[str, str], list[Theme], dict[str, str], list[dict[str, object]]]:
     """Each unassigned paper's theme id ('other' for Other), the themes, every paper's title,
     and per theme its name, size, cohesion and the share of its papers the name fits."""
     now = datetime(2025, 6, 21, tzinfo=UTC)
@@ -115,6 +117,35 @@ def renames(
     return reason, no_reason
 
 
+@dataclasses.dataclass
+class WeekChange:
+    """One demo week under the two configs: each paper's theme, the themes, and the moves."""
+
+    before: dict[str, str]
+    themes: list[Theme]
+    titles: dict[str, str]
+    rows: list[dict[str, object]]
+    after: dict[str, str]
+    moved: int
+    common: int
+    renamed_with_reason: int
+    renamed_without_reason: int
+
+
+def week_change(settings: Mapping[str, Settings], week: str) -> WeekChange:
+    """`week` built under settings["demo"] and settings["added"], compared."""
+    before, themes, titles, rows = week_themes(settings["demo"], week)
+    after, themes_after, _, _ = week_themes(settings["added"], week)
+    moved, common = regrouped(before, after)
+    reason, no_reason = renames(
+        before,
+        after,
+        {t.theme_id: t.label for t in themes},
+        {t.theme_id: t.label for t in themes_after},
+    )
+    return WeekChange(before, themes, titles, rows, after, moved, common, reason, no_reason)
+
+
 def configs(store: Path, folder: Path, added: str) -> dict[str, Settings]:
     """examples/demo.toml, and it with `added` appended, each on its own copy of `store`."""
     demo = (ROOT / "examples/demo.toml").read_text(encoding="utf-8")
@@ -134,26 +165,20 @@ def summarise(store: Path, topics: list[Path]) -> None:
     """Each topic file added alone on each demo week: issue 17's moves, and the totals."""
     moved_all = common_all = 0
     over: list[str] = []
-    base: dict[str, tuple[list[cluster.Theme], dict[str, str]]] = {}
+    shown: set[str] = set()
     for topic in topics:
         with tempfile.TemporaryDirectory() as tmp:
             settings = configs(store, Path(tmp), topic.read_text(encoding="utf-8"))
             for week in WEEKS:
-                if week not in base:
-                    before, themes, _, _ = week_themes(settings["demo"], week)
-                    base[week] = (themes, before)
+                change = week_change(settings, week)
+                before, after = change.before, change.after
+                if week not in shown:
+                    shown.add(week)
                     n_other = sum(1 for v in before.values() if v == "other")
-                    print(f"{week} as configured: {len(themes)} themes, Other {n_other} of "
-                          f"{len(before)} ({n_other / max(len(before), 1):.1%})")  # fmt: skip
-                themes, before = base[week]
-                after, themes_after, _, _ = week_themes(settings["added"], week)
-                moved, common = regrouped(before, after)
-                _, no_reason = renames(
-                    before,
-                    after,
-                    {t.theme_id: t.label for t in themes},
-                    {t.theme_id: t.label for t in themes_after},
-                )
+                    print(f"{week} as configured: {len(change.themes)} themes, Other {n_other} "
+                          f"of {len(before)} ({n_other / max(len(before), 1):.1%})")  # fmt: skip
+                moved, common = change.moved, change.common
+                no_reason = change.renamed_without_reason
                 share = (moved + no_reason) / max(common, 1)
                 moved_all += moved + no_reason
                 common_all += common
@@ -187,43 +212,28 @@ def main() -> None:
     if args.topics:
         summarise(args.store, sorted(args.topics.glob("*.toml")))
         return
-    demo = (ROOT / "examples/demo.toml").read_text(encoding="utf-8")
     lines = []
     records: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        configs = {}
         added = args.topic.read_text(encoding="utf-8") if args.topic else SPEECH_TOPIC
-        for name, text in (("demo", demo), ("demo+speech", demo + "\n" + added)):
-            folder = Path(tmp) / name
-            (folder / "data").mkdir(parents=True)
-            shutil.copy(args.store, folder / "data/pipeline.sqlite3")
-            text = text.replace('"../data/demo"', f'"{folder / "data"}"').replace(
-                'url = "data/', f'url = "{ROOT / "examples/data"}/'
-            )
-            (folder / "config.toml").write_text(text, encoding="utf-8")
-            configs[name] = load_settings(folder / "config.toml")
+        settings = configs(args.store, Path(tmp), added)
         for week in WEEKS:
-            before, themes, titles, rows = week_themes(configs["demo"], week)
-            after, themes_after, _, _ = week_themes(configs["demo+speech"], week)
-            records.extend(rows)
-            moved, common = regrouped(before, after)
-            reason, no_reason = renames(
-                before,
-                after,
-                {t.theme_id: t.label for t in themes},
-                {t.theme_id: t.label for t in themes_after},
-            )
+            change = week_change(settings, week)
+            before, after, themes = change.before, change.after, change.themes
+            moved, common = change.moved, change.common
+            records.extend(change.rows)
             n_other = sum(1 for v in before.values() if v == "other")
             print(
-                f"{week}: {len(titles)} papers, {len(before)} to themes, {len(themes)} themes, "
-                f"Other {n_other} ({n_other / max(len(before), 1):.0%}); with a speech topic "
-                f"{len(set(before) - set(after))} taken, {moved} of {common} others regrouped "
-                f"({moved / max(common, 1):.1%}); renamed: {reason} papers in themes that gave "
-                f"or took papers, {no_reason} in themes whose papers stayed the same"
+                f"{week}: {len(change.titles)} papers, {len(before)} to themes, {len(themes)} "
+                f"themes, Other {n_other} ({n_other / max(len(before), 1):.0%}); with a speech "
+                f"topic {len(set(before) - set(after))} taken, {moved} of {common} others "
+                f"regrouped ({moved / max(common, 1):.1%}); renamed: "
+                f"{change.renamed_with_reason} papers in themes that gave or took papers, "
+                f"{change.renamed_without_reason} in themes whose papers stayed the same"
             )
             for theme in themes:
                 lines.append(f"\n## {week} {theme.label} ({len(theme.paper_ids)} papers)")
-                lines.extend(f"    {titles[pid]}" for pid in theme.paper_ids)
+                lines.extend(f"    {change.titles[pid]}" for pid in theme.paper_ids)
     if args.titles:
         args.titles.write_text("\n".join(lines) + "\n", encoding="utf-8")
     if args.json:

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -1784,6 +1785,28 @@ def test_a_digest_stopped_while_the_relay_takes_it_is_mailed_once(
     assert len(inbox.messages) == 1
 
 
+def _two_reading_lists(
+    tmp_path: Path,
+    *,
+    paths: dict[str, str],
+    email: Callable[[str], dict[str, object]] | None = None,
+) -> tuple[Path, Path]:
+    """Configs "mine" and "theirs" in folders of those names, each with a file source of half
+    of GOOD_FILE's papers and the given `paths` (and, per name, `email`)."""
+    lines = GOOD_FILE.read_text("utf-8").splitlines(keepends=True)
+    configs = []
+    for name, part in (("mine", lines[:3]), ("theirs", lines[3:])):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "p.jsonl").write_text("".join(part), "utf-8")
+        extra = {"email": email(name)} if email is not None else {}
+        configs.append(
+            write_config(
+                tmp_path / name, [(name, "file", "p.jsonl")], **NO_BACKFILL, paths=paths, **extra
+            )
+        )
+    return configs[0], configs[1]
+
+
 def test_a_second_config_sharing_one_data_dir_is_refused_naming_the_first(
     tmp_path: Path, fake_model: None
 ) -> None:
@@ -1792,22 +1815,12 @@ def test_a_second_config_sharing_one_data_dir_is_refused_naming_the_first(
     first build), and said "2025-W23 was e-mailed on …; not sent again": its readers never
     got a digest. Now its commands exit 2 naming the data_dir and the config that owns it;
     the first config, and a config whose digests folder moved, go on as before."""
-    lines = GOOD_FILE.read_text("utf-8").splitlines(keepends=True)
     with smtp_server() as (inbox, port, _):
-        configs = []
-        for name, part in (("mine", lines[:3]), ("theirs", lines[3:])):
-            (tmp_path / name).mkdir()
-            (tmp_path / name / "p.jsonl").write_text("".join(part), "utf-8")
-            configs.append(
-                write_config(
-                    tmp_path / name,
-                    [(name, "file", "p.jsonl")],
-                    **NO_BACKFILL,
-                    paths={"data_dir": str(tmp_path / "data")},
-                    email={**mail_to_loopback(port), "recipients": [f"{name}@example.org"]},
-                )
-            )
-        mine, theirs = configs
+        mine, theirs = _two_reading_lists(
+            tmp_path,
+            paths={"data_dir": str(tmp_path / "data")},
+            email=lambda name: {**mail_to_loopback(port), "recipients": [f"{name}@example.org"]},
+        )
         assert _invoke(["--config", str(mine), "ingest"]).exit_code == 0
         assert _invoke(["--config", str(mine), "build", "--week", WEEK]).exit_code == 0
         tally.add("configs tried")
@@ -1987,20 +2000,7 @@ def test_a_second_config_sharing_one_digests_dir_is_refused_naming_the_first(
     (`.written-by.json`); another config's build exits 2 naming the folder and that config,
     leaving every file as it was. A whole setup copied elsewhere, or a config that is gone,
     hands the folder over."""
-    lines = GOOD_FILE.read_text("utf-8").splitlines(keepends=True)
-    configs = []
-    for name, part in (("mine", lines[:3]), ("theirs", lines[3:])):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "p.jsonl").write_text("".join(part), "utf-8")
-        configs.append(
-            write_config(
-                tmp_path / name,
-                [(name, "file", "p.jsonl")],
-                **NO_BACKFILL,
-                paths={"digests_dir": "../digests"},
-            )
-        )
-    mine, theirs = configs
+    mine, theirs = _two_reading_lists(tmp_path, paths={"digests_dir": "../digests"})
     digests = tmp_path / "digests"
     assert _invoke(["--config", str(mine), "run"]).exit_code == 0
     before = {p.name: p.read_bytes() for p in digests.iterdir()}
