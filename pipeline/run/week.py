@@ -155,7 +155,7 @@ def paper_week(store: Store, paper: Paper, timezone: str, latest: str | None = N
     one, or, when `digest run` would build `latest` (its `[digest] week`) and the weeks since
     are more than MAX_CATCH_UP_WEEKS, the oldest it builds (its own week when that lies over
     LATE_WEEKS before it: no digest lists the paper)."""
-    return _placement(store, paper, timezone, latest)[0]
+    return placement(store, paper, timezone, latest)[0]
 
 
 def too_late(own: str, week: str) -> bool:
@@ -164,19 +164,11 @@ def too_late(own: str, week: str) -> bool:
     return week_bounds(week)[0] - week_bounds(own)[0] > timedelta(weeks=LATE_WEEKS)
 
 
-def unlisted(
+def placement(
     store: Store, paper: Paper, timezone: str, latest: str | None = None
-) -> tuple[str, datetime | None] | None:
-    """For a stored paper no digest lists, nor will (`paper_week`: a late paper dated over
-    LATE_WEEKS before the next digest built), its own week and when that week's digest was
-    last built; None for any other paper."""
-    own, late = _placement(store, paper, timezone, latest)
-    return (own, store.list_listing_weeks(own).get(own)) if late else None
-
-
-def _placement(store: Store, paper: Paper, timezone: str, latest: str | None) -> tuple[str, bool]:
+) -> tuple[str, bool]:
     """`paper_week`'s week, and whether the paper is too late for any digest (the week is
-    then its own, closed one)."""
+    then its own, closed one, and no digest lists it nor will)."""
     listed = store.list_listed_weeks([paper.paper_id])
     if paper.paper_id in listed:
         return listed[paper.paper_id], False

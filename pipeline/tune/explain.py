@@ -98,9 +98,17 @@ def paper_week(store: Store, paper: Paper, timezone: str = "UTC", latest: str | 
     first seen; first seen too when the paper's own date lies days after it), unless an
     earlier digest drew that week's boundary in another zone, as `digest build` decides it
     (`run.paper_week`; `latest`: the week `digest run` builds now, see `_run_week`)."""
+    return _placed(store, paper, timezone, latest)[0]
+
+
+def _placed(
+    store: Store, paper: Paper, timezone: str, latest: str | None = None
+) -> tuple[str, bool]:
+    """`paper_week`, and whether the paper arrived too late for any digest
+    (`run.week.placement`); a paper dated outside every digest is in its naive week."""
     if _in_no_digest(paper, timezone):
-        return _naive_week(paper, timezone)
-    return run.paper_week(store, paper, timezone, latest)
+        return _naive_week(paper, timezone), False
+    return run_week.placement(store, paper, timezone, latest)
 
 
 def _run_week(settings: Settings, store: Store) -> str | None:
@@ -134,13 +142,10 @@ def _in_no_digest(paper: Paper, timezone: str) -> str | None:
     return f"{paper.paper_id} is dated {day}: no digest covers that week"
 
 
-def _too_late(store: Store, paper: Paper, timezone: str, latest: str | None = None) -> str | None:
-    """Why no digest lists the paper, for one that arrived too late for any (`run.unlisted`):
-    its day and week, when that week's digest was built and when the paper was stored."""
-    found = run_week.unlisted(store, paper, timezone, latest)
-    if found is None:
-        return None
-    own, built = found
+def _too_late(store: Store, paper: Paper, timezone: str, own: str) -> str:
+    """Why no digest lists a paper that arrived too late for any (`_placed`), its own week
+    `own`: its day and week, when that week's digest was built and when the paper was stored."""
+    built = store.list_listing_weeks(own).get(own)
     day = _paper_day(paper, timezone).isoformat()
     when = f" on {built:%Y-%m-%d}" if built else ""
     stored = f" (on {paper.first_seen:%Y-%m-%d})" if paper.first_seen else ""
@@ -170,11 +175,11 @@ def explain_paper(settings: Settings, store: Store, embedder: Embedder, referenc
     problem = _in_no_digest(paper, settings.digest.timezone)
     if problem:
         raise ParseError(problem)
-    latest = _run_week(settings, store)
-    too_late = _too_late(store, paper, settings.digest.timezone, latest)
-    if too_late:  # round 23: an answer, not an error (it was "error: …", exit 1)
-        return f"{paper.paper_id}: {paper.title}\nin no digest: {too_late}"
-    chosen = paper_week(store, paper, settings.digest.timezone, latest)
+    timezone = settings.digest.timezone
+    chosen, late = _placed(store, paper, timezone, _run_week(settings, store))
+    if late:  # round 23: an answer, not an error (it was "error: …", exit 1)
+        why = _too_late(store, paper, timezone, chosen)
+        return f"{paper.paper_id}: {paper.title}\nin no digest: {why}"
     week = score_week(settings, store, embedder, week=chosen)
     row = next(i for i, p in enumerate(week.papers) if p.paper_id == paper.paper_id)
     result = week.assignments[row]
@@ -355,10 +360,9 @@ def mark_paper(
         try:
             temporary = write_temporary(path, updated.encode("utf-8"), mode=mode, owner=owner)
             new_settings = load_settings(temporary).model_copy(update={"config_path": path})
-            latest = _run_week(settings, store)
-            week = paper_week(store, paper, settings.digest.timezone, latest)
+            week, late = _placed(store, paper, settings.digest.timezone, _run_week(settings, store))
             comparison, unscored = None, _in_no_digest(paper, settings.digest.timezone)
-            if unscored is None and _too_late(store, paper, settings.digest.timezone, latest):
+            if unscored is None and late:
                 unscored = f"{paper.paper_id} arrived too late for any digest"
             if unscored is None:
                 before = score_week(settings, store, embedder, week=week)
