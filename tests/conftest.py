@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -90,6 +90,38 @@ name = "Graphs"
 description = "graph neural network message passing"
 keywords = ["graph neural network"]
 """
+
+
+def graph_papers(
+    make: Callable[[str, str, str], Paper], *, named: int, others: int, first: int = 0
+) -> tuple[list[Paper], list[Paper], list[Paper]]:
+    """`named` papers naming "graph neural network", each with words of its own (ids from
+    2506.`first`); 16 that share their common words but name no keyword; `others` of other
+    fields. `make(paper_id, title, abstract)` builds each (issue 16's names-none cut)."""
+    with_keyword = [
+        make(
+            f"arxiv:2506.{first + i:05d}",
+            f"Graph message passing {i}",
+            "A graph neural network with message passing over node features "
+            + " ".join(f"w{chr(97 + i)}{chr(97 + k)}xx" for k in range(8)),
+        )
+        for i in range(named)
+    ]
+    without = [
+        make(
+            f"arxiv:2506.{100 + i:05d}",
+            f"Graph message passing {i}",
+            "Graph networks with message passing over node features, neural "
+            + " ".join(["extra"] * (i % 5) + ["more"] * (i // 5)),
+        )
+        for i in range(16)
+    ]
+    fields = ["compiler register allocation", "robot arm grasp", "database query index", "routing"]
+    rest = [
+        make(f"arxiv:2506.{200 + i:05d}", f"Study {i}", f"{fields[i % 4]} study")
+        for i in range(others)
+    ]
+    return with_keyword, without, rest
 
 
 def make_paper(paper_id: str, title: str, abstract: str = "", **fields: object) -> Paper:

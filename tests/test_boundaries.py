@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FakeEmbedder, make_settings
+from conftest import FakeEmbedder, graph_papers, make_settings
 
 from pipeline import run
 from pipeline.embed import content_hash
@@ -49,6 +49,14 @@ def test_store_threshold_is_the_mean_plus_two_sd_of_the_topic_score_over_enough_
     assert found is not None and found.n_papers == 100
     assert found.threshold == pytest.approx(scores.mean() + 2 * scores.std(), abs=1e-6)
     assert calibrate.store_threshold(scores[: calibrate.MIN_FALLBACK_PAPERS - 1]) is None
+
+
+def _calls(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
+    """A list that grows by one at each call of `calibrate.<name>`, which still runs."""
+    calls: list[int] = []
+    real = getattr(calibrate, name)
+    monkeypatch.setattr(calibrate, name, lambda *a, **k: calls.append(1) or real(*a, **k))
+    return calls
 
 
 def _with_vectors(papers: list[Paper], vectors: np.ndarray, model: str) -> Store:
@@ -162,11 +170,7 @@ def test_a_second_build_reuses_the_boundaries_the_first_fitted(
     vectors = embedder.embed([p.text for p in papers])
     topic = Topic("compilers", "Compilers", "compiler optimisation", keywords=("register",))
     settings = make_settings(tmp_path)
-    fits = []
-    real_fit = calibrate.fit_boundary
-    monkeypatch.setattr(
-        calibrate, "fit_boundary", lambda *a, **k: fits.append(1) or real_fit(*a, **k)
-    )
+    fits = _calls(monkeypatch, "fit_boundary")
     with _with_vectors(papers, vectors, embedder.name) as store:
         run.assign_papers(settings, store, embedder, papers, vectors, [topic], now=NOW)
         assert len(fits) == 1
@@ -183,31 +187,12 @@ def test_a_second_build_reuses_the_boundaries_the_first_fitted(
 def _graph_store() -> tuple[list[Paper], np.ndarray, FakeEmbedder, Topic]:
     """10 papers naming "graph neural network", each with words of its own; 16 that share their
     common words but name no keyword; 80 of other fields."""
-    papers = [
-        Paper(
-            f"arxiv:2506.{i:05d}",
-            f"Graph message passing {i}",
-            "A graph neural network with message passing over node features "
-            + " ".join(f"w{chr(97 + i)}{chr(97 + k)}xx" for k in range(8)),
-            first_seen=NOW,
-        )
-        for i in range(10)
-    ]
-    papers += [
-        Paper(
-            f"arxiv:2506.{100 + i:05d}",
-            f"Graph message passing {i}",
-            "Graph networks with message passing over node features, neural "
-            + " ".join(["extra"] * (i % 5) + ["more"] * (i // 5)),
-            first_seen=NOW,
-        )
-        for i in range(16)
-    ]
-    fields = ["compiler register allocation", "robot arm grasp", "database query index", "routing"]
-    papers += [
-        Paper(f"arxiv:2506.{200 + i:05d}", f"Study {i}", f"{fields[i % 4]} study", first_seen=NOW)
-        for i in range(80)
-    ]
+    named, unnamed, other = graph_papers(
+        lambda pid, title, abstract: Paper(pid, title, abstract, first_seen=NOW),
+        named=10,
+        others=80,
+    )
+    papers = named + unnamed + other
     embedder = FakeEmbedder()
     topic = Topic("gnn", "Graph neural networks", "Neural networks on graphs.",
                   keywords=("graph neural network",))  # fmt: skip
@@ -247,11 +232,7 @@ def test_the_names_none_cuts_are_cached_and_read_again_when_the_topics_change(
     papers, vectors, embedder, topic = _graph_store()
     other = Topic("compilers", "Compilers", "Compiler optimisation.", keywords=("register",))
     settings = make_settings(tmp_path)
-    reads = []
-    real = calibrate.names_none_cuts
-    monkeypatch.setattr(
-        calibrate, "names_none_cuts", lambda *a, **k: reads.append(1) or real(*a, **k)
-    )
+    reads = _calls(monkeypatch, "names_none_cuts")
     with _with_vectors(papers, vectors, embedder.name) as store:
         found = scoring.learn_topic_boundaries(
             settings, store, embedder, papers, vectors, [topic, other], now=NOW
@@ -267,11 +248,7 @@ def test_the_names_none_cuts_are_cached_and_read_again_when_the_topics_change(
         ]
         # Without the other topic no boundary is refitted, but the cuts (which the gap to the
         # paper's best topic enters) are read again.
-        fits = []
-        real_fit = calibrate.fit_boundary
-        monkeypatch.setattr(
-            calibrate, "fit_boundary", lambda *a, **k: fits.append(1) or real_fit(*a, **k)
-        )
+        fits = _calls(monkeypatch, "fit_boundary")
         alone = scoring.learn_topic_boundaries(
             settings, store, embedder, papers, vectors, [topic], now=NOW
         )

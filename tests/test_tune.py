@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import COMMENTED_CONFIG, FakeEmbedder, make_paper, write_config
+from conftest import COMMENTED_CONFIG, FakeEmbedder, graph_papers, make_paper, write_config
 from httpserver import FeedServer, Reply
 
 from pipeline import run, tune
@@ -233,29 +233,7 @@ def test_explain_says_when_a_paper_naming_no_keyword_is_held_further_out(
     # its keywords as papers that name one (here 6 name it, 16 share its other words); explain
     # says so where that moved a paper.
     config, _ = setup
-    named = [
-        make_paper(
-            f"arxiv:2506.{10 + i:05d}",
-            f"Graph message passing {i}",
-            "A graph neural network with message passing over node features "
-            + " ".join(f"w{chr(97 + i)}{chr(97 + k)}xx" for k in range(8)),
-        )
-        for i in range(6)
-    ]
-    unnamed = [
-        make_paper(
-            f"arxiv:2506.{100 + i:05d}",
-            f"Graph message passing {i}",
-            "Graph networks with message passing over node features, neural "
-            + " ".join(["extra"] * (i % 5) + ["more"] * (i // 5)),
-        )
-        for i in range(16)
-    ]
-    fields = ["compiler register allocation", "robot arm grasp", "database query index", "routing"]
-    other = [
-        make_paper(f"arxiv:2506.{200 + i:05d}", f"Study {i}", f"{fields[i % 4]} study")
-        for i in range(60)
-    ]
+    named, unnamed, other = graph_papers(make_paper, named=6, others=60, first=10)
     _store(load_settings(config).database_path, named + unnamed + other)
     said = {}
     for paper in unnamed:
