@@ -1,10 +1,10 @@
 """Candidate label phrases of a text: runs of words between stop words and punctuation (pure).
 
 Words fold to the singular; generic words (pipeline/data/generic_words.txt, measured by
-benchmarks/make_generic_words.py) never make a label alone; `surface_forms` keeps acronyms'
-case ("LLM") for names. A paper's reading can be kept between builds (`PaperReader`, read
-back inside `stored_readings`: run/readings.py keeps them in the store). Imports no other
-pipeline module."""
+benchmarks/make_generic_words.py) never make a label alone; `surface_forms` keeps the case
+researchers write words in ("LLM", "Gaussian") for names. A paper's reading can be kept between
+builds (`PaperReader`, read back inside `stored_readings`: run/readings.py keeps them in the
+store). Imports no other pipeline module."""
 
 from __future__ import annotations
 
@@ -218,8 +218,9 @@ def _kept_phrases(text: str) -> list[str] | None:
 
 
 #: The layout of `PaperReader.parts` (bump it when the parts change); run/readings.py keys the
-#: kept readings by it and by the source of the rules that make them.
-READING_FORMAT = 1
+#: kept readings by it and by the source of the rules that make them. 2: the tokens part holds
+#: the tokens capitalised in prose too (`surface_forms`, round 25).
+READING_FORMAT = 2
 #: The parts of a kept reading (`StoredReadings`), in order.
 _PHRASES, _SPECIAL, _FOLDED, _TITLE, _WORDS_PART = range(5)
 
@@ -235,9 +236,9 @@ class PaperReader:
     def parts(self, text: str, title: str) -> list[str]:
         """What naming reads of a paper's text and title, as strings to keep between builds:
         the text's phrases (`phrase_set`, one a line, sorted), its tokens written specially
-        and its folded tokens (what `surface_forms` counts of it; space-separated, sorted),
-        and the title's phrases. No phrase holds a line break or a tab, no token a space or
-        a tab."""
+        or capitalised in prose and its folded tokens (what `surface_forms` counts of it;
+        space-separated, sorted), and the title's phrases. No phrase holds a line break or a
+        tab, no token a space or a tab."""
         reading = _Reading()  # an ASCII text's phrases from the surface's tokenisation
         specials, folded = _surface_reading(text, self._folded, self._special, reading)
         found = reading.phrases.get(text)
@@ -281,7 +282,8 @@ class StoredReadings:
         return None if packed is None else self._of(packed)[_TITLE]
 
     def surface(self, text: str) -> tuple[str, str] | None:
-        """The specially written and the folded tokens of a paper's text, or None."""
+        """The tokens whose case counts (`_surface_reading`) and the folded tokens of a paper's
+        text, or None."""
         packed = self._by_text.get(text)
         if packed is None:
             return None
@@ -612,12 +614,33 @@ def _defined_by(tokens: Sequence[str], letters: str) -> frozenset[str]:
     return frozenset()
 
 
-def surface_forms(texts: Sequence[str]) -> dict[str, str]:
-    """Folded word → the form the texts mostly write it in, when that is not lower case:
-    acronyms ("LLMs" → "LLM") and names written mixed-case ("ResNet"); capitalised sentence
-    starts do not count. Texts are counted, not tokens: one paper that writes its method's
-    name "EXPected Similarity Estimation" five times does not outvote three that write
-    "expected"."""
+@dataclass(frozen=True)
+class Surface:
+    """How a group's texts write its words (`surface_forms`): `forms`, folded word → the form
+    to show it in, where that is not lower case; `special`, the folded words they write
+    specially (`written_specially`: acronyms, "ResNet", "Wi-Fi"), mostly: names of things,
+    which words.is_noun_phrase takes for nouns whatever their ending."""
+
+    forms: dict[str, str]
+    special: frozenset[str]
+
+
+def surface_forms(texts: Sequence[str]) -> Surface:
+    """How the texts write each word, where they mostly do not write it in lower case.
+
+    The rule: a word keeps the form most texts write it in, when more texts write it so than
+    write it in lower case. A form counts where it is the author's choice: written specially
+    anywhere (an acronym, "LLMs" → "LLM"; mixed case, "ResNet", "non-Gaussian"), or
+    capitalised in running prose, that is after the title (a text is "title. abstract") and
+    in a run of capitalised words that follows a lower-case word or a "3D" ("of Gaussian
+    processes", "a Markov chain Monte Carlo sampler", "3D Gaussian Splatting"). A capital at
+    a sentence's start, after punctuation or in a Title-Case title is no choice and counts
+    neither way: a word written "Gaussian" only there stays lower case. Ties go to the form
+    not in capitals throughout ("Llama" or "LLaMA" against "LLAMA": all capitals is often a
+    shouting title or a table), then to the first in code-point order ("LLaMA" before
+    "Llama"), so no tie depends on set order. Texts are counted, not tokens: one paper that
+    writes its method's name "EXPected Similarity Estimation" five times does not outvote
+    three that write "expected"."""
     seen: dict[str, Counter[str]] = {}
     # Each distinct token is folded and checked once for all the texts, not in every text
     # that writes it (a theme's papers share most of their words): half the time. Inside
@@ -628,20 +651,34 @@ def surface_forms(texts: Sequence[str]) -> dict[str, str]:
     stored = _STORED.get()
     words: list[frozenset[str]] = []  # each text's folded tokens
     for text in texts:  # one tokenisation per text: this runs over every paper of a theme
-        specials, found = _surface_reading(text, folded, special, reading, stored)
+        chosen, found = _surface_reading(text, folded, special, reading, stored)
         words.append(found)
-        for token in specials:
+        for token in chosen:
             seen.setdefault(singular(token.lower()), Counter())[token] += 1
     forms = {}
+    specially = []
     for word, counts in seen.items():
-        # The commonest special form, ties to the first in code-point order: a text counts
-        # once per form, so ties are common and must not depend on set order.
-        form, n = min(counts.items(), key=lambda item: (-item[1], item[0]))
         # Written this way by more texts than write it in lower case (counted only for the
-        # words written specially: counting every word of every text was a fifth of this).
-        if n > sum(word in found for found in words):
-            forms[word] = _singular_surface(form)
-    return forms
+        # words written so: counting every word of every text was a fifth of this).
+        lower = sum(word in found for found in words)
+        form, n = min(counts.items(), key=_commonest)
+        if n > lower:
+            forms[word] = _shown_form(form, word)
+        if max((k for t, k in counts.items() if _specially(t)), default=0) > lower:
+            specially.append(word)
+    return Surface(forms, frozenset(specially))
+
+
+def _commonest(item: tuple[str, int]) -> tuple[int, bool, str]:
+    """The order of a word's forms (with the number of texts writing each): commonest first,
+    a tie to the form not in capitals throughout, then to the first in code-point order."""
+    form, n = item
+    return -n, form.isupper(), form
+
+
+@lru_cache(maxsize=1 << 16)
+def _specially(token: str) -> bool:
+    return written_specially(token)
 
 
 def _surface_reading(
@@ -651,11 +688,11 @@ def _surface_reading(
     reading: _Reading | None,
     stored: StoredReadings | None = None,
 ) -> tuple[list[str], frozenset[str]]:
-    """A text's distinct tokens written specially and its folded tokens (each token through
-    `singular`), as `surface_forms` counts them; taken from `stored` when it keeps the text.
-    `folded` and `special`: each token's fold and check, filled as tokens are first seen.
-    Inside `reading_once` (`reading`) an ASCII text's phrases are kept from the same
-    tokenisation."""
+    """A text's distinct tokens whose case counts (`surface_forms`: written specially, or
+    capitalised in running prose) and its folded tokens (each token through `singular`), as
+    `surface_forms` counts them; taken from `stored` when it keeps the text. `folded` and
+    `special`: each token's fold and check, filled as tokens are first seen. Inside
+    `reading_once` (`reading`) an ASCII text's phrases are kept from the same tokenisation."""
     kept = None if stored is None else stored.surface(text)
     if kept is not None:
         return kept[0].split(), frozenset(kept[1].split())
@@ -666,10 +703,39 @@ def _surface_reading(
     tokens = set(written)
     for token in tokens.difference(folded):
         folded[token] = singular(token)
-        # "LLMs", "O-RAN", "ResNet", "Wi-Fi"; not a Title-Case "Retrieval-Augmented".
-        # An all-lower-case token is never written specially: skip the check.
-        special[token] = token[0].isalnum() and not token.islower() and written_specially(token)
-    return list(filter(special.__getitem__, tokens)), frozenset(map(folded.__getitem__, tokens))
+        # "LLMs", "O-RAN", "ResNet", "Wi-Fi", "non-Gaussian"; not a Title-Case
+        # "Retrieval-Augmented". An all-lower-case token is never written specially.
+        special[token] = (
+            token[0].isalnum()
+            and not token.islower()
+            and (
+                written_specially(token) or (token[0].islower() and bool(_NAMED_PART.search(token)))
+            )
+        )
+    chosen = list(filter(special.__getitem__, tokens))
+    start = cleaned.find(". ")  # the title ends there: Title Case is no choice
+    if start >= 0:
+        capitalised = {
+            token
+            for run in _CAPITALISED.findall(cleaned, start)
+            for token in run.split()
+            if token in tokens and not special[token]
+        }
+        chosen.extend(capitalised)
+    return chosen, frozenset(map(folded.__getitem__, tokens))
+
+
+#: A hyphen part that is a capitalised word ("non-Gaussian"; not "to-N").
+_NAMED_PART = re.compile(r"-[A-Z][a-z]")
+#: A capitalised word as _TOKEN reads it ("Gaussian", "Monte", "Transformer-based").
+_CAPITAL = r"[A-Z][a-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9])"
+#: A run of capitalised words after a lower-case ASCII word (or a "3D", "6G") not glued to a
+#: letter, digit, "_" or "-" before it, in prose: "of Gaussian processes", "a Markov chain
+#: Monte Carlo", "3D Gaussian Splatting"; never after punctuation.
+_CAPITALISED = re.compile(
+    rf"(?<![\w-])(?:[a-z][A-Za-z0-9]*|[0-9][DdGg])(?:-[A-Za-z0-9]+)*\s+"
+    rf"((?:{_CAPITAL}\s+)*{_CAPITAL})"
+)
 
 
 def written_specially(token: str) -> bool:
@@ -678,6 +744,17 @@ def written_specially(token: str) -> bool:
     if any(c.isupper() for part in parts for c in part[1:]):
         return True
     return len(parts) > 1 and all(len(p) <= 3 and p[:1].isupper() for p in parts)
+
+
+def _shown_form(token: str, word: str) -> str:
+    """A counted form as a name shows it, in the singular as `word` (its fold) is: an
+    acronym's plural through `_singular_surface` ("LLMs" → "LLM"), another form as `word`
+    with the form's capitals ("Transformers" → "Transformer", "Matrices" → "Matrix")."""
+    if written_specially(token):
+        return _singular_surface(token)
+    return "".join(
+        c.upper() if k < len(token) and token[k].isupper() else c for k, c in enumerate(word)
+    )
 
 
 def _singular_surface(token: str) -> str:
