@@ -4,6 +4,7 @@ round 14 gives what the plain loops below (the code before it) gave, on real abs
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from string import ascii_lowercase
@@ -48,20 +49,18 @@ def reference_phrases(text: str, n_max: int = 3) -> list[str]:
 def reference_surface_forms(texts: list[str]) -> phrases_mod.Surface:
     """surface_forms() read token by token: every token of every text folded and checked, in
     order, a capitalised token counted where it follows a lower-case word (or one of a run of
-    capitalised words that does) after the title."""
+    capitalised words that does) after the title, unless the run ends in a parenthesised
+    acronym."""
     seen: dict[str, Counter[str]] = {}
     plain: Counter[str] = Counter()
+    expands = re.compile(r"\s*\(\s*[^()\s]{1,12}\s*\)")
     for text in texts:
         cleaned = phrases_mod._clean(text)
-        start = cleaned.find(". ")
         chosen: set[str] = set()
         lower: set[str] = set()
-        after_word = False  # the token before is a lower-case word, or a counted capital's run
-        end = 0
-        for match in phrases_mod._TOKEN.finditer(cleaned):
-            token = match.group()
+        written = set(phrases_mod._TOKEN.findall(cleaned))
+        for token in written:
             lower.add(singular(token))
-            spaced = match.start() > end and cleaned[end : match.start()].isspace()
             special = token[0].isalnum() and not token.islower() and written_specially(token)
             named = (
                 token[0].islower()
@@ -70,17 +69,28 @@ def reference_surface_forms(texts: list[str]) -> phrases_mod.Surface:
             )
             if special or named:
                 chosen.add(token)
-            capital = token[0].isupper() and token[1:2].islower()
-            if capital and spaced and after_word and 0 <= start < match.start():
-                if not special:
-                    chosen.add(token)
+        prose = phrases_mod._clean(text, parens=False)
+        start = prose.find(". ")
+        after_word = False  # the token before is a lower-case word, or a counted capital's run
+        run: list[str] = []
+        end = 0
+        for match in [*phrases_mod._TOKEN.finditer(prose), None]:
+            token = "" if match is None else match.group()
+            at = len(prose) if match is None else match.start()
+            spaced = at > end and prose[end:at].isspace()
+            capital = token[:1].isupper() and token[1:2].islower()
+            if capital and spaced and after_word and 0 <= start < at:
+                run.append(token)
                 after_word = True  # the run goes on
             else:
-                before = cleaned[match.start() - 1] if match.start() else " "
+                if run and not expands.match(prose, end):
+                    chosen.update(t for t in run if not written_specially(t) and t in written)
+                run = []
+                before = prose[at - 1] if at else " "
                 glued = before.isalnum() or before in "-_"
-                word = token[0] in ascii_lowercase or (token[0].isdigit() and len(token) > 1)
-                after_word = word and not glued
-            end = match.end()
+                word = token[:1] in ascii_lowercase or (token[:1].isdigit() and len(token) > 1)
+                after_word = bool(token) and word and not glued
+            end = at if match is None else match.end()
         plain.update(lower)
         for token in chosen:
             seen.setdefault(singular(token.lower()), Counter())[token] += 1
@@ -129,6 +139,9 @@ ODD = [
     "T. 2a Gaussian",
     "T. 5G Gaussian",
     "Title Gaussian of Gaussian. A Bayesian of Gaussian",
+    "T. with Deep Reinforcement Learning (DRL) and 3D Gaussian Splatting (3DGS) of Monte Carlo",
+    "T. a Radio Access Network ( RAN ), a Gaussian (see Bishop) and a Gaussian (x",
+    "T. a Gaussian",
 ]
 
 

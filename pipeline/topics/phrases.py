@@ -425,14 +425,15 @@ _IRREGULAR = {
 }
 
 
-def _clean(text: str) -> str:
-    """URLs and LaTeX become phrase breaks; parenthesised acronyms ("(LLMs)") go."""
+def _clean(text: str, *, parens: bool = True) -> str:
+    """URLs and LaTeX become phrase breaks; parenthesised acronyms ("(LLMs)") go, unless not
+    `parens`."""
     # Each pattern runs only on a text with the characters any match of it holds.
     if "://" in text or "www." in text:
         text = _URL.sub(" . ", text)
     if any(end in text for end in _DOMAIN_ENDS):  # the domain pattern is slow: only if needed
         text = _DOMAIN.sub(" . ", text)
-    if "(" in text:
+    if parens and "(" in text:
         text = _PAREN.sub(" ", text)
     if "$" in text or "\\" in text:
         text = _LATEX.sub(" . ", text)
@@ -713,12 +714,14 @@ def _surface_reading(
             )
         )
     chosen = list(filter(special.__getitem__, tokens))
-    start = cleaned.find(". ")  # the title ends there: Title Case is no choice
+    prose = _clean(text, parens=False) if "(" in text else cleaned  # acronyms kept, as written
+    start = prose.find(". ")  # the title ends there: Title Case is no choice
     if start >= 0:
         capitalised = {
             token
-            for run in _CAPITALISED.findall(cleaned, start)
-            for token in run.split()
+            for run in _CAPITALISED.finditer(prose, start)
+            if not run.group(2)  # "Deep Reinforcement Learning (DRL)": the acronym's capitals
+            for token in run.group(1).split()
             if token in tokens and not special[token]
         }
         chosen.extend(capitalised)
@@ -731,10 +734,11 @@ _NAMED_PART = re.compile(r"-[A-Z][a-z]")
 _CAPITAL = r"[A-Z][a-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9])"
 #: A run of capitalised words after a lower-case ASCII word (or a "3D", "6G") not glued to a
 #: letter, digit, "_" or "-" before it, in prose: "of Gaussian processes", "a Markov chain
-#: Monte Carlo", "3D Gaussian Splatting"; never after punctuation.
+#: Monte Carlo", "3D Gaussian Splatting"; never after punctuation. Group 2: the parenthesised
+#: acronym (as _PAREN finds it) the run spells out, if one follows.
 _CAPITALISED = re.compile(
     rf"(?<![\w-])(?:[a-z][A-Za-z0-9]*|[0-9][DdGg])(?:-[A-Za-z0-9]+)*\s+"
-    rf"((?:{_CAPITAL}\s+)*{_CAPITAL})"
+    rf"((?:{_CAPITAL}\s+)*{_CAPITAL})(\s*\(\s*[^()\s]{{1,12}}\s*\))?"
 )
 
 
