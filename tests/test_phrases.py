@@ -50,9 +50,10 @@ def reference_surface_forms(texts: list[str]) -> phrases_mod.Surface:
     """surface_forms() read token by token: every token of every text folded and checked, in
     order, a capitalised token counted where it follows a lower-case word (or one of a run of
     capitalised words that does) after the title, unless the run ends in a parenthesised
-    acronym."""
+    acronym; a capital alone needs two texts."""
     seen: dict[str, Counter[str]] = {}
     plain: Counter[str] = Counter()
+    capitalised: Counter[str] = Counter()
     expands = re.compile(r"\s*\(\s*[^()\s]{1,12}\s*\)")
     for text in texts:
         cleaned = phrases_mod._clean(text)
@@ -94,13 +95,16 @@ def reference_surface_forms(texts: list[str]) -> phrases_mod.Surface:
         plain.update(lower)
         for token in chosen:
             seen.setdefault(singular(token.lower()), Counter())[token] += 1
+        capitalised.update(
+            {singular(t.lower()) for t in chosen if t[0].isupper() and not written_specially(t)}
+        )
     forms = {}
     special_words = set()
     for word, counts in seen.items():
         ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0].isupper(), item[0]))
-        form, n = ordered[0]
-        if n > plain[word]:
-            forms[word] = phrases_mod._shown_form(form, word)
+        chosen_so = [k for t, k in counts.items() if written_specially(t) or t[0].islower()]
+        if max(chosen_so, default=0) > plain[word] or capitalised[word] >= max(2, plain[word] + 1):
+            forms[word] = phrases_mod._shown_form(ordered[0][0], word)
         if any(k > plain[word] for t, k in counts.items() if written_specially(t)):
             special_words.add(word)
     return phrases_mod.Surface(forms, frozenset(special_words))

@@ -634,15 +634,19 @@ def surface_forms(texts: Sequence[str]) -> Surface:
     anywhere (an acronym, "LLMs" → "LLM"; mixed case, "ResNet", "non-Gaussian"), or
     capitalised in running prose, that is after the title (a text is "title. abstract") and
     in a run of capitalised words that follows a lower-case word or a "3D" ("of Gaussian
-    processes", "a Markov chain Monte Carlo sampler", "3D Gaussian Splatting"). A capital at
-    a sentence's start, after punctuation or in a Title-Case title is no choice and counts
-    neither way: a word written "Gaussian" only there stays lower case. Ties go to the form
-    not in capitals throughout ("Llama" or "LLaMA" against "LLAMA": all capitals is often a
-    shouting title or a table), then to the first in code-point order ("LLaMA" before
-    "Llama"), so no tie depends on set order. Texts are counted, not tokens: one paper that
-    writes its method's name "EXPected Similarity Estimation" five times does not outvote
-    three that write "expected"."""
+    processes", "a Markov chain Monte Carlo sampler", "3D Gaussian Splatting") unless the run
+    spells out a parenthesised acronym ("Deep Reinforcement Learning (DRL)": the capitals
+    are the acronym's). A capital at a sentence's start, after punctuation or in a Title-Case
+    title is no choice and counts neither way: a word written "Gaussian" only there stays
+    lower case. A capital alone takes two texts that write the word so (one author's "in
+    Deep Learning" is a habit, not the word's usual form); a special form, one. Ties go to the
+    form not in capitals throughout ("Llama" or "LLaMA" against "LLAMA": all capitals is
+    often a shouting title or a table), then to the first in code-point order ("LLaMA"
+    before "Llama"), so no tie depends on set order. Texts are counted, not tokens: one paper
+    that writes its method's name "EXPected Similarity Estimation" five times does not
+    outvote three that write "expected"."""
     seen: dict[str, Counter[str]] = {}
+    capitalised: Counter[str] = Counter()  # per word, the texts that capitalise it in prose
     # Each distinct token is folded and checked once for all the texts, not in every text
     # that writes it (a theme's papers share most of their words): half the time. Inside
     # `reading_once`, once for all the groups named.
@@ -654,20 +658,37 @@ def surface_forms(texts: Sequence[str]) -> Surface:
     for text in texts:  # one tokenisation per text: this runs over every paper of a theme
         chosen, found = _surface_reading(text, folded, special, reading, stored)
         words.append(found)
+        capitals = set()
         for token in chosen:
-            seen.setdefault(singular(token.lower()), Counter())[token] += 1
+            word = _word_of(token)
+            seen.setdefault(word, Counter())[token] += 1
+            if _capitalised(token):
+                capitals.add(word)
+        capitalised.update(capitals)
     forms = {}
     specially = []
     for word, counts in seen.items():
         # Written this way by more texts than write it in lower case (counted only for the
         # words written so: counting every word of every text was a fifth of this).
         lower = sum(word in found for found in words)
-        form, n = min(counts.items(), key=_commonest)
-        if n > lower:
-            forms[word] = _shown_form(form, word)
+        other = max((k for t, k in counts.items() if not _capitalised(t)), default=0)
+        if other > lower or capitalised[word] > max(lower, 1):
+            forms[word] = _shown_form(min(counts.items(), key=_commonest)[0], word)
         if max((k for t, k in counts.items() if _specially(t)), default=0) > lower:
             specially.append(word)
     return Surface(forms, frozenset(specially))
+
+
+@lru_cache(maxsize=1 << 16)
+def _word_of(token: str) -> str:
+    """A token's folded word, as phrases fold it: "LLMs" → "llm", "Gaussians" → "gaussian"."""
+    return singular(token.lower())
+
+
+@lru_cache(maxsize=1 << 16)
+def _capitalised(token: str) -> bool:
+    """A token written with a capital first and not specially ("Gaussian", "Monte")."""
+    return token[0].isupper() and not written_specially(token)
 
 
 def _commonest(item: tuple[str, int]) -> tuple[int, bool, str]:
