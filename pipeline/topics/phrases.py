@@ -665,16 +665,28 @@ def surface_forms(texts: Sequence[str]) -> Surface:
             if _capitalised(token):
                 capitals.add(word)
         capitalised.update(capitals)
+    # The words whose case can show (written specially, or capitalised by two texts), and
+    # how many texts write each in lower case (counted only for these words, each text's
+    # words intersected with them at once: counting every word of every text, or each word
+    # in every text, cost a fifth and more of this).
+    others = {
+        word: max((k for t, k in counts.items() if not _capitalised(t)), default=0)
+        for word, counts in seen.items()
+    }
+    wanted = frozenset(w for w, k in others.items() if k or capitalised[w] >= 2)
+    lower: Counter[str] = Counter()
+    for found in words:
+        lower.update(wanted.intersection(found))
     forms = {}
     specially = []
     for word, counts in seen.items():
-        # Written this way by more texts than write it in lower case (counted only for the
-        # words written so: counting every word of every text was a fifth of this).
-        lower = sum(word in found for found in words)
-        other = max((k for t, k in counts.items() if not _capitalised(t)), default=0)
-        if other > lower or capitalised[word] > max(lower, 1):
+        if word not in wanted:
+            continue
+        n = lower[word]
+        # Written this way by more texts than write it in lower case.
+        if others[word] > n or capitalised[word] > max(n, 1):
             forms[word] = _shown_form(min(counts.items(), key=_commonest)[0], word)
-        if max((k for t, k in counts.items() if _specially(t)), default=0) > lower:
+        if max((k for t, k in counts.items() if _specially(t)), default=0) > n:
             specially.append(word)
     return Surface(forms, frozenset(specially))
 
