@@ -750,14 +750,16 @@ def _surface_reading(
     prose = _clean(text, parens=False) if "(" in text else cleaned  # acronyms kept, as written
     start = prose.find(". ")  # the title ends there: Title Case is no choice
     if start >= 0:
-        capitalised = {
-            token
-            for run in _CAPITALISED.finditer(prose, start)
-            if not run.group(2)  # "Deep Reinforcement Learning (DRL)": the acronym's capitals
-            for token in run.group(1).split()
-            if token in tokens and not special[token]
-        }
-        chosen.extend(capitalised)
+        capitalised: set[str] = set()
+        for run in _CAPITALISED.finditer(prose, start):
+            at = run.start()
+            # After punctuation (most runs: a sentence's first word), or spelling out an
+            # acronym ("Deep Reinforcement Learning (DRL)": the capitals are the acronym's).
+            if prose[at - 1] in _NOT_BEFORE_RUN or run.group(2):
+                continue
+            if _BEFORE_RUN.search(prose, max(start, at - 64), at):
+                capitalised.update(run.group(1).split())
+        chosen.extend(t for t in capitalised if t in tokens and not special[t])
     return chosen, frozenset(map(folded.__getitem__, tokens))
 
 
@@ -765,14 +767,16 @@ def _surface_reading(
 _NAMED_PART = re.compile(r"-[A-Z][a-z]")
 #: A capitalised word as _TOKEN reads it ("Gaussian", "Monte", "Transformer-based").
 _CAPITAL = r"[A-Z][a-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9])"
-#: A run of capitalised words after a lower-case ASCII word (or a "3D", "6G") not glued to a
-#: letter, digit, "_" or "-" before it, in prose: "of Gaussian processes", "a Markov chain
-#: Monte Carlo", "3D Gaussian Splatting"; never after punctuation. Group 2: the parenthesised
-#: acronym (as _PAREN finds it) the run spells out, if one follows.
-_CAPITALISED = re.compile(
-    rf"(?<![\w-])(?:[a-z][A-Za-z0-9]*|[0-9][DdGg])(?:-[A-Za-z0-9]+)*\s+"
-    rf"((?:{_CAPITAL}\s+)*{_CAPITAL})(\s*\(\s*[^()\s]{{1,12}}\s*\))?"
-)
+#: A run of capitalised words in prose, after a space: "of Gaussian processes", "a Markov
+#: chain Monte Carlo", "3D Gaussian Splatting". Group 2: the parenthesised acronym (as _PAREN
+#: finds it) the run spells out, if one follows. Found by its capitals, which are few: a
+#: pattern that starts at the word before scans every word (a third of a text's reading).
+_CAPITALISED = re.compile(rf"\s((?:{_CAPITAL}\s+)*{_CAPITAL})(\s*\(\s*[^()\s]{{1,12}}\s*\))?")
+#: What a run counts after (`_CAPITALISED`, up to its start): a lower-case ASCII word, or a
+#: "3D", "6G", not glued to a letter, digit, "_" or "-" before it; never punctuation.
+#: Punctuation no word `_BEFORE_RUN` finds ends in: a run after it is not looked at further.
+_NOT_BEFORE_RUN = frozenset(".,;:!?()[]{}\"'`/")
+_BEFORE_RUN = re.compile(r"(?<![\w-])(?:[a-z][A-Za-z0-9]*|[0-9][DdGg])(?:-[A-Za-z0-9]+)*\s*\Z")
 
 
 def written_specially(token: str) -> bool:
