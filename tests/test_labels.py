@@ -205,6 +205,21 @@ def test_a_word_capitalised_only_at_sentence_starts_and_in_titles_stays_lower_ca
     assert surface_forms(group).forms["gaussian"] == "Gaussian"
 
 
+def test_a_capital_after_a_capital_counts_only_for_a_word_never_written_in_lower_case() -> None:
+    # A name's Title Case within a sentence ("a Universal Turing Machine") says the name is
+    # capitalised, not that "machine" is; "Carlo" is never written otherwise.
+    group = [
+        "Universality. We build a Universal Turing Machine with few states.",
+        "Halting. Every Turing Machine here halts, as does the Monte Carlo estimate.",
+        "Tapes. A machine with two tapes simulates a Turing machine by Monte Carlo sampling.",
+    ]
+    forms = surface_forms(group).forms
+    assert forms["turing"] == "Turing"
+    assert forms["carlo"] == "Carlo"
+    assert "machine" not in forms
+    assert "universal" not in forms  # one text
+
+
 def test_the_capitals_of_an_acronyms_expansion_are_not_its_words_usual_case() -> None:
     # "Deep reinforcement learning" and "radio Access network" were shown (demo 2025-W24) from
     # papers that spell an acronym out: "integrates Deep Reinforcement Learning (DRL) agents".

@@ -50,10 +50,11 @@ def reference_surface_forms(texts: list[str]) -> phrases_mod.Surface:
     """surface_forms() read token by token: every token of every text folded and checked, in
     order, a capitalised token counted where it follows a lower-case word (or one of a run of
     capitalised words that does) after the title, unless the run ends in a parenthesised
-    acronym; a capital alone needs two texts."""
+    acronym; a capital alone needs two texts, one after a capital no text in lower case."""
     seen: dict[str, Counter[str]] = {}
     plain: Counter[str] = Counter()
     capitalised: Counter[str] = Counter()
+    inside: Counter[str] = Counter()
     expands = re.compile(r"\s*\(\s*[^()\s]{1,12}\s*\)")
     for text in texts:
         cleaned = phrases_mod._clean(text)
@@ -74,6 +75,8 @@ def reference_surface_forms(texts: list[str]) -> phrases_mod.Surface:
         start = prose.find(". ")
         after_word = False  # the token before is a lower-case word, or a counted capital's run
         run: list[str] = []
+        first: set[str] = set()
+        inner: set[str] = set()
         end = 0
         for match in [*phrases_mod._TOKEN.finditer(prose), None]:
             token = "" if match is None else match.group()
@@ -85,25 +88,33 @@ def reference_surface_forms(texts: list[str]) -> phrases_mod.Surface:
                 after_word = True  # the run goes on
             else:
                 if run and not expands.match(prose, end):
-                    chosen.update(t for t in run if not written_specially(t) and t in written)
+                    first.add(run[0])
+                    inner.update(run[1:])
                 run = []
                 before = prose[at - 1] if at else " "
                 glued = before.isalnum() or before in "-_"
                 word = token[:1] in ascii_lowercase or (token[:1].isdigit() and len(token) > 1)
                 after_word = bool(token) and word and not glued
             end = at if match is None else match.end()
+        chosen.update(t for t in first if not written_specially(t) and t in written)
+        inside_only = {t for t in inner - first if not written_specially(t) and t in written}
         plain.update(lower)
         for token in chosen:
             seen.setdefault(singular(token.lower()), Counter())[token] += 1
-        capitalised.update(
-            {singular(t.lower()) for t in chosen if t[0].isupper() and not written_specially(t)}
-        )
+        for token in inside_only:
+            seen.setdefault(singular(token.lower()), Counter())[token] += 1
+        capitals = {
+            singular(t.lower()) for t in chosen if t[0].isupper() and not written_specially(t)
+        }
+        capitalised.update(capitals)
+        inside.update({singular(t.lower()) for t in inside_only} - capitals)
     forms = {}
     special_words = set()
     for word, counts in seen.items():
         ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0].isupper(), item[0]))
         chosen_so = [k for t, k in counts.items() if written_specially(t) or t[0].islower()]
-        if max(chosen_so, default=0) > plain[word] or capitalised[word] >= max(2, plain[word] + 1):
+        capital = capitalised[word] + (0 if plain[word] else inside[word])
+        if max(chosen_so, default=0) > plain[word] or capital >= max(2, plain[word] + 1):
             forms[word] = phrases_mod._shown_form(ordered[0][0], word)
         if any(k > plain[word] for t, k in counts.items() if written_specially(t)):
             special_words.add(word)

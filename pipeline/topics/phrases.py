@@ -639,7 +639,10 @@ def surface_forms(texts: Sequence[str]) -> Surface:
     are the acronym's). A capital at a sentence's start, after punctuation or in a Title-Case
     title is no choice and counts neither way: a word written "Gaussian" only there stays
     lower case. A capital alone takes two texts that write the word so (one author's "in
-    Deep Learning" is a habit, not the word's usual form); a special form, one. Ties go to the
+    Deep Learning" is a habit, not the word's usual form); a special form, one. A capital
+    after another capitalised word is often a name's Title Case ("a Turing Machine", "the
+    Hierarchical Temporal Memory"): it counts only where no text writes the word in lower
+    case ("Monte Carlo"). Ties go to the
     form not in capitals throughout ("Llama" or "LLaMA" against "LLAMA": all capitals is
     often a shouting title or a table), then to the first in code-point order ("LLaMA"
     before "Llama"), so no tie depends on set order. Texts are counted, not tokens: one paper
@@ -647,6 +650,7 @@ def surface_forms(texts: Sequence[str]) -> Surface:
     outvote three that write "expected"."""
     seen: dict[str, Counter[str]] = {}
     capitalised: Counter[str] = Counter()  # per word, the texts that capitalise it in prose
+    inside: Counter[str] = Counter()  # ...only after another capitalised word ("Monte Carlo")
     # Each distinct token is folded and checked once for all the texts, not in every text
     # that writes it (a theme's papers share most of their words): half the time. Inside
     # `reading_once`, once for all the groups named.
@@ -658,13 +662,20 @@ def surface_forms(texts: Sequence[str]) -> Surface:
     for text in texts:  # one tokenisation per text: this runs over every paper of a theme
         chosen, found = _surface_reading(text, folded, special, reading, stored)
         words.append(found)
-        capitals = set()
+        capitals: set[str] = set()
+        inner: set[str] = set()
         for token in chosen:
-            word = _word_of(token)
+            if token[0] == _INNER:  # capitalised only after another capitalised word
+                token = token[1:]
+                word = _word_of(token)
+                inner.add(word)
+            else:
+                word = _word_of(token)
+                if _capitalised(token):
+                    capitals.add(word)
             seen.setdefault(word, Counter())[token] += 1
-            if _capitalised(token):
-                capitals.add(word)
         capitalised.update(capitals)
+        inside.update(inner - capitals)
     # The words whose case can show (written specially, or capitalised by two texts), and
     # how many texts write each in lower case (counted only for these words, each text's
     # words intersected with them at once: counting every word of every text, or each word
@@ -673,7 +684,7 @@ def surface_forms(texts: Sequence[str]) -> Surface:
         word: max((k for t, k in counts.items() if not _capitalised(t)), default=0)
         for word, counts in seen.items()
     }
-    wanted = frozenset(w for w, k in others.items() if k or capitalised[w] >= 2)
+    wanted = frozenset(w for w, k in others.items() if k or capitalised[w] + inside[w] >= 2)
     lower: Counter[str] = Counter()
     for found in words:
         lower.update(wanted.intersection(found))
@@ -683,8 +694,10 @@ def surface_forms(texts: Sequence[str]) -> Surface:
         if word not in wanted:
             continue
         n = lower[word]
-        # Written this way by more texts than write it in lower case.
-        if others[word] > n or capitalised[word] > max(n, 1):
+        # Written this way by more texts than write it in lower case; inside a run of
+        # capitals only where no text writes it in lower case ("Carlo", not "Machine").
+        capital = capitalised[word] + (0 if n else inside[word])
+        if others[word] > n or capital > max(n, 1):
             forms[word] = _shown_form(min(counts.items(), key=_commonest)[0], word)
         if max((k for t, k in counts.items() if _specially(t)), default=0) > n:
             specially.append(word)
@@ -723,7 +736,8 @@ def _surface_reading(
     stored: StoredReadings | None = None,
 ) -> tuple[list[str], frozenset[str]]:
     """A text's distinct tokens whose case counts (`surface_forms`: written specially, or
-    capitalised in running prose) and its folded tokens (each token through `singular`), as
+    capitalised in running prose; _INNER first where only after another capitalised word)
+    and its folded tokens (each token through `singular`), as
     `surface_forms` counts them; taken from `stored` when it keeps the text. `folded` and
     `special`: each token's fold and check, filled as tokens are first seen. Inside
     `reading_once` (`reading`) an ASCII text's phrases are kept from the same tokenisation."""
@@ -750,7 +764,8 @@ def _surface_reading(
     prose = _clean(text, parens=False) if "(" in text else cleaned  # acronyms kept, as written
     start = prose.find(". ")  # the title ends there: Title Case is no choice
     if start >= 0:
-        capitalised: set[str] = set()
+        first: set[str] = set()
+        inner: set[str] = set()
         for run in _CAPITALISED.finditer(prose, start):
             at = run.start()
             # After punctuation (most runs: a sentence's first word), or spelling out an
@@ -758,8 +773,11 @@ def _surface_reading(
             if prose[at - 1] in _NOT_BEFORE_RUN or run.group(2):
                 continue
             if _BEFORE_RUN.search(prose, max(start, at - 64), at):
-                capitalised.update(run.group(1).split())
-        chosen.extend(t for t in capitalised if t in tokens and not special[t])
+                lead, *rest = run.group(1).split()
+                first.add(lead)
+                inner.update(rest)
+        chosen.extend(t for t in first if t in tokens and not special[t])
+        chosen.extend(_INNER + t for t in inner - first if t in tokens and not special[t])
     return chosen, frozenset(map(folded.__getitem__, tokens))
 
 
@@ -774,6 +792,8 @@ _CAPITAL = r"[A-Z][a-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9])"
 _CAPITALISED = re.compile(rf"\s((?:{_CAPITAL}\s+)*{_CAPITAL})(\s*\(\s*[^()\s]{{1,12}}\s*\))?")
 #: What a run counts after (`_CAPITALISED`, up to its start): a lower-case ASCII word, or a
 #: "3D", "6G", not glued to a letter, digit, "_" or "-" before it; never punctuation.
+#: Marks a token `_surface_reading` finds capitalised only after another capitalised word.
+_INNER = "+"
 #: Punctuation no word `_BEFORE_RUN` finds ends in: a run after it is not looked at further.
 _NOT_BEFORE_RUN = frozenset(".,;:!?()[]{}\"'`/")
 _BEFORE_RUN = re.compile(r"(?<![\w-])(?:[a-z][A-Za-z0-9]*|[0-9][DdGg])(?:-[A-Za-z0-9]+)*\s*\Z")
