@@ -218,6 +218,12 @@ def test_a_capital_after_a_capital_counts_only_for_a_word_never_written_in_lower
     assert forms["carlo"] == "Carlo"
     assert "machine" not in forms
     assert "universal" not in forms  # one text
+    # A hyphenated word in Title Case is a name's too: "Human-Robot" only where no text
+    # writes "human-robot".
+    group = [f"Robots. Trust in Human-Robot Interaction, study {i}." for i in range(3)]
+    assert surface_forms(group).forms["human-robot"] == "Human-Robot"
+    group.append("Cobots. We study human-robot interaction on the shop floor.")
+    assert "human-robot" not in surface_forms(group).forms
 
 
 def test_the_capitals_of_an_acronyms_expansion_are_not_its_words_usual_case() -> None:

@@ -88,7 +88,8 @@ def reference_surface_forms(texts: list[str]) -> phrases_mod.Surface:
                 after_word = True  # the run goes on
             else:
                 if run and not expands.match(prose, end):
-                    first.add(run[0])
+                    titled = any(p[:1].isupper() for p in run[0].split("-")[1:])
+                    (inner if titled else first).add(run[0])
                     inner.update(run[1:])
                 run = []
                 before = prose[at - 1] if at else " "
@@ -157,6 +158,7 @@ ODD = [
     "T. with Deep Reinforcement Learning (DRL) and 3D Gaussian Splatting (3DGS) of Monte Carlo",
     "T. a Radio Access Network ( RAN ), a Gaussian (see Bishop) and a Gaussian (x",
     "T. a Gaussian",
+    "T. in Human-Robot Interaction, of Navier-Stokes flows and Navier-stokes, a Tree-based",
 ]
 
 

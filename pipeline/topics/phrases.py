@@ -640,9 +640,10 @@ def surface_forms(texts: Sequence[str]) -> Surface:
     title is no choice and counts neither way: a word written "Gaussian" only there stays
     lower case. A capital alone takes two texts that write the word so (one author's "in
     Deep Learning" is a habit, not the word's usual form); a special form, one. A capital
-    after another capitalised word is often a name's Title Case ("a Turing Machine", "the
-    Hierarchical Temporal Memory"): it counts only where no text writes the word in lower
-    case ("Monte Carlo"). Ties go to the
+    after another capitalised word, or in a hyphenated word's later part, is often a name's
+    Title Case ("a Turing Machine", "the Hierarchical Temporal Memory", "in Human-Robot
+    Interaction"): it counts only where no text writes the word in lower case ("Monte
+    Carlo", "Navier-Stokes"). Ties go to the
     form not in capitals throughout ("Llama" or "LLaMA" against "LLAMA": all capitals is
     often a shouting title or a table), then to the first in code-point order ("LLaMA"
     before "Llama"), so no tie depends on set order. Texts are counted, not tokens: one paper
@@ -774,7 +775,8 @@ def _surface_reading(
                 continue
             if _BEFORE_RUN.search(prose, max(start, at - 64), at):
                 lead, *rest = run.group(1).split()
-                first.add(lead)
+                # "Human-Robot": a hyphenated word's capital parts are Title Case too
+                (inner if _TITLE_PARTS.search(lead) else first).add(lead)
                 inner.update(rest)
         chosen.extend(t for t in first if t in tokens and not special[t])
         chosen.extend(_INNER + t for t in inner - first if t in tokens and not special[t])
@@ -792,7 +794,10 @@ _CAPITAL = r"[A-Z][a-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9])"
 _CAPITALISED = re.compile(rf"\s((?:{_CAPITAL}\s+)*{_CAPITAL})(\s*\(\s*[^()\s]{{1,12}}\s*\))?")
 #: What a run counts after (`_CAPITALISED`, up to its start): a lower-case ASCII word, or a
 #: "3D", "6G", not glued to a letter, digit, "_" or "-" before it; never punctuation.
-#: Marks a token `_surface_reading` finds capitalised only after another capitalised word.
+#: A capitalised hyphen part after the first ("Human-Robot", "Navier-Stokes").
+_TITLE_PARTS = re.compile(r"-[A-Z]")
+#: Marks a token `_surface_reading` finds capitalised only after another capitalised word
+#: (or written in Title Case itself, `_TITLE_PARTS`).
 _INNER = "+"
 #: Punctuation no word `_BEFORE_RUN` finds ends in: a run after it is not looked at further.
 _NOT_BEFORE_RUN = frozenset(".,;:!?()[]{}\"'`/")
