@@ -50,7 +50,8 @@ def reference_surface_forms(texts: list[str]) -> phrases_mod.Surface:
     """surface_forms() read token by token: every token of every text folded and checked, in
     order, a capitalised token counted where it follows a lower-case word (or one of a run of
     capitalised words that does) after the title, unless the run ends in a parenthesised
-    acronym; a capital alone needs two texts, one after a capital no text in lower case."""
+    acronym; a capital needs two texts, one in a run of several (or in a Title-Case hyphenated
+    word) no text in lower case."""
     seen: dict[str, Counter[str]] = {}
     plain: Counter[str] = Counter()
     capitalised: Counter[str] = Counter()
@@ -82,15 +83,14 @@ def reference_surface_forms(texts: list[str]) -> phrases_mod.Surface:
             token = "" if match is None else match.group()
             at = len(prose) if match is None else match.start()
             spaced = at > end and prose[end:at].isspace()
-            capital = token[:1].isupper() and token[1:2].islower()
+            capital = token[:1].isupper() and (token[1:2].islower() or token[1:2] == "-")
             if capital and spaced and after_word and 0 <= start < at:
                 run.append(token)
                 after_word = True  # the run goes on
             else:
                 if run and not expands.match(prose, end):
                     titled = any(p[:1].isupper() for p in run[0].split("-")[1:])
-                    (inner if titled else first).add(run[0])
-                    inner.update(run[1:])
+                    (inner if titled or len(run) > 1 else first).update(run)
                 run = []
                 before = prose[at - 1] if at else " "
                 glued = before.isalnum() or before in "-_"
@@ -159,6 +159,7 @@ ODD = [
     "T. a Radio Access Network ( RAN ), a Gaussian (see Bishop) and a Gaussian (x",
     "T. a Gaussian",
     "T. in Human-Robot Interaction, of Navier-Stokes flows and Navier-stokes, a Tree-based",
+    "T. using Deep Q-Networks, a Q-learning agent and an X-",
 ]
 
 

@@ -638,12 +638,12 @@ def surface_forms(texts: Sequence[str]) -> Surface:
     spells out a parenthesised acronym ("Deep Reinforcement Learning (DRL)": the capitals
     are the acronym's). A capital at a sentence's start, after punctuation or in a Title-Case
     title is no choice and counts neither way: a word written "Gaussian" only there stays
-    lower case. A capital alone takes two texts that write the word so (one author's "in
-    Deep Learning" is a habit, not the word's usual form); a special form, one. A capital
-    after another capitalised word, or in a hyphenated word's later part, is often a name's
-    Title Case ("a Turing Machine", "the Hierarchical Temporal Memory", "in Human-Robot
-    Interaction"): it counts only where no text writes the word in lower case ("Monte
-    Carlo", "Navier-Stokes"). Ties go to the
+    lower case. A capital takes two texts that write the word so (one author's habit is not
+    the word's usual form); a special form, one. Several capitalised words in a row, or a
+    hyphenated word's capital parts, are a name's Title Case ("in Deep Learning", "a Turing
+    Machine", "the Hierarchical Temporal Memory", "in Human-Robot Interaction"): they count
+    only for a word no text writes in lower case ("Monte Carlo", "Navier-Stokes", "Markov
+    Decision Process"). Ties go to the
     form not in capitals throughout ("Llama" or "LLaMA" against "LLAMA": all capitals is
     often a shouting title or a table), then to the first in code-point order ("LLaMA"
     before "Llama"), so no tie depends on set order. Texts are counted, not tokens: one paper
@@ -774,10 +774,12 @@ def _surface_reading(
             if prose[at - 1] in _NOT_BEFORE_RUN or run.group(2):
                 continue
             if _BEFORE_RUN.search(prose, max(start, at - 64), at):
-                lead, *rest = run.group(1).split()
-                # "Human-Robot": a hyphenated word's capital parts are Title Case too
-                (inner if _TITLE_PARTS.search(lead) else first).add(lead)
-                inner.update(rest)
+                names = run.group(1).split()
+                # Several capitalised words, or "Human-Robot": a name's Title Case
+                if len(names) > 1 or _TITLE_PARTS.search(names[0]):
+                    inner.update(names)
+                else:
+                    first.add(names[0])
         chosen.extend(t for t in first if t in tokens and not special[t])
         chosen.extend(_INNER + t for t in inner - first if t in tokens and not special[t])
     return chosen, frozenset(map(folded.__getitem__, tokens))
@@ -785,8 +787,9 @@ def _surface_reading(
 
 #: A hyphen part that is a capitalised word ("non-Gaussian"; not "to-N").
 _NAMED_PART = re.compile(r"-[A-Z][a-z]")
-#: A capitalised word as _TOKEN reads it ("Gaussian", "Monte", "Transformer-based").
-_CAPITAL = r"[A-Z][a-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9])"
+#: A capitalised word as _TOKEN reads it ("Gaussian", "Monte", "Transformer-based",
+#: "Q-Network").
+_CAPITAL = r"[A-Z](?:[a-z][A-Za-z0-9]*|(?=-))(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9])"
 #: A run of capitalised words in prose, after a space: "of Gaussian processes", "a Markov
 #: chain Monte Carlo", "3D Gaussian Splatting". Group 2: the parenthesised acronym (as _PAREN
 #: finds it) the run spells out, if one follows. Found by its capitals, which are few: a
@@ -796,8 +799,8 @@ _CAPITALISED = re.compile(rf"\s((?:{_CAPITAL}\s+)*{_CAPITAL})(\s*\(\s*[^()\s]{{1
 #: "3D", "6G", not glued to a letter, digit, "_" or "-" before it; never punctuation.
 #: A capitalised hyphen part after the first ("Human-Robot", "Navier-Stokes").
 _TITLE_PARTS = re.compile(r"-[A-Z]")
-#: Marks a token `_surface_reading` finds capitalised only after another capitalised word
-#: (or written in Title Case itself, `_TITLE_PARTS`).
+#: Marks a token `_surface_reading` finds capitalised only in a run of capitalised words (or
+#: written in Title Case itself, `_TITLE_PARTS`).
 _INNER = "+"
 #: Punctuation no word `_BEFORE_RUN` finds ends in: a run after it is not looked at further.
 _NOT_BEFORE_RUN = frozenset(".,;:!?()[]{}\"'`/")
