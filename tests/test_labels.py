@@ -259,6 +259,10 @@ def test_a_tie_between_forms_goes_to_the_one_not_in_capitals_throughout() -> Non
         == "Llama"
     )
     assert surface_forms([*shouted, "Probes. We probe LLaMA layers."]).forms["llama"] == "LLaMA"
+    # A form shown in capitals is no case of another: "RPYs" is shown "RPY", not "RPYS" (an
+    # unseen OAI slice's "Reference Publication Year Spectroscopy (RPYS)").
+    texts = ["Citations. We apply RPYS to physics.", "Citations. Two RPYs of chemistry."]
+    assert surface_forms(texts).forms["rpys"] == "RPYS"
     # Commoner forms still win: three texts write "LLM", one "Llm".
     texts = [f"Agents. We test an LLM agent{i}." for i in range(3)] + ["Agents. an Llm agent."]
     assert surface_forms(texts).forms["llm"] == "LLM"

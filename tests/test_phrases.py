@@ -112,7 +112,14 @@ def reference_surface_forms(texts: list[str]) -> phrases_mod.Surface:
     forms = {}
     special_words = set()
     for word, counts in seen.items():
-        ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0].isupper(), item[0]))
+        ordered = sorted(
+            counts.items(),
+            key=lambda item: (
+                -item[1],
+                phrases_mod._shown_form(item[0], word).isupper(),
+                item[0],
+            ),
+        )
         chosen_so = [k for t, k in counts.items() if written_specially(t) or t[0].islower()]
         capital = capitalised[word] + (0 if plain[word] else inside[word])
         if max(chosen_so, default=0) > plain[word] or capital >= max(2, plain[word] + 1):

@@ -645,8 +645,9 @@ def surface_forms(texts: Sequence[str]) -> Surface:
     only for a word no text writes in lower case ("Monte Carlo", "Navier-Stokes", "Markov
     Decision Process"). Ties go to the
     form not in capitals throughout ("Llama" or "LLaMA" against "LLAMA": all capitals is
-    often a shouting title or a table), then to the first in code-point order ("LLaMA"
-    before "Llama"), so no tie depends on set order. Texts are counted, not tokens: one paper
+    often a shouting title or a table; as shown: "RPYs", shown "RPY", is in capitals), then
+    to the first in code-point order ("LLaMA" before "Llama"), so no tie depends on set
+    order. Texts are counted, not tokens: one paper
     that writes its method's name "EXPected Similarity Estimation" five times does not
     outvote three that write "expected"."""
     seen: dict[str, Counter[str]] = {}
@@ -699,7 +700,7 @@ def surface_forms(texts: Sequence[str]) -> Surface:
         # capitals only where no text writes it in lower case ("Carlo", not "Machine").
         capital = capitalised[word] + (0 if n else inside[word])
         if others[word] > n or capital > max(n, 1):
-            forms[word] = _shown_form(min(counts.items(), key=_commonest)[0], word)
+            forms[word] = _shown_form(_commonest(counts, word), word)
         if max((k for t, k in counts.items() if _specially(t)), default=0) > n:
             specially.append(word)
     return Surface(forms, frozenset(specially))
@@ -717,11 +718,11 @@ def _capitalised(token: str) -> bool:
     return token[0].isupper() and not written_specially(token)
 
 
-def _commonest(item: tuple[str, int]) -> tuple[int, bool, str]:
-    """The order of a word's forms (with the number of texts writing each): commonest first,
-    a tie to the form not in capitals throughout, then to the first in code-point order."""
-    form, n = item
-    return -n, form.isupper(), form
+def _commonest(counts: Counter[str], word: str) -> str:
+    """The form of `word` that most texts write (`counts`: texts per form), a tie to the form
+    not shown in capitals throughout ("LLaMA", "Llama" before "LLAMA"; "RPYs", shown "RPY",
+    is no case of "RPYS"), then to the first in code-point order."""
+    return min(counts.items(), key=lambda i: (-i[1], _shown_form(i[0], word).isupper(), i[0]))[0]
 
 
 @lru_cache(maxsize=1 << 16)
