@@ -630,29 +630,31 @@ def surface_forms(texts: Sequence[str]) -> Surface:
     """How the texts write each word, where they mostly do not write it in lower case.
 
     The rule: a word keeps the form most texts write it in, when more texts write it so than
-    write it in lower case. A form counts where it is the author's choice: written specially
-    anywhere (an acronym, "LLMs" → "LLM"; mixed case, "ResNet", "non-Gaussian"), or
-    capitalised in running prose, that is after the title (a text is "title. abstract") and
-    in a run of capitalised words that follows a lower-case word or a "3D" ("of Gaussian
-    processes", "a Markov chain Monte Carlo sampler", "3D Gaussian Splatting") unless the run
-    spells out a parenthesised acronym ("Deep Reinforcement Learning (DRL)": the capitals
-    are the acronym's). A capital at a sentence's start, after punctuation or in a Title-Case
-    title is no choice and counts neither way: a word written "Gaussian" only there stays
-    lower case. A capital takes two texts that write the word so (one author's habit is not
-    the word's usual form); a special form, one. Several capitalised words in a row, or a
-    hyphenated word's capital parts, are a name's Title Case ("in Deep Learning", "a Turing
-    Machine", "the Hierarchical Temporal Memory", "in Human-Robot Interaction"): they count
-    only for a word no text writes in lower case ("Monte Carlo", "Navier-Stokes", "Markov
-    Decision Process"). Ties go to the
-    form not in capitals throughout ("Llama" or "LLaMA" against "LLAMA": all capitals is
-    often a shouting title or a table; as shown: "RPYs", shown "RPY", is in capitals), then
-    to the first in code-point order ("LLaMA" before "Llama"), so no tie depends on set
-    order. Texts are counted, not tokens: one paper
-    that writes its method's name "EXPected Similarity Estimation" five times does not
-    outvote three that write "expected"."""
+    write it in lower case. A form counts only where it is the authors' choice:
+
+    - written specially anywhere: an acronym ("LLMs", shown "LLM"), mixed case ("ResNet"), a
+      capital inside a hyphenated word ("non-Gaussian"); one text is enough;
+    - capitalised within a sentence, past the title (a text is "title. abstract"), after a
+      lower-case word or a "3D" ("of Gaussian processes", "a Bayesian model"): two texts
+      must write it so (one author's habit is not the word's usual form). A capital at a
+      sentence's start, after punctuation or in a Title-Case title counts neither way: a
+      word written "Gaussian" only there stays lower case;
+    - several capitalised words in a row, or a hyphenated word in Title Case, are a name's
+      Title Case ("in Deep Learning", "a Turing Machine", "in Human-Robot Interaction"):
+      they count (as above) only for a word no text writes in lower case ("Monte Carlo",
+      "Navier-Stokes"), and not at all where they spell out a parenthesised acronym ("Deep
+      Reinforcement Learning (DRL)": the capitals are the acronym's).
+
+    Ties go to the form not shown in capitals throughout ("Llama" or "LLaMA" against
+    "LLAMA": all capitals is often a shouting title or a table; "RPYs", shown "RPY", is in
+    capitals), then to the first in code-point order ("LLaMA" before "Llama"), so no tie
+    depends on set order. Texts are counted, not tokens: one paper that writes its method's
+    name "EXPected Similarity Estimation" five times does not outvote three that write
+    "expected". `Surface.special` is the words written specially as before (an acronym or a
+    mixed-case name by more texts than write it in lower case), whatever the shown form."""
     seen: dict[str, Counter[str]] = {}
     capitalised: Counter[str] = Counter()  # per word, the texts that capitalise it in prose
-    inside: Counter[str] = Counter()  # ...only after another capitalised word ("Monte Carlo")
+    inside: Counter[str] = Counter()  # ...only in a name's Title Case ("Monte Carlo")
     # Each distinct token is folded and checked once for all the texts, not in every text
     # that writes it (a theme's papers share most of their words): half the time. Inside
     # `reading_once`, once for all the groups named.
@@ -667,7 +669,7 @@ def surface_forms(texts: Sequence[str]) -> Surface:
         capitals: set[str] = set()
         inner: set[str] = set()
         for token in chosen:
-            if token[0] == _INNER:  # capitalised only after another capitalised word
+            if token[0] == _INNER:  # capitalised only in a name's Title Case
                 token = token[1:]
                 word = _word_of(token)
                 inner.add(word)
@@ -696,8 +698,8 @@ def surface_forms(texts: Sequence[str]) -> Surface:
         if word not in wanted:
             continue
         n = lower[word]
-        # Written this way by more texts than write it in lower case; inside a run of
-        # capitals only where no text writes it in lower case ("Carlo", not "Machine").
+        # Written this way by more texts than write it in lower case; in a name's Title Case
+        # only where no text writes it in lower case ("Carlo", not "Machine").
         capital = capitalised[word] + (0 if n else inside[word])
         if others[word] > n or capital > max(n, 1):
             forms[word] = _shown_form(_commonest(counts, word), word)
@@ -738,11 +740,11 @@ def _surface_reading(
     stored: StoredReadings | None = None,
 ) -> tuple[list[str], frozenset[str]]:
     """A text's distinct tokens whose case counts (`surface_forms`: written specially, or
-    capitalised in running prose; _INNER first where only after another capitalised word)
-    and its folded tokens (each token through `singular`), as
-    `surface_forms` counts them; taken from `stored` when it keeps the text. `folded` and
-    `special`: each token's fold and check, filled as tokens are first seen. Inside
-    `reading_once` (`reading`) an ASCII text's phrases are kept from the same tokenisation."""
+    capitalised within a sentence; _INNER first where only in a name's Title Case) and its
+    folded tokens (each token through `singular`), as `surface_forms` counts them; taken
+    from `stored` when it keeps the text. `folded` and `special`: each token's fold and
+    check, filled as tokens are first seen. Inside `reading_once` (`reading`) an ASCII
+    text's phrases are kept from the same tokenisation."""
     kept = None if stored is None else stored.surface(text)
     if kept is not None:
         return kept[0].split(), frozenset(kept[1].split())
@@ -796,15 +798,15 @@ _CAPITAL = r"[A-Z](?:[a-z][A-Za-z0-9]*|(?=-))(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9])"
 #: finds it) the run spells out, if one follows. Found by its capitals, which are few: a
 #: pattern that starts at the word before scans every word (a third of a text's reading).
 _CAPITALISED = re.compile(rf"\s((?:{_CAPITAL}\s+)*{_CAPITAL})(\s*\(\s*[^()\s]{{1,12}}\s*\))?")
-#: What a run counts after (`_CAPITALISED`, up to its start): a lower-case ASCII word, or a
-#: "3D", "6G", not glued to a letter, digit, "_" or "-" before it; never punctuation.
 #: A capitalised hyphen part after the first ("Human-Robot", "Navier-Stokes").
 _TITLE_PARTS = re.compile(r"-[A-Z]")
 #: Marks a token `_surface_reading` finds capitalised only in a run of capitalised words (or
-#: written in Title Case itself, `_TITLE_PARTS`).
+#: written in Title Case itself, `_TITLE_PARTS`). No token of a kept reading starts with it.
 _INNER = "+"
 #: Punctuation no word `_BEFORE_RUN` finds ends in: a run after it is not looked at further.
 _NOT_BEFORE_RUN = frozenset(".,;:!?()[]{}\"'`/")
+#: What a run counts after (`_CAPITALISED`, up to its start): a lower-case ASCII word, or a
+#: "3D", "6G", not glued to a letter, digit, "_" or "-" before it; never punctuation.
 _BEFORE_RUN = re.compile(r"(?<![\w-])(?:[a-z][A-Za-z0-9]*|[0-9][DdGg])(?:-[A-Za-z0-9]+)*\s*\Z")
 
 
