@@ -98,6 +98,7 @@ for item in inputs:
              labels.describes([t.label], [texts[p] for p in t.paper_ids]))
             for t in themes
         ],
+        "terms": [list(t.terms) for t in themes],
         "other": list(other),
         "naming_s": sum(spent),
         "name_fit": labels.NAME_FIT,
@@ -396,7 +397,9 @@ def main() -> None:
         type=Path,
         help="write each new theme's name and titles here, numbered, for a blind reader",
     )
-    parser.add_argument("--json", type=Path, help="write both runs' names here")
+    parser.add_argument(
+        "--json", type=Path, help="write both runs' names, key phrases and themes' papers here"
+    )
     parser.add_argument("--time", action="store_true", help="time naming on 3,000 papers")
     args = parser.parse_args()
     inputs = [] if args.no_demo else demo_inputs(args.store, june=args.june)
@@ -437,6 +440,10 @@ def main() -> None:
                 "input": i["name"],
                 "old": [t[0] for t in o["themes"]],
                 "new": [t[0] for t in n["themes"]],
+                "old_terms": o.get("terms", []),
+                "new_terms": n.get("terms", []),
+                "old_papers": [sorted(t[1]) for t in o["themes"]],
+                "new_papers": [sorted(t[1]) for t in n["themes"]],
             }
             for i, o, n in zip(inputs, old, new, strict=True)
         ]

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.topics.phrases import (
+    Surface,
     acronyms,
     is_label,
     overlaps,
@@ -61,7 +62,7 @@ def label_groups(
         return [[] for _ in groups]
     allowed = counts.n_words >= min_words
     if nouns:
-        allowed &= _nominal(counts, set().union(*map(surface_forms, groups)))
+        allowed &= _nominal(counts, set().union(*(surface_forms(g).special for g in groups)))
     return [
         [counts.vocab[j] for j in _distinctive(counts, row, n_terms, allowed=allowed)]
         for row in range(len(groups))
@@ -291,8 +292,9 @@ def name_groups(
     they cover NAME_FIT of the texts ("Speech and music"), or alone when it does; else the next
     candidate leads. The second must not repeat the first (phrases.repeats) nor be broad
     (BROAD_TERMS, COMMON_SHARE) when the first fits alone. When none fits, the name is empty.
-    Acronyms keep the case the texts write them in ("LLM", "MRI", "3D"). `fit` is the share of
-    the texts containing one of the name's phrases.
+    Words keep the case the texts write them in ("LLM", "MRI", "3D", "Gaussian":
+    phrases.surface_forms). `fit` is the share of the texts containing one of the name's
+    phrases.
     """
     # Surface forms first: inside phrases.reading_once they also read the groups' phrases,
     # which the counts then take from one tokenisation of each text.
@@ -301,7 +303,7 @@ def name_groups(
     if counts is None:
         return [GroupName("", (), 0.0) for _ in groups]
     relevance = _Relevance(counts, np.asarray(vectors)) if vectors is not None else None
-    nominal = _nominal(counts, set().union(*surfaces))
+    nominal = _nominal(counts, set().union(*(s.special for s in surfaces)))
     expansions = acronyms(itertools.chain(*groups))
     # Every group's noun-phrase candidates first, so that their relevance is measured at once.
     first = [
@@ -336,7 +338,7 @@ def name_groups(
             # Its key phrases stay noun phrases ("extracting structured", "span diverse" and
             # "encompass" were shown under themes a research area names, which show no name
             # of these phrases).
-            terms = tuple(_as_written(counts.vocab[j], surface) for j in nouns[:4])
+            terms = tuple(_as_written(counts.vocab[j], surface.forms) for j in nouns[:4])
             name = dataclasses.replace(name, terms=terms)
         names.append(name)
     return names
@@ -443,7 +445,7 @@ def _name_of(
     counts: _Counts,
     row: int,
     found: Sequence[int],
-    surface: dict[str, str],
+    surface: Surface,
     *,
     titled: tuple[set[int], set[int]] | None = None,
     expansions: Mapping[str, frozenset[str]] | None = None,
@@ -527,12 +529,12 @@ class _Pick:
             return (lead, *forms)
         return (lead, seconds[0]) if seconds else ()
 
-    def written(self, parts: tuple[int, ...], surface: Mapping[str, str]) -> tuple[int, ...]:
+    def written(self, parts: tuple[int, ...], surface: Surface) -> tuple[int, ...]:
         """The parts a name shows: one form of a word written in several (`parts` from
         `parts`), a noun first ("sparsity", not "sparse"), then the form in more texts."""
         if len(parts) < 2 or not same_word(self.vocab[parts[0]], self.vocab[parts[1]]):
             return parts
-        special = set(surface)
+        special = surface.special
         best = min(
             parts,
             key=lambda j: (not is_noun_phrase(self.vocab[j], special), -len(self.papers[j]), j),
@@ -562,15 +564,15 @@ def _as_written(phrase: str, surface: Mapping[str, str]) -> str:
 def _shown_name(
     parts: Sequence[int],
     counts: _Counts,
-    surface: dict[str, str],
+    surface: Surface,
     fit: float,
     terms: tuple[str, ...],
 ) -> GroupName:
-    shown = [_as_written(counts.vocab[j], surface) for j in parts]
+    shown = [_as_written(counts.vocab[j], surface.forms) for j in parts]
     name = " and ".join(shown)
     lead = tuple(counts.vocab[j] for j in parts)
     rest = tuple(t for t in terms if t not in lead)
     if not written_specially(name.split(" ", 1)[0]):  # "fMRI", "iPhone" keep their case
         name = name[:1].upper() + name[1:]
-    terms = tuple(_as_written(t, surface) for t in (lead + rest)[:4])
+    terms = tuple(_as_written(t, surface.forms) for t in (lead + rest)[:4])
     return GroupName(name, terms, fit)

@@ -1,10 +1,10 @@
 """Candidate label phrases of a text: runs of words between stop words and punctuation (pure).
 
 Words fold to the singular; generic words (pipeline/data/generic_words.txt, measured by
-benchmarks/make_generic_words.py) never make a label alone; `surface_forms` keeps acronyms'
-case ("LLM") for names. A paper's reading can be kept between builds (`PaperReader`, read
-back inside `stored_readings`: run/readings.py keeps them in the store). Imports no other
-pipeline module."""
+benchmarks/make_generic_words.py) never make a label alone; `surface_forms` keeps the case
+researchers write words in ("LLM", "Gaussian") for names. A paper's reading can be kept between
+builds (`PaperReader`, read back inside `stored_readings`: run/readings.py keeps them in the
+store). Imports no other pipeline module."""
 
 from __future__ import annotations
 
@@ -218,8 +218,9 @@ def _kept_phrases(text: str) -> list[str] | None:
 
 
 #: The layout of `PaperReader.parts` (bump it when the parts change); run/readings.py keys the
-#: kept readings by it and by the source of the rules that make them.
-READING_FORMAT = 1
+#: kept readings by it and by the source of the rules that make them. 2: the tokens part holds
+#: the tokens capitalised in prose too (`surface_forms`, round 25).
+READING_FORMAT = 2
 #: The parts of a kept reading (`StoredReadings`), in order.
 _PHRASES, _SPECIAL, _FOLDED, _TITLE, _WORDS_PART = range(5)
 
@@ -235,9 +236,9 @@ class PaperReader:
     def parts(self, text: str, title: str) -> list[str]:
         """What naming reads of a paper's text and title, as strings to keep between builds:
         the text's phrases (`phrase_set`, one a line, sorted), its tokens written specially
-        and its folded tokens (what `surface_forms` counts of it; space-separated, sorted),
-        and the title's phrases. No phrase holds a line break or a tab, no token a space or
-        a tab."""
+        or capitalised in prose and its folded tokens (what `surface_forms` counts of it;
+        space-separated, sorted), and the title's phrases. No phrase holds a line break or a
+        tab, no token a space or a tab."""
         reading = _Reading()  # an ASCII text's phrases from the surface's tokenisation
         specials, folded = _surface_reading(text, self._folded, self._special, reading)
         found = reading.phrases.get(text)
@@ -281,7 +282,8 @@ class StoredReadings:
         return None if packed is None else self._of(packed)[_TITLE]
 
     def surface(self, text: str) -> tuple[str, str] | None:
-        """The specially written and the folded tokens of a paper's text, or None."""
+        """The tokens whose case counts (`_surface_reading`) and the folded tokens of a paper's
+        text, or None."""
         packed = self._by_text.get(text)
         if packed is None:
             return None
@@ -423,14 +425,15 @@ _IRREGULAR = {
 }
 
 
-def _clean(text: str) -> str:
-    """URLs and LaTeX become phrase breaks; parenthesised acronyms ("(LLMs)") go."""
+def _clean(text: str, *, parens: bool = True) -> str:
+    """URLs and LaTeX become phrase breaks; parenthesised acronyms ("(LLMs)") go, unless not
+    `parens`."""
     # Each pattern runs only on a text with the characters any match of it holds.
     if "://" in text or "www." in text:
         text = _URL.sub(" . ", text)
     if any(end in text for end in _DOMAIN_ENDS):  # the domain pattern is slow: only if needed
         text = _DOMAIN.sub(" . ", text)
-    if "(" in text:
+    if parens and "(" in text:
         text = _PAREN.sub(" ", text)
     if "$" in text or "\\" in text:
         text = _LATEX.sub(" . ", text)
@@ -612,13 +615,46 @@ def _defined_by(tokens: Sequence[str], letters: str) -> frozenset[str]:
     return frozenset()
 
 
-def surface_forms(texts: Sequence[str]) -> dict[str, str]:
-    """Folded word → the form the texts mostly write it in, when that is not lower case:
-    acronyms ("LLMs" → "LLM") and names written mixed-case ("ResNet"); capitalised sentence
-    starts do not count. Texts are counted, not tokens: one paper that writes its method's
+@dataclass(frozen=True)
+class Surface:
+    """How a group's texts write its words (`surface_forms`): `forms`, folded word → the form
+    to show it in, where that is not lower case; `special`, the folded words they write
+    specially (`written_specially`: acronyms, "ResNet", "Wi-Fi"), mostly: names of things,
+    which words.is_noun_phrase takes for nouns whatever their ending."""
+
+    forms: dict[str, str]
+    special: frozenset[str]
+
+
+def surface_forms(texts: Sequence[str]) -> Surface:
+    """How the texts write each word, where they mostly do not write it in lower case.
+
+    The rule: a word keeps the form most texts write it in, when more texts write it so than
+    write it in lower case. A form counts only where it is the authors' choice:
+
+    - written specially anywhere: an acronym ("LLMs", shown "LLM"), mixed case ("ResNet"), a
+      capital inside a hyphenated word ("non-Gaussian"); one text is enough;
+    - capitalised within a sentence, past the title (a text is "title. abstract"), after a
+      lower-case word or a "3D" ("of Gaussian processes", "a Bayesian model"): two texts
+      must write it so (one author's habit is not the word's usual form). A capital at a
+      sentence's start, after punctuation or in a Title-Case title counts neither way: a
+      word written "Gaussian" only there stays lower case;
+    - several capitalised words in a row, or a hyphenated word in Title Case, are a name's
+      Title Case ("in Deep Learning", "a Turing Machine", "in Human-Robot Interaction"):
+      they count (as above) only for a word no text writes in lower case ("Monte Carlo",
+      "Navier-Stokes"), and not at all where they spell out a parenthesised acronym ("Deep
+      Reinforcement Learning (DRL)": the capitals are the acronym's).
+
+    Ties go to the form not shown in capitals throughout ("Llama" or "LLaMA" against
+    "LLAMA": all capitals is often a shouting title or a table; "RPYs", shown "RPY", is in
+    capitals), then to the first in code-point order ("LLaMA" before "Llama"), so no tie
+    depends on set order. Texts are counted, not tokens: one paper that writes its method's
     name "EXPected Similarity Estimation" five times does not outvote three that write
-    "expected"."""
+    "expected". `Surface.special` is the words written specially as before (an acronym or a
+    mixed-case name by more texts than write it in lower case), whatever the shown form."""
     seen: dict[str, Counter[str]] = {}
+    capitalised: Counter[str] = Counter()  # per word, the texts that capitalise it in prose
+    inside: Counter[str] = Counter()  # ...only in a name's Title Case ("Monte Carlo")
     # Each distinct token is folded and checked once for all the texts, not in every text
     # that writes it (a theme's papers share most of their words): half the time. Inside
     # `reading_once`, once for all the groups named.
@@ -628,20 +664,72 @@ def surface_forms(texts: Sequence[str]) -> dict[str, str]:
     stored = _STORED.get()
     words: list[frozenset[str]] = []  # each text's folded tokens
     for text in texts:  # one tokenisation per text: this runs over every paper of a theme
-        specials, found = _surface_reading(text, folded, special, reading, stored)
+        chosen, found = _surface_reading(text, folded, special, reading, stored)
         words.append(found)
-        for token in specials:
-            seen.setdefault(singular(token.lower()), Counter())[token] += 1
+        capitals: set[str] = set()
+        inner: set[str] = set()
+        for token in chosen:
+            if token[0] == _INNER:  # capitalised only in a name's Title Case
+                token = token[1:]
+                word = _word_of(token)
+                inner.add(word)
+            else:
+                word = _word_of(token)
+                if _capitalised(token):
+                    capitals.add(word)
+            seen.setdefault(word, Counter())[token] += 1
+        capitalised.update(capitals)
+        inside.update(inner - capitals)
+    # The words whose case can show (written specially, or capitalised by two texts), and
+    # how many texts write each in lower case (counted only for these words, each text's
+    # words intersected with them at once: counting every word of every text, or each word
+    # in every text, cost a fifth and more of this).
+    others = {
+        word: max((k for t, k in counts.items() if not _capitalised(t)), default=0)
+        for word, counts in seen.items()
+    }
+    wanted = frozenset(w for w, k in others.items() if k or capitalised[w] + inside[w] >= 2)
+    lower: Counter[str] = Counter()
+    for found in words:
+        lower.update(wanted.intersection(found))
     forms = {}
+    specially = []
     for word, counts in seen.items():
-        # The commonest special form, ties to the first in code-point order: a text counts
-        # once per form, so ties are common and must not depend on set order.
-        form, n = min(counts.items(), key=lambda item: (-item[1], item[0]))
-        # Written this way by more texts than write it in lower case (counted only for the
-        # words written specially: counting every word of every text was a fifth of this).
-        if n > sum(word in found for found in words):
-            forms[word] = _singular_surface(form)
-    return forms
+        if word not in wanted:
+            continue
+        n = lower[word]
+        # Written this way by more texts than write it in lower case; in a name's Title Case
+        # only where no text writes it in lower case ("Carlo", not "Machine").
+        capital = capitalised[word] + (0 if n else inside[word])
+        if others[word] > n or capital > max(n, 1):
+            forms[word] = _shown_form(_commonest(counts, word), word)
+        if max((k for t, k in counts.items() if _specially(t)), default=0) > n:
+            specially.append(word)
+    return Surface(forms, frozenset(specially))
+
+
+@lru_cache(maxsize=1 << 16)
+def _word_of(token: str) -> str:
+    """A token's folded word, as phrases fold it: "LLMs" → "llm", "Gaussians" → "gaussian"."""
+    return singular(token.lower())
+
+
+@lru_cache(maxsize=1 << 16)
+def _capitalised(token: str) -> bool:
+    """A token written with a capital first and not specially ("Gaussian", "Monte")."""
+    return token[0].isupper() and not written_specially(token)
+
+
+def _commonest(counts: Counter[str], word: str) -> str:
+    """The form of `word` that most texts write (`counts`: texts per form), a tie to the form
+    not shown in capitals throughout ("LLaMA", "Llama" before "LLAMA"; "RPYs", shown "RPY",
+    is no case of "RPYS"), then to the first in code-point order."""
+    return min(counts.items(), key=lambda i: (-i[1], _shown_form(i[0], word).isupper(), i[0]))[0]
+
+
+@lru_cache(maxsize=1 << 16)
+def _specially(token: str) -> bool:
+    return written_specially(token)
 
 
 def _surface_reading(
@@ -651,11 +739,12 @@ def _surface_reading(
     reading: _Reading | None,
     stored: StoredReadings | None = None,
 ) -> tuple[list[str], frozenset[str]]:
-    """A text's distinct tokens written specially and its folded tokens (each token through
-    `singular`), as `surface_forms` counts them; taken from `stored` when it keeps the text.
-    `folded` and `special`: each token's fold and check, filled as tokens are first seen.
-    Inside `reading_once` (`reading`) an ASCII text's phrases are kept from the same
-    tokenisation."""
+    """A text's distinct tokens whose case counts (`surface_forms`: written specially, or
+    capitalised within a sentence; _INNER first where only in a name's Title Case) and its
+    folded tokens (each token through `singular`), as `surface_forms` counts them; taken
+    from `stored` when it keeps the text. `folded` and `special`: each token's fold and
+    check, filled as tokens are first seen. Inside `reading_once` (`reading`) an ASCII
+    text's phrases are kept from the same tokenisation."""
     kept = None if stored is None else stored.surface(text)
     if kept is not None:
         return kept[0].split(), frozenset(kept[1].split())
@@ -666,10 +755,59 @@ def _surface_reading(
     tokens = set(written)
     for token in tokens.difference(folded):
         folded[token] = singular(token)
-        # "LLMs", "O-RAN", "ResNet", "Wi-Fi"; not a Title-Case "Retrieval-Augmented".
-        # An all-lower-case token is never written specially: skip the check.
-        special[token] = token[0].isalnum() and not token.islower() and written_specially(token)
-    return list(filter(special.__getitem__, tokens)), frozenset(map(folded.__getitem__, tokens))
+        # "LLMs", "O-RAN", "ResNet", "Wi-Fi", "non-Gaussian"; not a Title-Case
+        # "Retrieval-Augmented". An all-lower-case token is never written specially.
+        special[token] = (
+            token[0].isalnum()
+            and not token.islower()
+            and (
+                written_specially(token) or (token[0].islower() and bool(_NAMED_PART.search(token)))
+            )
+        )
+    chosen = list(filter(special.__getitem__, tokens))
+    prose = _clean(text, parens=False) if "(" in text else cleaned  # acronyms kept, as written
+    start = prose.find(". ")  # the title ends there: Title Case is no choice
+    if start >= 0:
+        first: set[str] = set()
+        inner: set[str] = set()
+        for run in _CAPITALISED.finditer(prose, start):
+            at = run.start()
+            # After punctuation (most runs: a sentence's first word), or spelling out an
+            # acronym ("Deep Reinforcement Learning (DRL)": the capitals are the acronym's).
+            if prose[at - 1] in _NOT_BEFORE_RUN or run.group(2):
+                continue
+            if _BEFORE_RUN.search(prose, max(start, at - 64), at):
+                names = run.group(1).split()
+                # Several capitalised words, or "Human-Robot": a name's Title Case
+                if len(names) > 1 or _TITLE_PARTS.search(names[0]):
+                    inner.update(names)
+                else:
+                    first.add(names[0])
+        chosen.extend(t for t in first if t in tokens and not special[t])
+        chosen.extend(_INNER + t for t in inner - first if t in tokens and not special[t])
+    return chosen, frozenset(map(folded.__getitem__, tokens))
+
+
+#: A hyphen part that is a capitalised word ("non-Gaussian"; not "to-N").
+_NAMED_PART = re.compile(r"-[A-Z][a-z]")
+#: A capitalised word as _TOKEN reads it ("Gaussian", "Monte", "Transformer-based",
+#: "Q-Network").
+_CAPITAL = r"[A-Z](?:[a-z][A-Za-z0-9]*|(?=-))(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9])"
+#: A run of capitalised words in prose, after a space: "of Gaussian processes", "a Markov
+#: chain Monte Carlo", "3D Gaussian Splatting". Group 2: the parenthesised acronym (as _PAREN
+#: finds it) the run spells out, if one follows. Found by its capitals, which are few: a
+#: pattern that starts at the word before scans every word (a third of a text's reading).
+_CAPITALISED = re.compile(rf"\s((?:{_CAPITAL}\s+)*{_CAPITAL})(\s*\(\s*[^()\s]{{1,12}}\s*\))?")
+#: A capitalised hyphen part after the first ("Human-Robot", "Navier-Stokes").
+_TITLE_PARTS = re.compile(r"-[A-Z]")
+#: Marks a token `_surface_reading` finds capitalised only in a run of capitalised words (or
+#: written in Title Case itself, `_TITLE_PARTS`). No token of a kept reading starts with it.
+_INNER = "+"
+#: Punctuation no word `_BEFORE_RUN` finds ends in: a run after it is not looked at further.
+_NOT_BEFORE_RUN = frozenset(".,;:!?()[]{}\"'`/")
+#: What a run counts after (`_CAPITALISED`, up to its start): a lower-case ASCII word, or a
+#: "3D", "6G", not glued to a letter, digit, "_" or "-" before it; never punctuation.
+_BEFORE_RUN = re.compile(r"(?<![\w-])(?:[a-z][A-Za-z0-9]*|[0-9][DdGg])(?:-[A-Za-z0-9]+)*\s*\Z")
 
 
 def written_specially(token: str) -> bool:
@@ -678,6 +816,17 @@ def written_specially(token: str) -> bool:
     if any(c.isupper() for part in parts for c in part[1:]):
         return True
     return len(parts) > 1 and all(len(p) <= 3 and p[:1].isupper() for p in parts)
+
+
+def _shown_form(token: str, word: str) -> str:
+    """A counted form as a name shows it, in the singular as `word` (its fold) is: an
+    acronym's plural through `_singular_surface` ("LLMs" → "LLM"), another form as `word`
+    with the form's capitals ("Transformers" → "Transformer", "Matrices" → "Matrix")."""
+    if written_specially(token):
+        return _singular_surface(token)
+    return "".join(
+        c.upper() if k < len(token) and token[k].isupper() else c for k, c in enumerate(word)
+    )
 
 
 def _singular_surface(token: str) -> str:
