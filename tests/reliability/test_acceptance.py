@@ -2137,3 +2137,50 @@ def test_a_setup_in_a_folder_whose_name_is_not_utf8_builds(
     refused = _invoke(["--config", str(other), "ingest"])
     shown = os.fsencode(config).decode("utf-8", "replace")  # as CliRunner reads the bytes
     assert refused.exit_code == 2 and f"is the store of {shown}" in refused.stderr, refused.output
+
+
+# --- round 25 (users) -------------------------------------------------------------------------
+
+
+def _marker(folder: Path) -> str:
+    return (folder / run.DIGESTS_OWNER).read_text("utf-8")
+
+
+def test_the_digests_folders_writer_file_names_no_absolute_path(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """Users publish the digests folder (GitHub Pages, a web server): its `.written-by.json`
+    held the absolute paths of the config and the store, so the published folder told the
+    world the user's home folder and name. It keeps them relative to the folder when they lie
+    in its parent folder (`../config.toml`: the usual layout), and otherwise only a hash of
+    them; a second config is still refused, a marker an older version wrote still read."""
+    mine, theirs = _two_reading_lists(tmp_path, paths={"digests_dir": "../digests"})
+    digests = tmp_path / "digests"
+    assert _invoke(["--config", str(mine), "ingest"]).exit_code == 0
+    assert _invoke(["--config", str(mine), "build", "--week", WEEK]).exit_code == 0
+    assert str(tmp_path.resolve()) not in _marker(digests) and "mine" in _marker(digests)
+    refused = _invoke(["--config", str(theirs), "build", "--week", WEEK])
+    assert refused.exit_code == 2, refused.output
+    assert f"{digests} holds the digests of {mine}:" in refused.stderr, refused.stderr
+    # A folder published from elsewhere (/var/www/…): nothing of the config's path is kept.
+    www = tmp_path / "www" / "digests"
+    for config in (mine, theirs):
+        write_config(
+            config.parent,
+            [(config.parent.name, "file", "p.jsonl")],
+            **NO_BACKFILL,
+            paths={"digests_dir": str(www)},
+        )
+    assert _invoke(["--config", str(mine), "build", "--week", WEEK]).exit_code == 0
+    assert str(tmp_path.resolve()) not in _marker(www) and "mine" not in _marker(www)
+    refused = _invoke(["--config", str(theirs), "build", "--week", WEEK])
+    assert refused.exit_code == 2, refused.output
+    assert f"paths.digests_dir: {www} holds the digests of another config" in refused.stderr
+    assert _invoke(["--config", str(mine), "build", "--week", WEEK]).exit_code == 0
+    # A marker an earlier version wrote (absolute paths) still names its config.
+    old = {"config": str(mine), "database": str(mine.parent / "data" / "pipeline.sqlite3")}
+    (www / run.DIGESTS_OWNER).write_text(json.dumps(old), "utf-8")
+    refused = _invoke(["--config", str(theirs), "build", "--week", WEEK])
+    assert refused.exit_code == 2 and f"holds the digests of {mine}:" in refused.stderr
+    assert _invoke(["--config", str(mine), "build", "--week", WEEK]).exit_code == 0
+    assert str(tmp_path.resolve()) not in _marker(www)
