@@ -78,6 +78,7 @@ __all__ = [
     "assign_papers",
     "check_command",
     "choose_week",
+    "claim_digests",
     "continue_week_themes",
     "describe_report",
     "digest_files",
@@ -135,12 +136,14 @@ def open_store(
     the whole file before a write (`Store.open_to_read`; issue 7 guards writes), unless
     `verify` (status): then read whole when the next writer would, so a store it would refuse
     is reported damaged; `as_found` (status): an older schema is read as it is, not migrated
-    (`Store.open_to_read`). Not `create` (explain, topics, eval, mark: they write only caches):
-    when there is no store yet, an empty one in memory, so such a command on a fresh config
-    says the store holds no papers and leaves no data folder behind.
+    (`Store.open_to_read`). Not `create` (explain, topics, eval, mark: they write only caches),
+    or not `writing`: when there is no store yet, an empty one in memory, so such a command on
+    a fresh config says the store holds no papers and leaves no data folder behind (round 25:
+    the catch-up plan of a `digest run` refused for another config's digests folder left an
+    empty store).
     """
     path = settings.database_path
-    if not create and not path.exists():
+    if (not create or not writing) and not path.exists():
         return Store.open(":memory:")
     # SQLite takes a 0-byte file for a new database: a store truncated or replaced (a failed
     # copy, a restore) would start over silently, `status` reading "no runs yet, health ok",

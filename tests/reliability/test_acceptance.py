@@ -2184,3 +2184,16 @@ def test_the_digests_folders_writer_file_names_no_absolute_path(
     assert refused.exit_code == 2 and f"holds the digests of {mine}:" in refused.stderr
     assert _invoke(["--config", str(mine), "build", "--week", WEEK]).exit_code == 0
     assert str(tmp_path.resolve()) not in _marker(www)
+
+
+def test_a_refused_second_config_creates_nothing(tmp_path: Path, fake_model: None) -> None:
+    """A second config refused (exit 2) because another one writes the digests folder left
+    a data folder of its own behind, with an empty store, its `.checked` stamp and a lock
+    file: a command refused should leave no trace."""
+    mine, theirs = _two_reading_lists(tmp_path, paths={"digests_dir": "../digests"})
+    assert _invoke(["--config", str(mine), "ingest"]).exit_code == 0
+    assert _invoke(["--config", str(mine), "build", "--week", WEEK]).exit_code == 0
+    for command in (["run"], ["build", "--week", WEEK], ["ingest"]):
+        refused = _invoke(["--config", str(theirs), *command])
+        assert refused.exit_code == 2, refused.output
+        assert sorted(p.name for p in theirs.parent.iterdir()) == ["config.toml", "p.jsonl"]
