@@ -217,7 +217,7 @@ def plan_files(
     if options.write_json:
         text = sidecar[1] if sidecar is not None else publish.record_json(record)
         files[folder / f"{digest.week}.json"] = text.encode("utf-8")
-    everything = [*records, record]
+    everything = [*_on_disk(folder, records), record]
     index = render.render_index(
         everything, title=settings.digest.title, templates_dir=settings.paths.templates_dir
     )
@@ -234,6 +234,30 @@ def plan_files(
             updated=max(datetime.fromisoformat(str(r["generated"])) for r in recent),
         )
     return files
+
+
+def _on_disk(folder: Path, records: Sequence[publish.Record]) -> list[publish.Record]:
+    """The other weeks' records as index.md and feed.xml may link them (round 25): a week whose
+    digest was deleted by hand, its sidecar kept, is left out, and a page deleted is not
+    linked; they linked dead files. Said in one line at -v."""
+    kept, gone = [], []
+    for record in records:
+        files = record.get("files") or {}
+        if not (folder / (files.get("markdown") or f"{record['week']}.md")).is_file():
+            gone.append(str(record["week"]))
+            continue
+        if files.get("html") and not (folder / files["html"]).is_file():
+            record = {**record, "files": {**files, "html": None}}
+        kept.append(record)
+    if gone:
+        more = f" and {len(gone) - 5} more" if len(gone) > 5 else ""
+        logger.info(
+            "index.md and feed.xml leave out %s, whose digest is gone from %s (digest build"
+            " --week W writes one again)",
+            ", ".join(sorted(gone)[:5]) + more,
+            folder,
+        )
+    return kept
 
 
 # The top-level "generated" line as record_json writes it (nested keys are indented further).

@@ -2197,3 +2197,38 @@ def test_a_refused_second_config_creates_nothing(tmp_path: Path, fake_model: Non
         refused = _invoke(["--config", str(theirs), *command])
         assert refused.exit_code == 2, refused.output
         assert sorted(p.name for p in theirs.parent.iterdir()) == ["config.toml", "p.jsonl"]
+
+
+def _two_weeks_built(tmp_path: Path) -> Path:
+    """A config of a file with papers of 2025-W24 and 2025-W25, both weeks built."""
+    papers = tmp_path / "papers.jsonl"
+    rows = [
+        {"id": f"2506.5{n:04d}", "title": f"Paper {n}", "abstract": "Agents.", "published": d}
+        for n, d in enumerate(["2025-06-10", "2025-06-11", "2025-06-17", "2025-06-18"])
+    ]
+    papers.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    assert _invoke(["--config", str(config), "ingest"]).exit_code == 0
+    for week in ("2025-W24", "2025-W25"):
+        assert _invoke(["--config", str(config), "build", "--week", week]).exit_code == 0
+    return config
+
+
+def test_index_and_feed_link_no_file_deleted_by_hand(tmp_path: Path, fake_model: None) -> None:
+    """A user "cleaning up" the published folder deleted a week's `.md` (or `.html`) and kept
+    its `.json`: the next build's `index.md` and `feed.xml` still linked the deleted file, a
+    dead link for every reader. A week whose digest is gone is left out of both, and a page
+    that is gone is not linked; `digest build --week` of it lists it again."""
+    config = _two_weeks_built(tmp_path)
+    digests = tmp_path / "digests"
+    (digests / "2025-W24.md").unlink()
+    (digests / "2025-W25.html").unlink()
+    assert _invoke(["--config", str(config), "build", "--week", "2025-W25"]).exit_code == 0
+    index = (digests / "index.md").read_text("utf-8")
+    feed = (digests / "feed.xml").read_text("utf-8")
+    assert "2025-W24" not in index and "2025-W24" not in feed, index
+    assert "[2025-W25](2025-W25.md)" in index, index
+    linked = re.findall(r"\]\(([^)]+)\)", index) + re.findall(r'href="([^"]+)"', feed)
+    assert all((digests / name).exists() for name in linked), linked
+    assert _invoke(["--config", str(config), "build", "--week", "2025-W24"]).exit_code == 0
+    assert "2025-W24.md" in (digests / "index.md").read_text("utf-8")
