@@ -2232,3 +2232,20 @@ def test_index_and_feed_link_no_file_deleted_by_hand(tmp_path: Path, fake_model:
     assert all((digests / name).exists() for name in linked), linked
     assert _invoke(["--config", str(config), "build", "--week", "2025-W24"]).exit_code == 0
     assert "2025-W24.md" in (digests / "index.md").read_text("utf-8")
+
+
+def test_a_file_sources_cut_title_is_warned_of_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A JSONL record with an over-long title is cut (to the 2,000-character cap) with a
+    warning; the service reads the same file at every ingest, and the warning came again
+    each time, noise in its log forever. It is said for a paper new to the store only."""
+    record = {"id": "2506.60000", "title": "Long " * 500, "abstract": "A.", "authors": ["A B"]}
+    papers = tmp_path / "papers.jsonl"
+    papers.write_text(json.dumps(record) + "\n", "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    caplog.set_level(logging.WARNING)
+    for _ in range(3):
+        ingest(config, FakeEmbedder())
+    cut = [r.getMessage() for r in caplog.records if "cut from" in r.getMessage()]
+    assert len(cut) == 1 and "mine: '2506.60000': title cut from 2499 to 2000" in cut[0], cut
