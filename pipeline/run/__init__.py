@@ -319,8 +319,14 @@ def run_build(
     for warning in slug_changes(settings, store, report.week):
         logger.warning("%s", warning)
     claim_digests(settings)
-    written = outputs.write_digest(settings, built, now=now, earlier=earlier)
+    # index.md and feed.xml list the weeks whose digest has no sidecar from what the store
+    # kept of them (round 25); only those are read, as a year of sidecars' summaries is large.
+    folder = settings.paths.digests_dir
+    bare = [p.stem for p in digest_files(folder) if not (folder / f"{p.stem}.json").exists()]
+    archive = store.list_week_records(bare)
+    written = outputs.write_digest(settings, built, now=now, earlier=earlier, archive=archive)
     memo.save()
+    store.save_week_record(report.week, archive[report.week])
     # The next week starts where this digest ended, whatever [digest] timezone says by then.
     record_week_boundaries(store, report.week, settings.digest.timezone)
     store.save_listed(report.week, [p.paper_id for p in loaded.papers], built=now)

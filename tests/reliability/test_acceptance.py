@@ -2199,15 +2199,16 @@ def test_a_refused_second_config_creates_nothing(tmp_path: Path, fake_model: Non
         assert sorted(p.name for p in theirs.parent.iterdir()) == ["config.toml", "p.jsonl"]
 
 
-def _two_weeks_built(tmp_path: Path) -> Path:
-    """A config of a file with papers of 2025-W24 and 2025-W25, both weeks built."""
+def _two_weeks_built(tmp_path: Path, **sections: object) -> Path:
+    """A config (with `sections`) of a file with papers of 2025-W24 and 2025-W25, both weeks
+    built."""
     papers = tmp_path / "papers.jsonl"
     rows = [
         {"id": f"2506.5{n:04d}", "title": f"Paper {n}", "abstract": "Agents.", "published": d}
         for n, d in enumerate(["2025-06-10", "2025-06-11", "2025-06-17", "2025-06-18"])
     ]
     papers.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
-    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL, **sections)
     assert _invoke(["--config", str(config), "ingest"]).exit_code == 0
     for week in ("2025-W24", "2025-W25"):
         assert _invoke(["--config", str(config), "build", "--week", week]).exit_code == 0
@@ -2249,3 +2250,25 @@ def test_a_file_sources_cut_title_is_warned_of_once(
         ingest(config, FakeEmbedder())
     cut = [r.getMessage() for r in caplog.records if "cut from" in r.getMessage()]
     assert len(cut) == 1 and "mine: '2506.60000': title cut from 2499 to 2000" in cut[0], cut
+
+
+@pytest.mark.parametrize("write_json", [False, True])
+def test_index_and_feed_keep_every_week_without_its_sidecar(
+    tmp_path: Path, fake_model: None, write_json: bool
+) -> None:
+    """index.md is "every week built: the archive", and feed.xml the newest 20; both were made
+    from the weeks' JSON sidecars only. With `write_json = false` (a documented option) each
+    build's index.md listed its own week alone and the feed held one entry; a user deleting
+    the large sidecars to save space lost those weeks from both. The store keeps what they
+    need of each week built, so every week whose digest is there is listed."""
+    config = _two_weeks_built(tmp_path, outputs={"write_json": write_json})
+    digests = tmp_path / "digests"
+    for sidecar in digests.glob("*.json"):
+        sidecar.unlink()
+    assert _invoke(["--config", str(config), "build", "--week", "2025-W25"]).exit_code == 0
+    index = (digests / "index.md").read_text("utf-8")
+    assert (
+        "[2025-W24](2025-W24.md) · [html](2025-W24.html) | 2025-06-09 – 2025-06-15 | 2 |" in index
+    )
+    assert "[2025-W25](2025-W25.md)" in index, index
+    assert (digests / "feed.xml").read_text("utf-8").count("<entry>") == 2
