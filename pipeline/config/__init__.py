@@ -132,7 +132,8 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
     that do not exist (relative paths are read from the config file's folder), an embedding
     model that cannot be loaded offline, an [email] with an smtp_host but no sender or
     recipients (`digest send` would refuse it) or with a ca_file that is not a file.
-    Warnings: an empty fetch.contact (arXiv asks API clients for one), numeric day-of-week
+    Warnings: an empty fetch.contact (arXiv asks API clients for one), an [email] login
+    variable not set in this environment (round 25: each send failed), numeric day-of-week
     fields in cron lines (APScheduler counts 0 = Monday, so crontab's '1-5' means Tue-Sat).
     """
     problems = check_paths(settings, writable=True)
@@ -188,6 +189,13 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
             "build, so papers of that week ingested later are never e-mailed; "
             '"last-complete" mails a week once it has ended'
         )
+    for key in ("username_env", "password_env"):
+        name = getattr(settings.email, key)
+        if settings.email.smtp_host and name and name not in os.environ:
+            warnings.append(
+                f"email.{key}: environment variable {name} is not set here; a send would fail"
+                " (set it where the service runs, e.g. the unit's EnvironmentFile)"
+            )
     for key in ("ingest_cron", "build_cron"):
         expression = getattr(settings.schedule, key)
         fields = expression.split()

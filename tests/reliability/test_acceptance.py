@@ -2272,3 +2272,28 @@ def test_index_and_feed_keep_every_week_without_its_sidecar(
     )
     assert "[2025-W25](2025-W25.md)" in index, index
     assert (digests / "feed.xml").read_text("utf-8").count("<entry>") == 2
+
+
+def test_check_config_warns_of_an_e_mail_login_variable_not_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`[email] username_env`/`password_env` name environment variables; check-config said
+    "ok" with neither set, and every build with send_after_build then failed "e-mail not
+    sent: environment variable … is not set". It warns (exit 0: the service's environment may
+    differ from the shell's), naming the key and the variable."""
+    monkeypatch.delenv("DIGEST_TEST_USER", raising=False)
+    monkeypatch.setenv("DIGEST_TEST_PASSWORD", "x")
+    email = {
+        "smtp_host": "127.0.0.1",
+        "sender": "d@example.org",
+        "recipients": ["me@example.org"],
+        "username_env": "DIGEST_TEST_USER",
+        "password_env": "DIGEST_TEST_PASSWORD",
+    }
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], email=email)
+    checked = _invoke(["--config", str(config), "check-config"])
+    assert checked.exit_code == 0, checked.output
+    assert (
+        "warning: email.username_env: environment variable DIGEST_TEST_USER is not set here"
+    ) in checked.stderr, checked.stderr
+    assert "DIGEST_TEST_PASSWORD" not in checked.stderr
