@@ -125,15 +125,18 @@ def cli(
 def _names_as_bytes() -> None:
     """Print a path whose name is not UTF-8 (a folder named on a Latin-1 system: Python reads
     its bytes as lone surrogates) as its bytes, as `ls` does: under a UTF-8 locale stdout
-    refused them, a UnicodeEncodeError traceback after the work was done (round 24)."""
+    refused them, a UnicodeEncodeError traceback after the work was done (round 24). Under
+    a locale that is not UTF-8 (`de_DE.ISO-8859-1`, a console's cp1252), a character it
+    cannot show (an arrow, a title in another script) is written escaped, `\\u2192`: it
+    ended `explain` in the same traceback (round 25)."""
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None and (getattr(stream, "encoding", "") or "").lower() in (
-            "utf-8",
-            "utf8",
-        ):
-            with contextlib.suppress(ValueError, io.UnsupportedOperation):
-                reconfigure(errors="surrogateescape")
+        if reconfigure is None:
+            continue
+        encoding = (getattr(stream, "encoding", "") or "").lower().replace("_", "-")
+        utf8 = encoding in ("utf-8", "utf8")
+        with contextlib.suppress(ValueError, io.UnsupportedOperation, LookupError):
+            reconfigure(errors="surrogateescape" if utf8 else "backslashreplace")
 
 
 @contextmanager

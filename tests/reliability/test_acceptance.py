@@ -2297,3 +2297,26 @@ def test_check_config_warns_of_an_e_mail_login_variable_not_set(
         "warning: email.username_env: environment variable DIGEST_TEST_USER is not set here"
     ) in checked.stderr, checked.stderr
     assert "DIGEST_TEST_PASSWORD" not in checked.stderr
+
+
+def test_a_terminal_that_is_not_utf8_gets_no_traceback(tmp_path: Path, fake_model: None) -> None:
+    """A server or console whose locale is not UTF-8 (`LANG=de_DE.ISO-8859-1`, a Windows
+    console's cp1252): `explain` ended in a UnicodeEncodeError traceback at its first arrow or
+    at a title in another script, after the work was done. What the terminal cannot show is
+    written escaped (`\\u2192`), the rest as it is."""
+    papers = tmp_path / "papers.jsonl"
+    record = {"id": "2506.80000", "title": "多模态 café models", "published": "2025-06-10"}
+    papers.write_text(json.dumps(record, ensure_ascii=False) + "\n", "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    ingest(config, FakeEmbedder())
+    tally.add("configs tried")
+    for args in (["explain", "2506.80000"], ["build", "--week", "2025-W24"], ["status"]):
+        result = CliRunner(charset="latin-1").invoke(cli, ["--config", str(config), *args])
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
+            result.exception
+        )
+        assert result.exit_code == 0, result.output
+    explained = CliRunner(charset="latin-1").invoke(
+        cli, ["--config", str(config), "explain", "2506.80000"]
+    )
+    assert "\\u591a\\u6a21\\u6001 café models" in explained.output, explained.output
