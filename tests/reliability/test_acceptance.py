@@ -2320,3 +2320,23 @@ def test_a_terminal_that_is_not_utf8_gets_no_traceback(tmp_path: Path, fake_mode
         cli, ["--config", str(config), "explain", "2506.80000"]
     )
     assert "\\u591a\\u6a21\\u6001 café models" in explained.output, explained.output
+
+
+def test_a_failing_local_sources_path_is_not_published(tmp_path: Path, fake_model: None) -> None:
+    """A file source that fails (its file gone) is named in the digest's Coverage section and
+    notes, which go to the web and to every reader's inbox: they carried its absolute path,
+    the user's home folder and name. The digest names the file alone; the run's own output,
+    which only the user sees, keeps the whole path."""
+    home = tmp_path / "home" / "alice"
+    config = write_config(
+        tmp_path,
+        [("good", "file", str(GOOD_FILE)), ("gone", "file", str(home / "papers.jsonl"))],
+        **NO_BACKFILL,
+    )
+    ingested = _invoke(["--config", str(config), "ingest"])
+    assert f"{home / 'papers.jsonl'}: cannot read file" in ingested.output, ingested.output
+    assert _invoke(["--config", str(config), "build", "--week", WEEK]).exit_code == 0
+    for name in (f"{WEEK}.md", f"{WEEK}.html", f"{WEEK}.json"):
+        text = (tmp_path / "digests" / name).read_text("utf-8")
+        assert "papers.jsonl: cannot read file" in text, text
+        assert "alice" not in text and str(tmp_path) not in text, name
