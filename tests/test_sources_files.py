@@ -146,3 +146,13 @@ def test_parse_file_reads_utf16_with_its_byte_order_mark(codec: str) -> None:
 def test_parse_file_not_utf8_says_to_save_it_as_utf8() -> None:
     with pytest.raises(ParseError, match=r"^f: not UTF-8 text \(.* at byte 14\); save it as UTF-8"):
         parse_file(b'{"title": "caf\xe9"}', "f")
+
+
+def test_parse_file_reads_jsonl_files_appended_with_their_byte_order_marks() -> None:
+    """Two exports appended (`cat a.jsonl b.jsonl`, the second from a Windows tool that writes
+    a byte-order mark): the whole file failed at every ingest, 'line 2: not valid JSON
+    (Unexpected UTF-8 BOM (decode using utf-8-sig) …)'. A mark opening a line is no content."""
+    a = b'{"title": "First of file A", "id": "2506.30001"}\n'
+    b = '\ufeff{"title": "First of file B", "id": "2506.30002"}\r\n'.encode()
+    entries = parse_file(a + b + b.replace(b"B", b"C").replace(b"02", b"03"), "f")
+    assert [e.title for e in entries] == ["First of file A", "First of file B", "First of file C"]

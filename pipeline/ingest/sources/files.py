@@ -172,6 +172,9 @@ def _records(text: str, source: str) -> Iterator[tuple[str, Any]]:
 
 def _jsonl_records(text: str, source: str) -> Iterator[tuple[str, Any]]:
     for number, line in enumerate(safejson.json_lines(text), start=1):
+        # A byte-order mark opening a line is where another file was appended (`cat a b`,
+        # b written by a Windows tool): it failed the whole file as "not valid JSON" (round 25).
+        line = line.removeprefix("\ufeff")
         if not line.strip():
             continue
         try:
