@@ -2340,3 +2340,33 @@ def test_a_failing_local_sources_path_is_not_published(tmp_path: Path, fake_mode
         text = (tmp_path / "digests" / name).read_text("utf-8")
         assert "papers.jsonl: cannot read file" in text, text
         assert "alice" not in text and str(tmp_path) not in text, name
+
+
+def test_explain_and_mark_name_the_papers_a_title_fragment_is_in(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """`digest explain "Flow Matching"`, part of a title copied from a digest, said only "no
+    stored paper 'Flow Matching'"; the user could not tell a typo from a fragment, nor which
+    papers it names. The error (still exit 2) now lists the stored papers whose titles hold
+    it, with their ids, to give one of them."""
+    papers = tmp_path / "papers.jsonl"
+    titles = ["Contrastive Flow Matching", "Flow Matching for 100% Robots", "Video Agents"]
+    rows = [
+        {"id": f"2506.9{n:04d}", "title": title, "published": "2025-06-10"}
+        for n, title in enumerate(titles)
+    ]
+    papers.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    ingest(config, FakeEmbedder())
+    for command in (["explain"], ["mark", "--topic", "x"]):
+        result = _invoke(["--config", str(config), *command, "flow matching"])
+        assert result.exit_code == 2, result.output
+        assert (
+            "2 stored papers' titles hold it: arxiv:2506.90000 ('Contrastive Flow Matching'),"
+            " arxiv:2506.90001 ('Flow Matching for 100% Robots'): give the id of the one you"
+            " mean"
+        ) in result.stderr, result.stderr
+    result = _invoke(["--config", str(config), "explain", "100% Robot"])
+    assert "1 stored paper's title holds it: arxiv:2506.90001" in result.stderr, result.stderr
+    result = _invoke(["--config", str(config), "explain", "100_ Robot"])  # LIKE's wildcards
+    assert "title holds it" not in result.stderr, result.stderr
