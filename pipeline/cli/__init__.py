@@ -405,10 +405,12 @@ def serve(ctx: click.Context, no_catch_up: bool) -> None:
 
     Example: digest --log-file data/digest.log serve
     """
+    from pipeline import run
     from pipeline.service import runner, schedule
 
     with _exit_on_errors():
         settings = _settings(ctx)
+        run.check_claims(settings)  # another config's folder or store: refused, as its jobs
         guard = runner.serve_lock(settings).hold("serve")
     verbosity = ["-q"] if ctx.obj["quiet"] else ["-v"] * max(ctx.obj["verbose"], 1)
     log_file = ctx.obj["log_file"]

@@ -48,7 +48,13 @@ from pipeline.models import (
     Week,
 )
 from pipeline.run import derived, readings, signals
-from pipeline.run.claims import DIGESTS_OWNER, claim_digests, claim_store, digest_files
+from pipeline.run.claims import (
+    DIGESTS_OWNER,
+    check_claims,
+    claim_digests,
+    claim_store,
+    digest_files,
+)
 from pipeline.run.coverage import describe_week_coverage, make_client, refresh_week_signals
 from pipeline.run.report import describe_report, report_dict
 from pipeline.run.scoring import (
@@ -76,6 +82,7 @@ __all__ = [
     "RUNNABLE",
     "area_vectors",
     "assign_papers",
+    "check_claims",
     "check_command",
     "choose_week",
     "claim_digests",

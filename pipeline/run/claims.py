@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from pipeline.config import Settings, load_settings
-from pipeline.errors import ConfigError, OutputError
+from pipeline.errors import ConfigError, OutputError, StoreError
 from pipeline.store import Store
 
 
@@ -38,9 +38,33 @@ def claim_store(store: Store, settings: Settings) -> None:
     already": its readers got nothing). A config whose file is gone, or whose digests moved,
     hands the store over, as does a config that changed its digests_dir."""
     mine = (str(settings.config_path), str(settings.paths.digests_dir))
-    config, digests = _meta_path(store, _CONFIG_KEY), _meta_path(store, _DIGESTS_KEY)
-    if (config, digests) == mine:
+    if (_meta_path(store, _CONFIG_KEY), _meta_path(store, _DIGESTS_KEY)) == mine:
         return
+    _check_store(store, settings)
+    store.set_meta(_CONFIG_KEY, _as_text(mine[0]))
+    store.set_meta(_DIGESTS_KEY, _as_text(mine[1]))
+
+
+def check_claims(settings: Settings) -> None:
+    """ConfigError when another config still in use writes this config's digests folder or
+    store (`claim_digests`, `claim_store`), checked without writing or creating anything: what
+    a command checks first, so one refused leaves no trace (round 25: `digest serve` of such a
+    config started, made a data folder and failed every job)."""
+    claim_digests(settings, write=False)
+    path = settings.database_path
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    try:
+        with Store.open_to_read(path, as_found=True) as store:
+            _check_store(store, settings)
+    except StoreError:  # damaged, emptied, no tables: the writer's open says so in its words
+        return
+
+
+def _check_store(store: Store, settings: Settings) -> None:
+    """ConfigError when the store records another config still in use (`claim_store`)."""
+    mine = (str(settings.config_path), str(settings.paths.digests_dir))
+    config, digests = _meta_path(store, _CONFIG_KEY), _meta_path(store, _DIGESTS_KEY)
     if (
         config is not None
         and digests is not None
@@ -58,8 +82,6 @@ def claim_store(store: Store, settings: Settings) -> None:
                 " own); give this config a data_dir of its own",
             ),
         )
-    store.set_meta(_CONFIG_KEY, _as_text(mine[0]))
-    store.set_meta(_DIGESTS_KEY, _as_text(mine[1]))
 
 
 def _as_text(path: str) -> str:

@@ -2370,3 +2370,25 @@ def test_explain_and_mark_name_the_papers_a_title_fragment_is_in(
     assert "1 stored paper's title holds it: arxiv:2506.90001" in result.stderr, result.stderr
     result = _invoke(["--config", str(config), "explain", "100_ Robot"])  # LIKE's wildcards
     assert "title holds it" not in result.stderr, result.stderr
+
+
+@pytest.mark.slow
+def test_serve_of_a_config_refused_for_another_ones_folder_exits_at_once(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """`digest serve` of a second config given another one's digests folder started, made a
+    data folder of its own, planned a catch-up of 8 weeks "back to the last digest" (the other
+    config's) and ran on, each job failing as `exited with status 2`. It is refused on start
+    (exit 2) naming the folder and that config, as the jobs would be, and creates nothing."""
+    mine, theirs = _two_reading_lists(tmp_path, paths={"digests_dir": "../digests"})
+    assert _invoke(["--config", str(mine), "ingest"]).exit_code == 0
+    assert _invoke(["--config", str(mine), "build", "--week", WEEK]).exit_code == 0
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-m", "pipeline", "--config", str(theirs), "serve"]
+    try:
+        served = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError(f"serve ran on: {e.stderr!r}") from None
+    assert served.returncode == 2, served.stderr
+    assert f"{tmp_path / 'digests'} holds the digests of {mine}:" in served.stderr
+    assert sorted(p.name for p in theirs.parent.iterdir()) == ["config.toml", "p.jsonl"]
