@@ -2392,3 +2392,22 @@ def test_serve_of_a_config_refused_for_another_ones_folder_exits_at_once(
     assert served.returncode == 2, served.stderr
     assert f"{tmp_path / 'digests'} holds the digests of {mine}:" in served.stderr
     assert sorted(p.name for p in theirs.parent.iterdir()) == ["config.toml", "p.jsonl"]
+
+
+@pytest.mark.parametrize("data_dir", ["out", "out/data"])
+def test_check_config_warns_of_a_store_kept_in_the_digests_folder(
+    tmp_path: Path, data_dir: str
+) -> None:
+    """A `data_dir` that is the `digests_dir`, or inside it, puts the store (every paper,
+    the run history, the e-mail records) and its lock in the folder users publish on the web;
+    check-config said "ok". It warns, naming both keys."""
+    config = write_config(
+        tmp_path,
+        [("good", "file", str(GOOD_FILE))],
+        paths={"data_dir": data_dir, "digests_dir": "out"},
+    )
+    checked = _invoke(["--config", str(config), "check-config"])
+    assert checked.exit_code == 0, checked.output
+    assert (
+        f"warning: paths.data_dir: {tmp_path / data_dir} is in paths.digests_dir"
+    ) in checked.stderr, checked.stderr
