@@ -2411,3 +2411,28 @@ def test_check_config_warns_of_a_store_kept_in_the_digests_folder(
     assert (
         f"warning: paths.data_dir: {tmp_path / data_dir} is in paths.digests_dir"
     ) in checked.stderr, checked.stderr
+
+
+@pytest.mark.parametrize("command", [["build", "--week", WEEK], ["status"]])
+def test_a_stop_as_a_command_starts_exits_128_plus_the_signal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    """A SIGTERM in the first second of `digest build` (systemd stopping the unit as the timer
+    fires, `serve` stopping as it starts a job) said "Aborted!" and exited 1, a failure to
+    cron and systemd, and no run was recorded to say otherwise; the README says 143. The
+    real handler gets a real SIGTERM while the command sets itself up (its logging)."""
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL)
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        cli_module = sys.modules["pipeline.cli"]
+        cli_module._stop_on_signals()  # type: ignore[attr-defined]
+        monkeypatch.setattr(
+            cli_module, "_names_as_bytes", lambda: os.kill(os.getpid(), signal.SIGTERM)
+        )
+        result = CliRunner().invoke(cli, ["--config", str(config), *command])
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    assert result.exit_code == 143, (result.output, result.exception)
+    assert "Aborted!" not in result.output and "stopped by SIGTERM" in result.stderr
+    assert not (tmp_path / "data").exists()
