@@ -363,6 +363,7 @@ def check_config(ctx: click.Context) -> None:
         path = ctx.obj["config_path"]
         settings = load_settings(path)
         problems, warnings = audit(settings)
+        problems += _claim_problems(settings)
         warnings += _schedule_warnings(settings) + _slug_warnings(settings)
         for warning in warnings:
             click.echo(f"warning: {warning}", err=True)
@@ -373,6 +374,20 @@ def check_config(ctx: click.Context) -> None:
         f"{settings.config_path}: ok · {count(len(settings.enabled_sources), 'source')} enabled · "
         f"{count(len(settings.topics), 'topic')} · model {settings.embed.model}"
     )
+
+
+def _claim_problems(settings: Settings) -> list[str]:
+    """Another config still writing this one's digests folder or store, as its runs would be
+    refused (round 25: check-config said "ok"); read without writing anything."""
+    from pipeline import run
+
+    try:
+        run.check_claims(settings)
+    except ConfigError as e:
+        return list(e.problems)
+    except PipelineError:  # a store that does not open: the runs say so in their words
+        return []
+    return []
 
 
 def _slug_warnings(settings: Settings) -> list[str]:

@@ -2436,3 +2436,21 @@ def test_a_stop_as_a_command_starts_exits_128_plus_the_signal(
     assert result.exit_code == 143, (result.output, result.exception)
     assert "Aborted!" not in result.output and "stopped by SIGTERM" in result.stderr
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("shared", ["data_dir", "digests_dir"])
+def test_check_config_names_a_folder_another_config_writes(
+    tmp_path: Path, fake_model: None, shared: str
+) -> None:
+    """check-config said "ok" for a config whose `data_dir` or `digests_dir` another config
+    still writes, and its every run, build and ingest was then refused (exit 2). It names the
+    same problem (exit 2), creating nothing; the first config still checks ok."""
+    where = str(tmp_path / "shared") if shared == "data_dir" else "../shared"
+    mine, theirs = _two_reading_lists(tmp_path, paths={shared: where})
+    assert _invoke(["--config", str(mine), "ingest"]).exit_code == 0
+    assert _invoke(["--config", str(mine), "build", "--week", WEEK]).exit_code == 0
+    checked = _invoke(["--config", str(theirs), "check-config"])
+    assert checked.exit_code == 2, checked.output
+    assert f"paths.{shared}: " in checked.stderr and f"{mine}" in checked.stderr, checked.stderr
+    assert sorted(p.name for p in theirs.parent.iterdir()) == ["config.toml", "p.jsonl"]
+    assert _invoke(["--config", str(mine), "check-config"]).exit_code == 0
