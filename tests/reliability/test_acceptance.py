@@ -2454,3 +2454,31 @@ def test_check_config_names_a_folder_another_config_writes(
     assert f"paths.{shared}: " in checked.stderr and f"{mine}" in checked.stderr, checked.stderr
     assert sorted(p.name for p in theirs.parent.iterdir()) == ["config.toml", "p.jsonl"]
     assert _invoke(["--config", str(mine), "check-config"]).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("template", "said"),
+    [
+        ("# {{ title \n", "line 1: unexpected end of template"),
+        ("{{ title }}\n{{ records[0].nope.deeper }}\n", "line 2: 'dict object' has no attribute"),
+        ('{% include "missing.j2" %}\n', "line 1: missing.j2"),
+        ("{{ title + 1 }}\n", "line 1: can only concatenate str"),
+    ],
+)
+def test_a_broken_template_of_the_users_fails_the_build_naming_it(
+    tmp_path: Path, fake_model: None, template: str, said: str
+) -> None:
+    """A template of one's own in `templates_dir` with a mistake (a brace left open, a key the
+    records lack, an include of a file not there) ended every build in a Jinja traceback. The
+    build exits 2 naming the template file, its line and what is wrong; no digest file is
+    written."""
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "index.md.j2").write_text(template, "utf-8")
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, paths={"templates_dir": "tpl"}
+    )
+    ingest(config, FakeEmbedder())
+    built = _invoke(["--config", str(config), "build", "--week", WEEK])
+    assert built.exit_code == 2, built.output
+    assert f"paths.templates_dir: {tmp_path / 'tpl' / 'index.md.j2'}, {said}" in built.stderr
+    assert not list((tmp_path / "digests").glob("*.md"))
