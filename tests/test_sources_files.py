@@ -131,3 +131,28 @@ def test_parse_file_names_a_title_of_records_without_an_id_only_when_they_alone_
         "f: 2 records without an id have the title 'Editorial' (line 1, line 3): they are one"
         " paper, with the title, abstract and authors of line 1 (the first record)"
     ]
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_parse_file_reads_utf16_with_its_byte_order_mark(codec: str) -> None:
+    """Windows PowerShell's `>` and Out-File write UTF-16 with a byte-order mark: such a JSONL
+    file failed its source as "not UTF-8 text (invalid start byte at byte 0)", though the mark
+    says how to read it. It is read as the same file in UTF-8 is."""
+    text = '{"title": "Caf\u00e9 \U0001d4aa", "id": "2506.00001"}\r\n{"title": "Two"}\r\n'
+    content = ("\ufeff" + text).encode(codec)  # the mark written in that byte order
+    assert parse_file(content, "f") == parse_file(text.encode("utf-8"), "f")
+
+
+def test_parse_file_not_utf8_says_to_save_it_as_utf8() -> None:
+    with pytest.raises(ParseError, match=r"^f: not UTF-8 text \(.* at byte 14\); save it as UTF-8"):
+        parse_file(b'{"title": "caf\xe9"}', "f")
+
+
+def test_parse_file_reads_jsonl_files_appended_with_their_byte_order_marks() -> None:
+    """Two exports appended (`cat a.jsonl b.jsonl`, the second from a Windows tool that writes
+    a byte-order mark): the whole file failed at every ingest, 'line 2: not valid JSON
+    (Unexpected UTF-8 BOM (decode using utf-8-sig) …)'. A mark opening a line is no content."""
+    a = b'{"title": "First of file A", "id": "2506.30001"}\n'
+    b = '\ufeff{"title": "First of file B", "id": "2506.30002"}\r\n'.encode()
+    entries = parse_file(a + b + b.replace(b"B", b"C").replace(b"02", b"03"), "f")
+    assert [e.title for e in entries] == ["First of file A", "First of file B", "First of file C"]

@@ -133,6 +133,15 @@ def test_load_labels_names_the_bad_line(tmp_path: Path, line: str, message: str)
         tune.load_labels(path)
 
 
+def test_load_labels_reads_two_files_appended_with_their_byte_order_marks(tmp_path: Path) -> None:
+    """Two labels files appended (`cat a.jsonl b.jsonl`, b written by Notepad with a byte-order
+    mark): 'labels.jsonl:2: not valid JSON: Unexpected UTF-8 BOM (decode using utf-8-sig)'.
+    A mark opening a line is no content, as in a file source."""
+    path = tmp_path / "labels.jsonl"
+    path.write_bytes('{"title": "a"}\n\ufeff{"title": "b"}\r\n'.encode())
+    assert [label.paper.title for label in tune.load_labels(path)] == ["a", "b"]
+
+
 def test_eval_command_reports_a_bad_labels_file_without_traceback(
     setup: tuple[Path, Path], tmp_path: Path
 ) -> None:

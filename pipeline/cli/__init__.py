@@ -85,7 +85,20 @@ class FilePath(click.Path):
         return super().convert(value, param, ctx)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The `digest` group: a stop (SIGTERM, SIGINT: `Stopped`) that no command turned into its
+    own words yet exits 128 + the signal. Round 25: one in the first second of a command (its
+    imports, its logging set up) reached click, which said "Aborted!" and exited 1, a failure
+    to cron and systemd."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as e:
+            _exit_stopped(e, "nothing was left half-written")
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -125,15 +138,18 @@ def cli(
 def _names_as_bytes() -> None:
     """Print a path whose name is not UTF-8 (a folder named on a Latin-1 system: Python reads
     its bytes as lone surrogates) as its bytes, as `ls` does: under a UTF-8 locale stdout
-    refused them, a UnicodeEncodeError traceback after the work was done (round 24)."""
+    refused them, a UnicodeEncodeError traceback after the work was done (round 24). Under
+    a locale that is not UTF-8 (`de_DE.ISO-8859-1`, a console's cp1252), a character it
+    cannot show (an arrow, a title in another script) is written escaped, `\\u2192`: it
+    ended `explain` in the same traceback (round 25)."""
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None and (getattr(stream, "encoding", "") or "").lower() in (
-            "utf-8",
-            "utf8",
-        ):
-            with contextlib.suppress(ValueError, io.UnsupportedOperation):
-                reconfigure(errors="surrogateescape")
+        if reconfigure is None:
+            continue
+        encoding = (getattr(stream, "encoding", "") or "").lower().replace("_", "-")
+        utf8 = encoding in ("utf-8", "utf8")
+        with contextlib.suppress(ValueError, io.UnsupportedOperation, LookupError):
+            reconfigure(errors="surrogateescape" if utf8 else "backslashreplace")
 
 
 @contextmanager
@@ -347,6 +363,7 @@ def check_config(ctx: click.Context) -> None:
         path = ctx.obj["config_path"]
         settings = load_settings(path)
         problems, warnings = audit(settings)
+        problems += _claim_problems(settings)
         warnings += _schedule_warnings(settings) + _slug_warnings(settings)
         for warning in warnings:
             click.echo(f"warning: {warning}", err=True)
@@ -357,6 +374,20 @@ def check_config(ctx: click.Context) -> None:
         f"{settings.config_path}: ok · {count(len(settings.enabled_sources), 'source')} enabled · "
         f"{count(len(settings.topics), 'topic')} · model {settings.embed.model}"
     )
+
+
+def _claim_problems(settings: Settings) -> list[str]:
+    """Another config still writing this one's digests folder or store, as its runs would be
+    refused (round 25: check-config said "ok"); read without writing anything."""
+    from pipeline import run
+
+    try:
+        run.check_claims(settings)
+    except ConfigError as e:
+        return list(e.problems)
+    except PipelineError:  # a store that does not open: the runs say so in their words
+        return []
+    return []
 
 
 def _slug_warnings(settings: Settings) -> list[str]:
@@ -402,10 +433,12 @@ def serve(ctx: click.Context, no_catch_up: bool) -> None:
 
     Example: digest --log-file data/digest.log serve
     """
+    from pipeline import run
     from pipeline.service import runner, schedule
 
     with _exit_on_errors():
         settings = _settings(ctx)
+        run.check_claims(settings)  # another config's folder or store: refused, as its jobs
         guard = runner.serve_lock(settings).hold("serve")
     verbosity = ["-q"] if ctx.obj["quiet"] else ["-v"] * max(ctx.obj["verbose"], 1)
     log_file = ctx.obj["log_file"]

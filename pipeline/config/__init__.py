@@ -132,7 +132,9 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
     that do not exist (relative paths are read from the config file's folder), an embedding
     model that cannot be loaded offline, an [email] with an smtp_host but no sender or
     recipients (`digest send` would refuse it) or with a ca_file that is not a file.
-    Warnings: an empty fetch.contact (arXiv asks API clients for one), numeric day-of-week
+    Warnings: an empty fetch.contact (arXiv asks API clients for one), a data_dir in the
+    digests_dir (published with it; round 25), an [email] login
+    variable not set in this environment (round 25: each send failed), numeric day-of-week
     fields in cron lines (APScheduler counts 0 = Monday, so crontab's '1-5' means Tue-Sat).
     """
     problems = check_paths(settings, writable=True)
@@ -188,6 +190,24 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
             "build, so papers of that week ingested later are never e-mailed; "
             '"last-complete" mails a week once it has ended'
         )
+    data, digests = settings.paths.data_dir, settings.paths.digests_dir
+    try:
+        published = data.resolve().is_relative_to(digests.resolve())
+    except (OSError, RuntimeError):  # a loop of links: a problem check_paths names
+        published = False
+    if published:
+        warnings.append(
+            f"paths.data_dir: {data} is in paths.digests_dir ({digests}): publishing the"
+            " digests folder publishes the store too (every paper, the run history, the"
+            " e-mail records); give it a folder of its own"
+        )
+    for key in ("username_env", "password_env"):
+        name = getattr(settings.email, key)
+        if settings.email.smtp_host and name and name not in os.environ:
+            warnings.append(
+                f"email.{key}: environment variable {name} is not set here; a send would fail"
+                " (set it where the service runs, e.g. the unit's EnvironmentFile)"
+            )
     for key in ("ingest_cron", "build_cron"):
         expression = getattr(settings.schedule, key)
         fields = expression.split()

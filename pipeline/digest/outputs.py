@@ -51,10 +51,13 @@ def write_digest(
     *,
     now: datetime,
     earlier: Mapping[str, Mapping[str, int]] | None = None,
+    archive: dict[str, publish.Record] | None = None,
 ) -> Written:
     """Read the earlier sidecars, plan every output of one week, then write them all at once.
 
-    `earlier` is the trend history the caller knows (week → papers per topic, from the store).
+    `earlier` is the trend history the caller knows (week → papers per topic, from the store);
+    `archive` what index.md and feed.xml need of each week built (`plan_files`), which the
+    caller keeps.
     """
     folder = settings.paths.digests_dir
     # And the data folder's: its summaries' file and the build's memo (run/derived.py) are
@@ -71,6 +74,7 @@ def write_digest(
         earlier=earlier or {},
         rebuilt=rebuilt,
         feed_id=_read_feed_id(folder / "feed.xml"),
+        archive=archive,
     )
     write_files(files)
     _remove_unwritten(folder, digest.week, files)
@@ -152,6 +156,7 @@ def plan_files(
     earlier: Mapping[str, Mapping[str, int]],
     rebuilt: Rebuilt | None = None,
     feed_id: str | None = None,
+    archive: dict[str, publish.Record] | None = None,
 ) -> dict[Path, bytes]:
     """Every file of one week's build and its bytes, in write order; writes nothing.
 
@@ -160,12 +165,21 @@ def plan_files(
     they give the index and feed their other weeks, and, only for weeks `earlier` lacks (built
     before the store kept week sections), the chart's counts. `rebuilt` is this week's sidecar
     when `stored` leaves it out (see write_digest); it is parsed only if its bytes differ.
-    `feed_id` is the id of the feed.xml already there, which the new feed keeps.
+    `feed_id` is the id of the feed.xml already there, which the new feed keeps. `archive`
+    (week → record without papers, kept by the caller) lists in index.md and feed.xml the
+    weeks whose sidecar is not there (`write_json` off, or deleted to save space: round 25,
+    the index listed the week built alone); this week's record is put in it.
     """
     folder = settings.paths.digests_dir
     options = settings.outputs
     previous = next((r for r in stored if r["week"] == digest.week), None)
     records = [r for r in stored if r["week"] != digest.week]
+    sidecars = {r["week"] for r in records}
+    records += [
+        record
+        for week, record in sorted((archive or {}).items())
+        if week != digest.week and week not in sidecars and publish.is_record(record)
+    ]
     fallback = {r["week"]: publish.topic_counts(r) for r in records if r["week"] not in earlier}
     weeks, series = publish.topic_series(
         digest, {**fallback, **earlier}, n_weeks=max(options.chart_weeks, 1)
@@ -209,7 +223,13 @@ def plan_files(
             if previous is not None and previous["week"] != digest.week:  # renamed by hand
                 listed = [*stored[: rebuilt.position], previous, *stored[rebuilt.position :]]
                 return plan_files(
-                    settings, digest, listed, now=now, earlier=earlier, feed_id=feed_id
+                    settings,
+                    digest,
+                    listed,
+                    now=now,
+                    earlier=earlier,
+                    feed_id=feed_id,
+                    archive=archive,
                 )
     if previous is not None and _same_content(previous, record):
         # A rebuild of unchanged content keeps its time, so reruns leave every file byte-identical.
@@ -217,7 +237,12 @@ def plan_files(
     if options.write_json:
         text = sidecar[1] if sidecar is not None else publish.record_json(record)
         files[folder / f"{digest.week}.json"] = text.encode("utf-8")
-    everything = [*records, record]
+    if archive is not None:
+        archive[digest.week] = {
+            **record,
+            "sections": [{**s, "papers": []} for s in record["sections"]],
+        }
+    everything = [*_on_disk(folder, records), record]
     index = render.render_index(
         everything, title=settings.digest.title, templates_dir=settings.paths.templates_dir
     )
@@ -234,6 +259,30 @@ def plan_files(
             updated=max(datetime.fromisoformat(str(r["generated"])) for r in recent),
         )
     return files
+
+
+def _on_disk(folder: Path, records: Sequence[publish.Record]) -> list[publish.Record]:
+    """The other weeks' records as index.md and feed.xml may link them (round 25): a week whose
+    digest was deleted by hand, its sidecar kept, is left out, and a page deleted is not
+    linked; they linked dead files. Said in one line at -v."""
+    kept, gone = [], []
+    for record in records:
+        files = record.get("files") or {}
+        if not (folder / (files.get("markdown") or f"{record['week']}.md")).is_file():
+            gone.append(str(record["week"]))
+            continue
+        if files.get("html") and not (folder / files["html"]).is_file():
+            record = {**record, "files": {**files, "html": None}}
+        kept.append(record)
+    if gone:
+        more = f" and {len(gone) - 5} more" if len(gone) > 5 else ""
+        logger.info(
+            "index.md and feed.xml leave out %s, whose digest is gone from %s (digest build"
+            " --week W writes one again)",
+            ", ".join(sorted(gone)[:5]) + more,
+            folder,
+        )
+    return kept
 
 
 # The top-level "generated" line as record_json writes it (nested keys are indented further).

@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 
 import jinja2
 
+from pipeline.errors import ConfigError
 from pipeline.models import Digest, Paper, PaperEntry, Section, heading_anchor, trend_of
 
 # Inline syntax that could become live markup: emphasis, code, links/images, raw HTML, autolinks,
@@ -254,7 +255,6 @@ def render_markdown(
     """The digest as Markdown; `chart` is the trend chart's file name beside it, if there is one.
     Topics and Other show `top_per_section` papers in full and up to `more_per_section` more as
     title lines; discovered themes are three title lines each unless `themes_shown` is "full"."""
-    template = _environment(templates_dir).get_template("digest.md.j2")
     context: dict[str, Any] = {
         "digest": digest,
         "top": top_per_section,
@@ -262,7 +262,7 @@ def render_markdown(
         "chart": chart,
         "themes_shown": themes_shown,
     }
-    text = template.render(context)
+    text = _render(templates_dir, "digest.md.j2", context)
     return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
 
 
@@ -270,7 +270,27 @@ def render_index(
     records: Sequence[Mapping[str, Any]], *, title: str, templates_dir: Path | None = None
 ) -> str:
     """digests/index.md: a table linking every week's digest (records: the JSON sidecars)."""
-    template = _environment(templates_dir).get_template("index.md.j2")
     ordered = sorted(records, key=lambda r: str(r["week"]), reverse=True)
-    text = template.render({"records": ordered, "title": title})
+    text = _render(templates_dir, "index.md.j2", {"records": ordered, "title": title})
     return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
+
+
+def _render(templates_dir: Path | None, name: str, context: Mapping[str, Any]) -> str:
+    """Template `name` rendered with `context`. A template of the user's (`templates_dir`)
+    that fails (a brace left open, a key the context lacks, an include not there) is a
+    ConfigError naming its file, line and what is wrong (round 25: a Jinja traceback at every
+    build); one of the package's that fails is a bug, and its traceback is kept."""
+    try:
+        return _environment(templates_dir).get_template(name).render(context)
+    except Exception as e:
+        own = templates_dir / name if templates_dir is not None else None
+        if own is None or not own.is_file():
+            raise
+        line = getattr(e, "lineno", None) if isinstance(e, jinja2.TemplateSyntaxError) else None
+        trace = e.__traceback__
+        while trace is not None:  # Jinja's frames carry the template's file and line
+            if trace.tb_frame.f_code.co_filename == str(own):
+                line = trace.tb_lineno
+            trace = trace.tb_next
+        where = f", line {line}" if line is not None else ""
+        raise ConfigError(f"paths.templates_dir: {own}{where}: {e}") from None

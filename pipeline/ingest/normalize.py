@@ -67,16 +67,18 @@ MAX_KEYWORDS = 100
 D = TypeVar("D", bound=date)
 
 
-def normalize_entry(entry: Entry) -> Paper:
+def normalize_entry(entry: Entry, cuts: list[str] | None = None) -> Paper:
     """Turn one source entry into a Paper with its canonical id and cleaned text.
 
-    Over-long fields are cut to the MAX_* caps with a warning. Raises ParseError for a bad entry:
-    no title, an arXiv version out of range, or text that cannot be stored (a lone surrogate such
-    as `&#xD800;`).
+    Over-long fields are cut to the MAX_* caps with a warning, or, given `cuts`, a line saying
+    so appended to it (the caller warns once: a file read at every ingest cut the same title
+    each time). Raises ParseError for a bad entry: no title, an arXiv version out of range, or
+    text that cannot be stored (a lone surrogate such as `&#xD800;`).
     """
+    said = cuts if cuts is not None else _Warn()
     # TeX accents are decoded in titles, as in names (arXiv titles carry them).
     text = decode_tex(clean_text(entry.title[: MAX_TITLE_CHARS * 4]))
-    title = _capped(entry, "title", text, MAX_TITLE_CHARS)
+    title = _capped(entry, "title", text, MAX_TITLE_CHARS, said)
     if not title:
         raise ParseError(f"{entry.source}: an entry has no title (raw id {_shown(entry.raw_id)})")
     paper_id, version = canonical_id(entry)
@@ -91,14 +93,14 @@ def normalize_entry(entry: Entry) -> Paper:
     abstract = clean_text(entry.abstract[: MAX_ABSTRACT_CHARS * 4], keep_paragraphs=True)
     authors = entry.authors
     if len(authors) > MAX_AUTHORS:
-        logger.warning(
-            "%s: %r: keeping %d of %d authors", entry.source, title[:80], MAX_AUTHORS, len(authors)
+        said.append(
+            f"{entry.source}: {title[:80]!r}: keeping {MAX_AUTHORS} of {len(authors)} authors"
         )
         authors = authors[:MAX_AUTHORS]
     paper = Paper(
         paper_id=paper_id[:MAX_FIELD_CHARS],
         title=title,
-        abstract=_capped(entry, "abstract", abstract, MAX_ABSTRACT_CHARS),
+        abstract=_capped(entry, "abstract", abstract, MAX_ABSTRACT_CHARS, said),
         authors=tuple(a[:MAX_NAME_CHARS] for a in split_names(tuple(map(clean_text, authors)))),
         categories=tuple(c[:MAX_FIELD_CHARS] for c in _union(entry.categories[:MAX_KEYWORDS])),
         url=_cut(url),
@@ -117,17 +119,18 @@ def normalize_entry(entry: Entry) -> Paper:
     return paper
 
 
-def _capped(entry: Entry, name: str, text: str, limit: int) -> str:
+class _Warn(list[str]):
+    """Where normalize_entry says a cut when its caller keeps none: each line a warning."""
+
+    def append(self, line: str) -> None:
+        logger.warning("%s", line)
+
+
+def _capped(entry: Entry, name: str, text: str, limit: int, said: list[str]) -> str:
     if len(text) <= limit:
         return text
-    logger.warning(
-        "%s: %s: %s cut from %d to %d characters",
-        entry.source,
-        _shown(entry.raw_id),
-        name,
-        len(text),
-        limit,
-    )
+    shown = _shown(entry.raw_id)
+    said.append(f"{entry.source}: {shown}: {name} cut from {len(text)} to {limit} characters")
     return text[:limit]
 
 

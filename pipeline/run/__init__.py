@@ -48,7 +48,13 @@ from pipeline.models import (
     Week,
 )
 from pipeline.run import derived, readings, signals
-from pipeline.run.claims import DIGESTS_OWNER, claim_digests, claim_store, digest_files
+from pipeline.run.claims import (
+    DIGESTS_OWNER,
+    check_claims,
+    claim_digests,
+    claim_store,
+    digest_files,
+)
 from pipeline.run.coverage import describe_week_coverage, make_client, refresh_week_signals
 from pipeline.run.report import describe_report, report_dict
 from pipeline.run.scoring import (
@@ -76,8 +82,10 @@ __all__ = [
     "RUNNABLE",
     "area_vectors",
     "assign_papers",
+    "check_claims",
     "check_command",
     "choose_week",
+    "claim_digests",
     "continue_week_themes",
     "describe_report",
     "digest_files",
@@ -135,12 +143,14 @@ def open_store(
     the whole file before a write (`Store.open_to_read`; issue 7 guards writes), unless
     `verify` (status): then read whole when the next writer would, so a store it would refuse
     is reported damaged; `as_found` (status): an older schema is read as it is, not migrated
-    (`Store.open_to_read`). Not `create` (explain, topics, eval, mark: they write only caches):
-    when there is no store yet, an empty one in memory, so such a command on a fresh config
-    says the store holds no papers and leaves no data folder behind.
+    (`Store.open_to_read`). Not `create` (explain, topics, eval, mark: they write only caches),
+    or not `writing`: when there is no store yet, an empty one in memory, so such a command on
+    a fresh config says the store holds no papers and leaves no data folder behind (round 25:
+    the catch-up plan of a `digest run` refused for another config's digests folder left an
+    empty store).
     """
     path = settings.database_path
-    if not create and not path.exists():
+    if (not create or not writing) and not path.exists():
         return Store.open(":memory:")
     # SQLite takes a 0-byte file for a new database: a store truncated or replaced (a failed
     # copy, a restore) would start over silently, `status` reading "no runs yet, health ok",
@@ -316,8 +326,14 @@ def run_build(
     for warning in slug_changes(settings, store, report.week):
         logger.warning("%s", warning)
     claim_digests(settings)
-    written = outputs.write_digest(settings, built, now=now, earlier=earlier)
+    # index.md and feed.xml list the weeks whose digest has no sidecar from what the store
+    # kept of them (round 25); only those are read, as a year of sidecars' summaries is large.
+    folder = settings.paths.digests_dir
+    bare = [p.stem for p in digest_files(folder) if not (folder / f"{p.stem}.json").exists()]
+    archive = store.list_week_records(bare)
+    written = outputs.write_digest(settings, built, now=now, earlier=earlier, archive=archive)
     memo.save()
+    store.save_week_record(report.week, archive[report.week])
     # The next week starts where this digest ended, whatever [digest] timezone says by then.
     record_week_boundaries(store, report.week, settings.digest.timezone)
     store.save_listed(report.week, [p.paper_id for p in loaded.papers], built=now)

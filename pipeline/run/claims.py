@@ -12,12 +12,13 @@ hands them over. Imports config, errors and store only.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 from pathlib import Path
 
 from pipeline.config import Settings, load_settings
-from pipeline.errors import ConfigError, OutputError
+from pipeline.errors import ConfigError, OutputError, StoreError
 from pipeline.store import Store
 
 
@@ -37,9 +38,33 @@ def claim_store(store: Store, settings: Settings) -> None:
     already": its readers got nothing). A config whose file is gone, or whose digests moved,
     hands the store over, as does a config that changed its digests_dir."""
     mine = (str(settings.config_path), str(settings.paths.digests_dir))
-    config, digests = _meta_path(store, _CONFIG_KEY), _meta_path(store, _DIGESTS_KEY)
-    if (config, digests) == mine:
+    if (_meta_path(store, _CONFIG_KEY), _meta_path(store, _DIGESTS_KEY)) == mine:
         return
+    _check_store(store, settings)
+    store.set_meta(_CONFIG_KEY, _as_text(mine[0]))
+    store.set_meta(_DIGESTS_KEY, _as_text(mine[1]))
+
+
+def check_claims(settings: Settings) -> None:
+    """ConfigError when another config still in use writes this config's digests folder or
+    store (`claim_digests`, `claim_store`), checked without writing or creating anything: what
+    a command checks first, so one refused leaves no trace (round 25: `digest serve` of such a
+    config started, made a data folder and failed every job)."""
+    claim_digests(settings, write=False)
+    path = settings.database_path
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    try:
+        with Store.open_to_read(path, as_found=True) as store:
+            _check_store(store, settings)
+    except StoreError:  # damaged, emptied, no tables: the writer's open says so in its words
+        return
+
+
+def _check_store(store: Store, settings: Settings) -> None:
+    """ConfigError when the store records another config still in use (`claim_store`)."""
+    mine = (str(settings.config_path), str(settings.paths.digests_dir))
+    config, digests = _meta_path(store, _CONFIG_KEY), _meta_path(store, _DIGESTS_KEY)
     if (
         config is not None
         and digests is not None
@@ -57,8 +82,6 @@ def claim_store(store: Store, settings: Settings) -> None:
                 " own); give this config a data_dir of its own",
             ),
         )
-    store.set_meta(_CONFIG_KEY, _as_text(mine[0]))
-    store.set_meta(_DIGESTS_KEY, _as_text(mine[1]))
 
 
 def _as_text(path: str) -> str:
@@ -88,31 +111,26 @@ def claim_digests(settings: Settings, *, write: bool = True) -> None:
     configs with their own data_dir and one digests_dir overwrote each other's week files,
     index.md and feed.xml without a word. A config that is gone, no longer loads or writes
     elsewhere (a whole setup copied or moved: its files name the original) hands the folder
-    over, as in `claim_store`."""
+    over, as in `claim_store`. Round 25: the folder is often published, so the record names
+    no absolute path (`_writer`)."""
     folder = settings.paths.digests_dir
     marker = folder / DIGESTS_OWNER
-    mine = {"config": str(settings.config_path), "database": str(settings.database_path)}
+    mine = _writer(settings)
     try:
         owner = json.loads(marker.read_text("utf-8"))
     except (OSError, ValueError):  # none yet (or unreadable: then so is the folder to a build)
         owner = None
     if owner == mine:
         return
-    if (
-        isinstance(owner, dict)
-        and isinstance(owner.get("config"), str)
-        and isinstance(owner.get("database"), str)
-        and owner["config"] != mine["config"]
-        and _writes_digests(Path(owner["config"]), Path(owner["database"]), folder)
-        and Path(owner["database"]).resolve() != settings.database_path.resolve()
-    ):
+    holder = _holder(owner, settings) if isinstance(owner, dict) else None
+    if holder is not None:
         raise ConfigError(
             f"{settings.config_path} has 1 problem:",
             problems=(
-                f"paths.digests_dir: {folder} holds the digests of {owner['config']}: two"
+                f"paths.digests_dir: {folder} holds the digests of {holder}: two"
                 " configs cannot share one digests_dir (each build would overwrite the"
                 " other's weeks, index.md and feed.xml); give this config a digests_dir of its"
-                f" own (or delete {marker} if {owner['config']} no longer builds there)",
+                f" own (or delete {marker} if that config no longer builds there)",
             ),
         )
     if write:
@@ -126,6 +144,64 @@ def claim_digests(settings: Settings, *, write: bool = True) -> None:
                 temporary.unlink(missing_ok=True)
             problem = e.strerror or e
             raise OutputError(f"cannot write {marker}: {problem}; nothing was replaced") from e
+
+
+def _writer(settings: Settings) -> dict[str, str]:
+    """What `DIGESTS_OWNER` records of this config (round 25: users publish the folder, and
+    its absolute paths told the world their home folder and user name): a hash of each
+    resolved path (the config, its store, the folder itself), and the config's and store's
+    paths relative to the folder where they lie in its parent folder (`../config.toml`, the
+    usual layout), so that another config can find this one and see whether it still builds
+    there. Relative to the folder, a whole setup copied or moved names its own files."""
+    folder = settings.paths.digests_dir.resolve()
+    config, database = settings.config_path.resolve(), settings.database_path.resolve()
+    writer = {
+        "config_sha256": _digest(config),
+        "database_sha256": _digest(database),
+        "folder_sha256": _digest(folder),
+    }
+    for key, path in (("config", config), ("database", database)):
+        relative = os.path.relpath(path, folder)
+        if Path(relative).parts.count(os.pardir) <= 1:
+            writer[key] = relative
+    return writer
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(os.fsencode(path)).hexdigest()
+
+
+def _holder(owner: dict[str, object], settings: Settings) -> str | None:
+    """The config named by the `DIGESTS_OWNER` record `owner` when it is another config still
+    building into digests_dir with a store of its own (as the user should read it), or None
+    when the folder is this config's to take."""
+    folder = settings.paths.digests_dir
+    config, database = owner.get("config"), owner.get("database")
+    if isinstance(config, str) and isinstance(database, str) and Path(config).is_absolute():
+        # As an earlier version wrote it (absolute paths).
+        if config != str(settings.config_path) and _in_use(config, database, settings):
+            return config
+        return None
+    if (
+        owner.get("config_sha256") == _digest(settings.config_path.resolve())
+        or owner.get("database_sha256") == _digest(settings.database_path.resolve())
+        or owner.get("folder_sha256") != _digest(folder.resolve())  # the folder moved
+    ):
+        return None
+    if isinstance(config, str) and isinstance(database, str):
+        shown = os.path.normpath(folder / config)
+        return shown if _in_use(shown, os.path.join(folder.resolve(), database), settings) else None
+    # Only hashes: a config whose files lie outside the folder's parent, still there or not.
+    return "another config (named in it by a hash only, as it lies outside the folder's parent)"
+
+
+def _in_use(config: str, database: str, settings: Settings) -> bool:
+    """Whether `config` still builds into digests_dir, keeping its store at `database`, which
+    is not this config's store."""
+    return (
+        _writes_digests(Path(config), Path(database), settings.paths.digests_dir)
+        and Path(database).resolve() != settings.database_path.resolve()
+    )
 
 
 def _writes_digests(config: Path, database: Path, folder: Path) -> bool:

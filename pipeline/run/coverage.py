@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from pathlib import PurePath
 from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
 
 from pipeline.config import Settings
 from pipeline.digest import coverage
@@ -57,7 +59,9 @@ def describe_week_coverage(
                 days=tuple(
                     (d.day, d.origin, d.n_entries, d.n_filtered) for d in days if d.source == name
                 ),
-                last_error=health.last_error if failing and health else None,
+                last_error=_published(settings, name, health.last_error)
+                if failing and health
+                else None,
                 down_since=_down_since(health) if failing else None,
                 configured=state,
             )
@@ -70,6 +74,24 @@ def describe_week_coverage(
         n_papers=len(papers),
         refresh_problems=problems,
     )
+
+
+def _published(settings: Settings, name: str, error: str | None) -> str | None:
+    """A source's last error as the digest may publish it: a local file's path (a home folder,
+    a user name) written as the file's name alone (round 25: the Coverage section, on the web
+    and in every reader's inbox, carried it whole). The run's output keeps the whole path."""
+    source = next((s for s in settings.sources if s.name == name), None)
+    if error is None or source is None:
+        return error
+    url = settings.resolve_url(source)
+    if url.startswith(("http://", "https://")):
+        return error
+    parts = urlsplit(url)
+    path = unquote(parts.path) if parts.scheme == "file" else url
+    for shown in sorted({url, path, source.url}, key=len, reverse=True):
+        if shown:
+            error = error.replace(shown, PurePath(path).name)
+    return error
 
 
 def _down_since(health: SourceStatus | None) -> datetime | None:

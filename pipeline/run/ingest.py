@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -164,7 +164,8 @@ def store_entries(
     wanted = [e for e in complete if _wanted(source, e.announce_type)]
     kept = _without_shared_guids(wanted, source, store)
     updates = [e for e in complete if _is_unwanted_replacement(source, e.announce_type)]
-    normalized = _by_title_where_links_are_shared(kept, _normalize_all(kept, source), source)
+    cuts: dict[str, list[str]] = {}  # said once the store is asked which papers are new
+    normalized = _by_title_where_links_are_shared(kept, _normalize_all(kept, source, cuts), source)
     papers, n_filtered = normalize.filter_papers(
         normalized,
         include=(*settings.filters.include, *source.include),
@@ -175,7 +176,7 @@ def store_entries(
     )
     # A replace announcement the source does not keep still refreshes a paper we already have
     # (new version, new abstract) but never adds one.
-    refreshed = _normalize_all(updates, source)
+    refreshed = _normalize_all(updates, source, cuts)
     n_invalid = len(kept) - len(normalized) + len(updates) - len(refreshed)
     papers += [p for p in refreshed if store.get_paper(p.paper_id)]
     deduped = normalize.dedupe(papers)
@@ -186,6 +187,7 @@ def store_entries(
             len(papers) - len(deduped),
         )
     papers = [_match_existing(store, p) for p in deduped]
+    _warn_cuts(store, cuts, deduped, papers, filtered={p.paper_id for p in normalized})
     _warn_joined_by_title(store, source, deduped, papers)
     _warn_dated_ahead(source, papers, now=now)
     keys = {p.paper_id: ids.normalize_title(p.title) for p in papers}
@@ -204,6 +206,29 @@ def store_entries(
         n_held_back=len(held),
         paper_ids=tuple(p.paper_id for p in papers),
     )
+
+
+def _warn_cuts(
+    store: Store,
+    cuts: Mapping[str, Sequence[str]],
+    incoming: Sequence[Paper],
+    matched: Sequence[Paper],
+    *,
+    filtered: set[str],
+) -> None:
+    """Warn of the fields normalisation cut (`cuts`, by the paper's id as normalised) for the
+    papers new to the store only (round 25): a local file is read whole at every ingest, and
+    each run warned again of the same title cut, noise in a service's log forever. Not for a
+    paper the filters dropped (of the `filtered` ones, those not `incoming`); a cut whose paper
+    was re-keyed before (known by its title) is warned of as before."""
+    new = {
+        paper.paper_id: store.get_paper(match.paper_id) is None
+        for paper, match in zip(incoming, matched, strict=True)
+    }
+    for paper_id, lines in cuts.items():
+        if new.get(paper_id, paper_id not in filtered):
+            for line in lines:
+                logger.warning("%s", line)
 
 
 def _warn_joined_by_title(
@@ -298,15 +323,21 @@ def _is_unwanted_replacement(source: SourceSettings, announce_type: str | None) 
     return announce_type in _REPLACE_TYPES and not _wanted(source, announce_type)
 
 
-def _normalize_all(entries: Iterable[Entry], source: SourceSettings) -> list[Paper]:
+def _normalize_all(
+    entries: Iterable[Entry], source: SourceSettings, cuts: dict[str, list[str]]
+) -> list[Paper]:
+    """The entries' papers; what normalisation cut is added to `cuts` under each paper's id."""
     papers = []
     speaks_for_arxiv = source.kind in _ARXIV_KINDS
     for entry in entries:
+        said: list[str] = []
         try:
-            paper = normalize.normalize_entry(entry)
+            paper = normalize.normalize_entry(entry, said)
         except ParseError as e:
             logger.warning("source %s: skipped an entry: %s", source.name, e)
             continue
+        if said:
+            cuts.setdefault(paper.paper_id, []).extend(said)
         papers.append(normalize.limit_to_authority(paper, speaks_for_arxiv=speaks_for_arxiv))
     return papers
 

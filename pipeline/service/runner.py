@@ -64,6 +64,7 @@ def run_locked(
     """
     command = run.check_command(command)
     started = time.monotonic()
+    run.check_claims(settings)  # refused before the lock makes data_dir
     with run_lock(settings).hold(command, wait_s=wait_s):
         try:
             earlier: list[str] = []
@@ -84,6 +85,7 @@ def send_locked(
 ) -> RunReport:
     """`digest send` holding the run lock: a build e-mailing the same week (send_after_build)
     would otherwise find it unsent as this does, and both would mail it (round 14)."""
+    run.check_claims(settings)  # refused before the lock makes data_dir
     with run_lock(settings).hold(Command.SEND, wait_s=wait_s):
         return run.run_send(settings, week, force=force)
 

@@ -66,6 +66,17 @@ class Papers(Database):
             n_unchanged=outcomes["unchanged"],
         )
 
+    def list_titles_holding(self, text: str, limit: int) -> list[tuple[str, str]]:
+        """(paper_id, title) of up to `limit` stored papers whose title holds `text` (ASCII
+        case aside), by id."""
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._select(
+            "SELECT paper_id, title FROM papers WHERE title LIKE ? ESCAPE '\\'"
+            " ORDER BY paper_id LIMIT ?",
+            (f"%{escaped}%", limit),
+        )
+        return [(row["paper_id"], row["title"]) for row in rows]
+
     def get_paper(self, paper_id: str) -> Paper | None:
         """The stored paper with its sources, or None."""
         rows = self._select(f"{_SELECT_PAPERS} WHERE p.paper_id = ?", (paper_id,))

@@ -315,6 +315,30 @@ class Runs(Database):
         with self._write("save meta") as conn:
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
+    def save_week_record(self, week: str, record: Mapping[str, Any]) -> None:
+        """Keep what index.md and feed.xml need of `week`'s digest (its sidecar's record
+        without papers), so they list the week when it has no sidecar (round 25)."""
+        self.set_meta(_RECORD_KEY + week, json.dumps(record, default=_json_default))
+
+    def list_week_records(self, weeks: Sequence[str]) -> dict[str, Any]:
+        """The records `save_week_record` kept of `weeks` (where kept), parsed (a value that is
+        not JSON is left out: the caller checks what it reads)."""
+        rows = self._select_in(
+            "SELECT key, value FROM meta WHERE key IN ({marks})",
+            [_RECORD_KEY + week for week in dict.fromkeys(weeks)],
+        )
+        records = {}
+        for row in rows:
+            try:
+                records[row["key"].removeprefix(_RECORD_KEY)] = json.loads(row["value"])
+            except ValueError:
+                continue
+        return records
+
+
+#: The meta key prefix of `save_week_record`'s records.
+_RECORD_KEY = "week-record:"
+
 
 def _row_to_run(row: sqlite3.Row) -> RunRow:
     return RunRow(

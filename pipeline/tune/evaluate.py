@@ -48,6 +48,7 @@ def load_labels(path: Path) -> list[LabelledPaper]:
         raise ParseError(f"cannot read labels file {path}: {e}") from e
     found = []
     for number, line in enumerate(lines, start=1):
+        line = line.removeprefix("\ufeff")  # where another file was appended (round 25)
         if not line.strip():
             continue
         found.append(_parse_label_line(line, f"{path}:{number}", number))

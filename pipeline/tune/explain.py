@@ -88,8 +88,33 @@ def find_paper(store: Store, reference: str) -> Paper:
                 and scoring.too_short_a_title(reference)
                 else ""
             )
+            + (f"; {holding}" if (holding := _titles_holding(store, reference)) else "")
         )
     return paper
+
+
+#: How many papers whose titles hold a reference `find_paper` names.
+_HOLDING = 5
+
+
+def _titles_holding(store: Store, reference: str) -> str:
+    """'N stored papers' titles hold it: ids (titles): give the id …' for a reference that is
+    part of stored titles (round 25: a fragment copied from a digest was said to name no
+    paper, which a typo also is), or ""."""
+    text = reference.strip()
+    if len(text) < 4 or scoring.paper_ref_id(text).startswith("arxiv:"):
+        return ""
+    held = store.list_titles_holding(text, _HOLDING + 1)
+    if not held:
+        return ""
+    named = ", ".join(
+        f"{paper_id} ({shortened(title, 80)!r})" for paper_id, title in held[:_HOLDING]
+    )
+    if len(held) == 1:
+        return f"1 stored paper's title holds it: {named}: give its id or whole title"
+    many = f"more than {_HOLDING}" if len(held) > _HOLDING else str(len(held))
+    first = f" (the first {_HOLDING} by id)" if len(held) > _HOLDING else ""
+    return f"{many} stored papers' titles hold it: {named}{first}: give the id of the one you mean"
 
 
 def paper_week(store: Store, paper: Paper, timezone: str = "UTC", latest: str | None = None) -> str:

@@ -2137,3 +2137,348 @@ def test_a_setup_in_a_folder_whose_name_is_not_utf8_builds(
     refused = _invoke(["--config", str(other), "ingest"])
     shown = os.fsencode(config).decode("utf-8", "replace")  # as CliRunner reads the bytes
     assert refused.exit_code == 2 and f"is the store of {shown}" in refused.stderr, refused.output
+
+
+# --- round 25 (users) -------------------------------------------------------------------------
+
+
+def _marker(folder: Path) -> str:
+    return (folder / run.DIGESTS_OWNER).read_text("utf-8")
+
+
+def test_the_digests_folders_writer_file_names_no_absolute_path(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """Users publish the digests folder (GitHub Pages, a web server): its `.written-by.json`
+    held the absolute paths of the config and the store, so the published folder told the
+    world the user's home folder and name. It keeps them relative to the folder when they lie
+    in its parent folder (`../config.toml`: the usual layout), and otherwise only a hash of
+    them; a second config is still refused, a marker an older version wrote still read."""
+    mine, theirs = _two_reading_lists(tmp_path, paths={"digests_dir": "../digests"})
+    digests = tmp_path / "digests"
+    assert _invoke(["--config", str(mine), "ingest"]).exit_code == 0
+    assert _invoke(["--config", str(mine), "build", "--week", WEEK]).exit_code == 0
+    assert str(tmp_path.resolve()) not in _marker(digests) and "mine" in _marker(digests)
+    refused = _invoke(["--config", str(theirs), "build", "--week", WEEK])
+    assert refused.exit_code == 2, refused.output
+    assert f"{digests} holds the digests of {mine}:" in refused.stderr, refused.stderr
+    # A folder published from elsewhere (/var/www/…): nothing of the config's path is kept.
+    www = tmp_path / "www" / "digests"
+    for config in (mine, theirs):
+        write_config(
+            config.parent,
+            [(config.parent.name, "file", "p.jsonl")],
+            **NO_BACKFILL,
+            paths={"digests_dir": str(www)},
+        )
+    assert _invoke(["--config", str(mine), "build", "--week", WEEK]).exit_code == 0
+    assert str(tmp_path.resolve()) not in _marker(www) and "mine" not in _marker(www)
+    refused = _invoke(["--config", str(theirs), "build", "--week", WEEK])
+    assert refused.exit_code == 2, refused.output
+    assert f"paths.digests_dir: {www} holds the digests of another config" in refused.stderr
+    assert _invoke(["--config", str(mine), "build", "--week", WEEK]).exit_code == 0
+    # A marker an earlier version wrote (absolute paths) still names its config.
+    old = {"config": str(mine), "database": str(mine.parent / "data" / "pipeline.sqlite3")}
+    (www / run.DIGESTS_OWNER).write_text(json.dumps(old), "utf-8")
+    refused = _invoke(["--config", str(theirs), "build", "--week", WEEK])
+    assert refused.exit_code == 2 and f"holds the digests of {mine}:" in refused.stderr
+    assert _invoke(["--config", str(mine), "build", "--week", WEEK]).exit_code == 0
+    assert str(tmp_path.resolve()) not in _marker(www)
+
+
+def test_a_refused_second_config_creates_nothing(tmp_path: Path, fake_model: None) -> None:
+    """A second config refused (exit 2) because another one writes the digests folder left
+    a data folder of its own behind, with an empty store, its `.checked` stamp and a lock
+    file: a command refused should leave no trace."""
+    mine, theirs = _two_reading_lists(tmp_path, paths={"digests_dir": "../digests"})
+    assert _invoke(["--config", str(mine), "ingest"]).exit_code == 0
+    assert _invoke(["--config", str(mine), "build", "--week", WEEK]).exit_code == 0
+    for command in (["run"], ["build", "--week", WEEK], ["ingest"]):
+        refused = _invoke(["--config", str(theirs), *command])
+        assert refused.exit_code == 2, refused.output
+        assert sorted(p.name for p in theirs.parent.iterdir()) == ["config.toml", "p.jsonl"]
+
+
+def _two_weeks_built(tmp_path: Path, **sections: object) -> Path:
+    """A config (with `sections`) of a file with papers of 2025-W24 and 2025-W25, both weeks
+    built."""
+    papers = tmp_path / "papers.jsonl"
+    rows = [
+        {"id": f"2506.5{n:04d}", "title": f"Paper {n}", "abstract": "Agents.", "published": d}
+        for n, d in enumerate(["2025-06-10", "2025-06-11", "2025-06-17", "2025-06-18"])
+    ]
+    papers.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL, **sections)
+    assert _invoke(["--config", str(config), "ingest"]).exit_code == 0
+    for week in ("2025-W24", "2025-W25"):
+        assert _invoke(["--config", str(config), "build", "--week", week]).exit_code == 0
+    return config
+
+
+def test_index_and_feed_link_no_file_deleted_by_hand(tmp_path: Path, fake_model: None) -> None:
+    """A user "cleaning up" the published folder deleted a week's `.md` (or `.html`) and kept
+    its `.json`: the next build's `index.md` and `feed.xml` still linked the deleted file, a
+    dead link for every reader. A week whose digest is gone is left out of both, and a page
+    that is gone is not linked; `digest build --week` of it lists it again."""
+    config = _two_weeks_built(tmp_path)
+    digests = tmp_path / "digests"
+    (digests / "2025-W24.md").unlink()
+    (digests / "2025-W25.html").unlink()
+    assert _invoke(["--config", str(config), "build", "--week", "2025-W25"]).exit_code == 0
+    index = (digests / "index.md").read_text("utf-8")
+    feed = (digests / "feed.xml").read_text("utf-8")
+    assert "2025-W24" not in index and "2025-W24" not in feed, index
+    assert "[2025-W25](2025-W25.md)" in index, index
+    linked = re.findall(r"\]\(([^)]+)\)", index) + re.findall(r'href="([^"]+)"', feed)
+    assert all((digests / name).exists() for name in linked), linked
+    assert _invoke(["--config", str(config), "build", "--week", "2025-W24"]).exit_code == 0
+    assert "2025-W24.md" in (digests / "index.md").read_text("utf-8")
+
+
+def test_a_file_sources_cut_title_is_warned_of_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A JSONL record with an over-long title is cut (to the 2,000-character cap) with a
+    warning; the service reads the same file at every ingest, and the warning came again
+    each time, noise in its log forever. It is said for a paper new to the store only."""
+    record = {"id": "2506.60000", "title": "Long " * 500, "abstract": "A.", "authors": ["A B"]}
+    papers = tmp_path / "papers.jsonl"
+    papers.write_text(json.dumps(record) + "\n", "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    caplog.set_level(logging.WARNING)
+    for _ in range(3):
+        ingest(config, FakeEmbedder())
+    cut = [r.getMessage() for r in caplog.records if "cut from" in r.getMessage()]
+    assert len(cut) == 1 and "mine: '2506.60000': title cut from 2499 to 2000" in cut[0], cut
+
+
+@pytest.mark.parametrize("write_json", [False, True])
+def test_index_and_feed_keep_every_week_without_its_sidecar(
+    tmp_path: Path, fake_model: None, write_json: bool
+) -> None:
+    """index.md is "every week built: the archive", and feed.xml the newest 20; both were made
+    from the weeks' JSON sidecars only. With `write_json = false` (a documented option) each
+    build's index.md listed its own week alone and the feed held one entry; a user deleting
+    the large sidecars to save space lost those weeks from both. The store keeps what they
+    need of each week built, so every week whose digest is there is listed."""
+    config = _two_weeks_built(tmp_path, outputs={"write_json": write_json})
+    digests = tmp_path / "digests"
+    for sidecar in digests.glob("*.json"):
+        sidecar.unlink()
+    assert _invoke(["--config", str(config), "build", "--week", "2025-W25"]).exit_code == 0
+    index = (digests / "index.md").read_text("utf-8")
+    assert (
+        "[2025-W24](2025-W24.md) · [html](2025-W24.html) | 2025-06-09 – 2025-06-15 | 2 |" in index
+    )
+    assert "[2025-W25](2025-W25.md)" in index, index
+    assert (digests / "feed.xml").read_text("utf-8").count("<entry>") == 2
+
+
+def test_check_config_warns_of_an_e_mail_login_variable_not_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`[email] username_env`/`password_env` name environment variables; check-config said
+    "ok" with neither set, and every build with send_after_build then failed "e-mail not
+    sent: environment variable … is not set". It warns (exit 0: the service's environment may
+    differ from the shell's), naming the key and the variable."""
+    monkeypatch.delenv("DIGEST_TEST_USER", raising=False)
+    monkeypatch.setenv("DIGEST_TEST_PASSWORD", "x")
+    email = {
+        "smtp_host": "127.0.0.1",
+        "sender": "d@example.org",
+        "recipients": ["me@example.org"],
+        "username_env": "DIGEST_TEST_USER",
+        "password_env": "DIGEST_TEST_PASSWORD",
+    }
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], email=email)
+    checked = _invoke(["--config", str(config), "check-config"])
+    assert checked.exit_code == 0, checked.output
+    assert (
+        "warning: email.username_env: environment variable DIGEST_TEST_USER is not set here"
+    ) in checked.stderr, checked.stderr
+    assert "DIGEST_TEST_PASSWORD" not in checked.stderr
+
+
+def test_a_terminal_that_is_not_utf8_gets_no_traceback(tmp_path: Path, fake_model: None) -> None:
+    """A server or console whose locale is not UTF-8 (`LANG=de_DE.ISO-8859-1`, a Windows
+    console's cp1252): `explain` ended in a UnicodeEncodeError traceback at its first arrow or
+    at a title in another script, after the work was done. What the terminal cannot show is
+    written escaped (`\\u2192`), the rest as it is."""
+    papers = tmp_path / "papers.jsonl"
+    record = {"id": "2506.80000", "title": "多模态 café models", "published": "2025-06-10"}
+    papers.write_text(json.dumps(record, ensure_ascii=False) + "\n", "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    ingest(config, FakeEmbedder())
+    tally.add("configs tried")
+    for args in (["explain", "2506.80000"], ["build", "--week", "2025-W24"], ["status"]):
+        result = CliRunner(charset="latin-1").invoke(cli, ["--config", str(config), *args])
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
+            result.exception
+        )
+        assert result.exit_code == 0, result.output
+    explained = CliRunner(charset="latin-1").invoke(
+        cli, ["--config", str(config), "explain", "2506.80000"]
+    )
+    assert "\\u591a\\u6a21\\u6001 café models" in explained.output, explained.output
+
+
+def test_a_failing_local_sources_path_is_not_published(tmp_path: Path, fake_model: None) -> None:
+    """A file source that fails (its file gone) is named in the digest's Coverage section and
+    notes, which go to the web and to every reader's inbox: they carried its absolute path,
+    the user's home folder and name. The digest names the file alone; the run's own output,
+    which only the user sees, keeps the whole path."""
+    home = tmp_path / "home" / "alice"
+    config = write_config(
+        tmp_path,
+        [("good", "file", str(GOOD_FILE)), ("gone", "file", str(home / "papers.jsonl"))],
+        **NO_BACKFILL,
+    )
+    ingested = _invoke(["--config", str(config), "ingest"])
+    assert f"{home / 'papers.jsonl'}: cannot read file" in ingested.output, ingested.output
+    assert _invoke(["--config", str(config), "build", "--week", WEEK]).exit_code == 0
+    for name in (f"{WEEK}.md", f"{WEEK}.html", f"{WEEK}.json"):
+        text = (tmp_path / "digests" / name).read_text("utf-8")
+        assert "papers.jsonl: cannot read file" in text, text
+        assert "alice" not in text and str(tmp_path) not in text, name
+
+
+def test_explain_and_mark_name_the_papers_a_title_fragment_is_in(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """`digest explain "Flow Matching"`, part of a title copied from a digest, said only "no
+    stored paper 'Flow Matching'"; the user could not tell a typo from a fragment, nor which
+    papers it names. The error (still exit 2) now lists the stored papers whose titles hold
+    it, with their ids, to give one of them."""
+    papers = tmp_path / "papers.jsonl"
+    titles = ["Contrastive Flow Matching", "Flow Matching for 100% Robots", "Video Agents"]
+    rows = [
+        {"id": f"2506.9{n:04d}", "title": title, "published": "2025-06-10"}
+        for n, title in enumerate(titles)
+    ]
+    papers.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    ingest(config, FakeEmbedder())
+    for command in (["explain"], ["mark", "--topic", "x"]):
+        result = _invoke(["--config", str(config), *command, "flow matching"])
+        assert result.exit_code == 2, result.output
+        assert (
+            "2 stored papers' titles hold it: arxiv:2506.90000 ('Contrastive Flow Matching'),"
+            " arxiv:2506.90001 ('Flow Matching for 100% Robots'): give the id of the one you"
+            " mean"
+        ) in result.stderr, result.stderr
+    result = _invoke(["--config", str(config), "explain", "100% Robot"])
+    assert "1 stored paper's title holds it: arxiv:2506.90001" in result.stderr, result.stderr
+    result = _invoke(["--config", str(config), "explain", "100_ Robot"])  # LIKE's wildcards
+    assert "title holds it" not in result.stderr, result.stderr
+
+
+@pytest.mark.slow
+def test_serve_of_a_config_refused_for_another_ones_folder_exits_at_once(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """`digest serve` of a second config given another one's digests folder started, made a
+    data folder of its own, planned a catch-up of 8 weeks "back to the last digest" (the other
+    config's) and ran on, each job failing as `exited with status 2`. It is refused on start
+    (exit 2) naming the folder and that config, as the jobs would be, and creates nothing."""
+    mine, theirs = _two_reading_lists(tmp_path, paths={"digests_dir": "../digests"})
+    assert _invoke(["--config", str(mine), "ingest"]).exit_code == 0
+    assert _invoke(["--config", str(mine), "build", "--week", WEEK]).exit_code == 0
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-m", "pipeline", "--config", str(theirs), "serve"]
+    try:
+        served = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError(f"serve ran on: {e.stderr!r}") from None
+    assert served.returncode == 2, served.stderr
+    assert f"{tmp_path / 'digests'} holds the digests of {mine}:" in served.stderr
+    assert sorted(p.name for p in theirs.parent.iterdir()) == ["config.toml", "p.jsonl"]
+
+
+@pytest.mark.parametrize("data_dir", ["out", "out/data"])
+def test_check_config_warns_of_a_store_kept_in_the_digests_folder(
+    tmp_path: Path, data_dir: str
+) -> None:
+    """A `data_dir` that is the `digests_dir`, or inside it, puts the store (every paper,
+    the run history, the e-mail records) and its lock in the folder users publish on the web;
+    check-config said "ok". It warns, naming both keys."""
+    config = write_config(
+        tmp_path,
+        [("good", "file", str(GOOD_FILE))],
+        paths={"data_dir": data_dir, "digests_dir": "out"},
+    )
+    checked = _invoke(["--config", str(config), "check-config"])
+    assert checked.exit_code == 0, checked.output
+    assert (
+        f"warning: paths.data_dir: {tmp_path / data_dir} is in paths.digests_dir"
+    ) in checked.stderr, checked.stderr
+
+
+@pytest.mark.parametrize("command", [["build", "--week", WEEK], ["status"]])
+def test_a_stop_as_a_command_starts_exits_128_plus_the_signal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    """A SIGTERM in the first second of `digest build` (systemd stopping the unit as the timer
+    fires, `serve` stopping as it starts a job) said "Aborted!" and exited 1, a failure to
+    cron and systemd, and no run was recorded to say otherwise; the README says 143. The
+    real handler gets a real SIGTERM while the command sets itself up (its logging)."""
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL)
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        cli_module = sys.modules["pipeline.cli"]
+        cli_module._stop_on_signals()  # type: ignore[attr-defined]
+        monkeypatch.setattr(
+            cli_module, "_names_as_bytes", lambda: os.kill(os.getpid(), signal.SIGTERM)
+        )
+        result = CliRunner().invoke(cli, ["--config", str(config), *command])
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    assert result.exit_code == 143, (result.output, result.exception)
+    assert "Aborted!" not in result.output and "stopped by SIGTERM" in result.stderr
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("shared", ["data_dir", "digests_dir"])
+def test_check_config_names_a_folder_another_config_writes(
+    tmp_path: Path, fake_model: None, shared: str
+) -> None:
+    """check-config said "ok" for a config whose `data_dir` or `digests_dir` another config
+    still writes, and its every run, build and ingest was then refused (exit 2). It names the
+    same problem (exit 2), creating nothing; the first config still checks ok."""
+    where = str(tmp_path / "shared") if shared == "data_dir" else "../shared"
+    mine, theirs = _two_reading_lists(tmp_path, paths={shared: where})
+    assert _invoke(["--config", str(mine), "ingest"]).exit_code == 0
+    assert _invoke(["--config", str(mine), "build", "--week", WEEK]).exit_code == 0
+    checked = _invoke(["--config", str(theirs), "check-config"])
+    assert checked.exit_code == 2, checked.output
+    assert f"paths.{shared}: " in checked.stderr and f"{mine}" in checked.stderr, checked.stderr
+    assert sorted(p.name for p in theirs.parent.iterdir()) == ["config.toml", "p.jsonl"]
+    assert _invoke(["--config", str(mine), "check-config"]).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("template", "said"),
+    [
+        ("# {{ title \n", "line 1: unexpected end of template"),
+        ("{{ title }}\n{{ records[0].nope.deeper }}\n", "line 2: 'dict object' has no attribute"),
+        ('{% include "missing.j2" %}\n', "line 1: missing.j2"),
+        ("{{ title + 1 }}\n", "line 1: can only concatenate str"),
+    ],
+)
+def test_a_broken_template_of_the_users_fails_the_build_naming_it(
+    tmp_path: Path, fake_model: None, template: str, said: str
+) -> None:
+    """A template of one's own in `templates_dir` with a mistake (a brace left open, a key the
+    records lack, an include of a file not there) ended every build in a Jinja traceback. The
+    build exits 2 naming the template file, its line and what is wrong; no digest file is
+    written."""
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "index.md.j2").write_text(template, "utf-8")
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, paths={"templates_dir": "tpl"}
+    )
+    ingest(config, FakeEmbedder())
+    built = _invoke(["--config", str(config), "build", "--week", WEEK])
+    assert built.exit_code == 2, built.output
+    assert f"paths.templates_dir: {tmp_path / 'tpl' / 'index.md.j2'}, {said}" in built.stderr
+    assert not list((tmp_path / "digests").glob("*.md"))

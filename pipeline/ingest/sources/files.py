@@ -1,7 +1,8 @@
 """Local paper lists (JSON or JSONL bytes, e.g. the demo corpus) -> entries.
 
 Pure: receives the file's bytes (reading the file is the caller's job). Accepts a JSON list, a
-JSON object {"papers": [...]}, or JSONL (one object per line, blank lines ignored).
+JSON object {"papers": [...]}, or JSONL (one object per line, blank lines ignored), in UTF-8 or
+in UTF-16 with its byte-order mark.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ def parse_file(content: bytes, source: str, headers: Mapping[str, str] | None = 
     """Parse a JSON / JSONL paper list; records without a title or with a bad value are skipped
     with a warning and counted (`n_bad`)."""
     try:
-        text = content.decode("utf-8-sig")
+        text = _decoded(content)
     except UnicodeDecodeError as e:
-        raise ParseError(f"{source}: not UTF-8 text ({e.reason} at byte {e.start})") from e
+        raise ParseError(
+            f"{source}: not UTF-8 text ({e.reason} at byte {e.start}); save it as UTF-8"
+        ) from e
     if not text.strip():
         raise ParseError(f"{source}: empty file")
     labelled = []
@@ -47,6 +50,18 @@ def parse_file(content: bytes, source: str, headers: Mapping[str, str] | None = 
     _warn_repeated_ids(identified, source)
     _warn_repeated_titles(identified, source)
     return Entries((entry for _, entry in labelled), n_bad=n_records - len(labelled))
+
+
+def _decoded(content: bytes) -> str:
+    """The file's text: UTF-8 (a byte-order mark dropped), or UTF-16 where its byte-order mark
+    says so (round 25: Windows PowerShell's `>` and Out-File write it); UnicodeDecodeError as
+    UTF-8 read it otherwise."""
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return content.decode("utf-16")
+        except UnicodeDecodeError:
+            pass  # not UTF-16 after all: say what UTF-8 makes of it
+    return content.decode("utf-8-sig")
 
 
 def _identified(labelled: Sequence[tuple[str, Entry]]) -> list[tuple[str, Entry, str, int]]:
@@ -157,6 +172,9 @@ def _records(text: str, source: str) -> Iterator[tuple[str, Any]]:
 
 def _jsonl_records(text: str, source: str) -> Iterator[tuple[str, Any]]:
     for number, line in enumerate(safejson.json_lines(text), start=1):
+        # A byte-order mark opening a line is where another file was appended (`cat a b`,
+        # b written by a Windows tool): it failed the whole file as "not valid JSON" (round 25).
+        line = line.removeprefix("\ufeff")
         if not line.strip():
             continue
         try:
