@@ -2035,12 +2035,7 @@ def test_a_topic_slug_renamed_between_weeks_is_said_at_check_config_and_build(
     line started over, and nothing said why. check-config and the build now say it, naming
     both slugs and the digest the old one was last in; a rename of the name alone says
     nothing."""
-    papers = tmp_path / "papers.jsonl"
-    rows = [
-        {"id": f"2506.4{n:04d}", "title": f"Agents {n}", "abstract": "Agents.", "published": d}
-        for n, d in enumerate(["2025-06-10", "2025-06-11", "2025-06-17", "2025-06-18"])
-    ]
-    papers.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    papers = _two_weeks_of_papers(tmp_path, "2506.4", "Agents")
     topic = _topic("rl", keywords=["agents"])
     config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL, topics=[topic])
     ingest(config, FakeEmbedder(), now=datetime(2025, 6, 19, 6, tzinfo=UTC))
@@ -2199,15 +2194,22 @@ def test_a_refused_second_config_creates_nothing(tmp_path: Path, fake_model: Non
         assert sorted(p.name for p in theirs.parent.iterdir()) == ["config.toml", "p.jsonl"]
 
 
-def _two_weeks_built(tmp_path: Path, **sections: object) -> Path:
-    """A config (with `sections`) of a file with papers of 2025-W24 and 2025-W25, both weeks
-    built."""
+def _two_weeks_of_papers(tmp_path: Path, prefix: str, title: str) -> Path:
+    """A JSONL file of four papers (ids `prefix` + a number, titles `title` + a number), two
+    in 2025-W24 and two in 2025-W25."""
     papers = tmp_path / "papers.jsonl"
     rows = [
-        {"id": f"2506.5{n:04d}", "title": f"Paper {n}", "abstract": "Agents.", "published": d}
+        {"id": f"{prefix}{n:04d}", "title": f"{title} {n}", "abstract": "Agents.", "published": d}
         for n, d in enumerate(["2025-06-10", "2025-06-11", "2025-06-17", "2025-06-18"])
     ]
     papers.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    return papers
+
+
+def _two_weeks_built(tmp_path: Path, **sections: object) -> Path:
+    """A config (with `sections`) of a file with papers of 2025-W24 and 2025-W25, both weeks
+    built."""
+    papers = _two_weeks_of_papers(tmp_path, "2506.5", "Paper")
     config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL, **sections)
     assert _invoke(["--config", str(config), "ingest"]).exit_code == 0
     for week in ("2025-W24", "2025-W25"):
