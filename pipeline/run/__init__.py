@@ -66,7 +66,7 @@ from pipeline.run.scoring import (
     topic_relevance,
     unstored_examples,
 )
-from pipeline.run.week import choose_week, load_week, paper_week, record_week_boundaries
+from pipeline.run.week import choose_week, load_week, record_week_boundaries
 from pipeline.run.weeks import earlier_weeks
 from pipeline.store import Store, wal_path
 from pipeline.topics import areas as areas_mod
@@ -94,7 +94,6 @@ __all__ = [
     "load_week",
     "make_embedder",
     "open_store",
-    "paper_week",
     "report_dict",
     "run_all",
     "run_build",

@@ -105,7 +105,7 @@ LATE_WEEKS = 13
 
 #: Most missed weeks `digest run` and `digest serve` build on catch-up, oldest first (a digest a
 #: year late helps nobody): after a longer outage the first digest built is that many weeks
-#: before the run's own, and it lists the late papers (`paper_week`).
+#: before the run's own, and it lists the late papers (`placement`).
 MAX_CATCH_UP_WEEKS = 8
 
 
@@ -148,16 +148,6 @@ def record_week_boundaries(store: Store, week: str, timezone: str) -> None:
     store.save_week_boundaries({week: first, next_week(week): last})
 
 
-def paper_week(store: Store, paper: Paper, timezone: str, latest: str | None = None) -> str:
-    """The week whose digest lists a stored paper for a reader in `timezone`, as `load_week`
-    draws the weeks: the week whose digest listed it, else its own week, else (a late paper,
-    its own week closed) the week of the next digest built: the week after the newest closed
-    one, or, when `digest run` would build `latest` (its `[digest] week`) and the weeks since
-    are more than MAX_CATCH_UP_WEEKS, the oldest it builds (its own week when that lies over
-    LATE_WEEKS before it: no digest lists the paper)."""
-    return placement(store, paper, timezone, latest)[0]
-
-
 def too_late(own: str, week: str) -> bool:
     """Whether a late paper of week `own` is too late for the digest of `week` (`late_papers`:
     its own week lies over LATE_WEEKS before it)."""
@@ -167,8 +157,13 @@ def too_late(own: str, week: str) -> bool:
 def placement(
     store: Store, paper: Paper, timezone: str, latest: str | None = None
 ) -> tuple[str, bool]:
-    """`paper_week`'s week, and whether the paper is too late for any digest (the week is
-    then its own, closed one, and no digest lists it nor will)."""
+    """The week whose digest lists a stored paper for a reader in `timezone`, as `load_week`
+    draws the weeks, and whether the paper is too late for any digest: the week whose digest
+    listed it, else its own week, else (a late paper, its own week closed) the week of the next
+    digest built: the week after the newest closed one, or, when `digest run` would build
+    `latest` (its `[digest] week`) and the weeks since are more than MAX_CATCH_UP_WEEKS, the
+    oldest it builds; its own week when that lies over LATE_WEEKS before it (too late: no
+    digest lists it nor will)."""
     listed = store.list_listed_weeks([paper.paper_id])
     if paper.paper_id in listed:
         return listed[paper.paper_id], False

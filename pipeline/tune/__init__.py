@@ -15,7 +15,7 @@ from pipeline.tune.evaluate import (
     run_eval,
     silhouette_kmeans,
 )
-from pipeline.tune.explain import MarkResult, explain_paper, find_paper, mark_paper, paper_week
+from pipeline.tune.explain import MarkResult, explain_paper, find_paper, mark_paper
 from pipeline.tune.topics import (
     Comparison,
     WeekScores,
@@ -39,7 +39,6 @@ __all__ = [
     "find_paper",
     "load_labels",
     "mark_paper",
-    "paper_week",
     "run_eval",
     "score_week",
     "silhouette_kmeans",

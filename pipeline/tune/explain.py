@@ -117,20 +117,16 @@ def _titles_holding(store: Store, reference: str) -> str:
     return f"{many} stored papers' titles hold it: {named}{first}: give the id of the one you mean"
 
 
-def paper_week(store: Store, paper: Paper, timezone: str = "UTC", latest: str | None = None) -> str:
-    """The ISO week whose digest lists a paper for a reader in `timezone` ([digest] timezone):
-    the week of its day there (`store.effective_day`: announcement, else publication, else
-    first seen; first seen too when the paper's own date lies days after it), unless an
-    earlier digest drew that week's boundary in another zone, as `digest build` decides it
-    (`run.paper_week`; `latest`: the week `digest run` builds now, see `_run_week`)."""
-    return _placed(store, paper, timezone, latest)[0]
-
-
 def _placed(
     store: Store, paper: Paper, timezone: str, latest: str | None = None
 ) -> tuple[str, bool]:
-    """`paper_week`, and whether the paper arrived too late for any digest
-    (`run.week.placement`); a paper dated outside every digest is in its naive week."""
+    """The ISO week whose digest lists a paper for a reader in `timezone` ([digest] timezone),
+    and whether the paper arrived too late for any digest: the week of its day there
+    (`store.effective_day`: announcement, else publication, else first seen; first seen too
+    when the paper's own date lies days after it), unless an earlier digest drew that week's
+    boundary in another zone, as `digest build` decides it (`run.week.placement`; `latest`:
+    the week `digest run` builds now, see `_run_week`); a paper dated outside every digest is
+    in its naive week."""
     if _in_no_digest(paper, timezone):
         return _naive_week(paper, timezone), False
     return run_week.placement(store, paper, timezone, latest)
