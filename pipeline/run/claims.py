@@ -122,7 +122,7 @@ def claim_digests(settings: Settings, *, write: bool = True) -> None:
         owner = None
     if owner == mine:
         return
-    holder = _holder(owner, settings) if isinstance(owner, dict) else None
+    holder = _holder(owner, mine, settings) if isinstance(owner, dict) else None
     if holder is not None:
         raise ConfigError(
             f"{settings.config_path} has 1 problem:",
@@ -171,10 +171,10 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(os.fsencode(path)).hexdigest()
 
 
-def _holder(owner: dict[str, object], settings: Settings) -> str | None:
+def _holder(owner: dict[str, object], mine: dict[str, str], settings: Settings) -> str | None:
     """The config named by the `DIGESTS_OWNER` record `owner` when it is another config still
     building into digests_dir with a store of its own (as the user should read it), or None
-    when the folder is this config's to take."""
+    when the folder is this config's to take. `mine`: this config's record (`_writer`)."""
     folder = settings.paths.digests_dir
     config, database = owner.get("config"), owner.get("database")
     if isinstance(config, str) and isinstance(database, str) and Path(config).is_absolute():
@@ -183,9 +183,9 @@ def _holder(owner: dict[str, object], settings: Settings) -> str | None:
             return config
         return None
     if (
-        owner.get("config_sha256") == _digest(settings.config_path.resolve())
-        or owner.get("database_sha256") == _digest(settings.database_path.resolve())
-        or owner.get("folder_sha256") != _digest(folder.resolve())  # the folder moved
+        owner.get("config_sha256") == mine["config_sha256"]
+        or owner.get("database_sha256") == mine["database_sha256"]
+        or owner.get("folder_sha256") != mine["folder_sha256"]  # the folder moved
     ):
         return None
     if isinstance(config, str) and isinstance(database, str):
@@ -207,12 +207,10 @@ def _in_use(config: str, database: str, settings: Settings) -> bool:
 def _writes_digests(config: Path, database: Path, folder: Path) -> bool:
     """Whether the config file `config` still keeps its store at `database` and writes its
     digests into `folder` (a copy of a whole setup names the original's files)."""
-    try:
-        other = load_settings(config)
-    except Exception:  # any reason it cannot be read: it cannot be building there
-        return False
+    other = _settings_of(config)
     return (
-        other.database_path.resolve() == database.resolve()
+        other is not None
+        and other.database_path.resolve() == database.resolve()
         and other.paths.digests_dir.resolve() == folder.resolve()
     )
 
@@ -222,8 +220,14 @@ def _stores_in(config: Path, database: Path) -> bool:
     moved elsewhere (a backup restored, a copy to try an edit on) records the config that
     wrote the original, which keeps its own: the copy is not shared, so its new config takes
     it over. A config that is gone or no longer loads cannot use the store either."""
+    other = _settings_of(config)
+    return other is not None and other.database_path.resolve() == database.resolve()
+
+
+def _settings_of(config: Path) -> Settings | None:
+    """Another config file's settings, or None when it is gone or no longer loads: for any
+    reason it cannot be read, it cannot be writing a store or a digests folder."""
     try:
-        other = load_settings(config)
-    except Exception:  # any reason it cannot be read: it cannot be using this store
-        return False
-    return other.database_path.resolve() == database.resolve()
+        return load_settings(config)
+    except Exception:
+        return None
