@@ -484,17 +484,28 @@ def find_week_themes(
         background_titles=[week.papers[i].title for i in taken],
         areas=areas,
     )
-    if not settings.themes.arxiv_categories:
-        return themes, other
-
-    def central(ids: Sequence[str]) -> str:
-        rows = np.array([week.index[pid] for pid in ids])
-        return week.papers[int(areas_mod.central_rows(week.vectors, rows, 1)[0])].paper_id
-
-    listed = {p.paper_id: p.categories for p in week.papers}
-    themes, other = categories.group_by_category(
-        other, listed, themes, min_size=settings.themes.min_theme_size, central=central
-    )
-    # A theme named by its phrases whose papers mostly share a field takes the field's name.
     fixed = areas.theme_names() if areas is not None else frozenset()
-    return categories.name_by_category(themes, listed, fixed=fixed), other
+    if settings.themes.arxiv_categories:
+
+        def central(ids: Sequence[str]) -> str:
+            rows = np.array([week.index[pid] for pid in ids])
+            return week.papers[int(areas_mod.central_rows(week.vectors, rows, 1)[0])].paper_id
+
+        listed = {p.paper_id: p.categories for p in week.papers}
+        themes, other = categories.group_by_category(
+            other, listed, themes, min_size=settings.themes.min_theme_size, central=central
+        )
+        # A theme named by its phrases whose papers mostly share a field takes the field's name.
+        themes = categories.name_by_category(themes, listed, fixed=fixed)
+    if areas is None or not themes:
+        return themes, other
+    # One its phrases still name takes the area nearest it, where the texts bear it out.
+    groups = [np.array([week.index[pid] for pid in t.paper_ids]) for t in themes]
+    named = areas_mod.name_by_nearest(
+        groups, [t.label for t in themes], week.vectors, areas, texts,
+        fixed={*fixed, *categories.category_names().values()},
+    )  # fmt: skip
+    return [
+        dataclasses.replace(t, label=n) if n != t.label else t
+        for t, n in zip(themes, named, strict=True)
+    ], other
