@@ -309,12 +309,12 @@ def name_broadly(
 
 #: A theme its own phrases name takes the area nearest its centroid (`name_by_nearest`) when
 #: the area's name lies within this cosine of it, and the theme holds NEAREST_AREA_PAPERS papers
-#: or more. Of round 25's first rule (no size), blind readers preferred the area's name on
-#: every theme of six papers or more (6 of 6, none misleading) and on 4 of 11 smaller ones,
-#: where narrow areas over three or four papers misled ("Mobile app security", "Social bias
-#: in NLP"); benchmarks/README.md, twenty-fifth and twenty-sixth rounds.
+#: or more. Blind readers preferred the area's name on every such rename of nine papers or more
+#: (12 of 12: "Graph algorithms", "Compressed sensing"); of 6-8 papers, three of eight areas
+#: misled ("Link prediction" over citation analysis), and of 3-5 papers seven of fourteen
+#: ("Mobile app security"); benchmarks/README.md, twenty-fifth and twenty-sixth rounds.
 NEAREST_AREA_COSINE = 0.5
-NEAREST_AREA_PAPERS = 6
+NEAREST_AREA_PAPERS = 10
 
 
 def name_by_nearest(
