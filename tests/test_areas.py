@@ -382,3 +382,44 @@ def test_a_texts_words_are_the_patterns_tokens_however_its_hyphens_sit() -> None
     texts += ["".join(rng.choice("aZ9-- .é\t") for _ in range(12)) for _ in range(2000)]
     for text in itertools.chain(texts, (t.upper() for t in texts)):
         assert areas._tokens(text) == areas._TOKEN.findall(text.lower()), text
+
+
+def _graph_week(n_graph: int) -> tuple[list[np.ndarray], np.ndarray, Areas, list[str]]:
+    """`n_graph` graph-theory papers near the "Graph algorithms" area, 12 speech papers near
+    "Speech recognition", each group as the themes would hold it."""
+    rng = np.random.default_rng(4)
+    basis = np.eye(16, dtype=np.float32)
+    x = np.vstack([_near(basis[0], n_graph, rng, 0.08), _near(basis[1], 12, rng, 0.08)])
+    texts = [f"Graph algorithms for colouring the vertices, case {k}." for k in range(n_graph)]
+    texts += [f"Speech recognition of spoken words, case {k}." for k in range(12)]
+    vocabulary = Areas(("Graph algorithms", "Speech recognition"), basis[:2])
+    groups = [np.arange(n_graph), np.arange(n_graph, n_graph + 12)]
+    return groups, x.astype(np.float32), vocabulary, texts
+
+
+def test_a_theme_its_phrases_name_takes_the_nearest_area_from_ten_papers() -> None:
+    # Issue 17: keyword pairs ("Graph and vertex" over 28 graph-theory papers) read poor; the
+    # area nearest such a theme was preferred by blind readers on every theme of nine papers
+    # or more, and misled on a third of smaller ones ("Link prediction" over eight papers of
+    # citation analysis), so a theme of fewer keeps its phrases.
+    groups, x, vocabulary, texts = _graph_week(areas.NEAREST_AREA_PAPERS)
+    labels = ["Graph and vertex", "Speech recognition"]
+    fixed = {"Speech recognition"}
+    named = areas.name_by_nearest(groups, labels, x, vocabulary, texts, fixed=fixed)
+    assert named == ["Graph algorithms", "Speech recognition"]
+    groups, x, vocabulary, texts = _graph_week(areas.NEAREST_AREA_PAPERS - 1)
+    named = areas.name_by_nearest(groups, labels, x, vocabulary, texts, fixed=fixed)
+    assert named == labels
+
+
+def test_the_nearest_area_needs_its_words_in_the_papers_and_a_free_name() -> None:
+    groups, x, vocabulary, texts = _graph_week(12)
+    labels = ["Graph and vertex", "Speech recognition"]
+    # No paper writes "algorithms": the area's name is not borne out by the texts.
+    plain = [t.replace("algorithms", "methods") for t in texts]
+    named = areas.name_by_nearest(groups, labels, x, vocabulary, plain, fixed=set())
+    assert named[0] == "Graph and vertex"
+    # Another theme of the week already bears the name (the speech theme, named so here).
+    taken = ["Graph and vertex", "Graph algorithms"]
+    named = areas.name_by_nearest(groups, taken, x, vocabulary, texts, fixed=set())
+    assert named[0] == "Graph and vertex"

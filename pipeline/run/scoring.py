@@ -465,6 +465,8 @@ def find_week_themes(
     What no theme holds is then grouped by the papers' arXiv categories
     (`[themes] arxiv_categories`, topics/categories.py); the rest is "Other". With that option
     a theme named by its own phrases takes the name of the field most of its papers are in.
+    Last, a theme of areas_mod.NEAREST_AREA_PAPERS or more still named by its phrases takes
+    the research area nearest it where its texts bear the name out (`areas_mod.name_by_nearest`).
     """
     rows = list(rows)
     untaken = set(rows)
