@@ -83,6 +83,10 @@ class Entry:
     announce_type: str | None = None
     pdf_url: str | None = None
     signals: Signals | None = None
+    #: What the parser left out of the item (a date it could not read, a value of the wrong
+    #: type, a second record of the paper), one line each: the ingest warns of them for a paper
+    #: new to the store only, since a local file is read again whole at every ingest.
+    notes: tuple[str, ...] = ()
 
 
 class Entries(list[Entry]):

@@ -99,20 +99,18 @@ def test_parse_file_empty_list_is_empty() -> None:
     assert parse_file(b"[]", "f") == []
 
 
-def test_parse_file_warns_when_an_id_is_a_number(caplog: pytest.LogCaptureFixture) -> None:
+def test_parse_file_notes_when_an_id_is_a_number() -> None:
     # Found from outside (round 16): pandas writes an arXiv id column as numbers (2506.1 for
-    # 2506.10000); the id was dropped without a word.
+    # 2506.10000); the id was dropped without a word. The note is the ingest's to warn of.
     entries = parse_file(
         b'{"id": 2506.1, "title": "One"}\n{"id": "2506.00002", "title": "Two"}', "f"
     )
     assert [e.raw_id for e in entries] == [None, "2506.00002"]
-    assert "line 1: id 2506.1 is a number, not text" in caplog.text
-    assert "line 2" not in caplog.text
+    assert "line 1: id 2506.1 is a number, not text" in entries[0].notes[0]
+    assert entries[1].notes == ()
 
 
-def test_parse_file_names_a_title_of_records_without_an_id_only_when_they_alone_share_it(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+def test_parse_file_names_a_title_of_records_without_an_id_only_when_they_alone_share_it() -> None:
     # Two id-less "Editorial" records are one paper (one title: id), so they are named; two
     # id-less records whose title an identified record has join that record and are not.
     long = "Graph networks for weather forecasting"
@@ -125,8 +123,9 @@ def test_parse_file_names_a_title_of_records_without_an_id_only_when_they_alone_
             f'{{"title": "{long}"}}',
         ]
     ).encode()
-    assert len(parse_file(content, "f")) == 5
-    warned = [r.getMessage() for r in caplog.records if "without an id" in r.getMessage()]
+    entries = parse_file(content, "f")
+    assert len(entries) == 5
+    warned = [note for entry in entries for note in entry.notes]
     assert warned == [
         "f: 2 records without an id have the title 'Editorial' (line 1, line 3): they are one"
         " paper, with the title, abstract and authors of line 1 (the first record)"

@@ -155,6 +155,7 @@ def store_entries(
     """Keep, filter, normalise, dedupe and store entries; record the days they cover."""
     complete, held = normalize.hold_back_incomplete(entries)
     for entry in held:
+        _say(entry.notes)
         logger.warning(
             "source %s: held back an incomplete entry (no abstract, authors or date; the feed "
             "may be cut off): %r",
@@ -216,9 +217,10 @@ def _warn_cuts(
     *,
     filtered: set[str],
 ) -> None:
-    """Warn of the fields normalisation cut (`cuts`, by the paper's id as normalised) for the
-    papers new to the store only (round 25): a local file is read whole at every ingest, and
-    each run warned again of the same title cut, noise in a service's log forever. Not for a
+    """Warn of the fields normalisation cut and of what the parser left out (`cuts`, by the
+    paper's id as normalised) for the papers new to the store only (rounds 25 and 26): a local
+    file is read whole at every ingest, and each run warned again of the same title cut, date
+    it could not read or paper listed twice, noise in a service's log forever. Not for a
     paper the filters dropped (of the `filtered` ones, those not `incoming`); a cut whose paper
     was re-keyed before (known by its title) is warned of as before."""
     new = {
@@ -227,8 +229,12 @@ def _warn_cuts(
     }
     for paper_id, lines in cuts.items():
         if new.get(paper_id, paper_id not in filtered):
-            for line in lines:
-                logger.warning("%s", line)
+            _say(lines)
+
+
+def _say(lines: Iterable[str]) -> None:
+    for line in lines:
+        logger.warning("%s", line)
 
 
 def _warn_joined_by_title(
@@ -326,14 +332,16 @@ def _is_unwanted_replacement(source: SourceSettings, announce_type: str | None) 
 def _normalize_all(
     entries: Iterable[Entry], source: SourceSettings, cuts: dict[str, list[str]]
 ) -> list[Paper]:
-    """The entries' papers; what normalisation cut is added to `cuts` under each paper's id."""
+    """The entries' papers; what normalisation cut, and what the parser left out (the entries'
+    `notes`), is added to `cuts` under each paper's id."""
     papers = []
     speaks_for_arxiv = source.kind in _ARXIV_KINDS
     for entry in entries:
-        said: list[str] = []
+        said = list(entry.notes)  # what the parser left out, said as a cut is
         try:
             paper = normalize.normalize_entry(entry, said)
         except ParseError as e:
+            _say(said)
             logger.warning("source %s: skipped an entry: %s", source.name, e)
             continue
         if said:

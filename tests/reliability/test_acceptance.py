@@ -2254,6 +2254,43 @@ def test_a_file_sources_cut_title_is_warned_of_once(
     assert len(cut) == 1 and "mine: '2506.60000': title cut from 2499 to 2000" in cut[0], cut
 
 
+def test_a_file_sources_other_warnings_are_said_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Round 25 said a cut title once; a file's other warnings (a date that cannot be read, an
+    id written as a number, authors of the wrong type, a paper listed twice) still came at
+    every ingest of the same file, noise in a service's log every run. Each is said for a
+    paper new to the store only, and a line added to the file is warned of when it comes."""
+    records = [
+        {"id": "2506.60001", "title": "Dated", "abstract": "A.", "published": "yesterday"},
+        {"id": 2506.6, "title": "Numbered", "abstract": "B.", "url": "https://ex.org/n"},
+        {"id": "2506.60003", "title": "Authored", "abstract": "C.", "authors": [1, "A B"]},
+        {"id": "2506.60004", "title": "Twice", "abstract": "D."},
+        {"id": "2506.60004", "title": "Twice again", "abstract": "D."},
+    ]
+    papers = tmp_path / "papers.jsonl"
+    papers.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    caplog.set_level(logging.WARNING)
+    for _ in range(3):
+        ingest(config, FakeEmbedder())
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    for words in (
+        "unreadable published 'yesterday'",
+        "is a number",
+        "ignoring authors",
+        "listed 2 times",
+    ):
+        assert len([line for line in said if words in line]) == 1, (words, said)
+    caplog.clear()
+    added = {"id": "2506.60005", "title": "Added", "abstract": "E.", "published": "soon"}
+    with papers.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(added) + "\n")
+    ingest(config, FakeEmbedder())
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(said) == 1 and "line 6: ignoring unreadable published 'soon'" in said[0], said
+
+
 @pytest.mark.parametrize("write_json", [False, True])
 def test_index_and_feed_keep_every_week_without_its_sidecar(
     tmp_path: Path, fake_model: None, write_json: bool

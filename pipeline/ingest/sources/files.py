@@ -7,6 +7,7 @@ in UTF-16 with its byte-order mark.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
@@ -47,9 +48,13 @@ def parse_file(content: bytes, source: str, headers: Mapping[str, str] | None = 
     if n_records and not labelled:
         raise ParseError(f"{source}: none of the {n_records} records has a title")
     identified = _identified(labelled)
-    _warn_repeated_ids(identified, source)
-    _warn_repeated_titles(identified, source)
-    return Entries((entry for _, entry in labelled), n_bad=n_records - len(labelled))
+    repeated = _repeated_ids(identified, source) + _repeated_titles(identified, source)
+    noted = dict(repeated)
+    entries = (
+        dataclasses.replace(entry, notes=(*entry.notes, noted[label])) if label in noted else entry
+        for label, entry in labelled
+    )
+    return Entries(entries, n_bad=n_records - len(labelled))
 
 
 def _decoded(content: bytes) -> str:
@@ -66,7 +71,7 @@ def _decoded(content: bytes) -> str:
 
 def _identified(labelled: Sequence[tuple[str, Entry]]) -> list[tuple[str, Entry, str, int]]:
     """Each record's label and entry with its paper id and arXiv version (`ids.canonical_id`:
-    `title:` and a hash for a record with no id of its own), read once for both warnings.
+    `title:` and a hash for a record with no id of its own), read once for both notes.
     An entry with no usable id is left out: normalisation skips it and says why."""
     found = []
     for label, entry in labelled:
@@ -78,8 +83,11 @@ def _identified(labelled: Sequence[tuple[str, Entry]]) -> list[tuple[str, Entry,
     return found
 
 
-def _warn_repeated_ids(identified: Sequence[tuple[str, Entry, str, int]], source: str) -> None:
-    """Name each paper id the file lists more than once, the records and the one kept.
+def _repeated_ids(
+    identified: Sequence[tuple[str, Entry, str, int]], source: str
+) -> list[tuple[str, str]]:
+    """Name each paper id the file lists more than once, the records and the one kept: a note
+    for the first record (its label, the line).
 
     The records become one paper (`normalize.dedupe`): the text (title, abstract, authors) of
     the first record, unless a later one has a higher arXiv version; the others add what it
@@ -90,19 +98,23 @@ def _warn_repeated_ids(identified: Sequence[tuple[str, Entry, str, int]], source
     for label, _, paper_id, version in identified:
         if not paper_id.startswith("title:"):  # no id of its own: matched by title later
             records.setdefault(paper_id, []).append((label, version))
+    notes = []
     for paper_id, listed in records.items():
         if len(listed) > 1:
             kept = max(listed, key=lambda record: record[1])[0]  # the first of the highest
-            logger.warning(
-                "%s: %s is listed %d times (%s): keeping the title, abstract and authors of"
-                " %s (the first record, or the one with the highest arXiv version)",
-                source, paper_id, len(listed), ", ".join(label for label, _ in listed), kept,
-            )  # fmt: skip
+            notes.append((listed[0][0], (
+                f"{source}: {paper_id} is listed {len(listed)} times"
+                f" ({', '.join(label for label, _ in listed)}): keeping the title, abstract and"
+                f" authors of {kept} (the first record, or the one with the highest arXiv version)"
+            )))  # fmt: skip
+    return notes
 
 
-def _warn_repeated_titles(identified: Sequence[tuple[str, Entry, str, int]], source: str) -> None:
+def _repeated_titles(
+    identified: Sequence[tuple[str, Entry, str, int]], source: str
+) -> list[tuple[str, str]]:
     """Name each title that more than one record without an id (no arXiv id, DOI or link)
-    carries, the records and the one kept.
+    carries, the records and the one kept: a note for the first record (its label, the line).
 
     Such a record's paper id is its normalised title (`title:`), so records of one title become
     one paper (`normalize.dedupe`): the title, abstract and authors of the first, the others
@@ -116,15 +128,17 @@ def _warn_repeated_titles(identified: Sequence[tuple[str, Entry, str, int]], sou
             records.setdefault(paper_id, []).append((label, entry))
         elif key := matchable_title(entry.title):
             with_id.add(key)
+    notes = []
     for listed in records.values():
         if len(listed) > 1 and matchable_title(listed[0][1].title) not in with_id:
             title = listed[0][1].title
-            logger.warning(
-                "%s: %d records without an id have the title %r (%s): they are one paper, with"
-                " the title, abstract and authors of %s (the first record)",
-                source, len(listed), shortened(title), ", ".join(label for label, _ in listed),
-                listed[0][0],
-            )  # fmt: skip
+            notes.append((listed[0][0], (
+                f"{source}: {len(listed)} records without an id have the title"
+                f" {shortened(title)!r} ({', '.join(label for label, _ in listed)}): they are"
+                f" one paper, with the title, abstract and authors of {listed[0][0]} (the first"
+                " record)"
+            )))  # fmt: skip
+    return notes
 
 
 def _checked_entry(record: Mapping[str, Any], source: str, label: str) -> Entry | None:
@@ -184,23 +198,26 @@ def _jsonl_records(text: str, source: str) -> Iterator[tuple[str, Any]]:
 
 
 def _entry(record: Mapping[str, Any], source: str, label: str) -> Entry | None:
+    """The record's entry; what was left out of it (a value of the wrong type, a date that
+    cannot be read) is in its `notes`, said by the ingest for a paper new to the store only
+    (round 26: a file read at every ingest said the same lines each time)."""
     title = _text(record.get("title"))
     if not title:
         return None
+    said: list[str] = []
     raw_id = _text(record.get("id")) or _text(record.get("arxiv_id"))
     for key in ("id", "arxiv_id"):
         value = record.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool):
             # A spreadsheet's export writes 2506.10000 as 2506.1: the id cannot be trusted.
-            logger.warning(
-                "%s: %s: %s %r is a number, not text; write it in quotes (\"2506.10000\")"
-                " to use it, the paper is matched by its title and links instead",
-                source, label, key, value,
-            )  # fmt: skip
+            said.append(
+                f"{source}: {label}: {key} {value!r} is a number, not text; write it in quotes"
+                ' ("2506.10000") to use it, the paper is matched by its title and links instead'
+            )
     for key in ("abstract", "summary", "url", "doi"):
         value = record.get(key)
         if value is not None and not isinstance(value, str):
-            _ignoring(source, label, key, value)
+            said.append(_ignoring(source, label, key, value))
     return Entry(
         source=source,
         title=title,
@@ -208,10 +225,11 @@ def _entry(record: Mapping[str, Any], source: str, label: str) -> Entry | None:
         raw_id=raw_id or None,
         link=_text(record.get("url")) or None,
         doi=_text(record.get("doi")) or None,
-        authors=_authors(record.get("authors"), source, label),
-        categories=_categories(record.get("categories"), source, label),
-        published=_published(record, source, label),
-        announced=_announced(record.get("announced"), source, label),
+        authors=_authors(record.get("authors"), source, label, said),
+        categories=_categories(record.get("categories"), source, label, said),
+        published=_published(record, source, label, said),
+        announced=_announced(record.get("announced"), source, label, said),
+        notes=tuple(said),
     )
 
 
@@ -219,17 +237,14 @@ def _text(value: Any) -> str:
     return collapse_whitespace(value) if isinstance(value, str) else ""
 
 
-def _ignoring(source: str, label: str, key: str, value: Any) -> None:
-    """Warn that a value of the wrong type is left out: the paper lands without it, and the
+def _ignoring(source: str, label: str, key: str, value: Any) -> str:
+    """Say that a value of the wrong type is left out: the paper lands without it, and the
     user who exported the file should know which field of which record was not read."""
-    logger.warning(
-        "%s: %s: ignoring %s %s, not %s",
-        source, label, key, shortened(repr(value)),
-        "text" if key != "authors" else "a name, a list of names or of {\"name\": …} objects",
-    )  # fmt: skip
+    wanted = "text" if key != "authors" else 'a name, a list of names or of {"name": …} objects'
+    return f"{source}: {label}: ignoring {key} {shortened(repr(value))}, not {wanted}"
 
 
-def _authors(value: Any, source: str, label: str) -> tuple[str, ...]:
+def _authors(value: Any, source: str, label: str, said: list[str]) -> tuple[str, ...]:
     """Names from one string ("A and B"), a list of names, or a list of {"name": …} objects as
     Hugging Face's and Semantic Scholar's APIs write them (such objects were dropped unread)."""
     if value is None:
@@ -237,48 +252,48 @@ def _authors(value: Any, source: str, label: str) -> tuple[str, ...]:
     if isinstance(value, str):
         return split_authors(value)
     if not isinstance(value, list):
-        _ignoring(source, label, "authors", value)
+        said.append(_ignoring(source, label, "authors", value))
         return ()
     names = [v.get("name") if isinstance(v, dict) else v for v in value]
     unread = [v for v, name in zip(value, names, strict=True) if not isinstance(name, str)]
     if unread:
-        _ignoring(source, label, "authors", unread)
+        said.append(_ignoring(source, label, "authors", unread))
     return tuple(n for n in (_text(v) for v in names) if n)
 
 
-def _categories(value: Any, source: str, label: str) -> tuple[str, ...]:
+def _categories(value: Any, source: str, label: str, said: list[str]) -> tuple[str, ...]:
     items = value.split() if isinstance(value, str) else value if isinstance(value, list) else []
     if value is not None and not isinstance(value, str | list):
-        _ignoring(source, label, "categories", value)
+        said.append(_ignoring(source, label, "categories", value))
     return tuple(dict.fromkeys(c for c in (_text(v) for v in items) if c))
 
 
-def _published(record: Mapping[str, Any], source: str, label: str) -> datetime | None:
+def _published(
+    record: Mapping[str, Any], source: str, label: str, said: list[str]
+) -> datetime | None:
     for key in ("published", "created", "date"):
         value = record.get(key)
         if value is None:
             continue
         parsed = _datetime(value)
         if parsed is None:
-            logger.warning("%s: %s: ignoring unreadable %s %r", source, label, key, value)
+            said.append(f"{source}: {label}: ignoring unreadable {key} {value!r}")
         elif parsed in NO_DATE and len(str(value).strip()) > len("1970-01-01"):
             # What an export writes for a missing date (a timestamp of 0, .NET's MinValue, to
             # the second): read as a date, it put the paper in 1970-W01, which no digest lists.
             # A day alone ("1970-01-01") may be a real paper's year, and is kept.
-            logger.warning(
-                "%s: %s: ignoring %s %r, which stands for no date", source, label, key, value
-            )
+            said.append(f"{source}: {label}: ignoring {key} {value!r}, which stands for no date")
             return None
         return parsed
     return None
 
 
-def _announced(value: Any, source: str, label: str) -> date | None:
+def _announced(value: Any, source: str, label: str, said: list[str]) -> date | None:
     if value is None:
         return None
     parsed = _parse_iso(value)  # the calendar date as written, whatever its offset
     if parsed is None:
-        logger.warning("%s: %s: ignoring unreadable announced %r", source, label, value)
+        said.append(f"{source}: {label}: ignoring unreadable announced {value!r}")
     return parsed.date() if parsed else None
 
 
