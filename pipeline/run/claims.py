@@ -122,6 +122,8 @@ def claim_digests(settings: Settings, *, write: bool = True) -> None:
         owner = None
     if owner == mine:
         return
+    if isinstance(owner, dict):
+        _check_store_left_behind(owner, mine, settings)
     holder = _holder(owner, mine, settings) if isinstance(owner, dict) else None
     if holder is not None:
         raise ConfigError(
@@ -144,6 +146,41 @@ def claim_digests(settings: Settings, *, write: bool = True) -> None:
                 temporary.unlink(missing_ok=True)
             problem = e.strerror or e
             raise OutputError(f"cannot write {marker}: {problem}; nothing was replaced") from e
+
+
+def _check_store_left_behind(
+    owner: dict[str, object], mine: dict[str, str], settings: Settings
+) -> None:
+    """ConfigError when this config built the digests in its folder with a store elsewhere,
+    and its store is not there (round 26): data_dir edited before the store was moved there,
+    or mistyped, made a new, empty store beside those digests, without the record of the
+    weeks e-mailed, as a store emptied by hand would (`open_store` refuses that)."""
+    database = owner.get("database_sha256")
+    if (
+        owner.get("config_sha256") != mine["config_sha256"]
+        or owner.get("folder_sha256") != mine["folder_sha256"]
+        or not isinstance(database, str)
+        or database == mine["database_sha256"]
+        or settings.database_path.exists()
+        or not digest_files(settings.paths.digests_dir)
+    ):
+        return
+    folder = settings.paths.digests_dir
+    named = owner.get("database")
+    built = (
+        os.path.normpath(folder / named)
+        if isinstance(named, str)
+        else "a store outside the folder's parent (named in it by a hash only)"
+    )
+    raise ConfigError(
+        f"{settings.config_path} has 1 problem:",
+        problems=(
+            f"paths.data_dir: {settings.database_path} does not exist, but the digests in"
+            f" {folder} were built with {built}: move that store into {settings.paths.data_dir}"
+            " (or set data_dir back): a new, empty store would not know the weeks built and"
+            f" e-mailed. To start a new store on purpose, delete {folder / DIGESTS_OWNER}",
+        ),
+    )
 
 
 def _writer(settings: Settings) -> dict[str, str]:

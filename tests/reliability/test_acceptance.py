@@ -2237,6 +2237,32 @@ def test_index_and_feed_link_no_file_deleted_by_hand(tmp_path: Path, fake_model:
     assert "2025-W24.md" in (digests / "index.md").read_text("utf-8")
 
 
+def test_a_data_dir_changed_away_from_its_store_is_refused(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A user moving the store (to a bigger disk, or a typo in the new path) edited data_dir
+    before the store was there: the next command made a new, empty store beside the digests
+    the old one built, without a word, as a store emptied by hand would (which is refused):
+    the week's rebuild from nothing removed its digest, and the record of the weeks e-mailed
+    was left behind, so every week would be mailed again. It is refused (exit 2), naming
+    data_dir and the store the digests were built with, creating nothing."""
+    config = _two_weeks_built(tmp_path)
+    digests = tmp_path / "digests"
+    before = sorted(p.name for p in digests.iterdir())
+    with config.open("a", encoding="utf-8") as f:
+        f.write('\n[paths]\ndata_dir = "data2"\n')
+    for args in (["check-config"], ["build", "--week", "2025-W25"], ["ingest"], ["run"]):
+        result = _invoke(["--config", str(config), *args])
+        assert result.exit_code == 2, (args, result.output)
+        assert "paths.data_dir:" in result.output, result.output
+        assert "data2" in result.output and str(Path("data", "pipeline.sqlite3")) in result.output
+    assert not (tmp_path / "data2").exists()
+    assert sorted(p.name for p in digests.iterdir()) == before
+    shutil.move(tmp_path / "data", tmp_path / "data2")  # the store moved: it is used
+    assert _invoke(["--config", str(config), "build", "--week", "2025-W25"]).exit_code == 0
+    assert sorted(p.name for p in digests.iterdir()) == before
+
+
 def test_a_file_sources_cut_title_is_warned_of_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
