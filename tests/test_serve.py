@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -34,9 +35,10 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.model, pytest.mark.slow]  # real processes and the real model
 
 
-def _config(tmp_path: Path, url: str, *, ingest: str, build: str) -> Path:
+def _config(tmp_path: Path, url: str, *, ingest: str, build: str, **sections: object) -> Path:
     return write_config(
         tmp_path,
+        **sections,
         fetch={"retries": 0, "timeout_s": 60.0},
         digest={"week": "latest"},
         schedule={"ingest_cron": ingest, "build_cron": build, "misfire_grace_s": 5},
@@ -306,3 +308,42 @@ def test_serve_with_week_latest_mails_a_week_whose_e_mail_failed_after_the_next_
             service.kill()
     assert service.returncode == 0, err
     assert sorted(str(m["Subject"])[-8:] for m in inbox.messages) == ["2025-W28", "2025-W29"]
+
+
+def test_serve_follows_a_data_dir_edited_while_it_runs_and_keeps_one_serve_there(
+    tmp_path: Path,
+) -> None:
+    # Round 26: a user moved the store to a bigger disk (a copy in data2) and edited data_dir
+    # while serve ran. The jobs, which read the config each time, used data2, but serve's lock
+    # stayed in data/, so a second `digest serve` of the config started on data2 and both ran
+    # every job. The first job after the edit takes the lock in data2 and says so.
+    config = _config(tmp_path, str(E2E), ingest="*/2 * * * * *", build="0 7 1 1 *")
+    data2 = {"data_dir": "data2"}
+    first = _digest(config, "ingest")
+    assert first.wait(timeout=120) == 0, first.communicate()[1]
+    shutil.copytree(tmp_path / "data", tmp_path / "data2")
+    log = tmp_path / "serve.log"
+    service = _digest(config, "--log-file", str(log), "serve", "--no-catch-up")
+    second = None
+    try:
+        _wait_for(lambda: log.exists() and "ingest ok" in log.read_text(), 60, "an ingest")
+        _config(tmp_path, str(E2E), ingest="*/2 * * * * *", build="0 7 1 1 *", paths=data2)
+        moved = "paths.data_dir changed in"
+        _wait_for(lambda: moved in log.read_text(), 30, "the lock to move")
+        assert read_holder(tmp_path / "data" / "serve.lock") is None
+        second = _digest(config, "serve")
+        _, err = second.communicate(timeout=30)
+        assert second.returncode == 1, err
+        assert "another run holds the lock: `digest serve`" in err
+        assert str(tmp_path / "data2" / "serve.lock") in err
+        _wait_for(lambda: log.read_text().count("ingest ok") >= 3, 30, "ingests in data2")
+        service.send_signal(signal.SIGTERM)
+        _, err = service.communicate(timeout=30)
+    finally:
+        for process in (service, second):
+            if process is not None and process.poll() is None:
+                process.kill()
+    assert service.returncode == 0, err
+    assert "Traceback" not in log.read_text()
+    assert ("ingest", "ok") in _runs(tmp_path / "data2" / "pipeline.sqlite3")
+    assert read_holder(tmp_path / "data2" / "serve.lock") is None

@@ -434,12 +434,12 @@ def serve(ctx: click.Context, no_catch_up: bool) -> None:
     Example: digest --log-file data/digest.log serve
     """
     from pipeline import run
-    from pipeline.service import runner, schedule
+    from pipeline.service import schedule
 
     with _exit_on_errors():
         settings = _settings(ctx)
         run.check_claims(settings)  # another config's folder or store: refused, as its jobs
-        guard = runner.serve_lock(settings).hold("serve")
+        guard = schedule.ServeLock(settings).hold()
     verbosity = ["-q"] if ctx.obj["quiet"] else ["-v"] * max(ctx.obj["verbose"], 1)
     log_file = ctx.obj["log_file"]
     if log_file is not None:
@@ -447,7 +447,8 @@ def serve(ctx: click.Context, no_catch_up: bool) -> None:
     argv = schedule.child_argv(settings, python=sys.executable, verbosity=verbosity)
     child = schedule.ChildRunner(argv, wait_s=settings.schedule.misfire_grace_s)
     with guard:
-        schedule.serve(settings, child, catch_up=settings.schedule.catch_up and not no_catch_up)
+        catch_up = settings.schedule.catch_up and not no_catch_up
+        schedule.serve(settings, child, catch_up=catch_up, lock=guard)
     click.echo("digest serve stopped", err=True)
 
 

@@ -6,7 +6,8 @@ a run cannot take the service down, and the model's memory goes back to the OS b
 A job that fails is logged in one line (`digest ingest` exited with status 1, the store is
 damaged); only a bug raises, and APScheduler logs it with its traceback. The next fire retries.
 Each job first reads the config file again: edited while serve runs, a topic added reaches the
-next build, and a mistake fails the job in one line that names it, until the file is fixed. It
+next build, and a mistake fails the job in one line that names it, until the file is fixed; a
+data_dir changed moves serve's own lock (`ServeLock.follow`) to the folder the job uses. It
 then opens the store: a damaged or emptied one fails the job in the store's one line (the file,
 what to do) before a child starts, not in the child's line and a second one that says only "exited
 with status 1".
@@ -107,8 +108,52 @@ def child_argv(settings: Settings, *, python: str, verbosity: Sequence[str]) -> 
     return [python, "-m", "pipeline", "--config", str(settings.config_path), *verbosity]
 
 
-def make_scheduler(settings: Settings, run_job: JobRunner, *, catch_up: bool) -> Any:
-    """A BlockingScheduler with the ingest and build cron jobs (and a one-off catch-up job)."""
+class ServeLock:
+    """`serve.lock` in the data folder the config names now, held for serve's lifetime: only one
+    `digest serve` runs per data folder.
+
+    Round 26: a data_dir edited while serve ran (the store moved to a bigger disk) sent its
+    jobs to the new folder, which each job reads from the config, but left the lock in the old
+    one: a second `digest serve` of the new folder started, and both ran every job. The first
+    job after the edit takes the lock in the new folder (failing, in one line naming the holder,
+    while another serve holds it) and gives the old one back, and says so.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._lock = runner.serve_lock(settings)
+
+    def hold(self) -> ServeLock:
+        """Take the lock now (LockError naming the serve that holds it); released when the
+        `with` block ends."""
+        self._lock.acquire("serve")
+        return self
+
+    def __enter__(self) -> ServeLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+    def follow(self, settings: Settings) -> None:
+        """Hold the lock of `settings`' data folder (the config as a job just read it)."""
+        moved = runner.serve_lock(settings)
+        if moved.path.resolve() == self._lock.path.resolve():
+            return
+        moved.acquire("serve")
+        self._lock.release()
+        logger.warning(
+            "paths.data_dir changed in %s: jobs now use %s, and digest serve holds its lock"
+            " there (%s)",
+            settings.config_path, settings.paths.data_dir, moved.path,
+        )  # fmt: skip
+        self._lock = moved
+
+
+def make_scheduler(
+    settings: Settings, run_job: JobRunner, *, catch_up: bool, lock: ServeLock | None = None
+) -> Any:
+    """A BlockingScheduler with the ingest and build cron jobs (and a one-off catch-up job);
+    each job moves `lock` where the config's data_dir is now (`ServeLock.follow`)."""
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.blocking import BlockingScheduler
 
@@ -126,10 +171,11 @@ def make_scheduler(settings: Settings, run_job: JobRunner, *, catch_up: bool) ->
     build = crontab.make_trigger(schedule.build_cron, schedule.timezone)
     # After each scheduled ingest, a week whose build was skipped (the machine slept through it)
     # or whose e-mail failed is built again: otherwise only a restart would ever retry it.
-    scheduler.add_job(run_ingest, ingest, args=(settings, run_job), id="ingest", name="ingest")
-    scheduler.add_job(run_build, build, args=(settings, run_job), id="build", name="build")
+    args = (settings, run_job, lock)
+    scheduler.add_job(run_ingest, ingest, args=args, id="ingest", name="ingest")
+    scheduler.add_job(run_build, build, args=args, id="build", name="build")
     if catch_up:
-        scheduler.add_job(run_catch_up, args=(settings, run_job), id="catch-up", name="catch-up")
+        scheduler.add_job(run_catch_up, args=args, id="catch-up", name="catch-up")
     return scheduler
 
 
@@ -166,26 +212,38 @@ def reload_settings(settings: Settings) -> Settings:
     return fresh
 
 
-def run_build(settings: Settings, run_job: JobRunner) -> None:
+def _ready(settings: Settings, lock: ServeLock | None) -> Settings:
+    """The config as it is now, its store checked (`runner.check_store`) and serve's lock in
+    its data folder: what each job does before its child starts."""
+    fresh = reload_settings(settings)
+    runner.check_store(fresh)
+    if lock is not None:
+        lock.follow(fresh)
+    return fresh
+
+
+def run_build(settings: Settings, run_job: JobRunner, lock: ServeLock | None = None) -> None:
     """The scheduled build of the configured week."""
     with _one_line_errors("build"):
-        runner.check_store(reload_settings(settings))
+        _ready(settings, lock)
         run_job(Command.BUILD)
 
 
-def run_ingest(settings: Settings, run_job: JobRunner) -> None:
+def run_ingest(settings: Settings, run_job: JobRunner, lock: ServeLock | None = None) -> None:
     """The scheduled ingest, then the builds of missed or unsent weeks (`run_catch_up`)."""
     with _one_line_errors("ingest"):
-        settings = reload_settings(settings)
-        runner.check_store(settings)
+        settings = _ready(settings, lock)
         run_job(Command.INGEST)
         _catch_up(settings, run_job, ingest=False)
 
 
-def run_catch_up(settings: Settings, run_job: JobRunner) -> None:
+def run_catch_up(settings: Settings, run_job: JobRunner, lock: ServeLock | None = None) -> None:
     """Run what `service.plan_catch_up` says was missed on start; log what failed."""
     with _one_line_errors("catch-up"):
-        _catch_up(reload_settings(settings), run_job, ingest=True)
+        settings = reload_settings(settings)
+        if lock is not None:
+            lock.follow(settings)
+        _catch_up(settings, run_job, ingest=True)
 
 
 def _catch_up(settings: Settings, run_job: JobRunner, *, ingest: bool) -> None:
@@ -197,7 +255,9 @@ def _catch_up(settings: Settings, run_job: JobRunner, *, ingest: bool) -> None:
             run_job(step.command, step.week)
 
 
-def serve(settings: Settings, run_job: JobRunner, *, catch_up: bool) -> None:
+def serve(
+    settings: Settings, run_job: JobRunner, *, catch_up: bool, lock: ServeLock | None = None
+) -> None:
     """Run the scheduler until SIGTERM or SIGINT (or KeyboardInterrupt), then stop cleanly.
 
     The scheduler runs in a thread of its own; this one (the main thread, where Python runs
@@ -206,7 +266,7 @@ def serve(settings: Settings, run_job: JobRunner, *, catch_up: bool) -> None:
     (it catches BaseException), logged as "Error submitting job", and serve ran on deaf to the
     next ones. Must be called from the main thread.
     """
-    scheduler = make_scheduler(settings, run_job, catch_up=catch_up)
+    scheduler = make_scheduler(settings, run_job, catch_up=catch_up, lock=lock)
     for job in scheduler.get_jobs():
         logger.info("job %s: %s", job.name, job.trigger)
     stop = threading.Event()
