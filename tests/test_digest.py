@@ -298,6 +298,11 @@ def test_latex_to_text_renders_title_markup() -> None:
     )
     assert latex_to_text(r"\textsc{Quux}: x$_{t+1}$ for \$5") == "Quux: xₜ₊₁ for $5"
     assert latex_to_text("No markup_here at all") == "No markup_here at all"
+    # round 26: a bare "&" outside math is the sign, not a column break that is dropped
+    assert latex_to_text(r"R&D \& Q&A with $k$-NN") == "R&D & Q&A with k-NN"
+    assert latex_to_text(r"$\begin{matrix}a & b\end{matrix}$") == latex_to_text(
+        r"$\begin{matrix}a&b\end{matrix}$"
+    )
 
 
 def test_latex_to_text_survives_an_empty_or_cut_off_matrix() -> None:

@@ -9,7 +9,7 @@ length. Imports only the standard library and pylatexenc.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 
 from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec
@@ -92,6 +92,7 @@ _SUBSCRIPTS = dict(zip("0123456789+-=()aeoxhklmnpst", "₀₁₂₃₄₅₆₇�
 _SCRIPT = re.compile(r"([\^_])(?:\{([^{}]{1,12})\}|([0-9a-zA-Z+\-]))")
 _BARE_PERCENT = re.compile(r"(?<!\\)%")
 _BARE_DOLLAR = re.compile(r"(?<!\\)\$")
+_BARE_AMPERSAND = re.compile(r"(?<!\\)&")
 # A sentence that opens by pointing at one the summary leaves out: "These results suggest …",
 # "Such methods …", "It also …". "This paper/work/study …" introduces, it does not point back.
 _BACK_REFERENCE = re.compile(
@@ -205,6 +206,9 @@ def latex_to_text(text: str) -> str:
     text = _BARE_PERCENT.sub(r"\\%", text)  # "50%" in a title is a percent, not a comment
     if len(_BARE_DOLLAR.findall(text)) % 2:  # an unpaired dollar is money, not math
         text = _BARE_DOLLAR.sub(r"\\$", text)
+    # "Q&A", "Tom & Jerry" outside math are the sign itself, not a table's column break,
+    # which pylatexenc drops (round 26: "Q&A with $k$-NN" showed as "Q A with k-NN").
+    text = _outside_math(text, lambda part: _BARE_AMPERSAND.sub(r"\\&", part))
     try:
         walker = LatexWalker(text, latex_context=_latex_parser_macros(), tolerant_parsing=True)
         nodes, _, _ = walker.get_latex_nodes()
@@ -217,6 +221,15 @@ def latex_to_text(text: str) -> str:
     except (LatexWalkerError, IndexError, KeyError, AttributeError, ValueError):
         return plain_text(text)
     return " ".join(str(converted).split())
+
+
+def _outside_math(text: str, rewrite: Callable[[str], str]) -> str:
+    """`text` with `rewrite` applied to its parts outside `$…$` math."""
+    parts, end = [], 0
+    for span in _MATH_SPAN.finditer(text):
+        parts += [rewrite(text[end : span.start()]), span.group(0)]
+        end = span.end()
+    return "".join([*parts, rewrite(text[end:])])
 
 
 def _stands_alone(sentence: str) -> str | None:

@@ -2263,6 +2263,39 @@ def test_a_data_dir_changed_away_from_its_store_is_refused(
     assert sorted(p.name for p in digests.iterdir()) == before
 
 
+def test_an_ampersand_in_a_title_with_latex_is_kept_in_every_output(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A title with math and an ampersand ("Q&A with $k$-NN", "Tom & Jerry: $O(n)$") is read as
+    LaTeX, where a bare `&` is a table's column break, dropped: the digest, its HTML page and
+    its JSON said "Q A with k-NN" and "Tom Jerry: O(n)", and explain by that title found no
+    paper. Outside math the sign is kept; in a matrix it still separates columns."""
+    titles = {"2506.70001": "Q&A with $k$-NN retrieval", "2506.70002": "Tom & Jerry: $O(n)$ chase"}
+    papers = tmp_path / "papers.jsonl"
+    papers.write_text(
+        "".join(
+            json.dumps({"id": i, "title": t, "abstract": "Retrieval.", "published": "2025-06-04"})
+            + "\n"
+            for i, t in titles.items()
+        ),
+        "utf-8",
+    )
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    assert _invoke(["--config", str(config), "ingest"]).exit_code == 0
+    assert _invoke(["--config", str(config), "build"]).exit_code == 0
+    digests = tmp_path / "digests"
+    markdown = (digests / f"{WEEK}.md").read_text("utf-8")
+    page = (digests / f"{WEEK}.html").read_text("utf-8")
+    shown = [
+        p["title"]
+        for s in json.loads((digests / f"{WEEK}.json").read_text("utf-8"))["sections"]
+        for p in s["papers"]
+    ]
+    assert sorted(shown) == ["Q&A with k-NN retrieval", "Tom & Jerry: O(n) chase"], shown
+    assert "Q&A with k-NN retrieval" in markdown and "Tom & Jerry: O(n) chase" in markdown
+    assert "Q&amp;A with k-NN retrieval" in page and "Tom &amp; Jerry: O(n) chase" in page
+
+
 def test_a_file_sources_cut_title_is_warned_of_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
