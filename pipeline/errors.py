@@ -6,6 +6,7 @@
     ├── FetchError                one URL could not be retrieved (network, HTTP status, size cap)
     ├── ParseError                bytes that are not a usable feed
     ├── StoreError                the SQLite database cannot be read or written
+    │   └── NewerStoreError       its schema is newer than this program's (an upgrade migrated it)
     ├── EmbedError                the embedding model cannot be loaded or run
     ├── LockError                 another run holds the lock
     ├── OutputError               a digest output (the Markdown to send, …) is missing or unreadable
@@ -56,6 +57,11 @@ class ParseError(PipelineError):
 
 class StoreError(PipelineError):
     """The database cannot be opened, read or written."""
+
+
+class NewerStoreError(StoreError):
+    """The database's schema is newer than this program's: a newer version migrated it (round
+    26: `digest serve`, still running the version it started with, tells the user to restart it)."""
 
 
 class EmbedError(PipelineError):

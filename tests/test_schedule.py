@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -19,7 +20,7 @@ from pipeline.config import Settings
 from pipeline.models import Command
 from pipeline.run.weeks import earlier_weeks, resolve_week
 from pipeline.service import schedule
-from pipeline.store import Store
+from pipeline.store import SCHEMA_VERSION, Store
 
 
 class FlakyRunner:
@@ -287,3 +288,25 @@ print("returned", flush=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["terminated", "returned"]
     assert "Error submitting job" not in done.stderr
+
+
+def test_a_store_a_newer_program_migrated_tells_serve_to_restart(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Round 26: the program was upgraded while `digest serve` ran; a job's child (or a manual
+    # `digest run`), running the new version, migrated the store, and from then on every job
+    # of the serve still running the old version failed "…newer than this program's N;
+    # upgrade the program", which the user had just done. The line says to restart serve.
+    settings = _settings(tmp_path, ingest="0 2 * * *", build="0 7 * * mon")
+    Store.open(settings.database_path).close()
+    with sqlite3.connect(settings.database_path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    runner = FlakyRunner()
+    caplog.set_level(logging.INFO)
+    schedule.run_ingest(settings, runner)
+    schedule.run_build(settings, runner)
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 2 and runner.calls == [], errors
+    for job, line in zip(("ingest", "build"), errors, strict=True):
+        assert line.startswith(f"{job} failed: database {settings.database_path} has schema")
+        assert line.endswith("restart digest serve: it still runs the version it started with")

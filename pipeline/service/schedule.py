@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pipeline.config import Settings, check_paths, load_settings
-from pipeline.errors import ConfigError, PipelineError
+from pipeline.errors import ConfigError, NewerStoreError, PipelineError
 from pipeline.models import Command
 from pipeline.service import crontab, runner
 
@@ -187,6 +187,12 @@ def _one_line_errors(job: str) -> Iterator[None]:
         yield
     except ConfigError as e:  # its problems are one per line: joined, the line names them all
         logger.error("%s failed: %s", job, " ".join([e.args[0], "; ".join(e.problems)]).strip())
+    except NewerStoreError as e:  # round 26: "upgrade the program" read wrong after an upgrade
+        logger.error(
+            "%s failed: %s, or, if it was upgraded while digest serve ran, restart digest serve:"
+            " it still runs the version it started with",
+            job, e,
+        )  # fmt: skip
     except (JobFailed, PipelineError) as e:
         logger.error("%s failed: %s", job, e)
 

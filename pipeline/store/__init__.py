@@ -21,7 +21,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline.errors import StoreError
+from pipeline.errors import NewerStoreError, StoreError
 from pipeline.models import WeekSection
 from pipeline.store import intact
 from pipeline.store.db import DAMAGE_ADVICE
@@ -208,7 +208,7 @@ class Store(Papers, Vectors, Runs, Readings):
     def _migrate(self, *, read_only: bool = False, as_found: bool = False) -> None:
         version = self.schema_version()
         if version > SCHEMA_VERSION:
-            raise StoreError(
+            raise NewerStoreError(
                 f"database {self._label} has schema version {version}, newer than this "
                 f"program's {SCHEMA_VERSION}; upgrade the program"
             )
