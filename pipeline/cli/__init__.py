@@ -47,6 +47,27 @@ class _RedactSecrets(logging.Filter):
         return True
 
 
+class _LogFile(logging.handlers.WatchedFileHandler):
+    """The --log-file handler: a file it cannot write (its disk full, or gone read-only) is
+    said once on stderr (a warning: not under -q), where every line goes too. Round 26:
+    Python's own handling wrote "--- Logging error ---" and a 40-line traceback to stderr (the
+    journal, cron's mail) for every log line of every run once logs had filled the disk."""
+
+    _said = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        error = sys.exc_info()[1]
+        if not isinstance(error, OSError):
+            super().handleError(record)  # a bug (a bad format string): Python's report
+            return
+        if not self._said and logging.getLogger().isEnabledFor(logging.WARNING):  # not -q
+            self._said = True
+            sys.stderr.write(
+                f"warning: cannot write the log file {self.baseFilename}"
+                f" ({error.strerror or error}): its lines go to stderr only\n"
+            )
+
+
 def _setup_logging(verbose: int, quiet: bool, log_file: Path | None = None) -> None:
     levels = {0: logging.WARNING, 1: logging.INFO}
     level = logging.ERROR if quiet else levels.get(verbose, logging.DEBUG)
@@ -57,11 +78,7 @@ def _setup_logging(verbose: int, quiet: bool, log_file: Path | None = None) -> N
         # error sent to /dev/null, and cron mailed `digest status`: "health: ok (no runs yet)".
         log_file.parent.mkdir(parents=True, exist_ok=True)
         # Watched: logrotate may move the file away; the handler then reopens it.
-        handlers.append(
-            logging.handlers.WatchedFileHandler(
-                log_file, encoding="utf-8", errors="surrogateescape"
-            )
-        )
+        handlers.append(_LogFile(log_file, encoding="utf-8", errors="surrogateescape"))
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

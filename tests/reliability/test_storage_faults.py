@@ -219,3 +219,25 @@ def test_a_digests_folder_read_only_or_full_fails_the_build_naming_it(
     assert result.exit_code == 1, result.output
     assert f"error: cannot write {digests}/" in result.stderr, result.stderr
     assert sorted(p.name for p in digests.iterdir()) == []
+
+
+def test_a_log_file_on_a_full_disk_is_said_once_and_the_run_goes_on(
+    tmp_path: Path, small_fs: Path
+) -> None:
+    """The deploy docs' crontab and units log with `--log-file data/digest.log`; once its disk
+    filled up (logs are what fill a disk), every log line of every run wrote Python's "---
+    Logging error ---" and a 40-line traceback to stderr (the journal, cron's mail). The run
+    goes on as before, its lines still on stderr, and the log file's failure is said once."""
+    log = small_fs / "digest.log"
+    log.touch()
+    (small_fs / "filler").write_bytes(b"\0" * (1 << 20))  # tmpfs refuses what is over
+    config = _config(tmp_path, tmp_path / "data", GOOD_FILE)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    args = [sys.executable, "-m", "pipeline", "--config", str(config), "--log-file", str(log)]
+    tally.add("storage faults tried")
+    done = subprocess.run([*args, "-vv", "build"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert " INFO pipeline.service.runner: build ok" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and "Logging error" not in done.stderr, done.stderr
+    warned = [line for line in done.stderr.splitlines() if str(log) in line]
+    assert len(warned) == 1 and "No space left on device" in warned[0], done.stderr
