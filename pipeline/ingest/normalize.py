@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields, replace
 from datetime import date
 from typing import TypeVar
+from urllib.parse import quote
 
 from pipeline.errors import ParseError
 from pipeline.ingest.clean import clean_text, decode_tex, fold_key, split_names
@@ -89,6 +90,9 @@ def normalize_entry(entry: Entry, cuts: list[str] | None = None) -> Paper:
         pdf_url = pdf_url or f"https://arxiv.org/pdf/{arxiv_id}"
     elif paper_id.startswith("url:") and not url:
         url = paper_id.removeprefix("url:")
+    elif paper_id.startswith("doi:") and not url:
+        # Round 26: a file's record with a DOI and no link was listed as a bare title.
+        url = "https://doi.org/" + quote(paper_id.removeprefix("doi:"), safe="/")
     url, pdf_url = (strip_tracking(u) if u else u for u in (url, pdf_url))
     abstract = clean_text(entry.abstract[: MAX_ABSTRACT_CHARS * 4], keep_paragraphs=True)
     authors = entry.authors

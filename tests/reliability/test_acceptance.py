@@ -2296,6 +2296,29 @@ def test_an_ampersand_in_a_title_with_latex_is_kept_in_every_output(
     assert "Q&amp;A with k-NN retrieval" in page and "Tom &amp; Jerry: O(n) chase" in page
 
 
+def test_a_paper_known_by_its_doi_alone_links_to_it(tmp_path: Path, fake_model: None) -> None:
+    """A JSONL export (a reference manager's, Semantic Scholar's) gives a paper's DOI and no
+    link: the paper was stored as `doi:…` and listed in the digest as a bare title, with no
+    link in the Markdown, the HTML or the JSON (`url` null), so a reader could not open it.
+    It links to its DOI's resolver, https://doi.org/…, as an arXiv paper links to its abstract."""
+    record = {"doi": "10.1234/ABC.def(2)", "title": "A DOI paper", "abstract": "Diffusion."}
+    papers = tmp_path / "papers.jsonl"
+    papers.write_text(json.dumps({**record, "published": "2025-06-04"}) + "\n", "utf-8")
+    config = write_config(tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL)
+    assert _invoke(["--config", str(config), "ingest"]).exit_code == 0
+    assert _invoke(["--config", str(config), "build"]).exit_code == 0
+    digests = tmp_path / "digests"
+    link = "https://doi.org/10.1234/abc.def%282%29"
+    [paper] = [
+        p
+        for s in json.loads((digests / f"{WEEK}.json").read_text("utf-8"))["sections"]
+        for p in s["papers"]
+    ]
+    assert (paper["paper_id"], paper["url"]) == ("doi:10.1234/abc.def(2)", link), paper
+    assert f"[A DOI paper]({link})" in (digests / f"{WEEK}.md").read_text("utf-8")
+    assert f'href="{link}"' in (digests / f"{WEEK}.html").read_text("utf-8")
+
+
 def test_a_file_sources_cut_title_is_warned_of_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
