@@ -389,7 +389,8 @@ def _find_duplicates(data: dict[str, Any]) -> list[str]:
 
 def _heading_clashes(topics: Any) -> list[str]:
     """Topic names whose heading has the anchor of another topic's or of one of the digest's
-    own sections: the contents linked every such row to the first of them (round 16)."""
+    own sections: the contents linked every such row to the first of them (round 16); or no
+    anchor at all (round 26)."""
     if not isinstance(topics, list):
         return []
     own = {heading_anchor(h): h for h in DIGEST_HEADINGS}
@@ -405,7 +406,12 @@ def _heading_clashes(topics: Any) -> list[str]:
             continue  # a repeated slug is the problem already named
         slugs.add(slug)
         key = heading_anchor(name)
-        if key in own:
+        if not key:  # round 26: "🤖" alone; the contents linked it to `#`, the page's top
+            problems.append(
+                f"topics[{i}].name: {name.strip()!r} has no letter or digit, so its heading has"
+                " no link anchor (the digest's contents would link it to nothing); add a word"
+            )
+        elif key in own:
             problems.append(
                 f"topics[{i}].name: {name.strip()!r} is the heading of the digest's own section"
                 f" {own[key]!r}; choose another name"

@@ -2319,6 +2319,23 @@ def test_a_paper_known_by_its_doi_alone_links_to_it(tmp_path: Path, fake_model: 
     assert f'href="{link}"' in (digests / f"{WEEK}.html").read_text("utf-8")
 
 
+@pytest.mark.parametrize("name", ["🤖", "∑ ∫", "★ — ★"])
+def test_a_topic_name_of_no_letter_or_digit_fails_check_config(tmp_path: Path, name: str) -> None:
+    """A topic named by an emoji alone ("🤖") has a heading with no link anchor: the digest's
+    contents linked it to `#`, the top of the page, in the Markdown and the HTML alike, and
+    check-config said ok. It names the topic and asks for a word; "🤖 Robots" is fine."""
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], topics=[_topic("bots", name=name)]
+    )
+    result = _invoke(["--config", str(config), "check-config"])
+    assert result.exit_code == 2, result.output
+    assert f"topics[0].name: {name!r} has no letter or digit" in result.output, result.output
+    config = write_config(
+        tmp_path, [("good", "file", str(GOOD_FILE))], topics=[_topic("bots", name=f"{name} Robots")]
+    )
+    assert _invoke(["--config", str(config), "check-config"]).exit_code == 0
+
+
 def test_a_file_sources_cut_title_is_warned_of_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
