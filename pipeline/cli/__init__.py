@@ -480,10 +480,14 @@ def status(ctx: click.Context, as_json: bool, limit: int) -> None:
     """
     from datetime import UTC, datetime
 
+    from pipeline import run
     from pipeline.service import runner
 
     with _exit_on_errors():
         settings = _settings(ctx)
+        # What every job of this config is refused for (exit 2), its health check says too
+        # (round 26: a data_dir edited away from its store read "health: ok (no runs yet)").
+        run.check_claims(settings)
         # More than SQLite's LIMIT holds ("--limit 99999999999999999999", all of them) was an
         # OverflowError traceback; every run there is fits in the largest it holds.
         state = runner.gather_status(settings, now=datetime.now(UTC), limit=min(limit, 2**63 - 1))

@@ -2251,7 +2251,13 @@ def test_a_data_dir_changed_away_from_its_store_is_refused(
     before = sorted(p.name for p in digests.iterdir())
     with config.open("a", encoding="utf-8") as f:
         f.write('\n[paths]\ndata_dir = "data2"\n')
-    for args in (["check-config"], ["build", "--week", "2025-W25"], ["ingest"], ["run"]):
+    for args in (
+        ["check-config"],
+        ["status"],
+        ["build", "--week", "2025-W25"],
+        ["ingest"],
+        ["run"],
+    ):
         result = _invoke(["--config", str(config), *args])
         assert result.exit_code == 2, (args, result.output)
         assert "paths.data_dir:" in result.output, result.output
