@@ -309,10 +309,11 @@ def name_broadly(
 
 #: A theme its own phrases name takes the area nearest its centroid (`name_by_nearest`) when
 #: the area's name lies within this cosine of it, and the theme holds NEAREST_AREA_PAPERS papers
-#: or more. Blind readers preferred the area's name on every such rename of nine papers or more
-#: (12 of 12: "Graph algorithms", "Compressed sensing"); of 6-8 papers, three of eight areas
-#: misled ("Link prediction" over citation analysis), and of 3-5 papers seven of fourteen
-#: ("Mobile app security"); benchmarks/README.md, twenty-fifth and twenty-sixth rounds.
+#: or more. On arXiv slices and calendar weeks, blind readers preferred the area's name on all
+#: 15 renames of nine papers or more ("Graph algorithms", "Compressed sensing"), and on 10 of 13
+#: on a dense 10k-paper week (where 4 fewer names fit most titles); of 6-8 papers, three of
+#: eight areas misled ("Link prediction" over citation analysis), and of 3-5 papers seven of
+#: fourteen ("Mobile app security"); benchmarks/README.md, twenty-fifth and twenty-sixth rounds.
 NEAREST_AREA_COSINE = 0.5
 NEAREST_AREA_PAPERS = 10
 
