@@ -22,8 +22,9 @@ import gc
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from pipeline.config import Settings
 from pipeline.digest import build as digest
@@ -66,7 +67,7 @@ from pipeline.run.scoring import (
     topic_relevance,
     unstored_examples,
 )
-from pipeline.run.week import choose_week, load_week, record_week_boundaries
+from pipeline.run.week import choose_week, load_week, record_week_boundaries, week_zones
 from pipeline.run.weeks import earlier_weeks
 from pipeline.store import Store, wal_path
 from pipeline.topics import areas as areas_mod
@@ -405,9 +406,18 @@ def _send_once(
     says it was e-mailed already; `force` sends anyway. `to_missing` (`digest send`): a week
     e-mailed already goes to the configured recipients its record lacks (added since, or
     refused then), and only to them. SIGTERM/SIGINT are held from the send to its record
-    (`signals.held`): a stop acts after the delivery is recorded, never between."""
+    (`signals.held`): a stop acts after the delivery is recorded, never between.
+
+    A week e-mailed before it ended (a `digest build --week` of the week under way, with
+    send_after_build) is e-mailed again, whole, once it has ended (round 26: the partial
+    digest was all its readers ever got, every later build saying "was e-mailed")."""
     week = report.week or ""
     sent = store.get_delivery(week)
+    end = _week_end(store, settings, week) if sent is not None else None
+    early = end is not None and sent is not None and sent < end <= now
+    if early:
+        sent = None  # that delivery was of part of the week: the whole week goes to everyone
+        logger.info("%s was e-mailed before it ended; e-mailing the whole week now", week)
     delivered = store.list_delivered_to(week) if sent is not None else []
     missing = _not_delivered(settings.email.recipients, delivered) if to_missing else []
     if sent is not None and not force and not missing:
@@ -432,6 +442,17 @@ def _send_once(
         ]
         kept = delivered if recipients is not None else []
         store.save_delivery(week, now, [*kept, *_not_delivered(report.emailed_to, kept)])
+
+
+def _week_end(store: Store, settings: Settings, week: str) -> datetime | None:
+    """When `week` ends: the Monday after it, 00:00, where its digest draws that boundary
+    (`week_zones`); None for a name that is no ISO week."""
+    try:
+        _, sunday = digest.week_bounds(week)
+    except ValueError:
+        return None
+    _, zone = week_zones(store, week, settings.digest.timezone)
+    return datetime.combine(sunday + timedelta(days=1), time.min, tzinfo=ZoneInfo(zone))
 
 
 def _not_delivered(recipients: Sequence[str], delivered: Sequence[str]) -> list[str]:

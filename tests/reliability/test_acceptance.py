@@ -407,6 +407,33 @@ def test_a_digest_the_server_took_is_not_mailed_again_when_quit_fails(
     assert len(inbox.messages) == 1
 
 
+def test_a_week_mailed_before_it_ended_is_mailed_whole_once_it_has(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """`digest build --week` of the week under way (a user trying the set-up on a Thursday)
+    with send_after_build mailed the papers so far; the build after the week ended said "was
+    e-mailed …; not sent again", so its readers never got the whole week. A delivery made
+    before the week ended now gives way, once, to the whole week."""
+    with smtp_server() as (inbox, port, _):
+        config = write_config(
+            tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL,
+            email=mail_to_loopback(port),
+        )  # fmt: skip
+        ingest(config, FakeEmbedder())
+        settings = load_settings(config)
+        thursday = datetime(2025, 6, 5, 12, tzinfo=UTC)  # WEEK runs 2 to 8 June 2025
+        after = [datetime(2025, 6, 9, 6, tzinfo=UTC), datetime(2025, 6, 10, 6, tzinfo=UTC)]
+        with run.open_store(settings) as store:
+            reports = [
+                run.run_build(settings, store, FakeEmbedder(), now=when, week=WEEK)
+                for when in (thursday, *after)
+            ]
+    tally.add("hostile inputs tried")
+    assert [r.emailed_to for r in reports] == [["me@example.org"], ["me@example.org"], []]
+    assert any("was e-mailed on 2025-06-09" in line for line in reports[2].not_done)
+    assert len(inbox.messages) == 2
+
+
 def test_send_mails_a_week_to_a_recipient_added_since_and_only_to_them(
     tmp_path: Path, fake_model: None
 ) -> None:
