@@ -641,6 +641,12 @@ def test_explain_and_mark_exit_2_for_a_paper_not_in_the_store(
         "2506.00002v3",
         "https://arxiv.org/abs/2506.00002",
         "arxiv.org/pdf/2506.00002",
+        # Round 26: a Hugging Face daily-papers link (a source this tool reads) and an id
+        # copied with the end of its sentence were "no stored paper".
+        "https://huggingface.co/papers/2506.00002",
+        "hf.co/papers/2506.00002v2?utm_source=digest",
+        "2506.00002.",
+        "arxiv:2506.00002,",
     ],
 )
 def test_explain_accepts_what_a_digest_shows(setup: tuple[Path, Path], reference: str) -> None:

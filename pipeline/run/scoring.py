@@ -408,10 +408,18 @@ def is_pdf_file(reference: str) -> bool:
     return text.lower().endswith(".pdf") and (scheme is None or scheme[1].lower() == "file")
 
 
+#: A Hugging Face daily-papers page of an arXiv paper (https://huggingface.co/papers/2506.13755).
+_HF_PAPER = re.compile(
+    r"(?i)(?:https?://)?(?:www\.)?(?:huggingface|hf)\.co/papers/(\d{4}\.\d{4,5}(?:v\d+)?)/?"
+    r"(?:[?#].*)?"
+)
+
+
 def paper_ref_id(reference: str) -> str:
-    """arxiv:2506.13755, 2506.13755v2, an abs or pdf link, arXiv's citation ("arXiv:2506.13755
-    [cs.LG]"), a PDF saved from arXiv (~/Downloads/2506.13755v2.pdf) → 'arxiv:2506.13755'; else
-    as written.
+    """arxiv:2506.13755, 2506.13755v2, an abs or pdf link, a Hugging Face papers link,
+    arXiv's citation ("arXiv:2506.13755 [cs.LG]"), a PDF saved from arXiv
+    (~/Downloads/2506.13755v2.pdf), any of them copied with the end of its sentence ("…,", "….")
+    → 'arxiv:2506.13755'; else as written.
 
     A link copied without its scheme (arxiv.org/pdf/2506.13755) is read as https. The version
     picks nothing, so one no paper has (2506.13755v99999999999) still names the paper: as an
@@ -420,10 +428,13 @@ def paper_ref_id(reference: str) -> str:
     """
     from pipeline.ingest import ids
 
-    text = unwrapped(reference)
+    text = unwrapped(reference).rstrip(".,;:")
     cited = _CITED.fullmatch(text)
     if cited is not None:
         text = cited[1]
+    hugging = _HF_PAPER.fullmatch(text)
+    if hugging is not None:
+        text = hugging[1]
     saved = _SAVED_PDF.fullmatch(unquote(text)) if is_pdf_file(text) else None
     if saved is not None:
         text = saved[1]
