@@ -20,8 +20,10 @@ papers write the field's words (`_widen`). A theme no area fits takes the field 
 closest areas are listed under, when its papers bear that out and no other theme has it as its
 name (`_by_field`; themes that take one field are shown as one: cluster.find_themes); else it
 keeps its extracted phrases (labels.name_groups), unless its titles do not write them: then the
-broad area its papers lie towards names it (`name_broadly`). Imports numpy, config's file
-rules, phrases and words.
+broad area its papers lie towards names it (`name_broadly`). Last, a theme of
+NEAREST_AREA_PAPERS or more still named by its phrases takes the area nearest its centroid
+where its texts bear every word of it out (`name_by_nearest`: "Graph algorithms" for "Graph and
+vertex"). Imports numpy, config's file rules, phrases and words.
 """
 
 from __future__ import annotations
