@@ -22,9 +22,8 @@ import gc
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from pipeline.config import Settings
 from pipeline.digest import build as digest
@@ -68,7 +67,7 @@ from pipeline.run.scoring import (
     unstored_examples,
 )
 from pipeline.run.week import choose_week, load_week, record_week_boundaries, week_zones
-from pipeline.run.weeks import earlier_weeks
+from pipeline.run.weeks import earlier_weeks, week_end
 from pipeline.store import Store, wal_path
 from pipeline.topics import areas as areas_mod
 from pipeline.topics import categories, continuity
@@ -413,9 +412,7 @@ def _send_once(
     digest was all its readers ever got, every later build saying "was e-mailed")."""
     week = report.week or ""
     sent = store.get_delivery(week)
-    end = _week_end(store, settings, week) if sent is not None else None
-    early = end is not None and sent is not None and sent < end <= now
-    if early:
+    if sent is not None and sent < _week_end(store, settings, week) <= now:
         sent = None  # that delivery was of part of the week: the whole week goes to everyone
         logger.info("%s was e-mailed before it ended; e-mailing the whole week now", week)
     delivered = store.list_delivered_to(week) if sent is not None else []
@@ -444,15 +441,10 @@ def _send_once(
         store.save_delivery(week, now, [*kept, *_not_delivered(report.emailed_to, kept)])
 
 
-def _week_end(store: Store, settings: Settings, week: str) -> datetime | None:
-    """When `week` ends: the Monday after it, 00:00, where its digest draws that boundary
-    (`week_zones`); None for a name that is no ISO week."""
-    try:
-        _, sunday = digest.week_bounds(week)
-    except ValueError:
-        return None
+def _week_end(store: Store, settings: Settings, week: str) -> datetime:
+    """When `week` ends, where its digest draws that boundary (`week_zones`)."""
     _, zone = week_zones(store, week, settings.digest.timezone)
-    return datetime.combine(sunday + timedelta(days=1), time.min, tzinfo=ZoneInfo(zone))
+    return week_end(week, zone)
 
 
 def _not_delivered(recipients: Sequence[str], delivered: Sequence[str]) -> list[str]:

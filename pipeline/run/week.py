@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pipeline.embed import Embedder
@@ -18,6 +18,7 @@ from pipeline.run.weeks import (
     next_week,
     resolve_week,
     week_bounds,
+    week_end,
     week_of_day,
 )
 from pipeline.store import Store, effective_day
@@ -84,15 +85,13 @@ def closed_weeks(store: Store, until: str, timezone: str) -> set[str]:
     """The weeks up to `until` whose digest listed papers and was last built after the week
     ended (the Monday 00:00 after it, in the zone its end was drawn in)."""
     built = store.list_listing_weeks(until)
-    ends = {w: next_week(w) for w in built}
-    recorded = store.list_week_boundaries(sorted({*built, *ends.values()}))
+    recorded = store.list_week_boundaries(sorted({*built, *(next_week(w) for w in built)}))
     closed = set()
     for w, at in built.items():
         if at is None:
             continue
         _, zone = boundary_zones(w, recorded, timezone)
-        monday = datetime.combine(week_bounds(ends[w])[0], time(0), ZoneInfo(zone))
-        if at >= monday:
+        if at >= week_end(w, zone):
             closed.add(w)
     return closed
 

@@ -16,6 +16,7 @@ __all__ = [
     "next_week",
     "resolve_week",
     "week_bounds",
+    "week_end",
     "week_of_day",
 ]
 
@@ -33,6 +34,13 @@ def resolve_week(choice: str, *, latest_day: date | None, now: datetime, timezon
     if choice == "latest" and latest_day is not None:
         return iso_week(min(latest_day, today))
     return iso_week(today - timedelta(days=7))
+
+
+def week_end(week: str, zone: str) -> datetime:
+    """The moment an ISO week ends: the Monday after it, 00:00 in `zone`."""
+    _, sunday = week_bounds(week)
+    monday = sunday + timedelta(days=1)
+    return datetime(monday.year, monday.month, monday.day, tzinfo=ZoneInfo(zone))
 
 
 def earlier_weeks(week: str, n: int) -> list[str]:

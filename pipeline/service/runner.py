@@ -15,18 +15,17 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pipeline import run
 from pipeline.config import Settings
-from pipeline.digest import build as digest
 from pipeline.errors import PipelineError
 from pipeline.models import Command, RunReport
 from pipeline.run.report import count
 from pipeline.run.week import MAX_CATCH_UP_WEEKS
+from pipeline.run.weeks import week_end
 from pipeline.service import catchup, crontab
 from pipeline.service.lock import Holder, RunLock, read_holder
 from pipeline.store import SCHEMA_VERSION, RunRow, SourceStatus, Store
@@ -133,7 +132,7 @@ def plan_catch_up(
         ingest_due=crontab.previous_fire(ingest_trigger, now) if ingest else None,
         last_ingest=last.started if last else None,
         build_due=crontab.previous_fire(build_trigger, now),
-        weeks=[(w, _week_end(w, settings.digest.timezone)) for w in weeks],
+        weeks=[(w, week_end(w, settings.digest.timezone)) for w in weeks],
         done=done,
     )
 
@@ -181,13 +180,6 @@ def _weeks_to_build(
                 MAX_CATCH_UP_WEEKS, skipped, skipped,
             )  # fmt: skip
     return week, weeks, done
-
-
-def _week_end(week: str, timezone: str) -> datetime:
-    """The moment an ISO week ends (the next Monday, 00:00 in `timezone`)."""
-    _, sunday = digest.week_bounds(week)
-    monday = sunday + timedelta(days=1)
-    return datetime(monday.year, monday.month, monday.day, tzinfo=ZoneInfo(timezone))
 
 
 # --- status ---------------------------------------------------------------------------------

@@ -341,11 +341,8 @@ def name_by_nearest(
     if not groups or not len(areas.names):
         return names
     keep = {n.casefold() for n in fixed}
-    unit = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    centres = np.stack([unit[g].mean(axis=0) for g in groups])
-    centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
-    vocab = areas.vectors / np.maximum(np.linalg.norm(areas.vectors, axis=1, keepdims=True), 1e-12)
-    scores = vocab @ centres.T  # areas x groups
+    centres = _unit(np.stack([_unit(x[g]).mean(axis=0) for g in groups]))
+    scores = _unit(areas.vectors) @ centres.T  # areas x groups
     words = _Words(texts)
     taken = {n.casefold() for n in names}
     order = sorted(range(len(groups)), key=lambda k: (-len(groups[k]), int(groups[k][0])))
