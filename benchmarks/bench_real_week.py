@@ -10,7 +10,10 @@ MiniLM vectors: the 7,000 OAI records of eval_topics and both parts of the ICLR 
 benchmarks/.cache/real-week (made on the first run; the vectors come from the caches those
 benchmarks fill, embedding what is missing once). The demo's topics are configured, as in
 bench_speed. It times `--builds` warm builds in this process (after one that embeds the topics)
-and prints each, the best, and the steps of the best (benchmarks/steptimer.py).
+and prints each, the best, and the steps of the best (benchmarks/steptimer.py). Each build groups
+the week afresh, as the first build after an ingest that added papers does: the week's kept
+builds (run.scoring.ANCHOR_META) are forgotten before it; `--anchored` keeps them, so a build
+after the first shows the last one again (a rebuild of an unchanged week).
 `--unsplit`: with no group cut for size (cluster.MAX_GROUP_PAPERS off), as before the
 seventeenth round. Timing figures, never asserts: the machine is shared; compare side by side.
 """
@@ -40,6 +43,7 @@ from pipeline import run
 from pipeline.config import load_settings
 from pipeline.embed import SentenceTransformerEmbedder
 from pipeline.embed.cache import content_hash
+from pipeline.run import scoring
 
 FOLDER = speed_data.ROOT / "benchmarks" / ".cache" / "real-week"
 
@@ -82,9 +86,12 @@ def main() -> None:
     parser.add_argument(
         "--folder", type=Path, help="the week's folder (a copy of the default one), not FOLDER"
     )
+    parser.add_argument(
+        "--anchored", action="store_true", help="keep the week's last build between builds"
+    )
     args = parser.parse_args()
     with bb.unsplit() if args.unsplit else contextlib.nullcontext():
-        runs = time_builds(args.builds, folder=args.folder, cpu=args.cpu)
+        runs = time_builds(args.builds, folder=args.folder, cpu=args.cpu, anchored=args.anchored)
     best = min(runs, key=lambda r: r["seconds"])
     print(f"best {best['seconds']} s; its steps: {json.dumps(best['steps'])}")
     if args.json:
@@ -92,11 +99,12 @@ def main() -> None:
 
 
 def time_builds(
-    builds: int, *, folder: Path | None = None, cpu: bool = False
+    builds: int, *, folder: Path | None = None, cpu: bool = False, anchored: bool = False
 ) -> list[dict[str, Any]]:
     """`builds` warm builds of the week in this process: each one's time and steps (wall time,
     or with `cpu` this process's CPU time, all threads). `folder`: a copy of FOLDER's
-    config.toml, none.jsonl and data/ (so other builds of the shared one do not interleave)."""
+    config.toml, none.jsonl and data/ (so other builds of the shared one do not interleave).
+    Each groups the week afresh unless `anchored` (module docstring)."""
     settings = load_settings(folder / "config.toml" if folder else prepare(FOLDER))
     embedder = run.make_embedder(settings)
     now = speed_data.bench_now()
@@ -104,6 +112,8 @@ def time_builds(
     clock = time.process_time if cpu else time.perf_counter
     with run.open_store(settings) as store, _steps_clock(clock):
         for k in range(builds):
+            if not anchored:
+                store.set_meta(scoring.ANCHOR_META + WEEK, "{}")
             with timed_steps(BUILD_STEPS) as steps:
                 start = clock()
                 report = run.run_build(settings, store, embedder, now=now, week=WEEK)

@@ -32,8 +32,9 @@ from pathlib import Path
 from pipeline import run
 from pipeline.config import Settings, load_settings
 from pipeline.models import Theme
+from pipeline.run import scoring
 from pipeline.run.week import load_week
-from pipeline.topics import cluster, labels
+from pipeline.topics import anchor, cluster, labels
 from pipeline.tune.topics import pair_by_overlap
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,10 +53,13 @@ keywords = ["speech recognition", "text-to-speech", "speaker", "audio", "music",
 
 
 def week_themes(
-    settings: Settings, week: str
+    settings: Settings, week: str, *, keep: bool = False
 ) -> tuple[dict[str, str], list[Theme], dict[str, str], list[dict[str, object]]]:
     """Each unassigned paper's theme id ('other' for Other), the themes, every paper's title,
-    and per theme its name, size, cohesion and the share of its papers the name fits."""
+    and per theme its name, size, cohesion and the share of its papers the name fits.
+
+    Anchored in the week's last builds kept in the store, as `digest build` is; `keep`: keep
+    this one as the newest, as `digest build` does."""
     now = datetime(2025, 6, 21, tzinfo=UTC)
     embedder = run.make_embedder(settings)
     with run.open_store(settings) as store:
@@ -66,8 +70,14 @@ def week_themes(
             settings, store, embedder, papers, loaded.vectors, topics, now=now
         )
         areas = run.area_vectors(settings, store, embedder, now=now)
-    rest = [i for i, a in enumerate(assignments) if a.primary is None]
-    themes, other = run.find_week_themes(settings, loaded, rest, areas=areas)
+        rest = [i for i, a in enumerate(assignments) if a.primary is None]
+        key = scoring.anchor_key(settings, loaded, areas)
+        last = scoring.load_anchor(store, loaded, key)
+        themes, other = run.find_week_themes(settings, loaded, rest, areas=areas, last=last)
+        if keep:
+            untaken = [papers[i].paper_id for i in rest]
+            built = anchor.placed([p.paper_id for p in papers], untaken, themes)
+            scoring.save_anchor(store, loaded, key, built, last)
     where = {pid: t.theme_id for t in themes for pid in t.paper_ids}
     where.update({pid: "other" for pid in other})
     rows = []
@@ -134,7 +144,7 @@ class WeekChange:
 
 def week_change(settings: Mapping[str, Settings], week: str) -> WeekChange:
     """`week` built under settings["demo"] and settings["added"], compared."""
-    before, themes, titles, rows = week_themes(settings["demo"], week)
+    before, themes, titles, rows = week_themes(settings["demo"], week, keep=True)
     after, themes_after, _, _ = week_themes(settings["added"], week)
     moved, common = regrouped(before, after)
     reason, no_reason = renames(
@@ -146,14 +156,17 @@ def week_change(settings: Mapping[str, Settings], week: str) -> WeekChange:
     return WeekChange(before, themes, titles, rows, after, moved, common, reason, no_reason)
 
 
-def configs(store: Path, folder: Path, added: str) -> dict[str, Settings]:
-    """examples/demo.toml, and it with `added` appended, each on its own copy of `store`."""
+def configs(store: Path, folder: Path, added: str, *, fresh: bool = False) -> dict[str, Settings]:
+    """examples/demo.toml, and it with `added` appended, on one copy of `store` (the edit of
+    a config built before: the second is anchored in the first's builds) or, `fresh`, each on
+    its own copy (the second found afresh, as a new store would)."""
     demo = (ROOT / "examples/demo.toml").read_text(encoding="utf-8")
     found = {}
     for name, text in (("demo", demo), ("added", demo + "\n" + added)):
         (folder / name / "data").mkdir(parents=True)
         shutil.copy(store, folder / name / "data/pipeline.sqlite3")
-        text = text.replace('"../data/demo"', f'"{folder / name / "data"}"').replace(
+        data = folder / (name if fresh else "demo") / "data"
+        text = text.replace('"../data/demo"', f'"{data}"').replace(
             'url = "data/', f'url = "{ROOT / "examples/data"}/'
         )
         (folder / name / "config.toml").write_text(text, encoding="utf-8")
@@ -161,14 +174,14 @@ def configs(store: Path, folder: Path, added: str) -> dict[str, Settings]:
     return found
 
 
-def summarise(store: Path, topics: list[Path]) -> None:
+def summarise(store: Path, topics: list[Path], *, fresh: bool = False) -> None:
     """Each topic file added alone on each demo week: issue 17's moves, and the totals."""
     moved_all = common_all = 0
     over: list[str] = []
     shown: set[str] = set()
     for topic in topics:
         with tempfile.TemporaryDirectory() as tmp:
-            settings = configs(store, Path(tmp), topic.read_text(encoding="utf-8"))
+            settings = configs(store, Path(tmp), topic.read_text(encoding="utf-8"), fresh=fresh)
             for week in WEEKS:
                 change = week_change(settings, week)
                 before, after = change.before, change.after
@@ -206,17 +219,23 @@ def main() -> None:
     parser.add_argument(
         "--topics", type=Path, help="a folder of [[topics]] files, each added alone; sums the moves"
     )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="build the second config on its own copy of the store, not anchored in the first's"
+        " builds (before round 27 every build was found afresh)",
+    )
     args = parser.parse_args()
     if not args.store.is_file():
         parser.error(f"no store at {args.store}: run `make demo` first, or pass --store")
     if args.topics:
-        summarise(args.store, sorted(args.topics.glob("*.toml")))
+        summarise(args.store, sorted(args.topics.glob("*.toml")), fresh=args.fresh)
         return
     lines = []
     records: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         added = args.topic.read_text(encoding="utf-8") if args.topic else SPEECH_TOPIC
-        settings = configs(args.store, Path(tmp), added)
+        settings = configs(args.store, Path(tmp), added, fresh=args.fresh)
         for week in WEEKS:
             change = week_change(settings, week)
             before, after, themes = change.before, change.after, change.themes

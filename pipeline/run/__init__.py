@@ -58,19 +58,22 @@ from pipeline.run.claims import (
 from pipeline.run.coverage import describe_week_coverage, make_client, refresh_week_signals
 from pipeline.run.report import describe_report, report_dict
 from pipeline.run.scoring import (
+    anchor_key,
     area_vectors,
     assign_papers,
     contradicted_examples,
     find_week_themes,
+    load_anchor,
     prototype_items,
+    save_anchor,
     topic_relevance,
     unstored_examples,
 )
 from pipeline.run.week import choose_week, load_week, record_week_boundaries, week_zones
 from pipeline.run.weeks import earlier_weeks, week_end
 from pipeline.store import Store, wal_path
+from pipeline.topics import anchor, categories, continuity
 from pipeline.topics import areas as areas_mod
-from pipeline.topics import categories, continuity
 
 if TYPE_CHECKING:  # what only ingesting needs is imported there: a build loads no HTTP client
     import httpx
@@ -488,15 +491,23 @@ def continue_week_themes(
     assignments: Sequence[Assignment],
     *,
     now: datetime,
+    keep: bool = False,
 ) -> continuity.Continuity:
     """The week's discovered themes continued from the stored earlier weeks (ids, labels, history).
 
-    Reads only: `digest build` saves the result; `digest topics --compare` shows it, so both name
-    a theme the same way.
+    Anchored in the week's last builds (`find_week_themes`' `last`). Reads only unless `keep`:
+    `digest build` keeps this build as the week's newest (and saves the sections it returns);
+    `digest topics --compare` shows it, so both group and name a theme the same way.
     """
     rest = [i for i, a in enumerate(assignments) if a.primary is None]
     areas = area_vectors(settings, store, embedder, now=now)
-    themes, _ = find_week_themes(settings, week, rest, areas=areas)
+    key = anchor_key(settings, week, areas)
+    last = load_anchor(store, week, key)
+    themes, _ = find_week_themes(settings, week, rest, areas=areas, last=last)
+    if keep:
+        untaken = [week.papers[i].paper_id for i in rest]
+        built = anchor.placed([p.paper_id for p in week.papers], untaken, themes)
+        save_anchor(store, week, key, built, last)
     before = earlier_weeks(week.week, HISTORY_WEEKS)
     return continuity.continue_themes(
         themes,
@@ -551,7 +562,9 @@ def _decide(
     scored, _, assignments = assign_papers(
         settings, store, embedder, papers, week.vectors, topics, now=now, memo=memo
     )
-    continued = continue_week_themes(settings, store, embedder, week, assignments, now=now)
+    continued = continue_week_themes(
+        settings, store, embedder, week, assignments, now=now, keep=True
+    )
     store.save_week_sections(week.week, continued.sections, now)
     rows, notes = describe_week_coverage(
         settings, store, papers, week=week.week, now=now, problems=refresh_problems

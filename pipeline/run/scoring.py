@@ -7,7 +7,11 @@ stage: it reads settings and passes plain parameters down.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+import logging
 import re
+import sys
 from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import unquote
@@ -22,8 +26,10 @@ from pipeline.models import Assignment, Paper, Theme, Topic, Week, compute_now
 from pipeline.run import boundaries as boundaries_mod
 from pipeline.run import derived
 from pipeline.store import AREA_ITEM, TOPIC_ITEM, Store
+from pipeline.topics import anchor, assign, calibrate, categories, cluster, labels, phrases
 from pipeline.topics import areas as areas_mod
-from pipeline.topics import assign, calibrate, categories, cluster
+
+logger = logging.getLogger(__name__)
 
 
 def assign_papers(
@@ -462,10 +468,21 @@ def area_vectors(
 
 
 def find_week_themes(
-    settings: Settings, week: Week, rows: Sequence[int], *, areas: areas_mod.Areas | None
+    settings: Settings,
+    week: Week,
+    rows: Sequence[int],
+    *,
+    areas: areas_mod.Areas | None,
+    last: Sequence[anchor.Placed] = (),
 ) -> tuple[list[Theme], list[str]]:
     """Discovered themes of the papers at `rows` (those no topic took), named by research
     area where one fits (`areas`, from `area_vectors`; None: by phrases only).
+
+    `last`: the week's last builds (`load_anchor`, newest first). One that left exactly these
+    papers untaken is shown again as it was; otherwise the newest is changed only as far as
+    the change of untaken papers requires (topics/anchor.py), so a config edit moves only the
+    papers a topic takes or releases and the themes it empties or whose name it takes away.
+    Without one, the themes are found afresh as below.
 
     The groups are found among all the week's papers (cluster.find_themes' `background_ids`),
     so which papers the topics take does not change how the others are grouped.
@@ -481,6 +498,24 @@ def find_week_themes(
     """
     rows = list(rows)
     untaken = set(rows)
+    if last:
+        free = {week.papers[i].paper_id for i in rows}
+        for build in last:
+            if build.untaken() == free:
+                kept = [pid for pid, k in build.place.items() if k == anchor.OTHER]
+                return list(build.themes), sorted(kept)
+        return anchor.anchored(
+            last[0],
+            free,
+            ids=[p.paper_id for p in week.papers],
+            vectors=week.vectors,
+            texts=week.texts,
+            titles=[p.title for p in week.papers],
+            seed=settings.themes.seed,
+            min_theme_size=settings.themes.min_theme_size,
+            areas=areas,
+            fixed=_fixed_names(settings, areas),
+        )
     taken = [i for i in range(len(week.papers)) if i not in untaken]
     texts = week.texts
     themes, other = cluster.find_themes(
@@ -522,3 +557,114 @@ def find_week_themes(
         dataclasses.replace(t, label=n) if n != t.label else t
         for t, n in zip(themes, named, strict=True)
     ], other
+
+
+def _fixed_names(settings: Settings, areas: areas_mod.Areas | None) -> frozenset[str]:
+    """The names a vocabulary or arXiv gives a theme (not its own phrases)."""
+    names = areas.theme_names() if areas is not None else frozenset()
+    if settings.themes.arxiv_categories:
+        names |= frozenset(categories.category_names().values())
+    return names
+
+
+# --- the week's last builds (topics/anchor.py) ---------------------------------------------
+
+#: The meta key of a week's kept builds, before the week (benchmarks set it to "{}", no build).
+ANCHOR_META = "themes-anchor:"
+#: Builds of a week kept: a config edited and edited back finds its own build again.
+ANCHOR_BUILDS = 3
+#: What the discovered themes are computed by (and this module, which calls them); another
+#: version's builds are not anchors.
+_THEMES_CODE = (anchor, areas_mod, categories, cluster, labels, phrases)
+
+
+def anchor_key(settings: Settings, week: Week, areas: areas_mod.Areas | None) -> str | None:
+    """What a week's themes depend on besides which papers the topics take: the week's papers
+    and vectors, the `[themes]` settings that group and name them, the areas' names and
+    vectors, and the code; None when the code's version cannot be read (nothing is kept)."""
+    code = derived.code_version([*_THEMES_CODE, sys.modules[__name__]], ["numpy", "scipy"])
+    if code is None:
+        return None
+    t = settings.themes
+    digest = hashlib.sha256(code.encode())
+    digest.update(json.dumps([t.min_theme_size, t.max_themes, t.seed, t.arxiv_categories]).encode())
+    for paper in week.papers:
+        digest.update(f"\0{paper.paper_id}\0{','.join(paper.categories)}".encode())
+    digest.update(np.ascontiguousarray(week.vectors, dtype=np.float32).tobytes())
+    if areas is not None:
+        digest.update("\0".join(areas.names).encode())
+        digest.update(json.dumps(sorted(areas.fields.items())).encode())
+        digest.update(np.ascontiguousarray(areas.vectors, dtype=np.float32).tobytes())
+    return digest.hexdigest()
+
+
+def load_anchor(store: Store, week: Week, key: str | None) -> list[anchor.Placed]:
+    """The week's last builds kept under `key` (newest first); none for another key, and a
+    bad entry is none (the themes are then found afresh)."""
+    raw = store.get_meta(ANCHOR_META + week.week) if key is not None else None
+    if raw is None:
+        return []
+    ids = [p.paper_id for p in week.papers]
+    try:
+        entry = json.loads(raw)
+        if entry.get("key") != key:
+            return []
+        found = []
+        for build in entry["builds"]:
+            themes = tuple(
+                Theme(
+                    str(t["id"]),
+                    str(t["label"]),
+                    tuple(map(str, t["terms"])),
+                    (),
+                    str(t["representative"]),
+                )
+                for t in build["themes"]
+            )
+            place = [int(k) for k in build["place"]]
+            if len(place) != len(ids) or any(k >= len(themes) or k < anchor.TAKEN for k in place):
+                return []
+            members: list[list[str]] = [[] for _ in themes]
+            for pid, k in zip(ids, place, strict=True):
+                if k >= 0:
+                    members[k].append(pid)
+            themes = tuple(
+                dataclasses.replace(t, paper_ids=tuple(sorted(m)))
+                for t, m in zip(themes, members, strict=True)
+            )
+            found.append(anchor.Placed(themes, dict(zip(ids, place, strict=True))))
+        return found
+    except (ValueError, TypeError, KeyError, AttributeError):
+        logger.warning("%s: ignoring a malformed record of its last build's themes", week.week)
+        return []
+
+
+def save_anchor(
+    store: Store, week: Week, key: str | None, built: anchor.Placed, last: Sequence[anchor.Placed]
+) -> None:
+    """Keep `built` as the week's newest build, with up to ANCHOR_BUILDS - 1 of the `last`
+    that left other papers untaken."""
+    if key is None:
+        return
+    mine = built.untaken()
+    builds = [built, *[b for b in last if b.untaken() != mine]][:ANCHOR_BUILDS]
+    ids = [p.paper_id for p in week.papers]
+    value = {
+        "key": key,
+        "builds": [
+            {
+                "themes": [
+                    {
+                        "id": t.theme_id,
+                        "label": t.label,
+                        "terms": list(t.terms),
+                        "representative": t.representative,
+                    }
+                    for t in b.themes
+                ],
+                "place": [b.place.get(pid, anchor.TAKEN) for pid in ids],
+            }
+            for b in builds
+        ],
+    }
+    store.set_meta(ANCHOR_META + week.week, json.dumps(value, separators=(",", ":")))
