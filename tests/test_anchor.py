@@ -4,6 +4,7 @@ edit moves only the papers a topic takes or releases and the themes it empties o
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from pipeline.cli import cli
 from pipeline.config import load_settings
 from pipeline.ingest.normalize import update_paper
 from pipeline.models import Paper, Week
+from pipeline.run import scoring
 from pipeline.store import Store
 from pipeline.topics import anchor
 from pipeline.topics.cluster import find_themes
@@ -253,3 +255,25 @@ def test_an_added_topic_is_built_as_compare_said_and_removing_it_restores_the_di
     assert built.sections == predicted.sections
     assert build(added) == with_topic  # a rebuild is byte-identical
     assert build(plain) == first  # the topic removed again: the digest it had
+    # A record of the week's builds that cannot be read is none: the week is grouped afresh.
+    with Store.open(load_settings(plain).database_path) as store:
+        store.set_meta(scoring.ANCHOR_META + "2025-W24", '{"key": "x", "builds": [')
+    assert build(plain) == first
+
+
+def test_a_record_of_another_weeks_papers_or_of_foreign_form_is_no_anchor(tmp_path: Path) -> None:
+    week = _knife_edge_week()
+    settings = make_settings(tmp_path, themes={"areas": "off"})
+    key = scoring.anchor_key(settings, week, None)
+    assert key is not None
+    themes, _ = run.find_week_themes(settings, week, range(len(week.papers)), areas=None)
+    ids = [p.paper_id for p in week.papers]
+    with Store.open(settings.database_path) as store:
+        scoring.save_anchor(store, week, key, anchor.placed(ids, ids, themes), [])
+        [kept] = scoring.load_anchor(store, week, key)
+        assert kept.themes == tuple(themes)
+        assert scoring.load_anchor(store, week, "another key") == []
+        fewer = Week(week.week, week.papers[1:], week.vectors[1:], dict(week.index))
+        assert scoring.anchor_key(settings, fewer, None) != key
+        store.set_meta(scoring.ANCHOR_META + week.week, json.dumps({"key": key, "builds": [{}]}))
+        assert scoring.load_anchor(store, week, key) == []

@@ -13,7 +13,9 @@ are found among the whole week and shown without those papers, so the linkage gr
 depend on the config (clustering only the untaken papers regrouped 5–14 % of the demo weeks'
 other papers, KMeans 40–48 %; benchmarks/README.md); where a leftover joins (by the centroid of
 a group's shown papers) and whether a shrunk group still has a name do, so a topic written as a
-newcomer writes one still regroups 2–4 % of the other papers (twenty-third round). A group
+newcomer writes one still regroups 2–4 % of the other papers (twenty-third round) when a week
+is grouped afresh; a rebuild after a config edit starts from the week's last build instead
+(topics/anchor.py). A group
 that does not hang together (`cohesion` under MIN_COHESION) or is too small to be a theme is
 not shown: its papers join the nearest theme when close to its centroid, else go to "Other"
 (issue 17: a grab-bag under a made-up name is worse than an honest "Other"); so is a group no
