@@ -20,7 +20,10 @@ with PYTHONPATH and the working folder set to the checkout:
   (perf_counter) and CPU (process_time).
 
 gap = cold - warm - `python -c pass` (wall, and CPU alike): what a cron build costs over the
-interpreter's start-up and a warm build. With `--collections` (round 23) a round also runs the
+interpreter's start-up and a warm build. Every build, cold and warm, groups its week afresh (the
+weeks' kept builds are forgotten before it, round 27), as a cron build after an ingest that
+added papers does; a rebuild of an unchanged week would show the kept build and never import
+SciPy. With `--collections` (round 23) a round also runs the
 cold build once more with a `gc.callbacks` hook that sums the CPU of the garbage collector's
 runs in that process (`gc_cpu`; the slowest run and what it freed: `gc_max`, `gc_max_freed`).
 
@@ -50,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO_WEEK = "2025-W24"
 
 WARM = """
-import json, sys, time
+import json, sqlite3, sys, time
 from pipeline.config import load_settings
 from pipeline.models import Command
 from pipeline.service import runner
@@ -58,6 +61,10 @@ settings = load_settings(sys.argv[1])
 week = sys.argv[2] or None
 out = []
 for _ in range(2):
+    kept = sqlite3.connect(settings.database_path)
+    with kept:  # each build groups the week afresh (FORGET below)
+        kept.execute("UPDATE meta SET value = '{}' WHERE key LIKE 'themes-anchor:%'")
+    kept.close()
     wall, cpu = time.perf_counter(), time.process_time()
     runner.run_locked(settings, Command.BUILD, week=week)
     out.append((time.perf_counter() - wall, time.process_time() - cpu))
@@ -131,14 +138,32 @@ def _week(config: Path) -> list[str]:
     return ["build", "--week", DEMO_WEEK] if config.name == "demo.toml" else ["build"]
 
 
+def _forget_kept_builds(config: Path, checkout: Path) -> None:
+    """Forget the weeks' kept builds (run.scoring.ANCHOR_META, round 27) in `config`'s store, so
+    that the next build groups its week afresh, as the first build after an ingest that added
+    papers does (a rebuild of an unchanged week shows the kept build and never groups it)."""
+    child([sys.executable, "-c", FORGET, str(config)], checkout)
+
+
+FORGET = """
+import sqlite3, sys
+from pipeline.config import load_settings
+db = sqlite3.connect(load_settings(sys.argv[1]).database_path)
+with db:
+    db.execute("UPDATE meta SET value = '{}' WHERE key LIKE 'themes-anchor:%'")
+"""
+
+
 def one_round(
     config: Path, checkout: Path, python: str, collections: bool = False
 ) -> dict[str, Any]:
+    _forget_kept_builds(config, checkout)
     cold_wall, cold_cpu, _ = child(
         [python, "-m", "pipeline", "--config", str(config), *_week(config)], checkout
     )
     gc_figures: dict[str, float] = {}
     if collections:
+        _forget_kept_builds(config, checkout)
         _, _, out = child(
             [python, "-c", COLLECTIONS, "--config", str(config), "-q", *_week(config)], checkout
         )
