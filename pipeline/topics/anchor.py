@@ -204,14 +204,14 @@ def _group_again(
 def _join(
     kept: list[tuple[Theme, np.ndarray]], rows: list[int], ids: Sequence[str], vectors: np.ndarray
 ) -> list[int]:
-    """Rows join the nearest kept theme when close to what it shows (cluster._absorb); `kept`
+    """Rows join the nearest kept theme when close to what it shows (cluster.absorb); `kept`
     is updated in place. Returns the rows none took."""
     if not rows:
         return []
     if not kept:
         return rows
     groups = [shown for _, shown in kept]
-    joined = cluster._absorb(vectors, groups, rows)
+    joined = cluster.absorb(vectors, groups, rows)
     held: set[int] = set()
     for k, (group, before) in enumerate(zip(joined, groups, strict=True)):
         if len(group) == len(before):
@@ -240,7 +240,7 @@ def _distinct_ids(themes: Sequence[Theme]) -> list[Theme]:
     for theme in themes:
         if theme.theme_id in seen:
             theme = Theme(
-                cluster._theme_id((), theme.paper_ids), theme.label, theme.terms,
+                cluster.make_theme_id((), theme.paper_ids), theme.label, theme.terms,
                 theme.paper_ids, theme.representative,
             )  # fmt: skip
         seen.add(theme.theme_id)

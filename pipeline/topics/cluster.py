@@ -161,7 +161,7 @@ def find_themes(
     xg, grouping_context = _grouping_vectors(x, context)
     groups, whole, leftovers = _linkage_groups(xg, ids, seed=seed, context=grouping_context)
     groups, whole, rest_rows = _shown(xg, groups, whole, min_theme_size=min_theme_size)
-    groups = _absorb(xg, groups, sorted(leftovers + rest_rows))
+    groups = absorb(xg, groups, sorted(leftovers + rest_rows))
     if not groups:
         return [], ids
     # Sorted, so the sample (and the labels) do not depend on the order papers arrive in.
@@ -205,7 +205,7 @@ def find_themes(
     # nearest named theme when close to it, else "Other" (issue 17).
     named = [k for k, name in enumerate(names) if name.name]
     unnamed = sorted(int(i) for k, g in enumerate(groups) if not names[k].name for i in g)
-    groups = _absorb(xg, [groups[k] for k in named], unnamed)
+    groups = absorb(xg, [groups[k] for k in named], unnamed)
     names = [names[k] for k in named]
     if areas is not None:  # what is left may still hold a few papers of one research area
         groups, names = _gather_rest(
@@ -422,9 +422,9 @@ def _themes(
         members = tuple(sorted(ids[i] for i in group))
         # An area's or field's name is the theme's identity: its key phrases come from
         # whichever of the groups it joins is largest, which a topic taking papers can change.
-        theme_id = _theme_id((name.name,) if name.area else name.terms, members)
+        theme_id = make_theme_id((name.name,) if name.area else name.terms, members)
         if any(t.theme_id == theme_id for t in themes):  # two themes labelled alike
-            theme_id = _theme_id((), members)
+            theme_id = make_theme_id((), members)
         own = {p.lower() for p in name_parts(name.name)}
         texts = [docs[i] for i in group]
         used = used_by(name.terms, texts, min(2, len(texts)))
@@ -595,7 +595,7 @@ def _shown(
     return shown, [w for w, ok in zip(whole, can, strict=True) if ok], rest
 
 
-def _absorb(x: np.ndarray, groups: list[np.ndarray], leftovers: list[int]) -> list[np.ndarray]:
+def absorb(x: np.ndarray, groups: list[np.ndarray], leftovers: list[int]) -> list[np.ndarray]:
     """Leftover papers join the nearest theme if close enough to its centroid (else "Other")."""
     if not groups or not leftovers:
         return groups
@@ -612,7 +612,7 @@ def _absorb(x: np.ndarray, groups: list[np.ndarray], leftovers: list[int]) -> li
     return [np.asarray(sorted(g)) for g in joined]
 
 
-def _theme_id(terms: Sequence[str], members: Sequence[str]) -> str:
+def make_theme_id(terms: Sequence[str], members: Sequence[str]) -> str:
     # Lower-cased: key phrases show acronyms as written ("LLM"), ids stay as they were.
     basis = "|".join(t.lower() for t in terms) if terms else "|".join(members)
     return "theme-" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:8]
