@@ -109,11 +109,22 @@ def anchored(
         regroup.append(released)
     other = [index[pid] for pid in free if last.place.get(pid, TAKEN) == OTHER]
     found: list[Theme] = []
-    for group in regroup:
-        parts, left = _group_again(
-            group, ids, vectors, texts, titles, seed=seed, min_theme_size=min_theme_size,
-            areas=areas,
+
+    def group_again(rows: Sequence[int]) -> tuple[list[Theme], list[int]]:
+        """`rows` grouped on their own, named against the rest of the week: the themes found
+        and the rows none holds."""
+        inside = set(rows)
+        rest = [i for i in range(len(ids)) if i not in inside]
+        parts, left = cluster.find_themes(
+            [ids[i] for i in rows], vectors[list(rows)], [texts[i] for i in rows], seed=seed,
+            min_theme_size=min_theme_size, max_themes=len(rows),
+            background=[texts[i] for i in rest], background_vectors=vectors[rest],
+            titles=[titles[i] for i in rows], areas=areas,
         )  # fmt: skip
+        return parts, [index[pid] for pid in left]
+
+    for group in regroup:
+        parts, left = group_again(group)
         for part in parts:
             named = [
                 k for k, (t, _) in enumerate(kept) if t.label.casefold() == part.label.casefold()
@@ -168,37 +179,6 @@ def _shrunk(
         paper_ids=tuple(sorted(ids[i] for i in rows)),
         representative=ids[int(central_rows(vectors, rows, 1)[0])],
     )
-
-
-def _group_again(
-    rows: Sequence[int],
-    ids: Sequence[str],
-    vectors: np.ndarray,
-    texts: Sequence[str],
-    titles: Sequence[str],
-    *,
-    seed: int,
-    min_theme_size: int,
-    areas: Areas | None,
-) -> tuple[list[Theme], list[int]]:
-    """`rows` grouped on their own, named against the rest of the week: the themes found and
-    the rows none holds."""
-    inside = set(rows)
-    rest = [i for i in range(len(ids)) if i not in inside]
-    found, left = cluster.find_themes(
-        [ids[i] for i in rows],
-        vectors[list(rows)],
-        [texts[i] for i in rows],
-        seed=seed,
-        min_theme_size=min_theme_size,
-        max_themes=len(rows),
-        background=[texts[i] for i in rest],
-        background_vectors=vectors[rest],
-        titles=[titles[i] for i in rows],
-        areas=areas,
-    )
-    index = {pid: i for i, pid in enumerate(ids)}
-    return found, [index[pid] for pid in left]
 
 
 def _join(
