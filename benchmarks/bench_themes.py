@@ -71,13 +71,13 @@ def week_themes(
         )
         areas = run.area_vectors(settings, store, embedder, now=now)
         rest = [i for i, a in enumerate(assignments) if a.primary is None]
-        key = scoring.anchor_key(settings, loaded, areas)
-        last = scoring.load_anchor(store, loaded, key)
+        key = scoring.make_anchor_key(settings, loaded, areas)
+        last = scoring.get_kept_builds(store, loaded, key)
         themes, other = run.find_week_themes(settings, loaded, rest, areas=areas, last=last)
         if keep:
             untaken = [papers[i].paper_id for i in rest]
             built = anchor.placed([p.paper_id for p in papers], untaken, themes)
-            scoring.save_anchor(store, loaded, key, built, last)
+            scoring.save_kept_build(store, loaded, key, built, last)
     where = {pid: t.theme_id for t in themes for pid in t.paper_ids}
     where.update({pid: "other" for pid in other})
     rows = []

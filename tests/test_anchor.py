@@ -264,16 +264,16 @@ def test_an_added_topic_is_built_as_compare_said_and_removing_it_restores_the_di
 def test_a_record_of_another_weeks_papers_or_of_foreign_form_is_no_anchor(tmp_path: Path) -> None:
     week = _knife_edge_week()
     settings = make_settings(tmp_path, themes={"areas": "off"})
-    key = scoring.anchor_key(settings, week, None)
+    key = scoring.make_anchor_key(settings, week, None)
     assert key is not None
     themes, _ = run.find_week_themes(settings, week, range(len(week.papers)), areas=None)
     ids = [p.paper_id for p in week.papers]
     with Store.open(settings.database_path) as store:
-        scoring.save_anchor(store, week, key, anchor.placed(ids, ids, themes), [])
-        [kept] = scoring.load_anchor(store, week, key)
+        scoring.save_kept_build(store, week, key, anchor.placed(ids, ids, themes), [])
+        [kept] = scoring.get_kept_builds(store, week, key)
         assert kept.themes == tuple(themes)
-        assert scoring.load_anchor(store, week, "another key") == []
+        assert scoring.get_kept_builds(store, week, "another key") == []
         fewer = Week(week.week, week.papers[1:], week.vectors[1:], dict(week.index))
-        assert scoring.anchor_key(settings, fewer, None) != key
+        assert scoring.make_anchor_key(settings, fewer, None) != key
         store.set_meta(scoring.ANCHOR_META + week.week, json.dumps({"key": key, "builds": [{}]}))
-        assert scoring.load_anchor(store, week, key) == []
+        assert scoring.get_kept_builds(store, week, key) == []

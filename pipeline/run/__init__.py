@@ -58,14 +58,14 @@ from pipeline.run.claims import (
 from pipeline.run.coverage import describe_week_coverage, make_client, refresh_week_signals
 from pipeline.run.report import describe_report, report_dict
 from pipeline.run.scoring import (
-    anchor_key,
     area_vectors,
     assign_papers,
     contradicted_examples,
     find_week_themes,
-    load_anchor,
+    get_kept_builds,
+    make_anchor_key,
     prototype_items,
-    save_anchor,
+    save_kept_build,
     topic_relevance,
     unstored_examples,
 )
@@ -501,13 +501,13 @@ def continue_week_themes(
     """
     rest = [i for i, a in enumerate(assignments) if a.primary is None]
     areas = area_vectors(settings, store, embedder, now=now)
-    key = anchor_key(settings, week, areas)
-    last = load_anchor(store, week, key)
+    key = make_anchor_key(settings, week, areas)
+    last = get_kept_builds(store, week, key)
     themes, _ = find_week_themes(settings, week, rest, areas=areas, last=last)
     if keep:
         untaken = [week.papers[i].paper_id for i in rest]
         built = anchor.placed([p.paper_id for p in week.papers], untaken, themes)
-        save_anchor(store, week, key, built, last)
+        save_kept_build(store, week, key, built, last)
     before = earlier_weeks(week.week, HISTORY_WEEKS)
     return continuity.continue_themes(
         themes,

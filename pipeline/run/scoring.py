@@ -478,7 +478,7 @@ def find_week_themes(
     """Discovered themes of the papers at `rows` (those no topic took), named by research
     area where one fits (`areas`, from `area_vectors`; None: by phrases only).
 
-    `last`: the week's last builds (`load_anchor`, newest first). One that left exactly these
+    `last`: the week's last builds (`get_kept_builds`, newest first). One that left exactly these
     papers untaken is shown again as it was; otherwise the newest is changed only as far as
     the change of untaken papers requires (topics/anchor.py), so a config edit moves only the
     papers a topic takes or releases and the themes it empties or whose name it takes away.
@@ -578,7 +578,7 @@ ANCHOR_BUILDS = 3
 _THEMES_CODE = (anchor, areas_mod, categories, cluster, labels, phrases)
 
 
-def anchor_key(settings: Settings, week: Week, areas: areas_mod.Areas | None) -> str | None:
+def make_anchor_key(settings: Settings, week: Week, areas: areas_mod.Areas | None) -> str | None:
     """What a week's themes depend on besides which papers the topics take: the week's papers
     and vectors, the `[themes]` settings that group and name them, the areas' names and
     vectors, and the code; None when the code's version cannot be read (nothing is kept)."""
@@ -598,7 +598,7 @@ def anchor_key(settings: Settings, week: Week, areas: areas_mod.Areas | None) ->
     return digest.hexdigest()
 
 
-def load_anchor(store: Store, week: Week, key: str | None) -> list[anchor.Placed]:
+def get_kept_builds(store: Store, week: Week, key: str | None) -> list[anchor.Placed]:
     """The week's last builds kept under `key` (newest first); none for another key, and a
     bad entry is none (the themes are then found afresh)."""
     raw = store.get_meta(ANCHOR_META + week.week) if key is not None else None
@@ -639,7 +639,7 @@ def load_anchor(store: Store, week: Week, key: str | None) -> list[anchor.Placed
         return []
 
 
-def save_anchor(
+def save_kept_build(
     store: Store, week: Week, key: str | None, built: anchor.Placed, last: Sequence[anchor.Placed]
 ) -> None:
     """Keep `built` as the week's newest build, with up to ANCHOR_BUILDS - 1 of the `last`
