@@ -2653,3 +2653,29 @@ def test_a_broken_template_of_the_users_fails_the_build_naming_it(
     assert built.exit_code == 2, built.output
     assert f"paths.templates_dir: {tmp_path / 'tpl' / 'index.md.j2'}, {said}" in built.stderr
     assert not list((tmp_path / "digests").glob("*.md"))
+
+
+def test_a_rebuild_of_an_unchanged_week_without_its_sidecar_keeps_the_feeds_time(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """With `write_json = false` (or the sidecars deleted to save space), every rebuild of an
+    unchanged week (the documented `digest run` of Monday to Friday rebuilds the last one) gave
+    its feed entry a new `<updated>`: a feed reader showed the week again as updated each day,
+    and feed.xml and index.md were never byte-identical. The time the store kept of the week's
+    last build is kept while its digest is the same, as a sidecar's is; a week that changed
+    still gets the new time."""
+    config = _two_weeks_built(tmp_path, outputs={"write_json": False})
+    digests = tmp_path / "digests"
+    before = {name: (digests / name).read_bytes() for name in ("feed.xml", "index.md")}
+    time.sleep(0.01)
+    for week in ("2025-W25", "2025-W24"):
+        assert _invoke(["--config", str(config), "build", "--week", week]).exit_code == 0
+        for name, data in before.items():
+            assert (digests / name).read_bytes() == data, (week, name)
+    text = config.read_text("utf-8")
+    assert "[digest]\n" in text
+    config.write_text(text.replace("[digest]\n", '[digest]\ntitle = "Agents weekly"\n'), "utf-8")
+    assert _invoke(["--config", str(config), "build", "--week", "2025-W24"]).exit_code == 0
+    updated = re.findall(r"<updated>([^<]+)</updated>", (digests / "feed.xml").read_text("utf-8"))
+    was = re.findall(r"<updated>([^<]+)</updated>", before["feed.xml"].decode("utf-8"))
+    assert updated[1:] != was[1:]  # the week changed: its entry says so
