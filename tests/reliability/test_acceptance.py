@@ -2679,3 +2679,28 @@ def test_a_rebuild_of_an_unchanged_week_without_its_sidecar_keeps_the_feeds_time
     updated = re.findall(r"<updated>([^<]+)</updated>", (digests / "feed.xml").read_text("utf-8"))
     was = re.findall(r"<updated>([^<]+)</updated>", before["feed.xml"].decode("utf-8"))
     assert updated[1:] != was[1:]  # the week changed: its entry says so
+
+
+def test_check_config_warns_of_a_source_listed_twice(tmp_path: Path, fake_model: None) -> None:
+    """A feed pasted twice under two names (a copy of a [[sources]] block, renamed) was said
+    'ok': each of its papers then counted as listed by two of the user's sources, which the
+    ranking rewards (README, Ranking), so that feed's papers outranked every other feed's,
+    without a word. check-config warns, naming both; the same feed read twice with other
+    filters (an include for one topic's papers, say) is fine."""
+    sources = [("good", "file", str(GOOD_FILE)), ("good-copy", "file", f"{GOOD_FILE}")]
+    config = write_config(tmp_path, sources, **NO_BACKFILL)
+    checked = _invoke(["--config", str(config), "check-config"])
+    assert checked.exit_code == 0, checked.output
+    assert (
+        "warning: sources[1]: reads what sources[0] ('good') reads, with the same filters"
+    ) in checked.stderr, checked.stderr
+    ingest(config, FakeEmbedder())
+    build(config, FakeEmbedder())
+    sidecar = json.loads((tmp_path / "digests" / f"{WEEK}.json").read_text("utf-8"))
+    assert sidecar["n_papers"] == 5  # the papers are stored once, each listed by both
+    text = config.read_text("utf-8").replace(
+        'name = "good-copy"', 'name = "good-copy"\nexclude = ["x"]'
+    )
+    config.write_text(text, "utf-8")
+    checked = _invoke(["--config", str(config), "check-config"])
+    assert checked.exit_code == 0 and "reads what" not in checked.stderr, checked.stderr
