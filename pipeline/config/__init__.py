@@ -204,9 +204,10 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
         )
     for key in ("username_env", "password_env"):
         name = getattr(settings.email, key)
-        if settings.email.smtp_host and name and name not in os.environ:
+        if settings.email.smtp_host and name and not os.environ.get(name):
+            what = "is empty" if name in os.environ else "is not set"  # round 27: empty said ok
             warnings.append(
-                f"email.{key}: environment variable {name} is not set here; a send would fail"
+                f"email.{key}: environment variable {name} {what} here; a send would fail"
                 " (set it where the service runs, e.g. the unit's EnvironmentFile)"
             )
     for key in ("ingest_cron", "build_cron"):

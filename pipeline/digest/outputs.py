@@ -536,7 +536,8 @@ def _credentials(settings: Settings) -> tuple[str | None, str | None]:
             continue
         value = os.environ.get(name)
         if not value:
-            raise ConfigError(f"environment variable {name} (email.{key}) is not set")
+            what = "is empty" if value is not None else "is not set"
+            raise ConfigError(f"environment variable {name} (email.{key}) {what}")
         values.append(value)
     return values[0], values[1]
 

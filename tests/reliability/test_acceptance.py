@@ -2704,3 +2704,34 @@ def test_check_config_warns_of_a_source_listed_twice(tmp_path: Path, fake_model:
     config.write_text(text, "utf-8")
     checked = _invoke(["--config", str(config), "check-config"])
     assert checked.exit_code == 0 and "reads what" not in checked.stderr, checked.stderr
+
+
+def test_an_e_mail_login_variable_set_empty_is_said_to_be_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_model: None
+) -> None:
+    """A systemd EnvironmentFile line `DIGEST_TEST_PASSWORD=` (the value lost to a quoting
+    mistake) sets the variable to nothing: check-config said "ok", and every build then failed
+    "environment variable DIGEST_TEST_PASSWORD (email.password_env) is not set", which the user
+    could see was set. Both say it is empty."""
+    monkeypatch.setenv("DIGEST_TEST_USER", "me")
+    monkeypatch.setenv("DIGEST_TEST_PASSWORD", "")
+    email = {
+        "send_after_build": True,
+        "smtp_host": "127.0.0.1",
+        "sender": "d@example.org",
+        "recipients": ["me@example.org"],
+        "username_env": "DIGEST_TEST_USER",
+        "password_env": "DIGEST_TEST_PASSWORD",
+    }
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, email=email)
+    checked = _invoke(["--config", str(config), "check-config"])
+    assert checked.exit_code == 0, checked.output
+    assert (
+        "warning: email.password_env: environment variable DIGEST_TEST_PASSWORD is empty here"
+    ) in checked.stderr, checked.stderr
+    ingest(config, FakeEmbedder())
+    built = _invoke(["--config", str(config), "build"])
+    assert built.exit_code == 1, built.output
+    assert (
+        "e-mail not sent: environment variable DIGEST_TEST_PASSWORD (email.password_env) is empty"
+    ) in built.output, built.output
