@@ -1690,7 +1690,8 @@ def test_a_feed_that_lists_one_item_at_a_time_under_one_guid_loses_none(
     newest item: each fetch's item took the id of the paper the first fetch stored, and was
     merged into it, its own title and link lost without a word. A guid that names a stored
     paper of another link and title is not that paper; the first item keeps its id. A paper's
-    new version under its DOI guid (bioRxiv: another title, a v2 link) is still that paper."""
+    new version under its DOI guid (bioRxiv: another title, a v2 link) is still that paper,
+    under its new title since round 27 (the one source it came from relists it)."""
     guid = "https://cms.example.org/feed"
     first = ("Protein folding with transformers", "https://cms.example.org/a/1", guid)
     second = ("Coral reef bleaching surveys", "https://cms.example.org/a/2", guid)
@@ -1706,7 +1707,7 @@ def test_a_feed_that_lists_one_item_at_a_time_under_one_guid_loses_none(
     tally.add("hostile inputs tried")
     db = tmp_path / "data" / "pipeline.sqlite3"
     assert query(db, "SELECT paper_id, title FROM papers ORDER BY paper_id") == [
-        (f"doi:{doi}", "Cells in motion"),
+        (f"doi:{doi}", "Cells in motion, revised"),
         ("url:https://cms.example.org/a/2", "Coral reef bleaching surveys"),
         (f"url:{guid}", "Protein folding with transformers"),
     ]
@@ -2735,3 +2736,48 @@ def test_an_e_mail_login_variable_set_empty_is_said_to_be_empty(
     assert (
         "e-mail not sent: environment variable DIGEST_TEST_PASSWORD (email.password_env) is empty"
     ) in built.output, built.output
+
+
+def test_a_file_source_corrected_by_its_owner_is_stored_as_corrected(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A researcher fixed a typo in a title of their own JSONL file (and filled in an abstract
+    left empty): the ingest said "1 updated", and the store, every digest and explain kept the
+    old title forever (the text first stored wins, unless a higher arXiv version comes). A
+    paper listed again by the one source it came from, at the same version, takes that
+    source's text; one that another source also lists keeps the text it has (no flip-flop)."""
+    papers = tmp_path / "papers.jsonl"
+    other = tmp_path / "other.jsonl"
+
+    def write(path: Path, *rows: dict[str, object]) -> None:
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+
+    mine = {
+        "doi": "10.1234/own",
+        "title": "Graph nets tpyo",
+        "abstract": "Old.",
+        "published": "2025-06-03",
+    }
+    shared = {
+        "doi": "10.1234/shared",
+        "title": "Shared paper",
+        "abstract": "A.",
+        "published": "2025-06-03",
+    }
+    write(papers, mine, shared)
+    write(other, {**shared, "title": "Shared paper (other feed's title)"})
+    sources = [("mine", "file", str(papers)), ("other", "file", str(other))]
+    config = write_config(tmp_path, sources, **NO_BACKFILL)
+    ingest(config, FakeEmbedder())
+    write(papers, {**mine, "title": "Graph nets, typo fixed", "abstract": "New."}, shared)
+    report = ingest(config, FakeEmbedder())
+    assert [(s.name, s.n_updated) for s in report.sources] == [("mine", 1), ("other", 0)]
+    db = tmp_path / "data" / "pipeline.sqlite3"
+    rows = dict(query(db, "SELECT paper_id, title || ' / ' || abstract FROM papers"))
+    assert rows == {
+        "doi:10.1234/own": "Graph nets, typo fixed / New.",
+        "doi:10.1234/shared": "Shared paper / A.",
+    }
+    assert _invoke(["--config", str(config), "explain", "Graph nets, typo fixed"]).exit_code == 0
+    again = ingest(config, FakeEmbedder())
+    assert [s.n_updated for s in again.sources] == [0, 0]
