@@ -284,3 +284,45 @@ def test_weeks_left_out_for_the_catch_up_limit_are_named() -> None:
     assert skipped_before(weeks, {"2024-W10"}) == "2025-W21"
     assert skipped_before(["2025-W22", "2025-W23"], {"2025-W21"}) is None
     assert skipped_before(["2025-W24"], set()) is None
+
+
+def test_a_week_built_before_it_ended_is_built_again_on_catch_up(tmp_path: Path) -> None:
+    """A user looked at the week under way (`digest build --week 2025-W24` on Wednesday), and the
+    machine slept through Monday's scheduled build. The catch-up took W24 for done (its last
+    build succeeded), so its digest kept Wednesday's papers alone, and the papers of Thursday
+    to Sunday were in no digest: W25's build lists a week's late papers only when that week was
+    built after it ended. A week whose last build came before it ended is built again once it
+    has ended and its scheduled build has passed, as the scheduled build would have."""
+    papers = tmp_path / "papers.jsonl"
+
+    def add(paper: str, day: str) -> None:
+        record = {
+            "id": f"arxiv:{paper}",
+            "title": f"Sparse attention study {paper}",
+            "abstract": "We study sparse attention for long-context language models.",
+            "announced": day,
+        }
+        with papers.open("a", encoding="utf-8") as file:
+            file.write(json.dumps(record) + "\n")
+
+    add("2506.00001", "2025-06-03")  # W23
+    settings = make_settings(
+        tmp_path,
+        schedule={"ingest_cron": "0 2 * * mon-fri", "build_cron": "0 7 * * mon"},
+        sources=[file_source("papers", papers)],
+    )
+    at = lambda *args: datetime(*args, tzinfo=UTC)  # noqa: E731
+    _ingest(settings, at(2025, 6, 9, 2))
+    assert _build(settings, at(2025, 6, 9, 7)) == "2025-W23"
+    add("2506.00002", "2025-06-10")  # Tuesday of W24
+    _ingest(settings, at(2025, 6, 11, 2))
+    assert _build(settings, at(2025, 6, 11, 12), "2025-W24") == "2025-W24"  # a look mid-week
+    add("2506.00003", "2025-06-12")  # Thursday of W24
+    _ingest(settings, at(2025, 6, 13, 2))
+    # Asleep from Friday to Tuesday: Monday's 02:00 ingest and 07:00 build were missed.
+    assert _planned(settings, at(2025, 6, 17, 9)) == ("ingest", "build 2025-W24")
+    _run_plan(settings, at(2025, 6, 17, 9))
+    assert _planned(settings, at(2025, 6, 17, 10)) == ()
+    listed = json.loads((settings.paths.digests_dir / "2025-W24.json").read_text("utf-8"))
+    ids = {p["paper_id"] for s in listed["sections"] for p in s["papers"]}
+    assert ids == {"arxiv:2506.00002", "arxiv:2506.00003"}

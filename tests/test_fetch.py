@@ -160,3 +160,25 @@ def test_a_host_is_tried_on_each_address_it_resolves_to(server, client, monkeypa
     monkeypatch.setattr(socket, "getaddrinfo", two_homes)
     result, _ = _fetch(client, url.replace("127.0.0.1", "two-homes.test"))
     assert result.content == FEED
+
+
+@pytest.mark.parametrize("coding", ["br", "zstd"])
+def test_a_body_in_a_compression_not_asked_for_is_named(server, client, coding: str) -> None:
+    """A server (a CDN set to compress everything) that answers with `Content-Encoding: br` or
+    `zstd`, which this client does not ask for and cannot read: the source failed as "not a
+    usable feed (SAXParseException: … not well-formed (invalid token))", naming no cause, and
+    the user looked for a broken feed. It is named (not retried: the next answer is the same).
+    A coding name the server made up over a plain body is read as before."""
+    url = server.route(
+        "/feed", Reply(200, b"\x1b\x10\x00\x00\x8c\x02compressed", {"Content-Encoding": coding})
+    )
+    with pytest.raises(FetchError) as caught:
+        _fetch(client, url)
+    assert str(caught.value) == (
+        f"{url}: the server sent the body compressed as {coding!r} (its Content-Encoding),"
+        " which this program did not ask for and cannot read (it asks for gzip or deflate):"
+        " the server, or a proxy before it, should honour Accept-Encoding; not retried"
+    )
+    assert len(server.hits) == 1
+    plain = server.route("/plain", Reply(200, b"<rss/>", {"Content-Encoding": "identity, foo"}))
+    assert _fetch(client, plain)[0].content == b"<rss/>"

@@ -258,3 +258,68 @@ def test_filters_and_replace_announcements(tmp_path, server) -> None:
         stored = store.get_paper(f"arxiv:{first}")
         assert stored is not None and stored.version == 2
         assert {p.paper_id for p in store.list_papers_between(TUE, TUE)} == kept
+
+
+def test_backfill_via_the_api_retries_an_empty_page_inside_the_range(tmp_path, server) -> None:
+    """The arXiv API sometimes answers a page inside a result set with no entries (a known
+    flake of export.arxiv.org: the same query asked again gives them). The backfill took the
+    empty page for the end, recorded the day as filled with the papers of the pages before it,
+    and the rest of the day was never fetched: lost without a word. The page is asked again;
+    an API that keeps answering empty fails the day, which the next run fetches again."""
+    wed = load_day(WED.isoformat())
+    first, rest = wed[:5], wed[5:]
+    total = len(wed)
+    tue, thu = load_day(TUE.isoformat()), load_day(THU.isoformat())
+    settings = _settings(tmp_path, server)
+    server.route("/api/daily_papers", Reply(200, b"[]"))
+    empty = Reply(200, api_page([], total=total, start=len(first)), ATOM)
+    with Store.open(settings.database_path) as store:
+        server.route("/rss/cs.LG", Reply(200, rss_day(tue, TUE), RSS))
+        run.run_ingest(settings, store, FakeEmbedder(), now=at(TUE, 6))
+        # The API flakes once on the second page: asked again, it gives the rest.
+        server.route(
+            "/api/query",
+            Reply(200, api_page(first, total=total), ATOM),
+            empty,
+            Reply(200, api_page(rest, total=total, start=len(first)), ATOM),
+        )
+        server.route("/rss/cs.LG", Reply(200, rss_day(thu, THU), RSS))
+        report = run.run_ingest(settings, store, FakeEmbedder(), now=at(THU, 6))
+        assert report.sources[0].backfilled == (f"2025-06-11 via arXiv API: {total} papers",)
+        assert {p.paper_id for p in store.list_papers_between(WED, WED)} == {
+            f"arxiv:{arxiv_id(r)}" for r in wed
+        }
+    start = [parse_qs(urlsplit(h.path).query)["start"][0] for h in server.hits if "query" in h.path]
+    assert start == ["0", "5", "5"]
+
+
+def test_backfill_via_the_api_fails_a_day_whose_pages_stay_empty(tmp_path, server, caplog) -> None:
+    """An API that keeps answering an empty page inside the range fails the day (named, with
+    how many of how many papers it gave): the papers it gave are stored, the day is not
+    recorded as filled, and the next run fetches it whole."""
+    wed = load_day(WED.isoformat())
+    tue, thu = load_day(TUE.isoformat()), load_day(THU.isoformat())
+    settings = _settings(tmp_path, server)
+    server.route("/api/daily_papers", Reply(200, b"[]"))
+    with Store.open(settings.database_path) as store:
+        server.route("/rss/cs.LG", Reply(200, rss_day(tue, TUE), RSS))
+        run.run_ingest(settings, store, FakeEmbedder(), now=at(TUE, 6))
+        server.route(
+            "/api/query",
+            Reply(200, api_page(wed[:5], total=len(wed)), ATOM),
+            Reply(200, api_page([], total=len(wed), start=5), ATOM),
+        )
+        server.route("/rss/cs.LG", Reply(200, rss_day(thu, THU), RSS))
+        report = run.run_ingest(settings, store, FakeEmbedder(), now=at(THU, 6))
+        assert report.sources[0].backfilled == ()
+        assert {d.day for d in store.list_source_days(TUE, THU)} == {TUE, THU}
+        assert (
+            "source arxiv-cs-lg: backfill of 2025-06-11 failed: the arXiv API gave no entries"
+            " at 5 of its 8 results for 2025-06-11, 3 times; the 5 it gave are stored, and the"
+            " day is fetched again next run"
+        ) in caplog.text
+        stored = {p.paper_id for p in store.list_papers_between(WED, WED)}
+        assert stored == {f"arxiv:{arxiv_id(r)}" for r in wed[:5]}
+        server.route("/api/query", Reply(200, api_page(wed), ATOM))
+        again = run.run_ingest(settings, store, FakeEmbedder(), now=at(THU, 7))
+        assert again.sources[0].backfilled == (f"2025-06-11 via arXiv API: {len(wed)} papers",)

@@ -135,7 +135,8 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
     Warnings: an empty fetch.contact (arXiv asks API clients for one), a data_dir in the
     digests_dir (published with it; round 25), an [email] login
     variable not set in this environment (round 25: each send failed), numeric day-of-week
-    fields in cron lines (APScheduler counts 0 = Monday, so crontab's '1-5' means Tue-Sat).
+    fields in cron lines (APScheduler counts 0 = Monday, so crontab's '1-5' means Tue-Sat),
+    two enabled sources reading the same feed or file with the same filters (round 27).
     """
     problems = check_paths(settings, writable=True)
     templates = settings.paths.templates_dir
@@ -164,7 +165,7 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
                 problem += web_address_hint(source.url)
             problems.append(problem)
     problems += _email_problems(settings)
-    warnings = []
+    warnings = _twice_read(settings)
     folder = _model_folder(settings.embed.model)  # looked up once, for both checks
     model = _model_problem(settings.embed.model, folder)
     offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
@@ -203,9 +204,10 @@ def audit(settings: Settings) -> tuple[list[str], list[str]]:
         )
     for key in ("username_env", "password_env"):
         name = getattr(settings.email, key)
-        if settings.email.smtp_host and name and name not in os.environ:
+        if settings.email.smtp_host and name and not os.environ.get(name):
+            what = "is empty" if name in os.environ else "is not set"  # round 27: empty said ok
             warnings.append(
-                f"email.{key}: environment variable {name} is not set here; a send would fail"
+                f"email.{key}: environment variable {name} {what} here; a send would fail"
                 " (set it where the service runs, e.g. the unit's EnvironmentFile)"
             )
     for key in ("ingest_cron", "build_cron"):
@@ -365,6 +367,36 @@ def _read_toml(path: Path, resolved: Path) -> dict[str, Any]:
         raise ConfigError(f"{path} is not UTF-8 text: {e}") from e
     except OSError as e:
         raise ConfigError(f"cannot read config file {path}: {e.strerror or e}") from e
+
+
+def _twice_read(settings: Settings) -> list[str]:
+    """Enabled sources that read the same feed or file with the same filters (a block pasted
+    twice and renamed). Round 27: said 'ok', and each of their papers counted as listed by two
+    of the user's sources, which the ranking rewards, above every other source's papers."""
+    first: dict[tuple[object, ...], int] = {}
+    warnings = []
+    for index, source in enumerate(settings.sources):
+        if not source.enabled:
+            continue
+        same = (
+            source.kind,
+            settings.resolve_url(source),
+            source.announce_types,
+            source.categories,
+            frozenset(source.include),
+            frozenset(source.exclude),
+        )
+        if same not in first:
+            first[same] = index
+            continue
+        other = settings.sources[first[same]]
+        warnings.append(
+            f"sources[{index}]: reads what sources[{first[same]}] ({other.name!r}) reads, with"
+            f" the same filters: each of its papers counts as listed by two of your sources"
+            f" ({other.name!r} and {source.name!r}), which ranks it above your other sources'"
+            " papers (README, Ranking); remove one"
+        )
+    return warnings
 
 
 def _find_duplicates(data: dict[str, Any]) -> list[str]:

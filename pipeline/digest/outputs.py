@@ -234,6 +234,12 @@ def plan_files(
     if previous is not None and _same_content(previous, record):
         # A rebuild of unchanged content keeps its time, so reruns leave every file byte-identical.
         record = {**record, "generated": previous["generated"]}
+    elif previous is None and sidecar is None:
+        kept = (archive or {}).get(digest.week)
+        if kept is not None and _unchanged_without_sidecar(
+            kept, record, folder / markdown_name, text
+        ):
+            record = {**record, "generated": kept["generated"]}
     if options.write_json:
         text = sidecar[1] if sidecar is not None else publish.record_json(record)
         files[folder / f"{digest.week}.json"] = text.encode("utf-8")
@@ -302,6 +308,25 @@ def _unchanged_sidecar(record: publish.Record, data: bytes) -> tuple[str, str] |
     generated = json.loads(match.group(1))
     text = publish.record_json({**record, "generated": generated})
     return (generated, text) if text.encode("utf-8") == data else None
+
+
+def _unchanged_without_sidecar(
+    kept: publish.Record, record: publish.Record, markdown: Path, text: str
+) -> bool:
+    """Whether a week with no sidecar to compare (`write_json` off, or deleted) is rebuilt as
+    it was: the record the store `kept` of its last build (sections without their papers) is
+    this one's, and so is its Markdown on disk. Round 27: each such rebuild (the daily `digest
+    run` rebuilds the last week) gave the feed entry a new `<updated>`, and a feed reader showed
+    the week again as updated."""
+    if not publish.is_record(kept):  # the store's value, as found
+        return False
+    bare = {**record, "sections": [{**s, "papers": []} for s in record["sections"]]}
+    if not _same_content(json.loads(publish.record_json(bare)), kept):
+        return False
+    try:
+        return markdown.read_bytes() == text.encode("utf-8")
+    except OSError:
+        return False
 
 
 def _same_content(a: publish.Record, b: publish.Record) -> bool:
@@ -511,7 +536,8 @@ def _credentials(settings: Settings) -> tuple[str | None, str | None]:
             continue
         value = os.environ.get(name)
         if not value:
-            raise ConfigError(f"environment variable {name} (email.{key}) is not set")
+            what = "is empty" if value is not None else "is not set"
+            raise ConfigError(f"environment variable {name} (email.{key}) {what}")
         values.append(value)
     return values[0], values[1]
 

@@ -3,7 +3,8 @@
 The only module that touches the network (with `deadline`, the socket-level bound on a request). It
 knows nothing of feeds or the store: the caller passes the cached validators (ETag, Last-Modified)
 in and saves the new ones from the result. Retries only on 429/5xx and read/protocol errors, with
-exponential backoff that honours Retry-After. A redirect off http(s) (ftp:, file:) fails at once.
+exponential backoff that honours Retry-After. A redirect off http(s) (ftp:, file:) fails at once,
+as does a body compressed in a way the request did not accept (`br`, `zstd`), which is named.
 A connection or DNS failure is not retried: the `Pacer` (one per run) remembers the host as
 unreachable and later requests to it in the same run fail at once. The `Pacer` also spaces requests
 per host (arXiv's terms: at most one API request every 3 seconds).
@@ -407,6 +408,14 @@ def _stream(
             raise FetchError(
                 f"{redact(url)}: response is {declared} bytes, over the {max_bytes}-byte cap"
             )
+        unread = _unread_coding(response, request)
+        if unread is not None and response.status_code != 304:
+            raise FetchError(
+                f"{redact(url)}: the server sent the body compressed as {unread!r} (its"
+                " Content-Encoding), which this program did not ask for and cannot read (it"
+                f" asks for {_asked(request)}): the server, or a proxy before it, should honour"
+                " Accept-Encoding; not retried"
+            )
         chunks, total = [], 0
         for chunk in response.iter_bytes():
             total += len(chunk)
@@ -427,6 +436,29 @@ def _stream(
     finally:
         response.close()
         REQUEST_END.reset(token)
+
+
+#: Compressions a server may send without being asked; httpx reads a coding it does not know
+#: as no compression at all, and the parser then failed on the compressed bytes, naming no cause.
+_COMPRESSIONS = frozenset({"br", "zstd", "compress", "x-compress", "gzip", "x-gzip", "deflate"})
+
+
+def _unread_coding(response: httpx.Response, request: httpx.Request) -> str | None:
+    """A compression in the response's Content-Encoding that the request did not accept."""
+    accepted = {c.strip().lower() for c in request.headers.get("accept-encoding", "").split(",")}
+    if "gzip" in accepted:
+        accepted.add("x-gzip")
+    codings = response.headers.get("content-encoding", "").split(",")
+    return next(
+        (c for c in (c.strip().lower() for c in codings) if c in _COMPRESSIONS - accepted), None
+    )
+
+
+def _asked(request: httpx.Request) -> str:
+    """The codings the request accepted, as a reader reads them ('gzip or deflate')."""
+    codings = [c.strip() for c in request.headers.get("accept-encoding", "").split(",")]
+    codings = [c for c in codings if c]
+    return " or ".join([", ".join(codings[:-1]), codings[-1]] if len(codings) > 1 else codings)
 
 
 def _check_status(result: FetchResult) -> FetchResult:

@@ -287,12 +287,26 @@ def merge_papers(a: Paper, b: Paper) -> Paper:
     )
 
 
-def update_paper(stored: Paper, incoming: Paper) -> Paper:
-    """A stored paper updated by a later sighting: its id kept, the latest signals win."""
-    return replace(
+def update_paper(stored: Paper, incoming: Paper, *, relisted: bool = False) -> Paper:
+    """A stored paper updated by a later sighting: its id kept, the latest signals win.
+
+    `relisted`: the sighting is by the one source the paper came from. At the same version (or
+    none) its text is that source's correction (a typo in a title fixed in one's own file, an
+    abstract filled in) and replaces the stored one; round 27: the text first stored stayed
+    forever. A paper other sources list too keeps its text, so two sources never take turns.
+    """
+    merged = replace(
         _merge_fields(stored, incoming),
         paper_id=stored.paper_id,
         signals=update_signals(stored.signals, incoming.signals),
+    )
+    if not relisted or _is_newer(stored, incoming) or _is_newer(incoming, stored):
+        return merged
+    return replace(
+        merged,
+        title=incoming.title or merged.title,
+        abstract=incoming.abstract or merged.abstract,
+        authors=incoming.authors or merged.authors,
     )
 
 

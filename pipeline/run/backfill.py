@@ -29,6 +29,8 @@ from pipeline.store import Store
 logger = logging.getLogger(__name__)
 
 _MAX_PAGES = 100  # a runaway server (a token that never ends) stops here
+#: How often a page inside the API's result set may come back empty before the day fails.
+_EMPTY_PAGE_TRIES = 3
 _ORIGIN_NAMES = {"feed": "feed", "api": "arXiv API", "oai": "arXiv OAI-PMH"}
 
 
@@ -117,6 +119,11 @@ def _backfill_source(
         except (FetchError, ParseError) as e:
             logger.warning("source %s: backfill of %s failed: %s", source.name, day, e)
             result.failed.append((day, str(e)))
+            if isinstance(e, _Incomplete):  # keep what came; the day is asked again next run
+                kept = [_as_announced(entry, day, categories) for entry in e.entries]
+                stored = store_entries(settings, store, source, kept, now=now, record_days=False)
+                result.n_new += stored.n_new
+                result.paper_ids.extend(stored.paper_ids)
             continue
         dated = [_as_announced(e, day, categories) for e in entries]
         stored = store_entries(settings, store, source, dated, now=now, record_days=False)
@@ -131,6 +138,15 @@ def _backfill_source(
         result.n_new += stored.n_new
         result.paper_ids.extend(stored.paper_ids)
     return result
+
+
+class _Incomplete(FetchError):
+    """The arXiv API stopped giving entries before its total: what it gave (`entries`) is
+    stored, but the day is not recorded as filled."""
+
+    def __init__(self, message: str, entries: list[Entry]) -> None:
+        super().__init__(message)
+        self.entries = entries
 
 
 def _as_announced(entry: Entry, day: date, categories: Sequence[str]) -> Entry:
@@ -150,7 +166,8 @@ def _fetch_api_day(
     pacer: fetch.Pacer | None,
 ) -> list[Entry]:
     entries: list[Entry] = []
-    for _ in range(_MAX_PAGES):
+    empty = 0  # pages in a row that gave nothing inside the result set
+    for _ in range(_MAX_PAGES + _EMPTY_PAGE_TRIES):
         url = freshness.api_query_url(
             settings.arxiv.api_url,
             categories,
@@ -161,8 +178,22 @@ def _fetch_api_day(
         content = _get(settings, client, url, pacer)
         page, total = parse_arxiv_api_page(content, f"{name} (backfill {day})")
         entries += page
-        if not page or total is None or len(entries) >= total:
+        if total is None or len(entries) >= total:
             return entries
+        if page:
+            empty = 0
+            continue
+        # An empty page inside the result set is the API's flake, not its end (round 27):
+        # taken for the end, the day was recorded as filled and the rest never fetched.
+        empty += 1
+        if empty == _EMPTY_PAGE_TRIES:
+            raise _Incomplete(
+                f"the arXiv API gave no entries at {len(entries)} of its {total}"
+                f" results for {day}, {empty} times; the {len(entries)} it gave are stored,"
+                " and the day is fetched again next run",
+                entries,
+            )
+        logger.info("%s: empty arXiv API page at %d of %d; asking again", name, len(entries), total)
     raise FetchError(f"{name}: backfill of {day} did not end after {_MAX_PAGES} pages")
 
 

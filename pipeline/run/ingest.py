@@ -193,7 +193,13 @@ def store_entries(
     _warn_dated_ahead(source, papers, now=now)
     keys = {p.paper_id: ids.normalize_title(p.title) for p in papers}
     upserted = store.upsert_papers(
-        papers, source.name, now, merge=normalize.update_paper, title_keys=keys
+        papers,
+        source.name,
+        now,
+        merge=lambda stored, incoming: normalize.update_paper(
+            stored, incoming, relisted=stored.sources == (source.name,)
+        ),
+        title_keys=keys,
     )
     if record_days:
         _record_days(store, source, entries, papers, filtered_by_day, now=now, origin=origin)

@@ -24,7 +24,6 @@ from pathlib import Path
 from pipeline.errors import NewerStoreError, StoreError
 from pipeline.models import WeekSection
 from pipeline.store import intact
-from pipeline.store.db import DAMAGE_ADVICE
 from pipeline.store.intact import wal_path
 from pipeline.store.papers import MAX_DAYS_AHEAD, Papers, UpsertResult, day_ahead, effective_day
 from pipeline.store.readings import Readings
@@ -189,8 +188,30 @@ class Store(Papers, Vectors, Runs, Readings):
         if problems != ["ok"]:
             self._suspect_damage()
             raise StoreError(
-                f"database {self._label} is damaged ({'; '.join(problems)}); {DAMAGE_ADVICE}"
+                f"database {self._label} is damaged ({'; '.join(problems)});"
+                f" {self._damage_advice()}"
             )
+
+    def _damage_advice(self) -> str:
+        """Restore or move aside; and, with a -wal file beside the database, that a file put in
+        its place is read through it (round 27: a backup restored beside the log a power cut
+        left was read as damaged, and so was every backup restored after it)."""
+        advice = super()._damage_advice()
+        if self._path is None:
+            return advice
+        wal = intact.wal_path(self._path)
+        try:
+            if wal.stat().st_size == 0:
+                return advice
+        except OSError:
+            return advice
+        shm = self._path.with_name(self._path.name + "-shm")
+        return (
+            f"{advice}; {wal} lies beside it, the log of a run that did not finish, which"
+            " SQLite reads into the file as its own: if the file was put in place of the one"
+            " the log was written with (a backup restored, a copy),"
+            f" move {wal.name} and {shm.name} aside too"
+        )
 
     def _prepare_to_write(self, *, check: bool) -> None:
         """Refuse to write into a damaged file: our writes could spread the damage (issue 7).

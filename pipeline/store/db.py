@@ -45,9 +45,13 @@ class Database:
                 self._suspect_damage()
             if _error_code(e) in _DAMAGE_CODES:
                 # Its transaction rolled back; earlier ones of this Store may be in the file.
-                advice = RESTORE_ADVICE if self._wrote else DAMAGE_ADVICE
+                advice = self._damage_advice()
                 raise StoreError(f"database {self._label} is damaged ({e}); {advice}") from e
             raise StoreError(f"database {self._label}: cannot {action}: {e}") from e
+
+    def _damage_advice(self) -> str:
+        """What to do about damage found: restore the file, or move it aside."""
+        return RESTORE_ADVICE if self._wrote else DAMAGE_ADVICE
 
     def _suspect_damage(self) -> None:
         """Called when SQLite reports damage or an I/O fault; the store forgets its stamp."""

@@ -376,7 +376,10 @@ def _upsert_paper(
         merged = dataclasses.replace(merge(stored, paper), sources=stored.sources)
         if merged.paper_id != stored.paper_id:
             raise ValueError(f"merge rule changed the id of {stored.paper_id!r}")
-        title_key = title_key if title_key is not None else row["title_key"]
+        # The key is the stored title's: the incoming one's, when the merge kept the stored
+        # title, made every ingest of two sources' titles 'update' the paper (round 27).
+        if title_key is None or (merged.title == stored.title and row["title_key"] is not None):
+            title_key = row["title_key"]
         changed = merged != stored or title_key != row["title_key"]
         if not changed:
             conn.execute(_UPSERT_SOURCE, source_params)

@@ -124,12 +124,17 @@ class Runs(Database):
 
     def list_week_outcomes(self) -> dict[str, str]:
         """Each week a build or run wrote (or found empty): the status of the latest such run."""
+        return {week: status for week, (status, _) in self.list_week_builds().items()}
+
+    def list_week_builds(self) -> dict[str, tuple[str, datetime]]:
+        """Each week a build or run wrote (or found empty): the status of the latest such run
+        and when it started."""
         rows = self._select(
-            "SELECT json_extract(report, '$.week') AS week, status FROM runs"
+            "SELECT json_extract(report, '$.week') AS week, status, started FROM runs"
             " WHERE command IN ('build', 'run') AND json_valid(report)"
             " AND json_extract(report, '$.week') IS NOT NULL ORDER BY run_id"
         )
-        return {row["week"]: row["status"] for row in rows}
+        return {row["week"]: (row["status"], _parse_datetime(row["started"])) for row in rows}
 
     def record_source_result(
         self, source: str, now: datetime, *, ok: bool, n_entries: int, error: str | None

@@ -1690,7 +1690,8 @@ def test_a_feed_that_lists_one_item_at_a_time_under_one_guid_loses_none(
     newest item: each fetch's item took the id of the paper the first fetch stored, and was
     merged into it, its own title and link lost without a word. A guid that names a stored
     paper of another link and title is not that paper; the first item keeps its id. A paper's
-    new version under its DOI guid (bioRxiv: another title, a v2 link) is still that paper."""
+    new version under its DOI guid (bioRxiv: another title, a v2 link) is still that paper,
+    under its new title since round 27 (the one source it came from relists it)."""
     guid = "https://cms.example.org/feed"
     first = ("Protein folding with transformers", "https://cms.example.org/a/1", guid)
     second = ("Coral reef bleaching surveys", "https://cms.example.org/a/2", guid)
@@ -1706,7 +1707,7 @@ def test_a_feed_that_lists_one_item_at_a_time_under_one_guid_loses_none(
     tally.add("hostile inputs tried")
     db = tmp_path / "data" / "pipeline.sqlite3"
     assert query(db, "SELECT paper_id, title FROM papers ORDER BY paper_id") == [
-        (f"doi:{doi}", "Cells in motion"),
+        (f"doi:{doi}", "Cells in motion, revised"),
         ("url:https://cms.example.org/a/2", "Coral reef bleaching surveys"),
         (f"url:{guid}", "Protein folding with transformers"),
     ]
@@ -2653,3 +2654,130 @@ def test_a_broken_template_of_the_users_fails_the_build_naming_it(
     assert built.exit_code == 2, built.output
     assert f"paths.templates_dir: {tmp_path / 'tpl' / 'index.md.j2'}, {said}" in built.stderr
     assert not list((tmp_path / "digests").glob("*.md"))
+
+
+def test_a_rebuild_of_an_unchanged_week_without_its_sidecar_keeps_the_feeds_time(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """With `write_json = false` (or the sidecars deleted to save space), every rebuild of an
+    unchanged week (the documented `digest run` of Monday to Friday rebuilds the last one) gave
+    its feed entry a new `<updated>`: a feed reader showed the week again as updated each day,
+    and feed.xml and index.md were never byte-identical. The time the store kept of the week's
+    last build is kept while its digest is the same, as a sidecar's is; a week that changed
+    still gets the new time."""
+    config = _two_weeks_built(tmp_path, outputs={"write_json": False})
+    digests = tmp_path / "digests"
+    before = {name: (digests / name).read_bytes() for name in ("feed.xml", "index.md")}
+    time.sleep(0.01)
+    for week in ("2025-W25", "2025-W24"):
+        assert _invoke(["--config", str(config), "build", "--week", week]).exit_code == 0
+        for name, data in before.items():
+            assert (digests / name).read_bytes() == data, (week, name)
+    text = config.read_text("utf-8")
+    assert "[digest]\n" in text
+    config.write_text(text.replace("[digest]\n", '[digest]\ntitle = "Agents weekly"\n'), "utf-8")
+    assert _invoke(["--config", str(config), "build", "--week", "2025-W24"]).exit_code == 0
+    updated = re.findall(r"<updated>([^<]+)</updated>", (digests / "feed.xml").read_text("utf-8"))
+    was = re.findall(r"<updated>([^<]+)</updated>", before["feed.xml"].decode("utf-8"))
+    assert updated[1:] != was[1:]  # the week changed: its entry says so
+
+
+def test_check_config_warns_of_a_source_listed_twice(tmp_path: Path, fake_model: None) -> None:
+    """A feed pasted twice under two names (a copy of a [[sources]] block, renamed) was said
+    'ok': each of its papers then counted as listed by two of the user's sources, which the
+    ranking rewards (README, Ranking), so that feed's papers outranked every other feed's,
+    without a word. check-config warns, naming both; the same feed read twice with other
+    filters (an include for one topic's papers, say) is fine."""
+    sources = [("good", "file", str(GOOD_FILE)), ("good-copy", "file", f"{GOOD_FILE}")]
+    config = write_config(tmp_path, sources, **NO_BACKFILL)
+    checked = _invoke(["--config", str(config), "check-config"])
+    assert checked.exit_code == 0, checked.output
+    assert (
+        "warning: sources[1]: reads what sources[0] ('good') reads, with the same filters"
+    ) in checked.stderr, checked.stderr
+    ingest(config, FakeEmbedder())
+    build(config, FakeEmbedder())
+    sidecar = json.loads((tmp_path / "digests" / f"{WEEK}.json").read_text("utf-8"))
+    assert sidecar["n_papers"] == 5  # the papers are stored once, each listed by both
+    text = config.read_text("utf-8").replace(
+        'name = "good-copy"', 'name = "good-copy"\nexclude = ["x"]'
+    )
+    config.write_text(text, "utf-8")
+    checked = _invoke(["--config", str(config), "check-config"])
+    assert checked.exit_code == 0 and "reads what" not in checked.stderr, checked.stderr
+
+
+def test_an_e_mail_login_variable_set_empty_is_said_to_be_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_model: None
+) -> None:
+    """A systemd EnvironmentFile line `DIGEST_TEST_PASSWORD=` (the value lost to a quoting
+    mistake) sets the variable to nothing: check-config said "ok", and every build then failed
+    "environment variable DIGEST_TEST_PASSWORD (email.password_env) is not set", which the user
+    could see was set. Both say it is empty."""
+    monkeypatch.setenv("DIGEST_TEST_USER", "me")
+    monkeypatch.setenv("DIGEST_TEST_PASSWORD", "")
+    email = {
+        "send_after_build": True,
+        "smtp_host": "127.0.0.1",
+        "sender": "d@example.org",
+        "recipients": ["me@example.org"],
+        "username_env": "DIGEST_TEST_USER",
+        "password_env": "DIGEST_TEST_PASSWORD",
+    }
+    config = write_config(tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, email=email)
+    checked = _invoke(["--config", str(config), "check-config"])
+    assert checked.exit_code == 0, checked.output
+    assert (
+        "warning: email.password_env: environment variable DIGEST_TEST_PASSWORD is empty here"
+    ) in checked.stderr, checked.stderr
+    ingest(config, FakeEmbedder())
+    built = _invoke(["--config", str(config), "build"])
+    assert built.exit_code == 1, built.output
+    assert (
+        "e-mail not sent: environment variable DIGEST_TEST_PASSWORD (email.password_env) is empty"
+    ) in built.output, built.output
+
+
+def test_a_file_source_corrected_by_its_owner_is_stored_as_corrected(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A researcher fixed a typo in a title of their own JSONL file (and filled in an abstract
+    left empty): the ingest said "1 updated", and the store, every digest and explain kept the
+    old title forever (the text first stored wins, unless a higher arXiv version comes). A
+    paper listed again by the one source it came from, at the same version, takes that
+    source's text; one that another source also lists keeps the text it has (no flip-flop)."""
+    papers = tmp_path / "papers.jsonl"
+    other = tmp_path / "other.jsonl"
+
+    def write(path: Path, *rows: dict[str, object]) -> None:
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+
+    mine = {
+        "doi": "10.1234/own",
+        "title": "Graph nets tpyo",
+        "abstract": "Old.",
+        "published": "2025-06-03",
+    }
+    shared = {
+        "doi": "10.1234/shared",
+        "title": "Shared paper",
+        "abstract": "A.",
+        "published": "2025-06-03",
+    }
+    write(papers, mine, shared)
+    write(other, {**shared, "title": "Shared paper (other feed's title)"})
+    sources = [("mine", "file", str(papers)), ("other", "file", str(other))]
+    config = write_config(tmp_path, sources, **NO_BACKFILL)
+    ingest(config, FakeEmbedder())
+    write(papers, {**mine, "title": "Graph nets, typo fixed", "abstract": "New."}, shared)
+    report = ingest(config, FakeEmbedder())
+    assert [(s.name, s.n_updated) for s in report.sources] == [("mine", 1), ("other", 0)]
+    db = tmp_path / "data" / "pipeline.sqlite3"
+    rows = dict(query(db, "SELECT paper_id, title || ' / ' || abstract FROM papers"))
+    assert rows == {
+        "doi:10.1234/own": "Graph nets, typo fixed / New.",
+        "doi:10.1234/shared": "Shared paper / A.",
+    }
+    assert _invoke(["--config", str(config), "explain", "Graph nets, typo fixed"]).exit_code == 0
+    again = ingest(config, FakeEmbedder())
+    assert [s.n_updated for s in again.sources] == [0, 0]

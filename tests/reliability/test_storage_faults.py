@@ -241,3 +241,45 @@ def test_a_log_file_on_a_full_disk_is_said_once_and_the_run_goes_on(
     assert "Traceback" not in done.stderr and "Logging error" not in done.stderr, done.stderr
     warned = [line for line in done.stderr.splitlines() if str(log) in line]
     assert len(warned) == 1 and "No space left on device" in warned[0], done.stderr
+
+
+_CRASHED_WRITER = """
+import os, sys
+from pipeline.store import Store
+store = Store.open(sys.argv[1])
+with store._write("rewrite"):
+    store._conn.execute("UPDATE papers SET abstract = abstract || ' (revised)'")
+os._exit(9)  # a power cut: the transaction is in the -wal file only
+"""
+
+
+def test_a_backup_restored_beside_a_crashed_runs_wal_names_the_wal(tmp_path: Path) -> None:
+    """A run died (power cut) and left pipeline.sqlite3-wal; the user restored last week's
+    backup over the file, as the damage message says. SQLite read the old file's log into the
+    backup, every command said 'is damaged …: restore it from a backup, or move it aside', and
+    a backup restored again was 'damaged' again: the file was never the problem. The message
+    names the log beside the file and says to move it (and -shm) aside with the old file; done,
+    the backup is read as it is."""
+    data = tmp_path / "data"
+    config = _config(tmp_path, data, GOOD_FILE)
+    assert _ingest(config)[0] == 0
+    db = data / "pipeline.sqlite3"
+    backup = tmp_path / "backup.sqlite3"
+    backup.write_bytes(db.read_bytes())  # a clean close left no -wal: the backup is whole
+    config = _config(tmp_path, data, GOOD_FILE, BIG_FILE)
+    assert _ingest(config)[0] == 0
+    env = {**os.environ, "PYTHONPATH": str(Path(run.__file__).parents[2])}
+    crashed = subprocess.run([sys.executable, "-c", _CRASHED_WRITER, str(db)], env=env)
+    assert crashed.returncode == 9
+    wal = Path(f"{db}-wal")
+    assert wal.stat().st_size > 0
+    db.write_bytes(backup.read_bytes())  # `cp backup.sqlite3 data/pipeline.sqlite3`
+    code, err = _ingest(config)
+    _expect_store_error(code, err, "pipeline.sqlite3", "damaged")
+    assert f"{wal} lies beside it" in err, err
+    assert f"move {wal.name} and pipeline.sqlite3-shm aside too" in err, err
+    assert db.read_bytes() == backup.read_bytes()  # the backup itself is left as it was
+    for suffix in ("-wal", "-shm"):  # as the message says
+        Path(f"{db}{suffix}").rename(tmp_path / f"old{suffix}")
+    assert _ingest(config)[0] == 0
+    _stored_intact(data, GOOD_COUNT)
