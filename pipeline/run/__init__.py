@@ -7,9 +7,11 @@ build:  pick the week (`weeks`) → `load_week` (papers + vectors, embedding wha
         a boundary an earlier digest drew stays in the zone it was drawn in; a week built
         after it ended lists what it listed, and the next week built takes the papers that
         arrived late for it: `week.week_papers`) →
-        assign topics and cluster the rest (`scoring`) → `topics.continuity` (saved as the
-        week's sections) → build the digest → `digest.outputs`, the only writer of digests/,
-        writes Markdown, HTML, JSON, chart, index and feed → record the week's boundaries →
+        assign topics and cluster the rest (`scoring`; a rebuild with other topics starts
+        from the week's last build, `topics.anchor`, and the build is kept for the next) →
+        `topics.continuity` (saved as the week's sections) → build the digest →
+        `digest.outputs`, the only writer of digests/, writes Markdown, HTML, JSON, chart,
+        index and feed → record the week's boundaries →
         e-mail it when email.send_after_build.
 send:   e-mail an already built week (`outputs.send_digest`); SIGTERM/SIGINT are held from a
         send to its record in the store (`signals.held`), so a stop never mails a week twice.
