@@ -6,7 +6,10 @@ move to another theme when one topic is added to the config.
     python -m benchmarks.bench_themes --topics benchmarks/topics/added-heldout-2
 
 For each demo week: the papers no topic takes are clustered as `digest build` does; then again
-with examples/demo.toml plus a "Speech and audio" topic (the edit of issue 17). A paper counts as
+with examples/demo.toml plus a "Speech and audio" topic (the edit of issue 17), on the same store,
+so that the second build starts from the first as a user's rebuild after the edit does
+(topics/anchor.py; `--fresh`: each config on its own copy of the store, grouped afresh, as every
+build was before round 27). A paper counts as
 regrouped when its theme under the second config is not the one its first theme mapped to (old
 and new themes paired one-to-one by shared papers, "Other" included). A paired theme whose name
 changed is a rename: with a reason when it gave papers to or took papers from another section,
