@@ -7,6 +7,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from smtpserver import free_port, scripted_server, smtp_server
 from pipeline import run
 from pipeline.cli import cli
 from pipeline.config import load_settings
+from pipeline.run.weeks import iso_week
 
 DATA = Path(__file__).parent / "data"
 
@@ -159,6 +161,25 @@ def test_check_config_counts_one_source_and_one_topic_in_the_singular(tmp_path: 
     code, out, _ = _invoke("--config", str(config), "check-config")
     # It said "1 sources enabled · 1 topics".
     assert code == 0 and " ok · 1 source enabled · 1 topic · model " in out
+
+
+def test_a_week_that_has_not_begun_is_a_usage_error_naming_its_start(tmp_path: Path) -> None:
+    # Round 27 (users): `build --week 2030-W10` said "the sources listed nothing in this
+    # window" and exited 0, as if the week had been looked at; `run --week` ingested first.
+    config = _config(tmp_path, file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl"))
+    for command in ("build", "run"):
+        code, out, err = _invoke("--config", str(config), command, "--week", "2099-W10")
+        assert code == 2, (command, out, err)
+        assert out == "" and "listed nothing" not in err
+        assert err == (
+            "error: week 2099-W10 has not begun yet: it starts on Monday 2099-03-02, 00:00 UTC\n"
+        )
+    assert not (tmp_path / "out").exists()  # nothing built, nothing ingested
+    # The week under way still builds (what it holds so far), as it did.
+    today = iso_week(datetime.now(UTC).date())
+    code, out, err = _invoke("--config", str(config), "run", "--week", today)
+    assert code == 0, (out, err)
+    assert f"no papers for {today}: no digest written or sent" in out
 
 
 def test_build_of_an_empty_week_publishes_nothing_and_says_why(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import subprocess
 import sys
 import textwrap
@@ -353,6 +354,57 @@ def test_email_problems_are_reported_with_paths(tmp_path: Path) -> None:
         "got 'MY USER'",
         "email.recipients[0]: must be an e-mail address, got 'not-an-address'",
     )
+
+
+@pytest.mark.parametrize(
+    ("base_url", "problem"),
+    [
+        (
+            "https://example.org/my digests/",
+            "holds a space, which a URL cannot hold (write it as %20)",
+        ),
+        ("https://example.org/d\tx/", "holds a control character (a NUL, a tab or a line break)"),
+        ("https://example.org/<d>/", "holds '<', which a URL cannot hold (write it as %3C)"),
+        (
+            "https://example.org/d/?week=/",
+            "has a query ('?'): the feed's links would add their file names to it, not to the path",
+        ),
+        (
+            "https://example.org/#d/",
+            "has a fragment ('#'): the feed's links would add their file names to it, not to"
+            " the path",
+        ),
+        ("https://example.org/100%/", "holds a '%' that is no escape like %20 (write it as %25)"),
+        (
+            "https://example.org/d\u00a0x/",
+            "holds '\\xa0', which a URL cannot hold (write it as %C2%A0)",
+        ),
+        ("https://exa mple.org/d/", "holds a space, which a URL cannot hold (write it as %20)"),
+        ("https:///d/", "has no host name"),
+        ("https://[::1/d/", "is not a valid URL (Invalid IPv6 URL)"),
+        ("https://example.org:99999/d/", "is not a valid URL (Port out of range 0-65535)"),
+    ],
+)
+def test_a_base_url_a_url_cannot_be_is_refused_naming_why(
+    tmp_path: Path, base_url: str, problem: str
+) -> None:
+    # Round 27 (users): base_url = "https://example.org/my digests/" passed check-config, and
+    # every link of feed.xml was then invalid (a space in an Atom href), read by no feed reader.
+    problems = problems_of(tmp_path, f"[outputs]\nbase_url = {json.dumps(base_url)}\n")
+    assert problems == (f"outputs.base_url: {problem}, got {base_url!r}",)
+
+
+def test_a_base_url_with_percent_escapes_a_port_or_other_letters_is_accepted(
+    tmp_path: Path,
+) -> None:
+    for url in (
+        "https://example.org/my%20digests/",
+        "http://127.0.0.1:8080/d/",
+        "https://bücher.example/Übersicht/",
+        "https://[::1]/d/",
+    ):
+        config = write_config(tmp_path, f"[outputs]\nbase_url = {json.dumps(url)}\n")
+        assert load_settings(config).outputs.base_url == url
 
 
 def test_email_refuses_a_password_without_encryption_and_incomplete_sending(

@@ -73,6 +73,16 @@ def test_fetch_url_does_not_retry_404(server, client) -> None:
     assert len(server.hits) == 1
 
 
+def test_fetch_url_says_the_server_sent_an_empty_body(server, client) -> None:
+    # Round 27 (users): a feed URL answering 200 with 0 bytes failed its source as "empty
+    # document", naming neither the URL nor that the server had sent nothing.
+    url = server.route("/feed", Reply(200, b""))
+    with pytest.raises(FetchError) as caught:
+        _fetch(client, url)
+    assert str(caught.value) == f"{url}: the server sent an empty body (HTTP 200, 0 bytes)"
+    assert len(server.hits) == 1
+
+
 def test_fetch_url_rejects_responses_over_the_size_cap(server, client) -> None:
     url = server.route("/big", Reply(200, b"x" * 20_000))
     with pytest.raises(FetchError, match="cap"):

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from pipeline.run.weeks import boundary_zones, next_week, week_of_day
+from pipeline.run.weeks import boundary_zones, next_week, not_begun, week_of_day
 
 
 def _days(moment: datetime) -> Callable[[str], date]:
@@ -34,3 +34,13 @@ def test_week_of_day_follows_a_boundary_drawn_in_another_zone() -> None:
     assert week_of_day(monday_early, {}, "America/Los_Angeles") == "2025-W24"
     assert week_of_day(monday_early, {"2025-W25": "UTC"}, "America/Los_Angeles") == "2025-W25"
     assert week_of_day(lambda zone: date(2025, 6, 18), {"2025-W25": "UTC"}, "UTC") == "2025-W25"
+
+
+def test_a_week_has_begun_at_its_monday_midnight_in_the_zone_that_starts_it() -> None:
+    sunday_late = datetime(2025, 6, 15, 23, 30, tzinfo=UTC)
+    assert not_begun("2025-W25", "UTC", now=sunday_late) == (
+        "week 2025-W25 has not begun yet: it starts on Monday 2025-06-16, 00:00 UTC"
+    )
+    assert not_begun("2025-W25", "UTC", now=datetime(2025, 6, 16, tzinfo=UTC)) is None
+    assert not_begun("2025-W25", "Asia/Tokyo", now=sunday_late) is None  # Monday 08:30 there
+    assert not_begun("2025-W24", "UTC", now=sunday_late) is None  # under way: not refused

@@ -12,7 +12,7 @@ import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -44,6 +44,10 @@ _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 # C0 and C1 controls and the Unicode line and paragraph separators: a NUL, a tab or a line
 # break pasted into a URL (it cut the source's line in the report in two, or failed the fetch).
 _URL_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# What no URL (nor IRI) holds unescaped (RFC 3986 section 2, RFC 3987): a space or another
+# blank, and the ASCII marks outside its grammar; and a '%' that starts no %XX escape.
+_NOT_IN_URL = re.compile(r'[\s"<>\\^`{|}]')
+_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # A host name as the resolver is asked it (after IDNA): dot-separated labels of 1-63 letters,
 # digits, hyphens or underscores, 253 characters at most, a closing dot allowed.
 _HOST_NAME = re.compile(r"(?=.{1,253}\.?$)[A-Za-z0-9_-]{1,63}(\.[A-Za-z0-9_-]{1,63})*\.?")
@@ -209,17 +213,22 @@ def _check_url(url: str) -> str:
             "url", f"holds a control character (a NUL, a tab or a line break), got {url!r}"
         )
     if url.startswith(("http://", "https://")):
-        # A typo such as "http://[::1" or a port past 65535 passed here, then every ingest
-        # ended in a traceback (ValueError from urlsplit) before any source was read.
-        try:
-            parts = urlsplit(url)
-            host, _ = parts.hostname, parts.port  # .port raises for one past 65535
-        except ValueError as e:
-            raise _problem("url", f"is not a valid URL ({e}), got {url!r}") from e
-        if not host:
-            raise _problem("url", f"has no host name, got {url!r}")
-        _check_host(url, host)
+        _check_web_host(url)
     return url
+
+
+def _check_web_host(url: str) -> None:
+    """An http(s) URL's host and port as urlsplit and httpx can read them."""
+    # A typo such as "http://[::1" or a port past 65535 passed here, then every ingest
+    # ended in a traceback (ValueError from urlsplit) before any source was read.
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port  # .port raises for one past 65535
+    except ValueError as e:
+        raise _problem("url", f"is not a valid URL ({e}), got {url!r}") from e
+    if not host:
+        raise _problem("url", f"has no host name, got {url!r}")
+    _check_host(url, host)
 
 
 def _check_host(url: str, host: str) -> None:
@@ -270,8 +279,39 @@ def _check_env_name(name: str) -> str:
 
 
 def _check_base_url(url: str) -> str:
-    if url and not (url.startswith(("http://", "https://")) and url.endswith("/")):
+    """An http(s) URL ending in '/' that the feed's links can start with: ASCII that a URL can
+    hold (a space, '<' or a '%' that is no escape made every href of feed.xml invalid, and
+    check-config had said ok: round 27), no query or fragment (the links append file names),
+    and a host and port the URL can have. Letters beyond ASCII are fine: Atom's links are IRIs."""
+    if not url:
+        return url
+    if not (url.startswith(("http://", "https://")) and url.endswith("/")):
         raise _problem("url", f"must be an http(s) URL ending in '/', or '', got {url!r}")
+    if _URL_CONTROL.search(url):
+        raise _problem(
+            "url", f"holds a control character (a NUL, a tab or a line break), got {url!r}"
+        )
+    bad = _NOT_IN_URL.search(url)
+    if bad:
+        char = bad[0]
+        what = "a space" if char == " " else repr(char)
+        raise _problem(
+            "url",
+            f"holds {what}, which a URL cannot hold (write it as {quote(char, safe='')}),"
+            f" got {url!r}",
+        )
+    if _LONE_PERCENT.search(url):
+        raise _problem(
+            "url", f"holds a '%' that is no escape like %20 (write it as %25), got {url!r}"
+        )
+    for mark, part in (("?", "a query"), ("#", "a fragment")):
+        if mark in url:
+            raise _problem(
+                "url",
+                f"has {part} ({mark!r}): the feed's links would add their file names to it,"
+                f" not to the path, got {url!r}",
+            )
+    _check_web_host(url)
     return url
 
 

@@ -72,7 +72,7 @@ from pipeline.run.scoring import (
     unstored_examples,
 )
 from pipeline.run.week import choose_week, load_week, record_week_boundaries, week_zones
-from pipeline.run.weeks import earlier_weeks, week_end
+from pipeline.run.weeks import earlier_weeks, not_begun, week_end
 from pipeline.store import Store, wal_path
 from pipeline.topics import anchor, categories, continuity
 from pipeline.topics import areas as areas_mod
@@ -670,10 +670,20 @@ def run_command(
     now: datetime | None = None,
 ) -> RunReport:
     """Open the store, run `ingest`, `build` or `run` (with the `earlier` weeks it missed:
-    `run_all`), and record the run in the store. `now`: the clock, for tests."""
+    `run_all`), and record the run in the store. `now`: the clock, for tests.
+
+    A `week` that has not begun (its Monday 00:00 where its digest would draw it is later than
+    `now`) is a UsageError naming its start, before anything is ingested or recorded: its
+    build could only say the sources listed nothing. The week under way builds as any other.
+    """
     command = check_command(command)
     now = now or datetime.now(UTC)
     with open_store(settings) as store:
+        if week is not None and command is not Command.INGEST:
+            first, _ = week_zones(store, week, settings.digest.timezone)
+            problem = not_begun(week, first, now=now)
+            if problem:
+                raise UsageError(problem)
         run_id = store.start_run(command, now)
         embedder = make_embedder(settings)
         try:

@@ -14,6 +14,7 @@ __all__ = [
     "earlier_weeks",
     "iso_week",
     "next_week",
+    "not_begun",
     "resolve_week",
     "week_bounds",
     "week_end",
@@ -41,6 +42,15 @@ def week_end(week: str, zone: str) -> datetime:
     _, sunday = week_bounds(week)
     monday = sunday + timedelta(days=1)
     return datetime(monday.year, monday.month, monday.day, tzinfo=ZoneInfo(zone))
+
+
+def not_begun(week: str, zone: str, *, now: datetime) -> str | None:
+    """Why `week` cannot be built at `now`: it has not begun (its Monday 00:00 in `zone`, the
+    zone that draws its start, is later); None once it has, the week under way included."""
+    monday, _ = week_bounds(week)
+    if now >= datetime(monday.year, monday.month, monday.day, tzinfo=ZoneInfo(zone)):
+        return None
+    return f"week {week} has not begun yet: it starts on Monday {monday.isoformat()}, 00:00 {zone}"
 
 
 def earlier_weeks(week: str, n: int) -> list[str]:

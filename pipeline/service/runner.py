@@ -21,7 +21,7 @@ from typing import Any
 
 from pipeline import run
 from pipeline.config import Settings
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, UsageError
 from pipeline.models import Command, RunReport
 from pipeline.run.report import count
 from pipeline.run.week import MAX_CATCH_UP_WEEKS
@@ -59,7 +59,8 @@ def run_locked(
     A `run` of the configured week ("last-complete") first builds, after its ingest, the weeks
     before it missed while the machine was down (`missed_before`), as `digest serve` catches
     up: cron and systemd timers run `digest run`. An unknown command is a UsageError before the
-    lock or the store is touched. `now`: the clock, for tests.
+    lock or the store is touched; a `week` that has not begun is one before anything runs
+    (`run.run_command`). `now`: the clock, for tests.
     """
     command = run.check_command(command)
     started = time.monotonic()
@@ -70,6 +71,8 @@ def run_locked(
             if command is Command.RUN and week is None:
                 earlier = missed_before(settings, now=now or datetime.now(UTC))
             report = run.run_command(settings, command, week=week, earlier=earlier, now=now)
+        except UsageError:
+            raise  # a week not begun: nothing ran, the caller says so once
         except PipelineError as e:
             logger.error("%s failed after %.1f s: %s", command, time.monotonic() - started, e)
             raise
