@@ -446,20 +446,22 @@ _COMPRESSIONS = frozenset({"br", "zstd", "compress", "x-compress", "gzip", "x-gz
 
 def _unread_coding(response: httpx.Response, request: httpx.Request) -> str | None:
     """A compression in the response's Content-Encoding that the request did not accept."""
-    accepted = {c.strip().lower() for c in request.headers.get("accept-encoding", "").split(",")}
+    accepted = {c.lower() for c in _codings(request.headers.get("accept-encoding", ""))}
     if "gzip" in accepted:
         accepted.add("x-gzip")
-    codings = response.headers.get("content-encoding", "").split(",")
-    return next(
-        (c for c in (c.strip().lower() for c in codings) if c in _COMPRESSIONS - accepted), None
-    )
+    codings = _codings(response.headers.get("content-encoding", ""))
+    return next((c for c in (c.lower() for c in codings) if c in _COMPRESSIONS - accepted), None)
 
 
 def _asked(request: httpx.Request) -> str:
     """The codings the request accepted, as a reader reads them ('gzip or deflate')."""
-    codings = [c.strip() for c in request.headers.get("accept-encoding", "").split(",")]
-    codings = [c for c in codings if c]
+    codings = _codings(request.headers.get("accept-encoding", ""))
     return " or ".join([", ".join(codings[:-1]), codings[-1]] if len(codings) > 1 else codings)
+
+
+def _codings(header: str) -> list[str]:
+    """The codings a comma-separated Accept-Encoding or Content-Encoding header names."""
+    return [c.strip() for c in header.split(",") if c.strip()]
 
 
 def _check_status(result: FetchResult) -> FetchResult:

@@ -65,6 +65,7 @@ from pipeline.run.scoring import (
     contradicted_examples,
     find_week_themes,
     get_kept_builds,
+    kept_names,
     make_anchor_key,
     prototype_items,
     save_kept_build,
@@ -74,8 +75,7 @@ from pipeline.run.scoring import (
 from pipeline.run.week import choose_week, load_week, record_week_boundaries, week_zones
 from pipeline.run.weeks import earlier_weeks, not_begun, week_end
 from pipeline.store import Store, wal_path
-from pipeline.topics import anchor, categories, continuity
-from pipeline.topics import areas as areas_mod
+from pipeline.topics import anchor, continuity
 
 if TYPE_CHECKING:  # what only ingesting needs is imported there: a build loads no HTTP client
     import httpx
@@ -518,16 +518,6 @@ def continue_week_themes(
         assignments=assignments,
         earlier_weeks=before,
         area_names=kept_names(settings, areas),
-    )
-
-
-def kept_names(settings: Settings, areas: areas_mod.Areas | None) -> tuple[str, ...]:
-    """Theme names continuity never replaces by key phrases: the research areas and fields, and
-    with `[themes] arxiv_categories` the categories' names. A phrase name that happens to read
-    like a category ("Graphics", "Logic") stays a phrase name when the option is off."""
-    return (
-        *(sorted(areas.theme_names()) if areas is not None else ()),
-        *(categories.category_names().values() if settings.themes.arxiv_categories else ()),
     )
 
 

@@ -514,7 +514,7 @@ def find_week_themes(
             seed=settings.themes.seed,
             min_theme_size=settings.themes.min_theme_size,
             areas=areas,
-            fixed=_fixed_names(settings, areas),
+            fixed=kept_names(settings, areas),
         )
     taken = [i for i in range(len(week.papers)) if i not in untaken]
     texts = week.texts
@@ -559,12 +559,15 @@ def find_week_themes(
     ], other
 
 
-def _fixed_names(settings: Settings, areas: areas_mod.Areas | None) -> frozenset[str]:
-    """The names a vocabulary or arXiv gives a theme (not its own phrases)."""
-    names = areas.theme_names() if areas is not None else frozenset()
-    if settings.themes.arxiv_categories:
-        names |= frozenset(categories.category_names().values())
-    return names
+def kept_names(settings: Settings, areas: areas_mod.Areas | None) -> tuple[str, ...]:
+    """Theme names continuity never replaces by key phrases, and that an anchored rebuild keeps
+    on a theme that lost papers (topics/anchor.py): the research areas and fields, and with
+    `[themes] arxiv_categories` the categories' names. A phrase name that happens to read like
+    a category ("Graphics", "Logic") stays a phrase name when the option is off."""
+    return (
+        *(sorted(areas.theme_names()) if areas is not None else ()),
+        *(categories.category_names().values() if settings.themes.arxiv_categories else ()),
+    )
 
 
 # --- the week's last builds (topics/anchor.py) ---------------------------------------------
@@ -611,26 +614,22 @@ def get_kept_builds(store: Store, week: Week, key: str | None) -> list[anchor.Pl
             return []
         found = []
         for build in entry["builds"]:
+            shown, place = build["themes"], [int(k) for k in build["place"]]
+            if len(place) != len(ids) or any(k >= len(shown) or k < anchor.TAKEN for k in place):
+                return []
+            members: list[list[str]] = [[] for _ in shown]
+            for pid, k in zip(ids, place, strict=True):
+                if k >= 0:
+                    members[k].append(pid)
             themes = tuple(
                 Theme(
                     str(t["id"]),
                     str(t["label"]),
                     tuple(map(str, t["terms"])),
-                    (),
+                    tuple(sorted(m)),
                     str(t["representative"]),
                 )
-                for t in build["themes"]
-            )
-            place = [int(k) for k in build["place"]]
-            if len(place) != len(ids) or any(k >= len(themes) or k < anchor.TAKEN for k in place):
-                return []
-            members: list[list[str]] = [[] for _ in themes]
-            for pid, k in zip(ids, place, strict=True):
-                if k >= 0:
-                    members[k].append(pid)
-            themes = tuple(
-                dataclasses.replace(t, paper_ids=tuple(sorted(m)))
-                for t, m in zip(themes, members, strict=True)
+                for t, m in zip(shown, members, strict=True)
             )
             found.append(anchor.Placed(themes, dict(zip(ids, place, strict=True))))
         return found

@@ -19,6 +19,7 @@ __all__ = [
     "week_bounds",
     "week_end",
     "week_of_day",
+    "week_start",
 ]
 
 
@@ -37,20 +38,25 @@ def resolve_week(choice: str, *, latest_day: date | None, now: datetime, timezon
     return iso_week(today - timedelta(days=7))
 
 
+def week_start(week: str, zone: str) -> datetime:
+    """The moment an ISO week begins: its Monday, 00:00 in `zone`."""
+    monday, _ = week_bounds(week)
+    return datetime(monday.year, monday.month, monday.day, tzinfo=ZoneInfo(zone))
+
+
 def week_end(week: str, zone: str) -> datetime:
     """The moment an ISO week ends: the Monday after it, 00:00 in `zone`."""
-    _, sunday = week_bounds(week)
-    monday = sunday + timedelta(days=1)
-    return datetime(monday.year, monday.month, monday.day, tzinfo=ZoneInfo(zone))
+    return week_start(next_week(week), zone)
 
 
 def not_begun(week: str, zone: str, *, now: datetime) -> str | None:
     """Why `week` cannot be built at `now`: it has not begun (its Monday 00:00 in `zone`, the
     zone that draws its start, is later); None once it has, the week under way included."""
-    monday, _ = week_bounds(week)
-    if now >= datetime(monday.year, monday.month, monday.day, tzinfo=ZoneInfo(zone)):
+    start = week_start(week, zone)
+    if now >= start:
         return None
-    return f"week {week} has not begun yet: it starts on Monday {monday.isoformat()}, 00:00 {zone}"
+    day = start.date().isoformat()
+    return f"week {week} has not begun yet: it starts on Monday {day}, 00:00 {zone}"
 
 
 def earlier_weeks(week: str, n: int) -> list[str]:
