@@ -151,7 +151,7 @@ def renamed(digest: dict[str, Any]) -> tuple[list[Any], list[Any]]:
 
 
 def _digest(week_dir: Path) -> dict[str, Any]:
-    return json.loads(next((week_dir / "digests").glob("*.json")).read_text("utf-8"))
+    return json.loads(next((week_dir / "digests").glob("[0-9]*.json")).read_text("utf-8"))
 
 
 def write_ab(folder: Path, reading: Path, key_path: Path, against: Path | None = None) -> None:
