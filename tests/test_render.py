@@ -160,6 +160,48 @@ def test_render_markdown_caps_the_more_list_and_says_how_many_are_left() -> None
     assert "Paper number 39" in uncapped and "… and" not in uncapped
 
 
+def test_a_list_one_paper_over_its_cap_shows_that_paper_not_and_1_more() -> None:
+    # "… and 1 more" takes the line the paper's own title would: the title is listed instead.
+    papers = [make_paper(f"arxiv:2506.{i:05d}", f"Paper number {i}") for i in range(20)]
+
+    def topic(n: int) -> Digest:
+        section = Section(
+            "t", "Topic", "topic", tuple(PaperEntry(p, 0.5, "S.") for p in papers[:n])
+        )
+        return Digest("2025-W24", date(2025, 6, 9), date(2025, 6, 15), "T", n, (section,))
+
+    one_over = render_markdown(topic(5 + 11), top_per_section=5, more_per_section=10)
+    assert "Paper number 15" in one_over and "… and" not in one_over
+    two_over = render_markdown(topic(5 + 12), top_per_section=5, more_per_section=10)
+    assert "Paper number 15" not in two_over and "… and 2 more" in two_over
+    # With no title lines asked for, none is written.
+    none = render_markdown(topic(6), top_per_section=5, more_per_section=0)
+    assert "Paper number 5" not in none and "… and 1 more" in none
+
+    def theme(n: int) -> Digest:
+        entries = tuple(PaperEntry(p, 0.9 - i / 100, "") for i, p in enumerate(papers[:n]))
+        section = Section("theme-1", "graphs", "theme", entries)
+        return Digest("2025-W24", date(2025, 6, 9), date(2025, 6, 15), "T", n, (section,))
+
+    four = render_markdown(theme(4))
+    assert "Paper number 3" in four and "… and" not in four
+    five = render_markdown(theme(5))
+    assert "Paper number 3" not in five and "… and 2 more" in five
+
+    def minor(n: int) -> Digest:
+        themes = tuple(
+            Section(f"theme-{i}", f"Theme {i}", "theme", (PaperEntry(papers[i], 0.5, ""),),
+                    minor=True)
+            for i in range(n)
+        )  # fmt: skip
+        return Digest("2025-W24", date(2025, 6, 9), date(2025, 6, 15), "T", n, themes)
+
+    three = render_markdown(minor(3), more_per_section=2)
+    assert "**Theme 2**" in three and "more themes" not in three
+    four_minor = render_markdown(minor(4), more_per_section=2)
+    assert "**Theme 2**" not in four_minor and "… and 2 more themes" in four_minor
+
+
 def test_trend_arrow_and_words_follow_one_rule() -> None:
     from pipeline.digest.render import trend_arrow
     from pipeline.models import trend_of

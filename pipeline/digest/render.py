@@ -254,7 +254,9 @@ def render_markdown(
 ) -> str:
     """The digest as Markdown; `chart` is the trend chart's file name beside it, if there is one.
     Topics and Other show `top_per_section` papers in full and up to `more_per_section` more as
-    title lines; discovered themes are three title lines each unless `themes_shown` is "full"."""
+    title lines; discovered themes are three title lines each unless `themes_shown` is "full".
+    A list one entry over its limit shows that entry rather than "… and 1 more" (a theme of
+    four: four lines)."""
     context: dict[str, Any] = {
         "digest": digest,
         "top": top_per_section,
