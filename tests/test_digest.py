@@ -95,6 +95,32 @@ def test_summarize_reads_a_contribution_verb_as_a_word_not_the_start_of_a_noun()
         assert summarize(f"Robots fall over. Here we {verb} Quux.") == f"Here we {verb} Quux."
 
 
+def test_summarize_passes_over_sentences_that_only_say_where_the_code_or_data_is() -> None:
+    # Round 28, the demo: "We release our code and data to facilitate reproducibility." and
+    # "We have released our datasets, codes, and models … at https://github.com/…" were whole
+    # summaries; the digest links the code already.
+    for release in (
+        "We release our code and data to facilitate reproducibility.",
+        "We have released our datasets, codes, and models at https://github.com/x/y.",
+        "The code of this work is released at: https://github.com/x/y.",
+        "Our implementation is publicly available.",
+    ):
+        abstract = f"Addition probes what models compute. Layers differ. {release}"
+        assert summarize(abstract) == "Addition probes what models compute. Layers differ."
+    # Nor is such a sentence appended to the one chosen.
+    abstract = "Robots fall. We present Quux, a planner. Videos are available at https://q.org."
+    assert summarize(abstract) == "We present Quux, a planner."
+    # A dataset that is the paper's contribution is still one, and data "available" to a
+    # method is no statement of where the authors' data is.
+    assert summarize("Robots fall. We release Quux, a dataset of falls.") == (
+        "We release Quux, a dataset of falls."
+    )
+    slower = (
+        "The attack works although the data rate is 3 to 5 times slower than what is available."
+    )
+    assert summarize(f"{slower} Nothing helps.") == f"{slower} Nothing helps."
+
+
 def test_summarize_passes_over_sentences_that_need_the_authors_own_macros() -> None:
     # Round 13: the demo's highlights read "We introduce \\name, a novel method …": the
     # authors' LaTeX macro, which no reader can expand. Math ($\\alpha$) is no such sentence.

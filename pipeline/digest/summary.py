@@ -107,6 +107,22 @@ _BACK_REFERENCE = re.compile(
     r"report|letter|position|tutorial|dissertation|note|chapter|benchmark|dataset)\b))\b",
     re.IGNORECASE,
 )
+# A sentence that only says where the code or data is ("We release our code and data to
+# facilitate reproducibility.", "… is released at: https://github.com/…"): the digest links the
+# code already, and such a sentence says nothing of what the paper does.
+_CODE_OR_DATA = (
+    r"(?:code|codes|codebase|data|datasets?|models?|weights|implementation|checkpoints?)"
+)
+_AVAILABILITY = re.compile(
+    r"\b(?:available|released|accessible|hosted)\s+(?:at|on|from|via|in)\s*:?\s*"
+    r"(?:https?://|www\.|github)"
+    rf"|\b(?:our|the)\s+(?:[\w-]+\s+){{0,2}}?{_CODE_OR_DATA}\b[^.,;]{{0,25}}?"
+    r"\b(?:is|are|will be|has been|have been)\s+(?:made\s+)?(?:publicly\s+|freely\s+|openly\s+)?"
+    r"(?:available|released|open[- ]sourced?)\b"
+    r"|\b(?:releas(?:e|ed|ing)|open[- ]sourc(?:e|ed|ing))\s+(?:our|the|all)\s+"
+    rf"(?:[\w-]+,?\s+){{0,3}}?{_CODE_OR_DATA}\b",
+    re.IGNORECASE,
+)
 # An opening clause that leans on what came before ("Exploiting these findings, we …", "Building
 # on this insight, …"): dropped when the rest is a sentence of its own.
 _LEANING_CLAUSE = re.compile(
@@ -241,9 +257,10 @@ def _outside_math(text: str, rewrite: Callable[[str], str]) -> str:
 
 def _stands_alone(sentence: str) -> str | None:
     """The sentence, its leaning opener dropped; None when it only makes sense after another,
-    or needs a macro of the authors' own ("We introduce \\name, …": `plain_text` has turned
-    every macro it knows into text, and math spans stay as written)."""
-    if _own_macro(sentence):
+    needs a macro of the authors' own ("We introduce \\name, …": `plain_text` has turned
+    every macro it knows into text, and math spans stay as written), or only says where the
+    code or data is (_AVAILABILITY)."""
+    if _own_macro(sentence) or _AVAILABILITY.search(sentence):
         return None
     sentence = _drop_connective(sentence)
     leaning = _LEANING_CLAUSE.match(sentence) or _LEANING_BEFORE_WE.match(sentence)
@@ -324,6 +341,11 @@ def summarize(abstract: str, *, max_chars: int = 320) -> str:
         start, first = fallback or (0, _drop_connective(sentences[0]))
     chosen = [first]
     follows = sentences[start + 1] if start + 1 < len(sentences) else ""
-    if follows and len(first) + len(follows) < max_chars and not _own_macro(follows):
+    if (
+        follows
+        and len(first) + len(follows) < max_chars
+        and not _own_macro(follows)
+        and not _AVAILABILITY.search(follows)
+    ):
         chosen.append(follows)
     return cap_length(" ".join(chosen), max_chars)
