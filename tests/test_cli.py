@@ -182,6 +182,46 @@ def test_a_week_that_has_not_begun_is_a_usage_error_naming_its_start(tmp_path: P
     assert f"no papers for {today}: no digest written or sent" in out
 
 
+def test_a_configured_week_that_has_not_begun_is_refused_naming_digest_week(
+    tmp_path: Path,
+) -> None:
+    # Round 28 (users): [digest] week = "2099-W10" read "No papers for 2099-W10: the sources
+    # listed nothing in this window" and exited 0 (`run` ingested first), and check-config said
+    # ok, where `build --week 2099-W10` was refused (round 27).
+    config = write_config(
+        tmp_path,
+        paths={"digests_dir": "out"},
+        digest={"week": "2099-W10"},
+        sources=[file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl")],
+    )
+    said = (
+        f"error: {config} has 1 problem:\n"
+        "  digest.week: week 2099-W10 has not begun yet: it starts on Monday 2099-03-02,"
+        ' 00:00 UTC; "last-complete" builds the week that ended last\n'
+    )
+    for command in ("check-config", "build", "run"):
+        code, out, err = _invoke("--config", str(config), command)
+        assert (code, out, err) == (2, "", said), command
+    assert not (tmp_path / "out").exists()  # nothing built
+    database = tmp_path / "data" / "pipeline.sqlite3"
+    with sqlite3.connect(database) as conn:  # nothing ingested, no run recorded
+        assert conn.execute("SELECT count(*) FROM papers").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+    # `ingest` builds no week, and --week names another: both run as before.
+    code, out, _ = _invoke("--config", str(config), "ingest")
+    assert code == 0 and "8 new papers" in out, out
+    code, out, _ = _invoke("--config", str(config), "build", "--week", "2025-W24")
+    assert code == 0 and (tmp_path / "out" / "2025-W24.md").is_file(), out
+    # check-config reads the store's boundaries as found: an older schema is not migrated.
+    with sqlite3.connect(database) as conn:
+        conn.execute("PRAGMA user_version = 10")
+    conn.close()
+    assert _invoke("--config", str(config), "check-config") == (2, "", said)
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (10,)
+    conn.close()
+
+
 def test_build_of_an_empty_week_publishes_nothing_and_says_why(tmp_path: Path) -> None:
     config = _config(tmp_path)
     code, out, _ = _invoke("--config", str(config), "build", "--week", "2020-W10")
