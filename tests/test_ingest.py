@@ -144,6 +144,23 @@ def test_a_feed_answering_an_empty_body_fails_only_its_source_naming_it(tmp_path
     assert f"  arxiv-cs-lg: FAILED: {arxiv.error}" in run.describe_report(report).splitlines()
 
 
+def test_a_feed_answering_only_whitespace_fails_only_its_source_naming_it(tmp_path, server) -> None:
+    # Round 28 (users): a feed that answered 200 with "\n\n" read "arxiv-cs-lg: FAILED:
+    # arxiv-cs-lg: empty document", not naming its URL nor what the server had sent.
+    settings = _settings(tmp_path, server)
+    server.route("/rss/cs.LG", Reply(200, b"\n\n", RSS))
+    server.route("/api/daily_papers", Reply(200, json.dumps([hf_item(OVERLAP, "A", 3)]).encode()))
+    with Store.open(settings.database_path) as store:
+        report = run.run_ingest(settings, store, FakeEmbedder(), now=at(TUE, 6))
+    arxiv, hf = report.sources
+    assert hf.ok and hf.n_new == 1  # the other source still ran
+    assert arxiv.error == (
+        f"{server.base}/rss/cs.LG: the server sent an empty body (HTTP 200, 2 bytes,"
+        " only whitespace)"
+    )
+    assert f"  arxiv-cs-lg: FAILED: {arxiv.error}" in run.describe_report(report).splitlines()
+
+
 def test_run_ingest_records_a_failed_backfill_and_retries_it_next_run(tmp_path, server) -> None:
     settings = _settings(tmp_path, server)
     tue, thu = load_day(TUE.isoformat()), load_day(THU.isoformat())
