@@ -9,12 +9,13 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from conftest import FakeEmbedder, file_source, mail_to_loopback, write_config
 from httpserver import FeedServer, Reply
-from smtpserver import free_port, scripted_server, smtp_server
+from smtpserver import Inbox, free_port, scripted_server, smtp_server
 
 from pipeline import run
 from pipeline.cli import cli
@@ -182,6 +183,46 @@ def test_a_week_that_has_not_begun_is_a_usage_error_naming_its_start(tmp_path: P
     assert f"no papers for {today}: no digest written or sent" in out
 
 
+def test_a_configured_week_that_has_not_begun_is_refused_naming_digest_week(
+    tmp_path: Path,
+) -> None:
+    # Round 28 (users): [digest] week = "2099-W10" read "No papers for 2099-W10: the sources
+    # listed nothing in this window" and exited 0 (`run` ingested first), and check-config said
+    # ok, where `build --week 2099-W10` was refused (round 27).
+    config = write_config(
+        tmp_path,
+        paths={"digests_dir": "out"},
+        digest={"week": "2099-W10"},
+        sources=[file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl")],
+    )
+    said = (
+        f"error: {config} has 1 problem:\n"
+        "  digest.week: week 2099-W10 has not begun yet: it starts on Monday 2099-03-02,"
+        ' 00:00 UTC; "last-complete" builds the week that ended last\n'
+    )
+    for command in ("check-config", "build", "run"):
+        code, out, err = _invoke("--config", str(config), command)
+        assert (code, out, err) == (2, "", said), command
+    assert not (tmp_path / "out").exists()  # nothing built
+    database = tmp_path / "data" / "pipeline.sqlite3"
+    with sqlite3.connect(database) as conn:  # nothing ingested, no run recorded
+        assert conn.execute("SELECT count(*) FROM papers").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+    # `ingest` builds no week, and --week names another: both run as before.
+    code, out, _ = _invoke("--config", str(config), "ingest")
+    assert code == 0 and "8 new papers" in out, out
+    code, out, _ = _invoke("--config", str(config), "build", "--week", "2025-W24")
+    assert code == 0 and (tmp_path / "out" / "2025-W24.md").is_file(), out
+    # check-config reads the store's boundaries as found: an older schema is not migrated.
+    with sqlite3.connect(database) as conn:
+        conn.execute("PRAGMA user_version = 10")
+    conn.close()
+    assert _invoke("--config", str(config), "check-config") == (2, "", said)
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (10,)
+    conn.close()
+
+
 def test_build_of_an_empty_week_publishes_nothing_and_says_why(tmp_path: Path) -> None:
     config = _config(tmp_path)
     code, out, _ = _invoke("--config", str(config), "build", "--week", "2020-W10")
@@ -294,6 +335,66 @@ def test_two_runs_with_send_after_build_send_one_email(tmp_path: Path) -> None:
         assert forced[0] == 0 and "e-mailed 2025-W24" in forced[1]
         assert "embedded" not in forced[1] + again[1]  # send embeds nothing: no "embedded 0"
         assert len(inbox.messages) == 2
+
+
+class _NoSuchUserAt(Inbox):
+    """A server with no mailbox for the addresses of one domain."""
+
+    def __init__(self, domain: str) -> None:
+        super().__init__()
+        self.domain = domain
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address.endswith(f"@{self.domain}"):
+            return f"550 5.1.1 <{address}>: no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_recipient_of_a_non_ascii_domain_is_mailed_without_smtputf8(tmp_path: Path) -> None:
+    # Round 28 (users): forscher@universität.de failed on a server without SMTPUTF8 ("does not
+    # accept non-ASCII addresses"): its domain goes as its ASCII form (xn--), which any server
+    # takes; the output and the record of the week e-mailed keep the address as configured.
+    source = file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl")
+    email = {**mail_to_loopback(0), "recipients": ["forscher@universität.de"]}
+    with smtp_server("none", smtputf8=False) as (inbox, port, _):
+        config = str(_config(tmp_path, source, email={**email, "smtp_port": port}))
+        code, out, err = _invoke("--config", config, "run")
+        assert code == 0, (out, err)
+        assert "e-mailed 2025-W24 to forscher@universität.de" in out, out
+        assert inbox.recipients == [["forscher@xn--universitt-y5a.de"]]
+        assert inbox.messages[0]["To"] == "forscher@xn--universitt-y5a.de"
+        code, out, _ = _invoke("--config", config, "send", "--week", "2025-W24")
+        assert code == 0 and "2025-W24 was e-mailed on" in out, out  # recorded: not sent twice
+        assert len(inbox.messages) == 1
+
+
+def test_a_refused_recipient_of_a_non_ascii_domain_is_named_as_configured(tmp_path: Path) -> None:
+    # The server refuses the address it was sent (xn--): the output names the configured one,
+    # and only it is left to a later send (before, a refusal under another spelling would have
+    # counted the recipient as e-mailed).
+    source = file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl")
+    recipients = ["me@example.org", "forscher@universität.de"]
+    email = {**mail_to_loopback(0), "recipients": recipients}
+    refusing = _NoSuchUserAt("xn--universitt-y5a.de")
+    with smtp_server("none", smtputf8=False, inbox=refusing) as (inbox, port, _):
+        config = str(_config(tmp_path, source, email={**email, "smtp_port": port}))
+        code, out, err = _invoke("--config", config, "run")
+        assert inbox.recipients == [["me@example.org"]]
+        assert (
+            "SMTP server refused forscher@universität.de (550 5.1.1"
+            " <forscher@xn--universitt-y5a.de>: no such user): 2025-W24 was not e-mailed to it"
+        ) in out + err, (out, err)
+        code, out, err = _invoke("--config", config, "send", "--week", "2025-W24")
+        assert inbox.recipients == [["me@example.org"]]  # refused again, me not mailed twice
+        assert (code, out) == (1, ""), (out, err)
+        assert err == (
+            f"error: SMTP server 127.0.0.1:{port} refused every recipient:"
+            " forscher@universität.de (550 5.1.1 <forscher@xn--universitt-y5a.de>: no such"
+            " user)\n"
+        )
 
 
 def test_run_where_every_source_failed_publishes_and_mails_nothing(tmp_path: Path) -> None:

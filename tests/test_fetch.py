@@ -83,6 +83,23 @@ def test_fetch_url_says_the_server_sent_an_empty_body(server, client) -> None:
     assert len(server.hits) == 1
 
 
+@pytest.mark.parametrize(
+    ("body", "size"), [(b"\n\n", "2 bytes"), (b" \r\n\t \r\n", "7 bytes"), (b"\n", "1 byte")]
+)
+def test_fetch_url_says_the_server_sent_only_whitespace(
+    server, client, body: bytes, size: str
+) -> None:
+    # Round 28 (users): a feed URL answering 200 with "\n\n" failed its source as "empty
+    # document", where 0 bytes said what the server had sent (round 27). Not retried either.
+    url = server.route("/feed", Reply(200, body))
+    with pytest.raises(FetchError) as caught:
+        _fetch(client, url)
+    assert str(caught.value) == (
+        f"{url}: the server sent an empty body (HTTP 200, {size}, only whitespace)"
+    )
+    assert len(server.hits) == 1
+
+
 def test_fetch_url_rejects_responses_over_the_size_cap(server, client) -> None:
     url = server.route("/big", Reply(200, b"x" * 20_000))
     with pytest.raises(FetchError, match="cap"):

@@ -144,6 +144,23 @@ def test_a_feed_answering_an_empty_body_fails_only_its_source_naming_it(tmp_path
     assert f"  arxiv-cs-lg: FAILED: {arxiv.error}" in run.describe_report(report).splitlines()
 
 
+def test_a_feed_answering_only_whitespace_fails_only_its_source_naming_it(tmp_path, server) -> None:
+    # Round 28 (users): a feed that answered 200 with "\n\n" read "arxiv-cs-lg: FAILED:
+    # arxiv-cs-lg: empty document", not naming its URL nor what the server had sent.
+    settings = _settings(tmp_path, server)
+    server.route("/rss/cs.LG", Reply(200, b"\n\n", RSS))
+    server.route("/api/daily_papers", Reply(200, json.dumps([hf_item(OVERLAP, "A", 3)]).encode()))
+    with Store.open(settings.database_path) as store:
+        report = run.run_ingest(settings, store, FakeEmbedder(), now=at(TUE, 6))
+    arxiv, hf = report.sources
+    assert hf.ok and hf.n_new == 1  # the other source still ran
+    assert arxiv.error == (
+        f"{server.base}/rss/cs.LG: the server sent an empty body (HTTP 200, 2 bytes,"
+        " only whitespace)"
+    )
+    assert f"  arxiv-cs-lg: FAILED: {arxiv.error}" in run.describe_report(report).splitlines()
+
+
 def test_run_ingest_records_a_failed_backfill_and_retries_it_next_run(tmp_path, server) -> None:
     settings = _settings(tmp_path, server)
     tue, thu = load_day(TUE.isoformat()), load_day(THU.isoformat())
@@ -340,3 +357,30 @@ def test_backfill_via_the_api_fails_a_day_whose_pages_stay_empty(tmp_path, serve
         server.route("/api/query", Reply(200, api_page(wed), ATOM))
         again = run.run_ingest(settings, store, FakeEmbedder(), now=at(THU, 7))
         assert again.sources[0].backfilled == (f"2025-06-11 via arXiv API: {len(wed)} papers",)
+
+
+def test_a_filter_edit_reads_an_unchanged_cached_feed_again_once(tmp_path, server) -> None:
+    # Round 28 (users): after an edit of [filters] (or a source's own include/exclude), the
+    # feed, unchanged, answered the stored ETag with 304 Not Modified and was not read again:
+    # the papers the old filters had dropped stayed out until the feed itself changed.
+    feed = (Path(__file__).parent / "data" / "feeds").joinpath(
+        "arxiv_rss2_cs.LG_2026-04-27_trimmed3items.xml"
+    )
+    url = server.route("/feed", Reply(200, feed.read_bytes(), RSS, etag='"v1"'))
+
+    def ingest(filters: list[str], own: list[str]) -> tuple[int, int, str | None]:
+        source = {"name": "lg", "kind": "rss", "url": url, "exclude": own}
+        settings = make_settings(
+            tmp_path, fetch={"retries": 0}, filters={"exclude": filters}, sources=[source]
+        )
+        with Store.open(settings.database_path) as store:
+            (result,) = run.run_ingest(settings, store, FakeEmbedder(), now=at(TUE, 6)).sources
+        assert result.ok, result.error
+        return result.n_entries, result.n_new, server.hits[-1].headers.get("If-None-Match")
+
+    assert ingest(["anomaly detection"], []) == (3, 1, None)
+    assert ingest(["anomaly detection"], []) == (0, 0, '"v1"')  # 304: nothing changed
+    assert ingest([], ["clinical"]) == (3, 1, None)  # [filters] edited: read whole, once
+    assert ingest([], ["clinical"]) == (0, 0, '"v1"')
+    assert ingest([], []) == (3, 1, None)  # the source's own exclude edited
+    assert ingest([], []) == (0, 0, '"v1"')

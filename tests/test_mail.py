@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from smtpserver import PASSWORD, USER, Inbox, free_port, scripted_server, smtp_server
 
-from pipeline.digest.mail import SmtpServer, make_message, send_message
+from pipeline.digest.mail import SmtpServer, mail_address, make_message, send_message
 from pipeline.errors import DeliveryError
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -132,6 +132,48 @@ def test_send_message_to_a_non_ascii_address_needs_smtputf8_and_says_so() -> Non
     with smtp_server("none") as (inbox, port, _):  # one that offers SMTPUTF8 takes it
         send_message(_to("zoë@example.org"), SmtpServer("127.0.0.1", port, security="none"))  # type: ignore[arg-type]
     assert inbox.recipients == [["zoë@example.org"]]
+
+
+def test_a_non_ascii_domain_is_sent_idna_encoded_to_a_server_without_smtputf8() -> None:
+    # Round 28 (users): forscher@universität.de failed "does not accept non-ASCII addresses (no
+    # SMTPUTF8)", though only a non-ASCII local part needs SMTPUTF8: a domain has its ASCII
+    # form (IDNA 2008, UTS #46: case folded, ß kept as a letter of its own, not "ss").
+    message = make_message(
+        subject="Digest",
+        sender="digest@Bücher.example",
+        recipients=["forscher@universität.de", "ada@straße.de", "alan@example.org"],
+        text="t",
+        html="h",
+    )
+    with smtp_server("none", smtputf8=False) as (inbox, port, _):
+        send_message(message, SmtpServer("127.0.0.1", port, security="none", timeout_s=5))  # type: ignore[arg-type]
+    ascii_forms = [
+        "forscher@xn--universitt-y5a.de",
+        "ada@xn--strae-oqa.de",
+        "alan@example.org",
+    ]
+    assert inbox.recipients == [ascii_forms]
+    (raw,) = inbox.raw
+    assert raw.isascii()
+    (received,) = inbox.messages
+    assert [a.addr_spec for a in received["To"].addresses] == ascii_forms
+    assert received["From"] == "digest@xn--bcher-kva.example"
+    assert received["Message-ID"].endswith("@xn--bcher-kva.example>")
+    assert mail_address("forscher@universität.de") == "forscher@xn--universitt-y5a.de"
+    assert mail_address("Forscher@Example.ORG") == "Forscher@Example.ORG"  # ASCII: as written
+
+
+def test_a_non_ascii_local_part_still_needs_smtputf8_and_says_so_as_written() -> None:
+    # Its domain is not encoded either: the error names the address as the config writes it.
+    with smtp_server("none", smtputf8=False) as (inbox, port, _):
+        server = SmtpServer("127.0.0.1", port, security="none", timeout_s=5)
+        with pytest.raises(DeliveryError) as caught:
+            send_message(_to("zoë@universität.de"), server)  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        f"SMTP server 127.0.0.1:{port} does not accept non-ASCII addresses (no SMTPUTF8),"
+        " which 'zoë@universität.de' needs"
+    )
+    assert inbox.messages == []
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ import pytest
 from pipeline.errors import StoreError
 from pipeline.ingest.normalize import update_paper
 from pipeline.models import Paper, Signals
-from pipeline.store import SCHEMA_VERSION, Store, UpsertResult
+from pipeline.store import MIGRATIONS, SCHEMA_VERSION, Store, UpsertResult
 
 NOW = datetime(2026, 4, 20, 9, 30, tzinfo=UTC)
 LATER = NOW + timedelta(days=1)
@@ -426,11 +426,30 @@ def test_source_status_counts_failures_and_resets_on_success(store: Store) -> No
 
 def test_http_cache_round_trips(store: Store) -> None:
     url = "https://rss.arxiv.org/rss/cs.LG"
-    assert store.get_http_cache(url) == (None, None)
-    store.save_http_cache(url, '"abc"', "Mon, 20 Apr 2026 00:00:00 GMT", NOW)
-    assert store.get_http_cache(url) == ('"abc"', "Mon, 20 Apr 2026 00:00:00 GMT")
-    store.save_http_cache(url, None, "Tue, 21 Apr 2026 00:00:00 GMT", LATER)
-    assert store.get_http_cache(url) == (None, "Tue, 21 Apr 2026 00:00:00 GMT")
+    assert store.get_http_cache(url, "f1") == (None, None)
+    store.save_http_cache(url, '"abc"', "Mon, 20 Apr 2026 00:00:00 GMT", NOW, filters="f1")
+    assert store.get_http_cache(url, "f1") == ('"abc"', "Mon, 20 Apr 2026 00:00:00 GMT")
+    store.save_http_cache(url, None, "Tue, 21 Apr 2026 00:00:00 GMT", LATER, filters="f1")
+    assert store.get_http_cache(url, "f1") == (None, "Tue, 21 Apr 2026 00:00:00 GMT")
+    # Saved with other filters: none (round 28), until saved with these.
+    assert store.get_http_cache(url, "f2") == (None, None)
+
+
+def test_http_cache_saved_before_filters_were_has_no_validators(tmp_path: Path) -> None:
+    # A store of schema 10 holds validators saved without the filters they were read with:
+    # after the migration each feed is asked unconditionally once.
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for number, migration in enumerate(MIGRATIONS[:10], start=1):
+        migration(conn)
+        conn.execute(f"PRAGMA user_version = {number}")
+    conn.execute(
+        "INSERT INTO http_cache (url, etag, last_modified, updated) VALUES (?, ?, NULL, ?)",
+        ("https://example.org/feed", '"v1"', NOW.isoformat()),
+    )
+    conn.close()
+    with Store.open(path) as store:
+        assert store.get_http_cache("https://example.org/feed", "f1") == (None, None)
 
 
 def test_meta_round_trips(store: Store) -> None:

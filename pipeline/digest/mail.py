@@ -3,7 +3,12 @@
 The one module that speaks SMTP, as `fetch` is the one that speaks HTTP. Security is STARTTLS or
 implicit TLS (certificates verified); 'none' is for a relay on the same host and never carries a
 password. Credentials arrive as arguments (run reads them from environment variables named in the
-config) and are never logged or put in error messages. Imports errors and the standard library.
+config) and are never logged or put in error messages. Imports errors, the standard library and
+`idna`.
+
+An address whose domain is not ASCII (`forscher@universität.de`) goes as its ASCII form
+(`mail_address`: `forscher@xn--universitt-y5a.de`), which every server takes; only a local part
+beyond ASCII needs the server's SMTPUTF8 (RFC 6531), and one without it is named (`_lacks`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from email.policy import Policy
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any, BinaryIO
+
+import idna
 
 from pipeline.errors import DeliveryError
 
@@ -47,12 +54,14 @@ def make_message(
     html: str,
     images: Mapping[str, bytes] | None = None,
 ) -> EmailMessage:
-    """multipart/alternative (text, then HTML); images named in the HTML's src go inline."""
+    """multipart/alternative (text, then HTML); images named in the HTML's src go inline.
+    Addresses go as `mail_address` writes them."""
     message = EmailMessage()
     one_line = " ".join(subject.split())  # no header injection through newlines
     message["Subject"] = one_line if one_line.isascii() else _EncodedSubject(one_line)
+    sender = mail_address(sender)
     message["From"] = sender
-    message["To"] = ", ".join(recipients)
+    message["To"] = ", ".join(mail_address(r) for r in recipients)
     message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     message.set_content(text, subtype="plain", charset="utf-8")
@@ -68,6 +77,38 @@ def make_message(
                 (images or {})[name], "image", "png", cid=cid, filename=name, disposition="inline"
             )
     return message
+
+
+def mail_address(address: str) -> str:
+    """`address` as it is sent: with a domain beyond ASCII in its ASCII form, when its local
+    part is ASCII (`forscher@universität.de` → `forscher@xn--universitt-y5a.de`); else as
+    written. Round 28: such an address needed SMTPUTF8 (smtplib asks for it for any address
+    beyond ASCII), and a server without it refused the digest.
+
+    IDNA 2008 with UTS #46 mapping (the `idna` package, non-transitional), not Python's own
+    "idna" codec (IDNA 2003): that one maps ß to "ss" and ς to σ, so `ada@straße.de` would go
+    to strasse.de, another domain (DENIC registers straße.de as xn--strae-oqa.de); the mapping
+    folds case (`Universität.DE`) as a reader types it. A domain IDNA 2008 refuses (a symbol,
+    a misplaced hyphen) is left as written: the server needs SMTPUTF8 for it, and says so."""
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii() or not local.isascii():
+        return address
+    try:
+        return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
+    except UnicodeError:  # idna.IDNAError and its kin
+        return address
+
+
+def _readable(address: str) -> str:
+    """An address as sent, its domain's ASCII form (`xn--`) shown as the letters it stands for,
+    as a reader wrote it in the config (the server's reply beside it quotes the form sent)."""
+    local, at, domain = address.rpartition("@")
+    if not at or "xn--" not in domain.lower():
+        return address
+    try:
+        return f"{local}@{idna.decode(domain)}"
+    except UnicodeError:  # idna.IDNAError and its kin
+        return address
 
 
 class _EncodedSubject(str):
@@ -127,7 +168,8 @@ def send_message(message: EmailMessage, server: SmtpServer) -> dict[str, str]:
     except smtplib.SMTPNotSupportedError as e:
         raise DeliveryError(f"SMTP server {where} {_lacks(step, message)}") from e
     except smtplib.SMTPRecipientsRefused as e:  # each with its reply: no such user, no relay
-        named = ", ".join(f"{a} ({reply})" for a, reply in _replies_to(e.recipients).items())
+        answers = _replies_to(e.recipients).items()
+        named = ", ".join(f"{_readable(a)} ({reply})" for a, reply in answers)
         raise DeliveryError(f"SMTP server {where} refused every recipient: {named}") from e
     except smtplib.SMTPResponseException as e:
         if e.smtp_code == -1:  # no status code: smtplib's message lacks the first 4 characters

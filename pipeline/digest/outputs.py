@@ -522,8 +522,13 @@ def _send(
         timeout_s=email.timeout_s,
         ca_file=email.ca_file,
     )
+    # The server answers for each address as it was sent (a domain beyond ASCII in its ASCII
+    # form: mail.mail_address); each refusal is said of the address as configured.
     refused = mail.send_message(message, server)
-    return Delivery(tuple(r for r in recipients if r not in refused), refused)
+    named = {
+        r: refused[mail.mail_address(r)] for r in recipients if mail.mail_address(r) in refused
+    }
+    return Delivery(tuple(r for r in recipients if r not in named), named)
 
 
 def _credentials(settings: Settings) -> tuple[str | None, str | None]:

@@ -5,7 +5,8 @@ knows nothing of feeds or the store: the caller passes the cached validators (ET
 in and saves the new ones from the result. Retries only on 429/5xx and read/protocol errors, with
 exponential backoff that honours Retry-After. A redirect off http(s) (ftp:, file:) fails at once,
 as does a body compressed in a way the request did not accept (`br`, `zstd`), which is named,
-and a 2xx answer with an empty body (0 bytes: no document to parse), which says so.
+and a 2xx answer with an empty body (0 bytes, or only whitespace: no document to parse), which
+says so.
 A connection or DNS failure is not retried: the `Pacer` (one per run) remembers the host as
 unreachable and later requests to it in the same run fail at once. The `Pacer` also spaces requests
 per host (arXiv's terms: at most one API request every 3 seconds).
@@ -467,12 +468,16 @@ def _codings(header: str) -> list[str]:
 def _check_status(result: FetchResult) -> FetchResult:
     """The result of a 2xx with a body, or of a 304; FetchError naming the URL else. A 2xx of 0
     bytes is no document: its source failed as "empty document" (a JSON page's "not valid
-    JSON"), not saying that the server sent nothing (round 27)."""
+    JSON"), not saying that the server sent nothing (round 27); nor is one of only ASCII
+    whitespace ("\n\n"), said with its size (round 28)."""
     if result.status == 304:
         return result
     if 200 <= result.status < 300:
-        if not result.content:
-            empty = f"the server sent an empty body (HTTP {result.status}, 0 bytes)"
+        content = result.content or b""
+        if not content.strip():
+            n = len(content)
+            size = f"{n} byte{'' if n == 1 else 's'}" + (", only whitespace" if n else "")
+            empty = f"the server sent an empty body (HTTP {result.status}, {size})"
             raise FetchError(f"{redact(result.url)}: {empty}")
         return result
     raise FetchError(f"{redact(result.url)}: HTTP {result.status}")

@@ -33,6 +33,7 @@ from pipeline.digest import outputs, summary
 from pipeline.embed import ONNX_BACKENDS, Embedder, OnnxEmbedder, SentenceTransformerEmbedder
 from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
 from pipeline.errors import (
+    ConfigError,
     FetchError,
     ParseError,
     PipelineError,
@@ -106,6 +107,7 @@ __all__ = [
     "run_ingest",
     "run_send",
     "slug_changes",
+    "week_not_begun",
 ]
 
 logger = logging.getLogger(__name__)
@@ -641,6 +643,25 @@ def run_all(
 RUNNABLE = (Command.INGEST, Command.BUILD, Command.RUN)
 
 
+def week_not_begun(
+    settings: Settings, week: str | None, *, now: datetime, store: Store | None = None
+) -> str | None:
+    """Why the week a build would make cannot be built at `now`: `week` (a --week), else a
+    fixed [digest] week, that has not begun (`weeks.not_begun`, in the zone the store's
+    recorded boundaries draw its start in, else [digest] timezone); the config's is named as
+    `digest.week` (round 28: a build of it read "the sources listed nothing in this window"
+    and exited 0). None when it has begun, and for "last-complete" and "latest"."""
+    chosen = week or settings.digest.week
+    if chosen in ("last-complete", "latest"):
+        return None
+    zone = settings.digest.timezone
+    first = week_zones(store, chosen, zone)[0] if store is not None else zone
+    problem = not_begun(chosen, first, now=now)
+    if problem is None or week is not None:
+        return problem
+    return f'digest.week: {problem}; "last-complete" builds the week that ended last'
+
+
 def check_command(command: str) -> Command:
     """`command` as one of RUNNABLE; UsageError names anything else (never a silent `run`)."""
     expected = ", ".join(RUNNABLE)
@@ -664,14 +685,18 @@ def run_command(
 
     A `week` that has not begun (its Monday 00:00 where its digest would draw it is later than
     `now`) is a UsageError naming its start, before anything is ingested or recorded: its
-    build could only say the sources listed nothing. The week under way builds as any other.
+    build could only say the sources listed nothing. So is a fixed [digest] week that has not
+    begun, said as check-config says it (`week_not_begun`). The week under way builds as any
+    other.
     """
     command = check_command(command)
     now = now or datetime.now(UTC)
     with open_store(settings) as store:
-        if week is not None and command is not Command.INGEST:
-            first, _ = week_zones(store, week, settings.digest.timezone)
-            problem = not_begun(week, first, now=now)
+        if command is not Command.INGEST:
+            problem = week_not_begun(settings, week, store=store, now=now)
+            if problem and week is None:  # the config's: as a config problem (exit 2 too)
+                path = settings.config_path
+                raise UsageError(str(ConfigError(f"{path} has 1 problem:", problems=(problem,))))
             if problem:
                 raise UsageError(problem)
         run_id = store.start_run(command, now)

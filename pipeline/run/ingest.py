@@ -10,6 +10,8 @@ to record; a failed backfill day is logged and retried on the next run, never re
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import logging
 import re
 from collections import Counter
@@ -84,7 +86,11 @@ def ingest_source(
     # The validators are the URL's: a second source of the same feed sent those the first had
     # just saved, got 304 Not Modified and stored nothing, run after run. Such a URL is read whole.
     shared = sum(settings.resolve_url(s) == url for s in settings.enabled_sources) > 1
-    etag, last_modified = store.get_http_cache(url) if remote and not shared else (None, None)
+    # Saved with what the source keeps of the feed: after an edit of its filters, validators
+    # saved before had an unchanged feed answer 304 Not Modified, and the edit did nothing.
+    keeps = keep_stamp(settings, source)
+    cached = remote and not shared
+    etag, last_modified = store.get_http_cache(url, keeps) if cached else (None, None)
     try:
         fetched = fetch.fetch_url(
             client,
@@ -119,7 +125,7 @@ def ingest_source(
     stored = store_entries(settings, store, source, entries, now=now)
     n_bad = entries.n_bad  # skipped by the parser: no title, a date that overflows, a huge number
     if remote:
-        store.save_http_cache(url, fetched.etag, fetched.last_modified, now)
+        store.save_http_cache(url, fetched.etag, fetched.last_modified, now, filters=keeps)
     logger.info(
         "source %s: %d entries, %d new, %d updated, %d filtered out, %d held back",
         source.name,
@@ -140,6 +146,21 @@ def ingest_source(
         n_held_back=stored.n_held_back,
     )
     return result, list(stored.paper_ids)
+
+
+def keep_stamp(settings: Settings, source: SourceSettings) -> str:
+    """A stamp of what `store_entries` keeps of a source's entries: its kind, the announce
+    types it keeps, and its include and exclude phrases with [filters]' (order and repeats
+    aside). Saved beside the feed's validators, so a feed is asked unconditionally once after
+    any of them is edited (round 28)."""
+    keeps = {
+        "kind": source.kind,
+        "announce_types": sorted(set(source.announce_types)),
+        "include": sorted({*settings.filters.include, *source.include}),
+        "exclude": sorted({*settings.filters.exclude, *source.exclude}),
+    }
+    text = json.dumps(keeps, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def store_entries(

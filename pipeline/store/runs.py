@@ -218,20 +218,32 @@ class Runs(Database):
         )[0]
         return date.fromisoformat(row[0]) if row[0] else None
 
-    def get_http_cache(self, url: str) -> tuple[str | None, str | None]:
-        """The (ETag, Last-Modified) last seen for `url`, or (None, None)."""
-        rows = self._select("SELECT etag, last_modified FROM http_cache WHERE url = ?", (url,))
+    def get_http_cache(self, url: str, filters: str) -> tuple[str | None, str | None]:
+        """The (ETag, Last-Modified) last seen for `url` when they were saved with `filters`
+        (the caller's stamp of what it kept of the response), else (None, None): validators of
+        a response read with other filters, or saved before filters were (NULL), would have the
+        server answer 304 Not Modified to a feed that is now read differently."""
+        rows = self._select(
+            "SELECT etag, last_modified FROM http_cache WHERE url = ? AND filters = ?",
+            (url, filters),
+        )
         return (rows[0]["etag"], rows[0]["last_modified"]) if rows else (None, None)
 
     def save_http_cache(
-        self, url: str, etag: str | None, last_modified: str | None, now: datetime
+        self,
+        url: str,
+        etag: str | None,
+        last_modified: str | None,
+        now: datetime,
+        *,
+        filters: str,
     ) -> None:
-        """Remember the validators of the latest response from `url`."""
+        """Remember the validators of the latest response from `url`, read with `filters`."""
         with self._write("save HTTP cache") as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO http_cache (url, etag, last_modified, updated)"
-                " VALUES (?, ?, ?, ?)",
-                (url, etag, last_modified, _iso(now)),
+                "INSERT OR REPLACE INTO http_cache (url, etag, last_modified, updated, filters)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (url, etag, last_modified, _iso(now), filters),
             )
 
     def save_week_sections(self, week: str, sections: Sequence[WeekSection], now: datetime) -> None:

@@ -169,6 +169,18 @@ def _migration_10(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_11(conn: sqlite3.Connection) -> None:
+    """http_cache.filters: a stamp of the filters a feed's response was read with, saved beside
+    its ETag and Last-Modified. A feed whose filters were edited since is asked unconditionally
+    once (round 28: unchanged, it answered 304 Not Modified and the edit did nothing until the
+    feed changed). Validators saved before this have none: each such feed is read whole once.
+    (The column is looked for first: a file whose version was set back, as the tests of older
+    schemas do, may hold it already.)"""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(http_cache)")}
+    if "filters" not in columns:
+        conn.execute("ALTER TABLE http_cache ADD COLUMN filters TEXT")
+
+
 def sample_key(paper_id: str) -> str:
     """The sha256 of a paper id, in hex: an order of the papers that does not depend on the
     order they were stored in (a fixed sample is a prefix of it)."""
@@ -195,5 +207,6 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_8,
     _migration_9,
     _migration_10,
+    _migration_11,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
