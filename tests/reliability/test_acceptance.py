@@ -2781,3 +2781,40 @@ def test_a_file_source_corrected_by_its_owner_is_stored_as_corrected(
     assert _invoke(["--config", str(config), "explain", "Graph nets, typo fixed"]).exit_code == 0
     again = ingest(config, FakeEmbedder())
     assert [s.n_updated for s in again.sources] == [0, 0]
+
+
+def test_a_page_the_user_made_beside_a_digest_is_never_deleted(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """With `write_html = false` and no chart, a user made each week's page (and chart, and a
+    JSON of their own) with their own tools under the week's names: every rebuild (the daily
+    `digest run` rebuilds the last week) deleted them, warning 'left by an earlier build', which
+    was not so. A build removes only what the week's last build wrote (its record in the
+    store, else its sidecar, names it); turned off since, those go as before."""
+    off = {"write_html": False, "write_json": False, "chart_weeks": 0}
+    config = _two_weeks_built(tmp_path, outputs=off)
+    digests = tmp_path / "digests"
+    own = {
+        "2025-W24.html": b"<html><body>made with pandoc</body></html>\n",
+        "2025-W24-trends.png": b"my own chart",
+        "2025-W24.json": b'{"my": "notes"}\n',
+    }
+    for name, data in own.items():
+        (digests / name).write_bytes(data)
+    result = _invoke(["--config", str(config), "build", "--week", "2025-W24"])
+    assert result.exit_code == 0, result.output
+    assert "removed" not in result.output, result.output
+    for name, data in own.items():
+        assert (digests / name).read_bytes() == data, name
+    # What a build of the week wrote still goes when its option is turned off.
+    for name in own:
+        (digests / name).unlink()
+    on = config.read_text("utf-8").replace("write_html = false", "write_html = true")
+    config.write_text(on.replace("write_json = false", "write_json = true"), "utf-8")
+    assert _invoke(["--config", str(config), "build", "--week", "2025-W24"]).exit_code == 0
+    assert {"2025-W24.html", "2025-W24.json"} <= {p.name for p in digests.iterdir()}
+    config.write_text(on.replace(" = true", " = false"), "utf-8")
+    result = _invoke(["--config", str(config), "build", "--week", "2025-W24"])
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in digests.iterdir()}
+    assert not {"2025-W24.html", "2025-W24.json"} & names, names
