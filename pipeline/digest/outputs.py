@@ -375,7 +375,9 @@ def _list_sidecars(
     `summaries`, each as its summary (sections without their papers), read from there while
     the file is unchanged."""
     records = []
-    for path in sorted(folder.glob("*-W*.json")):
+    # Named by an ISO week, as every sidecar is: a JSON file of the user's own beside them
+    # ("reading-list-Week.json") was warned of as a sidecar it could not read, at every build.
+    for path in sorted(folder.glob("[0-9][0-9][0-9][0-9]-W[0-9][0-9].json")):
         if path == skip:
             continue
         if path.is_symlink() or not path.is_file():

@@ -21,10 +21,14 @@ from pipeline.config import Settings, load_settings
 from pipeline.errors import ConfigError, OutputError, StoreError
 from pipeline.store import Store
 
+#: The name of a week's digest file without its suffix: an ISO week (2025-W24). A user's own
+#: "notes-W12.md" beside the digests is none (round 28: `status` named it the newest digest).
+WEEK_NAME = "[0-9][0-9][0-9][0-9]-W[0-9][0-9]"
+
 
 def digest_files(folder: Path) -> list[Path]:
     """The weekly Markdown digests written in `folder` (none when it does not exist)."""
-    return sorted(folder.glob("*-W[0-9][0-9].md")) if folder.is_dir() else []
+    return sorted(folder.glob(f"{WEEK_NAME}.md")) if folder.is_dir() else []
 
 
 #: The store's meta keys naming the config file that last wrote it and that config's digests.

@@ -2818,3 +2818,28 @@ def test_a_page_the_user_made_beside_a_digest_is_never_deleted(
     assert result.exit_code == 0, result.output
     names = {p.name for p in digests.iterdir()}
     assert not {"2025-W24.html", "2025-W24.json"} & names, names
+
+
+def test_files_of_the_users_own_in_the_digests_folder_are_not_taken_for_digests(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A user kept notes beside the digests ('notes-W12.md', a 'reading-list-Week.json'):
+    `digest status` counted the notes as a digest and named them the newest ('digests written:
+    3, newest notes-W12'), `status --json` listed them as week 'notes-W12', and every build
+    warned 'skipping …reading-list-Week.json: not a version-1 digest sidecar', in cron's mail
+    forever. Only files named by an ISO week (2025-W24.md, 2025-W24.json) are digests."""
+    config = _two_weeks_built(tmp_path)
+    digests = tmp_path / "digests"
+    own = {"notes-W12.md": "# my notes\n", "reading-list-Week.json": '{"read": []}\n'}
+    for name, text in own.items():
+        (digests / name).write_text(text, "utf-8")
+    built = _invoke(["--config", str(config), "build", "--week", "2025-W25"])
+    assert built.exit_code == 0, built.output
+    assert "skipping" not in built.output and "reading-list" not in built.output, built.output
+    status = _invoke(["--config", str(config), "status"])
+    assert "digests written: 2, newest 2025-W25:" in status.output, status.output
+    listed = json.loads(_invoke(["--config", str(config), "status", "--json"]).output)
+    assert [d["week"] for d in listed["digests"]] == ["2025-W24", "2025-W25"], listed["digests"]
+    for name, text in own.items():
+        assert (digests / name).read_text("utf-8") == text
+    assert "notes-W12" not in (digests / "index.md").read_text("utf-8")
