@@ -67,6 +67,16 @@ def find_paper(store: Store, reference: str) -> Paper:
         # reads the file.
         read_as = scoring.paper_ref_id(reference)
         unnamed_pdf = scoring.is_pdf_file(reference) and not read_as.startswith("arxiv:")
+        if not empty and not unnamed_pdf and scoring.names_by_id(reference):
+            # An id read right (round 28: "ids look like arxiv:2506.01234" told the user who
+            # marked the README's own example, 2312.00752, that its id was wrong).
+            first, last = store.get_date_range() or (None, None)
+            raise UsageError(
+                f"no stored paper {shortened(read_as)!r} (from {shortened(reference)!r}):"
+                f" the id is read, but the store (papers from {first} to {last}) does not hold"
+                " it; an example of a paper not stored yet can be written into config.toml by"
+                " hand: it is left out until an ingest stores it"
+            )
         raise UsageError(
             f"no stored paper {shortened(read_as)!r}"
             f" (from {shortened(reference)!r}); ids look"

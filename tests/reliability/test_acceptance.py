@@ -2843,3 +2843,24 @@ def test_files_of_the_users_own_in_the_digests_folder_are_not_taken_for_digests(
     for name, text in own.items():
         assert (digests / name).read_text("utf-8") == text
     assert "notes-W12" not in (digests / "index.md").read_text("utf-8")
+
+
+@pytest.mark.parametrize("reference", ["2312.00752", "https://doi.org/10.1000/not.stored"])
+def test_marking_a_paper_the_store_does_not_hold_says_the_id_was_read(
+    tmp_path: Path, fake_model: None, reference: str
+) -> None:
+    """`digest mark 2312.00752 --topic video` (Mamba, the README's own example) said "no stored
+    paper 'arxiv:2312.00752' (from '2312.00752'); ids look like arxiv:2506.01234,
+    2506.01234v2 or https://arxiv.org/abs/2506.01234 …": the user was told the id was wrong
+    when it was read right and the paper is simply not stored. The error (still exit 2, the
+    file untouched) says so, the store's span of dates, and that such an example can be
+    written by hand."""
+    config = _ingested(tmp_path, _topic("video"))
+    text = config.read_bytes()
+    for command in (["mark", reference, "--topic", "video"], ["explain", reference]):
+        result = _invoke(["--config", str(config), *command])
+        assert result.exit_code == 2, result.output
+        assert "ids look like" not in result.output, result.output
+        assert "the id is read, but the store (papers from 2025-06-" in result.output
+        assert "can be written into config.toml by hand" in result.output, result.output
+    assert config.read_bytes() == text
