@@ -2864,3 +2864,31 @@ def test_marking_a_paper_the_store_does_not_hold_says_the_id_was_read(
         assert "the id is read, but the store (papers from 2025-06-" in result.output
         assert "can be written into config.toml by hand" in result.output, result.output
     assert config.read_bytes() == text
+
+
+def test_explain_says_when_the_built_digest_lists_a_paper_elsewhere(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """After `digest mark` (or any edit of the topics), `explain` of a paper of a week already
+    built said "2025-W24: in section topic video", what a build would do now, while the digest
+    its readers had (and its HTML, JSON and e-mail) listed it in Other: nothing said the two
+    differ, and the reader of the digest was told the paper was somewhere it was not. The
+    section the written digest lists it in is named beside it until the week is built again."""
+    config = _two_weeks_built(tmp_path, topics=[_topic("video")])
+    sidecar = json.loads((tmp_path / "digests" / "2025-W24.json").read_text("utf-8"))
+    listed = {p["paper_id"]: s["kind"] for s in sidecar["sections"] for p in s["papers"]}
+    assert listed["arxiv:2506.50000"] == "other", listed
+    before = _invoke(["--config", str(config), "explain", "2506.50000"])
+    assert before.exit_code == 0 and "its digest of" not in before.output, before.output
+    marked = _invoke(["--config", str(config), "mark", "2506.50000", "--topic", "video"])
+    assert marked.exit_code == 0, marked.output
+    after = _invoke(["--config", str(config), "explain", "2506.50000"])
+    assert after.exit_code == 0, after.output
+    lines = after.output.splitlines()
+    assert lines[1] == "2025-W24: in section topic video", lines
+    assert lines[2].startswith("  (its digest of 2025-W24, written "), lines
+    assert "lists it in Other (no topic, no discovered theme)" in lines[2], lines
+    assert "the next build of 2025-W24 moves it)" in lines[2], lines
+    assert _invoke(["--config", str(config), "build", "--week", "2025-W24"]).exit_code == 0
+    rebuilt = _invoke(["--config", str(config), "explain", "2506.50000"])
+    assert "its digest of" not in rebuilt.output, rebuilt.output
