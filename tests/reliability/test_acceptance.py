@@ -2892,3 +2892,39 @@ def test_explain_says_when_the_built_digest_lists_a_paper_elsewhere(
     assert _invoke(["--config", str(config), "build", "--week", "2025-W24"]).exit_code == 0
     rebuilt = _invoke(["--config", str(config), "explain", "2506.50000"])
     assert "its digest of" not in rebuilt.output, rebuilt.output
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("index.md", "# My site\n\nWelcome: the weekly digests are linked below.\n"),
+        ("feed.xml", '<feed xmlns="http://www.w3.org/2005/Atom"><generator>Jekyll</generator>'),
+    ],
+)
+def test_a_site_folder_given_as_digests_dir_keeps_its_own_index_and_feed(
+    tmp_path: Path, fake_model: None, name: str, text: str
+) -> None:
+    """`digests_dir = "site"`, the folder a user publishes (GitHub Pages' docs/, whose index.md
+    is the site's home page, or a blog's feed.xml): the first build replaced the user's file
+    with the archive of digests, without a word. A folder no build has claimed yet that holds
+    an index.md or feed.xml no build wrote is refused, naming the file (check-config too), and
+    the file is left as it was; moved away, the build goes ahead."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / name).write_text(text, "utf-8")
+    papers = _two_weeks_of_papers(tmp_path, "2506.5", "Paper")
+    config = write_config(
+        tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL, paths={"digests_dir": "site"}
+    )
+    for command in (["check-config"], ["run", "--week", "2025-W24"]):
+        result = _invoke(["--config", str(config), *command])
+        assert result.exit_code == 2, result.output
+        assert f"paths.digests_dir: {site / name} was not written by a digest build" in (
+            result.output
+        ), result.output
+        assert (site / name).read_text("utf-8") == text
+    assert sorted(p.name for p in site.iterdir()) == [name]
+    (site / name).rename(tmp_path / name)
+    built = _invoke(["--config", str(config), "run", "--week", "2025-W24"])
+    assert built.exit_code == 0, built.output
+    assert _invoke(["--config", str(config), "build", "--week", "2025-W24"]).exit_code == 0
