@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,23 @@ def test_render_trend_chart_changes_with_the_data_and_is_deterministic() -> None
     one = render_trend_chart(weeks, {"NAS": [1, 3, 2]}, title="t")
     assert one == render_trend_chart(weeks, {"NAS": [1, 3, 2]}, title="t")
     assert one != render_trend_chart(weeks, {"NAS": [5, 0, 9]}, title="t")
+
+
+def test_a_topic_named_with_an_emoji_or_in_chinese_is_drawn_without_empty_boxes() -> None:
+    # Round 28: the README's "🤖 Robotics" and a topic named in Chinese were drawn with empty
+    # boxes for the characters DejaVu Sans lacks, and matplotlib warned of each glyph on stderr
+    # ("Glyph 129302 … missing from font(s) DejaVu Sans") at every build, in cron's mail.
+    series = {"🤖 Robotics": [1, 2], "机器学习": [2, 1], "Efficient attention": [0, 3]}
+    slugs = {"🤖 Robotics": "robotics", "机器学习": "ml-zh", "Efficient attention": "attention"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        png = render_trend_chart(
+            ["2025-W23", "2025-W24"], series, title="每周摘要 · 2025-W24", colour_keys=slugs
+        )
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert chart.drawn("🤖 Robotics", "robotics") == "Robotics"
+    assert chart.drawn("机器学习", "ml-zh") == "ml-zh"  # no font here draws it: its slug
+    assert chart.drawn("Über-Modelle (ÄÖÜ) — α", "x") == "Über-Modelle (ÄÖÜ) — α"
 
 
 def test_colours_for_follow_the_key_not_its_position_or_neighbours() -> None:

@@ -308,6 +308,15 @@ def test_plain_text_pairs_dollars_so_a_kept_span_does_not_open_the_next() -> Non
     assert plain_text(r"costs \$5 and \$10 per $n$") == "costs $5 and $10 per n"
 
 
+def test_plain_text_unwraps_a_percentage_written_in_math() -> None:
+    # Round 28: arXiv abstracts write percentages in math ("increases success rates by $36\%$",
+    # examples/data/arxiv-2025-06-11.jsonl): the span kept its dollars for its escape, which was
+    # dropped after, so the summary read "by $36%$", neither LaTeX nor text.
+    assert plain_text(r"increases success rates by $36\%$.") == "increases success rates by 36%."
+    assert plain_text(r"only $51.5\%$ of it, $\sim 5\%$ less") == "only 51.5% of it, ~ 5% less"
+    assert plain_text(r"uses $x\_1$ here") == "uses x_1 here"
+
+
 def test_summarize_drops_openers_that_point_at_left_out_sentences() -> None:
     abstract = (
         "Long videos are hard. To address this, we propose AdaVideoRAG, a retrieval framework. "

@@ -70,6 +70,18 @@ def test_find_paper_id_by_doi_reads_an_index_not_every_paper(store: Store) -> No
     assert store.find_paper_id_by_doi("10.1000/PAPER.3") == "arxiv:2604.00003"
 
 
+def test_a_paper_is_found_by_its_link_through_an_index_not_every_paper(store: Store) -> None:
+    # Round 28: `explain`/`mark` find a paper stored under its DOI by the publisher's link the
+    # digest shows; a lookup without an index would read the whole table at each one.
+    journal = Paper("doi:10.1000/j.1", "A journal paper", "", url="https://example.org/a/1")
+    store.upsert_papers([*_papers(30), journal], "a", NOW, merge=update_paper)
+    links = ["https://example.org/a/1", "http://example.org/a/1"]
+    plans = _plans(store, lambda: store.list_paper_ids_by_url(links))
+    assert plans and all("SCAN papers" not in plan for plan in plans), plans
+    assert any("papers_url" in plan for plan in plans), plans
+    assert store.list_paper_ids_by_url(links) == ["doi:10.1000/j.1"]
+
+
 def test_a_schema_5_store_upgrades_without_loss(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     with Store.open(path) as new:

@@ -676,6 +676,10 @@ def test_explain_accepts_what_a_digest_shows(setup: tuple[Path, Path], reference
         ("[http://example.org/paper/1]", "url:https://example.org/paper/1"),
         # a DOI link as some sites escape it
         ("https://doi.org/10.1000%2Fxyz.123", "doi:10.1000/xyz.123"),
+        # Round 28: the publisher's link a digest shows for a paper stored under its DOI (a
+        # journal feed's item) was "no stored paper"
+        ("https://journal.example.org/article/42", "doi:10.1145/3580305.42"),
+        ("<http://journal.example.org/article/42/?utm_source=rss>", "doi:10.1145/3580305.42"),
     ],
 )
 def test_explain_and_mark_accept_what_a_browser_shows(
@@ -691,6 +695,12 @@ def test_explain_and_mark_accept_what_a_browser_shows(
         make_paper("doi:10.1000/xyz.123", "A journal paper on graphs", "message passing graph"),
         make_paper("url:https://example.org/paper/1", "A web page on speech", "speech audio"),
         make_paper("url:http://example.org/paper/2", "A web page on graphs", "graph nodes"),
+        make_paper(
+            "doi:10.1145/3580305.42",
+            "A journal paper on speech",
+            "speech recognition",
+            url="https://journal.example.org/article/42",
+        ),
     ]
     keys = {p.paper_id: normalize_title(p.title) for p in papers}
     now = run.datetime.now(run.UTC)

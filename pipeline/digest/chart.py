@@ -11,6 +11,7 @@ writes the file. Imports only the standard library at module level.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import io
@@ -116,6 +117,37 @@ def _imported_apart() -> None:
         raise failed[0]
 
 
+@functools.cache
+def _drawable_characters() -> frozenset[int]:
+    """The characters the chart's fonts can draw: those of each family of matplotlib's
+    `font.family` as it finds it (DejaVu Sans unless matplotlibrc names others; a font of
+    Chinese or Japanese named there is used for them)."""
+    import matplotlib
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    codes: set[int] = set()
+    for family in matplotlib.rcParams["font.family"]:
+        try:
+            found = font_manager.findfont(
+                font_manager.FontProperties(family=[family]), fallback_to_default=False
+            )
+            codes.update(FT2Font(found).get_charmap())
+        except (ValueError, OSError, RuntimeError):  # no such font, or one it cannot read
+            continue
+    return frozenset(codes)
+
+
+def drawn(text: str, fallback: str = "") -> str:
+    """`text` as the chart can draw it: characters its fonts lack (an emoji, as in the
+    README's "🤖 Robotics"; Chinese or Japanese without such a font) are left out, where they
+    were drawn as empty boxes and matplotlib warned of each on stderr at every build (round
+    28); `fallback` (the topic's slug) when nothing is left."""
+    codes = _drawable_characters()
+    kept = "".join(c for c in text if c.isspace() or ord(c) in codes)
+    return " ".join(kept.split()) or fallback
+
+
 def render_trend_chart(
     weeks: Sequence[str],
     series: Mapping[str, Sequence[int]],
@@ -147,7 +179,7 @@ def render_trend_chart(
             linewidth=2,
             markersize=4,
             color=colours[keys[label]],
-            label=label,
+            label=drawn(label, keys[label]),
         )
     axes.set_xticks(list(positions), [w.replace("-W", "\nW") for w in weeks], fontsize=8)
     axes.set_xlim(-0.5, max(len(weeks) - 0.5, 0.5))
@@ -156,7 +188,7 @@ def render_trend_chart(
     axes.set_ylim(0, max(top, 1) * 1.1)
     axes.tick_params(axis="y", labelsize=8)
     axes.set_ylabel("papers", fontsize=9)
-    axes.set_title(title, fontsize=10, loc="left")
+    axes.set_title(drawn(title), fontsize=10, loc="left")
     axes.grid(axis="y", color="#eaeef2")
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)

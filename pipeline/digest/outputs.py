@@ -52,12 +52,14 @@ def write_digest(
     now: datetime,
     earlier: Mapping[str, Mapping[str, int]] | None = None,
     archive: dict[str, publish.Record] | None = None,
+    previous: Mapping[str, object] | None = None,
 ) -> Written:
     """Read the earlier sidecars, plan every output of one week, then write them all at once.
 
     `earlier` is the trend history the caller knows (week → papers per topic, from the store);
     `archive` what index.md and feed.xml need of each week built (`plan_files`), which the
-    caller keeps.
+    caller keeps; `previous` the record the week's last build kept (the store's), which names
+    the files it wrote.
     """
     folder = settings.paths.digests_dir
     # And the data folder's: its summaries' file and the build's memo (run/derived.py) are
@@ -76,8 +78,12 @@ def write_digest(
         feed_id=_read_feed_id(folder / "feed.xml"),
         archive=archive,
     )
+    # Read before the new sidecar replaces the old one; only when an option is off.
+    unwritten = [folder / n.format(week=digest.week) for n in _OPTIONAL]
+    left = any(p not in files and (p.is_file() or p.is_symlink()) for p in unwritten)
+    ours = _written_before(folder, digest.week, previous) if left else set()
     write_files(files)
-    _remove_unwritten(folder, digest.week, files)
+    _remove_unwritten(folder, digest.week, files, ours)
     summaries.save()
     return Written(folder / f"{digest.week}.md", files)
 
@@ -86,13 +92,34 @@ def write_digest(
 _OPTIONAL = ("{week}.html", "{week}.json", "{week}-trends.png")
 
 
-def _remove_unwritten(folder: Path, week: str, files: Mapping[Path, bytes]) -> None:
+def _written_before(folder: Path, week: str, previous: Mapping[str, object] | None) -> set[str]:
+    """The names of the week's optional outputs its last build wrote: its sidecar if that is a
+    sidecar of the week, and the page and chart its record names (`previous`, else that
+    sidecar's). A file of the week's name that no record names is not ours: a page the user
+    makes with pandoc, with write_html off (round 28: every rebuild deleted it)."""
+    sidecar, record, names = folder / f"{week}.json", previous, set()
+    if sidecar.is_file() and not sidecar.is_symlink():
+        try:
+            data = json.loads(sidecar.read_bytes())
+        except (OSError, ValueError):
+            data = None
+        if publish.is_record(data) and data.get("week") == week:
+            names.add(sidecar.name)
+            record = record if record is not None else data
+    files = record.get("files") if record is not None else None
+    if isinstance(files, Mapping):
+        names |= {name for name in files.values() if isinstance(name, str)}
+    return names
+
+
+def _remove_unwritten(folder: Path, week: str, files: Mapping[Path, bytes], ours: set[str]) -> None:
     """Remove the week's optional outputs an earlier build wrote and this one did not (the
     option turned off since, or no chart this time): beside the new Markdown they were out of
-    date and still served. Other weeks' files are left as they are."""
+    date and still served. Only the files `ours` names (`_written_before`) are removed: one of
+    the week's names the user wrote is left. Other weeks' files are left as they are."""
     for name in _OPTIONAL:
         path = folder / name.format(week=week)
-        if path in files or not (path.is_file() or path.is_symlink()):
+        if path in files or path.name not in ours or not (path.is_file() or path.is_symlink()):
             continue
         try:
             path.unlink()
@@ -348,7 +375,9 @@ def _list_sidecars(
     `summaries`, each as its summary (sections without their papers), read from there while
     the file is unchanged."""
     records = []
-    for path in sorted(folder.glob("*-W*.json")):
+    # Named by an ISO week, as every sidecar is: a JSON file of the user's own beside them
+    # ("reading-list-Week.json") was warned of as a sidecar it could not read, at every build.
+    for path in sorted(folder.glob("[0-9][0-9][0-9][0-9]-W[0-9][0-9].json")):
         if path == skip:
             continue
         if path.is_symlink() or not path.is_file():

@@ -337,7 +337,10 @@ def run_build(
     folder = settings.paths.digests_dir
     bare = [p.stem for p in digest_files(folder) if not (folder / f"{p.stem}.json").exists()]
     archive = store.list_week_records(bare)
-    written = outputs.write_digest(settings, built, now=now, earlier=earlier, archive=archive)
+    previous = store.list_week_records([report.week]).get(report.week)
+    written = outputs.write_digest(
+        settings, built, now=now, earlier=earlier, archive=archive, previous=previous
+    )
     memo.save()
     store.save_week_record(report.week, archive[report.week])
     # The next week starts where this digest ended, whatever [digest] timezone says by then.

@@ -15,16 +15,21 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 from pipeline.config import Settings, load_settings
 from pipeline.errors import ConfigError, OutputError, StoreError
 from pipeline.store import Store
 
+#: The name of a week's digest file without its suffix: an ISO week (2025-W24). A user's own
+#: "notes-W12.md" beside the digests is none (round 28: `status` named it the newest digest).
+WEEK_NAME = "[0-9][0-9][0-9][0-9]-W[0-9][0-9]"
+
 
 def digest_files(folder: Path) -> list[Path]:
     """The weekly Markdown digests written in `folder` (none when it does not exist)."""
-    return sorted(folder.glob("*-W[0-9][0-9].md")) if folder.is_dir() else []
+    return sorted(folder.glob(f"{WEEK_NAME}.md")) if folder.is_dir() else []
 
 
 #: The store's meta keys naming the config file that last wrote it and that config's digests.
@@ -122,6 +127,8 @@ def claim_digests(settings: Settings, *, write: bool = True) -> None:
         owner = None
     if owner == mine:
         return
+    if owner is None:
+        _check_not_the_users(settings)
     if isinstance(owner, dict):
         _check_store_left_behind(owner, mine, settings)
     holder = _holder(owner, mine, settings) if isinstance(owner, dict) else None
@@ -146,6 +153,38 @@ def claim_digests(settings: Settings, *, write: bool = True) -> None:
                 temporary.unlink(missing_ok=True)
             problem = e.strerror or e
             raise OutputError(f"cannot write {marker}: {problem}; nothing was replaced") from e
+
+
+#: The files every build rewrites whole in digests_dir, and what one a build wrote holds: the
+#: archive names the weeks (2025-W24), the feed its generator.
+_REWRITTEN = {
+    "index.md": (re.compile(rb"\d{4}-W\d{2}"), "it names no digest week"),
+    "feed.xml": (re.compile(rb"generator>pipeline<"), "another program generated it"),
+}
+
+
+def _check_not_the_users(settings: Settings) -> None:
+    """ConfigError when digests_dir, which no build has claimed yet (no `DIGESTS_OWNER`),
+    holds an index.md or feed.xml that no build wrote: a site's own (digests_dir = "docs", a
+    GitHub Pages folder whose index.md is its home page) was replaced by the first build
+    without a word (round 28). A folder built before `DIGESTS_OWNER` existed holds ours."""
+    for name, (written, why) in _REWRITTEN.items():
+        path = settings.paths.digests_dir / name
+        if path.is_symlink() or not path.is_file():  # a link is replaced, never written through
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue  # the build's own write says what is wrong
+        if written.search(data) is None:
+            raise ConfigError(
+                f"{settings.config_path} has 1 problem:",
+                problems=(
+                    f"paths.digests_dir: {path} was not written by a digest build ({why}),"
+                    f" and every build replaces {name} with its own: give this config a"
+                    " digests_dir of its own, or move the file away",
+                ),
+            )
 
 
 def _check_store_left_behind(

@@ -111,6 +111,12 @@ class Papers(Database):
         )
         return rows[0]["paper_id"] if rows else None
 
+    def list_paper_ids_by_url(self, urls: Sequence[str]) -> list[str]:
+        """The ids of the stored papers whose link (as a digest shows it) is one of `urls`,
+        in order (read through an index: a lookup, not a scan of the store)."""
+        rows = self._select_in("SELECT paper_id FROM papers WHERE url IN ({marks})", urls)
+        return sorted({row["paper_id"] for row in rows})
+
     def find_paper_id_by_title_key(self, title_key: str) -> str | None:
         """The id of a stored paper whose normalised title is `title_key`, or None."""
         rows = self._select(

@@ -181,6 +181,14 @@ def _migration_11(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE http_cache ADD COLUMN filters TEXT")
 
 
+def _migration_12(conn: sqlite3.Connection) -> None:
+    """An index on papers.url (the link a digest shows): `digest explain` and `mark` find a
+    paper stored under its DOI by the publisher's link the digest gives it
+    (`list_paper_ids_by_url`), which without it read the whole table. (IF NOT EXISTS: a file
+    whose version was set back, as the tests of older schemas do, may hold it already.)"""
+    conn.execute("CREATE INDEX IF NOT EXISTS papers_url ON papers (url)")
+
+
 def sample_key(paper_id: str) -> str:
     """The sha256 of a paper id, in hex: an order of the papers that does not depend on the
     order they were stored in (a fixed sample is a prefix of it)."""
@@ -208,5 +216,6 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_9,
     _migration_10,
     _migration_11,
+    _migration_12,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

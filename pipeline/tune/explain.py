@@ -7,6 +7,7 @@ the paper's title; or as a PDF saved from arXiv (2506.13755v2.pdf: only the file
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import stat
 from collections.abc import Sequence
@@ -29,6 +30,7 @@ from pipeline.config import (
     write_temporary,
 )
 from pipeline.digest import build as digest
+from pipeline.digest import publish
 from pipeline.embed import Embedder
 from pipeline.embed.cache import ensure_text_vectors, ensure_vectors
 from pipeline.errors import ConfigError, ParseError, UsageError, shortened
@@ -39,6 +41,7 @@ from pipeline.run.week import LATE_WEEKS
 from pipeline.store import Store, effective_day
 from pipeline.topics import assign, calibrate
 from pipeline.tune.topics import (
+    THEME_PREFIX,
     Comparison,
     WeekScores,
     compare_configs,
@@ -52,7 +55,7 @@ def find_paper(store: Store, reference: str) -> Paper:
     """The stored paper a reference names: arxiv:ID, ID with version, abs or pdf link, an id,
     the DOI or link of a paper without an arXiv id, or the paper's title as the digest shows
     it. UsageError (exit 2, as an unknown --topic) when it names no stored paper or several."""
-    found = scoring.stored_paper_ids(store, reference)
+    found = scoring.stored_paper_ids(store, reference) or _ids_by_link(store, reference)
     if len(found) > 1:
         raise UsageError(
             f"{shortened(reference.strip())!r} is the title of {len(found)} stored papers"
@@ -67,6 +70,16 @@ def find_paper(store: Store, reference: str) -> Paper:
         # reads the file.
         read_as = scoring.paper_ref_id(reference)
         unnamed_pdf = scoring.is_pdf_file(reference) and not read_as.startswith("arxiv:")
+        if not empty and not unnamed_pdf and scoring.names_by_id(reference):
+            # An id read right (round 28: "ids look like arxiv:2506.01234" told the user who
+            # marked the README's own example, 2312.00752, that its id was wrong).
+            first, last = store.get_date_range() or (None, None)
+            raise UsageError(
+                f"no stored paper {shortened(read_as)!r} (from {shortened(reference)!r}):"
+                f" the id is read, but the store (papers from {first} to {last}) does not hold"
+                " it; an example of a paper not stored yet can be written into config.toml by"
+                " hand: it is left out until an ingest stores it"
+            )
         raise UsageError(
             f"no stored paper {shortened(read_as)!r}"
             f" (from {shortened(reference)!r}); ids look"
@@ -91,6 +104,22 @@ def find_paper(store: Store, reference: str) -> Paper:
             + (f"; {holding}" if (holding := _titles_holding(store, reference)) else "")
         )
     return paper
+
+
+def _ids_by_link(store: Store, reference: str) -> list[str]:
+    """The stored papers whose link, as a digest shows it, is the reference: a journal paper
+    stored under its DOI is linked to its publisher's page, which names no id (round 28: that
+    link, copied from the digest, was 'no stored paper'). Over http or https, with or without
+    a closing slash, tracking parameters aside, as `stored_paper_ids` reads a url: id."""
+    from pipeline.ingest import ids
+
+    text = scoring.unwrapped(reference).rstrip(".,;")
+    if ids.normalize_url(text) is None:
+        return []
+    shown = ids.strip_tracking(text).rstrip("/")
+    rest = shown.partition("://")[2]
+    links = [f"{s}://{rest}{end}" for s in ("https", "http") for end in ("", "/")]
+    return store.list_paper_ids_by_url(links)
 
 
 #: How many papers whose titles hold a reference `find_paper` names.
@@ -205,9 +234,11 @@ def explain_paper(settings: Settings, store: Store, embedder: Embedder, referenc
     row = next(i for i, p in enumerate(week.papers) if p.paper_id == paper.paper_id)
     result = week.assignments[row]
     pulls = _example_pulls(settings, store, embedder, paper, week.topics)
+    section = week.sections[paper.paper_id]
     lines = [
         f"{paper.paper_id}: {paper.title}",
-        f"{week.week}: in section {_section_name(week.sections[paper.paper_id])}",
+        f"{week.week}: in section {_section_name(section)}",
+        *_as_built(settings, week.week, paper.paper_id, section),
         *_skipped(store, week.week),
         f"{'topic':22} {'cosine':>6} {'margin':>7}  verdict",
     ]
@@ -234,6 +265,41 @@ def explain_paper(settings: Settings, store: Store, embedder: Embedder, referenc
             lines.append(f"{'':22}   pulled by example {pulls[topic.slug]}")
     lines.append(_what_would_change(paper, result, week.topics, week.margin[row]))
     return "\n".join(lines)
+
+
+def _as_built(settings: Settings, week: str, paper_id: str, now: str) -> list[str]:
+    """A line naming the section the week's digest, as written, lists the paper in, when that
+    is not `now` (the section a build would give it today, as `WeekScores.sections` spells
+    it): the config (or the store its boundaries are learnt from) changed since it was built.
+    Read from the week's sidecar; nothing without one. Round 28: explain said a paper of a
+    built week was "in section topic nas" after a `mark`, while the digest its readers had
+    listed it in a theme, and nothing said the two differ."""
+    path = settings.paths.digests_dir / f"{week}.json"
+    try:
+        record = None if path.is_symlink() else json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return []
+    if not isinstance(record, dict) or not publish.is_record(record) or record["week"] != week:
+        return []
+    for section in record["sections"]:
+        papers = section.get("papers")
+        if not isinstance(papers, list) or not any(
+            isinstance(p, dict) and p.get("paper_id") == paper_id for p in papers
+        ):
+            continue
+        kind, key, title = section.get("kind"), section.get("key"), section.get("title")
+        shown = {"topic": key, "theme": f"{THEME_PREFIX}{title}"}.get(str(kind), "other")
+        # With [digest] themes = "off" a theme's papers are listed under Other.
+        off = settings.digest.themes == "off" and is_theme(now)
+        if shown == ("other" if off else now) or not isinstance(shown, str):
+            return []
+        built = str(record.get("generated", ""))[:16].replace("T", " ")
+        return [
+            f"  (its digest of {week}, written {built} UTC, lists it in"
+            f" {_section_name(shown)}: the config or the store changed since, and the next"
+            f" build of {week} moves it)"
+        ]
+    return []
 
 
 def _keyword_evidence(week: WeekScores, row: int, col: int) -> list[str]:

@@ -2781,3 +2781,150 @@ def test_a_file_source_corrected_by_its_owner_is_stored_as_corrected(
     assert _invoke(["--config", str(config), "explain", "Graph nets, typo fixed"]).exit_code == 0
     again = ingest(config, FakeEmbedder())
     assert [s.n_updated for s in again.sources] == [0, 0]
+
+
+def test_a_page_the_user_made_beside_a_digest_is_never_deleted(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """With `write_html = false` and no chart, a user made each week's page (and chart, and a
+    JSON of their own) with their own tools under the week's names: every rebuild (the daily
+    `digest run` rebuilds the last week) deleted them, warning 'left by an earlier build', which
+    was not so. A build removes only what the week's last build wrote (its record in the
+    store, else its sidecar, names it); turned off since, those go as before."""
+    off = {"write_html": False, "write_json": False, "chart_weeks": 0}
+    config = _two_weeks_built(tmp_path, outputs=off)
+    digests = tmp_path / "digests"
+    own = {
+        "2025-W24.html": b"<html><body>made with pandoc</body></html>\n",
+        "2025-W24-trends.png": b"my own chart",
+        "2025-W24.json": b'{"my": "notes"}\n',
+    }
+    for name, data in own.items():
+        (digests / name).write_bytes(data)
+    result = _invoke(["--config", str(config), "build", "--week", "2025-W24"])
+    assert result.exit_code == 0, result.output
+    assert "removed" not in result.output, result.output
+    for name, data in own.items():
+        assert (digests / name).read_bytes() == data, name
+    # What a build of the week wrote still goes when its option is turned off.
+    for name in own:
+        (digests / name).unlink()
+    on = config.read_text("utf-8").replace("write_html = false", "write_html = true")
+    config.write_text(on.replace("write_json = false", "write_json = true"), "utf-8")
+    assert _invoke(["--config", str(config), "build", "--week", "2025-W24"]).exit_code == 0
+    assert {"2025-W24.html", "2025-W24.json"} <= {p.name for p in digests.iterdir()}
+    config.write_text(on.replace(" = true", " = false"), "utf-8")
+    result = _invoke(["--config", str(config), "build", "--week", "2025-W24"])
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in digests.iterdir()}
+    assert not {"2025-W24.html", "2025-W24.json"} & names, names
+
+
+def test_files_of_the_users_own_in_the_digests_folder_are_not_taken_for_digests(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A user kept notes beside the digests ('notes-W12.md', a 'reading-list-Week.json'):
+    `digest status` counted the notes as a digest and named them the newest ('digests written:
+    3, newest notes-W12'), `status --json` listed them as week 'notes-W12', and every build
+    warned 'skipping …reading-list-Week.json: not a version-1 digest sidecar', in cron's mail
+    forever. Only files named by an ISO week (2025-W24.md, 2025-W24.json) are digests."""
+    config = _two_weeks_built(tmp_path)
+    digests = tmp_path / "digests"
+    own = {"notes-W12.md": "# my notes\n", "reading-list-Week.json": '{"read": []}\n'}
+    for name, text in own.items():
+        (digests / name).write_text(text, "utf-8")
+    built = _invoke(["--config", str(config), "build", "--week", "2025-W25"])
+    assert built.exit_code == 0, built.output
+    assert "skipping" not in built.output and "reading-list" not in built.output, built.output
+    status = _invoke(["--config", str(config), "status"])
+    assert "digests written: 2, newest 2025-W25:" in status.output, status.output
+    listed = json.loads(_invoke(["--config", str(config), "status", "--json"]).output)
+    assert [d["week"] for d in listed["digests"]] == ["2025-W24", "2025-W25"], listed["digests"]
+    for name, text in own.items():
+        assert (digests / name).read_text("utf-8") == text
+    assert "notes-W12" not in (digests / "index.md").read_text("utf-8")
+
+
+@pytest.mark.parametrize("reference", ["2312.00752", "https://doi.org/10.1000/not.stored"])
+def test_marking_a_paper_the_store_does_not_hold_says_the_id_was_read(
+    tmp_path: Path, fake_model: None, reference: str
+) -> None:
+    """`digest mark 2312.00752 --topic video` (Mamba, the README's own example) said "no stored
+    paper 'arxiv:2312.00752' (from '2312.00752'); ids look like arxiv:2506.01234,
+    2506.01234v2 or https://arxiv.org/abs/2506.01234 …": the user was told the id was wrong
+    when it was read right and the paper is simply not stored. The error (still exit 2, the
+    file untouched) says so, the store's span of dates, and that such an example can be
+    written by hand."""
+    config = _ingested(tmp_path, _topic("video"))
+    text = config.read_bytes()
+    for command in (["mark", reference, "--topic", "video"], ["explain", reference]):
+        result = _invoke(["--config", str(config), *command])
+        assert result.exit_code == 2, result.output
+        assert "ids look like" not in result.output, result.output
+        assert "the id is read, but the store (papers from 2025-06-" in result.output
+        assert "can be written into config.toml by hand" in result.output, result.output
+    assert config.read_bytes() == text
+
+
+def test_explain_says_when_the_built_digest_lists_a_paper_elsewhere(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """After `digest mark` (or any edit of the topics), `explain` of a paper of a week already
+    built said "2025-W24: in section topic video", what a build would do now, while the digest
+    its readers had (and its HTML, JSON and e-mail) listed it in Other: nothing said the two
+    differ, and the reader of the digest was told the paper was somewhere it was not. The
+    section the written digest lists it in is named beside it until the week is built again."""
+    config = _two_weeks_built(tmp_path, topics=[_topic("video")])
+    sidecar = json.loads((tmp_path / "digests" / "2025-W24.json").read_text("utf-8"))
+    listed = {p["paper_id"]: s["kind"] for s in sidecar["sections"] for p in s["papers"]}
+    assert listed["arxiv:2506.50000"] == "other", listed
+    before = _invoke(["--config", str(config), "explain", "2506.50000"])
+    assert before.exit_code == 0 and "its digest of" not in before.output, before.output
+    marked = _invoke(["--config", str(config), "mark", "2506.50000", "--topic", "video"])
+    assert marked.exit_code == 0, marked.output
+    after = _invoke(["--config", str(config), "explain", "2506.50000"])
+    assert after.exit_code == 0, after.output
+    lines = after.output.splitlines()
+    assert lines[1] == "2025-W24: in section topic video", lines
+    assert lines[2].startswith("  (its digest of 2025-W24, written "), lines
+    assert "lists it in Other (no topic, no discovered theme)" in lines[2], lines
+    assert "the next build of 2025-W24 moves it)" in lines[2], lines
+    assert _invoke(["--config", str(config), "build", "--week", "2025-W24"]).exit_code == 0
+    rebuilt = _invoke(["--config", str(config), "explain", "2506.50000"])
+    assert "its digest of" not in rebuilt.output, rebuilt.output
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("index.md", "# My site\n\nWelcome: the weekly digests are linked below.\n"),
+        ("feed.xml", '<feed xmlns="http://www.w3.org/2005/Atom"><generator>Jekyll</generator>'),
+    ],
+)
+def test_a_site_folder_given_as_digests_dir_keeps_its_own_index_and_feed(
+    tmp_path: Path, fake_model: None, name: str, text: str
+) -> None:
+    """`digests_dir = "site"`, the folder a user publishes (GitHub Pages' docs/, whose index.md
+    is the site's home page, or a blog's feed.xml): the first build replaced the user's file
+    with the archive of digests, without a word. A folder no build has claimed yet that holds
+    an index.md or feed.xml no build wrote is refused, naming the file (check-config too), and
+    the file is left as it was; moved away, the build goes ahead."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / name).write_text(text, "utf-8")
+    papers = _two_weeks_of_papers(tmp_path, "2506.5", "Paper")
+    config = write_config(
+        tmp_path, [("mine", "file", str(papers))], **NO_BACKFILL, paths={"digests_dir": "site"}
+    )
+    for command in (["check-config"], ["run", "--week", "2025-W24"]):
+        result = _invoke(["--config", str(config), *command])
+        assert result.exit_code == 2, result.output
+        assert f"paths.digests_dir: {site / name} was not written by a digest build" in (
+            result.output
+        ), result.output
+        assert (site / name).read_text("utf-8") == text
+    assert sorted(p.name for p in site.iterdir()) == [name]
+    (site / name).rename(tmp_path / name)
+    built = _invoke(["--config", str(config), "run", "--week", "2025-W24"])
+    assert built.exit_code == 0, built.output
+    assert _invoke(["--config", str(config), "build", "--week", "2025-W24"]).exit_code == 0
