@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from arxivfeeds import api_page, arxiv_id, load_day, rss_day
 from conftest import FakeEmbedder, make_settings
 from httpserver import FeedServer, Reply
@@ -127,36 +128,27 @@ def test_run_week_with_a_missed_day_backfills_it_exactly_once(tmp_path, server) 
     assert shown["upvotes"] == 40  # the digest has the refreshed count
 
 
-def test_a_feed_answering_an_empty_body_fails_only_its_source_naming_it(tmp_path, server) -> None:
+@pytest.mark.parametrize(
+    ("body", "size"),
+    [(b"", "0 bytes"), (b"\n\n", "2 bytes, only whitespace")],
+    ids=["empty", "blank"],
+)
+def test_a_feed_answering_an_empty_body_fails_only_its_source_naming_it(
+    tmp_path, server, body: bytes, size: str
+) -> None:
     # Round 27 (users): a feed that answered 200 with 0 bytes read "arxiv-cs-lg: FAILED:
     # arxiv-cs-lg: empty document" (a JSON page's "not valid JSON (Expecting value: line 1
-    # column 1 (char 0))"), not naming its URL nor that the server had sent nothing.
+    # column 1 (char 0))"), not naming its URL nor that the server had sent nothing; round 28,
+    # the same for a body of blank lines ("\n\n").
     settings = _settings(tmp_path, server)
-    server.route("/rss/cs.LG", Reply(200, b"", RSS))
+    server.route("/rss/cs.LG", Reply(200, body, RSS))
     server.route("/api/daily_papers", Reply(200, json.dumps([hf_item(OVERLAP, "A", 3)]).encode()))
     with Store.open(settings.database_path) as store:
         report = run.run_ingest(settings, store, FakeEmbedder(), now=at(TUE, 6))
     arxiv, hf = report.sources
     assert hf.ok and hf.n_new == 1  # the other source still ran
     assert arxiv.error == (
-        f"{server.base}/rss/cs.LG: the server sent an empty body (HTTP 200, 0 bytes)"
-    )
-    assert f"  arxiv-cs-lg: FAILED: {arxiv.error}" in run.describe_report(report).splitlines()
-
-
-def test_a_feed_answering_only_whitespace_fails_only_its_source_naming_it(tmp_path, server) -> None:
-    # Round 28 (users): a feed that answered 200 with "\n\n" read "arxiv-cs-lg: FAILED:
-    # arxiv-cs-lg: empty document", not naming its URL nor what the server had sent.
-    settings = _settings(tmp_path, server)
-    server.route("/rss/cs.LG", Reply(200, b"\n\n", RSS))
-    server.route("/api/daily_papers", Reply(200, json.dumps([hf_item(OVERLAP, "A", 3)]).encode()))
-    with Store.open(settings.database_path) as store:
-        report = run.run_ingest(settings, store, FakeEmbedder(), now=at(TUE, 6))
-    arxiv, hf = report.sources
-    assert hf.ok and hf.n_new == 1  # the other source still ran
-    assert arxiv.error == (
-        f"{server.base}/rss/cs.LG: the server sent an empty body (HTTP 200, 2 bytes,"
-        " only whitespace)"
+        f"{server.base}/rss/cs.LG: the server sent an empty body (HTTP 200, {size})"
     )
     assert f"  arxiv-cs-lg: FAILED: {arxiv.error}" in run.describe_report(report).splitlines()
 

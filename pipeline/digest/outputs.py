@@ -375,9 +375,8 @@ def _list_sidecars(
     `summaries`, each as its summary (sections without their papers), read from there while
     the file is unchanged."""
     records = []
-    # Named by an ISO week, as every sidecar is: a JSON file of the user's own beside them
-    # ("reading-list-Week.json") was warned of as a sidecar it could not read, at every build.
-    for path in sorted(folder.glob("[0-9][0-9][0-9][0-9]-W[0-9][0-9].json")):
+    # Named by an ISO week, as every sidecar is (publish.WEEK_NAME).
+    for path in sorted(folder.glob(f"{publish.WEEK_NAME}.json")):
         if path == skip:
             continue
         if path.is_symlink() or not path.is_file():

@@ -22,6 +22,10 @@ from pipeline.digest.render import web_url
 from pipeline.models import Digest, PaperEntry, Section
 
 SCHEMA_VERSION = 1
+#: A week's file name without its suffix, as a glob: an ISO week (2025-W24). A user's own
+#: "notes-W12.md" or "reading-list-Week.json" beside the digests is no digest or sidecar
+#: (round 28: `status` named the first the newest digest, and builds warned of the second).
+WEEK_NAME = "[0-9][0-9][0-9][0-9]-W[0-9][0-9]"
 ATOM = "http://www.w3.org/2005/Atom"
 Record = dict[str, Any]
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

@@ -19,12 +19,9 @@ import re
 from pathlib import Path
 
 from pipeline.config import Settings, load_settings
+from pipeline.digest.publish import WEEK_NAME
 from pipeline.errors import ConfigError, OutputError, StoreError
 from pipeline.store import Store
-
-#: The name of a week's digest file without its suffix: an ISO week (2025-W24). A user's own
-#: "notes-W12.md" beside the digests is none (round 28: `status` named it the newest digest).
-WEEK_NAME = "[0-9][0-9][0-9][0-9]-W[0-9][0-9]"
 
 
 def digest_files(folder: Path) -> list[Path]:
