@@ -1151,3 +1151,34 @@ def test_explain_says_why_a_short_title_names_no_paper(setup: tuple[Path, Path])
     assert "short" not in long.output
     by_id = CliRunner().invoke(cli, [*base, "arxiv:2506.99999"])
     assert by_id.exit_code == 2 and "short" not in by_id.output
+
+
+def test_the_build_reads_an_example_written_as_a_journal_papers_publisher_link(
+    tmp_path: Path,
+) -> None:
+    # Round 28, third users' pass: `explain` and `mark` found a journal paper (stored under its
+    # DOI) by the publisher's link the digest shows, but the build did not: written as that
+    # link in `examples`, the paper was "not stored yet" and taught the topic nothing.
+    journal = make_paper(
+        "doi:10.1145/3580305.42",
+        "A journal paper on speech",
+        "speech recognition",
+        url="https://journal.example.org/article/42",
+    )
+    other = make_paper("arxiv:2506.00002", "Graph neural network", "message passing graph")
+    database = tmp_path / "store.sqlite"
+    _store(database, [journal, other])
+    link = "https://journal.example.org/article/42"
+    topic = Topic(
+        slug="speech",
+        name="Speech",
+        description="speech",
+        examples=(link, "http://journal.example.org/article/42/?utm_source=rss"),
+    )
+    with Store.open(database) as store:
+        assert run.scoring.unstored_examples(store, topic) == []
+        prototypes = dict(run.scoring.topic_prototypes(store, topic))
+        assert prototypes["example0"] == prototypes["example1"] == journal.text
+        # The same link as a counter-example vetoes the paper, as explain and mark read it.
+        vetoed = Topic(slug="graphs", name="Graphs", description="graphs", counter_examples=(link,))
+        assert run.scoring.counter_example_ids(store, vetoed) == {journal.paper_id}

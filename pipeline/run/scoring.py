@@ -304,9 +304,10 @@ def stored_paper_id(store: Store, reference: str) -> str | None:
 
 def stored_paper_ids(store: Store, reference: str) -> list[str]:
     """Every stored paper a reference names: the one of an arXiv id or link, a DOI or a link
-    (the ids a paper without an arXiv id is stored under: doi:…, url:…), else all those with
-    that title, as fed or as the digest shows it (LaTeX converted); two papers may share one: a
-    reference must then name the id."""
+    (the ids a paper without an arXiv id is stored under: doi:…, url:…), those whose link a
+    digest shows is the reference (`ids_by_link`: a journal paper's publisher page), else all
+    those with that title, as fed or as the digest shows it (LaTeX converted); two papers may
+    share one: a reference must then name the id."""
     from pipeline.ingest import clean, ids
 
     text = _as_written(reference)
@@ -321,6 +322,9 @@ def stored_paper_ids(store: Store, reference: str) -> list[str]:
     for paper_id in filter(None, candidates):
         if store.get_paper(paper_id) is not None:
             return [paper_id]
+    found = ids_by_link(store, reference)
+    if found:
+        return found
     title_key = ids.matchable_title(reference)
     if not title_key:
         return []
@@ -340,6 +344,23 @@ def stored_paper_ids(store: Store, reference: str) -> list[str]:
         for paper_id, title in store.list_titles_with_markup(words)
         if ids.matchable_title(latex_to_text(title)) == title_key
     ]
+
+
+def ids_by_link(store: Store, reference: str) -> list[str]:
+    """The stored papers whose link, as a digest shows it, is the reference: a journal paper
+    stored under its DOI is linked to its publisher's page, which names no id (round 28: that
+    link, copied from the digest, was 'no stored paper' to `explain` and `mark`, and as an
+    example it taught the build nothing). Over http or https, with or without a closing
+    slash, tracking parameters aside, as `stored_paper_ids` reads a url: id."""
+    from pipeline.ingest import ids
+
+    text = unwrapped(reference).rstrip(".,;")
+    if ids.normalize_url(text) is None:
+        return []
+    shown = ids.strip_tracking(text).rstrip("/")
+    rest = shown.partition("://")[2]
+    links = [f"{s}://{rest}{end}" for s in ("https", "http") for end in ("", "/")]
+    return store.list_paper_ids_by_url(links)
 
 
 def _as_written(reference: str) -> str:

@@ -55,7 +55,7 @@ def find_paper(store: Store, reference: str) -> Paper:
     """The stored paper a reference names: arxiv:ID, ID with version, abs or pdf link, an id,
     the DOI or link of a paper without an arXiv id, or the paper's title as the digest shows
     it. UsageError (exit 2, as an unknown --topic) when it names no stored paper or several."""
-    found = scoring.stored_paper_ids(store, reference) or _ids_by_link(store, reference)
+    found = scoring.stored_paper_ids(store, reference)
     if len(found) > 1:
         raise UsageError(
             f"{shortened(reference.strip())!r} is the title of {len(found)} stored papers"
@@ -104,22 +104,6 @@ def find_paper(store: Store, reference: str) -> Paper:
             + (f"; {holding}" if (holding := _titles_holding(store, reference)) else "")
         )
     return paper
-
-
-def _ids_by_link(store: Store, reference: str) -> list[str]:
-    """The stored papers whose link, as a digest shows it, is the reference: a journal paper
-    stored under its DOI is linked to its publisher's page, which names no id (round 28: that
-    link, copied from the digest, was 'no stored paper'). Over http or https, with or without
-    a closing slash, tracking parameters aside, as `stored_paper_ids` reads a url: id."""
-    from pipeline.ingest import ids
-
-    text = scoring.unwrapped(reference).rstrip(".,;")
-    if ids.normalize_url(text) is None:
-        return []
-    shown = ids.strip_tracking(text).rstrip("/")
-    rest = shown.partition("://")[2]
-    links = [f"{s}://{rest}{end}" for s in ("https", "http") for end in ("", "/")]
-    return store.list_paper_ids_by_url(links)
 
 
 #: How many papers whose titles hold a reference `find_paper` names.
