@@ -38,7 +38,18 @@ def entry(**fields: object) -> Entry:
         ("https://arxiv.org/pdf/2404.01234", ("2404.01234", None)),
         ("https://doi.org/10.48550/arXiv.2404.01234", ("2404.01234", None)),
         ("solv-int/9901001", ("solv-int/9901001", None)),
-        ("math.GT/0309136", ("math.GT/0309136", None)),
+        # Round 28: an old-style id's subject class is no part of it (arXiv stores, lists and
+        # links math/0309136; "math.GT/0309136" is the form papers of the time cite): read as
+        # another id, it named no stored paper; with a hyphen ("cond-mat.str-el") it was no id.
+        ("math.GT/0309136", ("math/0309136", None)),
+        ("arXiv:cs.AI/0112017v2", ("cs/0112017", 2)),
+        ("https://arxiv.org/abs/math.GT/0309136v1", ("math/0309136", 1)),
+        ("https://arxiv.org/pdf/cs.CL/0112017v2.pdf", ("cs/0112017", 2)),
+        ("cond-mat.str-el/0601001", ("cond-mat/0601001", None)),
+        ("https://arxiv.org/abs/physics.acc-ph/0501001v3", ("physics/0501001", 3)),
+        ("oai:arXiv.org:q-bio.PE/0401001", ("q-bio/0401001", None)),
+        ("https://arxiv.org/pdf/math/0309136v1", ("math/0309136", 1)),
+        ("cs/0112017v2", ("cs/0112017", 2)),
         ("hep-th/9901001v3", ("hep-th/9901001", 3)),
         ("http://arxiv.org/abs/hep-th/9901001v3", ("hep-th/9901001", 3)),
         ("oai:arXiv.org:cond-mat/0102536", ("cond-mat/0102536", None)),
@@ -72,6 +83,14 @@ def test_parse_arxiv_id_refuses_other_hosts_and_paths(text: str) -> None:
 )
 def test_parse_arxiv_id_rejects_non_arxiv_text(text: str) -> None:
     assert parse_arxiv_id(text) is None
+
+
+def test_an_old_style_id_with_its_subject_class_is_the_paper_arxiv_lists() -> None:
+    # Round 28: a hand-written file linking arxiv.org/abs/math.GT/0309136 stored the paper a
+    # second time beside the arxiv:math/0309136 an arXiv source gives it.
+    linked = entry(link="https://arxiv.org/abs/math.GT/0309136v2")
+    assert canonical_id(linked) == ("arxiv:math/0309136", 2)
+    assert canonical_id(entry(raw_id="oai:arXiv.org:math/0309136")) == ("arxiv:math/0309136", None)
 
 
 def test_canonical_id_prefers_arxiv_then_doi_then_url_then_title() -> None:

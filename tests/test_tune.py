@@ -665,6 +665,10 @@ def test_explain_accepts_what_a_digest_shows(setup: tuple[Path, Path], reference
         ("arXiv:2506.00002 [cs.LG]", "arxiv:2506.00002"),
         ("arXiv:2506.00002v3 [cs.LG] 16 Jun 2025", "arxiv:2506.00002"),
         ("arXiv:cs/0112017v1 [cs.CL]", "arxiv:cs/0112017"),
+        # Round 28: an old-style id with its subject class, as papers of the time cite it
+        ("cs.CL/0112017v1", "arxiv:cs/0112017"),
+        ("https://arxiv.org/abs/cs.CL/0112017", "arxiv:cs/0112017"),
+        ("arxiv.org/pdf/cs/0112017v2.pdf", "arxiv:cs/0112017"),
         # a browser's address bar: the scheme left off, or https for a feed's http link
         ("doi.org/10.1000/XYZ.123", "doi:10.1000/xyz.123"),
         ("http://example.org/paper/1", "url:https://example.org/paper/1"),

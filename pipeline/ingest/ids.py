@@ -15,7 +15,11 @@ from pipeline.errors import ParseError
 from pipeline.ingest.clean import clean_doi, clean_text, doi_from_link, fold_key
 from pipeline.models import Entry
 
-_ID = r"(?:(?P<new>\d{4}\.\d{4,5})|(?P<old>[a-zA-Z]+(?:-[a-zA-Z]+)*(?:\.[a-zA-Z]{2})?/\d{7}))"
+# An old-style id (before April 2007) is archive/YYMMNNN; papers of the time cite it with a
+# subject class (math.GT/0309136, cond-mat.str-el/0601001), which is no part of it: arXiv
+# stores, lists and links math/0309136, so the id read drops it.
+_ARCHIVE = r"[a-zA-Z]+(?:-[a-zA-Z]+)*"
+_ID = rf"(?:(?P<new>\d{{4}}\.\d{{4,5}})|(?P<old>{_ARCHIVE})(?:\.{_ARCHIVE})?/(?P<number>\d{{7}}))"
 _VERSION = r"(?:[vV](?P<version>\d+))?"  # "V2" as some hand-written lists write it
 _ARXIV_FORMS = [
     re.compile(rf"(?i:arxiv:)?\s*{_ID}{_VERSION}"),
@@ -63,9 +67,7 @@ def parse_arxiv_id(text: str, *, any_version: bool = False) -> tuple[str, int | 
         version = int(digits) if digits else None
         if match["new"]:
             return (match["new"], version) if _is_new_style(match["new"]) else None
-        archive, number = match["old"].split("/")
-        name, _, subject = archive.partition(".")
-        return (f"{name.lower()}{'.' + subject.upper() if subject else ''}/{number}", version)
+        return (f"{match['old'].lower()}/{match['number']}", version)
     return None
 
 
