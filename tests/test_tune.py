@@ -1186,3 +1186,30 @@ def test_the_build_reads_an_example_written_as_a_journal_papers_publisher_link(
         # The same link as a counter-example vetoes the paper, as explain and mark read it.
         vetoed = Topic(slug="graphs", name="Graphs", description="graphs", counter_examples=(link,))
         assert run.scoring.counter_example_ids(store, vetoed) == {journal.paper_id}
+
+
+def test_topics_compare_says_whose_store_it_scored(
+    setup: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # Round 28, third users' pass: `--compare` with a config in another folder (its own
+    # data_dir) scored its topics on this config's store, as intended, but said nothing, so a
+    # user comparing with a colleague's config took the counts for that colleague's papers.
+    config, _ = setup
+    _store_week(config)
+    elsewhere = tmp_path / "colleague"
+    elsewhere.mkdir()
+    themes = {"min_similarity": 0.3, "min_theme_size": 2}
+    other = write_config(elsewhere, filename="other.toml", themes=themes, topics=TOPICS)
+    week = ["topics", "--week", "2025-W24"]
+    compared = CliRunner().invoke(cli, ["--config", str(config), *week, "--compare", str(other)])
+    assert compared.exit_code == 0, compared.output
+    mine, theirs = load_settings(config).database_path, load_settings(other).database_path
+    said = [line for line in compared.output.splitlines() if "store" in line]
+    assert len(said) == 1, compared.output
+    assert str(mine) in said[0] and str(theirs) in said[0] and "not read" in said[0]
+    assert not theirs.exists()  # and it was not created either
+    # Beside this config, sharing its data_dir, there is nothing to say.
+    same = write_config(tmp_path, filename="same.toml", themes=themes, topics=TOPICS)
+    compared = CliRunner().invoke(cli, ["--config", str(config), *week, "--compare", str(same)])
+    assert compared.exit_code == 0, compared.output
+    assert "not read" not in compared.output

@@ -78,7 +78,8 @@ def eval_cmd(ctx: click.Context, labels_path: Path, as_json: bool) -> None:
     "other_config",
     type=FilePath(path_type=Path, dir_okay=False),
     default=None,
-    help="Another config: list the papers whose section (topic or theme) changes under it.",
+    help="Another config: list the papers whose section (topic or theme) changes under it"
+    " (scored on this config's store, never on the other config's data_dir).",
 )
 @click.pass_context
 def topics_cmd(ctx: click.Context, week: str | None, other_config: Path | None) -> None:
@@ -111,7 +112,16 @@ def topics_cmd(ctx: click.Context, week: str | None, other_config: Path | None) 
         changed = tune.compare_configs(
             scored, tune.score_week(other, store, other_embedder, week=scored.week)
         )
-        return tune.describe_comparison(changed, str(other_config))
+        described = tune.describe_comparison(changed, str(other_config))
+        mine, theirs = settings.database_path, other.database_path
+        if theirs.resolve() == mine.resolve():
+            return described
+        # Its topics are scored on the papers of this config's week, as intended; unsaid, a
+        # user comparing with a colleague's config took the counts for the colleague's papers.
+        return (
+            f"{described}\nscored on this config's store ({mine}); {other_config}'s own store"
+            f" ({theirs}, its paths.data_dir) was not read"
+        )
 
     click.echo(_tune_call(ctx, action))
 
