@@ -593,6 +593,13 @@ def test_add_topic_paper_round_trips_the_shipped_config() -> None:
 def test_add_topic_paper_names_what_is_wrong() -> None:
     with pytest.raises(ConfigError, match="no topic with slug 'nope'"):
         add_topic_paper('[[topics]]\nslug = "a"\n', "nope", "arxiv:1")
+    # Round 28: a typo of a slug says which one was meant, and still lists them all.
+    two = '[[topics]]\nslug = "slug"\n[[topics]]\nslug = "nas"\n'
+    meant = r"no topic with slug 'slgu'; did you mean 'slug'\? \(topics: slug, nas\)"
+    with pytest.raises(ConfigError, match=meant):
+        add_topic_paper(two, "slgu", "arxiv:1")
+    with pytest.raises(ConfigError, match=r"no topic with slug 'xyz' \(topics: slug, nas\)"):
+        add_topic_paper(two, "xyz", "arxiv:1")
     with pytest.raises(ConfigError, match="not valid TOML"):
         add_topic_paper("[[topics]\n", "a", "arxiv:1")
 

@@ -596,6 +596,12 @@ def test_mark_keeps_the_config_files_owner_and_group(setup: tuple[Path, Path]) -
     ("args", "code", "message"),
     [
         (["arxiv:2506.00001", "--topic", "nope"], 2, "no topic with slug 'nope' (topics: speech"),
+        # Round 28: a typo got the list of every slug to search by eye
+        (
+            ["arxiv:2506.00001", "--topic", "graps"],
+            2,
+            "no topic with slug 'graps'; did you mean 'graphs'? (topics: speech, graphs)",
+        ),
         (["2506.09999", "--topic", "speech"], 2, "no stored paper 'arxiv:2506.09999'"),
         (["not-a-paper", "--topic", "speech"], 2, "no stored paper 'not-a-paper'"),
         (["2506.09999", "--topic", "nope"], 2, "no stored paper 'arxiv:2506.09999'"),

@@ -7,6 +7,7 @@ replaced whole (synced temp file, then rename) or not at all.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import errno
 import fcntl
 import logging
@@ -158,7 +159,8 @@ def add_topic_paper(
     Comments and layout are kept (tomlkit round-trip); only the one list changes, and the paper
     leaves the opposite list if it was there. `same` says whether a listed entry names the
     paper (another form of its id, a link, its title; default: the entry is `paper_id`).
-    ConfigError when the text is not TOML or has no such topic. Returns `text` unchanged when
+    ConfigError when the text is not TOML or has no such topic (naming the slug meant when
+    one is close, and every slug). Returns `text` unchanged when
     the paper is already listed.
     """
     import tomlkit
@@ -177,8 +179,13 @@ def add_topic_paper(
     topics = document.get("topics", [])
     entry = next((t for t in topics if isinstance(t, dict) and t.get("slug") == slug), None)
     if entry is None:
-        known = ", ".join(str(t.get("slug")) for t in topics if isinstance(t, dict)) or "none"
-        raise ConfigError(f"no topic with slug {slug!r} (topics: {known})")
+        slugs = [str(t.get("slug")) for t in topics if isinstance(t, dict)]
+        # A typo ("slgu") is named with the slug meant, the list still given (round 28).
+        close = difflib.get_close_matches(slug, slugs, n=1)
+        meant = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(
+            f"no topic with slug {slug!r}{meant} (topics: {', '.join(slugs) or 'none'})"
+        )
     key, other = ("counter_examples", "examples") if counter else ("examples", "counter_examples")
     if any(names_paper(str(item)) for item in entry.get(key, [])):
         return text
