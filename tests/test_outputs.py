@@ -21,6 +21,7 @@ from smtpserver import smtp_server
 from pipeline.cli import cli
 from pipeline.config import load_settings
 from pipeline.digest.outputs import (
+    _write_temp,
     list_records,
     plan_files,
     send_written,
@@ -199,7 +200,9 @@ def test_write_digest_removes_temp_files_a_killed_write_left(tmp_path: Path) -> 
     settings = make_settings(tmp_path)
     folder = settings.paths.digests_dir
     # The html one: a write in progress right now, kept.
-    stale, fresh = _temp_files(folder, ".2025-W23.md.k3j2.tmp", ".2025-W23.html.a8b1.tmp")
+    stale, fresh = _temp_files(
+        folder, ".2025-W23.md.digest-k3j2a8b1.tmp", ".2025-W23.html.digest-a8b1k3j2.tmp"
+    )
     write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
     assert not stale.exists() and fresh.exists()
     assert (folder / "2025-W24.md").exists()
@@ -214,10 +217,39 @@ def test_write_digest_removes_temp_files_a_killed_build_left_in_the_data_folder(
     settings = make_settings(tmp_path)
     # The summaries' one: a write in progress right now, kept.
     stale, fresh = _temp_files(
-        settings.paths.data_dir, ".derived-memo.json.k3j2.tmp", ".sidecar-summaries.json.a8b1.tmp"
+        settings.paths.data_dir,
+        ".derived-memo.json.digest-k3j2a8b1.tmp",
+        ".sidecar-summaries.json.digest-a8b1k3j2.tmp",
     )
     write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
     assert not stale.exists() and fresh.exists()
+
+
+def test_write_digest_keeps_the_users_own_hidden_tmp_files(tmp_path: Path) -> None:
+    # Round 28: the sweep deleted every hidden `.*.tmp` older than ten minutes in the digests
+    # and data folders: a user's `.notes.tmp`, an editor's swap-like file, rsync's partial
+    # `.2025-W23.md.Xy12Ab.tmp`. Only the temp files this program names are its to remove.
+    settings = make_settings(tmp_path)
+    theirs = (
+        ".notes.tmp",
+        ".2025-W23.md.k3j2.tmp",  # another program's temp file of one of our outputs
+        ".2025-W23.md.XyZ123.tmp",
+        ".draft.digest-notes.tmp",
+    )
+    for folder in (settings.paths.digests_dir, settings.paths.data_dir):
+        ours, _ = _temp_files(folder, ".2025-W23.md.digest-k3j2a8b1.tmp", theirs[0])
+        hour_ago = time.time() - 3600
+        for name in theirs:
+            (folder / name).write_text("mine", encoding="utf-8")
+            os.utime(folder / name, (hour_ago, hour_ago))
+        write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
+        assert not ours.exists()
+        assert [(folder / n).read_text(encoding="utf-8") for n in theirs] == ["mine"] * 4
+    # And a temp file as a write names it, left by a killed build, is of the form swept.
+    left = Path(_write_temp(settings.paths.digests_dir / "2025-W24.html", b"half"))
+    os.utime(left, (time.time() - 3600,) * 2)
+    write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
+    assert not left.exists()
 
 
 def _temp_files(folder: Path, stale_name: str, fresh_name: str) -> tuple[Path, Path]:
