@@ -429,6 +429,34 @@ def test_chart_counts_come_from_the_store_and_sidecars_only_fill_weeks_it_lacks(
     assert topic["history"] == [5, 4, 3]  # W22 from its sidecar, W23 from the store (not 6)
 
 
+def test_the_summaries_file_forgets_sidecars_deleted_by_hand(tmp_path: Path) -> None:
+    # Round 28: data_dir/sidecar-summaries.json kept an entry for every sidecar it had read,
+    # deleted ones too (a user saving space): it grew for ever, each build rewriting it all.
+    from pipeline.digest import outputs
+
+    settings = make_settings(tmp_path)
+    folder, kept = settings.paths.digests_dir, settings.paths.data_dir / outputs.SUMMARIES_FILE
+    weeks = [("2025-W21", date(2025, 5, 19)), ("2025-W22", date(2025, 5, 26))]
+    weeks += [("2025-W23", date(2025, 6, 2))]
+    for week, start in weeks:
+        write_digest(settings, _digest(week, 3, start), now=NOW)
+    this = _digest("2025-W24", 3, date(2025, 6, 9))
+    write_digest(settings, this, now=NOW)
+    summarized = json.loads(kept.read_bytes())["files"]
+    assert sorted(summarized) == ["2025-W21.json", "2025-W22.json", "2025-W23.json"]
+    (folder / "2025-W21.json").unlink()
+    (folder / "2025-W22.json").unlink()
+    (folder / "2025-W22.json").mkdir()  # not a sidecar: skipped, so not summarized either
+    write_digest(settings, this, now=NOW)
+    assert sorted(json.loads(kept.read_bytes())["files"]) == ["2025-W23.json"]
+    assert json.loads(kept.read_bytes())["files"]["2025-W23.json"] == summarized["2025-W23.json"]
+    # index.md and feed.xml are what they were without the cache.
+    built = {name: (folder / name).read_bytes() for name in ("index.md", "feed.xml")}
+    kept.unlink()
+    write_digest(settings, this, now=NOW)
+    assert {name: (folder / name).read_bytes() for name in ("index.md", "feed.xml")} == built
+
+
 def test_a_build_parses_each_earlier_sidecar_once_and_again_only_when_it_changes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -84,7 +84,7 @@ def write_digest(
     ours = _written_before(folder, digest.week, previous) if left else set()
     write_files(files)
     _remove_unwritten(folder, digest.week, files, ours)
-    summaries.save()
+    summaries.save(folder)
     return Written(folder / f"{digest.week}.md", files)
 
 
@@ -445,7 +445,17 @@ class _Summaries:
             self._changed = True
         return summary
 
-    def save(self) -> None:
+    def save(self, folder: Path) -> None:
+        """Write the summaries back when changed, less those of sidecars no longer in `folder`
+        (deleted by hand, or by a build with `write_json` off): round 28, the file kept an
+        entry for every sidecar it ever read and grew for ever. Such an entry was never read
+        again (a summary is looked up only for a sidecar that is there), so no output changes.
+        """
+        for name in list(self._entries):
+            path = folder / name
+            if path.is_symlink() or not path.is_file():
+                del self._entries[name]
+                self._changed = True
         if not self._changed:
             return
         text = json.dumps({"version": publish.SCHEMA_VERSION, "files": self._entries})
