@@ -21,6 +21,7 @@ from smtpserver import smtp_server
 from pipeline.cli import cli
 from pipeline.config import load_settings
 from pipeline.digest.outputs import (
+    _write_temp,
     list_records,
     plan_files,
     send_written,
@@ -199,7 +200,9 @@ def test_write_digest_removes_temp_files_a_killed_write_left(tmp_path: Path) -> 
     settings = make_settings(tmp_path)
     folder = settings.paths.digests_dir
     # The html one: a write in progress right now, kept.
-    stale, fresh = _temp_files(folder, ".2025-W23.md.k3j2.tmp", ".2025-W23.html.a8b1.tmp")
+    stale, fresh = _temp_files(
+        folder, ".2025-W23.md.digest-k3j2a8b1.tmp", ".2025-W23.html.digest-a8b1k3j2.tmp"
+    )
     write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
     assert not stale.exists() and fresh.exists()
     assert (folder / "2025-W24.md").exists()
@@ -214,10 +217,39 @@ def test_write_digest_removes_temp_files_a_killed_build_left_in_the_data_folder(
     settings = make_settings(tmp_path)
     # The summaries' one: a write in progress right now, kept.
     stale, fresh = _temp_files(
-        settings.paths.data_dir, ".derived-memo.json.k3j2.tmp", ".sidecar-summaries.json.a8b1.tmp"
+        settings.paths.data_dir,
+        ".derived-memo.json.digest-k3j2a8b1.tmp",
+        ".sidecar-summaries.json.digest-a8b1k3j2.tmp",
     )
     write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
     assert not stale.exists() and fresh.exists()
+
+
+def test_write_digest_keeps_the_users_own_hidden_tmp_files(tmp_path: Path) -> None:
+    # Round 28: the sweep deleted every hidden `.*.tmp` older than ten minutes in the digests
+    # and data folders: a user's `.notes.tmp`, an editor's swap-like file, rsync's partial
+    # `.2025-W23.md.Xy12Ab.tmp`. Only the temp files this program names are its to remove.
+    settings = make_settings(tmp_path)
+    theirs = (
+        ".notes.tmp",
+        ".2025-W23.md.k3j2.tmp",  # another program's temp file of one of our outputs
+        ".2025-W23.md.XyZ123.tmp",
+        ".draft.digest-notes.tmp",
+    )
+    for folder in (settings.paths.digests_dir, settings.paths.data_dir):
+        ours, _ = _temp_files(folder, ".2025-W23.md.digest-k3j2a8b1.tmp", theirs[0])
+        hour_ago = time.time() - 3600
+        for name in theirs:
+            (folder / name).write_text("mine", encoding="utf-8")
+            os.utime(folder / name, (hour_ago, hour_ago))
+        write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
+        assert not ours.exists()
+        assert [(folder / n).read_text(encoding="utf-8") for n in theirs] == ["mine"] * 4
+    # And a temp file as a write names it, left by a killed build, is of the form swept.
+    left = Path(_write_temp(settings.paths.digests_dir / "2025-W24.html", b"half"))
+    os.utime(left, (time.time() - 3600,) * 2)
+    write_digest(settings, _digest("2025-W24", 3, date(2025, 6, 9)), now=NOW)
+    assert not left.exists()
 
 
 def _temp_files(folder: Path, stale_name: str, fresh_name: str) -> tuple[Path, Path]:
@@ -395,6 +427,34 @@ def test_chart_counts_come_from_the_store_and_sidecars_only_fill_weeks_it_lacks(
     record = json.loads(planned[folder / "2025-W24.json"])
     topic = next(s for s in record["sections"] if s["key"] == "efficient-attention")
     assert topic["history"] == [5, 4, 3]  # W22 from its sidecar, W23 from the store (not 6)
+
+
+def test_the_summaries_file_forgets_sidecars_deleted_by_hand(tmp_path: Path) -> None:
+    # Round 28: data_dir/sidecar-summaries.json kept an entry for every sidecar it had read,
+    # deleted ones too (a user saving space): it grew for ever, each build rewriting it all.
+    from pipeline.digest import outputs
+
+    settings = make_settings(tmp_path)
+    folder, kept = settings.paths.digests_dir, settings.paths.data_dir / outputs.SUMMARIES_FILE
+    weeks = [("2025-W21", date(2025, 5, 19)), ("2025-W22", date(2025, 5, 26))]
+    weeks += [("2025-W23", date(2025, 6, 2))]
+    for week, start in weeks:
+        write_digest(settings, _digest(week, 3, start), now=NOW)
+    this = _digest("2025-W24", 3, date(2025, 6, 9))
+    write_digest(settings, this, now=NOW)
+    summarized = json.loads(kept.read_bytes())["files"]
+    assert sorted(summarized) == ["2025-W21.json", "2025-W22.json", "2025-W23.json"]
+    (folder / "2025-W21.json").unlink()
+    (folder / "2025-W22.json").unlink()
+    (folder / "2025-W22.json").mkdir()  # not a sidecar: skipped, so not summarized either
+    write_digest(settings, this, now=NOW)
+    assert sorted(json.loads(kept.read_bytes())["files"]) == ["2025-W23.json"]
+    assert json.loads(kept.read_bytes())["files"]["2025-W23.json"] == summarized["2025-W23.json"]
+    # index.md and feed.xml are what they were without the cache.
+    built = {name: (folder / name).read_bytes() for name in ("index.md", "feed.xml")}
+    kept.unlink()
+    write_digest(settings, this, now=NOW)
+    assert {name: (folder / name).read_bytes() for name in ("index.md", "feed.xml")} == built
 
 
 def test_a_build_parses_each_earlier_sidecar_once_and_again_only_when_it_changes(

@@ -524,6 +524,47 @@ def test_mark_adds_one_line_to_a_list_written_over_lines(listed: str, added: str
     assert edited == text.replace(added, added + '    "arxiv:2506.13755", # New\n')
 
 
+def test_mark_not_takes_the_comment_naming_the_paper_with_it_and_keeps_the_others() -> None:
+    # Round 28: `mark 2312.00752 --not` removed the example but left "# Mamba: …", the
+    # user's note on the line above it, over the next paper, which it now seemed to describe.
+    # A note that names the paper (its id, or its title as `mark` writes it, shortened or not)
+    # goes with it; a note about something else, or a blank line away, stays.
+    listed = (
+        "examples = [\n"
+        "    # strong baselines, all three\n"
+        '    "2401.00001",\n'
+        "    # Mamba: linear-time sequence modeling\n"
+        "    # (the one that started the SSM wave)\n"
+        '    "2312.00752",\n'
+        "    # see also arxiv:2405.21060\n"
+        '    "2405.21060",\n'
+        "\n"
+        "    # about the next one\n"
+        '    "2402.00002",  # Hyena\n'
+        "]\n"
+    )
+    text = COMMENTED.replace("examples = []  # none yet\n", listed)
+    title = "Mamba: Linear-Time Sequence Modeling with Selective State Spaces"
+    edited = add_topic_paper(text, "speech", "2312.00752", comment=title, counter=True)
+    gone = "    # Mamba: linear-time sequence modeling\n    # (the one that started the SSM wave)\n"
+    added = f'counter_examples = [\n    "2312.00752", # {title}\n]\n'
+    assert edited.replace(added, "") == text.replace(gone + '    "2312.00752",\n', "")
+    by_id = add_topic_paper(text, "speech", "2405.21060", comment="SSD", counter=True)
+    assert "see also" not in by_id.split("counter_examples")[0]
+    assert "# strong baselines" in by_id and "# about the next one" in by_id
+    for kept in ("2401.00001", "2402.00002"):  # a note about a group, or a blank line away
+        other = add_topic_paper(text, "speech", kept, comment="Other", counter=True)
+        assert "# strong baselines, all three" in other and "# about the next one" in other
+    one_line = COMMENTED.replace(
+        "examples = []  # none yet\n", 'examples = ["2312.00752"]  # Mamba\n'
+    )
+    emptied = add_topic_paper(one_line, "speech", "2312.00752", comment=title, counter=True)
+    assert "examples = []\n" in emptied and "# Mamba\n" not in emptied
+    seeds = one_line.replace("# Mamba", "# seeds")
+    emptied = add_topic_paper(seeds, "speech", "2312.00752", counter=True)
+    assert "examples = []  # seeds\n" in emptied
+
+
 @pytest.mark.parametrize("bom", ["", "\ufeff"])
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
 def test_mark_keeps_line_endings_and_byte_order_mark(

@@ -191,10 +191,15 @@ def add_topic_paper(
         return text
     opposite = [item for item in entry.get(other, []) if names_paper(str(item))]
     if opposite:
+        about = _comment_names(paper_id, comment, names_paper)
         for item in opposite:
+            _drop_comment_above(entry[other], item, about)
             entry[other].remove(item)
         if not entry[other]:
-            entry[other] = tomlkit.array()
+            entry[other] = tomlkit.array()  # keeps the old list's trailing comment
+            trivia = entry[other].trivia  # `examples = ["2312.00752"]  # Mamba`: it goes too
+            if trivia.comment and about(trivia.comment):
+                trivia.comment_ws, trivia.comment = "", ""
     if key not in entry:
         _add_empty_list(entry, key)
     values = entry[key]
@@ -209,6 +214,56 @@ def add_topic_paper(
         values.add_line(indent="")
     updated = tomlkit.dumps(document)
     return bom + (updated.replace("\n", "\r\n") if crlf else updated)
+
+
+def _comment_names(
+    paper_id: str, title: str, names_paper: Callable[[str], bool]
+) -> Callable[[str], bool]:
+    """Whether a comment (`# …`) names the paper: holds its id (with or without `arxiv:`), is
+    its title or the start of it (`# Mamba` for "Mamba: Linear-Time …", as `mark` writes it,
+    shortened or not), or is a reference `same` knows (a link)."""
+    bare = paper_id.split(":", 1)[-1]
+    folded = " ".join(title.split()).casefold()
+
+    def names(comment: str) -> bool:
+        text = " ".join(comment.lstrip("#").split()).rstrip("…").rstrip(".").strip()
+        said = text.casefold()
+        if not said:
+            return False
+        if paper_id in text or (len(bare) >= 6 and bare in text):
+            return True
+        shown = bool(folded) and (folded in said or folded.startswith(said))
+        return shown or names_paper(text)
+
+    return names
+
+
+def _drop_comment_above(values: Any, item: Any, names: Callable[[str], bool]) -> None:
+    """Remove the comment lines written right above `item` in the list `values` (no blank line
+    or entry between) from the first that names the paper down: a note about a paper goes with
+    it when the paper leaves the list; a note about something else (`# strong baselines` over
+    several entries) stays, as does one a blank line away."""
+    from tomlkit.items import Null
+
+    groups = values._value  # tomlkit keeps a comment line as a group with no value
+    at = next((i for i, g in enumerate(groups) if g.value is item), None)
+    if at is None:
+        return
+    block: list[int] = []
+    below = groups[at]
+    for i in range(at - 1, -1, -1):
+        group = groups[i]
+        above_only = below.indent is not None and below.indent.s.count("\n") == 1
+        alone = group.comment is not None and isinstance(group.value, Null | None)
+        if not above_only or not alone:
+            break
+        block.insert(0, i)
+        below = group
+    first = next((i for i in block if names(groups[i].comment.trivia.comment)), None)
+    if first is None:
+        return
+    del groups[first:at]
+    values._reindex()
 
 
 def _one_per_line(entry: Any, key: str, values: Any) -> Any:

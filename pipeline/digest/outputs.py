@@ -84,7 +84,7 @@ def write_digest(
     ours = _written_before(folder, digest.week, previous) if left else set()
     write_files(files)
     _remove_unwritten(folder, digest.week, files, ours)
-    summaries.save()
+    summaries.save(folder)
     return Written(folder / f"{digest.week}.md", files)
 
 
@@ -445,7 +445,17 @@ class _Summaries:
             self._changed = True
         return summary
 
-    def save(self) -> None:
+    def save(self, folder: Path) -> None:
+        """Write the summaries back when changed, less those of sidecars no longer in `folder`
+        (deleted by hand, or by a build with `write_json` off): round 28, the file kept an
+        entry for every sidecar it ever read and grew for ever. Such an entry was never read
+        again (a summary is looked up only for a sidecar that is there), so no output changes.
+        """
+        for name in list(self._entries):
+            path = folder / name
+            if path.is_symlink() or not path.is_file():
+                del self._entries[name]
+                self._changed = True
         if not self._changed:
             return
         text = json.dumps({"version": publish.SCHEMA_VERSION, "files": self._entries})
@@ -587,12 +597,21 @@ def _read(path: Path) -> bytes:
 #: A temp file this old is the remains of a killed write (a live one exists for milliseconds).
 STALE_TEMP_S = 600
 
+#: What `_write_temp` puts between the output's name and mkstemp's 8 random characters:
+#: `.2025-W24.md.digest-k3j2a8b1.tmp`. The sweep removes only names of this form.
+TEMP_MARK = "digest-"
+_OUR_TEMP = re.compile(rf"\..+\.{re.escape(TEMP_MARK)}[a-z0-9_]{{8}}\.tmp")
+
 
 def _sweep_temp_files(folder: Path, *, now: float) -> None:
-    """Remove `.NAME.*.tmp` files a killed build left behind; never a finished output."""
+    """Remove the temp files (`.NAME.digest-XXXXXXXX.tmp`) a killed build left behind; never a
+    finished output, nor a hidden `.tmp` file of the user's or another program's (round 28:
+    every `.*.tmp` older than ten minutes in the digests or data folder was deleted)."""
     if not folder.is_dir():
         return
     for path in folder.glob(".*.tmp"):
+        if not _OUR_TEMP.fullmatch(path.name):
+            continue
         try:
             if now - path.stat().st_mtime > STALE_TEMP_S:
                 path.unlink()
@@ -634,7 +653,7 @@ def write_files(files: Mapping[Path, bytes]) -> None:
 def _write_temp(path: Path, data: bytes) -> str:
     """`data` in a synced, readable temp file in `path`'s folder; the temp file's name."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{TEMP_MARK}", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -24,6 +24,7 @@ from pathlib import Path
 from pipeline.errors import NewerStoreError, StoreError
 from pipeline.models import WeekSection
 from pipeline.store import intact
+from pipeline.store.db import out_of_room
 from pipeline.store.intact import wal_path
 from pipeline.store.papers import MAX_DAYS_AHEAD, Papers, UpsertResult, day_ahead, effective_day
 from pipeline.store.readings import Readings
@@ -221,6 +222,9 @@ class Store(Papers, Vectors, Runs, Readings):
                 self._quick_check()
             self._conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.OperationalError as e:  # cannot open or lock it: not damage
+            no_room = out_of_room(self._label, "cannot be opened for writing", e)
+            if no_room is not None:  # round 28: a full disk said "disk I/O error"
+                raise StoreError(no_room) from e
             raise StoreError(
                 f"database {self._label} cannot be opened for writing ({e}): "
                 "is the file or its folder read-only, or the disk full?"

@@ -6,10 +6,14 @@ sqlite3 errors the user can act on (locked, read-only, corrupt, disk full) becom
 
 from __future__ import annotations
 
+import contextlib
+import os
+import resource
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from pipeline.errors import StoreError
@@ -22,6 +26,11 @@ _BUG_ERRORS = (sqlite3.ProgrammingError, sqlite3.IntegrityError, sqlite3.Interfa
 # nothing (the store's stamp is removed, so the next writer reads the file whole: issue 7).
 _DAMAGE_CODES = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
 _SUSPECT_CODES = {*_DAMAGE_CODES, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL}
+# What SQLite reports when a write does not fit: "database or disk is full" (ENOSPC, or a
+# short write), or "disk I/O error" (EFBIG: the file size limit, `ulimit -f`).
+_ROOM_CODES = {sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR}
+# Free space under this, on the store's disk, after a failed write: it was the disk being full.
+_LOW_SPACE = 1 << 20
 RESTORE_ADVICE = "restore it from a backup, or move it aside"
 DAMAGE_ADVICE = f"nothing was written to it: {RESTORE_ADVICE}"
 
@@ -47,6 +56,9 @@ class Database:
                 # Its transaction rolled back; earlier ones of this Store may be in the file.
                 advice = self._damage_advice()
                 raise StoreError(f"database {self._label} is damaged ({e}); {advice}") from e
+            no_room = out_of_room(self._label, f"cannot {action}", e)
+            if no_room is not None:
+                raise StoreError(no_room) from e
             raise StoreError(f"database {self._label}: cannot {action}: {e}") from e
 
     def _damage_advice(self) -> str:
@@ -82,6 +94,57 @@ class Database:
         for start in range(0, len(values), _CHUNK):
             chunk = list(values[start : start + _CHUNK])
             yield from self._select(sql.format(marks=",".join("?" * len(chunk))), [*params, *chunk])
+
+
+def out_of_room(label: str, failed: str, error: sqlite3.DatabaseError) -> str | None:
+    """The message for `error` when it was the store `label` finding no room for a write
+    (`_out_of_room`): its path, what `failed`, why, that nothing was lost and what to do; None
+    for any other error."""
+    code = _error_code(error)
+    if code not in _ROOM_CODES:
+        return None
+    room = _out_of_room(label, full=code == sqlite3.SQLITE_FULL)
+    if room is None:
+        return None
+    what, todo = room
+    return (
+        f"database {label}: {failed}: {what}; nothing was lost (what was stored before is"
+        f" kept, and this run's unfinished change was rolled back): {todo}, then run it again"
+        f" (SQLite: {error})"
+    )
+
+
+def _out_of_room(label: str, *, full: bool) -> tuple[str, str] | None:
+    """Why a write to the store `label` (its path) found no room, and what to do, in words a
+    user acts on: the file size limit (`ulimit -f`) its file or log reached, or the disk that
+    holds it full (SQLite said so, `full`, or an I/O error left under 1 MiB free); None when
+    neither is so (another I/O fault: SQLite's own words then)."""
+    if label == ":memory:":
+        return None
+    path = Path(label)
+    limit, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if limit != resource.RLIM_INFINITY:
+        sizes = []
+        for name in (path.name, f"{path.name}-wal", f"{path.name}-journal"):
+            with contextlib.suppress(OSError):
+                sizes.append(path.with_name(name).stat().st_size)
+        # A write past the limit is cut at it; SQLite writes pages, so say so a page short.
+        if sizes and max(sizes) + 65536 >= limit:
+            return (
+                f"the file size limit (ulimit -f) of {limit:,} bytes was reached",
+                "raise it (`ulimit -f unlimited`, or LimitFSIZE= in the service's unit)",
+            )
+    try:
+        found = os.statvfs(path.parent)
+    except OSError:
+        return None
+    free = found.f_bavail * found.f_frsize
+    if full or free < _LOW_SPACE:
+        return (
+            f"no space left on the disk that holds it ({free:,} bytes free in {path.parent})",
+            "free some space",
+        )
+    return None
 
 
 def _error_code(error: sqlite3.DatabaseError) -> int | None:

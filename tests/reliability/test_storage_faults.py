@@ -93,17 +93,84 @@ def test_full_disk_is_a_store_error_and_keeps_what_was_stored(
 ) -> None:
     data = small_fs / "data"
     assert _ingest(_config(tmp_path, data, GOOD_FILE))[0] == 0
+    filler = _fill(small_fs)
+    code, err = _ingest(_config(tmp_path, data, GOOD_FILE, BIG_FILE))
+    # Round 28: SQLite's "database or disk is full" alone; now what happened, in words.
+    _expect_store_error(code, err, f"{data}/pipeline.sqlite3", "no space left", "nothing was lost")
+    filler.unlink()
+    _stored_intact(data, GOOD_COUNT)
+
+
+def _fill(small_fs: Path) -> Path:
+    """A file in `small_fs` that takes every free byte of it; its path."""
     filler = small_fs / "filler"
-    try:  # take every free byte
+    try:
         with filler.open("wb") as handle:
             while True:
                 handle.write(b"\0" * 4096)
                 handle.flush()
     except OSError:
         pass
-    code, err = _ingest(_config(tmp_path, data, GOOD_FILE, BIG_FILE))
-    _expect_store_error(code, err, "pipeline.sqlite3", "full")
+    return filler
+
+
+def test_a_build_on_a_full_disk_says_so_and_keeps_what_was_stored(
+    tmp_path: Path, small_fs: Path
+) -> None:
+    data = small_fs / "data"
+    config = write_config(
+        tmp_path,
+        digest={"week": "2025-W23"},
+        paths={"data_dir": str(data), "digests_dir": str(tmp_path / "digests")},
+        sources=[file_source("s0", GOOD_FILE)],
+    )
+    assert _ingest(config)[0] == 0
+    filler = _fill(small_fs)
+    result = CliRunner().invoke(cli, ["--config", str(config), "build"])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        tally.add("tracebacks")
+        raise result.exception
+    words = (f"{data}/pipeline.sqlite3", "no space left", "nothing was lost")
+    _expect_store_error(result.exit_code, result.stderr, *words)
     filler.unlink()
+    _stored_intact(data, GOOD_COUNT)
+
+
+_LIMITED = """
+import resource, sys
+from conftest import FakeEmbedder
+from pipeline import run
+from pipeline.cli import cli
+run.make_embedder = lambda settings: FakeEmbedder()
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), resource.RLIM_INFINITY))
+cli.main(sys.argv[2:], prog_name="digest")
+"""
+
+
+@pytest.mark.parametrize("command", ["ingest", "build"])
+def test_a_file_size_limit_the_store_reaches_is_said_and_keeps_what_was_stored(
+    tmp_path: Path, command: str
+) -> None:
+    """`ulimit -f` (a unit's LimitFSIZE=, a shared host's limit) reached by the store's file or
+    its log during `ingest` or `build` said only SQLite's "disk I/O error" (round 28): now the
+    store's path, the limit, that nothing was lost and what to do; exit 1, no traceback."""
+    data = tmp_path / "data"
+    paths = {"data_dir": str(data), "digests_dir": str(tmp_path / "digests")}
+    config = write_config(
+        tmp_path, digest={"week": "2025-W23"}, paths=paths, sources=[file_source("s0", GOOD_FILE)]
+    )
+    assert _ingest(config)[0] == 0
+    if command == "ingest":  # four hundred more papers do not fit
+        config = _config(tmp_path, data, GOOD_FILE, BIG_FILE)
+    limit = (data / "pipeline.sqlite3").stat().st_size + 4096
+    tests = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), str(tests.parent)])}
+    args = [sys.executable, "-c", _LIMITED, str(limit), "--config", str(config), command]
+    done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+    tally.add("storage faults tried")
+    assert "Traceback" not in done.stderr, done.stderr
+    words = (f"{data}/pipeline.sqlite3", f"file size limit (ulimit -f) of {limit:,} bytes")
+    _expect_store_error(done.returncode, done.stderr, *words, "nothing was lost")
     _stored_intact(data, GOOD_COUNT)
 
 
