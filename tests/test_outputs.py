@@ -347,6 +347,20 @@ def test_write_digest_respects_disabled_outputs(tmp_path: Path) -> None:
     assert "trends.png" not in written.markdown.read_text(encoding="utf-8")
 
 
+def test_index_without_a_feed_links_no_feed(tmp_path: Path) -> None:
+    # Round 28: with write_feed = false, index.md (the archive a site serves) still opened with
+    # "Subscribe in a feed reader: [Atom feed](feed.xml)", a link to a file no build writes (or
+    # to the stale one docs/outputs.md says to delete). It offers the feed only when one is written.
+    for write_feed in (False, True):
+        (tmp_path / str(write_feed)).mkdir()
+        settings = make_settings(tmp_path / str(write_feed), outputs={"write_feed": write_feed})
+        write_digest(settings, _digest("2025-W24", 2, date(2025, 6, 9)), now=NOW)
+        index = (settings.paths.digests_dir / "index.md").read_text(encoding="utf-8")
+        assert ("(feed.xml)" in index) is write_feed, index
+        assert (settings.paths.digests_dir / "feed.xml").exists() is write_feed
+        assert "[2025-W24](2025-W24.md)" in index
+
+
 def test_a_rebuild_with_an_output_turned_off_removes_that_weeks_old_file(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -277,7 +277,10 @@ def plan_files(
         }
     everything = [*_on_disk(folder, records), record]
     index = render.render_index(
-        everything, title=settings.digest.title, templates_dir=settings.paths.templates_dir
+        everything,
+        title=settings.digest.title,
+        templates_dir=settings.paths.templates_dir,
+        feed=options.write_feed,
     )
     files[folder / "index.md"] = index.encode("utf-8")
     if options.write_feed:  # the newest FEED_WEEKS weeks; index.md lists them all

@@ -269,11 +269,18 @@ def render_markdown(
 
 
 def render_index(
-    records: Sequence[Mapping[str, Any]], *, title: str, templates_dir: Path | None = None
+    records: Sequence[Mapping[str, Any]],
+    *,
+    title: str,
+    templates_dir: Path | None = None,
+    feed: bool = True,
 ) -> str:
-    """digests/index.md: a table linking every week's digest (records: the JSON sidecars)."""
+    """digests/index.md: a table linking every week's digest (records: the JSON sidecars).
+    `feed`: whether feed.xml is written beside it (`outputs.write_feed`), so the index links it
+    only then (round 28: with write_feed off it linked a file no build writes)."""
     ordered = sorted(records, key=lambda r: str(r["week"]), reverse=True)
-    text = _render(templates_dir, "index.md.j2", {"records": ordered, "title": title})
+    context = {"records": ordered, "title": title, "feed": feed}
+    text = _render(templates_dir, "index.md.j2", context)
     return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
 
 
