@@ -77,6 +77,24 @@ def test_parse_file_bad_line_names_the_line_number() -> None:
         parse_file("\n".join(lines).encode(), "f")
 
 
+@pytest.mark.parametrize("indent", [2, None])
+def test_a_pretty_printed_object_names_the_line_its_fault_is_on(indent: int | None) -> None:
+    # Round 28: a {"papers": [...]} file written by json.dump(indent=2) or jq, with a comma
+    # lost on line 155, failed as "line 1: not valid JSON (Expecting property name enclosed in
+    # double quotes ...)": read again line by line as JSONL, its opening "{" was the fault
+    # named, and the user looked at line 1 for an error that is not there.
+    papers = [{"title": f"Paper {i}", "abstract": "x", "id": f"2506.{i:05d}"} for i in range(40)]
+    if indent:
+        text = json.dumps({"papers": papers}, indent=indent)
+    else:  # its list opened on the first line, one paper a line
+        text = '{"papers": [\n' + ",\n".join(json.dumps(p) for p in papers) + "\n]}"
+    text = text.replace('"Paper 30",', '"Paper 30"', 1)
+    line = next(n for n, t in enumerate(text.splitlines(), start=1) if '"Paper 30"' in t) + 1
+    line -= 1 if indent is None else 0  # the missing comma is noticed where the next key starts
+    with pytest.raises(ParseError, match=rf"^f: line {line}: not valid JSON \(Expecting ','"):
+        parse_file(text.encode(), "f")
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

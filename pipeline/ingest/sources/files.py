@@ -164,7 +164,11 @@ def _records(text: str, source: str) -> Iterator[tuple[str, Any]]:
     except RecursionError as e:
         raise ParseError(f"{source}: JSON nested too deeply") from e
     except json.JSONDecodeError as e:
-        if text.lstrip().startswith("["):
+        first = text.lstrip().split("\n", 1)[0].strip()
+        if first.startswith("[") or first.endswith(("{", "[")):
+            # One document, not JSONL: a list, or an object spread over lines ({"papers": [
+            # as json.dump(indent=2) or jq write it), whose first line no JSONL record can be.
+            # Read line by line, its fault was said to be on line 1 (round 28).
             raise ParseError(f"{source}: line {e.lineno}: not valid JSON ({e.msg})") from e
         yield from _jsonl_records(text, source)
         return
