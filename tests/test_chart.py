@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -49,6 +50,32 @@ def test_a_topic_named_with_an_emoji_or_in_chinese_is_drawn_without_empty_boxes(
     assert chart.drawn("🤖 Robotics", "robotics") == "Robotics"
     assert chart.drawn("机器学习", "ml-zh") == "ml-zh"  # no font here draws it: its slug
     assert chart.drawn("Über-Modelle (ÄÖÜ) — α", "x") == "Über-Modelle (ÄÖÜ) — α"
+
+
+def test_a_long_topic_name_is_wrapped_in_the_legend_not_cut_at_the_edge() -> None:
+    # Round 28: the module promised "long topic names are never cut", and a topic named
+    # "Efficient attention mechanisms for long-context transformers, state space models and
+    # linear recurrent networks" was drawn to "… state spac" and cut by the picture's right edge.
+    name = (
+        "Efficient attention mechanisms for long-context transformers, state space models"
+        " and linear recurrent networks"
+    )
+    weeks = ["2025-W23", "2025-W24"]
+    capitals = "LLM AGENTS AND RETRIEVAL-AUGMENTED GENERATION FOR MEDICAL QUESTION ANSWERING"
+    for series in ({name: [1, 3], "NAS": [2, 1]}, {capitals: [1, 3], "NAS": [2, 1]}):
+        _assert_legend_within_the_picture(render_trend_chart(weeks, series, title="t"))
+    png = render_trend_chart(weeks, {name: [1, 3], "NAS": [2, 1]}, title="t")
+    short = render_trend_chart(weeks, {"Efficient attention": [1, 3], "NAS": [2, 1]}, title="t")
+    assert _size(png)[1] > _size(short)[1]  # the name takes more than one legend row
+
+
+def _assert_legend_within_the_picture(png: bytes) -> None:
+    import matplotlib.image
+
+    width, height = _size(png)
+    pixels = matplotlib.image.imread(io.BytesIO(png), format="png")
+    legend = pixels[height - int(0.24 * 4 * chart.DPI) :, width - 6 :, :3]
+    assert legend.min() > 0.99, "the legend's text reaches the picture's right edge"
 
 
 def test_colours_for_follow_the_key_not_its_position_or_neighbours() -> None:

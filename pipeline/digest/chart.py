@@ -1,8 +1,9 @@
 """Trend chart: papers per topic over the last weeks, as PNG bytes (pure: data in, bytes out).
 
 Drawn to be read on a phone (issue 13): 5 inches at 160 dpi, shown at 400 px wide the text is
-still ~11 px; the legend sits below the plot in one column, so long topic names are never cut;
-counts are whole numbers, so the y ticks are too; a topic keeps its colour when the config changes
+still ~11 px; the legend sits below the plot in one column, a long topic name wrapped to its
+width, so none is cut; counts are whole numbers, so the y ticks are too; a topic keeps its
+colour when the config changes
 (the colour comes from its slug, not its position). matplotlib is imported inside the function, on
 the Agg backend (no display, thread-safe enough for the scheduler), with a config folder it can
 write (`_config_dir_kept`), the first time in a thread of its own (`_imported_apart`); `run`
@@ -18,6 +19,7 @@ import io
 import os
 import sys
 import tempfile
+import textwrap
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -28,6 +30,9 @@ PALETTE = (
 )  # fmt: skip
 WIDTH_IN, DPI = 5.0, 160
 PLOT_HEIGHT_IN, LEGEND_ROW_IN = 2.6, 0.24
+#: The widest a legend line may be, in points: the figure's 360 less the line sample beside it
+#: and the margins. A longer topic name is wrapped (`_wrapped`).
+LEGEND_TEXT_PT, LEGEND_FONT_PT = 290.0, 9
 #: What the chart imports of matplotlib (Agg draws what `savefig` writes).
 MATPLOTLIB_MODULES = (
     "matplotlib",
@@ -148,6 +153,25 @@ def drawn(text: str, fallback: str = "") -> str:
     return " ".join(kept.split()) or fallback
 
 
+def _wrapped(text: str) -> str:
+    """`text` in lines the legend's width holds, measured in its font (a line of capitals is
+    wider than one of small letters); a word wider than a line is broken."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    font, measure = FontProperties(size=LEGEND_FONT_PT), TextToPath()
+
+    def width(line: str) -> float:
+        return float(measure.get_text_width_height_descent(line, font, ismath=False)[0])
+
+    lines = [text]
+    for characters in range(70, 4, -5):
+        if max(width(line) for line in lines) <= LEGEND_TEXT_PT:
+            break
+        lines = textwrap.wrap(text, characters) or [text]
+    return "\n".join(lines)
+
+
 def render_trend_chart(
     weeks: Sequence[str],
     series: Mapping[str, Sequence[int]],
@@ -167,7 +191,9 @@ def render_trend_chart(
 
     keys = {label: (colour_keys or {}).get(label, label) for label in series}
     colours = colours_for(list(keys.values()))
-    height = PLOT_HEIGHT_IN + LEGEND_ROW_IN * len(series)
+    # A name wider than the figure was cut at its right edge (round 28): wrapped, a row a line.
+    shown = {label: _wrapped(drawn(label, keys[label])) for label in series}
+    height = PLOT_HEIGHT_IN + LEGEND_ROW_IN * sum(s.count("\n") + 1 for s in shown.values())
     figure = Figure(figsize=(WIDTH_IN, height), dpi=DPI, layout="constrained")
     axes = figure.add_subplot()
     positions = range(len(weeks))
@@ -179,7 +205,7 @@ def render_trend_chart(
             linewidth=2,
             markersize=4,
             color=colours[keys[label]],
-            label=drawn(label, keys[label]),
+            label=shown[label],
         )
     axes.set_xticks(list(positions), [w.replace("-W", "\nW") for w in weeks], fontsize=8)
     axes.set_xlim(-0.5, max(len(weeks) - 0.5, 0.5))
