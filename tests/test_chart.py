@@ -78,6 +78,26 @@ def _assert_legend_within_the_picture(png: bytes) -> None:
     assert legend.min() > 0.99, "the legend's text reaches the picture's right edge"
 
 
+def test_thirty_topics_are_thirty_lines_that_look_different() -> None:
+    # Round 28: the palette has 12 colours, and with 13 topics or more two of them were drawn
+    # alike (same colour, marker and line): a reader of a 30-topic chart could not tell which
+    # line was which topic, and the legend named either for both.
+    slugs = [f"topic-{i}" for i in range(30)]
+    styles = chart.styles_for(slugs)
+    assert len(set(styles.values())) == 30
+    few = slugs[:6]  # within the palette: every line as before, solid with round markers
+    assert {s[1:] for s in chart.styles_for(few).values()} == {("o", "-")}
+    assert {k: s[0] for k, s in chart.styles_for(few).items()} == colours_for(few)
+    assert chart.styles_for(list(reversed(slugs))) == styles
+    png = render_trend_chart(
+        ["2025-W23", "2025-W24"],
+        {f"Topic {i}": [i, 30 - i] for i in range(30)},
+        title="t",
+        colour_keys={f"Topic {i}": slug for i, slug in enumerate(slugs)},
+    )
+    assert _size(png)[1] == round((chart.PLOT_HEIGHT_IN + 30 * chart.LEGEND_ROW_IN) * chart.DPI)
+
+
 def test_colours_for_follow_the_key_not_its_position_or_neighbours() -> None:
     slugs = ["nas", "efficient-attention", "multimodal", "llm-reasoning", "diffusion", "robotics"]
     colours = colours_for(slugs)

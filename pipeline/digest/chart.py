@@ -143,6 +143,24 @@ def _drawable_characters() -> frozenset[int]:
     return frozenset(codes)
 
 
+#: A line's marker and dash, after its colour: the n-th topic of a colour (past the palette's
+#: 12) takes the n-th of each, so no two legend entries look alike (5 x 4 pairs a colour).
+MARKERS, DASHES = ("o", "s", "^", "D", "v"), ("-", "--", ":", "-.")
+
+
+def styles_for(keys: Sequence[str]) -> dict[str, tuple[str, str, str]]:
+    """(colour, marker, line style) per key: its colour (`colours_for`), and past the palette
+    the n-th key of a colour, in sorted order, gets the n-th of MARKERS and of DASHES. With 13
+    topics or more two of them were drawn alike, one legend entry for either line (round 28)."""
+    colours = colours_for(keys)
+    shared: dict[str, int] = {}
+    styles = {}
+    for key in sorted(set(keys)):
+        n = shared[colours[key]] = shared.get(colours[key], -1) + 1
+        styles[key] = (colours[key], MARKERS[n % len(MARKERS)], DASHES[n % len(DASHES)])
+    return styles
+
+
 def drawn(text: str, fallback: str = "") -> str:
     """`text` as the chart can draw it: characters its fonts lack (an emoji, as in the
     README's "🤖 Robotics"; Chinese or Japanese without such a font) are left out, where they
@@ -190,7 +208,7 @@ def render_trend_chart(
     from matplotlib.ticker import MaxNLocator
 
     keys = {label: (colour_keys or {}).get(label, label) for label in series}
-    colours = colours_for(list(keys.values()))
+    styles = styles_for(list(keys.values()))
     # A name wider than the figure was cut at its right edge (round 28): wrapped, a row a line.
     shown = {label: _wrapped(drawn(label, keys[label])) for label in series}
     height = PLOT_HEIGHT_IN + LEGEND_ROW_IN * sum(s.count("\n") + 1 for s in shown.values())
@@ -198,13 +216,15 @@ def render_trend_chart(
     axes = figure.add_subplot()
     positions = range(len(weeks))
     for label, counts in series.items():
+        colour, marker, dashes = styles[keys[label]]
         axes.plot(
             positions,
             list(counts),
-            marker="o",
+            marker=marker,
+            linestyle=dashes,
             linewidth=2,
             markersize=4,
-            color=colours[keys[label]],
+            color=colour,
             label=shown[label],
         )
     axes.set_xticks(list(positions), [w.replace("-W", "\nW") for w in weeks], fontsize=8)
