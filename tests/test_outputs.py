@@ -20,6 +20,7 @@ from smtpserver import smtp_server
 
 from pipeline.cli import cli
 from pipeline.config import load_settings
+from pipeline.digest.chart import render_trend_chart
 from pipeline.digest.outputs import (
     _write_temp,
     list_records,
@@ -441,6 +442,39 @@ def test_chart_counts_come_from_the_store_and_sidecars_only_fill_weeks_it_lacks(
     record = json.loads(planned[folder / "2025-W24.json"])
     topic = next(s for s in record["sections"] if s["key"] == "efficient-attention")
     assert topic["history"] == [5, 4, 3]  # W22 from its sidecar, W23 from the store (not 6)
+
+
+def test_a_topic_with_no_paper_this_week_drops_to_zero_in_the_chart(tmp_path: Path) -> None:
+    # Round 28: a configured topic with no paper this week ("No paper this week in: Speech")
+    # was left out of the trend chart: its line, 4 papers last week, vanished from the legend
+    # and the plot instead of falling to 0, the one week a reader most needed to see it.
+    topics = [
+        {"slug": slug, "name": slug.title(), "description": f"{slug} papers"}
+        for slug in ("speech", "graphs")
+    ]
+    settings = make_settings(tmp_path, topics=topics)
+    folder = settings.paths.digests_dir
+    papers = [make_paper(f"arxiv:2506.{i:05d}", f"Paper {i}") for i in range(6)]
+    entries = tuple(PaperEntry(p, 0.6, "S.") for p in papers)
+    speech = Section("speech", "Speech", "topic", entries[:4])
+    graphs = Section("graphs", "Graphs", "topic", entries[4:])
+    sources = (SourceCount("arxiv", 6),)
+    first = Digest(
+        "2025-W23", date(2025, 6, 2), date(2025, 6, 8), "T", 6, (speech, graphs), sources
+    )
+    write_digest(settings, first, now=NOW)
+    week = Digest(
+        "2025-W24", date(2025, 6, 9), date(2025, 6, 15), "T", 2, (graphs,), sources,
+        quiet_topics=("Speech",),
+    )  # fmt: skip
+    planned = plan_files(settings, week, list_records(folder), now=NOW, earlier={})
+    expected = render_trend_chart(
+        ["2025-W23", "2025-W24"],
+        {"Graphs": [2, 2], "Speech": [4, 0]},
+        title="Papers per topic, 2025-W23 to 2025-W24",
+        colour_keys={"Graphs": "graphs", "Speech": "speech"},
+    )
+    assert planned[folder / "2025-W24-trends.png"] == expected
 
 
 def test_the_summaries_file_forgets_sidecars_deleted_by_hand(tmp_path: Path) -> None:

@@ -208,14 +208,15 @@ def plan_files(
         if week != digest.week and week not in sidecars and publish.is_record(record)
     ]
     fallback = {r["week"]: publish.topic_counts(r) for r in records if r["week"] not in earlier}
+    quiet = {t.slug: t.name for t in settings.topics if t.name in digest.quiet_topics}
     weeks, series = publish.topic_series(
-        digest, {**fallback, **earlier}, n_weeks=max(options.chart_weeks, 1)
+        digest, {**fallback, **earlier}, n_weeks=max(options.chart_weeks, 1), quiet=list(quiet)
     )
     digest = publish.with_history(digest, series)
     files: dict[Path, bytes] = {}
     chart_name = None
     if options.chart_weeks and series:
-        names = {s.key: s.title for s in digest.sections}
+        names = {**quiet, **{s.key: s.title for s in digest.sections}}
         chart_name = f"{digest.week}-trends.png"
         files[folder / chart_name] = chart.render_trend_chart(
             weeks,

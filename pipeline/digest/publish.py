@@ -126,13 +126,19 @@ def is_record(data: object) -> bool:
 
 
 def topic_series(
-    digest: Digest, earlier: Mapping[str, Mapping[str, int]], *, n_weeks: int
+    digest: Digest,
+    earlier: Mapping[str, Mapping[str, int]],
+    *,
+    n_weeks: int,
+    quiet: Sequence[str] = (),
 ) -> tuple[list[str], dict[str, list[int]]]:
     """Weeks (oldest first, ending with this digest's) and papers per configured topic in each.
 
     `earlier` maps each earlier built week to its papers per topic (the store's week sections,
     `topic_counts` of a sidecar for a week built before the store kept them); weeks after this
-    digest's are ignored. Discovered themes are left out: their keys are not stable.
+    digest's are ignored. Discovered themes are left out: their keys are not stable. `quiet`
+    are the keys of the configured topics with no paper this week (no section): their line
+    ends at 0, where it vanished from the chart (round 28).
     """
     prior = sorted(w for w in earlier if w < digest.week)
     prior = prior[-(n_weeks - 1) :] if n_weeks > 1 else []
@@ -141,6 +147,8 @@ def topic_series(
         for section in digest.sections
         if section.kind == "topic"
     }
+    for key in quiet:
+        series.setdefault(key, [*(earlier[w].get(key, 0) for w in prior), 0])
     return [*prior, digest.week], series
 
 
