@@ -210,3 +210,23 @@ def test_status_is_unhealthy_while_every_source_fails_though_the_last_run_was_a_
     with Store.open(settings.database_path) as store:
         store.record_source_result("other", NOW, ok=True, n_entries=3, error=None)
     assert runner.gather_status(settings, now=NOW).healthy
+
+
+def test_a_run_killed_before_the_clock_was_set_back_is_abandoned_while_another_runs(
+    settings: Settings,
+) -> None:
+    # A build killed (kill -9, a power cut) while the clock ran an hour fast; NTP then set it
+    # back, and the next run took the lock at an earlier time than the dead one had started.
+    # The lock admits one run at a time: a run recorded before the one holding it is dead.
+    # It read "running" beside the live run (status --json too), and last_run skipped it.
+    with Store.open(settings.database_path) as store:
+        _record(store, "ingest", "ok", datetime.now(UTC) - timedelta(days=1))
+        _record(store, "build", None, datetime.now(UTC) + timedelta(hours=1))
+    with runner.run_lock(settings).hold("run"), Store.open(settings.database_path) as store:
+        _record(store, "run", None, datetime.now(UTC))
+        status = runner.gather_status(settings, now=NOW)
+    assert [r.status for r in status.runs] == ["running", "abandoned", "ok"]
+    assert status.last_run is not None and status.last_run.status == "abandoned"
+    assert not status.healthy
+    data = runner.status_dict(status)
+    assert [r["status"] for r in data["runs"]] == ["running", "abandoned", "ok"]

@@ -292,7 +292,7 @@ def gather_status(settings: Settings, *, now: datetime, limit: int = 10) -> Stat
     schedule = settings.schedule
     return Status(
         now=now,
-        runs=tuple(_summarize_row(row, holder) for row in rows),
+        runs=tuple(_summarize_row(row, holder, newest=i == 0) for i, row in enumerate(rows)),
         sources=tuple(sources),
         next_ingest=crontab.next_fire(
             crontab.make_trigger(schedule.ingest_cron, schedule.timezone), now
@@ -308,11 +308,15 @@ def gather_status(settings: Settings, *, now: datetime, limit: int = 10) -> Stat
     )
 
 
-def _summarize_row(row: RunRow, holder: Holder | None) -> RunSummary:
+def _summarize_row(row: RunRow, holder: Holder | None, *, newest: bool) -> RunSummary:
+    """`newest`: no run was recorded after this one (rows come newest first)."""
     report: dict[str, Any] = row.report
     status = row.status
     # The lock is taken before the run row is written, so a later holder means another run.
-    if status == "running" and (holder is None or holder.started > row.started):
+    # The lock admits one run at a time, so a run recorded after this one means its process
+    # died too: round 28, a run killed before NTP set the clock back started "later" than the
+    # holder of the lock and read "running" beside it.
+    if status == "running" and (holder is None or holder.started > row.started or not newest):
         status = "abandoned"  # nobody holds the lock for it: the process died mid-run
     sources = report.get("sources")
     return RunSummary(
