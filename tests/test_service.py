@@ -230,3 +230,39 @@ def test_a_run_killed_before_the_clock_was_set_back_is_abandoned_while_another_r
     assert not status.healthy
     data = runner.status_dict(status)
     assert [r["status"] for r in data["runs"]] == ["running", "abandoned", "ok"]
+
+
+def test_status_names_the_schedule_serve_runs_after_the_config_was_edited(
+    tmp_path: Path,
+) -> None:
+    # serve reads [schedule] once, when it starts; the user then moved the build to Tuesday
+    # and status, which read the edited file, said "next build: Tuesday" while serve would
+    # still build on Monday, and nothing said the edit waited for a restart.
+    started = make_settings(
+        tmp_path, schedule={"ingest_cron": "0 2 * * mon-fri", "build_cron": "0 7 * * mon"}
+    )
+    from pipeline.service import schedule
+
+    with schedule.ServeLock(started).hold():
+        edited = make_settings(
+            tmp_path, schedule={"ingest_cron": "0 2 * * mon-fri", "build_cron": "0 7 * * tue"}
+        )
+        status = runner.gather_status(edited, now=NOW)  # a Wednesday
+        text = runner.describe_status(status)
+        data = runner.status_dict(status)
+        result = CliRunner().invoke(cli, ["--config", str(edited.config_path), "status"])
+    assert status.next_build == datetime(2025, 6, 23, 7, tzinfo=UTC)  # Monday, as serve fires
+    assert status.schedule_not_applied
+    assert "scheduled by: `digest serve` (pid" in text
+    assert "restart digest serve to apply the edit" in text
+    assert data["schedule_not_applied"] is True
+    assert data["serve"]["schedule"] == ["0 2 * * mon-fri", "0 7 * * mon", "UTC"]
+    assert "restart digest serve to apply the edit" in result.output, result.output
+    # Restarted (or no serve at all): the config's lines, and nothing to say.
+    with schedule.ServeLock(edited).hold():
+        status = runner.gather_status(edited, now=NOW)
+    assert status.next_build == datetime(2025, 6, 24, 7, tzinfo=UTC)
+    assert not status.schedule_not_applied
+    status = runner.gather_status(edited, now=NOW)
+    assert status.serve is None and not status.schedule_not_applied
+    assert "scheduled by" not in runner.describe_status(status)
