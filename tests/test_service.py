@@ -266,3 +266,16 @@ def test_status_names_the_schedule_serve_runs_after_the_config_was_edited(
     status = runner.gather_status(edited, now=NOW)
     assert status.serve is None and not status.schedule_not_applied
     assert "scheduled by" not in runner.describe_status(status)
+
+
+def test_a_run_across_the_clock_set_back_has_no_negative_duration(settings: Settings) -> None:
+    # NTP set the clock back an hour while a build ran: status said it took "-3558.0 s"
+    # (duration_s -3558.0 in --json). Its wall-clock duration is unknown: '-' and null.
+    with Store.open(settings.database_path) as store:
+        run_id = store.start_run("build", NOW)
+        store.finish_run(run_id, NOW - timedelta(seconds=3558), "ok", {"week": "2025-W24"})
+    status = runner.gather_status(settings, now=NOW)
+    (run,) = status.runs
+    assert run.duration_s is None
+    assert runner.status_dict(status)["runs"][0]["duration_s"] is None
+    assert "-3558" not in runner.describe_status(status)

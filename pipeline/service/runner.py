@@ -335,12 +335,14 @@ def _summarize_row(row: RunRow, holder: Holder | None, *, newest: bool) -> RunSu
     if status == "running" and (holder is None or holder.started > row.started or not newest):
         status = "abandoned"  # nobody holds the lock for it: the process died mid-run
     sources = report.get("sources")
+    # A run across a clock set back (NTP) finished "before" it started: its duration is unknown.
+    took = (row.finished - row.started).total_seconds() if row.finished else None
     return RunSummary(
         run_id=row.run_id,
         command=row.command,
         started=row.started,
         finished=row.finished,
-        duration_s=(row.finished - row.started).total_seconds() if row.finished else None,
+        duration_s=took if took is not None and took >= 0 else None,
         status=status,
         n_new=report.get("n_new"),
         n_embedded=report.get("n_embedded"),
