@@ -291,3 +291,31 @@ def test_a_long_non_ascii_subject_arrives_with_its_spaces(subject: str) -> None:
     assert inbox.messages[0]["Subject"] == subject
     header = inbox.raw[0].split(b"\r\n\r\n", 1)[0].decode("ascii")
     assert all(len(line) <= 78 for line in header.split("\r\n")), header
+
+
+class _TakesItSlowly(Inbox):
+    """A relay that takes the whole message, then answers its end ('.') after 3 s: overloaded,
+    or scanning it for viruses."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        import asyncio
+
+        reply = await super().handle_DATA(server, session, envelope)  # queued for delivery
+        await asyncio.sleep(3)
+        return reply
+
+
+def test_a_server_silent_after_the_whole_message_says_it_may_have_been_delivered() -> None:
+    # Round 28: the send timed out after the message was sent whole, and said only "did not
+    # answer within 1 s after '354 …'", as if nothing had gone out; the server took it, the
+    # next build mailed the week again, and readers got it twice with nothing saying why.
+    inbox = _TakesItSlowly()
+    with smtp_server(inbox=inbox) as (_, port, _):
+        server = SmtpServer("127.0.0.1", port, security="none", timeout_s=1)
+        with pytest.raises(DeliveryError) as info:
+            send_message(_message(), server)  # type: ignore[arg-type]
+        message = str(info.value)
+        assert message.startswith(f"SMTP server 127.0.0.1:{port} did not answer within 1 s")
+        assert "after the whole message was sent" in message, message
+        assert "may have been delivered" in message and "mails it again" in message, message
+    assert len(inbox.messages) == 1  # it was delivered

@@ -210,3 +210,72 @@ def test_status_is_unhealthy_while_every_source_fails_though_the_last_run_was_a_
     with Store.open(settings.database_path) as store:
         store.record_source_result("other", NOW, ok=True, n_entries=3, error=None)
     assert runner.gather_status(settings, now=NOW).healthy
+
+
+def test_a_run_killed_before_the_clock_was_set_back_is_abandoned_while_another_runs(
+    settings: Settings,
+) -> None:
+    # A build killed (kill -9, a power cut) while the clock ran an hour fast; NTP then set it
+    # back, and the next run took the lock at an earlier time than the dead one had started.
+    # The lock admits one run at a time: a run recorded before the one holding it is dead.
+    # It read "running" beside the live run (status --json too), and last_run skipped it.
+    with Store.open(settings.database_path) as store:
+        _record(store, "ingest", "ok", datetime.now(UTC) - timedelta(days=1))
+        _record(store, "build", None, datetime.now(UTC) + timedelta(hours=1))
+    with runner.run_lock(settings).hold("run"), Store.open(settings.database_path) as store:
+        _record(store, "run", None, datetime.now(UTC))
+        status = runner.gather_status(settings, now=NOW)
+    assert [r.status for r in status.runs] == ["running", "abandoned", "ok"]
+    assert status.last_run is not None and status.last_run.status == "abandoned"
+    assert not status.healthy
+    data = runner.status_dict(status)
+    assert [r["status"] for r in data["runs"]] == ["running", "abandoned", "ok"]
+
+
+def test_status_names_the_schedule_serve_runs_after_the_config_was_edited(
+    tmp_path: Path,
+) -> None:
+    # serve reads [schedule] once, when it starts; the user then moved the build to Tuesday
+    # and status, which read the edited file, said "next build: Tuesday" while serve would
+    # still build on Monday, and nothing said the edit waited for a restart.
+    started = make_settings(
+        tmp_path, schedule={"ingest_cron": "0 2 * * mon-fri", "build_cron": "0 7 * * mon"}
+    )
+    from pipeline.service import schedule
+
+    with schedule.ServeLock(started).hold():
+        edited = make_settings(
+            tmp_path, schedule={"ingest_cron": "0 2 * * mon-fri", "build_cron": "0 7 * * tue"}
+        )
+        status = runner.gather_status(edited, now=NOW)  # a Wednesday
+        text = runner.describe_status(status)
+        data = runner.status_dict(status)
+        result = CliRunner().invoke(cli, ["--config", str(edited.config_path), "status"])
+    assert status.next_build == datetime(2025, 6, 23, 7, tzinfo=UTC)  # Monday, as serve fires
+    assert status.schedule_not_applied
+    assert "scheduled by: `digest serve` (pid" in text
+    assert "restart digest serve to apply the edit" in text
+    assert data["schedule_not_applied"] is True
+    assert data["serve"]["schedule"] == ["0 2 * * mon-fri", "0 7 * * mon", "UTC"]
+    assert "restart digest serve to apply the edit" in result.output, result.output
+    # Restarted (or no serve at all): the config's lines, and nothing to say.
+    with schedule.ServeLock(edited).hold():
+        status = runner.gather_status(edited, now=NOW)
+    assert status.next_build == datetime(2025, 6, 24, 7, tzinfo=UTC)
+    assert not status.schedule_not_applied
+    status = runner.gather_status(edited, now=NOW)
+    assert status.serve is None and not status.schedule_not_applied
+    assert "scheduled by" not in runner.describe_status(status)
+
+
+def test_a_run_across_the_clock_set_back_has_no_negative_duration(settings: Settings) -> None:
+    # NTP set the clock back an hour while a build ran: status said it took "-3558.0 s"
+    # (duration_s -3558.0 in --json). Its wall-clock duration is unknown: '-' and null.
+    with Store.open(settings.database_path) as store:
+        run_id = store.start_run("build", NOW)
+        store.finish_run(run_id, NOW - timedelta(seconds=3558), "ok", {"week": "2025-W24"})
+    status = runner.gather_status(settings, now=NOW)
+    (run,) = status.runs
+    assert run.duration_s is None
+    assert runner.status_dict(status)["runs"][0]["duration_s"] is None
+    assert "-3558" not in runner.describe_status(status)

@@ -212,6 +212,12 @@ def _silent(server: SmtpServer, replies: _Replies) -> str:
     the connection without a greeting" sent the reader to look for a refusal; with security
     "starttls" on a port that speaks TLS first (465) the greeting never comes."""
     where = f"{server.host}:{server.port}"
+    if replies.last.startswith(b"354"):  # round 28: the message had gone out whole
+        return (
+            f"SMTP server {where} did not answer within {server.timeout_s:g} s after the whole"
+            " message was sent: it may have been delivered, and the next build mails it again"
+            " (a longer [email] timeout_s waits for a slow server)"
+        )
     if replies.last:
         waited = f"{server.timeout_s:g} s after {replies.quoted()}"
         return f"SMTP server {where} did not answer within {waited}"

@@ -506,13 +506,16 @@ def send_digest(
     return _send(settings, week, text, images, recipients=recipients)
 
 
-def send_written(settings: Settings, week: str, written: Written) -> Delivery:
-    """E-mail what a build just produced, from its bytes (nothing is read back from disk)."""
+def send_written(
+    settings: Settings, week: str, written: Written, *, recipients: Sequence[str] | None = None
+) -> Delivery:
+    """E-mail what a build just produced, from its bytes (nothing is read back from disk), to
+    `recipients`, by default every configured one."""
     _check_email(settings)
     chart_name = f"{week}-trends.png"
     chart_path = written.markdown.parent / chart_name
     images = {chart_name: written.files[chart_path]} if chart_path in written.files else {}
-    return _send(settings, week, written.files[written.markdown], images)
+    return _send(settings, week, written.files[written.markdown], images, recipients=recipients)
 
 
 def _check_email(settings: Settings) -> tuple[str, str]:

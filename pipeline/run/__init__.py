@@ -419,7 +419,9 @@ def _send_once(
 
     A week e-mailed before it ended (a `digest build --week` of the week under way, with
     send_after_build) is e-mailed again, whole, once it has ended (round 26: the partial
-    digest was all its readers ever got, every later build saying "was e-mailed")."""
+    digest was all its readers ever got, every later build saying "was e-mailed"). A recipient
+    the server refused for now (4xx) is kept (`store.save_deferred`), and each later build of
+    the week mails it to them alone (round 28: greylisted, they never got it)."""
     week = report.week or ""
     sent = store.get_delivery(week)
     if sent is not None and sent < _week_end(store, settings, week) <= now:
@@ -427,6 +429,18 @@ def _send_once(
         logger.info("%s was e-mailed before it ended; e-mailing the whole week now", week)
     delivered = store.list_delivered_to(week) if sent is not None else []
     missing = _not_delivered(settings.email.recipients, delivered) if to_missing else []
+    # Round 28: a recipient the server refused for now (greylisted) was never mailed by a later
+    # run, the week being recorded as e-mailed; each build of the week tries them again.
+    deferred = store.get_deferred(week) if sent is not None and not to_missing else []
+    if deferred:
+        pending = {address.casefold() for address in _not_delivered(deferred, delivered)}
+        missing = [
+            address
+            for address in _not_delivered(settings.email.recipients, delivered)
+            if address.casefold() in pending
+        ]
+        if not missing:  # mailed since, or no longer a recipient
+            store.save_deferred(week, [])
     if sent is not None and not force and not missing:
         report.not_done.append(
             f"{week} was e-mailed on {sent:%Y-%m-%d %H:%M} UTC; not sent again "
@@ -438,17 +452,21 @@ def _send_once(
     # run mail the week again. Held from the send to the record, a stop acts after both.
     with signals.held():
         if written is not None:
-            delivery = outputs.send_written(settings, week, written)
+            delivery = outputs.send_written(settings, week, written, recipients=recipients)
         else:
             delivery = outputs.send_digest(settings, week, recipients=recipients)
         # Round 14: a recipient the server refused was still reported and recorded as mailed.
         report.emailed_to = list(delivery.sent_to)
         report.not_done += [
             f"SMTP server refused {address} ({reply}): {week} was not e-mailed to it"
+            + ("; the next build of the week tries it again" if reply.startswith("4") else "")
             for address, reply in delivery.refused.items()
         ]
         kept = delivered if recipients is not None else []
         store.save_delivery(week, now, [*kept, *_not_delivered(report.emailed_to, kept)])
+        store.save_deferred(
+            week, [a for a, reply in delivery.refused.items() if reply.startswith("4")]
+        )
 
 
 def _week_end(store: Store, settings: Settings, week: str) -> datetime:

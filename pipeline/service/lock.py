@@ -37,6 +37,9 @@ class Holder:
     host: str
     command: str
     started: datetime
+    #: `digest serve`'s [schedule] crontab lines and zone, as it started with them (it applies
+    #: an edit only when restarted); None for a run, or a serve of an earlier version.
+    schedule: tuple[str, str, str] | None = None
 
     def describe(self) -> str:
         """'`digest ingest` (pid 123 on host, since 2025-06-10 02:00:01 UTC)'."""
@@ -51,8 +54,16 @@ class RunLock:
         self.path = path
         self._fd: int | None = None
 
-    def acquire(self, command: str, *, wait_s: float = 0.0, poll_s: float = 0.2) -> None:
-        """Take the lock, waiting up to `wait_s`; LockError naming the holder if it stays taken."""
+    def acquire(
+        self,
+        command: str,
+        *,
+        wait_s: float = 0.0,
+        poll_s: float = 0.2,
+        schedule: tuple[str, str, str] | None = None,
+    ) -> None:
+        """Take the lock, waiting up to `wait_s`; LockError naming the holder if it stays taken.
+        `schedule`: the crontab lines and zone `digest serve` runs, written beside its name."""
         fd = self._open()
         try:
             self._wait_for(fd, wait_s, poll_s)
@@ -65,6 +76,7 @@ class RunLock:
             "host": socket.gethostname(),
             "command": command,
             "started": datetime.now(UTC).isoformat(),
+            **({"schedule": list(schedule)} if schedule is not None else {}),
         }
         try:
             os.ftruncate(fd, 0)
@@ -156,11 +168,16 @@ def read_holder(path: Path, *, probe: bool = True) -> Holder | None:
 def _parse_holder(text: str) -> Holder | None:
     try:
         data = json.loads(text)
+        found = data.get("schedule")
+        schedule = None
+        if isinstance(found, list) and len(found) == 3:
+            schedule = (str(found[0]), str(found[1]), str(found[2]))
         return Holder(
             pid=int(data["pid"]),
             host=str(data["host"]),
             command=str(data["command"]),
             started=datetime.fromisoformat(data["started"]),
+            schedule=schedule,
         )
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None

@@ -46,6 +46,12 @@ def serve_lock(settings: Settings) -> RunLock:
     return RunLock(settings.paths.data_dir / SERVE_LOCK_FILENAME)
 
 
+def schedule_key(settings: Settings) -> tuple[str, str, str]:
+    """[schedule]'s crontab lines and zone: what `digest serve` reads once, when it starts."""
+    schedule = settings.schedule
+    return (schedule.ingest_cron, schedule.build_cron, schedule.timezone)
+
+
 def run_locked(
     settings: Settings,
     command: Command,
@@ -160,7 +166,9 @@ def _weeks_to_build(
     files = {p.stem for p in run.digest_files(settings.paths.digests_dir)}
     builds = store.list_week_builds()
     outcomes = {w: status for w, (status, _) in builds.items()}
-    sent = store.list_delivered_weeks()
+    # A week with a recipient the SMTP server refused for now is not e-mailed yet (round 28).
+    deferred = store.list_deferred_weeks()
+    sent = store.list_delivered_weeks() - deferred
     week = run.choose_week(settings.digest.week, store, now=now, timezone=settings.digest.timezone)
     mailed = settings.email.send_after_build
     # A week last built before it ended (a `digest build --week` of the week under way) is not
@@ -175,7 +183,7 @@ def _weeks_to_build(
     # digest whose e-mail failed (its build is recorded failed) is not done until it is sent.
     done = {
         w
-        for w in {*outcomes, *files} - early
+        for w in {*outcomes, *files} - early - (deferred if mailed else set())
         if outcomes.get(w) == "ok" or (w in files and (not mailed or w in sent))
     }
     weeks = [week]
@@ -238,6 +246,10 @@ class Status:
     enabled_sources: tuple[str, ...] = ()  # the config's, to tell a removed source by
     disabled_sources: tuple[str, ...] = ()
     store_schema: int | None = None  # the store's schema version as found; None: no store
+    serve: Holder | None = None  # the `digest serve` of this data folder, if one runs
+    #: [schedule] was edited since that serve started: it still fires as it started (the next
+    #: fire times above are its own), until restarted.
+    schedule_not_applied: bool = False
 
     @property
     def schema_behind(self) -> bool:
@@ -289,38 +301,48 @@ def gather_status(settings: Settings, *, now: datetime, limit: int = 10) -> Stat
             if schema >= 1:  # runs and source_status are as schema 1 made them
                 rows = store.list_runs(limit)
                 sources = store.list_source_status()
-    schedule = settings.schedule
+    # Round 28: status read the edited [schedule] while the serve that fires the jobs still ran
+    # the lines it started with, so "next build" named a time nothing would build at.
+    serve = read_holder(serve_lock(settings).path)
+    ingest_cron, build_cron, zone = schedule_key(settings)
+    stale = serve is not None and serve.schedule not in (None, schedule_key(settings))
+    if serve is not None and serve.schedule is not None:
+        ingest_cron, build_cron, zone = serve.schedule
     return Status(
         now=now,
-        runs=tuple(_summarize_row(row, holder) for row in rows),
+        runs=tuple(_summarize_row(row, holder, newest=i == 0) for i, row in enumerate(rows)),
         sources=tuple(sources),
-        next_ingest=crontab.next_fire(
-            crontab.make_trigger(schedule.ingest_cron, schedule.timezone), now
-        ),
-        next_build=crontab.next_fire(
-            crontab.make_trigger(schedule.build_cron, schedule.timezone), now
-        ),
+        next_ingest=crontab.next_fire(crontab.make_trigger(ingest_cron, zone), now),
+        next_build=crontab.next_fire(crontab.make_trigger(build_cron, zone), now),
         digests=tuple(_list_digests(settings.paths.digests_dir)),
         holder=holder,
         enabled_sources=tuple(s.name for s in settings.enabled_sources),
         disabled_sources=tuple(s.name for s in settings.sources if not s.enabled),
         store_schema=schema,
+        serve=serve,
+        schedule_not_applied=stale,
     )
 
 
-def _summarize_row(row: RunRow, holder: Holder | None) -> RunSummary:
+def _summarize_row(row: RunRow, holder: Holder | None, *, newest: bool) -> RunSummary:
+    """`newest`: no run was recorded after this one (rows come newest first)."""
     report: dict[str, Any] = row.report
     status = row.status
     # The lock is taken before the run row is written, so a later holder means another run.
-    if status == "running" and (holder is None or holder.started > row.started):
+    # The lock admits one run at a time, so a run recorded after this one means its process
+    # died too: round 28, a run killed before NTP set the clock back started "later" than the
+    # holder of the lock and read "running" beside it.
+    if status == "running" and (holder is None or holder.started > row.started or not newest):
         status = "abandoned"  # nobody holds the lock for it: the process died mid-run
     sources = report.get("sources")
+    # A run across a clock set back (NTP) finished "before" it started: its duration is unknown.
+    took = (row.finished - row.started).total_seconds() if row.finished else None
     return RunSummary(
         run_id=row.run_id,
         command=row.command,
         started=row.started,
         finished=row.finished,
-        duration_s=(row.finished - row.started).total_seconds() if row.finished else None,
+        duration_s=took if took is not None and took >= 0 else None,
         status=status,
         n_new=report.get("n_new"),
         n_embedded=report.get("n_embedded"),
@@ -392,6 +414,13 @@ def describe_status(status: Status) -> str:
         lines.append(f"  {s.source}: {state}, {ok}{err}")
     lines.append(f"next ingest: {_local(status.next_ingest)}")
     lines.append(f"next build:  {_local(status.next_build)}")
+    if status.serve is not None:
+        lines.append(f"scheduled by: {status.serve.describe()}")
+    if status.schedule_not_applied:
+        lines.append(
+            "  [schedule] was edited since digest serve started: the times above are those it"
+            " runs; restart digest serve to apply the edit"
+        )
     newest = (
         f", newest {status.digests[-1].week}: {status.digests[-1].path}" if status.digests else ""
     )

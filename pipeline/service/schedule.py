@@ -121,11 +121,13 @@ class ServeLock:
 
     def __init__(self, settings: Settings) -> None:
         self._lock = runner.serve_lock(settings)
+        # What this serve's scheduler runs, written in the lock for `digest status` (round 28).
+        self._schedule = runner.schedule_key(settings)
 
     def hold(self) -> ServeLock:
         """Take the lock now (LockError naming the serve that holds it); released when the
         `with` block ends."""
-        self._lock.acquire("serve")
+        self._lock.acquire("serve", schedule=self._schedule)
         return self
 
     def __enter__(self) -> ServeLock:
@@ -139,7 +141,7 @@ class ServeLock:
         moved = runner.serve_lock(settings)
         if moved.path.resolve() == self._lock.path.resolve():
             return
-        moved.acquire("serve")
+        moved.acquire("serve", schedule=self._schedule)
         self._lock.release()
         logger.warning(
             "paths.data_dir changed in %s: jobs now use %s, and digest serve holds its lock"

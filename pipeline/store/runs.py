@@ -107,6 +107,34 @@ class Runs(Database):
                 (week, _iso(now), json.dumps(list(recipients))),
             )
 
+    # Round 28: a recipient the SMTP server refused for now (a 4xx reply: greylisting, a full
+    # mailbox) while it took the week for the others, kept in meta until mailed (no migration).
+    _DEFERRED = "deferred-recipients:"
+
+    def get_deferred(self, week: str) -> list[str]:
+        """The recipients of `week` the SMTP server refused for now (4xx), still to be mailed."""
+        value = self.get_meta(self._DEFERRED + week)
+        return list(json.loads(value)) if value else []
+
+    def save_deferred(self, week: str, recipients: Sequence[str]) -> None:
+        """Keep `recipients` as `week`'s deferred ones; none forgets the week."""
+        with self._write("record e-mail") as conn:
+            if recipients:
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                    (self._DEFERRED + week, json.dumps(list(recipients))),
+                )
+            else:
+                conn.execute("DELETE FROM meta WHERE key = ?", (self._DEFERRED + week,))
+
+    def list_deferred_weeks(self) -> set[str]:
+        """Every week with a recipient the SMTP server refused for now and not mailed since."""
+        rows = self._select(
+            "SELECT key FROM meta WHERE substr(key, 1, ?) = ?",
+            (len(self._DEFERRED), self._DEFERRED),
+        )
+        return {row["key"][len(self._DEFERRED) :] for row in rows}
+
     def list_runs(self, limit: int = 20) -> list[RunRow]:
         """The most recent runs, newest first."""
         rows = self._select("SELECT * FROM runs ORDER BY run_id DESC LIMIT ?", (limit,))

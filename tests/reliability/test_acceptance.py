@@ -36,6 +36,7 @@ from pipeline import run
 from pipeline.cli import cli
 from pipeline.config import load_settings
 from pipeline.models import RunReport
+from pipeline.service import runner
 from pipeline.store import SCHEMA_VERSION, Store
 from reliability import tally
 from reliability.helpers import DATA, FEEDS, GOOD_FILE, build, ingest, query, write_config
@@ -459,6 +460,67 @@ def test_send_mails_a_week_to_a_recipient_added_since_and_only_to_them(
         assert f"{WEEK} was e-mailed on" in again.output, again.output
         assert "not sent again" in again.output, again.output
     assert inbox.recipients == [["me@example.org"], ["colleague@example.org"]]
+
+
+class _Greylists(Inbox):
+    """A relay that greylists colleague@ (450 at the first try, as Postgrey does for a sender
+    it has not seen) and takes every other recipient, and colleague@ at the next try."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tried: set[str] = set()
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address.startswith("colleague@") and address not in self.tried:
+            self.tried.add(address)
+            return "450 4.2.0 greylisted, please try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_recipient_refused_for_now_gets_the_week_at_the_next_run_and_nobody_twice(
+    tmp_path: Path, fake_model: None
+) -> None:
+    """A relay greylisted one of two recipients (450: try again later) while it took the
+    digest for the other: the run said "SMTP server refused colleague@… (450 …): … was not
+    e-mailed to it", and no later run or catch-up mailed it, the week being recorded as e-mailed:
+    only a `digest send` by hand reached them. A recipient refused for now (a 4xx reply) is
+    kept in the store; the next build of the week (the daily run, serve's catch-up after its
+    next ingest) mails it to them, and only to them."""
+    inbox = _Greylists()
+    with smtp_server(inbox=inbox) as (_, port, _):
+        email = {
+            **mail_to_loopback(port),
+            "recipients": ["me@example.org", "colleague@example.org"],
+        }
+        config = write_config(
+            tmp_path, [("good", "file", str(GOOD_FILE))], **NO_BACKFILL, email=email
+        )
+        ingest(config, FakeEmbedder())
+        settings = load_settings(config)
+        monday = datetime(2025, 6, 9, 7, tzinfo=UTC)  # WEEK ended on Monday 00:00
+        with run.open_store(settings) as store:
+            first = run.run_build(settings, store, FakeEmbedder(), now=monday, week=WEEK)
+        assert first.emailed_to == ["me@example.org"]
+        assert any(
+            "450 4.2.0 greylisted" in line and "tries it again" in line for line in first.not_done
+        ), first.not_done
+        # serve's catch-up after the next ingest builds the week again: it is not done.
+        tuesday = monday + timedelta(days=1)
+        plan = runner.plan_catch_up(settings, now=tuesday, ingest=False)
+        assert [str(step) for step in plan] == [f"build {WEEK}"], plan
+        with run.open_store(settings) as store:
+            second = run.run_build(settings, store, FakeEmbedder(), now=tuesday, week=WEEK)
+            third = run.run_build(settings, store, FakeEmbedder(), now=tuesday, week=WEEK)
+            delivered = store.list_delivered_to(WEEK)
+        assert runner.plan_catch_up(settings, now=tuesday, ingest=False) == ()
+    tally.add("hostile inputs tried")
+    assert second.emailed_to == ["colleague@example.org"]
+    assert third.emailed_to == [] and any("was e-mailed on" in n for n in third.not_done)
+    assert inbox.recipients == [["me@example.org"], ["colleague@example.org"]]
+    assert sorted(delivered) == ["colleague@example.org", "me@example.org"]
 
 
 @pytest.mark.parametrize(
