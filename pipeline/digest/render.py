@@ -214,8 +214,16 @@ def make_environment(templates_dir: Path | None = None) -> jinja2.Environment:
         link_anchor=link_anchor,
         image=image,
         file_link=file_link,
+        listed=listed,
     )
     return env
+
+
+def listed(n: int, limit: int) -> int:
+    """How many of a list's `n` entries a digest shows when it shows `limit`: all of them when
+    only one is over (its title takes the line "… and 1 more" would), else `limit`; a limit of
+    0 shows none."""
+    return n if limit and n == limit + 1 else limit
 
 
 def _environment(templates_dir: Path | None) -> jinja2.Environment:

@@ -433,7 +433,7 @@ def _send_once(
     # run, the week being recorded as e-mailed; each build of the week tries them again.
     deferred = store.get_deferred(week) if sent is not None and not to_missing else []
     if deferred:
-        pending = {address.casefold() for address in _not_delivered(deferred, delivered)}
+        pending = {address.casefold() for address in deferred}
         missing = [
             address
             for address in _not_delivered(settings.email.recipients, delivered)
@@ -457,16 +457,16 @@ def _send_once(
             delivery = outputs.send_digest(settings, week, recipients=recipients)
         # Round 14: a recipient the server refused was still reported and recorded as mailed.
         report.emailed_to = list(delivery.sent_to)
+        # A 4xx reply refuses for now (greylisting, a full mailbox): tried at the next build.
+        for_now = [a for a, reply in delivery.refused.items() if reply.startswith("4")]
         report.not_done += [
             f"SMTP server refused {address} ({reply}): {week} was not e-mailed to it"
-            + ("; the next build of the week tries it again" if reply.startswith("4") else "")
+            + ("; the next build of the week tries it again" if address in for_now else "")
             for address, reply in delivery.refused.items()
         ]
         kept = delivered if recipients is not None else []
         store.save_delivery(week, now, [*kept, *_not_delivered(report.emailed_to, kept)])
-        store.save_deferred(
-            week, [a for a, reply in delivery.refused.items() if reply.startswith("4")]
-        )
+        store.save_deferred(week, for_now)
 
 
 def _week_end(store: Store, settings: Settings, week: str) -> datetime:

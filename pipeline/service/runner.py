@@ -304,8 +304,8 @@ def gather_status(settings: Settings, *, now: datetime, limit: int = 10) -> Stat
     # Round 28: status read the edited [schedule] while the serve that fires the jobs still ran
     # the lines it started with, so "next build" named a time nothing would build at.
     serve = read_holder(serve_lock(settings).path)
-    ingest_cron, build_cron, zone = schedule_key(settings)
-    stale = serve is not None and serve.schedule not in (None, schedule_key(settings))
+    ingest_cron, build_cron, zone = configured = schedule_key(settings)
+    stale = serve is not None and serve.schedule not in (None, configured)
     if serve is not None and serve.schedule is not None:
         ingest_cron, build_cron, zone = serve.schedule
     return Status(
