@@ -314,3 +314,16 @@ def test_contents_links_to_the_anchor_github_gives_a_heading_with_marks() -> Non
     assert "| [Diffusion² models](#diffusion-models) |" in text
     page = render_html(text, title="t")  # its headings' ids follow the same rule
     assert 'id="हिन्दी-भाषा-मॉडल"' in page and 'id="diffusion-models"' in page
+
+
+def test_a_paper_without_a_link_starts_no_line_with_a_separator() -> None:
+    # Round 29: a paper known only by its title (an RSS item without a link or DOI, or with a
+    # javascript: link, which is dropped) that fits another topic too showed the line
+    # " · *also relevant to: Multimodal*", a separator before nothing.
+    base = _digest()
+    paper = make_paper("title:0123456789abcdef", "A paper with no link", url=None)
+    entry = PaperEntry(paper, 0.5, "Sum.", None, ("Multimodal",))
+    topic = replace(base.sections[0], entries=(entry,))
+    text = render_markdown(replace(base, sections=(topic,), highlights=()))
+    assert "\n*also relevant to: Multimodal*\n" in text
+    assert "\n · " not in text
