@@ -6,6 +6,7 @@ Imports nothing from the package. Stages exchange these instead of importing eac
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -231,9 +232,16 @@ def heading_anchor(heading: str, separator: str = "-") -> str:
     """The link anchor GitHub (and our python-markdown toc slugify) derive from a heading:
     lower case, punctuation dropped, each space a dash (`separator`). A run of whitespace (a
     line break, a tab, a no-break space) is one space first, as the digest shows the heading
-    (`render.md_escape`): dropped, it linked the contents to an anchor no heading had."""
-    shown = " ".join(heading.split())
-    return re.sub(r"\s", separator, re.sub(r"[^\w\- ]", "", shown.lower()).strip())
+    (`render.md_escape`): dropped, it linked the contents to an anchor no heading had.
+    GitHub keeps letters, marks, decimal and letter numbers, "_" and "-" (round 29: marks were
+    dropped, so a Hindi topic's link went nowhere on GitHub, and "²" was kept)."""
+    shown = " ".join(heading.split()).lower()
+    kept = "".join(c for c in shown if c in "-_ " or unicodedata.category(c) in _ANCHOR_KEEPS)
+    return re.sub(r"\s", separator, kept.strip())
+
+
+#: The Unicode categories GitHub keeps in a heading's anchor: letters, marks, Nd and Nl.
+_ANCHOR_KEEPS = {"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl"}
 
 
 @dataclass(frozen=True)

@@ -344,6 +344,16 @@ def test_summarize_drops_openers_that_point_at_left_out_sentences() -> None:
     )
 
 
+def test_latex_to_text_keeps_a_symbol_with_a_letter_subscript() -> None:
+    # Round 29: "Optimal $\ell_p$ Sensitivity Sampling with $\epsilon_t$-Greedy Search" showed
+    # in the digest and its sidecar as "Optimal Sensitivity Sampling with -Greedy
+    # Search": the subscript letter (ₚ, ₜ) joined the macro's name, an unknown macro dropped.
+    title = r"Optimal $\ell_p$ Sensitivity Sampling with $\epsilon_t$-Greedy Search"
+    assert latex_to_text(title) == "Optimal ℓₚ Sensitivity Sampling with ϵₜ-Greedy Search"
+    assert latex_to_text(r"$\ell_{p}$-norm and $\sigma^{n}$") == "ℓₚ-norm and σⁿ"
+    assert latex_to_text(r"$\ell_1$ and $x_p$") == "ℓ₁ and xₚ"
+
+
 def test_latex_to_text_renders_title_markup() -> None:
     assert latex_to_text("PB$^2$: Preference Learning") == "PB²: Preference Learning"
     assert latex_to_text(r"$\alpha$-Net: 50% faster with $O(n^2)$ cost") == (

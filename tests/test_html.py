@@ -199,3 +199,56 @@ def test_render_html_reads_on_a_400px_phone(tmp_path: Path) -> None:
     assert facts["scroll_width"] <= facts["viewport"], facts  # no horizontal scroll
     assert facts["anchors"] >= 4 and facts["unresolved"] == []
     assert facts["images"] == [["2025-W24-trends.png", 800]]  # loaded: it has a width
+
+
+def test_render_html_sets_each_block_direction_from_its_own_text() -> None:
+    # Round 29: a paper titled in Arabic with a Latin word inside ("نموذج GPT-4 للترجمة")
+    # sat in a left-to-right paragraph of the HTML page and e-mail, so its words read in the
+    # wrong order, right-to-left runs laid out left to right. Each block now takes its
+    # direction from its first strong letter (dir="auto", as GitHub shows the Markdown).
+    arabic = "نموذج GPT-4 للترجمة الآلية"
+    hebrew = "מודל שפה גדול (LLM) לתרגום"
+    base = _digest()
+    topic = base.sections[0]
+    papers = [
+        make_paper("arxiv:2506.00010", arabic, authors=("سارة أحمد", "B. Two")),
+        make_paper("arxiv:2506.00011", hebrew),
+    ]
+    entries = (*topic.entries, *(PaperEntry(p, 0.5, f"{p.title}.") for p in papers))
+    digest = replace(base, sections=(replace(topic, title=hebrew, entries=entries),))
+    page = render_html(render_markdown(digest, top_per_section=3), title="t")
+    blocks = re.findall(r"<(p|li|h2|td)\b([^>]*)>(.*?)</\1>", page, re.DOTALL)
+    shown = [
+        (tag, attrs, html.unescape(re.sub(r"<[^>]+>", "", inner))) for tag, attrs, inner in blocks
+    ]
+    holding = [(tag, attrs) for tag, attrs, text in shown if arabic in text or hebrew in text]
+    assert {tag for tag, _ in holding} == {"p", "li", "h2", "td"}, holding
+    assert all('dir="auto"' in attrs for _, attrs in holding), holding
+
+
+_WORD_PLACES = """<script>
+const text = document.querySelector('a').firstChild;
+function left(word) {
+  const range = document.createRange(), i = text.data.indexOf(word);
+  range.setStart(text, i); range.setEnd(text, i + word.length);
+  return range.getBoundingClientRect().left;
+}
+document.body.insertAdjacentHTML('beforeend', '<pre id=word-places>' +
+  JSON.stringify({first: left('نموذج'), last: left('للترجمة')}) + '</pre>');
+</script>"""
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_render_html_shows_an_arabic_title_in_its_reading_order(tmp_path: Path) -> None:
+    """What a reader of Arabic sees in the page: the title's first word at the right."""
+    markdown = "# T\n\n**1. [نموذج GPT-4 للترجمة](https://arxiv.org/abs/2506.00010)**\n"
+    page = render_html(markdown, title="t")
+    (tmp_path / "page.html").write_text(page.replace("</body>", _WORD_PLACES + "</body>"))
+    result = _chromium(
+        Path(tempfile.mkdtemp(dir=tmp_path)), "--dump-dom", (tmp_path / "page.html").as_uri()
+    )
+    found = re.search(r'<pre id="word-places">(.*?)</pre>', result.stdout, re.DOTALL)
+    assert found, result.stdout[-2000:]
+    places = json.loads(html.unescape(found.group(1)))
+    assert places["first"] > places["last"], places  # read right to left

@@ -541,3 +541,40 @@ def test_a_build_parses_each_earlier_sidecar_once_and_again_only_when_it_changes
     (settings.paths.data_dir / outputs.SUMMARIES_FILE).write_text("{broken", encoding="utf-8")
     write_digest(settings, this, now=NOW)
     assert (folder / "index.md").read_text(encoding="utf-8") == index
+
+
+def test_the_sidecar_names_the_topics_with_no_paper_this_week(tmp_path: Path) -> None:
+    # Round 29: a configured topic with no paper this week ("No paper this week in: Speech")
+    # was absent from W.json, so a tool reading it could not tell a quiet topic from one
+    # removed from the config. It is listed under quiet_topics with its history, ending at 0.
+    topics = [
+        {"slug": slug, "name": slug.title(), "description": f"{slug} papers"}
+        for slug in ("speech", "graphs", "robots")
+    ]
+    settings = make_settings(tmp_path, topics=topics)
+    folder = settings.paths.digests_dir
+    papers = [make_paper(f"arxiv:2506.{i:05d}", f"Paper {i}") for i in range(6)]
+    entries = tuple(PaperEntry(p, 0.6, "S.") for p in papers)
+    speech = Section("speech", "Speech", "topic", entries[:4])
+    graphs = Section("graphs", "Graphs", "topic", entries[4:])
+    sources = (SourceCount("arxiv", 6),)
+    first = Digest(
+        "2025-W23", date(2025, 6, 2), date(2025, 6, 8), "T", 6, (speech, graphs), sources,
+        quiet_topics=("Robots",),
+    )  # fmt: skip
+    write_digest(settings, first, now=NOW)
+    week = Digest(
+        "2025-W24", date(2025, 6, 9), date(2025, 6, 15), "T", 2, (graphs,), sources,
+        quiet_topics=("Speech", "Robots"),
+    )  # fmt: skip
+    write_digest(settings, week, now=NOW)
+    first_record = json.loads((folder / "2025-W23.json").read_bytes())
+    record = json.loads((folder / "2025-W24.json").read_bytes())
+    jsonschema.validate(record, load_schema())
+    jsonschema.validate(first_record, load_schema())
+    assert first_record["quiet_topics"] == [{"key": "robots", "title": "Robots", "history": []}]
+    assert record["quiet_topics"] == [
+        {"key": "speech", "title": "Speech", "history": [4, 0]},
+        {"key": "robots", "title": "Robots", "history": [0, 0]},
+    ]
+    assert [s["key"] for s in record["sections"]] == ["graphs"]  # sections hold papers only

@@ -10,6 +10,7 @@ import markdown
 import pytest
 from conftest import make_paper
 
+from pipeline.digest.html import render_html
 from pipeline.digest.render import md_escape, render_markdown, safe_url, sparkline
 from pipeline.models import Digest, PaperEntry, Section, Signals, SourceCount
 
@@ -297,3 +298,32 @@ def test_a_template_added_or_edited_in_templates_dir_is_used_by_the_next_render(
     assert render_markdown(digest, templates_dir=tmp_path) == f"second, longer {digest.week}\n"
     (tmp_path / "digest.md.j2").unlink()
     assert render_markdown(digest, templates_dir=tmp_path) == packaged
+
+
+def test_contents_links_to_the_anchor_github_gives_a_heading_with_marks() -> None:
+    # Round 29: a topic named in Hindi ("हिन्दी भाषा मॉडल") lost its vowel signs and viramas
+    # (Unicode marks) in the contents' link, "#हनद-भष-मडल", while GitHub keeps marks in the
+    # heading's anchor: on GitHub the link went nowhere. GitHub keeps letters, marks, decimal
+    # and letter numbers, "_" and "-", and drops the rest ("²" too, which the link kept).
+    base = _digest()
+    hindi = replace(base.sections[0], key="hindi", title="हिन्दी भाषा मॉडल")
+    squared = replace(base.sections[0], key="squared", title="Diffusion² models")
+    digest = replace(base, sections=(hindi, squared))
+    text = render_markdown(digest)
+    assert "| [हिन्दी भाषा मॉडल](#हिन्दी-भाषा-मॉडल) |" in text
+    assert "| [Diffusion² models](#diffusion-models) |" in text
+    page = render_html(text, title="t")  # its headings' ids follow the same rule
+    assert 'id="हिन्दी-भाषा-मॉडल"' in page and 'id="diffusion-models"' in page
+
+
+def test_a_paper_without_a_link_starts_no_line_with_a_separator() -> None:
+    # Round 29: a paper known only by its title (an RSS item without a link or DOI, or with a
+    # javascript: link, which is dropped) that fits another topic too showed the line
+    # " · *also relevant to: Multimodal*", a separator before nothing.
+    base = _digest()
+    paper = make_paper("title:0123456789abcdef", "A paper with no link", url=None)
+    entry = PaperEntry(paper, 0.5, "Sum.", None, ("Multimodal",))
+    topic = replace(base.sections[0], entries=(entry,))
+    text = render_markdown(replace(base, sections=(topic,), highlights=()))
+    assert "\n*also relevant to: Multimodal*\n" in text
+    assert "\n · " not in text

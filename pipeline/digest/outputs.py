@@ -240,7 +240,9 @@ def plan_files(
         page = html.render_html(text, title=f"{digest.title} · {digest.week}")
         files[folder / html_name] = page.encode("utf-8")
     names_written = {"markdown": markdown_name, "html": html_name, "chart": chart_name}
-    record = publish.digest_record(digest, generated=now, files=names_written)
+    record = publish.digest_record(
+        digest, generated=now, files=names_written, quiet=quiet, series=series
+    )
     sidecar = None
     if rebuilt is not None:
         sidecar = _unchanged_sidecar(record, rebuilt.data)

@@ -84,9 +84,18 @@ def _section(section: Section) -> Record:
 
 
 def digest_record(
-    digest: Digest, *, generated: datetime, files: Mapping[str, str | None]
+    digest: Digest,
+    *,
+    generated: datetime,
+    files: Mapping[str, str | None],
+    quiet: Mapping[str, str] | None = None,
+    series: Mapping[str, Sequence[int]] | None = None,
 ) -> Record:
-    """The digest as the JSON sidecar's data; `files` names the outputs written beside it."""
+    """The digest as the JSON sidecar's data; `files` names the outputs written beside it.
+    `quiet` (key → name) are the configured topics with no paper this week, listed with their
+    `series` (`topic_series`): absent, a reader could not tell one from a topic removed from
+    the config (round 29)."""
+    counts = series or {}
     return {
         "schema_version": SCHEMA_VERSION,
         "week": digest.week,
@@ -105,7 +114,16 @@ def digest_record(
         "highlights": [
             {"paper_id": e.paper.paper_id, "reasons": list(e.reasons)} for e in digest.highlights
         ],
+        "quiet_topics": [
+            {"key": key, "title": name, "history": _history(counts.get(key, ()))}
+            for key, name in (quiet or {}).items()
+        ],
     }
+
+
+def _history(counts: Sequence[int]) -> list[int]:
+    """A section's history as the sidecar gives it: empty unless earlier weeks are known."""
+    return list(counts) if len(counts) > 1 else []
 
 
 def record_json(record: Record) -> str:

@@ -97,6 +97,7 @@ _CONNECTIVE = re.compile(
 _SUPERSCRIPTS = dict(zip("0123456789+-=()nix", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱˣ", strict=True))
 _SUBSCRIPTS = dict(zip("0123456789+-=()aeoxhklmnpst", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜ", strict=True))
 _SCRIPT = re.compile(r"([\^_])(?:\{([^{}]{1,12})\}|([0-9a-zA-Z+\-]))")
+_MACRO_END = re.compile(r"\\[A-Za-z]+$")
 _BARE_PERCENT = re.compile(r"(?<!\\)%")
 _BARE_DOLLAR = re.compile(r"(?<!\\)\$")
 _BARE_AMPERSAND = re.compile(r"(?<!\\)&")
@@ -191,9 +192,14 @@ def _drop_connective(sentence: str) -> str:
 def _scripts(match: re.Match[str]) -> str:
     body = match.group(2) if match.group(2) is not None else match.group(3)
     table = _SUPERSCRIPTS if match.group(1) == "^" else _SUBSCRIPTS
-    if all(c in table for c in body):
-        return "".join(table[c] for c in body)
-    return match.group(0)
+    if not all(c in table for c in body):
+        return match.group(0)
+    scripts = "".join(table[c] for c in body)
+    # After a macro (`\ell_p`) a letter script (ₚ is a letter) would extend its name into
+    # one pylatexenc does not know, and drop: "Optimal $\ell_p$ Sampling" read "Optimal
+    # Sampling" (round 29). An empty group ends the name.
+    after_macro = _MACRO_END.search(match.string[max(0, match.start() - 40) : match.start()])
+    return "{}" + scripts if after_macro else scripts
 
 
 # Font switches whose argument pylatexenc's parser reads but its text specs do not name, so
