@@ -21,6 +21,7 @@ from pipeline import run
 from pipeline.cli import cli
 from pipeline.config import load_settings
 from pipeline.run.weeks import iso_week
+from pipeline.store import SCHEMA_VERSION
 
 DATA = Path(__file__).parent / "data"
 
@@ -808,3 +809,31 @@ def test_quiet_is_described_as_what_it_does(tmp_path: Path) -> None:
     assert code == 0
     quiet = next(line for line in out.splitlines() if "--quiet" in line)
     assert quiet.split("--quiet")[1].strip() == "Only errors (no warnings).", quiet
+
+
+def test_a_store_of_an_earlier_version_is_migrated_once_and_the_run_says_so(
+    tmp_path: Path,
+) -> None:
+    # Round 29: a store an earlier version wrote was migrated by the first build after the
+    # upgrade without a word, so nothing told the user that the version they upgraded from
+    # could no longer open it ("newer than this program's", the day they rolled back).
+    config = _config(tmp_path, file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl"))
+    code, _, err = _invoke("--config", str(config), "ingest")
+    assert code == 0 and "schema" not in err, err  # a new store: nothing to say
+    database = tmp_path / "data" / "pipeline.sqlite3"
+    with sqlite3.connect(database) as conn:  # as the version before migrations 11 and 12 left it
+        conn.execute("PRAGMA user_version = 10")
+    conn.close()
+    code, _, err = _invoke("--config", str(config), "build", "--week", "2025-W24")
+    assert code == 0
+    assert (
+        f"database {database}: migrated from schema version 10 to {SCHEMA_VERSION}, this"
+        " program's; a version of the program whose schema is older refuses it from now on"
+        " (to go back, restore a copy of the store made before the upgrade)"
+    ) in err, err
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        assert conn.execute("SELECT count(*) FROM papers").fetchone() == (8,)
+    conn.close()
+    code, _, err = _invoke("--config", str(config), "build", "--week", "2025-W24")
+    assert code == 0 and "migrated" not in err, err  # said once

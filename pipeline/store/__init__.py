@@ -16,6 +16,7 @@ disk full) become `StoreError`; `ProgrammingError` / `IntegrityError` are our bu
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 from datetime import UTC, datetime
@@ -48,6 +49,8 @@ __all__ = [
     "effective_day",
     "wal_path",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 class Store(Papers, Vectors, Runs, Readings):
@@ -250,6 +253,17 @@ class Store(Papers, Vectors, Runs, Readings):
             for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
                 migration(conn)
                 conn.execute(f"PRAGMA user_version = {number}")
+        # Round 29: said nowhere, so the first anyone heard of it was the version they went
+        # back to refusing the store. A new store (version 0) has nothing to say.
+        if 0 < version < SCHEMA_VERSION:
+            logger.warning(
+                "database %s: migrated from schema version %d to %d, this program's; a version"
+                " of the program whose schema is older refuses it from now on (to go back,"
+                " restore a copy of the store made before the upgrade)",
+                self._label,
+                version,
+                SCHEMA_VERSION,
+            )
 
 
 def _connect(
