@@ -837,3 +837,52 @@ def test_a_store_of_an_earlier_version_is_migrated_once_and_the_run_says_so(
     conn.close()
     code, _, err = _invoke("--config", str(config), "build", "--week", "2025-W24")
     assert code == 0 and "migrated" not in err, err  # said once
+
+
+class _NamedEmbedder(FakeEmbedder):
+    """The fake model under the name [embed] model gives it: two names, two models."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__()
+        self.model = model
+
+    @property
+    def name(self) -> str:
+        return self.model
+
+
+def test_after_a_change_of_model_topic_boundaries_are_learnt_from_the_stored_sample_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Round 29: after `[embed] model` was changed, a build embedded its own week's papers only;
+    # the stored papers topic boundaries are learnt from (a fixed sample of the store, ids that
+    # hash lowest) kept vectors of the old model alone, so every boundary was learnt from the
+    # week's papers, and, new papers seldom joining that sample, stayed so for good.
+    monkeypatch.setattr(run, "make_embedder", lambda settings: _NamedEmbedder(settings.embed.model))
+    may = tmp_path / "may.jsonl"
+    lines = (DATA / "e2e" / "arxiv-2025-06-11.jsonl").read_text(encoding="utf-8").splitlines()
+    may.write_text(
+        "".join(
+            json.dumps({**json.loads(line), "created": "2025-05-13 10:00:00"}) + "\n"
+            for line in lines
+        ),
+        encoding="utf-8",
+    )
+    sources = (
+        file_source("may", may),
+        file_source("june", DATA / "e2e" / "arxiv-2025-06-10.jsonl"),
+    )
+    config = _config(tmp_path, *sources, embed={"model": "model-a"})
+    code, out, _ = _invoke("--config", str(config), "ingest")
+    assert code == 0 and "16 new papers" in out, out
+    config = _config(tmp_path, *sources, embed={"model": "model-b"})
+    code, out, err = _invoke("--config", str(config), "build", "--week", "2025-W24")
+    assert code == 0, out + err
+    database = tmp_path / "data" / "pipeline.sqlite3"
+    with sqlite3.connect(database) as conn:
+        found = conn.execute(
+            "SELECT model, count(*) FROM embeddings WHERE item_id LIKE 'arxiv:%' GROUP BY model"
+        ).fetchall()
+    conn.close()
+    assert dict(found) == {"model-a": 16, "model-b": 16}  # the May papers too: the sample
+    assert "stored papers topic boundaries are learnt from" in err, err

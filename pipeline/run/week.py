@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 from pipeline.embed import Embedder
 from pipeline.embed.cache import ensure_vectors
 from pipeline.models import Paper, Week
+from pipeline.run import boundaries
 from pipeline.run.weeks import (
     boundary_zones,
     iso_week,
@@ -22,6 +24,8 @@ from pipeline.run.weeks import (
     week_of_day,
 )
 from pipeline.store import Store, effective_day
+
+logger = logging.getLogger(__name__)
 
 
 def load_week(
@@ -52,8 +56,36 @@ def load_week(
         progress=progress,
         on_missing=None if on_missing is None else lambda n: on_missing(n, len(papers)),
     )
+    ensure_sample_vectors(store, embedder, now=now, progress=progress)
     index = {p.paper_id: i for i, p in enumerate(papers)}
     return Week(week, tuple(papers), vectors, index), n_embedded
+
+
+def ensure_sample_vectors(
+    store: Store, embedder: Embedder, *, now: datetime, progress: bool = False
+) -> int:
+    """Embed the stored papers topic boundaries are learnt from (`boundaries`: the fixed sample
+    of MAX_BACKGROUND ids that hash lowest) that have no vector from `embedder` yet; how many.
+
+    Round 29: after `[embed] model` changed, only each week's papers were embedded with the new
+    model, and the boundaries, which use the sample's papers that have a vector from it, were
+    learnt from one week's papers (new papers seldom join the sample): for good. Once after a
+    change (2,000 papers), then nothing: an ingest embeds a new paper that joins the sample."""
+    sample = store.list_papers(sorted(store.list_sample_paper_ids(boundaries.MAX_BACKGROUND)))
+
+    def say(n_missing: int) -> None:
+        logger.warning(
+            "%d of the %d stored papers topic boundaries are learnt from have no vector from %s"
+            " yet ([embed] model changed, or their text did): embedding them first, once",
+            n_missing,
+            len(sample),
+            embedder.name,
+        )
+
+    _, n_embedded = ensure_vectors(
+        store, embedder, sample, now=now, progress=progress, on_missing=say
+    )
+    return n_embedded
 
 
 def week_papers(store: Store, week: str, timezone: str) -> list[Paper]:
