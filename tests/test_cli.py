@@ -886,3 +886,31 @@ def test_after_a_change_of_model_topic_boundaries_are_learnt_from_the_stored_sam
     conn.close()
     assert dict(found) == {"model-a": 16, "model-b": 16}  # the May papers too: the sample
     assert "stored papers topic boundaries are learnt from" in err, err
+
+
+def test_status_counts_the_vectors_of_a_model_no_longer_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Round 29: a change of [embed] model left the old model's vectors in the store (1.5 kB a
+    # paper: gigabytes after a few years), and nothing said they were there, nor how to
+    # delete them.
+    monkeypatch.setattr(run, "make_embedder", lambda settings: _NamedEmbedder(settings.embed.model))
+    source = file_source("d10", DATA / "e2e" / "arxiv-2025-06-10.jsonl")
+    config = _config(tmp_path, source, embed={"model": "model-a"})
+    assert _invoke("--config", str(config), "run")[0] == 0
+    code, out, _ = _invoke("--config", str(config), "status")
+    assert code == 0 and "vectors of a model" not in out, out  # one model: nothing to say
+    config = _config(tmp_path, source, embed={"model": "model-b"})
+    assert _invoke("--config", str(config), "run")[0] == 0
+    with sqlite3.connect(tmp_path / "data" / "pipeline.sqlite3") as conn:
+        kept = conn.execute("SELECT count(*) FROM embeddings WHERE model = 'model-a'").fetchone()
+    conn.close()
+    code, out, _ = _invoke("--config", str(config), "status")
+    assert code == 0
+    assert (
+        f"vectors of a model [embed] model no longer names: model-a ({kept[0]}), kept so that"
+        " changing back embeds nothing; README, [embed], says how to delete them"
+    ) in out, out
+    code, out, _ = _invoke("--config", str(config), "status", "--json")
+    data = json.loads(out)
+    assert data["vectors"] == {"model": "model-b", "unused": {"model-a": kept[0]}}

@@ -250,6 +250,10 @@ class Status:
     #: [schedule] was edited since that serve started: it still fires as it started (the next
     #: fire times above are its own), until restarted.
     schedule_not_applied: bool = False
+    #: The vectors stored for a model other than the one [embed] names now (model, count):
+    #: kept, unused, until deleted (round 29: nothing said they were there).
+    unused_vectors: tuple[tuple[str, int], ...] = ()
+    embed_model: str = ""  # the name the configured model's vectors are stored under
 
     @property
     def schema_behind(self) -> bool:
@@ -293,6 +297,8 @@ def gather_status(settings: Settings, *, now: datetime, limit: int = 10) -> Stat
     rows: list[RunRow] = []
     sources: list[SourceStatus] = []
     schema = None
+    model = run.make_embedder(settings).name  # loads nothing: the name vectors are kept under
+    unused: dict[str, int] = {}
     if settings.database_path.exists():
         # Read whole when the next writer would: `status` exits 1 on a store a job refuses.
         # An older schema is read as it is: status never writes, so never migrates.
@@ -301,6 +307,8 @@ def gather_status(settings: Settings, *, now: datetime, limit: int = 10) -> Stat
             if schema >= 1:  # runs and source_status are as schema 1 made them
                 rows = store.list_runs(limit)
                 sources = store.list_source_status()
+                unused = store.count_vectors_by_model()
+                unused.pop(model, None)
     # Round 28: status read the edited [schedule] while the serve that fires the jobs still ran
     # the lines it started with, so "next build" named a time nothing would build at.
     serve = read_holder(serve_lock(settings).path)
@@ -321,6 +329,8 @@ def gather_status(settings: Settings, *, now: datetime, limit: int = 10) -> Stat
         store_schema=schema,
         serve=serve,
         schedule_not_applied=stale,
+        unused_vectors=tuple(sorted(unused.items())),
+        embed_model=model,
     )
 
 
@@ -366,6 +376,7 @@ def status_dict(status: Status) -> dict[str, Any]:
     data = asdict(status)
     del data["enabled_sources"], data["disabled_sources"]
     found = data.pop("store_schema")
+    data["vectors"] = {"model": data.pop("embed_model"), "unused": dict(data.pop("unused_vectors"))}
     data["store_schema"] = None if found is None else {"found": found, "current": SCHEMA_VERSION}
     for source in data["sources"]:
         source["configured"] = status.source_config(source["source"])
@@ -425,6 +436,12 @@ def describe_status(status: Status) -> str:
         f", newest {status.digests[-1].week}: {status.digests[-1].path}" if status.digests else ""
     )
     lines.append(f"digests written: {len(status.digests)}{newest}")
+    if status.unused_vectors:
+        kept = ", ".join(f"{model} ({n:,})" for model, n in status.unused_vectors)
+        lines.append(
+            f"vectors of a model [embed] model no longer names: {kept}, kept so that changing"
+            " back embeds nothing; README, [embed], says how to delete them"
+        )
     if status.store_schema == 0:
         lines.append("store: empty (no tables yet): the next build or ingest creates them")
     elif status.schema_behind:

@@ -68,6 +68,12 @@ class Vectors(Database):
         """How many vectors are stored for `model`, whatever their hash."""
         return int(self._select("SELECT count(*) FROM embeddings WHERE model = ?", (model,))[0][0])
 
+    def count_vectors_by_model(self) -> dict[str, int]:
+        """How many vectors (papers', topics' and areas') are stored for each model: read
+        through the primary key's index, not the vectors (0.3 s at 1.5 million)."""
+        rows = self._select("SELECT model, count(*) FROM embeddings GROUP BY model")
+        return {row[0]: int(row[1]) for row in rows}
+
     def get_vector_watermark(self) -> int:
         """A number that grows each time a paper's vector is stored for a model that had none
         (the newest such row's id; 0 when there is none): what a cache keyed on the stored
