@@ -71,7 +71,10 @@ def ensure_sample_vectors(
     model, and the boundaries, which use the sample's papers that have a vector from it, were
     learnt from one week's papers (new papers seldom join the sample): for good. Once after a
     change (2,000 papers), then nothing: an ingest embeds a new paper that joins the sample."""
-    sample = store.list_papers(sorted(store.list_sample_paper_ids(boundaries.MAX_BACKGROUND)))
+    ids = sorted(store.list_sample_paper_ids(boundaries.MAX_BACKGROUND))
+    if store.count_vectors_of(embedder.name, ids) == len(ids):
+        return 0  # as after every ingest: a paper whose text changed was embedded again then
+    sample = store.list_papers(ids)
 
     def say(n_missing: int) -> None:
         logger.warning(

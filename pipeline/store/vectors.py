@@ -68,6 +68,15 @@ class Vectors(Database):
         """How many vectors are stored for `model`, whatever their hash."""
         return int(self._select("SELECT count(*) FROM embeddings WHERE model = ?", (model,))[0][0])
 
+    def count_vectors_of(self, model: str, item_ids: Sequence[str]) -> int:
+        """How many of `item_ids` have a vector stored for `model`, whatever its hash."""
+        rows = self._select_in(
+            "SELECT count(*) FROM embeddings WHERE model = ? AND item_id IN ({marks})",
+            list(item_ids),
+            [model],
+        )
+        return sum(int(row[0]) for row in rows)
+
     def count_vectors_by_model(self) -> dict[str, int]:
         """How many vectors (papers', topics' and areas') are stored for each model: read
         through the primary key's index, not the vectors (0.3 s at 1.5 million)."""
