@@ -326,3 +326,43 @@ def test_a_week_built_before_it_ended_is_built_again_on_catch_up(tmp_path: Path)
     listed = json.loads((settings.paths.digests_dir / "2025-W24.json").read_text("utf-8"))
     ids = {p["paper_id"] for s in listed["sections"] for p in s["papers"]}
     assert ids == {"arxiv:2506.00002", "arxiv:2506.00003"}
+
+
+def _latest_after_three_weeks_down(tmp_path: Path, port: int) -> Settings:
+    """`[digest] week = "latest"`: W22's paper ingested and its digest mailed on 2 June; the
+    papers of W23, W24 and W25 are in the source (a backfill's) but not yet in the store."""
+    papers = tmp_path / "papers.jsonl"
+    old = {"id": "arxiv:2505.00001", "title": "Sparse attention study for 2025-W22",
+           "abstract": "We study sparse attention for long-context language models.",
+           "announced": "2025-05-27"}  # fmt: skip
+    papers.write_text(json.dumps(old) + "\n")
+    settings = make_settings(
+        tmp_path,
+        digest={"week": "latest"},
+        schedule={"ingest_cron": "0 2 * * mon-fri", "build_cron": "0 7 * * mon"},
+        email=mail_to_loopback(port),
+        sources=[file_source("papers", "papers.jsonl")],
+    )
+    _ingest(settings, datetime(2025, 6, 2, 2, tzinfo=UTC))
+    assert _build(settings, datetime(2025, 6, 2, 7, tzinfo=UTC)) == "2025-W22"
+    _three_weeks(tmp_path, port)  # writes W23-W25's papers into papers.jsonl
+    with papers.open("a") as f:
+        f.write(json.dumps(old) + "\n")
+    return settings
+
+
+def test_digest_run_with_week_latest_after_three_weeks_down_builds_each_missed_week_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Round 29: with "latest", `digest run` chose the weeks it had missed before its ingest,
+    # when the newest week in the store was still W22: it built and mailed W25 alone, and W23
+    # and W24 only on the next day's run, after W25.
+    monkeypatch.setattr(run, "make_embedder", lambda settings: FakeEmbedder())
+    with smtp_server("none") as (inbox, port, _):
+        settings = _latest_after_three_weeks_down(tmp_path, port)
+        inbox.messages.clear()
+        report = runner.run_locked(settings, Command.RUN, now=AT)
+        assert report.error is None and report.week == "2025-W25"
+        assert [c.week for c in report.caught_up] == ["2025-W23", "2025-W24"]
+        runner.run_locked(settings, Command.RUN, now=AT)  # the next day's run: nothing more
+    assert [str(m["Subject"])[-8:] for m in inbox.messages] == ["2025-W23", "2025-W24", "2025-W25"]

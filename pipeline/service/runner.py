@@ -12,8 +12,10 @@ never writes under digests/ (only `run` does). Non-goals: scheduling itself (`sc
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,9 +75,12 @@ def run_locked(
     run.check_claims(settings)  # refused before the lock makes data_dir
     with run_lock(settings).hold(command, wait_s=wait_s):
         try:
-            earlier: list[str] = []
+            earlier: Callable[[Store], list[str]] | tuple[()] = ()
             if command is Command.RUN and week is None:
-                earlier = missed_before(settings, now=now or datetime.now(UTC))
+                # Read after the ingest (round 29): with "latest", the weeks it brings are the
+                # ones missed; read before it, the newest week was the last one built.
+                clock = now or datetime.now(UTC)
+                earlier = functools.partial(missed_in, settings, now=clock)
             report = run.run_command(settings, command, week=week, earlier=earlier, now=now)
         except UsageError:
             raise  # a week not begun: nothing ran, the caller says so once
@@ -151,7 +156,12 @@ def missed_before(settings: Settings, *, now: datetime) -> list[str]:
     the last one done, oldest first, at most MAX_CATCH_UP_WEEKS - 1: what `digest run` builds
     after its ingest and before its own week."""
     with run.open_store(settings, writing=False) as store:
-        week, weeks, done = _weeks_to_build(settings, store, now=now)
+        return missed_in(settings, store, now=now)
+
+
+def missed_in(settings: Settings, store: Store, *, now: datetime) -> list[str]:
+    """`missed_before`, read from an open store."""
+    week, weeks, done = _weeks_to_build(settings, store, now=now)
     return [w for w in weeks if w != week and w not in done]
 
 
