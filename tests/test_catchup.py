@@ -4,7 +4,7 @@ real digests and the crontab lines with an injected clock."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from smtpserver import free_port, smtp_server
 
 from pipeline import run
 from pipeline.config import Settings
+from pipeline.digest.build import iso_week
 from pipeline.models import Command
 from pipeline.service import runner
 from pipeline.service.catchup import missed_weeks, plan_catch_up, skipped_before
@@ -366,3 +367,37 @@ def test_digest_run_with_week_latest_after_three_weeks_down_builds_each_missed_w
         assert [c.week for c in report.caught_up] == ["2025-W23", "2025-W24"]
         runner.run_locked(settings, Command.RUN, now=AT)  # the next day's run: nothing more
     assert [str(m["Subject"])[-8:] for m in inbox.messages] == ["2025-W23", "2025-W24", "2025-W25"]
+
+
+def test_runs_over_90_days_old_are_forgotten_but_not_what_status_and_catch_up_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Round 29: the runs table was never pruned (hourly ingests: about 5 MB a year). A year of
+    # daily ingests and weekly builds before the three weeks down of `_three_weeks`.
+    monkeypatch.setattr(run, "make_embedder", lambda settings: FakeEmbedder())
+    settings = _three_weeks(tmp_path, free_port())
+    report = {"n_new": 5, "sources": [{"name": "papers", "n_entries": 40, "error": None}]}
+    with run.open_store(settings) as store:
+        for day in range(366):
+            at = datetime(2024, 6, 1, 2, tzinfo=UTC) + timedelta(days=day)
+            store.finish_run(store.start_run("ingest", at), at, "ok", report)
+            if at.weekday() == 0:  # a build on Mondays: the week before; one failed, then redone
+                week = iso_week(at.date() - timedelta(days=7))
+                for status in ("failed", "ok") if day < 7 else ("ok",):
+                    store.finish_run(store.start_run("build", at), at, status, {"week": week})
+        builds = store.list_week_builds()
+    assert runner.missed_before(settings, now=AT) == ["2025-W23", "2025-W24"]
+
+    runner.run_locked(settings, Command.INGEST, now=AT)  # forgets what it may
+
+    with run.open_store(settings, writing=False) as store:
+        kept = store.list_runs(10_000)
+        assert store.list_week_builds() == builds  # each week's latest build, as catch-up reads
+        last_ok = store.get_last_run(("ingest", "run"), status="ok")
+    assert last_ok is not None and last_ok.started == AT
+    ingests = [r.started for r in kept if r.command == "ingest"]
+    assert min(ingests) >= AT - timedelta(days=90) - timedelta(days=20)  # the newest 20 are kept
+    assert len(kept) < 150
+    assert runner.missed_before(settings, now=AT) == ["2025-W23", "2025-W24"]
+    status = runner.gather_status(settings, now=AT)
+    assert len(status.runs) == 10 and status.runs[0].started == AT and status.healthy

@@ -745,4 +745,5 @@ def run_command(
         # Whatever the CLI exits 1 for is a failed run here too (an e-mail that was not sent).
         status = "failed" if report.error or report.all_sources_failed else "ok"
         store.finish_run(run_id, report.finished, status, report_dict(report))
+        store.prune_runs(now)  # what status and catch-up read stays (round 29)
     return report
