@@ -16,7 +16,7 @@ from pipeline.config import Settings
 from pipeline.digest.build import iso_week
 from pipeline.models import Command
 from pipeline.service import runner
-from pipeline.service.catchup import missed_weeks, plan_catch_up, skipped_before
+from pipeline.service.catchup import failed_before, missed_weeks, plan_catch_up, skipped_before
 
 E2E = Path(__file__).parent / "data" / "e2e" / "arxiv-2025-06-10.jsonl"
 MON_0700 = datetime(2025, 6, 16, 7, 0, tzinfo=UTC)
@@ -401,3 +401,32 @@ def test_runs_over_90_days_old_are_forgotten_but_not_what_status_and_catch_up_re
     assert runner.missed_before(settings, now=AT) == ["2025-W23", "2025-W24"]
     status = runner.gather_status(settings, now=AT)
     assert len(status.runs) == 10 and status.runs[0].started == AT and status.healthy
+
+
+def test_a_week_whose_e_mail_failed_before_later_weeks_were_mailed_is_mailed_on_catch_up(
+    tmp_path: Path,
+) -> None:
+    # Round 29: three weeks down; the catch-up's first build (W23) found the SMTP server not
+    # yet reachable, and W24 and W25 went out. W23 lay before the last week done, where the
+    # catch-up did not look: it was never e-mailed, and status said all was well.
+    settings = _three_weeks(tmp_path, free_port())  # nothing listens there
+    _ingest(settings, AT)
+    _build(settings, AT, "2025-W23")
+    with smtp_server("none") as (inbox, port, _):
+        settings = _three_weeks(tmp_path, port)
+        for week in ("2025-W24", "2025-W25"):
+            _build(settings, AT, week)
+        assert _planned(settings, AT) == ("build 2025-W23",)
+        assert runner.missed_before(settings, now=AT) == ["2025-W23"]
+        _run_plan(settings, AT)
+        assert _planned(settings, AT) == ()
+    assert [str(m["Subject"])[-8:] for m in inbox.messages] == ["2025-W24", "2025-W25", "2025-W23"]
+
+
+def test_failed_before_names_the_tried_weeks_not_done_within_the_limit() -> None:
+    weeks = ["2025-W25"]
+    done = {"2025-W22", "2025-W24"}
+    tried = {"2025-W10", "2025-W22", "2025-W23", "2025-W24"}
+    assert failed_before(weeks, done, tried, limit=8) == ["2025-W23"]  # W10: over 8 weeks back
+    assert failed_before(weeks, done | {"2025-W23"}, tried, limit=8) == []
+    assert failed_before([], done, tried, limit=8) == []

@@ -209,6 +209,7 @@ def _weeks_to_build(
                 "digest are not built (digest build --week %s builds one)",
                 MAX_CATCH_UP_WEEKS, skipped, skipped,
             )  # fmt: skip
+        weeks = [*catchup.failed_before(weeks, done, tried, limit=MAX_CATCH_UP_WEEKS), *weeks]
     return week, weeks, done
 
 
