@@ -479,6 +479,34 @@ def test_mark_knows_the_paper_in_any_form_the_config_lists_it(
     assert (graphs.examples, graphs.counter_examples) == ((), ("arxiv:2506.00002",))
 
 
+@pytest.mark.parametrize("counter", [False, True])
+def test_mark_takes_the_paper_out_of_the_other_list_when_it_is_listed_already(
+    setup: tuple[Path, Path], counter: bool
+) -> None:
+    # Round 29: an example written as "2506.00002v2" and a counter-example as its link (a paper
+    # counted as a counter-example only, with a warning at each build); `explain` suggested
+    # `digest mark arxiv:2506.00002 --topic graphs`, which said "already in graphs's examples"
+    # and changed nothing, so the paper stayed out of its topic whatever the user ran.
+    config, _ = setup
+    config.write_text(
+        COMMENTED.replace('keywords = ["graph neural network"]\n', "")
+        + 'keywords = ["graph neural network"]\nexamples = ["2506.00002v2"]  # GNN\n'
+        + 'counter_examples = ["https://arxiv.org/abs/2506.00002"]\n',
+        encoding="utf-8",
+    )
+    _store_week(config)
+    mark = ["--config", str(config), "mark", "arxiv:2506.00002", "--topic", "graphs"]
+    result = CliRunner().invoke(cli, [*mark, "--not"] if counter else mark)
+    assert result.exit_code == 0, result.output
+    kept, left = ("counter_examples", "examples") if counter else ("examples", "counter_examples")
+    assert f"took arxiv:2506.00002 (Graph neural network) out of graphs's {left}" in result.output
+    assert f"it was in its {kept} already" in result.output
+    graphs = load_settings(config).topics[1]
+    listed = {"examples": graphs.examples, "counter_examples": graphs.counter_examples}
+    assert listed[left] == ()
+    assert listed[kept] == (("https://arxiv.org/abs/2506.00002",) if counter else ("2506.00002v2",))
+
+
 def _readme_topic() -> str:
     """The README's own `[[topics]]` example (one example, its title in a trailing comment)."""
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")

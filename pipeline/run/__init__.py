@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import logging
+import shlex
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -569,9 +570,12 @@ def _decide(
         for example in contradicted_examples(store, topic):
             logger.warning(
                 "topic %s: example %r names a paper its counter_examples name too; it counts"
-                " as a counter-example only",
+                " as a counter-example only (`digest mark %s --topic %s` keeps it an example"
+                " only, with --not a counter-example only)",
                 topic.slug,
                 example,
+                shlex.quote(example),
+                topic.slug,
             )
     papers = list(week.papers)
     scored, _, assignments = assign_papers(

@@ -375,6 +375,13 @@ def _names_paper(store: Store, reference: str, paper_id: str) -> bool:
     return paper_id in (scoring.paper_ref_id(reference), scoring.stored_paper_id(store, reference))
 
 
+def _lists(settings: Settings, store: Store, slug: str, key: str, paper_id: str) -> bool:
+    """Whether topic `slug`'s `key` list (examples or counter_examples) names the paper."""
+    topic = next((t for t in settings.topics if t.slug == slug), None)
+    listed = getattr(topic, key, ()) if topic is not None else ()
+    return any(_names_paper(store, str(reference), paper_id) for reference in listed)
+
+
 @dataclass(frozen=True)
 class MarkResult:
     """What `digest mark` did: the message, and the papers that move at the next build."""
@@ -446,6 +453,12 @@ def mark_paper(
     # The title whole, as a digest shows it (a real one is under 200 characters), or marked cut.
     title = shortened(paper.title, 200)
     message = f"added {paper.paper_id} ({title}) to {slug}'s {key} in {path}"
+    if _lists(settings, store, slug, key, paper.paper_id):  # and the other list named it too
+        other = "examples" if counter else "counter_examples"
+        message = (
+            f"took {paper.paper_id} ({title}) out of {slug}'s {other} in {path}: it was in its"
+            f" {key} already, written another way (a paper in both counts as a counter-example)"
+        )
     if unscored:
         message += f" ({unscored}, so no moves are predicted)"
     return MarkResult(True, message, comparison)

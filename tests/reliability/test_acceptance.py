@@ -1384,7 +1384,8 @@ def test_an_example_that_is_also_a_counter_example_written_another_way_counts_as
         both,
         counter,
         "topic video: example '2506.05349' names a paper its counter_examples name too; it"
-        " counts as a counter-example only",
+        " counts as a counter-example only (`digest mark 2506.05349 --topic video` keeps it an"
+        " example only, with --not a counter-example only)",
     )
 
 
