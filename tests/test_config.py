@@ -157,6 +157,24 @@ def test_load_settings_reports_wrong_type(tmp_path: Path) -> None:
     )
 
 
+def test_an_example_written_as_a_number_is_told_to_be_quoted(tmp_path: Path) -> None:
+    # Round 29: `examples = [2312.00750]`, an arXiv id without quotes, said only "must be a
+    # string, got 2312.0075 (float)": the id shown without its last 0, nothing said to do.
+    problems = problems_of(tmp_path, TOPIC + "examples = [2312.00750]\ncounter_examples = [7]\n")
+    quote = (
+        ': write each paper in quotes ("2312.00752", not 2312.00752: TOML reads that as a'
+        " number, and drops an id's last 0)"
+    )
+    assert problems == (
+        f"topics[0].examples[0]: must be a string, got 2312.0075 (float){quote}",
+        f"topics[0].counter_examples[0]: must be a string, got 7 (integer){quote}",
+    )
+    # Elsewhere a number is only a wrong type.
+    assert problems_of(tmp_path, TOPIC + "keywords = [3]\n") == (
+        "topics[0].keywords[0]: must be a string, got 3 (integer)",
+    )
+
+
 def test_load_settings_reports_single_table_instead_of_array(tmp_path: Path) -> None:
     problems = problems_of(tmp_path, '[sources]\nname = "x"\n')
     assert problems == ("sources: must be an array of tables (write [[sources]]), got a table",)
