@@ -326,6 +326,30 @@ def test_topics_compare_with_a_missing_file_names_the_option_not_config(
     assert result.output == f"error: --compare: config file not found: {missing}\n"
 
 
+def test_topics_compare_names_a_new_topic_that_takes_no_paper(
+    setup: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # Round 29: a topic added in tuned.toml that no paper of the week is about was not named:
+    # "0 papers change section" and "4 other sections keep theirs", as if it had not been read.
+    config, _ = setup
+    _store_week(config)
+    volcano = {"slug": "volcano", "name": "Volcanoes", "description": "lava magma eruption"}
+    tuned = write_config(
+        tmp_path,
+        filename="tuned.toml",
+        themes={"min_similarity": 0.3, "min_theme_size": 2},
+        topics=[*TOPICS, volcano],
+    )
+    args = ["--config", str(config), "topics", "--week", "2025-W24", "--compare", str(tuned)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("2025-W24: 0 papers change section"), result.output
+    assert (
+        f"new in {tuned}, taking no paper of 2025-W24: volcano (`digest --config {tuned} topics"
+        " --week 2025-W24` shows the papers nearest its boundary)"
+    ) in result.output
+
+
 def test_topics_of_an_empty_week_names_the_week_that_has_papers(
     setup: tuple[Path, Path], tmp_path: Path
 ) -> None:
