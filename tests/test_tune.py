@@ -576,6 +576,23 @@ def test_mark_adds_one_line_to_a_list_written_over_lines(listed: str, added: str
     assert edited == text.replace(added, added + '    "arxiv:2506.13755", # New\n')
 
 
+@pytest.mark.parametrize(
+    ("listed", "indent"),
+    [
+        ('examples = [\n  "2312.00752",  # Mamba\n]\n', "  "),
+        ('examples = [\n\t"2312.00752"\n]\n', "\t"),
+        ('examples = [\n  "2312.00752", # Mamba\n      # more to come\n]\n', "  "),
+        ('examples = [\n  # "2401.00001", to read first\n]\n', "  "),
+        ('examples = ["2312.00752"]\n', "    "),
+    ],
+)
+def test_mark_lines_the_added_paper_up_with_the_lists_own_indent(listed: str, indent: str) -> None:
+    # Round 29: a list indented by two spaces or a tab got its new line indented by four.
+    text = COMMENTED.replace("examples = []  # none yet\n", listed)
+    edited = add_topic_paper(text, "speech", "arxiv:2506.13755", comment="New")
+    assert f'\n{indent}"arxiv:2506.13755", # New\n]\n' in edited
+
+
 def test_mark_not_takes_the_comment_naming_the_paper_with_it_and_keeps_the_others() -> None:
     # Round 28: `mark 2312.00752 --not` removed the example but left "# Mamba: …", the
     # user's note on the line above it, over the next paper, which it now seemed to describe.

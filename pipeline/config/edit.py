@@ -213,7 +213,8 @@ def add_topic_paper(
     if one_line and len(values):
         values = _one_per_line(entry, key, values)
     # One paper per line, with its title as a comment: the list stays readable as it grows.
-    values.add_line(paper_id, comment=comment.replace("\n", " ") or None, indent="    ")
+    indent = _indent_of(values)
+    values.add_line(paper_id, comment=comment.replace("\n", " ") or None, indent=indent)
     if one_line and len(values) == 1:  # `[]` opened: its closing bracket on a line of its own
         values.add_line(indent="")
     return _dumped(document, bom, crlf)
@@ -225,6 +226,20 @@ def _dumped(document: Any, bom: str, crlf: bool) -> str:
 
     updated = tomlkit.dumps(document)
     return bom + (updated.replace("\n", "\r\n") if crlf else updated)
+
+
+def _indent_of(values: Any) -> str:
+    """The indent of the list's last entry on a line of its own (two spaces, a tab), else of its
+    last comment line, so the added line lines up with them (round 29: always four spaces);
+    four where the list has neither."""
+    from tomlkit.items import Null
+
+    groups = [g for g in values._value if g.indent is not None and "\n" in g.indent.s]
+    entries = [g for g in groups if g.value is not None and not isinstance(g.value, Null)]
+    notes = [g for g in groups if isinstance(g.value, Null) and g.comment is not None]
+    for group in (entries or notes)[-1:]:
+        return str(group.indent.s.rsplit("\n", 1)[1])
+    return "    "
 
 
 def _comment_names(
