@@ -150,8 +150,25 @@ def test_eval_command_reports_a_bad_labels_file_without_traceback(
     bad.write_text("[1, 2]\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["--config", str(config), "eval", "--labels", str(bad)])
     assert result.exit_code == 1
-    assert "bad.jsonl:1: expected a JSON object" in result.output
+    assert "bad.jsonl: paper 1 of the list: expected a JSON object" in result.output
     assert "Traceback" not in result.output
+
+
+def test_load_labels_reads_a_json_list_of_papers(tmp_path: Path) -> None:
+    # Round 29: labels saved with json.dump(labels, f, indent=2), a list over lines, said
+    # "labels.json:1: not valid JSON: Expecting value" about its opening "[".
+    path = tmp_path / "labels.json"
+    path.write_text(json.dumps(LABELS, indent=2), encoding="utf-8")
+    loaded = tune.load_labels(path)
+    assert [(x.paper.title, x.topics) for x in loaded] == [
+        (x["title"], tuple(x.get("topics", []))) for x in LABELS
+    ]
+    path.write_text('[\n  {"title": "a"},\n  {"title": "b" "topics": []}\n]\n', encoding="utf-8")
+    with pytest.raises(ParseError, match=r"labels\.json:3: not valid JSON: Expecting ','"):
+        tune.load_labels(path)
+    path.write_text('[{"title": "a"}, {"abstract": "b"}]', encoding="utf-8")
+    with pytest.raises(ParseError, match="paper 2 of the list: 'title' must be a non-empty"):
+        tune.load_labels(path)
 
 
 def _store_week(config: Path) -> None:
