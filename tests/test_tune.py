@@ -367,6 +367,30 @@ def test_topics_compare_names_a_new_topic_that_takes_no_paper(
     ) in result.output
 
 
+def test_a_trial_copy_built_elsewhere_says_how_to_give_the_store_back(
+    setup: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # Round 29: a copy of config.toml made to try topics on, with digests_dir = "trial" so as
+    # not to touch the real digests, built one week: config.toml itself was then refused (its
+    # cron `run` too), told only to "give this config a data_dir of its own", its whole history.
+    config, _ = setup
+    _store_week(config)
+    trial = tmp_path / "tuned.toml"
+    trial.write_text(
+        config.read_text(encoding="utf-8") + '\n[paths]\ndigests_dir = "trial"\n', "utf-8"
+    )
+    built = CliRunner().invoke(cli, ["--config", str(trial), "build", "--week", "2025-W24"])
+    assert built.exit_code == 0, built.output
+    refused = CliRunner().invoke(cli, ["--config", str(config), "check-config"])
+    assert refused.exit_code == 2, refused.output
+    assert (
+        f"give this config a data_dir of its own or, if that config is a copy made to try an edit"
+        f" on, delete it (or {tmp_path / 'trial'}) and this config's store is its own again"
+    ) in refused.output
+    trial.unlink()
+    assert CliRunner().invoke(cli, ["--config", str(config), "check-config"]).exit_code == 0
+
+
 def test_topics_of_an_empty_week_names_the_week_that_has_papers(
     setup: tuple[Path, Path], tmp_path: Path
 ) -> None:
