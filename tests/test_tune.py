@@ -199,9 +199,27 @@ def test_explain_command_shows_scores_and_verdict(setup: tuple[Path, Path]) -> N
     assert (
         "inside the boundary" in result.output and "keywords: speech recognition" in result.output
     )
-    assert "digest mark arxiv:2506.00001 --topic speech --not" in result.output
+    assert f"`digest --config {config} mark arxiv:2506.00001 --topic speech --not`" in (
+        result.output
+    )
     missing = CliRunner().invoke(cli, ["--config", str(config), "explain", "arxiv:9999.99999"])
     assert missing.exit_code == 2 and "no stored paper" in missing.output
+
+
+def test_explain_suggests_a_mark_of_the_config_it_was_given(
+    setup: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Round 29: `digest --config tuned.toml explain …` suggested `digest mark … --topic speech
+    # --not`, which, copied, edited ./config.toml, not tuned.toml.
+    config, _ = setup
+    _store_week(config)
+    monkeypatch.chdir(config.parent)
+    tuned = config.parent / "tuned.toml"
+    tuned.write_text(config.read_text(encoding="utf-8"), encoding="utf-8")
+    for given, command in (("config.toml", "digest"), ("tuned.toml", "digest --config tuned.toml")):
+        result = CliRunner().invoke(cli, ["--config", given, "explain", "2506.00001"])
+        assert result.exit_code == 0, result.output
+        assert f"`{command} mark arxiv:2506.00001 --topic speech --not`" in result.output
 
 
 def test_explain_of_an_unknown_paper_says_to_ingest_only_when_the_store_is_empty(

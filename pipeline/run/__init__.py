@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from pipeline.config import Settings
+from pipeline.config import Settings, digest_command
 from pipeline.digest import build as digest
 from pipeline.digest import outputs, summary
 from pipeline.embed import ONNX_BACKENDS, Embedder, OnnxEmbedder, SentenceTransformerEmbedder
@@ -570,10 +570,11 @@ def _decide(
         for example in contradicted_examples(store, topic):
             logger.warning(
                 "topic %s: example %r names a paper its counter_examples name too; it counts"
-                " as a counter-example only (`digest mark %s --topic %s` keeps it an example"
+                " as a counter-example only (`%s mark %s --topic %s` keeps it an example"
                 " only, with --not a counter-example only)",
                 topic.slug,
                 example,
+                digest_command(settings.config_path),
                 shlex.quote(example),
                 topic.slug,
             )
