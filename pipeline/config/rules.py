@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import re
+import unicodedata
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
@@ -110,6 +111,24 @@ def _matching(pattern: re.Pattern[str], rule: str) -> AfterValidator:
     def check(value: str) -> str:
         if not pattern.fullmatch(value):
             raise _problem("pattern", f"must be {rule}, got {value!r}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _naming(pattern: re.Pattern[str], rule: str) -> AfterValidator:
+    """`_matching` for a slug or a source name, saying how to write one that is not (round 29:
+    'Bee Keeping', 'nas_2', 'bienenzüchtung' — ü is a lowercase letter — were told the rule
+    only): the name lower-cased, accents dropped, other characters as '-'."""
+
+    def check(value: str) -> str:
+        if not pattern.fullmatch(value):
+            plain = unicodedata.normalize("NFKD", value.casefold()).encode("ascii", "ignore")
+            meant = re.sub(r"[^a-z0-9._-]+", "-", plain.decode()).strip("-._")
+            meant = meant if pattern.fullmatch(meant) else re.sub(r"[._]+", "-", meant)
+            usable = pattern.fullmatch(meant) and not _RESERVED_SLUG.fullmatch(meant)
+            hint = f" (write {meant!r})" if usable else ""
+            raise _problem("pattern", f"must be {rule}, got {value!r}{hint}")
         return value
 
     return AfterValidator(check)

@@ -22,12 +22,13 @@ from __future__ import annotations
 import dataclasses
 import gc
 import logging
+import shlex
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from pipeline.config import Settings
+from pipeline.config import Settings, digest_command
 from pipeline.digest import build as digest
 from pipeline.digest import outputs, summary
 from pipeline.embed import ONNX_BACKENDS, Embedder, OnnxEmbedder, SentenceTransformerEmbedder
@@ -569,9 +570,13 @@ def _decide(
         for example in contradicted_examples(store, topic):
             logger.warning(
                 "topic %s: example %r names a paper its counter_examples name too; it counts"
-                " as a counter-example only",
+                " as a counter-example only (`%s mark %s --topic %s` keeps it an example"
+                " only, with --not a counter-example only)",
                 topic.slug,
                 example,
+                digest_command(settings.config_path),
+                shlex.quote(example),
+                topic.slug,
             )
     papers = list(week.papers)
     scored, _, assignments = assign_papers(
