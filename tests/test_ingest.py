@@ -376,3 +376,40 @@ def test_a_filter_edit_reads_an_unchanged_cached_feed_again_once(tmp_path, serve
     assert ingest([], ["clinical"]) == (0, 0, '"v1"')
     assert ingest([], []) == (3, 1, None)  # the source's own exclude edited
     assert ingest([], []) == (0, 0, '"v1"')
+
+
+# The Atom spec's example entry (RFC 4287 §1.1) with its link made relative (issue 14's case).
+_RELATIVE_ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <title>Example Feed</title>
+  <updated>2003-12-13T18:30:02Z</updated>
+  <author><name>John Doe</name></author>
+  <id>urn:uuid:60a76c80-d399-11d9-b93C-0003939e0af6</id>
+  <entry>
+    <title>Atom-Powered Robots Run Amok</title>
+    <link href="/blog/2003/12/13/atom03"/>
+    <id>urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a</id>
+    <updated>2003-12-13T18:30:02Z</updated>
+    <summary>Robots powered by Atom run amok in the example of the Atom spec.</summary>
+  </entry>
+</feed>"""
+
+
+def test_ingest_source_resolves_relative_links_against_the_feed_it_was_redirected_to(
+    tmp_path: Path,
+) -> None:
+    """Round 29: a feed moved to another host (the old address answering 301) had its relative
+    item links made into the old host's, where no article is: the paper's link was dead, and its
+    id (`url:`) changed with the host the user happened to configure."""
+    from httpserver import serve
+
+    with serve() as old, serve() as new:
+        moved_to = new.route("/journal/atom.xml", Reply(200, _RELATIVE_ATOM, ATOM))
+        old.route("/feed", Reply(301, headers={"Location": moved_to}))
+        source = {"name": "journal", "kind": "rss", "url": f"{old.base}/feed"}
+        settings = make_settings(tmp_path, fetch={"retries": 0}, sources=[source])
+        with Store.open(settings.database_path) as store:
+            report = run.run_ingest(settings, store, FakeEmbedder(), now=at(FRI, 6))
+            papers = store.list_papers_between(date(2003, 1, 1), date(2003, 12, 31))
+    assert report.n_new == 1 and report.sources[0].ok, report.sources
+    assert [p.paper_id for p in papers] == [f"url:{new.base}/blog/2003/12/13/atom03"]

@@ -56,7 +56,8 @@ _COUNT = re.compile(r"[0-9]{1,18}")
 
 @dataclass(frozen=True)
 class FetchResult:
-    """What one fetch returned; `content` is None when the server said 304 Not Modified."""
+    """What one fetch returned; `content` is None when the server said 304 Not Modified.
+    `location` is the URL the body came from, after redirects (None: `url` itself)."""
 
     url: str
     content: bytes | None
@@ -64,6 +65,7 @@ class FetchResult:
     status: int = 200
     etag: str | None = None
     last_modified: str | None = None
+    location: str | None = None
 
     @property
     def not_modified(self) -> bool:
@@ -445,6 +447,7 @@ def _stream(
             status=response.status_code,
             etag=header_value(response.headers.get("etag")),
             last_modified=header_value(response.headers.get("last-modified")),
+            location=str(response.url),
         )
     finally:
         response.close()

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -114,8 +114,16 @@ def ingest_source(
     if fetched.not_modified or fetched.content is None:
         logger.info("source %s: not modified", source.name)
         return SourceResult(source.name), []
-    # The feed's URL resolves its relative links when it declares no xml:base (issue 14).
-    headers = {"content-location": url, **fetched.headers} if remote else fetched.headers
+    # The feed's URL resolves its relative links when it declares no xml:base (issue 14): the
+    # URL it was read from, after redirects (round 29: a feed moved to another host had its
+    # "/articles/123" links made into the old host's, where no article is), and a relative
+    # Content-Location of the server's read against that URL.
+    if remote:
+        read_from = fetched.location or url
+        location = urljoin(read_from, fetched.headers.get("content-location", ""))
+        headers = {**fetched.headers, "content-location": location}
+    else:
+        headers = fetched.headers
     try:
         entries = parse_source(source.kind, fetched.content, source.name, headers)
     except (ValueError, OverflowError, RecursionError) as e:
