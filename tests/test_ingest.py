@@ -413,3 +413,30 @@ def test_ingest_source_resolves_relative_links_against_the_feed_it_was_redirecte
             papers = store.list_papers_between(date(2003, 1, 1), date(2003, 12, 31))
     assert report.n_new == 1 and report.sources[0].ok, report.sources
     assert [p.paper_id for p in papers] == [f"url:{new.base}/blog/2003/12/13/atom03"]
+
+
+# A single sign-on page as a library proxy serves it for a journal feed behind a login: XHTML,
+# an XML declaration and a comment before its doctype.
+_LOGIN_PAGE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<!-- Shibboleth IdP -->
+<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN"
+  "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml" lang="en"><head><title>Sign in</title></head>
+<body><form method="post" action="/idp/profile/SAML2/Redirect/SSO"><input name="j_username"/>
+<input type="password" name="j_password"/></form></body></html>
+"""
+
+
+@pytest.mark.parametrize("kind", ["rss", "arxiv-rss", "arxiv-api"])
+def test_ingest_source_says_an_xhtml_login_page_is_a_page(
+    tmp_path: Path, server: FeedServer, kind: str
+) -> None:
+    """Round 29: a feed behind a login answered 200 with an XHTML sign-in page; the source
+    failed as "not an RSS, Atom or RDF feed", not saying that a web page came back."""
+    url = server.route("/feed", Reply(200, _LOGIN_PAGE, {"Content-Type": "text/html"}))
+    source = {"name": "journal", "kind": kind, "url": url}
+    settings = make_settings(tmp_path, fetch={"retries": 0}, sources=[source])
+    with Store.open(settings.database_path) as store:
+        report = run.run_ingest(settings, store, FakeEmbedder(), now=at(FRI, 6))
+    error = report.sources[0].error or ""
+    assert "the source gave an HTML page (a login, a captcha, an error page?)" in error, error
