@@ -246,3 +246,32 @@ def test_read_local_holds_a_big_file_once(tmp_path: Path, client) -> None:
     assert content is not None and len(content) == path.stat().st_size
     assert peak < 1.3 * len(content), peak
     assert refused_peak - held < 1_000_000, refused_peak - held
+
+
+E2E = Path(__file__).parent / "data" / "e2e"
+
+
+def test_fetch_url_reads_every_member_of_joined_gzip_files(tmp_path: Path, client) -> None:
+    """Round 29: `cat day1.jsonl.gz day2.jsonl.gz > week.jsonl.gz` is one gzip file of two
+    members (gunzip reads both); only the first was read, and the second day's papers were
+    lost without a word."""
+    import gzip
+
+    days = [(E2E / f"arxiv-2025-06-{day}.jsonl").read_bytes() for day in ("10", "11")]
+    path = tmp_path / "week.jsonl.gz"
+    path.write_bytes(b"".join(gzip.compress(day) for day in days))
+    assert fetch_url(client, str(path), max_bytes=10_000_000).content == b"".join(days)
+    with pytest.raises(FetchError, match="cap"):  # the cap counts every member
+        fetch_url(client, str(path), max_bytes=len(days[0]) + 10)
+
+
+def test_fetch_url_says_gzip_data_is_cut_off(tmp_path: Path, client) -> None:
+    """Round 29: a `.jsonl.gz` whose copy was interrupted was read as far as it went: the source
+    failed as "line 57: not valid JSON", or, cut at a line's end, lost its last papers."""
+    import gzip
+
+    whole = gzip.compress((E2E / "arxiv-2025-06-10.jsonl").read_bytes())
+    path = tmp_path / "papers.jsonl.gz"
+    path.write_bytes(whole[:-8])  # the data whole, its CRC and length trailer missing
+    with pytest.raises(FetchError, match=r"gzip-compressed data that is cut off after \d+ bytes"):
+        fetch_url(client, str(path), max_bytes=10_000_000)

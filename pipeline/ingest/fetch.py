@@ -153,14 +153,39 @@ def gunzipped(content: bytes, *, shown: str, max_bytes: int) -> bytes:
     for _ in range(3):  # no real body is compressed more than twice
         if not content.startswith(GZIP_MAGIC):
             return content
+        content = _gunzip_members(content, shown=shown, max_bytes=max_bytes)
+    raise FetchError(f"{shown}: gzip-compressed more than three times, refused")
+
+
+def _gunzip_members(content: bytes, *, shown: str, max_bytes: int) -> bytes:
+    """One layer of gzip data decompressed: every member of it, as `gunzip` reads them. Two
+    `.jsonl.gz` files joined with `cat` are one valid gzip file of two members, and only the
+    first was read, the papers of the second lost without a word; data cut off before its
+    gzip trailer (an interrupted download or copy) was taken as whole, and failed as "line
+    57: not valid JSON", or lost its last papers silently where the cut fell at a line's end
+    (round 29)."""
+    parts: list[bytes] = []
+    size = 0
+    rest = content
+    while rest.startswith(GZIP_MAGIC):
         inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         try:
-            content = inflate.decompress(content, min(max_bytes + 1, sys.maxsize))
+            part = inflate.decompress(rest, min(max_bytes + 1 - size, sys.maxsize))
         except zlib.error as e:
             raise FetchError(f"{shown}: gzip-compressed data that does not decompress ({e})") from e
-        if len(content) > max_bytes:
+        size += len(part)
+        if size > max_bytes:
             raise FetchError(f"{shown}: decompresses to {over_cap(max_bytes)}")
-    raise FetchError(f"{shown}: gzip-compressed more than three times, refused")
+        if not inflate.eof:
+            raise FetchError(
+                f"{shown}: gzip-compressed data that is cut off after {len(content)} bytes (an"
+                " incomplete download or copy?)"
+            )
+        parts.append(part)
+        rest = inflate.unused_data
+    if rest.strip(b"\0"):  # what gzip calls trailing garbage; zeros are a tape's padding
+        logger.warning("%s: ignoring %d bytes after the gzip data", shown, len(rest))
+    return b"".join(parts)
 
 
 def _file_kind(mode: int) -> str:
