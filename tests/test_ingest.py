@@ -440,3 +440,31 @@ def test_ingest_source_says_an_xhtml_login_page_is_a_page(
         report = run.run_ingest(settings, store, FakeEmbedder(), now=at(FRI, 6))
     error = report.sources[0].error or ""
     assert "the source gave an HTML page (a login, a captcha, an error page?)" in error, error
+
+
+def test_backfill_via_the_api_pages_past_an_entry_it_skips(tmp_path, server, caplog) -> None:
+    """Round 29: the next page's `start` counted the entries kept, not those the API gave, so
+    an entry skipped for having no title was asked for again; one last in the day came back
+    alone, and the day failed at every run ("none of the 1 items has a usable title"), never
+    recorded as filled."""
+    wed = load_day(WED.isoformat())
+    untitled = {**wed[7], "title": ""}
+    total = len(wed)
+    tue, thu = load_day(TUE.isoformat()), load_day(THU.isoformat())
+    settings = _settings(tmp_path, server)
+    server.route("/api/daily_papers", Reply(200, b"[]"))
+    with Store.open(settings.database_path) as store:
+        server.route("/rss/cs.LG", Reply(200, rss_day(tue, TUE), RSS))
+        run.run_ingest(settings, store, FakeEmbedder(), now=at(TUE, 6))
+        server.route(
+            "/api/query",
+            Reply(200, api_page(wed[:5], total=total), ATOM),
+            Reply(200, api_page([*wed[5:7], untitled], total=total, start=5), ATOM),
+            Reply(200, api_page([untitled], total=total, start=7), ATOM),
+        )
+        server.route("/rss/cs.LG", Reply(200, rss_day(thu, THU), RSS))
+        report = run.run_ingest(settings, store, FakeEmbedder(), now=at(THU, 6))
+        assert report.sources[0].backfilled == ("2025-06-11 via arXiv API: 7 papers",)
+        assert {d.day for d in store.list_source_days(TUE, THU)} == {TUE, WED, THU}
+    start = [parse_qs(urlsplit(h.path).query)["start"][0] for h in server.hits if "query" in h.path]
+    assert start == ["0", "5"]
