@@ -468,3 +468,44 @@ def test_backfill_via_the_api_pages_past_an_entry_it_skips(tmp_path, server, cap
         assert {d.day for d in store.list_source_days(TUE, THU)} == {TUE, WED, THU}
     start = [parse_qs(urlsplit(h.path).query)["start"][0] for h in server.hits if "query" in h.path]
     assert start == ["0", "5"]
+
+
+# The page export.arxiv.org sends with its HTTP 400 for a query it cannot read, as recorded in
+# arXiv/arxiv-search issue 257 (`start=foo`); its author block and closing tags completed.
+_ARXIV_400 = b"""<?xml version="1.0" encoding="UTF-8"?>
+<feed
+  xmlns="http://www.w3.org/2005/Atom">
+  <link href="http://arxiv.org/api/query?search_query%3Dall%3Aelectron%26id_list%3D%26start%3Dfoo" rel="self" type="application/atom+xml"/>
+  <title type="html">ArXiv Query: search_query=all:electron&amp;id_list=&amp;start=foo</title>
+  <id>http://arxiv.org/api/UWzh+Yg7RhgQkCAe0CazZj6gCc4</id>
+  <updated>2020-01-17T00:00:00-05:00</updated>
+  <opensearch:totalResults
+    xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">1
+  </opensearch:totalResults>
+  <entry>
+    <id>http://arxiv.org/api/errors#start_must_be_an_integer</id>
+    <title>Error</title>
+    <summary>start must be an integer</summary>
+    <updated>2020-01-17T00:00:00-05:00</updated>
+    <link href="http://arxiv.org/api/errors#start_must_be_an_integer" rel="alternate" type="text/html"/>
+    <author>
+      <name>arXiv api core</name>
+    </author>
+  </entry>
+</feed>
+"""  # noqa: E501
+
+
+def test_an_arxiv_api_source_says_why_the_api_refused_its_query(tmp_path, server) -> None:
+    """Round 29: an `arxiv-api` source whose query the API cannot read (a mistyped `start`, an
+    id list with a link in it) failed as "HTTP 400", though the API's answer says what is
+    wrong; the source's error now carries it."""
+    url = server.route("/api/query", Reply(400, _ARXIV_400, ATOM))
+    query = f"{url}?search_query=all:electron&start=foo"
+    source = {"name": "electrons", "kind": "arxiv-api", "url": query}
+    settings = make_settings(tmp_path, fetch={"retries": 0}, sources=[source])
+    with Store.open(settings.database_path) as store:
+        report = run.run_ingest(settings, store, FakeEmbedder(), now=at(FRI, 6))
+    assert report.sources[0].error == (
+        f"{query}: HTTP 400: arXiv API error: start must be an integer"
+    ), report.sources[0].error

@@ -40,7 +40,7 @@ from urllib.parse import unquote, urlsplit
 import httpcore
 import httpx
 
-from pipeline.errors import FetchError, redact
+from pipeline.errors import FetchError, HTTPStatusError, redact
 from pipeline.ingest.deadline import REQUEST_END, DeadlineBackend
 
 logger = logging.getLogger(__name__)
@@ -519,4 +519,8 @@ def _check_status(result: FetchResult) -> FetchResult:
             empty = f"the server sent an empty body (HTTP {result.status}, {size})"
             raise FetchError(f"{redact(result.url)}: {empty}")
         return result
-    raise FetchError(f"{redact(result.url)}: HTTP {result.status}")
+    raise HTTPStatusError(
+        f"{redact(result.url)}: HTTP {result.status}",
+        status=result.status,
+        content=result.content or b"",
+    )

@@ -23,10 +23,11 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import httpx
 
 from pipeline.config import Settings, SourceSettings, web_address_hint
-from pipeline.errors import FetchError, ParseError, shortened
+from pipeline.errors import FetchError, HTTPStatusError, ParseError, shortened
 from pipeline.ingest import fetch, freshness, ids, normalize
 from pipeline.ingest.clean import clean_doi, doi_from_link
 from pipeline.ingest.sources import parse_source
+from pipeline.ingest.sources.arxiv import arxiv_api_error
 from pipeline.ingest.sources.hf import parse_hf_daily
 from pipeline.models import Entry, Paper, SourceResult
 from pipeline.store import MAX_DAYS_AHEAD, Store
@@ -103,6 +104,11 @@ def ingest_source(
             deadline_s=settings.fetch.source_timeout_s,
             pacer=pacer,
         )
+    except HTTPStatusError as e:
+        said = arxiv_api_error(e.content) if source.kind == "arxiv-api" else None
+        if said:  # "HTTP 400" alone: the query's fault is in the page the API sent with it
+            raise FetchError(f"{e}: arXiv API error: {said}") from e
+        raise
     except FetchError as e:
         # "rss.arxiv.org/rss/cs.LG" read as a missing file beside the config: say, as
         # check-config does, that a web address needs its scheme (a run cron starts is checked
