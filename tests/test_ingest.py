@@ -509,3 +509,32 @@ def test_an_arxiv_api_source_says_why_the_api_refused_its_query(tmp_path, server
     assert report.sources[0].error == (
         f"{query}: HTTP 400: arXiv API error: start must be an integer"
     ), report.sources[0].error
+
+
+def test_a_gzip_coded_feed_cut_short_fails_and_is_read_whole_next_run(tmp_path, server) -> None:
+    """Round 29: a feed sent with Content-Encoding gzip whose gzip data was cut short (a proxy
+    that stored half of it, its Content-Length matching what it sent) was read as far as it
+    went: 11 of Wiley's 66 items were stored with no more than a "feed is not clean" warning,
+    and its ETag was saved, so the next run's 304 kept the other 55 out for good. The source
+    now fails, saying the data is cut off, and the next run reads the feed whole."""
+    import gzip
+
+    feed = (Path(__file__).parent / "data" / "feeds").joinpath(
+        "journal_wiley_taxon_toc_rss2_prism_2021-12-21.xml"
+    )
+    whole = gzip.compress(feed.read_bytes())
+    coded = {**RSS, "Content-Encoding": "gzip"}
+    url = server.route(
+        "/feed",
+        Reply(200, whole[: len(whole) // 2], coded, etag='"v1"'),
+        Reply(200, whole, coded, etag='"v1"'),
+    )
+    source = {"name": "taxon", "kind": "rss", "url": url}
+    settings = make_settings(tmp_path, fetch={"retries": 0}, sources=[source])
+    with Store.open(settings.database_path) as store:
+        cut = run.run_ingest(settings, store, FakeEmbedder(), now=at(FRI, 6))
+        again = run.run_ingest(settings, store, FakeEmbedder(), now=at(FRI, 7))
+    assert cut.n_new == 0, cut.sources
+    assert "gzip-compressed data that is cut off after" in (cut.sources[0].error or "")
+    assert again.sources[0].ok and again.sources[0].n_entries == 66, again.sources
+    assert "If-None-Match" not in server.hits[1].headers
