@@ -14,7 +14,8 @@ per host (arXiv's terms: at most one API request every 3 seconds).
 Every input is bounded: `timeout_s` per read, `request_timeout_s` for a whole request (a server
 dripping a byte a second, headers included, a DNS resolver that never answers), `deadline_s` for a
 whole fetch with its retries, and `max_bytes` for every body, local files included (regular files
-only: never a FIFO or a device), and for what gzip data among them decompresses to (`gunzipped`).
+only: never a FIFO or a device), and for what gzip data among them decompresses to
+(`inflate`).
 Validators and headers that are not printable ASCII are dropped, never stored or sent back, and
 every URL in a message passes through `errors.redact` (no user:password@, api_key=, token=).
 """
@@ -27,9 +28,7 @@ import os
 import random
 import re
 import stat
-import sys
 import time
-import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +41,7 @@ import httpx
 
 from pipeline.errors import FetchError, HTTPStatusError, redact
 from pipeline.ingest.deadline import REQUEST_END, DeadlineBackend
+from pipeline.ingest.inflate import gunzip_coded, gunzipped, over_cap
 
 logger = logging.getLogger(__name__)
 
@@ -111,13 +111,6 @@ def read_local(url: str, *, max_bytes: int) -> FetchResult:
     return FetchResult(url, gunzipped(content, shown=shown, max_bytes=max_bytes))
 
 
-def over_cap(max_bytes: int) -> str:
-    """Say that a body is over the cap, and which setting raises it: "file is over the
-    50000000-byte cap" named neither, and the user with a big export did not know what to
-    change (round 29)."""
-    return f"over the {max_bytes}-byte cap (raise [fetch] max_bytes to accept it)"
-
-
 #: How much a local file is read at a time: `max_bytes` is a cap, not a size to ask for.
 _CHUNK = 1 << 20
 
@@ -138,54 +131,6 @@ def _read_capped(file: BinaryIO, max_bytes: int, *, expected: int = 0) -> bytes:
         chunks.append(chunk)
         size += len(chunk)
     return b"".join(chunks)
-
-
-#: The first bytes of gzip data; no feed, JSON or UTF-8 text begins with them (0x8b continues a
-#: UTF-8 sequence, and 0x1f is a control character).
-GZIP_MAGIC = b"\x1f\x8b"
-
-
-def gunzipped(content: bytes, *, shown: str, max_bytes: int) -> bytes:
-    """`content`, decompressed while it is gzip data: a `papers.jsonl.gz`, a server that sends a
-    `.gz` file as it is, or compresses twice. Each layer stops at `max_bytes` (a small file that
-    expands without end is refused). Before, such a body failed its source as "not UTF-8 text"
-    or "not well-formed (invalid token)", which named no cause."""
-    for _ in range(3):  # no real body is compressed more than twice
-        if not content.startswith(GZIP_MAGIC):
-            return content
-        content = _gunzip_members(content, shown=shown, max_bytes=max_bytes)
-    raise FetchError(f"{shown}: gzip-compressed more than three times, refused")
-
-
-def _gunzip_members(content: bytes, *, shown: str, max_bytes: int) -> bytes:
-    """One layer of gzip data decompressed: every member of it, as `gunzip` reads them. Two
-    `.jsonl.gz` files joined with `cat` are one valid gzip file of two members, and only the
-    first was read, the papers of the second lost without a word; data cut off before its
-    gzip trailer (an interrupted download or copy) was taken as whole, and failed as "line
-    57: not valid JSON", or lost its last papers silently where the cut fell at a line's end
-    (round 29)."""
-    parts: list[bytes] = []
-    size = 0
-    rest = content
-    while rest.startswith(GZIP_MAGIC):
-        inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        try:
-            part = inflate.decompress(rest, min(max_bytes + 1 - size, sys.maxsize))
-        except zlib.error as e:
-            raise FetchError(f"{shown}: gzip-compressed data that does not decompress ({e})") from e
-        size += len(part)
-        if size > max_bytes:
-            raise FetchError(f"{shown}: decompresses to {over_cap(max_bytes)}")
-        if not inflate.eof:
-            raise FetchError(
-                f"{shown}: gzip-compressed data that is cut off after {len(content)} bytes (an"
-                " incomplete download or copy?)"
-            )
-        parts.append(part)
-        rest = inflate.unused_data
-    if rest.strip(b"\0"):  # what gzip calls trailing garbage; zeros are a tape's padding
-        logger.warning("%s: ignoring %d bytes after the gzip data", shown, len(rest))
-    return b"".join(parts)
 
 
 def _file_kind(mode: int) -> str:
@@ -470,7 +415,7 @@ def _stream(
             chunks.append(chunk)
         body = b"".join(chunks)
         if gzipped and body:
-            body = _gzip_coded(body, shown=redact(url), max_bytes=max_bytes)
+            body = gunzip_coded(body, shown=redact(url), max_bytes=max_bytes)
         body = gunzipped(body, shown=redact(url), max_bytes=max_bytes)
         return FetchResult(
             url=url,
@@ -504,17 +449,6 @@ def _is_gzip_coded(response: httpx.Response) -> bool:
     """Whether the response's Content-Encoding is gzip, alone (as servers send it)."""
     codings = [c.lower() for c in _codings(response.headers.get("content-encoding", ""))]
     return codings in (["gzip"], ["x-gzip"])
-
-
-def _gzip_coded(body: bytes, *, shown: str, max_bytes: int) -> bytes:
-    """A body sent with Content-Encoding gzip, decompressed whole: every member, and data cut
-    off before its trailer refused (`_gunzip_members`)."""
-    if not body.startswith(GZIP_MAGIC):
-        raise FetchError(
-            f"{shown}: the body does not decompress as its Content-Encoding header says"
-            " (it is not gzip data); not retried"
-        )
-    return _gunzip_members(body, shown=shown, max_bytes=max_bytes)
 
 
 def _asked(request: httpx.Request) -> str:
