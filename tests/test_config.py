@@ -679,3 +679,28 @@ def test_a_bad_areas_file_is_a_config_problem_naming_it(tmp_path: Path) -> None:
     (tmp_path / "empty.txt").write_text("# nothing yet\n", "utf-8")
     found = problems_of(tmp_path, '[themes]\nareas = "empty.txt"\n')
     assert any("names no research area" in p for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("url", "read", "meant"),
+    [
+        ("file://~/papers/week.jsonl", "/papers/week.jsonl", "~/papers/week.jsonl"),
+        ("file://data/week.jsonl", "/week.jsonl", "data/week.jsonl"),
+    ],
+)
+def test_a_file_url_whose_host_is_a_folder_is_refused(
+    tmp_path: Path, url: str, read: str, meant: str
+) -> None:
+    # Round 29: `url = "file://~/papers/week.jsonl"` read /papers/week.jsonl (what follows
+    # file:// is a host, which the fetch sets aside), and check-config said "/papers/week.jsonl
+    # does not exist", naming neither the home folder nor the folder the user wrote.
+    text = f'[[sources]]\nname = "mine"\nkind = "file"\nurl = "{url}"\n'
+    host = meant.split("/", 1)[0]
+    assert problems_of(tmp_path, text) == (
+        f"sources[0].url: names a host, {host!r}, where a folder was meant (it would read"
+        f" {read!r}): write the path itself ({meant!r}; ~ is your home folder, a relative path"
+        f" is read from the config's folder) or file:/// and the absolute path, got {url!r}",
+    )
+    for fine in ("file:///tmp/week.jsonl", "file://localhost/tmp/week.jsonl", "~/week.jsonl"):
+        config = write_config(tmp_path, text.replace(url, fine))
+        assert load_settings(config).sources[0].url == fine

@@ -281,3 +281,27 @@ def test_ijsem_and_joined_authors_and_a_doi_in_a_tracked_link() -> None:
     assert paper.doi == "10.1099/ijsem.0.005100"
     assert paper.published == datetime(2021, 12, 20, tzinfo=UTC)
     assert paper.abstract.startswith("A strain of obligately anaerobically growing Gram-positive")
+
+
+# Items that give the paper only as a PDF enclosure (RSS 2.0 <enclosure>), no <link>: one
+# relative to the feed, one an arXiv PDF.
+_PDF_ONLY = b"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Working papers</title><link>https://wp.example.org/</link>
+<item><title>Prices and expectations</title>
+<enclosure url="/files/wp-77.pdf" length="482113" type="application/pdf"/>
+<description>We study how price expectations form in a survey of firms.</description>
+<pubDate>Mon, 30 Nov 2026 10:00:00 GMT</pubDate></item>
+<item><title>Sparse attention at scale</title>
+<enclosure url="https://arxiv.org/pdf/2506.01234v2" length="1000" type="application/pdf"/>
+<description>A sparse attention kernel for long contexts.</description>
+<pubDate>Mon, 30 Nov 2026 10:00:00 GMT</pubDate></item>
+</channel></rss>"""
+
+
+def test_parse_rss_keeps_an_items_pdf_enclosure() -> None:
+    """Round 29: an item whose only link is its PDF enclosure was stored with no link at all
+    (the digest listed a title with nothing to open), and an arXiv PDF's id went unread."""
+    headers = {"Content-Location": "https://wp.example.org/feed.xml"}
+    first, second = (normalize_entry(e) for e in parse_rss(_PDF_ONLY, "wp", headers))
+    assert first.pdf_url == "https://wp.example.org/files/wp-77.pdf"
+    assert second.paper_id == "arxiv:2506.01234" and second.version == 2

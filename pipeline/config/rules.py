@@ -233,7 +233,26 @@ def _check_url(url: str) -> str:
         )
     if url.startswith(("http://", "https://")):
         _check_web_host(url)
+    if url[:7].lower() == "file://":
+        _check_file_host(url)
     return url
+
+
+def _check_file_host(url: str) -> None:
+    """A file:// URL names no host but this machine's: what follows `file://` up to the next
+    `/` is a host, which the fetch sets aside. `file://~/papers.jsonl` and
+    `file://data/papers.jsonl` read /papers.jsonl, and check-config said "/papers.jsonl does
+    not exist", naming neither the home folder nor the folder the user wrote (round 29)."""
+    host = url[7:].split("/", 1)[0]
+    if host and host.lower() != "localhost":
+        path = url[7:]
+        raise _problem(
+            "url",
+            f"names a host, {host!r}, where a folder was meant (it would read"
+            f" {'/' + path.partition('/')[2]!r}): write the path itself ({path!r}; ~ is your"
+            f" home folder, a relative path is read from the config's folder) or file:/// and"
+            f" the absolute path, got {url!r}",
+        )
 
 
 def _check_web_host(url: str) -> None:
