@@ -16,6 +16,7 @@ import pytest
 from arxivfeeds import api_page, arxiv_id, load_day, rss_day
 from conftest import FakeEmbedder, make_settings
 from httpserver import FeedServer, Reply
+from test_sources_rss import RELATIVE_ATOM  # RFC 4287's example, its link made relative
 
 from pipeline import run
 from pipeline.config import Settings
@@ -378,23 +379,6 @@ def test_a_filter_edit_reads_an_unchanged_cached_feed_again_once(tmp_path, serve
     assert ingest([], []) == (0, 0, '"v1"')
 
 
-# The Atom spec's example entry (RFC 4287 §1.1) with its link made relative (issue 14's case).
-_RELATIVE_ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
-<feed xmlns="http://www.w3.org/2005/Atom">
-  <title>Example Feed</title>
-  <updated>2003-12-13T18:30:02Z</updated>
-  <author><name>John Doe</name></author>
-  <id>urn:uuid:60a76c80-d399-11d9-b93C-0003939e0af6</id>
-  <entry>
-    <title>Atom-Powered Robots Run Amok</title>
-    <link href="/blog/2003/12/13/atom03"/>
-    <id>urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a</id>
-    <updated>2003-12-13T18:30:02Z</updated>
-    <summary>Robots powered by Atom run amok in the example of the Atom spec.</summary>
-  </entry>
-</feed>"""
-
-
 def test_ingest_source_resolves_relative_links_against_the_feed_it_was_redirected_to(
     tmp_path: Path,
 ) -> None:
@@ -404,7 +388,7 @@ def test_ingest_source_resolves_relative_links_against_the_feed_it_was_redirecte
     from httpserver import serve
 
     with serve() as old, serve() as new:
-        moved_to = new.route("/journal/atom.xml", Reply(200, _RELATIVE_ATOM, ATOM))
+        moved_to = new.route("/journal/atom.xml", Reply(200, RELATIVE_ATOM, ATOM))
         old.route("/feed", Reply(301, headers={"Location": moved_to}))
         source = {"name": "journal", "kind": "rss", "url": f"{old.base}/feed"}
         settings = make_settings(tmp_path, fetch={"retries": 0}, sources=[source])

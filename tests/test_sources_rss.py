@@ -239,7 +239,7 @@ def test_parse_rss_author_with_non_ascii_email_keeps_the_whole_name() -> None:
 
 
 # The Atom spec's example entry (RFC 4287 §1.1) with its link made relative, as the issue found it.
-_RELATIVE_ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
+RELATIVE_ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom">
   <title>Example Feed</title>
   <updated>2003-12-13T18:30:02Z</updated>
@@ -257,13 +257,13 @@ _RELATIVE_ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
 
 def test_parse_rss_resolves_relative_links_against_the_feed_url() -> None:
     headers = {"Content-Location": "https://example.org/feeds/atom.xml"}
-    [entry] = parse_rss(_RELATIVE_ATOM, "blog", headers)
+    [entry] = parse_rss(RELATIVE_ATOM, "blog", headers)
     assert entry.link == "https://example.org/blog/2003/12/13/atom03"
     assert normalize_entry(entry).paper_id == "url:https://example.org/blog/2003/12/13/atom03"
 
 
 def test_parse_rss_resolves_relative_links_against_the_site_link() -> None:
-    content = _RELATIVE_ATOM.replace(
+    content = RELATIVE_ATOM.replace(
         b"<title>Example Feed</title>",
         b'<title>Example Feed</title><link href="http://example.org/"/>',
     )
