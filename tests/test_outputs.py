@@ -20,7 +20,7 @@ from smtpserver import smtp_server
 
 from pipeline.cli import cli
 from pipeline.config import Settings, load_settings
-from pipeline.digest.chart import render_trend_chart
+from pipeline.digest import chart
 from pipeline.digest.outputs import (
     _write_temp,
     list_records,
@@ -475,7 +475,7 @@ def test_a_topic_with_no_paper_this_week_drops_to_zero_in_the_chart(tmp_path: Pa
         quiet_topics=("Speech",),
     )  # fmt: skip
     planned = plan_files(settings, week, list_records(folder), now=NOW, earlier={})
-    expected = render_trend_chart(
+    expected = chart.trend_chart(
         ["2025-W23", "2025-W24"],
         {"Graphs": [2, 2], "Speech": [4, 0]},
         title="Papers per topic, 2025-W23 to 2025-W24",
@@ -573,3 +573,20 @@ def test_the_sidecar_names_the_topics_with_no_paper_this_week(tmp_path: Path) ->
         {"key": "robots", "title": "Robots", "history": [0, 0]},
     ]
     assert [s["key"] for s in record["sections"]] == ["graphs"]  # sections hold papers only
+
+
+def test_a_rebuild_with_the_same_counts_keeps_the_chart_it_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Round 29: each build drew the week's chart again (importing matplotlib) though nothing it
+    # shows had changed; the build now hands the chart its last build wrote to chart.trend_chart.
+    settings, _, _ = _speech_then_quiet(tmp_path, ("speech", "graphs"))
+    png = settings.paths.digests_dir / "2025-W23-trends.png"
+    drawn = png.read_bytes()
+
+    def no_drawing(*args: object, **kwargs: object) -> bytes:
+        raise AssertionError("the chart was drawn again")
+
+    monkeypatch.setattr(chart, "render_trend_chart", no_drawing)
+    _speech_then_quiet(tmp_path, ("speech", "graphs"))  # the same week, built again
+    assert png.read_bytes() == drawn
