@@ -1,13 +1,15 @@
 """What grouping of the demo weeks' papers can these vectors and words support at all? (issue 17)
 
     make demo                      # once: fills data/demo/pipeline.sqlite3 with the vectors
-    python -m benchmarks.study_theme_ceiling [--folds 10]
+    python -m benchmarks.study_theme_ceiling [--folds 10] [--reading-only]
 
 Issue 17 asks, on the demo weeks, for at least 80 % of shown themes coherent (three quarters of a
 theme's titles in one area a reader would name) with at most 15 % of the papers left for themes
 in "Other". Two readers who saw no output of this project grouped the papers no demo topic takes
 (2025-W23 and W25) by hand so (`labels/theme-oracle-demo-r11-{1,2}.jsonl`, eleventh round): a
 third reader judged all 42 of reader 2's themes coherent, with 6-19 % of the papers in "Other".
+In the twenty-ninth round a reader who saw neither grouping nor any output grouped W24 the same
+way (`labels/theme-oracle-demo-r29-w24.jsonl`): a week no study of this kind had used.
 
 This asks how much of such a grouping the packaged model's vectors, or the papers' words, let a
 program find, by giving a program every advantage: a logistic regression is *trained on the
@@ -22,6 +24,10 @@ when no reader's theme holds half of them (a paper the reader left in "Other" fi
 The rule is stricter than a reader, who may see one area across two of the reader's themes;
 so the same score is given to the other reader's hand grouping and to this checkout's themes,
 whose blind readings are known (round 28: 62 % coherent), to show how strict it is.
+
+`--reading-only` prints only the blind reading of W24 (seconds, no store): the third reader's
+hand-made themes and this build's, mixed in one list for a judge not told which was which
+(`labels/theme-r29-w24-hand-vs-build.jsonl`, its key beside it).
 
 A label-free program sees neither the labels nor a model fitted to them: where even the trained
 grouping cannot reach 80 % coherent with 15 % in "Other", these vectors and words do not carry
@@ -44,7 +50,6 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import normalize
 
 from benchmarks import bench_names
-from benchmarks.study_oracle import READERS, WEEKS, readings
 from pipeline.config import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,6 +147,26 @@ def fmt(s: dict[str, float]) -> str:
             f"  Other {s['other']:6.1%}")  # fmt: skip
 
 
+#: Hand groupings: file of labels/ → reader's name. The eleventh round's two readers grouped
+#: W23 and W25; a third, who saw neither their grouping nor any output, W24 (twenty-ninth).
+HAND = {
+    "theme-oracle-demo-r11-1.jsonl": "r11-1",
+    "theme-oracle-demo-r11-2.jsonl": "r11-2",
+    "theme-oracle-demo-r29-w24.jsonl": "r29-w24",
+}
+
+
+def hand_groupings() -> dict[str, dict[str, dict[str, str]]]:
+    """Week → reader → paper id → the reader's theme ("Other" for none)."""
+    found: dict[str, dict[str, dict[str, str]]] = {}
+    for name, reader in HAND.items():
+        path = ROOT / "benchmarks/labels" / name
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            found.setdefault(row["week"], {}).setdefault(reader, {})[row["paper_id"]] = row["theme"]
+    return found
+
+
 def judged() -> dict[tuple[str, str], str]:
     """(week, theme name) → the blind reading of the demo weeks as shipped (round 28)."""
     base = ROOT / "benchmarks/labels/theme-r28-demo-weeks"
@@ -156,14 +181,41 @@ def judged() -> dict[tuple[str, str], str]:
     return found
 
 
+def hand_against_build() -> None:
+    """The twenty-ninth round's blind reading of W24: the reader's hand-made themes and this
+    build's, mixed in one list for a judge who was not told which was which."""
+    base = ROOT / "benchmarks/labels/theme-r29-w24-hand-vs-build"
+    side = {}
+    for line in Path(f"{base}-key.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        side[row["item"]] = row["side"]
+    counts: dict[str, Counter[str]] = {}
+    for line in Path(f"{base}.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        c = counts.setdefault(side[row["item"]], Counter())
+        c["themes"] += 1
+        c[row["coherence"]] += 1
+        c["fits"] += bool(row["name_fits_most"])
+    print("W24 read blind, the hand-made themes and this build's in one list:")
+    for name, c in sorted(counts.items()):
+        print(f"  {name:5s} {c['themes']:3d} themes: {c['coherent']} coherent, {c['mixed']} mixed,"
+              f" {c['grab-bag']} grab-bags; names fitting most titles {c['fits']}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--reading-only", action="store_true", help="only the W24 reading's counts (no store)"
+    )
     args = parser.parse_args()
+    hand_against_build()
+    if args.reading_only:
+        return
     vocabulary = bench_names.area_vocabulary()
     seed = load_settings(ROOT / "examples/demo.toml").themes.seed
-    read = readings()
+    hand_made = hand_groupings()
     reading = judged()
     by_reading: dict[str, list[float]] = {}
     for item in bench_names.demo_inputs(ROOT / "data/demo/pipeline.sqlite3"):
@@ -174,12 +226,14 @@ def main() -> None:
             if (week, t.label) in reading:
                 c = mean_cosine(unit_all[[row_of[p] for p in t.paper_ids]])
                 by_reading.setdefault(reading[(week, t.label)], []).append(c)
-        if week not in WEEKS:
+        if week not in hand_made:
             continue
-        rows = [i for i, pid in enumerate(item["ids"]) if all(pid in read[r] for r in READERS)]
+        read = hand_made[week]
+        readers = sorted(read)
+        rows = [i for i, pid in enumerate(item["ids"]) if all(pid in read[r] for r in readers)]
         ids = [item["ids"][i] for i in rows]
-        print(f"\n== {week}: {len(ids)} papers left for themes that both readers grouped "
-              f"(of {len(item['ids'])} today)")  # fmt: skip
+        print(f"\n== {week}: {len(ids)} papers left for themes that {len(readers)} reader(s) "
+              f"grouped (of {len(item['ids'])} today)")  # fmt: skip
         themes, other = bench_names.item_themes(item, vocabulary, seed)
         ours: dict[str, list[str]] = {"Other": []}
         for t in themes:
@@ -195,16 +249,18 @@ def main() -> None:
             "TF-IDF": tfidf.toarray(),
             "both": np.hstack([vectors, tfidf.toarray()]),
         }
-        for r in READERS:
+        for r in readers:
             truth = {p: read[r][p] for p in ids}
-            other_reader = READERS[1 - READERS.index(r)]
-            hand: dict[str, list[str]] = {}
-            for p in ids:
-                hand.setdefault(read[other_reader][p], []).append(p)
             left = sum(v == "Other" for v in truth.values()) / len(ids)
             n_themes = len(set(truth.values()) - {"Other"})
             print(f"  against reader {r}'s themes ({n_themes} themes, Other {left:.1%}):")
-            print(f"    reader {other_reader}, by hand           {fmt(score(hand, truth))}")
+            for other_reader in readers:
+                if other_reader == r:
+                    continue
+                hand: dict[str, list[str]] = {}
+                for p in ids:
+                    hand.setdefault(read[other_reader][p], []).append(p)
+                print(f"    reader {other_reader}, by hand       {fmt(score(hand, truth))}")
             print(f"    this checkout's themes          {fmt(score(ours, truth))}")
             labels = [truth[p] for p in ids]
             by_theme = [

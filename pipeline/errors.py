@@ -4,6 +4,7 @@
     ├── ConfigError               config.toml is missing or invalid; exit 2
     ├── UsageError                a command the CLI cannot act on (an unknown one); exit 2
     ├── FetchError                one URL could not be retrieved (network, HTTP status, size cap)
+    │   └── HTTPStatusError       the server answered a status that is no success, with a body
     ├── ParseError                bytes that are not a usable feed
     ├── StoreError                the SQLite database cannot be read or written
     │   └── NewerStoreError       its schema is newer than this program's (an upgrade migrated it)
@@ -49,6 +50,17 @@ class UsageError(PipelineError):
 
 class FetchError(PipelineError):
     """One URL could not be retrieved."""
+
+
+class HTTPStatusError(FetchError):
+    """The server's final answer was a status that is no success (`status`), and `content` the
+    body it sent with it (b"" when none), which may say why: the arXiv API answers a query it
+    cannot read with 400 and an Atom feed naming the fault."""
+
+    def __init__(self, message: str, *, status: int, content: bytes = b"") -> None:
+        super().__init__(message)
+        self.status = status
+        self.content = content
 
 
 class ParseError(PipelineError):

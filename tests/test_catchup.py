@@ -4,7 +4,7 @@ real digests and the crontab lines with an injected clock."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,9 +13,10 @@ from smtpserver import free_port, smtp_server
 
 from pipeline import run
 from pipeline.config import Settings
+from pipeline.digest.build import iso_week
 from pipeline.models import Command
 from pipeline.service import runner
-from pipeline.service.catchup import missed_weeks, plan_catch_up, skipped_before
+from pipeline.service.catchup import failed_before, missed_weeks, plan_catch_up, skipped_before
 
 E2E = Path(__file__).parent / "data" / "e2e" / "arxiv-2025-06-10.jsonl"
 MON_0700 = datetime(2025, 6, 16, 7, 0, tzinfo=UTC)
@@ -326,3 +327,106 @@ def test_a_week_built_before_it_ended_is_built_again_on_catch_up(tmp_path: Path)
     listed = json.loads((settings.paths.digests_dir / "2025-W24.json").read_text("utf-8"))
     ids = {p["paper_id"] for s in listed["sections"] for p in s["papers"]}
     assert ids == {"arxiv:2506.00002", "arxiv:2506.00003"}
+
+
+def _latest_after_three_weeks_down(tmp_path: Path, port: int) -> Settings:
+    """`[digest] week = "latest"`: W22's paper ingested and its digest mailed on 2 June; the
+    papers of W23, W24 and W25 are in the source (a backfill's) but not yet in the store."""
+    papers = tmp_path / "papers.jsonl"
+    old = {"id": "arxiv:2505.00001", "title": "Sparse attention study for 2025-W22",
+           "abstract": "We study sparse attention for long-context language models.",
+           "announced": "2025-05-27"}  # fmt: skip
+    papers.write_text(json.dumps(old) + "\n")
+    settings = make_settings(
+        tmp_path,
+        digest={"week": "latest"},
+        schedule={"ingest_cron": "0 2 * * mon-fri", "build_cron": "0 7 * * mon"},
+        email=mail_to_loopback(port),
+        sources=[file_source("papers", "papers.jsonl")],
+    )
+    _ingest(settings, datetime(2025, 6, 2, 2, tzinfo=UTC))
+    assert _build(settings, datetime(2025, 6, 2, 7, tzinfo=UTC)) == "2025-W22"
+    _three_weeks(tmp_path, port)  # writes W23-W25's papers into papers.jsonl
+    with papers.open("a") as f:
+        f.write(json.dumps(old) + "\n")
+    return settings
+
+
+def test_digest_run_with_week_latest_after_three_weeks_down_builds_each_missed_week_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Round 29: with "latest", `digest run` chose the weeks it had missed before its ingest,
+    # when the newest week in the store was still W22: it built and mailed W25 alone, and W23
+    # and W24 only on the next day's run, after W25.
+    monkeypatch.setattr(run, "make_embedder", lambda settings: FakeEmbedder())
+    with smtp_server("none") as (inbox, port, _):
+        settings = _latest_after_three_weeks_down(tmp_path, port)
+        inbox.messages.clear()
+        report = runner.run_locked(settings, Command.RUN, now=AT)
+        assert report.error is None and report.week == "2025-W25"
+        assert [c.week for c in report.caught_up] == ["2025-W23", "2025-W24"]
+        runner.run_locked(settings, Command.RUN, now=AT)  # the next day's run: nothing more
+    assert [str(m["Subject"])[-8:] for m in inbox.messages] == ["2025-W23", "2025-W24", "2025-W25"]
+
+
+def test_runs_over_90_days_old_are_forgotten_but_not_what_status_and_catch_up_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Round 29: the runs table was never pruned (hourly ingests: about 5 MB a year). A year of
+    # daily ingests and weekly builds before the three weeks down of `_three_weeks`.
+    monkeypatch.setattr(run, "make_embedder", lambda settings: FakeEmbedder())
+    settings = _three_weeks(tmp_path, free_port())
+    report = {"n_new": 5, "sources": [{"name": "papers", "n_entries": 40, "error": None}]}
+    with run.open_store(settings) as store:
+        for day in range(366):
+            at = datetime(2024, 6, 1, 2, tzinfo=UTC) + timedelta(days=day)
+            store.finish_run(store.start_run("ingest", at), at, "ok", report)
+            if at.weekday() == 0:  # a build on Mondays: the week before; one failed, then redone
+                week = iso_week(at.date() - timedelta(days=7))
+                for status in ("failed", "ok") if day < 7 else ("ok",):
+                    store.finish_run(store.start_run("build", at), at, status, {"week": week})
+        builds = store.list_week_builds()
+    assert runner.missed_before(settings, now=AT) == ["2025-W23", "2025-W24"]
+
+    runner.run_locked(settings, Command.INGEST, now=AT)  # forgets what it may
+
+    with run.open_store(settings, writing=False) as store:
+        kept = store.list_runs(10_000)
+        assert store.list_week_builds() == builds  # each week's latest build, as catch-up reads
+        last_ok = store.get_last_run(("ingest", "run"), status="ok")
+    assert last_ok is not None and last_ok.started == AT
+    ingests = [r.started for r in kept if r.command == "ingest"]
+    assert min(ingests) >= AT - timedelta(days=90) - timedelta(days=20)  # the newest 20 are kept
+    assert len(kept) < 150
+    assert runner.missed_before(settings, now=AT) == ["2025-W23", "2025-W24"]
+    status = runner.gather_status(settings, now=AT)
+    assert len(status.runs) == 10 and status.runs[0].started == AT and status.healthy
+
+
+def test_a_week_whose_e_mail_failed_before_later_weeks_were_mailed_is_mailed_on_catch_up(
+    tmp_path: Path,
+) -> None:
+    # Round 29: three weeks down; the catch-up's first build (W23) found the SMTP server not
+    # yet reachable, and W24 and W25 went out. W23 lay before the last week done, where the
+    # catch-up did not look: it was never e-mailed, and status said all was well.
+    settings = _three_weeks(tmp_path, free_port())  # nothing listens there
+    _ingest(settings, AT)
+    _build(settings, AT, "2025-W23")
+    with smtp_server("none") as (inbox, port, _):
+        settings = _three_weeks(tmp_path, port)
+        for week in ("2025-W24", "2025-W25"):
+            _build(settings, AT, week)
+        assert _planned(settings, AT) == ("build 2025-W23",)
+        assert runner.missed_before(settings, now=AT) == ["2025-W23"]
+        _run_plan(settings, AT)
+        assert _planned(settings, AT) == ()
+    assert [str(m["Subject"])[-8:] for m in inbox.messages] == ["2025-W24", "2025-W25", "2025-W23"]
+
+
+def test_failed_before_names_the_tried_weeks_not_done_within_the_limit() -> None:
+    weeks = ["2025-W25"]
+    done = {"2025-W22", "2025-W24"}
+    tried = {"2025-W10", "2025-W22", "2025-W23", "2025-W24"}
+    assert failed_before(weeks, done, tried, limit=8) == ["2025-W23"]  # W10: over 8 weeks back
+    assert failed_before(weeks, done | {"2025-W23"}, tried, limit=8) == []
+    assert failed_before([], done, tried, limit=8) == []

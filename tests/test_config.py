@@ -157,6 +157,44 @@ def test_load_settings_reports_wrong_type(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("slug", "hint"),
+    [
+        ("Bee Keeping", " (write 'bee-keeping')"),
+        ("bienenzüchtung", " (write 'bienenzuchtung')"),
+        ("nas_2", " (write 'nas-2')"),
+        ("-nas", " (write 'nas')"),
+        ("Other", ""),  # reserved: no slug to suggest
+        ("🤖", ""),
+    ],
+)
+def test_a_bad_slug_is_told_how_to_write_it(tmp_path: Path, slug: str, hint: str) -> None:
+    # Round 29: 'bienenzüchtung' was told "must be lowercase letters, digits or '-'", which
+    # it is (ü is a lowercase letter), and no bad slug was told what to write instead.
+    problems = problems_of(tmp_path, TOPIC.replace('slug = "nas"', f'slug = "{slug}"'))
+    assert problems == (
+        f"topics[0].slug: must be ASCII lowercase letters, digits or '-', got {slug!r}{hint}",
+    )
+
+
+def test_an_example_written_as_a_number_is_told_to_be_quoted(tmp_path: Path) -> None:
+    # Round 29: `examples = [2312.00750]`, an arXiv id without quotes, said only "must be a
+    # string, got 2312.0075 (float)": the id shown without its last 0, nothing said to do.
+    problems = problems_of(tmp_path, TOPIC + "examples = [2312.00750]\ncounter_examples = [7]\n")
+    quote = (
+        ': write each paper in quotes ("2312.00752", not 2312.00752: TOML reads that as a'
+        " number, and drops an id's last 0)"
+    )
+    assert problems == (
+        f"topics[0].examples[0]: must be a string, got 2312.0075 (float){quote}",
+        f"topics[0].counter_examples[0]: must be a string, got 7 (integer){quote}",
+    )
+    # Elsewhere a number is only a wrong type.
+    assert problems_of(tmp_path, TOPIC + "keywords = [3]\n") == (
+        "topics[0].keywords[0]: must be a string, got 3 (integer)",
+    )
+
+
 def test_load_settings_reports_single_table_instead_of_array(tmp_path: Path) -> None:
     problems = problems_of(tmp_path, '[sources]\nname = "x"\n')
     assert problems == ("sources: must be an array of tables (write [[sources]]), got a table",)
@@ -265,7 +303,8 @@ def test_load_settings_reports_bad_slug_and_source_url(tmp_path: Path) -> None:
     text = '[[sources]]\nname = "Feed"\nkind = "rss"\nurl = "ftp://x"\n'
     problems = problems_of(tmp_path, text)
     assert problems == (
-        "sources[0].name: must be lowercase letters, digits, '.', '_' or '-', got 'Feed'",
+        "sources[0].name: must be ASCII lowercase letters, digits, '.', '_' or '-', got 'Feed'"
+        " (write 'feed')",
         "sources[0].url: must be an http(s) URL, a file:// URL or a local path, got 'ftp://x'",
     )
 
@@ -640,3 +679,28 @@ def test_a_bad_areas_file_is_a_config_problem_naming_it(tmp_path: Path) -> None:
     (tmp_path / "empty.txt").write_text("# nothing yet\n", "utf-8")
     found = problems_of(tmp_path, '[themes]\nareas = "empty.txt"\n')
     assert any("names no research area" in p for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("url", "read", "meant"),
+    [
+        ("file://~/papers/week.jsonl", "/papers/week.jsonl", "~/papers/week.jsonl"),
+        ("file://data/week.jsonl", "/week.jsonl", "data/week.jsonl"),
+    ],
+)
+def test_a_file_url_whose_host_is_a_folder_is_refused(
+    tmp_path: Path, url: str, read: str, meant: str
+) -> None:
+    # Round 29: `url = "file://~/papers/week.jsonl"` read /papers/week.jsonl (what follows
+    # file:// is a host, which the fetch sets aside), and check-config said "/papers/week.jsonl
+    # does not exist", naming neither the home folder nor the folder the user wrote.
+    text = f'[[sources]]\nname = "mine"\nkind = "file"\nurl = "{url}"\n'
+    host = meant.split("/", 1)[0]
+    assert problems_of(tmp_path, text) == (
+        f"sources[0].url: names a host, {host!r}, where a folder was meant (it would read"
+        f" {read!r}): write the path itself ({meant!r}; ~ is your home folder, a relative path"
+        f" is read from the config's folder) or file:/// and the absolute path, got {url!r}",
+    )
+    for fine in ("file:///tmp/week.jsonl", "file://localhost/tmp/week.jsonl", "~/week.jsonl"):
+        config = write_config(tmp_path, text.replace(url, fine))
+        assert load_settings(config).sources[0].url == fine

@@ -56,10 +56,11 @@ def _previous_fire_within(trigger: object, now: datetime, timeout_s: float = 10.
 @pytest.mark.parametrize(
     "now, expected",
     [
-        # Europe/Berlin falls back on 26 Oct 2025: 02:30 happens at 00:30 and at 01:30 UTC.
-        (datetime(2025, 10, 26, 1, 45, tzinfo=UTC), datetime(2025, 10, 26, 1, 30, tzinfo=UTC)),
-        (datetime(2025, 10, 26, 12, tzinfo=UTC), datetime(2025, 10, 26, 1, 30, tzinfo=UTC)),
-        (datetime(2025, 10, 27, 1, tzinfo=UTC), datetime(2025, 10, 26, 1, 30, tzinfo=UTC)),
+        # Europe/Berlin falls back on 26 Oct 2025: 02:30 happens at 00:30 and at 01:30 UTC;
+        # the line fires at the first (round 29), as serve's scheduler does.
+        (datetime(2025, 10, 26, 1, 45, tzinfo=UTC), datetime(2025, 10, 26, 0, 30, tzinfo=UTC)),
+        (datetime(2025, 10, 26, 12, tzinfo=UTC), datetime(2025, 10, 26, 0, 30, tzinfo=UTC)),
+        (datetime(2025, 10, 27, 1, tzinfo=UTC), datetime(2025, 10, 26, 0, 30, tzinfo=UTC)),
         (datetime(2025, 10, 27, 23, tzinfo=UTC), datetime(2025, 10, 27, 1, 30, tzinfo=UTC)),
         (datetime(2025, 10, 28, 0, tzinfo=UTC), datetime(2025, 10, 27, 1, 30, tzinfo=UTC)),
     ],
@@ -103,3 +104,59 @@ def test_a_utc_monday_build_comes_before_the_week_ends_in_los_angeles() -> None:
     summer = datetime(2025, 6, 1, tzinfo=UTC)
     found = early_build("0 7 * * mon", "UTC", "America/Los_Angeles", summer)
     assert found is not None and found[0].month == 11
+
+
+def _fires_as_the_scheduler_asks(line: str, start: datetime, n: int) -> list[datetime]:
+    """The first `n` fire times after `start` (UTC), asked as APScheduler's scheduler asks after
+    each fire: "the fire after this one", a moment (on the UTC clock) after it ran."""
+    trigger = make_trigger(line, "Europe/Berlin")
+    fire = trigger.get_next_fire_time(None, start)
+    fires = []
+    while fire is not None and len(fires) < n:
+        fires.append(fire.astimezone(UTC))
+        fire = trigger.get_next_fire_time(fire, fire.astimezone(UTC) + timedelta(milliseconds=50))
+    return fires
+
+
+def _utc(day: int, hour: int, minute: int = 0, month: int = 10) -> datetime:
+    return datetime(2025, month, day, hour, minute, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "line, start, expected",
+    [
+        # Europe/Berlin falls back on 26 Oct 2025: 02:00-03:00 happens at 00:00 and 01:00 UTC.
+        # A daily 02:30 fires once, at the first 02:30 (00:30 UTC), then the next day.
+        ("30 2 * * *", _utc(25, 12), [_utc(26, 0, 30), _utc(27, 1, 30), _utc(28, 1, 30)]),
+        ("0 2 * * sun", _utc(25, 12), [_utc(26, 0), _utc(2, 1, month=11)]),
+        # An hourly line fires each hour that passes, both 02:00s included.
+        ("0 * * * *", _utc(25, 23, 30), [_utc(26, h) for h in range(5)]),
+        (
+            "*/20 * * * *",
+            _utc(25, 23, 50),
+            [_utc(26, 0) + timedelta(minutes=20 * k) for k in range(7)],
+        ),
+        # Spring forward on 30 Mar 2025 skips 02:00-03:00: 02:30 fires at 03:30 CEST, once.
+        ("30 2 * * *", _utc(29, 12, month=3), [_utc(30, 1, 30, month=3), _utc(31, 0, 30, month=3)]),
+        ("0 * * * *", _utc(29, 23, 30, month=3), [_utc(30, h, month=3) for h in range(4)]),
+    ],
+)
+def test_a_fixed_time_fires_once_across_a_dst_change(
+    line: str, start: datetime, expected: list[datetime]
+) -> None:
+    # Round 29: `digest serve` with a local [schedule] timezone ran a daily 02:30 job (and a
+    # weekly Sunday 02:00 build) twice on the night the clocks go back, an hour apart: cron
+    # runs a job at a fixed time once. A line whose hour is "*" fires in both passes.
+    assert _fires_as_the_scheduler_asks(line, start, len(expected)) == expected
+
+
+def test_the_schedulers_own_loop_fires_a_daily_line_once_across_a_fall_back() -> None:
+    from apscheduler.job import Job
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    trigger = make_trigger("30 2 * * *", "Europe/Berlin")
+    job = Job(BackgroundScheduler(), id="build", func=print, trigger=trigger, executor="default",
+              args=(), kwargs={}, name="build", misfire_grace_time=3600, coalesce=True,
+              max_instances=1, next_run_time=_utc(26, 0, 30))  # fmt: skip
+    # What APScheduler's scheduler asks when it wakes just after the second 02:30 (CET).
+    assert job._get_run_times(_utc(26, 1, 30) + timedelta(milliseconds=50)) == [_utc(26, 0, 30)]

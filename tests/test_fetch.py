@@ -209,3 +209,69 @@ def test_a_body_in_a_compression_not_asked_for_is_named(server, client, coding: 
     assert len(server.hits) == 1
     plain = server.route("/plain", Reply(200, b"<rss/>", {"Content-Encoding": "identity, foo"}))
     assert _fetch(client, plain)[0].content == b"<rss/>"
+
+
+def test_fetch_url_names_the_setting_that_raises_the_size_cap(tmp_path: Path, server, client):
+    """Round 29: "file is over the 50000000-byte cap" named no setting; the user with a big
+    export did not know what to raise. Each cap message now says `[fetch] max_bytes` (and a
+    local file's size)."""
+    path = tmp_path / "papers.jsonl"
+    path.write_bytes(b'{"title": "t"}\n' * 100)
+    with pytest.raises(FetchError) as local:
+        fetch_url(client, str(path), max_bytes=1000)
+    assert "file is 1500 bytes, over the 1000-byte cap (raise [fetch] max_bytes" in str(local.value)
+    url = server.route("/big", Reply(200, b"x" * 20_000))
+    with pytest.raises(FetchError, match=r"over the 10000-byte cap \(raise \[fetch\] max_bytes"):
+        _fetch(client, url)
+
+
+def test_read_local_holds_a_big_file_once(tmp_path: Path, client) -> None:
+    """A big local JSONL was held twice while it was read (its 1 MiB chunks, then joined), and
+    a file over the cap was read whole before it was refused."""
+    import tracemalloc
+
+    path = tmp_path / "papers.jsonl"
+    path.write_bytes(b'{"title": "a paper"}\n' * 400_000)  # 8.4 MB
+    tracemalloc.start()
+    try:
+        content = fetch_url(client, str(path), max_bytes=20_000_000).content
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        held, _ = tracemalloc.get_traced_memory()
+        with pytest.raises(FetchError, match="cap"):
+            fetch_url(client, str(path), max_bytes=8_000_000)
+        _, refused_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert content is not None and len(content) == path.stat().st_size
+    assert peak < 1.3 * len(content), peak
+    assert refused_peak - held < 1_000_000, refused_peak - held
+
+
+E2E = Path(__file__).parent / "data" / "e2e"
+
+
+def test_fetch_url_reads_every_member_of_joined_gzip_files(tmp_path: Path, client) -> None:
+    """Round 29: `cat day1.jsonl.gz day2.jsonl.gz > week.jsonl.gz` is one gzip file of two
+    members (gunzip reads both); only the first was read, and the second day's papers were
+    lost without a word."""
+    import gzip
+
+    days = [(E2E / f"arxiv-2025-06-{day}.jsonl").read_bytes() for day in ("10", "11")]
+    path = tmp_path / "week.jsonl.gz"
+    path.write_bytes(b"".join(gzip.compress(day) for day in days))
+    assert fetch_url(client, str(path), max_bytes=10_000_000).content == b"".join(days)
+    with pytest.raises(FetchError, match="cap"):  # the cap counts every member
+        fetch_url(client, str(path), max_bytes=len(days[0]) + 10)
+
+
+def test_fetch_url_says_gzip_data_is_cut_off(tmp_path: Path, client) -> None:
+    """Round 29: a `.jsonl.gz` whose copy was interrupted was read as far as it went: the source
+    failed as "line 57: not valid JSON", or, cut at a line's end, lost its last papers."""
+    import gzip
+
+    whole = gzip.compress((E2E / "arxiv-2025-06-10.jsonl").read_bytes())
+    path = tmp_path / "papers.jsonl.gz"
+    path.write_bytes(whole[:-8])  # the data whole, its CRC and length trailer missing
+    with pytest.raises(FetchError, match=r"gzip-compressed data that is cut off after \d+ bytes"):
+        fetch_url(client, str(path), max_bytes=10_000_000)

@@ -16,6 +16,7 @@ import pytest
 from arxivfeeds import api_page, arxiv_id, load_day, rss_day
 from conftest import FakeEmbedder, make_settings
 from httpserver import FeedServer, Reply
+from test_sources_rss import RELATIVE_ATOM  # RFC 4287's example, its link made relative
 
 from pipeline import run
 from pipeline.config import Settings
@@ -376,3 +377,148 @@ def test_a_filter_edit_reads_an_unchanged_cached_feed_again_once(tmp_path, serve
     assert ingest([], ["clinical"]) == (0, 0, '"v1"')
     assert ingest([], []) == (3, 1, None)  # the source's own exclude edited
     assert ingest([], []) == (0, 0, '"v1"')
+
+
+def test_ingest_source_resolves_relative_links_against_the_feed_it_was_redirected_to(
+    tmp_path: Path,
+) -> None:
+    """Round 29: a feed moved to another host (the old address answering 301) had its relative
+    item links made into the old host's, where no article is: the paper's link was dead, and its
+    id (`url:`) changed with the host the user happened to configure."""
+    from httpserver import serve
+
+    with serve() as old, serve() as new:
+        moved_to = new.route("/journal/atom.xml", Reply(200, RELATIVE_ATOM, ATOM))
+        old.route("/feed", Reply(301, headers={"Location": moved_to}))
+        source = {"name": "journal", "kind": "rss", "url": f"{old.base}/feed"}
+        settings = make_settings(tmp_path, fetch={"retries": 0}, sources=[source])
+        with Store.open(settings.database_path) as store:
+            report = run.run_ingest(settings, store, FakeEmbedder(), now=at(FRI, 6))
+            papers = store.list_papers_between(date(2003, 1, 1), date(2003, 12, 31))
+    assert report.n_new == 1 and report.sources[0].ok, report.sources
+    assert [p.paper_id for p in papers] == [f"url:{new.base}/blog/2003/12/13/atom03"]
+
+
+# A single sign-on page as a library proxy serves it for a journal feed behind a login: XHTML,
+# an XML declaration and a comment before its doctype.
+_LOGIN_PAGE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<!-- Shibboleth IdP -->
+<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN"
+  "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml" lang="en"><head><title>Sign in</title></head>
+<body><form method="post" action="/idp/profile/SAML2/Redirect/SSO"><input name="j_username"/>
+<input type="password" name="j_password"/></form></body></html>
+"""
+
+
+@pytest.mark.parametrize("kind", ["rss", "arxiv-rss", "arxiv-api"])
+def test_ingest_source_says_an_xhtml_login_page_is_a_page(
+    tmp_path: Path, server: FeedServer, kind: str
+) -> None:
+    """Round 29: a feed behind a login answered 200 with an XHTML sign-in page; the source
+    failed as "not an RSS, Atom or RDF feed", not saying that a web page came back."""
+    url = server.route("/feed", Reply(200, _LOGIN_PAGE, {"Content-Type": "text/html"}))
+    source = {"name": "journal", "kind": kind, "url": url}
+    settings = make_settings(tmp_path, fetch={"retries": 0}, sources=[source])
+    with Store.open(settings.database_path) as store:
+        report = run.run_ingest(settings, store, FakeEmbedder(), now=at(FRI, 6))
+    error = report.sources[0].error or ""
+    assert "the source gave an HTML page (a login, a captcha, an error page?)" in error, error
+
+
+def test_backfill_via_the_api_pages_past_an_entry_it_skips(tmp_path, server, caplog) -> None:
+    """Round 29: the next page's `start` counted the entries kept, not those the API gave, so
+    an entry skipped for having no title was asked for again; one last in the day came back
+    alone, and the day failed at every run ("none of the 1 items has a usable title"), never
+    recorded as filled."""
+    wed = load_day(WED.isoformat())
+    untitled = {**wed[7], "title": ""}
+    total = len(wed)
+    tue, thu = load_day(TUE.isoformat()), load_day(THU.isoformat())
+    settings = _settings(tmp_path, server)
+    server.route("/api/daily_papers", Reply(200, b"[]"))
+    with Store.open(settings.database_path) as store:
+        server.route("/rss/cs.LG", Reply(200, rss_day(tue, TUE), RSS))
+        run.run_ingest(settings, store, FakeEmbedder(), now=at(TUE, 6))
+        server.route(
+            "/api/query",
+            Reply(200, api_page(wed[:5], total=total), ATOM),
+            Reply(200, api_page([*wed[5:7], untitled], total=total, start=5), ATOM),
+            Reply(200, api_page([untitled], total=total, start=7), ATOM),
+        )
+        server.route("/rss/cs.LG", Reply(200, rss_day(thu, THU), RSS))
+        report = run.run_ingest(settings, store, FakeEmbedder(), now=at(THU, 6))
+        assert report.sources[0].backfilled == ("2025-06-11 via arXiv API: 7 papers",)
+        assert {d.day for d in store.list_source_days(TUE, THU)} == {TUE, WED, THU}
+    start = [parse_qs(urlsplit(h.path).query)["start"][0] for h in server.hits if "query" in h.path]
+    assert start == ["0", "5"]
+
+
+# The page export.arxiv.org sends with its HTTP 400 for a query it cannot read, as recorded in
+# arXiv/arxiv-search issue 257 (`start=foo`); its author block and closing tags completed.
+_ARXIV_400 = b"""<?xml version="1.0" encoding="UTF-8"?>
+<feed
+  xmlns="http://www.w3.org/2005/Atom">
+  <link href="http://arxiv.org/api/query?search_query%3Dall%3Aelectron%26id_list%3D%26start%3Dfoo" rel="self" type="application/atom+xml"/>
+  <title type="html">ArXiv Query: search_query=all:electron&amp;id_list=&amp;start=foo</title>
+  <id>http://arxiv.org/api/UWzh+Yg7RhgQkCAe0CazZj6gCc4</id>
+  <updated>2020-01-17T00:00:00-05:00</updated>
+  <opensearch:totalResults
+    xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">1
+  </opensearch:totalResults>
+  <entry>
+    <id>http://arxiv.org/api/errors#start_must_be_an_integer</id>
+    <title>Error</title>
+    <summary>start must be an integer</summary>
+    <updated>2020-01-17T00:00:00-05:00</updated>
+    <link href="http://arxiv.org/api/errors#start_must_be_an_integer" rel="alternate" type="text/html"/>
+    <author>
+      <name>arXiv api core</name>
+    </author>
+  </entry>
+</feed>
+"""  # noqa: E501
+
+
+def test_an_arxiv_api_source_says_why_the_api_refused_its_query(tmp_path, server) -> None:
+    """Round 29: an `arxiv-api` source whose query the API cannot read (a mistyped `start`, an
+    id list with a link in it) failed as "HTTP 400", though the API's answer says what is
+    wrong; the source's error now carries it."""
+    url = server.route("/api/query", Reply(400, _ARXIV_400, ATOM))
+    query = f"{url}?search_query=all:electron&start=foo"
+    source = {"name": "electrons", "kind": "arxiv-api", "url": query}
+    settings = make_settings(tmp_path, fetch={"retries": 0}, sources=[source])
+    with Store.open(settings.database_path) as store:
+        report = run.run_ingest(settings, store, FakeEmbedder(), now=at(FRI, 6))
+    assert report.sources[0].error == (
+        f"{query}: HTTP 400: arXiv API error: start must be an integer"
+    ), report.sources[0].error
+
+
+def test_a_gzip_coded_feed_cut_short_fails_and_is_read_whole_next_run(tmp_path, server) -> None:
+    """Round 29: a feed sent with Content-Encoding gzip whose gzip data was cut short (a proxy
+    that stored half of it, its Content-Length matching what it sent) was read as far as it
+    went: 11 of Wiley's 66 items were stored with no more than a "feed is not clean" warning,
+    and its ETag was saved, so the next run's 304 kept the other 55 out for good. The source
+    now fails, saying the data is cut off, and the next run reads the feed whole."""
+    import gzip
+
+    feed = (Path(__file__).parent / "data" / "feeds").joinpath(
+        "journal_wiley_taxon_toc_rss2_prism_2021-12-21.xml"
+    )
+    whole = gzip.compress(feed.read_bytes())
+    coded = {**RSS, "Content-Encoding": "gzip"}
+    url = server.route(
+        "/feed",
+        Reply(200, whole[: len(whole) // 2], coded, etag='"v1"'),
+        Reply(200, whole, coded, etag='"v1"'),
+    )
+    source = {"name": "taxon", "kind": "rss", "url": url}
+    settings = make_settings(tmp_path, fetch={"retries": 0}, sources=[source])
+    with Store.open(settings.database_path) as store:
+        cut = run.run_ingest(settings, store, FakeEmbedder(), now=at(FRI, 6))
+        again = run.run_ingest(settings, store, FakeEmbedder(), now=at(FRI, 7))
+    assert cut.n_new == 0, cut.sources
+    assert "gzip-compressed data that is cut off after" in (cut.sources[0].error or "")
+    assert again.sources[0].ok and again.sources[0].n_entries == 66, again.sources
+    assert "If-None-Match" not in server.hits[1].headers

@@ -19,8 +19,8 @@ from htmlcheck import active_content
 from smtpserver import smtp_server
 
 from pipeline.cli import cli
-from pipeline.config import load_settings
-from pipeline.digest.chart import render_trend_chart
+from pipeline.config import Settings, load_settings
+from pipeline.digest import chart
 from pipeline.digest.outputs import (
     _write_temp,
     list_records,
@@ -444,31 +444,38 @@ def test_chart_counts_come_from_the_store_and_sidecars_only_fill_weeks_it_lacks(
     assert topic["history"] == [5, 4, 3]  # W22 from its sidecar, W23 from the store (not 6)
 
 
-def test_a_topic_with_no_paper_this_week_drops_to_zero_in_the_chart(tmp_path: Path) -> None:
-    # Round 28: a configured topic with no paper this week ("No paper this week in: Speech")
-    # was left out of the trend chart: its line, 4 papers last week, vanished from the legend
-    # and the plot instead of falling to 0, the one week a reader most needed to see it.
-    topics = [
-        {"slug": slug, "name": slug.title(), "description": f"{slug} papers"}
-        for slug in ("speech", "graphs")
-    ]
+def _speech_then_quiet(
+    tmp_path: Path, slugs: tuple[str, ...], quiet: tuple[str, ...] = ()
+) -> tuple[Settings, Section, tuple[SourceCount, ...]]:
+    """Topics `slugs`; 2025-W23 written with 4 papers in Speech and 2 in Graphs (`quiet`: the
+    topics with none that week). Returns the settings, the Graphs section and the sources."""
+    topics = [{"slug": s, "name": s.title(), "description": f"{s} papers"} for s in slugs]
     settings = make_settings(tmp_path, topics=topics)
-    folder = settings.paths.digests_dir
     papers = [make_paper(f"arxiv:2506.{i:05d}", f"Paper {i}") for i in range(6)]
     entries = tuple(PaperEntry(p, 0.6, "S.") for p in papers)
     speech = Section("speech", "Speech", "topic", entries[:4])
     graphs = Section("graphs", "Graphs", "topic", entries[4:])
     sources = (SourceCount("arxiv", 6),)
     first = Digest(
-        "2025-W23", date(2025, 6, 2), date(2025, 6, 8), "T", 6, (speech, graphs), sources
-    )
+        "2025-W23", date(2025, 6, 2), date(2025, 6, 8), "T", 6, (speech, graphs), sources,
+        quiet_topics=quiet,
+    )  # fmt: skip
     write_digest(settings, first, now=NOW)
+    return settings, graphs, sources
+
+
+def test_a_topic_with_no_paper_this_week_drops_to_zero_in_the_chart(tmp_path: Path) -> None:
+    # Round 28: a configured topic with no paper this week ("No paper this week in: Speech")
+    # was left out of the trend chart: its line, 4 papers last week, vanished from the legend
+    # and the plot instead of falling to 0, the one week a reader most needed to see it.
+    settings, graphs, sources = _speech_then_quiet(tmp_path, ("speech", "graphs"))
+    folder = settings.paths.digests_dir
     week = Digest(
         "2025-W24", date(2025, 6, 9), date(2025, 6, 15), "T", 2, (graphs,), sources,
         quiet_topics=("Speech",),
     )  # fmt: skip
     planned = plan_files(settings, week, list_records(folder), now=NOW, earlier={})
-    expected = render_trend_chart(
+    expected = chart.trend_chart(
         ["2025-W23", "2025-W24"],
         {"Graphs": [2, 2], "Speech": [4, 0]},
         title="Papers per topic, 2025-W23 to 2025-W24",
@@ -547,22 +554,10 @@ def test_the_sidecar_names_the_topics_with_no_paper_this_week(tmp_path: Path) ->
     # Round 29: a configured topic with no paper this week ("No paper this week in: Speech")
     # was absent from W.json, so a tool reading it could not tell a quiet topic from one
     # removed from the config. It is listed under quiet_topics with its history, ending at 0.
-    topics = [
-        {"slug": slug, "name": slug.title(), "description": f"{slug} papers"}
-        for slug in ("speech", "graphs", "robots")
-    ]
-    settings = make_settings(tmp_path, topics=topics)
+    settings, graphs, sources = _speech_then_quiet(
+        tmp_path, ("speech", "graphs", "robots"), quiet=("Robots",)
+    )
     folder = settings.paths.digests_dir
-    papers = [make_paper(f"arxiv:2506.{i:05d}", f"Paper {i}") for i in range(6)]
-    entries = tuple(PaperEntry(p, 0.6, "S.") for p in papers)
-    speech = Section("speech", "Speech", "topic", entries[:4])
-    graphs = Section("graphs", "Graphs", "topic", entries[4:])
-    sources = (SourceCount("arxiv", 6),)
-    first = Digest(
-        "2025-W23", date(2025, 6, 2), date(2025, 6, 8), "T", 6, (speech, graphs), sources,
-        quiet_topics=("Robots",),
-    )  # fmt: skip
-    write_digest(settings, first, now=NOW)
     week = Digest(
         "2025-W24", date(2025, 6, 9), date(2025, 6, 15), "T", 2, (graphs,), sources,
         quiet_topics=("Speech", "Robots"),
@@ -578,3 +573,20 @@ def test_the_sidecar_names_the_topics_with_no_paper_this_week(tmp_path: Path) ->
         {"key": "robots", "title": "Robots", "history": [0, 0]},
     ]
     assert [s["key"] for s in record["sections"]] == ["graphs"]  # sections hold papers only
+
+
+def test_a_rebuild_with_the_same_counts_keeps_the_chart_it_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Round 29: each build drew the week's chart again (importing matplotlib) though nothing it
+    # shows had changed; the build now hands the chart its last build wrote to chart.trend_chart.
+    settings, _, _ = _speech_then_quiet(tmp_path, ("speech", "graphs"))
+    png = settings.paths.digests_dir / "2025-W23-trends.png"
+    drawn = png.read_bytes()
+
+    def no_drawing(*args: object, **kwargs: object) -> bytes:
+        raise AssertionError("the chart was drawn again")
+
+    monkeypatch.setattr(chart, "render_trend_chart", no_drawing)
+    _speech_then_quiet(tmp_path, ("speech", "graphs"))  # the same week, built again
+    assert png.read_bytes() == drawn

@@ -11,15 +11,19 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 
 import pytest
-from conftest import make_settings
+from conftest import FakeEmbedder, file_source, make_settings
 
+from pipeline import run
 from pipeline.config import Settings
+from pipeline.digest.build import week_bounds
 from pipeline.models import Command
 from pipeline.run.weeks import earlier_weeks, resolve_week
 from pipeline.service import schedule
+from pipeline.service.runner import run_locked
 from pipeline.store import SCHEMA_VERSION, Store
 
 
@@ -310,3 +314,53 @@ def test_a_store_a_newer_program_migrated_tells_serve_to_restart(
     for job, line in zip(("ingest", "build"), errors, strict=True):
         assert line.startswith(f"{job} failed: database {settings.database_path} has schema")
         assert line.endswith("restart digest serve: it still runs the version it started with")
+
+
+class InProcessRunner:
+    """Runs each command as `digest` would (`runner.run_locked`), with the fake embedder."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.calls: list[tuple[str, str | None]] = []
+
+    def __call__(self, command: Command, week: str | None = None) -> None:
+        self.calls.append((str(command), week))
+        run_locked(self.settings, command, week=week)
+
+    def terminate(self) -> None:
+        pass
+
+
+def test_serve_with_week_latest_builds_on_start_the_weeks_its_catch_up_ingest_brings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Round 29: with "latest", serve's catch-up chose the weeks to build before its own ingest,
+    # when the newest week in the store was the last one built: after two weeks down it said
+    # "catch-up: ingest", built nothing, and the two missed weeks waited for the next weekday.
+    monkeypatch.setattr(run, "make_embedder", lambda settings: FakeEmbedder())
+    now = datetime.now(UTC)
+    this = resolve_week("latest", latest_day=now.date(), now=now, timezone="UTC")
+    built, *missed = earlier_weeks(this, 3)  # oldest first: built, then the two missed
+
+    def paper(n: int, week: str) -> str:
+        day = week_bounds(week)[0] + timedelta(days=1)
+        return json.dumps({"id": f"arxiv:2501.0000{n}", "title": f"Sparse attention {n}",
+                           "abstract": "We study sparse attention for long contexts.",
+                           "announced": day.isoformat()})  # fmt: skip
+
+    papers = tmp_path / "papers.jsonl"
+    papers.write_text(paper(1, built) + "\n")
+    settings = make_settings(
+        tmp_path,
+        digest={"week": "latest"},
+        schedule={"ingest_cron": "0 2 * * *", "build_cron": "0 0 * * mon"},
+        sources=[file_source("papers", papers)],
+    )
+    # The last ingest and build ran the Monday after `built` ended; serve was down since.
+    then = datetime.combine(week_bounds(missed[0])[0], clock_time(1), UTC)
+    assert run_locked(settings, Command.INGEST, now=then).n_new == 1
+    assert run_locked(settings, Command.BUILD, now=then).week == built
+    papers.write_text("\n".join([paper(1, built), paper(2, missed[0]), paper(3, missed[1])]))
+    jobs = InProcessRunner(settings)
+    schedule.run_catch_up(settings, jobs)
+    assert jobs.calls == [("ingest", None), ("build", missed[0]), ("build", missed[1])]

@@ -147,6 +147,22 @@ def test_a_run_in_progress_is_not_judged(settings: Settings) -> None:
     assert not status.healthy
 
 
+def test_status_limit_1_during_a_run_still_judges_the_run_before_it(settings: Settings) -> None:
+    # Round 29: `digest status --limit 1` (a health check keeping its output short) during a
+    # run listed only that run, judged nothing ("no runs yet") and exited 0 after a failure.
+    with runner.run_lock(settings).hold("run"), Store.open(settings.database_path) as store:
+        _record(store, "ingest", "failed", NOW - timedelta(days=1), error="all sources failed")
+        _record(store, "run", None, datetime.now(UTC))
+        args = ["--config", str(settings.config_path), "status", "--limit", "1"]
+        result = CliRunner().invoke(cli, args)
+        as_json = CliRunner().invoke(cli, [*args, "--json"])
+    assert result.exit_code == 1, result.output
+    assert "health: FAILING (last run failed)" in result.output
+    data = json.loads(as_json.output)
+    assert [r["status"] for r in data["runs"]] == ["running"]
+    assert data["last_run"]["status"] == "failed" and data["healthy"] is False
+
+
 @pytest.mark.parametrize(("last", "code"), [("ok", 0), ("failed", 1), ("interrupted", 0)])
 def test_status_command_exit_code_follows_the_last_run(
     settings: Settings, last: str, code: int

@@ -239,7 +239,7 @@ def test_parse_rss_author_with_non_ascii_email_keeps_the_whole_name() -> None:
 
 
 # The Atom spec's example entry (RFC 4287 §1.1) with its link made relative, as the issue found it.
-_RELATIVE_ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
+RELATIVE_ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom">
   <title>Example Feed</title>
   <updated>2003-12-13T18:30:02Z</updated>
@@ -257,13 +257,13 @@ _RELATIVE_ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
 
 def test_parse_rss_resolves_relative_links_against_the_feed_url() -> None:
     headers = {"Content-Location": "https://example.org/feeds/atom.xml"}
-    [entry] = parse_rss(_RELATIVE_ATOM, "blog", headers)
+    [entry] = parse_rss(RELATIVE_ATOM, "blog", headers)
     assert entry.link == "https://example.org/blog/2003/12/13/atom03"
     assert normalize_entry(entry).paper_id == "url:https://example.org/blog/2003/12/13/atom03"
 
 
 def test_parse_rss_resolves_relative_links_against_the_site_link() -> None:
-    content = _RELATIVE_ATOM.replace(
+    content = RELATIVE_ATOM.replace(
         b"<title>Example Feed</title>",
         b'<title>Example Feed</title><link href="http://example.org/"/>',
     )
@@ -281,3 +281,27 @@ def test_ijsem_and_joined_authors_and_a_doi_in_a_tracked_link() -> None:
     assert paper.doi == "10.1099/ijsem.0.005100"
     assert paper.published == datetime(2021, 12, 20, tzinfo=UTC)
     assert paper.abstract.startswith("A strain of obligately anaerobically growing Gram-positive")
+
+
+# Items that give the paper only as a PDF enclosure (RSS 2.0 <enclosure>), no <link>: one
+# relative to the feed, one an arXiv PDF.
+_PDF_ONLY = b"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Working papers</title><link>https://wp.example.org/</link>
+<item><title>Prices and expectations</title>
+<enclosure url="/files/wp-77.pdf" length="482113" type="application/pdf"/>
+<description>We study how price expectations form in a survey of firms.</description>
+<pubDate>Mon, 30 Nov 2026 10:00:00 GMT</pubDate></item>
+<item><title>Sparse attention at scale</title>
+<enclosure url="https://arxiv.org/pdf/2506.01234v2" length="1000" type="application/pdf"/>
+<description>A sparse attention kernel for long contexts.</description>
+<pubDate>Mon, 30 Nov 2026 10:00:00 GMT</pubDate></item>
+</channel></rss>"""
+
+
+def test_parse_rss_keeps_an_items_pdf_enclosure() -> None:
+    """Round 29: an item whose only link is its PDF enclosure was stored with no link at all
+    (the digest listed a title with nothing to open), and an arXiv PDF's id went unread."""
+    headers = {"Content-Location": "https://wp.example.org/feed.xml"}
+    first, second = (normalize_entry(e) for e in parse_rss(_PDF_ONLY, "wp", headers))
+    assert first.pdf_url == "https://wp.example.org/files/wp-77.pdf"
+    assert second.paper_id == "arxiv:2506.01234" and second.version == 2

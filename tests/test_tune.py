@@ -150,8 +150,25 @@ def test_eval_command_reports_a_bad_labels_file_without_traceback(
     bad.write_text("[1, 2]\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["--config", str(config), "eval", "--labels", str(bad)])
     assert result.exit_code == 1
-    assert "bad.jsonl:1: expected a JSON object" in result.output
+    assert "bad.jsonl: paper 1 of the list: expected a JSON object" in result.output
     assert "Traceback" not in result.output
+
+
+def test_load_labels_reads_a_json_list_of_papers(tmp_path: Path) -> None:
+    # Round 29: labels saved with json.dump(labels, f, indent=2), a list over lines, said
+    # "labels.json:1: not valid JSON: Expecting value" about its opening "[".
+    path = tmp_path / "labels.json"
+    path.write_text(json.dumps(LABELS, indent=2), encoding="utf-8")
+    loaded = tune.load_labels(path)
+    assert [(x.paper.title, x.topics) for x in loaded] == [
+        (x["title"], tuple(x.get("topics", []))) for x in LABELS
+    ]
+    path.write_text('[\n  {"title": "a"},\n  {"title": "b" "topics": []}\n]\n', encoding="utf-8")
+    with pytest.raises(ParseError, match=r"labels\.json:3: not valid JSON: Expecting ','"):
+        tune.load_labels(path)
+    path.write_text('[{"title": "a"}, {"abstract": "b"}]', encoding="utf-8")
+    with pytest.raises(ParseError, match="paper 2 of the list: 'title' must be a non-empty"):
+        tune.load_labels(path)
 
 
 def _store_week(config: Path) -> None:
@@ -182,9 +199,27 @@ def test_explain_command_shows_scores_and_verdict(setup: tuple[Path, Path]) -> N
     assert (
         "inside the boundary" in result.output and "keywords: speech recognition" in result.output
     )
-    assert "digest mark arxiv:2506.00001 --topic speech --not" in result.output
+    assert f"`digest --config {config} mark arxiv:2506.00001 --topic speech --not`" in (
+        result.output
+    )
     missing = CliRunner().invoke(cli, ["--config", str(config), "explain", "arxiv:9999.99999"])
     assert missing.exit_code == 2 and "no stored paper" in missing.output
+
+
+def test_explain_suggests_a_mark_of_the_config_it_was_given(
+    setup: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Round 29: `digest --config tuned.toml explain …` suggested `digest mark … --topic speech
+    # --not`, which, copied, edited ./config.toml, not tuned.toml.
+    config, _ = setup
+    _store_week(config)
+    monkeypatch.chdir(config.parent)
+    tuned = config.parent / "tuned.toml"
+    tuned.write_text(config.read_text(encoding="utf-8"), encoding="utf-8")
+    for given, command in (("config.toml", "digest"), ("tuned.toml", "digest --config tuned.toml")):
+        result = CliRunner().invoke(cli, ["--config", given, "explain", "2506.00001"])
+        assert result.exit_code == 0, result.output
+        assert f"`{command} mark arxiv:2506.00001 --topic speech --not`" in result.output
 
 
 def test_explain_of_an_unknown_paper_says_to_ingest_only_when_the_store_is_empty(
@@ -324,6 +359,54 @@ def test_topics_compare_with_a_missing_file_names_the_option_not_config(
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2, result.output
     assert result.output == f"error: --compare: config file not found: {missing}\n"
+
+
+def test_topics_compare_names_a_new_topic_that_takes_no_paper(
+    setup: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # Round 29: a topic added in tuned.toml that no paper of the week is about was not named:
+    # "0 papers change section" and "4 other sections keep theirs", as if it had not been read.
+    config, _ = setup
+    _store_week(config)
+    volcano = {"slug": "volcano", "name": "Volcanoes", "description": "lava magma eruption"}
+    tuned = write_config(
+        tmp_path,
+        filename="tuned.toml",
+        themes={"min_similarity": 0.3, "min_theme_size": 2},
+        topics=[*TOPICS, volcano],
+    )
+    args = ["--config", str(config), "topics", "--week", "2025-W24", "--compare", str(tuned)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("2025-W24: 0 papers change section"), result.output
+    assert (
+        f"new in {tuned}, taking no paper of 2025-W24: volcano (`digest --config {tuned} topics"
+        " --week 2025-W24` shows the papers nearest its boundary)"
+    ) in result.output
+
+
+def test_a_trial_copy_built_elsewhere_says_how_to_give_the_store_back(
+    setup: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # Round 29: a copy of config.toml made to try topics on, with digests_dir = "trial" so as
+    # not to touch the real digests, built one week: config.toml itself was then refused (its
+    # cron `run` too), told only to "give this config a data_dir of its own", its whole history.
+    config, _ = setup
+    _store_week(config)
+    trial = tmp_path / "tuned.toml"
+    trial.write_text(
+        config.read_text(encoding="utf-8") + '\n[paths]\ndigests_dir = "trial"\n', "utf-8"
+    )
+    built = CliRunner().invoke(cli, ["--config", str(trial), "build", "--week", "2025-W24"])
+    assert built.exit_code == 0, built.output
+    refused = CliRunner().invoke(cli, ["--config", str(config), "check-config"])
+    assert refused.exit_code == 2, refused.output
+    assert (
+        f"give this config a data_dir of its own or, if that config is a copy made to try an edit"
+        f" on, delete it (or {tmp_path / 'trial'}) and this config's store is its own again"
+    ) in refused.output
+    trial.unlink()
+    assert CliRunner().invoke(cli, ["--config", str(config), "check-config"]).exit_code == 0
 
 
 def test_topics_of_an_empty_week_names_the_week_that_has_papers(
@@ -479,6 +562,34 @@ def test_mark_knows_the_paper_in_any_form_the_config_lists_it(
     assert (graphs.examples, graphs.counter_examples) == ((), ("arxiv:2506.00002",))
 
 
+@pytest.mark.parametrize("counter", [False, True])
+def test_mark_takes_the_paper_out_of_the_other_list_when_it_is_listed_already(
+    setup: tuple[Path, Path], counter: bool
+) -> None:
+    # Round 29: an example written as "2506.00002v2" and a counter-example as its link (a paper
+    # counted as a counter-example only, with a warning at each build); `explain` suggested
+    # `digest mark arxiv:2506.00002 --topic graphs`, which said "already in graphs's examples"
+    # and changed nothing, so the paper stayed out of its topic whatever the user ran.
+    config, _ = setup
+    config.write_text(
+        COMMENTED.replace('keywords = ["graph neural network"]\n', "")
+        + 'keywords = ["graph neural network"]\nexamples = ["2506.00002v2"]  # GNN\n'
+        + 'counter_examples = ["https://arxiv.org/abs/2506.00002"]\n',
+        encoding="utf-8",
+    )
+    _store_week(config)
+    mark = ["--config", str(config), "mark", "arxiv:2506.00002", "--topic", "graphs"]
+    result = CliRunner().invoke(cli, [*mark, "--not"] if counter else mark)
+    assert result.exit_code == 0, result.output
+    kept, left = ("counter_examples", "examples") if counter else ("examples", "counter_examples")
+    assert f"took arxiv:2506.00002 (Graph neural network) out of graphs's {left}" in result.output
+    assert f"it was in its {kept} already" in result.output
+    graphs = load_settings(config).topics[1]
+    listed = {"examples": graphs.examples, "counter_examples": graphs.counter_examples}
+    assert listed[left] == ()
+    assert listed[kept] == (("https://arxiv.org/abs/2506.00002",) if counter else ("2506.00002v2",))
+
+
 def _readme_topic() -> str:
     """The README's own `[[topics]]` example (one example, its title in a trailing comment)."""
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
@@ -522,6 +633,23 @@ def test_mark_adds_one_line_to_a_list_written_over_lines(listed: str, added: str
     assert listed in text
     edited = add_topic_paper(text, "speech", "arxiv:2506.13755", comment="New")
     assert edited == text.replace(added, added + '    "arxiv:2506.13755", # New\n')
+
+
+@pytest.mark.parametrize(
+    ("listed", "indent"),
+    [
+        ('examples = [\n  "2312.00752",  # Mamba\n]\n', "  "),
+        ('examples = [\n\t"2312.00752"\n]\n', "\t"),
+        ('examples = [\n  "2312.00752", # Mamba\n      # more to come\n]\n', "  "),
+        ('examples = [\n  # "2401.00001", to read first\n]\n', "  "),
+        ('examples = ["2312.00752"]\n', "    "),
+    ],
+)
+def test_mark_lines_the_added_paper_up_with_the_lists_own_indent(listed: str, indent: str) -> None:
+    # Round 29: a list indented by two spaces or a tab got its new line indented by four.
+    text = COMMENTED.replace("examples = []  # none yet\n", listed)
+    edited = add_topic_paper(text, "speech", "arxiv:2506.13755", comment="New")
+    assert f'\n{indent}"arxiv:2506.13755", # New\n]\n' in edited
 
 
 def test_mark_not_takes_the_comment_naming_the_paper_with_it_and_keeps_the_others() -> None:

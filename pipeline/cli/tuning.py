@@ -47,7 +47,7 @@ def _tune_call(ctx: click.Context, action: Callable[[Any, Any], Any]) -> Any:
     "labels_path",
     required=True,
     type=FilePath(path_type=Path, dir_okay=False),
-    help="JSONL file: one labelled paper per line.",
+    help="JSONL file: one labelled paper per line (or a JSON list of them).",
 )
 @_json_option
 @click.pass_context

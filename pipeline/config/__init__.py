@@ -12,11 +12,13 @@ numeric cron weekdays).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import ipaddress
 import json
 import os
 import re
+import shlex
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,7 @@ __all__ = [
     "add_topic_paper",
     "audit",
     "check_paths",
+    "digest_command",
     "load_settings",
     "locked_config",
     "replace_config",
@@ -62,6 +65,16 @@ __all__ = [
     "week_problem",
     "write_temporary",
 ]
+
+
+def digest_command(config_path: Path) -> str:
+    """`digest` as a command a message suggests is typed: with `--config` unless the config is
+    ./config.toml, so that the command, copied, acts on the same config (round 29)."""
+    if config_path == Path.cwd() / "config.toml":  # (a link there names its file: still right)
+        return "digest"
+    with contextlib.suppress(ValueError):
+        config_path = config_path.relative_to(Path.cwd())
+    return f"digest --config {shlex.quote(str(config_path))}"
 
 
 def load_settings(path: Path) -> Settings:

@@ -160,8 +160,9 @@ def add_topic_paper(
     leaves the opposite list if it was there. `same` says whether a listed entry names the
     paper (another form of its id, a link, its title; default: the entry is `paper_id`).
     ConfigError when the text is not TOML or has no such topic (naming the slug meant when
-    one is close, and every slug). Returns `text` unchanged when
-    the paper is already listed.
+    one is close, and every slug). Returns `text` unchanged when the paper is already listed
+    and not in the opposite list; listed in both (written two ways), it only leaves the
+    opposite one.
     """
     import tomlkit
     from tomlkit.exceptions import TOMLKitError
@@ -187,9 +188,10 @@ def add_topic_paper(
             f"no topic with slug {slug!r}{meant} (topics: {', '.join(slugs) or 'none'})"
         )
     key, other = ("counter_examples", "examples") if counter else ("examples", "counter_examples")
-    if any(names_paper(str(item)) for item in entry.get(key, [])):
-        return text
+    listed = any(names_paper(str(item)) for item in entry.get(key, []))
     opposite = [item for item in entry.get(other, []) if names_paper(str(item))]
+    if listed and not opposite:
+        return text
     if opposite:
         about = _comment_names(paper_id, comment, names_paper)
         for item in opposite:
@@ -200,6 +202,8 @@ def add_topic_paper(
             trivia = entry[other].trivia  # `examples = ["2312.00752"]  # Mamba`: it goes too
             if trivia.comment and about(trivia.comment):
                 trivia.comment_ws, trivia.comment = "", ""
+    if listed:  # written another way in both lists (round 29): it only leaves the other one
+        return _dumped(document, bom, crlf)
     if key not in entry:
         _add_empty_list(entry, key)
     values = entry[key]
@@ -209,11 +213,33 @@ def add_topic_paper(
     if one_line and len(values):
         values = _one_per_line(entry, key, values)
     # One paper per line, with its title as a comment: the list stays readable as it grows.
-    values.add_line(paper_id, comment=comment.replace("\n", " ") or None, indent="    ")
+    indent = _indent_of(values)
+    values.add_line(paper_id, comment=comment.replace("\n", " ") or None, indent=indent)
     if one_line and len(values) == 1:  # `[]` opened: its closing bracket on a line of its own
         values.add_line(indent="")
+    return _dumped(document, bom, crlf)
+
+
+def _dumped(document: Any, bom: str, crlf: bool) -> str:
+    """The edited document as text, with the byte-order mark and line endings it was read with."""
+    import tomlkit
+
     updated = tomlkit.dumps(document)
     return bom + (updated.replace("\n", "\r\n") if crlf else updated)
+
+
+def _indent_of(values: Any) -> str:
+    """The indent of the list's last entry on a line of its own (two spaces, a tab), else of its
+    last comment line, so the added line lines up with them (round 29: always four spaces);
+    four where the list has neither."""
+    from tomlkit.items import Null
+
+    groups = [g for g in values._value if g.indent is not None and "\n" in g.indent.s]
+    entries = [g for g in groups if g.value is not None and not isinstance(g.value, Null)]
+    notes = [g for g in groups if isinstance(g.value, Null) and g.comment is not None]
+    for group in (entries or notes)[-1:]:
+        return str(group.indent.s.rsplit("\n", 1)[1])
+    return "    "
 
 
 def _comment_names(

@@ -50,6 +50,20 @@ def _expected(what: str) -> Callable[[ErrorDetails], str]:
     return lambda error: f"must be {what}, {_got(error['input'])}"
 
 
+def _not_a_string(error: ErrorDetails) -> str:
+    """'must be a string'; for a paper written as a number (`examples = [2312.00750]`, which TOML
+    reads as the float 2312.0075, its id's last zero gone) how to write it instead."""
+    message = f"must be a string, {_got(error['input'])}"
+    loc = error["loc"]
+    paper = len(loc) >= 2 and loc[-2] in ("examples", "counter_examples")
+    if paper and isinstance(error["input"], int | float) and not isinstance(error["input"], bool):
+        message += (
+            ': write each paper in quotes ("2312.00752", not 2312.00752: TOML reads that as a'
+            " number, and drops an id's last 0)"
+        )
+    return message
+
+
 def _unknown_key(error: ErrorDetails) -> str:
     key = str(error["loc"][-1])
     known = [name for name in _fields_at(error["loc"][:-1]) if name != "config_path"]
@@ -106,7 +120,7 @@ _MESSAGES: dict[str, Callable[[ErrorDetails], str]] = {
     "missing": lambda error: "required key is missing",
     "extra_forbidden": _unknown_key,
     "literal_error": _one_of,
-    "string_type": _expected("a string"),
+    "string_type": _not_a_string,
     "int_type": _expected("an integer"),
     "float_type": _expected("a number"),
     "bool_type": _expected("true or false"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import re
+import unicodedata
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
@@ -115,6 +116,24 @@ def _matching(pattern: re.Pattern[str], rule: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _naming(pattern: re.Pattern[str], rule: str) -> AfterValidator:
+    """`_matching` for a slug or a source name, saying how to write one that is not (round 29:
+    'Bee Keeping', 'nas_2', 'bienenzüchtung' — ü is a lowercase letter — were told the rule
+    only): the name lower-cased, accents dropped, other characters as '-'."""
+
+    def check(value: str) -> str:
+        if not pattern.fullmatch(value):
+            plain = unicodedata.normalize("NFKD", value.casefold()).encode("ascii", "ignore")
+            meant = re.sub(r"[^a-z0-9._-]+", "-", plain.decode()).strip("-._")
+            meant = meant if pattern.fullmatch(meant) else re.sub(r"[._]+", "-", meant)
+            usable = pattern.fullmatch(meant) and not _RESERVED_SLUG.fullmatch(meant)
+            hint = f" (write {meant!r})" if usable else ""
+            raise _problem("pattern", f"must be {rule}, got {value!r}{hint}")
+        return value
+
+    return AfterValidator(check)
+
+
 def _check_not_blank(value: str) -> str:
     if not value.strip():
         raise _problem("blank", "must not be empty")
@@ -214,7 +233,26 @@ def _check_url(url: str) -> str:
         )
     if url.startswith(("http://", "https://")):
         _check_web_host(url)
+    if url[:7].lower() == "file://":
+        _check_file_host(url)
     return url
+
+
+def _check_file_host(url: str) -> None:
+    """A file:// URL names no host but this machine's: what follows `file://` up to the next
+    `/` is a host, which the fetch sets aside. `file://~/papers.jsonl` and
+    `file://data/papers.jsonl` read /papers.jsonl, and check-config said "/papers.jsonl does
+    not exist", naming neither the home folder nor the folder the user wrote (round 29)."""
+    host = url[7:].split("/", 1)[0]
+    if host and host.lower() != "localhost":
+        path = url[7:]
+        raise _problem(
+            "url",
+            f"names a host, {host!r}, where a folder was meant (it would read"
+            f" {'/' + path.partition('/')[2]!r}): write the path itself ({path!r}; ~ is your"
+            f" home folder, a relative path is read from the config's folder) or file:/// and"
+            f" the absolute path, got {url!r}",
+        )
 
 
 def _check_web_host(url: str) -> None:

@@ -49,6 +49,7 @@ from pipeline.config.rules import (
     _check_week,
     _empty_to_none,
     _matching,
+    _naming,
     _problem,
     absolute_path,
     config_folder,
@@ -261,7 +262,7 @@ class SourceSettings(_Section):
     """One [[sources]] entry: a feed or file to ingest."""
 
     name: Annotated[
-        str, Strict(), _matching(_SOURCE_NAME, "lowercase letters, digits, '.', '_' or '-'")
+        str, Strict(), _naming(_SOURCE_NAME, "ASCII lowercase letters, digits, '.', '_' or '-'")
     ]
     kind: SourceKind
     url: Annotated[str, Strict(), AfterValidator(_check_url)]
@@ -307,7 +308,7 @@ class TopicSettings(_Section):
     slug: Annotated[
         str,
         Strict(),
-        _matching(_TOPIC_SLUG, "lowercase letters, digits or '-'"),
+        _naming(_TOPIC_SLUG, "ASCII lowercase letters, digits or '-'"),
         AfterValidator(_check_slug),
     ]
     # A heading, shown on one line: a line break, a tab or a no-break space (pasted from a web

@@ -141,6 +141,16 @@ def _read_feed_id(path: Path) -> str | None:
         return None
 
 
+def _read_if_there(path: Path) -> bytes | None:
+    """A file this build may replace, as it is (never through a link), or None."""
+    if path.is_symlink() or not path.is_file():
+        return None
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
 @dataclass(frozen=True)
 class Rebuilt:
     """The week's own sidecar, read but not parsed: a sidecar can hold 10,000 papers, and a
@@ -218,11 +228,12 @@ def plan_files(
     if options.chart_weeks and series:
         names = {**quiet, **{s.key: s.title for s in digest.sections}}
         chart_name = f"{digest.week}-trends.png"
-        files[folder / chart_name] = chart.render_trend_chart(
+        files[folder / chart_name] = chart.trend_chart(
             weeks,
             {names[key]: counts for key, counts in series.items()},
             title=f"Papers per topic, {weeks[0]} to {weeks[-1]}",
             colour_keys={names[key]: key for key in series},
+            previous=_read_if_there(folder / chart_name),
         )
     text = render.render_markdown(
         digest,

@@ -22,12 +22,13 @@ from __future__ import annotations
 import dataclasses
 import gc
 import logging
-from collections.abc import Iterator, Sequence
+import shlex
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from pipeline.config import Settings
+from pipeline.config import Settings, digest_command
 from pipeline.digest import build as digest
 from pipeline.digest import outputs, summary
 from pipeline.embed import ONNX_BACKENDS, Embedder, OnnxEmbedder, SentenceTransformerEmbedder
@@ -569,9 +570,13 @@ def _decide(
         for example in contradicted_examples(store, topic):
             logger.warning(
                 "topic %s: example %r names a paper its counter_examples name too; it counts"
-                " as a counter-example only",
+                " as a counter-example only (`%s mark %s --topic %s` keeps it an example"
+                " only, with --not a counter-example only)",
                 topic.slug,
                 example,
+                digest_command(settings.config_path),
+                shlex.quote(example),
+                topic.slug,
             )
     papers = list(week.papers)
     scored, _, assignments = assign_papers(
@@ -618,11 +623,12 @@ def run_all(
     now: datetime | None = None,
     week: str | None = None,
     client: httpx.Client | None = None,
-    earlier: Sequence[str] = (),
+    earlier: Sequence[str] | Callable[[Store], Sequence[str]] = (),
 ) -> RunReport:
     """Ingest then build: what cron calls. The report merges both. `earlier`: weeks missed
-    while the machine was down (service.runner decides), built oldest first after the ingest
-    and before this run's week, each e-mailed once as a build would."""
+    while the machine was down (service.runner decides, from the store as the ingest left it:
+    with "latest" the ingest moves the week on), built oldest first after the ingest and
+    before this run's week, each e-mailed once as a build would."""
     from pipeline.run import ingest
 
     now = now or datetime.now(UTC)
@@ -633,7 +639,7 @@ def run_all(
         ingested.not_done.append("every source failed: no digest built or e-mailed")
         return ingested
     caught_up, n_embedded = [], ingested.n_embedded
-    for missed in earlier:
+    for missed in earlier(store) if callable(earlier) else earlier:
         done = run_build(
             settings, store, embedder, now=now, week=missed, client=client, pacer=pacer
         )
@@ -698,7 +704,7 @@ def run_command(
     command: Command,
     *,
     week: str | None = None,
-    earlier: Sequence[str] = (),
+    earlier: Sequence[str] | Callable[[Store], Sequence[str]] = (),
     now: datetime | None = None,
 ) -> RunReport:
     """Open the store, run `ingest`, `build` or `run` (with the `earlier` weeks it missed:
@@ -744,4 +750,5 @@ def run_command(
         # Whatever the CLI exits 1 for is a failed run here too (an e-mail that was not sent).
         status = "failed" if report.error or report.all_sources_failed else "ok"
         store.finish_run(run_id, report.finished, status, report_dict(report))
+        store.prune_runs(now)  # what status and catch-up read stays (round 29)
     return report

@@ -166,21 +166,26 @@ def _fetch_api_day(
     pacer: fetch.Pacer | None,
 ) -> list[Entry]:
     entries: list[Entry] = []
+    given = 0  # the API's entries so far, those skipped as bad too: the next page's start
     empty = 0  # pages in a row that gave nothing inside the result set
     for _ in range(_MAX_PAGES + _EMPTY_PAGE_TRIES):
         url = freshness.api_query_url(
             settings.arxiv.api_url,
             categories,
             day,
-            start=len(entries),
+            start=given,
             max_results=settings.arxiv.page_size,
         )
         content = _get(settings, client, url, pacer)
         page, total = parse_arxiv_api_page(content, f"{name} (backfill {day})")
         entries += page
-        if total is None or len(entries) >= total:
+        # Counting only the entries kept asked again for one skipped (no title); one last in
+        # the day came back alone, a page of nothing usable, and the day failed at every run
+        # (round 29).
+        given += len(page) + page.n_bad
+        if total is None or given >= total:
             return entries
-        if page:
+        if page or page.n_bad:
             empty = 0
             continue
         # An empty page inside the result set is the API's flake, not its end (round 27):
@@ -188,12 +193,12 @@ def _fetch_api_day(
         empty += 1
         if empty == _EMPTY_PAGE_TRIES:
             raise _Incomplete(
-                f"the arXiv API gave no entries at {len(entries)} of its {total}"
+                f"the arXiv API gave no entries at {given} of its {total}"
                 f" results for {day}, {empty} times; the {len(entries)} it gave are stored,"
                 " and the day is fetched again next run",
                 entries,
             )
-        logger.info("%s: empty arXiv API page at %d of %d; asking again", name, len(entries), total)
+        logger.info("%s: empty arXiv API page at %d of %d; asking again", name, given, total)
     raise FetchError(f"{name}: backfill of {day} did not end after {_MAX_PAGES} pages")
 
 

@@ -81,7 +81,9 @@ def _check_store(store: Store, settings: Settings) -> None:
                 f"paths.data_dir: {settings.paths.data_dir} is the store of {config}, whose"
                 f" digests are in {digests}: two configs cannot share one data_dir (each would"
                 " list the other's papers and take the weeks it built and e-mailed for its"
-                " own); give this config a data_dir of its own",
+                " own); give this config a data_dir of its own or, if that config is a"
+                f" copy made to try an edit on, delete it (or {digests}) and this config's"
+                " store is its own again",
             ),
         )
 

@@ -18,15 +18,16 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
 
 from pipeline.config import Settings, SourceSettings, web_address_hint
-from pipeline.errors import FetchError, ParseError, shortened
+from pipeline.errors import FetchError, HTTPStatusError, ParseError, shortened
 from pipeline.ingest import fetch, freshness, ids, normalize
 from pipeline.ingest.clean import clean_doi, doi_from_link
 from pipeline.ingest.sources import parse_source
+from pipeline.ingest.sources.arxiv import arxiv_api_error
 from pipeline.ingest.sources.hf import parse_hf_daily
 from pipeline.models import Entry, Paper, SourceResult
 from pipeline.store import MAX_DAYS_AHEAD, Store
@@ -103,6 +104,11 @@ def ingest_source(
             deadline_s=settings.fetch.source_timeout_s,
             pacer=pacer,
         )
+    except HTTPStatusError as e:
+        said = arxiv_api_error(e.content) if source.kind == "arxiv-api" else None
+        if said:  # "HTTP 400" alone: the query's fault is in the page the API sent with it
+            raise FetchError(f"{e}: arXiv API error: {said}") from e
+        raise
     except FetchError as e:
         # "rss.arxiv.org/rss/cs.LG" read as a missing file beside the config: say, as
         # check-config does, that a web address needs its scheme (a run cron starts is checked
@@ -114,8 +120,16 @@ def ingest_source(
     if fetched.not_modified or fetched.content is None:
         logger.info("source %s: not modified", source.name)
         return SourceResult(source.name), []
-    # The feed's URL resolves its relative links when it declares no xml:base (issue 14).
-    headers = {"content-location": url, **fetched.headers} if remote else fetched.headers
+    # The feed's URL resolves its relative links when it declares no xml:base (issue 14): the
+    # URL it was read from, after redirects (round 29: a feed moved to another host had its
+    # "/articles/123" links made into the old host's, where no article is), and a relative
+    # Content-Location of the server's read against that URL.
+    if remote:
+        read_from = fetched.location or url
+        location = urljoin(read_from, fetched.headers.get("content-location", ""))
+        headers = {**fetched.headers, "content-location": location}
+    else:
+        headers = fetched.headers
     try:
         entries = parse_source(source.kind, fetched.content, source.name, headers)
     except (ValueError, OverflowError, RecursionError) as e:

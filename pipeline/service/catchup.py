@@ -69,6 +69,22 @@ def missed_weeks(
     return [w for w in weeks[::-1] if w >= oldest]
 
 
+def failed_before(
+    weeks: Sequence[str], done: Collection[str], tried: Collection[str], *, limit: int
+) -> list[str]:
+    """The weeks before `weeks` (`missed_weeks`'), within `limit` weeks of its last, that a
+    build tried but that are not done (their build or e-mail failed), oldest first.
+
+    Round 29: after three weeks down, the catch-up's first build found the SMTP server not yet
+    reachable and the next two mailed their weeks; the failed week lay before the last one
+    done, where `missed_weeks` does not look, and it was never e-mailed."""
+    if not weeks:
+        return []
+    monday, _ = week_bounds(weeks[-1])
+    window = {iso_week(monday - timedelta(weeks=n)) for n in range(limit)}
+    return sorted(w for w in window if w < weeks[0] and w in tried and w not in done)
+
+
 def skipped_before(weeks: Sequence[str], done: Collection[str]) -> str | None:
     """The newest week `missed_weeks` left out for its limit (the week before `weeks` when it
     is not done but an older one is), or None when nothing was left out."""

@@ -9,6 +9,7 @@ parameter, never the clock.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
@@ -32,8 +33,6 @@ _LOOKBACKS = (
 
 def make_trigger(expression: str, timezone: str) -> Any:
     """A CronTrigger for a 5-field (or seconds-first 6-field) line; ValueError if it is invalid."""
-    from apscheduler.triggers.cron import CronTrigger
-
     values = expression.split()
     for value in values:
         odd = _ODD.search(value)
@@ -41,11 +40,14 @@ def make_trigger(expression: str, timezone: str) -> Any:
             dash = ": write '-'" if unicodedata.category(odd[0]) == "Pd" else ""
             raise ValueError(f"{value!r} holds {odd[0]!r}, which cron does not read{dash}")
     if len(values) == 5:
-        return CronTrigger(**dict(zip(_FIELDS, values, strict=True)), timezone=timezone)
-    if len(values) == 6:
+        fields = dict(zip(_FIELDS, values, strict=True))
+    elif len(values) == 6:
         fields = dict(zip(("second", *_FIELDS), values, strict=True))
-        return CronTrigger(**fields, timezone=timezone)
-    raise ValueError(f"wrong number of fields: got {len(values)}, expected 5 (or 6 with seconds)")
+    else:
+        raise ValueError(
+            f"wrong number of fields: got {len(values)}, expected 5 (or 6 with seconds)"
+        )
+    return _trigger_class()(**fields, timezone=timezone, every_hour=fields["hour"] == "*")
 
 
 def next_fire(trigger: Any, now: datetime) -> datetime | None:
@@ -82,6 +84,73 @@ def _fire_after(trigger: Any, fire: datetime) -> datetime | None:
         if following is None or following.astimezone(UTC) > fire.astimezone(UTC):
             return following
     return None
+
+
+@functools.cache
+def _trigger_class() -> type:
+    """APScheduler's CronTrigger, firing a fixed-hour line once across a DST fall-back.
+
+    Round 29: in the hour a fall-back repeats, APScheduler 3 fires "30 2 * * *" at 02:30 CEST
+    and again at 02:30 CET, so `digest serve` with a local [schedule] timezone ran a daily
+    ingest, or a Sunday build, twice that night; cron runs a job at a fixed time once. Here a
+    line whose hour is not "*" fires in the first pass only; one whose hour is "*" fires in both
+    (every hour that passes). A time the spring change skips (02:30) fires an hour later that
+    day (03:30), once. Each answer is also later, in UTC, than the fire before it (or than now):
+    asked with a local time a moment after a fire in the repeated hour, APScheduler answered
+    with that same fire, or one an hour back (its issue #1021), and a caller looped (round 9).
+    """
+    from apscheduler.triggers.cron import CronTrigger
+
+    class Cron(CronTrigger):  # type: ignore[misc]
+        def __init__(self, *, every_hour: bool, **fields: Any) -> None:
+            super().__init__(**fields)
+            self.every_hour = every_hour
+
+        def get_next_fire_time(
+            self, previous_fire_time: datetime | None, now: datetime
+        ) -> datetime | None:
+            # APScheduler's answer is at or after now, or strictly after the previous fire.
+            start = previous_fire_time or now - timedelta(microseconds=1)
+            floor = start.astimezone(UTC)
+            fire: datetime | None = super().get_next_fire_time(previous_fire_time, now)
+            steps = iter(_STEPS_FORWARD)
+            while fire is not None:
+                fire = _later_fold(fire, floor)
+                if fire.astimezone(UTC) <= floor:  # back or standing still: look further on
+                    step = next(steps, None)
+                    if step is None:
+                        return None
+                elif self.every_hour or not _is_repeated(fire) or fire.fold == 0:
+                    return fire
+                else:  # the second pass of the repeated hour: the first one fired
+                    floor, steps, step = fire.astimezone(UTC), iter(_STEPS_FORWARD), _STEPS[0]
+                fire = super().get_next_fire_time(None, (floor + step).astimezone(self.timezone))
+            return None
+
+    return Cron
+
+
+#: How far past a fire `_trigger_class` looks again when APScheduler answers with no later one.
+_STEPS_FORWARD = (*_STEPS, timedelta(days=1))
+
+
+def _is_repeated(local: datetime) -> bool:
+    """Whether the wall-clock time of `local` happens twice (the hour a DST fall-back repeats)."""
+    first, second = local.replace(fold=0), local.replace(fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return False
+    # In a spring-forward gap the two folds differ too, but neither comes back as itself.
+    back = first.astimezone(UTC).astimezone(local.tzinfo)
+    return back.replace(tzinfo=None) == local.replace(tzinfo=None)
+
+
+def _later_fold(fire: datetime, floor: datetime) -> datetime:
+    """`fire` in the second pass of a repeated hour when APScheduler gave its first pass, at
+    or before `floor` (it builds the time from its fields and drops the fold)."""
+    if fire.astimezone(UTC) > floor or fire.fold or not _is_repeated(fire):
+        return fire
+    second = fire.replace(fold=1)
+    return second if second.astimezone(UTC) > floor else fire
 
 
 def early_build(

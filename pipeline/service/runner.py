@@ -12,8 +12,10 @@ never writes under digests/ (only `run` does). Non-goals: scheduling itself (`sc
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,9 +75,12 @@ def run_locked(
     run.check_claims(settings)  # refused before the lock makes data_dir
     with run_lock(settings).hold(command, wait_s=wait_s):
         try:
-            earlier: list[str] = []
+            earlier: Callable[[Store], list[str]] | tuple[()] = ()
             if command is Command.RUN and week is None:
-                earlier = missed_before(settings, now=now or datetime.now(UTC))
+                # Read after the ingest (round 29): with "latest", the weeks it brings are the
+                # ones missed; read before it, the newest week was the last one built.
+                clock = now or datetime.now(UTC)
+                earlier = functools.partial(missed_in, settings, now=clock)
             report = run.run_command(settings, command, week=week, earlier=earlier, now=now)
         except UsageError:
             raise  # a week not begun: nothing ran, the caller says so once
@@ -151,7 +156,12 @@ def missed_before(settings: Settings, *, now: datetime) -> list[str]:
     the last one done, oldest first, at most MAX_CATCH_UP_WEEKS - 1: what `digest run` builds
     after its ingest and before its own week."""
     with run.open_store(settings, writing=False) as store:
-        week, weeks, done = _weeks_to_build(settings, store, now=now)
+        return missed_in(settings, store, now=now)
+
+
+def missed_in(settings: Settings, store: Store, *, now: datetime) -> list[str]:
+    """`missed_before`, read from an open store."""
+    week, weeks, done = _weeks_to_build(settings, store, now=now)
     return [w for w in weeks if w != week and w not in done]
 
 
@@ -199,6 +209,7 @@ def _weeks_to_build(
                 "digest are not built (digest build --week %s builds one)",
                 MAX_CATCH_UP_WEEKS, skipped, skipped,
             )  # fmt: skip
+        weeks = [*catchup.failed_before(weeks, done, tried, limit=MAX_CATCH_UP_WEEKS), *weeks]
     return week, weeks, done
 
 
@@ -254,6 +265,8 @@ class Status:
     #: kept, unused, until deleted (round 29: nothing said they were there).
     unused_vectors: tuple[tuple[str, int], ...] = ()
     embed_model: str = ""  # the name the configured model's vectors are stored under
+    #: The newest run not in progress, when `runs` (cut to `--limit`) holds only the one that is.
+    finished_before: RunSummary | None = None
 
     @property
     def schema_behind(self) -> bool:
@@ -269,7 +282,7 @@ class Status:
     @property
     def last_run(self) -> RunSummary | None:
         """The newest run that is not still in progress."""
-        return next((r for r in self.runs if r.status != "running"), None)
+        return next((r for r in self.runs if r.status != "running"), self.finished_before)
 
     @property
     def all_sources_failing(self) -> bool:
@@ -305,7 +318,9 @@ def gather_status(settings: Settings, *, now: datetime, limit: int = 10) -> Stat
         with run.open_store(settings, writing=False, verify=True, as_found=True) as store:
             schema = store.schema_version()
             if schema >= 1:  # runs and source_status are as schema 1 made them
-                rows = store.list_runs(limit)
+                # One more than shown: with --limit 1 during a run, the run before it is the
+                # one health judges (round 29: "no runs yet", exit 0, after a failure).
+                rows = store.list_runs(min(limit + 1, 2**63 - 1))
                 sources = store.list_source_status()
                 unused = store.count_vectors_by_model()
                 unused.pop(model, None)
@@ -316,9 +331,11 @@ def gather_status(settings: Settings, *, now: datetime, limit: int = 10) -> Stat
     stale = serve is not None and serve.schedule not in (None, configured)
     if serve is not None and serve.schedule is not None:
         ingest_cron, build_cron, zone = serve.schedule
+    runs = tuple(_summarize_row(row, holder, newest=i == 0) for i, row in enumerate(rows))
     return Status(
         now=now,
-        runs=tuple(_summarize_row(row, holder, newest=i == 0) for i, row in enumerate(rows)),
+        runs=runs[:limit],
+        finished_before=next((r for r in runs if r.status != "running"), None),
         sources=tuple(sources),
         next_ingest=crontab.next_fire(crontab.make_trigger(ingest_cron, zone), now),
         next_build=crontab.next_fire(crontab.make_trigger(build_cron, zone), now),
@@ -381,6 +398,7 @@ def status_dict(status: Status) -> dict[str, Any]:
     for source in data["sources"]:
         source["configured"] = status.source_config(source["source"])
     data["healthy"] = status.healthy
+    del data["finished_before"]  # shown as last_run
     data["last_run"] = asdict(status.last_run) if status.last_run else None
     iso: dict[str, Any] = _iso_datetimes(data)
     return iso

@@ -258,6 +258,15 @@ def _catch_up(settings: Settings, run_job: JobRunner, *, ingest: bool) -> None:
     plan = runner.plan_catch_up(settings, now=datetime.now(UTC), ingest=ingest)
     if plan or ingest:
         logger.info("catch-up: %s", ", ".join(map(str, plan)) if plan else "nothing was missed")
+    if plan and plan[0].command is Command.INGEST:
+        with _one_line_errors("catch-up ingest"):
+            run_job(Command.INGEST)
+        # Round 29: with "latest" the week to build moves on with what the ingest brought
+        # (two weeks down: the two weeks it backfilled), so the builds are planned after it.
+        builds = runner.plan_catch_up(settings, now=datetime.now(UTC), ingest=False)
+        if builds != plan[1:]:
+            logger.info("catch-up after the ingest: %s", ", ".join(map(str, builds)) or "-")
+        plan = builds
     for step in plan:  # one failed step is logged; the next still runs
         with _one_line_errors(f"catch-up {step}"):
             run_job(step.command, step.week)

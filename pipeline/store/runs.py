@@ -7,7 +7,7 @@ import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -57,6 +57,12 @@ class SourceDay:
     fetched: datetime
 
 
+#: How long a run is remembered (`prune_runs`), and how many of the newest are kept however old.
+#: Round 29: `runs` was never pruned; hourly ingests added about 5 MB a year.
+RUN_KEEP_DAYS = 90
+RUN_KEEP_NEWEST = 20
+
+
 class Runs(Database):
     """What each run did and what it remembers for the next one."""
 
@@ -82,6 +88,26 @@ class Runs(Database):
             )
             if cursor.rowcount == 0:
                 raise ValueError(f"no run with id {run_id}")
+
+    def prune_runs(
+        self, now: datetime, *, keep_days: int = RUN_KEEP_DAYS, keep_newest: int = RUN_KEEP_NEWEST
+    ) -> int:
+        """Forget the runs that started over `keep_days` before `now`, but for the newest
+        `keep_newest`, each week's latest build or run (`list_week_builds`: catch-up reads it)
+        and the latest successful ingest or run (`get_last_run`); return how many it forgot."""
+        with self._write("prune runs") as conn:
+            cursor = conn.execute(
+                "DELETE FROM runs WHERE started < ?"
+                " AND run_id NOT IN (SELECT run_id FROM runs ORDER BY run_id DESC LIMIT ?)"
+                " AND run_id NOT IN (SELECT max(run_id) FROM runs"
+                "  WHERE command IN ('build', 'run') AND json_valid(report)"
+                "  AND json_extract(report, '$.week') IS NOT NULL"
+                "  GROUP BY json_extract(report, '$.week'))"
+                " AND run_id NOT IN (SELECT max(run_id) FROM runs"
+                "  WHERE command IN ('ingest', 'run') AND status = 'ok')",
+                (_iso(now - timedelta(days=keep_days)), keep_newest),
+            )
+        return cursor.rowcount
 
     def get_delivery(self, week: str) -> datetime | None:
         """When the digest of `week` was last e-mailed, or None if it never was."""

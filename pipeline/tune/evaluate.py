@@ -1,4 +1,4 @@
-"""`digest eval`: labelled papers in, topic F1 and theme partition figures out.
+"""`digest eval`: labelled papers (JSONL or a JSON list) in, topic F1 and theme figures out.
 
 Runs the same scoring and clustering as `digest build` on a labels file (see README) and
 reports; labelled papers are embedded through the store, so a second eval of a file is fast.
@@ -40,28 +40,54 @@ class LabelledPaper:
 
 
 def load_labels(path: Path) -> list[LabelledPaper]:
-    """Read a JSONL labels file; ParseError names the line and the problem."""
+    """Read a labels file, JSONL or one JSON list of papers; ParseError names the line (or the
+    list's paper) and the problem."""
     try:
         # A byte-order mark (Notepad's) is read past, as file sources do.
-        lines = json_lines(Path(path).read_text(encoding="utf-8-sig"))
+        text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         raise ParseError(f"cannot read labels file {path}: {e}") from e
-    found = []
-    for number, line in enumerate(lines, start=1):
-        line = line.removeprefix("\ufeff")  # where another file was appended (round 25)
-        if not line.strip():
-            continue
-        found.append(_parse_label_line(line, f"{path}:{number}", number))
+    listed = _json_list(text, path) if text.lstrip().startswith("[") else None
+    if listed is not None:  # one JSON list, as json.dump writes it (round 29)
+        found = [
+            _parse_label(data, f"{path}: paper {number} of the list")
+            for number, data in enumerate(listed, start=1)
+        ]
+    else:
+        found = []
+        for number, line in enumerate(json_lines(text), start=1):
+            line = line.removeprefix("\ufeff")  # where another file was appended (round 25)
+            if line.strip():
+                found.append(_parse_label_line(line, f"{path}:{number}"))
     if not found:
         raise ParseError(f"labels file {path} has no papers")
     return found
 
 
-def _parse_label_line(line: str, where: str, number: int) -> LabelledPaper:
+def _json_list(text: str, path: Path) -> list[Any] | None:
+    """The papers of a labels file written as one JSON list; None when its first line is JSON
+    on its own (JSONL, read line by line)."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as e:
+        first = next(line for line in json_lines(text) if line.strip())
+        try:
+            json.loads(first)
+        except json.JSONDecodeError:
+            raise ParseError(f"{path}:{e.lineno}: not valid JSON: {e.msg}") from e
+        return None
+    return document if isinstance(document, list) else None
+
+
+def _parse_label_line(line: str, where: str) -> LabelledPaper:
     try:
         data = json.loads(line)
     except json.JSONDecodeError as e:
         raise ParseError(f"{where}: not valid JSON: {e.msg}") from e
+    return _parse_label(data, where)
+
+
+def _parse_label(data: Any, where: str) -> LabelledPaper:
     if not isinstance(data, dict):
         raise ParseError(f"{where}: expected a JSON object")
     title, abstract = data.get("title"), data.get("abstract", "")

@@ -22,6 +22,7 @@ from pipeline import run
 from pipeline.config import (
     Settings,
     add_topic_paper,
+    digest_command,
     load_settings,
     locked_config,
     replace_config,
@@ -190,7 +191,7 @@ def _too_late(store: Store, paper: Paper, timezone: str, own: str) -> str:
     )
 
 
-def _skipped(store: Store, week: str) -> list[str]:
+def _skipped(store: Store, week: str, digest: str = "digest") -> list[str]:
     """A line saying that `week` has no digest while later weeks have (an outage longer than
     the catch-up reaches, a week left out by hand): no run builds it, so the paper is in no
     digest until it is built (round 24: explain named the week as if its digest listed it)."""
@@ -199,7 +200,7 @@ def _skipped(store: Store, week: str) -> list[str]:
         return []
     return [
         f"(no digest of {week} was built, though later weeks' were: the paper is in none"
-        f" until `digest build --week {week}` builds it)"
+        f" until `{digest} build --week {week}` builds it)"
     ]
 
 
@@ -223,7 +224,7 @@ def explain_paper(settings: Settings, store: Store, embedder: Embedder, referenc
         f"{paper.paper_id}: {paper.title}",
         f"{week.week}: in section {_section_name(section)}",
         *_as_built(settings, week.week, paper.paper_id, section),
-        *_skipped(store, week.week),
+        *_skipped(store, week.week, _digest(settings)),
         f"{'topic':22} {'cosine':>6} {'margin':>7}  verdict",
     ]
     for col, topic in enumerate(week.topics):
@@ -247,8 +248,16 @@ def explain_paper(settings: Settings, store: Store, embedder: Embedder, referenc
         lines.extend(_keyword_evidence(week, row, col))
         if pulls.get(topic.slug):
             lines.append(f"{'':22}   pulled by example {pulls[topic.slug]}")
-    lines.append(_what_would_change(paper, result, week.topics, week.margin[row]))
+    lines.append(
+        _what_would_change(paper, result, week.topics, week.margin[row], _digest(settings))
+    )
     return "\n".join(lines)
+
+
+def _digest(settings: Settings) -> str:
+    """`digest` as a command explain suggests is typed (round 29: `digest --config tuned.toml
+    explain` suggested a bare `digest mark …`, which, copied, edited ./config.toml)."""
+    return digest_command(settings.config_path)
 
 
 def _as_built(settings: Settings, week: str, paper_id: str, now: str) -> list[str]:
@@ -352,10 +361,14 @@ def _example_pulls(
 
 
 def _what_would_change(
-    paper: Paper, result: Any, topics: Sequence[Topic], margins: np.ndarray
+    paper: Paper,
+    result: Any,
+    topics: Sequence[Topic],
+    margins: np.ndarray,
+    digest: str = "digest",
 ) -> str:
     """One or two sentences: the nearest topic it could join, or how to take it out."""
-    mark = f"digest mark {paper.paper_id} --topic"
+    mark = f"{digest} mark {paper.paper_id} --topic"
     if result.primary is not None:
         return (
             f"→ to take it out of {result.primary}: `{mark} {result.primary} --not`"
@@ -373,6 +386,13 @@ def _what_would_change(
 def _names_paper(store: Store, reference: str, paper_id: str) -> bool:
     """Whether a listed example names the paper: its id in any form, a link, or its title."""
     return paper_id in (scoring.paper_ref_id(reference), scoring.stored_paper_id(store, reference))
+
+
+def _lists(settings: Settings, store: Store, slug: str, key: str, paper_id: str) -> bool:
+    """Whether topic `slug`'s `key` list (examples or counter_examples) names the paper."""
+    topic = next((t for t in settings.topics if t.slug == slug), None)
+    listed = getattr(topic, key, ()) if topic is not None else ()
+    return any(_names_paper(store, str(reference), paper_id) for reference in listed)
 
 
 @dataclass(frozen=True)
@@ -446,6 +466,12 @@ def mark_paper(
     # The title whole, as a digest shows it (a real one is under 200 characters), or marked cut.
     title = shortened(paper.title, 200)
     message = f"added {paper.paper_id} ({title}) to {slug}'s {key} in {path}"
+    if _lists(settings, store, slug, key, paper.paper_id):  # and the other list named it too
+        other = "examples" if counter else "counter_examples"
+        message = (
+            f"took {paper.paper_id} ({title}) out of {slug}'s {other} in {path}: it was in its"
+            f" {key} already, written another way (a paper in both counts as a counter-example)"
+        )
     if unscored:
         message += f" ({unscored}, so no moves are predicted)"
     return MarkResult(True, message, comparison)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shlex
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -238,6 +239,8 @@ class Comparison:
     # A theme section, or a topic slug the other config no longer has → the one that holds
     # most of its papers there.
     renamed: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Topics only the other config has that take no paper of the week (no size changes).
+    empty_new: tuple[str, ...] = ()
 
 
 #: Where a paper is under a config whose week does not hold it (another [digest] timezone).
@@ -267,7 +270,9 @@ def compare_configs(before: WeekScores, after: WeekScores) -> Comparison:
     new = Counter(same.get(s, s) for s in after.sections.values())
     order = [t.slug for t in after.topics] + sorted(set(old) | set(new))
     sizes = {key: (old[key], new[key]) for key in dict.fromkeys(order)}
-    return Comparison(after.week, sorted(moved), sizes, renamed)
+    known = {t.slug for t in before.topics}
+    empty = tuple(t.slug for t in after.topics if t.slug not in known and not new[t.slug])
+    return Comparison(after.week, sorted(moved), sizes, renamed, empty)
 
 
 def _section(week: WeekScores, paper_id: str) -> str:
@@ -373,5 +378,14 @@ def describe_comparison(comparison: Comparison, other: str) -> str:
     if same:
         lines.append(
             "1 other section keeps its size" if same == 1 else f"{same} other sections keep theirs"
+        )
+    # Round 29: a topic added in the other config that takes nothing was not named at all, and
+    # "0 papers change section" read as if the new topic had not been read.
+    if comparison.empty_new:
+        command = f"digest --config {shlex.quote(other)} topics --week {comparison.week}"
+        lines.append(
+            f"new in {other}, taking no paper of {comparison.week}:"
+            f" {', '.join(comparison.empty_new)} (`{command}` shows the papers nearest its"
+            " boundary)"
         )
     return "\n".join(lines)

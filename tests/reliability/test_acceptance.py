@@ -1384,7 +1384,9 @@ def test_an_example_that_is_also_a_counter_example_written_another_way_counts_as
         both,
         counter,
         "topic video: example '2506.05349' names a paper its counter_examples name too; it"
-        " counts as a counter-example only",
+        " counts as a counter-example only (`digest --config"
+        f" {both} mark 2506.05349 --topic video` keeps it an example only, with --not a"
+        " counter-example only)",
     )
 
 
@@ -2076,8 +2078,8 @@ def test_explain_after_a_long_outage_names_the_week_that_lists_a_late_paper(
     assert explained.exit_code == 0, explained.output
     assert (
         f"\n{skipped}: in section Other (no topic, no discovered theme)\n(no digest of {skipped}"
-        f" was built, though later weeks' were: the paper is in none until `digest build --week"
-        f" {skipped}` builds it)\n"
+        f" was built, though later weeks' were: the paper is in none until `digest --config"
+        f" {config} build --week {skipped}` builds it)\n"
     ) in explained.stdout, explained.stdout
 
 

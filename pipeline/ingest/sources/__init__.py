@@ -7,6 +7,7 @@ no files, no heavy imports (feedparser at most).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 
 from pipeline.errors import ConfigError, ParseError
@@ -76,6 +77,21 @@ def _kind_hint(kind: str, content: bytes) -> str | None:
             'the source gave XML, not JSON: an RSS or Atom feed is kind "rss"'
             ' ("arxiv-rss" for arXiv\'s)'
         )
-    if head.startswith((b"<!doctype html", b"<html")):
+    if _is_html(head):
         return "the source gave an HTML page (a login, a captcha, an error page?)"
     return None
+
+
+#: What may stand before a document's root: whitespace, an XML declaration or processing
+#: instruction, comments.
+_PROLOG = re.compile(rb"(?:\s+|<\?.*?\?>|<!--.*?-->)*", re.DOTALL)
+
+
+def _is_html(head: bytes) -> bool:
+    """Whether the (lower-cased) first bytes are an HTML page: its doctype or <html> root after
+    any prolog. An XHTML login page (`<?xml …?><!DOCTYPE html PUBLIC …>`, as single sign-on and
+    library proxies serve) or one opened by a comment failed an `rss` source as "not an RSS,
+    Atom or RDF feed", not saying that a page came back (round 29)."""
+    prolog = _PROLOG.match(head)
+    root = head[prolog.end() if prolog else 0 :]
+    return root.startswith((b"<!doctype html", b"<html"))

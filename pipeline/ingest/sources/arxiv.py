@@ -80,6 +80,20 @@ def parse_arxiv_api_page(
     return Entries(entries, n_bad=len(parsed.entries) - len(entries)), _total(total_text, source)
 
 
+def arxiv_api_error(content: bytes) -> str | None:
+    """What an arXiv API error page says ("incorrect id format for 2402.1328"), or None for
+    bytes that are no such page. The API answers a query it cannot read with HTTP 400 and
+    this page, whose words the status alone did not carry (round 29)."""
+    try:
+        parsed = load_feed(content, "arXiv API", {"content-type": "application/atom+xml"})
+    except ParseError:
+        return None
+    for item in parsed.entries:
+        if "/api/errors" in str(item.get("id", "")):
+            return collapse_whitespace(str(item.get("summary", ""))) or "(no reason given)"
+    return None
+
+
 def _total(text: str, source: str) -> int | None:
     """totalResults as a count; anything but 1-18 ASCII digits ('²', 5,000 digits) is unknown."""
     if _COUNT.fullmatch(text):

@@ -197,6 +197,7 @@ def _entry_from_item(item: Mapping[str, Any], source: str, base: str | None) -> 
         abstract=unpacked.abstract,
         raw_id=item.get("id") or None,
         link=item_link(item, base),
+        pdf_url=item_pdf(item, base),
         doi=item_doi(item) or clean_doi(unpacked.doi),
         authors=authors,
         categories=tuple(t["term"] for t in item.get("tags", []) if t.get("term")),
@@ -278,6 +279,24 @@ def item_link(item: Mapping[str, Any], base: str | None) -> str | None:
     if base and not urlsplit(link).scheme:
         return urljoin(base, link)
     return link
+
+
+def item_pdf(item: Mapping[str, Any], base: str | None) -> str | None:
+    """The item's PDF enclosure (`<enclosure type="application/pdf">`, or one whose path ends in
+    .pdf), made absolute like its link. A feed that gives a paper only as its PDF (no <link>)
+    had the paper stored with no link at all: the digest listed its title with nothing to open,
+    and an arXiv PDF's id went unread (round 29)."""
+    for enclosure in item.get("enclosures", []):
+        href = enclosure.get("href") if isinstance(enclosure, Mapping) else None
+        if not isinstance(href, str):
+            continue
+        kind = str(enclosure.get("type") or "").lower()
+        try:  # a garbled enclosure is no PDF; the item itself is kept
+            if "pdf" in kind or urlsplit(href).path.lower().endswith(".pdf"):
+                return item_link({"link": href}, base)
+        except ValueError:
+            continue
+    return None
 
 
 #: A date written year first with slashes, dots or CJK units, as Chinese, Japanese and Korean
