@@ -11,6 +11,7 @@ Example: python benchmarks/make_topic_corpus.py
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import json
 import re
@@ -47,6 +48,9 @@ def read_page(path: Path) -> list[dict[str, object]]:
 
 
 def main(source: Path = SHARED) -> None:
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     records = {str(r["id"]): r for page in sorted(source.glob("*.xml")) for r in read_page(page)}
     lines = [json.dumps(records[k], ensure_ascii=False) for k in sorted(records)]
     with gzip.open(CORPUS, "wt", encoding="utf-8", compresslevel=9) as out:

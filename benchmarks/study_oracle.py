@@ -17,6 +17,7 @@ well enough to gather "Other" by field.
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections import Counter
 from pathlib import Path
@@ -173,6 +174,9 @@ def readings() -> dict[int, dict[str, str]]:
 
 
 def main() -> None:
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     vocabulary = bench_names.area_vocabulary()
     seed = load_settings(ROOT / "examples/demo.toml").themes.seed
     read = readings()
