@@ -39,3 +39,22 @@ def test_benchmark_imports_and_answers_help(
         module.main()
     assert done.value.code == 0
     assert "usage:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("name", "written"), [("make_topic_corpus", "CORPUS"), ("make_acm_labels", "LABELS")]
+)
+def test_generator_without_the_shared_pages_keeps_the_bundled_file(
+    name: str, written: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `python benchmarks/make_topic_corpus.py` from a checkout whose ../shared it did not find
+    # used to rewrite benchmarks/data/oai-cs-2016-papers.jsonl.gz with 0 papers, exit 0.
+    monkeypatch.syspath_prepend(str(ROOT))
+    module = importlib.import_module(f"benchmarks.{name}")
+    target = getattr(module, written)
+    before = target.read_bytes()
+    monkeypatch.setattr(sys, "argv", [f"{name}.py", "--source", str(tmp_path)])
+    with pytest.raises(SystemExit) as done:
+        module.main()
+    assert "no OAI-PMH pages" in str(done.value.code)
+    assert target.read_bytes() == before
