@@ -2,7 +2,7 @@
 (issue 17): the primary arXiv category of the 7,000 records of the 2016 OAI corpus, their
 natural mix (~70 categories, most small).
 
-    pip install bertopic               # benchmark only: never a dependency of the pipeline
+    pip install -e '.[bench]'          # BERTopic, benchmark only: never a pipeline dependency
     python -m benchmarks.bench_bertopic [--vectors /tmp/oai-vectors.npy] [--sizes 1000,7000]
     python -m benchmarks.bench_bertopic --gold acm|msc [--vectors …]   # fine: authors' classes
     python -m benchmarks.bench_bertopic --gold acm --skip-bertopic --areas  # ours, as a build
@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import importlib.util
 import json
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -133,6 +135,14 @@ def shipped_areas() -> Areas:
     return Areas(names, embedded, area_fields("builtin"), broad_areas("builtin"))
 
 
+def require_bertopic() -> None:
+    """Exit with the install line, before any work, when BERTopic is not installed."""
+    if importlib.util.find_spec("bertopic") is None:
+        sys.exit(
+            "BERTopic is not installed: pip install -e '.[bench]', or run with --skip-bertopic"
+        )
+
+
 def bertopic(vectors: np.ndarray, texts: list[str]) -> list[str]:
     """Each paper's BERTopic topic (-1 = outlier)."""
     from bertopic import BERTopic
@@ -201,6 +211,8 @@ def main() -> None:
         help="ours with the shipped area vocabulary, as a build names (and merges) themes",
     )
     args = parser.parse_args()
+    if not args.skip_bertopic:
+        require_bertopic()
     ids, texts, truth, titles = load_corpus(args.corpus)
     vectors = load_vectors(args.vectors, texts)
     vocabulary = shipped_areas() if args.areas else None

@@ -133,6 +133,10 @@ def main() -> None:
         " parts); seventeenth round: part 1 to choose on, part 2 held out",
     )  # fmt: skip
     args = parser.parse_args()
+    if not (args.skip_bertopic or args.labels_only):
+        from benchmarks.bench_bertopic import require_bertopic
+
+        require_bertopic()
     every, every_keywords = load_all()
     labels = fine_labels([p.paper_id for p in every], every_keywords)
     papers, keywords = load_all((args.part,)) if args.part else (every, every_keywords)

@@ -11,6 +11,7 @@ Example: HF_HUB_OFFLINE=1 python -m benchmarks.bench_boundaries
 
 from __future__ import annotations
 
+import argparse
 import time
 
 from benchmarks import eval_topics as ev
@@ -23,6 +24,9 @@ WEEK = 700
 
 
 def main() -> None:
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     papers, _ = ev.load_corpus()
     settings = load_settings(ev.TOPIC_FILES["dev"])
     vectors = ev.load_vectors(papers, run.make_embedder(settings).name)

@@ -1,6 +1,6 @@
 """Speed benchmark (issue 8): prints a table and writes benchmarks/results.json.
 
-    python -m benchmarks.bench_speed [--corpus DIR_OR_XML] [--sizes 1000,10000,50000] [--quick]
+    python -m benchmarks.bench_speed [--corpus DIR_OR_XML] [--sizes 1000,10000,50000] [--skip-embed]
 
 Figures, all in one run on real data through the pipeline's public run functions:
   ingest   papers/s of `run_ingest` (read + parse + normalise + store) on the OAI records;

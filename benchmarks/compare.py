@@ -10,6 +10,7 @@ Example: make eval    (or: HF_HUB_OFFLINE=1 python benchmarks/compare.py)
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -75,6 +76,9 @@ def oracle_spread(store: Any, embedder: Any, labels: list[tune.LabelledPaper]) -
 
 
 def main() -> None:
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     settings = load_settings(ROOT / "config.toml")
     embedder = run.make_embedder(settings)
     results = {}

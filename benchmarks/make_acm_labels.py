@@ -25,6 +25,7 @@ import argparse
 import gzip
 import json
 import re
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -75,10 +76,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=default_source())
     args = parser.parse_args()
+    pages = sorted(args.source.glob("*.xml"))
+    if not pages:  # never replace the committed labels with an empty file
+        sys.exit(f"no OAI-PMH pages (*.xml) in {args.source}: {LABELS.name} left as it is")
     with gzip.open(CORPUS, "rt", encoding="utf-8") as f:
         corpus = {json.loads(line)["id"] for line in f if line.strip()}
     records: dict[str, dict[str, object]] = {}
-    for page in sorted(args.source.glob("*.xml")):
+    for page in pages:
         records |= read_page(page)  # a later page wins, as in make_topic_corpus.py
     kept = [records[pid] for pid in sorted(records) if pid in corpus]
     LABELS.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")

@@ -14,6 +14,7 @@ Example: python benchmarks/make_generic_words.py
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -33,6 +34,9 @@ OUT = HERE.parent / "pipeline" / "data" / "generic_words.txt"
 
 
 def main() -> None:
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     records = [
         r for page in sorted((HERE / "data" / "oai").glob("*.xml")) for r in read_records(page)
     ]

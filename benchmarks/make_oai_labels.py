@@ -11,6 +11,7 @@ Example: python benchmarks/make_oai_labels.py
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -52,6 +53,9 @@ def _one_line(text: str) -> str:
 
 
 def main() -> None:
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     for name, pages in SPLITS.items():
         records = [r for page in pages for r in read_records(HERE / "data" / "oai" / page)]
         records.sort(key=lambda r: str(r["id"]))

@@ -29,6 +29,7 @@ Example: HF_HUB_OFFLINE=1 python -m benchmarks.study_combined_model
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 
 import numpy as np
@@ -168,6 +169,9 @@ def inside(margins: np.ndarray) -> np.ndarray:
 
 
 def main() -> None:
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     embedder = run.make_embedder(load_settings(ev.TOPIC_FILES["dev"]))
     sets = [(d.name, d.topics, evidence(d.papers, d.vectors, d.topics, embedder), d.gold, d.rows)
             for d in load_dev_sets(embedder)]  # fmt: skip

@@ -20,6 +20,7 @@ thirteenth's themes of every size; no gate was built on it.
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import json
 from collections import Counter
@@ -44,6 +45,9 @@ SEEDS = (431, 433, 457, 461, 463, 467, 479, 487, 503, 509, 521)
 
 
 def main() -> None:
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import KFold
 

@@ -13,6 +13,7 @@ Example: HF_HUB_OFFLINE=1 python -m benchmarks.study_keyword_rules
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -100,6 +101,9 @@ def load_dev_sets(embedder: run.Embedder) -> list[DevSet]:
 
 
 def main() -> None:
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     embedder = run.make_embedder(load_settings(ev.TOPIC_FILES["dev"]))
     sets = [(d.name, *features(d.papers, d.vectors, d.topics, embedder), d.gold, d.rows)
             for d in load_dev_sets(embedder)]  # fmt: skip

@@ -15,11 +15,15 @@ Example: HF_HUB_OFFLINE=1 python -m benchmarks.study_lexical_rules
 
 from __future__ import annotations
 
+import argparse
+import functools
+import importlib.util
 import re
+import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
-import snowballstemmer
 
 from benchmarks import study_keyword_rules as skr
 from pipeline import run
@@ -27,7 +31,6 @@ from pipeline.config import load_settings
 from pipeline.models import Paper, Topic
 from pipeline.topics import assign, calibrate
 
-STEMMER = snowballstemmer.stemmer("english")
 BRITISH = re.compile(r"(?<=[a-z]{2})is(ation|ations|e|ed|es|ing|er|ers)\b")
 WORD = re.compile(r"[a-z0-9]+")
 _STOP_TEXT = (
@@ -39,9 +42,17 @@ _STOP_TEXT = (
 STOP = set(_STOP_TEXT.split())
 
 
+@functools.cache
+def _stemmer() -> Any:
+    """Snowball's English stemmer (the `bench` extra: pip install -e '.[bench]')."""
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
 def stems(text: str) -> list[str]:
     """Lower-cased words, British -ise as -ize, Snowball-stemmed."""
-    return STEMMER.stemWords(WORD.findall(BRITISH.sub(r"iz\1", text.casefold())))
+    return _stemmer().stemWords(WORD.findall(BRITISH.sub(r"iz\1", text.casefold())))
 
 
 def stem_string(text: str) -> str:
@@ -206,6 +217,11 @@ def rules() -> dict[str, Callable[[dict[str, np.ndarray]], np.ndarray]]:
 
 
 def main() -> None:
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
+    if importlib.util.find_spec("snowballstemmer") is None:
+        sys.exit("study_lexical_rules needs Snowball's stemmer: pip install -e '.[bench]'")
     embedder = run.make_embedder(load_settings(skr.ev.TOPIC_FILES["dev"]))
     sets = []
     for d in skr.load_dev_sets(embedder):

@@ -11,6 +11,7 @@ decides nothing: it is a quick check for a naming rule on dev readings before re
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -38,6 +39,9 @@ def judgements() -> list[dict[str, object]]:
 
 
 def main() -> None:
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     rows = judgements()
     model = SentenceTransformer(resolve_model_path(PACKAGED_MODEL))
     shown = model.encode([str(r["name_shown"]) for r in rows], normalize_embeddings=True)

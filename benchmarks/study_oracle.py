@@ -12,11 +12,14 @@ reader and this checkout's themes (ARI / NMI over the same papers, "Other" one g
 often a paper's field (the headings of pipeline/data/areas.txt) is one the readers' theme
 belongs to (MAPPING, written by hand from the readers' theme names) under five label-free ways
 of choosing a paper's field from its area scores: whether the embedding knows a paper's field
-well enough to gather "Other" by field.
+well enough to gather "Other" by field. Papers a week now leaves for themes that the readers
+never sorted (the topics have changed since the eleventh round) are left out of every figure,
+and counted.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections import Counter
 from pathlib import Path
@@ -173,6 +176,9 @@ def readings() -> dict[int, dict[str, str]]:
 
 
 def main() -> None:
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     vocabulary = bench_names.area_vocabulary()
     seed = load_settings(ROOT / "examples/demo.toml").themes.seed
     read = readings()
@@ -188,10 +194,16 @@ def main() -> None:
         themes, other = bench_names.item_themes(item, vocabulary, seed)
         ours = {pid: "Other" for pid in other}
         ours.update({pid: t.label for t in themes for pid in t.paper_ids})
-        ids = list(item["ids"])
+        # Only the papers both readers sorted: the topics have changed since round 11, so a
+        # week now leaves papers for themes that the readers never saw.
+        rows = [i for i, pid in enumerate(item["ids"]) if all(pid in read[r] for r in READERS)]
+        ids = [item["ids"][i] for i in rows]
         n = len(ids)
-        print(f"{week}: {n} papers for themes; this checkout {len(themes)} themes, "
-              f"Other {len(other)} ({len(other) / n:.1%})")  # fmt: skip
+        unread = len(item["ids"]) - n
+        ours_other = sum(ours[p] == "Other" for p in ids)
+        print(f"{week}: {n} papers for themes that both readers sorted ({unread} more they never "
+              f"saw, left out); this checkout {len({ours[p] for p in ids} - {'Other'})} themes, "
+              f"Other {ours_other} ({ours_other / n:.1%})")  # fmt: skip
         for r in READERS:
             theirs = [read[r][p] for p in ids]
             kept = Counter(t for t in theirs if t != "Other")
@@ -213,7 +225,7 @@ def main() -> None:
                                                for f in field_list]))  # fmt: skip
         proto_scores = unit @ prototypes.T
         proto_scores -= proto_scores.mean(axis=0)
-        for i, pid in enumerate(ids):
+        for i, pid in zip(rows, ids, strict=True):
             wanted = [MAPPING[read[r][pid]] for r in READERS if read[r][pid] in MAPPING]
             if not wanted:
                 continue

@@ -14,6 +14,7 @@ that share of grab-bags and unfitting names. Needs nothing but the label files.
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 from collections import Counter, defaultdict
@@ -44,6 +45,9 @@ def pairs() -> list[tuple[dict, dict, str]]:
 
 
 def main() -> None:
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     counts: Counter[str] = Counter()
     files: set[str] = set()
     for a, b, name in pairs():

@@ -20,6 +20,7 @@ of each against "coherent" per reading. Recorded in benchmarks/README.md, fourte
 
 from __future__ import annotations
 
+import argparse
 import json
 from typing import Any
 
@@ -64,6 +65,9 @@ def cohesion(rows: np.ndarray) -> float:
 
 
 def main() -> None:
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     judged: list[tuple[str, bool, int, tuple[float, float, float]]] = []
     vocabulary = bench_names.area_vocabulary()
     seed = load_settings(ROOT / "examples/demo.toml").themes.seed
