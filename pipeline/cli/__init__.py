@@ -233,19 +233,19 @@ def _hint_if_empty(ctx: click.Context, settings: Any, report: Any) -> None:
     if not report.week or report.digest_path or report.error or report.all_sources_failed:
         return
     with run.open_store(settings, writing=False) as store:
-        hint = _empty_week_hint(ctx, settings, store, report.week, "build")
+        hint = _empty_week_hint(settings, store, report.week, "build")
     if hint:
         click.echo(hint)
 
 
-def _empty_week_hint(ctx: click.Context, settings: Any, store: Any, week: str, command: str) -> str:
+def _empty_week_hint(settings: Any, store: Any, week: str, command: str) -> str:
     """What to run when `week` holds no stored paper: the newest week that holds some (a
     replay of old files, or a first run on a Monday, builds an empty "last-complete" week), or
     an ingest when the store is empty; "" when `week` is that newest week already."""
     from pipeline import run
+    from pipeline.config import digest_command
 
-    config = ctx.obj["config_path"]
-    digest = "digest" if config == Path("config.toml") else f"digest --config {config}"
+    digest = digest_command(settings.config_path)
     if store.get_date_range() is None:
         return f"hint: the store holds no papers yet; run `{digest} ingest` first"
     newest = run.choose_week(

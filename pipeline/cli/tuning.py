@@ -98,7 +98,7 @@ def topics_cmd(ctx: click.Context, week: str | None, other_config: Path | None) 
         scored = tune.score_week(settings, store, embedder, week=week)
         if not scored.papers:  # nothing to show or compare: say which week has papers
             command = "topics" if other_config is None else f"topics --compare {other_config}"
-            hint = _empty_week_hint(ctx, settings, store, scored.week, command)
+            hint = _empty_week_hint(settings, store, scored.week, command)
             return "\n".join(filter(None, [f"{scored.week}: no stored papers", hint]))
         if other_config is None:
             return tune.describe_topics(scored)

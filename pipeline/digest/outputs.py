@@ -131,16 +131,6 @@ def _remove_unwritten(folder: Path, week: str, files: Mapping[Path, bytes], ours
         )
 
 
-def _read_feed_id(path: Path) -> str | None:
-    """The id of the feed.xml a build replaces (never through a link), or None."""
-    if path.is_symlink() or not path.is_file():
-        return None
-    try:
-        return publish.feed_id(path.read_bytes())
-    except OSError:
-        return None
-
-
 def _read_if_there(path: Path) -> bytes | None:
     """A file this build may replace, as it is (never through a link), or None."""
     if path.is_symlink() or not path.is_file():
@@ -149,6 +139,12 @@ def _read_if_there(path: Path) -> bytes | None:
         return path.read_bytes()
     except OSError:
         return None
+
+
+def _read_feed_id(path: Path) -> str | None:
+    """The id of the feed.xml a build replaces (never through a link), or None."""
+    data = _read_if_there(path)
+    return None if data is None else publish.feed_id(data)
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,8 @@ def digest_record(
 
 
 def _history(counts: Sequence[int]) -> list[int]:
-    """A section's history as the sidecar gives it: empty unless earlier weeks are known."""
+    """A section's history as the sidecar and the digest give it: empty unless earlier weeks
+    are known."""
     return list(counts) if len(counts) > 1 else []
 
 
@@ -182,9 +183,7 @@ def topic_counts(record: Record) -> dict[str, int]:
 def with_history(digest: Digest, series: Mapping[str, Sequence[int]]) -> Digest:
     """The digest with `series` as the history of sections that have none of their own."""
     sections = tuple(
-        dataclasses.replace(s, history=tuple(series[s.key]))
-        if not s.history and s.key in series and len(series[s.key]) > 1
-        else s
+        s if s.history else dataclasses.replace(s, history=tuple(_history(series.get(s.key, ()))))
         for s in digest.sections
     )
     return dataclasses.replace(digest, sections=sections)

@@ -220,11 +220,14 @@ def explain_paper(settings: Settings, store: Store, embedder: Embedder, referenc
     result = week.assignments[row]
     pulls = _example_pulls(settings, store, embedder, paper, week.topics)
     section = week.sections[paper.paper_id]
+    # The commands it suggests carry the config it was given (round 29: `digest --config
+    # tuned.toml explain` suggested a bare `digest mark …`, which, copied, edited ./config.toml).
+    digest = digest_command(settings.config_path)
     lines = [
         f"{paper.paper_id}: {paper.title}",
         f"{week.week}: in section {_section_name(section)}",
         *_as_built(settings, week.week, paper.paper_id, section),
-        *_skipped(store, week.week, _digest(settings)),
+        *_skipped(store, week.week, digest),
         f"{'topic':22} {'cosine':>6} {'margin':>7}  verdict",
     ]
     for col, topic in enumerate(week.topics):
@@ -248,16 +251,8 @@ def explain_paper(settings: Settings, store: Store, embedder: Embedder, referenc
         lines.extend(_keyword_evidence(week, row, col))
         if pulls.get(topic.slug):
             lines.append(f"{'':22}   pulled by example {pulls[topic.slug]}")
-    lines.append(
-        _what_would_change(paper, result, week.topics, week.margin[row], _digest(settings))
-    )
+    lines.append(_what_would_change(paper, result, week.topics, week.margin[row], digest))
     return "\n".join(lines)
-
-
-def _digest(settings: Settings) -> str:
-    """`digest` as a command explain suggests is typed (round 29: `digest --config tuned.toml
-    explain` suggested a bare `digest mark …`, which, copied, edited ./config.toml)."""
-    return digest_command(settings.config_path)
 
 
 def _as_built(settings: Settings, week: str, paper_id: str, now: str) -> list[str]:

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import shlex
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pipeline import run
-from pipeline.config import Settings
+from pipeline.config import Settings, digest_command
 from pipeline.embed import Embedder
 from pipeline.errors import shortened
 from pipeline.models import Paper, Topic
@@ -382,7 +382,7 @@ def describe_comparison(comparison: Comparison, other: str) -> str:
     # Round 29: a topic added in the other config that takes nothing was not named at all, and
     # "0 papers change section" read as if the new topic had not been read.
     if comparison.empty_new:
-        command = f"digest --config {shlex.quote(other)} topics --week {comparison.week}"
+        command = f"{digest_command(Path(other))} topics --week {comparison.week}"
         lines.append(
             f"new in {other}, taking no paper of {comparison.week}:"
             f" {', '.join(comparison.empty_new)} (`{command}` shows the papers nearest its"
